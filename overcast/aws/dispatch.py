@@ -1,0 +1,113 @@
+"""(operation, params) -> the provider's method, and the request pipeline around it."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+
+from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
+from overcast.aws.errors import AwsError, internal_error, not_implemented
+from overcast.aws.legacy_models import load_legacy_model
+from overcast.aws.models import OperationModel, load_service_model
+from overcast.aws.protocols import get_protocol, is_query_request, request_protocol
+from overcast.aws.routing import Route, route
+from overcast.config import Config
+from overcast.services import SERVICES, load_provider_class
+from overcast.storage import BlobStore, Database
+
+log = logging.getLogger("overcast")
+
+
+class Providers:
+    """The running providers, created on first use, and what they share."""
+
+    def __init__(self, config: Config, db: Database, blobs: BlobStore):
+        self.config = config
+        self.db = db
+        self.blobs = blobs
+        self.started_at = time.time()
+        self._providers: dict[str, object] = {}
+        self._handlers: dict[tuple[str, str], tuple] = {}
+
+    async def get(self, service: str):
+        provider = self._providers.get(service)
+        if provider is None:
+            provider = load_provider_class(SERVICES[service])(self)
+            self._providers[service] = provider
+            await provider.start()
+        return provider
+
+    def loaded(self) -> dict[str, object]:
+        return dict(self._providers)
+
+    async def handler(self, service: str, operation: OperationModel):
+        """The bound provider method for an operation and whether it is a coroutine, cached."""
+        key = (service, operation.name)
+        entry = self._handlers.get(key)
+        if entry is None:
+            provider = await self.get(service)
+            method = getattr(provider, operation.method_name, None)
+            entry = (method, inspect.iscoroutinefunction(method))
+            self._handlers[key] = entry
+        return entry
+
+    async def stop(self) -> None:
+        for provider in self._providers.values():
+            try:
+                await provider.stop()
+            except Exception:
+                log.exception("stopping %s", provider)
+
+    def reset(self) -> None:
+        self.db.reset()
+        for provider in self._providers.values():
+            provider.reset()
+
+
+class Gateway:
+    """server.py hands every AWS API request here."""
+
+    def __init__(self, providers: Providers):
+        self.providers = providers
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        target = route(request)
+        if target.service is None:
+            return _unknown_service(request, target)
+        spec = SERVICES[target.service]
+        model = load_service_model(spec.name)
+        protocol_name = request_protocol(model, request, spec.legacy_query_model is not None)
+        if protocol_name == "query" and spec.legacy_query_model and model.protocol != "query":
+            model = load_legacy_model(spec.legacy_query_model)
+        protocol = get_protocol(protocol_name)
+        ctx = RequestContext(target.account, target.region, spec.name, request, protocol=protocol_name, access_key=target.access_key)
+        operation = None
+        try:
+            operation, params = protocol.parse(model, request)
+            ctx.operation = operation.name
+            method, is_async = await self.providers.handler(spec.name, operation)
+            if method is None:
+                raise not_implemented(f"{model.metadata.get('serviceId', spec.name)} {operation.name}")
+            result = await method(ctx, params) if is_async else method(ctx, params)
+            return protocol.serialize(model, operation, result, ctx)
+        except AwsError as error:
+            return protocol.serialize_error(model, operation, error, ctx)
+        except Exception:
+            log.exception("%s %s failed", spec.name, operation.name if operation else "(unparsed)")
+            return protocol.serialize_error(model, operation, internal_error(), ctx)
+
+
+def _unknown_service(request: HttpRequest, target: Route) -> HttpResponse:
+    """No implemented service matches: answer in the protocol the request seems to speak."""
+    what = f"The service '{target.signing_name}'" if target.signing_name else "This request's service"
+    error = AwsError(
+        "NotImplemented" if target.signing_name else "UnknownService",
+        f"{what} is not implemented by overcast yet." if target.signing_name
+        else "Could not determine the AWS service this request is for.",
+        501 if target.signing_name else 400,
+    )
+    ctx = RequestContext(target.account, target.region, "", request)
+    if is_query_request(request) or request.headers.get("content-type", "").endswith("xml"):
+        return get_protocol("query").serialize_error(None, None, error, ctx)
+    return get_protocol("json").serialize_error(None, None, error, ctx)

@@ -1,0 +1,48 @@
+"""Parse HTTP into (operation, params) and serialize results and errors back, per AWS protocol.
+
+Each protocol module exposes one object with:
+
+    parse(model, request) -> (OperationModel, params)        raises AwsError on bad input
+    serialize(model, operation, output, ctx) -> HttpResponse
+    serialize_error(model, operation | None, error, ctx) -> HttpResponse
+
+and knows nothing about any service: everything comes from the botocore model.
+"""
+
+from __future__ import annotations
+
+from overcast.aws.context import HttpRequest
+from overcast.aws.models import ServiceModel
+
+_PROTOCOLS: dict = {}
+
+
+def get_protocol(name: str):
+    protocol = _PROTOCOLS.get(name)
+    if protocol is None:
+        if name == "json":
+            from overcast.aws.protocols.json import JSON_PROTOCOL as protocol
+        elif name == "query":
+            from overcast.aws.protocols.query import QUERY_PROTOCOL as protocol
+        elif name == "rest-json":
+            from overcast.aws.protocols.restjson import REST_JSON_PROTOCOL as protocol
+        elif name == "rest-xml":
+            from overcast.aws.protocols.restxml import REST_XML_PROTOCOL as protocol
+        else:
+            raise KeyError(f"unsupported protocol {name}")
+        _PROTOCOLS[name] = protocol
+    return protocol
+
+
+def is_query_request(request: HttpRequest) -> bool:
+    """An awsQuery request: a form POST, or a GET with an Action parameter."""
+    if request.method == "POST":
+        return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    return "Action=" in request.query_string
+
+
+def request_protocol(model: ServiceModel, request: HttpRequest, accepts_query: bool) -> str:
+    """The protocol this request speaks, among those the service accepts."""
+    if accepts_query and "x-amz-target" not in request.headers and is_query_request(request):
+        return "query"
+    return model.protocol

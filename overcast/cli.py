@@ -1,0 +1,145 @@
+"""`overcast start | status | reset`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+import uvicorn
+
+from overcast import __version__
+from overcast.config import Config
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="overcast", description="The serverless cloud on your own machine.")
+    parser.add_argument("--version", action="version", version=f"overcast {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    start = commands.add_parser("start", help="serve the AWS APIs on one port")
+    start.add_argument("--host", help="address to listen on (default 127.0.0.1, OVERCAST_HOST)")
+    start.add_argument("--port", type=int, help="port to listen on (default 4566, OVERCAST_PORT; 0 picks a free one)")
+    start.add_argument("--data-dir", help="where state is kept (OVERCAST_DATA_DIR, default ~/.local/share/overcast)")
+    start.add_argument("--ephemeral", action="store_true", help="keep state in a temporary directory removed on exit")
+    start.add_argument("--log-level", help="debug, info, warning (default), error")
+
+    for name, text in (("status", "show whether overcast is running"), ("reset", "delete all state")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--host", help="address of the running overcast (default 127.0.0.1)")
+        sub.add_argument("--port", type=int, help="port of the running overcast (default 4566)")
+        if name == "reset":
+            sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+            sub.add_argument("--data-dir", help="data directory to clear when overcast is not running")
+
+    args = parser.parse_args(argv)
+    config = Config.from_env()
+    for field in ("host", "port", "data_dir", "log_level"):
+        value = getattr(args, field, None)
+        if value is not None:
+            setattr(config, field, value)
+    if getattr(args, "ephemeral", False):
+        config.ephemeral = True
+    sys.exit({"start": start_command, "status": status_command, "reset": reset_command}[args.command](config, args))
+
+
+def start_command(config: Config, args) -> int:
+    from overcast.server import OvercastApp
+
+    temporary = None
+    if config.ephemeral:
+        temporary = config.data_dir = tempfile.mkdtemp(prefix="overcast-")
+    try:
+        app = OvercastApp(config)
+        server = _Server(
+            uvicorn.Config(
+                app,
+                host=config.host,
+                port=config.port,
+                loop="uvloop" if _has("uvloop") else "asyncio",
+                http="httptools" if _has("httptools") else "h11",
+                lifespan="on",
+                log_level=config.log_level,
+                access_log=False,
+                server_header=False,
+                date_header=False,
+            ),
+            config,
+        )
+        server.run()
+        return 0 if server.started else 1
+    finally:
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, printing one line once the socket listens."""
+
+    def __init__(self, uv_config, config: Config):
+        super().__init__(uv_config)
+        self.overcast_config = config
+
+    async def startup(self, sockets=None):
+        await super().startup(sockets)
+        if self.should_exit or not self.servers:
+            return
+        host, port = self.servers[0].sockets[0].getsockname()[:2]
+        shown = "localhost" if host in ("127.0.0.1", "::1") else host
+        print(f"overcast {__version__} ready on http://{shown}:{port} (data: {self.overcast_config.data_dir})", flush=True)
+
+
+def _url(config: Config, path: str) -> str:
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host
+    return f"http://{host}:{config.port}{path}"
+
+
+def status_command(config: Config, args) -> int:
+    try:
+        with urllib.request.urlopen(_url(config, "/_overcast/health"), timeout=2) as response:
+            health = json.load(response)
+    except (urllib.error.URLError, OSError):
+        print(f"overcast is not running on {_url(config, '')}")
+        return 1
+    running = [name for name, state in health["services"].items() if state == "running"]
+    print(f"overcast {health['version']} running on {_url(config, '')}")
+    print(f"  data:     {health['data_dir']}{' (ephemeral)' if health.get('ephemeral') else ''}")
+    print(f"  uptime:   {health['uptime_seconds']:.0f} s")
+    print(f"  services: {', '.join(sorted(health['services']))} (in use: {', '.join(sorted(running)) or 'none'})")
+    return 0
+
+
+def reset_command(config: Config, args) -> int:
+    if not args.yes:
+        answer = input("Delete all overcast state (queues, messages, roles, ...)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    request = urllib.request.Request(_url(config, "/_overcast/reset"), method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            print("overcast reset: all state deleted")
+            return 0
+    except (urllib.error.URLError, OSError):
+        pass
+    # Not running: clear the data directory instead.
+    removed = False
+    for name in ("overcast.db", "overcast.db-wal", "overcast.db-shm"):
+        path = os.path.join(config.data_dir, name)
+        if os.path.exists(path):
+            os.unlink(path)
+            removed = True
+    shutil.rmtree(config.blob_dir, ignore_errors=True)
+    print(f"overcast reset: cleared {config.data_dir}" if removed else f"overcast reset: nothing stored in {config.data_dir}")
+    return 0

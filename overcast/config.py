@@ -1,0 +1,48 @@
+"""Every setting in one place: command-line flags override OVERCAST_* environment variables,
+which override the embedded defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_PORT = 4566
+
+
+def default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "overcast")
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: str = ""
+    ephemeral: bool = False
+    log_level: str = "warning"
+
+    @classmethod
+    def from_env(cls) -> Config:
+        return cls(
+            host=os.environ.get("OVERCAST_HOST", "127.0.0.1"),
+            port=int(os.environ.get("OVERCAST_PORT", DEFAULT_PORT)),
+            data_dir=os.environ.get("OVERCAST_DATA_DIR", "") or default_data_dir(),
+            ephemeral=_env_bool("OVERCAST_EPHEMERAL"),
+            log_level=os.environ.get("OVERCAST_LOG_LEVEL", "warning"),
+        )
+
+    @property
+    def database_path(self) -> str:
+        return os.path.join(self.data_dir, "overcast.db")
+
+    @property
+    def blob_dir(self) -> str:
+        return os.path.join(self.data_dir, "blobs")

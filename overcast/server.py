@@ -1,0 +1,146 @@
+"""The ASGI app: one port for everything. overcast's own endpoints live under /_overcast/
+(and /_localstack/health for existing wait-for-ready scripts); every other request is an AWS
+API call and goes to the gateway."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import orjson
+
+from overcast import __version__
+from overcast.aws.context import HttpRequest, HttpResponse
+from overcast.aws.dispatch import Gateway, Providers
+from overcast.config import Config
+from overcast.services import SERVICES
+from overcast.storage import BlobStore, Database
+
+log = logging.getLogger("overcast")
+
+
+class OvercastApp:
+    def __init__(self, config: Config):
+        self.config = config
+        self.providers: Providers | None = None
+        self.gateway: Gateway | None = None
+        self.started_at = time.time()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        os.makedirs(self.config.data_dir, exist_ok=True)
+        db = Database(self.config.database_path)
+        blobs = BlobStore(self.config.blob_dir)
+        self.providers = Providers(self.config, db, blobs)
+        self.gateway = Gateway(self.providers)
+
+    async def close(self) -> None:
+        if self.providers is not None:
+            await self.providers.stop()
+            self.providers.db.close()
+            self.providers = None
+
+    # -- ASGI --------------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive, send):
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    if self.providers is None:
+                        self.open()
+                except Exception as e:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope, receive, send):
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]},{text}" if key in headers else text
+        path = scope["path"]
+        request = HttpRequest(
+            method=scope["method"],
+            path=path,
+            raw_path=(scope.get("raw_path") or path.encode()).decode("latin-1"),
+            query_string=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            body=body,
+            scheme=scope.get("scheme", "http"),
+            client=scope.get("client"),
+        )
+        if path.startswith("/_overcast/") or path.startswith("/_localstack/"):
+            response = self._internal(request)
+        else:
+            response = await self.gateway.handle(request)
+        await _send(send, response)
+
+    # -- overcast's own endpoints ------------------------------------------------------------
+
+    def _internal(self, request: HttpRequest) -> HttpResponse:
+        path, method = request.path.rstrip("/"), request.method
+        if path == "/_overcast/health" and method in ("GET", "HEAD"):
+            return _json(200, self.health())
+        if path == "/_localstack/health" and method in ("GET", "HEAD"):
+            return _json(200, self.localstack_health())
+        if path == "/_overcast/reset" and method == "POST":
+            self.providers.reset()
+            return _json(200, {"reset": True})
+        return _json(404, {"error": "NotFound", "message": f"No overcast endpoint {method} {request.path}"})
+
+    def health(self) -> dict:
+        loaded = self.providers.loaded() if self.providers else {}
+        return {
+            "status": "running",
+            "version": __version__,
+            "uptime_seconds": round(time.time() - self.started_at, 3),
+            "data_dir": self.config.data_dir,
+            "ephemeral": self.config.ephemeral,
+            "services": {name: ("running" if name in loaded else "available") for name in SERVICES},
+        }
+
+    def localstack_health(self) -> dict:
+        """LocalStack's /_localstack/health shape, so existing wait-for-ready scripts work."""
+        loaded = self.providers.loaded() if self.providers else {}
+        return {
+            "services": {name: ("running" if name in loaded else "available") for name in SERVICES},
+            "edition": "community",
+            "version": f"overcast-{__version__}",
+        }
+
+
+def _json(status: int, payload: dict) -> HttpResponse:
+    return HttpResponse(status, [("content-type", "application/json")], orjson.dumps(payload))
+
+
+async def _send(send, response: HttpResponse) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    if not any(k == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

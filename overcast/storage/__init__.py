@@ -1,0 +1,4 @@
+from overcast.storage.blobs import BlobStore
+from overcast.storage.database import Database
+
+__all__ = ["Database", "BlobStore"]

@@ -1,0 +1,141 @@
+"""The one database every service's store uses: SQLite in WAL mode under the data directory.
+
+Durability: each write transaction is committed before the request that made it is answered.
+With WAL and synchronous=NORMAL a commit is a write() into the WAL file, which the operating
+system keeps when the process is killed (kill -9); only a power loss could drop the last commits.
+
+Stores never import sqlite3 themselves: they call `execute`, `query`, `query_one` and
+`transaction`, so that a PostgreSQL backend can take this class's place in cluster mode.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+
+_SCHEMA_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_versions (
+    service TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+)
+"""
+
+
+class Database:
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        self._conn = self._connect()
+        self._depth = 0
+        self._conn.execute(_SCHEMA_TABLE)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        return conn
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def migrate(self, service: str, migrations: Sequence[str]) -> None:
+        """Apply the service's migrations that have not run yet, each in its own transaction.
+
+        `migrations` is the service's ordered list of SQL scripts; its length is the schema
+        version. Scripts are never edited once released: a change is a new script at the end.
+        """
+        row = self._conn.execute("SELECT version FROM schema_versions WHERE service = ?", (service,)).fetchone()
+        current = row[0] if row else 0
+        for version, script in enumerate(migrations[current:], start=current + 1):
+            with self.transaction():
+                for statement in _split_statements(script):
+                    self._conn.execute(statement)
+                self._conn.execute(
+                    "INSERT INTO schema_versions(service, version) VALUES(?, ?) "
+                    "ON CONFLICT(service) DO UPDATE SET version = excluded.version",
+                    (service, version),
+                )
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence | dict = ()) -> int:
+        """Run one statement; returns the number of rows changed. Outside a transaction it
+        commits on its own (autocommit)."""
+        return self._conn.execute(sql, params).rowcount
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence]) -> None:
+        self._conn.executemany(sql, rows)
+
+    def insert(self, sql: str, params: Sequence | dict = ()) -> int:
+        """Run an INSERT; returns the new row id."""
+        return self._conn.execute(sql, params).lastrowid
+
+    def query(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Sequence | dict = ()) -> tuple | None:
+        return self._conn.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence | dict = ()):
+        row = self._conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def transaction(self):
+        """A write transaction; nested uses join the outer one. Committed when the outermost
+        block exits without an exception, rolled back otherwise."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._conn.execute("COMMIT")
+
+    def reset(self) -> None:
+        """Delete every row of every table except the schema bookkeeping (overcast reset)."""
+        tables = [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name != 'schema_versions'"
+            )
+        ]
+        with self.transaction():
+            self._conn.execute("PRAGMA defer_foreign_keys=ON")
+            for table in tables:
+                self._conn.execute(f'DELETE FROM "{table}"')
+
+    def close(self) -> None:
+        try:
+            self._conn.execute("PRAGMA optimize")
+        finally:
+            self._conn.close()
+
+
+def _split_statements(script: str) -> list[str]:
+    """Split a migration script into statements (sqlite3's execute runs one at a time)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
