@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import urllib.error
@@ -71,6 +72,10 @@ def start_command(config: Config, args) -> int:
             ),
             config,
         )
+        # uvicorn handles SIGINT/SIGTERM (graceful shutdown) and re-raises the signal once it has
+        # stopped; these handlers absorb that re-raise so the clean-up below runs and we exit 0.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)
         server.run()
         return 0 if server.started else 1
     finally:

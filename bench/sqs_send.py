@@ -1,0 +1,56 @@
+"""SQS SendMessage throughput with wrk (8 connections, awsJson 1.0), durable writes.
+
+    apt-get install wrk
+    .venv/bin/python bench/sqs_send.py [seconds]
+
+Starts its own overcast (ephemeral data directory), creates a queue, runs wrk, then checks that
+the queue holds every message wrk saw acknowledged. Target (DESIGN.md): >= 10,000 /s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from common import Server, json_call
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main() -> None:
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    server = Server()
+    try:
+        status, body = json_call(server.endpoint, "sqs", "AmazonSQS.CreateQueue", b'{"QueueName":"bench"}')
+        assert status == 200, body
+        queue_url = json.loads(body)["QueueUrl"]
+        result = subprocess.run(
+            ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", os.path.join(HERE, "sqs_send.lua"), server.endpoint],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "QUEUE_URL": queue_url},
+        )
+        print(result.stdout)
+        status, body = json_call(
+            server.endpoint,
+            "sqs",
+            "AmazonSQS.GetQueueAttributes",
+            json.dumps({"QueueUrl": queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]}).encode(),
+        )
+        stored = int(json.loads(body)["Attributes"]["ApproximateNumberOfMessages"])
+        requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+        print(f"SendMessage: {rate:,.0f} /s over {seconds} s, 8 connections; {requests:,} sent, {stored:,} stored in the queue")
+        print(f"server RSS after the run: {server.rss_mb():.1f} MB")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""`overcast start | status | reset` as a user runs them."""
+
+import os
+import signal
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+import pytest
+from conftest import OvercastProcess, make_client
+
+
+def overcast_cli(*args, input_text=None):
+    return subprocess.run(
+        [sys.executable, "-m", "overcast", *args], capture_output=True, text=True, input=input_text, timeout=30
+    )
+
+
+@pytest.fixture
+def private_server(tmp_path):
+    server = OvercastProcess(data_dir=str(tmp_path / "data"))
+    yield server
+    server.stop()
+
+
+def port_of(server) -> str:
+    return str(urlparse(server.endpoint).port)
+
+
+def test_start_prints_one_ready_line_with_endpoint_and_data_dir(tmp_path):
+    data_dir = str(tmp_path / "d")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "overcast", "start", "--port", "0", "--data-dir", data_dir],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert "ready on http://localhost:" in line
+        assert data_dir in line
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    assert process.stdout.read() == ""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_start_shuts_down_cleanly_on_signal(tmp_path, sig):
+    server = OvercastProcess(data_dir=str(tmp_path / "d"))
+    server.process.send_signal(sig)
+    assert server.process.wait(timeout=10) == 0
+
+
+def test_ephemeral_data_dir_is_removed_on_exit():
+    server = OvercastProcess()
+    data_dir = server.endpoint and _data_dir_from_health(server)
+    assert os.path.isdir(data_dir)
+    server.stop()
+    assert not os.path.exists(data_dir)
+
+
+def _data_dir_from_health(server) -> str:
+    import httpx
+
+    return httpx.get(f"{server.endpoint}/_overcast/health").json()["data_dir"]
+
+
+def test_status_reports_a_running_server(private_server):
+    result = overcast_cli("status", "--port", port_of(private_server))
+    assert result.returncode == 0
+    assert "running on" in result.stdout
+    assert "sqs" in result.stdout
+
+
+def test_status_reports_a_stopped_server():
+    result = overcast_cli("status", "--port", "1")
+    assert result.returncode == 1
+    assert "not running" in result.stdout
+
+
+def test_reset_with_yes_deletes_all_state(private_server):
+    sqs = make_client(private_server.endpoint, "sqs")
+    sqs.create_queue(QueueName="to-be-reset")
+    result = overcast_cli("reset", "--yes", "--port", port_of(private_server))
+    assert result.returncode == 0, result.stderr
+    assert sqs.list_queues().get("QueueUrls", []) == []
+
+
+def test_reset_asks_first_and_keeps_state_on_no(private_server):
+    sqs = make_client(private_server.endpoint, "sqs")
+    sqs.create_queue(QueueName="kept")
+    result = overcast_cli("reset", "--port", port_of(private_server), input_text="n\n")
+    assert result.returncode == 1
+    assert "nothing deleted" in result.stdout
+    assert len(sqs.list_queues()["QueueUrls"]) == 1
+
+
+def test_reset_of_a_stopped_server_clears_its_data_dir(tmp_path):
+    data_dir = str(tmp_path / "data")
+    server = OvercastProcess(data_dir=data_dir)
+    make_client(server.endpoint, "sqs").create_queue(QueueName="gone")
+    server.stop()
+    result = overcast_cli("reset", "--yes", "--port", "1", "--data-dir", data_dir)
+    assert result.returncode == 0
+    server = OvercastProcess(data_dir=data_dir)
+    try:
+        assert make_client(server.endpoint, "sqs").list_queues().get("QueueUrls", []) == []
+    finally:
+        server.stop()
+
+
+def test_environment_variables_configure_start(tmp_path):
+    data_dir = str(tmp_path / "from-env")
+    server = OvercastProcess(data_dir=None, env={"OVERCAST_DATA_DIR": data_dir, "OVERCAST_EPHEMERAL": ""})
+    server.stop()
+    # --ephemeral given by the harness wins over OVERCAST_DATA_DIR; a plain start uses the variable:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "overcast", "start", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OVERCAST_DATA_DIR": data_dir},
+    )
+    try:
+        assert data_dir in process.stdout.readline()
+        assert os.path.exists(os.path.join(data_dir, "overcast.db"))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
