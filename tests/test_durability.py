@@ -1,7 +1,16 @@
 """What overcast acknowledged survives kill -9: start, write, SIGKILL, restart on the same data
 directory, read everything back."""
 
+import json
+
 from conftest import OvercastProcess, make_client
+
+TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
 
 
 def test_acknowledged_writes_survive_kill_9(tmp_path):
@@ -15,7 +24,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
         entries = [{"Id": str(i), "MessageBody": f"batch {i}"} for i in range(10)]
         sent |= {e["MessageId"] for e in sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)["Successful"]}
         sqs.tag_queue(QueueUrl=queue_url, Tags={"team": "orders"})
-        iam.create_role(RoleName="durable-role", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}')
+        iam.create_role(RoleName="durable-role", AssumeRolePolicyDocument=TRUST_POLICY)
     finally:
         server.stop(kill=True)
     assert server.process.returncode == -9

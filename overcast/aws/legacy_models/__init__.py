@@ -1,8 +1,19 @@
 """Older service models that clients still speak.
 
-SQS moved from awsQuery to awsJson 1.0 in 2023; botocore ships only the JSON model, but older
-SDKs (and many tools) still send awsQuery. The last awsQuery model of SQS (Apache-2.0, from
-botocore's repository) is kept here so the same generic query protocol can parse and answer them.
+SQS moved from awsQuery to awsJson 1.0 in late 2023; botocore ships only the JSON model, but older
+SDKs (and many tools) still send awsQuery. The last awsQuery model of SQS is kept here so the same
+generic query protocol can parse and answer them.
+
+NOTICE: `sqs-2012-11-05-query.json.gz` is `botocore/data/sqs/2012-11-05/service-2.json` from
+botocore 1.31.60 (Apache-2.0, Copyright Amazon.com, Inc. or its affiliates), with its
+`documentation` strings removed. It has all 23 operations of the current JSON model (the message
+move task operations included) with the same member names; members the JSON model added since
+(e.g. ReceiveMessage's MessageSystemAttributeNames) are merged in from the current model at load
+time (`_merge_newer`), so both protocols hand providers the same parameters.
+
+The legacy model also carries the awsQuery error codes (`error.code` traits, e.g.
+QueueDoesNotExist -> AWS.SimpleQueueService.NonExistentQueue) that the awsQueryCompatible JSON
+model dropped; `query_error_code` looks them up for either protocol.
 """
 
 from __future__ import annotations
@@ -13,7 +24,10 @@ from functools import cache
 
 import orjson
 
-from overcast.aws.models import ServiceModel
+from overcast.aws.models import ServiceModel, load_service_model
+
+# service model name -> legacy awsQuery model name
+LEGACY_QUERY_MODELS = {"sqs": "sqs-2012-11-05-query"}
 
 
 @cache
@@ -22,4 +36,73 @@ def load_legacy_model(name: str) -> ServiceModel:
     with gzip.open(path) as f:
         spec = orjson.loads(f.read())
     service = name.split("-", 1)[0]
+    _merge_newer(spec, load_service_model(service).spec)
     return ServiceModel(service, spec)
+
+
+def _merge_newer(legacy: dict, current: dict) -> None:
+    """Add operations and input/output members that the current model has and the legacy one
+    lacks, with the shapes they reference (shapes the legacy model already has are kept)."""
+    lshapes, cshapes = legacy["shapes"], current["shapes"]
+
+    def copy_shape(name: str) -> None:
+        if name in lshapes:
+            return
+        shape = cshapes[name]
+        lshapes[name] = shape
+        for ref in _refs(shape):
+            copy_shape(ref)
+
+    for op_name, op in current["operations"].items():
+        lop = legacy["operations"].get(op_name)
+        if lop is None:
+            legacy["operations"][op_name] = op
+            for key in ("input", "output"):
+                if key in op:
+                    copy_shape(op[key]["shape"])
+            continue
+        for key in ("input", "output"):
+            if key not in op or key not in lop:
+                continue
+            lmembers = lshapes[lop[key]["shape"]].setdefault("members", {})
+            for member, ref in cshapes[op[key]["shape"]].get("members", {}).items():
+                if member not in lmembers:
+                    lmembers[member] = ref
+                    copy_shape(ref["shape"])
+
+
+def _refs(shape: dict):
+    kind = shape.get("type")
+    if kind == "structure":
+        for ref in shape.get("members", {}).values():
+            yield ref["shape"]
+    elif kind == "list":
+        yield shape["member"]["shape"]
+    elif kind == "map":
+        yield shape["key"]["shape"]
+        yield shape["value"]["shape"]
+
+
+def legacy_query_model(service: str) -> ServiceModel | None:
+    name = LEGACY_QUERY_MODELS.get(service)
+    return load_legacy_model(name) if name else None
+
+
+def query_error_code(model: ServiceModel | None, code: str) -> tuple[str, int | None] | None:
+    """The awsQuery error code (and HTTP status) for an error shape name: from the model's own
+    `error` trait, else from the service's legacy awsQuery model. None when neither knows it."""
+    if model is None:
+        return None
+    cache = model.__dict__.setdefault("_query_codes", {})
+    if code in cache:
+        return cache[code]
+    found = None
+    for candidate in (model, legacy_query_model(model.name)):
+        if candidate is None:
+            continue
+        trait = candidate.shapes.get(code, {}).get("error")
+        if trait and "code" in trait:
+            found = (trait["code"], trait.get("httpStatusCode"))
+            break
+    cache[code] = found
+    return found

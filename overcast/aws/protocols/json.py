@@ -1,4 +1,9 @@
-"""awsJson 1.0 and 1.1: POST /, X-Amz-Target: Prefix.Operation, JSON body both ways."""
+"""awsJson 1.0 and 1.1: POST /, X-Amz-Target: Prefix.Operation, JSON body both ways.
+
+The hot path: a body whose input shape has nothing to convert (no timestamps, blobs, floats,
+renamed members) is passed to the provider as orjson decoded it, after the compiled validator
+(validate.py) has checked it. Converters are compiled once per shape (jsoncodec.py).
+"""
 
 from __future__ import annotations
 
@@ -6,63 +11,66 @@ import orjson
 
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
+from overcast.aws.legacy_models import query_error_code
 from overcast.aws.models import OperationModel, ServiceModel
-from overcast.aws.protocols.shapes import (
-    decode_blob,
-    encode_blob,
-    format_timestamp,
-    needs_conversion,
-    parse_timestamp,
-)
-from overcast.aws.protocols.validate import validate_input
+from overcast.aws.protocols.jsoncodec import decoder, encoder, error_body
+from overcast.aws.protocols.validate import TypeMismatch, validate_input
 
 
 class JsonProtocol:
     name = "json"
 
     def parse(self, model: ServiceModel, request: HttpRequest) -> tuple[OperationModel, dict]:
-        target = request.headers.get("x-amz-target", "")
+        target = request.headers.get("x-amz-target")
+        if not target:
+            raise AwsError("UnknownOperationException", "Missing required header: X-Amz-Target")
         prefix, _, name = target.rpartition(".")
         operation = model.operations.get(name)
         if operation is None or (model.target_prefix and prefix != model.target_prefix):
-            raise AwsError("UnknownOperationException", f"Unknown operation {target or '(missing X-Amz-Target)'}")
+            raise AwsError("UnknownOperationException", f"Unknown operation {target}")
         body = request.body
-        if body.strip():
+        if body and not body.isspace():
             try:
                 params = orjson.loads(body)
             except orjson.JSONDecodeError:
-                raise AwsError("SerializationException", "Start of structure or map found where not expected.") from None
+                raise AwsError("SerializationException", "Malformed JSON in request body.") from None
             if not isinstance(params, dict):
                 raise AwsError("SerializationException", "Start of structure or map found where not expected.")
         else:
             params = {}
-        if operation.input_shape:
-            if needs_conversion(model, operation.input_shape):
-                params = _decode(model, operation.input_shape, params, "")
-            validate_input(model, operation, params)
+        shape = operation.input_shape
+        if shape:
+            try:
+                decode = decoder(model, shape)
+                if decode is not None:
+                    params = decode(params)
+                validate_input(model, operation, params)
+            except TypeMismatch as e:
+                raise AwsError("SerializationException", _mismatch_message(e)) from None
+            except ValueError as e:
+                raise AwsError("SerializationException", str(e)) from None
         return operation, params
 
     def serialize(self, model: ServiceModel, operation: OperationModel, output: dict | None, ctx: RequestContext) -> HttpResponse:
-        if output and operation.output_shape and needs_conversion(model, operation.output_shape):
-            output = _encode(model, operation.output_shape, output)
-        body = orjson.dumps(output or {})
+        if output and operation.output_shape:
+            encode = encoder(model, operation.output_shape)
+            if encode is not None:
+                output = encode(output)
+        body = orjson.dumps(output) if output else b"{}"
         return HttpResponse(200, self._headers(model, ctx), body)
 
     def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError, ctx: RequestContext | None) -> HttpResponse:
         code = error.code
         namespace = _namespace(model)
-        payload = {"__type": f"{namespace}#{code}" if namespace else code, "message": error.message}
-        if error.fields:
-            payload.update(error.fields)
+        status = error.status
+        query = query_error_code(model, code) if model is not None and model.query_compatible else None
+        payload = {"__type": f"{namespace}#{code}" if namespace else code}
+        payload.update(error_body(model, code, error))
         headers = self._headers(model, ctx)
         if model is not None and model.query_compatible:
-            query_code = error.fields.pop("_query_code", None) if error.fields else None
-            shape = model.shapes.get(code, {})
-            query_code = query_code or shape.get("error", {}).get("code") or code
             fault = "Sender" if error.sender_fault else "Receiver"
-            headers.append(("x-amzn-query-error", f"{query_code};{fault}"))
-            payload.pop("_query_code", None)
-        return HttpResponse(error.status, headers, orjson.dumps(payload))
+            headers.append(("x-amzn-query-error", f"{query[0] if query else code};{fault}"))
+        return HttpResponse(status, headers, orjson.dumps(payload))
 
     @staticmethod
     def _headers(model: ServiceModel | None, ctx: RequestContext | None) -> list[tuple[str, str]]:
@@ -71,6 +79,14 @@ class JsonProtocol:
         if ctx is not None:
             headers.append(("x-amzn-requestid", ctx.request_id))
         return headers
+
+
+def _mismatch_message(e: TypeMismatch) -> str:
+    where = f" at '{e.path}'" if e.path else ""
+    found = type(e.value).__name__
+    found = {"str": "string", "int": "number", "float": "number", "bool": "boolean", "list": "list",
+             "dict": "structure or map"}.get(found, found)
+    return f"Unexpected {found}{where}: expected {e.kind}."
 
 
 def _namespace(model: ServiceModel | None) -> str | None:
@@ -82,53 +98,6 @@ def _namespace(model: ServiceModel | None) -> str | None:
         uid = model.metadata.get("endpointPrefix") or model.name
         namespace = model.__dict__["_json_namespace"] = f"com.amazonaws.{uid}"
     return namespace
-
-
-def _decode(model: ServiceModel, shape_name: str, value, path: str):
-    """Turn JSON values into Python values where the shape asks (timestamps, blobs)."""
-    shape = model.shapes[shape_name]
-    kind = shape["type"]
-    try:
-        if kind == "structure" and isinstance(value, dict):
-            members = shape.get("members", {})
-            return {
-                k: (_decode(model, members[k]["shape"], v, f"{path}.{k}") if k in members and v is not None else v)
-                for k, v in value.items()
-            }
-        if kind == "list" and isinstance(value, list):
-            member = shape["member"]["shape"]
-            return [_decode(model, member, v, f"{path}[{i}]") for i, v in enumerate(value)]
-        if kind == "map" and isinstance(value, dict):
-            vshape = shape["value"]["shape"]
-            return {k: _decode(model, vshape, v, f"{path}.{k}") for k, v in value.items()}
-        if kind == "timestamp" and isinstance(value, int | float | str) and not isinstance(value, bool):
-            return parse_timestamp(value, shape.get("timestampFormat"))
-        if kind == "blob" and isinstance(value, str):
-            return decode_blob(value)
-    except ValueError as e:
-        raise AwsError("SerializationException", f"Invalid value at '{path.lstrip('.')}': {e}") from None
-    return value
-
-
-def _encode(model: ServiceModel, shape_name: str, value):
-    shape = model.shapes[shape_name]
-    kind = shape["type"]
-    if value is None:
-        return None
-    if kind == "structure" and isinstance(value, dict):
-        members = shape.get("members", {})
-        return {k: (_encode(model, members[k]["shape"], v) if k in members else v) for k, v in value.items() if v is not None}
-    if kind == "list" and isinstance(value, list | tuple):
-        member = shape["member"]["shape"]
-        return [_encode(model, member, v) for v in value]
-    if kind == "map" and isinstance(value, dict):
-        vshape = shape["value"]["shape"]
-        return {k: _encode(model, vshape, v) for k, v in value.items()}
-    if kind == "timestamp":
-        return format_timestamp(value, shape.get("timestampFormat", "unixTimestamp"))
-    if kind == "blob":
-        return encode_blob(value)
-    return value
 
 
 JSON_PROTOCOL = JsonProtocol()

@@ -89,3 +89,91 @@ def needs_conversion(model: ServiceModel, shape_name: str | None) -> bool:
         result = False
     cache[shape_name] = result
     return result
+
+
+# -- traits and text forms shared by the query, rest and XML code ------------------------------
+
+_TRAIT_KEYS = ("locationName", "flattened", "xmlNamespace", "xmlAttribute", "timestampFormat", "jsonvalue")
+
+
+def ref_traits(model: ServiceModel, ref: dict) -> dict:
+    """A member's effective serialization traits: the target shape's own, overridden by the
+    member reference's (what botocore's resolve_shape_ref does)."""
+    shape = model.shapes[ref["shape"]]
+    traits = {k: shape[k] for k in _TRAIT_KEYS if k in shape}
+    for k, v in ref.items():
+        if k != "shape" and k != "documentation":
+            traits[k] = v
+    return traits
+
+
+def format_float(value) -> str:
+    value = float(value)
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def json_float(value):
+    """JSON has no NaN/Infinity: AWS sends them as strings."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return format_float(value)
+    return value
+
+
+def parse_float(value) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+        return float(value)
+    if isinstance(value, str):
+        return float(value)
+    raise ValueError(f"not a number: {value!r}")
+
+
+def from_text(kind: str, text: str, fmt: str | None = None, jsonvalue: bool = False):
+    """A scalar from its text form (query parameter, header, URI label, XML text). Raises ValueError."""
+    if kind == "string":
+        if jsonvalue:
+            import orjson
+
+            return orjson.loads(base64.b64decode(text))
+        return text
+    if kind in ("integer", "long", "short", "byte"):
+        return int(text)
+    if kind in ("float", "double"):
+        return float(text) if text.strip() in ("NaN", "Infinity", "-Infinity") else float(text.strip())
+    if kind == "boolean":
+        low = text.strip().lower()
+        if low == "true":
+            return True
+        if low == "false":
+            return False
+        raise ValueError(f"not a boolean: {text!r}")
+    if kind == "timestamp":
+        return parse_timestamp(text, fmt)
+    if kind == "blob":
+        return decode_blob(text)
+    return text
+
+
+def to_text(kind: str, value, fmt: str | None = None, jsonvalue: bool = False) -> str:
+    """The text form of a scalar; timestamps in `fmt` (default iso8601)."""
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind in ("float", "double"):
+        return format_float(value)
+    if kind == "timestamp":
+        return str(format_timestamp(value, fmt or "iso8601"))
+    if kind == "blob":
+        return encode_blob(value)
+    if kind == "string" and jsonvalue:
+        import orjson
+
+        return base64.b64encode(orjson.dumps(value)).decode()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

@@ -1,63 +1,277 @@
-"""Input validation against the model's shapes: required members, types, enums and ranges.
+"""Input validation against the model's shapes: required members, types, enums, lengths, ranges
+and patterns — in the form each service answers with.
 
-Raises AwsError in the form the service answers with (see `_error`)."""
+A checker is compiled once per shape and cached on the ServiceModel, so a request pays only for
+the members it sends. How failures are reported differs per service (`ValidationStyle`):
+
+- Smithy/Coral services (awsJson, restJson, restXml): `ValidationException`, "1 validation error
+  detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null".
+- awsQuery services (IAM, STS, SNS...): the same message with code `ValidationError`.
+- SQS (both its JSON and query protocols): a missing member is `MissingParameter` ("The request
+  must contain the parameter QueueUrl."); the model's other constraints are not enforced by the
+  protocol (SQS checks its own limits, with its own messages).
+
+A value of the wrong JSON type raises `TypeMismatch` at once; the JSON protocols answer it with
+`SerializationException`, the text protocols never produce one (their parsers convert text).
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from overcast.aws.errors import AwsError
 from overcast.aws.models import OperationModel, ServiceModel
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationStyle:
+    code: str = "ValidationException"  # error code for constraint failures
+    missing_as_parameter: bool = False  # MissingParameter instead of "Member must not be null"
+    constraints: bool = True  # enforce enum / length / range / pattern
+    invalid_value_code: str | None = None  # code for an unparsable text value (query, rest)
+
+
+SMITHY = ValidationStyle()
+QUERY = ValidationStyle(code="ValidationError")
+SQS = ValidationStyle(code="InvalidParameterValue", missing_as_parameter=True, constraints=False,
+                      invalid_value_code="InvalidParameterValue")
+
+# Services whose answers differ from their protocol's default, by botocore model name.
+SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS}
+PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
+
+
+def style_for(model: ServiceModel) -> ValidationStyle:
+    return SERVICE_STYLES.get(model.name) or PROTOCOL_STYLES.get(model.protocol) or SMITHY
+
+
+class TypeMismatch(Exception):
+    def __init__(self, path: str, kind: str, value):
+        super().__init__(path)
+        self.path = path
+        self.kind = kind
+        self.value = value
+
 
 _TYPES = {
     "string": str,
     "boolean": bool,
     "integer": int,
     "long": int,
+    "short": int,
+    "byte": int,
     "float": (int, float),
     "double": (int, float),
-    "list": list,
+    "list": (list, tuple),
     "map": dict,
     "structure": dict,
+    "blob": (bytes, bytearray, str),
 }
 
 
 def validate_input(model: ServiceModel, operation: OperationModel, params: dict) -> None:
-    problems: list[str] = []
-    _check(model, operation.input_shape, params, "", problems)
+    """Raise the service's validation error if params break the operation's input shape."""
+    if not operation.input_shape:
+        return
+    check = _checker(model, operation.input_shape)
+    if check is None:
+        return
+    problems: list = []
+    check(params, "", problems)
     if problems:
         raise _error(model, problems)
 
 
-def _check(model: ServiceModel, shape_name: str, value, path: str, problems: list[str]) -> None:
-    shape = model.shapes[shape_name]
-    kind = shape["type"]
-    expected = _TYPES.get(kind)
-    if expected is not None and (not isinstance(value, expected) or (kind != "boolean" and isinstance(value, bool))):
-        problems.append(f"Value '{value}' at '{path or shape_name}' failed to satisfy constraint: Member must be of type {kind}")
-        return
-    if kind == "structure":
-        members = shape.get("members", {})
-        for name in shape.get("required", ()):
-            if value.get(name) is None:
-                problems.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null")
-        for name, member_value in value.items():
-            member = members.get(name)
-            if member is not None and member_value is not None:
-                _check(model, member["shape"], member_value, _join(path, name), problems)
-    elif kind == "list":
-        for i, item in enumerate(value):
-            _check(model, shape["member"]["shape"], item, f"{path}.{i + 1}", problems)
-    elif kind == "map":
-        for k, item in value.items():
-            _check(model, shape["value"]["shape"], item, f"{path}.{k}", problems)
+def invalid_value(model: ServiceModel, name: str, value: str, kind: str) -> AwsError:
+    """A text value (query parameter, header, label) that does not parse as its shape's type."""
+    style = style_for(model)
+    if style.invalid_value_code:
+        return AwsError(style.invalid_value_code,
+                        f"Value {value} for parameter {name} is invalid. Reason: must be of type {kind}.")
+    return AwsError(style.code, f"1 validation error detected: Value '{value}' at '{_lower(name)}' failed to "
+                    f"satisfy constraint: Member must be of type {kind}")
+
+
+def _error(model: ServiceModel, problems: list) -> AwsError:
+    style = style_for(model)
+    if style.missing_as_parameter:
+        for kind, name, _ in problems:
+            if kind == "missing":
+                return AwsError("MissingParameter", f"The request must contain the parameter {name}.")
+    messages = [text for _, _, text in problems]
+    count = len(messages)
+    noun = "error" if count == 1 else "errors"
+    return AwsError(style.code, f"{count} validation {noun} detected: " + "; ".join(messages))
+
+
+# -- compiled checkers -------------------------------------------------------------------------
+
+
+def _checker(model: ServiceModel, shape_name: str):
+    cache = model.__dict__.setdefault("_validators", {})
+    if shape_name in cache:
+        return cache[shape_name]
+    cache[shape_name] = lambda value, path, problems: cache[shape_name](value, path, problems)  # cycles
+    cache[shape_name] = result = _compile(model, shape_name, style_for(model))
+    return result
+
+
+def _lower(name: str) -> str:
+    return name[:1].lower() + name[1:]
 
 
 def _join(path: str, name: str) -> str:
-    name = name[:1].lower() + name[1:]
+    name = _lower(name)
     return f"{path}.{name}" if path else name
 
 
-def _error(model: ServiceModel, problems: list[str]) -> AwsError:
-    count = len(problems)
-    noun = "error" if count == 1 else "errors"
-    message = f"{count} validation {noun} detected: " + "; ".join(problems)
-    return AwsError("ValidationException", message)
+def _show(value) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "java.nio.HeapByteBuffer"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
+    shape = model.shapes[shape_name]
+    kind = shape["type"]
+    expected = _TYPES.get(kind)
+    if kind == "structure" and shape.get("document"):
+        return None
+    tests = _constraint_tests(shape, kind) if style.constraints else []
+
+    def type_ok(value) -> bool:
+        if expected is None:
+            return True
+        if kind in ("float", "double") and isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+            return True
+        return isinstance(value, expected) and (kind == "boolean" or not isinstance(value, bool))
+
+    if kind == "structure":
+        members = shape.get("members", {})
+        required = tuple(shape.get("required", ()))
+        subs = {}
+        for name, ref in members.items():
+            sub = _checker(model, ref["shape"])
+            if sub is not None:
+                subs[name] = sub
+
+        def check_structure(value, path, problems):
+            if not isinstance(value, dict):
+                raise TypeMismatch(path or shape_name, kind, value)
+            for name in required:
+                if value.get(name) is None:
+                    problems.append(("missing", name, f"Value null at '{_join(path, name)}' failed to satisfy "
+                                     "constraint: Member must not be null"))
+            for name, member_value in value.items():
+                sub = subs.get(name)
+                if sub is not None and member_value is not None:
+                    sub(member_value, _join(path, name), problems)
+
+        return check_structure
+
+    if kind == "list":
+        sub = _checker(model, shape["member"]["shape"])
+
+        def check_list(value, path, problems):
+            if not isinstance(value, list | tuple):
+                raise TypeMismatch(path, kind, value)
+            for test in tests:
+                test(value, path, problems)
+            if sub is not None:
+                for i, item in enumerate(value, 1):
+                    if item is not None:
+                        sub(item, f"{path}.{i}.member", problems)
+
+        return check_list
+
+    if kind == "map":
+        ksub = _checker(model, shape["key"]["shape"])
+        vsub = _checker(model, shape["value"]["shape"])
+
+        def check_map(value, path, problems):
+            if not isinstance(value, dict):
+                raise TypeMismatch(path, kind, value)
+            for test in tests:
+                test(value, path, problems)
+            for k, item in value.items():
+                if ksub is not None:
+                    ksub(k, f"{path}.key", problems)
+                if vsub is not None and item is not None:
+                    vsub(item, f"{path}.{k}.member", problems)
+
+        return check_map
+
+    if not tests:
+        if expected is None:
+            return None
+
+        def check_type(value, path, problems):
+            if not type_ok(value):
+                raise TypeMismatch(path, kind, value)
+
+        return check_type
+
+    def check_scalar(value, path, problems):
+        if not type_ok(value):
+            raise TypeMismatch(path, kind, value)
+        for test in tests:
+            test(value, path, problems)
+
+    return check_scalar
+
+
+def _constraint_tests(shape: dict, kind: str) -> list:
+    tests = []
+
+    def problem(value, path, text):
+        return ("constraint", path, f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: {text}")
+
+    lo, hi = shape.get("min"), shape.get("max")
+    if kind in ("string", "list", "map", "blob") and (lo is not None or hi is not None):
+        noun = "length" if kind in ("string", "blob") else "length"
+
+        def test_length(value, path, problems, lo=lo, hi=hi):
+            n = len(value)
+            if lo is not None and n < lo:
+                problems.append(problem(value, path, f"Member must have {noun} greater than or equal to {lo}"))
+            elif hi is not None and n > hi:
+                problems.append(problem(value, path, f"Member must have {noun} less than or equal to {hi}"))
+
+        tests.append(test_length)
+    elif kind in ("integer", "long", "short", "byte", "float", "double") and (lo is not None or hi is not None):
+
+        def test_range(value, path, problems, lo=lo, hi=hi):
+            if isinstance(value, str):
+                return
+            if lo is not None and value < lo:
+                problems.append(problem(value, path, f"Member must have value greater than or equal to {lo}"))
+            elif hi is not None and value > hi:
+                problems.append(problem(value, path, f"Member must have value less than or equal to {hi}"))
+
+        tests.append(test_range)
+    if kind == "string" and "enum" in shape:
+        allowed = frozenset(shape["enum"])
+        listed = ", ".join(shape["enum"])
+
+        def test_enum(value, path, problems):
+            if value not in allowed:
+                problems.append(problem(value, path, f"Member must satisfy enum value set: [{listed}]"))
+
+        tests.append(test_enum)
+    if kind == "string" and "pattern" in shape:
+        try:
+            regex = re.compile(shape["pattern"])
+        except re.error:
+            regex = None
+        if regex is not None:
+            pattern = shape["pattern"]
+
+            def test_pattern(value, path, problems):
+                if regex.fullmatch(value) is None:
+                    problems.append(problem(value, path, f"Member must satisfy regular expression pattern: {pattern}"))
+
+            tests.append(test_pattern)
+    return tests

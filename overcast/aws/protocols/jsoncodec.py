@@ -1,0 +1,189 @@
+"""JSON bodies <-> Python values for the awsJson and restJson protocols, compiled per shape.
+
+`decoder(model, shape)` / `encoder(model, shape)` return a function that converts a JSON value
+of that shape (timestamps, blobs, NaN/Infinity floats, jsonvalue strings, members renamed by
+`locationName`; a `jsonvalue` string stays a string in a JSON body), or None when the shape holds nothing to convert — then the value is used as
+orjson produced it. Both are cached on the ServiceModel.
+"""
+
+from __future__ import annotations
+
+from overcast.aws.errors import AwsError
+from overcast.aws.models import ServiceModel
+from overcast.aws.protocols.shapes import (
+    decode_blob,
+    encode_blob,
+    format_timestamp,
+    json_float,
+    parse_timestamp,
+    ref_traits,
+)
+
+_SPECIAL_FLOATS = frozenset(("NaN", "Infinity", "-Infinity"))
+
+
+def _needs(model: ServiceModel, shape_name: str) -> bool:
+    cache = model.__dict__.setdefault("_json_needs", {})
+    if shape_name in cache:
+        return cache[shape_name]
+    cache[shape_name] = False  # a cycle alone converts nothing
+    shape = model.shapes[shape_name]
+    kind = shape["type"]
+    if kind in ("timestamp", "blob", "float", "double"):
+        result = True
+    elif kind == "structure":
+        result = False
+        if not shape.get("document"):
+            for ref in shape.get("members", {}).values():
+                traits = ref_traits(model, ref)
+                if "locationName" in traits or _needs(model, ref["shape"]):
+                    result = True
+    elif kind == "list":
+        result = _needs(model, shape["member"]["shape"])
+    elif kind == "map":
+        result = _needs(model, shape["value"]["shape"])
+    else:
+        result = False
+    cache[shape_name] = result
+    return result
+
+
+def decoder(model: ServiceModel, shape_name: str):
+    return _get(model, shape_name, "_json_decoders", _compile_decoder)
+
+
+def encoder(model: ServiceModel, shape_name: str):
+    return _get(model, shape_name, "_json_encoders", _compile_encoder)
+
+
+def _get(model, shape_name, key, compile_):
+    cache = model.__dict__.setdefault(key, {})
+    if shape_name in cache:
+        return cache[shape_name]
+    if not _needs(model, shape_name):
+        cache[shape_name] = None
+        return None
+    cache[shape_name] = lambda value: cache[shape_name](value)  # cycles: resolved at call time
+    cache[shape_name] = result = compile_(model, shape_name)
+    return result
+
+
+def _compile_decoder(model: ServiceModel, shape_name: str):
+    shape = model.shapes[shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        plan = {}
+        for name, ref in shape.get("members", {}).items():
+            traits = ref_traits(model, ref)
+            sub = decoder(model, ref["shape"])
+            plan[traits.get("locationName", name)] = (name, sub)
+
+        def decode_structure(value):
+            if not isinstance(value, dict):
+                return value
+            out = {}
+            for k, v in value.items():
+                entry = plan.get(k)
+                if entry is None:
+                    out[k] = v
+                else:
+                    name, sub = entry
+                    out[name] = sub(v) if sub is not None and v is not None else v
+            return out
+
+        return decode_structure
+    if kind == "list":
+        sub = decoder(model, shape["member"]["shape"])
+        return lambda value: [sub(v) if v is not None else v for v in value] if isinstance(value, list) else value
+    if kind == "map":
+        sub = decoder(model, shape["value"]["shape"])
+        return lambda value: (
+            {k: sub(v) if v is not None else v for k, v in value.items()} if isinstance(value, dict) else value
+        )
+    if kind == "timestamp":
+        fmt = shape.get("timestampFormat")
+
+        def decode_timestamp(value):
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError(f"Expected a timestamp, found {type(value).__name__}.")
+            try:
+                return parse_timestamp(value, fmt)
+            except (ValueError, TypeError, OverflowError):
+                raise ValueError(f"Invalid timestamp: {value!r}.") from None
+
+        return decode_timestamp
+    if kind == "blob":
+        def decode_b64(value):
+            if isinstance(value, str):
+                return decode_blob(value)
+            return value
+
+        return decode_b64
+    if kind in ("float", "double"):
+        return lambda value: float(value) if isinstance(value, str) and value in _SPECIAL_FLOATS else value
+    return None
+
+
+def _compile_encoder(model: ServiceModel, shape_name: str):
+    shape = model.shapes[shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        plan = {}
+        for name, ref in shape.get("members", {}).items():
+            traits = ref_traits(model, ref)
+            sub = encoder(model, ref["shape"])
+            plan[name] = (traits.get("locationName", name), sub)
+
+        def encode_structure(value):
+            if not isinstance(value, dict):
+                return value
+            out = {}
+            for k, v in value.items():
+                if v is None:
+                    continue
+                entry = plan.get(k)
+                if entry is None:
+                    out[k] = v
+                else:
+                    wire, sub = entry
+                    out[wire] = sub(v) if sub is not None else v
+            return out
+
+        return encode_structure
+    if kind == "list":
+        sub = encoder(model, shape["member"]["shape"])
+        return lambda value: [sub(v) if v is not None else v for v in value]
+    if kind == "map":
+        sub = encoder(model, shape["value"]["shape"])
+        return lambda value: {k: sub(v) if v is not None else v for k, v in value.items()}
+    if kind == "timestamp":
+        fmt = shape.get("timestampFormat", "unixTimestamp")
+        return lambda value: format_timestamp(value, fmt)
+    if kind == "blob":
+        return encode_blob
+    if kind in ("float", "double"):
+        return json_float
+    return None
+
+
+def error_message_key(model: ServiceModel | None, code: str) -> str:
+    shape = model.shapes.get(code) if model is not None else None
+    if shape is not None and "Message" in shape.get("members", {}) and "message" not in shape["members"]:
+        return "Message"
+    return "message"
+
+
+def error_body(model: ServiceModel | None, code: str, error: AwsError, skip=()) -> dict:
+    """The JSON body of an error: its message and the error shape's other members."""
+    body = {}
+    if error.message or not error.fields:
+        body[error_message_key(model, code)] = error.message
+    fields = {k: v for k, v in error.fields.items() if v is not None and k not in skip and not k.startswith("_")}
+    if fields:
+        shape = model.shapes.get(code) if model is not None else None
+        if shape is not None and shape.get("type") == "structure":
+            encode = encoder(model, code)
+            if encode is not None:
+                fields = encode(fields)
+        body.update(fields)
+    return body
