@@ -10,6 +10,7 @@ import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from conftest import make_client
 
 TRUST = json.dumps(
     {
@@ -314,3 +315,20 @@ def test_cli_assume_role(aws_cli):
     )
     assert result["AssumedRoleUser"]["Arn"] == "arn:aws:sts::000000000000:assumed-role/cli/cli-session"
     assert result["Credentials"]["AccessKeyId"].startswith("ASIA")
+
+
+def test_assumed_role_credentials_act_in_the_roles_account(client, endpoint, unique_name):
+    role_arn = f"arn:aws:iam::222233334444:role/{unique_name('cross')}"
+    credentials = client("sts").assume_role(RoleArn=role_arn, RoleSessionName="cross-session")["Credentials"]
+    session_iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    name = unique_name("role")
+    session_iam.create_role(RoleName=name, AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
+    created = make_client(endpoint, "iam", access_key="222233334444").get_role(RoleName=name)["Role"]
+    assert created["Arn"] == f"arn:aws:iam::222233334444:role/{name}"

@@ -18,6 +18,9 @@ from overcast.storage import BlobStore, Database
 
 log = logging.getLogger("overcast")
 
+# Credentials overcast's STS (ASIA...) and IAM (AKIA...) issue carry the account they belong to.
+ISSUED_KEY_PREFIXES = ("ASIA", "AKIA")
+
 
 class Providers:
     """The running providers, created on first use, and what they share."""
@@ -29,6 +32,7 @@ class Providers:
         self.started_at = time.time()
         self._providers: dict[str, object] = {}
         self._handlers: dict[tuple[str, str], tuple] = {}
+        self._issued_keys: dict[str, str] = {}
 
     async def get(self, service: str):
         provider = self._providers.get(service)
@@ -37,6 +41,16 @@ class Providers:
             self._providers[service] = provider
             await provider.start()
         return provider
+
+    async def account_for_key(self, access_key: str) -> str | None:
+        """The account of credentials that overcast's STS or IAM issued, remembered once found
+        (issued keys never change account)."""
+        account = self._issued_keys.get(access_key)
+        if account is None:
+            account = await (await self.get("sts")).account_for_issued_key(access_key)
+            if account is not None:
+                self._issued_keys[access_key] = account
+        return account
 
     def loaded(self) -> dict[str, object]:
         return dict(self._providers)
@@ -61,6 +75,7 @@ class Providers:
 
     def reset(self) -> None:
         self.db.reset()
+        self._issued_keys.clear()
         for provider in self._providers.values():
             provider.reset()
 
@@ -75,6 +90,8 @@ class Gateway:
         target = route(request)
         if target.service is None:
             return _unknown_service(request, target)
+        if target.access_key[:4] in ISSUED_KEY_PREFIXES:
+            target.account = await self.providers.account_for_key(target.access_key) or target.account
         spec = SERVICES[target.service]
         model = load_service_model(spec.name)
         protocol_name = request_protocol(model, request, spec.legacy_query_model is not None)

@@ -138,14 +138,19 @@ class StsProvider(Provider):
 
     async def get_access_key_info(self, ctx, params: dict) -> dict:
         key = check_name(params.get("AccessKeyId"), "AccessKeyId", 128, r"[\w]*", min_length=16)
+        return {"Account": await self.account_for_issued_key(key) or account_for(key)}
+
+    async def account_for_issued_key(self, key: str) -> str | None:
+        """The account of credentials overcast issued (STS sessions, IAM users' access keys);
+        None for any other key. The gateway scopes requests signed with them to that account."""
         session = self.store.get(key)
         if session is not None:
-            return {"Account": session.account}
+            return session.account
         if key.startswith(common.ACCESS_KEY):
             user = (await self.providers.get("iam")).identity_for_access_key(key)
             if user is not None:
-                return {"Account": user["Account"]}
-        return {"Account": account_for(key)}
+                return user["Account"]
+        return None
 
     def decode_authorization_message(self, ctx, params: dict) -> dict:
         # overcast never denies a request, so it never encodes an authorization message.
