@@ -1,0 +1,244 @@
+"""SQS FIFO queues: ordering per message group, deduplication, sequence numbers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqs_support import assert_error, raises, receive_all
+
+
+@pytest.fixture
+def sqs(client):
+    return client("sqs")
+
+
+@pytest.fixture
+def fifo_url(sqs, unique_name):
+    return sqs.create_queue(QueueName=unique_name("f") + ".fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+
+
+@pytest.fixture
+def content_dedup_url(sqs, unique_name):
+    return sqs.create_queue(
+        QueueName=unique_name("fc") + ".fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+
+
+def test_fifo_queue_attributes_report_fifo_settings(sqs, fifo_url):
+    attributes = sqs.get_queue_attributes(QueueUrl=fifo_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["FifoQueue"] == "true"
+    assert attributes["ContentBasedDeduplication"] == "false"
+    assert attributes["DeduplicationScope"] == "queue"
+    assert attributes["FifoThroughputLimit"] == "perQueue"
+
+
+def test_high_throughput_fifo_attributes_are_settable(sqs, unique_name):
+    url = sqs.create_queue(
+        QueueName=unique_name() + ".fifo",
+        Attributes={"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"},
+    )["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DeduplicationScope", "FifoThroughputLimit"])
+    assert attributes["Attributes"] == {"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+
+
+def test_fifo_delivers_in_send_order_with_sequence_numbers(sqs, fifo_url):
+    sent = [
+        sqs.send_message(QueueUrl=fifo_url, MessageBody=f"m{i}", MessageGroupId="g", MessageDeduplicationId=f"d{i}")
+        for i in range(5)
+    ]
+    numbers = [s["SequenceNumber"] for s in sent]
+    assert all(len(n) >= 20 and n.isdigit() for n in numbers)
+    assert [int(n) for n in numbers] == sorted(int(n) for n in numbers)
+    assert len(set(numbers)) == 5
+    messages = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    assert [m["Body"] for m in messages] == [f"m{i}" for i in range(5)]
+    assert [m["Attributes"]["SequenceNumber"] for m in messages] == numbers
+    assert messages[0]["Attributes"]["MessageGroupId"] == "g"
+    assert messages[0]["Attributes"]["MessageDeduplicationId"] == "d0"
+
+
+def test_group_is_blocked_while_a_message_of_it_is_in_flight(sqs, fifo_url):
+    for i in range(3):
+        sqs.send_message(QueueUrl=fifo_url, MessageBody=f"a{i}", MessageGroupId="a", MessageDeduplicationId=f"a{i}")
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="b0", MessageGroupId="b", MessageDeduplicationId="b0")
+    first = sqs.receive_message(QueueUrl=fifo_url)["Messages"][0]
+    assert first["Body"] == "a0"
+    # a1 must not be delivered while a0 is in flight; group b is free
+    second = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in second] == ["b0"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10)
+    sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=first["ReceiptHandle"])
+    third = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in third] == ["a1", "a2"]
+
+
+def test_long_poll_wakes_when_a_blocking_message_is_deleted(client, sqs, fifo_url):
+    import threading
+
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="1", MessageGroupId="g", MessageDeduplicationId="1")
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="2", MessageGroupId="g", MessageDeduplicationId="2")
+    handle = sqs.receive_message(QueueUrl=fifo_url)["Messages"][0]["ReceiptHandle"]
+
+    def delete_later():
+        time.sleep(0.3)
+        client("sqs").delete_message(QueueUrl=fifo_url, ReceiptHandle=handle)
+
+    deleter = threading.Thread(target=delete_later)
+    deleter.start()
+    started = time.monotonic()
+    messages = sqs.receive_message(QueueUrl=fifo_url, WaitTimeSeconds=10)["Messages"]
+    deleter.join()
+    assert messages[0]["Body"] == "2"
+    assert time.monotonic() - started < 2
+
+
+def test_group_is_released_when_visibility_times_out(sqs, fifo_url):
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="1", MessageGroupId="g", MessageDeduplicationId="1")
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="2", MessageGroupId="g", MessageDeduplicationId="2")
+    sqs.receive_message(QueueUrl=fifo_url, VisibilityTimeout=1)
+    messages = sqs.receive_message(QueueUrl=fifo_url, WaitTimeSeconds=3, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in messages] == ["1", "2"]
+
+
+def test_duplicate_deduplication_id_is_accepted_but_not_delivered_twice(sqs, fifo_url):
+    first = sqs.send_message(QueueUrl=fifo_url, MessageBody="one", MessageGroupId="g", MessageDeduplicationId="same")
+    second = sqs.send_message(QueueUrl=fifo_url, MessageBody="two", MessageGroupId="g", MessageDeduplicationId="same")
+    assert second["MessageId"] == first["MessageId"]
+    assert second["SequenceNumber"] == first["SequenceNumber"]
+    assert [m["Body"] for m in receive_all(sqs, fifo_url)] == ["one"]
+
+
+def test_deduplication_outlives_the_message(sqs, fifo_url):
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="one", MessageGroupId="g", MessageDeduplicationId="kept")
+    message = sqs.receive_message(QueueUrl=fifo_url)["Messages"][0]
+    sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=message["ReceiptHandle"])
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="one", MessageGroupId="g", MessageDeduplicationId="kept")
+    assert "Messages" not in sqs.receive_message(QueueUrl=fifo_url)
+
+
+def test_content_based_deduplication_uses_the_body(sqs, content_dedup_url):
+    first = sqs.send_message(QueueUrl=content_dedup_url, MessageBody="same body", MessageGroupId="g")
+    again = sqs.send_message(QueueUrl=content_dedup_url, MessageBody="same body", MessageGroupId="g")
+    other = sqs.send_message(QueueUrl=content_dedup_url, MessageBody="other body", MessageGroupId="g")
+    assert again["MessageId"] == first["MessageId"]
+    assert other["MessageId"] != first["MessageId"]
+    messages = receive_all(sqs, content_dedup_url, AttributeNames=["MessageDeduplicationId"])
+    assert [m["Body"] for m in messages] == ["same body", "other body"]
+    import hashlib
+
+    assert messages[0]["Attributes"]["MessageDeduplicationId"] == hashlib.sha256(b"same body").hexdigest()
+
+
+def test_explicit_deduplication_id_overrides_content_based(sqs, content_dedup_url):
+    sqs.send_message(QueueUrl=content_dedup_url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="1")
+    sqs.send_message(QueueUrl=content_dedup_url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="2")
+    assert len(receive_all(sqs, content_dedup_url)) == 2
+
+
+def test_message_group_deduplication_scope_is_per_group(sqs, unique_name):
+    url = sqs.create_queue(
+        QueueName=unique_name() + ".fifo",
+        Attributes={"FifoQueue": "true", "DeduplicationScope": "messageGroup"},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g1", MessageDeduplicationId="same")
+    sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g2", MessageDeduplicationId="same")
+    sqs.send_message(QueueUrl=url, MessageBody="c", MessageGroupId="g2", MessageDeduplicationId="same")
+    assert sorted(m["Body"] for m in receive_all(sqs, url)) == ["a", "b"]
+
+
+def test_queue_deduplication_scope_spans_groups(sqs, fifo_url):
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="a", MessageGroupId="g1", MessageDeduplicationId="same")
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="b", MessageGroupId="g2", MessageDeduplicationId="same")
+    assert [m["Body"] for m in receive_all(sqs, fifo_url)] == ["a"]
+
+
+def test_fifo_batch_send_keeps_order_and_deduplicates(sqs, content_dedup_url):
+    result = sqs.send_message_batch(
+        QueueUrl=content_dedup_url,
+        Entries=[
+            {"Id": "1", "MessageBody": "x", "MessageGroupId": "g"},
+            {"Id": "2", "MessageBody": "y", "MessageGroupId": "g"},
+            {"Id": "3", "MessageBody": "x", "MessageGroupId": "g"},
+            {"Id": "4", "MessageBody": "z"},
+        ],
+    )
+    assert [s["Id"] for s in result["Successful"]] == ["1", "2", "3"]
+    assert result["Successful"][2]["MessageId"] == result["Successful"][0]["MessageId"]
+    assert result["Failed"][0]["Id"] == "4" and result["Failed"][0]["Code"] == "MissingParameter"
+    assert [m["Body"] for m in receive_all(sqs, content_dedup_url)] == ["x", "y"]
+
+
+def test_receive_request_attempt_id_returns_the_same_messages(sqs, fifo_url):
+    for i in range(3):
+        sqs.send_message(QueueUrl=fifo_url, MessageBody=str(i), MessageGroupId=str(i), MessageDeduplicationId=str(i))
+    first = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="attempt-1")
+    retry = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="attempt-1")
+    assert [m["ReceiptHandle"] for m in retry["Messages"]] == [m["ReceiptHandle"] for m in first["Messages"]]
+    other = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10, ReceiveRequestAttemptId="attempt-2")
+    assert [m["Body"] for m in other["Messages"]] == ["2"]
+
+
+def test_fifo_queue_delay_applies(sqs, unique_name):
+    url = sqs.create_queue(
+        QueueName=unique_name() + ".fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "DelaySeconds": "1"},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", MessageGroupId="g")
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=3)["Messages"][0]["Body"] == "later"
+
+
+def test_fifo_send_without_group_id_fails(sqs, fifo_url):
+    excinfo = raises(sqs.send_message, QueueUrl=fifo_url, MessageBody="x", MessageDeduplicationId="1")
+    assert_error(excinfo, "MissingParameter", "The request must contain the parameter MessageGroupId.")
+
+
+def test_fifo_send_without_deduplication_fails_when_content_based_is_off(sqs, fifo_url):
+    excinfo = raises(sqs.send_message, QueueUrl=fifo_url, MessageBody="x", MessageGroupId="g")
+    assert_error(
+        excinfo,
+        "InvalidParameterValue",
+        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+    )
+
+
+def test_fifo_rejects_per_message_delay(sqs, fifo_url):
+    excinfo = raises(sqs.send_message, QueueUrl=fifo_url, MessageBody="x", MessageGroupId="g",
+                     MessageDeduplicationId="1", DelaySeconds=5)
+    assert_error(
+        excinfo,
+        "InvalidParameterValue",
+        "Value 5 for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.",
+    )
+
+
+def test_standard_queue_rejects_deduplication_id(sqs, unique_name):
+    url = sqs.create_queue(QueueName=unique_name())["QueueUrl"]
+    excinfo = raises(sqs.send_message, QueueUrl=url, MessageBody="x", MessageDeduplicationId="1")
+    assert_error(excinfo, "InvalidParameterValue")
+
+
+def test_fifo_name_requires_fifo_attribute(sqs, unique_name):
+    excinfo = raises(sqs.create_queue, QueueName=unique_name() + ".fifo")
+    assert_error(
+        excinfo,
+        "InvalidParameterValue",
+        "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+    )
+
+
+def test_fifo_attribute_requires_fifo_suffix(sqs, unique_name):
+    excinfo = raises(sqs.create_queue, QueueName=unique_name(), Attributes={"FifoQueue": "true"})
+    assert_error(
+        excinfo,
+        "InvalidParameterValue",
+        "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, "
+        "must end with .fifo suffix and be 1 to 80 in length.",
+    )
+
+
+def test_content_based_deduplication_is_unknown_on_standard_queues(sqs, unique_name):
+    excinfo = raises(sqs.create_queue, QueueName=unique_name(), Attributes={"ContentBasedDeduplication": "true"})
+    assert_error(excinfo, "InvalidAttributeName", "Unknown Attribute ContentBasedDeduplication.")
