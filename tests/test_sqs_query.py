@@ -160,3 +160,19 @@ def test_query_request_posted_to_the_queue_url_path(endpoint, queue_url):
     status, root = query(endpoint, "SendMessage", path=path, QueueUrl=queue_url, MessageBody="path")
     assert status == 200
     assert root.findtext("SendMessageResult/MessageId")
+
+
+def test_query_request_naming_the_queue_only_by_its_path(endpoint, queue_url):
+    path = "/" + queue_url.split("/", 3)[3]
+    status, root = query(endpoint, "SendMessage", path=path, MessageBody="by path")
+    assert status == 200
+    status, root = query(endpoint, "ReceiveMessage", path=path)
+    assert status == 200
+    assert root.findtext("ReceiveMessageResult/Message/Body") == "by path"
+
+
+def test_query_request_without_queue_url_or_queue_path_is_missing_parameter(endpoint):
+    status, root = query(endpoint, "SendMessage", MessageBody="nowhere")
+    assert status == 400
+    assert root.findtext("Error/Code") == "MissingParameter"
+    assert root.findtext("Error/Message") == "The request must contain the parameter QueueUrl."

@@ -29,6 +29,11 @@ from overcast.aws.models import ServiceModel, load_service_model
 # service model name -> legacy awsQuery model name
 LEGACY_QUERY_MODELS = {"sqs": "sqs-2012-11-05-query"}
 
+# Members that older awsQuery clients put in the request path instead of a parameter: SQS's
+# clients POST to the queue URL itself and leave QueueUrl out, so it is not required on the
+# wire there (the provider takes the queue from the path).
+PATH_BOUND_MEMBERS = {"sqs-2012-11-05-query": "QueueUrl"}
+
 
 @cache
 def load_legacy_model(name: str) -> ServiceModel:
@@ -37,6 +42,11 @@ def load_legacy_model(name: str) -> ServiceModel:
         spec = orjson.loads(f.read())
     service = name.split("-", 1)[0]
     _merge_newer(spec, load_service_model(service).spec)
+    path_bound = PATH_BOUND_MEMBERS.get(name)
+    if path_bound:
+        for shape in spec["shapes"].values():
+            if path_bound in shape.get("required", ()):
+                shape["required"] = [m for m in shape["required"] if m != path_bound]
     return ServiceModel(service, spec)
 
 
