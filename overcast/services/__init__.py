@@ -45,6 +45,19 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("iam",),
             host_prefixes=("iam",),
         ),
+        ServiceSpec(
+            "dynamodb",
+            "overcast.services.dynamodb.provider:DynamoDbProvider",
+            signing_names=("dynamodb",),
+            target_prefixes=("DynamoDB_20120810",),
+            host_prefixes=("dynamodb",),
+        ),
+        ServiceSpec(
+            "dynamodbstreams",
+            "overcast.services.dynamodbstreams.provider:DynamoDbStreamsProvider",
+            signing_names=("dynamodb",),
+            target_prefixes=("DynamoDBStreams_20120810",),
+        ),
     )
 }
 
