@@ -582,3 +582,27 @@ def test_aws_cli_creates_sends_and_receives(aws_cli, unique_name):
     assert listed["QueueUrls"] == [url]
     attributes = aws_cli("sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All")["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
+
+
+def test_receive_asking_for_more_than_available_returns_each_message_once(sqs, queue_url):
+    sent = {sqs.send_message(QueueUrl=queue_url, MessageBody=f"m{i}")["MessageId"] for i in range(5)}
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["MessageId"] for m in messages) == sorted(sent)
+
+
+def test_receive_while_messages_arrive_never_returns_a_message_twice(sqs, queue_url):
+    seen: list[str] = []
+
+    def send():
+        for i in range(30):
+            sqs.send_message(QueueUrl=queue_url, MessageBody=f"m{i}")
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 10
+    while len(seen) < 30 and time.monotonic() < deadline:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=60)
+        seen += [m["MessageId"] for m in batch.get("Messages", [])]
+    sender.join()
+    assert len(seen) == 30
+    assert len(set(seen)) == 30

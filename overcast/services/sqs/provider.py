@@ -662,16 +662,24 @@ class SqsProvider(Provider):
         return [self._message_out(queue, r, now, system_names, attribute_names) for r in rows]
 
     def _pick_standard(self, queue: Queue, count: int, now: int, cutoff: int) -> list[tuple]:
+        """Up to `count` visible messages. Rows taken here are only marked received afterwards,
+        so a second query (needed only when dead-letter moves used up candidates) skips them."""
         taken: list[tuple] = []
-        for _ in range(20):  # dead-letter moves can use up candidates; bounded
-            rows = self.store.visible_messages(queue.id, now, cutoff, count - len(taken))
-            if not rows:
-                break
+        taken_ids: set[int] = set()
+        for _ in range(20):  # bounded: each further round follows at least one dead-letter move
+            rows = self.store.visible_messages(queue.id, now, cutoff, count)
+            moved = False
             for row in rows:
+                if row[0] in taken_ids:
+                    continue
                 if queue.dlq_arn and row[9] >= queue.max_receive_count and self._dead_letter(queue, row, now):
+                    moved = True
                     continue
                 taken.append(row)
-            if len(taken) >= count or len(rows) < count - len(taken):
+                taken_ids.add(row[0])
+                if len(taken) >= count:
+                    return taken
+            if not moved:
                 break
         return taken
 
