@@ -28,6 +28,9 @@ class Config:
     data_dir: str = ""
     ephemeral: bool = False
     log_level: str = "warning"
+    lambda_concurrency: int = 1000  # Lambda account concurrency limit per region (AWS default 1000)
+    websocket_idle_seconds: float = 600.0  # API Gateway WebSocket idle timeout (AWS: 10 minutes)
+    websocket_max_seconds: float = 7200.0  # API Gateway WebSocket connection duration (AWS: 2 hours)
 
     @classmethod
     def from_env(cls) -> Config:
@@ -37,6 +40,9 @@ class Config:
             data_dir=os.environ.get("OVERCAST_DATA_DIR", "") or default_data_dir(),
             ephemeral=_env_bool("OVERCAST_EPHEMERAL"),
             log_level=os.environ.get("OVERCAST_LOG_LEVEL", "warning"),
+            lambda_concurrency=int(os.environ.get("OVERCAST_LAMBDA_CONCURRENCY", 1000)),
+            websocket_idle_seconds=float(os.environ.get("OVERCAST_WEBSOCKET_IDLE_SECONDS", 600)),
+            websocket_max_seconds=float(os.environ.get("OVERCAST_WEBSOCKET_MAX_SECONDS", 7200)),
         )
 
     @property

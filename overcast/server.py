@@ -10,9 +10,10 @@ import time
 
 import orjson
 
-from overcast import __version__
-from overcast.aws.context import HttpRequest, HttpResponse
+from overcast import __version__, execute_api
+from overcast.aws.context import BodyStream, HttpRequest, HttpResponse
 from overcast.aws.dispatch import Gateway, Providers
+from overcast.aws.routing import streams_body
 from overcast.config import Config
 from overcast.services import SERVICES
 from overcast.storage import BlobStore, Database
@@ -48,6 +49,10 @@ class OvercastApp:
         kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
+        elif kind == "websocket":  # API Gateway WebSocket APIs (overcast.websocket routes by host/path)
+            from overcast import websocket
+
+            await websocket.handle(self.providers, scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -58,6 +63,13 @@ class OvercastApp:
                 try:
                     if self.providers is None:
                         self.open()
+                    from overcast.services.lambda_.store import has_pending_work
+
+                    if has_pending_work(self.providers.db):  # queued Event invokes resume at start-up
+                        await self.providers.get("lambda")
+                    from overcast.engine.startup import start_pending
+
+                    await start_pending(self.providers)  # SNS deliveries, schedules, event source mappings
                 except Exception as e:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(e)})
@@ -69,15 +81,6 @@ class OvercastApp:
                 return
 
     async def _http(self, scope, receive, send):
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             key = name.decode("latin-1").lower()
@@ -90,12 +93,37 @@ class OvercastApp:
             raw_path=(scope.get("raw_path") or path.encode()).decode("latin-1"),
             query_string=scope["query_string"].decode("latin-1"),
             headers=headers,
-            body=body,
+            body=b"",
             scheme=scope.get("scheme", "http"),
             client=scope.get("client"),
         )
-        if path.startswith("/_overcast/") or path.startswith("/_localstack/"):
+        internal = path.startswith("/_overcast/") or path.startswith("/_localstack/")
+        lambda_http = path.startswith("/_overcast/lambda/") or ".lambda-url." in request.host
+        internal = internal or lambda_http
+        deployed_api = None if internal else execute_api.match(request.host, path)  # API Gateway APIs
+        if not internal and deployed_api is None and streams_body(request):
+            # the service reads the body as it arrives (S3 objects go straight to disk)
+            request.stream = BodyStream(receive)
+        else:
+            body = b""
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            request.body = body
+        if lambda_http:  # Lambda code downloads and function URLs
+            response = await (await self.providers.get("lambda")).http(request)
+        elif path.startswith(("/_overcast/sns/", "/_overcast/events/", "/_overcast/scheduler/")):
+            # SNS's SubscribeURL/UnsubscribeURL, signing certificate and recorded email/SMS; the
+            # EventBridge and Scheduler test clocks (fire a rule or schedule now)
+            response = await (await self.providers.get(path.split("/")[2])).http(request)
+        elif internal:
             response = self._internal(request)
+        elif deployed_api is not None:
+            response = await execute_api.dispatch(self.providers, request, deployed_api)
         else:
             response = await self.gateway.handle(request)
         await _send(send, response)
@@ -140,7 +168,21 @@ def _json(status: int, payload: dict) -> HttpResponse:
 
 async def _send(send, response: HttpResponse) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    if not any(k == b"content-length" for k, _ in headers):
+    if response.stream is not None:
+        # a streamed body: the headers carry its length (or uvicorn sends it chunked)
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        stream = response.stream
+        try:
+            async for chunk in stream:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if not any(k.lower() == b"content-length" for k, _ in headers):
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})

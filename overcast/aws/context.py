@@ -3,7 +3,60 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+
+
+class BodyStream:
+    """A request body read as it arrives (the ASGI `receive` channel), for the services whose
+    ServiceSpec asks for it (S3: objects stream to disk instead of into memory)."""
+
+    __slots__ = ("_receive", "_pending", "done", "received", "disconnected")
+
+    def __init__(self, receive):
+        self._receive = receive
+        self._pending = b""
+        self.done = False
+        self.received = 0
+        self.disconnected = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body's chunks, as the client sends them; each byte is yielded once."""
+        if self._pending:
+            chunk, self._pending = self._pending, b""
+            yield chunk
+        while not self.done:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self.done = self.disconnected = True
+                raise ConnectionError("client disconnected")
+            chunk = message.get("body", b"")
+            self.done = not message.get("more_body", False)
+            self.received += len(chunk)
+            if chunk:
+                yield chunk
+
+    def push_back(self, data: bytes) -> None:
+        """Return unread bytes to the front of the stream."""
+        self._pending = data + self._pending
+
+    async def read(self, limit: int | None = None) -> bytes:
+        """The rest of the body in memory; more than `limit` bytes raises OverflowError."""
+        parts, size = [], 0
+        async for chunk in self.chunks():
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise OverflowError(size)
+        return b"".join(parts)
+
+    async def drain(self) -> None:
+        """Read and drop what is left, so the connection can answer and be reused."""
+        try:
+            async for _ in self.chunks():
+                pass
+        except ConnectionError:
+            pass
 
 
 @dataclass(slots=True)
@@ -16,6 +69,7 @@ class HttpRequest:
     body: bytes
     scheme: str = "http"
     client: tuple | None = None
+    stream: BodyStream | None = None  # set (and body left empty) for services that stream bodies
 
     @property
     def host(self) -> str:
@@ -27,6 +81,9 @@ class HttpResponse:
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    # A streamed body instead of `body`: an async iterator of bytes chunks. The headers must then
+    # carry the content-length (or the body is sent chunked).
+    stream: AsyncIterator[bytes] | None = None
 
 
 @dataclass(slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import time
@@ -85,6 +86,7 @@ class Gateway:
 
     def __init__(self, providers: Providers):
         self.providers = providers
+        self._fronts: dict[str, object] = {}
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         target = route(request)
@@ -93,6 +95,13 @@ class Gateway:
         if target.access_key[:4] in ISSUED_KEY_PREFIXES:
             target.account = await self.providers.account_for_key(target.access_key) or target.account
         spec = SERVICES[target.service]
+        if spec.front is not None:  # a service with its own front door (S3)
+            front = self._fronts.get(spec.name)
+            if front is None:
+                module_name, _, class_name = spec.front.partition(":")
+                front = getattr(importlib.import_module(module_name), class_name)(self)
+                self._fronts[spec.name] = front
+            return await front.handle(request, target)
         model = load_service_model(spec.name)
         protocol_name = request_protocol(model, request, spec.legacy_query_model is not None)
         if protocol_name == "query" and spec.legacy_query_model and model.protocol != "query":

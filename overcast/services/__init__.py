@@ -20,6 +20,15 @@ class ServiceSpec:
     # Protocols accepted besides the model's own: SQS still takes awsQuery from older SDKs,
     # parsed and answered with the last awsQuery model of the service (see aws/legacy_models).
     legacy_query_model: str | None = None
+    # The request body is handed over as a stream (HttpRequest.stream) instead of being read
+    # into memory first (S3 objects).
+    stream_body: bool = False
+    # "module:Class" of a front door that takes the service's requests instead of the generic
+    # gateway path (S3: bucket-in-host addressing, websites, CORS, POST uploads, streaming).
+    front: str | None = None
+    # Request paths that pick this service when its signing name is shared with others
+    # (apigatewayv2's control plane is /v2/...; API Gateway v1 signs as "apigateway" too).
+    path_prefixes: tuple[str, ...] = ()
 
 
 SERVICES: dict[str, ServiceSpec] = {
@@ -46,6 +55,27 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("iam",),
         ),
         ServiceSpec(
+            "lambda",
+            "overcast.services.lambda_.provider:LambdaProvider",
+            signing_names=("lambda",),
+            host_prefixes=("lambda",),
+        ),
+        ServiceSpec(
+            "logs",
+            "overcast.services.logs.provider:LogsProvider",
+            signing_names=("logs",),
+            target_prefixes=("Logs_20140328",),
+            host_prefixes=("logs",),
+        ),
+        ServiceSpec(
+            "s3",
+            "overcast.services.s3.provider:S3Provider",
+            signing_names=("s3",),
+            host_prefixes=("s3",),
+            stream_body=True,
+            front="overcast.services.s3.front:S3Front",
+        ),
+        ServiceSpec(
             "dynamodb",
             "overcast.services.dynamodb.provider:DynamoDbProvider",
             signing_names=("dynamodb",),
@@ -58,12 +88,58 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("dynamodb",),
             target_prefixes=("DynamoDBStreams_20120810",),
         ),
+        ServiceSpec(
+            "sns",
+            "overcast.services.sns.provider:SnsProvider",
+            signing_names=("sns",),
+            host_prefixes=("sns",),
+        ),
+        ServiceSpec(
+            "events",
+            "overcast.services.events.provider:EventsProvider",
+            signing_names=("events",),
+            target_prefixes=("AWSEvents",),
+            host_prefixes=("events",),
+        ),
+        ServiceSpec(
+            "apigateway",
+            "overcast.services.apigateway.provider:ApiGatewayProvider",
+            signing_names=("apigateway",),
+            host_prefixes=("apigateway",),
+        ),
+        ServiceSpec(
+            "apigatewayv2",
+            "overcast.services.apigatewayv2.provider:ApiGatewayV2Provider",
+            signing_names=("apigateway",),
+            path_prefixes=("/v2/",),
+        ),
+        ServiceSpec(
+            "apigatewaymanagementapi",
+            "overcast.services.apigatewaymanagementapi.provider:ApiGatewayManagementApiProvider",
+            signing_names=("execute-api",),
+            front="overcast.services.apigatewaymanagementapi.provider:ManagementFront",
+        ),
+        ServiceSpec(
+            "scheduler",
+            "overcast.services.scheduler.provider:SchedulerProvider",
+            signing_names=("scheduler",),
+            host_prefixes=("scheduler",),
+        ),
     )
 }
 
 BY_SIGNING_NAME: dict[str, list[str]] = {}
 BY_TARGET_PREFIX: dict[str, str] = {}
 BY_HOST_PREFIX: dict[str, str] = {}
+# (path prefix, service) for signing names several services share; see ServiceSpec.path_prefixes
+BY_PATH_PREFIX: tuple[tuple[str, str], ...] = tuple(
+    (p, s.name) for s in SERVICES.values() for p in s.path_prefixes
+)
+STREAMING_SERVICES: frozenset[str] = frozenset(s.name for s in SERVICES.values() if s.stream_body)
+# "/s3/aws4_request": found in a SigV4 Authorization header of a service whose bodies stream
+STREAMING_SCOPES: tuple[str, ...] = tuple(
+    f"/{n}/aws4_request" for s in SERVICES.values() if s.stream_body for n in s.signing_names
+)
 for _spec in SERVICES.values():
     for _n in _spec.signing_names:
         BY_SIGNING_NAME.setdefault(_n, []).append(_spec.name)

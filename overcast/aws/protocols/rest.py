@@ -133,12 +133,7 @@ class RestProtocol:
     # -- parse -----------------------------------------------------------------------------
 
     def parse(self, model: ServiceModel, request: HttpRequest) -> tuple[OperationModel, dict]:
-        try:
-            query: dict[str, list[str]] = {}
-            for key, value in parse_qsl(request.query_string, keep_blank_values=True, max_num_fields=10_000):
-                query.setdefault(key, []).append(value)
-        except ValueError:
-            raise AwsError("InvalidArgument", "The query string is malformed.") from None
+        query = self.parse_query(request)
         raw_path = request.raw_path or request.path
         for route in _routes(model).get(request.method.upper(), ()):
             labels = route.match(raw_path, query)
@@ -146,15 +141,32 @@ class RestProtocol:
                 break
         else:
             raise self._unknown_operation(request)
-        operation = route.operation
+        return route.operation, self.bind(model, route.operation, request, labels, query)
+
+    @staticmethod
+    def parse_query(request: HttpRequest) -> dict[str, list[str]]:
+        try:
+            query: dict[str, list[str]] = {}
+            for key, value in parse_qsl(request.query_string, keep_blank_values=True, max_num_fields=10_000):
+                query.setdefault(key, []).append(value)
+        except ValueError:
+            raise AwsError("InvalidArgument", "The query string is malformed.") from None
+        return query
+
+    def bind(self, model: ServiceModel, operation: OperationModel, request: HttpRequest, labels: dict,
+             query: dict, validate: bool = True) -> dict:
+        """An operation's input from the request (for callers that chose the operation
+        themselves, e.g. S3's front door, which routes on headers and query parameters too, and
+        validates what S3 validates itself)."""
         params: dict = {}
         if operation.input_shape:
             try:
                 params = self._bind_input(model, operation.input_shape, request, labels, query)
-                validate_input(model, operation, params)
+                if validate:
+                    validate_input(model, operation, params)
             except TypeMismatch as e:
                 raise AwsError("SerializationException", f"Unexpected value at '{e.path}': expected {e.kind}.") from None
-        return operation, params
+        return params
 
     def _unknown_operation(self, request: HttpRequest) -> AwsError:
         return AwsError("UnknownOperationException", f"No operation matches {request.method} {request.path}", 404)

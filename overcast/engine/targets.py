@@ -1,0 +1,96 @@
+"""Deliver a message to an AWS resource by its ARN, through that service's own provider: the one
+path SNS, EventBridge, Scheduler and event-source-mapping destinations use to reach SQS, SNS,
+Lambda, EventBridge buses and CloudWatch Logs. Never touches another service's tables."""
+
+from __future__ import annotations
+
+import time
+
+from overcast.aws.context import HttpRequest, RequestContext
+from overcast.aws.errors import AwsError
+from overcast.services import SERVICES
+
+
+class DeliveryError(Exception):
+    """A delivery failed. `client` is True for errors a retry cannot fix (the target does not
+    exist, the message is invalid for it): those go to the dead-letter queue at once."""
+
+    def __init__(self, code: str, message: str, client: bool = True):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.client = client
+
+
+_CONTEXTS: dict[tuple, RequestContext] = {}
+
+
+def internal_ctx(service: str, account: str, region: str, operation: str = "") -> RequestContext:
+    """The context of a call one service makes on another's provider. Cached per (service,
+    account, region, operation): callers must not modify it."""
+    key = (service, account, region, operation)
+    ctx = _CONTEXTS.get(key)
+    if ctx is None:
+        if len(_CONTEXTS) > 10_000:
+            _CONTEXTS.clear()
+        request = HttpRequest("POST", "/", "/", "", {"host": "localhost"}, b"")
+        ctx = _CONTEXTS[key] = RequestContext(account, region, service, request, operation=operation,
+                                              request_id="00000000-0000-0000-0000-000000000000")
+    return ctx
+
+
+def parse_arn(arn: str) -> tuple[str, str, str, str]:
+    """arn:aws:sqs:us-east-1:123456789012:name -> ("sqs", region, account, resource)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        raise DeliveryError("InvalidArn", f"Invalid ARN: {arn}")
+    return parts[2], parts[3], parts[4], parts[5]
+
+
+async def deliver(providers, arn: str, body: str, *, attributes: dict | None = None, group_id: str | None = None,
+                  dedup_id: str | None = None, source: str = "overcast") -> dict:
+    """Send `body` to the resource `arn` names; raises DeliveryError."""
+    service, region, account, resource = parse_arn(arn)
+    try:
+        if service == "sqs":
+            sqs = await providers.get("sqs")
+            params = {"QueueUrl": f"http://localhost/{account}/{resource}", "MessageBody": body}
+            if attributes:
+                params["MessageAttributes"] = attributes
+            if group_id is not None:
+                params["MessageGroupId"] = group_id
+            if dedup_id is not None:
+                params["MessageDeduplicationId"] = dedup_id
+            elif group_id is not None and resource.endswith(".fifo"):
+                import hashlib
+
+                params["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
+            return sqs.send_message(internal_ctx("sqs", account, region, "SendMessage"), params)
+        if service == "lambda":
+            lam = await providers.get("lambda")
+            result = await lam.invoke_function(account, region, arn, body.encode(), invocation_type="Event")
+            return {"StatusCode": result.status}
+        if service == "sns":
+            sns = await providers.get("sns")
+            return await sns.publish_internal(account, region, arn, body, attributes=attributes, group_id=group_id,
+                                        dedup_id=dedup_id)
+        if service == "events":
+            events = await providers.get("events")
+            return await events.put_event_internal(account, region, arn, body)
+        if service == "logs" and "logs" in SERVICES:
+            logs = await providers.get("logs")
+            group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource
+            group = group.removesuffix(":*")
+            ctx = internal_ctx("logs", account, region, "PutLogEvents")
+            stream = f"overcast-{source}"
+            try:
+                logs.create_log_stream(ctx, {"logGroupName": group, "logStreamName": stream})
+            except AwsError as e:
+                if e.code != "ResourceAlreadyExistsException":
+                    raise
+            return logs.put_log_events(ctx, {"logGroupName": group, "logStreamName": stream,
+                                             "logEvents": [{"timestamp": int(time.time() * 1000), "message": body}]})
+    except AwsError as e:
+        client = e.status < 500 and e.code not in ("TooManyRequestsException", "Throttling", "ThrottlingException")
+        raise DeliveryError(e.code, e.message, client) from None
+    raise DeliveryError("UnsupportedTarget", f"overcast cannot deliver to {service} targets yet: {arn}")

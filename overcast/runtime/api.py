@@ -1,0 +1,130 @@
+"""The Lambda Runtime API, served to one sandbox on its own loopback port.
+
+A deliberately small HTTP/1.1 server (asyncio.Protocol): the runtime interface clients send a
+handful of request shapes (GET .../invocation/next, POST .../response, .../error, /init/error),
+with Content-Length or chunked bodies, over keep-alive connections. Each request is handed to the
+sandbox (`on_request`), which answers at once or, for /next, when an invocation arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            413: "Payload Too Large", 500: "Internal Server Error"}
+MAX_BODY = 64 * 1024 * 1024
+
+
+class RuntimeConnection(asyncio.Protocol):
+    __slots__ = ("handler", "transport", "buffer", "continued")
+
+    def __init__(self, handler):
+        self.handler = handler  # the sandbox: on_request(conn, method, path, headers, body)
+        self.transport = None
+        self.buffer = bytearray()
+        self.continued = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def connection_lost(self, exc):
+        self.transport = None
+        self.handler.on_connection_lost(self)
+
+    def data_received(self, data: bytes):
+        self.buffer += data
+        while self.buffer:
+            request = self._parse()
+            if request is None:
+                return
+            self.handler.on_request(self, *request)
+
+    def _parse(self):
+        buf = self.buffer
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > 65536:
+                self._fail(400)
+            return None
+        lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+        try:
+            method, target, _ = lines[0].split(" ", 2)
+        except ValueError:
+            self._fail(400)
+            return None
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        start = end + 4
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = bytearray()
+            pos = start
+            while True:
+                eol = buf.find(b"\r\n", pos)
+                if eol < 0:
+                    return self._need_more(headers)
+                try:
+                    size = int(bytes(buf[pos:eol]).split(b";")[0], 16)
+                except ValueError:
+                    self._fail(400)
+                    return None
+                if size == 0:
+                    trailer_end = buf.find(b"\r\n\r\n", eol)
+                    if trailer_end < 0:
+                        if buf[eol:eol + 4] == b"\r\n\r\n":
+                            trailer_end = eol
+                        else:
+                            return self._need_more(headers)
+                    consumed = trailer_end + 4
+                    break
+                if eol + 2 + size + 2 > len(buf):
+                    return self._need_more(headers)
+                body += buf[eol + 2:eol + 2 + size]
+                pos = eol + 2 + size + 2
+            body = bytes(body)
+        else:
+            try:
+                length = int(headers.get("content-length", "0") or 0)
+            except ValueError:
+                self._fail(400)
+                return None
+            if length > MAX_BODY:
+                self._fail(413)
+                return None
+            if len(buf) < start + length:
+                return self._need_more(headers)
+            body = bytes(buf[start:start + length])
+            consumed = start + length
+        del buf[:consumed]
+        self.continued = False
+        return method, target, headers, body
+
+    def _need_more(self, headers):
+        if not self.continued and headers.get("expect", "").lower() == "100-continue":
+            self.continued = True
+            if self.transport is not None:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return None
+
+    def _fail(self, status: int):
+        self.buffer.clear()
+        self.respond(status, b'{"errorMessage":"bad request","errorType":"InvalidRequest"}')
+        if self.transport is not None:
+            self.transport.close()
+
+    def respond(self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None):
+        if self.transport is None or self.transport.is_closing():
+            return
+        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}", "Content-Type: application/json",
+                f"Content-Length: {len(body)}"]
+        for name, value in headers or ():
+            head.append(f"{name}: {value}")
+        self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+
+
+async def serve(handler) -> tuple[asyncio.AbstractServer, int]:
+    """Listen on a free loopback port for one sandbox; returns (server, port)."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: RuntimeConnection(handler), "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]

@@ -1,0 +1,216 @@
+"""Warm sandboxes per function version, concurrency accounting, and idle reaping (timers)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import subprocess
+import sys
+
+from overcast.runtime.sandbox import FunctionSpec, InitError, Outcome, Sandbox
+
+log = logging.getLogger("overcast.lambda")
+
+PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
+PROVIDED_RUNTIMES = ("provided.al2", "provided.al2023", "provided")
+_BOOTSTRAP_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_bootstrap.js")
+_interpreters: dict[str, str] = {}  # runtime -> interpreter, decided once
+
+
+class Throttled(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _python_for(runtime: str) -> str:
+    """An interpreter of the runtime's version that has awslambdaric, else the host's (logged once)."""
+    wanted = runtime[len("python"):]
+    host = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if wanted == host:
+        return sys.executable
+    if runtime in _interpreters:
+        return _interpreters[runtime]
+    chosen = sys.executable
+    candidate = shutil.which(f"python{wanted}")
+    if candidate:
+        try:
+            probe = subprocess.run([candidate, "-c", "import awslambdaric"], capture_output=True, timeout=10)
+            if probe.returncode == 0:
+                chosen = candidate
+        except (OSError, subprocess.SubprocessError):
+            pass
+    if chosen == sys.executable:
+        log.warning("runtime %s: no Python %s with awslambdaric installed; running it on the host's Python %s (%s)",
+                    runtime, wanted, host, sys.executable)
+    else:
+        log.warning("runtime %s: running on %s", runtime, chosen)
+    _interpreters[runtime] = chosen
+    return chosen
+
+
+def _node_ric() -> list[str] | None:
+    """aws-lambda-ric from npm when it is installed (OVERCAST_LAMBDA_NODE_RIC or on NODE_PATH)."""
+    explicit = os.environ.get("OVERCAST_LAMBDA_NODE_RIC")
+    if explicit and os.path.exists(explicit):
+        return [explicit]
+    installed = shutil.which("aws-lambda-ric")  # npm install -g aws-lambda-ric
+    return [installed] if installed else None
+
+
+def command_for(runtime: str, handler: str, code_dir: str, memory: int) -> tuple[list[str], bool]:
+    """The argv that starts a sandbox, and whether RLIMIT_AS may limit it."""
+    if runtime.startswith("python"):
+        return [_python_for(runtime), "-m", "awslambdaric", handler], True
+    if runtime.startswith("nodejs"):
+        node = shutil.which("node") or "node"
+        ric = _node_ric()
+        heap = f"--max-old-space-size={max(32, int(memory * 0.9))}"
+        if ric:
+            return [node, heap, *ric, handler], False
+        return [node, heap, _BOOTSTRAP_JS, handler], False
+    return [os.path.join(code_dir, "bootstrap")], True
+
+
+class Pool:
+    """The sandboxes of one function version (one configuration revision)."""
+
+    def __init__(self, key: str):
+        self.key = key
+        self.idle: list[Sandbox] = []
+        self.all: set[Sandbox] = set()
+        self.provisioned = 0
+
+
+class Pools:
+    def __init__(self, account_limit: int, idle_seconds: float):
+        self.account_limit = account_limit
+        self.idle_seconds = idle_seconds
+        self.pools: dict[str, Pool] = {}
+        self.latest_key: dict[tuple, str] = {}  # (account, region, name, version) -> current key
+        self.running_account: dict[tuple, int] = {}
+        self.running_function: dict[tuple, int] = {}
+
+    def running(self, account: str, region: str, name: str | None = None) -> int:
+        if name is None:
+            return self.running_account.get((account, region), 0)
+        return self.running_function.get((account, region, name), 0)
+
+    def _pool(self, spec: FunctionSpec) -> Pool:
+        pool = self.pools.get(spec.key)
+        if pool is None:
+            pool = self.pools[spec.key] = Pool(spec.key)
+            ident = (spec.account, spec.region, spec.name, spec.version)
+            old = self.latest_key.get(ident)
+            self.latest_key[ident] = spec.key
+            if old and old != spec.key:
+                self.retire(old)
+        return pool
+
+    def retire(self, key: str) -> None:
+        """A function version's code or configuration changed: idle sandboxes go now, busy ones
+        when they finish."""
+        pool = self.pools.pop(key, None)
+        if pool is None:
+            return
+        for sandbox in pool.idle:
+            sandbox.kill()
+            pool.all.discard(sandbox)
+        pool.idle.clear()
+
+    def retire_function(self, account: str, region: str, name: str) -> None:
+        for ident, key in list(self.latest_key.items()):
+            if ident[:3] == (account, region, name):
+                self.retire(key)
+                del self.latest_key[ident]
+
+    async def run(self, spec: FunctionSpec, request_id: str, payload: bytes, invoked_arn: str,
+                  client_context: str | None, reserved: int | None, reserved_total: int) -> Outcome:
+        """Run one invocation; raises Throttled when the concurrency limits are reached."""
+        fkey = (spec.account, spec.region, spec.name)
+        akey = (spec.account, spec.region)
+        if reserved is not None:
+            if self.running_function.get(fkey, 0) >= reserved:
+                raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+        elif self.running_account.get(akey, 0) >= max(0, self.account_limit - reserved_total):
+            raise Throttled("ConcurrentInvocationLimitExceeded")
+        self.running_function[fkey] = self.running_function.get(fkey, 0) + 1
+        self.running_account[akey] = self.running_account.get(akey, 0) + 1
+        try:
+            return await self._run(spec, request_id, payload, invoked_arn, client_context)
+        finally:
+            self.running_function[fkey] -= 1
+            self.running_account[akey] -= 1
+
+    async def _run(self, spec, request_id, payload, invoked_arn, client_context) -> Outcome:
+        pool = self._pool(spec)
+        init_ms = None
+        sandbox = None
+        while pool.idle:
+            candidate = pool.idle.pop()
+            if candidate.idle_handle is not None:
+                candidate.idle_handle.cancel()
+                candidate.idle_handle = None
+            if not candidate.dead:
+                sandbox = candidate
+                break
+            pool.all.discard(candidate)
+        if sandbox is None:
+            sandbox = Sandbox(spec)
+            pool.all.add(sandbox)
+            try:
+                init_ms = await sandbox.start()
+            except InitError as e:
+                pool.all.discard(sandbox)
+                return Outcome(e.payload, "Unhandled", e.lines, 0.0, e.init_ms, 0, fatal=True,
+                               stream=sandbox.log_stream, init_failed=True)
+        sandbox.busy = True
+        try:
+            outcome = await sandbox.invoke(request_id, payload, invoked_arn, client_context, init_ms=init_ms)
+        except BaseException:
+            sandbox.kill()
+            pool.all.discard(sandbox)
+            raise
+        sandbox.busy = False
+        if sandbox.dead or self.pools.get(spec.key) is not pool:
+            sandbox.kill()
+            pool.all.discard(sandbox)
+        else:
+            pool.idle.append(sandbox)
+            if len(pool.idle) > pool.provisioned:
+                sandbox.idle_handle = asyncio.get_running_loop().call_later(self.idle_seconds, self._reap, pool, sandbox)
+        return outcome
+
+    def _reap(self, pool: Pool, sandbox: Sandbox) -> None:
+        sandbox.idle_handle = None
+        if sandbox in pool.idle:
+            pool.idle.remove(sandbox)
+        pool.all.discard(sandbox)
+        sandbox.kill()
+
+    async def prewarm(self, spec: FunctionSpec, count: int) -> None:
+        """Provisioned concurrency: start sandboxes that are never reaped while idle."""
+        pool = self._pool(spec)
+        pool.provisioned = count
+        missing = count - len(pool.idle)
+        starts = []
+        for _ in range(max(0, missing)):
+            sandbox = Sandbox(spec)
+            pool.all.add(sandbox)
+            starts.append(sandbox)
+        results = await asyncio.gather(*(s.start() for s in starts), return_exceptions=True)
+        for sandbox, result in zip(starts, results, strict=True):
+            if isinstance(result, BaseException):
+                pool.all.discard(sandbox)
+                sandbox.kill()
+            else:
+                pool.idle.append(sandbox)
+
+    def stop(self) -> None:
+        for pool in self.pools.values():
+            for sandbox in list(pool.all):
+                sandbox.kill()
+        self.pools.clear()

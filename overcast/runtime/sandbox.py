@@ -1,0 +1,419 @@
+"""One execution environment: a subprocess running a runtime interface client against its own
+Runtime API port (api.py). It serves one invocation at a time and stays warm for the next.
+
+Lifecycle: `start()` spawns the process and waits for its first GET /invocation/next (init done),
+an /init/error, or its exit. `invoke()` hands the event to the waiting /next, waits for the
+function's /response or /error (or the timeout, or the process's exit) and returns an Outcome
+with the log lines the function printed meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+
+import orjson
+
+from overcast.runtime.api import serve
+
+_NEXT = "/2018-06-01/runtime/invocation/next"
+_PREFIX = "/2018-06-01/runtime/invocation/"
+_INIT_ERROR = "/2018-06-01/runtime/init/error"
+LOG_BUDGET = 1024 * 1024  # bytes of log lines kept per invocation (older lines are dropped)
+MB = 1024 * 1024
+MAX_LINE = 256 * 1024  # CloudWatch Logs' largest event
+INIT_TIMEOUT = 10  # seconds AWS gives the init phase (or the function timeout, if longer)
+# setpriv (util-linux) sets PR_SET_PDEATHSIG before exec'ing the runtime: a sandbox dies with the
+# server even when the server is killed with SIGKILL (a preexec_fn would do the same, at ~10 ms
+# per spawn because it forbids vfork).
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+_DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
+_SIGNALS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
+            signal.SIGTERM: "terminated", signal.SIGBUS: "bus error", signal.SIGFPE: "floating point exception",
+            signal.SIGILL: "illegal instruction"}
+
+
+_SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+
+
+@dataclass(slots=True)
+class FunctionSpec:
+    """What a sandbox needs to know about the function version it runs."""
+
+    key: str  # pool key: one pool per function version and configuration revision
+    account: str
+    region: str
+    name: str
+    version: str
+    arn: str  # unqualified function ARN
+    runtime: str
+    handler: str
+    memory: int
+    timeout: int
+    code_dir: str
+    layer_dirs: list[str]
+    environment: dict[str, str]
+    log_group: str
+    endpoint: str  # overcast's URL, for AWS_ENDPOINT_URL
+    interpreter: list[str] = field(default_factory=list)  # argv prefix (see pool.command_for)
+    memory_limit: bool = True
+
+
+@dataclass(slots=True)
+class Outcome:
+    payload: bytes
+    error_type: str | None  # None: success; else the function error ("Unhandled")
+    lines: list[str]
+    duration_ms: float
+    init_ms: float | None
+    max_memory_mb: int
+    fatal: bool = False  # the sandbox is gone (timeout, exit, init error)
+    stream: str = ""  # the log stream of the sandbox that ran it
+    log_text: str = ""  # the invocation's log as written to CloudWatch Logs (set by the provider)
+    init_failed: bool = False  # the runtime failed to start (the payload is the init error)
+
+
+class InitError(Exception):
+    def __init__(self, payload: bytes, lines: list[str], init_ms: float):
+        super().__init__("init failed")
+        self.payload = payload
+        self.lines = lines
+        self.init_ms = init_ms
+
+
+class _Pipe(asyncio.Protocol):
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+
+    def data_received(self, data):
+        self.sandbox._output(data)
+
+    def connection_lost(self, exc):
+        self.sandbox._output(b"", eof=True)
+
+
+class Sandbox:
+    def __init__(self, spec: FunctionSpec):
+        self.spec = spec
+        self.id = uuid.uuid4().hex
+        day = time.strftime("%Y/%m/%d", time.gmtime())
+        self.log_stream = f"{day}/[{spec.version}]{self.id}"
+        self.process: asyncio.subprocess.Process | None = None
+        self.server = None
+        self.port = 0
+        self.busy = False
+        self.dead = False
+        self.idle_handle: asyncio.TimerHandle | None = None
+        self._lines: deque[str] = deque()
+        self._line_bytes = 0
+        self._partial = b""
+        self._waiting_next = None  # the connection parked on GET /next
+        self._queued: tuple | None = None  # (request id, headers, body) waiting for a /next
+        self._ready: asyncio.Future | None = None
+        self._result: asyncio.Future | None = None
+        self._request_id: str | None = None
+        self._init_error: bytes | None = None
+        self._exit_task: asyncio.Task | None = None
+        self.exit_reason: str | None = None
+        self.invocations = 0
+
+    # -- process -------------------------------------------------------------------------------
+
+    def _environment(self) -> dict[str, str]:
+        spec = self.spec
+        pythonpath = [spec.code_dir]
+        for layer in spec.layer_dirs:
+            pythonpath += [os.path.join(layer, "python"),
+                           os.path.join(layer, "python", "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}", "site-packages")]
+        # last: overcast's sitecustomize (*.localhost.localstack.cloud resolves to 127.0.0.1; boto3's
+        # https:// to those hosts goes over http) — see overcast/runtime/site/sitecustomize.py
+        pythonpath.append(_SITE_DIR)
+        node_path = [os.path.join(layer, "nodejs", "node_modules") for layer in spec.layer_dirs]
+        node_path += [os.path.join(layer, "nodejs", "node20", "node_modules") for layer in spec.layer_dirs]
+        path = [os.path.join(layer, "bin") for layer in spec.layer_dirs]
+        path.append(os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
+        env = {
+            **spec.environment,
+            "PATH": ":".join(path),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "PYTHONPATH": ":".join(pythonpath),
+            "PYTHONUNBUFFERED": "1",
+            "NODE_PATH": ":".join(node_path),
+            "LD_LIBRARY_PATH": ":".join(os.path.join(layer, "lib") for layer in spec.layer_dirs),
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "LAMBDA_TASK_ROOT": spec.code_dir,
+            "LAMBDA_RUNTIME_DIR": os.path.dirname(os.path.abspath(__file__)),
+            "_HANDLER": spec.handler,
+            "AWS_ACCESS_KEY_ID": spec.account,
+            "AWS_SECRET_ACCESS_KEY": "overcast",
+            "AWS_SESSION_TOKEN": "overcast",
+            "AWS_ENDPOINT_URL": spec.endpoint,
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        }
+        return env
+
+    async def start(self) -> float:
+        """Spawn the runtime and wait until it asks for its first invocation; returns the init
+        duration in ms. Raises InitError when the function cannot start."""
+        loop = asyncio.get_running_loop()
+        self.server, self.port = await serve(self)
+        self._ready = loop.create_future()
+        begin = time.perf_counter()
+        read_fd, write_fd = os.pipe()
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *_DIE_WITH_PARENT, *self.spec.interpreter, cwd=self.spec.code_dir, env=self._environment(),
+                stdin=asyncio.subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, start_new_session=True,
+            )
+        except OSError as e:
+            os.close(read_fd)
+            os.close(write_fd)
+            self._close_server()
+            self.dead = True
+            payload = orjson.dumps({"errorMessage": f"RequestId: {self._request_id or ''} Error: {e}",
+                                    "errorType": "Runtime.InvalidEntrypoint"})
+            raise InitError(payload, [f"Error: {e}"], 0.0) from None
+        os.close(write_fd)
+        await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
+        self._set_memory_limit()
+        self._exit_task = loop.create_task(self._watch_exit())
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), max(INIT_TIMEOUT, self.spec.timeout))
+        except TimeoutError:
+            init_ms = (time.perf_counter() - begin) * 1000
+            self.kill()
+            await self._settle_output()
+            seconds = max(INIT_TIMEOUT, self.spec.timeout)
+            payload = orjson.dumps({"errorType": "Sandbox.Timedout",
+                                    "errorMessage": f"RequestId: {self._request_id or ''} Error: Task timed out after "
+                                                    f"{seconds:.2f} seconds"})
+            raise InitError(payload, self._take_lines() + [f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\t"
+                                                           "Status: timeout"], init_ms) from None
+        init_ms = (time.perf_counter() - begin) * 1000
+        if self._init_error is not None or self.dead:
+            await self._settle_output()
+            lines = self._take_lines()
+            self.kill()
+            payload = self._init_error or orjson.dumps(self._exit_error(""))
+            raise InitError(payload, lines, init_ms)
+        return init_ms
+
+    def _set_memory_limit(self):
+        """RLIMIT_AS for Python and provided runtimes: the memory size plus generous headroom
+        (interpreters reserve far more address space than they touch). Node reserves huge
+        virtual ranges, so it gets --max-old-space-size instead (see pool.command_for)."""
+        if not self.spec.memory_limit or self.process is None:
+            return
+        try:
+            import resource
+
+            limit = (self.spec.memory + 1024) * MB
+            resource.prlimit(self.process.pid, resource.RLIMIT_AS, (limit, limit))
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    async def _watch_exit(self):
+        code = await self.process.wait()
+        if code < 0:
+            name = _SIGNALS.get(-code, f"signal {-code}")
+            self.exit_reason = f"signal: {name}"
+        else:
+            self.exit_reason = f"exit status {code}"
+        self.dead = True
+        await self._settle_output()
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+        if self._result is not None and not self._result.done():
+            self._result.set_result(("exit", orjson.dumps(self._exit_error(self._request_id or ""))))
+        self._close_server()
+
+    def _exit_error(self, request_id: str) -> dict:
+        return {"errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {self.exit_reason or 'exit status 1'}"}
+
+    def kill(self):
+        self.dead = True
+        if self.idle_handle is not None:
+            self.idle_handle.cancel()
+            self.idle_handle = None
+        if self.process is not None and self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                try:
+                    self.process.kill()
+                except ProcessLookupError:
+                    pass
+        self._close_server()
+
+    def _close_server(self):
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        if self._waiting_next is not None and self._waiting_next.transport is not None:
+            self._waiting_next.transport.close()
+        self._waiting_next = None
+
+    # -- output --------------------------------------------------------------------------------
+
+    def _output(self, data: bytes, eof: bool = False):
+        data = self._partial + data
+        parts = data.split(b"\n")
+        self._partial = b"" if eof else parts.pop()
+        if len(self._partial) > MAX_LINE:  # a very long line without a newline: cut it into events
+            parts.append(self._partial)
+            self._partial = b""
+        for raw in parts:
+            if not raw and eof:
+                continue
+            line = raw.decode("utf-8", "replace").rstrip("\r")
+            self._lines.append(line)
+            self._line_bytes += len(line) + 1
+            while self._line_bytes > LOG_BUDGET and len(self._lines) > 1:
+                self._line_bytes -= len(self._lines.popleft()) + 1
+
+    async def _settle_output(self):
+        """Let output the process wrote before its last Runtime API call be read first."""
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    def _take_lines(self) -> list[str]:
+        if self._partial:
+            self._output(b"\n")
+        lines = list(self._lines)
+        self._lines.clear()
+        self._line_bytes = 0
+        return lines
+
+    # -- Runtime API ---------------------------------------------------------------------------
+
+    def on_connection_lost(self, conn):
+        if self._waiting_next is conn:
+            self._waiting_next = None
+
+    def on_request(self, conn, method, target, headers, body):
+        if method == "GET" and target == _NEXT:
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_result(None)
+            if self._queued is not None:
+                request_id, event_headers, payload = self._queued
+                self._queued = None
+                conn.respond(200, payload, event_headers)
+            else:
+                self._waiting_next = conn
+            return
+        if method == "POST" and target.startswith(_PREFIX):
+            request_id, _, action = target[len(_PREFIX):].partition("/")
+            if request_id != self._request_id or self._result is None or self._result.done():
+                conn.respond(400, b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}')
+                return
+            if action == "response":
+                conn.respond(202, b'{"status":"OK"}')
+                self._result.set_result(("ok", body))
+                return
+            if action == "error":
+                conn.respond(202, b'{"status":"OK"}')
+                self._result.set_result(("error", self._error_body(body, headers)))
+                return
+        if method == "POST" and target == _INIT_ERROR:
+            conn.respond(202, b'{"status":"OK"}')
+            self._init_error = self._error_body(body, headers)
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_result(None)
+            return
+        conn.respond(404, b'{"errorMessage":"Not found","errorType":"InvalidRequest"}')
+
+    @staticmethod
+    def _error_body(body: bytes, headers: dict) -> bytes:
+        try:
+            value = orjson.loads(body) if body else {}
+        except orjson.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            value = {"errorMessage": body.decode("utf-8", "replace"),
+                     "errorType": headers.get("lambda-runtime-function-error-type", "Runtime.Unknown")}
+        value.setdefault("errorType", headers.get("lambda-runtime-function-error-type", "Runtime.Unknown"))
+        return orjson.dumps(value)
+
+    # -- invoke --------------------------------------------------------------------------------
+
+    async def invoke(self, request_id: str, payload: bytes, invoked_arn: str, client_context: str | None = None,
+                     cognito_identity: str | None = None, init_ms: float | None = None) -> Outcome:
+        loop = asyncio.get_running_loop()
+        self.invocations += 1
+        self._request_id = request_id
+        self._result = loop.create_future()
+        timeout = self.spec.timeout
+        deadline_ms = int((time.time() + timeout) * 1000)
+        headers = [("Lambda-Runtime-Aws-Request-Id", request_id),
+                   ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
+                   ("Lambda-Runtime-Invoked-Function-Arn", invoked_arn),
+                   ("Lambda-Runtime-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0")]
+        if client_context:
+            headers.append(("Lambda-Runtime-Client-Context", client_context))
+        if cognito_identity:
+            headers.append(("Lambda-Runtime-Cognito-Identity", cognito_identity))
+        begin = time.perf_counter()
+        if self.dead:
+            self._result.set_result(("exit", orjson.dumps(self._exit_error(request_id))))
+        elif self._waiting_next is not None and self._waiting_next.transport is not None:
+            conn, self._waiting_next = self._waiting_next, None
+            conn.respond(200, payload, headers)
+        else:
+            self._queued = (request_id, headers, payload)
+        fatal = False
+        try:
+            kind, body = await asyncio.wait_for(asyncio.shield(self._result), timeout)
+        except TimeoutError:
+            duration = (time.perf_counter() - begin) * 1000
+            self.kill()
+            await self._settle_output()
+            message = f"Task timed out after {timeout:.2f} seconds"
+            lines = self._take_lines()
+            lines.append(f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}.{int(time.time() * 1000) % 1000:03d}Z "
+                         f"{request_id} {message}")
+            body = orjson.dumps({"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: {message}"})
+            return Outcome(body, "Unhandled", lines, duration, init_ms, self._max_memory(), fatal=True,
+                           stream=self.log_stream)
+        duration = (time.perf_counter() - begin) * 1000
+        if kind == "exit":
+            fatal = True
+            self.kill()
+        await self._settle_output()
+        lines = self._take_lines()
+        if kind == "exit":
+            lines.append(f"RequestId: {request_id} Error: Runtime exited with error: {self.exit_reason or 'exit status 1'}")
+            lines.append("Runtime.ExitError")
+        self._request_id = None
+        return Outcome(body, None if kind == "ok" else "Unhandled", lines, duration, init_ms,
+                       self._max_memory(), fatal=fatal, stream=self.log_stream)
+
+    def _max_memory(self) -> int:
+        if self.process is None:
+            return 0
+        try:
+            with open(f"/proc/{self.process.pid}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmHWM:"):
+                        return max(1, int(line.split()[1]) // 1024)
+        except (OSError, ValueError):
+            pass
+        return 0

@@ -1,0 +1,68 @@
+"""Function and layer code: zips stored as content-addressed blobs, unpacked once per code version."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import shutil
+import stat
+import uuid
+import zipfile
+
+from overcast.aws.errors import AwsError
+
+MAX_ZIPPED = 50 * 1024 * 1024
+MAX_UNZIPPED = 262_144_000
+
+
+def unzip_error() -> AwsError:
+    return AwsError("InvalidParameterValueException",
+                    "Could not unzip uploaded file. Please check your file, then try to upload again.")
+
+
+def inspect_zip(data: bytes) -> tuple[str, str]:
+    """Validate a zip; returns (CodeSha256 base64, sha hex)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise unzip_error() from None
+    if total > MAX_UNZIPPED:
+        raise AwsError("InvalidParameterValueException", f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes")
+    digest = hashlib.sha256(data).digest()
+    return base64.b64encode(digest).decode(), digest.hex()
+
+
+def unpack(zip_path: str, target: str) -> str:
+    """Unpack a zip into `target` once (atomic rename of a temporary directory); keeps Unix modes."""
+    if os.path.isdir(target):
+        return target
+    temporary = f"{target}.tmp-{uuid.uuid4().hex}"
+    os.makedirs(temporary)
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            for info in archive.infolist():
+                name = info.filename
+                parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+                if not parts or ".." in parts:
+                    continue
+                destination = os.path.join(temporary, *parts)
+                if info.is_dir():
+                    os.makedirs(destination, exist_ok=True)
+                    continue
+                os.makedirs(os.path.dirname(destination), exist_ok=True)
+                with archive.open(info) as source, open(destination, "wb") as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+                mode = (info.external_attr >> 16) & 0o777
+                if mode:
+                    os.chmod(destination, mode | stat.S_IRUSR)
+        try:
+            os.rename(temporary, target)
+        except OSError:  # another unpack won the race
+            shutil.rmtree(temporary, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return target

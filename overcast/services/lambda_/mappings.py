@@ -1,0 +1,260 @@
+"""Lambda event source mappings: the API operations (Create/Get/Update/Delete/List
+EventSourceMapping(s)), kept apart from the rest of the Lambda provider, which delegates to this
+module. The pollers that run the mappings live in overcast/engine/esm.py.
+
+Sources: SQS queues and DynamoDB streams; Kinesis streams once overcast has Kinesis (until then a
+Kinesis ARN answers InvalidParameterValueException). Kafka, MQ and DocumentDB are not supported.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from overcast.aws.errors import AwsError
+from overcast.engine.esm import Pollers
+from overcast.engine.patterns import PatternError, compile_pattern
+from overcast.services import SERVICES
+from overcast.services.lambda_.mappings_store import MappingsStore
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameterValueException", message, 400, Type="User")
+
+
+def _not_found(message: str) -> AwsError:
+    return AwsError("ResourceNotFoundException", message, 404, Type="User")
+
+
+def source_kind(arn: str) -> str:
+    if ":sqs:" in arn:
+        return "sqs"
+    if ":dynamodb:" in arn and "/stream/" in arn:
+        return "dynamodb"
+    if ":kinesis:" in arn:
+        return "kinesis"
+    return "other"
+
+
+class EventSourceMappings:
+    def __init__(self, lam):
+        self.lam = lam
+        self.store = MappingsStore(lam.db)
+        self.pollers = Pollers(lam.providers, self.store)
+
+    async def start(self) -> None:
+        for doc, account, region in self.store.all():
+            if doc["State"] in ("Creating", "Enabling", "Updating", "Enabled"):
+                doc["State"] = "Enabled"
+                self.store.put(doc, account, region)
+                self.pollers.start(doc, account, region)
+            elif doc["State"] == "Deleting":
+                self.store.delete(doc["UUID"])
+            elif doc["State"] == "Disabling":
+                doc["State"] = "Disabled"
+                self.store.put(doc, account, region)
+
+    def stop(self) -> None:
+        self.pollers.stop_all()
+
+    def reset(self) -> None:
+        self.pollers.stop_all()
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def _function_arn(self, ctx, name: str) -> str:
+        account, region, fname, qualifier = self.lam._parse_name(ctx.account, ctx.region, name)
+        self.lam._resolve(account, region, fname, qualifier)  # raises ResourceNotFoundException
+        return self.lam._arn(account, region, fname, qualifier)
+
+    @staticmethod
+    def _check_filters(criteria: dict | None) -> None:
+        for item in (criteria or {}).get("Filters") or []:
+            try:
+                compile_pattern(item.get("Pattern") or "{}")
+            except PatternError as e:
+                raise _invalid(f"Invalid filter pattern definition. {e.reason}") from None
+
+    def _settle(self, doc: dict, kind: str) -> None:
+        batch = doc["BatchSize"]
+        window = doc.get("MaximumBatchingWindowInSeconds", 0)
+        if kind == "sqs":
+            fifo = doc["EventSourceArn"].endswith(".fifo")
+            if not 1 <= batch <= (10 if fifo else 10000):
+                raise _invalid(f"BatchSize must be between 1 and {10 if fifo else 10000} for SQS"
+                               f"{' FIFO' if fifo else ''} queues.")
+            if batch > 10 and window < 1:
+                raise _invalid("Maximum batch window in seconds must be greater than 0 if maximum batch size is "
+                               "greater than 10")
+            for key in ("StartingPosition", "ParallelizationFactor", "BisectBatchOnFunctionError",
+                        "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "TumblingWindowInSeconds"):
+                if doc.get(key) not in (None, False):
+                    raise _invalid(f"Unsupported {key} for SQS event source mapping.") if key != "StartingPosition" \
+                        else _invalid("StartingPosition is not valid for SQS event sources.")
+            scaling = doc.get("ScalingConfig") or {}
+            if scaling and not 2 <= scaling.get("MaximumConcurrency", 2) <= 1000:
+                raise _invalid("MaximumConcurrency must be between 2 and 1000.")
+        else:
+            if not 1 <= batch <= 10000:
+                raise _invalid("BatchSize must be between 1 and 10000.")
+            if doc.get("StartingPosition") not in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"):
+                raise _invalid("StartingPosition is required for stream event sources: TRIM_HORIZON, LATEST or "
+                               "AT_TIMESTAMP.")
+            if doc["StartingPosition"] == "AT_TIMESTAMP" and kind == "dynamodb":
+                raise _invalid("Unsupported starting position for DynamoDB streams: AT_TIMESTAMP.")
+            if not 1 <= doc.get("ParallelizationFactor", 1) <= 10:
+                raise _invalid("ParallelizationFactor must be between 1 and 10.")
+            retries = doc.get("MaximumRetryAttempts", -1)
+            if not -1 <= retries <= 10000:
+                raise _invalid("MaximumRetryAttempts must be between -1 and 10000.")
+            age = doc.get("MaximumRecordAgeInSeconds", -1)
+            if age != -1 and not 60 <= age <= 604800:
+                raise _invalid("MaximumRecordAgeInSeconds must be -1 or between 60 and 604800.")
+            if doc.get("TumblingWindowInSeconds"):
+                raise _invalid("TumblingWindowInSeconds is not supported by overcast yet.")
+        if not 0 <= window <= 300:
+            raise _invalid("MaximumBatchingWindowInSeconds must be between 0 and 300.")
+        for kind_ in doc.get("FunctionResponseTypes") or []:
+            if kind_ != "ReportBatchItemFailures":
+                raise _invalid(f"Unsupported FunctionResponseType {kind_}.")
+
+    # -- operations ------------------------------------------------------------------------------
+
+    async def create(self, ctx, params):
+        source = params.get("EventSourceArn") or ""
+        kind = source_kind(source)
+        if kind == "other" or (kind == "kinesis" and "kinesis" not in SERVICES):
+            raise _invalid(f"Unsupported event source: overcast runs event source mappings for SQS queues and "
+                           f"DynamoDB streams{' and Kinesis streams' if 'kinesis' in SERVICES else ''}: {source}")
+        function_arn = self._function_arn(ctx, params.get("FunctionName") or "")
+        for existing in self.store.list(ctx.account, ctx.region):
+            if existing["EventSourceArn"] == source and existing["FunctionArn"] == function_arn:
+                raise AwsError("ResourceConflictException",
+                               f"The event source arn (\" {source} \") and function (\" {function_arn.split(':')[6]} \") "
+                               f"provided mapping already exists. Please update or delete the existing mapping with "
+                               f"UUID {existing['UUID']}", 409, Type="User")
+        self._check_filters(params.get("FilterCriteria"))
+        mapping_id = str(uuid.uuid4())
+        doc = {"UUID": mapping_id, "EventSourceArn": source, "FunctionArn": function_arn,
+               "BatchSize": params.get("BatchSize") or (10 if kind == "sqs" else 100),
+               "MaximumBatchingWindowInSeconds": params.get("MaximumBatchingWindowInSeconds") or 0,
+               "LastModified": time.time(), "State": "Creating", "StateTransitionReason": "USER_INITIATED",
+               "FunctionResponseTypes": params.get("FunctionResponseTypes") or [],
+               "EventSourceMappingArn": f"arn:aws:lambda:{ctx.region}:{ctx.account}:event-source-mapping:{mapping_id}"}
+        if kind != "sqs":
+            doc.update({"StartingPosition": params.get("StartingPosition"),
+                        "ParallelizationFactor": params.get("ParallelizationFactor") or 1,
+                        "MaximumRecordAgeInSeconds": params.get("MaximumRecordAgeInSeconds", -1),
+                        "BisectBatchOnFunctionError": bool(params.get("BisectBatchOnFunctionError")),
+                        "MaximumRetryAttempts": params.get("MaximumRetryAttempts", -1),
+                        "TumblingWindowInSeconds": params.get("TumblingWindowInSeconds") or 0,
+                        "DestinationConfig": params.get("DestinationConfig") or {"OnFailure": {}},
+                        "LastProcessingResult": "No records processed"})
+            if params.get("StartingPositionTimestamp") is not None:
+                doc["StartingPositionTimestamp"] = params["StartingPositionTimestamp"].timestamp()
+        else:
+            for key in ("StartingPosition", "ParallelizationFactor", "BisectBatchOnFunctionError",
+                        "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "TumblingWindowInSeconds"):
+                if params.get(key) is not None:
+                    doc[key] = params[key]
+        for key in ("FilterCriteria", "ScalingConfig", "KMSKeyArn", "MetricsConfig"):
+            if params.get(key):
+                doc[key] = params[key]
+        self._settle(doc, kind)
+        for key in ("StartingPosition", "ParallelizationFactor", "BisectBatchOnFunctionError",
+                    "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "TumblingWindowInSeconds"):
+            if kind == "sqs":
+                doc.pop(key, None)
+        await self._check_source(ctx, kind, source)
+        enabled = params.get("Enabled", True)
+        stored = dict(doc, State="Enabled" if enabled else "Disabled")
+        self.store.put(stored, ctx.account, ctx.region)
+        if enabled:
+            self.pollers.start(stored, ctx.account, ctx.region)
+        return self._out(doc)
+
+    async def _check_source(self, ctx, kind: str, source: str) -> None:
+        providers = self.lam.providers
+        if kind == "sqs":
+            sqs = await providers.get("sqs")
+            parts = source.split(":")
+            if sqs._queue(parts[4], parts[3], parts[5]) is None:
+                raise _invalid("Error occurred while ReceiveMessage. SQS Error Code: "
+                               "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does "
+                               "not exist for this wsdl version.")
+        elif kind == "dynamodb":
+            ddb = await providers.get("dynamodb")
+            try:
+                ddb.streams.shard_ids(source)
+            except AwsError:
+                raise _invalid(f"Stream not found: {source}") from None
+
+    @staticmethod
+    def _out(doc: dict) -> dict:
+        return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+    def _get(self, ctx, mapping_id: str) -> dict:
+        found = self.store.get(mapping_id or "")
+        if found is None or (found[1], found[2]) != (ctx.account, ctx.region):
+            raise _not_found(f"The resource you requested does not exist. (Service: Lambda, Status Code: 404, "
+                             f"Request ID: {ctx.request_id})")
+        return found[0]
+
+    def get(self, ctx, params):
+        return self._out(self._get(ctx, params.get("UUID")))
+
+    def update(self, ctx, params):
+        doc = self._get(ctx, params.get("UUID"))
+        if doc["State"] in ("Creating", "Updating", "Deleting", "Enabling", "Disabling"):
+            raise AwsError("ResourceInUseException", "Cannot update the event source mapping because it is in use.",
+                           400, Type="User")
+        kind = source_kind(doc["EventSourceArn"])
+        updated = dict(doc)
+        if params.get("FunctionName"):
+            updated["FunctionArn"] = self._function_arn(ctx, params["FunctionName"])
+        for key in ("BatchSize", "MaximumBatchingWindowInSeconds", "FilterCriteria", "ScalingConfig",
+                    "FunctionResponseTypes", "ParallelizationFactor", "MaximumRecordAgeInSeconds",
+                    "BisectBatchOnFunctionError", "MaximumRetryAttempts", "TumblingWindowInSeconds",
+                    "DestinationConfig", "KMSKeyArn", "MetricsConfig"):
+            if key in params:
+                updated[key] = params[key]
+        self._check_filters(updated.get("FilterCriteria"))
+        self._settle(updated, kind)
+        enabled = params.get("Enabled")
+        answer_state = "Updating"
+        if enabled is True and doc["State"] == "Disabled":
+            answer_state = "Enabling"
+        elif enabled is False and doc["State"] == "Enabled":
+            answer_state = "Disabling"
+        now_enabled = doc["State"] == "Enabled" if enabled is None else enabled
+        updated["State"] = "Enabled" if now_enabled else "Disabled"
+        updated["LastModified"] = time.time()
+        updated["StateTransitionReason"] = "USER_INITIATED"
+        self.store.put(updated, ctx.account, ctx.region)
+        self.pollers.stop(updated["UUID"])
+        if now_enabled:
+            self.pollers.start(updated, ctx.account, ctx.region)
+        return self._out(dict(updated, State=answer_state))
+
+    def delete(self, ctx, params):
+        doc = self._get(ctx, params.get("UUID"))
+        self.pollers.stop(doc["UUID"])
+        self.store.delete(doc["UUID"])
+        return self._out(dict(doc, State="Deleting"))
+
+    def list(self, ctx, params):
+        items = self.store.list(ctx.account, ctx.region)
+        if params.get("EventSourceArn"):
+            items = [m for m in items if m["EventSourceArn"] == params["EventSourceArn"]]
+        if params.get("FunctionName"):
+            account, region, name, qualifier = self.lam._parse_name(ctx.account, ctx.region, params["FunctionName"])
+            arn = self.lam._arn(account, region, name, qualifier)
+            items = [m for m in items if m["FunctionArn"] == arn or (not qualifier and
+                                                                      m["FunctionArn"].startswith(arn + ":"))]
+        marker = params.get("Marker") or "0"
+        start = int(marker) if marker.isdigit() else 0
+        limit = params.get("MaxItems") or 100
+        out = {"EventSourceMappings": [self._out(m) for m in items[start:start + limit]]}
+        if start + limit < len(items):
+            out["NextMarker"] = str(start + limit)
+        return out

@@ -1,0 +1,1452 @@
+"""AWS Lambda: the functions API, execution through real runtime interface clients (overcast.runtime),
+synchronous and asynchronous invocation with retries and destinations, function URLs, layers,
+concurrency — and the internal invoke API other services use (`invoke_function`)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import random
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
+from overcast.aws.errors import AwsError
+from overcast.runtime.pool import (
+    NODE_RUNTIMES,
+    PROVIDED_RUNTIMES,
+    PYTHON_RUNTIMES,
+    Pools,
+    Throttled,
+    command_for,
+)
+from overcast.runtime.sandbox import FunctionSpec, Outcome
+from overcast.services.base import Provider
+from overcast.services.lambda_ import code as codes
+from overcast.services.lambda_.store import LambdaStore
+
+log = logging.getLogger("overcast.lambda")
+
+SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES + PROVIDED_RUNTIMES
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 1024 * 1024
+MAX_RESPONSE = 6 * 1024 * 1024
+TAIL_BYTES = 4096
+RESERVED_ENV = {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+                "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+                "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+                "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
+_NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$")
+_PARTIAL = re.compile(r"^(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$")
+_SHORT = re.compile(r"^([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$")
+_LAYER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+):(\d+)$")
+_ALIAS = re.compile(r"^(?!^[0-9]+$)([a-zA-Z0-9-_]+)$")
+
+
+@dataclass(slots=True)
+class InvokeResult:
+    status: int  # 200 (RequestResponse), 202 (Event), 204 (DryRun)
+    payload: bytes
+    function_error: str | None  # "Unhandled" when the function failed
+    log_tail: str | None  # base64 of the last 4 KB of the log, when asked for
+    executed_version: str = "$LATEST"
+    request_id: str = ""
+
+
+def _timestamp(when: float | None = None) -> str:
+    """Lambda's LastModified format: 2024-01-02T03:04:05.678+0000."""
+    moment = datetime.fromtimestamp(when if when is not None else time.time(), UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def _public(config: dict) -> dict:
+    return {k: v for k, v in config.items() if not k.startswith("_")}
+
+
+def _not_found(arn: str) -> AwsError:
+    return AwsError("ResourceNotFoundException", f"Function not found: {arn}", 404, Type="User")
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameterValueException", message, 400, Type="User")
+
+
+def _conflict(message: str) -> AwsError:
+    return AwsError("ResourceConflictException", message, 409, Type="User")
+
+
+class LambdaProvider(Provider):
+    service = "lambda"
+
+    def __init__(self, providers):
+        super().__init__(providers)
+        self.store = LambdaStore(self.db)
+        config = self.config
+        self.account_limit = int(getattr(config, "lambda_concurrency", 0) or 1000)
+        idle = float(os.environ.get("OVERCAST_LAMBDA_IDLE_SECONDS", 300))
+        self.retry_delay = float(os.environ.get("OVERCAST_LAMBDA_RETRY_DELAY", 60))
+        self.throttle_delay = float(os.environ.get("OVERCAST_LAMBDA_THROTTLE_DELAY", 1))
+        self.async_workers = asyncio.Semaphore(int(os.environ.get("OVERCAST_LAMBDA_ASYNC_CONCURRENCY", 16)))
+        self.pools = Pools(self.account_limit, idle)
+        self.code_root = os.path.join(config.data_dir, "lambda")
+        self._tasks: set[asyncio.Task] = set()
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._endpoint = f"http://127.0.0.1:{config.port or 4566}"
+        self._logs = None  # the CloudWatch Logs provider, once loaded
+        from overcast.services.lambda_.mappings import EventSourceMappings
+
+        self.mappings = EventSourceMappings(self)  # event source mappings: mappings.py, engine/esm.py
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = time.time()
+        for event_id, due in self.store.pending_events():
+            self._timers[event_id] = loop.call_later(max(0.0, due - now), self._launch_event, event_id)
+        for account, region, name, qualifier, config in self.store.all_provisioned():
+            self._spawn(self._prewarm(account, region, name, qualifier, config.get("RequestedProvisionedConcurrentExecutions", 0)))
+        await self.mappings.start()
+
+    async def stop(self) -> None:
+        self.mappings.stop()
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        self.pools.stop()
+
+    def reset(self) -> None:
+        self.mappings.reset()
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self.pools.stop()
+
+    # -- event source mappings (delegated to mappings.py) --------------------------------------
+
+    async def create_event_source_mapping(self, ctx, params):
+        return await self.mappings.create(ctx, params)
+
+    def get_event_source_mapping(self, ctx, params):
+        return self.mappings.get(ctx, params)
+
+    def update_event_source_mapping(self, ctx, params):
+        return self.mappings.update(ctx, params)
+
+    def delete_event_source_mapping(self, ctx, params):
+        return self.mappings.delete(ctx, params)
+
+    def list_event_source_mappings(self, ctx, params):
+        return self.mappings.list(ctx, params)
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _learn_endpoint(self, ctx) -> None:
+        if not self.config.port and ctx is not None and ctx.request is not None and ctx.request.host:
+            host = ctx.request.host
+            port = host.rsplit(":", 1)[1] if ":" in host else "80"
+            self._endpoint = f"http://127.0.0.1:{port}"
+
+    # -- names and ARNs ------------------------------------------------------------------------
+
+    def _arn(self, account, region, name, qualifier=None) -> str:
+        arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
+        return f"{arn}:{qualifier}" if qualifier else arn
+
+    def _parse_name(self, account, region, text: str, qualifier: str | None = None) -> tuple[str, str, str, str | None]:
+        """FunctionName in any of its forms -> (account, region, name, qualifier)."""
+        text = text or ""
+        m = _ARN.match(text)
+        if m:
+            region_, account_, name, derived = m.groups()
+            if region_ != region:
+                raise _invalid(f"Functions from '{region_}' are not reachable in this region ('{region}')")
+            account = account_
+        else:
+            m = _PARTIAL.match(text)
+            if m:
+                account, name, derived = m.groups()
+            else:
+                m = _SHORT.match(text)
+                if not m or len(m.group(1)) > 64:
+                    raise AwsError("ValidationException",
+                                   f"1 validation error detected: Value '{text}' at 'functionName' failed to satisfy "
+                                   "constraint: Member must satisfy regular expression pattern: "
+                                   "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+                                   "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+                name, derived = m.groups()
+        if derived and qualifier and derived != qualifier:
+            raise _invalid("The derived qualifier from the function name does not match the specified qualifier.")
+        return account, region, name, qualifier or derived
+
+    def _function(self, account, region, name):
+        found = self.store.get_function(account, region, name)
+        if found is None:
+            raise _not_found(self._arn(account, region, name))
+        return found
+
+    def _resolve(self, account, region, name, qualifier) -> tuple[dict, str, str | None]:
+        """The configuration a qualifier selects: (config, executed version, alias or None).
+        An alias with weighted routing picks one of its versions at random by weight."""
+        config, _tags, _reserved, _last = self._function(account, region, name)
+        if qualifier in (None, "", "$LATEST"):
+            return config, "$LATEST", None
+        if qualifier.isdigit():
+            version = self.store.get_version(account, region, name, int(qualifier))
+            if version is None:
+                raise _not_found(self._arn(account, region, name, qualifier))
+            return version, qualifier, None
+        alias = self.store.get_doc("lambda_aliases", account, region, name, "alias", qualifier)
+        if alias is None:
+            raise _not_found(self._arn(account, region, name, qualifier))
+        chosen = alias["FunctionVersion"]
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        if weights:
+            roll = random.random()
+            for version, weight in weights.items():
+                if roll < weight:
+                    chosen = version
+                    break
+                roll -= weight
+        if chosen == "$LATEST":
+            return config, "$LATEST", qualifier
+        version = self.store.get_version(account, region, name, int(chosen))
+        if version is None:
+            raise _not_found(self._arn(account, region, name, chosen))
+        return version, chosen, qualifier
+
+    # -- code ----------------------------------------------------------------------------------
+
+    def _code_key(self, account, region, sha_hex) -> str:
+        return f"lambda/{account}/{region}/{sha_hex}.zip"
+
+    async def _code_from_params(self, ctx, code: dict) -> bytes:
+        if code.get("ImageUri"):
+            raise _invalid("Container image functions (ImageUri) are not supported by overcast; use a .zip package.")
+        if code.get("ZipFile") is not None:
+            data = code["ZipFile"]
+            if len(data) > codes.MAX_ZIPPED:
+                raise AwsError("RequestEntityTooLargeException",
+                               "Request must be smaller than 69905067 bytes for the CreateFunction operation", 413)
+            return data
+        if code.get("S3Bucket") and code.get("S3Key"):
+            return await self._from_s3(ctx, code["S3Bucket"], code["S3Key"], code.get("S3ObjectVersion"))
+        raise _invalid("Please provide a source for function code.")
+
+    async def _from_s3(self, ctx, bucket: str, key: str, version: str | None) -> bytes:
+        """Code from an S3 object, through the S3 provider (its `read_object` when it has one)."""
+        from overcast.services import SERVICES
+
+        if "s3" not in SERVICES:
+            raise _invalid("Code from S3 (S3Bucket/S3Key) is not supported by overcast yet; upload the code as ZipFile.")
+        s3 = await self.providers.get("s3")
+        try:
+            reader = getattr(s3, "read_object", None)
+            if reader is not None:
+                data = reader(ctx.account, ctx.region, bucket, key, version)
+                return await data if asyncio.iscoroutine(data) else data
+            obj = s3._object(s3._bucket(bucket), key, version)
+            if not obj.blob:
+                return b""
+            return await asyncio.to_thread(self.blobs.get, obj.blob)
+        except AwsError as e:
+            raise _invalid(f"Error occurred while GetObject. S3 Error Code: {e.code}. S3 Error Message: {e.message}") from None
+
+    async def _store_code(self, account, region, data: bytes) -> tuple[str, str, int]:
+        sha_b64, sha_hex = await asyncio.to_thread(codes.inspect_zip, data) if len(data) > 1 << 20 else codes.inspect_zip(data)
+        key = self._code_key(account, region, sha_hex)
+        if not self.blobs.exists(key):
+            await asyncio.to_thread(self.blobs.put, key, data)
+        return sha_b64, sha_hex, len(data)
+
+    async def _code_dir(self, account, region, sha_hex, kind="code") -> str:
+        """The code's unpacked directory, unpacked (in a thread) on first use."""
+        target = os.path.join(self.code_root, kind, sha_hex)
+        if not os.path.isdir(target):
+            await asyncio.to_thread(codes.unpack, self.blobs.path(self._code_key(account, region, sha_hex)), target)
+        return target
+
+    # -- configuration validation --------------------------------------------------------------
+
+    def _check_runtime(self, runtime: str | None, handler: str | None) -> None:
+        if runtime is not None and runtime not in SUPPORTED_RUNTIMES:
+            raise _invalid(f"The runtime parameter of {runtime} is not supported by overcast. "
+                           f"Valid runtimes: [{', '.join(SUPPORTED_RUNTIMES)}]")
+        if runtime is not None and runtime.startswith("nodejs") and not _which("node"):
+            raise _invalid(f"The runtime {runtime} needs Node.js, which is not installed on the overcast host.")
+
+    def _check_environment(self, env: dict | None) -> None:
+        variables = (env or {}).get("Variables") or {}
+        reserved = sorted(k for k in variables if k in RESERVED_ENV)
+        if reserved:
+            raise _invalid("Lambda was unable to configure your environment variables because the environment variables "
+                           "you have provided contains reserved keys that are currently not supported for modification. "
+                           f"Reserved keys used in this request: {', '.join(reserved)}")
+        size = len(orjson.dumps(variables))
+        if size > 4096:
+            raise _invalid("Lambda was unable to configure your environment variables because the environment variables "
+                           f"you have provided exceeded the 4KB limit. String measured: {orjson.dumps(variables).decode()}")
+
+    def _check_role(self, role: str | None) -> None:
+        if role is not None and not re.match(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$", role):
+            raise AwsError("ValidationException", f"1 validation error detected: Value '{role}' at 'role' failed to "
+                           "satisfy constraint: Member must satisfy regular expression pattern: "
+                           "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+")
+
+    def _layers(self, account, region, arns: list[str] | None) -> list[dict]:
+        out = []
+        for arn in arns or []:
+            m = _LAYER_ARN.match(arn)
+            if not m:
+                raise AwsError("ValidationException", f"1 validation error detected: Value '[{arn}]' at 'layers' failed "
+                               "to satisfy constraint: Member must satisfy constraint: [Member must have length less than "
+                               "or equal to 140, Member must satisfy regular expression pattern: "
+                               "arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+]")
+            layer = self.store.get_layer_version(m.group(2), m.group(1), m.group(3), int(m.group(4)))
+            if layer is None:
+                raise _invalid(f"Layer version {arn} does not exist.")
+            out.append({"Arn": arn, "CodeSize": layer["Content"]["CodeSize"], "_Sha": layer["_Sha"],
+                        "_Account": m.group(2), "_Region": m.group(1)})
+        if len(out) > 5:
+            raise _invalid("Cannot reference more than 5 layers.")
+        return out
+
+    # -- functions -----------------------------------------------------------------------------
+
+    async def create_function(self, ctx, params):
+        self._learn_endpoint(ctx)
+        name = params["FunctionName"]
+        if not _NAME.match(name):
+            account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, name)
+            if qualifier:
+                raise _invalid("FunctionName cannot be a qualified ARN.")
+        package = params.get("PackageType") or "Zip"
+        if package == "Image":
+            raise _invalid("Container image functions (PackageType Image) are not supported by overcast yet.")
+        runtime, handler = params.get("Runtime"), params.get("Handler")
+        if not runtime:
+            raise _invalid("Runtime must be specified for a .zip deployment package.")
+        if not handler:
+            raise _invalid("Handler must be specified for a .zip deployment package.")
+        self._check_runtime(runtime, handler)
+        self._check_role(params.get("Role"))
+        self._check_environment(params.get("Environment"))
+        if self.store.get_function(ctx.account, ctx.region, name) is not None:
+            raise _conflict(f"Function already exist: {name}")
+        data = await self._code_from_params(ctx, params.get("Code") or {})
+        sha_b64, sha_hex, size = await self._store_code(ctx.account, ctx.region, data)
+        layers = self._layers(ctx.account, ctx.region, params.get("Layers"))
+        config = {
+            "FunctionName": name,
+            "FunctionArn": self._arn(ctx.account, ctx.region, name),
+            "Runtime": runtime,
+            "Role": params["Role"],
+            "Handler": handler,
+            "CodeSize": size,
+            "Description": params.get("Description") or "",
+            "Timeout": params.get("Timeout") or 3,
+            "MemorySize": params.get("MemorySize") or 128,
+            "LastModified": _timestamp(),
+            "CodeSha256": sha_b64,
+            "Version": "$LATEST",
+            "TracingConfig": params.get("TracingConfig") or {"Mode": "PassThrough"},
+            "RevisionId": str(uuid.uuid4()),
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "PackageType": "Zip",
+            "Architectures": params.get("Architectures") or ["x86_64"],
+            "EphemeralStorage": params.get("EphemeralStorage") or {"Size": 512},
+            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}",
+                              **(params.get("LoggingConfig") or {})},
+            "_Sha": sha_hex,
+        }
+        if params.get("Environment") is not None:
+            config["Environment"] = {"Variables": (params["Environment"].get("Variables") or {})}
+        if params.get("DeadLetterConfig", {}).get("TargetArn"):
+            config["DeadLetterConfig"] = {"TargetArn": params["DeadLetterConfig"]["TargetArn"]}
+        if layers:
+            config["Layers"] = layers
+        if params.get("VpcConfig"):
+            config["VpcConfig"] = {**params["VpcConfig"], "VpcId": ""}
+        if params.get("KMSKeyArn"):
+            config["KMSKeyArn"] = params["KMSKeyArn"]
+        if not self.store.create_function(ctx.account, ctx.region, name, config, params.get("Tags") or {}, time.time()):
+            raise _conflict(f"Function already exist: {name}")
+        out = self._config_out(config)
+        out.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating")
+        out.pop("LastUpdateStatus", None)
+        if params.get("Publish"):
+            version = self._publish(ctx.account, ctx.region, name, params.get("Description"))
+            out = self._config_out(version)
+        return out
+
+    def _config_out(self, config: dict) -> dict:
+        out = _public(config)
+        if "Layers" in out:
+            out["Layers"] = [_public(layer) for layer in out["Layers"]]
+        return out
+
+    def get_function_configuration(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        config = self._config_for_qualifier(account, region, name, qualifier)
+        return self._config_out(config)
+
+    def _config_for_qualifier(self, account, region, name, qualifier) -> dict:
+        config, _t, _r, _l = self._function(account, region, name)
+        if qualifier in (None, "$LATEST"):
+            return config
+        if qualifier.isdigit():
+            version = self.store.get_version(account, region, name, int(qualifier))
+        else:
+            alias = self.store.get_doc("lambda_aliases", account, region, name, "alias", qualifier)
+            version = None
+            if alias is not None:
+                if alias["FunctionVersion"] == "$LATEST":
+                    return config
+                version = self.store.get_version(account, region, name, int(alias["FunctionVersion"]))
+        if version is None:
+            raise _not_found(self._arn(account, region, name, qualifier))
+        return version
+
+    def get_function(self, ctx, params):
+        self._learn_endpoint(ctx)
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        config = self._config_for_qualifier(account, region, name, qualifier)
+        _c, tags, reserved, _l = self._function(account, region, name)
+        out = {
+            "Configuration": self._config_out(config),
+            "Code": {"RepositoryType": "S3",
+                     "Location": f"{ctx.endpoint}/_overcast/lambda/code/{account}/{region}/{config['_Sha']}.zip"},
+        }
+        if tags:
+            out["Tags"] = tags
+        if reserved is not None:
+            out["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
+        return out
+
+    def _update_latest(self, account, region, name, config: dict) -> None:
+        config["LastModified"] = _timestamp()
+        config["RevisionId"] = str(uuid.uuid4())
+        config["LastUpdateStatus"] = "Successful"
+        self.store.put_config(account, region, name, config)
+
+    def _check_revision(self, config: dict, revision: str | None) -> None:
+        if revision and revision != config.get("RevisionId"):
+            raise AwsError("PreconditionFailedException",
+                           "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias "
+                           "API to retrieve the latest Revision Id", 412, Type="User")
+
+    def update_function_configuration(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        config, _t, _r, _l = self._function(account, region, name)
+        self._check_revision(config, params.get("RevisionId"))
+        runtime = params.get("Runtime")
+        self._check_runtime(runtime, params.get("Handler"))
+        self._check_role(params.get("Role"))
+        if "Environment" in params:
+            self._check_environment(params["Environment"])
+        for key in ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "TracingConfig",
+                    "EphemeralStorage", "KMSKeyArn"):
+            if params.get(key) is not None:
+                config[key] = params[key]
+        if "Environment" in params:
+            config["Environment"] = {"Variables": (params["Environment"] or {}).get("Variables") or {}}
+        if "DeadLetterConfig" in params:
+            target = (params["DeadLetterConfig"] or {}).get("TargetArn")
+            if target:
+                config["DeadLetterConfig"] = {"TargetArn": target}
+            else:
+                config.pop("DeadLetterConfig", None)
+        if "Layers" in params:
+            layers = self._layers(account, region, params["Layers"])
+            if layers:
+                config["Layers"] = layers
+            else:
+                config.pop("Layers", None)
+        if params.get("LoggingConfig"):
+            config["LoggingConfig"] = {**config.get("LoggingConfig", {}), **params["LoggingConfig"]}
+        self._update_latest(account, region, name, config)
+        out = self._config_out(config)
+        out.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being created.",
+                   LastUpdateStatusReasonCode="Creating")
+        return out
+
+    async def update_function_code(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        config, _t, _r, _l = self._function(account, region, name)
+        self._check_revision(config, params.get("RevisionId"))
+        if params.get("Architectures"):
+            config["Architectures"] = params["Architectures"]
+        data = await self._code_from_params(ctx, params)
+        sha_b64, sha_hex, size = await self._store_code(account, region, data)
+        config.update(CodeSha256=sha_b64, CodeSize=size, _Sha=sha_hex)
+        self._update_latest(account, region, name, config)
+        out = self._config_out(config)
+        out.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being created.",
+                   LastUpdateStatusReasonCode="Creating")
+        if params.get("Publish"):
+            out = self._config_out(self._publish(account, region, name, None))
+        return out
+
+    def delete_function(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        self._function(account, region, name)
+        if qualifier and qualifier != "$LATEST":
+            if not qualifier.isdigit():
+                raise _invalid("Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.")
+            for alias in self.store.list_docs("lambda_aliases", account, region, name):
+                if alias["FunctionVersion"] == qualifier:
+                    raise _conflict(f"Unable to delete version because the following aliases reference it: [{alias['Name']}]")
+            if not self.store.delete_version(account, region, name, int(qualifier)):
+                raise _not_found(self._arn(account, region, name, qualifier))
+            return {}
+        if qualifier == "$LATEST":
+            raise _invalid("$LATEST version cannot be deleted without deleting the function.")
+        self.store.delete_function(account, region, name)
+        self.pools.retire_function(account, region, name)
+        return {}
+
+    def list_functions(self, ctx, params):
+        limit = params.get("MaxItems") or 50
+        if limit < 1 or limit > 10000:
+            raise _invalid("MaxItems must be between 1 and 10000.")
+        after = params.get("Marker") or ""
+        rows = self.store.list_functions(ctx.account, ctx.region, after, limit + 1)
+        functions = []
+        for name, config in rows[:limit]:
+            functions.append(self._config_out(config))
+            if params.get("FunctionVersion") == "ALL":
+                functions += [self._config_out(v) for v in self.store.list_versions(ctx.account, ctx.region, name)]
+        out = {"Functions": functions}
+        if len(rows) > limit:
+            out["NextMarker"] = rows[limit - 1][0]
+        return out
+
+    # -- versions ------------------------------------------------------------------------------
+
+    def _publish(self, account, region, name, description) -> dict:
+        config, _t, _r, _l = self._function(account, region, name)
+        latest = self.store.latest_version(account, region, name)
+        if latest is not None and all(latest.get(k) == config.get(k) for k in (
+                "CodeSha256", "Runtime", "Handler", "Timeout", "MemorySize", "Environment", "Layers", "Role")):
+            return latest
+
+        def make(number: int) -> dict:
+            version = dict(config)
+            version.update(Version=str(number), FunctionArn=self._arn(account, region, name, str(number)),
+                           RevisionId=str(uuid.uuid4()), LastModified=_timestamp())
+            if description is not None:
+                version["Description"] = description
+            return version
+
+        return self.store.add_version(account, region, name, make)
+
+    def publish_version(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        config, _t, _r, _l = self._function(account, region, name)
+        if params.get("CodeSha256") and params["CodeSha256"] != config["CodeSha256"]:
+            raise _invalid(f"CodeSHA256 ({params['CodeSha256']}) is different from current CodeSHA256 in $LATEST "
+                           f"({config['CodeSha256']}). Please try again with the CodeSHA256 in $LATEST.")
+        self._check_revision(config, params.get("RevisionId"))
+        return self._config_out(self._publish(account, region, name, params.get("Description")))
+
+    def list_versions_by_function(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        config, _t, _r, _l = self._function(account, region, name)
+        versions = [self._config_out(config)] + [self._config_out(v) for v in self.store.list_versions(account, region, name)]
+        limit = params.get("MaxItems") or 50
+        start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
+        out = {"Versions": versions[start:start + limit]}
+        if start + limit < len(versions):
+            out["NextMarker"] = str(start + limit)
+        return out
+
+    # -- aliases -------------------------------------------------------------------------------
+
+    def _check_alias_target(self, account, region, name, version, routing) -> None:
+        if version != "$LATEST" and (not version.isdigit() or self.store.get_version(account, region, name, int(version)) is None):
+            raise _not_found(self._arn(account, region, name, version))
+        weights = (routing or {}).get("AdditionalVersionWeights") or {}
+        for extra, weight in weights.items():
+            if not extra.isdigit() or self.store.get_version(account, region, name, int(extra)) is None:
+                raise _not_found(self._arn(account, region, name, extra))
+            if not 0 <= weight <= 1:
+                raise _invalid("Routing weights must be between 0.0 and 1.0.")
+            if extra == version:
+                raise _invalid("Routing config cannot contain the alias's primary version.")
+        if len(weights) > 1:
+            raise _invalid("Routing config can have at most one additional version.")
+
+    def _alias_out(self, alias: dict) -> dict:
+        return _public(alias)
+
+    def create_alias(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        alias_name = params["Name"]
+        if not _ALIAS.match(alias_name):
+            raise _invalid(f"Alias name {alias_name} is invalid: it must not be a number.")
+        if self.store.get_doc("lambda_aliases", account, region, name, "alias", alias_name) is not None:
+            raise _conflict(f"Alias already exists: {self._arn(account, region, name, alias_name)}")
+        self._check_alias_target(account, region, name, params["FunctionVersion"], params.get("RoutingConfig"))
+        alias = {"AliasArn": self._arn(account, region, name, alias_name), "Name": alias_name,
+                 "FunctionVersion": params["FunctionVersion"], "Description": params.get("Description") or "",
+                 "RevisionId": str(uuid.uuid4())}
+        if params.get("RoutingConfig"):
+            alias["RoutingConfig"] = params["RoutingConfig"]
+        self.store.put_doc("lambda_aliases", account, region, name, "alias", alias_name, alias)
+        return self._alias_out(alias)
+
+    def _alias(self, account, region, name, alias_name) -> dict:
+        self._function(account, region, name)
+        alias = self.store.get_doc("lambda_aliases", account, region, name, "alias", alias_name)
+        if alias is None:
+            raise AwsError("ResourceNotFoundException", f"Alias not found: {self._arn(account, region, name, alias_name)}",
+                           404, Type="User")
+        return alias
+
+    def get_alias(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        return self._alias_out(self._alias(account, region, name, params["Name"]))
+
+    def update_alias(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        alias = self._alias(account, region, name, params["Name"])
+        if params.get("RevisionId") and params["RevisionId"] != alias["RevisionId"]:
+            raise AwsError("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
+                           "Call the GetFunction/GetAlias API to retrieve the latest Revision Id", 412, Type="User")
+        version = params.get("FunctionVersion") or alias["FunctionVersion"]
+        routing = params["RoutingConfig"] if "RoutingConfig" in params else alias.get("RoutingConfig")
+        self._check_alias_target(account, region, name, version, routing)
+        alias.update(FunctionVersion=version, RevisionId=str(uuid.uuid4()))
+        if params.get("Description") is not None:
+            alias["Description"] = params["Description"]
+        if routing:
+            alias["RoutingConfig"] = routing
+        else:
+            alias.pop("RoutingConfig", None)
+        self.store.put_doc("lambda_aliases", account, region, name, "alias", params["Name"], alias)
+        return self._alias_out(alias)
+
+    def delete_alias(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        self.store.delete_doc("lambda_aliases", account, region, name, "alias", params["Name"])
+        return {}
+
+    def list_aliases(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        aliases = self.store.list_docs("lambda_aliases", account, region, name)
+        if params.get("FunctionVersion"):
+            aliases = [a for a in aliases if a["FunctionVersion"] == params["FunctionVersion"]]
+        aliases.sort(key=lambda a: a["Name"])
+        limit = params.get("MaxItems") or 50
+        start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
+        out = {"Aliases": [self._alias_out(a) for a in aliases[start:start + limit]]}
+        if start + limit < len(aliases):
+            out["NextMarker"] = str(start + limit)
+        return out
+
+    # -- resource policy -----------------------------------------------------------------------
+
+    def add_permission(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        self._config_for_qualifier(account, region, name, qualifier)
+        key = qualifier or ""
+        current = self.store.get_doc("lambda_policies", account, region, name, "qualifier", key)
+        policy = current or {"Version": "2012-10-17", "Id": "default", "Statement": []}
+        if params.get("RevisionId") and current is not None and params["RevisionId"] != current.get("_Revision"):
+            raise AwsError("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
+                           "Call the GetPolicy API to retrieve the latest Revision Id", 412, Type="User")
+        sid = params["StatementId"]
+        if any(s.get("Sid") == sid for s in policy["Statement"]):
+            raise _conflict("The statement id (sid) provided already exists. Please specify a different statement id, "
+                            "or remove the existing statement.")
+        principal = params["Principal"]
+        if principal == "*":
+            principal_doc = "*"
+        elif principal.endswith(".amazonaws.com") or principal.endswith(".amazonaws.com.cn"):
+            principal_doc = {"Service": principal}
+        elif principal.isdigit():
+            principal_doc = {"AWS": f"arn:aws:iam::{principal}:root"}
+        else:
+            principal_doc = {"AWS": principal}
+        statement = {"Sid": sid, "Effect": "Allow", "Principal": principal_doc, "Action": params["Action"],
+                     "Resource": self._arn(account, region, name, qualifier)}
+        condition: dict = {}
+        if params.get("SourceAccount"):
+            condition.setdefault("StringEquals", {})["AWS:SourceAccount"] = params["SourceAccount"]
+        if params.get("EventSourceToken"):
+            condition.setdefault("StringEquals", {})["lambda:EventSourceToken"] = params["EventSourceToken"]
+        if params.get("PrincipalOrgID"):
+            condition.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = params["PrincipalOrgID"]
+        if params.get("FunctionUrlAuthType"):
+            condition.setdefault("StringEquals", {})["lambda:FunctionUrlAuthType"] = params["FunctionUrlAuthType"]
+        if params.get("SourceArn"):
+            condition.setdefault("ArnLike", {})["AWS:SourceArn"] = params["SourceArn"]
+        if condition:
+            statement["Condition"] = condition
+        policy["Statement"].append(statement)
+        policy["_Revision"] = str(uuid.uuid4())
+        self.store.put_doc("lambda_policies", account, region, name, "qualifier", key, policy, revision=policy["_Revision"])
+        return {"Statement": orjson.dumps(statement).decode()}
+
+    def remove_permission(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        self._config_for_qualifier(account, region, name, qualifier)
+        key = qualifier or ""
+        policy = self.store.get_doc("lambda_policies", account, region, name, "qualifier", key)
+        statements = (policy or {}).get("Statement", [])
+        kept = [s for s in statements if s.get("Sid") != params["StatementId"]]
+        if policy is None or len(kept) == len(statements):
+            raise AwsError("ResourceNotFoundException", "Statement " + params["StatementId"] + " is not found in resource policy.",
+                           404, Type="User")
+        if params.get("RevisionId") and params["RevisionId"] != policy.get("_Revision"):
+            raise AwsError("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
+                           "Call the GetPolicy API to retrieve the latest Revision Id", 412, Type="User")
+        if kept:
+            policy["Statement"] = kept
+            policy["_Revision"] = str(uuid.uuid4())
+            self.store.put_doc("lambda_policies", account, region, name, "qualifier", key, policy, revision=policy["_Revision"])
+        else:
+            self.store.delete_doc("lambda_policies", account, region, name, "qualifier", key)
+        return {}
+
+    def get_policy(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        self._config_for_qualifier(account, region, name, qualifier)
+        policy = self.store.get_doc("lambda_policies", account, region, name, "qualifier", qualifier or "")
+        if policy is None:
+            raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404, Type="User")
+        return {"Policy": orjson.dumps(_public(policy)).decode(), "RevisionId": policy["_Revision"]}
+
+    # -- tags ----------------------------------------------------------------------------------
+
+    def _tag_target(self, ctx, arn: str) -> tuple[str, str, str]:
+        m = _ARN.match(arn or "")
+        if not m:
+            raise AwsError("ValidationException", f"1 validation error detected: Value '{arn}' at 'resource' failed to "
+                           "satisfy constraint: Member must satisfy regular expression pattern: "
+                           "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:"
+                           "function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+        region, account, name, qualifier = m.groups()
+        if qualifier:
+            raise _invalid("Tags are not supported on qualified function ARNs.")
+        self._function(account, region, name)
+        return account, region, name
+
+    def tag_resource(self, ctx, params):
+        account, region, name = self._tag_target(ctx, params["Resource"])
+        _c, tags, _r, _l = self._function(account, region, name)
+        tags.update(params.get("Tags") or {})
+        if len(tags) > 50:
+            raise _invalid("Number of tags exceeds resource tag limit.")
+        self.store.put_tags(account, region, name, tags)
+        return {}
+
+    def untag_resource(self, ctx, params):
+        account, region, name = self._tag_target(ctx, params["Resource"])
+        _c, tags, _r, _l = self._function(account, region, name)
+        for key in params.get("TagKeys") or []:
+            tags.pop(key, None)
+        self.store.put_tags(account, region, name, tags)
+        return {}
+
+    def list_tags(self, ctx, params):
+        account, region, name = self._tag_target(ctx, params["Resource"])
+        return {"Tags": self._function(account, region, name)[1]}
+
+    # -- concurrency ---------------------------------------------------------------------------
+
+    def _min_unreserved(self) -> int:
+        return min(100, self.account_limit // 10)
+
+    def put_function_concurrency(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        value = params["ReservedConcurrentExecutions"]
+        others = self.store.reserved_total(account, region, exclude=name)
+        minimum = self._min_unreserved()
+        if self.account_limit - others - value < minimum:
+            raise _invalid(f"Specified ReservedConcurrentExecutions for function decreases account's "
+                           f"UnreservedConcurrentExecution below its minimum value of [{minimum}].")
+        self.store.set_reserved(account, region, name, value)
+        return {"ReservedConcurrentExecutions": value}
+
+    def get_function_concurrency(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        reserved = self._function(account, region, name)[2]
+        return {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
+
+    def delete_function_concurrency(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        self.store.set_reserved(account, region, name, None)
+        return {}
+
+    def get_account_settings(self, ctx, params):
+        count, total = self.store.account_usage(ctx.account, ctx.region)
+        reserved = self.store.reserved_total(ctx.account, ctx.region)
+        return {
+            "AccountLimit": {"TotalCodeSize": 80530636800, "CodeSizeUnzipped": codes.MAX_UNZIPPED,
+                             "CodeSizeZipped": codes.MAX_ZIPPED, "ConcurrentExecutions": self.account_limit,
+                             "UnreservedConcurrentExecutions": self.account_limit - reserved},
+            "AccountUsage": {"TotalCodeSize": total, "FunctionCount": count},
+        }
+
+    async def put_provisioned_concurrency_config(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        qualifier = params["Qualifier"]
+        if qualifier == "$LATEST":
+            raise _invalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+        self._config_for_qualifier(account, region, name, qualifier)
+        count = params["ProvisionedConcurrentExecutions"]
+        config = {"RequestedProvisionedConcurrentExecutions": count, "AvailableProvisionedConcurrentExecutions": count,
+                  "AllocatedProvisionedConcurrentExecutions": count, "Status": "READY", "LastModified": _timestamp()}
+        self.store.put_doc("lambda_provisioned", account, region, name, "qualifier", qualifier, config)
+        self._spawn(self._prewarm(account, region, name, qualifier, count))
+        return {**config, "Status": "IN_PROGRESS", "AvailableProvisionedConcurrentExecutions": 0,
+                "AllocatedProvisionedConcurrentExecutions": 0}
+
+    async def _prewarm(self, account, region, name, qualifier, count) -> None:
+        try:
+            config, version, _alias = self._resolve(account, region, name, qualifier)
+            await self.pools.prewarm(await self._spec(account, region, config, version), count)
+        except Exception:
+            log.exception("provisioned concurrency for %s:%s", name, qualifier)
+
+    def get_provisioned_concurrency_config(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        config = self.store.get_doc("lambda_provisioned", account, region, name, "qualifier", params["Qualifier"])
+        if config is None:
+            raise AwsError("ProvisionedConcurrencyConfigNotFoundException",
+                           "No Provisioned Concurrency Config found for this function", 404, Type="User")
+        return config
+
+    def delete_provisioned_concurrency_config(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        self.store.delete_doc("lambda_provisioned", account, region, name, "qualifier", params["Qualifier"])
+        self.pools.retire_function(account, region, name)  # pre-warmed sandboxes go (idle ones at once)
+        return {}
+
+    # -- event invoke configs ------------------------------------------------------------------
+
+    def _check_destination(self, arn: str | None) -> None:
+        if arn is None:
+            return
+        kind = arn.split(":")[2] if arn.startswith("arn:") and arn.count(":") >= 5 else ""
+        if kind not in ("sqs", "sns", "events", "lambda"):
+            raise _invalid(f"The provided destination config DestinationConfig is invalid: {arn} is not a supported "
+                           "destination (SQS queue, SNS topic, EventBridge event bus or Lambda function).")
+
+    def _event_config_out(self, account, region, name, qualifier, config: dict) -> dict:
+        return {**config, "FunctionArn": self._arn(account, region, name, qualifier or "$LATEST")}
+
+    def put_function_event_invoke_config(self, ctx, params, merge: bool = False):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        self._config_for_qualifier(account, region, name, qualifier)
+        key = qualifier or "$LATEST"
+        current = self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", key) if merge else None
+        if merge and current is None:
+            raise AwsError("ResourceNotFoundException",
+                           f"The function {self._arn(account, region, name, key)} doesn't have an EventInvokeConfig",
+                           404, Type="User")
+        config = dict(current or {})
+        for field in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"):
+            if field in params:
+                config[field] = params[field]
+        destinations = config.get("DestinationConfig") or {}
+        self._check_destination((destinations.get("OnSuccess") or {}).get("Destination"))
+        self._check_destination((destinations.get("OnFailure") or {}).get("Destination"))
+        config["DestinationConfig"] = {"OnSuccess": destinations.get("OnSuccess") or {},
+                                       "OnFailure": destinations.get("OnFailure") or {}}
+        config["LastModified"] = time.time()
+        self.store.put_doc("lambda_event_configs", account, region, name, "qualifier", key, config)
+        return self._event_config_out(account, region, name, key, config)
+
+    def update_function_event_invoke_config(self, ctx, params):
+        return self.put_function_event_invoke_config(ctx, params, merge=True)
+
+    def get_function_event_invoke_config(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        self._config_for_qualifier(account, region, name, qualifier)
+        key = qualifier or "$LATEST"
+        config = self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", key)
+        if config is None:
+            raise AwsError("ResourceNotFoundException",
+                           f"The function {self._arn(account, region, name, key)} doesn't have an EventInvokeConfig",
+                           404, Type="User")
+        return self._event_config_out(account, region, name, key, config)
+
+    def delete_function_event_invoke_config(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        self.get_function_event_invoke_config(ctx, params)
+        self.store.delete_doc("lambda_event_configs", account, region, name, "qualifier", qualifier or "$LATEST")
+        return {}
+
+    def list_function_event_invoke_configs(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        configs = []
+        for qualifier in ["$LATEST"] + [v["Version"] for v in self.store.list_versions(account, region, name)] + \
+                [a["Name"] for a in self.store.list_docs("lambda_aliases", account, region, name)]:
+            config = self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", qualifier)
+            if config is not None:
+                configs.append(self._event_config_out(account, region, name, qualifier, config))
+        return {"FunctionEventInvokeConfigs": configs}
+
+    # -- layers --------------------------------------------------------------------------------
+
+    async def publish_layer_version(self, ctx, params):
+        self._learn_endpoint(ctx)
+        name = params["LayerName"]
+        if name.startswith("arn:"):
+            name = name.split(":layer:", 1)[-1]
+        data = await self._code_from_params(ctx, params.get("Content") or {})
+        sha_b64, sha_hex, size = await self._store_code(ctx.account, ctx.region, data)
+        layer_arn = f"arn:aws:lambda:{ctx.region}:{ctx.account}:layer:{name}"
+
+        def make(number: int) -> dict:
+            config = {
+                "Content": {"Location": f"{ctx.endpoint}/_overcast/lambda/code/{ctx.account}/{ctx.region}/{sha_hex}.zip",
+                            "CodeSha256": sha_b64, "CodeSize": size},
+                "LayerArn": layer_arn, "LayerVersionArn": f"{layer_arn}:{number}",
+                "Description": params.get("Description") or "", "CreatedDate": _timestamp(), "Version": number,
+                "_Sha": sha_hex,
+            }
+            for key in ("CompatibleRuntimes", "LicenseInfo", "CompatibleArchitectures"):
+                if params.get(key):
+                    config[key] = params[key]
+            return config
+
+        return _public(self.store.add_layer_version(ctx.account, ctx.region, name, make))
+
+    def _layer_version(self, ctx, name, number) -> dict:
+        layer = self.store.get_layer_version(ctx.account, ctx.region, name, int(number))
+        if layer is None:
+            raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404, Type="User")
+        return layer
+
+    def get_layer_version(self, ctx, params):
+        name = params["LayerName"].split(":layer:", 1)[-1]
+        return _public(self._layer_version(ctx, name, params["VersionNumber"]))
+
+    def get_layer_version_by_arn(self, ctx, params):
+        m = _LAYER_ARN.match(params["Arn"])
+        if not m:
+            raise _invalid(f"Invalid layer version ARN: {params['Arn']}")
+        layer = self.store.get_layer_version(m.group(2), m.group(1), m.group(3), int(m.group(4)))
+        if layer is None:
+            raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404, Type="User")
+        return _public(layer)
+
+    def list_layer_versions(self, ctx, params):
+        name = params["LayerName"].split(":layer:", 1)[-1]
+        versions = [_public(v) for v in self.store.list_layer_versions(ctx.account, ctx.region, name)]
+        for v in versions:
+            v.pop("Content", None)
+        return {"LayerVersions": versions}
+
+    def list_layers(self, ctx, params):
+        layers = []
+        for name, latest in self.store.list_layers(ctx.account, ctx.region):
+            version = _public(latest)
+            version.pop("Content", None)
+            layers.append({"LayerName": name, "LayerArn": latest["LayerArn"], "LatestMatchingVersion": version})
+        return {"Layers": layers}
+
+    def delete_layer_version(self, ctx, params):
+        name = params["LayerName"].split(":layer:", 1)[-1]
+        self.store.delete_layer_version(ctx.account, ctx.region, name, int(params["VersionNumber"]))
+        return {}
+
+    # -- function URLs -------------------------------------------------------------------------
+
+    def _url(self, ctx_endpoint_port: str, url_id: str, region: str) -> str:
+        return f"http://{url_id}.lambda-url.{region}.localhost.localstack.cloud:{ctx_endpoint_port}/"
+
+    def _port(self, ctx) -> str:
+        host = ctx.request.host if ctx is not None and ctx.request is not None else ""
+        return host.rsplit(":", 1)[1] if ":" in host else str(self.config.port or 4566)
+
+    def create_function_url_config(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        if qualifier and qualifier.isdigit():
+            raise _invalid("Function URLs can only be created for $LATEST or an alias.")
+        self._config_for_qualifier(account, region, name, qualifier)
+        key = qualifier or "$LATEST"
+        if self.store.get_doc("lambda_urls", account, region, name, "qualifier", key) is not None:
+            raise _conflict(f"Failed to create function url config for [functionArn = {self._arn(account, region, name, qualifier)}]. "
+                            "Error message:  FunctionUrlConfig exists for this Lambda function")
+        url_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(32))
+        now = _timestamp()
+        config = {"FunctionUrl": self._url(self._port(ctx), url_id, region),
+                  "FunctionArn": self._arn(account, region, name, qualifier), "AuthType": params["AuthType"],
+                  "CreationTime": now, "LastModifiedTime": now, "InvokeMode": params.get("InvokeMode") or "BUFFERED"}
+        if params.get("Cors"):
+            config["Cors"] = params["Cors"]
+        self.store.put_doc("lambda_urls", account, region, name, "qualifier", key, config, url_id=url_id)
+        out = dict(config)
+        out.pop("LastModifiedTime")
+        return out
+
+    def _url_config(self, ctx, params):
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+                                                            params.get("Qualifier"))
+        self._function(account, region, name)
+        key = qualifier or "$LATEST"
+        config = self.store.get_doc("lambda_urls", account, region, name, "qualifier", key)
+        if config is None:
+            raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404, Type="User")
+        return account, region, name, key, config
+
+    def get_function_url_config(self, ctx, params):
+        return self._url_config(ctx, params)[4]
+
+    def update_function_url_config(self, ctx, params):
+        account, region, name, key, config = self._url_config(ctx, params)
+        for field in ("AuthType", "Cors", "InvokeMode"):
+            if field in params:
+                config[field] = params[field]
+        config["LastModifiedTime"] = _timestamp()
+        url_id = config["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
+        self.store.put_doc("lambda_urls", account, region, name, "qualifier", key, config, url_id=url_id)
+        return config
+
+    def delete_function_url_config(self, ctx, params):
+        account, region, name, key, _config = self._url_config(ctx, params)
+        self.store.delete_doc("lambda_urls", account, region, name, "qualifier", key)
+        return {}
+
+    def list_function_url_configs(self, ctx, params):
+        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        self._function(account, region, name)
+        return {"FunctionUrlConfigs": self.store.list_docs("lambda_urls", account, region, name)}
+
+    # -- invoke --------------------------------------------------------------------------------
+
+    async def _spec(self, account, region, config: dict, version: str) -> FunctionSpec:
+        name = config["FunctionName"]
+        code_dir = await self._code_dir(account, region, config["_Sha"])
+        layer_dirs = [await self._code_dir(layer["_Account"], layer["_Region"], layer["_Sha"], "layers")
+                      for layer in config.get("Layers") or []]
+        argv, limit = command_for(config["Runtime"], config["Handler"], code_dir, config["MemorySize"])
+        return FunctionSpec(
+            key=f"{config['FunctionArn']}:{version}:{config['RevisionId']}", account=account, region=region, name=name,
+            version=version, arn=self._arn(account, region, name), runtime=config["Runtime"], handler=config["Handler"],
+            memory=config["MemorySize"], timeout=config["Timeout"], code_dir=code_dir, layer_dirs=layer_dirs,
+            environment=(config.get("Environment") or {}).get("Variables") or {},
+            log_group=(config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}",
+            # the bound port once known (the provider may start before the server binds: --port 0)
+            endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
+            interpreter=argv, memory_limit=limit)
+
+    async def invoke(self, ctx, params):
+        self._learn_endpoint(ctx)
+        result = await self.invoke_function(
+            ctx.account, ctx.region, params["FunctionName"], params.get("Payload") or b"",
+            invocation_type=params.get("InvocationType") or "RequestResponse", qualifier=params.get("Qualifier"),
+            client_context=params.get("ClientContext"), log_type=params.get("LogType"), request_id=ctx.request_id)
+        out = {"StatusCode": result.status}
+        if result.status == 200:
+            out["Payload"] = result.payload
+            out["ExecutedVersion"] = result.executed_version
+        if result.function_error:
+            out["FunctionError"] = result.function_error
+        if result.log_tail is not None:
+            out["LogResult"] = result.log_tail
+        return out
+
+    async def invoke_function(self, account: str, region: str, function: str, payload: bytes,
+                              invocation_type: str = "RequestResponse", qualifier: str | None = None,
+                              client_context: str | None = None, log_type: str | None = None,
+                              request_id: str | None = None) -> InvokeResult:
+        """The internal invoke API (API Gateway, event sources, SNS, EventBridge, S3 use it).
+        Raises AwsError as Invoke would (not found, throttled, too large, bad JSON)."""
+        request_id = request_id or str(uuid.uuid4())
+        account, region, name, qualifier = self._parse_name(account, region, function, qualifier)
+        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
+            raise _invalid(f"Invalid InvocationType: {invocation_type}")
+        limit = MAX_SYNC_PAYLOAD if invocation_type != "Event" else MAX_ASYNC_PAYLOAD
+        if len(payload) > limit:
+            operation = "InvokeFunction" if invocation_type != "Event" else "InvokeAsync"
+            raise AwsError("RequestEntityTooLargeException",
+                           f"Request must be smaller than {limit} bytes for the {operation} operation", 413, Type="User")
+        if not payload.strip():
+            payload = b"{}"
+        else:
+            try:
+                orjson.loads(payload)
+            except orjson.JSONDecodeError as e:
+                raise AwsError("InvalidRequestContentException",
+                               f"Could not parse request body into json: Could not parse payload into json: {e}",
+                               400, Type="User") from None
+        if client_context is not None:
+            try:
+                decoded = base64.b64decode(client_context, validate=True)
+                orjson.loads(decoded)
+                client_context = decoded.decode()
+            except (ValueError, orjson.JSONDecodeError):
+                raise AwsError("InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.",
+                               400, Type="User") from None
+        config, version, alias = self._resolve(account, region, name, qualifier)
+        if invocation_type == "DryRun":
+            return InvokeResult(204, b"", None, None, version, request_id)
+        if invocation_type == "Event":
+            event_id = self.store.enqueue(account, region, name, qualifier, request_id, payload, time.time())
+            self._launch_event(event_id)
+            return InvokeResult(202, b"", None, None, version, request_id)
+        _c, _t, reserved, _l = self._function(account, region, name)
+        outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, client_context)
+        tail = None
+        if log_type == "Tail":
+            tail = base64.b64encode(outcome.log_text.encode()[-TAIL_BYTES:]).decode()
+        return InvokeResult(200, outcome.payload, outcome.error_type, tail, version, request_id)
+
+    async def _execute(self, account, region, config, version, alias, reserved, request_id, payload, client_context):
+        spec = await self._spec(account, region, config, version)
+        invoked_arn = self._arn(account, region, spec.name, alias or (version if version != "$LATEST" else None))
+        started = time.time()
+        try:
+            outcome = await self.pools.run(spec, request_id, payload, invoked_arn, client_context, reserved,
+                                           self.store.reserved_total(account, region))
+        except Throttled as e:
+            message = ("Rate Exceeded." if e.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
+                       else "Rate Exceeded.")
+            raise AwsError("TooManyRequestsException", message, 429, Type="User", Reason=e.reason,
+                           retryAfterSeconds="1") from None
+        if outcome.error_type is None and len(outcome.payload) > MAX_RESPONSE:
+            outcome.payload = orjson.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size "
+                                            f"({MAX_RESPONSE} bytes).", "errorType": "Function.ResponseSizeTooLarge"})
+            outcome.error_type = "Unhandled"
+        if self._logs is None:
+            self._logs = await self.providers.get("logs")
+        outcome.log_text = self._write_logs(spec, request_id, outcome, started)
+        return outcome
+
+    def _write_logs(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float) -> str:
+        end_ms = int(time.time() * 1000)
+        start_ms = int(started * 1000)
+        lines: list[tuple[int, str]] = []
+        if outcome.init_ms is not None:
+            lines.append((start_ms, f"INIT_START Runtime Version: {spec.runtime}.overcast"))
+        error_type = ""
+        if outcome.init_failed:
+            lines += [(end_ms, line) for line in outcome.lines]
+            try:
+                error_type = orjson.loads(outcome.payload).get("errorType") or ""
+            except (orjson.JSONDecodeError, AttributeError):
+                error_type = ""
+            lines.append((end_ms, f"INIT_REPORT Init Duration: {outcome.init_ms:.2f} ms\tPhase: init\tStatus: error"
+                                  + (f"\tError Type: {error_type}" if error_type else "")))
+        lines.append((start_ms, f"START RequestId: {request_id} Version: {spec.version}"))
+        if not outcome.init_failed:
+            lines += [(end_ms, line) for line in outcome.lines]
+        lines.append((end_ms, f"END RequestId: {request_id}"))
+        billed = max(1, int(-(-outcome.duration_ms // 1)))
+        report = (f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
+                  f"Memory Size: {spec.memory} MB\tMax Memory Used: {outcome.max_memory_mb} MB")
+        if outcome.init_ms is not None and not outcome.init_failed:
+            report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
+        if outcome.fatal and outcome.error_type:
+            report += "\tStatus: timeout" if b'"Sandbox.Timedout"' in outcome.payload else "\tStatus: error"
+            if error_type:
+                report += f"\tError Type: {error_type}"
+        lines.append((end_ms, report))
+        try:
+            self._logs.append(spec.account, spec.region, spec.log_group, outcome.stream, lines)
+        except Exception:
+            log.exception("writing logs of %s", spec.name)
+        text = "\n".join(line for _, line in lines) + "\n"
+        return text
+
+    # -- asynchronous invocations --------------------------------------------------------------
+
+    def _launch_event(self, event_id: int) -> None:
+        self._timers.pop(event_id, None)
+        self._spawn(self._run_event(event_id))
+
+    def _schedule_event(self, event_id: int, delay: float) -> None:
+        self._timers[event_id] = asyncio.get_running_loop().call_later(delay, self._launch_event, event_id)
+
+    async def _run_event(self, event_id: int) -> None:
+        async with self.async_workers:
+            row = self.store.get_event(event_id)
+            if row is None:
+                return
+            account, region, name, qualifier, request_id, payload, attempts, received = row
+            try:
+                config, version, alias = self._resolve(account, region, name, qualifier)
+                reserved = self._function(account, region, name)[2]
+            except AwsError:
+                self.store.finish(event_id)  # the function is gone: the event is dropped, as on AWS
+                return
+            event_config = (self.store.get_doc("lambda_event_configs", account, region, name, "qualifier",
+                                               qualifier or "$LATEST")
+                            or (self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", version)
+                                if version != "$LATEST" else None) or {})
+            max_age = event_config.get("MaximumEventAgeInSeconds", 21600)
+            max_retries = event_config.get("MaximumRetryAttempts", 2)
+            if time.time() - received > max_age:
+                await self._fail_event(account, region, name, config, version, event_config, request_id, payload,
+                                       attempts, None, "EventAgeExceeded")
+                self.store.finish(event_id)
+                return
+            try:
+                outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, None)
+            except AwsError as e:
+                if e.code == "TooManyRequestsException":
+                    self._schedule_event(event_id, self.throttle_delay)
+                    return
+                raise
+            except Exception:
+                log.exception("async invoke of %s failed", name)
+                outcome = None
+            attempts += 1
+            if outcome is not None and outcome.error_type is None:
+                await self._deliver(account, region, event_config, "OnSuccess",
+                                    self._record(account, region, name, version, request_id, payload, attempts, "Success",
+                                                 outcome))
+                self.store.finish(event_id)
+                return
+            if attempts <= max_retries:
+                delay = self.retry_delay * (2 ** (attempts - 1))
+                if time.time() + delay - received > max_age:
+                    delay = max(0.0, received + max_age - time.time()) + 0.001
+                self.store.reschedule(event_id, attempts, time.time() + delay)
+                self._schedule_event(event_id, delay)
+                return
+            await self._fail_event(account, region, name, config, version, event_config, request_id, payload, attempts,
+                                   outcome, "RetriesExhausted")
+            self.store.finish(event_id)
+
+    def _record(self, account, region, name, version, request_id, payload, attempts, condition, outcome) -> dict:
+        try:
+            request_payload = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            request_payload = payload.decode("utf-8", "replace")
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{datetime.now(UTC).microsecond // 1000:03d}Z",
+            "requestContext": {"requestId": request_id, "functionArn": self._arn(account, region, name, version),
+                               "condition": condition, "approximateInvokeCount": attempts},
+            "requestPayload": request_payload,
+        }
+        if outcome is not None:
+            record["responseContext"] = {"statusCode": 200, "executedVersion": version}
+            if outcome.error_type:
+                record["responseContext"]["functionError"] = outcome.error_type
+            try:
+                record["responsePayload"] = orjson.loads(outcome.payload) if outcome.payload else None
+            except orjson.JSONDecodeError:
+                record["responsePayload"] = outcome.payload.decode("utf-8", "replace")
+        return record
+
+    async def _fail_event(self, account, region, name, config, version, event_config, request_id, payload, attempts,
+                          outcome, condition) -> None:
+        await self._deliver(account, region, event_config, "OnFailure",
+                            self._record(account, region, name, version, request_id, payload, attempts, condition, outcome))
+        dlq = (config.get("DeadLetterConfig") or {}).get("TargetArn")
+        if dlq:
+            error = {}
+            if outcome is not None:
+                try:
+                    error = orjson.loads(outcome.payload)
+                except orjson.JSONDecodeError:
+                    error = {}
+            attributes = {"RequestID": {"DataType": "String", "StringValue": request_id},
+                          "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                          "ErrorMessage": {"DataType": "String",
+                                           "StringValue": str(error.get("errorMessage") or condition)[:1024]}}
+            await self._send(dlq, payload.decode("utf-8", "replace"), attributes)
+
+    async def _deliver(self, account, region, event_config, which, record) -> None:
+        target = (((event_config.get("DestinationConfig") or {}).get(which)) or {}).get("Destination")
+        if target:
+            await self._send(target, orjson.dumps(record).decode(), None)
+
+    async def _send(self, arn: str, body: str, attributes: dict | None) -> None:
+        """Deliver to a destination (SQS, SNS, EventBridge, Lambda) through overcast.engine.targets,
+        which goes through the target service's own provider."""
+        try:
+            from overcast.engine.targets import deliver
+        except ImportError:  # pragma: no cover - the shared delivery module is not there
+            deliver = None
+        try:
+            if deliver is not None:
+                await deliver(self.providers, arn, body, attributes=attributes, source="lambda")
+                return
+            parts = arn.split(":")
+            if parts[2] != "sqs":
+                log.warning("lambda destination %s: %s is not available in overcast yet", arn, parts[2])
+                return
+            sqs = await self.providers.get("sqs")
+            request = HttpRequest("POST", "/", "/", "", {"host": "localhost"}, b"")
+            ctx = RequestContext(parts[4], parts[3], "sqs", request, operation="SendMessage")
+            params = {"QueueUrl": f"http://localhost/{parts[4]}/{parts[5]}", "MessageBody": body}
+            if attributes:
+                params["MessageAttributes"] = attributes
+            sqs.send_message(ctx, params)
+        except Exception as e:  # a destination that fails loses the record, as on AWS (after its retries)
+            log.warning("delivering to lambda destination %s failed: %s", arn, e)
+
+    # -- overcast's HTTP endpoints (code download, function URLs) ---------------------------------
+
+    async def http(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/_overcast/lambda/code/"):
+            parts = request.path.split("/")
+            if len(parts) == 7 and parts[6].endswith(".zip") and re.match(r"^[0-9a-f]{64}\.zip$", parts[6]):
+                key = self._code_key(parts[4], parts[5], parts[6][:-4])
+                if self.blobs.exists(key):
+                    data = await asyncio.to_thread(self.blobs.get, key)
+                    return HttpResponse(200, [("content-type", "application/zip")], data)
+            return HttpResponse(404, [("content-type", "application/json")], b'{"message":"Not Found"}')
+        return await self._invoke_url(request)
+
+    async def _invoke_url(self, request: HttpRequest) -> HttpResponse:
+        url_id = request.host.split(".", 1)[0]
+        found = self.store.url_by_id(url_id)
+        if found is None:
+            return HttpResponse(404, [("content-type", "application/json")], b'{"Message":"Not Found"}')
+        account, region, name, qualifier, config = found
+        cors = config.get("Cors") or {}
+        origin = request.headers.get("origin")
+        if request.method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
+            return HttpResponse(200, _cors_headers(cors, origin, preflight=True), b"")
+        if config.get("AuthType") == "AWS_IAM" and "authorization" not in request.headers \
+                and "X-Amz-Signature" not in request.query_string:
+            return HttpResponse(403, [("content-type", "application/json")], b'{"Message":"Forbidden"}')
+        response = await self._url_invocation(request, url_id, account, region, name, qualifier, config)
+        if cors and origin:
+            response.headers += _cors_headers(cors, origin, preflight=False)
+        return response
+
+    async def _url_invocation(self, request, url_id, account, region, name, qualifier, config) -> HttpResponse:
+        now = datetime.now(UTC)
+        body = request.body
+        try:
+            body_text, is_b64 = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            body_text, is_b64 = base64.b64encode(body).decode(), True
+        headers = {k: v for k, v in request.headers.items() if k != "cookie"}
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": request.path,
+            "rawQueryString": request.query_string,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "anonymous" if config.get("AuthType") == "NONE" else account,
+                "apiId": url_id, "domainName": request.host.split(":", 1)[0], "domainPrefix": url_id,
+                "http": {"method": request.method, "path": request.path, "protocol": "HTTP/1.1",
+                         "sourceIp": (request.client or ("127.0.0.1",))[0],
+                         "userAgent": request.headers.get("user-agent", "")},
+                "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000),
+            },
+            "isBase64Encoded": is_b64,
+        }
+        if request.headers.get("cookie"):
+            event["cookies"] = [c.strip() for c in request.headers["cookie"].split(";")]
+        if request.query_string:
+            from urllib.parse import parse_qsl
+
+            params: dict[str, str] = {}
+            for k, v in parse_qsl(request.query_string, keep_blank_values=True):
+                params[k] = f"{params[k]},{v}" if k in params else v
+            event["queryStringParameters"] = params
+        if body:
+            event["body"] = body_text
+        try:
+            result = await self.invoke_function(account, region, name, orjson.dumps(event),
+                                                qualifier=None if qualifier == "$LATEST" else qualifier)
+        except AwsError as e:
+            status = 429 if e.code == "TooManyRequestsException" else 502
+            return HttpResponse(status, [("content-type", "application/json")], orjson.dumps({"Message": e.message}))
+        if result.function_error:
+            return HttpResponse(502, [("content-type", "application/json")], b'{"Message":"Internal Server Error"}')
+        return _url_response(result.payload)
+
+
+def _cors_headers(cors: dict, origin: str, preflight: bool) -> list[tuple[str, str]]:
+    """A function URL's CORS answer: nothing when the origin is not allowed."""
+    origins = cors.get("AllowOrigins") or []
+    if "*" not in origins and origin not in origins:
+        return []
+    headers = [("access-control-allow-origin", "*" if "*" in origins and not cors.get("AllowCredentials") else origin)]
+    if cors.get("AllowCredentials"):
+        headers.append(("access-control-allow-credentials", "true"))
+    if cors.get("ExposeHeaders") and not preflight:
+        headers.append(("access-control-expose-headers", ",".join(cors["ExposeHeaders"])))
+    if preflight:
+        if cors.get("AllowMethods"):
+            headers.append(("access-control-allow-methods", ",".join(cors["AllowMethods"])))
+        if cors.get("AllowHeaders"):
+            headers.append(("access-control-allow-headers", ",".join(cors["AllowHeaders"])))
+        if cors.get("MaxAge") is not None:
+            headers.append(("access-control-max-age", str(cors["MaxAge"])))
+    return headers
+
+
+def _url_response(payload: bytes) -> HttpResponse:
+    """Interpret a function URL's response (payload format 2.0)."""
+    try:
+        value = orjson.loads(payload) if payload else None
+    except orjson.JSONDecodeError:
+        return HttpResponse(200, [("content-type", "application/json")], payload)
+    if isinstance(value, dict) and "statusCode" in value:
+        headers = [(str(k).lower(), str(v)) for k, v in (value.get("headers") or {}).items()]
+        for cookie in value.get("cookies") or []:
+            headers.append(("set-cookie", cookie))
+        body = value.get("body")
+        if body is None:
+            data = b""
+        elif value.get("isBase64Encoded"):
+            data = base64.b64decode(body)
+        else:
+            data = body.encode() if isinstance(body, str) else orjson.dumps(body)
+        if not any(k == "content-type" for k, _ in headers):
+            headers.append(("content-type", "application/json"))
+        try:
+            status = int(value["statusCode"])
+        except (TypeError, ValueError):
+            return HttpResponse(502, [("content-type", "application/json")], b'{"Message":"Internal Server Error"}')
+        return HttpResponse(status, headers, data)
+    data = payload if isinstance(value, dict | list) else (value.encode() if isinstance(value, str) else payload)
+    return HttpResponse(200, [("content-type", "application/json")], data)
+
+
+def _which(program: str) -> bool:
+    import shutil
+
+    return shutil.which(program) is not None

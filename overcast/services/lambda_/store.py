@@ -1,0 +1,295 @@
+"""Lambda's tables: functions ($LATEST), published versions, aliases, layers, resource policies,
+event-invoke configs, function URLs, and the durable queue of asynchronous (Event) invocations.
+
+Function and version configurations are stored as the JSON of their FunctionConfiguration (less
+what is computed when answering), code as content-addressed blobs (see provider._code_key)."""
+
+from __future__ import annotations
+
+import orjson
+
+from overcast.storage import Database
+
+MIGRATIONS = [
+    """
+    CREATE TABLE lambda_functions (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        config TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '{}',
+        reserved INTEGER,
+        last_version INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE TABLE lambda_versions (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, version)
+    );
+    CREATE TABLE lambda_aliases (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, alias)
+    );
+    CREATE TABLE lambda_policies (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier)
+    );
+    CREATE TABLE lambda_event_configs (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier)
+    );
+    CREATE TABLE lambda_urls (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        url_id TEXT NOT NULL UNIQUE,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier)
+    );
+    CREATE TABLE lambda_provisioned (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualifier TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, qualifier)
+    );
+    CREATE TABLE lambda_layers (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, version)
+    );
+    CREATE TABLE lambda_layer_counters (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        last_version INTEGER NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE TABLE lambda_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        qualifier TEXT,
+        request_id TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        received REAL NOT NULL,
+        due REAL NOT NULL
+    );
+    """,
+]
+
+
+def has_pending_work(db: Database) -> bool:
+    """Whether Lambda has work to resume at start-up: queued Event invocations or provisioned
+    concurrency to pre-warm (the server then starts the Lambda provider without waiting for a request)."""
+    if not db.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lambda_events'"):
+        return False
+    return bool(db.scalar("SELECT EXISTS (SELECT 1 FROM lambda_events) OR EXISTS (SELECT 1 FROM lambda_provisioned)"))
+
+
+def _j(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+class LambdaStore:
+    def __init__(self, db: Database):
+        self.db = db
+        db.migrate("lambda", MIGRATIONS)
+
+    def transaction(self):
+        return self.db.transaction()
+
+    # -- functions -----------------------------------------------------------------------------
+
+    def create_function(self, account, region, name, config: dict, tags: dict, created: float) -> bool:
+        return self.db.execute(
+            "INSERT INTO lambda_functions(account, region, name, config, tags, created) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT DO NOTHING", (account, region, name, _j(config), _j(tags), created)) > 0
+
+    def get_function(self, account, region, name):
+        """(config, tags, reserved, last_version) or None."""
+        row = self.db.query_one(
+            "SELECT config, tags, reserved, last_version FROM lambda_functions WHERE account=? AND region=? AND name=?",
+            (account, region, name))
+        if row is None:
+            return None
+        return orjson.loads(row[0]), orjson.loads(row[1]), row[2], row[3]
+
+    def put_config(self, account, region, name, config: dict) -> None:
+        self.db.execute("UPDATE lambda_functions SET config=? WHERE account=? AND region=? AND name=?",
+                        (_j(config), account, region, name))
+
+    def put_tags(self, account, region, name, tags: dict) -> None:
+        self.db.execute("UPDATE lambda_functions SET tags=? WHERE account=? AND region=? AND name=?",
+                        (_j(tags), account, region, name))
+
+    def set_reserved(self, account, region, name, reserved: int | None) -> None:
+        self.db.execute("UPDATE lambda_functions SET reserved=? WHERE account=? AND region=? AND name=?",
+                        (reserved, account, region, name))
+
+    def reserved_total(self, account, region, exclude: str | None = None) -> int:
+        return self.db.scalar(
+            "SELECT COALESCE(SUM(reserved), 0) FROM lambda_functions WHERE account=? AND region=? AND name != ?",
+            (account, region, exclude or "")) or 0
+
+    def list_functions(self, account, region, after: str, limit: int) -> list[tuple[str, dict]]:
+        rows = self.db.query(
+            "SELECT name, config FROM lambda_functions WHERE account=? AND region=? AND name > ? ORDER BY name LIMIT ?",
+            (account, region, after, limit))
+        return [(n, orjson.loads(c)) for n, c in rows]
+
+    def account_usage(self, account, region) -> tuple[int, int]:
+        rows = self.db.query("SELECT config FROM lambda_functions WHERE account=? AND region=?", (account, region))
+        return len(rows), sum(orjson.loads(c).get("CodeSize", 0) for (c,) in rows)
+
+    def delete_function(self, account, region, name) -> None:
+        with self.db.transaction():
+            for table in ("lambda_versions", "lambda_aliases", "lambda_policies", "lambda_event_configs",
+                          "lambda_urls", "lambda_provisioned"):
+                self.db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND name=?", (account, region, name))
+            self.db.execute("DELETE FROM lambda_functions WHERE account=? AND region=? AND name=?", (account, region, name))
+
+    # -- versions ------------------------------------------------------------------------------
+
+    def add_version(self, account, region, name, config_for) -> dict:
+        """Allocate the next version number and store config_for(number)."""
+        with self.db.transaction():
+            self.db.execute("UPDATE lambda_functions SET last_version = last_version + 1 WHERE account=? AND region=? AND name=?",
+                            (account, region, name))
+            number = self.db.scalar("SELECT last_version FROM lambda_functions WHERE account=? AND region=? AND name=?",
+                                    (account, region, name))
+            config = config_for(number)
+            self.db.execute("INSERT INTO lambda_versions(account, region, name, version, config) VALUES (?,?,?,?,?)",
+                            (account, region, name, number, _j(config)))
+        return config
+
+    def get_version(self, account, region, name, version: int) -> dict | None:
+        text = self.db.scalar("SELECT config FROM lambda_versions WHERE account=? AND region=? AND name=? AND version=?",
+                              (account, region, name, version))
+        return orjson.loads(text) if text else None
+
+    def latest_version(self, account, region, name) -> dict | None:
+        text = self.db.scalar("SELECT config FROM lambda_versions WHERE account=? AND region=? AND name=? "
+                              "ORDER BY version DESC LIMIT 1", (account, region, name))
+        return orjson.loads(text) if text else None
+
+    def list_versions(self, account, region, name) -> list[dict]:
+        return [orjson.loads(c) for (c,) in self.db.query(
+            "SELECT config FROM lambda_versions WHERE account=? AND region=? AND name=? ORDER BY version",
+            (account, region, name))]
+
+    def delete_version(self, account, region, name, version: int) -> bool:
+        return self.db.execute("DELETE FROM lambda_versions WHERE account=? AND region=? AND name=? AND version=?",
+                               (account, region, name, version)) > 0
+
+    # -- keyed JSON documents (aliases, policies, event configs, urls, provisioned) --------------
+
+    def get_doc(self, table, account, region, name, key_column, key) -> dict | None:
+        column = "policy" if table == "lambda_policies" else "config"
+        text = self.db.scalar(f"SELECT {column} FROM {table} WHERE account=? AND region=? AND name=? AND {key_column}=?",
+                              (account, region, name, key))
+        return orjson.loads(text) if text else None
+
+    def put_doc(self, table, account, region, name, key_column, key, doc: dict, **extra) -> None:
+        column = "policy" if table == "lambda_policies" else "config"
+        columns = ["account", "region", "name", key_column, column, *extra]
+        values = [account, region, name, key, _j(doc), *extra.values()]
+        updates = ", ".join(f"{c}=excluded.{c}" for c in (column, *extra))
+        self.db.execute(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({','.join('?' * len(values))}) "
+                        f"ON CONFLICT(account, region, name, {key_column}) DO UPDATE SET {updates}", values)
+
+    def delete_doc(self, table, account, region, name, key_column, key) -> bool:
+        return self.db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND name=? AND {key_column}=?",
+                               (account, region, name, key)) > 0
+
+    def list_docs(self, table, account, region, name) -> list[dict]:
+        return [orjson.loads(c) for (c,) in self.db.query(
+            f"SELECT config FROM {table} WHERE account=? AND region=? AND name=? ORDER BY 1", (account, region, name))]
+
+    def url_by_id(self, url_id: str):
+        row = self.db.query_one("SELECT account, region, name, qualifier, config FROM lambda_urls WHERE url_id=?", (url_id,))
+        return (*row[:4], orjson.loads(row[4])) if row else None
+
+    def all_provisioned(self) -> list[tuple]:
+        return [(*r[:4], orjson.loads(r[4])) for r in self.db.query(
+            "SELECT account, region, name, qualifier, config FROM lambda_provisioned")]
+
+    # -- layers --------------------------------------------------------------------------------
+
+    def add_layer_version(self, account, region, name, config_for) -> dict:
+        with self.db.transaction():
+            self.db.execute("INSERT INTO lambda_layer_counters(account, region, name, last_version) VALUES (?,?,?,1) "
+                            "ON CONFLICT(account, region, name) DO UPDATE SET last_version = last_version + 1", (account, region, name))
+            number = self.db.scalar("SELECT last_version FROM lambda_layer_counters WHERE account=? AND region=? AND name=?",
+                                    (account, region, name))
+            config = config_for(number)
+            self.db.execute("INSERT INTO lambda_layers(account, region, name, version, config) VALUES (?,?,?,?,?)",
+                            (account, region, name, number, _j(config)))
+        return config
+
+    def get_layer_version(self, account, region, name, version: int) -> dict | None:
+        text = self.db.scalar("SELECT config FROM lambda_layers WHERE account=? AND region=? AND name=? AND version=?",
+                              (account, region, name, version))
+        return orjson.loads(text) if text else None
+
+    def list_layer_versions(self, account, region, name) -> list[dict]:
+        return [orjson.loads(c) for (c,) in self.db.query(
+            "SELECT config FROM lambda_layers WHERE account=? AND region=? AND name=? ORDER BY version DESC",
+            (account, region, name))]
+
+    def list_layers(self, account, region) -> list[tuple[str, dict]]:
+        rows = self.db.query(
+            "SELECT name, config FROM lambda_layers l WHERE account=? AND region=? AND version = "
+            "(SELECT MAX(version) FROM lambda_layers m WHERE m.account=l.account AND m.region=l.region AND m.name=l.name) "
+            "ORDER BY name", (account, region))
+        return [(n, orjson.loads(c)) for n, c in rows]
+
+    def delete_layer_version(self, account, region, name, version: int) -> None:
+        self.db.execute("DELETE FROM lambda_layers WHERE account=? AND region=? AND name=? AND version=?",
+                        (account, region, name, version))
+
+    # -- the asynchronous invocation queue -------------------------------------------------------
+
+    def enqueue(self, account, region, name, qualifier, request_id, payload: bytes, now: float) -> int:
+        return self.db.insert(
+            "INSERT INTO lambda_events(account, region, name, qualifier, request_id, payload, received, due) "
+            "VALUES (?,?,?,?,?,?,?,?)", (account, region, name, qualifier, request_id, payload, now, now))
+
+    def get_event(self, event_id: int):
+        return self.db.query_one(
+            "SELECT account, region, name, qualifier, request_id, payload, attempts, received FROM lambda_events WHERE id=?",
+            (event_id,))
+
+    def reschedule(self, event_id: int, attempts: int, due: float) -> None:
+        self.db.execute("UPDATE lambda_events SET attempts=?, due=? WHERE id=?", (attempts, due, event_id))
+
+    def finish(self, event_id: int) -> None:
+        self.db.execute("DELETE FROM lambda_events WHERE id=?", (event_id,))
+
+    def pending_events(self) -> list[tuple[int, float]]:
+        return self.db.query("SELECT id, due FROM lambda_events ORDER BY id")

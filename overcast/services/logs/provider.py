@@ -1,0 +1,364 @@
+"""CloudWatch Logs (awsJson 1.1): log groups, streams, events, retention and tags — enough for
+Lambda's logs and for `aws logs` / SDK readers. Also the internal `append` API Lambda writes with."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import orjson
+
+from overcast.aws.errors import AwsError
+from overcast.services.base import Provider
+from overcast.services.logs.patterns import compile_pattern
+from overcast.services.logs.store import LogsStore
+
+RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+MAX_BATCH_BYTES = 1_048_576
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _group_missing() -> AwsError:
+    return AwsError("ResourceNotFoundException", "The specified log group does not exist.")
+
+
+def _stream_missing() -> AwsError:
+    return AwsError("ResourceNotFoundException", "The specified log stream does not exist.")
+
+
+def _token(value) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode()
+
+
+def _untoken(text: str):
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(text.encode()))
+    except Exception:
+        raise AwsError("InvalidParameterException", "The specified nextToken is invalid.") from None
+
+
+class LogsProvider(Provider):
+    service = "logs"
+
+    def __init__(self, providers):
+        super().__init__(providers)
+        self.store = LogsStore(self.db)
+        self._retention: dict[tuple, int | None] = {}  # (account, region, group) -> days, cached
+        self._expired_at: dict[tuple, float] = {}  # when a group's old events were last deleted
+
+    def reset(self) -> None:
+        self._retention.clear()
+        self._expired_at.clear()
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def _retention_days(self, account, region, group) -> int | None:
+        key = (account, region, group)
+        if key not in self._retention:
+            row = self.store.get_group(account, region, group)
+            self._retention[key] = row[2] if row else None
+        return self._retention[key]
+
+    def _cutoff(self, account, region, group) -> int | None:
+        """Events before this timestamp have expired (None: kept forever). Expired events are
+        hidden from reads at once and deleted at most once a minute per group, when it is written."""
+        days = self._retention_days(account, region, group)
+        return None if not days else _now_ms() - days * 86_400_000
+
+    def _expire(self, account, region, group) -> None:
+        cutoff = self._cutoff(account, region, group)
+        key = (account, region, group)
+        if cutoff is not None and time.time() - self._expired_at.get(key, 0) > 60:
+            self._expired_at[key] = time.time()
+            self.store.expire(account, region, group, cutoff)
+
+    # -- internal API (Lambda) -----------------------------------------------------------------
+
+    def append(self, account: str, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+        """Write events, creating the group and stream as Lambda does."""
+        now = _now_ms()
+        with self.store.transaction():
+            if self.store.get_stream(account, region, group, stream) is None:
+                self.store.create_group(account, region, group, now, None, "{}")
+                self.store.create_stream(account, region, group, stream, now)
+            self.store.add_events(account, region, group, stream, events, now)
+        self._expire(account, region, group)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _group_name(params) -> str:
+        name = params.get("logGroupName")
+        ident = params.get("logGroupIdentifier")
+        if name and ident:
+            raise AwsError("InvalidParameterException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+        if ident:
+            if ident.startswith("arn:"):
+                name = ident.split(":log-group:", 1)[-1]
+                if name.endswith(":*"):
+                    name = name[:-2]
+            else:
+                name = ident
+        if not name:
+            raise AwsError("InvalidParameterException", "Either the logGroupName or the logGroupIdentifier must be specified.")
+        return name
+
+    def _arn(self, ctx, name: str) -> str:
+        return f"arn:aws:logs:{ctx.region}:{ctx.account}:log-group:{name}"
+
+    def _group(self, ctx, name):
+        row = self.store.get_group(ctx.account, ctx.region, name)
+        if row is None:
+            raise _group_missing()
+        return row
+
+    def _group_out(self, ctx, row) -> dict:
+        name, created, retention, kms, _tags = row
+        out = {"logGroupName": name, "creationTime": created, "metricFilterCount": 0,
+               "arn": self._arn(ctx, name) + ":*", "logGroupArn": self._arn(ctx, name),
+               "storedBytes": self.store.group_bytes(ctx.account, ctx.region, name), "logGroupClass": "STANDARD"}
+        if retention:
+            out["retentionInDays"] = retention
+        if kms:
+            out["kmsKeyId"] = kms
+        return out
+
+    # -- log groups ----------------------------------------------------------------------------
+
+    def create_log_group(self, ctx, params):
+        name = params["logGroupName"]
+        tags = params.get("tags") or {}
+        if not self.store.create_group(ctx.account, ctx.region, name, _now_ms(), params.get("kmsKeyId"),
+                                       orjson.dumps(tags).decode()):
+            raise AwsError("ResourceAlreadyExistsException", "The specified log group already exists")
+        return {}
+
+    def delete_log_group(self, ctx, params):
+        if not self.store.delete_group(ctx.account, ctx.region, params["logGroupName"]):
+            raise _group_missing()
+        self._retention.pop((ctx.account, ctx.region, params["logGroupName"]), None)
+        return {}
+
+    def describe_log_groups(self, ctx, params):
+        prefix = params.get("logGroupNamePrefix") or ""
+        pattern = params.get("logGroupNamePattern")
+        if prefix and pattern:
+            raise AwsError("InvalidParameterException",
+                           "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
+        limit = params.get("limit") or 50
+        after = _untoken(params["nextToken"]) if params.get("nextToken") else ""
+        rows = self.store.list_groups(ctx.account, ctx.region, prefix, after, 10_000 if pattern else limit + 1)
+        if pattern:
+            rows = [r for r in rows if pattern.lower() in r[0].lower()]
+            rows = rows[:limit + 1]
+        out = {"logGroups": [self._group_out(ctx, r) for r in rows[:limit]]}
+        if len(rows) > limit:
+            out["nextToken"] = _token(rows[limit - 1][0])
+        return out
+
+    def put_retention_policy(self, ctx, params):
+        days = params["retentionInDays"]
+        if days not in RETENTION_DAYS:
+            raise AwsError("InvalidParameterException",
+                           f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: "
+                           f"Member must satisfy enum value set: {sorted(RETENTION_DAYS)}")
+        self._group(ctx, params["logGroupName"])
+        self.store.set_retention(ctx.account, ctx.region, params["logGroupName"], days)
+        self._retention.pop((ctx.account, ctx.region, params["logGroupName"]), None)
+        self._expired_at.pop((ctx.account, ctx.region, params["logGroupName"]), None)
+        self._expire(ctx.account, ctx.region, params["logGroupName"])
+        return {}
+
+    def delete_retention_policy(self, ctx, params):
+        self._group(ctx, params["logGroupName"])
+        self.store.set_retention(ctx.account, ctx.region, params["logGroupName"], None)
+        self._retention.pop((ctx.account, ctx.region, params["logGroupName"]), None)
+        return {}
+
+    # -- tags ----------------------------------------------------------------------------------
+
+    def _tags(self, ctx, name) -> dict:
+        return orjson.loads(self._group(ctx, name)[4])
+
+    def tag_log_group(self, ctx, params):
+        tags = self._tags(ctx, params["logGroupName"])
+        tags.update(params.get("tags") or {})
+        self.store.set_tags(ctx.account, ctx.region, params["logGroupName"], orjson.dumps(tags).decode())
+        return {}
+
+    def untag_log_group(self, ctx, params):
+        tags = self._tags(ctx, params["logGroupName"])
+        for key in params.get("tags") or []:
+            tags.pop(key, None)
+        self.store.set_tags(ctx.account, ctx.region, params["logGroupName"], orjson.dumps(tags).decode())
+        return {}
+
+    def list_tags_log_group(self, ctx, params):
+        return {"tags": self._tags(ctx, params["logGroupName"])}
+
+    def _arn_group(self, arn: str) -> str:
+        if ":log-group:" not in arn:
+            raise AwsError("InvalidParameterException", f"Invalid resource ARN: {arn}")
+        name = arn.split(":log-group:", 1)[1]
+        return name[:-2] if name.endswith(":*") else name
+
+    def tag_resource(self, ctx, params):
+        return self.tag_log_group(ctx, {"logGroupName": self._arn_group(params["resourceArn"]), "tags": params.get("tags")})
+
+    def untag_resource(self, ctx, params):
+        return self.untag_log_group(ctx, {"logGroupName": self._arn_group(params["resourceArn"]),
+                                          "tags": params.get("tagKeys")})
+
+    def list_tags_for_resource(self, ctx, params):
+        return {"tags": self._tags(ctx, self._arn_group(params["resourceArn"]))}
+
+    # -- log streams ---------------------------------------------------------------------------
+
+    def create_log_stream(self, ctx, params):
+        group = params["logGroupName"]
+        self._group(ctx, group)
+        if not self.store.create_stream(ctx.account, ctx.region, group, params["logStreamName"], _now_ms()):
+            raise AwsError("ResourceAlreadyExistsException", "The specified log stream already exists")
+        return {}
+
+    def delete_log_stream(self, ctx, params):
+        self._group(ctx, params["logGroupName"])
+        if not self.store.delete_stream(ctx.account, ctx.region, params["logGroupName"], params["logStreamName"]):
+            raise _stream_missing()
+        return {}
+
+    def describe_log_streams(self, ctx, params):
+        group = self._group_name(params)
+        self._group(ctx, group)
+        prefix = params.get("logStreamNamePrefix") or ""
+        by_time = params.get("orderBy") == "LastEventTime"
+        if by_time and prefix:
+            raise AwsError("InvalidParameterException",
+                           "Cannot order by LastEventTime with a logStreamNamePrefix.")
+        limit = params.get("limit") or 50
+        offset = _untoken(params["nextToken"]) if params.get("nextToken") else 0
+        rows = self.store.list_streams(ctx.account, ctx.region, group, prefix, by_time, bool(params.get("descending")),
+                                       int(offset), limit + 1)
+        streams = []
+        for name, created, first, last, ingest, size in rows[:limit]:
+            item = {"logStreamName": name, "creationTime": created, "storedBytes": size,
+                    "arn": f"{self._arn(ctx, group)}:log-stream:{name}"}
+            if first is not None:
+                item.update(firstEventTimestamp=first, lastEventTimestamp=last, lastIngestionTime=ingest)
+            streams.append(item)
+        out = {"logStreams": streams}
+        if len(rows) > limit:
+            out["nextToken"] = _token(int(offset) + limit)
+        return out
+
+    # -- events --------------------------------------------------------------------------------
+
+    def put_log_events(self, ctx, params):
+        group, stream = params["logGroupName"], params["logStreamName"]
+        self._group(ctx, group)
+        if self.store.get_stream(ctx.account, ctx.region, group, stream) is None:
+            raise _stream_missing()
+        events = params.get("logEvents") or []
+        if not events:
+            raise AwsError("InvalidParameterException", "1 validation error detected: Value '[]' at 'logEvents' failed "
+                           "to satisfy constraint: Member must have length greater than or equal to 1")
+        size = sum(len(e["message"].encode()) + 26 for e in events)
+        if size > MAX_BATCH_BYTES:
+            raise AwsError("InvalidParameterException", "Log events in a single PutLogEvents request must be under 1,048,576 bytes.")
+        stamps = [e["timestamp"] for e in events]
+        if stamps != sorted(stamps):
+            raise AwsError("InvalidParameterException", "Log events in a single PutLogEvents request must be in chronological order.")
+        now = _now_ms()
+        accepted, too_old, too_new = [], None, None
+        for i, e in enumerate(events):
+            if e["timestamp"] < now - 14 * 86400_000:
+                too_old = i + 1
+            elif e["timestamp"] > now + 2 * 3600_000:
+                too_new = i if too_new is None else too_new
+            else:
+                accepted.append((e["timestamp"], e["message"]))
+        self.store.add_events(ctx.account, ctx.region, group, stream, accepted, now)
+        self._expire(ctx.account, ctx.region, group)
+        out = {"nextSequenceToken": f"{now:056d}"}
+        rejected = {}
+        if too_old is not None:
+            rejected["tooOldLogEventEndIndex"] = too_old
+        if too_new is not None:
+            rejected["tooNewLogEventStartIndex"] = too_new
+        if rejected:
+            out["rejectedLogEventsInfo"] = rejected
+        return out
+
+    def get_log_events(self, ctx, params):
+        group = self._group_name(params)
+        self._group(ctx, group)
+        stream = params["logStreamName"]
+        if self.store.get_stream(ctx.account, ctx.region, group, stream) is None:
+            raise _stream_missing()
+        limit = min(params.get("limit") or 10_000, 10_000)
+        start, end = params.get("startTime"), params.get("endTime")
+        cutoff = self._cutoff(ctx.account, ctx.region, group)
+        if cutoff is not None:
+            start = cutoff if start is None else max(start, cutoff)
+        token = params.get("nextToken")
+        if token:
+            if not (token.startswith("f/") or token.startswith("b/")) or not token[2:].isdigit():
+                raise AwsError("InvalidParameterException", "The specified nextToken is invalid.")
+            position = int(token[2:])
+            forward = token.startswith("f/")
+        else:
+            forward = bool(params.get("startFromHead"))
+            position = 0 if forward else 2**62
+        if forward:
+            rows = self.store.stream_events(ctx.account, ctx.region, group, stream, start, end, position, None, limit, True)
+        else:
+            rows = self.store.stream_events(ctx.account, ctx.region, group, stream, start, end, None, position, limit, False)
+        events = [{"timestamp": ts, "message": message, "ingestionTime": ingest} for _id, ts, message, ingest in rows]
+        if rows:
+            first, last = rows[0][0], rows[-1][0]
+        else:
+            first = last = position if token else 0
+        return {"events": events, "nextForwardToken": f"f/{last:056d}", "nextBackwardToken": f"b/{first:056d}"}
+
+    def filter_log_events(self, ctx, params):
+        group = self._group_name(params)
+        self._group(ctx, group)
+        names = params.get("logStreamNames")
+        prefix = params.get("logStreamNamePrefix")
+        if names and prefix:
+            raise AwsError("InvalidParameterException",
+                           "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
+        streams = names if names else (self.store.stream_names(ctx.account, ctx.region, group, prefix) if prefix else None)
+        match = compile_pattern(params.get("filterPattern"))
+        limit = min(params.get("limit") or 10_000, 10_000)
+        cursor = tuple(_untoken(params["nextToken"])) if params.get("nextToken") else None
+        start = params.get("startTime")
+        cutoff = self._cutoff(ctx.account, ctx.region, group)
+        if cutoff is not None:
+            start = cutoff if start is None else max(start, cutoff)
+        events, last = [], cursor
+        scanned = 0
+        while len(events) < limit:
+            rows = self.store.group_events(ctx.account, ctx.region, group, streams, start,
+                                           params.get("endTime"), last, 1000)
+            if not rows:
+                last = None
+                break
+            for row_id, stream, ts, message, ingest in rows:
+                last = (ts, row_id)
+                scanned += 1
+                if match(message):
+                    events.append({"logStreamName": stream, "timestamp": ts, "message": message,
+                                   "ingestionTime": ingest, "eventId": f"{ts:020d}{row_id:020d}"})
+                    if len(events) >= limit:
+                        break
+            if len(rows) < 1000 and len(events) < limit:
+                last = None
+                break
+        out = {"events": events, "searchedLogStreams": []}
+        if last is not None:
+            out["nextToken"] = _token(list(last))
+        return out

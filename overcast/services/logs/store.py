@@ -1,0 +1,187 @@
+"""CloudWatch Logs tables: log groups, log streams and their events."""
+
+from __future__ import annotations
+
+from overcast.storage import Database
+
+MIGRATIONS = [
+    """
+    CREATE TABLE logs_groups (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        retention INTEGER,
+        kms_key TEXT,
+        tags TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE TABLE logs_streams (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        first_ts INTEGER,
+        last_ts INTEGER,
+        last_ingest INTEGER,
+        stored_bytes INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account, region, grp, name)
+    );
+    CREATE TABLE logs_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        ingest INTEGER NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX logs_events_by_stream ON logs_events(account, region, grp, stream, id);
+    CREATE INDEX logs_events_by_group ON logs_events(account, region, grp, ts, id);
+    """,
+]
+
+_GROUP = "name, created, retention, kms_key, tags"
+_STREAM = "name, created, first_ts, last_ts, last_ingest, stored_bytes"
+
+
+class LogsStore:
+    def __init__(self, db: Database):
+        self.db = db
+        db.migrate("logs", MIGRATIONS)
+
+    def transaction(self):
+        return self.db.transaction()
+
+    # -- groups --------------------------------------------------------------------------------
+
+    def create_group(self, account, region, name, created, kms_key, tags: str) -> bool:
+        return self.db.execute(
+            "INSERT INTO logs_groups(account, region, name, created, kms_key, tags) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT DO NOTHING", (account, region, name, created, kms_key, tags)) > 0
+
+    def get_group(self, account, region, name):
+        return self.db.query_one(f"SELECT {_GROUP} FROM logs_groups WHERE account=? AND region=? AND name=?",
+                                 (account, region, name))
+
+    def list_groups(self, account, region, prefix: str, after: str, limit: int):
+        return self.db.query(
+            f"SELECT {_GROUP} FROM logs_groups WHERE account=? AND region=? AND name >= ? AND name < ? AND name > ? "
+            "ORDER BY name LIMIT ?", (account, region, prefix, prefix + "\U0010ffff", after, limit))
+
+    def delete_group(self, account, region, name) -> bool:
+        with self.db.transaction():
+            self.db.execute("DELETE FROM logs_events WHERE account=? AND region=? AND grp=?", (account, region, name))
+            self.db.execute("DELETE FROM logs_streams WHERE account=? AND region=? AND grp=?", (account, region, name))
+            return self.db.execute("DELETE FROM logs_groups WHERE account=? AND region=? AND name=?",
+                                   (account, region, name)) > 0
+
+    def set_retention(self, account, region, name, days) -> None:
+        self.db.execute("UPDATE logs_groups SET retention=? WHERE account=? AND region=? AND name=?",
+                        (days, account, region, name))
+
+    def set_tags(self, account, region, name, tags: str) -> None:
+        self.db.execute("UPDATE logs_groups SET tags=? WHERE account=? AND region=? AND name=?",
+                        (tags, account, region, name))
+
+    def group_bytes(self, account, region, name) -> int:
+        return self.db.scalar("SELECT COALESCE(SUM(stored_bytes), 0) FROM logs_streams WHERE account=? AND region=? AND grp=?",
+                              (account, region, name)) or 0
+
+    # -- streams -------------------------------------------------------------------------------
+
+    def create_stream(self, account, region, grp, name, created) -> bool:
+        return self.db.execute(
+            "INSERT INTO logs_streams(account, region, grp, name, created) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+            (account, region, grp, name, created)) > 0
+
+    def get_stream(self, account, region, grp, name):
+        return self.db.query_one(
+            f"SELECT {_STREAM} FROM logs_streams WHERE account=? AND region=? AND grp=? AND name=?",
+            (account, region, grp, name))
+
+    def list_streams(self, account, region, grp, prefix: str, by_time: bool, descending: bool, offset: int, limit: int):
+        order = "COALESCE(last_ts, 0)" if by_time else "name"
+        direction = "DESC" if descending else "ASC"
+        return self.db.query(
+            f"SELECT {_STREAM} FROM logs_streams WHERE account=? AND region=? AND grp=? AND name >= ? AND name < ? "
+            f"ORDER BY {order} {direction}, name {direction} LIMIT ? OFFSET ?",
+            (account, region, grp, prefix, prefix + "\U0010ffff", limit, offset))
+
+    def stream_names(self, account, region, grp, prefix: str = "") -> list[str]:
+        return [r[0] for r in self.db.query(
+            "SELECT name FROM logs_streams WHERE account=? AND region=? AND grp=? AND name >= ? AND name < ?",
+            (account, region, grp, prefix, prefix + "\U0010ffff"))]
+
+    def delete_stream(self, account, region, grp, name) -> bool:
+        with self.db.transaction():
+            self.db.execute("DELETE FROM logs_events WHERE account=? AND region=? AND grp=? AND stream=?",
+                            (account, region, grp, name))
+            return self.db.execute("DELETE FROM logs_streams WHERE account=? AND region=? AND grp=? AND name=?",
+                                   (account, region, grp, name)) > 0
+
+    # -- events --------------------------------------------------------------------------------
+
+    def expire(self, account, region, grp, cutoff: int) -> None:
+        """Delete a group's events older than `cutoff` (retention)."""
+        self.db.execute("DELETE FROM logs_events WHERE account=? AND region=? AND grp=? AND ts < ?",
+                        (account, region, grp, cutoff))
+
+    def add_events(self, account, region, grp, stream, events: list[tuple[int, str]], ingest: int) -> None:
+        if not events:
+            return
+        size = sum(len(m) + 26 for _, m in events)
+        first = min(ts for ts, _ in events)
+        last = max(ts for ts, _ in events)
+        with self.db.transaction():
+            self.db.execute_many(
+                "INSERT INTO logs_events(account, region, grp, stream, ts, ingest, message) VALUES (?,?,?,?,?,?,?)",
+                [(account, region, grp, stream, ts, ingest, message) for ts, message in events])
+            self.db.execute(
+                "UPDATE logs_streams SET first_ts = MIN(COALESCE(first_ts, ?), ?), last_ts = MAX(COALESCE(last_ts, ?), ?), "
+                "last_ingest = ?, stored_bytes = stored_bytes + ? WHERE account=? AND region=? AND grp=? AND name=?",
+                (first, first, last, last, ingest, size, account, region, grp, stream))
+
+    def stream_events(self, account, region, grp, stream, start, end, after_id, before_id, limit, forward):
+        """(id, ts, message, ingest) of one stream in id order; `forward` picks the first `limit`
+        after `after_id`, else the last `limit` before `before_id` (returned ascending)."""
+        sql = "SELECT id, ts, message, ingest FROM logs_events WHERE account=? AND region=? AND grp=? AND stream=?"
+        args: list = [account, region, grp, stream]
+        if start is not None:
+            sql += " AND ts >= ?"
+            args.append(start)
+        if end is not None:
+            sql += " AND ts < ?"
+            args.append(end)
+        if after_id is not None:
+            sql += " AND id > ?"
+            args.append(after_id)
+        if before_id is not None:
+            sql += " AND id < ?"
+            args.append(before_id)
+        sql += f" ORDER BY id {'ASC' if forward else 'DESC'} LIMIT ?"
+        args.append(limit)
+        rows = self.db.query(sql, args)
+        return rows if forward else rows[::-1]
+
+    def group_events(self, account, region, grp, streams: list[str] | None, start, end, after: tuple | None, limit: int):
+        """(id, stream, ts, message, ingest) of a group in (ts, id) order, after the (ts, id) cursor."""
+        sql = "SELECT id, stream, ts, message, ingest FROM logs_events WHERE account=? AND region=? AND grp=?"
+        args: list = [account, region, grp]
+        if streams is not None:
+            sql += f" AND stream IN ({','.join('?' * len(streams))})"
+            args += streams
+        if start is not None:
+            sql += " AND ts >= ?"
+            args.append(start)
+        if end is not None:
+            sql += " AND ts <= ?"
+            args.append(end)
+        if after is not None:
+            sql += " AND (ts > ? OR (ts = ? AND id > ?))"
+            args += [after[0], after[0], after[1]]
+        sql += " ORDER BY ts, id LIMIT ?"
+        args.append(limit)
+        return self.db.query(sql, args)

@@ -1,0 +1,437 @@
+"""S3's front door: what S3 does at the HTTP level before and after the generic rest-xml
+protocol, so that the provider only sees parameters.
+
+- addressing: path style (`/bucket/key`) and virtual-host style (`bucket.s3.localhost.localstack.cloud`,
+  `bucket.localhost`), and websites (`bucket.s3-website[-.]region.localhost...`);
+- choosing the operation: S3 routes on sub-resource query parameters and headers too
+  (`?uploadId` means UploadPart, `x-amz-copy-source` means CopyObject);
+- bodies: PutObject and UploadPart stream (aws-chunked decoded on the way); others are read whole;
+- presigned URLs (expiry), browser POST-policy uploads, CORS (preflight and response headers);
+- S3's error bodies (`<Error>` with `Key`, `BucketName`..., no body for HEAD) and its headers
+  (`x-amz-request-id`, `x-amz-id-2`); streamed GetObject bodies and 206 ranges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime
+import fnmatch
+import hashlib
+import inspect
+import itertools
+import logging
+import os
+import re
+import time
+from urllib.parse import quote, unquote
+
+import orjson
+
+from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
+from overcast.aws.errors import AwsError
+from overcast.aws.models import load_service_model
+from overcast.aws.protocols import get_protocol
+from overcast.aws.protocols.xmlcodec import escape_text
+from overcast.aws.routing import Route
+from overcast.services.s3.blobio import FileBody, Payload
+
+log = logging.getLogger("overcast.s3")
+
+STREAMING_INPUT = frozenset(("PutObject", "UploadPart"))
+MAX_XML_BODY = 20 * 1024 * 1024
+_SUBRESOURCE_SKIP = frozenset(("x-id",))
+_WEBSITE_LABEL = re.compile(r"^s3-website([.-].*)?$")
+
+
+def _build_table(model) -> dict:
+    """(method, has key, sub-resource query parameter) -> operation name, from the model."""
+    table: dict = {}
+    for name, op in model.operations.items():
+        if op.spec.get("deprecated") or name in ("ListDirectoryBuckets", "WriteGetObjectResponse"):
+            continue
+        uri = op.http.get("requestUri", "/")
+        path, _, query = uri.partition("?")
+        has_key = "{Key+}" in path
+        sub = query.split("&")[0].split("=")[0] if query else None
+        table.setdefault((op.http.get("method"), has_key, sub), name)
+    # URIs several operations share: the others are chosen on headers and query parameters
+    table[("PUT", True, None)] = "PutObject"
+    table[("GET", True, None)] = "GetObject"
+    table[("GET", False, None)] = "ListObjects"
+    table[("DELETE", True, None)] = "DeleteObject"
+    table.pop(("POST", True, None), None)
+    return table
+
+
+class S3Front:
+    def __init__(self, gateway):
+        self.providers = gateway.providers
+        self.model = load_service_model("s3")
+        self.protocol = get_protocol("rest-xml")
+        self.table = _build_table(self.model)
+        self.subresources = {sub for (_, _, sub) in self.table if sub}
+        self._sync: dict[str, bool] = {}
+
+    # -- entry ---------------------------------------------------------------------------------
+
+    async def handle(self, request: HttpRequest, target: Route) -> HttpResponse:
+        ctx = RequestContext(target.account, target.region, "s3", request, protocol="rest-xml",
+                             access_key=target.access_key, request_id=_request_id())
+        head = request.method == "HEAD"
+        provider = None
+        bucket_name = None
+        try:
+            bucket_name, key, website = self._address(request)
+            provider = await self.providers.get("s3")
+            if website:
+                from overcast.services.s3.website import serve_website
+
+                return await serve_website(provider, request, ctx, bucket_name, key)
+            _check_presigned(request)
+            if request.method == "OPTIONS":
+                return self._preflight(provider, bucket_name, request, ctx)
+            response = await self._dispatch(provider, request, ctx, bucket_name, key)
+        except AwsError as error:
+            await _drain(request)
+            response = error_response(error, ctx, head)
+        except Exception:
+            log.exception("s3 %s failed", ctx.operation or "(unparsed)")
+            await _drain(request)
+            response = error_response(AwsError("InternalError", "We encountered an internal error. Please try "
+                                               "again.", 500, sender_fault=False), ctx, head)
+        if provider is not None and bucket_name and "origin" in request.headers:
+            _add_cors(provider, bucket_name, request, response)
+        return response
+
+    # -- addressing and operations -------------------------------------------------------------
+
+    def _address(self, request: HttpRequest) -> tuple[str | None, str | None, bool]:
+        """(bucket, key, is a website request) from the host and path."""
+        host = request.host.split(":", 1)[0].lower()
+        labels = host.split(".") if host else []
+        bucket = None
+        website = False
+        for i, label in enumerate(labels):
+            if label == "s3" or label.startswith("s3-") or _WEBSITE_LABEL.match(label):
+                website = label.startswith("s3-website")
+                if i > 0:
+                    bucket = ".".join(labels[:i])
+                break
+        else:
+            if len(labels) == 2 and labels[1] == "localhost" and labels[0] != "s3":
+                bucket = labels[0]
+        raw = request.raw_path or request.path
+        if bucket is not None:
+            key = unquote(raw[1:]) if raw.startswith("/") else unquote(raw)
+            return bucket, key if key or website else None, website
+        path = raw[1:] if raw.startswith("/") else raw
+        if not path:
+            return None, None, website
+        first, slash, rest = path.partition("/")
+        bucket = unquote(first)
+        if not slash or (not rest and not website):
+            return bucket, None, website
+        return bucket, unquote(rest), website
+
+    def _operation(self, method: str, bucket: str | None, key: str | None, query: dict, headers: dict) -> str:
+        if bucket is None:
+            if method == "GET":
+                return "ListBuckets"
+            raise _method_not_allowed(method, "Service")
+        has_key = key is not None
+        if has_key and "uploadId" in query:
+            if method == "PUT" and "partNumber" in query:
+                return "UploadPartCopy" if "x-amz-copy-source" in headers else "UploadPart"
+            op = {"GET": "ListParts", "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload"}.get(method)
+            if op:
+                return op
+        for name in query:
+            if name in self.subresources:
+                op = self.table.get((method, has_key, name))
+                if op == "ListObjectsV2" and query["list-type"][0] != "2":
+                    continue
+                if op is not None:
+                    return op
+        if method == "PUT" and has_key and "x-amz-copy-source" in headers:
+            return "CopyObject"
+        if method == "POST" and not has_key and headers.get("content-type", "").startswith("multipart/form-data"):
+            return "PostObject"
+        op = self.table.get((method, has_key, None))
+        if op is None:
+            raise _method_not_allowed(method, "Object" if has_key else "Bucket")
+        return op
+
+    async def _dispatch(self, provider, request, ctx, bucket, key) -> HttpResponse:
+        query = self.protocol.parse_query(request)
+        name = self._operation(request.method, bucket, key, query, request.headers)
+        ctx.operation = name
+        if name == "PostObject":
+            try:
+                from overcast.services.s3.post import post_object
+            except ImportError:  # pragma: no cover - python-multipart is a dependency
+                raise AwsError("NotImplemented", "Browser POST uploads need the python-multipart package.", 501,
+                               sender_fault=False) from None
+
+            return await post_object(provider, request, ctx, bucket)
+        operation = self.model.operations[name]
+        chunked = _is_aws_chunked(request.headers)
+        payload = None
+        if name in STREAMING_INPUT:
+            payload = Payload(request.stream, request.body, chunked)
+            if request.stream is not None:
+                request.body = b""
+        elif request.stream is not None:
+            body = await Payload(request.stream, b"", chunked).read(MAX_XML_BODY)
+            request.body = body
+            request.stream = None
+            _check_content_md5(request.headers, body)
+        labels = {"Bucket": bucket} if key is None else {"Bucket": bucket, "Key": key}
+        try:
+            params = self.protocol.bind(self.model, operation, request, labels, query, validate=False)
+        except AwsError as error:
+            if error.code == "SerializationException":
+                raise AwsError("InvalidArgument", error.message) from None
+            raise
+        if payload is not None:
+            params["Body"] = payload
+        method = getattr(provider, operation.method_name, None)
+        if method is None:
+            raise AwsError("NotImplemented", f"{name} is not implemented by overcast yet.", 501, sender_fault=False)
+        result = method(ctx, params)
+        if inspect.isawaitable(result):
+            result = await result
+        if payload is not None and request.stream is not None and not request.stream.done:
+            await request.stream.drain()
+        return self._serialize(operation, result or {}, ctx, request.method == "HEAD")
+
+    def _serialize(self, operation, result: dict, ctx, head: bool) -> HttpResponse:
+        if operation.name == "GetBucketLocation":
+            region = result.get("LocationConstraint") or ""
+            body = ('<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/'
+                    f'2006-03-01/">{escape_text(region)}</LocationConstraint>').encode()
+            return HttpResponse(200, _ids(ctx) + [("Content-Type", "application/xml")], body)
+        body = result.get("Body")
+        stream = inline = None
+        if isinstance(body, FileBody):
+            stream = result.pop("Body")
+        elif isinstance(body, bytes):
+            inline = result.pop("Body")
+        response = self.protocol.serialize(self.model, operation, result, ctx)
+        response.headers = _ids(ctx) + [h for h in response.headers if h[0] != "x-amzn-requestid"]
+        if response.body and response.body.startswith(b"<"):
+            response.body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + response.body
+        if operation.name in ("GetObject", "HeadObject"):
+            if result.get("ContentRange") and operation.name == "GetObject":
+                response.status = 206
+            if stream is not None:
+                response.stream = stream if stream.length else None
+            elif inline is not None:
+                response.body = inline
+        if head:
+            response.body = b""
+        return response
+
+    # -- CORS ----------------------------------------------------------------------------------
+
+    def _preflight(self, provider, bucket_name, request, ctx) -> HttpResponse:
+        origin = request.headers.get("origin")
+        method = request.headers.get("access-control-request-method")
+        if not origin:
+            raise AwsError("BadRequest", "Insufficient information. Origin request header needed.")
+        if not method:
+            raise AwsError("BadRequest", "Invalid Access-Control-Request-Method: null")
+        bucket = provider.store.bucket(bucket_name) if bucket_name else None
+        if bucket is None:
+            raise AwsError("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=bucket_name)
+        rules = _cors_rules(bucket)
+        if not rules:
+            raise AwsError("CORSResponse", "CORS is not enabled for this bucket.", 403)
+        wanted = [h.strip().lower() for h in request.headers.get("access-control-request-headers", "").split(",")
+                  if h.strip()]
+        rule = _match_cors(rules, origin, method, wanted)
+        if rule is None:
+            raise AwsError("CORSResponse", "This CORS request is not allowed. This is usually because the evalution "
+                           "of Origin, request method / Access-Control-Request-Method or "
+                           "Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.", 403)
+        headers = _ids(ctx) + _cors_headers(rule, origin)
+        if wanted:
+            headers.append(("Access-Control-Allow-Headers", ", ".join(wanted)))
+        headers.append(("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"))
+        return HttpResponse(200, headers, b"")
+
+
+# -- helpers shared with website.py and post.py ---------------------------------------------------
+
+
+_ID_PREFIX = os.urandom(3).hex().upper()
+_ID_COUNTER = itertools.count(1)
+
+
+def _request_id() -> str:
+    """S3's 16-character request ids: unique per process run, without a getrandom call each."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):010X}"
+
+
+def _ids(ctx) -> list[tuple[str, str]]:
+    rid = ctx.request_id
+    if len(rid) != 16:
+        rid = ctx.request_id = rid.replace("-", "")[:16].upper()
+    host_id = base64.b64encode(f"overcast/{rid}".encode()).decode()
+    return [("x-amz-request-id", rid), ("x-amz-id-2", host_id)]
+
+
+def error_response(error: AwsError, ctx, head: bool = False) -> HttpResponse:
+    headers = _ids(ctx)
+    extra = error.fields.get("_headers") or {}
+    headers += list(extra.items())
+    if error.status == 304 or head:
+        return HttpResponse(error.status, headers + [("Content-Length", "0")], b"")
+    parts = [f"<Code>{escape_text(error.code)}</Code><Message>{escape_text(error.message)}</Message>"]
+    for name, value in error.fields.items():
+        if name.startswith("_") or value is None:
+            continue
+        tag = name.replace("_", "-")
+        parts.append(f"<{tag}>{escape_text(str(value))}</{tag}>")
+    rid, host_id = headers[0][1], headers[1][1]
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{"".join(parts)}<RequestId>{rid}</RequestId>'
+            f"<HostId>{host_id}</HostId></Error>")
+    headers.append(("Content-Type", "application/xml"))
+    return HttpResponse(error.status, headers, body.encode())
+
+
+def _method_not_allowed(method: str, resource: str) -> AwsError:
+    return AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                    Method=method, ResourceType=resource.upper())
+
+
+async def _drain(request: HttpRequest) -> None:
+    if request.stream is not None and not request.stream.done:
+        try:
+            await asyncio.wait_for(request.stream.drain(), 30)
+        except (TimeoutError, ConnectionError):
+            pass
+
+
+def _is_aws_chunked(headers: dict) -> bool:
+    return "aws-chunked" in headers.get("content-encoding", "") or headers.get(
+        "x-amz-content-sha256", "").startswith("STREAMING-")
+
+
+def _check_content_md5(headers: dict, body: bytes) -> None:
+    given = headers.get("content-md5")
+    if given is None:
+        return
+    try:
+        digest = base64.b64decode(given, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        raise AwsError("InvalidDigest", "The Content-MD5 you specified was invalid.", 400, Content_MD5=given)
+    if hashlib.md5(body).digest() != digest:
+        raise AwsError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400,
+                       ExpectedDigest=given, CalculatedDigest=base64.b64encode(hashlib.md5(body).digest()).decode())
+
+
+def _check_presigned(request: HttpRequest) -> None:
+    """Presigned URLs: SigV4 (X-Amz-Date + X-Amz-Expires) and SigV2 (Expires) expiry."""
+    qs = request.query_string
+    if "X-Amz-Expires" in qs or "x-amz-expires" in qs.lower():
+        from urllib.parse import parse_qs
+
+        query = {k.lower(): v[0] for k, v in parse_qs(qs).items()}
+        text, date = query.get("x-amz-expires", ""), query.get("x-amz-date", "")
+        try:
+            expires = int(text)
+        except ValueError:
+            raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires should be a number") from None
+        if expires < 0:
+            raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative")
+        if expires > 604800:
+            raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) "
+                           "that is 604800")
+        try:
+            signed = datetime.datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+        except ValueError:
+            raise AwsError("AuthorizationQueryParametersError", "X-Amz-Date must be in the ISO8601 Long Format "
+                           "\"yyyyMMdd'T'HHmmss'Z'\"") from None
+        deadline = signed.timestamp() + expires
+        if time.time() > deadline:
+            raise AwsError("AccessDenied", "Request has expired", 403, X_Amz_Expires=str(expires),
+                           Expires=_iso(deadline), ServerTime=_iso(time.time()))
+    elif "Signature=" in qs and "Expires=" in qs and "AWSAccessKeyId=" in qs:
+        from urllib.parse import parse_qs
+
+        query = parse_qs(qs)
+        try:
+            deadline = int(query.get("Expires", ["0"])[0])
+        except ValueError:
+            raise AwsError("AccessDenied", "Request has expired", 403) from None
+        if time.time() > deadline:
+            raise AwsError("AccessDenied", "Request has expired", 403, Expires=_iso(deadline),
+                           ServerTime=_iso(time.time()))
+
+
+def _iso(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cors_rules(bucket) -> list:
+    return ((bucket.config.get("cors") or {}).get("CORSConfiguration") or {}).get("CORSRules") or []
+
+
+def _origin_matches(pattern: str, origin: str) -> bool:
+    return pattern == "*" or pattern == origin or ("*" in pattern and fnmatch.fnmatchcase(origin, pattern))
+
+
+def _match_cors(rules: list, origin: str, method: str, wanted_headers: list[str]) -> dict | None:
+    for rule in rules:
+        if not any(_origin_matches(o, origin) for o in rule.get("AllowedOrigins") or []):
+            continue
+        if method not in (rule.get("AllowedMethods") or []):
+            continue
+        allowed = [h.lower() for h in rule.get("AllowedHeaders") or []]
+        if all(any(a == "*" or a == h or ("*" in a and fnmatch.fnmatchcase(h, a)) for a in allowed)
+               for h in wanted_headers):
+            return rule
+    return None
+
+
+def _cors_headers(rule: dict, origin: str) -> list[tuple[str, str]]:
+    any_origin = "*" in (rule.get("AllowedOrigins") or [])
+    headers = [("Access-Control-Allow-Origin", "*" if any_origin else origin),
+               ("Access-Control-Allow-Methods", ", ".join(rule.get("AllowedMethods") or []))]
+    if not any_origin:
+        headers.append(("Access-Control-Allow-Credentials", "true"))
+    if rule.get("ExposeHeaders"):
+        headers.append(("Access-Control-Expose-Headers", ", ".join(rule["ExposeHeaders"])))
+    if rule.get("MaxAgeSeconds") is not None:
+        headers.append(("Access-Control-Max-Age", str(rule["MaxAgeSeconds"])))
+    return headers
+
+
+def _add_cors(provider, bucket_name: str, request: HttpRequest, response: HttpResponse) -> None:
+    """CORS headers on a regular response whose Origin a rule of the bucket allows."""
+    try:
+        bucket = provider.store.bucket(bucket_name)
+    except Exception:
+        return
+    if bucket is None:
+        return
+    rules = _cors_rules(bucket)
+    if not rules:
+        return
+    method = request.method if request.method != "OPTIONS" else request.headers.get("access-control-request-method", "")
+    rule = _match_cors(rules, request.headers["origin"], method, [])
+    if rule is None or request.method == "OPTIONS":
+        return
+    response.headers += _cors_headers(rule, request.headers["origin"]) + [("Vary", "Origin")]
+
+
+def quote_key(key: str) -> str:
+    return quote(key, safe="/~")
+
+
+def json_loads(data: bytes):
+    return orjson.loads(data)

@@ -1,0 +1,206 @@
+"""S3 event notifications: matching events against a bucket's NotificationConfiguration and
+delivering S3's event messages.
+
+SQS is delivered through the SQS provider's own SendMessage (never its tables). SNS, Lambda and
+EventBridge deliver through this module's small registry: when those services land, they call
+`register_destination("sns", deliver)` (deliver(arn, message_json, region, account) -> awaitable)
+and `register_destination("eventbridge", ...)`; until then configuring them answers S3's
+"Unable to validate the following destination configurations" error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote_plus
+
+import orjson
+
+from overcast.aws.context import HttpRequest, RequestContext
+from overcast.aws.errors import AwsError
+
+log = logging.getLogger("overcast.s3")
+
+Deliver = Callable[[str, str, str, str], Awaitable[None]]
+_DESTINATIONS: dict[str, Deliver] = {}
+
+EVENTS = frozenset((
+    "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete",
+    "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectTagging:*", "s3:ObjectTagging:Put",
+    "s3:ObjectTagging:Delete", "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete",
+    "s3:LifecycleExpiration:DeleteMarkerCreated", "s3:ObjectRestore:*", "s3:ObjectRestore:Post",
+    "s3:ObjectRestore:Completed", "s3:ObjectRestore:Delete", "s3:ReducedRedundancyLostObject", "s3:Replication:*",
+    "s3:ObjectAcl:Put", "s3:IntelligentTiering", "s3:LifecycleTransition",
+))
+_KINDS = (("QueueConfigurations", "QueueArn", "sqs"), ("TopicConfigurations", "TopicArn", "sns"),
+          ("LambdaFunctionConfigurations", "LambdaFunctionArn", "lambda"))
+
+
+def register_destination(kind: str, deliver: Deliver) -> None:
+    """Let S3 deliver to another service ("sns", "lambda", "eventbridge")."""
+    _DESTINATIONS[kind] = deliver
+
+
+def _cannot_validate(arn: str, why: str) -> AwsError:
+    return AwsError("InvalidArgument", "Unable to validate the following destination configurations", 400,
+                    ArgumentName=arn, ArgumentValue=why)
+
+
+class Notifier:
+    def __init__(self, provider):
+        self.provider = provider
+        self._sequence = itertools.count(int(time.time() * 1000) << 8)
+        self._tasks: set[asyncio.Task] = set()
+
+    async def _sqs(self):
+        return await self.provider.providers.get("sqs")
+
+    async def validate(self, bucket, config: dict) -> None:
+        for list_name, arn_name, kind in _KINDS:
+            for entry in config.get(list_name) or []:
+                arn = entry.get(arn_name) or ""
+                for event in entry.get("Events") or []:
+                    if event not in EVENTS:
+                        raise AwsError("InvalidArgument", "The event is not supported for notifications", 400,
+                                       ArgumentName="Event", ArgumentValue=event)
+                rules = (((entry.get("Filter") or {}).get("Key") or {}).get("FilterRules")) or []
+                seen = set()
+                for rule in rules:
+                    name = (rule.get("Name") or "").lower()
+                    if name not in ("prefix", "suffix") or name in seen:
+                        raise AwsError("InvalidArgument", "filter rule name must be either prefix or suffix", 400,
+                                       ArgumentName="FilterRule.Name", ArgumentValue=rule.get("Name"))
+                    seen.add(name)
+                parts = arn.split(":")
+                if len(parts) < 6 or parts[0] != "arn" or parts[2] != kind:
+                    raise _cannot_validate(arn, "The destination ARN is not valid")
+                if kind == "sqs":
+                    if parts[5].endswith(".fifo"):
+                        raise _cannot_validate(arn, "FIFO queues are not supported as event destinations")
+                    sqs = await self._sqs()
+                    ctx = _internal_ctx("sqs", parts[4], parts[3], "GetQueueUrl")
+                    try:
+                        sqs.get_queue_url(ctx, {"QueueName": parts[5], "QueueOwnerAWSAccountId": parts[4]})
+                    except AwsError:
+                        raise _cannot_validate(arn, "The destination queue does not exist") from None
+                elif kind not in _DESTINATIONS:
+                    raise _cannot_validate(arn, f"Delivery to {kind.upper() if kind == 'sns' else 'Lambda'} is not "
+                                           "supported by overcast yet")
+        if "EventBridgeConfiguration" in config and "eventbridge" not in _DESTINATIONS:
+            raise _cannot_validate("EventBridge", "Delivery to EventBridge is not supported by overcast yet")
+
+    async def test_event(self, bucket, config: dict) -> None:
+        message = orjson.dumps({
+            "Service": "Amazon S3", "Event": "s3:TestEvent", "Time": _iso(time.time()), "Bucket": bucket.name,
+            "RequestId": f"{next(self._sequence):016X}", "HostId": "overcast",
+        }).decode()
+        for list_name, arn_name, kind in _KINDS:
+            for entry in config.get(list_name) or []:
+                await self._deliver(kind, entry[arn_name], message)
+
+    def emit(self, bucket, event: str, key: str, size: int, etag: str, version_id: str | None, ctx) -> None:
+        """Match an event against the bucket's configuration and deliver in the background."""
+        config = bucket.config.get("notification")
+        if not config:
+            return
+        targets = []
+        for list_name, arn_name, kind in _KINDS:
+            for entry in config.get(list_name) or []:
+                if _matches(entry, event, key):
+                    targets.append((kind, entry[arn_name], entry.get("Id") or "overcast-notification"))
+        eventbridge = "EventBridgeConfiguration" in config and "eventbridge" in _DESTINATIONS
+        if not targets and not eventbridge:
+            return
+        sequencer = f"{next(self._sequence):016X}"
+        for kind, arn, config_id in targets:
+            record = self._record(bucket, event, key, size, etag, version_id, ctx, config_id, sequencer)
+            self._spawn(self._deliver(kind, arn, orjson.dumps({"Records": [record]}).decode()))
+        if eventbridge:
+            record = self._record(bucket, event, key, size, etag, version_id, ctx, "", sequencer)
+            self._spawn(self._deliver("eventbridge", f"arn:aws:events:{bucket.region}:{bucket.account}:event-bus/default",
+                                      orjson.dumps(record).decode(), bucket))
+
+    def _spawn(self, coroutine) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coroutine)
+        except RuntimeError:
+            coroutine.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _record(self, bucket, event, key, size, etag, version_id, ctx, config_id, sequencer) -> dict:
+        obj = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
+        if event.startswith("ObjectCreated") or event.startswith("ObjectTagging"):
+            obj["size"] = size
+            obj["eTag"] = etag.strip('"')
+        if version_id and version_id != "null":
+            obj["versionId"] = version_id
+        request_id = ctx.request_id if ctx is not None else f"{next(self._sequence):016X}"
+        principal = f"AWS:{ctx.access_key or ctx.account}" if ctx is not None else "AmazonS3"
+        source_ip = "127.0.0.1"
+        if ctx is not None and ctx.request.client:
+            source_ip = ctx.request.client[0]
+        return {
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": bucket.region,
+            "eventTime": _iso(time.time()),
+            "eventName": event,
+            "userIdentity": {"principalId": principal},
+            "requestParameters": {"sourceIPAddress": source_ip},
+            "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": request_id},
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": config_id,
+                "bucket": {"name": bucket.name, "ownerIdentity": {"principalId": bucket.account},
+                           "arn": f"arn:aws:s3:::{bucket.name}"},
+                "object": obj,
+            },
+        }
+
+    async def _deliver(self, kind: str, arn: str, message: str, bucket=None) -> None:
+        parts = arn.split(":")
+        try:
+            if kind == "sqs":
+                sqs = await self._sqs()
+                account, region, name = parts[4], parts[3], parts[5]
+                ctx = _internal_ctx("sqs", account, region, "SendMessage")
+                sqs.send_message(ctx, {"QueueUrl": f"http://localhost:4566/{account}/{name}", "MessageBody": message})
+            else:
+                deliver = _DESTINATIONS.get(kind)
+                if deliver is not None:
+                    await deliver(arn, message, parts[3] if len(parts) > 3 else "", parts[4] if len(parts) > 4 else "")
+        except AwsError as e:
+            log.warning("S3 notification to %s failed: %s", arn, e)
+        except Exception:
+            log.exception("S3 notification to %s failed", arn)
+
+
+def _matches(entry: dict, event: str, key: str) -> bool:
+    wanted = entry.get("Events") or []
+    family = event.split(":")[0]
+    if f"s3:{event}" not in wanted and f"s3:{family}:*" not in wanted:
+        return False
+    for rule in (((entry.get("Filter") or {}).get("Key") or {}).get("FilterRules")) or []:
+        name, value = (rule.get("Name") or "").lower(), rule.get("Value") or ""
+        if name == "prefix" and not key.startswith(value):
+            return False
+        if name == "suffix" and not key.endswith(value):
+            return False
+    return True
+
+
+def _iso(epoch: float) -> str:
+    dt = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _internal_ctx(service: str, account: str, region: str, operation: str) -> RequestContext:
+    request = HttpRequest("POST", "/", "/", "", {"host": "localhost:4566"}, b"")
+    return RequestContext(account, region, service, request, operation=operation, access_key=account)

@@ -1,0 +1,221 @@
+"""Browser uploads: a multipart/form-data POST to the bucket with a key, a POST policy and the
+file (S3's "POST Object"). The form is parsed as it streams; the file part goes straight to disk.
+The policy's expiration and conditions are enforced; signatures are not checked (overcast checks
+none)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime
+import time
+from urllib.parse import quote
+
+import orjson
+from python_multipart import MultipartParser
+from python_multipart.multipart import parse_options_header
+
+from overcast.aws.context import HttpResponse
+from overcast.aws.errors import AwsError
+from overcast.aws.protocols.xmlcodec import escape_text
+from overcast.services.s3.blobio import BATCH, BlobWriter
+
+_IGNORED = ("x-amz-signature", "file", "policy", "signature", "awsaccesskeyid")
+
+
+def _denied(message: str) -> AwsError:
+    return AwsError("AccessDenied", f"Invalid according to Policy: {message}", 403)
+
+
+async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
+    from overcast.services.s3.front import _ids
+    from overcast.services.s3.provider import etag_of, no_such_bucket
+
+    bucket = provider.store.bucket(bucket_name)
+    if bucket is None:
+        raise no_such_bucket(bucket_name)
+    _, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise AwsError("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.")
+    fields: dict[str, str] = {}
+    state = {"name": None, "filename": None, "headers": {}, "header_field": b"", "header_value": b"",
+             "buffer": [], "in_file": False, "file_done": False, "file_type": None}
+    file_chunks: list[bytes] = []
+    from overcast.services.s3.checksums import DEFAULT_ALGORITHM
+
+    writer = BlobWriter(provider.blobs, [DEFAULT_ALGORITHM])
+    writer._open()
+
+    def on_part_begin():
+        state.update(name=None, filename=None, headers={}, buffer=[], in_file=False)
+
+    def on_header_field(data, start, end):
+        state["header_field"] += data[start:end]
+
+    def on_header_value(data, start, end):
+        state["header_value"] += data[start:end]
+
+    def on_header_end():
+        state["headers"][state["header_field"].decode("latin-1").lower()] = state["header_value"].decode("latin-1")
+        state["header_field"], state["header_value"] = b"", b""
+
+    def on_headers_finished():
+        _, disposition = parse_options_header(state["headers"].get("content-disposition", ""))
+        state["name"] = disposition.get(b"name", b"").decode()
+        filename = disposition.get(b"filename")
+        state["filename"] = filename.decode() if filename is not None else None
+        if state["name"].lower() == "file" and not state["file_done"]:
+            state["in_file"] = True
+            state["file_type"] = state["headers"].get("content-type")
+
+    def on_part_data(data, start, end):
+        if state["in_file"]:
+            file_chunks.append(bytes(data[start:end]))
+        elif not state["file_done"]:
+            state["buffer"].append(bytes(data[start:end]))
+
+    def on_part_end():
+        if state["in_file"]:
+            state["in_file"], state["file_done"] = False, True
+        elif not state["file_done"] and state["name"]:
+            fields[state["name"]] = b"".join(state["buffer"]).decode("utf-8", "replace")
+
+    parser = MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
+        "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished,
+    })
+    try:
+        source = request.stream.chunks() if request.stream is not None else _once(request.body)
+        pending = 0
+        async for chunk in source:
+            try:
+                parser.write(chunk)
+            except Exception:
+                raise AwsError("MalformedPOSTRequest", "The body of your POST request is not well-formed "
+                               "multipart/form-data.") from None
+            pending = sum(len(c) for c in file_chunks)
+            if pending >= BATCH:
+                batch, file_chunks[:] = list(file_chunks), []
+                await asyncio.to_thread(writer._write, batch)
+        if file_chunks:
+            await asyncio.to_thread(writer._write, list(file_chunks))
+        writer._file.close()
+        if not state["file_done"]:
+            raise AwsError("InvalidArgument", "POST requires exactly one file upload per request.", 400,
+                           ArgumentName="file", ArgumentValue="0")
+        lower = {k.lower(): v for k, v in fields.items()}
+        key = lower.get("key")
+        if not key:
+            raise AwsError("InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, "
+                           "please check the order of the fields.", 400, ArgumentName="key", ArgumentValue="")
+        key = key.replace("${filename}", state["filename"] or "")
+        _check_policy(lower, fields, bucket.name, key, writer.size)
+        params = {"Bucket": bucket.name, "Key": key, "Metadata": {k[len("x-amz-meta-"):]: v for k, v in lower.items()
+                                                                    if k.startswith("x-amz-meta-")} or None}
+        for form, param in (("content-type", "ContentType"), ("cache-control", "CacheControl"),
+                            ("content-disposition", "ContentDisposition"), ("content-encoding", "ContentEncoding"),
+                            ("x-amz-storage-class", "StorageClass")):
+            if lower.get(form):
+                params[param] = lower[form]
+        if "ContentType" not in params and state["file_type"]:
+            params["ContentType"] = state["file_type"]
+        sums = {DEFAULT_ALGORITHM: base64.b64encode(writer.checksum(DEFAULT_ALGORITHM)).decode()}
+        meta = provider._meta_from(bucket, params, sums)
+        if lower.get("tagging"):
+            from overcast.aws.protocols.xmlcodec import XmlSyntaxError, parse_xml
+
+            try:
+                root = parse_xml(lower["tagging"].encode())
+                meta["Tags"] = {t.findtext("Key"): t.findtext("Value") or "" for t in root.iter() if
+                                t.tag.endswith("Tag") and t.findtext("Key") is not None}
+            except XmlSyntaxError:
+                raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against "
+                               "our published schema") from None
+    except BaseException:
+        await asyncio.to_thread(writer.abort)
+        raise
+    await writer.finish()
+    etag = etag_of(writer.md5.digest())
+    version_id = provider._store_new(bucket, key, writer.size, etag, writer.key, meta)
+    provider.notifier.emit(bucket, "ObjectCreated:Post", key, writer.size, etag, version_id, ctx)
+    location = f"{ctx.endpoint}/{bucket.name}/{quote(key, safe='/')}"
+    headers = _ids(ctx) + [("ETag", etag), ("Location", location)]
+    if bucket.versioning:
+        headers.append(("x-amz-version-id", version_id))
+    redirect = lower.get("success_action_redirect") or lower.get("redirect")
+    if redirect:
+        sep = "&" if "?" in redirect else "?"
+        target = f"{redirect}{sep}bucket={quote(bucket.name)}&key={quote(key)}&etag={quote(etag)}"
+        return HttpResponse(303, headers + [("Location", target)], b"")
+    status = lower.get("success_action_status", "204")
+    if status == "201":
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>{escape_text(location)}</Location>'
+                f"<Bucket>{escape_text(bucket.name)}</Bucket><Key>{escape_text(key)}</Key>"
+                f"<ETag>{escape_text(etag)}</ETag></PostResponse>").encode()
+        return HttpResponse(201, headers + [("Content-Type", "application/xml")], body)
+    return HttpResponse(200 if status == "200" else 204, headers, b"")
+
+
+async def _once(body: bytes):
+    if body:
+        yield body
+
+
+def _check_policy(lower: dict, fields: dict, bucket: str, key: str, size: int) -> None:
+    policy_text = lower.get("policy")
+    if not policy_text:
+        return  # an anonymous upload without a policy (a public bucket): nothing to check
+    try:
+        policy = orjson.loads(base64.b64decode(policy_text))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise AwsError("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from None
+    if not isinstance(policy, dict) or "expiration" not in policy or "conditions" not in policy:
+        raise AwsError("InvalidPolicyDocument", "Invalid Policy: Policy missing expiration or conditions.")
+    try:
+        expiration = datetime.datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00"))
+    except ValueError:
+        raise AwsError("InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value: "
+                       f"'{policy['expiration']}'") from None
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=datetime.UTC)
+    if expiration.timestamp() < time.time():
+        raise _denied("Policy expired.")
+    values = dict(lower)
+    values["key"] = key
+    values["bucket"] = bucket
+    covered = {"bucket"}
+    for condition in policy["conditions"]:
+        if isinstance(condition, dict):
+            for name, expected in condition.items():
+                name = name.lower()
+                covered.add(name)
+                if values.get(name) != expected:
+                    raise _denied(f"Policy Condition failed: [\"eq\", \"${name}\", \"{expected}\"]")
+        elif isinstance(condition, list) and len(condition) == 3:
+            op = str(condition[0]).lower()
+            if op == "content-length-range":
+                low, high = int(condition[1]), int(condition[2])
+                if size > high:
+                    raise AwsError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
+                                   ProposedSize=size, MaxSizeAllowed=high)
+                if size < low:
+                    raise AwsError("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size",
+                                   400, ProposedSize=size, MinSizeAllowed=low)
+                continue
+            name = str(condition[1]).lstrip("$").lower()
+            covered.add(name)
+            actual = values.get(name, "")
+            if op == "eq" and actual != condition[2]:
+                raise _denied(f"Policy Condition failed: [\"eq\", \"${name}\", \"{condition[2]}\"]")
+            if op == "starts-with" and not actual.startswith(condition[2]):
+                raise _denied(f"Policy Condition failed: [\"starts-with\", \"${name}\", \"{condition[2]}\"]")
+        else:
+            raise AwsError("InvalidPolicyDocument", "Invalid Policy: Invalid Condition.")
+    for name in fields:
+        low = name.lower()
+        if low in _IGNORED or low.startswith("x-ignore-") or low in covered:
+            continue
+        raise _denied(f"Extra input fields: {name}")

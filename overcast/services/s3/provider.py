@@ -1,0 +1,1768 @@
+"""Amazon S3: buckets and their configurations, objects streamed to and from disk, versions,
+multipart uploads, object lock, lifecycle expiration and event notifications.
+
+HTTP quirks (addressing, presigned URLs, CORS, websites, POST uploads, error bodies, streaming)
+live in front.py; this module gets parsed parameters and returns output dicts. Object bodies are
+blob files; a GetObject answer carries a FileBody that the front streams out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime
+import hashlib
+import ipaddress
+import logging
+import re
+import secrets
+import time
+from urllib.parse import quote_plus, unquote
+
+import orjson
+
+from overcast.aws.errors import AwsError
+from overcast.services.base import Provider
+from overcast.services.s3 import checksums as ck
+from overcast.services.s3.blobio import (
+    INLINE_DB,
+    BlobWriter,
+    FileBody,
+    Payload,
+    concatenate,
+    copy_range_into,
+)
+from overcast.services.s3.notifications import Notifier
+from overcast.services.s3.store import Bucket, Obj, S3Store
+
+log = logging.getLogger("overcast.s3")
+
+UTC = datetime.UTC
+MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PART_NUMBER = 10_000
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# headers stored with an object and answered on GET/HEAD: (param name, output name)
+_STORED_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl",
+                   "Expires", "WebsiteRedirectLocation", "ServerSideEncryption", "SSEKMSKeyId",
+                   "BucketKeyEnabled", "StorageClass")
+# bucket configurations stored as given: operation suffix -> (config key, error code, message)
+CONFIGS = {
+    "Tagging": ("tagging", "NoSuchTagSet", "The TagSet does not exist"),
+    "Cors": ("cors", "NoSuchCORSConfiguration", "The CORS configuration does not exist"),
+    "Policy": ("policy", "NoSuchBucketPolicy", "The bucket policy does not exist"),
+    "LifecycleConfiguration": ("lifecycle", "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"),
+    "Encryption": ("encryption", None, None),
+    "OwnershipControls": ("ownership", None, None),
+    "Website": ("website", "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"),
+    "Accelerate": ("accelerate", None, None),
+    "RequestPayment": ("request_payment", None, None),
+    "Logging": ("logging", None, None),
+    "Replication": ("replication", "ReplicationConfigurationNotFoundError", "The replication configuration was not found"),
+}
+_DEFAULTS = {
+    "encryption": {"ServerSideEncryptionConfiguration": {"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]}},
+    "ownership": {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
+    "public_access_block": {"PublicAccessBlockConfiguration": {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}},
+    "accelerate": {},
+    "request_payment": {"Payer": "BucketOwner"},
+    "logging": {},
+}
+
+
+def now() -> float:
+    return time.time()
+
+
+def etag_of(md5_digest: bytes) -> str:
+    return f'"{md5_digest.hex()}"'
+
+
+def new_version_id() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
+
+
+def to_ts(value: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(value, UTC)
+
+
+def no_such_bucket(name: str) -> AwsError:
+    return AwsError("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=name)
+
+
+def no_such_key(key: str) -> AwsError:
+    return AwsError("NoSuchKey", "The specified key does not exist.", 404, Key=key)
+
+
+def no_such_upload(upload_id: str) -> AwsError:
+    return AwsError("NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the "
+                    "upload may have been aborted or completed.", 404, UploadId=upload_id)
+
+
+def precondition_failed(condition: str) -> AwsError:
+    return AwsError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
+                    Condition=condition)
+
+
+def malformed_xml() -> AwsError:
+    return AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                    "published schema")
+
+
+def invalid_argument(message: str, name: str | None = None, value=None) -> AwsError:
+    fields = {}
+    if name is not None:
+        fields = {"ArgumentName": name, "ArgumentValue": "" if value is None else str(value)}
+    return AwsError("InvalidArgument", message, 400, **fields)
+
+
+def validate_bucket_name(name: str) -> None:
+    ok = bool(_BUCKET_NAME.match(name)) and ".." not in name and ".-" not in name and "-." not in name
+    if ok and not (name.startswith("xn--") or name.startswith("sthree-") or name.endswith("-s3alias")
+                   or name.endswith("--ol-s3") or name.endswith(".mrap") or name.endswith("--x-s3")):
+        try:
+            ipaddress.IPv4Address(name)
+        except ValueError:
+            return
+    raise AwsError("InvalidBucketName", "The specified bucket is not valid.", 400, BucketName=name)
+
+
+def _etag_matches(etag: str, condition: str) -> bool:
+    bare = etag.strip('"')
+    for item in condition.split(","):
+        item = item.strip()
+        if item == "*" or item.strip('"') == bare or item.removeprefix("W/").strip('"') == bare:
+            return True
+    return False
+
+
+def _encode(value: str | None, url: bool):
+    if value is None or not url:
+        return value
+    return quote_plus(value, safe="/")
+
+
+class S3Provider(Provider):
+    service = "s3"
+
+    def __init__(self, providers):
+        super().__init__(providers)
+        self.store = S3Store(self.db)
+        self.notifier = Notifier(self)
+        self._reaper: asyncio.TimerHandle | None = None
+        self._reaping = False
+
+    async def start(self) -> None:
+        self._schedule_reaper(1.0)
+
+    async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+
+    def reset(self) -> None:
+        """After `overcast reset` deleted every row: drop the cached buckets and the body files."""
+        import shutil
+
+        self.store.forget()
+        shutil.rmtree(self.blobs.path("s3"), ignore_errors=True)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _bucket(self, name: str) -> Bucket:
+        bucket = self.store.bucket(name) if name else None
+        if bucket is None:
+            raise no_such_bucket(name)
+        return bucket
+
+    def _delete_blobs(self, keys) -> None:
+        for key in keys:
+            if key and not self.store.blob_in_use(key):
+                self.blobs.delete(key)
+
+    def _object(self, bucket: Bucket, key: str, version_id: str | None, method: str = "GET") -> Obj:
+        if version_id is not None:
+            if version_id != "null" and not _valid_version_id(version_id):
+                raise invalid_argument("Invalid version id specified", "versionId", version_id)
+            obj = self.store.version(bucket.name, key, version_id)
+            if obj is None:
+                raise AwsError("NoSuchVersion", "The specified version does not exist.", 404, Key=key,
+                               VersionId=version_id)
+            if obj.delete_marker:
+                raise AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                               Method=method, ResourceType="DeleteMarker",
+                               _headers={"x-amz-delete-marker": "true", "x-amz-version-id": obj.version_id,
+                                         "Last-Modified": _http_date(obj.modified)})
+            return obj
+        obj = self.store.latest(bucket.name, key)
+        if obj is None:
+            raise no_such_key(key)
+        if obj.delete_marker:
+            raise AwsError("NoSuchKey", "The specified key does not exist.", 404, Key=key,
+                           _headers={"x-amz-delete-marker": "true", "x-amz-version-id": obj.version_id})
+        return obj
+
+    # -- the API other services use (Lambda code from S3, Firehose output later) ---------------
+
+    async def read_object(self, account: str, region: str, bucket: str, key: str,
+                          version_id: str | None = None) -> bytes:
+        """An object's body (NoSuchBucket / NoSuchKey / NoSuchVersion as AwsError)."""
+        obj = self._object(self._bucket(bucket), key, version_id)
+        if obj.blob is None:
+            return self.store.data(obj)
+        return await asyncio.to_thread(self.blobs.get, obj.blob)
+
+    async def write_object(self, account: str, region: str, bucket: str, key: str, data: bytes,
+                           content_type: str = "binary/octet-stream", metadata: dict | None = None) -> dict:
+        """Store an object as PutObject would (notifications included); returns ETag and VersionId."""
+        from overcast.services.s3.notifications import _internal_ctx
+
+        ctx = _internal_ctx("s3", account, region, "PutObject")
+        return await self.put_object(ctx, {"Bucket": bucket, "Key": key, "Body": Payload(None, data),
+                                           "ContentType": content_type, "Metadata": metadata})
+
+    # -- buckets -------------------------------------------------------------------------------
+
+    def create_bucket(self, ctx, params):
+        name = params["Bucket"]
+        validate_bucket_name(name)
+        config = params.get("CreateBucketConfiguration") or {}
+        constraint = config.get("LocationConstraint")
+        region = ctx.region
+        if region == "us-east-1":
+            if constraint == "us-east-1":
+                raise AwsError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
+                               LocationConstraint=constraint)
+            if constraint:
+                if not _REGION.match(constraint) and constraint != "EU":
+                    raise AwsError("InvalidLocationConstraint", "The specified location-constraint is not valid",
+                                   400, LocationConstraint=constraint)
+                region = "eu-west-1" if constraint == "EU" else constraint
+        elif not constraint:
+            raise AwsError("IllegalLocationConstraintException", "The unspecified location constraint is "
+                           "incompatible for the region specific endpoint this request was sent to.", 400)
+        elif not _REGION.match(constraint):
+            raise AwsError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
+                           LocationConstraint=constraint)
+        elif constraint != region:
+            raise AwsError("IllegalLocationConstraintException", f"The {constraint} location constraint is "
+                           "incompatible for the region specific endpoint this request was sent to.", 400)
+        existing = self.store.bucket(name)
+        if existing is not None:
+            if existing.account != ctx.account:
+                raise AwsError("BucketAlreadyExists", "The requested bucket name is not available. The bucket "
+                               "namespace is shared by all users of the system. Please select a different name "
+                               "and try again.", 409, BucketName=name)
+            if existing.region == "us-east-1" and ctx.region == "us-east-1":
+                return {"Location": f"/{name}"}  # us-east-1 answers 200 to its owner (AWS's legacy rule)
+            raise AwsError("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded "
+                           "and you already own it.", 409, BucketName=name)
+        lock = bool(params.get("ObjectLockEnabledForBucket"))
+        bucket = Bucket(name, ctx.account, region, now(), "Enabled" if lock else "", lock, {})
+        if lock:
+            bucket.config["object_lock"] = {"ObjectLockEnabled": "Enabled"}
+        ownership = params.get("ObjectOwnership")
+        if ownership:
+            bucket.config["ownership"] = {"OwnershipControls": {"Rules": [{"ObjectOwnership": ownership}]}}
+        self.store.create_bucket(bucket)
+        location = f"/{name}" if region == "us-east-1" else f"http://{name}.s3.localhost.localstack.cloud:4566/"
+        return {"Location": location, "BucketArn": f"arn:aws:s3:::{name}"}
+
+    def head_bucket(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        return {"BucketRegion": bucket.region, "BucketLocationType": None, "AccessPointAlias": False}
+
+    def delete_bucket(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        if not self.store.bucket_is_empty(bucket.name):
+            raise AwsError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409, BucketName=bucket.name)
+        self.store.delete_bucket(bucket.name)
+        return {}
+
+    def list_buckets(self, ctx, params):
+        limit = params.get("MaxBuckets") or 10_000
+        if limit < 1 or limit > 10_000:
+            raise invalid_argument("Argument max-buckets must be an integer between 1 and 10000", "max-buckets", limit)
+        after = ""
+        token = params.get("ContinuationToken")
+        if token:
+            try:
+                after = base64.urlsafe_b64decode(token.encode()).decode()
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                raise invalid_argument("The continuation token provided is incorrect", "continuation-token",
+                                       token) from None
+        prefix = params.get("Prefix") or ""
+        rows = self.store.buckets(ctx.account, after, prefix, params.get("BucketRegion"), limit + 1)
+        out = {
+            "Buckets": [{"Name": b.name, "CreationDate": to_ts(b.created), "BucketRegion": b.region,
+                         "BucketArn": f"arn:aws:s3:::{b.name}"} for b in rows[:limit]],
+            "Owner": _owner(ctx.account),
+            "Prefix": params.get("Prefix"),
+        }
+        if len(rows) > limit:
+            out["ContinuationToken"] = base64.urlsafe_b64encode(rows[limit - 1].name.encode()).decode()
+        return out
+
+    def get_bucket_location(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        return {"LocationConstraint": None if bucket.region == "us-east-1" else bucket.region}
+
+    def put_bucket_versioning(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        status = (params.get("VersioningConfiguration") or {}).get("Status")
+        if status not in ("Enabled", "Suspended"):
+            raise malformed_xml()
+        if bucket.object_lock and status == "Suspended":
+            raise AwsError("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the "
+                           "versioning state cannot be changed.", 409)
+        bucket.versioning = status
+        self.store.save_bucket(bucket)
+        return {}
+
+    def get_bucket_versioning(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        return {"Status": bucket.versioning or None}
+
+    def get_bucket_acl(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        owner = _owner(bucket.account)
+        return {"Owner": owner, "Grants": [{"Grantee": {**owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}]}
+
+    def put_bucket_acl(self, ctx, params):
+        self._bucket(params["Bucket"])
+        return {}
+
+    def get_bucket_policy_status(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        policy = bucket.config.get("policy", {}).get("Policy") or ""
+        public = '"*"' in policy.replace(" ", "") and '"Allow"' in policy
+        return {"PolicyStatus": {"IsPublic": public}}
+
+    # generic stored configurations --------------------------------------------------------------
+
+    def _put_config(self, ctx, params, key: str, payload_name: str):
+        bucket = self._bucket(params["Bucket"])
+        value = params.get(payload_name)
+        if value is None:
+            raise malformed_xml()
+        self._check_config(key, value)
+        bucket.config[key] = {payload_name: plain(value)}
+        self.store.save_bucket(bucket)
+        if key == "lifecycle":
+            self._schedule_reaper(0.05)
+        return {}
+
+    def _get_config(self, ctx, params, key: str, error: str | None, message: str | None, payload_name: str):
+        bucket = self._bucket(params["Bucket"])
+        stored = bucket.config.get(key)
+        if stored is None:
+            if error is not None:
+                raise AwsError(error, message, 404, BucketName=bucket.name)
+            stored = _DEFAULTS.get(key, {})
+        value = stored.get(payload_name, stored)
+        return value
+
+    def _delete_config(self, ctx, params, key: str):
+        bucket = self._bucket(params["Bucket"])
+        bucket.config.pop(key, None)
+        self.store.save_bucket(bucket)
+        return {}
+
+    def _check_config(self, key: str, value) -> None:
+        if key == "policy":
+            try:
+                doc = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise AwsError("MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'") from None
+            if not isinstance(doc, dict) or "Statement" not in doc:
+                raise AwsError("MalformedPolicy", "Missing required field Statement")
+        elif key == "tagging":
+            tags = value.get("TagSet") or []
+            keys = [t.get("Key") for t in tags]
+            if len(set(keys)) != len(keys):
+                raise AwsError("InvalidTag", "Cannot provide multiple Tags with the same key")
+            if len(tags) > 50:
+                raise AwsError("BadRequest", "Bucket tag count cannot be greater than 50")
+        elif key == "cors":
+            rules = value.get("CORSRules") or []
+            if not rules or len(rules) > 100:
+                raise malformed_xml()
+            for rule in rules:
+                for method in rule.get("AllowedMethods") or []:
+                    if method not in ("GET", "PUT", "HEAD", "POST", "DELETE"):
+                        raise invalid_argument(f"Found unsupported HTTP method in CORS config. Unsupported method "
+                                               f"is {method}", "AllowedMethod", method)
+        elif key == "lifecycle":
+            for rule in value.get("Rules") or []:
+                if rule.get("Status") not in ("Enabled", "Disabled"):
+                    raise malformed_xml()
+        elif key == "website":
+            if not value.get("IndexDocument") and not value.get("RedirectAllRequestsTo"):
+                raise invalid_argument("A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo "
+                                       "is empty")
+            suffix = (value.get("IndexDocument") or {}).get("Suffix")
+            if value.get("IndexDocument") and (not suffix or "/" in suffix):
+                raise invalid_argument("The IndexDocument Suffix is not well formed", "IndexDocument", suffix)
+
+    def put_public_access_block(self, ctx, params):
+        return self._put_config(ctx, params, "public_access_block", "PublicAccessBlockConfiguration")
+
+    def get_public_access_block(self, ctx, params):
+        return self._get_config(ctx, params, "public_access_block", None, None, "x")
+
+    def delete_public_access_block(self, ctx, params):
+        return self._delete_config(ctx, params, "public_access_block")
+
+    def put_object_lock_configuration(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        config = params.get("ObjectLockConfiguration")
+        if config is None:
+            raise malformed_xml()
+        if not bucket.object_lock:
+            if bucket.versioning != "Enabled":
+                raise AwsError("InvalidBucketState", "Versioning must be 'Enabled' on the bucket to apply a Object "
+                               "Lock configuration", 409)
+            bucket.object_lock = True
+        rule = (config.get("Rule") or {}).get("DefaultRetention")
+        if rule is not None:
+            if rule.get("Mode") not in ("GOVERNANCE", "COMPLIANCE") or (("Days" in rule) == ("Years" in rule)):
+                raise malformed_xml()
+        bucket.config["object_lock"] = config
+        self.store.save_bucket(bucket)
+        return {}
+
+    def get_object_lock_configuration(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        config = bucket.config.get("object_lock")
+        if not bucket.object_lock or config is None:
+            raise AwsError("ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for "
+                           "this bucket", 404, BucketName=bucket.name)
+        return {"ObjectLockConfiguration": config}
+
+    # notifications ----------------------------------------------------------------------------
+
+    async def put_bucket_notification_configuration(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        config = params.get("NotificationConfiguration") or {}
+        await self.notifier.validate(bucket, config)
+        bucket.config["notification"] = config
+        self.store.save_bucket(bucket)
+        if not params.get("SkipDestinationValidation"):
+            await self.notifier.test_event(bucket, config)
+        return {}
+
+    def get_bucket_notification_configuration(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        return bucket.config.get("notification") or {}
+
+    # -- stored bucket configurations (Put/Get/Delete, written out from CONFIGS) --------------
+
+    def put_bucket_tagging(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['Tagging'][0], 'Tagging')
+
+    def get_bucket_tagging(self, ctx, params):
+        key, error, message = CONFIGS['Tagging']
+        value = self._get_config(ctx, params, key, error, message, 'Tagging')
+        return value
+
+    def delete_bucket_tagging(self, ctx, params):
+        return self._delete_config(ctx, params, CONFIGS['Tagging'][0])
+
+    def put_bucket_cors(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['Cors'][0], 'CORSConfiguration')
+
+    def get_bucket_cors(self, ctx, params):
+        key, error, message = CONFIGS['Cors']
+        value = self._get_config(ctx, params, key, error, message, 'CORSConfiguration')
+        return value
+
+    def delete_bucket_cors(self, ctx, params):
+        return self._delete_config(ctx, params, CONFIGS['Cors'][0])
+
+    def put_bucket_policy(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['Policy'][0], 'Policy')
+
+    def get_bucket_policy(self, ctx, params):
+        key, error, message = CONFIGS['Policy']
+        value = self._get_config(ctx, params, key, error, message, 'Policy')
+        return {'Policy': value}
+
+    def delete_bucket_policy(self, ctx, params):
+        return self._delete_config(ctx, params, CONFIGS['Policy'][0])
+
+    def put_bucket_lifecycle_configuration(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['LifecycleConfiguration'][0], 'LifecycleConfiguration')
+
+    def get_bucket_lifecycle_configuration(self, ctx, params):
+        key, error, message = CONFIGS['LifecycleConfiguration']
+        value = self._get_config(ctx, params, key, error, message, 'LifecycleConfiguration')
+        return value
+
+    def delete_bucket_lifecycle(self, ctx, params):
+        return self._delete_config(ctx, params, CONFIGS['LifecycleConfiguration'][0])
+
+    def put_bucket_encryption(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['Encryption'][0], 'ServerSideEncryptionConfiguration')
+
+    def get_bucket_encryption(self, ctx, params):
+        key, error, message = CONFIGS['Encryption']
+        value = self._get_config(ctx, params, key, error, message, 'ServerSideEncryptionConfiguration')
+        return {'ServerSideEncryptionConfiguration': value}
+
+    def delete_bucket_encryption(self, ctx, params):
+        return self._delete_config(ctx, params, CONFIGS['Encryption'][0])
+
+    def put_bucket_ownership_controls(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['OwnershipControls'][0], 'OwnershipControls')
+
+    def get_bucket_ownership_controls(self, ctx, params):
+        key, error, message = CONFIGS['OwnershipControls']
+        value = self._get_config(ctx, params, key, error, message, 'OwnershipControls')
+        return {'OwnershipControls': value}
+
+    def delete_bucket_ownership_controls(self, ctx, params):
+        return self._delete_config(ctx, params, CONFIGS['OwnershipControls'][0])
+
+    def put_bucket_website(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['Website'][0], 'WebsiteConfiguration')
+
+    def get_bucket_website(self, ctx, params):
+        key, error, message = CONFIGS['Website']
+        value = self._get_config(ctx, params, key, error, message, 'WebsiteConfiguration')
+        return value
+
+    def delete_bucket_website(self, ctx, params):
+        return self._delete_config(ctx, params, CONFIGS['Website'][0])
+
+    def put_bucket_accelerate_configuration(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['Accelerate'][0], 'AccelerateConfiguration')
+
+    def get_bucket_accelerate_configuration(self, ctx, params):
+        key, error, message = CONFIGS['Accelerate']
+        value = self._get_config(ctx, params, key, error, message, 'AccelerateConfiguration')
+        return value
+
+    def put_bucket_request_payment(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['RequestPayment'][0], 'RequestPaymentConfiguration')
+
+    def get_bucket_request_payment(self, ctx, params):
+        key, error, message = CONFIGS['RequestPayment']
+        value = self._get_config(ctx, params, key, error, message, 'RequestPaymentConfiguration')
+        return value
+
+    def put_bucket_logging(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['Logging'][0], 'BucketLoggingStatus')
+
+    def get_bucket_logging(self, ctx, params):
+        key, error, message = CONFIGS['Logging']
+        value = self._get_config(ctx, params, key, error, message, 'BucketLoggingStatus')
+        return value
+
+    def put_bucket_replication(self, ctx, params):
+        return self._put_config(ctx, params, CONFIGS['Replication'][0], 'ReplicationConfiguration')
+
+    def get_bucket_replication(self, ctx, params):
+        key, error, message = CONFIGS['Replication']
+        value = self._get_config(ctx, params, key, error, message, 'ReplicationConfiguration')
+        return {'ReplicationConfiguration': value}
+
+    def delete_bucket_replication(self, ctx, params):
+        return self._delete_config(ctx, params, CONFIGS['Replication'][0])
+
+    # -- objects: writing ----------------------------------------------------------------------
+
+    def _requested_checksums(self, ctx, params) -> tuple[list[str], dict[str, str | None], str | None]:
+        """(algorithms to compute, expected values by algorithm (None: from the trailer), trailer
+        header name)."""
+        expected: dict[str, str | None] = {}
+        for alg in ck.ALGORITHMS:
+            value = params.get(f"Checksum{alg}")
+            if value is not None:
+                expected[alg] = value
+        headers = ctx.request.headers
+        trailer = headers.get("x-amz-trailer", "").strip().lower() or None
+        if trailer:
+            if not trailer.startswith("x-amz-checksum-"):
+                raise AwsError("InvalidRequest", "The value specified in the x-amz-trailer header is not supported")
+            alg = trailer[len("x-amz-checksum-"):].upper()
+            if alg not in ck.ALGORITHMS:
+                raise AwsError("InvalidRequest", "The value specified in the x-amz-trailer header is not supported")
+            expected.setdefault(alg, None)
+        if len(expected) > 1:
+            raise AwsError("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are "
+                           "not allowed.")
+        for alg, value in expected.items():
+            if value is not None:
+                _check_checksum_format(alg, value)
+        algorithms = list(expected)
+        sdk = params.get("ChecksumAlgorithm")
+        if sdk:
+            sdk = sdk.upper()
+            if sdk not in ck.ALGORITHMS:
+                raise AwsError("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with "
+                               "any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+            if expected and sdk not in expected:
+                raise AwsError("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+            if sdk not in algorithms:
+                algorithms.append(sdk)
+        return algorithms, expected, trailer
+
+    async def _receive(self, ctx, params, limit: int, default_algorithm: str | None = ck.DEFAULT_ALGORITHM,
+                       inline_limit: int = 0):
+        """Stream the request body to a new blob, verifying Content-MD5 and checksums. Returns
+        (writer, checksums {alg: b64}); the writer is not yet committed."""
+        payload: Payload = params.get("Body")
+        if not isinstance(payload, Payload):
+            payload = Payload(None, payload or b"")
+        algorithms, expected, _ = self._requested_checksums(ctx, params)
+        if not algorithms and default_algorithm:
+            algorithms = [default_algorithm]
+        md5_header = params.get("ContentMD5")
+        if md5_header is not None:
+            try:
+                md5_expected = base64.b64decode(md5_header, validate=True)
+            except (binascii.Error, ValueError):
+                md5_expected = b""
+            if len(md5_expected) != 16:
+                await payload.drain()
+                raise AwsError("InvalidDigest", "The Content-MD5 you specified was invalid.", 400, Content_MD5=md5_header)
+        writer = BlobWriter(self.blobs, algorithms, inline_limit)
+        await writer.write_from(payload.chunks(), limit=limit)
+        try:
+            decoded = ctx.request.headers.get("x-amz-decoded-content-length")
+            if decoded is not None and payload.decoder is not None and decoded.isdigit() and int(decoded) != writer.size:
+                raise AwsError("IncompleteBody", "You did not provide the number of bytes specified by the "
+                               "Content-Length HTTP header", 400)
+            if md5_header is not None and writer.md5.digest() != md5_expected:
+                raise AwsError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400,
+                               ExpectedDigest=md5_header, CalculatedDigest=base64.b64encode(writer.md5.digest()).decode())
+            sums = {}
+            for alg in algorithms:
+                sums[alg] = ck.b64(writer.checksum(alg))
+                want = expected.get(alg)
+                if alg in expected and want is None:
+                    want = payload.trailers.get(f"x-amz-checksum-{alg.lower()}")
+                    if want is None:
+                        raise AwsError("InvalidRequest", f"x-amz-checksum-{alg.lower()} trailer not found", 400)
+                    _check_checksum_format(alg, want)
+                if want is not None and want != sums[alg]:
+                    raise AwsError("BadDigest", f"The {alg} you specified did not match the calculated checksum.", 400)
+        except BaseException:
+            await asyncio.to_thread(writer.abort)
+            raise
+        return writer, sums
+
+    def _check_write_conditions(self, bucket: Bucket, key: str, params) -> None:
+        if_none = params.get("IfNoneMatch")
+        if_match = params.get("IfMatch")
+        if if_none is None and if_match is None:
+            return
+        current = self.store.latest(bucket.name, key)
+        exists = current is not None and not current.delete_marker
+        if if_none is not None:
+            if if_none.strip() != "*":
+                raise AwsError("NotImplemented", "A header you provided implies functionality that is not "
+                               "implemented", 501, Header="If-None-Match")
+            if exists:
+                raise precondition_failed("If-None-Match")
+        if if_match is not None:
+            if not exists:
+                raise no_such_key(key)
+            if not _etag_matches(current.etag, if_match):
+                raise precondition_failed("If-Match")
+
+    def _meta_from(self, bucket: Bucket, params, sums: dict, checksum_type: str | None = "FULL_OBJECT") -> dict:
+        meta: dict = {}
+        for name in _STORED_HEADERS:
+            value = params.get(name)
+            if value is None:
+                continue
+            if isinstance(value, datetime.datetime):
+                value = value.timestamp()
+            meta[name] = value
+        encoding = meta.get("ContentEncoding")
+        if encoding is not None:
+            kept = [e.strip() for e in encoding.split(",") if e.strip() and e.strip() != "aws-chunked"]
+            if kept:
+                meta["ContentEncoding"] = ",".join(kept)
+            else:
+                del meta["ContentEncoding"]
+        meta.setdefault("ContentType", "binary/octet-stream")
+        if params.get("Metadata"):
+            meta["Metadata"] = params["Metadata"]
+        if sums:
+            meta["Checksums"] = sums
+            meta["ChecksumType"] = checksum_type
+        tagging = params.get("Tagging")
+        if tagging:
+            meta["Tags"] = _parse_tagging_header(tagging)
+        self._lock_meta(bucket, params, meta)
+        return meta
+
+    def _lock_meta(self, bucket: Bucket, params, meta: dict) -> None:
+        mode, until, hold = params.get("ObjectLockMode"), params.get("ObjectLockRetainUntilDate"), \
+            params.get("ObjectLockLegalHoldStatus")
+        if (mode or until or hold) and not bucket.object_lock:
+            raise AwsError("InvalidRequest", "Bucket is missing Object Lock Configuration")
+        if bool(mode) != bool(until):
+            raise AwsError("InvalidArgument", "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must "
+                           "both be supplied")
+        if mode:
+            meta["Retention"] = {"Mode": mode, "RetainUntilDate": until.timestamp()}
+        elif bucket.object_lock:
+            rule = ((bucket.config.get("object_lock") or {}).get("Rule") or {}).get("DefaultRetention")
+            if rule:
+                days = rule.get("Days") or (rule.get("Years") or 0) * 365
+                meta["Retention"] = {"Mode": rule["Mode"], "RetainUntilDate": now() + days * 86400}
+        if hold:
+            meta["LegalHold"] = hold
+
+    def _store_new(self, bucket: Bucket, key: str, size: int, etag: str, blob: str | None, meta: dict,
+                   delete_marker: bool = False, data: bytes | None = None) -> str:
+        version_id = new_version_id() if bucket.versioning == "Enabled" else "null"
+        orphans = self.store.put_version(bucket.name, key, version_id, delete_marker, size, etag, now(), blob, meta,
+                                         data, unversioned=not bucket.versioning)
+        self._delete_blobs(orphans)
+        return version_id
+
+    def _version_out(self, bucket: Bucket, version_id: str) -> str | None:
+        return version_id if (bucket.versioning or version_id != "null") else None
+
+    async def put_object(self, ctx, params):
+        if params.get("SSECustomerAlgorithm"):
+            raise AwsError("NotImplemented", "Server-side encryption with customer-provided keys (SSE-C) is not "
+                           "implemented by overcast yet.", 501, sender_fault=False)
+        bucket = self._bucket(params["Bucket"])
+        key = params["Key"]
+        _check_key(key)
+        self._check_write_conditions(bucket, key, params)
+        writer, sums = await self._receive(ctx, params, limit=5 * 1024 ** 3, inline_limit=INLINE_DB)
+        try:
+            meta = self._meta_from(bucket, params, sums)
+            self._check_write_conditions(bucket, key, params)
+        except BaseException:
+            writer.abort()
+            raise
+        await writer.finish()
+        etag = etag_of(writer.md5.digest())
+        version_id = self._store_new(bucket, key, writer.size, etag, writer.key, meta, data=writer.data)
+        self.notifier.emit(bucket, "ObjectCreated:Put", key, writer.size, etag, version_id, ctx)
+        out = {"ETag": etag, "VersionId": self._version_out(bucket, version_id), "ServerSideEncryption": "AES256",
+               "ChecksumType": "FULL_OBJECT" if sums else None, "Size": writer.size}
+        for alg, value in sums.items():
+            out[f"Checksum{alg}"] = value
+        return out
+
+    # -- objects: reading ----------------------------------------------------------------------
+
+    def _object_out(self, bucket: Bucket, obj: Obj, params, checksums: bool) -> dict:
+        meta = obj.meta
+        out = {
+            "ETag": obj.etag,
+            "LastModified": to_ts(obj.modified),
+            "ContentLength": obj.size,
+            "AcceptRanges": "bytes",
+            "VersionId": self._version_out(bucket, obj.version_id),
+            "Metadata": meta.get("Metadata") or None,
+            "ServerSideEncryption": meta.get("ServerSideEncryption", "AES256"),
+        }
+        for name in _STORED_HEADERS:
+            if name in meta and name != "ServerSideEncryption":
+                value = meta[name]
+                out[name] = to_ts(value) if name == "Expires" else value
+        if out.get("StorageClass") == "STANDARD":
+            del out["StorageClass"]
+        tags = meta.get("Tags")
+        if tags:
+            out["TagCount"] = len(tags)
+        if "Retention" in meta:
+            out["ObjectLockMode"] = meta["Retention"]["Mode"]
+            out["ObjectLockRetainUntilDate"] = to_ts(meta["Retention"]["RetainUntilDate"])
+        if "LegalHold" in meta:
+            out["ObjectLockLegalHoldStatus"] = meta["LegalHold"]
+        if meta.get("Parts"):
+            out["PartsCount"] = len(meta["Parts"]) if params.get("PartNumber") else None
+        if checksums and meta.get("Checksums") and not params.get("PartNumber"):
+            for alg, value in meta["Checksums"].items():
+                out[f"Checksum{alg}"] = value
+            out["ChecksumType"] = meta.get("ChecksumType")
+        for header, name in (("ResponseContentType", "ContentType"), ("ResponseContentLanguage", "ContentLanguage"),
+                             ("ResponseContentDisposition", "ContentDisposition"),
+                             ("ResponseContentEncoding", "ContentEncoding"), ("ResponseCacheControl", "CacheControl"),
+                             ("ResponseExpires", "Expires")):
+            if params.get(header) is not None:
+                out[name] = params[header]
+        return out
+
+    def _check_read_conditions(self, obj: Obj, params) -> None:
+        modified = int(obj.modified)
+        headers = {"ETag": obj.etag, "Last-Modified": _http_date(obj.modified)}
+        if_match, if_unmodified = params.get("IfMatch"), params.get("IfUnmodifiedSince")
+        if_none, if_modified = params.get("IfNoneMatch"), params.get("IfModifiedSince")
+        if if_match is not None:
+            if not _etag_matches(obj.etag, if_match):
+                raise precondition_failed("If-Match")
+        elif if_unmodified is not None and modified > if_unmodified.timestamp():
+            raise precondition_failed("If-Unmodified-Since")
+        if if_none is not None:
+            if _etag_matches(obj.etag, if_none):
+                raise AwsError("NotModified", "Not Modified", 304, _headers=headers)
+        elif if_modified is not None and modified <= if_modified.timestamp():
+            raise AwsError("NotModified", "Not Modified", 304, _headers=headers)
+
+    def _read(self, ctx, params, head: bool):
+        bucket = self._bucket(params["Bucket"])
+        key = params["Key"]
+        obj = self._object(bucket, key, params.get("VersionId"), "HEAD" if head else "GET")
+        self._check_read_conditions(obj, params)
+        out = self._object_out(bucket, obj, params, params.get("ChecksumMode") == "ENABLED")
+        size = obj.size
+        start, length = 0, size
+        part_number = params.get("PartNumber")
+        range_header = params.get("Range")
+        if part_number is not None:
+            parts = obj.meta.get("Parts") or [size]
+            if part_number < 1 or part_number > len(parts):
+                if part_number == 1:
+                    parts = [size]
+                else:
+                    raise AwsError("InvalidPartNumber", "The requested partnumber is not satisfiable", 416,
+                                   PartNumberRequested=part_number, ActualPartCount=len(parts))
+            start = sum(parts[:part_number - 1])
+            length = parts[part_number - 1]
+            out["PartsCount"] = len(parts)
+            if obj.meta.get("Parts"):
+                out["ContentRange"] = f"bytes {start}-{start + length - 1}/{size}"
+        elif range_header:
+            parsed = _parse_range(range_header, size)
+            if parsed is not None:
+                start, length = parsed
+                out["ContentRange"] = f"bytes {start}-{start + length - 1}/{size}"
+        out["ContentLength"] = length
+        if "ContentRange" in out:  # a part of the body: the whole object's checksums do not apply
+            for alg in ck.ALGORITHMS:
+                out.pop(f"Checksum{alg}", None)
+            out.pop("ChecksumType", None)
+        if not head:
+            if obj.blob:
+                out["Body"] = FileBody(self.blobs.path(obj.blob), start, length)
+            else:
+                out["Body"] = self.store.data(obj)[start:start + length]
+        return out
+
+    def get_object(self, ctx, params):
+        return self._read(ctx, params, head=False)
+
+    def head_object(self, ctx, params):
+        return self._read(ctx, params, head=True)
+
+    def get_object_attributes(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        obj = self._object(bucket, params["Key"], params.get("VersionId"))
+        wanted = set(params.get("ObjectAttributes") or [])
+        out = {"LastModified": to_ts(obj.modified), "VersionId": self._version_out(bucket, obj.version_id)}
+        if "ETag" in wanted:
+            out["ETag"] = obj.etag.strip('"')
+        if "ObjectSize" in wanted:
+            out["ObjectSize"] = obj.size
+        if "StorageClass" in wanted:
+            out["StorageClass"] = obj.meta.get("StorageClass", "STANDARD")
+        if "Checksum" in wanted and obj.meta.get("Checksums"):
+            out["Checksum"] = {f"Checksum{alg}": v for alg, v in obj.meta["Checksums"].items()}
+            out["Checksum"]["ChecksumType"] = obj.meta.get("ChecksumType")
+        if "ObjectParts" in wanted and obj.meta.get("Parts"):
+            parts = obj.meta["Parts"]
+            marker = params.get("PartNumberMarker") or 0
+            limit = params.get("MaxParts") or 1000
+            chosen = list(enumerate(parts, 1))[marker:marker + limit]
+            out["ObjectParts"] = {
+                "TotalPartsCount": len(parts), "PartNumberMarker": marker, "MaxParts": limit,
+                "IsTruncated": marker + limit < len(parts),
+                "NextPartNumberMarker": chosen[-1][0] if chosen else marker,
+                "Parts": [{"PartNumber": n, "Size": s} for n, s in chosen],
+            }
+        return out
+
+    # -- objects: deleting ---------------------------------------------------------------------
+
+    def _check_lock(self, obj: Obj, bypass: bool) -> None:
+        meta = obj.meta
+        if meta.get("LegalHold") == "ON":
+            raise AwsError("AccessDenied", "Access Denied because object protected by object lock.", 403)
+        retention = meta.get("Retention")
+        if retention and retention["RetainUntilDate"] > now():
+            if retention["Mode"] == "COMPLIANCE" or not bypass:
+                raise AwsError("AccessDenied", "Access Denied because object protected by object lock.", 403)
+
+    def _delete(self, ctx, bucket: Bucket, key: str, version_id: str | None, bypass: bool) -> dict:
+        if version_id is not None:
+            if version_id != "null" and not _valid_version_id(version_id):
+                raise invalid_argument("Invalid version id specified", "versionId", version_id)
+            obj = self.store.version(bucket.name, key, version_id)
+            if obj is None:
+                return {"VersionId": version_id}
+            self._check_lock(obj, bypass)
+            self.store.delete_version(obj)
+            self._delete_blobs([obj.blob])
+            self.notifier.emit(bucket, "ObjectRemoved:Delete", key, 0, "", version_id, ctx)
+            return {"VersionId": version_id, "DeleteMarker": True if obj.delete_marker else None}
+        if bucket.versioning:
+            marker = self._store_new(bucket, key, 0, "", None, {}, delete_marker=True)
+            self.notifier.emit(bucket, "ObjectRemoved:DeleteMarkerCreated", key, 0, "", marker, ctx)
+            return {"DeleteMarker": True, "VersionId": marker}
+        obj = self.store.latest(bucket.name, key)
+        if obj is not None:
+            self.store.delete_version(obj)
+            self._delete_blobs([obj.blob])
+        self.notifier.emit(bucket, "ObjectRemoved:Delete", key, 0, "", None, ctx)
+        return {}
+
+    def delete_object(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        if params.get("IfMatch") is not None:
+            current = self.store.latest(bucket.name, params["Key"])
+            if current is None or current.delete_marker:
+                raise no_such_key(params["Key"])
+            if not _etag_matches(current.etag, params["IfMatch"]):
+                raise precondition_failed("If-Match")
+        return self._delete(ctx, bucket, params["Key"], params.get("VersionId"),
+                            bool(params.get("BypassGovernanceRetention")))
+
+    def delete_objects(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        request = params.get("Delete") or {}
+        objects = request.get("Objects") or []
+        if not objects or len(objects) > 1000:
+            raise malformed_xml()
+        quiet = bool(request.get("Quiet"))
+        deleted, errors = [], []
+        for item in objects:
+            key = item.get("Key")
+            if key is None:
+                raise malformed_xml()
+            try:
+                result = self._delete(ctx, bucket, key, item.get("VersionId"),
+                                      bool(params.get("BypassGovernanceRetention")))
+            except AwsError as e:
+                errors.append({"Key": key, "VersionId": item.get("VersionId"), "Code": e.code, "Message": e.message})
+                continue
+            if quiet:
+                continue
+            entry = {"Key": key}
+            if item.get("VersionId"):
+                entry["VersionId"] = item["VersionId"]
+                if result.get("DeleteMarker"):
+                    entry["DeleteMarker"] = True
+                    entry["DeleteMarkerVersionId"] = item["VersionId"]
+            elif result.get("DeleteMarker"):
+                entry["DeleteMarker"] = True
+                entry["DeleteMarkerVersionId"] = result["VersionId"]
+            deleted.append(entry)
+        return {"Deleted": deleted or None, "Errors": errors or None}
+
+    # -- copying -------------------------------------------------------------------------------
+
+    def _copy_source(self, params, prefix: str = "CopySource") -> tuple[Bucket, Obj]:
+        source = params.get(prefix) or ""
+        text, _, query = source.partition("?")
+        text = unquote(text).lstrip("/")
+        src_bucket, _, src_key = text.partition("/")
+        if not src_bucket or not src_key:
+            raise invalid_argument("Invalid copy source object key", "x-amz-copy-source", source)
+        version_id = None
+        if query.startswith("versionId="):
+            version_id = unquote(query[len("versionId="):])
+        bucket = self._bucket(src_bucket)
+        obj = self._object(bucket, src_key, version_id)
+        m, u = params.get(f"{prefix}IfMatch"), params.get(f"{prefix}IfUnmodifiedSince")
+        n, s = params.get(f"{prefix}IfNoneMatch"), params.get(f"{prefix}IfModifiedSince")
+        modified = int(obj.modified)
+        if m is not None and not _etag_matches(obj.etag, m):
+            raise precondition_failed("x-amz-copy-source-If-Match")
+        if n is not None and _etag_matches(obj.etag, n):
+            raise precondition_failed("x-amz-copy-source-If-None-Match")
+        if u is not None and m is None and modified > u.timestamp():
+            raise precondition_failed("x-amz-copy-source-If-Unmodified-Since")
+        if s is not None and n is None and modified <= s.timestamp():
+            raise precondition_failed("x-amz-copy-source-If-Modified-Since")
+        return bucket, obj
+
+    async def copy_object(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        key = params["Key"]
+        src_bucket, src = self._copy_source(params)
+        directive = params.get("MetadataDirective") or "COPY"
+        if directive not in ("COPY", "REPLACE"):
+            raise invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", directive)
+        tag_directive = params.get("TaggingDirective") or "COPY"
+        same = src_bucket.name == bucket.name and src.key == key
+        changes = directive == "REPLACE" or any(params.get(n) for n in (
+            "StorageClass", "WebsiteRedirectLocation", "ServerSideEncryption", "SSEKMSKeyId", "ChecksumAlgorithm"))
+        if same and not changes and not bucket.versioning:
+            raise AwsError("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
+                           "itself without changing the object's metadata, storage class, website redirect location "
+                           "or encryption attributes.")
+        self._check_write_conditions(bucket, key, params)
+        if directive == "REPLACE":
+            meta = self._meta_from(bucket, {**params, "Tagging": None}, {})
+        else:
+            meta = {k: v for k, v in src.meta.items() if k not in ("Tags", "Retention", "LegalHold", "Parts",
+                                                                     "Checksums", "ChecksumType")}
+            self._lock_meta(bucket, params, meta)
+            for name in ("StorageClass", "WebsiteRedirectLocation", "ServerSideEncryption"):
+                if params.get(name):
+                    meta[name] = params[name]
+        if tag_directive == "REPLACE":
+            if params.get("Tagging"):
+                meta["Tags"] = _parse_tagging_header(params["Tagging"])
+        elif src.meta.get("Tags"):
+            meta["Tags"] = src.meta["Tags"]
+        algorithm = (params.get("ChecksumAlgorithm") or "").upper()
+        src_sums = src.meta.get("Checksums") or {}
+        if not algorithm:
+            algorithm = next(iter(src_sums), ck.DEFAULT_ALGORITHM)
+            if src.meta.get("ChecksumType") == "COMPOSITE":
+                algorithm = ck.DEFAULT_ALGORITHM if algorithm not in ("CRC32", "CRC32C") else algorithm
+        data = None
+        if src.blob is None:  # a small object kept in its row
+            data = self.store.data(src)
+            blob, etag = None, etag_of(hashlib.md5(data).digest())
+            sums = {algorithm: src_sums[algorithm] if algorithm in src_sums else ck.checksum_of(algorithm, data)}
+        elif "-" not in src.etag and algorithm in src_sums and src.meta.get("ChecksumType") != "COMPOSITE":
+            blob, etag, sums = src.blob, src.etag, {algorithm: src_sums[algorithm]}  # bodies are immutable: share
+        else:
+            writer = BlobWriter(self.blobs, [algorithm])
+            await asyncio.to_thread(_copy_whole, writer, self.blobs.path(src.blob), src.size)
+            await writer.finish()
+            blob, etag, sums = writer.key, etag_of(writer.md5.digest()), {algorithm: ck.b64(writer.checksum(algorithm))}
+        meta["Checksums"] = sums
+        meta["ChecksumType"] = "FULL_OBJECT"
+        version_id = self._store_new(bucket, key, src.size, etag, blob, meta, data=data)
+        self.notifier.emit(bucket, "ObjectCreated:Copy", key, src.size, etag, version_id, ctx)
+        result = {"ETag": etag, "LastModified": to_ts(now()), "ChecksumType": "FULL_OBJECT"}
+        for alg, value in sums.items():
+            result[f"Checksum{alg}"] = value
+        return {
+            "CopyObjectResult": result,
+            "VersionId": self._version_out(bucket, version_id),
+            "CopySourceVersionId": self._version_out(src_bucket, src.version_id),
+            "ServerSideEncryption": "AES256",
+        }
+
+    # -- listing -------------------------------------------------------------------------------
+
+    def _walk(self, bucket: str, prefix: str, delimiter: str, after: str, max_keys: int):
+        """Current objects and common prefixes after `after`, in order: (objects, prefixes,
+        truncated, last item returned)."""
+        contents: list[Obj] = []
+        prefixes: list[str] = []
+        last = None
+        cursor = after
+        count = 0
+        while True:
+            want = max(max_keys - count + 1, 2)
+            batch = self.store.list_latest(bucket, cursor, prefix, min(want, 1000))
+            if not batch:
+                return contents, prefixes, False, last
+            jumped = False
+            for obj in batch:
+                if not obj.key.startswith(prefix):
+                    return contents, prefixes, False, last
+                if delimiter:
+                    i = obj.key.find(delimiter, len(prefix))
+                    if i >= 0:
+                        common = obj.key[:i + len(delimiter)]
+                        if count >= max_keys:
+                            return contents, prefixes, True, last
+                        if common != after:
+                            prefixes.append(common)
+                            count += 1
+                            last = common
+                        cursor = common + "\U0010ffff"
+                        jumped = True
+                        break
+                if count >= max_keys:
+                    return contents, prefixes, True, last
+                contents.append(obj)
+                count += 1
+                last = cursor = obj.key
+            if not jumped and len(batch) < min(want, 1000):
+                return contents, prefixes, False, last
+
+    def _content(self, obj: Obj, url: bool, owner: dict | None) -> dict:
+        entry = {"Key": _encode(obj.key, url), "LastModified": to_ts(obj.modified), "ETag": obj.etag,
+                 "Size": obj.size, "StorageClass": obj.meta.get("StorageClass", "STANDARD"), "Owner": owner}
+        sums = obj.meta.get("Checksums")
+        if sums:
+            entry["ChecksumAlgorithm"] = list(sums)
+            entry["ChecksumType"] = obj.meta.get("ChecksumType")
+        return entry
+
+    def _list_args(self, params):
+        encoding = params.get("EncodingType")
+        if encoding is not None and encoding != "url":
+            raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding)
+        max_keys = params.get("MaxKeys")
+        max_keys = 1000 if max_keys is None else max_keys
+        if max_keys < 0:
+            raise invalid_argument("Argument maxKeys must be an integer between 0 and 2147483647", "maxKeys", max_keys)
+        return min(max_keys, 1000), encoding == "url"
+
+    def list_objects(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        max_keys, url = self._list_args(params)
+        prefix, delimiter, marker = params.get("Prefix") or "", params.get("Delimiter") or "", params.get("Marker") or ""
+        contents, prefixes, truncated, last = self._walk(bucket.name, prefix, delimiter, marker, max_keys)
+        owner = _owner(bucket.account)
+        return {
+            "Name": bucket.name, "Prefix": _encode(prefix, url), "Marker": _encode(marker, url),
+            "Delimiter": _encode(params.get("Delimiter"), url), "MaxKeys": max_keys, "IsTruncated": truncated,
+            "EncodingType": params.get("EncodingType"),
+            "NextMarker": _encode(last, url) if truncated and delimiter else None,
+            "Contents": [self._content(o, url, owner) for o in contents] or None,
+            "CommonPrefixes": [{"Prefix": _encode(p, url)} for p in prefixes] or None,
+        }
+
+    def list_objects_v2(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        max_keys, url = self._list_args(params)
+        prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
+        token = params.get("ContinuationToken")
+        after = params.get("StartAfter") or ""
+        if token is not None:
+            try:
+                after = base64.urlsafe_b64decode(token.encode()).decode()
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                raise invalid_argument("The continuation token provided is incorrect", "continuation-token",
+                                       token) from None
+        contents, prefixes, truncated, last = self._walk(bucket.name, prefix, delimiter, after, max_keys)
+        owner = _owner(bucket.account) if params.get("FetchOwner") else None
+        return {
+            "Name": bucket.name, "Prefix": _encode(prefix, url), "Delimiter": _encode(params.get("Delimiter"), url),
+            "MaxKeys": max_keys, "IsTruncated": truncated, "EncodingType": params.get("EncodingType"),
+            "KeyCount": len(contents) + len(prefixes), "ContinuationToken": token,
+            "StartAfter": _encode(params.get("StartAfter"), url),
+            "NextContinuationToken": base64.urlsafe_b64encode(last.encode()).decode() if truncated and last else None,
+            "Contents": [self._content(o, url, owner) for o in contents] or None,
+            "CommonPrefixes": [{"Prefix": _encode(p, url)} for p in prefixes] or None,
+        }
+
+    def list_object_versions(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        max_keys, url = self._list_args(params)
+        prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
+        key_marker, vid_marker = params.get("KeyMarker") or "", params.get("VersionIdMarker")
+        after_id = None
+        if vid_marker and key_marker:
+            marker_obj = self.store.version(bucket.name, key_marker, vid_marker)
+            if marker_obj is None and vid_marker != "null":
+                raise invalid_argument("Invalid version id specified", "version-id-marker", vid_marker)
+            after_id = marker_obj.id if marker_obj else None
+        owner = _owner(bucket.account)
+        versions, markers, prefixes = [], [], []
+        count, truncated = 0, False
+        next_key = next_vid = None
+        cursor_key, cursor_id = key_marker, after_id
+        done = False
+        while not done:
+            batch = self.store.list_versions(bucket.name, cursor_key, cursor_id, prefix, max_keys + 1 - count + 1)
+            if not batch:
+                break
+            for obj in batch:
+                if not obj.key.startswith(prefix):
+                    done = True
+                    break
+                if delimiter:
+                    i = obj.key.find(delimiter, len(prefix))
+                    if i >= 0:
+                        common = obj.key[:i + len(delimiter)]
+                        if count >= max_keys:
+                            truncated, done = True, True
+                            break
+                        prefixes.append(common)
+                        count += 1
+                        next_key, next_vid = common, None
+                        cursor_key, cursor_id = common + "\U0010ffff", None
+                        break
+                if count >= max_keys:
+                    truncated, done = True, True
+                    break
+                entry = {"Key": _encode(obj.key, url), "VersionId": obj.version_id, "IsLatest": obj.latest,
+                         "LastModified": to_ts(obj.modified), "Owner": owner}
+                if obj.delete_marker:
+                    markers.append(entry)
+                else:
+                    entry.update(ETag=obj.etag, Size=obj.size, StorageClass=obj.meta.get("StorageClass", "STANDARD"))
+                    if obj.meta.get("Checksums"):
+                        entry["ChecksumAlgorithm"] = list(obj.meta["Checksums"])
+                        entry["ChecksumType"] = obj.meta.get("ChecksumType")
+                    versions.append(entry)
+                count += 1
+                next_key, next_vid = obj.key, obj.version_id
+                cursor_key, cursor_id = obj.key, obj.id
+            else:
+                if len(batch) < max_keys + 1 - count + 1:
+                    break
+        return {
+            "Name": bucket.name, "Prefix": _encode(prefix, url), "KeyMarker": _encode(key_marker, url),
+            "VersionIdMarker": vid_marker, "Delimiter": _encode(params.get("Delimiter"), url), "MaxKeys": max_keys,
+            "EncodingType": params.get("EncodingType"), "IsTruncated": truncated,
+            "NextKeyMarker": _encode(next_key, url) if truncated else None,
+            "NextVersionIdMarker": next_vid if truncated else None,
+            "Versions": versions or None, "DeleteMarkers": markers or None,
+            "CommonPrefixes": [{"Prefix": _encode(p, url)} for p in prefixes] or None,
+        }
+
+    # -- multipart uploads ---------------------------------------------------------------------
+
+    def _upload(self, bucket: Bucket, key: str, upload_id: str) -> tuple:
+        upload = self.store.upload(upload_id or "")
+        if upload is None or upload[1] != bucket.name or upload[2] != key:
+            raise no_such_upload(upload_id)
+        return upload
+
+    def create_multipart_upload(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        key = params["Key"]
+        _check_key(key)
+        algorithm = (params.get("ChecksumAlgorithm") or "").upper() or None
+        if algorithm and algorithm not in ck.ALGORITHMS:
+            raise AwsError("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any "
+                           "of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+        checksum_type = params.get("ChecksumType")
+        if algorithm and not checksum_type:
+            checksum_type = "FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE"
+        if checksum_type == "FULL_OBJECT" and algorithm in ("SHA1", "SHA256"):
+            raise AwsError("InvalidRequest", f"The FULL_OBJECT checksum type cannot be used with the "
+                           f"{algorithm.lower()} checksum algorithm.")
+        if checksum_type == "COMPOSITE" and algorithm == "CRC64NVME":
+            raise AwsError("InvalidRequest", "The COMPOSITE checksum type cannot be used with the crc64nvme checksum "
+                           "algorithm.")
+        meta = self._meta_from(bucket, {**params, "ChecksumAlgorithm": None}, {})
+        meta["Algorithm"] = algorithm
+        meta["ChecksumType"] = checksum_type
+        upload_id = base64.urlsafe_b64encode(secrets.token_bytes(36)).decode().rstrip("=")
+        self.store.create_upload(upload_id, bucket.name, key, now(), meta)
+        return {"Bucket": bucket.name, "Key": key, "UploadId": upload_id, "ChecksumAlgorithm": algorithm,
+                "ChecksumType": checksum_type, "ServerSideEncryption": "AES256"}
+
+    def _part_number(self, params) -> int:
+        number = params.get("PartNumber")
+        if number is None or number < 1 or number > MAX_PART_NUMBER:
+            raise invalid_argument("Part number must be an integer between 1 and 10000, inclusive", "partNumber",
+                                   number)
+        return number
+
+    async def upload_part(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        upload = self._upload(bucket, params["Key"], params.get("UploadId"))
+        number = self._part_number(params)
+        algorithm = upload[4].get("Algorithm")
+        writer, sums = await self._receive(ctx, params, limit=5 * 1024 ** 3, default_algorithm=algorithm)
+        if algorithm and algorithm not in sums:
+            await asyncio.to_thread(writer.abort)
+            raise AwsError("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
+                           f"{algorithm.lower()}, actual checksum Type: {next(iter(sums), 'null').lower()}")
+        await writer.finish()
+        etag = etag_of(writer.md5.digest())
+        if self.store.upload(upload[0]) is None:  # aborted while the part streamed in
+            self.blobs.delete(writer.key)
+            raise no_such_upload(upload[0])
+        old = self.store.put_part(upload[0], number, writer.size, etag, now(), writer.key, sums)
+        if old:
+            self.blobs.delete(old)
+        out = {"ETag": etag, "ServerSideEncryption": "AES256"}
+        for alg, value in sums.items():
+            out[f"Checksum{alg}"] = value
+        return out
+
+    async def upload_part_copy(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        upload = self._upload(bucket, params["Key"], params.get("UploadId"))
+        number = self._part_number(params)
+        _, src = self._copy_source(params)
+        start, length = 0, src.size
+        text = params.get("CopySourceRange")
+        if text:
+            m = re.match(r"^bytes=(\d+)-(\d+)$", text)
+            if not m or int(m.group(1)) > int(m.group(2)):
+                raise invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where "
+                                       "first and last are the zero-based offsets of the first and last bytes to copy",
+                                       "x-amz-copy-source-range", text)
+            first, last_byte = int(m.group(1)), int(m.group(2))
+            if last_byte >= src.size:
+                raise AwsError("InvalidRange", "The requested range is not satisfiable", 416,
+                               RangeRequested=text, ActualObjectSize=src.size)
+            start, length = first, last_byte - first + 1
+        algorithm = upload[4].get("Algorithm")
+        writer = BlobWriter(self.blobs, [algorithm] if algorithm else [])
+        if src.blob is None:
+            await asyncio.to_thread(writer.write_bytes, self.store.data(src)[start:start + length])
+        else:
+            await asyncio.to_thread(_copy_part, writer, self.blobs.path(src.blob), start, length)
+        await writer.finish()
+        etag = etag_of(writer.md5.digest())
+        sums = {algorithm: ck.b64(writer.checksum(algorithm))} if algorithm else {}
+        old = self.store.put_part(upload[0], number, writer.size, etag, now(), writer.key, sums)
+        if old:
+            self.blobs.delete(old)
+        result = {"ETag": etag, "LastModified": to_ts(now())}
+        for alg, value in sums.items():
+            result[f"Checksum{alg}"] = value
+        return {"CopyPartResult": result, "CopySourceVersionId": src.version_id if src.version_id != "null" else None}
+
+    async def complete_multipart_upload(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        key = params["Key"]
+        upload = self._upload(bucket, key, params.get("UploadId"))
+        requested = (params.get("MultipartUpload") or {}).get("Parts") or []
+        if not requested:
+            raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                           "published schema")
+        self._check_write_conditions(bucket, key, params)
+        stored = {p[0]: p for p in self.store.parts(upload[0])}
+        previous = 0
+        chosen = []
+        for item in requested:
+            number = item.get("PartNumber")
+            if number is None or number <= previous:
+                raise AwsError("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be "
+                               "ordered by part number.", 400, UploadId=upload[0])
+            previous = number
+            part = stored.get(number)
+            if part is None or (item.get("ETag") or "").strip('"') != part[2].strip('"'):
+                raise AwsError("InvalidPart", "One or more of the specified parts could not be found.  The part may "
+                               "not have been uploaded, or the specified entity tag may not have matched the part's "
+                               "entity tag.", 400, UploadId=upload[0], PartNumber=number, ETag=item.get("ETag"))
+            chosen.append(part)
+        for part in chosen[:-1]:
+            if part[1] < MIN_PART_SIZE:
+                raise AwsError("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object "
+                               "size.", 400, ProposedSize=part[1], MinSizeAllowed=MIN_PART_SIZE,
+                               PartNumber=part[0], ETag=part[2].strip('"'))
+        meta = dict(upload[4])
+        algorithm = meta.pop("Algorithm", None)
+        checksum_type = meta.pop("ChecksumType", None) or ("FULL_OBJECT" if not algorithm else None)
+        sums: dict = {}
+        if algorithm:
+            part_sums = [p[5].get(algorithm) for p in chosen]
+            for item, value in zip(requested, part_sums, strict=True):
+                given = item.get(f"Checksum{algorithm}")
+                if given is not None and given != value:
+                    raise AwsError("InvalidPart", "One or more of the specified parts could not be found.  The part "
+                                   "may not have been uploaded, or the specified entity tag may not have matched the "
+                                   "part's entity tag.", 400, UploadId=upload[0])
+            if None in part_sums:
+                raise AwsError("InvalidRequest", f"The upload was created using a {algorithm.lower()} checksum. The "
+                               f"complete request must include the checksum for each part.")
+            if checksum_type == "COMPOSITE":
+                sums[algorithm] = ck.composite(algorithm, part_sums)
+            else:
+                sums[algorithm] = ck.combine_crc(algorithm, [(base64.b64decode(s), p[1])
+                                                             for s, p in zip(part_sums, chosen, strict=True)])
+            whole = params.get(f"Checksum{algorithm}")
+            if whole is not None and whole.split("-")[0] != sums[algorithm].split("-")[0]:
+                raise AwsError("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
+        blob, size = await asyncio.to_thread(concatenate, self.blobs, [self.blobs.path(p[4]) for p in chosen])
+        etag = f'"{hashlib.md5(b"".join(bytes.fromhex(p[2].strip(chr(34))) for p in chosen)).hexdigest()}-{len(chosen)}"'
+        if sums:
+            meta["Checksums"] = sums
+            meta["ChecksumType"] = checksum_type
+        meta["Parts"] = [p[1] for p in chosen]
+        if self.store.upload(upload[0]) is None:
+            self.blobs.delete(blob)
+            raise no_such_upload(upload[0])
+        version_id = self._store_new(bucket, key, size, etag, blob, meta)
+        for part_blob in self.store.delete_upload(upload[0]):
+            self.blobs.delete(part_blob)
+        self.notifier.emit(bucket, "ObjectCreated:CompleteMultipartUpload", key, size, etag, version_id, ctx)
+        out = {"Location": f"{ctx.endpoint}/{bucket.name}/{quote_plus(key, safe='/')}", "Bucket": bucket.name,
+               "Key": key, "ETag": etag, "VersionId": self._version_out(bucket, version_id),
+               "ServerSideEncryption": "AES256", "ChecksumType": checksum_type if sums else None}
+        for alg, value in sums.items():
+            out[f"Checksum{alg}"] = value
+        return out
+
+    def abort_multipart_upload(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        upload = self._upload(bucket, params["Key"], params.get("UploadId"))
+        for blob in self.store.delete_upload(upload[0]):
+            self.blobs.delete(blob)
+        return {}
+
+    def list_parts(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        upload = self._upload(bucket, params["Key"], params.get("UploadId"))
+        marker = params.get("PartNumberMarker") or 0
+        limit = params.get("MaxParts")
+        limit = 1000 if limit is None else min(limit, 1000)
+        parts = self.store.parts(upload[0], marker, limit + 1)
+        truncated = len(parts) > limit
+        parts = parts[:limit]
+        owner = _owner(bucket.account)
+        entries = []
+        for number, size, etag, modified, _blob, sums in parts:
+            entry = {"PartNumber": number, "LastModified": to_ts(modified), "ETag": etag, "Size": size}
+            for alg, value in sums.items():
+                entry[f"Checksum{alg}"] = value
+            entries.append(entry)
+        return {
+            "Bucket": bucket.name, "Key": upload[2], "UploadId": upload[0], "PartNumberMarker": marker,
+            "NextPartNumberMarker": parts[-1][0] if parts else None, "MaxParts": limit, "IsTruncated": truncated,
+            "Parts": entries or None, "Initiator": {"ID": owner["ID"], "DisplayName": owner["DisplayName"]},
+            "Owner": owner, "StorageClass": upload[4].get("StorageClass", "STANDARD"),
+            "ChecksumAlgorithm": upload[4].get("Algorithm"), "ChecksumType": upload[4].get("ChecksumType"),
+        }
+
+    def list_multipart_uploads(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        prefix = params.get("Prefix") or ""
+        delimiter = params.get("Delimiter") or ""
+        url = params.get("EncodingType") == "url"
+        key_marker, id_marker = params.get("KeyMarker") or "", params.get("UploadIdMarker") or ""
+        if key_marker and not id_marker:
+            id_marker = "\U0010ffff"
+        limit = params.get("MaxUploads")
+        limit = 1000 if limit is None else min(limit, 1000)
+        rows = self.store.uploads(bucket.name, prefix, key_marker, id_marker, limit + 1)
+        owner = _owner(bucket.account)
+        uploads, prefixes = [], []
+        for upload_id, _b, key, initiated, meta in rows[:limit]:
+            if delimiter:
+                i = key.find(delimiter, len(prefix))
+                if i >= 0:
+                    common = key[:i + len(delimiter)]
+                    if common not in prefixes:
+                        prefixes.append(common)
+                    continue
+            uploads.append({"UploadId": upload_id, "Key": _encode(key, url), "Initiated": to_ts(initiated),
+                            "StorageClass": meta.get("StorageClass", "STANDARD"), "Owner": owner,
+                            "Initiator": {"ID": owner["ID"], "DisplayName": owner["DisplayName"]},
+                            "ChecksumAlgorithm": meta.get("Algorithm"), "ChecksumType": meta.get("ChecksumType")})
+        truncated = len(rows) > limit
+        last = rows[limit - 1] if truncated else None
+        return {
+            "Bucket": bucket.name, "KeyMarker": _encode(params.get("KeyMarker") or "", url),
+            "UploadIdMarker": params.get("UploadIdMarker") or "", "MaxUploads": limit, "IsTruncated": truncated,
+            "NextKeyMarker": _encode(last[2], url) if last else None, "NextUploadIdMarker": last[0] if last else None,
+            "Prefix": _encode(prefix, url) if prefix else None, "Delimiter": params.get("Delimiter"),
+            "EncodingType": params.get("EncodingType"), "Uploads": uploads or None,
+            "CommonPrefixes": [{"Prefix": _encode(p, url)} for p in prefixes] or None,
+        }
+
+    # -- tagging, ACLs, retention, legal hold --------------------------------------------------
+
+    def put_object_tagging(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        obj = self._object(bucket, params["Key"], params.get("VersionId"), "PUT")
+        tags = (params.get("Tagging") or {}).get("TagSet")
+        if tags is None:
+            raise malformed_xml()
+        _check_object_tags(tags)
+        obj.meta["Tags"] = {t["Key"]: t.get("Value", "") for t in tags}
+        self.store.update_meta(obj)
+        self.notifier.emit(bucket, "ObjectTagging:Put", obj.key, obj.size, obj.etag, obj.version_id, ctx)
+        return {"VersionId": self._version_out(bucket, obj.version_id)}
+
+    def get_object_tagging(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        obj = self._object(bucket, params["Key"], params.get("VersionId"))
+        tags = obj.meta.get("Tags") or {}
+        return {"VersionId": self._version_out(bucket, obj.version_id),
+                "TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+    def delete_object_tagging(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        obj = self._object(bucket, params["Key"], params.get("VersionId"), "DELETE")
+        obj.meta.pop("Tags", None)
+        self.store.update_meta(obj)
+        return {"VersionId": self._version_out(bucket, obj.version_id)}
+
+    def get_object_acl(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        self._object(bucket, params["Key"], params.get("VersionId"))
+        owner = _owner(bucket.account)
+        return {"Owner": owner, "Grants": [{"Grantee": {**owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}]}
+
+    def put_object_acl(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        self._object(bucket, params["Key"], params.get("VersionId"), "PUT")
+        return {}
+
+    def _locked_object(self, params, method: str) -> tuple[Bucket, Obj]:
+        bucket = self._bucket(params["Bucket"])
+        if not bucket.object_lock:
+            raise AwsError("InvalidRequest", "Bucket is missing Object Lock Configuration")
+        return bucket, self._object(bucket, params["Key"], params.get("VersionId"), method)
+
+    def put_object_retention(self, ctx, params):
+        bucket, obj = self._locked_object(params, "PUT")
+        retention = params.get("Retention") or {}
+        mode, until = retention.get("Mode"), retention.get("RetainUntilDate")
+        if (mode is None) != (until is None):
+            raise malformed_xml()
+        current = obj.meta.get("Retention")
+        if current and current["RetainUntilDate"] > now():
+            shorter = until is None or until.timestamp() < current["RetainUntilDate"]
+            if current["Mode"] == "COMPLIANCE" and (shorter or mode != "COMPLIANCE"):
+                raise AwsError("AccessDenied", "Access Denied because object protected by object lock.", 403)
+            if current["Mode"] == "GOVERNANCE" and shorter and not params.get("BypassGovernanceRetention"):
+                raise AwsError("AccessDenied", "Access Denied because object protected by object lock.", 403)
+        if mode is None:
+            obj.meta.pop("Retention", None)
+        else:
+            if until.timestamp() <= now():
+                raise invalid_argument("The retain until date must be in the future!")
+            obj.meta["Retention"] = {"Mode": mode, "RetainUntilDate": until.timestamp()}
+        self.store.update_meta(obj)
+        return {}
+
+    def get_object_retention(self, ctx, params):
+        _, obj = self._locked_object(params, "GET")
+        retention = obj.meta.get("Retention")
+        if not retention:
+            raise AwsError("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock "
+                           "configuration", 404)
+        return {"Retention": {"Mode": retention["Mode"], "RetainUntilDate": to_ts(retention["RetainUntilDate"])}}
+
+    def put_object_legal_hold(self, ctx, params):
+        _, obj = self._locked_object(params, "PUT")
+        status = (params.get("LegalHold") or {}).get("Status")
+        if status not in ("ON", "OFF"):
+            raise malformed_xml()
+        obj.meta["LegalHold"] = status
+        self.store.update_meta(obj)
+        return {}
+
+    def get_object_legal_hold(self, ctx, params):
+        _, obj = self._locked_object(params, "GET")
+        if "LegalHold" not in obj.meta:
+            raise AwsError("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock "
+                           "configuration", 404)
+        return {"LegalHold": {"Status": obj.meta["LegalHold"]}}
+
+    # -- lifecycle expiration: a timer, rescheduled for the next object due ----------------------
+
+    def _schedule_reaper(self, delay: float) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._reaper is not None:
+            if self._reaper.when() <= loop.time() + delay:
+                return
+            self._reaper.cancel()
+        self._reaper = loop.call_later(max(delay, 0.0), self._reap)
+
+    def _reap(self) -> None:
+        self._reaper = None
+        next_due = now() + 3600
+        try:
+            for bucket in self.store.buckets_with_config("lifecycle"):
+                rules = ((bucket.config.get("lifecycle") or {}).get("LifecycleConfiguration") or {}).get("Rules") or []
+                for rule in rules:
+                    if rule.get("Status") != "Enabled":
+                        continue
+                    due = self._apply_rule(bucket, rule)
+                    if due is not None:
+                        next_due = min(next_due, due)
+        except Exception:
+            log.exception("lifecycle expiration failed")
+        self._schedule_reaper(max(next_due - now(), 0.05))
+
+    def _apply_rule(self, bucket: Bucket, rule: dict) -> float | None:
+        """Expire what the rule says is due; return when the next object becomes due."""
+        prefix, tags = _rule_filter(rule)
+        expiration = rule.get("Expiration") or {}
+        noncurrent = rule.get("NoncurrentVersionExpiration") or {}
+        abort = rule.get("AbortIncompleteMultipartUpload") or {}
+        t = now()
+        next_due = None
+        if expiration.get("Days") or expiration.get("Date"):
+            for obj in self.store.all_latest(bucket.name):
+                if obj.delete_marker or not obj.key.startswith(prefix):
+                    continue
+                if tags and any((obj.meta.get("Tags") or {}).get(k) != v for k, v in tags.items()):
+                    continue
+                if expiration.get("Date"):
+                    due = _as_epoch(expiration["Date"])
+                else:
+                    due = _next_midnight(obj.modified + expiration["Days"] * 86400)
+                if due <= t:
+                    if "Retention" in obj.meta or obj.meta.get("LegalHold") == "ON":
+                        continue
+                    self._expire(bucket, obj)
+                else:
+                    next_due = due if next_due is None else min(next_due, due)
+        if expiration.get("ExpiredObjectDeleteMarker") or noncurrent.get("NoncurrentDays"):
+            for obj in self.store.list_versions(bucket.name, "", None, prefix, 1_000_000):
+                if not obj.key.startswith(prefix):
+                    continue
+                if obj.latest and obj.delete_marker and expiration.get("ExpiredObjectDeleteMarker"):
+                    if self.store.db.scalar("SELECT COUNT(*) FROM s3_objects WHERE bucket = ? AND key = ?",
+                                            (bucket.name, obj.key)) == 1:
+                        self.store.delete_version(obj)
+                elif not obj.latest and noncurrent.get("NoncurrentDays"):
+                    due = _next_midnight(obj.modified + noncurrent["NoncurrentDays"] * 86400)
+                    if due <= t:
+                        self.store.delete_version(obj)
+                        self._delete_blobs([obj.blob])
+                    else:
+                        next_due = due if next_due is None else min(next_due, due)
+        if abort.get("DaysAfterInitiation"):
+            for upload_id, _b, _key, initiated, _m in self.store.uploads(bucket.name, prefix, "", "", 100_000):
+                due = _next_midnight(initiated + abort["DaysAfterInitiation"] * 86400)
+                if due <= t:
+                    for blob in self.store.delete_upload(upload_id):
+                        self.blobs.delete(blob)
+                else:
+                    next_due = due if next_due is None else min(next_due, due)
+        return next_due
+
+    def _expire(self, bucket: Bucket, obj: Obj) -> None:
+        if bucket.versioning:
+            self._store_new(bucket, obj.key, 0, "", None, {}, delete_marker=True)
+        else:
+            self.store.delete_version(obj)
+            self._delete_blobs([obj.blob])
+        self.notifier.emit(bucket, "LifecycleExpiration:Delete", obj.key, 0, "", None, None)
+
+
+# -- module helpers -----------------------------------------------------------------------------
+
+
+def _owner(account: str) -> dict:
+    return {"DisplayName": "webfile", "ID": hashlib.sha256(account.encode()).hexdigest()}
+
+
+def _http_date(epoch: float) -> str:
+    from email.utils import formatdate
+
+    return formatdate(int(epoch), usegmt=True)
+
+
+def _valid_version_id(version_id: str) -> bool:
+    return bool(re.match(r"^[A-Za-z0-9_.\-]{1,1024}$", version_id))
+
+
+def _check_key(key: str) -> None:
+    if len(key.encode()) > 1024:
+        raise AwsError("KeyTooLongError", "Your key is too long", 400, Size=len(key.encode()), MaxSizeAllowed=1024)
+
+
+def _check_checksum_format(alg: str, value: str) -> None:
+    width = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}[alg]
+    try:
+        ok = len(base64.b64decode(value, validate=True)) == width
+    except (binascii.Error, ValueError):
+        ok = False
+    if not ok:
+        raise AwsError("InvalidRequest", f"Value for x-amz-checksum-{alg.lower()} header is invalid.")
+
+
+def _parse_range(text: str, size: int) -> tuple[int, int] | None:
+    """(start, length) for a single byte range; None to serve the whole object (a malformed or
+    multi-range header is ignored, as S3 does); raises InvalidRange when unsatisfiable."""
+    m = _RANGE.match(text.strip())
+    if m is None:
+        return None
+    first, last = m.group(1), m.group(2)
+    if not first and not last:
+        return None
+    if not first:
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise _invalid_range(text, size)
+        start = max(size - suffix, 0)
+        return start, size - start
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None
+    if start >= size:
+        raise _invalid_range(text, size)
+    end = min(end, size - 1)
+    return start, end - start + 1
+
+
+def _invalid_range(text: str, size: int) -> AwsError:
+    return AwsError("InvalidRange", "The requested range is not satisfiable", 416, RangeRequested=text,
+                    ActualObjectSize=size, _headers={"Content-Range": f"bytes */{size}"})
+
+
+def _parse_tagging_header(text: str) -> dict:
+    from urllib.parse import parse_qsl
+
+    tags = dict(parse_qsl(text, keep_blank_values=True))
+    _check_object_tags([{"Key": k, "Value": v} for k, v in tags.items()])
+    return tags
+
+
+def _check_object_tags(tags: list) -> None:
+    if len(tags) > 10:
+        raise AwsError("BadRequest", "Object tags cannot be greater than 10")
+    keys = [t.get("Key") for t in tags]
+    if len(set(keys)) != len(keys):
+        raise AwsError("InvalidTag", "Cannot provide multiple Tags with the same key")
+    for tag in tags:
+        if not tag.get("Key") or len(tag["Key"]) > 128:
+            raise AwsError("InvalidTag", "The TagKey you have provided is invalid")
+        if len(tag.get("Value") or "") > 256:
+            raise AwsError("InvalidTag", "The TagValue you have provided is invalid")
+
+
+def _rule_filter(rule: dict) -> tuple[str, dict]:
+    flt = rule.get("Filter") or {}
+    prefix = flt.get("Prefix") or rule.get("Prefix") or ""
+    tags = {}
+    if flt.get("Tag"):
+        tags[flt["Tag"]["Key"]] = flt["Tag"]["Value"]
+    both = flt.get("And") or {}
+    if both:
+        prefix = both.get("Prefix") or prefix
+        for tag in both.get("Tags") or []:
+            tags[tag["Key"]] = tag["Value"]
+    return prefix, tags
+
+
+def _as_epoch(value) -> float:
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, int | float):
+        return float(value)
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _next_midnight(epoch: float) -> float:
+    """S3 rounds lifecycle due times up to the next midnight UTC."""
+    day = 86400
+    return epoch if epoch % day == 0 else (epoch // day + 1) * day
+
+
+def _copy_whole(writer: BlobWriter, path: str | None, size: int) -> None:
+    if path is None or size == 0:
+        writer._open()
+    else:
+        copy_range_into(writer, path, 0, size)
+    writer._file.close()
+
+
+def _copy_part(writer: BlobWriter, path: str | None, start: int, length: int) -> None:
+    _copy_whole(writer, None, 0) if path is None or length == 0 else copy_range_into(writer, path, start, length)
+    if not writer._file.closed:
+        writer._file.close()
+
+
+def plain(value):
+    """A configuration as JSON can hold it: timestamps as epoch seconds."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    return value

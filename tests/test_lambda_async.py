@@ -1,0 +1,202 @@
+"""Asynchronous (Event) invocations: queued durably, retried with back-off, delivered to
+OnSuccess / OnFailure destinations and dead-letter queues. These tests run their own overcast with
+short retry delays (OVERCAST_LAMBDA_RETRY_DELAY) and a short idle timeout (OVERCAST_LAMBDA_IDLE_SECONDS)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from conftest import OvercastProcess, make_client
+from lambda_functions import create_python, source
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process = OvercastProcess(data_dir=str(tmp_path_factory.mktemp("async-data")),
+                              env={"OVERCAST_LAMBDA_RETRY_DELAY": "0.1", "OVERCAST_LAMBDA_THROTTLE_DELAY": "0.1",
+                                   "OVERCAST_LAMBDA_IDLE_SECONDS": "1"})
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def lam(server):
+    return make_client(server.endpoint, "lambda")
+
+
+@pytest.fixture(scope="module")
+def sqs(server):
+    return make_client(server.endpoint, "sqs")
+
+
+def queue(sqs, name):
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def receive(sqs, url, count=1, timeout=10.0) -> list[dict]:
+    """Receive (and delete) until `count` distinct messages arrived."""
+    messages, deadline = {}, time.time() + timeout
+    while len(messages) < count and time.time() < deadline:
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10,
+                                  MessageAttributeNames=["All"]).get("Messages", [])
+        for message in got:
+            messages[message["MessageId"]] = message
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return list(messages.values())
+
+
+FLAKY = """
+import json, os
+def handler(event, context):
+    print("attempt for", event)
+    if event.get("fail"):
+        raise RuntimeError("failing on purpose")
+    return {"done": event}
+"""
+
+
+def test_event_invoke_runs_and_delivers_on_success(lam, sqs, unique_name):
+    url, arn = queue(sqs, unique_name("ok"))
+    name = unique_name("fn")
+    create_python(lam, name, FLAKY)
+    lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn}})
+    out = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 1}))
+    assert out["StatusCode"] == 202
+    [message] = receive(sqs, url)
+    record = json.loads(message["Body"])
+    assert record["version"] == "1.0"
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
+    assert record["requestContext"]["requestId"] == out["ResponseMetadata"]["RequestId"]
+    assert record["requestPayload"] == {"n": 1}
+    assert record["responsePayload"] == {"done": {"n": 1}}
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+
+
+def test_event_invoke_failure_is_retried_twice_then_sent_on_failure(lam, sqs, unique_name):
+    url, arn = queue(sqs, unique_name("fail"))
+    name = unique_name("fn")
+    create_python(lam, name, FLAKY)
+    lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={"OnFailure": {"Destination": arn}})
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fail": True}))
+    [message] = receive(sqs, url)
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorMessage"] == "failing on purpose"
+
+
+def test_maximum_retry_attempts_zero_fails_after_one_attempt(lam, sqs, unique_name):
+    url, arn = queue(sqs, unique_name("fail0"))
+    name = unique_name("fn")
+    create_python(lam, name, FLAKY)
+    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
+                                         DestinationConfig={"OnFailure": {"Destination": arn}})
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fail": True}))
+    [message] = receive(sqs, url)
+    assert json.loads(message["Body"])["requestContext"]["approximateInvokeCount"] == 1
+
+
+def test_dead_letter_queue_gets_the_original_event(lam, sqs, unique_name):
+    url, arn = queue(sqs, unique_name("dlq"))
+    name = unique_name("fn")
+    create_python(lam, name, FLAKY, DeadLetterConfig={"TargetArn": arn})
+    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1)
+    out = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fail": True, "id": 7}))
+    [message] = receive(sqs, url)
+    assert json.loads(message["Body"]) == {"fail": True, "id": 7}
+    attributes = message["MessageAttributes"]
+    assert attributes["RequestID"]["StringValue"] == out["ResponseMetadata"]["RequestId"]
+    assert attributes["ErrorMessage"]["StringValue"] == "failing on purpose"
+
+
+def test_many_event_invokes_all_complete(lam, sqs, unique_name):
+    url, arn = queue(sqs, unique_name("many"))
+    name = unique_name("fn")
+    create_python(lam, name, FLAKY)
+    lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn}})
+    for i in range(30):
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"i": i}))
+    messages = receive(sqs, url, count=30, timeout=20)
+    got = [json.loads(m["Body"])["requestPayload"]["i"] for m in messages]
+    assert sorted(got) == list(range(30))
+
+
+def test_event_invoke_payload_over_1mb_answers_too_large(lam, unique_name):
+    from botocore.exceptions import ClientError
+
+    name = unique_name("fn")
+    create_python(lam, name, source("echo.py"))
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"x": "y" * (1024 * 1024 + 1)}))
+    assert e.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+
+
+def test_queued_events_survive_a_restart(tmp_path, unique_name):
+    data_dir = str(tmp_path / "data")
+    env = {"OVERCAST_LAMBDA_RETRY_DELAY": "0.1", "OVERCAST_LAMBDA_CONCURRENCY": "10"}
+    first = OvercastProcess(data_dir=data_dir, env=env)
+    lam = make_client(first.endpoint, "lambda")
+    sqs = make_client(first.endpoint, "sqs")
+    url, arn = queue(sqs, "survivors")
+    name = unique_name("fn")
+    create_python(lam, name, FLAKY)
+    lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn}})
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)  # hold the events queued
+    for i in range(3):
+        assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"i": i}))["StatusCode"] == 202
+    first.stop(kill=True)
+    second = OvercastProcess(data_dir=data_dir, env=env)
+    try:
+        lam = make_client(second.endpoint, "lambda")
+        sqs = make_client(second.endpoint, "sqs")
+        lam.delete_function_concurrency(FunctionName=name)  # the events were resumed at start-up, throttled
+        messages = receive(sqs, sqs.get_queue_url(QueueName="survivors")["QueueUrl"], count=3, timeout=15)
+        assert sorted(json.loads(m["Body"])["requestPayload"]["i"] for m in messages) == [0, 1, 2]
+    finally:
+        second.stop()
+
+
+def test_account_concurrency_limit_throttles_with_reason(tmp_path, unique_name):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    server = OvercastProcess(env={"OVERCAST_LAMBDA_CONCURRENCY": "2"})
+    try:
+        lam = make_client(server.endpoint, "lambda")
+        name = unique_name("fn")
+        create_python(lam, name, source("misbehave.py"), Timeout=5)
+        assert lam.get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == 2
+
+        def call(_):
+            try:
+                lam.invoke(FunctionName=name, Payload=json.dumps({"action": "sleep", "seconds": 1.5}))
+                return "ok"
+            except ClientError as e:
+                return e.response["Error"]["Code"] + ":" + e.response.get("Reason", "")
+
+        with ThreadPoolExecutor(3) as pool:
+            results = sorted(pool.map(call, range(3)))
+        assert results == ["TooManyRequestsException:ConcurrentInvocationLimitExceeded", "ok", "ok"]
+    finally:
+        server.stop()
+
+
+def test_idle_sandbox_is_reaped_after_the_idle_timeout(lam, unique_name):
+    import os
+
+    name = unique_name("fn")
+    create_python(lam, name, "import os\ndef handler(e, c):\n    return os.getpid()\n")
+    first = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == first  # warm
+    deadline = time.time() + 5
+    while os.path.exists(f"/proc/{first}") and time.time() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{first}")
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) != first

@@ -1,0 +1,459 @@
+"""Invoking functions: real runtime interface clients in subprocesses, AWS's answers for every
+failure mode, the environment and context functions get, logs, concurrency and function URLs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.exceptions import ClientError
+from lambda_functions import ROLE, create_python, python_zip, source, zip_files
+
+
+@pytest.fixture(scope="module")
+def lam(client):
+    return client("lambda")
+
+
+@pytest.fixture(scope="module")
+def echo(lam):
+    name = "echo-invoke-tests"
+    create_python(lam, name, MemorySize=256, Environment={"Variables": {"MY_SETTING": "on"}})
+    return name
+
+
+@pytest.fixture(scope="module")
+def misbehave(lam):
+    name = "misbehave-invoke-tests"
+    create_python(lam, name, source("misbehave.py"), Timeout=1, MemorySize=128)
+    return name
+
+
+def invoke(lam, name, payload=None, **kwargs):
+    out = lam.invoke(FunctionName=name, Payload=json.dumps(payload if payload is not None else {}), **kwargs)
+    body = out["Payload"].read()
+    return out, (json.loads(body) if body else None)
+
+
+def error(excinfo) -> tuple[str, str, int]:
+    e = excinfo.value.response
+    return e["Error"]["Code"], e["Error"].get("Message", ""), e["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_invoke_returns_the_handler_result(lam, echo):
+    out, body = invoke(lam, echo, {"hello": "world"})
+    assert out["StatusCode"] == 200
+    assert "FunctionError" not in out
+    assert out["ExecutedVersion"] == "$LATEST"
+    assert body["event"] == {"hello": "world"}
+
+
+def test_invoke_gives_the_function_aws_environment(lam, echo):
+    _, body = invoke(lam, echo)
+    env = body["env"]
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == echo
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert env["_HANDLER"] == "app.handler"
+    assert env["TZ"] == ":UTC"
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.11"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{echo}"
+    assert env["AWS_LAMBDA_LOG_STREAM_NAME"] == body["log_stream"]
+    assert env["LAMBDA_TASK_ROOT"] == body["cwd"]
+    assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"] and env["AWS_SESSION_TOKEN"]
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert env["MY_SETTING"] == "on"
+
+
+def test_invoke_context_carries_request_id_memory_and_arn(lam, echo):
+    out, body = invoke(lam, echo)
+    assert body["request_id"] == out["ResponseMetadata"]["RequestId"]
+    assert body["memory"] == "256"
+    assert body["function_name"] == echo
+    assert body["invoked_arn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{echo}"
+    assert 0 < body["remaining_ms"] <= 3000
+    assert body["log_group"] == f"/aws/lambda/{echo}"
+
+
+def test_invoke_passes_client_context(lam, echo):
+    context = base64.b64encode(json.dumps({"custom": {"user": "alice"}}).encode()).decode()
+    _, body = invoke(lam, echo, ClientContext=context)
+    assert body["client_context"] == {"user": "alice"}
+
+
+def test_warm_sandbox_is_reused(lam, echo):
+    _, first = invoke(lam, echo)
+    _, second = invoke(lam, echo)
+    assert first["pid"] == second["pid"]
+    assert second["invocations"] == first["invocations"] + 1
+
+
+def test_invoke_with_empty_payload_passes_an_empty_object(lam, echo):
+    out = lam.invoke(FunctionName=echo)
+    assert json.loads(out["Payload"].read())["event"] == {}
+
+
+def test_invoke_dry_run_answers_204(lam, echo):
+    out = lam.invoke(FunctionName=echo, InvocationType="DryRun")
+    assert out["StatusCode"] == 204
+
+
+def test_invoke_log_type_tail_returns_the_last_4kb_of_the_log(lam, echo):
+    out, body = invoke(lam, echo, {"tail": 1}, LogType="Tail")
+    text = base64.b64decode(out["LogResult"]).decode()
+    request_id = body["request_id"]
+    assert f"START RequestId: {request_id} Version: $LATEST" in text
+    assert 'got event {"tail": 1}' in text
+    assert f"END RequestId: {request_id}" in text
+    assert f"REPORT RequestId: {request_id}\tDuration: " in text
+    assert "\tBilled Duration: " in text and "\tMemory Size: 256 MB\tMax Memory Used: " in text
+
+
+def test_invoke_unknown_function_answers_not_found(lam, unique_name):
+    name = unique_name("nope")
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=name)
+    assert error(e) == ("ResourceNotFoundException",
+                        f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}", 404)
+
+
+def test_invoke_non_json_payload_answers_invalid_request_content(lam, echo):
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=echo, Payload=b"not json{")
+    code, message, status = error(e)
+    assert (code, status) == ("InvalidRequestContentException", 400)
+    assert message.startswith("Could not parse request body into json")
+
+
+def test_invoke_payload_over_6mb_answers_request_entity_too_large(lam, echo):
+    payload = json.dumps({"data": "x" * (6 * 1024 * 1024)})
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=echo, Payload=payload)
+    code, message, status = error(e)
+    assert (code, status) == ("RequestEntityTooLargeException", 413)
+    assert "6291456 bytes" in message
+
+
+def test_handler_exception_answers_unhandled_with_error_json(lam, misbehave):
+    out, body = invoke(lam, misbehave, {"action": "raise"})
+    assert out["StatusCode"] == 200
+    assert out["FunctionError"] == "Unhandled"
+    assert body["errorMessage"] == "something went wrong"
+    assert body["errorType"] == "ValueError"
+    assert isinstance(body["stackTrace"], list) and body["stackTrace"]
+
+
+def test_function_survives_a_handler_exception(lam, misbehave):
+    invoke(lam, misbehave, {"action": "raise"})
+    out, body = invoke(lam, misbehave, {})
+    assert "FunctionError" not in out and body == "fine"
+
+
+def test_exit_answers_runtime_exit_error(lam, misbehave):
+    out, body = invoke(lam, misbehave, {"action": "exit"})
+    assert out["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert body["errorMessage"].endswith("Error: Runtime exited with error: exit status 1")
+    assert invoke(lam, misbehave, {})[1] == "fine"
+
+
+def test_segfault_answers_runtime_exit_error_with_signal(lam, misbehave):
+    out, body = invoke(lam, misbehave, {"action": "segfault"})
+    assert out["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert "signal: segmentation fault" in body["errorMessage"]
+
+
+def test_infinite_loop_times_out(lam, misbehave):
+    out, body = invoke(lam, misbehave, {"action": "loop"})
+    assert out["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+    assert invoke(lam, misbehave, {})[1] == "fine"
+
+
+def test_handler_printing_megabytes_still_answers(lam, misbehave):
+    out, body = invoke(lam, misbehave, {"action": "print", "kb": 3 * 1024}, LogType="Tail")
+    assert body == "printed"
+    assert len(base64.b64decode(out["LogResult"])) <= 4096
+
+
+def test_response_over_6mb_answers_response_size_too_large(lam, misbehave):
+    out, body = invoke(lam, misbehave, {"action": "big"})
+    assert out["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Function.ResponseSizeTooLarge"
+
+
+def test_stderr_goes_to_the_log(lam, misbehave):
+    out, _ = invoke(lam, misbehave, {"action": "stderr"}, LogType="Tail")
+    assert "to stderr" in base64.b64decode(out["LogResult"]).decode()
+
+
+def test_memory_size_limits_the_sandbox(lam, misbehave):
+    out, body = invoke(lam, misbehave, {"action": "memory", "mb": 4096})
+    assert out["FunctionError"] == "Unhandled"
+    assert body["errorType"] in ("MemoryError", "Runtime.ExitError")
+
+
+def test_missing_module_answers_import_module_error(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, handler="nothere.handler")
+    out, body = invoke(lam, name)
+    assert out["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert "Unable to import module 'nothere'" in body["errorMessage"]
+
+
+def test_missing_handler_function_answers_handler_not_found(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, handler="app.missing")
+    out, body = invoke(lam, name)
+    assert body["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_syntax_error_answers_user_code_syntax_error(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, "def handler(e, c)\n    return 1\n")
+    out, body = invoke(lam, name)
+    assert out["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.UserCodeSyntaxError"
+
+
+def test_init_error_is_logged(client, lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, "raise RuntimeError('init failed here')\n")
+    out, body = invoke(lam, name, LogType="Tail")
+    assert body["errorType"] == "RuntimeError"
+    assert "init failed here" in base64.b64decode(out["LogResult"]).decode()
+
+
+def test_reserved_concurrency_zero_throttles(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=name)
+    assert error(e)[0] == "TooManyRequestsException" and error(e)[2] == 429
+    assert e.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+
+def test_reserved_concurrency_one_throttles_the_second_concurrent_invoke(lam, misbehave, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, source("misbehave.py"), Timeout=5)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+
+    def call(_):
+        try:
+            lam.invoke(FunctionName=name, Payload=json.dumps({"action": "sleep", "seconds": 1}))
+            return "ok"
+        except ClientError as e:
+            return e.response["Reason"]
+
+    with ThreadPoolExecutor(2) as pool:
+        results = sorted(pool.map(call, range(2)))
+    assert results == ["ReservedFunctionConcurrentInvocationLimitExceeded", "ok"]
+
+
+def test_concurrent_invokes_start_more_sandboxes(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, "import os, time\ndef handler(e, c):\n    time.sleep(0.3)\n    return os.getpid()\n")
+    with ThreadPoolExecutor(3) as pool:
+        pids = set(pool.map(lambda _: invoke(lam, name)[1], range(3)))
+    assert len(pids) == 3
+
+
+def test_function_uses_the_sdk_against_overcast(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, source("with_sdk.py"), Timeout=10)
+    out, body = invoke(lam, name)
+    assert "FunctionError" not in out, body
+    assert body["account"] == "000000000000"
+
+
+def test_function_sends_to_sqs_with_the_sdk(client, lam, unique_name):
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName=unique_name("q"))["QueueUrl"]
+    name = unique_name("fn")
+    create_python(lam, name, source("with_sdk.py"), Timeout=10)
+    out, body = invoke(lam, name, {"queue_url": url, "body": "from lambda"})
+    assert body == {"sent": True}
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+    assert messages[0]["Body"] == "from lambda"
+
+
+def test_invoke_by_version_qualifier(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, "def handler(e, c):\n    return c.function_version\n")
+    lam.publish_version(FunctionName=name)
+    out, body = invoke(lam, name, Qualifier="1")
+    assert body == "1" and out["ExecutedVersion"] == "1"
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=name, Qualifier="9")
+    assert error(e)[0] == "ResourceNotFoundException"
+
+
+def test_invoke_event_answers_202(lam, echo):
+    out = lam.invoke(FunctionName=echo, InvocationType="Event", Payload=b"{}")
+    assert out["StatusCode"] == 202
+    assert out["Payload"].read() == b""
+
+
+def test_cli_invoke_writes_the_payload(aws_cli, echo, tmp_path):
+    outfile = tmp_path / "out.json"
+    out = aws_cli("lambda", "invoke", "--function-name", echo, "--payload", '{"from": "cli"}', str(outfile))
+    assert out["StatusCode"] == 200
+    assert json.loads(outfile.read_text())["event"] == {"from": "cli"}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_node_function_runs(lam, unique_name):
+    name = unique_name("node")
+    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": zip_files({"index.js": source("echo.js")})})
+    out, body = invoke(lam, name, {"n": 1}, LogType="Tail")
+    assert body["event"] == {"n": 1} and body["name"] == name and body["memory"] == "128"
+    assert body["node"].startswith("v")
+    assert "node got" in base64.b64decode(out["LogResult"]).decode()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_node_function_error_answers_unhandled(lam, unique_name):
+    name = unique_name("node")
+    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": zip_files({"index.js": source("echo.js")})})
+    out, body = invoke(lam, name, {"fail": True})
+    assert out["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Error" and body["errorMessage"] == "node failure"
+
+
+def test_provided_runtime_runs_the_bootstrap(lam, unique_name):
+    name = unique_name("custom")
+    code = zip_files({"bootstrap": source("bootstrap")}, modes={"bootstrap": 0o755})
+    lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="my.handler",
+                        Code={"ZipFile": code})
+    _, body = invoke(lam, name, {"x": 1})
+    assert body == {"custom": True, "handler": "my.handler", "event": {"x": 1}}
+
+
+def test_function_url_invokes_with_payload_2_0(lam, endpoint, unique_name):
+    name = unique_name("url")
+    create_python(lam, name, source("url.py"))
+    config = lam.create_function_url_config(FunctionName=name, AuthType="NONE")
+    url = config["FunctionUrl"]
+    assert ".lambda-url.us-east-1.localhost.localstack.cloud:" in url
+    host = url.split("//", 1)[1].rstrip("/")
+    port = endpoint.rsplit(":", 1)[1]
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/some/path?a=1", data=b"hi", method="POST",
+                                     headers={"Host": host})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 201
+        assert response.headers["x-custom"] == "yes"
+        body = json.loads(response.read())
+    assert body == {"method": "POST", "path": "/some/path", "query": {"a": "1"}, "body": "hi", "version": "2.0"}
+    assert lam.get_function_url_config(FunctionName=name)["AuthType"] == "NONE"
+
+
+def test_unzipped_code_keeps_file_modes(lam, unique_name):
+    name = unique_name("fn")
+    code = zip_files({"app.py": "import os\ndef handler(e, c):\n    return os.access('tool.sh', os.X_OK)\n",
+                      "tool.sh": "#!/bin/sh\n"}, modes={"tool.sh": 0o755})
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler", Code={"ZipFile": code})
+    assert invoke(lam, name)[1] is True
+
+
+def test_python_zip_helper_builds_valid_code():
+    assert python_zip("x = 1")[:2] == b"PK"
+
+
+def test_provisioned_concurrency_prewarms_the_version(client, lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    lam.publish_version(FunctionName=name)
+    out = lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1)
+    assert out["RequestedProvisionedConcurrentExecutions"] == 1
+    got = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+    assert got["Status"] == "READY"
+    import time
+
+    time.sleep(0.5)  # the sandbox starts in the background
+    out = lam.invoke(FunctionName=name, Qualifier="1", LogType="Tail")
+    text = base64.b64decode(out["LogResult"]).decode()
+    assert "REPORT RequestId" in text and "Init Duration" not in text
+
+
+def test_provisioned_concurrency_on_latest_answers_invalid_parameter(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    with pytest.raises(ClientError) as e:
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1)
+    assert error(e)[0] == "InvalidParameterValueException"
+
+
+def test_function_url_answers_502_when_the_function_fails(lam, endpoint, unique_name):
+    name = unique_name("url")
+    create_python(lam, name, "def handler(e, c):\n    raise ValueError('no')\n")
+    host = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"].split("//", 1)[1].rstrip("/")
+    port = endpoint.rsplit(":", 1)[1]
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(request)
+    assert e.value.code == 502
+
+
+def test_function_url_returning_a_plain_value_answers_200_json(lam, endpoint, unique_name):
+    name = unique_name("url")
+    create_python(lam, name, "def handler(e, c):\n    return {'plain': True}\n")
+    host = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"].split("//", 1)[1].rstrip("/")
+    port = endpoint.rsplit(":", 1)[1]
+    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host})) as response:
+        assert response.status == 200
+        assert json.loads(response.read()) == {"plain": True}
+
+
+def test_function_url_with_aws_iam_auth_rejects_unsigned_requests(lam, endpoint, unique_name):
+    name = unique_name("url")
+    create_python(lam, name, source("url.py"))
+    host = lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"].split("//", 1)[1].rstrip("/")
+    port = endpoint.rsplit(":", 1)[1]
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host}))
+    assert e.value.code == 403
+
+
+def test_function_url_cors_answers_preflight_and_adds_headers(lam, endpoint, unique_name):
+    name = unique_name("url")
+    create_python(lam, name, source("url.py"))
+    config = lam.create_function_url_config(
+        FunctionName=name, AuthType="NONE",
+        Cors={"AllowOrigins": ["https://app.example.com"], "AllowMethods": ["GET", "POST"],
+              "AllowHeaders": ["content-type"], "MaxAge": 60})
+    host = config["FunctionUrl"].split("//", 1)[1].rstrip("/")
+    port = endpoint.rsplit(":", 1)[1]
+    preflight = urllib.request.Request(f"http://127.0.0.1:{port}/", method="OPTIONS", headers={
+        "Host": host, "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"})
+    with urllib.request.urlopen(preflight) as response:
+        assert response.headers["access-control-allow-origin"] == "https://app.example.com"
+        assert response.headers["access-control-allow-methods"] == "GET,POST"
+        assert response.headers["access-control-max-age"] == "60"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host, "Origin": "https://app.example.com"})
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["access-control-allow-origin"] == "https://app.example.com"
+    other = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host, "Origin": "https://evil.example"})
+    with urllib.request.urlopen(other) as response:
+        assert response.headers["access-control-allow-origin"] is None
+
+
+def test_init_error_logs_init_report_with_error_type(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, handler="nothere.handler")
+    out, _ = invoke(lam, name, LogType="Tail")
+    text = base64.b64decode(out["LogResult"]).decode()
+    assert "INIT_REPORT Init Duration: " in text
+    assert "\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError" in text
+    report = [line for line in text.splitlines() if line.startswith("REPORT")][0]
+    assert report.endswith("\tStatus: error\tError Type: Runtime.ImportModuleError")

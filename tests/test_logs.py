@@ -1,0 +1,227 @@
+"""CloudWatch Logs through boto3 and the CLI: groups, streams, events, paging tokens, filter
+patterns, retention and tags — and the logs Lambda writes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+from lambda_functions import create_python
+
+
+@pytest.fixture(scope="module")
+def logs(client):
+    return client("logs")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def error(excinfo) -> tuple[str, str]:
+    e = excinfo.value.response
+    return e["Error"]["Code"], e["Error"].get("Message", "")
+
+
+@pytest.fixture
+def stream(logs, unique_name):
+    group = "/test/" + unique_name("group")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s1")
+    return group, "s1"
+
+
+def put(logs, group, stream, messages, start=None):
+    start = start or now_ms()
+    events = [{"timestamp": start + i, "message": m} for i, m in enumerate(messages)]
+    return logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+def test_create_log_group_is_described(logs, unique_name):
+    group = "/test/" + unique_name("g")
+    logs.create_log_group(logGroupName=group)
+    [found] = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert found["logGroupName"] == group
+    assert found["arn"] == f"arn:aws:logs:us-east-1:000000000000:log-group:{group}:*"
+    assert found["creationTime"] > 0 and "retentionInDays" not in found
+
+
+def test_create_log_group_twice_answers_already_exists(logs, unique_name):
+    group = "/test/" + unique_name("g")
+    logs.create_log_group(logGroupName=group)
+    with pytest.raises(ClientError) as e:
+        logs.create_log_group(logGroupName=group)
+    assert error(e)[0] == "ResourceAlreadyExistsException"
+
+
+def test_delete_log_group_then_describe_is_empty(logs, unique_name):
+    group = "/test/" + unique_name("g")
+    logs.create_log_group(logGroupName=group)
+    logs.delete_log_group(logGroupName=group)
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] == []
+    with pytest.raises(ClientError) as e:
+        logs.delete_log_group(logGroupName=group)
+    assert error(e) == ("ResourceNotFoundException", "The specified log group does not exist.")
+
+
+def test_describe_log_groups_pages(logs, unique_name):
+    prefix = "/page/" + unique_name("p")
+    for i in range(5):
+        logs.create_log_group(logGroupName=f"{prefix}/{i}")
+    names = [g["logGroupName"] for page in logs.get_paginator("describe_log_groups").paginate(
+        logGroupNamePrefix=prefix, PaginationConfig={"PageSize": 2}) for g in page["logGroups"]]
+    assert names == [f"{prefix}/{i}" for i in range(5)]
+
+
+def test_put_log_events_into_missing_stream_answers_not_found(logs, stream):
+    group, _ = stream
+    with pytest.raises(ClientError) as e:
+        put(logs, group, "nope", ["x"])
+    assert error(e) == ("ResourceNotFoundException", "The specified log stream does not exist.")
+
+
+def test_get_log_events_from_head_returns_them_in_order(logs, stream):
+    group, name = stream
+    put(logs, group, name, ["one", "two", "three"])
+    out = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)
+    assert [e["message"] for e in out["events"]] == ["one", "two", "three"]
+    assert out["nextForwardToken"].startswith("f/") and out["nextBackwardToken"].startswith("b/")
+
+
+def test_get_log_events_forward_token_pages_and_then_repeats(logs, stream):
+    group, name = stream
+    put(logs, group, name, [f"m{i}" for i in range(5)])
+    first = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True, limit=2)
+    second = logs.get_log_events(logGroupName=group, logStreamName=name, nextToken=first["nextForwardToken"], limit=2)
+    third = logs.get_log_events(logGroupName=group, logStreamName=name, nextToken=second["nextForwardToken"], limit=2)
+    end = logs.get_log_events(logGroupName=group, logStreamName=name, nextToken=third["nextForwardToken"], limit=2)
+    assert [e["message"] for e in first["events"] + second["events"] + third["events"]] == [f"m{i}" for i in range(5)]
+    assert end["events"] == [] and end["nextForwardToken"] == third["nextForwardToken"]
+
+
+def test_get_log_events_without_start_from_head_returns_the_latest(logs, stream):
+    group, name = stream
+    put(logs, group, name, [f"m{i}" for i in range(5)])
+    out = logs.get_log_events(logGroupName=group, logStreamName=name, limit=2)
+    assert [e["message"] for e in out["events"]] == ["m3", "m4"]
+    back = logs.get_log_events(logGroupName=group, logStreamName=name, nextToken=out["nextBackwardToken"], limit=2)
+    assert [e["message"] for e in back["events"]] == ["m1", "m2"]
+
+
+def test_get_log_events_time_window(logs, stream):
+    group, name = stream
+    start = now_ms()
+    put(logs, group, name, ["a", "b", "c"], start=start)
+    out = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True, startTime=start + 1,
+                              endTime=start + 2)
+    assert [e["message"] for e in out["events"]] == ["b"]
+
+
+def test_filter_log_events_by_term_and_phrase(logs, stream):
+    group, name = stream
+    put(logs, group, name, ["ERROR disk full", "INFO all good", "ERROR network down", "WARN disk slow"])
+    by_term = logs.filter_log_events(logGroupName=group, filterPattern="ERROR")
+    assert [e["message"] for e in by_term["events"]] == ["ERROR disk full", "ERROR network down"]
+    both = logs.filter_log_events(logGroupName=group, filterPattern="ERROR disk")
+    assert [e["message"] for e in both["events"]] == ["ERROR disk full"]
+    phrase = logs.filter_log_events(logGroupName=group, filterPattern='"all good"')
+    assert [e["message"] for e in phrase["events"]] == ["INFO all good"]
+    either = logs.filter_log_events(logGroupName=group, filterPattern="?WARN ?INFO")
+    assert [e["message"] for e in either["events"]] == ["INFO all good", "WARN disk slow"]
+    excluded = logs.filter_log_events(logGroupName=group, filterPattern="disk -WARN")
+    assert [e["message"] for e in excluded["events"]] == ["ERROR disk full"]
+    assert by_term["events"][0]["logStreamName"] == name and by_term["events"][0]["eventId"]
+
+
+def test_filter_log_events_json_pattern_answers_clear_error(logs, stream):
+    group, _ = stream
+    with pytest.raises(ClientError) as e:
+        logs.filter_log_events(logGroupName=group, filterPattern='{ $.level = "error" }')
+    assert error(e)[0] == "InvalidParameterException" and "not supported" in error(e)[1]
+
+
+def test_filter_log_events_pages_with_next_token(logs, stream):
+    group, name = stream
+    put(logs, group, name, [f"m{i}" for i in range(5)])
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, PaginationConfig={"PageSize": 2})
+    assert [e["message"] for page in pages for e in page["events"]] == [f"m{i}" for i in range(5)]
+
+
+def test_describe_log_streams_reports_event_times(logs, stream):
+    group, name = stream
+    start = now_ms()
+    put(logs, group, name, ["a", "b"], start=start)
+    [found] = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert found["logStreamName"] == name
+    assert found["firstEventTimestamp"] == start and found["lastEventTimestamp"] == start + 1
+
+
+def test_retention_policy_is_set_and_removed(logs, stream):
+    group, _ = stream
+    logs.put_retention_policy(logGroupName=group, retentionInDays=7)
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["retentionInDays"] == 7
+    logs.delete_retention_policy(logGroupName=group)
+    assert "retentionInDays" not in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
+
+
+def test_retention_policy_with_invalid_days_answers_invalid_parameter(logs, stream):
+    group, _ = stream
+    with pytest.raises(ClientError) as e:
+        logs.put_retention_policy(logGroupName=group, retentionInDays=2)
+    assert error(e)[0] == "InvalidParameterException"
+
+
+def test_tags_on_log_groups(logs, stream):
+    group, _ = stream
+    arn = f"arn:aws:logs:us-east-1:000000000000:log-group:{group}"
+    logs.tag_resource(resourceArn=arn, tags={"a": "1", "b": "2"})
+    logs.untag_resource(resourceArn=arn, tagKeys=["a"])
+    assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"b": "2"}
+    assert logs.list_tags_log_group(logGroupName=group)["tags"] == {"b": "2"}
+
+
+def test_lambda_writes_start_end_report_to_its_log_group(client, logs, unique_name):
+    lam = client("lambda")
+    name = unique_name("logged")
+    create_python(lam, name, "def handler(e, c):\n    print('hello from the function')\n    return 1\n")
+    first = lam.invoke(FunctionName=name)["ResponseMetadata"]["RequestId"]
+    second = lam.invoke(FunctionName=name)["ResponseMetadata"]["RequestId"]
+    group = f"/aws/lambda/{name}"
+    [stream] = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert stream["logStreamName"].startswith(time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()))
+    messages = [e["message"] for e in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"],
+                                                          startFromHead=True)["events"]]
+    assert f"START RequestId: {first} Version: $LATEST" in messages
+    assert "hello from the function" in messages
+    assert f"END RequestId: {second}" in messages
+    reports = [m for m in messages if m.startswith("REPORT")]
+    assert len(reports) == 2
+    assert "Init Duration: " in reports[0] and "Init Duration" not in reports[1]
+    parts = dict(p.split(": ", 1) for p in reports[1].split("\t")[1:])
+    assert parts["Memory Size"] == "128 MB"
+    assert float(parts["Duration"].split()[0]) > 0
+    assert int(parts["Billed Duration"].split()[0]) >= 1
+
+
+def test_cli_reads_lambda_logs(aws_cli, client, unique_name):
+    lam = client("lambda")
+    name = unique_name("clilog")
+    create_python(lam, name, "def handler(e, c):\n    print('cli can see me')\n")
+    lam.invoke(FunctionName=name)
+    out = aws_cli("logs", "filter-log-events", "--log-group-name", f"/aws/lambda/{name}", "--filter-pattern",
+                  '"cli can see me"')
+    assert [e["message"] for e in out["events"]] == ["cli can see me"]
+    assert json.dumps(out)
+
+
+def test_retention_hides_and_deletes_expired_events(logs, stream):
+    group, name = stream
+    old = now_ms() - 2 * 86_400_000
+    put(logs, group, name, ["old one"], start=old)
+    put(logs, group, name, ["new one"])
+    logs.put_retention_policy(logGroupName=group, retentionInDays=1)
+    got = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)["events"]
+    assert [e["message"] for e in got] == ["new one"]
+    assert [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]] == ["new one"]
