@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ScheduleError(ValueError):
-    pass
+    def __init__(self, message: str, timezone: bool = False):
+        super().__init__(message)
+        self.timezone = timezone  # the time zone, not the expression, is wrong
 
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
@@ -33,7 +35,7 @@ class Schedule:
         try:
             self.zone = ZoneInfo(timezone) if timezone and timezone != "UTC" else UTC
         except (ZoneInfoNotFoundError, ValueError):
-            raise ScheduleError(f"Invalid time zone: {timezone}") from None
+            raise ScheduleError(f"Invalid time zone: {timezone}", timezone=True) from None
         text = self.expression
         if m := _RATE.match(text):
             value, unit = int(m.group(1)), m.group(2)

@@ -16,6 +16,11 @@ _WORK = {
     "scheduler": ("SELECT 1 FROM scheduler_schedules WHERE state = 'ENABLED' LIMIT 1",),
     "lambda": ("SELECT 1 FROM esm_mappings WHERE state IN ('Enabled', 'Enabling', 'Creating', 'Updating') LIMIT 1",),
     "s3": ("SELECT 1 FROM s3_buckets WHERE config LIKE '%lifecycle%' LIMIT 1",),  # lifecycle expiration timer
+    "firehose": ("SELECT 1 FROM firehose_buffer LIMIT 1",  # buffered records to flush
+                 "SELECT 1 FROM firehose_streams WHERE type = 'KinesisStreamAsSource' LIMIT 1"),
+    # stale WebSocket connection rows of the previous run to clear
+    "apigatewayv2": ("SELECT 1 FROM apigwv2_connections LIMIT 1",),
+    "glue": ("SELECT 1 FROM glue_crawlers WHERE doc LIKE '%\"SCHEDULED\"%' OR doc LIKE '%\"RUNNING\"%' LIMIT 1",),
 }
 
 

@@ -1,10 +1,13 @@
 """Deliver a message to an AWS resource by its ARN, through that service's own provider: the one
 path SNS, EventBridge, Scheduler and event-source-mapping destinations use to reach SQS, SNS,
-Lambda, EventBridge buses and CloudWatch Logs. Never touches another service's tables."""
+Lambda, EventBridge buses, CloudWatch Logs, Kinesis and Firehose (when overcast has them). Never
+touches another service's tables."""
 
 from __future__ import annotations
 
+import inspect
 import time
+import uuid
 
 from overcast.aws.context import HttpRequest, RequestContext
 from overcast.aws.errors import AwsError
@@ -48,10 +51,21 @@ def parse_arn(arn: str) -> tuple[str, str, str, str]:
 
 
 async def deliver(providers, arn: str, body: str, *, attributes: dict | None = None, group_id: str | None = None,
-                  dedup_id: str | None = None, source: str = "overcast") -> dict:
+                  dedup_id: str | None = None, source: str = "overcast", partition_key: str | None = None) -> dict:
     """Send `body` to the resource `arn` names; raises DeliveryError."""
     service, region, account, resource = parse_arn(arn)
     try:
+        if service == "kinesis" and "kinesis" in SERVICES:
+            kinesis = await providers.get("kinesis")
+            ctx = internal_ctx("kinesis", account, region, "PutRecord")
+            return kinesis.put_record(ctx, {"StreamARN": arn, "Data": body.encode(),
+                                            "PartitionKey": (partition_key or str(uuid.uuid4()))[:256]})
+        if service == "firehose" and "firehose" in SERVICES:
+            firehose = await providers.get("firehose")
+            ctx = internal_ctx("firehose", account, region, "PutRecord")
+            result = firehose.put_record(ctx, {"DeliveryStreamName": resource.split("/", 1)[-1],
+                                               "Record": {"Data": body.encode()}})
+            return await result if inspect.isawaitable(result) else result
         if service == "sqs":
             sqs = await providers.get("sqs")
             params = {"QueueUrl": f"http://localhost/{account}/{resource}", "MessageBody": body}

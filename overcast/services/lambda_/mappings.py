@@ -2,8 +2,8 @@
 EventSourceMapping(s)), kept apart from the rest of the Lambda provider, which delegates to this
 module. The pollers that run the mappings live in overcast/engine/esm.py.
 
-Sources: SQS queues and DynamoDB streams; Kinesis streams once overcast has Kinesis (until then a
-Kinesis ARN answers InvalidParameterValueException). Kafka, MQ and DocumentDB are not supported.
+Sources: SQS queues, DynamoDB streams and Kinesis streams (when the Kinesis service is present).
+Kafka, MQ and DocumentDB answer InvalidParameterValueException.
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ class EventSourceMappings:
                                "AT_TIMESTAMP.")
             if doc["StartingPosition"] == "AT_TIMESTAMP" and kind == "dynamodb":
                 raise _invalid("Unsupported starting position for DynamoDB streams: AT_TIMESTAMP.")
+            if doc["StartingPosition"] == "AT_TIMESTAMP" and doc.get("StartingPositionTimestamp") is None:
+                raise _invalid("StartingPositionTimestamp must be provided with AT_TIMESTAMP.")
             if not 1 <= doc.get("ParallelizationFactor", 1) <= 10:
                 raise _invalid("ParallelizationFactor must be between 1 and 10.")
             retries = doc.get("MaximumRetryAttempts", -1)
@@ -110,8 +112,8 @@ class EventSourceMappings:
             age = doc.get("MaximumRecordAgeInSeconds", -1)
             if age != -1 and not 60 <= age <= 604800:
                 raise _invalid("MaximumRecordAgeInSeconds must be -1 or between 60 and 604800.")
-            if doc.get("TumblingWindowInSeconds"):
-                raise _invalid("TumblingWindowInSeconds is not supported by overcast yet.")
+            if not 0 <= (doc.get("TumblingWindowInSeconds") or 0) <= 900:
+                raise _invalid("TumblingWindowInSeconds must be between 0 and 900.")
         if not 0 <= window <= 300:
             raise _invalid("MaximumBatchingWindowInSeconds must be between 0 and 300.")
         for kind_ in doc.get("FunctionResponseTypes") or []:
@@ -165,27 +167,41 @@ class EventSourceMappings:
                     "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "TumblingWindowInSeconds"):
             if kind == "sqs":
                 doc.pop(key, None)
-        await self._check_source(ctx, kind, source)
+        await self._check_source(ctx, kind, source, function_arn)
         enabled = params.get("Enabled", True)
         stored = dict(doc, State="Enabled" if enabled else "Disabled")
         self.store.put(stored, ctx.account, ctx.region)
+        await self.pollers.prime(stored)
         if enabled:
             self.pollers.start(stored, ctx.account, ctx.region)
         return self._out(doc)
 
-    async def _check_source(self, ctx, kind: str, source: str) -> None:
+    async def _check_source(self, ctx, kind: str, source: str, function_arn: str = "") -> None:
         providers = self.lam.providers
         if kind == "sqs":
             sqs = await providers.get("sqs")
             parts = source.split(":")
-            if sqs._queue(parts[4], parts[3], parts[5]) is None:
+            queue = sqs._queue(parts[4], parts[3], parts[5])
+            if queue is None:
                 raise _invalid("Error occurred while ReceiveMessage. SQS Error Code: "
                                "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does "
                                "not exist for this wsdl version.")
+            if function_arn:
+                account, region, name, qualifier = self.lam._parse_name(ctx.account, ctx.region, function_arn)
+                timeout = self.lam._resolve(account, region, name, qualifier)[0].get("Timeout", 3)
+                if queue.visibility_timeout < timeout:
+                    raise _invalid(f"Queue visibility timeout: {queue.visibility_timeout} seconds is less than "
+                                   f"Function timeout: {timeout} seconds")
         elif kind == "dynamodb":
             ddb = await providers.get("dynamodb")
             try:
                 ddb.streams.shard_ids(source)
+            except AwsError:
+                raise _invalid(f"Stream not found: {source}") from None
+        elif kind == "kinesis":
+            kinesis = await providers.get("kinesis")
+            try:
+                kinesis.shard_ids(source)
             except AwsError:
                 raise _invalid(f"Stream not found: {source}") from None
 

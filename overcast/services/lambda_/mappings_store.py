@@ -23,6 +23,9 @@ MIGRATIONS = [
         PRIMARY KEY (uuid, shard)
     );
     """,
+    """
+    ALTER TABLE esm_checkpoints ADD COLUMN window TEXT;
+    """,
 ]
 
 
@@ -60,6 +63,15 @@ class MappingsStore:
         """(known, sequence): whether a checkpoint exists, and the last processed sequence."""
         row = self.db.query_one("SELECT sequence FROM esm_checkpoints WHERE uuid = ? AND shard = ?", (uuid, shard))
         return (row is not None, row[0] if row else None)
+
+    def window(self, uuid: str, shard: str) -> dict | None:
+        """A tumbling window in progress: {"start": epoch seconds, "state": {...}}."""
+        text = self.db.scalar("SELECT window FROM esm_checkpoints WHERE uuid = ? AND shard = ?", (uuid, shard))
+        return orjson.loads(text) if text else None
+
+    def save_window(self, uuid: str, shard: str, window: dict | None) -> None:
+        self.db.execute("UPDATE esm_checkpoints SET window = ? WHERE uuid = ? AND shard = ?",
+                        (orjson.dumps(window).decode() if window is not None else None, uuid, shard))
 
     def save_checkpoint(self, uuid: str, shard: str, sequence: str | None) -> None:
         self.db.execute("INSERT INTO esm_checkpoints(uuid, shard, sequence) VALUES(?,?,?) ON CONFLICT(uuid, shard) "

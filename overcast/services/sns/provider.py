@@ -1,0 +1,1111 @@
+"""Amazon SNS: standard and FIFO topics, subscriptions (SQS, Lambda, HTTP/S, email, SMS), filter
+policies, raw delivery, signed messages, delivery retries and subscription dead-letter queues.
+
+Durability: Publish commits, in one transaction, the messages for SQS subscriptions (through the
+SQS provider, inside the same database transaction), the recorded email/SMS messages and a
+pending-delivery row for every Lambda and HTTP/S subscription, before it answers. The engine part
+of this module then delivers those rows and deletes each on success or after its dead-letter
+handling, so a message accepted by Publish survives kill -9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import os
+import re
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, quote
+
+import orjson
+
+from overcast.aws.context import HttpRequest, HttpResponse
+from overcast.aws.errors import AwsError
+from overcast.engine import http as http_client
+from overcast.engine.patterns import PatternError, compile_pattern
+from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.services import SERVICES
+from overcast.services.base import Provider
+from overcast.services.sns.signing import Signer
+from overcast.services.sns.store import SnsStore
+
+log = logging.getLogger("overcast.sns")
+
+MAX_MESSAGE = 262_144
+DEDUP_WINDOW = 300.0
+CERT_PATH = "/_overcast/sns/SimpleNotificationService-overcast.pem"
+PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
+TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+TOPIC_ATTRIBUTES = {
+    "DisplayName", "Policy", "DeliveryPolicy", "KmsMasterKeyId", "SignatureVersion", "TracingConfig",
+    "ContentBasedDeduplication", "FifoTopic", "FifoThroughputScope", "ArchivePolicy", "DataProtectionPolicy",
+    "HTTPSuccessFeedbackRoleArn", "HTTPFailureFeedbackRoleArn", "HTTPSuccessFeedbackSampleRate",
+    "LambdaSuccessFeedbackRoleArn", "LambdaFailureFeedbackRoleArn", "LambdaSuccessFeedbackSampleRate",
+    "SQSSuccessFeedbackRoleArn", "SQSFailureFeedbackRoleArn", "SQSSuccessFeedbackSampleRate",
+    "FirehoseSuccessFeedbackRoleArn", "FirehoseFailureFeedbackRoleArn", "FirehoseSuccessFeedbackSampleRate",
+    "ApplicationSuccessFeedbackRoleArn", "ApplicationFailureFeedbackRoleArn", "ApplicationSuccessFeedbackSampleRate",
+}
+SUBSCRIPTION_ATTRIBUTES = {"DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery",
+                           "RedrivePolicy", "SubscriptionRoleArn", "ReplayPolicy"}
+DEFAULT_HTTP_POLICY = {"minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3, "numMaxDelayRetries": 0,
+                       "numNoDelayRetries": 0, "numMinDelayRetries": 0, "backoffFunction": "linear"}
+
+
+def invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameter", f"Invalid parameter: {message}", 400)
+
+
+def not_found(message: str = "Topic does not exist") -> AwsError:
+    return AwsError("NotFound", message, 404)
+
+
+def timestamp(when: float | None = None) -> str:
+    moment = datetime.fromtimestamp(when if when is not None else time.time(), UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Subscription:
+    """A confirmed subscription as publish needs it: its filter compiled once."""
+
+    __slots__ = ("arn", "protocol", "endpoint", "raw", "matcher", "scope_body", "redrive", "record", "unsubscribe")
+
+    def __init__(self, record: dict):
+        attributes = record["attributes"]
+        self.record = record
+        self.arn = record["arn"]
+        self.protocol = record["protocol"]
+        self.endpoint = record["endpoint"]
+        self.raw = attributes.get("RawMessageDelivery") == "true"
+        policy = attributes.get("FilterPolicy")
+        self.matcher = compile_pattern(policy, "sns") if policy else None
+        self.scope_body = attributes.get("FilterPolicyScope") == "MessageBody"
+        redrive = attributes.get("RedrivePolicy")
+        self.redrive = orjson.loads(redrive).get("deadLetterTargetArn") if redrive else None
+        self.unsubscribe: tuple[str, str] | None = None  # (endpoint, UnsubscribeURL), built once
+
+
+class SnsProvider(Provider):
+    service = "sns"
+
+    def __init__(self, providers):
+        super().__init__(providers)
+        self.store = SnsStore(self.db)
+        self._signer: Signer | None = None
+        self._topics: dict[str, tuple] = {}
+        self._subscribers: dict[str, list[Subscription]] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._limit = asyncio.Semaphore(64)
+        self._endpoint = f"http://localhost:{self.config.port}"
+        self._dedup_purged = 0.0
+
+    async def start(self) -> None:
+        for delivery_id, next_at in self.store.pending_deliveries():
+            self._schedule(delivery_id, next_at)
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def reset(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._topics.clear()
+        self._subscribers.clear()
+
+    @property
+    def signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = Signer(os.path.join(self.config.data_dir, "sns"))
+        return self._signer
+
+    def _learn(self, ctx) -> None:
+        host = ctx.request.headers.get("host")
+        if host:
+            self._endpoint = f"{ctx.request.scheme}://{host}"
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    def _topic(self, arn: str | None, account: str | None = None) -> tuple:
+        if not arn:
+            raise invalid("TopicArn")
+        topic = self._topics.get(arn)
+        if topic is None:
+            topic = self.store.get_topic(arn)
+            if topic is None:
+                if not arn.startswith("arn:") or arn.count(":") != 5:
+                    raise invalid("TopicArn")
+                raise not_found()
+            self._topics[arn] = topic
+        return topic
+
+    def _subs(self, topic_arn: str) -> list[Subscription]:
+        subs = self._subscribers.get(topic_arn)
+        if subs is None:
+            subs = []
+            for record in self.store.subscriptions_of(topic_arn):
+                if record["confirmed"]:
+                    try:
+                        subs.append(Subscription(record))
+                    except (PatternError, orjson.JSONDecodeError):
+                        log.warning("subscription %s has an unusable filter policy", record["arn"])
+            self._subscribers[topic_arn] = subs
+        return subs
+
+    def _changed(self, topic_arn: str) -> None:
+        self._topics.pop(topic_arn, None)
+        self._subscribers.pop(topic_arn, None)
+
+    # -- topics ----------------------------------------------------------------------------------
+
+    def create_topic(self, ctx, params):
+        self._learn(ctx)
+        name = params.get("Name") or ""
+        attributes = dict(params.get("Attributes") or {})
+        tags = {t["Key"]: t["Value"] for t in params.get("Tags") or []}
+        fifo = str(attributes.get("FifoTopic", "false")).lower() == "true"
+        if not TOPIC_NAME.match(name.removesuffix(".fifo") if fifo else name) or (fifo and not name.endswith(".fifo")):
+            if fifo:
+                raise invalid("Fifo Topic names must end with .fifo and they must be between 1 and 256 characters long.")
+            raise invalid("Topic Name")
+        for key in attributes:
+            if key not in TOPIC_ATTRIBUTES:
+                raise invalid(f"Attributes Reason: Unknown attribute {key}")
+        if "ContentBasedDeduplication" in attributes and not fifo:
+            raise invalid("Attributes Reason: Content-based deduplication can only be set for FIFO topics")
+        self._check_topic_attributes(attributes)
+        if fifo:
+            attributes["FifoTopic"] = "true"
+            attributes.setdefault("ContentBasedDeduplication", "false")
+        else:
+            attributes.pop("FifoTopic", None)
+        arn = f"arn:aws:sns:{ctx.region}:{ctx.account}:{name}"
+        existing = self.store.get_topic(arn)
+        if existing is not None:
+            current = existing[4]
+            for key, value in attributes.items():
+                if current.get(key) != value:
+                    raise invalid("Attributes Reason: Topic already exists with different attributes")
+            return {"TopicArn": arn}
+        self.store.put_topic(arn, ctx.account, ctx.region, name, attributes, tags)
+        self._changed(arn)
+        return {"TopicArn": arn}
+
+    @staticmethod
+    def _check_topic_attributes(attributes: dict) -> None:
+        version = attributes.get("SignatureVersion")
+        if version is not None and version not in ("1", "2"):
+            raise invalid("Attributes Reason: SignatureVersion must be 1 or 2")
+        for name in ("Policy", "DeliveryPolicy", "DataProtectionPolicy", "ArchivePolicy"):
+            if attributes.get(name):
+                try:
+                    orjson.loads(attributes[name])
+                except orjson.JSONDecodeError:
+                    raise invalid(f"Attributes Reason: {name}: failed to parse JSON") from None
+
+    def delete_topic(self, ctx, params):
+        arn = params["TopicArn"]
+        if self.store.get_topic(arn) is not None:
+            self.store.delete_topic(arn)
+        self._changed(arn)
+        return {}
+
+    def list_topics(self, ctx, params):
+        after = self._token(params.get("NextToken"))
+        arns = self.store.list_topics(ctx.account, ctx.region, after, 101)
+        result = {"Topics": [{"TopicArn": a} for a in arns[:100]]}
+        if len(arns) > 100:
+            result["NextToken"] = base64.b64encode(arns[99].encode()).decode()
+        return result
+
+    @staticmethod
+    def _token(token: str | None) -> str:
+        if not token:
+            return ""
+        try:
+            return base64.b64decode(token).decode()
+        except Exception:
+            raise invalid("NextToken") from None
+
+    def _default_policy(self, arn: str, account: str) -> str:
+        actions = ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission",
+                   "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"]
+        return orjson.dumps({
+            "Version": "2008-10-17", "Id": "__default_policy_ID",
+            "Statement": [{"Sid": "__default_statement_ID", "Effect": "Allow", "Principal": {"AWS": "*"},
+                           "Action": actions, "Resource": arn,
+                           "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}],
+        }).decode()
+
+    def get_topic_attributes(self, ctx, params):
+        arn, account, _, _, attributes, _ = self._topic(params.get("TopicArn"))
+        subs = self.store.subscriptions_of(arn)
+        out = {
+            "TopicArn": arn,
+            "Owner": account,
+            "Policy": attributes.get("Policy") or self._default_policy(arn, account),
+            "DisplayName": attributes.get("DisplayName", ""),
+            "SubscriptionsPending": str(sum(1 for s in subs if not s["confirmed"])),
+            "SubscriptionsConfirmed": str(sum(1 for s in subs if s["confirmed"])),
+            "SubscriptionsDeleted": "0",
+            "EffectiveDeliveryPolicy": attributes.get("DeliveryPolicy") or orjson.dumps({
+                "http": {"defaultHealthyRetryPolicy": DEFAULT_HTTP_POLICY, "disableSubscriptionOverrides": False,
+                         "defaultRequestPolicy": {"headerContentType": "text/plain; charset=UTF-8"}}}).decode(),
+        }
+        for key, value in attributes.items():
+            if key != "Policy":
+                out[key] = value
+        return {"Attributes": out}
+
+    def set_topic_attributes(self, ctx, params):
+        arn, account, region, name, attributes, tags = self._topic(params.get("TopicArn"))
+        key, value = params.get("AttributeName"), params.get("AttributeValue")
+        if key not in TOPIC_ATTRIBUTES or key == "FifoTopic":
+            raise invalid("AttributeName")
+        if key in ("ContentBasedDeduplication", "FifoThroughputScope") and attributes.get("FifoTopic") != "true":
+            raise invalid(f"Attributes Reason: {key} can only be set for FIFO topics")
+        self._check_topic_attributes({key: value})
+        attributes = dict(attributes)
+        if value in (None, ""):
+            attributes.pop(key, None)
+        else:
+            attributes[key] = value
+        self.store.put_topic(arn, account, region, name, attributes, tags)
+        self._changed(arn)
+        return {}
+
+    def add_permission(self, ctx, params):
+        arn, account, region, name, attributes, tags = self._topic(params.get("TopicArn"))
+        policy = orjson.loads(attributes.get("Policy") or self._default_policy(arn, account))
+        label = params["Label"]
+        if any(s.get("Sid") == label for s in policy.get("Statement", [])):
+            raise invalid("Statement already exists")
+        policy.setdefault("Statement", []).append({
+            "Sid": label, "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in params.get("AWSAccountId") or []]},
+            "Action": [f"SNS:{a}" for a in params.get("ActionName") or []], "Resource": arn,
+        })
+        attributes = {**attributes, "Policy": orjson.dumps(policy).decode()}
+        self.store.put_topic(arn, account, region, name, attributes, tags)
+        self._changed(arn)
+        return {}
+
+    def remove_permission(self, ctx, params):
+        arn, account, region, name, attributes, tags = self._topic(params.get("TopicArn"))
+        policy = orjson.loads(attributes.get("Policy") or self._default_policy(arn, account))
+        policy["Statement"] = [s for s in policy.get("Statement", []) if s.get("Sid") != params["Label"]]
+        attributes = {**attributes, "Policy": orjson.dumps(policy).decode()}
+        self.store.put_topic(arn, account, region, name, attributes, tags)
+        self._changed(arn)
+        return {}
+
+    # -- tags ------------------------------------------------------------------------------------
+
+    def _tag_topic(self, arn: str) -> tuple:
+        topic = self.store.get_topic(arn or "")
+        if topic is None:
+            raise AwsError("ResourceNotFound", "Resource does not exist", 404)
+        return topic
+
+    def tag_resource(self, ctx, params):
+        arn, account, region, name, attributes, tags = self._tag_topic(params["ResourceArn"])
+        tags = {**tags, **{t["Key"]: t["Value"] for t in params.get("Tags") or []}}
+        if len(tags) > 50:
+            raise AwsError("TagLimitExceeded", "Could not complete request: tag quota of per resource exceeded", 400)
+        self.store.put_topic(arn, account, region, name, attributes, tags)
+        self._changed(arn)
+        return {}
+
+    def untag_resource(self, ctx, params):
+        arn, account, region, name, attributes, tags = self._tag_topic(params["ResourceArn"])
+        tags = {k: v for k, v in tags.items() if k not in set(params.get("TagKeys") or [])}
+        self.store.put_topic(arn, account, region, name, attributes, tags)
+        self._changed(arn)
+        return {}
+
+    def list_tags_for_resource(self, ctx, params):
+        tags = self._tag_topic(params["ResourceArn"])[5]
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+    # -- subscriptions ---------------------------------------------------------------------------
+
+    def subscribe(self, ctx, params):
+        self._learn(ctx)
+        topic_arn, account, region, _, topic_attributes, _ = self._topic(params.get("TopicArn"))
+        protocol = params.get("Protocol") or ""
+        endpoint = params.get("Endpoint") or ""
+        attributes = dict(params.get("Attributes") or {})
+        if protocol not in PROTOCOLS:
+            raise invalid(f"Amazon SNS does not support this protocol string: {protocol}")
+        fifo = topic_attributes.get("FifoTopic") == "true"
+        if fifo and protocol != "sqs":
+            raise invalid(f"Invalid protocol type: {protocol}")
+        if protocol == "application" or (protocol == "firehose" and "firehose" not in SERVICES):
+            raise invalid(f"overcast does not support the {protocol} protocol yet")
+        if protocol == "firehose" and not attributes.get("SubscriptionRoleArn"):
+            raise invalid("Attributes Reason: SubscriptionRoleArn is required for the firehose protocol")
+        self._check_endpoint(protocol, endpoint)
+        for key in attributes:
+            if key not in SUBSCRIPTION_ATTRIBUTES:
+                raise invalid(f"Attributes Reason: Unknown attribute {key}")
+        for key, value in list(attributes.items()):
+            self._check_subscription_attribute(key, value, protocol)
+        for existing in self.store.subscriptions_of(topic_arn):
+            if existing["protocol"] == protocol and existing["endpoint"] == endpoint:
+                if any(existing["attributes"].get(k) != v for k, v in attributes.items()):
+                    raise invalid("Attributes Reason: Subscription already exists with different attributes")
+                if existing["confirmed"] or params.get("ReturnSubscriptionArn"):
+                    return {"SubscriptionArn": existing["arn"]}
+                return {"SubscriptionArn": "pending confirmation"}
+        arn = f"{topic_arn}:{uuid.uuid4()}"
+        needs_confirmation = protocol in ("http", "https", "email", "email-json")
+        sub = {"arn": arn, "topic_arn": topic_arn, "account": account, "region": region, "owner": ctx.account,
+               "protocol": protocol, "endpoint": endpoint, "attributes": attributes,
+               "confirmed": not needs_confirmation,
+               "token": secrets.token_hex(64) if needs_confirmation else None}
+        with self.store.transaction():
+            self.store.put_subscription(sub)
+            if protocol in ("email", "email-json"):
+                message = self._confirmation_message(sub)
+                self.store.record(account, region, topic_arn, arn, protocol, endpoint, message["MessageId"],
+                                  "AWS Notification - Subscription Confirmation",
+                                  orjson.dumps(message).decode(), None, message["Timestamp"])
+        self._changed(topic_arn)
+        if protocol in ("http", "https"):
+            self._spawn(self._send_confirmation(sub))
+        if needs_confirmation and not params.get("ReturnSubscriptionArn"):
+            return {"SubscriptionArn": "pending confirmation"}
+        return {"SubscriptionArn": arn}
+
+    @staticmethod
+    def _check_endpoint(protocol: str, endpoint: str) -> None:
+        if protocol == "sqs" and not re.match(r"^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w.-]+$", endpoint):
+            raise invalid("SQS endpoint ARN")
+        if protocol == "lambda" and not re.match(r"^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$", endpoint):
+            raise invalid("Lambda endpoint ARN")
+        if protocol == "firehose" and not re.match(r"^arn:aws[\w-]*:firehose:[\w-]+:\d{12}:deliverystream/[\w.-]+$",
+                                                   endpoint):
+            raise invalid("Firehose endpoint ARN")
+        if protocol in ("http", "https") and not endpoint.lower().startswith(f"{protocol}://"):
+            raise invalid("Endpoint must match the specified protocol")
+        if protocol in ("email", "email-json") and not re.match(r"^[^@\s]+@[^@\s]+$", endpoint):
+            raise invalid("Email address")
+        if protocol == "sms" and not re.match(r"^\+?[0-9]{5,15}$", endpoint):
+            raise invalid(f"Invalid SMS endpoint: {endpoint}")
+
+    def _check_subscription_attribute(self, key: str, value, protocol: str) -> None:
+        if key == "FilterPolicy" and value:
+            try:
+                compile_pattern(value, "sns")
+            except PatternError as e:
+                raise invalid(f"FilterPolicy: {e.reason}") from None
+        elif key == "FilterPolicyScope" and value not in ("MessageAttributes", "MessageBody"):
+            raise invalid("FilterPolicyScope: Invalid filter policy scope, please specify a valid scope such as "
+                          "MessageAttributes or MessageBody.")
+        elif key == "RawMessageDelivery":
+            if str(value).lower() not in ("true", "false"):
+                raise invalid("RawMessageDelivery: Invalid value [" + str(value) + "]. Must be true or false.")
+            if protocol not in ("sqs", "http", "https", "firehose"):
+                raise invalid("Delivery protocol [" + protocol + "] does not support raw message delivery.")
+        elif key == "RedrivePolicy" and value:
+            try:
+                target = orjson.loads(value).get("deadLetterTargetArn", "")
+            except (orjson.JSONDecodeError, AttributeError):
+                raise invalid("RedrivePolicy: failed to parse JSON.") from None
+            if not re.match(r"^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w.-]+$", target or ""):
+                raise invalid("RedrivePolicy: deadLetterTargetArn is an invalid arn")
+        elif key == "DeliveryPolicy" and value:
+            try:
+                policy = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise invalid("DeliveryPolicy: failed to parse JSON.") from None
+            retry = policy.get("healthyRetryPolicy", {}) if isinstance(policy, dict) else None
+            if not isinstance(retry, dict) or not all(
+                    isinstance(retry.get(k, 0), int) and retry.get(k, 0) >= 0
+                    for k in ("numRetries", "numNoDelayRetries", "minDelayTarget", "maxDelayTarget")):
+                raise invalid("DeliveryPolicy: healthyRetryPolicy must be an object of non-negative integers.")
+
+    def confirm_subscription(self, ctx, params):
+        topic_arn, *_ = self._topic(params.get("TopicArn"))
+        sub = self.store.subscription_by_token(topic_arn, params.get("Token") or "")
+        if sub is None:
+            raise invalid("Token")
+        if not sub["confirmed"]:
+            sub["confirmed"] = True
+            if str(params.get("AuthenticateOnUnsubscribe", "")).lower() == "true":
+                sub["attributes"]["ConfirmationWasAuthenticated"] = "true"
+            self.store.put_subscription(sub)
+            self._changed(topic_arn)
+        return {"SubscriptionArn": sub["arn"]}
+
+    def unsubscribe(self, ctx, params):
+        arn = params.get("SubscriptionArn") or ""
+        sub = self.store.get_subscription(arn)
+        if sub is None:
+            if arn.count(":") < 6:
+                raise invalid("SubscriptionArn")
+            raise not_found("Subscription does not exist")
+        self.store.delete_subscription(arn)
+        self._changed(sub["topic_arn"])
+        if sub["protocol"] in ("http", "https") and sub["confirmed"]:
+            self._spawn(self._send_confirmation(sub, "UnsubscribeConfirmation"))
+        return {}
+
+    @staticmethod
+    def _sub_out(sub: dict) -> dict:
+        return {"SubscriptionArn": sub["arn"] if sub["confirmed"] else "PendingConfirmation", "Owner": sub["owner"],
+                "Protocol": sub["protocol"], "Endpoint": sub["endpoint"], "TopicArn": sub["topic_arn"]}
+
+    def list_subscriptions(self, ctx, params):
+        subs = self.store.list_subscriptions(ctx.account, ctx.region, self._token(params.get("NextToken")), 101)
+        result = {"Subscriptions": [self._sub_out(s) for s in subs[:100]]}
+        if len(subs) > 100:
+            result["NextToken"] = base64.b64encode(subs[99]["arn"].encode()).decode()
+        return result
+
+    def list_subscriptions_by_topic(self, ctx, params):
+        topic_arn, *_ = self._topic(params.get("TopicArn"))
+        after = self._token(params.get("NextToken"))
+        subs = [s for s in self.store.subscriptions_of(topic_arn) if s["arn"] > after]
+        result = {"Subscriptions": [self._sub_out(s) for s in subs[:100]]}
+        if len(subs) > 100:
+            result["NextToken"] = base64.b64encode(subs[99]["arn"].encode()).decode()
+        return result
+
+    def get_subscription_attributes(self, ctx, params):
+        sub = self.store.get_subscription(params.get("SubscriptionArn") or "")
+        if sub is None:
+            raise not_found("Subscription does not exist")
+        attributes = {
+            "SubscriptionArn": sub["arn"], "TopicArn": sub["topic_arn"], "Owner": sub["owner"],
+            "Protocol": sub["protocol"], "Endpoint": sub["endpoint"],
+            "ConfirmationWasAuthenticated": sub["attributes"].get("ConfirmationWasAuthenticated", "false"),
+            "PendingConfirmation": "false" if sub["confirmed"] else "true",
+            "RawMessageDelivery": "false",
+        }
+        if sub["protocol"] in ("http", "https"):
+            attributes["EffectiveDeliveryPolicy"] = sub["attributes"].get("DeliveryPolicy") or orjson.dumps(
+                {"healthyRetryPolicy": DEFAULT_HTTP_POLICY}).decode()
+        attributes.update(sub["attributes"])
+        if "FilterPolicy" in sub["attributes"]:
+            attributes.setdefault("FilterPolicyScope", "MessageAttributes")
+        return {"Attributes": attributes}
+
+    def set_subscription_attributes(self, ctx, params):
+        sub = self.store.get_subscription(params.get("SubscriptionArn") or "")
+        if sub is None:
+            raise not_found("Subscription does not exist")
+        key, value = params.get("AttributeName"), params.get("AttributeValue")
+        if key not in SUBSCRIPTION_ATTRIBUTES:
+            raise invalid("AttributeName")
+        self._check_subscription_attribute(key, value, sub["protocol"])
+        if value in (None, ""):
+            sub["attributes"].pop(key, None)
+        else:
+            sub["attributes"][key] = value
+        self.store.put_subscription(sub)
+        self._changed(sub["topic_arn"])
+        return {}
+
+    # -- publishing ------------------------------------------------------------------------------
+
+    async def publish(self, ctx, params):
+        self._learn(ctx)
+        arn = params.get("TopicArn") or params.get("TargetArn")
+        phone = params.get("PhoneNumber")
+        if not arn and not phone:
+            raise invalid("TopicArn or TargetArn Reason: no value for required parameter")
+        if arn and phone:
+            raise invalid("Both TopicArn and PhoneNumber are specified. Please provide only one.")
+        if phone:
+            message = self._check_message(params)
+            message_id = str(uuid.uuid4())
+            self.store.record(ctx.account, ctx.region, None, None, "sms", phone, message_id, None, message,
+                              None, timestamp())
+            return {"MessageId": message_id}
+        topic = self._topic(arn)
+        if arn.split(":")[4] != ctx.account and not self._policy_allows(topic, ctx.account, "Publish"):
+            raise AwsError("AuthorizationError", "User is not authorized to perform: SNS:Publish on resource: " + arn, 403)
+        prepared = self._prepare(topic, params)
+        return (await self._fanout(topic, [prepared]))[0]
+
+    def _policy_allows(self, topic: tuple, account: str, action: str) -> bool:
+        text = topic[4].get("Policy")
+        if not text:
+            return False
+        try:
+            statements = orjson.loads(text).get("Statement", [])
+        except (orjson.JSONDecodeError, AttributeError):
+            return False
+        for s in statements if isinstance(statements, list) else [statements]:
+            principal = (s.get("Principal") or {})
+            principal = principal.get("AWS", principal) if isinstance(principal, dict) else principal
+            principals = principal if isinstance(principal, list) else [principal]
+            actions = s.get("Action")
+            actions = actions if isinstance(actions, list) else [actions]
+            if s.get("Effect") == "Allow" and any(p in ("*", account, f"arn:aws:iam::{account}:root") for p in principals) \
+                    and any(str(a).lower() in ("sns:*", "*", f"sns:{action.lower()}") for a in actions):
+                return True
+        return False
+
+    async def publish_batch(self, ctx, params):
+        self._learn(ctx)
+        topic = self._topic(params.get("TopicArn"))
+        entries = params.get("PublishBatchRequestEntries") or []
+        if not entries:
+            raise AwsError("EmptyBatchRequest", "The batch request doesn't contain any entries.")
+        if len(entries) > 10:
+            raise AwsError("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible.")
+        ids = [e.get("Id") for e in entries]
+        if len(set(ids)) != len(ids):
+            raise AwsError("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id.")
+        for entry_id in ids:
+            if not BATCH_ID.match(entry_id or ""):
+                raise AwsError("InvalidBatchEntryId",
+                               "The Id of a batch entry in a batch request doesn't abide by the specification.")
+        total = sum(len((e.get("Message") or "").encode()) for e in entries)
+        if total > MAX_MESSAGE:
+            raise AwsError("BatchRequestTooLong", "The length of all the messages put together is more than the limit.")
+        prepared, failed = [], []
+        for entry in entries:
+            try:
+                prepared.append((entry["Id"], self._prepare(topic, entry)))
+            except AwsError as error:
+                failed.append({"Id": entry["Id"], "Code": error.code, "Message": error.message,
+                               "SenderFault": error.sender_fault})
+        results = (await self._fanout(topic, [p for _, p in prepared])) if prepared else []
+        successful = [{"Id": entry_id, **result} for (entry_id, _), result in zip(prepared, results, strict=True)]
+        return {"Successful": successful, "Failed": failed}
+
+    def _check_message(self, params: dict) -> str:
+        message = params.get("Message")
+        if message is None:
+            raise invalid("Message")
+        if message == "":
+            raise invalid("Empty message")
+        if len(message.encode()) > MAX_MESSAGE:
+            raise invalid("Message too long")
+        return message
+
+    def _prepare(self, topic: tuple, params: dict) -> dict:
+        """Validate one message of Publish / PublishBatch: what fan-out needs."""
+        arn, _, _, _, attributes, _ = topic
+        message = self._check_message(params)
+        subject = params.get("Subject")
+        if subject is not None:
+            if not subject or len(subject) > 100 or any(ord(c) < 32 or ord(c) > 126 for c in subject):
+                raise invalid("Subject")
+        structure = None
+        if params.get("MessageStructure") is not None:
+            if params["MessageStructure"] != "json":
+                raise invalid("MessageStructure")
+            try:
+                structure = orjson.loads(message)
+            except orjson.JSONDecodeError:
+                raise invalid("Message Structure - JSON message body failed to parse") from None
+            if not isinstance(structure, dict) or not isinstance(structure.get("default"), str):
+                raise invalid("Message Structure - No default entry in JSON message body")
+        message_attributes = self._check_attributes(params.get("MessageAttributes") or {})
+        fifo = attributes.get("FifoTopic") == "true"
+        group_id = params.get("MessageGroupId")
+        dedup_id = params.get("MessageDeduplicationId")
+        if fifo:
+            if not group_id:
+                raise invalid("The MessageGroupId parameter is required for FIFO topics")
+            if dedup_id is None:
+                if attributes.get("ContentBasedDeduplication") != "true":
+                    raise invalid("The topic should either have ContentBasedDeduplication enabled or "
+                                  "MessageDeduplicationId provided explicitly")
+                dedup_id = hashlib.sha256(message.encode()).hexdigest()
+        elif dedup_id is not None:
+            raise invalid("MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter "
+                          "that is not valid for this topic type")
+        return {"message": message, "subject": subject, "structure": structure, "attributes": message_attributes,
+                "group_id": group_id, "dedup_id": dedup_id}
+
+    @staticmethod
+    def _check_attributes(attributes: dict) -> dict:
+        if len(attributes) > 10:
+            raise invalid("Too many message attributes: at most 10 message attributes are allowed")
+        out = {}
+        for name, value in attributes.items():
+            data_type = value.get("DataType") or ""
+            base = data_type.split(".", 1)[0]
+            if base not in ("String", "Number", "Binary"):
+                raise invalid(f"The message attribute '{name}' has an invalid message attribute type, the set of "
+                              "supported type prefixes is Binary, Number, and String.")
+            if base == "Binary":
+                binary = value.get("BinaryValue")
+                if binary is None:
+                    raise invalid(f"The message attribute '{name}' must contain non-empty message attribute value "
+                                  f"for message attribute type '{data_type}'.")
+                out[name] = {"Type": data_type, "Value": base64.b64encode(binary).decode()}
+                continue
+            string = value.get("StringValue")
+            if string is None or string == "":
+                raise invalid(f"The message attribute '{name}' must contain non-empty message attribute value for "
+                              f"message attribute type '{data_type}'.")
+            if base == "Number":
+                try:
+                    float(string)
+                except ValueError:
+                    raise invalid(f"Could not cast message attribute '{name}' value to number.") from None
+            if data_type == "String.Array":
+                try:
+                    if not isinstance(orjson.loads(string), list):
+                        raise ValueError
+                except (orjson.JSONDecodeError, ValueError):
+                    raise invalid(f"The message attribute '{name}' with type 'String.Array' has an invalid value "
+                                  f"'{string}'.") from None
+            out[name] = {"Type": data_type, "Value": string}
+        return out
+
+    async def publish_internal(self, account: str, region: str, arn: str, body: str, attributes: dict | None = None,
+                         group_id: str | None = None, dedup_id: str | None = None, subject: str | None = None) -> dict:
+        """Publish for another service (EventBridge targets, Lambda destinations, Scheduler);
+        `attributes` in SNS's API form. Raises AwsError like Publish."""
+        topic = self._topic(arn)
+        params = {"Message": body, "MessageAttributes": attributes or {}, "Subject": subject}
+        if topic[4].get("FifoTopic") == "true":
+            params["MessageGroupId"] = group_id or "default"
+            params["MessageDeduplicationId"] = dedup_id or hashlib.sha256(body.encode()).hexdigest()
+        prepared = self._prepare(topic, params)
+        return (await self._fanout(topic, [prepared]))[0]
+
+    async def deliver_from_lambda(self, arn: str, body: str) -> None:
+        """Lambda's async-invocation destinations."""
+        _, _, _, region, account, _ = arn.split(":", 5)
+        await self.publish_internal(account, region, arn, body)
+
+    # -- fan-out ---------------------------------------------------------------------------------
+
+    async def _fanout(self, topic: tuple, messages: list[dict]) -> list[dict]:
+        arn, account, region, _, attributes, _ = topic
+        fifo = attributes.get("FifoTopic") == "true"
+        version = attributes.get("SignatureVersion", "1")
+        subs = self._subs(arn)
+        now = time.time()
+        results, scheduled = [], []
+        sqs = await self.providers.get("sqs") if subs else None
+        for msg in messages:
+            msg["_id"] = str(uuid.uuid4())
+        caches = [{} for _ in messages]
+        if any(not (sub.raw and sub.protocol != "lambda") and sub.protocol not in ("email", "sms") for sub in subs):
+            # one RSA signature per message text (~0.3 ms each with a 2048-bit key). A worker thread
+            # does not help: cryptography keeps the GIL while signing.
+            caches = self._presign(arn, version, messages, subs, timestamp(now))
+        with self.store.transaction():
+            if fifo and now - self._dedup_purged > 60:
+                self._dedup_purged = now
+                self.store.purge_dedup(now)
+            for msg, cache in zip(messages, caches, strict=True):
+                message_id = msg["_id"]
+                result = {"MessageId": message_id}
+                sequence = None
+                if fifo:
+                    scope = attributes.get("FifoThroughputScope")
+                    key = f"{msg['group_id']}\x00{msg['dedup_id']}" if scope == "MessageGroup" else msg["dedup_id"]
+                    duplicate = self.store.find_duplicate(arn, key, now)
+                    if duplicate is not None:
+                        results.append({"MessageId": duplicate[0], "SequenceNumber": duplicate[1]})
+                        continue
+                    sequence = str(10**19 + self.store.next_sequence(arn))
+                    self.store.remember(arn, key, message_id, sequence, now + DEDUP_WINDOW)
+                    result["SequenceNumber"] = sequence
+                results.append(result)
+                if subs:
+                    scheduled += self._deliver_message(arn, account, region, msg, message_id, sequence, version, subs,
+                                                       sqs, now, cache)
+        for delivery_id in scheduled:
+            self._schedule(delivery_id, 0)
+        return results
+
+    def _envelope(self, topic_arn: str, msg: dict, message_id: str, sequence: str | None, version: str, text: str,
+                  stamp: str, cache: dict) -> dict:
+        envelope = cache.get(text)
+        if envelope is not None and sequence is not None and "SequenceNumber" not in envelope:
+            items = list(envelope.items())
+            envelope = cache[text] = dict(items[:2] + [("SequenceNumber", sequence)] + items[2:])
+        if envelope is None:
+            envelope = {"Type": "Notification", "MessageId": message_id}
+            if sequence is not None:
+                envelope["SequenceNumber"] = sequence
+            envelope["TopicArn"] = topic_arn
+            if msg["subject"] is not None:
+                envelope["Subject"] = msg["subject"]
+            envelope["Message"] = text
+            envelope["Timestamp"] = stamp
+            envelope["SignatureVersion"] = version
+            envelope["Signature"] = self.signer.sign(envelope, version)
+            envelope["SigningCertURL"] = self._endpoint + CERT_PATH
+            cache[text] = envelope
+        return envelope
+
+    def _sub_unsubscribe_url(self, sub: Subscription) -> str:
+        cached = sub.unsubscribe
+        if cached is None or cached[0] != self._endpoint:
+            cached = sub.unsubscribe = (self._endpoint, self._unsubscribe_url(sub.arn))
+        return cached[1]
+
+    def _unsubscribe_url(self, sub_arn: str) -> str:
+        return f"{self._endpoint}/_overcast/sns/?Action=Unsubscribe&SubscriptionArn={quote(sub_arn, safe='')}"
+
+    def _presign(self, topic_arn: str, version: str, messages: list[dict], subs: list[Subscription],
+                 stamp: str) -> list[dict]:
+        """The signed envelope of each message text the subscriptions need, made before the
+        transaction."""
+        caches = []
+        for msg in messages:
+            cache: dict = {}
+            for sub in subs:
+                if (sub.raw and sub.protocol != "lambda") or sub.protocol in ("email", "sms"):
+                    continue
+                text = msg["structure"].get(sub.protocol, msg["structure"]["default"]) if msg["structure"] \
+                    else msg["message"]
+                self._envelope(topic_arn, msg, msg["_id"], None, version, text, stamp, cache)
+            caches.append(cache)
+        return caches
+
+    def _deliver_message(self, topic_arn, account, region, msg, message_id, sequence, version, subs, sqs,
+                         now, cache) -> list[int]:
+        """Inside the publish transaction: deliver to SQS, record email/SMS, queue the rest."""
+        stamp = timestamp(now)
+        attributes = msg["attributes"]
+        filter_attributes = body_json = None
+        scheduled = []
+        for sub in subs:
+            if sub.matcher is not None:
+                if sub.scope_body:
+                    if body_json is None:
+                        try:
+                            body_json = orjson.loads(msg["message"])
+                        except orjson.JSONDecodeError:
+                            body_json = False
+                    if body_json is False or not sub.matcher.matches(body_json):
+                        continue
+                else:
+                    if filter_attributes is None:
+                        filter_attributes = _filter_view(attributes)
+                    if not sub.matcher.matches(filter_attributes):
+                        continue
+            protocol = sub.protocol
+            text = msg["structure"].get(protocol, msg["structure"]["default"]) if msg["structure"] else msg["message"]
+            if protocol == "sqs":
+                self._to_sqs(sqs, sub, topic_arn, msg, message_id, sequence, version, text, stamp, cache)
+            elif protocol in ("email", "sms"):
+                self.store.record(account, region, topic_arn, sub.arn, protocol, sub.endpoint, message_id,
+                                  msg["subject"], text, attributes, stamp)
+            elif protocol == "email-json":
+                envelope = dict(self._envelope(topic_arn, msg, message_id, sequence, version, text, stamp, cache),
+                                UnsubscribeURL=self._unsubscribe_url(sub.arn))
+                self.store.record(account, region, topic_arn, sub.arn, protocol, sub.endpoint, message_id,
+                                  msg["subject"], orjson.dumps(envelope).decode(), attributes, stamp)
+            elif protocol == "lambda":
+                envelope = self._envelope(topic_arn, msg, message_id, sequence, version, text, stamp, cache)
+                record = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn,
+                          "Subject": msg["subject"], "Message": text, "Timestamp": stamp,
+                          "SignatureVersion": version, "Signature": envelope["Signature"],
+                          "SigningCertUrl": envelope["SigningCertURL"], "UnsubscribeUrl": self._unsubscribe_url(sub.arn),
+                          "MessageAttributes": attributes}
+                event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                                      "EventSubscriptionArn": sub.arn, "Sns": record}]}
+                job = {"kind": "lambda", "function": sub.endpoint, "payload": orjson.dumps(event).decode(),
+                       "dlq_body": orjson.dumps(dict(envelope, UnsubscribeURL=self._unsubscribe_url(sub.arn),
+                                                     MessageAttributes=attributes)).decode()}
+                scheduled.append(self.store.add_delivery(sub.arn, job, now))
+            elif protocol == "firehose":
+                if sub.raw:
+                    body = text
+                else:
+                    envelope = dict(self._envelope(topic_arn, msg, message_id, sequence, version, text, stamp, cache),
+                                    UnsubscribeURL=self._sub_unsubscribe_url(sub))
+                    if attributes:
+                        envelope["MessageAttributes"] = attributes
+                    body = orjson.dumps(envelope).decode()
+                scheduled.append(self.store.add_delivery(sub.arn, {"kind": "target", "arn": sub.endpoint,
+                                                                   "body": body}, now))
+            elif protocol in ("http", "https"):
+                headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification",
+                           "x-amz-sns-message-id": message_id, "x-amz-sns-topic-arn": topic_arn,
+                           "x-amz-sns-subscription-arn": sub.arn,
+                           "User-Agent": "Amazon Simple Notification Service Agent"}
+                if sub.raw:
+                    headers["x-amz-sns-rawdelivery"] = "true"
+                    body = text
+                else:
+                    envelope = dict(self._envelope(topic_arn, msg, message_id, sequence, version, text, stamp, cache),
+                                    UnsubscribeURL=self._unsubscribe_url(sub.arn))
+                    if attributes:
+                        envelope["MessageAttributes"] = attributes
+                    body = orjson.dumps(envelope, option=orjson.OPT_INDENT_2).decode()
+                job = {"kind": "http", "url": sub.endpoint, "body": body, "headers": headers}
+                scheduled.append(self.store.add_delivery(sub.arn, job, now))
+        return scheduled
+
+    def _to_sqs(self, sqs, sub: Subscription, topic_arn, msg, message_id, sequence, version, text, stamp, cache):
+        attributes = msg["attributes"]
+        if sub.raw:
+            body = text
+            sqs_attributes = {}
+            for name, value in attributes.items():
+                if value["Type"].startswith("Binary"):
+                    sqs_attributes[name] = {"DataType": value["Type"], "BinaryValue": base64.b64decode(value["Value"])}
+                else:
+                    data_type = "String" if value["Type"] == "String.Array" else value["Type"]
+                    sqs_attributes[name] = {"DataType": data_type, "StringValue": value["Value"]}
+        else:
+            envelope = dict(self._envelope(topic_arn, msg, message_id, sequence, version, text, stamp, cache),
+                            UnsubscribeURL=self._sub_unsubscribe_url(sub))
+            if attributes:
+                envelope["MessageAttributes"] = attributes
+            body = orjson.dumps(envelope, option=orjson.OPT_INDENT_2).decode()
+            sqs_attributes = None
+        _, _, _, region, account, name = sub.endpoint.split(":", 5)
+        params = {"QueueUrl": f"http://localhost/{account}/{name}", "MessageBody": body}
+        if sqs_attributes:
+            params["MessageAttributes"] = sqs_attributes
+        if msg["group_id"] is not None:
+            params["MessageGroupId"] = msg["group_id"]
+        if name.endswith(".fifo"):
+            params["MessageDeduplicationId"] = msg["dedup_id"] or message_id
+        try:
+            sqs.send_message(internal_ctx("sqs", account, region, "SendMessage"), params)
+        except AwsError as error:  # a client-side error: no retry, to the DLQ (inside this transaction)
+            self._dead_letter_now(sqs, sub, body, error.code, error.message)
+
+    def _dead_letter_now(self, sqs, sub: Subscription, body: str, code: str, message: str) -> None:
+        if not sub.redrive:
+            log.warning("SNS delivery to %s failed (%s: %s); no dead-letter queue: message dropped",
+                        sub.endpoint, code, message)
+            return
+        _, _, _, region, account, name = sub.redrive.split(":", 5)
+        params = {"QueueUrl": f"http://localhost/{account}/{name}", "MessageBody": body,
+                  "MessageAttributes": {"ErrorCode": {"DataType": "String", "StringValue": code},
+                                        "ErrorMessage": {"DataType": "String", "StringValue": message[:1000] or code}}}
+        if name.endswith(".fifo"):
+            params["MessageGroupId"] = "sns-dlq"
+            params["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
+        try:
+            sqs.send_message(internal_ctx("sqs", account, region, "SendMessage"), params)
+        except AwsError as error:
+            log.warning("SNS dead-letter queue %s unusable (%s): message dropped", sub.redrive, error.message)
+
+    # -- the delivery engine ---------------------------------------------------------------------
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _schedule(self, delivery_id: int, at: float) -> None:
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, at - time.time())
+        old = self._timers.pop(delivery_id, None)
+        if old:
+            old.cancel()
+        if delay == 0:
+            self._spawn(self._run_delivery(delivery_id))
+        else:
+            self._timers[delivery_id] = loop.call_later(delay, lambda: self._spawn(self._run_delivery(delivery_id)))
+
+    async def _run_delivery(self, delivery_id: int) -> None:
+        self._timers.pop(delivery_id, None)
+        row = self.store.get_delivery(delivery_id)
+        if row is None:
+            return
+        sub_arn, job, attempts = row
+        sub = self.store.get_subscription(sub_arn)
+        if sub is None:
+            self.store.delete_delivery(delivery_id)
+            return
+        async with self._limit:
+            try:
+                await self._attempt(job)
+            except DeliveryError as error:
+                attempts += 1
+                delay = self._retry_delay(sub, job, attempts)
+                if error.client or delay is None:
+                    await self._dead_letter(sub, job, error)
+                    self.store.delete_delivery(delivery_id)
+                else:
+                    self.store.retry_delivery(delivery_id, attempts, time.time() + delay)
+                    self._schedule(delivery_id, time.time() + delay)
+                return
+            except Exception:
+                log.exception("SNS delivery %s", delivery_id)
+        self.store.delete_delivery(delivery_id)
+
+    async def _attempt(self, job: dict) -> None:
+        if job["kind"] == "http":
+            try:
+                status, _, _ = await http_client.request("POST", job["url"], job["body"].encode(), job["headers"])
+            except http_client.HttpError as e:
+                raise DeliveryError("ConnectionError", str(e), client=False) from None
+            if 200 <= status < 300:
+                return
+            raise DeliveryError(f"HTTP{status}", f"the endpoint answered {status}",
+                                client=400 <= status < 500 and status != 429)
+        if job["kind"] == "target":  # Firehose
+            await deliver(self.providers, job["arn"], job["body"], source="sns")
+            return
+        if job["kind"] == "lambda":
+            region, account = job["function"].split(":")[3:5]
+            lam = await self.providers.get("lambda")
+            try:
+                await lam.invoke_function(account, region, job["function"], job["payload"].encode(),
+                                          invocation_type="Event")
+            except AwsError as e:
+                raise DeliveryError(e.code, e.message, client=e.code != "TooManyRequestsException") from None
+
+    @staticmethod
+    def _retry_delay(sub: dict, job: dict, attempts: int) -> float | None:
+        """Seconds before retry number `attempts`, or None when retries are exhausted."""
+        if job["kind"] == "lambda":
+            return 1.0 if attempts <= 3 else None
+        policy = DEFAULT_HTTP_POLICY
+        text = sub["attributes"].get("DeliveryPolicy")
+        if text:
+            try:
+                parsed = orjson.loads(text)
+                retry = parsed.get("healthyRetryPolicy") or parsed
+                if isinstance(retry, dict):
+                    policy = {**DEFAULT_HTTP_POLICY, **retry}
+            except (orjson.JSONDecodeError, AttributeError):
+                pass
+        if attempts > int(policy.get("numRetries", 3)):
+            return None
+        if attempts <= int(policy.get("numNoDelayRetries", 0)):
+            return 0.0
+        low, high = float(policy.get("minDelayTarget", 20)), float(policy.get("maxDelayTarget", 20))
+        retries = max(int(policy.get("numRetries", 3)), 1)
+        return min(high, low + (high - low) * (attempts - 1) / retries)
+
+    async def _dead_letter(self, sub: dict, job: dict, error: DeliveryError) -> None:
+        redrive = sub["attributes"].get("RedrivePolicy")
+        target = orjson.loads(redrive).get("deadLetterTargetArn") if redrive else None
+        if not target:
+            log.warning("SNS delivery to %s failed (%s); no dead-letter queue: message dropped", sub["endpoint"], error)
+            return
+        body = job.get("dlq_body") or job.get("body") or job.get("payload")
+        attributes = {"ErrorCode": {"DataType": "String", "StringValue": error.code},
+                      "ErrorMessage": {"DataType": "String", "StringValue": error.message[:1000] or error.code}}
+        try:
+            await deliver(self.providers, target, body, attributes=attributes,
+                          group_id="sns-dlq" if target.endswith(".fifo") else None)
+        except DeliveryError as e:
+            log.warning("SNS dead-letter queue %s unusable (%s): message dropped", target, e)
+
+    # -- HTTP confirmation -----------------------------------------------------------------------
+
+    def _confirmation_message(self, sub: dict, kind: str = "SubscriptionConfirmation") -> dict:
+        topic_arn = sub["topic_arn"]
+        token = sub["token"] or secrets.token_hex(64)
+        url = (f"{self._endpoint}/_overcast/sns/?Action=ConfirmSubscription&TopicArn={quote(topic_arn, safe='')}"
+               f"&Token={token}")
+        if kind == "SubscriptionConfirmation":
+            text = (f"You have chosen to subscribe to the topic {topic_arn}.\nTo confirm the subscription, visit the "
+                    "SubscribeURL included in this message.")
+        else:  # (overcast does not restore a subscription through this message's SubscribeURL)
+            text = (f"You have chosen to deactivate subscription {sub['arn']}.\nTo cancel this operation and "
+                    "restore the subscription, visit the SubscribeURL included in this message.")
+        message = {"Type": kind, "MessageId": str(uuid.uuid4()), "Token": token, "TopicArn": topic_arn,
+                   "Message": text, "SubscribeURL": url, "Timestamp": timestamp()}
+        version = (self._topics.get(topic_arn) or self.store.get_topic(topic_arn))[4].get("SignatureVersion", "1")
+        message["SignatureVersion"] = version
+        message["Signature"] = self.signer.sign(message, version)
+        message["SigningCertURL"] = self._endpoint + CERT_PATH
+        return message
+
+    async def _send_confirmation(self, sub: dict, kind: str = "SubscriptionConfirmation") -> None:
+        message = self._confirmation_message(sub, kind)
+        headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": kind,
+                   "x-amz-sns-message-id": message["MessageId"], "x-amz-sns-topic-arn": sub["topic_arn"],
+                   "User-Agent": "Amazon Simple Notification Service Agent"}
+        body = orjson.dumps(message, option=orjson.OPT_INDENT_2)
+        for attempt in range(3):
+            try:
+                status, _, _ = await http_client.request("POST", sub["endpoint"], body, headers)
+                if 200 <= status < 300:
+                    return
+            except http_client.HttpError as e:
+                log.info("SNS subscription confirmation to %s: %s", sub["endpoint"], e)
+            await asyncio.sleep(1 + attempt)  # three tries; the subscription stays pending otherwise
+
+    # -- overcast's endpoints: SubscribeURL, UnsubscribeURL, certificate, recorded messages ----------
+
+    async def http(self, request: HttpRequest) -> HttpResponse:
+        path = request.path.rstrip("/")
+        query = {k: v[0] for k, v in parse_qs(request.query_string).items()}
+        if path == CERT_PATH:
+            return HttpResponse(200, [("content-type", "application/x-x509-ca-cert")], self.signer.cert_pem)
+        if path == "/_overcast/sns/messages":
+            filters = {"account": query.get("account"), "region": query.get("region"),
+                       "topic_arn": query.get("topicArn") or query.get("topic_arn"),
+                       "protocol": query.get("protocol"), "endpoint": query.get("endpoint")}
+            if request.method == "DELETE":
+                return _json(200, {"deleted": self.store.clear_recorded(filters)})
+            return _json(200, {"messages": self.store.recorded(filters)})
+        if path == "/_overcast/sns":
+            action = query.get("Action")
+            request_id = str(uuid.uuid4())
+            try:
+                if action == "ConfirmSubscription":
+                    topic_arn = query.get("TopicArn", "")
+                    sub = self.store.subscription_by_token(topic_arn, query.get("Token", ""))
+                    if sub is None:
+                        raise invalid("Token")
+                    if not sub["confirmed"]:
+                        sub["confirmed"] = True
+                        self.store.put_subscription(sub)
+                        self._changed(topic_arn)
+                    body = (f'<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+                            f"<ConfirmSubscriptionResult><SubscriptionArn>{sub['arn']}</SubscriptionArn>"
+                            f"</ConfirmSubscriptionResult><ResponseMetadata><RequestId>{request_id}</RequestId>"
+                            f"</ResponseMetadata></ConfirmSubscriptionResponse>")
+                    return HttpResponse(200, [("content-type", "text/xml")], body.encode())
+                if action == "Unsubscribe":
+                    sub = self.store.get_subscription(query.get("SubscriptionArn", ""))
+                    if sub is None:
+                        raise not_found("Subscription does not exist")
+                    self.store.delete_subscription(sub["arn"])
+                    self._changed(sub["topic_arn"])
+                    body = (f'<UnsubscribeResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+                            f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+                            f"</UnsubscribeResponse>")
+                    return HttpResponse(200, [("content-type", "text/xml")], body.encode())
+            except AwsError as e:
+                body = (f'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>'
+                        f"<Code>{e.code}</Code><Message>{e.message}</Message></Error>"
+                        f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+                return HttpResponse(e.status, [("content-type", "text/xml")], body.encode())
+        return _json(404, {"error": "NotFound", "message": f"No overcast endpoint {request.method} {request.path}"})
+
+
+def _filter_view(attributes: dict) -> dict:
+    """Message attributes as a filter policy sees them: strings, numbers, String.Array values as
+    arrays; Binary attributes are not compared."""
+    view = {}
+    for name, value in attributes.items():
+        kind, text = value["Type"], value["Value"]
+        if kind.startswith("Number"):
+            number = float(text)
+            view[name] = int(number) if number.is_integer() else number
+        elif kind == "String.Array":
+            view[name] = orjson.loads(text)
+        elif kind.startswith("String"):
+            view[name] = text
+    return view
+
+
+def _json(status: int, payload) -> HttpResponse:
+    return HttpResponse(status, [("content-type", "application/json")], orjson.dumps(payload))

@@ -1,0 +1,371 @@
+"""EventBridge through boto3 and the AWS CLI: buses, rules, PutEvents, targets, input
+transformation, schedules (fired through overcast's test clock), retries and dead-letter queues,
+archives and replays, API destinations."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+from messaging_support import HttpSubscriber, forwarder, make_queue, receive
+
+
+@pytest.fixture(scope="module")
+def events(client):
+    return client("events")
+
+
+@pytest.fixture(scope="module")
+def sqs(client):
+    return client("sqs")
+
+
+def error_of(call, **kwargs):
+    with pytest.raises(ClientError) as info:
+        call(**kwargs)
+    return info.value.response["Error"]
+
+
+def rule_to_queue(events, sqs, unique_name, pattern, bus="default", **target):
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern), EventBusName=bus)
+    url, arn = make_queue(sqs, unique_name("q"))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn, **target}])
+    return name, url
+
+
+def entry(source, detail, detail_type="thing happened", bus=None, **extra):
+    out = {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), **extra}
+    if bus:
+        out["EventBusName"] = bus
+    return out
+
+
+def test_put_events_matches_rule_and_delivers_event_to_sqs(events, sqs, unique_name):
+    source = unique_name("app")
+    _, url = rule_to_queue(events, sqs, unique_name, {"source": [source], "detail": {"state": ["on"]}})
+    result = events.put_events(Entries=[entry(source, {"state": "off"}), entry(source, {"state": "on"},
+                                                                                 Resources=["arn:x"])])
+    assert result["FailedEntryCount"] == 0
+    event_id = result["Entries"][1]["EventId"]
+    messages = receive(sqs, url, count=2, timeout=2)
+    assert len(messages) == 1
+    event = json.loads(messages[0]["Body"])
+    assert event["id"] == event_id
+    assert (event["source"], event["detail-type"], event["detail"]) == (source, "thing happened", {"state": "on"})
+    assert (event["version"], event["account"], event["region"], event["resources"]) == \
+        ("0", "000000000000", "us-east-1", ["arn:x"])
+    assert event["time"].endswith("Z")
+
+
+def test_put_events_reports_entry_errors(events, unique_name):
+    result = events.put_events(Entries=[
+        {"Source": "a", "DetailType": "b", "Detail": "{not json"},
+        {"Source": "a", "DetailType": "b"},
+        entry("a", {}, bus=unique_name("nobus")),
+        entry("a", {"ok": 1}),
+    ])
+    assert result["FailedEntryCount"] == 3
+    codes = [e.get("ErrorCode") for e in result["Entries"]]
+    assert codes == ["MalformedDetail", "InvalidArgument", "ResourceNotFoundException", None]
+    assert result["Entries"][0]["ErrorMessage"] == "Detail is malformed."
+    assert result["Entries"][1]["ErrorMessage"] == "Parameter Detail is not valid. Reason: Detail is a required argument."
+
+
+def test_put_events_total_size_limit_is_1_mb(events):
+    big = "x" * 600_000
+    error = error_of(events.put_events, Entries=[entry("a", {"v": big}), entry("a", {"v": big})])
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == "Total size of the entries in the request is over the limit."
+
+
+def test_invalid_event_pattern(events, unique_name):
+    error = error_of(events.put_rule, Name=unique_name("rule"), EventPattern=json.dumps({"source": "aws.ec2"}))
+    assert error["Code"] == "InvalidEventPatternException"
+    assert error["Message"].startswith("Event pattern is not valid. Reason: ")
+
+
+def test_invalid_schedule_expression(events, unique_name):
+    for expression in ("rate(1 minutes)", "cron(0 10 * * * *)", "every day"):
+        error = error_of(events.put_rule, Name=unique_name("rule"), ScheduleExpression=expression)
+        assert (error["Code"], error["Message"]) == ("ValidationException", "Parameter ScheduleExpression is not valid.")
+
+
+def test_rule_needs_pattern_or_schedule(events, unique_name):
+    error = error_of(events.put_rule, Name=unique_name("rule"))
+    assert error["Message"] == "Parameter(s) EventPattern or ScheduleExpression must be specified."
+
+
+def test_test_event_pattern(events):
+    event = {"id": "1", "account": "1", "source": "aws.ec2", "time": "2024-01-01T00:00:00Z", "region": "us-east-1",
+             "detail-type": "x", "detail": {"n": 5}, "resources": []}
+    assert events.test_event_pattern(EventPattern=json.dumps({"detail": {"n": [{"numeric": [">", 1]}]}}),
+                                     Event=json.dumps(event))["Result"] is True
+    assert events.test_event_pattern(EventPattern=json.dumps({"source": ["aws.s3"]}),
+                                     Event=json.dumps(event))["Result"] is False
+    error = error_of(events.test_event_pattern, EventPattern=json.dumps({"a": [{"bogus": 1}]}), Event=json.dumps(event))
+    assert error["Message"] == "Event pattern is not valid. Reason: Unrecognized match type bogus"
+
+
+def test_custom_bus_rules_only_see_their_bus(events, sqs, unique_name):
+    bus = unique_name("bus")
+    arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    assert arn.endswith(f":event-bus/{bus}")
+    source = unique_name("app")
+    _, url = rule_to_queue(events, sqs, unique_name, {"source": [source]}, bus=bus)
+    events.put_events(Entries=[entry(source, {"where": "default"}), entry(source, {"where": "custom"}, bus=bus)])
+    messages = receive(sqs, url, count=2, timeout=2)
+    assert [json.loads(m["Body"])["detail"]["where"] for m in messages] == ["custom"]
+    assert bus in [b["Name"] for b in events.list_event_buses()["EventBuses"]]
+
+
+def test_disabled_rule_does_not_match(events, sqs, unique_name):
+    source = unique_name("app")
+    name, url = rule_to_queue(events, sqs, unique_name, {"source": [source]})
+    events.disable_rule(Name=name)
+    assert events.describe_rule(Name=name)["State"] == "DISABLED"
+    events.put_events(Entries=[entry(source, {})])
+    assert receive(sqs, url, timeout=1.5) == []
+
+
+def test_rule_with_targets_cannot_be_deleted(events, sqs, unique_name):
+    name, _ = rule_to_queue(events, sqs, unique_name, {"source": ["x"]})
+    assert error_of(events.delete_rule, Name=name)["Message"] == "Rule can't be deleted since it has targets."
+    events.remove_targets(Rule=name, Ids=["q"])
+    events.delete_rule(Name=name)
+    assert error_of(events.describe_rule, Name=name)["Code"] == "ResourceNotFoundException"
+
+
+def test_input_constant_and_input_path(events, sqs, unique_name):
+    source = unique_name("app")
+    name, url = rule_to_queue(events, sqs, unique_name, {"source": [source]}, Input='{"fixed": true}')
+    url2, arn2 = make_queue(sqs, unique_name("q"))
+    events.put_targets(Rule=name, Targets=[{"Id": "path", "Arn": arn2, "InputPath": "$.detail.inner"}])
+    events.put_events(Entries=[entry(source, {"inner": {"a": 1}})])
+    assert json.loads(receive(sqs, url)[0]["Body"]) == {"fixed": True}
+    assert json.loads(receive(sqs, url2)[0]["Body"]) == {"a": 1}
+
+
+def test_input_transformer(events, sqs, unique_name):
+    source = unique_name("app")
+    template = '{"instance": <instance>, "text": "instance <instance> is <state>", "rule": "<aws.events.rule-name>"}'
+    name, url = rule_to_queue(events, sqs, unique_name, {"source": [source]}, InputTransformer={
+        "InputPathsMap": {"instance": "$.detail.instance-id", "state": "$.detail.state"},
+        "InputTemplate": template})
+    events.put_events(Entries=[entry(source, {"instance-id": "i-123", "state": "running"})])
+    assert json.loads(receive(sqs, url)[0]["Body"]) == {"instance": "i-123", "text": "instance i-123 is running",
+                                                        "rule": name}
+
+
+def test_fifo_queue_target_with_message_group(events, sqs, unique_name):
+    source = unique_name("app")
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    url, arn = make_queue(sqs, unique_name("q") + ".fifo", FifoQueue="true")
+    error = events.put_targets(Rule=name, Targets=[{"Id": "f", "Arn": arn}])
+    assert error["FailedEntryCount"] == 1
+    events.put_targets(Rule=name, Targets=[{"Id": "f", "Arn": arn, "SqsParameters": {"MessageGroupId": "grp"}}])
+    events.put_events(Entries=[entry(source, {"n": 1})])
+    message = receive(sqs, url)[0]
+    assert message["Attributes"]["MessageGroupId"] == "grp"
+
+
+def test_sns_target(events, sqs, client, unique_name):
+    sns = client("sns")
+    topic = sns.create_topic(Name=unique_name("topic"))["TopicArn"]
+    url, qarn = make_queue(sqs, unique_name("q"))
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn, Attributes={"RawMessageDelivery": "true"})
+    source = unique_name("app")
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "t", "Arn": topic}])
+    events.put_events(Entries=[entry(source, {"via": "sns"})])
+    assert json.loads(receive(sqs, url)[0]["Body"])["detail"] == {"via": "sns"}
+
+
+def test_another_bus_as_target(events, sqs, unique_name):
+    bus = unique_name("bus")
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    source = unique_name("app")
+    _, url = rule_to_queue(events, sqs, unique_name, {"source": [source]}, bus=bus)
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "bus", "Arn": bus_arn}])
+    events.put_events(Entries=[entry(source, {"hop": 1})])
+    assert json.loads(receive(sqs, url)[0]["Body"])["detail"] == {"hop": 1}
+
+
+def test_missing_target_goes_to_dead_letter_queue(events, sqs, unique_name):
+    source = unique_name("app")
+    dlq_url, dlq_arn = make_queue(sqs, unique_name("dlq"))
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    gone = f"arn:aws:lambda:us-east-1:000000000000:function:{unique_name('gone')}"
+    events.put_targets(Rule=name, Targets=[{"Id": "fn", "Arn": gone, "DeadLetterConfig": {"Arn": dlq_arn},
+                                            "RetryPolicy": {"MaximumRetryAttempts": 2}}])
+    events.put_events(Entries=[entry(source, {"lost": False})])
+    message = receive(sqs, dlq_url)[0]
+    assert json.loads(message["Body"])["detail"] == {"lost": False}
+    attributes = message["MessageAttributes"]
+    assert attributes["TARGET_ARN"]["StringValue"] == gone
+    assert attributes["RULE_ARN"]["StringValue"].endswith(f":rule/{name}")
+    assert attributes["ERROR_CODE"]["StringValue"] == "ResourceNotFoundException"
+
+
+def test_lambda_target_receives_event(events, sqs, client, unique_name):
+    lam = client("lambda")
+    sink_url, _ = make_queue(sqs, unique_name("sink"))
+    function_arn = forwarder(lam, unique_name("fn"), sink_url)
+    source = unique_name("app")
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "fn", "Arn": function_arn}])
+    events.put_events(Entries=[entry(source, {"to": "lambda"})])
+    event = json.loads(receive(sqs, sink_url, timeout=20)[0]["Body"])
+    assert event["detail"] == {"to": "lambda"} and event["source"] == source
+
+
+def test_logs_target(events, client, unique_name):
+    logs = client("logs")
+    group = "/aws/events/" + unique_name("g")
+    logs.create_log_group(logGroupName=group)
+    source = unique_name("app")
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "logs", "Arn": f"arn:aws:logs:us-east-1:000000000000:log-group:{group}"}])
+    events.put_events(Entries=[entry(source, {"logged": True})])
+    deadline = time.time() + 5
+    found = []
+    while time.time() < deadline and not found:
+        found = logs.filter_log_events(logGroupName=group).get("events", [])
+        time.sleep(0.1)
+    assert json.loads(found[0]["message"])["detail"] == {"logged": True}
+
+
+def test_scheduled_rule_fires_with_scheduled_event(events, sqs, endpoint, unique_name):
+    name = unique_name("rule")
+    arn = events.put_rule(Name=name, ScheduleExpression="rate(5 minutes)")["RuleArn"]
+    url, qarn = make_queue(sqs, unique_name("q"))
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": qarn}])
+    request = urllib.request.Request(f"{endpoint}/_overcast/events/fire?rule={arn}", method="POST")
+    assert json.load(urllib.request.urlopen(request))["fired"] == arn
+    event = json.loads(receive(sqs, url)[0]["Body"])
+    assert (event["source"], event["detail-type"], event["resources"], event["detail"]) == \
+        ("aws.events", "Scheduled Event", [arn], {})
+
+
+def test_schedule_only_on_default_bus(events, unique_name):
+    bus = unique_name("bus")
+    events.create_event_bus(Name=bus)
+    error = error_of(events.put_rule, Name=unique_name("rule"), ScheduleExpression="rate(1 hour)", EventBusName=bus)
+    assert error["Message"] == "ScheduleExpression is supported only on the default event bus."
+
+
+def test_archive_and_replay(events, sqs, unique_name):
+    bus = unique_name("bus")
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    source = unique_name("app")
+    archive = unique_name("arch")
+    archive_arn = events.create_archive(ArchiveName=archive, EventSourceArn=bus_arn,
+                                        EventPattern=json.dumps({"source": [source]}))["ArchiveArn"]
+    start = datetime.now(UTC) - timedelta(seconds=5)
+    events.put_events(Entries=[entry(source, {"n": i}, bus=bus) for i in range(3)])
+    assert events.describe_archive(ArchiveName=archive)["EventCount"] == 3
+    name, url = rule_to_queue(events, sqs, unique_name, {"source": [source]}, bus=bus)
+    rule_arn = events.describe_rule(Name=name, EventBusName=bus)["Arn"]
+    replay = unique_name("replay")
+    events.start_replay(ReplayName=replay, EventSourceArn=archive_arn, EventStartTime=start,
+                        EventEndTime=datetime.now(UTC) + timedelta(seconds=5),
+                        Destination={"Arn": bus_arn, "FilterArns": [rule_arn]})
+    bodies = [json.loads(m["Body"]) for m in receive(sqs, url, count=3)]
+    assert sorted(b["detail"]["n"] for b in bodies) == [0, 1, 2]
+    assert {b["replay-name"] for b in bodies} == {replay}
+    assert events.describe_replay(ReplayName=replay)["State"] == "COMPLETED"
+
+
+def test_api_destination_calls_endpoint_with_api_key(events, unique_name):
+    server = HttpSubscriber()
+    try:
+        connection = events.create_connection(
+            Name=unique_name("conn"), AuthorizationType="API_KEY",
+            AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "secret"}})
+        assert connection["ConnectionState"] == "AUTHORIZED"
+        destination = events.create_api_destination(
+            Name=unique_name("dest"), ConnectionArn=connection["ConnectionArn"],
+            InvocationEndpoint=server.url, HttpMethod="POST")["ApiDestinationArn"]
+        source = unique_name("app")
+        name = unique_name("rule")
+        events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+        events.put_targets(Rule=name, Targets=[{"Id": "api", "Arn": destination,
+                                                "RoleArn": "arn:aws:iam::000000000000:role/r"}])
+        events.put_events(Entries=[entry(source, {"http": True})])
+        request = server.wait(1)[0]
+        assert request["headers"]["x-api-key"] == "secret"
+        assert json.loads(request["body"])["detail"] == {"http": True}
+    finally:
+        server.close()
+
+
+def test_list_targets_and_rule_names_by_target(events, sqs, unique_name):
+    name, _ = rule_to_queue(events, sqs, unique_name, {"source": ["x"]})
+    target = events.list_targets_by_rule(Rule=name)["Targets"][0]
+    assert events.list_rule_names_by_target(TargetArn=target["Arn"])["RuleNames"] == [name]
+
+
+def test_cli_put_events(aws_cli, events, sqs, unique_name):
+    source = unique_name("app")
+    _, url = rule_to_queue(events, sqs, unique_name, {"source": [source]})
+    out = aws_cli("events", "put-events", "--entries", json.dumps([entry(source, {"cli": True})]))
+    assert out["FailedEntryCount"] == 0
+    assert json.loads(receive(sqs, url)[0]["Body"])["detail"] == {"cli": True}
+
+
+def test_lambda_on_success_destination_puts_event_on_bus(events, sqs, client, unique_name):
+    from lambda_functions import create_python
+
+    lam = client("lambda")
+    bus = unique_name("bus")
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    _, url = rule_to_queue(events, sqs, unique_name, {"source": ["lambda"]}, bus=bus)
+    name = unique_name("fn")
+    create_python(lam, name, "def handler(event, context):\n    return 'done'\n")
+    lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": bus_arn}})
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"x": 2}')
+    event = json.loads(receive(sqs, url, timeout=20)[0]["Body"])
+    assert event["detail-type"] == "Lambda Function Invocation Result - Success"
+    assert event["detail"]["responsePayload"] == "done"
+    assert event["detail"]["requestPayload"] == {"x": 2}
+
+
+def test_kinesis_target_with_partition_key_path(events, client, unique_name):
+    from overcast.services import SERVICES
+
+    if "kinesis" not in SERVICES:
+        pytest.skip("overcast has no Kinesis yet")
+    kinesis = client("kinesis")
+    stream = unique_name("s")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    for _ in range(100):
+        description = kinesis.describe_stream(StreamName=stream)["StreamDescription"]
+        if description["StreamStatus"] == "ACTIVE":
+            break
+        time.sleep(0.05)
+    source = unique_name("app")
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "k", "Arn": description["StreamARN"],
+                                            "KinesisParameters": {"PartitionKeyPath": "$.detail.customer"}}])
+    events.put_events(Entries=[entry(source, {"customer": "c-42"})])
+    shard = description["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    deadline, records = time.time() + 5, []
+    while not records and time.time() < deadline:
+        records = kinesis.get_records(ShardIterator=iterator)["Records"]
+        time.sleep(0.05)
+    assert records[0]["PartitionKey"] == "c-42"
+    assert json.loads(records[0]["Data"])["detail"] == {"customer": "c-42"}

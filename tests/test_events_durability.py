@@ -1,0 +1,35 @@
+"""An event PutEvents accepted is not lost when overcast is killed (kill -9) before its target got
+it: the pending delivery is in the database and resumes after a restart."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import OvercastProcess, make_client
+from messaging_support import HttpSubscriber
+
+
+def test_pending_target_delivery_survives_kill_9(tmp_path):
+    server = OvercastProcess(data_dir=str(tmp_path), env={"OVERCAST_EVENTS_RETRY_DELAY": "0.5"})
+    endpoint = HttpSubscriber()
+    port = endpoint.server.server_address[1]
+    endpoint.close()  # the API destination is down when the event arrives
+    try:
+        events = make_client(server.endpoint, "events")
+        connection = events.create_connection(Name="c", AuthorizationType="API_KEY", AuthParameters={
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-key", "ApiKeyValue": "k"}})["ConnectionArn"]
+        destination = events.create_api_destination(Name="d", ConnectionArn=connection, HttpMethod="POST",
+                                                     InvocationEndpoint=endpoint.url)["ApiDestinationArn"]
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["durable"]}))
+        events.put_targets(Rule="r", Targets=[{"Id": "api", "Arn": destination,
+                                               "RoleArn": "arn:aws:iam::000000000000:role/r"}])
+        events.put_events(Entries=[{"Source": "durable", "DetailType": "t", "Detail": '{"keep": true}'}])
+        server.stop(kill=True)
+
+        server = OvercastProcess(data_dir=str(tmp_path), env={"OVERCAST_EVENTS_RETRY_DELAY": "0.5"})
+        endpoint = HttpSubscriber(port=port)
+        request = endpoint.wait(1, timeout=15)
+        assert json.loads(request[0]["body"])["detail"] == {"keep": True}
+    finally:
+        endpoint.close()
+        server.stop()
