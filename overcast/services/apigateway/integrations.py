@@ -1,0 +1,525 @@
+"""Integrations: AWS_PROXY (Lambda, payload 1.0), AWS (non-proxy Lambda, and service actions
+executed in-process through overcast's own gateway machinery), HTTP / HTTP_PROXY (a real
+outbound call) and MOCK; request and response mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import re
+import time
+from urllib.parse import urlencode
+
+import orjson
+
+from overcast.aws.context import HttpRequest, HttpResponse
+from overcast.aws.errors import AwsError
+from overcast.services import SERVICES
+from overcast.services.apigateway import mapping
+from overcast.vtl import VtlError
+
+log = logging.getLogger("overcast.apigateway")
+
+_LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):lambda:path/[^/]+/functions/(.+)/invocations/?$")
+_AWS_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):([^:]+):(action|path)/(.*)$")
+_PROXY_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
+# services whose subdomain in an integration URI differs from overcast's model name
+_SUBDOMAINS = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions", "execute-api": "apigateway"}
+
+
+def _gateway_error(kind, message=None):
+    from overcast.services.apigateway.runtime import GatewayError
+
+    return GatewayError(kind, message)
+
+
+class Integrations:
+    def __init__(self, provider):
+        self.provider = provider
+        self._http = None
+        self._gateway = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def http_client(self):
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(follow_redirects=False, verify=False)
+        return self._http
+
+    def gateway(self):
+        if self._gateway is None:
+            from overcast.aws.dispatch import Gateway
+
+            self._gateway = Gateway(self.provider.providers)
+        return self._gateway
+
+    # -- entry -------------------------------------------------------------------------------
+
+    async def run(self, stage, state, plan) -> HttpResponse:
+        integration = plan.integration
+        kind = integration.get("type")
+        timeout = (integration.get("timeoutInMillis") or 29000) / 1000
+        if kind == "AWS_PROXY":
+            return await self._lambda_proxy(stage, state, plan, timeout)
+        if kind == "HTTP_PROXY":
+            return await self._http_proxy(stage, state, plan, timeout)
+        body_in = self._request_body(state, plan)
+        if kind == "MOCK":
+            result = self._mock(body_in)
+        elif kind == "HTTP":
+            result = await self._http_call(stage, state, plan, body_in, timeout)
+        elif kind == "AWS":
+            match = _LAMBDA_URI.match(integration.get("uri", ""))
+            if match:
+                result = await self._lambda_call(stage, state, plan, match.group(2), body_in, timeout)
+            else:
+                result = await self._aws_call(stage, state, plan, body_in, timeout)
+        else:
+            raise _gateway_error("API_CONFIGURATION_ERROR")
+        return self._respond(state, plan, result)
+
+    # -- request mapping ---------------------------------------------------------------------
+
+    def _request_body(self, state, plan) -> bytes:
+        integration = plan.integration
+        templates = integration.get("requestTemplates") or {}
+        ctype = (state.headers.get("content-type") or "application/json").split(";", 1)[0].strip().lower()
+        template = templates.get(ctype)
+        if template is None:
+            passthrough = integration.get("passthroughBehavior") or "WHEN_NO_MATCH"
+            if passthrough == "NEVER" or (passthrough == "WHEN_NO_TEMPLATES" and templates):
+                raise _gateway_error("UNSUPPORTED_MEDIA_TYPE")
+            body = state.request.body
+            if state.is_binary and integration.get("contentHandling") == "CONVERT_TO_TEXT":
+                return base64.b64encode(body)
+            if not state.is_binary and integration.get("contentHandling") == "CONVERT_TO_BINARY":
+                try:
+                    return base64.b64decode(body)
+                except ValueError:
+                    return body
+            return body
+        if not template:
+            return b""
+        try:
+            return mapping.render(template, state, state.body_text()).encode()
+        except VtlError as e:
+            log.warning("API Gateway %s: request template failed: %s", state.stage.api_id, e)
+            raise _gateway_error("DEFAULT_5XX") from None
+
+    def _mapped_params(self, state, plan, where: str) -> dict:
+        prefix = f"integration.request.{where}."
+        out = {}
+        for target, expr in (plan.integration.get("requestParameters") or {}).items():
+            if target.startswith(prefix):
+                value = state.param_value(expr)
+                if value is not None:
+                    out[target[len(prefix):]] = value
+        return out
+
+    # -- MOCK --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _mock(body: bytes) -> dict:
+        status = 200
+        if body.strip():
+            try:
+                doc = json.loads(body)
+                status = int(doc.get("statusCode", 200)) if isinstance(doc, dict) else 200
+            except (ValueError, TypeError):
+                raise _gateway_error("DEFAULT_5XX") from None
+        return {"status": status, "headers": [], "body": b"", "subject": str(status)}
+
+    # -- Lambda ------------------------------------------------------------------------------
+
+    async def _invoke(self, stage, function: str, payload: bytes, timeout: float):
+        lam = await self.provider.providers.get("lambda")
+        # The invocation runs as its own task: past the integration timeout the caller gets 504
+        # and the function still runs to its end, as on AWS. One future and one timer wait for it.
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(lam.invoke_function(stage.account, stage.region, function, payload))
+        waiter = loop.create_future()
+
+        def wake(_=None):
+            if not waiter.done():
+                waiter.set_result(None)
+
+        task.add_done_callback(wake)
+        timer = loop.call_later(timeout, wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+        if not task.done():
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            raise _gateway_error("INTEGRATION_TIMEOUT")
+        try:
+            return task.result()
+        except AwsError as e:
+            log.warning("API Gateway %s: Lambda %s failed: %s", stage.api_id, function, e)
+            raise _gateway_error("DEFAULT_5XX") from None
+
+    def _function(self, stage, state, plan) -> str:
+        match = _LAMBDA_URI.match(plan.integration.get("uri", ""))
+        if not match:
+            raise _gateway_error("DEFAULT_5XX")
+        return _substitute_stage_vars(match.group(2), stage.variables)
+
+    def proxy_event(self, stage, state, plan) -> dict:
+        headers = dict(state.headers_cased)
+        multi_headers = {k: [v] for k, v in headers.items()}
+        ctx = state.context
+        request_context = {
+            "resourceId": ctx["resourceId"], "resourcePath": ctx["resourcePath"], "httpMethod": state.http_method,
+            "extendedRequestId": ctx["extendedRequestId"], "requestTime": ctx["requestTime"], "path": ctx["path"],
+            "accountId": stage.account, "protocol": "HTTP/1.1", "stage": stage.stage_name,
+            "domainPrefix": ctx["domainPrefix"], "requestTimeEpoch": ctx["requestTimeEpoch"],
+            "requestId": state.request_id, "identity": ctx["identity"], "domainName": ctx["domainName"],
+            "deploymentId": stage.deployment_id, "apiId": stage.api_id,
+        }
+        if state.authorizer is not None:
+            request_context["authorizer"] = dict(state.authorizer)
+        body = state.request.body
+        binary = state.is_binary
+        return {
+            "resource": state.resource["path"],
+            "path": state.path,
+            "httpMethod": state.http_method,
+            "headers": headers or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": dict(state.query) or None,
+            "multiValueQueryStringParameters": {k: list(v) for k, v in state.multi_query.items()} or None,
+            "pathParameters": dict(state.path_params) or None,
+            "stageVariables": dict(stage.variables) or None,
+            "requestContext": request_context,
+            "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace")) if body else None,
+            "isBase64Encoded": bool(binary and body),
+        }
+
+    async def _lambda_proxy(self, stage, state, plan, timeout) -> HttpResponse:
+        function = self._function(stage, state, plan)
+        event = self.proxy_event(stage, state, plan)
+        result = await self._invoke(stage, function, orjson.dumps(event), timeout)
+        if result.function_error:
+            return self._malformed(state)
+        try:
+            out = orjson.loads(result.payload)
+        except orjson.JSONDecodeError:
+            return self._malformed(state)
+        if not isinstance(out, dict) or not set(out) <= _PROXY_KEYS:
+            return self._malformed(state)
+        status = out.get("statusCode")
+        if isinstance(status, str) and status.isdigit():
+            status = int(status)
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            return self._malformed(state)
+        body = out.get("body")
+        if body is None:
+            raw = b""
+        elif isinstance(body, str):
+            if out.get("isBase64Encoded"):
+                try:
+                    raw = base64.b64decode(body)
+                except ValueError:
+                    return self._malformed(state)
+            else:
+                raw = body.encode()
+        else:
+            return self._malformed(state)
+        # headers and multiValueHeaders merge; for a name in both, multiValueHeaders' values win
+        merged: dict[str, tuple[str, list[str]]] = {}
+        if not isinstance(out.get("headers") or {}, dict) or not isinstance(out.get("multiValueHeaders") or {}, dict):
+            return self._malformed(state)
+        for k, v in (out.get("headers") or {}).items():
+            merged[k.lower()] = (k, [_header_text(v)])
+        for k, values in (out.get("multiValueHeaders") or {}).items():
+            merged[k.lower()] = (k, [_header_text(v) for v in (values if isinstance(values, list) else [values])])
+        headers = [(name, v) for name, values in merged.values() for v in values]
+        seen = set(merged)
+        if "content-type" not in seen:
+            headers.append(("Content-Type", "application/json"))
+        headers += [("x-amzn-RequestId", state.request_id), ("x-amz-apigw-id", state.extended_id)]
+        return HttpResponse(status, headers, raw)
+
+    @staticmethod
+    def _malformed(state) -> HttpResponse:
+        log.info("API Gateway %s: Malformed Lambda proxy response", state.stage.api_id)
+        return HttpResponse(502, [("content-type", "application/json"), ("x-amzn-RequestId", state.request_id),
+                                  ("x-amzn-ErrorType", "InternalServerErrorException")],
+                            b'{"message": "Internal server error"}')
+
+    async def _lambda_call(self, stage, state, plan, function, body: bytes, timeout) -> dict:
+        function = _substitute_stage_vars(function, stage.variables)
+        payload = body if body.strip() else b"{}"
+        try:
+            orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            payload = orjson.dumps(payload.decode("utf-8", "replace"))
+        result = await self._invoke(stage, function, payload, timeout)
+        subject = None
+        if result.function_error:
+            try:
+                err = orjson.loads(result.payload)
+                subject = err.get("errorMessage") if isinstance(err, dict) else None
+            except orjson.JSONDecodeError:
+                subject = None
+            subject = subject or ""
+        return {"status": 200, "headers": [], "body": result.payload, "subject": subject, "lambda": True}
+
+    # -- AWS services ------------------------------------------------------------------------
+
+    async def _aws_call(self, stage, state, plan, body: bytes, timeout) -> dict:
+        integration = plan.integration
+        match = _AWS_URI.match(_substitute_stage_vars(integration.get("uri", ""), stage.variables))
+        if not match:
+            raise _gateway_error("DEFAULT_5XX")
+        region = match.group(1) or stage.region
+        subdomain, kind, rest = match.group(2), match.group(3), match.group(4)
+        service = _SUBDOMAINS.get(subdomain, subdomain.split(".")[-1])
+        spec = SERVICES.get(service)
+        if spec is None:
+            log.warning("API Gateway %s: integration with %s: overcast does not implement that service yet",
+                        stage.api_id, service)
+            raise _gateway_error("DEFAULT_5XX")
+        from overcast.aws.models import load_service_model
+
+        model = load_service_model(spec.name)
+        headers = {"host": "localhost"}
+        headers.update({k.lower(): v for k, v in self._mapped_params(state, plan, "header").items()})
+        wants_json = "json" in headers.get("accept", "")
+        query = self._mapped_params(state, plan, "querystring")
+        paths = self._mapped_params(state, plan, "path")
+        method = (integration.get("httpMethod") or "POST").upper()
+        protocol = model.protocol
+        if kind == "action":
+            action = rest.split("&", 1)[0]
+            if protocol in ("query", "ec2") or spec.legacy_query_model:
+                # API Gateway calls query services (SQS, SNS) with awsQuery forms
+                form = {"Action": action, "Version": model.metadata.get("apiVersion", ""), **query}
+                text = urlencode(form)
+                if body.strip():
+                    text += "&" + body.decode("utf-8", "replace")
+                body = text.encode()
+                query = {}
+                headers["content-type"] = "application/x-www-form-urlencoded"
+                path = "/"
+                method = "POST"
+            elif protocol == "json" and model.target_prefix:
+                headers["x-amz-target"] = f"{model.target_prefix}.{action}"
+                headers["content-type"] = f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.0')}"
+                path = "/"
+                method = "POST"
+            else:
+                raise _gateway_error("DEFAULT_5XX")
+        else:
+            path = "/" + rest
+            for name, value in paths.items():
+                path = path.replace("{" + name + "}", value)
+            if protocol in ("query",) or spec.legacy_query_model:
+                headers.setdefault("content-type", "application/x-www-form-urlencoded")
+            elif protocol == "json" and model.target_prefix and "x-amz-target" not in headers:
+                headers.setdefault("content-type", f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.0')}")
+        signing = spec.signing_names[0]
+        stamp = time.strftime("%Y%m%d", time.gmtime())
+        headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={stage.account}/{stamp}/{region}/{signing}/aws4_request, "
+                                    "SignedHeaders=host, Signature=0")
+        from urllib.parse import quote
+
+        request = HttpRequest(method=method, path=_unquote(path), raw_path=quote(_unquote(path), safe="/~"),
+                              query_string=urlencode(query), headers=headers, body=body)
+        try:
+            response = await asyncio.wait_for(self.gateway().handle(request), timeout)
+        except TimeoutError:
+            raise _gateway_error("INTEGRATION_TIMEOUT") from None
+        out_body = response.body
+        if response.stream is not None:
+            chunks = []
+            async for chunk in response.stream:
+                chunks.append(chunk)
+            out_body = b"".join(chunks)
+        out_headers = response.headers
+        if wants_json and (protocol == "query" or spec.legacy_query_model) and out_body.lstrip().startswith(b"<"):
+            # query services answer JSON to "Accept: application/json", as AWS's do for API Gateway
+            converted = _xml_to_json(out_body)
+            if converted is not None:
+                out_body = converted
+                out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-type"]
+                out_headers.append(("Content-Type", "application/json"))
+        return {"status": response.status, "headers": out_headers, "body": out_body,
+                "subject": str(response.status)}
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _http_url(self, stage, state, plan, greedy: bool) -> str:
+        uri = _substitute_stage_vars(plan.integration.get("uri", ""), stage.variables)
+        paths = self._mapped_params(state, plan, "path")
+        if greedy:
+            for name, value in state.path_params.items():
+                paths.setdefault(name, value)
+        for name, value in paths.items():
+            uri = uri.replace("{" + name + "+}", value).replace("{" + name + "}", value)
+        return uri
+
+    async def _http_proxy(self, stage, state, plan, timeout) -> HttpResponse:
+        import httpx
+
+        url = self._http_url(stage, state, plan, greedy=True)
+        headers = {k: v for k, v in state.headers.items() if k not in ("host", "content-length", "connection")}
+        headers.update(self._mapped_params(state, plan, "header"))
+        params = [(k, v) for k, vs in state.multi_query.items() for v in vs]
+        for k, v in self._mapped_params(state, plan, "querystring").items():
+            params.append((k, v))
+        method = plan.integration.get("httpMethod") or state.http_method
+        if method == "ANY":
+            method = state.http_method
+        try:
+            response = await self.http_client().request(method, url, headers=headers, params=params,
+                                                        content=state.request.body, timeout=timeout)
+        except httpx.TimeoutException:
+            raise _gateway_error("INTEGRATION_TIMEOUT") from None
+        except httpx.HTTPError as e:
+            log.warning("API Gateway %s: HTTP_PROXY %s failed: %s", stage.api_id, url, e)
+            raise _gateway_error("INTEGRATION_FAILURE", "Internal server error") from None
+        out_headers = [(k, v) for k, v in response.headers.items()
+                       if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")]
+        out_headers += [("x-amzn-RequestId", state.request_id)]
+        return HttpResponse(response.status_code, out_headers, response.content)
+
+    async def _http_call(self, stage, state, plan, body: bytes, timeout) -> dict:
+        import httpx
+
+        url = self._http_url(stage, state, plan, greedy=False)
+        headers = self._mapped_params(state, plan, "header")
+        params = self._mapped_params(state, plan, "querystring")
+        method = plan.integration.get("httpMethod") or "GET"
+        if method == "ANY":
+            method = state.http_method
+        if body and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = state.headers.get("content-type", "application/json")
+        try:
+            response = await self.http_client().request(method, url, headers=headers, params=params, content=body,
+                                                        timeout=timeout)
+        except httpx.TimeoutException:
+            raise _gateway_error("INTEGRATION_TIMEOUT") from None
+        except httpx.HTTPError as e:
+            log.warning("API Gateway %s: HTTP %s failed: %s", stage.api_id, url, e)
+            raise _gateway_error("INTEGRATION_FAILURE", "Internal server error") from None
+        return {"status": response.status_code, "headers": list(response.headers.items()), "body": response.content,
+                "subject": str(response.status_code)}
+
+    # -- response mapping --------------------------------------------------------------------
+
+    def _respond(self, state, plan, result: dict) -> HttpResponse:
+        ir = plan.select_response(result.get("subject"))
+        if ir is None:
+            log.warning("API Gateway %s: Execution failed due to configuration error: No match for output mapping "
+                        "and no default output mapping configured", state.stage.api_id)
+            raise _gateway_error("API_CONFIGURATION_ERROR")
+        status = int(ir.get("statusCode") or 200)
+        body = result.get("body") or b""
+        body_text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body)
+        response_view = {"headers": result.get("headers") or [], "body_text": body_text}
+        headers: list[tuple[str, str]] = []
+        content_type = None
+        for target, expr in (ir.get("responseParameters") or {}).items():
+            if target.startswith("method.response.header."):
+                value = state.param_value(expr, response_view)
+                if value is not None:
+                    name = target[len("method.response.header."):]
+                    headers.append((name, str(value)))
+                    if name.lower() == "content-type":
+                        content_type = str(value)
+        templates = ir.get("responseTemplates") or {}
+        if templates:
+            accept = state.headers.get("accept", "")
+            key = next((k for k in templates if k in accept), None)
+            if key is None:
+                key = "application/json" if "application/json" in templates else next(iter(templates))
+            template = templates[key]
+            if template:
+                try:
+                    body = mapping.render(template, state, body_text).encode()
+                except VtlError as e:
+                    log.warning("API Gateway %s: response template failed: %s", state.stage.api_id, e)
+                    raise _gateway_error("DEFAULT_5XX") from None
+            if content_type is None:
+                content_type = key
+        if ir.get("contentHandling") == "CONVERT_TO_BINARY":
+            try:
+                body = base64.b64decode(body)
+            except ValueError:
+                pass
+        elif ir.get("contentHandling") == "CONVERT_TO_TEXT" and isinstance(body, bytes):
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                body = base64.b64encode(body)
+        if content_type is None:
+            for k, v in result.get("headers") or []:
+                if k.lower() == "content-type":
+                    content_type = v
+                    break
+        if content_type is None:
+            content_type = "application/json"
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", content_type))
+        headers += [("x-amzn-RequestId", state.request_id), ("x-amz-apigw-id", state.extended_id)]
+        return HttpResponse(status, headers, body if isinstance(body, bytes) else bytes(body))
+
+
+def _xml_to_json(body: bytes) -> bytes | None:
+    """An awsQuery XML answer as the JSON AWS gives the same action: elements become objects,
+    repeated elements lists, leaves their text."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return None
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    def convert(element):
+        children = list(element)
+        if not children:
+            return element.text
+        out: dict = {}
+        for child in children:
+            name, value = local(child.tag), convert(child)
+            if name in out:
+                if not isinstance(out[name], list):
+                    out[name] = [out[name]]
+                out[name].append(value)
+            else:
+                out[name] = value
+        return out
+
+    return orjson.dumps({local(root.tag): convert(root)})
+
+
+def _header_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+
+
+def _substitute_stage_vars(text: str, variables: dict) -> str:
+    if "${" not in text:
+        return text
+    return _STAGE_VAR.sub(lambda m: variables.get(m.group(1), ""), text)
+
+
+def _unquote(path: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(path)

@@ -1,0 +1,1489 @@
+"""API Gateway (REST APIs, v1): the control plane, one method per operation of botocore's
+`apigateway` model, and the door to the data plane (`execute_api`, in runtime.py)."""
+
+from __future__ import annotations
+
+import copy
+import random
+import string
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import orjson
+
+from overcast.aws.errors import AwsError
+from overcast.services.apigateway import openapi
+from overcast.services.apigateway.runtime import DataPlane
+from overcast.services.apigateway.runtime import plain_error as runtime_error
+from overcast.services.apigateway.store import ApiGatewayStore
+from overcast.services.base import Provider
+
+_ID_CHARS = string.ascii_lowercase + string.digits
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY")
+
+GATEWAY_RESPONSE_TYPES = {
+    "DEFAULT_4XX": None, "DEFAULT_5XX": None, "ACCESS_DENIED": "403", "API_CONFIGURATION_ERROR": "500",
+    "AUTHORIZER_CONFIGURATION_ERROR": "500", "AUTHORIZER_FAILURE": "500", "BAD_REQUEST_PARAMETERS": "400",
+    "BAD_REQUEST_BODY": "400", "EXPIRED_TOKEN": "403", "INTEGRATION_FAILURE": "504", "INTEGRATION_TIMEOUT": "504",
+    "INVALID_API_KEY": "403", "INVALID_SIGNATURE": "403", "MISSING_AUTHENTICATION_TOKEN": "403",
+    "QUOTA_EXCEEDED": "429", "REQUEST_TOO_LARGE": "413", "RESOURCE_NOT_FOUND": "404", "THROTTLED": "429",
+    "UNAUTHORIZED": "401", "UNSUPPORTED_MEDIA_TYPE": "415", "WAF_FILTERED": "403",
+}
+
+EMPTY_SCHEMA = '{\n  "$schema": "http://json-schema.org/draft-04/schema#",\n  "title" : "Empty Schema",\n  "type" : "object"\n}'
+ERROR_SCHEMA = ('{\n  "$schema" : "http://json-schema.org/draft-04/schema#",\n  "title" : "Error Schema",\n'
+                '  "type" : "object",\n  "properties" : {\n    "message" : { "type" : "string" }\n  }\n}')
+
+# patch values arrive as strings: the fields whose value is a boolean or a number
+_BOOL_FIELDS = {"enabled", "apiKeyRequired", "validateRequestBody", "validateRequestParameters",
+                "cacheClusterEnabled", "tracingEnabled", "disableExecuteApiEndpoint", "metricsEnabled",
+                "dataTraceEnabled", "cachingEnabled", "cacheDataEncrypted", "requireAuthorizationForCacheControl",
+                "generateDistinctId"}
+_INT_FIELDS = {"burstLimit", "limit", "offset", "timeoutInMillis", "authorizerResultTtlInSeconds",
+               "minimumCompressionSize", "throttlingBurstLimit", "cacheTtlInSeconds"}
+_FLOAT_FIELDS = {"rateLimit", "throttlingRateLimit"}
+# string lists patched by item: "add /binaryMediaTypes/image~1png"
+_LIST_FIELDS = {"binaryMediaTypes", "cacheKeyParameters", "stageKeys", "authorizationScopes", "providerARNs",
+                "features", "types"}
+_METHOD_SETTING_PATHS = {
+    "throttling/ratelimit": "throttlingRateLimit", "throttling/burstlimit": "throttlingBurstLimit",
+    "logging/loglevel": "loggingLevel", "logging/datatrace": "dataTraceEnabled", "metrics/enabled": "metricsEnabled",
+    "caching/enabled": "cachingEnabled", "caching/ttlinseconds": "cacheTtlInSeconds",
+    "caching/dataencrypted": "cacheDataEncrypted",
+    "caching/requireauthorizationforcachecontrol": "requireAuthorizationForCacheControl",
+    "caching/unauthorizedcachecontrolheaderstrategy": "unauthorizedCacheControlHeaderStrategy",
+}
+_DEFAULT_METHOD_SETTINGS = {
+    "metricsEnabled": False, "dataTraceEnabled": False, "throttlingBurstLimit": 5000, "throttlingRateLimit": 10000.0,
+    "cachingEnabled": False, "cacheTtlInSeconds": 300, "cacheDataEncrypted": False,
+    "requireAuthorizationForCacheControl": True, "unauthorizedCacheControlHeaderStrategy": "SUCCEED_WITH_RESPONSE_HEADER",
+}
+
+
+def new_id(n: int = 10) -> str:
+    return "".join(random.choices(_ID_CHARS, k=n))
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def not_found(message: str) -> AwsError:
+    return AwsError("NotFoundException", message, 404)
+
+
+def bad_request(message: str) -> AwsError:
+    return AwsError("BadRequestException", message, 400)
+
+
+def conflict(message: str) -> AwsError:
+    return AwsError("ConflictException", message, 409)
+
+
+def _unescape(segment: str) -> str:
+    return segment.replace("~1", "/").replace("~0", "~")
+
+
+def _coerce(field: str, value):
+    if not isinstance(value, str):
+        return value
+    if field in _BOOL_FIELDS:
+        return value.lower() == "true"
+    try:
+        if field in _INT_FIELDS:
+            return int(value)
+        if field in _FLOAT_FIELDS:
+            return float(value)
+    except ValueError:
+        raise bad_request(f"Invalid value for {field}: {value}") from None
+    return value
+
+
+def apply_patch(doc: dict, operations: list[dict] | None, allowed: set[str] | None = None) -> dict:
+    """API Gateway's patch operations (add, remove, replace, copy, move) on a resource document.
+    Map members (`/variables/x`, `/requestParameters/...`) and lists of strings
+    (`/binaryMediaTypes/image~1png`) follow AWS's conventions."""
+    for op in operations or ():
+        kind = op.get("op")
+        path = op.get("path") or ""
+        value = op.get("value")
+        parts = [_unescape(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+        if not parts:
+            raise bad_request(f"Invalid patch path {path}")
+        if allowed is not None and parts[0] not in allowed:
+            raise bad_request(f"Invalid patch path '{path}' specified for op '{kind}'. Must be one of: "
+                              f"[{', '.join('/' + a for a in sorted(allowed))}]")
+        if kind in ("copy", "move"):
+            src = [_unescape(p) for p in (op.get("from") or "").strip("/").split("/")]
+            holder = doc
+            for p in src[:-1]:
+                holder = holder.get(p, {})
+            value = holder.get(src[-1]) if isinstance(holder, dict) else None
+            if kind == "move" and isinstance(holder, dict):
+                holder.pop(src[-1], None)
+            kind = "add"
+        target = doc
+        for p in parts[:-1]:
+            existing = target.get(p)
+            if isinstance(existing, list):
+                target = existing
+                break
+            if not isinstance(existing, dict):
+                if kind == "remove":
+                    target = None
+                    break
+                existing = target[p] = [] if p in _LIST_FIELDS else {}
+                if isinstance(existing, list):
+                    target = existing
+                    break
+            target = existing
+        last = parts[-1]
+        if target is None:
+            continue
+        if isinstance(target, list):  # /binaryMediaTypes/image~1png
+            item = last
+            if kind == "replace" and value:  # replace /endpointConfiguration/types/EDGE value REGIONAL
+                if item in target:
+                    target[target.index(item)] = value
+                elif value not in target:
+                    target.append(value)
+            elif kind in ("add", "replace") and item not in target:
+                target.append(item)
+            elif kind == "remove" and item in target:
+                target.remove(item)
+            continue
+        if isinstance(target.get(last), list) and kind == "add" and value is not None:
+            if value not in target[last]:
+                target[last].append(value)
+            continue
+        if kind == "remove":
+            if isinstance(target.get(last), list) and value is not None:
+                if value in target[last]:
+                    target[last].remove(value)
+            else:
+                target.pop(last, None)
+        elif kind in ("add", "replace"):
+            target[last] = _coerce(last, value)
+        else:
+            raise bad_request("Invalid patch operation specified. Must be one of: [add, remove, move, test, replace, copy]")
+    return doc
+
+
+def _page(items: list, params: dict) -> dict:
+    start = 0
+    position = params.get("position")
+    if position:
+        try:
+            start = int(position)
+        except ValueError:
+            raise bad_request("Invalid position parameter") from None
+    limit = params.get("limit") or 500
+    if limit < 1 or limit > 500:
+        raise bad_request("1 validation error detected: Value at 'limit' failed to satisfy constraint: "
+                          "Member must have value less than or equal to 500")
+    page = items[start:start + limit]
+    out = {"items": page}
+    if start + limit < len(items):
+        out["position"] = str(start + limit)
+    return out
+
+
+class ApiGatewayProvider(Provider):
+    service = "apigateway"
+
+    def __init__(self, providers):
+        super().__init__(providers)
+        self.store = ApiGatewayStore(self.db)
+        # bumped by every control-plane write: the data plane's compiled stages check it
+        self.generation = 0
+        self.plane = DataPlane(self)
+
+    def reset(self) -> None:
+        self.generation += 1
+        self.plane.reset()
+
+    async def stop(self) -> None:
+        await self.plane.stop()
+
+    async def handle_execute_api(self, request, api_id: str, path: str, domain: str):
+        """The data plane: a request for a deployed API (see overcast/execute_api.py), `path`
+        starting with the stage. None when `api_id` is not a REST API."""
+        return await self.plane.handle(request, api_id, path)
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def _api(self, ctx, api_id: str) -> dict:
+        doc = self.store.get_api(ctx.account, ctx.region, api_id)
+        if doc is None:
+            raise not_found("Invalid API identifier specified")
+        return doc
+
+    def _save(self, ctx, doc: dict) -> None:
+        self.generation += 1
+        self.store.put_api(ctx.account, ctx.region, doc)
+
+    def _resource(self, api: dict, resource_id: str) -> dict:
+        resource = api["resources"].get(resource_id)
+        if resource is None:
+            raise not_found("Invalid Resource identifier specified")
+        return resource
+
+    def _method(self, api: dict, resource_id: str, http_method: str) -> dict:
+        method = self._resource(api, resource_id).get("resourceMethods", {}).get(http_method.upper())
+        if method is None:
+            raise not_found("Invalid Method identifier specified")
+        return method
+
+    def _object(self, ctx, kind: str, obj_id: str, message: str) -> dict:
+        doc = self.store.get_object(ctx.account, ctx.region, kind, obj_id)
+        if doc is None:
+            raise not_found(message)
+        return doc
+
+    def _put_object(self, ctx, kind: str, obj_id: str, doc: dict) -> None:
+        self.generation += 1
+        self.store.put_object(ctx.account, ctx.region, kind, obj_id, doc, time.time())
+
+    # -- REST APIs ---------------------------------------------------------------------------
+
+    def new_api_doc(self, params: dict) -> dict:
+        api_id = new_id()
+        root_id = new_id()
+        api = {
+            "id": api_id,
+            "name": params.get("name"),
+            "createdDate": now(),
+            "apiKeySource": params.get("apiKeySource") or "HEADER",
+            "endpointConfiguration": params.get("endpointConfiguration") or {"types": ["EDGE"]},
+            "disableExecuteApiEndpoint": bool(params.get("disableExecuteApiEndpoint", False)),
+            "rootResourceId": root_id,
+            "resources": {root_id: {"id": root_id, "path": "/", "resourceMethods": {}}},
+            "models": {
+                "Empty": {"id": new_id(), "name": "Empty", "description": "This is a default empty schema model",
+                          "schema": EMPTY_SCHEMA, "contentType": "application/json"},
+                "Error": {"id": new_id(), "name": "Error", "description": "This is a default error schema model",
+                          "schema": ERROR_SCHEMA, "contentType": "application/json"},
+            },
+            "requestValidators": {},
+            "authorizers": {},
+            "gatewayResponses": {},
+            "stages": {},
+            "documentationParts": {},
+        }
+        for key in ("description", "version", "binaryMediaTypes", "minimumCompressionSize", "policy", "tags",
+                    "cloneFrom"):
+            if params.get(key) is not None:
+                api[key] = params[key]
+        if "endpointConfiguration" in params and "types" in params["endpointConfiguration"]:
+            for t in params["endpointConfiguration"]["types"]:
+                if t not in ("EDGE", "REGIONAL", "PRIVATE"):
+                    raise bad_request(f"Invalid endpoint configuration type: {t}")
+        return api
+
+    @staticmethod
+    def api_view(api: dict) -> dict:
+        out = {k: v for k, v in api.items() if k not in ("resources", "models", "requestValidators", "authorizers",
+                                                          "gatewayResponses", "stages", "documentationParts")}
+        out.setdefault("tags", {})
+        return out
+
+    def create_rest_api(self, ctx, params):
+        if not params.get("name"):
+            raise bad_request("Invalid REST API name specified")
+        api = self.new_api_doc(params)
+        if params.get("cloneFrom"):
+            source = self._api(ctx, params["cloneFrom"])
+            for key in ("resources", "models", "requestValidators", "authorizers", "gatewayResponses"):
+                api[key] = copy.deepcopy(source[key])
+            api["rootResourceId"] = source["rootResourceId"]
+        self._save(ctx, api)
+        return self.api_view(api)
+
+    def get_rest_api(self, ctx, params):
+        return self.api_view(self._api(ctx, params["restApiId"]))
+
+    def get_rest_apis(self, ctx, params):
+        return _page([self.api_view(a) for a in self.store.list_apis(ctx.account, ctx.region)], params)
+
+    def update_rest_api(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        view = self.api_view(api)
+        apply_patch(view, params.get("patchOperations"),
+                    {"name", "description", "version", "binaryMediaTypes", "minimumCompressionSize", "apiKeySource",
+                     "policy", "disableExecuteApiEndpoint", "endpointConfiguration"})
+        if view.get("apiKeySource") not in ("HEADER", "AUTHORIZER"):
+            raise bad_request("Invalid API Key Source: must be HEADER or AUTHORIZER")
+        api.update(view)
+        self._save(ctx, api)
+        return self.api_view(api)
+
+    def delete_rest_api(self, ctx, params):
+        self._api(ctx, params["restApiId"])
+        self.generation += 1
+        self.store.delete_api(ctx.account, ctx.region, params["restApiId"])
+        self.plane.forget(params["restApiId"])
+        return {}
+
+    def import_rest_api(self, ctx, params):
+        spec = openapi.load(params.get("body"))
+        api = self.new_api_doc({"name": "imported"})
+        openapi.apply(api, spec, mode="overwrite", fail_on_warnings=_flag(params, "failonwarnings"),
+                      params=params.get("parameters") or {})
+        self._save(ctx, api)
+        return self.api_view(api)
+
+    def put_rest_api(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        spec = openapi.load(params.get("body"))
+        openapi.apply(api, spec, mode=params.get("mode") or "merge",
+                      fail_on_warnings=bool(params.get("failOnWarnings")), params=params.get("parameters") or {})
+        self._save(ctx, api)
+        return self.api_view(api)
+
+    def get_export(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        stage = api["stages"].get(params["stageName"])
+        if stage is None:
+            raise not_found("Invalid Stage identifier specified")
+        snapshot = self.store.get_snapshot(ctx.account, ctx.region, api["id"], stage["deploymentId"]) or api
+        export_type = params["exportType"]
+        if export_type not in ("oas30", "swagger"):
+            raise bad_request(f"No API exporter for type '{export_type}'")
+        extensions = (params.get("parameters") or {}).get("extensions", "")
+        body = openapi.export(api, snapshot, stage, export_type, extensions, ctx)
+        accept = params.get("accepts") or "application/json"
+        if "yaml" in accept:
+            import yaml
+
+            text = yaml.safe_dump(body, sort_keys=False).encode()
+            content_type = "application/yaml"
+        else:
+            text = orjson.dumps(body, option=orjson.OPT_INDENT_2)
+            content_type = "application/json"
+        return {"contentType": content_type, "contentDisposition": f'attachment; filename="{export_type}_{api["id"]}.json"',
+                "body": text}
+
+    # -- resources ---------------------------------------------------------------------------
+
+    @staticmethod
+    def resource_view(resource: dict, embed_methods: bool = True) -> dict:
+        out = {k: v for k, v in resource.items() if k != "resourceMethods"}
+        methods = resource.get("resourceMethods") or {}
+        if methods:
+            out["resourceMethods"] = (copy.deepcopy(methods) if embed_methods
+                                      else {m: {} for m in methods})
+        return out
+
+    def create_resource(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        parent = self._resource(api, params["parentId"])
+        part = params.get("pathPart") or ""
+        resource = self.add_resource(api, parent, part)
+        self._save(ctx, api)
+        return self.resource_view(resource)
+
+    def add_resource(self, api: dict, parent: dict, part: str) -> dict:
+        import re as _re
+
+        if not _re.fullmatch(r"[A-Za-z0-9._\-:$@=~!*'()]+|\{[A-Za-z0-9._\-]+\+?\}", part or ""):
+            raise bad_request("Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the end "
+                              "and an optional plus sign before the closing brace.")
+        for other in api["resources"].values():
+            if other.get("parentId") == parent["id"]:
+                if other["pathPart"] == part:
+                    raise conflict(f"Another resource with the same parent already has this name: {part}")
+                if part.startswith("{") and other["pathPart"].startswith("{"):
+                    raise bad_request(f"A sibling ({other['pathPart']}) of this resource already has a variable path part "
+                                      "-- only one is allowed")
+        if parent.get("pathPart", "").endswith("+}"):
+            raise bad_request("Cannot create a child of a resource with a greedy path variable")
+        base = parent["path"].rstrip("/")
+        resource = {"id": new_id(), "parentId": parent["id"], "pathPart": part, "path": f"{base}/{part}",
+                    "resourceMethods": {}}
+        api["resources"][resource["id"]] = resource
+        return resource
+
+    def get_resource(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        return self.resource_view(self._resource(api, params["resourceId"]))
+
+    def get_resources(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        embed = "methods" in (params.get("embed") or [])
+        items = sorted(api["resources"].values(), key=lambda r: r["path"])
+        return _page([self.resource_view(r, embed) for r in items], params)
+
+    def update_resource(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        resource = self._resource(api, params["resourceId"])
+        view = {"parentId": resource.get("parentId"), "pathPart": resource.get("pathPart")}
+        apply_patch(view, params.get("patchOperations"), {"parentId", "pathPart"})
+        if view["pathPart"] != resource.get("pathPart") or view["parentId"] != resource.get("parentId"):
+            parent = self._resource(api, view["parentId"])
+            resource.update(view)
+            self._repath(api, resource, parent)
+        self._save(ctx, api)
+        return self.resource_view(resource)
+
+    def _repath(self, api, resource, parent):
+        resource["path"] = parent["path"].rstrip("/") + "/" + resource["pathPart"]
+        for child in api["resources"].values():
+            if child.get("parentId") == resource["id"]:
+                self._repath(api, child, resource)
+
+    def delete_resource(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        resource = self._resource(api, params["resourceId"])
+        if resource["id"] == api["rootResourceId"]:
+            raise bad_request("Cannot delete the root resource")
+        doomed = {resource["id"]}
+        changed = True
+        while changed:
+            changed = False
+            for r in api["resources"].values():
+                if r.get("parentId") in doomed and r["id"] not in doomed:
+                    doomed.add(r["id"])
+                    changed = True
+        for rid in doomed:
+            del api["resources"][rid]
+        self._save(ctx, api)
+        return {}
+
+    # -- methods -----------------------------------------------------------------------------
+
+    def put_method(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        resource = self._resource(api, params["resourceId"])
+        http_method = params["httpMethod"].upper()
+        if http_method not in HTTP_METHODS:
+            raise bad_request("Invalid HttpMethod specified. Valid options are GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY")
+        if http_method in resource.get("resourceMethods", {}):
+            raise conflict("Method already exists for this resource")
+        auth = params.get("authorizationType") or "NONE"
+        if auth not in ("NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"):
+            raise bad_request("Invalid authorization type specified. Valid options are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS")
+        if auth in ("CUSTOM", "COGNITO_USER_POOLS"):
+            if not params.get("authorizerId") or params["authorizerId"] not in api["authorizers"]:
+                raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
+                                  "COGNITO_USER_POOLS requires a valid authorizer.")
+        if params.get("requestValidatorId") and params["requestValidatorId"] not in api["requestValidators"]:
+            raise bad_request("Invalid Request Validator identifier specified")
+        for _content_type, model in (params.get("requestModels") or {}).items():
+            if model not in api["models"]:
+                raise bad_request(f"Invalid model identifier specified: {model}")
+        method = {"httpMethod": http_method, "authorizationType": auth,
+                  "apiKeyRequired": bool(params.get("apiKeyRequired", False))}
+        for key in ("authorizerId", "operationName", "requestParameters", "requestModels", "requestValidatorId",
+                    "authorizationScopes"):
+            if params.get(key) is not None:
+                method[key] = params[key]
+        resource.setdefault("resourceMethods", {})[http_method] = method
+        self._save(ctx, api)
+        return copy.deepcopy(method)
+
+    def get_method(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        return copy.deepcopy(self._method(api, params["resourceId"], params["httpMethod"]))
+
+    def update_method(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        method = self._method(api, params["resourceId"], params["httpMethod"])
+        apply_patch(method, params.get("patchOperations"),
+                    {"authorizationType", "authorizerId", "apiKeyRequired", "operationName", "requestParameters",
+                     "requestModels", "requestValidatorId", "authorizationScopes", "methodResponses"})
+        self._save(ctx, api)
+        return copy.deepcopy(method)
+
+    def delete_method(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        self._method(api, params["resourceId"], params["httpMethod"])
+        del api["resources"][params["resourceId"]]["resourceMethods"][params["httpMethod"].upper()]
+        self._save(ctx, api)
+        return {}
+
+    def put_method_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        method = self._method(api, params["resourceId"], params["httpMethod"])
+        response = {"statusCode": params["statusCode"]}
+        for key in ("responseParameters", "responseModels"):
+            if params.get(key) is not None:
+                response[key] = params[key]
+        method.setdefault("methodResponses", {})[params["statusCode"]] = response
+        self._save(ctx, api)
+        return response
+
+    def _method_response(self, method, status):
+        response = (method.get("methodResponses") or {}).get(status)
+        if response is None:
+            raise not_found("Invalid Response status code specified")
+        return response
+
+    def get_method_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        return self._method_response(self._method(api, params["resourceId"], params["httpMethod"]), params["statusCode"])
+
+    def update_method_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        response = self._method_response(self._method(api, params["resourceId"], params["httpMethod"]),
+                                         params["statusCode"])
+        apply_patch(response, params.get("patchOperations"), {"responseParameters", "responseModels"})
+        self._save(ctx, api)
+        return response
+
+    def delete_method_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        method = self._method(api, params["resourceId"], params["httpMethod"])
+        self._method_response(method, params["statusCode"])
+        del method["methodResponses"][params["statusCode"]]
+        self._save(ctx, api)
+        return {}
+
+    async def test_invoke_method(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        resource = self._resource(api, params["resourceId"])
+        self._method(api, params["resourceId"], params["httpMethod"])
+        return await self.plane.test_invoke_method(ctx, api, resource, params["httpMethod"].upper(), params)
+
+    # -- integrations ------------------------------------------------------------------------
+
+    def put_integration(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        method = self._method(api, params["resourceId"], params["httpMethod"])
+        integration = build_integration(params)
+        method["methodIntegration"] = integration
+        self._save(ctx, api)
+        return copy.deepcopy(integration)
+
+    def _integration(self, api, params) -> dict:
+        integration = self._method(api, params["resourceId"], params["httpMethod"]).get("methodIntegration")
+        if integration is None:
+            raise not_found("Invalid Integration identifier specified")
+        return integration
+
+    def get_integration(self, ctx, params):
+        return copy.deepcopy(self._integration(self._api(ctx, params["restApiId"]), params))
+
+    def update_integration(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        integration = self._integration(api, params)
+        apply_patch(integration, params.get("patchOperations"),
+                    {"uri", "httpMethod", "credentials", "requestParameters", "requestTemplates", "passthroughBehavior",
+                     "contentHandling", "timeoutInMillis", "cacheNamespace", "cacheKeyParameters", "connectionType",
+                     "connectionId", "tlsConfig", "type"})
+        self._save(ctx, api)
+        return copy.deepcopy(integration)
+
+    def delete_integration(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        self._integration(api, params)
+        del self._method(api, params["resourceId"], params["httpMethod"])["methodIntegration"]
+        self._save(ctx, api)
+        return {}
+
+    def put_integration_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        integration = self._integration(api, params)
+        response = {"statusCode": params["statusCode"]}
+        for key in ("selectionPattern", "responseParameters", "responseTemplates", "contentHandling"):
+            if params.get(key) is not None:
+                response[key] = params[key]
+        integration.setdefault("integrationResponses", {})[params["statusCode"]] = response
+        self._save(ctx, api)
+        return response
+
+    def _integration_response(self, integration, status):
+        response = (integration.get("integrationResponses") or {}).get(status)
+        if response is None:
+            raise not_found("Invalid Response status code specified")
+        return response
+
+    def get_integration_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        return self._integration_response(self._integration(api, params), params["statusCode"])
+
+    def update_integration_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        response = self._integration_response(self._integration(api, params), params["statusCode"])
+        apply_patch(response, params.get("patchOperations"),
+                    {"selectionPattern", "responseParameters", "responseTemplates", "contentHandling"})
+        self._save(ctx, api)
+        return response
+
+    def delete_integration_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        integration = self._integration(api, params)
+        self._integration_response(integration, params["statusCode"])
+        del integration["integrationResponses"][params["statusCode"]]
+        self._save(ctx, api)
+        return {}
+
+    # -- deployments and stages --------------------------------------------------------------
+
+    def create_deployment(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        methods = [(r, m) for r in api["resources"].values() for m in (r.get("resourceMethods") or {}).values()]
+        if not methods:
+            raise bad_request("The REST API doesn't contain any methods")
+        for _resource, method in methods:
+            if "methodIntegration" not in method:
+                raise bad_request("No integration defined for method")
+        deployment = {"id": new_id(), "createdDate": now()}
+        if params.get("description"):
+            deployment["description"] = params["description"]
+        summary: dict = {}
+        for resource, method in methods:
+            summary.setdefault(resource["path"], {})[method["httpMethod"]] = {
+                "authorizationType": method.get("authorizationType", "NONE"),
+                "apiKeyRequired": method.get("apiKeyRequired", False)}
+        deployment["apiSummary"] = summary
+        snapshot = {k: api.get(k) for k in ("resources", "models", "requestValidators", "authorizers",
+                                             "gatewayResponses", "binaryMediaTypes", "apiKeySource", "policy",
+                                             "minimumCompressionSize", "disableExecuteApiEndpoint", "rootResourceId",
+                                             "name", "description", "version")}
+        with self.db.transaction():
+            self.store.put_deployment(ctx.account, ctx.region, api["id"], deployment, snapshot)
+            stage_name = params.get("stageName")
+            if stage_name:
+                stage = api["stages"].get(stage_name)
+                if stage is None:
+                    stage = self._new_stage(stage_name, deployment["id"], params)
+                    api["stages"][stage_name] = stage
+                else:
+                    stage["deploymentId"] = deployment["id"]
+                    stage["lastUpdatedDate"] = now()
+                    if params.get("variables"):
+                        stage.setdefault("variables", {}).update(params["variables"])
+                self._save(ctx, api)
+        self.generation += 1
+        return deployment
+
+    def get_deployment(self, ctx, params):
+        self._api(ctx, params["restApiId"])
+        deployment = self.store.get_deployment(ctx.account, ctx.region, params["restApiId"], params["deploymentId"])
+        if deployment is None:
+            raise not_found("Invalid Deployment identifier specified")
+        return deployment
+
+    def get_deployments(self, ctx, params):
+        self._api(ctx, params["restApiId"])
+        return _page(self.store.list_deployments(ctx.account, ctx.region, params["restApiId"]), params)
+
+    def update_deployment(self, ctx, params):
+        deployment = self.get_deployment(ctx, params)
+        apply_patch(deployment, params.get("patchOperations"), {"description"})
+        snapshot = self.store.get_snapshot(ctx.account, ctx.region, params["restApiId"], deployment["id"])
+        self.store.put_deployment(ctx.account, ctx.region, params["restApiId"], deployment, snapshot)
+        return deployment
+
+    def delete_deployment(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        self.get_deployment(ctx, params)
+        for stage in api["stages"].values():
+            if stage.get("deploymentId") == params["deploymentId"]:
+                raise bad_request("Active stages pointing to this deployment must be moved or deleted")
+        self.store.delete_deployment(ctx.account, ctx.region, api["id"], params["deploymentId"])
+        self.generation += 1
+        return {}
+
+    @staticmethod
+    def _new_stage(name: str, deployment_id: str, params: dict) -> dict:
+        stage = {"deploymentId": deployment_id, "stageName": name, "createdDate": now(), "lastUpdatedDate": now(),
+                 "cacheClusterEnabled": bool(params.get("cacheClusterEnabled", False)),
+                 "cacheClusterStatus": "NOT_AVAILABLE", "tracingEnabled": bool(params.get("tracingEnabled", False)),
+                 "methodSettings": {}, "tags": params.get("tags") or {}}
+        if params.get("variables"):
+            stage["variables"] = params["variables"]
+        for key in ("description", "documentationVersion", "cacheClusterSize", "canarySettings"):
+            if params.get(key) is not None:
+                stage[key] = params[key]
+        if params.get("stageDescription"):
+            stage["description"] = params["stageDescription"]
+        return stage
+
+    def create_stage(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        name = params["stageName"]
+        if name in api["stages"]:
+            raise conflict("Stage already exists")
+        import re as _re
+
+        if not _re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+            raise bad_request("Stage name only allows a-zA-Z0-9_")
+        if self.store.get_deployment(ctx.account, ctx.region, api["id"], params["deploymentId"]) is None:
+            raise not_found("Invalid Deployment identifier specified")
+        _check_variables(params.get("variables"))
+        stage = self._new_stage(name, params["deploymentId"], params)
+        api["stages"][name] = stage
+        self._save(ctx, api)
+        return stage
+
+    def _stage(self, api, name) -> dict:
+        stage = api["stages"].get(name)
+        if stage is None:
+            raise not_found("Invalid Stage identifier specified")
+        return stage
+
+    def get_stage(self, ctx, params):
+        return self._stage(self._api(ctx, params["restApiId"]), params["stageName"])
+
+    def get_stages(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        stages = list(api["stages"].values())
+        if params.get("deploymentId"):
+            stages = [s for s in stages if s.get("deploymentId") == params["deploymentId"]]
+        return {"item": stages}
+
+    def update_stage(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        stage = self._stage(api, params["stageName"])
+        plain = []
+        for op in params.get("patchOperations") or ():
+            parts = [_unescape(p) for p in (op.get("path") or "").strip("/").split("/")]
+            if len(parts) >= 3 and parts[0] not in ("variables", "canarySettings", "accessLogSettings", "tags"):
+                # /{resourcePath}/{method}/{setting}: method settings, keyed "~1items/GET" or "*/*"
+                segs = (op.get("path") or "").strip("/").split("/")
+                key = f"{segs[0]}/{segs[1]}"
+                field = _METHOD_SETTING_PATHS.get("/".join(segs[2:]).lower())
+                if field is None:
+                    raise bad_request(f"Invalid method setting path: {op.get('path')}")
+                settings = stage.setdefault("methodSettings", {}).setdefault(key, dict(_DEFAULT_METHOD_SETTINGS))
+                if op.get("op") == "remove":
+                    settings.pop(field, None)
+                else:
+                    settings[field] = _coerce(field, op.get("value"))
+            else:
+                plain.append(op)
+        apply_patch(stage, plain, {"description", "deploymentId", "variables", "cacheClusterEnabled", "cacheClusterSize",
+                                   "tracingEnabled", "clientCertificateId", "documentationVersion", "canarySettings",
+                                   "accessLogSettings", "webAclArn"})
+        if self.store.get_deployment(ctx.account, ctx.region, api["id"], stage["deploymentId"]) is None:
+            raise bad_request("Invalid deployment id specified")
+        _check_variables(stage.get("variables"))
+        stage["lastUpdatedDate"] = now()
+        self._save(ctx, api)
+        return stage
+
+    def delete_stage(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        self._stage(api, params["stageName"])
+        del api["stages"][params["stageName"]]
+        self._save(ctx, api)
+        return {}
+
+    def flush_stage_authorizers_cache(self, ctx, params):
+        self._stage(self._api(ctx, params["restApiId"]), params["stageName"])
+        self.plane.flush_authorizer_cache(params["restApiId"])
+        return {}
+
+    def flush_stage_cache(self, ctx, params):
+        self._stage(self._api(ctx, params["restApiId"]), params["stageName"])
+        return {}
+
+    # -- models and validators ---------------------------------------------------------------
+
+    def create_model(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        name = params["name"]
+        if name in api["models"]:
+            raise conflict("Model name already exists for this REST API")
+        import re as _re
+
+        if not _re.fullmatch(r"[A-Za-z0-9]+", name or ""):
+            raise bad_request("Model name must be alphanumeric")
+        if params.get("schema"):
+            _check_schema(params["schema"])
+        model = {"id": new_id(), "name": name, "contentType": params.get("contentType") or "application/json"}
+        for key in ("description", "schema"):
+            if params.get(key) is not None:
+                model[key] = params[key]
+        api["models"][name] = model
+        self._save(ctx, api)
+        return model
+
+    def _model(self, api, name):
+        model = api["models"].get(name)
+        if model is None:
+            raise not_found(f"Invalid model name specified: {name}")
+        return model
+
+    def get_model(self, ctx, params):
+        return self._model(self._api(ctx, params["restApiId"]), params["modelName"])
+
+    def get_models(self, ctx, params):
+        return _page(list(self._api(ctx, params["restApiId"])["models"].values()), params)
+
+    def update_model(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        model = self._model(api, params["modelName"])
+        apply_patch(model, params.get("patchOperations"), {"schema", "description"})
+        if model.get("schema"):
+            _check_schema(model["schema"])
+        self._save(ctx, api)
+        return model
+
+    def delete_model(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        self._model(api, params["modelName"])
+        for r in api["resources"].values():
+            for m in (r.get("resourceMethods") or {}).values():
+                if params["modelName"] in (m.get("requestModels") or {}).values():
+                    raise conflict(f"Cannot delete model '{params['modelName']}', is referenced in method request: "
+                                   f"{r['path']}/{m['httpMethod']}")
+        del api["models"][params["modelName"]]
+        self._save(ctx, api)
+        return {}
+
+    def get_model_template(self, ctx, params):
+        self._model(self._api(ctx, params["restApiId"]), params["modelName"])
+        return {"value": "#set($inputRoot = $input.path('$'))\n{ }"}
+
+    def create_request_validator(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        validator = {"id": new_id(6), "name": params.get("name") or "",
+                     "validateRequestBody": bool(params.get("validateRequestBody", False)),
+                     "validateRequestParameters": bool(params.get("validateRequestParameters", False))}
+        api["requestValidators"][validator["id"]] = validator
+        self._save(ctx, api)
+        return validator
+
+    def _validator(self, api, vid):
+        validator = api["requestValidators"].get(vid)
+        if validator is None:
+            raise not_found("Invalid Request Validator identifier specified")
+        return validator
+
+    def get_request_validator(self, ctx, params):
+        return self._validator(self._api(ctx, params["restApiId"]), params["requestValidatorId"])
+
+    def get_request_validators(self, ctx, params):
+        return _page(list(self._api(ctx, params["restApiId"])["requestValidators"].values()), params)
+
+    def update_request_validator(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        validator = self._validator(api, params["requestValidatorId"])
+        apply_patch(validator, params.get("patchOperations"), {"name", "validateRequestBody", "validateRequestParameters"})
+        self._save(ctx, api)
+        return validator
+
+    def delete_request_validator(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        self._validator(api, params["requestValidatorId"])
+        del api["requestValidators"][params["requestValidatorId"]]
+        self._save(ctx, api)
+        return {}
+
+    # -- authorizers -------------------------------------------------------------------------
+
+    def create_authorizer(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        kind = params.get("type")
+        if kind not in ("TOKEN", "REQUEST", "COGNITO_USER_POOLS"):
+            raise bad_request("Invalid authorizer type specified. Valid options are TOKEN,REQUEST,COGNITO_USER_POOLS")
+        if kind in ("TOKEN", "REQUEST") and not params.get("authorizerUri"):
+            raise bad_request("Authorizer URI is required for TOKEN and REQUEST authorizers")
+        if kind == "COGNITO_USER_POOLS" and not params.get("providerARNs"):
+            raise bad_request("ProviderARNs need to be specified for COGNITO_USER_POOLS authorizers")
+        authorizer = {"id": new_id(6), "name": params.get("name"), "type": kind,
+                      "authorizerResultTtlInSeconds": params.get("authorizerResultTtlInSeconds", 300)}
+        if kind == "TOKEN" and not params.get("identitySource"):
+            raise bad_request("Identity source is required for TOKEN authorizers")
+        for key in ("providerARNs", "authType", "authorizerUri", "authorizerCredentials", "identitySource",
+                    "identityValidationExpression"):
+            if params.get(key) is not None:
+                authorizer[key] = params[key]
+        api["authorizers"][authorizer["id"]] = authorizer
+        self._save(ctx, api)
+        return authorizer
+
+    def _authorizer(self, api, aid):
+        authorizer = api["authorizers"].get(aid)
+        if authorizer is None:
+            raise not_found("Invalid Authorizer identifier specified")
+        return authorizer
+
+    def get_authorizer(self, ctx, params):
+        return self._authorizer(self._api(ctx, params["restApiId"]), params["authorizerId"])
+
+    def get_authorizers(self, ctx, params):
+        return _page(list(self._api(ctx, params["restApiId"])["authorizers"].values()), params)
+
+    def update_authorizer(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        authorizer = self._authorizer(api, params["authorizerId"])
+        apply_patch(authorizer, params.get("patchOperations"),
+                    {"name", "type", "providerARNs", "authType", "authorizerUri", "authorizerCredentials",
+                     "identitySource", "identityValidationExpression", "authorizerResultTtlInSeconds"})
+        self._save(ctx, api)
+        return authorizer
+
+    def delete_authorizer(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        self._authorizer(api, params["authorizerId"])
+        for r in api["resources"].values():
+            for m in (r.get("resourceMethods") or {}).values():
+                if m.get("authorizerId") == params["authorizerId"]:
+                    raise conflict("Cannot delete authorizer, is referenced in method: "
+                                   f"{m['httpMethod']}/{r['path']}")
+        del api["authorizers"][params["authorizerId"]]
+        self._save(ctx, api)
+        return {}
+
+    async def test_invoke_authorizer(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        authorizer = self._authorizer(api, params["authorizerId"])
+        return await self.plane.test_authorizer(ctx, api, authorizer, params)
+
+    # -- gateway responses -------------------------------------------------------------------
+
+    def _gateway_response(self, api, rtype) -> dict:
+        if rtype not in GATEWAY_RESPONSE_TYPES:
+            raise bad_request(f"Invalid response type specified: {rtype}")
+        custom = api["gatewayResponses"].get(rtype)
+        if custom is not None:
+            return custom
+        out = {"responseType": rtype, "defaultResponse": True, "responseParameters": {},
+               "responseTemplates": {"application/json": '{"message":$context.error.messageString}'}}
+        if GATEWAY_RESPONSE_TYPES[rtype]:
+            out["statusCode"] = GATEWAY_RESPONSE_TYPES[rtype]
+        return out
+
+    def put_gateway_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        rtype = params["responseType"]
+        self._gateway_response(api, rtype)
+        response = {"responseType": rtype, "defaultResponse": False,
+                    "responseParameters": params.get("responseParameters") or {},
+                    "responseTemplates": params.get("responseTemplates") or {}}
+        if params.get("statusCode"):
+            response["statusCode"] = params["statusCode"]
+        elif GATEWAY_RESPONSE_TYPES[rtype]:
+            response["statusCode"] = GATEWAY_RESPONSE_TYPES[rtype]
+        api["gatewayResponses"][rtype] = response
+        self._save(ctx, api)
+        return response
+
+    def get_gateway_response(self, ctx, params):
+        return self._gateway_response(self._api(ctx, params["restApiId"]), params["responseType"])
+
+    def get_gateway_responses(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        return _page([self._gateway_response(api, t) for t in GATEWAY_RESPONSE_TYPES], params)
+
+    def update_gateway_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        response = copy.deepcopy(self._gateway_response(api, params["responseType"]))
+        apply_patch(response, params.get("patchOperations"), {"statusCode", "responseParameters", "responseTemplates"})
+        response["defaultResponse"] = False
+        api["gatewayResponses"][params["responseType"]] = response
+        self._save(ctx, api)
+        return response
+
+    def delete_gateway_response(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        self._gateway_response(api, params["responseType"])
+        if params["responseType"] not in api["gatewayResponses"]:
+            raise not_found("Gateway response type not defined on api")
+        del api["gatewayResponses"][params["responseType"]]
+        self._save(ctx, api)
+        return {}
+
+    # -- API keys ----------------------------------------------------------------------------
+
+    def create_api_key(self, ctx, params):
+        value = params.get("value") or "".join(random.choices(string.ascii_letters + string.digits, k=40))
+        if len(value) < 20:
+            raise bad_request("API Key value should be at least 20 characters")
+        for other in self.store.list_objects(ctx.account, ctx.region, "apikey"):
+            if other["value"] == value:
+                raise conflict("API Key already exists")
+        key = {"id": new_id(), "value": value, "name": params.get("name") or "", "enabled": bool(params.get("enabled", False)),
+               "createdDate": now(), "lastUpdatedDate": now(), "stageKeys": [], "tags": params.get("tags") or {}}
+        for k in ("description", "customerId"):
+            if params.get(k) is not None:
+                key[k] = params[k]
+        for sk in params.get("stageKeys") or ():
+            key["stageKeys"].append(f"{sk.get('restApiId')}/{sk.get('stageName')}")
+        self._put_object(ctx, "apikey", key["id"], key)
+        return key
+
+    def _api_key(self, ctx, key_id) -> dict:
+        return self._object(ctx, "apikey", key_id, "Invalid API Key identifier specified")
+
+    def get_api_key(self, ctx, params):
+        key = self._api_key(ctx, params["apiKey"])
+        if not params.get("includeValue"):
+            key.pop("value", None)
+        return key
+
+    def get_api_keys(self, ctx, params):
+        keys = self.store.list_objects(ctx.account, ctx.region, "apikey")
+        if params.get("nameQuery"):
+            keys = [k for k in keys if k.get("name", "").startswith(params["nameQuery"])]
+        if params.get("customerId"):
+            keys = [k for k in keys if k.get("customerId") == params["customerId"]]
+        if not params.get("includeValues"):
+            for k in keys:
+                k.pop("value", None)
+        return _page(keys, params)
+
+    def update_api_key(self, ctx, params):
+        key = self._api_key(ctx, params["apiKey"])
+        apply_patch(key, params.get("patchOperations"), {"name", "description", "enabled", "customerId", "stages",
+                                                         "stageKeys"})
+        key["lastUpdatedDate"] = now()
+        self._put_object(ctx, "apikey", key["id"], key)
+        return key
+
+    def delete_api_key(self, ctx, params):
+        self._api_key(ctx, params["apiKey"])
+        with self.db.transaction():
+            self.store.delete_object(ctx.account, ctx.region, "apikey", params["apiKey"])
+            for plan in self.store.list_objects(ctx.account, ctx.region, "usageplan"):
+                self.store.delete_object(ctx.account, ctx.region, "usageplankey", f"{plan['id']}/{params['apiKey']}")
+        self.generation += 1
+        return {}
+
+    def import_api_keys(self, ctx, params):
+        if params.get("format") != "csv":
+            raise bad_request("Only csv format is supported")
+        import csv
+        import io
+
+        body = params.get("body") or b""
+        rows = list(csv.DictReader(io.StringIO(body.decode() if isinstance(body, bytes) else body)))
+        ids = []
+        for row in rows:
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            key = self.create_api_key(ctx, {"name": row.get("name"), "value": row.get("key"),
+                                            "description": row.get("description"),
+                                            "enabled": row.get("enabled", "true").lower() == "true"})
+            ids.append(key["id"])
+            for plan_id in filter(None, (row.get("usageplanids") or "").split(",")):
+                self.create_usage_plan_key(ctx, {"usagePlanId": plan_id.strip(), "keyId": key["id"], "keyType": "API_KEY"})
+        return {"ids": ids, "warnings": []}
+
+    # -- usage plans -------------------------------------------------------------------------
+
+    def _check_api_stages(self, ctx, stages):
+        for s in stages or ():
+            api = self.store.get_api(ctx.account, ctx.region, s.get("apiId", ""))
+            if api is None:
+                raise not_found(f"Invalid API identifier specified {ctx.account}:{s.get('apiId')}")
+            if s.get("stage") not in api["stages"]:
+                raise not_found(f"Invalid stage identifier specified {ctx.account}:{s.get('apiId')}:{s.get('stage')}")
+
+    def create_usage_plan(self, ctx, params):
+        if not params.get("name"):
+            raise bad_request("Invalid usage plan name specified")
+        self._check_api_stages(ctx, params.get("apiStages"))
+        plan = {"id": new_id(6), "name": params["name"], "apiStages": params.get("apiStages") or [],
+                "tags": params.get("tags") or {}}
+        for key in ("description", "throttle", "quota"):
+            if params.get(key) is not None:
+                plan[key] = params[key]
+        if plan.get("quota") and plan["quota"].get("period") not in ("DAY", "WEEK", "MONTH"):
+            raise bad_request("Invalid quota period specified. Valid options are DAY, WEEK, MONTH")
+        self._put_object(ctx, "usageplan", plan["id"], plan)
+        return plan
+
+    def _plan(self, ctx, plan_id):
+        return self._object(ctx, "usageplan", plan_id, "Invalid Usage Plan ID specified")
+
+    def get_usage_plan(self, ctx, params):
+        return self._plan(ctx, params["usagePlanId"])
+
+    def get_usage_plans(self, ctx, params):
+        plans = self.store.list_objects(ctx.account, ctx.region, "usageplan")
+        if params.get("keyId"):
+            plans = [p for p in plans if self.store.get_object(ctx.account, ctx.region, "usageplankey",
+                                                               f"{p['id']}/{params['keyId']}")]
+        return _page(plans, params)
+
+    def update_usage_plan(self, ctx, params):
+        plan = self._plan(ctx, params["usagePlanId"])
+        plain = []
+        for op in params.get("patchOperations") or ():
+            path = op.get("path") or ""
+            if path == "/apiStages" and op.get("op") in ("add", "remove"):
+                api_id, _, stage = (op.get("value") or "").partition(":")
+                if op["op"] == "add":
+                    self._check_api_stages(ctx, [{"apiId": api_id, "stage": stage}])
+                    if not any(s["apiId"] == api_id and s["stage"] == stage for s in plan["apiStages"]):
+                        plan["apiStages"].append({"apiId": api_id, "stage": stage})
+                else:
+                    plan["apiStages"] = [s for s in plan["apiStages"] if not (s["apiId"] == api_id and s["stage"] == stage)]
+            elif path.startswith("/apiStages/"):
+                # /apiStages/{apiId}:{stage}/throttle/{resourcePath}/{method}/rateLimit
+                segs = path.split("/")
+                api_id, _, stage = segs[2].partition(":")
+                entry = next((s for s in plan["apiStages"] if s["apiId"] == api_id and s["stage"] == stage), None)
+                if entry is None:
+                    raise not_found(f"Invalid stage identifier specified {api_id}:{stage}")
+                if len(segs) >= 6 and segs[3] == "throttle":
+                    method_key = "/".join(_unescape(s) for s in segs[4:6])
+                    throttle = entry.setdefault("throttle", {})
+                    if op.get("op") == "remove" and len(segs) == 6:
+                        throttle.pop(method_key, None)
+                    elif len(segs) == 7:
+                        throttle.setdefault(method_key, {})[segs[6]] = _coerce(segs[6], op.get("value"))
+                    elif op.get("value"):
+                        throttle[method_key] = orjson.loads(op["value"])
+                elif len(segs) == 4 and segs[3] == "throttle" and op.get("value"):
+                    entry["throttle"] = orjson.loads(op["value"])
+            else:
+                plain.append(op)
+        apply_patch(plan, plain, {"name", "description", "throttle", "quota", "productCode"})
+        self._put_object(ctx, "usageplan", plan["id"], plan)
+        return plan
+
+    def delete_usage_plan(self, ctx, params):
+        self._plan(ctx, params["usagePlanId"])
+        with self.db.transaction():
+            self.store.delete_object(ctx.account, ctx.region, "usageplan", params["usagePlanId"])
+            self.store.delete_objects_prefixed(ctx.account, ctx.region, "usageplankey", params["usagePlanId"] + "/")
+        self.generation += 1
+        return {}
+
+    def create_usage_plan_key(self, ctx, params):
+        plan = self._plan(ctx, params["usagePlanId"])
+        if params.get("keyType") != "API_KEY":
+            raise bad_request("Invalid key type specified. Valid options are API_KEY")
+        key = self._api_key(ctx, params["keyId"])
+        obj_id = f"{plan['id']}/{key['id']}"
+        if self.store.get_object(ctx.account, ctx.region, "usageplankey", obj_id):
+            raise conflict("Usage Plan Key already exists")
+        # one key may be in only one plan per API stage
+        stages = {(s["apiId"], s["stage"]) for s in plan["apiStages"]}
+        for other in self.store.list_objects(ctx.account, ctx.region, "usageplan"):
+            if other["id"] != plan["id"] and self.store.get_object(ctx.account, ctx.region, "usageplankey",
+                                                                   f"{other['id']}/{key['id']}"):
+                if stages & {(s["apiId"], s["stage"]) for s in other["apiStages"]}:
+                    raise conflict(f"Usage Plan {other['id']} cannot be added because API Key {key['id']} cannot "
+                                   "reference multiple Usage Plans with the same API Stage")
+        doc = {"id": key["id"], "type": "API_KEY", "value": key["value"], "name": key.get("name", "")}
+        self._put_object(ctx, "usageplankey", obj_id, doc)
+        return doc
+
+    def _plan_key(self, ctx, plan_id, key_id) -> dict:
+        self._plan(ctx, plan_id)
+        doc = self.store.get_object(ctx.account, ctx.region, "usageplankey", f"{plan_id}/{key_id}")
+        if doc is None:
+            raise not_found("Invalid Usage Plan Key identifier specified")
+        key = self.store.get_object(ctx.account, ctx.region, "apikey", key_id)
+        if key:
+            doc.update(value=key["value"], name=key.get("name", ""))
+        return doc
+
+    def get_usage_plan_key(self, ctx, params):
+        return self._plan_key(ctx, params["usagePlanId"], params["keyId"])
+
+    def get_usage_plan_keys(self, ctx, params):
+        self._plan(ctx, params["usagePlanId"])
+        keys = self.store.list_objects(ctx.account, ctx.region, "usageplankey", params["usagePlanId"] + "/")
+        if params.get("nameQuery"):
+            keys = [k for k in keys if k.get("name", "").startswith(params["nameQuery"])]
+        return _page(keys, params)
+
+    def delete_usage_plan_key(self, ctx, params):
+        self._plan_key(ctx, params["usagePlanId"], params["keyId"])
+        self.store.delete_object(ctx.account, ctx.region, "usageplankey", f"{params['usagePlanId']}/{params['keyId']}")
+        self.generation += 1
+        return {}
+
+    def get_usage(self, ctx, params):
+        plan = self._plan(ctx, params["usagePlanId"])
+        try:
+            start = date.fromisoformat(params["startDate"])
+            end = date.fromisoformat(params["endDate"])
+        except ValueError:
+            raise bad_request("Invalid date format: dates must be yyyy-MM-dd") from None
+        if end < start:
+            raise bad_request("The usage data period must not be negative")
+        if params.get("keyId"):
+            self._plan_key(ctx, plan["id"], params["keyId"])
+        rows = self.store.usage(ctx.account, ctx.region, plan["id"], start.isoformat(), end.isoformat(), params.get("keyId"))
+        by_key: dict[str, dict[str, int]] = {}
+        for key_id, day, used in rows:
+            by_key.setdefault(key_id, {})[day] = used
+        keys = ([params["keyId"]] if params.get("keyId") else
+                [k["id"] for k in self.store.list_objects(ctx.account, ctx.region, "usageplankey", plan["id"] + "/")])
+        quota = (plan.get("quota") or {}).get("limit")
+        items = {}
+        for key_id in keys:
+            days = by_key.get(key_id, {})
+            series, day, running = [], start, 0
+            while day <= end:
+                used = days.get(day.isoformat(), 0)
+                running += used
+                remaining = max(quota - running, 0) if quota is not None else 0
+                series.append([used, remaining])
+                day += timedelta(days=1)
+            items[key_id] = series
+        return {"usagePlanId": plan["id"], "startDate": start.isoformat(), "endDate": end.isoformat(), "items": items}
+
+    def update_usage(self, ctx, params):
+        plan = self._plan(ctx, params["usagePlanId"])
+        self._plan_key(ctx, plan["id"], params["keyId"])
+        for op in params.get("patchOperations") or ():
+            if op.get("path") == "/remaining" and op.get("op") == "replace":
+                quota = (plan.get("quota") or {}).get("limit", 0)
+                start = self.plane.period_start(plan, datetime.now(UTC))
+                remaining = int(op.get("value") or 0)
+                today = datetime.now(UTC).date().isoformat()
+                used_other = self.store.used_since(ctx.account, ctx.region, plan["id"], params["keyId"], start) - \
+                    self.store.used_since(ctx.account, ctx.region, plan["id"], params["keyId"], today)
+                self.store.set_usage(ctx.account, ctx.region, plan["id"], params["keyId"], today,
+                                     max(quota - remaining - used_other, 0))
+            else:
+                raise bad_request("Invalid patch path: only replace /remaining is supported")
+        today = datetime.now(UTC).date().isoformat()
+        return self.get_usage(ctx, {"usagePlanId": plan["id"], "keyId": params["keyId"], "startDate": today,
+                                    "endDate": today})
+
+    # -- domain names ------------------------------------------------------------------------
+
+    def create_domain_name(self, ctx, params):
+        name = params["domainName"]
+        if self.store.get_object(ctx.account, ctx.region, "domainname", name):
+            raise conflict("The domain name you provided already exists.")
+        endpoint = params.get("endpointConfiguration") or {"types": ["EDGE"]}
+        domain = {"domainName": name, "domainNameStatus": "AVAILABLE", "endpointConfiguration": endpoint,
+                  "securityPolicy": params.get("securityPolicy") or "TLS_1_2", "tags": params.get("tags") or {},
+                  "certificateUploadDate": now()}
+        if "REGIONAL" in endpoint.get("types", []):
+            domain["regionalDomainName"] = f"d-{new_id()}.execute-api.{ctx.region}.amazonaws.com"
+            domain["regionalHostedZoneId"] = "Z1UJRXOUMOOFQ8"
+            if params.get("regionalCertificateArn"):
+                domain["regionalCertificateArn"] = params["regionalCertificateArn"]
+        else:
+            domain["distributionDomainName"] = f"d{new_id(13)}.cloudfront.net"
+            domain["distributionHostedZoneId"] = "Z2FDTNDATAQYW2"
+            if params.get("certificateArn"):
+                domain["certificateArn"] = params["certificateArn"]
+        for key in ("certificateName", "mutualTlsAuthentication", "ownershipVerificationCertificateArn"):
+            if params.get(key) is not None:
+                domain[key] = params[key]
+        self._put_object(ctx, "domainname", name, domain)
+        return domain
+
+    def _domain(self, ctx, name):
+        return self._object(ctx, "domainname", name, "Invalid domain name identifier specified")
+
+    def get_domain_name(self, ctx, params):
+        return self._domain(ctx, params["domainName"])
+
+    def get_domain_names(self, ctx, params):
+        return _page(self.store.list_objects(ctx.account, ctx.region, "domainname"), params)
+
+    def update_domain_name(self, ctx, params):
+        domain = self._domain(ctx, params["domainName"])
+        apply_patch(domain, params.get("patchOperations"), {"certificateName", "certificateArn", "regionalCertificateArn",
+                                                            "securityPolicy", "endpointConfiguration",
+                                                            "mutualTlsAuthentication"})
+        self._put_object(ctx, "domainname", domain["domainName"], domain)
+        return domain
+
+    def delete_domain_name(self, ctx, params):
+        self._domain(ctx, params["domainName"])
+        with self.db.transaction():
+            self.store.delete_object(ctx.account, ctx.region, "domainname", params["domainName"])
+            self.store.delete_objects_prefixed(ctx.account, ctx.region, "basepath", params["domainName"] + "/")
+        self.generation += 1
+        return {}
+
+    def create_base_path_mapping(self, ctx, params):
+        domain = self._domain(ctx, params["domainName"])
+        base = params.get("basePath") or "(none)"
+        api = self.store.get_api(ctx.account, ctx.region, params["restApiId"])
+        if api is None:
+            raise bad_request("Invalid REST API identifier specified")
+        if params.get("stage") and params["stage"] not in api["stages"]:
+            raise bad_request("Invalid stage identifier specified")
+        obj_id = f"{domain['domainName']}/{base}"
+        if self.store.get_object(ctx.account, ctx.region, "basepath", obj_id):
+            raise conflict("Base path already exists for this domain name")
+        mapping = {"basePath": base, "restApiId": params["restApiId"]}
+        if params.get("stage"):
+            mapping["stage"] = params["stage"]
+        self._put_object(ctx, "basepath", obj_id, mapping)
+        return mapping
+
+    def _mapping(self, ctx, domain, base):
+        self._domain(ctx, domain)
+        return self._object(ctx, "basepath", f"{domain}/{base or '(none)'}", "Invalid base path mapping identifier specified")
+
+    def get_base_path_mapping(self, ctx, params):
+        return self._mapping(ctx, params["domainName"], params["basePath"])
+
+    def get_base_path_mappings(self, ctx, params):
+        self._domain(ctx, params["domainName"])
+        return _page(self.store.list_objects(ctx.account, ctx.region, "basepath", params["domainName"] + "/"), params)
+
+    def update_base_path_mapping(self, ctx, params):
+        mapping = self._mapping(ctx, params["domainName"], params["basePath"])
+        old = mapping["basePath"]
+        apply_patch(mapping, params.get("patchOperations"), {"basePath", "restapiId", "restApiId", "stage"})
+        if "restapiId" in mapping:
+            mapping["restApiId"] = mapping.pop("restapiId")
+        with self.db.transaction():
+            self.store.delete_object(ctx.account, ctx.region, "basepath", f"{params['domainName']}/{old}")
+            self._put_object(ctx, "basepath", f"{params['domainName']}/{mapping['basePath']}", mapping)
+        return mapping
+
+    def delete_base_path_mapping(self, ctx, params):
+        mapping = self._mapping(ctx, params["domainName"], params["basePath"])
+        self.store.delete_object(ctx.account, ctx.region, "basepath", f"{params['domainName']}/{mapping['basePath']}")
+        self.generation += 1
+        return {}
+
+    async def handle_custom_domain(self, request, host: str, path: str):
+        """A request whose Host is a domain name created with CreateDomainName: the base path
+        mapping its first path segment names (else the "(none)" mapping) picks the API and stage.
+        None when the host is no domain name of this service's."""
+        name = host.split(":", 1)[0].lower()
+        where = self.store.locate_domain(name)
+        if where is None:
+            return None
+        account, region = where
+        first, _, rest = path.lstrip("/").partition("/")
+        mapping = self.store.get_object(account, region, "basepath", f"{name}/{first}") if first else None
+        if mapping is None:
+            mapping = self.store.get_object(account, region, "basepath", f"{name}/(none)")
+            rest = path.lstrip("/")
+        if mapping is None:
+            return runtime_error(403, "ForbiddenException", "Forbidden")
+        stage = mapping.get("stage")
+        tail = f"/{stage}/{rest}" if stage else f"/{rest}"
+        response = await self.plane.handle(request, mapping["restApiId"], tail)
+        return response if response is not None else runtime_error(403, "ForbiddenException", "Forbidden")
+
+    # -- account and tags --------------------------------------------------------------------
+
+    def get_account(self, ctx, params):
+        doc = self.store.get_object(ctx.account, ctx.region, "account", "account") or {}
+        return {"throttleSettings": {"burstLimit": 5000, "rateLimit": 10000.0}, "features": ["UsagePlans"],
+                "apiKeyVersion": "4", **doc}
+
+    def update_account(self, ctx, params):
+        doc = self.store.get_object(ctx.account, ctx.region, "account", "account") or {}
+        apply_patch(doc, params.get("patchOperations"), {"cloudwatchRoleArn", "features"})
+        self._put_object(ctx, "account", "account", doc)
+        return self.get_account(ctx, params)
+
+    def _tag_holder(self, ctx, arn: str):
+        """The document an ARN names and a function that saves it."""
+        path = arn.split("::", 1)[1] if "::" in arn else ""
+        parts = path.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "restapis":
+            api = self._api(ctx, parts[1])
+            if len(parts) == 2:
+                return api, lambda: self._save(ctx, api)
+            if len(parts) == 4 and parts[2] == "stages":
+                return self._stage(api, parts[3]), lambda: self._save(ctx, api)
+        kinds = {"apikeys": "apikey", "usageplans": "usageplan", "domainnames": "domainname"}
+        if len(parts) == 2 and parts[0] in kinds:
+            doc = self._object(ctx, kinds[parts[0]], parts[1], "Invalid resource identifier specified")
+            return doc, lambda: self._put_object(ctx, kinds[parts[0]], parts[1], doc)
+        raise not_found("Invalid resource identifier specified")
+
+    def tag_resource(self, ctx, params):
+        doc, save = self._tag_holder(ctx, params["resourceArn"])
+        doc.setdefault("tags", {}).update(params.get("tags") or {})
+        save()
+        return {}
+
+    def untag_resource(self, ctx, params):
+        doc, save = self._tag_holder(ctx, params["resourceArn"])
+        for key in params.get("tagKeys") or ():
+            doc.get("tags", {}).pop(key, None)
+        save()
+        return {}
+
+    def get_tags(self, ctx, params):
+        doc, _ = self._tag_holder(ctx, params["resourceArn"])
+        return {"tags": doc.get("tags") or {}}
+
+    # -- documentation (stored, not rendered) ------------------------------------------------
+
+    def create_documentation_part(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        part = {"id": new_id(), "location": params["location"], "properties": params.get("properties") or ""}
+        api.setdefault("documentationParts", {})[part["id"]] = part
+        self._save(ctx, api)
+        return part
+
+    def get_documentation_parts(self, ctx, params):
+        return _page(list(self._api(ctx, params["restApiId"]).get("documentationParts", {}).values()), params)
+
+    def get_documentation_part(self, ctx, params):
+        part = self._api(ctx, params["restApiId"]).get("documentationParts", {}).get(params["documentationPartId"])
+        if part is None:
+            raise not_found("Invalid documentation part identifier specified")
+        return part
+
+    def delete_documentation_part(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        if api.get("documentationParts", {}).pop(params["documentationPartId"], None) is None:
+            raise not_found("Invalid documentation part identifier specified")
+        self._save(ctx, api)
+        return {}
+
+
+def build_integration(params: dict) -> dict:
+    kind = params.get("type")
+    if kind not in ("HTTP", "AWS", "MOCK", "HTTP_PROXY", "AWS_PROXY"):
+        raise bad_request("Invalid integration type specified. Valid options are HTTP,HTTP_PROXY,AWS,AWS_PROXY,MOCK")
+    if kind != "MOCK":
+        if not params.get("uri"):
+            raise bad_request("Enumeration value for HttpMethod must be non-empty" if not params.get("integrationHttpMethod")
+                              else "Invalid integration URI specified")
+        if not params.get("integrationHttpMethod"):
+            raise bad_request("Enumeration value for HttpMethod must be non-empty")
+    uri = params.get("uri") or ""
+    if kind in ("AWS", "AWS_PROXY") and not uri.startswith("arn:"):
+        raise bad_request("AWS ARN for integration must contain path or action")
+    if kind == "AWS_PROXY" and ":lambda:path/" not in uri:
+        raise bad_request("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose "
+                          "stream invocations.")
+    if kind in ("HTTP", "HTTP_PROXY") and not uri.startswith(("http://", "https://")):
+        raise bad_request("Invalid HTTP endpoint specified for URI")
+    timeout = params.get("timeoutInMillis", 29000)
+    if not 50 <= timeout <= 29000:
+        raise bad_request("Timeout should be between 50 ms and 29000 ms")
+    integration = {"type": kind, "passthroughBehavior": params.get("passthroughBehavior") or "WHEN_NO_MATCH",
+                   "timeoutInMillis": timeout, "cacheNamespace": params.get("cacheNamespace") or new_id(),
+                   "cacheKeyParameters": params.get("cacheKeyParameters") or []}
+    if integration["passthroughBehavior"] not in ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"):
+        raise bad_request("Invalid passthrough behavior specified. Valid options are WHEN_NO_MATCH, WHEN_NO_TEMPLATES, NEVER")
+    if params.get("integrationHttpMethod"):
+        integration["httpMethod"] = params["integrationHttpMethod"].upper()
+    if uri:
+        integration["uri"] = uri
+    integration["connectionType"] = params.get("connectionType") or "INTERNET"
+    for key in ("connectionId", "credentials", "requestParameters", "requestTemplates", "contentHandling", "tlsConfig"):
+        if params.get(key) is not None:
+            integration[key] = params[key]
+    return integration
+
+
+def _check_variables(variables):
+    import re as _re
+
+    for k, v in (variables or {}).items():
+        if not _re.fullmatch(r"[A-Za-z0-9_]+", k):
+            raise bad_request("Stage variable names must only contain alphanumeric characters and underscores")
+        if not _re.fullmatch(r"[A-Za-z0-9\-._~:/?#&=,]*", v or ""):
+            raise bad_request("Stage variable value must only contain alphanumeric characters and the characters "
+                              "-._~:/?#&=,")
+
+
+def _check_schema(text: str) -> None:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise bad_request("Invalid model specified: Validation Result: warnings : [], errors : [Invalid model schema "
+                          "specified]") from None
+
+
+def _flag(params: dict, name: str) -> bool:
+    return str((params.get("parameters") or {}).get(name, params.get("failOnWarnings", False))).lower() == "true"

@@ -1,0 +1,165 @@
+"""The Velocity Template Language engine overcast's services share (API Gateway mapping
+templates, AppSync resolvers): airspeed, a maintained VTL implementation, with the Java methods
+templates written for AWS expect, and the `$util` basics both services offer.
+
+    template = compile_template(text)          # parsed once, cached by text
+    output = render(template, {"input": ..., "util": Util(), ...})
+
+Rendering errors raise VtlError; callers map it to their service's answer."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from functools import lru_cache
+from urllib.parse import quote, unquote_plus
+
+import airspeed
+
+from overcast.vtl import jsonpath
+
+__all__ = ["VtlError", "Util", "compile_template", "render", "jsonpath", "to_json"]
+
+
+class VtlError(Exception):
+    """A template that does not parse or fails while rendering."""
+
+
+def _java_string_methods():
+    return {
+        "toUpperCase": lambda s: s.upper(),
+        "toLowerCase": lambda s: s.lower(),
+        "trim": lambda s: s.strip(),
+        "isEmpty": lambda s: not s,
+        "endsWith": lambda s, x: s.endswith(x),
+        "equals": lambda s, x: s == x,
+        "equalsIgnoreCase": lambda s, x: isinstance(x, str) and s.lower() == x.lower(),
+        "indexOf": lambda s, x: s.find(x),
+        "lastIndexOf": lambda s, x: s.rfind(x),
+        "substring": lambda s, a, b=None: s[a:b] if b is not None else s[a:],
+        "split": lambda s, sep: re.split(sep, s),
+        "replace": lambda s, a, b: s.replace(a, b),
+        "charAt": lambda s, i: s[i],
+        "toString": lambda s: s,
+        "concat": lambda s, x: s + x,
+    }
+
+
+def _install_java_methods() -> None:
+    extra = airspeed.__additional_methods__
+    extra.setdefault(str, {}).update(_java_string_methods())
+    extra.setdefault(list, {}).update({
+        "isEmpty": lambda s: not s,
+        "remove": lambda s, i: s.pop(i),
+        "indexOf": lambda s, x: s.index(x) if x in s else -1,
+        "toString": lambda s: to_json(s),
+    })
+    extra.setdefault(dict, {}).update({
+        "size": lambda s: len(s),
+        "get": lambda s, k: s.get(k),
+        "containsKey": lambda s, k: k in s,
+        "values": lambda s: list(s.values()),
+        "entrySet": lambda s: [{"key": k, "value": v} for k, v in s.items()],
+        "remove": lambda s, k: s.pop(k, None),
+    })
+    for kind in (int, float):
+        extra.setdefault(kind, {}).update({"toString": lambda s: str(s), "intValue": lambda s: int(s),
+                                           "doubleValue": lambda s: float(s)})
+    extra.setdefault(bool, {}).update({"toString": lambda s: "true" if s else "false",
+                                       "booleanValue": lambda s: s})
+
+
+_install_java_methods()
+
+
+@lru_cache(maxsize=4096)
+def compile_template(text: str) -> airspeed.Template:
+    """Parse a template once; parsed templates are shared by every caller with the same text."""
+    template = airspeed.Template(text)
+    try:
+        template.ensure_compiled()
+    except airspeed.TemplateError as e:
+        raise VtlError(str(e)) from None
+    return template
+
+
+def render(template: airspeed.Template | str, namespace: dict) -> str:
+    if isinstance(template, str):
+        template = compile_template(template)
+    try:
+        return template.merge(namespace)
+    except VtlError:
+        raise
+    except Exception as e:  # airspeed raises TemplateError, and Python errors from called methods
+        raise VtlError(f"{type(e).__name__}: {e}") from None
+
+
+def to_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def escape_javascript(text) -> str:
+    """Java's StringEscapeUtils.escapeJavaScript, as AWS applies it: quotes (single quotes too),
+    backslashes, control characters; '/' is escaped as well."""
+    if text is None:
+        return ""
+    out = []
+    for ch in str(text):
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "'":
+            out.append("\\'")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "/":
+            out.append("\\/")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\b":
+            out.append("\\b")
+        elif ch == "\f":
+            out.append("\\f")
+        elif code < 0x20 or code > 0x7E:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class Util:
+    """`$util` methods both API Gateway and AppSync provide."""
+
+    def escapeJavaScript(self, text):  # noqa: N802 - VTL names
+        return escape_javascript(text)
+
+    def parseJson(self, text):  # noqa: N802
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as e:
+            raise VtlError(f"Unable to parse JSON: {e}") from None
+
+    def toJson(self, value):  # noqa: N802
+        return to_json(value)
+
+    def urlEncode(self, text):  # noqa: N802
+        # java.net.URLEncoder: space as "+", only letters, digits and "*-._" left as they are
+        return quote(str(text if text is not None else ""), safe="*-._").replace("%20", "+").replace("~", "%7E")
+
+    def urlDecode(self, text):  # noqa: N802
+        return unquote_plus(str(text if text is not None else ""))
+
+    def base64Encode(self, text):  # noqa: N802
+        data = text.encode() if isinstance(text, str) else bytes(text or b"")
+        return base64.b64encode(data).decode()
+
+    def base64Decode(self, text):  # noqa: N802
+        try:
+            return base64.b64decode(str(text or "")).decode("utf-8", "replace")
+        except ValueError as e:
+            raise VtlError(f"Invalid base64: {e}") from None

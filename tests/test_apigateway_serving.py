@@ -1,0 +1,428 @@
+"""Serving deployed REST APIs: URL forms, routing precedence, MOCK, Lambda proxy (payload 1.0),
+non-proxy Lambda with VTL, gateway responses, validation, binary media, timeouts."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import pytest
+from apigateway_support import LAMBDA_URI, Api, function_arn
+from lambda_functions import create_python, source
+
+
+@pytest.fixture(scope="module")
+def apigw(client):
+    return client("apigateway")
+
+
+@pytest.fixture(scope="module")
+def backend(client):
+    lam = client("lambda")
+    name = "apigw-serving-backend"
+    create_python(lam, name, source("apigw_backend.py"), Timeout=10)
+    return function_arn(lam, name)
+
+
+@pytest.fixture(scope="module")
+def proxy_api(apigw, endpoint, backend):
+    api = Api(apigw, endpoint, "serving-proxy", binaryMediaTypes=["image/png"])
+    api.lambda_proxy("/items", "ANY", backend)
+    api.lambda_proxy("/items/{id}", "GET", backend)
+    api.lambda_proxy("/files/{proxy+}", "ANY", backend)
+    api.mock("/items/special", template='{"route": "static"}')
+    api.method("/slow", "GET", {"type": "AWS_PROXY", "integrationHttpMethod": "POST",
+                                "uri": LAMBDA_URI.format(arn=backend), "timeoutInMillis": 300})
+    api.deploy("prod", variables={"color": "blue"})
+    return api
+
+
+def test_mock_integration_answers_its_response_template(apigw, endpoint):
+    api = Api(apigw, endpoint, "mock-basic")
+    api.mock("/hello", template='{"greeting": "hi", "stage": "$context.stage", "q": "$input.params(\'name\')"}')
+    api.deploy("dev")
+    r = api.call("GET", "/hello", params={"name": "ann"})
+    assert r.status_code == 200
+    assert r.json() == {"greeting": "hi", "stage": "dev", "q": "ann"}
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["x-amzn-requestid"]
+
+
+def test_deployed_api_answers_on_all_three_url_forms(proxy_api, endpoint):
+    forms = [
+        httpx.get(f"{endpoint}/_aws/execute-api/{proxy_api.id}/prod/items/special"),
+        httpx.get(f"{endpoint}/restapis/{proxy_api.id}/prod/_user_request_/items/special"),
+        httpx.get(f"{endpoint}/prod/items/special",
+                  headers={"Host": f"{proxy_api.id}.execute-api.localhost.localstack.cloud:4566"}),
+    ]
+    for r in forms:
+        assert r.status_code == 200, r.text
+        assert r.json() == {"route": "static"}
+
+
+def test_unknown_path_answers_missing_authentication_token(proxy_api):
+    r = proxy_api.call("GET", "/nothing/here")
+    assert r.status_code == 403
+    assert r.json() == {"message": "Missing Authentication Token"}
+    assert r.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+
+
+def test_method_not_defined_on_resource_answers_missing_authentication_token(proxy_api):
+    r = proxy_api.call("DELETE", "/items/special")
+    assert r.status_code == 403
+    assert r.json() == {"message": "Missing Authentication Token"}
+
+
+def test_unknown_stage_answers_forbidden(proxy_api):
+    r = proxy_api.call("GET", "/items", stage="nostage")
+    assert r.status_code == 403
+    assert r.json() == {"message": "Forbidden"}
+
+
+def test_static_path_wins_over_path_parameter(proxy_api):
+    assert proxy_api.call("GET", "/items/special").json() == {"route": "static"}
+    event = proxy_api.call("GET", "/items/42").json()
+    assert event["resource"] == "/items/{id}"
+    assert event["pathParameters"] == {"id": "42"}
+
+
+def test_greedy_proxy_path_captures_the_rest(proxy_api):
+    event = proxy_api.call("PUT", "/files/a/b/c.txt", content=b"x").json()
+    assert event["resource"] == "/files/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "a/b/c.txt"}
+    assert event["httpMethod"] == "PUT"
+
+
+def test_lambda_proxy_event_has_every_documented_field(proxy_api):
+    r = proxy_api.call("POST", "/items", params=[("a", "1"), ("a", "2"), ("b", "x")],
+                       content=b'{"name": "widget"}', headers={"Content-Type": "application/json", "X-Trace": "t1"})
+    assert r.status_code == 200
+    event = r.json()
+    assert event["resource"] == "/items"
+    assert event["path"] == "/items"
+    assert event["httpMethod"] == "POST"
+    assert event["headers"]["X-Trace"] == "t1"
+    assert event["multiValueHeaders"]["X-Trace"] == ["t1"]
+    assert event["queryStringParameters"] == {"a": "2", "b": "x"}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["x"]}
+    assert event["pathParameters"] is None
+    assert event["stageVariables"] == {"color": "blue"}
+    assert event["body"] == '{"name": "widget"}'
+    assert event["isBase64Encoded"] is False
+    ctx = event["requestContext"]
+    for key in ("resourceId", "resourcePath", "httpMethod", "requestId", "requestTime", "requestTimeEpoch",
+                "identity", "domainName", "apiId", "stage", "protocol", "accountId", "path"):
+        assert key in ctx, key
+    assert ctx["apiId"] == proxy_api.id
+    assert ctx["stage"] == "prod"
+    assert ctx["resourcePath"] == "/items"
+    assert ctx["path"] == "/prod/items"
+    assert ctx["identity"]["sourceIp"]
+    assert isinstance(ctx["requestTimeEpoch"], int)
+
+
+def test_lambda_proxy_response_sets_status_headers_and_body(proxy_api):
+    r = proxy_api.call("GET", "/items", params={"status": "201"})
+    assert r.status_code == 201
+    assert r.headers["x-custom"] == "yes"
+    assert r.headers.get_list("x-multi") == ["a", "b"]
+
+
+def test_malformed_lambda_proxy_response_answers_502(proxy_api):
+    r = proxy_api.call("GET", "/items", params={"mode": "malformed"})
+    assert r.status_code == 502
+    assert r.json() == {"message": "Internal server error"}
+
+
+def test_lambda_error_in_proxy_integration_answers_502(proxy_api):
+    r = proxy_api.call("GET", "/items", params={"mode": "error"})
+    assert r.status_code == 502
+    assert r.json() == {"message": "Internal server error"}
+
+
+def test_binary_media_type_body_reaches_lambda_base64_encoded(proxy_api):
+    r = proxy_api.call("POST", "/items", content=b"\x89PNG\x00", headers={"Content-Type": "image/png"})
+    event = r.json()
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\x89PNG\x00"
+
+
+def test_base64_encoded_lambda_response_is_decoded(proxy_api):
+    r = proxy_api.call("GET", "/items", params={"mode": "binary"})
+    assert r.status_code == 200
+    assert r.content == b"\x89PNG\x00\xff"
+    assert r.headers["content-type"] == "image/png"
+
+
+def test_lambda_outliving_integration_timeout_answers_504(proxy_api):
+    r = proxy_api.call("GET", "/slow", params={"mode": "sleep", "s": "1.5"})
+    assert r.status_code == 504
+    assert r.json() == {"message": "Endpoint request timed out"}
+
+
+def test_integration_with_missing_function_answers_500(apigw, endpoint):
+    api = Api(apigw, endpoint, "missing-fn")
+    api.lambda_proxy("/x", "GET", "arn:aws:lambda:us-east-1:000000000000:function:does-not-exist-anywhere")
+    api.deploy()
+    r = api.call("GET", "/x")
+    assert r.status_code == 500
+    assert r.json() == {"message": "Internal server error"}
+
+
+def test_non_proxy_lambda_maps_request_and_response_templates(apigw, endpoint, backend):
+    api = Api(apigw, endpoint, "lambda-vtl")
+    api.method("/orders/{id}", "POST", {
+        "type": "AWS", "integrationHttpMethod": "POST", "uri": LAMBDA_URI.format(arn=backend),
+        "requestTemplates": {"application/json": """{
+  "id": "$input.params('id')",
+  "name": "$util.escapeJavaScript($input.path('$.name'))",
+  "qty": $input.json('$.qty'),
+  "color": "$stageVariables.color"
+}"""},
+    }, {"200": {"responseTemplates": {"application/json": '{"order": $input.json(\'$.received\')}'}}})
+    api.deploy(variables={"color": "red"})
+    r = api.call("POST", "/orders/o-1", json={"name": 'he said "hi"', "qty": 3})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"order": {"id": "o-1", "name": 'he said "hi"', "qty": 3, "color": "red"}}
+
+
+def test_lambda_error_selects_integration_response_by_error_message(apigw, endpoint, backend):
+    api = Api(apigw, endpoint, "lambda-errors")
+    rid = api.method("/thing", "POST", {
+        "type": "AWS", "integrationHttpMethod": "POST", "uri": LAMBDA_URI.format(arn=backend)},
+        {"200": {}})
+    apigw.put_method_response(restApiId=api.id, resourceId=rid, httpMethod="POST", statusCode="404")
+    apigw.put_integration_response(restApiId=api.id, resourceId=rid, httpMethod="POST", statusCode="404",
+                                   selectionPattern=r"\[NotFound\].*",
+                                   responseTemplates={"application/json": '{"error": "$input.path(\'$.errorMessage\')"}'})
+    api.deploy()
+    ok = api.call("POST", "/thing", json={"a": 1})
+    assert ok.status_code == 200
+    assert ok.json() == {"received": {"a": 1}}
+    missing = api.call("POST", "/thing", json={"fail": "[NotFound] no such thing"})
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "[NotFound] no such thing"}
+
+
+def test_response_parameters_set_headers_from_literals_and_integration(apigw, endpoint):
+    api = Api(apigw, endpoint, "resp-params")
+    rid = api.resource("/h")
+    apigw.put_method(restApiId=api.id, resourceId=rid, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="GET", type="MOCK",
+                          requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigw.put_method_response(restApiId=api.id, resourceId=rid, httpMethod="GET", statusCode="200",
+                              responseParameters={"method.response.header.X-Static": False,
+                                                  "method.response.header.X-Stage": False})
+    apigw.put_integration_response(restApiId=api.id, resourceId=rid, httpMethod="GET", statusCode="200",
+                                   responseParameters={"method.response.header.X-Static": "'fixed'",
+                                                       "method.response.header.X-Stage": "context.stage"},
+                                   responseTemplates={"application/json": "{}"})
+    api.deploy("v1")
+    r = api.call("GET", "/h")
+    assert r.headers["x-static"] == "fixed"
+    assert r.headers["x-stage"] == "v1"
+
+
+def test_passthrough_never_rejects_unmapped_content_type_with_415(apigw, endpoint):
+    api = Api(apigw, endpoint, "passthrough-never")
+    api.method("/p", "POST", {"type": "MOCK", "passthroughBehavior": "NEVER",
+                              "requestTemplates": {"application/json": '{"statusCode": 200}'}},
+               {"200": {"responseTemplates": {"application/json": '{"ok": true}'}}})
+    api.deploy()
+    assert api.call("POST", "/p", json={}).status_code == 200
+    r = api.call("POST", "/p", content=b"a=b", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 415
+    assert r.json() == {"message": "Unsupported Media Type"}
+
+
+def test_passthrough_when_no_templates_rejects_when_templates_exist(apigw, endpoint):
+    api = Api(apigw, endpoint, "passthrough-wnt")
+    api.method("/p", "POST", {"type": "MOCK", "passthroughBehavior": "WHEN_NO_TEMPLATES",
+                              "requestTemplates": {"application/json": '{"statusCode": 200}'}},
+               {"200": {"responseTemplates": {"application/json": '{"ok": true}'}}})
+    api.deploy()
+    r = api.call("POST", "/p", content=b"<x/>", headers={"Content-Type": "application/xml"})
+    assert r.status_code == 415
+
+
+def test_template_error_answers_500_internal_server_error(apigw, endpoint):
+    api = Api(apigw, endpoint, "bad-vtl")
+    api.mock("/bad", template='{"x": $util.parseJson("not json")}')
+    api.deploy()
+    r = api.call("GET", "/bad")
+    assert r.status_code == 500
+    assert r.json() == {"message": "Internal server error"}
+
+
+def test_request_validator_rejects_missing_required_parameters(apigw, endpoint):
+    api = Api(apigw, endpoint, "validate-params")
+    validator = apigw.create_request_validator(restApiId=api.id, name="params", validateRequestParameters=True)
+    api.mock("/search", requestValidatorId=validator["id"],
+             requestParameters={"method.request.querystring.q": True, "method.request.header.X-Tenant": True,
+                                "method.request.querystring.page": False})
+    api.deploy()
+    r = api.call("GET", "/search")
+    assert r.status_code == 400
+    assert r.json() == {"message": "Missing required request parameters: [q, X-Tenant]"}
+    assert r.headers["x-amzn-errortype"] == "BadRequestException"
+    assert api.call("GET", "/search", params={"q": "a"}, headers={"X-Tenant": "t"}).status_code == 200
+
+
+def test_request_validator_checks_body_against_json_schema_model(apigw, endpoint):
+    api = Api(apigw, endpoint, "validate-body")
+    apigw.create_model(restApiId=api.id, name="Item", contentType="application/json", schema=json.dumps({
+        "$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+        "required": ["name", "price"],
+        "properties": {"name": {"type": "string", "minLength": 1}, "price": {"type": "number", "minimum": 0}},
+    }))
+    validator = apigw.create_request_validator(restApiId=api.id, name="body", validateRequestBody=True)
+    api.mock("/items", "POST", requestValidatorId=validator["id"], requestModels={"application/json": "Item"})
+    api.deploy()
+    bad = api.call("POST", "/items", json={"name": "x", "price": -1})
+    assert bad.status_code == 400
+    assert bad.json() == {"message": "Invalid request body"}
+    assert api.call("POST", "/items", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert api.call("POST", "/items", json={"name": "x", "price": 2.5}).status_code == 200
+
+
+def test_customized_gateway_response_changes_status_headers_and_template(apigw, endpoint):
+    api = Api(apigw, endpoint, "gw-responses")
+    api.mock("/ok")
+    apigw.put_gateway_response(restApiId=api.id, responseType="MISSING_AUTHENTICATION_TOKEN", statusCode="404",
+                               responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+                               responseTemplates={"application/json": '{"error": $context.error.messageString, '
+                                                                      '"type": "$context.error.responseType"}'})
+    api.deploy()
+    r = api.call("GET", "/missing")
+    assert r.status_code == 404
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.json() == {"error": "Missing Authentication Token", "type": "MISSING_AUTHENTICATION_TOKEN"}
+
+
+def test_default_4xx_gateway_response_applies_to_every_client_error(apigw, endpoint):
+    api = Api(apigw, endpoint, "gw-default4xx")
+    api.mock("/ok")
+    apigw.put_gateway_response(restApiId=api.id, responseType="DEFAULT_4XX",
+                               responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"})
+    api.deploy()
+    r = api.call("GET", "/missing")
+    assert r.status_code == 403
+    assert r.headers["access-control-allow-origin"] == "*"
+
+
+def test_cors_preflight_through_mock_options_method(apigw, endpoint):
+    api = Api(apigw, endpoint, "cors")
+    rid = api.resource("/data")
+    apigw.put_method(restApiId=api.id, resourceId=rid, httpMethod="OPTIONS", authorizationType="NONE")
+    apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="OPTIONS", type="MOCK",
+                          requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigw.put_method_response(restApiId=api.id, resourceId=rid, httpMethod="OPTIONS", statusCode="200",
+                              responseParameters={f"method.response.header.Access-Control-Allow-{h}": False
+                                                  for h in ("Headers", "Methods", "Origin")})
+    apigw.put_integration_response(restApiId=api.id, resourceId=rid, httpMethod="OPTIONS", statusCode="200",
+                                   responseParameters={
+                                       "method.response.header.Access-Control-Allow-Headers":
+                                           "'Content-Type,X-Amz-Date,Authorization,X-Api-Key'",
+                                       "method.response.header.Access-Control-Allow-Methods": "'GET,OPTIONS'",
+                                       "method.response.header.Access-Control-Allow-Origin": "'*'"},
+                                   responseTemplates={"application/json": ""})
+    api.deploy()
+    r = api.call("OPTIONS", "/data", headers={"Origin": "http://example.com",
+                                              "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["access-control-allow-methods"] == "GET,OPTIONS"
+
+
+def test_body_over_10_mb_answers_413(proxy_api):
+    r = proxy_api.call("POST", "/items", content=b"x" * (10 * 1024 * 1024 + 1))
+    assert r.status_code == 413
+    assert r.json() == {"message": "Request Too Long"}
+
+
+def test_redeploy_changes_what_the_stage_serves(apigw, endpoint):
+    api = Api(apigw, endpoint, "redeploy")
+    rid = api.mock("/v", template='{"v": 1}')
+    api.deploy()
+    assert api.call("GET", "/v").json() == {"v": 1}
+    apigw.update_integration_response(restApiId=api.id, resourceId=rid, httpMethod="GET", statusCode="200",
+                                      patchOperations=[{"op": "replace", "path": "/responseTemplates/application~1json",
+                                                        "value": '{"v": 2}'}])
+    assert api.call("GET", "/v").json() == {"v": 1}  # not deployed yet
+    api.deploy()
+    assert api.call("GET", "/v").json() == {"v": 2}
+
+
+def test_stage_method_throttling_answers_429(apigw, endpoint):
+    api = Api(apigw, endpoint, "stage-throttle")
+    api.mock("/t")
+    api.deploy()
+    apigw.update_stage(restApiId=api.id, stageName="test", patchOperations=[
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "1"},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "2"}])
+    codes = [api.call("GET", "/t").status_code for _ in range(5)]
+    assert codes[:2] == [200, 200]
+    assert 429 in codes
+    r = api.call("GET", "/t")
+    assert r.json() == {"message": "Too Many Requests"}
+
+
+def test_custom_domain_name_routes_by_host_and_base_path(apigw, endpoint, unique_name):
+    api = Api(apigw, endpoint, "custom-domain")
+    api.mock("/hello", template='{"via": "domain", "stage": "$context.stage"}')
+    api.deploy("live")
+    domain = f"{unique_name('api')}.example.org"
+    apigw.create_domain_name(domainName=domain, regionalCertificateArn="arn:aws:acm:us-east-1:000000000000:certificate/c",
+                             endpointConfiguration={"types": ["REGIONAL"]})
+    apigw.create_base_path_mapping(domainName=domain, restApiId=api.id, stage="live", basePath="v1")
+    apigw.create_base_path_mapping(domainName=domain, restApiId=api.id)  # (none): the stage comes from the path
+    port = endpoint.rsplit(":", 1)[1]
+    r = httpx.get(f"{endpoint}/v1/hello", headers={"Host": f"{domain}:{port}"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"via": "domain", "stage": "live"}
+    r = httpx.get(f"{endpoint}/live/hello", headers={"Host": domain})
+    assert r.json() == {"via": "domain", "stage": "live"}
+
+
+def test_unknown_host_name_still_reaches_the_aws_apis(client, endpoint):
+    r = httpx.post(endpoint, headers={"Host": "not-a-domain.example.net", "X-Amz-Target": "DynamoDB_20120810.ListTables",
+                                      "Content-Type": "application/x-amz-json-1.0",
+                                      "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/"
+                                                       "aws4_request, SignedHeaders=host, Signature=0"}, content=b"{}")
+    assert r.status_code == 200
+    assert "TableNames" in r.json()
+
+
+def test_default_4xx_status_code_applies_to_unspecified_4xx_types(apigw, endpoint):
+    api = Api(apigw, endpoint, "gw-default-status")
+    api.mock("/ok")
+    apigw.put_gateway_response(restApiId=api.id, responseType="DEFAULT_4XX", statusCode="418")
+    api.deploy()
+    r = api.call("GET", "/missing")
+    assert r.status_code == 418
+    assert r.json() == {"message": "Missing Authentication Token"}
+
+
+def test_integration_without_matching_response_answers_500(apigw, endpoint):
+    api = Api(apigw, endpoint, "no-ir")
+    rid = api.resource("/x")
+    apigw.put_method(restApiId=api.id, resourceId=rid, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="GET", type="MOCK",
+                          requestTemplates={"application/json": '{"statusCode": 200}'})
+    api.deploy()
+    r = api.call("GET", "/x")
+    assert r.status_code == 500
+    assert r.json() == {"message": "Internal server error"}
+
+
+def test_stage_throttling_for_one_method_leaves_others_alone(apigw, endpoint):
+    api = Api(apigw, endpoint, "method-throttle")
+    api.mock("/slow")
+    api.mock("/fast")
+    api.deploy()
+    apigw.update_stage(restApiId=api.id, stageName="test", patchOperations=[
+        {"op": "replace", "path": "/~1slow/GET/throttling/rateLimit", "value": "0.5"},
+        {"op": "replace", "path": "/~1slow/GET/throttling/burstLimit", "value": "1"}])
+    assert [api.call("GET", "/slow").status_code for _ in range(3)] == [200, 429, 429]
+    assert [api.call("GET", "/fast").status_code for _ in range(3)] == [200, 200, 200]

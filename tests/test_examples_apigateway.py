@@ -1,0 +1,49 @@
+"""examples/rest-api and examples/webhook-queue, deployed and exercised against the test server."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+
+import httpx
+
+ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
+def _load(example: str):
+    spec = importlib.util.spec_from_file_location(f"example_{example.replace('-', '_')}",
+                                                  os.path.join(ROOT, example, "deploy.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rest_api_example_crud_with_validation_and_api_key(endpoint):
+    out = _load("rest-api").deploy(endpoint)
+    url, h = out["url"], {"x-api-key": out["apiKey"]}
+    assert httpx.get(f"{url}/items").status_code == 403
+    bad = httpx.post(f"{url}/items", json={"name": ""}, headers=h)
+    assert bad.status_code == 400
+    assert bad.json() == {"message": "Invalid request body"}
+    created = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=h, timeout=30)
+    assert created.status_code == 201, created.text
+    item_id = created.json()["id"]
+    assert httpx.get(f"{url}/items/{item_id}", headers=h).json()["name"] == "lamp"
+    assert httpx.put(f"{url}/items/{item_id}", json={"name": "desk lamp", "price": 15}, headers=h).status_code == 200
+    assert [i["name"] for i in httpx.get(f"{url}/items", headers=h).json()["items"]] == ["desk lamp"]
+    assert httpx.delete(f"{url}/items/{item_id}", headers=h).status_code == 204
+    assert httpx.get(f"{url}/items/{item_id}", headers=h).status_code == 404
+
+
+def test_webhook_queue_example_puts_posts_into_sqs(endpoint, client):
+    out = _load("webhook-queue").deploy(endpoint)
+    r = httpx.post(out["url"], json={"action": "opened", "number": 7}, headers={"X-Webhook-Source": "github"})
+    assert r.status_code == 202, r.text
+    assert r.json()["accepted"] is True
+    sqs = client("sqs")
+    messages = sqs.receive_message(QueueUrl=out["queueUrl"], WaitTimeSeconds=2, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(messages[0]["Body"]) == {"action": "opened", "number": 7}
+    assert messages[0]["MessageAttributes"]["source"]["StringValue"] == "github"
+    rejected = httpx.post(out["url"], content=b"a=b", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert rejected.status_code == 415
