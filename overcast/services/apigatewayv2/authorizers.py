@@ -1,0 +1,143 @@
+"""Authorizers: JWT (issuer, audience, expiry and scopes checked against the issuer's JWKS,
+fetched over HTTP from its OpenID configuration) and REQUEST Lambda authorizers (simple and IAM
+policy responses, cached by identity source for AuthorizerResultTtlInSeconds)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import orjson
+
+from overcast.engine import http as http_client
+from overcast.services.apigatewayv2.integrations import IntegrationFailure, evaluate, invoke_lambda
+
+log = logging.getLogger("overcast.apigatewayv2")
+
+_JWKS_TTL = 300.0
+_jwks_cache: dict[str, tuple[float, dict]] = {}
+
+
+class Denied(Exception):
+    """status 401 (Unauthorized) or 403 (Forbidden), or 500 when the authorizer failed."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def _jwks(issuer: str) -> dict:
+    cached = _jwks_cache.get(issuer)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < _JWKS_TTL:
+        return cached[1]
+    base = issuer.rstrip("/")
+    status, _, body = await http_client.request("GET", base + "/.well-known/openid-configuration", timeout=5)
+    if status != 200:
+        raise ValueError(f"OpenID configuration of {issuer} answered {status}")
+    uri = orjson.loads(body).get("jwks_uri")
+    status, _, body = await http_client.request("GET", uri, timeout=5)
+    if status != 200:
+        raise ValueError(f"JWKS of {issuer} answered {status}")
+    keys = orjson.loads(body)
+    _jwks_cache[issuer] = (now, keys)
+    return keys
+
+
+async def check_jwt(authorizer: dict, route: dict, source: dict) -> dict:
+    """The `authorizer.jwt` context ({claims, scopes}); raises Denied."""
+    import jwt
+    from jwt import PyJWKSet
+
+    identity = (authorizer.get("IdentitySource") or ["$request.header.Authorization"])[0]
+    token = evaluate(identity, source)
+    if not token:
+        raise Denied(401, "Unauthorized")
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    config = authorizer.get("JwtConfiguration") or {}
+    issuer = config.get("Issuer")
+    audience = config.get("Audience") or []
+    try:
+        header = jwt.get_unverified_header(token)
+        keys = PyJWKSet.from_dict(await _jwks(issuer))
+        key = next((k for k in keys.keys if k.key_id == header.get("kid")), None)
+        if key is None:
+            _jwks_cache.pop(issuer, None)
+            keys = PyJWKSet.from_dict(await _jwks(issuer))
+            key = next((k for k in keys.keys if k.key_id == header.get("kid")), None)
+        if key is None:
+            raise Denied(401, "Unauthorized")
+        claims = jwt.decode(token, key.key, algorithms=[header.get("alg", "RS256")], issuer=issuer,
+                            options={"verify_aud": False, "require": ["exp", "iss"]}, leeway=0)
+    except Denied:
+        raise
+    except Exception as e:  # expired, bad signature, wrong issuer, unreachable JWKS
+        log.info("JWT authorizer %s: %s", authorizer.get("Name"), e)
+        raise Denied(401, "Unauthorized") from None
+    token_audience = claims.get("aud")
+    if isinstance(token_audience, str):
+        token_audience = [token_audience]
+    if audience and not set(token_audience or []) & set(audience) and claims.get("client_id") not in audience:
+        raise Denied(401, "Unauthorized")
+    scopes = str(claims.get("scope") or claims.get("scp") or "").split()
+    required = route.get("AuthorizationScopes") or []
+    if required and not set(required) & set(scopes):
+        raise Denied(403, "Forbidden")
+    flat = {k: (v if isinstance(v, str) else (str(v) if isinstance(v, int | float | bool) else orjson.dumps(v).decode()))
+            for k, v in claims.items()}
+    return {"claims": flat, "scopes": scopes or None}
+
+
+def _allows(policy: dict, method_arn: str) -> bool:
+    import fnmatch
+
+    allowed = False
+    for statement in policy.get("Statement") or []:
+        resources = statement.get("Resource") or []
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
+            if statement.get("Effect") == "Deny":
+                return False
+            if statement.get("Effect") == "Allow":
+                allowed = True
+    return allowed
+
+
+async def check_request(providers, deployed, authorizer: dict, event: dict, source: dict, method_arn: str) -> dict:
+    """A REQUEST Lambda authorizer. Returns the `authorizer` context to pass on; raises Denied."""
+    identities = authorizer.get("IdentitySource") or []
+    values = []
+    for identity in identities:
+        value = evaluate(identity, source)
+        if value is None:
+            raise Denied(401, "Unauthorized")
+        values.append(value)
+    ttl = int(authorizer.get("AuthorizerResultTtlInSeconds") or 0)
+    cache_key = (authorizer["AuthorizerId"], tuple(values))
+    now = time.monotonic()
+    cached = deployed.auth_cache.get(cache_key) if ttl and identities else None
+    if cached is not None and cached[0] > now:
+        result = cached[1]
+    else:
+        try:
+            payload = await invoke_lambda(providers, deployed.account, deployed.region, authorizer["AuthorizerUri"], event)
+            result = orjson.loads(payload)
+        except (IntegrationFailure, orjson.JSONDecodeError):
+            raise Denied(500, "Internal Server Error") from None
+        if ttl and identities:
+            deployed.auth_cache[cache_key] = (now + ttl, result)
+    if not isinstance(result, dict):
+        raise Denied(500, "Internal Server Error")
+    if authorizer.get("EnableSimpleResponses"):
+        if result.get("isAuthorized") is not True:
+            raise Denied(403, "Forbidden")
+        return {"lambda": result.get("context") or {}}
+    policy = result.get("policyDocument")
+    if not isinstance(policy, dict) or not _allows(policy, method_arn):
+        raise Denied(403, "Forbidden")
+    context = dict(result.get("context") or {})
+    if result.get("principalId") is not None:
+        context["principalId"] = result["principalId"]
+    return context
