@@ -1,0 +1,106 @@
+"""awsJson over CBOR (`application/x-amz-cbor-1.1`): what the AWS SDK for Java and the Kinesis
+Producer/Client Libraries send to Kinesis by default. Same X-Amz-Target and members as awsJson;
+the body is CBOR, blobs are byte strings and timestamps are CBOR tag 1 (epoch seconds).
+
+Requests are turned into the JSON protocol's form and parsed by it (validation included);
+outputs are walked by their shape to put blobs and timestamps back in CBOR's form.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+
+from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
+from overcast.aws.errors import AwsError
+from overcast.aws.models import OperationModel, ServiceModel
+from overcast.aws.protocols.json import JSON_PROTOCOL
+
+CONTENT_TYPE = "application/x-amz-cbor-1.1"
+
+
+def _to_json(value):
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _epoch(value) -> float:
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    return float(value)
+
+
+def _to_cbor(model: ServiceModel, shape_name: str, value):
+    import cbor2
+
+    if value is None:
+        return None
+    shape = model.shapes[shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return value
+        members = shape.get("members", {})
+        return {k: _to_cbor(model, members[k]["shape"], v) if k in members else v
+                for k, v in value.items() if v is not None}
+    if kind == "list":
+        return [_to_cbor(model, shape["member"]["shape"], v) for v in value]
+    if kind == "map":
+        return {k: _to_cbor(model, shape["value"]["shape"], v) for k, v in value.items()}
+    if kind == "blob":
+        return value.encode() if isinstance(value, str) else bytes(value)
+    if kind == "timestamp":
+        return cbor2.CBORTag(1, _epoch(value))
+    return value
+
+
+class CborProtocol:
+    name = "cbor"
+
+    def parse(self, model: ServiceModel, request: HttpRequest) -> tuple[OperationModel, dict]:
+        import cbor2
+        import orjson
+
+        params = {}
+        if request.body:
+            try:
+                params = cbor2.loads(request.body)
+            except Exception:
+                raise AwsError("SerializationException", "Malformed CBOR in request body.") from None
+            if not isinstance(params, dict):
+                raise AwsError("SerializationException", "Start of structure or map found where not expected.")
+        as_json = HttpRequest(request.method, request.path, request.raw_path, request.query_string,
+                              request.headers, orjson.dumps(_to_json(params)), request.scheme, request.client)
+        return JSON_PROTOCOL.parse(model, as_json)
+
+    def serialize(self, model: ServiceModel, operation: OperationModel, output: dict | None,
+                  ctx: RequestContext) -> HttpResponse:
+        import cbor2
+
+        body = _to_cbor(model, operation.output_shape, output) if output and operation.output_shape else {}
+        return HttpResponse(200, self._headers(ctx), cbor2.dumps(body or {}))
+
+    def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError,
+                        ctx: RequestContext | None) -> HttpResponse:
+        import cbor2
+
+        payload = {"__type": error.code, "message": error.message}
+        payload.update({k: v for k, v in error.fields.items() if not k.startswith("_")})
+        return HttpResponse(error.status, self._headers(ctx), cbor2.dumps(payload))
+
+    @staticmethod
+    def _headers(ctx: RequestContext | None) -> list[tuple[str, str]]:
+        headers = [("content-type", CONTENT_TYPE)]
+        if ctx is not None:
+            headers.append(("x-amzn-requestid", ctx.request_id))
+        return headers
+
+
+CBOR_PROTOCOL = CborProtocol()

@@ -1,0 +1,1 @@
+"""Amazon Athena: Trino SQL over the Glue catalog, run by DuckDB."""
