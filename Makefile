@@ -17,11 +17,11 @@ run: $(VENV)/.installed
 	$(BIN)/overcast start $(ARGS)
 
 test: $(VENV)/.installed
-	$(BIN)/ruff check overcast tests bench
+	$(BIN)/ruff check overcast tests bench examples
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check overcast tests bench
+	$(BIN)/ruff check overcast tests bench examples
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -4,6 +4,7 @@ API call and goes to the gateway."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -16,9 +17,22 @@ from overcast.aws.dispatch import Gateway, Providers
 from overcast.aws.routing import streams_body
 from overcast.config import Config
 from overcast.services import SERVICES
+from overcast.services.appsync.urls import match as appsync_match
 from overcast.storage import BlobStore, Database
 
 log = logging.getLogger("overcast")
+
+# Data planes served on the AWS port, found by host or path before the AWS API gateway:
+# (predicate(host, path) -> match or None, service, provider method called as method(request, match))
+DATA_PLANES = [(appsync_match, "appsync", "handle_graphql")]
+
+
+def _data_plane(host: str, path: str):
+    for predicate, service, method in DATA_PLANES:
+        found = predicate(host, path)
+        if found is not None:
+            return service, method, found
+    return None
 
 
 class OvercastApp:
@@ -101,7 +115,8 @@ class OvercastApp:
         lambda_http = path.startswith("/_overcast/lambda/") or ".lambda-url." in request.host
         internal = internal or lambda_http
         deployed_api = None if internal else execute_api.match(request.host, path)  # API Gateway APIs
-        if not internal and deployed_api is None and streams_body(request):
+        data_plane = None if internal or deployed_api is not None else _data_plane(request.host, path)
+        if not internal and deployed_api is None and data_plane is None and streams_body(request):
             # the service reads the body as it arrives (S3 objects go straight to disk)
             request.stream = BodyStream(receive)
         else:
@@ -122,11 +137,16 @@ class OvercastApp:
             response = await (await self.providers.get(path.split("/")[2])).http(request)
         elif internal:
             response = self._internal(request)
+        elif data_plane is not None:  # AppSync's GraphQL endpoints
+            service, method, matched = data_plane
+            response = await getattr(await self.providers.get(service), method)(request, matched)
         elif deployed_api is not None:
             response = await execute_api.dispatch(self.providers, request, deployed_api)
+            if response is None:  # a Host that is no custom domain name after all
+                response = await self.gateway.handle(request)
         else:
             response = await self.gateway.handle(request)
-        await _send(send, response)
+        await _send(send, response, receive)
 
     # -- overcast's own endpoints ------------------------------------------------------------
 
@@ -166,8 +186,11 @@ def _json(status: int, payload: dict) -> HttpResponse:
     return HttpResponse(status, [("content-type", "application/json")], orjson.dumps(payload))
 
 
-async def _send(send, response: HttpResponse) -> None:
+async def _send(send, response: HttpResponse, receive=None) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    if response.stream is not None and receive is not None and \
+            ("content-type", "application/vnd.amazon.eventstream") in response.headers:
+        response.stream = _until_disconnect(response.stream, receive)
     if response.stream is not None:
         # a streamed body: the headers carry its length (or uvicorn sends it chunked)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -186,3 +209,30 @@ async def _send(send, response: HttpResponse) -> None:
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+async def _until_disconnect(stream, receive):
+    """An endless stream (an AWS event stream: Kinesis SubscribeToShard) ends when its client
+    goes away: uvicorn's send() ignores a closed connection, so watch receive() for it."""
+    gone = asyncio.ensure_future(receive())
+    chunks = stream.__aiter__()
+    try:
+        while True:
+            following = asyncio.ensure_future(chunks.__anext__())
+            await asyncio.wait({following, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():
+                following.cancel()
+                return
+            try:
+                chunk = following.result()
+            except StopAsyncIteration:
+                return
+            yield chunk
+    finally:
+        gone.cancel()
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            try:
+                await close()
+            except RuntimeError:  # the generator is still finishing its cancelled step
+                pass

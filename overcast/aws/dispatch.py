@@ -116,6 +116,8 @@ class Gateway:
             if method is None:
                 raise not_implemented(f"{model.metadata.get('serviceId', spec.name)} {operation.name}")
             result = await method(ctx, params) if is_async else method(ctx, params)
+            if isinstance(result, HttpResponse):  # an event stream (Kinesis SubscribeToShard)
+                return result
             return protocol.serialize(model, operation, result, ctx)
         except AwsError as error:
             return protocol.serialize_error(model, operation, error, ctx)

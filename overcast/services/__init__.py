@@ -125,6 +125,40 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("scheduler",),
             host_prefixes=("scheduler",),
         ),
+        ServiceSpec(
+            "kinesis",
+            "overcast.services.kinesis.provider:KinesisProvider",
+            signing_names=("kinesis",),
+            target_prefixes=("Kinesis_20131202",),
+            host_prefixes=("kinesis",),
+        ),
+        ServiceSpec(
+            "firehose",
+            "overcast.services.firehose.provider:FirehoseProvider",
+            signing_names=("firehose",),
+            target_prefixes=("Firehose_20150804",),
+            host_prefixes=("firehose",),
+        ),
+        ServiceSpec(
+            "glue",
+            "overcast.services.glue.provider:GlueProvider",
+            signing_names=("glue",),
+            target_prefixes=("AWSGlue",),
+            host_prefixes=("glue",),
+        ),
+        ServiceSpec(
+            "athena",
+            "overcast.services.athena.provider:AthenaProvider",
+            signing_names=("athena",),
+            target_prefixes=("AmazonAthena",),
+            host_prefixes=("athena",),
+        ),
+        ServiceSpec(
+            "appsync",
+            "overcast.services.appsync.provider:AppSyncProvider",
+            signing_names=("appsync",),
+            host_prefixes=("appsync",),
+        ),
     )
 }
 

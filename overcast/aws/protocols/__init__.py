@@ -28,6 +28,8 @@ def get_protocol(name: str):
             from overcast.aws.protocols.restjson import REST_JSON_PROTOCOL as protocol
         elif name == "rest-xml":
             from overcast.aws.protocols.restxml import REST_XML_PROTOCOL as protocol
+        elif name == "cbor":
+            from overcast.aws.protocols.cbor import CBOR_PROTOCOL as protocol
         else:
             raise KeyError(f"unsupported protocol {name}")
         _PROTOCOLS[name] = protocol
@@ -45,4 +47,6 @@ def request_protocol(model: ServiceModel, request: HttpRequest, accepts_query: b
     """The protocol this request speaks, among those the service accepts."""
     if accepts_query and "x-amz-target" not in request.headers and is_query_request(request):
         return "query"
+    if model.protocol == "json" and request.headers.get("content-type", "").startswith("application/x-amz-cbor"):
+        return "cbor"  # awsJson over CBOR (the Java SDK's and KPL's default for Kinesis)
     return model.protocol

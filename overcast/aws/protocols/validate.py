@@ -263,7 +263,8 @@ def _constraint_tests(shape: dict, kind: str) -> list:
         tests.append(test_enum)
     if kind == "string" and "pattern" in shape:
         try:
-            regex = re.compile(shape["pattern"])
+            # DOTALL: AWS accepts multi-line values for `^.*$` (AppSync's mapping templates)
+            regex = re.compile(shape["pattern"], re.DOTALL)
         except re.error:
             regex = None
         if regex is not None:
