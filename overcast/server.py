@@ -11,29 +11,15 @@ import time
 
 import orjson
 
-from overcast import __version__, execute_api
+from overcast import __version__, doors
 from overcast.aws.context import BodyStream, HttpRequest, HttpResponse
 from overcast.aws.dispatch import Gateway, Providers
 from overcast.aws.routing import streams_body
 from overcast.config import Config
 from overcast.services import SERVICES
-from overcast.services.appsync.urls import match as appsync_match
 from overcast.storage import BlobStore, Database
 
 log = logging.getLogger("overcast")
-
-# Data planes served on the AWS port, found by host or path before the AWS API gateway:
-# (predicate(host, path) -> match or None, service, provider method called as method(request, match))
-DATA_PLANES = [(appsync_match, "appsync", "handle_graphql")]
-
-
-def _data_plane(host: str, path: str):
-    for predicate, service, method in DATA_PLANES:
-        found = predicate(host, path)
-        if found is not None:
-            return service, method, found
-    return None
-
 
 class OvercastApp:
     def __init__(self, config: Config):
@@ -77,13 +63,9 @@ class OvercastApp:
                 try:
                     if self.providers is None:
                         self.open()
-                    from overcast.services.lambda_.store import has_pending_work
-
-                    if has_pending_work(self.providers.db):  # queued Event invokes resume at start-up
-                        await self.providers.get("lambda")
                     from overcast.engine.startup import start_pending
 
-                    await start_pending(self.providers)  # SNS deliveries, schedules, event source mappings
+                    await start_pending(self.providers)  # deliveries, timers, pollers waiting for no request
                 except Exception as e:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(e)})
@@ -111,12 +93,9 @@ class OvercastApp:
             scheme=scope.get("scheme", "http"),
             client=scope.get("client"),
         )
-        internal = path.startswith("/_overcast/") or path.startswith("/_localstack/")
-        lambda_http = path.startswith("/_overcast/lambda/") or ".lambda-url." in request.host
-        internal = internal or lambda_http
-        deployed_api = None if internal else execute_api.match(request.host, path)  # API Gateway APIs
-        data_plane = None if internal or deployed_api is not None else _data_plane(request.host, path)
-        if not internal and deployed_api is None and data_plane is None and streams_body(request):
+        door = doors.find(request.host, path)
+        internal = door is None and path.startswith(("/_overcast/", "/_localstack/"))
+        if door is None and not internal and streams_body(request):
             # the service reads the body as it arrives (S3 objects go straight to disk)
             request.stream = BodyStream(receive)
         else:
@@ -129,22 +108,13 @@ class OvercastApp:
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
             request.body = body
-        if lambda_http:  # Lambda code downloads and function URLs
-            response = await (await self.providers.get("lambda")).http(request)
-        elif path.startswith(("/_overcast/sns/", "/_overcast/events/", "/_overcast/scheduler/")):
-            # SNS's SubscribeURL/UnsubscribeURL, signing certificate and recorded email/SMS; the
-            # EventBridge and Scheduler test clocks (fire a rule or schedule now)
-            response = await (await self.providers.get(path.split("/")[2])).http(request)
+        response = None
+        if door is not None:  # deployed APIs, GraphQL endpoints, function URLs, service URLs
+            handler, found = door
+            response = await handler(self.providers, request, found)
         elif internal:
             response = self._internal(request)
-        elif data_plane is not None:  # AppSync's GraphQL endpoints
-            service, method, matched = data_plane
-            response = await getattr(await self.providers.get(service), method)(request, matched)
-        elif deployed_api is not None:
-            response = await execute_api.dispatch(self.providers, request, deployed_api)
-            if response is None:  # a Host that is no custom domain name after all
-                response = await self.gateway.handle(request)
-        else:
+        if response is None:
             response = await self.gateway.handle(request)
         await _send(send, response, receive)
 

@@ -1,36 +1,22 @@
-"""At start-up, start the providers that have work waiting without a request: SNS deliveries not
-yet made, EventBridge scheduled rules and pending target deliveries, Scheduler schedules, and
-Lambda event source mappings (their pollers run in the engine)."""
+"""At start-up, start the providers that have work waiting for no request: deliveries to retry,
+rules and schedules to arm, event source mappings to poll, buffers to flush
+(ServiceSpec.pending_work). A store is imported only when its schema exists, so a fresh data
+directory pays nothing."""
 
 from __future__ import annotations
 
-import logging
+import importlib
 
-log = logging.getLogger("overcast")
-
-# service -> queries that find waiting work (a table that does not exist yet means none)
-_WORK = {
-    "sns": ("SELECT 1 FROM sns_deliveries LIMIT 1",),
-    "events": ("SELECT 1 FROM events_rules WHERE schedule IS NOT NULL AND state = 'ENABLED' LIMIT 1",
-               "SELECT 1 FROM events_deliveries LIMIT 1"),
-    "scheduler": ("SELECT 1 FROM scheduler_schedules WHERE state = 'ENABLED' LIMIT 1",),
-    "lambda": ("SELECT 1 FROM esm_mappings WHERE state IN ('Enabled', 'Enabling', 'Creating', 'Updating') LIMIT 1",),
-    "s3": ("SELECT 1 FROM s3_buckets WHERE config LIKE '%lifecycle%' LIMIT 1",),  # lifecycle expiration timer
-    "firehose": ("SELECT 1 FROM firehose_buffer LIMIT 1",  # buffered records to flush
-                 "SELECT 1 FROM firehose_streams WHERE type = 'KinesisStreamAsSource' LIMIT 1"),
-    # stale WebSocket connection rows of the previous run to clear
-    "apigatewayv2": ("SELECT 1 FROM apigwv2_connections LIMIT 1",),
-    "glue": ("SELECT 1 FROM glue_crawlers WHERE doc LIKE '%\"SCHEDULED\"%' OR doc LIKE '%\"RUNNING\"%' LIMIT 1",),
-}
+from overcast.services import SERVICES
 
 
 async def start_pending(providers) -> None:
-    db = providers.db
-    for service, queries in _WORK.items():
-        for sql in queries:
-            table = sql.split(" FROM ", 1)[1].split()[0]
-            if db.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)) is None:
+    migrated = {row[0] for row in providers.db.query("SELECT service FROM schema_versions")}
+    for spec in SERVICES.values():
+        for schema, target in spec.pending_work:
+            if schema not in migrated:
                 continue
-            if db.scalar(sql) is not None:
-                await providers.get(service)
+            module_name, _, function = target.partition(":")
+            if getattr(importlib.import_module(module_name), function)(providers.db):
+                await providers.get(spec.name)
                 break

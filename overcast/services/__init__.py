@@ -26,6 +26,10 @@ class ServiceSpec:
     # "module:Class" of a front door that takes the service's requests instead of the generic
     # gateway path (S3: bucket-in-host addressing, websites, CORS, POST uploads, streaming).
     front: str | None = None
+    # Work that waits for no request (deliveries to retry, timers to arm, pollers to run): pairs of
+    # (schema name, "module:function(db) -> bool") in the service's stores. At start-up, a service
+    # whose schema exists and whose function answers True is started at once.
+    pending_work: tuple[tuple[str, str], ...] = ()
     # Request paths that pick this service when its signing name is shared with others
     # (apigatewayv2's control plane is /v2/...; API Gateway v1 signs as "apigateway" too).
     path_prefixes: tuple[str, ...] = ()
@@ -59,6 +63,8 @@ SERVICES: dict[str, ServiceSpec] = {
             "overcast.services.lambda_.provider:LambdaProvider",
             signing_names=("lambda",),
             host_prefixes=("lambda",),
+            pending_work=(("lambda", "overcast.services.lambda_.store:has_pending_work"),
+                          ("esm", "overcast.services.lambda_.mappings_store:has_pending_work")),
         ),
         ServiceSpec(
             "logs",
@@ -74,6 +80,7 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("s3",),
             stream_body=True,
             front="overcast.services.s3.front:S3Front",
+            pending_work=(("s3", "overcast.services.s3.store:has_pending_work"),),
         ),
         ServiceSpec(
             "dynamodb",
@@ -93,6 +100,7 @@ SERVICES: dict[str, ServiceSpec] = {
             "overcast.services.sns.provider:SnsProvider",
             signing_names=("sns",),
             host_prefixes=("sns",),
+            pending_work=(("sns", "overcast.services.sns.store:has_pending_work"),),
         ),
         ServiceSpec(
             "events",
@@ -100,6 +108,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("events",),
             target_prefixes=("AWSEvents",),
             host_prefixes=("events",),
+            pending_work=(("events", "overcast.services.events.store:has_pending_work"),),
         ),
         ServiceSpec(
             "apigateway",
@@ -112,6 +121,7 @@ SERVICES: dict[str, ServiceSpec] = {
             "overcast.services.apigatewayv2.provider:ApiGatewayV2Provider",
             signing_names=("apigateway",),
             path_prefixes=("/v2/",),
+            pending_work=(("apigatewayv2", "overcast.services.apigatewayv2.store:has_pending_work"),),
         ),
         ServiceSpec(
             "apigatewaymanagementapi",
@@ -124,6 +134,7 @@ SERVICES: dict[str, ServiceSpec] = {
             "overcast.services.scheduler.provider:SchedulerProvider",
             signing_names=("scheduler",),
             host_prefixes=("scheduler",),
+            pending_work=(("scheduler", "overcast.services.scheduler.store:has_pending_work"),),
         ),
         ServiceSpec(
             "kinesis",
@@ -138,6 +149,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("firehose",),
             target_prefixes=("Firehose_20150804",),
             host_prefixes=("firehose",),
+            pending_work=(("firehose", "overcast.services.firehose.store:has_pending_work"),),
         ),
         ServiceSpec(
             "glue",
@@ -145,6 +157,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("glue",),
             target_prefixes=("AWSGlue",),
             host_prefixes=("glue",),
+            pending_work=(("glue", "overcast.services.glue.store:has_pending_work"),),
         ),
         ServiceSpec(
             "athena",

@@ -187,3 +187,8 @@ class ApiGatewayV2Store:
 
     def clear_connections(self) -> None:
         self.db.execute("DELETE FROM apigwv2_connections")
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: WebSocket connection rows of the previous run to clear? (Called only once the service's schema exists.)"""
+    return db.scalar('SELECT 1 FROM apigwv2_connections LIMIT 1') is not None

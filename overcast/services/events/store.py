@@ -176,3 +176,11 @@ class EventsStore:
 
     def drop_archive(self, archive_arn: str) -> None:
         self.db.execute("DELETE FROM events_archived WHERE archive_arn = ?", (archive_arn,))
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: scheduled rules to arm and target deliveries not yet made? (Called only once the service's schema exists.)"""
+    return (
+        db.scalar("SELECT 1 FROM events_rules WHERE schedule IS NOT NULL AND state = 'ENABLED' LIMIT 1") is not None
+        or db.scalar('SELECT 1 FROM events_deliveries LIMIT 1') is not None
+    )

@@ -139,3 +139,11 @@ class FirehoseStore:
 
     def drop(self, sid, last_id: int) -> None:
         self.db.execute("DELETE FROM firehose_buffer WHERE stream_id=? AND id<=?", (sid, last_id))
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: buffered records to flush, or Kinesis sources to read? (Called only once the service's schema exists.)"""
+    return (
+        db.scalar('SELECT 1 FROM firehose_buffer LIMIT 1') is not None
+        or db.scalar("SELECT 1 FROM firehose_streams WHERE type = 'KinesisStreamAsSource' LIMIT 1") is not None
+    )

@@ -193,3 +193,8 @@ class GlueStore:
 
     def set_tags(self, arn, tags: dict) -> None:
         self.db.execute("INSERT OR REPLACE INTO glue_tags VALUES(?,?)", (arn, _j(tags)))
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: crawlers that are scheduled or were running? (Called only once the service's schema exists.)"""
+    return db.scalar('SELECT 1 FROM glue_crawlers WHERE doc LIKE \'%"SCHEDULED"%\' OR doc LIKE \'%"RUNNING"%\' LIMIT 1') is not None

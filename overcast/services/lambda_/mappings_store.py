@@ -76,3 +76,8 @@ class MappingsStore:
     def save_checkpoint(self, uuid: str, shard: str, sequence: str | None) -> None:
         self.db.execute("INSERT INTO esm_checkpoints(uuid, shard, sequence) VALUES(?,?,?) ON CONFLICT(uuid, shard) "
                         "DO UPDATE SET sequence = excluded.sequence", (uuid, shard, sequence))
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: event source mappings whose pollers must run? (Called only once the service's schema exists.)"""
+    return db.scalar("SELECT 1 FROM esm_mappings WHERE state IN ('Enabled', 'Enabling', 'Creating', 'Updating') LIMIT 1") is not None

@@ -306,3 +306,8 @@ class S3Store:
             self.db.execute("DELETE FROM s3_parts WHERE upload_id = ?", (upload_id,))
             self.db.execute("DELETE FROM s3_uploads WHERE upload_id = ?", (upload_id,))
         return blobs
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: lifecycle rules whose expiration timer must run? (Called only once the service's schema exists.)"""
+    return db.scalar("SELECT 1 FROM s3_buckets WHERE config LIKE '%lifecycle%' LIMIT 1") is not None

@@ -103,3 +103,8 @@ class SchedulerStore:
 
     def delete_delivery(self, delivery_id: int) -> None:
         self.db.execute("DELETE FROM scheduler_deliveries WHERE id = ?", (delivery_id,))
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: enabled schedules to arm? (Called only once the service's schema exists.)"""
+    return db.scalar("SELECT 1 FROM scheduler_schedules WHERE state = 'ENABLED' LIMIT 1") is not None

@@ -210,3 +210,8 @@ class SnsStore:
                 args.append(filters[column])
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         return self.db.execute("DELETE FROM sns_recorded" + where, args)
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: SNS deliveries not yet made? (Called only once the service's schema exists.)"""
+    return db.scalar('SELECT 1 FROM sns_deliveries LIMIT 1') is not None
