@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import time
 
 import httpx
 
@@ -37,7 +38,7 @@ def test_rest_api_example_crud_with_validation_and_api_key(endpoint):
 
 
 def test_webhook_queue_example_puts_posts_into_sqs(endpoint, client):
-    out = _load("webhook-queue").deploy(endpoint)
+    out = _load("webhook-queue").deploy(endpoint, consumer=False)
     r = httpx.post(out["url"], json={"action": "opened", "number": 7}, headers={"X-Webhook-Source": "github"})
     assert r.status_code == 202, r.text
     assert r.json()["accepted"] is True
@@ -47,3 +48,21 @@ def test_webhook_queue_example_puts_posts_into_sqs(endpoint, client):
     assert messages[0]["MessageAttributes"]["source"]["StringValue"] == "github"
     rejected = httpx.post(out["url"], content=b"a=b", headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert rejected.status_code == 415
+
+
+def test_webhook_queue_example_consumer_stores_webhooks_and_dead_letters_poison(endpoint, client):
+    out = _load("webhook-queue").deploy(endpoint)
+    for number in range(3):
+        r = httpx.post(out["url"], json={"action": "opened", "number": number}, headers={"X-Webhook-Source": "github"})
+        assert r.status_code == 202, r.text
+    client("sqs").send_message(QueueUrl=out["queueUrl"], MessageBody="not json")  # a poison message
+    dynamodb = client("dynamodb")
+    deadline = time.monotonic() + 30
+    items = []
+    while time.monotonic() < deadline and len(items) < 3:
+        items = dynamodb.scan(TableName=out["table"])["Items"]
+        time.sleep(0.2)
+    assert sorted(json.loads(i["payload"]["S"])["number"] for i in items) == [0, 1, 2]
+    assert {i["source"]["S"] for i in items} == {"github"}
+    dead = client("sqs").receive_message(QueueUrl=out["dlqUrl"], WaitTimeSeconds=20)["Messages"]
+    assert dead[0]["Body"] == "not json"

@@ -29,6 +29,7 @@ from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.engine.schedules import ScheduleError
 from overcast.engine.schedules import parse as parse_schedule
 from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.engine.timers import Timers
 from overcast.services.base import Provider
 from overcast.services.events import transform
 from overcast.services.events.store import EventsStore
@@ -67,9 +68,7 @@ class EventsProvider(Provider):
         super().__init__(providers)
         self.store = EventsStore(self.db)
         self._buses: dict[tuple, tuple[list[Rule], list[tuple]]] = {}
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._delivery_timers: dict[int, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._timers = Timers()  # ("rule", arn): next fire time; ("delivery", id): next attempt
         self._limit = asyncio.Semaphore(64)
         self.retry_delay = float(os.environ.get("OVERCAST_EVENTS_RETRY_DELAY", 1))
         self._retention: dict[str, float] = {}  # archive ARN -> retention in seconds
@@ -82,18 +81,10 @@ class EventsProvider(Provider):
             self._schedule_delivery(delivery_id, next_at)
 
     async def stop(self) -> None:
-        for timer in [*self._timers.values(), *self._delivery_timers.values()]:
-            timer.cancel()
-        self._timers.clear()
-        self._delivery_timers.clear()
-        for task in list(self._tasks):
-            task.cancel()
+        self._timers.cancel_all(tasks=True)
 
     def reset(self) -> None:
-        for timer in [*self._timers.values(), *self._delivery_timers.values()]:
-            timer.cancel()
-        self._timers.clear()
-        self._delivery_timers.clear()
+        self._timers.cancel_all()
         self._buses.clear()
         self._retention.clear()
         self._expired.clear()
@@ -630,24 +621,10 @@ class EventsProvider(Provider):
 
     # -- the delivery engine ---------------------------------------------------------------------
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _schedule_delivery(self, delivery_id: int, at: float) -> None:
-        delay = max(0.0, at - time.time())
-        old = self._delivery_timers.pop(delivery_id, None)
-        if old:
-            old.cancel()
-        if delay == 0:
-            self._spawn(self._run_delivery(delivery_id))
-        else:
-            self._delivery_timers[delivery_id] = asyncio.get_running_loop().call_later(
-                delay, lambda: self._spawn(self._run_delivery(delivery_id)))
+        self._timers.at(("delivery", delivery_id), at, lambda: self._run_delivery(delivery_id))
 
     async def _run_delivery(self, delivery_id: int) -> None:
-        self._delivery_timers.pop(delivery_id, None)
         row = self.store.get_delivery(delivery_id)
         if row is None:
             return
@@ -699,9 +676,7 @@ class EventsProvider(Provider):
     # -- scheduled rules -------------------------------------------------------------------------
 
     def _disarm(self, rule_arn: str) -> None:
-        timer = self._timers.pop(rule_arn, None)
-        if timer:
-            timer.cancel()
+        self._timers.cancel(("rule", rule_arn))
 
     def _arm(self, rule: dict) -> None:
         """Set the timer for a scheduled rule's next fire time (none when disabled)."""
@@ -716,9 +691,8 @@ class EventsProvider(Provider):
         at = schedule.next_after(now, start=rule.get("_created", now))
         if at is None:
             return
-        loop = asyncio.get_running_loop()
-        self._timers[rule["Arn"]] = loop.call_at(loop.time() + (at - now),
-                                                 lambda: self._spawn(self._fire(rule["Arn"], at)))
+        arn = rule["Arn"]
+        self._timers.at(("rule", arn), at, lambda: self._fire(arn, at))
 
     async def _fire(self, rule_arn: str, at: float | None = None) -> None:
         rule = self.store.get_rule(rule_arn)
@@ -840,7 +814,7 @@ class EventsProvider(Provider):
         if params.get("Description"):
             replay["Description"] = params["Description"]
         self.store.put("replay", arn, ctx.account, ctx.region, name, replay)
-        self._spawn(self._replay(ctx.account, ctx.region, arn))
+        self._timers.spawn(self._replay(ctx.account, ctx.region, arn))
         return {"ReplayArn": arn, "State": "STARTING", "ReplayStartTime": now}
 
     async def _replay(self, account, region, arn) -> None:

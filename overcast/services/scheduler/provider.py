@@ -10,7 +10,6 @@ pending-invocation row before delivering it, so an invocation survives kill -9.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import os
@@ -28,6 +27,7 @@ from overcast.aws.models import load_service_model
 from overcast.engine.schedules import ScheduleError
 from overcast.engine.schedules import parse as parse_schedule
 from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.engine.timers import Timers
 from overcast.services import SERVICES
 from overcast.services.base import Provider
 from overcast.services.scheduler.store import SchedulerStore
@@ -53,9 +53,7 @@ class SchedulerProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = SchedulerStore(self.db)
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._delivery_timers: dict[int, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._timers = Timers()  # ("schedule", arn): next fire time; ("delivery", id): next attempt
         self.retry_delay = float(os.environ.get("OVERCAST_SCHEDULER_RETRY_DELAY", 1))
 
     async def start(self) -> None:
@@ -65,16 +63,10 @@ class SchedulerProvider(Provider):
             self._schedule_delivery(delivery_id, next_at)
 
     async def stop(self) -> None:
-        for timer in [*self._timers.values(), *self._delivery_timers.values()]:
-            timer.cancel()
-        for task in list(self._tasks):
-            task.cancel()
+        self._timers.cancel_all(tasks=True)
 
     def reset(self) -> None:
-        for timer in [*self._timers.values(), *self._delivery_timers.values()]:
-            timer.cancel()
-        self._timers.clear()
-        self._delivery_timers.clear()
+        self._timers.cancel_all()
 
     # -- groups ----------------------------------------------------------------------------------
 
@@ -275,9 +267,7 @@ class SchedulerProvider(Provider):
     # -- timers ----------------------------------------------------------------------------------
 
     def _disarm(self, arn: str) -> None:
-        timer = self._timers.pop(arn, None)
-        if timer:
-            timer.cancel()
+        self._timers.cancel(("schedule", arn))
 
     def _next(self, doc: dict, after: float) -> float | None:
         schedule = parse_schedule(doc["ScheduleExpression"], doc.get("ScheduleExpressionTimezone"), allow_at=True)
@@ -302,23 +292,15 @@ class SchedulerProvider(Provider):
         window = doc.get("FlexibleTimeWindow") or {}
         if window.get("Mode") == "FLEXIBLE":
             at += random.random() * 60 * (window.get("MaximumWindowInMinutes") or 0)
-        loop = asyncio.get_running_loop()
         arn = doc["Arn"]
-        self._timers[arn] = loop.call_at(loop.time() + max(0.0, at - time.time()),
-                                         lambda: self._spawn(self._fire(arn, at)))
+        self._timers.at(("schedule", arn), at, lambda: self._fire(arn, at))
 
     def _completed(self, doc: dict) -> None:
         """No more invocations: ActionAfterCompletion DELETE removes the schedule."""
         if doc.get("ActionAfterCompletion") == "DELETE":
             self.store.delete_schedule(doc["Arn"])
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _fire(self, arn: str, at: float | None = None, rearm: bool = True) -> None:
-        self._timers.pop(arn, None)
         doc = self.store.get_schedule(arn)
         if doc is None:
             return
@@ -335,12 +317,7 @@ class SchedulerProvider(Provider):
     # -- deliveries ------------------------------------------------------------------------------
 
     def _schedule_delivery(self, delivery_id: int, at: float) -> None:
-        delay = max(0.0, at - time.time())
-        if delay == 0:
-            self._spawn(self._run_delivery(delivery_id))
-        else:
-            self._delivery_timers[delivery_id] = asyncio.get_running_loop().call_later(
-                delay, lambda: self._spawn(self._run_delivery(delivery_id)))
+        self._timers.at(("delivery", delivery_id), at, lambda: self._run_delivery(delivery_id))
 
     @staticmethod
     def _input(job: dict, attempts: int) -> str:
@@ -354,7 +331,6 @@ class SchedulerProvider(Provider):
         return text
 
     async def _run_delivery(self, delivery_id: int) -> None:
-        self._delivery_timers.pop(delivery_id, None)
         row = self.store.get_delivery(delivery_id)
         if row is None:
             return

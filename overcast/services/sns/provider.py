@@ -29,6 +29,7 @@ from overcast.aws.errors import AwsError
 from overcast.engine import http as http_client
 from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.engine.timers import Timers
 from overcast.services import SERVICES
 from overcast.services.base import Provider
 from overcast.services.sns.signing import Signer
@@ -99,8 +100,7 @@ class SnsProvider(Provider):
         self._signer: Signer | None = None
         self._topics: dict[str, tuple] = {}
         self._subscribers: dict[str, list[Subscription]] = {}
-        self._tasks: set[asyncio.Task] = set()
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._timers = Timers()  # deliveries waiting for their next attempt
         self._limit = asyncio.Semaphore(64)
         self._endpoint = f"http://localhost:{self.config.port}"
         self._dedup_purged = 0.0
@@ -110,16 +110,10 @@ class SnsProvider(Provider):
             self._schedule(delivery_id, next_at)
 
     async def stop(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-        for task in list(self._tasks):
-            task.cancel()
+        self._timers.cancel_all(tasks=True)
 
     def reset(self) -> None:
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._timers.cancel_all()
         self._topics.clear()
         self._subscribers.clear()
 
@@ -382,7 +376,7 @@ class SnsProvider(Provider):
                                   orjson.dumps(message).decode(), None, message["Timestamp"])
         self._changed(topic_arn)
         if protocol in ("http", "https"):
-            self._spawn(self._send_confirmation(sub))
+            self._timers.spawn(self._send_confirmation(sub))
         if needs_confirmation and not params.get("ReturnSubscriptionArn"):
             return {"SubscriptionArn": "pending confirmation"}
         return {"SubscriptionArn": arn}
@@ -458,7 +452,7 @@ class SnsProvider(Provider):
         self.store.delete_subscription(arn)
         self._changed(sub["topic_arn"])
         if sub["protocol"] in ("http", "https") and sub["confirmed"]:
-            self._spawn(self._send_confirmation(sub, "UnsubscribeConfirmation"))
+            self._timers.spawn(self._send_confirmation(sub, "UnsubscribeConfirmation"))
         return {}
 
     @staticmethod
@@ -902,24 +896,10 @@ class SnsProvider(Provider):
 
     # -- the delivery engine ---------------------------------------------------------------------
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _schedule(self, delivery_id: int, at: float) -> None:
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, at - time.time())
-        old = self._timers.pop(delivery_id, None)
-        if old:
-            old.cancel()
-        if delay == 0:
-            self._spawn(self._run_delivery(delivery_id))
-        else:
-            self._timers[delivery_id] = loop.call_later(delay, lambda: self._spawn(self._run_delivery(delivery_id)))
+        self._timers.at(delivery_id, at, lambda: self._run_delivery(delivery_id))
 
     async def _run_delivery(self, delivery_id: int) -> None:
-        self._timers.pop(delivery_id, None)
         row = self.store.get_delivery(delivery_id)
         if row is None:
             return
