@@ -63,12 +63,21 @@ class ServiceModel:
         self.target_prefix = self.metadata.get("targetPrefix")
         self.query_compatible = "awsQueryCompatible" in self.metadata
         self._rest_routes = None
+        self._caches: dict[str, dict] = {}
 
     def shape(self, name: str) -> dict:
         return self.shapes[name]
 
     def operation(self, name: str) -> OperationModel | None:
         return self.operations.get(name)
+
+    def cache(self, name: str) -> dict:
+        """A named dict for what the protocol layer derives from this model once (per-shape
+        converters, validators, binding plans, namespaces) and reuses on every request."""
+        found = self._caches.get(name)
+        if found is None:
+            found = self._caches[name] = {}
+        return found
 
     def __repr__(self) -> str:
         return f"<ServiceModel {self.name}>"

@@ -103,7 +103,7 @@ def query_error_code(model: ServiceModel | None, code: str) -> tuple[str, int | 
     `error` trait, else from the service's legacy awsQuery model. None when neither knows it."""
     if model is None:
         return None
-    cache = model.__dict__.setdefault("_query_codes", {})
+    cache = model.cache("query_codes")
     if code in cache:
         return cache[code]
     found = None

@@ -93,10 +93,11 @@ def _namespace(model: ServiceModel | None) -> str | None:
     """The Smithy namespace AWS puts before an error name in __type (com.amazonaws.sqs#...)."""
     if model is None:
         return None
-    namespace = model.__dict__.get("_json_namespace")
+    cache = model.cache("namespaces")
+    namespace = cache.get("json")
     if namespace is None:
         uid = model.metadata.get("endpointPrefix") or model.name
-        namespace = model.__dict__["_json_namespace"] = f"com.amazonaws.{uid}"
+        namespace = cache["json"] = f"com.amazonaws.{uid}"
     return namespace
 
 

@@ -23,7 +23,7 @@ _SPECIAL_FLOATS = frozenset(("NaN", "Infinity", "-Infinity"))
 
 
 def _needs(model: ServiceModel, shape_name: str) -> bool:
-    cache = model.__dict__.setdefault("_json_needs", {})
+    cache = model.cache("json_needs")
     if shape_name in cache:
         return cache[shape_name]
     cache[shape_name] = False  # a cycle alone converts nothing
@@ -57,7 +57,7 @@ def encoder(model: ServiceModel, shape_name: str):
 
 
 def _get(model, shape_name, key, compile_):
-    cache = model.__dict__.setdefault(key, {})
+    cache = model.cache(key)
     if shape_name in cache:
         return cache[shape_name]
     if not _needs(model, shape_name):

@@ -98,11 +98,12 @@ def _headers(ctx: RequestContext | None) -> list[tuple[str, str]]:
 
 
 def _namespace(model: ServiceModel) -> str:
-    ns = model.__dict__.get("_query_namespace")
+    cache = model.cache("namespaces")
+    ns = cache.get("query")
     if ns is None:
         meta = model.metadata
         ns = meta.get("xmlNamespace") or f"https://{meta.get('endpointPrefix', model.name)}.amazonaws.com/doc/{meta.get('apiVersion', '')}/"
-        model.__dict__["_query_namespace"] = ns
+        cache["query"] = ns
     return ns
 
 
@@ -122,7 +123,7 @@ def _prefixes(form: dict) -> set[str]:
 
 
 def _query_plan(model: ServiceModel, shape_name: str) -> list[tuple]:
-    cache = model.__dict__.setdefault("_query_plans", {})
+    cache = model.cache("query_plans")
     plan = cache.get(shape_name)
     if plan is None:
         plan = []

@@ -78,7 +78,7 @@ def _routes(model: ServiceModel) -> dict[str, list[_Route]]:
 
 def _member_plan(model: ServiceModel, shape_name: str) -> list[tuple]:
     """(name, traits, target shape name, kind, location) per member, cached."""
-    cache = model.__dict__.setdefault("_rest_plans", {})
+    cache = model.cache("rest_plans")
     plan = cache.get(shape_name)
     if plan is None:
         plan = []

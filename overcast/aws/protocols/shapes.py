@@ -66,31 +66,6 @@ def encode_blob(value) -> str:
     return base64.b64encode(value).decode()
 
 
-def needs_conversion(model: ServiceModel, shape_name: str | None) -> bool:
-    """True when a shape contains a timestamp or blob anywhere below it (so a JSON body must be
-    walked); False lets the JSON protocol pass the decoded body through untouched."""
-    if shape_name is None:
-        return False
-    cache = model.__dict__.setdefault("_needs_conversion", {})
-    if shape_name in cache:
-        return cache[shape_name]
-    cache[shape_name] = False  # recursion guard: a cycle alone converts nothing
-    shape = model.shapes[shape_name]
-    kind = shape["type"]
-    if kind in ("timestamp", "blob"):
-        result = True
-    elif kind == "structure":
-        result = any(needs_conversion(model, m["shape"]) for m in shape.get("members", {}).values())
-    elif kind == "list":
-        result = needs_conversion(model, shape["member"]["shape"])
-    elif kind == "map":
-        result = needs_conversion(model, shape["key"]["shape"]) or needs_conversion(model, shape["value"]["shape"])
-    else:
-        result = False
-    cache[shape_name] = result
-    return result
-
-
 # -- traits and text forms shared by the query, rest and XML code ------------------------------
 
 _TRAIT_KEYS = ("locationName", "flattened", "xmlNamespace", "xmlAttribute", "timestampFormat", "jsonvalue")

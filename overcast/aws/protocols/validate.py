@@ -109,7 +109,7 @@ def _error(model: ServiceModel, problems: list) -> AwsError:
 
 
 def _checker(model: ServiceModel, shape_name: str):
-    cache = model.__dict__.setdefault("_validators", {})
+    cache = model.cache("validators")
     if shape_name in cache:
         return cache[shape_name]
     cache[shape_name] = lambda value, path, problems: cache[shape_name](value, path, problems)  # cycles

@@ -71,7 +71,7 @@ def _plan(model: ServiceModel, shape_name: str) -> list[tuple]:
     member of a structure. The element name is what botocore's parsers read (a target shape's own
     locationName, a flattened list's member name); Smithy clients name elements after the member
     reference alone, so input accepts that too."""
-    cache = model.__dict__.setdefault("_xml_plans", {})
+    cache = model.cache("xml_plans")
     plan = cache.get(shape_name)
     if plan is None:
         plan = []
