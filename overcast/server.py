@@ -78,10 +78,17 @@ class OvercastApp:
 
     async def _http(self, scope, receive, send):
         headers: dict[str, str] = {}
+        repeated: dict[str, list[str]] | None = None
         for name, value in scope["headers"]:
             key = name.decode("latin-1").lower()
             text = value.decode("latin-1")
-            headers[key] = f"{headers[key]},{text}" if key in headers else text
+            if key in headers:
+                if repeated is None:
+                    repeated = {}
+                repeated.setdefault(key, [headers[key]]).append(text)
+                headers[key] = f"{headers[key]},{text}"
+            else:
+                headers[key] = text
         path = scope["path"]
         request = HttpRequest(
             method=scope["method"],
@@ -92,6 +99,7 @@ class OvercastApp:
             body=b"",
             scheme=scope.get("scheme", "http"),
             client=scope.get("client"),
+            repeated_headers=repeated,
         )
         door = doors.find(request.host, path)
         internal = door is None and path.startswith(("/_overcast/", "/_localstack/"))

@@ -426,3 +426,9 @@ def test_stage_throttling_for_one_method_leaves_others_alone(apigw, endpoint):
         {"op": "replace", "path": "/~1slow/GET/throttling/burstLimit", "value": "1"}])
     assert [api.call("GET", "/slow").status_code for _ in range(3)] == [200, 429, 429]
     assert [api.call("GET", "/fast").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_lambda_proxy_event_keeps_each_value_of_a_repeated_header(proxy_api):
+    event = proxy_api.call("GET", "/items/7", headers=[("X-Tag", "a"), ("X-Tag", "b, c")]).json()
+    assert event["multiValueHeaders"]["X-Tag"] == ["a", "b, c"]
+    assert event["headers"]["X-Tag"] == "a,b, c"

@@ -503,3 +503,9 @@ def test_http_proxy_integration_forwards_the_request(gw, endpoint):
         assert seen["path"] == "/backend/x/y?q=1" and seen["body"] == b"payload"
     finally:
         server.shutdown()
+
+
+def test_payload_format_1_keeps_each_value_of_a_repeated_header(gw, echo, endpoint):
+    api_id, _ = _api_with_routes(gw, echo, ["GET /items/{id}"], version="1.0")
+    event = httpx.get(api_url(endpoint, api_id) + "/items/1", headers=[("x-tag", "a"), ("x-tag", "b, c")]).json()
+    assert event["multiValueHeaders"]["x-tag"] == ["a", "b, c"]

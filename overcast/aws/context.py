@@ -70,6 +70,16 @@ class HttpRequest:
     scheme: str = "http"
     client: tuple | None = None
     stream: BodyStream | None = None  # set (and body left empty) for services that stream bodies
+    # Headers that came more than once, each value apart (lower-cased names): what API Gateway's
+    # multiValueHeaders needs, since a joined value cannot be split back safely.
+    repeated_headers: dict[str, list[str]] | None = None
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value a header came with, in order (name lower-cased)."""
+        if self.repeated_headers and name in self.repeated_headers:
+            return self.repeated_headers[name]
+        value = self.headers.get(name)
+        return [] if value is None else [value]
 
     @property
     def host(self) -> str:

@@ -45,7 +45,7 @@ def _request_event(stage, state, arn: str) -> dict:
     return {
         "type": "REQUEST", "methodArn": arn, "resource": state.resource["path"], "path": state.path,
         "httpMethod": state.http_method, "headers": dict(state.headers_cased),
-        "multiValueHeaders": {k: [v] for k, v in state.headers_cased.items()},
+        "multiValueHeaders": state.multi_headers_cased(),
         "queryStringParameters": dict(state.query), "multiValueQueryStringParameters": dict(state.multi_query),
         "pathParameters": dict(state.path_params), "stageVariables": dict(stage.variables),
         "requestContext": {"resourceId": ctx["resourceId"], "resourcePath": ctx["resourcePath"],

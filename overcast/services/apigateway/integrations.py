@@ -173,7 +173,7 @@ class Integrations:
 
     def proxy_event(self, stage, state, plan) -> dict:
         headers = dict(state.headers_cased)
-        multi_headers = {k: [v] for k, v in headers.items()}
+        multi_headers = state.multi_headers_cased()
         ctx = state.context
         request_context = {
             "resourceId": ctx["resourceId"], "resourcePath": ctx["resourcePath"], "httpMethod": state.http_method,

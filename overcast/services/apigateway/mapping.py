@@ -253,6 +253,10 @@ class RequestState:
         self._context = None
         self._body_text = None
 
+    def multi_headers_cased(self) -> dict[str, list[str]]:
+        """multiValueHeaders: every value of a repeated header, apart."""
+        return {_title(k): self.request.header_values(k) for k in self.headers}
+
     @property
     def extended_id(self) -> str:
         """AWS's extendedRequestId (x-amz-apigw-id): 16 characters."""

@@ -250,8 +250,10 @@ class HttpApiServer:
             status, body = await service_integration(self.providers, deployed.account, deployed.region, integration, source)
             return HttpResponse(status, [("content-type", "application/json"), *extra], body)
         if kind == "AWS_PROXY":
+            # repeated headers keep their separate values unless parameter mapping changed them
+            repeated = {k: v for k, v in (request.repeated_headers or {}).items() if headers.get(k) == request.headers.get(k)}
             mapped = HttpRequest(request.method, request.path, request.raw_path, request.query_string, headers,
-                                 request.body, request.scheme, request.client)
+                                 request.body, request.scheme, request.client, repeated_headers=repeated or None)
             if (integration.get("PayloadFormatVersion") or "2.0") == "2.0":
                 event = self._event_v2(deployed, route, mapped, raw_path, mapped_query, path_params, context,
                                        request.body)
@@ -369,9 +371,7 @@ class HttpApiServer:
 
     def _event_v1(self, deployed, route, request, raw_path, query, path_params, context, body) -> dict:
         headers = dict(request.headers)
-        # one value per header (a repeated header reaches overcast joined with commas, and
-        # splitting on commas would break values such as Accept lists)
-        multi_headers = {k: [v] for k, v in headers.items()}
+        multi_headers = {k: request.header_values(k) for k in headers}
         route_key = route["RouteKey"]
         resource = route_key.partition(" ")[2] if route_key != "$default" else "$default"
         now_ms = context["timeEpoch"]
