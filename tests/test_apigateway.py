@@ -434,3 +434,10 @@ def test_deployed_api_and_usage_survive_a_restart(tmp_path):
         assert usage["items"][key["id"]] == [[2, 8]]
     finally:
         server.stop()
+
+
+def test_import_api_keys_that_are_not_utf8_is_bad_request(apigw):
+    with pytest.raises(ClientError) as excinfo:
+        apigw.import_api_keys(body=b"name,key\n\xff\xfe,abc\n", format="csv")
+    assert excinfo.value.response["Error"]["Code"] == "BadRequestException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

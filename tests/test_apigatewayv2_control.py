@@ -228,3 +228,11 @@ def test_aws_cli_lists_apis(aws_cli, gw):
     api = gw.create_api(Name="cli", ProtocolType="HTTP")
     listed = aws_cli("apigatewayv2", "get-apis")
     assert api["ApiId"] in [a["ApiId"] for a in listed["Items"]]
+
+
+
+def test_get_apis_with_a_non_numeric_max_results_is_bad_request(client):
+    unvalidated = client("apigatewayv2", parameter_validation=False)  # MaxResults is a string on the wire
+    with pytest.raises(ClientError) as error:
+        unvalidated.get_apis(MaxResults="many")
+    assert _code(error) == ("BadRequestException", 400)

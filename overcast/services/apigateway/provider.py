@@ -1050,7 +1050,11 @@ class ApiGatewayProvider(Provider):
         import io
 
         body = params.get("body") or b""
-        rows = list(csv.DictReader(io.StringIO(body.decode() if isinstance(body, bytes) else body)))
+        try:
+            text = body.decode() if isinstance(body, bytes) else body
+        except UnicodeDecodeError:
+            raise bad_request("Invalid API keys file: it must be UTF-8 CSV") from None
+        rows = list(csv.DictReader(io.StringIO(text)))
         ids = []
         for row in rows:
             row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}

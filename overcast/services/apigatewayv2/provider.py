@@ -147,7 +147,10 @@ class ApiGatewayV2Provider(Provider):
     @staticmethod
     def _page(items: list[dict], params: dict) -> dict:
         start = int(params.get("NextToken") or 0) if str(params.get("NextToken") or "0").isdigit() else 0
-        size = int(params.get("MaxResults") or 0) or len(items) or 1
+        max_results = str(params.get("MaxResults") or "0")  # a string in the model (a query parameter)
+        if not max_results.isdigit():
+            raise bad_request(f"Invalid MaxResults: {max_results}")
+        size = int(max_results) or len(items) or 1
         page = items[start:start + size]
         out = {"Items": page}
         if start + size < len(items):
