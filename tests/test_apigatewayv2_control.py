@@ -236,3 +236,15 @@ def test_get_apis_with_a_non_numeric_max_results_is_bad_request(client):
     with pytest.raises(ClientError) as error:
         unvalidated.get_apis(MaxResults="many")
     assert _code(error) == ("BadRequestException", 400)
+
+
+def test_domain_name_with_a_certificate_upload_date_reads_back(gw, unique_name):
+    import datetime
+
+    name = f"{unique_name('api')}.example.com"
+    uploaded = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    gw.create_domain_name(DomainName=name, DomainNameConfigurations=[
+        {"CertificateArn": "arn:aws:acm:us-east-1:000000000000:certificate/x", "CertificateUploadDate": uploaded}])
+    config = gw.get_domain_name(DomainName=name)["DomainNameConfigurations"][0]
+    assert config["CertificateUploadDate"] == uploaded
+    assert any(d["DomainName"] == name for d in gw.get_domain_names()["Items"])

@@ -34,9 +34,12 @@ def parse_timestamp(value, fmt: str | None = None) -> datetime.datetime:
 
 
 def to_datetime(value) -> datetime.datetime:
-    """Providers may return timestamps as datetimes or epoch seconds."""
+    """Providers may return timestamps as datetimes, epoch seconds, or the ISO 8601 text a
+    datetime becomes when a stored document went through JSON."""
     if isinstance(value, datetime.datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        return parse_timestamp(value)
     return datetime.datetime.fromtimestamp(float(value), UTC)
 
 
