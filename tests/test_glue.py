@@ -232,3 +232,11 @@ def test_missing_crawler_is_entity_not_found(glue):
     with pytest.raises(ClientError) as e:
         glue.start_crawler(Name="nope-nope")
     assert e.value.response["Error"]["Code"] == "EntityNotFoundException"
+
+
+def test_update_table_without_table_input_is_invalid_input(client):
+    glue = client("glue")
+    with pytest.raises(ClientError) as error:
+        glue.update_table(DatabaseName="anything")
+    assert error.value.response["Error"]["Code"] == "InvalidInputException"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -258,6 +258,8 @@ class GlueProvider(Provider):
 
     def update_table(self, ctx, params):
         db = params["DatabaseName"]
+        if not params.get("TableInput"):  # optional in the model since view updates; required here
+            raise _invalid("TableInput is required to update a table.")
         current = self._table(ctx, db, params["TableInput"]["Name"])
         if params.get("VersionId") and params["VersionId"] != current.get("VersionId"):
             raise AwsError("ConcurrentModificationException", "Table version mismatch: the table was updated "
