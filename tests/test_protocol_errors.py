@@ -155,3 +155,13 @@ def test_sts_query_length_constraint_is_validation_error(http):
     code, message = query_error(r)
     assert code == "ValidationError"
     assert "roleSessionName" in message and "Member must have length greater than or equal to 2" in message
+
+
+def test_json_null_inside_a_list_is_a_validation_error(http):
+    auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=0"
+    body = b'{"Entries": [{"Source": "app", "DetailType": "t", "Detail": "{}", "Resources": [null]}]}'
+    response = http.post("/", content=body, headers={"authorization": auth, "x-amz-target": "AWSEvents.PutEvents",
+                                                     "content-type": "application/x-amz-json-1.1"})
+    assert response.status_code == 400
+    assert response.json()["__type"].endswith("ValidationException")
+    assert "Value null at 'entries.1.member.resources.1.member' failed to satisfy constraint" in response.json()["message"]

@@ -174,16 +174,20 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
 
     if kind == "list":
         sub = _checker(model, shape["member"]["shape"])
+        sparse = bool(shape.get("sparse"))
 
         def check_list(value, path, problems):
             if not isinstance(value, list | tuple):
                 raise TypeMismatch(path, kind, value)
             for test in tests:
                 test(value, path, problems)
-            if sub is not None:
-                for i, item in enumerate(value, 1):
-                    if item is not None:
+            for i, item in enumerate(value, 1):
+                if item is not None:
+                    if sub is not None:
                         sub(item, f"{path}.{i}.member", problems)
+                elif not sparse:  # a JSON null inside a list the model does not mark sparse
+                    problems.append(("null", path, f"Value null at '{path}.{i}.member' failed to satisfy "
+                                     "constraint: Member must not be null"))
 
         return check_list
 
