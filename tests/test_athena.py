@@ -431,3 +431,10 @@ def test_firehose_parquet_crawled_and_queried(athena, glue, client, env):
     assert [k["Name"] for k in table["PartitionKeys"]] == ["partition_0", "partition_1", "partition_2", "partition_3"]
     execution = ok(athena, env, "SELECT page, sum(ms) FROM pq_events GROUP BY page ORDER BY page")
     assert rows(athena, execution["QueryExecutionId"]) == [["/a", "4"], ["/b", "2"]]
+
+
+def test_tag_without_a_key_is_invalid_request(client):
+    athena = client("athena")
+    with pytest.raises(ClientError) as error:
+        athena.tag_resource(ResourceARN="arn:aws:athena:us-east-1:000000000000:workgroup/primary", Tags=[{"Value": "v"}])
+    assert error.value.response["Error"]["Code"] == "InvalidRequestException"

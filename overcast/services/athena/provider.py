@@ -166,6 +166,8 @@ class AthenaProvider(Provider):
 
     def tag_resource(self, ctx, params):
         arn = params["ResourceARN"]
+        if any(not tag.get("Key") for tag in params["Tags"]):  # Key is optional in the model, not in Athena
+            raise _invalid("Tag keys must be between 1 and 128 characters long.")
         self.store.set_tags(arn, {**self.store.tags(arn), **{t["Key"]: t.get("Value", "") for t in params["Tags"]}})
         return {}
 
