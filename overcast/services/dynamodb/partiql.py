@@ -161,6 +161,17 @@ class _Parser:
             else:
                 return Path(tuple(elements))
 
+    def _values_until(self, close: str) -> list:
+        """Comma-separated values up to `close` (a list's "]" or a set's ">>"), which is consumed."""
+        items = []
+        while not self.punct(close):
+            items.append(self.value())
+            if not self.punct(","):
+                break
+            self.take()
+        self.expect(close)
+        return items
+
     def value(self) -> dict:
         kind, text = self.peek
         if self.punct("?"):
@@ -198,23 +209,10 @@ class _Parser:
             return {"M": out}
         if self.punct("["):
             self.take()
-            items = []
-            while not self.punct("]"):
-                items.append(self.value())
-                if not self.punct(","):
-                    break
-                self.take()
-            self.expect("]")
-            return {"L": items}
+            return {"L": self._values_until("]")}
         if self.punct("<<"):
             self.take()
-            items = []
-            while not self.punct(">>"):
-                items.append(self.value())
-                if not self.punct(","):
-                    break
-                self.take()
-            self.expect(">>")
+            items = self._values_until(">>")
             kinds = {type_of(v) for v in items}
             if len(kinds) != 1 or next(iter(kinds)) not in ("S", "N", "B"):
                 raise _error("Set elements must all be strings, numbers or binaries")
