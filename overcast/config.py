@@ -31,6 +31,7 @@ class Config:
     lambda_concurrency: int = 1000  # Lambda account concurrency limit per region (AWS default 1000)
     websocket_idle_seconds: float = 600.0  # API Gateway WebSocket idle timeout (AWS: 10 minutes)
     websocket_max_seconds: float = 7200.0  # API Gateway WebSocket connection duration (AWS: 2 hours)
+    request_timeout: float = 20.0  # seconds without a byte of a request body before RequestTimeout
 
     @classmethod
     def from_env(cls) -> Config:
@@ -43,6 +44,7 @@ class Config:
             lambda_concurrency=int(os.environ.get("OVERCAST_LAMBDA_CONCURRENCY", 1000)),
             websocket_idle_seconds=float(os.environ.get("OVERCAST_WEBSOCKET_IDLE_SECONDS", 600)),
             websocket_max_seconds=float(os.environ.get("OVERCAST_WEBSOCKET_MAX_SECONDS", 7200)),
+            request_timeout=float(os.environ.get("OVERCAST_REQUEST_TIMEOUT", 20)),
         )
 
     @property

@@ -12,8 +12,9 @@ import time
 import orjson
 
 from overcast import __version__, doors
-from overcast.aws.context import BodyStream, HttpRequest, HttpResponse
+from overcast.aws.context import BodyStream, HttpRequest, HttpResponse, ReadWatchdog
 from overcast.aws.dispatch import Gateway, Providers
+from overcast.aws.errors import AwsError
 from overcast.aws.routing import streams_body
 from overcast.config import Config
 from overcast.services import SERVICES
@@ -27,6 +28,7 @@ class OvercastApp:
         self.providers: Providers | None = None
         self.gateway: Gateway | None = None
         self.started_at = time.time()
+        self.read_watchdog = ReadWatchdog(config.request_timeout)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -105,12 +107,16 @@ class OvercastApp:
         internal = door is None and path.startswith(("/_overcast/", "/_localstack/"))
         if door is None and not internal and streams_body(request):
             # the service reads the body as it arrives (S3 objects go straight to disk)
-            request.stream = BodyStream(receive)
+            request.stream = BodyStream(receive, self.read_watchdog)
         else:
             body = b""
             more = True
             while more:
-                message = await receive()
+                try:
+                    message = await self.read_watchdog.receive(receive)
+                except AwsError as timeout:
+                    await _send(send, _request_timeout(timeout))
+                    return
                 if message["type"] == "http.disconnect":
                     return
                 body += message.get("body", b"")
@@ -124,6 +130,8 @@ class OvercastApp:
             response = self._internal(request)
         if response is None:
             response = await self.gateway.handle(request)
+        if request.stream is not None and request.stream.timed_out:
+            response.headers.append(("connection", "close"))  # the rest of the body never came
         await _send(send, response, receive)
 
     # -- overcast's own endpoints ------------------------------------------------------------
@@ -158,6 +166,12 @@ class OvercastApp:
             "edition": "community",
             "version": f"overcast-{__version__}",
         }
+
+
+def _request_timeout(error: AwsError) -> HttpResponse:
+    """The body never came: AWS's RequestTimeout, and the connection closed (its framing is lost)."""
+    return HttpResponse(error.status, [("content-type", "application/json"), ("connection", "close")],
+                        orjson.dumps({"__type": error.code, "message": error.message}))
 
 
 def _json(status: int, payload: dict) -> HttpResponse:

@@ -2,23 +2,76 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+
+from overcast.aws.errors import AwsError
+
+REQUEST_TIMEOUT_MESSAGE = ("Your socket connection to the server was not read from or written to within the "
+                           "timeout period. Idle connections will be closed.")
+
+
+class ReadWatchdog:
+    """Gives up on request bodies whose client went silent (it declared more than it sends):
+    AWS's RequestTimeout, as S3 answers it. Each receive() only notes when it started; one timer,
+    armed while any read is pending, cancels the reads silent for longer than the timeout — no
+    timer per request on the hot path."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self._reading: dict[asyncio.Task, float] = {}
+        self._expired: set[asyncio.Task] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def receive(self, receive):
+        """One ASGI receive(), or AwsError RequestTimeout after `timeout` seconds of silence."""
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        self._reading[task] = loop.time()
+        if self._timer is None:
+            self._timer = loop.call_later(self.timeout, self._sweep)
+        try:
+            return await receive()
+        except asyncio.CancelledError:
+            if task not in self._expired:
+                raise
+            self._expired.discard(task)
+            task.uncancel()
+            raise AwsError("RequestTimeout", REQUEST_TIMEOUT_MESSAGE, 400) from None
+        finally:
+            self._reading.pop(task, None)
+
+    def _sweep(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now, oldest = loop.time(), None
+        for task, since in list(self._reading.items()):
+            if now - since >= self.timeout:
+                del self._reading[task]
+                self._expired.add(task)
+                task.cancel()
+            elif oldest is None or since < oldest:
+                oldest = since
+        if oldest is not None:
+            self._timer = loop.call_later(self.timeout - (now - oldest), self._sweep)
 
 
 class BodyStream:
     """A request body read as it arrives (the ASGI `receive` channel), for the services whose
     ServiceSpec asks for it (S3: objects stream to disk instead of into memory)."""
 
-    __slots__ = ("_receive", "_pending", "done", "received", "disconnected")
+    __slots__ = ("_receive", "_watchdog", "_pending", "done", "received", "disconnected", "timed_out")
 
-    def __init__(self, receive):
+    def __init__(self, receive, watchdog: ReadWatchdog):
         self._receive = receive
+        self._watchdog = watchdog
         self._pending = b""
         self.done = False
         self.received = 0
         self.disconnected = False
+        self.timed_out = False  # the client went silent mid-body: the connection must close
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body's chunks, as the client sends them; each byte is yielded once."""
@@ -26,7 +79,11 @@ class BodyStream:
             chunk, self._pending = self._pending, b""
             yield chunk
         while not self.done:
-            message = await self._receive()
+            try:
+                message = await self._watchdog.receive(self._receive)
+            except AwsError:
+                self.done = self.timed_out = True
+                raise
             if message["type"] == "http.disconnect":
                 self.done = self.disconnected = True
                 raise ConnectionError("client disconnected")

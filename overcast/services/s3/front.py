@@ -307,10 +307,12 @@ def _method_not_allowed(method: str, resource: str) -> AwsError:
 
 
 async def _drain(request: HttpRequest) -> None:
+    """Read what is left of the body so the connection can be reused (a stream that timed out is
+    already done: its connection closes after the answer)."""
     if request.stream is not None and not request.stream.done:
         try:
             await asyncio.wait_for(request.stream.drain(), 30)
-        except (TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError, AwsError):
             pass
 
 
