@@ -76,6 +76,62 @@ def _routes(model: ServiceModel) -> dict[str, list[_Route]]:
     return table
 
 
+class _Bindings:
+    """Where each input member of a shape comes from, indexed by wire name."""
+
+    __slots__ = ("uri", "query", "headers", "prefixed", "query_maps")
+
+    def __init__(self):
+        self.uri: list[tuple] = []  # (name, label, target, kind, traits)
+        self.query: dict[str, tuple] = {}  # query parameter -> (name, target, kind, traits)
+        self.headers: dict[str, tuple] = {}  # lower-cased header -> (name, target, kind, traits)
+        self.prefixed: list[tuple[str, str]] = []  # (name, lower-cased header prefix)
+        self.query_maps: list[tuple[str, str]] = []  # (name, target): the query's unclaimed rest
+
+
+def _bindings(model: ServiceModel, shape_name: str) -> _Bindings:
+    cache = model.cache("rest_bindings")
+    found = cache.get(shape_name)
+    if found is None:
+        found = cache[shape_name] = _Bindings()
+        payload = model.shapes[shape_name].get("payload")
+        for name, traits, target, kind, location in _member_plan(model, shape_name):
+            if location is None or name == payload:
+                continue
+            wire = traits.get("locationName", name)
+            if location == "uri":
+                found.uri.append((name, wire, target, kind, traits))
+            elif location == "querystring":
+                if kind == "map":
+                    found.query_maps.append((name, target))
+                else:
+                    found.query[wire] = (name, target, kind, traits)
+            elif location == "header":
+                found.headers[wire.lower()] = (name, target, kind, traits)
+            elif location == "headers":
+                found.prefixed.append((name, wire.lower()))
+    return found
+
+
+def _output_bindings(model: ServiceModel, shape_name: str) -> tuple:
+    """(payload member, whether other members go in the body, {member: (traits, target, kind,
+    location, wire name)}) for an output shape; uri and querystring bindings mean nothing in a
+    response, so those members are body members."""
+    cache = model.cache("rest_output_bindings")
+    found = cache.get(shape_name)
+    if found is None:
+        payload = model.shapes[shape_name].get("payload")
+        members, has_body_members = {}, False
+        for name, traits, target, kind, location in _member_plan(model, shape_name):
+            if location in ("uri", "querystring"):
+                location = None
+            if location is None and name != payload:
+                has_body_members = True
+            members[name] = (traits, target, kind, location, traits.get("locationName", name))
+        found = cache[shape_name] = (payload, has_body_members, members)
+    return found
+
+
 def _member_plan(model: ServiceModel, shape_name: str) -> list[tuple]:
     """(name, traits, target shape name, kind, location) per member, cached."""
     cache = model.cache("rest_plans")
@@ -185,63 +241,58 @@ class RestProtocol:
                         params[name] = value
         elif any(loc is None for *_, loc in plan):
             params.update(self._read_body(model, shape_name, body))
-        claimed = set()  # query parameters bound by name: a query map gets the others
-        for name, traits, target, kind, location in plan:
-            if location is None or name == payload:
+        bindings = _bindings(model, shape_name)
+        for name, wire, target, kind, traits in bindings.uri:
+            if wire in labels:
+                params[name] = self._bound(model, target, kind, traits, labels[wire], "iso8601", wire)
+        for wire, values in query.items():
+            entry = bindings.query.get(wire)
+            if entry is None:
                 continue
-            wire = traits.get("locationName", name)
-            try:
-                if location == "uri":
-                    if wire in labels:
-                        params[name] = self._text_value(model, target, kind, traits, labels[wire], "iso8601")
-                elif location == "querystring":
-                    if kind == "map":
-                        continue
-                    claimed.add(wire)
-                    values = query.get(wire)
-                    if values is None:
-                        continue
-                    if kind == "list":
-                        mref = model.shapes[target]["member"]
-                        mshape = model.shapes[mref["shape"]]
-                        params[name] = [
-                            self._text_value(model, mref["shape"], mshape["type"], ref_traits(model, mref), v, "iso8601")
-                            for v in values
-                        ]
-                    else:
-                        params[name] = self._text_value(model, target, kind, traits, values[0], "iso8601")
-                elif location == "header":
-                    text = request.headers.get(wire.lower())
-                    if text is None:
-                        continue
-                    if kind == "list":
-                        mref = model.shapes[target]["member"]
-                        mshape = model.shapes[mref["shape"]]
-                        items = split_header_list(text)
-                        if mshape["type"] == "timestamp" and (
-                            (ref_traits(model, mref).get("timestampFormat") or mshape.get("timestampFormat", "rfc822")) == "rfc822"
-                        ):
-                            items = [f"{items[i]}, {items[i + 1]}" for i in range(0, len(items) - 1, 2)]
-                        params[name] = [
-                            self._text_value(model, mref["shape"], mshape["type"], ref_traits(model, mref), v, "rfc822")
-                            for v in items
-                        ]
-                    else:
-                        params[name] = self._text_value(model, target, kind, traits, text, "rfc822")
-                elif location == "headers":
-                    prefix = wire.lower()
-                    found = {k[len(prefix):]: v for k, v in request.headers.items() if k.startswith(prefix)}
-                    if found:
-                        params[name] = found
-            except (ValueError, TypeError, OverflowError):
-                raise invalid_value(model, wire, labels.get(wire) or str(query.get(wire) or request.headers.get(wire.lower())), kind) from None
-        for name, _traits, target, kind, location in plan:  # query maps take what nothing else claimed
-            if location == "querystring" and kind == "map":
-                vshape = model.shapes[model.shapes[target]["value"]["shape"]]
-                found = {k: (v if vshape["type"] == "list" else v[0]) for k, v in query.items() if k not in claimed}
-                if found:
-                    params[name] = found
+            name, target, kind, traits = entry
+            if kind == "list":
+                mref = model.shapes[target]["member"]
+                mshape = model.shapes[mref["shape"]]
+                params[name] = [self._bound(model, mref["shape"], mshape["type"], ref_traits(model, mref), v,
+                                            "iso8601", wire) for v in values]
+            else:
+                params[name] = self._bound(model, target, kind, traits, values[0], "iso8601", wire)
+        # headers: walk the request's few headers, not the shape's many header members
+        for header, text in request.headers.items():
+            entry = bindings.headers.get(header)
+            if entry is not None:
+                name, target, kind, traits = entry
+                params[name] = self._header_value(model, target, kind, traits, text, header)
+        for name, prefix in bindings.prefixed:
+            found = {k[len(prefix):]: v for k, v in request.headers.items() if k.startswith(prefix)}
+            if found:
+                params[name] = found
+        for name, target in bindings.query_maps:  # query maps take what nothing else claimed
+            vshape = model.shapes[model.shapes[target]["value"]["shape"]]
+            found = {k: (v if vshape["type"] == "list" else v[0]) for k, v in query.items()
+                     if k not in bindings.query}
+            if found:
+                params[name] = found
         return params
+
+    def _bound(self, model, target, kind, traits, text, default_fmt, wire):
+        try:
+            return self._text_value(model, target, kind, traits, text, default_fmt)
+        except (ValueError, TypeError, OverflowError):
+            raise invalid_value(model, wire, text, kind) from None
+
+    def _header_value(self, model, target, kind, traits, text, wire):
+        if kind != "list":
+            return self._bound(model, target, kind, traits, text, "rfc822", wire)
+        mref = model.shapes[target]["member"]
+        mshape = model.shapes[mref["shape"]]
+        items = split_header_list(text)
+        if mshape["type"] == "timestamp" and (
+            (ref_traits(model, mref).get("timestampFormat") or mshape.get("timestampFormat", "rfc822")) == "rfc822"
+        ):
+            items = [f"{items[i]}, {items[i + 1]}" for i in range(0, len(items) - 1, 2)]
+        return [self._bound(model, mref["shape"], mshape["type"], ref_traits(model, mref), v, "rfc822", wire)
+                for v in items]
 
     def _text_value(self, model, shape_name, kind, traits, text, default_fmt):
         shape = model.shapes[shape_name]
@@ -284,25 +335,18 @@ class RestProtocol:
         return HttpResponse(status, headers, body)
 
     def _bind_output(self, model, shape_name, output: dict, headers: list, status: int):
-        shape = model.shapes[shape_name]
-        plan = _member_plan(model, shape_name)
-        payload = shape.get("payload")
+        payload, has_body_members, members = _output_bindings(model, shape_name)
         body, content_type = b"", None
-        has_body_members = False
-        for name, traits, target, kind, location in plan:
-            value = output.get(name)
-            if location in ("uri", "querystring"):
-                location = None  # request bindings mean nothing in a response: body member
+        # walk the few members the provider returned, not the shape's many
+        for name, value in output.items():
+            entry = members.get(name)
+            if entry is None or value is None:
+                continue
+            traits, target, kind, location, wire = entry
             if location is None:
-                if name != payload:
-                    has_body_members = True
-                if name == payload and value is not None:
+                if name == payload:
                     body, content_type = self._write_payload(model, target, kind, traits, value)
-                continue
-            if value is None:
-                continue
-            wire = traits.get("locationName", name)
-            if location == "header":
+            elif location == "header":
                 if kind == "list":
                     mref = model.shapes[target]["member"]
                     mkind = model.shapes[mref["shape"]]["type"]
