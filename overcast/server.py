@@ -1,6 +1,7 @@
-"""The ASGI app: one port for everything. overcast's own endpoints live under /_overcast/
-(and /_localstack/health for existing wait-for-ready scripts); every other request is an AWS
-API call and goes to the gateway."""
+"""The ASGI app: one port for everything. Front doors (doors.py) take deployed APIs, GraphQL
+endpoints, function URLs and the URLs services hand out; WebSocket upgrades go to overcast.websocket;
+overcast's own endpoints live under /_overcast/ (and /_localstack/health for existing
+wait-for-ready scripts); every other request is an AWS API call and goes to the gateway."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from overcast.services import SERVICES
 from overcast.storage import BlobStore, Database
 
 log = logging.getLogger("overcast")
+
 
 class OvercastApp:
     def __init__(self, config: Config):
