@@ -99,6 +99,10 @@ def to_json(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+_JS_ESCAPES = {'"': '\\"', "'": "\\'", "\\": "\\\\", "/": "\\/", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+               "\b": "\\b", "\f": "\\f"}
+
+
 def escape_javascript(text) -> str:
     """Java's StringEscapeUtils.escapeJavaScript, as AWS applies it: quotes (single quotes too),
     backslashes, control characters; '/' is escaped as well."""
@@ -106,29 +110,11 @@ def escape_javascript(text) -> str:
         return ""
     out = []
     for ch in str(text):
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "'":
-            out.append("\\'")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "/":
-            out.append("\\/")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\b":
-            out.append("\\b")
-        elif ch == "\f":
-            out.append("\\f")
-        elif code < 0x20 or code > 0x7E:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(ch)
+        escaped = _JS_ESCAPES.get(ch)
+        if escaped is None:
+            code = ord(ch)
+            escaped = f"\\u{code:04X}" if code < 0x20 or code > 0x7E else ch
+        out.append(escaped)
     return "".join(out)
 
 

@@ -36,6 +36,18 @@ PRIMARY = "primary"
 ENGINE = {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"}
 
 
+def _batch_get(ids: list, lookup, id_member: str, not_found: str) -> tuple[list, list]:
+    """BatchGet*: what was found, and an INVALID_INPUT entry for each id that was not."""
+    found, missing = [], []
+    for item_id in ids:
+        doc = lookup(item_id)
+        if doc:
+            found.append(doc)
+        else:
+            missing.append({id_member: item_id, "ErrorCode": "INVALID_INPUT", "ErrorMessage": not_found})
+    return found, missing
+
+
 def _invalid(message: str) -> AwsError:
     return AwsError("InvalidRequestException", message)
 
@@ -257,14 +269,8 @@ class AthenaProvider(Provider):
         return {"NamedQuery": self._named(ctx, params["NamedQueryId"])}
 
     def batch_get_named_query(self, ctx, params):
-        found, missing = [], []
-        for nid in params["NamedQueryIds"]:
-            doc = self.store.named(ctx.account, ctx.region, nid)
-            if doc:
-                found.append(doc)
-            else:
-                missing.append({"NamedQueryId": nid, "ErrorCode": "INVALID_INPUT",
-                                "ErrorMessage": "The named query was not found."})
+        found, missing = _batch_get(params["NamedQueryIds"], lambda nid: self.store.named(ctx.account, ctx.region, nid),
+                                    "NamedQueryId", "The named query was not found.")
         return {"NamedQueries": found, "UnprocessedNamedQueryIds": missing}
 
     def list_named_queries(self, ctx, params):
@@ -380,14 +386,12 @@ class AthenaProvider(Provider):
         return {"QueryExecution": self._query(ctx, params["QueryExecutionId"])[0]}
 
     def batch_get_query_execution(self, ctx, params):
-        found, missing = [], []
-        for qid in params["QueryExecutionIds"]:
+        def lookup(qid):
             entry = self.store.query(ctx.account, ctx.region, qid)
-            if entry:
-                found.append(entry[0])
-            else:
-                missing.append({"QueryExecutionId": qid, "ErrorCode": "INVALID_INPUT",
-                                "ErrorMessage": "The query execution was not found."})
+            return entry[0] if entry else None
+
+        found, missing = _batch_get(params["QueryExecutionIds"], lookup, "QueryExecutionId",
+                                    "The query execution was not found.")
         return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing}
 
     def list_query_executions(self, ctx, params):
