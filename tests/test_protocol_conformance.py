@@ -1,4 +1,4 @@
-"""The AWS protocol test vectors (../shared/protocol-tests) through overcast's protocol layer.
+"""The AWS protocol test vectors (tests/protocol_tests, vendored with their licence) through overcast's protocol layer.
 
 Input cases: the HTTP request a correct client sends (`serialized`) must parse into `params`.
 Output cases: `result` (or the error) serialized by overcast must parse back, with botocore's own
@@ -23,7 +23,7 @@ from overcast.aws.errors import AwsError
 from overcast.aws.models import ServiceModel
 from overcast.aws.protocols import get_protocol
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "protocol-tests"
+VECTORS = Path(__file__).resolve().parent / "protocol_tests"
 
 # Input cases that test what a client does, or where the client drops what a server would need.
 SKIPPED_INPUT = {
@@ -94,20 +94,17 @@ SUITES = {
 
 
 def _load(kind: str):
-    if not SHARED.is_dir():
-        return []
+    # The vectors travel with the project: a checkout without them is broken, so collection fails
+    # loudly (FileNotFoundError) rather than skipping the conformance suite.
     params = []
     for suite_file, protocol in SUITES.items():
-        for suite in json.loads((SHARED / kind / f"{suite_file}.json").read_text()):
+        for suite in json.loads((VECTORS / kind / f"{suite_file}.json").read_text()):
             for case in suite["cases"]:
                 case_id = f"{suite_file}:{suite.get('description', '')}:{case['id']}"
                 skipped = SKIPPED_INPUT if kind == "input" else SKIPPED_OUTPUT
                 marks = [pytest.mark.skip(reason=skipped[case["id"]])] if case["id"] in skipped else []
                 params.append(pytest.param(protocol, suite, case, id=case_id, marks=marks))
     return params
-
-
-pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"protocol test vectors not found at {SHARED}")
 
 
 def _spec(suite: dict, case: dict) -> dict:
