@@ -68,3 +68,43 @@ def json_call(endpoint: str, service: str, target: str, body: bytes, version: st
 
 def env_flag(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+BARE_APP = """
+import uvicorn
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+uvicorn.run(app, host="127.0.0.1", port={port}, loop="uvloop", http="httptools", log_level="warning",
+            access_log=False, server_header=False, date_header=False)
+"""
+
+
+def bare_asgi_rate(seconds: int, lua_script: str, env: dict | None = None) -> float:
+    """Requests/s wrk gets from a bare uvicorn ASGI app answering a constant, with the same script
+    and connections as the benchmark: the limit overcast's figures are compared with (DESIGN.md)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-c", BARE_APP.replace("{port}", str(port))])
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        result = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", lua_script, f"http://127.0.0.1:{port}"],
+                                capture_output=True, text=True, env={**os.environ, **(env or {})})
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -172,6 +172,13 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("appsync",),
             host_prefixes=("appsync",),
         ),
+        ServiceSpec(
+            "ssm",
+            "overcast.services.ssm.provider:SsmProvider",
+            signing_names=("ssm",),
+            target_prefixes=("AmazonSSM",),
+            host_prefixes=("ssm",),
+        ),
     )
 }
 

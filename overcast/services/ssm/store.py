@@ -1,0 +1,157 @@
+"""SSM Parameter Store tables: parameters (latest version, tags), every kept version, labels."""
+
+from __future__ import annotations
+
+from overcast.storage import Database
+
+MIGRATIONS = [
+    """
+    CREATE TABLE ssm_parameters (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        tier TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (account, region, name)
+    );
+    CREATE TABLE ssm_versions (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        value BLOB NOT NULL,
+        key_id TEXT,
+        description TEXT,
+        allowed_pattern TEXT,
+        tier TEXT NOT NULL,
+        data_type TEXT NOT NULL,
+        modified REAL NOT NULL,
+        user TEXT NOT NULL,
+        PRIMARY KEY (account, region, name, version)
+    );
+    CREATE TABLE ssm_labels (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        label TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (account, region, name, label)
+    );
+    """,
+]
+
+# a version row: name, version, type, value, key_id, description, allowed_pattern, tier, data_type, modified, user
+VERSION = "v.name, v.version, v.type, v.value, v.key_id, v.description, v.allowed_pattern, v.tier, v.data_type, " \
+          "v.modified, v.user"
+
+
+class SsmStore:
+    def __init__(self, db: Database):
+        self.db = db
+        db.migrate("ssm", MIGRATIONS)
+
+    def transaction(self):
+        return self.db.transaction()
+
+    # -- parameters ----------------------------------------------------------------------------
+
+    def latest(self, account, region, name):
+        """The latest version row of a parameter, or None."""
+        return self.db.query_one(
+            f"SELECT {VERSION} FROM ssm_parameters p JOIN ssm_versions v ON v.account = p.account AND "
+            "v.region = p.region AND v.name = p.name AND v.version = p.version "
+            "WHERE p.account=? AND p.region=? AND p.name=?", (account, region, name))
+
+    def version(self, account, region, name, version: int):
+        return self.db.query_one(
+            f"SELECT {VERSION} FROM ssm_versions v WHERE account=? AND region=? AND name=? AND version=?",
+            (account, region, name, version))
+
+    def labelled(self, account, region, name, label: str):
+        return self.db.query_one(
+            f"SELECT {VERSION} FROM ssm_labels l JOIN ssm_versions v ON v.account = l.account AND "
+            "v.region = l.region AND v.name = l.name AND v.version = l.version "
+            "WHERE l.account=? AND l.region=? AND l.name=? AND l.label=?", (account, region, name, label))
+
+    def parameter(self, account, region, name):
+        """(version, tier, tags) of a parameter, or None."""
+        return self.db.query_one("SELECT version, tier, tags FROM ssm_parameters WHERE account=? AND region=? AND name=?",
+                                 (account, region, name))
+
+    def count(self, account, region, tier: str) -> int:
+        return self.db.scalar("SELECT COUNT(*) FROM ssm_parameters WHERE account=? AND region=? AND tier=?",
+                              (account, region, tier))
+
+    def put(self, account, region, name, version: int, tier: str, tags: str | None, row: tuple) -> None:
+        """Write version `version` (row: type, value, key_id, description, allowed_pattern,
+        data_type, modified, user) and make it the latest; tags None keeps the parameter's tags."""
+        self.db.execute(
+            "INSERT INTO ssm_versions(account, region, name, version, type, value, key_id, description, "
+            "allowed_pattern, data_type, modified, user, tier) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (account, region, name, version, *row, tier))
+        self.db.execute(
+            "INSERT INTO ssm_parameters(account, region, name, version, tier, tags) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT DO UPDATE SET version=excluded.version, tier=excluded.tier",
+            (account, region, name, version, tier, tags or "{}"))
+
+    def oldest_version(self, account, region, name) -> int | None:
+        return self.db.scalar("SELECT MIN(version) FROM ssm_versions WHERE account=? AND region=? AND name=?",
+                              (account, region, name))
+
+    def version_count(self, account, region, name) -> int:
+        return self.db.scalar("SELECT COUNT(*) FROM ssm_versions WHERE account=? AND region=? AND name=?",
+                              (account, region, name))
+
+    def drop_version(self, account, region, name, version: int) -> None:
+        self.db.execute("DELETE FROM ssm_versions WHERE account=? AND region=? AND name=? AND version=?",
+                        (account, region, name, version))
+
+    def delete(self, account, region, name) -> bool:
+        with self.db.transaction():
+            self.db.execute("DELETE FROM ssm_labels WHERE account=? AND region=? AND name=?", (account, region, name))
+            self.db.execute("DELETE FROM ssm_versions WHERE account=? AND region=? AND name=?", (account, region, name))
+            return self.db.execute("DELETE FROM ssm_parameters WHERE account=? AND region=? AND name=?",
+                                   (account, region, name)) > 0
+
+    def set_tags(self, account, region, name, tags: str) -> None:
+        self.db.execute("UPDATE ssm_parameters SET tags=? WHERE account=? AND region=? AND name=?",
+                        (tags, account, region, name))
+
+    def page(self, account, region, prefix: str, after: str, limit: int):
+        """(latest version row..., tags) of parameters whose names start with `prefix`, after
+        `after`, in name order."""
+        return self.db.query(
+            f"SELECT {VERSION}, p.tags FROM ssm_parameters p JOIN ssm_versions v ON v.account = p.account AND "
+            "v.region = p.region AND v.name = p.name AND v.version = p.version "
+            "WHERE p.account=? AND p.region=? AND p.name >= ? AND p.name < ? AND p.name > ? ORDER BY p.name LIMIT ?",
+            (account, region, prefix, prefix + "\U0010ffff", after, limit))
+
+    def history(self, account, region, name, after: int, limit: int):
+        return self.db.query(
+            f"SELECT {VERSION} FROM ssm_versions v WHERE account=? AND region=? AND name=? AND version > ? "
+            "ORDER BY version LIMIT ?", (account, region, name, after, limit))
+
+    # -- labels --------------------------------------------------------------------------------
+
+    def labels(self, account, region, name) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for label, version in self.db.query(
+                "SELECT label, version FROM ssm_labels WHERE account=? AND region=? AND name=? ORDER BY label",
+                (account, region, name)):
+            out.setdefault(version, []).append(label)
+        return out
+
+    def label_names(self, account, region, name) -> set[str]:
+        return {r[0] for r in self.db.query("SELECT label FROM ssm_labels WHERE account=? AND region=? AND name=?",
+                                            (account, region, name))}
+
+    def set_label(self, account, region, name, label: str, version: int) -> None:
+        self.db.execute(
+            "INSERT INTO ssm_labels(account, region, name, label, version) VALUES (?,?,?,?,?) "
+            "ON CONFLICT DO UPDATE SET version=excluded.version", (account, region, name, label, version))
+
+    def remove_label(self, account, region, name, label: str, version: int) -> bool:
+        return self.db.execute("DELETE FROM ssm_labels WHERE account=? AND region=? AND name=? AND label=? AND version=?",
+                               (account, region, name, label, version)) > 0
