@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     start.add_argument("--data-dir", help="where state is kept (OVERCAST_DATA_DIR, default ~/.local/share/overcast)")
     start.add_argument("--ephemeral", action="store_true", help="keep state in a temporary directory removed on exit")
     start.add_argument("--log-level", help="debug, info, warning (default), error")
+    start.add_argument("--allowed-hosts", help="more host names to serve, comma-separated, *.suffix or * "
+                       "(OVERCAST_ALLOWED_HOSTS; see docs/security.md)")
 
     for name, text in (("status", "show whether overcast is running"), ("reset", "delete all state")):
         sub = commands.add_parser(name, help=text)
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     config = Config.from_env()
-    for field in ("host", "port", "data_dir", "log_level"):
+    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
@@ -132,7 +134,8 @@ def reset_command(config: Config, args) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 1
-    request = urllib.request.Request(_url(config, "/_overcast/reset"), method="POST", data=b"")
+    request = urllib.request.Request(_url(config, "/_overcast/reset"), method="POST", data=b"",
+                                     headers={"X-Overcast-Request": "reset"})  # docs/security.md
     try:
         with urllib.request.urlopen(request, timeout=10):
             print("overcast reset: all state deleted")

@@ -32,6 +32,9 @@ class Config:
     websocket_idle_seconds: float = 600.0  # API Gateway WebSocket idle timeout (AWS: 10 minutes)
     websocket_max_seconds: float = 7200.0  # API Gateway WebSocket connection duration (AWS: 2 hours)
     request_timeout: float = 20.0  # seconds without a byte of a request body before RequestTimeout
+    # Host names overcast answers to besides its own (docs/security.md): comma-separated names,
+    # *.suffix wildcards, or * for any; pages on these hosts may also call the AWS APIs.
+    allowed_hosts: str = ""
 
     @classmethod
     def from_env(cls) -> Config:
@@ -45,6 +48,7 @@ class Config:
             websocket_idle_seconds=float(os.environ.get("OVERCAST_WEBSOCKET_IDLE_SECONDS", 600)),
             websocket_max_seconds=float(os.environ.get("OVERCAST_WEBSOCKET_MAX_SECONDS", 7200)),
             request_timeout=float(os.environ.get("OVERCAST_REQUEST_TIMEOUT", 20)),
+            allowed_hosts=os.environ.get("OVERCAST_ALLOWED_HOSTS", ""),
         )
 
     @property

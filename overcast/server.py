@@ -12,11 +12,11 @@ import time
 
 import orjson
 
-from overcast import __version__, doors
+from overcast import __version__, doors, execute_api, security
 from overcast.aws.context import BodyStream, HttpRequest, HttpResponse, ReadWatchdog
 from overcast.aws.dispatch import Gateway, Providers
 from overcast.aws.errors import AwsError
-from overcast.aws.routing import streams_body
+from overcast.aws.routing import route, streams_body
 from overcast.config import Config
 from overcast.services import SERVICES
 from overcast.storage import BlobStore, Database
@@ -31,6 +31,7 @@ class OvercastApp:
         self.gateway: Gateway | None = None
         self.started_at = time.time()
         self.read_watchdog = ReadWatchdog(config.request_timeout)
+        self.guard = security.BrowserGuard(config)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -56,6 +57,11 @@ class OvercastApp:
         elif kind == "websocket":  # API Gateway WebSocket APIs (overcast.websocket routes by host/path)
             from overcast import websocket
 
+            host = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"), "")
+            if not self.guard.serves(host):  # no DNS rebinding: closing before accepting answers 403
+                await receive()
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await websocket.handle(self.providers, scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -106,7 +112,17 @@ class OvercastApp:
             repeated_headers=repeated,
         )
         door = doors.find(request.host, path)
+        served = self.guard.serves(request.host)
+        if not served and not _custom_domain(door):  # no DNS rebinding (docs/security.md)
+            await _send(send, security.refuse_host(request.host))
+            return
         internal = door is None and path.startswith(("/_overcast/", "/_localstack/"))
+        origin = security.foreign_origin(request)  # None for SDKs, the CLI and same-origin pages
+        if path.startswith("/_overcast/"):  # overcast's own endpoints, and the URLs services hand out
+            refused = security.refuse_internal(request, origin)
+            if refused is not None:
+                await _send(send, refused)
+                return
         if door is None and not internal and streams_body(request):
             # the service reads the body as it arrives (S3 objects go straight to disk)
             request.stream = BodyStream(receive, self.read_watchdog)
@@ -125,16 +141,51 @@ class OvercastApp:
                 more = message.get("more_body", False)
             request.body = body
         response = None
-        if door is not None:  # deployed APIs, GraphQL endpoints, function URLs, service URLs
+        if door is not None:  # deployed APIs, GraphQL endpoints, function URLs: their own CORS decides
             handler, found = door
             response = await handler(self.providers, request, found)
+            if response is None and not served:  # it looked like a custom domain name but is none
+                response = security.refuse_host(request.host)
         elif internal:
             response = self._internal(request)
         if response is None:
-            response = await self.gateway.handle(request)
+            allowed = None
+            if origin is not None:
+                response, allowed = await self._cross_origin(request, origin)
+            if response is None:
+                response = await self.gateway.handle(request)
+            if allowed is not None:
+                security.allow_origin(response, allowed)
         if request.stream is not None and request.stream.timed_out:
             response.headers.append(("connection", "close"))  # the rest of the body never came
         await _send(send, response, receive)
+
+    async def _cross_origin(self, request: HttpRequest, origin: str) -> tuple[HttpResponse | None, str | None]:
+        """An AWS API request a browser sent from a page on another origin (docs/security.md):
+        (the answer when the front door gives it, the origin to let read the service's answer).
+        A trusted origin (this machine's pages, hosts the user allowed) is served like an SDK, and
+        its preflights are answered here; S3 decides the others by the bucket's CORS rules and POST
+        policies; any other service refuses them."""
+        trusted = bool(origin) and self.guard.trusts(origin)
+        target = route(request)
+        preflight = security.is_preflight(request)
+        if target.service == "s3" and (not preflight or await self._bucket_named(request)):
+            if not trusted:
+                request.cross_site = origin
+            return None, None
+        if trusted:
+            return (security.preflight_answer(request, origin) if preflight else None), origin
+        error = AwsError("AccessDenied", "overcast does not serve AWS API requests from a page on another "
+                         f"origin ({origin or 'not named'}); see docs/security.md.", 403)
+        return self.gateway.refuse(request, target, error), None
+
+    async def _bucket_named(self, request: HttpRequest) -> bool:
+        """Whether a preflight is for an existing bucket (its CORS rules answer) rather than for
+        another service's URL that merely looks like S3's."""
+        from overcast.services.s3.front import S3Front
+
+        bucket, _, _ = S3Front._address(request)
+        return bool(bucket) and (await self.providers.get("s3")).store.bucket(bucket) is not None
 
     # -- overcast's own endpoints ------------------------------------------------------------
 
@@ -168,6 +219,12 @@ class OvercastApp:
             "edition": "community",
             "version": f"overcast-{__version__}",
         }
+
+
+def _custom_domain(door) -> bool:
+    """A door for a Host that may be a custom domain name (CreateDomainName): it serves the host
+    when the name is one; otherwise the host is refused like any other that overcast does not own."""
+    return door is not None and door[0] is execute_api.dispatch and door[1][0] == ""
 
 
 def _request_timeout(error: AwsError) -> HttpResponse:

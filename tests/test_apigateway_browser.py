@@ -73,11 +73,13 @@ def _serve_page(html: str):
     return server
 
 
-def _browse(url: str) -> str:
+def _browse(url: str, *flags: str) -> str:
+    """The page's DOM once its scripts and loads are done (tests/test_security_browser.py adds
+    flags such as --host-resolver-rules)."""
     result = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--virtual-time-budget=5000",
-         "--dump-dom", url],
+         *flags, "--dump-dom", url],
         capture_output=True, text=True, timeout=60)
     return result.stdout
 

@@ -385,13 +385,15 @@ def test_custom_domain_name_routes_by_host_and_base_path(apigw, endpoint, unique
     assert r.json() == {"via": "domain", "stage": "live"}
 
 
-def test_unknown_host_name_still_reaches_the_aws_apis(client, endpoint):
+def test_host_name_that_is_no_custom_domain_is_refused(client, endpoint):
+    """Not a domain name of API Gateway's, nor a host overcast owns: refused (no DNS rebinding);
+    tests/test_security.py shows the same host served once OVERCAST_ALLOWED_HOSTS names it."""
     r = httpx.post(endpoint, headers={"Host": "not-a-domain.example.net", "X-Amz-Target": "DynamoDB_20120810.ListTables",
                                       "Content-Type": "application/x-amz-json-1.0",
                                       "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/"
                                                        "aws4_request, SignedHeaders=host, Signature=0"}, content=b"{}")
-    assert r.status_code == 200
-    assert "TableNames" in r.json()
+    assert r.status_code == 403
+    assert "OVERCAST_ALLOWED_HOSTS" in r.json()["message"]
 
 
 def test_default_4xx_status_code_applies_to_unspecified_4xx_types(apigw, endpoint):

@@ -251,7 +251,8 @@ def test_scheduled_rule_fires_with_scheduled_event(events, sqs, endpoint, unique
     arn = events.put_rule(Name=name, ScheduleExpression="rate(5 minutes)")["RuleArn"]
     url, qarn = make_queue(sqs, unique_name("q"))
     events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": qarn}])
-    request = urllib.request.Request(f"{endpoint}/_overcast/events/fire?rule={arn}", method="POST")
+    request = urllib.request.Request(f"{endpoint}/_overcast/events/fire?rule={arn}", method="POST",
+                                     headers={"X-Overcast-Request": "1"})
     assert json.load(urllib.request.urlopen(request))["fired"] == arn
     event = json.loads(receive(sqs, url)[0]["Body"])
     assert (event["source"], event["detail-type"], event["resources"], event["detail"]) == \

@@ -29,7 +29,8 @@ def test_clickstream_example_reports_top_pages(endpoint, client):
     while time.time() < deadline and not s3.list_objects_v2(Bucket=out["bucket"], Prefix="clicks/").get("Contents"):
         time.sleep(0.2)
     time.sleep(1.5)  # both shards' records flushed
-    fired = httpx.post(f"{endpoint}/_overcast/events/fire", params={"rule": out["ruleArn"]})
+    fired = httpx.post(f"{endpoint}/_overcast/events/fire", params={"rule": out["ruleArn"]},
+                       headers={"X-Overcast-Request": "1"})
     assert fired.status_code < 300, fired.text
     report = None
     deadline = time.time() + 60

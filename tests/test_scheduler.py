@@ -26,7 +26,8 @@ def sqs(client):
 
 
 def fire(endpoint, arn):
-    request = urllib.request.Request(f"{endpoint}/_overcast/scheduler/fire?schedule={arn}", method="POST")
+    request = urllib.request.Request(f"{endpoint}/_overcast/scheduler/fire?schedule={arn}", method="POST",
+                                     headers={"X-Overcast-Request": "1"})
     return json.load(urllib.request.urlopen(request))
 
 

@@ -130,6 +130,10 @@ class HttpRequest:
     # Headers that came more than once, each value apart (lower-cased names): what API Gateway's
     # multiValueHeaders needs, since a joined value cannot be split back safely.
     repeated_headers: dict[str, list[str]] | None = None
+    # Set by the front door (overcast.security) when a browser page on an origin overcast does not
+    # trust sent this request to S3 ("" when the browser named no origin): S3 decides by the
+    # bucket's CORS rules and POST policies whether to serve it.
+    cross_site: str | None = None
 
     def header_values(self, name: str) -> list[str]:
         """Every value a header came with, in order (name lower-cased)."""

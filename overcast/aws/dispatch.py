@@ -126,10 +126,25 @@ class Gateway:
             return protocol.serialize_error(model, operation, internal_error(), ctx)
 
 
-def _unknown_service(request: HttpRequest, target: Route) -> HttpResponse:
+    def refuse(self, request: HttpRequest, target: Route, error: AwsError) -> HttpResponse:
+        """An error for a request the front door turned away before its service saw it, in the
+        protocol the request speaks (overcast.security)."""
+        if target.service is None:
+            return _unknown_service(request, target, error)
+        spec = SERVICES[target.service]
+        model = load_service_model(spec.name)
+        protocol_name = request_protocol(model, request, spec.legacy_query_model is not None)
+        if protocol_name == "query" and spec.legacy_query_model and model.protocol != "query":
+            model = load_legacy_model(spec.legacy_query_model)
+        ctx = RequestContext(target.account, target.region, spec.name, request, protocol=protocol_name,
+                             access_key=target.access_key)
+        return get_protocol(protocol_name).serialize_error(model, None, error, ctx)
+
+
+def _unknown_service(request: HttpRequest, target: Route, error: AwsError | None = None) -> HttpResponse:
     """No implemented service matches: answer in the protocol the request seems to speak."""
     what = f"The service '{target.signing_name}'" if target.signing_name else "This request's service"
-    error = AwsError(
+    error = error or AwsError(
         "NotImplemented" if target.signing_name else "UnknownService",
         f"{what} is not implemented by overcast yet." if target.signing_name
         else "Could not determine the AWS service this request is for.",

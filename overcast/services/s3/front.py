@@ -92,6 +92,8 @@ class S3Front:
             _check_presigned(request)
             if request.method == "OPTIONS":
                 return self._preflight(provider, bucket_name, request, ctx)
+            if request.cross_site is not None and request.method not in ("GET", "HEAD") and not _is_post_upload(request, key):
+                _check_cross_site(provider, bucket_name, request)
             response = await self._dispatch(provider, request, ctx, bucket_name, key)
         except AwsError as error:
             await _drain(request)
@@ -107,7 +109,8 @@ class S3Front:
 
     # -- addressing and operations -------------------------------------------------------------
 
-    def _address(self, request: HttpRequest) -> tuple[str | None, str | None, bool]:
+    @staticmethod
+    def _address(request: HttpRequest) -> tuple[str | None, str | None, bool]:
         """(bucket, key, is a website request) from the host and path."""
         host = request.host.split(":", 1)[0].lower()
         labels = host.split(".") if host else []
@@ -260,6 +263,23 @@ class S3Front:
             headers.append(("Access-Control-Allow-Headers", ", ".join(wanted)))
         headers.append(("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"))
         return HttpResponse(200, headers, b"")
+
+
+def _is_post_upload(request: HttpRequest, key: str | None) -> bool:
+    """A browser POST upload: post.py then asks a page on another site for a signed policy."""
+    return request.method == "POST" and key is None and \
+        request.headers.get("content-type", "").startswith("multipart/form-data")
+
+
+def _check_cross_site(provider, bucket_name: str | None, request: HttpRequest) -> None:
+    """A page on another site may change a bucket only as the bucket's CORS rules allow its origin
+    and method (docs/security.md); reads and signed POST uploads are decided elsewhere."""
+    bucket = provider.store.bucket(bucket_name) if bucket_name else None
+    origin = request.cross_site
+    if bucket is not None and origin and _match_cors(_cors_rules(bucket), origin, request.method, []) is not None:
+        return
+    raise AwsError("AccessDenied", "Access Denied: a request from a page on another site needs a CORS rule of the "
+                   "bucket that allows its origin and method (see overcast's docs/security.md).", 403)
 
 
 # -- helpers shared with website.py and post.py ---------------------------------------------------

@@ -112,7 +112,7 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
             raise AwsError("InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, "
                            "please check the order of the fields.", 400, ArgumentName="key", ArgumentValue="")
         key = key.replace("${filename}", state["filename"] or "")
-        _check_policy(lower, fields, bucket.name, key, writer.size)
+        _check_policy(lower, fields, bucket.name, key, writer.size, signed=request.cross_site is not None)
         params = {"Bucket": bucket.name, "Key": key, "Metadata": {k[len("x-amz-meta-"):]: v for k, v in lower.items()
                                                                     if k.startswith("x-amz-meta-")} or None}
         for form, param in (("content-type", "ContentType"), ("cache-control", "CacheControl"),
@@ -164,8 +164,13 @@ async def _once(body: bytes):
         yield body
 
 
-def _check_policy(lower: dict, fields: dict, bucket: str, key: str, size: int) -> None:
+def _check_policy(lower: dict, fields: dict, bucket: str, key: str, size: int, signed: bool = False) -> None:
+    """The POST policy's expiration and conditions; `signed`: a page on another site sent the form
+    (docs/security.md), so a policy and its signature must be there."""
     policy_text = lower.get("policy")
+    if signed and not (policy_text and (lower.get("x-amz-signature") or lower.get("signature"))):
+        raise AwsError("AccessDenied", "Access Denied: a browser upload from a page on another site needs a signed "
+                       "POST policy (see overcast's docs/security.md).", 403)
     if not policy_text:
         return  # an anonymous upload without a policy (a public bucket): nothing to check
     try:
