@@ -179,6 +179,14 @@ SERVICES: dict[str, ServiceSpec] = {
             target_prefixes=("AmazonSSM",),
             host_prefixes=("ssm",),
         ),
+        ServiceSpec(
+            "stepfunctions",
+            "overcast.services.stepfunctions.provider:StepFunctionsProvider",
+            signing_names=("states",),
+            target_prefixes=("AWSStepFunctions",),
+            host_prefixes=("states", "sync-states"),
+            pending_work=(("stepfunctions", "overcast.services.stepfunctions.store:has_pending_work"),),
+        ),
     )
 }
 

@@ -1,0 +1,16 @@
+"""The errors a state machine's states raise and catch (States.TaskFailed, States.Timeout, ...)."""
+
+from __future__ import annotations
+
+
+class StatesError(Exception):
+    """A run-time error inside an execution: its name (what Retry and Catch match on) and cause."""
+
+    def __init__(self, error: str, cause: str = ""):
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+
+
+class Aborted(Exception):
+    """The execution was stopped (StopExecution) or the server is shutting down."""

@@ -1,0 +1,478 @@
+"""Runs a state machine: every state type, both query languages, Retry and Catch, timeouts,
+Parallel branches and Map iterations, recording the execution's event history as AWS does.
+
+One execution is one asyncio task. Waits (Wait states, retry intervals, timeouts) are timers on the
+event loop, never a sleeping thread. StopExecution cancels the task. A STANDARD execution commits
+its history as it goes, together with a cursor (the top-level state it is in, that state's input
+and the variables) so that a restarted server resumes it at that state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from datetime import UTC, datetime
+
+import orjson
+
+from overcast.services.stepfunctions import jsonata_query, paths
+from overcast.services.stepfunctions.asl import is_jsonata
+from overcast.services.stepfunctions.errors import StatesError
+
+MAX_PAYLOAD = 256 * 1024  # bytes of a state's input or output (States.DataLimitExceeded above)
+NOT_CAUGHT_BY_ALL = {"States.Runtime", "States.DataLimitExceeded"}
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+
+
+def dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _check_size(text: str, what: str) -> None:
+    if len(text.encode()) > MAX_PAYLOAD:
+        raise StatesError("States.DataLimitExceeded",
+                          f"The state/task returned a result with a size exceeding the maximum number of bytes "
+                          f"service limit. ({what})")
+
+
+class History:
+    """An execution's events, numbered, each with the id of the event before it on its path.
+    STANDARD executions commit them at checkpoints; EXPRESS executions keep none."""
+
+    def __init__(self, keep: bool, next_id: int = 1):
+        self.keep = keep
+        self.next_id = next_id
+        self.pending: list[dict] = []
+
+    def add(self, kind: str, previous: int = 0, **details) -> int:
+        event_id = self.next_id
+        self.next_id += 1
+        if self.keep:
+            event = {"timestamp": time.time(), "type": kind, "id": event_id, "previousEventId": previous}
+            event.update(details)
+            self.pending.append(event)
+        return event_id
+
+    def take(self) -> list[dict]:
+        events, self.pending = self.pending, []
+        return events
+
+
+class Scope:
+    """Where a run of states is: its variables and the id of the last event on its path."""
+
+    __slots__ = ("variables", "last_event", "top", "map_item")
+
+    def __init__(self, variables: dict, last_event: int, top: bool, map_item: dict | None = None):
+        self.variables = variables
+        self.last_event = last_event
+        self.top = top
+        self.map_item = map_item
+
+
+class Interpreter:
+    """Runs one execution's states. `tasks` performs Task states (integrations.py); `checkpoint`
+    commits history and the cursor (None for EXPRESS)."""
+
+    def __init__(self, run, tasks, checkpoint=None):
+        self.run = run  # the execution: arn, names, input, start time, role, context
+        self.tasks = tasks
+        self.history = run.history
+        self.checkpoint = checkpoint
+
+    async def flush(self) -> None:
+        """Commit the events recorded so far (before the execution waits on something)."""
+        if self.checkpoint is not None and self.history.pending:
+            await self.checkpoint(None)
+
+    # -- a sequence of states ------------------------------------------------------------------
+
+    async def run_states(self, machine: dict, value, scope: Scope, language: str, start: str | None = None):
+        name = start or machine["StartAt"]
+        states = machine["States"]
+        language = machine.get("QueryLanguage", language)
+        while True:
+            state = states[name]
+            value, name = await self.run_state(name, state, value, scope, state.get("QueryLanguage", language))
+            if name is None:
+                return value
+
+    async def run_state(self, name: str, state: dict, value, scope: Scope, language: str):
+        kind = state["Type"]
+        entered = time.time()
+        _check_size(dumps(value), f"input of state {name}")
+        scope.last_event = self.history.add(f"{kind}StateEntered", scope.last_event,
+                                            stateEnteredEventDetails=_io("name", name, "input", value))
+        if scope.top and self.checkpoint is not None:
+            await self.checkpoint({"state": name, "input": value, "variables": scope.variables})
+        context = self.run.context(name, entered, scope.map_item, kind == "Task")
+        retries: dict[int, int] = {}
+        while True:
+            try:
+                output, next_name = await self._execute(kind, name, state, value, scope, language, context)
+                break
+            except StatesError as error:
+                if kind not in ("Task", "Parallel", "Map"):
+                    raise
+                delay = self._retry_delay(state.get("Retry") or [], error, retries)
+                if delay is not None:
+                    context["State"]["RetryCount"] += 1
+                    await asyncio.sleep(delay)
+                    continue
+                caught = self._catch(state, error, value, scope, language, context)
+                if caught is None:
+                    if kind != "Task":  # a task's failure is its TaskFailed event
+                        scope.last_event = self.history.add(f"{kind}StateFailed", scope.last_event)
+                    raise
+                output, next_name = caught
+                break
+        _check_size(dumps(output), f"output of state {name}")
+        scope.last_event = self.history.add(f"{kind}StateExited", scope.last_event,
+                                            stateExitedEventDetails=_io("name", name, "output", output))
+        return output, next_name
+
+    # -- Retry and Catch ------------------------------------------------------------------------
+
+    @staticmethod
+    def _matches(names: list[str], error: str) -> bool:
+        """ErrorEquals: the error's own name, States.ALL (all but the terminal errors) or
+        States.TaskFailed (all but those and States.Timeout)."""
+        if error in names:
+            return True
+        if error in NOT_CAUGHT_BY_ALL:
+            return False
+        return "States.ALL" in names or ("States.TaskFailed" in names and error != "States.Timeout")
+
+    def _retry_delay(self, retriers: list[dict], error: StatesError, retries: dict[int, int]) -> float | None:
+        for i, retrier in enumerate(retriers):
+            if not self._matches(retrier.get("ErrorEquals") or [], error.error):
+                continue
+            attempt = retries.get(i, 0)
+            if attempt >= retrier.get("MaxAttempts", 3):
+                return None
+            retries[i] = attempt + 1
+            delay = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** attempt
+            if "MaxDelaySeconds" in retrier:
+                delay = min(delay, retrier["MaxDelaySeconds"])
+            if retrier.get("JitterStrategy") == "FULL":
+                delay = random.uniform(0, delay)
+            return delay
+        return None
+
+    def _catch(self, state, error: StatesError, value, scope: Scope, language: str, context):
+        for catcher in state.get("Catch") or []:
+            if not self._matches(catcher.get("ErrorEquals") or [], error.error):
+                continue
+            error_output = {"Error": error.error, "Cause": error.cause}
+            if language == "JSONata":
+                states = {"input": value, "errorOutput": error_output, "context": context}
+                output = jsonata_query.evaluate(catcher["Output"], states, scope.variables, "Output") \
+                    if "Output" in catcher else error_output
+                self._assign(catcher.get("Assign"), states, scope, language, value)
+            else:
+                output = paths.put(value, catcher.get("ResultPath", "$"), error_output)
+                self._assign(catcher.get("Assign"), {"errorOutput": error_output}, scope, language, error_output,
+                             context)
+            return output, catcher["Next"]
+        return None
+
+    # -- variables -------------------------------------------------------------------------------
+
+    def _assign(self, assign, states: dict, scope: Scope, language: str, document=None, context=None) -> None:
+        if not assign:
+            return
+        if language == "JSONata":
+            values = jsonata_query.evaluate(assign, states, scope.variables, "Assign")
+        else:
+            values = paths.resolve_template(assign, document, context or {}, "Assign")
+        scope.variables.update(values)
+
+    # -- one state -------------------------------------------------------------------------------
+
+    async def _execute(self, kind, name, state, value, scope: Scope, language, context):
+        if language == "JSONata":
+            return await self._execute_jsonata(kind, name, state, value, scope, context)
+        return await self._execute_jsonpath(kind, name, state, value, scope, context)
+
+    async def _execute_jsonpath(self, kind, name, state, raw, scope: Scope, context):
+        if kind == "Choice":
+            effective = self._input_path(state, raw)
+            for rule in state["Choices"]:
+                if _rule(rule, effective, context):
+                    self._assign(rule.get("Assign"), {}, scope, "JSONPath", effective, context)
+                    return self._output_path(state, effective), rule["Next"]
+            if "Default" not in state:
+                raise StatesError("States.NoChoiceMatched", f"No Matches! at state {name}")
+            return self._output_path(state, effective), state["Default"]
+        if kind == "Fail":
+            error = state.get("Error")
+            cause = state.get("Cause")
+            if "ErrorPath" in state:
+                error = paths.evaluate_value(state["ErrorPath"], raw, context, "ErrorPath")
+            if "CausePath" in state:
+                cause = paths.evaluate_value(state["CausePath"], raw, context, "CausePath")
+            raise FailState(error or "", cause or "")
+        effective = self._input_path(state, raw)
+        if kind == "Succeed":
+            return self._output_path(state, effective), None
+        if kind == "Wait":
+            await self._wait(state, name, effective, scope, context, "JSONPath")
+            return self._output_path(state, effective), _next(state)
+        if "Parameters" in state:
+            effective = paths.resolve_template(state["Parameters"], effective, context)
+        if kind == "Pass":
+            result = state.get("Result", effective)
+        elif kind == "Task":
+            result = await self.tasks.run(self, name, state, effective, scope, context, "JSONPath")
+        elif kind == "Parallel":
+            result = await self._parallel(name, state, effective, scope, "JSONPath")
+        else:  # Map
+            result = await self._map(name, state, raw, effective, scope, context, "JSONPath")
+        if "ResultSelector" in state:
+            result = paths.resolve_template(state["ResultSelector"], result, context, "ResultSelector")
+        self._assign(state.get("Assign"), {}, scope, "JSONPath", result, context)
+        output = paths.put(raw, state.get("ResultPath", "$"), result) if state.get("ResultPath", "$") is not None \
+            else raw
+        return self._output_path(state, output), _next(state)
+
+    async def _execute_jsonata(self, kind, name, state, raw, scope: Scope, context):
+        states = {"input": raw, "context": context}
+        if kind == "Choice":
+            for rule in state["Choices"]:
+                if jsonata_query.condition(rule["Condition"], states, scope.variables):
+                    output = self._jsonata_output(rule, states, scope, raw)
+                    self._assign(rule.get("Assign"), states, scope, "JSONata")
+                    return output, rule["Next"]
+            if "Default" not in state:
+                raise StatesError("States.NoChoiceMatched", f"No Matches! at state {name}")
+            output = self._jsonata_output(state, states, scope, raw)
+            self._assign(state.get("Assign"), states, scope, "JSONata")
+            return output, state["Default"]
+        if kind == "Fail":
+            error = jsonata_query.evaluate(state.get("Error", ""), states, scope.variables, "Error")
+            cause = jsonata_query.evaluate(state.get("Cause", ""), states, scope.variables, "Cause")
+            raise FailState(error or "", cause or "")
+        if kind in ("Succeed", "Pass"):
+            output = self._jsonata_output(state, states, scope, raw)
+            self._assign(state.get("Assign"), states, scope, "JSONata")
+            return output, _next(state) if kind == "Pass" else None
+        if kind == "Wait":
+            await self._wait(state, name, raw, scope, context, "JSONata")
+            output = self._jsonata_output(state, states, scope, raw)
+            self._assign(state.get("Assign"), states, scope, "JSONata")
+            return output, _next(state)
+        arguments = jsonata_query.evaluate(state["Arguments"], states, scope.variables, "Arguments") \
+            if "Arguments" in state else raw
+        if kind == "Task":
+            result = await self.tasks.run(self, name, state, arguments, scope, context, "JSONata")
+        elif kind == "Parallel":
+            result = await self._parallel(name, state, arguments, scope, "JSONata")
+        else:
+            result = await self._map(name, state, raw, arguments, scope, context, "JSONata")
+        states["result"] = result
+        output = jsonata_query.evaluate(state["Output"], states, scope.variables, "Output") \
+            if "Output" in state else result
+        self._assign(state.get("Assign"), states, scope, "JSONata")
+        return output, _next(state)
+
+    def _jsonata_output(self, state, states, scope: Scope, default):
+        return jsonata_query.evaluate(state["Output"], states, scope.variables, "Output") if "Output" in state \
+            else default
+
+    @staticmethod
+    def _input_path(state, raw):
+        path = state.get("InputPath", "$")
+        return {} if path is None else paths.select(raw, path, "InputPath")
+
+    @staticmethod
+    def _output_path(state, value):
+        path = state.get("OutputPath", "$")
+        return {} if path is None else paths.select(value, path, "OutputPath")
+
+    # -- Wait --------------------------------------------------------------------------------------
+
+    async def _wait(self, state, name, value, scope: Scope, context, language) -> None:
+        until = self.run.resume_wait_until(name) if scope.top else None
+        if until is None:
+            until = _wait_until(state, value, scope, context, language)
+            if scope.top and self.checkpoint is not None:
+                await self.checkpoint({"state": name, "input": value, "variables": scope.variables,
+                                       "wait_until": until}, entered=True)
+        delay = until - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    # -- Parallel ----------------------------------------------------------------------------------
+
+    async def _parallel(self, name, state, value, scope: Scope, language):
+        scope.last_event = self.history.add("ParallelStateStarted", scope.last_event)
+        start_event = scope.last_event
+
+        async def branch(machine):
+            inner = Scope(dict(scope.variables), start_event, False, scope.map_item)
+            return await self.run_states(machine, value, inner, language)
+
+        results = await _gather_or_fail([branch(b) for b in state["Branches"]])
+        scope.last_event = self.history.add("ParallelStateSucceeded", scope.last_event)
+        return results
+
+    # -- Map ---------------------------------------------------------------------------------------
+
+    async def _map(self, name, state, raw, effective, scope: Scope, context, language):
+        from overcast.services.stepfunctions.maps import run_map
+
+        return await run_map(self, name, state, raw, effective, scope, context, language)
+
+
+class FailState(StatesError):
+    """A Fail state: ends its branch with its error and cause (catchable only by an enclosing
+    Parallel or Map state, not by the state itself)."""
+
+
+def _next(state) -> str | None:
+    return None if state.get("End") else state.get("Next")
+
+
+def _io(name_key, name, value_key, value) -> dict:
+    text = dumps(value)
+    return {name_key: name, value_key: text, f"{value_key}Details": {"truncated": False}}
+
+
+async def _gather_or_fail(coroutines):
+    """Run them together; the first failure cancels the others and is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _wait_until(state, value, scope: Scope, context, language) -> float:
+    if language == "JSONata":
+        states = {"input": value, "context": context}
+        if "Seconds" in state:
+            seconds = jsonata_query.evaluate(state["Seconds"], states, scope.variables, "Seconds")
+            return time.time() + _seconds(seconds, "Seconds")
+        return _timestamp(jsonata_query.evaluate(state["Timestamp"], states, scope.variables, "Timestamp"),
+                          "Timestamp")
+    if "Seconds" in state:
+        return time.time() + _seconds(state["Seconds"], "Seconds")
+    if "SecondsPath" in state:
+        return time.time() + _seconds(paths.evaluate_value(state["SecondsPath"], value, context, "SecondsPath"),
+                                      "SecondsPath")
+    if "Timestamp" in state:
+        return _timestamp(state["Timestamp"], "Timestamp")
+    return _timestamp(paths.evaluate_value(state["TimestampPath"], value, context, "TimestampPath"), "TimestampPath")
+
+
+def _seconds(value, field) -> float:
+    if not paths.is_number(value) or value < 0 or value > 99999999:
+        raise StatesError("States.Runtime", f"The {field} field must be a non-negative integer "
+                                            f"no greater than 99999999, but was {value!r}")
+    return float(value)
+
+
+def _timestamp(value, field) -> float:
+    if not isinstance(value, str):
+        raise StatesError("States.Runtime", f"The {field} field must be an ISO-8601 timestamp, but was {value!r}")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise StatesError("States.Runtime", f"The {field} field must be an ISO-8601 timestamp, "
+                                            f"but was {value!r}") from None
+
+
+# -- Choice rules (JSONPath) ----------------------------------------------------------------------
+
+def _rule(rule: dict, value, context) -> bool:
+    if "And" in rule:
+        return all(_rule(r, value, context) for r in rule["And"])
+    if "Or" in rule:
+        return any(_rule(r, value, context) for r in rule["Or"])
+    if "Not" in rule:
+        return not _rule(rule["Not"], value, context)
+    variable = rule["Variable"]
+    try:
+        actual = paths.evaluate_value(variable, value, context, "Variable")
+        present = True
+    except StatesError:
+        actual, present = None, False
+    for operator, expected in rule.items():
+        if operator in ("Variable", "Next", "Assign", "Comment"):
+            continue
+        if operator == "IsPresent":
+            return present == expected
+        if not present:
+            if operator.startswith("Is"):
+                return False
+            raise StatesError("States.Runtime", f"Invalid path '{variable}': The choice state's condition path "
+                                                f"references an invalid value.")
+        if operator.endswith("Path"):
+            expected = paths.evaluate_value(expected, value, context, operator)
+            operator = operator[:-4]
+        return _compare(operator, actual, expected)
+    return False
+
+
+def _compare(operator: str, actual, expected) -> bool:
+    if operator == "IsNull":
+        return (actual is None) == expected
+    if operator == "IsNumeric":
+        return paths.is_number(actual) == expected
+    if operator == "IsString":
+        return isinstance(actual, str) == expected
+    if operator == "IsBoolean":
+        return isinstance(actual, bool) == expected
+    if operator == "IsTimestamp":
+        return _is_timestamp(actual) == expected
+    if operator == "BooleanEquals":
+        return isinstance(actual, bool) and actual == expected
+    if operator == "StringMatches":
+        return isinstance(actual, str) and _glob(expected, actual)
+    for kind, check in (("String", lambda v: isinstance(v, str)), ("Numeric", paths.is_number),
+                        ("Timestamp", _is_timestamp)):
+        if operator.startswith(kind):
+            if not check(actual) or not check(expected):
+                return False
+            if kind == "Timestamp":
+                actual, expected = _timestamp(actual, "Variable"), _timestamp(expected, "Variable")
+            op = operator[len(kind):]
+            return {"Equals": actual == expected, "LessThan": actual < expected, "GreaterThan": actual > expected,
+                    "LessThanEquals": actual <= expected, "GreaterThanEquals": actual >= expected}[op]
+    return False
+
+
+def _is_timestamp(value) -> bool:
+    if not isinstance(value, str) or "T" not in value:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return True
+    except ValueError:
+        return False
+
+
+def _glob(pattern: str, text: str) -> bool:
+    """StringMatches: `*` matches any run of characters; `\\*` is a literal star."""
+    regex, i = "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            regex += re.escape(pattern[i + 1])
+            i += 2
+            continue
+        regex += ".*" if c == "*" else re.escape(c)
+        i += 1
+    return re.fullmatch(regex, text, re.S) is not None
+
+
+def is_expression(value) -> bool:
+    return is_jsonata(value)

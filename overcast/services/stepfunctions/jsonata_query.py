@@ -1,0 +1,71 @@
+"""The JSONata query language of Amazon States Language: any string field of the form
+`{% expression %}` is evaluated with `$states` (input, result, errorOutput, context) and the
+execution's variables bound; objects and arrays are evaluated member by member. Expressions are
+compiled once per text (jsonata-python) and cached."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jsonata
+
+from overcast.services.stepfunctions.asl import is_jsonata, jsonata_text
+from overcast.services.stepfunctions.errors import StatesError
+
+
+@lru_cache(maxsize=4096)
+def _compile(text: str):
+    return jsonata.Jsonata(text)
+
+
+def evaluate(value, states: dict, variables: dict, field: str = "Arguments"):
+    """`value` with every JSONata expression in it evaluated."""
+    if isinstance(value, str):
+        if not is_jsonata(value):
+            return value
+        text = jsonata_text(value)
+        try:
+            result = _compile(text).evaluate(None, {**variables, "states": states})
+        except StatesError:
+            raise
+        except RecursionError:
+            raise StatesError("States.QueryEvaluationError",
+                              f"The JSONata expression '{text.strip()}' specified for the field '{field}' "
+                              "exceeded the maximum recursion depth.") from None
+        except Exception as e:  # jsonata raises JException and Python errors alike
+            raise StatesError("States.QueryEvaluationError",
+                              f"An error occurred while evaluating the JSONata expression '{text.strip()}' "
+                              f"specified for the field '{field}': {e}") from None
+        return _plain(result)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            evaluated = evaluate(v, states, variables, field)
+            if evaluated is not None or not is_jsonata(v):
+                out[k] = evaluated
+        return out
+    if isinstance(value, list):
+        return [evaluate(v, states, variables, field) for v in value]
+    return value
+
+
+def _plain(value):
+    """jsonata-python hands back its own sequence types and whole floats: make plain JSON."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if callable(value):
+        raise StatesError("States.QueryEvaluationError", "A JSONata expression returned a function")
+    return value
+
+
+def condition(value, states: dict, variables: dict) -> bool:
+    result = evaluate(value, states, variables, "Condition")
+    if not isinstance(result, bool):
+        raise StatesError("States.QueryEvaluationError",
+                          f"The JSONata expression specified for the field 'Condition' returned {type(result).__name__}"
+                          " but a boolean was expected")
+    return result

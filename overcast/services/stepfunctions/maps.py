@@ -1,0 +1,362 @@
+"""Map states: inline iterations, and Distributed Map — items read from S3 (ItemReader), batched
+(ItemBatcher), each batch a child execution of its own, failures tolerated up to a threshold, and
+results written back to S3 (ResultWriter), with the map run that DescribeMapRun shows."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import time
+import uuid
+
+import orjson
+
+from overcast.engine.targets import internal_ctx
+from overcast.services.stepfunctions import jsonata_query, paths
+from overcast.services.stepfunctions.errors import Aborted, StatesError
+from overcast.services.stepfunctions.interpreter import FailState, History, Scope, dumps, iso
+
+INLINE_CONCURRENCY = 40  # AWS runs at most 40 inline iterations at once
+DISTRIBUTED_CONCURRENCY = 1000
+
+
+async def run_map(interp, name, state, raw, effective, scope: Scope, context, language):
+    processor = state.get("ItemProcessor") or state.get("Iterator")
+    config = processor.get("ProcessorConfig") or {}
+    distributed = config.get("Mode") == "DISTRIBUTED"
+    items = await _items(interp, state, raw, effective, scope, context, language)
+    limit = _number(state, "MaxConcurrency", effective, scope, context, language) or 0
+    history = interp.run.history
+    scope.last_event = history.add("MapStateStarted", scope.last_event, mapStateStartedEventDetails={"length": len(items)})
+    if distributed:
+        result = await _distributed(interp, name, state, processor, items, raw, effective, scope, context, language,
+                                    int(limit) or DISTRIBUTED_CONCURRENCY)
+    else:
+        result = await _inline(interp, name, state, processor, items, effective, scope, context, language,
+                               int(limit) or INLINE_CONCURRENCY)
+    scope.last_event = history.add("MapStateSucceeded", scope.last_event)
+    return result
+
+
+def _number(state, field, effective, scope, context, language):
+    value = state.get(field)
+    if language == "JSONata" and isinstance(value, str):
+        value = jsonata_query.evaluate(value, {"input": effective, "context": context}, scope.variables, field)
+    elif value is None and f"{field}Path" in state:
+        value = paths.evaluate_value(state[f"{field}Path"], effective, context, f"{field}Path")
+    if value is not None and (not paths.is_number(value) or value < 0):
+        raise StatesError("States.Runtime", f"The {field} value must be a non-negative number, but was {value!r}")
+    return value
+
+
+async def _items(interp, state, raw, effective, scope, context, language) -> list:
+    if "ItemReader" in state:
+        return await _read_items(interp, state["ItemReader"], effective, scope, context, language)
+    if language == "JSONata":
+        items = jsonata_query.evaluate(state["Items"], {"input": raw, "context": context}, scope.variables, "Items") \
+            if "Items" in state else effective
+    else:
+        items = paths.select(effective, state.get("ItemsPath", "$"), "ItemsPath")
+    if not isinstance(items, list):
+        raise StatesError("States.Runtime", "Items of a Map state must be a JSON array, but the "
+                                            f"{'Items' if language == 'JSONata' else 'ItemsPath'} value is "
+                                            f"{type(items).__name__}")
+    return items
+
+
+def _selector(state, language):
+    return state.get("ItemSelector", state.get("Parameters"))
+
+
+def _item_input(state, item, index, effective, scope, context, language):
+    selector = _selector(state, language)
+    map_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
+    if selector is None:
+        return item
+    if language == "JSONata":
+        return jsonata_query.evaluate(selector, {"input": effective, "context": map_context}, scope.variables,
+                                      "ItemSelector")
+    return paths.resolve_template(selector, effective, map_context, "ItemSelector")
+
+
+# -- inline --------------------------------------------------------------------------------------
+
+async def _inline(interp, name, state, processor, items, effective, scope, context, language, limit):
+    history = interp.run.history
+    gate = asyncio.Semaphore(limit)
+    start_event = scope.last_event
+
+    async def iteration(index, item):
+        async with gate:
+            value = _item_input(state, item, index, effective, scope, context, language)
+            history.add("MapIterationStarted", start_event, mapIterationStartedEventDetails={"name": name, "index": index})
+            inner = Scope(dict(scope.variables), start_event, False, {"Index": index, "Value": item})
+            try:
+                result = await interp.run_states(processor, value, inner, language)
+            except StatesError:
+                history.add("MapIterationFailed", inner.last_event,
+                            mapIterationFailedEventDetails={"name": name, "index": index})
+                raise
+            history.add("MapIterationSucceeded", inner.last_event,
+                        mapIterationSucceededEventDetails={"name": name, "index": index})
+            return result
+
+    tasks = [asyncio.ensure_future(iteration(i, item)) for i, item in enumerate(items)]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+# -- distributed ----------------------------------------------------------------------------------
+
+async def _distributed(interp, name, state, processor, items, raw, effective, scope, context, language, limit):
+    run, provider = interp.run, interp.tasks.provider
+    batches = _batches(state, items, effective, scope, context, language)
+    tolerated_percent = _number(state, "ToleratedFailurePercentage", effective, scope, context, language) or 0
+    tolerated_count = _number(state, "ToleratedFailureCount", effective, scope, context, language) or 0
+    execution_type = (processor.get("ProcessorConfig") or {}).get("ExecutionType", "STANDARD")
+    label = state.get("Label") or name
+    run_id = str(uuid.uuid4())
+    map_run_arn = f"arn:aws:states:{run.region}:{run.account}:mapRun:{run.machine_name}/{label}:{run_id}"
+    counts = {"pending": len(batches), "running": 0, "succeeded": 0, "failed": 0, "timedOut": 0, "aborted": 0,
+              "total": len(batches), "resultsWritten": 0}
+    doc = {"mapRunArn": map_run_arn, "executionArn": run.arn, "status": "RUNNING", "startDate": time.time(),
+           "maxConcurrency": limit if limit != DISTRIBUTED_CONCURRENCY else 0,
+           "toleratedFailurePercentage": float(tolerated_percent), "toleratedFailureCount": int(tolerated_count),
+           "itemCounts": dict(counts), "executionCounts": dict(counts), "redriveCount": 0}
+    provider.store.put_map_run(map_run_arn, run.arn, doc)
+    scope.last_event = run.history.add("MapRunStarted", scope.last_event,
+                                       mapRunStartedEventDetails={"mapRunArn": map_run_arn})
+    await interp.flush()
+    gate = asyncio.Semaphore(limit)
+    results: list[dict | None] = [None] * len(batches)
+    failed = 0
+    threshold_hit = asyncio.Event()
+
+    async def child(index, batch):
+        nonlocal failed
+        async with gate:
+            if threshold_hit.is_set():
+                return
+            counts["pending"] -= 1
+            counts["running"] += 1
+            value = batch if "ItemBatcher" in state else _item_input(state, batch, index, effective, scope, context,
+                                                                      language)
+            record = await provider.run_child(run, processor, value, label, execution_type, map_run_arn, language,
+                                              dict(scope.variables), {"Index": index, "Value": batch})
+            counts["running"] -= 1
+            results[index] = record
+            if record["Status"] == "SUCCEEDED":
+                counts["succeeded"] += 1
+            else:
+                counts["failed"] += 1
+                failed += 1
+                if _exceeds(failed, len(batches), tolerated_percent, tolerated_count):
+                    threshold_hit.set()
+
+    try:
+        await asyncio.gather(*(child(i, b) for i, b in enumerate(batches)))
+    except (asyncio.CancelledError, Aborted):
+        doc.update(status="ABORTED", stopDate=time.time(), itemCounts=dict(counts), executionCounts=dict(counts))
+        provider.store.put_map_run(map_run_arn, run.arn, doc)
+        raise
+    exceeded = threshold_hit.is_set() or _exceeds(failed, len(batches), tolerated_percent, tolerated_count)
+    output = None
+    if "ResultWriter" in state:
+        output = await _write_results(interp, state["ResultWriter"], map_run_arn, run_id, results, effective, scope,
+                                      context, language)
+        counts["resultsWritten"] = sum(1 for r in results if r is not None)
+    doc.update(status="FAILED" if exceeded else "SUCCEEDED", stopDate=time.time(), itemCounts=dict(counts),
+               executionCounts=dict(counts))
+    provider.store.put_map_run(map_run_arn, run.arn, doc)
+    if exceeded:
+        scope.last_event = run.history.add("MapRunFailed", scope.last_event, mapRunFailedEventDetails={
+            "error": "States.ExceedToleratedFailureThreshold",
+            "cause": "The specified tolerated failure threshold was exceeded"})
+        raise StatesError("States.ExceedToleratedFailureThreshold",
+                          "The specified tolerated failure threshold was exceeded")
+    scope.last_event = run.history.add("MapRunSucceeded", scope.last_event)
+    if output is not None:
+        return output
+    return [_child_output(r) for r in results]
+
+
+def _exceeds(failed: int, total: int, percent, count) -> bool:
+    if failed == 0:
+        return False
+    if count and failed > count:
+        return True
+    if percent and total and failed * 100.0 / total > percent:
+        return True
+    return not count and not percent
+
+
+def _child_output(record: dict | None):
+    if record is None or record.get("Output") is None:
+        return None
+    try:
+        return orjson.loads(record["Output"])
+    except orjson.JSONDecodeError:
+        return record["Output"]
+
+
+def _batches(state, items, effective, scope, context, language) -> list:
+    batcher = state.get("ItemBatcher")
+    if batcher is None:
+        return items
+    max_items = _number(batcher, "MaxItemsPerBatch", effective, scope, context, language)
+    max_bytes = _number(batcher, "MaxInputBytesPerBatch", effective, scope, context, language)
+    if not max_items and not max_bytes:
+        raise StatesError("States.Runtime", "ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch")
+    batch_input = batcher.get("BatchInput")
+    if batch_input is not None:
+        batch_input = jsonata_query.evaluate(batch_input, {"input": effective, "context": context}, scope.variables,
+                                             "BatchInput") if language == "JSONata" else \
+            paths.resolve_template(batch_input, effective, context, "BatchInput")
+    batches, current, size = [], [], 0
+    for item in items:
+        item_size = len(dumps(item))
+        if current and ((max_items and len(current) >= max_items) or (max_bytes and size + item_size > max_bytes)):
+            batches.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += item_size
+    if current:
+        batches.append(current)
+    out = []
+    for batch in batches:
+        entry = {"Items": batch}
+        if batch_input is not None:
+            entry["BatchInput"] = batch_input
+        out.append(entry)
+    return out
+
+
+# -- ItemReader and ResultWriter on S3 ------------------------------------------------------------
+
+def _reader_params(reader, effective, scope, context, language) -> dict:
+    params = reader.get("Arguments", reader.get("Parameters")) or {}
+    if language == "JSONata":
+        return jsonata_query.evaluate(params, {"input": effective, "context": context}, scope.variables, "Arguments")
+    return paths.resolve_template(params, effective, context, "Parameters")
+
+
+async def _read_items(interp, reader, effective, scope, context, language) -> list:
+    run = interp.run
+    params = _reader_params(reader, effective, scope, context, language)
+    config = reader.get("ReaderConfig") or {}
+    max_items = config.get("MaxItems")
+    resource = reader.get("Resource", "")
+    s3 = await interp.tasks.providers.get("s3")
+    try:
+        if resource.endswith("s3:listObjectsV2"):
+            items = await _list_objects(s3, run, params)
+        elif resource.endswith("s3:getObject"):
+            data = await s3.read_object(run.account, run.region, params["Bucket"], params["Key"],
+                                        params.get("VersionId"))
+            items = _parse_items(data, config)
+        else:
+            raise StatesError("States.Runtime", f"The ItemReader resource {resource} is not supported by overcast yet.")
+    except KeyError as e:
+        raise StatesError("States.Runtime", f"The ItemReader parameters need {e.args[0]}") from None
+    except StatesError:
+        raise
+    except Exception as e:  # the S3 provider's errors (NoSuchKey, NoSuchBucket) and parse errors
+        code = getattr(e, "code", None)
+        raise StatesError("States.ItemReaderFailed", f"{code + ': ' if code else ''}{getattr(e, 'message', e)}") \
+            from None
+    return items[:max_items] if max_items else items
+
+
+async def _list_objects(s3, run, params) -> list:
+    ctx = internal_ctx("s3", run.account, run.region, "ListObjectsV2")
+    items, token = [], None
+    while True:
+        request = {"Bucket": params["Bucket"], **({"Prefix": params["Prefix"]} if params.get("Prefix") else {})}
+        if token:
+            request["ContinuationToken"] = token
+        page = s3.list_objects_v2(ctx, request)
+        if asyncio.iscoroutine(page):
+            page = await page
+        for obj in page.get("Contents") or []:
+            modified = obj.get("LastModified")
+            items.append({"Etag": obj.get("ETag"), "Key": obj["Key"],
+                          "LastModified": iso(modified.timestamp() if hasattr(modified, "timestamp") else modified)
+                          if modified is not None else None,
+                          "Size": obj.get("Size"), "StorageClass": obj.get("StorageClass", "STANDARD")})
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return items
+
+
+def _parse_items(data: bytes, config: dict) -> list:
+    kind = config.get("InputType", "JSON")
+    text = data.decode()
+    if kind == "JSON":
+        items = orjson.loads(text)
+        if not isinstance(items, list):
+            raise StatesError("States.ItemReaderFailed", "The JSON object must contain a JSON array")
+        return items
+    if kind == "JSONL":
+        return [orjson.loads(line) for line in text.splitlines() if line.strip()]
+    if kind == "CSV":
+        delimiter = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}.get(
+            config.get("CSVDelimiter", "COMMA"), ",")
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        if config.get("CSVHeaderLocation", "FIRST_ROW") == "GIVEN":
+            headers = config.get("CSVHeaders") or []
+        else:
+            headers, rows = (rows[0], rows[1:]) if rows else ([], [])
+        return [dict(zip(headers, row, strict=False)) for row in rows if row]
+    raise StatesError("States.Runtime", f"The ItemReader InputType {kind} is not supported by overcast yet.")
+
+
+async def _write_results(interp, writer, map_run_arn, run_id, results, effective, scope, context, language) -> dict:
+    run = interp.run
+    params = _reader_params(writer, effective, scope, context, language)
+    bucket, prefix = params.get("Bucket"), (params.get("Prefix") or "").rstrip("/")
+    if not bucket:
+        raise StatesError("States.Runtime", "The ResultWriter parameters need Bucket")
+    s3 = await interp.tasks.providers.get("s3")
+    base = f"{prefix}/{run_id}" if prefix else run_id
+    files = {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
+    groups = {"SUCCEEDED": [r for r in results if r and r["Status"] == "SUCCEEDED"],
+              "FAILED": [r for r in results if r and r["Status"] != "SUCCEEDED"],
+              "PENDING": []}
+    try:
+        for status, records in groups.items():
+            if not records:
+                continue
+            key = f"{base}/{status}_0.json"
+            body = orjson.dumps(records)
+            await s3.write_object(run.account, run.region, bucket, key, body, "application/json")
+            files[status].append({"Key": key, "Size": len(body)})
+        manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
+        manifest_key = f"{base}/manifest.json"
+        await s3.write_object(run.account, run.region, bucket, manifest_key, orjson.dumps(manifest),
+                              "application/json")
+    except Exception as e:
+        raise StatesError("States.ResultWriterFailed", f"{getattr(e, 'code', '')} {getattr(e, 'message', e)}") \
+            from None
+    return {"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
+
+
+def child_record(arn, name, machine_arn, value, started, status, output=None, error=None, cause=None) -> dict:
+    record = {"ExecutionArn": arn, "Input": dumps(value), "InputDetails": {"Included": True}, "Name": name,
+              "RedriveCount": 0, "RedriveStatus": "NOT_REDRIVABLE", "StartDate": iso(started),
+              "StateMachineArn": machine_arn, "Status": status, "StopDate": iso(time.time())}
+    if output is not None:
+        record["Output"] = output
+        record["OutputDetails"] = {"Included": True}
+    if error is not None:
+        record["Error"] = error
+        record["Cause"] = cause or ""
+    return record
+
+
+__all__ = ["run_map", "child_record", "History", "FailState"]

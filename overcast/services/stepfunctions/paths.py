@@ -1,0 +1,358 @@
+"""The JSONPath query language of Amazon States Language: paths (InputPath, OutputPath, ItemsPath),
+reference paths (ResultPath), payload templates (Parameters, ResultSelector, ItemSelector: keys
+ending in `.$` take a path, a context path `$$.` or an intrinsic function), and the `States.*`
+intrinsic functions.
+
+Paths are compiled once per text (jsonpath-ng's extended parser, which knows filters and slices,
+as AWS's Jayway-based evaluator does) and cached.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import random
+import re
+import uuid
+from functools import lru_cache
+
+import orjson
+from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+from jsonpath_ng.ext import parse as _parse_jsonpath
+
+from overcast.services.stepfunctions.errors import StatesError
+
+# -- paths ------------------------------------------------------------------------------------------
+
+_SIMPLE = re.compile(r"^\$((\.[A-Za-z_][\w-]*)|(\['[^']*'\])|(\[\d+\]))*$")
+_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\['([^']*)'\]|\[(\d+)\]")
+
+
+@lru_cache(maxsize=4096)
+def _compile(path: str):
+    if _SIMPLE.match(path):  # the common case, walked without the general evaluator
+        return tuple((m.group(1) or m.group(2)) if m.group(3) is None else int(m.group(3))
+                     for m in _STEP.finditer(path, 1))
+    try:
+        return _parse_jsonpath(path)
+    except (JsonPathLexerError, JsonPathParserError, Exception) as e:  # the parser raises plain Exceptions too
+        raise ValueError(f"invalid JSONPath {path!r}: {e}") from None
+
+
+def is_valid_path(path: str) -> bool:
+    if not isinstance(path, str) or not path.startswith("$"):
+        return False
+    try:
+        _compile(path)
+    except ValueError:
+        return False
+    return True
+
+
+def is_reference_path(path: str) -> bool:
+    """A reference path names one node: no wildcards, filters or slices (ResultPath)."""
+    return isinstance(path, str) and bool(_SIMPLE.match(path))
+
+
+def select(document, path: str, field: str = "InputPath"):
+    """The value `path` selects from `document`; States.Runtime when it selects nothing."""
+    compiled = _compile(path)
+    if isinstance(compiled, tuple):
+        value = document
+        for step in compiled:
+            if isinstance(step, int):
+                if not isinstance(value, list) or step >= len(value):
+                    raise _no_match(field, path, document)
+                value = value[step]
+            else:
+                if not isinstance(value, dict) or step not in value:
+                    raise _no_match(field, path, document)
+                value = value[step]
+        return value
+    matches = compiled.find(document)
+    if not matches:
+        if "[?" in path or "*" in path or ".." in path or ":" in path:
+            return []  # an indefinite path that matches nothing is an empty list
+        raise _no_match(field, path, document)
+    if len(matches) == 1 and not ("[?" in path or "*" in path or ".." in path or ":" in path):
+        return matches[0].value
+    return [m.value for m in matches]
+
+
+def _no_match(field: str, path: str, document) -> StatesError:
+    return StatesError("States.Runtime",
+                       f"An error occurred while executing the state. Invalid path '{path}' : "
+                       f"No results for path: {path}" if field != "ResultPath" else
+                       f"Invalid path '{path}'")
+
+
+def put(document, path: str, value):
+    """ResultPath: `value` placed at `path` in a copy of `document` ($ replaces it, null drops it)."""
+    if path is None:
+        return document
+    steps = _compile(path)
+    if not steps:
+        return value
+    if not isinstance(steps, tuple):
+        raise StatesError("States.Runtime", f"Invalid path '{path}': ResultPath must be a reference path")
+    root = _copy(document) if isinstance(document, dict | list) else {}
+    if not isinstance(root, dict) and not isinstance(steps[0], int):
+        root = {}
+    node = root
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                raise StatesError("States.Runtime", f"Unable to apply ResultPath '{path}' to the input")
+            if last:
+                node[step] = value
+            else:
+                node[step] = _copy(node[step]) if isinstance(node[step], dict | list) else {}
+                node = node[step]
+        else:
+            if not isinstance(node, dict):
+                raise StatesError("States.Runtime",
+                                  f"Unable to apply ResultPath '{path}' to input: the target is not an object")
+            if last:
+                node[step] = value
+            else:
+                child = node.get(step)
+                node[step] = _copy(child) if isinstance(child, dict | list) else {}
+                node = node[step]
+    return root
+
+
+def _copy(value):
+    return dict(value) if isinstance(value, dict) else list(value)
+
+
+# -- payload templates ------------------------------------------------------------------------------
+
+def resolve_template(template, document, context: dict, field: str = "Parameters"):
+    """Parameters / ResultSelector / ItemSelector: a copy of `template` with every `key.$` value
+    replaced by what its path, context path or intrinsic function yields, under the key without `.$`."""
+    if isinstance(template, dict):
+        out = {}
+        for key, value in template.items():
+            if key.endswith(".$") and isinstance(value, str):
+                out[key[:-2]] = evaluate_value(value, document, context, field)
+            else:
+                out[key] = resolve_template(value, document, context, field)
+        return out
+    if isinstance(template, list):
+        return [resolve_template(v, document, context, field) for v in template]
+    return template
+
+
+def evaluate_value(expression: str, document, context: dict, field: str = "Parameters"):
+    if expression.startswith("$$"):
+        return select(context, expression[1:], field)
+    if expression.startswith("$"):
+        return select(document, expression, field)
+    if expression.startswith("States."):
+        return call_intrinsic(expression, document, context)
+    raise StatesError("States.Runtime", f"The value for the field '{expression}' must be a valid JSONPath or "
+                                        "a valid intrinsic function call")
+
+
+# -- intrinsic functions ----------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|"""
+                    r"""(?P<fn>States\.[A-Za-z0-9]+)\s*\(|(?P<path>\$\$?[^,()\s]*)|(?P<lit>null|true|false)|"""
+                    r"""(?P<close>\))|(?P<comma>,))""")
+
+
+@lru_cache(maxsize=2048)
+def parse_intrinsic(text: str) -> tuple:
+    """States.Format('{}', $.a) -> ("fn", "States.Format", (("lit", "{}"), ("path", "$.a")))."""
+    node, pos = _parse_call(text, 0)
+    if text[pos:].strip():
+        raise ValueError(f"unexpected text after the function call: {text[pos:]!r}")
+    return node
+
+
+def _parse_call(text: str, pos: int):
+    m = _TOKEN.match(text, pos)
+    if m is None or m.group("fn") is None:
+        raise ValueError(f"expected an intrinsic function at {pos}")
+    name, pos, args = m.group("fn"), m.end(), []
+    while True:
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ValueError(f"unexpected text at {pos}: {text[pos:pos + 20]!r}")
+        if m.group("close") is not None:
+            return ("fn", name, tuple(args)), m.end()
+        if args:
+            if m.group("comma") is None:
+                raise ValueError(f"expected ',' at {pos}")
+            pos = m.end()
+            m = _TOKEN.match(text, pos)
+            if m is None:
+                raise ValueError(f"unexpected text at {pos}")
+        if m.group("fn") is not None:
+            node, pos = _parse_call(text, m.start())
+            args.append(node)
+            continue
+        if m.group("str") is not None:
+            raw = m.group("str")[1:-1]
+            args.append(("lit", re.sub(r"\\(.)", r"\1", raw)))
+        elif m.group("num") is not None:
+            number = m.group("num")
+            args.append(("lit", float(number) if any(c in number for c in ".eE") else int(number)))
+        elif m.group("path") is not None:
+            args.append(("path", m.group("path")))
+        elif m.group("lit") is not None:
+            args.append(("lit", {"null": None, "true": True, "false": False}[m.group("lit")]))
+        else:
+            raise ValueError(f"unexpected {m.group(0)!r} at {pos}")
+        pos = m.end()
+
+
+def call_intrinsic(text: str, document, context: dict):
+    try:
+        node = parse_intrinsic(text)
+    except ValueError as e:
+        raise StatesError("States.Runtime", f"Invalid intrinsic function {text!r}: {e}") from None
+    return _call(node, document, context)
+
+
+def _call(node, document, context):
+    kind, value = node[0], node[1]
+    if kind == "lit":
+        return value
+    if kind == "path":
+        return evaluate_value(value, document, context)
+    args = [_call(a, document, context) for a in node[2]]
+    function = INTRINSICS.get(value)
+    if function is None:
+        raise StatesError("States.Runtime", f"Unknown intrinsic function {value}")
+    try:
+        return function(*args)
+    except StatesError:
+        raise
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError) as e:
+        raise StatesError("States.IntrinsicFailure", f"Invalid arguments in {value}: {e}") from None
+
+
+def _format(template: str, *args):
+    if not isinstance(template, str):
+        raise ValueError("the first argument must be a string")
+    parts = re.split(r"(?<!\\)\{\}", template)
+    if len(parts) - 1 != len(args):
+        raise ValueError(f"the template has {len(parts) - 1} placeholders and {len(args)} arguments were given")
+    out = parts[0]
+    for arg, part in zip(args, parts[1:], strict=True):
+        out += (arg if isinstance(arg, str) else orjson.dumps(arg).decode()) + part
+    return out.replace("\\{", "{").replace("\\}", "}")
+
+
+def _array_partition(array, size):
+    if not isinstance(array, list) or not isinstance(size, int) or size <= 0:
+        raise ValueError("expects an array and a positive integer")
+    return [array[i:i + size] for i in range(0, len(array), size)]
+
+
+def _array_range(start, end, step):
+    if not all(isinstance(v, int) for v in (start, end, step)) or step == 0:
+        raise ValueError("expects three integers and a non-zero step")
+    values = list(range(start, end + (1 if step > 0 else -1), step))
+    if len(values) > 1000:
+        raise ValueError("the range is limited to 1000 elements")
+    return values
+
+
+def _hash(data, algorithm):
+    names = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+    if algorithm not in names:
+        raise ValueError(f"unsupported algorithm {algorithm}; use one of {', '.join(names)}")
+    text = data if isinstance(data, str) else orjson.dumps(data).decode()
+    return hashlib.new(names[algorithm], text.encode()).hexdigest()
+
+
+def _json_merge(a, b, deep):
+    if deep is not False:
+        raise ValueError("only a shallow merge (false) is supported by States.JsonMerge")
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        raise ValueError("expects two JSON objects")
+    return {**a, **b}
+
+
+def _math_random(start, end, seed=None):
+    rng = random.Random(seed) if seed is not None else random
+    return rng.randint(int(start), int(end) - 1) if end > start else int(start)
+
+
+def _math_add(a, b):
+    if not all(isinstance(v, int | float) for v in (a, b)):
+        raise ValueError("expects two numbers")
+    total = a + b
+    return int(total) if isinstance(total, float) and total.is_integer() else total
+
+
+def _string_split(text, separators):
+    if not isinstance(text, str) or not isinstance(separators, str):
+        raise ValueError("expects two strings")
+    pattern = "[" + re.escape(separators) + "]+"
+    return [p for p in re.split(pattern, text) if p]
+
+
+def _unique(array):
+    seen, out = set(), []
+    for v in array:
+        key = orjson.dumps(v, option=orjson.OPT_SORT_KEYS)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
+
+
+def _json_to_string(value):
+    return orjson.dumps(value).decode()
+
+
+def _string_to_json(text):
+    if not isinstance(text, str):
+        raise ValueError("expects a string")
+    return orjson.loads(text) if text.strip() else None
+
+
+def _array_get_item(array, index):
+    if not isinstance(array, list) or not isinstance(index, int):
+        raise ValueError("expects an array and an index")
+    return array[index]
+
+
+def _base64_decode(text):
+    return base64.b64decode(text, validate=True).decode()
+
+
+INTRINSICS = {
+    "States.Format": _format,
+    "States.StringToJson": _string_to_json,
+    "States.JsonToString": _json_to_string,
+    "States.Array": lambda *values: list(values),
+    "States.ArrayPartition": _array_partition,
+    "States.ArrayContains": lambda array, value: value in array,
+    "States.ArrayRange": _array_range,
+    "States.ArrayGetItem": _array_get_item,
+    "States.ArrayLength": lambda array: len(array) if isinstance(array, list) else _bad("expects an array"),
+    "States.ArrayUnique": _unique,
+    "States.Base64Encode": lambda text: base64.b64encode(text.encode()).decode(),
+    "States.Base64Decode": _base64_decode,
+    "States.Hash": _hash,
+    "States.JsonMerge": _json_merge,
+    "States.MathRandom": _math_random,
+    "States.MathAdd": _math_add,
+    "States.StringSplit": _string_split,
+    "States.UUID": lambda: str(uuid.uuid4()),
+}
+
+
+def _bad(message):
+    raise ValueError(message)
+
+
+def is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and not (
+        isinstance(value, float) and (math.isnan(value) or math.isinf(value)))

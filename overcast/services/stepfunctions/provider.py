@@ -1,0 +1,1041 @@
+"""AWS Step Functions: state machines (STANDARD and EXPRESS) with versions and aliases, activities,
+executions that really run (interpreter.py), their histories, task tokens, map runs, TestState and
+ValidateStateMachineDefinition.
+
+STANDARD executions are durable: each one commits its history as it goes with a cursor (the
+top-level state it is in, with its input and variables); at start-up the running ones resume at
+that state. A Wait resumes with its original end time and a task token keeps working. EXPRESS
+executions keep no history, as on AWS, and do not survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+
+import orjson
+
+from overcast.aws.errors import AwsError
+from overcast.services.base import Provider
+from overcast.services.stepfunctions import asl
+from overcast.services.stepfunctions.errors import StatesError
+from overcast.services.stepfunctions.integrations import Tasks
+from overcast.services.stepfunctions.interpreter import (
+    MAX_PAYLOAD,
+    FailState,
+    History,
+    Interpreter,
+    Scope,
+    dumps,
+    iso,
+)
+from overcast.services.stepfunctions.maps import child_record
+from overcast.services.stepfunctions.store import StepFunctionsStore
+
+log = logging.getLogger("overcast.stepfunctions")
+
+_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+MAX_DEFINITION = 1024 * 1024
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+ACTIVITY_POLL_SECONDS = 60.0
+
+
+def _error(code: str, message: str, status: int = 400) -> AwsError:
+    return AwsError(code, message, status)
+
+
+def _invalid_arn(arn: str, why: str = "") -> AwsError:
+    return _error("InvalidArn", f"Invalid Arn: '{why or 'Resource type not valid in this context'}: {arn}'"
+                  if why else f"Invalid Arn: '{arn}'")
+
+
+def _check_name(name: str, what: str = "Name") -> None:
+    if not isinstance(name, str) or not 1 <= len(name) <= 80 or _BAD_NAME.search(name):
+        raise _error("InvalidName", f"Invalid {what}: '{name}'")
+
+
+class Run:
+    """One execution as the interpreter sees it: who it is, its context object, its history."""
+
+    def __init__(self, arn, account, region, machine_arn, machine_name, name, value, role, started, express,
+                 history: History, cursor: dict | None = None, resumed_tokens: dict | None = None):
+        self.arn, self.account, self.region = arn, account, region
+        self.machine_arn, self.machine_name, self.name = machine_arn, machine_name, name
+        self.input, self.role, self.started, self.express = value, role, started, express
+        self.history = history
+        self.cursor = cursor
+        self._resumed_tokens = resumed_tokens or {}
+        self.resume_input = None  # the cursor state's input, when resumed after a restart
+        self._base = {"Id": arn, "Input": value, "Name": name, "RoleArn": role, "StartTime": iso(started),
+                      "RedriveCount": 0}
+
+    def context(self, state_name: str, entered: float, map_item: dict | None, task: bool = False) -> dict:
+        context = {"Execution": self._base,
+                   "State": {"EnteredTime": iso(entered), "Name": state_name, "RetryCount": 0},
+                   "StateMachine": {"Id": self.machine_arn, "Name": self.machine_name}}
+        if task:
+            context["Task"] = {"Token": new_token()}
+        if map_item is not None:
+            context["Map"] = {"Item": map_item}
+        return context
+
+    def resume_wait_until(self, state_name: str) -> float | None:
+        cursor = self.cursor
+        if cursor and cursor.get("state") == state_name and "wait_until" in cursor:
+            self.cursor = None
+            return cursor["wait_until"]
+        return None
+
+    def resumed_token(self, state_name: str) -> str | None:
+        return self._resumed_tokens.get(state_name)
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex + uuid.uuid4().hex
+
+
+class StepFunctionsProvider(Provider):
+    service = "stepfunctions"
+
+    def __init__(self, providers):
+        super().__init__(providers)
+        self.store = StepFunctionsStore(self.db)
+        self.tasks = Tasks(self)
+        self._running: dict[str, asyncio.Task] = {}
+        self._finished: dict[str, list[asyncio.Future]] = {}
+        self._tokens: dict[str, asyncio.Future] = {}
+        self._beats: dict[str, float] = {}
+        self._activity_events: dict[str, asyncio.Event] = {}
+        self._express: dict[str, dict] = {}  # EXPRESS executions while they run (AWS keeps none after)
+        self._stopping = False
+        self._stops: dict[str, dict] = {}  # StopExecution's error and cause, until the task has ended
+
+    async def start(self) -> None:
+        for arn in self.store.running_executions():
+            doc = self.store.get_execution(arn)
+            if doc.get("mapRunArn"):  # a Distributed Map child: its parent's Map state runs again
+                self._finish_doc(doc, "ABORTED", error="States.Runtime",
+                                 cause="The execution was interrupted by a restart of overcast")
+                self.store.checkpoint(arn, [], None, doc)
+                continue
+            self._resume(doc)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    def reset(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        self._running.clear()
+        self._express.clear()
+
+    # -- ARNs --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _machine_arn(ctx, name) -> str:
+        return f"arn:aws:states:{ctx.region}:{ctx.account}:stateMachine:{name}"
+
+    def _split_machine_arn(self, ctx, arn: str) -> tuple[str, str | None]:
+        """(the state machine's ARN, its version number or alias name when the ARN has one)."""
+        if not isinstance(arn, str) or not arn.startswith("arn:"):
+            raise _invalid_arn(arn)
+        parts = arn.split(":")
+        if len(parts) not in (7, 8) or parts[2] != "states" or parts[5] != "stateMachine":
+            raise _invalid_arn(arn)
+        if parts[4] != ctx.account or parts[3] != ctx.region:
+            raise _error("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+        return ":".join(parts[:7]), parts[7] if len(parts) == 8 else None
+
+    def _machine(self, ctx, arn: str) -> dict:
+        base, qualifier = self._split_machine_arn(ctx, arn)
+        machine = self.store.get_machine(base)
+        if machine is None:
+            raise _error("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+        return machine
+
+    # -- state machines ----------------------------------------------------------------------------
+
+    def _parse_definition(self, text) -> dict:
+        if not isinstance(text, str) or len(text.encode()) > MAX_DEFINITION:
+            raise _error("InvalidDefinition", "Invalid State Machine Definition: 'The definition exceeds the "
+                                              "maximum size of 1048576 bytes'")
+        definition, found = asl.parse(text)
+        if found.errors:
+            raise _error("InvalidDefinition", asl.invalid_definition_message(found.errors))
+        return definition
+
+    @staticmethod
+    def _check_role(role) -> None:
+        if not isinstance(role, str) or not re.match(r"^arn:aws[\w-]*:iam::\d{12}:role/.+$", role):
+            raise _invalid_arn(role)
+
+    def create_state_machine(self, ctx, params):
+        name = params["name"]
+        _check_name(name)
+        self._parse_definition(params["definition"])
+        self._check_role(params["roleArn"])
+        kind = params.get("type", "STANDARD")
+        if kind not in ("STANDARD", "EXPRESS"):
+            raise _error("ValidationException", f"1 validation error detected: Value '{kind}' at 'type' failed to "
+                                                "satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")
+        arn = self._machine_arn(ctx, name)
+        existing = self.store.get_machine(arn)
+        logging_config = params.get("loggingConfiguration") or {"level": "OFF", "includeExecutionData": False}
+        tracing = params.get("tracingConfiguration") or {"enabled": False}
+        if existing is not None:
+            if (existing["definition"], existing["roleArn"], existing["type"]) == \
+                    (params["definition"], params["roleArn"], kind):
+                return {"stateMachineArn": arn, "creationDate": existing["creationDate"]}
+            raise _error("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'")
+        now = time.time()
+        machine = {"stateMachineArn": arn, "name": name, "status": "ACTIVE", "definition": params["definition"],
+                   "roleArn": params["roleArn"], "type": kind, "creationDate": now,
+                   "loggingConfiguration": logging_config, "tracingConfiguration": tracing,
+                   "revisionId": str(uuid.uuid4())}
+        with self.store.transaction():
+            self.store.put_machine(arn, ctx.account, ctx.region, name, machine)
+            if params.get("tags"):
+                self.store.tag(arn, params["tags"])
+            out = {"stateMachineArn": arn, "creationDate": now}
+            if params.get("publish"):
+                out["stateMachineVersionArn"] = self._publish(machine, params.get("versionDescription"))["arn"]
+        return out
+
+    def describe_state_machine(self, ctx, params):
+        arn = params["stateMachineArn"]
+        base, qualifier = self._split_machine_arn(ctx, arn)
+        if qualifier is not None:
+            found = self.store.get_version(arn) if qualifier.isdigit() else None
+            if found is None:
+                alias = self.store.get_alias(arn)
+                if alias is None:
+                    raise _error("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+                return self._public_machine(self._machine(ctx, base))
+            return self._public_machine(found["machine"], arn, found.get("description"))
+        return self._public_machine(self._machine(ctx, base))
+
+    @staticmethod
+    def _public_machine(machine: dict, arn: str | None = None, description: str | None = None) -> dict:
+        out = {k: v for k, v in machine.items() if not k.startswith("_")}
+        if arn:
+            out["stateMachineArn"] = arn
+        if description:
+            out["description"] = description
+        return out
+
+    def update_state_machine(self, ctx, params):
+        machine = self._machine(ctx, params["stateMachineArn"])
+        fields = ("definition", "roleArn", "loggingConfiguration", "tracingConfiguration")
+        if not any(k in params for k in fields):
+            raise _error("MissingRequiredParameter", "Either the definition, the role ARN, the LoggingConfiguration, "
+                                                     "or the TracingConfiguration must be specified")
+        if "definition" in params:
+            self._parse_definition(params["definition"])
+        if "roleArn" in params:
+            self._check_role(params["roleArn"])
+        changed = any(k in params and params[k] != machine.get(k) for k in fields)
+        for key in fields:
+            if key in params:
+                machine[key] = params[key]
+        now = time.time()
+        if changed:
+            machine["revisionId"] = str(uuid.uuid4())
+            machine["updateDate"] = now
+        with self.store.transaction():
+            self.store.put_machine(machine["stateMachineArn"], ctx.account, ctx.region, machine["name"], machine)
+            out = {"updateDate": machine.get("updateDate", now), "revisionId": machine["revisionId"]}
+            if params.get("publish"):
+                out["stateMachineVersionArn"] = self._publish(machine, params.get("versionDescription"))["arn"]
+        return out
+
+    def delete_state_machine(self, ctx, params):
+        base, qualifier = self._split_machine_arn(ctx, params["stateMachineArn"])
+        if qualifier is not None:
+            raise _error("ValidationException", "Use DeleteStateMachineVersion or DeleteStateMachineAlias to delete a "
+                                                "version or an alias")
+        self.store.delete_machine(base)
+        return {}
+
+    def list_state_machines(self, ctx, params):
+        items = [{"stateMachineArn": m["stateMachineArn"], "name": m["name"], "type": m["type"],
+                  "creationDate": m["creationDate"]} for m in self.store.list_machines(ctx.account, ctx.region)]
+        return self._page(items, params, "stateMachines")
+
+    @staticmethod
+    def _page(items: list, params: dict, key: str) -> dict:
+        token = params.get("nextToken") or "0"
+        if not token.isdigit():
+            raise _error("InvalidToken", f"Invalid Token: '{token}'")
+        start = int(token)
+        limit = params.get("maxResults") or 100
+        if limit > 1000:
+            raise _error("ValidationException", "1 validation error detected: Value at 'maxResults' failed to satisfy "
+                                                "constraint: Member must have value less than or equal to 1000")
+        out = {key: items[start:start + limit]}
+        if start + limit < len(items):
+            out["nextToken"] = str(start + limit)
+        return out
+
+    # -- versions and aliases ------------------------------------------------------------------------
+
+    def _publish(self, machine: dict, description: str | None) -> dict:
+        versions = self.store.versions(machine["stateMachineArn"])
+        if versions and versions[0]["machine"]["revisionId"] == machine["revisionId"]:
+            return versions[0]
+        number = (versions[0]["version"] + 1) if versions else 1
+        arn = f"{machine['stateMachineArn']}:{number}"
+        version = {"arn": arn, "version": number, "creationDate": time.time(), "description": description,
+                   "machine": dict(machine)}
+        self.store.put_version(arn, machine["stateMachineArn"], number, version)
+        return version
+
+    def publish_state_machine_version(self, ctx, params):
+        machine = self._machine(ctx, params["stateMachineArn"])
+        if params.get("revisionId") and params["revisionId"] != machine["revisionId"]:
+            raise _error("ConflictException", f"Failed to publish the State Machine version for revision "
+                                              f"{params['revisionId']}. The current State Machine revision is "
+                                              f"{machine['revisionId']}.")
+        version = self._publish(machine, params.get("description"))
+        return {"creationDate": version["creationDate"], "stateMachineVersionArn": version["arn"]}
+
+    def list_state_machine_versions(self, ctx, params):
+        machine = self._machine(ctx, params["stateMachineArn"])
+        items = [{"stateMachineVersionArn": v["arn"], "creationDate": v["creationDate"]}
+                 for v in self.store.versions(machine["stateMachineArn"])]
+        return self._page(items, params, "stateMachineVersions")
+
+    def delete_state_machine_version(self, ctx, params):
+        arn = params["stateMachineVersionArn"]
+        base, qualifier = self._split_machine_arn(ctx, arn)
+        if qualifier is None or not qualifier.isdigit():
+            raise _invalid_arn(arn)
+        for alias in self.store.aliases(base):
+            if any(r["stateMachineVersionArn"] == arn for r in alias["routingConfiguration"]):
+                raise _error("ConflictException", f"Version to be deleted must not be referenced by an alias. Current "
+                                                  f"list of aliases referencing this version: [{alias['name']}]")
+        self.store.delete_version(arn)
+        return {}
+
+    def _check_routing(self, ctx, base: str, routing) -> None:
+        if not isinstance(routing, list) or not 1 <= len(routing) <= 2:
+            raise _error("ValidationException", "Routing configuration must contain one or two versions")
+        if sum(r.get("weight", 0) for r in routing) != 100:
+            raise _error("ValidationException", "Sum of routing configuration weights must be equal to 100")
+        for r in routing:
+            version_base, qualifier = self._split_machine_arn(ctx, r["stateMachineVersionArn"])
+            if version_base != base or qualifier is None or self.store.get_version(r["stateMachineVersionArn"]) is None:
+                raise _error("ResourceNotFound", f"Resource not found: '{r['stateMachineVersionArn']}'", 400)
+
+    def create_state_machine_alias(self, ctx, params):
+        name = params["name"]
+        _check_name(name)
+        if name.isdigit():
+            raise _error("ValidationException", "An alias name must not consist of digits only")
+        routing = params["routingConfiguration"]
+        base, _ = self._split_machine_arn(ctx, routing[0]["stateMachineVersionArn"] if routing else "")
+        self._check_routing(ctx, base, routing)
+        arn = f"{base}:{name}"
+        existing = self.store.get_alias(arn)
+        if existing is not None:
+            if existing["routingConfiguration"] == routing and existing.get("description") == params.get("description"):
+                return {"stateMachineAliasArn": arn, "creationDate": existing["creationDate"]}
+            raise _error("ConflictException", "Failed to create alias because an alias with the same name and a "
+                                              "different routing configuration already exists.")
+        alias = {"stateMachineAliasArn": arn, "name": name, "description": params.get("description"),
+                 "routingConfiguration": routing, "creationDate": time.time()}
+        self.store.put_alias(arn, base, alias)
+        return {"stateMachineAliasArn": arn, "creationDate": alias["creationDate"]}
+
+    def _alias(self, ctx, arn: str) -> dict:
+        self._split_machine_arn(ctx, arn)
+        alias = self.store.get_alias(arn)
+        if alias is None:
+            raise _error("ResourceNotFound", f"Resource not found: '{arn}'")
+        return alias
+
+    def describe_state_machine_alias(self, ctx, params):
+        return {k: v for k, v in self._alias(ctx, params["stateMachineAliasArn"]).items() if v is not None}
+
+    def update_state_machine_alias(self, ctx, params):
+        alias = self._alias(ctx, params["stateMachineAliasArn"])
+        if "routingConfiguration" in params:
+            base, _ = self._split_machine_arn(ctx, alias["stateMachineAliasArn"])
+            self._check_routing(ctx, ":".join(base.split(":")[:7]), params["routingConfiguration"])
+            alias["routingConfiguration"] = params["routingConfiguration"]
+        if "description" in params:
+            alias["description"] = params["description"]
+        alias["updateDate"] = time.time()
+        base = ":".join(alias["stateMachineAliasArn"].split(":")[:7])
+        self.store.put_alias(alias["stateMachineAliasArn"], base, alias)
+        return {"updateDate": alias["updateDate"]}
+
+    def delete_state_machine_alias(self, ctx, params):
+        self._alias(ctx, params["stateMachineAliasArn"])
+        self.store.delete_alias(params["stateMachineAliasArn"])
+        return {}
+
+    def list_state_machine_aliases(self, ctx, params):
+        machine = self._machine(ctx, params["stateMachineArn"])
+        items = [{"stateMachineAliasArn": a["stateMachineAliasArn"], "creationDate": a["creationDate"]}
+                 for a in self.store.aliases(machine["stateMachineArn"])]
+        return self._page(items, params, "stateMachineAliases")
+
+    def _resolve(self, ctx, arn: str) -> tuple[dict, str | None, str | None]:
+        """The machine an execution runs for this ARN: (machine doc, version ARN, alias ARN)."""
+        base, qualifier = self._split_machine_arn(ctx, arn)
+        if qualifier is None:
+            return self._machine(ctx, base), None, None
+        if qualifier.isdigit():
+            version = self.store.get_version(arn)
+            if version is None:
+                raise _error("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+            return version["machine"], arn, None
+        alias = self._alias(ctx, arn)
+        pick, total = uuid.uuid4().int % 100, 0
+        for route in alias["routingConfiguration"]:
+            total += route["weight"]
+            if pick < total:
+                version = self.store.get_version(route["stateMachineVersionArn"])
+                return version["machine"], route["stateMachineVersionArn"], arn
+        raise _error("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+
+    # -- activities ----------------------------------------------------------------------------------
+
+    def create_activity(self, ctx, params):
+        name = params["name"]
+        _check_name(name)
+        arn = f"arn:aws:states:{ctx.region}:{ctx.account}:activity:{name}"
+        existing = self.store.get_activity(arn)
+        if existing is None:
+            existing = {"activityArn": arn, "name": name, "creationDate": time.time()}
+            self.store.put_activity(arn, ctx.account, ctx.region, existing)
+            if params.get("tags"):
+                self.store.tag(arn, params["tags"])
+        return {"activityArn": arn, "creationDate": existing["creationDate"]}
+
+    def _activity(self, ctx, arn: str) -> dict:
+        parts = arn.split(":") if isinstance(arn, str) else []
+        if len(parts) != 7 or parts[5] != "activity":
+            raise _invalid_arn(arn)
+        activity = self.store.get_activity(arn)
+        if activity is None or parts[4] != ctx.account:
+            raise _error("ActivityDoesNotExist", f"Activity Does Not Exist: '{arn}'")
+        return activity
+
+    def describe_activity(self, ctx, params):
+        return self._activity(ctx, params["activityArn"])
+
+    def delete_activity(self, ctx, params):
+        arn = params["activityArn"]
+        parts = arn.split(":")
+        if len(parts) != 7 or parts[5] != "activity":
+            raise _invalid_arn(arn)
+        self.store.delete_activity(arn)
+        return {}
+
+    def list_activities(self, ctx, params):
+        return self._page(self.store.list_activities(ctx.account, ctx.region), params, "activities")
+
+    def activity_ready(self, arn: str) -> None:
+        event = self._activity_events.get(arn)
+        if event is not None:
+            event.set()
+
+    async def get_activity_task(self, ctx, params):
+        arn = params["activityArn"]
+        self._activity(ctx, arn)
+        deadline = time.monotonic() + ACTIVITY_POLL_SECONDS
+        while True:
+            found = self.store.next_activity_task(arn)
+            if found is not None:
+                token, doc = found
+                doc["taken"] = True
+                doc["worker"] = params.get("workerName")
+                self.store.put_token(token, doc["execution"], doc["state"], doc, activity=arn)
+                return {"taskToken": token, "input": dumps(doc.get("input"))}
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return {}
+            event = self._activity_events.setdefault(arn, asyncio.Event())
+            event.clear()
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                return {}
+
+    # -- task tokens ---------------------------------------------------------------------------------
+
+    def new_token(self, run: Run, state: str, context: dict, activity: str | None = None, task_input=None) -> str:
+        token = context.get("Task", {}).get("Token") or new_token()
+        self.store.put_token(token, run.arn, state, {"execution": run.arn, "state": state, "input": task_input},
+                             activity=activity)
+        return token
+
+    def register_token(self, run: Run, state: str, token: str) -> None:
+        if self.store.get_token(token) is None:
+            self.store.put_token(token, run.arn, state, {"execution": run.arn, "state": state})
+
+    async def wait_token(self, token: str, heartbeat: float | None):
+        """The output SendTaskSuccess gives for this token (StatesError for SendTaskFailure or a missed
+        heartbeat)."""
+        doc = self.store.get_token(token)
+        if doc is not None and "result" in doc:
+            return self._consume(token, doc)
+        future = self._tokens.get(token)
+        if future is None:
+            future = self._tokens[token] = asyncio.get_running_loop().create_future()
+        self._beats[token] = time.monotonic()
+        try:
+            while True:
+                if heartbeat is None:
+                    await future
+                    break
+                remaining = self._beats[token] + heartbeat - time.monotonic()
+                if remaining <= 0:
+                    self.store.delete_token(token)
+                    raise StatesError("States.HeartbeatTimeout", "")
+                try:
+                    await asyncio.wait_for(asyncio.shield(future), remaining)
+                    break
+                except TimeoutError:
+                    continue
+        finally:
+            self._tokens.pop(token, None)
+            self._beats.pop(token, None)
+        return self._consume(token, self.store.get_token(token) or {"result": future.result()})
+
+    def _consume(self, token: str, doc: dict):
+        self.store.delete_token(token)
+        result = doc["result"]
+        if result.get("failed"):
+            raise StatesError(result.get("error") or "", result.get("cause") or "")
+        return result["output"]
+
+    def _answer(self, token: str, result: dict) -> None:
+        if not isinstance(token, str) or not 1 <= len(token) <= 2048:
+            raise _error("InvalidToken", f"Invalid Token: '{token}'")
+        doc = self.store.get_token(token)
+        if doc is None or "result" in doc:
+            raise _error("TaskDoesNotExist", "Task Timed Out: 'Provided task does not exist anymore'")
+        execution = self.store.get_execution(doc["execution"])
+        if execution is not None and execution["status"] != "RUNNING":
+            self.store.delete_token(token)
+            raise _error("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'")
+        doc["result"] = result
+        self.store.put_token(token, doc["execution"], doc["state"], doc, activity=None)
+        future = self._tokens.get(token)
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    def send_task_success(self, ctx, params):
+        output = params["output"]
+        if len(output.encode()) > MAX_PAYLOAD:
+            raise _error("InvalidOutput", "Invalid Output: 'The output exceeds the maximum size of 262144 bytes'")
+        try:
+            value = orjson.loads(output)
+        except orjson.JSONDecodeError:
+            raise _error("InvalidOutput", f"Invalid Output: '{output[:100]}'") from None
+        self._answer(params["taskToken"], {"output": value})
+        return {}
+
+    def send_task_failure(self, ctx, params):
+        self._answer(params["taskToken"], {"failed": True, "error": params.get("error"), "cause": params.get("cause")})
+        return {}
+
+    def send_task_heartbeat(self, ctx, params):
+        token = params["taskToken"]
+        doc = self.store.get_token(token)
+        if doc is None:
+            raise _error("TaskDoesNotExist", "Task Timed Out: 'Provided task does not exist anymore'")
+        self._beats[token] = time.monotonic()
+        return {}
+
+    # -- executions ----------------------------------------------------------------------------------
+
+    def _check_input(self, text) -> object:
+        if text is None:
+            return {}
+        if len(text.encode()) > MAX_PAYLOAD:
+            raise _error("InvalidExecutionInput", "Invalid Execution Input: 'The input exceeds the maximum size of "
+                                                  "262144 bytes'")
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise _error("InvalidExecutionInput", f"Invalid Execution Input: '{text[:100]}'") from None
+
+    def start_execution(self, ctx, params):
+        machine, version_arn, alias_arn = self._resolve(ctx, params["stateMachineArn"])
+        name = params.get("name") or str(uuid.uuid4())
+        _check_name(name)
+        value = self._check_input(params.get("input"))
+        started = time.time()
+        if machine["type"] == "EXPRESS":
+            arn = f"arn:aws:states:{ctx.region}:{ctx.account}:express:{machine['name']}:{name}:{uuid.uuid4()}"
+            run = self._new_run(ctx, machine, arn, name, value, started)
+            task = asyncio.get_running_loop().create_task(self._drive_express(run, machine))
+            self._running[arn] = task
+            task.add_done_callback(lambda _t: self._running.pop(arn, None))
+            return {"executionArn": arn, "startDate": started}
+        arn = f"arn:aws:states:{ctx.region}:{ctx.account}:execution:{machine['name']}:{name}"
+        doc = self._execution_doc(arn, machine, name, params.get("input") or "{}", started, version_arn, alias_arn,
+                                  params.get("traceHeader"))
+        started_event = self._started_event(doc, machine)
+        if not self.store.insert_execution(arn, machine["stateMachineArn"], started, doc, events=[started_event]):
+            existing = self.store.get_execution(arn)
+            if existing["status"] == "RUNNING" and existing["input"] == doc["input"]:
+                return {"executionArn": arn, "startDate": existing["startDate"]}
+            raise _error("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
+        run = self._new_run(ctx, machine, arn, name, value, started, History(True, 2))
+        self._launch(run, machine, doc)
+        return {"executionArn": arn, "startDate": started}
+
+    def _new_run(self, ctx, machine, arn, name, value, started, history=None) -> Run:
+        return Run(arn, ctx.account, ctx.region, machine["stateMachineArn"], machine["name"], name, value,
+                   machine["roleArn"], started, machine["type"] == "EXPRESS", history or History(False))
+
+    @staticmethod
+    def _execution_doc(arn, machine, name, input_text, started, version_arn=None, alias_arn=None,
+                       trace_header=None, map_run_arn=None) -> dict:
+        doc = {"executionArn": arn, "stateMachineArn": machine["stateMachineArn"], "name": name,
+               "status": "RUNNING", "startDate": started, "input": input_text, "inputDetails": {"included": True},
+               "redriveCount": 0, "_definition": machine["definition"], "_role": machine["roleArn"],
+               "_machine_name": machine["name"], "_type": machine["type"], "_revision": machine["revisionId"]}
+        for key, value in (("stateMachineVersionArn", version_arn), ("stateMachineAliasArn", alias_arn),
+                           ("traceHeader", trace_header), ("mapRunArn", map_run_arn)):
+            if value:
+                doc[key] = value
+        return doc
+
+    @staticmethod
+    def _started_event(doc, machine) -> dict:
+        details = {"input": doc["input"], "inputDetails": {"truncated": False}, "roleArn": machine["roleArn"]}
+        for key in ("stateMachineAliasArn", "stateMachineVersionArn"):
+            if key in doc:
+                details[key] = doc[key]
+        return {"timestamp": doc["startDate"], "type": "ExecutionStarted", "id": 1, "previousEventId": 0,
+                "executionStartedEventDetails": details}
+
+    def _launch(self, run: Run, machine: dict, doc: dict, start_state: str | None = None,
+                variables: dict | None = None) -> None:
+        task = asyncio.get_running_loop().create_task(self._drive(run, machine, doc, start_state, variables))
+        self._running[run.arn] = task
+        task.add_done_callback(lambda _t: self._running.pop(run.arn, None))
+
+    def _resume(self, doc: dict) -> None:
+        cursor = self.store.execution_cursor(doc["executionArn"]) or {}
+        arn = doc["executionArn"]
+        account, region = arn.split(":")[4], arn.split(":")[3]
+        machine = {"stateMachineArn": doc["stateMachineArn"], "name": doc["_machine_name"],
+                   "definition": doc["_definition"], "roleArn": doc["_role"], "type": doc["_type"],
+                   "revisionId": doc.get("_revision")}
+        tokens = self.store.tokens_by_state(arn)
+        history = History(True, self.store.last_event_id(arn) + 1)
+        value = cursor.get("input", orjson.loads(doc["input"]))
+        run = Run(arn, account, region, machine["stateMachineArn"], machine["name"], doc["name"],
+                  orjson.loads(doc["input"]), machine["roleArn"], doc["startDate"], False, history, cursor, tokens)
+        run.resume_input = value
+        self._launch(run, machine, doc, cursor.get("state"), cursor.get("variables"))
+
+    async def _drive(self, run: Run, machine: dict, doc: dict, start_state: str | None = None,
+                     variables: dict | None = None) -> None:
+        definition = orjson.loads(machine["definition"])
+
+        async def checkpoint(cursor, entered=False):
+            self.store.checkpoint(run.arn, run.history.take(), cursor)
+
+        interp = Interpreter(run, self.tasks, checkpoint)
+        value = run.input if run.resume_input is None else run.resume_input
+        scope = Scope(variables or {}, run.history.next_id - 1, True)
+        status, output, error, cause = await self._run_definition(interp, definition, value, scope, start_state)
+        if status is None:  # the server is stopping: the execution resumes at the next start
+            self.store.checkpoint(run.arn, run.history.take())
+            return
+        self._finish(run, doc, status, output, error, cause)
+
+    async def _run_definition(self, interp: Interpreter, definition, value, scope: Scope, start_state=None):
+        """(status, output, error, cause); status None when the server is stopping."""
+        timeout = definition.get("TimeoutSeconds")
+        try:
+            coroutine = interp.run_states(definition, value, scope, definition.get("QueryLanguage", "JSONPath"),
+                                          start_state)
+            output = await (asyncio.wait_for(coroutine, timeout) if timeout else coroutine)
+            return "SUCCEEDED", output, None, None
+        except TimeoutError:
+            return "TIMED_OUT", None, "States.Timeout", ""
+        except (FailState, StatesError) as e:
+            return "FAILED", None, e.error, e.cause
+        except asyncio.CancelledError:
+            if self._stopping:
+                return None, None, None, None
+            return "ABORTED", None, None, None
+
+    def _finish(self, run: Run, doc: dict, status: str, output, error, cause) -> None:
+        history = run.history
+        previous = history.next_id - 1
+        if status == "SUCCEEDED":
+            history.add("ExecutionSucceeded", previous, executionSucceededEventDetails={
+                "output": dumps(output), "outputDetails": {"truncated": False}})
+        elif status == "FAILED":
+            history.add("ExecutionFailed", previous, executionFailedEventDetails={"error": error, "cause": cause})
+        elif status == "TIMED_OUT":
+            history.add("ExecutionTimedOut", previous, executionTimedOutEventDetails={"error": error, "cause": cause})
+        elif status == "ABORTED":
+            stop = self._stops.pop(run.arn, None) or doc.pop("_stop", None) or {}
+            history.add("ExecutionAborted", previous, executionAbortedEventDetails={
+                k: v for k, v in (("error", stop.get("error")), ("cause", stop.get("cause"))) if v is not None})
+            error, cause = stop.get("error"), stop.get("cause")
+        self._finish_doc(doc, status, output, error, cause)
+        self.store.checkpoint(run.arn, history.take(), None, doc)
+        self.store.delete_tokens_of(run.arn)
+        self._notify(doc)
+
+    @staticmethod
+    def _finish_doc(doc: dict, status: str, output=None, error=None, cause=None) -> None:
+        doc["status"] = status
+        doc["stopDate"] = time.time()
+        if status == "SUCCEEDED":
+            doc["output"] = dumps(output)
+            doc["outputDetails"] = {"included": True}
+        if error is not None:
+            doc["error"] = error
+        if cause is not None:
+            doc["cause"] = cause
+        if status != "SUCCEEDED":
+            doc["redriveStatus"] = "REDRIVABLE" if status in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE"
+
+    def _notify(self, doc: dict) -> None:
+        """Wake what waits for this execution (.sync parents) and tell EventBridge."""
+        for future in self._finished.pop(doc["executionArn"], []):
+            if not future.done():
+                future.set_result(doc)
+        if "events" in self.providers.loaded() and not doc.get("mapRunArn"):
+            asyncio.get_running_loop().create_task(self._status_event(doc))
+
+    async def _status_event(self, doc: dict) -> None:
+        arn = doc["executionArn"]
+        account, region = arn.split(":")[4], arn.split(":")[3]
+        detail = {k: doc.get(k) for k in ("executionArn", "stateMachineArn", "name", "status", "input", "output",
+                                          "error", "cause")}
+        detail.update(startDate=int(doc["startDate"] * 1000), stopDate=int(doc.get("stopDate", 0) * 1000) or None,
+                      inputDetails={"included": True}, outputDetails={"included": True} if doc.get("output") else None)
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Step Functions Execution Status Change",
+                 "source": "aws.states", "account": account, "time": iso(time.time())[:19] + "Z", "region": region,
+                 "resources": [arn], "detail": detail}
+        try:
+            events = await self.providers.get("events")
+            await events.put_event_internal(account, region, f"arn:aws:events:{region}:{account}:event-bus/default",
+                                            dumps(event))
+        except Exception as e:  # a bus problem never fails the execution
+            log.debug("execution status event for %s not delivered: %s", arn, e)
+
+    async def wait_execution(self, arn: str) -> dict:
+        doc = self.store.get_execution(arn)
+        if doc is not None and doc["status"] in TERMINAL:
+            return doc
+        future = asyncio.get_running_loop().create_future()
+        self._finished.setdefault(arn, []).append(future)
+        doc = self.store.get_execution(arn)
+        if doc is not None and doc["status"] in TERMINAL:
+            return doc
+        return await future
+
+    def describe_for_sync(self, doc: dict, pattern: str) -> dict:
+        out = self._public_execution(doc)
+        if pattern == "sync2" and out.get("output") is not None:
+            out["output"] = orjson.loads(out["output"])
+        if pattern == "sync2" and isinstance(out.get("input"), str):
+            out["input"] = orjson.loads(out["input"])
+        return {k[:1].upper() + k[1:]: v for k, v in out.items()}
+
+    async def _drive_express(self, run: Run, machine: dict) -> dict:
+        definition = orjson.loads(machine["definition"])
+        interp = Interpreter(run, self.tasks, None)
+        scope = Scope({}, 0, True)
+        status, output, error, cause = await self._run_definition(interp, definition, run.input, scope)
+        return {"status": status or "ABORTED", "output": output, "error": error, "cause": cause}
+
+    async def start_sync_execution(self, ctx, params):
+        machine, version_arn, alias_arn = self._resolve(ctx, params["stateMachineArn"])
+        if machine["type"] != "EXPRESS":
+            raise _error("StateMachineTypeNotSupported", "This operation is not supported by this type of state "
+                                                         "machine")
+        name = params.get("name") or str(uuid.uuid4())
+        _check_name(name)
+        value = self._check_input(params.get("input"))
+        started = time.time()
+        arn = f"arn:aws:states:{ctx.region}:{ctx.account}:express:{machine['name']}:{name}:{uuid.uuid4()}"
+        run = self._new_run(ctx, machine, arn, name, value, started)
+        result = await self._drive_express(run, machine)
+        stopped = time.time()
+        out = {"executionArn": arn, "stateMachineArn": params["stateMachineArn"], "name": name, "startDate": started,
+               "stopDate": stopped, "status": result["status"], "input": params.get("input") or "{}",
+               "inputDetails": {"included": True},
+               "billingDetails": {"billedMemoryUsedInMB": 64,
+                                  "billedDurationInMilliseconds": max(100, int((stopped - started) * 1000))}}
+        if result["status"] == "SUCCEEDED":
+            out["output"] = dumps(result["output"])
+            out["outputDetails"] = {"included": True}
+        else:
+            out["error"] = result["error"] or ""
+            out["cause"] = result["cause"] or ""
+        if params.get("traceHeader"):
+            out["traceHeader"] = params["traceHeader"]
+        return out
+
+    def _execution(self, ctx, arn: str) -> dict:
+        parts = arn.split(":") if isinstance(arn, str) else []
+        if len(parts) < 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] not in ("execution", "express"):
+            raise _invalid_arn(arn)
+        if parts[5] == "express":
+            raise _error("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: express': {arn}'")
+        doc = self.store.get_execution(arn)
+        if doc is None or parts[4] != ctx.account or parts[3] != ctx.region:
+            raise _error("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
+        return doc
+
+    @staticmethod
+    def _public_execution(doc: dict) -> dict:
+        return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+    def describe_execution(self, ctx, params):
+        return self._public_execution(self._execution(ctx, params["executionArn"]))
+
+    def describe_state_machine_for_execution(self, ctx, params):
+        doc = self._execution(ctx, params["executionArn"])
+        machine = self.store.get_machine(doc["stateMachineArn"]) or {}
+        out = {"stateMachineArn": doc["stateMachineArn"], "name": doc["_machine_name"], "definition": doc["_definition"],
+               "roleArn": doc["_role"], "updateDate": machine.get("updateDate", machine.get("creationDate",
+                                                                                              doc["startDate"])),
+               "loggingConfiguration": machine.get("loggingConfiguration", {"level": "OFF",
+                                                                            "includeExecutionData": False}),
+               "tracingConfiguration": machine.get("tracingConfiguration", {"enabled": False}),
+               "revisionId": doc.get("_revision")}
+        if doc.get("mapRunArn"):
+            out["mapRunArn"] = doc["mapRunArn"]
+        return out
+
+    def list_executions(self, ctx, params):
+        status = params.get("statusFilter")
+        if params.get("mapRunArn"):
+            if self.store.get_map_run(params["mapRunArn"]) is None:
+                raise _error("ResourceNotFound", f"Resource not found: '{params['mapRunArn']}'")
+            docs = self.store.list_executions(status=status, parent=params["mapRunArn"])
+        else:
+            arn = params.get("stateMachineArn")
+            if not arn:
+                raise _error("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
+            base, qualifier = self._split_machine_arn(ctx, arn)
+            machine = self._machine(ctx, base)
+            if machine["type"] == "EXPRESS":
+                raise _error("StateMachineTypeNotSupported", "This operation is not supported by this type of state "
+                                                             "machine")
+            docs = [d for d in self.store.list_executions(base, status) if not d.get("mapRunArn")]
+            if qualifier is not None:
+                key = "stateMachineVersionArn" if qualifier.isdigit() else "stateMachineAliasArn"
+                docs = [d for d in docs if d.get(key) == arn]
+        if params.get("redriveFilter") == "REDRIVEN":
+            docs = [d for d in docs if d.get("redriveCount")]
+        elif params.get("redriveFilter") == "NOT_REDRIVEN":
+            docs = [d for d in docs if not d.get("redriveCount")]
+        keys = ("executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate", "mapRunArn",
+                "stateMachineVersionArn", "stateMachineAliasArn", "redriveCount", "redriveDate")
+        items = [{k: d[k] for k in keys if d.get(k) is not None} for d in docs]
+        return self._page(items, params, "executions")
+
+    def get_execution_history(self, ctx, params):
+        doc = self._execution(ctx, params["executionArn"])
+        limit = params.get("maxResults") or 100
+        if limit > 1000:
+            raise _error("ValidationException", "1 validation error detected: Value at 'maxResults' failed to satisfy "
+                                                "constraint: Member must have value less than or equal to 1000")
+        token = params.get("nextToken")
+        if token is not None and not token.isdigit():
+            raise _error("InvalidToken", f"Invalid Token: '{token}'")
+        reverse = bool(params.get("reverseOrder"))
+        after = int(token) if token else 0
+        events = self.store.history(doc["executionArn"], after, limit + 1, reverse)
+        out = {"events": events[:limit]}
+        if len(events) > limit:
+            out["nextToken"] = str(events[limit - 1]["id"])
+        if params.get("includeExecutionData") is False:
+            for event in out["events"]:
+                for key, details in event.items():
+                    if key.endswith("EventDetails") and isinstance(details, dict):
+                        for field in ("input", "output", "parameters"):
+                            details.pop(field, None)
+        return out
+
+    def stop_execution(self, ctx, params):
+        arn = params["executionArn"]
+        doc = self._execution(ctx, arn)
+        if doc["status"] != "RUNNING":
+            return {"stopDate": doc.get("stopDate", time.time())}
+        doc["_stop"] = {"error": params.get("error"), "cause": params.get("cause")}
+        task = self._running.get(arn)
+        if task is not None:
+            self._stops[arn] = doc["_stop"]
+            task.cancel()
+        else:
+            run = Run(arn, ctx.account, ctx.region, doc["stateMachineArn"], doc["_machine_name"], doc["name"], None,
+                      doc["_role"], doc["startDate"], False, History(True, self.store.last_event_id(arn) + 1))
+            self._finish(run, doc, "ABORTED", None, params.get("error"), params.get("cause"))
+        return {"stopDate": time.time()}
+
+    def redrive_execution(self, ctx, params):
+        arn = params["executionArn"]
+        doc = self._execution(ctx, arn)
+        if doc["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+            raise _error("ExecutionNotRedrivable", "Execution is RUNNING and cannot be redriven"
+                         if doc["status"] == "RUNNING" else "Execution is SUCCEEDED and cannot be redriven")
+        if doc.get("mapRunArn"):
+            raise _error("ExecutionNotRedrivable", "Map Run child executions cannot be redriven directly")
+        if time.time() - doc.get("stopDate", 0) > 14 * 86400:
+            raise _error("ExecutionNotRedrivable", "Execution can only be redriven within 14 days of stopping")
+        cursor = self.store.execution_cursor(arn)
+        if not cursor:
+            raise _error("ExecutionNotRedrivable", "Execution has no state to redrive from")
+        now = time.time()
+        for key in ("stopDate", "output", "outputDetails", "error", "cause", "redriveStatus", "_stop"):
+            doc.pop(key, None)
+        doc["status"] = "RUNNING"
+        doc["redriveCount"] = doc.get("redriveCount", 0) + 1
+        doc["redriveDate"] = now
+        history = History(True, self.store.last_event_id(arn) + 1)
+        history.add("ExecutionRedriven", history.next_id - 1,
+                    executionRedrivenEventDetails={"redriveCount": doc["redriveCount"]})
+        self.store.checkpoint(arn, history.take(), cursor, doc)
+        self._resume(doc)
+        return {"redriveDate": now}
+
+    # -- Distributed Map children --------------------------------------------------------------------
+
+    async def run_child(self, parent: Run, processor: dict, value, label: str, execution_type: str,
+                        map_run_arn: str, language: str, variables: dict, map_item: dict) -> dict:
+        name = str(uuid.uuid4())
+        arn = f"arn:aws:states:{parent.region}:{parent.account}:execution:{parent.machine_name}/{label}:{name}"
+        started = time.time()
+        keep = execution_type == "STANDARD"
+        machine = {"stateMachineArn": parent.machine_arn, "name": f"{parent.machine_name}/{label}",
+                   "definition": dumps(processor), "roleArn": parent.role, "type": execution_type,
+                   "revisionId": None}
+        run = Run(arn, parent.account, parent.region, parent.machine_arn, machine["name"], name, value, parent.role,
+                  started, not keep, History(keep, 2 if keep else 1))
+        doc = None
+        if keep:
+            doc = self._execution_doc(arn, machine, name, dumps(value), started, map_run_arn=map_run_arn)
+            self.store.insert_execution(arn, parent.machine_arn, started, doc, parent=map_run_arn,
+                                        events=[self._started_event(doc, machine)])
+        interp = Interpreter(run, self.tasks, None)
+        scope = Scope(variables, 1 if keep else 0, False, map_item)
+        status, output, error, cause = await self._run_definition(interp, processor, value, scope)
+        status = status or "ABORTED"
+        if doc is not None:
+            self._finish(run, doc, status, output, error, cause)
+        return child_record(arn, name, parent.machine_arn, value, started, status,
+                            dumps(output) if status == "SUCCEEDED" else None, error, cause)
+
+    def describe_map_run(self, ctx, params):
+        run = self.store.get_map_run(params["mapRunArn"])
+        if run is None:
+            raise _error("ResourceNotFound", f"Resource not found: '{params['mapRunArn']}'")
+        return run
+
+    def list_map_runs(self, ctx, params):
+        self._execution(ctx, params["executionArn"])
+        items = [{"executionArn": r["executionArn"], "mapRunArn": r["mapRunArn"],
+                  "stateMachineArn": r["executionArn"].replace(":execution:", ":stateMachine:").rsplit(":", 1)[0],
+                  "startDate": r["startDate"], **({"stopDate": r["stopDate"]} if "stopDate" in r else {})}
+                 for r in self.store.map_runs(params["executionArn"])]
+        return self._page(items, params, "mapRuns")
+
+    def update_map_run(self, ctx, params):
+        run = self.store.get_map_run(params["mapRunArn"])
+        if run is None:
+            raise _error("ResourceNotFound", f"Resource not found: '{params['mapRunArn']}'")
+        for key in ("maxConcurrency", "toleratedFailurePercentage", "toleratedFailureCount"):
+            if key in params:
+                run[key] = params[key]
+        self.store.put_map_run(run["mapRunArn"], run["executionArn"], run)
+        return {}
+
+    # -- validation and TestState ----------------------------------------------------------------------
+
+    def validate_state_machine_definition(self, ctx, params):
+        definition, found = asl.parse(params["definition"])
+        severity = params.get("severity", "ERROR")
+        diagnostics = found.items if severity == "WARNING" else found.errors
+        limit = params.get("maxResults") or 100
+        return {"result": "FAIL" if found.errors else "OK", "diagnostics": diagnostics[:limit],
+                "truncated": len(diagnostics) > limit}
+
+    async def test_state(self, ctx, params):
+        state_text = params["definition"]
+        try:
+            state = orjson.loads(state_text)
+        except orjson.JSONDecodeError as e:
+            raise _error("InvalidDefinition", f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {e}'") \
+                from None
+        if not isinstance(state, dict) or "Type" not in state:
+            raise _error("InvalidDefinition", "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These "
+                                              "fields are required: [Type] at /'")
+        name = params.get("stateName") or "TestState"
+        machine_text = dumps({"StartAt": name, "States": {name: {**state, **(
+            {"End": True} if state.get("Type") not in ("Choice", "Succeed", "Fail") and "Next" not in state else {})}}})
+        definition, found = asl.parse(machine_text)
+        errors = [d for d in found.errors if d["code"] != "MISSING_TRANSITION_TARGET"]
+        if errors:
+            raise _error("InvalidDefinition", asl.invalid_definition_message(errors))
+        value = self._check_input(params.get("input"))
+        variables = orjson.loads(params["variables"]) if params.get("variables") else {}
+        started = time.time()
+        arn = f"arn:aws:states:{ctx.region}:{ctx.account}:execution:TestStateMachine:{uuid.uuid4()}"
+        run = Run(arn, ctx.account, ctx.region, f"arn:aws:states:{ctx.region}:{ctx.account}:stateMachine:TestState",
+                  "TestState", "TestState", value, params.get("roleArn") or "", started, True, History(False))
+        interp = Interpreter(run, self.tasks, None)
+        scope = Scope(dict(variables), 0, False)
+        language = state.get("QueryLanguage", "JSONPath")
+        inspection = {"input": dumps(value)}
+        try:
+            output, next_state = await interp.run_state(name, definition["States"][name], value, scope, language)
+        except (FailState, StatesError) as e:
+            return {"status": "FAILED", "error": e.error, "cause": e.cause, "inspectionData": inspection}
+        inspection["variables"] = dumps(scope.variables)
+        out = {"status": "SUCCEEDED", "output": dumps(output), "inspectionData": inspection}
+        if next_state and next_state != name and "Next" in state or state.get("Type") == "Choice":
+            out["nextState"] = next_state
+        return out
+
+    # -- tags ------------------------------------------------------------------------------------------
+
+    def _taggable(self, ctx, arn: str) -> None:
+        parts = arn.split(":") if isinstance(arn, str) else []
+        if len(parts) < 7 or parts[2] != "states":
+            raise _invalid_arn(arn)
+        if parts[5] == "stateMachine":
+            self._machine(ctx, arn)
+        elif parts[5] == "activity":
+            self._activity(ctx, arn)
+        else:
+            raise _error("ResourceNotFound", f"Resource not found: '{arn}'")
+
+    def tag_resource(self, ctx, params):
+        self._taggable(ctx, params["resourceArn"])
+        self.store.tag(params["resourceArn"], params["tags"])
+        if len(self.store.tags(params["resourceArn"])) > 50:
+            raise _error("TooManyTags", "Too many tags", 400)
+        return {}
+
+    def untag_resource(self, ctx, params):
+        self._taggable(ctx, params["resourceArn"])
+        self.store.untag(params["resourceArn"], params["tagKeys"])
+        return {}
+
+    def list_tags_for_resource(self, ctx, params):
+        self._taggable(ctx, params["resourceArn"])
+        return {"tags": self.store.tags(params["resourceArn"])}

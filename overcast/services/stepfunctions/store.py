@@ -1,0 +1,292 @@
+"""Step Functions' tables: state machines with their versions and aliases, activities, executions
+with their event histories, task tokens waiting for an answer, map runs, tags.
+
+An execution's row holds its status and, while it runs, its cursor (the top-level state it is in
+and that state's input); its history is one row per event, committed as the execution goes, so
+that a restarted server resumes it where it was.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+MIGRATIONS = [
+    """
+    CREATE TABLE sfn_machines (
+        arn TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX sfn_machines_scope ON sfn_machines(account, region, name);
+    CREATE TABLE sfn_versions (
+        arn TEXT PRIMARY KEY,
+        machine TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX sfn_versions_machine ON sfn_versions(machine, version);
+    CREATE TABLE sfn_aliases (
+        arn TEXT PRIMARY KEY,
+        machine TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX sfn_aliases_machine ON sfn_aliases(machine);
+    CREATE TABLE sfn_activities (
+        arn TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE TABLE sfn_executions (
+        arn TEXT PRIMARY KEY,
+        machine TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started REAL NOT NULL,
+        parent TEXT,
+        doc TEXT NOT NULL,
+        cursor TEXT
+    );
+    CREATE INDEX sfn_executions_machine ON sfn_executions(machine, started);
+    CREATE INDEX sfn_executions_running ON sfn_executions(status) WHERE status = 'RUNNING';
+    CREATE TABLE sfn_history (
+        execution TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY (execution, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sfn_tokens (
+        token TEXT PRIMARY KEY,
+        execution TEXT NOT NULL,
+        state TEXT NOT NULL,
+        activity TEXT,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX sfn_tokens_execution ON sfn_tokens(execution);
+    CREATE TABLE sfn_map_runs (
+        arn TEXT PRIMARY KEY,
+        execution TEXT NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX sfn_map_runs_execution ON sfn_map_runs(execution);
+    CREATE TABLE sfn_tags (
+        arn TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (arn, key)
+    );
+    """,
+]
+
+
+def has_pending_work(db) -> bool:
+    """Running STANDARD executions resume at start-up."""
+    return db.query_one("SELECT 1 FROM sfn_executions WHERE status = 'RUNNING' LIMIT 1") is not None
+
+
+def _dumps(doc) -> str:
+    return orjson.dumps(doc).decode()
+
+
+class StepFunctionsStore:
+    def __init__(self, db):
+        self.db = db
+        db.migrate("stepfunctions", MIGRATIONS)
+
+    def transaction(self):
+        return self.db.transaction()
+
+    # -- state machines, versions, aliases ---------------------------------------------------------
+
+    def put_machine(self, arn, account, region, name, doc: dict) -> None:
+        self.db.execute("INSERT INTO sfn_machines(arn, account, region, name, doc) VALUES(?,?,?,?,?) "
+                        "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc",
+                        (arn, account, region, name, _dumps(doc)))
+
+    def get_machine(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT doc FROM sfn_machines WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row else None
+
+    def list_machines(self, account, region) -> list[dict]:
+        return [orjson.loads(r[0]) for r in self.db.query(
+            "SELECT doc FROM sfn_machines WHERE account = ? AND region = ? ORDER BY name", (account, region))]
+
+    def delete_machine(self, arn: str) -> None:
+        with self.db.transaction():
+            for table, column in (("sfn_versions", "machine"), ("sfn_aliases", "machine"), ("sfn_machines", "arn")):
+                self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (arn,))
+            self.db.execute("DELETE FROM sfn_tags WHERE arn = ? OR arn LIKE ?", (arn, arn + ":%"))
+
+    def put_version(self, arn, machine, version: int, doc: dict) -> None:
+        self.db.execute("INSERT INTO sfn_versions(arn, machine, version, doc) VALUES(?,?,?,?) "
+                        "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc", (arn, machine, version, _dumps(doc)))
+
+    def get_version(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT doc FROM sfn_versions WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row else None
+
+    def versions(self, machine: str) -> list[dict]:
+        return [orjson.loads(r[0]) for r in self.db.query(
+            "SELECT doc FROM sfn_versions WHERE machine = ? ORDER BY version DESC", (machine,))]
+
+    def delete_version(self, arn: str) -> None:
+        self.db.execute("DELETE FROM sfn_versions WHERE arn = ?", (arn,))
+
+    def put_alias(self, arn, machine, doc: dict) -> None:
+        self.db.execute("INSERT INTO sfn_aliases(arn, machine, doc) VALUES(?,?,?) "
+                        "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc", (arn, machine, _dumps(doc)))
+
+    def get_alias(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT doc FROM sfn_aliases WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row else None
+
+    def aliases(self, machine: str) -> list[dict]:
+        return [orjson.loads(r[0]) for r in self.db.query(
+            "SELECT doc FROM sfn_aliases WHERE machine = ? ORDER BY arn", (machine,))]
+
+    def delete_alias(self, arn: str) -> None:
+        self.db.execute("DELETE FROM sfn_aliases WHERE arn = ?", (arn,))
+
+    # -- activities ------------------------------------------------------------------------------
+
+    def put_activity(self, arn, account, region, doc: dict) -> None:
+        self.db.execute("INSERT INTO sfn_activities(arn, account, region, doc) VALUES(?,?,?,?) "
+                        "ON CONFLICT(arn) DO NOTHING", (arn, account, region, _dumps(doc)))
+
+    def get_activity(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT doc FROM sfn_activities WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row else None
+
+    def list_activities(self, account, region) -> list[dict]:
+        return [orjson.loads(r[0]) for r in self.db.query(
+            "SELECT doc FROM sfn_activities WHERE account = ? AND region = ? ORDER BY arn", (account, region))]
+
+    def delete_activity(self, arn: str) -> None:
+        self.db.execute("DELETE FROM sfn_activities WHERE arn = ?", (arn,))
+
+    # -- executions ------------------------------------------------------------------------------
+
+    def insert_execution(self, arn, machine, started, doc: dict, parent: str | None = None,
+                         events: list[dict] = ()) -> bool:
+        """A new execution with its first events; False when the name is taken."""
+        with self.db.transaction():
+            if self.db.query_one("SELECT 1 FROM sfn_executions WHERE arn = ?", (arn,)):
+                return False
+            self.db.execute("INSERT INTO sfn_executions(arn, machine, status, started, parent, doc) "
+                            "VALUES(?,?,?,?,?,?)", (arn, machine, doc["status"], started, parent, _dumps(doc)))
+            self._add_events(arn, events)
+        return True
+
+    def get_execution(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT doc FROM sfn_executions WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row else None
+
+    def execution_cursor(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT cursor FROM sfn_executions WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row and row[0] else None
+
+    def list_executions(self, machine: str | None = None, status: str | None = None,
+                        parent: str | None = None) -> list[dict]:
+        sql, args = "SELECT doc FROM sfn_executions WHERE 1 = 1", []
+        for column, value in (("machine", machine), ("status", status), ("parent", parent)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        sql += " ORDER BY started DESC, arn DESC"
+        return [orjson.loads(r[0]) for r in self.db.query(sql, args)]
+
+    def running_executions(self) -> list[str]:
+        return [r[0] for r in self.db.query("SELECT arn FROM sfn_executions WHERE status = 'RUNNING'")]
+
+    def checkpoint(self, arn: str, events: list[dict], cursor: dict | None = None, doc: dict | None = None) -> None:
+        """Commit the events recorded since the last checkpoint, with the new cursor (and the
+        execution's document when it changed), in one transaction."""
+        with self.db.transaction():
+            self._add_events(arn, events)
+            if doc is not None:
+                self.db.execute("UPDATE sfn_executions SET status = ?, doc = ? WHERE arn = ?",
+                                (doc["status"], _dumps(doc), arn))
+            if cursor is not None:
+                self.db.execute("UPDATE sfn_executions SET cursor = ? WHERE arn = ?", (_dumps(cursor), arn))
+
+    def _add_events(self, arn: str, events) -> None:
+        if events:
+            self.db.execute_many("INSERT INTO sfn_history(execution, id, doc) VALUES(?,?,?)",
+                                 [(arn, e["id"], _dumps(e)) for e in events])
+
+    def history(self, arn: str, after: int, limit: int, reverse: bool) -> list[dict]:
+        if reverse:
+            rows = self.db.query("SELECT doc FROM sfn_history WHERE execution = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                                 (arn, after or 2**62, limit))
+        else:
+            rows = self.db.query("SELECT doc FROM sfn_history WHERE execution = ? AND id > ? ORDER BY id LIMIT ?",
+                                 (arn, after, limit))
+        return [orjson.loads(r[0]) for r in rows]
+
+    def last_event_id(self, arn: str) -> int:
+        return self.db.scalar("SELECT MAX(id) FROM sfn_history WHERE execution = ?", (arn,)) or 0
+
+    def delete_history_after(self, arn: str, event_id: int) -> None:
+        self.db.execute("DELETE FROM sfn_history WHERE execution = ? AND id > ?", (arn, event_id))
+
+    # -- task tokens -----------------------------------------------------------------------------
+
+    def put_token(self, token, execution, state, doc: dict, activity: str | None = None) -> None:
+        self.db.execute("INSERT INTO sfn_tokens(token, execution, state, activity, doc) VALUES(?,?,?,?,?) "
+                        "ON CONFLICT(token) DO UPDATE SET doc = excluded.doc",
+                        (token, execution, state, activity, _dumps(doc)))
+
+    def get_token(self, token: str) -> dict | None:
+        row = self.db.query_one("SELECT doc FROM sfn_tokens WHERE token = ?", (token,))
+        return orjson.loads(row[0]) if row else None
+
+    def delete_token(self, token: str) -> None:
+        self.db.execute("DELETE FROM sfn_tokens WHERE token = ?", (token,))
+
+    def delete_tokens_of(self, execution: str) -> None:
+        self.db.execute("DELETE FROM sfn_tokens WHERE execution = ?", (execution,))
+
+    def tokens_by_state(self, execution: str) -> dict[str, str]:
+        """The tokens an execution's tasks wait on, by state name."""
+        return dict(self.db.query("SELECT state, token FROM sfn_tokens WHERE execution = ?", (execution,)))
+
+    def next_activity_task(self, activity: str) -> tuple[str, dict] | None:
+        """The oldest activity task no worker has taken yet."""
+        rows = self.db.query("SELECT token, doc FROM sfn_tokens WHERE activity = ? ORDER BY rowid", (activity,))
+        for token, doc in rows:
+            doc = orjson.loads(doc)
+            if not doc.get("taken"):
+                return token, doc
+        return None
+
+    # -- map runs --------------------------------------------------------------------------------
+
+    def put_map_run(self, arn, execution, doc: dict) -> None:
+        self.db.execute("INSERT INTO sfn_map_runs(arn, execution, doc) VALUES(?,?,?) "
+                        "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc", (arn, execution, _dumps(doc)))
+
+    def get_map_run(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT doc FROM sfn_map_runs WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row else None
+
+    def map_runs(self, execution: str) -> list[dict]:
+        return [orjson.loads(r[0]) for r in self.db.query(
+            "SELECT doc FROM sfn_map_runs WHERE execution = ? ORDER BY rowid", (execution,))]
+
+    # -- tags ------------------------------------------------------------------------------------
+
+    def tags(self, arn: str) -> list[dict]:
+        return [{"key": k, "value": v} for k, v in self.db.query(
+            "SELECT key, value FROM sfn_tags WHERE arn = ? ORDER BY key", (arn,))]
+
+    def tag(self, arn: str, tags: list[dict]) -> None:
+        with self.db.transaction():
+            for t in tags:
+                self.db.execute("INSERT INTO sfn_tags(arn, key, value) VALUES(?,?,?) "
+                                "ON CONFLICT(arn, key) DO UPDATE SET value = excluded.value", (arn, t["key"], t["value"]))
+
+    def untag(self, arn: str, keys: list[str]) -> None:
+        with self.db.transaction():
+            for k in keys:
+                self.db.execute("DELETE FROM sfn_tags WHERE arn = ? AND key = ?", (arn, k))
