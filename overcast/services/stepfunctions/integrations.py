@@ -453,15 +453,16 @@ def from_json(model, shape_name: str, value):
 
 
 def to_json(model, shape_name: str, value):
-    """A provider's output as Step Functions hands it on: JSON only (timestamps as ISO text, blobs
-    as text when UTF-8, else base64)."""
+    """A provider's output as Step Functions hands it on: members in Pascal case (as the SDK Step
+    Functions uses names them, whatever the API's own case), JSON only (timestamps as ISO text,
+    blobs as text when UTF-8, else base64)."""
     if value is None:
         return None
     shape = model.shapes[shape_name]
     kind = shape["type"]
     if kind == "structure" and isinstance(value, dict):
         members = shape.get("members", {})
-        return {k: to_json(model, members[k]["shape"], v) if k in members else _plain(v)
+        return {k[:1].upper() + k[1:]: to_json(model, members[k]["shape"], v) if k in members else _plain(v)
                 for k, v in value.items() if v is not None}
     if kind == "list" and isinstance(value, list):
         return [to_json(model, shape["member"]["shape"], v) for v in value]

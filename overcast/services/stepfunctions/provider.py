@@ -674,6 +674,9 @@ class StepFunctionsProvider(Provider):
             if self._stopping:
                 return None, None, None, None
             return "ABORTED", None, None, None
+        except Exception as e:  # a bug must end the execution, never leave it RUNNING forever
+            log.exception("execution %s failed inside overcast", interp.run.arn)
+            return "FAILED", None, "States.Runtime", f"An internal error occurred in overcast: {type(e).__name__}"
 
     def _finish(self, run: Run, doc: dict, status: str, output, error, cause) -> None:
         history = run.history
@@ -988,7 +991,7 @@ class StepFunctionsProvider(Provider):
         machine_text = dumps({"StartAt": name, "States": {name: {**state, **(
             {"End": True} if state.get("Type") not in ("Choice", "Succeed", "Fail") and "Next" not in state else {})}}})
         definition, found = asl.parse(machine_text)
-        errors = [d for d in found.errors if d["code"] != "MISSING_TRANSITION_TARGET"]
+        errors = [d for d in found.errors if d["code"] not in ("MISSING_TRANSITION_TARGET", "MISSING_END_STATE")]
         if errors:
             raise _error("InvalidDefinition", asl.invalid_definition_message(errors))
         value = self._check_input(params.get("input"))

@@ -1,0 +1,266 @@
+"""Task states through overcast's own services: Lambda (both forms), AWS SDK integrations, the
+optimized SQS/DynamoDB/SNS integrations, callbacks with task tokens, activities, nested executions,
+and Distributed Map over S3."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+
+import pytest
+from lambda_functions import create_python
+from messaging_support import make_queue, receive
+from sfn_support import ROLE, create, history, output, run, run_sync, sfn_client, wait_done
+
+FLAKY = """
+import json, os
+COUNTER = {"n": 0}
+
+class Flaky(Exception):
+    pass
+
+def handler(event, context):
+    COUNTER["n"] += 1
+    if event.get("fail_times", 0) >= COUNTER["n"]:
+        raise Flaky("attempt %d failed" % COUNTER["n"])
+    if event.get("always") == "boom":
+        raise ValueError("boom")
+    return {"ok": True, "attempt": COUNTER["n"], "echo": event.get("value")}
+"""
+
+DOUBLER = """
+def handler(event, context):
+    if "Items" in event:
+        return [{"n": int(row["n"]) * 2} for row in event["Items"]]
+    return {"n": int(event["n"]) * 2}
+"""
+
+
+@pytest.fixture(scope="module")
+def sfn(endpoint):
+    return sfn_client(endpoint)
+
+
+@pytest.fixture(scope="module")
+def lam(client):
+    return client("lambda")
+
+
+def make_function(lam, name, code) -> str:
+    return create_python(lam, name, code, Timeout=30)["FunctionArn"]
+
+
+def test_lambda_task_retries_then_succeeds(sfn, lam, unique_name):
+    function = make_function(lam, unique_name("flaky"), FLAKY)
+    described = run(sfn, unique_name("retry"), {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": function, "End": True,
+        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1.0}]}}},
+        {"fail_times": 1, "value": 5})
+    assert output(described) == {"ok": True, "attempt": 2, "echo": 5}
+    types = [e["type"] for e in history(sfn, described["executionArn"])]
+    assert types.count("LambdaFunctionFailed") == 1 and types.count("LambdaFunctionSucceeded") == 1
+    assert types[:4] == ["ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted"]
+
+
+def test_lambda_error_is_caught_by_its_error_type(sfn, lam, unique_name):
+    function = make_function(lam, unique_name("boom"), FLAKY)
+    described = run(sfn, unique_name("catch"), {"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+              "Parameters": {"FunctionName": function, "Payload": {"always": "boom"}}, "Next": "Never",
+              "Catch": [{"ErrorEquals": ["ValueError"], "ResultPath": "$.error", "Next": "Handled"}]},
+        "Never": {"Type": "Fail"},
+        "Handled": {"Type": "Pass", "End": True}}}, {"order": 1})
+    result = output(described)
+    assert result["order"] == 1 and result["error"]["Error"] == "ValueError"
+    assert json.loads(result["error"]["Cause"])["errorMessage"] == "boom"
+
+
+def test_optimized_lambda_invoke_answers_with_payload_and_status(sfn, lam, unique_name):
+    function = make_function(lam, unique_name("opt"), FLAKY)
+    described = run(sfn, unique_name("optimized"), {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function, "Payload.$": "$"},
+        "ResultSelector": {"payload.$": "$.Payload", "status.$": "$.StatusCode"}, "End": True}}}, {"value": "x"})
+    assert output(described) == {"payload": {"ok": True, "attempt": 1, "echo": "x"}, "status": 200}
+
+
+def test_unknown_function_fails_with_lambda_resource_not_found(sfn, unique_name):
+    described = run(sfn, unique_name("nofn"), {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:does-not-exist", "End": True}}})
+    assert described["status"] == "FAILED"
+    assert described["error"] == "Lambda.ResourceNotFoundException"
+
+
+def test_aws_sdk_and_optimized_dynamodb_integrations(sfn, client, unique_name):
+    ddb = client("dynamodb")
+    table = unique_name("tbl")
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    definition = {"StartAt": "Put", "States": {
+        "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Parameters": {"TableName": table, "Item": {"id": {"S.$": "$.id"}, "qty": {"N": "3"}}},
+                "ResultPath": None, "Next": "Get"},
+        "Get": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:getItem",
+                "Parameters": {"TableName": table, "Key": {"id": {"S.$": "$.id"}}},
+                "ResultSelector": {"qty.$": "$.Item.qty.N"}, "Next": "Missing"},
+        "Missing": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:getItem",
+                    "Parameters": {"TableName": "no-such-table", "Key": {"id": {"S": "x"}}},
+                    "Catch": [{"ErrorEquals": ["DynamoDb.ResourceNotFoundException"], "ResultPath": "$.caught",
+                               "Next": "Done"}], "End": True},
+        "Done": {"Type": "Pass", "End": True}}}
+    result = output(run(sfn, unique_name("ddb"), definition, {"id": "order-1"}))
+    assert result["qty"] == "3"
+    assert result["caught"]["Error"] == "DynamoDb.ResourceNotFoundException"
+    assert ddb.get_item(TableName=table, Key={"id": {"S": "order-1"}})["Item"]["qty"] == {"N": "3"}
+
+
+def test_wait_for_task_token_with_sqs_and_send_task_success(sfn, client, unique_name):
+    sqs = client("sqs")
+    url, _ = make_queue(sqs, unique_name("cb"))
+    arn = create(sfn, unique_name("callback"), {"StartAt": "Ask", "States": {"Ask": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token", "order.$": "$.order"}},
+        "ResultPath": "$.approval", "End": True}}})
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"order": 7}))["executionArn"]
+    body = json.loads(receive(sqs, url)[0]["Body"])
+    assert body["order"] == 7
+    assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    sfn.send_task_success(taskToken=body["token"], output=json.dumps({"approved": True}))
+    assert output(wait_done(sfn, execution)) == {"order": 7, "approval": {"approved": True}}
+    with pytest.raises(sfn.exceptions.TaskDoesNotExist):  # a token answers once
+        sfn.send_task_success(taskToken=body["token"], output="{}")
+
+
+def test_send_task_failure_fails_the_task_with_its_error(sfn, client, unique_name):
+    sqs = client("sqs")
+    url, _ = make_queue(sqs, unique_name("cbf"))
+    arn = create(sfn, unique_name("callbackfail"), {"StartAt": "Ask", "States": {"Ask": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": url, "MessageBody.$": "$$.Task.Token"}, "End": True}}})
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    token = receive(sqs, url)[0]["Body"]
+    sfn.send_task_failure(taskToken=token, error="Rejected", cause="by a human")
+    described = wait_done(sfn, execution)
+    assert (described["status"], described["error"], described["cause"]) == ("FAILED", "Rejected", "by a human")
+
+
+def test_unknown_task_token_answers_task_does_not_exist(sfn):
+    with pytest.raises(sfn.exceptions.TaskDoesNotExist):
+        sfn.send_task_success(taskToken="0" * 64, output="{}")
+
+
+def test_activity_worker_gets_the_task_and_answers(sfn, unique_name):
+    activity = sfn.create_activity(name=unique_name("act"))["activityArn"]
+    arn = create(sfn, unique_name("activity"), {"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": activity, "End": True}}})
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"job": 1}))["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="w1")
+    assert json.loads(task["input"]) == {"job": 1}
+    sfn.send_task_success(taskToken=task["taskToken"], output=json.dumps({"done": 1}))
+    assert output(wait_done(sfn, execution)) == {"done": 1}
+
+
+def test_get_activity_task_waits_for_work_without_polling(sfn, unique_name):
+    activity = sfn.create_activity(name=unique_name("actwait"))["activityArn"]
+    arn = create(sfn, unique_name("actwaitm"), {"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": activity, "End": True}}})
+    timer = threading.Timer(0.5, lambda: sfn.start_execution(stateMachineArn=arn, input='{"late": true}'))
+    timer.start()
+    task = sfn.get_activity_task(activityArn=activity)
+    assert json.loads(task["input"]) == {"late": True}
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Nope")
+
+
+def test_start_execution_sync_runs_a_nested_state_machine(sfn, unique_name):
+    child = create(sfn, unique_name("child"), {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True}}})
+    described = run(sfn, unique_name("parent"), {"StartAt": "Call", "States": {"Call": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": child, "Input": {"n.$": "$.n"}},
+        "OutputPath": "$.Output", "End": True}}}, {"n": 21})
+    assert output(described) == {"doubled": 42}
+
+
+def test_distributed_map_over_a_csv_in_s3_with_batches_and_result_writer(sfn, lam, client, unique_name):
+    s3 = client("s3")
+    bucket = unique_name("dmap")
+    s3.create_bucket(Bucket=bucket)
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["n"])
+    for i in range(250):
+        writer.writerow([i])
+    s3.put_object(Bucket=bucket, Key="input.csv", Body=rows.getvalue().encode())
+    function = make_function(lam, unique_name("doubler"), DOUBLER)
+    definition = {"StartAt": "Map", "States": {"Map": {
+        "Type": "Map", "End": True, "MaxConcurrency": 4,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                       "Parameters": {"Bucket": bucket, "Key": "input.csv"}},
+        "ItemBatcher": {"MaxItemsPerBatch": 100},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "Double",
+                          "States": {"Double": {"Type": "Task", "Resource": function, "End": True}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                         "Parameters": {"Bucket": bucket, "Prefix": "results"}}}}}
+    described = run(sfn, unique_name("distributed"), definition, timeout=60)
+    result = output(described)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=result["ResultWriterDetails"]["Key"])["Body"].read())
+    assert manifest["MapRunArn"] == result["MapRunArn"]
+    [succeeded] = manifest["ResultFiles"]["SUCCEEDED"]
+    records = json.loads(s3.get_object(Bucket=bucket, Key=succeeded["Key"])["Body"].read())
+    assert len(records) == 3 and all(r["Status"] == "SUCCEEDED" for r in records)
+    doubled = sorted(item["n"] for r in records for item in json.loads(r["Output"]))
+    assert doubled == [2 * i for i in range(250)]
+    map_run = sfn.describe_map_run(mapRunArn=result["MapRunArn"])
+    assert map_run["status"] == "SUCCEEDED" and map_run["itemCounts"]["succeeded"] == 3
+    children = sfn.list_executions(mapRunArn=result["MapRunArn"])["executions"]
+    assert len(children) == 3 and {c["status"] for c in children} == {"SUCCEEDED"}
+    assert sfn.list_map_runs(executionArn=described["executionArn"])["mapRuns"][0]["mapRunArn"] == result["MapRunArn"]
+
+
+def test_distributed_map_failures_over_the_threshold_fail_the_map(sfn, unique_name):
+    definition = {"StartAt": "Map", "States": {"Map": {
+        "Type": "Map", "End": True, "ToleratedFailureCount": 1,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                          "StartAt": "Check", "States": {
+                              "Check": {"Type": "Choice", "Choices": [
+                                  {"Variable": "$.bad", "BooleanEquals": True, "Next": "Bad"}], "Default": "Good"},
+                              "Bad": {"Type": "Fail", "Error": "Item.Bad"},
+                              "Good": {"Type": "Succeed"}}}}}}
+    described = run(sfn, unique_name("dmapfail"), definition, [{"bad": True}, {"bad": True}, {"bad": False}])
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_execution_status_changes_reach_eventbridge(sfn, client, unique_name):
+    events, sqs = client("events"), client("sqs")
+    url, queue_arn = make_queue(sqs, unique_name("sfnevents"))
+    name = unique_name("evm")
+    rule = unique_name("sfnrule")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.states"],
+                                                        "detail": {"status": ["SUCCEEDED"]}}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn}])
+    described = run(sfn, name, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, {"x": 1})
+    event = json.loads(receive(sqs, url)[0]["Body"])
+    assert event["detail-type"] == "Step Functions Execution Status Change"
+    assert event["detail"]["executionArn"] == described["executionArn"]
+    assert event["detail"]["status"] == "SUCCEEDED"
+
+
+def test_express_machine_runs_lambda_synchronously(sfn, lam, unique_name):
+    function = make_function(lam, unique_name("expr"), DOUBLER)
+    described = run_sync(sfn, unique_name("exprm"), {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": function, "End": True}}}, {"n": 4})
+    assert output(described) == {"n": 8}
+    assert described["billingDetails"]["billedDurationInMilliseconds"] >= 100
+
+
+def test_role_arn_of_the_machine_is_in_the_context(sfn, unique_name):
+    described = run(sfn, unique_name("ctx"), {"StartAt": "A", "States": {"A": {
+        "Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn", "name.$": "$$.StateMachine.Name"},
+        "End": True}}})
+    assert output(described)["role"] == ROLE
