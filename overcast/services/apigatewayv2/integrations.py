@@ -1,5 +1,5 @@
 """Calling an integration: Lambda (AWS_PROXY), HTTP (HTTP_PROXY / HTTP), AWS service
-integrations by IntegrationSubtype (SQS, EventBridge), MOCK. Shared by HTTP and WebSocket APIs."""
+integrations by IntegrationSubtype (SQS, EventBridge, Kinesis, Step Functions), MOCK. Shared by HTTP and WebSocket APIs."""
 
 from __future__ import annotations
 
@@ -187,6 +187,36 @@ async def service_integration(providers, account: str, region: str, integration:
             if hasattr(result, "__await__"):
                 result = await result
             return 200, orjson.dumps(result, default=str)
+        if subtype.startswith("StepFunctions-"):
+            return await _step_functions(providers, account, region, subtype[14:], params)
     except AwsError as e:
         return e.status, orjson.dumps({"__type": e.code, "message": e.message})
     return 500, orjson.dumps({"message": f"Unsupported integration subtype {subtype}"})
+
+
+# The request parameters each Step Functions subtype takes, and the API member each one fills.
+_SFN_PARAMETERS = {
+    "StartExecution": {"StateMachineArn": "stateMachineArn", "Name": "name", "Input": "input",
+                       "TraceHeader": "traceHeader"},
+    "StartSyncExecution": {"StateMachineArn": "stateMachineArn", "Name": "name", "Input": "input",
+                           "TraceHeader": "traceHeader"},
+    "StopExecution": {"ExecutionArn": "executionArn", "Cause": "cause", "Error": "error"},
+}
+
+
+async def _step_functions(providers, account: str, region: str, operation: str, params: dict) -> tuple[int, bytes]:
+    """StepFunctions-StartExecution / -StartSyncExecution / -StopExecution: the API's JSON answer."""
+    members = _SFN_PARAMETERS.get(operation)
+    if members is None:
+        return 400, orjson.dumps({"message": f"Unsupported integration subtype StepFunctions-{operation}"})
+    request = {member: params[name] for name, member in members.items() if params.get(name) is not None}
+    required = "ExecutionArn" if operation == "StopExecution" else "StateMachineArn"
+    if required not in params:
+        return 400, orjson.dumps({"message": f"{required} is required"})
+    sfn = await providers.get("stepfunctions")
+    method = {"StartExecution": sfn.start_execution, "StartSyncExecution": sfn.start_sync_execution,
+              "StopExecution": sfn.stop_execution}[operation]
+    result = method(internal_ctx("stepfunctions", account, region, operation), request)
+    if hasattr(result, "__await__"):
+        result = await result
+    return 200, orjson.dumps(result)

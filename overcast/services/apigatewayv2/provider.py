@@ -28,6 +28,7 @@ _INTEGRATION_TYPES = ("AWS", "AWS_PROXY", "HTTP", "HTTP_PROXY", "MOCK")
 _SUBTYPES = {
     "SQS-SendMessage", "SQS-ReceiveMessage", "SQS-DeleteMessage", "SQS-PurgeQueue",
     "EventBridge-PutEvents", "Kinesis-PutRecord",
+    "StepFunctions-StartExecution", "StepFunctions-StartSyncExecution", "StepFunctions-StopExecution",
 }
 EXECUTE_API_SUFFIX = "execute-api.localhost.localstack.cloud"
 

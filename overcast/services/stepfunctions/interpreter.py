@@ -25,8 +25,18 @@ MAX_PAYLOAD = 256 * 1024  # bytes of a state's input or output (States.DataLimit
 NOT_CAUGHT_BY_ALL = {"States.Runtime", "States.DataLimitExceeded"}
 
 
+_ISO_SECONDS: dict[int, str] = {}
+
+
 def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+    """2024-01-02T03:04:05.678Z; the part up to the second is formatted once per second."""
+    second = int(epoch)
+    prefix = _ISO_SECONDS.get(second)
+    if prefix is None:
+        if len(_ISO_SECONDS) > 64:
+            _ISO_SECONDS.clear()
+        prefix = _ISO_SECONDS[second] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+    return f"{prefix}{int(epoch * 1000) % 1000:03d}Z"
 
 
 def dumps(value) -> str:
@@ -93,6 +103,9 @@ class Interpreter:
     # -- a sequence of states ------------------------------------------------------------------
 
     async def run_states(self, machine: dict, value, scope: Scope, language: str, start: str | None = None):
+        """Run from StartAt (or `start`) to the end; each state's output is the next one's input,
+        so only the first input needs its size checked here."""
+        _check_size(dumps(value), "input")
         name = start or machine["StartAt"]
         states = machine["States"]
         language = machine.get("QueryLanguage", language)
@@ -105,9 +118,12 @@ class Interpreter:
     async def run_state(self, name: str, state: dict, value, scope: Scope, language: str):
         kind = state["Type"]
         entered = time.time()
-        _check_size(dumps(value), f"input of state {name}")
-        scope.last_event = self.history.add(f"{kind}StateEntered", scope.last_event,
-                                            stateEnteredEventDetails=_io("name", name, "input", value))
+        history = self.history
+        if history.keep:
+            scope.last_event = history.add(f"{kind}StateEntered", scope.last_event,
+                                           stateEnteredEventDetails=_io("name", name, "input", dumps(value)))
+        else:
+            scope.last_event = history.add("", scope.last_event)
         if scope.top and self.checkpoint is not None:
             await self.checkpoint({"state": name, "input": value, "variables": scope.variables})
         context = self.run.context(name, entered, scope.map_item, kind == "Task")
@@ -131,9 +147,13 @@ class Interpreter:
                     raise
                 output, next_name = caught
                 break
-        _check_size(dumps(output), f"output of state {name}")
-        scope.last_event = self.history.add(f"{kind}StateExited", scope.last_event,
-                                            stateExitedEventDetails=_io("name", name, "output", output))
+        text = dumps(output)
+        _check_size(text, f"output of state {name}")
+        if history.keep:
+            scope.last_event = history.add(f"{kind}StateExited", scope.last_event,
+                                           stateExitedEventDetails=_io("name", name, "output", text))
+        else:
+            scope.last_event = history.add("", scope.last_event)
         return output, next_name
 
     # -- Retry and Catch ------------------------------------------------------------------------
@@ -287,11 +307,15 @@ class Interpreter:
     @staticmethod
     def _input_path(state, raw):
         path = state.get("InputPath", "$")
+        if path == "$":
+            return raw
         return {} if path is None else paths.select(raw, path, "InputPath")
 
     @staticmethod
     def _output_path(state, value):
         path = state.get("OutputPath", "$")
+        if path == "$":
+            return value
         return {} if path is None else paths.select(value, path, "OutputPath")
 
     # -- Wait --------------------------------------------------------------------------------------
@@ -338,8 +362,7 @@ def _next(state) -> str | None:
     return None if state.get("End") else state.get("Next")
 
 
-def _io(name_key, name, value_key, value) -> dict:
-    text = dumps(value)
+def _io(name_key, name, value_key, text: str) -> dict:
     return {name_key: name, value_key: text, f"{value_key}Details": {"truncated": False}}
 
 
