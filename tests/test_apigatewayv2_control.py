@@ -117,8 +117,8 @@ def test_sqs_service_integration_is_stored_with_subtype(gw):
 def test_unknown_integration_subtype_is_bad_request(gw):
     api_id = gw.create_api(Name="s", ProtocolType="HTTP")["ApiId"]
     with pytest.raises(ClientError) as error:
-        gw.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationSubtype="StepFunctions-StartExecution",
-                              PayloadFormatVersion="1.0", RequestParameters={"StateMachineArn": "x"})
+        gw.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationSubtype="AppConfig-GetConfiguration",
+                              PayloadFormatVersion="1.0", RequestParameters={"Application": "x"})
     assert _code(error) == ("BadRequestException", 400)
 
 
