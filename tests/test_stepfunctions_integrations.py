@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import threading
+import time
 
 import pytest
 from lambda_functions import create_python
@@ -264,3 +265,18 @@ def test_role_arn_of_the_machine_is_in_the_context(sfn, unique_name):
         "Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn", "name.$": "$$.StateMachine.Name"},
         "End": True}}})
     assert output(described)["role"] == ROLE
+
+
+def test_an_eventbridge_rule_starts_an_execution_with_the_event(sfn, client, unique_name):
+    events = client("events")
+    machine = create(sfn, unique_name("ebtarget"), {"StartAt": "A", "States": {"A": {
+        "Type": "Pass", "Parameters": {"source.$": "$.source", "order.$": "$.detail.order"}, "End": True}}})
+    rule = unique_name("startsfn")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "sfn", "Arn": machine, "RoleArn": ROLE}])
+    events.put_events(Entries=[{"Source": "shop.orders", "DetailType": "placed", "Detail": json.dumps({"order": 9})}])
+    deadline = time.monotonic() + 10
+    while not (executions := sfn.list_executions(stateMachineArn=machine)["executions"]):
+        assert time.monotonic() < deadline, "the rule started no execution"
+        time.sleep(0.05)
+    assert output(wait_done(sfn, executions[0]["executionArn"])) == {"source": "shop.orders", "order": 9}

@@ -1,6 +1,6 @@
 """Deliver a message to an AWS resource by its ARN, through that service's own provider: the one
 path SNS, EventBridge, Scheduler and event-source-mapping destinations use to reach SQS, SNS,
-Lambda, EventBridge buses, CloudWatch Logs, Kinesis and Firehose (when overcast has them). Never
+Lambda, EventBridge buses, Step Functions state machines, CloudWatch Logs, Kinesis and Firehose. Never
 touches another service's tables."""
 
 from __future__ import annotations
@@ -91,6 +91,10 @@ async def deliver(providers, arn: str, body: str, *, attributes: dict | None = N
         if service == "events":
             events = await providers.get("events")
             return await events.put_event_internal(account, region, arn, body)
+        if service == "states" and resource.startswith("stateMachine:"):
+            sfn = await providers.get("stepfunctions")
+            ctx = internal_ctx("stepfunctions", account, region, "StartExecution")
+            return sfn.start_execution(ctx, {"stateMachineArn": arn, "input": body})
         if service == "logs" and "logs" in SERVICES:
             logs = await providers.get("logs")
             group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource
