@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlparse
 import httpx
 import pytest
 import websockets
+from apigateway_support import Api
 from conftest import OvercastProcess, make_client
 from websockets.exceptions import InvalidStatus
 
@@ -157,6 +158,25 @@ def test_same_origin_form_is_served(endpoint, queue):
     body = urlencode({"Action": "SendMessage", "QueueUrl": url, "MessageBody": "mine"})
     assert httpx.post(endpoint + "/", headers=headers, content=body).status_code == 200
     assert _messages(sqs, url) == 1
+
+
+def test_deployed_api_decides_its_own_cross_site_requests(client, endpoint):
+    """Deployed APIs are the application's own front door: a page on any origin reaches them, as
+    on AWS, and their CORS configuration decides what it may read."""
+    api = Api(client("apigateway"), endpoint, "cross-site")
+    api.mock("/hello", template='{"served": true}')
+    api.deploy("web")
+    for headers in (IMG, {**IMG, "Origin": EVIL, "Sec-Fetch-Mode": "cors"}):
+        r = httpx.get(api.url("/hello"), headers=headers)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"served": True}
+        assert "access-control-allow-origin" not in r.headers  # the API configured no CORS
+
+
+def test_link_the_user_opened_is_served(endpoint):
+    """Sec-Fetch-Site: none is a URL the user typed or bookmarked, not a page's doing."""
+    r = httpx.get(endpoint + "/_overcast/health", headers={"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate"})
+    assert r.json()["status"] == "running"
 
 
 # -- S3 -------------------------------------------------------------------------------------------
