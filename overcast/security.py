@@ -97,6 +97,8 @@ class BrowserGuard:
             return True
         if for_origin:
             return False
+        if not name:
+            return True  # no Host at all (an HTTP/1.0 health probe): browsers always send one
         # A Host that is an address cannot be rebound: the browser connected to that very address
         # (this matters for --host 0.0.0.0 or a LAN address). AWS's own names are AWS's.
         return _ip(name) is not None or name.endswith(AWS_SUFFIXES)

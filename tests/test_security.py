@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from urllib.parse import urlencode, urlparse
 
 import httpx
@@ -241,6 +242,17 @@ def test_foreign_hosts_are_refused_naming_the_setting(endpoint, host):
     assert r.status_code == 403
     assert "OVERCAST_ALLOWED_HOSTS" in r.json()["message"]
     assert httpx.get(endpoint + "/_overcast/health", headers={"Host": host}).status_code == 403
+
+
+def test_request_without_host_is_served(endpoint):
+    """HTTP/1.0 probes may leave Host out; a browser never does, so it cannot be rebinding."""
+    url = urlparse(endpoint)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as conn:
+        conn.sendall(b"GET /_overcast/health HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
 
 
 def test_websocket_upgrade_with_a_foreign_host_is_refused(endpoint):
