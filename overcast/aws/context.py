@@ -166,6 +166,7 @@ class RequestContext:
     operation: str = ""
     protocol: str = ""
     access_key: str = ""
+    principal: str = ""  # ARN of the user or role session of keys overcast issued; else the account's root
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property

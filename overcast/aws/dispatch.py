@@ -33,7 +33,7 @@ class Providers:
         self.started_at = time.time()
         self._providers: dict[str, object] = {}
         self._handlers: dict[tuple[str, str], tuple] = {}
-        self._issued_keys: dict[str, str] = {}
+        self._issued_keys: dict[str, tuple[str, str]] = {}
 
     async def get(self, service: str):
         provider = self._providers.get(service)
@@ -43,15 +43,20 @@ class Providers:
             await provider.start()
         return provider
 
+    async def identity_for_key(self, access_key: str) -> tuple[str, str] | None:
+        """(account, user or role-session ARN) of credentials that overcast's STS or IAM issued,
+        remembered once found (issued keys never change owner)."""
+        identity = self._issued_keys.get(access_key)
+        if identity is None:
+            identity = await (await self.get("sts")).identity_for_issued_key(access_key)
+            if identity is not None:
+                self._issued_keys[access_key] = identity
+        return identity
+
     async def account_for_key(self, access_key: str) -> str | None:
-        """The account of credentials that overcast's STS or IAM issued, remembered once found
-        (issued keys never change account)."""
-        account = self._issued_keys.get(access_key)
-        if account is None:
-            account = await (await self.get("sts")).account_for_issued_key(access_key)
-            if account is not None:
-                self._issued_keys[access_key] = account
-        return account
+        """The account of credentials that overcast's STS or IAM issued."""
+        identity = await self.identity_for_key(access_key)
+        return identity[0] if identity else None
 
     def loaded(self) -> dict[str, object]:
         return dict(self._providers)
@@ -93,7 +98,9 @@ class Gateway:
         if target.service is None:
             return _unknown_service(request, target)
         if target.access_key[:4] in ISSUED_KEY_PREFIXES:
-            target.account = await self.providers.account_for_key(target.access_key) or target.account
+            identity = await self.providers.identity_for_key(target.access_key)
+            if identity is not None:
+                target.account, target.principal = identity
         spec = SERVICES[target.service]
         if spec.front is not None:  # a service with its own front door (S3)
             front = self._fronts.get(spec.name)
@@ -107,7 +114,8 @@ class Gateway:
         if protocol_name == "query" and spec.legacy_query_model and model.protocol != "query":
             model = load_legacy_model(spec.legacy_query_model)
         protocol = get_protocol(protocol_name)
-        ctx = RequestContext(target.account, target.region, spec.name, request, protocol=protocol_name, access_key=target.access_key)
+        ctx = RequestContext(target.account, target.region, spec.name, request, protocol=protocol_name,
+                             access_key=target.access_key, principal=target.principal)
         operation = None
         try:
             operation, params = protocol.parse(model, request)

@@ -37,6 +37,7 @@ class Route:
     region: str
     access_key: str
     signing_name: str | None = None  # what the credential scope named, for the "unknown" error
+    principal: str = ""  # the user's or role session's ARN, for keys overcast issued
 
 
 def account_for(access_key: str) -> str:
@@ -54,6 +55,8 @@ def route(request: HttpRequest) -> Route:
         match = _CREDENTIAL.search("Credential=" + unquote(credential))
     if match is not None:
         access_key, _, region, signing_name = match.groups()
+    else:
+        access_key = _sigv2_access_key(request)
 
     target = headers.get("x-amz-target")
     host_service, host_region = _from_host(request.host)
@@ -78,6 +81,17 @@ def route(request: HttpRequest) -> Route:
         # anonymous S3: public objects, presigned-free browser POST uploads, websites
         service = "s3"
     return Route(service, account, region, access_key)
+
+
+def _sigv2_access_key(request: HttpRequest) -> str:
+    """The access key of an S3 request signed with SigV2 (`AWS AKID:signature`, or a presigned
+    URL's AWSAccessKeyId): the account it names is the caller's too."""
+    auth = request.headers.get("authorization", "")
+    if auth.startswith("AWS "):
+        return auth[4:].partition(":")[0].strip()
+    if "AWSAccessKeyId=" in request.query_string:
+        return parse_qs(request.query_string).get("AWSAccessKeyId", [""])[0]
+    return ""
 
 
 def _by_path(path: str, candidates: list[str]) -> list[str]:

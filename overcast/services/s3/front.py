@@ -35,6 +35,7 @@ from overcast.aws.models import load_service_model
 from overcast.aws.protocols import get_protocol
 from overcast.aws.protocols.xmlcodec import escape_text
 from overcast.aws.routing import Route
+from overcast.services.s3 import access
 from overcast.services.s3.blobio import FileBody, Payload
 
 log = logging.getLogger("overcast.s3")
@@ -78,7 +79,7 @@ class S3Front:
 
     async def handle(self, request: HttpRequest, target: Route) -> HttpResponse:
         ctx = RequestContext(target.account, target.region, "s3", request, protocol="rest-xml",
-                             access_key=target.access_key, request_id=_request_id())
+                             access_key=target.access_key, principal=target.principal, request_id=_request_id())
         head = request.method == "HEAD"
         provider = None
         bucket_name = None
@@ -202,6 +203,10 @@ class S3Front:
         method = getattr(provider, operation.method_name, None)
         if method is None:
             raise AwsError("NotImplemented", f"{name} is not implemented by overcast yet.", 501, sender_fault=False)
+        if bucket and name != "CreateBucket":
+            owner = provider.store.bucket(bucket)
+            if owner is not None:  # else the operation answers NoSuchBucket
+                access.check(ctx, owner, key)
         result = method(ctx, params)
         if inspect.isawaitable(result):
             result = await result

@@ -24,6 +24,7 @@ import orjson
 
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
+from overcast.services.s3 import access
 from overcast.services.s3 import checksums as ck
 from overcast.services.s3.blobio import (
     INLINE_DB,
@@ -966,7 +967,7 @@ class S3Provider(Provider):
 
     # -- copying -------------------------------------------------------------------------------
 
-    def _copy_source(self, params, prefix: str = "CopySource") -> tuple[Bucket, Obj]:
+    def _copy_source(self, ctx, params, prefix: str = "CopySource") -> tuple[Bucket, Obj]:
         source = params.get(prefix) or ""
         text, _, query = source.partition("?")
         text = unquote(text).lstrip("/")
@@ -977,6 +978,7 @@ class S3Provider(Provider):
         if query.startswith("versionId="):
             version_id = unquote(query[len("versionId="):])
         bucket = self._bucket(src_bucket)
+        access.check(ctx, bucket, src_key, "GetObject")  # the source may be another account's bucket
         obj = self._object(bucket, src_key, version_id)
         m, u = params.get(f"{prefix}IfMatch"), params.get(f"{prefix}IfUnmodifiedSince")
         n, s = params.get(f"{prefix}IfNoneMatch"), params.get(f"{prefix}IfModifiedSince")
@@ -994,7 +996,7 @@ class S3Provider(Provider):
     async def copy_object(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
         key = params["Key"]
-        src_bucket, src = self._copy_source(params)
+        src_bucket, src = self._copy_source(ctx, params)
         directive = params.get("MetadataDirective") or "COPY"
         if directive not in ("COPY", "REPLACE"):
             raise invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", directive)
@@ -1284,7 +1286,7 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         upload = self._upload(bucket, params["Key"], params.get("UploadId"))
         number = self._part_number(params)
-        _, src = self._copy_source(params)
+        _, src = self._copy_source(ctx, params)
         start, length = 0, src.size
         text = params.get("CopySourceRange")
         if text:

@@ -143,13 +143,19 @@ class StsProvider(Provider):
     async def account_for_issued_key(self, key: str) -> str | None:
         """The account of credentials overcast issued (STS sessions, IAM users' access keys);
         None for any other key. The gateway scopes requests signed with them to that account."""
+        identity = await self.identity_for_issued_key(key)
+        return identity[0] if identity else None
+
+    async def identity_for_issued_key(self, key: str) -> tuple[str, str] | None:
+        """(account, ARN of the role session or user) of credentials overcast issued; None for
+        any other key. Resource policies that name a user or role match on that ARN."""
         session = self.store.get(key)
         if session is not None:
-            return session.account
+            return session.account, session.arn
         if key.startswith(common.ACCESS_KEY):
             user = (await self.providers.get("iam")).identity_for_access_key(key)
             if user is not None:
-                return user["Account"]
+                return user["Account"], user["Arn"]
         return None
 
     def decode_authorization_message(self, ctx, params: dict) -> dict:
