@@ -120,3 +120,235 @@ def test_s3_presigned_url_of_another_account_is_refused(a, b, unique_name):
     response = httpx.get(s3b.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}))
     assert response.status_code == 403
     assert b"<Code>AccessDenied</Code>" in response.content
+
+
+# -- Lambda ----------------------------------------------------------------------------------
+
+
+def lambda_denied(action: str, arn: str, principal: str = f"arn:aws:iam::{B}:root") -> dict:
+    return dict(code="AccessDeniedException", status=403,
+                message=f"User: {principal} is not authorized to perform: {action} on resource: {arn} because no "
+                        f"resource-based policy allows the {action} action")
+
+
+def test_lambda_another_accounts_function_is_refused(a, b, unique_name):
+    from lambda_functions import create_python
+
+    la, lb = a("lambda"), b("lambda")
+    name = unique_name("acct")
+    arn = create_python(la, name)["FunctionArn"]
+    assert f":{A}:" in arn
+    refused(lambda: lb.get_function(FunctionName=arn), **lambda_denied("lambda:GetFunction", arn))
+    refused(lambda: lb.invoke(FunctionName=arn, Payload=b"{}"), **lambda_denied("lambda:InvokeFunction", arn))
+    refused(lambda: lb.get_function_configuration(FunctionName=f"{A}:function:{name}"),
+            **lambda_denied("lambda:GetFunctionConfiguration", arn))
+    refused(lambda: lb.update_function_configuration(FunctionName=arn, Timeout=9),
+            **lambda_denied("lambda:UpdateFunctionConfiguration", arn))
+    refused(lambda: lb.delete_function(FunctionName=arn), **lambda_denied("lambda:DeleteFunction", arn))
+    refused(lambda: lb.get_policy(FunctionName=arn), **lambda_denied("lambda:GetPolicy", arn))
+    refused(lambda: lb.add_permission(FunctionName=arn, StatementId="me", Action="lambda:*", Principal=B),
+            **lambda_denied("lambda:AddPermission", arn))
+    refused(lambda: lb.tag_resource(Resource=arn, Tags={"k": "v"}), **lambda_denied("lambda:TagResource", arn))
+    # a function that does not exist in A is refused the same way: B learns nothing
+    missing = arn + "-missing"
+    refused(lambda: lb.get_function(FunctionName=missing), **lambda_denied("lambda:GetFunction", missing))
+    # by bare name B reaches only its own account
+    refused(lambda: lb.get_function(FunctionName=name), "ResourceNotFoundException", 404)
+    assert la.get_function_configuration(FunctionName=name)["Timeout"] == 3
+    assert la.list_tags(Resource=arn)["Tags"] == {}
+
+
+def test_lambda_add_permission_grants_another_account(a, b, unique_name):
+    from lambda_functions import create_python
+
+    la, lb = a("lambda"), b("lambda")
+    name = unique_name("acct")
+    arn = create_python(la, name)["FunctionArn"]
+    la.add_permission(FunctionName=name, StatementId="b-invokes", Action="lambda:InvokeFunction", Principal=B)
+    out = lb.invoke(FunctionName=arn, Payload=b'{"hello": "B"}')
+    assert out["StatusCode"] == 200 and json.loads(out["Payload"].read())["event"] == {"hello": "B"}
+    refused(lambda: lb.get_function(FunctionName=arn), **lambda_denied("lambda:GetFunction", arn))
+    la.add_permission(FunctionName=name, StatementId="b-reads", Action="lambda:GetFunction",
+                      Principal=f"arn:aws:iam::{B}:root")
+    assert lb.get_function(FunctionName=arn)["Configuration"]["FunctionArn"] == arn
+    other = "333333333333"
+    refused(lambda: __import__("conftest").make_client(lb.meta.endpoint_url, "lambda", access_key=other)
+            .invoke(FunctionName=arn, Payload=b"{}"),
+            **lambda_denied("lambda:InvokeFunction", arn, f"arn:aws:iam::{other}:root"))
+    la.add_permission(FunctionName=name, StatementId="all", Action="lambda:InvokeFunction", Principal="*")
+    out = __import__("conftest").make_client(lb.meta.endpoint_url, "lambda", access_key=other).invoke(
+        FunctionName=arn, Payload=b"{}")
+    assert out["StatusCode"] == 200
+
+
+# -- SNS -------------------------------------------------------------------------------------
+
+
+def sns_denied(action: str, arn: str) -> dict:
+    return dict(code="AuthorizationError", status=403,
+                message=f"User: arn:aws:iam::{B}:root is not authorized to perform: SNS:{action} on resource: {arn} "
+                        f"because no resource-based policy allows the SNS:{action} action")
+
+
+def test_sns_another_accounts_topic_is_refused(a, b, unique_name):
+    sa, sb, sqs_b = a("sns"), b("sns"), b("sqs")
+    arn = sa.create_topic(Name=unique_name("acct"))["TopicArn"]
+    queue_b = sqs_b.create_queue(QueueName=unique_name("acct"))["QueueUrl"]
+    queue_b_arn = sqs_b.get_queue_attributes(QueueUrl=queue_b, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    refused(lambda: sb.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_b_arn), **sns_denied("Subscribe", arn))
+    refused(lambda: sb.publish(TopicArn=arn, Message="x"), **sns_denied("Publish", arn))
+    refused(lambda: sb.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[{"Id": "1", "Message": "x"}]),
+            **sns_denied("Publish", arn))
+    refused(lambda: sb.get_topic_attributes(TopicArn=arn), **sns_denied("GetTopicAttributes", arn))
+    refused(lambda: sb.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="B"),
+            **sns_denied("SetTopicAttributes", arn))
+    refused(lambda: sb.add_permission(TopicArn=arn, Label="me", AWSAccountId=[B], ActionName=["Publish"]),
+            **sns_denied("AddPermission", arn))
+    refused(lambda: sb.list_subscriptions_by_topic(TopicArn=arn), **sns_denied("ListSubscriptionsByTopic", arn))
+    refused(lambda: sb.tag_resource(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}]),
+            **sns_denied("TagResource", arn))
+    refused(lambda: sb.delete_topic(TopicArn=arn), **sns_denied("DeleteTopic", arn))
+    # A's topic is unchanged
+    assert sa.get_topic_attributes(TopicArn=arn)["Attributes"].get("DisplayName", "") == ""
+    assert sa.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"] == []
+    assert arn in [t["TopicArn"] for t in sa.list_topics()["Topics"]]
+
+
+def test_sns_topic_policy_grants_another_account(a, b, unique_name):
+    sa, sb, sqs_a = a("sns"), b("sns"), a("sqs")
+    arn = sa.create_topic(Name=unique_name("acct"))["TopicArn"]
+    queue = sqs_a.create_queue(QueueName=unique_name("acct"))["QueueUrl"]
+    queue_arn = sqs_a.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sa.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    sa.add_permission(TopicArn=arn, Label="b-publishes", AWSAccountId=[B], ActionName=["Publish", "Subscribe"])
+    sb.publish(TopicArn=arn, Message="from B")
+    messages = sqs_a.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"]
+    assert [m["Body"] for m in messages] == ["from B"]
+    sub = sb.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn.replace("acct", "other"),
+                       ReturnSubscriptionArn=True)["SubscriptionArn"]
+    # the subscriber owns its subscription; a third account does not
+    assert sb.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["Owner"] == B
+    third = __import__("conftest").make_client(sb.meta.endpoint_url, "sns", access_key="333333333333")
+    refused(lambda: third.unsubscribe(SubscriptionArn=sub), "AuthorizationError", 403)
+    refused(lambda: sb.get_topic_attributes(TopicArn=arn), **sns_denied("GetTopicAttributes", arn))
+    sb.unsubscribe(SubscriptionArn=sub)
+
+
+# -- SQS -------------------------------------------------------------------------------------
+
+
+def test_sqs_another_accounts_queue_is_refused(a, b, unique_name):
+    qa, qb = a("sqs"), b("sqs")
+    name = unique_name("acct")
+    url = qa.create_queue(QueueName=name)["QueueUrl"]
+    qa.send_message(QueueUrl=url, MessageBody="from A")
+    denied = dict(code="AccessDenied", status=403, message=f"Access to the resource {url} is denied.")
+    refused(lambda: qb.send_message(QueueUrl=url, MessageBody="x"), **denied)
+    refused(lambda: qb.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x"}]), **denied)
+    refused(lambda: qb.receive_message(QueueUrl=url), **denied)
+    refused(lambda: qb.purge_queue(QueueUrl=url), **denied)
+    refused(lambda: qb.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]), **denied)
+    refused(lambda: qb.set_queue_attributes(QueueUrl=url, Attributes={"Policy": grant("*", "sqs:*", "*")}), **denied)
+    refused(lambda: qb.delete_queue(QueueUrl=url), **denied)
+    refused(lambda: qb.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=A), "AWS.SimpleQueueService.NonExistentQueue")
+    assert name not in " ".join(qb.list_queues(QueueNamePrefix=name).get("QueueUrls", []))
+    assert [m["Body"] for m in qa.receive_message(QueueUrl=url)["Messages"]] == ["from A"]
+
+
+def test_sqs_queue_policy_grants_another_account(a, b, unique_name):
+    qa, qb = a("sqs"), b("sqs")
+    name = unique_name("acct")
+    url = qa.create_queue(QueueName=name)["QueueUrl"]
+    arn = qa.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    qa.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{B}:root"}, "Action": ["sqs:Send*", "sqs:GetQueueUrl"],
+         "Resource": arn}]})})
+    assert qb.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=A)["QueueUrl"].endswith(f"/{A}/{name}")
+    qb.send_message(QueueUrl=url, MessageBody="from B")
+    qb.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "batch from B"}])
+    refused(lambda: qb.receive_message(QueueUrl=url), "AccessDenied", 403)
+    bodies = sorted(m["Body"] for m in qa.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"])
+    assert bodies == ["batch from B", "from B"]
+
+
+# -- DynamoDB --------------------------------------------------------------------------------
+
+
+def test_dynamodb_another_accounts_table_is_refused(a, b, unique_name):
+    da, db = a("dynamodb"), b("dynamodb")
+    name = unique_name("acct")
+    arn = da.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
+    da.put_item(TableName=name, Item={"k": {"S": "1"}, "v": {"S": "A"}})
+    # B has a table of the same name: A's ARN must not reach it, nor A's
+    db.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+    def denied(action: str) -> dict:
+        return dict(code="AccessDeniedException", status=400,
+                    message=f"User: arn:aws:iam::{B}:root is not authorized to perform: dynamodb:{action} on resource: "
+                            f"{arn} because no resource-based policy allows the dynamodb:{action} action")
+
+    refused(lambda: db.get_item(TableName=arn, Key={"k": {"S": "1"}}), **denied("GetItem"))
+    refused(lambda: db.put_item(TableName=arn, Item={"k": {"S": "1"}, "v": {"S": "B"}}), **denied("PutItem"))
+    refused(lambda: db.scan(TableName=arn), **denied("Scan"))
+    refused(lambda: db.describe_table(TableName=arn), **denied("DescribeTable"))
+    refused(lambda: db.delete_table(TableName=arn), **denied("DeleteTable"))
+    refused(lambda: db.tag_resource(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}]), **denied("TagResource"))
+    refused(lambda: db.batch_get_item(RequestItems={arn: {"Keys": [{"k": {"S": "1"}}]}}), "AccessDeniedException")
+    assert db.get_item(TableName=name, Key={"k": {"S": "1"}}).get("Item") is None
+    assert da.get_item(TableName=name, Key={"k": {"S": "1"}})["Item"]["v"] == {"S": "A"}
+
+
+# -- IAM / STS -------------------------------------------------------------------------------
+
+
+def test_sts_assume_role_into_another_account_needs_the_roles_trust(a, b, unique_name):
+    iam_a, sts_b = a("iam"), b("sts")
+    name = unique_name("acct")
+    lambda_trust = json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                              "Action": "sts:AssumeRole"}]})
+    role_arn = iam_a.create_role(RoleName=name, AssumeRolePolicyDocument=lambda_trust)["Role"]["Arn"]
+    message = f"User: arn:aws:iam::{B}:root is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    refused(lambda: sts_b.assume_role(RoleArn=role_arn, RoleSessionName="s1"), "AccessDenied", 403, message)
+    # a role that does not exist in A is refused the same way: B cannot become A
+    missing = f"arn:aws:iam::{A}:role/{name}-missing"
+    refused(lambda: sts_b.assume_role(RoleArn=missing, RoleSessionName="s1"), "AccessDenied", 403)
+    iam_a.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{B}:root"}, "Action": "sts:AssumeRole",
+         "Condition": {"StringLike": {"sts:RoleSessionName": "ci-*"}}}]}))
+    refused(lambda: sts_b.assume_role(RoleArn=role_arn, RoleSessionName="other"), "AccessDenied", 403)
+    out = sts_b.assume_role(RoleArn=role_arn, RoleSessionName="ci-1")
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{A}:assumed-role/{name}/ci-1"
+
+
+def test_sts_trust_policy_naming_a_user_admits_that_users_keys_only(a, b, client, endpoint, unique_name):
+    import boto3
+
+    iam_a, iam_b = a("iam"), b("iam")
+    alice, bob = unique_name("alice"), unique_name("bob")
+    alice_arn = iam_b.create_user(UserName=alice)["User"]["Arn"]
+    iam_b.create_user(UserName=bob)
+    name = unique_name("acct")
+    role_arn = iam_a.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": alice_arn}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+
+    def sts_of(user):
+        key = iam_b.create_access_key(UserName=user)["AccessKey"]
+        return boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                            aws_secret_access_key=key["SecretAccessKey"])
+
+    refused(lambda: sts_of(bob).assume_role(RoleArn=role_arn, RoleSessionName="s1"), "AccessDenied", 403)
+    refused(lambda: b("sts").assume_role(RoleArn=role_arn, RoleSessionName="s1"), "AccessDenied", 403)
+    assert sts_of(alice).assume_role(RoleArn=role_arn, RoleSessionName="s1")["AssumedRoleUser"]["Arn"].startswith(
+        f"arn:aws:sts::{A}:assumed-role/{name}/")
+
+
+def test_iam_is_scoped_by_account(a, b, unique_name):
+    iam_a, iam_b = a("iam"), b("iam")
+    name = unique_name("acct")
+    iam_a.create_user(UserName=name)
+    refused(lambda: iam_b.get_user(UserName=name), "NoSuchEntity", 404)
+    refused(lambda: iam_b.delete_user(UserName=name), "NoSuchEntity", 404)
+    assert iam_a.get_user(UserName=name)["User"]["Arn"] == f"arn:aws:iam::{A}:user/{name}"

@@ -86,8 +86,9 @@ def test_get_caller_identity_for_iam_user_access_key(client, endpoint, unique_na
 # -- AssumeRole -------------------------------------------------------------------------------
 
 
-def test_assume_role_issues_temporary_credentials(sts):
+def test_assume_role_issues_temporary_credentials(client):
     before = datetime.datetime.now(datetime.UTC)
+    sts = client("sts", access_key="123456789012")  # a role of the caller's own account: trust is not checked
     result = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/demo", RoleSessionName="session-1")
     credentials = result["Credentials"]
     assert credentials["AccessKeyId"].startswith("ASIA") and len(credentials["AccessKeyId"]) == 20
@@ -318,7 +319,10 @@ def test_cli_assume_role(aws_cli):
 
 
 def test_assumed_role_credentials_act_in_the_roles_account(client, endpoint, unique_name):
-    role_arn = f"arn:aws:iam::222233334444:role/{unique_name('cross')}"
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]})
+    role_arn = client("iam", access_key="222233334444").create_role(
+        RoleName=unique_name("cross"), AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     credentials = client("sts").assume_role(RoleArn=role_arn, RoleSessionName="cross-session")["Credentials"]
     session_iam = boto3.client(
         "iam",

@@ -150,6 +150,20 @@ def allows(policy, request: Request, owner_account: str) -> bool:
     return evaluate(policy, request) == ALLOW
 
 
+def refusal(policy, request: Request, owner_account: str) -> str | None:
+    """None when `allows`; else AWS's message for the refused request, which says whether no
+    statement allowed it or one denied it (the wording Lambda, STS, EventBridge and others use)."""
+    if request.principal.account == owner_account:
+        return None
+    decision = evaluate(policy, request)
+    if decision == ALLOW:
+        return None
+    who = request.principal.service or request.principal.identity_arn
+    why = ("with an explicit deny in a resource-based policy" if decision == DENY
+           else f"because no resource-based policy allows the {request.action} action")
+    return f"User: {who} is not authorized to perform: {request.action} on resource: {request.resource} {why}"
+
+
 def _applies(statement: dict, request: Request) -> bool:
     if "Principal" in statement:
         if not _principal_matches(statement["Principal"], request.principal):

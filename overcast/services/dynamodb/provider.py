@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.dynamodb import legacy
@@ -97,6 +98,10 @@ class DynamoDbProvider(Provider):
         key = (ctx.account, ctx.region, name)
         table = self._tables.get(key)
         if table is None:
+            if isinstance(name, str) and name.startswith("arn:") and ":table/" in name:
+                # TableName may be the table's ARN; another account's is refused, never looked up
+                _refuse_other_account(ctx, name)
+                return self._table(ctx, name.split(":table/", 1)[1].split("/", 1)[0], describe=describe)
             row = self.store.get_table(ctx.account, ctx.region, name) if isinstance(name, str) else None
             if row is None:
                 if describe:
@@ -108,6 +113,7 @@ class DynamoDbProvider(Provider):
 
     def _table_by_name_or_arn(self, ctx, name: str, describe: bool = False) -> Table:
         if isinstance(name, str) and name.startswith("arn:"):
+            _refuse_other_account(ctx, name)
             name = name.rsplit("/", 1)[-1] if ":table/" in name else name
         return self._table(ctx, name, describe=describe)
 
@@ -410,6 +416,7 @@ class DynamoDbProvider(Provider):
     def _table_for_arn(self, ctx, arn: str) -> Table:
         if not isinstance(arn, str) or ":table/" not in arn:
             raise invalid(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
+        _refuse_other_account(ctx, arn)
         parts = arn.split(":")
         if len(parts) < 6 or parts[3] != ctx.region or parts[4] != ctx.account:
             raise not_found(f"Requested resource not found: ResourcArn: {arn} not found")
@@ -1368,3 +1375,15 @@ def _key_condition(node, hash_name: str, range_name: str | None) -> tuple:
     if hash_value is None:
         raise invalid(f"Query condition missed key schema element: {hash_name}")
     return hash_value, sk_op, sk_values
+
+
+def _refuse_other_account(ctx, arn: str) -> None:
+    """A table ARN of another account: AWS allows it only through the table's resource policy
+    (PutResourcePolicy), which overcast does not store yet, so the shared evaluator refuses it."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[4] != ctx.account:
+        principal = iam_policy.caller(ctx)
+        request = iam_policy.Request(principal, f"dynamodb:{ctx.operation}", arn.split("/stream/")[0])
+        message = iam_policy.refusal(None, request, parts[4])
+        if message is not None:
+            raise AwsError("AccessDeniedException", message, 400)

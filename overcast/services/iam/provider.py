@@ -1084,8 +1084,10 @@ class IamProvider(Provider):
         return {"Account": user.account, "Arn": user.arn, "UserId": user.id}
 
     def role_for_arn(self, account: str, name: str) -> dict | None:
-        """{RoleId, MaxSessionDuration, Arn} of a role, if it exists in overcast's IAM."""
+        """{RoleId, MaxSessionDuration, Arn, AssumeRolePolicyDocument} of a role, if it exists in
+        overcast's IAM."""
         role = self.store.entity(account, ROLE, name)
         if role is None:
             return None
-        return {"RoleId": role.id, "MaxSessionDuration": role.max_session, "Arn": role.arn}
+        return {"RoleId": role.id, "MaxSessionDuration": role.max_session, "Arn": role.arn,
+                "AssumeRolePolicyDocument": role.assume_policy}

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import orjson
 
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.runtime.pool import (
     NODE_RUNTIMES,
@@ -71,6 +72,10 @@ def _timestamp(when: float | None = None) -> str:
 
 def _public(config: dict) -> dict:
     return {k: v for k, v in config.items() if not k.startswith("_")}
+
+
+# Operations whose IAM action is not lambda:<operation name>.
+_IAM_ACTIONS = {"Invoke": "lambda:InvokeFunction", "InvokeWithResponseStream": "lambda:InvokeFunction"}
 
 
 def _not_found(arn: str) -> AwsError:
@@ -194,6 +199,23 @@ class LambdaProvider(Provider):
         if derived and qualifier and derived != qualifier:
             raise _invalid("The derived qualifier from the function name does not match the specified qualifier.")
         return account, region, name, qualifier or derived
+
+    def _name_in(self, ctx, text: str, qualifier: str | None = None) -> tuple[str, str, str, str | None]:
+        """_parse_name for a request: a function of another account is refused (before saying
+        whether it exists) unless its resource policy (AddPermission) allows the action."""
+        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, text, qualifier)
+        if account != ctx.account:
+            self._authorize(ctx, account, region, name, qualifier)
+        return account, region, name, qualifier
+
+    def _authorize(self, ctx, account, region, name, qualifier) -> None:
+        doc = self.store.get_doc("lambda_policies", account, region, name, "qualifier", qualifier or "")
+        principal = iam_policy.caller(ctx)
+        request = iam_policy.Request(principal, _IAM_ACTIONS.get(ctx.operation) or f"lambda:{ctx.operation}",
+                                 self._arn(account, region, name, qualifier), iam_policy.request_context(ctx, principal))
+        message = iam_policy.refusal(doc and _public(doc), request, account)
+        if message is not None:
+            raise AwsError("AccessDeniedException", message, 403, Type="User")
 
     def _function(self, account, region, name):
         found = self.store.get_function(account, region, name)
@@ -333,7 +355,7 @@ class LambdaProvider(Provider):
         self._learn_endpoint(ctx)
         name = params["FunctionName"]
         if not _NAME.match(name):
-            account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, name)
+            account, region, name, qualifier = self._name_in(ctx, name)
             if qualifier:
                 raise _invalid("FunctionName cannot be a qualified ARN.")
         package = params.get("PackageType") or "Zip"
@@ -404,7 +426,7 @@ class LambdaProvider(Provider):
         return out
 
     def get_function_configuration(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         config = self._config_for_qualifier(account, region, name, qualifier)
         return self._config_out(config)
@@ -428,7 +450,7 @@ class LambdaProvider(Provider):
 
     def get_function(self, ctx, params):
         self._learn_endpoint(ctx)
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         config = self._config_for_qualifier(account, region, name, qualifier)
         _c, tags, reserved, _l = self._function(account, region, name)
@@ -456,7 +478,7 @@ class LambdaProvider(Provider):
                            "API to retrieve the latest Revision Id", 412, Type="User")
 
     def update_function_configuration(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         config, _t, _r, _l = self._function(account, region, name)
         self._check_revision(config, params.get("RevisionId"))
         runtime = params.get("Runtime")
@@ -491,7 +513,7 @@ class LambdaProvider(Provider):
         return out
 
     async def update_function_code(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         config, _t, _r, _l = self._function(account, region, name)
         self._check_revision(config, params.get("RevisionId"))
         if params.get("Architectures"):
@@ -508,7 +530,7 @@ class LambdaProvider(Provider):
         return out
 
     def delete_function(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         self._function(account, region, name)
         if qualifier and qualifier != "$LATEST":
@@ -562,7 +584,7 @@ class LambdaProvider(Provider):
         return self.store.add_version(account, region, name, make)
 
     def publish_version(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         config, _t, _r, _l = self._function(account, region, name)
         if params.get("CodeSha256") and params["CodeSha256"] != config["CodeSha256"]:
             raise _invalid(f"CodeSHA256 ({params['CodeSha256']}) is different from current CodeSHA256 in $LATEST "
@@ -571,7 +593,7 @@ class LambdaProvider(Provider):
         return self._config_out(self._publish(account, region, name, params.get("Description")))
 
     def list_versions_by_function(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         config, _t, _r, _l = self._function(account, region, name)
         versions = [self._config_out(config)] + [self._config_out(v) for v in self.store.list_versions(account, region, name)]
         limit = params.get("MaxItems") or 50
@@ -601,7 +623,7 @@ class LambdaProvider(Provider):
         return _public(alias)
 
     def create_alias(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         alias_name = params["Name"]
         if not _ALIAS.match(alias_name):
@@ -626,11 +648,11 @@ class LambdaProvider(Provider):
         return alias
 
     def get_alias(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         return self._alias_out(self._alias(account, region, name, params["Name"]))
 
     def update_alias(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         alias = self._alias(account, region, name, params["Name"])
         if params.get("RevisionId") and params["RevisionId"] != alias["RevisionId"]:
             raise AwsError("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
@@ -649,13 +671,13 @@ class LambdaProvider(Provider):
         return self._alias_out(alias)
 
     def delete_alias(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         self.store.delete_doc("lambda_aliases", account, region, name, "alias", params["Name"])
         return {}
 
     def list_aliases(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         aliases = self.store.list_docs("lambda_aliases", account, region, name)
         if params.get("FunctionVersion"):
@@ -671,7 +693,7 @@ class LambdaProvider(Provider):
     # -- resource policy -----------------------------------------------------------------------
 
     def add_permission(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         self._config_for_qualifier(account, region, name, qualifier)
         key = qualifier or ""
@@ -714,7 +736,7 @@ class LambdaProvider(Provider):
         return {"Statement": orjson.dumps(statement).decode()}
 
     def remove_permission(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         self._config_for_qualifier(account, region, name, qualifier)
         key = qualifier or ""
@@ -736,7 +758,7 @@ class LambdaProvider(Provider):
         return {}
 
     def get_policy(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         self._config_for_qualifier(account, region, name, qualifier)
         policy = self.store.get_doc("lambda_policies", account, region, name, "qualifier", qualifier or "")
@@ -754,6 +776,8 @@ class LambdaProvider(Provider):
                            "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:"
                            "function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
         region, account, name, qualifier = m.groups()
+        if account != ctx.account:
+            self._authorize(ctx, account, region, name, None)
         if qualifier:
             raise _invalid("Tags are not supported on qualified function ARNs.")
         self._function(account, region, name)
@@ -786,7 +810,7 @@ class LambdaProvider(Provider):
         return min(100, self.account_limit // 10)
 
     def put_function_concurrency(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         value = params["ReservedConcurrentExecutions"]
         others = self.store.reserved_total(account, region, exclude=name)
@@ -798,12 +822,12 @@ class LambdaProvider(Provider):
         return {"ReservedConcurrentExecutions": value}
 
     def get_function_concurrency(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         reserved = self._function(account, region, name)[2]
         return {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
 
     def delete_function_concurrency(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         self.store.set_reserved(account, region, name, None)
         return {}
@@ -819,7 +843,7 @@ class LambdaProvider(Provider):
         }
 
     async def put_provisioned_concurrency_config(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         qualifier = params["Qualifier"]
         if qualifier == "$LATEST":
             raise _invalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
@@ -840,7 +864,7 @@ class LambdaProvider(Provider):
             log.exception("provisioned concurrency for %s:%s", name, qualifier)
 
     def get_provisioned_concurrency_config(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         config = self.store.get_doc("lambda_provisioned", account, region, name, "qualifier", params["Qualifier"])
         if config is None:
@@ -849,7 +873,7 @@ class LambdaProvider(Provider):
         return config
 
     def delete_provisioned_concurrency_config(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         self.store.delete_doc("lambda_provisioned", account, region, name, "qualifier", params["Qualifier"])
         self.pools.retire_function(account, region, name)  # pre-warmed sandboxes go (idle ones at once)
@@ -869,7 +893,7 @@ class LambdaProvider(Provider):
         return {**config, "FunctionArn": self._arn(account, region, name, qualifier or "$LATEST")}
 
     def put_function_event_invoke_config(self, ctx, params, merge: bool = False):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         self._config_for_qualifier(account, region, name, qualifier)
         key = qualifier or "$LATEST"
@@ -895,7 +919,7 @@ class LambdaProvider(Provider):
         return self.put_function_event_invoke_config(ctx, params, merge=True)
 
     def get_function_event_invoke_config(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         self._config_for_qualifier(account, region, name, qualifier)
         key = qualifier or "$LATEST"
@@ -907,14 +931,14 @@ class LambdaProvider(Provider):
         return self._event_config_out(account, region, name, key, config)
 
     def delete_function_event_invoke_config(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         self.get_function_event_invoke_config(ctx, params)
         self.store.delete_doc("lambda_event_configs", account, region, name, "qualifier", qualifier or "$LATEST")
         return {}
 
     def list_function_event_invoke_configs(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         configs = []
         for qualifier in ["$LATEST"] + [v["Version"] for v in self.store.list_versions(account, region, name)] + \
@@ -999,7 +1023,7 @@ class LambdaProvider(Provider):
         return host.rsplit(":", 1)[1] if ":" in host else str(self.config.port or 4566)
 
     def create_function_url_config(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         if qualifier and qualifier.isdigit():
             raise _invalid("Function URLs can only be created for $LATEST or an alias.")
@@ -1021,7 +1045,7 @@ class LambdaProvider(Provider):
         return out
 
     def _url_config(self, ctx, params):
-        account, region, name, qualifier = self._parse_name(ctx.account, ctx.region, params["FunctionName"],
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
         self._function(account, region, name)
         key = qualifier or "$LATEST"
@@ -1049,7 +1073,7 @@ class LambdaProvider(Provider):
         return {}
 
     def list_function_url_configs(self, ctx, params):
-        account, region, name, _q = self._parse_name(ctx.account, ctx.region, params["FunctionName"])
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
         return {"FunctionUrlConfigs": self.store.list_docs("lambda_urls", account, region, name)}
 
@@ -1073,6 +1097,7 @@ class LambdaProvider(Provider):
 
     async def invoke(self, ctx, params):
         self._learn_endpoint(ctx)
+        self._name_in(ctx, params["FunctionName"], params.get("Qualifier"))  # another account's: its policy decides
         result = await self.invoke_function(
             ctx.account, ctx.region, params["FunctionName"], params.get("Payload") or b"",
             invocation_type=params.get("InvocationType") or "RequestResponse", qualifier=params.get("Qualifier"),

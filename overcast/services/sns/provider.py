@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, quote
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.engine import http as http_client
@@ -143,6 +144,30 @@ class SnsProvider(Provider):
             self._topics[arn] = topic
         return topic
 
+    def _topic_for(self, ctx, arn: str | None, action: str = "") -> tuple:
+        """The topic a request names; another account's only when the topic's policy allows the
+        action (SNS:<operation> unless given)."""
+        topic = self._topic(arn)
+        if topic[1] != ctx.account:
+            self._authorize(ctx, topic, action or ctx.operation)
+        return topic
+
+    def _authorize(self, ctx, topic: tuple, action: str) -> None:
+        arn, account, _, _, attributes, _ = topic
+        principal = iam_policy.caller(ctx)
+        request = iam_policy.Request(principal, f"SNS:{action}", arn, iam_policy.request_context(ctx, principal))
+        message = iam_policy.refusal(attributes.get("Policy") or self._default_policy(arn, account), request, account)
+        if message is not None:
+            raise AwsError("AuthorizationError", message, 403)
+
+    def _subscription_for(self, ctx, arn: str) -> dict | None:
+        """A subscription, for its owner or its topic's owner (AWS lets no one else manage it)."""
+        sub = self.store.get_subscription(arn)
+        if sub is not None and ctx.account not in (sub["owner"], sub["account"]):
+            raise AwsError("AuthorizationError", f"User: {iam_policy.caller(ctx).identity_arn} is not authorized to "
+                           f"perform: SNS:{ctx.operation} on resource: {arn}", 403)
+        return sub
+
     def _subs(self, topic_arn: str) -> list[Subscription]:
         subs = self._subscribers.get(topic_arn)
         if subs is None:
@@ -209,7 +234,10 @@ class SnsProvider(Provider):
 
     def delete_topic(self, ctx, params):
         arn = params["TopicArn"]
-        if self.store.get_topic(arn) is not None:
+        topic = self.store.get_topic(arn)
+        if topic is not None:
+            if topic[1] != ctx.account:
+                self._authorize(ctx, topic, "DeleteTopic")
             self.store.delete_topic(arn)
         self._changed(arn)
         return {}
@@ -242,7 +270,7 @@ class SnsProvider(Provider):
         }).decode()
 
     def get_topic_attributes(self, ctx, params):
-        arn, account, _, _, attributes, _ = self._topic(params.get("TopicArn"))
+        arn, account, _, _, attributes, _ = self._topic_for(ctx, params.get("TopicArn"))
         subs = self.store.subscriptions_of(arn)
         out = {
             "TopicArn": arn,
@@ -262,7 +290,7 @@ class SnsProvider(Provider):
         return {"Attributes": out}
 
     def set_topic_attributes(self, ctx, params):
-        arn, account, region, name, attributes, tags = self._topic(params.get("TopicArn"))
+        arn, account, region, name, attributes, tags = self._topic_for(ctx, params.get("TopicArn"))
         key, value = params.get("AttributeName"), params.get("AttributeValue")
         if key not in TOPIC_ATTRIBUTES or key == "FifoTopic":
             raise invalid("AttributeName")
@@ -279,7 +307,7 @@ class SnsProvider(Provider):
         return {}
 
     def add_permission(self, ctx, params):
-        arn, account, region, name, attributes, tags = self._topic(params.get("TopicArn"))
+        arn, account, region, name, attributes, tags = self._topic_for(ctx, params.get("TopicArn"))
         policy = orjson.loads(attributes.get("Policy") or self._default_policy(arn, account))
         label = params["Label"]
         if any(s.get("Sid") == label for s in policy.get("Statement", [])):
@@ -295,7 +323,7 @@ class SnsProvider(Provider):
         return {}
 
     def remove_permission(self, ctx, params):
-        arn, account, region, name, attributes, tags = self._topic(params.get("TopicArn"))
+        arn, account, region, name, attributes, tags = self._topic_for(ctx, params.get("TopicArn"))
         policy = orjson.loads(attributes.get("Policy") or self._default_policy(arn, account))
         policy["Statement"] = [s for s in policy.get("Statement", []) if s.get("Sid") != params["Label"]]
         attributes = {**attributes, "Policy": orjson.dumps(policy).decode()}
@@ -305,14 +333,16 @@ class SnsProvider(Provider):
 
     # -- tags ------------------------------------------------------------------------------------
 
-    def _tag_topic(self, arn: str) -> tuple:
+    def _tag_topic(self, ctx, arn: str) -> tuple:
         topic = self.store.get_topic(arn or "")
         if topic is None:
             raise AwsError("ResourceNotFound", "Resource does not exist", 404)
+        if topic[1] != ctx.account:
+            self._authorize(ctx, topic, ctx.operation)
         return topic
 
     def tag_resource(self, ctx, params):
-        arn, account, region, name, attributes, tags = self._tag_topic(params["ResourceArn"])
+        arn, account, region, name, attributes, tags = self._tag_topic(ctx, params["ResourceArn"])
         tags = {**tags, **{t["Key"]: t["Value"] for t in params.get("Tags") or []}}
         if len(tags) > 50:
             raise AwsError("TagLimitExceeded", "Could not complete request: tag quota of per resource exceeded", 400)
@@ -321,21 +351,21 @@ class SnsProvider(Provider):
         return {}
 
     def untag_resource(self, ctx, params):
-        arn, account, region, name, attributes, tags = self._tag_topic(params["ResourceArn"])
+        arn, account, region, name, attributes, tags = self._tag_topic(ctx, params["ResourceArn"])
         tags = {k: v for k, v in tags.items() if k not in set(params.get("TagKeys") or [])}
         self.store.put_topic(arn, account, region, name, attributes, tags)
         self._changed(arn)
         return {}
 
     def list_tags_for_resource(self, ctx, params):
-        tags = self._tag_topic(params["ResourceArn"])[5]
+        tags = self._tag_topic(ctx, params["ResourceArn"])[5]
         return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
     # -- subscriptions ---------------------------------------------------------------------------
 
     def subscribe(self, ctx, params):
         self._learn(ctx)
-        topic_arn, account, region, _, topic_attributes, _ = self._topic(params.get("TopicArn"))
+        topic_arn, account, region, _, topic_attributes, _ = self._topic_for(ctx, params.get("TopicArn"))
         protocol = params.get("Protocol") or ""
         endpoint = params.get("Endpoint") or ""
         attributes = dict(params.get("Attributes") or {})
@@ -444,7 +474,7 @@ class SnsProvider(Provider):
 
     def unsubscribe(self, ctx, params):
         arn = params.get("SubscriptionArn") or ""
-        sub = self.store.get_subscription(arn)
+        sub = self._subscription_for(ctx, arn)
         if sub is None:
             if arn.count(":") < 6:
                 raise invalid("SubscriptionArn")
@@ -468,7 +498,7 @@ class SnsProvider(Provider):
         return result
 
     def list_subscriptions_by_topic(self, ctx, params):
-        topic_arn, *_ = self._topic(params.get("TopicArn"))
+        topic_arn, *_ = self._topic_for(ctx, params.get("TopicArn"))
         after = self._token(params.get("NextToken"))
         subs = [s for s in self.store.subscriptions_of(topic_arn) if s["arn"] > after]
         result = {"Subscriptions": [self._sub_out(s) for s in subs[:100]]}
@@ -477,7 +507,7 @@ class SnsProvider(Provider):
         return result
 
     def get_subscription_attributes(self, ctx, params):
-        sub = self.store.get_subscription(params.get("SubscriptionArn") or "")
+        sub = self._subscription_for(ctx, params.get("SubscriptionArn") or "")
         if sub is None:
             raise not_found("Subscription does not exist")
         attributes = {
@@ -496,7 +526,7 @@ class SnsProvider(Provider):
         return {"Attributes": attributes}
 
     def set_subscription_attributes(self, ctx, params):
-        sub = self.store.get_subscription(params.get("SubscriptionArn") or "")
+        sub = self._subscription_for(ctx, params.get("SubscriptionArn") or "")
         if sub is None:
             raise not_found("Subscription does not exist")
         key, value = params.get("AttributeName"), params.get("AttributeValue")
@@ -527,34 +557,13 @@ class SnsProvider(Provider):
             self.store.record(ctx.account, ctx.region, None, None, "sms", phone, message_id, None, message,
                               None, timestamp())
             return {"MessageId": message_id}
-        topic = self._topic(arn)
-        if arn.split(":")[4] != ctx.account and not self._policy_allows(topic, ctx.account, "Publish"):
-            raise AwsError("AuthorizationError", "User is not authorized to perform: SNS:Publish on resource: " + arn, 403)
+        topic = self._topic_for(ctx, arn, "Publish")
         prepared = self._prepare(topic, params)
         return (await self._fanout(topic, [prepared]))[0]
 
-    def _policy_allows(self, topic: tuple, account: str, action: str) -> bool:
-        text = topic[4].get("Policy")
-        if not text:
-            return False
-        try:
-            statements = orjson.loads(text).get("Statement", [])
-        except (orjson.JSONDecodeError, AttributeError):
-            return False
-        for s in statements if isinstance(statements, list) else [statements]:
-            principal = (s.get("Principal") or {})
-            principal = principal.get("AWS", principal) if isinstance(principal, dict) else principal
-            principals = principal if isinstance(principal, list) else [principal]
-            actions = s.get("Action")
-            actions = actions if isinstance(actions, list) else [actions]
-            if s.get("Effect") == "Allow" and any(p in ("*", account, f"arn:aws:iam::{account}:root") for p in principals) \
-                    and any(str(a).lower() in ("sns:*", "*", f"sns:{action.lower()}") for a in actions):
-                return True
-        return False
-
     async def publish_batch(self, ctx, params):
         self._learn(ctx)
-        topic = self._topic(params.get("TopicArn"))
+        topic = self._topic_for(ctx, params.get("TopicArn"), "Publish")
         entries = params.get("PublishBatchRequestEntries") or []
         if not entries:
             raise AwsError("EmptyBatchRequest", "The batch request doesn't contain any entries.")

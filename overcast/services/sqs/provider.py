@@ -17,6 +17,7 @@ import uuid
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.engine.waiters import Waiters
 from overcast.services.base import Provider
@@ -50,6 +51,11 @@ _SQS_ACTIONS = frozenset(
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+# A batch is authorized by its single-message action (sqs:SendMessage covers SendMessageBatch).
+_BATCH_ACTIONS = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+                  "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
 
 
 class SqsProvider(Provider):
@@ -118,37 +124,18 @@ class SqsProvider(Provider):
         queue = self._queue(account, ctx.region, name)
         if queue is None:
             raise m.queue_does_not_exist()
-        if account != ctx.account and not self._allowed(queue, ctx.account, ctx.operation):
+        if account != ctx.account and not self._allowed(ctx, queue, ctx.operation):
             raise AwsError("AccessDenied", f"Access to the resource {url} is denied.", 403)
         return queue
 
     @staticmethod
-    def _allowed(queue: Queue, account: str, action: str) -> bool:
-        """Another account may use a queue when the queue's Policy allows it (AddPermission)."""
-        text = queue.attributes.get("Policy")
-        if not text:
-            return False
-        try:
-            statements = orjson.loads(text).get("Statement", [])
-        except (orjson.JSONDecodeError, AttributeError):
-            return False
-        if isinstance(statements, dict):
-            statements = [statements]
-        for statement in statements:
-            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-                continue
-            principal = statement.get("Principal")
-            if isinstance(principal, dict):
-                principal = principal.get("AWS")
-            principals = principal if isinstance(principal, list) else [principal]
-            if not any(p == "*" or p == account or p == f"arn:aws:iam::{account}:root" for p in principals):
-                continue
-            actions = statement.get("Action")
-            actions = actions if isinstance(actions, list) else [actions]
-            for a in actions:
-                if isinstance(a, str) and a.lower() in ("*", "sqs:*", f"sqs:{action.lower()}"):
-                    return True
-        return False
+    def _allowed(ctx, queue: Queue, action: str) -> bool:
+        """Another account may use a queue when the queue's Policy allows it (AddPermission, or a
+        policy set with SetQueueAttributes): the shared resource-policy evaluator decides."""
+        principal = iam_policy.caller(ctx)
+        request = iam_policy.Request(principal, f"sqs:{_BATCH_ACTIONS.get(action, action)}", queue.arn,
+                                     iam_policy.request_context(ctx, principal))
+        return iam_policy.allows(queue.attributes.get("Policy"), request, queue.account)
 
     def _forget(self, queue: Queue) -> None:
         self._queues.pop((queue.account, queue.region, queue.name), None)
@@ -240,7 +227,7 @@ class SqsProvider(Provider):
         name = params.get("QueueName") or ""
         owner = params.get("QueueOwnerAWSAccountId") or ctx.account
         queue = self._queue(owner, ctx.region, name)
-        if queue is None or (owner != ctx.account and not self._allowed(queue, ctx.account, "GetQueueUrl")):
+        if queue is None or (owner != ctx.account and not self._allowed(ctx, queue, "GetQueueUrl")):
             raise m.queue_does_not_exist()
         return {"QueueUrl": queue.url(ctx.endpoint)}
 

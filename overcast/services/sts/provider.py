@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.aws.routing import account_for
 from overcast.services.base import Provider
@@ -192,7 +193,8 @@ class StsProvider(Provider):
             "Expiration": as_datetime(session.expiration),
         }
 
-    async def _assume(self, ctx, params: dict, session_name: str, kind: str = "assumed-role") -> dict:
+    async def _assume(self, ctx, params: dict, session_name: str, kind: str = "assumed-role",
+                      check_trust: bool = False) -> dict:
         """Credentials for a role: the common part of the AssumeRole* operations."""
         role_arn = params.get("RoleArn")
         if role_arn is None:
@@ -211,6 +213,8 @@ class StsProvider(Provider):
         role = (await self.providers.get("iam")).role_for_arn(account, role_name)
         if role is not None and role["Arn"] != role_arn:
             role = None  # same name, other path: not this role
+        if check_trust and account != ctx.account:
+            self._check_trust(ctx, role, role_arn, account, session_name)
         if role is not None and duration > role["MaxSessionDuration"]:
             raise AwsError(
                 "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400
@@ -227,11 +231,24 @@ class StsProvider(Provider):
             output["PackedPolicySize"] = packed
         return output
 
+    @staticmethod
+    def _check_trust(ctx, role: dict | None, role_arn: str, account: str, session_name: str) -> None:
+        """Another account may assume a role only when the role exists and its trust policy allows
+        the caller (the shared evaluator decides); within an account overcast does not check trust."""
+        principal = iam_policy.caller(ctx)
+        request = iam_policy.Request(principal, "sts:AssumeRole", role_arn, iam_policy.request_context(
+            ctx, principal, **{"sts:RoleSessionName": session_name}))
+        trust = role["AssumeRolePolicyDocument"] if role else None
+        if not iam_policy.allows(trust, request, account):
+            raise AwsError("AccessDenied", f"User: {principal.identity_arn} is not authorized to perform: "
+                           f"sts:AssumeRole on resource: {role_arn}", 403)
+
     async def assume_role(self, ctx, params: dict) -> dict:
         source_identity = params.get("SourceIdentity")
         if source_identity is not None:
             check_name(source_identity, "SourceIdentity", 64, _SESSION_NAME, min_length=2)
-        output = await self._assume(ctx, params, params.get("RoleSessionName"))
+        # web identity and SAML callers are federated, not another account: only AssumeRole checks trust
+        output = await self._assume(ctx, params, params.get("RoleSessionName"), check_trust=True)
         if source_identity is not None:
             output["SourceIdentity"] = source_identity
         return output
