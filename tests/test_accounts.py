@@ -352,3 +352,29 @@ def test_iam_is_scoped_by_account(a, b, unique_name):
     refused(lambda: iam_b.get_user(UserName=name), "NoSuchEntity", 404)
     refused(lambda: iam_b.delete_user(UserName=name), "NoSuchEntity", 404)
     assert iam_a.get_user(UserName=name)["User"]["Arn"] == f"arn:aws:iam::{A}:user/{name}"
+
+
+# -- EventBridge -----------------------------------------------------------------------------
+
+
+def test_eventbridge_put_events_to_another_accounts_bus_needs_its_policy(a, b, unique_name):
+    ea, eb, qa = a("events"), b("events"), a("sqs")
+    bus = unique_name("acct")
+    bus_arn = ea.create_event_bus(Name=bus)["EventBusArn"]
+    url = qa.create_queue(QueueName=unique_name("acct"))["QueueUrl"]
+    queue_arn = qa.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ea.put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["acct.test"]}))
+    ea.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    entry = {"Source": "acct.test", "DetailType": "t", "Detail": "{}", "EventBusName": bus_arn}
+    message = (f"User: arn:aws:iam::{B}:root is not authorized to perform: events:PutEvents on resource: {bus_arn} "
+               "because no resource-based policy allows the events:PutEvents action")
+    refused(lambda: eb.put_events(Entries=[entry]), "AccessDeniedException", 400, message)
+    refused(lambda: eb.put_rule(Name="mine", EventBusName=bus_arn, EventPattern='{"source": ["x"]}'),
+            "AccessDeniedException", 400)
+    refused(lambda: eb.describe_event_bus(Name=bus_arn), "AccessDeniedException", 400)
+    assert "Messages" not in qa.receive_message(QueueUrl=url)
+    assert [r["Name"] for r in ea.list_rules(EventBusName=bus)["Rules"]] == ["all"]
+    ea.put_permission(EventBusName=bus, Action="events:PutEvents", Principal=B, StatementId="b-sends")
+    assert eb.put_events(Entries=[entry])["FailedEntryCount"] == 0
+    event = json.loads(qa.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"][0]["Body"])
+    assert event["source"] == "acct.test" and event["account"] == B  # the sender's account

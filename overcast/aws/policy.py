@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from overcast.aws.errors import AwsError
+
 ALLOW = "Allow"
 DENY = "Deny"
 
@@ -162,6 +164,20 @@ def refusal(policy, request: Request, owner_account: str) -> str | None:
     why = ("with an explicit deny in a resource-based policy" if decision == DENY
            else f"because no resource-based policy allows the {request.action} action")
     return f"User: {who} is not authorized to perform: {request.action} on resource: {request.resource} {why}"
+
+
+def check(ctx, owner_account: str, resource: str, action: str, policy=None, code: str = "AccessDeniedException",
+          status: int = 400, **keys) -> None:
+    """For a provider: raise AWS's `code` unless the caller of `ctx` may do `action` on `resource`
+    of `owner_account` (its own account always may; another only through `policy`). `keys` are
+    the service's condition keys."""
+    if ctx.account == owner_account:
+        return
+    principal = caller(ctx)
+    message = refusal(policy, Request(principal, action, resource, request_context(ctx, principal, **keys)),
+                      owner_account)
+    if message is not None:
+        raise AwsError(code, message, status)
 
 
 def _applies(statement: dict, request: Request) -> bool:

@@ -22,8 +22,9 @@ from urllib.parse import parse_qs, urlencode
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
-from overcast.aws.errors import AwsError
+from overcast.aws.errors import AwsError, not_implemented
 from overcast.engine import http as http_client
 from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.engine.schedules import ScheduleError
@@ -108,6 +109,25 @@ class EventsProvider(Provider):
             return value.split(":event-bus/", 1)[-1]
         return value
 
+    def _bus_name_for(self, ctx, value: str | None) -> str:
+        """_bus_name for a management call. Another account's bus (by ARN) is refused unless its
+        policy allows the action; rules and settings on another account's bus are not
+        implemented, so a call the policy allows answers NotImplemented rather than acting on the
+        caller's own bus of that name."""
+        name = self._bus_name(value)
+        if value and value.startswith("arn:"):
+            parts = value.split(":")
+            if len(parts) >= 6 and parts[4] != ctx.account:
+                self._check_bus(ctx, parts[4], parts[3], name, f"events:{ctx.operation}")
+                raise not_implemented("EventBridge calls on another account's event bus (other than PutEvents)")
+        return name
+
+    def _check_bus(self, ctx, account: str, region: str, name: str, action: str) -> None:
+        """Another account may use a bus only when the bus policy (PutPermission) allows it."""
+        arn = self._bus_arn(account, region, name)
+        bus = self.store.get("bus", arn) if ctx.account != account else None
+        iam_policy.check(ctx, account, arn, action, (bus or {}).get("Policy"))
+
     def _bus(self, account, region, name: str) -> dict:
         if name == "default":
             arn = self._bus_arn(account, region, "default")
@@ -122,7 +142,7 @@ class EventsProvider(Provider):
         return bus
 
     def _rule(self, ctx, params) -> dict:
-        bus = self._bus_name(params.get("EventBusName"))
+        bus = self._bus_name_for(ctx, params.get("EventBusName"))
         name = params.get("Name") or params.get("Rule") or ""
         rule = self.store.get_rule(self._rule_arn(ctx.account, ctx.region, bus, name))
         if rule is None:
@@ -177,11 +197,11 @@ class EventsProvider(Provider):
                                        if k in bus}}
 
     def describe_event_bus(self, ctx, params):
-        bus = self._bus(ctx.account, ctx.region, self._bus_name(params.get("Name")))
+        bus = self._bus(ctx.account, ctx.region, self._bus_name_for(ctx, params.get("Name")))
         return {k: v for k, v in bus.items() if k != "Tags"}
 
     def update_event_bus(self, ctx, params):
-        bus = self._bus(ctx.account, ctx.region, self._bus_name(params.get("Name")))
+        bus = self._bus(ctx.account, ctx.region, self._bus_name_for(ctx, params.get("Name")))
         for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig"):
             if key in params:
                 bus[key] = params[key]
@@ -191,7 +211,7 @@ class EventsProvider(Provider):
                 **{k: bus[k] for k in ("Description", "KmsKeyIdentifier", "DeadLetterConfig") if k in bus}}
 
     def delete_event_bus(self, ctx, params):
-        name = self._bus_name(params.get("Name"))
+        name = self._bus_name_for(ctx, params.get("Name"))
         if name == "default":
             raise validation("Cannot delete event bus default.")
         arn = self._bus_arn(ctx.account, ctx.region, name)
@@ -219,7 +239,7 @@ class EventsProvider(Provider):
         return out
 
     def put_permission(self, ctx, params):
-        bus = self._bus(ctx.account, ctx.region, self._bus_name(params.get("EventBusName")))
+        bus = self._bus(ctx.account, ctx.region, self._bus_name_for(ctx, params.get("EventBusName")))
         policy = orjson.loads(bus.get("Policy") or '{"Version":"2012-10-17","Statement":[]}')
         if params.get("Policy"):
             policy = orjson.loads(params["Policy"])
@@ -233,7 +253,7 @@ class EventsProvider(Provider):
         return {}
 
     def remove_permission(self, ctx, params):
-        bus = self._bus(ctx.account, ctx.region, self._bus_name(params.get("EventBusName")))
+        bus = self._bus(ctx.account, ctx.region, self._bus_name_for(ctx, params.get("EventBusName")))
         if params.get("RemoveAllPermissions"):
             bus.pop("Policy", None)
         elif bus.get("Policy"):
@@ -250,7 +270,7 @@ class EventsProvider(Provider):
         if not NAME.match(name):
             raise validation(f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
                              "Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
-        bus = self._bus_name(params.get("EventBusName"))
+        bus = self._bus_name_for(ctx, params.get("EventBusName"))
         self._bus(ctx.account, ctx.region, bus)
         pattern = params.get("EventPattern")
         schedule = params.get("ScheduleExpression")
@@ -291,7 +311,7 @@ class EventsProvider(Provider):
         return self._rule_out(self._rule(ctx, params))
 
     def list_rules(self, ctx, params):
-        bus = self._bus_name(params.get("EventBusName"))
+        bus = self._bus_name_for(ctx, params.get("EventBusName"))
         self._bus(ctx.account, ctx.region, bus)
         prefix = params.get("NamePrefix") or ""
         rules = [self._rule_out(r) for r in self.store.rules_of_bus(ctx.account, ctx.region, bus)
@@ -315,7 +335,7 @@ class EventsProvider(Provider):
         return self._set_state(ctx, params, "DISABLED")
 
     def delete_rule(self, ctx, params):
-        bus = self._bus_name(params.get("EventBusName"))
+        bus = self._bus_name_for(ctx, params.get("EventBusName"))
         arn = self._rule_arn(ctx.account, ctx.region, bus, params.get("Name") or "")
         if self.store.get_rule(arn) is None:
             return {}
@@ -395,7 +415,7 @@ class EventsProvider(Provider):
         return self._page(self.store.targets(rule["Arn"]), params, "Targets")
 
     def list_rule_names_by_target(self, ctx, params):
-        bus = self._bus_name(params.get("EventBusName"))
+        bus = self._bus_name_for(ctx, params.get("EventBusName"))
         names = self.store.rules_with_target(ctx.account, ctx.region, bus, params["TargetArn"])
         return self._page(names, params, "RuleNames")
 
@@ -465,6 +485,11 @@ class EventsProvider(Provider):
             size += sum(len(r.encode()) for r in entry.get("Resources") or [])
         if size > MAX_ENTRIES_SIZE:
             raise validation("Total size of the entries in the request is over the limit.")
+        for entry in entries:  # another account's bus: its policy decides, for the whole request
+            name = entry.get("EventBusName") or ""
+            parts = name.split(":") if name.startswith("arn:") else ()
+            if len(parts) >= 6 and parts[4] != ctx.account:
+                self._check_bus(ctx, parts[4], parts[3], self._bus_name(name), "events:PutEvents")
         sqs = await self.providers.get("sqs")
         now = time.time()
         results, scheduled = [], []
@@ -504,7 +529,7 @@ class EventsProvider(Provider):
                            f"Event bus {bus} does not exist.")
         when = entry.get("Time")
         event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": entry["DetailType"],
-                 "source": entry["Source"], "account": account,
+                 "source": entry["Source"], "account": ctx.account,  # the sender's, on any bus
                  "time": iso(when.timestamp() if when is not None else now), "region": region,
                  "resources": entry.get("Resources") or [], "detail": detail}
         return account, region, bus, event

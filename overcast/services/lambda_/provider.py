@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws import policy as iam_policy
+from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.runtime.pool import (
     NODE_RUNTIMES,
