@@ -378,3 +378,115 @@ def test_eventbridge_put_events_to_another_accounts_bus_needs_its_policy(a, b, u
     assert eb.put_events(Entries=[entry])["FailedEntryCount"] == 0
     event = json.loads(qa.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"][0]["Body"])
     assert event["source"] == "acct.test" and event["account"] == B  # the sender's account
+
+
+# -- services without resource policies: another account's ARN is refused, never resolved ----
+
+
+def no_policy_denied(action: str, arn: str, status: int = 400) -> dict:
+    return dict(code="AccessDeniedException", status=status,
+                message=f"User: arn:aws:iam::{B}:root is not authorized to perform: {action} on resource: {arn} "
+                        f"because no resource-based policy allows the {action} action")
+
+
+def test_kinesis_another_accounts_stream_is_refused(a, b, unique_name):
+    ka, kb = a("kinesis"), b("kinesis")
+    name = unique_name("acct")
+    ka.create_stream(StreamName=name, ShardCount=1)
+    ka.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    arn = ka.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    ka.put_record(StreamName=name, Data=b"from A", PartitionKey="p")
+    refused(lambda: kb.put_record(StreamARN=arn, Data=b"from B", PartitionKey="p"),
+            **no_policy_denied("kinesis:PutRecord", arn))
+    refused(lambda: kb.describe_stream_summary(StreamARN=arn), **no_policy_denied("kinesis:DescribeStreamSummary", arn))
+    refused(lambda: kb.list_shards(StreamARN=arn), **no_policy_denied("kinesis:ListShards", arn))
+    refused(lambda: kb.register_stream_consumer(StreamARN=arn, ConsumerName="c"),
+            **no_policy_denied("kinesis:RegisterStreamConsumer", arn))
+    refused(lambda: kb.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": "ON_DEMAND"}),
+            **no_policy_denied("kinesis:UpdateStreamMode", arn))
+    refused(lambda: kb.delete_stream(StreamARN=arn), **no_policy_denied("kinesis:DeleteStream", arn))
+    consumer = ka.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]["ConsumerARN"]
+    refused(lambda: kb.describe_stream_consumer(ConsumerARN=consumer), "AccessDeniedException", 400)
+    refused(lambda: kb.deregister_stream_consumer(ConsumerARN=consumer), "AccessDeniedException", 400)
+    refused(lambda: kb.describe_stream(StreamName=name), "ResourceNotFoundException")
+    shard = ka.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+    iterator = ka.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in ka.get_records(ShardIterator=iterator)["Records"]] == [b"from A"]
+    assert ka.describe_stream_consumer(ConsumerARN=consumer)["ConsumerDescription"]["ConsumerName"] == "c"
+
+
+def test_logs_another_accounts_group_arn_is_refused(a, b, unique_name):
+    la, lb = a("logs"), b("logs")
+    name = unique_name("/acct")
+    la.create_log_group(logGroupName=name)
+    lb.create_log_group(logGroupName=name)  # B's own group of the same name must not be reached either
+    arn = f"arn:aws:logs:us-east-1:{A}:log-group:{name}"
+    refused(lambda: lb.describe_log_streams(logGroupIdentifier=arn), **no_policy_denied("logs:DescribeLogStreams", arn))
+    refused(lambda: lb.tag_resource(resourceArn=arn, tags={"k": "v"}), **no_policy_denied("logs:TagResource", arn))
+    refused(lambda: lb.list_tags_for_resource(resourceArn=arn), "AccessDeniedException", 400)
+    assert la.list_tags_for_resource(resourceArn=arn)["tags"] == {}
+    assert la.describe_log_streams(logGroupIdentifier=arn)["logStreams"] == []
+
+
+def test_glue_and_athena_another_account_is_refused(a, b, unique_name):
+    ga, gb, ab = a("glue"), b("glue"), b("athena")
+    database = unique_name("acct").replace("-", "_")
+    ga.create_database(DatabaseInput={"Name": database})
+    catalog = f"arn:aws:glue:us-east-1:{A}:catalog"
+    refused(lambda: gb.get_database(CatalogId=A, Name=database), **no_policy_denied("glue:GetDatabase", catalog))
+    refused(lambda: gb.delete_database(CatalogId=A, Name=database), **no_policy_denied("glue:DeleteDatabase", catalog))
+    refused(lambda: gb.get_tables(CatalogId=A, DatabaseName=database), "AccessDeniedException", 400)
+    db_arn = f"arn:aws:glue:us-east-1:{A}:database/{database}"
+    refused(lambda: gb.tag_resource(ResourceArn=db_arn, TagsToAdd={"k": "v"}), **no_policy_denied("glue:TagResource", db_arn))
+    refused(lambda: gb.get_database(Name=database), "EntityNotFoundException")
+    assert gb.get_databases(CatalogId=B)["DatabaseList"] == []
+    assert ga.get_database(CatalogId=A, Name=database)["Database"]["Name"] == database
+    assert ga.get_tags(ResourceArn=db_arn)["Tags"] == {}
+    a("athena").create_work_group(Name=database)
+    wg_arn = f"arn:aws:athena:us-east-1:{A}:workgroup/{database}"
+    refused(lambda: ab.tag_resource(ResourceARN=wg_arn, Tags=[{"Key": "k", "Value": "v"}]),
+            **no_policy_denied("athena:TagResource", wg_arn))
+    refused(lambda: ab.list_tags_for_resource(ResourceARN=wg_arn), "AccessDeniedException", 400)
+    refused(lambda: ab.get_work_group(WorkGroup=database), "InvalidRequestException")
+
+
+def test_appsync_and_scheduler_another_accounts_arn_is_refused(a, b, unique_name):
+    api = a("appsync").create_graphql_api(name=unique_name("acct"), authenticationType="API_KEY")["graphqlApi"]
+    refused(lambda: b("appsync").tag_resource(resourceArn=api["arn"], tags={"k": "v"}),
+            **no_policy_denied("appsync:TagResource", api["arn"], 403))
+    refused(lambda: b("appsync").get_graphql_api(apiId=api["apiId"]), "NotFoundException", 404)
+    assert a("appsync").list_tags_for_resource(resourceArn=api["arn"]).get("tags", {}) == {}
+    group = a("scheduler").create_schedule_group(Name=unique_name("acct"))["ScheduleGroupArn"]
+    refused(lambda: b("scheduler").tag_resource(ResourceArn=group, Tags=[{"Key": "k", "Value": "v"}]),
+            **no_policy_denied("scheduler:TagResource", group, 403))
+    refused(lambda: b("scheduler").list_tags_for_resource(ResourceArn=group), "AccessDeniedException", 403)
+    assert a("scheduler").list_tags_for_resource(ResourceArn=group)["Tags"] == []
+
+
+def test_lambda_code_from_another_accounts_bucket_needs_its_policy(a, b, unique_name):
+    from lambda_functions import ROLE, python_zip, source
+
+    s3a, lb = a("s3"), b("lambda")
+    bucket = unique_name("acct")
+    s3a.create_bucket(Bucket=bucket)
+    s3a.put_object(Bucket=bucket, Key="code.zip", Body=python_zip(source("echo.py")))
+    create = dict(FunctionName=unique_name("acct"), Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                  Code={"S3Bucket": bucket, "S3Key": "code.zip"})
+    refused(lambda: lb.create_function(**create), "InvalidParameterValueException", 400,
+            "Error occurred while GetObject. S3 Error Code: AccessDenied. S3 Error Message: Access Denied")
+    s3a.put_bucket_policy(Bucket=bucket, Policy=grant(B, "s3:GetObject", f"arn:aws:s3:::{bucket}/*"))
+    assert lb.create_function(**create)["FunctionArn"].split(":")[4] == B
+
+
+def test_name_scoped_services_see_only_their_own_account(a, b, unique_name):
+    name = unique_name("acct")
+    api = a("apigateway").create_rest_api(name=name)["id"]
+    refused(lambda: b("apigateway").get_rest_api(restApiId=api), "NotFoundException", 404)
+    http = a("apigatewayv2").create_api(Name=name, ProtocolType="HTTP")["ApiId"]
+    refused(lambda: b("apigatewayv2").get_api(ApiId=http), "NotFoundException", 404)
+    a("firehose").create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+        "BucketARN": "arn:aws:s3:::nowhere", "RoleARN": f"arn:aws:iam::{A}:role/r"})
+    refused(lambda: b("firehose").describe_delivery_stream(DeliveryStreamName=name), "ResourceNotFoundException")
+    refused(lambda: b("firehose").put_record(DeliveryStreamName=name, Record={"Data": b"x"}),
+            "ResourceNotFoundException")
+    assert a("apigateway").get_rest_api(restApiId=api)["name"] == name

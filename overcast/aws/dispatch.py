@@ -62,13 +62,15 @@ class Providers:
         return dict(self._providers)
 
     async def handler(self, service: str, operation: OperationModel):
-        """The bound provider method for an operation and whether it is a coroutine, cached."""
+        """The bound provider method for an operation, whether it is a coroutine, and the
+        provider's `authorize(ctx, params)` if it has one (a check of parameters every operation
+        shares, such as Glue's CatalogId naming another account), cached."""
         key = (service, operation.name)
         entry = self._handlers.get(key)
         if entry is None:
             provider = await self.get(service)
             method = getattr(provider, operation.method_name, None)
-            entry = (method, inspect.iscoroutinefunction(method))
+            entry = (method, inspect.iscoroutinefunction(method), getattr(provider, "authorize", None))
             self._handlers[key] = entry
         return entry
 
@@ -120,9 +122,11 @@ class Gateway:
         try:
             operation, params = protocol.parse(model, request)
             ctx.operation = operation.name
-            method, is_async = await self.providers.handler(spec.name, operation)
+            method, is_async, authorize = await self.providers.handler(spec.name, operation)
             if method is None:
                 raise not_implemented(f"{model.metadata.get('serviceId', spec.name)} {operation.name}")
+            if authorize is not None:
+                authorize(ctx, params)
             result = await method(ctx, params) if is_async else method(ctx, params)
             if isinstance(result, HttpResponse):  # an event stream (Kinesis SubscribeToShard)
                 return result

@@ -96,7 +96,7 @@ async def handle_http(providers, request: HttpRequest, path: str, api_id: str | 
                 raise _gone(parts[2])
         operation, params = protocol.parse(model, inner)
         ctx.operation = operation.name
-        method, is_async = await providers.handler("apigatewaymanagementapi", operation)
+        method, is_async, _ = await providers.handler("apigatewaymanagementapi", operation)
         result = await method(ctx, params) if is_async else method(ctx, params)
         return protocol.serialize(model, operation, result, ctx)
     except AwsError as error:

@@ -12,6 +12,7 @@ import time
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.services.appsync import auth as authn
@@ -496,6 +497,7 @@ class AppSyncProvider(Provider):
         if len(parts) < 6 or parts[2] != "appsync" or not parts[5].startswith("apis/"):
             raise bad_request(f"Invalid resource ARN: {arn}")
         api_id = parts[5].split("/")[1]
+        iam_policy.check(ctx, parts[4], arn, f"appsync:{ctx.operation}", status=403)  # another account's: no policies
         if self.store.get_api(parts[4], parts[3], api_id) is None:
             raise not_found(f"GraphQL API {api_id} not found.")
 

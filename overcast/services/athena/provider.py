@@ -24,6 +24,7 @@ from collections import OrderedDict
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.services.athena import engine
 from overcast.services.athena import sql as athena_sql
@@ -175,6 +176,13 @@ class AthenaProvider(Provider):
     @staticmethod
     def _wg_arn(ctx, name: str) -> str:
         return f"arn:aws:athena:{ctx.region}:{ctx.account}:workgroup/{name}"
+
+    def authorize(self, ctx, params) -> None:
+        """Every Athena call: a resource ARN of another account is refused (no resource policies)."""
+        arn = params.get("ResourceARN")
+        parts = arn.split(":") if isinstance(arn, str) else ()
+        if len(parts) >= 6:
+            iam_policy.check(ctx, parts[4], arn, f"athena:{ctx.operation}")
 
     def tag_resource(self, ctx, params):
         arn = params["ResourceARN"]

@@ -23,6 +23,7 @@ import re
 import statistics
 import time
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.glue import crawler as infer
@@ -189,6 +190,17 @@ class GlueProvider(Provider):
         if doc is None:
             raise _not_found(f"Database {name} not found.")
         return doc
+
+    def authorize(self, ctx, params) -> None:
+        """Every Glue call: a CatalogId or resource ARN of another account is refused, since
+        overcast keeps no Glue resource policies (PutResourcePolicy is not implemented)."""
+        catalog = params.get("CatalogId")
+        if catalog and catalog != ctx.account:
+            iam_policy.check(ctx, catalog, f"arn:aws:glue:{ctx.region}:{catalog}:catalog", f"glue:{ctx.operation}")
+        arn = params.get("ResourceArn")
+        parts = arn.split(":") if isinstance(arn, str) else ()
+        if len(parts) >= 6:
+            iam_policy.check(ctx, parts[4], arn, f"glue:{ctx.operation}")
 
     def create_database(self, ctx, params):
         inp = dict(params["DatabaseInput"])

@@ -26,6 +26,7 @@ import time
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.engine.waiters import Waiters
 from overcast.services.base import Provider
@@ -128,6 +129,7 @@ class KinesisProvider(Provider):
             parts = arn.split(":")
             if len(parts) < 6 or not parts[5].startswith("stream/"):
                 raise _invalid(f"Invalid StreamARN: {arn}")
+            _refuse_other_account(ctx, parts[4], arn)
             row = self.store.stream_by_arn(arn)
             name = parts[5][7:]
         elif name:
@@ -137,6 +139,13 @@ class KinesisProvider(Provider):
         if row is None or (row[1], row[2]) != (ctx.account, ctx.region):
             raise _not_found(f"Stream {name} under account {ctx.account} not found.")
         return Stream(row)
+
+    def _stream_arn_for(self, ctx, arn: str) -> Stream:
+        """_stream_arn for a request: another account's stream is refused (no resource policies)."""
+        parts = arn.split(":") if isinstance(arn, str) else []
+        if len(parts) >= 6:
+            _refuse_other_account(ctx, parts[4], arn.split("/consumer/")[0])
+        return self._stream_arn(arn)
 
     def _stream_arn(self, arn: str) -> Stream:
         row = self.store.stream_by_arn(arn) if isinstance(arn, str) else None
@@ -304,7 +313,7 @@ class KinesisProvider(Provider):
         return {}
 
     def update_stream_mode(self, ctx, params):
-        stream = self._stream_arn(params["StreamARN"])
+        stream = self._stream_arn_for(ctx, params["StreamARN"])
         self._check_active(stream)
         self.store.update_stream(stream.id, mode=params["StreamModeDetails"]["StreamMode"],
                                  ready_at=time.time() + TRANSITION_SECONDS, settling="UPDATING")
@@ -696,7 +705,7 @@ class KinesisProvider(Provider):
     # -- enhanced fan-out -----------------------------------------------------------------------
 
     def register_stream_consumer(self, ctx, params):
-        stream = self._stream_arn(params["StreamARN"])
+        stream = self._stream_arn_for(ctx, params["StreamARN"])
         name = params["ConsumerName"]
         if self.store.consumer(stream.id, name) is not None:
             raise AwsError("ResourceInUseException", f"Consumer {name} under stream {stream.name} already exists.")
@@ -708,12 +717,15 @@ class KinesisProvider(Provider):
         return {"Consumer": {"ConsumerName": name, "ConsumerARN": arn, "ConsumerStatus": "ACTIVE",
                              "ConsumerCreationTimestamp": now}}
 
-    def _consumer(self, params) -> tuple:
+    def _consumer(self, ctx, params) -> tuple:
         arn = params.get("ConsumerARN")
         if arn:
+            parts = arn.split(":")
+            if len(parts) >= 6:
+                _refuse_other_account(ctx, parts[4], arn.split("/consumer/")[0])
             row = self.store.consumer(None, arn=arn)
         elif params.get("StreamARN") and params.get("ConsumerName"):
-            stream = self._stream_arn(params["StreamARN"])
+            stream = self._stream_arn_for(ctx, params["StreamARN"])
             row = self.store.consumer(stream.id, params["ConsumerName"])
         else:
             raise _invalid("Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
@@ -722,24 +734,24 @@ class KinesisProvider(Provider):
         return row
 
     def describe_stream_consumer(self, ctx, params):
-        arn, name, created, sid = self._consumer(params)
+        arn, name, created, sid = self._consumer(ctx, params)
         stream = Stream(self.store.stream_by_id(sid))
         return {"ConsumerDescription": {"ConsumerName": name, "ConsumerARN": arn, "ConsumerStatus": "ACTIVE",
                                         "ConsumerCreationTimestamp": created, "StreamARN": stream.arn}}
 
     def list_stream_consumers(self, ctx, params):
-        stream = self._stream_arn(params["StreamARN"])
+        stream = self._stream_arn_for(ctx, params["StreamARN"])
         return {"Consumers": [{"ConsumerName": n, "ConsumerARN": a, "ConsumerStatus": "ACTIVE",
                                "ConsumerCreationTimestamp": c} for a, n, c in self.store.consumers(stream.id)]}
 
     def deregister_stream_consumer(self, ctx, params):
-        self.store.delete_consumer(self._consumer(params)[0])
+        self.store.delete_consumer(self._consumer(ctx, params)[0])
         return {}
 
     def subscribe_to_shard(self, ctx, params):
         """Enhanced fan-out: an event stream of SubscribeToShardEvent messages over the HTTP
         response (HTTP/1.1, chunked), for SUBSCRIPTION_SECONDS (AWS: 5 minutes)."""
-        consumer = self._consumer({"ConsumerARN": params["ConsumerARN"]})
+        consumer = self._consumer(ctx, {"ConsumerARN": params["ConsumerARN"]})
         stream = Stream(self.store.stream_by_id(consumer[3]))
         shard = self._shard(stream, params["ShardId"])
         position = params["StartingPosition"]
@@ -835,3 +847,9 @@ class KinesisProvider(Provider):
     def shard_closed(self, stream_arn: str, shard_id: str) -> bool:
         stream = self._stream_arn(stream_arn)
         return self._shard(stream, shard_id)[6] is not None
+
+
+def _refuse_other_account(ctx, account: str, arn: str) -> None:
+    """Kinesis keeps no resource policies (PutResourcePolicy is not implemented), so the shared
+    evaluator refuses every stream or consumer of another account."""
+    iam_policy.check(ctx, account, arn, f"kinesis:{ctx.operation}")

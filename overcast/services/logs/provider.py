@@ -8,6 +8,7 @@ import time
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.logs.patterns import compile_pattern
@@ -90,13 +91,14 @@ class LogsProvider(Provider):
     # -- helpers -------------------------------------------------------------------------------
 
     @staticmethod
-    def _group_name(params) -> str:
+    def _group_name(ctx, params) -> str:
         name = params.get("logGroupName")
         ident = params.get("logGroupIdentifier")
         if name and ident:
             raise AwsError("InvalidParameterException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
         if ident:
             if ident.startswith("arn:"):
+                _refuse_other_account(ctx, ident)
                 name = ident.split(":log-group:", 1)[-1]
                 if name.endswith(":*"):
                     name = name[:-2]
@@ -199,21 +201,22 @@ class LogsProvider(Provider):
     def list_tags_log_group(self, ctx, params):
         return {"tags": self._tags(ctx, params["logGroupName"])}
 
-    def _arn_group(self, arn: str) -> str:
+    def _arn_group(self, ctx, arn: str) -> str:
         if ":log-group:" not in arn:
             raise AwsError("InvalidParameterException", f"Invalid resource ARN: {arn}")
+        _refuse_other_account(ctx, arn)
         name = arn.split(":log-group:", 1)[1]
         return name[:-2] if name.endswith(":*") else name
 
     def tag_resource(self, ctx, params):
-        return self.tag_log_group(ctx, {"logGroupName": self._arn_group(params["resourceArn"]), "tags": params.get("tags")})
+        return self.tag_log_group(ctx, {"logGroupName": self._arn_group(ctx, params["resourceArn"]), "tags": params.get("tags")})
 
     def untag_resource(self, ctx, params):
-        return self.untag_log_group(ctx, {"logGroupName": self._arn_group(params["resourceArn"]),
+        return self.untag_log_group(ctx, {"logGroupName": self._arn_group(ctx, params["resourceArn"]),
                                           "tags": params.get("tagKeys")})
 
     def list_tags_for_resource(self, ctx, params):
-        return {"tags": self._tags(ctx, self._arn_group(params["resourceArn"]))}
+        return {"tags": self._tags(ctx, self._arn_group(ctx, params["resourceArn"]))}
 
     # -- log streams ---------------------------------------------------------------------------
 
@@ -231,7 +234,7 @@ class LogsProvider(Provider):
         return {}
 
     def describe_log_streams(self, ctx, params):
-        group = self._group_name(params)
+        group = self._group_name(ctx, params)
         self._group(ctx, group)
         prefix = params.get("logStreamNamePrefix") or ""
         by_time = params.get("orderBy") == "LastEventTime"
@@ -293,7 +296,7 @@ class LogsProvider(Provider):
         return out
 
     def get_log_events(self, ctx, params):
-        group = self._group_name(params)
+        group = self._group_name(ctx, params)
         self._group(ctx, group)
         stream = params["logStreamName"]
         if self.store.get_stream(ctx.account, ctx.region, group, stream) is None:
@@ -324,7 +327,7 @@ class LogsProvider(Provider):
         return {"events": events, "nextForwardToken": f"f/{last:056d}", "nextBackwardToken": f"b/{first:056d}"}
 
     def filter_log_events(self, ctx, params):
-        group = self._group_name(params)
+        group = self._group_name(ctx, params)
         self._group(ctx, group)
         names = params.get("logStreamNames")
         prefix = params.get("logStreamNamePrefix")
@@ -362,3 +365,12 @@ class LogsProvider(Provider):
         if last is not None:
             out["nextToken"] = _token(list(last))
         return out
+
+
+def _refuse_other_account(ctx, arn: str) -> None:
+    """A log group ARN of another account: overcast has no cross-account observability links or
+    log group resource policies, so the shared evaluator refuses it (never the caller's own group
+    of the same name)."""
+    parts = arn.split(":")
+    if len(parts) >= 6:
+        iam_policy.check(ctx, parts[4], arn.removesuffix(":*"), f"logs:{ctx.operation}")

@@ -86,3 +86,13 @@ def check(ctx, bucket, key: str | None, operation: str | None = None) -> None:
 
 def bucket_policy(bucket) -> str | None:
     return (bucket.config.get("policy") or {}).get("Policy")
+
+
+def check_account(account: str, bucket, key: str, action: str = "s3:GetObject") -> None:
+    """`check` for a service reading on an account's behalf, without a request of its own."""
+    if bucket.account == account:
+        return
+    request = policy.Request(policy.Principal(account), action, f"arn:aws:s3:::{bucket.name}/{key}",
+                             {"aws:principalaccount": account})
+    if not policy.allows(bucket_policy(bucket), request, bucket.account):
+        raise access_denied()

@@ -211,8 +211,12 @@ class S3Provider(Provider):
 
     async def read_object(self, account: str, region: str, bucket: str, key: str,
                           version_id: str | None = None) -> bytes:
-        """An object's body (NoSuchBucket / NoSuchKey / NoSuchVersion as AwsError)."""
-        obj = self._object(self._bucket(bucket), key, version_id)
+        """An object's body (NoSuchBucket / NoSuchKey / NoSuchVersion as AwsError) for a service
+        acting for `account` (Lambda code, Athena and Glue reads): another account's bucket only
+        when its policy allows that account s3:GetObject (AccessDenied otherwise)."""
+        found = self._bucket(bucket)
+        access.check_account(account, found, key)
+        obj = self._object(found, key, version_id)
         if obj.blob is None:
             return self.store.data(obj)
         return await asyncio.to_thread(self.blobs.get, obj.blob)

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.aws.models import load_service_model
@@ -241,14 +242,17 @@ class SchedulerProvider(Provider):
 
     # -- tags (schedule groups) ------------------------------------------------------------------
 
-    def _tagged(self, arn: str) -> dict:
+    def _tagged(self, ctx, arn: str) -> dict:
+        parts = arn.split(":") if isinstance(arn, str) else ()
+        if len(parts) >= 6:  # another account's group: no resource policies, so refused
+            iam_policy.check(ctx, parts[4], arn, f"scheduler:{ctx.operation}", status=403)
         group = self.store.get_group(arn)
         if group is None:
             raise not_found(f"Schedule group {arn.rsplit('/', 1)[-1]} does not exist.")
         return group
 
     def tag_resource(self, ctx, params):
-        group = self._tagged(params["ResourceArn"])
+        group = self._tagged(ctx, params["ResourceArn"])
         tags = {t["Key"]: t["Value"] for t in group.get("Tags") or []}
         tags.update({t["Key"]: t["Value"] for t in params.get("Tags") or []})
         group["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -256,13 +260,13 @@ class SchedulerProvider(Provider):
         return {}
 
     def untag_resource(self, ctx, params):
-        group = self._tagged(params["ResourceArn"])
+        group = self._tagged(ctx, params["ResourceArn"])
         group["Tags"] = [t for t in group.get("Tags") or [] if t["Key"] not in set(params.get("TagKeys") or [])]
         self.store.put_group(group["Arn"], ctx.account, ctx.region, group["Name"], group)
         return {}
 
     def list_tags_for_resource(self, ctx, params):
-        return {"Tags": self._tagged(params["ResourceArn"]).get("Tags") or []}
+        return {"Tags": self._tagged(ctx, params["ResourceArn"]).get("Tags") or []}
 
     # -- timers ----------------------------------------------------------------------------------
 
