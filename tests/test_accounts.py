@@ -490,3 +490,74 @@ def test_name_scoped_services_see_only_their_own_account(a, b, unique_name):
     refused(lambda: b("firehose").put_record(DeliveryStreamName=name, Record={"Data": b"x"}),
             "ResourceNotFoundException")
     assert a("apigateway").get_rest_api(restApiId=api)["name"] == name
+
+
+# -- deliveries a service makes for a resource of another account ----------------------------
+
+
+def queue_of(sqs, name: str) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def allow_service(sqs, url: str, arn: str, service: str, source_arn: str) -> None:
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sqs:SendMessage", "Resource": arn,
+         "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}}}]})})
+
+
+def bodies_until(sqs, url: str, marker: str) -> list[str]:
+    """Every message body up to and including the one containing `marker` (waits for it)."""
+    seen: list[str] = []
+    for _ in range(20):
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", []):
+            seen.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if any(marker in body for body in seen):
+            return seen
+    raise AssertionError(f"{marker} never arrived; got {seen}")
+
+
+def test_sns_delivers_to_another_accounts_queue_only_when_its_policy_allows(a, b, unique_name):
+    qa, sb = a("sqs"), b("sns")
+    url, queue_arn = queue_of(qa, unique_name("acct"))
+    topic = sb.create_topic(Name=unique_name("acct"))["TopicArn"]
+    sb.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    sb.publish(TopicArn=topic, Message="refused")
+    allow_service(qa, url, queue_arn, "sns.amazonaws.com", f"arn:aws:sns:us-east-1:{B}:other-topic")
+    sb.publish(TopicArn=topic, Message="refused: another topic's grant")
+    allow_service(qa, url, queue_arn, "sns.amazonaws.com", topic)
+    sb.publish(TopicArn=topic, Message="granted")
+    assert bodies_until(qa, url, "granted") == ["granted"]
+
+
+def test_eventbridge_delivers_to_another_accounts_queue_only_when_its_policy_allows(a, b, unique_name):
+    qa, eb = a("sqs"), b("events")
+    url, queue_arn = queue_of(qa, unique_name("acct"))
+    rule = eb.put_rule(Name=unique_name("acct"), EventPattern=json.dumps({"source": ["acct.deliver"]}))["RuleArn"]
+    eb.put_targets(Rule=rule.rsplit("/", 1)[1], Targets=[{"Id": "a", "Arn": queue_arn}])
+
+    def send(detail: str):
+        eb.put_events(Entries=[{"Source": "acct.deliver", "DetailType": "t", "Detail": json.dumps({"m": detail})}])
+
+    send("refused")
+    allow_service(qa, url, queue_arn, "events.amazonaws.com", rule)
+    send("granted")
+    assert [json.loads(body)["detail"]["m"] for body in bodies_until(qa, url, "granted")] == ["granted"]
+
+
+def test_s3_notifies_another_accounts_queue_only_when_its_policy_allows(a, b, unique_name):
+    qa, s3b = a("sqs"), b("s3")
+    url, queue_arn = queue_of(qa, unique_name("acct"))
+    bucket = unique_name("acct")
+    s3b.create_bucket(Bucket=bucket)
+    config = {"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]}
+    error = refused(lambda: s3b.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config),
+                    "InvalidArgument", 400, "Unable to validate the following destination configurations")
+    assert s3b.get_bucket_notification_configuration(Bucket=bucket).get("QueueConfigurations") is None
+    assert error["Message"]
+    allow_service(qa, url, queue_arn, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
+    s3b.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+    s3b.put_object(Bucket=bucket, Key="granted", Body=b"x")
+    records = [json.loads(body) for body in bodies_until(qa, url, "granted")]
+    assert [r["Records"][0]["s3"]["object"]["key"] for r in records if "Records" in r] == ["granted"]

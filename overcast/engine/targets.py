@@ -8,7 +8,9 @@ from __future__ import annotations
 import inspect
 import time
 import uuid
+from dataclasses import dataclass
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.services import SERVICES
@@ -42,6 +44,39 @@ def internal_ctx(service: str, account: str, region: str, operation: str = "") -
     return ctx
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who delivers: a service (`sns.amazonaws.com`) acting for a resource (`source_arn`) of
+    `account`. A target in another account must allow it in its resource policy, as AWS checks;
+    within one account nothing is checked (IAM is not enforced there)."""
+
+    service: str
+    source_arn: str
+    account: str
+
+
+# The action a delivery to each kind of target asks of the target's resource policy.
+_DELIVERY_ACTIONS = {"sqs": "sqs:SendMessage", "lambda": "lambda:InvokeFunction", "sns": "sns:Publish",
+                     "events": "events:PutEvents", "kinesis": "kinesis:PutRecord", "firehose": "firehose:PutRecord",
+                     "logs": "logs:PutLogEvents"}
+
+
+def delivery_refusal(target_provider, arn: str, sender: Sender | None) -> str | None:
+    """None when `sender` may deliver to `arn` (a resource of `target_provider`'s service); else
+    the reason. The target's `resource_policy(arn)` decides (no such method: nothing is granted).
+    An event bus admits another account's rules by that account, not by a service principal."""
+    service, _, account, _ = parse_arn(arn)
+    if sender is None or sender.account == account:
+        return None
+    getter = getattr(target_provider, "resource_policy", None)
+    document = getter(arn) if getter is not None else None
+    principal = iam_policy.Principal(sender.account, service="" if service == "events" else sender.service)
+    request = iam_policy.Request(principal, _DELIVERY_ACTIONS.get(service, f"{service}:*"), arn,
+                                 {"aws:sourcearn": sender.source_arn, "aws:sourceaccount": sender.account,
+                                  "aws:principalaccount": sender.account})
+    return iam_policy.refusal(document, request, account)
+
+
 def parse_arn(arn: str) -> tuple[str, str, str, str]:
     """arn:aws:sqs:us-east-1:123456789012:name -> ("sqs", region, account, resource)."""
     parts = arn.split(":", 5)
@@ -51,9 +86,16 @@ def parse_arn(arn: str) -> tuple[str, str, str, str]:
 
 
 async def deliver(providers, arn: str, body: str, *, attributes: dict | None = None, group_id: str | None = None,
-                  dedup_id: str | None = None, source: str = "overcast", partition_key: str | None = None) -> dict:
-    """Send `body` to the resource `arn` names; raises DeliveryError."""
+                  dedup_id: str | None = None, source: str = "overcast", partition_key: str | None = None,
+                  sender: Sender | None = None) -> dict:
+    """Send `body` to the resource `arn` names; raises DeliveryError. A `sender` of another
+    account than the target's needs the target's resource policy to allow it."""
     service, region, account, resource = parse_arn(arn)
+    if sender is not None and sender.account != account:
+        target = await providers.get(service) if service in SERVICES else None
+        refused = delivery_refusal(target, arn, sender)
+        if refused is not None:
+            raise DeliveryError("AccessDenied", refused)
     try:
         if service == "kinesis" and "kinesis" in SERVICES:
             kinesis = await providers.get("kinesis")

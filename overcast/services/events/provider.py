@@ -29,7 +29,7 @@ from overcast.engine import http as http_client
 from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.engine.schedules import ScheduleError
 from overcast.engine.schedules import parse as parse_schedule
-from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.engine.targets import DeliveryError, Sender, deliver, delivery_refusal, internal_ctx
 from overcast.engine.timers import Timers
 from overcast.services.base import Provider
 from overcast.services.events import transform
@@ -127,6 +127,10 @@ class EventsProvider(Provider):
         arn = self._bus_arn(account, region, name)
         bus = self.store.get("bus", arn) if ctx.account != account else None
         iam_policy.check(ctx, account, arn, action, (bus or {}).get("Policy"))
+
+    def resource_policy(self, arn: str) -> str | None:
+        """The bus's policy, for deliveries from another account (engine/targets.py)."""
+        return (self.store.get("bus", arn) or {}).get("Policy")
 
     def _bus(self, account, region, name: str) -> dict:
         if name == "default":
@@ -565,7 +569,7 @@ class EventsProvider(Provider):
                 job["partition_key"] = key if isinstance(key, str) else orjson.dumps(key).decode()
             if sqs is not None and ":sqs:" in target["Arn"]:
                 try:
-                    self._send_sqs(sqs, target, body, event["id"])
+                    self._send_sqs(sqs, target, body, event["id"], rule_arn)
                     continue
                 except DeliveryError as error:
                     if error.client:
@@ -585,8 +589,11 @@ class EventsProvider(Provider):
             params["MessageDeduplicationId"] = event_id  # each event once, even with a constant Input
         return account, region, params
 
-    def _send_sqs(self, sqs, target: dict, body: str, event_id: str) -> None:
+    def _send_sqs(self, sqs, target: dict, body: str, event_id: str, rule_arn: str) -> None:
         account, region, params = self._sqs_params(target, body, event_id)
+        refused = delivery_refusal(sqs, target["Arn"], _sender(rule_arn))
+        if refused is not None:  # another account's queue whose policy does not admit this rule
+            raise DeliveryError("AccessDenied", refused)
         try:
             sqs.send_message(internal_ctx("sqs", account, region, "SendMessage"), params)
         except AwsError as e:
@@ -657,7 +664,7 @@ class EventsProvider(Provider):
         target = job["target"]
         async with self._limit:
             try:
-                await self._attempt(target, job["body"], job["event_id"], job.get("partition_key"))
+                await self._attempt(target, job["body"], job["event_id"], job.get("partition_key"), job.get("rule_arn"))
             except DeliveryError as error:
                 attempts += 1
                 policy = target.get("RetryPolicy") or {}
@@ -677,13 +684,15 @@ class EventsProvider(Provider):
                 log.exception("EventBridge delivery %s", delivery_id)
         self.store.delete_delivery(delivery_id)
 
-    async def _attempt(self, target: dict, body: str, event_id: str, partition_key: str | None = None) -> None:
+    async def _attempt(self, target: dict, body: str, event_id: str, partition_key: str | None = None,
+                       rule_arn: str | None = None) -> None:
         arn = target["Arn"]
         if ":api-destination/" in arn:
             await self._call_api_destination(target, body)
             return
         group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-        await deliver(self.providers, arn, body, group_id=group, source="events",
+        sender = _sender(rule_arn) if rule_arn else None
+        await deliver(self.providers, arn, body, group_id=group, source="events", sender=sender,
                       dedup_id=event_id if arn.endswith(".fifo") else None, partition_key=partition_key or event_id)
 
     async def _dead_letter(self, job: dict, error: DeliveryError, attempts: int, condition: str) -> None:
@@ -1120,3 +1129,8 @@ class EventsProvider(Provider):
 
 def _json(status: int, payload) -> HttpResponse:
     return HttpResponse(status, [("content-type", "application/json")], orjson.dumps(payload))
+
+
+def _sender(rule_arn: str) -> Sender:
+    """EventBridge delivering for a rule: what a target of another account must allow."""
+    return Sender("events.amazonaws.com", rule_arn, rule_arn.split(":")[4])

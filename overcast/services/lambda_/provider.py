@@ -217,6 +217,16 @@ class LambdaProvider(Provider):
         if message is not None:
             raise AwsError("AccessDeniedException", message, 403, Type="User")
 
+    def resource_policy(self, arn: str) -> dict | None:
+        """The function's policy (of the qualifier the ARN names), for deliveries from another
+        account (engine/targets.py)."""
+        m = _ARN.match(arn or "")
+        if not m:
+            return None
+        region, account, name, qualifier = m.groups()
+        doc = self.store.get_doc("lambda_policies", account, region, name, "qualifier", qualifier or "")
+        return _public(doc) if doc else None
+
     def _function(self, account, region, name):
         found = self.store.get_function(account, region, name)
         if found is None:

@@ -22,6 +22,7 @@ import orjson
 
 from overcast.aws.context import HttpRequest, RequestContext
 from overcast.aws.errors import AwsError
+from overcast.engine.targets import Sender, delivery_refusal
 
 log = logging.getLogger("overcast.s3")
 
@@ -91,6 +92,10 @@ class Notifier:
                 elif kind not in _DESTINATIONS:
                     raise _cannot_validate(arn, f"Delivery to {kind.upper() if kind == 'sns' else 'Lambda'} is not "
                                            "supported by overcast yet")
+                if await self._refusal(bucket, kind, arn) is not None:
+                    what = {"sqs": "queue", "sns": "topic", "lambda": "function"}[kind]
+                    raise _cannot_validate(arn, f"Permissions on the destination {what} do not allow S3 to publish "
+                                           "notifications from this bucket")
         if "EventBridgeConfiguration" in config and "eventbridge" not in _DESTINATIONS:
             raise _cannot_validate("EventBridge", "Delivery to EventBridge is not supported by overcast yet")
 
@@ -119,7 +124,7 @@ class Notifier:
         sequencer = f"{next(self._sequence):016X}"
         for kind, arn, config_id in targets:
             record = self._record(bucket, event, key, size, etag, version_id, ctx, config_id, sequencer)
-            self._spawn(self._deliver(kind, arn, orjson.dumps({"Records": [record]}).decode()))
+            self._spawn(self._deliver(kind, arn, orjson.dumps({"Records": [record]}).decode(), bucket))
         if eventbridge:
             record = self._record(bucket, event, key, size, etag, version_id, ctx, "", sequencer)
             self._spawn(self._deliver("eventbridge", f"arn:aws:events:{bucket.region}:{bucket.account}:event-bus/default",
@@ -164,9 +169,22 @@ class Notifier:
             },
         }
 
+    async def _refusal(self, bucket, kind: str, arn: str) -> str | None:
+        """Why S3 may not deliver this bucket's events to a destination of another account (its
+        resource policy must allow s3.amazonaws.com, as AWS checks); None when it may."""
+        parts = arn.split(":")
+        if bucket is None or kind == "eventbridge" or len(parts) < 6 or parts[4] == bucket.account:
+            return None
+        target = await self.provider.providers.get(kind)
+        return delivery_refusal(target, arn, Sender("s3.amazonaws.com", f"arn:aws:s3:::{bucket.name}", bucket.account))
+
     async def _deliver(self, kind: str, arn: str, message: str, bucket=None) -> None:
         parts = arn.split(":")
         try:
+            refused = await self._refusal(bucket, kind, arn)
+            if refused is not None:
+                log.warning("S3 notification to %s refused: %s", arn, refused)
+                return
             if kind == "sqs":
                 sqs = await self._sqs()
                 account, region, name = parts[4], parts[3], parts[5]

@@ -27,7 +27,7 @@ from overcast.aws.errors import AwsError
 from overcast.aws.models import load_service_model
 from overcast.engine.schedules import ScheduleError
 from overcast.engine.schedules import parse as parse_schedule
-from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.engine.targets import DeliveryError, Sender, deliver, internal_ctx
 from overcast.engine.timers import Timers
 from overcast.services import SERVICES
 from overcast.services.base import Provider
@@ -381,7 +381,8 @@ class SchedulerProvider(Provider):
         if service == "events" and ":event-bus/" in arn:
             params = target.get("EventBridgeParameters") or {}
             events = await self.providers.get("events")
-            ctx = internal_ctx("events", account, region, "PutEvents")
+            # sent as the schedule's account: another account's bus must allow it in its policy
+            ctx = internal_ctx("events", schedule_arn.split(":")[4], region, "PutEvents")
             result = await events.put_events(ctx, {"Entries": [{
                 "Source": params.get("Source") or "aws.scheduler", "DetailType": params.get("DetailType") or
                 "Scheduled Event", "Detail": body, "EventBusName": arn, "Resources": [schedule_arn]}]})
@@ -390,7 +391,9 @@ class SchedulerProvider(Provider):
                 raise DeliveryError(failure["ErrorCode"], failure["ErrorMessage"])
             return
         group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-        await deliver(self.providers, arn, body, group_id=group, source="scheduler",
+        # the schedule's role acts for its account: a target of another account must allow that account
+        sender = Sender("", schedule_arn, schedule_arn.split(":")[4])
+        await deliver(self.providers, arn, body, group_id=group, source="scheduler", sender=sender,
                       dedup_id=execution_id if arn.endswith(".fifo") else None,
                       partition_key=(target.get("KinesisParameters") or {}).get("PartitionKey") or execution_id)
 

@@ -29,7 +29,7 @@ from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.engine import http as http_client
 from overcast.engine.patterns import PatternError, compile_pattern
-from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.engine.targets import DeliveryError, Sender, deliver, delivery_refusal, internal_ctx
 from overcast.engine.timers import Timers
 from overcast.services import SERVICES
 from overcast.services.base import Provider
@@ -159,6 +159,14 @@ class SnsProvider(Provider):
         message = iam_policy.refusal(attributes.get("Policy") or self._default_policy(arn, account), request, account)
         if message is not None:
             raise AwsError("AuthorizationError", message, 403)
+
+    def resource_policy(self, arn: str) -> str | None:
+        """The topic's policy (AWS's default when none is set), for deliveries from another
+        account (engine/targets.py)."""
+        topic = self.store.get_topic(arn)
+        if topic is None:
+            return None
+        return topic[4].get("Policy") or self._default_policy(arn, topic[1])
 
     def _subscription_for(self, ctx, arn: str) -> dict | None:
         """A subscription, for its owner or its topic's owner (AWS lets no one else manage it)."""
@@ -874,6 +882,10 @@ class SnsProvider(Provider):
             body = orjson.dumps(envelope, option=orjson.OPT_INDENT_2).decode()
             sqs_attributes = None
         _, _, _, region, account, name = sub.endpoint.split(":", 5)
+        refused = delivery_refusal(sqs, sub.endpoint, _sender(topic_arn))
+        if refused is not None:  # another account's queue whose policy does not admit this topic
+            self._dead_letter_now(sqs, sub, body, "AccessDenied", refused)
+            return
         params = {"QueueUrl": f"http://localhost/{account}/{name}", "MessageBody": body}
         if sqs_attributes:
             params["MessageAttributes"] = sqs_attributes
@@ -919,7 +931,7 @@ class SnsProvider(Provider):
             return
         async with self._limit:
             try:
-                await self._attempt(job)
+                await self._attempt(job, _sender(sub["topic_arn"]))
             except DeliveryError as error:
                 attempts += 1
                 delay = self._retry_delay(sub, job, attempts)
@@ -934,7 +946,7 @@ class SnsProvider(Provider):
                 log.exception("SNS delivery %s", delivery_id)
         self.store.delete_delivery(delivery_id)
 
-    async def _attempt(self, job: dict) -> None:
+    async def _attempt(self, job: dict, sender: Sender) -> None:
         if job["kind"] == "http":
             try:
                 status, _, _ = await http_client.request("POST", job["url"], job["body"].encode(), job["headers"])
@@ -945,11 +957,14 @@ class SnsProvider(Provider):
             raise DeliveryError(f"HTTP{status}", f"the endpoint answered {status}",
                                 client=400 <= status < 500 and status != 429)
         if job["kind"] == "target":  # Firehose
-            await deliver(self.providers, job["arn"], job["body"], source="sns")
+            await deliver(self.providers, job["arn"], job["body"], source="sns", sender=sender)
             return
         if job["kind"] == "lambda":
             region, account = job["function"].split(":")[3:5]
             lam = await self.providers.get("lambda")
+            refused = delivery_refusal(lam, job["function"], sender)
+            if refused is not None:
+                raise DeliveryError("AccessDenied", refused)
             try:
                 await lam.invoke_function(account, region, job["function"], job["payload"].encode(),
                                           invocation_type="Event")
@@ -1098,3 +1113,8 @@ def _filter_view(attributes: dict) -> dict:
 
 def _json(status: int, payload) -> HttpResponse:
     return HttpResponse(status, [("content-type", "application/json")], orjson.dumps(payload))
+
+
+def _sender(topic_arn: str) -> Sender:
+    """SNS delivering for a topic: what a target of another account must allow."""
+    return Sender("sns.amazonaws.com", topic_arn, topic_arn.split(":")[4])

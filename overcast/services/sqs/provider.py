@@ -137,6 +137,11 @@ class SqsProvider(Provider):
                                      iam_policy.request_context(ctx, principal))
         return iam_policy.allows(queue.attributes.get("Policy"), request, queue.account)
 
+    def resource_policy(self, arn: str) -> str | None:
+        """The queue's policy, for deliveries from another account (engine/targets.py)."""
+        queue = self._queue_by_arn(arn)
+        return queue.attributes.get("Policy") if queue else None
+
     def _forget(self, queue: Queue) -> None:
         self._queues.pop((queue.account, queue.region, queue.name), None)
 
