@@ -561,3 +561,14 @@ def test_s3_notifies_another_accounts_queue_only_when_its_policy_allows(a, b, un
     s3b.put_object(Bucket=bucket, Key="granted", Body=b"x")
     records = [json.loads(body) for body in bodies_until(qa, url, "granted")]
     assert [r["Records"][0]["s3"]["object"]["key"] for r in records if "Records" in r] == ["granted"]
+
+
+def test_ssm_another_accounts_parameter_arn_is_refused(a, b, unique_name):
+    name = "/" + unique_name("acct")
+    a("ssm").put_parameter(Name=name, Value="from A", Type="String")
+    b("ssm").put_parameter(Name=name, Value="from B", Type="String")  # B's own, same name: not reached either
+    arn = f"arn:aws:ssm:us-east-1:{A}:parameter{name}"
+    refused(lambda: b("ssm").get_parameter(Name=arn), **no_policy_denied("ssm:GetParameter", arn))
+    refused(lambda: b("ssm").get_parameters(Names=[arn]), "AccessDeniedException", 400)
+    assert a("ssm").get_parameter(Name=arn)["Parameter"]["Value"] == "from A"
+    assert b("ssm").get_parameter(Name=name)["Parameter"]["Value"] == "from B"

@@ -16,6 +16,7 @@ import time
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.ssm.store import SsmStore
@@ -120,6 +121,15 @@ class SsmProvider(Provider):
         super().__init__(providers)
         self.store = SsmStore(self.db)
         self.sealer = sealer(self.config.data_dir)
+
+    def authorize(self, ctx, params) -> None:
+        """Every SSM call: a parameter ARN of another account is refused (overcast does not share
+        parameters across accounts), never read as the caller's own parameter of that name."""
+        names = params.get("Names") or ([params["Name"]] if isinstance(params.get("Name"), str) else [])
+        for name in names:
+            parts = name.split(":") if isinstance(name, str) and name.startswith("arn:") else ()
+            if len(parts) >= 6:
+                iam_policy.check(ctx, parts[4], name, f"ssm:{ctx.operation}")
 
     # -- values --------------------------------------------------------------------------------
 
