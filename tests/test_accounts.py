@@ -572,3 +572,20 @@ def test_ssm_another_accounts_parameter_arn_is_refused(a, b, unique_name):
     refused(lambda: b("ssm").get_parameters(Names=[arn]), "AccessDeniedException", 400)
     assert a("ssm").get_parameter(Name=arn)["Parameter"]["Value"] == "from A"
     assert b("ssm").get_parameter(Name=name)["Parameter"]["Value"] == "from B"
+
+
+def test_event_source_mapping_on_another_accounts_queue_needs_its_policy(a, b, unique_name):
+    from lambda_functions import create_python
+
+    qa, lb = a("sqs"), b("lambda")
+    url, queue_arn = queue_of(qa, unique_name("acct"))
+    function = create_python(lb, unique_name("acct"))["FunctionArn"]
+    refused(lambda: lb.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=function),
+            "InvalidParameterValueException", 400,
+            "The provided execution role does not have permissions to call ReceiveMessage on SQS")
+    assert lb.list_event_source_mappings(FunctionName=function)["EventSourceMappings"] == []
+    qa.set_queue_attributes(QueueUrl=url, Attributes={"Policy": grant(B, ["sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                                                          "sqs:GetQueueAttributes"], queue_arn)})
+    mapping = lb.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=function, Enabled=False)
+    assert mapping["EventSourceArn"] == queue_arn
+    lb.delete_event_source_mapping(UUID=mapping["UUID"])

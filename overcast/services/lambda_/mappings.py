@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.engine.esm import Pollers
 from overcast.engine.patterns import PatternError, compile_pattern
@@ -35,6 +36,10 @@ def source_kind(arn: str) -> str:
         return "kinesis"
     return "other"
 
+
+# What reading each kind of event source asks of the source's resource policy.
+_SOURCE_ACTIONS = {"sqs": "sqs:ReceiveMessage", "dynamodb": "dynamodb:GetRecords", "kinesis": "kinesis:GetRecords"}
+_SOURCE_NAMES = {"sqs": "SQS", "dynamodb": "DynamoDB", "kinesis": "Kinesis"}
 
 class EventSourceMappings:
     def __init__(self, lam):
@@ -178,6 +183,19 @@ class EventSourceMappings:
 
     async def _check_source(self, ctx, kind: str, source: str, function_arn: str = "") -> None:
         providers = self.lam.providers
+        parts = source.split(":")
+        if len(parts) >= 6 and parts[4] != ctx.account:
+            # Another account's queue or stream: its resource policy must let this account read it
+            # (DynamoDB and Kinesis keep none in overcast, so theirs are refused).
+            owner = await providers.get(kind) if kind in SERVICES else None
+            getter = getattr(owner, "resource_policy", None) if kind == "sqs" else None
+            principal = iam_policy.caller(ctx)
+            action = _SOURCE_ACTIONS[kind]
+            request = iam_policy.Request(principal, action, source.split("/stream/")[0] if kind == "kinesis" else source,
+                                         iam_policy.request_context(ctx, principal))
+            if not iam_policy.allows(getter(source) if getter else None, request, parts[4]):
+                raise _invalid(f"The provided execution role does not have permissions to call {action.split(':')[1]} "
+                               f"on {_SOURCE_NAMES[kind]}")
         if kind == "sqs":
             sqs = await providers.get("sqs")
             parts = source.split(":")
