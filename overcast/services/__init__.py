@@ -187,6 +187,20 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("states", "sync-states"),
             pending_work=(("stepfunctions", "overcast.services.stepfunctions.store:has_pending_work"),),
         ),
+        ServiceSpec(
+            "secretsmanager",
+            "overcast.services.secretsmanager.provider:SecretsManagerProvider",
+            signing_names=("secretsmanager",),
+            target_prefixes=("secretsmanager",),
+            host_prefixes=("secretsmanager",),
+            pending_work=(("secretsmanager", "overcast.services.secretsmanager.store:has_pending_work"),),
+        ),
+        ServiceSpec(
+            "ecr",
+            "overcast.services.ecr.provider:EcrProvider",
+            signing_names=("ecr",),
+            target_prefixes=("AmazonEC2ContainerRegistry_V20150921",),
+        ),
     )
 }
 
