@@ -360,6 +360,28 @@ def test_accounts_and_regions_are_separate(client, name):
         assert error_code(e.value) == "ResourceNotFoundException"
 
 
+def test_another_account_reads_only_what_the_resource_policy_grants(client, name):
+    owner = client("secretsmanager", access_key="444444444444")
+    other = client("secretsmanager", access_key="555555555555")
+    arn = owner.create_secret(Name=name, SecretString="shared")["ARN"]
+    with pytest.raises(ClientError) as e:
+        other.get_secret_value(SecretId=arn)
+    assert error(e)[0] == "AccessDeniedException"
+    assert "because no resource-based policy allows the secretsmanager:GetSecretValue action" in error(e)[1]
+    owner.put_resource_policy(SecretId=name, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::555555555555:root"},
+        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*"}]}))
+    assert other.get_secret_value(SecretId=arn)["SecretString"] == "shared"
+    assert other.describe_secret(SecretId=arn)["Name"] == name
+    with pytest.raises(ClientError) as e:
+        other.put_secret_value(SecretId=arn, SecretString="overwritten")
+    assert error(e)[0] == "AccessDeniedException"
+    with pytest.raises(ClientError) as e:
+        other.get_secret_value(SecretId=name)  # a bare name is always the caller's own account
+    assert error(e)[0] == "ResourceNotFoundException"
+    assert owner.get_secret_value(SecretId=name)["SecretString"] == "shared"
+
+
 def test_cli(aws_cli, name):
     created = aws_cli("secretsmanager", "create-secret", "--name", name, "--secret-string", "from-cli")
     got = aws_cli("secretsmanager", "get-secret-value", "--secret-id", created["ARN"])

@@ -22,6 +22,7 @@ import uuid
 
 import orjson
 
+from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.engine import schedules
 from overcast.engine.timers import Timers
@@ -134,17 +135,25 @@ class SecretsManagerProvider(Provider):
         return self.sealer.open(sealed, self._context(row, version_id))
 
     def _find(self, account, region, secret_id: str):
+        """A secret by name (in `account`) or by full or partial ARN (in the ARN's account)."""
         if secret_id.startswith("arn:"):
+            parts = secret_id.split(":", 6)
+            if len(parts) < 7 or parts[3] != region:
+                return None
+            owner = parts[4]
             row = self.store.by_arn(secret_id)
-            if row is not None and (row[S_ACCOUNT], row[S_REGION]) == (account, region):
+            if row is not None:
                 return row
-            if ":secret:" in secret_id:  # a partial ARN: without the random suffix
-                return self.store.by_name(account, region, secret_id.split(":secret:", 1)[1])
-            return None
+            return self.store.by_name(owner, region, parts[6])  # a partial ARN: without the random suffix
         return self.store.by_name(account, region, secret_id)
 
     def _secret(self, ctx, secret_id: str, deleted_ok: bool = False):
         row = self._find(ctx.account, ctx.region, secret_id)
+        if secret_id.startswith("arn:") and secret_id.split(":")[4:5] != [ctx.account]:
+            # another account's secret: only what its resource policy grants this caller
+            owner = secret_id.split(":")[4] if len(secret_id.split(":")) > 4 else ""
+            iam_policy.check(ctx, owner, row[S_ARN] if row else secret_id, f"secretsmanager:{ctx.operation}",
+                             row[S_POLICY] if row else None)
         if row is None:
             raise _not_found()
         if row[S_DELETE_AT] is not None and not deleted_ok:
@@ -297,7 +306,7 @@ class SecretsManagerProvider(Provider):
                 version_id: str | None = None) -> str:
         """The SecretString of a secret (CloudFormation's {{resolve:secretsmanager:...}})."""
         row = self._find(account, region, secret_id)
-        if row is None:
+        if row is None or row[S_ACCOUNT] != account:
             raise _not_found()
         if row[S_DELETE_AT] is not None:
             raise _marked_for_deletion()
@@ -338,8 +347,8 @@ class SecretsManagerProvider(Provider):
         stages = params.get("VersionStages") or [CURRENT]
         with self.store.transaction():
             version_id = self._new_version(row, params.get("ClientRequestToken"), value, stages)
-            self.store.update(ctx.account, ctx.region, row[S_NAME], changed=time.time())
-        labels = sorted(s for s, v in self.store.stages(ctx.account, ctx.region, row[S_NAME]).items() if v == version_id)
+            self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], changed=time.time())
+        labels = sorted(s for s, v in self.store.stages(row[S_ACCOUNT], row[S_REGION], row[S_NAME]).items() if v == version_id)
         return {"ARN": row[S_ARN], "Name": row[S_NAME], "VersionId": version_id, "VersionStages": labels}
 
     def update_secret(self, ctx, params):
@@ -354,14 +363,14 @@ class SecretsManagerProvider(Provider):
                 fields["description"] = params["Description"]
             if "KmsKeyId" in params:
                 fields["kms_key_id"] = params["KmsKeyId"]
-            self.store.update(ctx.account, ctx.region, row[S_NAME], **fields)
+            self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], **fields)
             if value is not None:
                 out["VersionId"] = self._new_version(row, params.get("ClientRequestToken"), value, [CURRENT])
         return out
 
     def update_secret_version_stage(self, ctx, params):
         row = self._secret(ctx, params["SecretId"])
-        account, region, name = ctx.account, ctx.region, row[S_NAME]
+        account, region, name = row[S_ACCOUNT], row[S_REGION], row[S_NAME]
         stage = params["VersionStage"]
         move_to, remove_from = params.get("MoveToVersionId"), params.get("RemoveFromVersionId")
         with self.store.transaction():
@@ -467,7 +476,7 @@ class SecretsManagerProvider(Provider):
 
     def list_secret_version_ids(self, ctx, params):
         row = self._secret(ctx, params["SecretId"], deleted_ok=True)
-        account, region, name = ctx.account, ctx.region, row[S_NAME]
+        account, region, name = row[S_ACCOUNT], row[S_REGION], row[S_NAME]
         stages = self._version_stages(account, region, name)
         versions = []
         for version_id, created, accessed, _ in self.store.versions(account, region, name):
@@ -495,7 +504,7 @@ class SecretsManagerProvider(Provider):
         window = params.get("RecoveryWindowInDays")
         if force and window is not None:
             raise _invalid("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
-        key = (ctx.account, ctx.region, row[S_NAME])
+        key = (row[S_ACCOUNT], row[S_REGION], row[S_NAME])
         if force:
             self.store.delete(*key)
             self._arm(*key, None, None)
@@ -512,8 +521,8 @@ class SecretsManagerProvider(Provider):
 
     def restore_secret(self, ctx, params):
         row = self._secret(ctx, params["SecretId"], deleted_ok=True)
-        self.store.update(ctx.account, ctx.region, row[S_NAME], delete_at=None, changed=time.time())
-        self._arm(ctx.account, ctx.region, row[S_NAME], None, row[S_NEXT])
+        self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], delete_at=None, changed=time.time())
+        self._arm(row[S_ACCOUNT], row[S_REGION], row[S_NAME], None, row[S_NEXT])
         return {"ARN": row[S_ARN], "Name": row[S_NAME]}
 
     # -- tags ----------------------------------------------------------------------------------
@@ -526,14 +535,14 @@ class SecretsManagerProvider(Provider):
                 raise _invalid("Tag key must not be empty.")
             tags[tag["Key"]] = {"Key": tag["Key"], "Value": tag.get("Value", "")}
         self._check_tags(list(tags.values()))
-        self.store.update(ctx.account, ctx.region, row[S_NAME], tags=orjson.dumps(list(tags.values())).decode())
+        self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], tags=orjson.dumps(list(tags.values())).decode())
         return {}
 
     def untag_resource(self, ctx, params):
         row = self._secret(ctx, params["SecretId"])
         drop = set(params["TagKeys"])
         tags = [t for t in orjson.loads(row[S_TAGS]) if t["Key"] not in drop]
-        self.store.update(ctx.account, ctx.region, row[S_NAME], tags=orjson.dumps(tags).decode())
+        self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], tags=orjson.dumps(tags).decode())
         return {}
 
     # -- resource policies ---------------------------------------------------------------------
@@ -589,7 +598,7 @@ class SecretsManagerProvider(Provider):
         if params.get("BlockPublicPolicy") and self._is_public(text):
             raise AwsError("PublicPolicyException", "This resource policy will grant public access to the secret. "
                            "Use BlockPublicPolicy to block policies that grant public access.")
-        self.store.update(ctx.account, ctx.region, row[S_NAME], policy=text)
+        self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], policy=text)
         return {"ARN": row[S_ARN], "Name": row[S_NAME]}
 
     def get_resource_policy(self, ctx, params):
@@ -601,7 +610,7 @@ class SecretsManagerProvider(Provider):
 
     def delete_resource_policy(self, ctx, params):
         row = self._secret(ctx, params["SecretId"])
-        self.store.update(ctx.account, ctx.region, row[S_NAME], policy=None)
+        self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], policy=None)
         return {"ARN": row[S_ARN], "Name": row[S_NAME]}
 
     def validate_resource_policy(self, ctx, params):
@@ -669,7 +678,7 @@ class SecretsManagerProvider(Provider):
 
     def rotate_secret(self, ctx, params):
         row = self._secret(ctx, params["SecretId"])
-        account, region, name = ctx.account, ctx.region, row[S_NAME]
+        account, region, name = row[S_ACCOUNT], row[S_REGION], row[S_NAME]
         if params.get("ExternalSecretRotationMetadata") or params.get("ExternalSecretRotationRoleArn"):
             raise AwsError("NotImplemented", "Managed external secret rotation is not implemented by overcast yet.",
                            501, sender_fault=False)
@@ -709,7 +718,7 @@ class SecretsManagerProvider(Provider):
 
     def cancel_rotate_secret(self, ctx, params):
         row = self._secret(ctx, params["SecretId"])
-        account, region, name = ctx.account, ctx.region, row[S_NAME]
+        account, region, name = row[S_ACCOUNT], row[S_REGION], row[S_NAME]
         if not row[S_ROTATION]:
             raise AwsError("InvalidRequestException", "Secret does not have rotation enabled.")
         out = {"ARN": row[S_ARN], "Name": name}
