@@ -8,10 +8,11 @@ import logging
 import time
 
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
-from overcast.aws.errors import AwsError, internal_error, not_implemented
+from overcast.aws.errors import AwsError, internal_error, nested_too_deeply, not_implemented
 from overcast.aws.legacy_models import load_legacy_model
 from overcast.aws.models import OperationModel, load_service_model
 from overcast.aws.protocols import get_protocol, is_query_request, request_protocol
+from overcast.aws.protocols.validate import style_for
 from overcast.aws.routing import Route, route
 from overcast.config import Config
 from overcast.services import SERVICES, load_provider_class
@@ -133,6 +134,9 @@ class Gateway:
             return protocol.serialize(model, operation, result, ctx)
         except AwsError as error:
             return protocol.serialize_error(model, operation, error, ctx)
+        except RecursionError:  # input nested deeper than any limit above caught: the client's fault
+            log.warning("%s %s: input nested too deeply", spec.name, operation.name if operation else "(unparsed)")
+            return protocol.serialize_error(model, operation, nested_too_deeply(style_for(model).code), ctx)
         except Exception:
             log.exception("%s %s failed", spec.name, operation.name if operation else "(unparsed)")
             return protocol.serialize_error(model, operation, internal_error(), ctx)

@@ -42,3 +42,9 @@ def not_implemented(what: str) -> AwsError:
 
 def internal_error(message: str = "We encountered an internal error. Please try again.") -> AwsError:
     return AwsError("InternalFailure", message, 500, sender_fault=False)
+
+
+def nested_too_deeply(code: str = "ValidationException") -> AwsError:
+    """A request whose values nest deeper than overcast can walk (the last guard behind each
+    service's own nesting limits): refused as invalid input, never a 500."""
+    return AwsError(code, "The request is nested too deeply to be processed.", 400)

@@ -16,6 +16,7 @@ from overcast.aws.protocols.shapes import (
     format_timestamp,
     json_float,
     parse_timestamp,
+    recursive_stand_in,
     ref_traits,
 )
 
@@ -63,7 +64,7 @@ def _get(model, shape_name, key, compile_):
     if not _needs(model, shape_name):
         cache[shape_name] = None
         return None
-    cache[shape_name] = lambda value: cache[shape_name](value)  # cycles: resolved at call time
+    cache[shape_name] = recursive_stand_in(cache, shape_name, lambda value: value)  # cycles
     cache[shape_name] = result = compile_(model, shape_name)
     return result
 

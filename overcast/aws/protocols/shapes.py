@@ -5,9 +5,35 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import threading
 from email.utils import format_datetime, parsedate_to_datetime
 
 from overcast.aws.models import ServiceModel
+
+# How many times one value may pass through a recursive shape (DynamoDB's AttributeValue inside
+# its own maps and lists, ...) before the compiled converters and validators stop descending.
+# Far above any depth a service accepts (DynamoDB: 32), so below it nothing changes; above it the
+# rest of the value reaches the service unconverted, and the service refuses it with its own
+# nesting limit, instead of the protocol recursing until Python's stack runs out.
+MAX_RECURSION = 64
+_recursion = threading.local()
+
+
+def recursive_stand_in(cache: dict, shape_name: str, beyond):
+    """What a shape's recursive members call while its compiled function is being built: the
+    function from `cache` once built, or `beyond(value)` once MAX_RECURSION levels deep."""
+
+    def through(value, *args):
+        depth = getattr(_recursion, "depth", 0)
+        if depth >= MAX_RECURSION:
+            return beyond(value)
+        _recursion.depth = depth + 1
+        try:
+            return cache[shape_name](value, *args)
+        finally:
+            _recursion.depth = depth
+
+    return through
 
 UTC = datetime.UTC
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from overcast.aws.errors import AwsError
 from overcast.aws.models import OperationModel, ServiceModel
+from overcast.aws.protocols.shapes import recursive_stand_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ def _checker(model: ServiceModel, shape_name: str):
     cache = model.cache("validators")
     if shape_name in cache:
         return cache[shape_name]
-    cache[shape_name] = lambda value, path, problems: cache[shape_name](value, path, problems)  # cycles
+    cache[shape_name] = recursive_stand_in(cache, shape_name, lambda value: None)  # cycles
     cache[shape_name] = result = _compile(model, shape_name, style_for(model))
     return result
 

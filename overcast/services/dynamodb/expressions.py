@@ -28,6 +28,11 @@ from overcast.services.dynamodb.values import (
 
 _WIDE = Context(prec=200, Emax=999999, Emin=-999999)
 
+# DynamoDB's documented limits on an expression: its string, measured in UTF-8 bytes, and the
+# operators and functions in it. Together they also bound how deep a parsed expression can be.
+MAX_EXPRESSION_BYTES = 4096
+MAX_OPERATORS = 300
+
 
 class ExpressionError(AwsError):
     def __init__(self, message: str):
@@ -160,6 +165,7 @@ class Parser:
         self.kind = ""
         self.tokens: list[Token] = []
         self.pos = 0
+        self.operators = 0
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -167,9 +173,14 @@ class Parser:
         self.kind = kind
         if not isinstance(text, str) or not text.strip():
             raise ExpressionError(f"Invalid {kind}: The expression can not be empty;")
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_EXPRESSION_BYTES:
+            raise ExpressionError(f"Invalid {kind}: Expression size has exceeded the maximum allowed size; "
+                                  f"expression size: {size}")
         self.tokens = tokenize(text)
         self.text = text
         self.pos = 0
+        self.operators = 0
 
     def error(self, message: str) -> ExpressionError:
         return ExpressionError(f"Invalid {self.kind}: {message}")
@@ -277,6 +288,7 @@ class Parser:
             if name not in _FUNCTIONS:
                 raise self.error(f"Invalid function name; function: {name}")
             self.next()
+            self.count_operator()
             if name == "size":
                 args = self.function_args()
                 if len(args) != 1:
@@ -300,49 +312,85 @@ class Parser:
 
     def parse_condition(self, text: str, kind: str = "ConditionExpression") -> Node:
         self._start(kind, text)
-        node = self.or_()
+        node = self.boolean()
         self.end()
         return node
 
-    def or_(self) -> Node:
-        node = self.and_()
-        while self.at_word("OR"):
-            self.next()
-            node = Node("OR", node, self.and_())
-        return node
+    def count_operator(self) -> None:
+        """DynamoDB allows 300 operators and functions in an expression; it stops at the 301st."""
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise self.error(f"The expression contains too many operators; operator count: {self.operators}")
 
-    def and_(self) -> Node:
-        node = self.not_()
-        while self.at_word("AND"):
-            self.next()
-            node = Node("AND", node, self.not_())
-        return node
+    def boolean(self) -> Node:
+        """Conditions joined by NOT, AND, OR and parentheses (precedence NOT > AND > OR).
 
-    def not_(self) -> Node:
-        if self.at_word("NOT"):
-            self.next()
-            return Node("NOT", self.not_())
-        return self.primary()
+        An operator-precedence loop with explicit stacks rather than recursion: however deep the
+        parentheses, parsing uses no stack, and the 300-operator limit bounds the tree's depth."""
+        operands: list = []
+        pending: list = []  # "NOT", "AND", "OR", or the token index of an open parenthesis
+        closed_at: dict[int, int] = {}  # open-parenthesis index -> its closing index
+
+        def reduce(keep: set) -> None:
+            while pending and pending[-1] in keep:
+                op = pending.pop()
+                right = operands.pop()
+                operands.append(Node("NOT", right) if op == "NOT" else Node(op, operands.pop(), right))
+
+        while True:
+            token = self.peek
+            if token.kind == PUNCT and token.text == "(":
+                pending.append(self.pos)
+                self.next()
+            elif token.is_word("NOT"):
+                self.count_operator()
+                pending.append("NOT")
+                self.next()
+            else:
+                operands.append(self.primary())
+                while True:  # after an operand: closing parentheses, then AND / OR or the end
+                    token = self.peek
+                    if token.kind == PUNCT and token.text == ")" and any(isinstance(p, int) for p in pending):
+                        reduce({"NOT", "AND", "OR"})
+                        opened = pending.pop()
+                        inner = opened + 1
+                        if self.tokens[inner].text == "(" and closed_at.get(inner) == self.pos - 1:
+                            raise self.error("The expression has redundant parentheses;")
+                        closed_at[opened] = self.pos
+                        self.next()
+                        continue
+                    break
+                if token.is_word("AND"):
+                    reduce({"NOT", "AND"})
+                elif token.is_word("OR"):
+                    reduce({"NOT", "AND", "OR"})
+                else:
+                    break
+                self.count_operator()
+                pending.append(token.text.upper())
+                self.next()
+        reduce({"NOT", "AND", "OR"})
+        if pending:  # a parenthesis left open
+            raise self.syntax_error()
+        return operands[0]
 
     def primary(self) -> Node:
         token = self.peek
-        if token.kind == PUNCT and token.text == "(":
-            self.next()
-            node = self.or_()
-            self.expect(")")
-            return node
         if token.kind == NAME and token.text in _BOOL_FUNCTIONS and self.tokens[self.pos + 1].text == "(":
             self.next()
+            self.count_operator()
             return self.condition_function(token.text)
         left = self.operand()
         token = self.peek
         if token.kind == PUNCT and token.text in _COMPARATORS:
             self.next()
+            self.count_operator()
             right = self.operand()
             self._check_comparable(token.text, left, right)
             return Node(token.text, left, right)
         if token.is_word("BETWEEN"):
             self.next()
+            self.count_operator()
             low = self.operand()
             if not self.at_word("AND"):
                 raise self.syntax_error()
@@ -358,6 +406,7 @@ class Parser:
             return Node("BETWEEN", left, low, high)
         if token.is_word("IN"):
             self.next()
+            self.count_operator()
             self.expect("(")
             choices = [self.operand()]
             while self.at(","):
@@ -446,6 +495,7 @@ class Parser:
         left = self.operand(allow_functions=True)
         if self.at("+") or self.at("-"):
             op = self.next().text
+            self.count_operator()
             right = self.operand(allow_functions=True)
             for side in (left, right):
                 if isinstance(side, Value) and type_of(side.value) != "N":

@@ -15,8 +15,19 @@ partition key by equality reads one partition (a Query), any other SELECT scans.
 from __future__ import annotations
 
 from overcast.aws.errors import AwsError
-from overcast.services.dynamodb.expressions import Node, Path, Size, Value, evaluate, projected
-from overcast.services.dynamodb.values import check_value, hash_of, key_bytes, type_of
+from overcast.services.dynamodb.expressions import MAX_OPERATORS, Node, Path, Size, Value, evaluate, projected
+from overcast.services.dynamodb.values import (
+    MAX_NESTING,
+    check_value,
+    hash_of,
+    key_bytes,
+    nesting_exceeded,
+    type_of,
+)
+
+# How deep parentheses may nest in a WHERE clause. DynamoDB documents no figure for PartiQL; a
+# bound keeps the recursive parser and evaluator far from Python's recursion limit.
+MAX_PARENTHESES = 100
 
 
 def _error(message: str) -> AwsError:
@@ -87,6 +98,13 @@ class _Parser:
         self.pos = 0
         self.parameters = [check_value(p) for p in parameters or ()]
         self.next_param = 0
+        self.operators = 0
+        self.parentheses = 0
+
+    def count_operator(self) -> None:
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise _syntax(f"the statement contains too many operators; operator count: {self.operators}")
 
     @property
     def peek(self):
@@ -161,18 +179,19 @@ class _Parser:
             else:
                 return Path(tuple(elements))
 
-    def _values_until(self, close: str) -> list:
+    def _values_until(self, close: str, depth: int) -> list:
         """Comma-separated values up to `close` (a list's "]" or a set's ">>"), which is consumed."""
         items = []
         while not self.punct(close):
-            items.append(self.value())
+            items.append(self.value(depth))
             if not self.punct(","):
                 break
             self.take()
         self.expect(close)
         return items
 
-    def value(self) -> dict:
+    def value(self, depth: int = 0) -> dict:
+        """A literal; `depth` counts the maps and lists around it, which DynamoDB allows 32 deep."""
         kind, text = self.peek
         if self.punct("?"):
             self.take()
@@ -193,6 +212,8 @@ class _Parser:
         if kind == "WORD" and text.upper() == "NULL":
             self.take()
             return {"NULL": True}
+        if (self.punct("{") or self.punct("[")) and depth >= MAX_NESTING:
+            raise nesting_exceeded()
         if self.punct("{"):
             self.take()
             out = {}
@@ -201,7 +222,7 @@ class _Parser:
                 if key_kind not in ("STR", "ID"):
                     raise _syntax("expected an attribute name")
                 self.expect(":")
-                out[key] = self.value()
+                out[key] = self.value(depth + 1)
                 if not self.punct(","):
                     break
                 self.take()
@@ -209,10 +230,10 @@ class _Parser:
             return {"M": out}
         if self.punct("["):
             self.take()
-            return {"L": self._values_until("]")}
+            return {"L": self._values_until("]", depth + 1)}
         if self.punct("<<"):
             self.take()
-            items = self._values_until(">>")
+            items = self._values_until(">>", depth + 1)
             kinds = {type_of(v) for v in items}
             if len(kinds) != 1 or next(iter(kinds)) not in ("S", "N", "B"):
                 raise _error("Set elements must all be strings, numbers or binaries")
@@ -238,6 +259,7 @@ class _Parser:
         node = self.and_()
         while self.word("OR"):
             self.take()
+            self.count_operator()
             node = Node("OR", node, self.and_())
         return node
 
@@ -245,25 +267,36 @@ class _Parser:
         node = self.not_()
         while self.word("AND"):
             self.take()
+            self.count_operator()
             node = Node("AND", node, self.not_())
         return node
 
     def not_(self):
-        if self.word("NOT"):
+        negations = 0
+        while self.word("NOT"):  # a loop, not recursion: NOT NOT NOT ... costs no stack
             self.take()
-            return Node("NOT", self.not_())
-        return self.primary()
+            self.count_operator()
+            negations += 1
+        node = self.primary()
+        for _ in range(negations):
+            node = Node("NOT", node)
+        return node
 
     def primary(self):
         if self.punct("("):
             self.take()
+            self.parentheses += 1
+            if self.parentheses > MAX_PARENTHESES:
+                raise _syntax(f"parentheses nested deeper than {MAX_PARENTHESES} levels")
             node = self.condition()
             self.expect(")")
+            self.parentheses -= 1
             return node
         kind, text = self.peek
         functions = ("begins_with", "contains", "attribute_exists", "attribute_not_exists", "attribute_type")
         if kind == "WORD" and text.lower() in functions and self.tokens[self.pos + 1] == ("P", "("):
             self.take()
+            self.count_operator()
             self.expect("(")
             args = [self.operand()]
             while self.punct(","):
@@ -275,14 +308,17 @@ class _Parser:
         kind, text = self.peek
         if kind == "P" and text in ("=", "<>", "!=", "<", "<=", ">", ">="):
             self.take()
+            self.count_operator()
             return Node("<>" if text == "!=" else text, left, self.operand())
         if self.word("BETWEEN"):
             self.take()
+            self.count_operator()
             low = self.operand()
             self.expect_word("AND")
             return Node("BETWEEN", left, low, self.operand())
         if self.word("IN"):
             self.take()
+            self.count_operator()
             closing = "]" if self.punct("[") else ")"
             self.take()
             choices = [self.operand()]

@@ -43,14 +43,15 @@ def parse_number(text) -> Decimal:
     value = Decimal(text.strip())
     if value.is_zero():
         return Decimal(0)
-    digits = value.normalize(_WIDE).as_tuple().digits
-    if len(digits) > 38:
-        raise invalid("Attempting to store more than 38 significant digits in a Number")
+    # The magnitude first: normalizing 1e999999999 would overflow even a wide decimal context.
     adjusted = value.adjusted()
     if adjusted > 125:
         raise invalid("Number overflow. Attempting to store a number with magnitude larger than supported range")
     if adjusted < -130:
         raise invalid("Number underflow. Attempting to store a number with magnitude smaller than supported range")
+    digits = value.normalize(_WIDE).as_tuple().digits
+    if len(digits) > 38:
+        raise invalid("Attempting to store more than 38 significant digits in a Number")
     return value
 
 
@@ -78,6 +79,13 @@ def encode_number(value: Decimal) -> bytes:
 
 
 # -- validation --------------------------------------------------------------------------------
+
+
+MAX_NESTING = 32  # levels of maps and lists in one attribute value
+
+
+def nesting_exceeded() -> AwsError:
+    return invalid(f"Nesting Levels have exceeded supported limits: Nesting level of {MAX_NESTING} exceeded")
 
 
 def check_value(value, depth: int = 0) -> dict:
@@ -118,14 +126,14 @@ def check_value(value, depth: int = 0) -> dict:
     if kind == "M":
         if not isinstance(inner, dict):
             raise AwsError("SerializationException", "Unexpected value type in payload: M must be a map")
-        if depth >= 32:
-            raise invalid("Nesting Levels have exceeded supported limits: Nesting level of 32 exceeded")
+        if depth >= MAX_NESTING:
+            raise nesting_exceeded()
         return {"M": {k: check_value(v, depth + 1) for k, v in inner.items()}}
     if kind == "L":
         if not isinstance(inner, list):
             raise AwsError("SerializationException", "Unexpected value type in payload: L must be a list")
-        if depth >= 32:
-            raise invalid("Nesting Levels have exceeded supported limits: Nesting level of 32 exceeded")
+        if depth >= MAX_NESTING:
+            raise nesting_exceeded()
         return {"L": [check_value(v, depth + 1) for v in inner]}
     if kind == "NULL":
         if inner is not True:
