@@ -31,15 +31,21 @@ class ValidationStyle:
     missing_as_parameter: bool = False  # MissingParameter instead of "Member must not be null"
     constraints: bool = True  # enforce enum / length / range / pattern
     invalid_value_code: str | None = None  # code for an unparsable text value (query, rest)
+    enums_only: bool = False  # of the constraints, enforce only enums (lengths etc. are the service's)
+    unchecked_enums: frozenset = frozenset()  # enum shapes the service checks itself, with its own errors
 
 
 SMITHY = ValidationStyle()
 QUERY = ValidationStyle(code="ValidationError")
 SQS = ValidationStyle(code="InvalidParameterValue", missing_as_parameter=True, constraints=False,
                       invalid_value_code="InvalidParameterValue")
+# S3 validates its XML configurations against its schema (required elements, enumerations) and
+# answers MalformedXML; it checks lengths, notification events and regions itself, with its own errors.
+S3 = ValidationStyle(code="MalformedXML", enums_only=True,
+                     unchecked_enums=frozenset(("Event", "FilterRuleName", "BucketLocationConstraint")))
 
 # Services whose answers differ from their protocol's default, by botocore model name.
-SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS}
+SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 
@@ -82,6 +88,20 @@ def validate_input(model: ServiceModel, operation: OperationModel, params: dict)
     check(params, "", problems)
     if problems:
         raise _error(model, problems)
+
+
+def shape_is_valid(model: ServiceModel, shape_name: str, value) -> bool:
+    """Whether a value satisfies a shape (for services that report any failure with one error of
+    their own, as S3 does with MalformedXML)."""
+    check = _checker(model, shape_name)
+    if check is None:
+        return True
+    problems: list = []
+    try:
+        check(value, "", problems)
+    except TypeMismatch:
+        return False
+    return not problems
 
 
 def invalid_value(model: ServiceModel, name: str, value: str, kind: str) -> AwsError:
@@ -141,7 +161,7 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
     expected = _TYPES.get(kind)
     if kind == "structure" and shape.get("document"):
         return None
-    tests = _constraint_tests(shape, kind) if style.constraints else []
+    tests = _constraint_tests(shape_name, shape, kind, style) if style.constraints else []
 
     def type_ok(value) -> bool:
         if expected is None:
@@ -228,8 +248,10 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
     return check_scalar
 
 
-def _constraint_tests(shape: dict, kind: str) -> list:
+def _constraint_tests(shape_name: str, shape: dict, kind: str, style: ValidationStyle) -> list:
     tests = []
+    if style.enums_only:
+        shape = {"enum": shape["enum"]} if "enum" in shape and shape_name not in style.unchecked_enums else {}
 
     def problem(value, path, text):
         return ("constraint", path, f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: {text}")

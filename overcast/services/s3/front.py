@@ -25,7 +25,7 @@ import logging
 import os
 import re
 import time
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_to_bytes
 
 import orjson
 
@@ -33,6 +33,7 @@ from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.aws.models import load_service_model
 from overcast.aws.protocols import get_protocol
+from overcast.aws.protocols.validate import shape_is_valid
 from overcast.aws.protocols.xmlcodec import escape_text
 from overcast.aws.routing import Route
 from overcast.services.s3 import access
@@ -44,6 +45,35 @@ STREAMING_INPUT = frozenset(("PutObject", "UploadPart"))
 MAX_XML_BODY = 20 * 1024 * 1024
 _SUBRESOURCE_SKIP = frozenset(("x-id",))
 _WEBSITE_LABEL = re.compile(r"^s3-website([.-].*)?$")
+
+
+def uri_decode(text: str) -> str:
+    """A percent-encoded part of the URI (held as latin-1 text, one character a byte) as the UTF-8
+    it must encode. Bytes that are not UTF-8 (k%FF) are refused as S3 refuses them, rather than
+    replaced by U+FFFD, which would make k%FF and k%FE one key."""
+    try:
+        return unquote_to_bytes(text.encode("latin-1")).decode("utf-8")
+    except UnicodeError:
+        raise AwsError("InvalidURI", "Couldn't parse the specified URI.") from None
+
+
+# The root element of an XML body: after an optional declaration, processing instructions, comments.
+_XML_ROOT = re.compile(rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<([A-Za-z_][\w.:-]*)", re.S)
+
+
+def _xml_payload(model, operation) -> tuple | None:
+    """(member, root element, shape, required, is XML) of an operation whose body is a document
+    (an XML configuration, or a bucket policy's JSON)."""
+    shape = model.shapes[operation.input_shape] if operation.input_shape else None
+    member = shape.get("payload") if shape else None
+    if member is None:
+        return None
+    ref = shape["members"][member]
+    kind = model.shapes[ref["shape"]]["type"]
+    if kind == "blob":  # object data
+        return None
+    return (member, ref.get("locationName", member), ref["shape"], member in shape.get("required", ()),
+            kind == "structure")
 
 
 def _build_table(model) -> dict:
@@ -74,6 +104,7 @@ class S3Front:
         self.table = _build_table(self.model)
         self.subresources = {sub for (_, _, sub) in self.table if sub}
         self._sync: dict[str, bool] = {}
+        self._payloads: dict[str, tuple | None] = {}
 
     # -- entry ---------------------------------------------------------------------------------
 
@@ -128,16 +159,16 @@ class S3Front:
                 bucket = labels[0]
         raw = request.raw_path or request.path
         if bucket is not None:
-            key = unquote(raw[1:]) if raw.startswith("/") else unquote(raw)
+            key = uri_decode(raw[1:]) if raw.startswith("/") else uri_decode(raw)
             return bucket, key if key or website else None, website
         path = raw[1:] if raw.startswith("/") else raw
         if not path:
             return None, None, website
         first, slash, rest = path.partition("/")
-        bucket = unquote(first)
+        bucket = uri_decode(first)
         if not slash or (not rest and not website):
             return bucket, None, website
-        return bucket, unquote(rest), website
+        return bucket, uri_decode(rest), website
 
     def _operation(self, method: str, bucket: str | None, key: str | None, query: dict, headers: dict) -> str:
         if bucket is None:
@@ -168,6 +199,7 @@ class S3Front:
         return op
 
     async def _dispatch(self, provider, request, ctx, bucket, key) -> HttpResponse:
+        uri_decode(request.query_string.replace("+", " "))  # prefix=%FF is refused, not replaced by U+FFFD
         query = self.protocol.parse_query(request)
         name = self._operation(request.method, bucket, key, query, request.headers)
         ctx.operation = name
@@ -200,6 +232,8 @@ class S3Front:
             raise
         if payload is not None:
             params["Body"] = payload
+        else:
+            self._check_xml_payload(operation, request, params)
         method = getattr(provider, operation.method_name, None)
         if method is None:
             raise AwsError("NotImplemented", f"{name} is not implemented by overcast yet.", 501, sender_fault=False)
@@ -213,6 +247,34 @@ class S3Front:
         if payload is not None and request.stream is not None and not request.stream.done:
             await request.stream.drain()
         return self._serialize(operation, result or {}, ctx, request.method == "HEAD")
+
+    def _check_xml_payload(self, operation, request, params: dict) -> None:
+        """S3 validates a configuration document against its schema: the root element must be the
+        operation's, and required elements and enumerations must hold — else MalformedXML
+        (MalformedACLError for ACLs). A required document that is missing is MissingRequestBodyError."""
+        spec = self._payloads.get(operation.name, False)
+        if spec is False:
+            spec = self._payloads[operation.name] = _xml_payload(self.model, operation)
+        if spec is None:
+            return
+        member, root, shape_name, required, xml = spec
+        acl = member == "AccessControlPolicy"
+        malformed = AwsError("MalformedACLError" if acl else "MalformedXML", "The XML you provided was not "
+                             "well-formed or did not validate against our published schema")
+        body = request.body or b""
+        if not body.strip():
+            if acl and not any(h == "x-amz-acl" or h.startswith("x-amz-grant-") for h in request.headers):
+                raise AwsError("MissingSecurityHeader", "Your request was missing a required header")
+            if required:
+                raise AwsError("MissingRequestBodyError", "Request Body is empty")
+            return
+        if xml is False:
+            return
+        match = _XML_ROOT.match(body)
+        if match is None or match.group(1).split(b":")[-1].decode() != root:
+            raise malformed
+        if params.get(member) is not None and not shape_is_valid(self.model, shape_name, params[member]):
+            raise malformed
 
     def _serialize(self, operation, result: dict, ctx, head: bool) -> HttpResponse:
         if operation.name == "GetBucketLocation":

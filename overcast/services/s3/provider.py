@@ -974,7 +974,10 @@ class S3Provider(Provider):
     def _copy_source(self, ctx, params, prefix: str = "CopySource") -> tuple[Bucket, Obj]:
         source = params.get(prefix) or ""
         text, _, query = source.partition("?")
-        text = unquote(text).lstrip("/")
+        try:
+            text = unquote(text, errors="strict").lstrip("/")
+        except UnicodeDecodeError:
+            raise invalid_argument("Invalid copy source encoding", "x-amz-copy-source", source) from None
         src_bucket, _, src_key = text.partition("/")
         if not src_bucket or not src_key:
             raise invalid_argument("Invalid copy source object key", "x-amz-copy-source", source)
