@@ -23,16 +23,49 @@ def unzip_error() -> AwsError:
 
 
 def inspect_zip(data: bytes) -> tuple[str, str]:
-    """Validate a zip; returns (CodeSha256 base64, sha hex)."""
+    """Validate a zip; returns (CodeSha256 base64, sha hex).
+
+    Everything that would make unpacking fail at the first invoke is refused here, at upload, as
+    Lambda refuses a package it cannot unzip: a corrupt archive or member (CRCs checked), a path
+    that is absolute or climbs out with `..`, a name the file system cannot hold, and one path
+    that is both a file and a directory (`a` beside `a/b`)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            total = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+            infos = archive.infolist()
+            total = sum(info.file_size for info in infos)
+            if total <= MAX_UNZIPPED:
+                _check_paths(infos)
+                if archive.testzip() is not None:
+                    raise unzip_error()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError):
+        # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression method
         raise unzip_error() from None
     if total > MAX_UNZIPPED:
         raise AwsError("InvalidParameterValueException", f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes")
     digest = hashlib.sha256(data).digest()
     return base64.b64encode(digest).decode(), digest.hex()
+
+
+MAX_NAME_BYTES = 255  # one path component, as Linux file systems allow
+MAX_PATH_BYTES = 4095
+
+
+def _check_paths(infos: list) -> None:
+    files: set[tuple] = set()
+    directories: set[tuple] = set()
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        parts = tuple(p for p in name.split("/") if p not in ("", "."))
+        if name.startswith("/") or ".." in parts:
+            raise unzip_error()
+        if len(name.encode()) > MAX_PATH_BYTES or any(len(p.encode()) > MAX_NAME_BYTES for p in parts):
+            raise unzip_error()
+        if not parts:
+            continue
+        directories.update(parts[:i] for i in range(1, len(parts)))
+        (directories if info.is_dir() else files).add(parts)
+    if files & directories:
+        raise unzip_error()
 
 
 def unpack(zip_path: str, target: str) -> str:
