@@ -9,6 +9,7 @@ domain name but is none). WebSocket upgrades have the same kind of table in over
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from overcast import execute_api
@@ -16,7 +17,9 @@ from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.services.appsync.urls import match as appsync_match
 
 # Services that serve URLs under /_overcast/{service}/ through their provider's `http(request)`.
-SERVICE_URLS = frozenset(("lambda", "sns", "events", "scheduler"))
+SERVICE_URLS = frozenset(("lambda", "sns", "events", "scheduler", "cognito-idp"))
+# A user pool's issuer URL path: /{region}_{id}/.well-known/jwks.json (or openid-configuration)
+_POOL_WELL_KNOWN = re.compile(r"^/[a-z]{2}(?:-[a-z]+)+-\d_[0-9A-Za-z]+/\.well-known/[a-z\-.]+$")
 
 
 def _service_url(host: str, path: str) -> str | None:
@@ -24,6 +27,8 @@ def _service_url(host: str, path: str) -> str | None:
     if path.startswith("/_overcast/"):
         service = path.split("/", 3)[2]
         return service if service in SERVICE_URLS else None
+    if _POOL_WELL_KNOWN.match(path):  # Cognito's JWKS and OpenID configuration, at the issuer's path
+        return "cognito-idp"
     return "lambda" if ".lambda-url." in host else None
 
 

@@ -180,6 +180,13 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("ssm",),
         ),
         ServiceSpec(
+            "cognito-idp",
+            "overcast.services.cognitoidp.provider:CognitoIdpProvider",
+            signing_names=("cognito-idp",),
+            target_prefixes=("AWSCognitoIdentityProviderService",),
+            host_prefixes=("cognito-idp",),
+        ),
+        ServiceSpec(
             "stepfunctions",
             "overcast.services.stepfunctions.provider:StepFunctionsProvider",
             signing_names=("states",),
