@@ -44,8 +44,11 @@ SQS = ValidationStyle(code="InvalidParameterValue", missing_as_parameter=True, c
 S3 = ValidationStyle(code="MalformedXML", enums_only=True,
                      unchecked_enums=frozenset(("Event", "FilterRuleName", "BucketLocationConstraint")))
 
+# Cognito answers its "1 validation error detected: ..." messages as InvalidParameterException.
+COGNITO = ValidationStyle(code="InvalidParameterException")
+
 # Services whose answers differ from their protocol's default, by botocore model name.
-SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3}
+SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 

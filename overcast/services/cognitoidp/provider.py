@@ -738,9 +738,7 @@ class CognitoIdpProvider(Provider):
         return {}
 
     def _sign_out(self, pool, user) -> None:
-        user["_signed_out_at"] = time.time()
         self.store.revoke_user_tokens(pool["Id"], user["Username"])
-        self._save(pool, user)
 
     def list_users(self, ctx, params):
         pool = self._pool(params["UserPoolId"], ctx)
@@ -916,10 +914,13 @@ class CognitoIdpProvider(Provider):
         return int(client.get(f"{kind}Validity") or default) * units[unit]
 
     async def _issue(self, pool: dict, client: dict, user: dict, source: str = "TokenGeneration_Authentication",
-                     scopes: list[str] | None = None, refresh: bool = True, auth_time: int | None = None) -> dict:
+                     scopes: list[str] | None = None, refresh: bool = True, auth_time: int | None = None,
+                     origin: str | None = None) -> dict:
+        """ID, access and (for a new sign-in) refresh tokens. Tokens that a refresh issues keep the
+        sign-in's origin_jti, so revoking the sign-in revokes them all."""
         now = tokens.now()
         auth_time = auth_time or now
-        origin = tokens.jti()
+        origin = origin or tokens.jti()
         groups = [g["GroupName"] for g in sorted(self.store.groups_of(pool["Id"], user["Username"]),
                                                  key=lambda g: (g.get("Precedence", 2**31), g["GroupName"]))]
         roles = [g["RoleArn"] for g in self.store.groups_of(pool["Id"], user["Username"]) if g.get("RoleArn")]
@@ -957,7 +958,7 @@ class CognitoIdpProvider(Provider):
                "IdToken": tokens.sign(pool["Id"], pem, id_claims)}
         if refresh:
             token = tokens.new_refresh_token()
-            self.store.put_refresh(token, pool["Id"], client["ClientId"], user["Username"],
+            self.store.put_refresh(token, pool["Id"], client["ClientId"], user["Username"], origin,
                                    time.time() + self._validity(client, "RefreshToken"))
             out["RefreshToken"] = token
         return out
@@ -1006,10 +1007,7 @@ class CognitoIdpProvider(Provider):
         if pem is None:
             raise jwt.InvalidTokenError(f"User pool {pool_id} does not exist")
         claims = tokens.verify(token, pool_id, pem, token_use)
-        user = self.store.user(pool_id, claims.get("cognito:username") or claims.get("username") or "")
-        if user is not None and claims.get("token_use") == "access" and \
-                user.get("_signed_out_at", 0) >= claims["iat"] + 1e-9 and user.get("_signed_out_at", 0) > \
-                claims["iat"]:
+        if claims.get("token_use") == "access" and self.store.origin_revoked(claims.get("origin_jti", "")):
             raise jwt.InvalidTokenError("Access Token has been revoked")
         return claims
 
@@ -1319,7 +1317,8 @@ class CognitoIdpProvider(Provider):
             self._check_secret_hash(client, username or user["Username"], secret_hash)
         if not user["Enabled"]:
             raise _not_authorized("User is disabled.")
-        result = await self._issue(pool, client, user, "TokenGeneration_RefreshTokens", refresh=False)
+        result = await self._issue(pool, client, user, "TokenGeneration_RefreshTokens", refresh=False,
+                                   origin=record["origin"])
         return {"ChallengeParameters": {}, "AuthenticationResult": result}
 
     async def get_tokens_from_refresh_token(self, ctx, params):

@@ -66,11 +66,13 @@ MIGRATIONS = [
         pool TEXT NOT NULL,
         client TEXT NOT NULL,
         username TEXT NOT NULL,
+        origin TEXT NOT NULL,
         issued REAL NOT NULL,
         expires REAL NOT NULL,
         revoked INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX cognito_refresh_user ON cognito_refresh_tokens(pool, username);
+    CREATE INDEX cognito_refresh_origin ON cognito_refresh_tokens(origin);
     CREATE TABLE cognito_codes (
         pool TEXT NOT NULL,
         username TEXT NOT NULL,
@@ -256,16 +258,21 @@ class CognitoStore:
 
     # -- refresh tokens -------------------------------------------------------------------------------
 
-    def put_refresh(self, token, pool_id, client_id, username, expires) -> None:
-        self.db.execute("INSERT INTO cognito_refresh_tokens(token, pool, client, username, issued, expires) "
-                        "VALUES(?,?,?,?,?,?)", (token, pool_id, client_id, username, time.time(), expires))
+    def put_refresh(self, token, pool_id, client_id, username, origin, expires) -> None:
+        self.db.execute("INSERT INTO cognito_refresh_tokens(token, pool, client, username, origin, issued, expires) "
+                        "VALUES(?,?,?,?,?,?,?)", (token, pool_id, client_id, username, origin, time.time(), expires))
 
     def refresh(self, token: str) -> dict | None:
-        row = self.db.query_one("SELECT pool, client, username, issued, expires, revoked FROM cognito_refresh_tokens "
-                                "WHERE token = ?", (token,))
+        row = self.db.query_one("SELECT pool, client, username, origin, issued, expires, revoked "
+                                "FROM cognito_refresh_tokens WHERE token = ?", (token,))
         if row is None:
             return None
-        return dict(zip(("pool", "client", "username", "issued", "expires", "revoked"), row, strict=True))
+        return dict(zip(("pool", "client", "username", "origin", "issued", "expires", "revoked"), row, strict=True))
+
+    def origin_revoked(self, origin: str) -> bool:
+        """Whether the sign-in that issued tokens with this origin_jti was revoked (RevokeToken,
+        GlobalSignOut)."""
+        return bool(self.db.scalar("SELECT revoked FROM cognito_refresh_tokens WHERE origin = ?", (origin,)))
 
     def revoke_refresh(self, token: str) -> None:
         self.db.execute("UPDATE cognito_refresh_tokens SET revoked = 1 WHERE token = ?", (token,))
