@@ -145,16 +145,41 @@ def test_api_key_from_authorizer_usage_identifier_key(apigw, endpoint, functions
     assert api.call("GET", "/metered", headers={"Authorization": "key-wrong-key-value-000000000"}).status_code == 403
 
 
-def test_cognito_authorizer_answers_500_until_cognito_exists(apigw, endpoint, functions):
+def _pool_user(client, name):
+    """(pool ARN, app client id, ID token, access token) of a confirmed user in a new pool."""
+    idp = client("cognito-idp")
+    pool = idp.create_user_pool(PoolName=name)["UserPool"]
+    app = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="app", ExplicitAuthFlows=[
+        "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool["Id"], Username="erin", MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": "erin@example.com"}])
+    idp.admin_set_user_password(UserPoolId=pool["Id"], Username="erin", Password="Passw0rd!", Permanent=True)
+    tokens = idp.admin_initiate_auth(UserPoolId=pool["Id"], ClientId=app, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                     AuthParameters={"USERNAME": "erin", "PASSWORD": "Passw0rd!"})["AuthenticationResult"]
+    return pool["Arn"], app, tokens["IdToken"], tokens["AccessToken"]
+
+
+def test_cognito_authorizer_verifies_the_pool_token_and_passes_claims(apigw, endpoint, functions, client):
+    _, backend = functions
+    pool_arn, app, id_token, access_token = _pool_user(client, "apigw-cognito")
     api = Api(apigw, endpoint, "auth-cognito")
     authorizer = apigw.create_authorizer(restApiId=api.id, name="pool", type="COGNITO_USER_POOLS",
-                                         providerARNs=["arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_x"],
-                                         identitySource="method.request.header.Authorization")
-    api.mock("/c", authorizationType="COGNITO_USER_POOLS", authorizerId=authorizer["id"])
+                                         providerARNs=[pool_arn], identitySource="method.request.header.Authorization")
+    api.lambda_proxy("/me", "GET", backend, authorizationType="COGNITO_USER_POOLS", authorizerId=authorizer["id"])
+    api.lambda_proxy("/scoped", "GET", backend, authorizationType="COGNITO_USER_POOLS", authorizerId=authorizer["id"],
+                     authorizationScopes=["aws.cognito.signin.user.admin"])
     api.deploy()
-    r = api.call("GET", "/c", headers={"Authorization": "token"})
-    assert r.status_code == 500
-    assert "Cognito" in r.json()["message"]
+    r = api.call("GET", "/me", headers={"Authorization": id_token})
+    assert r.status_code == 200, r.text
+    claims = r.json()["requestContext"]["authorizer"]["claims"]
+    assert claims["cognito:username"] == "erin" and claims["email"] == "erin@example.com" and claims["aud"] == app
+    assert api.call("GET", "/me").status_code == 401
+    assert api.call("GET", "/me", headers={"Authorization": id_token[:-4] + "AAAA"}).json() == {"message": "Unauthorized"}
+    assert api.call("GET", "/me", headers={"Authorization": access_token}).status_code == 401  # no scopes: ID token
+    assert api.call("GET", "/scoped", headers={"Authorization": access_token}).status_code == 200
+    assert api.call("GET", "/scoped", headers={"Authorization": id_token}).status_code == 401
+    _, _, foreign, _ = _pool_user(client, "apigw-other-pool")
+    assert api.call("GET", "/me", headers={"Authorization": foreign}).status_code == 401
 
 
 def _iam_api(apigw, endpoint, name):

@@ -509,3 +509,28 @@ def test_payload_format_1_keeps_each_value_of_a_repeated_header(gw, echo, endpoi
     api_id, _ = _api_with_routes(gw, echo, ["GET /items/{id}"], version="1.0")
     event = httpx.get(api_url(endpoint, api_id) + "/items/1", headers=[("x-tag", "a"), ("x-tag", "b, c")]).json()
     assert event["multiValueHeaders"]["x-tag"] == ["a", "b, c"]
+
+
+def test_jwt_authorizer_trusts_an_overcast_user_pool_issuer(gw, echo, client, endpoint):
+    idp = client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="httpapi-pool")["UserPool"]["Id"]
+    app = idp.create_user_pool_client(UserPoolId=pool, ClientName="spa", ExplicitAuthFlows=[
+        "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="frank", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username="frank", Password="Passw0rd!", Permanent=True)
+    tokens = idp.admin_initiate_auth(UserPoolId=pool, ClientId=app, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                     AuthParameters={"USERNAME": "frank", "PASSWORD": "Passw0rd!"})["AuthenticationResult"]
+    api_id, integration = _api_with_routes(gw, echo, [])
+    authorizer = gw.create_authorizer(ApiId=api_id, Name="pool", AuthorizerType="JWT",
+                                      IdentitySource=["$request.header.Authorization"],
+                                      JwtConfiguration={"Issuer": f"https://cognito-idp.us-east-1.amazonaws.com/{pool}",
+                                                        "Audience": [app]})
+    gw.create_route(ApiId=api_id, RouteKey="GET /me", Target="integrations/" + integration["IntegrationId"],
+                    AuthorizationType="JWT", AuthorizerId=authorizer["AuthorizerId"])
+    url = api_url(endpoint, api_id) + "/me"
+    for token in (tokens["AccessToken"], tokens["IdToken"]):  # access tokens match by client_id, ID tokens by aud
+        response = httpx.get(url, headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        assert response.json()["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    forged = tokens["AccessToken"][:-4] + "AAAA"
+    assert httpx.get(url, headers={"authorization": f"Bearer {forged}"}).status_code == 401

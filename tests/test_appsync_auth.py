@@ -154,19 +154,45 @@ def test_oidc_expired_or_foreign_tokens_are_refused(client, endpoint, unique_nam
     assert httpx.post(url, json={"query": "{ whoami }"}, headers={"authorization": forged}).status_code == 401
 
 
+def cognito_user(client, unique_name, groups=()) -> tuple[str, str, str]:
+    """(pool id, app client id, an ID token) for a confirmed user of a new pool, in `groups`."""
+    idp = client("cognito-idp")
+    pool = idp.create_user_pool(PoolName=unique_name("pool"))["UserPool"]["Id"]
+    app = idp.create_user_pool_client(UserPoolId=pool, ClientName="app", ExplicitAuthFlows=[
+        "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="carol", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username="carol", Password="Passw0rd!", Permanent=True)
+    for group in groups:
+        idp.create_group(UserPoolId=pool, GroupName=group)
+        idp.admin_add_user_to_group(UserPoolId=pool, Username="carol", GroupName=group)
+    result = idp.admin_initiate_auth(UserPoolId=pool, ClientId=app, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                     AuthParameters={"USERNAME": "carol", "PASSWORD": "Passw0rd!"})
+    return pool, app, result["AuthenticationResult"]["IdToken"]
+
+
 def test_cognito_user_pool_token_gives_claims(client, endpoint, unique_name):
-    pool = "us-east-1_AbCdEf"
+    pool, app, token = cognito_user(client, unique_name, ["admins"])
     api_id = setup_api(client("appsync"), unique_name("cognito"), "AMAZON_COGNITO_USER_POOLS",
                        userPoolConfig={"userPoolId": pool, "awsRegion": "us-east-1", "defaultAction": "ALLOW"})
-    token = jwt.encode({"iss": f"https://cognito-idp.us-east-1.amazonaws.com/{pool}", "sub": "s1",
-                        "cognito:username": "carol", "cognito:groups": ["admins"], "exp": int(time.time()) + 60},
-                       "k" * 32, algorithm="HS256")
     r = httpx.post(graphql_url(endpoint, api_id), json={"query": "{ whoami }"}, headers={"authorization": token})
     identity = json.loads(r.json()["data"]["whoami"])
     assert identity["username"] == "carol" and identity["groups"] == ["admins"]
-    other = jwt.encode({"iss": "https://elsewhere", "sub": "s1"}, "k" * 32, algorithm="HS256")
+    assert identity["claims"]["aud"] == app
+
+
+def test_forged_expired_or_foreign_cognito_tokens_are_refused(client, endpoint, unique_name):
+    pool, _, token = cognito_user(client, unique_name)
+    other_pool, _, other_token = cognito_user(client, unique_name)
+    api_id = setup_api(client("appsync"), unique_name("cognito"), "AMAZON_COGNITO_USER_POOLS",
+                       userPoolConfig={"userPoolId": pool, "awsRegion": "us-east-1", "defaultAction": "ALLOW"})
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode({**claims, "cognito:groups": ["admins"]}, "k" * 32, algorithm="HS256")
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    for bad in (forged, unsigned, other_token, token[:-4] + "AAAA"):
+        assert httpx.post(graphql_url(endpoint, api_id), json={"query": "{ whoami }"},
+                          headers={"authorization": bad}).status_code == 401
     assert httpx.post(graphql_url(endpoint, api_id), json={"query": "{ whoami }"},
-                      headers={"authorization": other}).status_code == 401
+                      headers={"authorization": token}).status_code == 200
 
 
 def test_expired_api_key_is_refused():
@@ -184,24 +210,31 @@ def test_expired_api_key_is_refused():
 
 def test_cognito_groups_in_the_directive_restrict_the_field(client, endpoint, unique_name):
     appsync = client("appsync")
-    pool = "us-east-1_GrOuPs"
+    admin_pool, _, admin_token = cognito_user(client, unique_name, ["admins"])
+    idp = client("cognito-idp")
+    idp.admin_create_user(UserPoolId=admin_pool, Username="dave", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=admin_pool, Username="dave", Password="Passw0rd!", Permanent=True)
+    app = idp.list_user_pool_clients(UserPoolId=admin_pool)["UserPoolClients"][0]["ClientId"]
+    user_token = idp.admin_initiate_auth(UserPoolId=admin_pool, ClientId=app, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                         AuthParameters={"USERNAME": "dave", "PASSWORD": "Passw0rd!"})[
+        "AuthenticationResult"]["IdToken"]
     api_id, _ = create_api(appsync, unique_name("groups"), """
 type Query {
   open: String
   admin: String @aws_cognito_user_pools(cognito_groups: ["admins"])
-}""", auth="AMAZON_COGNITO_USER_POOLS", userPoolConfig={"userPoolId": pool, "awsRegion": "us-east-1", "defaultAction": "ALLOW"})
+}""", auth="AMAZON_COGNITO_USER_POOLS", userPoolConfig={"userPoolId": admin_pool, "awsRegion": "us-east-1",
+                                                        "defaultAction": "ALLOW"})
     appsync.create_data_source(apiId=api_id, name="none", type="NONE")
     for field in ("open", "admin"):
         appsync.create_resolver(apiId=api_id, typeName="Query", fieldName=field, dataSourceName="none",
                                 requestMappingTemplate=f'{{"version": "2018-05-29", "payload": "{field}"}}',
                                 responseMappingTemplate="$util.toJson($ctx.result)")
 
-    def as_user(groups):
-        token = jwt.encode({"iss": f"https://cognito-idp.us-east-1.amazonaws.com/{pool}", "sub": "s",
-                            "cognito:groups": groups, "exp": int(time.time()) + 60}, "k" * 32, algorithm="HS256")
-        return httpx.post(graphql_url(endpoint, api_id), json={"query": "{ open admin }"}, headers={"authorization": token}).json()
+    def as_user(token):
+        return httpx.post(graphql_url(endpoint, api_id), json={"query": "{ open admin }"},
+                          headers={"authorization": token}).json()
 
-    assert as_user(["admins"]) == {"data": {"open": "open", "admin": "admin"}}
-    body = as_user(["users"])
+    assert as_user(admin_token) == {"data": {"open": "open", "admin": "admin"}}
+    body = as_user(user_token)
     assert body["data"] == {"open": "open", "admin": None}
     assert body["errors"][0]["errorType"] == "Unauthorized"

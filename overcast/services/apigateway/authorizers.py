@@ -1,5 +1,6 @@
 """Authorization: Lambda authorizers (TOKEN and REQUEST; results cached by TTL; IAM policies
-evaluated against the method ARN), AWS_IAM (SigV4), and Cognito user pools (not available yet)."""
+evaluated against the method ARN), AWS_IAM (SigV4), and Cognito user pools (the token verified
+against the pools in providerARNs; scopes checked against the method's authorizationScopes)."""
 
 from __future__ import annotations
 
@@ -115,10 +116,8 @@ async def run_authorizer(plane, stage, state, plan) -> None:
         raise _error("AUTHORIZER_CONFIGURATION_ERROR")
     kind = authorizer.get("type")
     if kind == "COGNITO_USER_POOLS":
-        log.warning("API Gateway %s: Cognito user pool authorizers need Cognito, which overcast does not implement yet",
-                    stage.api_id)
-        raise _error("AUTHORIZER_CONFIGURATION_ERROR",
-                     body=b'{"message":"Cognito user pool authorizers are not supported by overcast yet"}')
+        await _cognito(plane, state, plan, authorizer)
+        return
     if kind == "TOKEN":
         source = authorizer.get("identitySource") or "method.request.header.Authorization"
         token = state.param_value(source)
@@ -165,6 +164,37 @@ async def run_authorizer(plane, stage, state, plan) -> None:
     state.invalidate_context()
     if out.get("usageIdentifierKey"):
         state.authorizer_api_key = out["usageIdentifierKey"]
+
+
+async def _cognito(plane, state, plan, authorizer) -> None:
+    """COGNITO_USER_POOLS: an ID token, or an access token carrying one of the method's
+    authorizationScopes when it has some; the claims reach the integration as
+    requestContext.authorizer.claims (every value a string, as API Gateway passes them)."""
+    import jwt
+
+    from overcast.services.cognitoidp.verify import pool_of_arn, verify
+
+    source = authorizer.get("identitySource") or "method.request.header.Authorization"
+    token = state.param_value(source)
+    if not token:
+        raise _error("UNAUTHORIZED")
+    expression = authorizer.get("identityValidationExpression")
+    if expression and not re.fullmatch(expression, token):
+        raise _error("UNAUTHORIZED")
+    scopes = plan.method.get("authorizationScopes") or []
+    pools = {pool_of_arn(arn) for arn in authorizer.get("providerARNs") or []}
+    try:
+        claims = await verify(plane.provider.providers, pools, token.removeprefix("Bearer ").strip(),
+                              "access" if scopes else None)
+    except jwt.InvalidTokenError:
+        raise _error("UNAUTHORIZED") from None
+    if scopes and not set(scopes) & set(str(claims.get("scope", "")).split()):
+        raise _error("UNAUTHORIZED")
+    if not scopes and claims.get("token_use") != "id":
+        raise _error("UNAUTHORIZED")
+    state.authorizer = {"claims": {k: v if isinstance(v, str) else ",".join(v) if isinstance(v, list) else
+                                   str(v).lower() if isinstance(v, bool) else str(v) for k, v in claims.items()}}
+    state.invalidate_context()
 
 
 async def check_iam(provider, state) -> None:

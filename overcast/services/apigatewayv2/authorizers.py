@@ -27,7 +27,16 @@ class Denied(Exception):
         self.message = message
 
 
-async def _jwks(issuer: str) -> dict:
+async def _jwks(issuer: str, providers=None) -> dict:
+    from overcast.services.cognitoidp.verify import jwks as pool_jwks
+    from overcast.services.cognitoidp.verify import pool_of_issuer
+
+    pool_id = pool_of_issuer(issuer)
+    if pool_id is not None and providers is not None:  # overcast's own user pool: its keys, in process
+        keys = await pool_jwks(providers, pool_id)
+        if keys is None:
+            raise ValueError(f"user pool {pool_id} does not exist")
+        return keys
     cached = _jwks_cache.get(issuer)
     now = time.monotonic()
     if cached is not None and now - cached[0] < _JWKS_TTL:
@@ -45,7 +54,7 @@ async def _jwks(issuer: str) -> dict:
     return keys
 
 
-async def check_jwt(authorizer: dict, route: dict, source: dict) -> dict:
+async def check_jwt(authorizer: dict, route: dict, source: dict, providers=None) -> dict:
     """The `authorizer.jwt` context ({claims, scopes}); raises Denied."""
     import jwt
     from jwt import PyJWKSet
@@ -61,15 +70,16 @@ async def check_jwt(authorizer: dict, route: dict, source: dict) -> dict:
     audience = config.get("Audience") or []
     try:
         header = jwt.get_unverified_header(token)
-        keys = PyJWKSet.from_dict(await _jwks(issuer))
+        keys = PyJWKSet.from_dict(await _jwks(issuer, providers))
         key = next((k for k in keys.keys if k.key_id == header.get("kid")), None)
         if key is None:
             _jwks_cache.pop(issuer, None)
-            keys = PyJWKSet.from_dict(await _jwks(issuer))
+            keys = PyJWKSet.from_dict(await _jwks(issuer, providers))
             key = next((k for k in keys.keys if k.key_id == header.get("kid")), None)
         if key is None:
             raise Denied(401, "Unauthorized")
-        claims = jwt.decode(token, key.key, algorithms=[header.get("alg", "RS256")], issuer=issuer,
+        # the key's own algorithm, never the token's choice (no `alg: none`, no HS256 with a public key)
+        claims = jwt.decode(token, key.key, algorithms=[key.algorithm_name or "RS256"], issuer=issuer,
                             options={"verify_aud": False, "require": ["exp", "iss"]}, leeway=0)
     except Denied:
         raise

@@ -164,7 +164,7 @@ class HttpApiServer:
         if authorizer is None:
             raise authorizers.Denied(500, "Internal Server Error")
         if kind == "JWT":
-            return {"jwt": await authorizers.check_jwt(authorizer, route, source)}
+            return {"jwt": await authorizers.check_jwt(authorizer, route, source, self.providers)}
         method_arn = (f"arn:aws:execute-api:{deployed.region}:{deployed.account}:{deployed.api_id}/"
                       f"{deployed.stage_name}/{request.method}{source['resource_path']}")
         version = authorizer.get("AuthorizerPayloadFormatVersion") or "2.0"

@@ -2,8 +2,8 @@
 AWS_IAM (SigV4: the credential scope is read and the caller's account resolved; the signature is
 not verified), AWS_LAMBDA (the authorizer function decides; resolverContext reaches $ctx.identity),
 OPENID_CONNECT (the JWT is verified against the issuer's JWKS with PyJWT) and
-AMAZON_COGNITO_USER_POOLS (the JWT's issuer must be the pool's; overcast has no Cognito to verify
-the signature against, so claims are trusted)."""
+AMAZON_COGNITO_USER_POOLS (the token is verified against overcast's own user pool: its key, its
+expiry, its revocations)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class Authenticator:
                 if authorization.startswith("AWS4-"):
                     return "AWS_IAM", await self._iam(authorization, ip)
             elif mode == "AMAZON_COGNITO_USER_POOLS":
-                identity = self._cognito(config, authorization, ip) if authorization else None
+                identity = await self._cognito(config, authorization, ip) if authorization else None
                 if identity is not None:
                     return mode, identity
             elif mode == "OPENID_CONNECT":
@@ -94,17 +94,17 @@ class Authenticator:
                 "username": access_key, "userArn": f"arn:aws:iam::{account}:root", "cognitoIdentityAuthType": None,
                 "cognitoIdentityAuthProvider": None}
 
-    def _cognito(self, config: dict, authorization: str, ip: str) -> dict | None:
-        token = _bearer(authorization)
-        claims = _jwt_claims(token)
-        pool = (config.get("userPoolConfig") or {})
-        if claims is None:
-            return None
-        pool_id = pool.get("userPoolId", "")
-        region = pool.get("awsRegion") or (pool_id.split("_")[0] if "_" in pool_id else "")
-        if claims.get("iss") != f"https://cognito-idp.{region}.amazonaws.com/{pool_id}":
-            return None
-        if claims.get("exp") is not None and float(claims["exp"]) < time.time():
+    async def _cognito(self, config: dict, authorization: str, ip: str) -> dict | None:
+        """AMAZON_COGNITO_USER_POOLS: an ID or access token the pool signed and has not revoked,
+        from an app client the API's appIdClientRegex admits."""
+        import jwt
+
+        from overcast.services.cognitoidp.verify import verify
+
+        pool = config.get("userPoolConfig") or {}
+        try:
+            claims = await verify(self.provider.providers, {pool.get("userPoolId", "")}, _bearer(authorization))
+        except jwt.InvalidTokenError:
             return None
         regex = pool.get("appIdClientRegex")
         client = claims.get("client_id") or claims.get("aud")
