@@ -187,6 +187,13 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("cognito-idp",),
         ),
         ServiceSpec(
+            "cognito-identity",
+            "overcast.services.cognitoidentity.provider:CognitoIdentityProvider",
+            signing_names=("cognito-identity",),
+            target_prefixes=("AWSCognitoIdentityService",),
+            host_prefixes=("cognito-identity",),
+        ),
+        ServiceSpec(
             "stepfunctions",
             "overcast.services.stepfunctions.provider:StepFunctionsProvider",
             signing_names=("states",),

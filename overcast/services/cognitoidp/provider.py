@@ -921,9 +921,10 @@ class CognitoIdpProvider(Provider):
         now = tokens.now()
         auth_time = auth_time or now
         origin = origin or tokens.jti()
-        groups = [g["GroupName"] for g in sorted(self.store.groups_of(pool["Id"], user["Username"]),
-                                                 key=lambda g: (g.get("Precedence", 2**31), g["GroupName"]))]
-        roles = [g["RoleArn"] for g in self.store.groups_of(pool["Id"], user["Username"]) if g.get("RoleArn")]
+        ranked = sorted(self.store.groups_of(pool["Id"], user["Username"]),
+                        key=lambda g: (g.get("Precedence", 2**31), g["GroupName"]))
+        groups = [g["GroupName"] for g in ranked]
+        roles = [g["RoleArn"] for g in ranked if g.get("RoleArn")]
         iss = tokens.issuer(pool["Id"])
         event_id = str(uuid.uuid4())
         id_claims = {"sub": user["Attributes"]["sub"], "iss": iss, "cognito:username": user["Username"],
@@ -938,6 +939,7 @@ class CognitoIdpProvider(Provider):
             id_claims["cognito:groups"] = groups
         if roles:
             id_claims["cognito:roles"] = roles
+            id_claims["cognito:preferred_role"] = roles[0]
         scope = " ".join(scopes) if scopes is not None else SIGNIN_SCOPE
         access_claims = {"sub": user["Attributes"]["sub"], "iss": iss, "client_id": client["ClientId"],
                          "origin_jti": origin, "event_id": event_id, "token_use": "access", "scope": scope,

@@ -193,6 +193,12 @@ class StsProvider(Provider):
             "Expiration": as_datetime(session.expiration),
         }
 
+    def issue_for(self, account: str, arn: str, user_id: str, duration: int, role_arn: str,
+                  session_name: str) -> dict:
+        """Role credentials that another service hands out on the role's behalf (Cognito identity
+        pools): remembered like AssumeRole's, so that they act as the role."""
+        return self._issue(account, "assumed-role", arn, user_id, duration, role_arn, session_name)
+
     async def _assume(self, ctx, params: dict, session_name: str, kind: str = "assumed-role",
                       check_trust: bool = False) -> dict:
         """Credentials for a role: the common part of the AssumeRole* operations."""
