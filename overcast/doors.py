@@ -49,6 +49,11 @@ DOORS: list[Door] = [
 ]
 
 
+# The largest request body a door takes, where its service documents one (API Gateway: 10 MB
+# payloads); other doors take DEFAULT_MAX_REQUEST_BYTES. Larger bodies are refused unread.
+MAX_BODY: dict[Callable, int] = {execute_api.dispatch: 10 * 1024 * 1024}
+
+
 def find(host: str, path: str):
     """(handler, match) for a request that comes in through a front door, else None."""
     for predicate, handler in DOORS:

@@ -18,10 +18,11 @@ from overcast.aws.dispatch import Gateway, Providers
 from overcast.aws.errors import AwsError
 from overcast.aws.routing import route, streams_body
 from overcast.config import Config
-from overcast.services import SERVICES
+from overcast.services import DEFAULT_MAX_REQUEST_BYTES, SERVICES
 from overcast.storage import BlobStore, Database
 
 log = logging.getLogger("overcast")
+_TOO_LARGE = object()  # _read_body's answer for a body above its limit
 
 
 class OvercastApp:
@@ -123,22 +124,25 @@ class OvercastApp:
             if refused is not None:
                 await _send(send, refused)
                 return
+        target = None
         if door is None and not internal and streams_body(request):
             # the service reads the body as it arrives (S3 objects go straight to disk)
             request.stream = BodyStream(receive, self.read_watchdog)
         else:
-            body = b""
-            more = True
-            while more:
-                try:
-                    message = await self.read_watchdog.receive(receive)
-                except AwsError as timeout:
-                    await _send(send, _request_timeout(timeout))
-                    return
-                if message["type"] == "http.disconnect":
-                    return
-                body += message.get("body", b"")
-                more = message.get("more_body", False)
+            if door is not None:
+                limit = doors.MAX_BODY.get(door[0], DEFAULT_MAX_REQUEST_BYTES)
+            elif internal:
+                limit = DEFAULT_MAX_REQUEST_BYTES
+            else:
+                target = route(request)  # from the headers alone; the gateway reuses it
+                limit = SERVICES[target.service].max_request_bytes if target.service else DEFAULT_MAX_REQUEST_BYTES
+            body = await self._read_body(request, receive, limit)
+            if not isinstance(body, bytes):  # refused (answered at once) or the client left (None)
+                if body is _TOO_LARGE:
+                    body = self._too_large(request, door, internal, target, limit)
+                if body is not None:
+                    await _send(send, body)
+                return
             request.body = body
         response = None
         if door is not None:  # deployed APIs, GraphQL endpoints, function URLs: their own CORS decides
@@ -153,7 +157,7 @@ class OvercastApp:
             if origin is not None:
                 response, allowed = await self._cross_origin(request, origin)
             if response is None:
-                response = await self.gateway.handle(request)
+                response = await self.gateway.handle(request, target)
             if allowed is not None:
                 security.allow_origin(response, allowed)
         if request.stream is not None and request.stream.timed_out:
@@ -186,6 +190,48 @@ class OvercastApp:
 
         bucket, _, _ = S3Front._address(request)
         return bool(bucket) and (await self.providers.get("s3")).store.bucket(bucket) is not None
+
+    async def _read_body(self, request: HttpRequest, receive, limit: int):
+        """The whole request body, collected in linear time. Else: _TOO_LARGE above `limit`
+        (Content-Length tells before a byte is read; a running count while a chunked body
+        arrives), RequestTimeout's answer when the body stalls, None when the client went away."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _TOO_LARGE
+        parts: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            try:
+                message = await self.read_watchdog.receive(receive)
+            except AwsError as timeout:
+                return _request_timeout(timeout)
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            if not more and not parts:
+                return chunk if len(chunk) <= limit else _TOO_LARGE  # the usual case: one message
+            size += len(chunk)
+            if size > limit:
+                return _TOO_LARGE
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _too_large(self, request: HttpRequest, door, internal: bool, target, limit: int) -> HttpResponse:
+        """The answer to a body above its limit, in the protocol of its service; the connection
+        closes after it, so the rest of the body is never read."""
+        if door is not None:  # API Gateway's REQUEST_TOO_LARGE gateway response, which is not customizable
+            response = HttpResponse(413, [("content-type", "application/json"),
+                                          ("x-amzn-errortype", "RequestTooLargeException")],
+                                    orjson.dumps({"message": "Request Too Long"}))
+        elif internal:
+            response = _json(413, {"error": "RequestEntityTooLarge",
+                                   "message": f"Request must be smaller than {limit} bytes."})
+        else:
+            response = self.gateway.too_large(request, target, limit)
+        response.headers.append(("connection", "close"))
+        return response
 
     # -- overcast's own endpoints ------------------------------------------------------------
 

@@ -96,8 +96,11 @@ class Gateway:
         self.providers = providers
         self._fronts: dict[str, object] = {}
 
-    async def handle(self, request: HttpRequest) -> HttpResponse:
-        target = route(request)
+    async def handle(self, request: HttpRequest, target: Route | None = None) -> HttpResponse:
+        """`target`: the request's route from its headers, when server.py found it already (an
+        unsigned form request is routed again here, by its body's Action)."""
+        if target is None or target.service is None:
+            target = route(request)
         if target.service is None:
             return _unknown_service(request, target)
         if target.access_key[:4] in ISSUED_KEY_PREFIXES:
@@ -112,13 +115,7 @@ class Gateway:
                 front = getattr(importlib.import_module(module_name), class_name)(self)
                 self._fronts[spec.name] = front
             return await front.handle(request, target)
-        model = load_service_model(spec.name)
-        protocol_name = request_protocol(model, request, spec.legacy_query_model is not None)
-        if protocol_name == "query" and spec.legacy_query_model and model.protocol != "query":
-            model = load_legacy_model(spec.legacy_query_model)
-        protocol = get_protocol(protocol_name)
-        ctx = RequestContext(target.account, target.region, spec.name, request, protocol=protocol_name,
-                             access_key=target.access_key, principal=target.principal)
+        model, protocol, ctx = self._speaking(request, target)
         operation = None
         try:
             operation, params = protocol.parse(model, request)
@@ -141,20 +138,53 @@ class Gateway:
             log.exception("%s %s failed", spec.name, operation.name if operation else "(unparsed)")
             return protocol.serialize_error(model, operation, internal_error(), ctx)
 
-
     def refuse(self, request: HttpRequest, target: Route, error: AwsError) -> HttpResponse:
         """An error for a request the front door turned away before its service saw it, in the
         protocol the request speaks (overcast.security)."""
         if target.service is None:
             return _unknown_service(request, target, error)
+        model, protocol, ctx = self._speaking(request, target)
+        return protocol.serialize_error(model, None, error, ctx)
+
+    def too_large(self, request: HttpRequest, target: Route, limit: int) -> HttpResponse:
+        """A request body above its service's limit (ServiceSpec.max_request_bytes), refused in
+        the service's protocol with its error (ServiceSpec.too_large_error) before it is read."""
+        if target.service is None:  # an unsigned request, routed by its body: the generic error
+            error = AwsError("RequestEntityTooLarge", f"Request must be smaller than {limit} bytes.", 413)
+            return _unknown_service(request, target, error)
+        spec = SERVICES[target.service]
+        model, protocol, ctx = self._speaking(request, target)
+        operation = _operation_from_headers(model, request)
+        code, status = spec.too_large_error
+        what = f" for the {operation.name} operation" if operation is not None else ""
+        error = AwsError(code, f"Request must be smaller than {limit} bytes{what}", status)
+        return protocol.serialize_error(model, operation, error, ctx)
+
+    def _speaking(self, request: HttpRequest, target: Route):
+        """(model, protocol, context) of a request to an AWS service: the model the protocol it
+        speaks needs (SQS's older awsQuery model), the protocol and the request's context."""
         spec = SERVICES[target.service]
         model = load_service_model(spec.name)
         protocol_name = request_protocol(model, request, spec.legacy_query_model is not None)
         if protocol_name == "query" and spec.legacy_query_model and model.protocol != "query":
             model = load_legacy_model(spec.legacy_query_model)
         ctx = RequestContext(target.account, target.region, spec.name, request, protocol=protocol_name,
-                             access_key=target.access_key)
-        return get_protocol(protocol_name).serialize_error(model, None, error, ctx)
+                             access_key=target.access_key, principal=target.principal)
+        return model, get_protocol(protocol_name), ctx
+
+
+def _operation_from_headers(model, request: HttpRequest) -> OperationModel | None:
+    """The operation a request names before its body is read: X-Amz-Target (JSON protocols) or
+    the rest protocols' method and path; None otherwise (awsQuery names it in the body)."""
+    target = request.headers.get("x-amz-target")
+    if target:
+        return model.operations.get(target.rpartition(".")[2])
+    if model.protocol in ("rest-json", "rest-xml"):
+        try:
+            return get_protocol(model.protocol).match_operation(model, request)
+        except AwsError:
+            return None
+    return None
 
 
 def _unknown_service(request: HttpRequest, target: Route, error: AwsError | None = None) -> HttpResponse:

@@ -9,6 +9,12 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+MiB = 1024 * 1024
+# The largest request body a service without a documented limit of its own accepts. Bodies are
+# refused above their service's limit before they are read whole (server.py), so that one client
+# cannot exhaust memory or stall the others.
+DEFAULT_MAX_REQUEST_BYTES = 20 * MiB
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
@@ -33,6 +39,12 @@ class ServiceSpec:
     # Request paths that pick this service when its signing name is shared with others
     # (apigatewayv2's control plane is /v2/...; API Gateway v1 signs as "apigateway" too).
     path_prefixes: tuple[str, ...] = ()
+    # The largest request body the service accepts, from its documented payload limits (with room
+    # for the protocol's encoding: base64 blobs grow by 4/3, escaped text up to 3x). Larger bodies
+    # get `too_large_error` (code, HTTP status) before they are read whole; per-operation limits
+    # below this one are the providers' (Lambda Invoke's 6 MB, SQS's 1 MiB message).
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    too_large_error: tuple[str, int] = ("RequestEntityTooLarge", 413)
 
 
 SERVICES: dict[str, ServiceSpec] = {
@@ -45,6 +57,7 @@ SERVICES: dict[str, ServiceSpec] = {
             target_prefixes=("AmazonSQS",),
             host_prefixes=("sqs", "queue"),
             legacy_query_model="sqs-2012-11-05-query",
+            max_request_bytes=3 * MiB + 64 * 1024,  # a 1 MiB message or batch, escaped
         ),
         ServiceSpec(
             "sts",
@@ -65,6 +78,9 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("lambda",),
             pending_work=(("lambda", "overcast.services.lambda_.store:has_pending_work"),
                           ("esm", "overcast.services.lambda_.mappings_store:has_pending_work")),
+            # CreateFunction: a 50 MB zip, base64 in JSON, is AWS's own figure for the request
+            max_request_bytes=70_167_211,
+            too_large_error=("RequestEntityTooLargeException", 413),
         ),
         ServiceSpec(
             "logs",
@@ -88,6 +104,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("dynamodb",),
             target_prefixes=("DynamoDB_20120810",),
             host_prefixes=("dynamodb",),
+            max_request_bytes=16 * MiB + 64 * 1024,  # BatchWriteItem: 16 MB over the network
         ),
         ServiceSpec(
             "dynamodbstreams",
@@ -101,6 +118,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("sns",),
             host_prefixes=("sns",),
             pending_work=(("sns", "overcast.services.sns.store:has_pending_work"),),
+            max_request_bytes=MiB,  # a 256 KiB message (or batch), escaped
         ),
         ServiceSpec(
             "events",
@@ -142,6 +160,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("kinesis",),
             target_prefixes=("Kinesis_20131202",),
             host_prefixes=("kinesis",),
+            max_request_bytes=14 * MiB,  # PutRecords: 10 MiB of records, base64 in JSON
         ),
         ServiceSpec(
             "firehose",

@@ -190,14 +190,20 @@ class RestProtocol:
 
     def parse(self, model: ServiceModel, request: HttpRequest) -> tuple[OperationModel, dict]:
         query = self.parse_query(request)
+        route, labels = self._route(model, request, query)
+        return route.operation, self.bind(model, route.operation, request, labels, query)
+
+    def match_operation(self, model: ServiceModel, request: HttpRequest) -> OperationModel:
+        """The operation a request's method and path name, before its body is read."""
+        return self._route(model, request, self.parse_query(request))[0].operation
+
+    def _route(self, model: ServiceModel, request: HttpRequest, query: dict) -> tuple[_Route, dict]:
         raw_path = request.raw_path or request.path
         for route in _routes(model).get(request.method.upper(), ()):
             labels = route.match(raw_path, query)
             if labels is not None:
-                break
-        else:
-            raise self._unknown_operation(request)
-        return route.operation, self.bind(model, route.operation, request, labels, query)
+                return route, labels
+        raise self._unknown_operation(request)
 
     @staticmethod
     def parse_query(request: HttpRequest) -> dict[str, list[str]]:
