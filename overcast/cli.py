@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     start.add_argument("--log-level", help="debug, info, warning (default), error")
     start.add_argument("--allowed-hosts", help="more host names to serve, comma-separated, *.suffix or * "
                        "(OVERCAST_ALLOWED_HOSTS; see docs/security.md)")
+    start.add_argument("--max-connections", type=int,
+                       help="open connections before new ones get 503 (OVERCAST_MAX_CONNECTIONS; "
+                            "default: 90%% of the open-file limit, less a reserve)")
 
     for name, text in (("status", "show whether overcast is running"), ("reset", "delete all state")):
         sub = commands.add_parser(name, help=text)
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     config = Config.from_env()
-    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts"):
+    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
@@ -65,7 +68,8 @@ def start_command(config: Config, args) -> int:
                 host=config.host,
                 port=config.port,
                 loop="uvloop" if _has("uvloop") else "asyncio",
-                http="httptools" if _has("httptools") else "h11",
+                http=_http_protocol(config),
+                h11_max_incomplete_event_size=config.max_header_bytes,
                 lifespan="on",
                 log_level=config.log_level,
                 access_log=False,
@@ -83,6 +87,18 @@ def start_command(config: Config, args) -> int:
     finally:
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _http_protocol(config: Config):
+    """uvicorn's httptools protocol with overcast's connection limits (overcast.connections);
+    h11, which limits header size itself, where httptools is missing."""
+    if not _has("httptools"):
+        return "h11"
+    from overcast.connections import connection_cap, protocol_class, raise_open_file_limit
+
+    open_files = raise_open_file_limit()
+    cap = config.max_connections or connection_cap(open_files)
+    return protocol_class(cap, config.max_header_bytes, config.request_timeout)
 
 
 def _has(module: str) -> bool:

@@ -31,7 +31,11 @@ class Config:
     lambda_concurrency: int = 1000  # Lambda account concurrency limit per region (AWS default 1000)
     websocket_idle_seconds: float = 600.0  # API Gateway WebSocket idle timeout (AWS: 10 minutes)
     websocket_max_seconds: float = 7200.0  # API Gateway WebSocket connection duration (AWS: 2 hours)
-    request_timeout: float = 20.0  # seconds without a byte of a request body before RequestTimeout
+    # seconds without a byte of a request body before RequestTimeout; also the time a connection
+    # has to send a complete request head (line and headers), when opened or after an answer
+    request_timeout: float = 20.0
+    max_header_bytes: int = 64 * 1024  # a request's line and headers; larger ones get 431
+    max_connections: int = 0  # open connections (WebSockets too); 0: derived from the open-file limit
     # Host names overcast answers to besides its own (docs/security.md): comma-separated names,
     # *.suffix wildcards, or * for any; pages on these hosts may also call the AWS APIs.
     allowed_hosts: str = ""
@@ -49,6 +53,8 @@ class Config:
             websocket_max_seconds=float(os.environ.get("OVERCAST_WEBSOCKET_MAX_SECONDS", 7200)),
             request_timeout=float(os.environ.get("OVERCAST_REQUEST_TIMEOUT", 20)),
             allowed_hosts=os.environ.get("OVERCAST_ALLOWED_HOSTS", ""),
+            max_header_bytes=int(os.environ.get("OVERCAST_MAX_HEADER_BYTES", 64 * 1024)),
+            max_connections=int(os.environ.get("OVERCAST_MAX_CONNECTIONS", 0)),
         )
 
     @property

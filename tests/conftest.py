@@ -20,7 +20,7 @@ READY = re.compile(r"ready on (http://\S+)")
 class OvercastProcess:
     """A running `overcast start` subprocess."""
 
-    def __init__(self, data_dir: str | None = None, port: int = 0, env: dict | None = None):
+    def __init__(self, data_dir: str | None = None, port: int = 0, env: dict | None = None, preexec_fn=None):
         args = [sys.executable, "-m", "overcast", "start", "--port", str(port)]
         args += ["--data-dir", data_dir] if data_dir else ["--ephemeral"]
         self.process = subprocess.Popen(
@@ -29,6 +29,7 @@ class OvercastProcess:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **(env or {})},
+            preexec_fn=preexec_fn,  # e.g. a lower open-file limit for the server alone
         )
         self.endpoint = self._wait_ready()
 

@@ -33,20 +33,17 @@ def read_answer(sock: socket.socket) -> bytes:
     return answer
 
 
-def send_huge_body(endpoint: str, head: str, total: int, chunked: bool) -> tuple[bytes, float]:
-    """Send `total` bytes of body (chunked or with its Content-Length) while reading the answer;
-    returns (answer, seconds until the server closed the connection)."""
+def send_while_reading(endpoint: str, head: bytes, blocks) -> tuple[bytes, float]:
+    """Send `head`, then each of `blocks`, while reading the answer (a server that refuses a
+    request answers before it has all of it); returns (answer, seconds until the server closed
+    the connection)."""
     sock = socket.create_connection(address(endpoint), timeout=30)
-    framing = "Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {total}\r\n"
-    sock.sendall((head + framing + "\r\n").encode())
-    block = b"a" * (1 << 20)
 
     def pump():
         try:
-            for _ in range(total >> 20):
-                sock.sendall(b"100000\r\n" + block + b"\r\n" if chunked else block)
-            if chunked:
-                sock.sendall(b"0\r\n\r\n")
+            sock.sendall(head)
+            for block in blocks:
+                sock.sendall(block)
         except OSError:
             pass  # the server answered and closed: the rest is never read
 
@@ -58,6 +55,20 @@ def send_huge_body(endpoint: str, head: str, total: int, chunked: bool) -> tuple
         elapsed = time.monotonic() - started
     sender.join(10)
     return answer, elapsed
+
+
+def send_huge_body(endpoint: str, head: str, total: int, chunked: bool) -> tuple[bytes, float]:
+    """Send `total` bytes of body (chunked or with its Content-Length) while reading the answer."""
+    framing = "Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {total}\r\n"
+    block = b"a" * (1 << 20)
+
+    def blocks():
+        for _ in range(total >> 20):
+            yield b"100000\r\n" + block + b"\r\n" if chunked else block
+        if chunked:
+            yield b"0\r\n\r\n"
+
+    return send_while_reading(endpoint, (head + framing + "\r\n").encode(), blocks())
 
 
 def flood_with_huge_bodies(endpoint: str, started, stop, results) -> None:

@@ -4,9 +4,14 @@ one huge request neither exhausts memory nor stalls the other clients."""
 
 from __future__ import annotations
 
+import http.client
 import multiprocessing
+import resource
 import socket
+import time
 
+import pytest
+from conftest import OvercastProcess
 from limits_support import (
     AUTH,
     address,
@@ -14,9 +19,12 @@ from limits_support import (
     median,
     read_answer,
     send_huge_body,
+    send_while_reading,
     small_send_latencies,
     sqs_head,
 )
+
+from overcast.connections import connection_cap
 
 SQS_LIMIT = 3 * 1024 * 1024 + 64 * 1024  # ServiceSpec("sqs").max_request_bytes
 
@@ -87,12 +95,129 @@ def test_huge_body_does_not_stall_other_clients(endpoint, client, unique_name):
     flooder.start()
     try:
         assert started.wait(30)
-        busy = median(small_send_latencies(endpoint, queue_url, 40))
+        busy = small_send_latencies(endpoint, queue_url, 40)
     finally:
         stop.set()
         refusals = results.get(timeout=60)
         flooder.join(10)
     assert refusals
     assert all(status == 413 and elapsed < 1 for status, elapsed in refusals), refusals
-    # p50 stays under 2x idle (bench/large_body.py measures it); a little slack for a shared CI machine
-    assert busy < max(2 * idle, idle + 0.005), (idle, busy)
+    # Not stalled (main took 16 s per body, all others waiting). The 2x-idle target is measured by
+    # bench/large_body.py; here, slack for a loaded 2-core CI machine running other tests.
+    assert median(busy) < 2 * idle + 0.02, (idle, median(busy))
+    assert max(busy) < 1, max(busy)
+
+
+# -- connections: header size, header timeout, connection cap ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def strict_server():
+    """A server with a 1 s timeout for request heads (OVERCAST_REQUEST_TIMEOUT)."""
+    server = OvercastProcess(env={"OVERCAST_REQUEST_TIMEOUT": "1"})
+    yield server
+    server.stop()
+
+
+def _low_open_file_limit():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+
+@pytest.fixture(scope="module")
+def crowded_server():
+    """A server under a low open-file limit (256): its connection cap is 90% of it, less a reserve."""
+    server = OvercastProcess(preexec_fn=_low_open_file_limit)
+    yield server
+    server.stop()
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+def _health(endpoint: str) -> int:
+    with socket.create_connection(address(endpoint), timeout=10) as sock:
+        sock.sendall(b"GET /_overcast/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        return _status(read_answer(sock))
+
+
+def test_huge_header_is_refused_with_431_and_its_memory_is_not_kept(endpoint, overcast):
+    before = _rss_mb(overcast.process.pid)
+    for _ in range(5):
+        head = b"GET /_overcast/health HTTP/1.1\r\nHost: localhost\r\nX-Big: "
+        answer, elapsed = send_while_reading(endpoint, head, [b"a" * (1 << 20)] * 64)  # a 64 MB header
+        assert _status(answer) == 431 and elapsed < 5
+        assert b"connection: close" in answer
+    assert _rss_mb(overcast.process.pid) - before < 20
+    assert _health(endpoint) == 200
+
+
+def test_headers_under_the_limit_are_served(endpoint):
+    with socket.create_connection(address(endpoint), timeout=10) as sock:
+        sock.sendall(b"GET /_overcast/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000) for i in range(50)) + b"\r\n")
+        assert _status(read_answer(sock)) == 200
+
+
+def test_connection_that_sends_nothing_is_closed_after_the_timeout(strict_server):
+    with socket.create_connection(address(strict_server.endpoint), timeout=10) as sock:
+        started = time.monotonic()
+        assert read_answer(sock) == b""
+        assert 0.9 < time.monotonic() - started < 4
+
+
+def test_headers_dribbled_a_byte_at_a_time_are_cut_off(strict_server):
+    def dribble():
+        for byte in b"GET /_overcast/health HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 1000:
+            yield bytes([byte])
+            time.sleep(0.1)
+
+    answer, elapsed = send_while_reading(strict_server.endpoint, b"", dribble())
+    assert _status(answer) == 408
+    assert elapsed < 4
+
+
+def test_keep_alive_connection_serves_requests_within_the_timeout(strict_server):
+    conn = http.client.HTTPConnection(*address(strict_server.endpoint), timeout=10)
+    for _ in range(3):
+        conn.request("GET", "/_overcast/health")
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+        time.sleep(0.3)
+    conn.close()
+
+
+def test_connections_over_the_cap_get_503_and_clients_are_served_once_they_leave(crowded_server):
+    endpoint = crowded_server.endpoint
+    idle = []
+    try:
+        for _ in range(300):  # more than the 256 descriptors the server may open
+            idle.append(socket.create_connection(address(endpoint), timeout=10))
+        time.sleep(0.3)
+        answers = []
+        for sock in idle:
+            sock.setblocking(False)
+            try:
+                answers.append(sock.recv(65536)[:12])
+            except BlockingIOError:
+                answers.append(None)  # held open, waiting for a request
+        held = answers.count(None)
+        assert 0 < held <= connection_cap(256)
+        assert answers.count(b"HTTP/1.1 503") == 300 - held
+        assert _status_or_refused(endpoint) == 503  # full: refused at once, not hung
+    finally:
+        for sock in idle:
+            sock.close()
+    deadline = time.monotonic() + 5
+    while _status_or_refused(endpoint) != 200:
+        assert time.monotonic() < deadline, "the server did not serve clients again"
+        time.sleep(0.05)
+
+
+def _status_or_refused(endpoint: str) -> int:
+    try:
+        return _health(endpoint)
+    except (ConnectionError, IndexError, ValueError):
+        return 0

@@ -1,0 +1,148 @@
+"""The HTTP connections the server accepts: uvicorn's httptools protocol, with the limits a
+server that untrusted clients can reach needs and httptools lacks.
+
+- A request's head (request line and headers) larger than `max_header_bytes` gets 431 and the
+  connection closes: httptools keeps no limit of its own.
+- A connection that sends no complete request head within `timeout` seconds of opening or of its
+  last answer is closed (408 when it had sent part of a head): idle sockets and headers dribbled
+  a byte at a time (slowloris) cannot pin file descriptors.
+- Above `max_connections` open connections (WebSockets included), a new one gets 503 and is
+  closed at once, so the process never runs out of file descriptors and clients are served
+  again as soon as the crowd leaves.
+
+One timer (HeadWatch) watches every connection waiting for a request head: each only notes when
+it began waiting, so the hot path pays a dict write and a dict pop per request, no timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("overcast")
+
+# File descriptors kept out of the connection cap: the database and its WAL, blob files being
+# read or written, sandboxes' pipes, the listening sockets.
+RESERVED_DESCRIPTORS = 64
+
+
+def _answer(status: str, message: str) -> bytes:
+    body = orjson.dumps({"message": message})
+    return (f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            f"content-length: {len(body)}\r\n\r\n").encode() + body
+
+
+HEAD_TOO_LARGE = _answer("431 Request Header Fields Too Large", "Request header fields too large")
+HEAD_TIMEOUT = _answer("408 Request Timeout", "The request headers did not arrive in time")
+TOO_MANY_CONNECTIONS = _answer("503 Service Unavailable", "Too many open connections; try again later")
+
+
+def raise_open_file_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (a connection is a file descriptor);
+    returns the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        for wanted in (target, 1 << 16):  # macOS refuses more than its OPEN_MAX
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+                break
+            except (ValueError, OSError):
+                continue
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def connection_cap(open_files: int) -> int:
+    """How many connections may be open at once under an open-file limit: 90% of it, less the
+    descriptors the server needs for itself."""
+    return max(16, int(open_files * 0.9) - RESERVED_DESCRIPTORS)
+
+
+class HeadWatch:
+    """Closes connections whose request head has not arrived within `timeout` seconds."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.waiting: dict[LimitedHttpToolsProtocol, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def wait(self, protocol: LimitedHttpToolsProtocol, loop: asyncio.AbstractEventLoop) -> None:
+        self.waiting[protocol] = loop.time()
+        if self._timer is None:
+            self._timer = loop.call_later(self.timeout, self._sweep, loop)
+
+    def done(self, protocol: LimitedHttpToolsProtocol) -> None:
+        self.waiting.pop(protocol, None)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now, oldest = loop.time(), None
+        for protocol, since in list(self.waiting.items()):
+            if now - since >= self.timeout:
+                del self.waiting[protocol]
+                protocol.give_up(HEAD_TIMEOUT if protocol.head_bytes else None)
+            elif oldest is None or since < oldest:
+                oldest = since
+        if oldest is not None:
+            self._timer = loop.call_later(self.timeout - (now - oldest), self._sweep, loop)
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a cap on open connections, on the size of a request's
+    head and on the time it may take to arrive. Subclassed per server by `protocol_class`."""
+
+    max_connections: int = 1 << 20
+    max_header_bytes: int = 64 * 1024
+    head_watch: HeadWatch
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self.head_bytes = 0
+        if len(self.connections) > self.max_connections:
+            log.warning("%d connections open: refusing more (OVERCAST_MAX_CONNECTIONS)", len(self.connections) - 1)
+            self.give_up(TOO_MANY_CONNECTIONS)
+            return
+        self.head_watch.wait(self, self.loop)
+
+    def connection_lost(self, exc) -> None:
+        self.head_watch.done(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self in self.head_watch.waiting:  # still no complete head: all of `data` belonged to it
+            self.head_bytes += len(data)
+            if self.head_bytes > self.max_header_bytes:
+                self.head_watch.done(self)
+                self.give_up(HEAD_TOO_LARGE)
+
+    def on_headers_complete(self) -> None:
+        self.head_watch.done(self)
+        self.head_bytes = 0
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():  # keep-alive: the next request's head is awaited
+            self.head_watch.wait(self, self.loop)
+
+    def give_up(self, answer: bytes | None) -> None:
+        """Answer (when there is something to say) and close the connection."""
+        if self.transport.is_closing():
+            return
+        if answer is not None:
+            self.transport.write(answer)
+        self.transport.close()
+
+
+def protocol_class(max_connections: int, max_header_bytes: int, timeout: float) -> type[HttpToolsProtocol]:
+    """The protocol uvicorn instantiates for each connection, with this server's limits."""
+    return type("OvercastHttpProtocol", (LimitedHttpToolsProtocol,), {
+        "max_connections": max_connections,
+        "max_header_bytes": max_header_bytes,
+        "head_watch": HeadWatch(timeout),
+    })
