@@ -50,7 +50,8 @@ DOORS: list[Door] = [
 
 
 # The largest request body a door takes, where its service documents one (API Gateway: 10 MB
-# payloads); other doors take DEFAULT_MAX_REQUEST_BYTES. Larger bodies are refused unread.
+# payloads): a larger one is not read, and the door answers its own error for it
+# (HttpRequest.too_large). Other doors take DEFAULT_MAX_REQUEST_BYTES; above it, plain 413.
 MAX_BODY: dict[Callable, int] = {execute_api.dispatch: 10 * 1024 * 1024}
 
 

@@ -137,13 +137,16 @@ class OvercastApp:
                 target = route(request)  # from the headers alone; the gateway reuses it
                 limit = SERVICES[target.service].max_request_bytes if target.service else DEFAULT_MAX_REQUEST_BYTES
             body = await self._read_body(request, receive, limit)
-            if not isinstance(body, bytes):  # refused (answered at once) or the client left (None)
+            if body is _TOO_LARGE and door is not None and door[0] in doors.MAX_BODY:
+                request.too_large = True  # the door answers with its own error (API Gateway's shapes)
+            elif not isinstance(body, bytes):  # refused (answered at once) or the client left (None)
                 if body is _TOO_LARGE:
-                    body = self._too_large(request, door, internal, target, limit)
+                    body = self._too_large(request, door is not None or internal, target, limit)
                 if body is not None:
                     await _send(send, body)
                 return
-            request.body = body
+            else:
+                request.body = body
         response = None
         if door is not None:  # deployed APIs, GraphQL endpoints, function URLs: their own CORS decides
             handler, found = door
@@ -160,8 +163,8 @@ class OvercastApp:
                 response = await self.gateway.handle(request, target)
             if allowed is not None:
                 security.allow_origin(response, allowed)
-        if request.stream is not None and request.stream.timed_out:
-            response.headers.append(("connection", "close"))  # the rest of the body never came
+        if request.too_large or (request.stream is not None and request.stream.timed_out):
+            response.headers.append(("connection", "close"))  # the rest of the body was not read
         await _send(send, response, receive)
 
     async def _cross_origin(self, request: HttpRequest, origin: str) -> tuple[HttpResponse | None, str | None]:
@@ -218,16 +221,12 @@ class OvercastApp:
             parts.append(chunk)
         return b"".join(parts)
 
-    def _too_large(self, request: HttpRequest, door, internal: bool, target, limit: int) -> HttpResponse:
-        """The answer to a body above its limit, in the protocol of its service; the connection
-        closes after it, so the rest of the body is never read."""
-        if door is not None:  # API Gateway's REQUEST_TOO_LARGE gateway response, which is not customizable
-            response = HttpResponse(413, [("content-type", "application/json"),
-                                          ("x-amzn-errortype", "RequestTooLargeException")],
-                                    orjson.dumps({"message": "Request Too Long"}))
-        elif internal:
-            response = _json(413, {"error": "RequestEntityTooLarge",
-                                   "message": f"Request must be smaller than {limit} bytes."})
+    def _too_large(self, request: HttpRequest, plain: bool, target, limit: int) -> HttpResponse:
+        """The answer to a body above its limit: in the protocol of its service (plain JSON for
+        overcast's own endpoints and doors); the connection closes after it, so the rest of the
+        body is never read."""
+        if plain:
+            response = _json(413, {"message": f"Request must be smaller than {limit} bytes."})
         else:
             response = self.gateway.too_large(request, target, limit)
         response.headers.append(("connection", "close"))

@@ -134,6 +134,9 @@ class HttpRequest:
     # trust sent this request to S3 ("" when the browser named no origin): S3 decides by the
     # bucket's CORS rules and POST policies whether to serve it.
     cross_site: str | None = None
+    # The body was larger than its door takes (doors.MAX_BODY) and was not read (body left empty):
+    # the door answers its service's own "too large" error.
+    too_large: bool = False
 
     def header_values(self, name: str) -> list[str]:
         """Every value a header came with, in order (name lower-cased)."""

@@ -283,7 +283,7 @@ class DataPlane:
             return plain_error(403, "ForbiddenException", "Forbidden", request_id)
         state = mapping.RequestState(compiled, request, "/" + rest, request_id)
         try:
-            if len(request.body) > MAX_BODY:
+            if request.too_large or len(request.body) > MAX_BODY:
                 raise GatewayError("REQUEST_TOO_LARGE")
             return await self._serve(compiled, state)
         except GatewayError as e:

@@ -94,7 +94,7 @@ class HttpApiServer:
         origin = request.headers.get("origin")
         if cors and request.method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
             return self._preflight(cors, request, extra)
-        if len(request.body) > MAX_PAYLOAD:
+        if request.too_large or len(request.body) > MAX_PAYLOAD:
             return self._finish(_message(413, "Request Entity Too Large", extra), cors, origin)
         route, path_params = deployed.match_http(request.method, path)
         if route is None:
