@@ -1,17 +1,30 @@
 """At start-up, start the providers that have work waiting for no request: deliveries to retry,
 rules and schedules to arm, event source mappings to poll, buffers to flush
 (ServiceSpec.pending_work). A store is imported only when its schema exists, so a fresh data
-directory pays nothing."""
+directory pays nothing. Then, in the background, remove what a crash left on disk: temporary
+files and the blobs no row refers to (ServiceSpec.blob_prefixes)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
+import os
+import time
 
 from overcast.services import SERVICES
+from overcast.storage import blobs
+
+log = logging.getLogger("overcast")
+_sweeps: set[asyncio.Task] = set()
 
 
 async def start_pending(providers) -> None:
     migrated = {row[0] for row in providers.db.query("SELECT service FROM schema_versions")}
+    if _has_files(providers.blobs.root) or _has_files(os.path.join(providers.config.data_dir, "lambda")):
+        task = asyncio.get_running_loop().create_task(sweep_leftovers(providers, migrated, time.time()))
+        _sweeps.add(task)
+        task.add_done_callback(_sweeps.discard)
     for spec in SERVICES.values():
         for schema, target in spec.pending_work:
             if schema not in migrated:
@@ -20,3 +33,36 @@ async def start_pending(providers) -> None:
             if getattr(importlib.import_module(module_name), function)(providers.db):
                 await providers.get(spec.name)
                 break
+
+
+async def sweep_leftovers(providers, migrated: set[str], started: float) -> tuple[int, int]:
+    """Remove the temporary files and unreferenced blobs written before `started` (by a server
+    that was killed); returns how many of each. The disk is walked in a thread; each service is
+    asked once which of its blobs its rows reference (on the loop, where its store lives)."""
+    owners = [(prefix, target) for spec in SERVICES.values() for schema, prefix, target in spec.blob_prefixes
+              if schema in migrated]
+    try:
+        temporary, found = await asyncio.to_thread(blobs.leftovers, providers.config.data_dir,
+                                                   [prefix for prefix, _ in owners], started)
+        orphans = []
+        for prefix, target in owners:
+            if found[prefix]:
+                module_name, _, function = target.partition(":")
+                in_use = getattr(importlib.import_module(module_name), function)(providers.db, found[prefix])
+                # a blob no row references now can never be referenced again: rows only copy keys from rows
+                orphans += [providers.blobs.path(key) for key in found[prefix] if key not in in_use]
+        removed = await asyncio.to_thread(blobs.remove, temporary), await asyncio.to_thread(blobs.remove, orphans)
+    except Exception:
+        log.exception("removing the files a crash left failed")
+        return 0, 0
+    if any(removed):
+        log.info("removed %d temporary files and %d unreferenced blobs left by a crash", *removed)
+    return removed
+
+
+def _has_files(directory: str) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(True for _ in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return False

@@ -43,6 +43,11 @@ class ServiceSpec:
     # for the protocol's encoding: base64 blobs grow by 4/3, escaped text up to 3x). Larger bodies
     # get `too_large_error` (code, HTTP status) before they are read whole; per-operation limits
     # below this one are the providers' (Lambda Invoke's 6 MB, SQS's 1 MiB message).
+    # Blob files the service writes under blobs/<prefix>, and "module:function(db, keys) -> set"
+    # in its store answering which of those keys its rows still reference: as (schema name,
+    # prefix, function). At start-up, blobs no row references (a crash between the file and its
+    # row) are removed (engine/startup.py).
+    blob_prefixes: tuple[tuple[str, str, str], ...] = ()
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     too_large_error: tuple[str, int] = ("RequestEntityTooLarge", 413)
 
@@ -97,6 +102,7 @@ SERVICES: dict[str, ServiceSpec] = {
             stream_body=True,
             front="overcast.services.s3.front:S3Front",
             pending_work=(("s3", "overcast.services.s3.store:has_pending_work"),),
+            blob_prefixes=(("s3", "s3", "overcast.services.s3.store:blobs_in_use"),),
         ),
         ServiceSpec(
             "dynamodb",

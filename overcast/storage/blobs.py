@@ -1,12 +1,14 @@
 """Large bodies (S3 objects, Lambda code, Firehose output) as files under the data directory.
 
 A blob is written to a temporary name in the same directory and renamed into place, so a reader
-never sees a partial file and a crash leaves at most an orphaned temporary file.
+never sees a partial file and a crash leaves at most an orphaned temporary file (removed at the
+next start-up, with the blobs no row refers to: see `leftovers` and engine/startup.py).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterable
 
@@ -55,3 +57,54 @@ class BlobStore:
             os.unlink(self.path(key))
         except FileNotFoundError:
             pass
+
+
+def is_temporary(name: str) -> bool:
+    """A name written before its rename into place: `x.tmp`, `x.tmp-<random>` (files, and the
+    directories Lambda code is unpacked into)."""
+    return name.endswith(".tmp") or ".tmp-" in name
+
+
+def leftovers(root: str, prefixes: Iterable[str], before: float) -> tuple[list[str], dict[str, list[str]]]:
+    """What a crash may have left under `root` (the data directory) from before `before` (epoch
+    seconds; younger files belong to the running server): (temporary paths, {prefix: keys of the
+    blobs under blobs/<prefix>}), the latter for their service to say which it still references.
+    Walks the disk: call it in a thread."""
+    temporary: list[str] = []
+    blob_root = os.path.join(root, "blobs")
+    for directory, dirs, files in os.walk(root):
+        for name in [d for d in dirs if is_temporary(d)]:
+            dirs.remove(name)
+            temporary.append(os.path.join(directory, name))
+        temporary.extend(os.path.join(directory, name) for name in files if is_temporary(name))
+    temporary = [path for path in temporary if _older(path, before)]
+    blobs: dict[str, list[str]] = {}
+    for prefix in prefixes:
+        keys = blobs[prefix] = []
+        for directory, _dirs, files in os.walk(os.path.join(blob_root, prefix)):
+            relative = os.path.relpath(directory, blob_root)
+            keys.extend(f"{relative}/{name}" for name in files
+                        if not is_temporary(name) and _older(os.path.join(directory, name), before))
+    return temporary, blobs
+
+
+def remove(paths: Iterable[str]) -> int:
+    """Delete files and directories (a crash's leftovers); returns how many were removed."""
+    removed = 0
+    for path in paths:
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _older(path: str, before: float) -> bool:
+    try:
+        return os.lstat(path).st_mtime < before
+    except FileNotFoundError:
+        return False

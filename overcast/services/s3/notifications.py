@@ -16,6 +16,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 from urllib.parse import quote_plus
 
 import orjson
@@ -124,11 +125,37 @@ class Notifier:
         sequencer = f"{next(self._sequence):016X}"
         for kind, arn, config_id in targets:
             record = self._record(bucket, event, key, size, etag, version_id, ctx, config_id, sequencer)
-            self._spawn(self._deliver(kind, arn, orjson.dumps({"Records": [record]}).decode(), bucket))
+            self._outbox(bucket, kind, arn, orjson.dumps({"Records": [record]}).decode())
         if eventbridge:
             record = self._record(bucket, event, key, size, etag, version_id, ctx, "", sequencer)
-            self._spawn(self._deliver("eventbridge", f"arn:aws:events:{bucket.region}:{bucket.account}:event-bus/default",
-                                      orjson.dumps(record).decode(), bucket))
+            self._outbox(bucket, "eventbridge", f"arn:aws:events:{bucket.region}:{bucket.account}:event-bus/default",
+                         orjson.dumps(record).decode())
+
+    def _outbox(self, bucket, kind: str, arn: str, message: str) -> None:
+        """Keep a notification to deliver: its row commits with the write that emitted it (the
+        caller's transaction, S3Provider._atomic); delivery starts once that code has returned
+        to the loop, that is once it committed (a rolled-back row is not found, and skipped)."""
+        delivery_id = self.provider.store.add_delivery(bucket.name, bucket.account, kind, arn, message)
+        try:
+            asyncio.get_running_loop().call_soon(self._start, delivery_id)
+        except RuntimeError:
+            pass  # no loop running: delivered when the provider next starts (resume)
+
+    def resume(self) -> None:
+        """Deliver the notifications committed but not delivered before a crash or a stop."""
+        for delivery_id in self.provider.store.pending_deliveries():
+            self._start(delivery_id)
+
+    def _start(self, delivery_id: int) -> None:
+        self._spawn(self._run(delivery_id))
+
+    async def _run(self, delivery_id: int) -> None:
+        row = self.provider.store.delivery(delivery_id)
+        if row is None:
+            return
+        bucket_name, account, kind, arn, message = row
+        await self._deliver(kind, arn, message, BucketRef(bucket_name, account))
+        self.provider.store.delete_delivery(delivery_id)  # after one attempt, as before: at least once
 
     def _spawn(self, coroutine) -> None:
         try:
@@ -198,6 +225,13 @@ class Notifier:
             log.warning("S3 notification to %s failed: %s", arn, e)
         except Exception:
             log.exception("S3 notification to %s failed", arn)
+
+
+class BucketRef(NamedTuple):
+    """The bucket a pending notification came from (it may be gone by its delivery)."""
+
+    name: str
+    account: str
 
 
 def _matches(entry: dict, event: str, key: str) -> bool:

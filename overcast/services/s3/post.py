@@ -139,8 +139,9 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
         raise
     await writer.finish()
     etag = etag_of(writer.md5.digest())
-    version_id = provider._store_new(bucket, key, writer.size, etag, writer.key, meta)
-    provider.notifier.emit(bucket, "ObjectCreated:Post", key, writer.size, etag, version_id, ctx)
+    with provider._atomic():
+        version_id = provider._store_new(bucket, key, writer.size, etag, writer.key, meta)
+        provider.notifier.emit(bucket, "ObjectCreated:Post", key, writer.size, etag, version_id, ctx)
     location = f"{ctx.endpoint}/{bucket.name}/{quote(key, safe='/')}"
     headers = _ids(ctx) + [("ETag", etag), ("Location", location)]
     if bucket.versioning:

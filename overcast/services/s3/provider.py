@@ -18,6 +18,7 @@ import logging
 import re
 import secrets
 import time
+from contextlib import contextmanager
 from urllib.parse import quote_plus, unquote
 
 import orjson
@@ -154,11 +155,13 @@ class S3Provider(Provider):
         super().__init__(providers)
         self.store = S3Store(self.db)
         self.notifier = Notifier(self)
+        self._orphans: list[str] | None = None  # blob files to delete once _atomic's transaction commits
         self._reaper: asyncio.TimerHandle | None = None
         self._reaping = False
 
     async def start(self) -> None:
         self._schedule_reaper(1.0)
+        self.notifier.resume()  # notifications committed before a crash or a stop
 
     async def stop(self) -> None:
         if self._reaper is not None:
@@ -180,7 +183,26 @@ class S3Provider(Provider):
             raise no_such_bucket(name)
         return bucket
 
+    @contextmanager
+    def _atomic(self):
+        """One transaction for an object write and the notifications it emits (their outbox rows
+        commit with it, see Notifier.emit). Body files the write orphans are deleted only once it
+        has committed: a rollback must find them still there. No await inside."""
+        if self._orphans is not None:  # nested: the outermost block commits and deletes
+            yield
+            return
+        self._orphans = orphans = []
+        try:
+            with self.store.transaction():
+                yield
+        finally:
+            self._orphans = None
+        self._delete_blobs(orphans)
+
     def _delete_blobs(self, keys) -> None:
+        if self._orphans is not None:
+            self._orphans.extend(keys)
+            return
         for key in keys:
             if key and not self.store.blob_in_use(key):
                 self.blobs.delete(key)
@@ -754,8 +776,9 @@ class S3Provider(Provider):
             raise
         await writer.finish()
         etag = etag_of(writer.md5.digest())
-        version_id = self._store_new(bucket, key, writer.size, etag, writer.key, meta, data=writer.data)
-        self.notifier.emit(bucket, "ObjectCreated:Put", key, writer.size, etag, version_id, ctx)
+        with self._atomic():
+            version_id = self._store_new(bucket, key, writer.size, etag, writer.key, meta, data=writer.data)
+            self.notifier.emit(bucket, "ObjectCreated:Put", key, writer.size, etag, version_id, ctx)
         out = {"ETag": etag, "VersionId": self._version_out(bucket, version_id), "ServerSideEncryption": "AES256",
                "ChecksumType": "FULL_OBJECT" if sums else None, "Size": writer.size}
         for alg, value in sums.items():
@@ -911,19 +934,22 @@ class S3Provider(Provider):
             if obj is None:
                 return {"VersionId": version_id}
             self._check_lock(obj, bypass)
-            self.store.delete_version(obj)
-            self._delete_blobs([obj.blob])
-            self.notifier.emit(bucket, "ObjectRemoved:Delete", key, 0, "", version_id, ctx)
+            with self._atomic():
+                self.store.delete_version(obj)
+                self._delete_blobs([obj.blob])
+                self.notifier.emit(bucket, "ObjectRemoved:Delete", key, 0, "", version_id, ctx)
             return {"VersionId": version_id, "DeleteMarker": True if obj.delete_marker else None}
         if bucket.versioning:
-            marker = self._store_new(bucket, key, 0, "", None, {}, delete_marker=True)
-            self.notifier.emit(bucket, "ObjectRemoved:DeleteMarkerCreated", key, 0, "", marker, ctx)
+            with self._atomic():
+                marker = self._store_new(bucket, key, 0, "", None, {}, delete_marker=True)
+                self.notifier.emit(bucket, "ObjectRemoved:DeleteMarkerCreated", key, 0, "", marker, ctx)
             return {"DeleteMarker": True, "VersionId": marker}
-        obj = self.store.latest(bucket.name, key)
-        if obj is not None:
-            self.store.delete_version(obj)
-            self._delete_blobs([obj.blob])
-        self.notifier.emit(bucket, "ObjectRemoved:Delete", key, 0, "", None, ctx)
+        with self._atomic():
+            obj = self.store.latest(bucket.name, key)
+            if obj is not None:
+                self.store.delete_version(obj)
+                self._delete_blobs([obj.blob])
+            self.notifier.emit(bucket, "ObjectRemoved:Delete", key, 0, "", None, ctx)
         return {}
 
     def delete_object(self, ctx, params):
@@ -1050,8 +1076,9 @@ class S3Provider(Provider):
             blob, etag, sums = writer.key, etag_of(writer.md5.digest()), {algorithm: ck.b64(writer.checksum(algorithm))}
         meta["Checksums"] = sums
         meta["ChecksumType"] = "FULL_OBJECT"
-        version_id = self._store_new(bucket, key, src.size, etag, blob, meta, data=data)
-        self.notifier.emit(bucket, "ObjectCreated:Copy", key, src.size, etag, version_id, ctx)
+        with self._atomic():
+            version_id = self._store_new(bucket, key, src.size, etag, blob, meta, data=data)
+            self.notifier.emit(bucket, "ObjectCreated:Copy", key, src.size, etag, version_id, ctx)
         result = {"ETag": etag, "LastModified": to_ts(now()), "ChecksumType": "FULL_OBJECT"}
         for alg, value in sums.items():
             result[f"Checksum{alg}"] = value
@@ -1385,10 +1412,12 @@ class S3Provider(Provider):
         if self.store.upload(upload[0]) is None:
             self.blobs.delete(blob)
             raise no_such_upload(upload[0])
-        version_id = self._store_new(bucket, key, size, etag, blob, meta)
-        for part_blob in self.store.delete_upload(upload[0]):
+        with self._atomic():
+            version_id = self._store_new(bucket, key, size, etag, blob, meta)
+            part_blobs = self.store.delete_upload(upload[0])
+            self.notifier.emit(bucket, "ObjectCreated:CompleteMultipartUpload", key, size, etag, version_id, ctx)
+        for part_blob in part_blobs:
             self.blobs.delete(part_blob)
-        self.notifier.emit(bucket, "ObjectCreated:CompleteMultipartUpload", key, size, etag, version_id, ctx)
         out = {"Location": f"{ctx.endpoint}/{bucket.name}/{quote_plus(key, safe='/')}", "Bucket": bucket.name,
                "Key": key, "ETag": etag, "VersionId": self._version_out(bucket, version_id),
                "ServerSideEncryption": "AES256", "ChecksumType": checksum_type if sums else None}
@@ -1473,8 +1502,9 @@ class S3Provider(Provider):
             raise malformed_xml()
         _check_object_tags(tags)
         obj.meta["Tags"] = {t["Key"]: t.get("Value", "") for t in tags}
-        self.store.update_meta(obj)
-        self.notifier.emit(bucket, "ObjectTagging:Put", obj.key, obj.size, obj.etag, obj.version_id, ctx)
+        with self._atomic():
+            self.store.update_meta(obj)
+            self.notifier.emit(bucket, "ObjectTagging:Put", obj.key, obj.size, obj.etag, obj.version_id, ctx)
         return {"VersionId": self._version_out(bucket, obj.version_id)}
 
     def get_object_tagging(self, ctx, params):
@@ -1633,12 +1663,13 @@ class S3Provider(Provider):
         return next_due
 
     def _expire(self, bucket: Bucket, obj: Obj) -> None:
-        if bucket.versioning:
-            self._store_new(bucket, obj.key, 0, "", None, {}, delete_marker=True)
-        else:
-            self.store.delete_version(obj)
-            self._delete_blobs([obj.blob])
-        self.notifier.emit(bucket, "LifecycleExpiration:Delete", obj.key, 0, "", None, None)
+        with self._atomic():
+            if bucket.versioning:
+                self._store_new(bucket, obj.key, 0, "", None, {}, delete_marker=True)
+            else:
+                self.store.delete_version(obj)
+                self._delete_blobs([obj.blob])
+            self.notifier.emit(bucket, "LifecycleExpiration:Delete", obj.key, 0, "", None, None)
 
 
 # -- module helpers -----------------------------------------------------------------------------

@@ -58,6 +58,18 @@ MIGRATIONS = [
     """
     ALTER TABLE s3_objects ADD COLUMN data BLOB;
     """,
+    # event notifications not yet delivered: written in the transaction of the write that emitted
+    # them, deleted once delivered, so a crash in between delays them but never loses them
+    """
+    CREATE TABLE s3_deliveries (
+        id INTEGER PRIMARY KEY,
+        bucket TEXT NOT NULL,
+        account TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        arn TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -307,7 +319,34 @@ class S3Store:
             self.db.execute("DELETE FROM s3_uploads WHERE upload_id = ?", (upload_id,))
         return blobs
 
+    # -- event notifications waiting for delivery ----------------------------------------------
+
+    def add_delivery(self, bucket: str, account: str, kind: str, arn: str, message: str) -> int:
+        return self.db.insert("INSERT INTO s3_deliveries(bucket, account, kind, arn, message) VALUES(?,?,?,?,?)",
+                              (bucket, account, kind, arn, message))
+
+    def delivery(self, delivery_id: int) -> tuple[str, str, str, str, str] | None:
+        """(bucket, its account, kind, destination ARN, message) of a pending notification."""
+        return self.db.query_one("SELECT bucket, account, kind, arn, message FROM s3_deliveries WHERE id = ?",
+                                 (delivery_id,))
+
+    def delete_delivery(self, delivery_id: int) -> None:
+        self.db.execute("DELETE FROM s3_deliveries WHERE id = ?", (delivery_id,))
+
+    def pending_deliveries(self) -> list[int]:
+        return [r[0] for r in self.db.query("SELECT id FROM s3_deliveries ORDER BY id")]
+
+
+def blobs_in_use(db, keys: list[str]) -> set[str]:
+    """Which of these blob keys an object version or an upload's part refers to (at start-up:
+    the others were orphaned by a crash). One pass over each table, not one query per key."""
+    wanted = set(keys)
+    rows = db.query("SELECT blob FROM s3_objects WHERE blob IS NOT NULL UNION SELECT blob FROM s3_parts")
+    return {row[0] for row in rows if row[0] in wanted}
+
 
 def has_pending_work(db) -> bool:
-    """At start-up: lifecycle rules whose expiration timer must run? (Called only once the service's schema exists.)"""
-    return db.scalar("SELECT 1 FROM s3_buckets WHERE config LIKE '%lifecycle%' LIMIT 1") is not None
+    """At start-up: lifecycle rules whose expiration timer must run, or notifications not yet
+    delivered? (Called only once the service's schema exists.)"""
+    return (db.scalar("SELECT 1 FROM s3_deliveries LIMIT 1") is not None
+            or db.scalar("SELECT 1 FROM s3_buckets WHERE config LIKE '%lifecycle%' LIMIT 1") is not None)
