@@ -126,8 +126,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
+        idle = not self.pipeline  # else a pipelined request, its head already read, starts now
         super().on_response_complete()
-        if not self.transport.is_closing():  # keep-alive: the next request's head is awaited
+        if idle and not self.transport.is_closing():  # keep-alive: the next request's head is awaited
             self.head_watch.wait(self, self.loop)
 
     def give_up(self, answer: bytes | None) -> None:
