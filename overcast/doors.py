@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from overcast import execute_api
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.services.appsync.urls import match as appsync_match
+from overcast.services.cognitoidp.hosted import match as cognito_hosted_match
 
 # Services that serve URLs under /_overcast/{service}/ through their provider's `http(request)`.
 SERVICE_URLS = frozenset(("lambda", "sns", "events", "scheduler", "cognito-idp"))
@@ -36,6 +37,10 @@ async def _service_http(providers, request: HttpRequest, service: str) -> HttpRe
     return await (await providers.get(service)).http(request)
 
 
+async def _cognito_hosted(providers, request: HttpRequest, found) -> HttpResponse:
+    return await (await providers.get("cognito-idp")).hosted(request, found)
+
+
 async def _appsync(providers, request: HttpRequest, found) -> HttpResponse:
     return await (await providers.get("appsync")).handle_graphql(request, found)
 
@@ -45,6 +50,7 @@ Door = tuple[Callable[[str, str], object], Callable[..., Awaitable[HttpResponse 
 DOORS: list[Door] = [
     (_service_url, _service_http),
     (appsync_match, _appsync),
+    (cognito_hosted_match, _cognito_hosted),  # a user pool domain's OAuth 2.0 endpoints and login page
     (execute_api.match, execute_api.dispatch),  # API Gateway REST, HTTP and custom domain names
 ]
 

@@ -16,7 +16,7 @@ ALLOWED_HOSTS_SETTING = "OVERCAST_ALLOWED_HOSTS"
 
 # Names that resolve to this machine only, or that AWS owns: a rebinding attacker controls neither.
 LOCAL_SUFFIXES = (".localhost", ".localhost.localstack.cloud")
-AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
+AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".amazoncognito.com")
 
 # /_overcast/ endpoints that change state take these only (a page on another origin cannot send
 # either without a preflight, which overcast never grants for /_overcast/).

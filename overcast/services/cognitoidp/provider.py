@@ -915,7 +915,7 @@ class CognitoIdpProvider(Provider):
 
     async def _issue(self, pool: dict, client: dict, user: dict, source: str = "TokenGeneration_Authentication",
                      scopes: list[str] | None = None, refresh: bool = True, auth_time: int | None = None,
-                     origin: str | None = None) -> dict:
+                     origin: str | None = None, nonce: str | None = None) -> dict:
         """ID, access and (for a new sign-in) refresh tokens. Tokens that a refresh issues keep the
         sign-in's origin_jti, so revoking the sign-in revokes them all."""
         now = tokens.now()
@@ -935,6 +935,8 @@ class CognitoIdpProvider(Provider):
             if name == "sub" or name.startswith("dev:"):
                 continue
             id_claims[name] = (value == "true") if name.endswith("_verified") else value
+        if nonce:
+            id_claims["nonce"] = nonce
         if groups:
             id_claims["cognito:groups"] = groups
         if roles:
@@ -964,6 +966,74 @@ class CognitoIdpProvider(Provider):
                                    time.time() + self._validity(client, "RefreshToken"))
             out["RefreshToken"] = token
         return out
+
+    # -- the hosted OAuth 2.0 endpoints' use of the pool (hosted.py) ------------------------------------------
+
+    async def hosted_sign_in(self, pool: dict, client: dict, username: str, password: str) -> dict:
+        """The user the login page's username and password sign in (AwsError with the message to show)."""
+        user = self._find_user(pool, username)
+        if user is None:
+            raise _not_authorized()
+        self._check_lockout(user)
+        await self._atrigger(pool, "PreAuthentication", "PreAuthentication_Authentication", user, {
+            "userAttributes": user["Attributes"], "validationData": {}}, client["ClientId"])
+        if not self._password_matches(user, password):
+            raise self._failed_attempt(pool, user)
+        user["_failed"] = 0
+        user.pop("_locked_until", None)
+        self._save(pool, user)
+        if not user["Enabled"]:
+            raise _not_authorized("User is disabled.")
+        if user["UserStatus"] != "CONFIRMED":
+            raise _not_authorized("The user must be confirmed, and any temporary password changed, before "
+                                  "signing in here.")
+        if self._needs_totp(pool, user):
+            raise _invalid("This sign-in page does not take MFA codes yet: sign in through the API "
+                           "(SOFTWARE_TOKEN_MFA) instead.")
+        await self._atrigger(pool, "PostAuthentication", "PostAuthentication_Authentication", user, {
+            "userAttributes": user["Attributes"], "newDeviceUsed": False}, client["ClientId"])
+        return user
+
+    async def oauth_tokens(self, pool, client, user, scopes: list[str], refresh: bool, nonce=None,
+                           auth_time=None) -> dict:
+        """Tokens for an OAuth 2.0 sign-in: the access token carries the granted scopes; the ID
+        token comes only with the openid scope."""
+        issued = await self._issue(pool, client, user, "TokenGeneration_HostedAuth", scopes=scopes, refresh=refresh,
+                                   nonce=nonce, auth_time=auth_time)
+        if "openid" not in scopes:
+            issued.pop("IdToken", None)
+        return issued
+
+    async def oauth_refresh(self, pool, client, token: str) -> dict:
+        return (await self._refresh(pool, client, token, None, None))["AuthenticationResult"]
+
+    def machine_token(self, pool: dict, client: dict, scopes: list[str]) -> dict:
+        """client_credentials: an access token for the app client itself, with resource-server scopes."""
+        now = tokens.now()
+        validity = self._validity(client, "AccessToken")
+        claims = {"sub": client["ClientId"], "token_use": "access", "scope": " ".join(scopes),
+                  "auth_time": now, "iss": tokens.issuer(pool["Id"]), "exp": now + validity, "iat": now,
+                  "version": 2, "jti": tokens.jti(), "client_id": client["ClientId"]}
+        return {"AccessToken": tokens.sign(pool["Id"], self.store.private_key(pool["Id"]), claims),
+                "ExpiresIn": validity, "TokenType": "Bearer"}
+
+    def access_user_any_scope(self, access_token: str) -> tuple[dict, dict, dict]:
+        """(pool, user, claims) of a valid user access token, whatever its scopes (userInfo)."""
+        try:
+            unverified = jwt.decode(access_token, options={"verify_signature": False})
+            pool_id = unverified["iss"].rsplit("/", 1)[1]
+            claims = self.verify_token(pool_id, access_token, "access")
+        except (jwt.InvalidTokenError, KeyError, IndexError, AttributeError):
+            raise _not_authorized("Invalid Access Token") from None
+        user = self.store.user(pool_id, claims.get("username", ""))
+        if user is None:
+            raise _not_authorized("Invalid Access Token")
+        return self.store.pool(pool_id), user, claims
+
+    async def hosted(self, request: HttpRequest, found) -> HttpResponse:
+        from overcast.services.cognitoidp.hosted import HostedUI
+
+        return await HostedUI(self).handle(request, found)
 
     @staticmethod
     def _override_claims(response: dict, id_claims: dict, access_claims: dict) -> None:
