@@ -1,13 +1,7 @@
 """Secrets Manager (awsJson 1.1): secrets with versions and staging labels (AWSCURRENT,
 AWSPREVIOUS, AWSPENDING), values sealed at rest (storage/sealing.py), deletion with a recovery
 window on a durable timer, resource policies, random passwords, and rotation that invokes the
-rotation Lambda through its four steps.
-
-In-process API for CloudFormation (no HTTP):
-
-    sm = await providers.get("secretsmanager")
-    text = sm.resolve(account, region, secret_id, stage="AWSCURRENT", version_id=None)  # raises AwsError
-"""
+rotation Lambda through its four steps."""
 
 from __future__ import annotations
 
@@ -301,17 +295,6 @@ class SecretsManagerProvider(Provider):
         else:
             out["SecretString"] = data.decode()
         return out
-
-    def resolve(self, account: str, region: str, secret_id: str, stage: str | None = None,
-                version_id: str | None = None) -> str:
-        """The SecretString of a secret (CloudFormation's {{resolve:secretsmanager:...}})."""
-        row = self._find(account, region, secret_id)
-        if row is None or row[S_ACCOUNT] != account:
-            raise _not_found()
-        if row[S_DELETE_AT] is not None:
-            raise _marked_for_deletion()
-        out = self._value_out(row, version_id, stage)
-        return out.get("SecretString", "")
 
     def batch_get_secret_value(self, ctx, params):
         ids, filters = params.get("SecretIdList"), params.get("Filters")

@@ -1,12 +1,6 @@
 """SSM Parameter Store (awsJson 1.1): String, StringList and SecureString parameters with versions,
 labels, history, tiers, tags, hierarchies and AWS's limits. SecureString values are sealed at rest
-with overcast's key (storage/sealing.py) and opened only for WithDecryption.
-
-In-process API for CloudFormation (no HTTP):
-
-    ssm = await providers.get("ssm")
-    value = ssm.resolve(account, region, "name:version-or-label", decrypt=True)   # raises AwsError
-"""
+with overcast's key (storage/sealing.py) and opened only for WithDecryption."""
 
 from __future__ import annotations
 
@@ -198,11 +192,6 @@ class SsmProvider(Provider):
         if selector:
             out["Selector"] = selector
         return out
-
-    def resolve(self, account: str, region: str, ref: str, decrypt: bool = True) -> str:
-        """The value of `ref` (name[:version|:label] or ARN) for CloudFormation and other services."""
-        row, _ = self._find(account, region, ref)
-        return self._value(account, region, row, decrypt)
 
     # -- PutParameter --------------------------------------------------------------------------
 
