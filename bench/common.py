@@ -86,6 +86,12 @@ uvicorn.run(app, host="127.0.0.1", port={port}, loop="uvloop", http="httptools",
 """
 
 
+def against_limit(rate: float, limit: float) -> str:
+    """A throughput figure beside the bare-ASGI limit measured in the same run: absolute figures
+    swing 2x between machines (and +-30% on a loaded one), the ratio is the figure to compare."""
+    return f"{rate:,.0f} /s = {rate / limit:.0%} of the bare-ASGI limit ({limit:,.0f} /s)"
+
+
 def bare_asgi_rate(seconds: int, lua_script: str, env: dict | None = None) -> float:
     """Requests/s wrk gets from a bare uvicorn ASGI app answering a constant, with the same script
     and connections as the benchmark: the limit overcast's figures are compared with (DESIGN.md)."""

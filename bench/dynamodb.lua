@@ -1,4 +1,5 @@
--- wrk script: DynamoDB GetItem or PutItem over awsJson 1.0 (set OP=GetItem|PutItem, TABLE, KEYS).
+-- wrk script: DynamoDB GetItem, PutItem or Query over awsJson 1.0 (set OP=GetItem|PutItem|Query,
+-- TABLE, KEYS). Query reads one of KEYS partitions (part-0 ...) of 100 items each, all 100 items.
 -- GetItem reads random keys among the KEYS items bench/dynamodb_bench.py loaded; PutItem writes
 -- random new keys (each thread its own prefix) so every request is a durable insert.
 local op = os.getenv("OP") or "GetItem"
@@ -28,6 +29,10 @@ function request()
   if op == "GetItem" then
     local k = math.random(0, keys - 1)
     body = '{"TableName":"' .. tbl .. '","Key":{"pk":{"S":"user-' .. k .. '"},"sk":{"N":"1"}}}'
+  elseif op == "Query" then
+    local k = math.random(0, keys - 1)
+    body = '{"TableName":"' .. tbl .. '","KeyConditionExpression":"pk = :p",' ..
+      '"ExpressionAttributeValues":{":p":{"S":"part-' .. k .. '"}}}'
   else
     counter = counter + 1
     body = '{"TableName":"' .. tbl .. '","Item":{"pk":{"S":"w-' .. prefix .. '-' .. counter ..

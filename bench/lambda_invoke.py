@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/lambda_invoke.py [warm-invokes]
 
-Targets (DESIGN.md): warm invoke p50 <= 3 ms including the boto3 call; cold start <= 100 ms;
-200 concurrent Event invokes complete using both cores.
+Targets: warm invoke p50 through boto3 <= 1.5x the p50 of a trivial boto3 call
+(GetAccountSettings) measured in the same run, interleaved so load swings hit both alike
+(issue 21); cold start <= 100 ms; 200 concurrent Event invokes complete using both cores.
 
 Cold start is measured two ways: the whole Invoke round trip on a never-invoked function, and
 the REPORT line's Init Duration (process start -> runtime client's first /next).
@@ -71,13 +72,11 @@ def main() -> None:
                             Code={"ZipFile": zipped(HELLO)})
         for _ in range(50):
             lam.invoke(FunctionName="warm", Payload=b"{}")
-        warm = []
-        for _ in range(warm_count):
+        warm, baseline = [], []
+        for _ in range(warm_count):  # interleaved: a load swing on a shared machine hits both alike
             start = time.perf_counter()
             lam.invoke(FunctionName="warm", Payload=b'{"n": 1}')
             warm.append((time.perf_counter() - start) * 1000)
-        baseline = []
-        for _ in range(500):
             start = time.perf_counter()
             lam.get_account_settings()
             baseline.append((time.perf_counter() - start) * 1000)
@@ -108,9 +107,10 @@ def main() -> None:
 
         print(f"cold start, Invoke round trip:  median {statistics.median(cold):.1f} ms (min {min(cold):.1f})  target <= 100 ms")
         print(f"cold start, Init Duration:      median {statistics.median(init):.1f} ms (min {min(init):.1f})")
+        floor = percentile(baseline, 50)
         print(f"warm invoke via boto3 ({warm_count}):  p50 {percentile(warm, 50):.2f} ms  p99 {percentile(warm, 99):.2f} ms"
-              "  target p50 <= 3 ms")
-        print(f"boto3 baseline (GetAccountSettings): p50 {percentile(baseline, 50):.2f} ms")
+              f"  = {percentile(warm, 50) / floor:.2f}x the floor  target <= 1.5x")
+        print(f"floor, a trivial boto3 call (GetAccountSettings): p50 {floor:.2f} ms")
         print(f"{count} Event invokes: accepted in {accepted:.2f} s, all {received} completed in {elapsed:.2f} s "
               f"({received / elapsed:.0f}/s); server CPU {cpu:.2f} s (sandboxes are separate processes)")
     finally:

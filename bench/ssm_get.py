@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 
-from common import Server, bare_asgi_rate, json_call
+from common import Server, against_limit, bare_asgi_rate, json_call
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = 100
@@ -46,11 +46,10 @@ def main() -> None:
                 assert status == 200, data
         rate, errors = wrk(server.endpoint, seconds, secure=False)
         limit = bare_asgi_rate(seconds, os.path.join(HERE, "ssm_get.lua"), {"KEYS": str(KEYS)})
-        print(f"bare ASGI limit (same wrk script): {limit:,.0f} /s")
-        print(f"GetParameter (String):  {rate:,.0f} /s over {seconds} s, 8 connections (errors: {errors}); "
-              f"{rate / limit:.0%} of the limit")
+        print(f"GetParameter (String):  {against_limit(rate, limit)} over {seconds} s, 8 connections "
+              f"(errors: {errors})")
         rate, errors = wrk(server.endpoint, seconds, secure=True)
-        print(f"GetParameter (SecureString, WithDecryption): {rate:,.0f} /s (errors: {errors})")
+        print(f"GetParameter (SecureString, WithDecryption): {against_limit(rate, limit)} (errors: {errors})")
         print(f"server RSS after the run: {server.rss_mb():.1f} MB")
     finally:
         server.stop()

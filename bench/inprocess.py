@@ -1,0 +1,126 @@
+"""The request path in one process, no sockets: the ASGI app called with synthetic scopes, for
+deterministic instruction counts of a change too small to see through a shared machine's noise.
+
+    .venv/bin/python bench/inprocess.py OP [count] [--profile]   # OP: sqs-send | ddb-get | ddb-put | ddb-query
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/inprocess.py OP N
+
+Instructions per request: run callgrind twice with different N (e.g. 100 and 300) and divide the
+difference of the "Collected" totals by the difference of N: start-up and set-up cancel out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+
+import orjson
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from overcast.config import Config  # noqa: E402
+from overcast.server import OvercastApp  # noqa: E402
+
+AUTH = b"AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+
+
+def scope(service: str, target: str) -> dict:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 4566),
+        "headers": [
+            (b"host", b"localhost:4566"),
+            (b"user-agent", b"Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux lang/python#3.12"),
+            (b"accept-encoding", b"identity"),
+            (b"content-type", b"application/x-amz-json-1.0"),
+            (b"x-amz-target", target.encode()),
+            (b"x-amz-date", b"20260101T000000Z"),
+            (b"authorization", AUTH.replace(b"{service}", service.encode())),
+            (b"amz-sdk-invocation-id", b"2b7f1f2e-0000-4000-8000-000000000000"),
+            (b"amz-sdk-request", b"attempt=1; max=1"),
+        ],
+    }
+
+
+async def call(app, service: str, target: str, body: bytes) -> tuple[int, bytes]:
+    s = scope(service, target)
+    s["headers"] = s["headers"] + [(b"content-length", str(len(body)).encode())]
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(s, receive, send)
+    return sent[0]["status"], sent[1]["body"]
+
+
+async def run(op: str, count: int) -> None:
+    data_dir = tempfile.mkdtemp(prefix="overcast-inprocess-")
+    app = OvercastApp(Config(data_dir=data_dir, ephemeral=True))
+    app.open()
+    ddb = "DynamoDB_20120810."
+    status, body = await call(app, "sqs", "AmazonSQS.CreateQueue", b'{"QueueName":"bench"}')
+    queue_url = orjson.loads(body)["QueueUrl"]
+    await call(app, "dynamodb", ddb + "CreateTable", orjson.dumps({
+        "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}]}))
+    for start in range(0, 1000, 25):
+        await call(app, "dynamodb", ddb + "BatchWriteItem", orjson.dumps({"RequestItems": {"bench": [
+            {"PutRequest": {"Item": {"pk": {"S": f"user-{i % 10}" if i < 200 else f"user-{i}"}, "sk": {"N": str(i)},
+                                     "name": {"S": "a short order event"}, "total": {"N": "42.5"}}}}
+            for i in range(start, start + 25)]}}))
+
+    def request(n: int) -> tuple[str, str, bytes]:
+        if op == "sqs-send":
+            return "sqs", "AmazonSQS.SendMessage", orjson.dumps(
+                {"QueueUrl": queue_url, "MessageBody": "hello from wrk, a short order event"})
+        if op == "ddb-get":
+            return "dynamodb", ddb + "GetItem", orjson.dumps(
+                {"TableName": "bench", "Key": {"pk": {"S": f"user-{200 + n % 800}"}, "sk": {"N": str(200 + n % 800)}}})
+        if op == "ddb-put":
+            return "dynamodb", ddb + "PutItem", orjson.dumps({"TableName": "bench", "Item": {
+                "pk": {"S": f"w-{n}"}, "sk": {"N": "1"}, "name": {"S": "a short order event"}, "total": {"N": "42.5"}}})
+        if op == "ddb-query":
+            return "dynamodb", ddb + "Query", orjson.dumps({
+                "TableName": "bench", "KeyConditionExpression": "pk = :p", "Limit": 100,
+                "ExpressionAttributeValues": {":p": {"S": f"user-{n % 10}"}}})
+        raise SystemExit(f"unknown op {op}")
+
+    for n in range(50):  # warm-up: every cache filled
+        status, body = await call(app, *request(n))
+        assert status == 200, body
+    if op == "ddb-query":
+        assert orjson.loads(body)["Count"] == 20, body
+    requests = [request(n + 50) for n in range(count)]
+    started = time.perf_counter()
+    for service, target, body in requests:
+        status, answer = await call(app, service, target, body)
+        assert status == 200, answer
+    elapsed = time.perf_counter() - started
+    print(f"{op}: {count} requests in {elapsed:.3f} s, {elapsed / count * 1e6:.1f} us/request", file=sys.stderr)
+    await app.close()
+
+
+def main() -> None:
+    op = sys.argv[1]
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    profile = "--profile" in sys.argv
+    if profile:
+        import cProfile
+        import pstats
+
+        cProfile.runctx("asyncio.run(run(op, count))", globals(), {"op": op, "count": count}, "/tmp/inprocess.prof")
+        pstats.Stats("/tmp/inprocess.prof").sort_stats("tottime").print_stats(35)
+    else:
+        asyncio.run(run(op, count))
+
+
+if __name__ == "__main__":
+    main()
