@@ -589,3 +589,49 @@ def test_event_source_mapping_on_another_accounts_queue_needs_its_policy(a, b, u
     mapping = lb.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=function, Enabled=False)
     assert mapping["EventSourceArn"] == queue_arn
     lb.delete_event_source_mapping(UUID=mapping["UUID"])
+
+
+def test_firehose_writes_to_another_accounts_bucket_once_its_policy_allows(a, b, unique_name):
+    import time
+
+    s3a, fb = a("s3"), b("firehose")
+    bucket = unique_name("acct")
+    s3a.create_bucket(Bucket=bucket)
+    name = unique_name("acct")
+    fb.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration={
+        "RoleARN": f"arn:aws:iam::{B}:role/firehose", "BucketARN": f"arn:aws:s3:::{bucket}",
+        "BufferingHints": {"IntervalInSeconds": 0, "SizeInMBs": 1}})
+    fb.put_record(DeliveryStreamName=name, Record={"Data": b"from B\n"})
+    # refused, so kept and retried (as Firehose retries a destination it may not write): with a
+    # zero buffering interval a permitted write lands at once, so 1.5 s of nothing is a refusal
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert s3a.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+        time.sleep(0.1)
+    s3a.put_bucket_policy(Bucket=bucket, Policy=grant(B, "s3:PutObject", f"arn:aws:s3:::{bucket}/*"))
+    for _ in range(100):
+        contents = s3a.list_objects_v2(Bucket=bucket).get("Contents")
+        if contents:
+            assert s3a.get_object(Bucket=bucket, Key=contents[0]["Key"])["Body"].read() == b"from B\n"
+            return
+        time.sleep(0.2)
+    raise AssertionError("the record never reached the bucket once the policy allowed it")
+
+
+def test_s3_browser_post_upload_counts_the_forms_account(a, b, unique_name):
+    import httpx
+
+    s3a, s3b = a("s3"), b("s3")
+    bucket = unique_name("acct")
+    s3a.create_bucket(Bucket=bucket)
+
+    def upload(s3, key: str) -> httpx.Response:
+        post = s3.generate_presigned_post(bucket, key)
+        return httpx.post(post["url"], data=post["fields"], files={"file": ("f.txt", b"data")})
+
+    refused_post = upload(s3b, "from-b")
+    assert refused_post.status_code == 403 and b"<Code>AccessDenied</Code>" in refused_post.content
+    assert upload(s3a, "from-a").status_code == 204
+    assert [o["Key"] for o in s3a.list_objects_v2(Bucket=bucket)["Contents"]] == ["from-a"]
+    s3a.put_bucket_policy(Bucket=bucket, Policy=grant(B, "s3:PutObject", f"arn:aws:s3:::{bucket}/*"))
+    assert upload(s3b, "from-b").status_code == 204

@@ -29,6 +29,8 @@ def _denied(message: str) -> AwsError:
 
 
 async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
+    from overcast.aws.routing import account_for
+    from overcast.services.s3 import access
     from overcast.services.s3.front import _ids
     from overcast.services.s3.provider import etag_of, no_such_bucket
 
@@ -113,6 +115,9 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
                            "please check the order of the fields.", 400, ArgumentName="key", ArgumentValue="")
         key = key.replace("${filename}", state["filename"] or "")
         _check_policy(lower, fields, bucket.name, key, writer.size, signed=request.cross_site is not None)
+        # the form's credential names the uploader's account; another account's bucket needs its policy
+        access_key = (lower.get("x-amz-credential") or lower.get("awsaccesskeyid") or "").split("/", 1)[0]
+        access.check_account(account_for(access_key) if access_key else ctx.account, bucket, key, "s3:PutObject")
         params = {"Bucket": bucket.name, "Key": key, "Metadata": {k[len("x-amz-meta-"):]: v for k, v in lower.items()
                                                                     if k.startswith("x-amz-meta-")} or None}
         for form, param in (("content-type", "ContentType"), ("cache-control", "CacheControl"),

@@ -245,9 +245,14 @@ class S3Provider(Provider):
 
     async def write_object(self, account: str, region: str, bucket: str, key: str, data: bytes,
                            content_type: str = "binary/octet-stream", metadata: dict | None = None) -> dict:
-        """Store an object as PutObject would (notifications included); returns ETag and VersionId."""
+        """Store an object as PutObject would (notifications included) for a service acting for
+        `account` (Firehose, Athena, Step Functions output); returns ETag and VersionId. Another
+        account's bucket only when its policy allows that account s3:PutObject."""
         from overcast.services.s3.notifications import _internal_ctx
 
+        found = self.store.bucket(bucket) if bucket else None
+        if found is not None:
+            access.check_account(account, found, key, "s3:PutObject")
         ctx = _internal_ctx("s3", account, region, "PutObject")
         return await self.put_object(ctx, {"Bucket": bucket, "Key": key, "Body": Payload(None, data),
                                            "ContentType": content_type, "Metadata": metadata})
