@@ -635,3 +635,29 @@ def test_s3_browser_post_upload_counts_the_forms_account(a, b, unique_name):
     assert [o["Key"] for o in s3a.list_objects_v2(Bucket=bucket)["Contents"]] == ["from-a"]
     s3a.put_bucket_policy(Bucket=bucket, Policy=grant(B, "s3:PutObject", f"arn:aws:s3:::{bucket}/*"))
     assert upload(s3b, "from-b").status_code == 204
+
+
+def test_lambda_iam_function_url_signed_by_another_account_needs_the_functions_policy(a, b, endpoint, unique_name):
+    import httpx
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from lambda_functions import create_python, source
+
+    la = a("lambda")
+    name = unique_name("acct")
+    create_python(la, name, source("url.py"))
+    host = la.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")["FunctionUrl"].split("//", 1)[1]
+    host = host.rstrip("/")
+
+    def call(account: str) -> httpx.Response:
+        request = AWSRequest("GET", f"http://{host}/", headers={"Host": host})
+        SigV4Auth(Credentials(account, "secret"), "lambda", "us-east-1").add_auth(request)
+        return httpx.get(f"{endpoint}/", headers=dict(request.headers.items()))
+
+    assert call(A).status_code == 201  # url.py answers 201
+    refused_call = call(B)
+    assert refused_call.status_code == 403 and refused_call.json() == {"Message": "Forbidden"}
+    la.add_permission(FunctionName=name, StatementId="b-url", Action="lambda:InvokeFunctionUrl", Principal=B,
+                      FunctionUrlAuthType="AWS_IAM")
+    assert call(B).status_code == 201

@@ -1378,13 +1378,34 @@ class LambdaProvider(Provider):
         origin = request.headers.get("origin")
         if request.method == "OPTIONS" and origin and "access-control-request-method" in request.headers:
             return HttpResponse(200, _cors_headers(cors, origin, preflight=True), b"")
-        if config.get("AuthType") == "AWS_IAM" and "authorization" not in request.headers \
-                and "X-Amz-Signature" not in request.query_string:
-            return HttpResponse(403, [("content-type", "application/json")], b'{"Message":"Forbidden"}')
+        if config.get("AuthType") == "AWS_IAM":
+            if ("authorization" not in request.headers and "X-Amz-Signature" not in request.query_string) \
+                    or not await self._url_caller_allowed(request, account, region, name, qualifier):
+                return HttpResponse(403, [("content-type", "application/json")], b'{"Message":"Forbidden"}')
         response = await self._url_invocation(request, url_id, account, region, name, qualifier, config)
         if cors and origin:
             response.headers += _cors_headers(cors, origin, preflight=False)
         return response
+
+    async def _url_caller_allowed(self, request, account, region, name, qualifier) -> bool:
+        """An AWS_IAM function URL signed by another account: the function's policy must allow that
+        account lambda:InvokeFunctionUrl (AddPermission with FunctionUrlAuthType AWS_IAM)."""
+        from overcast.aws.routing import route
+
+        signer = route(request)
+        caller_account, caller_arn = signer.account, ""
+        if signer.access_key[:4] in ("ASIA", "AKIA"):
+            identity = await self.providers.identity_for_key(signer.access_key)
+            if identity is not None:
+                caller_account, caller_arn = identity
+        if caller_account == account:
+            return True
+        qualifier = None if qualifier == "$LATEST" else qualifier  # a URL of the unqualified function
+        doc = self.store.get_doc("lambda_policies", account, region, name, "qualifier", qualifier or "")
+        request_ = iam_policy.Request(iam_policy.Principal(caller_account, caller_arn), "lambda:InvokeFunctionUrl",
+                                      self._arn(account, region, name, qualifier),
+                                      {"lambda:functionurlauthtype": "AWS_IAM", "aws:principalaccount": caller_account})
+        return iam_policy.allows(doc and _public(doc), request_, account)
 
     async def _url_invocation(self, request, url_id, account, region, name, qualifier, config) -> HttpResponse:
         now = datetime.now(UTC)
