@@ -661,3 +661,16 @@ def test_lambda_iam_function_url_signed_by_another_account_needs_the_functions_p
     la.add_permission(FunctionName=name, StatementId="b-url", Action="lambda:InvokeFunctionUrl", Principal=B,
                       FunctionUrlAuthType="AWS_IAM")
     assert call(B).status_code == 201
+
+
+def test_sns_dead_letters_into_another_accounts_queue_only_when_its_policy_allows(a, b, unique_name):
+    qa, sb = a("sqs"), b("sns")
+    dlq_url, dlq_arn = queue_of(qa, unique_name("acct"))
+    topic = sb.create_topic(Name=unique_name("acct"))["TopicArn"]
+    missing = f"arn:aws:sqs:us-east-1:{B}:{unique_name('missing')}"  # every delivery fails: to the DLQ at once
+    sb.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=missing, Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn})})
+    sb.publish(TopicArn=topic, Message="refused")
+    allow_service(qa, dlq_url, dlq_arn, "sns.amazonaws.com", topic)
+    sb.publish(TopicArn=topic, Message="granted")
+    assert [json.loads(body)["Message"] for body in bodies_until(qa, dlq_url, "granted")] == ["granted"]

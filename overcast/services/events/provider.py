@@ -613,6 +613,10 @@ class EventsProvider(Provider):
                         job["target"]["Arn"], error)
             return
         _, _, _, region, account, name = dlq.split(":", 5)
+        refused = delivery_refusal(sqs, dlq, _sender(job["rule_arn"]))
+        if refused is not None:
+            log.warning("EventBridge dead-letter queue %s refuses the rule (%s): event dropped", dlq, refused)
+            return
         params = {"QueueUrl": f"http://localhost/{account}/{name}", "MessageBody": job["body"],
                   "MessageAttributes": self._dlq_attributes(job, error, attempts, "MaximumRetryAttempts")}
         try:
@@ -702,7 +706,7 @@ class EventsProvider(Provider):
                         job["target"]["Arn"], error)
             return
         try:
-            await deliver(self.providers, dlq, job["body"],
+            await deliver(self.providers, dlq, job["body"], sender=_sender(job["rule_arn"]),
                           attributes=self._dlq_attributes(job, error, attempts, condition))
         except DeliveryError as e:
             log.warning("EventBridge dead-letter queue %s unusable (%s): event dropped", dlq, e)

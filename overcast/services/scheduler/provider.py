@@ -434,7 +434,8 @@ class SchedulerProvider(Provider):
                       "X-Amz-Scheduler-Target-Arn": s(job["target"]["Arn"]),
                       "X-Amz-Scheduler-Error-Code": s(error.code), "X-Amz-Scheduler-Error-Message": s(error.message)}
         try:
-            await deliver(self.providers, dlq, body, attributes=attributes)
+            await deliver(self.providers, dlq, body, attributes=attributes,
+                          sender=Sender("", job["schedule_arn"], job["schedule_arn"].split(":")[4]))
         except DeliveryError as e:
             log.warning("scheduler dead-letter queue %s unusable (%s)", dlq, e)
 

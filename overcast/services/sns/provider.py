@@ -904,6 +904,10 @@ class SnsProvider(Provider):
                         sub.endpoint, code, message)
             return
         _, _, _, region, account, name = sub.redrive.split(":", 5)
+        refused = delivery_refusal(sqs, sub.redrive, _sender(sub.arn.rsplit(":", 1)[0]))
+        if refused is not None:
+            log.warning("SNS dead-letter queue %s refuses the topic (%s): message dropped", sub.redrive, refused)
+            return
         params = {"QueueUrl": f"http://localhost/{account}/{name}", "MessageBody": body,
                   "MessageAttributes": {"ErrorCode": {"DataType": "String", "StringValue": code},
                                         "ErrorMessage": {"DataType": "String", "StringValue": message[:1000] or code}}}
@@ -1004,7 +1008,7 @@ class SnsProvider(Provider):
         attributes = {"ErrorCode": {"DataType": "String", "StringValue": error.code},
                       "ErrorMessage": {"DataType": "String", "StringValue": error.message[:1000] or error.code}}
         try:
-            await deliver(self.providers, target, body, attributes=attributes,
+            await deliver(self.providers, target, body, attributes=attributes, sender=_sender(sub["topic_arn"]),
                           group_id="sns-dlq" if target.endswith(".fifo") else None)
         except DeliveryError as e:
             log.warning("SNS dead-letter queue %s unusable (%s): message dropped", target, e)
