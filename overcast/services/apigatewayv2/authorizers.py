@@ -15,6 +15,7 @@ from overcast.services.apigatewayv2.integrations import IntegrationFailure, eval
 log = logging.getLogger("overcast.apigatewayv2")
 
 _JWKS_TTL = 300.0
+# issuer -> (fetched at, its keys as PyJWK objects by key id): parsed once, not per request
 _jwks_cache: dict[str, tuple[float, dict]] = {}
 
 
@@ -27,29 +28,36 @@ class Denied(Exception):
         self.message = message
 
 
-async def _jwks(issuer: str, providers=None) -> dict:
+async def _keys(issuer: str, providers=None, refresh: bool = False) -> dict:
+    """The issuer's signing keys by key id, cached for _JWKS_TTL; an overcast user pool's come in
+    process, any other issuer's from its OpenID configuration over HTTP."""
+    from jwt import PyJWKSet
+
     from overcast.services.cognitoidp.verify import jwks as pool_jwks
     from overcast.services.cognitoidp.verify import pool_of_issuer
 
-    pool_id = pool_of_issuer(issuer)
-    if pool_id is not None and providers is not None:  # overcast's own user pool: its keys, in process
-        keys = await pool_jwks(providers, pool_id)
-        if keys is None:
-            raise ValueError(f"user pool {pool_id} does not exist")
-        return keys
     cached = _jwks_cache.get(issuer)
     now = time.monotonic()
-    if cached is not None and now - cached[0] < _JWKS_TTL:
+    if cached is not None and not refresh and now - cached[0] < _JWKS_TTL:
         return cached[1]
-    base = issuer.rstrip("/")
-    status, _, body = await http_client.request("GET", base + "/.well-known/openid-configuration", timeout=5)
-    if status != 200:
-        raise ValueError(f"OpenID configuration of {issuer} answered {status}")
-    uri = orjson.loads(body).get("jwks_uri")
-    status, _, body = await http_client.request("GET", uri, timeout=5)
-    if status != 200:
-        raise ValueError(f"JWKS of {issuer} answered {status}")
-    keys = orjson.loads(body)
+    pool_id = pool_of_issuer(issuer)
+    if pool_id is not None and providers is not None:  # overcast's own user pool: its keys, in process
+        document = await pool_jwks(providers, pool_id)
+        if document is None:
+            raise ValueError(f"user pool {pool_id} does not exist")
+    else:
+        base = issuer.rstrip("/")
+        status, _, body = await http_client.request("GET", base + "/.well-known/openid-configuration", timeout=5)
+        if status != 200:
+            raise ValueError(f"OpenID configuration of {issuer} answered {status}")
+        uri = orjson.loads(body).get("jwks_uri")
+        status, _, body = await http_client.request("GET", uri, timeout=5)
+        if status != 200:
+            raise ValueError(f"JWKS of {issuer} answered {status}")
+        document = orjson.loads(body)
+    keys = {key.key_id: key for key in PyJWKSet.from_dict(document).keys}
+    if len(_jwks_cache) > 1024:
+        _jwks_cache.clear()
     _jwks_cache[issuer] = (now, keys)
     return keys
 
@@ -57,7 +65,6 @@ async def _jwks(issuer: str, providers=None) -> dict:
 async def check_jwt(authorizer: dict, route: dict, source: dict, providers=None) -> dict:
     """The `authorizer.jwt` context ({claims, scopes}); raises Denied."""
     import jwt
-    from jwt import PyJWKSet
 
     identity = (authorizer.get("IdentitySource") or ["$request.header.Authorization"])[0]
     token = evaluate(identity, source)
@@ -70,12 +77,9 @@ async def check_jwt(authorizer: dict, route: dict, source: dict, providers=None)
     audience = config.get("Audience") or []
     try:
         header = jwt.get_unverified_header(token)
-        keys = PyJWKSet.from_dict(await _jwks(issuer, providers))
-        key = next((k for k in keys.keys if k.key_id == header.get("kid")), None)
-        if key is None:
-            _jwks_cache.pop(issuer, None)
-            keys = PyJWKSet.from_dict(await _jwks(issuer, providers))
-            key = next((k for k in keys.keys if k.key_id == header.get("kid")), None)
+        key = (await _keys(issuer, providers)).get(header.get("kid"))
+        if key is None:  # a key the issuer added since: look again, once
+            key = (await _keys(issuer, providers, refresh=True)).get(header.get("kid"))
         if key is None:
             raise Denied(401, "Unauthorized")
         # the key's own algorithm, never the token's choice (no `alg: none`, no HS256 with a public key)

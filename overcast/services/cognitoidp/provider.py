@@ -51,6 +51,9 @@ CODE_SECONDS = 24 * 3600
 SESSION_SECONDS = 180
 LOCKOUT_AFTER = 5
 SIGNIN_SCOPE = "aws.cognito.signin.user.admin"
+# scrypt's cost for stored password hashes: memory-hard (1 MiB) yet about a millisecond, so that a
+# local pool signs in hundreds of users a second; the cost is kept with each hash, so it can grow.
+SCRYPT_N = 2**10
 _POOL_ID = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")
 
 
@@ -348,8 +351,8 @@ class CognitoIdpProvider(Provider):
     @staticmethod
     def _set_password(pool: dict, user: dict, password: str) -> None:
         salt = secrets.token_bytes(16)
-        user["_password"] = {"salt": salt.hex(), "hash": hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8,
-                                                                        p=1).hex()}
+        user["_password"] = {"salt": salt.hex(), "n": SCRYPT_N,
+                             "hash": hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=8, p=1).hex()}
         srp_salt, verifier = srp.verifier(pool["Id"], user["Username"], password)
         user["_srp"] = {"salt": srp_salt, "verifier": verifier}
 
@@ -358,7 +361,8 @@ class CognitoIdpProvider(Provider):
         stored = user.get("_password")
         if not stored:
             return False
-        digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(stored["salt"]), n=2**14, r=8, p=1).hex()
+        digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(stored["salt"]), n=stored.get("n", 2**14), r=8,
+                                p=1).hex()
         return hmac.compare_digest(digest, stored["hash"])
 
     def _username_is_alias(self, pool: dict, name: str) -> str | None:

@@ -63,7 +63,7 @@ def server_challenge(verifier_hex: str) -> tuple[str, str]:
     """(b hex, B hex): the server's secret and public values for one exchange."""
     v = int(verifier_hex, 16)
     while True:
-        b = secrets.randbits(1024)
+        b = secrets.randbits(256)  # 256 random bits, as SRP-6a asks of b; each bit costs a modular squaring
         big_b = (K * v + pow(G, b, N)) % N
         if big_b:
             return format(b, "x"), format(big_b, "x")

@@ -1,0 +1,134 @@
+"""Cognito: sign-ins per second (USER_PASSWORD_AUTH over raw HTTP, 8 threads; SRP through
+pycognito's client, 8 threads), and what an HTTP API JWT authorizer on a user pool adds per request.
+
+    .venv/bin/python bench/cognito_bench.py [sign-ins] [requests]
+
+Targets (issue "Cognito"): InitiateAuth USER_PASSWORD_AUTH >= 300/s and SRP sign-in >= 100/s on 2
+cores; an authorizer's JWT check <= 0.2 ms per request once the key is cached.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+from common import Server
+from pycognito.aws_srp import AWSSRP
+
+PASSWORD = "Passw0rd!"
+
+
+def client(endpoint: str, service: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test", config=Config(retries={"max_attempts": 0}, max_pool_connections=64))
+
+
+def setup(endpoint: str, users: int) -> tuple[str, str]:
+    idp = client(endpoint, "cognito-idp")
+    pool = idp.create_user_pool(PoolName="bench")["UserPool"]["Id"]
+    app = idp.create_user_pool_client(UserPoolId=pool, ClientName="bench", ExplicitAuthFlows=[
+        "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    for i in range(users):
+        idp.admin_create_user(UserPoolId=pool, Username=f"user{i}", MessageAction="SUPPRESS")
+        idp.admin_set_user_password(UserPoolId=pool, Username=f"user{i}", Password=PASSWORD, Permanent=True)
+    return pool, app
+
+
+def password_sign_ins(endpoint: str, app: str, count: int, users: int) -> float:
+    url = urlparse(endpoint)
+
+    def one(i):
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        body = json.dumps({"ClientId": app, "AuthFlow": "USER_PASSWORD_AUTH",
+                           "AuthParameters": {"USERNAME": f"user{i % users}", "PASSWORD": PASSWORD}})
+        conn.request("POST", "/", body=body, headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"})
+        response = conn.getresponse()
+        data = response.read()
+        conn.close()
+        assert response.status == 200, data[:200]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(count)))
+    return count / (time.perf_counter() - started)
+
+
+def srp_sign_ins(endpoint: str, pool_id: str, app: str, count: int, users: int) -> float:
+    """Whole SRP sign-ins; the client's half of the SRP arithmetic runs on the same 2 cores."""
+    idp = client(endpoint, "cognito-idp")
+
+    def one(i):
+        AWSSRP(username=f"user{i % users}", password=PASSWORD, pool_id=pool_id, client_id=app,
+               client=idp).authenticate_user()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(count)))
+    return count / (time.perf_counter() - started)
+
+
+def authorizer_cost(endpoint: str, pool_id: str, app: str, requests: int) -> tuple[float, float]:
+    """p50 of a MOCK-like HTTP API route with and without a JWT authorizer on the pool (ms)."""
+    gw, idp = client(endpoint, "apigatewayv2"), client(endpoint, "cognito-idp")
+    token = idp.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": "user0", "PASSWORD": PASSWORD})["AuthenticationResult"]["AccessToken"]
+    api = gw.create_api(Name="bench", ProtocolType="HTTP")["ApiId"]
+    integration = gw.create_integration(ApiId=api, IntegrationType="HTTP_PROXY", IntegrationMethod="GET",
+                                        IntegrationUri=f"{endpoint}/_localstack/health",
+                                        PayloadFormatVersion="1.0")["IntegrationId"]
+    authorizer = gw.create_authorizer(ApiId=api, Name="pool", AuthorizerType="JWT",
+                                      IdentitySource=["$request.header.Authorization"],
+                                      JwtConfiguration={"Issuer": f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}",
+                                                        "Audience": [app]})["AuthorizerId"]
+    gw.create_route(ApiId=api, RouteKey="GET /open", Target=f"integrations/{integration}")
+    gw.create_route(ApiId=api, RouteKey="GET /secure", Target=f"integrations/{integration}",
+                    AuthorizationType="JWT", AuthorizerId=authorizer)
+    gw.create_stage(ApiId=api, StageName="$default", AutoDeploy=True)
+    url = urlparse(endpoint)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+
+    def p50(path: str, headers: dict) -> float:
+        times = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            conn.request("GET", f"/_aws/execute-api/{api}{path}", headers=headers)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+            times.append(time.perf_counter() - started)
+        return statistics.median(times) * 1000
+
+    p50("/open", {})
+    p50("/secure", {"Authorization": f"Bearer {token}"})
+    rounds = [(p50("/open", {}), p50("/secure", {"Authorization": f"Bearer {token}"})) for _ in range(3)]
+    return statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
+
+
+def main() -> None:
+    sign_ins = int(sys.argv[1]) if len(sys.argv) > 1 else 600
+    requests = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    server = Server()
+    try:
+        pool, app = setup(server.endpoint, 20)
+        print(f"InitiateAuth USER_PASSWORD_AUTH: {password_sign_ins(server.endpoint, app, sign_ins, 20):,.0f}/s "
+              "(target 300)")
+        print(f"SRP sign-in (InitiateAuth + RespondToAuthChallenge, pycognito): "
+              f"{srp_sign_ins(server.endpoint, pool, app, sign_ins // 3, 20):,.0f}/s (target 100)")
+        open_p50, secure_p50 = authorizer_cost(server.endpoint, pool, app, requests)
+        print(f"HTTP API route p50: {open_p50:.3f} ms without an authorizer, {secure_p50:.3f} ms with a JWT "
+              f"authorizer on the pool: +{secure_p50 - open_p50:.3f} ms (target <= 0.2 ms)")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
