@@ -192,6 +192,13 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("athena",),
         ),
         ServiceSpec(
+            "cloudformation",
+            "overcast.services.cloudformation.provider:CloudFormationProvider",
+            signing_names=("cloudformation",),
+            host_prefixes=("cloudformation",),
+            pending_work=(("cloudformation", "overcast.services.cloudformation.store:has_pending_work"),),
+        ),
+        ServiceSpec(
             "appsync",
             "overcast.services.appsync.provider:AppSyncProvider",
             signing_names=("appsync",),

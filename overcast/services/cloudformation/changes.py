@@ -1,0 +1,138 @@
+"""A change set's Changes: which resources an update adds, modifies (replacing them or not) and
+removes, computed from the deployed resources' properties and the new template."""
+
+from __future__ import annotations
+
+from overcast.services.cloudformation import schemas
+from overcast.services.cloudformation.engine import dependencies, pseudo_parameters
+from overcast.services.cloudformation.intrinsics import Evaluator, Unresolved, references
+from overcast.services.cloudformation.resources import resource_type
+
+
+def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) -> list[dict]:
+    template = draft["template"]
+    resources = template["Resources"]
+    changing: set[str] = set()  # resources whose Ref or attributes may change
+    replaced: set[str] = set()
+
+    def ref_resource(logical_id):
+        resource = deployed.get(logical_id)
+        if logical_id in replaced or resource is None or not resource.get("PhysicalResourceId"):
+            raise Unresolved(logical_id)
+        kind = resource_type(resource["ResourceType"])
+        return kind.ref(resource["PhysicalResourceId"], resource.get("attributes") or {}) if kind else \
+            resource["PhysicalResourceId"]
+
+    def get_att(logical_id, attribute):
+        resource = deployed.get(logical_id)
+        if logical_id in changing or resource is None or attribute not in (resource.get("attributes") or {}):
+            raise Unresolved(logical_id)
+        return resource["attributes"][attribute]
+
+    def import_value(name):
+        found = engine.store.export(draft["account"], draft["region"], name)
+        if found is None:
+            raise Unresolved(name)
+        return found[0]
+
+    evaluator = Evaluator(template, draft["values"], pseudo_parameters(draft), ref_resource=ref_resource,
+                          get_att=get_att, import_value=import_value)
+    active = [r for r in resources if evaluator.active(r)]
+    order = _topological(active, dependencies(template, evaluator))
+    changes = []
+    for logical_id in order:
+        definition = resources[logical_id]
+        current = deployed.get(logical_id)
+        if current is None:
+            changing.add(logical_id)
+            replaced.add(logical_id)
+            changes.append(_change("Add", logical_id, definition["Type"]))
+            continue
+        if current["ResourceType"] != definition["Type"]:
+            changing.add(logical_id)
+            replaced.add(logical_id)
+            changes.append(_change("Modify", logical_id, definition["Type"], current, "True", []))
+            continue
+        details, replacement = _details(evaluator, definition, current, replaced | changing)
+        if definition.get("Metadata") != current.get("Metadata") and not details:
+            details.append({"Target": {"Attribute": "Metadata", "RequiresRecreation": "Never"},
+                            "Evaluation": "Static", "ChangeSource": "DirectModification"})
+        if details:
+            changing.add(logical_id)
+            if replacement == "True":
+                replaced.add(logical_id)
+            changes.append(_change("Modify", logical_id, definition["Type"], current, replacement, details))
+    for logical_id, current in deployed.items():
+        if logical_id not in active:
+            changes.append(_change("Remove", logical_id, current["ResourceType"], current))
+    return changes
+
+
+def _details(evaluator: Evaluator, definition: dict, current: dict, moving: set[str]) -> tuple[list[dict], str]:
+    schema = schemas.schema(definition["Type"])
+    create_only = {p[0] for p in schema.create_only} if schema else set()
+    new_props = definition.get("Properties") or {}
+    old_props = current.get("properties") or {}
+    details, replacement = [], "False"
+    for name in sorted(set(new_props) | set(old_props)):
+        dynamic = False
+        if name in new_props:
+            try:
+                value = evaluator.evaluate({name: new_props[name]}).get(name)
+            except Unresolved:
+                value, dynamic = None, True
+        else:
+            value = None
+        if not dynamic and value == old_props.get(name):
+            continue
+        refs, atts = references(new_props.get(name))
+        recreation = "Never"
+        if name in create_only:
+            recreation = "Conditionally" if dynamic else "Always"
+            if recreation == "Always":
+                replacement = "True"
+            elif replacement == "False":
+                replacement = "Conditional"
+        detail = {"Target": {"Attribute": "Properties", "Name": name, "RequiresRecreation": recreation},
+                  "Evaluation": "Dynamic" if dynamic else "Static"}
+        causes = sorted({r for r in refs if r in moving} | {f"{a[0]}.{a[1]}" for a in atts if a[0] in moving})
+        if dynamic and causes:
+            detail["ChangeSource"] = "ResourceAttribute" if atts else "ResourceReference"
+            detail["CausingEntity"] = causes[0]
+        elif refs & set(evaluator.parameters):
+            detail["ChangeSource"] = "ParameterReference"
+            detail["CausingEntity"] = sorted(refs & set(evaluator.parameters))[0]
+        else:
+            detail["ChangeSource"] = "DirectModification"
+        details.append(detail)
+    return details, replacement
+
+
+def _change(action: str, logical_id: str, type_name: str, current: dict | None = None,
+            replacement: str | None = None, details: list | None = None) -> dict:
+    change = {"Action": action, "LogicalResourceId": logical_id, "ResourceType": type_name, "Scope": [],
+              "Details": details or []}
+    if current is not None and current.get("PhysicalResourceId"):
+        change["PhysicalResourceId"] = current["PhysicalResourceId"]
+    if action == "Modify":
+        change["Replacement"] = replacement
+        change["Scope"] = sorted({d["Target"]["Attribute"] for d in details or []} or {"Properties"})
+    return {"Type": "Resource", "ResourceChange": change}
+
+
+def _topological(nodes: list[str], needs: dict[str, set[str]]) -> list[str]:
+    order, seen = [], set()
+
+    def visit(node):
+        if node in seen:
+            return
+        seen.add(node)
+        for dep in sorted(needs.get(node, ())):
+            if dep in needs:
+                visit(dep)
+        if node in nodes:
+            order.append(node)
+
+    for node in nodes:
+        visit(node)
+    return order

@@ -1,0 +1,688 @@
+"""The stack engine: a template becomes a dependency graph of resource operations, run with as much
+concurrency as the graph allows, recorded as events, and rolled back when one fails.
+
+Every state change of a stack or a resource is committed before the next service call, so a
+deployment that a crash interrupted can be finished or rolled back at the next start (`recover`):
+a resource's row exists, with the name it will get, before the service is asked to create it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+from overcast.aws.errors import AwsError
+from overcast.services.cloudformation import schemas
+from overcast.services.cloudformation.intrinsics import NO_VALUE, Evaluator, references
+from overcast.services.cloudformation.resources import resource_type
+from overcast.services.cloudformation.resources.base import (
+    ResourceFailed,
+    ResourceOp,
+    generated_name,
+    is_missing,
+)
+from overcast.services.cloudformation.template import format_error, validation_error
+
+log = logging.getLogger("overcast.cloudformation")
+
+CREATE_FAILED_REASON = "The following resource(s) failed to {what}: [{names}]. "
+RETAIN = ("Retain", "Snapshot", "RetainExceptOnCreate")
+
+
+def now() -> float:
+    return time.time()
+
+
+def pseudo_parameters(stack: dict) -> dict:
+    return {
+        "AWS::AccountId": stack["account"],
+        "AWS::Region": stack["region"],
+        "AWS::StackId": stack["StackId"],
+        "AWS::StackName": stack["StackName"],
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::NotificationARNs": list(stack.get("NotificationARNs") or []),
+    }
+
+
+def dependencies(template: dict, evaluator: Evaluator | None = None) -> dict[str, set[str]]:
+    """logical id -> the logical ids it needs first (Ref, GetAtt, Sub and DependsOn)."""
+    resources = template.get("Resources") or {}
+    condition = evaluator.condition if evaluator is not None else None
+    graph: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        refs, atts = references(resource.get("Properties") or {}, condition)
+        needs = {r for r in refs if r in resources} | {a[0] for a in atts if a[0] in resources}
+        depends = resource.get("DependsOn") or []
+        needs |= set([depends] if isinstance(depends, str) else depends)
+        needs.discard(logical_id)
+        graph[logical_id] = needs
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """The resources on a dependency cycle (empty when there is none)."""
+    indegree = {n: 0 for n in graph}
+    for n, needs in graph.items():
+        for m in needs:
+            if m in indegree:
+                indegree[n] += 1
+    dependents: dict[str, list[str]] = {n: [] for n in graph}
+    for n, needs in graph.items():
+        for m in needs:
+            if m in dependents:
+                dependents[m].append(n)
+    ready = [n for n, d in indegree.items() if d == 0]
+    while ready:
+        n = ready.pop()
+        for m in dependents[n]:
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                ready.append(m)
+    return sorted(n for n, d in indegree.items() if d > 0)
+
+
+async def run_graph(nodes, needs: dict[str, set[str]], work) -> tuple[set[str], set[str]]:
+    """Run `work(node)` for each node once the nodes it needs succeeded, concurrently where the
+    graph allows. After a failure nothing new starts; running work finishes. -> (done, failed)."""
+    nodes = list(nodes)
+    in_run = set(nodes)
+    pending = set(nodes)
+    done: set[str] = set()
+    failed: set[str] = set()
+    running: dict[asyncio.Task, str] = {}
+    while True:
+        if not failed:
+            for node in nodes:
+                if node in pending and all(n in done or n not in in_run for n in needs.get(node, ())):
+                    pending.discard(node)
+                    running[asyncio.ensure_future(work(node))] = node
+        if not running:
+            return done, failed | (pending if failed else set())
+        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in finished:
+            node = running.pop(task)
+            ok = False
+            try:
+                ok = task.result()
+            except Exception:
+                log.exception("resource operation %s failed", node)
+            (done if ok else failed).add(node)
+
+
+def reverse(needs: dict[str, set[str]], nodes) -> dict[str, set[str]]:
+    """The graph for deletion: a node waits for every node that needed it."""
+    nodes = set(nodes)
+    out: dict[str, set[str]] = {n: set() for n in nodes}
+    for n, deps in needs.items():
+        if n not in nodes:
+            continue
+        for m in deps:
+            if m in nodes:
+                out[m].add(n)
+    return out
+
+
+class Engine:
+    """Runs the deployments of the CloudFormation provider's stacks."""
+
+    def __init__(self, provider):
+        self.provider = provider
+        self.providers = provider.providers
+        self.store = provider.store
+        self.tasks: dict[str, asyncio.Task] = {}
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def launch(self, stack_id: str, coro) -> None:
+        task = asyncio.ensure_future(self._guard(stack_id, coro))
+        self.tasks[stack_id] = task
+        task.add_done_callback(lambda t: self.tasks.pop(stack_id, None) if self.tasks.get(stack_id) is t else None)
+
+    async def _guard(self, stack_id: str, coro) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("deployment of %s failed", stack_id)
+            stack = self.store.get_stack(stack_id)
+            if stack and stack["StackStatus"].endswith("_IN_PROGRESS"):
+                final = {"CREATE_IN_PROGRESS": "CREATE_FAILED", "ROLLBACK_IN_PROGRESS": "ROLLBACK_FAILED",
+                         "DELETE_IN_PROGRESS": "DELETE_FAILED"}.get(stack["StackStatus"], "UPDATE_ROLLBACK_FAILED")
+                self.stack_status(stack, final, "Internal failure of overcast's CloudFormation engine.")
+
+    def stack_event(self, stack: dict, status: str, reason: str | None = None) -> None:
+        self.store.add_event(stack["StackId"], {
+            "StackId": stack["StackId"], "EventId": str(uuid.uuid4()), "StackName": stack["StackName"],
+            "LogicalResourceId": stack["StackName"], "PhysicalResourceId": stack["StackId"],
+            "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": now(), "ResourceStatus": status,
+            **({"ResourceStatusReason": reason} if reason else {})})
+
+    def stack_status(self, stack: dict, status: str, reason: str | None = None) -> None:
+        stack["StackStatus"] = status
+        if reason:
+            stack["StackStatusReason"] = reason
+        else:
+            stack.pop("StackStatusReason", None)
+        if status == "DELETE_COMPLETE":
+            stack["DeletionTime"] = now()
+        with self.store.transaction():
+            self.store.put_stack(stack)
+            self.stack_event(stack, status, reason)
+        self.provider.notify(stack)
+
+    def resource_status(self, stack: dict, resource: dict, status: str, reason: str | None = None,
+                        properties: dict | None = None) -> None:
+        resource["ResourceStatus"] = status
+        resource["LastUpdatedTimestamp"] = now()
+        if reason:
+            resource["ResourceStatusReason"] = reason
+        else:
+            resource.pop("ResourceStatusReason", None)
+        event = {"StackId": stack["StackId"], "EventId": f"{resource['LogicalResourceId']}-{uuid.uuid4()}",
+                 "StackName": stack["StackName"], "LogicalResourceId": resource["LogicalResourceId"],
+                 "ResourceType": resource["ResourceType"], "Timestamp": resource["LastUpdatedTimestamp"],
+                 "ResourceStatus": status}
+        if resource.get("PhysicalResourceId"):
+            event["PhysicalResourceId"] = resource["PhysicalResourceId"]
+        if reason:
+            event["ResourceStatusReason"] = reason
+        if properties is not None:
+            event["ResourceProperties"] = _json(properties)
+        with self.store.transaction():
+            if status == "DELETE_COMPLETE" or status == "DELETE_SKIPPED":
+                self.store.delete_resource(stack["StackId"], resource["LogicalResourceId"])
+            else:
+                self.store.put_resource(stack["StackId"], resource)
+            self.store.add_event(stack["StackId"], event)
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def evaluator(self, stack: dict, template: dict, values: dict, state: dict[str, dict],
+                  imports: set | None = None) -> Evaluator:
+        def ref_resource(logical_id: str):
+            resource = state.get(logical_id)
+            if resource is None or not resource.get("PhysicalResourceId"):
+                raise ResourceFailed(f"Resource {logical_id} is not available")
+            kind = resource_type(resource["ResourceType"])
+            return kind.ref(resource["PhysicalResourceId"], resource.get("attributes") or {}) if kind else \
+                resource["PhysicalResourceId"]
+
+        def get_att(logical_id: str, attribute: str):
+            resource = state.get(logical_id)
+            if resource is None or not resource.get("PhysicalResourceId"):
+                raise ResourceFailed(f"Resource {logical_id} is not available")
+            attributes = resource.get("attributes") or {}
+            if attribute in attributes:
+                return attributes[attribute]
+            if resource["ResourceType"].startswith("Custom::") or \
+                    resource["ResourceType"] == "AWS::CloudFormation::CustomResource":
+                raise ResourceFailed(f"CustomResource attribute error: Vendor response doesn't contain {attribute} "
+                                     f"key in object {stack['StackId']}|{logical_id}|"
+                                     f"{resource.get('RequestId', '')} in S3 bucket cloudformation-custom-resource-storage")
+            raise ResourceFailed(f"Template error: resource {logical_id} does not support attribute type "
+                                 f"{attribute} in Fn::GetAtt")
+
+        def import_value(name: str) -> str:
+            found = self.store.export(stack["account"], stack["region"], name)
+            if found is None:
+                raise ResourceFailed(f"No export named {name} found. Rollback requested by user.")
+            if imports is not None:
+                imports.add(name)
+            return found[0]
+
+        return Evaluator(template, values, pseudo_parameters(stack), ref_resource=ref_resource, get_att=get_att,
+                         import_value=import_value)
+
+    def _op(self, stack, resource, properties, **kw) -> ResourceOp:
+        return ResourceOp(self.providers, stack, resource["LogicalResourceId"], resource["ResourceType"], properties,
+                          physical_id=resource.get("PhysicalResourceId"), attributes=resource.get("attributes"),
+                          planned_name=resource.get("planned"), engine=self, **kw)
+
+    # -- one resource ------------------------------------------------------------------------
+
+    async def create_resource(self, stack, template, evaluator, state, logical_id, extra: dict | None = None) -> bool:
+        """Create one resource. `extra` goes into its row from the start (an update's bookkeeping:
+        what the resource replaces, so that a rollback after a crash can restore it)."""
+        definition = template["Resources"][logical_id]
+        type_name = definition["Type"]
+        kind = resource_type(type_name)
+        resource = {"LogicalResourceId": logical_id, "ResourceType": type_name, **(extra or {})}
+        if kind is not None:
+            resource["planned"] = generated_name(stack["StackName"], logical_id, kind.name_length, kind.name_lower)
+        if definition.get("Metadata") is not None:
+            resource["Metadata"] = definition["Metadata"]
+        state[logical_id] = resource
+        try:
+            properties = evaluator.evaluate(definition.get("Properties") or {})
+        except (AwsError, ResourceFailed) as e:
+            self.resource_status(stack, resource, "CREATE_IN_PROGRESS")
+            self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
+            return False
+        resource["properties"] = properties
+        self.resource_status(stack, resource, "CREATE_IN_PROGRESS", properties=properties)
+        if kind is None:
+            self.resource_status(stack, resource, "CREATE_FAILED",
+                                 f"Resource type {type_name} is not supported by overcast")
+            return False
+        try:
+            physical_id, attributes = await kind.create(self._op(stack, resource, properties))
+        except (AwsError, ResourceFailed) as e:
+            self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
+            return False
+        resource["PhysicalResourceId"] = physical_id
+        resource["attributes"] = attributes or {}
+        self.resource_status(stack, resource, "CREATE_COMPLETE")
+        return True
+
+    async def delete_resource(self, stack, resource, policy: str = "Delete") -> bool:
+        if policy in RETAIN:
+            self.resource_status(stack, resource, "DELETE_SKIPPED")
+            return True
+        kind = resource_type(resource["ResourceType"])
+        physical_id = resource.get("PhysicalResourceId") or resource.get("planned")
+        self.resource_status(stack, resource, "DELETE_IN_PROGRESS")
+        if kind is not None and physical_id:
+            try:
+                op = self._op(stack, resource, resource.get("properties") or {})
+                op.physical_id = physical_id
+                await kind.delete(op)
+            except AwsError as e:
+                if not is_missing(e):
+                    self.resource_status(stack, resource, "DELETE_FAILED", _reason(e))
+                    return False
+            except ResourceFailed as e:
+                self.resource_status(stack, resource, "DELETE_FAILED", str(e))
+                return False
+        self.resource_status(stack, resource, "DELETE_COMPLETE")
+        return True
+
+    async def delete_physical(self, stack, resource: dict, old: dict) -> bool:
+        """Delete the resource a replacement left behind (the cleanup phase of an update)."""
+        kind = resource_type(old.get("ResourceType") or resource["ResourceType"])
+        if kind is None:
+            return True
+        op = self._op(stack, resource, old.get("properties") or {})
+        op.physical_id = old["PhysicalResourceId"]
+        op.attributes = old.get("attributes") or {}
+        try:
+            await kind.delete(op)
+        except AwsError as e:
+            if not is_missing(e):
+                log.warning("cleanup of %s failed: %s", old["PhysicalResourceId"], e)
+        except ResourceFailed as e:
+            log.warning("cleanup of %s failed: %s", old["PhysicalResourceId"], e)
+        return True
+
+    # -- whole operations --------------------------------------------------------------------
+
+    async def create(self, stack_id: str) -> None:
+        stack = self.store.get_stack(stack_id)
+        template = stack["template"]
+        state: dict[str, dict] = {}
+        imports: set[str] = set()
+        evaluator = self.evaluator(stack, template, stack["values"], state, imports)
+        active = [r for r in template["Resources"] if evaluator.active(r)]
+        needs = dependencies(template, evaluator)
+
+        async def work(logical_id):
+            return await self.create_resource(stack, template, evaluator, state, logical_id)
+
+        done, failed = await run_graph(active, needs, work)
+        reason = None
+        if failed:
+            names = ", ".join(sorted(n for n in failed if n in state))
+            reason = CREATE_FAILED_REASON.format(what="create", names=names) + "Rollback requested by user."
+        else:
+            try:
+                self.finish_outputs(stack, template, evaluator, imports)
+            except (AwsError, ResourceFailed) as e:
+                reason = _reason(e)
+        if reason is None:
+            self.stack_status(stack, "CREATE_COMPLETE")
+            return
+        if stack.get("DisableRollback"):
+            self.stack_status(stack, "CREATE_FAILED", reason)
+            return
+        self.stack_status(stack, "ROLLBACK_IN_PROGRESS", reason)
+        await self.rollback_create(stack)
+
+    async def rollback_create(self, stack: dict) -> None:
+        ok = await self.delete_all(stack, rollback=True)
+        self.store.set_exports(stack["account"], stack["region"], stack["StackId"], {})
+        self.store.set_imports(stack["account"], stack["region"], stack["StackId"], ())
+        self.stack_status(stack, "ROLLBACK_COMPLETE" if ok else "ROLLBACK_FAILED")
+
+    async def delete_all(self, stack: dict, rollback: bool = False, retain: set[str] = frozenset()) -> bool:
+        resources = self.store.resources(stack["StackId"])
+        template = stack.get("template") or {"Resources": {}}
+        needs = dependencies(template)
+        evaluator = self.evaluator(stack, template, stack.get("values") or {}, resources)
+        order = reverse(needs, resources)
+
+        async def work(logical_id):
+            resource = resources[logical_id]
+            policy = "Delete" if logical_id not in retain else "Retain"
+            if not rollback and logical_id not in retain:
+                policy = self.deletion_policy(evaluator, template, logical_id)
+            if rollback and resource.get("ResourceStatus") == "CREATE_FAILED" and not resource.get("PhysicalResourceId"):
+                self.store.delete_resource(stack["StackId"], logical_id)
+                return True
+            return await self.delete_resource(stack, resource, policy)
+
+        _, failed = await run_graph(list(resources), order, work)
+        return not failed
+
+    @staticmethod
+    def deletion_policy(evaluator: Evaluator, template: dict, logical_id: str, key: str = "DeletionPolicy") -> str:
+        definition = (template.get("Resources") or {}).get(logical_id) or {}
+        policy = definition.get(key, "Delete")
+        try:
+            policy = evaluator.evaluate(policy)
+        except Exception:
+            return "Delete"
+        return policy if isinstance(policy, str) else "Delete"
+
+    async def delete(self, stack_id: str, retain: set[str] = frozenset()) -> None:
+        stack = self.store.get_stack(stack_id)
+        in_use = self.exports_in_use(stack, set())
+        if in_use:
+            self.stack_status(stack, "DELETE_FAILED", in_use)
+            return
+        ok = await self.delete_all(stack, retain=retain)
+        if not ok:
+            failed = [r["LogicalResourceId"] for r in self.store.resources(stack_id).values()
+                      if r.get("ResourceStatus") == "DELETE_FAILED"]
+            self.stack_status(stack, "DELETE_FAILED", CREATE_FAILED_REASON.format(
+                what="delete", names=", ".join(sorted(failed))).strip())
+            return
+        with self.store.transaction():
+            self.store.set_exports(stack["account"], stack["region"], stack_id, {})
+            self.store.set_imports(stack["account"], stack["region"], stack_id, ())
+            self.store.delete_change_sets_of(stack_id)
+        self.stack_status(stack, "DELETE_COMPLETE")
+
+    def exports_in_use(self, stack: dict, keep: set[str]) -> str | None:
+        """AWS's reason when an export this stack drops is imported by another stack."""
+        for name in sorted(self.store.exports_of(stack["StackId"])):
+            if name in keep:
+                continue
+            users = [s for s in self.store.importers(stack["account"], stack["region"], name) if s != stack["StackId"]]
+            if users:
+                names = [(self.store.get_stack(s) or {}).get("StackName", s) for s in users]
+                return f"Export {name} cannot be deleted as it is in use by {', '.join(names)}"
+        return None
+
+    def finish_outputs(self, stack: dict, template: dict, evaluator: Evaluator, imports: set[str]) -> None:
+        """Evaluate the Outputs, then claim the exports (AWS's error when another stack has one)."""
+        outputs, exports = [], {}
+        for key, output in (template.get("Outputs") or {}).items():
+            if output.get("Condition") and not evaluator.condition(output["Condition"]):
+                continue
+            value = evaluator.evaluate(output["Value"])
+            if value is NO_VALUE:
+                continue
+            entry = {"OutputKey": key, "OutputValue": _output_string(value)}
+            if output.get("Description"):
+                entry["Description"] = output["Description"]
+            if output.get("Export"):
+                name = _output_string(evaluator.evaluate(output["Export"].get("Name")))
+                owner = self.store.export(stack["account"], stack["region"], name)
+                if owner is not None and owner[1] != stack["StackId"]:
+                    other = (self.store.get_stack(owner[1]) or {}).get("StackName", owner[1])
+                    raise validation_error(f"Export with name {name} is already exported by stack {other}")
+                entry["ExportName"] = name
+                exports[name] = entry["OutputValue"]
+            outputs.append(entry)
+        old_exports = self.store.exports_of(stack["StackId"])
+        for name, value in old_exports.items():
+            if exports.get(name) != value:
+                users = [s for s in self.store.importers(stack["account"], stack["region"], name)
+                         if s != stack["StackId"]]
+                if users:
+                    names = ", ".join((self.store.get_stack(s) or {}).get("StackName", s) for s in users)
+                    verb = "update" if name in exports else "delete"
+                    raise validation_error(f"Cannot {verb} export {name} as it is in use by {names}")
+        stack["Outputs"] = outputs
+        with self.store.transaction():
+            self.store.set_exports(stack["account"], stack["region"], stack["StackId"], exports)
+            self.store.set_imports(stack["account"], stack["region"], stack["StackId"], imports)
+            self.store.put_stack(stack)
+
+    # -- updates -----------------------------------------------------------------------------
+
+    async def update(self, stack_id: str) -> None:
+        """Apply stack["template"]/["values"] over the resources deployed from stack["previous"]."""
+        stack = self.store.get_stack(stack_id)
+        template = stack["template"]
+        state = self.store.resources(stack_id)
+        imports: set[str] = set()
+        evaluator = self.evaluator(stack, template, stack["values"], state, imports)
+        active = [r for r in template["Resources"] if evaluator.active(r)]
+        needs = dependencies(template, evaluator)
+
+        async def work(logical_id):
+            return await self.update_resource(stack, template, evaluator, state, logical_id)
+
+        _, failed = await run_graph(active, needs, work)
+        reason = None
+        if failed:
+            names = ", ".join(sorted(failed & set(state)))
+            reason = CREATE_FAILED_REASON.format(what="update", names=names) + "Rollback requested by user."
+        else:
+            try:
+                self.finish_outputs(stack, template, evaluator, imports)
+            except (AwsError, ResourceFailed) as e:
+                reason = _reason(e)
+        if reason is not None:
+            if stack.get("DisableRollback"):
+                self.stack_status(stack, "UPDATE_FAILED", reason)
+                return
+            self.stack_status(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
+            await self.rollback_update(stack)
+            return
+        self.stack_status(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        await self.cleanup_update(stack, set(active))
+
+    async def update_resource(self, stack, template, evaluator, state, logical_id) -> bool:
+        definition = template["Resources"][logical_id]
+        current = state.get(logical_id)
+        if current is None or current.get("ResourceType") != definition["Type"] or not current.get("PhysicalResourceId"):
+            extra = {"action": "create"} if current is None else {"action": "retype", "previous": {
+                k: v for k, v in current.items() if k not in ("previous", "action")}}
+            return await self.create_resource(stack, template, evaluator, state, logical_id, extra)
+        try:
+            properties = evaluator.evaluate(definition.get("Properties") or {})
+        except (AwsError, ResourceFailed) as e:
+            self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
+            return False
+        if properties == current.get("properties") and definition.get("Metadata") == current.get("Metadata"):
+            return True
+        kind = resource_type(definition["Type"])
+        schema = schemas.schema(definition["Type"])
+        replace = schema.replaces(current.get("properties") or {}, properties) if schema else []
+        previous = {k: current.get(k) for k in ("PhysicalResourceId", "properties", "attributes", "ResourceStatus",
+                                                "Metadata", "planned")}
+        current["previous"] = previous
+        current["Metadata"] = definition.get("Metadata")
+        if replace:
+            return await self._replace(stack, template, evaluator, state, logical_id, current, previous, kind)
+        current["action"] = "update"
+        current["properties"] = properties
+        self.resource_status(stack, current, "UPDATE_IN_PROGRESS", properties=properties)
+        op = self._op(stack, current, properties, old_properties=previous.get("properties"))
+        try:
+            attributes = await kind.update(op)
+        except (AwsError, ResourceFailed) as e:
+            self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
+            return False
+        current["attributes"] = attributes if attributes is not None else current.get("attributes")
+        self.resource_status(stack, current, "UPDATE_COMPLETE")
+        return True
+
+    async def _replace(self, stack, template, evaluator, state, logical_id, current, previous, kind) -> bool:
+        properties = evaluator.evaluate(template["Resources"][logical_id].get("Properties") or {})
+        schema = schemas.schema(current["ResourceType"])
+        name_props = [p for p in schema.primary_identifier if p in properties and "." not in p] if schema else []
+        custom_named = [p for p in name_props if properties.get(p) == (previous.get("properties") or {}).get(p)]
+        if custom_named:
+            reason = (f"CloudFormation cannot update a stack when a custom-named resource requires replacing. "
+                      f"Rename {properties[custom_named[0]]} and update the stack again.")
+            self.resource_status(stack, current, "UPDATE_FAILED", reason)
+            return False
+        current["action"] = "replace"
+        self.resource_status(stack, current, "UPDATE_IN_PROGRESS", "Requested update requires the creation of a new "
+                                                                      "physical resource; hence creating one.")
+        current["planned"] = generated_name(stack["StackName"], logical_id, kind.name_length, kind.name_lower)
+        current["properties"] = properties
+        self.store.put_resource(stack["StackId"], current)
+        op = self._op(stack, current, properties, old_properties=previous.get("properties"))
+        op.physical_id = None
+        try:
+            physical_id, attributes = await kind.create(op)
+        except (AwsError, ResourceFailed) as e:
+            current["PhysicalResourceId"] = None
+            self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
+            return False
+        current["PhysicalResourceId"] = physical_id
+        current["attributes"] = attributes or {}
+        self.resource_status(stack, current, "UPDATE_COMPLETE")
+        return True
+
+    async def cleanup_update(self, stack: dict, active: set[str]) -> None:
+        resources = self.store.resources(stack["StackId"])
+        previous_template = (stack.get("previous") or {}).get("template") or {"Resources": {}}
+        evaluator = self.evaluator(stack, previous_template, (stack.get("previous") or {}).get("values") or {},
+                                   resources)
+        removed = [r for r in resources if r not in active]
+        needs = dependencies(previous_template)
+
+        async def work(logical_id):
+            policy = self.deletion_policy(evaluator, previous_template, logical_id)
+            return await self.delete_resource(stack, resources[logical_id], policy)
+
+        await run_graph(removed, reverse(needs, removed), work)
+        for logical_id, resource in resources.items():
+            if logical_id in removed:
+                continue
+            previous = resource.pop("previous", None)
+            action = resource.pop("action", None)
+            if action in ("replace", "retype") and previous and previous.get("PhysicalResourceId"):
+                policy = self.deletion_policy(evaluator, previous_template, logical_id, "UpdateReplacePolicy")
+                if policy not in RETAIN:
+                    await self.delete_physical(stack, resource, previous)
+            if action or previous:
+                self.store.put_resource(stack["StackId"], resource)
+        stack.pop("previous", None)
+        self.stack_status(stack, "UPDATE_COMPLETE")
+
+    async def rollback_update(self, stack: dict) -> None:
+        """Undo an update: delete what it created, restore what it changed or replaced."""
+        previous = stack.get("previous") or {}
+        resources = self.store.resources(stack["StackId"])
+        old_template = previous.get("template") or {"Resources": {}}
+        new_template = stack["template"]
+        state = dict(resources)
+        evaluator = self.evaluator(stack, old_template, previous.get("values") or {}, state)
+        touched = [r for r, doc in resources.items() if doc.get("action")]
+        needs = {**dependencies(new_template), **dependencies(old_template)}
+
+        async def undo(logical_id) -> bool:
+            resource = resources[logical_id]
+            action = resource.get("action")
+            before = resource.get("previous") or {}
+            kind = resource_type(resource["ResourceType"])
+            if action == "create":
+                return await self.delete_resource(stack, resource)
+            if action == "update":
+                self.resource_status(stack, resource, "UPDATE_IN_PROGRESS")
+                op = self._op(stack, resource, before.get("properties") or {},
+                              old_properties=resource.get("properties"))
+                op.physical_id = before.get("PhysicalResourceId")
+                try:
+                    attributes = await kind.update(op)
+                except (AwsError, ResourceFailed) as e:
+                    self.resource_status(stack, resource, "UPDATE_FAILED", _reason(e))
+                    return False
+                resource.update(before)
+                resource["attributes"] = attributes if attributes is not None else before.get("attributes")
+            elif action in ("replace", "retype"):
+                if resource.get("PhysicalResourceId") and resource["PhysicalResourceId"] != before.get(
+                        "PhysicalResourceId"):
+                    if kind is not None:
+                        await self.delete_physical(stack, resource, resource)
+                resource.update({k: v for k, v in before.items() if k in (
+                    "PhysicalResourceId", "properties", "attributes", "Metadata", "planned", "ResourceType")})
+            resource.pop("action", None)
+            resource.pop("previous", None)
+            self.resource_status(stack, resource, "UPDATE_COMPLETE")
+            return True
+
+        _, failed = await run_graph(touched, reverse(needs, touched), undo)
+        stack["template"] = old_template
+        stack["values"] = previous.get("values") or {}
+        for key in ("Parameters", "Outputs", "Description", "original", "Tags", "Capabilities"):
+            if key in previous:
+                stack[key] = previous[key]
+        stack.pop("previous", None)
+        if failed:
+            self.stack_status(stack, "UPDATE_ROLLBACK_FAILED")
+            return
+        # outputs and exports as they were
+        try:
+            self.finish_outputs(stack, old_template, evaluator, set(previous.get("imports") or ()))
+        except (AwsError, ResourceFailed):
+            pass
+        self.stack_status(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+        self.stack_status(stack, "UPDATE_ROLLBACK_COMPLETE")
+
+    # -- after a restart ---------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Finish or roll back the deployments a stop or a crash interrupted."""
+        for stack in self.store.interrupted_stacks():
+            self.launch(stack["StackId"], self._recover(stack))
+
+    async def _recover(self, stack: dict) -> None:
+        status = stack["StackStatus"]
+        reason = "overcast restarted while the stack's operation was in progress"
+        if status in ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"):
+            if status == "CREATE_IN_PROGRESS":
+                self.stack_status(stack, "ROLLBACK_IN_PROGRESS", reason)
+            await self.rollback_create(stack)
+        elif status in ("UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"):
+            if status == "UPDATE_IN_PROGRESS":
+                self.stack_status(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason)
+            await self.rollback_update(stack)
+        elif status == "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS":
+            resources = self.store.resources(stack["StackId"])
+            await self.cleanup_update(stack, set(stack["template"]["Resources"]) & set(resources))
+        elif status == "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS":
+            self.stack_status(stack, "UPDATE_ROLLBACK_COMPLETE")
+        elif status == "DELETE_IN_PROGRESS":
+            await self.delete(stack["StackId"])
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, AwsError):
+        return error.message or error.code
+    return str(error)
+
+
+def _output_string(value) -> str:
+    if isinstance(value, list):
+        return ",".join(_output_string(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict,)):
+        raise format_error("The Value of an Output must be a string or a list of strings")
+    return str(value)
+
+
+def _json(value) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()

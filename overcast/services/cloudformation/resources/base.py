@@ -1,0 +1,134 @@
+"""The interface every resource type implements, and what its handlers receive.
+
+A resource type is a small class: `create` makes the resource through the owning service's own
+provider (`op.call(service, Operation, params)`, the same methods the API calls) and returns its
+physical id and its Fn::GetAtt attributes; `update` changes it in place; `delete` removes it.
+Which property changes need a replacement instead of `update`, and which attributes exist, come
+from the type's resource provider schema (schemas.py), not from the type's code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+import string
+from typing import TYPE_CHECKING, ClassVar
+
+from overcast.aws.context import HttpRequest, RequestContext
+from overcast.aws.errors import AwsError
+from overcast.aws.models import snake_case
+
+if TYPE_CHECKING:
+    from overcast.aws.dispatch import Providers
+
+_SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
+
+
+class ResourceFailed(Exception):
+    """A handler's failure, with the reason CloudFormation shows in the resource's event."""
+
+
+class ResourceOp:
+    """One operation (create, update or delete) on one resource of a stack."""
+
+    def __init__(self, providers: Providers, stack: dict, logical_id: str, type_name: str, properties: dict, *,
+                 physical_id: str | None = None, attributes: dict | None = None, old_properties: dict | None = None,
+                 planned_name: str | None = None, engine=None):
+        self.providers = providers
+        self.stack = stack
+        self.logical_id = logical_id
+        self.type_name = type_name
+        self.properties = properties
+        self.physical_id = physical_id
+        self.attributes = attributes or {}
+        self.old_properties = old_properties or {}
+        self.planned_name = planned_name
+        self.engine = engine
+
+    @property
+    def account(self) -> str:
+        return self.stack["account"]
+
+    @property
+    def region(self) -> str:
+        return self.stack["region"]
+
+    @property
+    def stack_name(self) -> str:
+        return self.stack["StackName"]
+
+    @property
+    def stack_id(self) -> str:
+        return self.stack["StackId"]
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://localhost:{self.providers.config.port or 4566}"
+
+    def context(self, service: str, operation: str = "") -> RequestContext:
+        host = f"localhost:{self.providers.config.port or 4566}"
+        request = HttpRequest("POST", "/", "/", "", {"host": host}, b"")
+        return RequestContext(self.account, self.region, service, request, operation=operation,
+                              access_key=self.account)
+
+    async def call(self, service: str, operation: str, params: dict) -> dict:
+        """Call `service`'s provider as the API would, in the stack's account and region."""
+        provider = await self.providers.get(service)
+        method = getattr(provider, snake_case(operation))
+        result = method(self.context(service, operation), {k: v for k, v in params.items() if v is not None})
+        if inspect.isawaitable(result):
+            result = await result
+        return result or {}
+
+    def name(self, prop: str | None = None, max_length: int = 64, lower: bool = False) -> str:
+        """The resource's name: the template's `prop` when it sets one, else the name the engine
+        planned (and stored before the call, so a crash leaves nothing it cannot find)."""
+        if prop and self.properties.get(prop):
+            return str(self.properties[prop])
+        name = self.planned_name or generated_name(self.stack_name, self.logical_id, max_length, lower)
+        return name[:max_length]
+
+
+def generated_name(stack_name: str, logical_id: str, max_length: int = 64, lower: bool = False) -> str:
+    """AWS's pattern for names it generates: {stack}-{logicalId}-{random suffix}, truncated to fit."""
+    suffix = "".join(random.choices(_SUFFIX_ALPHABET, k=12 if max_length < 64 else 13))
+    room = max(max_length - len(suffix) - 2, 2)
+    stack_part = stack_name[: max(room // 2, room - len(logical_id))]
+    logical_part = logical_id[: room - len(stack_part)]
+    name = f"{stack_part}-{logical_part}-{suffix}"
+    return name.lower() if lower else name
+
+
+class ResourceType:
+    """Subclass per CloudFormation type and register it in resources/__init__.py's TYPES."""
+
+    type_name: ClassVar[str] = ""
+    # The attributes Fn::GetAtt answers beyond the schema's readOnlyProperties (AWS documents a few
+    # that the schemas lack, e.g. AWS::SQS::Queue's QueueName).
+    extra_attributes: ClassVar[frozenset[str]] = frozenset()
+    # Names are generated for the resource when the template sets none: (max length, lower-case).
+    name_length: ClassVar[int] = 64
+    name_lower: ClassVar[bool] = False
+
+    async def create(self, op: ResourceOp) -> tuple[str, dict]:
+        """Create the resource; return (physical id, GetAtt attributes)."""
+        raise NotImplementedError
+
+    async def update(self, op: ResourceOp) -> dict:
+        """Apply op.properties (previously op.old_properties) in place; return the attributes.
+        The engine calls this only when no createOnly property changed."""
+        raise ResourceFailed(f"Update of resource type {self.type_name} is not supported by overcast")
+
+    async def delete(self, op: ResourceOp) -> None:
+        """Delete the resource (op.physical_id). A resource already gone is not an error."""
+        raise NotImplementedError
+
+    def ref(self, physical_id: str, attributes: dict) -> object:
+        """What Ref returns (AWS documents it per type under "Return values")."""
+        return physical_id
+
+
+def is_missing(error: AwsError) -> bool:
+    """Whether a service error means the resource no longer exists (a delete then succeeded)."""
+    code = error.code
+    return any(word in code for word in ("NotFound", "NoSuch", "DoesNotExist", "NonExistent")) or error.status == 404

@@ -1,0 +1,97 @@
+"""AWS::SQS::Queue and AWS::SQS::QueuePolicy, through the SQS provider."""
+
+from __future__ import annotations
+
+import json
+
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+
+_ATTRIBUTES = ("ContentBasedDeduplication", "DeduplicationScope", "DelaySeconds", "FifoQueue", "FifoThroughputLimit",
+               "KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId", "MaximumMessageSize", "MessageRetentionPeriod",
+               "ReceiveMessageWaitTimeSeconds", "RedriveAllowPolicy", "RedrivePolicy", "SqsManagedSseEnabled",
+               "VisibilityTimeout")
+_DEFAULTS = {"DelaySeconds": "0", "MaximumMessageSize": "262144", "MessageRetentionPeriod": "345600",
+             "ReceiveMessageWaitTimeSeconds": "0", "VisibilityTimeout": "30", "RedrivePolicy": "",
+             "RedriveAllowPolicy": ""}
+
+
+def as_attribute(value) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def queue_attributes(props: dict, fifo: bool) -> dict:
+    attrs = {k: as_attribute(props[k]) for k in _ATTRIBUTES if k in props}
+    if not fifo:
+        attrs.pop("FifoQueue", None)
+    return attrs
+
+
+class Queue(ResourceType):
+    type_name = "AWS::SQS::Queue"
+    extra_attributes = frozenset({"QueueName"})
+    name_length = 80
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        fifo = str(props.get("FifoQueue", "")).lower() == "true"
+        name = props.get("QueueName") or (op.name(max_length=75) + ".fifo" if fifo else op.name(max_length=80))
+        tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
+        url = (await op.call("sqs", "CreateQueue", {"QueueName": name, "Attributes": queue_attributes(props, fifo),
+                                                    "tags": tags or None}))["QueueUrl"]
+        return url, await self._attributes(op, url)
+
+    async def _attributes(self, op: ResourceOp, url: str) -> dict:
+        arn = (await op.call("sqs", "GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["QueueArn"]}))[
+            "Attributes"]["QueueArn"]
+        return {"Arn": arn, "QueueUrl": url, "QueueName": arn.rsplit(":", 1)[1]}
+
+    async def update(self, op: ResourceOp):
+        fifo = str(op.properties.get("FifoQueue", "")).lower() == "true"
+        attrs = queue_attributes(op.properties, fifo)
+        for key in queue_attributes(op.old_properties, fifo):  # removed settings go back to SQS's defaults
+            if key not in attrs and key in _DEFAULTS:
+                attrs[key] = _DEFAULTS[key]
+        if attrs:
+            await op.call("sqs", "SetQueueAttributes", {"QueueUrl": op.physical_id, "Attributes": attrs})
+        old_tags = {t["Key"]: t["Value"] for t in op.old_properties.get("Tags") or []}
+        tags = {t["Key"]: t["Value"] for t in op.properties.get("Tags") or []}
+        gone = [k for k in old_tags if k not in tags]
+        if gone:
+            await op.call("sqs", "UntagQueue", {"QueueUrl": op.physical_id, "TagKeys": gone})
+        if tags and tags != old_tags:
+            await op.call("sqs", "TagQueue", {"QueueUrl": op.physical_id, "Tags": tags})
+        return await self._attributes(op, op.physical_id)
+
+    async def delete(self, op: ResourceOp):
+        await op.call("sqs", "DeleteQueue", {"QueueUrl": op.physical_id})
+
+
+class QueuePolicy(ResourceType):
+    type_name = "AWS::SQS::QueuePolicy"
+
+    async def create(self, op: ResourceOp):
+        await self._apply(op, op.properties)
+        return op.name(), {}
+
+    async def update(self, op: ResourceOp):
+        removed = [q for q in op.old_properties.get("Queues") or [] if q not in (op.properties.get("Queues") or [])]
+        for url in removed:
+            await op.call("sqs", "SetQueueAttributes", {"QueueUrl": url, "Attributes": {"Policy": ""}})
+        await self._apply(op, op.properties)
+        return {}
+
+    async def _apply(self, op: ResourceOp, props: dict):
+        policy = as_attribute(props.get("PolicyDocument") or {})
+        for url in props.get("Queues") or []:
+            await op.call("sqs", "SetQueueAttributes", {"QueueUrl": url, "Attributes": {"Policy": policy}})
+
+    async def delete(self, op: ResourceOp):
+        for url in op.properties.get("Queues") or []:
+            try:
+                await op.call("sqs", "SetQueueAttributes", {"QueueUrl": url, "Attributes": {"Policy": ""}})
+            except Exception:  # the queue went first: nothing left to detach from
+                pass

@@ -1,0 +1,195 @@
+"""Transforms that run before the engine sees a template, in the order the template lists them:
+AWS::Serverless-2016-10-31 through aws-sam-translator (the library the SAM CLI itself uses), and
+AWS::LanguageExtensions (Fn::ForEach here; Fn::Length, Fn::ToJsonString and intrinsic
+DeletionPolicy values are evaluated by the engine)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+
+from overcast.aws.errors import AwsError
+from overcast.services.cloudformation.parameters import ref_values
+
+SAM = "AWS::Serverless-2016-10-31"
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+SUPPORTED = (SAM, LANGUAGE_EXTENSIONS)
+
+
+def declared(template: dict) -> list[str]:
+    value = template.get("Transform")
+    if value is None:
+        return []
+    names = value if isinstance(value, list) else [value]
+    return [n if isinstance(n, str) else (n.get("Name") if isinstance(n, dict) else str(n)) for n in names]
+
+
+def transform_failed(name: str, message: str) -> AwsError:
+    error = AwsError("ValidationError", f"Transform {name} failed with: {message}")
+    error.transform_failure = True
+    return error
+
+
+async def apply(provider, ctx, template: dict, stack: dict, raw_parameters: dict) -> dict:
+    names = declared(template)
+    unknown = [n for n in names if n not in SUPPORTED]
+    if unknown:
+        error = AwsError("ValidationError", f"Template format error: Unrecognized transform: {unknown[0]} "
+                                            "(overcast supports AWS::Serverless-2016-10-31 and AWS::LanguageExtensions)")
+        error.transform_failure = True
+        raise error
+    processed = copy.deepcopy(template)
+    for name in names:
+        if name == LANGUAGE_EXTENSIONS:
+            processed = language_extensions(processed, raw_parameters)
+        else:
+            policies = await _managed_policy_map(provider, ctx)
+            processed = sam(processed, stack, raw_parameters, policies)
+    processed.pop("Transform", None)
+    return processed
+
+
+# -- AWS::Serverless-2016-10-31 ---------------------------------------------------------------------
+
+@functools.cache
+def _session(region: str):
+    import boto3
+
+    # The translator reads only the session's region (for ARNs and the partition); it calls no AWS API.
+    return boto3.session.Session(region_name=region, aws_access_key_id="overcast", aws_secret_access_key="overcast")
+
+
+async def _managed_policy_map(provider, ctx) -> dict[str, str]:
+    """Customer managed policies by name, for SAM's Policies list (AWS managed ones ship with the
+    translator)."""
+    iam = await provider.providers.get("iam")
+    out: dict[str, str] = {}
+    marker = None
+    while True:
+        page = iam.list_policies(_iam_ctx(ctx), {"Scope": "Local", **({"Marker": marker} if marker else {})})
+        for policy in page.get("Policies") or []:
+            out[policy["PolicyName"]] = policy["Arn"]
+        if not page.get("IsTruncated"):
+            return out
+        marker = page.get("Marker")
+
+
+def _iam_ctx(ctx):
+    from overcast.aws.context import RequestContext
+
+    return RequestContext(ctx.account, ctx.region, "iam", ctx.request, operation="ListPolicies",
+                          access_key=ctx.access_key)
+
+
+def sam(template: dict, stack: dict, raw_parameters: dict, policies: dict[str, str]) -> dict:
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import (
+        to_py27_compatible_template,
+        undo_mark_unicode_str_in_template,
+    )
+
+    parameters = {**raw_parameters, "AWS::AccountId": stack["account"], "AWS::Region": stack["region"],
+                  "AWS::StackName": stack["StackName"], "AWS::StackId": stack["StackId"], "AWS::Partition": "aws",
+                  "AWS::URLSuffix": "amazonaws.com"}
+    to_py27_compatible_template(template, parameters)
+    translator = Translator(None, Parser(), boto_session=_session(stack["region"]))
+    try:
+        out = translator.translate(template, parameter_values=parameters, get_managed_policy_map=lambda: policies)
+    except InvalidDocumentException as e:
+        raise transform_failed(SAM, _sam_message(e)) from None
+    except Exception as e:  # the translator's own errors carry their message
+        raise transform_failed(SAM, str(e) or type(e).__name__) from None
+    return undo_mark_unicode_str_in_template(out)
+
+
+def _sam_message(error) -> str:
+    causes = " ".join(str(c.message) if hasattr(c, "message") else str(c) for c in getattr(error, "causes", []))
+    return f"Invalid Serverless Application Specification document. Number of errors found: " \
+           f"{len(getattr(error, 'causes', []))}. {causes}".strip()
+
+
+# -- AWS::LanguageExtensions ------------------------------------------------------------------------
+
+_FOR_EACH = "Fn::ForEach::"
+
+
+def language_extensions(template: dict, raw_parameters: dict) -> dict:
+    parameters = template.get("Parameters") or {}
+    raw = {n: raw_parameters.get(n, _default(s)) for n, s in parameters.items()}
+    values = ref_values({"Parameters": parameters}, {n: v for n, v in raw.items() if v is not None})
+    for section in ("Resources", "Outputs", "Conditions"):
+        if isinstance(template.get(section), dict):
+            template[section] = _expand(template[section], values, {})
+    return template
+
+
+def _default(spec):
+    if isinstance(spec, dict) and "Default" in spec:
+        d = spec["Default"]
+        return ",".join(map(str, d)) if isinstance(d, list) else str(d)
+    return None
+
+
+def _expand(mapping: dict, values: dict, bound: dict) -> dict:
+    out = {}
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.startswith(_FOR_EACH):
+            if not (isinstance(value, list) and len(value) == 3 and isinstance(value[2], dict)):
+                raise transform_failed(LANGUAGE_EXTENSIONS, f"Fn::ForEach could not be resolved: {key} must be a "
+                                                            "list of an identifier, a collection and an output map")
+            identifier, collection, body = value
+            items = _collection(collection, values, bound)
+            for item in items:
+                scope = {**bound, identifier: item}
+                expanded = _expand(_substitute(body, scope), values, scope)
+                out.update(expanded)
+        else:
+            out[key] = value
+    return out
+
+
+def _collection(collection, values: dict, bound: dict) -> list:
+    if isinstance(collection, list):
+        return [_substitute(c, bound) for c in collection]
+    if isinstance(collection, dict) and set(collection) == {"Ref"}:
+        value = bound.get(collection["Ref"], values.get(collection["Ref"]))
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",")]
+        if isinstance(value, list):
+            return value
+    raise transform_failed(LANGUAGE_EXTENSIONS, "Fn::ForEach could not be resolved: the collection must be a list "
+                                                "or a Ref to a CommaDelimitedList parameter")
+
+
+def _substitute(node, scope: dict):
+    """${Id} and &{Id} in keys and strings, and {"Ref": Id}, replaced by the loop's value."""
+    if not scope:
+        return node
+    if isinstance(node, str):
+        return _sub_text(node, scope)
+    if isinstance(node, list):
+        return [_substitute(v, scope) for v in node]
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in scope:
+            return scope[node["Ref"]]
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            return {"Fn::Sub": _sub_text(node["Fn::Sub"], scope)}
+        return {_sub_text(k, scope) if isinstance(k, str) else k: _substitute(v, scope) for k, v in node.items()}
+    return node
+
+
+def _sub_text(text: str, scope: dict) -> str:
+    def replace(m):
+        name = m.group(2)
+        if name not in scope:
+            return m.group(0)
+        value = str(scope[name])
+        return re.sub(r"[^A-Za-z0-9]", "", value) if m.group(1) == "&" else value
+
+    return re.sub(r"([$&])\{([^}!]+)\}", replace, text)
+
+
+__all__ = ["apply", "declared", "ref_values"]

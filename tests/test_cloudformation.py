@@ -1,0 +1,414 @@
+"""CloudFormation through boto3: stacks deploy real resources through the services' own providers,
+updates replace or modify them as the resource schemas say, failures roll back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+FAST = {"Delay": 0.2, "MaxAttempts": 300}
+
+
+@pytest.fixture
+def cf(client):
+    return client("cloudformation")
+
+
+def wait(cf, waiter: str, name: str) -> dict:
+    cf.get_waiter(waiter).wait(StackName=name, WaiterConfig=FAST)
+    return cf.describe_stacks(StackName=name)["Stacks"][0]
+
+
+def settle(cf, name: str) -> dict:
+    """The stack once no operation is in progress (for outcomes the waiters treat as failures)."""
+    import time
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            return stack
+        time.sleep(0.1)
+    raise AssertionError(f"stack {name} still {stack['StackStatus']}")
+
+
+def outputs(stack: dict) -> dict:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def error_of(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as info:
+        call()
+    return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
+
+
+QUEUES = """
+Parameters:
+  Visibility: {Type: Number, Default: 40, MinValue: 0, MaxValue: 43200}
+Resources:
+  Dlq:
+    Type: AWS::SQS::Queue
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: !Ref Visibility
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt Dlq.Arn, maxReceiveCount: 3}
+Outputs:
+  Url: {Value: !Ref Queue}
+  Arn: {Value: !GetAtt Queue.Arn}
+  Name: {Value: !GetAtt Queue.QueueName}
+"""
+
+
+def test_create_update_delete_a_stack_of_queues(cf, client, unique_name):
+    sqs = client("sqs")
+    name = unique_name("queues")
+    stack_id = cf.create_stack(StackName=name, TemplateBody=QUEUES)["StackId"]
+    assert stack_id.startswith(f"arn:aws:cloudformation:us-east-1:000000000000:stack/{name}/")
+    stack = wait(cf, "stack_create_complete", name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    out = outputs(stack)
+    assert out["Name"].startswith(f"{name}-Queue-")
+    attrs = sqs.get_queue_attributes(QueueUrl=out["Url"], AttributeNames=["All"])["Attributes"]
+    assert attrs["VisibilityTimeout"] == "40" and attrs["QueueArn"] == out["Arn"]
+    assert json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].endswith(f"{name}-Dlq-" +
+                                                                               json.loads(attrs["RedrivePolicy"])[
+                                                                                   "deadLetterTargetArn"].rsplit("-", 1)[1])
+    resources = {r["LogicalResourceId"]: r for r in cf.list_stack_resources(StackName=name)["StackResourceSummaries"]}
+    assert resources["Queue"]["PhysicalResourceId"] == out["Url"]
+    assert resources["Queue"]["ResourceStatus"] == "CREATE_COMPLETE"
+    detail = cf.describe_stack_resource(StackName=name, LogicalResourceId="Dlq")["StackResourceDetail"]
+    assert detail["ResourceType"] == "AWS::SQS::Queue"
+    events = cf.describe_stack_events(StackName=name)["StackEvents"]
+    assert events[0]["ResourceStatus"] == "CREATE_COMPLETE" and events[0]["LogicalResourceId"] == name
+    assert events[-1]["ResourceStatus"] == "CREATE_IN_PROGRESS" and events[-1]["ResourceStatusReason"] == "User Initiated"
+    # Dlq was created before Queue, which needs its Arn
+    order = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(events)]
+    assert order.index(("Dlq", "CREATE_COMPLETE")) < order.index(("Queue", "CREATE_IN_PROGRESS"))
+
+    # an in-place update: same queue, new attribute
+    cf.update_stack(StackName=name, TemplateBody=QUEUES, Parameters=[{"ParameterKey": "Visibility",
+                                                                       "ParameterValue": "90"}])
+    stack = wait(cf, "stack_update_complete", name)
+    assert outputs(stack)["Url"] == out["Url"]
+    assert sqs.get_queue_attributes(QueueUrl=out["Url"], AttributeNames=["VisibilityTimeout"])["Attributes"][
+        "VisibilityTimeout"] == "90"
+    code, message = error_of(lambda: cf.update_stack(StackName=name, TemplateBody=QUEUES, Parameters=[
+        {"ParameterKey": "Visibility", "UsePreviousValue": True}]))
+    assert (code, message) == ("ValidationError", "No updates are to be performed.")
+
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig=FAST)
+    with pytest.raises(ClientError):
+        sqs.get_queue_attributes(QueueUrl=out["Url"])
+    code, message = error_of(lambda: cf.describe_stacks(StackName=name))
+    assert (code, message) == ("ValidationError", f"Stack with id {name} does not exist")
+    deleted = cf.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert deleted["StackStatus"] == "DELETE_COMPLETE"
+    summaries = cf.list_stacks(StackStatusFilter=["DELETE_COMPLETE"])["StackSummaries"]
+    assert stack_id in [s["StackId"] for s in summaries]
+
+
+def test_a_create_only_property_change_replaces_the_resource(cf, client, unique_name):
+    name = unique_name("replace")
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-a"}}},
+                "Outputs": {"Url": {"Value": {"Ref": "Queue"}}}}
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    old_url = outputs(wait(cf, "stack_create_complete", name))["Url"]
+    template["Resources"]["Queue"]["Properties"]["QueueName"] = f"{name}-b"
+    cf.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    new_url = outputs(wait(cf, "stack_update_complete", name))["Url"]
+    assert new_url.endswith(f"{name}-b") and new_url != old_url
+    urls = client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", [])
+    assert urls == [new_url]  # the old queue was deleted in the cleanup phase
+    statuses = [e["ResourceStatus"] for e in cf.describe_stack_events(StackName=name)["StackEvents"]]
+    assert statuses[0] == "UPDATE_COMPLETE" and "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in statuses
+    cf.delete_stack(StackName=name)
+
+
+def test_an_unsupported_type_fails_its_resource_and_rolls_back(cf, client, unique_name):
+    name = unique_name("unsupported")
+    template = {"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": name}},
+        "Thing": {"Type": "AWS::GameLift::Fleet", "DependsOn": "Queue", "Properties": {"Name": "x"}}}}
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    stack = settle(cf, name)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cf.describe_stack_events(StackName=name)["StackEvents"]
+    failed = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed[0]["LogicalResourceId"] == "Thing"
+    assert failed[0]["ResourceStatusReason"] == "Resource type AWS::GameLift::Fleet is not supported by overcast"
+    rollback = [e for e in events if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS"][0]
+    assert rollback["ResourceStatusReason"] == ("The following resource(s) failed to create: [Thing]. "
+                                                "Rollback requested by user.")
+    assert client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", []) == []
+    code, message = error_of(lambda: cf.update_stack(StackName=name, TemplateBody=json.dumps(template)))
+    assert "is in ROLLBACK_COMPLETE state and can not be updated." in message
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=stack["StackId"], WaiterConfig=FAST)
+
+
+def test_a_failing_service_call_rolls_back_with_the_services_message(cf, client, unique_name):
+    name = unique_name("badq")
+    template = {"Resources": {
+        "Good": {"Type": "AWS::SQS::Queue"},
+        "Bad": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 99999}}}}
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    assert settle(cf, name)["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"]
+              if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed[0]["LogicalResourceId"] == "Bad" and "VisibilityTimeout" in failed[0]["ResourceStatusReason"]
+    assert client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", []) == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ("Resources: {}", "Template format error: At least one Resources member must be defined."),
+    ("Resources:\n  A: {Type: AWS::SQS::Queue, Properties: {QueueName: !Ref Nope}}",
+     "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template"),
+    ("Resources:\n  A: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt Nope.Arn}}",
+     "Template error: instance of Fn::GetAtt references undefined resource Nope"),
+    ("Resources:\n  A: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt B.Arn}}\n"
+     "  B: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt A.Arn}}",
+     "Circular dependency between resources: [A, B]"),
+    ("Resources:\n  A: {Type: AWS::SQS::Queue, Properties: {QueueName: !GetAtt B.Nope}}\n  B: {Type: AWS::SQS::Queue}",
+     "Template error: resource B does not support attribute type Nope in Fn::GetAtt"),
+    ("Resources:\n  A: {Type: AWS::Made::Up}", "Template format error: Unrecognized resource types: [AWS::Made::Up]"),
+    ("Resources:\n  A: [unclosed", "Template format error: YAML not well-formed. (line 2, column 15)"),
+    ("Foo: 1\nResources:\n  A: {Type: AWS::SQS::Queue}",
+     "Template format error: Invalid template property or properties [Foo]"),
+    ("Parameters:\n  P: {Type: String}\nResources:\n  A: {Type: AWS::SQS::Queue}", "Parameters: [P] must have values"),
+    ("Parameters:\n  P: {Type: String, Default: x, AllowedValues: [a, b]}\nResources:\n  A: {Type: AWS::SQS::Queue}",
+     "Parameter 'P' must be one of AllowedValues"),
+    ("Parameters:\n  P: {Type: String, Default: x1, AllowedPattern: '[a-z]+'}\nResources:\n  A: {Type: AWS::SQS::Queue}",
+     "Parameter 'P' must match pattern [a-z]+"),
+    ("Parameters:\n  P: {Type: Number, Default: abc}\nResources:\n  A: {Type: AWS::SQS::Queue}",
+     "Parameter 'P' must be a number."),
+    ("Parameters:\n  P: {Type: Number, Default: 5, MaxValue: 3}\nResources:\n  A: {Type: AWS::SQS::Queue}",
+     "Parameter 'P' must be a number not greater than 3"),
+    ("Parameters:\n  P: {Type: String, Default: ab, MinLength: 3}\nResources:\n  A: {Type: AWS::SQS::Queue}",
+     "Parameter 'P' must contain at least 3 characters"),
+    ("Parameters:\n  P: {Type: Strin}\nResources:\n  A: {Type: AWS::SQS::Queue}",
+     "Template format error: Unrecognized parameter type: Strin"),
+])
+def test_bad_templates_get_cloudformations_errors(cf, unique_name, body, message):
+    assert error_of(lambda: cf.create_stack(StackName=unique_name("bad"), TemplateBody=body)) == (
+        "ValidationError", message)
+
+
+def test_parameters_no_echo_lists_and_unknown_keys(cf, unique_name):
+    name = unique_name("params")
+    body = """
+Parameters:
+  Secret: {Type: String, NoEcho: true}
+  Names: {Type: CommaDelimitedList, Default: "a,b,c"}
+Resources:
+  Q: {Type: AWS::SQS::Queue, Properties: {QueueName: !Join ["-", [!Ref "AWS::StackName", !Select [1, !Ref Names]]]}}
+Outputs:
+  Name: {Value: !GetAtt Q.QueueName}
+  Count: {Value: !Join [":", !Ref Names]}
+"""
+    code, message = error_of(lambda: cf.create_stack(StackName=name, TemplateBody=body, Parameters=[
+        {"ParameterKey": "Secret", "ParameterValue": "x"}, {"ParameterKey": "Other", "ParameterValue": "y"}]))
+    assert message == "Parameters: [Other] do not exist in the template"
+    cf.create_stack(StackName=name, TemplateBody=body, Parameters=[{"ParameterKey": "Secret", "ParameterValue": "s3cr3t"}])
+    stack = wait(cf, "stack_create_complete", name)
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]} == {"Secret": "****",
+                                                                                    "Names": "a,b,c"}
+    assert outputs(stack) == {"Name": f"{name}-b", "Count": "a:b:c"}
+    cf.delete_stack(StackName=name)
+
+
+def test_conditions_mappings_and_intrinsics(cf, unique_name):
+    name = unique_name("intrinsics")
+    body = """
+Parameters:
+  Env: {Type: String, Default: prod, AllowedValues: [dev, prod]}
+Mappings:
+  Sizes: {prod: {Timeout: "60"}, dev: {Timeout: "5"}}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  IsDev: !Not [!Condition IsProd]
+  Both: !And [!Condition IsProd, !Or [!Condition IsProd, !Condition IsDev]]
+Resources:
+  Prod:
+    Type: AWS::SQS::Queue
+    Condition: IsProd
+    Properties:
+      VisibilityTimeout: !FindInMap [Sizes, !Ref Env, Timeout]
+      DelaySeconds: !If [IsDev, 5, !Ref "AWS::NoValue"]
+  Dev:
+    Type: AWS::SQS::Queue
+    Condition: IsDev
+Outputs:
+  Sub: {Value: !Sub "${AWS::StackName}/${Prod.QueueName}/${AWS::Region}/${AWS::AccountId}/${!Literal}"}
+  SubVars: {Value: !Sub ["${A}-${B}", {A: !Ref Env, B: !Select [0, !GetAZs ""]}]}
+  Split: {Value: !Select [2, !Split [",", "x,y,z"]]}
+  B64: {Value: !Base64 "hi"}
+  Cidr: {Value: !Join [" ", !Cidr ["10.0.0.0/16", 3, 8]]}
+  Partition: {Value: !Sub "${AWS::Partition}.${AWS::URLSuffix}"}
+  OnlyDev: {Value: dev, Condition: IsDev}
+  Both: {Value: !If [Both, "yes", "no"]}
+"""
+    cf.create_stack(StackName=name, TemplateBody=body)
+    stack = wait(cf, "stack_create_complete", name)
+    out = outputs(stack)
+    resources = [r["LogicalResourceId"] for r in cf.list_stack_resources(StackName=name)["StackResourceSummaries"]]
+    assert resources == ["Prod"]
+    queue_name = out["Sub"].split("/")[1]
+    assert out["Sub"] == f"{name}/{queue_name}/us-east-1/000000000000/${{Literal}}"
+    assert out["SubVars"] == "prod-us-east-1a"
+    assert out["Split"] == "z" and out["B64"] == "aGk=" and out["Both"] == "yes"
+    assert out["Cidr"] == "10.0.0.0/24 10.0.1.0/24 10.0.2.0/24"
+    assert out["Partition"] == "aws.amazonaws.com" and "OnlyDev" not in out
+    cf.delete_stack(StackName=name)
+
+
+def test_exports_imports_and_their_errors(cf, unique_name):
+    exporter, importer, twin = unique_name("exp"), unique_name("imp"), unique_name("twin")
+    export_name = unique_name("shared")
+    body = f"""
+Resources:
+  Q: {{Type: AWS::SQS::Queue}}
+Outputs:
+  Arn: {{Value: !GetAtt Q.Arn, Export: {{Name: {export_name}}}}}
+"""
+    cf.create_stack(StackName=exporter, TemplateBody=body)
+    arn = outputs(wait(cf, "stack_create_complete", exporter))["Arn"]
+    assert {"ExportingStackId": cf.describe_stacks(StackName=exporter)["Stacks"][0]["StackId"],
+            "Name": export_name, "Value": arn} in cf.list_exports()["Exports"]
+    cf.create_stack(StackName=importer, TemplateBody=f"""
+Resources:
+  Q: {{Type: AWS::SQS::Queue, Properties: {{RedrivePolicy: {{deadLetterTargetArn: !ImportValue {export_name},
+                                                              maxReceiveCount: 2}}}}}}
+Outputs:
+  Imported: {{Value: !ImportValue {export_name}}}
+""")
+    assert outputs(wait(cf, "stack_create_complete", importer))["Imported"] == arn
+    assert cf.list_imports(ExportName=export_name)["Imports"] == [importer]
+
+    cf.create_stack(StackName=twin, TemplateBody=body)
+    stack = settle(cf, twin)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    rollback = [e for e in cf.describe_stack_events(StackName=twin)["StackEvents"]
+                if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS"][0]
+    assert rollback["ResourceStatusReason"] == f"Export with name {export_name} is already exported by stack {exporter}"
+
+    cf.delete_stack(StackName=exporter)
+    stack = settle(cf, exporter)
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    assert stack["StackStatusReason"] == f"Export {export_name} cannot be deleted as it is in use by {importer}"
+    cf.delete_stack(StackName=importer)
+    cf.get_waiter("stack_delete_complete").wait(StackName=importer, WaiterConfig=FAST)
+    cf.delete_stack(StackName=exporter)
+    cf.get_waiter("stack_delete_complete").wait(StackName=exporter, WaiterConfig=FAST)
+    code, message = error_of(lambda: cf.list_imports(ExportName=export_name))
+    assert message == f"Export '{export_name}' is not imported by any stack."
+
+
+def test_deletion_policy_retain_keeps_the_resource(cf, client, unique_name):
+    name = unique_name("retain")
+    body = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "DeletionPolicy": "Retain",
+                                           "Properties": {"QueueName": name}}}})
+    cf.create_stack(StackName=name, TemplateBody=body)
+    wait(cf, "stack_create_complete", name)
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    urls = client("sqs").list_queues(QueueNamePrefix=name)["QueueUrls"]
+    assert len(urls) == 1
+    client("sqs").delete_queue(QueueUrl=urls[0])
+
+
+def test_change_sets_describe_add_modify_remove_and_execute(cf, client, unique_name):
+    name = unique_name("cs")
+    v1 = {"Resources": {"A": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 10}},
+                        "B": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-b"}},
+                        "C": {"Type": "AWS::SQS::Queue"}}}
+    created = cf.create_change_set(StackName=name, ChangeSetName="first", ChangeSetType="CREATE",
+                                   TemplateBody=json.dumps(v1))
+    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=created["Id"], WaiterConfig=FAST)
+    assert cf.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    described = cf.describe_change_set(ChangeSetName="first", StackName=name)
+    assert described["Status"] == "CREATE_COMPLETE" and described["ExecutionStatus"] == "AVAILABLE"
+    assert sorted((c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"])
+                  for c in described["Changes"]) == [("Add", "A"), ("Add", "B"), ("Add", "C")]
+    cf.execute_change_set(ChangeSetName=created["Id"])
+    wait(cf, "stack_create_complete", name)
+
+    v2 = {"Resources": {"A": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 20}},
+                        "B": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-b2"}},
+                        "D": {"Type": "AWS::SQS::Queue"}}}
+    second = cf.create_change_set(StackName=name, ChangeSetName="second", TemplateBody=json.dumps(v2))
+    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=second["Id"], WaiterConfig=FAST)
+    changes = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
+               for c in cf.describe_change_set(ChangeSetName=second["Id"])["Changes"]}
+    assert changes["A"]["Action"] == "Modify" and changes["A"]["Replacement"] == "False"
+    assert changes["A"]["Details"][0]["Target"] == {"Attribute": "Properties", "Name": "VisibilityTimeout",
+                                                    "RequiresRecreation": "Never"}
+    assert changes["B"]["Action"] == "Modify" and changes["B"]["Replacement"] == "True"
+    assert changes["C"]["Action"] == "Remove" and changes["D"]["Action"] == "Add"
+    assert [s["ChangeSetName"] for s in cf.list_change_sets(StackName=name)["Summaries"]] == ["second"]
+    cf.execute_change_set(ChangeSetName="second", StackName=name)
+    wait(cf, "stack_update_complete", name)
+    logical = sorted(r["LogicalResourceId"] for r in cf.list_stack_resources(StackName=name)["StackResourceSummaries"])
+    assert logical == ["A", "B", "D"]
+
+    empty = cf.create_change_set(StackName=name, ChangeSetName="empty", TemplateBody=json.dumps(v2))
+    described = cf.describe_change_set(ChangeSetName=empty["Id"])
+    assert described["Status"] == "FAILED" and described["ExecutionStatus"] == "UNAVAILABLE"
+    assert described["StatusReason"] == ("The submitted information didn't contain changes. Submit different "
+                                         "information to create a change set.")
+    code, _ = error_of(lambda: cf.execute_change_set(ChangeSetName=empty["Id"]))
+    assert code == "InvalidChangeSetStatus"
+    cf.delete_change_set(ChangeSetName=empty["Id"])
+    code, message = error_of(lambda: cf.describe_change_set(ChangeSetName=empty["Id"]))
+    assert code == "ChangeSetNotFound"
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_template_url_in_every_s3_form(cf, client, endpoint, unique_name):
+    s3 = client("s3")
+    bucket = unique_name("templates")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="dir/t.json", Body=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+    for url in (f"{endpoint}/{bucket}/dir/t.json", f"https://s3.amazonaws.com/{bucket}/dir/t.json",
+                f"https://{bucket}.s3.us-east-1.amazonaws.com/dir/t.json",
+                f"https://{bucket}.s3.amazonaws.com/dir/t.json",
+                f"https://s3.us-east-1.amazonaws.com/{bucket}/dir/t.json"):
+        summary = cf.get_template_summary(TemplateURL=url)
+        assert summary["ResourceTypes"] == ["AWS::SQS::Queue"], url
+    name = unique_name("fromurl")
+    cf.create_stack(StackName=name, TemplateURL=f"{endpoint}/{bucket}/dir/t.json")
+    wait(cf, "stack_create_complete", name)
+    # boto3 hands a JSON template back parsed
+    assert cf.get_template(StackName=name)["TemplateBody"] == {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}
+    code, message = error_of(lambda: cf.create_stack(StackName=unique_name("x"),
+                                                     TemplateURL=f"{endpoint}/{bucket}/missing.json"))
+    assert message == "TemplateURL must reference a valid S3 object to which you have access."
+    cf.delete_stack(StackName=name)
+
+
+def test_validate_template_and_termination_protection(cf, unique_name):
+    body = """
+Description: demo
+Parameters:
+  P: {Type: String, Default: x, Description: a parameter, NoEcho: true}
+Resources:
+  Q: {Type: AWS::SQS::Queue}
+"""
+    out = cf.validate_template(TemplateBody=body)
+    assert out["Description"] == "demo"
+    assert out["Parameters"] == [{"ParameterKey": "P", "DefaultValue": "x", "NoEcho": True,
+                                  "Description": "a parameter"}]
+    name = unique_name("protected")
+    cf.create_stack(StackName=name, TemplateBody=body, EnableTerminationProtection=True)
+    wait(cf, "stack_create_complete", name)
+    code, message = error_of(lambda: cf.delete_stack(StackName=name))
+    assert message == f"Stack [{name}] cannot be deleted while TerminationProtection is enabled"
+    cf.update_termination_protection(StackName=name, EnableTerminationProtection=False)
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    code, message = error_of(lambda: cf.create_stack(StackName="9bad", TemplateBody=body))
+    assert code == "ValidationError"
