@@ -412,3 +412,136 @@ Resources:
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
     code, message = error_of(lambda: cf.create_stack(StackName="9bad", TemplateBody=body))
     assert code == "ValidationError"
+
+
+APP = """
+Transform: AWS::LanguageExtensions
+Parameters:
+  Stage: {Type: String, Default: dev}
+  Topics: {Type: CommaDelimitedList, Default: "orders,refunds"}
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+      ManagedPolicyArns: [!Ref Managed]
+      Policies:
+        - PolicyName: inline
+          PolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "sqs:*", Resource: "*"}]}
+  Managed:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "logs:*", Resource: "*"}]}
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+      TimeToLiveSpecification: {AttributeName: expires, Enabled: true}
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Environment: {Variables: {TABLE: !Ref Table, STAGE: !Ref Stage}}
+      Code:
+        ZipFile: |
+          import os
+          def handler(event, context):
+              return {"table": os.environ["TABLE"], "stage": os.environ["STAGE"], "event": event}
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties: {LogGroupName: !Sub "/aws/lambda/${Fn}", RetentionInDays: 7}
+  Queue:
+    Type: AWS::SQS::Queue
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref Fn, EventSourceArn: !GetAtt Queue.Arn, BatchSize: 5}
+  'Fn::ForEach::Topics':
+    - TopicName
+    - !Ref Topics
+    - 'Topic${TopicName}':
+        Type: AWS::SNS::Topic
+        Properties: {TopicName: !Sub "${AWS::StackName}-${TopicName}"}
+  Sub:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: !Ref Topicorders, Protocol: sqs, Endpoint: !GetAtt Queue.Arn, RawMessageDelivery: true}
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      WebsiteConfiguration: {IndexDocument: index.html}
+      CorsConfiguration: {CorsRules: [{AllowedMethods: [GET], AllowedOrigins: ["*"], MaxAge: 60}]}
+      LifecycleConfiguration: {Rules: [{Id: expire, Status: Enabled, Prefix: tmp/, ExpirationInDays: 1}]}
+      NotificationConfiguration:
+        QueueConfigurations: [{Event: "s3:ObjectCreated:*", Queue: !GetAtt Queue.Arn}]
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [demo]}
+      Targets: [{Id: q, Arn: !GetAtt Queue.Arn}]
+  Permission:
+    Type: AWS::Lambda::Permission
+    Properties: {FunctionName: !Ref Fn, Action: lambda:InvokeFunction, Principal: events.amazonaws.com}
+Outputs:
+  Function: {Value: !Ref Fn}
+  TableStream: {Value: !GetAtt Table.StreamArn}
+  Bucket: {Value: !Ref Bucket}
+  Website: {Value: !GetAtt Bucket.WebsiteURL}
+  TopicCount: {Value: !Length {Ref: Topics}}
+  Json: {Value: !ToJsonString {a: [1, 2]}}
+  Queue: {Value: !Ref Queue}
+"""
+
+
+def test_a_stack_of_many_services_deploys_updates_and_deletes(cf, client, unique_name):
+    name = unique_name("app")
+    code, message = error_of(lambda: cf.create_stack(StackName=name, TemplateBody=APP))
+    assert (code, message) == ("InsufficientCapabilitiesException", "Requires capabilities : [CAPABILITY_AUTO_EXPAND]")
+    code, message = error_of(lambda: cf.create_stack(StackName=name, TemplateBody=APP,
+                                                     Capabilities=["CAPABILITY_AUTO_EXPAND"]))
+    assert (code, message) == ("InsufficientCapabilitiesException", "Requires capabilities : [CAPABILITY_IAM]")
+    cf.create_stack(StackName=name, TemplateBody=APP, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
+    stack = wait(cf, "stack_create_complete", name)
+    out = outputs(stack)
+    assert out["TopicCount"] == "2" and out["Json"] == '{"a":[1,2]}'
+    lam = client("lambda")
+    result = json.loads(lam.invoke(FunctionName=out["Function"], Payload=b'{"x": 1}')["Payload"].read())
+    assert result["stage"] == "dev" and result["event"] == {"x": 1}
+    assert client("dynamodb").describe_table(TableName=result["table"])["Table"]["LatestStreamArn"] == out["TableStream"]
+    assert client("dynamodb").describe_time_to_live(TableName=result["table"])["TimeToLiveDescription"][
+        "TimeToLiveStatus"] == "ENABLED"
+    topics = [t["TopicArn"] for t in client("sns").list_topics()["Topics"]]
+    assert any(t.endswith(f":{name}-orders") for t in topics) and any(t.endswith(f":{name}-refunds") for t in topics)
+    s3 = client("s3")
+    assert s3.get_bucket_website(Bucket=out["Bucket"])["IndexDocument"] == {"Suffix": "index.html"}
+    assert s3.get_bucket_cors(Bucket=out["Bucket"])["CORSRules"][0]["MaxAgeSeconds"] == 60
+    assert s3.get_bucket_notification_configuration(Bucket=out["Bucket"])["QueueConfigurations"][0]["Events"] == [
+        "s3:ObjectCreated:*"]
+    assert client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{out['Function']}")["logGroups"][0][
+        "retentionInDays"] == 7
+    mappings = lam.list_event_source_mappings(FunctionName=out["Function"])["EventSourceMappings"]
+    assert mappings[0]["BatchSize"] == 5
+
+    # a code change and a property change, in place
+    changed = APP.replace('"stage": os.environ["STAGE"]', '"stage": os.environ["STAGE"] + "!"').replace(
+        "RetentionInDays: 7", "RetentionInDays: 14")
+    cf.update_stack(StackName=name, TemplateBody=changed, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+                    Parameters=[{"ParameterKey": "Stage", "ParameterValue": "prod"}])
+    stack = wait(cf, "stack_update_complete", name)
+    assert outputs(stack)["Function"] == out["Function"]
+    result = json.loads(lam.invoke(FunctionName=out["Function"], Payload=b"{}")["Payload"].read())
+    assert result["stage"] == "prod!"
+    assert client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{out['Function']}")["logGroups"][0][
+        "retentionInDays"] == 14
+
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    with pytest.raises(ClientError):
+        lam.get_function(FunctionName=out["Function"])
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket=out["Bucket"])

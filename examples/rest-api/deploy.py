@@ -42,7 +42,7 @@ def deploy(endpoint: str, suffix: str | None = None) -> dict:
                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as z:
-        z.write(os.path.join(HERE, "handler.py"), "handler.py")
+        z.write(os.path.join(HERE, "src", "handler.py"), "handler.py")
     fn = lam.create_function(FunctionName=f"items-{suffix}", Runtime="python3.12", Handler="handler.handler",
                              Role="arn:aws:iam::000000000000:role/items", Code={"ZipFile": code.getvalue()},
                              Environment={"Variables": {"TABLE_NAME": table}}, Timeout=10)

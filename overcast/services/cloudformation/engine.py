@@ -258,7 +258,7 @@ class Engine:
         state[logical_id] = resource
         try:
             properties = evaluator.evaluate(definition.get("Properties") or {})
-        except (AwsError, ResourceFailed) as e:
+        except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
             self.resource_status(stack, resource, "CREATE_IN_PROGRESS")
             self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
             return False
@@ -270,7 +270,7 @@ class Engine:
             return False
         try:
             physical_id, attributes = await kind.create(self._op(stack, resource, properties))
-        except (AwsError, ResourceFailed) as e:
+        except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
             self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
             return False
         resource["PhysicalResourceId"] = physical_id
@@ -294,8 +294,8 @@ class Engine:
                 if not is_missing(e):
                     self.resource_status(stack, resource, "DELETE_FAILED", _reason(e))
                     return False
-            except ResourceFailed as e:
-                self.resource_status(stack, resource, "DELETE_FAILED", str(e))
+            except Exception as e:  # noqa: BLE001
+                self.resource_status(stack, resource, "DELETE_FAILED", _reason(e))
                 return False
         self.resource_status(stack, resource, "DELETE_COMPLETE")
         return True
@@ -313,8 +313,8 @@ class Engine:
         except AwsError as e:
             if not is_missing(e):
                 log.warning("cleanup of %s failed: %s", old["PhysicalResourceId"], e)
-        except ResourceFailed as e:
-            log.warning("cleanup of %s failed: %s", old["PhysicalResourceId"], e)
+        except Exception as e:  # noqa: BLE001 - a leftover is logged; the update itself succeeded
+            log.warning("cleanup of %s failed: %s", old["PhysicalResourceId"], _reason(e))
         return True
 
     # -- whole operations --------------------------------------------------------------------
@@ -339,7 +339,7 @@ class Engine:
         else:
             try:
                 self.finish_outputs(stack, template, evaluator, imports)
-            except (AwsError, ResourceFailed) as e:
+            except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
                 reason = _reason(e)
         if reason is None:
             self.stack_status(stack, "CREATE_COMPLETE")
@@ -475,7 +475,7 @@ class Engine:
         else:
             try:
                 self.finish_outputs(stack, template, evaluator, imports)
-            except (AwsError, ResourceFailed) as e:
+            except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
                 reason = _reason(e)
         if reason is not None:
             if stack.get("DisableRollback"):
@@ -496,7 +496,7 @@ class Engine:
             return await self.create_resource(stack, template, evaluator, state, logical_id, extra)
         try:
             properties = evaluator.evaluate(definition.get("Properties") or {})
-        except (AwsError, ResourceFailed) as e:
+        except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
             self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
             return False
         if properties == current.get("properties") and definition.get("Metadata") == current.get("Metadata"):
@@ -516,7 +516,7 @@ class Engine:
         op = self._op(stack, current, properties, old_properties=previous.get("properties"))
         try:
             attributes = await kind.update(op)
-        except (AwsError, ResourceFailed) as e:
+        except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
             self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
             return False
         current["attributes"] = attributes if attributes is not None else current.get("attributes")
@@ -543,7 +543,7 @@ class Engine:
         op.physical_id = None
         try:
             physical_id, attributes = await kind.create(op)
-        except (AwsError, ResourceFailed) as e:
+        except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
             current["PhysicalResourceId"] = None
             self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
             return False
@@ -604,7 +604,7 @@ class Engine:
                 op.physical_id = before.get("PhysicalResourceId")
                 try:
                     attributes = await kind.update(op)
-                except (AwsError, ResourceFailed) as e:
+                except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
                     self.resource_status(stack, resource, "UPDATE_FAILED", _reason(e))
                     return False
                 resource.update(before)
@@ -669,7 +669,10 @@ class Engine:
 def _reason(error: Exception) -> str:
     if isinstance(error, AwsError):
         return error.message or error.code
-    return str(error)
+    if isinstance(error, ResourceFailed):
+        return str(error)
+    log.error("resource handler failed", exc_info=error)
+    return f"Internal failure in overcast: {type(error).__name__}: {error}"
 
 
 def _output_string(value) -> str:

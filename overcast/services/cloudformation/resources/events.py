@@ -1,0 +1,97 @@
+"""AWS::Events::Rule and AWS::Events::EventBus, through the EventBridge provider."""
+
+from __future__ import annotations
+
+import json
+
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+
+
+def _rule_params(name: str, props: dict) -> dict:
+    pattern = props.get("EventPattern")
+    return {"Name": name, "EventBusName": props.get("EventBusName"),
+            "EventPattern": json.dumps(pattern) if isinstance(pattern, (dict, list)) else pattern,
+            "ScheduleExpression": props.get("ScheduleExpression"), "State": props.get("State") or "ENABLED",
+            "Description": props.get("Description"), "RoleArn": props.get("RoleArn")}
+
+
+def _targets(props: dict) -> list[dict]:
+    out = []
+    for target in props.get("Targets") or []:
+        target = dict(target)
+        for key in ("RetryPolicy",):
+            if key in target:
+                target[key] = {k: int(v) for k, v in target[key].items()}
+        out.append(target)
+    return out
+
+
+class Rule(ResourceType):
+    type_name = "AWS::Events::Rule"
+
+    async def create(self, op: ResourceOp):
+        name = op.name("Name", 64)
+        arn = (await op.call("events", "PutRule", _rule_params(name, op.properties)))["RuleArn"]
+        if _targets(op.properties):
+            await self._put_targets(op, name, _targets(op.properties))
+        return self._physical(name, op.properties), {"Arn": arn}
+
+    @staticmethod
+    def _physical(name: str, props: dict) -> str:
+        bus = props.get("EventBusName")
+        return f"{bus}|{name}" if bus and bus != "default" else name
+
+    @staticmethod
+    def _name(physical_id: str) -> str:
+        return physical_id.rsplit("|", 1)[-1]
+
+    async def _put_targets(self, op: ResourceOp, name: str, targets: list[dict]) -> None:
+        result = await op.call("events", "PutTargets", {"Rule": name, "EventBusName": op.properties.get("EventBusName"),
+                                                        "Targets": targets})
+        if result.get("FailedEntryCount"):
+            entry = result["FailedEntries"][0]
+            from overcast.services.cloudformation.resources.base import ResourceFailed
+
+            raise ResourceFailed(f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
+
+    async def update(self, op: ResourceOp):
+        name = self._name(op.physical_id)
+        arn = (await op.call("events", "PutRule", _rule_params(name, op.properties)))["RuleArn"]
+        new = {t["Id"]: t for t in _targets(op.properties)}
+        old = {t["Id"]: t for t in _targets(op.old_properties)}
+        gone = [i for i in old if i not in new]
+        if gone:
+            await op.call("events", "RemoveTargets", {"Rule": name, "EventBusName": op.properties.get("EventBusName"),
+                                                      "Ids": gone})
+        changed = [t for i, t in new.items() if old.get(i) != t]
+        if changed:
+            await self._put_targets(op, name, changed)
+        return {"Arn": arn}
+
+    async def delete(self, op: ResourceOp):
+        name = self._name(op.physical_id)
+        bus = op.properties.get("EventBusName")
+        ids = [t["Id"] for t in op.properties.get("Targets") or []]
+        if ids:
+            await op.call("events", "RemoveTargets", {"Rule": name, "EventBusName": bus, "Ids": ids})
+        await op.call("events", "DeleteRule", {"Name": name, "EventBusName": bus})
+
+
+class EventBus(ResourceType):
+    type_name = "AWS::Events::EventBus"
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        out = await op.call("events", "CreateEventBus", {
+            "Name": props["Name"], "EventSourceName": props.get("EventSourceName"),
+            "Description": props.get("Description"), "Tags": props.get("Tags") or None})
+        return props["Name"], {"Arn": out["EventBusArn"], "Name": props["Name"]}
+
+    async def update(self, op: ResourceOp):
+        if op.properties.get("Description") != op.old_properties.get("Description"):
+            await op.call("events", "UpdateEventBus", {"Name": op.physical_id,
+                                                       "Description": op.properties.get("Description") or ""})
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        await op.call("events", "DeleteEventBus", {"Name": op.physical_id})

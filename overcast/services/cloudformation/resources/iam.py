@@ -1,0 +1,195 @@
+"""AWS::IAM::Role, AWS::IAM::Policy and AWS::IAM::ManagedPolicy, through the IAM provider."""
+
+from __future__ import annotations
+
+import json
+
+from overcast.aws.errors import AwsError
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, is_missing
+
+
+def document(value) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _tags(props: dict) -> list[dict]:
+    return [{"Key": t["Key"], "Value": t["Value"]} for t in props.get("Tags") or []]
+
+
+async def _quietly(op: ResourceOp, service: str, operation: str, params: dict) -> None:
+    """A detach/delete during a delete or an update: already gone is fine."""
+    try:
+        await op.call(service, operation, params)
+    except AwsError as e:
+        if not is_missing(e):
+            raise
+
+
+class Role(ResourceType):
+    type_name = "AWS::IAM::Role"
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        name = op.name("RoleName", 64)
+        role = (await op.call("iam", "CreateRole", {
+            "RoleName": name, "Path": props.get("Path"),
+            "AssumeRolePolicyDocument": document(props.get("AssumeRolePolicyDocument")),
+            "Description": props.get("Description"), "MaxSessionDuration": _int(props.get("MaxSessionDuration")),
+            "PermissionsBoundary": props.get("PermissionsBoundary"), "Tags": _tags(props) or None}))["Role"]
+        await self._apply_policies(op, name, {}, props)
+        return name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
+
+    async def _apply_policies(self, op: ResourceOp, name: str, old: dict, new: dict) -> None:
+        old_arns, new_arns = set(old.get("ManagedPolicyArns") or []), set(new.get("ManagedPolicyArns") or [])
+        for arn in sorted(old_arns - new_arns):
+            await _quietly(op, "iam", "DetachRolePolicy", {"RoleName": name, "PolicyArn": arn})
+        for arn in sorted(new_arns - old_arns):
+            await op.call("iam", "AttachRolePolicy", {"RoleName": name, "PolicyArn": arn})
+        old_inline = {p["PolicyName"]: p for p in old.get("Policies") or []}
+        new_inline = {p["PolicyName"]: p for p in new.get("Policies") or []}
+        for policy_name in old_inline.keys() - new_inline.keys():
+            await _quietly(op, "iam", "DeleteRolePolicy", {"RoleName": name, "PolicyName": policy_name})
+        for policy_name, policy in new_inline.items():
+            if old_inline.get(policy_name) != policy:
+                await op.call("iam", "PutRolePolicy", {"RoleName": name, "PolicyName": policy_name,
+                                                       "PolicyDocument": document(policy.get("PolicyDocument"))})
+
+    async def update(self, op: ResourceOp):
+        props, old, name = op.properties, op.old_properties, op.physical_id
+        if props.get("AssumeRolePolicyDocument") != old.get("AssumeRolePolicyDocument"):
+            await op.call("iam", "UpdateAssumeRolePolicy", {
+                "RoleName": name, "PolicyDocument": document(props.get("AssumeRolePolicyDocument"))})
+        if props.get("Description") != old.get("Description") or \
+                props.get("MaxSessionDuration") != old.get("MaxSessionDuration"):
+            await op.call("iam", "UpdateRole", {"RoleName": name, "Description": props.get("Description") or "",
+                                                "MaxSessionDuration": _int(props.get("MaxSessionDuration")) or 3600})
+        if props.get("PermissionsBoundary") != old.get("PermissionsBoundary"):
+            if props.get("PermissionsBoundary"):
+                await op.call("iam", "PutRolePermissionsBoundary", {
+                    "RoleName": name, "PermissionsBoundary": props["PermissionsBoundary"]})
+            else:
+                await _quietly(op, "iam", "DeleteRolePermissionsBoundary", {"RoleName": name})
+        if _tags(props) != _tags(old):
+            gone = [t["Key"] for t in _tags(old) if t["Key"] not in {n["Key"] for n in _tags(props)}]
+            if gone:
+                await op.call("iam", "UntagRole", {"RoleName": name, "TagKeys": gone})
+            if _tags(props):
+                await op.call("iam", "TagRole", {"RoleName": name, "Tags": _tags(props)})
+        await self._apply_policies(op, name, old, props)
+        role = (await op.call("iam", "GetRole", {"RoleName": name}))["Role"]
+        return {"Arn": role["Arn"], "RoleId": role["RoleId"]}
+
+    async def delete(self, op: ResourceOp):
+        name = op.physical_id
+        try:
+            attached = (await op.call("iam", "ListAttachedRolePolicies", {"RoleName": name}))["AttachedPolicies"]
+        except AwsError as e:
+            if is_missing(e):
+                return
+            raise
+        for policy in attached:
+            await _quietly(op, "iam", "DetachRolePolicy", {"RoleName": name, "PolicyArn": policy["PolicyArn"]})
+        for policy_name in (await op.call("iam", "ListRolePolicies", {"RoleName": name}))["PolicyNames"]:
+            await _quietly(op, "iam", "DeleteRolePolicy", {"RoleName": name, "PolicyName": policy_name})
+        for profile in (await op.call("iam", "ListInstanceProfilesForRole", {"RoleName": name}))["InstanceProfiles"]:
+            await _quietly(op, "iam", "RemoveRoleFromInstanceProfile", {
+                "RoleName": name, "InstanceProfileName": profile["InstanceProfileName"]})
+        await op.call("iam", "DeleteRole", {"RoleName": name})
+
+
+_PRINCIPALS = (("Roles", "RoleName", "Role"), ("Users", "UserName", "User"), ("Groups", "GroupName", "Group"))
+
+
+class Policy(ResourceType):
+    """An inline policy put on roles, users and groups."""
+
+    type_name = "AWS::IAM::Policy"
+    extra_attributes = frozenset({"Id"})
+
+    async def create(self, op: ResourceOp):
+        await self._put(op, op.properties)
+        return op.name(max_length=64), {"Id": op.planned_name}
+
+    async def _put(self, op: ResourceOp, props: dict) -> None:
+        for key, member, kind in _PRINCIPALS:
+            for principal in props.get(key) or []:
+                await op.call("iam", f"Put{kind}Policy", {member: principal, "PolicyName": props["PolicyName"],
+                                                          "PolicyDocument": document(props.get("PolicyDocument"))})
+
+    async def _remove(self, op: ResourceOp, props: dict, keep: dict | None = None) -> None:
+        for key, member, kind in _PRINCIPALS:
+            kept = set((keep or {}).get(key) or []) if (keep or {}).get("PolicyName") == props.get("PolicyName") \
+                else set()
+            for principal in props.get(key) or []:
+                if principal not in kept:
+                    await _quietly(op, "iam", f"Delete{kind}Policy", {member: principal,
+                                                                      "PolicyName": props["PolicyName"]})
+
+    async def update(self, op: ResourceOp):
+        await self._remove(op, op.old_properties, op.properties)
+        await self._put(op, op.properties)
+        return {"Id": op.physical_id}
+
+    async def delete(self, op: ResourceOp):
+        await self._remove(op, op.properties)
+
+
+class ManagedPolicy(ResourceType):
+    type_name = "AWS::IAM::ManagedPolicy"
+    name_length = 128
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        policy = (await op.call("iam", "CreatePolicy", {
+            "PolicyName": op.name("ManagedPolicyName", 128), "Path": props.get("Path"),
+            "PolicyDocument": document(props.get("PolicyDocument")), "Description": props.get("Description")}))["Policy"]
+        await self._attach(op, policy["Arn"], {}, props)
+        return policy["Arn"], self._attributes(policy)
+
+    @staticmethod
+    def _attributes(policy: dict) -> dict:
+        return {"PolicyArn": policy["Arn"], "PolicyId": policy["PolicyId"], "DefaultVersionId":
+                policy.get("DefaultVersionId", "v1"), "AttachmentCount": policy.get("AttachmentCount", 0),
+                "IsAttachable": True, "CreateDate": str(policy.get("CreateDate", "")),
+                "UpdateDate": str(policy.get("UpdateDate", ""))}
+
+    async def _attach(self, op: ResourceOp, arn: str, old: dict, new: dict) -> None:
+        for key, member, kind in _PRINCIPALS:
+            before, after = set(old.get(key) or []), set(new.get(key) or [])
+            for principal in sorted(before - after):
+                await _quietly(op, "iam", f"Detach{kind}Policy", {member: principal, "PolicyArn": arn})
+            for principal in sorted(after - before):
+                await op.call("iam", f"Attach{kind}Policy", {member: principal, "PolicyArn": arn})
+
+    async def update(self, op: ResourceOp):
+        arn = op.physical_id
+        if op.properties.get("PolicyDocument") != op.old_properties.get("PolicyDocument"):
+            versions = (await op.call("iam", "ListPolicyVersions", {"PolicyArn": arn}))["Versions"]
+            old = [v for v in versions if not v["IsDefaultVersion"]]
+            if len(versions) >= 5 and old:
+                oldest = sorted(old, key=lambda v: str(v.get("CreateDate")))[0]
+                await op.call("iam", "DeletePolicyVersion", {"PolicyArn": arn, "VersionId": oldest["VersionId"]})
+            await op.call("iam", "CreatePolicyVersion", {
+                "PolicyArn": arn, "PolicyDocument": document(op.properties.get("PolicyDocument")), "SetAsDefault": True})
+        await self._attach(op, arn, op.old_properties, op.properties)
+        return self._attributes((await op.call("iam", "GetPolicy", {"PolicyArn": arn}))["Policy"])
+
+    async def delete(self, op: ResourceOp):
+        arn = op.physical_id
+        await self._attach(op, arn, op.properties, {})
+        try:
+            versions = (await op.call("iam", "ListPolicyVersions", {"PolicyArn": arn}))["Versions"]
+        except AwsError as e:
+            if is_missing(e):
+                return
+            raise
+        for version in versions:
+            if not version["IsDefaultVersion"]:
+                await _quietly(op, "iam", "DeletePolicyVersion", {"PolicyArn": arn, "VersionId": version["VersionId"]})
+        await op.call("iam", "DeletePolicy", {"PolicyArn": arn})
+
+
+def _int(value):
+    return int(value) if value is not None else None

@@ -1,0 +1,113 @@
+"""The SAM transform server-side: examples/rest-api/template.yaml deployed the way `sam deploy`
+does it (code zipped into S3, a change set of the template with Transform, executed), then used,
+updated and deleted."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+FAST = {"Delay": 0.2, "MaxAttempts": 300}
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "rest-api")
+
+
+def outputs(stack: dict) -> dict:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def error_of(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as info:
+        call()
+    return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("handler.py", source)
+    return buffer.getvalue()
+
+
+def _deploy(cf, name: str, body: str, kind: str) -> str:
+    change_set = cf.create_change_set(StackName=name, ChangeSetName=f"sam-{kind.lower()}", ChangeSetType=kind,
+                                      TemplateBody=body, Capabilities=["CAPABILITY_IAM"])["Id"]
+    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set, WaiterConfig=FAST)
+    changes = cf.describe_change_set(ChangeSetName=change_set)["Changes"]
+    cf.execute_change_set(ChangeSetName=change_set)
+    waiter = "stack_create_complete" if kind == "CREATE" else "stack_update_complete"
+    cf.get_waiter(waiter).wait(StackName=name, WaiterConfig=FAST)
+    return changes
+
+
+def test_the_rest_api_example_as_a_sam_application(client, endpoint, unique_name):
+    cf, s3, apigw = client("cloudformation"), client("s3"), client("apigateway")
+    bucket, name = unique_name("sam-artifacts"), unique_name("items")
+    s3.create_bucket(Bucket=bucket)
+    with open(os.path.join(EXAMPLE, "src", "handler.py")) as f:
+        source = f.read()
+    s3.put_object(Bucket=bucket, Key="v1.zip", Body=_zip(source))
+    with open(os.path.join(EXAMPLE, "template.yaml")) as f:
+        template = f.read().replace("CodeUri: src/", f"CodeUri: s3://{bucket}/v1.zip")
+
+    changes = _deploy(cf, name, template, "CREATE")
+    types = sorted({c["ResourceChange"]["ResourceType"] for c in changes})
+    assert "AWS::ApiGateway::RestApi" in types and "AWS::Lambda::Function" in types
+    assert "AWS::Serverless::Function" not in types
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    out = outputs(stack)
+    key = apigw.get_api_key(apiKey=out["ApiKeyId"], includeValue=True)["value"]
+    url, h = f"{endpoint}/_aws/execute-api/{out['ApiId']}/prod", {"x-api-key": key}
+    assert httpx.get(f"{url}/items").status_code == 403
+    bad = httpx.post(f"{url}/items", json={"name": ""}, headers=h)
+    assert bad.status_code == 400 and bad.json() == {"message": "Invalid request body"}
+    created = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=h, timeout=30)
+    assert created.status_code == 201, created.text
+    item_id = created.json()["id"]
+    assert httpx.get(f"{url}/items/{item_id}", headers=h).json()["name"] == "lamp"
+    processed = cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"]
+    assert "AWS::Serverless::Function" not in str(processed)
+    assert "AWS::Serverless-2016-10-31" in str(cf.get_template(StackName=name)["TemplateBody"])
+
+    # a code-only update: the same function, the new code
+    s3.put_object(Bucket=bucket, Key="v2.zip", Body=_zip(source.replace('{"items": ', '{"version": 2, "items": ')))
+    changes = _deploy(cf, name, template.replace("v1.zip", "v2.zip"), "UPDATE")
+    modified = [c["ResourceChange"] for c in changes if c["ResourceChange"]["Action"] == "Modify"]
+    function = [c for c in modified if c["ResourceType"] == "AWS::Lambda::Function"]
+    assert function and function[0]["Replacement"] == "False"
+    listed = httpx.get(f"{url}/items", headers=h).json()
+    assert listed["version"] == 2 and [i["name"] for i in listed["items"]] == ["lamp"]
+
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    with pytest.raises(ClientError):
+        apigw.get_rest_api(restApiId=out["ApiId"])
+    with pytest.raises(ClientError):
+        client("dynamodb").describe_table(TableName=out["Table"])
+
+
+def test_a_sam_error_fails_the_change_set_with_the_translators_reason(client, unique_name):
+    cf = client("cloudformation")
+    name = unique_name("badsam")
+    body = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: index.handler, Runtime: python3.12}
+"""
+    change_set = cf.create_change_set(StackName=name, ChangeSetName="bad", ChangeSetType="CREATE",
+                                      TemplateBody=body)["Id"]
+    described = cf.describe_change_set(ChangeSetName=change_set)
+    assert described["Status"] == "FAILED"
+    assert described["StatusReason"].startswith("Transform AWS::Serverless-2016-10-31 failed with: Invalid Serverless "
+                                                "Application Specification document.")
+    assert "CodeUri" in described["StatusReason"] or "InlineCode" in described["StatusReason"]
+    code, message = error_of(lambda: cf.create_stack(StackName=unique_name("badsam"), TemplateBody=body))
+    assert code == "InsufficientCapabilitiesException"
