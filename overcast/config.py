@@ -39,6 +39,7 @@ class Config:
     # Host names overcast answers to besides its own (docs/security.md): comma-separated names,
     # *.suffix wildcards, or * for any; pages on these hosts may also call the AWS APIs.
     allowed_hosts: str = ""
+    cfn_custom_resource_timeout: float = 3600.0  # seconds CloudFormation waits for a custom resource (AWS: 1 h)
 
     @classmethod
     def from_env(cls) -> Config:
@@ -55,6 +56,7 @@ class Config:
             allowed_hosts=os.environ.get("OVERCAST_ALLOWED_HOSTS", ""),
             max_header_bytes=int(os.environ.get("OVERCAST_MAX_HEADER_BYTES", 64 * 1024)),
             max_connections=int(os.environ.get("OVERCAST_MAX_CONNECTIONS", 0)),
+            cfn_custom_resource_timeout=float(os.environ.get("OVERCAST_CFN_CUSTOM_RESOURCE_TIMEOUT", 3600)),
         )
 
     @property

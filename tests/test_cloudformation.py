@@ -545,3 +545,132 @@ def test_a_stack_of_many_services_deploys_updates_and_deletes(cf, client, unique
         lam.get_function(FunctionName=out["Function"])
     with pytest.raises(ClientError):
         s3.head_bucket(Bucket=out["Bucket"])
+
+
+CUSTOM = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+  Provider:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Timeout: 30
+      Code:
+        ZipFile: |
+          import cfnresponse
+          def handler(event, context):
+              props = event["ResourceProperties"]
+              if props.get("Fail") == "yes" and event["RequestType"] != "Delete":
+                  cfnresponse.send(event, context, cfnresponse.FAILED, {}, reason="asked to fail")
+                  return
+              greeting = "hello " + props.get("Name", "")
+              cfnresponse.send(event, context, cfnresponse.SUCCESS, {"Greeting": greeting, "Type": event["RequestType"]},
+                               physicalResourceId="greeter-" + props.get("Name", ""))
+  Greeter:
+    Type: Custom::Greeter
+    Properties: {ServiceToken: !GetAtt Provider.Arn, Name: !Ref Who, Fail: !Ref Fail}
+Parameters:
+  Who: {Type: String, Default: world}
+  Fail: {Type: String, Default: "no"}
+Outputs:
+  Greeting: {Value: !GetAtt Greeter.Greeting}
+  Type: {Value: !GetAtt Greeter.Type}
+  Id: {Value: !Ref Greeter}
+"""
+
+
+def test_a_lambda_backed_custom_resource_answers_through_cfn_response(cf, unique_name):
+    name = unique_name("custom")
+    cf.create_stack(StackName=name, TemplateBody=CUSTOM, Capabilities=["CAPABILITY_IAM"])
+    out = outputs(wait(cf, "stack_create_complete", name))
+    assert out == {"Greeting": "hello world", "Type": "Create", "Id": "greeter-world"}
+    cf.update_stack(StackName=name, TemplateBody=CUSTOM, Capabilities=["CAPABILITY_IAM"],
+                    Parameters=[{"ParameterKey": "Who", "ParameterValue": "again"}])
+    out = outputs(wait(cf, "stack_update_complete", name))
+    assert out == {"Greeting": "hello again", "Type": "Update", "Id": "greeter-again"}
+    cf.update_stack(StackName=name, TemplateBody=CUSTOM, Capabilities=["CAPABILITY_IAM"],
+                    Parameters=[{"ParameterKey": "Who", "UsePreviousValue": True},
+                                {"ParameterKey": "Fail", "ParameterValue": "yes"}])
+    stack = settle(cf, name)
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert outputs(stack)["Greeting"] == "hello again"
+    failed = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"] if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert failed[0]["LogicalResourceId"] == "Greeter"
+    assert "Received response status [FAILED] from custom resource. Message returned: asked to fail" in failed[0][
+        "ResourceStatusReason"]
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_wait_condition_handle_takes_signals(cf, unique_name):
+    import threading
+
+    import httpx
+
+    name = unique_name("wait")
+    body = """
+Resources:
+  Handle: {Type: AWS::CloudFormation::WaitConditionHandle}
+  Wait:
+    Type: AWS::CloudFormation::WaitCondition
+    Properties: {Handle: !Ref Handle, Timeout: 60, Count: 1}
+  After: {Type: AWS::SQS::Queue, DependsOn: Wait}
+Outputs:
+  Data: {Value: !GetAtt Wait.Data}
+"""
+    cf.create_stack(StackName=name, TemplateBody=body)
+    import time
+
+    url = None
+    deadline = time.time() + 30
+    while url is None and time.time() < deadline:
+        resources = cf.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        url = next((r.get("PhysicalResourceId") for r in resources if r["LogicalResourceId"] == "Handle"
+                    and r["ResourceStatus"] == "CREATE_COMPLETE"), None)
+        time.sleep(0.1)
+    assert cf.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "CREATE_IN_PROGRESS"
+    signal = {"Status": "SUCCESS", "Reason": "done", "UniqueId": "host1", "Data": "ready"}
+    threading.Thread(target=lambda: httpx.put(url, content=json.dumps(signal))).start()
+    stack = wait(cf, "stack_create_complete", name)
+    assert json.loads(outputs(stack)["Data"]) == {"host1": "ready"}
+    cf.delete_stack(StackName=name)
+
+
+def test_nested_stacks_pass_parameters_and_outputs(cf, client, endpoint, unique_name):
+    s3 = client("s3")
+    bucket, name = unique_name("nested"), unique_name("parent")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="child.yaml", Body=b"""
+Parameters:
+  Prefix: {Type: String}
+Resources:
+  Q: {Type: AWS::SQS::Queue, Properties: {QueueName: !Sub "${Prefix}-child"}}
+Outputs:
+  QueueArn: {Value: !GetAtt Q.Arn}
+""")
+    body = f"""
+Resources:
+  Child:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: https://s3.amazonaws.com/{bucket}/child.yaml
+      Parameters: {{Prefix: {name}}}
+Outputs:
+  Arn: {{Value: !GetAtt Child.Outputs.QueueArn}}
+  ChildId: {{Value: !Ref Child}}
+"""
+    cf.create_stack(StackName=name, TemplateBody=body)
+    out = outputs(wait(cf, "stack_create_complete", name))
+    assert out["Arn"].endswith(f":{name}-child")
+    child = cf.describe_stacks(StackName=out["ChildId"])["Stacks"][0]
+    assert child["ParentId"] == cf.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert cf.describe_stacks(StackName=out["ChildId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert client("sqs").list_queues(QueueNamePrefix=f"{name}-child").get("QueueUrls", []) == []

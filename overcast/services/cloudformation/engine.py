@@ -520,6 +520,9 @@ class Engine:
             self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
             return False
         current["attributes"] = attributes if attributes is not None else current.get("attributes")
+        if op.physical_id != previous["PhysicalResourceId"]:  # a custom resource answered with a new id
+            current["PhysicalResourceId"] = op.physical_id
+            current["action"] = "replace"
         self.resource_status(stack, current, "UPDATE_COMPLETE")
         return True
 

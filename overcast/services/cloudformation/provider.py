@@ -262,6 +262,8 @@ class CloudFormationProvider(Provider):
             raise validation_error("Invalid operation on stack [" + stack["StackId"] + "]. RetainResources can only "
                                    "be specified when the stack is in the DELETE_FAILED state.")
         running = self.engine.tasks.get(stack["StackId"])
+        if running is None or running.done():
+            self.engine.stack_status(stack, "DELETE_IN_PROGRESS", "User Initiated")
         self.engine.launch(stack["StackId"], self._delete_after(stack["StackId"], running, retain))
         return {}
 
@@ -274,7 +276,8 @@ class CloudFormationProvider(Provider):
         stack = self.store.get_stack(stack_id)
         if stack["StackStatus"] == "DELETE_COMPLETE":
             return
-        self.engine.stack_status(stack, "DELETE_IN_PROGRESS", "User Initiated")
+        if stack["StackStatus"] != "DELETE_IN_PROGRESS":
+            self.engine.stack_status(stack, "DELETE_IN_PROGRESS", "User Initiated")
         await self.engine.delete(stack_id, retain)
 
     def describe_stacks(self, ctx, params):

@@ -58,6 +58,19 @@ class Notifier:
         self.provider = provider
         self._sequence = itertools.count(int(time.time() * 1000) << 8)
         self._tasks: set[asyncio.Task] = set()
+        # In-process listeners on a bucket's new objects (CloudFormation waits for custom
+        # resources' answers this way): bucket name -> callbacks taking the object key.
+        self._watchers: dict[str, set] = {}
+
+    def watch(self, bucket_name: str, callback) -> None:
+        self._watchers.setdefault(bucket_name, set()).add(callback)
+
+    def unwatch(self, bucket_name: str, callback) -> None:
+        watchers = self._watchers.get(bucket_name)
+        if watchers is not None:
+            watchers.discard(callback)
+            if not watchers:
+                del self._watchers[bucket_name]
 
     async def _sqs(self):
         return await self.provider.providers.get("sqs")
@@ -111,6 +124,9 @@ class Notifier:
 
     def emit(self, bucket, event: str, key: str, size: int, etag: str, version_id: str | None, ctx) -> None:
         """Match an event against the bucket's configuration and deliver in the background."""
+        if self._watchers and event.startswith("ObjectCreated"):
+            for callback in list(self._watchers.get(bucket.name, ())):
+                callback(key)
         config = bucket.config.get("notification")
         if not config:
             return
