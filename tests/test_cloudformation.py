@@ -674,3 +674,28 @@ Outputs:
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
     assert cf.describe_stacks(StackName=out["ChildId"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
     assert client("sqs").list_queues(QueueNamePrefix=f"{name}-child").get("QueueUrls", []) == []
+
+
+def test_aws_cli_cloudformation_deploy_and_delete(aws_cli, client, tmp_path, unique_name):
+    name = unique_name("cli")
+    template = tmp_path / "template.yaml"
+    template.write_text(QUEUES)
+    result = aws_cli("cloudformation", "deploy", "--stack-name", name, "--template-file", str(template), check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"Successfully created/updated stack - {name}" in result.stdout
+    stack = aws_cli("cloudformation", "describe-stacks", "--stack-name", name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    result = aws_cli("cloudformation", "deploy", "--stack-name", name, "--template-file", str(template),
+                     "--parameter-overrides", "Visibility=120", check=False)
+    assert result.returncode == 0, result.stderr
+    url = outputs(aws_cli("cloudformation", "describe-stacks", "--stack-name", name)["Stacks"][0])["Url"]
+    assert client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"][
+        "VisibilityTimeout"] == "120"
+    unchanged = aws_cli("cloudformation", "deploy", "--stack-name", name, "--template-file", str(template),
+                        "--parameter-overrides", "Visibility=120", check=False)
+    # the CLI's own behaviour for an empty change set (without --no-fail-on-empty-changeset)
+    assert unchanged.returncode == 255 and f"No changes to deploy. Stack {name} is up to date" in unchanged.stderr
+    events = aws_cli("cloudformation", "describe-stack-events", "--stack-name", name)["StackEvents"]
+    assert events[0]["ResourceStatus"] == "UPDATE_COMPLETE"
+    aws_cli("cloudformation", "delete-stack", "--stack-name", name)
+    client("cloudformation").get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
