@@ -5,9 +5,11 @@ DeletionPolicy values are evaluated by the engine)."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import re
+import threading
 
 from overcast.aws.errors import AwsError
 from overcast.services.cloudformation.parameters import ref_values
@@ -45,7 +47,9 @@ async def apply(provider, ctx, template: dict, stack: dict, raw_parameters: dict
             processed = language_extensions(processed, raw_parameters)
         else:
             policies = await _managed_policy_map(provider, ctx)
-            processed = sam(processed, stack, raw_parameters, policies)
+            # The translation takes a while for big templates: off the event loop, one at a time
+            # (the translator keeps its region in a class attribute).
+            processed = await asyncio.to_thread(_sam_locked, processed, stack, raw_parameters, policies)
     processed.pop("Transform", None)
     return processed
 
@@ -80,6 +84,14 @@ def _iam_ctx(ctx):
 
     return RequestContext(ctx.account, ctx.region, "iam", ctx.request, operation="ListPolicies",
                           access_key=ctx.access_key)
+
+
+_SAM_LOCK = threading.Lock()
+
+
+def _sam_locked(*args) -> dict:
+    with _SAM_LOCK:
+        return sam(*args)
 
 
 def sam(template: dict, stack: dict, raw_parameters: dict, policies: dict[str, str]) -> dict:
