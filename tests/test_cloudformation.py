@@ -699,3 +699,34 @@ def test_aws_cli_cloudformation_deploy_and_delete(aws_cli, client, tmp_path, uni
     assert events[0]["ResourceStatus"] == "UPDATE_COMPLETE"
     aws_cli("cloudformation", "delete-stack", "--stack-name", name)
     client("cloudformation").get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_ssm_parameter_types_and_dynamic_references(cf, client, unique_name):
+    ssm = client("ssm")
+    name = unique_name("cfnrefs")
+    ssm.put_parameter(Name=f"/{name}/timeout", Value="45", Type="String")
+    ssm.put_parameter(Name=f"/{name}/delay", Value="7", Type="String")
+    ssm.put_parameter(Name=f"/{name}/secret", Value="s3cr3t", Type="SecureString")
+    body = f"""
+Parameters:
+  Timeout: {{Type: "AWS::SSM::Parameter::Value<String>", Default: /{name}/timeout}}
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: !Ref Timeout
+      DelaySeconds: "{{{{resolve:ssm:/{name}/delay}}}}"
+      Tags: [{{Key: secret, Value: "{{{{resolve:ssm-secure:/{name}/secret}}}}"}}]
+Outputs:
+  Url: {{Value: !Ref Q}}
+"""
+    cf.create_stack(StackName=name, TemplateBody=body)
+    stack = wait(cf, "stack_create_complete", name)
+    assert stack["Parameters"] == [{"ParameterKey": "Timeout", "ParameterValue": f"/{name}/timeout",
+                                    "ResolvedValue": "45"}]
+    sqs = client("sqs")
+    url = outputs(stack)["Url"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["VisibilityTimeout"] == "45" and attrs["DelaySeconds"] == "7"
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"secret": "s3cr3t"}
+    cf.delete_stack(StackName=name)

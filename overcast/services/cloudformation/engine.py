@@ -14,7 +14,7 @@ import time
 import uuid
 
 from overcast.aws.errors import AwsError
-from overcast.services.cloudformation import schemas
+from overcast.services.cloudformation import dynamic, schemas
 from overcast.services.cloudformation.intrinsics import NO_VALUE, Evaluator, references
 from overcast.services.cloudformation.resources import resource_type
 from overcast.services.cloudformation.resources.base import (
@@ -237,6 +237,13 @@ class Engine:
         return Evaluator(template, values, pseudo_parameters(stack), ref_resource=ref_resource, get_att=get_att,
                          import_value=import_value)
 
+    def _service_context(self, stack):
+        async def provider_and_context(service: str):
+            op = ResourceOp(self.providers, stack, "", "", {})
+            return await self.providers.get(service), op.context(service)
+
+        return provider_and_context
+
     def _op(self, stack, resource, properties, **kw) -> ResourceOp:
         return ResourceOp(self.providers, stack, resource["LogicalResourceId"], resource["ResourceType"], properties,
                           physical_id=resource.get("PhysicalResourceId"), attributes=resource.get("attributes"),
@@ -264,6 +271,12 @@ class Engine:
             return False
         resource["properties"] = properties
         self.resource_status(stack, resource, "CREATE_IN_PROGRESS", properties=properties)
+        if dynamic.has_references(properties):
+            try:
+                resource["properties"] = properties = await dynamic.resolve(self._service_context(stack), properties)
+            except Exception as e:  # noqa: BLE001
+                self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
+                return False
         if kind is None:
             self.resource_status(stack, resource, "CREATE_FAILED",
                                  f"Resource type {type_name} is not supported by overcast")
@@ -496,6 +509,8 @@ class Engine:
             return await self.create_resource(stack, template, evaluator, state, logical_id, extra)
         try:
             properties = evaluator.evaluate(definition.get("Properties") or {})
+            if dynamic.has_references(properties):
+                properties = await dynamic.resolve(self._service_context(stack), properties)
         except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
             self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
             return False
@@ -509,7 +524,7 @@ class Engine:
         current["previous"] = previous
         current["Metadata"] = definition.get("Metadata")
         if replace:
-            return await self._replace(stack, template, evaluator, state, logical_id, current, previous, kind)
+            return await self._replace(stack, logical_id, current, previous, kind, properties)
         current["action"] = "update"
         current["properties"] = properties
         self.resource_status(stack, current, "UPDATE_IN_PROGRESS", properties=properties)
@@ -526,8 +541,7 @@ class Engine:
         self.resource_status(stack, current, "UPDATE_COMPLETE")
         return True
 
-    async def _replace(self, stack, template, evaluator, state, logical_id, current, previous, kind) -> bool:
-        properties = evaluator.evaluate(template["Resources"][logical_id].get("Properties") or {})
+    async def _replace(self, stack, logical_id, current, previous, kind, properties) -> bool:
         schema = schemas.schema(current["ResourceType"])
         name_props = [p for p in schema.primary_identifier if p in properties and "." not in p] if schema else []
         custom_named = [p for p in name_props if properties.get(p) == (previous.get("properties") or {}).get(p)]
