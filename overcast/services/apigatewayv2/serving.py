@@ -330,8 +330,11 @@ class HttpApiServer:
         except orjson.JSONDecodeError:
             return _message(500, "Internal Server Error", extra)
         if not isinstance(value, dict) or "statusCode" not in value:
-            # AWS infers the response: 200, application/json, the function's answer as the body
-            return HttpResponse(200, [("content-type", "application/json"), *extra], payload)
+            # AWS infers the response from valid JSON without a statusCode: 200, application/json,
+            # not base64, and the function's answer as the body: a string as itself (no quotes),
+            # anything else as its JSON text
+            body = value.encode() if isinstance(value, str) else payload
+            return HttpResponse(200, [("content-type", "application/json"), *extra], body)
         return self._proxy_response(value, extra, v2=True)
 
     def _proxy_response(self, value: dict, extra: list, v2: bool) -> HttpResponse:
