@@ -53,6 +53,18 @@ def test_invoke_returns_the_handler_result(lam, echo):
     assert body["event"] == {"hello": "world"}
 
 
+@pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
+def test_a_python_runtime_other_than_the_hosts_runs(lam, unique_name, runtime):
+    # its interpreter is chosen ahead of the first invocation (an installed python3.x with
+    # awslambdaric, else the host's); either way the function runs and reports its runtime
+    name = unique_name("rt")
+    create_python(lam, name, "import os\ndef handler(e, c):\n    return os.environ['AWS_EXECUTION_ENV']\n",
+                  runtime=runtime)
+    out, body = invoke(lam, name)
+    assert out["StatusCode"] == 200 and "FunctionError" not in out
+    assert body == f"AWS_Lambda_{runtime}"
+
+
 def test_invoke_gives_the_function_aws_environment(lam, echo):
     _, body = invoke(lam, echo)
     env = body["env"]

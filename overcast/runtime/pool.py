@@ -17,7 +17,6 @@ PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "pytho
 NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
 PROVIDED_RUNTIMES = ("provided.al2", "provided.al2023", "provided")
 _BOOTSTRAP_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_bootstrap.js")
-_interpreters: dict[str, str] = {}  # runtime -> interpreter, decided once
 
 
 class Throttled(Exception):
@@ -26,30 +25,51 @@ class Throttled(Exception):
         self.reason = reason
 
 
-def _python_for(runtime: str) -> str:
-    """An interpreter of the runtime's version that has awslambdaric, else the host's (logged once)."""
-    wanted = runtime[len("python"):]
-    host = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    if wanted == host:
-        return sys.executable
-    if runtime in _interpreters:
-        return _interpreters[runtime]
-    chosen = sys.executable
-    candidate = shutil.which(f"python{wanted}")
-    if candidate:
-        try:
-            probe = subprocess.run([candidate, "-c", "import awslambdaric"], capture_output=True, timeout=10)
-            if probe.returncode == 0:
-                chosen = candidate
-        except (OSError, subprocess.SubprocessError):
-            pass
-    if chosen == sys.executable:
-        log.warning("runtime %s: no Python %s with awslambdaric installed; running it on the host's Python %s (%s)",
-                    runtime, wanted, host, sys.executable)
-    else:
-        log.warning("runtime %s: running on %s", runtime, chosen)
-    _interpreters[runtime] = chosen
-    return chosen
+class Interpreters:
+    """Which Python runs each python3.x runtime: the runtime's own version when one with
+    awslambdaric is installed, else the host's (logged once). Deciding runs the candidate (a
+    pyenv shim takes 100-500 ms), so it is done once per runtime, as a subprocess off the event
+    loop, started ahead of need (`prepare`) rather than on a first invocation's path."""
+
+    def __init__(self):
+        self.host = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        self._decided: dict[str, asyncio.Task] = {}
+
+    def prepare(self, runtimes) -> None:
+        for runtime in runtimes:
+            if runtime.startswith("python") and runtime[len("python"):] != self.host and runtime not in self._decided:
+                self._decided[runtime] = asyncio.get_running_loop().create_task(self._decide(runtime))
+
+    async def python_for(self, runtime: str) -> str:
+        if runtime[len("python"):] == self.host:
+            return sys.executable
+        self.prepare([runtime])
+        return await asyncio.shield(self._decided[runtime])
+
+    async def _decide(self, runtime: str) -> str:
+        wanted = runtime[len("python"):]
+        candidate = shutil.which(f"python{wanted}")
+        chosen = candidate if candidate and await _has_awslambdaric(candidate) else sys.executable
+        if chosen == sys.executable:
+            log.warning("runtime %s: no Python %s with awslambdaric installed; running it on the host's Python %s (%s)",
+                        runtime, wanted, self.host, sys.executable)
+        else:
+            log.warning("runtime %s: running on %s", runtime, chosen)
+        return chosen
+
+
+async def _has_awslambdaric(python: str) -> bool:
+    try:
+        probe = await asyncio.create_subprocess_exec(python, "-c", "import awslambdaric", stdin=subprocess.DEVNULL,
+                                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return False
+    try:
+        return await asyncio.wait_for(probe.wait(), 10) == 0
+    except TimeoutError:
+        probe.kill()
+        await probe.wait()
+        return False
 
 
 def _node_ric() -> list[str] | None:
@@ -61,10 +81,11 @@ def _node_ric() -> list[str] | None:
     return [installed] if installed else None
 
 
-def command_for(runtime: str, handler: str, code_dir: str, memory: int) -> tuple[list[str], bool]:
-    """The argv that starts a sandbox, and whether RLIMIT_AS may limit it."""
+def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: str) -> tuple[list[str], bool]:
+    """The argv that starts a sandbox, and whether RLIMIT_AS may limit it (`python`: the
+    interpreter Interpreters chose, for python runtimes)."""
     if runtime.startswith("python"):
-        return [_python_for(runtime), "-m", "awslambdaric", handler], True
+        return [python, "-m", "awslambdaric", handler], True
     if runtime.startswith("nodejs"):
         node = shutil.which("node") or "node"
         ric = _node_ric()
@@ -93,6 +114,7 @@ class Pools:
         self.latest_key: dict[tuple, str] = {}  # (account, region, name, version) -> current key
         self.running_account: dict[tuple, int] = {}
         self.running_function: dict[tuple, int] = {}
+        self.interpreters = Interpreters()
 
     def running(self, account: str, region: str, name: str | None = None) -> int:
         if name is None:

@@ -121,7 +121,14 @@ class LambdaProvider(Provider):
             self._timers[event_id] = loop.call_later(max(0.0, due - now), self._launch_event, event_id)
         for account, region, name, qualifier, config in self.store.all_provisioned():
             self._spawn(self._prewarm(account, region, name, qualifier, config.get("RequestedProvisionedConcurrentExecutions", 0)))
+        # one-time work kept off the first invocation's path: choosing the interpreters of the
+        # runtimes in use, and loading the CloudWatch Logs provider that takes functions' logs
+        self.pools.interpreters.prepare(self.store.runtimes())
+        self._spawn(self._load_logs())
         await self.mappings.start()
+
+    async def _load_logs(self) -> None:
+        self._logs = await self.providers.get("logs")
 
     async def stop(self) -> None:
         self.mappings.stop()
@@ -307,6 +314,18 @@ class LambdaProvider(Provider):
             await asyncio.to_thread(self.blobs.put, key, data)
         return sha_b64, sha_hex, len(data)
 
+    def _prepare(self, account, region, config: dict) -> None:
+        """Get a new or changed function ready for its first invocation in the background (as
+        AWS's Pending state does): its runtime's interpreter chosen, its code unpacked."""
+        self.pools.interpreters.prepare([config["Runtime"]])
+        self._spawn(self._unpack_ahead(account, region, config["_Sha"]))
+
+    async def _unpack_ahead(self, account, region, sha_hex) -> None:
+        try:
+            await self._code_dir(account, region, sha_hex)
+        except Exception:  # the invocation that needs the code meets (and reports) the same error
+            log.debug("unpacking code %s ahead of its first invocation failed", sha_hex, exc_info=True)
+
     async def _code_dir(self, account, region, sha_hex, kind="code") -> str:
         """The code's unpacked directory, unpacked (in a thread) on first use."""
         target = os.path.join(self.code_root, kind, sha_hex)
@@ -421,6 +440,7 @@ class LambdaProvider(Provider):
             config["KMSKeyArn"] = params["KMSKeyArn"]
         if not self.store.create_function(ctx.account, ctx.region, name, config, params.get("Tags") or {}, time.time()):
             raise _conflict(f"Function already exist: {name}")
+        self._prepare(ctx.account, ctx.region, config)
         out = self._config_out(config)
         out.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating")
         out.pop("LastUpdateStatus", None)
@@ -480,6 +500,7 @@ class LambdaProvider(Provider):
         config["RevisionId"] = str(uuid.uuid4())
         config["LastUpdateStatus"] = "Successful"
         self.store.put_config(account, region, name, config)
+        self._prepare(account, region, config)
 
     def _check_revision(self, config: dict, revision: str | None) -> None:
         if revision and revision != config.get("RevisionId"):
@@ -1094,7 +1115,9 @@ class LambdaProvider(Provider):
         code_dir = await self._code_dir(account, region, config["_Sha"])
         layer_dirs = [await self._code_dir(layer["_Account"], layer["_Region"], layer["_Sha"], "layers")
                       for layer in config.get("Layers") or []]
-        argv, limit = command_for(config["Runtime"], config["Handler"], code_dir, config["MemorySize"])
+        runtime = config["Runtime"]
+        python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
+        argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python)
         return FunctionSpec(
             key=f"{config['FunctionArn']}:{version}:{config['RevisionId']}", account=account, region=region, name=name,
             version=version, arn=self._arn(account, region, name), runtime=config["Runtime"], handler=config["Handler"],

@@ -235,6 +235,12 @@ class LambdaStore:
         row = self.db.query_one("SELECT account, region, name, qualifier, config FROM lambda_urls WHERE url_id=?", (url_id,))
         return (*row[:4], orjson.loads(row[4])) if row else None
 
+    def runtimes(self) -> list[str]:
+        """The runtimes of every function and published version."""
+        return [r[0] for r in self.db.query(
+            "SELECT json_extract(config, '$.Runtime') FROM lambda_functions UNION "
+            "SELECT json_extract(config, '$.Runtime') FROM lambda_versions") if r[0]]
+
     def all_provisioned(self) -> list[tuple]:
         return [(*r[:4], orjson.loads(r[4])) for r in self.db.query(
             "SELECT account, region, name, qualifier, config FROM lambda_provisioned")]
