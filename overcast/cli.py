@@ -1,4 +1,4 @@
-"""`overcast start | status | reset`."""
+"""`overcast start | status | reset | aws`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ from overcast.config import Config
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["aws"]:  # `overcast aws ...`: everything after `aws` is the AWS CLI's
+        from overcast.awslocal import main as aws_main
+
+        aws_main(argv[1:])
     parser = argparse.ArgumentParser(prog="overcast", description="The serverless cloud on your own machine.")
     parser.add_argument("--version", action="version", version=f"overcast {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -35,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
                        help="open connections before new ones get 503 (OVERCAST_MAX_CONNECTIONS; "
                             "default: 90%% of the open-file limit, less a reserve)")
 
+    commands.add_parser("aws", help="run the AWS CLI against this overcast (the same as `awslocal`)")
     for name, text in (("status", "show whether overcast is running"), ("reset", "delete all state")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="address of the running overcast (default 127.0.0.1)")
@@ -125,8 +131,7 @@ class _Server(uvicorn.Server):
 
 
 def _url(config: Config, path: str) -> str:
-    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host
-    return f"http://{host}:{config.port}{path}"
+    return config.local_url + path
 
 
 def status_command(config: Config, args) -> int:

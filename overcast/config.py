@@ -60,6 +60,13 @@ class Config:
         )
 
     @property
+    def local_url(self) -> str:
+        """The URL a client on this machine reaches overcast at (a wildcard listen address is
+        reached on loopback)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
     def database_path(self) -> str:
         return os.path.join(self.data_dir, "overcast.db")
 

@@ -127,3 +127,44 @@ def test_environment_variables_configure_start(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# -- awslocal / overcast aws: the AWS CLI pointed at overcast ------------------------------------
+
+def _cli_environment(**extra) -> dict:
+    """The environment of a user who has set no AWS credentials, region or endpoint."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OVERCAST_"))}
+    return {**env, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, **extra}
+
+
+def test_awslocal_sends_sqs_commands_to_overcast(endpoint, client, unique_name):
+    # AWS CLI v1 sends `aws sqs` to AWS's own host even with AWS_ENDPOINT_URL set; awslocal passes
+    # --endpoint-url, so the queue is created in overcast (found by OVERCAST_PORT, test credentials)
+    name = unique_name("awslocal")
+    result = subprocess.run([sys.executable, "-m", "overcast.awslocal", "sqs", "create-queue", "--queue-name", name],
+                            capture_output=True, text=True, timeout=60,
+                            env=_cli_environment(OVERCAST_PORT=str(urlparse(endpoint).port)))
+    assert result.returncode == 0, result.stderr
+    assert name in client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def test_overcast_aws_uses_aws_endpoint_url_first(endpoint, client, unique_name):
+    name = unique_name("ovaws")
+    client("sns").create_topic(Name=name)
+    result = subprocess.run([sys.executable, "-m", "overcast", "aws", "sns", "list-topics", "--output", "json"],
+                            capture_output=True, text=True, timeout=60,
+                            env=_cli_environment(AWS_ENDPOINT_URL=endpoint, OVERCAST_PORT="1"))
+    assert result.returncode == 0, result.stderr
+    assert f"arn:aws:sns:us-east-1:000000000000:{name}" in result.stdout
+
+
+def test_awslocal_keeps_what_the_user_chose():
+    from overcast.awslocal import command
+
+    argv, env = command(["--endpoint-url", "http://elsewhere:1", "s3", "ls", "--region", "eu-west-1"],
+                        {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"})
+    assert argv[1:] == ["--endpoint-url", "http://elsewhere:1", "s3", "ls", "--region", "eu-west-1"]
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIDEXAMPLE" and "AWS_DEFAULT_REGION" not in env
+    argv, env = command(["s3", "ls"], {"OVERCAST_HOST": "0.0.0.0", "OVERCAST_PORT": "4599"})
+    assert argv[1:] == ["--endpoint-url", "http://127.0.0.1:4599", "s3", "ls"]
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_DEFAULT_REGION"]) == ("test", "us-east-1")
