@@ -194,6 +194,64 @@ def test_notifications_deliver_test_event_and_object_events_to_sqs(client, s3, b
     assert removed["eventName"] == "ObjectRemoved:Delete"
 
 
+def test_notifications_deliver_through_an_sns_topic_to_its_sqs_subscription(client, s3, bucket, unique_name):
+    sqs, sns = client("sqs"), client("sns")
+    url = sqs.create_queue(QueueName=unique_name("q"))["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name=unique_name("t"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    # same account: delivered without a topic policy, as to queues
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"TopicConfigurations": [{
+        "Id": "to-topic", "TopicArn": topic, "Events": ["s3:ObjectCreated:*"]}]})
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["TopicConfigurations"][0]["TopicArn"] == topic
+    test = _receive(sqs, url)[0]
+    assert test["Type"] == "Notification" and test["TopicArn"] == topic
+    assert test["Subject"] == "Amazon S3 Notification"
+    assert json.loads(test["Message"])["Event"] == "s3:TestEvent"
+    s3.put_object(Bucket=bucket, Key="report.csv", Body=b"a,b")
+    envelope = _receive(sqs, url)[0]
+    assert envelope["Subject"] == "Amazon S3 Notification"
+    record = json.loads(envelope["Message"])["Records"][0]
+    assert record["eventSource"] == "aws:s3" and record["eventName"] == "ObjectCreated:Put"
+    assert record["s3"]["configurationId"] == "to-topic"
+    assert record["s3"]["bucket"]["name"] == bucket and record["s3"]["object"]["key"] == "report.csv"
+
+
+def test_notifications_invoke_a_lambda_function_asynchronously(client, s3, bucket, unique_name):
+    from lambda_functions import ROLE, python_zip
+
+    sqs, lam = client("sqs"), client("lambda")
+    url = sqs.create_queue(QueueName=unique_name("q"))["QueueUrl"]
+    code = ("import boto3, json, os\ndef handler(event, context):\n"
+            "    boto3.client('sqs').send_message(QueueUrl=os.environ['OUT'], MessageBody=json.dumps(event))\n")
+    arn = lam.create_function(FunctionName=unique_name("on-upload"), Runtime="python3.11", Role=ROLE,
+                              Handler="app.handler", Code={"ZipFile": python_zip(code)},
+                              Environment={"Variables": {"OUT": url}})["FunctionArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"Id": "fn", "LambdaFunctionArn": arn, "Events": ["s3:ObjectRemoved:*"]}]})
+    s3.put_object(Bucket=bucket, Key="gone.txt", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="gone.txt")
+    events = _receive(sqs, url)  # no s3:TestEvent: S3 sends that to queues and topics only
+    record = events[0]["Records"][0]
+    assert record["eventName"] == "ObjectRemoved:Delete" and record["s3"]["object"]["key"] == "gone.txt"
+    assert record["s3"]["configurationId"] == "fn"
+
+
+@pytest.mark.parametrize("kind, arn", [
+    ("TopicConfigurations", "arn:aws:sns:us-east-1:000000000000:no-such-topic"),
+    ("LambdaFunctionConfigurations", "arn:aws:lambda:us-east-1:000000000000:function:no-such-function"),
+])
+def test_notification_to_missing_topic_or_function_is_invalid_argument(s3, bucket, kind, arn):
+    from botocore.exceptions import ClientError
+
+    key = "TopicArn" if kind == "TopicConfigurations" else "LambdaFunctionArn"
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={kind: [{
+            key: arn, "Events": ["s3:ObjectCreated:*"]}]})
+    assert e.value.response["Error"]["Code"] == "InvalidArgument"
+    assert e.value.response["Error"]["Message"] == "Unable to validate the following destination configurations"
+
+
 def test_notification_to_missing_queue_is_invalid_argument(s3, bucket):
     from botocore.exceptions import ClientError
 

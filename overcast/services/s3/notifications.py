@@ -1,11 +1,11 @@
 """S3 event notifications: matching events against a bucket's NotificationConfiguration and
 delivering S3's event messages.
 
-SQS is delivered through the SQS provider's own SendMessage (never its tables). SNS, Lambda and
-EventBridge deliver through this module's small registry: when those services land, they call
-`register_destination("sns", deliver)` (deliver(arn, message_json, region, account) -> awaitable)
-and `register_destination("eventbridge", ...)`; until then configuring them answers S3's
-"Unable to validate the following destination configurations" error.
+Each destination is delivered through its service's own provider API, never its tables: SQS
+queues by SendMessage, SNS topics by the SNS provider's publish_internal (subject "Amazon S3
+Notification"), Lambda functions by an asynchronous (Event) invoke. EventBridge delivery is not
+implemented yet: configuring it answers S3's "Unable to validate the following destination
+configurations" error.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import datetime
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 from urllib.parse import quote_plus
 
@@ -26,9 +25,6 @@ from overcast.aws.errors import AwsError
 from overcast.engine.targets import Sender, delivery_refusal
 
 log = logging.getLogger("overcast.s3")
-
-Deliver = Callable[[str, str, str, str], Awaitable[None]]
-_DESTINATIONS: dict[str, Deliver] = {}
 
 EVENTS = frozenset((
     "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
@@ -41,11 +37,6 @@ EVENTS = frozenset((
 ))
 _KINDS = (("QueueConfigurations", "QueueArn", "sqs"), ("TopicConfigurations", "TopicArn", "sns"),
           ("LambdaFunctionConfigurations", "LambdaFunctionArn", "lambda"))
-
-
-def register_destination(kind: str, deliver: Deliver) -> None:
-    """Let S3 deliver to another service ("sns", "lambda", "eventbridge")."""
-    _DESTINATIONS[kind] = deliver
 
 
 def _cannot_validate(arn: str, why: str) -> AwsError:
@@ -72,8 +63,8 @@ class Notifier:
             if not watchers:
                 del self._watchers[bucket_name]
 
-    async def _sqs(self):
-        return await self.provider.providers.get("sqs")
+    async def _provider(self, service: str):
+        return await self.provider.providers.get(service)
 
     async def validate(self, bucket, config: dict) -> None:
         for list_name, arn_name, kind in _KINDS:
@@ -94,24 +85,34 @@ class Notifier:
                 parts = arn.split(":")
                 if len(parts) < 6 or parts[0] != "arn" or parts[2] != kind:
                     raise _cannot_validate(arn, "The destination ARN is not valid")
-                if kind == "sqs":
-                    if parts[5].endswith(".fifo"):
-                        raise _cannot_validate(arn, "FIFO queues are not supported as event destinations")
-                    sqs = await self._sqs()
-                    ctx = _internal_ctx("sqs", parts[4], parts[3], "GetQueueUrl")
-                    try:
-                        sqs.get_queue_url(ctx, {"QueueName": parts[5], "QueueOwnerAWSAccountId": parts[4]})
-                    except AwsError:
-                        raise _cannot_validate(arn, "The destination queue does not exist") from None
-                elif kind not in _DESTINATIONS:
-                    raise _cannot_validate(arn, f"Delivery to {kind.upper() if kind == 'sns' else 'Lambda'} is not "
-                                           "supported by overcast yet")
+                await self._check_destination(kind, arn, parts)
                 if await self._refusal(bucket, kind, arn) is not None:
                     what = {"sqs": "queue", "sns": "topic", "lambda": "function"}[kind]
                     raise _cannot_validate(arn, f"Permissions on the destination {what} do not allow S3 to publish "
                                            "notifications from this bucket")
-        if "EventBridgeConfiguration" in config and "eventbridge" not in _DESTINATIONS:
+        if "EventBridgeConfiguration" in config:
             raise _cannot_validate("EventBridge", "Delivery to EventBridge is not supported by overcast yet")
+
+    async def _check_destination(self, kind: str, arn: str, parts: list[str]) -> None:
+        """The destination exists (S3 checks this when the configuration is put)."""
+        if kind in ("sqs", "sns") and parts[5].endswith(".fifo"):
+            raise _cannot_validate(arn, f"FIFO {'queues' if kind == 'sqs' else 'topics'} are not supported as event "
+                                   "destinations")
+        provider = await self._provider(kind)
+        account, region = parts[4], parts[3]
+        try:
+            if kind == "sqs":
+                provider.get_queue_url(_internal_ctx("sqs", account, region, "GetQueueUrl"),
+                                       {"QueueName": parts[5], "QueueOwnerAWSAccountId": account})
+            elif kind == "sns":
+                provider.get_topic_attributes(_internal_ctx("sns", account, region, "GetTopicAttributes"),
+                                              {"TopicArn": arn})
+            else:
+                provider.get_function_configuration(_internal_ctx("lambda", account, region, "GetFunctionConfiguration"),
+                                                    {"FunctionName": arn})
+        except AwsError:
+            what = {"sqs": "queue", "sns": "topic", "lambda": "function"}[kind]
+            raise _cannot_validate(arn, f"The destination {what} does not exist") from None
 
     async def test_event(self, bucket, config: dict) -> None:
         message = orjson.dumps({
@@ -119,6 +120,8 @@ class Notifier:
             "RequestId": f"{next(self._sequence):016X}", "HostId": "overcast",
         }).decode()
         for list_name, arn_name, kind in _KINDS:
+            if kind == "lambda":  # S3 tests queues and topics with this message, not functions
+                continue
             for entry in config.get(list_name) or []:
                 await self._deliver(kind, entry[arn_name], message)
 
@@ -135,17 +138,12 @@ class Notifier:
             for entry in config.get(list_name) or []:
                 if _matches(entry, event, key):
                     targets.append((kind, entry[arn_name], entry.get("Id") or "overcast-notification"))
-        eventbridge = "EventBridgeConfiguration" in config and "eventbridge" in _DESTINATIONS
-        if not targets and not eventbridge:
+        if not targets:
             return
         sequencer = f"{next(self._sequence):016X}"
         for kind, arn, config_id in targets:
             record = self._record(bucket, event, key, size, etag, version_id, ctx, config_id, sequencer)
             self._outbox(bucket, kind, arn, orjson.dumps({"Records": [record]}).decode())
-        if eventbridge:
-            record = self._record(bucket, event, key, size, etag, version_id, ctx, "", sequencer)
-            self._outbox(bucket, "eventbridge", f"arn:aws:events:{bucket.region}:{bucket.account}:event-bus/default",
-                         orjson.dumps(record).decode())
 
     def _outbox(self, bucket, kind: str, arn: str, message: str) -> None:
         """Keep a notification to deliver: its row commits with the write that emitted it (the
@@ -223,20 +221,21 @@ class Notifier:
 
     async def _deliver(self, kind: str, arn: str, message: str, bucket=None) -> None:
         parts = arn.split(":")
+        account, region = parts[4], parts[3]
         try:
             refused = await self._refusal(bucket, kind, arn)
             if refused is not None:
                 log.warning("S3 notification to %s refused: %s", arn, refused)
                 return
+            provider = await self._provider(kind)
             if kind == "sqs":
-                sqs = await self._sqs()
-                account, region, name = parts[4], parts[3], parts[5]
                 ctx = _internal_ctx("sqs", account, region, "SendMessage")
-                sqs.send_message(ctx, {"QueueUrl": f"http://localhost:4566/{account}/{name}", "MessageBody": message})
+                provider.send_message(ctx, {"QueueUrl": f"http://localhost:4566/{account}/{parts[5]}",
+                                            "MessageBody": message})
+            elif kind == "sns":
+                await provider.publish_internal(account, region, arn, message, subject="Amazon S3 Notification")
             else:
-                deliver = _DESTINATIONS.get(kind)
-                if deliver is not None:
-                    await deliver(arn, message, parts[3] if len(parts) > 3 else "", parts[4] if len(parts) > 4 else "")
+                await provider.invoke_function(account, region, arn, message.encode(), invocation_type="Event")
         except AwsError as e:
             log.warning("S3 notification to %s failed: %s", arn, e)
         except Exception:
