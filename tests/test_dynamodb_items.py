@@ -262,3 +262,46 @@ def test_empty_expression_attribute_names(ddb, table):
 def test_expression_attribute_names_without_expressions(ddb, table):
     code, message, _ = error(ddb.get_item, TableName=table, Key=key("en"), ExpressionAttributeNames={"#a": "a"})
     assert message == "ExpressionAttributeNames can only be specified when using expressions"
+
+
+def test_a_request_is_validated_before_its_table_is_looked_up(ddb):
+    # no such table: the request's own faults still answer ValidationException, as on AWS
+    item = {"pk": {"S": "x"}}
+    assert error(ddb.put_item, TableName="no-such-table", Item=item, ReturnValues="ALL_NEW")[:2] == (
+        "ValidationException", "Return values set to invalid value")
+    assert error(ddb.delete_item, TableName="no-such-table", Key=item, ReturnValues="UPDATED_NEW")[:2] == (
+        "ValidationException", "Return values set to invalid value")
+    assert error(ddb.put_item, TableName="ab", Item=item)[:2] == (
+        "ValidationException", "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: "
+        "Member must have length greater than or equal to 3")
+    assert error(ddb.get_item, TableName="a b c", Key=item)[:2] == (
+        "ValidationException", "1 validation error detected: Value 'a b c' at 'tableName' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+    assert error(ddb.get_item, TableName="no-such-table", Key=item)[0] == "ResourceNotFoundException"
+
+
+def test_item_collection_metrics_on_a_table_with_a_local_index(ddb, table):
+    import uuid
+
+    name = make_table(ddb, f"lsi-{uuid.uuid4().hex[:10]}", range_key=("sk", "N"), extra_attrs=(("at", "S"),),
+                      LocalSecondaryIndexes=[{"IndexName": "by-at", "KeySchema": [
+                          {"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+                          "Projection": {"ProjectionType": "ALL"}}])
+    metrics = {"ItemCollectionKey": {"pk": {"S": "c"}}, "SizeEstimateRangeGB": [0.0, 1.0]}
+    item = {**key("c"), "at": {"S": "now"}}
+    assert ddb.put_item(TableName=name, Item=item, ReturnItemCollectionMetrics="SIZE")["ItemCollectionMetrics"] == metrics
+    assert ddb.update_item(TableName=name, Key=key("c"), UpdateExpression="SET v = :v",
+                           ExpressionAttributeValues={":v": {"N": "1"}},
+                           ReturnItemCollectionMetrics="SIZE")["ItemCollectionMetrics"] == metrics
+    assert ddb.delete_item(TableName=name, Key=key("c"), ReturnItemCollectionMetrics="SIZE")["ItemCollectionMetrics"] \
+        == metrics
+    batch = ddb.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": item}},
+                                                      {"DeleteRequest": {"Key": key("c", "2")}}]},
+                                 ReturnItemCollectionMetrics="SIZE")
+    assert batch["ItemCollectionMetrics"] == {name: [metrics, metrics]}
+    transact = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": name, "Item": {**key("c", "3")}}}],
+                                        ReturnItemCollectionMetrics="SIZE")
+    assert transact["ItemCollectionMetrics"] == {name: [metrics]}
+    # not asked for, or no local index: no metrics
+    assert "ItemCollectionMetrics" not in ddb.put_item(TableName=name, Item=item)
+    assert "ItemCollectionMetrics" not in ddb.put_item(TableName=table, Item=key("c"), ReturnItemCollectionMetrics="SIZE")

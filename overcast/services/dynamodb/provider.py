@@ -104,6 +104,8 @@ class DynamoDbProvider(Provider):
                 return self._table(ctx, name.split(":table/", 1)[1].split("/", 1)[0], describe=describe)
             row = self.store.get_table(ctx.account, ctx.region, name) if isinstance(name, str) else None
             if row is None:
+                if isinstance(name, str):
+                    _check_table_name(name)  # a name no table can have is a ValidationException
                 if describe:
                     raise not_found(f"Requested resource not found: Table: {name} not found")
                 raise not_found()
@@ -666,10 +668,10 @@ class DynamoDbProvider(Provider):
         return out
 
     def put_item(self, ctx, params: dict) -> dict:
-        table = self._table(ctx, params["TableName"])
-        returns = params.get("ReturnValues") or "NONE"
+        returns = params.get("ReturnValues") or "NONE"  # the request's own checks come before the table's
         if returns not in ("NONE", "ALL_OLD"):
             raise invalid("Return values set to invalid value")
+        table = self._table(ctx, params["TableName"])
         item, key = self._checked_item(table, params["Item"])
         condition = None
         if len(params) > 2:
@@ -687,14 +689,17 @@ class DynamoDbProvider(Provider):
         out = self._capacity(params, table, 1.0)
         if returns == "ALL_OLD" and old is not None:
             out["Attributes"] = old
+        if self._wants_metrics(params, table):
+            out["ItemCollectionMetrics"] = self._collection_metrics(table, key, item[table.hash_name])
         return out
 
     def delete_item(self, ctx, params: dict) -> dict:
-        table = self._table(ctx, params["TableName"])
         returns = params.get("ReturnValues") or "NONE"
         if returns not in ("NONE", "ALL_OLD"):
             raise invalid("Return values set to invalid value")
-        key = table.param_key(params["Key"])[:3]
+        table = self._table(ctx, params["TableName"])
+        *key, key_item = table.param_key(params["Key"])
+        key = tuple(key)
         parser = self._parser(params, ("ConditionExpression",), ("Expected",))
         condition = self._condition(parser, params)
         parser.check_unused()
@@ -707,7 +712,21 @@ class DynamoDbProvider(Provider):
         out = self._capacity(params, table, 1.0)
         if returns == "ALL_OLD" and old is not None:
             out["Attributes"] = old
+        if self._wants_metrics(params, table):
+            out["ItemCollectionMetrics"] = self._collection_metrics(table, key, key_item[table.hash_name])
         return out
+
+    @staticmethod
+    def _wants_metrics(params: dict, table: Table) -> bool:
+        return params.get("ReturnItemCollectionMetrics") == "SIZE" and table.has_local_indexes()
+
+    def _collection_metrics(self, table: Table, key: tuple, hash_value: dict) -> dict:
+        """ItemCollectionMetrics of the item collection a write touched (tables with a local
+        secondary index): its key and AWS's estimate of its size (items plus their LSI entries)
+        as a range of whole gigabytes."""
+        size = self.store.collection_size(table.id, key[0], key[1], table.local_index_names())
+        low = float(size // (1 << 30))
+        return {"ItemCollectionKey": {table.hash_name: hash_value}, "SizeEstimateRangeGB": [low, low + 1.0]}
 
     def _update_clauses(self, table: Table, parser: Parser, params: dict):
         if params.get("UpdateExpression") is not None:
@@ -743,6 +762,8 @@ class DynamoDbProvider(Provider):
         attributes = _return_values(returns, clauses, old, new)
         if attributes:
             out["Attributes"] = attributes
+        if self._wants_metrics(params, table):
+            out["ItemCollectionMetrics"] = self._collection_metrics(table, key, key_item[table.hash_name])
         return out
 
     def _updated(self, table: Table, clauses: dict, old: dict | None, key_item: dict) -> dict:
@@ -1007,14 +1028,16 @@ class DynamoDbProvider(Provider):
                                   "1 validation error detected: WriteRequest must contain exactly one action")
                 if "PutRequest" in write:
                     item, key = self._checked_item(table, write["PutRequest"]["Item"])
+                    hash_value = item[table.hash_name]
                 else:
-                    key, item = table.param_key(write["DeleteRequest"]["Key"])[:3], None
+                    *key, key_item = table.param_key(write["DeleteRequest"]["Key"])
+                    key, item, hash_value = tuple(key), None, key_item[table.hash_name]
                 if key in seen:
                     raise invalid("Provided list of item keys contains duplicates")
                 seen.add(key)
-                plans.append((table, key, item))
+                plans.append((table, key, item, hash_value))
         with self.store.transaction():
-            for table, key, item in plans:
+            for table, key, item, _ in plans:
                 needs_old = table.indexes or table.stream_id is not None or item is None
                 old = self._read(table, key) if needs_old else None
                 if item is None and old is None:
@@ -1023,9 +1046,21 @@ class DynamoDbProvider(Provider):
         out: dict = {"UnprocessedItems": {}}
         if params.get("ReturnConsumedCapacity") not in (None, "NONE"):
             tables = {}
-            for table, _, _ in plans:
+            for table, _, _, _ in plans:
                 tables[table.name] = tables.get(table.name, 0) + 1.0
             out["ConsumedCapacity"] = [{"TableName": n, "CapacityUnits": u} for n, u in tables.items()]
+        metrics = self._metrics_by_table(params, [(table, key, hash_value) for table, key, _, hash_value in plans])
+        if metrics:
+            out["ItemCollectionMetrics"] = metrics
+        return out
+
+    def _metrics_by_table(self, params: dict, writes: list[tuple]) -> dict:
+        """BatchWriteItem's and TransactWriteItems' ItemCollectionMetrics: per table with a local
+        secondary index, the metrics of each item collection a write touched."""
+        out: dict = {}
+        for table, key, hash_value in writes:
+            if self._wants_metrics(params, table):
+                out.setdefault(table.name, []).append(self._collection_metrics(table, key, hash_value))
         return out
 
     # -- transactions ------------------------------------------------------------------------
@@ -1068,7 +1103,7 @@ class DynamoDbProvider(Provider):
             table = self._table_by_name_or_arn(ctx, request["TableName"])
             if action == "Put":
                 item, key = self._checked_item(table, request["Item"])
-                key_item = None
+                key_item = table.keys_of(item)
                 parser = self._parser(request, ("ConditionExpression",))
             else:
                 full = table.param_key(request["Key"])
@@ -1124,6 +1159,10 @@ class DynamoDbProvider(Provider):
             out: dict = {}
             if params.get("ReturnConsumedCapacity") not in (None, "NONE"):
                 out["ConsumedCapacity"] = [{"TableName": p[1].name, "CapacityUnits": 2.0} for p in plans]
+            metrics = self._metrics_by_table(params, [(p[1], p[2], p[3][p[1].hash_name]) for p in plans
+                                                      if p[0] != "ConditionCheck"])
+            if metrics:
+                out["ItemCollectionMetrics"] = metrics
             if token:
                 self.store.save_token(ctx.account, ctx.region, token, digest, _now(), orjson.dumps(out))
         return out

@@ -137,6 +137,16 @@ class DynamoDbStore:
                                 "WHERE table_id = ? AND index_name = ?", (table_id, index_name))
         return row[0], row[1]
 
+    def collection_size(self, table_id: int, hash_: int, pk: bytes, local_indexes: list[str]) -> int:
+        """Bytes stored for one item collection: the items with this partition key and their
+        entries in the table's local secondary indexes."""
+        marks = ", ".join("?" * len(local_indexes))
+        row = self.db.query_one(
+            "SELECT (SELECT COALESCE(SUM(LENGTH(item)), 0) FROM ddb_items WHERE table_id = ? AND hash = ? AND pk = ?)"
+            " + (SELECT COALESCE(SUM(LENGTH(item)), 0) FROM ddb_index_items WHERE table_id = ? AND index_name IN "
+            f"({marks}) AND hash = ? AND pk = ?)", (table_id, hash_, pk, table_id, *local_indexes, hash_, pk))
+        return row[0]
+
     def ttl_tables(self) -> list[tuple]:
         return self.db.query("SELECT id, account, region, name, spec FROM ddb_tables WHERE spec LIKE '%\"TtlAttribute\"%'")
 

@@ -136,6 +136,12 @@ class Table:
         ttl = spec.get("TtlAttribute")
         self.ttl_attr = ttl if ttl else None
 
+    def has_local_indexes(self) -> bool:
+        return any(not index.is_global for index in self.indexes.values())
+
+    def local_index_names(self) -> list[str]:
+        return [name for name, index in self.indexes.items() if not index.is_global]
+
     def key_names(self) -> tuple:
         return (self.hash_name, self.range_name) if self.range_name else (self.hash_name,)
 
