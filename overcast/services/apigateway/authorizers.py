@@ -12,17 +12,12 @@ import time
 import orjson
 
 from overcast.aws.errors import AwsError
+from overcast.services.apigateway.errors import GatewayError
 
 log = logging.getLogger("overcast.apigateway")
 
 _LAMBDA_URI = re.compile(r"functions/(.+?)/invocations")
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
-
-
-def _error(kind, message=None, body=None):
-    from overcast.services.apigateway.runtime import GatewayError
-
-    return GatewayError(kind, message, body=body)
 
 
 def method_arn(stage, state) -> str:
@@ -90,30 +85,30 @@ async def _invoke_authorizer(plane, stage, authorizer, event: dict) -> dict:
     """The authorizer Lambda's answer; raises the gateway error AWS answers for its failures."""
     match = _LAMBDA_URI.search(authorizer.get("authorizerUri") or "")
     if not match:
-        raise _error("AUTHORIZER_CONFIGURATION_ERROR")
+        raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR")
     lam = await plane.provider.providers.get("lambda")
     try:
         result = await lam.invoke_function(stage.account, stage.region, match.group(1), orjson.dumps(event))
     except AwsError as e:
         log.warning("API Gateway %s: authorizer %s failed: %s", stage.api_id, authorizer.get("name"), e)
-        raise _error("AUTHORIZER_CONFIGURATION_ERROR") from None
+        raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR") from None
     try:
         out = orjson.loads(result.payload)
     except orjson.JSONDecodeError:
-        raise _error("AUTHORIZER_CONFIGURATION_ERROR") from None
+        raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR") from None
     if result.function_error:
         if isinstance(out, dict) and out.get("errorMessage") == "Unauthorized":
-            raise _error("UNAUTHORIZED")
-        raise _error("AUTHORIZER_CONFIGURATION_ERROR")
+            raise GatewayError("UNAUTHORIZED")
+        raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR")
     if not isinstance(out, dict) or "principalId" not in out or not isinstance(out.get("policyDocument"), dict):
-        raise _error("AUTHORIZER_CONFIGURATION_ERROR")
+        raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR")
     return out
 
 
 async def run_authorizer(plane, stage, state, plan) -> None:
     authorizer = plan.authorizer
     if authorizer is None:
-        raise _error("AUTHORIZER_CONFIGURATION_ERROR")
+        raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR")
     kind = authorizer.get("type")
     if kind == "COGNITO_USER_POOLS":
         await _cognito(plane, state, plan, authorizer)
@@ -122,15 +117,15 @@ async def run_authorizer(plane, stage, state, plan) -> None:
         source = authorizer.get("identitySource") or "method.request.header.Authorization"
         token = state.param_value(source)
         if not token:
-            raise _error("UNAUTHORIZED")
+            raise GatewayError("UNAUTHORIZED")
         expression = authorizer.get("identityValidationExpression")
         if expression and not re.fullmatch(expression, token):
-            raise _error("UNAUTHORIZED")
+            raise GatewayError("UNAUTHORIZED")
         identity = [token]
     else:
         identity = _identity_values(authorizer, state)
         if identity is None:
-            raise _error("UNAUTHORIZED")
+            raise GatewayError("UNAUTHORIZED")
     arn = method_arn(stage, state)
     ttl = int(authorizer.get("authorizerResultTtlInSeconds", 300) or 0)
     cache_key = (stage.api_id, authorizer["id"], *identity) if identity else None
@@ -152,13 +147,13 @@ async def run_authorizer(plane, stage, state, plan) -> None:
             cache[cache_key] = (now + ttl, out)
     verdict = policy_allows(out["policyDocument"], arn)
     if verdict is False:
-        raise _error("ACCESS_DENIED", "User is not authorized to access this resource with an explicit deny")
+        raise GatewayError("ACCESS_DENIED", "User is not authorized to access this resource with an explicit deny")
     if verdict is None:
-        raise _error("ACCESS_DENIED", "User is not authorized to access this resource")
+        raise GatewayError("ACCESS_DENIED", "User is not authorized to access this resource")
     context = {}
     for k, v in (out.get("context") or {}).items():
         if isinstance(v, (dict, list)):
-            raise _error("AUTHORIZER_CONFIGURATION_ERROR")
+            raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR")
         context[k] = v
     state.authorizer = {"principalId": out["principalId"], **context}
     state.invalidate_context()
@@ -177,21 +172,21 @@ async def _cognito(plane, state, plan, authorizer) -> None:
     source = authorizer.get("identitySource") or "method.request.header.Authorization"
     token = state.param_value(source)
     if not token:
-        raise _error("UNAUTHORIZED")
+        raise GatewayError("UNAUTHORIZED")
     expression = authorizer.get("identityValidationExpression")
     if expression and not re.fullmatch(expression, token):
-        raise _error("UNAUTHORIZED")
+        raise GatewayError("UNAUTHORIZED")
     scopes = plan.method.get("authorizationScopes") or []
     pools = {pool_of_arn(arn) for arn in authorizer.get("providerARNs") or []}
     try:
         claims = await verify(plane.provider.providers, pools, token.removeprefix("Bearer ").strip(),
                               "access" if scopes else None)
     except jwt.InvalidTokenError:
-        raise _error("UNAUTHORIZED") from None
+        raise GatewayError("UNAUTHORIZED") from None
     if scopes and not set(scopes) & set(str(claims.get("scope", "")).split()):
-        raise _error("UNAUTHORIZED")
+        raise GatewayError("UNAUTHORIZED")
     if not scopes and claims.get("token_use") != "id":
-        raise _error("UNAUTHORIZED")
+        raise GatewayError("UNAUTHORIZED")
     state.authorizer = {"claims": {k: v if isinstance(v, str) else ",".join(v) if isinstance(v, list) else
                                    str(v).lower() if isinstance(v, bool) else str(v) for k, v in claims.items()}}
     state.invalidate_context()
@@ -207,10 +202,10 @@ async def check_iam(provider, state) -> None:
         if "X-Amz-Signature=" in state.request.query_string:
             return
         if auth:
-            raise _error("INVALID_SIGNATURE", "Authorization header requires 'Credential' parameter. Authorization "
+            raise GatewayError("INVALID_SIGNATURE", "Authorization header requires 'Credential' parameter. Authorization "
                                               "header requires 'Signature' parameter. Authorization header requires "
                                               "'SignedHeaders' parameter.")
-        raise _error("MISSING_AUTHENTICATION_TOKEN")
+        raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
     access_key = match.group(1)
     state.identity_extra = {"accessKey": access_key}
     secret, arn, account = None, None, None
@@ -227,7 +222,7 @@ async def check_iam(provider, state) -> None:
     if secret is None:
         return
     if not _signature_valid(state, secret, match):
-        raise _error("INVALID_SIGNATURE", "The request signature we calculated does not match the signature you "
+        raise GatewayError("INVALID_SIGNATURE", "The request signature we calculated does not match the signature you "
                                           "provided. Check your AWS Secret Access Key and signing method. Consult the "
                                           "service documentation for details.")
 

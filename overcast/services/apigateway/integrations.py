@@ -18,6 +18,7 @@ from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.services import SERVICES
 from overcast.services.apigateway import mapping
+from overcast.services.apigateway.errors import GatewayError
 from overcast.vtl import VtlError
 
 log = logging.getLogger("overcast.apigateway")
@@ -27,12 +28,6 @@ _AWS_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):([^:]+):(action|path)/(.*)
 _PROXY_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
 # services whose subdomain in an integration URI differs from overcast's model name
 _SUBDOMAINS = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions", "execute-api": "apigateway"}
-
-
-def _gateway_error(kind, message=None):
-    from overcast.services.apigateway.runtime import GatewayError
-
-    return GatewayError(kind, message)
 
 
 class Integrations:
@@ -82,7 +77,7 @@ class Integrations:
             else:
                 result = await self._aws_call(stage, state, plan, body_in, timeout)
         else:
-            raise _gateway_error("API_CONFIGURATION_ERROR")
+            raise GatewayError("API_CONFIGURATION_ERROR")
         return self._respond(state, plan, result)
 
     # -- request mapping ---------------------------------------------------------------------
@@ -95,7 +90,7 @@ class Integrations:
         if template is None:
             passthrough = integration.get("passthroughBehavior") or "WHEN_NO_MATCH"
             if passthrough == "NEVER" or (passthrough == "WHEN_NO_TEMPLATES" and templates):
-                raise _gateway_error("UNSUPPORTED_MEDIA_TYPE")
+                raise GatewayError("UNSUPPORTED_MEDIA_TYPE")
             body = state.request.body
             if state.is_binary and integration.get("contentHandling") == "CONVERT_TO_TEXT":
                 return base64.b64encode(body)
@@ -111,7 +106,7 @@ class Integrations:
             return mapping.render(template, state, state.body_text()).encode()
         except VtlError as e:
             log.warning("API Gateway %s: request template failed: %s", state.stage.api_id, e)
-            raise _gateway_error("DEFAULT_5XX") from None
+            raise GatewayError("DEFAULT_5XX") from None
 
     def _mapped_params(self, state, plan, where: str) -> dict:
         prefix = f"integration.request.{where}."
@@ -133,7 +128,7 @@ class Integrations:
                 doc = json.loads(body)
                 status = int(doc.get("statusCode", 200)) if isinstance(doc, dict) else 200
             except (ValueError, TypeError):
-                raise _gateway_error("DEFAULT_5XX") from None
+                raise GatewayError("DEFAULT_5XX") from None
         return {"status": status, "headers": [], "body": b"", "subject": str(status)}
 
     # -- Lambda ------------------------------------------------------------------------------
@@ -158,17 +153,17 @@ class Integrations:
             timer.cancel()
         if not task.done():
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
-            raise _gateway_error("INTEGRATION_TIMEOUT")
+            raise GatewayError("INTEGRATION_TIMEOUT")
         try:
             return task.result()
         except AwsError as e:
             log.warning("API Gateway %s: Lambda %s failed: %s", stage.api_id, function, e)
-            raise _gateway_error("DEFAULT_5XX") from None
+            raise GatewayError("DEFAULT_5XX") from None
 
     def _function(self, stage, state, plan) -> str:
         match = _LAMBDA_URI.match(plan.integration.get("uri", ""))
         if not match:
-            raise _gateway_error("DEFAULT_5XX")
+            raise GatewayError("DEFAULT_5XX")
         return _substitute_stage_vars(match.group(2), stage.variables)
 
     def proxy_event(self, stage, state, plan) -> dict:
@@ -278,7 +273,7 @@ class Integrations:
         integration = plan.integration
         match = _AWS_URI.match(_substitute_stage_vars(integration.get("uri", ""), stage.variables))
         if not match:
-            raise _gateway_error("DEFAULT_5XX")
+            raise GatewayError("DEFAULT_5XX")
         region = match.group(1) or stage.region
         subdomain, kind, rest = match.group(2), match.group(3), match.group(4)
         service = _SUBDOMAINS.get(subdomain, subdomain.split(".")[-1])
@@ -286,7 +281,7 @@ class Integrations:
         if spec is None:
             log.warning("API Gateway %s: integration with %s: overcast does not implement that service yet",
                         stage.api_id, service)
-            raise _gateway_error("DEFAULT_5XX")
+            raise GatewayError("DEFAULT_5XX")
         from overcast.aws.models import load_service_model
 
         model = load_service_model(spec.name)
@@ -316,7 +311,7 @@ class Integrations:
                 path = "/"
                 method = "POST"
             else:
-                raise _gateway_error("DEFAULT_5XX")
+                raise GatewayError("DEFAULT_5XX")
         else:
             path = "/" + rest
             for name, value in paths.items():
@@ -336,7 +331,7 @@ class Integrations:
         try:
             response = await asyncio.wait_for(self.gateway().handle(request), timeout)
         except TimeoutError:
-            raise _gateway_error("INTEGRATION_TIMEOUT") from None
+            raise GatewayError("INTEGRATION_TIMEOUT") from None
         out_body = response.body
         if response.stream is not None:
             chunks = []
@@ -382,10 +377,10 @@ class Integrations:
             response = await self.http_client().request(method, url, headers=headers, params=params,
                                                         content=state.request.body, timeout=timeout)
         except httpx.TimeoutException:
-            raise _gateway_error("INTEGRATION_TIMEOUT") from None
+            raise GatewayError("INTEGRATION_TIMEOUT") from None
         except httpx.HTTPError as e:
             log.warning("API Gateway %s: HTTP_PROXY %s failed: %s", stage.api_id, url, e)
-            raise _gateway_error("INTEGRATION_FAILURE", "Internal server error") from None
+            raise GatewayError("INTEGRATION_FAILURE", "Internal server error") from None
         out_headers = [(k, v) for k, v in response.headers.items()
                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")]
         out_headers += [("x-amzn-RequestId", state.request_id)]
@@ -406,10 +401,10 @@ class Integrations:
             response = await self.http_client().request(method, url, headers=headers, params=params, content=body,
                                                         timeout=timeout)
         except httpx.TimeoutException:
-            raise _gateway_error("INTEGRATION_TIMEOUT") from None
+            raise GatewayError("INTEGRATION_TIMEOUT") from None
         except httpx.HTTPError as e:
             log.warning("API Gateway %s: HTTP %s failed: %s", stage.api_id, url, e)
-            raise _gateway_error("INTEGRATION_FAILURE", "Internal server error") from None
+            raise GatewayError("INTEGRATION_FAILURE", "Internal server error") from None
         return {"status": response.status_code, "headers": list(response.headers.items()), "body": response.content,
                 "subject": str(response.status_code)}
 
@@ -420,7 +415,7 @@ class Integrations:
         if ir is None:
             log.warning("API Gateway %s: Execution failed due to configuration error: No match for output mapping "
                         "and no default output mapping configured", state.stage.api_id)
-            raise _gateway_error("API_CONFIGURATION_ERROR")
+            raise GatewayError("API_CONFIGURATION_ERROR")
         status = int(ir.get("statusCode") or 200)
         body = result.get("body") or b""
         body_text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body)
@@ -447,7 +442,7 @@ class Integrations:
                     body = mapping.render(template, state, body_text).encode()
                 except VtlError as e:
                     log.warning("API Gateway %s: response template failed: %s", state.stage.api_id, e)
-                    raise _gateway_error("DEFAULT_5XX") from None
+                    raise GatewayError("DEFAULT_5XX") from None
             if content_type is None:
                 content_type = key
         if ir.get("contentHandling") == "CONVERT_TO_BINARY":

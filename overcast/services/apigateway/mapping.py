@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from overcast import vtl
+from overcast.services.apigateway.errors import GatewayError
 from overcast.vtl import jsonpath
 
 
@@ -191,8 +192,6 @@ class MethodPlan:
         return self.default_response
 
     def validate(self, state) -> None:
-        from overcast.services.apigateway.runtime import GatewayError
-
         if self.validate_params and self.required_params:
             missing = []
             for key in self.required_params:

@@ -9,18 +9,15 @@ import re
 import orjson
 
 from overcast.aws.errors import AwsError
+from overcast.services.apigateway.builders import bad_request, build_integration, new_id
 
 _OPS = ("get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method")
 MODEL_URL = "https://apigateway.amazonaws.com/restapis/{api}/models/{name}"
 
 
-def _bad(message: str) -> AwsError:
-    return AwsError("BadRequestException", message, 400)
-
-
 def load(body) -> dict:
     if body is None or body == b"" or body == "":
-        raise _bad("Invalid OpenAPI input.")
+        raise bad_request("Invalid OpenAPI input.")
     data = body if isinstance(body, (bytes, bytearray)) else str(body).encode()
     try:
         spec = orjson.loads(data)
@@ -30,20 +27,14 @@ def load(body) -> dict:
 
             spec = yaml.safe_load(data)
         except Exception:
-            raise _bad("Invalid OpenAPI input.") from None
+            raise bad_request("Invalid OpenAPI input.") from None
     if not isinstance(spec, dict):
-        raise _bad("Invalid OpenAPI input.")
+        raise bad_request("Invalid OpenAPI input.")
     if not (str(spec.get("openapi", "")).startswith("3.") or str(spec.get("swagger", "")) == "2.0"):
-        raise _bad("Invalid OpenAPI input.")
+        raise bad_request("Invalid OpenAPI input.")
     if not isinstance(spec.get("paths", {}), dict):
-        raise _bad("Errors found during import:\n\tInvalid paths object")
+        raise bad_request("Errors found during import:\n\tInvalid paths object")
     return spec
-
-
-def _new_id(n=10):
-    from overcast.services.apigateway.provider import new_id
-
-    return new_id(n)
 
 
 def _model_name(ref: str) -> str:
@@ -100,19 +91,19 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
     for name, schema in (schemas or {}).items():
         if not re.fullmatch(r"[A-Za-z0-9]+", name):
             if fail_on_warnings:
-                raise _bad(f"Errors found during import:\n\tModel name must be alphanumeric: {name}")
+                raise bad_request(f"Errors found during import:\n\tModel name must be alphanumeric: {name}")
             continue
         body = _rewrite_refs(schema, api_id)
         body.setdefault("$schema", "http://json-schema.org/draft-04/schema#")
         body.setdefault("title", name)
         existing = api["models"].get(name)
-        api["models"][name] = {"id": existing["id"] if existing else _new_id(), "name": name,
+        api["models"][name] = {"id": existing["id"] if existing else new_id(), "name": name,
                                "contentType": "application/json", "schema": orjson.dumps(body).decode()}
 
     # request validators
     validators_by_name = {v["name"]: v["id"] for v in api["requestValidators"].values()}
     for name, conf in (spec.get("x-amazon-apigateway-request-validators") or {}).items():
-        vid = validators_by_name.get(name) or _new_id(6)
+        vid = validators_by_name.get(name) or new_id(6)
         api["requestValidators"][vid] = {"id": vid, "name": name,
                                          "validateRequestBody": bool(conf.get("validateRequestBody")),
                                          "validateRequestParameters": bool(conf.get("validateRequestParameters"))}
@@ -128,7 +119,7 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
         authtype = (scheme.get("x-amazon-apigateway-authtype") or "").lower()
         if authorizer:
             kind = (authorizer.get("type") or "token").upper()
-            aid = authorizers_by_name.get(name) or _new_id(6)
+            aid = authorizers_by_name.get(name) or new_id(6)
             doc = {"id": aid, "name": name, "type": kind,
                    "authorizerResultTtlInSeconds": authorizer.get("authorizerResultTtlInSeconds", 300)}
             if authtype:
@@ -161,7 +152,7 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
     global_security = spec.get("security")
     for path, item in (spec.get("paths") or {}).items():
         if not isinstance(item, dict) or not path.startswith("/"):
-            raise _bad(f"Errors found during import:\n\tInvalid path {path}")
+            raise bad_request(f"Errors found during import:\n\tInvalid path {path}")
         resource = _ensure_resource(api, path)
         shared_params = item.get("parameters") or []
         for op_name, op in item.items():
@@ -209,7 +200,7 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
             validator = op.get("x-amazon-apigateway-request-validator", default_validator)
             if validator:
                 if validator not in validators_by_name:
-                    raise _bad(f"Errors found during import:\n\tInvalid request validator '{validator}'")
+                    raise bad_request(f"Errors found during import:\n\tInvalid request validator '{validator}'")
                 method["requestValidatorId"] = validators_by_name[validator]
             responses = {}
             for status, resp in (op.get("responses") or {}).items():
@@ -238,7 +229,7 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
             if integration:
                 method["methodIntegration"] = _integration(integration, path, http_method)
             elif fail_on_warnings:
-                raise _bad(f"Errors found during import:\n\tNo integration defined for method {http_method} {path}")
+                raise bad_request(f"Errors found during import:\n\tNo integration defined for method {http_method} {path}")
             resource.setdefault("resourceMethods", {})[http_method] = method
 
 
@@ -252,8 +243,6 @@ def _resolve(spec: dict, ref: str):
 
 
 def _integration(conf: dict, path: str, http_method: str) -> dict:
-    from overcast.services.apigateway.provider import build_integration
-
     kind = str(conf.get("type", "")).upper()
     params = {"type": kind, "uri": conf.get("uri"), "integrationHttpMethod": conf.get("httpMethod"),
               "passthroughBehavior": (conf.get("passthroughBehavior") or "WHEN_NO_MATCH").upper().replace("_", "_"),
@@ -267,7 +256,7 @@ def _integration(conf: dict, path: str, http_method: str) -> dict:
     try:
         integration = build_integration({k: v for k, v in params.items() if v is not None})
     except AwsError as e:
-        raise _bad(f"Errors found during import:\n\tUnable to put integration on '{http_method}' for resource at "
+        raise bad_request(f"Errors found during import:\n\tUnable to put integration on '{http_method}' for resource at "
                    f"path '{path}': {e.message}") from None
     responses = {}
     for pattern, resp in (conf.get("responses") or {}).items():
@@ -292,7 +281,7 @@ def _ensure_resource(api: dict, path: str) -> dict:
         current += "/" + part
         child = by_path.get(current)
         if child is None:
-            child = {"id": _new_id(), "parentId": resource["id"], "pathPart": part, "path": current, "resourceMethods": {}}
+            child = {"id": new_id(), "parentId": resource["id"], "pathPart": part, "path": current, "resourceMethods": {}}
             api["resources"][child["id"]] = child
             by_path[current] = child
         resource = child

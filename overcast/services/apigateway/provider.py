@@ -13,12 +13,12 @@ import orjson
 
 from overcast.aws.errors import AwsError
 from overcast.services.apigateway import openapi
+from overcast.services.apigateway.builders import bad_request, build_integration, new_id
 from overcast.services.apigateway.runtime import DataPlane
 from overcast.services.apigateway.runtime import plain_error as runtime_error
 from overcast.services.apigateway.store import ApiGatewayStore
 from overcast.services.base import Provider
 
-_ID_CHARS = string.ascii_lowercase + string.digits
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY")
 
 GATEWAY_RESPONSE_TYPES = {
@@ -60,20 +60,12 @@ _DEFAULT_METHOD_SETTINGS = {
 }
 
 
-def new_id(n: int = 10) -> str:
-    return "".join(random.choices(_ID_CHARS, k=n))
-
-
 def now() -> int:
     return int(time.time())
 
 
 def not_found(message: str) -> AwsError:
     return AwsError("NotFoundException", message, 404)
-
-
-def bad_request(message: str) -> AwsError:
-    return AwsError("BadRequestException", message, 400)
 
 
 def conflict(message: str) -> AwsError:
@@ -1431,43 +1423,6 @@ class ApiGatewayProvider(Provider):
             raise not_found("Invalid documentation part identifier specified")
         self._save(ctx, api)
         return {}
-
-
-def build_integration(params: dict) -> dict:
-    kind = params.get("type")
-    if kind not in ("HTTP", "AWS", "MOCK", "HTTP_PROXY", "AWS_PROXY"):
-        raise bad_request("Invalid integration type specified. Valid options are HTTP,HTTP_PROXY,AWS,AWS_PROXY,MOCK")
-    if kind != "MOCK":
-        if not params.get("uri"):
-            raise bad_request("Enumeration value for HttpMethod must be non-empty" if not params.get("integrationHttpMethod")
-                              else "Invalid integration URI specified")
-        if not params.get("integrationHttpMethod"):
-            raise bad_request("Enumeration value for HttpMethod must be non-empty")
-    uri = params.get("uri") or ""
-    if kind in ("AWS", "AWS_PROXY") and not uri.startswith("arn:"):
-        raise bad_request("AWS ARN for integration must contain path or action")
-    if kind == "AWS_PROXY" and ":lambda:path/" not in uri:
-        raise bad_request("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose "
-                          "stream invocations.")
-    if kind in ("HTTP", "HTTP_PROXY") and not uri.startswith(("http://", "https://")):
-        raise bad_request("Invalid HTTP endpoint specified for URI")
-    timeout = params.get("timeoutInMillis", 29000)
-    if not 50 <= timeout <= 29000:
-        raise bad_request("Timeout should be between 50 ms and 29000 ms")
-    integration = {"type": kind, "passthroughBehavior": params.get("passthroughBehavior") or "WHEN_NO_MATCH",
-                   "timeoutInMillis": timeout, "cacheNamespace": params.get("cacheNamespace") or new_id(),
-                   "cacheKeyParameters": params.get("cacheKeyParameters") or []}
-    if integration["passthroughBehavior"] not in ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"):
-        raise bad_request("Invalid passthrough behavior specified. Valid options are WHEN_NO_MATCH, WHEN_NO_TEMPLATES, NEVER")
-    if params.get("integrationHttpMethod"):
-        integration["httpMethod"] = params["integrationHttpMethod"].upper()
-    if uri:
-        integration["uri"] = uri
-    integration["connectionType"] = params.get("connectionType") or "INTERNET"
-    for key in ("connectionId", "credentials", "requestParameters", "requestTemplates", "contentHandling", "tlsConfig"):
-        if params.get(key) is not None:
-            integration[key] = params[key]
-    return integration
 
 
 def _check_variables(variables):

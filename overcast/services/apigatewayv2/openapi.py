@@ -8,7 +8,8 @@ import time
 
 import orjson
 
-from overcast.services.apigatewayv2.provider import bad_request, new_id
+from overcast.services.apigatewayv2.errors import bad_request
+from overcast.services.apigatewayv2.ids import new_id
 
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "x-amazon-apigateway-any-method")
 

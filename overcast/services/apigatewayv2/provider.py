@@ -4,18 +4,15 @@ deployed APIs (serving.py for HTTP APIs, websocket.py for WebSocket connections)
 from __future__ import annotations
 
 import logging
-import random
-import string
 import time
 
-from overcast.aws.errors import AwsError
+from overcast.services.apigatewayv2.errors import bad_request, conflict, not_found
+from overcast.services.apigatewayv2.ids import new_id
 from overcast.services.apigatewayv2.store import ApiGatewayV2Store
 from overcast.services.base import Provider
 
 log = logging.getLogger("overcast.apigatewayv2")
 
-_ID_CHARS = string.ascii_lowercase + string.digits
-_ID_CHARS_MIXED = string.ascii_letters + string.digits
 # child resources: operation noun -> (kind stored, id member, id length)
 _KINDS = {
     "Route": ("route", "RouteId", 7),
@@ -31,22 +28,6 @@ _SUBTYPES = {
     "StepFunctions-StartExecution", "StepFunctions-StartSyncExecution", "StepFunctions-StopExecution",
 }
 EXECUTE_API_SUFFIX = "execute-api.localhost.localstack.cloud"
-
-
-def new_id(length: int = 10) -> str:
-    return "".join(random.choices(_ID_CHARS, k=length))
-
-
-def not_found(what: str) -> AwsError:
-    return AwsError("NotFoundException", f"Invalid {what} identifier specified", 404)
-
-
-def bad_request(message: str) -> AwsError:
-    return AwsError("BadRequestException", message, 400)
-
-
-def conflict(message: str) -> AwsError:
-    return AwsError("ConflictException", message, 409)
 
 
 class ApiGatewayV2Provider(Provider):
@@ -860,10 +841,3 @@ class ApiGatewayV2Provider(Provider):
         self._vpc_link(ctx, params["VpcLinkId"])
         self.store.delete_item(ctx.account, ctx.region, "vpclinks", "vpclink", params["VpcLinkId"])
         return {}
-
-
-def connection_id() -> str:
-    """An id in AWS's form: 16 characters ending in '=' (e.g. 'L0SM9cOFvHcCIhw='), without the
-    '+' and '/' of base64 so that it is safe in @connections paths."""
-    return "".join(random.choices(_ID_CHARS_MIXED, k=15)) + "="
-

@@ -21,6 +21,7 @@ import orjson
 
 from overcast.services.apigatewayv2 import authorizers
 from overcast.services.apigatewayv2.deployed import Deployed, lookup
+from overcast.services.apigatewayv2.ids import connection_id
 from overcast.services.apigatewayv2.integrations import (
     IntegrationFailure,
     body_path,
@@ -112,7 +113,7 @@ class ConnectionManager:
         query_pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         client = scope.get("client") or ("127.0.0.1", 0)
         lower_headers = {k.lower(): v for k, v in headers.items()}
-        conn = Connection(_connection_id(), deployed, send, client[0], lower_headers.get("user-agent"), headers,
+        conn = Connection(connection_id(), deployed, send, client[0], lower_headers.get("user-agent"), headers,
                           query_pairs, domain)
         conn.version = self.provider.version(api_id)
         route = deployed.routes.get("$connect")
@@ -505,12 +506,6 @@ async def _refuse(scope, send, status: int, body) -> None:
         await send({"type": "websocket.http.response.body", "body": data})
     else:
         await send({"type": "websocket.close", "code": 1008})
-
-
-def _connection_id() -> str:
-    from overcast.services.apigatewayv2.provider import connection_id
-
-    return connection_id()
 
 
 async def asgi_handler(providers, scope, receive, send, matched) -> None:

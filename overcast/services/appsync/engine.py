@@ -20,7 +20,7 @@ from graphql import (
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, print_ast
 
 from overcast.services.appsync import templates
-from overcast.services.appsync.errors import EarlyReturn, ResolverError
+from overcast.services.appsync.errors import EarlyReturn, ErrorAppender, ResolverError
 from overcast.services.appsync.schema import AUTH_DIRECTIVES, SchemaError, build
 
 log = logging.getLogger("overcast.appsync")
@@ -306,7 +306,7 @@ class Engine:
         return await self._vtl_unit(call, resolver, source)
 
     def _util(self, call: Call) -> templates.AppSyncUtil:
-        return templates.AppSyncUtil(_Appender(call), call.state.auth_mode, (call.info.field_name, call.info.parent_type.name))
+        return templates.AppSyncUtil(ErrorAppender(call), call.state.auth_mode, (call.info.field_name, call.info.parent_type.name))
 
     async def _vtl_unit(self, call: Call, resolver: dict, source: dict | None, prev=None):
         request_text = resolver.get("requestMappingTemplate")
@@ -409,20 +409,6 @@ class Engine:
         out = await js.run(self, call, spec.get("code") or "", "response",
                            call.context(prev, result, error, with_result=True))
         return out.value
-
-
-class _Appender(list):
-    """$util.appendError's target: records the error with the field's path and location."""
-
-    def __init__(self, call: Call):
-        super().__init__()
-        self.call = call
-
-    def append(self, error) -> None:
-        info = self.call.info
-        self.call.state.appended.append((error, info.path.as_list(), [
-            {"line": loc.line, "column": loc.column, "sourceName": None}
-            for loc in (n.loc.source.get_location(n.loc.start) for n in info.field_nodes if n.loc)]))
 
 
 class _EventCall:

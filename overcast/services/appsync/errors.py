@@ -24,5 +24,20 @@ class EarlyReturn(Exception):
         self.has_value = has_value
 
 
+class ErrorAppender(list):
+    """$util.appendError's target (VTL and JS resolvers alike): records the error with the field's
+    path and locations on the request, for the response's `errors` array."""
+
+    def __init__(self, call):
+        super().__init__()
+        self.call = call
+
+    def append(self, error) -> None:
+        info = self.call.info
+        self.call.state.appended.append((error, info.path.as_list(), [
+            {"line": loc.line, "column": loc.column, "sourceName": None}
+            for loc in (n.loc.source.get_location(n.loc.start) for n in info.field_nodes if n.loc)]))
+
+
 def unauthorized(field: str, type_name: str) -> ResolverError:
     return ResolverError(f"Not Authorized to access {field} on type {type_name}", "Unauthorized")

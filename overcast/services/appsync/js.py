@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from overcast.services.appsync.errors import ResolverError
+from overcast.services.appsync.errors import ErrorAppender, ResolverError
 
 _CONTEXT = None
 _LOADED: set[str] = set()
@@ -174,9 +174,7 @@ async def run(engine, call, code: str, function: str, context: dict) -> Outcome:
     if outcome.stash is not None:
         call.stash.clear()
         call.stash.update(outcome.stash)
-    from overcast.services.appsync.engine import _Appender
-
-    appender = _Appender(call)
+    appender = ErrorAppender(call)
     for error in outcome.appended:
         appender.append(error)
     if outcome.filter is not None and state.subscription is not None:

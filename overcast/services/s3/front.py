@@ -38,6 +38,7 @@ from overcast.aws.protocols.xmlcodec import escape_text
 from overcast.aws.routing import Route
 from overcast.services.s3 import access
 from overcast.services.s3.blobio import FileBody, Payload
+from overcast.services.s3.request_ids import request_id_headers
 
 log = logging.getLogger("overcast.s3")
 
@@ -281,7 +282,7 @@ class S3Front:
             region = result.get("LocationConstraint") or ""
             body = ('<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/'
                     f'2006-03-01/">{escape_text(region)}</LocationConstraint>').encode()
-            return HttpResponse(200, _ids(ctx) + [("Content-Type", "application/xml")], body)
+            return HttpResponse(200, request_id_headers(ctx) + [("Content-Type", "application/xml")], body)
         body = result.get("Body")
         stream = inline = None
         if isinstance(body, FileBody):
@@ -289,7 +290,7 @@ class S3Front:
         elif isinstance(body, bytes):
             inline = result.pop("Body")
         response = self.protocol.serialize(self.model, operation, result, ctx)
-        response.headers = _ids(ctx) + [h for h in response.headers if h[0] != "x-amzn-requestid"]
+        response.headers = request_id_headers(ctx) + [h for h in response.headers if h[0] != "x-amzn-requestid"]
         if response.body and response.body.startswith(b"<"):
             response.body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + response.body
         if operation.name in ("GetObject", "HeadObject"):
@@ -325,7 +326,7 @@ class S3Front:
             raise AwsError("CORSResponse", "This CORS request is not allowed. This is usually because the evalution "
                            "of Origin, request method / Access-Control-Request-Method or "
                            "Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.", 403)
-        headers = _ids(ctx) + _cors_headers(rule, origin)
+        headers = request_id_headers(ctx) + _cors_headers(rule, origin)
         if wanted:
             headers.append(("Access-Control-Allow-Headers", ", ".join(wanted)))
         headers.append(("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"))
@@ -361,16 +362,8 @@ def _request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):010X}"
 
 
-def _ids(ctx) -> list[tuple[str, str]]:
-    rid = ctx.request_id
-    if len(rid) != 16:
-        rid = ctx.request_id = rid.replace("-", "")[:16].upper()
-    host_id = base64.b64encode(f"overcast/{rid}".encode()).decode()
-    return [("x-amz-request-id", rid), ("x-amz-id-2", host_id)]
-
-
 def error_response(error: AwsError, ctx, head: bool = False) -> HttpResponse:
-    headers = _ids(ctx)
+    headers = request_id_headers(ctx)
     extra = error.fields.get("_headers") or {}
     headers += list(extra.items())
     if error.status == 304 or head:

@@ -18,8 +18,13 @@ from python_multipart.multipart import parse_options_header
 
 from overcast.aws.context import HttpResponse
 from overcast.aws.errors import AwsError
-from overcast.aws.protocols.xmlcodec import escape_text
+from overcast.aws.protocols.xmlcodec import XmlSyntaxError, escape_text, parse_xml
+from overcast.aws.routing import account_for
+from overcast.services.s3 import access
 from overcast.services.s3.blobio import BATCH, BlobWriter
+from overcast.services.s3.checksums import DEFAULT_ALGORITHM
+from overcast.services.s3.provider import etag_of, no_such_bucket
+from overcast.services.s3.request_ids import request_id_headers
 
 _IGNORED = ("x-amz-signature", "file", "policy", "signature", "awsaccesskeyid")
 
@@ -29,11 +34,6 @@ def _denied(message: str) -> AwsError:
 
 
 async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
-    from overcast.aws.routing import account_for
-    from overcast.services.s3 import access
-    from overcast.services.s3.front import _ids
-    from overcast.services.s3.provider import etag_of, no_such_bucket
-
     bucket = provider.store.bucket(bucket_name)
     if bucket is None:
         raise no_such_bucket(bucket_name)
@@ -45,8 +45,6 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
     state = {"name": None, "filename": None, "headers": {}, "header_field": b"", "header_value": b"",
              "buffer": [], "in_file": False, "file_done": False, "file_type": None}
     file_chunks: list[bytes] = []
-    from overcast.services.s3.checksums import DEFAULT_ALGORITHM
-
     writer = BlobWriter(provider.blobs, [DEFAULT_ALGORITHM])
     writer._open()
 
@@ -130,8 +128,6 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
         sums = {DEFAULT_ALGORITHM: base64.b64encode(writer.checksum(DEFAULT_ALGORITHM)).decode()}
         meta = provider._meta_from(bucket, params, sums)
         if lower.get("tagging"):
-            from overcast.aws.protocols.xmlcodec import XmlSyntaxError, parse_xml
-
             try:
                 root = parse_xml(lower["tagging"].encode())
                 meta["Tags"] = {t.findtext("Key"): t.findtext("Value") or "" for t in root.iter() if
@@ -148,7 +144,7 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
         version_id = provider._store_new(bucket, key, writer.size, etag, writer.key, meta)
         provider.notifier.emit(bucket, "ObjectCreated:Post", key, writer.size, etag, version_id, ctx)
     location = f"{ctx.endpoint}/{bucket.name}/{quote(key, safe='/')}"
-    headers = _ids(ctx) + [("ETag", etag), ("Location", location)]
+    headers = request_id_headers(ctx) + [("ETag", etag), ("Location", location)]
     if bucket.versioning:
         headers.append(("x-amz-version-id", version_id))
     redirect = lower.get("success_action_redirect") or lower.get("redirect")

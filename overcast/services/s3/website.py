@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from overcast.aws.context import HttpResponse
 from overcast.services.s3.blobio import FileBody
+from overcast.services.s3.request_ids import request_id_headers
 
 
 def _html_error(status: int, title: str, code: str, message: str, ctx, extra: dict | None = None) -> HttpResponse:
-    from overcast.services.s3.front import _ids
-
-    ids = _ids(ctx)
+    ids = request_id_headers(ctx)
     items = [f"<li>Code: {code}</li>", f"<li>Message: {message}</li>"]
     for name, value in (extra or {}).items():
         items.append(f"<li>{name}: {_escape(value)}</li>")
@@ -26,9 +25,7 @@ def _escape(value) -> str:
 
 
 def _redirect(status: int, location: str, ctx) -> HttpResponse:
-    from overcast.services.s3.front import _ids
-
-    return HttpResponse(status, _ids(ctx) + [("Location", location), ("Content-Length", "0")], b"")
+    return HttpResponse(status, request_id_headers(ctx) + [("Location", location), ("Content-Length", "0")], b"")
 
 
 def _rule_redirect(rule: dict, key: str, request) -> HttpResponse | None:
@@ -60,11 +57,10 @@ def _rule_matches(rule: dict, key: str, error_code: int | None) -> bool:
 
 
 def _serve(provider, obj, status: int, ctx, head: bool) -> HttpResponse:
-    from overcast.services.s3.front import _ids
     from overcast.services.s3.provider import _http_date
 
     meta = obj.meta
-    headers = _ids(ctx) + [
+    headers = request_id_headers(ctx) + [
         ("Content-Type", meta.get("ContentType", "binary/octet-stream")),
         ("Content-Length", str(obj.size)),
         ("ETag", obj.etag),
