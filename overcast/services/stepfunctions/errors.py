@@ -14,3 +14,8 @@ class StatesError(Exception):
 
 class Aborted(Exception):
     """The execution was stopped (StopExecution) or the server is shutting down."""
+
+
+class FailState(StatesError):
+    """A Fail state: ends its branch with its error and cause (catchable only by an enclosing
+    Parallel or Map state, not by the state itself)."""

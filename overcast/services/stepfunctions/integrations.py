@@ -27,7 +27,7 @@ from overcast.engine.targets import internal_ctx
 from overcast.services import SERVICES
 from overcast.services.stepfunctions import jsonata_query, paths
 from overcast.services.stepfunctions.errors import StatesError
-from overcast.services.stepfunctions.interpreter import dumps
+from overcast.services.stepfunctions.history import dumps
 
 # The SDK service names Step Functions uses, where they differ from botocore's model names.
 SDK_SERVICES = {"sfn": "stepfunctions", "eventbridge": "events", "cloudwatchlogs": "logs",

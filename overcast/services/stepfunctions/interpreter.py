@@ -13,34 +13,15 @@ import asyncio
 import random
 import re
 import time
-from datetime import UTC, datetime
-
-import orjson
+from datetime import datetime
 
 from overcast.services.stepfunctions import jsonata_query, paths
 from overcast.services.stepfunctions.asl import is_jsonata
-from overcast.services.stepfunctions.errors import StatesError
+from overcast.services.stepfunctions.errors import FailState, StatesError
+from overcast.services.stepfunctions.history import Scope, dumps
 
 MAX_PAYLOAD = 256 * 1024  # bytes of a state's input or output (States.DataLimitExceeded above)
 NOT_CAUGHT_BY_ALL = {"States.Runtime", "States.DataLimitExceeded"}
-
-
-_ISO_SECONDS: dict[int, str] = {}
-
-
-def iso(epoch: float) -> str:
-    """2024-01-02T03:04:05.678Z; the part up to the second is formatted once per second."""
-    second = int(epoch)
-    prefix = _ISO_SECONDS.get(second)
-    if prefix is None:
-        if len(_ISO_SECONDS) > 64:
-            _ISO_SECONDS.clear()
-        prefix = _ISO_SECONDS[second] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-    return f"{prefix}{int(epoch * 1000) % 1000:03d}Z"
-
-
-def dumps(value) -> str:
-    return orjson.dumps(value).decode()
 
 
 def _check_size(text: str, what: str) -> None:
@@ -48,41 +29,6 @@ def _check_size(text: str, what: str) -> None:
         raise StatesError("States.DataLimitExceeded",
                           f"The state/task returned a result with a size exceeding the maximum number of bytes "
                           f"service limit. ({what})")
-
-
-class History:
-    """An execution's events, numbered, each with the id of the event before it on its path.
-    STANDARD executions commit them at checkpoints; EXPRESS executions keep none."""
-
-    def __init__(self, keep: bool, next_id: int = 1):
-        self.keep = keep
-        self.next_id = next_id
-        self.pending: list[dict] = []
-
-    def add(self, kind: str, previous: int = 0, **details) -> int:
-        event_id = self.next_id
-        self.next_id += 1
-        if self.keep:
-            event = {"timestamp": time.time(), "type": kind, "id": event_id, "previousEventId": previous}
-            event.update(details)
-            self.pending.append(event)
-        return event_id
-
-    def take(self) -> list[dict]:
-        events, self.pending = self.pending, []
-        return events
-
-
-class Scope:
-    """Where a run of states is: its variables and the id of the last event on its path."""
-
-    __slots__ = ("variables", "last_event", "top", "map_item")
-
-    def __init__(self, variables: dict, last_event: int, top: bool, map_item: dict | None = None):
-        self.variables = variables
-        self.last_event = last_event
-        self.top = top
-        self.map_item = map_item
 
 
 class Interpreter:
@@ -351,11 +297,6 @@ class Interpreter:
         from overcast.services.stepfunctions.maps import run_map
 
         return await run_map(self, name, state, raw, effective, scope, context, language)
-
-
-class FailState(StatesError):
-    """A Fail state: ends its branch with its error and cause (catchable only by an enclosing
-    Parallel or Map state, not by the state itself)."""
 
 
 def _next(state) -> str | None:

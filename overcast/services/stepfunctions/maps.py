@@ -14,8 +14,8 @@ import orjson
 
 from overcast.engine.targets import internal_ctx
 from overcast.services.stepfunctions import jsonata_query, paths
-from overcast.services.stepfunctions.errors import Aborted, StatesError
-from overcast.services.stepfunctions.interpreter import FailState, History, Scope, dumps, iso
+from overcast.services.stepfunctions.errors import Aborted, FailState, StatesError
+from overcast.services.stepfunctions.history import History, Scope, dumps, iso
 
 INLINE_CONCURRENCY = 40  # AWS runs at most 40 inline iterations at once
 DISTRIBUTED_CONCURRENCY = 1000

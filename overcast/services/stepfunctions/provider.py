@@ -21,17 +21,10 @@ import orjson
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.stepfunctions import asl
-from overcast.services.stepfunctions.errors import StatesError
+from overcast.services.stepfunctions.errors import FailState, StatesError
+from overcast.services.stepfunctions.history import History, Scope, dumps, iso
 from overcast.services.stepfunctions.integrations import Tasks
-from overcast.services.stepfunctions.interpreter import (
-    MAX_PAYLOAD,
-    FailState,
-    History,
-    Interpreter,
-    Scope,
-    dumps,
-    iso,
-)
+from overcast.services.stepfunctions.interpreter import MAX_PAYLOAD, Interpreter
 from overcast.services.stepfunctions.maps import child_record
 from overcast.services.stepfunctions.store import StepFunctionsStore
 

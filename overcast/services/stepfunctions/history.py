@@ -1,0 +1,61 @@
+"""An execution's history and where a run of states is (History, Scope), and the JSON and time
+formatting they share: used by the interpreter and by Map states (maps.py) alike."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import orjson
+
+_ISO_SECONDS: dict[int, str] = {}
+
+
+def iso(epoch: float) -> str:
+    """2024-01-02T03:04:05.678Z; the part up to the second is formatted once per second."""
+    second = int(epoch)
+    prefix = _ISO_SECONDS.get(second)
+    if prefix is None:
+        if len(_ISO_SECONDS) > 64:
+            _ISO_SECONDS.clear()
+        prefix = _ISO_SECONDS[second] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+    return f"{prefix}{int(epoch * 1000) % 1000:03d}Z"
+
+
+def dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+class History:
+    """An execution's events, numbered, each with the id of the event before it on its path.
+    STANDARD executions commit them at checkpoints; EXPRESS executions keep none."""
+
+    def __init__(self, keep: bool, next_id: int = 1):
+        self.keep = keep
+        self.next_id = next_id
+        self.pending: list[dict] = []
+
+    def add(self, kind: str, previous: int = 0, **details) -> int:
+        event_id = self.next_id
+        self.next_id += 1
+        if self.keep:
+            event = {"timestamp": time.time(), "type": kind, "id": event_id, "previousEventId": previous}
+            event.update(details)
+            self.pending.append(event)
+        return event_id
+
+    def take(self) -> list[dict]:
+        events, self.pending = self.pending, []
+        return events
+
+
+class Scope:
+    """Where a run of states is: its variables and the id of the last event on its path."""
+
+    __slots__ = ("variables", "last_event", "top", "map_item")
+
+    def __init__(self, variables: dict, last_event: int, top: bool, map_item: dict | None = None):
+        self.variables = variables
+        self.last_event = last_event
+        self.top = top
+        self.map_item = map_item
