@@ -111,3 +111,65 @@ Resources:
     assert "CodeUri" in described["StatusReason"] or "InlineCode" in described["StatusReason"]
     code, message = error_of(lambda: cf.create_stack(StackName=unique_name("badsam"), TemplateBody=body))
     assert code == "InsufficientCapabilitiesException"
+
+
+SAM_EVENTS = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: |
+        def handler(event, context):
+            return {"statusCode": 200, "body": "hi " + event.get("rawPath", "?")}
+      AutoPublishAlias: live
+      Layers: [!Ref Layer]
+      Events:
+        Http: {Type: HttpApi, Properties: {Path: /hello, Method: GET}}
+        Queue: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, BatchSize: 5}}
+        Tick: {Type: Schedule, Properties: {Schedule: rate(1 day)}}
+        Topic: {Type: SNS, Properties: {Topic: !Ref T}}
+        Stream: {Type: DynamoDB, Properties: {Stream: !GetAtt Tbl.StreamArn, StartingPosition: LATEST}}
+        Bus: {Type: EventBridgeRule, Properties: {Pattern: {source: [demo]}}}
+  Q: {Type: AWS::SQS::Queue}
+  T: {Type: AWS::SNS::Topic}
+  Tbl:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  Layer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: s3://%s/layer.zip, CompatibleRuntimes: [python3.12]}
+Outputs:
+  Api: {Value: !Ref ServerlessHttpApi}
+  Function: {Value: !Ref Fn}
+"""
+
+
+def test_sam_http_api_and_event_sources(client, endpoint, unique_name):
+    cf, s3 = client("cloudformation"), client("s3")
+    bucket, name = unique_name("layers"), unique_name("events")
+    s3.create_bucket(Bucket=bucket)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("python/shared.py", "VALUE = 1\n")
+    s3.put_object(Bucket=bucket, Key="layer.zip", Body=buffer.getvalue())
+    _deploy(cf, name, SAM_EVENTS % bucket, "CREATE")
+    out = outputs(cf.describe_stacks(StackName=name)["Stacks"][0])
+    answer = httpx.get(f"{endpoint}/_aws/execute-api/{out['Api']}/hello", timeout=30)
+    assert (answer.status_code, answer.text) == (200, "hi /hello")
+    lam = client("lambda")
+    sources = {m["EventSourceArn"].split(":")[2] for m in lam.list_event_source_mappings(
+        FunctionName=out["Function"])["EventSourceMappings"]}
+    assert sources == {"sqs", "dynamodb"}
+    assert [a["Name"] for a in lam.list_aliases(FunctionName=out["Function"])["Aliases"]] == ["live"]
+    subscriptions = client("sns").list_subscriptions()["Subscriptions"]
+    assert any(s["Endpoint"].startswith(f"arn:aws:lambda:us-east-1:000000000000:function:{out['Function']}")
+               for s in subscriptions)
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
