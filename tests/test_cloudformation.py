@@ -730,3 +730,34 @@ Outputs:
     assert attrs["VisibilityTimeout"] == "45" and attrs["DelaySeconds"] == "7"
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"secret": "s3cr3t"}
     cf.delete_stack(StackName=name)
+
+
+def test_secrets_manager_dynamic_references(cf, client, unique_name):
+    name = unique_name("secretrefs")
+    arn = client("secretsmanager").create_secret(Name=name, SecretString=json.dumps({"user": "admin", "n": 3}))["ARN"]
+    body = f"""
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      DelaySeconds: "{{{{resolve:secretsmanager:{name}:SecretString:n}}}}"
+      Tags:
+        - {{Key: user, Value: "{{{{resolve:secretsmanager:{arn}:SecretString:user:AWSCURRENT}}}}"}}
+        - {{Key: whole, Value: "{{{{resolve:secretsmanager:{name}}}}}"}}
+Outputs:
+  Url: {{Value: !Ref Q}}
+"""
+    cf.create_stack(StackName=name, TemplateBody=body)
+    url = outputs(wait(cf, "stack_create_complete", name))["Url"]
+    sqs = client("sqs")
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"]["DelaySeconds"] == "3"
+    tags = sqs.list_queue_tags(QueueUrl=url)["Tags"]
+    assert tags["user"] == "admin" and json.loads(tags["whole"]) == {"user": "admin", "n": 3}
+    missing = unique_name("nosecret")
+    cf.create_stack(StackName=missing, TemplateBody=body.replace(f"secretsmanager:{name}:SecretString:n",
+                                                                 f"secretsmanager:{missing}:SecretString:n"))
+    assert settle(cf, missing)["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [e for e in cf.describe_stack_events(StackName=missing)["StackEvents"]
+              if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert "Secrets Manager can't find the specified secret" in failed[0]["ResourceStatusReason"]
+    cf.delete_stack(StackName=name)
