@@ -25,7 +25,7 @@ def format_error(message: str) -> AwsError:
     return validation_error(f"Template format error: {message}")
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when PyYAML has it
     """SafeLoader without the timestamp resolver (AWSTemplateFormatVersion stays a string, as
     CloudFormation reads it) and with the intrinsic-function tags."""
 

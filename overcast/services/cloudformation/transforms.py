@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import logging
 import re
 import threading
 
@@ -94,10 +95,23 @@ def _sam_locked(*args) -> dict:
         return sam(*args)
 
 
+@functools.cache
+def _translator_class():
+    """The translator, with its policy templates validated once: the library re-validates its
+    bundled policy templates against their JSON schema on every translation (about 200 ms)."""
+    import samtranslator.translator.translator as translator
+    from samtranslator.plugins.policies.policy_templates_plugin import PolicyTemplatesForResourcePlugin
+    from samtranslator.policy_template_processor.processor import PolicyTemplatesProcessor
+
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # its metrics warn on every translation
+    processor = PolicyTemplatesProcessor(PolicyTemplatesProcessor.get_default_policy_templates_json())
+    translator.make_policy_template_for_function_plugin = lambda: PolicyTemplatesForResourcePlugin(processor)
+    return translator.Translator
+
+
 def sam(template: dict, stack: dict, raw_parameters: dict, policies: dict[str, str]) -> dict:
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
     from samtranslator.utils.py27hash_fix import (
         to_py27_compatible_template,
         undo_mark_unicode_str_in_template,
@@ -107,7 +121,7 @@ def sam(template: dict, stack: dict, raw_parameters: dict, policies: dict[str, s
                   "AWS::StackName": stack["StackName"], "AWS::StackId": stack["StackId"], "AWS::Partition": "aws",
                   "AWS::URLSuffix": "amazonaws.com"}
     to_py27_compatible_template(template, parameters)
-    translator = Translator(None, Parser(), boto_session=_session(stack["region"]))
+    translator = _translator_class()(None, Parser(), boto_session=_session(stack["region"]))
     try:
         out = translator.translate(template, parameter_values=parameters, get_managed_policy_map=lambda: policies)
     except InvalidDocumentException as e:
