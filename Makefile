@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean conformance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,16 @@ run: $(VENV)/.installed
 	$(BIN)/overcast start $(ARGS)
 
 test: $(VENV)/.installed
-	$(BIN)/ruff check overcast tests bench examples
+	$(BIN)/ruff check overcast tests bench examples conformance
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check overcast tests bench examples
+	$(BIN)/ruff check overcast tests bench examples conformance
+
+# Test suites overcast did not write (docs/conformance.md):
+#   make conformance LOCALSTACK=~/src/localstack FLOCI=~/src/floci
+conformance: $(VENV)/.installed
+	$(BIN)/python -m conformance $(if $(LOCALSTACK),--localstack $(LOCALSTACK)) $(if $(FLOCI),--floci $(FLOCI)) $(CONFORMANCE_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
