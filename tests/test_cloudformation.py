@@ -761,3 +761,58 @@ Outputs:
               if e["ResourceStatus"] == "CREATE_FAILED"]
     assert "Secrets Manager can't find the specified secret" in failed[0]["ResourceStatusReason"]
     cf.delete_stack(StackName=name)
+
+
+def test_iam_users_groups_instance_profiles_and_policies(cf, client, unique_name):
+    name = unique_name("iam")
+    body = f"""
+Resources:
+  Group:
+    Type: AWS::IAM::Group
+    Properties:
+      Policies: [{{PolicyName: read, PolicyDocument: {{Statement: [{{Effect: Allow, Action: "s3:Get*", Resource: "*"}}]}}}}]
+  User:
+    Type: AWS::IAM::User
+    Properties:
+      UserName: {name}-user
+      Groups: [!Ref Group]
+      ManagedPolicyArns: [!Ref Managed]
+  Managed:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument: {{Statement: [{{Effect: Allow, Action: "sqs:*", Resource: "*"}}]}}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {{Statement: [{{Effect: Allow, Principal: {{Service: ec2.amazonaws.com}}, Action: sts:AssumeRole}}]}}
+  Profile:
+    Type: AWS::IAM::InstanceProfile
+    Properties: {{Roles: [!Ref Role]}}
+  Inline:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: extra
+      Roles: [!Ref Role]
+      PolicyDocument: {{Statement: [{{Effect: Allow, Action: "logs:*", Resource: "*"}}]}}
+Outputs:
+  Group: {{Value: !Ref Group}}
+  Profile: {{Value: !GetAtt Profile.Arn}}
+  Role: {{Value: !Ref Role}}
+"""
+    code, message = error_of(lambda: cf.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"]))
+    assert (code, message) == ("InsufficientCapabilitiesException", "Requires capabilities : [CAPABILITY_NAMED_IAM]")
+    cf.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"])
+    out = outputs(wait(cf, "stack_create_complete", name))
+    iam = client("iam")
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName=f"{name}-user")["Groups"]] == [out["Group"]]
+    assert iam.list_group_policies(GroupName=out["Group"])["PolicyNames"] == ["read"]
+    assert len(iam.list_attached_user_policies(UserName=f"{name}-user")["AttachedPolicies"]) == 1
+    assert iam.list_role_policies(RoleName=out["Role"])["PolicyNames"] == ["extra"]
+    profiles = iam.list_instance_profiles_for_role(RoleName=out["Role"])["InstanceProfiles"]
+    assert [p["Arn"] for p in profiles] == [out["Profile"]]
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    with pytest.raises(ClientError):
+        iam.get_user(UserName=f"{name}-user")
+    with pytest.raises(ClientError):
+        iam.get_role(RoleName=out["Role"])

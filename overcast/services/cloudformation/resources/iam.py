@@ -193,3 +193,103 @@ class ManagedPolicy(ResourceType):
 
 def _int(value):
     return int(value) if value is not None else None
+
+
+class _Principal(ResourceType):
+    """AWS::IAM::User and AWS::IAM::Group: a name, a path, inline policies and managed policies."""
+
+    kind = ""  # "User" or "Group"
+
+    async def create(self, op: ResourceOp):
+        props, kind = op.properties, self.kind
+        name = op.name(f"{kind}Name", 64 if kind == "User" else 128)
+        params = {f"{kind}Name": name, "Path": props.get("Path")}
+        if kind == "User":
+            params.update(PermissionsBoundary=props.get("PermissionsBoundary"), Tags=_tags(props) or None)
+        out = (await op.call("iam", f"Create{kind}", params))[kind]
+        await self._apply(op, name, {}, props)
+        return name, {"Arn": out["Arn"]}
+
+    async def _apply(self, op: ResourceOp, name: str, old: dict, new: dict) -> None:
+        kind = self.kind
+        member = f"{kind}Name"
+        before, after = set(old.get("ManagedPolicyArns") or []), set(new.get("ManagedPolicyArns") or [])
+        for arn in sorted(before - after):
+            await _quietly(op, "iam", f"Detach{kind}Policy", {member: name, "PolicyArn": arn})
+        for arn in sorted(after - before):
+            await op.call("iam", f"Attach{kind}Policy", {member: name, "PolicyArn": arn})
+        old_inline = {p["PolicyName"]: p for p in old.get("Policies") or []}
+        new_inline = {p["PolicyName"]: p for p in new.get("Policies") or []}
+        for policy_name in old_inline.keys() - new_inline.keys():
+            await _quietly(op, "iam", f"Delete{kind}Policy", {member: name, "PolicyName": policy_name})
+        for policy_name, policy in new_inline.items():
+            if old_inline.get(policy_name) != policy:
+                await op.call("iam", f"Put{kind}Policy", {member: name, "PolicyName": policy_name,
+                                                          "PolicyDocument": document(policy.get("PolicyDocument"))})
+        if kind == "User":
+            groups_before, groups_after = set(old.get("Groups") or []), set(new.get("Groups") or [])
+            for group in sorted(groups_before - groups_after):
+                await _quietly(op, "iam", "RemoveUserFromGroup", {"UserName": name, "GroupName": group})
+            for group in sorted(groups_after - groups_before):
+                await op.call("iam", "AddUserToGroup", {"UserName": name, "GroupName": group})
+
+    async def update(self, op: ResourceOp):
+        if op.properties.get("Path") != op.old_properties.get("Path"):
+            await op.call("iam", f"Update{self.kind}", {f"{self.kind}Name": op.physical_id,
+                                                        "NewPath": op.properties.get("Path") or "/"})
+        await self._apply(op, op.physical_id, op.old_properties, op.properties)
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        props = {**op.properties, "Groups": [], "Policies": [], "ManagedPolicyArns": []}
+        try:
+            await self._apply(op, op.physical_id, op.properties, props)
+        except AwsError as e:
+            if is_missing(e):
+                return
+            raise
+        if self.kind == "Group":
+            users = (await op.call("iam", "GetGroup", {"GroupName": op.physical_id})).get("Users") or []
+            for user in users:
+                await _quietly(op, "iam", "RemoveUserFromGroup", {"UserName": user["UserName"],
+                                                                  "GroupName": op.physical_id})
+        await op.call("iam", f"Delete{self.kind}", {f"{self.kind}Name": op.physical_id})
+
+
+class User(_Principal):
+    type_name = "AWS::IAM::User"
+    kind = "User"
+
+
+class Group(_Principal):
+    type_name = "AWS::IAM::Group"
+    kind = "Group"
+    name_length = 128
+
+
+class InstanceProfile(ResourceType):
+    type_name = "AWS::IAM::InstanceProfile"
+    name_length = 128
+
+    async def create(self, op: ResourceOp):
+        name = op.name("InstanceProfileName", 128)
+        out = (await op.call("iam", "CreateInstanceProfile", {"InstanceProfileName": name,
+                                                              "Path": op.properties.get("Path")}))["InstanceProfile"]
+        for role in op.properties.get("Roles") or []:
+            await op.call("iam", "AddRoleToInstanceProfile", {"InstanceProfileName": name, "RoleName": role})
+        return name, {"Arn": out["Arn"]}
+
+    async def update(self, op: ResourceOp):
+        before, after = set(op.old_properties.get("Roles") or []), set(op.properties.get("Roles") or [])
+        for role in sorted(before - after):
+            await _quietly(op, "iam", "RemoveRoleFromInstanceProfile", {"InstanceProfileName": op.physical_id,
+                                                                        "RoleName": role})
+        for role in sorted(after - before):
+            await op.call("iam", "AddRoleToInstanceProfile", {"InstanceProfileName": op.physical_id, "RoleName": role})
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        for role in op.properties.get("Roles") or []:
+            await _quietly(op, "iam", "RemoveRoleFromInstanceProfile", {"InstanceProfileName": op.physical_id,
+                                                                        "RoleName": role})
+        await op.call("iam", "DeleteInstanceProfile", {"InstanceProfileName": op.physical_id})
