@@ -32,6 +32,13 @@ TYPES: dict[str, str] = {
     "AWS::CloudFormation::Stack": _P + "cloudformation:Stack",
     "AWS::CloudFormation::WaitCondition": _P + "cloudformation:WaitCondition",
     "AWS::CloudFormation::WaitConditionHandle": _P + "cloudformation:WaitConditionHandle",
+    "AWS::Cognito::IdentityPool": _P + "cognito:IdentityPool",
+    "AWS::Cognito::IdentityPoolRoleAttachment": _P + "cognito:IdentityPoolRoleAttachment",
+    "AWS::Cognito::UserPool": _P + "cognito:UserPool",
+    "AWS::Cognito::UserPoolClient": _P + "cognito:UserPoolClient",
+    "AWS::Cognito::UserPoolDomain": _P + "cognito:UserPoolDomain",
+    "AWS::Cognito::UserPoolGroup": _P + "cognito:UserPoolGroup",
+    "AWS::Cognito::UserPoolResourceServer": _P + "cognito:UserPoolResourceServer",
     "AWS::DynamoDB::Table": _P + "dynamodb:Table",
     "AWS::Events::EventBus": _P + "events:EventBus",
     "AWS::Events::Rule": _P + "events:Rule",
@@ -57,6 +64,8 @@ TYPES: dict[str, str] = {
     "AWS::SNS::TopicPolicy": _P + "sns:TopicPolicy",
     "AWS::SQS::Queue": _P + "sqs:Queue",
     "AWS::SQS::QueuePolicy": _P + "sqs:QueuePolicy",
+    "AWS::StepFunctions::Activity": _P + "stepfunctions:Activity",
+    "AWS::StepFunctions::StateMachine": _P + "stepfunctions:StateMachine",
 }
 
 
