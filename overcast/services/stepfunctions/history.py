@@ -1,8 +1,10 @@
-"""An execution's history and where a run of states is (History, Scope), and the JSON and time
-formatting they share: used by the interpreter and by Map states (maps.py) alike."""
+"""An execution's history and where a run of states is (History, Scope), the JSON and time
+formatting they share, and how branches and iterations run together (gather_or_fail): used by
+the interpreter and by Map states (maps.py) alike."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -59,3 +61,16 @@ class Scope:
         self.last_event = last_event
         self.top = top
         self.map_item = map_item
+
+
+async def gather_or_fail(coroutines):
+    """Run them together (Parallel branches, Map iterations); the first failure cancels the others
+    and is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -18,7 +18,7 @@ from datetime import datetime
 from overcast.services.stepfunctions import jsonata_query, paths
 from overcast.services.stepfunctions.asl import is_jsonata
 from overcast.services.stepfunctions.errors import FailState, StatesError
-from overcast.services.stepfunctions.history import Scope, dumps
+from overcast.services.stepfunctions.history import Scope, dumps, gather_or_fail
 
 MAX_PAYLOAD = 256 * 1024  # bytes of a state's input or output (States.DataLimitExceeded above)
 NOT_CAUGHT_BY_ALL = {"States.Runtime", "States.DataLimitExceeded"}
@@ -287,7 +287,7 @@ class Interpreter:
             inner = Scope(dict(scope.variables), start_event, False, scope.map_item)
             return await self.run_states(machine, value, inner, language)
 
-        results = await _gather_or_fail([branch(b) for b in state["Branches"]])
+        results = await gather_or_fail([branch(b) for b in state["Branches"]])
         scope.last_event = self.history.add("ParallelStateSucceeded", scope.last_event)
         return results
 
@@ -305,18 +305,6 @@ def _next(state) -> str | None:
 
 def _io(name_key, name, value_key, text: str) -> dict:
     return {name_key: name, value_key: text, f"{value_key}Details": {"truncated": False}}
-
-
-async def _gather_or_fail(coroutines):
-    """Run them together; the first failure cancels the others and is raised."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 def _wait_until(state, value, scope: Scope, context, language) -> float:

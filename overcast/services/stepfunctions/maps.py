@@ -15,7 +15,7 @@ import orjson
 from overcast.engine.targets import internal_ctx
 from overcast.services.stepfunctions import jsonata_query, paths
 from overcast.services.stepfunctions.errors import Aborted, FailState, StatesError
-from overcast.services.stepfunctions.history import History, Scope, dumps, iso
+from overcast.services.stepfunctions.history import History, Scope, dumps, gather_or_fail, iso
 
 INLINE_CONCURRENCY = 40  # AWS runs at most 40 inline iterations at once
 DISTRIBUTED_CONCURRENCY = 1000
@@ -102,14 +102,7 @@ async def _inline(interp, name, state, processor, items, effective, scope, conte
                         mapIterationSucceededEventDetails={"name": name, "index": index})
             return result
 
-    tasks = [asyncio.ensure_future(iteration(i, item)) for i, item in enumerate(items)]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    return await gather_or_fail([iteration(i, item) for i, item in enumerate(items)])
 
 
 # -- distributed ----------------------------------------------------------------------------------
