@@ -816,3 +816,22 @@ Outputs:
         iam.get_user(UserName=f"{name}-user")
     with pytest.raises(ClientError):
         iam.get_role(RoleName=out["Role"])
+
+
+def test_stack_events_are_published_to_notification_arns(cf, client, unique_name):
+    sns, sqs = client("sns"), client("sqs")
+    name = unique_name("notify")
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    cf.create_stack(StackName=name, TemplateBody=QUEUES, NotificationARNs=[topic])
+    wait(cf, "stack_create_complete", name)
+    bodies = []
+    while not any("ResourceStatus='CREATE_COMPLETE'" in b and f"LogicalResourceId='{name}'" in b for b in bodies):
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", [])
+        assert messages, bodies
+        bodies += [m["Body"] for m in messages]
+    assert any("ResourceType='AWS::SQS::Queue'" in b and "LogicalResourceId='Dlq'" in b for b in bodies)
+    assert bodies[0].startswith("StackId='arn:aws:cloudformation:us-east-1:000000000000:stack/")
+    cf.delete_stack(StackName=name)

@@ -133,6 +133,7 @@ class Engine:
         self.providers = provider.providers
         self.store = provider.store
         self.tasks: dict[str, asyncio.Task] = {}
+        self._publishing: set[asyncio.Task] = set()
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -155,11 +156,41 @@ class Engine:
                 self.stack_status(stack, final, "Internal failure of overcast's CloudFormation engine.")
 
     def stack_event(self, stack: dict, status: str, reason: str | None = None) -> None:
-        self.store.add_event(stack["StackId"], {
+        event = {
             "StackId": stack["StackId"], "EventId": str(uuid.uuid4()), "StackName": stack["StackName"],
             "LogicalResourceId": stack["StackName"], "PhysicalResourceId": stack["StackId"],
             "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": now(), "ResourceStatus": status,
-            **({"ResourceStatusReason": reason} if reason else {})})
+            **({"ResourceStatusReason": reason} if reason else {})}
+        self.store.add_event(stack["StackId"], event)
+        self.publish(stack, event)
+
+    def publish(self, stack: dict, event: dict) -> None:
+        """Each event to the stack's NotificationARNs (SNS topics), in AWS's message format."""
+        if not stack.get("NotificationARNs"):
+            return
+        lines = [f"StackId='{event['StackId']}'",
+                 f"Timestamp='{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(event['Timestamp']))}."
+                 f"{int(event['Timestamp'] * 1000) % 1000:03d}Z'",
+                 f"EventId='{event['EventId']}'", f"LogicalResourceId='{event['LogicalResourceId']}'",
+                 f"Namespace='{stack['account']}'", f"PhysicalResourceId='{event.get('PhysicalResourceId', '')}'",
+                 f"PrincipalId='{stack['account']}'", f"ResourceProperties='{event.get('ResourceProperties', 'null')}'",
+                 f"ResourceStatus='{event['ResourceStatus']}'",
+                 f"ResourceStatusReason='{event.get('ResourceStatusReason', '')}'",
+                 f"ResourceType='{event['ResourceType']}'", f"StackName='{stack['StackName']}'",
+                 "ClientRequestToken='null'"]
+        message = "\n".join(lines) + "\n"
+        for arn in stack["NotificationARNs"]:
+            task = asyncio.ensure_future(self._publish(stack, arn, message))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
+
+    async def _publish(self, stack: dict, arn: str, message: str) -> None:
+        op = ResourceOp(self.providers, stack, "", "", {})
+        try:
+            await op.call("sns", "Publish", {"TopicArn": arn, "Subject": "AWS CloudFormation Notification",
+                                             "Message": message})
+        except Exception as e:  # noqa: BLE001 - a topic that went away does not stop the deployment
+            log.warning("stack notification to %s failed: %s", arn, e)
 
     def stack_status(self, stack: dict, status: str, reason: str | None = None) -> None:
         stack["StackStatus"] = status
@@ -198,6 +229,7 @@ class Engine:
             else:
                 self.store.put_resource(stack["StackId"], resource)
             self.store.add_event(stack["StackId"], event)
+        self.publish(stack, event)
 
     # -- evaluation --------------------------------------------------------------------------
 
