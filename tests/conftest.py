@@ -3,11 +3,13 @@ port with an ephemeral data directory, driven through real clients."""
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
 
 import boto3
@@ -39,6 +41,10 @@ class OvercastProcess:
             lines.append(line)
             match = READY.search(line)
             if match:
+                # Keep reading what the server logs: a pipe nobody drains fills up (64 KB) and the
+                # server then blocks on its next log line, looking like a hang.
+                self.log: collections.deque[str] = collections.deque(maxlen=1000)
+                threading.Thread(target=self.log.extend, args=(self.process.stdout,), daemon=True).start()
                 return match.group(1)
         raise RuntimeError("overcast did not start:\n" + "".join(lines))
 
