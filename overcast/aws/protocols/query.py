@@ -110,15 +110,22 @@ def _namespace(model: ServiceModel) -> str:
 # -- form -> params ----------------------------------------------------------------------------
 
 
+# No shape nests a parameter name deeper than this; prefixes past it are never looked up, and
+# computing them all would be quadratic in a key like a.a.a... (200,000 dots: minutes).
+MAX_KEY_DEPTH = 64
+
+
 def _prefixes(form: dict) -> set[str]:
     """Every key and every dotted prefix of a key: what tells a structure or list item exists."""
     out = set()
     for key in form:
         out.add(key)
         i = key.find(".")
-        while i != -1:
+        depth = 0
+        while i != -1 and depth < MAX_KEY_DEPTH:
             out.add(key[:i])
             i = key.find(".", i + 1)
+            depth += 1
     return out
 
 
