@@ -78,6 +78,16 @@ def test_transform_to_dynamodb_filter_expression():
     assert out["expressionValues"][":name_beginsWith"] == {"S": "a"}
 
 
+def test_transform_to_dynamodb_filter_expression_has_no_redundant_parentheses():
+    from overcast.services.dynamodb.expressions import Parser
+
+    for filter_input in ({"and": [{"n": {"gt": "a"}}]}, {"or": [{"and": [{"n": {"gt": "a", "lt": "z"}}]}]},
+                         {"not": {"and": [{"n": {"eq": "b"}}]}}):
+        out = utils.to_dynamodb_filter_expression(filter_input)
+        Parser(out["expressionNames"], out["expressionValues"]).parse_condition(out["expression"], "FilterExpression")
+    assert utils.to_dynamodb_filter_expression({"and": [{"n": {"gt": 1}}]})["expression"] == "(#n > :n_gt)"
+
+
 def test_transform_to_subscription_filter_and_matching():
     f = utils.to_subscription_filter({"severity": {"ge": 5}, "or": [{"kind": {"eq": "a"}}, {"kind": {"in": ["b", "c"]}}]})
     assert len(f["filterGroup"]) == 2

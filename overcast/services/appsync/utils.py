@@ -281,7 +281,9 @@ def to_dynamodb_filter_expression(filter_input: dict | None) -> dict | None:
         for key, value in node.items():
             if value is None:
                 continue
-            if key == "and":
+            if key in ("and", "or") and len(value) == 1:
+                parts.append(group(value[0]))  # "((a))" is what DynamoDB refuses as redundant parentheses
+            elif key == "and":
                 parts.append("(" + " AND ".join(group(v) for v in value) + ")")
             elif key == "or":
                 parts.append("(" + " OR ".join(group(v) for v in value) + ")")
