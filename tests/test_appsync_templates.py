@@ -113,3 +113,19 @@ def test_dynamodb_wire_round_trip():
     wire = utils.to_wire({"M": {"n": {"N": 1.5}, "s": {"SS": ["a"]}}})
     assert wire == {"M": {"n": {"N": "1.5"}, "s": {"SS": ["a"]}}}
     assert utils.from_wire(wire) == {"n": 1.5, "s": ["a"]}
+
+
+def test_js_transform_to_dynamodb_filter_expression_has_no_redundant_parentheses():
+    import asyncio
+
+    from overcast.services.appsync import js
+    from overcast.services.dynamodb.expressions import Parser
+
+    code = ("import { util } from '@aws-appsync/utils';\n"
+            "export function request(ctx) { return JSON.parse(util.transform.toDynamoDBFilterExpression("
+            "{ and: [{ n: { gt: 'a' } }], or: [{ and: [{ m: { eq: 'b' } }, { m: { ne: 'c' } }] }] })); }\n"
+            "export function response(ctx) { return ctx.result; }\n")
+    outcome = asyncio.run(js.evaluate(code, "request", {}))
+    assert outcome.error is None, outcome.error
+    out = outcome.value
+    Parser(out["expressionNames"], out["expressionValues"]).parse_condition(out["expression"], "FilterExpression")

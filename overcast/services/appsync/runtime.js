@@ -73,6 +73,7 @@
     for (const key of Object.keys(filter || {})) {
       const cond = filter[key];
       if (cond === undefined || cond === null) continue;
+      if ((key === 'and' || key === 'or') && cond.length === 1) { parts.push(conditionText(b, cond[0])); continue; }  // ((x)) is redundant to DynamoDB
       if (key === 'and' || key === 'or') { parts.push('(' + cond.map(c => conditionText(b, c)).join(key === 'and' ? ' AND ' : ' OR ') + ')'); continue; }
       if (key === 'not') { parts.push('(NOT ' + conditionText(b, cond) + ')'); continue; }
       const name = b.name(key);
