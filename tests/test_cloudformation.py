@@ -835,3 +835,33 @@ def test_stack_events_are_published_to_notification_arns(cf, client, unique_name
     assert any("ResourceType='AWS::SQS::Queue'" in b and "LogicalResourceId='Dlq'" in b for b in bodies)
     assert bodies[0].startswith("StackId='arn:aws:cloudformation:us-east-1:000000000000:stack/")
     cf.delete_stack(StackName=name)
+
+
+def test_timeout_in_minutes_fails_a_create_that_takes_too_long(cf, client, unique_name):
+    """A wait condition nobody signals outlasts the stack's one-minute timeout."""
+    name = unique_name("timeout")
+    body = f"""
+Resources:
+  Queue: {{Type: AWS::SQS::Queue, Properties: {{QueueName: {name}}}}}
+  Handle: {{Type: AWS::CloudFormation::WaitConditionHandle}}
+  Wait:
+    Type: AWS::CloudFormation::WaitCondition
+    DependsOn: Queue
+    Properties: {{Handle: !Ref Handle, Timeout: 3600}}
+"""
+    cf.create_stack(StackName=name, TemplateBody=body, TimeoutInMinutes=1)
+    import time
+
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            break
+        time.sleep(1)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cf.describe_stack_events(StackName=name)["StackEvents"]
+    assert [e["ResourceStatusReason"] for e in events if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS"] == [
+        "Create timed out"]
+    assert [e["ResourceStatusReason"] for e in events if e["ResourceStatus"] == "CREATE_FAILED"] == [
+        "Resource creation cancelled"]
+    assert client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", []) == []

@@ -101,7 +101,13 @@ async def run_graph(nodes, needs: dict[str, set[str]], work) -> tuple[set[str], 
                     running[asyncio.ensure_future(work(node))] = node
         if not running:
             return done, failed | (pending if failed else set())
-        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # a stack timeout or CancelUpdateStack: stop the work in flight too
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
         for task in finished:
             node = running.pop(task)
             ok = False
@@ -413,7 +419,8 @@ class Engine:
             policy = "Delete" if logical_id not in retain else "Retain"
             if not rollback and logical_id not in retain:
                 policy = self.deletion_policy(evaluator, template, logical_id)
-            if rollback and resource.get("ResourceStatus") == "CREATE_FAILED" and not resource.get("PhysicalResourceId"):
+            if rollback and resource.get("ResourceStatus") == "CREATE_FAILED" and not resource.get(
+                    "PhysicalResourceId") and not resource.get("cancelled"):  # nothing was made
                 self.store.delete_resource(stack["StackId"], logical_id)
                 return True
             return await self.delete_resource(stack, resource, policy)

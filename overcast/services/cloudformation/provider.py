@@ -204,7 +204,22 @@ class CloudFormationProvider(Provider):
         self.engine.launch(stack["StackId"], self._create_then(stack["StackId"], delete_on_failure))
 
     async def _create_then(self, stack_id: str, delete_on_failure: bool) -> None:
-        await self.engine.create(stack_id)
+        minutes = self.store.get_stack(stack_id).get("TimeoutInMinutes")
+        try:
+            async with asyncio.timeout(int(minutes) * 60 if minutes else None):
+                await self.engine.create(stack_id)
+        except TimeoutError:
+            stack = self.store.get_stack(stack_id)
+            for resource in self.store.resources(stack_id).values():
+                if resource.get("ResourceStatus") == "CREATE_IN_PROGRESS":
+                    resource["cancelled"] = True  # the service may have made it: the rollback deletes it
+                    self.engine.resource_status(stack, resource, "CREATE_FAILED", "Resource creation cancelled")
+            reason = "Create timed out"
+            if stack.get("DisableRollback"):
+                self.engine.stack_status(stack, "CREATE_FAILED", reason)
+            else:
+                self.engine.stack_status(stack, "ROLLBACK_IN_PROGRESS", reason)
+                await self.engine.rollback_create(stack)
         if delete_on_failure and self.store.get_stack(stack_id)["StackStatus"] == "ROLLBACK_COMPLETE":
             stack = self.store.get_stack(stack_id)
             self.engine.stack_status(stack, "DELETE_IN_PROGRESS")
