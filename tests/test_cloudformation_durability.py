@@ -103,3 +103,45 @@ def test_a_custom_resource_that_never_answers_times_out(tmp_path):
             "CloudFormation did not receive a response from your Custom Resource. Please check your logs for requestId")
     finally:
         server.stop()
+
+
+def test_an_update_killed_midway_rolls_back_at_restart(tmp_path):
+    data = str(tmp_path / "data")
+    before = "Resources:\n  Queue: {Type: AWS::SQS::Queue, Properties: {QueueName: upd-queue, DelaySeconds: 1}}\n"
+    after = (WAITING % "upd-queue").replace("QueueName: upd-queue", "QueueName: upd-queue, DelaySeconds: 9") + \
+        "  Extra: {Type: AWS::SQS::Queue, Properties: {QueueName: upd-extra}}\n"
+    server = OvercastProcess(data_dir=data)
+    try:
+        cf, sqs = make_client(server.endpoint, "cloudformation"), make_client(server.endpoint, "sqs")
+        cf.create_stack(StackName="updating", TemplateBody=before)
+        _until(lambda: cf.describe_stacks(StackName="updating")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE")
+        cf.update_stack(StackName="updating", TemplateBody=after)
+
+        def waiting():
+            resources = {r["LogicalResourceId"]: r["ResourceStatus"]
+                         for r in cf.list_stack_resources(StackName="updating")["StackResourceSummaries"]}
+            return resources.get("Wait") == "CREATE_IN_PROGRESS" and resources.get("Extra") == "CREATE_COMPLETE"
+
+        _until(waiting)
+        url = sqs.get_queue_url(QueueName="upd-queue")["QueueUrl"]
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"][
+            "DelaySeconds"] == "9"
+    finally:
+        server.stop(kill=True)
+
+    server = OvercastProcess(data_dir=data)
+    try:
+        cf, sqs = make_client(server.endpoint, "cloudformation"), make_client(server.endpoint, "sqs")
+        stack = _until(lambda: (s := cf.describe_stacks(StackName="updating")["Stacks"][0])["StackStatus"] in (
+            "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED") and s)
+        assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        url = sqs.get_queue_url(QueueName="upd-queue")["QueueUrl"]
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"][
+            "DelaySeconds"] == "1"
+        assert sqs.list_queues(QueueNamePrefix="upd-extra").get("QueueUrls", []) == []
+        resources = [r["LogicalResourceId"] for r in cf.list_stack_resources(StackName="updating")[
+            "StackResourceSummaries"]]
+        assert resources == ["Queue"]
+        assert "DelaySeconds: 1" in cf.get_template(StackName="updating")["TemplateBody"]
+    finally:
+        server.stop()
