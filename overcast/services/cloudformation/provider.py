@@ -67,7 +67,7 @@ class CloudFormationProvider(Provider):
 
     # -- lookups -----------------------------------------------------------------------------
 
-    def _stack(self, ctx, name: str | None, *, live: bool = True) -> dict:
+    def _stack(self, ctx, name: str | None) -> dict:
         if not name:
             raise validation_error("Stack name or id is required")
         if name.startswith("arn:"):

@@ -35,14 +35,12 @@ def _signer(endpoint: str, region: str, account: str):
 async def response_url(op: ResourceOp, key: str) -> str:
     """A presigned PUT URL for `key` in the stack's response bucket (created on first use)."""
     bucket = _bucket(op)
-    s3 = await op.providers.get("s3")
     try:
         await op.call("s3", "CreateBucket", {"Bucket": bucket} if op.region == "us-east-1" else
                       {"Bucket": bucket, "CreateBucketConfiguration": {"LocationConstraint": op.region}})
     except AwsError as e:
         if e.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
-    del s3
     client = _signer(op.endpoint, op.region, op.account)
     return client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=7200)
 
