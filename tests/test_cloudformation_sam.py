@@ -173,3 +173,37 @@ def test_sam_http_api_and_event_sources(client, endpoint, unique_name):
                for s in subscriptions)
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_the_webhook_example_as_a_sam_application(client, endpoint, unique_name):
+    cf, s3, sqs = client("cloudformation"), client("s3"), client("sqs")
+    bucket, name = unique_name("webhook-artifacts"), unique_name("webhooks")
+    s3.create_bucket(Bucket=bucket)
+    examples = os.path.dirname(EXAMPLE)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.write(os.path.join(examples, "webhook-queue", "functions", "consumer.py"), "consumer.py")
+    s3.put_object(Bucket=bucket, Key="consumer.zip", Body=buffer.getvalue())
+    with open(os.path.join(examples, "webhook-queue", "template.yaml")) as f:
+        template = f.read().replace("CodeUri: functions/", f"CodeUri: s3://{bucket}/consumer.zip")
+    _deploy(cf, name, template, "CREATE")
+    out = outputs(cf.describe_stacks(StackName=name)["Stacks"][0])
+    url = f"{endpoint}/_aws/execute-api/{out['ApiId']}/live/webhook"
+    answer = httpx.post(url, json={"action": "opened", "number": 7}, headers={"X-Webhook-Source": "github"})
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["accepted"] is True
+    sqs.send_message(QueueUrl=out["QueueUrl"], MessageBody="not json")  # a poison message
+    dynamodb = client("dynamodb")
+    import json
+    import time
+
+    deadline, items = time.monotonic() + 30, []
+    while time.monotonic() < deadline and not items:
+        items = dynamodb.scan(TableName=out["Table"])["Items"]
+        time.sleep(0.2)
+    assert json.loads(items[0]["payload"]["S"]) == {"action": "opened", "number": 7}
+    assert items[0]["source"]["S"] == "github"
+    dead = sqs.receive_message(QueueUrl=out["DeadLetterQueueUrl"], WaitTimeSeconds=20)["Messages"]
+    assert dead[0]["Body"] == "not json"
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
