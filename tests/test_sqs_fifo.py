@@ -161,12 +161,11 @@ def test_fifo_batch_send_keeps_order_and_deduplicates(sqs, content_dedup_url):
             {"Id": "1", "MessageBody": "x", "MessageGroupId": "g"},
             {"Id": "2", "MessageBody": "y", "MessageGroupId": "g"},
             {"Id": "3", "MessageBody": "x", "MessageGroupId": "g"},
-            {"Id": "4", "MessageBody": "z"},
         ],
     )
     assert [s["Id"] for s in result["Successful"]] == ["1", "2", "3"]
     assert result["Successful"][2]["MessageId"] == result["Successful"][0]["MessageId"]
-    assert result["Failed"][0]["Id"] == "4" and result["Failed"][0]["Code"] == "MissingParameter"
+    assert result["Failed"] == []
     assert [m["Body"] for m in receive_all(sqs, content_dedup_url)] == ["x", "y"]
 
 
@@ -242,3 +241,42 @@ def test_fifo_attribute_requires_fifo_suffix(sqs, unique_name):
 def test_content_based_deduplication_is_unknown_on_standard_queues(sqs, unique_name):
     excinfo = raises(sqs.create_queue, QueueName=unique_name(), Attributes={"ContentBasedDeduplication": "true"})
     assert_error(excinfo, "InvalidAttributeName", "Unknown Attribute ContentBasedDeduplication.")
+
+
+def test_fifo_attributes_even_false_are_unknown_on_standard_queues(sqs, unique_name):
+    # AWS knows none of the FIFO attributes on a standard queue, FifoQueue=false included
+    for attributes in ({"FifoQueue": "false"}, {"DeduplicationScope": "queue"}, {"FifoThroughputLimit": "perQueue"}):
+        name = next(iter(attributes))
+        assert_error(raises(sqs.create_queue, QueueName=unique_name(), Attributes=attributes),
+                     "InvalidAttributeName", f"Unknown Attribute {name}.")
+    url = sqs.create_queue(QueueName=unique_name())["QueueUrl"]
+    for value in ("true", "false"):
+        assert_error(raises(sqs.set_queue_attributes, QueueUrl=url, Attributes={"FifoQueue": value}),
+                     "InvalidAttributeName", "Unknown Attribute FifoQueue.")
+
+
+def test_a_fifo_queue_stays_fifo(sqs, fifo_url):
+    sqs.set_queue_attributes(QueueUrl=fifo_url, Attributes={"FifoQueue": "true"})  # what it is: accepted
+    assert_error(raises(sqs.set_queue_attributes, QueueUrl=fifo_url, Attributes={"FifoQueue": "false"}),
+                 "InvalidAttributeValue",
+                 "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.")
+
+
+def test_fifo_accepts_a_zero_delay_and_applies_the_queues_own(sqs, unique_name):
+    url = sqs.create_queue(QueueName=unique_name("d") + ".fifo",
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true",
+                                       "DelaySeconds": "1"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g", DelaySeconds=0)
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []  # the queue's 1 s delay applies
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"][0]["Body"] == "x"
+
+
+def test_fifo_batch_entry_without_group_or_deduplication_id_fails_the_request(sqs, fifo_url):
+    entries = [{"Id": "a", "MessageBody": "x", "MessageGroupId": "g", "MessageDeduplicationId": "1"},
+               {"Id": "b", "MessageBody": "y", "MessageGroupId": "g"}]
+    assert_error(raises(sqs.send_message_batch, QueueUrl=fifo_url, Entries=entries), "InvalidParameterValue",
+                 "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
+                 "provided explicitly")
+    entries[1] = {"Id": "b", "MessageBody": "y", "MessageDeduplicationId": "2"}
+    assert_error(raises(sqs.send_message_batch, QueueUrl=fifo_url, Entries=entries), "InvalidParameterValue",
+                 "The request must contain the parameter MessageGroupId.")

@@ -229,10 +229,11 @@ def normalize_attributes(attributes: dict, *, creating: bool, fifo: bool) -> dic
     for name, value in attributes.items():
         if name not in SETTABLE:
             raise unknown_attribute(name)
-        if name in FIFO_ONLY and not fifo and not (name == "FifoQueue" and str(value).lower() == "false"):
+        if name in FIFO_ONLY and not fifo:  # FifoQueue=false too: AWS knows none of them on standard queues
             raise unknown_attribute(name)
         if name == "FifoQueue" and not creating:
-            raise invalid_attribute_value(name)
+            raise AwsError("InvalidAttributeValue",
+                           "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.")
         value = "" if value is None else str(value)
         if name in _INT_RANGES:
             low, high = _INT_RANGES[name]
@@ -262,8 +263,6 @@ def normalize_attributes(attributes: dict, *, creating: bool, fifo: bool) -> dic
         elif name == "RedriveAllowPolicy":
             value = _normalize_redrive_allow_policy(value)
         result[name] = value
-    if result.get("FifoQueue") == "false":
-        del result["FifoQueue"]
     return result
 
 

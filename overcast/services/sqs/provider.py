@@ -294,7 +294,7 @@ class SqsProvider(Provider):
     def set_queue_attributes(self, ctx, params):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         given = params.get("Attributes") or {}
-        if "FifoQueue" in given and str(given["FifoQueue"]).lower() == str(queue.fifo).lower():
+        if queue.fifo and str(given.get("FifoQueue", "")).lower() == "true":  # what it is already: nothing to do
             given = {k: v for k, v in given.items() if k != "FifoQueue"}
         normalized = m.normalize_attributes(given, creating=False, fifo=queue.fifo)
         if "KmsMasterKeyId" in normalized and normalized["KmsMasterKeyId"] and "SqsManagedSseEnabled" not in normalized:
@@ -443,6 +443,8 @@ class SqsProvider(Provider):
             md5_system = m.md5_of_attributes(system)
             stored_system = m.encode_attributes(system)
         delay = entry.get("DelaySeconds")
+        if delay == 0 and queue.fifo:  # FIFO queues take no per-message delay, but 0 asks for none: the queue's
+            delay = None
         if delay is not None:
             if queue.fifo:
                 raise invalid_parameter(
@@ -516,6 +518,13 @@ class SqsProvider(Provider):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         entries = params.get("Entries") or []
         self._check_batch(entries, "SendMessageBatchRequestEntry")
+        if queue.fifo:  # an entry without a group or deduplication id fails the whole request, as on AWS
+            for entry in entries:
+                if not entry.get("MessageGroupId"):
+                    raise invalid_parameter("The request must contain the parameter MessageGroupId.")
+                if entry.get("MessageDeduplicationId") is None and not queue.content_dedup:
+                    raise invalid_parameter("The queue should either have ContentBasedDeduplication enabled or "
+                                            "MessageDeduplicationId provided explicitly")
         now = _now_ms()
         successful, failed, rows = [], [], []
         total = 0
