@@ -674,3 +674,22 @@ def test_sns_dead_letters_into_another_accounts_queue_only_when_its_policy_allow
     allow_service(qa, dlq_url, dlq_arn, "sns.amazonaws.com", topic)
     sb.publish(TopicArn=topic, Message="granted")
     assert [json.loads(body)["Message"] for body in bodies_until(qa, dlq_url, "granted")] == ["granted"]
+
+
+def test_secrets_manager_another_accounts_secret_needs_its_resource_policy(a, b, unique_name):
+    sa, sb = a("secretsmanager"), b("secretsmanager")
+    arn = sa.create_secret(Name=unique_name("acct"), SecretString="from A")["ARN"]
+    refused(lambda: sb.get_secret_value(SecretId=arn),
+            **no_policy_denied("secretsmanager:GetSecretValue", arn))
+    refused(lambda: sb.put_secret_value(SecretId=arn, SecretString="from B"), "AccessDeniedException", 400)
+    refused(lambda: sb.delete_secret(SecretId=arn), "AccessDeniedException", 400)
+    sa.put_resource_policy(SecretId=arn, ResourcePolicy=grant(B, "secretsmanager:GetSecretValue", "*"))
+    assert sb.get_secret_value(SecretId=arn)["SecretString"] == "from A"
+    refused(lambda: sb.put_secret_value(SecretId=arn, SecretString="from B"), "AccessDeniedException", 400)
+    assert sa.get_secret_value(SecretId=arn)["SecretString"] == "from A"
+
+
+def test_cognito_user_pools_are_scoped_by_account(a, b, unique_name):
+    pool = a("cognito-idp").create_user_pool(PoolName=unique_name("acct"))["UserPool"]["Id"]
+    refused(lambda: b("cognito-idp").describe_user_pool(UserPoolId=pool), "ResourceNotFoundException", 400)
+    assert a("cognito-idp").describe_user_pool(UserPoolId=pool)["UserPool"]["Id"] == pool
