@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     start.add_argument("--max-connections", type=int,
                        help="open connections before new ones get 503 (OVERCAST_MAX_CONNECTIONS; "
                             "default: 90%% of the open-file limit, less a reserve)")
+    start.add_argument("--verify-signatures", action="store_true", default=None,
+                       help="check SigV4 signatures against the keys' secrets (OVERCAST_VERIFY_SIGNATURES; "
+                            "keys in OVERCAST_CREDENTIALS or --credentials)")
+    start.add_argument("--credentials", help="keys clients sign with: AKID:SECRET[:ACCOUNT],... or @file "
+                                             "(OVERCAST_CREDENTIALS)")
 
     commands.add_parser("aws", help="run the AWS CLI against this overcast (the same as `awslocal`)")
     for name, text in (("status", "show whether overcast is running"), ("reset", "delete all state")):
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     config = Config.from_env()
-    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections"):
+    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections", "verify_signatures", "credentials"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)

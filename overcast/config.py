@@ -40,6 +40,8 @@ class Config:
     # *.suffix wildcards, or * for any; pages on these hosts may also call the AWS APIs.
     allowed_hosts: str = ""
     cfn_custom_resource_timeout: float = 3600.0  # seconds CloudFormation waits for a custom resource (AWS: 1 h)
+    verify_signatures: bool = False  # check SigV4 signatures against the keys' secrets (docs/security.md)
+    credentials: str = ""  # keys users sign with: "AKID:SECRET[:ACCOUNT],..." or "@file" (docs/security.md)
 
     @classmethod
     def from_env(cls) -> Config:
@@ -57,6 +59,8 @@ class Config:
             max_header_bytes=int(os.environ.get("OVERCAST_MAX_HEADER_BYTES", 64 * 1024)),
             max_connections=int(os.environ.get("OVERCAST_MAX_CONNECTIONS", 0)),
             cfn_custom_resource_timeout=float(os.environ.get("OVERCAST_CFN_CUSTOM_RESOURCE_TIMEOUT", 3600)),
+            verify_signatures=_env_bool("OVERCAST_VERIFY_SIGNATURES"),
+            credentials=os.environ.get("OVERCAST_CREDENTIALS", ""),
         )
 
     @property

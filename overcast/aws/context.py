@@ -171,6 +171,7 @@ class RequestContext:
     access_key: str = ""
     principal: str = ""  # ARN of the user or role session of keys overcast issued; else the account's root
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    signed: object | None = None  # overcast.aws.signing.Signed, when signatures are verified
 
     @property
     def endpoint(self) -> str:

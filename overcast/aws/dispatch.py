@@ -14,6 +14,7 @@ from overcast.aws.models import OperationModel, load_service_model
 from overcast.aws.protocols import get_protocol, is_query_request, request_protocol
 from overcast.aws.protocols.validate import style_for
 from overcast.aws.routing import Route, route
+from overcast.aws.signing import UNSIGNED_OPERATIONS, SignatureFailure, Verifier, parse_credentials
 from overcast.config import Config
 from overcast.services import SERVICES, load_provider_class
 from overcast.storage import BlobStore, Database
@@ -95,6 +96,10 @@ class Gateway:
     def __init__(self, providers: Providers):
         self.providers = providers
         self._fronts: dict[str, object] = {}
+        config = providers.config
+        # None unless signatures are verified: then the request path does no signature work at all
+        self.verifier = Verifier(providers, parse_credentials(config.credentials)) if config.verify_signatures \
+            else None
 
     async def handle(self, request: HttpRequest, target: Route | None = None) -> HttpResponse:
         """`target`: the request's route from its headers, when server.py found it already (an
@@ -118,7 +123,12 @@ class Gateway:
         model, protocol, ctx = self._speaking(request, target)
         operation = None
         try:
+            if self.verifier is not None:
+                await self._verify(request, ctx, model)
             operation, params = protocol.parse(model, request)
+            if ctx.access_key == "" and self.verifier is not None and operation.name not in UNSIGNED_OPERATIONS.get(
+                    spec.name, ()):
+                raise SignatureFailure("missing").as_error(_family(ctx, model))
             ctx.operation = operation.name
             method, is_async, authorize = await self.providers.handler(spec.name, operation)
             if method is None:
@@ -185,6 +195,25 @@ def _operation_from_headers(model, request: HttpRequest) -> OperationModel | Non
         except AwsError:
             return None
     return None
+
+    async def _verify(self, request: HttpRequest, ctx: RequestContext, model) -> None:
+        """The request's signature (overcast.aws.signing); its key's account scopes the request."""
+        try:
+            signed = await self.verifier.verify(request)
+        except SignatureFailure as failure:
+            raise failure.as_error(_family(ctx, model)) from None
+        if signed is None:
+            ctx.access_key = ""  # anonymous: refused after parsing, unless the operation takes no signature
+            if ctx.service not in UNSIGNED_OPERATIONS:
+                raise SignatureFailure("missing").as_error(_family(ctx, model))
+        else:
+            ctx.access_key, ctx.account = signed.access_key, signed.account
+
+
+def _family(ctx: RequestContext, model) -> str:
+    """How a service words signature errors: awsQuery services (and SQS, query-compatible in JSON
+    too) as "query", every other JSON and REST service as "json"."""
+    return "query" if ctx.protocol == "query" or "awsQueryCompatible" in model.metadata else "json"
 
 
 def _unknown_service(request: HttpRequest, target: Route, error: AwsError | None = None) -> HttpResponse:

@@ -64,6 +64,9 @@ class FunctionSpec:
     endpoint: str  # overcast's URL, for AWS_ENDPOINT_URL
     interpreter: list[str] = field(default_factory=list)  # argv prefix (see pool.command_for)
     memory_limit: bool = True
+    # (access key, secret, session token) of the execution role, when signatures are verified;
+    # else placeholders that name the account
+    credentials: tuple[str, str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -162,9 +165,9 @@ class Sandbox:
             "LAMBDA_TASK_ROOT": spec.code_dir,
             "LAMBDA_RUNTIME_DIR": os.path.dirname(os.path.abspath(__file__)),
             "_HANDLER": spec.handler,
-            "AWS_ACCESS_KEY_ID": spec.account,
-            "AWS_SECRET_ACCESS_KEY": "overcast",
-            "AWS_SESSION_TOKEN": "overcast",
+            "AWS_ACCESS_KEY_ID": spec.credentials[0] if spec.credentials else spec.account,
+            "AWS_SECRET_ACCESS_KEY": spec.credentials[1] if spec.credentials else "overcast",
+            "AWS_SESSION_TOKEN": spec.credentials[2] if spec.credentials else "overcast",
             "AWS_ENDPOINT_URL": spec.endpoint,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         }

@@ -1083,6 +1083,10 @@ class IamProvider(Provider):
             return None
         return {"Account": user.account, "Arn": user.arn, "UserId": user.id}
 
+    def secret_for_access_key(self, access_key: str) -> tuple[str, str] | None:
+        """(account, secret) of an active access key overcast issued, for signature verification."""
+        return self.store.active_key_secret(access_key)
+
     def role_for_arn(self, account: str, name: str) -> dict | None:
         """{RoleId, MaxSessionDuration, Arn, AssumeRolePolicyDocument} of a role, if it exists in
         overcast's IAM."""

@@ -408,6 +408,12 @@ class IamStore:
             "SELECT account, user_id, status, created FROM iam_access_keys WHERE key_id = ?", (key_id,)
         )
 
+    def active_key_secret(self, key_id: str) -> tuple[str, str] | None:
+        """(account, secret) of an Active key."""
+        return self.db.query_one(
+            "SELECT account, secret FROM iam_access_keys WHERE key_id = ? AND status = 'Active'", (key_id,)
+        )
+
     def update_access_key(self, account: str, user_id: str, key_id: str, status: str) -> bool:
         return self.db.execute(
             "UPDATE iam_access_keys SET status = ? WHERE account = ? AND user_id = ? AND key_id = ?",

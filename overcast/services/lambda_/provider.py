@@ -1118,6 +1118,10 @@ class LambdaProvider(Provider):
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python)
+        credentials = None
+        if self.config.verify_signatures:  # the function's SDK signs with its role's credentials
+            issued = await (await self.providers.get("sts")).function_credentials(account, config["Role"], name)
+            credentials = (issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
         return FunctionSpec(
             key=f"{config['FunctionArn']}:{version}:{config['RevisionId']}", account=account, region=region, name=name,
             version=version, arn=self._arn(account, region, name), runtime=config["Runtime"], handler=config["Handler"],
@@ -1126,7 +1130,7 @@ class LambdaProvider(Provider):
             log_group=(config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}",
             # the bound port once known (the provider may start before the server binds: --port 0)
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
-            interpreter=argv, memory_limit=limit)
+            interpreter=argv, memory_limit=limit, credentials=credentials)
 
     async def invoke(self, ctx, params):
         self._learn_endpoint(ctx)

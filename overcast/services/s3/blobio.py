@@ -26,10 +26,13 @@ class Payload:
     """A request body as the provider sees it: chunks (aws-chunked already decoded) and, once
     read, the trailers that came after them."""
 
-    def __init__(self, stream: BodyStream | None, body: bytes = b"", chunked: bool = False):
+    def __init__(self, stream: BodyStream | None, body: bytes = b"", chunked: bool = False, check=None):
         self.stream = stream
         self.body = body
-        self.decoder = AwsChunkedDecoder() if chunked else None
+        # check: overcast.aws.signing.PayloadCheck when signatures are verified (chunk signatures
+        # are checked by the decoder; a plain body's hash here)
+        self.decoder = AwsChunkedDecoder(check if check is not None and check.chunked else None) if chunked else None
+        self.check = check if check is not None and not check.chunked else None
         self.size = 0
 
     @property
@@ -42,16 +45,23 @@ class Payload:
             source = _once(self.body)
         else:
             source = self.stream.chunks()
+        check = self.check
         async for chunk in source:
             if decoder is None:
                 self.size += len(chunk)
+                if check is not None:
+                    check.data(chunk)
                 yield chunk
             else:
                 for piece in decoder.feed(chunk):
                     self.size += len(piece)
+                    if check is not None:
+                        check.data(piece)
                     yield piece
         if decoder is not None and not decoder.done:
             raise AwsError("IncompleteBody", "The request body terminated unexpectedly")
+        if check is not None:
+            check.end()
 
     async def read(self, limit: int) -> bytes:
         parts, size = [], 0

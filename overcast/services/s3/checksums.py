@@ -87,22 +87,29 @@ def composite(algorithm: str, part_checksums: list[str]) -> str:
     return f"{b64(h.digest())}-{len(part_checksums)}"
 
 
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
 class AwsChunkedDecoder:
     """Decodes `Content-Encoding: aws-chunked` bodies as they arrive:
 
         <hex size>[;chunk-signature=<sig>]\\r\\n<data>\\r\\n ... 0[;...]\\r\\n[<trailer>:<value>\\r\\n]*\\r\\n
 
     (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], STREAMING-UNSIGNED-PAYLOAD-TRAILER). Chunk
-    signatures are not checked: overcast checks no signatures."""
+    signatures are checked when a `check` (overcast.aws.signing.PayloadCheck) is given, that is
+    when signatures are verified: each chunk's data is hashed as it passes."""
 
-    __slots__ = ("_buffer", "_remaining", "_state", "trailers", "done")
+    __slots__ = ("_buffer", "_remaining", "_state", "trailers", "done", "_check", "_signature", "_hash")
 
-    def __init__(self):
+    def __init__(self, check=None):
         self._buffer = b""
         self._remaining = 0
         self._state = 0  # 0 size line, 1 data, 2 data CRLF, 3 trailers, 4 done
         self.trailers: dict[str, str] = {}
         self.done = False
+        self._check = check
+        self._signature: str | None = None  # the current chunk's chunk-signature
+        self._hash = None
 
     def feed(self, data: bytes) -> list:
         out = []
@@ -111,15 +118,21 @@ class AwsChunkedDecoder:
             self._buffer = b""
         view = memoryview(data)
         pos, n = 0, len(data)
+        check = self._check
         while pos < n:
             state = self._state
             if state == 1:
                 take = min(self._remaining, n - pos)
-                out.append(view[pos:pos + take])
+                piece = view[pos:pos + take]
+                out.append(piece)
+                if check is not None:
+                    self._hash.update(piece)
                 pos += take
                 self._remaining -= take
                 if self._remaining == 0:
                     self._state = 2
+                    if check is not None:
+                        check.chunk(self._signature, self._hash.hexdigest())
             elif state == 2:
                 if n - pos < 2:
                     break
@@ -136,16 +149,21 @@ class AwsChunkedDecoder:
                 line = data[pos:end]
                 pos = end + 2
                 if state == 0:
+                    size_text, _, extension = line.partition(b";")
                     try:
-                        size = int(line.split(b";", 1)[0].strip(), 16)
+                        size = int(size_text.strip(), 16)
                     except ValueError:
                         raise _chunk_error() from None
+                    if check is not None:
+                        self._start_chunk(extension, size)
                     if size == 0:
                         self._state = 3
                     else:
                         self._remaining, self._state = size, 1
                 elif not line:
                     self._state, self.done = 4, True
+                    if check is not None and (self.trailers or check.signed.payload_hash.endswith("TRAILER")):
+                        self._check_trailer()
                 else:
                     name, _, value = line.partition(b":")
                     self.trailers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
@@ -154,6 +172,19 @@ class AwsChunkedDecoder:
         if pos < n and self._state != 4:
             self._buffer = bytes(view[pos:])
         return out
+
+    def _start_chunk(self, extension: bytes, size: int) -> None:
+        name, _, value = extension.partition(b"=")
+        self._signature = value.strip().decode("latin-1") if name.strip() == b"chunk-signature" else None
+        if size == 0:
+            self._check.chunk(self._signature, EMPTY_SHA256)
+        else:
+            self._hash = hashlib.sha256()
+
+    def _check_trailer(self) -> None:
+        signature = self.trailers.pop("x-amz-trailer-signature", None)
+        canonical = "".join(f"{name}:{value}\n" for name, value in self.trailers.items())
+        self._check.trailer(signature, canonical)
 
 
 def _chunk_error() -> AwsError:

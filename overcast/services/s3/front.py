@@ -36,6 +36,7 @@ from overcast.aws.protocols import get_protocol
 from overcast.aws.protocols.validate import shape_is_valid
 from overcast.aws.protocols.xmlcodec import escape_text
 from overcast.aws.routing import Route
+from overcast.aws.signing import PayloadCheck, SignatureFailure
 from overcast.services.s3 import access
 from overcast.services.s3.blobio import FileBody, Payload
 from overcast.services.s3.request_ids import request_id_headers
@@ -100,6 +101,7 @@ def _build_table(model) -> dict:
 class S3Front:
     def __init__(self, gateway):
         self.providers = gateway.providers
+        self.verifier = gateway.verifier
         self.model = load_service_model("s3")
         self.protocol = get_protocol("rest-xml")
         self.table = _build_table(self.model)
@@ -122,6 +124,8 @@ class S3Front:
                 from overcast.services.s3.website import serve_website
 
                 return await serve_website(provider, request, ctx, bucket_name, key)
+            if self.verifier is not None and request.method != "OPTIONS":
+                await self._verify(request, ctx, bucket_name, key)
             _check_presigned(request)
             if request.method == "OPTIONS":
                 return self._preflight(provider, bucket_name, request, ctx)
@@ -139,6 +143,25 @@ class S3Front:
         if provider is not None and bucket_name and "origin" in request.headers:
             _add_cors(provider, bucket_name, request, response)
         return response
+
+    async def _verify(self, request: HttpRequest, ctx: RequestContext, bucket: str | None, key: str | None) -> None:
+        """SigV4, header or presigned (overcast.aws.signing); the body's hash or chunk signatures
+        are checked as it streams (Payload). Anonymous requests may only be browser POST uploads
+        (their policy carries the authority), as long as bucket policies are not evaluated."""
+        path = request.raw_path or "/"
+        if bucket and request.host.lower().startswith(bucket + "."):  # SigV2 signs /bucket/key either way
+            path = f"/{quote(bucket)}{path}"
+        try:
+            signed = await self.verifier.verify(request, s3=True, s3_path=path)
+        except SignatureFailure as failure:
+            raise failure.as_error("s3") from None
+        if signed is None:
+            if not (request.method == "POST" and key is None
+                    and request.headers.get("content-type", "").startswith("multipart/form-data")):
+                raise SignatureFailure("missing").as_error("s3")
+            ctx.access_key = ""
+            return
+        ctx.signed, ctx.access_key, ctx.account = signed, signed.access_key, signed.account
 
     # -- addressing and operations -------------------------------------------------------------
 
@@ -214,13 +237,14 @@ class S3Front:
             return await post_object(provider, request, ctx, bucket)
         operation = self.model.operations[name]
         chunked = _is_aws_chunked(request.headers)
+        check = PayloadCheck(ctx.signed) if PayloadCheck.wanted(ctx.signed) else None
         payload = None
         if name in STREAMING_INPUT:
-            payload = Payload(request.stream, request.body, chunked)
+            payload = Payload(request.stream, request.body, chunked, check)
             if request.stream is not None:
                 request.body = b""
         elif request.stream is not None:
-            body = await Payload(request.stream, b"", chunked).read(MAX_XML_BODY)
+            body = await Payload(request.stream, b"", chunked, check).read(MAX_XML_BODY)
             request.body = body
             request.stream = None
             _check_content_md5(request.headers, body)

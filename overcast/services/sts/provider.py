@@ -115,6 +115,7 @@ class StsProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = StsStore(self.db)
+        self._function_credentials: dict[tuple, dict] = {}  # see function_credentials
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -157,6 +158,21 @@ class StsProvider(Provider):
             user = (await self.providers.get("iam")).identity_for_access_key(key)
             if user is not None:
                 return user["Account"], user["Arn"]
+        return None
+
+    async def signing_credential(self, key: str):
+        """The secret (and session token, expiry) of credentials overcast issued, for signature
+        verification (overcast.aws.signing); None for a key overcast did not issue or that IAM
+        deactivated (AWS then answers as for an unknown key)."""
+        from overcast.aws.signing import Credential
+
+        session = self.store.get(key)
+        if session is not None:
+            return Credential(session.secret, session.account, session.session_token, session.expiration)
+        if key.startswith(common.ACCESS_KEY):
+            found = (await self.providers.get("iam")).secret_for_access_key(key)
+            if found is not None:
+                return Credential(found[1], found[0])
         return None
 
     def decode_authorization_message(self, ctx, params: dict) -> dict:
@@ -248,6 +264,23 @@ class StsProvider(Provider):
         if not iam_policy.allows(trust, request, account):
             raise AwsError("AccessDenied", f"User: {principal.identity_arn} is not authorized to perform: "
                            f"sts:AssumeRole on resource: {role_arn}", 403)
+
+    async def function_credentials(self, account: str, role_arn: str, function_name: str) -> dict:
+        """Credentials for a Lambda function's execution role, as Lambda hands them to its
+        sandboxes (session name: the function's name). Issued once and reused until an hour
+        before they expire; used when signatures are verified, so that the function's own SDK
+        calls verify too."""
+        key = (account, role_arn, function_name)
+        found = self._function_credentials.get(key)
+        if found is not None and found["Expiration"].timestamp() - time.time() > 1800:
+            return found
+        session_name = function_name[:64].ljust(2, "_")
+        try:
+            output = await self._assume(None, {"RoleArn": role_arn, "DurationSeconds": 43200}, session_name)
+        except AwsError:  # the role allows shorter sessions
+            output = await self._assume(None, {"RoleArn": role_arn}, session_name)
+        self._function_credentials[key] = output["Credentials"]
+        return output["Credentials"]
 
     async def assume_role(self, ctx, params: dict) -> dict:
         source_identity = params.get("SourceIdentity")
