@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
 def start_command(config: Config, args) -> int:
     from overcast.server import OvercastApp
 
+    # Files the server writes (database, blobs) and those its Lambda sandboxes write are private
+    # to their owner (docs/security.md).
+    os.umask(0o077)
+
     temporary = None
     if config.ephemeral:
         temporary = config.data_dir = tempfile.mkdtemp(prefix="overcast-")

@@ -37,7 +37,7 @@ class OvercastApp:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def open(self) -> None:
-        os.makedirs(self.config.data_dir, exist_ok=True)
+        _private(self.config.data_dir, self.config.database_path)
         db = Database(self.config.database_path)
         blobs = BlobStore(self.config.blob_dir)
         self.providers = Providers(self.config, db, blobs)
@@ -270,6 +270,16 @@ def _custom_domain(door) -> bool:
     """A door for a Host that may be a custom domain name (CreateDomainName): it serves the host
     when the name is one; otherwise the host is refused like any other that overcast does not own."""
     return door is not None and door[0] is execute_api.dispatch and door[1][0] == ""
+
+
+def _private(data_dir: str, database: str) -> None:
+    """The data directory is the server's alone (0700; the database files 0600), whoever made it:
+    function code must not read other accounts' data (docs/security.md)."""
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        if os.path.exists(path):
+            os.chmod(path, 0o600)
 
 
 def _request_timeout(error: AwsError) -> HttpResponse:

@@ -34,7 +34,7 @@ INIT_TIMEOUT = 10  # seconds AWS gives the init phase (or the function timeout, 
 # server even when the server is killed with SIGKILL (a preexec_fn would do the same, at ~10 ms
 # per spawn because it forbids vfork).
 _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
-_DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
+_DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
 _SIGNALS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
             signal.SIGTERM: "terminated", signal.SIGBUS: "bus error", signal.SIGFPE: "floating point exception",
             signal.SIGILL: "illegal instruction"}
@@ -67,6 +67,10 @@ class FunctionSpec:
     # (access key, secret, session token) of the execution role, when signatures are verified;
     # else placeholders that name the account
     credentials: tuple[str, str, str] | None = None
+    # the sandbox's own user (overcast.runtime.isolation), when overcast runs as root: setpriv's
+    # options, and the directory for its temporary files
+    user_options: list[str] = field(default_factory=list)
+    tmp_dir: str | None = None
 
 
 @dataclass(slots=True)
@@ -171,6 +175,8 @@ class Sandbox:
             "AWS_ENDPOINT_URL": spec.endpoint,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         }
+        if spec.tmp_dir:  # its own user: temporary files in its own directory
+            env["TMPDIR"] = env["HOME"] = spec.tmp_dir
         return env
 
     async def start(self) -> float:
@@ -183,7 +189,8 @@ class Sandbox:
         read_fd, write_fd = os.pipe()
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *_DIE_WITH_PARENT, *self.spec.interpreter, cwd=self.spec.code_dir, env=self._environment(),
+                *_DIE_WITH_PARENT, *self.spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
+                *self.spec.interpreter, cwd=self.spec.code_dir, env=self._environment(),
                 stdin=asyncio.subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, start_new_session=True,
             )
         except OSError as e:

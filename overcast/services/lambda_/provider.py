@@ -21,6 +21,7 @@ import orjson
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
+from overcast.runtime.isolation import Isolation
 from overcast.runtime.pool import (
     NODE_RUNTIMES,
     PROVIDED_RUNTIMES,
@@ -104,6 +105,8 @@ class LambdaProvider(Provider):
         self.async_workers = asyncio.Semaphore(int(os.environ.get("OVERCAST_LAMBDA_ASYNC_CONCURRENCY", 16)))
         self.pools = Pools(self.account_limit, idle)
         self.code_root = os.path.join(config.data_dir, "lambda")
+        # running as root: each function's sandboxes run as a user of their own (docs/security.md)
+        self.isolation = Isolation.create()
         self._tasks: set[asyncio.Task] = set()
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._endpoint = f"http://127.0.0.1:{config.port or 4566}"
@@ -138,6 +141,8 @@ class LambdaProvider(Provider):
         for task in list(self._tasks):
             task.cancel()
         self.pools.stop()
+        if self.isolation is not None:
+            self.isolation.close()
 
     def reset(self) -> None:
         self.mappings.reset()
@@ -1112,12 +1117,22 @@ class LambdaProvider(Provider):
 
     async def _spec(self, account, region, config: dict, version: str) -> FunctionSpec:
         name = config["FunctionName"]
-        code_dir = await self._code_dir(account, region, config["_Sha"])
-        layer_dirs = [await self._code_dir(layer["_Account"], layer["_Region"], layer["_Sha"], "layers")
-                      for layer in config.get("Layers") or []]
+        isolation, uid = self.isolation, None
+        if isolation is None:
+            code_dir = await self._code_dir(account, region, config["_Sha"])
+            layer_dirs = [await self._code_dir(layer["_Account"], layer["_Region"], layer["_Sha"], "layers")
+                          for layer in config.get("Layers") or []]
+        else:  # the function's own copy, owned by its own user
+            uid = isolation.uid_for(account, region, name)
+            code_dir = await self._placed(uid, account, region, config["_Sha"], "code")
+            layer_dirs = [await self._placed(uid, layer["_Account"], layer["_Region"], layer["_Sha"], "layers")
+                          for layer in config.get("Layers") or []]
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python)
+        user_options, tmp_dir = [], None
+        if uid is not None and await isolation.usable(argv):
+            user_options, tmp_dir = isolation.command(uid), os.path.join(isolation.home(uid), "tmp")
         credentials = None
         if self.config.verify_signatures:  # the function's SDK signs with its role's credentials
             issued = await (await self.providers.get("sts")).function_credentials(account, config["Role"], name)
@@ -1130,7 +1145,12 @@ class LambdaProvider(Provider):
             log_group=(config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}",
             # the bound port once known (the provider may start before the server binds: --port 0)
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
-            interpreter=argv, memory_limit=limit, credentials=credentials)
+            interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
+            tmp_dir=tmp_dir)
+
+    async def _placed(self, uid: int, account: str, region: str, sha_hex: str, kind: str) -> str:
+        zip_path = self.blobs.path(self._code_key(account, region, sha_hex))
+        return await self.isolation.place(uid, kind, sha_hex, lambda target: codes.unpack(zip_path, target))
 
     async def invoke(self, ctx, params):
         self._learn_endpoint(ctx)

@@ -1,0 +1,133 @@
+"""Sandboxes as users of their own, when overcast runs as root.
+
+Each function (account, region, name) gets its own uid and gid, allocated from SANDBOX_UID_BASE
+in order of first use (no /etc/passwd entry is needed: setpriv switches to numeric ids). Its
+sandboxes run as that uid with no supplementary groups and no_new_privs, so they cannot read the
+server's /proc/<pid>/environ, the data directory (0700) or another function's files.
+
+A function's working files live under a directory of this server run, outside the data
+directory (which, for root, is usually under /root and not reachable by other users):
+
+    <tmp>/overcast-sandboxes-XXXX/          0711 root   (traversable, not listable)
+        <uid>/                              0700 <uid>
+            code/<sha>/  layers/<sha>/      its code and layers, unpacked for it alone
+            tmp/                            TMPDIR and HOME
+
+The directory goes away when the server stops. Sandboxes inherit the server's umask (077), so
+files a function writes elsewhere (the shared /tmp) are private to its uid too.
+
+Not root (a developer's laptop): sandboxes run as the server's user, with no isolation beyond
+the process; create() answers None and nothing here runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+
+log = logging.getLogger("overcast.lambda")
+
+SANDBOX_UID_BASE = 2_000_000  # far above login users and the usual subordinate-id ranges
+
+
+class Isolation:
+    def __init__(self, root: str, setpriv: str):
+        self.root = root
+        self.setpriv = setpriv
+        self._uids: dict[tuple[str, str, str], int] = {}
+        self._usable: dict[str, bool] = {}  # interpreter -> whether a sandbox user can run it
+
+    @classmethod
+    def create(cls) -> Isolation | None:
+        """Isolation when running as root with setpriv (util-linux) available; else None."""
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() != 0 or setpriv is None:
+            if os.geteuid() == 0:
+                log.warning("setpriv (util-linux) is not installed: Lambda sandboxes run as root")
+            return None
+        root = tempfile.mkdtemp(prefix="overcast-sandboxes-")
+        os.chmod(root, 0o711)
+        return cls(root, setpriv)
+
+    def uid_for(self, account: str, region: str, name: str) -> int:
+        key = (account, region, name)
+        uid = self._uids.get(key)
+        if uid is None:
+            uid = self._uids[key] = SANDBOX_UID_BASE + len(self._uids)
+        return uid
+
+    def command(self, uid: int) -> list[str]:
+        """setpriv's options that make the exec'd runtime that user."""
+        return ["--reuid", str(uid), "--regid", str(uid), "--clear-groups", "--no-new-privs"]
+
+    def home(self, uid: int) -> str:
+        """The function's own directory (created on first use), owned by it, mode 0700."""
+        home = os.path.join(self.root, str(uid))
+        if not os.path.isdir(home):
+            os.makedirs(os.path.join(home, "tmp"), mode=0o700, exist_ok=True)
+            for path in (home, os.path.join(home, "tmp")):
+                os.chown(path, uid, uid)
+                os.chmod(path, 0o700)
+        return home
+
+    async def place(self, uid: int, kind: str, sha_hex: str, unpack: Callable[[str], object]) -> str:
+        """The code (or layer) unpacked (by `unpack(target)`) into the function's own directory,
+        owned by it."""
+        target = os.path.join(self.home(uid), kind, sha_hex)
+        if not os.path.isdir(target):
+            await asyncio.to_thread(self._unpack, uid, unpack, target)
+        return target
+
+    @staticmethod
+    def _unpack(uid: int, unpack: Callable[[str], object], target: str) -> None:
+        parent = os.path.dirname(target)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, mode=0o700, exist_ok=True)
+            os.chown(parent, uid, uid)
+        unpack(target)
+        for directory, _dirs, files in os.walk(target):
+            os.chown(directory, uid, uid)
+            for name in files:
+                os.lchown(os.path.join(directory, name), uid, uid)
+
+    async def usable(self, argv: list[str]) -> bool:
+        """Whether a sandbox user can start this runtime (its files must be readable by other
+        users: an interpreter under /root may not be). Probed once per runtime command by running
+        it as a sandbox uid; when it cannot, its sandboxes run as root and the log says why."""
+        probe = _probe(argv)
+        if probe is None:
+            return True  # provided.*: the function's own bootstrap, in its own directory
+        key = " ".join(probe)
+        known = self._usable.get(key)
+        if known is None:
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    self.setpriv, *self.command(SANDBOX_UID_BASE - 1), "--", *probe, cwd="/",
+                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                known = await asyncio.wait_for(process.wait(), 30) == 0
+            except (OSError, TimeoutError):
+                known = False
+            if not known:
+                log.warning("Lambda sandboxes that run %s run as root: an unprivileged user cannot run it (install "
+                            "it where other users can read it); see docs/security.md", argv[0])
+            self._usable[key] = known
+        return known
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _probe(argv: list[str]) -> list[str] | None:
+    """A command that succeeds when the runtime's interpreter and client can be read."""
+    program = os.path.basename(argv[0])
+    if program.startswith("python"):
+        return [argv[0], "-c", "import awslambdaric.bootstrap"]
+    if program == "node":
+        script = argv[-2]  # overcast's node_bootstrap.js or aws-lambda-ric
+        return [argv[0], "-e", f"require('fs').readFileSync({script!r})"]
+    return None

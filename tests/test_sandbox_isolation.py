@@ -1,0 +1,137 @@
+"""Function code cannot reach the server's secrets or another function's files: when overcast
+runs as root (as CI does), each function's sandboxes run as a user of their own; the data
+directory is the server's alone. Not root: sandboxes run as the server's user (docs/security.md)
+and the tests that need root skip."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+
+import httpx
+import pytest
+from lambda_functions import ROLE, create_python, source, zip_files
+
+PROBE = '''
+import os, tempfile
+
+def handler(event, context):
+    results = {}
+    for label, path in event.get("read", {}).items():
+        try:
+            if os.path.isdir(path):
+                os.listdir(path)
+            else:
+                with open(path, "rb") as f:
+                    f.read(1)
+            results[label] = "read"
+        except PermissionError:
+            results[label] = "denied"
+        except FileNotFoundError:
+            results[label] = "missing"
+    if "write" in event:
+        with open(event["write"], "w") as f:
+            f.write("private")
+    return {"results": results, "uid": os.getuid(), "groups": os.getgroups(), "server_pid": os.getppid(),
+            "task_root": os.environ["LAMBDA_TASK_ROOT"], "tmp": tempfile.gettempdir()}
+'''
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes get users of their own only when overcast runs "
+                                                         "as root (CI does)")
+
+
+@pytest.fixture(scope="module")
+def lam(client):
+    return client("lambda")
+
+
+@pytest.fixture(scope="module")
+def probes(lam):
+    names = [f"probe-{uuid.uuid4().hex[:8]}", f"probe-{uuid.uuid4().hex[:8]}"]
+    for name in names:
+        create_python(lam, name, PROBE)
+    return names
+
+
+def _invoke(lam, name, event=None) -> dict:
+    out = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}))
+    body = json.loads(out["Payload"].read())
+    assert "FunctionError" not in out, body
+    return body
+
+
+def test_data_directory_is_the_servers_alone(endpoint):
+    data_dir = httpx.get(endpoint + "/_overcast/health").json()["data_dir"]
+    assert os.stat(data_dir).st_mode & 0o777 == 0o700
+    assert os.stat(os.path.join(data_dir, "overcast.db")).st_mode & 0o777 == 0o600
+
+
+@root_only
+def test_function_cannot_read_server_environ_database_or_another_functions_code(lam, probes, endpoint):
+    first, second = probes
+    other = _invoke(lam, second)
+    data_dir = httpx.get(endpoint + "/_overcast/health").json()["data_dir"]
+    mine = _invoke(lam, first)
+    server_pid = mine["server_pid"]
+    body = _invoke(lam, first, {"read": {
+        "environ": f"/proc/{server_pid}/environ",
+        "database": os.path.join(data_dir, "overcast.db"),
+        "data_dir": data_dir,
+        "other_code_dir": other["task_root"],
+        "other_code": os.path.join(other["task_root"], "app.py"),
+        "other_tmp": other["tmp"],
+        "own_code": os.path.join(mine["task_root"], "app.py"),
+    }})
+    assert body["uid"] != 0 and body["uid"] != other["uid"]
+    assert body["groups"] in ([], [body["uid"]])
+    assert body["results"] == {"environ": "denied", "database": "denied", "data_dir": "denied",
+                               "other_code_dir": "denied", "other_code": "denied", "other_tmp": "denied",
+                               "own_code": "read"}
+
+
+@root_only
+def test_files_a_function_writes_to_the_shared_tmp_are_its_own(lam, probes):
+    first, second = probes
+    path = f"/tmp/overcast-probe-{uuid.uuid4().hex}"
+    try:
+        _invoke(lam, first, {"write": path})
+        assert os.stat(path).st_mode & 0o077 == 0
+        assert _invoke(lam, second, {"read": {"written": path}})["results"] == {"written": "denied"}
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+@root_only
+def test_python_function_still_works_and_reaches_overcast(lam):
+    name = f"sdk-{uuid.uuid4().hex[:8]}"
+    create_python(lam, name, source("with_sdk.py"))
+    out = lam.invoke(FunctionName=name, Payload=b"{}")
+    body = json.loads(out["Payload"].read())
+    assert "FunctionError" not in out, body
+    assert body["account"] == "000000000000"
+
+
+@root_only
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_node_function_still_works_as_its_own_user(lam):
+    name = f"node-{uuid.uuid4().hex[:8]}"
+    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": zip_files({"index.js": source("echo.js").replace(
+                            "node: process.version,", "node: process.version, uid: process.getuid(),")})})
+    out = lam.invoke(FunctionName=name, Payload=json.dumps({"x": 1}))
+    body = json.loads(out["Payload"].read())
+    assert "FunctionError" not in out, body
+    assert body["event"] == {"x": 1} and body["uid"] != 0
+
+
+@root_only
+def test_provided_runtime_runs_as_its_own_user(lam):
+    name = f"provided-{uuid.uuid4().hex[:8]}"
+    bootstrap = source("bootstrap")
+    lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="x",
+                        Code={"ZipFile": zip_files({"bootstrap": bootstrap}, {"bootstrap": 0o755})})
+    out = lam.invoke(FunctionName=name, Payload=b"{}")
+    assert "FunctionError" not in out, out["Payload"].read()
