@@ -31,11 +31,20 @@ def handler(event, context):
             results[label] = "denied"
         except FileNotFoundError:
             results[label] = "missing"
+    if "runtime_api" in event:  # another sandbox's Runtime API: try to take its next invocation
+        import http.client
+        try:
+            connection = http.client.HTTPConnection(event["runtime_api"], timeout=3)
+            connection.request("GET", "/2018-06-01/runtime/invocation/next")
+            results["runtime_api"] = f"answered {connection.getresponse().status}"
+        except (ConnectionError, http.client.RemoteDisconnected, OSError) as e:
+            results["runtime_api"] = "refused" if not isinstance(e, TimeoutError) else "parked"
     if "write" in event:
         with open(event["write"], "w") as f:
             f.write("private")
     return {"results": results, "uid": os.getuid(), "groups": os.getgroups(), "server_pid": os.getppid(),
-            "task_root": os.environ["LAMBDA_TASK_ROOT"], "tmp": tempfile.gettempdir()}
+            "task_root": os.environ["LAMBDA_TASK_ROOT"], "tmp": tempfile.gettempdir(),
+            "runtime_api": os.environ["AWS_LAMBDA_RUNTIME_API"]}
 '''
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes get users of their own only when overcast runs "
@@ -89,6 +98,14 @@ def test_function_cannot_read_server_environ_database_or_another_functions_code(
     assert body["results"] == {"environ": "denied", "database": "denied", "data_dir": "denied",
                                "other_code_dir": "denied", "other_code": "denied", "other_tmp": "denied",
                                "own_code": "read"}
+
+
+@root_only
+def test_function_cannot_use_another_functions_runtime_api(lam, probes):
+    first, second = probes
+    other = _invoke(lam, second)
+    assert _invoke(lam, first, {"runtime_api": other["runtime_api"]})["results"] == {"runtime_api": "refused"}
+    assert _invoke(lam, second)["runtime_api"] == other["runtime_api"]  # its sandbox still serves it
 
 
 @root_only

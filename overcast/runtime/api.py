@@ -26,6 +26,11 @@ class RuntimeConnection(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
+        owner = self.handler.owner_uid
+        if owner is not None and _peer_uid(transport) != owner:
+            # another user's process (another function's sandbox) on this loopback port: it must
+            # not take this function's invocations or answer them
+            transport.close()
 
     def connection_lost(self, exc):
         self.transport = None
@@ -121,6 +126,27 @@ class RuntimeConnection(asyncio.Protocol):
         for name, value in headers or ():
             head.append(f"{name}: {value}")
         self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+
+
+def _peer_uid(transport) -> int | None:
+    """The uid owning the client end of a loopback TCP connection, from /proc/net/tcp (once per
+    connection; the runtime clients keep theirs alive)."""
+    try:
+        peer_port = transport.get_extra_info("peername")[1]
+        own_port = transport.get_extra_info("sockname")[1]
+        with open("/proc/net/tcp", "rb") as f:
+            table = f.read()
+    except (OSError, TypeError, IndexError):
+        return None
+    key = f"0100007F:{peer_port:04X} 0100007F:{own_port:04X}".encode()
+    at = table.find(key)
+    if at < 0:
+        return None
+    line = table[at:table.find(b"\n", at)].split()
+    try:
+        return int(line[6])  # local, remote, state, queues, timer, retransmits, uid
+    except (IndexError, ValueError):
+        return None
 
 
 async def serve(handler) -> tuple[asyncio.AbstractServer, int]:

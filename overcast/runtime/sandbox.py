@@ -71,6 +71,7 @@ class FunctionSpec:
     # options, and the directory for its temporary files
     user_options: list[str] = field(default_factory=list)
     tmp_dir: str | None = None
+    uid: int | None = None  # only this user's processes may use the sandbox's Runtime API
 
 
 @dataclass(slots=True)
@@ -314,6 +315,10 @@ class Sandbox:
         return lines
 
     # -- Runtime API ---------------------------------------------------------------------------
+
+    @property
+    def owner_uid(self) -> int | None:
+        return self.spec.uid
 
     def on_connection_lost(self, conn):
         if self._waiting_next is conn:

@@ -1130,9 +1130,9 @@ class LambdaProvider(Provider):
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python)
-        user_options, tmp_dir = [], None
+        user_options, tmp_dir, sandbox_uid = [], None, None
         if uid is not None and await isolation.usable(argv):
-            user_options, tmp_dir = isolation.command(uid), os.path.join(isolation.home(uid), "tmp")
+            user_options, tmp_dir, sandbox_uid = isolation.command(uid), os.path.join(isolation.home(uid), "tmp"), uid
         credentials = None
         if self.config.verify_signatures:  # the function's SDK signs with its role's credentials
             issued = await (await self.providers.get("sts")).function_credentials(account, config["Role"], name)
@@ -1146,7 +1146,7 @@ class LambdaProvider(Provider):
             # the bound port once known (the provider may start before the server binds: --port 0)
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
-            tmp_dir=tmp_dir)
+            tmp_dir=tmp_dir, uid=sandbox_uid)
 
     async def _placed(self, uid: int, account: str, region: str, sha_hex: str, kind: str) -> str:
         zip_path = self.blobs.path(self._code_key(account, region, sha_hex))
