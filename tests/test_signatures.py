@@ -359,3 +359,7 @@ def test_function_sdk_calls_verify_with_role_credentials(verifying):
     payload = json.loads(result["Payload"].read())
     assert "FunctionError" not in result, payload
     assert payload == "arn:aws:sts::000000000000:assumed-role/fn-role/signed-fn"
+    # a path with percent-encoded characters (the ARN's colons): signed double-encoded, as every
+    # service but S3 does
+    arn = lam.get_function(FunctionName="signed-fn")["Configuration"]["FunctionArn"]
+    assert lam.get_function(FunctionName=arn + ":$LATEST")["Configuration"]["FunctionName"] == "signed-fn"
