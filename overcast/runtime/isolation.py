@@ -39,7 +39,7 @@ class Isolation:
         self.root = root
         self.setpriv = setpriv
         self._uids: dict[tuple[str, str, str], int] = {}
-        self._usable: dict[str, bool] = {}  # interpreter -> whether a sandbox user can run it
+        self._usable: dict[str, asyncio.Future] = {}  # probe -> whether a sandbox user can run it
 
     @classmethod
     def create(cls) -> Isolation | None:
@@ -97,26 +97,30 @@ class Isolation:
     async def usable(self, argv: list[str]) -> bool:
         """Whether a sandbox user can start this runtime (its files must be readable by other
         users: an interpreter under /root may not be). Probed once per runtime command by running
-        it as a sandbox uid; when it cannot, its sandboxes run as root and the log says why."""
+        it as a sandbox uid (the provider starts the probes of the usual runtimes when it starts,
+        off the cold-start path); when it cannot, its sandboxes run as root and the log says why."""
         probe = _probe(argv)
         if probe is None:
             return True  # provided.*: the function's own bootstrap, in its own directory
         key = " ".join(probe)
         known = self._usable.get(key)
         if known is None:
-            try:
-                process = await asyncio.create_subprocess_exec(
-                    self.setpriv, *self.command(SANDBOX_UID_BASE - 1), "--", *probe, cwd="/",
-                    env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-                known = await asyncio.wait_for(process.wait(), 30) == 0
-            except (OSError, TimeoutError):
-                known = False
-            if not known:
-                log.warning("Lambda sandboxes that run %s run as root: an unprivileged user cannot run it (install "
-                            "it where other users can read it); see docs/security.md", argv[0])
-            self._usable[key] = known
-        return known
+            known = self._usable[key] = asyncio.ensure_future(self._try(probe, argv[0]))
+        return await asyncio.shield(known)
+
+    async def _try(self, probe: list[str], program: str) -> bool:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                self.setpriv, *self.command(SANDBOX_UID_BASE - 1), "--", *probe, cwd="/",
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            usable = await asyncio.wait_for(process.wait(), 30) == 0
+        except (OSError, TimeoutError):
+            usable = False
+        if not usable:
+            log.warning("Lambda sandboxes that run %s run as root: an unprivileged user cannot run it (install it "
+                        "where other users can read it); see docs/security.md", program)
+        return usable
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

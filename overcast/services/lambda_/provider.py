@@ -11,6 +11,7 @@ import os
 import random
 import re
 import secrets
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -129,6 +130,12 @@ class LambdaProvider(Provider):
         self.pools.interpreters.prepare(self.store.runtimes())
         self._spawn(self._load_logs())
         await self.mappings.start()
+        if self.isolation is not None:  # find out now, not at the first cold start, whether the
+            # usual runtimes can run as a sandbox user
+            for runtime in (f"python{sys.version_info[0]}.{sys.version_info[1]}", "nodejs20.x"):
+                if runtime.startswith("python") or _which("node"):
+                    argv, _ = command_for(runtime, "x.handler", self.isolation.root, 128)
+                    self._spawn(self.isolation.usable(argv))
 
     async def _load_logs(self) -> None:
         self._logs = await self.providers.get("logs")
