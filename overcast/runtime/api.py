@@ -9,6 +9,9 @@ sandbox (`on_request`), which answers at once or, for /next, when an invocation 
 from __future__ import annotations
 
 import asyncio
+import logging
+
+log = logging.getLogger("overcast.lambda")
 
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             413: "Payload Too Large", 500: "Internal Server Error"}
@@ -27,10 +30,13 @@ class RuntimeConnection(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         owner = self.handler.owner_uid
-        if owner is not None and _peer_uid(transport) != owner:
-            # another user's process (another function's sandbox) on this loopback port: it must
-            # not take this function's invocations or answer them
-            transport.close()
+        if owner is not None:
+            peer = _peer_uid(transport)
+            if peer != owner:
+                # another user's process (another function's sandbox) on this loopback port: it
+                # must not take this function's invocations or answer them
+                log.warning("Runtime API of a sandbox of uid %s: refused a connection from uid %s", owner, peer)
+                transport.close()
 
     def connection_lost(self, exc):
         self.transport = None
@@ -140,6 +146,12 @@ def _peer_uid(transport) -> int | None:
         return None
     key = f"0100007F:{peer_port:04X} 0100007F:{own_port:04X}".encode()
     at = table.find(key)
+    for _ in range(2):  # the kernel may skip an entry while other sockets come and go: read again
+        if at >= 0:
+            break
+        with open("/proc/net/tcp", "rb") as f:
+            table = f.read()
+        at = table.find(key)
     if at < 0:
         return None
     line = table[at:table.find(b"\n", at)].split()
