@@ -196,6 +196,19 @@ def test_s3_anonymous_request_is_access_denied(verifying):
     assert "<Code>AccessDenied</Code>" in response.text
 
 
+def test_s3_anonymous_request_is_served_when_the_bucket_policy_allows_everyone(verifying):
+    s3 = _client(verifying, "s3")
+    s3.create_bucket(Bucket="public-bucket")
+    s3.put_object(Bucket="public-bucket", Key="page.html", Body=b"<p>hi</p>")
+    s3.put_bucket_policy(Bucket="public-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::public-bucket/*"}]}))
+    assert httpx.get(verifying + "/public-bucket/page.html").content == b"<p>hi</p>"
+    response = httpx.put(verifying + "/public-bucket/other.html", content=b"x")
+    assert response.status_code == 403 and "<Code>AccessDenied</Code>" in response.text
+    response = httpx.put(verifying + "/anonymous-bucket")
+    assert response.status_code == 403 and "<Code>AccessDenied</Code>" in response.text
+
+
 def test_s3_presigned_url(verifying):
     s3 = _client(verifying, "s3", signature_version="s3v4")
     s3.create_bucket(Bucket="presigned-bucket")

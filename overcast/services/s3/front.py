@@ -145,9 +145,10 @@ class S3Front:
         return response
 
     async def _verify(self, request: HttpRequest, ctx: RequestContext, bucket: str | None, key: str | None) -> None:
-        """SigV4, header or presigned (overcast.aws.signing); the body's hash or chunk signatures
-        are checked as it streams (Payload). Anonymous requests may only be browser POST uploads
-        (their policy carries the authority), as long as bucket policies are not evaluated."""
+        """SigV4 or SigV2, header or presigned (overcast.aws.signing); the body's hash or chunk
+        signatures are checked as it streams (Payload). An anonymous request belongs to no account:
+        the bucket policy decides (access.check; AWS's AccessDenied unless it allows everyone);
+        browser POST uploads keep their own checks (their policy carries the authority)."""
         path = request.raw_path or "/"
         if bucket and request.host.lower().startswith(bucket + "."):  # SigV2 signs /bucket/key either way
             path = f"/{quote(bucket)}{path}"
@@ -156,10 +157,12 @@ class S3Front:
         except SignatureFailure as failure:
             raise failure.as_error("s3") from None
         if signed is None:
+            ctx.access_key = ""
+            if bucket is None:
+                raise SignatureFailure("missing").as_error("s3")
             if not (request.method == "POST" and key is None
                     and request.headers.get("content-type", "").startswith("multipart/form-data")):
-                raise SignatureFailure("missing").as_error("s3")
-            ctx.access_key = ""
+                ctx.account = ""  # nobody's: only a bucket policy that allows everyone lets it in
             return
         ctx.signed, ctx.access_key, ctx.account = signed, signed.access_key, signed.account
 
@@ -262,6 +265,8 @@ class S3Front:
         method = getattr(provider, operation.method_name, None)
         if method is None:
             raise AwsError("NotImplemented", f"{name} is not implemented by overcast yet.", 501, sender_fault=False)
+        if name == "CreateBucket" and self.verifier is not None and not ctx.access_key:
+            raise SignatureFailure("missing").as_error("s3")  # an anonymous caller owns nothing
         if bucket and name != "CreateBucket":
             owner = provider.store.bucket(bucket)
             if owner is not None:  # else the operation answers NoSuchBucket
