@@ -39,6 +39,7 @@ UNSIGNED_OPERATIONS = {"sts": ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"
 
 _AUTH_FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]*)")
 _SPACES = re.compile(r"\s+")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 SIGNATURE_MESSAGE = ("The request signature we calculated does not match the signature you provided. Check your "
                      "AWS Secret Access Key and signing method. Consult the service documentation for details.")
@@ -349,8 +350,12 @@ def _check_expiry(text: str, signed_at: float, now: float) -> None:
 
 
 def _parse_amz_date(text: str) -> float | None:
+    """20240131T235959Z -> epoch seconds (datetime checks the ranges; strptime is 5x slower)."""
+    if len(text) != 16 or text[8] != "T" or text[15] != "Z" or not (text[:8] + text[9:15]).isdigit():
+        return None
     try:
-        return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+        return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]),
+                        int(text[13:15]), tzinfo=UTC).timestamp()
     except ValueError:
         return None
 
@@ -386,7 +391,7 @@ def _iso(epoch: float) -> str:
 
 
 def _is_sha256(value: str) -> bool:
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return _HEX64.fullmatch(value) is not None
 
 
 def _sha256(data: bytes) -> str:
