@@ -182,6 +182,19 @@ class Gateway:
                              access_key=target.access_key, principal=target.principal)
         return model, get_protocol(protocol_name), ctx
 
+    async def _verify(self, request: HttpRequest, ctx: RequestContext, model) -> None:
+        """The request's signature (overcast.aws.signing); its key's account scopes the request."""
+        try:
+            signed = await self.verifier.verify(request)
+        except SignatureFailure as failure:
+            raise failure.as_error(_family(ctx, model)) from None
+        if signed is None:
+            ctx.access_key = ""  # anonymous: refused after parsing, unless the operation takes no signature
+            if ctx.service not in UNSIGNED_OPERATIONS:
+                raise SignatureFailure("missing").as_error(_family(ctx, model))
+        else:
+            ctx.access_key, ctx.account = signed.access_key, signed.account
+
 
 def _operation_from_headers(model, request: HttpRequest) -> OperationModel | None:
     """The operation a request names before its body is read: X-Amz-Target (JSON protocols) or
@@ -195,19 +208,6 @@ def _operation_from_headers(model, request: HttpRequest) -> OperationModel | Non
         except AwsError:
             return None
     return None
-
-    async def _verify(self, request: HttpRequest, ctx: RequestContext, model) -> None:
-        """The request's signature (overcast.aws.signing); its key's account scopes the request."""
-        try:
-            signed = await self.verifier.verify(request)
-        except SignatureFailure as failure:
-            raise failure.as_error(_family(ctx, model)) from None
-        if signed is None:
-            ctx.access_key = ""  # anonymous: refused after parsing, unless the operation takes no signature
-            if ctx.service not in UNSIGNED_OPERATIONS:
-                raise SignatureFailure("missing").as_error(_family(ctx, model))
-        else:
-            ctx.access_key, ctx.account = signed.access_key, signed.account
 
 
 def _family(ctx: RequestContext, model) -> str:
