@@ -134,7 +134,7 @@ class LambdaProvider(Provider):
             # usual runtimes can run as a sandbox user
             for runtime in (f"python{sys.version_info[0]}.{sys.version_info[1]}", "nodejs20.x"):
                 if runtime.startswith("python") or _which("node"):
-                    argv, _ = command_for(runtime, "x.handler", self.isolation.root, 128)
+                    argv, _ = command_for(runtime, "x.handler", self.isolation.root, 128, sys.executable)
                     self._spawn(self.isolation.usable(argv))
 
     async def _load_logs(self) -> None:
