@@ -370,8 +370,8 @@ class CloudFormationProvider(Provider):
             source = self._change_set(ctx, params["ChangeSetName"], params.get("StackName"))
         else:
             source = self._stack(ctx, params.get("StackName"))
-        if not source.get("template"):
-            raise validation_error("Stack has no template yet")
+        if not source.get("template"):  # a stack still in REVIEW_IN_PROGRESS: AWS answers without a body
+            return {"StagesAvailable": ["Original", "Processed"]}
         stage = params.get("TemplateStage") or "Original"
         body = source["original"]
         if stage == "Processed":
