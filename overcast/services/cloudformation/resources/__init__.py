@@ -33,6 +33,7 @@ TYPES: dict[str, str] = {
     "AWS::CloudFormation::WaitCondition": _P + "cloudformation:WaitCondition",
     "AWS::CloudFormation::WaitConditionHandle": _P + "cloudformation:WaitConditionHandle",
     "AWS::DynamoDB::Table": _P + "dynamodb:Table",
+    "AWS::ECR::Repository": _P + "ecr:Repository",
     "AWS::Events::EventBus": _P + "events:EventBus",
     "AWS::Events::Rule": _P + "events:Rule",
     "AWS::IAM::ManagedPolicy": _P + "iam:ManagedPolicy",
@@ -53,6 +54,9 @@ TYPES: dict[str, str] = {
     "AWS::SNS::Topic": _P + "sns:Topic",
     "AWS::SNS::TopicPolicy": _P + "sns:TopicPolicy",
     "AWS::SQS::Queue": _P + "sqs:Queue",
+    "AWS::SSM::Parameter": _P + "ssm:Parameter",
+    "AWS::SecretsManager::RotationSchedule": _P + "secretsmanager:RotationSchedule",
+    "AWS::SecretsManager::Secret": _P + "secretsmanager:Secret",
     "AWS::SQS::QueuePolicy": _P + "sqs:QueuePolicy",
 }
 
