@@ -865,3 +865,23 @@ Resources:
     assert [e["ResourceStatusReason"] for e in events if e["ResourceStatus"] == "CREATE_FAILED"] == [
         "Resource creation cancelled"]
     assert client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", []) == []
+
+
+def test_cdk_metadata_deploys_as_cloudformation_accepts_it(cf, unique_name):
+    """Every CDK app carries an AWS::CDK::Metadata resource; CloudFormation creates it (a UUID
+    physical id, GetAtt Id) and deletes it with the stack."""
+    name = unique_name("cdkmeta")
+    body = json.dumps({"Resources": {
+        "CDKMetadata": {"Type": "AWS::CDK::Metadata",
+                        "Properties": {"Analytics": "v2:deflate64:H4sIAAAAAAAA/zPSszQ0MFRMLC/WTU7J1s3JTNKrDi5JTM7WAQ"}},
+        "Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"Id": {"Value": {"Fn::GetAtt": ["CDKMetadata", "Id"]}}}})
+    cf.create_stack(StackName=name, TemplateBody=body)
+    stack = wait(cf, "stack_create_complete", name)
+    resource = cf.describe_stack_resource(StackName=name, LogicalResourceId="CDKMetadata")["StackResourceDetail"]
+    assert resource["ResourceType"] == "AWS::CDK::Metadata"
+    assert resource["ResourceStatus"] == "CREATE_COMPLETE"
+    assert outputs(stack)["Id"] == resource["PhysicalResourceId"]
+    assert len(resource["PhysicalResourceId"]) == 36  # a UUID
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)

@@ -28,6 +28,7 @@ TYPES: dict[str, str] = {
     "AWS::ApiGatewayV2::Route": _P + "apigatewayv2:Route",
     "AWS::ApiGatewayV2::RouteResponse": _P + "apigatewayv2:RouteResponse",
     "AWS::ApiGatewayV2::Stage": _P + "apigatewayv2:Stage",
+    "AWS::CDK::Metadata": _P + "cloudformation:CdkMetadata",
     "AWS::CloudFormation::CustomResource": _P + "cloudformation:CustomResource",
     "AWS::CloudFormation::Stack": _P + "cloudformation:Stack",
     "AWS::CloudFormation::WaitCondition": _P + "cloudformation:WaitCondition",

@@ -1,6 +1,6 @@
 """CloudFormation's own types: custom resources (Custom::* and AWS::CloudFormation::CustomResource,
-backed by Lambda or SNS), WaitConditionHandle/WaitCondition, and nested stacks
-(AWS::CloudFormation::Stack).
+backed by Lambda or SNS), WaitConditionHandle/WaitCondition, nested stacks
+(AWS::CloudFormation::Stack) and the CDK's AWS::CDK::Metadata.
 
 A custom resource's provider answers by PUTting JSON to a presigned URL into overcast's S3, as on
 AWS, so AWS's documented `cfn-response` module works unchanged. The engine waits on S3's
@@ -148,6 +148,24 @@ class WaitConditionHandle(ResourceType):
 
     async def update(self, op: ResourceOp):
         return {}
+
+    async def delete(self, op: ResourceOp):
+        return None
+
+
+class CdkMetadata(ResourceType):
+    """AWS::CDK::Metadata, which every CDK app adds: CloudFormation keeps the construct library
+    versions (Analytics) for AWS's usage statistics and creates nothing in any service. overcast
+    sends nothing anywhere; the properties stay in the stack's template, where GetTemplate shows them."""
+
+    type_name = "AWS::CDK::Metadata"
+
+    async def create(self, op: ResourceOp):
+        physical_id = str(uuid.uuid4())  # AWS's physical ids for this type are UUIDs too
+        return physical_id, {"Id": physical_id}
+
+    async def update(self, op: ResourceOp):
+        return {"Id": op.physical_id}
 
     async def delete(self, op: ResourceOp):
         return None
