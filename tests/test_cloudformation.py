@@ -885,3 +885,18 @@ def test_cdk_metadata_deploys_as_cloudformation_accepts_it(cf, unique_name):
     assert len(resource["PhysicalResourceId"]) == 36  # a UUID
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_delete_change_set_of_a_name_the_stack_does_not_have_succeeds(cf, unique_name):
+    """DeleteChangeSet's only error is InvalidChangeSetStatus: deleting a change set name an existing
+    stack does not have succeeds (the Serverless Framework does it before each update); on a stack
+    that does not exist the name is still a ValidationError."""
+    name = unique_name("delcs")
+    cf.create_stack(StackName=name, TemplateBody=QUEUES)
+    wait(cf, "stack_create_complete", name)
+    assert cf.delete_change_set(StackName=name, ChangeSetName="never-created")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert error_of(lambda: cf.describe_change_set(StackName=name, ChangeSetName="never-created"))[0] == \
+        "ChangeSetNotFound"
+    code, message = error_of(lambda: cf.delete_change_set(StackName=unique_name("nostack"), ChangeSetName="x"))
+    assert code == "ValidationError" and message.endswith("does not exist")
+    cf.delete_stack(StackName=name)

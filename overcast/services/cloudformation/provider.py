@@ -574,7 +574,15 @@ class CloudFormationProvider(Provider):
                               for cs in self.store.change_sets(stack["StackId"])]}
 
     def delete_change_set(self, ctx, params):
-        cs = self._change_set(ctx, params.get("ChangeSetName") or "", params.get("StackName"))
+        name, stack_name = params.get("ChangeSetName") or "", params.get("StackName")
+        if not name.startswith("arn:") and stack_name:
+            # DeleteChangeSet knows no ChangeSetNotFound (its only error is InvalidChangeSetStatus): a
+            # name no change set of an existing stack has deletes nothing and succeeds. The
+            # Serverless Framework deletes its fixed-name change set this way before every update.
+            stack = self._stack(ctx, stack_name)
+            if self.store.change_set_by_name(stack["StackId"], name) is None:
+                return {}
+        cs = self._change_set(ctx, name, stack_name)
         if cs.get("ExecutionStatus") == "EXECUTE_IN_PROGRESS":
             raise AwsError("InvalidChangeSetStatus", f"ChangeSet [{cs['ChangeSetId']}] cannot be deleted in its "
                                                      f"current status of [{cs['ExecutionStatus']}]")
