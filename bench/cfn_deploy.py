@@ -107,7 +107,7 @@ def main() -> None:
         s3.create_bucket(Bucket=bucket)
         first = sam_cycle(cf, s3, "items-cold", bucket)
         runs = [sam_cycle(cf, s3, f"items-{i}", bucket) for i in range(3)]
-        print("rest-api SAM app (about 20 resources after the transform), server-side seconds:")
+        print("rest-api SAM app (14 resources after the transform), server-side seconds:")
         print(f"  first run (services load): create {first[0]:.2f}  code update {first[1]:.2f}  delete {first[2]:.2f}")
         for label, index, target in (("create", 0, 3.0), ("code-only update", 1, 1.0), ("delete", 2, 2.0)):
             value = statistics.median(r[index] for r in runs)

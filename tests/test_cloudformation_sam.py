@@ -207,3 +207,35 @@ def test_the_webhook_example_as_a_sam_application(client, endpoint, unique_name)
     assert dead[0]["Body"] == "not json"
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_the_live_stock_counter_as_a_sam_application(client, endpoint, unique_name):
+    import asyncio
+    import json
+
+    import websockets
+
+    cf, s3 = client("cloudformation"), client("s3")
+    bucket, name = unique_name("stock-artifacts"), unique_name("stock")
+    s3.create_bucket(Bucket=bucket)
+    folder = os.path.join(os.path.dirname(EXAMPLE), "live-stock-counter")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for module in ("connect", "disconnect", "current", "push"):
+            z.write(os.path.join(folder, "functions", f"{module}.py"), f"{module}.py")
+    s3.put_object(Bucket=bucket, Key="functions.zip", Body=buffer.getvalue())
+    with open(os.path.join(folder, "template.yaml")) as f:
+        template = f.read().replace("CodeUri: functions/", f"CodeUri: s3://{bucket}/functions.zip")
+    _deploy(cf, name, template, "CREATE")
+    out = outputs(cf.describe_stacks(StackName=name)["Stacks"][0])
+    url = f"{endpoint.replace('http', 'ws', 1)}/_aws/execute-api/{out['ApiId']}/prod"
+
+    async def go():
+        async with websockets.connect(url + "?page=p1") as watcher:
+            await asyncio.get_running_loop().run_in_executor(None, lambda: client("dynamodb").put_item(
+                TableName=out["StockTable"], Item={"productId": {"S": "p1"}, "stock": {"N": "7"}}))
+            return json.loads(await asyncio.wait_for(watcher.recv(), 60))
+
+    assert asyncio.run(go()) == {"productId": "p1", "stock": 7}
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)

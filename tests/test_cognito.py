@@ -403,3 +403,56 @@ def test_unknown_client_and_bad_parameters(idp):
     with pytest.raises(ClientError) as e:
         idp.describe_user_pool(UserPoolId="not a pool id")
     assert code(e)[0] == "InvalidParameterException"
+
+
+DEFINE = """
+def handler(event, context):
+    session = event["request"]["session"]
+    if session and session[-1]["challengeResult"]:
+        event["response"].update(issueTokens=True, failAuthentication=False)
+    elif len(session) >= 2:
+        event["response"].update(issueTokens=False, failAuthentication=True)
+    else:
+        event["response"].update(issueTokens=False, failAuthentication=False, challengeName="CUSTOM_CHALLENGE")
+    return event
+"""
+
+CREATE = """
+def handler(event, context):
+    event["response"]["publicChallengeParameters"] = {"question": "2 + 2?"}
+    event["response"]["privateChallengeParameters"] = {"answer": "4"}
+    event["response"]["challengeMetadata"] = "ARITHMETIC"
+    return event
+"""
+
+VERIFY = """
+def handler(event, context):
+    expected = event["request"]["privateChallengeParameters"]["answer"]
+    event["response"]["answerCorrect"] = event["request"]["challengeAnswer"] == expected
+    return event
+"""
+
+
+def test_custom_auth_runs_the_define_create_verify_triggers(idp, client, endpoint, unique_name):
+    lam = client("lambda")
+    triggers = {name: create_python(lam, unique_name(name.lower()), code)["FunctionArn"]
+                for name, code in (("DefineAuthChallenge", DEFINE), ("CreateAuthChallenge", CREATE),
+                                   ("VerifyAuthChallengeResponse", VERIFY))}
+    pool, client_id = make_pool(idp, unique_name, LambdaConfig=triggers)
+    signed_up(idp, endpoint, pool, client_id)
+    challenge = idp.initiate_auth(ClientId=client_id, AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": "ada"})
+    assert challenge["ChallengeName"] == "CUSTOM_CHALLENGE"
+    assert challenge["ChallengeParameters"]["question"] == "2 + 2?"
+    wrong = idp.respond_to_auth_challenge(ClientId=client_id, ChallengeName="CUSTOM_CHALLENGE",
+                                          Session=challenge["Session"],
+                                          ChallengeResponses={"USERNAME": "ada", "ANSWER": "5"})
+    assert wrong["ChallengeName"] == "CUSTOM_CHALLENGE"  # a second try
+    with pytest.raises(ClientError) as e:
+        idp.respond_to_auth_challenge(ClientId=client_id, ChallengeName="CUSTOM_CHALLENGE", Session=wrong["Session"],
+                                      ChallengeResponses={"USERNAME": "ada", "ANSWER": "6"})
+    assert code(e)[0] == "NotAuthorizedException"
+    challenge = idp.initiate_auth(ClientId=client_id, AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": "ada"})
+    result = idp.respond_to_auth_challenge(ClientId=client_id, ChallengeName="CUSTOM_CHALLENGE",
+                                           Session=challenge["Session"],
+                                           ChallengeResponses={"USERNAME": "ada", "ANSWER": "4"})
+    assert verify(endpoint, pool, result["AuthenticationResult"]["IdToken"])["cognito:username"] == "ada"

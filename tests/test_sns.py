@@ -317,6 +317,15 @@ def test_tags_on_topics(sns, unique_name):
     assert sns.list_tags_for_resource(ResourceArn=topic)["Tags"] == [{"Key": "env", "Value": "dev"}]
 
 
+def test_tagging_with_a_duplicated_key_is_refused(sns, unique_name):
+    topic = sns.create_topic(Name=unique_name("topic"))["TopicArn"]
+    with pytest.raises(ClientError) as e:
+        sns.tag_resource(ResourceArn=topic, Tags=[{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}])
+    assert e.value.response["Error"]["Code"] == "InvalidParameter"
+    assert e.value.response["Error"]["Message"] == "Invalid parameter: Duplicated keys are not allowed."
+    assert sns.list_tags_for_resource(ResourceArn=topic)["Tags"] == []
+
+
 def test_lambda_subscription_gets_sns_event(sns, sqs, client, unique_name):
     lam = client("lambda")
     sink_url, _ = make_queue(sqs, unique_name("sink"))

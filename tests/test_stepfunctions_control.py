@@ -10,6 +10,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 from conftest import OvercastProcess, make_client
+from messaging_support import receive
 from sfn_support import ROLE, create, history, output, run, sfn_client, wait_done
 
 PASS = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
@@ -276,8 +277,8 @@ def test_a_standard_execution_resumes_after_kill_9(tmp_path):
             "Parameters": {"QueueUrl": url, "MessageBody.$": "$$.Task.Token"}, "End": True}}})
         wait_execution = sfn.start_execution(stateMachineArn=waiting, input='{"n": 1}')["executionArn"]
         call_execution = sfn.start_execution(stateMachineArn=callback)["executionArn"]
-        token = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"][0]["Body"]
-        deadline = time.monotonic() + 5
+        token = receive(sqs, url, timeout=30)[0]["Body"]
+        deadline = time.monotonic() + 30
         while "WaitStateEntered" not in [e["type"] for e in history(sfn, wait_execution)]:
             assert time.monotonic() < deadline
             time.sleep(0.05)
@@ -287,12 +288,12 @@ def test_a_standard_execution_resumes_after_kill_9(tmp_path):
     server = OvercastProcess(data_dir=data_dir)
     try:
         sfn = sfn_client(server.endpoint)
-        described = wait_done(sfn, wait_execution)
+        described = wait_done(sfn, wait_execution, timeout=30)
         assert output(described) == {"n": 1, "before": 1, "after": 2}
-        assert time.time() - killed_at < 10
+        assert time.time() - killed_at < 30  # the Wait ended on its timer after the restart, not never
         types = [e["type"] for e in history(sfn, wait_execution)]
         assert types.count("PassStateEntered") == 2  # Before ran once; only the Wait was entered again
         sfn.send_task_success(taskToken=token, output='{"answered": "after restart"}')
-        assert output(wait_done(sfn, call_execution)) == {"answered": "after restart"}
+        assert output(wait_done(sfn, call_execution, timeout=30)) == {"answered": "after restart"}
     finally:
         server.stop()

@@ -280,3 +280,22 @@ def test_an_eventbridge_rule_starts_an_execution_with_the_event(sfn, client, uni
         assert time.monotonic() < deadline, "the rule started no execution"
         time.sleep(0.05)
     assert output(wait_done(sfn, executions[0]["executionArn"])) == {"source": "shop.orders", "order": 9}
+
+
+def test_an_api_gateway_service_integration_starts_an_execution(sfn, client, endpoint, unique_name):
+    from apigateway_support import Api
+
+    machine = create(sfn, unique_name("restsfn"), {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    api = Api(client("apigateway"), endpoint, "start-sfn")
+    template = '{"stateMachineArn": "' + machine + '", "input": "$util.escapeJavaScript($input.body)"}'
+    api.method("/orders", "POST", {
+        "type": "AWS", "integrationHttpMethod": "POST",
+        "uri": "arn:aws:apigateway:us-east-1:states:action/StartExecution",
+        "credentials": "arn:aws:iam::000000000000:role/apigateway-sfn",
+        "requestTemplates": {"application/json": template},
+    }, {"200": {"responseTemplates": {"application/json": "$input.body"}}})
+    api.deploy()
+    response = api.call("POST", "/orders", json={"order": 5})
+    assert response.status_code == 200, response.text
+    execution = response.json()["executionArn"]
+    assert output(wait_done(sfn, execution)) == {"order": 5}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import struct
 
 log = logging.getLogger("overcast.lambda")
 
@@ -135,30 +137,52 @@ class RuntimeConnection(asyncio.Protocol):
 
 
 def _peer_uid(transport) -> int | None:
-    """The uid owning the client end of a loopback TCP connection, from /proc/net/tcp (once per
-    connection; the runtime clients keep theirs alive)."""
+    """The uid owning the client end of a loopback TCP connection: one sock_diag netlink query
+    for that socket (about 0.1 ms), else /proc/net/tcp (which lists every socket)."""
     try:
         peer_port = transport.get_extra_info("peername")[1]
         own_port = transport.get_extra_info("sockname")[1]
-        with open("/proc/net/tcp", "rb") as f:
-            table = f.read()
-    except (OSError, TypeError, IndexError):
+    except (TypeError, IndexError):
         return None
-    key = f"0100007F:{peer_port:04X} 0100007F:{own_port:04X}".encode()
-    at = table.find(key)
-    for _ in range(2):  # the kernel may skip an entry while other sockets come and go: read again
-        if at >= 0:
-            break
-        with open("/proc/net/tcp", "rb") as f:
-            table = f.read()
-        at = table.find(key)
-    if at < 0:
-        return None
-    line = table[at:table.find(b"\n", at)].split()
     try:
-        return int(line[6])  # local, remote, state, queues, timer, retransmits, uid
-    except (IndexError, ValueError):
-        return None
+        return _diag_uid(peer_port, own_port)
+    except OSError:
+        return _proc_uid(peer_port, own_port)
+
+
+_LOOPBACK = socket.inet_aton("127.0.0.1") + bytes(12)
+
+
+def _diag_uid(peer_port: int, own_port: int) -> int | None:
+    """NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY for exactly one TCP socket (inet_diag_req_v2 with
+    its inet_diag_sockid and no cookie); the answer's inet_diag_msg carries the owner's uid."""
+    sockid = struct.pack("!HH", peer_port, own_port) + _LOOPBACK + _LOOPBACK + struct.pack("=III", 0, 0xFFFFFFFF,
+                                                                                           0xFFFFFFFF)
+    request = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4) as diag:  # NETLINK_SOCK_DIAG
+        diag.send(struct.pack("=IHHII", 16 + len(request), 20, 1, 1, 0) + request)  # NLM_F_REQUEST
+        answer = diag.recv(8192)
+    if len(answer) < 88 or struct.unpack_from("=H", answer, 4)[0] != 20:
+        return None  # NLMSG_ERROR: no such socket
+    return struct.unpack_from("=I", answer, 16 + 4 + 48 + 12)[0]  # after expires, rqueue, wqueue
+
+
+def _proc_uid(peer_port: int, own_port: int) -> int | None:
+    key = f"0100007F:{peer_port:04X} 0100007F:{own_port:04X}".encode()
+    for _ in range(3):  # the kernel may skip an entry while other sockets come and go: read again
+        try:
+            with open("/proc/net/tcp", "rb") as f:
+                table = f.read()
+        except OSError:
+            return None
+        at = table.find(key)
+        if at >= 0:
+            line = table[at:table.find(b"\n", at)].split()
+            try:
+                return int(line[6])  # local, remote, state, queues, timer, retransmits, uid
+            except (IndexError, ValueError):
+                return None
+    return None
 
 
 async def serve(handler) -> tuple[asyncio.AbstractServer, int]:

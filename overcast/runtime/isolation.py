@@ -8,12 +8,12 @@ server's /proc/<pid>/environ, the data directory (0700) or another function's fi
 A function's working files live under a directory of this server run, outside the data
 directory (which, for root, is usually under /root and not reachable by other users):
 
-    <tmp>/overcast-sandboxes-XXXX/          0711 root   (traversable, not listable)
+    <tmp>/overcast-sandboxes-<pid>-XXXX/    0711 root   (traversable, not listable)
         <uid>/                              0700 <uid>
             code/<sha>/  layers/<sha>/      its code and layers, unpacked for it alone
             tmp/                            TMPDIR and HOME
 
-The directory goes away when the server stops. Sandboxes inherit the server's umask (077), so
+The directory goes away when the server stops (or, after a kill -9, when the next one starts). Sandboxes inherit the server's umask (077), so
 files a function writes elsewhere (the shared /tmp) are private to its uid too.
 
 Not root (a developer's laptop): sandboxes run as the server's user, with no isolation beyond
@@ -49,7 +49,8 @@ class Isolation:
             if os.geteuid() == 0:
                 log.warning("setpriv (util-linux) is not installed: Lambda sandboxes run as root")
             return None
-        root = tempfile.mkdtemp(prefix="overcast-sandboxes-")
+        _remove_stale()
+        root = tempfile.mkdtemp(prefix=f"overcast-sandboxes-{os.getpid()}-")
         os.chmod(root, 0o711)
         return cls(root, setpriv)
 
@@ -124,6 +125,17 @@ class Isolation:
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _remove_stale() -> None:
+    """Sandbox directories of servers that died without cleaning up (kill -9)."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        if not name.startswith("overcast-sandboxes-"):
+            continue
+        pid = name.split("-")[2]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
 def _probe(argv: list[str]) -> list[str] | None:

@@ -16,6 +16,7 @@ In-process API for the authorizers (API Gateway, HTTP APIs, AppSync):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -537,7 +538,6 @@ class CognitoIdpProvider(Provider):
         """Fire-and-forget triggers (CustomMessage): invoked in the background."""
         if not self._trigger_arn(pool, name):
             return
-        import asyncio
 
         async def run():
             try:
@@ -981,7 +981,7 @@ class CognitoIdpProvider(Provider):
         self._check_lockout(user)
         await self._atrigger(pool, "PreAuthentication", "PreAuthentication_Authentication", user, {
             "userAttributes": user["Attributes"], "validationData": {}}, client["ClientId"])
-        if not self._password_matches(user, password):
+        if not await asyncio.to_thread(self._password_matches, user, password):
             raise self._failed_attempt(pool, user)
         user["_failed"] = 0
         user.pop("_locked_until", None)
@@ -1192,7 +1192,8 @@ class CognitoIdpProvider(Provider):
         self._check_lockout(user)
         await self._atrigger(pool, "PreAuthentication", "PreAuthentication_Authentication", user, {
             "userAttributes": user["Attributes"], "validationData": {}}, client["ClientId"])
-        if not self._password_matches(user, password):
+        # scrypt releases the GIL: in a thread, sign-ins hash on the second core
+        if not await asyncio.to_thread(self._password_matches, user, password):
             raise self._failed_attempt(pool, user)
         return await self._after_password(pool, client, user)
 

@@ -351,7 +351,10 @@ class SnsProvider(Provider):
 
     def tag_resource(self, ctx, params):
         arn, account, region, name, attributes, tags = self._tag_topic(ctx, params["ResourceArn"])
-        tags = {**tags, **{t["Key"]: t["Value"] for t in params.get("Tags") or []}}
+        given = params.get("Tags") or []
+        if len({t["Key"] for t in given}) != len(given):
+            raise invalid("Duplicated keys are not allowed.")
+        tags = {**tags, **{t["Key"]: t["Value"] for t in given}}
         if len(tags) > 50:
             raise AwsError("TagLimitExceeded", "Could not complete request: tag quota of per resource exceeded", 400)
         self.store.put_topic(arn, account, region, name, attributes, tags)

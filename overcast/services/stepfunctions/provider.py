@@ -86,6 +86,41 @@ class Run:
         return self._resumed_tokens.get(state_name)
 
 
+class GroupCommit:
+    """STANDARD executions' checkpoints, committed together: every checkpoint asked for during one
+    turn of the event loop goes into one transaction at the end of that turn, and each caller
+    resumes only once its checkpoint is committed (durability is unchanged; concurrent executions
+    share the commit)."""
+
+    def __init__(self, store: StepFunctionsStore):
+        self.store = store
+        self._batch: list[tuple[str, list[dict], dict | None]] = []
+        self._waiters: list[asyncio.Future] = []
+
+    async def commit(self, arn: str, events: list[dict], cursor: dict | None) -> None:
+        loop = asyncio.get_running_loop()
+        if not self._batch:
+            loop.call_soon(self._flush)
+        self._batch.append((arn, events, cursor))
+        future = loop.create_future()
+        self._waiters.append(future)
+        await future
+
+    def _flush(self) -> None:
+        batch, waiters = self._batch, self._waiters
+        self._batch, self._waiters = [], []
+        try:
+            self.store.checkpoint_many(batch)
+        except Exception as e:  # the callers fail (their executions end FAILED), the loop goes on
+            for future in waiters:
+                if not future.done():
+                    future.set_exception(e)
+            return
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+
 def new_token() -> str:
     return uuid.uuid4().hex + uuid.uuid4().hex
 
@@ -105,6 +140,7 @@ class StepFunctionsProvider(Provider):
         self._express: dict[str, dict] = {}  # EXPRESS executions while they run (AWS keeps none after)
         self._stopping = False
         self._stops: dict[str, dict] = {}  # StopExecution's error and cause, until the task has ended
+        self._committer = GroupCommit(self.store)
 
     async def start(self) -> None:
         for arn in self.store.running_executions():
@@ -640,7 +676,7 @@ class StepFunctionsProvider(Provider):
         definition = orjson.loads(machine["definition"])
 
         async def checkpoint(cursor, entered=False):
-            self.store.checkpoint(run.arn, run.history.take(), cursor)
+            await self._committer.commit(run.arn, run.history.take(), cursor)
 
         interp = Interpreter(run, self.tasks, checkpoint)
         value = run.input if run.resume_input is None else run.resume_input

@@ -210,6 +210,17 @@ class StepFunctionsStore:
             if cursor is not None:
                 self.db.execute("UPDATE sfn_executions SET cursor = ? WHERE arn = ?", (_dumps(cursor), arn))
 
+    def checkpoint_many(self, batch: list[tuple[str, list[dict], dict | None]]) -> None:
+        """Several executions' checkpoints (arn, events, cursor) in one transaction: a commit is
+        the costly part of a state transition, and concurrent executions can share it."""
+        with self.db.transaction():
+            rows = [(arn, e["id"], _dumps(e)) for arn, events, _ in batch for e in events]
+            if rows:
+                self.db.execute_many("INSERT INTO sfn_history(execution, id, doc) VALUES(?,?,?)", rows)
+            cursors = [(_dumps(cursor), arn) for arn, _, cursor in batch if cursor is not None]
+            if cursors:
+                self.db.execute_many("UPDATE sfn_executions SET cursor = ? WHERE arn = ?", cursors)
+
     def _add_events(self, arn: str, events) -> None:
         if events:
             self.db.execute_many("INSERT INTO sfn_history(execution, id, doc) VALUES(?,?,?)",
