@@ -1,0 +1,35 @@
+// A small CDK app in plain JavaScript (no compile step): a Python Lambda writing to a DynamoDB
+// table, an SQS queue and an S3 bucket. tests/test_cdk.py deploys it with the real CDK CLI.
+const cdk = require('aws-cdk-lib');
+const lambda = require('aws-cdk-lib/aws-lambda');
+const sqs = require('aws-cdk-lib/aws-sqs');
+const ddb = require('aws-cdk-lib/aws-dynamodb');
+const s3 = require('aws-cdk-lib/aws-s3');
+
+const app = new cdk.App();
+const stack = new cdk.Stack(app, process.env.STACK_NAME || 'CdkHello', {
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT || '000000000000', region: process.env.CDK_DEFAULT_REGION || 'us-east-1' },
+});
+const table = new ddb.Table(stack, 'Items', {
+  partitionKey: { name: 'id', type: ddb.AttributeType.STRING },
+  billingMode: ddb.BillingMode.PAY_PER_REQUEST,
+  removalPolicy: cdk.RemovalPolicy.DESTROY,
+});
+const queue = new sqs.Queue(stack, 'Jobs');
+const fn = new lambda.Function(stack, 'Hello', {
+  runtime: lambda.Runtime.PYTHON_3_12,
+  handler: 'index.handler',
+  code: lambda.Code.fromInline([
+    'import os, boto3',
+    'def handler(event, context):',
+    '    boto3.resource("dynamodb").Table(os.environ["TABLE"]).put_item(Item={"id": event["id"]})',
+    '    return {"hello": event["id"], "table": os.environ["TABLE"]}',
+  ].join('\n')),
+  environment: { TABLE: table.tableName },
+});
+table.grantReadWriteData(fn);
+const bucket = new s3.Bucket(stack, 'Site', { removalPolicy: cdk.RemovalPolicy.DESTROY });
+new cdk.CfnOutput(stack, 'FunctionName', { value: fn.functionName });
+new cdk.CfnOutput(stack, 'TableName', { value: table.tableName });
+new cdk.CfnOutput(stack, 'QueueUrl', { value: queue.queueUrl });
+new cdk.CfnOutput(stack, 'BucketName', { value: bucket.bucketName });
