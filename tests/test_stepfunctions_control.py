@@ -229,13 +229,31 @@ def test_redrive_restarts_a_failed_execution_at_the_failed_state(sfn, client, un
 
 
 def test_test_state_runs_one_state_in_isolation(sfn):
-    state = {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hi {}', $.name)"}, "Next": "Elsewhere"}
-    result = sfn.test_state(definition=json.dumps(state), roleArn=ROLE, input=json.dumps({"name": "Ada"}))
+    state = {"Type": "Pass", "InputPath": "$.person", "Parameters": {"greeting.$": "States.Format('hi {}', $.name)"},
+             "ResultPath": "$.out", "Next": "Elsewhere"}
+    result = sfn.test_state(definition=json.dumps(state), roleArn=ROLE, input=json.dumps({"person": {"name": "Ada"}}),
+                            inspectionLevel="DEBUG")
     assert result["status"] == "SUCCEEDED"
-    assert json.loads(result["output"]) == {"greeting": "hi Ada"}
+    assert json.loads(result["output"]) == {"person": {"name": "Ada"}, "out": {"greeting": "hi Ada"}}
     assert result["nextState"] == "Elsewhere"
+    data = result["inspectionData"]
+    assert json.loads(data["afterInputPath"]) == {"name": "Ada"}
+    assert json.loads(data["afterParameters"]) == {"greeting": "hi Ada"}
+    assert json.loads(data["afterResultPath"])["out"] == {"greeting": "hi Ada"}
     failing = sfn.test_state(definition=json.dumps({"Type": "Fail", "Error": "E", "Cause": "C"}), roleArn=ROLE)
     assert (failing["status"], failing["error"], failing["cause"]) == ("FAILED", "E", "C")
+
+
+def test_test_state_reports_retriable_and_caught_errors(sfn):
+    task = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:describeTable",
+            "Parameters": {"TableName": "no-such-table"}, "End": True}
+    retried = dict(task, Retry=[{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}])
+    result = sfn.test_state(definition=json.dumps(retried), roleArn=ROLE)
+    assert (result["status"], result["error"]) == ("RETRIABLE", "DynamoDb.ResourceNotFoundException")
+    caught = dict(task, Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Handle"}])
+    result = sfn.test_state(definition=json.dumps(caught), roleArn=ROLE, input="{}")
+    assert (result["status"], result["nextState"]) == ("CAUGHT_ERROR", "Handle")
+    assert json.loads(result["output"])["error"]["Error"] == "DynamoDb.ResourceNotFoundException"
 
 
 def test_activities_create_describe_list_delete(sfn, unique_name):

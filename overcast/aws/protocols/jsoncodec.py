@@ -77,11 +77,14 @@ def _compile_decoder(model: ServiceModel, shape_name: str):
         for name, ref in shape.get("members", {}).items():
             traits = ref_traits(model, ref)
             sub = decoder(model, ref["shape"])
-            plan[traits.get("locationName", name)] = (name, sub)
+            wire = traits.get("locationName", name)
+            if sub is not None or wire != name:  # members arriving as they are need no entry
+                plan[wire] = (name, sub)
+        converted = frozenset(plan)
 
         def decode_structure(value):
-            if not isinstance(value, dict):
-                return value
+            if not isinstance(value, dict) or converted.isdisjoint(value):
+                return value  # nothing of this value to convert (a DynamoDB {"S": ...}): no copy
             out = {}
             for k, v in value.items():
                 entry = plan.get(k)
@@ -133,11 +136,16 @@ def _compile_encoder(model: ServiceModel, shape_name: str):
         for name, ref in shape.get("members", {}).items():
             traits = ref_traits(model, ref)
             sub = encoder(model, ref["shape"])
-            plan[name] = (traits.get("locationName", name), sub)
+            wire = traits.get("locationName", name)
+            if sub is not None or wire != name:  # members that go out as they are need no entry
+                plan[name] = (wire, sub)
+        converted = frozenset(plan)
 
         def encode_structure(value):
             if not isinstance(value, dict):
                 return value
+            if converted.isdisjoint(value) and None not in value.values():
+                return value  # nothing of this value to convert or drop (a DynamoDB {"S": ...}): no copy
             out = {}
             for k, v in value.items():
                 if v is None:

@@ -18,6 +18,7 @@ import uuid
 import orjson
 
 from overcast.aws import policy as iam_policy
+from overcast.aws.context import random_uuid
 from overcast.aws.errors import AwsError
 from overcast.engine.waiters import Waiters
 from overcast.services.base import Provider
@@ -478,7 +479,7 @@ class SqsProvider(Provider):
             raise invalid_parameter(
                 f"Value {dedup_id} for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter that is not valid for this queue type."
             )
-        message_id = str(uuid.uuid4())
+        message_id = random_uuid()
         md5 = m.md5_hex(body.encode())
         row = (queue.id, message_id, body, md5, stored_attributes, md5_attributes, stored_system, md5_system, now,
                now + delay * 1000, group_id, dedup_id, seq, ctx.account, None)

@@ -40,6 +40,9 @@ class Interpreter:
         self.tasks = tasks
         self.history = run.history
         self.checkpoint = checkpoint
+        # TestState: each processing step's data, and whether an error would be retried or was
+        # caught (a test runs the state once and reports instead of retrying)
+        self.inspection: dict | None = None
 
     async def flush(self) -> None:
         """Commit the events recorded so far (before the execution waits on something)."""
@@ -82,6 +85,9 @@ class Interpreter:
                 if kind not in ("Task", "Parallel", "Map"):
                     raise
                 delay = self._retry_delay(state.get("Retry") or [], error, retries)
+                if delay is not None and self.inspection is not None:
+                    self.inspection["outcome"] = "RETRIABLE"
+                    raise
                 if delay is not None:
                     context["State"]["RetryCount"] += 1
                     await asyncio.sleep(delay)
@@ -92,6 +98,8 @@ class Interpreter:
                         scope.last_event = self.history.add(f"{kind}StateFailed", scope.last_event)
                     raise
                 output, next_name = caught
+                if self.inspection is not None:
+                    self.inspection.update(outcome="CAUGHT_ERROR", error=error.error, cause=error.cause)
                 break
         text = dumps(output)
         _check_size(text, f"output of state {name}")
@@ -184,6 +192,7 @@ class Interpreter:
                 cause = paths.evaluate_value(state["CausePath"], raw, context, "CausePath")
             raise FailState(error or "", cause or "")
         effective = self._input_path(state, raw)
+        self._inspect("afterInputPath", effective)
         if kind == "Succeed":
             return self._output_path(state, effective), None
         if kind == "Wait":
@@ -191,6 +200,7 @@ class Interpreter:
             return self._output_path(state, effective), _next(state)
         if "Parameters" in state:
             effective = paths.resolve_template(state["Parameters"], effective, context)
+        self._inspect("afterParameters", effective)
         if kind == "Pass":
             result = state.get("Result", effective)
         elif kind == "Task":
@@ -199,12 +209,19 @@ class Interpreter:
             result = await self._parallel(name, state, effective, scope, "JSONPath")
         else:  # Map
             result = await self._map(name, state, raw, effective, scope, context, "JSONPath")
+        self._inspect("result", result)
         if "ResultSelector" in state:
             result = paths.resolve_template(state["ResultSelector"], result, context, "ResultSelector")
+        self._inspect("afterResultSelector", result)
         self._assign(state.get("Assign"), {}, scope, "JSONPath", result, context)
         output = paths.put(raw, state.get("ResultPath", "$"), result) if state.get("ResultPath", "$") is not None \
             else raw
+        self._inspect("afterResultPath", output)
         return self._output_path(state, output), _next(state)
+
+    def _inspect(self, step: str, value) -> None:
+        if self.inspection is not None:
+            self.inspection[step] = dumps(value)
 
     async def _execute_jsonata(self, kind, name, state, raw, scope: Scope, context):
         states = {"input": raw, "context": context}
@@ -234,6 +251,7 @@ class Interpreter:
             return output, _next(state)
         arguments = jsonata_query.evaluate(state["Arguments"], states, scope.variables, "Arguments") \
             if "Arguments" in state else raw
+        self._inspect("afterArguments", arguments)
         if kind == "Task":
             result = await self.tasks.run(self, name, state, arguments, scope, context, "JSONata")
         elif kind == "Parallel":
@@ -241,6 +259,7 @@ class Interpreter:
         else:
             result = await self._map(name, state, raw, arguments, scope, context, "JSONata")
         states["result"] = result
+        self._inspect("result", result)
         output = jsonata_query.evaluate(state["Output"], states, scope.variables, "Output") \
             if "Output" in state else result
         self._assign(state.get("Assign"), states, scope, "JSONata")

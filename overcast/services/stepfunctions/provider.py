@@ -1030,18 +1030,32 @@ class StepFunctionsProvider(Provider):
         run = Run(arn, ctx.account, ctx.region, f"arn:aws:states:{ctx.region}:{ctx.account}:stateMachine:TestState",
                   "TestState", "TestState", value, params.get("roleArn") or "", started, True, History(False))
         interp = Interpreter(run, self.tasks, None)
+        interp.inspection = {}
         scope = Scope(dict(variables), 0, False)
         language = state.get("QueryLanguage", "JSONPath")
-        inspection = {"input": dumps(value)}
         try:
             output, next_state = await interp.run_state(name, definition["States"][name], value, scope, language)
         except (FailState, StatesError) as e:
-            return {"status": "FAILED", "error": e.error, "cause": e.cause, "inspectionData": inspection}
-        inspection["variables"] = dumps(scope.variables)
-        out = {"status": "SUCCEEDED", "output": dumps(output), "inspectionData": inspection}
-        if next_state and next_state != name and "Next" in state or state.get("Type") == "Choice":
+            status = interp.inspection.pop("outcome", "FAILED")
+            return {"status": status, "error": e.error, "cause": e.cause,
+                    "inspectionData": self._inspection_data(interp.inspection, value, scope, params)}
+        out = {"status": interp.inspection.pop("outcome", "SUCCEEDED"), "output": dumps(output),
+               "inspectionData": self._inspection_data(interp.inspection, value, scope, params)}
+        if out["status"] == "CAUGHT_ERROR":
+            out.update(error=interp.inspection.pop("error"), cause=interp.inspection.pop("cause"))
+        if next_state:
             out["nextState"] = next_state
         return out
+
+    @staticmethod
+    def _inspection_data(steps: dict, value, scope: Scope, params: dict) -> dict:
+        """TestState's inspectionData: the input, each processing step and the variables (INFO
+        answers none of it, DEBUG and TRACE all of it)."""
+        if params.get("inspectionLevel", "INFO") == "INFO":
+            return {}
+        data = {"input": dumps(value), **{k: v for k, v in steps.items() if k not in ("error", "cause")}}
+        data["variables"] = dumps(scope.variables)
+        return data
 
     # -- tags ------------------------------------------------------------------------------------------
 
