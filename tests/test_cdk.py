@@ -1,10 +1,12 @@
 """The real AWS CDK CLI against overcast: `cdk bootstrap` creates the CDKToolkit stack, `cdk deploy`
 publishes the app's template to the staging bucket and deploys it through CloudFormation change
-sets, the deployed function answers through boto3, `cdk destroy`
+sets, the deployed function answers through boto3, `cdk diff` shows a code change and
+`cdk deploy --hotswap` applies it without CloudFormation, `cdk destroy`
 removes it all. One deploy/destroy cycle (each CDK command synthesises, ~30 s on a loaded machine)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -43,12 +45,18 @@ def test_cdk_bootstrap_deploy_invoke_diff_destroy(endpoint, client, tmp_path, un
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     answer = client("lambda").invoke(FunctionName=outputs["FunctionName"], Payload=b'{"id": "from-cdk"}')
     assert answer.get("FunctionError") is None, answer["Payload"].read()
-    import json
     assert json.loads(answer["Payload"].read()) == {"hello": "from-cdk", "table": outputs["TableName"]}
     item = client("dynamodb").get_item(TableName=outputs["TableName"], Key={"id": {"S": "from-cdk"}})
     assert item["Item"] == {"id": {"S": "from-cdk"}}
     client("sqs").get_queue_attributes(QueueUrl=outputs["QueueUrl"], AttributeNames=["QueueArn"])
     client("s3").head_bucket(Bucket=outputs["BucketName"])
+
+    changed = {**env, "GREETING": "hotswapped"}
+    assert "Number of stacks with differences: 1" in run(cdk, changed, str(app), "diff")
+    run(cdk, changed, str(app), "deploy", "--hotswap", "--require-approval", "never")
+    answer = client("lambda").invoke(FunctionName=outputs["FunctionName"], Payload=b'{"id": "again"}')
+    assert json.loads(answer["Payload"].read()) == {"hotswapped": "again", "table": outputs["TableName"]}
+    assert cf.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"  # no update
 
     run(cdk, env, str(app), "destroy", "--force")
     with pytest.raises(ClientError):

@@ -23,7 +23,7 @@ const fn = new lambda.Function(stack, 'Hello', {
     'import os, boto3',
     'def handler(event, context):',
     '    boto3.resource("dynamodb").Table(os.environ["TABLE"]).put_item(Item={"id": event["id"]})',
-    '    return {"hello": event["id"], "table": os.environ["TABLE"]}',
+    `    return {"${process.env.GREETING || 'hello'}": event["id"], "table": os.environ["TABLE"]}`,
   ].join('\n')),
   environment: { TABLE: table.tableName },
 });
