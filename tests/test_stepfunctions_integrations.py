@@ -299,3 +299,53 @@ def test_an_api_gateway_service_integration_starts_an_execution(sfn, client, end
     assert response.status_code == 200, response.text
     execution = response.json()["executionArn"]
     assert output(wait_done(sfn, execution)) == {"order": 5}
+
+
+def test_the_http_task_calls_an_endpoint(sfn, unique_name):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            body = json.dumps({"accepted": True}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        described = run(sfn, unique_name("http"), {"StartAt": "Call", "States": {"Call": {
+            "Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+            "Parameters": {"ApiEndpoint": f"http://127.0.0.1:{server.server_address[1]}/hook", "Method": "POST",
+                           "RequestBody": {"order.$": "$.order"}},
+            "ResultSelector": {"status.$": "$.StatusCode", "body.$": "$.ResponseBody"}, "End": True}}}, {"order": 3})
+    finally:
+        server.shutdown()
+    assert output(described) == {"status": 200, "body": {"accepted": True}}
+    assert seen == [{"order": 3}]
+
+
+def test_athena_query_runs_to_completion_with_the_sync_pattern(sfn, client, unique_name):
+    bucket = unique_name("athena-sfn")
+    client("s3").create_bucket(Bucket=bucket)
+    described = run(sfn, unique_name("athena"), {"StartAt": "Query", "States": {"Query": {
+        "Type": "Task", "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
+        "Parameters": {"QueryString": "SELECT 1 AS one", "ResultConfiguration": {
+            "OutputLocation": f"s3://{bucket}/results/"}},
+        "ResultSelector": {"state.$": "$.QueryExecution.Status.State"}, "End": True}}}, timeout=60)
+    assert output(described) == {"state": "SUCCEEDED"}
+
+
+def test_the_aws_cli_lists_and_describes_state_machines(sfn, aws_cli, unique_name):
+    name = unique_name("cli")
+    arn = create(sfn, name, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    assert arn in [m["stateMachineArn"] for m in aws_cli("stepfunctions", "list-state-machines")["stateMachines"]]
+    assert aws_cli("stepfunctions", "describe-state-machine", "--state-machine-arn", arn)["name"] == name

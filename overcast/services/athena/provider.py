@@ -348,6 +348,12 @@ class AthenaProvider(Provider):
 
     # -- query executions -----------------------------------------------------------------------
 
+    async def wait_for_query(self, account: str, region: str, query_id: str) -> None:
+        """Until the query has ended (Step Functions' athena:startQueryExecution.sync waits here)."""
+        task = self._tasks.get(query_id)
+        if task is not None:
+            await asyncio.wait({task})
+
     def start_query_execution(self, ctx, params):
         wg = self._workgroup(ctx, params.get("WorkGroup"))
         if wg["State"] != "ENABLED":
