@@ -34,6 +34,9 @@ INIT_TIMEOUT = 10  # seconds AWS gives the init phase (or the function timeout, 
 # server even when the server is killed with SIGKILL (a preexec_fn would do the same, at ~10 ms
 # per spawn because it forbids vfork).
 _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+# util-linux's prlimit sets RLIMIT_AS on itself and execs the runtime: the limit is in place before
+# the runtime's first instruction (setting it from outside after the spawn raced under load)
+_PRLIMIT = shutil.which("prlimit") if sys.platform.startswith("linux") else None
 _DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
 _SIGNALS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
             signal.SIGTERM: "terminated", signal.SIGBUS: "bus error", signal.SIGFPE: "floating point exception",
@@ -190,7 +193,7 @@ class Sandbox:
         read_fd, write_fd = os.pipe()
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *_DIE_WITH_PARENT, *self.spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
+                *self._limit_prefix(), *_DIE_WITH_PARENT, *self.spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
                 *self.spec.interpreter, cwd=self.spec.code_dir, env=self._environment(),
                 stdin=asyncio.subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, start_new_session=True,
             )
@@ -227,16 +230,25 @@ class Sandbox:
             raise InitError(payload, lines, init_ms)
         return init_ms
 
+    def _memory_limit_bytes(self) -> int:
+        return (self.spec.memory + 1024) * MB
+
+    def _limit_prefix(self) -> list[str]:
+        if not self.spec.memory_limit or _PRLIMIT is None:
+            return []
+        limit = self._memory_limit_bytes()
+        return [_PRLIMIT, f"--as={limit}:{limit}", "--"]
+
     def _set_memory_limit(self):
         """RLIMIT_AS for Python and provided runtimes: the memory size plus generous headroom
         (interpreters reserve far more address space than they touch). Node reserves huge
         virtual ranges, so it gets --max-old-space-size instead (see pool.command_for)."""
-        if not self.spec.memory_limit or self.process is None:
-            return
+        if not self.spec.memory_limit or self.process is None or _PRLIMIT is not None:
+            return  # prlimit in the exec chain already set it
         try:
             import resource
 
-            limit = (self.spec.memory + 1024) * MB
+            limit = self._memory_limit_bytes()
             resource.prlimit(self.process.pid, resource.RLIMIT_AS, (limit, limit))
         except (OSError, ValueError, AttributeError):
             pass
