@@ -77,6 +77,7 @@ def test_authorization_code_with_pkce_then_user_info_refresh_and_revoke(hosted):
     tokens = httpx.post(token_url, data=form, headers={"origin": "http://localhost:3000"})
     assert tokens.status_code == 200, tokens.text
     assert tokens.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "access-control-allow-credentials" not in tokens.headers  # no cookie crosses origins
     body = tokens.json()
     assert body["token_type"] == "Bearer" and {"access_token", "id_token", "refresh_token"} <= set(body)
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})

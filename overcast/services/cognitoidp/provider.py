@@ -471,7 +471,7 @@ class CognitoIdpProvider(Provider):
         log.warning("cognito: %s code for %s in %s: %s", purpose, user["Username"], pool["Id"], code)
         self._trigger(pool, "CustomMessage", f"CustomMessage_{_MESSAGE_SOURCES.get(purpose, 'SignUp')}", user,
                       {"codeParameter": "{####}", "usernameParameter": user["Username"],
-                       "userAttributes": user["Attributes"]}, optional=True)
+                       "userAttributes": user["Attributes"]})
         masked = destination[:1] + "***@" + destination.split("@", 1)[1] if "@" in destination else \
             "+*******" + destination[-4:] if destination else ""
         medium = "EMAIL" if "@" in destination else "SMS"
@@ -502,7 +502,7 @@ class CognitoIdpProvider(Provider):
         return config.get(name)
 
     async def _atrigger(self, pool: dict, name: str, source: str, user: dict | None, request: dict,
-                        client_id: str | None = None, optional: bool = False) -> dict | None:
+                        client_id: str | None = None) -> dict | None:
         arn = self._trigger_arn(pool, name)
         if not arn:
             return None
@@ -534,7 +534,7 @@ class CognitoIdpProvider(Provider):
             raise _error("InvalidLambdaResponseException", f"Invalid lambda response from {name}.")
         return answer.get("response") or {}
 
-    def _trigger(self, pool, name, source, user, request, client_id=None, optional=False):
+    def _trigger(self, pool, name, source, user, request, client_id=None):
         """Fire-and-forget triggers (CustomMessage): invoked in the background."""
         if not self._trigger_arn(pool, name):
             return
@@ -1161,7 +1161,7 @@ class CognitoIdpProvider(Provider):
         password = auth.get("PASSWORD")
         if password is None:
             raise _invalid("Missing required parameter PASSWORD")
-        return await self._password_step(pool, client, user, password, params.get("ClientMetadata") or {})
+        return await self._password_step(pool, client, user, password)
 
     async def _migrate(self, pool, client, username, password) -> dict | None:
         response = await self._atrigger(pool, "UserMigration", "UserMigration_Authentication", None, {
@@ -1188,7 +1188,7 @@ class CognitoIdpProvider(Provider):
         return _not_authorized("Password attempts exceeded" if user["_failed"] > LOCKOUT_AFTER else
                                "Incorrect username or password.")
 
-    async def _password_step(self, pool, client, user, password, metadata):
+    async def _password_step(self, pool, client, user, password):
         self._check_lockout(user)
         await self._atrigger(pool, "PreAuthentication", "PreAuthentication_Authentication", user, {
             "userAttributes": user["Attributes"], "validationData": {}}, client["ClientId"])
@@ -1342,7 +1342,7 @@ class CognitoIdpProvider(Provider):
         if name == "SELECT_CHALLENGE":
             answer = answers.get("ANSWER")
             if answer == "PASSWORD":
-                return await self._password_step(pool, client, user, answers.get("PASSWORD", ""), {})
+                return await self._password_step(pool, client, user, answers.get("PASSWORD", ""))
             if answer == "PASSWORD_SRP":
                 return self._srp_start(pool, client, user, answers)
             raise _invalid(f"Invalid ANSWER {answer}")
@@ -1499,12 +1499,10 @@ class CognitoIdpProvider(Provider):
         self._use_code(pool, user, "forgot", params["ConfirmationCode"])
         self._check_password(pool, params["Password"])
         self._set_password(pool, user, params["Password"])
-        was_unconfirmed = user["UserStatus"] == "UNCONFIRMED"
         user["UserStatus"] = "CONFIRMED"
         self._save(pool, user)
         await self._atrigger(pool, "PostConfirmation", "PostConfirmation_ConfirmForgotPassword", user,
                              {"userAttributes": user["Attributes"]}, client["ClientId"])
-        del was_unconfirmed
         return {}
 
     # -- TOTP MFA ---------------------------------------------------------------------------------------------
