@@ -15,6 +15,22 @@ from overcast.aws.context import HttpRequest, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.services import SERVICES
 
+# The service names AWS's universal targets and SDK integrations use, where botocore's differ.
+SDK_SERVICES = {"sfn": "stepfunctions", "eventbridge": "events", "cloudwatchlogs": "logs"}
+
+
+async def operation_method(providers, service: str, operation_name: str):
+    """(operation model, the provider method that runs it as the API would) for another
+    service's call by name (Scheduler's universal targets, Step Functions' SDK integrations):
+    (None, None) when the model has no such operation, (operation, None) when overcast has not
+    implemented it."""
+    from overcast.aws.models import load_service_model
+
+    operation = load_service_model(service).operation(operation_name)
+    if operation is None:
+        return None, None
+    return operation, getattr(await providers.get(service), operation.method_name, None)
+
 
 class DeliveryError(Exception):
     """A delivery failed. `client` is True for errors a retry cannot fix (the target does not

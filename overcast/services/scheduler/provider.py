@@ -24,10 +24,16 @@ import orjson
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
-from overcast.aws.models import load_service_model
 from overcast.engine.schedules import ScheduleError
 from overcast.engine.schedules import parse as parse_schedule
-from overcast.engine.targets import DeliveryError, Sender, deliver, internal_ctx
+from overcast.engine.targets import (
+    SDK_SERVICES,
+    DeliveryError,
+    Sender,
+    deliver,
+    internal_ctx,
+    operation_method,
+)
 from overcast.engine.timers import Timers
 from overcast.services import SERVICES
 from overcast.services.base import Provider
@@ -37,7 +43,6 @@ log = logging.getLogger("overcast.scheduler")
 
 NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
 UNIVERSAL = re.compile(r"^arn:aws[\w-]*:scheduler:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$")
-SDK_SERVICES = {"eventbridge": "events", "cloudwatchlogs": "logs"}
 
 
 def validation(message: str) -> AwsError:
@@ -401,12 +406,9 @@ class SchedulerProvider(Provider):
         """arn:aws:scheduler:::aws-sdk:sqs:sendMessage: the Input is the API call's parameters."""
         service = SDK_SERVICES.get(sdk_service, sdk_service)
         operation_name = action[0].upper() + action[1:]
-        model = load_service_model(service)
-        operation = model.operation(operation_name)
+        operation, method = await operation_method(self.providers, service, operation_name)
         if operation is None:
             raise DeliveryError("ValidationException", f"Unknown action {sdk_service}:{action}.")
-        provider = await self.providers.get(service)
-        method = getattr(provider, operation.method_name, None)
         if method is None:
             raise DeliveryError("NotImplemented", f"{service} {operation_name} is not implemented by overcast yet.")
         try:

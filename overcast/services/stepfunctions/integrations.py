@@ -23,15 +23,13 @@ import orjson
 from overcast.aws.errors import AwsError
 from overcast.aws.models import load_service_model
 from overcast.aws.protocols.shapes import parse_timestamp
-from overcast.engine.targets import internal_ctx
+from overcast.engine.targets import SDK_SERVICES, internal_ctx, operation_method
 from overcast.services import SERVICES
 from overcast.services.stepfunctions import jsonata_query, paths
 from overcast.services.stepfunctions.errors import StatesError
 from overcast.services.stepfunctions.history import dumps
 
 # The SDK service names Step Functions uses, where they differ from botocore's model names.
-SDK_SERVICES = {"sfn": "stepfunctions", "eventbridge": "events", "cloudwatchlogs": "logs",
-                "apigatewayv2": "apigatewayv2", "apigatewaymanagementapi": "apigatewaymanagementapi"}
 # How a service's errors are prefixed (the SDK's client name in Pascal case).
 ERROR_PREFIXES = {"dynamodb": "DynamoDb", "sqs": "Sqs", "sns": "Sns", "s3": "S3", "lambda": "Lambda",
                   "sfn": "Sfn", "eventbridge": "EventBridge", "kinesis": "Kinesis", "firehose": "Firehose",
@@ -389,12 +387,10 @@ class Tasks:
     async def _call(self, service, operation_name, params, run, prefix, exception_suffix) -> dict:
         if service not in SERVICES:
             raise StatesError("States.Runtime", f"The service {service} is not supported by overcast yet.")
-        model = load_service_model(service)
-        operation = model.operation(operation_name)
+        operation, method = await operation_method(self.providers, service, operation_name)
         if operation is None:
             raise StatesError("States.Runtime", f"The API action {operation_name} does not exist for {service}.")
-        provider = await self.providers.get(service)
-        method = getattr(provider, operation.method_name, None)
+        model = load_service_model(service)
         if method is None:
             raise StatesError(f"{prefix}.NotImplemented", f"{service} {operation_name} is not implemented by "
                                                           "overcast yet.")
