@@ -20,6 +20,7 @@ from overcast.aws.routing import route, streams_body
 from overcast.config import Config
 from overcast.services import DEFAULT_MAX_REQUEST_BYTES, SERVICES
 from overcast.storage import BlobStore, Database
+from overcast.storage.coordination import ClusterError, open_coordination
 
 log = logging.getLogger("overcast")
 _TOO_LARGE = object()  # _read_body's answer for a body above its limit
@@ -40,11 +41,12 @@ class OvercastApp:
         _private(self.config.data_dir, self.config.database_path)
         db = Database(self.config.database_path)
         blobs = BlobStore(self.config.blob_dir)
-        self.providers = Providers(self.config, db, blobs)
+        self.providers = Providers(self.config, db, blobs, open_coordination(self.config, __version__))
         self.gateway = Gateway(self.providers)
 
     async def close(self) -> None:
         if self.providers is not None:
+            await self.providers.coordination.stop()
             await self.providers.stop()
             self.providers.db.close()
             self.providers = None
@@ -76,7 +78,12 @@ class OvercastApp:
                         self.open()
                     from overcast.engine.startup import start_pending
 
+                    await self.providers.coordination.start()  # a cluster's node: join it
                     await start_pending(self.providers)  # deliveries, timers, pollers waiting for no request
+                except ClusterError as e:
+                    log.error("%s", e)
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
                 except Exception as e:
                     log.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(e)})

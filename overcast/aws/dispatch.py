@@ -18,6 +18,7 @@ from overcast.aws.signing import UNSIGNED_OPERATIONS, SignatureFailure, Verifier
 from overcast.config import Config
 from overcast.services import SERVICES, load_provider_class
 from overcast.storage import BlobStore, Database
+from overcast.storage.coordination import Local
 
 log = logging.getLogger("overcast")
 
@@ -28,10 +29,12 @@ ISSUED_KEY_PREFIXES = ("ASIA", "AKIA")
 class Providers:
     """The running providers, created on first use, and what they share."""
 
-    def __init__(self, config: Config, db: Database, blobs: BlobStore):
+    def __init__(self, config: Config, db: Database, blobs: BlobStore, coordination=None):
         self.config = config
         self.db = db
         self.blobs = blobs
+        # wake-ups and leases between the nodes of a cluster; one node: storage.coordination.Local
+        self.coordination = coordination if coordination is not None else Local()
         self.started_at = time.time()
         self._providers: dict[str, object] = {}
         self._handlers: dict[tuple[str, str], tuple] = {}

@@ -71,7 +71,7 @@ class DynamoDbProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = DynamoDbStore(self.db)
-        self.streams = StreamsHub(self.store)
+        self.streams = StreamsHub(self.store, providers.coordination.channel("dynamodb-streams"))
         self.streams._key_schema_lookup = self._stream_key_schema
         self._tables: dict[tuple[str, str, str], Table] = {}
         self._reaper: asyncio.Task | None = None

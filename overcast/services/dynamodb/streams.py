@@ -50,9 +50,9 @@ def _not_found(what: str = "Requested resource not found") -> AwsError:
 
 
 class StreamsHub:
-    def __init__(self, store: DynamoDbStore):
+    def __init__(self, store: DynamoDbStore, channel=None):
         self.store = store
-        self.waiters = Waiters()
+        self.waiters = Waiters(channel)
         self._purged = 0.0
 
     # -- writes (called by the DynamoDB provider inside its write transaction) ----------------

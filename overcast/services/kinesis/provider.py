@@ -111,7 +111,7 @@ class KinesisProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = KinesisStore(self.db)
-        self.waiters = Waiters()
+        self.waiters = Waiters(providers.coordination.channel("kinesis"))
         self._open: dict[int, tuple[list[int], list[int]]] = {}  # stream id -> (start hashes, shard idx)
         self._purged: dict[int, float] = {}
         self._buckets: dict[tuple[int, int], list[float]] = {}  # (stream, shard) -> [records, bytes, at]

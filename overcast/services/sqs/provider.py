@@ -66,7 +66,7 @@ class SqsProvider(Provider):
         super().__init__(providers)
         self.store = SqsStore(self.db)
         self._queues: dict[tuple[str, str, str], Queue] = {}
-        self._waiters = Waiters()
+        self._waiters = Waiters(providers.coordination.channel("sqs"))
         self._moves: dict[str, asyncio.Task] = {}
         self._swept: dict[int, int] = {}
         self._last_seq = 0

@@ -1,0 +1,576 @@
+"""What several overcast nodes over one PostgreSQL database need from each other: wake-ups
+(notifications) and who runs the work that waits for no request (leases). One node on SQLite
+has neither: `Local` answers every question at once and costs nothing.
+
+Notifications: a `Channel` carries keys (an SQS queue id, a stream's ARN) between nodes. The
+wake-up machinery (engine/waiters.Waiters) wakes its own waiters at once and hands the key to
+its channel; the other nodes' Waiters wake theirs. On PostgreSQL this is LISTEN/NOTIFY on one
+channel ("overcast"), payload "node channel json-key", over a connection dedicated to LISTEN;
+notifications are sent in batches of one statement per event-loop turn. While that connection
+is down no wake-up arrives, so every Waiters is woken when it comes back (waiters re-check their
+condition: nothing is lost, a long poll at most returns early with nothing).
+
+Leases: the table `cluster_leases(name, holder, expires)` says which node runs a piece of work
+("esm:<uuid>": an event source mapping's pollers). A node renews its leases and its row in
+`cluster_nodes(id, address, version, heartbeat, load)` every HEARTBEAT_SECONDS; a lease not
+renewed for LEASE_SECONDS expires and the next heartbeat of another node takes it. A node killed
+with kill -9 renewed at most HEARTBEAT_SECONDS before it died, so its work runs again elsewhere
+within LEASE_SECONDS + HEARTBEAT_SECONDS (8 s) of its death. A node that cannot renew (the
+database is gone) stops its leased work before its leases can expire, so no work runs on two
+nodes at once. Times are the database's (now()), never the nodes' clocks.
+
+Work is registered by kind (`WorkKind`: the names that should run, how to start and stop one);
+each heartbeat a node claims free or expired leases up to its fair share (the work's count
+divided by the live nodes, rounded up), so work spreads as nodes join and moves when one dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+
+import orjson
+
+log = logging.getLogger("overcast.cluster")
+
+HEARTBEAT_SECONDS = 2.0
+LEASE_SECONDS = 6.0
+NODE_FORGOTTEN_SECONDS = 300.0  # a node row not heartbeating this long is deleted
+PG_CHANNEL = "overcast"
+MAX_PAYLOAD = 7900  # PostgreSQL's NOTIFY payload limit is 8000 bytes
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cluster_nodes (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started TIMESTAMPTZ NOT NULL DEFAULT now(),
+    heartbeat TIMESTAMPTZ NOT NULL DEFAULT now(),
+    load JSONB NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS cluster_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    acquired TIMESTAMPTZ NOT NULL DEFAULT now(),
+    expires TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cluster_leases_holder ON cluster_leases(holder);
+CREATE TABLE IF NOT EXISTS cluster_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class ClusterError(Exception):
+    """A node cannot join the cluster (a clear message for the command line)."""
+
+
+@dataclass
+class WorkKind:
+    """Work of one kind that runs on exactly one node: `names()` lists what should run now (read
+    from the database, so every node knows work created on any node); `start(name)` and
+    `stop(name)` run and end one piece on this node."""
+
+    prefix: str
+    names: Callable[[], Iterable[str]]
+    start: Callable[[str], None]
+    stop: Callable[[str], None]
+
+
+@dataclass
+class _Subscriber:
+    on_key: Callable[[Hashable], None]
+    on_reset: Callable[[], None]
+
+
+class Channel:
+    """Keys published on one node reach the subscribers of the same channel name on the others."""
+
+    __slots__ = ("name", "_hub", "_subscribers")
+
+    def __init__(self, name: str, hub: Cluster):
+        self.name = name
+        self._hub = hub
+        self._subscribers: list[_Subscriber] = []
+
+    def subscribe(self, on_key: Callable[[Hashable], None], on_reset: Callable[[], None]) -> None:
+        self._subscribers.append(_Subscriber(on_key, on_reset))
+
+    def publish(self, key: Hashable) -> None:
+        self._hub.publish(self.name, key)
+
+    def _deliver(self, key: Hashable) -> None:
+        for subscriber in self._subscribers:
+            subscriber.on_key(key)
+
+    def _reset(self) -> None:
+        for subscriber in self._subscribers:
+            subscriber.on_reset()
+
+
+class Local:
+    """One node: no other node to wake, every lease is this node's. Work starts at once."""
+
+    cluster = False
+    node_id = "local"
+
+    def channel(self, name: str) -> Channel | None:
+        return None
+
+    def register(self, kind: WorkKind) -> None:
+        pass
+
+    def run(self, kind: WorkKind, name: str) -> None:
+        kind.start(name)
+
+    def end(self, kind: WorkKind, name: str) -> None:
+        kind.stop(name)
+
+    def holds(self, name: str) -> bool:
+        return True
+
+    def live_nodes(self) -> int:
+        return 1
+
+    def node_address(self, node_id: str) -> str | None:
+        return None
+
+    def token(self) -> str:
+        return ""
+
+    def add_load(self, name: str, source: Callable[[], object]) -> None:
+        pass
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def status(self) -> dict:
+        return {"mode": "single", "nodes": [], "leases": []}
+
+
+def _encode_key(key: Hashable) -> bytes:
+    return orjson.dumps(key)
+
+
+def _decode_key(data: bytes) -> Hashable:
+    def freeze(value):
+        return tuple(freeze(v) for v in value) if isinstance(value, list) else value
+
+    return freeze(orjson.loads(data))
+
+
+class Cluster:
+    """A node of a cluster over PostgreSQL (docs/cluster.md)."""
+
+    cluster = True
+
+    def __init__(self, url: str, address: str, version: str):
+        self.url = url
+        self.address = address
+        self.version = version
+        self.node_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._channels: dict[str, Channel] = {}
+        self._kinds: dict[str, WorkKind] = {}
+        self._held: dict[str, WorkKind] = {}  # leases this node holds and runs
+        self._loads: dict[str, Callable[[], object]] = {}
+        self._outbox: list[str] = []
+        self._flushing = False
+        self._listener: asyncio.Task | None = None
+        self._beat: asyncio.Task | None = None
+        self._conn = None  # heartbeats, leases, NOTIFY
+        self._lock = asyncio.Lock()
+        self._live = 1
+        self._addresses: dict[str, str] = {}
+        self._token = ""
+        self._last_renewed = 0.0  # monotonic time of the last successful heartbeat
+        self._claiming: set[str] = set()
+        self._stopped = False
+        self._wake_beat = asyncio.Event()
+        self.takeovers: list[tuple[str, float]] = []  # (lease, when) taken from a dead node, for status
+
+    # -- joining and leaving -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        import psycopg
+
+        try:
+            self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as e:
+            raise ClusterError(f"cannot reach PostgreSQL for the cluster: {_first_line(e)}") from None
+        async with self._conn.transaction():
+            # one node at a time creates the tables and checks the versions
+            await self._conn.execute("SELECT pg_advisory_xact_lock(7300719)")
+            await self._conn.execute(SCHEMA)
+            await self._check_versions()
+            await self._conn.execute(
+                "INSERT INTO cluster_settings(name, value) VALUES('token', %s) ON CONFLICT (name) DO NOTHING",
+                (secrets.token_urlsafe(32),))
+            await self._conn.execute(
+                "INSERT INTO cluster_nodes(id, address, version, pid, host) VALUES(%s, %s, %s, %s, %s)",
+                (self.node_id, self.address, self.version, os.getpid(), socket.gethostname()))
+        self._token = (await (await self._conn.execute(
+            "SELECT value FROM cluster_settings WHERE name = 'token'")).fetchone())[0]
+        self._last_renewed = time.monotonic()
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        self._listener = loop.create_task(self._listen(ready))
+        await asyncio.wait_for(ready, 10)
+        await self._refresh_nodes()
+        self._beat = loop.create_task(self._heartbeats())
+        log.info("node %s joined the cluster (%d live nodes)", self.node_id, self._live)
+
+    async def _check_versions(self) -> None:
+        """Nodes of another version must not share the schema: a newer node would migrate it
+        under the older ones (and an older one cannot read a newer schema)."""
+        rows = await (await self._conn.execute(
+            "SELECT id, version, address FROM cluster_nodes WHERE heartbeat > now() - make_interval(secs => %s)",
+            (LEASE_SECONDS,))).fetchall()
+        other = [(node, version, address) for node, version, address in rows if version != self.version]
+        if not other:
+            return
+        listed = ", ".join(f"{node} at {address} (version {version})" for node, version, address in other)
+        if all(_version_tuple(version) < _version_tuple(self.version) for _, version, _ in other):
+            raise ClusterError(f"overcast {self.version} refuses to migrate the cluster's schema while nodes of an "
+                               f"older version run: {listed}. Stop them first (docs/cluster.md, upgrading).")
+        raise ClusterError(f"overcast {self.version} cannot join: nodes of another version run: {listed}. "
+                           f"Run the same version on every node (docs/cluster.md, upgrading).")
+
+    async def stop(self) -> None:
+        """Leave the cluster: stop this node's work and hand its leases back at once."""
+        self._stopped = True
+        for task in (self._beat, self._listener):
+            if task is not None:
+                task.cancel()
+        for name, kind in list(self._held.items()):
+            self._stop_work(name, kind)
+        if self._conn is not None:
+            try:
+                async with self._lock:
+                    await self._conn.execute("DELETE FROM cluster_leases WHERE holder = %s", (self.node_id,))
+                    await self._conn.execute("DELETE FROM cluster_nodes WHERE id = %s", (self.node_id,))
+                    await self._conn.execute("SELECT pg_notify(%s, %s)", (PG_CHANNEL, f"{self.node_id} ~left null"))
+            except Exception as e:
+                log.warning("leaving the cluster: %s", _first_line(e))
+            await self._conn.close()
+            self._conn = None
+
+    # -- notifications -------------------------------------------------------------------------
+
+    def channel(self, name: str) -> Channel:
+        channel = self._channels.get(name)
+        if channel is None:
+            channel = self._channels[name] = Channel(name, self)
+        return channel
+
+    def publish(self, channel: str, key: Hashable) -> None:
+        payload = f"{self.node_id} {channel} {_encode_key(key).decode()}"
+        if len(payload.encode()) > MAX_PAYLOAD:
+            log.warning("a notification on %s is too large to send (%d bytes)", channel, len(payload))
+            return
+        if payload in self._outbox:
+            return
+        self._outbox.append(payload)
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+
+    async def _flush(self) -> None:
+        try:
+            while self._outbox and self._conn is not None:
+                batch, self._outbox = self._outbox, []
+                try:
+                    async with self._lock:
+                        await self._conn.execute("SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p",
+                                                 (PG_CHANNEL, batch))
+                except Exception as e:  # the database is gone: waiters wake by their own timeouts
+                    log.warning("sending %d notifications failed: %s", len(batch), _first_line(e))
+                    return
+        finally:
+            self._flushing = False
+
+    async def _listen(self, ready: asyncio.Future) -> None:
+        import psycopg
+
+        delay = 0.2
+        while not self._stopped:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                                 connect_timeout=5) as conn:
+                    await conn.execute(f"LISTEN {PG_CHANNEL}")
+                    if not ready.done():
+                        ready.set_result(None)
+                    else:  # notifications may have been missed while disconnected: everyone re-checks
+                        for channel in self._channels.values():
+                            channel._reset()
+                    delay = 0.2
+                    async for notify in conn.notifies():
+                        self._received(notify.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                if not ready.done():
+                    ready.set_exception(ClusterError(f"cannot listen for notifications: {_first_line(e)}"))
+                    return
+                log.warning("notification connection lost (%s); reconnecting", _first_line(e))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _received(self, payload: str) -> None:
+        node, _, rest = payload.partition(" ")
+        if node == self.node_id:
+            return
+        name, _, data = rest.partition(" ")
+        if name == "~left" or name == "~joined":  # membership changed: look again now
+            self._wake_beat.set()
+            return
+        channel = self._channels.get(name)
+        if channel is None:
+            return
+        try:
+            key = _decode_key(data.encode())
+        except orjson.JSONDecodeError:
+            return
+        channel._deliver(key)
+
+    # -- leases --------------------------------------------------------------------------------
+
+    def register(self, kind: WorkKind) -> None:
+        self._kinds[kind.prefix] = kind
+        self._wake_beat.set()
+
+    def run(self, kind: WorkKind, name: str) -> None:
+        """Work created by a request on this node: claim it now (no waiting for a heartbeat)."""
+        self._kinds.setdefault(kind.prefix, kind)
+        if name in self._held or name in self._claiming:
+            return
+        self._claiming.add(name)
+        asyncio.get_running_loop().create_task(self._claim_one(kind, name))
+
+    async def _claim_one(self, kind: WorkKind, name: str) -> None:
+        try:
+            if await self._claim(name):
+                self._start_work(name, kind)
+        except Exception as e:
+            log.warning("claiming %s: %s", name, _first_line(e))
+        finally:
+            self._claiming.discard(name)
+
+    def end(self, kind: WorkKind, name: str) -> None:
+        """Work deleted: stop it here and give its lease back."""
+        if name in self._held:
+            self._stop_work(name, kind)
+        else:
+            kind.stop(name)
+        asyncio.get_running_loop().create_task(self._release(name))
+
+    def holds(self, name: str) -> bool:
+        return name in self._held
+
+    async def _claim(self, name: str) -> bool:
+        async with self._lock:
+            row = await (await self._conn.execute(
+                "INSERT INTO cluster_leases(name, holder, expires) VALUES(%s, %s, now() + make_interval(secs => %s)) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires, "
+                "acquired = now() WHERE cluster_leases.expires < now() OR cluster_leases.holder = excluded.holder "
+                "RETURNING (xmax <> 0)", (name, self.node_id, LEASE_SECONDS))).fetchone()
+        return row is not None
+
+    async def _release(self, name: str) -> None:
+        try:
+            async with self._lock:
+                await self._conn.execute("DELETE FROM cluster_leases WHERE name = %s AND holder = %s",
+                                         (name, self.node_id))
+        except Exception as e:
+            log.warning("releasing %s: %s", name, _first_line(e))
+
+    def _start_work(self, name: str, kind: WorkKind) -> None:
+        if name in self._held:
+            return
+        self._held[name] = kind
+        try:
+            kind.start(name)
+        except Exception:
+            log.exception("starting %s", name)
+
+    def _stop_work(self, name: str, kind: WorkKind) -> None:
+        self._held.pop(name, None)
+        try:
+            kind.stop(name)
+        except Exception:
+            log.exception("stopping %s", name)
+
+    async def _heartbeats(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake_beat.wait(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                pass
+            self._wake_beat.clear()
+            try:
+                await self._heartbeat()
+                self._last_renewed = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("cluster heartbeat failed: %s", _first_line(e))
+                await self._reconnect()
+            if self._held and time.monotonic() - self._last_renewed > LEASE_SECONDS - HEARTBEAT_SECONDS:
+                # our leases may expire before we can renew them: another node may take them
+                log.warning("leases not renewed for %.1f s: stopping this node's leased work",
+                            time.monotonic() - self._last_renewed)
+                for name, kind in list(self._held.items()):
+                    self._stop_work(name, kind)
+
+    async def _reconnect(self) -> None:
+        import psycopg
+
+        try:
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=2)
+        except Exception:
+            pass
+
+    async def _heartbeat(self) -> None:
+        load = orjson.dumps(self._load()).decode()
+        async with self._lock:
+            updated = await self._conn.execute(
+                "UPDATE cluster_nodes SET heartbeat = now(), load = %s::jsonb WHERE id = %s", (load, self.node_id))
+            if updated.rowcount == 0:  # forgotten while away (the database was lost): join again
+                await self._conn.execute(
+                    "INSERT INTO cluster_nodes(id, address, version, pid, host, load) VALUES(%s, %s, %s, %s, %s, %s)",
+                    (self.node_id, self.address, self.version, os.getpid(), socket.gethostname(), load))
+            renewed = {row[0] for row in await (await self._conn.execute(
+                "UPDATE cluster_leases SET expires = now() + make_interval(secs => %s) WHERE holder = %s RETURNING name",
+                (LEASE_SECONDS, self.node_id))).fetchall()}
+            await self._conn.execute(
+                "DELETE FROM cluster_nodes WHERE heartbeat < now() - make_interval(secs => %s)",
+                (NODE_FORGOTTEN_SECONDS,))
+        for name, kind in list(self._held.items()):
+            if name not in renewed:  # taken by another node while we could not renew
+                log.warning("lease %s lost", name)
+                self._stop_work(name, kind)
+        await self._refresh_nodes()
+        await self._claim_due()
+
+    async def _refresh_nodes(self) -> None:
+        async with self._lock:
+            rows = await (await self._conn.execute(
+                "SELECT id, address FROM cluster_nodes WHERE heartbeat > now() - make_interval(secs => %s)",
+                (LEASE_SECONDS,))).fetchall()
+        self._addresses = dict(rows)
+        self._live = max(1, len(rows))
+
+    async def _claim_due(self) -> None:
+        """Claim free and expired leases of registered work, up to this node's fair share."""
+        wanted: dict[str, WorkKind] = {}
+        for kind in list(self._kinds.values()):
+            try:
+                for name in kind.names():
+                    wanted[name] = kind
+            except Exception:
+                log.exception("listing work %s", kind.prefix)
+        for name, kind in list(self._held.items()):
+            if name not in wanted:  # deleted on another node
+                self._stop_work(name, kind)
+                await self._release(name)
+        if not wanted:
+            return
+        share = math.ceil(len(wanted) / self._live)
+        async with self._lock:
+            rows = await (await self._conn.execute(
+                "SELECT name, holder, expires < now() FROM cluster_leases WHERE name = ANY(%s)",
+                (list(wanted),))).fetchall()
+        taken = {name: (holder, expired) for name, holder, expired in rows}
+        for name, kind in wanted.items():
+            if name in self._held or name in self._claiming:
+                continue
+            holder, expired = taken.get(name, (None, True))
+            if holder is not None and not expired:
+                continue
+            orphan = holder is not None
+            if not orphan and len(self._held) >= share:
+                continue  # free work: leave it to a node with room
+            if await self._claim(name):
+                if orphan:
+                    log.info("took over %s from %s", name, holder)
+                    self.takeovers.append((name, time.time()))
+                    del self.takeovers[:-100]
+                self._start_work(name, kind)
+
+    # -- what other parts ask ------------------------------------------------------------------
+
+    def live_nodes(self) -> int:
+        return self._live
+
+    def node_address(self, node_id: str) -> str | None:
+        return self._addresses.get(node_id)
+
+    def token(self) -> str:
+        """A secret every node reads from the database: requests between nodes carry it."""
+        return self._token
+
+    def add_load(self, name: str, source: Callable[[], object]) -> None:
+        """A figure for this node's row (sandboxes busy, connections open)."""
+        self._loads[name] = source
+
+    def _load(self) -> dict:
+        load = {"leases": len(self._held)}
+        for name, source in self._loads.items():
+            try:
+                load[name] = source()
+            except Exception:
+                pass
+        return load
+
+    async def status(self) -> dict:
+        async with self._lock:
+            nodes = await (await self._conn.execute(
+                "SELECT id, address, version, host, pid, extract(epoch FROM started), "
+                "extract(epoch FROM now() - heartbeat), load FROM cluster_nodes ORDER BY started")).fetchall()
+            leases = await (await self._conn.execute(
+                "SELECT name, holder, extract(epoch FROM expires - now()) FROM cluster_leases ORDER BY name"
+            )).fetchall()
+        return {
+            "mode": "cluster",
+            "node": self.node_id,
+            "heartbeat_seconds": HEARTBEAT_SECONDS,
+            "lease_seconds": LEASE_SECONDS,
+            "nodes": [{"id": n, "address": a, "version": v, "host": h, "pid": p, "started": float(s),
+                       "heartbeat_age": round(float(age), 3), "alive": float(age) <= LEASE_SECONDS, "load": load}
+                      for n, a, v, h, p, s, age, load in nodes],
+            "leases": [{"name": n, "holder": h, "expires_in": round(float(e), 3)} for n, h, e in leases],
+        }
+
+
+def _version_tuple(version: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def open_coordination(config, version: str):
+    """The coordination a server runs with: `Cluster` on a PostgreSQL database, else `Local`."""
+    url = getattr(config, "database_url", "") or ""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return Local()
+    address = getattr(config, "node_address", "") or config.local_url
+    return Cluster(url, address, version)
+
+
+__all__ = ["Channel", "Cluster", "ClusterError", "Local", "WorkKind", "open_coordination"]
