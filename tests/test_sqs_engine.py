@@ -16,6 +16,7 @@ from overcast.services.sqs import models
 from overcast.services.sqs import provider as provider_module
 from overcast.services.sqs.provider import SqsProvider
 from overcast.storage import Database
+from overcast.storage.coordination import Local
 
 
 class Clock:
@@ -31,7 +32,7 @@ class Clock:
 @pytest.fixture
 def sqs(tmp_path):
     db = Database(str(tmp_path / "overcast.db"))
-    provider = SqsProvider(SimpleNamespace(db=db, blobs=None, config=None))
+    provider = SqsProvider(SimpleNamespace(db=db, blobs=None, config=None, coordination=Local()))
     yield provider
     db.close()
 
@@ -94,7 +95,7 @@ def test_queue_deleted_recently_passes_after_60_seconds(sqs, ctx, monkeypatch):
 def test_state_survives_a_new_provider_on_the_same_database(sqs, ctx):
     url = sqs.create_queue(ctx, {"QueueName": "kept", "Attributes": {"VisibilityTimeout": "5"}})["QueueUrl"]
     sent = sqs.send_message(ctx, {"QueueUrl": url, "MessageBody": "kept"})
-    fresh = SqsProvider(SimpleNamespace(db=sqs.db, blobs=None, config=None))
+    fresh = SqsProvider(SimpleNamespace(db=sqs.db, blobs=None, config=None, coordination=Local()))
     assert receive(fresh, ctx, url)["Messages"][0]["MessageId"] == sent["MessageId"]
 
 
