@@ -1,4 +1,4 @@
-"""`overcast start | status | reset | aws`."""
+"""`overcast start | status | reset | aws | install-node-sdk`."""
 
 from __future__ import annotations
 
@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> None:
                                              "(OVERCAST_CREDENTIALS)")
 
     commands.add_parser("aws", help="run the AWS CLI against this overcast (the same as `awslocal`)")
+    sdk = commands.add_parser("install-node-sdk", help="install the AWS SDK for JavaScript v3 for Node.js functions "
+                                                       "(from npm), as AWS's Node.js runtimes include it")
+    sdk.add_argument("--path", dest="node_sdk_path",
+                     help="npm prefix to install into (OVERCAST_NODE_SDK_PATH; default ~/.local/share/overcast-node-sdk, "
+                          "or /usr/local/lib/overcast/node-sdk as root)")
     for name, text in (("status", "show whether overcast is running"), ("reset", "delete all state")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="address of the running overcast (default 127.0.0.1)")
@@ -56,13 +61,16 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     config = Config.from_env()
-    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections", "verify_signatures", "credentials"):
+    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections", "verify_signatures", "credentials",
+                  "node_sdk_path"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
     if getattr(args, "ephemeral", False):
         config.ephemeral = True
-    sys.exit({"start": start_command, "status": status_command, "reset": reset_command}[args.command](config, args))
+    handlers = {"start": start_command, "status": status_command, "reset": reset_command,
+                "install-node-sdk": install_node_sdk_command}
+    sys.exit(handlers[args.command](config, args))
 
 
 def start_command(config: Config, args) -> int:
@@ -102,6 +110,12 @@ def start_command(config: Config, args) -> int:
     finally:
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+def install_node_sdk_command(config: Config, args) -> int:
+    from overcast.runtime.node_sdk import install
+
+    return install(config.node_sdk_path)
 
 
 def _http_protocol(config: Config):

@@ -14,6 +14,16 @@ def default_data_dir() -> str:
     return os.path.join(base, "overcast")
 
 
+def default_node_sdk_path() -> str:
+    """Where `overcast install-node-sdk` puts the AWS SDK for JavaScript v3 that Node.js functions
+    find (an npm prefix). Running as root, sandboxes run as users of their own
+    (runtime/isolation.py) who cannot enter /root, so root's default is a system directory."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return "/usr/local/lib/overcast/node-sdk"
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "overcast-node-sdk")
+
+
 def _env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -42,6 +52,8 @@ class Config:
     cfn_custom_resource_timeout: float = 3600.0  # seconds CloudFormation waits for a custom resource (AWS: 1 h)
     verify_signatures: bool = False  # check SigV4 signatures against the keys' secrets (docs/security.md)
     credentials: str = ""  # keys users sign with: "AKID:SECRET[:ACCOUNT],..." or "@file" (docs/security.md)
+    # npm prefix holding the AWS SDK for JavaScript v3 for Node.js functions (docs/lambda.md)
+    node_sdk_path: str = ""
 
     @classmethod
     def from_env(cls) -> Config:
@@ -61,6 +73,7 @@ class Config:
             cfn_custom_resource_timeout=float(os.environ.get("OVERCAST_CFN_CUSTOM_RESOURCE_TIMEOUT", 3600)),
             verify_signatures=_env_bool("OVERCAST_VERIFY_SIGNATURES"),
             credentials=os.environ.get("OVERCAST_CREDENTIALS", ""),
+            node_sdk_path=os.environ.get("OVERCAST_NODE_SDK_PATH", "") or default_node_sdk_path(),
         )
 
     @property

@@ -1,7 +1,9 @@
 """Where the tests find the real deployment tools (the AWS CDK CLI and aws-cdk-lib, the Serverless
 Framework v3 with serverless-localstack): an npm prefix that `.ci/run` installs into
-(OVERCAST_DEPLOY_TOOLS, default /tmp/overcast-deploy-tools). Locally the tests skip without it;
-in CI (OVERCAST_REQUIRE_DEPLOY_TOOLS=1) a missing tool fails the test instead."""
+(OVERCAST_DEPLOY_TOOLS, default /tmp/overcast-deploy-tools); and the AWS SDK for JavaScript v3 the
+test server gives Node.js functions (`overcast install-node-sdk`, OVERCAST_NODE_SDK_PATH). Locally
+the tests skip without them; in CI (OVERCAST_REQUIRE_DEPLOY_TOOLS=1) a missing one fails the test
+instead."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ import os
 import shutil
 
 import pytest
+
+from overcast.config import Config
+from overcast.runtime.node_sdk import modules_dir
 
 PREFIX = os.environ.get("OVERCAST_DEPLOY_TOOLS", "/tmp/overcast-deploy-tools")
 MODULES = os.path.join(PREFIX, "node_modules")
@@ -19,7 +24,21 @@ def tool(name: str) -> str:
     path = os.path.join(MODULES, ".bin", name)
     if shutil.which("node") and os.path.exists(path):
         return path
-    message = f"{name} is not installed in {PREFIX} (.ci/run installs it)"
+    _missing(f"{name} is not installed in {PREFIX} (.ci/run installs it)")
+
+
+def node_sdk() -> str:
+    """The node_modules of the AWS SDK for JavaScript v3 the test server gives Node.js functions
+    (it inherits this environment); skips (locally) or fails (CI) without it."""
+    prefix = Config.from_env().node_sdk_path
+    modules = modules_dir(prefix)
+    if shutil.which("node") and modules:
+        return modules
+    _missing(f"the AWS SDK for JavaScript v3 is not installed in {prefix} (`overcast install-node-sdk`; .ci/run "
+             "installs it)")
+
+
+def _missing(message: str):
     if os.environ.get("OVERCAST_REQUIRE_DEPLOY_TOOLS"):
         pytest.fail(message)
     pytest.skip(message)

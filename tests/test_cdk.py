@@ -2,7 +2,9 @@
 publishes the app's template to the staging bucket and deploys it through CloudFormation change
 sets, the deployed function answers through boto3, `cdk diff` shows a code change and
 `cdk deploy --hotswap` applies it without CloudFormation, `cdk destroy`
-removes it all. One deploy/destroy cycle (each CDK command synthesises, ~30 s on a loaded machine)."""
+removes it all. CDK's own Node.js custom resources run on the SDK overcast's Node.js runtime
+provides: the bucket's auto-delete-objects empties it on destroy, log retention sets the function's
+log group, an AwsCustomResource creates and deletes an SSM parameter. One deploy/destroy cycle (each CDK command synthesises, ~30 s on a loaded machine)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import subprocess
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.deploy_tools import aws_env, tool
+from tests.deploy_tools import aws_env, node_sdk, tool
 
 APP = os.path.join(os.path.dirname(__file__), "..", "examples", "cdk-hello")
 
@@ -27,6 +29,7 @@ def run(cdk: str, env: dict, cwd: str, *args: str) -> str:
 
 def test_cdk_bootstrap_deploy_invoke_diff_destroy(endpoint, client, tmp_path, unique_name):
     cdk = tool("cdk")
+    node_sdk()  # CDK's custom-resource handlers need it
     app = tmp_path / "app"
     shutil.copytree(APP, app)
     stack_name = unique_name("CdkHello")
@@ -49,7 +52,11 @@ def test_cdk_bootstrap_deploy_invoke_diff_destroy(endpoint, client, tmp_path, un
     item = client("dynamodb").get_item(TableName=outputs["TableName"], Key={"id": {"S": "from-cdk"}})
     assert item["Item"] == {"id": {"S": "from-cdk"}}
     client("sqs").get_queue_attributes(QueueUrl=outputs["QueueUrl"], AttributeNames=["QueueArn"])
-    client("s3").head_bucket(Bucket=outputs["BucketName"])
+    client("s3").put_object(Bucket=outputs["BucketName"], Key="left/behind.txt", Body=b"auto-deleted on destroy")
+    parameter = client("ssm").get_parameter(Name=outputs["ParameterName"])["Parameter"]
+    assert parameter["Value"] == "from-an-sdk-call" and outputs["ParameterVersion"] == "1"
+    group = client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{outputs['FunctionName']}")["logGroups"]
+    assert [g.get("retentionInDays") for g in group] == [7]
 
     changed = {**env, "GREETING": "hotswapped"}
     assert "Number of stacks with differences: 1" in run(cdk, changed, str(app), "diff")
@@ -63,3 +70,9 @@ def test_cdk_bootstrap_deploy_invoke_diff_destroy(endpoint, client, tmp_path, un
         cf.describe_stacks(StackName=stack_name)
     with pytest.raises(ClientError):
         client("lambda").get_function(FunctionName=outputs["FunctionName"])
+    with pytest.raises(ClientError) as missing:
+        client("s3").head_bucket(Bucket=outputs["BucketName"])
+    assert missing.value.response["Error"]["Code"] == "404"
+    with pytest.raises(ClientError) as missing:
+        client("ssm").get_parameter(Name=outputs["ParameterName"])
+    assert missing.value.response["Error"]["Code"] == "ParameterNotFound"

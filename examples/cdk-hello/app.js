@@ -1,10 +1,15 @@
 // A small CDK app in plain JavaScript (no compile step): a Python Lambda writing to a DynamoDB
-// table, an SQS queue and an S3 bucket. tests/test_cdk.py deploys it with the real CDK CLI.
+// table, an SQS queue, an S3 bucket, and three of CDK's own custom resources, Node.js functions that
+// use the AWS SDK for JavaScript v3 the runtime provides: the bucket's auto-delete-objects, the
+// function's log retention and an AwsCustomResource. tests/test_cdk.py deploys it with the real
+// CDK CLI.
 const cdk = require('aws-cdk-lib');
 const lambda = require('aws-cdk-lib/aws-lambda');
 const sqs = require('aws-cdk-lib/aws-sqs');
 const ddb = require('aws-cdk-lib/aws-dynamodb');
 const s3 = require('aws-cdk-lib/aws-s3');
+const logs = require('aws-cdk-lib/aws-logs');
+const cr = require('aws-cdk-lib/custom-resources');
 
 const app = new cdk.App();
 const stack = new cdk.Stack(app, process.env.STACK_NAME || 'CdkHello', {
@@ -26,10 +31,23 @@ const fn = new lambda.Function(stack, 'Hello', {
     `    return {"${process.env.GREETING || 'hello'}": event["id"], "table": os.environ["TABLE"]}`,
   ].join('\n')),
   environment: { TABLE: table.tableName },
+  logRetention: logs.RetentionDays.ONE_WEEK,
 });
 table.grantReadWriteData(fn);
-const bucket = new s3.Bucket(stack, 'Site', { removalPolicy: cdk.RemovalPolicy.DESTROY });
+const bucket = new s3.Bucket(stack, 'Site', { removalPolicy: cdk.RemovalPolicy.DESTROY, autoDeleteObjects: true });
+// an SSM parameter created and deleted through SDK calls made by CDK's handler
+const parameterName = `/${stack.stackName}/greeting`;
+const sdkCall = new cr.AwsCustomResource(stack, 'Greeting', {
+  onCreate: {
+    service: 'SSM', action: 'putParameter', parameters: { Name: parameterName, Value: 'from-an-sdk-call', Type: 'String' },
+    physicalResourceId: cr.PhysicalResourceId.of(parameterName),
+  },
+  onDelete: { service: 'SSM', action: 'deleteParameter', parameters: { Name: parameterName } },
+  policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
+});
 new cdk.CfnOutput(stack, 'FunctionName', { value: fn.functionName });
 new cdk.CfnOutput(stack, 'TableName', { value: table.tableName });
 new cdk.CfnOutput(stack, 'QueueUrl', { value: queue.queueUrl });
 new cdk.CfnOutput(stack, 'BucketName', { value: bucket.bucketName });
+new cdk.CfnOutput(stack, 'ParameterName', { value: parameterName });
+new cdk.CfnOutput(stack, 'ParameterVersion', { value: sdkCall.getResponseField('Version') });

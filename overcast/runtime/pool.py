@@ -17,6 +17,7 @@ PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "pytho
 NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
 PROVIDED_RUNTIMES = ("provided.al2", "provided.al2023", "provided")
 _BOOTSTRAP_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_bootstrap.js")
+_NODE_SITE_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_site.js")  # see that file
 
 
 class Throttled(Exception):
@@ -89,10 +90,8 @@ def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: 
     if runtime.startswith("nodejs"):
         node = shutil.which("node") or "node"
         ric = _node_ric()
-        heap = f"--max-old-space-size={max(32, int(memory * 0.9))}"
-        if ric:
-            return [node, heap, *ric, handler], False
-        return [node, heap, _BOOTSTRAP_JS, handler], False
+        options = [f"--max-old-space-size={max(32, int(memory * 0.9))}", "--require", _NODE_SITE_JS]
+        return [node, *options, *(ric or [_BOOTSTRAP_JS]), handler], False
     return [os.path.join(code_dir, "bootstrap")], True
 
 

@@ -75,6 +75,8 @@ class FunctionSpec:
     user_options: list[str] = field(default_factory=list)
     tmp_dir: str | None = None
     uid: int | None = None  # only this user's processes may use the sandbox's Runtime API
+    # Node.js: the runtime's own modules (the AWS SDK, runtime/node_sdk.py), on NODE_PATH after layers
+    runtime_node_modules: str | None = None
 
 
 @dataclass(slots=True)
@@ -146,8 +148,11 @@ class Sandbox:
         # last: overcast's sitecustomize (*.localhost.localstack.cloud resolves to 127.0.0.1; boto3's
         # https:// to those hosts goes over http) — see overcast/runtime/site/sitecustomize.py
         pythonpath.append(_SITE_DIR)
-        node_path = [os.path.join(layer, "nodejs", "node_modules") for layer in spec.layer_dirs]
-        node_path += [os.path.join(layer, "nodejs", "node20", "node_modules") for layer in spec.layer_dirs]
+        # AWS's order: /opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/runtime/node_modules
+        node_path = [os.path.join(layer, "nodejs", "node20", "node_modules") for layer in spec.layer_dirs]
+        node_path += [os.path.join(layer, "nodejs", "node_modules") for layer in spec.layer_dirs]
+        if spec.runtime_node_modules:
+            node_path.append(spec.runtime_node_modules)
         path = [os.path.join(layer, "bin") for layer in spec.layer_dirs]
         path.append(os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
         env = {

@@ -22,6 +22,7 @@ import orjson
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
+from overcast.runtime import node_sdk
 from overcast.runtime.isolation import Isolation
 from overcast.runtime.pool import (
     NODE_RUNTIMES,
@@ -1140,6 +1141,11 @@ class LambdaProvider(Provider):
         user_options, tmp_dir, sandbox_uid = [], None, None
         if uid is not None and await isolation.usable(argv):
             user_options, tmp_dir, sandbox_uid = isolation.command(uid), os.path.join(isolation.home(uid), "tmp"), uid
+        node_modules = None
+        if runtime.startswith("nodejs"):
+            node_modules = node_sdk.modules_dir(self.config.node_sdk_path)
+            if node_modules is None:
+                node_sdk.warn_missing(self.config.node_sdk_path)
         credentials = None
         if self.config.verify_signatures:  # the function's SDK signs with its role's credentials
             issued = await (await self.providers.get("sts")).function_credentials(account, config["Role"], name)
@@ -1153,7 +1159,7 @@ class LambdaProvider(Provider):
             # the bound port once known (the provider may start before the server binds: --port 0)
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
-            tmp_dir=tmp_dir, uid=sandbox_uid)
+            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules)
 
     async def _placed(self, uid: int, account: str, region: str, sha_hex: str, kind: str) -> str:
         zip_path = self.blobs.path(self._code_key(account, region, sha_hex))
