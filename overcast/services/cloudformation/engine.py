@@ -62,6 +62,29 @@ def dependencies(template: dict, evaluator: Evaluator | None = None) -> dict[str
     return graph
 
 
+def with_stack_tags(schema: schemas.TypeSchema | None, properties: dict, tags) -> dict:
+    """`properties` with the stack's tags added where the type's schema keeps its tags (AWS
+    propagates stack tags to every resource that supports tags); the resource's own tag of the
+    same key wins."""
+    if not tags or schema is None or not schema.tag_property:
+        return properties
+    own = properties.get(schema.tag_property)
+    if schema.tag_map:
+        if own is not None and not isinstance(own, dict):
+            return properties
+        merged: dict | list = {**{t["Key"]: t["Value"] for t in tags}, **(own or {})}
+    else:
+        if own is not None and not isinstance(own, list):
+            return properties
+        keys = {t.get("Key") for t in own or [] if isinstance(t, dict)}
+        merged = [*(own or []), *({"Key": t["Key"], "Value": t["Value"]} for t in tags if t["Key"] not in keys)]
+    return {**properties, schema.tag_property: merged}
+
+
+def _tag_set(tags) -> dict:
+    return {t["Key"]: t["Value"] for t in tags or []}
+
+
 def find_cycle(graph: dict[str, set[str]]) -> list[str]:
     """The resources on a dependency cycle (empty when there is none)."""
     indegree = {n: 0 for n in graph}
@@ -282,6 +305,43 @@ class Engine:
 
         return provider_and_context
 
+    async def handler_properties(self, stack: dict, type_name: str, properties: dict, tags=None,
+                                 strict: bool = True, old: dict | None = None,
+                                 old_tags=None) -> dict | tuple[dict, dict]:
+        """The properties a type's handler gets: dynamic references resolved (the resolved values
+        are never stored: AWS keeps only the reference), the stack's tags added where the type keeps
+        tags, scalars converted to the types the schema declares. `tags` defaults to the stack's.
+        Not `strict` (a delete): a reference that no longer resolves is left as it is.
+        With `old` (an update's deployed properties, tagged with the previous stack tags): returns
+        (new, old) for the handler to compare (`old_tags`: the previous stack tags). Where a reference is unchanged, the old side gets the
+        new side's value, so the handler sees no change there (AWS does not re-read a reference the
+        template did not change); a changed reference stays unresolved on the old side."""
+        resolved = properties
+        if dynamic.has_references(properties):
+            try:
+                resolved = await dynamic.resolve(self._service_context(stack), properties)
+            except ResourceFailed:
+                if strict:
+                    raise
+        schema = schemas.schema(type_name)
+        given = self._shaped(schema, resolved, stack.get("Tags") if tags is None else tags)
+        if old is None:
+            return given
+        return given, self._shaped(schema, _carry(old, properties, resolved),
+                                   self.previous_tags(stack) if old_tags is None else old_tags)
+
+    @staticmethod
+    def _shaped(schema, properties: dict, tags) -> dict:
+        if schema is None:
+            return properties
+        return schema.coerce(with_stack_tags(schema, properties, tags))
+
+    @staticmethod
+    def previous_tags(stack: dict):
+        """The stack tags the deployed resources got (before the update in progress)."""
+        previous = stack.get("previous") or {}
+        return previous["Tags"] if "Tags" in previous else stack.get("Tags")
+
     def _op(self, stack, resource, properties, **kw) -> ResourceOp:
         return ResourceOp(self.providers, stack, resource["LogicalResourceId"], resource["ResourceType"], properties,
                           physical_id=resource.get("PhysicalResourceId"), attributes=resource.get("attributes"),
@@ -309,19 +369,20 @@ class Engine:
             return False
         resource["properties"] = properties
         self.resource_status(stack, resource, "CREATE_IN_PROGRESS", properties=properties)
-        if dynamic.has_references(properties):
-            try:
-                resource["properties"] = properties = await dynamic.resolve(self._service_context(stack), properties)
-            except Exception as e:  # noqa: BLE001
-                self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
-                return False
+        try:
+            given = await self.handler_properties(stack, type_name, properties)
+        except Exception as e:  # noqa: BLE001
+            self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
+            return False
         if kind is None:
             self.resource_status(stack, resource, "CREATE_FAILED",
                                  f"Resource type {type_name} is not supported by overcast")
             return False
         try:
-            physical_id, attributes = await kind.create(self._op(stack, resource, properties))
+            physical_id, attributes = await kind.create(self._op(stack, resource, given))
         except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
+            if getattr(e, "physical_id", None):  # a custom resource that answered FAILED: it gets a Delete
+                resource["PhysicalResourceId"] = e.physical_id
             self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
             return False
         resource["PhysicalResourceId"] = physical_id
@@ -338,7 +399,9 @@ class Engine:
         self.resource_status(stack, resource, "DELETE_IN_PROGRESS")
         if kind is not None and physical_id:
             try:
-                op = self._op(stack, resource, resource.get("properties") or {})
+                given = await self.handler_properties(stack, resource["ResourceType"],
+                                                      resource.get("properties") or {}, strict=False)
+                op = self._op(stack, resource, given)
                 op.physical_id = physical_id
                 await kind.delete(op)
             except AwsError as e:
@@ -356,10 +419,13 @@ class Engine:
         kind = resource_type(old.get("ResourceType") or resource["ResourceType"])
         if kind is None:
             return True
-        op = self._op(stack, resource, old.get("properties") or {})
-        op.physical_id = old["PhysicalResourceId"]
-        op.attributes = old.get("attributes") or {}
         try:
+            given = await self.handler_properties(stack, old.get("ResourceType") or resource["ResourceType"],
+                                                  old.get("properties") or {}, self.previous_tags(stack),
+                                                  strict=False)
+            op = self._op(stack, resource, given)
+            op.physical_id = old["PhysicalResourceId"]
+            op.attributes = old.get("attributes") or {}
             await kind.delete(op)
         except AwsError as e:
             if not is_missing(e):
@@ -416,9 +482,9 @@ class Engine:
 
         async def work(logical_id):
             resource = resources[logical_id]
-            policy = "Delete" if logical_id not in retain else "Retain"
-            if not rollback and logical_id not in retain:
-                policy = self.deletion_policy(evaluator, template, logical_id)
+            policy = "Retain" if logical_id in retain else self.deletion_policy(evaluator, template, logical_id)
+            if rollback:
+                policy = self.rollback_policy(stack, policy)
             if rollback and resource.get("ResourceStatus") == "CREATE_FAILED" and not resource.get(
                     "PhysicalResourceId") and not resource.get("cancelled"):  # nothing was made
                 self.store.delete_resource(stack["StackId"], logical_id)
@@ -427,6 +493,14 @@ class Engine:
 
         _, failed = await run_graph(list(resources), order, work)
         return not failed
+
+    @staticmethod
+    def rollback_policy(stack: dict, policy: str) -> str:
+        """What a rollback does with a resource the failed operation created: Retain and Snapshot
+        keep it, RetainExceptOnCreate (the policy, or the stack's RetainExceptOnCreate) deletes it."""
+        if policy == "RetainExceptOnCreate" or stack.get("RetainExceptOnCreate"):
+            return "Delete"
+        return policy
 
     @staticmethod
     def deletion_policy(evaluator: Evaluator, template: dict, logical_id: str, key: str = "DeletionPolicy") -> str:
@@ -546,28 +620,38 @@ class Engine:
             extra = {"action": "create"} if current is None else {"action": "retype", "previous": {
                 k: v for k, v in current.items() if k not in ("previous", "action")}}
             return await self.create_resource(stack, template, evaluator, state, logical_id, extra)
+        schema = schemas.schema(definition["Type"])
+        old_tags = self.previous_tags(stack)
+        retag = bool(schema and schema.tag_property and schema.tags_updatable
+                     and _tag_set(stack.get("Tags")) != _tag_set(old_tags))
         try:
             properties = evaluator.evaluate(definition.get("Properties") or {})
-            if dynamic.has_references(properties):
-                properties = await dynamic.resolve(self._service_context(stack), properties)
         except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
             self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
             return False
-        if properties == current.get("properties") and definition.get("Metadata") == current.get("Metadata"):
+        # Compared as the template has them: a dynamic reference whose value changed does not update
+        # the resource (AWS re-reads it only when the reference itself changes).
+        if properties == current.get("properties") and definition.get("Metadata") == current.get("Metadata") \
+                and not retag:
             return True
         kind = resource_type(definition["Type"])
-        schema = schemas.schema(definition["Type"])
         replace = schema.replaces(current.get("properties") or {}, properties) if schema else []
+        try:
+            given, given_old = await self.handler_properties(stack, definition["Type"], properties,
+                                                             old=current.get("properties") or {})
+        except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
+            self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
+            return False
         previous = {k: current.get(k) for k in ("PhysicalResourceId", "properties", "attributes", "ResourceStatus",
                                                 "Metadata", "planned")}
         current["previous"] = previous
         current["Metadata"] = definition.get("Metadata")
         if replace:
-            return await self._replace(stack, logical_id, current, previous, kind, properties)
+            return await self._replace(stack, logical_id, current, previous, kind, properties, given, given_old)
         current["action"] = "update"
         current["properties"] = properties
         self.resource_status(stack, current, "UPDATE_IN_PROGRESS", properties=properties)
-        op = self._op(stack, current, properties, old_properties=previous.get("properties"))
+        op = self._op(stack, current, given, old_properties=given_old)
         try:
             attributes = await kind.update(op)
         except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
@@ -580,7 +664,7 @@ class Engine:
         self.resource_status(stack, current, "UPDATE_COMPLETE")
         return True
 
-    async def _replace(self, stack, logical_id, current, previous, kind, properties) -> bool:
+    async def _replace(self, stack, logical_id, current, previous, kind, properties, given, given_old) -> bool:
         schema = schemas.schema(current["ResourceType"])
         name_props = [p for p in schema.primary_identifier if p in properties and "." not in p] if schema else []
         custom_named = [p for p in name_props if properties.get(p) == (previous.get("properties") or {}).get(p)]
@@ -595,12 +679,12 @@ class Engine:
         current["planned"] = generated_name(stack["StackName"], logical_id, kind.name_length, kind.name_lower)
         current["properties"] = properties
         self.store.put_resource(stack["StackId"], current)
-        op = self._op(stack, current, properties, old_properties=previous.get("properties"))
+        op = self._op(stack, current, given, old_properties=given_old)
         op.physical_id = None
         try:
             physical_id, attributes = await kind.create(op)
         except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
-            current["PhysicalResourceId"] = None
+            current["PhysicalResourceId"] = getattr(e, "physical_id", None)  # the rollback deletes it
             self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
             return False
         current["PhysicalResourceId"] = physical_id
@@ -643,6 +727,7 @@ class Engine:
         new_template = stack["template"]
         state = dict(resources)
         evaluator = self.evaluator(stack, old_template, previous.get("values") or {}, state)
+        new_evaluator = self.evaluator(stack, new_template, stack.get("values") or {}, state)
         touched = [r for r, doc in resources.items() if doc.get("action")]
         needs = {**dependencies(new_template), **dependencies(old_template)}
 
@@ -652,13 +737,16 @@ class Engine:
             before = resource.get("previous") or {}
             kind = resource_type(resource["ResourceType"])
             if action == "create":
-                return await self.delete_resource(stack, resource)
+                policy = self.deletion_policy(new_evaluator, new_template, logical_id)
+                return await self.delete_resource(stack, resource, self.rollback_policy(stack, policy))
             if action == "update":
                 self.resource_status(stack, resource, "UPDATE_IN_PROGRESS")
-                op = self._op(stack, resource, before.get("properties") or {},
-                              old_properties=resource.get("properties"))
-                op.physical_id = before.get("PhysicalResourceId")
                 try:
+                    target, current_given = await self.handler_properties(
+                        stack, resource["ResourceType"], before.get("properties") or {}, self.previous_tags(stack),
+                        old=resource.get("properties") or {}, old_tags=stack.get("Tags"))
+                    op = self._op(stack, resource, target, old_properties=current_given)
+                    op.physical_id = before.get("PhysicalResourceId")
                     attributes = await kind.update(op)
                 except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
                     self.resource_status(stack, resource, "UPDATE_FAILED", _reason(e))
@@ -720,6 +808,21 @@ class Engine:
             self.stack_status(stack, "UPDATE_ROLLBACK_COMPLETE")
         elif status == "DELETE_IN_PROGRESS":
             await self.delete(stack["StackId"])
+
+
+_ABSENT = object()
+
+
+def _carry(old, new, resolved):
+    """The deployed properties `old` as a handler compares them with `new` (resolved: `resolved`):
+    every part equal to the new template's takes the new resolved value."""
+    if old == new:
+        return resolved
+    if isinstance(old, dict) and isinstance(new, dict) and isinstance(resolved, dict):
+        return {k: _carry(v, new.get(k, _ABSENT), resolved.get(k)) if k in new else v for k, v in old.items()}
+    if isinstance(old, list) and isinstance(new, list) and isinstance(resolved, list) and len(old) == len(new):
+        return [_carry(o, n, r) for o, n, r in zip(old, new, resolved, strict=True)]
+    return old
 
 
 def _reason(error: Exception) -> str:

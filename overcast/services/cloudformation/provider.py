@@ -5,6 +5,7 @@ botocore's waiters."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import re
 import urllib.parse
@@ -180,6 +181,7 @@ class CloudFormationProvider(Provider):
                 "NotificationARNs": params.get("NotificationARNs") or [],
                 "DisableRollback": bool(params.get("DisableRollback"))
                 or params.get("OnFailure") in ("DO_NOTHING",),
+                "RetainExceptOnCreate": bool(params.get("RetainExceptOnCreate")),
                 "EnableTerminationProtection": bool(params.get("EnableTerminationProtection")),
                 "TimeoutInMinutes": params.get("TimeoutInMinutes"), "RoleARN": params.get("RoleARN"),
                 "ParentId": params.get("_ParentId"), "RootId": params.get("_RootId")}
@@ -234,8 +236,9 @@ class CloudFormationProvider(Provider):
         for key in ("Tags", "Capabilities", "NotificationARNs"):
             if params.get(key) is not None:
                 updated[key] = params[key]
-        if params.get("DisableRollback") is not None:
-            updated["DisableRollback"] = bool(params["DisableRollback"])
+        for key in ("DisableRollback", "RetainExceptOnCreate"):
+            if params.get(key) is not None:
+                updated[key] = bool(params[key])
         if (updated["template"] == stack["template"] and updated["raw"] == stack.get("raw")
                 and updated.get("Tags") == stack.get("Tags") and updated.get("resolved") == stack.get("resolved")):
             raise validation_error("No updates are to be performed.")
@@ -320,7 +323,14 @@ class CloudFormationProvider(Provider):
 
     def describe_stack_events(self, ctx, params):
         stack = self._stack(ctx, params.get("StackName"))
-        return {"StackEvents": self.store.events(stack["StackId"])}
+        before = None
+        if params.get("NextToken"):
+            before = _event_token(params["NextToken"], stack["StackId"])
+        events, more = self.store.events_page(stack["StackId"], before, EVENTS_PER_PAGE)
+        out = {"StackEvents": events}
+        if more is not None:
+            out["NextToken"] = base64.urlsafe_b64encode(f"{stack['StackId']}|{more}".encode()).decode()
+        return out
 
     def describe_stack_resource(self, ctx, params):
         stack = self._stack(ctx, params.get("StackName"))
@@ -612,8 +622,9 @@ class CloudFormationProvider(Provider):
         if cs.get("Tags") is not None:
             stack["Tags"] = cs["Tags"]
         stack["ChangeSetId"] = cs["ChangeSetId"]
-        if params.get("DisableRollback") is not None:
-            stack["DisableRollback"] = bool(params["DisableRollback"])
+        for key in ("DisableRollback", "RetainExceptOnCreate"):
+            if params.get(key) is not None:
+                stack[key] = bool(params[key])
         self.store.delete_change_sets_of(stack["StackId"])
         if previous is None:
             stack["StackStatus"] = "CREATE_IN_PROGRESS"
@@ -625,6 +636,20 @@ class CloudFormationProvider(Provider):
 
 # -- shapes and checks ------------------------------------------------------------------------------
 
+EVENTS_PER_PAGE = 100  # DescribeStackEvents' page, as AWS answers it
+
+
+def _event_token(token: str, stack_id: str) -> int:
+    """The event number a DescribeStackEvents NextToken continues before; AWS's error for a token
+    that is not one of its own (or belongs to another stack)."""
+    try:
+        owner, _, number = base64.urlsafe_b64decode(token.encode()).decode().rpartition("|")
+        if owner == stack_id:
+            return int(number)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise validation_error("Invalid NextToken")
+
 def snapshot(stack: dict) -> dict:
     """What an update may have to restore."""
     return {k: copy.deepcopy(stack.get(k)) for k in ("template", "original", "raw", "resolved", "values",
@@ -634,7 +659,8 @@ def snapshot(stack: dict) -> dict:
 
 def stack_out(stack: dict) -> dict:
     out = {k: stack[k] for k in ("StackId", "StackName", "CreationTime", "StackStatus", "DisableRollback",
-                                 "NotificationARNs", "Capabilities", "Tags", "EnableTerminationProtection")
+                                 "NotificationARNs", "Capabilities", "Tags", "EnableTerminationProtection",
+                                 "RetainExceptOnCreate")
            if stack.get(k) is not None}
     for k in ("Description", "Parameters", "LastUpdatedTime", "DeletionTime", "StackStatusReason", "TimeoutInMinutes",
               "RoleARN", "ParentId", "RootId", "ChangeSetId"):

@@ -147,6 +147,16 @@ class CfnStore:
         return [orjson.loads(r[0]) for r in self.db.query(
             "SELECT doc FROM cfn_events WHERE stack_id = ? ORDER BY id DESC", (stack_id,))]
 
+    def events_page(self, stack_id: str, before: int | None, limit: int) -> tuple[list[dict], int | None]:
+        """Up to `limit` events older than the event numbered `before` (None: the newest), newest
+        first, and the number to continue before (None when these were the last)."""
+        rows = self.db.query(
+            "SELECT id, doc FROM cfn_events WHERE stack_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (stack_id, before if before is not None else 2**63 - 1, limit + 1))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [orjson.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
+
     # -- change sets -------------------------------------------------------------------------
 
     def put_change_set(self, cs: dict) -> None:

@@ -25,7 +25,13 @@ _SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
 
 
 class ResourceFailed(Exception):
-    """A handler's failure, with the reason CloudFormation shows in the resource's event."""
+    """A handler's failure, with the reason CloudFormation shows in the resource's event. A
+    `physical_id` says that something may exist after all (a custom resource's provider answered
+    FAILED with an id): a rollback then deletes it, as AWS sends Delete for such a resource."""
+
+    def __init__(self, reason: str, physical_id: str | None = None):
+        super().__init__(reason)
+        self.physical_id = physical_id
 
 
 class ResourceOp:
@@ -132,3 +138,18 @@ def is_missing(error: AwsError) -> bool:
     """Whether a service error means the resource no longer exists (a delete then succeeded)."""
     code = error.code
     return any(word in code for word in ("NotFound", "NoSuch", "DoesNotExist", "NonExistent")) or error.status == 404
+
+
+def tag_map(tags) -> dict:
+    """A template's tags as {key: value}: from a list of {Key, Value} or a map."""
+    if isinstance(tags, dict):
+        return {str(k): str(v) for k, v in tags.items()}
+    return {t["Key"]: str(t.get("Value", "")) for t in tags or [] if isinstance(t, dict) and "Key" in t}
+
+
+def tag_changes(old: dict, new: dict, prop: str = "Tags") -> tuple[dict, list[str]]:
+    """An update's tag work: ({key: value} to set, [keys to remove]); both empty when unchanged."""
+    before, after = tag_map(old.get(prop)), tag_map(new.get(prop))
+    if before == after:
+        return {}, []
+    return {k: v for k, v in after.items() if before.get(k) != v}, [k for k in before if k not in after]

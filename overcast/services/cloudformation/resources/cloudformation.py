@@ -116,9 +116,13 @@ class CustomResource(ResourceType):
         except ValueError:
             raise ResourceFailed(f"Invalid response object: the response of {op.logical_id} is not JSON") from None
         if response.get("Status") != "SUCCESS":
+            # A failed Create still gets a Delete when the stack rolls back, with the id the
+            # provider answered (AWS makes one up when it gave none).
+            physical_id = (response.get("PhysicalResourceId") or op.physical_id or op.name()) \
+                if request_type == "Create" else None
             raise ResourceFailed(f"Received response status [FAILED] from custom resource. Message returned: "
                                  f"{response.get('Reason') or 'See the details in CloudWatch Log Stream'} "
-                                 f"(RequestId: {request_id})")
+                                 f"(RequestId: {request_id})", physical_id=physical_id)
         return response
 
     async def create(self, op: ResourceOp):

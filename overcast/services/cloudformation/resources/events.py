@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, tag_changes, tag_map
 
 
 def _rule_params(name: str, props: dict) -> dict:
@@ -26,12 +26,24 @@ def _targets(props: dict) -> list[dict]:
     return out
 
 
+async def retag(op: ResourceOp, arn: str) -> None:
+    """An update's tag changes, through EventBridge's TagResource/UntagResource."""
+    tags, gone = tag_changes(op.old_properties, op.properties)
+    if gone:
+        await op.call("events", "UntagResource", {"ResourceARN": arn, "TagKeys": gone})
+    if tags:
+        await op.call("events", "TagResource", {"ResourceARN": arn, "Tags": [{"Key": k, "Value": v}
+                                                                           for k, v in tags.items()]})
+
+
 class Rule(ResourceType):
     type_name = "AWS::Events::Rule"
 
     async def create(self, op: ResourceOp):
         name = op.name("Name", 64)
-        arn = (await op.call("events", "PutRule", _rule_params(name, op.properties)))["RuleArn"]
+        params = _rule_params(name, op.properties)
+        params["Tags"] = [{"Key": k, "Value": v} for k, v in tag_map(op.properties.get("Tags")).items()] or None
+        arn = (await op.call("events", "PutRule", params))["RuleArn"]
         if _targets(op.properties):
             await self._put_targets(op, name, _targets(op.properties))
         return self._physical(name, op.properties), {"Arn": arn}
@@ -66,6 +78,7 @@ class Rule(ResourceType):
         changed = [t for i, t in new.items() if old.get(i) != t]
         if changed:
             await self._put_targets(op, name, changed)
+        await retag(op, arn)
         return {"Arn": arn}
 
     async def delete(self, op: ResourceOp):
@@ -91,6 +104,7 @@ class EventBus(ResourceType):
         if op.properties.get("Description") != op.old_properties.get("Description"):
             await op.call("events", "UpdateEventBus", {"Name": op.physical_id,
                                                        "Description": op.properties.get("Description") or ""})
+        await retag(op, op.attributes["Arn"])
         return op.attributes
 
     async def delete(self, op: ResourceOp):

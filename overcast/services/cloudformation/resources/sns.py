@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, tag_changes
 from overcast.services.cloudformation.resources.sqs import as_attribute
 
 _TOPIC_ATTRIBUTES = ("DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId", "SignatureVersion",
@@ -53,6 +53,12 @@ class Topic(ResourceType):
                     await op.call("sns", "Unsubscribe", {"SubscriptionArn": sub["SubscriptionArn"]})
             for protocol, endpoint in new_subs - old_subs:
                 await op.call("sns", "Subscribe", {"TopicArn": arn, "Protocol": protocol, "Endpoint": endpoint})
+        tags, gone = tag_changes(op.old_properties, op.properties)
+        if gone:
+            await op.call("sns", "UntagResource", {"ResourceArn": arn, "TagKeys": gone})
+        if tags:
+            await op.call("sns", "TagResource", {"ResourceArn": arn, "Tags": [{"Key": k, "Value": v}
+                                                                             for k, v in tags.items()]})
         return op.attributes
 
     async def delete(self, op: ResourceOp):

@@ -1,0 +1,227 @@
+"""What the CloudFormation engine does around the resources: stack tags propagated to every
+resource that keeps tags, typed properties, a Delete for a custom resource whose Create failed,
+dynamic-reference values kept out of what the API shows, and DescribeStackEvents in pages."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+FAST = {"Delay": 0.2, "MaxAttempts": 300}
+
+
+@pytest.fixture
+def cf(client):
+    return client("cloudformation")
+
+
+def wait(cf, waiter: str, name: str) -> dict:
+    cf.get_waiter(waiter).wait(StackName=name, WaiterConfig=FAST)
+    return cf.describe_stacks(StackName=name)["Stacks"][0]
+
+
+def settle(cf, name: str) -> dict:
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            return stack
+        time.sleep(0.1)
+    raise AssertionError(f"stack {name} still {stack['StackStatus']}")
+
+
+def outputs(stack: dict) -> dict:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+TAGGED = """
+Parameters:
+  Delay: {Type: Number, Default: 3}
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      DelaySeconds: !Ref Delay
+      Tags: [{Key: env, Value: prod}]
+  Param:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: v1}
+  Topic:
+    Type: AWS::SNS::Topic
+Outputs:
+  Url: {Value: !Ref Queue}
+  Param: {Value: !Ref Param}
+  Topic: {Value: !Ref Topic}
+"""
+
+
+def test_stack_tags_reach_every_resource_that_keeps_tags_and_follow_updates(cf, client, unique_name):
+    sqs, ssm, sns = client("sqs"), client("ssm"), client("sns")
+    name = unique_name("tagged")
+    cf.create_stack(StackName=name, TemplateBody=TAGGED, Tags=[{"Key": "team", "Value": "a"},
+                                                               {"Key": "env", "Value": "dev"}])
+    out = outputs(wait(cf, "stack_create_complete", name))
+    # the resource's own tag wins over the stack's tag of the same key
+    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"team": "a", "env": "prod"}
+    param_tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=out["Param"])["TagList"]
+    assert {t["Key"]: t["Value"] for t in param_tags} == {"team": "a", "env": "dev"}
+    topic_tags = sns.list_tags_for_resource(ResourceArn=out["Topic"])["Tags"]
+    assert {t["Key"]: t["Value"] for t in topic_tags} == {"team": "a", "env": "dev"}
+    # a Number parameter reaches the queue as the integer the schema types DelaySeconds with
+    assert sqs.get_queue_attributes(QueueUrl=out["Url"], AttributeNames=["DelaySeconds"])["Attributes"] == {
+        "DelaySeconds": "3"}
+
+    # an update that only changes the stack's tags is an update, and the resources follow it
+    cf.update_stack(StackName=name, UsePreviousTemplate=True, Tags=[{"Key": "team", "Value": "b"}])
+    stack = wait(cf, "stack_update_complete", name)
+    assert stack["Tags"] == [{"Key": "team", "Value": "b"}]
+    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"team": "b", "env": "prod"}
+    param_tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=out["Param"])["TagList"]
+    assert {t["Key"]: t["Value"] for t in param_tags} == {"team": "b"}
+    topic_tags = sns.list_tags_for_resource(ResourceArn=out["Topic"])["Tags"]
+    assert {t["Key"]: t["Value"] for t in topic_tags} == {"team": "b"}
+    # the template is untouched: the tags are the stack's, not the resources' properties
+    assert "team" not in json.dumps(cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"])
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+CUSTOM_FAILS = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+  Provider:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Timeout: 30
+      Environment: {Variables: {LOG: !Ref Log}}
+      Code:
+        ZipFile: |
+          import os, boto3, cfnresponse
+          def handler(event, context):
+              boto3.client("sqs").send_message(QueueUrl=os.environ["LOG"], MessageBody=event["RequestType"] + " " +
+                                               event.get("PhysicalResourceId", "-"))
+              if event["RequestType"] == "Create":
+                  cfnresponse.send(event, context, cfnresponse.FAILED, {}, physicalResourceId="half-made",
+                                   reason="quota exceeded")
+              else:
+                  cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, physicalResourceId="half-made")
+  Log:
+    Type: AWS::SQS::Queue
+    DeletionPolicy: Retain
+  Thing:
+    Type: Custom::Thing
+    Properties: {ServiceToken: !GetAtt Provider.Arn}
+Outputs:
+  Log: {Value: !Ref Log}
+"""
+
+
+def test_a_custom_resource_whose_create_failed_gets_a_delete_on_rollback(cf, client, unique_name):
+    name = unique_name("custfail")
+    cf.create_stack(StackName=name, TemplateBody=CUSTOM_FAILS, Capabilities=["CAPABILITY_IAM"])
+    stack = settle(cf, name)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cf.describe_stack_events(StackName=name)["StackEvents"]
+    failed = [e for e in events if e["LogicalResourceId"] == "Thing" and e["ResourceStatus"] == "CREATE_FAILED"]
+    assert "Message returned: quota exceeded" in failed[0]["ResourceStatusReason"]
+    deleted = [e for e in events if e["LogicalResourceId"] == "Thing" and e["ResourceStatus"] == "DELETE_COMPLETE"]
+    assert deleted and deleted[0]["PhysicalResourceId"] == "half-made"
+    queue = next(e["PhysicalResourceId"] for e in events if e["LogicalResourceId"] == "Log" and
+                 e["ResourceStatus"] == "CREATE_COMPLETE")
+    sqs = client("sqs")
+    seen: list[str] = []
+    deadline = time.time() + 20
+    while time.time() < deadline and len(seen) < 2:
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []):
+            seen.append(message["Body"])
+    assert sorted(seen) == ["Create -", "Delete half-made"]
+    sqs.delete_queue(QueueUrl=queue)
+
+
+SECRET_TAG = """
+Parameters:
+  Delay: {Type: Number, Default: 0}
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      DelaySeconds: !Ref Delay
+      Tags: [{Key: secret, Value: "{{resolve:ssm-secure:%s}}"}]
+Outputs:
+  Url: {Value: !Ref Queue}
+"""
+
+
+def test_resolved_dynamic_references_are_not_shown_and_not_reread_without_a_change(cf, client, unique_name):
+    ssm, sqs = client("ssm"), client("sqs")
+    parameter = "/" + unique_name("dyn") + "/password"
+    ssm.put_parameter(Name=parameter, Value="hunter2", Type="SecureString")
+    name = unique_name("dynref")
+    body = SECRET_TAG % parameter
+    cf.create_stack(StackName=name, TemplateBody=body)
+    out = outputs(wait(cf, "stack_create_complete", name))
+    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"secret": "hunter2"}
+
+    # a new value alone changes nothing: AWS re-reads a reference only when the template changes
+    ssm.put_parameter(Name=parameter, Value="correct-horse", Type="SecureString", Overwrite=True)
+    with pytest.raises(ClientError) as info:
+        cf.update_stack(StackName=name, UsePreviousTemplate=True)
+    assert info.value.response["Error"]["Message"] == "No updates are to be performed."
+    # nor does another change of the resource; a change of the reference itself (a version) does
+    cf.update_stack(StackName=name, UsePreviousTemplate=True, Parameters=[{"ParameterKey": "Delay",
+                                                                          "ParameterValue": "2"}])
+    wait(cf, "stack_update_complete", name)
+    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"secret": "hunter2"}
+    cf.update_stack(StackName=name, TemplateBody=SECRET_TAG % f"{parameter}:2",
+                    Parameters=[{"ParameterKey": "Delay", "UsePreviousValue": True}])
+    wait(cf, "stack_update_complete", name)
+    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"secret": "correct-horse"}
+
+    shown = json.dumps(cf.describe_stack_events(StackName=name)["StackEvents"], default=str)
+    shown += json.dumps(cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"])
+    shown += json.dumps(cf.describe_stack_resource(StackName=name, LogicalResourceId="Queue"), default=str)
+    shown += json.dumps(cf.describe_stack_resources(StackName=name), default=str)
+    assert "hunter2" not in shown and "correct-horse" not in shown
+    properties = [json.loads(e["ResourceProperties"]) for e in cf.describe_stack_events(StackName=name)["StackEvents"]
+                  if e.get("ResourceProperties")]
+    assert properties and all(p["Tags"][0]["Value"].startswith(f"{{{{resolve:ssm-secure:{parameter}")
+                              for p in properties)
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_describe_stack_events_comes_in_pages_of_100(cf, aws_cli, unique_name):
+    name = unique_name("manyevents")
+    body = "Resources:\n" + "".join(f"  Q{i}: {{Type: AWS::SQS::Queue}}\n" for i in range(60))
+    cf.create_stack(StackName=name, TemplateBody=body)
+    wait(cf, "stack_create_complete", name)
+    first = cf.describe_stack_events(StackName=name)
+    assert len(first["StackEvents"]) == 100 and first["NextToken"]
+    second = cf.describe_stack_events(StackName=name, NextToken=first["NextToken"])
+    assert len(second["StackEvents"]) == 22 and "NextToken" not in second
+    events = first["StackEvents"] + second["StackEvents"]
+    assert len({e["EventId"] for e in events}) == 122
+    assert events[0]["ResourceStatus"] == "CREATE_COMPLETE" and events[0]["LogicalResourceId"] == name
+    assert events[-1]["ResourceStatus"] == "CREATE_IN_PROGRESS" and events[-1]["LogicalResourceId"] == name
+    stamps = [e["Timestamp"] for e in events]
+    assert stamps == sorted(stamps, reverse=True)
+    paged = [e for page in cf.get_paginator("describe_stack_events").paginate(StackName=name)
+             for e in page["StackEvents"]]
+    assert [e["EventId"] for e in paged] == [e["EventId"] for e in events]
+    assert len(aws_cli("cloudformation", "describe-stack-events", "--stack-name", name)["StackEvents"]) == 122
+    with pytest.raises(ClientError) as info:
+        cf.describe_stack_events(StackName=name, NextToken="bm90LWEtdG9rZW4=")
+    assert info.value.response["Error"]["Code"] == "ValidationError"
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
