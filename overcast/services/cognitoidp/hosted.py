@@ -5,7 +5,12 @@
 
 Reached by host (`{domain}.auth.{region}.amazoncognito.com`, `{domain}.auth.localhost.localstack.cloud`)
 or by path on overcast's port (`/_aws/cognito-idp/{domain}/...`). The login form is protected
-against cross-site posts by a token bound to a cookie, and against framing.
+against posts from other pages twice: the browser must say the post came from the page's own
+origin (Origin / Sec-Fetch-Site, as overcast.security reads them), and it must carry the token
+bound to the page's cookie; that second check alone would not stop a page on a sibling host
+(`*.localhost.localstack.cloud`, an S3 website too) that sets its own cookie for the parent
+domain. The page cannot be framed. Redirects go only to the app client's own callback and
+sign-out URLs, compared whole.
 """
 
 from __future__ import annotations
@@ -20,15 +25,24 @@ from urllib.parse import parse_qs, urlencode
 
 import orjson
 
+from overcast import security
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 
 PATH_PREFIX = "/_aws/cognito-idp/"
 CODE_SECONDS = 300
 STANDARD_SCOPES = ("openid", "email", "phone", "profile", "aws.cognito.signin.user.admin")
+# No framing; no Referer (with the code or state in it) to another origin. "same-origin", not
+# "no-referrer": with no-referrer a browser sends `Origin: null` on the form's own post, and over
+# plain http (no Sec-Fetch-Site) the post could not be told from another site's.
 _PAGE_HEADERS = [("content-type", "text/html; charset=utf-8"), ("x-frame-options", "DENY"),
-                 ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
-                 ("cache-control", "no-store"), ("referrer-policy", "no-referrer")]
+                 ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; "
+                                             "frame-ancestors 'none'"),
+                 ("cache-control", "no-store"), ("referrer-policy", "same-origin"),
+                 ("x-content-type-options", "nosniff")]
+_STYLE = ("body{font-family:system-ui,sans-serif;max-width:22rem;margin:3rem auto;padding:0 1rem}"
+          "label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.4rem}"
+          "button{padding:.5rem 1.2rem}.error{color:#b00}")
 
 
 def match(host: str, path: str):
@@ -161,6 +175,8 @@ class HostedUI:
     async def _login(self, request: HttpRequest, pool: dict, base: str) -> HttpResponse:
         form = {k: v[0] for k, v in parse_qs(request.body.decode(errors="replace")).items()}
         cookie = _cookies(request).get("XSRF-TOKEN", "")
+        if security.foreign_origin(request) is not None:
+            return _page(403, "Error", "The sign-in form was sent by a page on another site.")
         if not cookie or not hmac.compare_digest(cookie, form.get("_csrf", "")):
             return _page(403, "Error", "The sign-in form expired or was not sent by this page. Please try again.")
         query = {k: v for k, v in form.items() if k not in ("_csrf", "username", "password")}
@@ -308,9 +324,6 @@ def _cookies(request: HttpRequest) -> dict:
 
 def _page(status: int, title: str, body: str) -> HttpResponse:
     document = (f"<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-                f"content=\"width=device-width\"><title>{html.escape(title)}</title><style>body{{font-family:"
-                "system-ui,sans-serif;max-width:22rem;margin:3rem auto;padding:0 1rem}}label{{display:block;"
-                "margin:.8rem 0}}input{{display:block;width:100%;padding:.4rem}}button{{padding:.5rem 1.2rem}}"
-                ".error{{color:#b00}}</style></head><body>"
-                f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+                f"content=\"width=device-width\"><title>{html.escape(title)}</title><style>{_STYLE}</style>"
+                f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
     return HttpResponse(status, list(_PAGE_HEADERS), document.encode())
