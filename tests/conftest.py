@@ -126,3 +126,28 @@ def unique_name():
         return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
     return make
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """Playwright's driver (sync API), one per test module; the test is skipped where Chromium or
+    Playwright is missing (tests/browser_support.py)."""
+    from browser_support import missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    """Headless Chromium (Debian's, never a downloaded one), one per test module."""
+    from browser_support import launch
+
+    chromium = launch(playwright)
+    yield chromium
+    chromium.close()
