@@ -26,6 +26,11 @@ async def start_pending(providers) -> None:
         _sweeps.add(task)
         task.add_done_callback(_sweeps.discard)
     for spec in SERVICES.values():
+        if providers.coordination.cluster and spec.pending_work:
+            # a cluster's node must know all work waiting for no request: it takes over a dead
+            # node's (storage/coordination.py), whether or not any existed when it started
+            await providers.get(spec.name)
+            continue
         for schema, target in spec.pending_work:
             if schema not in migrated:
                 continue

@@ -566,8 +566,8 @@ def _first_line(error: Exception) -> str:
 
 def open_coordination(config, version: str):
     """The coordination a server runs with: `Cluster` on a PostgreSQL database, else `Local`."""
-    url = getattr(config, "database_url", "") or ""
-    if not url.startswith(("postgresql://", "postgres://")):
+    url = getattr(config, "database", "") or ""  # a libpq URL or "key=value" string; empty: SQLite
+    if not url:
         return Local()
     address = getattr(config, "node_address", "") or config.local_url
     return Cluster(url, address, version)

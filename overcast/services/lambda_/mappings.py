@@ -17,6 +17,11 @@ from overcast.engine.esm import Pollers
 from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.services import SERVICES
 from overcast.services.lambda_.mappings_store import MappingsStore
+from overcast.storage.coordination import WorkKind
+
+
+def _lease(mapping_id: str) -> str:
+    return f"esm:{mapping_id}"
 
 
 def _invalid(message: str) -> AwsError:
@@ -42,22 +47,76 @@ _SOURCE_ACTIONS = {"sqs": "sqs:ReceiveMessage", "dynamodb": "dynamodb:GetRecords
 _SOURCE_NAMES = {"sqs": "SQS", "dynamodb": "DynamoDB", "kinesis": "Kinesis"}
 
 class EventSourceMappings:
+    """A mapping's pollers run on one node: on a cluster under the lease "esm:<uuid>"
+    (storage/coordination.py), which any node takes when the node running them dies; a change
+    made on another node reaches the one running them on the "esm" channel."""
+
     def __init__(self, lam):
         self.lam = lam
         self.store = MappingsStore(lam.db)
         self.pollers = Pollers(lam.providers, self.store)
+        self.coordination = lam.providers.coordination
+        self.work = WorkKind("esm", self._enabled_names, self._run, self._halt)
+        channel = self.coordination.channel("esm")
+        if channel is not None:
+            channel.subscribe(self._changed_elsewhere, lambda: None)
+        self._channel = channel
 
     async def start(self) -> None:
         for doc, account, region in self.store.all():
             if doc["State"] in ("Creating", "Enabling", "Updating", "Enabled"):
-                doc["State"] = "Enabled"
-                self.store.put(doc, account, region)
-                self.pollers.start(doc, account, region)
+                if doc["State"] != "Enabled":
+                    doc["State"] = "Enabled"
+                    self.store.put(doc, account, region)
+                if not self.coordination.cluster:  # a cluster's nodes claim their share (register)
+                    self._run(_lease(doc["UUID"]))
             elif doc["State"] == "Deleting":
                 self.store.delete(doc["UUID"])
             elif doc["State"] == "Disabling":
                 doc["State"] = "Disabled"
                 self.store.put(doc, account, region)
+        self.coordination.register(self.work)
+
+    # -- which node runs a mapping's pollers -----------------------------------------------------
+
+    def _enabled_names(self) -> list[str]:
+        return [_lease(doc["UUID"]) for doc, _, _ in self.store.all() if doc["State"] == "Enabled"]
+
+    def _run(self, name: str) -> None:
+        found = self.store.get(name[4:])
+        if found is not None and found[0]["State"] == "Enabled":
+            self.pollers.start(*found)
+
+    def _halt(self, name: str) -> None:
+        self.pollers.stop(name[4:])
+
+    def _changed(self, mapping_id: str, enabled: bool) -> None:
+        """After a create, update or delete on this node: run the mapping's pollers anew here
+        (one node) or where they run (a cluster)."""
+        name = _lease(mapping_id)
+        if not self.coordination.cluster:
+            self.pollers.stop(mapping_id)
+            if enabled:
+                self._run(name)
+            return
+        if self.coordination.holds(name):
+            self._restart_or_end(name, enabled)
+        elif enabled:
+            self.coordination.run(self.work, name)
+        self._channel.publish(mapping_id)
+
+    def _changed_elsewhere(self, mapping_id) -> None:
+        name = _lease(str(mapping_id))
+        if self.coordination.holds(name):
+            found = self.store.get(str(mapping_id))
+            self._restart_or_end(name, found is not None and found[0]["State"] == "Enabled")
+
+    def _restart_or_end(self, name: str, enabled: bool) -> None:
+        if enabled:
+            self._halt(name)
+            self._run(name)
+        else:
+            self.coordination.end(self.work, name)
 
     def stop(self) -> None:
         self.pollers.stop_all()
@@ -178,7 +237,7 @@ class EventSourceMappings:
         self.store.put(stored, ctx.account, ctx.region)
         await self.pollers.prime(stored)
         if enabled:
-            self.pollers.start(stored, ctx.account, ctx.region)
+            self._changed(stored["UUID"], True)
         return self._out(doc)
 
     async def _check_source(self, ctx, kind: str, source: str, function_arn: str = "") -> None:
@@ -265,15 +324,13 @@ class EventSourceMappings:
         updated["LastModified"] = time.time()
         updated["StateTransitionReason"] = "USER_INITIATED"
         self.store.put(updated, ctx.account, ctx.region)
-        self.pollers.stop(updated["UUID"])
-        if now_enabled:
-            self.pollers.start(updated, ctx.account, ctx.region)
+        self._changed(updated["UUID"], now_enabled)
         return self._out(dict(updated, State=answer_state))
 
     def delete(self, ctx, params):
         doc = self._get(ctx, params.get("UUID"))
-        self.pollers.stop(doc["UUID"])
         self.store.delete(doc["UUID"])
+        self._changed(doc["UUID"], False)
         return self._out(dict(doc, State="Deleting"))
 
     def list(self, ctx, params):
