@@ -11,6 +11,7 @@ import time
 import psycopg
 import pytest
 
+from overcast.engine.timers import Timers
 from overcast.engine.waiters import Waiters
 from overcast.storage import coordination
 from overcast.storage.coordination import Cluster, ClusterError, WorkKind
@@ -202,3 +203,47 @@ def test_status_lists_nodes_and_leases(database_url):
     assert {"name": "esm:s", "holder": a_id} == {k: v for k, v in status["leases"][0].items() if k != "expires_in"}
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM cluster_nodes WHERE id IN (%s, %s)", (a_id, b_id)).fetchone()[0] == 0
+
+
+class _TimedService:
+    """What a leased provider gives coordination: start (arm its timers from its work) and stop."""
+
+    def __init__(self, node: Cluster, work: dict, fired: list):
+        self.timers = Timers(node.gate("demo"))
+        self.node, self.work, self.fired = node, work, fired
+
+    async def start(self) -> None:
+        for key, when in self.work.items():
+            self.timers.at(key, when, lambda key=key: self._fire(key))
+
+    async def _fire(self, key) -> None:
+        self.fired.append((key, self.node.node_id))
+        self.work.pop(key, None)
+
+    async def stop(self) -> None:
+        self.timers.cancel_all(tasks=True)
+
+
+def test_timed_work_set_on_another_node_runs_once_on_the_lease_holder(database_url):
+    async def scenario():
+        a, b = await _nodes(database_url, 2)
+        work: dict = {}  # stands for the service's table, which every node reads
+        fired: list = []
+        services = [_TimedService(a, work, fired), _TimedService(b, work, fired)]
+        try:
+            a.lease_service("demo", services[0])
+            await asyncio.sleep(0.5)
+            b.lease_service("demo", services[1])
+            await asyncio.sleep(0.5)
+            holder = [s for s in services if s.timers._gate.runs()]
+            other = [s for s in services if not s.timers._gate.runs()]
+            assert len(holder) == 1 and len(other) == 1
+            work["job"] = time.time() + 0.3
+            other[0].timers.at("job", work["job"], lambda: other[0]._fire("job"))  # a request on the other node
+            await asyncio.sleep(1.5)
+            return fired, holder[0].node.node_id
+        finally:
+            await _stop([a, b])
+
+    fired, holder = run(scenario())
+    assert fired == [("job", holder)]

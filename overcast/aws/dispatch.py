@@ -43,9 +43,13 @@ class Providers:
     async def get(self, service: str):
         provider = self._providers.get(service)
         if provider is None:
-            provider = load_provider_class(SERVICES[service])(self)
+            spec = SERVICES[service]
+            provider = load_provider_class(spec)(self)
             self._providers[service] = provider
-            await provider.start()
+            if spec.leased and self.coordination.cluster:  # its timed work runs where its lease is
+                self.coordination.lease_service(service, provider)
+            else:
+                await provider.start()
         return provider
 
     async def identity_for_key(self, access_key: str) -> tuple[str, str] | None:

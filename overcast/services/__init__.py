@@ -48,6 +48,9 @@ class ServiceSpec:
     # prefix, function). At start-up, blobs no row references (a crash between the file and its
     # row) are removed (engine/startup.py).
     blob_prefixes: tuple[tuple[str, str, str], ...] = ()
+    # On a cluster, the service's timed work (its provider's start and stop, its Timers) runs on
+    # the one node holding the lease "service:<name>" (storage/coordination.py).
+    leased: bool = False
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     too_large_error: tuple[str, int] = ("RequestEntityTooLarge", 413)
 
@@ -124,6 +127,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("sns",),
             host_prefixes=("sns",),
             pending_work=(("sns", "overcast.services.sns.store:has_pending_work"),),
+            leased=True,
             max_request_bytes=MiB,  # a 256 KiB message (or batch), escaped
         ),
         ServiceSpec(
@@ -133,6 +137,7 @@ SERVICES: dict[str, ServiceSpec] = {
             target_prefixes=("AWSEvents",),
             host_prefixes=("events",),
             pending_work=(("events", "overcast.services.events.store:has_pending_work"),),
+            leased=True,
         ),
         ServiceSpec(
             "apigateway",
@@ -159,6 +164,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("scheduler",),
             host_prefixes=("scheduler",),
             pending_work=(("scheduler", "overcast.services.scheduler.store:has_pending_work"),),
+            leased=True,
         ),
         ServiceSpec(
             "kinesis",
@@ -240,6 +246,7 @@ SERVICES: dict[str, ServiceSpec] = {
             target_prefixes=("secretsmanager",),
             host_prefixes=("secretsmanager",),
             pending_work=(("secretsmanager", "overcast.services.secretsmanager.store:has_pending_work"),),
+            leased=True,
         ),
         ServiceSpec(
             "ecr",

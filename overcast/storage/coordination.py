@@ -118,6 +118,25 @@ class Channel:
             subscriber.on_reset()
 
 
+class Gate:
+    """A service whose timed work (engine/timers.Timers) runs on the node holding the lease
+    "service:<name>" (ServiceSpec.leased). Other nodes `kick` the holder, which reads the
+    service's timed work again (its provider's `start`, with `rearming` set)."""
+
+    __slots__ = ("name", "_cluster", "rearming")
+
+    def __init__(self, name: str, cluster: Cluster):
+        self.name = name
+        self._cluster = cluster
+        self.rearming = False
+
+    def runs(self) -> bool:
+        return self.name in self._cluster._held
+
+    def kick(self) -> None:
+        self._cluster.publish(self.name, 0)
+
+
 class Local:
     """One node: no other node to wake, every lease is this node's. Work starts at once."""
 
@@ -125,6 +144,9 @@ class Local:
     node_id = "local"
 
     def channel(self, name: str) -> Channel | None:
+        return None
+
+    def gate(self, service: str) -> Gate | None:
         return None
 
     def register(self, kind: WorkKind) -> None:
@@ -183,6 +205,7 @@ class Cluster:
         self.version = version
         self.node_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._channels: dict[str, Channel] = {}
+        self._gates: dict[str, Gate] = {}
         self._kinds: dict[str, WorkKind] = {}
         self._held: dict[str, WorkKind] = {}  # leases this node holds and runs
         self._loads: dict[str, Callable[[], object]] = {}
@@ -274,6 +297,34 @@ class Cluster:
         if channel is None:
             channel = self._channels[name] = Channel(name, self)
         return channel
+
+    def gate(self, service: str) -> Gate:
+        name = f"service:{service}"
+        gate = self._gates.get(name)
+        if gate is None:
+            gate = self._gates[name] = Gate(name, self)
+        return gate
+
+    def lease_service(self, service: str, provider) -> None:
+        """Run a leased service's work (its provider's start and stop) only while this node
+        holds "service:<name>"; when another node kicks, read its timed work again."""
+        gate = self.gate(service)
+        loop = asyncio.get_running_loop()
+
+        async def rescan() -> None:
+            gate.rearming = True
+            try:
+                await provider.start()
+            finally:
+                gate.rearming = False
+
+        def kicked(_key=None) -> None:
+            if gate.runs():
+                loop.create_task(rescan())
+
+        self.channel(gate.name).subscribe(kicked, kicked)
+        self.register(WorkKind(gate.name, lambda: (gate.name,), lambda _: loop.create_task(provider.start()),
+                               lambda _: loop.create_task(provider.stop())))
 
     def publish(self, channel: str, key: Hashable) -> None:
         payload = f"{self.node_id} {channel} {_encode_key(key).decode()}"
@@ -573,4 +624,4 @@ def open_coordination(config, version: str):
     return Cluster(url, address, version)
 
 
-__all__ = ["Channel", "Cluster", "ClusterError", "Local", "WorkKind", "open_coordination"]
+__all__ = ["Channel", "Cluster", "ClusterError", "Gate", "Local", "WorkKind", "open_coordination"]

@@ -69,7 +69,7 @@ class EventsProvider(Provider):
         super().__init__(providers)
         self.store = EventsStore(self.db)
         self._buses: dict[tuple, tuple[list[Rule], list[tuple]]] = {}
-        self._timers = Timers()  # ("rule", arn): next fire time; ("delivery", id): next attempt
+        self._timers = Timers(providers.coordination.gate("events"))  # ("rule", arn): next fire time; ("delivery", id): next attempt
         self._limit = asyncio.Semaphore(64)
         self.retry_delay = float(os.environ.get("OVERCAST_EVENTS_RETRY_DELAY", 1))
         self._retention: dict[str, float] = {}  # archive ARN -> retention in seconds
@@ -734,7 +734,7 @@ class EventsProvider(Provider):
 
     async def _fire(self, rule_arn: str, at: float | None = None) -> None:
         rule = self.store.get_rule(rule_arn)
-        if rule is None:
+        if rule is None or (at is not None and rule.get("State") == "DISABLED"):  # (changed on another node)
             return
         account, region = rule_arn.split(":")[4], rule_arn.split(":")[3]
         now = at or time.time()

@@ -59,7 +59,7 @@ class SchedulerProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = SchedulerStore(self.db)
-        self._timers = Timers()  # ("schedule", arn): next fire time; ("delivery", id): next attempt
+        self._timers = Timers(providers.coordination.gate("scheduler"))  # ("schedule", arn): next fire time; ("delivery", id): next attempt
         self.retry_delay = float(os.environ.get("OVERCAST_SCHEDULER_RETRY_DELAY", 1))
 
     async def start(self) -> None:

@@ -87,7 +87,7 @@ class SecretsManagerProvider(Provider):
         super().__init__(providers)
         self.store = SecretsStore(self.db)
         self.sealer = sealer(self.config.data_dir)
-        self._timers = Timers()  # ("delete" | "rotate", account, region, name)
+        self._timers = Timers(providers.coordination.gate("secretsmanager"))  # ("delete" | "rotate", account, region, name)
         self._rotating: set[tuple[str, str, str]] = set()
 
     async def start(self) -> None:

@@ -101,7 +101,7 @@ class SnsProvider(Provider):
         self._signer: Signer | None = None
         self._topics: dict[str, tuple] = {}
         self._subscribers: dict[str, list[Subscription]] = {}
-        self._timers = Timers()  # deliveries waiting for their next attempt
+        self._timers = Timers(providers.coordination.gate("sns"))  # deliveries waiting for their next attempt
         self._limit = asyncio.Semaphore(64)
         self._endpoint = f"http://localhost:{self.config.port}"
         self._dedup_purged = 0.0
