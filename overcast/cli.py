@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> None:
                             "keys in OVERCAST_CREDENTIALS or --credentials)")
     start.add_argument("--credentials", help="keys clients sign with: AKID:SECRET[:ACCOUNT],... or @file "
                                              "(OVERCAST_CREDENTIALS)")
+    start.add_argument("--tls-cert", help="certificate (chain) to serve HTTPS with, PEM (OVERCAST_TLS_CERT; "
+                                          "default: overcast's own under <data dir>/tls, see docs/https.md)")
+    start.add_argument("--tls-key", help="the certificate's private key, PEM (OVERCAST_TLS_KEY)")
 
     commands.add_parser("aws", help="run the AWS CLI against this overcast (the same as `awslocal`)")
     sdk = commands.add_parser("install-node-sdk", help="install the AWS SDK for JavaScript v3 for Node.js functions "
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = Config.from_env()
     for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections", "verify_signatures", "credentials",
-                  "node_sdk_path"):
+                  "node_sdk_path", "tls_cert", "tls_key"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
@@ -127,7 +130,7 @@ def _http_protocol(config: Config):
 
     open_files = raise_open_file_limit()
     cap = config.max_connections or connection_cap(open_files)
-    return protocol_class(cap, config.max_header_bytes, config.request_timeout)
+    return protocol_class(cap, config.max_header_bytes, config.request_timeout, config)
 
 
 def _has(module: str) -> bool:

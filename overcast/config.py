@@ -54,6 +54,10 @@ class Config:
     credentials: str = ""  # keys users sign with: "AKID:SECRET[:ACCOUNT],..." or "@file" (docs/security.md)
     # npm prefix holding the AWS SDK for JavaScript v3 for Node.js functions (docs/lambda.md)
     node_sdk_path: str = ""
+    # HTTPS on the port (docs/https.md): the user's own certificate (chain) and key, PEM files;
+    # empty: overcast's own, made under <data dir>/tls/
+    tls_cert: str = ""
+    tls_key: str = ""
 
     @classmethod
     def from_env(cls) -> Config:
@@ -74,6 +78,8 @@ class Config:
             verify_signatures=_env_bool("OVERCAST_VERIFY_SIGNATURES"),
             credentials=os.environ.get("OVERCAST_CREDENTIALS", ""),
             node_sdk_path=os.environ.get("OVERCAST_NODE_SDK_PATH", "") or default_node_sdk_path(),
+            tls_cert=os.environ.get("OVERCAST_TLS_CERT", ""),
+            tls_key=os.environ.get("OVERCAST_TLS_KEY", ""),
         )
 
     @property

@@ -12,6 +12,12 @@ server that untrusted clients can reach needs and httptools lacks.
 
 One timer (HeadWatch) watches every connection waiting for a request head: each only notes when
 it began waiting, so the hot path pays a dict write and a dict pop per request, no timer.
+
+The same port speaks HTTPS and HTTP/2 (docs/https.md). A connection's first bytes tell which: a TLS
+handshake record (0x16) is answered with TLS (asyncio's TLS protocol between the socket and this
+one, with the context of overcast.tls), and what comes through it is looked at again; the HTTP/2
+connection preface hands the connection to overcast.http2. Anything else is HTTP/1.1 (and
+WebSocket upgrades) on uvicorn's fast path, which pays one flag test per read for this.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from asyncio import sslproto
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -38,6 +45,7 @@ def _answer(status: str, message: str) -> bytes:
 
 HEAD_TOO_LARGE = _answer("431 Request Header Fields Too Large", "Request header fields too large")
 HEAD_TIMEOUT = _answer("408 Request Timeout", "The request headers did not arrive in time")
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what an HTTP/2 client sends first (RFC 9113 3.4)
 TOO_MANY_CONNECTIONS = _answer("503 Service Unavailable", "Too many open connections; try again later")
 
 
@@ -98,10 +106,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     max_connections: int = 1 << 20
     max_header_bytes: int = 64 * 1024
     head_watch: HeadWatch
+    overcast_config = None  # overcast's Config: the TLS certificate's settings
 
     def connection_made(self, transport) -> None:
-        super().connection_made(transport)
+        super().connection_made(transport)  # again once TLS is up, with the TLS transport
         self.head_bytes = 0
+        self.sniffing = b""  # the connection's first bytes until they tell its protocol; None after
         if len(self.connections) > self.max_connections:
             log.warning("%d connections open: refusing more (OVERCAST_MAX_CONNECTIONS)", len(self.connections) - 1)
             self.give_up(TOO_MANY_CONNECTIONS)
@@ -113,6 +123,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.sniffing is not None:
+            data = self._sniff(data)
+            if not data:
+                return
         super().data_received(data)
         if self in self.head_watch.waiting:  # still no complete head: all of `data` belonged to it
             self.head_bytes += len(data)
@@ -131,6 +145,67 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if idle and not self.transport.is_closing():  # keep-alive: the next request's head is awaited
             self.head_watch.wait(self, self.loop)
 
+    def _sniff(self, data: bytes) -> bytes | None:
+        """The bytes to parse as HTTP/1.1, or None when the connection went to TLS or HTTP/2 (or
+        what came so far could still be the HTTP/2 preface)."""
+        data = self.sniffing + data
+        if data[:1] == b"\x16" and self.scheme == "http" and self.overcast_config is not None:
+            self.sniffing = None
+            self._start_tls(data)
+            return None
+        if PREFACE.startswith(data[:len(PREFACE)]):
+            if len(data) < len(PREFACE):
+                self.sniffing = data
+                return None
+            self.sniffing = None
+            self._start_http2(data)
+            return None
+        self.sniffing = None
+        return data
+
+    def _start_tls(self, hello: bytes) -> None:
+        """Put TLS between the socket and this protocol: once the handshake is done,
+        connection_made is called again with the TLS transport (scheme https, wss)."""
+        from overcast import tls
+
+        try:
+            context = tls.server_context(self.overcast_config)
+        except (OSError, ValueError) as e:
+            log.error("HTTPS is not available: %s", e)
+            self.give_up(None)
+            return
+        handshake = self.loop.create_future()
+        handshake.add_done_callback(self._handshake_done)
+        secure = sslproto.SSLProtocol(self.loop, self, context, handshake, server_side=True,
+                                      ssl_handshake_timeout=self.head_watch.timeout)
+        raw = self.transport
+        raw.set_protocol(secure)
+        secure.connection_made(raw)
+        view = memoryview(hello)
+        while view:  # the ClientHello already read, handed to the TLS protocol's buffer
+            buffer = secure.get_buffer(len(view))
+            size = min(len(buffer), len(view))
+            buffer[:size] = view[:size]
+            secure.buffer_updated(size)
+            view = view[size:]
+
+    def _handshake_done(self, handshake: asyncio.Future) -> None:
+        if handshake.cancelled() or handshake.exception() is not None:
+            # no TLS connection came of it, so connection_lost will not be called: forget it here
+            self.head_watch.done(self)
+            self.connections.discard(self)
+
+    def _start_http2(self, data: bytes) -> None:
+        from overcast.http2 import H2Protocol
+
+        self.head_watch.done(self)
+        self.connections.discard(self)
+        protocol = H2Protocol(self.config, self.server_state, self.app_state,
+                              idle_timeout=self.head_watch.timeout, max_header_bytes=self.max_header_bytes)
+        self.transport.set_protocol(protocol)
+        protocol.connection_made(self.transport)
+        protocol.data_received(data)
+
     def give_up(self, answer: bytes | None) -> None:
         """Answer (when there is something to say) and close the connection."""
         if self.transport.is_closing():
@@ -140,10 +215,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def protocol_class(max_connections: int, max_header_bytes: int, timeout: float) -> type[HttpToolsProtocol]:
-    """The protocol uvicorn instantiates for each connection, with this server's limits."""
+def protocol_class(max_connections: int, max_header_bytes: int, timeout: float, config=None) -> type[HttpToolsProtocol]:
+    """The protocol uvicorn instantiates for each connection, with this server's limits (and,
+    given overcast's Config, HTTPS)."""
     return type("OvercastHttpProtocol", (LimitedHttpToolsProtocol,), {
         "max_connections": max_connections,
         "max_header_bytes": max_header_bytes,
         "head_watch": HeadWatch(timeout),
+        "overcast_config": config,
     })

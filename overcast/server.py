@@ -161,7 +161,7 @@ class OvercastApp:
             if response is None and not served:  # it looked like a custom domain name but is none
                 response = security.refuse_host(request.host)
         elif internal:
-            response = self._internal(request)
+            response = await self._internal(request)
         if response is None:
             allowed = None
             if origin is not None:
@@ -241,8 +241,10 @@ class OvercastApp:
 
     # -- overcast's own endpoints ------------------------------------------------------------
 
-    def _internal(self, request: HttpRequest) -> HttpResponse:
+    async def _internal(self, request: HttpRequest) -> HttpResponse:
         path, method = request.path.rstrip("/"), request.method
+        if path == "/_overcast/tls/ca.pem" and method in ("GET", "HEAD"):
+            return await self._tls_authority()
         if path == "/_overcast/health" and method in ("GET", "HEAD"):
             return _json(200, self.health())
         if path == "/_localstack/health" and method in ("GET", "HEAD"):
@@ -251,6 +253,19 @@ class OvercastApp:
             self.providers.reset()
             return _json(200, {"reset": True})
         return _json(404, {"error": "NotFound", "message": f"No overcast endpoint {method} {request.path}"})
+
+    async def _tls_authority(self) -> HttpResponse:
+        """The certificate authority to trust for HTTPS on this port (docs/https.md), made on the
+        first request for it or the first TLS connection. A public certificate: no secret in it."""
+        from overcast import tls
+
+        path = tls.ca_file(self.config)
+        if path is None:
+            return _json(404, {"error": "NotFound", "message": "overcast serves the certificate OVERCAST_TLS_CERT "
+                               "names; trust the authority that issued it."})
+        await asyncio.to_thread(tls.ensure_files, self.config)
+        with open(path, "rb") as f:
+            return HttpResponse(200, [("content-type", "application/x-pem-file")], f.read())
 
     def health(self) -> dict:
         loaded = self.providers.loaded() if self.providers else {}

@@ -103,9 +103,14 @@ class ApiGatewayV2Provider(Provider):
     def endpoint_host(self) -> str:
         return f"{EXECUTE_API_SUFFIX}:{self.config.port}"
 
-    def api_endpoint(self, api_id: str, protocol: str) -> str:
-        scheme = "ws" if protocol == "WEBSOCKET" else "http"  # overcast serves plain HTTP, no TLS
-        return f"{scheme}://{api_id}.{self.endpoint_host()}"
+    def api_endpoint(self, ctx, api_id: str, protocol: str) -> str:
+        """The API's endpoint in the scheme the caller reached overcast with: https/wss for a
+        client pointed at https:// (AWS's form), http/ws for one pointed at http:// (the port
+        serves both, docs/https.md)."""
+        secure = ctx.request is not None and ctx.request.scheme == "https"
+        if protocol == "WEBSOCKET":
+            return f"{'wss' if secure else 'ws'}://{api_id}.{self.endpoint_host()}"
+        return f"{'https' if secure else 'http'}://{api_id}.{self.endpoint_host()}"
 
     def _api(self, ctx, api_id: str) -> dict:
         api = self.store.get_api(ctx.account, ctx.region, api_id)
@@ -124,7 +129,7 @@ class ApiGatewayV2Provider(Provider):
         """An API as the control plane answers it: its tags, and its endpoint on the port overcast
         listens on now (not stored: the port can change between runs)."""
         api = self._with_tags(api, self._arn(ctx, f"/apis/{api['ApiId']}"))
-        return {**api, "ApiEndpoint": self.api_endpoint(api["ApiId"], api["ProtocolType"])}
+        return {**api, "ApiEndpoint": self.api_endpoint(ctx, api["ApiId"], api["ProtocolType"])}
 
     @staticmethod
     def _page(items: list[dict], params: dict) -> dict:
@@ -164,7 +169,7 @@ class ApiGatewayV2Provider(Provider):
             "ApiId": api_id,
             "Name": params["Name"],
             "ProtocolType": protocol,
-            "ApiEndpoint": self.api_endpoint(api_id, protocol),
+            "ApiEndpoint": self.api_endpoint(ctx, api_id, protocol),
             "ApiKeySelectionExpression": params.get("ApiKeySelectionExpression") or "$request.header.x-api-key",
             "CreatedDate": time.time(),
             "DisableExecuteApiEndpoint": bool(params.get("DisableExecuteApiEndpoint", False)),
