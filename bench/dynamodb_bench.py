@@ -68,9 +68,9 @@ def load(data_dir: str, table: str, count: int, partitions: int) -> None:
     from overcast.services.dynamodb.store import DynamoDbStore
     from overcast.services.dynamodb.tables import Table
     from overcast.services.dynamodb.values import dump_item, hash_of, key_bytes
-    from overcast.storage import Database
+    from overcast.storage import SqliteDatabase
 
-    db = Database(os.path.join(data_dir, "overcast.db"))
+    db = SqliteDatabase(os.path.join(data_dir, "overcast.db"))
     store = DynamoDbStore(db)
     row = store.get_table("000000000000", "us-east-1", table)
     meta = Table(row[0], orjson.loads(row[1]), "000000000000", "us-east-1")

@@ -16,6 +16,7 @@ import uvicorn
 
 from overcast import __version__
 from overcast.config import Config
+from overcast.storage.errors import SchemaTooNew, StorageUnavailable
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,6 +48,14 @@ def main(argv: list[str] | None = None) -> None:
     start.add_argument("--tls-cert", help="certificate (chain) to serve HTTPS with, PEM (OVERCAST_TLS_CERT; "
                                           "default: overcast's own under <data dir>/tls, see docs/https.md)")
     start.add_argument("--tls-key", help="the certificate's private key, PEM (OVERCAST_TLS_KEY)")
+    start.add_argument("--database", help="keep state in PostgreSQL: postgresql://user@host:port/dbname "
+                                          "(OVERCAST_DATABASE_URL; default: SQLite in the data directory; "
+                                          "docs/cluster.md)")
+
+    migrate = commands.add_parser("migrate", help="bring the database's schema up to this version and exit")
+    migrate.add_argument("--database", help="PostgreSQL URL (OVERCAST_DATABASE_URL); default: the SQLite "
+                                            "database in the data directory")
+    migrate.add_argument("--data-dir", help="data directory of the SQLite database (OVERCAST_DATA_DIR)")
 
     commands.add_parser("aws", help="run the AWS CLI against this overcast (the same as `awslocal`)")
     sdk = commands.add_parser("install-node-sdk", help="install the AWS SDK for JavaScript v3 for Node.js functions "
@@ -64,15 +73,15 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     config = Config.from_env()
-    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections", "verify_signatures", "credentials",
-                  "node_sdk_path", "tls_cert", "tls_key"):
+    for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections", "verify_signatures",
+                  "credentials", "node_sdk_path", "tls_cert", "tls_key", "database"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
     if getattr(args, "ephemeral", False):
         config.ephemeral = True
     handlers = {"start": start_command, "status": status_command, "reset": reset_command,
-                "install-node-sdk": install_node_sdk_command}
+                "install-node-sdk": install_node_sdk_command, "migrate": migrate_command}
     sys.exit(handlers[args.command](config, args))
 
 
@@ -88,6 +97,11 @@ def start_command(config: Config, args) -> int:
         temporary = config.data_dir = tempfile.mkdtemp(prefix="overcast-")
     try:
         app = OvercastApp(config)
+        try:
+            app.open()  # the database first: out of reach, it is one line and an exit code, no traceback
+        except (StorageUnavailable, SchemaTooNew) as e:
+            print(f"overcast: {e}", file=sys.stderr, flush=True)
+            return 1
         server = _Server(
             uvicorn.Config(
                 app,
@@ -119,6 +133,33 @@ def install_node_sdk_command(config: Config, args) -> int:
     from overcast.runtime.node_sdk import install
 
     return install(config.node_sdk_path)
+
+
+def migrate_command(config: Config, args) -> int:
+    """Create or upgrade every service's tables (a cluster's nodes then start without migrating)."""
+    from overcast.storage import open_database
+    from overcast.storage.schemas import migrate_all
+
+    if not config.postgres:
+        os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
+    try:
+        db = open_database(config)
+    except StorageUnavailable as e:
+        print(f"overcast: {e}", file=sys.stderr)
+        return 1
+    try:
+        changed = migrate_all(db)
+    except SchemaTooNew as e:
+        print(f"overcast: {e}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    where = db.url if config.postgres else config.database_path
+    if changed:
+        print(f"overcast migrate: {where}: " + ", ".join(f"{name} {old} -> {new}" for name, old, new in changed))
+    else:
+        print(f"overcast migrate: {where}: up to date")
+    return 0
 
 
 def _http_protocol(config: Config):

@@ -58,6 +58,9 @@ class Config:
     # empty: overcast's own, made under <data dir>/tls/
     tls_cert: str = ""
     tls_key: str = ""
+    # PostgreSQL (cluster mode, docs/cluster.md): a libpq URL or "key=value" string; empty: SQLite
+    # in the data directory
+    database: str = ""
 
     @classmethod
     def from_env(cls) -> Config:
@@ -80,6 +83,7 @@ class Config:
             node_sdk_path=os.environ.get("OVERCAST_NODE_SDK_PATH", "") or default_node_sdk_path(),
             tls_cert=os.environ.get("OVERCAST_TLS_CERT", ""),
             tls_key=os.environ.get("OVERCAST_TLS_KEY", ""),
+            database=os.environ.get("OVERCAST_DATABASE_URL", ""),
         )
 
     @property
@@ -88,6 +92,11 @@ class Config:
         reached on loopback)."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def postgres(self) -> bool:
+        """State in PostgreSQL (cluster mode) rather than SQLite in the data directory."""
+        return bool(self.database)
 
     @property
     def database_path(self) -> str:

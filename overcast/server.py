@@ -19,7 +19,7 @@ from overcast.aws.errors import AwsError
 from overcast.aws.routing import route, streams_body
 from overcast.config import Config
 from overcast.services import DEFAULT_MAX_REQUEST_BYTES, SERVICES
-from overcast.storage import BlobStore, Database
+from overcast.storage import BlobStore, open_database
 from overcast.storage.coordination import ClusterError, open_coordination
 
 log = logging.getLogger("overcast")
@@ -39,7 +39,7 @@ class OvercastApp:
 
     def open(self) -> None:
         _private(self.config.data_dir, self.config.database_path)
-        db = Database(self.config.database_path)
+        db = open_database(self.config)
         blobs = BlobStore(self.config.blob_dir)
         self.providers = Providers(self.config, db, blobs, open_coordination(self.config, __version__))
         self.gateway = Gateway(self.providers)
@@ -274,6 +274,7 @@ class OvercastApp:
             "version": __version__,
             "uptime_seconds": round(time.time() - self.started_at, 3),
             "data_dir": self.config.data_dir,
+            "database": self.providers.db.url if self.providers else None,
             "ephemeral": self.config.ephemeral,
             "services": {name: ("running" if name in loaded else "available") for name in SERVICES},
         }

@@ -18,6 +18,57 @@ from botocore.config import Config as BotoConfig
 
 READY = re.compile(r"ready on (http://\S+)")
 
+# OVERCAST_TEST_DATABASE_URL=postgresql://host:port/any runs every server of the session on
+# PostgreSQL (docs/cluster.md): each gets a database of its own, created for it and dropped when
+# the session ends; servers started on the same data directory (restart tests) share one.
+TEST_DATABASE_URL = os.environ.get("OVERCAST_TEST_DATABASE_URL", "")
+
+
+class TestDatabases:
+    """The PostgreSQL databases this session made: overcast_test_<random>, one per data directory
+    (or per ephemeral server)."""
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.psycopg = psycopg
+        self.url = url
+        self.by_dir: dict[str, str] = {}
+        self.made: list[str] = []
+
+    def _admin(self):
+        return self.psycopg.connect(self.url, autocommit=True)
+
+    def url_for(self, data_dir: str | None) -> str:
+        name = self.by_dir.get(data_dir) if data_dir else None
+        if name is None:
+            name = f"overcast_test_{uuid.uuid4().hex[:16]}"
+            with self._admin() as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            self.made.append(name)
+            if data_dir:
+                self.by_dir[data_dir] = name
+        info = self.psycopg.conninfo.conninfo_to_dict(self.url)
+        info["dbname"] = name
+        return self.psycopg.conninfo.make_conninfo(**info)
+
+    def drop_all(self) -> None:
+        with self._admin() as conn:
+            for name in self.made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.clear()
+        self.by_dir.clear()
+
+
+TEST_DATABASES = TestDatabases(TEST_DATABASE_URL) if TEST_DATABASE_URL else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_databases():
+    yield TEST_DATABASES
+    if TEST_DATABASES is not None:
+        TEST_DATABASES.drop_all()
+
 
 class OvercastProcess:
     """A running `overcast start` subprocess."""
@@ -25,6 +76,9 @@ class OvercastProcess:
     def __init__(self, data_dir: str | None = None, port: int = 0, env: dict | None = None, preexec_fn=None):
         args = [sys.executable, "-m", "overcast", "start", "--port", str(port)]
         args += ["--data-dir", data_dir] if data_dir else ["--ephemeral"]
+        if TEST_DATABASES is not None and "OVERCAST_DATABASE_URL" not in (env or {}):
+            env = {**(env or {}), "OVERCAST_DATABASE_URL": TEST_DATABASES.url_for(
+                data_dir or (env or {}).get("OVERCAST_DATA_DIR"))}
         self.process = subprocess.Popen(
             args,
             stdout=subprocess.PIPE,
@@ -151,3 +205,13 @@ def browser(playwright):
     chromium = launch(playwright)
     yield chromium
     chromium.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows what the session's server logged lately (a 500's traceback is there)."""
+    outcome = yield
+    report = outcome.get_result()
+    server = item.funcargs.get("overcast") if hasattr(item, "funcargs") else None
+    if report.failed and server is not None and getattr(server, "log", None):
+        report.sections.append(("overcast server log (last lines)", "".join(list(server.log)[-60:])))

@@ -168,3 +168,40 @@ def test_awslocal_keeps_what_the_user_chose():
     argv, env = command(["s3", "ls"], {"OVERCAST_HOST": "0.0.0.0", "OVERCAST_PORT": "4599"})
     assert argv[1:] == ["--endpoint-url", "http://127.0.0.1:4599", "s3", "ls"]
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_DEFAULT_REGION"]) == ("test", "us-east-1")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens once the socket is closed
+
+
+def test_start_with_postgresql_out_of_reach_says_so_in_one_line_and_exits_non_zero(tmp_path):
+    url = f"postgresql://overcast@127.0.0.1:{_closed_port()}/overcast"
+    result = overcast_cli("start", "--port", "0", "--data-dir", str(tmp_path / "d"), "--database", url)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # no traceback
+    assert lines[0].startswith("overcast: cannot connect to PostgreSQL at postgresql://overcast@127.0.0.1:")
+    assert "Connection refused" in lines[0]
+
+
+def test_database_url_in_the_environment_is_used_too(tmp_path):
+    url = f"postgresql://overcast@127.0.0.1:{_closed_port()}/overcast"
+    result = subprocess.run([sys.executable, "-m", "overcast", "migrate", "--data-dir", str(tmp_path / "d")],
+                            capture_output=True, text=True, timeout=30, env={**os.environ, "OVERCAST_DATABASE_URL": url})
+    assert result.returncode == 1
+    assert result.stderr.startswith("overcast: cannot connect to PostgreSQL at ")
+
+
+def test_migrate_creates_every_schema_once(tmp_path):
+    data_dir = str(tmp_path / "d")
+    first = overcast_cli("migrate", "--data-dir", data_dir)
+    assert first.returncode == 0, first.stderr
+    assert "sqs 0 -> " in first.stdout and "dynamodb 0 -> " in first.stdout
+    second = overcast_cli("migrate", "--data-dir", data_dir)
+    assert second.returncode == 0
+    assert second.stdout.strip().endswith("up to date")

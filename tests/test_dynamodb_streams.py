@@ -12,7 +12,7 @@ from dynamodb_support import error, make_table
 
 from overcast.aws.context import HttpRequest, RequestContext
 from overcast.services.dynamodb.provider import DynamoDbProvider
-from overcast.storage import Database
+from overcast.storage import SqliteDatabase
 from overcast.storage.coordination import Local
 
 
@@ -150,7 +150,7 @@ def test_ttl_reaper_deletes_expired_items_with_service_identity(ddb, streams, un
 
 
 def test_in_process_wait_for_records(tmp_path):
-    db = Database(str(tmp_path / "overcast.db"))
+    db = SqliteDatabase(str(tmp_path / "overcast.db"))
     provider = DynamoDbProvider(SimpleNamespace(db=db, blobs=None, config=None, coordination=Local()))
     ctx = RequestContext("000000000000", "us-east-1", "dynamodb", HttpRequest("POST", "/", "/", "", {}, b""))
     arn = provider.create_table(ctx, {

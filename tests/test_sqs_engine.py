@@ -15,7 +15,7 @@ from overcast.engine.waiters import Waiters
 from overcast.services.sqs import models
 from overcast.services.sqs import provider as provider_module
 from overcast.services.sqs.provider import SqsProvider
-from overcast.storage import Database
+from overcast.storage import SqliteDatabase
 from overcast.storage.coordination import Local
 
 
@@ -31,7 +31,7 @@ class Clock:
 
 @pytest.fixture
 def sqs(tmp_path):
-    db = Database(str(tmp_path / "overcast.db"))
+    db = SqliteDatabase(str(tmp_path / "overcast.db"))
     provider = SqsProvider(SimpleNamespace(db=db, blobs=None, config=None, coordination=Local()))
     yield provider
     db.close()

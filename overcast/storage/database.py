@@ -1,19 +1,22 @@
-"""The one database every service's store uses: SQLite in WAL mode under the data directory.
+"""The one database every service's store uses: SQLite in WAL mode under the data directory (the
+default), or PostgreSQL in cluster mode (overcast.storage.postgres, docs/cluster.md).
 
 Durability: each write transaction is committed before the request that made it is answered.
 With WAL and synchronous=NORMAL a commit is a write() into the WAL file, which the operating
 system keeps when the process is killed (kill -9); only a power loss could drop the last commits.
 
-Stores never import sqlite3 themselves: they call `execute`, `query`, `query_one` and
-`transaction`, so that a PostgreSQL backend can take this class's place in cluster mode.
+Stores never import a driver themselves: they call `execute`, `query`, `query_one` and
+`transaction` of a `Database`, with SQL written for SQLite, which the PostgreSQL backend
+translates (overcast.storage.dialect).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+
+from overcast.storage.errors import SchemaTooNew
 
 _SCHEMA_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_versions (
@@ -24,9 +27,53 @@ CREATE TABLE IF NOT EXISTS schema_versions (
 
 
 class Database:
+    """What every store calls. Statements take `?` (or `:name`) placeholders; `execute`,
+    `insert` and `execute_many` outside `transaction()` commit on their own."""
+
+    url = ""  # where the data lives, as `overcast status` shows it
+
+    def migrate(self, service: str, migrations: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: Sequence | dict = ()) -> int:
+        raise NotImplementedError
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence]) -> None:
+        raise NotImplementedError
+
+    def insert(self, sql: str, params: Sequence | dict = ()) -> int:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def query_one(self, sql: str, params: Sequence | dict = ()) -> tuple | None:
+        raise NotImplementedError
+
+    def scalar(self, sql: str, params: Sequence | dict = ()):
+        raise NotImplementedError
+
+    def transaction(self):
+        raise NotImplementedError
+
+    def tables(self) -> set[str]:
+        """The names of the tables that exist (the stores' and the schema bookkeeping)."""
+        raise NotImplementedError
+
+    def versions(self) -> dict[str, int]:
+        """{service: schema version} as the database records them."""
+        return dict(self.query("SELECT service, version FROM schema_versions"))
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteDatabase(Database):
     def __init__(self, path: str):
-        self.path = path
-        self._local = threading.local()
+        self.path = self.url = path
         self._conn = self._connect()
         self._depth = 0
         self._conn.execute(_SCHEMA_TABLE)
@@ -53,9 +100,11 @@ class Database:
         """
         row = self._conn.execute("SELECT version FROM schema_versions WHERE service = ?", (service,)).fetchone()
         current = row[0] if row else 0
+        if current > len(migrations):
+            raise SchemaTooNew(service, current, len(migrations))
         for version, script in enumerate(migrations[current:], start=current + 1):
             with self.transaction():
-                for statement in _split_statements(script):
+                for statement in split_statements(script):
                     self._conn.execute(statement)
                 self._conn.execute(
                     "INSERT INTO schema_versions(service, version) VALUES(?, ?) "
@@ -109,15 +158,13 @@ class Database:
         self._depth = 0
         self._conn.execute("COMMIT")
 
+    def tables(self) -> set[str]:
+        return {r[0] for r in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
     def reset(self) -> None:
         """Delete every row of every table except the schema bookkeeping (overcast reset)."""
-        tables = [
-            r[0]
-            for r in self._conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%' AND name != 'schema_versions'"
-            )
-        ]
+        tables = sorted(self.tables() - {"schema_versions"})
         with self.transaction():
             self._conn.execute("PRAGMA defer_foreign_keys=ON")
             for table in tables:
@@ -130,7 +177,7 @@ class Database:
             self._conn.close()
 
 
-def _split_statements(script: str) -> list[str]:
+def split_statements(script: str) -> list[str]:
     """Split a migration script into statements (sqlite3's execute runs one at a time)."""
     statements, buffer = [], ""
     for line in script.splitlines(keepends=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "apigateway"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE apigw_apis (
@@ -38,7 +39,7 @@ MIGRATIONS = [
 class ApiGatewayStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("apigateway", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     # -- REST APIs ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import orjson
 
 from overcast.storage import Database
 
+SCHEMA = "apigatewayv2"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE apigwv2_apis (
@@ -65,7 +66,7 @@ def _load(text):
 class ApiGatewayV2Store:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("apigatewayv2", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     # -- APIs ----------------------------------------------------------------------------------
 

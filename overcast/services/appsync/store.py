@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "appsync"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE appsync_apis (
@@ -40,7 +41,7 @@ MIGRATIONS = [
 class AppSyncStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("appsync", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

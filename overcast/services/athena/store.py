@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "athena"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE athena_workgroups (
@@ -36,7 +37,7 @@ def _j(v) -> str:
 class AthenaStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("athena", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     # workgroups
     def workgroup(self, account, region, name) -> dict | None:

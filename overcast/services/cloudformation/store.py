@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "cloudformation"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE cfn_stacks (
@@ -80,7 +81,7 @@ def has_pending_work(db) -> bool:
 class CfnStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("cloudformation", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "cognito-identity"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE cognito_identity_pools (
@@ -41,7 +42,7 @@ def _dumps(doc) -> str:
 class IdentityStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("cognito-identity", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

@@ -8,6 +8,7 @@ import time
 
 import orjson
 
+SCHEMA = "cognito-idp"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE cognito_pools (
@@ -106,7 +107,7 @@ def _dumps(doc) -> str:
 class CognitoStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("cognito-idp", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

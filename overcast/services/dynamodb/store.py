@@ -20,6 +20,7 @@ import orjson
 
 from overcast.storage import Database
 
+SCHEMA = "dynamodb"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE ddb_tables (
@@ -98,7 +99,7 @@ _SK_OPS = {"=": "sk = ?", "<": "sk < ?", "<=": "sk <= ?", ">": "sk > ?", ">=": "
 class DynamoDbStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("dynamodb", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()
@@ -290,7 +291,9 @@ class DynamoDbStore:
                                  (stream_id, since))
 
     def last_seq(self) -> int:
-        return self.db.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'ddb_stream_records'") or 0
+        """The newest record's sequence number (records older than any still kept are gone, so an
+        iterator after it sees exactly the records written from now on)."""
+        return self.db.scalar("SELECT COALESCE(MAX(seq), 0) FROM ddb_stream_records")
 
     def purge_records(self, before: float) -> None:
         self.db.execute("DELETE FROM ddb_stream_records WHERE created <= ?", (before,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from overcast.storage import Database
 
+SCHEMA = "ecr"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE ecr_repositories (
@@ -30,7 +31,7 @@ UPDATABLE = {"mutability", "exclusions", "scan_on_push", "tags", "lifecycle_poli
 class EcrStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("ecr", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def create(self, account, region, name, created, mutability, exclusions, scan_on_push, encryption, tags) -> bool:
         return self.db.execute(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "events"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE events_rules (
@@ -58,7 +59,7 @@ MIGRATIONS = [
 class EventsStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("events", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

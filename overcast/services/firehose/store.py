@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "firehose"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE firehose_streams (
@@ -61,7 +62,7 @@ def _dump(value) -> str | None:
 class FirehoseStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("firehose", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def create(self, account, region, name, arn, kind, now, destination, source, encryption, tags,
                checkpoints: dict) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "glue"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE glue_databases (
@@ -49,7 +50,7 @@ def vkey(values: list[str]) -> str:
 class GlueStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("glue", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     # databases
     def put_database(self, account, region, name, doc, create: bool) -> bool:

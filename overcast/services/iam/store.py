@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from overcast.storage import Database
 
+SCHEMA = "iam"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE iam_entities (
@@ -125,7 +126,7 @@ class ManagedPolicy:
 class IamStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("iam", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     # -- entities (roles, users, groups, instance profiles) ----------------------------------
 

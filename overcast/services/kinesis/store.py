@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "kinesis"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE kinesis_streams (
@@ -66,7 +67,7 @@ STREAM_COLUMNS = ("id, account, region, name, arn, mode, created, ready_at, sett
 class KinesisStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("kinesis", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     # -- streams ------------------------------------------------------------------------------
 

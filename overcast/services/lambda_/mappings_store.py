@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "esm"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE esm_mappings (
@@ -32,7 +33,7 @@ MIGRATIONS = [
 class MappingsStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("esm", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def put(self, doc: dict, account: str, region: str) -> None:
         self.db.execute(

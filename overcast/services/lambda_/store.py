@@ -10,6 +10,7 @@ import orjson
 
 from overcast.storage import Database
 
+SCHEMA = "lambda"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE lambda_functions (
@@ -107,7 +108,7 @@ MIGRATIONS = [
 def has_pending_work(db: Database) -> bool:
     """Whether Lambda has work to resume at start-up: queued Event invocations or provisioned
     concurrency to pre-warm (the server then starts the Lambda provider without waiting for a request)."""
-    if not db.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lambda_events'"):
+    if "lambda_events" not in db.tables():
         return False
     return bool(db.scalar("SELECT EXISTS (SELECT 1 FROM lambda_events) OR EXISTS (SELECT 1 FROM lambda_provisioned)"))
 
@@ -119,7 +120,7 @@ def _j(value) -> str:
 class LambdaStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("lambda", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from overcast.storage import Database
 
+SCHEMA = "logs"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE logs_groups (
@@ -50,7 +51,7 @@ _STREAM = "name, created, first_ts, last_ts, last_ingest, stored_bytes"
 class LogsStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("logs", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

@@ -9,6 +9,7 @@ import orjson
 
 from overcast.storage import Database
 
+SCHEMA = "s3"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE s3_buckets (
@@ -110,7 +111,7 @@ def _obj(row) -> Obj:
 class S3Store:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("s3", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
         self._buckets: dict[str, Bucket] = {}  # parsed bucket rows; dropped on every bucket write
 
     def transaction(self):

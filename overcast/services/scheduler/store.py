@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "scheduler"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE scheduler_groups (
@@ -38,7 +39,7 @@ MIGRATIONS = [
 class SchedulerStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("scheduler", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

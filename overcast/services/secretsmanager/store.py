@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from overcast.storage import Database
 
+SCHEMA = "secretsmanager"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE sm_secrets (
@@ -64,7 +65,7 @@ def has_pending_work(db: Database) -> bool:
 class SecretsStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("secretsmanager", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

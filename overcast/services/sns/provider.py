@@ -728,7 +728,8 @@ class SnsProvider(Provider):
                 sequence = None
                 if fifo:
                     scope = attributes.get("FifoThroughputScope")
-                    key = f"{msg['group_id']}\x00{msg['dedup_id']}" if scope == "MessageGroup" else msg["dedup_id"]
+                    # a control character joins group and id (not NUL: PostgreSQL text cannot hold it)
+                    key = f"{msg['group_id']}\x1f{msg['dedup_id']}" if scope == "MessageGroup" else msg["dedup_id"]
                     duplicate = self.store.find_duplicate(arn, key, now)
                     if duplicate is not None:
                         results.append({"MessageId": duplicate[0], "SequenceNumber": duplicate[1]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "sns"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE sns_topics (
@@ -67,7 +68,7 @@ MIGRATIONS = [
 class SnsStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("sns", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

@@ -473,7 +473,9 @@ class SqsProvider(Provider):
                 raise invalid_parameter(
                     "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
                 )
-            dedup_key = f"{group_id}\x00{dedup_id}" if queue.dedup_by_group else dedup_id
+            # group and id are printable ASCII: a control character joins them (not NUL, which
+            # PostgreSQL text cannot hold)
+            dedup_key = f"{group_id}\x1f{dedup_id}" if queue.dedup_by_group else dedup_id
             seq = self._next_seq()
         elif dedup_id is not None:
             raise invalid_parameter(

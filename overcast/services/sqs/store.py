@@ -13,6 +13,7 @@ import orjson
 
 from overcast.storage import Database
 
+SCHEMA = "sqs"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE sqs_queues (
@@ -104,7 +105,7 @@ _INSERT_MESSAGE = (
 class SqsStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("sqs", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from overcast.storage import Database
 
+SCHEMA = "ssm"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE ssm_parameters (
@@ -50,7 +51,7 @@ VERSION = "v.name, v.version, v.type, v.value, v.key_id, v.description, v.allowe
 class SsmStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("ssm", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

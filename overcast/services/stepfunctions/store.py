@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import orjson
 
+SCHEMA = "stepfunctions"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE sfn_machines (
@@ -92,7 +93,7 @@ def _dumps(doc) -> str:
 class StepFunctionsStore:
     def __init__(self, db):
         self.db = db
-        db.migrate("stepfunctions", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
         return self.db.transaction()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from overcast.storage import Database
 
+SCHEMA = "sts"  # its version row in schema_versions
 MIGRATIONS = [
     """
     CREATE TABLE sts_credentials (
@@ -48,7 +49,7 @@ _COLUMNS = "access_key_id, account, secret, session_token, kind, arn, user_id, r
 class StsStore:
     def __init__(self, db: Database):
         self.db = db
-        db.migrate("sts", MIGRATIONS)
+        db.migrate(SCHEMA, MIGRATIONS)
 
     def add(self, session: Session) -> None:
         with self.db.transaction():

@@ -1,0 +1,292 @@
+"""SQLite's SQL as PostgreSQL runs it: the stores keep one set of SQL, written for SQLite, and the
+PostgreSQL backend translates each distinct statement once (then caches it) with sqlglot, plus
+the few rewrites below that no general transpiler makes because they need the schema or follow
+SQLite's own semantics:
+
+- `?` and `:name` placeholders become `$1..$n` (psycopg's raw-query cursor sends them as they are,
+  so a `%` in a literal needs no escaping); `Translation.names` says how a dict of named
+  parameters is laid out.
+- `INSERT OR IGNORE` -> `ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` -> `ON CONFLICT (primary
+  key) DO UPDATE`, setting every column the statement does not name back to its default, as
+  SQLite's delete-then-insert does.
+- DDL: INTEGER -> BIGINT (SQLite's integers are 64-bit), `INTEGER PRIMARY KEY` -> an identity
+  column, BLOB -> BYTEA, REAL -> DOUBLE PRECISION, TEXT -> TEXT COLLATE "C" (SQLite compares
+  and sorts text by its bytes), COLLATE NOCASE -> a case-insensitive ICU collation, and every
+  table that has a rowid in SQLite gets a `rowid` column (an identity, or the integer primary
+  key itself), so `ORDER BY rowid` keeps meaning insertion order. `WITHOUT ROWID` is dropped.
+- `SUM(<comparison>)` counts the rows where it holds; `total(x)` is `COALESCE(SUM(x), 0.0)`;
+  `json_extract(text, '$.a')` reads the text as JSON; LIKE without ESCAPE has no escape
+  character (PostgreSQL's default is a backslash).
+- ORDER BY keeps PostgreSQL's own NULL placement (sqlglot would add NULLS FIRST to keep
+  SQLite's, which stops PostgreSQL from reading an index in order); the stores order by
+  columns that are NOT NULL, or say NULLS FIRST/LAST themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.dialects.sqlite import SQLite
+from sqlglot.tokens import TokenType
+
+NOCASE_COLLATION = "overcast_nocase"
+# A collation PostgreSQL creates from ICU: case-insensitive (strength 2), as SQLite's NOCASE.
+NOCASE_DDL = (f"CREATE COLLATION IF NOT EXISTS {NOCASE_COLLATION} "
+              "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)")
+
+
+@dataclass(frozen=True)
+class Table:
+    """What a translation needs to know of a table: its columns in order, its unique keys (the
+    primary key first) and its identity column (what `insert` returns, as SQLite's lastrowid)."""
+
+    columns: tuple[str, ...]
+    keys: tuple[tuple[str, ...], ...]
+    identity: str | None
+
+
+@dataclass(frozen=True)
+class Translation:
+    sql: str
+    names: tuple[str, ...] | None  # parameter names in $n order, for a dict of parameters
+    count: int  # how many parameters the statement takes
+
+
+class TranslationError(Exception):
+    pass
+
+
+_SQLITE = SQLite()
+_NULLS = re.compile(r"\bNULLS\s+(FIRST|LAST)\b", re.IGNORECASE)
+
+
+# PostgreSQL's reserved key words (its manual, appendix C): names SQLite lets a column have
+_RESERVED = set("""
+all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation
+column concurrently constraint create cross current_catalog current_date current_role current_schema current_time
+current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign freeze
+from full grant group having ilike in initially inner intersect into is isnull join lateral leading left like limit
+localtime localtimestamp natural not notnull null offset on only or order outer overlaps placing primary references
+returning right select session_user similar some symmetric system_user table tablesample then to trailing true
+union unique user using variadic verbose when where window with
+""".split())
+
+
+class _Generator(Postgres.Generator):
+    """PostgreSQL's generator writing placeholders as $n (`numbers`: each placeholder's n)."""
+
+    numbers: dict[str, int] = {}
+    RESERVED_KEYWORDS = _RESERVED  # quoted where a store uses one as a name (window, user, ...)
+
+    def placeholder_sql(self, expression: exp.Placeholder) -> str:
+        return f"${self.numbers[expression.name]}"
+
+
+_POSTGRES = Postgres()
+
+
+def translate(sql: str, table: Callable[[str], Table | None], returning: bool = False) -> Translation:
+    """One SQLite statement as PostgreSQL runs it. `table(name)` describes an existing table (for
+    INSERT OR REPLACE and RETURNING); `returning` adds `RETURNING <identity column>` to an INSERT."""
+    text, names, positional = _number_placeholders(sql)
+    try:
+        tree = sqlglot.parse_one(text, dialect=_SQLITE)
+    except sqlglot.errors.SqlglotError as e:
+        raise TranslationError(f"cannot translate {sql!r}: {e}") from e
+    if tree is None:
+        raise TranslationError(f"cannot translate {sql!r}: no statement")
+    tree = tree.transform(_rewrite, bool(_NULLS.search(sql)), copy=False)
+    if isinstance(tree, exp.Create) and tree.kind == "TABLE":
+        _create_table(tree)
+    if isinstance(tree, exp.Insert):
+        _insert(tree, table, returning)
+    generator = _Generator(dialect=_POSTGRES, unsupported_level=sqlglot.ErrorLevel.IGNORE)
+    generator.numbers = {name: i for i, name in enumerate(names, start=1)}
+    return Translation(generator.generate(tree), None if positional else tuple(names), len(names))
+
+
+def translate_script(script: str) -> list[str]:
+    """A migration's statements for PostgreSQL (DDL: no parameters, no catalog look-ups)."""
+    from overcast.storage.database import split_statements
+
+    return [translate(statement, lambda name: None).sql for statement in split_statements(script)]
+
+
+_POSITIONAL = "__overcast_p"  # the name a `?` gets while the statement is parsed
+
+
+def _number_placeholders(sql: str) -> tuple[str, list[str], bool]:
+    """The statement with each `?` renamed `:__overcast_p<n>`, the placeholder names in order of
+    first appearance, and whether they were `?`s (SQLite does not mix the two kinds)."""
+    names: list[str] = []
+    pieces: list[str] = []
+    last = 0
+    previous = None
+    positional = named = False
+    for token in _SQLITE.tokenize(sql):
+        if token.token_type == TokenType.PLACEHOLDER and token.text == "?":
+            positional = True
+            name = f"{_POSITIONAL}{len(names) + 1}"
+            pieces += [sql[last:token.start], ":", name]
+            last = token.end + 1
+            names.append(name)
+        elif (previous is not None and previous.token_type == TokenType.COLON and token.start == previous.end + 1
+              and token.token_type == TokenType.VAR):
+            named = True
+            if token.text not in names:
+                names.append(token.text)
+        previous = token
+    if positional and named:
+        raise TranslationError(f"both ? and named placeholders in {sql!r}")
+    pieces.append(sql[last:])
+    return "".join(pieces), names, positional
+
+
+# -- rewrites of any statement -----------------------------------------------------------------
+
+def _rewrite(node: exp.Expression, keep_nulls: bool) -> exp.Expression:
+    if isinstance(node, exp.Ordered) and not keep_nulls:
+        node.set("nulls_first", bool(node.args.get("desc")))  # PostgreSQL's own placement
+    elif isinstance(node, exp.Sum) and isinstance(node.this, exp.Predicate | exp.Connector | exp.Not):
+        return exp.Sum(this=exp.Case(ifs=[exp.If(this=node.this, true=exp.Literal.number(1))],
+                                     default=exp.Literal.number(0)))
+    elif isinstance(node, exp.Anonymous) and node.name.lower() == "total":
+        return exp.Coalesce(this=exp.Sum(this=node.expressions[0]), expressions=[exp.Literal.number("0.0")])
+    elif isinstance(node, exp.Like) and not isinstance(node.parent, exp.Escape):
+        return exp.Escape(this=node, expression=exp.Literal.string(""))
+    elif isinstance(node, exp.JSONExtract | exp.JSONExtractScalar) and not _is_json(node.this):
+        node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("JSON")))
+    elif isinstance(node, exp.ColumnDef):
+        return _column(node)
+    return node
+
+
+def _is_json(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Cast) and node.to.is_type("json")
+
+
+# -- DDL -----------------------------------------------------------------------------------------
+
+_INTEGER = {exp.DataType.Type.INT, exp.DataType.Type.BIGINT, exp.DataType.Type.SMALLINT,
+            exp.DataType.Type.TINYINT, exp.DataType.Type.MEDIUMINT}
+_REAL = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL}
+_BINARY = {exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY, exp.DataType.Type.BLOB}
+_TEXT = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR, exp.DataType.Type.NVARCHAR,
+         exp.DataType.Type.NCHAR}
+
+
+def _column(node: exp.ColumnDef) -> exp.ColumnDef:
+    kind = node.args.get("kind")
+    constraints = node.args.get("constraints") or []
+    if kind is None:
+        raise TranslationError(f"column {node.name} has no type")
+    if kind.this in _INTEGER:
+        node.set("kind", exp.DataType.build("BIGINT"))
+    elif kind.this in _REAL:
+        node.set("kind", exp.DataType.build("DOUBLE PRECISION"))
+    elif kind.this in _BINARY:
+        node.set("kind", exp.DataType.build("BYTEA"))
+    elif kind.this in _TEXT:
+        node.set("kind", exp.DataType.build("TEXT"))
+        if not any(isinstance(c.kind, exp.CollateColumnConstraint) for c in constraints):
+            constraints.insert(0, exp.ColumnConstraint(kind=exp.CollateColumnConstraint(
+                this=exp.Identifier(this="C", quoted=True))))
+            node.set("constraints", constraints)
+    for constraint in constraints:
+        if isinstance(constraint.kind, exp.CollateColumnConstraint):
+            name = constraint.kind.this.name.upper()
+            if name == "NOCASE":
+                constraint.kind.set("this", exp.Identifier(this=NOCASE_COLLATION))
+            elif name in ("BINARY", "C"):
+                constraint.kind.set("this", exp.Identifier(this="C", quoted=True))
+    return node
+
+
+def _create_table(tree: exp.Create) -> None:
+    schema = tree.this
+    if not isinstance(schema, exp.Schema):
+        return
+    properties = tree.args.get("properties")
+    without_rowid = False
+    if properties is not None:
+        kept = [p for p in properties.expressions if not isinstance(p, exp.WithoutRowidProperty)]
+        without_rowid = len(kept) != len(properties.expressions)
+        tree.set("properties", exp.Properties(expressions=kept) if kept else None)
+    columns = [c for c in schema.expressions if isinstance(c, exp.ColumnDef)]
+    key_columns = _table_primary_key(schema)
+    integer_key = None
+    for column in columns:
+        constraints = column.args.get("constraints") or []
+        is_key = any(isinstance(c.kind, exp.PrimaryKeyColumnConstraint) for c in constraints) \
+            or key_columns == [column.name]
+        if is_key and column.args["kind"].this == exp.DataType.Type.BIGINT and not without_rowid:
+            integer_key = column
+    if integer_key is not None:
+        # SQLite's INTEGER PRIMARY KEY is the rowid: assigned when an insert leaves it out
+        constraints = [c for c in integer_key.args.get("constraints") or []
+                       if not isinstance(c.kind, exp.AutoIncrementColumnConstraint)]
+        constraints.insert(0, exp.ColumnConstraint(kind=exp.GeneratedAsIdentityColumnConstraint(this=False)))
+        integer_key.set("constraints", constraints)
+        if integer_key.name.lower() != "rowid":
+            schema.append("expressions", exp.ColumnDef(
+                this=exp.to_identifier("rowid"), kind=exp.DataType.build("BIGINT"),
+                constraints=[exp.ColumnConstraint(kind=exp.ComputedColumnConstraint(
+                    this=exp.column(integer_key.name), persisted=True))]))
+    elif not without_rowid:
+        schema.append("expressions", exp.ColumnDef(
+            this=exp.to_identifier("rowid"), kind=exp.DataType.build("BIGINT"),
+            constraints=[exp.ColumnConstraint(kind=exp.GeneratedAsIdentityColumnConstraint(this=True))]))
+
+
+def _table_primary_key(schema: exp.Schema) -> list[str]:
+    for item in schema.expressions:
+        if isinstance(item, exp.PrimaryKey):
+            return [e.name for e in item.expressions]
+    return []
+
+
+# -- INSERT OR REPLACE / IGNORE, RETURNING -----------------------------------------------------------
+
+def _insert(tree: exp.Insert, table_of, returning: bool) -> None:
+    alternative = (tree.args.get("alternative") or "").upper()
+    target = tree.this
+    table_name = target.this.name if isinstance(target, exp.Schema) else target.name
+    info = table_of(table_name) if (alternative == "REPLACE" or returning) else None
+    if alternative == "IGNORE":
+        tree.set("alternative", None)
+        tree.set("conflict", exp.OnConflict(action=exp.var("DO NOTHING")))
+    elif alternative == "REPLACE":
+        tree.set("alternative", None)
+        if info is None:
+            raise TranslationError(f"INSERT OR REPLACE into {table_name}: no such table")
+        if isinstance(target, exp.Schema):
+            given = [e.name.lower() for e in target.expressions]
+        else:
+            given = [c.lower() for c in info.columns[:_value_count(tree)]]
+        # the key the new row can clash on: the first unique key whose columns it sets
+        key = next((k for k in info.keys if all(c.lower() in given for c in k)), None)
+        if key is None:
+            raise TranslationError(f"INSERT OR REPLACE into {table_name}: it sets no unique key's columns")
+        in_key = {c.lower() for c in key}
+        sets = [exp.EQ(this=exp.column(c), expression=exp.column(c, table="excluded") if c.lower() in given
+                       else exp.var("DEFAULT"))  # SQLite deletes the old row: what is not given is the default
+                for c in info.columns if c.lower() not in in_key]
+        tree.set("conflict", exp.OnConflict(
+            conflict_keys=[exp.to_identifier(c) for c in key],
+            action=exp.var("DO UPDATE" if sets else "DO NOTHING"),
+            expressions=sets or None,
+        ))
+    if returning and info is not None and info.identity:
+        tree.set("returning", exp.Returning(expressions=[exp.column(info.identity)]))
+
+
+def _value_count(tree: exp.Insert) -> int:
+    values = tree.expression
+    if isinstance(values, exp.Values) and values.expressions:
+        return len(values.expressions[0].expressions)
+    raise TranslationError("INSERT OR REPLACE without a column list needs VALUES")

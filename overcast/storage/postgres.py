@@ -1,0 +1,335 @@
+"""The PostgreSQL backend (cluster mode, docs/cluster.md): the same `Database` the stores use with
+SQLite, over psycopg 3 and a psycopg_pool connection pool.
+
+- The stores' SQL is SQLite's; each distinct statement is translated once (overcast.storage.dialect)
+  and the translation cached, so the hot path costs a dict look-up on top of psycopg's own
+  execute. psycopg prepares a statement on the server the second time it runs
+  (`prepare_threshold`), so hot statements are parsed and planned once per connection.
+- The event loop owns one connection, taken from the pool and kept, as SQLite's single
+  connection: statements run on it one at a time, in autocommit unless inside `transaction()`
+  (BEGIN ... COMMIT). The pool's other connections serve the blob store's threads.
+- The database lost while serving: the statement fails with `StorageUnavailable` (AWS's 503
+  ServiceUnavailable, rendered by the protocol layer), the broken connection goes back to the
+  pool, which reconnects in its own threads, and the next request that finds a connection
+  ready proceeds; nothing blocks the event loop waiting for the database to return.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import postgres as pg_types
+from psycopg.adapt import Dumper, Loader
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from overcast.storage.database import Database, split_statements
+from overcast.storage.dialect import NOCASE_DDL, Table, Translation, TranslationError, translate
+from overcast.storage.errors import SchemaTooNew, StorageUnavailable
+
+log = logging.getLogger("overcast")
+
+_SCHEMA_TABLE = (
+    'CREATE TABLE IF NOT EXISTS schema_versions (service TEXT COLLATE "C" PRIMARY KEY, version BIGINT NOT NULL)'
+)
+_MIGRATION_LOCK = 0x6F766572  # pg_advisory_xact_lock key while a node migrates ("over")
+# tables `reset` leaves alone: the schema bookkeeping and the cluster's own (storage/coordination.py)
+KEPT_ON_RESET = {"schema_versions"}
+KEPT_PREFIX = "cluster_"
+POOL_SIZE = 8  # the event loop's connection and the blob store's threads
+CONNECT_TIMEOUT = 5  # seconds, when the URL does not say
+RECONNECT_TIMEOUT = 10.0  # seconds the pool retries one lost connection before the next request retries again
+
+
+class _BoolDumper(Dumper):
+    """Booleans as integers, as SQLite stores them (the stores' flag columns are INTEGER)."""
+
+    oid = pg_types.types["int2"].oid  # widened by PostgreSQL where an int or bigint is wanted
+
+    def dump(self, obj):
+        return b"1" if obj else b"0"
+
+
+class _NumberLoader(Loader):
+    """NUMERIC (what SUM and AVG of integers return) as int or float, as SQLite answers."""
+
+    def load(self, data):
+        text = bytes(data)
+        if b"." in text or b"e" in text or b"N" in text:
+            return float(text)
+        return int(text)
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    adapters = conn.adapters
+    adapters.register_dumper(bool, _BoolDumper)
+    adapters.register_loader("numeric", _NumberLoader)
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for logs and `overcast status`."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://..."
+    host = info.get("host", "localhost")
+    port = info.get("port", "5432")
+    user = f"{info['user']}@" if info.get("user") else ""
+    return f"postgresql://{user}{host}:{port}/{info.get('dbname', '')}"
+
+
+def connect_kwargs(url: str) -> dict:
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    kwargs = {"autocommit": True, "cursor_factory": psycopg.RawCursor, "prepare_threshold": 2}
+    if "connect_timeout" not in info:
+        kwargs["connect_timeout"] = CONNECT_TIMEOUT
+    if "application_name" not in info:
+        kwargs["application_name"] = "overcast"
+    return kwargs
+
+
+def probe(url: str) -> None:
+    """Connect once, raising StorageUnavailable with PostgreSQL's own reason when that fails
+    (the pool would only say that it timed out)."""
+    try:
+        psycopg.connect(url, **connect_kwargs(url)).close()
+    except psycopg.Error as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].removeprefix("connection failed: ")
+        raise StorageUnavailable(f"cannot connect to PostgreSQL at {display_url(url)}: {reason}") from None
+
+
+class PostgresDatabase(Database):
+    def __init__(self, url: str, pool_size: int = POOL_SIZE):
+        self.url = display_url(url)
+        probe(url)
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs=connect_kwargs(url),
+                                    configure=_configure, open=False, name="overcast",
+                                    reconnect_timeout=RECONNECT_TIMEOUT, timeout=10)
+        try:
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT * 2)
+        except PoolTimeout:
+            self._pool.close()
+            raise StorageUnavailable(f"cannot connect to PostgreSQL at {self.url}: no connection in time") from None
+        self._conn: psycopg.Connection | None = None
+        self._cursor = None
+        self._depth = 0
+        self._translations: dict[tuple[str, bool], Translation] = {}
+        self._table_info: dict[str, Table | None] = {}
+        self._lost_at = 0.0
+        self._setup()
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connection(self):
+        """The event loop's cursor, taking a connection from the pool when it has none (after a
+        loss: then only one that is ready, so a request never waits for the database)."""
+        if self._conn is None:
+            try:
+                self._conn = self._pool.getconn(timeout=0.01 if self._lost_at else 5)
+            except PoolTimeout:
+                raise StorageUnavailable() from None
+            if self._lost_at:
+                log.warning("PostgreSQL is back after %.1f s", time.monotonic() - self._lost_at)
+                self._lost_at = 0.0
+            self._cursor = self._conn.cursor()
+        return self._cursor
+
+    def _lost(self, error: Exception) -> StorageUnavailable:
+        if not self._lost_at:
+            self._lost_at = time.monotonic()
+            log.error("lost PostgreSQL: %s", str(error).strip().splitlines()[0] if str(error).strip() else error)
+        conn, self._conn, self._cursor = self._conn, None, None
+        self._depth = 0
+        if conn is not None:
+            try:
+                self._pool.putconn(conn)  # broken: the pool discards it and connects anew
+            except Exception:
+                pass
+        return StorageUnavailable()
+
+    def _run(self, sql: str, params, returning: bool = False):
+        translation = self._translations.get((sql, returning))
+        if translation is None:
+            translation = self._translate(sql, returning)
+        if translation.names is not None and isinstance(params, dict):
+            params = [params[name] for name in translation.names]
+        cursor = self._connection()
+        try:
+            cursor.execute(translation.sql, params or None)
+        except psycopg.OperationalError as e:
+            if self._conn is not None and not self._conn.broken and not self._conn.closed:
+                raise
+            raise self._lost(e) from None
+        return cursor
+
+    def _translate(self, sql: str, returning: bool) -> Translation:
+        try:
+            translation = translate(sql, self._table, returning)
+        except TranslationError:
+            log.error("cannot translate for PostgreSQL: %s", sql)
+            raise
+        self._translations[(sql, returning)] = translation
+        return translation
+
+    def _table(self, name: str) -> Table | None:
+        if name in self._table_info:
+            return self._table_info[name]
+        cursor = self._connection()
+        cursor.execute(
+            "SELECT a.attname, a.attidentity <> '' OR (a.attnum = ANY(i.indkey) AND a.atttypid = 'int8'::regtype "
+            "AND array_length(i.indkey, 1) = 1 AND a.attgenerated = '') "
+            "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
+            "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            (name,))
+        rows = cursor.fetchall()
+        if not rows:
+            return None  # not cached: a migration may create it
+        cursor.execute(
+            "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL "
+            "GROUP BY i.indexrelid, i.indisprimary ORDER BY i.indisprimary DESC, i.indexrelid",
+            (name,))
+        keys = tuple(tuple(r[0]) for r in cursor.fetchall())
+        identity = next((r[0] for r in rows if r[1] and r[0] != "rowid"), None) or \
+            next((r[0] for r in rows if r[0] == "rowid"), None)
+        table = Table(tuple(r[0] for r in rows), keys, identity)
+        self._table_info[name] = table
+        return table
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        cursor = self._connection()
+        cursor.execute(_SCHEMA_TABLE)
+        try:
+            cursor.execute(NOCASE_DDL)
+        except psycopg.errors.UniqueViolation:
+            pass  # another node created it at the same moment
+        cursor.execute("SELECT service, version FROM schema_versions")
+        self._versions = dict(cursor.fetchall())
+
+    def migrate(self, service: str, migrations: Sequence[str]) -> None:
+        current = self._versions.get(service, 0)
+        if current > len(migrations):
+            raise SchemaTooNew(service, current, len(migrations))
+        if current == len(migrations):
+            return
+        with self.transaction():
+            cursor = self._connection()
+            cursor.execute("SELECT pg_advisory_xact_lock($1)", (_MIGRATION_LOCK,))  # one node migrates
+            cursor.execute("SELECT version FROM schema_versions WHERE service = $1", (service,))
+            row = cursor.fetchone()
+            current = row[0] if row else 0
+            if current > len(migrations):
+                raise SchemaTooNew(service, current, len(migrations))
+            for version, script in enumerate(migrations[current:], start=current + 1):
+                for statement in split_statements(script):
+                    cursor.execute(translate(statement, self._table).sql)
+                cursor.execute(
+                    "INSERT INTO schema_versions(service, version) VALUES($1, $2) "
+                    "ON CONFLICT(service) DO UPDATE SET version = excluded.version",
+                    (service, version),
+                )
+                current = version
+        self._versions[service] = current
+        self._table_info.clear()  # tables changed: translations that looked at them are stale
+        self._translations.clear()
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence | dict = ()) -> int:
+        return self._run(sql, params).rowcount
+
+    def execute_many(self, sql: str, rows: Iterable[Sequence]) -> None:
+        translation = self._translations.get((sql, False)) or self._translate(sql, False)
+        rows = list(rows)
+        if not rows:
+            return
+        if translation.names is not None and isinstance(rows[0], dict):
+            rows = [[row[name] for name in translation.names] for row in rows]
+        cursor = self._connection()
+        try:
+            cursor.executemany(translation.sql, rows)
+        except psycopg.OperationalError as e:
+            if self._conn is not None and not self._conn.broken and not self._conn.closed:
+                raise
+            raise self._lost(e) from None
+
+    def insert(self, sql: str, params: Sequence | dict = ()) -> int:
+        cursor = self._run(sql, params, returning=True)
+        if cursor.description is None:
+            return None
+        row = cursor.fetchone()
+        return row[0] if row else None
+
+    def query(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        return self._run(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Sequence | dict = ()) -> tuple | None:
+        return self._run(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence | dict = ()):
+        row = self._run(sql, params).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def transaction(self):
+        """As SQLite's: nested uses join the outer one; committed when the outermost block exits
+        without an exception, rolled back otherwise."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        cursor = self._connection()
+        conn = self._conn
+        try:
+            cursor.execute("BEGIN")
+        except psycopg.OperationalError as e:
+            raise self._lost(e) from None
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            if self._conn is conn and not conn.broken:
+                try:
+                    cursor.execute("ROLLBACK")
+                except psycopg.OperationalError:
+                    self._lost(RuntimeError("rollback failed"))
+            raise
+        self._depth = 0
+        try:
+            cursor.execute("COMMIT")
+        except psycopg.OperationalError as e:
+            raise self._lost(e) from None
+
+    def tables(self) -> set[str]:
+        return {r[0] for r in self.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+
+    def reset(self) -> None:
+        tables = sorted(t for t in self.tables() - KEPT_ON_RESET if not t.startswith(KEPT_PREFIX))
+        if tables:
+            self.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables))
+
+    # -- the blob store's connections ----------------------------------------------------------
+
+    def connection(self, timeout: float = 10.0):
+        """A pooled connection of its own, for a thread (the blob store): `with db.connection() as conn`."""
+        return self._pool.connection(timeout=timeout)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                self._pool.putconn(conn)
+            except Exception:
+                pass
+        self._pool.close()
