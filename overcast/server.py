@@ -6,9 +6,11 @@ wait-for-ready scripts); every other request is an AWS API call and goes to the 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 import time
+from urllib.parse import unquote
 
 import orjson
 
@@ -20,7 +22,7 @@ from overcast.aws.routing import route, streams_body
 from overcast.config import Config
 from overcast.services import DEFAULT_MAX_REQUEST_BYTES, SERVICES
 from overcast.storage import BlobStore, open_database
-from overcast.storage.coordination import ClusterError, open_coordination
+from overcast.storage.coordination import CLUSTER_TOKEN_HEADER, ClusterError, open_coordination
 
 log = logging.getLogger("overcast")
 _TOO_LARGE = object()  # _read_body's answer for a body above its limit
@@ -160,6 +162,8 @@ class OvercastApp:
             response = await handler(self.providers, request, found)
             if response is None and not served:  # it looked like a custom domain name but is none
                 response = security.refuse_host(request.host)
+        elif internal and path.startswith("/_overcast/cluster/"):
+            response = await self._cluster(request)
         elif internal:
             response = await self._internal(request)
         if response is None:
@@ -266,6 +270,19 @@ class OvercastApp:
         await asyncio.to_thread(tls.ensure_files, self.config)
         with open(path, "rb") as f:
             return HttpResponse(200, [("content-type", "application/x-pem-file")], f.read())
+
+    async def _cluster(self, request: HttpRequest) -> HttpResponse:
+        """Requests between the nodes of a cluster, with the token every node reads from the
+        database (storage/coordination.py); anything else is not found."""
+        coordination = self.providers.coordination
+        token = request.headers.get(CLUSTER_TOKEN_HEADER, "")
+        if coordination.cluster and token and hmac.compare_digest(token.encode(), coordination.token().encode()):
+            prefix = "/_overcast/cluster/connections/"
+            if request.path.startswith(prefix) and len(request.path) > len(prefix):
+                from overcast.services.apigatewaymanagementapi.provider import handle_cluster
+
+                return await handle_cluster(self.providers, request, unquote(request.path[len(prefix):]))
+        return _json(404, {"error": "NotFound", "message": f"No overcast endpoint {request.method} {request.path}"})
 
     def health(self) -> dict:
         loaded = self.providers.loaded() if self.providers else {}

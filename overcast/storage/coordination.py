@@ -44,6 +44,7 @@ HEARTBEAT_SECONDS = 2.0
 LEASE_SECONDS = 6.0
 NODE_FORGOTTEN_SECONDS = 300.0  # a node row not heartbeating this long is deleted
 PG_CHANNEL = "overcast"
+CLUSTER_TOKEN_HEADER = "x-overcast-cluster-token"  # requests between nodes (/_overcast/cluster/...)
 MAX_PAYLOAD = 7900  # PostgreSQL's NOTIFY payload limit is 8000 bytes
 
 SCHEMA = """
@@ -163,6 +164,9 @@ class Local:
 
     def live_nodes(self) -> int:
         return 1
+
+    def live_node_ids(self) -> list[str]:
+        return []
 
     def node_address(self, node_id: str) -> str | None:
         return None
@@ -566,6 +570,9 @@ class Cluster:
 
     def live_nodes(self) -> int:
         return self._live
+
+    def live_node_ids(self) -> list[str]:
+        return list(self._addresses) or [self.node_id]
 
     def node_address(self, node_id: str) -> str | None:
         return self._addresses.get(node_id)

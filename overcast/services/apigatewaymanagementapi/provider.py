@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from urllib.parse import quote
+
+import orjson
 
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError, internal_error
+from overcast.engine import http as http_client
 from overcast.services.base import Provider
+from overcast.storage.coordination import CLUSTER_TOKEN_HEADER
 
 log = logging.getLogger("overcast.apigatewayv2")
 
@@ -39,7 +44,8 @@ class ApiGatewayManagementApiProvider(Provider):
         manager = await self._manager()
         conn = manager.get(params["ConnectionId"])
         if conn is None:
-            raise _gone(params["ConnectionId"])
+            await self._on_its_node(manager, "POST", params["ConnectionId"], data)
+            return {}
         try:
             await manager.post(conn, data)
         except Exception:
@@ -49,22 +55,39 @@ class ApiGatewayManagementApiProvider(Provider):
     async def get_connection(self, ctx, params):
         manager = await self._manager()
         conn = manager.get(params["ConnectionId"])
-        if conn is None:
-            raise _gone(params["ConnectionId"])
-        identity = {"SourceIp": conn.source_ip}
-        if conn.user_agent:
-            identity["UserAgent"] = conn.user_agent
-        return {"ConnectedAt": datetime.fromtimestamp(conn.connected_at, UTC),
-                "LastActiveAt": datetime.fromtimestamp(conn.last_active, UTC),
+        described = manager.describe(conn) if conn is not None else \
+            orjson.loads(await self._on_its_node(manager, "GET", params["ConnectionId"]))
+        identity = {"SourceIp": described["source_ip"]}
+        if described["user_agent"]:
+            identity["UserAgent"] = described["user_agent"]
+        return {"ConnectedAt": datetime.fromtimestamp(described["connected_at"], UTC),
+                "LastActiveAt": datetime.fromtimestamp(described["last_active"], UTC),
                 "Identity": identity}
 
     async def delete_connection(self, ctx, params):
         manager = await self._manager()
         conn = manager.get(params["ConnectionId"])
         if conn is None:
-            raise _gone(params["ConnectionId"])
+            await self._on_its_node(manager, "DELETE", params["ConnectionId"])
+            return {}
         await manager.delete(conn)
         return {}
+
+    async def _on_its_node(self, manager, method: str, connection_id: str, data: bytes = b"") -> bytes:
+        """A cluster: the call made on the node holding the connection's socket (its answer's
+        body); GoneException when no running node holds it."""
+        found = manager.elsewhere(connection_id)
+        if found is None:
+            raise _gone(connection_id)
+        try:
+            status, _, body = await http_client.request(
+                method, f"{found[1]}/_overcast/cluster/connections/{quote(connection_id, safe='')}", data,
+                {CLUSTER_TOKEN_HEADER: self.providers.coordination.token()}, timeout=10)
+        except http_client.HttpError:
+            raise _gone(connection_id) from None
+        if status != 200:
+            raise _gone(connection_id)
+        return body
 
 
 async def handle_http(providers, request: HttpRequest, path: str, api_id: str | None = None) -> HttpResponse:
@@ -91,8 +114,12 @@ async def handle_http(providers, request: HttpRequest, path: str, api_id: str | 
 
             parts = path.split("/")
             manager = (await providers.get("apigatewayv2")).websockets
-            conn = manager.get(unquote(parts[2])) if len(parts) > 2 else None
+            connection_id = unquote(parts[2]) if len(parts) > 2 else ""
+            conn = manager.get(connection_id) if connection_id else None
             if conn is not None and conn.deployed.api_id != api_id:
+                raise _gone(parts[2])
+            elsewhere = manager.elsewhere(connection_id) if connection_id and conn is None else None
+            if elsewhere is not None and elsewhere[0] != api_id:
                 raise _gone(parts[2])
         operation, params = protocol.parse(model, inner)
         ctx.operation = operation.name
@@ -104,6 +131,27 @@ async def handle_http(providers, request: HttpRequest, path: str, api_id: str | 
     except Exception:
         log.exception("management API %s failed", operation.name if operation else "(unparsed)")
         return protocol.serialize_error(model, operation, internal_error(), ctx)
+
+
+async def handle_cluster(providers, request: HttpRequest, connection_id: str) -> HttpResponse:
+    """/_overcast/cluster/connections/{id}: another node of the cluster posts to, describes or
+    closes a connection whose socket this node holds (server.py checks the cluster's token)."""
+    manager = (await providers.get("apigatewayv2")).websockets
+    conn = manager.get(connection_id)
+    if conn is None:
+        return HttpResponse(410, [("content-type", "application/json")], b'{"message":"Gone"}')
+    try:
+        if request.method == "POST":
+            await manager.post(conn, request.body)
+        elif request.method == "DELETE":
+            await manager.delete(conn)
+        elif request.method == "GET":
+            return HttpResponse(200, [("content-type", "application/json")], orjson.dumps(manager.describe(conn)))
+        else:
+            return HttpResponse(405, [("content-type", "application/json")], b'{"message":"Method Not Allowed"}')
+    except Exception:
+        return HttpResponse(410, [("content-type", "application/json")], b'{"message":"Gone"}')
+    return HttpResponse(200, [("content-type", "application/json")], b"{}")
 
 
 class ManagementFront:

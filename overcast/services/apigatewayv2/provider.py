@@ -36,7 +36,8 @@ class ApiGatewayV2Provider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = ApiGatewayV2Store(self.db)
-        self.store.clear_connections()  # sockets do not survive a restart
+        # sockets do not survive a restart (on a cluster: those of the other running nodes do)
+        self.store.clear_connections(providers.coordination.live_node_ids())
         self._versions: dict[str, int] = {}  # api id -> change counter (compiled routes are keyed by it)
         self._compiled: dict[tuple, object] = {}
         self._websockets = None

@@ -56,6 +56,8 @@ MIGRATIONS = [
         user_agent TEXT
     );
     """,
+    # the node holding the socket (cluster mode: PostToConnection made on another node goes there)
+    "ALTER TABLE apigwv2_connections ADD COLUMN node TEXT NOT NULL DEFAULT ''",
 ]
 
 
@@ -168,11 +170,16 @@ class ApiGatewayV2Store:
     # -- connections ---------------------------------------------------------------------------
 
     def add_connection(self, connection_id: str, account: str, region: str, api_id: str, stage: str,
-                       connected_at: float, source_ip: str, user_agent: str | None) -> None:
+                       connected_at: float, source_ip: str, user_agent: str | None, node: str) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO apigwv2_connections(connection_id, account, region, api_id, stage, connected_at, "
-            "last_active_at, source_ip, user_agent) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (connection_id, account, region, api_id, stage, connected_at, connected_at, source_ip, user_agent))
+            "last_active_at, source_ip, user_agent, node) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (connection_id, account, region, api_id, stage, connected_at, connected_at, source_ip, user_agent, node))
+
+    def connection_node(self, connection_id: str) -> tuple[str, str] | None:
+        """(api id, node holding the socket) of an open connection."""
+        return self.db.query_one("SELECT api_id, node FROM apigwv2_connections WHERE connection_id = ?",
+                                 (connection_id,))
 
     def get_connection(self, connection_id: str) -> tuple | None:
         """(account, region, api_id, stage, connected_at, last_active_at, source_ip, user_agent)."""
@@ -186,8 +193,14 @@ class ApiGatewayV2Store:
     def remove_connection(self, connection_id: str) -> None:
         self.db.execute("DELETE FROM apigwv2_connections WHERE connection_id = ?", (connection_id,))
 
-    def clear_connections(self) -> None:
-        self.db.execute("DELETE FROM apigwv2_connections")
+    def clear_connections(self, keep_nodes: list[str] | None = None) -> None:
+        """Forget the connections of servers that stopped; on a cluster, those of the nodes
+        still running (`keep_nodes`) stay."""
+        if not keep_nodes:
+            self.db.execute("DELETE FROM apigwv2_connections")
+            return
+        marks = ", ".join("?" * len(keep_nodes))
+        self.db.execute(f"DELETE FROM apigwv2_connections WHERE node NOT IN ({marks})", keep_nodes)
 
 
 def has_pending_work(db) -> bool:

@@ -148,7 +148,7 @@ class ConnectionManager:
             accept["subprotocol"] = subprotocol
         # the record first: GetConnection and the database know the connection once the client does
         self.store.add_connection(conn.id, deployed.account, deployed.region, deployed.api_id, deployed.stage_name,
-                                  conn.connected_at, conn.source_ip, conn.user_agent)
+                                  conn.connected_at, conn.source_ip, conn.user_agent, self.providers.coordination.node_id)
         try:
             await send(accept)
             self.connections[conn.id] = conn
@@ -472,6 +472,21 @@ class ConnectionManager:
 
     async def delete(self, conn: Connection) -> None:
         await self.close(conn, 1000, "", "")
+
+    def elsewhere(self, connection_id: str) -> tuple[str, str] | None:
+        """(api id, address of the node) of a connection open on another node of a cluster."""
+        coordination = self.providers.coordination
+        if not coordination.cluster:
+            return None
+        found = self.store.connection_node(connection_id)
+        if found is None or found[1] == coordination.node_id:
+            return None
+        address = coordination.node_address(found[1])
+        return (found[0], address) if address else None  # (a dead node's sockets died with it)
+
+    def describe(self, conn: Connection) -> dict:
+        return {"connected_at": conn.connected_at, "last_active": conn.last_active, "source_ip": conn.source_ip,
+                "user_agent": conn.user_agent, "api_id": conn.deployed.api_id}
 
     def api_deleted(self, api_id: str) -> None:
         for conn in list(self.connections.values()):
