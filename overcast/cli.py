@@ -213,7 +213,35 @@ def status_command(config: Config, args) -> int:
     print(f"  data:     {health['data_dir']}{' (ephemeral)' if health.get('ephemeral') else ''}")
     print(f"  uptime:   {health['uptime_seconds']:.0f} s")
     print(f"  services: {', '.join(sorted(health['services']))} (in use: {', '.join(sorted(running)) or 'none'})")
+    if health.get("cluster"):
+        try:
+            with urllib.request.urlopen(_url(config, "/_overcast/cluster"), timeout=5) as response:
+                _print_cluster(json.load(response))
+        except (urllib.error.URLError, OSError) as e:
+            print(f"  cluster:  not readable ({e})")
     return 0
+
+
+def _print_cluster(cluster: dict) -> None:
+    """The nodes of the cluster, their load and the leases they hold (docs/cluster.md)."""
+    leases: dict[str, list[str]] = {}
+    for lease in cluster["leases"]:
+        leases.setdefault(lease["holder"], []).append(lease["name"])
+    alive = [n for n in cluster["nodes"] if n["alive"]]
+    print(f"  cluster:  {len(alive)} live node(s); heartbeat {cluster['heartbeat_seconds']:g} s, "
+          f"leases expire after {cluster['lease_seconds']:g} s")
+    for node in cluster["nodes"]:
+        mark = "*" if node["id"] == cluster["node"] else " "
+        state = "alive" if node["alive"] else f"silent {node['heartbeat_age']:.0f} s"
+        load = ", ".join(f"{k} {v}" for k, v in sorted(node["load"].items()))
+        print(f"   {mark} {node['id']}  {node['address']}  v{node['version']}  {state}  ({load})")
+        held = sorted(leases.get(node["id"], []))
+        if held:
+            print(f"        leases: {', '.join(held)}")
+    orphans = sorted(name for holder, names in leases.items() for name in names
+                     if holder not in {n['id'] for n in alive})
+    if orphans:
+        print(f"  leases of silent nodes (taken over within {cluster['lease_seconds']:g} s): {', '.join(orphans)}")
 
 
 def reset_command(config: Config, args) -> int:

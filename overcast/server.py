@@ -162,7 +162,7 @@ class OvercastApp:
             response = await handler(self.providers, request, found)
             if response is None and not served:  # it looked like a custom domain name but is none
                 response = security.refuse_host(request.host)
-        elif internal and path.startswith("/_overcast/cluster/"):
+        elif internal and (path.startswith("/_overcast/cluster/") or path.rstrip("/") == "/_overcast/cluster"):
             response = await self._cluster(request)
         elif internal:
             response = await self._internal(request)
@@ -275,6 +275,8 @@ class OvercastApp:
         """Requests between the nodes of a cluster, with the token every node reads from the
         database (storage/coordination.py); anything else is not found."""
         coordination = self.providers.coordination
+        if request.path.rstrip("/") == "/_overcast/cluster" and request.method in ("GET", "HEAD"):
+            return _json(200, await coordination.status())  # `overcast status`: nodes, leases, load
         token = request.headers.get(CLUSTER_TOKEN_HEADER, "")
         if coordination.cluster and token and hmac.compare_digest(token.encode(), coordination.token().encode()):
             prefix = "/_overcast/cluster/connections/"
@@ -282,6 +284,15 @@ class OvercastApp:
                 from overcast.services.apigatewaymanagementapi.provider import handle_cluster
 
                 return await handle_cluster(self.providers, request, unquote(request.path[len(prefix):]))
+            parts = request.path.split("/")  # /_overcast/cluster/appsync/{api id}/{field}
+            if parts[3:4] == ["appsync"] and len(parts) == 6 and request.method == "POST":
+                try:
+                    payload = orjson.loads(request.body)
+                except orjson.JSONDecodeError:
+                    return _json(400, {"error": "BadRequest", "message": "not JSON"})
+                appsync = await self.providers.get("appsync")
+                await appsync.subscriptions.deliver_from_elsewhere(unquote(parts[4]), unquote(parts[5]), payload)
+                return _json(200, {})
         return _json(404, {"error": "NotFound", "message": f"No overcast endpoint {request.method} {request.path}"})
 
     def health(self) -> dict:
@@ -293,6 +304,7 @@ class OvercastApp:
             "data_dir": self.config.data_dir,
             "database": self.providers.db.url if self.providers else None,
             "ephemeral": self.config.ephemeral,
+            "cluster": self.providers.coordination.cluster if self.providers else False,
             "services": {name: ("running" if name in loaded else "available") for name in SERVICES},
         }
 

@@ -168,6 +168,9 @@ class Local:
     def live_node_ids(self) -> list[str]:
         return []
 
+    def other_addresses(self) -> list[str]:
+        return []
+
     def node_address(self, node_id: str) -> str | None:
         return None
 
@@ -573,6 +576,10 @@ class Cluster:
 
     def live_node_ids(self) -> list[str]:
         return list(self._addresses) or [self.node_id]
+
+    def other_addresses(self) -> list[str]:
+        """The addresses of the other live nodes (for calls between nodes)."""
+        return [address for node, address in self._addresses.items() if node != self.node_id]
 
     def node_address(self, node_id: str) -> str | None:
         return self._addresses.get(node_id)

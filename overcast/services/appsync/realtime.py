@@ -20,14 +20,16 @@ import asyncio
 import base64
 import logging
 import os
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import orjson
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
+from overcast.engine import http as http_client
 from overcast.services.appsync import engine as eng
 from overcast.services.appsync.auth import UNAUTHORIZED
 from overcast.services.appsync.errors import ResolverError
+from overcast.storage.coordination import CLUSTER_TOKEN_HEADER
 
 log = logging.getLogger("overcast.appsync")
 
@@ -125,9 +127,33 @@ class Subscriptions:
             for target in targets:
                 subs = fields.get(target)
                 if subs:
-                    task = asyncio.get_running_loop().create_task(self._deliver(api, target, payload, list(subs.values())))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    self._spawn(self._deliver(api, target, payload, list(subs.values())))
+                if self.provider.providers.coordination.cluster:
+                    self._spawn(self._elsewhere(api.api_id, target, payload))
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _elsewhere(self, api_id: str, field: str, payload) -> None:
+        """A cluster: the other nodes deliver the result to the subscribers connected to them."""
+        coordination = self.provider.providers.coordination
+        body = orjson.dumps(payload)
+        path = f"/_overcast/cluster/appsync/{quote(api_id, safe='')}/{quote(field, safe='')}"
+        headers = {CLUSTER_TOKEN_HEADER: coordination.token(), "content-type": "application/json"}
+        for address in coordination.other_addresses():
+            try:
+                await http_client.request("POST", address + path, body, headers, timeout=10)
+            except http_client.HttpError as e:
+                log.warning("publishing to %s on %s failed: %s", field, address, e)
+
+    async def deliver_from_elsewhere(self, api_id: str, field: str, payload) -> None:
+        """A result another node of the cluster published: to this node's subscribers."""
+        subs = (self.by_api.get(api_id) or {}).get(field)
+        api = self.provider.compiled(api_id) if subs else None
+        if api is not None:
+            await self._deliver(api, field, payload, list(subs.values()))
 
     async def _deliver(self, api, field: str, payload, subs: list[Subscription]) -> None:
         groups: dict[tuple, list[Subscription]] = {}

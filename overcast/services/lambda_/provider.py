@@ -106,6 +106,9 @@ class LambdaProvider(Provider):
         self.throttle_delay = float(os.environ.get("OVERCAST_LAMBDA_THROTTLE_DELAY", 1))
         self.async_workers = asyncio.Semaphore(int(os.environ.get("OVERCAST_LAMBDA_ASYNC_CONCURRENCY", 16)))
         self.pools = Pools(self.account_limit, idle)
+        # a cluster's `overcast status` shows each node's sandboxes and the invocations they run
+        providers.coordination.add_load("sandboxes", lambda: sum(len(p.all) for p in self.pools.pools.values()))
+        providers.coordination.add_load("invocations", lambda: sum(self.pools.running_account.values()))
         self.code_root = os.path.join(config.data_dir, "lambda")
         # running as root: each function's sandboxes run as a user of their own (docs/security.md)
         self.isolation = Isolation.create()
