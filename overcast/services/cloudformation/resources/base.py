@@ -80,7 +80,10 @@ class ResourceOp:
     async def call(self, service: str, operation: str, params: dict) -> dict:
         """Call `service`'s provider as the API would, in the stack's account and region."""
         provider = await self.providers.get(service)
-        method = getattr(provider, snake_case(operation))
+        method = getattr(provider, snake_case(operation), None)
+        if method is None:  # the service exists, the operation this type needs does not yet
+            raise ResourceFailed(f"Resource type {self.type_name} needs {service}:{operation}, which overcast does "
+                                 "not implement yet")
         result = method(self.context(service, operation), {k: v for k, v in params.items() if v is not None})
         if inspect.isawaitable(result):
             result = await result

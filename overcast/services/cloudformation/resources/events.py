@@ -109,3 +109,94 @@ class EventBus(ResourceType):
 
     async def delete(self, op: ResourceOp):
         await op.call("events", "DeleteEventBus", {"Name": op.physical_id})
+
+
+def _pattern(value):
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+class Archive(ResourceType):
+    type_name = "AWS::Events::Archive"
+    name_length = 48
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        name = op.name("ArchiveName", 48)
+        out = await op.call("events", "CreateArchive", {
+            "ArchiveName": name, "EventSourceArn": props.get("SourceArn"), "Description": props.get("Description"),
+            "EventPattern": _pattern(props.get("EventPattern")), "RetentionDays": props.get("RetentionDays"),
+            "KmsKeyIdentifier": props.get("KmsKeyIdentifier")})
+        return name, {"Arn": out["ArchiveArn"]}
+
+    async def update(self, op: ResourceOp):
+        props = op.properties
+        out = await op.call("events", "UpdateArchive", {
+            "ArchiveName": op.physical_id, "Description": props.get("Description") or "",
+            "EventPattern": _pattern(props.get("EventPattern")) or "", "RetentionDays": props.get("RetentionDays") or 0,
+            "KmsKeyIdentifier": props.get("KmsKeyIdentifier")})
+        return {"Arn": out["ArchiveArn"]}
+
+    async def delete(self, op: ResourceOp):
+        await op.call("events", "DeleteArchive", {"ArchiveName": op.physical_id})
+
+
+def _policy_arn(arn: str) -> str:
+    """arn:...:connection/name/uuid -> arn:...:connection/name, the form IAM policies name."""
+    return arn.rsplit("/", 1)[0]
+
+
+class Connection(ResourceType):
+    type_name = "AWS::Events::Connection"
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        name = op.name("Name", 64)
+        await op.call("events", "CreateConnection", {
+            "Name": name, "Description": props.get("Description"), "AuthorizationType": props.get("AuthorizationType"),
+            "AuthParameters": props.get("AuthParameters"),
+            "InvocationConnectivityParameters": props.get("InvocationConnectivityParameters"),
+            "KmsKeyIdentifier": props.get("KmsKeyIdentifier")})
+        return name, await self._attributes(op, name)
+
+    @staticmethod
+    async def _attributes(op: ResourceOp, name: str) -> dict:
+        described = await op.call("events", "DescribeConnection", {"Name": name})
+        arn = described["ConnectionArn"]
+        return {"Arn": arn, "ArnForPolicy": _policy_arn(arn), "SecretArn": described.get("SecretArn", "")}
+
+    async def update(self, op: ResourceOp):
+        props = op.properties
+        await op.call("events", "UpdateConnection", {
+            "Name": op.physical_id, "Description": props.get("Description") or "",
+            "AuthorizationType": props.get("AuthorizationType"), "AuthParameters": props.get("AuthParameters"),
+            "KmsKeyIdentifier": props.get("KmsKeyIdentifier")})
+        return await self._attributes(op, op.physical_id)
+
+    async def delete(self, op: ResourceOp):
+        await op.call("events", "DeleteConnection", {"Name": op.physical_id})
+
+
+class ApiDestination(ResourceType):
+    type_name = "AWS::Events::ApiDestination"
+
+    @staticmethod
+    def _params(name: str, props: dict) -> dict:
+        return {"Name": name, "Description": props.get("Description"), "ConnectionArn": props.get("ConnectionArn"),
+                "InvocationEndpoint": props.get("InvocationEndpoint"), "HttpMethod": props.get("HttpMethod"),
+                "InvocationRateLimitPerSecond": props.get("InvocationRateLimitPerSecond")}
+
+    async def create(self, op: ResourceOp):
+        name = op.name("Name", 64)
+        out = await op.call("events", "CreateApiDestination", self._params(name, op.properties))
+        arn = out["ApiDestinationArn"]
+        return name, {"Arn": arn, "ArnForPolicy": _policy_arn(arn)}
+
+    async def update(self, op: ResourceOp):
+        params = self._params(op.physical_id, op.properties)
+        params["Description"] = params["Description"] or ""
+        out = await op.call("events", "UpdateApiDestination", params)
+        arn = out["ApiDestinationArn"]
+        return {"Arn": arn, "ArnForPolicy": _policy_arn(arn)}
+
+    async def delete(self, op: ResourceOp):
+        await op.call("events", "DeleteApiDestination", {"Name": op.physical_id})

@@ -1,0 +1,256 @@
+"""CloudFormation deploys EventBridge archives, connections and API destinations, and EventBridge
+Scheduler schedules and groups (also SAM's ScheduleV2 event), through the services' own providers:
+created, used, updated in place and deleted. Types whose service operation overcast lacks fail
+their resource with a reason naming it."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+FAST = {"Delay": 0.2, "MaxAttempts": 300}
+
+
+@pytest.fixture
+def cf(client):
+    return client("cloudformation")
+
+
+def deploy(cf, name: str, body: str, create: bool = True, **kw) -> dict:
+    if create:
+        cf.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+                        **kw)
+    else:
+        cf.update_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+                        **kw)
+    cf.get_waiter("stack_create_complete" if create else "stack_update_complete").wait(StackName=name,
+                                                                                       WaiterConfig=FAST)
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def delete(cf, name: str) -> None:
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def fire_schedule(endpoint: str, arn: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/_overcast/scheduler/fire?schedule={arn}", method="POST",
+                                     headers={"X-Overcast-Request": "1"})
+    urllib.request.urlopen(request).read()
+
+
+def receive(sqs, url: str, timeout: float = 20) -> list[str]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", [])
+        if messages:
+            return [m["Body"] for m in messages]
+    return []
+
+
+SCHEDULES = """
+Parameters:
+  Rate: {Type: String, Default: rate(1 hour)}
+  Message: {Type: String, Default: first}
+  Team: {Type: String, Default: a}
+Resources:
+  Inbox: {Type: AWS::SQS::Queue}
+  Group:
+    Type: AWS::Scheduler::ScheduleGroup
+    Properties:
+      Tags: [{Key: team, Value: !Ref Team}]
+  Tick:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      GroupName: !Ref Group
+      ScheduleExpression: !Ref Rate
+      FlexibleTimeWindow: {Mode: "OFF"}
+      Description: ticks into the inbox
+      Target:
+        Arn: !GetAtt Inbox.Arn
+        RoleArn: !Sub arn:aws:iam::${AWS::AccountId}:role/scheduler
+        Input: !Sub '{"message": "${Message}"}'
+        RetryPolicy: {MaximumRetryAttempts: "3", MaximumEventAgeInSeconds: "120"}
+Outputs:
+  Inbox: {Value: !Ref Inbox}
+  Group: {Value: !Ref Group}
+  GroupArn: {Value: !GetAtt Group.Arn}
+  GroupState: {Value: !GetAtt Group.State}
+  Created: {Value: !GetAtt Group.CreationDate}
+  Schedule: {Value: !Ref Tick}
+  ScheduleArn: {Value: !GetAtt Tick.Arn}
+"""
+
+
+def test_scheduler_schedule_and_group_deploy_fire_update_and_delete(cf, client, endpoint, unique_name):
+    scheduler, sqs = client("scheduler"), client("sqs")
+    name = unique_name("sched")
+    out = deploy(cf, name, SCHEDULES)
+    assert out["Group"].startswith(f"{name}-Group-") and out["GroupState"] == "ACTIVE"
+    assert out["GroupArn"] == f"arn:aws:scheduler:us-east-1:000000000000:schedule-group/{out['Group']}"
+    assert out["Created"].endswith("Z") and out["Created"][:2] == "20"
+    assert out["ScheduleArn"] == (f"arn:aws:scheduler:us-east-1:000000000000:schedule/{out['Group']}/"
+                                  f"{out['Schedule']}")
+    schedule = scheduler.get_schedule(Name=out["Schedule"], GroupName=out["Group"])
+    assert schedule["ScheduleExpression"] == "rate(1 hour)" and schedule["Description"] == "ticks into the inbox"
+    assert schedule["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 120}
+    assert scheduler.list_tags_for_resource(ResourceArn=out["GroupArn"])["Tags"] == [{"Key": "team", "Value": "a"}]
+    fire_schedule(endpoint, out["ScheduleArn"])
+    assert [json.loads(b) for b in receive(sqs, out["Inbox"])] == [{"message": "first"}]
+
+    updated = deploy(cf, name, SCHEDULES, create=False, Parameters=[
+        {"ParameterKey": "Rate", "ParameterValue": "rate(5 minutes)"},
+        {"ParameterKey": "Message", "ParameterValue": "second"}, {"ParameterKey": "Team", "ParameterValue": "b"}])
+    assert updated["ScheduleArn"] == out["ScheduleArn"] and updated["GroupArn"] == out["GroupArn"]  # in place
+    assert scheduler.get_schedule(Name=out["Schedule"], GroupName=out["Group"])["ScheduleExpression"] == \
+        "rate(5 minutes)"
+    assert scheduler.list_tags_for_resource(ResourceArn=out["GroupArn"])["Tags"] == [{"Key": "team", "Value": "b"}]
+    fire_schedule(endpoint, out["ScheduleArn"])
+    assert [json.loads(b) for b in receive(sqs, out["Inbox"])] == [{"message": "second"}]
+
+    delete(cf, name)
+    with pytest.raises(ClientError) as info:
+        scheduler.get_schedule_group(Name=out["Group"])
+    assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+SAM_SCHEDULE_V2 = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Inbox: {Type: AWS::SQS::Queue}
+  Ticker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Environment: {Variables: {INBOX: !Ref Inbox}}
+      InlineCode: |
+        import json, os, boto3
+        def handler(event, context):
+            boto3.client("sqs").send_message(QueueUrl=os.environ["INBOX"], MessageBody=json.dumps(event))
+      Events:
+        Tick:
+          Type: ScheduleV2
+          Properties: {ScheduleExpression: rate(1 day), Input: '{"from": "scheduler"}'}
+Outputs:
+  Inbox: {Value: !Ref Inbox}
+"""
+
+
+def test_sam_schedule_v2_event_invokes_the_function(cf, client, endpoint, unique_name):
+    name = unique_name("samsched")
+    out = deploy(cf, name, SAM_SCHEDULE_V2)
+    resources = {r["LogicalResourceId"]: r for r in cf.list_stack_resources(StackName=name)["StackResourceSummaries"]}
+    schedule = resources["TickerTick"]
+    assert schedule["ResourceType"] == "AWS::Scheduler::Schedule"
+    arn = client("scheduler").get_schedule(Name=schedule["PhysicalResourceId"])["Arn"]
+    fire_schedule(endpoint, arn)
+    assert [json.loads(b) for b in receive(client("sqs"), out["Inbox"], 60)] == [{"from": "scheduler"}]
+    delete(cf, name)
+
+
+EVENTS = """
+Parameters:
+  Retention: {Type: Number, Default: 7}
+  Rate: {Type: Number, Default: 10}
+Resources:
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties: {Name: !Sub "${AWS::StackName}-bus"}
+  Archive:
+    Type: AWS::Events::Archive
+    Properties:
+      SourceArn: !GetAtt Bus.Arn
+      Description: orders only
+      EventPattern: {source: [orders]}
+      RetentionDays: !Ref Retention
+  Connection:
+    Type: AWS::Events::Connection
+    Properties:
+      AuthorizationType: API_KEY
+      Description: partner api
+      AuthParameters:
+        ApiKeyAuthParameters: {ApiKeyName: x-api-key, ApiKeyValue: s3cret}
+  Destination:
+    Type: AWS::Events::ApiDestination
+    Properties:
+      ConnectionArn: !GetAtt Connection.Arn
+      InvocationEndpoint: https://partner.example/orders/*
+      HttpMethod: POST
+      InvocationRateLimitPerSecond: !Ref Rate
+Outputs:
+  Bus: {Value: !Ref Bus}
+  Archive: {Value: !Ref Archive}
+  ArchiveArn: {Value: !GetAtt Archive.Arn}
+  Connection: {Value: !Ref Connection}
+  ConnectionArn: {Value: !GetAtt Connection.Arn}
+  ConnectionPolicyArn: {Value: !GetAtt Connection.ArnForPolicy}
+  Secret: {Value: !GetAtt Connection.SecretArn}
+  Destination: {Value: !Ref Destination}
+  DestinationArn: {Value: !GetAtt Destination.Arn}
+  DestinationPolicyArn: {Value: !GetAtt Destination.ArnForPolicy}
+"""
+
+
+def test_events_archive_connection_and_api_destination(cf, client, unique_name):
+    events = client("events")
+    name = unique_name("evx")
+    out = deploy(cf, name, EVENTS)
+    assert "-Archive-" in out["Archive"] and len(out["Archive"]) <= 48
+    assert out["ArchiveArn"] == f"arn:aws:events:us-east-1:000000000000:archive/{out['Archive']}"
+    archive = events.describe_archive(ArchiveName=out["Archive"])
+    assert archive["RetentionDays"] == 7 and json.loads(archive["EventPattern"]) == {"source": ["orders"]}
+    events.put_events(Entries=[{"Source": "orders", "DetailType": "placed", "Detail": "{}", "EventBusName": out["Bus"]},
+                               {"Source": "other", "DetailType": "x", "Detail": "{}", "EventBusName": out["Bus"]}])
+    assert events.describe_archive(ArchiveName=out["Archive"])["EventCount"] == 1
+    connection = events.describe_connection(Name=out["Connection"])
+    assert connection["AuthorizationType"] == "API_KEY" and connection["ConnectionArn"] == out["ConnectionArn"]
+    assert connection["AuthParameters"] == {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key"}}
+    assert out["ConnectionPolicyArn"] == f"arn:aws:events:us-east-1:000000000000:connection/{out['Connection']}"
+    assert out["Secret"].startswith("arn:aws:secretsmanager:us-east-1:000000000000:secret:events!connection/")
+    destination = events.describe_api_destination(Name=out["Destination"])
+    assert destination["InvocationRateLimitPerSecond"] == 10 and destination["ConnectionArn"] == out["ConnectionArn"]
+    assert out["DestinationPolicyArn"] == out["DestinationArn"].rsplit("/", 1)[0]
+
+    updated = deploy(cf, name, EVENTS, create=False, Parameters=[{"ParameterKey": "Retention", "ParameterValue": "30"},
+                                                                 {"ParameterKey": "Rate", "ParameterValue": "5"}])
+    assert updated == out  # updated in place: same names and ARNs
+    assert events.describe_archive(ArchiveName=out["Archive"])["RetentionDays"] == 30
+    assert events.describe_api_destination(Name=out["Destination"])["InvocationRateLimitPerSecond"] == 5
+
+    delete(cf, name)
+    for call, kw in ((events.describe_archive, {"ArchiveName": out["Archive"]}),
+                     (events.describe_connection, {"Name": out["Connection"]}),
+                     (events.describe_api_destination, {"Name": out["Destination"]})):
+        with pytest.raises(ClientError) as info:
+            call(**kw)
+        assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("resource, reason", [
+    ("Filter:\n    Type: AWS::Logs::SubscriptionFilter\n    Properties: {LogGroupName: !Ref Logs, FilterPattern: '',"
+     " DestinationArn: !GetAtt Queue.Arn}\n  Logs: {Type: AWS::Logs::LogGroup}\n  Queue: {Type: AWS::SQS::Queue}",
+     "Resource type AWS::Logs::SubscriptionFilter needs logs:PutSubscriptionFilter, which overcast does not "
+     "implement yet"),
+    ("Grant:\n    Type: AWS::Lambda::LayerVersionPermission\n    Properties: {Action: lambda:GetLayerVersion,"
+     " LayerVersionArn: 'arn:aws:lambda:us-east-1:000000000000:layer:shared:1', Principal: '*'}",
+     "Resource type AWS::Lambda::LayerVersionPermission needs lambda:AddLayerVersionPermission, which overcast "
+     "does not implement yet"),
+])
+def test_a_type_whose_service_operation_is_missing_fails_with_the_reason(cf, unique_name, resource, reason):
+    name = unique_name("missing")
+    cf.create_stack(StackName=name, TemplateBody=f"Resources:\n  {resource}\n")
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            break
+        time.sleep(0.1)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert [e["ResourceStatusReason"] for e in failed] == [reason]
