@@ -53,7 +53,7 @@ def deploy(endpoint: str, suffix: str | None = None, buffer_seconds: int = 60) -
                              Targets={"S3Targets": [{"Path": f"s3://{bucket}/clicks/"}]})
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
-        archive.write(os.path.join(HERE, "report.py"), "report.py")
+        archive.write(os.path.join(HERE, "src", "report.py"), "report.py")
     function = c["lambda"].create_function(
         FunctionName=f"clickstream-report-{suffix}", Runtime="python3.11", Handler="report.handler", Role=role,
         Code={"ZipFile": code.getvalue()}, Timeout=120,

@@ -17,6 +17,7 @@ retained record). Records are GetRecords' dicts: SequenceNumber, ApproximateArri
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import bisect
@@ -119,6 +120,13 @@ class KinesisProvider(Provider):
     def reset(self) -> None:
         self._open.clear()
         self.waiters.notify_all()
+
+    async def until_active(self, ctx, name: str) -> None:
+        """Wait until the stream leaves CREATING/UPDATING (a timer to its ready time, not a poll):
+        CloudFormation counts a stream as created or updated only once it is ACTIVE."""
+        delay = self._stream(ctx, {"StreamName": name}).ready_at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     # -- lookups --------------------------------------------------------------------------------
 

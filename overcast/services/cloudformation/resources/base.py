@@ -9,6 +9,7 @@ from the type's resource provider schema (schemas.py), not from the type's code.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import random
 import string
@@ -84,7 +85,13 @@ class ResourceOp:
         if method is None:  # the service exists, the operation this type needs does not yet
             raise ResourceFailed(f"Resource type {self.type_name} needs {service}:{operation}, which overcast does "
                                  "not implement yet")
-        result = method(self.context(service, operation), {k: v for k, v in params.items() if v is not None})
+        # a copy: a provider may change what it is given, and these are the stack's stored properties
+        params = copy.deepcopy({k: v for k, v in params.items() if v is not None})
+        ctx = self.context(service, operation)
+        authorize = getattr(provider, "authorize", None)
+        if authorize is not None:  # the check the API path runs before every operation of the service
+            authorize(ctx, params)
+        result = method(ctx, params)
         if inspect.isawaitable(result):
             result = await result
         return result or {}

@@ -10,6 +10,7 @@ import boto3
 DATABASE = os.environ["DATABASE"]
 CRAWLER = os.environ["CRAWLER"]
 BUCKET = os.environ["BUCKET"]
+WORKGROUP = os.environ.get("WORKGROUP", "primary")
 QUERY = """
 SELECT page, count(*) AS clicks, approx_distinct(visitor) AS visitors,
        date_trunc('hour', max(from_iso8601_timestamp(ts))) AS last_hour
@@ -22,8 +23,9 @@ def handler(event, context):
     glue.start_crawler(Name=CRAWLER)
     while glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] != "READY":
         time.sleep(0.2)
-    qid = athena.start_query_execution(QueryString=QUERY, QueryExecutionContext={"Database": DATABASE},
-                                       ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena/"})["QueryExecutionId"]
+    qid = athena.start_query_execution(
+        QueryString=QUERY, QueryExecutionContext={"Database": DATABASE}, WorkGroup=WORKGROUP,
+        ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena/"})["QueryExecutionId"]
     while True:
         status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
         if status["State"] not in ("QUEUED", "RUNNING"):
