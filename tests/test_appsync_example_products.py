@@ -6,11 +6,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib.util
+import io
 import json
 import os
+import re
+import zipfile
 
 import httpx
+import pytest
 import websockets
+from botocore.exceptions import ClientError
+
+FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "graphql-products")
 
@@ -23,7 +30,11 @@ def _deploy(endpoint):
 
 
 def test_graphql_products_example_end_to_end(endpoint):
-    out = _deploy(endpoint)
+    exercise(_deploy(endpoint))
+
+
+def exercise(out: dict) -> None:
+    """Queries, mutations (VTL, JS, Lambda) and a subscription on the deployed example."""
     url, headers = out["pathGraphqlUrl"], {"x-api-key": out["apiKey"]}
 
     def gql(text, variables=None):
@@ -62,3 +73,43 @@ def test_graphql_products_example_end_to_end(endpoint):
     negative = gql('mutation { createProduct(input: {name: "x", category: "home", price: -1}) { id } }')
     assert negative["errors"][0] == {**negative["errors"][0], "errorType": "ValidationError",
                                      "message": "A price cannot be negative"}
+
+
+def _package(client, bucket: str) -> str:
+    """What `sam deploy` does before it deploys: the function's code zipped, and the schema, mapping
+    templates and resolver code uploaded, the template pointing at them in S3."""
+    s3 = client("s3")
+    s3.create_bucket(Bucket=bucket)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.write(os.path.join(ROOT, "functions", "pricing.py"), "pricing.py")
+    s3.put_object(Bucket=bucket, Key="functions.zip", Body=buffer.getvalue())
+    with open(os.path.join(ROOT, "template.yaml")) as f:
+        template = f.read().replace("CodeUri: functions/", f"CodeUri: s3://{bucket}/functions.zip")
+
+    def upload(match: re.Match) -> str:
+        with open(os.path.join(ROOT, match.group(2)), "rb") as f:
+            s3.put_object(Bucket=bucket, Key=match.group(2), Body=f.read())
+        return f"{match.group(1)}S3Location: s3://{bucket}/{match.group(2)}"
+
+    return re.sub(r"(\w*)S3Location: (\S+)", upload, template)
+
+
+def test_graphql_products_template_deployed_as_a_stack(endpoint, client, unique_name):
+    cf = client("cloudformation")
+    name = unique_name("products")
+    change_set = cf.create_change_set(StackName=name, ChangeSetName="deploy", ChangeSetType="CREATE",
+                                      TemplateBody=_package(client, unique_name("products-artifacts")),
+                                      Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])["Id"]
+    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set, WaiterConfig=FAST)
+    cf.execute_change_set(ChangeSetName=change_set)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    out = {o["OutputKey"]: o["OutputValue"] for o in cf.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
+    api_id = out["ApiId"]
+    assert out["GraphQLUrl"].startswith(f"http://{api_id}.appsync-api.us-east-1.") and out["ApiKey"].startswith("da2-")
+    exercise({"apiKey": out["ApiKey"], "pathGraphqlUrl": f"{endpoint}/_aws/appsync/{api_id}/graphql",
+              "pathRealtimeUrl": endpoint.replace("http", "ws", 1) + f"/_aws/appsync/{api_id}/graphql/realtime"})
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    with pytest.raises(ClientError):
+        client("appsync").get_graphql_api(apiId=api_id)

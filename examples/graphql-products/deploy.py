@@ -44,7 +44,7 @@ def deploy(endpoint: str, suffix: str | None = None) -> dict:
                                               "KeySchema": [{"AttributeName": "category", "KeyType": "HASH"}]}])
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as z:
-        z.write(os.path.join(HERE, "pricing.py"), "pricing.py")
+        z.write(os.path.join(HERE, "functions", "pricing.py"), "pricing.py")
     fn = lam.create_function(FunctionName=f"pricing-{suffix}", Runtime="python3.12", Handler="pricing.handler",
                              Role="arn:aws:iam::000000000000:role/pricing", Code={"ZipFile": code.getvalue()})
 

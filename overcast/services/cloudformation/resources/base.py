@@ -163,3 +163,34 @@ def tag_changes(old: dict, new: dict, prop: str = "Tags") -> tuple[dict, list[st
     if before == after:
         return {}, []
     return {k: v for k, v in after.items() if before.get(k) != v}, [k for k in before if k not in after]
+
+
+def api_members(service: str, operation: str, properties: dict) -> dict:
+    """CloudFormation's PascalCase properties as the operation's input members (AppSync's camelCase,
+    DynamoDBConfig -> dynamodbConfig), matched case-insensitively shape by shape through botocore's
+    model; map keys stay as they are. A property the input has no member for is left out."""
+    from overcast.aws.models import load_service_model
+
+    model = load_service_model(service)
+    return _members(model, model.operation(operation).input_shape, properties)
+
+
+def _members(model, shape_name: str, value):
+    shape = model.shapes[shape_name]
+    kind = shape["type"]
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.get("members", {})
+        lookup = model.cache("cfn-members").get(shape_name)
+        if lookup is None:
+            lookup = model.cache("cfn-members")[shape_name] = {name.lower(): name for name in members}
+        out = {}
+        for key, item in value.items():
+            name = lookup.get(key.lower())
+            if name is not None and item is not None:
+                out[name] = _members(model, members[name]["shape"], item)
+        return out
+    if kind == "list" and isinstance(value, list):
+        return [_members(model, shape["member"]["shape"], v) for v in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: _members(model, shape["value"]["shape"], v) for k, v in value.items()}
+    return value
