@@ -36,6 +36,7 @@ class OvercastApp:
         self.started_at = time.time()
         self.read_watchdog = ReadWatchdog(config.request_timeout)
         self.guard = security.BrowserGuard(config)
+        self.console = None  # overcast.console.Console, made on the console's first request
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -47,6 +48,8 @@ class OvercastApp:
         self.gateway = Gateway(self.providers)
 
     async def close(self) -> None:
+        if self.console is not None:
+            self.console.close()
         if self.providers is not None:
             await self.providers.coordination.stop()
             await self.providers.stop()
@@ -165,7 +168,8 @@ class OvercastApp:
         elif internal and (path.startswith("/_overcast/cluster/") or path.rstrip("/") == "/_overcast/cluster"):
             response = await self._cluster(request)
         elif internal:
-            response = await self._internal(request)
+            console = path == "/_overcast/console" or path.startswith("/_overcast/console/")
+            response = await (self._console(request) if console else self._internal(request))
         if response is None:
             allowed = None
             if origin is not None:
@@ -294,6 +298,13 @@ class OvercastApp:
                 await appsync.subscriptions.deliver_from_elsewhere(unquote(parts[4]), unquote(parts[5]), payload)
                 return _json(200, {})
         return _json(404, {"error": "NotFound", "message": f"No overcast endpoint {request.method} {request.path}"})
+
+    async def _console(self, request: HttpRequest) -> HttpResponse:
+        if self.console is None:
+            from overcast.console import Console
+
+            self.console = Console(self)
+        return await self.console.handle(request)
 
     def health(self) -> dict:
         loaded = self.providers.loaded() if self.providers else {}

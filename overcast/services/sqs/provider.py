@@ -765,6 +765,31 @@ class SqsProvider(Provider):
                 message["MessageAttributes"] = selected
         return message
 
+    def peek_messages(self, account: str, region: str, url: str, limit: int, after: int) -> dict:
+        """The web console's look at a queue (AWS has no such operation): up to `limit` messages
+        after position `after`, in the order sent, visible, in flight or delayed, none of them
+        received or changed. {"messages": [...], "next": position | None}."""
+        owner, name = m.split_queue_url(url)
+        if owner not in (None, account):  # "" (no queue URL) or another account's queue
+            raise m.queue_does_not_exist()
+        queue = self._queue(account, region, name)
+        if queue is None:
+            raise m.queue_does_not_exist()
+        now = _now_ms()
+        rows = self.store.messages_after(queue.id, after, now - queue.retention_ms, limit + 1)
+        out = []
+        for row in rows[:limit]:
+            message = self._message_out(queue, row, now, {"All"}, ["All"])
+            del message["ReceiptHandle"]  # nothing was received
+            attributes = message["Attributes"]
+            attributes["ApproximateReceiveCount"] = str(row[9])
+            if row[10] is None:
+                del attributes["ApproximateFirstReceiveTimestamp"]
+            visible_at = row[16]
+            state = "visible" if visible_at <= now else ("inflight" if row[9] else "delayed")
+            out.append({**message, "State": state, "VisibleAt": visible_at, "Position": row[0]})
+        return {"messages": out, "next": rows[limit - 1][0] if len(rows) > limit else None}
+
     # -- deleting and visibility -----------------------------------------------------------------
 
     def _row_for_handle(self, queue: Queue, handle: str) -> tuple[int, str]:

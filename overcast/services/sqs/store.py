@@ -213,6 +213,14 @@ class SqsStore:
             (queue_id, now, sent_after, limit),
         )
 
+    def messages_after(self, queue_id: int, after_id: int, sent_after: int, limit: int) -> list[tuple]:
+        """Every unexpired message, visible or not, in the order sent (the console's peek)."""
+        return self.db.query(
+            f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages WHERE queue_id = ? AND id > ? AND sent_at > ? "
+            "ORDER BY id LIMIT ?",
+            (queue_id, after_id, sent_after, limit),
+        )
+
     def fifo_messages(self, queue_id: int, after_id: int, limit: int) -> list[tuple]:
         return self.db.query(
             f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages WHERE queue_id = ? AND group_id IS NOT NULL AND id > ? "
