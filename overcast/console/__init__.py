@@ -44,6 +44,7 @@ class Console:
         self.app = app
         self._files: dict[str, tuple[bytes, str, str]] = {}
         self._caller = None
+        self._regions: list[str] | None = None
 
     # -- the front -----------------------------------------------------------------------------
 
@@ -68,6 +69,8 @@ class Console:
                     status, answer = await self.call(request, body)
                 elif path == "/api/sqs/peek":
                     status, answer = await self.peek(request, body)
+                elif path == "/api/info":
+                    status, answer = 200, self.info()
                 else:
                     return _error(404, "NotFound", f"No console endpoint {request.path}")
             except CallError as e:
@@ -140,6 +143,19 @@ class Console:
             raise CallError(403, "MissingAuthenticationToken", "overcast checks signatures "
                             "(OVERCAST_VERIFY_SIGNATURES): enter an access key and its secret in the console.")
         return account, region, (account, "overcast-console", None)
+
+    def info(self) -> dict:
+        """What the console's header needs: the version, the regions to offer, whether calls must
+        be signed with the user's own keys."""
+        if self._regions is None:
+            import botocore.session
+
+            self._regions = sorted(botocore.session.get_session().get_available_regions("sqs"))
+        from overcast import __version__
+        from overcast.services import SERVICES
+
+        return {"version": __version__, "regions": self._regions, "services": sorted(SERVICES),
+                "verifySignatures": self.app.config.verify_signatures}
 
     async def call(self, request: HttpRequest, body: dict) -> tuple[int, dict]:
         """{service, operation, params, account, region, credentials?, presign?} -> the answer."""
