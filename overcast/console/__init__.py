@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import os
 import re
 
@@ -39,6 +40,14 @@ _NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 PRESIGN_SECONDS = 900
 
 
+class CallError(Exception):
+    """A console request refused before it reaches a service (bad JSON, unknown operation)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
 class Console:
     def __init__(self, app):
         self.app = app
@@ -62,8 +71,6 @@ class Console:
                 return _error(400, "SerializationException", "The request body is not valid JSON.")
             if not isinstance(body, dict):
                 return _error(400, "SerializationException", "The request body must be a JSON object.")
-            from overcast.console.calls import CallError
-
             try:
                 if path == "/api/call":
                     status, answer = await self.call(request, body)
@@ -109,11 +116,12 @@ class Console:
 
     # -- the API -------------------------------------------------------------------------------
 
-    def _caller_for(self):
+    async def _caller_for(self):
         if self._caller is None:
-            from overcast.console.calls import Caller
-
-            self._caller = Caller(self.app.gateway, asyncio.get_running_loop())
+            # botocore's client machinery is imported off the event loop: other requests go on
+            calls = await asyncio.to_thread(importlib.import_module, "overcast.console.calls")
+            if self._caller is None:
+                self._caller = calls.Caller(self.app.gateway, asyncio.get_running_loop())
         return self._caller
 
     def close(self) -> None:
@@ -124,8 +132,6 @@ class Console:
         """(account, region, credentials) of a console request. Without signature checks the
         account's id is the access key (docs/security.md); with them the user's own keys sign
         the call, and the account is theirs."""
-        from overcast.console.calls import CallError
-
         region = body.get("region") or "us-east-1"
         if not isinstance(region, str) or not _REGION.match(region):
             raise CallError(400, "ValidationError", f"{region!r} is not a region name.")
@@ -147,10 +153,11 @@ class Console:
     def info(self) -> dict:
         """What the console's header needs: the version, the regions to offer, whether calls must
         be signed with the user's own keys."""
-        if self._regions is None:
-            import botocore.session
+        if self._regions is None:  # botocore's partitions file: small, unlike its endpoints file
+            from botocore.loaders import create_loader
 
-            self._regions = sorted(botocore.session.get_session().get_available_regions("sqs"))
+            partitions = create_loader().load_data("partitions")["partitions"]
+            self._regions = sorted(next(p for p in partitions if p["id"] == "aws")["regions"])
         from overcast import __version__
         from overcast.services import SERVICES
 
@@ -158,11 +165,12 @@ class Console:
                 "verifySignatures": self.app.config.verify_signatures}
 
     async def call(self, request: HttpRequest, body: dict) -> tuple[int, dict]:
-        """{service, operation, params, account, region, credentials?, presign?} -> the answer."""
-        from overcast.console.calls import CallError
+        """{service, operation, params, account, region, credentials?, presign?, traced?} -> the
+        answer. `traced: false` marks the console's own polling as not sampled (Caller.call)."""
         from overcast.services import SERVICES
 
-        service, operation, params = body.get("service"), body.get("operation"), body.get("params") or {}
+        service, operation, params = body.get("service"), body.get("operation"), body.get("params")
+        params = {} if params is None else params
         if not isinstance(service, str) or service not in SERVICES:
             raise CallError(400, "ValidationError", f"overcast has no service {service!r}.")
         if not isinstance(operation, str) or not _NAME.match(operation):
@@ -175,19 +183,17 @@ class Console:
                 raise CallError(400, "ValidationError", "The console presigns S3 GetObject and PutObject only.")
             presign = PRESIGN_SECONDS
         _account, region, credentials = self._scope(body)
-        return await self._caller_for().call(_endpoint(request), service, operation, params, region, credentials,
-                                             presign)
+        return await (await self._caller_for()).call(_endpoint(request), service, operation, params, region, credentials,
+                                             presign, traced=body.get("traced", True) is not False)
 
     async def peek(self, request: HttpRequest, body: dict) -> tuple[int, dict]:
         """{queueUrl, account, region, limit?, after?} -> the queue's messages, visible or not,
         oldest first, without receiving them (AWS has no such operation; the console's view of
         the queue, as the SQS provider keeps it)."""
-        from overcast.console.calls import CallError
-
         account, region, credentials = self._scope(body)
         if self.app.config.verify_signatures:  # the keys must be good: ask STS whose they are
-            status, who = await self._caller_for().call(_endpoint(request), "sts", "GetCallerIdentity", {}, region,
-                                                        credentials)
+            status, who = await (await self._caller_for()).call(_endpoint(request), "sts", "GetCallerIdentity", {}, region,
+                                                        credentials, traced=False)
             if status != 200:
                 return status, who
             account = who["result"]["Account"]

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import os
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote, urlsplit
@@ -25,19 +27,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.response import StreamingBody
 
 from overcast.aws.context import HttpRequest
+from overcast.console import CallError
 
 # A body the console reads into its JSON answer (Lambda's 6 MB payloads fit; larger S3 objects
 # are downloaded through a presigned URL instead).
 MAX_BODY = 8 * 1024 * 1024
 _MAX_CLIENTS = 64
-
-
-class CallError(Exception):
-    """A call the console refuses before it reaches the service (bad JSON, unknown operation)."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+_untraced = threading.local()  # the call on this thread is the console's polling (Caller.call)
 
 
 class _Raw:
@@ -74,15 +70,19 @@ class Caller:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def call(self, endpoint: str, service: str, operation: str, params: dict, region: str,
-                   credentials: tuple[str, str, str | None], presign: int | None = None) -> tuple[int, dict]:
-        """(HTTP status, answer): {"result": ...} or {"error": {"code", "message"}}."""
+                   credentials: tuple[str, str, str | None], presign: int | None = None,
+                   traced: bool = True) -> tuple[int, dict]:
+        """(HTTP status, answer): {"result": ...} or {"error": {"code", "message"}}. `traced=False`:
+        the request says it is not sampled (X-Amzn-Trace-Id: ...;Sampled=0), for the console's own
+        polling (a log tail asks every second), which is not the user's application at work."""
         return await self.loop.run_in_executor(self._pool, self._call, endpoint, service, operation, params,
-                                               region, credentials, presign)
+                                               region, credentials, presign, traced)
 
     # -- on the console's threads ----------------------------------------------------------
 
-    def _call(self, endpoint, service, operation, params, region, credentials, presign):
+    def _call(self, endpoint, service, operation, params, region, credentials, presign, traced):
         client = self._client(endpoint, service, region, credentials)
+        _untraced.value = not traced
         model = client.meta.service_model
         if operation not in model.operation_names:
             raise CallError(400, "InvalidAction", f"{model.service_id} has no operation {operation!r}.")
@@ -149,6 +149,8 @@ class Caller:
         for name, value in request.headers.items():
             headers[name.lower()] = value.decode("latin-1") if isinstance(value, bytes) else value
         headers.setdefault("host", url.netloc)
+        if getattr(_untraced, "value", False):
+            headers["x-amzn-trace-id"] = f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Sampled=0"
         http = HttpRequest(method=request.method, path=unquote(url.path) or "/", raw_path=url.path or "/",
                            query_string=url.query, headers=headers, body=body or b"", scheme=url.scheme)
         status, response_headers, data = asyncio.run_coroutine_threadsafe(self._dispatch(http), self.loop).result()

@@ -60,8 +60,12 @@ function scoped(body) {
 }
 
 // Run one AWS operation through overcast (the same path an SDK's request takes); its output.
-export async function call(service, operation, params = {}) {
-  return (await post("call", scoped({ service, operation, params }))).result;
+// The console's own reads (listing, describing, polling a log tail) say they are not sampled
+// (X-Amzn-Trace-Id: ...;Sampled=0), so browsing does not fill the trace list; what the user does
+// (invoke, put, send, run a query) is traced like any client's call.
+const READS = /^(List|Describe|Get|Head|BatchGet|Filter|Scan$|Query$|Search)/;
+export async function call(service, operation, params = {}, { traced = !READS.test(operation) } = {}) {
+  return (await post("call", scoped({ service, operation, params, traced }))).result;
 }
 
 // Every page of a paginated operation, up to `max` items.

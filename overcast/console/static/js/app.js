@@ -39,6 +39,7 @@ async function render() {
   }
   if (ticket !== rendering) return; // the user moved on while this page was loading
   clear(main, node);
+  if (!performance.getEntriesByName("overcast:first-page").length) performance.mark("overcast:first-page");
   main.focus({ preventScroll: true });
   window.scrollTo(0, 0);
   document.body.classList.remove("nav-open");
