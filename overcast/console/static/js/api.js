@@ -97,6 +97,7 @@ export async function info() {
 export async function traces(query = {}) {
   const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== "" && v != null));
   const response = await fetch("/_overcast/traces?" + params);
+  if (response.status === 404) throw new ApiError(404, "NoTraces", "This overcast records no traces (tracing is off or not built in).");
   if (!response.ok) throw new ApiError(response.status, "TraceError", await response.text());
   return response.json();
 }
