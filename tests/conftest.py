@@ -185,11 +185,14 @@ def unique_name():
 @pytest.fixture(scope="module")
 def playwright():
     """Playwright's driver (sync API), one per test module; the test is skipped where Chromium or
-    Playwright is missing (tests/browser_support.py)."""
+    Playwright is missing (tests/browser_support.py), and fails there when OVERCAST_REQUIRE_BROWSER=1
+    (CI sets it: a browser test must not stop running unnoticed)."""
     from browser_support import missing
 
     reason = missing()
     if reason:
+        if os.environ.get("OVERCAST_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"OVERCAST_REQUIRE_BROWSER=1 but {reason}")
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 

@@ -13,21 +13,34 @@ import importlib.util
 import json
 import os
 import re
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from browser_support import require_browser
-
-pytestmark = require_browser  # the fixtures browser and browser_page come from browser_support (conftest.py)
+from browser_support import served
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHOTS = os.environ.get("OVERCAST_CONSOLE_SCREENSHOTS")
 FIRST_PAGE_BUDGET_MS = 500
 TRACE_BUDGET_MS = 200
+
+
+@pytest.fixture
+def browser_page(browser):
+    """A page in a fresh browser context (no cache, no storage: a cold browser). `page.problems`
+    collects uncaught exceptions and console errors other than failed loads (an AWS error is a
+    4xx answer the page shows)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(f"uncaught: {error}"))
+    page.on("console", lambda message: page.problems.append(f"console: {message.text}")
+            if message.type == "error" and "Failed to load resource" not in message.text else None)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def _shot(page, name: str) -> None:
@@ -269,27 +282,11 @@ def test_a_page_on_another_origin_can_neither_use_nor_read_the_console_api(endpo
     html = PAGE % {"api": f"{endpoint}/_overcast/console/api/call", "queue": queue,
                    "info": f"{endpoint}/_overcast/console/api/info"}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            data = html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        # another origin: another host name than overcast's (127.0.0.1 vs localhost), another port
-        browser_page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
-        browser_page.wait_for_function("document.getElementById('out').textContent !== 'pending'")
+    # another origin: another host name than overcast's (127.0.0.1 vs localhost), another port
+    with served({"/index.html": ("text/html", html)}) as port:
+        browser_page.goto(f"http://127.0.0.1:{port}/")
+        browser_page.locator("#out").filter(has_not_text="pending").wait_for()
         lines = browser_page.inner_text("#out").splitlines()
-    finally:
-        server.shutdown()
     assert lines == ["json blocked", "no-cors opaque", "read blocked"], lines
     sqs = client("sqs")
     assert not any(url.endswith("/" + queue) for url in sqs.list_queues(QueueNamePrefix=queue).get("QueueUrls", []))
