@@ -11,6 +11,7 @@ import zipfile
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from cognito_support import signed_up_user
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
@@ -64,13 +65,19 @@ def test_the_rest_api_example_as_a_sam_application(client, endpoint, unique_name
     out = outputs(stack)
     key = apigw.get_api_key(apiKey=out["ApiKeyId"], includeValue=True)["value"]
     url, h = f"{endpoint}/_aws/execute-api/{out['ApiId']}/prod", {"x-api-key": key}
+    signed_in = signed_up_user(endpoint, out["UserPoolId"], out["UserPoolClientId"], f"{name}@example.com")
+    writer = {**h, "Authorization": signed_in["IdToken"]}
     assert httpx.get(f"{url}/items").status_code == 403
-    bad = httpx.post(f"{url}/items", json={"name": ""}, headers=h)
+    bad = httpx.post(f"{url}/items", json={"name": ""}, headers=writer)
     assert bad.status_code == 400 and bad.json() == {"message": "Invalid request body"}
-    created = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=h, timeout=30)
+    assert httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=h).status_code == 401
+    created = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=writer, timeout=30)
     assert created.status_code == 201, created.text
     item_id = created.json()["id"]
     assert httpx.get(f"{url}/items/{item_id}", headers=h).json()["name"] == "lamp"
+    preflight = httpx.options(f"{url}/items", headers={"Origin": "http://localhost:3000",
+                                                       "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 200 and "Authorization" in preflight.headers["access-control-allow-headers"]
     processed = cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"]
     assert "AWS::Serverless::Function" not in str(processed)
     assert "AWS::Serverless-2016-10-31" in str(cf.get_template(StackName=name)["TemplateBody"])

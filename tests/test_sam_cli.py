@@ -13,6 +13,7 @@ import subprocess
 import boto3
 import httpx
 import pytest
+from cognito_support import signed_up_user
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,7 +54,10 @@ def test_sam_build_deploy_update_and_delete_the_rest_api_example(endpoint, tmp_p
     out = {o["OutputKey"]: o["OutputValue"] for o in cf.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
     key = apigw.get_api_key(apiKey=out["ApiKeyId"], includeValue=True)["value"]
     url, h = f"{endpoint}/_aws/execute-api/{out['ApiId']}/prod", {"x-api-key": key}
-    created = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=h, timeout=30)
+    signed_in = signed_up_user(endpoint, out["UserPoolId"], out["UserPoolClientId"], f"{stack}@example.com")
+    writer = {**h, "Authorization": signed_in["IdToken"]}
+    assert httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=h).status_code == 401
+    created = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=writer, timeout=30)
     assert created.status_code == 201, created.text
 
     # a code change and a property change in one deployment

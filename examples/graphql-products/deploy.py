@@ -1,9 +1,11 @@
-"""Deploy the GraphQL products example: a DynamoDB table, a Lambda function, and an AppSync API
-with VTL and JavaScript resolvers and a subscription.
+"""Deploy the GraphQL products example: a DynamoDB table, a Lambda function, a Cognito user pool
+with an "editors" group, and an AppSync API with VTL and JavaScript resolvers and a subscription,
+whose users sign in with the pool (AMAZON_COGNITO_USER_POOLS) and whose public reads take an API key.
 
     python examples/graphql-products/deploy.py     # against AWS_ENDPOINT_URL or http://localhost:4566
 
-Prints the API id, its API key and its GraphQL and real-time URLs as JSON.
+Prints the API id, its API key, the user pool and its app client, and the GraphQL and real-time
+URLs as JSON.
 """
 
 from __future__ import annotations
@@ -29,12 +31,24 @@ def read(*parts: str) -> str:
 def clients(endpoint: str, region: str = "us-east-1"):
     kw = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
               aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
-    return boto3.client("dynamodb", **kw), boto3.client("lambda", **kw), boto3.client("appsync", **kw)
+    return (boto3.client("dynamodb", **kw), boto3.client("lambda", **kw), boto3.client("appsync", **kw),
+            boto3.client("cognito-idp", **kw))
 
 
-def deploy(endpoint: str, suffix: str | None = None) -> dict:
+def deploy(endpoint: str, suffix: str | None = None, user_pool: tuple[str, str] | None = None) -> dict:
+    """`user_pool`: (pool id, app client id) of an existing pool whose users the API should trust
+    (one pool for all of an app's APIs); else a pool of its own."""
     suffix = suffix or uuid.uuid4().hex[:8]
-    ddb, lam, appsync = clients(endpoint)
+    ddb, lam, appsync, idp = clients(endpoint)
+    region = idp.meta.region_name
+    if user_pool:
+        pool, app = user_pool
+    else:
+        pool = idp.create_user_pool(PoolName=f"products-{suffix}", UsernameAttributes=["email"],
+                                    AutoVerifiedAttributes=["email"])["UserPool"]["Id"]
+        app = idp.create_user_pool_client(UserPoolId=pool, ClientName="products-web", ExplicitAuthFlows=[
+            "ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.create_group(UserPoolId=pool, GroupName="editors", Description="may change the catalogue")
     table = f"products-{suffix}"
     ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
@@ -48,7 +62,10 @@ def deploy(endpoint: str, suffix: str | None = None) -> dict:
     fn = lam.create_function(FunctionName=f"pricing-{suffix}", Runtime="python3.12", Handler="pricing.handler",
                              Role="arn:aws:iam::000000000000:role/pricing", Code={"ZipFile": code.getvalue()})
 
-    api = appsync.create_graphql_api(name=f"products-{suffix}", authenticationType="API_KEY")["graphqlApi"]
+    api = appsync.create_graphql_api(
+        name=f"products-{suffix}", authenticationType="AMAZON_COGNITO_USER_POOLS",
+        userPoolConfig={"userPoolId": pool, "awsRegion": region, "defaultAction": "ALLOW"},
+        additionalAuthenticationProviders=[{"authenticationType": "API_KEY"}])["graphqlApi"]
     api_id = api["apiId"]
     appsync.start_schema_creation(apiId=api_id, definition=read("schema.graphql").encode())
     while (status := appsync.get_schema_creation_status(apiId=api_id))["status"] == "PROCESSING":
@@ -71,7 +88,7 @@ def deploy(endpoint: str, suffix: str | None = None) -> dict:
                                 runtime=JS, code=read("resolvers", "products.js"))
     # no templates: a direct Lambda resolver
     appsync.create_resolver(apiId=api_id, typeName="Product", fieldName="priceWithTax", dataSourceName="pricing")
-    return {"apiId": api_id, "apiKey": key, "graphqlUrl": api["uris"]["GRAPHQL"], "realtimeUrl": api["uris"]["REALTIME"],
+    return {"apiId": api_id, "apiKey": key, "userPoolId": pool, "userPoolClientId": app, "graphqlUrl": api["uris"]["GRAPHQL"], "realtimeUrl": api["uris"]["REALTIME"],
             "pathGraphqlUrl": f"{endpoint}/_aws/appsync/{api_id}/graphql",
             "pathRealtimeUrl": endpoint.replace("http", "ws", 1) + f"/_aws/appsync/{api_id}/graphql/realtime"}
 
