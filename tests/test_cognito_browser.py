@@ -6,7 +6,12 @@ JavaScript clients, bundled with esbuild from npm (tests/browser_support.py):
   into, the code exchanged at /oauth2/token, /oauth2/userInfo, and /logout back to the app;
 - the hosted endpoints' safety next to a browser: no redirect outside the client's callback URLs,
   no login form post from another site, no framing of the login page, nothing of the codes
-  endpoint readable from another origin.
+  endpoint readable from another origin;
+- a web app on S3 website hosting uses Amplify v6 (aws-amplify/auth and aws-amplify/api): signUp,
+  confirmSignUp with the code from overcast's codes endpoint, signIn with SRP, then the REST API
+  of examples/rest-api (Cognito authorizer, ID token) and the GraphQL API of
+  examples/graphql-products (AMAZON_COGNITO_USER_POOLS, access token, the editors group), and
+  signOut, which revokes the sign-in's tokens.
 
 Skipped without Chromium, Playwright or the npm packages (`.ci/run` installs them all)."""
 
@@ -217,3 +222,127 @@ def test_page_on_a_sibling_host_cannot_post_the_login_form_frame_it_or_read_code
         with page.expect_request(lambda r: r.url.startswith(callback)) as reached:
             page.click("button[type=submit]")
         assert "code=" in reached.value.url
+
+
+# -- Amplify in the browser, against the examples' APIs ---------------------------------------------------------
+
+AMPLIFY = """import { Amplify } from 'aws-amplify';
+import * as auth from 'aws-amplify/auth';
+import { generateClient } from 'aws-amplify/api';
+window.Amplify = Amplify; window.auth = auth; window.generateClient = generateClient;
+"""
+
+# A web app as a static site: Amplify signs the user up, in (SRP), and calls the REST API with the
+# ID token and the GraphQL API in Amplify's userPool mode (the access token).
+WEB_APP = """<!doctype html><html><head><meta charset="utf-8"><title>items</title><script src="amplify.js"></script>
+</head><body><script>
+const config = %(config)s;
+Amplify.configure({
+  Auth: {Cognito: {userPoolId: config.userPoolId, userPoolClientId: config.userPoolClientId,
+                   userPoolEndpoint: config.endpoint, loginWith: {email: true}, signUpVerificationMethod: "code"}},
+  API: {GraphQL: {endpoint: config.graphqlUrl, region: "us-east-1", defaultAuthMode: "userPool"}}});
+const jsonOf = async (response) => ({status: response.status, body: await response.json()});
+window.app = {
+  signUp: async (email, password) => (await auth.signUp({username: email, password,
+                                                         options: {userAttributes: {email}}})).nextStep.signUpStep,
+  confirm: async (email, code) => (await auth.confirmSignUp({username: email, confirmationCode: code})).isSignUpComplete,
+  signIn: async (email, password) => {
+    const result = await auth.signIn({username: email, password});
+    const session = await auth.fetchAuthSession();
+    return {signedIn: result.isSignedIn, email: session.tokens.idToken.payload.email,
+            groups: session.tokens.accessToken.payload["cognito:groups"] || [],
+            username: (await auth.getCurrentUser()).username};
+  },
+  addItem: async (name, price) => {
+    const session = await auth.fetchAuthSession();
+    return jsonOf(await fetch(config.itemsUrl + "/items", {method: "POST", body: JSON.stringify({name, price}),
+      headers: {"Content-Type": "application/json", "x-api-key": config.apiKey,
+                Authorization: session.tokens.idToken.toString()}}));
+  },
+  addItemSignedOut: async (name, price) => jsonOf(await fetch(config.itemsUrl + "/items", {method: "POST",
+      body: JSON.stringify({name, price}), headers: {"Content-Type": "application/json", "x-api-key": config.apiKey}})),
+  graphql: async (query, variables) => {
+    try {
+      return await generateClient().graphql({query, variables});
+    } catch (failed) {
+      return {data: failed.data || null, errors: (failed.errors || [String(failed)]).map((e) => e.errorType || e.message || e)};
+    }
+  },
+  accessToken: async () => (await auth.fetchAuthSession()).tokens.accessToken.toString(),
+  signOut: async () => { await auth.signOut(); return (await auth.fetchAuthSession()).tokens === undefined; },
+  rawGraphql: async (token, query) => jsonOf(await fetch(config.graphqlUrl, {method: "POST",
+      body: JSON.stringify({query}), headers: {"Content-Type": "application/json", Authorization: token}})),
+};
+</script></body></html>"""
+
+
+def _example(name: str):
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", name, "deploy.py")
+    spec = importlib.util.spec_from_file_location(f"example_{name.replace('-', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_amplify_web_app_signs_up_and_in_with_srp_and_calls_the_rest_and_graphql_apis(browser, client, endpoint,
+                                                                                      unique_name):
+    reason = missing_npm("aws-amplify")
+    if reason:
+        pytest.skip(reason)
+    items = _example("rest-api").deploy(endpoint)
+    pool, app = items["userPoolId"], items["userPoolClientId"]
+    products = _example("graphql-products").deploy(endpoint, user_pool=(pool, app))  # one pool, both APIs
+    config = {"endpoint": endpoint, "userPoolId": pool, "userPoolClientId": app, "itemsUrl": items["url"],
+              "apiKey": items["apiKey"], "graphqlUrl": products["pathGraphqlUrl"]}
+    # the web app is a static site on S3, as it would be on AWS
+    s3, bucket = client("s3"), unique_name("web-app")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    s3.put_object(Bucket=bucket, Key="index.html", ContentType="text/html; charset=utf-8",
+                  Body=(WEB_APP % {"config": json.dumps(config)}).encode())
+    s3.put_object(Bucket=bucket, Key="amplify.js", ContentType="text/javascript", Body=bundle(AMPLIFY).encode())
+    site = f"http://{bucket}.s3-website-us-east-1.localhost:{endpoint.rsplit(':', 1)[1]}/"
+
+    page = browser.new_page()
+    page.goto(site)
+    email = "amy@example.com"
+    assert page.evaluate("([e, p]) => app.signUp(e, p)", [email, "Passw0rd!"]) == "CONFIRM_SIGN_UP"
+    # the confirmation "mail": overcast's codes endpoint
+    from cognito_support import latest_code
+
+    assert page.evaluate("([e, c]) => app.confirm(e, c)", [email, latest_code(endpoint, pool, email)]) is True
+    client("cognito-idp").admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="editors")
+    requests = []
+    page.on("request", lambda r: requests.append(r.headers.get("x-amz-target", "")))
+    signed_in = page.evaluate("([e, p]) => app.signIn(e, p)", [email, "Passw0rd!"])
+    assert signed_in["signedIn"] is True and signed_in["email"] == email and signed_in["groups"] == ["editors"]
+    assert "AWSCognitoIdentityProviderService.RespondToAuthChallenge" in requests  # SRP: PASSWORD_VERIFIER
+
+    # the REST API: its Cognito authorizer takes the ID token
+    created = page.evaluate("() => app.addItem('lamp', 12.5)")
+    assert created["status"] == 201 and created["body"]["ownerEmail"] == email
+    refused = page.evaluate("() => app.addItemSignedOut('lamp', 12.5)")
+    assert refused == {"status": 401, "body": {"message": "Unauthorized"}}
+
+    # the GraphQL API: Amplify's userPool mode sends the access token; the user is an editor
+    product = page.evaluate("""() => app.graphql(
+        'mutation($i: ProductInput!) { createProduct(input: $i) { id name price updatedBy } }',
+        {i: {name: 'Desk', category: 'home', price: 120}})""")
+    assert product["data"]["createProduct"]["name"] == "Desk"
+    assert product["data"]["createProduct"]["updatedBy"] == signed_in["username"]
+    listed = page.evaluate("""() => app.graphql('query($c: String!) { productsByCategory(category: $c) { items { name } } }',
+                                               {c: 'home'})""")
+    assert listed["data"]["productsByCategory"]["items"] == [{"name": "Desk"}]
+
+    # signing out revokes the sign-in (Amplify calls RevokeToken): its access token no longer works
+    token = page.evaluate("() => app.accessToken()")
+    query = '{ getProduct(id: "x") { id } }'
+    assert page.evaluate("([t, q]) => app.rawGraphql(t, q)", [token, query])["status"] == 200
+    assert page.evaluate("() => app.signOut()") is True
+    assert "AWSCognitoIdentityProviderService.RevokeToken" in requests
+    revoked = page.evaluate("([t, q]) => app.rawGraphql(t, q)", [token, query])
+    assert revoked["status"] == 401 and revoked["body"]["errors"][0]["errorType"] == "UnauthorizedException"
+    page.close()
