@@ -225,3 +225,38 @@ def test_describe_stack_events_comes_in_pages_of_100(cf, aws_cli, unique_name):
     assert info.value.response["Error"]["Code"] == "ValidationError"
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+NAMED_ARCHIVE = """
+Parameters:
+  Source: {Type: String, Default: A}
+  Archive: {Type: String}
+Conditions:
+  FromA: !Equals [!Ref Source, A]
+Resources:
+  A: {Type: AWS::Events::EventBus, Properties: {Name: !Sub "${AWS::StackName}-a"}}
+  B: {Type: AWS::Events::EventBus, Properties: {Name: !Sub "${AWS::StackName}-b"}}
+  Archive:
+    Type: AWS::Events::Archive
+    Properties:
+      ArchiveName: !Ref Archive
+      SourceArn: !If [FromA, !GetAtt A.Arn, !GetAtt B.Arn]
+"""
+
+
+def test_a_custom_named_resource_that_needs_replacing_fails_the_update(cf, unique_name):
+    """An archive's SourceArn is createOnly: a new bus needs a new archive, which cannot take the
+    name the template gives the one that exists."""
+    name, archive = unique_name("named"), unique_name("named-archive")[:40]
+    cf.create_stack(StackName=name, TemplateBody=NAMED_ARCHIVE, Parameters=[{"ParameterKey": "Archive",
+                                                                             "ParameterValue": archive}])
+    wait(cf, "stack_create_complete", name)
+    cf.update_stack(StackName=name, TemplateBody=NAMED_ARCHIVE, Parameters=[
+        {"ParameterKey": "Archive", "UsePreviousValue": True}, {"ParameterKey": "Source", "ParameterValue": "B"}])
+    assert settle(cf, name)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    failed = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"] if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert failed[0]["ResourceStatusReason"] == (
+        f"CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename {archive} and "
+        "update the stack again.")
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)

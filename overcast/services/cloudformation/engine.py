@@ -666,11 +666,14 @@ class Engine:
 
     async def _replace(self, stack, logical_id, current, previous, kind, properties, given, given_old) -> bool:
         schema = schemas.schema(current["ResourceType"])
-        name_props = [p for p in schema.primary_identifier if p in properties and "." not in p] if schema else []
-        custom_named = [p for p in name_props if properties.get(p) == (previous.get("properties") or {}).get(p)]
-        if custom_named:
+        # The replacement would take the old one's identifier: every part of the primary identifier
+        # is a name the template sets, and none of them changed.
+        ids = schema.primary_identifier if schema else ()
+        before = previous.get("properties") or {}
+        if ids and all("." not in p and properties.get(p) is not None and properties.get(p) == before.get(p)
+                       for p in ids):
             reason = (f"CloudFormation cannot update a stack when a custom-named resource requires replacing. "
-                      f"Rename {properties[custom_named[0]]} and update the stack again.")
+                      f"Rename {'|'.join(str(properties[p]) for p in ids)} and update the stack again.")
             self.resource_status(stack, current, "UPDATE_FAILED", reason)
             return False
         current["action"] = "replace"

@@ -9,9 +9,13 @@ import importlib
 _P = "overcast.services.cloudformation.resources."
 
 TYPES: dict[str, str] = {
+    "AWS::ApiGateway::Account": _P + "apigateway:Account",
     "AWS::ApiGateway::ApiKey": _P + "apigateway:ApiKey",
     "AWS::ApiGateway::Authorizer": _P + "apigateway:Authorizer",
+    "AWS::ApiGateway::BasePathMapping": _P + "apigateway:BasePathMapping",
     "AWS::ApiGateway::Deployment": _P + "apigateway:Deployment",
+    "AWS::ApiGateway::DomainName": _P + "apigateway:DomainName",
+    "AWS::ApiGateway::GatewayResponse": _P + "apigateway:GatewayResponse",
     "AWS::ApiGateway::Method": _P + "apigateway:Method",
     "AWS::ApiGateway::Model": _P + "apigateway:Model",
     "AWS::ApiGateway::RequestValidator": _P + "apigateway:RequestValidator",
@@ -21,8 +25,10 @@ TYPES: dict[str, str] = {
     "AWS::ApiGateway::UsagePlan": _P + "apigateway:UsagePlan",
     "AWS::ApiGateway::UsagePlanKey": _P + "apigateway:UsagePlanKey",
     "AWS::ApiGatewayV2::Api": _P + "apigatewayv2:Api",
+    "AWS::ApiGatewayV2::ApiMapping": _P + "apigatewayv2:ApiMapping",
     "AWS::ApiGatewayV2::Authorizer": _P + "apigatewayv2:Authorizer",
     "AWS::ApiGatewayV2::Deployment": _P + "apigatewayv2:Deployment",
+    "AWS::ApiGatewayV2::DomainName": _P + "apigatewayv2:DomainName",
     "AWS::ApiGatewayV2::Integration": _P + "apigatewayv2:Integration",
     "AWS::ApiGatewayV2::IntegrationResponse": _P + "apigatewayv2:IntegrationResponse",
     "AWS::ApiGatewayV2::Route": _P + "apigatewayv2:Route",

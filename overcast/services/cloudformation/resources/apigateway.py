@@ -1,13 +1,31 @@
 """AWS::ApiGateway::* types, through the API Gateway (REST) provider: RestApi (also from an
 OpenAPI Body or BodyS3Location), Resource, Method (with its integration and responses),
-Deployment, Stage, Model, RequestValidator, Authorizer, ApiKey, UsagePlan, UsagePlanKey."""
+Deployment, Stage, Model, RequestValidator, Authorizer, ApiKey, UsagePlan, UsagePlanKey,
+GatewayResponse, DomainName, BasePathMapping, Account."""
 
 from __future__ import annotations
 
 import json
 
 from overcast.aws.errors import AwsError
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, is_missing
+from overcast.services.cloudformation.resources.base import (
+    ResourceOp,
+    ResourceType,
+    api_members,
+    is_missing,
+    tag_changes,
+    tag_map,
+)
+
+
+async def retag(op: ResourceOp, path: str) -> None:
+    """An update's tag changes of the resource at `path` (/restapis/{id}, /apikeys/{id}, ...)."""
+    tags, gone = tag_changes(op.old_properties, op.properties)
+    arn = f"arn:aws:apigateway:{op.region}::{path}"
+    if gone:
+        await op.call("apigateway", "UntagResource", {"resourceArn": arn, "tagKeys": gone})
+    if tags:
+        await op.call("apigateway", "TagResource", {"resourceArn": arn, "tags": tags})
 
 
 def _replace(path: str, value) -> dict:
@@ -39,6 +57,9 @@ class RestApi(ResourceType):
             patches = self._patches({}, props, body_given=True)
             if patches:
                 api = await op.call("apigateway", "UpdateRestApi", {"restApiId": api["id"], "patchOperations": patches})
+            if tag_map(props.get("Tags")):
+                await op.call("apigateway", "TagResource", {"resourceArn": f"arn:aws:apigateway:{op.region}::/restapis/"
+                                                                           f"{api['id']}", "tags": tag_map(props["Tags"])})
         else:
             api = await op.call("apigateway", "CreateRestApi", {
                 "name": props.get("Name") or op.name(), "description": props.get("Description"),
@@ -83,6 +104,7 @@ class RestApi(ResourceType):
             patches = self._patches(old, props)
         if patches:
             await op.call("apigateway", "UpdateRestApi", {"restApiId": api_id, "patchOperations": patches})
+        await retag(op, f"/restapis/{api_id}")
         return await self._attributes(op, api_id)
 
     async def delete(self, op: ResourceOp):
@@ -272,6 +294,7 @@ class Stage(ResourceType):
         if patches:
             await op.call("apigateway", "UpdateStage", {"restApiId": props["RestApiId"], "stageName": op.physical_id,
                                                         "patchOperations": patches})
+        await retag(op, f"/restapis/{props['RestApiId']}/stages/{op.physical_id}")
         return {}
 
     async def delete(self, op: ResourceOp):
@@ -375,6 +398,7 @@ class ApiKey(ResourceType):
         props = op.properties
         await op.call("apigateway", "UpdateApiKey", {"apiKey": op.physical_id, "patchOperations": [
             _replace("/enabled", bool(_bool(props.get("Enabled")))), _replace("/description", props.get("Description"))]})
+        await retag(op, f"/apikeys/{op.physical_id}")
         return op.attributes
 
     async def delete(self, op: ResourceOp):
@@ -435,6 +459,7 @@ class UsagePlan(ResourceType):
         patches += [{"op": "add", "path": "/apiStages", "value": s} for s in sorted(new_stages - old_stages)]
         if patches:
             await op.call("apigateway", "UpdateUsagePlan", {"usagePlanId": op.physical_id, "patchOperations": patches})
+        await retag(op, f"/usageplans/{op.physical_id}")
         return op.attributes
 
     async def delete(self, op: ResourceOp):
@@ -453,3 +478,110 @@ class UsagePlanKey(ResourceType):
     async def delete(self, op: ResourceOp):
         plan, _, key = op.physical_id.partition(":")
         await op.call("apigateway", "DeleteUsagePlanKey", {"usagePlanId": plan, "keyId": key})
+
+
+class GatewayResponse(ResourceType):
+    type_name = "AWS::ApiGateway::GatewayResponse"
+
+    @staticmethod
+    async def _put(op: ResourceOp) -> None:
+        props = op.properties
+        await op.call("apigateway", "PutGatewayResponse", {
+            "restApiId": props["RestApiId"], "responseType": props["ResponseType"],
+            "statusCode": str(props["StatusCode"]) if props.get("StatusCode") is not None else None,
+            "responseParameters": props.get("ResponseParameters"), "responseTemplates": props.get("ResponseTemplates")})
+
+    async def create(self, op: ResourceOp):
+        await self._put(op)
+        return op.name(), {"Id": op.name()}
+
+    async def update(self, op: ResourceOp):
+        await self._put(op)  # PutGatewayResponse replaces the whole response
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        await op.call("apigateway", "DeleteGatewayResponse", {"restApiId": op.properties["RestApiId"],
+                                                              "responseType": op.properties["ResponseType"]})
+
+
+class DomainName(ResourceType):
+    type_name = "AWS::ApiGateway::DomainName"
+
+    @staticmethod
+    def _attributes(op: ResourceOp, domain: dict) -> dict:
+        return {"DistributionDomainName": domain.get("distributionDomainName", ""),
+                "DistributionHostedZoneId": domain.get("distributionHostedZoneId", ""),
+                "RegionalDomainName": domain.get("regionalDomainName", ""),
+                "RegionalHostedZoneId": domain.get("regionalHostedZoneId", ""),
+                "DomainNameArn": f"arn:aws:apigateway:{op.region}::/domainnames/{domain['domainName']}"}
+
+    async def create(self, op: ResourceOp):
+        params = api_members("apigateway", "CreateDomainName", op.properties)
+        params["tags"] = tag_map(op.properties.get("Tags")) or None
+        domain = await op.call("apigateway", "CreateDomainName", params)
+        return domain["domainName"], self._attributes(op, domain)
+
+    async def update(self, op: ResourceOp):
+        props, old = op.properties, op.old_properties
+        patches = [_replace(f"/{member}", props.get(prop)) for prop, member in (
+            ("CertificateArn", "certificateArn"), ("RegionalCertificateArn", "regionalCertificateArn"),
+            ("SecurityPolicy", "securityPolicy")) if props.get(prop) != old.get(prop) and props.get(prop) is not None]
+        if patches:
+            await op.call("apigateway", "UpdateDomainName", {"domainName": op.physical_id, "patchOperations": patches})
+        await retag(op, f"/domainnames/{op.physical_id}")
+        domain = await op.call("apigateway", "GetDomainName", {"domainName": op.physical_id})
+        return self._attributes(op, domain)
+
+    async def delete(self, op: ResourceOp):
+        await op.call("apigateway", "DeleteDomainName", {"domainName": op.physical_id})
+
+
+class BasePathMapping(ResourceType):
+    """Its id is the domain name and base path, joined with "|" as CloudFormation joins a compound
+    primary identifier."""
+
+    type_name = "AWS::ApiGateway::BasePathMapping"
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        mapping = await op.call("apigateway", "CreateBasePathMapping", {
+            "domainName": props["DomainName"], "basePath": props.get("BasePath"), "restApiId": props.get("RestApiId"),
+            "stage": props.get("Stage")})
+        return f"{props['DomainName']}|{mapping['basePath']}", {}
+
+    async def update(self, op: ResourceOp):
+        props, old = op.properties, op.old_properties
+        patches = [_replace(f"/{member}", props.get(prop)) for prop, member in (
+            ("RestApiId", "restapiId"), ("Stage", "stage")) if props.get(prop) != old.get(prop)]
+        if patches:
+            domain, _, base = op.physical_id.partition("|")
+            await op.call("apigateway", "UpdateBasePathMapping", {"domainName": domain, "basePath": base,
+                                                                  "patchOperations": patches})
+        return {}
+
+    async def delete(self, op: ResourceOp):
+        domain, _, base = op.physical_id.partition("|")
+        await op.call("apigateway", "DeleteBasePathMapping", {"domainName": domain, "basePath": base})
+
+
+class Account(ResourceType):
+    """The account's CloudWatch role for API logs. A delete leaves it set: AWS documents that API
+    Gateway can still assume the role after the stack is gone."""
+
+    type_name = "AWS::ApiGateway::Account"
+
+    @staticmethod
+    async def _apply(op: ResourceOp) -> None:
+        await op.call("apigateway", "UpdateAccount", {"patchOperations": [
+            _replace("/cloudwatchRoleArn", op.properties.get("CloudWatchRoleArn"))]})
+
+    async def create(self, op: ResourceOp):
+        await self._apply(op)
+        return op.name(), {"Id": op.name()}
+
+    async def update(self, op: ResourceOp):
+        await self._apply(op)
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        return None

@@ -1,7 +1,7 @@
 """AWS::ApiGatewayV2::* types, through the API Gateway v2 provider: Api (quick create, or from an
 OpenAPI Body/BodyS3Location), Route, Integration, Stage, Deployment, Authorizer, RouteResponse,
-IntegrationResponse. The v2 API's members are CloudFormation's property names, so most properties
-pass through as they are."""
+IntegrationResponse, DomainName, ApiMapping. The v2 API's members are CloudFormation's property
+names, so most properties pass through as they are."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ import json
 from typing import ClassVar
 
 from overcast.services.cloudformation.resources.apigateway import _body
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, tag_changes, tag_map
 
 _API_UPDATABLE = ("Name", "Description", "CorsConfiguration", "DisableExecuteApiEndpoint",
                   "RouteSelectionExpression", "Version", "ApiKeySelectionExpression", "CredentialsArn", "RouteKey",
                   "Target", "DisableSchemaValidation")
+
+
+async def retag(op: ResourceOp, path: str) -> None:
+    """An update's tag changes of the resource at `path` (/apis/{id}, /domainnames/{name}, ...)."""
+    tags, gone = tag_changes(op.old_properties, op.properties)
+    arn = f"arn:aws:apigateway:{op.region}::{path}"
+    if gone:
+        await op.call("apigatewayv2", "UntagResource", {"ResourceArn": arn, "TagKeys": gone})
+    if tags:
+        await op.call("apigatewayv2", "TagResource", {"ResourceArn": arn, "Tags": tags})
 
 
 class Api(ResourceType):
@@ -30,6 +40,9 @@ class Api(ResourceType):
                        if props.get(k) is not None}
             if updates:
                 api = await op.call("apigatewayv2", "UpdateApi", {"ApiId": api["ApiId"], **updates})
+            if tag_map(props.get("Tags")):
+                await op.call("apigatewayv2", "TagResource", {
+                    "ResourceArn": f"arn:aws:apigateway:{op.region}::/apis/{api['ApiId']}", "Tags": tag_map(props["Tags"])})
         else:
             params = {k: props[k] for k in ("Name", "ProtocolType", "Description", "CorsConfiguration",
                                             "DisableExecuteApiEndpoint", "RouteSelectionExpression", "Version",
@@ -51,6 +64,7 @@ class Api(ResourceType):
             await op.call("apigatewayv2", "UpdateApi", {"ApiId": op.physical_id, **updates})
         if old.get("CorsConfiguration") and not props.get("CorsConfiguration"):
             await op.call("apigatewayv2", "DeleteCorsConfiguration", {"ApiId": op.physical_id})
+        await retag(op, f"/apis/{op.physical_id}")
         api = await op.call("apigatewayv2", "GetApi", {"ApiId": op.physical_id})
         return {"ApiId": api["ApiId"], "ApiEndpoint": api.get("ApiEndpoint", "")}
 
@@ -145,7 +159,59 @@ class Stage(ResourceType):
         params = self._params(op.properties)
         params.pop("Tags", None)
         await op.call("apigatewayv2", "UpdateStage", params)
+        await retag(op, f"/apis/{op.properties['ApiId']}/stages/{op.physical_id}")
         return {}
 
     async def delete(self, op: ResourceOp):
         await op.call("apigatewayv2", "DeleteStage", {"ApiId": op.properties["ApiId"], "StageName": op.physical_id})
+
+
+class DomainName(ResourceType):
+    type_name = "AWS::ApiGatewayV2::DomainName"
+
+    @staticmethod
+    def _attributes(domain: dict) -> dict:
+        config = (domain.get("DomainNameConfigurations") or [{}])[0]
+        return {"DomainNameArn": domain["DomainNameArn"], "RegionalDomainName": config.get("ApiGatewayDomainName", ""),
+                "RegionalHostedZoneId": config.get("HostedZoneId", "")}
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        domain = await op.call("apigatewayv2", "CreateDomainName", {
+            "DomainName": props["DomainName"], "DomainNameConfigurations": props.get("DomainNameConfigurations"),
+            "MutualTlsAuthentication": props.get("MutualTlsAuthentication"), "RoutingMode": props.get("RoutingMode"),
+            "Tags": tag_map(props.get("Tags")) or None})
+        return domain["DomainName"], self._attributes(domain)
+
+    async def update(self, op: ResourceOp):
+        props = op.properties
+        domain = await op.call("apigatewayv2", "UpdateDomainName", {
+            "DomainName": op.physical_id, "DomainNameConfigurations": props.get("DomainNameConfigurations"),
+            "MutualTlsAuthentication": props.get("MutualTlsAuthentication"), "RoutingMode": props.get("RoutingMode")})
+        await retag(op, f"/domainnames/{op.physical_id}")
+        return self._attributes(domain)
+
+    async def delete(self, op: ResourceOp):
+        await op.call("apigatewayv2", "DeleteDomainName", {"DomainName": op.physical_id})
+
+
+class ApiMapping(ResourceType):
+    type_name = "AWS::ApiGatewayV2::ApiMapping"
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        mapping = await op.call("apigatewayv2", "CreateApiMapping", {
+            "DomainName": props["DomainName"], "ApiId": props["ApiId"], "Stage": props["Stage"],
+            "ApiMappingKey": props.get("ApiMappingKey")})
+        return mapping["ApiMappingId"], {"ApiMappingId": mapping["ApiMappingId"]}
+
+    async def update(self, op: ResourceOp):
+        props = op.properties
+        await op.call("apigatewayv2", "UpdateApiMapping", {
+            "ApiMappingId": op.physical_id, "DomainName": props["DomainName"], "ApiId": props["ApiId"],
+            "Stage": props["Stage"], "ApiMappingKey": props.get("ApiMappingKey") or ""})
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        await op.call("apigatewayv2", "DeleteApiMapping", {"DomainName": op.properties["DomainName"],
+                                                           "ApiMappingId": op.physical_id})
