@@ -61,6 +61,9 @@ class Config:
     # PostgreSQL (cluster mode, docs/cluster.md): a libpq URL or "key=value" string; empty: SQLite
     # in the data directory
     database: str = ""
+    # cluster mode: the URL the other nodes reach this node at (PostToConnection and AppSync
+    # subscriptions of sockets held here); default: the address this node listens on
+    node_address: str = ""
 
     @classmethod
     def from_env(cls) -> Config:
@@ -84,6 +87,7 @@ class Config:
             tls_cert=os.environ.get("OVERCAST_TLS_CERT", ""),
             tls_key=os.environ.get("OVERCAST_TLS_KEY", ""),
             database=os.environ.get("OVERCAST_DATABASE_URL", ""),
+            node_address=os.environ.get("OVERCAST_NODE_ADDRESS", ""),
         )
 
     @property

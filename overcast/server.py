@@ -51,6 +51,9 @@ class OvercastApp:
         if self.console is not None:
             self.console.close()
         if self.providers is not None:
+            from overcast.engine.startup import cancel_background
+
+            cancel_background()
             await self.providers.coordination.stop()
             await self.providers.stop()
             self.providers.db.close()

@@ -42,3 +42,30 @@ def create_database(prefix: str = "overcast_cluster") -> tuple[str, callable]:
         admin.close()
 
     return _with_database(ADMIN_URL, name), drop
+
+
+def start_nodes(url: str, count: int, env: dict | None = None) -> list:
+    """`count` overcast nodes on free ports over the database at `url`, started side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import OvercastProcess
+
+    def start(_=None):
+        return OvercastProcess(env={"OVERCAST_DATABASE_URL": url, **(env or {})})
+
+    first = start()  # (several nodes creating a fresh database's first tables at once race in CREATE TABLE)
+    with ThreadPoolExecutor(max(1, count - 1)) as pool:
+        return [first, *pool.map(start, range(count - 1))]
+
+
+def cluster_view(endpoint: str) -> dict:
+    """What `overcast status` reads: the cluster's nodes and leases."""
+    import httpx
+
+    return httpx.get(f"{endpoint}/_overcast/cluster", timeout=10).json()
+
+
+def holders(endpoint: str, prefix: str = "") -> dict[str, str]:
+    """lease name -> holding node id, for the leases whose names start with `prefix`."""
+    return {lease["name"]: lease["holder"] for lease in cluster_view(endpoint)["leases"]
+            if lease["name"].startswith(prefix)}

@@ -215,6 +215,9 @@ def pytest_runtest_makereport(item, call):
     """A failed test shows what the session's server logged lately (a 500's traceback is there)."""
     outcome = yield
     report = outcome.get_result()
-    server = item.funcargs.get("overcast") if hasattr(item, "funcargs") else None
-    if report.failed and server is not None and getattr(server, "log", None):
-        report.sections.append(("overcast server log (last lines)", "".join(list(server.log)[-60:])))
+    funcargs = getattr(item, "funcargs", {})
+    servers = [funcargs.get("overcast"), *(funcargs.get("nodes") or [])]  # (nodes: a cluster's, test_cluster*)
+    for i, server in enumerate(servers):
+        if report.failed and server is not None and getattr(server, "log", None):
+            title = "overcast server log (last lines)" if i == 0 else f"cluster node {i} log (last lines)"
+            report.sections.append((title, "".join(list(server.log)[-60:])))

@@ -10,12 +10,12 @@ import time
 
 import psycopg
 import pytest
+from cluster_support import create_database
 
 from overcast.engine.timers import Timers
 from overcast.engine.waiters import Waiters
 from overcast.storage import coordination
 from overcast.storage.coordination import Cluster, ClusterError, WorkKind
-from tests.cluster_support import create_database
 
 
 @pytest.fixture(scope="module")

@@ -25,12 +25,15 @@ async def start_pending(providers) -> None:
         task = asyncio.get_running_loop().create_task(sweep_leftovers(providers, migrated, time.time()))
         _sweeps.add(task)
         task.add_done_callback(_sweeps.discard)
+    if providers.coordination.cluster:
+        # a cluster's node must know all work waiting for no request: it takes over a dead
+        # node's (storage/coordination.py), whether or not any existed when it started. Loaded
+        # after the node is ready, one service per loop turn, so requests are served meanwhile.
+        task = asyncio.get_running_loop().create_task(_load_background_services(providers))
+        _sweeps.add(task)
+        task.add_done_callback(_sweeps.discard)
+        return
     for spec in SERVICES.values():
-        if providers.coordination.cluster and spec.pending_work:
-            # a cluster's node must know all work waiting for no request: it takes over a dead
-            # node's (storage/coordination.py), whether or not any existed when it started
-            await providers.get(spec.name)
-            continue
         for schema, target in spec.pending_work:
             if schema not in migrated:
                 continue
@@ -38,6 +41,22 @@ async def start_pending(providers) -> None:
             if getattr(importlib.import_module(module_name), function)(providers.db):
                 await providers.get(spec.name)
                 break
+
+
+def cancel_background() -> None:
+    """At shutdown: stop what start_pending left running."""
+    for task in list(_sweeps):
+        task.cancel()
+
+
+async def _load_background_services(providers) -> None:
+    for spec in SERVICES.values():
+        if spec.pending_work:
+            await asyncio.sleep(0)
+            try:
+                await providers.get(spec.name)
+            except Exception:
+                log.exception("starting %s", spec.name)
 
 
 async def sweep_leftovers(providers, migrated: set[str], started: float) -> tuple[int, int]:

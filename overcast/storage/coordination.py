@@ -206,9 +206,11 @@ class Cluster:
 
     cluster = True
 
-    def __init__(self, url: str, address: str, version: str):
+    def __init__(self, url: str, address: str | Callable[[], str], version: str):
         self.url = url
-        self.address = address
+        # where the other nodes reach this one: a callable when the port is known only once the
+        # server listens (--port 0)
+        self._address = address
         self.version = version
         self.node_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._channels: dict[str, Channel] = {}
@@ -230,6 +232,10 @@ class Cluster:
         self._stopped = False
         self._wake_beat = asyncio.Event()
         self.takeovers: list[tuple[str, float]] = []  # (lease, when) taken from a dead node, for status
+
+    @property
+    def address(self) -> str:
+        return self._address() if callable(self._address) else self._address
 
     # -- joining and leaving -------------------------------------------------------------------
 
@@ -471,12 +477,14 @@ class Cluster:
             log.exception("stopping %s", name)
 
     async def _heartbeats(self) -> None:
-        while True:
+        while not self._stopped:
             try:
                 await asyncio.wait_for(self._wake_beat.wait(), HEARTBEAT_SECONDS)
             except TimeoutError:
                 pass
             self._wake_beat.clear()
+            if self._stopped:  # (asyncio.wait_for can swallow a cancellation in Python 3.11)
+                return
             try:
                 await self._heartbeat()
                 self._last_renewed = time.monotonic()
@@ -506,7 +514,8 @@ class Cluster:
         load = orjson.dumps(self._load()).decode()
         async with self._lock:
             updated = await self._conn.execute(
-                "UPDATE cluster_nodes SET heartbeat = now(), load = %s::jsonb WHERE id = %s", (load, self.node_id))
+                "UPDATE cluster_nodes SET heartbeat = now(), load = %s::jsonb, address = %s WHERE id = %s",
+                (load, self.address, self.node_id))
             if updated.rowcount == 0:  # forgotten while away (the database was lost): join again
                 await self._conn.execute(
                     "INSERT INTO cluster_nodes(id, address, version, pid, host, load) VALUES(%s, %s, %s, %s, %s, %s)",
@@ -634,8 +643,7 @@ def open_coordination(config, version: str):
     url = getattr(config, "database", "") or ""  # a libpq URL or "key=value" string; empty: SQLite
     if not url:
         return Local()
-    address = getattr(config, "node_address", "") or config.local_url
-    return Cluster(url, address, version)
+    return Cluster(url, lambda: config.node_address or config.local_url, version)
 
 
 __all__ = ["Channel", "Cluster", "ClusterError", "Gate", "Local", "WorkKind", "open_coordination"]

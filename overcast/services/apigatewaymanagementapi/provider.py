@@ -17,6 +17,7 @@ import orjson
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError, internal_error
 from overcast.engine import http as http_client
+from overcast.security import INTERNAL_HEADER
 from overcast.services.base import Provider
 from overcast.storage.coordination import CLUSTER_TOKEN_HEADER
 
@@ -82,7 +83,7 @@ class ApiGatewayManagementApiProvider(Provider):
         try:
             status, _, body = await http_client.request(
                 method, f"{found[1]}/_overcast/cluster/connections/{quote(connection_id, safe='')}", data,
-                {CLUSTER_TOKEN_HEADER: self.providers.coordination.token()}, timeout=10)
+                {CLUSTER_TOKEN_HEADER: self.providers.coordination.token(), INTERNAL_HEADER: "cluster"}, timeout=10)
         except http_client.HttpError:
             raise _gone(connection_id) from None
         if status != 200:

@@ -26,6 +26,7 @@ import orjson
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
 from overcast.engine import http as http_client
+from overcast.security import INTERNAL_HEADER
 from overcast.services.appsync import engine as eng
 from overcast.services.appsync.auth import UNAUTHORIZED
 from overcast.services.appsync.errors import ResolverError
@@ -111,8 +112,10 @@ class Subscriptions:
     def publish(self, api, document, operation, data: dict) -> None:
         """Called after a mutation: deliver each published field's result to its subscribers."""
         fields = self.by_api.get(api.api_id)
-        if not fields:
+        cluster = self.provider.providers.coordination.cluster  # subscribers may be on other nodes
+        if not fields and not cluster:
             return
+        fields = fields or {}
         fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
         for node in _fields(operation.selection_set, fragments):
             name = node.name.value
@@ -128,7 +131,7 @@ class Subscriptions:
                 subs = fields.get(target)
                 if subs:
                     self._spawn(self._deliver(api, target, payload, list(subs.values())))
-                if self.provider.providers.coordination.cluster:
+                if cluster:
                     self._spawn(self._elsewhere(api.api_id, target, payload))
 
     def _spawn(self, coroutine) -> None:
@@ -141,7 +144,8 @@ class Subscriptions:
         coordination = self.provider.providers.coordination
         body = orjson.dumps(payload)
         path = f"/_overcast/cluster/appsync/{quote(api_id, safe='')}/{quote(field, safe='')}"
-        headers = {CLUSTER_TOKEN_HEADER: coordination.token(), "content-type": "application/json"}
+        headers = {CLUSTER_TOKEN_HEADER: coordination.token(), "content-type": "application/json",
+                   INTERNAL_HEADER: "cluster"}
         for address in coordination.other_addresses():
             try:
                 await http_client.request("POST", address + path, body, headers, timeout=10)

@@ -51,8 +51,8 @@ class AppSyncStore:
     def put_api(self, account: str, region: str, api_id: str, doc: dict, now: float) -> None:
         self.db.execute(
             "INSERT INTO appsync_apis(account, region, api_id, doc, version, created) VALUES(?, ?, ?, ?, 1, ?) "
-            "ON CONFLICT(account, region, api_id) DO UPDATE SET doc = excluded.doc, version = version + 1",
-            (account, region, api_id, orjson.dumps(doc), now),
+            "ON CONFLICT(account, region, api_id) DO UPDATE SET doc = excluded.doc, version = appsync_apis.version + 1",
+            (account, region, api_id, orjson.dumps(doc).decode(), now),
         )
 
     def get_api(self, account: str, region: str, api_id: str) -> dict | None:
@@ -92,7 +92,7 @@ class AppSyncStore:
                 "INSERT INTO appsync_resources(account, region, api_id, kind, name, doc, created) "
                 "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(account, region, api_id, kind, name) "
                 "DO UPDATE SET doc = excluded.doc",
-                (account, region, api_id, kind, name, orjson.dumps(doc), now),
+                (account, region, api_id, kind, name, orjson.dumps(doc).decode(), now),
             )
             self.bump(account, region, api_id)
 
@@ -126,6 +126,6 @@ class AppSyncStore:
     def set_tags(self, arn: str, tags: dict) -> None:
         if tags:
             self.db.execute("INSERT INTO appsync_tags(arn, tags) VALUES(?, ?) "
-                            "ON CONFLICT(arn) DO UPDATE SET tags = excluded.tags", (arn, orjson.dumps(tags)))
+                            "ON CONFLICT(arn) DO UPDATE SET tags = excluded.tags", (arn, orjson.dumps(tags).decode()))
         else:
             self.db.execute("DELETE FROM appsync_tags WHERE arn = ?", (arn,))
