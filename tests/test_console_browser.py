@@ -19,6 +19,7 @@ import urllib.parse
 import httpx
 import pytest
 from browser_support import served
+from cognito_support import signed_up_user
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHOTS = os.environ.get("OVERCAST_CONSOLE_SCREENSHOTS")
@@ -59,14 +60,17 @@ def _route(*parts: str) -> str:
 
 @pytest.fixture(scope="module")
 def example(endpoint):
-    """examples/rest-api deployed once: a REST API with an API key, a function, a table."""
+    """examples/rest-api deployed once: a REST API with an API key and a user pool authorizer, a
+    function, a table; one item created by a signed-in user."""
     spec = importlib.util.spec_from_file_location("example_rest_api", os.path.join(ROOT, "examples", "rest-api", "deploy.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = module.deploy(endpoint)
     out["function"] = out["table"]  # deploy.py names both items-{suffix}
-    created = httpx.post(f"{out['url']}/items", json={"name": "lamp", "price": 12.5},
-                         headers={"x-api-key": out["apiKey"]}, timeout=60)
+    user = signed_up_user(endpoint, out["userPoolId"], out["userPoolClientId"], "console@example.com")
+    out["headers"] = {"x-api-key": out["apiKey"], "Authorization": user["IdToken"]}  # what changes items needs
+    created = httpx.post(f"{out['url']}/items", json={"name": "lamp", "price": 12.5}, headers=out["headers"],
+                         timeout=60)
     assert created.status_code == 201, created.text
     return out
 
@@ -290,3 +294,92 @@ def test_a_page_on_another_origin_can_neither_use_nor_read_the_console_api(endpo
     assert lines == ["json blocked", "no-cors opaque", "read blocked"], lines
     sqs = client("sqs")
     assert not any(url.endswith("/" + queue) for url in sqs.list_queues(QueueNamePrefix=queue).get("QueueUrls", []))
+
+
+def test_console_switches_accounts_and_regions(endpoint, browser_page, client, unique_name):
+    page = browser_page
+    name = unique_name("theirs")
+    client("sqs", region="eu-west-1", access_key="111111111111").create_queue(QueueName=name)
+    page.goto(_console(endpoint, _route("sqs")))
+    page.locator("[data-list='sqs/queues'] .empty, [data-list='sqs/queues'] table").first.wait_for()
+    assert page.locator(f"td >> text={name}").count() == 0
+    page.once("dialog", lambda dialog: dialog.accept("111111111111"))
+    page.get_by_label("Account").select_option("+")
+    page.get_by_label("Region").select_option("eu-west-1")
+    page.wait_for_selector(f"td >> text={name}")
+    page.get_by_label("Region").select_option("us-east-1")
+    page.locator("[data-list='sqs/queues'] .empty, [data-list='sqs/queues'] table").first.wait_for()
+    assert page.locator(f"td >> text={name}").count() == 0
+    page.reload()  # remembered
+    assert page.get_by_label("Account").input_value() == "111111111111"
+
+
+def test_console_graphql_editor_runs_a_query_against_the_api(endpoint, browser_page, client, unique_name):
+    from appsync_support import NONE_REQUEST, create_api
+
+    appsync = client("appsync")
+    api_id, _key = create_api(appsync, unique_name("gql"), "type Query { hello(name: String!): String }")
+    appsync.create_data_source(apiId=api_id, name="none", type="NONE")
+    appsync.create_resolver(apiId=api_id, typeName="Query", fieldName="hello", dataSourceName="none",
+                            requestMappingTemplate=NONE_REQUEST,
+                            responseMappingTemplate='"Hello, $ctx.result.name!"')
+    page = browser_page
+    page.goto(_console(endpoint, _route("appsync", "apis", api_id)))
+    page.get_by_label("GraphQL query").fill('query Hi($n: String!) { hello(name: $n) }')
+    page.get_by_label("Variables (JSON)").fill('{"n": "console"}')
+    page.get_by_role("button", name="Run").click()
+    result = page.wait_for_selector("pre.graphql-result")
+    assert json.loads(result.inner_text()) == {"data": {"hello": "Hello, console!"}}
+    _shot(page, "appsync")
+    assert page.problems == []
+
+
+def test_console_reads_kinesis_records_by_shard(endpoint, browser_page, client, unique_name):
+    kinesis = client("kinesis")
+    stream = unique_name("clicks")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+    for i in range(3):
+        kinesis.put_record(StreamName=stream, Data=json.dumps({"click": i}).encode(), PartitionKey=f"user-{i}")
+    page = browser_page
+    page.goto(_console(endpoint, _route("kinesis", "streams", stream)))
+    page.get_by_role("button", name="Read", exact=True).click()
+    page.wait_for_selector("text=3 records;")
+    for i in range(3):
+        assert page.locator("td", has_text=f'{{"click": {i}}}').count() == 1
+    assert page.problems == []
+
+
+def test_console_athena_editor_shows_results_as_a_table(endpoint, browser_page, client, unique_name):
+    bucket = unique_name("athena")
+    client("s3").create_bucket(Bucket=bucket)
+    page = browser_page
+    page.goto(_console(endpoint, _route("athena", "query")))
+    page.get_by_label("SQL").fill("SELECT 1 AS one, 'two' AS two UNION ALL SELECT 3, 'four'")
+    page.get_by_label("Results location").fill(f"s3://{bucket}/results/")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("h2:has-text('2 rows')", timeout=60_000)
+    headers = page.locator("section:has(h2:has-text('2 rows')) th").all_inner_texts()
+    assert headers == ["one", "two"]
+    cells = page.locator("section:has(h2:has-text('2 rows')) td").all_inner_texts()
+    assert cells == ["1", "two", "3", "four"]
+    _shot(page, "athena")
+    assert page.problems == []
+
+
+def test_console_tails_a_log_group_live(endpoint, browser_page, client, unique_name):
+    logs = client("logs")
+    group = f"/console/{unique_name('tail')}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="one")
+    page = browser_page
+    page.goto(_console(endpoint, _route("logs", "groups", group)))
+    page.wait_for_selector("text=Waiting for log events…")
+    logs.put_log_events(logGroupName=group, logStreamName="one",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "first line"}])
+    page.wait_for_selector(".log-line >> text=first line", timeout=10_000)
+    logs.put_log_events(logGroupName=group, logStreamName="one",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "second line"}])
+    page.wait_for_selector(".log-line >> text=second line", timeout=10_000)
+    assert page.locator(".log-line").count() == 2  # each event once
+    assert page.problems == []

@@ -64,7 +64,6 @@ export function listPage() {
   resourceFilter.addEventListener("change", restart);
 
   function row(summary) {
-    const root = summary.root || {};
     const tr = h("tr", { class: "clickable fresh", tabIndex: 0, dataset: { trace: summary.traceId } });
     tr.addEventListener("click", () => { location.hash = route("traces", summary.traceId); });
     tr.addEventListener("keydown", (event) => { if (event.key === "Enter") tr.click(); });
@@ -294,10 +293,11 @@ export function tracePage(traceId) {
   }
 
   viewport.addEventListener("scroll", schedule, { passive: true });
+  let relayout = 0;
   const live = stream({}, (span) => {
     if (span.traceId !== traceId) return;
     spans.set(span.spanId, span);
-    layout();
+    if (!relayout) relayout = requestAnimationFrame(() => { relayout = 0; layout(); }); // one per frame
   }, () => {});
   onLeave(() => live.close());
   fetchAll();
