@@ -13,6 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 from cognito_support import signed_up_user
 
+from tests.example_checks import stock_counter_pushes, webhooks_behave
+
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "rest-api")
@@ -183,7 +185,7 @@ def test_sam_http_api_and_event_sources(client, endpoint, unique_name):
 
 
 def test_the_webhook_example_as_a_sam_application(client, endpoint, unique_name):
-    cf, s3, sqs = client("cloudformation"), client("s3"), client("sqs")
+    cf, s3 = client("cloudformation"), client("s3")
     bucket, name = unique_name("webhook-artifacts"), unique_name("webhooks")
     s3.create_bucket(Bucket=bucket)
     examples = os.path.dirname(EXAMPLE)
@@ -195,33 +197,13 @@ def test_the_webhook_example_as_a_sam_application(client, endpoint, unique_name)
         template = f.read().replace("CodeUri: functions/", f"CodeUri: s3://{bucket}/consumer.zip")
     _deploy(cf, name, template, "CREATE")
     out = outputs(cf.describe_stacks(StackName=name)["Stacks"][0])
-    url = f"{endpoint}/_aws/execute-api/{out['ApiId']}/live/webhook"
-    answer = httpx.post(url, json={"action": "opened", "number": 7}, headers={"X-Webhook-Source": "github"})
-    assert answer.status_code == 202, answer.text
-    assert answer.json()["accepted"] is True
-    sqs.send_message(QueueUrl=out["QueueUrl"], MessageBody="not json")  # a poison message
-    dynamodb = client("dynamodb")
-    import json
-    import time
-
-    deadline, items = time.monotonic() + 30, []
-    while time.monotonic() < deadline and not items:
-        items = dynamodb.scan(TableName=out["Table"])["Items"]
-        time.sleep(0.2)
-    assert json.loads(items[0]["payload"]["S"]) == {"action": "opened", "number": 7}
-    assert items[0]["source"]["S"] == "github"
-    dead = sqs.receive_message(QueueUrl=out["DeadLetterQueueUrl"], WaitTimeSeconds=20)["Messages"]
-    assert dead[0]["Body"] == "not json"
+    webhooks_behave(client, f"{endpoint}/_aws/execute-api/{out['ApiId']}/live/webhook", out["QueueUrl"], out["Table"],
+                    out["DeadLetterQueueUrl"])
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
 
 
 def test_the_live_stock_counter_as_a_sam_application(client, endpoint, unique_name):
-    import asyncio
-    import json
-
-    import websockets
-
     cf, s3 = client("cloudformation"), client("s3")
     bucket, name = unique_name("stock-artifacts"), unique_name("stock")
     s3.create_bucket(Bucket=bucket)
@@ -235,14 +217,7 @@ def test_the_live_stock_counter_as_a_sam_application(client, endpoint, unique_na
         template = f.read().replace("CodeUri: functions/", f"CodeUri: s3://{bucket}/functions.zip")
     _deploy(cf, name, template, "CREATE")
     out = outputs(cf.describe_stacks(StackName=name)["Stacks"][0])
-    url = f"{endpoint.replace('http', 'ws', 1)}/_aws/execute-api/{out['ApiId']}/prod"
-
-    async def go():
-        async with websockets.connect(url + "?page=p1") as watcher:
-            await asyncio.get_running_loop().run_in_executor(None, lambda: client("dynamodb").put_item(
-                TableName=out["StockTable"], Item={"productId": {"S": "p1"}, "stock": {"N": "7"}}))
-            return json.loads(await asyncio.wait_for(watcher.recv(), 60))
-
-    assert asyncio.run(go()) == {"productId": "p1", "stock": 7}
+    stock_counter_pushes(client, f"{endpoint.replace('http', 'ws', 1)}/_aws/execute-api/{out['ApiId']}/prod",
+                         out["StockTable"])
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)

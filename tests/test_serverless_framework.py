@@ -1,7 +1,11 @@
 """The real Serverless Framework v3 against overcast, pointed at it the way its users do it (the
-serverless-localstack plugin; the framework's AWS SDK v2 ignores AWS_ENDPOINT_URL): `serverless
-deploy` of a service with an HTTP API route, a REST API route and an SQS consumer, both routes
-answering over HTTP, the consumer fed from its queue, `serverless invoke -f`, `serverless remove`."""
+serverless-localstack plugin; the framework's AWS SDK v2 ignores AWS_ENDPOINT_URL).
+
+examples/serverless-hello has a function per event type (httpApi, http, sqs, sns, DynamoDB stream,
+s3 on a bucket it creates and on an existing one, schedule, eventBridge): each fires; `serverless invoke -f`, `logs -f`, `info`,
+`deploy function -f` and `remove` work. The seed's examples as `serverless.yml` (rest-api,
+webhook-queue, live-stock-counter) deploy and behave as their READMEs say (tests/example_checks.py).
+One deploy per service."""
 
 from __future__ import annotations
 
@@ -16,57 +20,159 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.deploy_tools import MODULES, aws_env, tool
+from tests.deploy_tools import MODULES, aws_env, node_sdk, tool
+from tests.example_checks import rest_api_behaves, stock_counter_pushes, webhooks_behave
 
-SERVICE = os.path.join(os.path.dirname(__file__), "..", "examples", "serverless-hello")
-
-
-def run(sls: str, env: dict, cwd: str, *args: str) -> str:
-    result = subprocess.run([sls, *args, "--stage", "local"], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=600, stdin=subprocess.DEVNULL)
-    assert result.returncode == 0, f"serverless {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-    return result.stdout + result.stderr
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 
 
-def test_serverless_deploy_invoke_and_remove(endpoint, client, tmp_path):
+def service(tmp_path, example: str, *code: str) -> str:
+    """A copy of the example's serverless.yml and code, where the framework finds its plugin."""
+    folder = tmp_path / example
+    folder.mkdir()
+    for name in ("serverless.yml", *code):
+        source = os.path.join(EXAMPLES, example, name)
+        (shutil.copytree if os.path.isdir(source) else shutil.copy)(source, folder / name)
+    os.symlink(MODULES, folder / "node_modules")
+    return str(folder)
+
+
+def framework(endpoint: str):
+    """run(cwd, *args) -> the output of `serverless <args> --stage local`, pointed at overcast by the
+    plugin's settings alone."""
     sls = tool("serverless")
-    service = tmp_path / "service"
-    shutil.copytree(SERVICE, service)
-    os.symlink(MODULES, service / "node_modules")  # where the framework finds its plugins
     env = aws_env(endpoint, OVERCAST_PORT=str(urllib.parse.urlparse(endpoint).port))
-    env.pop("AWS_ENDPOINT_URL")  # the plugin's settings alone point the framework at overcast
+    env.pop("AWS_ENDPOINT_URL")
 
-    run(sls, env, str(service), "deploy")
-    stack_name = "overcast-sls-hello-local"
-    cf = client("cloudformation")
-    stack = cf.describe_stacks(StackName=stack_name)["Stacks"][0]
+    def run(cwd: str, *args: str) -> str:
+        result = subprocess.run([sls, *args, "--stage", "local"], cwd=cwd, env=env, capture_output=True, text=True,
+                                timeout=600, stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, \
+            f"serverless {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        return result.stdout + result.stderr
+
+    return run
+
+
+def outputs(client, stack_name: str) -> dict:
+    stack = client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
     assert stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
 
-    http_api = next(a for a in client("apigatewayv2").get_apis()["Items"] if "overcast-sls-hello" in a["Name"])
-    answer = httpx.get(f"{endpoint}/hello", headers={"Host": f"{http_api['ApiId']}.execute-api.localhost"}, timeout=60)
-    assert answer.status_code == 200 and answer.json() == {"hello": "serverless"}
-    rest_api = next(a for a in client("apigateway").get_rest_apis()["items"] if "overcast-sls-hello" in a["name"])
-    answer = httpx.get(f"{endpoint}/restapis/{rest_api['id']}/local/_user_request_/rest", timeout=60)
-    assert answer.status_code == 200 and answer.json() == {"hello": "serverless"}
 
-    client("sqs").send_message(QueueUrl=outputs["JobsUrl"], MessageBody="job")
-    logs = client("logs")
-    deadline, seen = time.time() + 60, False
-    while not seen and time.time() < deadline:
-        try:
-            events = logs.filter_log_events(logGroupName="/aws/lambda/overcast-sls-hello-local-worker")["events"]
-        except ClientError:
-            events = []
-        seen = any("received 1" in e["message"] for e in events)
-        time.sleep(0.2)
-    assert seen, "the SQS consumer never ran"
+def wait_for_logs(client, expected: dict[str, str], timeout: float = 60) -> None:
+    """Until each function's log group (overcast-sls-hello-local-<function>) has a line containing
+    its expected text."""
+    logs, missing = client("logs"), dict(expected)
+    deadline = time.monotonic() + timeout
+    while missing and time.monotonic() < deadline:
+        for function, text in list(missing.items()):
+            try:
+                events = logs.filter_log_events(logGroupName=f"/aws/lambda/overcast-sls-hello-local-{function}")["events"]
+            except ClientError:
+                events = []
+            if any(text in e["message"] for e in events):
+                del missing[function]
+        time.sleep(0.3)
+    assert not missing, f"these functions never ran: {missing}"
 
-    out = run(sls, env, str(service), "invoke", "-f", "hello")
-    assert json.JSONDecoder().raw_decode(out, out.index("{"))[0] == {"statusCode": 200, "body": json.dumps({"hello": "serverless"})}
 
-    run(sls, env, str(service), "remove")
+def removed(client, stack_name: str, function: str) -> None:
     with pytest.raises(ClientError):
-        cf.describe_stacks(StackName=stack_name)
+        client("cloudformation").describe_stacks(StackName=stack_name)
     with pytest.raises(ClientError):
-        client("lambda").get_function(FunctionName="overcast-sls-hello-local-hello")
+        client("lambda").get_function(FunctionName=function)
+
+
+def test_serverless_event_types_and_commands(endpoint, client, tmp_path):
+    run = framework(endpoint)
+    node_sdk()  # the framework's custom resource needs it
+    cwd = service(tmp_path, "serverless-hello", "handler.py")
+    archive = "overcast-sls-hello-local-archive"  # an existing bucket: hooked up by the framework's custom resource
+    client("s3").create_bucket(Bucket=archive)
+    run(cwd, "deploy")
+    out = outputs(client, "overcast-sls-hello-local")
+
+    http_api = out["HttpApiId"]
+    answer = httpx.get(f"{endpoint}/hello", headers={"Host": f"{http_api}.execute-api.localhost"}, timeout=60)
+    assert answer.status_code == 200 and answer.json() == {"hello": "serverless"}
+    rest_api = out["ServiceEndpoint"].split("//", 1)[1].split(".", 1)[0]
+    answer = httpx.get(f"{endpoint}/restapis/{rest_api}/local/_user_request_/rest", timeout=60)
+    assert answer.status_code == 200 and answer.json() == {"hello": "serverless"}
+
+    client("sqs").send_message(QueueUrl=out["JobsUrl"], MessageBody="job")
+    topic = next(t["TopicArn"] for t in client("sns").list_topics()["Topics"]
+                 if t["TopicArn"].endswith(":overcast-sls-hello-local-alerts"))
+    client("sns").publish(TopicArn=topic, Message="alert")
+    client("dynamodb").put_item(TableName=out["ItemsTable"], Item={"id": {"S": "changed"}})
+    client("s3").put_object(Bucket="overcast-sls-hello-local-uploads", Key="upload.txt", Body=b"uploaded")
+    client("s3").put_object(Bucket=archive, Key="archived.txt", Body=b"archived")
+    client("events").put_events(Entries=[{"Source": "overcast.sls-hello", "DetailType": "OrderPlaced", "Detail": "{}"}])
+    wait_for_logs(client, {"worker": "seen aws:sqs 1", "alerts": "seen aws:sns 1", "changes": "seen aws:dynamodb 1",
+                           "uploads": "seen aws:s3 1", "archive": "seen aws:s3 1", "orders": "seen overcast.sls-hello OrderPlaced"})
+
+    assert "seen aws:sqs 1" in run(cwd, "logs", "-f", "worker")
+    info = run(cwd, "info")
+    for line in ("stack: overcast-sls-hello-local", f"GET - https://{http_api}.execute-api.localhost.localstack.cloud:",
+                 "orders: overcast-sls-hello-local-orders"):
+        assert line in info, info
+    out_text = run(cwd, "invoke", "-f", "hello")
+    assert json.JSONDecoder().raw_decode(out_text, out_text.index("{"))[0] == {
+        "statusCode": 200, "body": json.dumps({"hello": "serverless"})}
+
+    handler = os.path.join(cwd, "handler.py")
+    with open(handler) as f:
+        source = f.read()
+    with open(handler, "w") as f:
+        f.write(source.replace('{"hello": os.environ["GREETING"]}', '{"hello": os.environ["GREETING"], "version": 2}'))
+    assert "Function code deployed" in run(cwd, "deploy", "function", "-f", "hello")
+    answer = httpx.get(f"{endpoint}/hello", headers={"Host": f"{http_api}.execute-api.localhost"}, timeout=60)
+    assert answer.json() == {"hello": "serverless", "version": 2}
+
+    wait_for_logs(client, {"tick": "seen aws.events Scheduled Event"}, timeout=90)  # rate(1 minute)
+
+    # CloudFormation does not delete a bucket that holds objects (as on AWS): empty it first
+    client("s3").delete_object(Bucket="overcast-sls-hello-local-uploads", Key="upload.txt")
+    run(cwd, "remove")
+    removed(client, "overcast-sls-hello-local", "overcast-sls-hello-local-hello")
+    with pytest.raises(ClientError):
+        client("s3").head_bucket(Bucket="overcast-sls-hello-local-uploads")
+    # the existing bucket stays, without the notification the custom resource had added
+    assert "LambdaFunctionConfigurations" not in client("s3").get_bucket_notification_configuration(Bucket=archive)
+
+
+def test_the_rest_api_example_as_a_serverless_service(endpoint, client, tmp_path):
+    run = framework(endpoint)
+    cwd = service(tmp_path, "rest-api", "src")
+    printed = run(cwd, "deploy")
+    out = outputs(client, "overcast-items-local")
+    key = client("apigateway").get_api_keys(nameQuery="overcast-items-local", includeValues=True)["items"][0]["value"]
+    assert f"overcast-items-local: {key}" in printed  # the framework prints the key
+    rest_api_behaves(endpoint, f"{endpoint}/restapis/{out['ApiId']}/local/_user_request_", key, out["UserPoolId"],
+                     out["UserPoolClientId"])
+    run(cwd, "remove")
+    removed(client, "overcast-items-local", "overcast-items-local-items")
+
+
+def test_the_webhook_example_as_a_serverless_service(endpoint, client, tmp_path):
+    run = framework(endpoint)
+    cwd = service(tmp_path, "webhook-queue", "functions")
+    run(cwd, "deploy")
+    out = outputs(client, "overcast-webhooks-local")
+    webhooks_behave(client, f"{endpoint}/_aws/execute-api/{out['ApiId']}/live/webhook", out["QueueUrl"], out["Table"],
+                    out["DeadLetterQueueUrl"])
+    run(cwd, "remove")
+    removed(client, "overcast-webhooks-local", "overcast-webhooks-local-consumer")
+
+
+def test_the_live_stock_counter_as_a_serverless_service(endpoint, client, tmp_path):
+    run = framework(endpoint)
+    cwd = service(tmp_path, "live-stock-counter", "functions")
+    printed = run(cwd, "deploy")
+    out = outputs(client, "overcast-stock-local")
+    # the WebSocket URL as the plugin prints it, with a ws:// scheme
+    printed_url = f"{endpoint}/restapis/{out['ApiId']}/local/_user_request_"
+    assert f"endpoint: {printed_url}" in printed
+    stock_counter_pushes(client, printed_url.replace("http", "ws", 1), out["StockTable"])
+    run(cwd, "remove")
+    removed(client, "overcast-stock-local", "overcast-stock-local-push")

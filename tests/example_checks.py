@@ -1,0 +1,90 @@
+"""The seed examples' behaviour, asserted end to end against a deployed copy, whichever tool
+deployed it (SAM, CloudFormation, the Serverless Framework, CDK): each function takes the deployed
+app's addresses and fails the test if the app does not behave as its README says."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import jwt
+import websockets
+from cognito_support import signed_up_user
+
+
+def rest_api_behaves(endpoint: str, url: str, api_key: str, user_pool_id: str, client_id: str) -> None:
+    """examples/rest-api at `url` (the stage's base URL): an API key is required; creating,
+    replacing and deleting need a user signed in to the pool (its ID token), and only the user who
+    created an item may change it; bodies are validated against the Item model; a browser's
+    preflight is answered without a key or a token."""
+    key = {"x-api-key": api_key}
+    amy = signed_up_user(endpoint, user_pool_id, client_id, f"amy-{api_key[:8]}@example.com")
+    bob = signed_up_user(endpoint, user_pool_id, client_id, f"bob-{api_key[:8]}@example.com")
+    h = {**key, "Authorization": amy["IdToken"]}
+    assert httpx.get(f"{url}/items", timeout=30).status_code == 403  # no API key
+    unsigned = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=key, timeout=30)
+    assert unsigned.status_code == 401 and unsigned.json() == {"message": "Unauthorized"}
+    forged = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5},
+                        headers={**key, "Authorization": amy["IdToken"][:-4] + "AAAA"}, timeout=30)
+    assert forged.status_code == 401
+    bad = httpx.post(f"{url}/items", json={"name": ""}, headers=h, timeout=30)
+    assert bad.status_code == 400 and bad.json() == {"message": "Invalid request body"}
+    created = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=h, timeout=30)
+    assert created.status_code == 201, created.text
+    item = created.json()
+    assert item["ownerEmail"] == f"amy-{api_key[:8]}@example.com"
+    assert item["owner"] == jwt.decode(amy["IdToken"], options={"verify_signature": False})["sub"]
+    assert httpx.get(f"{url}/items/{item['id']}", headers=key, timeout=30).json()["name"] == "lamp"  # reads: no sign-in
+    other = {**key, "Authorization": bob["IdToken"]}  # another user may read it but not change it
+    refused = httpx.put(f"{url}/items/{item['id']}", json={"name": "mine", "price": 1}, headers=other, timeout=30)
+    assert refused.status_code == 403 and "only the user who created" in refused.json()["message"]
+    replaced = httpx.put(f"{url}/items/{item['id']}", json={"name": "desk lamp", "price": 15}, headers=h, timeout=30)
+    assert replaced.status_code == 200, replaced.text
+    assert [i["name"] for i in httpx.get(f"{url}/items", headers=key, timeout=30).json()["items"]] == ["desk lamp"]
+    assert httpx.delete(f"{url}/items/{item['id']}", headers=other, timeout=30).status_code == 403
+    assert httpx.delete(f"{url}/items/{item['id']}", headers=h, timeout=30).status_code == 204
+    assert httpx.get(f"{url}/items/{item['id']}", headers=key, timeout=30).status_code == 404
+    preflight = httpx.options(f"{url}/items", headers={"Origin": "http://localhost:3000",
+                                                       "Access-Control-Request-Method": "POST"}, timeout=30)
+    assert preflight.status_code == 200
+    assert "Authorization" in preflight.headers["access-control-allow-headers"]
+
+
+def webhooks_behave(client, url: str, queue_url: str, table: str, dead_letter_url: str) -> None:
+    """examples/webhook-queue: a POST is answered 202 at once, the consumer stores it in the table,
+    and a poison message ends in the dead-letter queue."""
+    answer = httpx.post(url, json={"action": "opened", "number": 7}, headers={"X-Webhook-Source": "github"}, timeout=30)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["accepted"] is True
+    client("sqs").send_message(QueueUrl=queue_url, MessageBody="not json")  # a poison message
+    dynamodb = client("dynamodb")
+    deadline, items = time.monotonic() + 30, []
+    while time.monotonic() < deadline and not items:
+        items = dynamodb.scan(TableName=table)["Items"]
+        time.sleep(0.2)
+    assert items, "the consumer stored nothing"
+    assert json.loads(items[0]["payload"]["S"]) == {"action": "opened", "number": 7}
+    assert items[0]["source"]["S"] == "github"
+    dead = client("sqs").receive_message(QueueUrl=dead_letter_url, WaitTimeSeconds=20)["Messages"]
+    assert dead[0]["Body"] == "not json"
+
+
+def stock_counter_pushes(client, ws_url: str, stock_table: str) -> None:
+    """examples/live-stock-counter at `ws_url` (the stage's WebSocket URL): a watcher of a product
+    page gets the new count when it changes in DynamoDB, and the current count when it asks."""
+
+    def set_stock(count: int) -> None:
+        client("dynamodb").put_item(TableName=stock_table, Item={"productId": {"S": "p1"}, "stock": {"N": str(count)}})
+
+    async def go():
+        async with websockets.connect(ws_url + "?page=p1") as watcher:
+            await asyncio.get_running_loop().run_in_executor(None, set_stock, 7)
+            pushed = json.loads(await asyncio.wait_for(watcher.recv(), 60))
+            await watcher.send(json.dumps({"action": "current"}))
+            current = json.loads(await asyncio.wait_for(watcher.recv(), 60))
+            return pushed, current
+
+    pushed, current = asyncio.run(go())
+    assert pushed == current == {"productId": "p1", "stock": 7}
