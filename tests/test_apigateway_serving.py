@@ -236,6 +236,19 @@ def test_passthrough_never_rejects_unmapped_content_type_with_415(apigw, endpoin
     assert r.json() == {"message": "Unsupported Media Type"}
 
 
+def test_mock_request_template_may_leave_member_names_unquoted(apigw, endpoint):
+    # the Serverless Framework's CORS preflight methods send {statusCode:200}, which AWS answers
+    api = Api(apigw, endpoint, "mock-bare-names")
+    api.method("/p", "OPTIONS", {"type": "MOCK", "requestTemplates": {"application/json": "{statusCode:200}"}},
+               {"200": {"responseTemplates": {"application/json": ""}}})
+    api.method("/q", "GET", {"type": "MOCK", "requestTemplates": {"application/json": "{ statusCode : 404 }"}},
+               {"404": {"selectionPattern": "404", "responseTemplates": {"application/json": '{"missing": true}'}}})
+    api.deploy()
+    assert api.call("OPTIONS", "/p").status_code == 200
+    missing = api.call("GET", "/q")
+    assert missing.status_code == 404 and missing.json() == {"missing": True}
+
+
 def test_passthrough_when_no_templates_rejects_when_templates_exist(apigw, endpoint):
     api = Api(apigw, endpoint, "passthrough-wnt")
     api.method("/p", "POST", {"type": "MOCK", "passthroughBehavior": "WHEN_NO_TEMPLATES",

@@ -25,6 +25,7 @@ log = logging.getLogger("overcast.apigateway")
 
 _LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):lambda:path/[^/]+/functions/(.+)/invocations/?$")
 _AWS_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):([^:]+):(action|path)/(.*)$")
+_BARE_NAME = re.compile(rb'([{,]\s*)([A-Za-z_$][\w$]*)\s*:')  # an object member name without quotes
 _PROXY_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
 # services whose subdomain in an integration URI differs from overcast's model name
 _SUBDOMAINS = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions", "execute-api": "apigateway"}
@@ -125,7 +126,11 @@ class Integrations:
         status = 200
         if body.strip():
             try:
-                doc = json.loads(body)
+                try:
+                    doc = json.loads(body)
+                except ValueError:  # AWS also reads unquoted names: the Serverless Framework's CORS
+                    # preflights send {statusCode:200}
+                    doc = json.loads(_BARE_NAME.sub(rb'\1"\2":', body))
                 status = int(doc.get("statusCode", 200)) if isinstance(doc, dict) else 200
             except (ValueError, TypeError):
                 raise GatewayError("DEFAULT_5XX") from None
