@@ -272,3 +272,14 @@ def test_console_calls_are_signed_with_the_users_own_keys_when_signatures_are_ch
     assert httpx.post(verifying + PEEK, json={"queueUrl": url, "credentials": wrong}).status_code == 403
     peeked = httpx.post(verifying + PEEK, json={"queueUrl": url, "credentials": right})
     assert peeked.status_code == 200 and [m["Body"] for m in peeked.json()["messages"]] == ["hi"]
+
+
+def test_console_call_with_deeply_nested_parameters_is_a_client_error(endpoint):
+    nested: dict = {}
+    inner = nested
+    for _ in range(900):
+        inner["a"] = {}
+        inner = inner["a"]
+    status, answer = _call(endpoint, "dynamodb", "PutItem", {"TableName": "x", "Item": {"k": {"M": nested}}})
+    assert 400 <= status < 500, answer
+    assert httpx.get(endpoint + "/_overcast/health").status_code == 200

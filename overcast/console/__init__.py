@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib
+import logging
 import os
 import re
 
@@ -21,6 +22,7 @@ from overcast import security
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 
+log = logging.getLogger("overcast")
 PREFIX = "/_overcast/console"
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -82,6 +84,9 @@ class Console:
                     return _error(404, "NotFound", f"No console endpoint {request.path}")
             except CallError as e:
                 return _error(e.status, e.code, e.message)
+            except Exception:  # a bug: said as AWS says it, logged, never a dropped connection
+                log.exception("console %s failed", path)
+                return _error(500, "InternalFailure", "The console's request failed inside overcast; see its log.")
             return HttpResponse(status, [("content-type", "application/json"), ("cache-control", "no-store")],
                                 orjson.dumps(answer))
         if request.method not in ("GET", "HEAD"):

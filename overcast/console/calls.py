@@ -91,7 +91,10 @@ class Caller:
             raise CallError(400, "UnsupportedOperation",
                             f"{operation} streams events; the console does not run event-stream operations.")
         method = botocore.xform_name(operation)
-        params = _blobs_in(params)
+        try:
+            params = _blobs_in(params)
+        except RecursionError:
+            raise CallError(400, "ValidationError", "The parameters are nested too deeply.") from None
         if presign is not None:
             try:
                 url = client.generate_presigned_url(method, Params=params, ExpiresIn=presign)
@@ -105,7 +108,7 @@ class Caller:
             return meta.get("HTTPStatusCode") or 400, {
                 "error": {"code": error.get("Code", ""), "message": error.get("Message", "")},
                 "requestId": meta.get("RequestId")}
-        except (BotoCoreError, ValueError, TypeError, AttributeError, KeyError) as e:
+        except (BotoCoreError, ValueError, TypeError, AttributeError, KeyError, RecursionError) as e:
             # the parameters do not fit the operation's shapes well enough to be serialized
             raise CallError(400, "ValidationError", f"{type(e).__name__}: {e}") from None
         meta = result.pop("ResponseMetadata", {})
