@@ -383,3 +383,31 @@ def test_console_tails_a_log_group_live(endpoint, browser_page, client, unique_n
     page.wait_for_selector(".log-line >> text=second line", timeout=10_000)
     assert page.locator(".log-line").count() == 2  # each event once
     assert page.problems == []
+
+
+def test_console_stack_resources_link_to_their_pages(endpoint, browser_page, client, unique_name):
+    cfn = client("cloudformation")
+    stack = unique_name("console")
+    template = {"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue"},
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
+            "BillingMode": "PAY_PER_REQUEST", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}}}}
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1})
+    table = cfn.describe_stack_resource(StackName=stack, LogicalResourceId="Table")["StackResourceDetail"]["PhysicalResourceId"]
+    page = browser_page
+    page.goto(_console(endpoint, _route("cloudformation", "stacks", stack)))
+    page.wait_for_selector("td >> text=AWS::SQS::Queue")
+    page.get_by_role("tab", name="Events").click()
+    page.locator("td", has_text="CREATE_COMPLETE").first.wait_for()
+    page.get_by_role("tab", name="Resources").click()
+    _shot(page, "cloudformation")
+    page.get_by_role("link", name=table).click()
+    page.wait_for_selector(f"main h1:text-is('{table}')")
+    page.wait_for_selector("text=No items.")
+    page.go_back()
+    page.locator("a.resource-link", has_text="/000000000000/").click()
+    page.wait_for_selector("main h1:has-text('Queue')")
+    page.wait_for_selector("text=The queue is empty.")
+    assert page.problems == []
