@@ -1,11 +1,12 @@
 """The real SAM CLI (aws-sam-cli from PyPI, in its own virtualenv: it pins boto3 and botocore
 below the project's) deploying examples/rest-api unchanged: `sam build`, `sam deploy --resolve-s3`
-with AWS_ENDPOINT_URL pointing at overcast, the API used, an update with a code change and a
-property change, `sam delete`. (`sam list endpoints` needs the Cloud Control API, which overcast
-does not have yet.)"""
+with AWS_ENDPOINT_URL pointing at overcast, the API used, `sam logs` and `sam list endpoints` (which
+reads function URLs through the Cloud Control API), an update with a code change and a property
+change, `sam delete`."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -32,12 +33,12 @@ if SAM is None and os.environ.get("OVERCAST_REQUIRE_SAM"):
 pytestmark = pytest.mark.skipif(SAM is None, reason="SAM CLI not installed (.ci/run installs it into .venv-sam)")
 
 
-def _run(endpoint: str, cwd: str, *args: str) -> str:
+def _run(endpoint: str, cwd: str, *args: str, stderr: bool = True) -> str:
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0", "AWS_PAGER": ""}
     result = subprocess.run([SAM, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"sam {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr
+    return result.stdout + (result.stderr if stderr else "")
 
 
 def test_sam_build_deploy_update_and_delete_the_rest_api_example(endpoint, tmp_path, unique_name):
@@ -59,6 +60,18 @@ def test_sam_build_deploy_update_and_delete_the_rest_api_example(endpoint, tmp_p
     assert httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=h).status_code == 401
     created = httpx.post(f"{url}/items", json={"name": "lamp", "price": 12.5}, headers=writer, timeout=30)
     assert created.status_code == 201, created.text
+
+    # sam logs: the function's log group, read with FilterLogEvents
+    logs = _run(endpoint, app, "logs", "--stack-name", stack, "--name", "ItemsFunction")
+    assert "START RequestId:" in logs and "REPORT RequestId:" in logs, logs
+    # sam list endpoints: the stack's resources, each function's URL read through Cloud Control
+    listed = json.loads(_run(endpoint, app, "list", "endpoints", "--stack-name", stack, "--output", "json",
+                             stderr=False))
+    endpoints = {e["LogicalResourceId"]: e for e in listed}
+    assert endpoints["ItemsFunction"]["PhysicalResourceId"] == out["Function"]
+    assert endpoints["ItemsFunction"]["CloudEndpoint"] == "-"  # it has no function URL
+    assert endpoints["ItemsApi"]["PhysicalResourceId"] == out["ApiId"]
+    assert any("/items" in method for method in endpoints["ItemsApi"]["Methods"])
 
     # a code change and a property change in one deployment
     handler = os.path.join(app, "src", "handler.py")

@@ -254,6 +254,13 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("ecr",),
             target_prefixes=("AmazonEC2ContainerRegistry_V20150921",),
         ),
+        ServiceSpec(
+            "cloudcontrol",
+            "overcast.services.cloudcontrol.provider:CloudControlProvider",
+            signing_names=("cloudcontrolapi",),
+            target_prefixes=("CloudApiService",),
+            host_prefixes=("cloudcontrolapi",),
+        ),
     )
 }
 

@@ -143,6 +143,18 @@ class ResourceType:
         """What Ref returns (AWS documents it per type under "Return values")."""
         return physical_id
 
+    # Cloud Control (services/cloudcontrol): a type that has these answers GetResource and
+    # ListResources; one without answers UnsupportedActionException, as AWS does.
+
+    async def read(self, op: ResourceOp, identifier: str) -> dict | None:
+        """The resource's current properties, named as the schema names them; None when the
+        identifier (the schema's primary identifier) names nothing."""
+        raise NotImplementedError
+
+    async def list(self, op: ResourceOp) -> list[str]:
+        """The identifiers of every resource of the type in op's account and region."""
+        raise NotImplementedError
+
 
 def is_missing(error: AwsError) -> bool:
     """Whether a service error means the resource no longer exists (a delete then succeeded)."""
@@ -194,3 +206,25 @@ def _members(model, shape_name: str, value):
     if kind == "map" and isinstance(value, dict):
         return {k: _members(model, shape["value"]["shape"], v) for k, v in value.items()}
     return value
+
+
+async def collect(op: ResourceOp, service: str, operation: str, params: dict, items: str, token_in: str,
+                  token_out: str | None = None) -> list:
+    """Every item of a paged list operation, page after page."""
+    out, token = [], None
+    while True:
+        page = await op.call(service, operation, {**params, token_in: token})
+        out += page.get(items) or []
+        token = page.get(token_out or token_in)
+        if not token:
+            return out
+
+
+async def read_or_none(call):
+    """The awaited result of a read, or None when the service says the resource does not exist."""
+    try:
+        return await call
+    except AwsError as e:
+        if is_missing(e):
+            return None
+        raise

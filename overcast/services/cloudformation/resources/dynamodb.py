@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, collect, read_or_none
 
 
 def _throughput(value: dict | None) -> dict | None:
@@ -101,3 +101,29 @@ class Table(ResourceType):
 
     async def delete(self, op: ResourceOp):
         await op.call("dynamodb", "DeleteTable", {"TableName": op.physical_id})
+
+    async def read(self, op: ResourceOp, identifier: str):
+        found = await read_or_none(op.call("dynamodb", "DescribeTable", {"TableName": identifier}))
+        if found is None:
+            return None
+        table = found["Table"]
+        out = {"TableName": table["TableName"], "Arn": table["TableArn"],
+               "AttributeDefinitions": table.get("AttributeDefinitions") or [], "KeySchema": table["KeySchema"],
+               "BillingMode": (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")}
+        if out["BillingMode"] == "PROVISIONED":
+            throughput = table.get("ProvisionedThroughput") or {}
+            out["ProvisionedThroughput"] = {"ReadCapacityUnits": throughput.get("ReadCapacityUnits"),
+                                            "WriteCapacityUnits": throughput.get("WriteCapacityUnits")}
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if table.get(key):
+                out[key] = [{k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
+                            for index in table[key]]
+        stream = table.get("StreamSpecification") or {}
+        if stream.get("StreamEnabled"):
+            out["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}
+            out["StreamArn"] = table.get("LatestStreamArn")
+        return out
+
+    async def list(self, op: ResourceOp):
+        return await collect(op, "dynamodb", "ListTables", {}, "TableNames", "ExclusiveStartTableName",
+                             "LastEvaluatedTableName")

@@ -8,7 +8,7 @@ import os
 import uuid
 import zipfile
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, collect, read_or_none
 
 _RESPONSE_DIR = os.path.join(os.path.dirname(__file__), "cfn_response")
 _CONFIG_KEYS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Environment", "Runtime",
@@ -95,6 +95,29 @@ class Function(ResourceType):
 
     async def delete(self, op: ResourceOp):
         await op.call("lambda", "DeleteFunction", {"FunctionName": op.physical_id})
+
+    async def read(self, op: ResourceOp, identifier: str):
+        found = await read_or_none(op.call("lambda", "GetFunction", {"FunctionName": identifier}))
+        if found is None:
+            return None
+        config = found["Configuration"]
+        out = {"FunctionName": config["FunctionName"], "Arn": config["FunctionArn"],
+               "Role": config.get("Role"), "Description": config.get("Description", ""),
+               "Timeout": config.get("Timeout"), "MemorySize": config.get("MemorySize"),
+               "PackageType": config.get("PackageType", "Zip"), "Architectures": config.get("Architectures"),
+               "Tags": [{"Key": k, "Value": v} for k, v in sorted((found.get("Tags") or {}).items())]}
+        for key in ("Runtime", "Handler", "TracingConfig", "EphemeralStorage", "LoggingConfig"):
+            if config.get(key) is not None:
+                out[key] = config[key]
+        if (config.get("Environment") or {}).get("Variables"):
+            out["Environment"] = {"Variables": config["Environment"]["Variables"]}
+        if config.get("Layers"):
+            out["Layers"] = [layer["Arn"] for layer in config["Layers"]]
+        return out
+
+    async def list(self, op: ResourceOp):
+        functions = await collect(op, "lambda", "ListFunctions", {}, "Functions", "Marker", "NextMarker")
+        return [f["FunctionName"] for f in functions]
 
 
 class Permission(ResourceType):
@@ -239,6 +262,32 @@ class Url(ResourceType):
     async def delete(self, op: ResourceOp):
         await op.call("lambda", "DeleteFunctionUrlConfig", {"FunctionName": op.properties.get("TargetFunctionArn"),
                                                             "Qualifier": op.properties.get("Qualifier")})
+
+    async def read(self, op: ResourceOp, identifier: str):
+        """By the function's ARN (the schema's identifier) or, as AWS accepts it, its name."""
+        function, qualifier = identifier, ""
+        if identifier.startswith("arn:") and identifier.count(":") == 7:  # a qualified function ARN
+            function, qualifier = identifier.rsplit(":", 1)
+        config = await read_or_none(op.call("lambda", "GetFunctionUrlConfig", {"FunctionName": function,
+                                                                               "Qualifier": qualifier or None}))
+        if config is None:
+            return None
+        out = {"FunctionArn": config["FunctionArn"], "FunctionUrl": config["FunctionUrl"],
+               "AuthType": config["AuthType"], "InvokeMode": config.get("InvokeMode", "BUFFERED"),
+               "TargetFunctionArn": config["FunctionArn"]}
+        if qualifier:
+            out["Qualifier"] = qualifier
+        if config.get("Cors"):
+            out["Cors"] = config["Cors"]
+        return out
+
+    async def list(self, op: ResourceOp):
+        names = await Function().list(op)
+        out = []
+        for name in names:
+            configs = await op.call("lambda", "ListFunctionUrlConfigs", {"FunctionName": name})
+            out += [c["FunctionArn"] for c in configs.get("FunctionUrlConfigs") or []]
+        return out
 
 
 class EventInvokeConfig(ResourceType):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, collect
 
 
 class LogGroup(ResourceType):
@@ -41,6 +41,23 @@ class LogGroup(ResourceType):
 
     async def delete(self, op: ResourceOp):
         await op.call("logs", "DeleteLogGroup", {"logGroupName": op.physical_id})
+
+    async def read(self, op: ResourceOp, identifier: str):
+        groups = await collect(op, "logs", "DescribeLogGroups", {"logGroupNamePrefix": identifier}, "logGroups",
+                               "nextToken")
+        group = next((g for g in groups if g["logGroupName"] == identifier), None)
+        if group is None:
+            return None
+        out = {"LogGroupName": identifier, "Arn": group["arn"], "LogGroupClass": group.get("logGroupClass", "STANDARD")}
+        if group.get("retentionInDays") is not None:
+            out["RetentionInDays"] = group["retentionInDays"]
+        if group.get("kmsKeyId"):
+            out["KmsKeyId"] = group["kmsKeyId"]
+        return out
+
+    async def list(self, op: ResourceOp):
+        groups = await collect(op, "logs", "DescribeLogGroups", {}, "logGroups", "nextToken")
+        return [g["logGroupName"] for g in groups]
 
 
 class SubscriptionFilter(ResourceType):

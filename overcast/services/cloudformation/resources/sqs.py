@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, read_or_none
 
 _ATTRIBUTES = ("ContentBasedDeduplication", "DeduplicationScope", "DelaySeconds", "FifoQueue", "FifoThroughputLimit",
                "KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId", "MaximumMessageSize", "MessageRetentionPeriod",
@@ -68,6 +68,33 @@ class Queue(ResourceType):
 
     async def delete(self, op: ResourceOp):
         await op.call("sqs", "DeleteQueue", {"QueueUrl": op.physical_id})
+
+    async def read(self, op: ResourceOp, identifier: str):
+        found = await read_or_none(op.call("sqs", "GetQueueAttributes", {"QueueUrl": identifier,
+                                                                         "AttributeNames": ["All"]}))
+        if found is None:
+            return None
+        attrs = found.get("Attributes") or {}
+        out = {"QueueUrl": identifier, "Arn": attrs.get("QueueArn"), "QueueName": identifier.rsplit("/", 1)[-1]}
+        for key in ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+                    "VisibilityTimeout", "KmsDataKeyReusePeriodSeconds"):
+            if key in attrs:
+                out[key] = int(attrs[key])
+        for key in ("FifoQueue", "ContentBasedDeduplication", "SqsManagedSseEnabled"):
+            if key in attrs:
+                out[key] = attrs[key] == "true"
+        for key in ("RedrivePolicy", "RedriveAllowPolicy"):
+            if attrs.get(key):
+                out[key] = json.loads(attrs[key])
+        for key in ("DeduplicationScope", "FifoThroughputLimit", "KmsMasterKeyId"):
+            if key in attrs:
+                out[key] = attrs[key]
+        tags = (await op.call("sqs", "ListQueueTags", {"QueueUrl": identifier})).get("Tags") or {}
+        out["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+        return out
+
+    async def list(self, op: ResourceOp):
+        return (await op.call("sqs", "ListQueues", {})).get("QueueUrls") or []
 
 
 class QueuePolicy(ResourceType):
