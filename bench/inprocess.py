@@ -1,7 +1,8 @@
 """The request path in one process, no sockets: the ASGI app called with synthetic scopes, for
 deterministic instruction counts of a change too small to see through a shared machine's noise.
 
-    .venv/bin/python bench/inprocess.py OP [count] [--profile]   # OP: sqs-send | ddb-get | ddb-put | ddb-query
+    .venv/bin/python bench/inprocess.py OP [count] [--profile]
+    # OP: sqs-send | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions) | s3-put (1 KiB)
     valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/inprocess.py OP N
 
 Instructions per request: run callgrind twice with different N (e.g. 100 and 300) and divide the
@@ -15,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+from urllib.parse import quote
 
 import orjson
 
@@ -60,6 +62,37 @@ async def call(app, service: str, target: str, body: bytes) -> tuple[int, bytes]
     return sent[0]["status"], sent[1]["body"]
 
 
+async def query(app, service: str, body: bytes) -> tuple[int, bytes]:
+    """An awsQuery call (form-encoded POST)."""
+    s = scope(service, "")
+    s["headers"] = [(k, v) for k, v in s["headers"] if k not in (b"x-amz-target", b"content-type")] + [
+        (b"content-type", b"application/x-www-form-urlencoded; charset=utf-8"),
+        (b"content-length", str(len(body)).encode())]
+    return await _exchange(app, s, body)
+
+
+async def rest(app, service: str, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+    """A REST call (S3: path-style), the body in one message as uvicorn hands a small one over."""
+    s = scope(service, "")
+    s.update(method=method, path=path, raw_path=path.encode())
+    s["headers"] = [(k, v) for k, v in s["headers"] if k not in (b"x-amz-target", b"content-type")] + [
+        (b"content-type", b"application/octet-stream"), (b"content-length", str(len(body)).encode())]
+    return await _exchange(app, s, body)
+
+
+async def _exchange(app, s: dict, body: bytes) -> tuple[int, bytes]:
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(s, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
 async def run(op: str, count: int) -> None:
     data_dir = tempfile.mkdtemp(prefix="overcast-inprocess-")
     app = OvercastApp(Config(data_dir=data_dir, ephemeral=True))
@@ -77,6 +110,27 @@ async def run(op: str, count: int) -> None:
                                      "name": {"S": "a short order event"}, "total": {"N": "42.5"}}}}
             for i in range(start, start + 25)]}}))
 
+    topic_arn = None
+    if op == "sns-publish":
+        # the same signing key every run (made once): generating one costs a random number of
+        # instructions (its prime search), which would swamp the per-request difference
+        import shutil
+
+        keys = os.path.join(tempfile.gettempdir(), "overcast-inprocess-sns")
+        if not os.path.exists(os.path.join(keys, "signing-key.pem")):
+            from overcast.services.sns.signing import Signer
+
+            Signer(keys)
+        shutil.copytree(keys, os.path.join(data_dir, "sns"), dirs_exist_ok=True)
+        status, body = await query(app, "sns", b"Action=CreateTopic&Name=bench")
+        topic_arn = body.split(b"<TopicArn>")[1].split(b"</TopicArn>")[0].decode()
+        for i in range(10):
+            await call(app, "sqs", "AmazonSQS.CreateQueue", orjson.dumps({"QueueName": f"fan-{i}"}))
+            await query(app, "sns", b"Action=Subscribe&Protocol=sqs&TopicArn=" + quote(topic_arn).encode() +
+                        b"&Endpoint=" + quote(f"arn:aws:sqs:us-east-1:000000000000:fan-{i}").encode())
+    if op == "s3-put":
+        await rest(app, "s3", "PUT", "/bench", b"")
+
     def request(n: int) -> tuple[str, str, bytes]:
         if op == "sqs-send":
             return "sqs", "AmazonSQS.SendMessage", orjson.dumps(
@@ -91,17 +145,29 @@ async def run(op: str, count: int) -> None:
             return "dynamodb", ddb + "Query", orjson.dumps({
                 "TableName": "bench", "KeyConditionExpression": "pk = :p", "Limit": 100,
                 "ExpressionAttributeValues": {":p": {"S": f"user-{n % 10}"}}})
+        if op == "sns-publish":
+            return "sns", "", b"Action=Publish&Version=2010-03-31&TopicArn=" + quote(topic_arn).encode() + \
+                b"&Message=a+short+order+event%2C+fanned+out"
+        if op == "s3-put":
+            return "s3", f"/bench/obj/{n}", b"x" * 1024
         raise SystemExit(f"unknown op {op}")
 
+    def send(service, target, body):
+        if service == "sns":
+            return query(app, service, body)
+        if service == "s3":
+            return rest(app, service, "PUT", target, body)
+        return call(app, service, target, body)
+
     for n in range(50):  # warm-up (the table: 10 partitions user-0..9 of 100 items each): every cache filled
-        status, body = await call(app, *request(n))
+        status, body = await send(*request(n))
         assert status == 200, body
     if op == "ddb-query":
         assert orjson.loads(body)["Count"] == 100, body
     requests = [request(n + 50) for n in range(count)]
     started = time.perf_counter()
     for service, target, body in requests:
-        status, answer = await call(app, service, target, body)
+        status, answer = await send(service, target, body)
         assert status == 200, answer
     elapsed = time.perf_counter() - started
     print(f"{op}: {count} requests in {elapsed:.3f} s, {elapsed / count * 1e6:.1f} us/request", file=sys.stderr)

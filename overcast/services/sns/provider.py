@@ -715,9 +715,9 @@ class SnsProvider(Provider):
             msg["_id"] = str(uuid.uuid4())
         caches = [{} for _ in messages]
         if any(not (sub.raw and sub.protocol != "lambda") and sub.protocol not in ("email", "sms") for sub in subs):
-            # one RSA signature per message text (~0.3 ms each with a 2048-bit key). A worker thread
-            # does not help: cryptography keeps the GIL while signing.
-            caches = self._presign(arn, version, messages, subs, timestamp(now))
+            # one RSA signature per message text, whatever the number of subscriptions (AWS signs only
+            # the message's own fields), made on a worker thread while the loop serves others
+            caches = await self._presign(arn, version, messages, subs, timestamp(now))
         with self.store.transaction():
             if fifo and now - self._dedup_purged > 60:
                 self._dedup_purged = now
@@ -752,19 +752,28 @@ class SnsProvider(Provider):
             items = list(envelope.items())
             envelope = cache[text] = dict(items[:2] + [("SequenceNumber", sequence)] + items[2:])
         if envelope is None:
-            envelope = {"Type": "Notification", "MessageId": message_id}
-            if sequence is not None:
-                envelope["SequenceNumber"] = sequence
-            envelope["TopicArn"] = topic_arn
-            if msg["subject"] is not None:
-                envelope["Subject"] = msg["subject"]
-            envelope["Message"] = text
-            envelope["Timestamp"] = stamp
-            envelope["SignatureVersion"] = version
-            envelope["Signature"] = self.signer.sign(envelope, version)
-            envelope["SigningCertURL"] = self._endpoint + CERT_PATH
-            cache[text] = envelope
+            envelope = cache[text] = self._unsigned(topic_arn, msg, message_id, sequence, version, text, stamp)
+            self._seal(envelope, self.signer.sign(envelope, version))
         return envelope
+
+    @staticmethod
+    def _unsigned(topic_arn: str, msg: dict, message_id: str, sequence: str | None, version: str, text: str,
+                  stamp: str) -> dict:
+        """A notification's envelope up to its signature (the fields in AWS's order)."""
+        envelope = {"Type": "Notification", "MessageId": message_id}
+        if sequence is not None:
+            envelope["SequenceNumber"] = sequence
+        envelope["TopicArn"] = topic_arn
+        if msg["subject"] is not None:
+            envelope["Subject"] = msg["subject"]
+        envelope["Message"] = text
+        envelope["Timestamp"] = stamp
+        envelope["SignatureVersion"] = version
+        return envelope
+
+    def _seal(self, envelope: dict, signature: str) -> None:
+        envelope["Signature"] = signature
+        envelope["SigningCertURL"] = self._endpoint + CERT_PATH
 
     def _sub_unsubscribe_url(self, sub: Subscription) -> str:
         cached = sub.unsubscribe
@@ -775,11 +784,11 @@ class SnsProvider(Provider):
     def _unsubscribe_url(self, sub_arn: str) -> str:
         return f"{self._endpoint}/_overcast/sns/?Action=Unsubscribe&SubscriptionArn={quote(sub_arn, safe='')}"
 
-    def _presign(self, topic_arn: str, version: str, messages: list[dict], subs: list[Subscription],
-                 stamp: str) -> list[dict]:
+    async def _presign(self, topic_arn: str, version: str, messages: list[dict], subs: list[Subscription],
+                       stamp: str) -> list[dict]:
         """The signed envelope of each message text the subscriptions need, made before the
-        transaction."""
-        caches = []
+        transaction; the signatures on the signer's worker thread."""
+        caches, unsigned = [], []
         for msg in messages:
             cache: dict = {}
             for sub in subs:
@@ -787,8 +796,13 @@ class SnsProvider(Provider):
                     continue
                 text = msg["structure"].get(sub.protocol, msg["structure"]["default"]) if msg["structure"] \
                     else msg["message"]
-                self._envelope(topic_arn, msg, msg["_id"], None, version, text, stamp, cache)
+                if text not in cache:
+                    cache[text] = self._unsigned(topic_arn, msg, msg["_id"], None, version, text, stamp)
+                    unsigned.append(cache[text])
             caches.append(cache)
+        signatures = await self.signer.sign_all(unsigned, version)
+        for envelope, signature in zip(unsigned, signatures, strict=True):
+            self._seal(envelope, signature)
         return caches
 
     def _deliver_message(self, topic_arn, account, region, msg, message_id, sequence, version, subs, sqs,

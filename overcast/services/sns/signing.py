@@ -1,12 +1,18 @@
 """SNS message signatures: an RSA key and a self-signed X.509 certificate generated once and kept in
 the data directory; SignatureVersion 1 (SHA1withRSA) and 2 (SHA256withRSA) over AWS's canonical
-string of the message's fields."""
+string of the message's fields.
+
+Publishes sign on one worker thread (`sign_all`): cryptography releases the GIL while RSA signs
+(pyca/cryptography since 47), so the event loop serves other requests on the other core meanwhile,
+and one thread keeps the publishes' order."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,6 +21,7 @@ from cryptography.x509.oid import NameOID
 
 NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 CONFIRMATION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
+_thread: ThreadPoolExecutor | None = None  # made on the first publish that needs a signature
 
 
 class Signer:
@@ -47,6 +54,16 @@ class Signer:
             )
             _write(key_path, key_pem)
             _write(cert_path, self.cert_pem)
+
+    async def sign_all(self, messages: list[dict], version: str) -> list[str]:
+        """The signatures of several messages, made on the signing thread."""
+        if not messages:
+            return []
+        global _thread
+        if _thread is None:
+            _thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sns-sign")
+        return await asyncio.get_running_loop().run_in_executor(
+            _thread, lambda: [self.sign(message, version) for message in messages])
 
     def sign(self, message: dict, version: str = "1") -> str:
         """The base64 signature of a message (its Type decides which fields are signed)."""
