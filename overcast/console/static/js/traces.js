@@ -5,7 +5,7 @@
 import { traceSpans, traces } from "./api.js";
 import { BY_ID, resourceRoute } from "./services.js";
 import {
-  badge, button, clear, errorBox, facts, h, input, json, link, onLeave, page, route, section, select, toolbar, when,
+  badge, button, clear, clock, errorBox, facts, h, input, json, link, onLeave, page, route, section, select, toolbar,
 } from "./ui.js";
 
 const MAX_ROWS = 300; // traces kept in the live list
@@ -74,7 +74,7 @@ export function listPage() {
   function fill(tr, s) {
     const root = s.root || {};
     clear(tr,
-      h("td", { "data-label": "When" }, when(s.start)),
+      h("td", { "data-label": "When", class: "mono" }, clock(s.start)),
       h("td", { "data-label": "Trace" }, h("div", {}, root.name || "…"),
         root.resource ? h("div", { class: "muted mono" }, root.resource) : null),
       h("td", { "data-label": "Services" }, h("div", { class: "services" }, (s.services || []).map((x) => badge(x)))),
@@ -248,7 +248,7 @@ export function tracePage(traceId) {
     clear(head, facts([
       ["Trace", h("span", { class: "mono" }, traceId)],
       ["Root", root ? root.name : ""],
-      ["Started", order.length ? when(t0) : ""],
+      ["Started", order.length ? clock(t0) : ""],
       ["Duration", order.length ? duration((t1 - t0) * 1000) : ""],
       ["Spans", `${spans.size}${expected && expected > spans.size ? ` of ${expected}` : ""}`],
       ["Services", h("div", { class: "services" }, services.map((s) => badge(s)))],
@@ -264,7 +264,7 @@ export function tracePage(traceId) {
       facts([
         ["Service", span.service], ["Operation", span.operation], ["Kind", span.kind],
         ["Resource", target || span.resource], ["Account", span.account], ["Region", span.region],
-        ["Started", when(span.start)], ["Duration", duration(span.durationMs)],
+        ["Started", clock(span.start)], ["Duration", duration(span.durationMs)],
         ["Status", statusBadge(span.status)], ["Error", span.error], ["Span", span.spanId], ["Parent", span.parentId],
       ]),
       span.attributes && Object.keys(span.attributes).length ? [h("h2", {}, "Attributes"), json(span.attributes)] : null,

@@ -192,6 +192,15 @@ export function when(value) {
   return isNaN(date) ? String(value) : date.toLocaleString();
 }
 
+// A moment to the millisecond: the time alone when it is today, else the date too.
+export function clock(epochSeconds) {
+  if (epochSeconds == null) return "";
+  const date = new Date(epochSeconds * 1000);
+  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) +
+    "." + String(date.getMilliseconds()).padStart(3, "0");
+  return date.toDateString() === new Date().toDateString() ? time : `${date.toLocaleDateString()} ${time}`;
+}
+
 export function arnName(arn) {
   if (!arn) return "";
   const rest = arn.split(":").slice(5).join(":");
