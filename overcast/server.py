@@ -97,6 +97,11 @@ class OvercastApp:
                     await send({"type": "lifespan.startup.failed", "message": str(e)})
                     return
                 await send({"type": "lifespan.startup.complete"})
+                from overcast.runtime.isolation import start_probes
+
+                # as root: find out in the background whether the usual Lambda runtimes can run
+                # as a sandbox user, rather than on the first invocation's path
+                asyncio.get_running_loop().call_soon(start_probes)
             elif message["type"] == "lifespan.shutdown":
                 await self.close()
                 await send({"type": "lifespan.shutdown.complete"})

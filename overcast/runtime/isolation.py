@@ -26,12 +26,16 @@ import asyncio
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 
 log = logging.getLogger("overcast.lambda")
 
 SANDBOX_UID_BASE = 2_000_000  # far above login users and the usual subordinate-id ranges
+# probe command -> whether a sandbox user can run it: per process, started at server start-up
+# (start_probes) so that no first invocation waits for one
+_usable: dict[str, asyncio.Future] = {}
 
 
 class Isolation:
@@ -39,7 +43,6 @@ class Isolation:
         self.root = root
         self.setpriv = setpriv
         self._uids: dict[tuple[str, str, str], int] = {}
-        self._usable: dict[str, asyncio.Future] = {}  # probe -> whether a sandbox user can run it
 
     @classmethod
     def create(cls) -> Isolation | None:
@@ -61,7 +64,8 @@ class Isolation:
             uid = self._uids[key] = SANDBOX_UID_BASE + len(self._uids)
         return uid
 
-    def command(self, uid: int) -> list[str]:
+    @staticmethod
+    def command(uid: int) -> list[str]:
         """setpriv's options that make the exec'd runtime that user."""
         return ["--reuid", str(uid), "--regid", str(uid), "--clear-groups", "--no-new-privs"]
 
@@ -98,33 +102,54 @@ class Isolation:
     async def usable(self, argv: list[str]) -> bool:
         """Whether a sandbox user can start this runtime (its files must be readable by other
         users: an interpreter under /root may not be). Probed once per runtime command by running
-        it as a sandbox uid (the provider starts the probes of the usual runtimes when it starts,
-        off the cold-start path); when it cannot, its sandboxes run as root and the log says why."""
-        probe = _probe(argv)
-        if probe is None:
-            return True  # provided.*: the function's own bootstrap, in its own directory
-        key = " ".join(probe)
-        known = self._usable.get(key)
-        if known is None:
-            known = self._usable[key] = asyncio.ensure_future(self._try(probe, argv[0]))
-        return await asyncio.shield(known)
-
-    async def _try(self, probe: list[str], program: str) -> bool:
-        try:
-            process = await asyncio.create_subprocess_exec(
-                self.setpriv, *self.command(SANDBOX_UID_BASE - 1), "--", *probe, cwd="/",
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-            usable = await asyncio.wait_for(process.wait(), 30) == 0
-        except (OSError, TimeoutError):
-            usable = False
-        if not usable:
-            log.warning("Lambda sandboxes that run %s run as root: an unprivileged user cannot run it (install it "
-                        "where other users can read it); see docs/security.md", program)
-        return usable
+        it as a sandbox uid (the usual runtimes' probes start with the server, `start_probes`, off
+        the cold-start path); when it cannot, its sandboxes run as root and the log says why."""
+        return await _usable_future(self.setpriv, argv)
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_probes() -> None:
+    """At server start-up, as root: start probing the usual runtimes (the host's Python, Node) in
+    the background, so that a first invocation right after start-up does not wait for a probe."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return
+    from overcast.runtime.commands import command_for
+
+    for runtime in (f"python{sys.version_info[0]}.{sys.version_info[1]}", "nodejs20.x"):
+        if runtime.startswith("python") or shutil.which("node"):
+            argv, _ = command_for(runtime, "x.handler", "/", 128, sys.executable)
+            _usable_future(setpriv, argv)
+
+
+def _usable_future(setpriv: str, argv: list[str]) -> asyncio.Future:
+    probe = _probe(argv)
+    if probe is None:  # provided.*: the function's own bootstrap, in its own directory
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(True)
+        return done
+    key = " ".join(probe)
+    known = _usable.get(key)
+    if known is None or known.get_loop() is not asyncio.get_running_loop():
+        known = _usable[key] = asyncio.ensure_future(_try(setpriv, probe, argv[0]))
+    return asyncio.shield(known)
+
+
+async def _try(setpriv: str, probe: list[str], program: str) -> bool:
+    try:
+        process = await asyncio.create_subprocess_exec(
+            setpriv, *Isolation.command(SANDBOX_UID_BASE - 1), "--", *probe, cwd="/",
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        usable = await asyncio.wait_for(process.wait(), 30) == 0
+    except (OSError, TimeoutError):
+        usable = False
+    if not usable:
+        log.warning("Lambda sandboxes that run %s run as root: an unprivileged user cannot run it (install it "
+                    "where other users can read it); see docs/security.md", program)
+    return usable
 
 
 def _remove_stale() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -12,12 +11,6 @@ import sys
 from overcast.runtime.sandbox import FunctionSpec, InitError, Outcome, Sandbox
 
 log = logging.getLogger("overcast.lambda")
-
-PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
-NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
-PROVIDED_RUNTIMES = ("provided.al2", "provided.al2023", "provided")
-_BOOTSTRAP_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_bootstrap.js")
-_NODE_SITE_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_site.js")  # see that file
 
 
 class Throttled(Exception):
@@ -71,28 +64,6 @@ async def _has_awslambdaric(python: str) -> bool:
         probe.kill()
         await probe.wait()
         return False
-
-
-def _node_ric() -> list[str] | None:
-    """aws-lambda-ric from npm when it is installed (OVERCAST_LAMBDA_NODE_RIC or on NODE_PATH)."""
-    explicit = os.environ.get("OVERCAST_LAMBDA_NODE_RIC")
-    if explicit and os.path.exists(explicit):
-        return [explicit]
-    installed = shutil.which("aws-lambda-ric")  # npm install -g aws-lambda-ric
-    return [installed] if installed else None
-
-
-def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: str) -> tuple[list[str], bool]:
-    """The argv that starts a sandbox, and whether RLIMIT_AS may limit it (`python`: the
-    interpreter Interpreters chose, for python runtimes)."""
-    if runtime.startswith("python"):
-        return [python, "-m", "awslambdaric", handler], True
-    if runtime.startswith("nodejs"):
-        node = shutil.which("node") or "node"
-        ric = _node_ric()
-        options = [f"--max-old-space-size={max(32, int(memory * 0.9))}", "--require", _NODE_SITE_JS]
-        return [node, *options, *(ric or [_BOOTSTRAP_JS]), handler], False
-    return [os.path.join(code_dir, "bootstrap")], True
 
 
 class Pool:

@@ -11,7 +11,6 @@ import os
 import random
 import re
 import secrets
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,15 +22,9 @@ from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.runtime import node_sdk
+from overcast.runtime.commands import NODE_RUNTIMES, PROVIDED_RUNTIMES, PYTHON_RUNTIMES, command_for
 from overcast.runtime.isolation import Isolation
-from overcast.runtime.pool import (
-    NODE_RUNTIMES,
-    PROVIDED_RUNTIMES,
-    PYTHON_RUNTIMES,
-    Pools,
-    Throttled,
-    command_for,
-)
+from overcast.runtime.pool import Pools, Throttled
 from overcast.runtime.sandbox import FunctionSpec, Outcome
 from overcast.services.base import Provider
 from overcast.services.lambda_ import code as codes
@@ -134,12 +127,8 @@ class LambdaProvider(Provider):
         self.pools.interpreters.prepare(self.store.runtimes())
         self._spawn(self._load_logs())
         await self.mappings.start()
-        if self.isolation is not None:  # find out now, not at the first cold start, whether the
-            # usual runtimes can run as a sandbox user
-            for runtime in (f"python{sys.version_info[0]}.{sys.version_info[1]}", "nodejs20.x"):
-                if runtime.startswith("python") or _which("node"):
-                    argv, _ = command_for(runtime, "x.handler", self.isolation.root, 128, sys.executable)
-                    self._spawn(self.isolation.usable(argv))
+        # whether the usual runtimes can run as a sandbox user is being found out since start-up
+        # (isolation.start_probes, called by the server)
 
     async def _load_logs(self) -> None:
         self._logs = await self.providers.get("logs")
