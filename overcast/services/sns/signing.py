@@ -3,8 +3,8 @@ the data directory; SignatureVersion 1 (SHA1withRSA) and 2 (SHA256withRSA) over 
 string of the message's fields.
 
 Publishes sign on one worker thread (`sign_all`): cryptography releases the GIL while RSA signs
-(pyca/cryptography since 47), so the event loop serves other requests on the other core meanwhile,
-and one thread keeps the publishes' order."""
+(pyca/cryptography#14370, in the versions overcast is tested with), so the event loop serves
+other requests on the other core meanwhile; one thread keeps the publishes' order."""
 
 from __future__ import annotations
 
