@@ -193,6 +193,7 @@ class _Server(uvicorn.Server):
             return
         host, port = self.servers[0].sockets[0].getsockname()[:2]
         self.overcast_config.port = port  # the port actually bound (--port 0), for URLs services hand out
+        await self.config.app.listening()  # what listens beside the port (overcast.server)
         shown = "localhost" if host in ("127.0.0.1", "::1") else host
         print(f"overcast {__version__} ready on http://{shown}:{port} (data: {self.overcast_config.data_dir})", flush=True)
 

@@ -64,6 +64,11 @@ class Config:
     # cluster mode: the URL the other nodes reach this node at (PostToConnection and AppSync
     # subscriptions of sockets held here); default: the address this node listens on
     node_address: str = ""
+    # The X-Ray daemon's UDP port that functions' X-Ray SDKs send segments to (docs/xray.md): ""
+    # listens on UDP at the API's own port number, a number on that port, "off" not at all
+    xray_daemon_port: str = ""
+    # where that port was bound ("127.0.0.1:4566"), once the server listens; "" when it is not
+    xray_daemon_address: str = ""
 
     @classmethod
     def from_env(cls) -> Config:
@@ -88,6 +93,7 @@ class Config:
             tls_key=os.environ.get("OVERCAST_TLS_KEY", ""),
             database=os.environ.get("OVERCAST_DATABASE_URL", ""),
             node_address=os.environ.get("OVERCAST_NODE_ADDRESS", ""),
+            xray_daemon_port=os.environ.get("OVERCAST_XRAY_DAEMON_PORT", ""),
         )
 
     @property

@@ -37,6 +37,7 @@ class OvercastApp:
         self.read_watchdog = ReadWatchdog(config.request_timeout)
         self.guard = security.BrowserGuard(config)
         self.console = None  # overcast.console.Console, made on the console's first request
+        self.xray_daemon = None  # the X-Ray daemon's UDP transport (overcast.services.xray.daemon)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -47,7 +48,23 @@ class OvercastApp:
         self.providers = Providers(self.config, db, blobs, open_coordination(self.config, __version__))
         self.gateway = Gateway(self.providers)
 
+    async def listening(self) -> None:
+        """Once the port is bound: the X-Ray daemon's UDP port at the same number (or the one
+        OVERCAST_XRAY_DAEMON_PORT names), where functions' X-Ray SDKs send their segments."""
+        setting = self.config.xray_daemon_port.strip().lower()
+        if setting and not setting.isdigit() and setting != "off":
+            log.warning("OVERCAST_XRAY_DAEMON_PORT=%s is neither a port number nor off: no X-Ray daemon port", setting)
+        elif setting != "off" and self.xray_daemon is None:
+            from overcast.services.xray import daemon
+
+            port = int(setting) if setting else self.config.port
+            self.xray_daemon, address = await daemon.listen(self.providers, self.config.host, port)
+            self.config.xray_daemon_address = address or ""
+
     async def close(self) -> None:
+        if self.xray_daemon is not None:
+            self.xray_daemon.close()
+            self.xray_daemon = None
         if self.console is not None:
             self.console.close()
         if self.providers is not None:

@@ -17,6 +17,7 @@ from overcast.services import (
     BY_PATH_PREFIX,
     BY_SIGNING_NAME,
     BY_TARGET_PREFIX,
+    BY_UNSIGNED_PATH,
     SERVICES,
     STREAMING_SCOPES,
     STREAMING_SERVICES,
@@ -173,9 +174,12 @@ def s3_host(labels: list[str]) -> str | None:
 
 def _from_unsigned(request: HttpRequest) -> str | None:
     """An unsigned request: a queue URL path (/123456789012/name) means SQS; so does a form body
-    whose Action is an SQS action when no other evidence exists."""
+    whose Action is an SQS action when no other evidence exists; a POST to a path a service
+    claims unsigned (ServiceSpec.unsigned_paths: X-Ray's sampling calls) means that service."""
     if _ACCOUNT_PATH.match(request.path):
         return "sqs"
+    if request.method == "POST" and request.path in BY_UNSIGNED_PATH:
+        return BY_UNSIGNED_PATH[request.path]
     action = _form_action(request)
     if action:
         from overcast.aws.models import load_service_model

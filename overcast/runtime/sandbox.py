@@ -75,6 +75,7 @@ class FunctionSpec:
     user_options: list[str] = field(default_factory=list)
     tmp_dir: str | None = None
     uid: int | None = None  # only this user's processes may use the sandbox's Runtime API
+    xray_daemon: str = ""  # host:port of the X-Ray daemon's UDP port (AWS_XRAY_DAEMON_ADDRESS), if any
     # Node.js: the runtime's own modules (the AWS SDK, runtime/node_sdk.py), on NODE_PATH after layers
     runtime_node_modules: str | None = None
 
@@ -184,6 +185,8 @@ class Sandbox:
             "AWS_ENDPOINT_URL": spec.endpoint,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         }
+        if spec.xray_daemon:  # where the X-Ray SDK sends segments: overcast's daemon port (docs/xray.md)
+            env["AWS_XRAY_DAEMON_ADDRESS"] = spec.xray_daemon
         if spec.tmp_dir:  # its own user: temporary files in its own directory
             env["TMPDIR"] = env["HOME"] = spec.tmp_dir
         return env

@@ -51,6 +51,9 @@ class ServiceSpec:
     # On a cluster, the service's timed work (its provider's start and stop, its Timers) runs on
     # the one node holding the lease "service:<name>" (storage/coordination.py).
     leased: bool = False
+    # Request paths that name this service when the request is unsigned (POST): X-Ray's sampling
+    # calls, which the X-Ray SDKs send without a signature through the daemon's proxy.
+    unsigned_paths: tuple[str, ...] = ()
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     too_large_error: tuple[str, int] = ("RequestEntityTooLarge", 413)
 
@@ -255,6 +258,13 @@ SERVICES: dict[str, ServiceSpec] = {
             target_prefixes=("AmazonEC2ContainerRegistry_V20150921",),
         ),
         ServiceSpec(
+            "xray",
+            "overcast.services.xray.provider:XRayProvider",
+            signing_names=("xray",),
+            host_prefixes=("xray",),
+            unsigned_paths=("/GetSamplingRules", "/SamplingTargets"),
+        ),
+        ServiceSpec(
             "cloudcontrol",
             "overcast.services.cloudcontrol.provider:CloudControlProvider",
             signing_names=("cloudcontrolapi",),
@@ -267,6 +277,7 @@ SERVICES: dict[str, ServiceSpec] = {
 BY_SIGNING_NAME: dict[str, list[str]] = {}
 BY_TARGET_PREFIX: dict[str, str] = {}
 BY_HOST_PREFIX: dict[str, str] = {}
+BY_UNSIGNED_PATH: dict[str, str] = {p: s.name for s in SERVICES.values() for p in s.unsigned_paths}
 # (path prefix, service) for signing names several services share; see ServiceSpec.path_prefixes
 BY_PATH_PREFIX: tuple[tuple[str, str], ...] = tuple(
     (p, s.name) for s in SERVICES.values() for p in s.path_prefixes

@@ -1151,7 +1151,8 @@ class LambdaProvider(Provider):
             # the bound port once known (the provider may start before the server binds: --port 0)
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
-            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules)
+            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules,
+            xray_daemon=self.config.xray_daemon_address)
 
     async def _placed(self, uid: int, account: str, region: str, sha_hex: str, kind: str) -> str:
         zip_path = self.blobs.path(self._code_key(account, region, sha_hex))
