@@ -18,7 +18,7 @@ import boto3
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import Server  # noqa: E402
+from common import Server, against_limit, bare_asgi_rate  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -54,8 +54,9 @@ def main() -> None:
         p99 = re.search(r"^\s+99%\s+(\S+)", result.stdout, re.M).group(1)
         counts = [int(sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["ApproximateNumberOfMessages"])
                       ["Attributes"]["ApproximateNumberOfMessages"]) for u in queues]
+        limit = bare_asgi_rate(seconds, os.path.join(HERE, "sns_publish.lua"), {"TOPIC_ARN": topic})
         print(f"SNS Publish, 10 SQS subscriptions, wrk 8 connections, {seconds}s:")
-        print(f"  {rate:,.0f} publishes/s ({rate * 10:,.0f} SQS deliveries/s), p50 {p50}, p99 {p99}, errors {errors}")
+        print(f"  {against_limit(rate, limit)}: {rate * 10:,.0f} SQS deliveries/s, p50 {p50}, p99 {p99}, errors {errors}")
         print(f"  messages per queue: min {min(counts)}, max {max(counts)} (publishes answered: {total + 1})")
         print(f"  server CPU: {cpu / (total or 1) * 1e6:,.0f} us per publish ({cpu:.1f} s over {seconds} s; the rest of "
               f"the 2 cores runs wrk and whatever else the machine does)")
