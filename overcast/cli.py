@@ -148,7 +148,7 @@ def migrate_command(config: Config, args) -> int:
         print(f"overcast: {e}", file=sys.stderr)
         return 1
     try:
-        changed = migrate_all(db)
+        changed = migrate_all(db, config.postgres)
     except SchemaTooNew as e:
         print(f"overcast: {e}", file=sys.stderr)
         return 1

@@ -21,7 +21,7 @@ from overcast.aws.errors import AwsError
 from overcast.aws.routing import route, streams_body
 from overcast.config import Config
 from overcast.services import DEFAULT_MAX_REQUEST_BYTES, SERVICES
-from overcast.storage import BlobStore, open_database
+from overcast.storage import open_blobs, open_database
 from overcast.storage.coordination import CLUSTER_TOKEN_HEADER, ClusterError, open_coordination
 
 log = logging.getLogger("overcast")
@@ -44,7 +44,7 @@ class OvercastApp:
     def open(self) -> None:
         _private(self.config.data_dir, self.config.database_path)
         db = open_database(self.config)
-        blobs = BlobStore(self.config.blob_dir)
+        blobs = open_blobs(self.config, db)
         self.providers = Providers(self.config, db, blobs, open_coordination(self.config, __version__))
         self.gateway = Gateway(self.providers)
 

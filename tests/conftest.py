@@ -63,6 +63,21 @@ class TestDatabases:
 TEST_DATABASES = TestDatabases(TEST_DATABASE_URL) if TEST_DATABASE_URL else None
 
 
+def stored_rows(data_dir, sql: str) -> list[tuple]:
+    """What a server started on `data_dir` stored, read straight from its database (SQLite's
+    file, or its PostgreSQL database under OVERCAST_TEST_DATABASE_URL): for tests of what is at rest."""
+    if TEST_DATABASES is not None:
+        with TEST_DATABASES.psycopg.connect(TEST_DATABASES.url_for(str(data_dir))) as conn:
+            return conn.execute(sql).fetchall()
+    import sqlite3
+
+    db = sqlite3.connect(os.path.join(data_dir, "overcast.db"))
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_databases():
     yield TEST_DATABASES

@@ -14,7 +14,7 @@ import websockets
 import websockets.exceptions
 from apigatewayv2_support import WS_BACKEND, drain, function_arn, websocket_api, ws_url
 from botocore.exceptions import ClientError
-from conftest import OvercastProcess, make_client
+from conftest import OvercastProcess, make_client, stored_rows
 
 
 def run(coroutine):
@@ -460,8 +460,6 @@ def test_activity_keeps_connection_open_until_max_duration(short_server):
 
 
 def test_restart_clears_stale_connections_and_keeps_apis(tmp_path):
-    import sqlite3
-
     server = OvercastProcess(data_dir=str(tmp_path))
     try:
         gw = make_client(server.endpoint, "apigatewayv2")
@@ -481,15 +479,13 @@ def test_restart_clears_stale_connections_and_keeps_apis(tmp_path):
             await ws.send("x")
             return ws
         asyncio.run(asyncio.wait_for(hold(), 30))
-        database = str(tmp_path / "overcast.db")
-        with sqlite3.connect(database) as db:
-            assert db.execute("SELECT COUNT(*) FROM apigwv2_connections").fetchone()[0] == 1
+        assert stored_rows(tmp_path, "SELECT COUNT(*) FROM apigwv2_connections") == [(1,)]
     finally:
         server.stop(kill=True)
     server = OvercastProcess(data_dir=str(tmp_path))
     try:
-        with sqlite3.connect(database) as db:  # cleared at start-up, before any API Gateway call
-            assert db.execute("SELECT COUNT(*) FROM apigwv2_connections").fetchone()[0] == 0
+        # cleared at start-up, before any API Gateway call
+        assert stored_rows(tmp_path, "SELECT COUNT(*) FROM apigwv2_connections") == [(0,)]
         import httpx
 
         port = server.endpoint.rsplit(":", 1)[1]

@@ -9,7 +9,7 @@ import pytest
 
 from overcast.aws.errors import AwsError
 from overcast.config import Config
-from overcast.storage import BlobStore, SqliteDatabase
+from overcast.storage import FileBlobStore, SqliteDatabase
 
 
 def test_write_object_then_read_object_in_process(tmp_path):
@@ -17,7 +17,7 @@ def test_write_object_then_read_object_in_process(tmp_path):
 
     async def run():
         config = Config(data_dir=str(tmp_path))
-        providers = Providers(config, SqliteDatabase(str(tmp_path / "db.sqlite")), BlobStore(str(tmp_path / "blobs")))
+        providers = Providers(config, SqliteDatabase(str(tmp_path / "db.sqlite")), FileBlobStore(str(tmp_path / "blobs")))
         s3 = await providers.get("s3")
         from overcast.services.s3.store import Bucket
 

@@ -5,14 +5,13 @@ rotation through a real rotation Lambda."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import string
 import time
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import OvercastProcess, make_client
+from conftest import OvercastProcess, make_client, stored_rows
 from lambda_functions import create_python, source
 
 
@@ -279,9 +278,7 @@ def test_values_are_encrypted_at_rest(tmp_path):
         make_client(server.endpoint, "secretsmanager").create_secret(Name="s", SecretString="plain-text-password")
     finally:
         server.stop()
-    db = sqlite3.connect(tmp_path / "overcast.db")
-    values = [bytes(v) for (v,) in db.execute("SELECT value FROM sm_versions")]
-    db.close()
+    values = [bytes(v) for (v,) in stored_rows(tmp_path, "SELECT value FROM sm_versions")]
     assert values and not any(b"plain-text-password" in v for v in values)
 
 

@@ -92,3 +92,13 @@ def test_like_without_escape_has_none_as_in_sqlite():
 def test_order_by_keeps_postgresql_null_placement_unless_the_statement_says():
     assert pg("SELECT a FROM t ORDER BY a, b DESC LIMIT ?").sql == "SELECT a FROM t ORDER BY a, b DESC LIMIT $1"
     assert pg("SELECT a FROM t ORDER BY a NULLS FIRST").sql == "SELECT a FROM t ORDER BY a NULLS FIRST"
+
+
+def test_on_conflict_do_update_without_a_target_names_the_key_the_row_sets():
+    t = pg("INSERT INTO tags (arn, tags) VALUES (?, ?) ON CONFLICT DO UPDATE SET tags = excluded.tags")
+    assert t.sql == "INSERT INTO tags (arn, tags) VALUES ($1, $2) ON CONFLICT(arn) DO UPDATE SET tags = excluded.tags"
+
+
+def test_a_bare_column_in_do_update_is_the_existing_rows():
+    t = pg("INSERT INTO counters (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1")
+    assert t.sql.endswith("ON CONFLICT(name) DO UPDATE SET n = counters.n + 1")

@@ -21,7 +21,7 @@ _sweeps: set[asyncio.Task] = set()
 
 async def start_pending(providers) -> None:
     migrated = {row[0] for row in providers.db.query("SELECT service FROM schema_versions")}
-    if _has_files(providers.blobs.root) or _has_files(os.path.join(providers.config.data_dir, "lambda")):
+    if providers.blobs.may_have_leftovers() or _has_files(os.path.join(providers.config.data_dir, "lambda")):
         task = asyncio.get_running_loop().create_task(sweep_leftovers(providers, migrated, time.time()))
         _sweeps.add(task)
         task.add_done_callback(_sweeps.discard)
@@ -61,27 +61,37 @@ async def _load_background_services(providers) -> None:
 
 async def sweep_leftovers(providers, migrated: set[str], started: float) -> tuple[int, int]:
     """Remove the temporary files and unreferenced blobs written before `started` (by a server
-    that was killed); returns how many of each. The disk is walked in a thread; each service is
-    asked once which of its blobs its rows reference (on the loop, where its store lives)."""
+    that was killed); returns how many of each. The disk (or the blob table) is read in a thread;
+    each service is asked once which of its blobs its rows reference (on the loop, where its
+    store lives)."""
     owners = [(prefix, target) for spec in SERVICES.values() for schema, prefix, target in spec.blob_prefixes
               if schema in migrated]
+    store = providers.blobs
     try:
-        temporary, found = await asyncio.to_thread(blobs.leftovers, providers.config.data_dir,
-                                                   [prefix for prefix, _ in owners], started)
+        temporary = await asyncio.to_thread(blobs.local_leftovers, providers.config.data_dir, started)
+        found = await asyncio.to_thread(store.orphan_candidates, [prefix for prefix, _ in owners], started)
         orphans = []
         for prefix, target in owners:
             if found[prefix]:
                 module_name, _, function = target.partition(":")
                 in_use = getattr(importlib.import_module(module_name), function)(providers.db, found[prefix])
                 # a blob no row references now can never be referenced again: rows only copy keys from rows
-                orphans += [providers.blobs.path(key) for key in found[prefix] if key not in in_use]
-        removed = await asyncio.to_thread(blobs.remove, temporary), await asyncio.to_thread(blobs.remove, orphans)
+                orphans += [key for key in found[prefix] if key not in in_use]
+        removed = (await asyncio.to_thread(blobs.remove, temporary)
+                   + await asyncio.to_thread(store.drop_unfinished, started),
+                   await asyncio.to_thread(_delete_all, store, orphans))
     except Exception:
         log.exception("removing the files a crash left failed")
         return 0, 0
     if any(removed):
         log.info("removed %d temporary files and %d unreferenced blobs left by a crash", *removed)
     return removed
+
+
+def _delete_all(store, keys: list[str]) -> int:
+    for key in keys:
+        store.delete(key)
+    return len(keys)
 
 
 def _has_files(directory: str) -> bool:

@@ -1,7 +1,9 @@
-from overcast.storage.blobs import BlobStore
+import os
+
+from overcast.storage.blobs import BlobStore, FileBlobStore
 from overcast.storage.database import Database, SqliteDatabase
 
-__all__ = ["Database", "SqliteDatabase", "BlobStore", "open_database"]
+__all__ = ["Database", "SqliteDatabase", "BlobStore", "FileBlobStore", "open_database", "open_blobs"]
 
 
 def open_database(config) -> Database:
@@ -12,3 +14,13 @@ def open_database(config) -> Database:
 
         return PostgresDatabase(config.database)
     return SqliteDatabase(config.database_path)
+
+
+def open_blobs(config, db: Database) -> BlobStore:
+    """Where bodies live: in PostgreSQL beside the state in cluster mode (the one thing the nodes
+    share), else files under the data directory."""
+    if config.postgres:
+        from overcast.storage.pgblobs import PostgresBlobStore
+
+        return PostgresBlobStore(db, os.path.join(config.data_dir, "cache"))
+    return FileBlobStore(config.blob_dir)

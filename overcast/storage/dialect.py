@@ -256,7 +256,16 @@ def _insert(tree: exp.Insert, table_of, returning: bool) -> None:
     alternative = (tree.args.get("alternative") or "").upper()
     target = tree.this
     table_name = target.this.name if isinstance(target, exp.Schema) else target.name
-    info = table_of(table_name) if (alternative == "REPLACE" or returning) else None
+    conflict = tree.args.get("conflict")
+    if conflict is not None:
+        _qualify_update(conflict, table_name)
+    untargeted = conflict is not None and not conflict.args.get("conflict_keys") \
+        and not conflict.args.get("constraint") and "UPDATE" in str(conflict.args.get("action") or "").upper()
+    info = table_of(table_name) if (alternative == "REPLACE" or returning or untargeted) else None
+    if untargeted:  # SQLite lets the last ON CONFLICT ... DO UPDATE name no key; PostgreSQL wants one
+        if info is None:
+            raise TranslationError(f"ON CONFLICT into {table_name}: no such table")
+        conflict.set("conflict_keys", [exp.to_identifier(c) for c in _key_set_by(tree, target, info, table_name)])
     if alternative == "IGNORE":
         tree.set("alternative", None)
         tree.set("conflict", exp.OnConflict(action=exp.var("DO NOTHING")))
@@ -264,14 +273,8 @@ def _insert(tree: exp.Insert, table_of, returning: bool) -> None:
         tree.set("alternative", None)
         if info is None:
             raise TranslationError(f"INSERT OR REPLACE into {table_name}: no such table")
-        if isinstance(target, exp.Schema):
-            given = [e.name.lower() for e in target.expressions]
-        else:
-            given = [c.lower() for c in info.columns[:_value_count(tree)]]
-        # the key the new row can clash on: the first unique key whose columns it sets
-        key = next((k for k in info.keys if all(c.lower() in given for c in k)), None)
-        if key is None:
-            raise TranslationError(f"INSERT OR REPLACE into {table_name}: it sets no unique key's columns")
+        given = _given(tree, target, info)
+        key = _key_set_by(tree, target, info, table_name)
         in_key = {c.lower() for c in key}
         sets = [exp.EQ(this=exp.column(c), expression=exp.column(c, table="excluded") if c.lower() in given
                        else exp.var("DEFAULT"))  # SQLite deletes the old row: what is not given is the default
@@ -283,6 +286,37 @@ def _insert(tree: exp.Insert, table_of, returning: bool) -> None:
         ))
     if returning and info is not None and info.identity:
         tree.set("returning", exp.Returning(expressions=[exp.column(info.identity)]))
+
+
+def _qualify_update(conflict: exp.OnConflict, table_name: str) -> None:
+    """In DO UPDATE, a bare column is the existing row's in SQLite; PostgreSQL finds it ambiguous
+    (it could be excluded's): name the table."""
+    for item in conflict.expressions or []:
+        if isinstance(item, exp.EQ):
+            for column in item.expression.find_all(exp.Column):
+                if not column.table:
+                    column.set("table", exp.to_identifier(table_name))
+    where = conflict.args.get("where")
+    if where is not None:
+        for column in where.find_all(exp.Column):
+            if not column.table:
+                column.set("table", exp.to_identifier(table_name))
+
+
+def _given(tree: exp.Insert, target, info: Table) -> list[str]:
+    """The columns an INSERT sets, lower-cased."""
+    if isinstance(target, exp.Schema):
+        return [e.name.lower() for e in target.expressions]
+    return [c.lower() for c in info.columns[:_value_count(tree)]]
+
+
+def _key_set_by(tree: exp.Insert, target, info: Table, table_name: str) -> tuple[str, ...]:
+    """The key a new row can clash on: the first unique key (primary first) whose columns it sets."""
+    given = _given(tree, target, info)
+    key = next((k for k in info.keys if all(c.lower() in given for c in k)), None)
+    if key is None:
+        raise TranslationError(f"INSERT into {table_name}: it sets no unique key's columns")
+    return key
 
 
 def _value_count(tree: exp.Insert) -> int:

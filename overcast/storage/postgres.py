@@ -24,6 +24,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import postgres as pg_types
 from psycopg.adapt import Dumper, Loader
+from psycopg.types.string import StrDumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from overcast.storage.database import Database, split_statements
@@ -66,6 +67,9 @@ class _NumberLoader(Loader):
 def _configure(conn: psycopg.Connection) -> None:
     adapters = conn.adapters
     adapters.register_dumper(bool, _BoolDumper)
+    # str as text, not psycopg's default "unknown": a string bound for a BYTEA column is refused
+    # instead of being parsed as bytea's escape syntax (SQLite would store it as it came)
+    adapters.register_dumper(str, StrDumper)
     adapters.register_loader("numeric", _NumberLoader)
 
 

@@ -23,17 +23,23 @@ def store_modules() -> list:
     return found
 
 
-def schemas() -> dict[str, list[str]]:
-    """{schema name: its migration scripts} of every store."""
-    return {module.SCHEMA: module.MIGRATIONS for module in store_modules() if hasattr(module, "MIGRATIONS")}
+def schemas(postgres: bool = False) -> dict[str, list[str]]:
+    """{schema name: its migration scripts} of every store (and, on PostgreSQL, of the blob
+    store's tables, which live in the database there)."""
+    found = {module.SCHEMA: module.MIGRATIONS for module in store_modules() if hasattr(module, "MIGRATIONS")}
+    if postgres:
+        from overcast.storage import pgblobs
+
+        found[pgblobs.SCHEMA] = pgblobs.MIGRATIONS
+    return found
 
 
-def migrate_all(db: Database) -> list[tuple[str, int, int]]:
+def migrate_all(db: Database, postgres: bool = False) -> list[tuple[str, int, int]]:
     """Bring every service's schema up to date; returns (schema, old version, new version) of those
     that changed. Raises SchemaTooNew when the database is ahead of this build."""
     before = db.versions()
     changed = []
-    for name, migrations in sorted(schemas().items()):
+    for name, migrations in sorted(schemas(postgres).items()):
         db.migrate(name, migrations)
         if before.get(name, 0) != len(migrations):
             changed.append((name, before.get(name, 0), len(migrations)))

@@ -99,8 +99,8 @@ class AthenaProvider(Provider):
     def reset(self) -> None:
         """After `overcast reset`: drop the cached copies of S3 objects and the stored results."""
         self._results.clear()
-        shutil.rmtree(self.blobs.path("athena-cache"), ignore_errors=True)
-        shutil.rmtree(self.blobs.path("athena/results"), ignore_errors=True)
+        self.blobs.local.clear("athena-cache")  # this node's copies
+        self.blobs.clear("athena/results")
 
     # -- workgroups -----------------------------------------------------------------------------
 
@@ -694,10 +694,11 @@ class AthenaProvider(Provider):
             digest = hashlib.sha1(f"{bucket}/{key}/{etag}/{size}".encode()).hexdigest()
             ext = ".parquet" if fmt in ("parquet", "orc") else ".gz" if key.endswith(".gz") else ""
             cache_key = f"athena-cache/{digest[:2]}/{digest}{ext}"
-            path = self.blobs.path(cache_key)
+            cache = self.blobs.local  # copies on this node's disk, which DuckDB reads
+            path = cache.path(cache_key)
             if not os.path.exists(path):
                 data = await s3.read_object(account, region, bucket, key)
-                await asyncio.to_thread(_materialize, self.blobs, cache_key, key, data, fmt)
+                await asyncio.to_thread(_materialize, cache, cache_key, key, data, fmt)
             stats["DataScannedInBytes"] = stats.get("DataScannedInBytes", 0) + size
             files.append(path)
         return files

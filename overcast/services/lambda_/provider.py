@@ -335,7 +335,8 @@ class LambdaProvider(Provider):
         """The code's unpacked directory, unpacked (in a thread) on first use."""
         target = os.path.join(self.code_root, kind, sha_hex)
         if not os.path.isdir(target):
-            await asyncio.to_thread(codes.unpack, self.blobs.path(self._code_key(account, region, sha_hex)), target)
+            key = self._code_key(account, region, sha_hex)
+            await asyncio.to_thread(lambda: codes.unpack(self.blobs.local_path(key), target))
         return target
 
     # -- configuration validation --------------------------------------------------------------
@@ -1155,8 +1156,9 @@ class LambdaProvider(Provider):
             xray_daemon=self.config.xray_daemon_address)
 
     async def _placed(self, uid: int, account: str, region: str, sha_hex: str, kind: str) -> str:
-        zip_path = self.blobs.path(self._code_key(account, region, sha_hex))
-        return await self.isolation.place(uid, kind, sha_hex, lambda target: codes.unpack(zip_path, target))
+        key = self._code_key(account, region, sha_hex)
+        return await self.isolation.place(uid, kind, sha_hex,
+                                          lambda target: codes.unpack(self.blobs.local_path(key), target))
 
     async def invoke(self, ctx, params):
         self._learn_endpoint(ctx)

@@ -1,12 +1,12 @@
-"""Object bodies on disk: streamed in from the request (hashing as they go), streamed out in
-ranges, copied and concatenated. File I/O and hashing run in a thread, a megabyte at a time, so
-the event loop keeps serving other requests while a large object moves."""
+"""Object bodies in the blob store (files, or PostgreSQL in cluster mode): streamed in from the
+request (hashing as they go), streamed out in ranges, copied and concatenated. Blob I/O and
+hashing run in a thread, a megabyte at a time, so the event loop keeps serving other requests
+while a large object moves."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -88,25 +88,22 @@ def new_blob_key() -> str:
 
 
 class BlobWriter:
-    """Writes a new blob to a temporary file, hashing MD5 and the asked-for checksums on the way;
-    `commit` renames it into place."""
+    """Writes a new blob through the store's sink, hashing MD5 and the asked-for checksums on the
+    way; `commit` makes it appear whole."""
 
     def __init__(self, blobs: BlobStore, algorithms=(), inline_limit: int = 0):
         self.inline_limit = inline_limit
         self.data: bytes | None = None  # the body, when it was small enough to keep in the database
         self._blobs = blobs
-        self.key = self.path = self.tmp = None  # named when a file is needed (_open)
+        self.key = None  # named when a blob is needed (_open)
         self.md5 = hashlib.md5()
         self.hashers = {alg: new_hasher(alg) for alg in algorithms}
         self.size = 0
-        self._file = None
+        self._sink = None
 
     def _open(self):
         self.key = new_blob_key()
-        self.path = self._blobs.path(self.key)
-        self.tmp = f"{self.path}.tmp"
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self._file = open(self.tmp, "wb")
+        self._sink = self._blobs.create(self.key)
 
     def _write(self, batch: list) -> None:
         data = batch[0] if len(batch) == 1 else b"".join(batch)
@@ -114,7 +111,7 @@ class BlobWriter:
         self._hash(data)
 
     def _write_file(self, data) -> None:
-        self._file.write(data)
+        self._sink.write(data)
         self.size += len(data)
 
     def _hash(self, data) -> None:
@@ -162,7 +159,6 @@ class BlobWriter:
                 self._open()
                 if batch:
                     self._write(batch)
-                self._file.close()
                 return
             if not opened:
                 await asyncio.to_thread(self._open)
@@ -170,7 +166,6 @@ class BlobWriter:
                 await in_flight.pop(0)
             if batch:
                 await asyncio.to_thread(self._write, batch)
-            await asyncio.to_thread(self._file.close)
         except BaseException:
             for future in in_flight:
                 try:
@@ -192,39 +187,31 @@ class BlobWriter:
     def write_bytes(self, data: bytes) -> None:
         self._open()
         self._write([data])
-        self._file.close()
 
     def commit(self) -> None:
-        os.replace(self.tmp, self.path)
+        self._sink.commit()
 
     def abort(self) -> None:
-        if self.data is not None:
+        if self.data is not None or self._sink is None:
             return
-        if self._file is not None and not self._file.closed:
-            self._file.close()
-        if self.tmp is None:
-            return
-        try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
-            pass
+        self._sink.abort()
 
     def checksum(self, algorithm: str) -> bytes:
         return self.hashers[algorithm].digest()
 
 
-class FileBody:
-    """A response body read from a blob file: `length` bytes from `start`."""
+class BlobBody:
+    """A response body read from a blob: `length` bytes from `start`."""
 
-    def __init__(self, path: str, start: int, length: int):
-        self.path, self.start, self.length = path, start, length
+    def __init__(self, blobs: BlobStore, key: str, start: int, length: int):
+        self.blobs, self.key, self.start, self.length = blobs, key, start, length
 
     def __aiter__(self):
         return self._read()
 
     async def _read(self):
         """Chunks of the range; the next chunk is read (in a thread) while this one is sent."""
-        f = await asyncio.to_thread(open, self.path, "rb")
+        f = await asyncio.to_thread(self.blobs.open, self.key)
         try:
             if self.start:
                 f.seek(self.start)
@@ -248,11 +235,11 @@ class FileBody:
             await asyncio.to_thread(f.close)
 
 
-def copy_range_into(writer: BlobWriter, source_path: str, start: int, length: int) -> None:
-    """Copy a byte range of a file into a writer (in the calling thread), hashing it."""
-    if writer._file is None:
+def copy_range_into(writer: BlobWriter, blobs: BlobStore, key: str, start: int, length: int) -> None:
+    """Copy a byte range of a blob into a writer (in the calling thread), hashing it."""
+    if writer._sink is None:
         writer._open()
-    with open(source_path, "rb") as src:
+    with blobs.open(key) as src:
         src.seek(start)
         left = length
         while left > 0:
@@ -263,33 +250,7 @@ def copy_range_into(writer: BlobWriter, source_path: str, start: int, length: in
             left -= len(data)
 
 
-def concatenate(blobs: BlobStore, part_paths: list[str]) -> tuple[str, int]:
-    """A new blob made of the given files end to end (in the calling thread); returns (key, size)."""
+def concatenate(blobs: BlobStore, keys: list[str]) -> tuple[str, int]:
+    """A new blob made of the given blobs end to end (in the calling thread); returns (key, size)."""
     key = new_blob_key()
-    path = blobs.path(key)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    size = 0
-    try:
-        with open(tmp, "wb") as out:
-            for part in part_paths:
-                with open(part, "rb") as src:
-                    left = os.fstat(src.fileno()).st_size
-                    while left > 0:
-                        try:
-                            n = os.copy_file_range(src.fileno(), out.fileno(), left)
-                        except OSError:
-                            n = 0
-                        if n <= 0:
-                            out.write(src.read())
-                            break
-                        left -= n
-                size += os.path.getsize(part)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return key, size
+    return key, blobs.concatenate(keys, key)

@@ -38,7 +38,7 @@ from overcast.aws.protocols.xmlcodec import escape_text
 from overcast.aws.routing import Route
 from overcast.aws.signing import PayloadCheck, SignatureFailure
 from overcast.services.s3 import access
-from overcast.services.s3.blobio import FileBody, Payload
+from overcast.services.s3.blobio import BlobBody, Payload
 from overcast.services.s3.request_ids import request_id_headers
 
 log = logging.getLogger("overcast.s3")
@@ -314,7 +314,7 @@ class S3Front:
             return HttpResponse(200, request_id_headers(ctx) + [("Content-Type", "application/xml")], body)
         body = result.get("Body")
         stream = inline = None
-        if isinstance(body, FileBody):
+        if isinstance(body, BlobBody):
             stream = result.pop("Body")
         elif isinstance(body, bytes):
             inline = result.pop("Body")

@@ -102,7 +102,6 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
                 await asyncio.to_thread(writer._write, batch)
         if file_chunks:
             await asyncio.to_thread(writer._write, list(file_chunks))
-        writer._file.close()
         if not state["file_done"]:
             raise AwsError("InvalidArgument", "POST requires exactly one file upload per request.", 400,
                            ArgumentName="file", ArgumentValue="0")

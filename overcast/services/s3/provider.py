@@ -3,7 +3,7 @@ multipart uploads, object lock, lifecycle expiration and event notifications.
 
 HTTP quirks (addressing, presigned URLs, CORS, websites, POST uploads, error bodies, streaming)
 live in front.py; this module gets parsed parameters and returns output dicts. Object bodies are
-blob files; a GetObject answer carries a FileBody that the front streams out.
+blobs; a GetObject answer carries a BlobBody that the front streams out.
 """
 
 from __future__ import annotations
@@ -29,14 +29,15 @@ from overcast.services.s3 import access
 from overcast.services.s3 import checksums as ck
 from overcast.services.s3.blobio import (
     INLINE_DB,
+    BlobBody,
     BlobWriter,
-    FileBody,
     Payload,
     concatenate,
     copy_range_into,
 )
 from overcast.services.s3.notifications import Notifier
 from overcast.services.s3.store import Bucket, Obj, S3Store
+from overcast.storage import BlobStore
 
 log = logging.getLogger("overcast.s3")
 
@@ -169,11 +170,9 @@ class S3Provider(Provider):
             self._reaper = None
 
     def reset(self) -> None:
-        """After `overcast reset` deleted every row: drop the cached buckets and the body files."""
-        import shutil
-
+        """After `overcast reset` deleted every row: drop the cached buckets and the bodies."""
         self.store.forget()
-        shutil.rmtree(self.blobs.path("s3"), ignore_errors=True)
+        self.blobs.clear("s3")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -882,7 +881,7 @@ class S3Provider(Provider):
             out.pop("ChecksumType", None)
         if not head:
             if obj.blob:
-                out["Body"] = FileBody(self.blobs.path(obj.blob), start, length)
+                out["Body"] = BlobBody(self.blobs, obj.blob, start, length)
             else:
                 out["Body"] = self.store.data(obj)[start:start + length]
         return out
@@ -1076,7 +1075,7 @@ class S3Provider(Provider):
             blob, etag, sums = src.blob, src.etag, {algorithm: src_sums[algorithm]}  # bodies are immutable: share
         else:
             writer = BlobWriter(self.blobs, [algorithm])
-            await asyncio.to_thread(_copy_whole, writer, self.blobs.path(src.blob), src.size)
+            await asyncio.to_thread(_copy_whole, writer, self.blobs, src.blob, src.size)
             await writer.finish()
             blob, etag, sums = writer.key, etag_of(writer.md5.digest()), {algorithm: ck.b64(writer.checksum(algorithm))}
         meta["Checksums"] = sums
@@ -1344,7 +1343,7 @@ class S3Provider(Provider):
         if src.blob is None:
             await asyncio.to_thread(writer.write_bytes, self.store.data(src)[start:start + length])
         else:
-            await asyncio.to_thread(_copy_part, writer, self.blobs.path(src.blob), start, length)
+            await asyncio.to_thread(_copy_part, writer, self.blobs, src.blob, start, length)
         await writer.finish()
         etag = etag_of(writer.md5.digest())
         sums = {algorithm: ck.b64(writer.checksum(algorithm))} if algorithm else {}
@@ -1408,7 +1407,7 @@ class S3Provider(Provider):
             whole = params.get(f"Checksum{algorithm}")
             if whole is not None and whole.split("-")[0] != sums[algorithm].split("-")[0]:
                 raise AwsError("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
-        blob, size = await asyncio.to_thread(concatenate, self.blobs, [self.blobs.path(p[4]) for p in chosen])
+        blob, size = await asyncio.to_thread(concatenate, self.blobs, [p[4] for p in chosen])
         etag = f'"{hashlib.md5(b"".join(bytes.fromhex(p[2].strip(chr(34))) for p in chosen)).hexdigest()}-{len(chosen)}"'
         if sums:
             meta["Checksums"] = sums
@@ -1788,18 +1787,18 @@ def _next_midnight(epoch: float) -> float:
     return epoch if epoch % day == 0 else (epoch // day + 1) * day
 
 
-def _copy_whole(writer: BlobWriter, path: str | None, size: int) -> None:
-    if path is None or size == 0:
+def _copy_whole(writer: BlobWriter, blobs: BlobStore, key: str | None, size: int) -> None:
+    if key is None or size == 0:
         writer._open()
     else:
-        copy_range_into(writer, path, 0, size)
-    writer._file.close()
+        copy_range_into(writer, blobs, key, 0, size)
 
 
-def _copy_part(writer: BlobWriter, path: str | None, start: int, length: int) -> None:
-    _copy_whole(writer, None, 0) if path is None or length == 0 else copy_range_into(writer, path, start, length)
-    if not writer._file.closed:
-        writer._file.close()
+def _copy_part(writer: BlobWriter, blobs: BlobStore, key: str | None, start: int, length: int) -> None:
+    if key is None or length == 0:
+        writer._open()
+    else:
+        copy_range_into(writer, blobs, key, start, length)
 
 
 def plain(value):

@@ -5,7 +5,7 @@ error document with its 404, routing rules, RedirectAllRequestsTo, and S3's HTML
 from __future__ import annotations
 
 from overcast.aws.context import HttpResponse
-from overcast.services.s3.blobio import FileBody
+from overcast.services.s3.blobio import BlobBody
 from overcast.services.s3.request_ids import request_id_headers
 
 
@@ -75,7 +75,7 @@ def _serve(provider, obj, status: int, ctx, head: bool) -> HttpResponse:
     response = HttpResponse(status, headers, b"")
     if not head and obj.size:
         if obj.blob:
-            response.stream = FileBody(provider.blobs.path(obj.blob), 0, obj.size)
+            response.stream = BlobBody(provider.blobs, obj.blob, 0, obj.size)
         else:
             response.body = provider.store.data(obj)
     return response

@@ -86,7 +86,7 @@ class SecretsManagerProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = SecretsStore(self.db)
-        self.sealer = sealer(self.config.data_dir)
+        self.sealer = sealer(self.config, self.db)
         self._timers = Timers(providers.coordination.gate("secretsmanager"))  # ("delete" | "rotate", account, region, name)
         self._rotating: set[tuple[str, str, str]] = set()
 

@@ -33,8 +33,9 @@ from overcast.engine.targets import DeliveryError, Sender, deliver, delivery_ref
 from overcast.engine.timers import Timers
 from overcast.services import SERVICES
 from overcast.services.base import Provider
-from overcast.services.sns.signing import Signer
+from overcast.services.sns.signing import Signer, bundle
 from overcast.services.sns.store import SnsStore
+from overcast.storage.sealing import shared_secret
 
 log = logging.getLogger("overcast.sns")
 
@@ -121,7 +122,10 @@ class SnsProvider(Provider):
     @property
     def signer(self) -> Signer:
         if self._signer is None:
-            self._signer = Signer(os.path.join(self.config.data_dir, "sns"))
+            if self.config.postgres:  # a cluster's nodes sign with one key (storage/sealing.py)
+                self._signer = Signer.from_bundle(shared_secret(self.config, self.db, "sns/signing.pem", bundle))
+            else:
+                self._signer = Signer.in_directory(os.path.join(self.config.data_dir, "sns"))
         return self._signer
 
     def _learn(self, ctx) -> None:

@@ -1,6 +1,7 @@
 """SNS message signatures: an RSA key and a self-signed X.509 certificate generated once and kept in
-the data directory; SignatureVersion 1 (SHA1withRSA) and 2 (SHA256withRSA) over AWS's canonical
-string of the message's fields.
+the data directory (or, in cluster mode, shared by the nodes through the database:
+storage.sealing.shared_secret); SignatureVersion 1 (SHA1withRSA) and 2 (SHA256withRSA) over
+AWS's canonical string of the message's fields.
 
 Publishes sign on one worker thread (`sign_all`): cryptography releases the GIL while RSA signs
 (pyca/cryptography#14370, in the versions overcast is tested with), so the event loop serves
@@ -25,35 +26,29 @@ _thread: ThreadPoolExecutor | None = None  # made on the first publish that need
 
 
 class Signer:
-    def __init__(self, directory: str):
+    def __init__(self, key_pem: bytes, cert_pem: bytes):
+        self.key = serialization.load_pem_private_key(key_pem, None)
+        self.cert_pem = cert_pem
+
+    @classmethod
+    def in_directory(cls, directory: str) -> Signer:
+        """The key and certificate of the data directory, made there the first time."""
         os.makedirs(directory, exist_ok=True)
         key_path = os.path.join(directory, "signing-key.pem")
         cert_path = os.path.join(directory, "signing-cert.pem")
         if os.path.exists(key_path) and os.path.exists(cert_path):
-            with open(key_path, "rb") as f:
-                self.key = serialization.load_pem_private_key(f.read(), None)
-            with open(cert_path, "rb") as f:
-                self.cert_pem = f.read()
-        else:
-            self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-            now = datetime.datetime.now(datetime.UTC)
-            cert = (
-                x509.CertificateBuilder()
-                .subject_name(name)
-                .issuer_name(name)
-                .public_key(self.key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(days=1))
-                .not_valid_after(now + datetime.timedelta(days=3650))
-                .sign(self.key, hashes.SHA256())
-            )
-            self.cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-            key_pem = self.key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-            _write(key_path, key_pem)
-            _write(cert_path, self.cert_pem)
+            with open(key_path, "rb") as f, open(cert_path, "rb") as c:
+                return cls(f.read(), c.read())
+        key_pem, cert_pem = make_key_and_certificate()
+        _write(key_path, key_pem)
+        _write(cert_path, cert_pem)
+        return cls(key_pem, cert_pem)
+
+    @classmethod
+    def from_bundle(cls, bundle: bytes) -> Signer:
+        """From `bundle()`'s bytes: the key's PEM, then the certificate's."""
+        at = bundle.index(b"-----BEGIN CERTIFICATE-----")
+        return cls(bundle[:at], bundle[at:])
 
     async def sign_all(self, messages: list[dict], version: str) -> list[str]:
         """The signatures of several messages, made on the signing thread."""
@@ -71,6 +66,31 @@ class Signer:
         text = canonical(message, fields)
         digest = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303 - SNS's SignatureVersion 1
         return base64.b64encode(self.key.sign(text.encode(), padding.PKCS1v15(), digest)).decode()
+
+
+def bundle() -> bytes:
+    """A new key and certificate as one PEM text (the form cluster nodes share)."""
+    key_pem, cert_pem = make_key_and_certificate()
+    return key_pem + cert_pem
+
+
+def make_key_and_certificate() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
 def canonical(message: dict, fields: tuple[str, ...]) -> str:

@@ -114,7 +114,7 @@ class SsmProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = SsmStore(self.db)
-        self.sealer = sealer(self.config.data_dir)
+        self.sealer = sealer(self.config, self.db)
 
     def authorize(self, ctx, params) -> None:
         """Every SSM call: a parameter ARN of another account is refused (overcast does not share
@@ -240,7 +240,7 @@ class SsmProvider(Provider):
             else:
                 tag_text = None
                 self._make_room(account, region, name)
-            stored = self._seal(account, region, name, value) if kind == "SecureString" else value
+            stored = self._seal(account, region, name, value) if kind == "SecureString" else value.encode()
             self.store.put(account, region, name, version, tier, tag_text,
                            (kind, stored, key_id, description, pattern, data_type, time.time(),
                             f"arn:aws:iam::{account}:root"))
