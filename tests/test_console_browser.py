@@ -223,6 +223,15 @@ def test_console_uploads_browses_and_downloads_s3_objects(endpoint, browser_page
     page.locator("tr", has_text="readme.txt").click()
     page.wait_for_selector("pre.json >> text=read me")
     _shot(page, "s3")
+    # a key with characters URLs treat specially: listed, previewed and downloaded as itself
+    odd = "docs/ünï cöde & #hash?.txt"
+    s3.put_object(Bucket=bucket, Key=odd, Body=b"odd one", ContentType="text/plain")
+    page.get_by_role("button", name="Refresh").click()
+    page.locator("tr", has_text="ünï cöde & #hash?.txt").click()
+    page.wait_for_selector("pre.json >> text=odd one")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").click()
+    assert open(download.value.path(), "rb").read() == b"odd one"
     assert page.problems == []
 
 
