@@ -454,3 +454,27 @@ def test_acknowledged_segments_survive_kill_9(tmp_path):
         assert [t["Id"] for t in xray.batch_get_traces(TraceIds=[tid])["Traces"]] == [tid]
     finally:
         server.stop()
+
+
+# -- the console -----------------------------------------------------------------------------------
+
+def test_the_console_lists_traces_and_shows_one(browser, xray, endpoint):
+    tid, sid = trace_id(), segment_id()
+    put(xray, document(tid, sid, name="console-shop", took=0.25, http={"response": {"status": 502}},
+                       subsegments=[{"name": "inventory", "id": segment_id(), "start_time": time.time() - 0.99,
+                                     "end_time": time.time() - 0.9}]))
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        page.goto(f"{endpoint}/_overcast/console/#/xray")
+        row = page.locator("tr", has_text=tid)
+        row.wait_for(timeout=15_000)
+        assert "console-shop" in row.inner_text() and "fault" in row.inner_text()
+        row.click()
+        page.wait_for_selector("pre.json >> text=inventory", timeout=15_000)
+        page.locator("main tr", has_text="console-shop").first.wait_for()
+        assert problems == []
+    finally:
+        context.close()

@@ -255,6 +255,33 @@ export const SERVICES = [
     }],
   },
   {
+    id: "xray", title: "X-Ray", group: "Management",
+    note: "Traces whose segments X-Ray SDKs and PutTraceSegments sent, in the last hour.",
+    lists: [{
+      id: "traces", title: "Traces", op: "GetTraceSummaries", items: "TraceSummaries", token: ["NextToken", "NextToken"],
+      get params() { const now = Date.now() / 1000; return { StartTime: now - 3600, EndTime: now }; },
+      key: (t) => t.Id,
+      columns: [["Trace", (t) => t.Id], ["Entry point", (t) => t.EntryPoint && t.EntryPoint.Name],
+        ["Duration", (t) => `${Math.round((t.Duration || 0) * 1000)} ms`],
+        ["Status", (t) => (t.HasFault ? "fault" : t.HasError ? "error" : "ok") + (t.IsPartial ? " (in progress)" : "")],
+        ["HTTP", (t) => t.Http && t.Http.HttpStatus], ["Started", (t) => when(t.StartTime)]],
+      detail: [
+        { title: "Segments", op: "BatchGetTraces", params: (id) => ({ TraceIds: [id] }),
+          pick: (r) => ((r.Traces || [])[0] || { Segments: [] }).Segments.map((s) => JSON.parse(s.Document)) },
+        { title: "Services", op: "GetTraceGraph", params: (id) => ({ TraceIds: [id] }), items: "Services",
+          columns: [["Service", (s) => s.Name], ["Type", (s) => s.Type], ["Calls", (s) => s.Edges.length],
+            ["Requests", (s) => s.SummaryStatistics.TotalCount]] },
+      ],
+    }, {
+      id: "services", title: "Service graph", op: "GetServiceGraph", items: "Services", token: ["NextToken", "NextToken"],
+      get params() { const now = Date.now() / 1000; return { StartTime: now - 3600, EndTime: now }; },
+      key: (s) => `${s.Name}|${s.Type || ""}`,
+      columns: [["Service", (s) => s.Name], ["Type", (s) => s.Type], ["Requests", (s) => s.SummaryStatistics.TotalCount],
+        ["Faults", (s) => s.SummaryStatistics.FaultStatistics.TotalCount],
+        ["Errors", (s) => s.SummaryStatistics.ErrorStatistics.TotalCount]],
+    }],
+  },
+  {
     id: "iam", title: "IAM", group: "Security",
     lists: [{
       id: "roles", title: "Roles", op: "ListRoles", items: "Roles", token: ["Marker", "Marker"],
