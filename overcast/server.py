@@ -49,8 +49,11 @@ class OvercastApp:
         self.gateway = Gateway(self.providers)
 
     async def listening(self) -> None:
-        """Once the port is bound: the X-Ray daemon's UDP port at the same number (or the one
-        OVERCAST_XRAY_DAEMON_PORT names), where functions' X-Ray SDKs send their segments."""
+        """Once the port is bound: a cluster's node tells the others its address; the X-Ray
+        daemon's UDP port at the same number (or the one OVERCAST_XRAY_DAEMON_PORT names), where
+        functions' X-Ray SDKs send their segments."""
+        if self.providers is not None:
+            await self.providers.coordination.listening()
         setting = self.config.xray_daemon_port.strip().lower()
         if setting and not setting.isdigit() and setting != "off":
             log.warning("OVERCAST_XRAY_DAEMON_PORT=%s is neither a port number nor off: no X-Ray daemon port", setting)
@@ -305,7 +308,11 @@ class OvercastApp:
         database (storage/coordination.py); anything else is not found."""
         coordination = self.providers.coordination
         if request.path.rstrip("/") == "/_overcast/cluster" and request.method in ("GET", "HEAD"):
-            return _json(200, await coordination.status())  # `overcast status`: nodes, leases, load
+            try:  # `overcast status`: nodes, leases, load
+                return _json(200, await asyncio.wait_for(coordination.status(), 5))
+            except Exception as e:  # the database is out of reach
+                return _json(503, {"error": "ServiceUnavailable", "message": f"The cluster's database cannot be "
+                                   f"read: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"})
         token = request.headers.get(CLUSTER_TOKEN_HEADER, "")
         if coordination.cluster and token and hmac.compare_digest(token.encode(), coordination.token().encode()):
             prefix = "/_overcast/cluster/connections/"

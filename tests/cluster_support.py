@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 
 import pytest
 
@@ -69,3 +70,80 @@ def holders(endpoint: str, prefix: str = "") -> dict[str, str]:
     """lease name -> holding node id, for the leases whose names start with `prefix`."""
     return {lease["name"]: lease["holder"] for lease in cluster_view(endpoint)["leases"]
             if lease["name"].startswith(prefix)}
+
+
+class TcpProxy:
+    """A TCP forwarder to PostgreSQL that a test can cut (every connection closed, new ones
+    refused) and restore: the database "lost" for the nodes that connect through it, without
+    touching the server other tests and sessions share."""
+
+    def __init__(self, target_port: int = 5432):
+        import asyncio
+
+        self.target_port = target_port
+        self.loop = asyncio.new_event_loop()
+        self.cut_off = False
+        self._writers: set = set()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+
+    def _run(self, ready) -> None:
+        import asyncio
+
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = self.server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    async def _serve(self, reader, writer) -> None:
+        import asyncio
+
+        if self.cut_off:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pipe(source, sink) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                sink.close()
+                self._writers.discard(sink)
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def url(self, database_url: str) -> str:
+        import psycopg
+
+        info = psycopg.conninfo.conninfo_to_dict(database_url)
+        info.update(host="127.0.0.1", port=str(self.port))
+        return psycopg.conninfo.make_conninfo(**info)
+
+    def cut(self) -> None:
+        def close_all():
+            self.cut_off = True
+            for writer in list(self._writers):
+                writer.transport.abort()
+            self._writers.clear()
+
+        self.loop.call_soon_threadsafe(close_all)
+
+    def restore(self) -> None:
+        self.loop.call_soon_threadsafe(setattr, self, "cut_off", False)
+
+    def close(self) -> None:
+        self.cut()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)

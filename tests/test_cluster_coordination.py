@@ -122,6 +122,7 @@ def test_a_dead_nodes_leases_are_taken_within_the_stated_time(database_url):
             # a dies without a word: its heartbeats stop, its leases stay in the table
             a._beat.cancel()
             a._listener.cancel()
+            a._renewer_stop.set()
             died = time.monotonic()
             while time.monotonic() - died < 15 and sorted(b._held) != sorted(names):
                 await asyncio.sleep(0.05)

@@ -48,6 +48,10 @@ class Providers:
             self._providers[service] = provider
             if spec.leased and self.coordination.cluster:  # its timed work runs where its lease is
                 self.coordination.lease_service(service, provider)
+            elif spec.pending_work and not self.coordination.first and service != "lambda":
+                # a service whose work is not leased yet: what a crash left is recovered once per
+                # cluster start, by its first node (docs/cluster.md); a later node must not run it again
+                pass
             else:
                 await provider.start()
         return provider

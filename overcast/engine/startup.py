@@ -25,14 +25,16 @@ async def start_pending(providers) -> None:
         task = asyncio.get_running_loop().create_task(sweep_leftovers(providers, migrated, time.time()))
         _sweeps.add(task)
         task.add_done_callback(_sweeps.discard)
-    if providers.coordination.cluster:
-        # a cluster's node must know all work waiting for no request: it takes over a dead
-        # node's (storage/coordination.py), whether or not any existed when it started. Loaded
-        # after the node is ready, one service per loop turn, so requests are served meanwhile.
+    coordination = providers.coordination
+    if coordination.cluster:
+        # a cluster's node must know all leased work: it takes over a dead node's (storage/
+        # coordination.py), whether or not any existed when it started. Loaded after the node is
+        # ready, one service per loop turn, so requests are served meanwhile.
         task = asyncio.get_running_loop().create_task(_load_background_services(providers))
         _sweeps.add(task)
         task.add_done_callback(_sweeps.discard)
-        return
+        if not coordination.first:
+            return  # the rest was recovered by the cluster's first node
     for spec in SERVICES.values():
         for schema, target in spec.pending_work:
             if schema not in migrated:
@@ -51,7 +53,7 @@ def cancel_background() -> None:
 
 async def _load_background_services(providers) -> None:
     for spec in SERVICES.values():
-        if spec.pending_work:
+        if spec.leased or spec.name == "lambda":  # (Lambda: event source mappings run under leases)
             await asyncio.sleep(0)
             try:
                 await providers.get(spec.name)

@@ -32,6 +32,7 @@ import math
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -143,6 +144,7 @@ class Local:
 
     cluster = False
     node_id = "local"
+    first = True  # the first node of its cluster: recovers what the last run left
 
     def channel(self, name: str) -> Channel | None:
         return None
@@ -164,6 +166,9 @@ class Local:
 
     def live_nodes(self) -> int:
         return 1
+
+    async def listening(self) -> None:
+        pass
 
     def live_node_ids(self) -> list[str]:
         return []
@@ -222,14 +227,19 @@ class Cluster:
         self._flushing = False
         self._listener: asyncio.Task | None = None
         self._beat: asyncio.Task | None = None
-        self._conn = None  # heartbeats, leases, NOTIFY
+        self._conn = None  # heartbeats and leases
+        self._notify_conn = None  # NOTIFY
         self._lock = asyncio.Lock()
         self._live = 1
         self._addresses: dict[str, str] = {}
         self._token = ""
         self._last_renewed = 0.0  # monotonic time of the last successful heartbeat
+        self._fence: asyncio.TimerHandle | None = None
+        self._renewer: threading.Thread | None = None
+        self._renewer_stop = threading.Event()
         self._claiming: set[str] = set()
         self._stopped = False
+        self.first = False  # set at start: no other node was alive (the cluster starts with this node)
         self._wake_beat = asyncio.Event()
         self.takeovers: list[tuple[str, float]] = []  # (lease, when) taken from a dead node, for status
 
@@ -259,13 +269,17 @@ class Cluster:
                 (self.node_id, self.address, self.version, os.getpid(), socket.gethostname()))
         self._token = (await (await self._conn.execute(
             "SELECT value FROM cluster_settings WHERE name = 'token'")).fetchone())[0]
-        self._last_renewed = time.monotonic()
+        self._renewed()
         loop = asyncio.get_running_loop()
         ready = loop.create_future()
         self._listener = loop.create_task(self._listen(ready))
         await asyncio.wait_for(ready, 10)
         await self._refresh_nodes()
+        self.first = self._live == 1
         self._beat = loop.create_task(self._heartbeats())
+        self._renewer = threading.Thread(target=self._renewals, args=(loop,), name="overcast-cluster-renewer",
+                                         daemon=True)
+        self._renewer.start()
         log.info("node %s joined the cluster (%d live nodes)", self.node_id, self._live)
 
     async def _check_versions(self) -> None:
@@ -287,6 +301,11 @@ class Cluster:
     async def stop(self) -> None:
         """Leave the cluster: stop this node's work and hand its leases back at once."""
         self._stopped = True
+        self._renewer_stop.set()
+        if self._renewer is not None:
+            await asyncio.to_thread(self._renewer.join, 5)
+        if self._fence is not None:
+            self._fence.cancel()
         for task in (self._beat, self._listener):
             if task is not None:
                 task.cancel()
@@ -302,6 +321,9 @@ class Cluster:
                 log.warning("leaving the cluster: %s", _first_line(e))
             await self._conn.close()
             self._conn = None
+        if self._notify_conn is not None:
+            await self._notify_conn.close()
+            self._notify_conn = None
 
     # -- notifications -------------------------------------------------------------------------
 
@@ -352,15 +374,24 @@ class Cluster:
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
 
     async def _flush(self) -> None:
+        """Send what was published, on a connection of its own (a heartbeat never waits for it,
+        nor it for a heartbeat); one statement for all that was published meanwhile."""
+        import psycopg
+
         try:
-            while self._outbox and self._conn is not None:
+            while self._outbox and not self._stopped:
                 batch, self._outbox = self._outbox, []
                 try:
-                    async with self._lock:
-                        await self._conn.execute("SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p",
-                                                 (PG_CHANNEL, batch))
+                    if self._notify_conn is None or self._notify_conn.closed:
+                        self._notify_conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                                                  connect_timeout=2)
+                    await asyncio.wait_for(self._notify_conn.execute(
+                        "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p", (PG_CHANNEL, batch)), 5)
                 except Exception as e:  # the database is gone: waiters wake by their own timeouts
                     log.warning("sending %d notifications failed: %s", len(batch), _first_line(e))
+                    conn, self._notify_conn = self._notify_conn, None
+                    if conn is not None:
+                        await conn.close()
                     return
         finally:
             self._flushing = False
@@ -477,6 +508,8 @@ class Cluster:
             log.exception("stopping %s", name)
 
     async def _heartbeats(self) -> None:
+        """On the event loop: see which nodes live and claim the work due (not time-critical;
+        the renewals that keep leases are the renewer thread's)."""
         while not self._stopped:
             try:
                 await asyncio.wait_for(self._wake_beat.wait(), HEARTBEAT_SECONDS)
@@ -486,19 +519,79 @@ class Cluster:
             if self._stopped:  # (asyncio.wait_for can swallow a cancellation in Python 3.11)
                 return
             try:
-                await self._heartbeat()
-                self._last_renewed = time.monotonic()
+                await asyncio.wait_for(self._look_around(), 10)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
-                log.warning("cluster heartbeat failed: %s", _first_line(e))
+                log.warning("cluster look-around failed: %s", _first_line(e))
                 await self._reconnect()
-            if self._held and time.monotonic() - self._last_renewed > LEASE_SECONDS - HEARTBEAT_SECONDS:
-                # our leases may expire before we can renew them: another node may take them
-                log.warning("leases not renewed for %.1f s: stopping this node's leased work",
-                            time.monotonic() - self._last_renewed)
-                for name, kind in list(self._held.items()):
-                    self._stop_work(name, kind)
+
+    def _renewals(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A thread of its own renews this node's row and leases every HEARTBEAT_SECONDS, so that
+        a busy event loop (a node under load) never lets its leases expire; what it renewed is
+        handed to the loop, which stops the work whose lease another node took."""
+        import psycopg
+
+        conn = None
+        while not self._renewer_stop.wait(HEARTBEAT_SECONDS):
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(self.url, autocommit=True, connect_timeout=2)
+                    conn.execute(f"SET statement_timeout = {int(LEASE_SECONDS / 2 * 1000)}")
+                load = orjson.dumps(self._load()).decode()
+                updated = conn.execute(
+                    "UPDATE cluster_nodes SET heartbeat = now(), load = %s::jsonb, address = %s WHERE id = %s",
+                    (load, self.address, self.node_id))
+                if updated.rowcount == 0:  # forgotten while away (the database was lost): join again
+                    conn.execute(
+                        "INSERT INTO cluster_nodes(id, address, version, pid, host, load) "
+                        "VALUES(%s, %s, %s, %s, %s, %s)",
+                        (self.node_id, self.address, self.version, os.getpid(), socket.gethostname(), load))
+                # only what runs here: a lease this node stopped (the fence) expires for another to take
+                held = list(self._held)
+                renewed = {row[0] for row in conn.execute(
+                    "UPDATE cluster_leases SET expires = now() + make_interval(secs => %s) "
+                    "WHERE holder = %s AND name = ANY(%s) RETURNING name",
+                    (LEASE_SECONDS, self.node_id, held)).fetchall()}
+                loop.call_soon_threadsafe(self._after_renewal, held, renewed)
+                conn.execute("DELETE FROM cluster_nodes WHERE heartbeat < now() - make_interval(secs => %s)",
+                             (NODE_FORGOTTEN_SECONDS,))
+            except Exception as e:
+                log.warning("cluster heartbeat failed: %s", _first_line(e))
+                if conn is not None:
+                    conn.close()
+                    conn = None
+            except BaseException:
+                break
+        if conn is not None:
+            conn.close()
+
+    def _after_renewal(self, held: list[str], renewed: set[str]) -> None:
+        if self._stopped:
+            return
+        self._renewed()
+        for name in held:
+            kind = self._held.get(name)
+            if kind is not None and name not in renewed:  # taken by another node while we could not renew
+                log.warning("lease %s lost", name)
+                self._stop_work(name, kind)
+
+    def _renewed(self) -> None:
+        """The leases were renewed now: if they are not renewed again before they could expire
+        (the database is out of reach), this node stops their work first, so that the node that
+        takes them over does not run it at the same time."""
+        self._last_renewed = time.monotonic()
+        if self._fence is not None:
+            self._fence.cancel()
+        self._fence = asyncio.get_running_loop().call_later(LEASE_SECONDS - HEARTBEAT_SECONDS, self._fenced)
+
+    def _fenced(self) -> None:
+        self._fence = None
+        if self._held:
+            log.warning("leases not renewed for %.1f s: stopping this node's leased work",
+                        time.monotonic() - self._last_renewed)
+            for name, kind in list(self._held.items()):
+                self._stop_work(name, kind)
 
     async def _reconnect(self) -> None:
         import psycopg
@@ -510,26 +603,7 @@ class Cluster:
         except Exception:
             pass
 
-    async def _heartbeat(self) -> None:
-        load = orjson.dumps(self._load()).decode()
-        async with self._lock:
-            updated = await self._conn.execute(
-                "UPDATE cluster_nodes SET heartbeat = now(), load = %s::jsonb, address = %s WHERE id = %s",
-                (load, self.address, self.node_id))
-            if updated.rowcount == 0:  # forgotten while away (the database was lost): join again
-                await self._conn.execute(
-                    "INSERT INTO cluster_nodes(id, address, version, pid, host, load) VALUES(%s, %s, %s, %s, %s, %s)",
-                    (self.node_id, self.address, self.version, os.getpid(), socket.gethostname(), load))
-            renewed = {row[0] for row in await (await self._conn.execute(
-                "UPDATE cluster_leases SET expires = now() + make_interval(secs => %s) WHERE holder = %s RETURNING name",
-                (LEASE_SECONDS, self.node_id))).fetchall()}
-            await self._conn.execute(
-                "DELETE FROM cluster_nodes WHERE heartbeat < now() - make_interval(secs => %s)",
-                (NODE_FORGOTTEN_SECONDS,))
-        for name, kind in list(self._held.items()):
-            if name not in renewed:  # taken by another node while we could not renew
-                log.warning("lease %s lost", name)
-                self._stop_work(name, kind)
+    async def _look_around(self) -> None:
         await self._refresh_nodes()
         await self._claim_due()
 
@@ -583,6 +657,16 @@ class Cluster:
     def live_nodes(self) -> int:
         return self._live
 
+    async def listening(self) -> None:
+        """The server listens now (its port is known): tell the other nodes its address."""
+        try:
+            async with self._lock:
+                await asyncio.wait_for(self._conn.execute("UPDATE cluster_nodes SET address = %s WHERE id = %s",
+                                                          (self.address, self.node_id)), 5)
+        except Exception as e:
+            log.warning("publishing this node's address: %s", _first_line(e))
+        self._wake_beat.set()
+
     def live_node_ids(self) -> list[str]:
         return list(self._addresses) or [self.node_id]
 
@@ -611,11 +695,14 @@ class Cluster:
         return load
 
     async def status(self) -> dict:
-        async with self._lock:
-            nodes = await (await self._conn.execute(
+        import psycopg
+
+        # a connection of its own: `overcast status` answers while this node's work keeps the other busy
+        async with await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=3) as conn:
+            nodes = await (await conn.execute(
                 "SELECT id, address, version, host, pid, extract(epoch FROM started), "
                 "extract(epoch FROM now() - heartbeat), load FROM cluster_nodes ORDER BY started")).fetchall()
-            leases = await (await self._conn.execute(
+            leases = await (await conn.execute(
                 "SELECT name, holder, extract(epoch FROM expires - now()) FROM cluster_leases ORDER BY name"
             )).fetchall()
         return {

@@ -181,6 +181,14 @@ class PostgresDatabase(Database):
     def _table(self, name: str) -> Table | None:
         if name in self._table_info:
             return self._table_info[name]
+        try:
+            return self._look_up_table(name)
+        except psycopg.OperationalError as e:  # the database went away: 503, as for any statement
+            if self._conn is not None and not self._conn.broken and not self._conn.closed:
+                raise
+            raise self._lost(e) from None
+
+    def _look_up_table(self, name: str) -> Table | None:
         cursor = self._connection()
         cursor.execute(
             "SELECT a.attname, a.attidentity <> '' OR (a.attnum = ANY(i.indkey) AND a.atttypid = 'int8'::regtype "

@@ -154,6 +154,7 @@ class DataPlane:
         self._absent: tuple[int, set[str]] = (-1, set())  # ids known not to be REST APIs, per generation
         self._stages: dict[tuple[str, str], CompiledStage] = {}
         self._buckets: dict[tuple, TokenBucket] = {}
+        self._nodes = 1  # live nodes of the cluster when the buckets were made
         self.authorizer_cache: dict[tuple, tuple[float, dict]] = {}
         self.integrations = integrations.Integrations(provider)
 
@@ -292,9 +293,17 @@ class DataPlane:
                 return
 
     def _take(self, key, rate, burst) -> bool:
+        # On a cluster of N live nodes each node admits 1/N of the rate and burst, so that the
+        # cluster's total is the configured one behind a round-robin load balancer
+        # (docs/cluster.md); the buckets are made anew when N changes. One node: N is 1.
+        nodes = self.provider.providers.coordination.live_nodes()
+        if nodes != self._nodes:
+            self._nodes = nodes
+            self._buckets.clear()
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(rate, burst)
+            bucket = self._buckets[key] = TokenBucket(rate / nodes, max(1, burst // nodes)) if nodes > 1 \
+                else TokenBucket(rate, burst)
         return bucket.take()
 
     def _check_api_key(self, compiled: CompiledStage, state, plan) -> None:

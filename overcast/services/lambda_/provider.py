@@ -118,7 +118,8 @@ class LambdaProvider(Provider):
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         now = time.time()
-        for event_id, due in self.store.pending_events():
+        # async invocations a crash left: on a cluster, the first node takes them (docs/cluster.md)
+        for event_id, due in self.store.pending_events() if self.providers.coordination.first else ():
             self._timers[event_id] = loop.call_later(max(0.0, due - now), self._launch_event, event_id)
         for account, region, name, qualifier, config in self.store.all_provisioned():
             self._spawn(self._prewarm(account, region, name, qualifier, config.get("RequestedProvisionedConcurrentExecutions", 0)))
