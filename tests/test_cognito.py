@@ -127,6 +127,28 @@ def test_srp_sign_in_with_an_independent_srp_client(idp, endpoint, unique_name):
     assert code(e) == ("NotAuthorizedException", "Incorrect username or password.")
 
 
+@pytest.mark.parametrize("first_with_session", [True, False])
+def test_a_password_verifier_answer_signs_in_once(idp, endpoint, unique_name, first_with_session):
+    """AWS takes the PASSWORD_VERIFIER answer with or without the Session; either way, the same
+    answer sent again (a replay) is refused."""
+    pool, client_id = make_pool(idp, unique_name)
+    signed_up(idp, endpoint, pool, client_id)
+    srp_client = AWSSRP(username="ada", password=PASSWORD, pool_id=pool, client_id=client_id, client=idp)
+    auth = srp_client.get_auth_params()
+    challenge = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=auth)
+    answers = srp_client.process_challenge(challenge["ChallengeParameters"], auth)
+    with_session = {"Session": challenge["Session"]}
+    first, again = (with_session, {}) if first_with_session else ({}, with_session)
+    result = idp.respond_to_auth_challenge(ClientId=client_id, ChallengeName="PASSWORD_VERIFIER",
+                                           ChallengeResponses=answers, **first)
+    assert "AccessToken" in result["AuthenticationResult"]
+    for replay in (again, first):
+        with pytest.raises(ClientError) as e:
+            idp.respond_to_auth_challenge(ClientId=client_id, ChallengeName="PASSWORD_VERIFIER",
+                                          ChallengeResponses=answers, **replay)
+        assert code(e) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
+
+
 def test_invalid_srp_a_is_refused(idp, endpoint, unique_name):
     pool, client_id = make_pool(idp, unique_name)
     signed_up(idp, endpoint, pool, client_id)

@@ -1237,12 +1237,28 @@ class CognitoIdpProvider(Provider):
             "userAttributes": user["Attributes"], "newDeviceUsed": False}, client["ClientId"])
         return {"ChallengeParameters": {}, "AuthenticationResult": result}
 
-    def _challenge(self, pool, client, user, name, parameters, extra: dict | None = None):
+    def _challenge(self, pool, client, user, name, parameters, extra: dict | None = None, alias: str | None = None):
+        """A challenge and its session; `alias`: a second id the answer may name the session by
+        instead (the SRP secret block), kept in the same write and taken with it."""
         session = base64.b64encode(secrets.token_bytes(96)).decode()
-        self.store.put_session(session, {"pool": pool["Id"], "client": client["ClientId"], "user": user["Username"],
-                                         "challenge": name, **(extra or {})},
-                               time.time() + max(SESSION_SECONDS, int(client.get("AuthSessionValidity", 3)) * 60))
+        expires = time.time() + max(SESSION_SECONDS, int(client.get("AuthSessionValidity", 3)) * 60)
+        doc = {"pool": pool["Id"], "client": client["ClientId"], "user": user["Username"], "challenge": name,
+               **(extra or {})}
+        if alias:
+            doc["alias"] = alias
+        self.store.put_sessions([(session, doc, expires)] + ([(alias, {"session": session}, expires)] if alias else []))
         return {"ChallengeName": name, "Session": session, "ChallengeParameters": parameters}
+
+    def _take_session(self, session_id: str | None, alias: str | None) -> dict | None:
+        """The session a challenge's answer names (by its id, else by its alias), taken once: both
+        ids are gone afterwards, so the same answer cannot be sent again."""
+        if not session_id and alias:
+            pointer = self.store.take_session(alias)
+            session_id = pointer.get("session") if pointer else None
+        session = self.store.take_session(session_id) if session_id else None
+        if session is not None and session.get("alias"):
+            self.store.take_session(session["alias"])
+        return session
 
     def _srp_start(self, pool, client, user, auth):
         a_hex = auth.get("SRP_A")
@@ -1260,14 +1276,10 @@ class CognitoIdpProvider(Provider):
         b_hex, big_b = srp.server_challenge(verifier["verifier"])
         secret_block = base64.b64encode(secrets.token_bytes(64)).decode()
         state = {"a": a_hex, "b": b_hex, "B": big_b, "block": secret_block}
-        challenge = self._challenge(pool, client, user, "PASSWORD_VERIFIER", {
-            "SALT": verifier["salt"], "SRP_B": big_b, "SECRET_BLOCK": secret_block, "USERNAME": user["Username"],
-            "USER_ID_FOR_SRP": user["Username"]}, state)
         # AWS takes the PASSWORD_VERIFIER answer without the Session too: the secret block finds it
-        self.store.put_session(f"srp:{secret_block}", {"pool": pool["Id"], "client": client["ClientId"],
-                                                        "user": user["Username"], "challenge": "PASSWORD_VERIFIER",
-                                                        **state}, time.time() + SESSION_SECONDS)
-        return challenge
+        return self._challenge(pool, client, user, "PASSWORD_VERIFIER", {
+            "SALT": verifier["salt"], "SRP_B": big_b, "SECRET_BLOCK": secret_block, "USERNAME": user["Username"],
+            "USER_ID_FOR_SRP": user["Username"]}, state, alias=f"srp:{secret_block}")
 
     def _user_auth_start(self, pool, client, user, auth):
         preferred = auth.get("PREFERRED_CHALLENGE")
@@ -1313,12 +1325,8 @@ class CognitoIdpProvider(Provider):
     async def _respond(self, pool, client, params):
         name = params["ChallengeName"]
         answers = params.get("ChallengeResponses") or {}
-        if params.get("Session"):
-            session = self.store.take_session(params["Session"])
-        elif name == "PASSWORD_VERIFIER" and answers.get("PASSWORD_CLAIM_SECRET_BLOCK"):
-            session = self.store.take_session(f"srp:{answers['PASSWORD_CLAIM_SECRET_BLOCK']}")
-        else:
-            session = None
+        block = answers.get("PASSWORD_CLAIM_SECRET_BLOCK") if name == "PASSWORD_VERIFIER" else None
+        session = self._take_session(params.get("Session"), f"srp:{block}" if block else None)
         if session is None or session["pool"] != pool["Id"] or session["client"] != client["ClientId"]:
             raise _not_authorized("Invalid session for the user, session is expired.")
         if session["challenge"] != name and not (session["challenge"] == "SELECT_CHALLENGE"):

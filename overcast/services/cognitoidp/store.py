@@ -309,11 +309,16 @@ class CognitoStore:
     # -- sessions between challenges, and OAuth2 authorization codes ------------------------------------
 
     def put_session(self, session_id, doc: dict, expires: float) -> None:
+        self.put_sessions([(session_id, doc, expires)])
+
+    def put_sessions(self, sessions: list[tuple[str, dict, float]]) -> None:
+        """(id, doc, expires) rows in one write, expired sessions dropped on the way."""
         with self.db.transaction():
             self.db.execute("DELETE FROM cognito_sessions WHERE expires < ?", (time.time(),))
-            self.db.execute("INSERT INTO cognito_sessions(id, expires, doc) VALUES(?,?,?) "
-                            "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, expires = excluded.expires",
-                            (session_id, expires, _dumps(doc)))
+            for session_id, doc, expires in sessions:
+                self.db.execute("INSERT INTO cognito_sessions(id, expires, doc) VALUES(?,?,?) "
+                                "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, expires = excluded.expires",
+                                (session_id, expires, _dumps(doc)))
 
     def take_session(self, session_id: str) -> dict | None:
         with self.db.transaction():
