@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 
 import orjson
 
@@ -17,6 +18,10 @@ log = logging.getLogger("overcast.apigatewayv2")
 _JWKS_TTL = 300.0
 # issuer -> (fetched at, its keys as PyJWK objects by key id): parsed once, not per request
 _jwks_cache: dict[str, tuple[float, dict]] = {}
+# token -> (issuer, key id, the key that verified it, claims, flattened claims, scopes): a client sends
+# the same token on every request; it is parsed and its signature checked once (its expiry, always)
+_verified: OrderedDict[str, tuple] = OrderedDict()
+_VERIFIED_TOKENS = 4096
 
 
 class Denied(Exception):
@@ -64,8 +69,6 @@ async def _keys(issuer: str, providers=None, refresh: bool = False) -> dict:
 
 async def check_jwt(authorizer: dict, route: dict, source: dict, providers=None) -> dict:
     """The `authorizer.jwt` context ({claims, scopes}); raises Denied."""
-    import jwt
-
     identity = (authorizer.get("IdentitySource") or ["$request.header.Authorization"])[0]
     token = evaluate(identity, source)
     if not token:
@@ -75,11 +78,36 @@ async def check_jwt(authorizer: dict, route: dict, source: dict, providers=None)
     config = authorizer.get("JwtConfiguration") or {}
     issuer = config.get("Issuer")
     audience = config.get("Audience") or []
+    cached = _verified.get(token)
+    if cached is not None and cached[0] == issuer and cached[3]["exp"] > time.time() and \
+            (await _keys(issuer, providers)).get(cached[1]) is cached[2]:  # the same key, still the issuer's
+        _verified.move_to_end(token)
+        _, _, _, claims, flat, scopes = cached
+    else:
+        claims, flat, scopes = await _verify(authorizer, token, issuer, providers)
+    token_audience = claims.get("aud")
+    if isinstance(token_audience, str):
+        token_audience = [token_audience]
+    if audience and not set(token_audience or []) & set(audience) and claims.get("client_id") not in audience:
+        raise Denied(401, "Unauthorized")
+    required = route.get("AuthorizationScopes") or []
+    if required and not set(required) & set(scopes):
+        raise Denied(403, "Forbidden")
+    return {"claims": dict(flat), "scopes": list(scopes) or None}
+
+
+async def _verify(authorizer: dict, token: str, issuer: str, providers) -> tuple[dict, dict, list]:
+    """(claims, claims as strings, scopes) of a token whose signature the issuer's key checks
+    (remembered in _verified); raises Denied."""
+    import jwt
+
+    from overcast.services.cognitoidp.verify import unverified
+
     try:
-        header = jwt.get_unverified_header(token)
-        key = (await _keys(issuer, providers)).get(header.get("kid"))
+        kid = unverified(token, 0).get("kid")
+        key = (await _keys(issuer, providers)).get(kid)
         if key is None:  # a key the issuer added since: look again, once
-            key = (await _keys(issuer, providers, refresh=True)).get(header.get("kid"))
+            key = (await _keys(issuer, providers, refresh=True)).get(kid)
         if key is None:
             raise Denied(401, "Unauthorized")
         # the key's own algorithm, never the token's choice (no `alg: none`, no HS256 with a public key)
@@ -90,18 +118,13 @@ async def check_jwt(authorizer: dict, route: dict, source: dict, providers=None)
     except Exception as e:  # expired, bad signature, wrong issuer, unreachable JWKS
         log.info("JWT authorizer %s: %s", authorizer.get("Name"), e)
         raise Denied(401, "Unauthorized") from None
-    token_audience = claims.get("aud")
-    if isinstance(token_audience, str):
-        token_audience = [token_audience]
-    if audience and not set(token_audience or []) & set(audience) and claims.get("client_id") not in audience:
-        raise Denied(401, "Unauthorized")
     scopes = str(claims.get("scope") or claims.get("scp") or "").split()
-    required = route.get("AuthorizationScopes") or []
-    if required and not set(required) & set(scopes):
-        raise Denied(403, "Forbidden")
     flat = {k: (v if isinstance(v, str) else (str(v) if isinstance(v, int | float | bool) else orjson.dumps(v).decode()))
             for k, v in claims.items()}
-    return {"claims": flat, "scopes": scopes or None}
+    _verified[token] = (issuer, kid, key, claims, flat, scopes)
+    if len(_verified) > _VERIFIED_TOKENS:
+        _verified.popitem(last=False)
+    return claims, flat, scopes
 
 
 def _allows(policy: dict, method_arn: str) -> bool:

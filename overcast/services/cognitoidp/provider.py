@@ -26,6 +26,7 @@ import secrets
 import string
 import time
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 import jwt
@@ -37,6 +38,7 @@ from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.cognitoidp import srp, tokens
 from overcast.services.cognitoidp.store import CognitoStore
+from overcast.services.cognitoidp.verify import pool_of_issuer
 
 log = logging.getLogger("overcast.cognito")
 
@@ -55,6 +57,8 @@ SIGNIN_SCOPE = "aws.cognito.signin.user.admin"
 # scrypt's cost for stored password hashes: memory-hard (1 MiB) yet about a millisecond, so that a
 # local pool signs in hundreds of users a second; the cost is kept with each hash, so it can grow.
 SCRYPT_N = 2**10
+PROVEN_PASSWORDS = 10_000  # matches remembered in memory (_proves_password), 32 bytes each
+VERIFIED_TOKENS = 4096  # tokens remembered as verified (verify_issued), a few KB each
 _POOL_ID = re.compile(r"^[\w-]+_[0-9a-zA-Z]+$")
 
 
@@ -88,6 +92,15 @@ class CognitoIdpProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = CognitoStore(self.db)
+        # Passwords this process has seen match (see _proves_password): keyed digests, newest last.
+        self._proven: OrderedDict[bytes, None] = OrderedDict()
+        self._proven_key = secrets.token_bytes(32)
+        # Tokens verified already (see verify_issued): token -> (pool id, its key, claims).
+        self._verified: OrderedDict[str, tuple[str, str, dict]] = OrderedDict()
+
+    def reset(self) -> None:
+        self._proven.clear()
+        self._verified.clear()
 
     # -- pools -------------------------------------------------------------------------------------
 
@@ -356,6 +369,28 @@ class CognitoIdpProvider(Provider):
                              "hash": hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=8, p=1).hex()}
         srp_salt, verifier = srp.verifier(pool["Id"], user["Username"], password)
         user["_srp"] = {"salt": srp_salt, "verifier": verifier}
+
+    async def _proves_password(self, user: dict, password: str) -> bool:
+        """Whether `password` is the user's: scrypt against the stored hash, in a thread (it
+        releases the GIL, so sign-ins hash on the second core). A match is remembered as a keyed
+        SHA-256 of (stored hash, password), the key in memory only: the same user signing in again
+        with the same password (test suites, load runs) costs a hash, not another 1 MiB scrypt.
+        A wrong password is always scrypted; a new password is a new stored hash, which no
+        remembered digest matches."""
+        stored = user.get("_password")
+        if not stored:
+            return False
+        memo = hmac.new(self._proven_key, f"{stored['salt']}:{stored['hash']}:".encode() + password.encode(),
+                        hashlib.sha256).digest()
+        if memo in self._proven:
+            self._proven.move_to_end(memo)
+            return True
+        if not await asyncio.to_thread(self._password_matches, user, password):
+            return False
+        self._proven[memo] = None
+        if len(self._proven) > PROVEN_PASSWORDS:
+            self._proven.popitem(last=False)
+        return True
 
     @staticmethod
     def _password_matches(user: dict, password: str) -> bool:
@@ -981,11 +1016,9 @@ class CognitoIdpProvider(Provider):
         self._check_lockout(user)
         await self._atrigger(pool, "PreAuthentication", "PreAuthentication_Authentication", user, {
             "userAttributes": user["Attributes"], "validationData": {}}, client["ClientId"])
-        if not await asyncio.to_thread(self._password_matches, user, password):
+        if not await self._proves_password(user, password):
             raise self._failed_attempt(pool, user)
-        user["_failed"] = 0
-        user.pop("_locked_until", None)
-        self._save(pool, user)
+        self._clear_failures(pool, user)
         if not user["Enabled"]:
             raise _not_authorized("User is disabled.")
         if user["UserStatus"] != "CONFIRMED":
@@ -1024,11 +1057,10 @@ class CognitoIdpProvider(Provider):
     def access_user_any_scope(self, access_token: str) -> tuple[dict, dict, dict]:
         """(pool, user, claims) of a valid user access token, whatever its scopes (userInfo)."""
         try:
-            unverified = jwt.decode(access_token, options={"verify_signature": False})
-            pool_id = unverified["iss"].rsplit("/", 1)[1]
-            claims = self.verify_token(pool_id, access_token, "access")
-        except (jwt.InvalidTokenError, KeyError, IndexError, AttributeError):
+            claims = self.verify_issued(None, access_token, "access")
+        except jwt.InvalidTokenError:
             raise _not_authorized("Invalid Access Token") from None
+        pool_id = pool_of_issuer(claims["iss"])
         user = self.store.user(pool_id, claims.get("username", ""))
         if user is None:
             raise _not_authorized("Invalid Access Token")
@@ -1079,25 +1111,51 @@ class CognitoIdpProvider(Provider):
 
     def verify_token(self, pool_id: str, token: str, token_use: str | None = None) -> dict:
         """Claims of a token this pool issued and has not revoked; jwt.InvalidTokenError otherwise."""
-        pem = self.store.private_key(pool_id)
-        if pem is None:
+        return self.verify_issued({pool_id}, token, token_use)
+
+    def verify_issued(self, pool_ids, token: str, token_use: str | None = None) -> dict:
+        """Claims of `token` if one of `pool_ids` (None: any pool) signed it, it has not expired and
+        it is not revoked; jwt.InvalidTokenError (ExpiredSignatureError once expired) otherwise.
+
+        A token verified once is remembered with its claims and the key that verified it, so the
+        same token on later requests (a client sends it on every call) skips parsing and the RSA
+        check; never the expiry, the pool's current key (a deleted or re-keyed pool fails it) or
+        the revocation list."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            pool_id, pem, claims = cached
+            self._verified.move_to_end(token)
+        else:
+            issued_by = tokens.unverified(token).get("iss")
+            pool_id, pem, claims = pool_of_issuer(issued_by if isinstance(issued_by, str) else None), None, None
+        if pool_id is None or (pool_ids is not None and pool_id not in pool_ids):
+            raise jwt.InvalidTokenError("the token was not issued by a trusted user pool")
+        current = self.store.private_key(pool_id)
+        if current is None:
             raise jwt.InvalidTokenError(f"User pool {pool_id} does not exist")
-        claims = tokens.verify(token, pool_id, pem, token_use)
+        if claims is None or pem != current:
+            claims = tokens.verify(token, pool_id, current)
+            self._verified[token] = (pool_id, current, claims)
+            if len(self._verified) > VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
+        elif claims["exp"] <= time.time():
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        if token_use is not None and claims.get("token_use") != token_use:
+            raise jwt.InvalidTokenError(f"the token is not an {token_use} token")
         if claims.get("token_use") == "access" and self.store.origin_revoked(claims.get("origin_jti", "")):
             raise jwt.InvalidTokenError("Access Token has been revoked")
-        return claims
+        return dict(claims)
 
     def _access_user(self, access_token: str) -> tuple[dict, dict, dict]:
         """(pool, user, claims) of a valid access token."""
         try:
-            unverified = jwt.decode(access_token, options={"verify_signature": False})
-            pool_id = unverified["iss"].rsplit("/", 1)[1]
-            claims = self.verify_token(pool_id, access_token, "access")
+            claims = self.verify_issued(None, access_token, "access")
         except jwt.ExpiredSignatureError:
             raise _not_authorized("Access Token has expired") from None
-        except (jwt.InvalidTokenError, KeyError, IndexError, AttributeError) as e:
+        except jwt.InvalidTokenError as e:
             message = "Access Token has been revoked" if "revoked" in str(e) else "Invalid Access Token"
             raise _not_authorized(message) from None
+        pool_id = pool_of_issuer(claims["iss"])
         pool = self.store.pool(pool_id)
         user = self.store.user(pool_id, claims["username"])
         if pool is None or user is None:
@@ -1192,25 +1250,26 @@ class CognitoIdpProvider(Provider):
         self._check_lockout(user)
         await self._atrigger(pool, "PreAuthentication", "PreAuthentication_Authentication", user, {
             "userAttributes": user["Attributes"], "validationData": {}}, client["ClientId"])
-        # scrypt releases the GIL: in a thread, sign-ins hash on the second core
-        if not await asyncio.to_thread(self._password_matches, user, password):
+        if not await self._proves_password(user, password):
             raise self._failed_attempt(pool, user)
         return await self._after_password(pool, client, user)
 
+    def _clear_failures(self, pool, user) -> None:
+        """The password was right: the count of failures starts again (written only if there was one)."""
+        if user.get("_failed") or "_locked_until" in user:
+            user["_failed"] = 0
+            user.pop("_locked_until", None)
+            self._save(pool, user)
+
     async def _after_password(self, pool, client, user):
         """The password was right: the next challenge, or tokens."""
-        user["_failed"] = 0
-        user.pop("_locked_until", None)
+        self._clear_failures(pool, user)
         if not user["Enabled"]:
-            self._save(pool, user)
             raise _not_authorized("User is disabled.")
         if user["UserStatus"] == "UNCONFIRMED":
-            self._save(pool, user)
             raise _error("UserNotConfirmedException", "User is not confirmed.")
         if user["UserStatus"] == "RESET_REQUIRED":
-            self._save(pool, user)
             raise _error("PasswordResetRequiredException", "Password reset required for the user")
-        self._save(pool, user)
         if user["UserStatus"] == "FORCE_CHANGE_PASSWORD":
             if user.get("_temporary_until", float("inf")) < time.time():
                 raise _not_authorized("Temporary password has expired and must be reset by an administrator.")
@@ -1450,10 +1509,10 @@ class CognitoIdpProvider(Provider):
         self._save(pool, user)
         return {}
 
-    def change_password(self, ctx, params):
+    async def change_password(self, ctx, params):
         pool, user, _ = self._access_user(params["AccessToken"])
         self._check_lockout(user)
-        if not self._password_matches(user, params.get("PreviousPassword") or ""):
+        if not await self._proves_password(user, params.get("PreviousPassword") or ""):
             raise self._failed_attempt(pool, user)
         self._check_password(pool, params["ProposedPassword"])
         self._set_password(pool, user, params["ProposedPassword"])
