@@ -3,6 +3,7 @@ deterministic instruction counts of a change too small to see through a shared m
 
     .venv/bin/python bench/inprocess.py OP [count] [--profile]
     # OP: sqs-send | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions) | s3-put (1 KiB)
+    #     | cognito-password | cognito-srp | cognito-jwt
     valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/inprocess.py OP N
 
 Instructions per request: run callgrind twice with different N (e.g. 100 and 300) and divide the
@@ -50,6 +51,8 @@ def scope(service: str, target: str) -> dict:
 async def call(app, service: str, target: str, body: bytes) -> tuple[int, bytes]:
     s = scope(service, target)
     s["headers"] = s["headers"] + [(b"content-length", str(len(body)).encode())]
+    if service == "cognito-idp":  # awsJson 1.1
+        s["headers"] = [(k, b"application/x-amz-json-1.1" if k == b"content-type" else v) for k, v in s["headers"]]
     sent = []
 
     async def receive():
@@ -97,6 +100,8 @@ async def run(op: str, count: int) -> None:
     data_dir = tempfile.mkdtemp(prefix="overcast-inprocess-")
     app = OvercastApp(Config(data_dir=data_dir, ephemeral=True))
     app.open()
+    if op.startswith("cognito-"):
+        return await _cognito(app, op, count)
     ddb = "DynamoDB_20120810."
     status, body = await call(app, "sqs", "AmazonSQS.CreateQueue", b'{"QueueName":"bench"}')
     queue_url = orjson.loads(body)["QueueUrl"]
@@ -172,6 +177,139 @@ async def run(op: str, count: int) -> None:
     elapsed = time.perf_counter() - started
     print(f"{op}: {count} requests in {elapsed:.3f} s, {elapsed / count * 1e6:.1f} us/request", file=sys.stderr)
     await app.close()
+
+
+async def _cognito(app, op: str, count: int, users: int = 20) -> None:
+    """Sign-ins of `users` users in turn: InitiateAuth USER_PASSWORD_AUTH, or the SRP exchange
+    (InitiateAuth USER_SRP_AUTH + RespondToAuthChallenge PASSWORD_VERIFIER). Only the server's
+    calls are timed, in wall-clock time and in CPU time of the whole process (the password hash runs
+    in a thread): the client's half of SRP is computed in between, off both clocks."""
+    idp = "AWSCognitoIdentityProviderService."
+
+    async def cognito(target: str, params: dict) -> dict:
+        status, body = await call(app, "cognito-idp", idp + target, orjson.dumps(params))
+        assert status == 200, body
+        return orjson.loads(body)
+
+    pool = (await cognito("CreateUserPool", {"PoolName": "bench"}))["UserPool"]["Id"]
+    client = (await cognito("CreateUserPoolClient", {"UserPoolId": pool, "ClientName": "bench", "ExplicitAuthFlows": [
+        "ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}))["UserPoolClient"]["ClientId"]
+    for i in range(users):
+        await cognito("AdminCreateUser", {"UserPoolId": pool, "Username": f"user{i}", "MessageAction": "SUPPRESS"})
+        await cognito("AdminSetUserPassword", {"UserPoolId": pool, "Username": f"user{i}", "Password": "Passw0rd!",
+                                               "Permanent": True})
+    timed = [0.0, 0.0]  # wall, CPU
+
+    async def timed_call(target: str, params: dict) -> dict:
+        wall, cpu = time.perf_counter(), time.process_time()
+        answer = await cognito(target, params)
+        timed[0] += time.perf_counter() - wall
+        timed[1] += time.process_time() - cpu
+        return answer
+
+    async def sign_in(n: int) -> None:
+        name = f"user{n % users}"
+        if op == "cognito-password":
+            await timed_call("InitiateAuth", {"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+                                              "AuthParameters": {"USERNAME": name, "PASSWORD": "Passw0rd!"}})
+            return
+        if op != "cognito-srp":
+            raise SystemExit(f"unknown op {op}")
+        a, big_a = _srp_client_start()
+        challenge = await timed_call("InitiateAuth", {"ClientId": client, "AuthFlow": "USER_SRP_AUTH",
+                                                      "AuthParameters": {"USERNAME": name, "SRP_A": big_a}})
+        answer = _srp_client_claim(pool, name, "Passw0rd!", a, big_a, challenge["ChallengeParameters"])
+        await timed_call("RespondToAuthChallenge", {"ClientId": client, "ChallengeName": "PASSWORD_VERIFIER",
+                                                    "Session": challenge["Session"], "ChallengeResponses": answer})
+
+    if op == "cognito-jwt":
+        return await _token_checks(app, pool, client, count)
+
+    for n in range(users):  # warm-up: every user signed in once
+        await sign_in(n)
+    timed[:] = [0.0, 0.0]
+    for n in range(count):
+        await sign_in(n)
+    print(f"{op}: {count} sign-ins, each {timed[0] / count * 1e3:.3f} ms of wall-clock time, "
+          f"{timed[1] / count * 1e3:.3f} ms of CPU time", file=sys.stderr)
+    await app.close()
+
+
+async def _token_checks(app, pool: str, client: str, count: int) -> None:
+    """What a token check costs a request once the pool's key is known, as the authorizers call
+    it: an HTTP API JWT authorizer on the pool's issuer (authorizers.check_jwt), and the in-process
+    verification of API Gateway's COGNITO_USER_POOLS authorizers and AppSync (verify.verify)."""
+    from overcast.services.apigatewayv2.authorizers import check_jwt
+    from overcast.services.cognitoidp import verify
+
+    status, body = await call(app, "cognito-idp", "AWSCognitoIdentityProviderService.InitiateAuth", orjson.dumps({
+        "ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+        "AuthParameters": {"USERNAME": "user0", "PASSWORD": "Passw0rd!"}}))
+    result = orjson.loads(body)["AuthenticationResult"]
+    authorizer = {"Name": "pool", "IdentitySource": ["$request.header.Authorization"], "JwtConfiguration": {
+        "Issuer": f"https://cognito-idp.us-east-1.amazonaws.com/{pool}", "Audience": [client]}}
+    source = {"headers": {"authorization": f"Bearer {result['AccessToken']}"}}
+    providers = app.providers
+    fresh = []  # tokens no check has seen: what the first request with a new token costs
+    for n in range(min(count, 200)):
+        status, body = await call(app, "cognito-idp", "AWSCognitoIdentityProviderService.InitiateAuth", orjson.dumps({
+            "ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": f"user{n % 20}", "PASSWORD": "Passw0rd!"}}))
+        fresh.append(orjson.loads(body)["AuthenticationResult"]["AccessToken"])
+    await check_jwt(authorizer, {}, source, providers)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for token in fresh:
+        await check_jwt(authorizer, {}, {"headers": {"authorization": f"Bearer {token}"}}, providers)
+    print(f"HTTP API JWT authorizer, a token's first request: {(time.perf_counter() - wall) / len(fresh) * 1e6:.1f} us "
+          f"wall-clock, {(time.process_time() - cpu) / len(fresh) * 1e6:.1f} us CPU per check", file=sys.stderr)
+    for name, check in (
+            ("HTTP API JWT authorizer (check_jwt)", lambda: check_jwt(authorizer, {}, source, providers)),
+            ("COGNITO_USER_POOLS / AppSync (verify.verify, ID token)",
+             lambda: verify.verify(providers, {pool}, result["IdToken"])),
+            ("COGNITO_USER_POOLS with scopes (verify.verify, access token)",
+             lambda: verify.verify(providers, {pool}, result["AccessToken"], "access"))):
+        await check()  # the key parsed and cached
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(count):
+            await check()
+        print(f"{name}: {(time.perf_counter() - wall) / count * 1e6:.1f} us wall-clock, "
+              f"{(time.process_time() - cpu) / count * 1e6:.1f} us CPU per check", file=sys.stderr)
+    await app.close()
+
+
+def _srp_client_start() -> tuple[int, str]:
+    from gmpy2 import powmod
+
+    from overcast.services.cognitoidp import srp
+
+    a = int.from_bytes(os.urandom(32), "big")
+    return a, format(int(powmod(srp.G, a, srp.N)), "x")
+
+
+def _srp_client_claim(pool: str, name: str, password: str, a: int, big_a: str, params: dict) -> dict:
+    """The client's PASSWORD_VERIFIER answer (Cognito's SRP-6a, as Amplify computes it)."""
+    import base64
+    import hashlib
+    import hmac
+    from datetime import UTC, datetime
+
+    from gmpy2 import powmod
+
+    from overcast.services.cognitoidp import srp
+
+    big_b = int(params["SRP_B"], 16)
+    u = int(srp.hex_hash(srp.pad_hex(big_a) + srp.pad_hex(params["SRP_B"])), 16)
+    inner = hashlib.sha256(f"{srp.pool_name(pool)}{params['USER_ID_FOR_SRP']}:{password}".encode()).hexdigest()
+    x = int(srp.hex_hash(srp.pad_hex(params["SALT"]) + inner), 16)
+    s = int(powmod(big_b - srp.K * int(powmod(srp.G, x, srp.N)), a + u * x, srp.N))
+    prk = hmac.new(bytes.fromhex(srp.pad_hex(format(u, "x"))), bytes.fromhex(srp.pad_hex(s)), hashlib.sha256).digest()
+    key = hmac.new(prk, srp.INFO, hashlib.sha256).digest()[:16]
+    timestamp = datetime.now(UTC).strftime("%a %b %-d %H:%M:%S UTC %Y")
+    message = (srp.pool_name(pool) + params["USER_ID_FOR_SRP"]).encode() + base64.b64decode(params["SECRET_BLOCK"]) + \
+        timestamp.encode()
+    signature = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+    return {"USERNAME": params["USER_ID_FOR_SRP"], "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
+            "TIMESTAMP": timestamp, "PASSWORD_CLAIM_SIGNATURE": signature}
 
 
 def main() -> None:
