@@ -23,6 +23,8 @@ import orjson
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import srp_client  # noqa: E402
+
 from overcast.config import Config  # noqa: E402
 from overcast.server import OvercastApp  # noqa: E402
 
@@ -215,10 +217,10 @@ async def _cognito(app, op: str, count: int, users: int = 20) -> None:
             return
         if op != "cognito-srp":
             raise SystemExit(f"unknown op {op}")
-        a, big_a = _srp_client_start()
+        a, big_a = srp_client.start()
         challenge = await timed_call("InitiateAuth", {"ClientId": client, "AuthFlow": "USER_SRP_AUTH",
                                                       "AuthParameters": {"USERNAME": name, "SRP_A": big_a}})
-        answer = _srp_client_claim(pool, name, "Passw0rd!", a, big_a, challenge["ChallengeParameters"])
+        answer = srp_client.claim(pool, name, "Passw0rd!", a, big_a, challenge["ChallengeParameters"])
         await timed_call("RespondToAuthChallenge", {"ClientId": client, "ChallengeName": "PASSWORD_VERIFIER",
                                                     "Session": challenge["Session"], "ChallengeResponses": answer})
 
@@ -275,41 +277,6 @@ async def _token_checks(app, pool: str, client: str, count: int) -> None:
         print(f"{name}: {(time.perf_counter() - wall) / count * 1e6:.1f} us wall-clock, "
               f"{(time.process_time() - cpu) / count * 1e6:.1f} us CPU per check", file=sys.stderr)
     await app.close()
-
-
-def _srp_client_start() -> tuple[int, str]:
-    from gmpy2 import powmod
-
-    from overcast.services.cognitoidp import srp
-
-    a = int.from_bytes(os.urandom(32), "big")
-    return a, format(int(powmod(srp.G, a, srp.N)), "x")
-
-
-def _srp_client_claim(pool: str, name: str, password: str, a: int, big_a: str, params: dict) -> dict:
-    """The client's PASSWORD_VERIFIER answer (Cognito's SRP-6a, as Amplify computes it)."""
-    import base64
-    import hashlib
-    import hmac
-    from datetime import UTC, datetime
-
-    from gmpy2 import powmod
-
-    from overcast.services.cognitoidp import srp
-
-    big_b = int(params["SRP_B"], 16)
-    u = int(srp.hex_hash(srp.pad_hex(big_a) + srp.pad_hex(params["SRP_B"])), 16)
-    inner = hashlib.sha256(f"{srp.pool_name(pool)}{params['USER_ID_FOR_SRP']}:{password}".encode()).hexdigest()
-    x = int(srp.hex_hash(srp.pad_hex(params["SALT"]) + inner), 16)
-    s = int(powmod(big_b - srp.K * int(powmod(srp.G, x, srp.N)), a + u * x, srp.N))
-    prk = hmac.new(bytes.fromhex(srp.pad_hex(format(u, "x"))), bytes.fromhex(srp.pad_hex(s)), hashlib.sha256).digest()
-    key = hmac.new(prk, srp.INFO, hashlib.sha256).digest()[:16]
-    timestamp = datetime.now(UTC).strftime("%a %b %-d %H:%M:%S UTC %Y")
-    message = (srp.pool_name(pool) + params["USER_ID_FOR_SRP"]).encode() + base64.b64decode(params["SECRET_BLOCK"]) + \
-        timestamp.encode()
-    signature = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
-    return {"USERNAME": params["USER_ID_FOR_SRP"], "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
-            "TIMESTAMP": timestamp, "PASSWORD_CLAIM_SIGNATURE": signature}
 
 
 def main() -> None:
