@@ -5,6 +5,8 @@ error; A's data is unchanged; once A's resource policy grants B, B's request wor
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 from botocore.exceptions import ClientError
@@ -693,3 +695,31 @@ def test_cognito_user_pools_are_scoped_by_account(a, b, unique_name):
     pool = a("cognito-idp").create_user_pool(PoolName=unique_name("acct"))["UserPool"]["Id"]
     refused(lambda: b("cognito-idp").describe_user_pool(UserPoolId=pool), "ResourceNotFoundException", 400)
     assert a("cognito-idp").describe_user_pool(UserPoolId=pool)["UserPool"]["Id"] == pool
+
+
+def _codes(endpoint: str, key: str | None, secret: str = "test", pool: str | None = None):
+    """GET the codes endpoint as curl sends it: signed with SigV4 (--aws-sigv4), or not at all."""
+    url = f"{endpoint}/_overcast/cognito-idp/codes" + (f"?userPoolId={pool}" if pool else "")
+    signing = ["--aws-sigv4", "aws:amz:us-east-1:cognito-idp", "--user", f"{key}:{secret}"] if key else []
+    result = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", *signing, url], capture_output=True, text=True,
+                            timeout=30, check=True)
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_cognito_codes_are_read_only_by_their_pools_account(a, endpoint, unique_name):
+    idp = a("cognito-idp")
+    pool = idp.create_user_pool(PoolName=unique_name("acct"), AutoVerifiedAttributes=["email"])["UserPool"]["Id"]
+    app = idp.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]["ClientId"]
+    idp.sign_up(ClientId=app, Username="amy", Password="Passw0rd!", UserAttributes=[{"Name": "email",
+                                                                                  "Value": "amy@example.com"}])
+    status, mine = _codes(endpoint, A, pool=pool)  # signed by the pool's account
+    assert status == 200 and [(c["username"], c["purpose"]) for c in mine["codes"]] == [("amy", "signup")]
+    idp.confirm_sign_up(ClientId=app, Username="amy", ConfirmationCode=mine["codes"][0]["code"])
+    idp.admin_reset_user_password(UserPoolId=pool, Username="amy")
+    assert [c["purpose"] for c in _codes(endpoint, A)[1]["codes"] if c["userPoolId"] == pool] == ["forgot"]
+    for other in (B, None):  # another account, or no signature at all (the default account)
+        status, theirs = _codes(endpoint, other, pool=pool)
+        assert status == 200 and theirs == {"codes": []}
+        assert not [c for c in _codes(endpoint, other)[1]["codes"] if c["userPoolId"] == pool]

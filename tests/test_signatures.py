@@ -14,6 +14,7 @@ import sys
 import zipfile
 
 import boto3
+import botocore
 import botocore.auth
 import botocore.crt.auth
 import httpx
@@ -124,6 +125,48 @@ def test_unsigned_request_is_missing_authentication_token(verifying):
         "X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"})
     assert response.status_code == 403
     assert response.json()["__type"].endswith("MissingAuthenticationTokenException")
+
+
+def test_cognito_user_operations_take_no_signature_admin_ones_do(verifying):
+    """The model marks SignUp, InitiateAuth, GetUser, ... `authtype: none` (boto3 and Amplify send
+    them unsigned: the client id or the access token is the credential); Admin* need a signature."""
+    idp = _client(verifying, "cognito-idp", key=ACCOUNT_KEY, secret=ACCOUNT_SECRET)
+    pool = idp.create_user_pool(PoolName="unsigned-ops")["UserPool"]["Id"]
+    app = idp.create_user_pool_client(UserPoolId=pool, ClientName="web", ExplicitAuthFlows=[
+        "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="amy", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username="amy", Password="Passw0rd!", Permanent=True)
+    anonymous = boto3.client("cognito-idp", endpoint_url=verifying, region_name="us-east-1",
+                             config=BotoConfig(signature_version=botocore.UNSIGNED, retries={"max_attempts": 0}))
+    tokens = anonymous.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH",
+                                     AuthParameters={"USERNAME": "amy", "PASSWORD": "Passw0rd!"})["AuthenticationResult"]
+    assert anonymous.get_user(AccessToken=tokens["AccessToken"])["Username"] == "amy"
+    error = _error(lambda: anonymous.admin_get_user(UserPoolId=pool, Username="amy"))
+    assert error.response["Error"]["Code"] == "MissingAuthenticationTokenException"
+    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def _signed_get(url: str, key: str, secret: str) -> httpx.Response:
+    request = AWSRequest(method="GET", url=url)
+    botocore.auth.SigV4Auth(Credentials(key, secret), "cognito-idp", "us-east-1").add_auth(request)
+    return httpx.get(url, headers=dict(request.headers))
+
+
+def test_cognito_codes_need_a_valid_signature_and_show_its_accounts_pools(verifying):
+    idp = _client(verifying, "cognito-idp", key=ACCOUNT_KEY, secret=ACCOUNT_SECRET)
+    pool = idp.create_user_pool(PoolName="signed-codes")["UserPool"]["Id"]
+    app = idp.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]["ClientId"]
+    idp.sign_up(ClientId=app, Username="amy", Password="Passw0rd!",
+                UserAttributes=[{"Name": "email", "Value": "amy@example.com"}])
+    url = f"{verifying}/_overcast/cognito-idp/codes"
+    unsigned = httpx.get(url)
+    assert unsigned.status_code == 403 and unsigned.json()["__type"] == "MissingAuthenticationTokenException"
+    forged = _signed_get(url, ACCOUNT_KEY, "not-the-secret")
+    assert forged.status_code == 403 and forged.json()["__type"] == "InvalidSignatureException"
+    mine = _signed_get(url, ACCOUNT_KEY, ACCOUNT_SECRET)
+    assert mine.status_code == 200 and [c["username"] for c in mine.json()["codes"]] == ["amy"]
+    other = _signed_get(url, KEY, SECRET)  # a registered key of the default account
+    assert other.status_code == 200 and not [c for c in other.json()["codes"] if c["userPoolId"] == pool]
 
 
 def _signed_at(monkeypatch, moment):

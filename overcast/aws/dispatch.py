@@ -14,7 +14,13 @@ from overcast.aws.models import OperationModel, load_service_model
 from overcast.aws.protocols import get_protocol, is_query_request, request_protocol
 from overcast.aws.protocols.validate import style_for
 from overcast.aws.routing import Route, route
-from overcast.aws.signing import UNSIGNED_OPERATIONS, SignatureFailure, Verifier, parse_credentials
+from overcast.aws.signing import (
+    SignatureFailure,
+    Verifier,
+    parse_credentials,
+    takes_unsigned,
+    unsigned_operation,
+)
 from overcast.config import Config
 from overcast.services import SERVICES, load_provider_class
 from overcast.storage import BlobStore, Database
@@ -137,8 +143,7 @@ class Gateway:
             if self.verifier is not None:
                 await self._verify(request, ctx, model)
             operation, params = protocol.parse(model, request)
-            if ctx.access_key == "" and self.verifier is not None and operation.name not in UNSIGNED_OPERATIONS.get(
-                    spec.name, ()):
+            if ctx.access_key == "" and self.verifier is not None and not unsigned_operation(operation):
                 raise SignatureFailure("missing").as_error(_family(ctx, model))
             ctx.operation = operation.name
             method, is_async, authorize = await self.providers.handler(spec.name, operation)
@@ -201,7 +206,7 @@ class Gateway:
             raise failure.as_error(_family(ctx, model)) from None
         if signed is None:
             ctx.access_key = ""  # anonymous: refused after parsing, unless the operation takes no signature
-            if ctx.service not in UNSIGNED_OPERATIONS:
+            if not takes_unsigned(model):
                 raise SignatureFailure("missing").as_error(_family(ctx, model))
         else:
             ctx.access_key, ctx.account = signed.access_key, signed.account

@@ -34,8 +34,24 @@ MAX_SKEW = 900  # seconds: AWS's 15 minutes, both ways
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED = "UNSIGNED-PAYLOAD"
 STREAMING_SIGNED = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER")
-# Unauthenticated operations: AWS accepts them without a signature (the token is the credential).
-UNSIGNED_OPERATIONS = {"sts": ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML")}
+
+
+def unsigned_operation(operation) -> bool:
+    """Whether AWS takes the operation (overcast.aws.models.OperationModel) without a signature, as
+    its model says (`authtype: none`, or Smithy's noAuth): STS's AssumeRoleWithWebIdentity and
+    SAML, Cognito's user operations (SignUp, InitiateAuth, GetUser, ...: the app client id or the
+    access token is the credential), Cognito Identity's GetId and GetCredentialsForIdentity."""
+    spec = operation.spec
+    return spec.get("authtype") == "none" or "smithy.api#noAuth" in (spec.get("auth") or ())
+
+
+def takes_unsigned(model) -> bool:
+    """Whether any operation of the service (overcast.aws.models.ServiceModel) takes no signature;
+    else an anonymous request is refused before it is parsed."""
+    found = model.cache("signing").get("takes_unsigned")
+    if found is None:
+        found = model.cache("signing")["takes_unsigned"] = any(unsigned_operation(op) for op in model.operations.values())
+    return found
 
 _AUTH_FIELD = re.compile(r"(Credential|SignedHeaders|Signature)=([^,\s]*)")
 _SPACES = re.compile(r"\s+")
@@ -103,6 +119,35 @@ def parse_credentials(text: str) -> dict[str, Credential]:
             raise ValueError(f"OVERCAST_CREDENTIALS: the account of {parts[0]!r} must be 12 digits")
         found[parts[0]] = Credential(parts[1], account)
     return found
+
+
+class RequestAccount:
+    """The account a request to one of overcast's own endpoints acts for (Cognito's codes), as for
+    an AWS API call: its signer's — the access key's when it is 12 digits, the account of a key
+    overcast's STS or IAM issued, else the default account — with the signature checked when
+    signatures are verified (then an unsigned request is refused: SignatureFailure("missing")).
+    Unsigned requests, when signatures are not verified, act for the default account."""
+
+    def __init__(self, providers):
+        self.providers = providers
+        config = providers.config
+        self.verifier = Verifier(providers, parse_credentials(config.credentials)) if config.verify_signatures \
+            else None
+
+    async def of(self, request) -> str:
+        if self.verifier is not None:
+            signed = await self.verifier.verify(request)
+            if signed is None:
+                raise SignatureFailure("missing")
+            return signed.account
+        from overcast.aws.routing import account_for, route
+
+        access_key = route(request).access_key
+        if access_key[:4] in ("AKIA", "ASIA"):
+            issued = await self.providers.account_for_key(access_key)
+            if issued:
+                return issued
+        return account_for(access_key)
 
 
 class Verifier:

@@ -4,8 +4,8 @@ passwords, attributes, groups), and authentication that issues real RS256 tokens
 USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, NEW_PASSWORD_REQUIRED,
 SOFTWARE_TOKEN_MFA and CUSTOM_AUTH, with the Lambda triggers at their moments.
 
-There is no mail: codes a pool would send are written to overcast's log and listed at
-GET /_overcast/cognito/codes (docs/cognito.md).
+There is no mail: codes a pool would send are written to overcast's log and listed, for the
+account the request is signed for, at GET /_overcast/cognito-idp/codes (docs/cognito.md).
 
 In-process API for the authorizers (API Gateway, HTTP APIs, AppSync):
 
@@ -97,6 +97,7 @@ class CognitoIdpProvider(Provider):
         self._proven_key = secrets.token_bytes(32)
         # Tokens verified already (see verify_issued): token -> (pool id, its key, claims).
         self._verified: OrderedDict[str, tuple[str, str, dict]] = OrderedDict()
+        self._accounts = None  # overcast.aws.signing.RequestAccount, made at the codes endpoint's first use
 
     def reset(self) -> None:
         self._proven.clear()
@@ -497,7 +498,7 @@ class CognitoIdpProvider(Provider):
         user["UserLastModifiedDate"] = time.time()
         self.store.put_user(pool["Id"], user)
 
-    # -- codes (no mail: the log and /_overcast/cognito/codes) -------------------------------------------
+    # -- codes (no mail: the log and /_overcast/cognito-idp/codes) ---------------------------------------
 
     def _send_code(self, pool: dict, user: dict, purpose: str, attribute: str = "email") -> dict:
         code = _code()
@@ -524,8 +525,8 @@ class CognitoIdpProvider(Provider):
             raise _error("CodeMismatchException", "Invalid verification code provided, please try again.")
         self.store.delete_code(pool["Id"], user["Username"], purpose)
 
-    def codes(self, pool_id: str | None = None) -> list[dict]:
-        return self.store.codes(pool_id)
+    def codes(self, account: str, pool_id: str | None = None) -> list[dict]:
+        return self.store.codes(account, pool_id)
 
     # -- Lambda triggers ---------------------------------------------------------------------------------
 
@@ -1673,8 +1674,17 @@ class CognitoIdpProvider(Provider):
         if path in ("/_overcast/cognito/codes", "/_overcast/cognito-idp/codes") and request.method == "GET":
             from urllib.parse import parse_qs
 
+            from overcast.aws.signing import RequestAccount, SignatureFailure
+
+            if self._accounts is None:
+                self._accounts = RequestAccount(self.providers)
+            try:  # a request signed like an API call sees its account's codes; unsigned, the default account's
+                account = await self._accounts.of(request)
+            except SignatureFailure as failure:
+                error = failure.as_error("json")
+                return _json(error.status, {"__type": error.code, "message": error.message})
             pool_id = (parse_qs(request.query_string).get("userPoolId") or [None])[0]
-            return _json(200, {"codes": self.codes(pool_id)})
+            return _json(200, {"codes": self.codes(account, pool_id)})
         parts = path.strip("/").split("/")
         pool_id = parts[0] if parts else ""
         if len(parts) == 3 and parts[1] == ".well-known" and request.method in ("GET", "HEAD"):

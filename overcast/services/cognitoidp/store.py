@@ -299,10 +299,12 @@ class CognitoStore:
         self.db.execute("DELETE FROM cognito_codes WHERE pool = ? AND username = ? AND purpose = ?",
                         (pool_id, username, purpose))
 
-    def codes(self, pool_id: str | None = None) -> list[dict]:
-        sql = "SELECT pool, username, purpose, code, expires, destination, sent FROM cognito_codes"
-        rows = self.db.query(sql + (" WHERE pool = ?" if pool_id else "") + " ORDER BY sent",
-                             (pool_id,) if pool_id else ())
+    def codes(self, account: str, pool_id: str | None = None) -> list[dict]:
+        """The codes "sent" to users of the account's pools (of one pool), oldest first."""
+        sql = ("SELECT c.pool, c.username, c.purpose, c.code, c.expires, c.destination, c.sent FROM cognito_codes c "
+               "JOIN cognito_pools p ON p.id = c.pool WHERE p.account = ?")
+        rows = self.db.query(sql + (" AND c.pool = ?" if pool_id else "") + " ORDER BY c.sent",
+                             (account, pool_id) if pool_id else (account,))
         keys = ("userPoolId", "username", "purpose", "code", "expires", "destination", "sent")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
