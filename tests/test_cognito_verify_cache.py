@@ -14,7 +14,7 @@ import pytest
 
 from overcast.config import Config
 from overcast.services.cognitoidp import tokens
-from overcast.storage import BlobStore, SqliteDatabase
+from overcast.storage import FileBlobStore, SqliteDatabase
 
 
 def _run(tmp_path, scenario):
@@ -22,7 +22,7 @@ def _run(tmp_path, scenario):
 
     async def run():
         config = Config(data_dir=str(tmp_path))
-        providers = Providers(config, SqliteDatabase(str(tmp_path / "db.sqlite")), BlobStore(str(tmp_path / "blobs")))
+        providers = Providers(config, SqliteDatabase(str(tmp_path / "db.sqlite")), FileBlobStore(str(tmp_path / "blobs")))
         try:
             await scenario(await providers.get("cognito-idp"))
         finally:
