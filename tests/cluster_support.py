@@ -147,3 +147,15 @@ class TcpProxy:
         self.cut()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
+
+
+def stop_nodes(nodes) -> None:
+    """Stop nodes side by side (each leaves the cluster gracefully; one after another is slow)."""
+    for node in nodes:
+        if node.process.poll() is None:
+            node.process.terminate()
+    for node in nodes:
+        try:
+            node.process.wait(timeout=15)
+        except Exception:
+            node.process.kill()

@@ -19,7 +19,7 @@ import pytest
 import websockets
 from apigatewayv2_support import WS_BACKEND, function_arn, websocket_api, ws_url
 from appsync_support import create_api, query, realtime_url
-from cluster_support import create_database, holders, start_nodes
+from cluster_support import create_database, holders, start_nodes, stop_nodes
 from conftest import make_client
 
 FORWARD = """
@@ -37,8 +37,7 @@ def nodes():
     url, drop = create_database()
     started = start_nodes(url, 3)
     yield started
-    for node in started:
-        node.stop()
+    stop_nodes(started)
     drop()
 
 

@@ -20,7 +20,7 @@ import httpx
 import psycopg
 import pytest
 from botocore.exceptions import ClientError
-from cluster_support import TcpProxy, cluster_view, create_database, start_nodes
+from cluster_support import TcpProxy, cluster_view, create_database, start_nodes, stop_nodes
 from conftest import make_client
 
 from overcast.storage.coordination import HEARTBEAT_SECONDS, LEASE_SECONDS
@@ -169,8 +169,7 @@ def test_kill_9_under_load_twenty_times_loses_no_acknowledged_write_and_strands_
         assert len(fired) == 1
     finally:
         starter.shutdown(wait=True)
-        for node in everyone:
-            node.stop()
+        stop_nodes(everyone)
 
 
 def test_a_killed_nodes_leases_are_taken_over_within_the_stated_time(database, request):
@@ -195,8 +194,7 @@ def test_a_killed_nodes_leases_are_taken_over_within_the_stated_time(database, r
         now_held = {lease["name"] for lease in cluster_view(survivor.endpoint)["leases"]
                     if lease["holder"] == survivor_id}
     finally:
-        for node in nodes:
-            node.stop()
+        stop_nodes(nodes)
     assert held and held <= now_held
     assert took <= TAKEOVER + 1, took  # (1 s for this test's own polling under load)
 
@@ -252,8 +250,7 @@ def test_postgresql_lost_for_ten_seconds_answers_503_then_every_node_recovers(da
         holders = {lease["holder"] for lease in cluster_view(endpoints[0])["leases"]}
         assert holders <= set(live_ids(endpoints[0]))
     finally:
-        for node in nodes:
-            node.stop()
+        stop_nodes(nodes)
         proxy.close()
 
 
