@@ -1,11 +1,11 @@
 """The real Serverless Framework v3 against overcast, pointed at it the way its users do it (the
 serverless-localstack plugin; the framework's AWS SDK v2 ignores AWS_ENDPOINT_URL).
 
-examples/serverless-hello has a function per event type (httpApi, http, sqs, sns, DynamoDB stream,
-s3 on a bucket it creates and on an existing one, schedule, eventBridge): each fires; `serverless invoke -f`, `logs -f`, `info`,
-`deploy function -f` and `remove` work. The seed's examples as `serverless.yml` (rest-api,
-webhook-queue, live-stock-counter) deploy and behave as their READMEs say (tests/example_checks.py).
-One deploy per service."""
+examples/serverless-hello has a function per event type (httpApi, http, sqs, sns, DynamoDB and
+Kinesis streams, s3 on a bucket it creates and on an existing one, schedule, eventBridge): each
+fires; `serverless invoke -f`, `logs -f`, `info`, `deploy function -f` and `remove` work. The
+seed's examples as `serverless.yml` (rest-api, webhook-queue, live-stock-counter) deploy and behave
+as their READMEs say (tests/example_checks.py). One deploy per service."""
 
 from __future__ import annotations
 
@@ -105,10 +105,12 @@ def test_serverless_event_types_and_commands(endpoint, client, tmp_path):
                  if t["TopicArn"].endswith(":overcast-sls-hello-local-alerts"))
     client("sns").publish(TopicArn=topic, Message="alert")
     client("dynamodb").put_item(TableName=out["ItemsTable"], Item={"id": {"S": "changed"}})
+    client("kinesis").put_record(StreamName=out["ClicksStream"], Data=b'{"page": "/"}', PartitionKey="visitor")
     client("s3").put_object(Bucket="overcast-sls-hello-local-uploads", Key="upload.txt", Body=b"uploaded")
     client("s3").put_object(Bucket=archive, Key="archived.txt", Body=b"archived")
     client("events").put_events(Entries=[{"Source": "overcast.sls-hello", "DetailType": "OrderPlaced", "Detail": "{}"}])
     wait_for_logs(client, {"worker": "seen aws:sqs 1", "alerts": "seen aws:sns 1", "changes": "seen aws:dynamodb 1",
+                           "clicks": "seen aws:kinesis 1",
                            "uploads": "seen aws:s3 1", "archive": "seen aws:s3 1", "orders": "seen overcast.sls-hello OrderPlaced"})
 
     assert "seen aws:sqs 1" in run(cwd, "logs", "-f", "worker")
