@@ -1,10 +1,14 @@
 """The real AWS CDK CLI against overcast: `cdk bootstrap` creates the CDKToolkit stack, `cdk deploy`
 publishes the app's template to the staging bucket and deploys it through CloudFormation change
 sets, the deployed function answers through boto3, `cdk diff` shows a code change and
-`cdk deploy --hotswap` applies it without CloudFormation, `cdk destroy`
-removes it all. CDK's own Node.js custom resources run on the SDK overcast's Node.js runtime
-provides: the bucket's auto-delete-objects empties it on destroy, log retention sets the function's
-log group, an AwsCustomResource creates and deletes an SSM parameter. One deploy/destroy cycle (each CDK command synthesises, ~30 s on a loaded machine)."""
+`cdk deploy --hotswap` applies it without CloudFormation, `cdk destroy` removes it all. CDK's own
+Node.js custom resources run on the SDK overcast's Node.js runtime provides: the bucket's
+auto-delete-objects empties it on destroy, log retention sets the function's log group, an
+AwsCustomResource creates and deletes an SSM parameter.
+
+The seed's examples as CDK apps in TypeScript (examples/rest-api/cdk, examples/live-stock-counter/
+cdk) deploy, behave as their READMEs say (tests/example_checks.py) and are destroyed. One deploy per
+app; each CDK command synthesises (~10 s, ~30 s on a loaded machine)."""
 
 from __future__ import annotations
 
@@ -16,9 +20,11 @@ import subprocess
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.deploy_tools import aws_env, node_sdk, tool
+from tests.deploy_tools import MODULES, aws_env, node_sdk, tool
+from tests.example_checks import rest_api_behaves, stock_counter_pushes
 
-APP = os.path.join(os.path.dirname(__file__), "..", "examples", "cdk-hello")
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+APP = os.path.join(EXAMPLES, "cdk-hello")
 
 
 def run(cdk: str, env: dict, cwd: str, *args: str) -> str:
@@ -27,15 +33,37 @@ def run(cdk: str, env: dict, cwd: str, *args: str) -> str:
     return result.stdout + result.stderr
 
 
-def test_cdk_bootstrap_deploy_invoke_diff_destroy(endpoint, client, tmp_path, unique_name):
+@pytest.fixture(scope="session")
+def bootstrapped(endpoint, tmp_path_factory) -> str:
+    """The CDK CLI, once `cdk bootstrap` has created the CDKToolkit stack on this test server."""
     cdk = tool("cdk")
     node_sdk()  # CDK's custom-resource handlers need it
+    run(cdk, aws_env(endpoint), str(tmp_path_factory.mktemp("bootstrap")), "bootstrap", "aws://000000000000/us-east-1")
+    return cdk
+
+
+def example_app(tmp_path, example: str, code: str) -> str:
+    """A copy of the example's CDK app (its cdk/ folder beside its code), where the app finds
+    aws-cdk-lib and ts-node."""
+    shutil.copytree(os.path.join(EXAMPLES, example, "cdk"), tmp_path / "cdk")
+    shutil.copytree(os.path.join(EXAMPLES, example, code), tmp_path / code)
+    os.symlink(MODULES, tmp_path / "cdk" / "node_modules")
+    return str(tmp_path / "cdk")
+
+
+def outputs(client, stack_name: str) -> dict:
+    stack = client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
+def test_cdk_bootstrap_deploy_invoke_diff_destroy(bootstrapped, endpoint, client, tmp_path, unique_name):
+    cdk = bootstrapped
     app = tmp_path / "app"
     shutil.copytree(APP, app)
     stack_name = unique_name("CdkHello")
     env = aws_env(endpoint, STACK_NAME=stack_name)
 
-    run(cdk, env, str(app), "bootstrap", "aws://000000000000/us-east-1")
     cf = client("cloudformation")
     toolkit = cf.describe_stacks(StackName="CDKToolkit")["Stacks"][0]
     assert toolkit["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
@@ -43,36 +71,64 @@ def test_cdk_bootstrap_deploy_invoke_diff_destroy(endpoint, client, tmp_path, un
     assert int(version) >= 6
 
     run(cdk, env, str(app), "deploy", "--require-approval", "never")
-    stack = cf.describe_stacks(StackName=stack_name)["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-    answer = client("lambda").invoke(FunctionName=outputs["FunctionName"], Payload=b'{"id": "from-cdk"}')
+    out = outputs(client, stack_name)
+    answer = client("lambda").invoke(FunctionName=out["FunctionName"], Payload=b'{"id": "from-cdk"}')
     assert answer.get("FunctionError") is None, answer["Payload"].read()
-    assert json.loads(answer["Payload"].read()) == {"hello": "from-cdk", "table": outputs["TableName"]}
-    item = client("dynamodb").get_item(TableName=outputs["TableName"], Key={"id": {"S": "from-cdk"}})
+    assert json.loads(answer["Payload"].read()) == {"hello": "from-cdk", "table": out["TableName"]}
+    item = client("dynamodb").get_item(TableName=out["TableName"], Key={"id": {"S": "from-cdk"}})
     assert item["Item"] == {"id": {"S": "from-cdk"}}
-    client("sqs").get_queue_attributes(QueueUrl=outputs["QueueUrl"], AttributeNames=["QueueArn"])
-    client("s3").put_object(Bucket=outputs["BucketName"], Key="left/behind.txt", Body=b"auto-deleted on destroy")
-    parameter = client("ssm").get_parameter(Name=outputs["ParameterName"])["Parameter"]
-    assert parameter["Value"] == "from-an-sdk-call" and outputs["ParameterVersion"] == "1"
-    group = client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{outputs['FunctionName']}")["logGroups"]
+    client("sqs").get_queue_attributes(QueueUrl=out["QueueUrl"], AttributeNames=["QueueArn"])
+    client("s3").put_object(Bucket=out["BucketName"], Key="left/behind.txt", Body=b"auto-deleted on destroy")
+    parameter = client("ssm").get_parameter(Name=out["ParameterName"])["Parameter"]
+    assert parameter["Value"] == "from-an-sdk-call" and out["ParameterVersion"] == "1"
+    group = client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{out['FunctionName']}")["logGroups"]
     assert [g.get("retentionInDays") for g in group] == [7]
 
     changed = {**env, "GREETING": "hotswapped"}
     assert "Number of stacks with differences: 1" in run(cdk, changed, str(app), "diff")
     run(cdk, changed, str(app), "deploy", "--hotswap", "--require-approval", "never")
-    answer = client("lambda").invoke(FunctionName=outputs["FunctionName"], Payload=b'{"id": "again"}')
-    assert json.loads(answer["Payload"].read()) == {"hotswapped": "again", "table": outputs["TableName"]}
+    answer = client("lambda").invoke(FunctionName=out["FunctionName"], Payload=b'{"id": "again"}')
+    assert json.loads(answer["Payload"].read()) == {"hotswapped": "again", "table": out["TableName"]}
     assert cf.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"  # no update
 
     run(cdk, env, str(app), "destroy", "--force")
     with pytest.raises(ClientError):
         cf.describe_stacks(StackName=stack_name)
     with pytest.raises(ClientError):
-        client("lambda").get_function(FunctionName=outputs["FunctionName"])
+        client("lambda").get_function(FunctionName=out["FunctionName"])
     with pytest.raises(ClientError) as missing:
-        client("s3").head_bucket(Bucket=outputs["BucketName"])
+        client("s3").head_bucket(Bucket=out["BucketName"])
     assert missing.value.response["Error"]["Code"] == "404"
     with pytest.raises(ClientError) as missing:
-        client("ssm").get_parameter(Name=outputs["ParameterName"])
+        client("ssm").get_parameter(Name=out["ParameterName"])
     assert missing.value.response["Error"]["Code"] == "ParameterNotFound"
+
+
+def test_the_rest_api_example_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):
+    stack_name = unique_name("Items")
+    env, app = aws_env(endpoint, STACK_NAME=stack_name), example_app(tmp_path, "rest-api", "src")
+    run(bootstrapped, env, app, "deploy", "--require-approval", "never")
+    out = outputs(client, stack_name)
+    key = client("apigateway").get_api_key(apiKey=out["ApiKeyId"], includeValue=True)["value"]
+    rest_api_behaves(endpoint, f"{endpoint}/_aws/execute-api/{out['ApiId']}/prod", key, out["UserPoolId"],
+                     out["UserPoolClientId"])
+    run(bootstrapped, env, app, "destroy", "--force")
+    with pytest.raises(ClientError):
+        client("apigateway").get_rest_api(restApiId=out["ApiId"])
+    with pytest.raises(ClientError):
+        client("dynamodb").describe_table(TableName=out["Table"])
+
+
+def test_the_live_stock_counter_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):
+    stack_name = unique_name("LiveStock")
+    env, app = aws_env(endpoint, STACK_NAME=stack_name), example_app(tmp_path, "live-stock-counter", "functions")
+    run(bootstrapped, env, app, "deploy", "--require-approval", "never")
+    out = outputs(client, stack_name)
+    assert out["WebSocketUrl"] == f"wss://{out['ApiId']}.execute-api.us-east-1.amazonaws.com/prod"
+    stock_counter_pushes(client, f"{endpoint.replace('http', 'ws', 1)}/_aws/execute-api/{out['ApiId']}/prod",
+                         out["StockTable"])
+    run(bootstrapped, env, app, "destroy", "--force")
+    with pytest.raises(ClientError):
+        client("apigatewayv2").get_api(ApiId=out["ApiId"])
+    with pytest.raises(ClientError):
+        client("dynamodb").describe_table(TableName=out["StockTable"])
