@@ -5,7 +5,9 @@ app's addresses and fails the test if the app does not behave as its README says
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
+import os
 import time
 
 import httpx
@@ -88,3 +90,31 @@ def stock_counter_pushes(client, ws_url: str, stock_table: str) -> None:
 
     pushed, current = asyncio.run(go())
     assert pushed == current == {"productId": "p1", "stock": 7}
+
+
+def clickstream_reports(endpoint: str, client, stream: str, bucket: str, rule_arn: str, database: str) -> None:
+    """examples/clickstream (deployed with a short Firehose buffer): clicks sent to the stream land
+    in S3, and the scheduled report (its rule fired now through overcast's clock) crawls them, asks
+    Athena for the top pages and writes report/latest.json with each page's clicks."""
+    spec = importlib.util.spec_from_file_location(
+        "example_clickstream", os.path.join(os.path.dirname(__file__), "..", "examples", "clickstream", "deploy.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    per_page = example.send_clicks(endpoint, stream, 300)
+    s3 = client("s3")
+    deadline = time.time() + 30
+    while time.time() < deadline and not s3.list_objects_v2(Bucket=bucket, Prefix="clicks/").get("Contents"):
+        time.sleep(0.2)
+    time.sleep(1.5)  # both shards' records flushed
+    fired = httpx.post(f"{endpoint}/_overcast/events/fire", params={"rule": rule_arn}, headers={"X-Overcast-Request": "1"})
+    assert fired.status_code < 300, fired.text
+    report, deadline = None, time.time() + 60
+    while time.time() < deadline and report is None:
+        try:
+            report = json.loads(s3.get_object(Bucket=bucket, Key="report/latest.json")["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            time.sleep(0.3)
+    assert report is not None, "the scheduled report never ran"
+    assert {r["page"]: int(r["clicks"]) for r in report} == per_page
+    table = client("glue").get_table(DatabaseName=database, Name="clicks")["Table"]
+    assert [k["Name"] for k in table["PartitionKeys"]] == ["dt"]

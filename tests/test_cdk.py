@@ -7,7 +7,8 @@ auto-delete-objects empties it on destroy, log retention sets the function's log
 AwsCustomResource creates and deletes an SSM parameter.
 
 The seed's examples as CDK apps in TypeScript (examples/rest-api/cdk, examples/live-stock-counter/
-cdk) deploy, behave as their READMEs say (tests/example_checks.py) and are destroyed. One deploy per
+cdk, examples/clickstream/cdk) deploy, behave as their READMEs say (tests/example_checks.py) and are
+destroyed (`cdk destroy --app cdk.out`: the synthesised app, not synthesised again). One deploy per
 app; each CDK command synthesises (~10 s, ~30 s on a loaded machine)."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.deploy_tools import MODULES, aws_env, node_sdk, tool
-from tests.example_checks import rest_api_behaves, stock_counter_pushes
+from tests.example_checks import clickstream_reports, rest_api_behaves, stock_counter_pushes
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 APP = os.path.join(EXAMPLES, "cdk-hello")
@@ -112,7 +113,7 @@ def test_the_rest_api_example_as_a_cdk_app(bootstrapped, endpoint, client, tmp_p
     key = client("apigateway").get_api_key(apiKey=out["ApiKeyId"], includeValue=True)["value"]
     rest_api_behaves(endpoint, f"{endpoint}/_aws/execute-api/{out['ApiId']}/prod", key, out["UserPoolId"],
                      out["UserPoolClientId"])
-    run(bootstrapped, env, app, "destroy", "--force")
+    run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
     with pytest.raises(ClientError):
         client("apigateway").get_rest_api(restApiId=out["ApiId"])
     with pytest.raises(ClientError):
@@ -127,8 +128,24 @@ def test_the_live_stock_counter_as_a_cdk_app(bootstrapped, endpoint, client, tmp
     assert out["WebSocketUrl"] == f"wss://{out['ApiId']}.execute-api.us-east-1.amazonaws.com/prod"
     stock_counter_pushes(client, f"{endpoint.replace('http', 'ws', 1)}/_aws/execute-api/{out['ApiId']}/prod",
                          out["StockTable"])
-    run(bootstrapped, env, app, "destroy", "--force")
+    run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
     with pytest.raises(ClientError):
         client("apigatewayv2").get_api(ApiId=out["ApiId"])
     with pytest.raises(ClientError):
         client("dynamodb").describe_table(TableName=out["StockTable"])
+
+
+def test_the_clickstream_example_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):
+    stack_name = unique_name("Clickstream")
+    env = aws_env(endpoint, STACK_NAME=stack_name, BUFFER_SECONDS="1")
+    app = example_app(tmp_path, "clickstream", "src")
+    run(bootstrapped, env, app, "deploy", "--require-approval", "never")
+    out = outputs(client, stack_name)
+    clickstream_reports(endpoint, client, out["Stream"], out["Bucket"], out["RuleArn"], out["Database"])
+    # the bucket holds the clicks, the report and Athena's results: CDK's auto-delete-objects
+    # handler empties it so that CloudFormation can delete it
+    run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
+    with pytest.raises(ClientError):
+        client("s3").head_bucket(Bucket=out["Bucket"])
+    assert out["Stream"] not in client("kinesis").list_streams()["StreamNames"]
+    assert out["Database"] not in [d["Name"] for d in client("glue").get_databases()["DatabaseList"]]

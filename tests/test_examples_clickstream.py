@@ -4,13 +4,11 @@ and Athena, the report run by its EventBridge schedule (fired now through the te
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
-import time
 
-import httpx
+from tests.example_checks import clickstream_reports
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "clickstream")
@@ -26,26 +24,7 @@ def _load():
 def test_clickstream_example_reports_top_pages(endpoint, client):
     example = _load()
     out = example.deploy(endpoint, buffer_seconds=1)
-    per_page = example.send_clicks(endpoint, out["stream"], 300)
-    s3 = client("s3")
-    deadline = time.time() + 30
-    while time.time() < deadline and not s3.list_objects_v2(Bucket=out["bucket"], Prefix="clicks/").get("Contents"):
-        time.sleep(0.2)
-    time.sleep(1.5)  # both shards' records flushed
-    fired = httpx.post(f"{endpoint}/_overcast/events/fire", params={"rule": out["ruleArn"]},
-                       headers={"X-Overcast-Request": "1"})
-    assert fired.status_code < 300, fired.text
-    report = None
-    deadline = time.time() + 60
-    while time.time() < deadline and report is None:
-        try:
-            report = json.loads(s3.get_object(Bucket=out["bucket"], Key="report/latest.json")["Body"].read())
-        except s3.exceptions.NoSuchKey:
-            time.sleep(0.3)
-    assert report is not None, "the scheduled report never ran"
-    assert {r["page"]: int(r["clicks"]) for r in report} == per_page
-    table = client("glue").get_table(DatabaseName=out["database"], Name="clicks")["Table"]
-    assert [k["Name"] for k in table["PartitionKeys"]] == ["dt"]
+    clickstream_reports(endpoint, client, out["stream"], out["bucket"], out["ruleArn"], out["database"])
 
 
 def aws(endpoint: str, *args: str) -> str:
@@ -63,7 +42,6 @@ def test_clickstream_template_deployed_with_the_aws_cli(endpoint, client, tmp_pa
     """examples/clickstream/template.yaml packaged the way a user does it with the AWS CLI
     (`cloudformation package` uploads the function's code), deployed through a change set, used like
     the boto3 deployment above, then deleted."""
-    example = _load()
     s3, cf = client("s3"), client("cloudformation")
     artifacts, stack = unique_name("clickstream-artifacts"), unique_name("clickstream")
     s3.create_bucket(Bucket=artifacts)
@@ -87,25 +65,7 @@ def test_clickstream_template_deployed_with_the_aws_cli(endpoint, client, tmp_pa
     query = client("athena").get_named_query(NamedQueryId=out["TopPagesQuery"])["NamedQuery"]
     assert (query["Database"], query["WorkGroup"]) == (out["Database"], out["WorkGroup"])
 
-    per_page = example.send_clicks(endpoint, out["Stream"], 300)
-    deadline = time.time() + 30
-    while time.time() < deadline and not s3.list_objects_v2(Bucket=out["Bucket"], Prefix="clicks/").get("Contents"):
-        time.sleep(0.2)
-    time.sleep(1.5)  # both shards' records flushed
-    fired = httpx.post(f"{endpoint}/_overcast/events/fire", params={"rule": rule["Arn"]},
-                       headers={"X-Overcast-Request": "1"})
-    assert fired.status_code < 300, fired.text
-    report = None
-    deadline = time.time() + 60
-    while time.time() < deadline and report is None:
-        try:
-            report = json.loads(s3.get_object(Bucket=out["Bucket"], Key="report/latest.json")["Body"].read())
-        except s3.exceptions.NoSuchKey:
-            time.sleep(0.3)
-    assert report is not None, "the scheduled report never ran"
-    assert {r["page"]: int(r["clicks"]) for r in report} == per_page
-    table = client("glue").get_table(DatabaseName=out["Database"], Name="clicks")["Table"]
-    assert [k["Name"] for k in table["PartitionKeys"]] == ["dt"]
+    clickstream_reports(endpoint, client, out["Stream"], out["Bucket"], rule["Arn"], out["Database"])
     executions = client("athena").list_query_executions(WorkGroup=out["WorkGroup"])["QueryExecutionIds"]
     assert len(executions) == 1  # the report ran its query in the stack's workgroup
 

@@ -44,6 +44,7 @@ const sdkCall = new cr.AwsCustomResource(stack, 'Greeting', {
   },
   onDelete: { service: 'SSM', action: 'deleteParameter', parameters: { Name: parameterName } },
   policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
+  installLatestAwsSdk: false,  // the SDK the runtime provides (true: `npm install` it inside the function first)
 });
 new cdk.CfnOutput(stack, 'FunctionName', { value: fn.functionName });
 new cdk.CfnOutput(stack, 'TableName', { value: table.tableName });
