@@ -140,6 +140,20 @@ def test_client_credentials_with_resource_server_scopes(hosted):
                       headers={"authorization": f"Basic {bad}"}).status_code == 401
 
 
+def test_logout_with_a_redirect_uri_goes_on_to_the_sign_in_page(hosted):
+    """AWS: /logout with client_id, redirect_uri and response_type signs out and shows the sign-in
+    page again, as /oauth2/authorize would."""
+    query = {"client_id": hosted["spa"], "redirect_uri": CALLBACK, "response_type": "code", "scope": "openid"}
+    response = httpx.get(f"{hosted['base']}/logout", params=query)
+    assert response.status_code == 302
+    login = urlparse(response.headers["location"])
+    assert login.path == urlparse(hosted["base"]).path + "/login"
+    assert parse_qs(login.query)["redirect_uri"] == [CALLBACK]
+    assert httpx.get(hosted["base"].split("/_aws/", 1)[0] + response.headers["location"]).status_code == 200
+    bad = httpx.get(f"{hosted['base']}/logout", params={**query, "redirect_uri": "https://evil.example/cb"})
+    assert bad.status_code == 400 and "location" not in bad.headers
+
+
 def test_logout_redirects_only_to_a_sign_out_url(hosted):
     ok = httpx.get(f"{hosted['base']}/logout", params={"client_id": hosted["spa"],
                                                        "logout_uri": "http://localhost:3000/bye"})

@@ -109,7 +109,7 @@ class HostedUI:
             if path == "/oauth2/revoke" and request.method == "POST":
                 return self._revoke(request, pool)
             if path == "/logout" and request.method == "GET":
-                return self._logout(request, pool)
+                return self._logout(request, pool, base)
         except _Refused as refused:
             return refused.response
         return _json(404, {"error": "not_found"})
@@ -287,14 +287,14 @@ class HostedUI:
             self.store.revoke_refresh(form["token"])
         return HttpResponse(200, _cors(request), b"")
 
-    def _logout(self, request: HttpRequest, pool: dict) -> HttpResponse:
+    def _logout(self, request: HttpRequest, pool: dict, base: str) -> HttpResponse:
         query = {k: v[0] for k, v in parse_qs(request.query_string).items()}
         client = self._client(pool, query.get("client_id"))
         target = query.get("logout_uri")
         if target and target in (client.get("LogoutURLs") or []):
             return _redirect(target, [("set-cookie", "XSRF-TOKEN=; Path=/; Max-Age=0")])
         if query.get("redirect_uri") and query.get("response_type"):
-            return self._authorize(request, pool, self._base(request, ""))
+            return self._authorize(request, pool, base)  # signed out, and on to the sign-in page
         return _page(400, "Error", "Required String parameter 'logout_uri' is not present or not a sign-out URL "
                                    "of the app client.")
 
