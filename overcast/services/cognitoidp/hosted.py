@@ -99,7 +99,7 @@ class HostedUI:
             if path == "/oauth2/authorize" and request.method == "GET":
                 return self._authorize(request, pool, base)
             if path == "/login" and request.method == "GET":
-                return self._login_page(request, pool)
+                return self._login_page(request, pool, base)
             if path == "/login" and request.method == "POST":
                 return await self._login(request, pool, base)
             if path == "/oauth2/token" and request.method == "POST":
@@ -156,7 +156,8 @@ class HostedUI:
         self._check_request(pool, query)
         return _redirect(f"{base}/login?{request.query_string}")
 
-    def _login_page(self, request: HttpRequest, pool: dict, error: str = "", status: int = 200) -> HttpResponse:
+    def _login_page(self, request: HttpRequest, pool: dict, base: str, error: str = "",
+                    status: int = 200) -> HttpResponse:
         query = {k: v[0] for k, v in parse_qs(request.query_string).items()}
         self._check_request(pool, query)
         csrf = secrets.token_urlsafe(32)
@@ -169,15 +170,17 @@ class HostedUI:
                 '<label>Password <input name="password" type="password" autocomplete="current-password" required>'
                 '</label><button type="submit">Sign in</button></form>')
         response = _page(status, f"Sign in to {pool['Name']}", body)
-        response.headers.append(("set-cookie", f"XSRF-TOKEN={csrf}; Path=/; HttpOnly; SameSite=Strict"))
+        response.headers.append(("set-cookie", f"XSRF-TOKEN={csrf}; Path={base}/login; HttpOnly; SameSite=Strict"))
         return response
 
     async def _login(self, request: HttpRequest, pool: dict, base: str) -> HttpResponse:
         form = {k: v[0] for k, v in parse_qs(request.body.decode(errors="replace")).items()}
-        cookie = _cookies(request).get("XSRF-TOKEN", "")
         if security.foreign_origin(request) is not None:
             return _page(403, "Error", "The sign-in form was sent by a page on another site.")
-        if not cookie or not hmac.compare_digest(cookie, form.get("_csrf", "")):
+        # any XSRF-TOKEN cookie sent may be the page's: one another page set for a parent domain or a
+        # wider path must not hide it (it can only lock this form out, not pass for it)
+        posted = form.get("_csrf", "")
+        if not posted or not any(hmac.compare_digest(value, posted) for value in _cookies(request, "XSRF-TOKEN")):
             return _page(403, "Error", "The sign-in form expired or was not sent by this page. Please try again.")
         query = {k: v for k, v in form.items() if k not in ("_csrf", "username", "password")}
         client, scopes = self._check_request(pool, query)
@@ -185,7 +188,7 @@ class HostedUI:
         try:
             user = await self.provider.hosted_sign_in(pool, client, form.get("username", ""), form.get("password", ""))
         except AwsError as e:
-            return self._login_page(retry, pool, e.message, 400)
+            return self._login_page(retry, pool, base, e.message, 400)
         redirect = query["redirect_uri"]
         if query["response_type"] == "code":
             code = secrets.token_urlsafe(24)
@@ -194,7 +197,7 @@ class HostedUI:
                 "scopes": scopes, "challenge": query.get("code_challenge"), "nonce": query.get("nonce"),
                 "auth_time": int(time.time())}, time.time() + CODE_SECONDS)
             return _redirect(redirect + _join(redirect) + urlencode({"code": code, **_state(query)}),
-                             [("set-cookie", "XSRF-TOKEN=; Path=/; Max-Age=0")])
+                             [("set-cookie", f"XSRF-TOKEN=; Path={base}/login; Max-Age=0")])
         issued = await self.provider.oauth_tokens(pool, client, user, scopes, refresh=False, nonce=query.get("nonce"))
         fragment = {"access_token": issued["AccessToken"], "token_type": "Bearer",
                     "expires_in": str(issued["ExpiresIn"]), **_state(query)}
@@ -292,7 +295,7 @@ class HostedUI:
         client = self._client(pool, query.get("client_id"))
         target = query.get("logout_uri")
         if target and target in (client.get("LogoutURLs") or []):
-            return _redirect(target, [("set-cookie", "XSRF-TOKEN=; Path=/; Max-Age=0")])
+            return _redirect(target, [("set-cookie", f"XSRF-TOKEN=; Path={base}/login; Max-Age=0")])
         if query.get("redirect_uri") and query.get("response_type"):
             return self._authorize(request, pool, base)  # signed out, and on to the sign-in page
         return _page(400, "Error", "Required String parameter 'logout_uri' is not present or not a sign-out URL "
@@ -313,13 +316,15 @@ def _state(query: dict) -> dict:
     return {"state": query["state"]} if "state" in query else {}
 
 
-def _cookies(request: HttpRequest) -> dict:
-    out = {}
+def _cookies(request: HttpRequest, wanted: str) -> list[str]:
+    """Every value the request's Cookie header gives the cookie `wanted` (one per path and domain
+    it was set for)."""
+    values = []
     for part in request.headers.get("cookie", "").split(";"):
         name, _, value = part.strip().partition("=")
-        if name:
-            out[name] = value
-    return out
+        if name == wanted:
+            values.append(value)
+    return values
 
 
 def _page(status: int, title: str, body: str) -> HttpResponse:
