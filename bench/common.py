@@ -17,11 +17,12 @@ AUTH = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_reque
 
 
 class Server:
-    def __init__(self, port: int = 0, data_dir: str | None = None):
+    def __init__(self, port: int = 0, data_dir: str | None = None, env: dict | None = None):
         args = [sys.executable, "-m", "overcast", "start", "--port", str(port)]
         args += ["--data-dir", data_dir] if data_dir else ["--ephemeral"]
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        env={**os.environ, **(env or {})})
         for line in self.process.stdout:
             match = READY.search(line)
             if match:

@@ -1,7 +1,7 @@
 """The request path in one process, no sockets: the ASGI app called with synthetic scopes, for
 deterministic instruction counts of a change too small to see through a shared machine's noise.
 
-    .venv/bin/python bench/inprocess.py OP [count] [--profile]
+    .venv/bin/python bench/inprocess.py OP [count] [--profile] [--tracing off]
     # OP: sqs-send | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions) | s3-put (1 KiB)
     #     | cognito-password | cognito-srp | cognito-jwt
     valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/inprocess.py OP N
@@ -98,9 +98,9 @@ async def _exchange(app, s: dict, body: bytes) -> tuple[int, bytes]:
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def run(op: str, count: int) -> None:
+async def run(op: str, count: int, tracing: bool = True) -> None:
     data_dir = tempfile.mkdtemp(prefix="overcast-inprocess-")
-    app = OvercastApp(Config(data_dir=data_dir, ephemeral=True))
+    app = OvercastApp(Config(data_dir=data_dir, ephemeral=True, tracing=tracing))
     app.open()
     if op.startswith("cognito-"):
         return await _cognito(app, op, count)
@@ -281,16 +281,18 @@ async def _token_checks(app, pool: str, client: str, count: int) -> None:
 
 def main() -> None:
     op = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    count = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 2000
     profile = "--profile" in sys.argv
+    tracing = not ("--tracing" in sys.argv and sys.argv[sys.argv.index("--tracing") + 1] == "off")
     if profile:
         import cProfile
         import pstats
 
-        cProfile.runctx("asyncio.run(run(op, count))", globals(), {"op": op, "count": count}, "/tmp/inprocess.prof")
+        cProfile.runctx("asyncio.run(run(op, count, tracing))", globals(), {"op": op, "count": count, "tracing": tracing},
+                        "/tmp/inprocess.prof")
         pstats.Stats("/tmp/inprocess.prof").sort_stats("tottime").print_stats(35)
     else:
-        asyncio.run(run(op, count))
+        asyncio.run(run(op, count, tracing))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`overcast start | status | reset | aws | install-node-sdk`."""
+"""`overcast start | status | reset | trace | aws | install-node-sdk | migrate`."""
 
 from __future__ import annotations
 
@@ -57,6 +57,16 @@ def main(argv: list[str] | None = None) -> None:
                                             "database in the data directory")
     migrate.add_argument("--data-dir", help="data directory of the SQLite database (OVERCAST_DATA_DIR)")
 
+    trace = commands.add_parser("trace", help="tail the trace of everything overcast does, live (docs/tracing.md)")
+    trace.add_argument("--host", help="address of the running overcast (default 127.0.0.1)")
+    trace.add_argument("--port", type=int, help="port of the running overcast (default 4566)")
+    trace.add_argument("--service", help="only spans of this service (sqs, lambda, dynamodb, ...)")
+    trace.add_argument("--resource", help="only spans whose resource ARN contains this text")
+    trace.add_argument("--status", choices=("ok", "error"), help="only spans that succeeded, or failed")
+    trace.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                       help="color the output (auto: when writing to a terminal and NO_COLOR is not set)")
+    trace.add_argument("--json", action="store_true", help="print each span as one line of JSON")
+
     commands.add_parser("aws", help="run the AWS CLI against this overcast (the same as `awslocal`)")
     sdk = commands.add_parser("install-node-sdk", help="install the AWS SDK for JavaScript v3 for Node.js functions "
                                                        "(from npm), as AWS's Node.js runtimes include it")
@@ -80,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             setattr(config, field, value)
     if getattr(args, "ephemeral", False):
         config.ephemeral = True
-    handlers = {"start": start_command, "status": status_command, "reset": reset_command,
+    handlers = {"start": start_command, "status": status_command, "reset": reset_command, "trace": trace_command,
                 "install-node-sdk": install_node_sdk_command, "migrate": migrate_command}
     sys.exit(handlers[args.command](config, args))
 
@@ -269,3 +279,36 @@ def reset_command(config: Config, args) -> int:
     shutil.rmtree(config.blob_dir, ignore_errors=True)
     print(f"overcast reset: cleared {config.data_dir}" if removed else f"overcast reset: nothing stored in {config.data_dir}")
     return 0
+
+
+def trace_command(config: Config, args) -> int:
+    """A live tail of the spans overcast records, from its server-sent events stream."""
+    from urllib.parse import urlencode
+
+    from overcast.tracing.tail import Printer, read_events
+
+    query = urlencode({k: v for k, v in (("service", args.service), ("resource", args.resource),
+                                         ("status", args.status)) if v})
+    url = _url(config, "/_overcast/traces/stream" + (f"?{query}" if query else ""))
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    printer = Printer(sys.stdout, color=color, as_json=args.json)
+    try:
+        response = urllib.request.urlopen(url, timeout=None)
+    except urllib.error.HTTPError as e:
+        print(f"overcast refused the trace stream: {e.code} {e.read().decode('utf-8', 'replace')}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError):
+        print(f"overcast is not running on {_url(config, '')}", file=sys.stderr)
+        return 1
+    print(f"tailing the trace of {_url(config, '')} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        with response:
+            for event, data in read_events(response):
+                printer.event(event, data)
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, ValueError):
+        print("overcast closed the trace stream", file=sys.stderr)
+        return 1
+    print("overcast closed the trace stream", file=sys.stderr)
+    return 1

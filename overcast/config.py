@@ -69,6 +69,11 @@ class Config:
     xray_daemon_port: str = ""
     # where that port was bound ("127.0.0.1:4566"), once the server listens; "" when it is not
     xray_daemon_address: str = ""
+    # the trace of everything overcast does (docs/tracing.md): on by default; a ring of recent traces
+    tracing: bool = True
+    trace_traces: int = 1000  # traces kept (the oldest leave first)
+    trace_spans: int = 100_000  # spans kept in all the traces together
+    trace_payload_bytes: int = 4096  # bytes of each request and response payload kept with a span
 
     @classmethod
     def from_env(cls) -> Config:
@@ -94,6 +99,10 @@ class Config:
             database=os.environ.get("OVERCAST_DATABASE_URL", ""),
             node_address=os.environ.get("OVERCAST_NODE_ADDRESS", ""),
             xray_daemon_port=os.environ.get("OVERCAST_XRAY_DAEMON_PORT", ""),
+            tracing=_env_bool("OVERCAST_TRACING", True),
+            trace_traces=int(os.environ.get("OVERCAST_TRACE_TRACES", 1000)),
+            trace_spans=int(os.environ.get("OVERCAST_TRACE_SPANS", 100_000)),
+            trace_payload_bytes=int(os.environ.get("OVERCAST_TRACE_PAYLOAD_BYTES", 4096)),
         )
 
     @property

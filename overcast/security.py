@@ -22,6 +22,9 @@ AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".amazoncognito.com")
 # either without a preflight, which overcast never grants for /_overcast/).
 INTERNAL_HEADER = "x-overcast-request"
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+# /_overcast/ paths whose answers show what the user's applications did (payloads included): a page
+# on another origin may not even read them (and no CORS header ever lets it).
+PRIVATE_PATHS = ("/_overcast/traces",)
 
 # What a browser SDK needs to read from AWS API answers (request ids, checksums, S3-style ids).
 _EXPOSED = "x-amzn-requestid, x-amz-request-id, x-amz-id-2, x-amzn-errortype, x-amz-crc32, etag, date"
@@ -134,10 +137,14 @@ def foreign_origin(request: HttpRequest) -> str | None:
 
 
 def refuse_internal(request: HttpRequest, origin: str | None) -> HttpResponse | None:
-    """/_overcast/ endpoints: reads are open to all; a change of state needs a same-origin request
-    that says it is meant (a JSON body or the X-Overcast-Request header), which a form, an <img>
-    or a text/plain fetch from another page cannot send."""
+    """/_overcast/ endpoints: reads are open to all, except those under PRIVATE_PATHS, which only
+    a same-origin page (or a client that is no browser) may read; a change of state needs a
+    same-origin request that says it is meant (a JSON body or the X-Overcast-Request header),
+    which a form, an <img> or a text/plain fetch from another page cannot send."""
     if request.method in SAFE_METHODS:
+        if origin is not None and request.path.startswith(PRIVATE_PATHS):
+            return _json_error(403, "AccessDenied", "overcast's traces are not served to pages on another origin "
+                               "(see docs/security.md).")
         return None
     if origin is not None:
         return _json_error(403, "AccessDenied", "overcast's own endpoints do not answer requests from pages on "

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import orjson
 
-from overcast import __version__, doors, execute_api, security
+from overcast import __version__, doors, execute_api, security, tracing
 from overcast.aws.context import BodyStream, HttpRequest, HttpResponse, ReadWatchdog
 from overcast.aws.dispatch import Gateway, Providers
 from overcast.aws.errors import AwsError
@@ -23,6 +23,7 @@ from overcast.config import Config
 from overcast.services import DEFAULT_MAX_REQUEST_BYTES, SERVICES
 from overcast.storage import open_blobs, open_database
 from overcast.storage.coordination import CLUSTER_TOKEN_HEADER, ClusterError, open_coordination
+from overcast.tracing import endpoints as trace_endpoints
 
 log = logging.getLogger("overcast")
 _TOO_LARGE = object()  # _read_body's answer for a body above its limit
@@ -38,6 +39,7 @@ class OvercastApp:
         self.guard = security.BrowserGuard(config)
         self.console = None  # overcast.console.Console, made on the console's first request
         self.xray_daemon = None  # the X-Ray daemon's UDP transport (overcast.services.xray.daemon)
+        tracing.configure(config)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -197,7 +199,10 @@ class OvercastApp:
             response = await self._cluster(request)
         elif internal:
             console = path == "/_overcast/console" or path.startswith("/_overcast/console/")
-            response = await (self._console(request) if console else self._internal(request))
+            if trace_endpoints.handles(path):
+                response = await trace_endpoints.serve(request)
+            else:
+                response = await (self._console(request) if console else self._internal(request))
         if response is None:
             allowed = None
             if origin is not None:
@@ -287,6 +292,7 @@ class OvercastApp:
             return _json(200, self.localstack_health())
         if path == "/_overcast/reset" and method == "POST":
             self.providers.reset()
+            tracing.RECORDER.clear()
             return _json(200, {"reset": True})
         return _json(404, {"error": "NotFound", "message": f"No overcast endpoint {method} {request.path}"})
 
@@ -390,7 +396,8 @@ def _json(status: int, payload: dict) -> HttpResponse:
 async def _send(send, response: HttpResponse, receive=None) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     if response.stream is not None and receive is not None and \
-            ("content-type", "application/vnd.amazon.eventstream") in response.headers:
+            (("content-type", "application/vnd.amazon.eventstream") in response.headers
+             or ("content-type", "text/event-stream") in response.headers):
         response.stream = _until_disconnect(response.stream, receive)
     if response.stream is not None:
         # a streamed body: the headers carry its length (or uvicorn sends it chunked)
@@ -413,8 +420,9 @@ async def _send(send, response: HttpResponse, receive=None) -> None:
 
 
 async def _until_disconnect(stream, receive):
-    """An endless stream (an AWS event stream: Kinesis SubscribeToShard) ends when its client
-    goes away: uvicorn's send() ignores a closed connection, so watch receive() for it."""
+    """An endless stream (an AWS event stream: Kinesis SubscribeToShard; the trace's server-sent
+    events) ends when its client goes away: uvicorn's send() ignores a closed connection, so watch
+    receive() for it."""
     gone = asyncio.ensure_future(receive())
     chunks = stream.__aiter__()
     try:

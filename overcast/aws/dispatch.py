@@ -25,6 +25,7 @@ from overcast.config import Config
 from overcast.services import SERVICES, load_provider_class
 from overcast.storage import BlobStore, Database
 from overcast.storage.coordination import Local
+from overcast.tracing import RESOURCE_PARAMS, answer_header, close_api, open_api, resource_hint, suspended
 
 log = logging.getLogger("overcast")
 
@@ -52,14 +53,15 @@ class Providers:
             spec = SERVICES[service]
             provider = load_provider_class(spec)(self)
             self._providers[service] = provider
-            if spec.leased and self.coordination.cluster:  # its timed work runs where its lease is
-                self.coordination.lease_service(service, provider)
-            elif spec.pending_work and not self.coordination.first and service != "lambda":
-                # a service whose work is not leased yet: what a crash left is recovered once per
-                # cluster start, by its first node (docs/cluster.md); a later node must not run it again
-                pass
-            else:
-                await provider.start()
+            with suspended():  # what it starts (timers, pollers, resumed work) is no child of this request
+                if spec.leased and self.coordination.cluster:  # its timed work runs where its lease is
+                    self.coordination.lease_service(service, provider)
+                elif spec.pending_work and not self.coordination.first and service != "lambda":
+                    # a service whose work is not leased yet: what a crash left is recovered once per
+                    # cluster start, by its first node (docs/cluster.md); a later node must not run it again
+                    pass
+                else:
+                    await provider.start()
         return provider
 
     async def identity_for_key(self, access_key: str) -> tuple[str, str] | None:
@@ -129,14 +131,13 @@ class Gateway:
             identity = await self.providers.identity_for_key(target.access_key)
             if identity is not None:
                 target.account, target.principal = identity
+        # the request's span (overcast.tracing): current while the request is served, so what it
+        # causes (a function's invocation, a message's AWSTraceHeader, a stream record) is its child
+        span = open_api(request.headers.get("x-amzn-trace-id"), target.service, target.account, target.region,
+                        request.body)
         spec = SERVICES[target.service]
         if spec.front is not None:  # a service with its own front door (S3)
-            front = self._fronts.get(spec.name)
-            if front is None:
-                module_name, _, class_name = spec.front.partition(":")
-                front = getattr(importlib.import_module(module_name), class_name)(self)
-                self._fronts[spec.name] = front
-            return await front.handle(request, target)
+            return await self._front(spec, request, target, span)
         model, protocol, ctx = self._speaking(request, target)
         operation = None
         try:
@@ -146,6 +147,12 @@ class Gateway:
             if ctx.access_key == "" and self.verifier is not None and not unsigned_operation(operation):
                 raise SignatureFailure("missing").as_error(_family(ctx, model))
             ctx.operation = operation.name
+            if span is not None:
+                span.operation, span.account = operation.name, ctx.account
+                keys = RESOURCE_PARAMS.get(spec.name)
+                if keys is not None:
+                    value = params.get(keys[0])
+                    span._hint = (keys[0], value) if value.__class__ is str else resource_hint(spec.name, params)
             method, is_async, authorize = await self.providers.handler(spec.name, operation)
             if method is None:
                 raise not_implemented(f"{model.metadata.get('serviceId', spec.name)} {operation.name}")
@@ -153,16 +160,44 @@ class Gateway:
                 authorize(ctx, params)
             result = await method(ctx, params) if is_async else method(ctx, params)
             if isinstance(result, HttpResponse):  # an event stream (Kinesis SubscribeToShard)
-                return result
-            return protocol.serialize(model, operation, result, ctx)
+                response = result
+            else:
+                response = protocol.serialize(model, operation, result, ctx)
         except AwsError as error:
-            return protocol.serialize_error(model, operation, error, ctx)
+            if span is not None:
+                span.fail(error)
+            response = protocol.serialize_error(model, operation, error, ctx)
         except RecursionError:  # input nested deeper than any limit above caught: the client's fault
             log.warning("%s %s: input nested too deeply", spec.name, operation.name if operation else "(unparsed)")
-            return protocol.serialize_error(model, operation, nested_too_deeply(style_for(model).code), ctx)
+            response = protocol.serialize_error(model, operation, nested_too_deeply(style_for(model).code), ctx)
         except Exception:
             log.exception("%s %s failed", spec.name, operation.name if operation else "(unparsed)")
-            return protocol.serialize_error(model, operation, internal_error(), ctx)
+            response = protocol.serialize_error(model, operation, internal_error(), ctx)
+        except BaseException:  # cancelled (the client went away)
+            if span is not None:
+                close_api(span, 499, None)
+            raise
+        if span is not None:
+            close_api(span, response.status, response.body if response.stream is None else None)
+            if spec.name == "lambda":  # Lambda answers with the invocation's trace, as AWS does
+                response.headers.append(("X-Amzn-Trace-Id", answer_header(span)))
+        return response
+
+    async def _front(self, spec, request: HttpRequest, target: Route, span) -> HttpResponse:
+        front = self._fronts.get(spec.name)
+        if front is None:
+            module_name, _, class_name = spec.front.partition(":")
+            front = getattr(importlib.import_module(module_name), class_name)(self)
+            self._fronts[spec.name] = front
+        try:
+            response = await front.handle(request, target)
+        except BaseException:
+            if span is not None:
+                close_api(span, 499, None)
+            raise
+        if span is not None:
+            close_api(span, response.status, response.body if response.stream is None else None)
+        return response
 
     def refuse(self, request: HttpRequest, target: Route, error: AwsError) -> HttpResponse:
         """An error for a request the front door turned away before its service saw it, in the

@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.aws.models import load_service_model
@@ -134,6 +135,9 @@ class S3Front:
             response = await self._dispatch(provider, request, ctx, bucket_name, key)
         except AwsError as error:
             await _drain(request)
+            span = tracing.current()
+            if span is not None and span.kind == "api":
+                span.fail(error)
             response = error_response(error, ctx, head)
         except Exception:
             log.exception("s3 %s failed", ctx.operation or "(unparsed)")
@@ -230,6 +234,11 @@ class S3Front:
         query = self.protocol.parse_query(request)
         name = self._operation(request.method, bucket, key, query, request.headers)
         ctx.operation = name
+        span = tracing.current()
+        if span is not None and span.kind == "api":
+            span.operation, span.account = name, ctx.account
+            if bucket:
+                span.resource = f"arn:aws:s3:::{bucket}" if key is None else f"arn:aws:s3:::{bucket}/{key}"
         if name == "PostObject":
             try:
                 from overcast.services.s3.post import post_object
