@@ -237,10 +237,6 @@ def test_events_archive_connection_and_api_destination(cf, client, unique_name):
      " DestinationArn: !GetAtt Queue.Arn}\n  Logs: {Type: AWS::Logs::LogGroup}\n  Queue: {Type: AWS::SQS::Queue}",
      "Resource type AWS::Logs::SubscriptionFilter needs logs:PutSubscriptionFilter, which overcast does not "
      "implement yet"),
-    ("Grant:\n    Type: AWS::Lambda::LayerVersionPermission\n    Properties: {Action: lambda:GetLayerVersion,"
-     " LayerVersionArn: 'arn:aws:lambda:us-east-1:000000000000:layer:shared:1', Principal: '*'}",
-     "Resource type AWS::Lambda::LayerVersionPermission needs lambda:AddLayerVersionPermission, which overcast "
-     "does not implement yet"),
 ])
 def test_a_type_whose_service_operation_is_missing_fails_with_the_reason(cf, unique_name, resource, reason):
     name = unique_name("missing")
@@ -254,3 +250,24 @@ def test_a_type_whose_service_operation_is_missing_fails_with_the_reason(cf, uni
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     failed = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
     assert [e["ResourceStatusReason"] for e in failed] == [reason]
+
+
+def test_layer_version_permission_grants_and_revokes_a_statement(cf, client, unique_name):
+    lam = client("lambda")
+    from lambda_functions import zip_files
+
+    layer = lam.publish_layer_version(LayerName=unique_name("layer"),
+                                      Content={"ZipFile": zip_files({"python/x.py": "X = 1\n"})})
+    name = unique_name("lvp")
+    deploy(cf, name, "Resources:\n  Grant:\n    Type: AWS::Lambda::LayerVersionPermission\n"
+                     "    Properties: {Action: lambda:GetLayerVersion, Principal: '111122223333',"
+                     f" LayerVersionArn: '{layer['LayerVersionArn']}'}}\n")
+    policy = json.loads(lam.get_layer_version_policy(LayerName=layer["LayerArn"],
+                                                     VersionNumber=layer["Version"])["Policy"])
+    [statement] = policy["Statement"]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    assert statement["Resource"] == layer["LayerVersionArn"] and statement["Sid"].startswith("Grant-")
+    delete(cf, name)
+    with pytest.raises(ClientError) as info:
+        lam.get_layer_version_policy(LayerName=layer["LayerArn"], VersionNumber=layer["Version"])
+    assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"

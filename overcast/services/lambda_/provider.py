@@ -1031,6 +1031,79 @@ class LambdaProvider(Provider):
             raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404, Type="User")
         return _public(layer)
 
+    # A layer version's permissions: its resource policy, kept in its config as "_Policy".
+    _LAYER_PRINCIPAL = re.compile(r"^(\d{12}|\*|arn:aws[a-zA-Z-]*:iam::\d{12}:root)$")
+
+    def _layer_for_policy(self, ctx, params) -> tuple[str, int, dict]:
+        name = params["LayerName"].split(":layer:", 1)[-1]
+        number = int(params["VersionNumber"])
+        layer = self.store.get_layer_version(ctx.account, ctx.region, name, number)
+        if layer is None:
+            raise AwsError("ResourceNotFoundException",
+                           f"Layer version arn:aws:lambda:{ctx.region}:{ctx.account}:layer:{name}:{number} does not exist.",
+                           404, Type="User")
+        return name, number, layer
+
+    @staticmethod
+    def _layer_revision(layer: dict, revision: str | None) -> None:
+        if revision and revision != (layer.get("_Policy") or {}).get("_Revision"):
+            raise AwsError("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
+                           "Call the GetLayerVersionPolicy API to retrieve the latest Revision Id", 412, Type="User")
+
+    def add_layer_version_permission(self, ctx, params):
+        action, principal = params["Action"], params["Principal"]
+        if action != "lambda:GetLayerVersion":
+            raise AwsError("ValidationException", f"1 validation error detected: Value '{action}' at 'action' failed to "
+                           "satisfy constraint: Member must satisfy regular expression pattern: lambda:GetLayerVersion")
+        if not self._LAYER_PRINCIPAL.match(principal):
+            raise AwsError("ValidationException", f"1 validation error detected: Value '{principal}' at 'principal' failed "
+                           "to satisfy constraint: Member must satisfy regular expression pattern: "
+                           "\\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root")
+        if params.get("OrganizationId") and principal != "*":
+            raise _invalid("OrganizationId can only be specified when the principal is '*'.")
+        name, number, layer = self._layer_for_policy(ctx, params)
+        self._layer_revision(layer, params.get("RevisionId"))
+        policy = layer.get("_Policy") or {"Version": "2012-10-17", "Id": "default", "Statement": []}
+        sid = params["StatementId"]
+        if any(s.get("Sid") == sid for s in policy["Statement"]):
+            raise _conflict("The statement id (sid) provided already exists. Please specify a different statement id, "
+                            "or remove the existing statement.")
+        statement = {"Sid": sid, "Effect": "Allow",
+                     "Principal": "*" if principal == "*" else
+                     {"AWS": principal if principal.startswith("arn:") else f"arn:aws:iam::{principal}:root"},
+                     "Action": action, "Resource": layer["LayerVersionArn"]}
+        if params.get("OrganizationId"):
+            statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": params["OrganizationId"]}}
+        policy["Statement"].append(statement)
+        policy["_Revision"] = str(uuid.uuid4())
+        layer["_Policy"] = policy
+        self.store.set_layer_version(ctx.account, ctx.region, name, number, layer)
+        return {"Statement": orjson.dumps(statement).decode(), "RevisionId": policy["_Revision"]}
+
+    def get_layer_version_policy(self, ctx, params):
+        _, _, layer = self._layer_for_policy(ctx, params)
+        policy = layer.get("_Policy")
+        if not policy:
+            raise AwsError("ResourceNotFoundException", "No policy is associated with the given resource.", 404, Type="User")
+        return {"Policy": orjson.dumps(_public(policy)).decode(), "RevisionId": policy["_Revision"]}
+
+    def remove_layer_version_permission(self, ctx, params):
+        name, number, layer = self._layer_for_policy(ctx, params)
+        policy = layer.get("_Policy") or {"Statement": []}
+        kept = [s for s in policy["Statement"] if s.get("Sid") != params["StatementId"]]
+        if len(kept) == len(policy["Statement"]):
+            raise AwsError("ResourceNotFoundException", "Statement " + params["StatementId"] + " is not found in resource policy.",
+                           404, Type="User")
+        self._layer_revision(layer, params.get("RevisionId"))
+        if kept:
+            policy["Statement"] = kept
+            policy["_Revision"] = str(uuid.uuid4())
+            layer["_Policy"] = policy
+        else:
+            layer.pop("_Policy")
+        self.store.set_layer_version(ctx.account, ctx.region, name, number, layer)
+        return {}
+
     def list_layer_versions(self, ctx, params):
         name = params["LayerName"].split(":layer:", 1)[-1]
         versions = [_public(v) for v in self.store.list_layer_versions(ctx.account, ctx.region, name)]

@@ -276,6 +276,10 @@ class LambdaStore:
             "ORDER BY name", (account, region))
         return [(n, orjson.loads(c)) for n, c in rows]
 
+    def set_layer_version(self, account, region, name, version: int, config: dict) -> None:
+        self.db.execute("UPDATE lambda_layers SET config=? WHERE account=? AND region=? AND name=? AND version=?",
+                        (_j(config), account, region, name, version))
+
     def delete_layer_version(self, account, region, name, version: int) -> None:
         self.db.execute("DELETE FROM lambda_layers WHERE account=? AND region=? AND name=? AND version=?",
                         (account, region, name, version))

@@ -313,8 +313,8 @@ class EventInvokeConfig(ResourceType):
 
 
 class LayerVersionPermission(ResourceType):
-    """Through AddLayerVersionPermission/RemoveLayerVersionPermission. overcast's Lambda has no
-    layer permissions yet, so a create fails with the reason naming the missing operation."""
+    """Through AddLayerVersionPermission/RemoveLayerVersionPermission: one statement of the layer
+    version's policy, its physical id `<layer version arn>#<statement id>`."""
 
     type_name = "AWS::Lambda::LayerVersionPermission"
 
