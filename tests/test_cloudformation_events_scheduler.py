@@ -232,14 +232,10 @@ def test_events_archive_connection_and_api_destination(cf, client, unique_name):
         assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-@pytest.mark.parametrize("resource, reason", [
-    ("Filter:\n    Type: AWS::Logs::SubscriptionFilter\n    Properties: {LogGroupName: !Ref Logs, FilterPattern: '',"
-     " DestinationArn: !GetAtt Queue.Arn}\n  Logs: {Type: AWS::Logs::LogGroup}\n  Queue: {Type: AWS::SQS::Queue}",
-     "Resource type AWS::Logs::SubscriptionFilter needs logs:PutSubscriptionFilter, which overcast does not "
-     "implement yet"),
-])
-def test_a_type_whose_service_operation_is_missing_fails_with_the_reason(cf, unique_name, resource, reason):
-    name = unique_name("missing")
+def test_subscription_filter_to_an_unsupported_destination_fails_with_logs_reason(cf, unique_name):
+    resource = ("Filter:\n    Type: AWS::Logs::SubscriptionFilter\n    Properties: {LogGroupName: !Ref Logs, FilterPattern: '',"
+                " DestinationArn: !GetAtt Queue.Arn}\n  Logs: {Type: AWS::Logs::LogGroup}\n  Queue: {Type: AWS::SQS::Queue}")
+    name = unique_name("subsqs")
     cf.create_stack(StackName=name, TemplateBody=f"Resources:\n  {resource}\n")
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -249,7 +245,9 @@ def test_a_type_whose_service_operation_is_missing_fails_with_the_reason(cf, uni
         time.sleep(0.1)
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     failed = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
-    assert [e["ResourceStatusReason"] for e in failed] == [reason]
+    [reason] = [e["ResourceStatusReason"] for e in failed]
+    assert reason.startswith("Invalid destinationArn: arn:aws:sqs:us-east-1:000000000000:")
+    assert [e["LogicalResourceId"] for e in failed] == ["Filter"]
 
 
 def test_layer_version_permission_grants_and_revokes_a_statement(cf, client, unique_name):
@@ -271,3 +269,48 @@ def test_layer_version_permission_grants_and_revokes_a_statement(cf, client, uni
     with pytest.raises(ClientError) as info:
         lam.get_layer_version_policy(LayerName=layer["LayerArn"], VersionNumber=layer["Version"])
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+SAM_CLOUDWATCH_LOGS = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Inbox: {Type: AWS::SQS::Queue}
+  Watched: {Type: AWS::Logs::LogGroup}
+  Watcher:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Environment: {Variables: {INBOX: !Ref Inbox}}
+      InlineCode: |
+        import base64, gzip, os, boto3
+        def handler(event, context):
+            data = gzip.decompress(base64.b64decode(event["awslogs"]["data"])).decode()
+            boto3.client("sqs").send_message(QueueUrl=os.environ["INBOX"], MessageBody=data)
+      Events:
+        Errors:
+          Type: CloudWatchLogs
+          Properties: {LogGroupName: !Ref Watched, FilterPattern: ERROR}
+Outputs:
+  Inbox: {Value: !Ref Inbox}
+  Watched: {Value: !Ref Watched}
+"""
+
+
+def test_sam_cloudwatch_logs_event_invokes_the_function_on_put_log_events(cf, client, unique_name):
+    name = unique_name("samlogs")
+    out = deploy(cf, name, SAM_CLOUDWATCH_LOGS)
+    logs = client("logs")
+    [subscription] = logs.describe_subscription_filters(logGroupName=out["Watched"])["subscriptionFilters"]
+    assert subscription["filterPattern"] == "ERROR" and ":function:" in subscription["destinationArn"]
+    logs.create_log_stream(logGroupName=out["Watched"], logStreamName="app")
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName=out["Watched"], logStreamName="app",
+                        logEvents=[{"timestamp": now, "message": "ok"}, {"timestamp": now + 1, "message": "ERROR boom"}])
+    [message] = [json.loads(b) for b in receive(client("sqs"), out["Inbox"], 60)]
+    assert message["logGroup"] == out["Watched"] and message["logStream"] == "app"
+    assert [e["message"] for e in message["logEvents"]] == ["ERROR boom"]
+    delete(cf, name)
+    with pytest.raises(ClientError) as info:
+        logs.describe_subscription_filters(logGroupName=out["Watched"])
+    assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"  # the group went with the stack

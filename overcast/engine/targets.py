@@ -101,12 +101,14 @@ def parse_arn(arn: str) -> tuple[str, str, str, str]:
     return parts[2], parts[3], parts[4], parts[5]
 
 
-async def deliver(providers, arn: str, body: str, *, attributes: dict | None = None, group_id: str | None = None,
+async def deliver(providers, arn: str, body: str | bytes, *, attributes: dict | None = None, group_id: str | None = None,
                   dedup_id: str | None = None, source: str = "overcast", partition_key: str | None = None,
                   sender: Sender | None = None) -> dict:
     """Send `body` to the resource `arn` names; raises DeliveryError. A `sender` of another
-    account than the target's needs the target's resource policy to allow it."""
+    account than the target's needs the target's resource policy to allow it. Bytes are for
+    Kinesis and Firehose records (CloudWatch Logs' gzip), whose data they are as they are."""
     service, region, account, resource = parse_arn(arn)
+    data = body if isinstance(body, bytes) else body.encode()
     if sender is not None and sender.account != account:
         target = await providers.get(service) if service in SERVICES else None
         refused = delivery_refusal(target, arn, sender)
@@ -116,13 +118,13 @@ async def deliver(providers, arn: str, body: str, *, attributes: dict | None = N
         if service == "kinesis" and "kinesis" in SERVICES:
             kinesis = await providers.get("kinesis")
             ctx = internal_ctx("kinesis", account, region, "PutRecord")
-            return kinesis.put_record(ctx, {"StreamARN": arn, "Data": body.encode(),
+            return kinesis.put_record(ctx, {"StreamARN": arn, "Data": data,
                                             "PartitionKey": (partition_key or str(uuid.uuid4()))[:256]})
         if service == "firehose" and "firehose" in SERVICES:
             firehose = await providers.get("firehose")
             ctx = internal_ctx("firehose", account, region, "PutRecord")
             result = firehose.put_record(ctx, {"DeliveryStreamName": resource.split("/", 1)[-1],
-                                               "Record": {"Data": body.encode()}})
+                                               "Record": {"Data": data}})
             return await result if inspect.isawaitable(result) else result
         if service == "sqs":
             sqs = await providers.get("sqs")
@@ -140,7 +142,7 @@ async def deliver(providers, arn: str, body: str, *, attributes: dict | None = N
             return sqs.send_message(internal_ctx("sqs", account, region, "SendMessage"), params)
         if service == "lambda":
             lam = await providers.get("lambda")
-            result = await lam.invoke_function(account, region, arn, body.encode(), invocation_type="Event")
+            result = await lam.invoke_function(account, region, arn, data, invocation_type="Event")
             return {"StatusCode": result.status}
         if service == "sns":
             sns = await providers.get("sns")

@@ -3,8 +3,13 @@ Lambda's logs and for `aws logs` / SDK readers. Also the internal `append` API L
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gzip
+import inspect
+import logging
 import time
+import uuid
 
 import orjson
 
@@ -14,6 +19,11 @@ from overcast.services.base import Provider
 from overcast.services.logs.patterns import compile_pattern
 from overcast.services.logs.store import LogsStore
 
+log = logging.getLogger(__name__)
+
+MAX_SUBSCRIPTION_FILTERS = 2  # per log group, AWS's quota
+DELIVERY_ATTEMPTS = 3  # a destination that fails with a server error is retried, then the batch is dropped
+_DESTINATIONS = {"lambda", "kinesis", "firehose"}
 RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 MAX_BATCH_BYTES = 1_048_576
 
@@ -49,6 +59,16 @@ class LogsProvider(Provider):
         self.store = LogsStore(self.db)
         self._retention: dict[tuple, int | None] = {}  # (account, region, group) -> days, cached
         self._expired_at: dict[tuple, float] = {}  # when a group's old events were last deleted
+        self._patterns: dict[str, object] = {}  # filter pattern -> compiled predicate
+        self._tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        for delivery_id in self.store.pending_deliveries():  # committed before a crash or a stop
+            self._start_delivery(delivery_id)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
 
     def reset(self) -> None:
         self._retention.clear()
@@ -85,8 +105,78 @@ class LogsProvider(Provider):
             if self.store.get_stream(account, region, group, stream) is None:
                 self.store.create_group(account, region, group, now, None, "{}")
                 self.store.create_stream(account, region, group, stream, now)
-            self.store.add_events(account, region, group, stream, events, now)
+            deliveries = self._ingest(account, region, group, stream, events, now)
+        self._after_ingest(account, region, group, deliveries)
+
+    def _ingest(self, account, region, group, stream, events: list[tuple[int, str]], now: int) -> list[int]:
+        """Store events and, in the same transaction (the caller's), one delivery per subscription
+        filter that matches some of them: so what PutLogEvents acknowledged reaches the
+        destinations even if the server dies right after. Returns the deliveries' ids."""
+        self.store.add_events(account, region, group, stream, events, now)
+        if not events:
+            return []
+        deliveries = []
+        for name, pattern, destination, _role, distribution, _created in self.store.subscriptions(account, region, group):
+            match = self._pattern(pattern)
+            matched = [{"id": f"{ts:017d}{uuid.uuid4().int % 10**39:039d}", "timestamp": ts, "message": message}
+                       for ts, message in events if match(message)]
+            if not matched:
+                continue
+            message = orjson.dumps({"messageType": "DATA_MESSAGE", "owner": account, "logGroup": group,
+                                    "logStream": stream, "subscriptionFilters": [name], "logEvents": matched})
+            key = str(uuid.uuid4()) if distribution == "Random" else stream
+            deliveries.append(self.store.add_delivery(destination, key, gzip.compress(message)))
+        return deliveries
+
+    def _after_ingest(self, account, region, group, deliveries: list[int]) -> None:
         self._expire(account, region, group)
+        for delivery_id in deliveries:
+            self._start_delivery(delivery_id)
+
+    def _pattern(self, pattern: str):
+        match = self._patterns.get(pattern)
+        if match is None:
+            if len(self._patterns) > 1000:
+                self._patterns.clear()
+            match = self._patterns[pattern] = compile_pattern(pattern)
+        return match
+
+    # -- subscription deliveries ---------------------------------------------------------------
+
+    def _start_delivery(self, delivery_id: int) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(self._deliver(delivery_id))
+        except RuntimeError:
+            return  # no loop running: delivered when the provider next starts
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, delivery_id: int) -> None:
+        """Hand one batch to its destination through that service's provider: a Lambda function
+        invoked asynchronously with {"awslogs": {"data": base64(gzip(json))}}, a Kinesis or
+        Firehose record whose data is the gzip itself, as AWS sends them."""
+        from overcast.engine.targets import DeliveryError, Sender, deliver
+
+        row = self.store.delivery(delivery_id)
+        if row is None:
+            return
+        destination, key, payload, attempts = row
+        parts = destination.split(":")
+        sender = Sender("logs.amazonaws.com", f"arn:aws:logs:{parts[3]}:{parts[4]}:log-group:*", parts[4])
+        if parts[2] == "lambda":
+            body: str | bytes = orjson.dumps({"awslogs": {"data": base64.b64encode(payload).decode()}}).decode()
+        else:
+            body = payload
+        try:
+            await deliver(self.providers, destination, body, partition_key=key, sender=sender)
+        except DeliveryError as e:
+            if not e.client and attempts + 1 < DELIVERY_ATTEMPTS:
+                self.store.retry_delivery(delivery_id, attempts + 1)
+                await asyncio.sleep(attempts + 1)
+                self._start_delivery(delivery_id)
+                return
+            log.warning("CloudWatch Logs subscription delivery to %s dropped: %s", destination, e)
+        self.store.delete_delivery(delivery_id)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -283,8 +373,9 @@ class LogsProvider(Provider):
                 too_new = i if too_new is None else too_new
             else:
                 accepted.append((e["timestamp"], e["message"]))
-        self.store.add_events(ctx.account, ctx.region, group, stream, accepted, now)
-        self._expire(ctx.account, ctx.region, group)
+        with self.store.transaction():
+            deliveries = self._ingest(ctx.account, ctx.region, group, stream, accepted, now)
+        self._after_ingest(ctx.account, ctx.region, group, deliveries)
         out = {"nextSequenceToken": f"{now:056d}"}
         rejected = {}
         if too_old is not None:
@@ -365,6 +456,83 @@ class LogsProvider(Provider):
         if last is not None:
             out["nextToken"] = _token(list(last))
         return out
+
+    # -- subscription filters ------------------------------------------------------------------
+
+    async def _check_destination(self, ctx, arn: str) -> None:
+        """The destination must be a Lambda function, Kinesis stream or Firehose delivery stream
+        of the caller's account that exists (cross-account logical destinations are not
+        supported), checked through its service's provider as AWS checks it on Put."""
+        from overcast.engine.targets import internal_ctx
+
+        parts = (arn or "").split(":", 5)
+        service = parts[2] if len(parts) == 6 and parts[0] == "arn" else ""
+        if service not in _DESTINATIONS:
+            raise AwsError("InvalidParameterException", f"Invalid destinationArn: {arn}. overcast delivers subscriptions "
+                           "to Lambda functions, Kinesis streams and Firehose delivery streams.")
+        if parts[4] != ctx.account or parts[3] != ctx.region:
+            raise AwsError("InvalidParameterException", "overcast supports subscription destinations of the log group's "
+                           "own account and region only (no PutDestination logical destinations yet).")
+        provider = await self.providers.get(service)
+        try:
+            if service == "lambda":
+                result = provider.get_function_configuration(
+                    internal_ctx("lambda", parts[4], parts[3], "GetFunctionConfiguration"), {"FunctionName": arn})
+            elif service == "kinesis":
+                result = provider.describe_stream_summary(
+                    internal_ctx("kinesis", parts[4], parts[3], "DescribeStreamSummary"), {"StreamARN": arn})
+            else:
+                result = provider.describe_delivery_stream(
+                    internal_ctx("firehose", parts[4], parts[3], "DescribeDeliveryStream"),
+                    {"DeliveryStreamName": parts[5].split("/", 1)[-1]})
+            if inspect.isawaitable(result):
+                await result
+        except AwsError:
+            raise AwsError("InvalidParameterException", {
+                "lambda": "Could not execute the lambda function. Make sure you have given CloudWatch Logs permission "
+                          "to execute your function.",
+                "kinesis": "Could not deliver test message to specified Kinesis stream. Check if the given kinesis "
+                           "stream is in ACTIVE state.",
+                "firehose": "Could not deliver test message to specified Firehose stream. Check if the given Firehose "
+                            "stream is in ACTIVE state."}[service]) from None
+
+    async def put_subscription_filter(self, ctx, params):
+        group, name = params["logGroupName"], params["filterName"]
+        pattern = params.get("filterPattern") or ""
+        self._group(ctx, group)
+        self._pattern(pattern)  # an invalid pattern answers InvalidParameterException
+        await self._check_destination(ctx, params["destinationArn"])
+        existing = [row[0] for row in self.store.subscriptions(ctx.account, ctx.region, group)]
+        if name not in existing and len(existing) >= MAX_SUBSCRIPTION_FILTERS:
+            raise AwsError("LimitExceededException", "Resource limit exceeded.")
+        self.store.put_subscription(ctx.account, ctx.region, group, name, pattern, params["destinationArn"],
+                                    params.get("roleArn"), params.get("distribution") or "ByLogStream", _now_ms())
+        return {}
+
+    def describe_subscription_filters(self, ctx, params):
+        group = params["logGroupName"]
+        self._group(ctx, group)
+        prefix = params.get("filterNamePrefix") or ""
+        limit = params.get("limit") or 50
+        rows = [r for r in self.store.subscriptions(ctx.account, ctx.region, group) if r[0].startswith(prefix)]
+        offset = int(_untoken(params["nextToken"])) if params.get("nextToken") else 0
+        filters = []
+        for name, pattern, destination, role, distribution, created in rows[offset:offset + limit]:
+            item = {"filterName": name, "logGroupName": group, "filterPattern": pattern, "destinationArn": destination,
+                    "distribution": distribution, "applyOnTransformedLogs": False, "creationTime": created}
+            if role:
+                item["roleArn"] = role
+            filters.append(item)
+        out = {"subscriptionFilters": filters}
+        if offset + limit < len(rows):
+            out["nextToken"] = _token(offset + limit)
+        return out
+
+    def delete_subscription_filter(self, ctx, params):
+        self._group(ctx, params["logGroupName"])
+        if not self.store.delete_subscription(ctx.account, ctx.region, params["logGroupName"], params["filterName"]):
+            raise AwsError("ResourceNotFoundException", "The specified subscription filter does not exist.")
+        return {}
 
 
 def _refuse_other_account(ctx, arn: str) -> None:

@@ -42,6 +42,27 @@ MIGRATIONS = [
     CREATE INDEX logs_events_by_stream ON logs_events(account, region, grp, stream, id);
     CREATE INDEX logs_events_by_group ON logs_events(account, region, grp, ts, id);
     """,
+    """
+    CREATE TABLE logs_subscriptions (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        name TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        role TEXT,
+        distribution TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (account, region, grp, name)
+    );
+    CREATE TABLE logs_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        destination TEXT NOT NULL,
+        partition_key TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]
 
 _GROUP = "name, created, retention, kms_key, tags"
@@ -76,6 +97,7 @@ class LogsStore:
         with self.db.transaction():
             self.db.execute("DELETE FROM logs_events WHERE account=? AND region=? AND grp=?", (account, region, name))
             self.db.execute("DELETE FROM logs_streams WHERE account=? AND region=? AND grp=?", (account, region, name))
+            self.db.execute("DELETE FROM logs_subscriptions WHERE account=? AND region=? AND grp=?", (account, region, name))
             return self.db.execute("DELETE FROM logs_groups WHERE account=? AND region=? AND name=?",
                                    (account, region, name)) > 0
 
@@ -186,3 +208,39 @@ class LogsStore:
         sql += " ORDER BY ts, id LIMIT ?"
         args.append(limit)
         return self.db.query(sql, args)
+
+    # -- subscription filters and their pending deliveries ----------------------------------------
+
+    def put_subscription(self, account, region, grp, name, pattern, destination, role, distribution, created) -> None:
+        self.db.execute(
+            "INSERT INTO logs_subscriptions(account, region, grp, name, pattern, destination, role, distribution, created) "
+            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(account, region, grp, name) DO UPDATE SET pattern=excluded.pattern, "
+            "destination=excluded.destination, role=excluded.role, distribution=excluded.distribution",
+            (account, region, grp, name, pattern, destination, role, distribution, created))
+
+    def subscriptions(self, account, region, grp) -> list[tuple]:
+        """(name, pattern, destination, role, distribution, created) of a group's filters, by name."""
+        return self.db.query("SELECT name, pattern, destination, role, distribution, created FROM logs_subscriptions "
+                             "WHERE account=? AND region=? AND grp=? ORDER BY name", (account, region, grp))
+
+    def delete_subscription(self, account, region, grp, name) -> bool:
+        return self.db.execute("DELETE FROM logs_subscriptions WHERE account=? AND region=? AND grp=? AND name=?",
+                               (account, region, grp, name)) > 0
+
+    def add_delivery(self, destination: str, partition_key: str, payload: bytes) -> int:
+        return self.db.insert("INSERT INTO logs_deliveries(destination, partition_key, payload) VALUES (?,?,?)",
+                              (destination, partition_key, payload))
+
+    def delivery(self, delivery_id: int) -> tuple[str, str, bytes, int] | None:
+        """(destination ARN, partition key, gzip of the JSON message, attempts so far)."""
+        return self.db.query_one("SELECT destination, partition_key, payload, attempts FROM logs_deliveries WHERE id=?",
+                                 (delivery_id,))
+
+    def retry_delivery(self, delivery_id: int, attempts: int) -> None:
+        self.db.execute("UPDATE logs_deliveries SET attempts=? WHERE id=?", (attempts, delivery_id))
+
+    def delete_delivery(self, delivery_id: int) -> None:
+        self.db.execute("DELETE FROM logs_deliveries WHERE id=?", (delivery_id,))
+
+    def pending_deliveries(self) -> list[int]:
+        return [r[0] for r in self.db.query("SELECT id FROM logs_deliveries ORDER BY id")]

@@ -61,8 +61,7 @@ class LogGroup(ResourceType):
 
 
 class SubscriptionFilter(ResourceType):
-    """Through PutSubscriptionFilter/DeleteSubscriptionFilter. overcast's CloudWatch Logs has no
-    subscription filters yet, so a create fails with the reason naming the missing operation."""
+    """Through PutSubscriptionFilter/DeleteSubscriptionFilter; the physical id is the filter name."""
 
     type_name = "AWS::Logs::SubscriptionFilter"
     name_length = 512
