@@ -99,6 +99,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("logs",),
             target_prefixes=("Logs_20140328",),
             host_prefixes=("logs",),
+            pending_work=(("logs", "overcast.services.logs.store:has_pending_work"),),
         ),
         ServiceSpec(
             "s3",

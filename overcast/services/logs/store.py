@@ -244,3 +244,11 @@ class LogsStore:
 
     def pending_deliveries(self) -> list[int]:
         return [r[0] for r in self.db.query("SELECT id FROM logs_deliveries ORDER BY id")]
+
+
+def has_pending_work(db) -> bool:
+    """At start-up: subscription deliveries committed but not yet sent? (Called once the schema
+    exists; a data directory from before subscription filters has no such table yet.)"""
+    if "logs_deliveries" not in db.tables():
+        return False
+    return db.scalar("SELECT 1 FROM logs_deliveries LIMIT 1") is not None
