@@ -204,12 +204,13 @@ def test_a_schedule_made_on_any_node_fires_once(endpoints):
     sqs = make_client(endpoints[0], "sqs")
     url = sqs.create_queue(QueueName=name("sched"))["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    when = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%S")
+    # far enough ahead that all three exist before it (an at() time already past never fires)
+    when = (datetime.now(UTC) + timedelta(seconds=8)).strftime("%Y-%m-%dT%H:%M:%S")
     for i, endpoint in enumerate(endpoints):  # one schedule made on each node
         make_client(endpoint, "scheduler").create_schedule(
             Name=name(f"s{i}"), ScheduleExpression=f"at({when})", FlexibleTimeWindow={"Mode": "OFF"},
             Target={"Arn": arn, "RoleArn": "arn:aws:iam::000000000000:role/r", "Input": json.dumps({"from": i})})
-    got = receive_all(sqs, url, 3, timeout=20)
+    got = receive_all(sqs, url, 3, timeout=30)
     assert sorted(json.loads(m["Body"])["from"] for m in got) == [0, 1, 2]
     assert receive_all(sqs, url, 1, timeout=3) == []  # each fired once, on the node holding the lease
     assert list(holders(endpoints[1], "service:scheduler")) == ["service:scheduler"]
