@@ -158,7 +158,7 @@ def test_kill_9_under_load_twenty_times_loses_no_acknowledged_write_and_strands_
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
         assert set(writer.messages) <= received
         # leased work runs after all that: a schedule made now fires once
-        when = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
+        when = (datetime.now(UTC) + timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%S")
         make_client(nodes[2].endpoint, "scheduler").create_schedule(
             Name=name("after"), ScheduleExpression=f"at({when})", FlexibleTimeWindow={"Mode": "OFF"},
             Target={"Arn": target_arn, "RoleArn": "arn:aws:iam::000000000000:role/r", "Input": "{}"})
