@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import boto3
 import httpx
@@ -283,3 +284,20 @@ def test_console_call_with_deeply_nested_parameters_is_a_client_error(endpoint):
     status, answer = _call(endpoint, "dynamodb", "PutItem", {"TableName": "x", "Item": {"k": {"M": nested}}})
     assert 400 <= status < 500, answer
     assert httpx.get(endpoint + "/_overcast/health").status_code == 200
+
+
+def test_console_reads_are_not_traced_and_its_writes_are(endpoint, unique_name):
+    """The console sends its own reads unsampled (X-Amzn-Trace-Id Sampled=0), so browsing does
+    not fill the trace list; what the user does from it is traced like any call."""
+    name = unique_name("traced")
+    url = _call(endpoint, "sqs", "CreateQueue", {"QueueName": name}, traced=True)[1]["result"]["QueueUrl"]
+    since = time.time()
+    assert _call(endpoint, "sqs", "GetQueueAttributes", {"QueueUrl": url}, traced=False)[0] == 200
+    assert _call(endpoint, "sqs", "SendMessage", {"QueueUrl": url, "MessageBody": "from the console"})[0] == 200
+    deadline = time.monotonic() + 5
+    operations: list[str] = []
+    while time.monotonic() < deadline and "SendMessage" not in operations:
+        traces = httpx.get(endpoint + "/_overcast/traces", params={"service": "sqs", "limit": 50}).json()["traces"]
+        operations = [t["root"]["operation"] for t in traces if t["start"] >= since and name in (t["root"]["resource"] or "")]
+        time.sleep(0.05)
+    assert operations == ["SendMessage"]

@@ -12,9 +12,6 @@ const MAX_ROWS = 300; // traces kept in the live list
 const ROW = 26; // waterfall row height, px (.wf-row in console.css)
 const MAX_SPANS = 100000; // spans fetched for one trace
 
-// Seen times for the browser tests: traceId -> Date.now() when its row last changed.
-window.__overcastTraceSeen = window.__overcastTraceSeen || {};
-
 function stream(filters, onSpan, onState) {
   const params = new URLSearchParams(Object.entries(filters).filter(([k, v]) => v && k !== "resource"));
   const source = new EventSource("/_overcast/traces/stream" + (params.size ? "?" + params : ""));
@@ -83,7 +80,6 @@ export function listPage() {
       h("td", { "data-label": "Status" }, statusBadge(s.status)));
     tr.dataset.spans = s.spanCount;
     tr.classList.toggle("error", s.status === "error");
-    window.__overcastTraceSeen[s.traceId] = Date.now();
   }
 
   function show(summary) {
