@@ -5,6 +5,7 @@ app's addresses and fails the test if the app does not behave as its README says
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import json
 import os
@@ -118,3 +119,65 @@ def clickstream_reports(endpoint: str, client, stream: str, bucket: str, rule_ar
     assert {r["page"]: int(r["clicks"]) for r in report} == per_page
     table = client("glue").get_table(DatabaseName=database, Name="clicks")["Table"]
     assert [k["Name"] for k in table["PartitionKeys"]] == ["dt"]
+
+
+def graphql_products_behave(endpoint: str, out: dict) -> None:
+    """examples/graphql-products, given its apiKey, userPoolId, userPoolClientId, pathGraphqlUrl and
+    pathRealtimeUrl: users sign in; queries, mutations (VTL, JS, Lambda) by the "editors" group only,
+    reads with the API key, and a subscription over the real-time endpoint with a user's token."""
+    url = out["pathGraphqlUrl"]
+    pool, app = out["userPoolId"], out["userPoolClientId"]
+    editor = signed_up_user(endpoint, pool, app, "eve@example.com", groups=("editors",))["IdToken"]
+    editor_id = jwt.decode(editor, options={"verify_signature": False})["sub"]
+    reader = signed_up_user(endpoint, pool, app, "rob@example.com")["IdToken"]
+
+    def gql(text, variables=None, token=editor):
+        headers = {"Authorization": token} if token else {"x-api-key": out["apiKey"]}
+        r = httpx.post(url, json={"query": text, "variables": variables or {}}, headers=headers, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def scenario():
+        # a signed-in reader subscribes with the ID token (AppSync's header for user pools)
+        header = base64.b64encode(json.dumps({"host": "example", "Authorization": reader}).encode()).decode()
+        async with websockets.connect(f"{out['pathRealtimeUrl']}?header={header}&payload=e30=",
+                                      subprotocols=["graphql-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            data = json.dumps({"query": 'subscription { onProductChanged(category: "home") { id name price updatedBy } }'})
+            await ws.send(json.dumps({"id": "1", "type": "start", "payload": {
+                "data": data, "extensions": {"authorization": {"host": "example", "Authorization": reader}}}}))
+            while json.loads(await ws.recv())["type"] != "start_ack":
+                pass
+            created = await asyncio.to_thread(gql, 'mutation($i: ProductInput!) { createProduct(input: $i) { id name category price updatedBy } }',
+                                              {"i": {"name": "Lamp", "category": "home", "price": 20.0}})
+            product = created["data"]["createProduct"]
+            await asyncio.to_thread(gql, 'mutation { createProduct(input: {name: "Bike", category: "sport", price: 300}) { id category } }')
+            while (msg := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] == "ka":
+                pass
+            assert msg["payload"]["data"]["onProductChanged"] == {"id": product["id"], "name": "Lamp", "price": 20.0,
+                                                                  "updatedBy": editor_id}
+            return product
+
+    product = asyncio.run(scenario())
+    got = gql('query($id: ID!) { getProduct(id: $id) { name priceWithTax fr: priceWithTax(country: "FR") } }', {"id": product["id"]})
+    assert got == {"data": {"getProduct": {"name": "Lamp", "priceWithTax": 23.8, "fr": 24.0}}}
+    updated = gql('mutation($id: ID!) { updatePrice(id: $id, price: 25) { price updatedAt updatedBy } }', {"id": product["id"]})
+    assert updated["data"]["updatePrice"]["price"] == 25.0
+    assert updated["data"]["updatePrice"]["updatedBy"] == editor_id
+    # readers and the API key read the catalogue, but only editors change it
+    page = gql('{ productsByCategory(category: "home") { items { name } nextToken } }', token=reader)
+    assert page == {"data": {"productsByCategory": {"items": [{"name": "Lamp"}], "nextToken": None}}}
+    assert gql('query($id: ID!) { getProduct(id: $id) { price } }', {"id": product["id"]}, token=None) == {
+        "data": {"getProduct": {"price": 25.0}}}
+    for token in (reader, None):
+        refused = gql('mutation($id: ID!) { updatePrice(id: $id, price: 1) { price } }', {"id": product["id"]}, token=token)
+        assert refused["data"] == {"updatePrice": None}
+        assert refused["errors"][0]["errorType"] == "Unauthorized"
+        assert refused["errors"][0]["message"] == "Not Authorized to access updatePrice on type Mutation"
+    anonymous = httpx.post(url, json={"query": "{ getProduct(id: \"x\") { id } }"})
+    assert anonymous.status_code == 401 and anonymous.json()["errors"][0]["errorType"] == "UnauthorizedException"
+    missing = gql('mutation { updatePrice(id: "nope", price: 1) { id } }')
+    assert missing["errors"][0]["errorType"] == "DynamoDB:ConditionalCheckFailedException"
+    negative = gql('mutation { createProduct(input: {name: "x", category: "home", price: -1}) { id } }')
+    assert negative["errors"][0] == {**negative["errors"][0], "errorType": "ValidationError",
+                                     "message": "A price cannot be negative"}

@@ -7,7 +7,7 @@ auto-delete-objects empties it on destroy, log retention sets the function's log
 AwsCustomResource creates and deletes an SSM parameter.
 
 The seed's examples as CDK apps in TypeScript (examples/rest-api/cdk, examples/live-stock-counter/
-cdk, examples/clickstream/cdk) deploy, behave as their READMEs say (tests/example_checks.py) and are
+cdk, examples/graphql-products/cdk, examples/clickstream/cdk) deploy, behave as their READMEs say (tests/example_checks.py) and are
 destroyed (`cdk destroy --app cdk.out`: the synthesised app, not synthesised again). One deploy per
 app; each CDK command synthesises (~10 s, ~30 s on a loaded machine)."""
 
@@ -22,7 +22,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.deploy_tools import MODULES, aws_env, node_sdk, tool
-from tests.example_checks import clickstream_reports, rest_api_behaves, stock_counter_pushes
+from tests.example_checks import (
+    clickstream_reports,
+    graphql_products_behave,
+    rest_api_behaves,
+    stock_counter_pushes,
+)
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 APP = os.path.join(EXAMPLES, "cdk-hello")
@@ -43,11 +48,13 @@ def bootstrapped(endpoint, tmp_path_factory) -> str:
     return cdk
 
 
-def example_app(tmp_path, example: str, code: str) -> str:
+def example_app(tmp_path, example: str, *code: str) -> str:
     """A copy of the example's CDK app (its cdk/ folder beside its code), where the app finds
     aws-cdk-lib and ts-node."""
     shutil.copytree(os.path.join(EXAMPLES, example, "cdk"), tmp_path / "cdk")
-    shutil.copytree(os.path.join(EXAMPLES, example, code), tmp_path / code)
+    for name in code:
+        source = os.path.join(EXAMPLES, example, name)
+        (shutil.copytree if os.path.isdir(source) else shutil.copy)(source, tmp_path / name)
     os.symlink(MODULES, tmp_path / "cdk" / "node_modules")
     return str(tmp_path / "cdk")
 
@@ -133,6 +140,22 @@ def test_the_live_stock_counter_as_a_cdk_app(bootstrapped, endpoint, client, tmp
         client("apigatewayv2").get_api(ApiId=out["ApiId"])
     with pytest.raises(ClientError):
         client("dynamodb").describe_table(TableName=out["StockTable"])
+
+
+def test_the_graphql_products_example_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):
+    stack_name = unique_name("Products")
+    env = aws_env(endpoint, STACK_NAME=stack_name)
+    app = example_app(tmp_path, "graphql-products", "functions", "resolvers", "schema.graphql")
+    run(bootstrapped, env, app, "deploy", "--require-approval", "never")
+    out = outputs(client, stack_name)
+    api = out["ApiId"]
+    graphql_products_behave(endpoint, {
+        "apiKey": out["ApiKey"], "userPoolId": out["UserPoolId"], "userPoolClientId": out["UserPoolClientId"],
+        "pathGraphqlUrl": f"{endpoint}/_aws/appsync/{api}/graphql",
+        "pathRealtimeUrl": endpoint.replace("http", "ws", 1) + f"/_aws/appsync/{api}/graphql/realtime"})
+    run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
+    with pytest.raises(ClientError):
+        client("appsync").get_graphql_api(apiId=api)
 
 
 def test_the_clickstream_example_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):

@@ -17,13 +17,17 @@ Skipped without Chromium, Playwright or the npm packages (`.ci/run` installs the
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import secrets
 from contextlib import closing
 
 import httpx
+import jwt
 import pytest
 from browser_support import bundle, launch, missing_npm, served
+from cognito_support import latest_code
 
 OIDC = "import { UserManager } from 'oidc-client-ts';\nwindow.UserManager = UserManager;\n"
 
@@ -130,8 +134,6 @@ def test_spa_signs_in_with_code_and_pkce_through_the_hosted_login_page(browser, 
         assert result["userInfoStatus"] == 200
         assert result["userInfo"]["email"] == "hana@example.com" and result["userInfo"]["username"] == "hana"
         # the tokens verify against the pool's JWKS, as any backend would check them
-        import jwt
-
         keys = jwt.PyJWKClient(f"{endpoint}/{pool['id']}/.well-known/jwks.json")
         claims = jwt.decode(result["idToken"], keys.get_signing_key_from_jwt(result["idToken"]).key,
                             algorithms=["RS256"], audience=client_id, issuer=pool["issuer"])
@@ -147,8 +149,8 @@ def test_wrong_password_on_the_login_page_shows_the_error_and_redirects_nowhere(
     origin = "http://localhost:3999"
     client_id = _spa_client(pool, origin)
     page = browser.new_page()
-    page.goto(f"{pool['base']}/oauth2/authorize?" + httpx.QueryParams(
-        response_type="code", client_id=client_id, redirect_uri=f"{origin}/callback", scope="openid").__str__())
+    page.goto(f"{pool['base']}/oauth2/authorize?" + str(httpx.QueryParams(
+        response_type="code", client_id=client_id, redirect_uri=f"{origin}/callback", scope="openid")))
     page.fill("input[name=username]", "hana")
     page.fill("input[name=password]", "wrong-Passw0rd!")
     page.click("button[type=submit]")
@@ -277,9 +279,6 @@ window.app = {
 
 
 def _example(name: str):
-    import importlib.util
-    import os
-
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", name, "deploy.py")
     spec = importlib.util.spec_from_file_location(f"example_{name.replace('-', '_')}", path)
     module = importlib.util.module_from_spec(spec)
@@ -311,8 +310,6 @@ def test_amplify_web_app_signs_up_and_in_with_srp_and_calls_the_rest_and_graphql
     email = "amy@example.com"
     assert page.evaluate("([e, p]) => app.signUp(e, p)", [email, "Passw0rd!"]) == "CONFIRM_SIGN_UP"
     # the confirmation "mail": overcast's codes endpoint
-    from cognito_support import latest_code
-
     assert page.evaluate("([e, c]) => app.confirm(e, c)", [email, latest_code(endpoint, pool, email)]) is True
     client("cognito-idp").admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="editors")
     requests = []
