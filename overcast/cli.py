@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         if name == "reset":
             sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
             sub.add_argument("--data-dir", help="data directory to clear when overcast is not running")
+            sub.add_argument("--database", help="PostgreSQL database to clear when overcast is not running "
+                                                "(OVERCAST_DATABASE_URL)")
 
     args = parser.parse_args(argv)
     config = Config.from_env()
@@ -148,7 +150,7 @@ def install_node_sdk_command(config: Config, args) -> int:
 def migrate_command(config: Config, args) -> int:
     """Create or upgrade every service's tables (a cluster's nodes then start without migrating)."""
     from overcast.storage import open_database
-    from overcast.storage.schemas import migrate_all
+    from overcast.storage.schemas import migrate_all, older_nodes
 
     if not config.postgres:
         os.makedirs(config.data_dir, mode=0o700, exist_ok=True)
@@ -158,7 +160,14 @@ def migrate_command(config: Config, args) -> int:
         print(f"overcast: {e}", file=sys.stderr)
         return 1
     try:
-        changed = migrate_all(db, config.postgres)
+        older = older_nodes(db, __version__) if config.postgres else []
+        if older:
+            listed = ", ".join(f"{node} at {address} (version {version})" for node, version, address in older)
+            print(f"overcast: overcast {__version__} refuses to migrate the cluster's schema while nodes of an "
+                  f"older version run: {listed}. Stop them first (docs/cluster.md, upgrading).", file=sys.stderr)
+            return 1
+        with db.transaction():
+            changed = migrate_all(db, config.postgres)
     except SchemaTooNew as e:
         print(f"overcast: {e}", file=sys.stderr)
         return 1
@@ -214,7 +223,7 @@ def _url(config: Config, path: str) -> str:
 
 def status_command(config: Config, args) -> int:
     try:
-        with urllib.request.urlopen(_url(config, "/_overcast/health"), timeout=2) as response:
+        with urllib.request.urlopen(_url(config, "/_overcast/health"), timeout=5) as response:
             health = json.load(response)
     except (urllib.error.URLError, OSError):
         print(f"overcast is not running on {_url(config, '')}")
@@ -269,6 +278,20 @@ def reset_command(config: Config, args) -> int:
             return 0
     except (urllib.error.URLError, OSError):
         pass
+    if config.postgres:  # not running: clear the database (its blobs are rows of it)
+        from overcast.storage import open_database
+
+        try:
+            db = open_database(config)
+        except StorageUnavailable as e:
+            print(f"overcast: {e}", file=sys.stderr)
+            return 1
+        try:
+            db.reset()
+        finally:
+            db.close()
+        print(f"overcast reset: cleared {db.url}")
+        return 0
     # Not running: clear the data directory instead.
     removed = False
     for name in ("overcast.db", "overcast.db-wal", "overcast.db-shm"):

@@ -46,6 +46,14 @@ class OvercastApp:
     def open(self) -> None:
         _private(self.config.data_dir, self.config.database_path)
         db = open_database(self.config)
+        if self.config.postgres:  # shared by nodes of several versions: refuse a newer schema up front
+            from overcast.storage.schemas import check_not_newer
+
+            try:
+                check_not_newer(db, postgres=True)
+            except Exception:
+                db.close()
+                raise
         blobs = open_blobs(self.config, db)
         self.providers = Providers(self.config, db, blobs, open_coordination(self.config, __version__))
         self.gateway = Gateway(self.providers)

@@ -7,12 +7,13 @@ import sys
 from urllib.parse import urlparse
 
 import pytest
-from conftest import OvercastProcess, make_client
+from conftest import TEST_DATABASES, OvercastProcess, make_client
 
 
-def overcast_cli(*args, input_text=None):
+def overcast_cli(*args, input_text=None, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "overcast", *args], capture_output=True, text=True, input=input_text, timeout=30
+        [sys.executable, "-m", "overcast", *args], capture_output=True, text=True, input=input_text, timeout=30,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -101,7 +102,9 @@ def test_reset_of_a_stopped_server_clears_its_data_dir(tmp_path):
     server = OvercastProcess(data_dir=data_dir)
     make_client(server.endpoint, "sqs").create_queue(QueueName="gone")
     server.stop()
-    result = overcast_cli("reset", "--yes", "--port", "1", "--data-dir", data_dir)
+    # (on PostgreSQL, OVERCAST_TEST_DATABASE_URL, the server's database is the one to clear)
+    database = {"OVERCAST_DATABASE_URL": TEST_DATABASES.url_for(data_dir)} if TEST_DATABASES else {}
+    result = overcast_cli("reset", "--yes", "--port", "1", "--data-dir", data_dir, env=database)
     assert result.returncode == 0
     server = OvercastProcess(data_dir=data_dir)
     try:

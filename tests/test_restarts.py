@@ -11,7 +11,8 @@ import threading
 import time
 import uuid
 
-from conftest import OvercastProcess, make_client
+import pytest
+from conftest import TEST_DATABASES, OvercastProcess, make_client
 from limits_support import AUTH, address
 
 
@@ -29,6 +30,8 @@ def _temporary_files(root: str) -> list[str]:
             if n.endswith(".tmp") or ".tmp-" in n]
 
 
+@pytest.mark.skipif(TEST_DATABASES is not None, reason="blobs are rows on PostgreSQL: "
+                    "tests/test_postgres_storage.py sweeps those")
 def test_temporary_and_unreferenced_blobs_left_by_kill_9_are_removed_at_start(tmp_path):
     data_dir = str(tmp_path / "data")
     body = os.urandom(3 * 1024 * 1024)

@@ -32,9 +32,11 @@ import orjson
 from overcast.aws.errors import AwsError
 from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.storage.errors import StorageUnavailable
 
 log = logging.getLogger("overcast.esm")
 
+STORAGE_RETRY_SECONDS = 1.0  # a poller whose database went away (PostgreSQL) tries again this often
 STREAM_IDLE_WAIT = 60.0  # a stream poller re-checks its stream at least this often (it is woken by writes)
 
 
@@ -97,13 +99,18 @@ class Pollers:
     # -- SQS -------------------------------------------------------------------------------------
 
     async def _sqs_worker(self, doc: dict, account: str, region: str) -> None:
-        try:
-            await self._sqs_loop(doc, account, region)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            if not asyncio.current_task().cancelling():  # (at shutdown the database may be gone first)
-                log.exception("SQS event source mapping %s stopped", doc["UUID"])
+        while True:
+            try:
+                await self._sqs_loop(doc, account, region)
+                return
+            except asyncio.CancelledError:
+                raise
+            except StorageUnavailable:  # the database is away (PostgreSQL): poll again once it is back
+                await asyncio.sleep(STORAGE_RETRY_SECONDS)
+            except Exception:
+                if not asyncio.current_task().cancelling():  # (at shutdown the database may be gone first)
+                    log.exception("SQS event source mapping %s stopped", doc["UUID"])
+                return
 
     async def _sqs_loop(self, doc: dict, account: str, region: str) -> None:
         sqs = await self.providers.get("sqs")
@@ -127,6 +134,8 @@ class Pollers:
                         more = await self._receive(sqs, ctx, url, min(batch_size - len(messages), 10),
                                                    max(1, int(remaining + 0.999)))
                         messages += more
+            except StorageUnavailable:
+                raise
             except AwsError as e:
                 self._note(doc["UUID"], f"PROBLEM: {e.code}: {e.message}")
                 log.warning("SQS event source mapping %s: %s; poller stopped", doc["UUID"], e.message)
@@ -244,13 +253,18 @@ class Pollers:
                 task.cancel()
 
     async def _shard(self, doc: dict, account: str, region: str, source, shard: str) -> None:
-        try:
-            await self._shard_loop(doc, account, region, source, shard)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            if not asyncio.current_task().cancelling():
-                log.exception("stream event source mapping %s stopped", doc["UUID"])
+        while True:
+            try:
+                await self._shard_loop(doc, account, region, source, shard)  # from its checkpoint
+                return
+            except asyncio.CancelledError:
+                raise
+            except StorageUnavailable:
+                await asyncio.sleep(STORAGE_RETRY_SECONDS)
+            except Exception:
+                if not asyncio.current_task().cancelling():
+                    log.exception("stream event source mapping %s stopped", doc["UUID"])
+                return
 
     async def _shard_loop(self, doc: dict, account: str, region: str, source, shard: str) -> None:
         lam = await self.providers.get("lambda")
@@ -289,6 +303,8 @@ class Pollers:
                         if not more:
                             break
                         raw += more
+            except StorageUnavailable:
+                raise
             except AwsError as e:
                 self._note(mapping_id, f"PROBLEM: {e.message}")
                 return

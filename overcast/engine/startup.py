@@ -20,6 +20,13 @@ _sweeps: set[asyncio.Task] = set()
 
 
 async def start_pending(providers) -> None:
+    if providers.config.postgres:
+        # every schema at once, in one transaction, now that the node may migrate (a cluster node
+        # has checked that no older node runs); the blob store's tables are among them
+        from overcast.storage.schemas import migrate_all
+
+        with providers.db.transaction():
+            migrate_all(providers.db, postgres=True)
     migrated = {row[0] for row in providers.db.query("SELECT service FROM schema_versions")}
     if providers.blobs.may_have_leftovers() or _has_files(os.path.join(providers.config.data_dir, "lambda")):
         task = asyncio.get_running_loop().create_task(sweep_leftovers(providers, migrated, time.time()))

@@ -61,7 +61,16 @@ class TranslationError(Exception):
     pass
 
 
-_SQLITE = SQLite()
+class _SQLite(SQLite):
+    class Parser(SQLite.Parser):
+        # a `?` keeps the name _tokens gave it, so that the n-th `?` is $n wherever it ends up
+        PLACEHOLDER_PARSERS = {
+            **SQLite.Parser.PLACEHOLDER_PARSERS,
+            TokenType.PLACEHOLDER: lambda self: self.expression(exp.Placeholder(this=self._prev.text)),
+        }
+
+
+_SQLITE = _SQLite()
 _NULLS = re.compile(r"\bNULLS\s+(FIRST|LAST)\b", re.IGNORECASE)
 
 
@@ -93,9 +102,9 @@ _POSTGRES = Postgres()
 def translate(sql: str, table: Callable[[str], Table | None], returning: bool = False) -> Translation:
     """One SQLite statement as PostgreSQL runs it. `table(name)` describes an existing table (for
     INSERT OR REPLACE and RETURNING); `returning` adds `RETURNING <identity column>` to an INSERT."""
-    text, names, positional = _number_placeholders(sql)
+    tokens, names, positional = _tokens(sql)
     try:
-        tree = sqlglot.parse_one(text, dialect=_SQLITE)
+        tree = _SQLITE.parser().parse(tokens, sql)[0]
     except sqlglot.errors.SqlglotError as e:
         raise TranslationError(f"cannot translate {sql!r}: {e}") from e
     if tree is None:
@@ -107,34 +116,25 @@ def translate(sql: str, table: Callable[[str], Table | None], returning: bool = 
         _insert(tree, table, returning)
     generator = _Generator(dialect=_POSTGRES, unsupported_level=sqlglot.ErrorLevel.IGNORE)
     generator.numbers = {name: i for i, name in enumerate(names, start=1)}
-    return Translation(generator.generate(tree), None if positional else tuple(names), len(names))
-
-
-def translate_script(script: str) -> list[str]:
-    """A migration's statements for PostgreSQL (DDL: no parameters, no catalog look-ups)."""
-    from overcast.storage.database import split_statements
-
-    return [translate(statement, lambda name: None).sql for statement in split_statements(script)]
+    return Translation(generator.generate(tree, copy=False), None if positional else tuple(names), len(names))
 
 
 _POSITIONAL = "__overcast_p"  # the name a `?` gets while the statement is parsed
 
 
-def _number_placeholders(sql: str) -> tuple[str, list[str], bool]:
-    """The statement with each `?` renamed `:__overcast_p<n>`, the placeholder names in order of
-    first appearance, and whether they were `?`s (SQLite does not mix the two kinds)."""
+def _tokens(sql: str) -> tuple[list, list[str], bool]:
+    """The statement's tokens with each `?` named `__overcast_p<n>` (the parser below keeps the
+    name), the placeholder names in order of first appearance, and whether they were `?`s
+    (SQLite does not mix the two kinds)."""
+    tokens = _SQLITE.tokenize(sql)
     names: list[str] = []
-    pieces: list[str] = []
-    last = 0
-    previous = None
     positional = named = False
-    for token in _SQLITE.tokenize(sql):
+    previous = None
+    for token in tokens:
         if token.token_type == TokenType.PLACEHOLDER and token.text == "?":
             positional = True
-            name = f"{_POSITIONAL}{len(names) + 1}"
-            pieces += [sql[last:token.start], ":", name]
-            last = token.end + 1
-            names.append(name)
+            token.text = f"{_POSITIONAL}{len(names) + 1}"
+            names.append(token.text)
         elif (previous is not None and previous.token_type == TokenType.COLON and token.start == previous.end + 1
               and token.token_type == TokenType.VAR):
             named = True
@@ -143,8 +143,7 @@ def _number_placeholders(sql: str) -> tuple[str, list[str], bool]:
         previous = token
     if positional and named:
         raise TranslationError(f"both ? and named placeholders in {sql!r}")
-    pieces.append(sql[last:])
-    return "".join(pieces), names, positional
+    return tokens, names, positional
 
 
 # -- rewrites of any statement -----------------------------------------------------------------
@@ -160,10 +159,15 @@ def _rewrite(node: exp.Expression, keep_nulls: bool) -> exp.Expression:
     elif isinstance(node, exp.Like) and not isinstance(node.parent, exp.Escape):
         return exp.Escape(this=node, expression=exp.Literal.string(""))
     elif isinstance(node, exp.JSONExtract | exp.JSONExtractScalar) and not _is_json(node.this):
-        node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("JSON")))
+        node.set("this", exp.Cast(this=node.this, to=_type(exp.DataType.Type.JSON)))
     elif isinstance(node, exp.ColumnDef):
         return _column(node)
     return node
+
+
+def _type(kind: exp.DataType.Type) -> exp.DataType:
+    """A type node (DataType.build would parse its argument, every time)."""
+    return exp.DataType(this=kind, nested=False)
 
 
 def _is_json(node: exp.Expression) -> bool:
@@ -186,13 +190,13 @@ def _column(node: exp.ColumnDef) -> exp.ColumnDef:
     if kind is None:
         raise TranslationError(f"column {node.name} has no type")
     if kind.this in _INTEGER:
-        node.set("kind", exp.DataType.build("BIGINT"))
+        node.set("kind", _type(exp.DataType.Type.BIGINT))
     elif kind.this in _REAL:
-        node.set("kind", exp.DataType.build("DOUBLE PRECISION"))
+        node.set("kind", _type(exp.DataType.Type.DOUBLE))
     elif kind.this in _BINARY:
-        node.set("kind", exp.DataType.build("BYTEA"))
+        node.set("kind", _type(exp.DataType.Type.VARBINARY))
     elif kind.this in _TEXT:
-        node.set("kind", exp.DataType.build("TEXT"))
+        node.set("kind", _type(exp.DataType.Type.TEXT))
         if not any(isinstance(c.kind, exp.CollateColumnConstraint) for c in constraints):
             constraints.insert(0, exp.ColumnConstraint(kind=exp.CollateColumnConstraint(
                 this=exp.Identifier(this="C", quoted=True))))
@@ -234,12 +238,12 @@ def _create_table(tree: exp.Create) -> None:
         integer_key.set("constraints", constraints)
         if integer_key.name.lower() != "rowid":
             schema.append("expressions", exp.ColumnDef(
-                this=exp.to_identifier("rowid"), kind=exp.DataType.build("BIGINT"),
+                this=exp.to_identifier("rowid"), kind=_type(exp.DataType.Type.BIGINT),
                 constraints=[exp.ColumnConstraint(kind=exp.ComputedColumnConstraint(
                     this=exp.column(integer_key.name), persisted=True))]))
     elif not without_rowid:
         schema.append("expressions", exp.ColumnDef(
-            this=exp.to_identifier("rowid"), kind=exp.DataType.build("BIGINT"),
+            this=exp.to_identifier("rowid"), kind=_type(exp.DataType.Type.BIGINT),
             constraints=[exp.ColumnConstraint(kind=exp.GeneratedAsIdentityColumnConstraint(this=True))]))
 
 

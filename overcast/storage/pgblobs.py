@@ -163,7 +163,8 @@ class PostgresBlobStore(BlobStore):
         self.db = db
         self.cache_dir = cache_dir
         self.local = FileBlobStore(cache_dir)
-        db.migrate(SCHEMA, MIGRATIONS)
+        # its tables (SCHEMA) are made with every other schema, once the node may migrate
+        # (engine/startup.py, `overcast migrate`)
 
     def create(self, key: str) -> BlobSink:
         return _Sink(self, key)

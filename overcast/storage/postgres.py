@@ -42,7 +42,7 @@ KEPT_ON_RESET = {"schema_versions"}
 KEPT_PREFIX = "cluster_"
 POOL_SIZE = 8  # the event loop's connection and the blob store's threads
 CONNECT_TIMEOUT = 5  # seconds, when the URL does not say
-RECONNECT_TIMEOUT = 10.0  # seconds the pool retries one lost connection before the next request retries again
+RECONNECT_TIMEOUT = 2.0  # seconds the pool retries a lost connection; then the next request starts a retry
 
 
 class _BoolDumper(Dumper):
@@ -240,8 +240,9 @@ class PostgresDatabase(Database):
             if current > len(migrations):
                 raise SchemaTooNew(service, current, len(migrations))
             for version, script in enumerate(migrations[current:], start=current + 1):
-                for statement in split_statements(script):
-                    cursor.execute(translate(statement, self._table).sql)
+                # one round trip per script (without parameters psycopg sends several statements at once)
+                cursor.execute(";\n".join(translate(statement, self._table).sql
+                                           for statement in split_statements(script)))
                 cursor.execute(
                     "INSERT INTO schema_versions(service, version) VALUES($1, $2) "
                     "ON CONFLICT(service) DO UPDATE SET version = excluded.version",
@@ -333,9 +334,20 @@ class PostgresDatabase(Database):
 
     # -- the blob store's connections ----------------------------------------------------------
 
-    def connection(self, timeout: float = 10.0):
-        """A pooled connection of its own, for a thread (the blob store): `with db.connection() as conn`."""
-        return self._pool.connection(timeout=timeout)
+    @contextmanager
+    def connection(self, timeout: float = 3.0):
+        """A pooled connection of its own, for a thread (the blob store): `with db.connection() as
+        conn`. The database out of reach: StorageUnavailable (a broken connection goes back to the
+        pool, which replaces it)."""
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                yield conn
+        except PoolTimeout:
+            raise StorageUnavailable() from None
+        except psycopg.OperationalError as e:
+            if isinstance(e, psycopg.errors.QueryCanceled):
+                raise
+            raise StorageUnavailable(str(e)) from None
 
     def close(self) -> None:
         if self._conn is not None:

@@ -8,6 +8,7 @@ import pkgutil
 
 import overcast.services
 from overcast.storage.database import Database
+from overcast.storage.errors import SchemaTooNew
 
 
 def store_modules() -> list:
@@ -44,3 +45,28 @@ def migrate_all(db: Database, postgres: bool = False) -> list[tuple[str, int, in
         if before.get(name, 0) != len(migrations):
             changed.append((name, before.get(name, 0), len(migrations)))
     return changed
+
+
+def check_not_newer(db: Database, postgres: bool = False) -> None:
+    """Raise SchemaTooNew when the database holds a schema newer than this build's (a newer
+    overcast migrated it): at start, before anything reads it."""
+    known = schemas(postgres)
+    for name, version in db.versions().items():
+        if name in known and version > len(known[name]):
+            raise SchemaTooNew(name, version, len(known[name]))
+
+
+def older_nodes(db: Database, version: str) -> list[tuple[str, str, str]]:
+    """(node, version, address) of the live cluster nodes (storage/coordination.py) that run an
+    older overcast than `version`: a migration must wait until they are stopped."""
+    if "cluster_nodes" not in db.tables():
+        return []
+    from overcast.storage.coordination import LEASE_SECONDS
+
+    rows = db.query("SELECT id, version, address, EXTRACT(EPOCH FROM now() - heartbeat) FROM cluster_nodes")
+    return [(node, node_version, address) for node, node_version, address, age in rows
+            if age < LEASE_SECONDS and _version(node_version) < _version(version)]
+
+
+def _version(text: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else 0 for p in text.split("."))
