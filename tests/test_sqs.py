@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 
@@ -502,10 +503,14 @@ def test_receive_filters_message_attributes_and_digests_the_selection(sqs, queue
 
 def test_receive_returns_requested_system_attributes(sqs, queue_url):
     before = int(time.time() * 1000)
-    sqs.send_message(QueueUrl=queue_url, MessageBody="x")
+    sent = sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     message = sqs.receive_message(QueueUrl=queue_url, MessageSystemAttributeNames=["All"])["Messages"][0]
     attributes = message["Attributes"]
-    assert set(attributes) == {"SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"}
+    # AWSTraceHeader: the sender's trace, as with X-Ray active tracing (overcast traces by default)
+    assert set(attributes) == {"SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
+                               "AWSTraceHeader"}
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1", attributes["AWSTraceHeader"])
+    assert sent["MessageId"]
     assert before - 1000 <= int(attributes["SentTimestamp"]) <= int(attributes["ApproximateFirstReceiveTimestamp"])
     assert attributes["ApproximateReceiveCount"] == "1"
     sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.errors import AwsError
 from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.engine.targets import DeliveryError, deliver, internal_ctx
@@ -65,11 +66,13 @@ class Pollers:
         self.stop(doc["UUID"])
         loop = asyncio.get_running_loop()
         arn = doc["EventSourceArn"]
+        context = tracing.detached()  # a poller's work is no child of the request that started it
         if ":sqs:" in arn:
             workers = (doc.get("ScalingConfig") or {}).get("MaximumConcurrency") or 5
-            tasks = [loop.create_task(self._sqs_worker(doc, account, region)) for _ in range(min(workers, 50))]
+            tasks = [loop.create_task(self._sqs_worker(doc, account, region), context=context.copy())
+                     for _ in range(min(workers, 50))]
         else:
-            tasks = [loop.create_task(self._stream_poller(doc, account, region))]
+            tasks = [loop.create_task(self._stream_poller(doc, account, region), context=context)]
         self._tasks[doc["UUID"]] = tasks
 
     async def prime(self, doc: dict) -> None:
@@ -160,7 +163,10 @@ class Pollers:
             if records:
                 payload = orjson.dumps({"Records": records})
                 try:
-                    result = await lam.invoke_function(account, region, doc["FunctionArn"], payload)
+                    with self._batch_span(doc, account, region, [r["attributes"].get("AWSTraceHeader")
+                                                                 for r in records]) as span:
+                        result = await lam.invoke_function(account, region, doc["FunctionArn"], payload)
+                        _note_result(span, result)
                 except AwsError as e:
                     self._note(doc["UUID"], f"PROBLEM: {e.code}")
                     records = []  # throttled or gone: the messages come back after the visibility timeout
@@ -177,6 +183,16 @@ class Pollers:
                     self._note(doc["UUID"], "PROBLEM: Function call failed")
             if handled:
                 self._delete(sqs, q_account, q_region, url, handled)
+
+    @staticmethod
+    def _batch_span(doc: dict, account: str, region: str, traces: list[str | None]):
+        """The span of one batch: in the trace of its first record that carries one (SQS's
+        AWSTraceHeader, the trace a stream record was written in), the others' traces linked."""
+        first = next((t for t in traces if t), None)
+        return tracing.hop("lambda", "EventSourceMapping", resource=doc.get("EventSourceMappingArn"), account=account,
+                           region=region, parent=first, links=traces,
+                           attributes={"eventSourceArn": doc["EventSourceArn"], "functionArn": doc["FunctionArn"],
+                                       "batchSize": len(traces)})
 
     @staticmethod
     async def _receive(sqs, ctx, url, count, wait) -> list[dict]:
@@ -308,11 +324,13 @@ class Pollers:
             except AwsError as e:
                 self._note(mapping_id, f"PROBLEM: {e.message}")
                 return
+            # the trace each record was written in, by sequence number (for the batch's span)
+            traces = {source.raw_sequence(r): r.pop("_trace", None) for r in raw}
             factor = doc.get("ParallelizationFactor") or 1
             if factor > 1 and not tumbling:
                 position = await self._parallel(doc, account, region, lam, source, shard,
                                                 [source.event_record(r, shard, region)
-                                                 for r in raw[:batch_size * factor]], position, factor)
+                                                 for r in raw[:batch_size * factor]], position, factor, traces)
                 self.store.save_checkpoint(mapping_id, shard, position)
                 continue
             batch = [source.event_record(r, shard, region) for r in raw[:batch_size]]
@@ -327,13 +345,13 @@ class Pollers:
                     self.store.save_window(mapping_id, shard, open_window)
                 batch = [r for r in batch if source.arrival(r) // tumbling * tumbling <= open_window["start"]]
                 state = {"window": open_window, "tumbling": tumbling}
-            position = await self._process(doc, account, region, lam, source, shard, batch, position, state)
+            position = await self._process(doc, account, region, lam, source, shard, batch, position, state, traces)
             self.store.save_checkpoint(mapping_id, shard, position)
             if state is not None:
                 self.store.save_window(mapping_id, shard, state["window"])
 
     async def _parallel(self, doc, account, region, lam, source, shard, records: list[dict], position,
-                        factor: int) -> str | None:
+                        factor: int, traces: dict) -> str | None:
         """ParallelizationFactor: up to `factor` batches of one shard at once, records of one
         partition key always in the same lane (so in order); the checkpoint moves past all of them
         once every lane is done."""
@@ -345,7 +363,8 @@ class Pollers:
 
         async def run(lane: list[dict]) -> None:
             for start in range(0, len(lane), batch_size):
-                await self._process(doc, account, region, lam, source, shard, lane[start:start + batch_size], None)
+                await self._process(doc, account, region, lam, source, shard, lane[start:start + batch_size], None,
+                                    traces=traces)
 
         await asyncio.gather(*(run(lane) for lane in lanes if lane))
         return source.sequence(records[-1]) if records else position
@@ -373,7 +392,7 @@ class Pollers:
         self.store.save_window(doc["UUID"], shard, None)
 
     async def _process(self, doc, account, region, lam, source, shard, batch: list[dict], position,
-                       window: dict | None = None) -> str | None:
+                       window: dict | None = None, traces: dict | None = None) -> str | None:
         """Deliver one batch with retries, bisection and partial failures; returns the new
         checkpoint (the sequence number of the last record dealt with). With a tumbling window,
         the invocation carries the window and its state, and the function's answered state is kept."""
@@ -408,7 +427,11 @@ class Pollers:
             try:
                 request = {"Records": chunk} if window is None else \
                     self._window_payload(doc, source, shard, window, chunk, False)
-                result = await lam.invoke_function(account, region, doc["FunctionArn"], orjson.dumps(request))
+                with self._batch_span(doc, account, region, [(traces or {}).get(seq(r)) for r in chunk]) as span:
+                    if attempts:
+                        span.set("retry", attempts)
+                    result = await lam.invoke_function(account, region, doc["FunctionArn"], orjson.dumps(request))
+                    _note_result(span, result)
                 error, payload = result.function_error, result.payload
                 if error is None and window is not None:
                     answered = _answer_state(payload)
@@ -587,6 +610,11 @@ class KinesisSource:
         except orjson.JSONDecodeError:
             decoded = data.decode("utf-8", "replace")
         return {**record, "data": decoded}
+
+
+def _note_result(span, result) -> None:
+    if result is not None and result.function_error is not None:
+        span.fail(f"{result.function_error}: the function failed")
 
 
 def _answer_state(payload: bytes) -> dict | None:

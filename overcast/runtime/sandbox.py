@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from overcast import tracing
 from overcast.runtime.api import serve
 
 _NEXT = "/2018-06-01/runtime/invocation/next"
@@ -401,7 +402,8 @@ class Sandbox:
         headers = [("Lambda-Runtime-Aws-Request-Id", request_id),
                    ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
                    ("Lambda-Runtime-Invoked-Function-Arn", invoked_arn),
-                   ("Lambda-Runtime-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0")]
+                   # the invocation's span (overcast.tracing) is current: the function's SDK calls join its trace
+                   ("Lambda-Runtime-Trace-Id", tracing.current_header() or tracing.random_header())]
         if client_context:
             headers.append(("Lambda-Runtime-Client-Context", client_context))
         if cognito_identity:

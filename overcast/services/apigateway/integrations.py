@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.services import SERVICES
@@ -59,6 +60,14 @@ class Integrations:
     # -- entry -------------------------------------------------------------------------------
 
     async def run(self, stage, state, plan) -> HttpResponse:
+        integration = plan.integration
+        with tracing.hop("apigateway", "Integration", resource=integration.get("uri"), account=stage.account,
+                         region=stage.region, attributes={"integrationType": integration.get("type") or ""}) as span:
+            response = await self._run(stage, state, plan)
+            span.set("httpStatus", response.status)
+            return response
+
+    async def _run(self, stage, state, plan) -> HttpResponse:
         integration = plan.integration
         kind = integration.get("type")
         timeout = (integration.get("timeoutInMillis") or 29000) / 1000

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from overcast import vtl
+from overcast import tracing, vtl
 from overcast.services.apigateway.errors import GatewayError
 from overcast.vtl import jsonpath
 
@@ -94,13 +94,20 @@ class InputApi:
 
 
 def render(template, state, body_text: str) -> str:
+    """A mapping template rendered against the request, as the span APIGateway.MappingTemplate
+    (its input the body, its output what the template made)."""
     namespace = {
         "input": InputApi(body_text, state),
         "context": state.context,
         "stageVariables": state.stage.variables,
         "util": UTIL,
     }
-    return vtl.render(vtl.compile_template(template) if isinstance(template, str) else template, namespace)
+    with tracing.hop("apigateway", "MappingTemplate", account=state.stage.account, region=state.stage.region,
+                     request=body_text,
+                     attributes={"template": template[:512] if isinstance(template, str) else "(compiled)"}) as span:
+        out = vtl.render(vtl.compile_template(template) if isinstance(template, str) else template, namespace)
+        span.set_response(out)
+    return out
 
 
 class SchemaSet:

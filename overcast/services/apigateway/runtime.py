@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.services.apigateway import authorizers, integrations, mapping
 from overcast.services.apigateway.errors import GatewayError
@@ -246,15 +247,32 @@ class DataPlane:
         if compiled is None:
             return plain_error(403, "ForbiddenException", "Forbidden", request_id)
         state = mapping.RequestState(compiled, request, "/" + rest, request_id)
-        try:
-            if request.too_large or len(request.body) > MAX_BODY:
-                raise GatewayError("REQUEST_TOO_LARGE")
-            return await self._serve(compiled, state)
-        except GatewayError as e:
-            return self.gateway_response(compiled, state, e)
-        except Exception:
-            log.exception("API Gateway %s %s failed", api_id, path)
-            return self.gateway_response(compiled, state, GatewayError("DEFAULT_5XX"))
+        # the span APIGateway.Request (in the caller's trace when it sends X-Amzn-Trace-Id), whose
+        # trace id the answer carries, as API Gateway's does
+        with tracing.hop("apigateway", "Request", account=compiled.account, region=compiled.region,
+                         resource=f"arn:aws:execute-api:{compiled.region}:{compiled.account}:{api_id}/"
+                                  f"{compiled.stage_name}/{request.method}/{rest}",
+                         parent=request.headers.get("x-amzn-trace-id"), request=request.body,
+                         attributes={"method": request.method, "path": "/" + rest, "stage": compiled.stage_name,
+                                     "requestId": request_id}) as span:
+            try:
+                if request.too_large or len(request.body) > MAX_BODY:
+                    raise GatewayError("REQUEST_TOO_LARGE")
+                response = await self._serve(compiled, state)
+            except GatewayError as e:
+                span.fail(f"{e.kind}: {e.message}")
+                response = self.gateway_response(compiled, state, e)
+            except Exception as e:
+                log.exception("API Gateway %s %s failed", api_id, path)
+                span.fail(e)
+                response = self.gateway_response(compiled, state, GatewayError("DEFAULT_5XX"))
+            span.set("httpStatus", response.status)
+            span.set_response(response.body if response.stream is None else None)
+            if response.status >= 400 and span.status == "ok":
+                span.fail(f"HTTP {response.status}")
+            if span.trace_id is not None:
+                response.headers.append(("X-Amzn-Trace-Id", f"Root={span.trace_id};Sampled=1"))
+        return response
 
     async def _serve(self, compiled: CompiledStage, state: mapping.RequestState) -> HttpResponse:
         segments = [s for s in state.path.split("/") if s] if state.path != "/" else []

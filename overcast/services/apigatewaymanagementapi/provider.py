@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError, internal_error
 from overcast.engine import http as http_client
@@ -44,6 +45,7 @@ class ApiGatewayManagementApiProvider(Provider):
             raise AwsError("PayloadTooLargeException", "Request entity too large", 413)
         manager = await self._manager()
         conn = manager.get(params["ConnectionId"])
+        _name_resource(params["ConnectionId"], conn)
         if conn is None:
             await self._on_its_node(manager, "POST", params["ConnectionId"], data)
             return {}
@@ -91,16 +93,49 @@ class ApiGatewayManagementApiProvider(Provider):
         return body
 
 
+def _name_resource(connection_id: str, conn) -> None:
+    """The connection's ARN on the call's span (when the connection is known)."""
+    span = tracing.current()
+    if span is not None and span.kind == "api" and conn is not None:
+        deployed = conn.deployed
+        span.resource = (f"arn:aws:execute-api:{deployed.region}:{deployed.account}:{deployed.api_id}/"
+                         f"{deployed.stage_name}/POST/@connections/{connection_id}")
+
+
 async def handle_http(providers, request: HttpRequest, path: str, api_id: str | None = None) -> HttpResponse:
     """A management API call; `path` is "/@connections/...". Arriving on an API's own URL
-    (`api_id`), it reaches that API's connections only (another API's are gone to it)."""
+    (`api_id`), it reaches that API's connections only (another API's are gone to it). Through
+    the gateway (ManagementFront) the call's span is open already; on an API's URL it opens here."""
+    target = _route(request)
+    span = tracing.current()
+    if span is not None and span.kind == "api":
+        return await _handle_http(providers, request, path, api_id, target, span)
+    span = tracing.open_api(request.headers.get("x-amzn-trace-id"), "apigatewaymanagementapi", target.account,
+                            target.region, request.body)
+    if span is None:
+        return await _handle_http(providers, request, path, api_id, target, None)
+    response = None
+    try:
+        response = await _handle_http(providers, request, path, api_id, target, span)
+    finally:
+        tracing.close_api(span, response.status if response is not None else 500,
+                          response.body if response is not None else None)
+    response.headers.append(("X-Amzn-Trace-Id", tracing.answer_header(span)))
+    return response
+
+
+def _route(request: HttpRequest):
+    from overcast.aws.routing import route
+
+    return route(request)
+
+
+async def _handle_http(providers, request: HttpRequest, path: str, api_id: str | None, target, span) -> HttpResponse:
     from overcast.aws.models import load_service_model
     from overcast.aws.protocols import get_protocol
-    from overcast.aws.routing import route
 
     model = load_service_model("apigatewaymanagementapi")
     protocol = get_protocol("rest-json")
-    target = route(request)
     inner = HttpRequest(request.method, path, path, request.query_string, request.headers, request.body,
                         request.scheme, request.client)
     ctx = RequestContext(target.account, target.region, "apigatewaymanagementapi", inner, protocol="rest-json",
@@ -124,10 +159,14 @@ async def handle_http(providers, request: HttpRequest, path: str, api_id: str | 
                 raise _gone(parts[2])
         operation, params = protocol.parse(model, inner)
         ctx.operation = operation.name
+        if span is not None:
+            span.operation = operation.name
         method, is_async, _ = await providers.handler("apigatewaymanagementapi", operation)
         result = await method(ctx, params) if is_async else method(ctx, params)
         return protocol.serialize(model, operation, result, ctx)
     except AwsError as error:
+        if span is not None:
+            span.fail(error)
         return protocol.serialize_error(model, operation, error, ctx)
     except Exception:
         log.exception("management API %s failed", operation.name if operation else "(unparsed)")

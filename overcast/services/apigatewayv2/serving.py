@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.engine import http as http_client
 from overcast.services.apigatewayv2 import authorizers
@@ -87,6 +88,20 @@ class HttpApiServer:
         return _message(426, "Upgrade Required")
 
     async def serve(self, request: HttpRequest, deployed: Deployed, path: str, domain: str) -> HttpResponse:
+        """One request to an HTTP API: the span ApiGatewayV2.Request (in the caller's trace when it
+        sends X-Amzn-Trace-Id), its integration a child span."""
+        with tracing.hop("apigatewayv2", "Request", resource=f"arn:aws:execute-api:{deployed.region}:{deployed.account}:"
+                         f"{deployed.api_id}/{deployed.stage_name}/{request.method}{path}", account=deployed.account,
+                         region=deployed.region, parent=request.headers.get("x-amzn-trace-id"), request=request.body,
+                         attributes={"method": request.method, "path": path, "stage": deployed.stage_name}) as span:
+            response = await self._serve(request, deployed, path, domain)
+            span.set("httpStatus", response.status)
+            span.set_response(response.body if response.stream is None else None)
+            if response.status >= 400:
+                span.fail(f"HTTP {response.status}")
+        return response
+
+    async def _serve(self, request: HttpRequest, deployed: Deployed, path: str, domain: str) -> HttpResponse:
         api = deployed.api
         request_id = base64.b64encode(uuid.uuid4().bytes[:6]).decode().rstrip("=")
         extra = [("apigw-requestid", request_id)]
@@ -224,6 +239,19 @@ class HttpApiServer:
 
     async def _integrate(self, deployed, integration, route, request, raw_path, path, query, path_params, context,
                          source, extra) -> HttpResponse:
+        with tracing.hop("apigatewayv2", "Integration", resource=integration.get("IntegrationUri"),
+                         account=deployed.account, region=deployed.region,
+                         attributes={"integrationType": integration.get("IntegrationType"), "routeKey": route["RouteKey"],
+                                     "integrationSubtype": integration.get("IntegrationSubtype") or ""}) as span:
+            response = await self._integration(deployed, integration, route, request, raw_path, path, query,
+                                               path_params, context, source, extra)
+            span.set("httpStatus", response.status)
+            if response.status >= 500:
+                span.fail(f"HTTP {response.status}")
+            return response
+
+    async def _integration(self, deployed, integration, route, request, raw_path, path, query, path_params, context,
+                           source, extra) -> HttpResponse:
         kind = integration.get("IntegrationType")
         headers = dict(request.headers)
         mapped_query = {k: list(v) for k, v in query.items()}

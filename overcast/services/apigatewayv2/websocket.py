@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from overcast import tracing
 from overcast.services.apigatewayv2 import authorizers
 from overcast.services.apigatewayv2.deployed import Deployed, lookup
 from overcast.services.apigatewayv2.ids import connection_id
@@ -118,30 +119,35 @@ class ConnectionManager:
         conn.version = self.provider.version(api_id)
         route = deployed.routes.get("$connect")
         subprotocol = None
-        if route is not None:
-            source = self._source(conn, None, lower_headers)
-            try:
-                conn.authorizer = await self._authorize_connect(conn, route, source, multi)
-            except authorizers.Denied as denied:
-                await _refuse(scope, send, denied.status, {"message": denied.message})
-                return
-            event = self._event(conn, "$connect", "CONNECT", None, False, _request_id())
-            event["headers"] = headers
-            event["multiValueHeaders"] = multi
-            if query_pairs:
-                event["queryStringParameters"] = {k: v for k, v in query_pairs}
-                grouped: dict[str, list[str]] = {}
-                for k, v in query_pairs:
-                    grouped.setdefault(k, []).append(v)
-                event["multiValueQueryStringParameters"] = grouped
-            try:
-                status, body, response_headers = await self._integrate(conn, route, event, None, source)
-            except IntegrationFailure:
-                status, body, response_headers = 500, orjson.dumps({"message": "Internal server error"}), {}
-            if status < 200 or status >= 300:
-                await _refuse(scope, send, status, body)
-                return
-            subprotocol = {k.lower(): v for k, v in (response_headers or {}).items()}.get("sec-websocket-protocol")
+        with tracing.hop("apigatewayv2", "Connect", resource=_route_arn(deployed, "$connect"), account=deployed.account,
+                         region=deployed.region, parent=lower_headers.get("x-amzn-trace-id"),
+                         attributes={"connectionId": conn.id}) as span:
+            if route is not None:
+                source = self._source(conn, None, lower_headers)
+                try:
+                    conn.authorizer = await self._authorize_connect(conn, route, source, multi)
+                except authorizers.Denied as denied:
+                    span.fail(f"Denied: {denied.status} {denied.message}")
+                    await _refuse(scope, send, denied.status, {"message": denied.message})
+                    return
+                event = self._event(conn, "$connect", "CONNECT", None, False, _request_id())
+                event["headers"] = headers
+                event["multiValueHeaders"] = multi
+                if query_pairs:
+                    event["queryStringParameters"] = {k: v for k, v in query_pairs}
+                    grouped: dict[str, list[str]] = {}
+                    for k, v in query_pairs:
+                        grouped.setdefault(k, []).append(v)
+                    event["multiValueQueryStringParameters"] = grouped
+                try:
+                    status, body, response_headers = await self._integrate(conn, route, event, None, source)
+                except IntegrationFailure:
+                    status, body, response_headers = 500, orjson.dumps({"message": "Internal server error"}), {}
+                if status < 200 or status >= 300:
+                    span.fail(f"$connect answered {status}")
+                    await _refuse(scope, send, status, body)
+                    return
+                subprotocol = {k.lower(): v for k, v in (response_headers or {}).items()}.get("sec-websocket-protocol")
         # a subprotocol is selected only when $connect answered with one, as on AWS
         accept = {"type": "websocket.accept"}
         if subprotocol:
@@ -218,6 +224,14 @@ class ConnectionManager:
         return conn.deployed
 
     async def _message(self, conn: Connection, text: str | None, data: bytes | None) -> None:
+        """A message from the client: a new trace, the span ApiGatewayV2.Message."""
+        deployed = conn.deployed
+        with tracing.hop("apigatewayv2", "Message", resource=_route_arn(deployed, "message"), account=deployed.account,
+                         region=deployed.region, parent=None, request=text if text is not None else data,
+                         attributes={"connectionId": conn.id}):
+            await self._route_message(conn, text, data)
+
+    async def _route_message(self, conn: Connection, text: str | None, data: bytes | None) -> None:
         deployed = self._refresh(conn)
         request_id = _request_id()
         is_binary = text is None
@@ -233,6 +247,9 @@ class ConnectionManager:
         if deployed.throttled(route_key):
             await self._send_json(conn, {"message": "Too Many Requests", "connectionId": conn.id, "requestId": request_id})
             return
+        span = tracing.current()
+        if span is not None:
+            span.set("routeKey", route_key)
         event = self._event(conn, route_key, "MESSAGE", body_text, is_binary, request_id)
         source = self._source(conn, text, {k.lower(): v for k, v in conn.headers.items()})
         try:
@@ -326,7 +343,19 @@ class ConnectionManager:
         return event
 
     async def _integrate(self, conn: Connection, route: dict, event: dict, raw_body, source: dict):
-        """(status, body bytes or None, response headers)."""
+        """(status, body bytes or None, response headers), as the span ApiGatewayV2.Integration."""
+        deployed = conn.deployed
+        integration = deployed.integration_for(route) or {}
+        with tracing.hop("apigatewayv2", "Integration", resource=integration.get("IntegrationUri"),
+                         account=deployed.account, region=deployed.region,
+                         attributes={"integrationType": integration.get("IntegrationType") or "",
+                                     "routeKey": route.get("RouteKey") or ""}) as span:
+            status, body, headers = await self._integration(conn, route, event, raw_body, source)
+            span.set("httpStatus", status)
+            span.set_response(body)
+            return status, body, headers
+
+    async def _integration(self, conn: Connection, route: dict, event: dict, raw_body, source: dict):
         deployed = conn.deployed
         integration = deployed.integration_for(route)
         if integration is None:
@@ -449,12 +478,16 @@ class ConnectionManager:
         event["headers"] = {"Host": conn.headers.get("Host", conn.domain), "x-api-key": "",
                             "X-Forwarded-For": "", "x-restapi": ""}
         event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-        try:
-            await self._integrate(conn, route, event, None, self._source(conn, None, {}))
-        except IntegrationFailure:
-            pass
-        except Exception:
-            log.exception("$disconnect of %s", conn.id)
+        deployed = conn.deployed
+        with tracing.hop("apigatewayv2", "Disconnect", resource=_route_arn(deployed, "$disconnect"),
+                         account=deployed.account, region=deployed.region, parent=None,
+                         attributes={"connectionId": conn.id, "closeCode": conn.close_code or 1005}) as span:
+            try:
+                await self._integrate(conn, route, event, None, self._source(conn, None, {}))
+            except IntegrationFailure as e:
+                span.fail(f"IntegrationFailure: {e}")
+            except Exception:
+                log.exception("$disconnect of %s", conn.id)
 
     # -- the management API --------------------------------------------------------------------
 
@@ -463,12 +496,16 @@ class ConnectionManager:
         return None if conn is None or conn.closed else conn
 
     async def post(self, conn: Connection, data: bytes) -> None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            await conn.send({"type": "websocket.send", "bytes": data})
-            return
-        await conn.send({"type": "websocket.send", "text": text})
+        """PostToConnection's frame, sent as the span ApiGatewayV2.Send (a child of the call)."""
+        deployed = conn.deployed
+        with tracing.hop("apigatewayv2", "Send", resource=_connection_arn(deployed, conn.id), account=deployed.account,
+                         region=deployed.region, request=data, attributes={"connectionId": conn.id}):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                await conn.send({"type": "websocket.send", "bytes": data})
+                return
+            await conn.send({"type": "websocket.send", "text": text})
 
     async def delete(self, conn: Connection) -> None:
         await self.close(conn, 1000, "", "")
@@ -505,6 +542,15 @@ class ConnectionManager:
                 asyncio.get_running_loop().create_task(self.close(conn, 1001, "Going away"))
             except RuntimeError:
                 pass
+
+
+def _route_arn(deployed: Deployed, route: str) -> str:
+    return f"arn:aws:execute-api:{deployed.region}:{deployed.account}:{deployed.api_id}/{deployed.stage_name}/{route}"
+
+
+def _connection_arn(deployed: Deployed, connection_id: str) -> str:
+    return (f"arn:aws:execute-api:{deployed.region}:{deployed.account}:{deployed.api_id}/{deployed.stage_name}"
+            f"/POST/@connections/{connection_id}")
 
 
 async def _refuse(scope, send, status: int, body) -> None:

@@ -10,6 +10,7 @@ import logging
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.errors import AwsError
 from overcast.services.appsync import utils
 from overcast.services.appsync.errors import ResolverError
@@ -79,7 +80,15 @@ class DataSources:
 
     async def invoke(self, api, source: dict | None, request, call) -> object:
         """The result of `request` on `source`; `call` is the resolver call (for Lambda's event
-        and batching). Raises ResolverError."""
+        and batching), as the span AppSync.DataSource. Raises ResolverError."""
+        with tracing.hop("appsync", "DataSource", account=api.account, region=api.region,
+                         resource=(source or {}).get("dataSourceArn"),
+                         attributes={"name": (source or {}).get("name") or "", "type": (source or {}).get("type") or "",
+                                     "operation": str(request.get("operation") or "") if isinstance(request, dict)
+                                     else ""}):
+            return await self._invoke(api, source, request, call)
+
+    async def _invoke(self, api, source: dict | None, request, call) -> object:
         if source is None:
             raise ResolverError("No data source found for the resolver.", "DataSourceNotFound")
         kind = source["type"]

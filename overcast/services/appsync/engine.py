@@ -19,6 +19,7 @@ from graphql import (
 )
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, print_ast
 
+from overcast import tracing
 from overcast.services.appsync import templates
 from overcast.services.appsync.errors import EarlyReturn, ErrorAppender, ResolverError
 from overcast.services.appsync.schema import AUTH_DIRECTIVES, SchemaError, build
@@ -298,12 +299,19 @@ class Engine:
     async def run_resolver(self, call: Call):
         resolver = call.resolver
         api = call.state.api
-        if resolver.get("kind") == "PIPELINE":
-            return await self._pipeline(call)
-        source = api.data_sources.get(resolver.get("dataSourceName"))
-        if self._is_js(resolver):
-            return await self._js_unit(call, resolver, source)
-        return await self._vtl_unit(call, resolver, source)
+        info = call.info
+        with tracing.hop("appsync", "Resolver", account=api.account, region=api.region,
+                         resource=f"arn:aws:appsync:{api.region}:{api.account}:apis/{api.api_id}/types/"
+                                  f"{info.parent_type.name}/resolvers/{info.field_name}",
+                         attributes={"field": f"{info.parent_type.name}.{info.field_name}",
+                                     "kind": resolver.get("kind") or "UNIT",
+                                     "dataSource": resolver.get("dataSourceName") or ""}):
+            if resolver.get("kind") == "PIPELINE":
+                return await self._pipeline(call)
+            source = api.data_sources.get(resolver.get("dataSourceName"))
+            if self._is_js(resolver):
+                return await self._js_unit(call, resolver, source)
+            return await self._vtl_unit(call, resolver, source)
 
     def _util(self, call: Call) -> templates.AppSyncUtil:
         return templates.AppSyncUtil(ErrorAppender(call), call.state.auth_mode, (call.info.field_name, call.info.parent_type.name))
@@ -388,11 +396,15 @@ class Engine:
         return templates.parse_output(rendered)
 
     async def _function(self, call: Call, function: dict, prev_result):
-        source = call.state.api.data_sources.get(function.get("dataSourceName"))
+        api = call.state.api
+        source = api.data_sources.get(function.get("dataSourceName"))
         prev = {"result": prev_result}
-        if self._is_js(function):
-            return await self._js_unit(call, function, source, prev)
-        return await self._vtl_unit(call, function, source, prev)
+        with tracing.hop("appsync", "Function", account=api.account, region=api.region,
+                         resource=function.get("functionArn"),
+                         attributes={"name": function.get("name") or "", "dataSource": function.get("dataSourceName") or ""}):
+            if self._is_js(function):
+                return await self._js_unit(call, function, source, prev)
+            return await self._vtl_unit(call, function, source, prev)
 
     async def _js_unit(self, call: Call, spec: dict, source, prev=None):
         from overcast.services.appsync import js

@@ -12,6 +12,7 @@ import time
 
 import orjson
 
+from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
@@ -591,12 +592,26 @@ class AppSyncProvider(Provider):
         return compiled
 
     async def handle_graphql(self, request: HttpRequest, found) -> HttpResponse:
-        try:
-            return await self._graphql(request, found)
-        except Exception:
-            log.exception("GraphQL request failed")
-            return _answer(500, {"errors": [{"errorType": "InternalFailure",
-                                             "message": "An internal failure occurred. Please try again."}]})
+        """A GraphQL request, as the span AppSync.GraphQL (in the caller's trace when it sends
+        X-Amzn-Trace-Id); its resolvers, templates and data sources are child spans."""
+        api_id = found[0]
+        api = self.compiled(api_id) if request.method == "POST" else None
+        with tracing.hop("appsync", "GraphQL", parent=request.headers.get("x-amzn-trace-id"), request=request.body,
+                         account=api.account if api is not None else "", region=api.region if api is not None else "",
+                         resource=f"arn:aws:appsync:{api.region}:{api.account}:apis/{api_id}" if api is not None
+                         else None, attributes={"apiId": api_id}) as span:
+            try:
+                response = await self._graphql(request, found)
+            except Exception as e:
+                log.exception("GraphQL request failed")
+                span.fail(e)
+                response = _answer(500, {"errors": [{"errorType": "InternalFailure",
+                                                     "message": "An internal failure occurred. Please try again."}]})
+            span.set("httpStatus", response.status)
+            span.set_response(response.body)
+            if response.status >= 400 and span.status == "ok":
+                span.fail(f"HTTP {response.status}")
+        return response
 
     async def _graphql(self, request: HttpRequest, found) -> HttpResponse:
         api_id, _kind = found
@@ -628,6 +643,11 @@ class AppSyncProvider(Provider):
         if not isinstance(variables, dict):
             variables = {}
         status, payload = await self.execute(api, mode, who, headers, body["query"], variables, body.get("operationName"))
+        if payload.get("errors"):
+            span = tracing.current()
+            if span is not None:
+                first = payload["errors"][0]
+                span.fail(f"{first.get('errorType') or 'GraphQLError'}: {first.get('message') or ''}")
         return _answer(status, payload)
 
     async def execute(self, api, mode, identity, headers, query, variables, operation_name):

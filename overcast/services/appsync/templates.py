@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import airspeed
 
-from overcast import vtl
+from overcast import tracing, vtl
 from overcast.services.appsync import utils
 from overcast.services.appsync.errors import EarlyReturn, ResolverError
 
@@ -410,8 +410,21 @@ class Extensions:
 
 
 def render(text: str, context: dict, util: AppSyncUtil, extensions: Extensions | None = None) -> str:
-    """Render an AppSync template; raises ResolverError (template errors, $util.error) or
-    EarlyReturn (#return)."""
+    """Render an AppSync template, as the span AppSync.MappingTemplate; raises ResolverError
+    (template errors, $util.error) or EarlyReturn (#return, no failure)."""
+    with tracing.hop("appsync", "MappingTemplate", request=text) as span:
+        try:
+            out = _render(text, context, util, extensions)
+        except EarlyReturn as early:
+            span.set("earlyReturn", True)
+            returned = early
+        else:
+            span.set_response(out)
+            return out
+    raise returned
+
+
+def _render(text: str, context: dict, util: AppSyncUtil, extensions: Extensions | None = None) -> str:
     try:
         template = compile_template(text)
     except vtl.VtlError as e:

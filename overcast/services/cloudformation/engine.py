@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 
+from overcast import tracing
 from overcast.aws.errors import AwsError
 from overcast.services.cloudformation import dynamic, schemas
 from overcast.services.cloudformation.intrinsics import NO_VALUE, Evaluator, references
@@ -163,6 +164,7 @@ class Engine:
         self.store = provider.store
         self.tasks: dict[str, asyncio.Task] = {}
         self._publishing: set[asyncio.Task] = set()
+        self._spans: dict[tuple[str, str], object] = {}  # (stack, logical id): the resource operation's open span
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -172,6 +174,22 @@ class Engine:
         task.add_done_callback(lambda t: self.tasks.pop(stack_id, None) if self.tasks.get(stack_id) is t else None)
 
     async def _guard(self, stack_id: str, coro) -> None:
+        """A stack operation, as the span CloudFormation.StackOperation (a child of the call that
+        started it); each resource operation in it is a span of its own (resource_status)."""
+        parts = stack_id.split(":")
+        with tracing.hop("cloudformation", "StackOperation", resource=stack_id,
+                         account=parts[4] if len(parts) > 4 else "", region=parts[3] if len(parts) > 3 else "",
+                         attributes={"stackName": parts[5].split("/")[1] if len(parts) > 5 and "/" in parts[5]
+                                     else stack_id}) as span:
+            await self._guarded(stack_id, coro)
+            stack = self.store.get_stack(stack_id)
+            if stack is not None:
+                status = stack["StackStatus"]
+                span.set("stackStatus", status)
+                if status.endswith("FAILED") or "ROLLBACK" in status:
+                    span.fail(f"{status}: {stack.get('StackStatusReason') or ''}")
+
+    async def _guarded(self, stack_id: str, coro) -> None:
         try:
             await coro
         except asyncio.CancelledError:
@@ -252,6 +270,7 @@ class Engine:
             event["ResourceStatusReason"] = reason
         if properties is not None:
             event["ResourceProperties"] = _json(properties)
+        self._trace_resource(stack, resource, status, reason)
         with self.store.transaction():
             if status == "DELETE_COMPLETE" or status == "DELETE_SKIPPED":
                 self.store.delete_resource(stack["StackId"], resource["LogicalResourceId"])
@@ -259,6 +278,33 @@ class Engine:
                 self.store.put_resource(stack["StackId"], resource)
             self.store.add_event(stack["StackId"], event)
         self.publish(stack, event)
+
+    def _trace_resource(self, stack: dict, resource: dict, status: str, reason: str | None) -> None:
+        """A resource operation's span, CloudFormation.Resource: opened at *_IN_PROGRESS, ended
+        at *_COMPLETE or *_FAILED."""
+        key = (stack["StackId"], resource["LogicalResourceId"])
+        if status.endswith("_IN_PROGRESS"):
+            previous = self._spans.pop(key, None)
+            if previous is not None:
+                previous.finish()
+            span = tracing.hop("cloudformation", "Resource", resource=stack["StackId"],
+                               attributes={"logicalId": resource["LogicalResourceId"],
+                                           "resourceType": resource["ResourceType"], "action": status.split("_")[0]})
+            if span is not tracing.NO_SPAN:
+                self._spans[key] = span
+            return
+        span = self._spans.pop(key, None)
+        if span is None:
+            return
+        physical = resource.get("PhysicalResourceId")
+        if physical:
+            span.set("physicalId", physical)
+            if physical.startswith("arn:"):
+                span.resource = physical
+        span.set("resourceStatus", status)
+        if status.endswith("_FAILED"):
+            span.fail(f"{status}: {reason or ''}")
+        span.finish()
 
     # -- evaluation --------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
@@ -568,7 +569,12 @@ class DynamoDbProvider(Provider):
         raw["z"] = size
         if identity:
             raw["u"] = 1
-        self.store.add_record(table.stream_id, now, orjson.dumps(raw))
+        with tracing.hop("dynamodb", "StreamRecord", resource=table.stream_arn, account=table.account,
+                         region=table.region, attributes={"eventName": event, "eventID": raw["id"]}) as span:
+            if span.trace_id is not None:  # the trace the write was made in travels with the record
+                raw["x"] = span.header()
+            seq = self.store.add_record(table.stream_id, now, orjson.dumps(raw))
+            span.set("sequenceNumber", str(10**20 + seq))
         self.streams.notify(table.stream_arn)
 
     def _read(self, table: Table, key: tuple) -> dict | None:

@@ -75,11 +75,13 @@ class StreamsHub:
             self.store.purge_records(now - RETENTION)
 
     def read(self, stream_arn: str, shard_id: str, after_sequence: str | None, limit: int = 1000) -> list[dict]:
+        """Records as GetRecords answers them, each with the trace header of the write that made
+        it under "_trace" (when traced), for in-process consumers to pop."""
         stream = self._stream(stream_arn)
         if shard_id != stream[8]:
             raise _not_found(f"Requested resource not found: Shard does not exist: {shard_id}")
         after = seq_number(after_sequence) if after_sequence else 0
-        return self._records(stream, after, limit)
+        return self._records(stream, after, limit, traces=True)
 
     def shard_ids(self, stream_arn: str) -> list[str]:
         """The stream's shards (one per stream in overcast), oldest first."""
@@ -97,13 +99,13 @@ class StreamsHub:
                 return records
             await self.waiters.wait(stream_arn, remaining)
 
-    def _records(self, stream: tuple, after: int, limit: int) -> list[dict]:
+    def _records(self, stream: tuple, after: int, limit: int, traces: bool = False) -> list[dict]:
         self._purge()
         rows = self.store.records_after(stream[0], after, time.time() - RETENTION, limit)
-        return [self._record(seq, blob, stream[7]) for seq, blob in rows]
+        return [self._record(seq, blob, stream[7], traces) for seq, blob in rows]
 
     @staticmethod
-    def _record(seq: int, blob: bytes, view_type: str) -> dict:
+    def _record(seq: int, blob: bytes, view_type: str, traces: bool = False) -> dict:
         raw = orjson.loads(blob)
         dynamodb = {
             "ApproximateCreationDateTime": raw["t"],
@@ -126,6 +128,8 @@ class StreamsHub:
         }
         if raw.get("u"):
             record["userIdentity"] = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
+        if traces and "x" in raw:
+            record["_trace"] = raw["x"]
         return record
 
     # -- the Streams API ---------------------------------------------------------------------

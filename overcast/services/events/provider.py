@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode
 
 import orjson
 
+from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError, not_implemented
@@ -555,7 +556,11 @@ class EventsProvider(Provider):
             if not rule.matcher.matches(event):
                 continue
             text = text or orjson.dumps(event).decode()
-            scheduled += self._to_targets(rule.arn, rule.name, rule.targets, event, text, now, sqs)
+            with tracing.hop("events", "RuleMatch", resource=rule.arn, account=account, region=region,
+                             request=text, attributes={"eventId": event["id"], "source": event.get("source") or "",
+                                                       "detailType": event.get("detail-type") or "",
+                                                       "targets": len(rule.targets)}):
+                scheduled += self._to_targets(rule.arn, rule.name, rule.targets, event, text, now, sqs)
         return scheduled
 
     def _to_targets(self, rule_arn, rule_name, targets, event, text, now, sqs) -> list[int]:
@@ -568,13 +573,20 @@ class EventsProvider(Provider):
                 key = transform.select(event, path)
                 job["partition_key"] = key if isinstance(key, str) else orjson.dumps(key).decode()
             if sqs is not None and ":sqs:" in target["Arn"]:
-                try:
-                    self._send_sqs(sqs, target, body, event["id"], rule_arn)
-                    continue
-                except DeliveryError as error:
-                    if error.client:
-                        self._dead_letter_sync(sqs, job, error, 1)
+                with tracing.hop("events", "Target", resource=target["Arn"], request=body,
+                                 attributes={"targetId": target.get("Id") or "", "ruleArn": rule_arn,
+                                             "attempt": 1}) as span:
+                    try:
+                        self._send_sqs(sqs, target, body, event["id"], rule_arn)
                         continue
+                    except DeliveryError as error:
+                        span.fail(error)
+                        if error.client:
+                            self._dead_letter_sync(sqs, job, error, 1)
+                            continue
+            trace = tracing.current_header()
+            if trace is not None:  # the rule match it came from, for the delivery run later
+                job["trace"] = trace
             scheduled.append(self.store.add_delivery(job, now))
         return scheduled
 
@@ -667,25 +679,31 @@ class EventsProvider(Provider):
         job, attempts, first_at = row
         target = job["target"]
         async with self._limit:
-            try:
-                await self._attempt(target, job["body"], job["event_id"], job.get("partition_key"), job.get("rule_arn"))
-            except DeliveryError as error:
-                attempts += 1
-                policy = target.get("RetryPolicy") or {}
-                max_attempts = policy.get("MaximumRetryAttempts", 185)
-                max_age = policy.get("MaximumEventAgeInSeconds", 86400)
-                delay = min(self.retry_delay * (2 ** (attempts - 1)), 300) * (0.8 + 0.4 * random.random())
-                if error.client or attempts > max_attempts or time.time() + delay - first_at > max_age:
-                    condition = "MaximumEventAgeInSeconds" if attempts <= max_attempts and not error.client \
-                        else "MaximumRetryAttempts"
-                    await self._dead_letter(job, error, attempts, condition)
-                    self.store.delete_delivery(delivery_id)
-                else:
-                    self.store.retry_delivery(delivery_id, attempts, time.time() + delay)
-                    self._schedule_delivery(delivery_id, time.time() + delay)
-                return
-            except Exception:
-                log.exception("EventBridge delivery %s", delivery_id)
+            with tracing.hop("events", "Target", resource=target["Arn"], parent=job.get("trace"), request=job["body"],
+                             attributes={"targetId": target.get("Id") or "", "ruleArn": job.get("rule_arn") or "",
+                                         "attempt": attempts + 1}) as span:
+                try:
+                    await self._attempt(target, job["body"], job["event_id"], job.get("partition_key"),
+                                        job.get("rule_arn"))
+                except DeliveryError as error:
+                    span.fail(error)
+                    attempts += 1
+                    policy = target.get("RetryPolicy") or {}
+                    max_attempts = policy.get("MaximumRetryAttempts", 185)
+                    max_age = policy.get("MaximumEventAgeInSeconds", 86400)
+                    delay = min(self.retry_delay * (2 ** (attempts - 1)), 300) * (0.8 + 0.4 * random.random())
+                    if error.client or attempts > max_attempts or time.time() + delay - first_at > max_age:
+                        condition = "MaximumEventAgeInSeconds" if attempts <= max_attempts and not error.client \
+                            else "MaximumRetryAttempts"
+                        await self._dead_letter(job, error, attempts, condition)
+                        self.store.delete_delivery(delivery_id)
+                    else:
+                        self.store.retry_delivery(delivery_id, attempts, time.time() + delay)
+                        self._schedule_delivery(delivery_id, time.time() + delay)
+                    return
+                except Exception as error:
+                    span.fail(error)
+                    log.exception("EventBridge delivery %s", delivery_id)
         self.store.delete_delivery(delivery_id)
 
     async def _attempt(self, target: dict, body: str, event_id: str, partition_key: str | None = None,
@@ -741,7 +759,9 @@ class EventsProvider(Provider):
         event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
                  "account": account, "time": iso(now), "region": region, "resources": [rule_arn], "detail": {}}
         sqs = await self.providers.get("sqs")
-        with self.store.transaction():
+        with tracing.hop("events", "ScheduledRule", resource=rule_arn, account=account, region=region, parent=None,
+                         attributes={"eventId": event["id"], "scheduleExpression": rule.get("ScheduleExpression") or ""}), \
+                self.store.transaction():
             scheduled = self._to_targets(rule_arn, rule["Name"], self.store.targets(rule_arn), event,
                                          orjson.dumps(event).decode(), time.time(), sqs)
         for delivery_id in scheduled:

@@ -20,6 +20,7 @@ import uuid
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.firehose import prefixes
@@ -312,7 +313,7 @@ class FirehoseProvider(Provider):
         data = params["Record"]["Data"]
         if len(data) > MAX_RECORD:
             raise _invalid(f"Record size {len(data)} exceeds the maximum of {MAX_RECORD} bytes.")
-        self.store.buffer(stream.id, [(data, time.time())])
+        self.store.buffer(stream.id, [(data, time.time())], tracing.current_header())
         self._added(stream, len(data))
         return {"RecordId": _record_id(), "Encrypted": bool(stream.encryption and
                                                             stream.encryption.get("Status") == "ENABLED")}
@@ -336,7 +337,7 @@ class FirehoseProvider(Provider):
         if total > MAX_BATCH_BYTES:
             raise _invalid(f"Records size {total} exceeds the maximum request size of {MAX_BATCH_BYTES} bytes.")
         if rows:
-            self.store.buffer(stream.id, rows)
+            self.store.buffer(stream.id, rows, tracing.current_header())
             self._added(stream, total)
         failed = sum("ErrorCode" in r for r in responses)
         return {"FailedPutCount": failed, "RequestResponses": responses,
@@ -389,7 +390,12 @@ class FirehoseProvider(Provider):
                     self._schedule(stream)
                     return
                 rows = self.store.buffered(sid, max_bytes)
-                await self._deliver(stream, rows)
+                traces = [row[3] for row in rows]
+                # a flush is in the trace of its first record that has one; the others' are linked
+                with tracing.hop("firehose", "Flush", resource=stream.arn, account=stream.account,
+                                 region=stream.region, parent=next((t for t in traces if t), None), links=traces,
+                                 attributes={"records": len(rows), "bytes": sum(len(row[1]) for row in rows)}):
+                    await self._deliver(stream, [row[:3] for row in rows])
                 self.store.drop(sid, rows[-1][0])
         except asyncio.CancelledError:
             raise
@@ -587,7 +593,8 @@ class FirehoseProvider(Provider):
                 records = kinesis.read(arn, shard, checkpoints.get(shard), 10000)
                 if records:
                     self.store.buffer_from_kinesis(sid, shard, records[-1]["SequenceNumber"],
-                                                   [(r["Data"], r["ApproximateArrivalTimestamp"]) for r in records])
+                                                   [(r["Data"], r["ApproximateArrivalTimestamp"], r.get("_trace"))
+                                                    for r in records])
                     moved += sum(len(r["Data"]) for r in records)
             if moved:
                 self._added(stream, moved)

@@ -37,6 +37,8 @@ MIGRATIONS = [
         PRIMARY KEY (stream_id, shard)
     );
     """,
+    # the trace each buffered record was put in (an X-Ray trace header): its flush links them
+    "ALTER TABLE firehose_buffer ADD COLUMN trace TEXT;",
 ]
 
 COLUMNS = "id, account, region, name, arn, type, version, created, updated, destination, source, encryption, tags"
@@ -106,25 +108,26 @@ class FirehoseStore:
 
     # -- the buffer ---------------------------------------------------------------------------
 
-    def buffer(self, sid, rows: list[tuple[bytes, float]]) -> None:
+    def buffer(self, sid, rows: list[tuple[bytes, float]], trace: str | None = None) -> None:
         with self.db.transaction():
-            self.db.execute_many("INSERT INTO firehose_buffer(stream_id, data, arrival) VALUES(?,?,?)",
-                                 [(sid, d, a) for d, a in rows])
+            self.db.execute_many("INSERT INTO firehose_buffer(stream_id, data, arrival, trace) VALUES(?,?,?,?)",
+                                 [(sid, d, a, trace) for d, a in rows])
 
-    def buffer_from_kinesis(self, sid, shard, seq, rows: list[tuple[bytes, float]]) -> None:
+    def buffer_from_kinesis(self, sid, shard, seq, rows: list[tuple[bytes, float, str | None]]) -> None:
+        """rows: (data, arrival, the trace header the record was written in)."""
         with self.db.transaction():
-            self.db.execute_many("INSERT INTO firehose_buffer(stream_id, data, arrival) VALUES(?,?,?)",
-                                 [(sid, d, a) for d, a in rows])
+            self.db.execute_many("INSERT INTO firehose_buffer(stream_id, data, arrival, trace) VALUES(?,?,?,?)",
+                                 [(sid, d, a, t) for d, a, t in rows])
             self.db.execute("INSERT INTO firehose_checkpoints(stream_id, shard, seq) VALUES(?,?,?) "
                             "ON CONFLICT(stream_id, shard) DO UPDATE SET seq=excluded.seq", (sid, shard, seq))
 
     def checkpoints(self, sid) -> dict:
         return dict(self.db.query("SELECT shard, seq FROM firehose_checkpoints WHERE stream_id=?", (sid,)))
 
-    def buffered(self, sid, max_bytes: int) -> list[tuple[int, bytes, float]]:
-        """The oldest buffered records up to `max_bytes` (at least one)."""
+    def buffered(self, sid, max_bytes: int) -> list[tuple[int, bytes, float, str | None]]:
+        """The oldest buffered records up to `max_bytes` (at least one): (id, data, arrival, trace)."""
         out, size = [], 0
-        for row in self.db.query("SELECT id, data, arrival FROM firehose_buffer WHERE stream_id=? ORDER BY id "
+        for row in self.db.query("SELECT id, data, arrival, trace FROM firehose_buffer WHERE stream_id=? ORDER BY id "
                                  "LIMIT 100000", (sid,)):
             if out and size + len(row[1]) > max_bytes:
                 break

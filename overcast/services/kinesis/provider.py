@@ -27,6 +27,7 @@ import time
 
 import orjson
 
+from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.engine.waiters import Waiters
@@ -454,7 +455,7 @@ class KinesisProvider(Provider):
         now = time.time()
         if ENFORCE_SHARD_LIMITS and not self._admit(stream, shard, len(data) + len(pkey), now):
             raise AwsError("ProvisionedThroughputExceededException", self._throttled(stream, shard))
-        seq = self.store.put(stream.id, [(shard, pkey, data, now)])
+        seq = self.store.put(stream.id, [(shard, pkey, data, now)], tracing.current_header())
         self.waiters.notify(stream.id)
         return {"ShardId": shard_name(shard), "SequenceNumber": seq_text(seq), "EncryptionType": stream.encryption}
 
@@ -491,7 +492,7 @@ class KinesisProvider(Provider):
         if total > 5 * 1024 * 1024:
             raise _invalid("Records size exceeds 5 MB limit")
         accepted = [r for r in rows if r is not None]
-        first = self.store.put(stream.id, accepted) if accepted else 0
+        first = self.store.put(stream.id, accepted, tracing.current_header()) if accepted else 0
         self.waiters.notify(stream.id)
         if len(accepted) == len(rows):
             return {"FailedRecordCount": 0, "EncryptionType": stream.encryption,
@@ -828,9 +829,9 @@ class KinesisProvider(Provider):
         stream = self._stream_arn(stream_arn)
         shard = self._shard(stream, shard_id)
         after = seq_number(after_sequence) if after_sequence else 0
-        rows = self.store.read(stream.id, shard[0], after, limit, self._oldest(stream))
+        rows = self.store.read_traced(stream.id, shard[0], after, limit, self._oldest(stream))
         return [{"SequenceNumber": seq_text(seq), "ApproximateArrivalTimestamp": arrival, "Data": data,
-                 "PartitionKey": pkey} for seq, pkey, data, arrival in rows]
+                 "PartitionKey": pkey, "_trace": trace} for seq, pkey, data, arrival, trace in rows]
 
     async def wait_for_records(self, stream_arn: str, shard_id: str, after_sequence: str | None,
                                timeout: float) -> list[dict]:

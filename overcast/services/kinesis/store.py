@@ -58,6 +58,8 @@ MIGRATIONS = [
         UNIQUE (stream_id, name)
     );
     """,
+    # the trace of the PutRecord(s) that wrote a record (an X-Ray trace header), for its consumers
+    "ALTER TABLE kinesis_records ADD COLUMN trace TEXT;",
 ]
 
 STREAM_COLUMNS = ("id, account, region, name, arn, mode, created, ready_at, settling, retention_hours, "
@@ -127,15 +129,21 @@ class KinesisStore:
 
     # -- records ------------------------------------------------------------------------------
 
-    def put(self, sid, rows: list[tuple]) -> int:
-        """rows: (shard, pkey, data, arrival); returns the first sequence number given (in order)."""
+    def put(self, sid, rows: list[tuple], trace: str | None = None) -> int:
+        """rows: (shard, pkey, data, arrival); `trace`: the trace header they were written in;
+        returns the first sequence number given (in order)."""
         with self.db.transaction():
             first = self.db.scalar("UPDATE kinesis_streams SET last_seq=last_seq+? WHERE id=? RETURNING last_seq",
                                    (len(rows), sid)) - len(rows) + 1
             self.db.execute_many(
-                "INSERT INTO kinesis_records(stream_id, shard, seq, pkey, data, arrival) VALUES(?,?,?,?,?,?)",
-                [(sid, r[0], first + i, r[1], r[2], r[3]) for i, r in enumerate(rows)])
+                "INSERT INTO kinesis_records(stream_id, shard, seq, pkey, data, arrival, trace) VALUES(?,?,?,?,?,?,?)",
+                [(sid, r[0], first + i, r[1], r[2], r[3], trace) for i, r in enumerate(rows)])
         return first
+
+    def read_traced(self, sid, shard, after_seq, limit, oldest) -> list[tuple]:
+        """(seq, pkey, data, arrival, trace header) after `after_seq`, not older than `oldest`."""
+        return self.db.query("SELECT seq, pkey, data, arrival, trace FROM kinesis_records WHERE stream_id=? AND shard=? "
+                             "AND seq>? AND arrival>=? ORDER BY seq LIMIT ?", (sid, shard, after_seq, oldest, limit))
 
     def read(self, sid, shard, after_seq, limit, oldest) -> list[tuple]:
         """(seq, pkey, data, arrival) after `after_seq`, not older than `oldest`."""

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
@@ -1287,7 +1288,8 @@ class LambdaProvider(Provider):
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, None, version, request_id)
         if invocation_type == "Event":
-            event_id = self.store.enqueue(account, region, name, qualifier, request_id, payload, time.time())
+            event_id = self.store.enqueue(account, region, name, qualifier, request_id, payload, time.time(),
+                                          tracing.current_header())
             self._launch_event(event_id)
             return InvokeResult(202, b"", None, None, version, request_id)
         _c, _t, reserved, _l = self._function(account, region, name)
@@ -1297,25 +1299,37 @@ class LambdaProvider(Provider):
             tail = base64.b64encode(outcome.log_text.encode()[-TAIL_BYTES:]).decode()
         return InvokeResult(200, outcome.payload, outcome.error_type, tail, version, request_id)
 
-    async def _execute(self, account, region, config, version, alias, reserved, request_id, payload, client_context):
-        spec = await self._spec(account, region, config, version)
-        invoked_arn = self._arn(account, region, spec.name, alias or (version if version != "$LATEST" else None))
-        started = time.time()
-        try:
-            outcome = await self.pools.run(spec, request_id, payload, invoked_arn, client_context, reserved,
-                                           self.store.reserved_total(account, region))
-        except Throttled as e:
-            message = ("Rate Exceeded." if e.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
-                       else "Rate Exceeded.")
-            raise AwsError("TooManyRequestsException", message, 429, Type="User", Reason=e.reason,
-                           retryAfterSeconds="1") from None
-        if outcome.error_type is None and len(outcome.payload) > MAX_RESPONSE:
-            outcome.payload = orjson.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size "
-                                            f"({MAX_RESPONSE} bytes).", "errorType": "Function.ResponseSizeTooLarge"})
-            outcome.error_type = "Unhandled"
-        if self._logs is None:
-            self._logs = await self.providers.get("logs")
-        outcome.log_text = self._write_logs(spec, request_id, outcome, started)
+    async def _execute(self, account, region, config, version, alias, reserved, request_id, payload, client_context,
+                       parent=tracing.INHERIT, attempt: int | None = None):
+        """Run one invocation in a sandbox, as the span Lambda.Invocation (a child of `parent`: the
+        caller's span, or the trace an asynchronous event was queued with); the sandbox hands the
+        span's trace header to the function (Lambda-Runtime-Trace-Id, hence _X_AMZN_TRACE_ID), so
+        the SDK calls the function makes are its children."""
+        invoked_arn = self._arn(account, region, config["FunctionName"], alias or (version if version != "$LATEST" else None))
+        with tracing.hop("lambda", "Invocation", resource=invoked_arn, account=account, region=region, parent=parent,
+                         request=payload) as span:
+            span.set("requestId", request_id)
+            if attempt is not None:
+                span.set("attempt", attempt)
+            spec = await self._spec(account, region, config, version)
+            started = time.time()
+            try:
+                outcome = await self.pools.run(spec, request_id, payload, invoked_arn, client_context, reserved,
+                                               self.store.reserved_total(account, region))
+            except Throttled as e:
+                message = ("Rate Exceeded." if e.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
+                           else "Rate Exceeded.")
+                raise AwsError("TooManyRequestsException", message, 429, Type="User", Reason=e.reason,
+                               retryAfterSeconds="1") from None
+            if outcome.error_type is None and len(outcome.payload) > MAX_RESPONSE:
+                outcome.payload = orjson.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload "
+                                                f"size ({MAX_RESPONSE} bytes).", "errorType": "Function.ResponseSizeTooLarge"})
+                outcome.error_type = "Unhandled"
+            if self._logs is None:
+                self._logs = await self.providers.get("logs")
+            outcome.log_text = self._write_logs(spec, request_id, outcome, started)
+            if span is not tracing.NO_SPAN:
+                _note_outcome(span, spec, outcome)
         return outcome
 
     def _write_logs(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float) -> str:
@@ -1368,51 +1382,61 @@ class LambdaProvider(Provider):
             row = self.store.get_event(event_id)
             if row is None:
                 return
-            account, region, name, qualifier, request_id, payload, attempts, received = row
-            try:
-                config, version, alias = self._resolve(account, region, name, qualifier)
-                reserved = self._function(account, region, name)[2]
-            except AwsError:
-                self.store.finish(event_id)  # the function is gone: the event is dropped, as on AWS
-                return
-            event_config = (self.store.get_doc("lambda_event_configs", account, region, name, "qualifier",
-                                               qualifier or "$LATEST")
-                            or (self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", version)
-                                if version != "$LATEST" else None) or {})
-            max_age = event_config.get("MaximumEventAgeInSeconds", 21600)
-            max_retries = event_config.get("MaximumRetryAttempts", 2)
-            if time.time() - received > max_age:
-                await self._fail_event(account, region, name, config, version, event_config, request_id, payload,
-                                       attempts, None, "EventAgeExceeded")
-                self.store.finish(event_id)
-                return
-            try:
-                outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, None)
-            except AwsError as e:
-                if e.code == "TooManyRequestsException":
-                    self._schedule_event(event_id, self.throttle_delay)
-                    return
-                raise
-            except Exception:
-                log.exception("async invoke of %s failed", name)
-                outcome = None
-            attempts += 1
-            if outcome is not None and outcome.error_type is None:
-                await self._deliver(account, region, event_config, "OnSuccess",
-                                    self._record(account, region, name, version, request_id, payload, attempts, "Success",
-                                                 outcome))
-                self.store.finish(event_id)
-                return
-            if attempts <= max_retries:
-                delay = self.retry_delay * (2 ** (attempts - 1))
-                if time.time() + delay - received > max_age:
-                    delay = max(0.0, received + max_age - time.time()) + 0.001
-                self.store.reschedule(event_id, attempts, time.time() + delay)
-                self._schedule_event(event_id, delay)
-                return
-            await self._fail_event(account, region, name, config, version, event_config, request_id, payload, attempts,
-                                   outcome, "RetriesExhausted")
+            account, region, name, qualifier, request_id, payload, attempts, received, trace = row
+            # one attempt of an asynchronous invocation, in the trace the event was queued in
+            with tracing.hop("lambda", "AsyncInvoke", resource=self._arn(account, region, name, qualifier),
+                             account=account, region=region, parent=trace,
+                             attributes={"requestId": request_id, "attempt": attempts + 1,
+                                         "dwellMs": round((time.time() - received) * 1000, 3)}):
+                await self._attempt_event(event_id, row[:-1])
+
+    async def _attempt_event(self, event_id: int, row: tuple) -> None:
+        account, region, name, qualifier, request_id, payload, attempts, received = row
+        try:
+            config, version, alias = self._resolve(account, region, name, qualifier)
+            reserved = self._function(account, region, name)[2]
+        except AwsError:
+            self.store.finish(event_id)  # the function is gone: the event is dropped, as on AWS
+            return
+        event_config = (self.store.get_doc("lambda_event_configs", account, region, name, "qualifier",
+                                           qualifier or "$LATEST")
+                        or (self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", version)
+                            if version != "$LATEST" else None) or {})
+        max_age = event_config.get("MaximumEventAgeInSeconds", 21600)
+        max_retries = event_config.get("MaximumRetryAttempts", 2)
+        if time.time() - received > max_age:
+            await self._fail_event(account, region, name, config, version, event_config, request_id, payload,
+                                   attempts, None, "EventAgeExceeded")
             self.store.finish(event_id)
+            return
+        try:
+            outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, None,
+                                          attempt=attempts + 1)
+        except AwsError as e:
+            if e.code == "TooManyRequestsException":
+                self._schedule_event(event_id, self.throttle_delay)
+                return
+            raise
+        except Exception:
+            log.exception("async invoke of %s failed", name)
+            outcome = None
+        attempts += 1
+        if outcome is not None and outcome.error_type is None:
+            await self._deliver(account, region, event_config, "OnSuccess",
+                                self._record(account, region, name, version, request_id, payload, attempts, "Success",
+                                             outcome))
+            self.store.finish(event_id)
+            return
+        if attempts <= max_retries:
+            delay = self.retry_delay * (2 ** (attempts - 1))
+            if time.time() + delay - received > max_age:
+                delay = max(0.0, received + max_age - time.time()) + 0.001
+            self.store.reschedule(event_id, attempts, time.time() + delay)
+            self._schedule_event(event_id, delay)
+            return
+        await self._fail_event(account, region, name, config, version, event_config, request_id, payload, attempts,
+                               outcome, "RetriesExhausted")
+        self.store.finish(event_id)
 
     def _record(self, account, region, name, version, request_id, payload, attempts, condition, outcome) -> dict:
         try:
@@ -1468,7 +1492,9 @@ class LambdaProvider(Provider):
             deliver = None
         try:
             if deliver is not None:
-                await deliver(self.providers, arn, body, attributes=attributes, source="lambda")
+                with tracing.hop("lambda", "Destination", resource=arn, request=body,
+                                 account=arn.split(":")[4] if arn.count(":") >= 5 else ""):
+                    await deliver(self.providers, arn, body, attributes=attributes, source="lambda")
                 return
             parts = arn.split(":")
             if parts[2] != "sqs":
@@ -1581,6 +1607,30 @@ class LambdaProvider(Provider):
         if result.function_error:
             return HttpResponse(502, [("content-type", "application/json")], b'{"Message":"Internal Server Error"}')
         return _url_response(result.payload)
+
+
+def _note_outcome(span, spec: FunctionSpec, outcome: Outcome) -> None:
+    """What a Lambda.Invocation span shows: the function's answer, its log (as CloudWatch Logs
+    has it), cold start, duration, memory; a function error by its type and message."""
+    span.set_response(outcome.payload)
+    span.set("version", spec.version)
+    span.set("logGroup", spec.log_group)
+    span.set("logStream", outcome.stream)
+    span.set("log", outcome.log_text[-tracing.RECORDER.payload_bytes:])
+    span.set("coldStart", outcome.init_ms is not None)
+    if outcome.init_ms is not None:
+        span.set("initMs", round(outcome.init_ms, 2))
+    span.set("billedDurationMs", max(1, int(-(-outcome.duration_ms // 1))))
+    span.set("maxMemoryUsedMb", outcome.max_memory_mb)
+    if outcome.error_type:
+        try:
+            error = orjson.loads(outcome.payload)
+        except orjson.JSONDecodeError:
+            error = None
+        if isinstance(error, dict):
+            span.fail(f"{error.get('errorType') or outcome.error_type}: {error.get('errorMessage') or ''}")
+        else:
+            span.fail(outcome.error_type)
 
 
 def _cors_headers(cors: dict, origin: str, preflight: bool) -> list[tuple[str, str]]:

@@ -102,6 +102,8 @@ MIGRATIONS = [
         due REAL NOT NULL
     );
     """,
+    # the trace an asynchronous invocation was queued in (an X-Ray trace header): its attempts join it
+    "ALTER TABLE lambda_events ADD COLUMN trace TEXT;",
 ]
 
 
@@ -286,15 +288,16 @@ class LambdaStore:
 
     # -- the asynchronous invocation queue -------------------------------------------------------
 
-    def enqueue(self, account, region, name, qualifier, request_id, payload: bytes, now: float) -> int:
+    def enqueue(self, account, region, name, qualifier, request_id, payload: bytes, now: float,
+                trace: str | None = None) -> int:
         return self.db.insert(
-            "INSERT INTO lambda_events(account, region, name, qualifier, request_id, payload, received, due) "
-            "VALUES (?,?,?,?,?,?,?,?)", (account, region, name, qualifier, request_id, payload, now, now))
+            "INSERT INTO lambda_events(account, region, name, qualifier, request_id, payload, received, due, trace) "
+            "VALUES (?,?,?,?,?,?,?,?,?)", (account, region, name, qualifier, request_id, payload, now, now, trace))
 
     def get_event(self, event_id: int):
         return self.db.query_one(
-            "SELECT account, region, name, qualifier, request_id, payload, attempts, received FROM lambda_events WHERE id=?",
-            (event_id,))
+            "SELECT account, region, name, qualifier, request_id, payload, attempts, received, trace FROM lambda_events "
+            "WHERE id=?", (event_id,))
 
     def reschedule(self, event_id: int, attempts: int, due: float) -> None:
         self.db.execute("UPDATE lambda_events SET attempts=?, due=? WHERE id=?", (attempts, due, event_id))

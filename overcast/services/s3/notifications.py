@@ -20,6 +20,7 @@ from urllib.parse import quote_plus
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.context import HttpRequest, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.engine.targets import Sender, delivery_refusal
@@ -149,7 +150,8 @@ class Notifier:
         """Keep a notification to deliver: its row commits with the write that emitted it (the
         caller's transaction, S3Provider._atomic); delivery starts once that code has returned
         to the loop, that is once it committed (a rolled-back row is not found, and skipped)."""
-        delivery_id = self.provider.store.add_delivery(bucket.name, bucket.account, kind, arn, message)
+        delivery_id = self.provider.store.add_delivery(bucket.name, bucket.account, kind, arn, message,
+                                                       tracing.current_header())
         try:
             asyncio.get_running_loop().call_soon(self._start, delivery_id)
         except RuntimeError:
@@ -167,8 +169,11 @@ class Notifier:
         row = self.provider.store.delivery(delivery_id)
         if row is None:
             return
-        bucket_name, account, kind, arn, message = row
-        await self._deliver(kind, arn, message, BucketRef(bucket_name, account))
+        bucket_name, account, kind, arn, message, trace = row
+        # in the trace of the write that emitted it (kept with the row: a restart resumes it there)
+        with tracing.hop("s3", "Notification", resource=arn, account=account, parent=trace, request=message,
+                         attributes={"bucket": bucket_name, "destination": kind}):
+            await self._deliver(kind, arn, message, BucketRef(bucket_name, account))
         self.provider.store.delete_delivery(delivery_id)  # after one attempt, as before: at least once
 
     def _spawn(self, coroutine) -> None:
@@ -237,9 +242,17 @@ class Notifier:
             else:
                 await provider.invoke_function(account, region, arn, message.encode(), invocation_type="Event")
         except AwsError as e:
+            _failed(e)
             log.warning("S3 notification to %s failed: %s", arn, e)
-        except Exception:
+        except Exception as e:
+            _failed(e)
             log.exception("S3 notification to %s failed", arn)
+
+
+def _failed(error: Exception) -> None:
+    span = tracing.current()
+    if span is not None and span.kind == "hop":
+        span.fail(error)
 
 
 class BucketRef(NamedTuple):

@@ -71,6 +71,8 @@ MIGRATIONS = [
         message TEXT NOT NULL
     );
     """,
+    # the trace of the write that emitted a notification (an X-Ray trace header), for its delivery
+    "ALTER TABLE s3_deliveries ADD COLUMN trace TEXT;",
 ]
 
 
@@ -322,13 +324,14 @@ class S3Store:
 
     # -- event notifications waiting for delivery ----------------------------------------------
 
-    def add_delivery(self, bucket: str, account: str, kind: str, arn: str, message: str) -> int:
-        return self.db.insert("INSERT INTO s3_deliveries(bucket, account, kind, arn, message) VALUES(?,?,?,?,?)",
-                              (bucket, account, kind, arn, message))
+    def add_delivery(self, bucket: str, account: str, kind: str, arn: str, message: str,
+                     trace: str | None = None) -> int:
+        return self.db.insert("INSERT INTO s3_deliveries(bucket, account, kind, arn, message, trace) "
+                              "VALUES(?,?,?,?,?,?)", (bucket, account, kind, arn, message, trace))
 
-    def delivery(self, delivery_id: int) -> tuple[str, str, str, str, str] | None:
-        """(bucket, its account, kind, destination ARN, message) of a pending notification."""
-        return self.db.query_one("SELECT bucket, account, kind, arn, message FROM s3_deliveries WHERE id = ?",
+    def delivery(self, delivery_id: int) -> tuple[str, str, str, str, str, str | None] | None:
+        """(bucket, its account, kind, destination ARN, message, trace header) of a pending notification."""
+        return self.db.query_one("SELECT bucket, account, kind, arn, message, trace FROM s3_deliveries WHERE id = ?",
                                  (delivery_id,))
 
     def delete_delivery(self, delivery_id: int) -> None:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
@@ -316,7 +317,13 @@ class SchedulerProvider(Provider):
         scheduled = at or time.time()
         job = {"schedule_arn": arn, "target": doc["Target"], "scheduled_time": scheduled,
                "execution_id": str(uuid.uuid4())}
-        delivery_id = self.store.add_delivery(job, time.time())
+        # each firing is a trace of its own; its delivery (run now and on retries) belongs to it
+        with tracing.hop("scheduler", "Fire", resource=arn, account=arn.split(":")[4], region=arn.split(":")[3],
+                         parent=None, attributes={"executionId": job["execution_id"], "scheduledTime": scheduled,
+                                                  "targetArn": doc["Target"].get("Arn") or ""}) as span:
+            if span.trace_id is not None:
+                job["trace"] = span.header()
+            delivery_id = self.store.add_delivery(job, time.time())
         self._schedule_delivery(delivery_id, 0)
         if rearm:
             doc_now = self.store.get_schedule(arn)
@@ -346,9 +353,16 @@ class SchedulerProvider(Provider):
         job, attempts, first_at = row
         target = job["target"]
         body = self._input(job, attempts)
+        with tracing.hop("scheduler", "Target", resource=target.get("Arn"), parent=job.get("trace"), request=body,
+                         attributes={"scheduleArn": job["schedule_arn"], "attempt": attempts + 1}) as span:
+            await self._deliver(delivery_id, job, target, body, attempts, first_at, span)
+
+    async def _deliver(self, delivery_id: int, job: dict, target: dict, body: str, attempts: int, first_at: float,
+                       span) -> None:
         try:
             await self._invoke(job["schedule_arn"], target, body, job["execution_id"])
         except DeliveryError as error:
+            span.fail(error)
             attempts += 1
             policy = target.get("RetryPolicy") or {}
             delay = min(self.retry_delay * (2 ** (attempts - 1)), 300)
@@ -360,7 +374,8 @@ class SchedulerProvider(Provider):
                 self.store.retry_delivery(delivery_id, attempts, time.time() + delay)
                 self._schedule_delivery(delivery_id, time.time() + delay)
             return
-        except Exception:
+        except Exception as error:
+            span.fail(error)
             log.exception("scheduler delivery %s", delivery_id)
         self.store.delete_delivery(delivery_id)
         self._maybe_complete(job["schedule_arn"])

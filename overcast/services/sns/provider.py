@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, quote
 
 import orjson
 
+from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
@@ -834,7 +835,9 @@ class SnsProvider(Provider):
             protocol = sub.protocol
             text = msg["structure"].get(protocol, msg["structure"]["default"]) if msg["structure"] else msg["message"]
             if protocol == "sqs":
-                self._to_sqs(sqs, sub, topic_arn, msg, message_id, sequence, version, text, stamp, cache)
+                with tracing.hop("sns", "Deliver", resource=sub.arn, account=account, region=region,
+                                 attributes={"protocol": "sqs", "endpoint": sub.endpoint, "messageId": message_id}):
+                    self._to_sqs(sqs, sub, topic_arn, msg, message_id, sequence, version, text, stamp, cache)
             elif protocol in ("email", "sms"):
                 self.store.record(account, region, topic_arn, sub.arn, protocol, sub.endpoint, message_id,
                                   msg["subject"], text, attributes, stamp)
@@ -855,7 +858,7 @@ class SnsProvider(Provider):
                 job = {"kind": "lambda", "function": sub.endpoint, "payload": orjson.dumps(event).decode(),
                        "dlq_body": orjson.dumps(dict(envelope, UnsubscribeURL=self._unsubscribe_url(sub.arn),
                                                      MessageAttributes=attributes)).decode()}
-                scheduled.append(self.store.add_delivery(sub.arn, job, now))
+                scheduled.append(self._add_delivery(sub.arn, job, now))
             elif protocol == "firehose":
                 if sub.raw:
                     body = text
@@ -865,7 +868,7 @@ class SnsProvider(Provider):
                     if attributes:
                         envelope["MessageAttributes"] = attributes
                     body = orjson.dumps(envelope).decode()
-                scheduled.append(self.store.add_delivery(sub.arn, {"kind": "target", "arn": sub.endpoint,
+                scheduled.append(self._add_delivery(sub.arn, {"kind": "target", "arn": sub.endpoint,
                                                                    "body": body}, now))
             elif protocol in ("http", "https"):
                 headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification",
@@ -882,7 +885,7 @@ class SnsProvider(Provider):
                         envelope["MessageAttributes"] = attributes
                     body = orjson.dumps(envelope, option=orjson.OPT_INDENT_2).decode()
                 job = {"kind": "http", "url": sub.endpoint, "body": body, "headers": headers}
-                scheduled.append(self.store.add_delivery(sub.arn, job, now))
+                scheduled.append(self._add_delivery(sub.arn, job, now))
         return scheduled
 
     def _to_sqs(self, sqs, sub: Subscription, topic_arn, msg, message_id, sequence, version, text, stamp, cache):
@@ -943,6 +946,13 @@ class SnsProvider(Provider):
 
     # -- the delivery engine ---------------------------------------------------------------------
 
+    def _add_delivery(self, sub_arn: str, job: dict, now: float) -> int:
+        """A delivery to run later, with the trace it belongs to (the Publish that made it)."""
+        trace = tracing.current_header()
+        if trace is not None:
+            job["trace"] = trace
+        return self.store.add_delivery(sub_arn, job, now)
+
     def _schedule(self, delivery_id: int, at: float) -> None:
         self._timers.at(delivery_id, at, lambda: self._run_delivery(delivery_id))
 
@@ -956,20 +966,26 @@ class SnsProvider(Provider):
             self.store.delete_delivery(delivery_id)
             return
         async with self._limit:
-            try:
-                await self._attempt(job, _sender(sub["topic_arn"]))
-            except DeliveryError as error:
-                attempts += 1
-                delay = self._retry_delay(sub, job, attempts)
-                if error.client or delay is None:
-                    await self._dead_letter(sub, job, error)
-                    self.store.delete_delivery(delivery_id)
-                else:
-                    self.store.retry_delivery(delivery_id, attempts, time.time() + delay)
-                    self._schedule(delivery_id, time.time() + delay)
-                return
-            except Exception:
-                log.exception("SNS delivery %s", delivery_id)
+            with tracing.hop("sns", "Deliver", resource=sub_arn, parent=job.get("trace"),
+                             account=sub_arn.split(":")[4], region=sub_arn.split(":")[3],
+                             attributes={"protocol": sub["protocol"], "endpoint": sub["endpoint"],
+                                         "attempt": attempts + 1}) as span:
+                try:
+                    await self._attempt(job, _sender(sub["topic_arn"]))
+                except DeliveryError as error:
+                    span.fail(error)
+                    attempts += 1
+                    delay = self._retry_delay(sub, job, attempts)
+                    if error.client or delay is None:
+                        await self._dead_letter(sub, job, error)
+                        self.store.delete_delivery(delivery_id)
+                    else:
+                        self.store.retry_delivery(delivery_id, attempts, time.time() + delay)
+                        self._schedule(delivery_id, time.time() + delay)
+                    return
+                except Exception as error:
+                    span.fail(error)
+                    log.exception("SNS delivery %s", delivery_id)
         self.store.delete_delivery(delivery_id)
 
     async def _attempt(self, job: dict, sender: Sender) -> None:

@@ -17,6 +17,7 @@ import uuid
 
 import orjson
 
+from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import random_uuid
 from overcast.aws.errors import AwsError
@@ -48,6 +49,9 @@ _SQS_ACTIONS = frozenset(
         "StartMessageMoveTask", "CancelMessageMoveTask", "ListMessageMoveTasks",
     }
 )
+
+# The AWSTraceHeader system attribute as stored (models.encode_attributes' form), for a trace header
+_TRACE_ATTRIBUTE = '{"AWSTraceHeader":{"DataType":"String","StringValue":"%s"}}'
 
 
 def _now_ms() -> int:
@@ -443,6 +447,10 @@ class SqsProvider(Provider):
             m.validate_system_attributes(system)
             md5_system = m.md5_of_attributes(system)
             stored_system = m.encode_attributes(system)
+        else:
+            span = tracing.current()
+            if span is not None:  # as with X-Ray active tracing: the sender's trace travels with the message
+                stored_system = _TRACE_ATTRIBUTE % span.header()
         delay = entry.get("DelaySeconds")
         if delay == 0 and queue.fifo:  # FIFO queues take no per-message delay, but 0 asks for none: the queue's
             delay = None

@@ -15,6 +15,7 @@ import re
 import time
 from datetime import datetime
 
+from overcast import tracing
 from overcast.services.stepfunctions import jsonata_query, paths
 from overcast.services.stepfunctions.asl import is_jsonata
 from overcast.services.stepfunctions.errors import FailState, StatesError
@@ -65,12 +66,23 @@ class Interpreter:
                 return value
 
     async def run_state(self, name: str, state: dict, value, scope: Scope, language: str):
+        """One state, as the span SFN.State (its input and output)."""
+        run = self.run
+        with tracing.hop("stepfunctions", "State", resource=run.arn, account=run.account, region=run.region,
+                         attributes={"state": name, "type": state["Type"], "taskResource": state.get("Resource") or ""}
+                         ) as span:
+            output, next_name = await self._run_state(name, state, value, scope, language, span)
+        return output, next_name
+
+    async def _run_state(self, name: str, state: dict, value, scope: Scope, language: str, span):
         kind = state["Type"]
         entered = time.time()
         history = self.history
         if history.keep:
+            text = dumps(value)
+            span.set_request(text)
             scope.last_event = history.add(f"{kind}StateEntered", scope.last_event,
-                                           stateEnteredEventDetails=_io("name", name, "input", dumps(value)))
+                                           stateEnteredEventDetails=_io("name", name, "input", text))
         else:
             scope.last_event = history.add("", scope.last_event)
         if scope.top and self.checkpoint is not None:
@@ -102,6 +114,7 @@ class Interpreter:
                     self.inspection.update(outcome="CAUGHT_ERROR", error=error.error, cause=error.cause)
                 break
         text = dumps(output)
+        span.set_response(text)
         _check_size(text, f"output of state {name}")
         if history.keep:
             scope.last_event = history.add(f"{kind}StateExited", scope.last_event,

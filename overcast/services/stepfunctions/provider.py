@@ -18,6 +18,7 @@ import uuid
 
 import orjson
 
+from overcast import tracing
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.stepfunctions import asl
@@ -614,6 +615,13 @@ class StepFunctionsProvider(Provider):
         arn = f"arn:aws:states:{ctx.region}:{ctx.account}:execution:{machine['name']}:{name}"
         doc = self._execution_doc(arn, machine, name, params.get("input") or "{}", started, version_arn, alias_arn,
                                   params.get("traceHeader"))
+        # the trace the execution runs in (kept with it: a resumed execution stays in it); the
+        # request's own X-Amzn-Trace-Id wins over traceHeader, as on AWS
+        trace = tracing.current_header()
+        if not ctx.request.headers.get("x-amzn-trace-id") and tracing.parse_header(params.get("traceHeader")):
+            trace = params["traceHeader"]
+        if trace:
+            doc["_trace"] = trace
         started_event = self._started_event(doc, machine)
         if not self.store.insert_execution(arn, machine["stateMachineArn"], started, doc, events=[started_event]):
             existing = self.store.get_execution(arn)
@@ -673,6 +681,13 @@ class StepFunctionsProvider(Provider):
 
     async def _drive(self, run: Run, machine: dict, doc: dict, start_state: str | None = None,
                      variables: dict | None = None) -> None:
+        """A standard execution, as the span SFN.Execution in the trace it was started in."""
+        with tracing.hop("stepfunctions", "Execution", resource=run.arn, account=run.account, region=run.region,
+                         parent=doc.get("_trace"), attributes={"stateMachineArn": doc["stateMachineArn"],
+                                                               "resumed": start_state is not None}) as span:
+            await self._drive_standard(run, machine, doc, start_state, variables, span)
+
+    async def _drive_standard(self, run: Run, machine: dict, doc: dict, start_state, variables, span) -> None:
         definition = orjson.loads(machine["definition"])
 
         async def checkpoint(cursor, entered=False):
@@ -685,6 +700,7 @@ class StepFunctionsProvider(Provider):
         if status is None:  # the server is stopping: the execution resumes at the next start
             self.store.checkpoint(run.arn, run.history.take())
             return
+        _note_status(span, status, error, cause)
         self._finish(run, doc, status, output, error, cause)
 
     async def _run_definition(self, interp: Interpreter, definition, value, scope: Scope, start_state=None):
@@ -789,7 +805,10 @@ class StepFunctionsProvider(Provider):
         definition = orjson.loads(machine["definition"])
         interp = Interpreter(run, self.tasks, None)
         scope = Scope({}, 0, True)
-        status, output, error, cause = await self._run_definition(interp, definition, run.input, scope)
+        with tracing.hop("stepfunctions", "Execution", resource=run.arn, account=run.account, region=run.region,
+                         attributes={"stateMachineArn": run.machine_arn, "express": True}) as span:
+            status, output, error, cause = await self._run_definition(interp, definition, run.input, scope)
+            _note_status(span, status or "ABORTED", error, cause)
         return {"status": status or "ABORTED", "output": output, "error": error, "cause": cause}
 
     async def start_sync_execution(self, ctx, params):
@@ -1085,3 +1104,9 @@ class StepFunctionsProvider(Provider):
     def list_tags_for_resource(self, ctx, params):
         self._taggable(ctx, params["resourceArn"])
         return {"tags": self.store.tags(params["resourceArn"])}
+
+
+def _note_status(span, status: str, error, cause) -> None:
+    span.set("executionStatus", status)
+    if status != "SUCCEEDED":
+        span.fail(f"{error or status}: {cause or ''}"[:1024])
