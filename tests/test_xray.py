@@ -10,6 +10,7 @@ import os
 import socket
 import time
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from conftest import OvercastProcess, make_client
@@ -454,6 +455,174 @@ def test_acknowledged_segments_survive_kill_9(tmp_path):
         assert [t["Id"] for t in xray.batch_get_traces(TraceIds=[tid])["Traces"]] == [tid]
     finally:
         server.stop()
+
+
+# -- X-Ray segments and overcast's own trace -------------------------------------------------------
+
+def traced(client, header: str):
+    """The client sends `header` as X-Amzn-Trace-Id on every call."""
+    def add(request, **_):
+        request.headers["X-Amzn-Trace-Id"] = header
+    client.meta.events.register("before-sign.*.*", add)
+    return client
+
+
+def ring_trace(endpoint: str, tid: str, count: int, timeout: float = 15.0) -> list[dict]:
+    """The spans of a trace in overcast's ring (/_overcast/traces/{id}), once `count` arrived."""
+    deadline = time.time() + timeout
+    while True:
+        answer = httpx.get(f"{endpoint}/_overcast/traces/{tid}")
+        spans = answer.json()["spans"] if answer.status_code == 200 else []
+        if len(spans) >= count and all(s["end"] is not None for s in spans):
+            return spans
+        if time.time() > deadline:
+            raise AssertionError(f"trace {tid}: {spans}")
+        time.sleep(0.05)
+
+
+def test_segments_join_the_trace_of_overcasts_own_spans(client, xray, endpoint):
+    """An application's segment calls SQS with its subsegment as parent: the segment and the
+    subsegment become spans of the same trace as overcast's SQS span, and X-Ray reads the three
+    together (overcast's span as a segment whose parent is the subsegment)."""
+    tid, app_id, call_id = trace_id(), segment_id(), segment_id()
+    sqs = traced(client("sqs"), f"Root={tid};Parent={call_id};Sampled=1")
+    start = time.time()
+    sqs.list_queues()
+    put(xray, document(tid, app_id, name="checkout", start=start - 0.01, took=0.5, subsegments=[
+        {"name": "SQS", "id": call_id, "start_time": start - 0.005, "end_time": start + 0.3, "namespace": "aws",
+         "aws": {"operation": "ListQueues"}}]))
+    spans = {s["spanId"]: s for s in ring_trace(endpoint, tid, 3)}
+    api = next(s for s in spans.values() if s["kind"] == "api" and s["name"] == "SQS.ListQueues")
+    assert api["parentId"] == call_id
+    assert spans[call_id]["kind"] == "xray" and spans[call_id]["parentId"] == app_id
+    assert spans[call_id]["name"] == "SQS" and spans[call_id]["operation"] == "ListQueues"
+    assert spans[app_id]["kind"] == "xray" and spans[app_id]["parentId"] is None and spans[app_id]["name"] == "checkout"
+    assert json.loads(spans[app_id]["request"])["id"] == app_id  # the document as sent
+
+    [trace] = xray.batch_get_traces(TraceIds=[tid])["Traces"]
+    documents = {s["Id"]: json.loads(s["Document"]) for s in trace["Segments"]}
+    assert set(documents) == {app_id, api["spanId"]}
+    own = documents[api["spanId"]]
+    assert own["name"] == "SQS" and own["origin"] == "AWS::SQS::Queue" and own["parent_id"] == call_id
+    assert own["aws"] == {"operation": "ListQueues", "region": "us-east-1", "account_id": "000000000000"}
+    assert own["http"] == {"response": {"status": 200}}
+
+    [summary] = [s for s in summaries(xray, 'service("SQS")') if s["Id"] == tid]
+    assert summary["EntryPoint"]["Name"] == "checkout"
+    assert {s["Name"] for s in summary["ServiceIds"]} == {"checkout", "SQS"}
+    services = {s["Name"]: s for s in xray.get_trace_graph(TraceIds=[tid])["Services"]}
+    [edge] = services["checkout"]["Edges"]
+    assert edge["ReferenceId"] == services["SQS"]["ReferenceId"]
+
+
+def test_an_in_progress_segment_is_an_open_span_until_it_completes(xray, endpoint):
+    tid, sid = trace_id(), segment_id()
+    start = time.time() - 1
+    put(xray, {"name": "batch-job", "id": sid, "trace_id": tid, "start_time": start, "in_progress": True})
+    deadline = time.time() + 10
+    while True:
+        answer = httpx.get(f"{endpoint}/_overcast/traces/{tid}")
+        if answer.status_code == 200:
+            break
+        assert time.time() < deadline
+        time.sleep(0.05)
+    [span] = answer.json()["spans"]
+    assert span["spanId"] == sid and span["end"] is None
+    put(xray, document(tid, sid, name="batch-job", start=start, took=0.75, fault=True,
+                       cause={"exceptions": [{"type": "TimeoutError", "message": "took too long"}]}))
+    [span] = ring_trace(endpoint, tid, 1)
+    assert span["end"] == pytest.approx(start + 0.75) and span["durationMs"] == pytest.approx(750, abs=1)
+    assert span["status"] == "error" and span["error"] == "TimeoutError: took too long"
+
+
+def test_the_xray_api_does_not_see_its_own_calls(client, endpoint):
+    own = trace_id()
+    traced(client("xray"), f"Root={own};Sampled=1").get_trace_summaries(StartTime=time.time() - 60,
+                                                                        EndTime=time.time() + 60)
+    ring_trace(endpoint, own, 1)  # overcast recorded the call
+    assert own not in {s["Id"] for s in summaries(client("xray"))}
+
+
+XRAY_FUNCTION = '''
+import os
+
+import boto3
+from aws_xray_sdk.core import patch, xray_recorder
+
+patch(["boto3"])
+
+
+def handler(event, context):
+    with xray_recorder.in_subsegment("reserve-stock") as sub:
+        sub.put_annotation("order", event["order"])
+        boto3.client("sqs").list_queues()
+    return {"trace": os.environ["_X_AMZN_TRACE_ID"], "daemon": os.environ["AWS_XRAY_DAEMON_ADDRESS"]}
+'''
+
+
+def _installed(distribution: str) -> dict[str, bytes]:
+    """A distribution's files as pip installed them, to package into a function's zip."""
+    from importlib.metadata import distribution as find
+
+    found = find(distribution)
+    files = {}
+    for path in found.files:
+        name = str(path)
+        if name.endswith(".pyc") or ".dist-info/" in name or name.startswith(".."):
+            continue
+        files[name] = path.locate().read_bytes()
+    return files
+
+
+def test_the_xray_sdk_in_a_function_joins_the_invocations_trace(client, xray, endpoint, unique_name):
+    """AWS's X-Ray SDK for Python, packaged in the function's zip: its subsegments reach overcast's
+    daemon port (AWS_XRAY_DAEMON_ADDRESS) and join the invocation's trace (_X_AMZN_TRACE_ID), and
+    the SQS call it makes (boto3 patched) is a child of its subsegment."""
+    from lambda_functions import ROLE, zip_files
+
+    lam = client("lambda")
+    name = unique_name("xray-fn")
+    code = zip_files({"app.py": XRAY_FUNCTION, **_installed("aws-xray-sdk"), **_installed("wrapt")})
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": code}, Timeout=30, TracingConfig={"Mode": "Active"})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    tid = trace_id()
+    out = traced(client("lambda"), f"Root={tid};Sampled=1").invoke(FunctionName=name,
+                                                                    Payload=json.dumps({"order": "o-7"}))
+    result = json.loads(out["Payload"].read())
+    assert "FunctionError" not in out, result
+    assert result["trace"].startswith(f"Root={tid};Parent=") and result["daemon"].endswith(endpoint.rsplit(":", 1)[1])
+    facade = result["trace"].split("Parent=")[1].split(";")[0]
+
+    spans = ring_trace(endpoint, tid, 5)
+    by_name = {s["name"]: s for s in spans}
+    stock, call = by_name["reserve-stock"], by_name["sqs"]  # the SDK names an AWS call's subsegment by its service
+    assert stock["kind"] == "xray" and stock["parentId"] == facade  # the invocation's span
+    assert stock["attributes"]["annotation.order"] == "o-7" and stock["attributes"]["xray.service"] == name
+    assert call["kind"] == "xray" and call["parentId"] == stock["spanId"] and call["operation"] == "ListQueues"
+    api = by_name["SQS.ListQueues"]
+    assert api["kind"] == "api" and api["parentId"] == call["spanId"]
+    assert any(s["spanId"] == facade for s in spans)
+
+    [trace] = wait_for_trace_segments(xray, tid)
+    documents = [json.loads(s["Document"]) for s in trace["Segments"]]
+    function = next(d for d in documents if d["id"] == facade)
+    assert function["name"] == name and function["origin"] == "AWS::Lambda::Function"
+    [nested] = function["subsegments"]
+    assert nested["name"] == "reserve-stock" and nested["annotations"] == {"order": "o-7"}
+    assert [s["name"] for s in nested["subsegments"]] == ["sqs"]
+    assert tid in ids_of(xray, f'service("{name}") AND annotation.order = "o-7"')
+
+
+def wait_for_trace_segments(xray, tid: str, timeout: float = 10.0) -> list[dict]:
+    deadline = time.time() + timeout
+    while True:
+        traces = xray.batch_get_traces(TraceIds=[tid])["Traces"]
+        if traces and any("subsegments" in s["Document"] for s in traces[0]["Segments"]):
+            return traces
+        if time.time() > deadline:
+            raise AssertionError(f"trace {tid}: {traces}")
+        time.sleep(0.05)
 
 
 # -- the console -----------------------------------------------------------------------------------

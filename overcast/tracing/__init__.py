@@ -288,6 +288,13 @@ class Span:
             if RECORDER._subscribers and self.sampled:
                 RECORDER._finish(self)
 
+    def finish_at(self, end: float) -> None:
+        """End at a time already known: work reported after it was done (`joined`)."""
+        if self.end is None:
+            self.end = end
+            if RECORDER._subscribers and self.sampled:
+                RECORDER._finish(self)
+
     def __enter__(self) -> Span:
         self._token = _current.set(self)
         return self
@@ -437,6 +444,18 @@ def hop(service: str, operation: str, *, resource: str | None = None, account: s
                 others.append(context.trace_id)
         if others:
             span.set("links", " ".join(others[:20]))
+    RECORDER._begin(span)
+    return span
+
+
+def joined(trace_id: str, span_id: str, parent_id: str | None, kind: str, service: str, operation: str,
+           account: str, region: str, start: float) -> Span:
+    """A span of work done outside overcast, with ids of its own, that joins the trace it names
+    under the span it names (a segment a function's X-Ray SDK sent): recorded now, ended by
+    `finish_at`."""
+    span = _child(TraceContext(trace_id, parent_id), kind, service, operation, account, region)
+    span._id = span_id
+    span.start = start
     RECORDER._begin(span)
     return span
 
@@ -717,6 +736,10 @@ class Recorder:
     def trace(self, trace_id: str) -> Span | None:
         """The holder of a trace in the ring, by its id (an id nobody asked for cannot be known)."""
         return self._by_id.get(trace_id)
+
+    def trace_ids(self) -> list[str]:
+        """The ids of the traces in the ring, oldest first (an id nobody asked for is made now)."""
+        return [root.trace_id for root in list(self._ring)]
 
     def __len__(self) -> int:
         return len(self._ring)

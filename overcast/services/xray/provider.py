@@ -1,7 +1,8 @@
 """AWS X-Ray (rest-json): PutTraceSegments (and the daemon's UDP port, daemon.py) stores segment
-documents for X-Ray's 30 days; GetTraceSummaries, BatchGetTraces, GetTraceGraph and
-GetServiceGraph read them back together with overcast's own spans of the same traces; the
-sampling API answers with AWS's default rule. docs/xray.md says what works and what does not.
+documents for X-Ray's 30 days and puts them in overcast's trace ring (ring.py), where they join
+the traces they name; GetTraceSummaries, BatchGetTraces, GetTraceGraph and GetServiceGraph read
+them back together with overcast's own spans of the same traces; the sampling API answers with
+AWS's default rule. docs/xray.md says what works and what does not.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import orjson
 from overcast.aws.errors import AwsError
 from overcast.aws.routing import DEFAULT_ACCOUNT, DEFAULT_REGION
 from overcast.services.base import Provider
+from overcast.services.xray import ring
 from overcast.services.xray import segments as seg
 from overcast.services.xray.filters import compile_filter
 from overcast.services.xray.store import TIME_COLUMNS, XRayStore
@@ -63,15 +65,23 @@ class XRayProvider(Provider):
             self.store.put(account, region, [
                 (a.trace_id, a.id, a.parent_id, a.kind, a.name, a.start, a.end, a.trace_time, now, a.text)
                 for a in accepted])
+            ring.record(accepted, account, region)
         if now - self._pruned > PRUNE_EVERY:
             self._pruned = now
             self.store.expire(now - seg.RETENTION)
         return accepted, unprocessed
 
     def ingest_daemon(self, text: str) -> None:
-        """One document from the daemon's UDP port (daemon.py), filed under the default account
-        and region (the daemon's own)."""
-        _, unprocessed = self.ingest(DEFAULT_ACCOUNT, DEFAULT_REGION, [text])
+        """One document from the daemon's UDP port (daemon.py), filed under the account and region
+        of the trace it joins (a function's invocation), else the default ones."""
+        account, region = DEFAULT_ACCOUNT, DEFAULT_REGION
+        try:
+            trace_id = orjson.loads(text).get("trace_id")
+        except (orjson.JSONDecodeError, AttributeError):
+            trace_id = None
+        if isinstance(trace_id, str):
+            account, region = ring.owner(trace_id) or (account, region)
+        _, unprocessed = self.ingest(account, region, [text])
         for refused in unprocessed:
             log.warning("X-Ray daemon port: unprocessed segment %s", refused)
 
@@ -82,14 +92,32 @@ class XRayProvider(Provider):
     # -- reading -------------------------------------------------------------------------------
 
     def _traces(self, account: str, region: str, trace_ids: list[str]) -> dict[str, seg.TraceData]:
-        """The traces' documents: those stored for the account and region."""
+        """The traces' documents: those stored for the account and region, and overcast's own
+        spans of the same traces (from the ring of recent traces)."""
         found: dict[str, seg.TraceData] = {}
         for trace_id, rows in self.store.segments(account, region, trace_ids).items():
             trace = found[trace_id] = seg.TraceData(trace_id)
             for row in rows:
                 trace.documents.append(orjson.loads(row[8]))
                 trace.received = max(trace.received, row[7])
+        if ring.enabled():
+            for trace_id in trace_ids:
+                own = ring.spans_of(trace_id, account, region)
+                if own:
+                    trace = found.setdefault(trace_id, seg.TraceData(trace_id))
+                    trace.documents += own
+                    trace.received = max(trace.received, max(d.get("end_time") or d["start_time"] for d in own))
         return found
+
+    def _between(self, account: str, region: str, kind: str, start: float, end: float) -> list[str]:
+        """Ids of the traces in [start, end] by TimeRangeType, stored or in the ring, latest first."""
+        latest = dict(self.store.traces_between(account, region, TIME_COLUMNS[kind], start, end))
+        if ring.enabled():
+            for trace_id, when in ring.trace_ids(account, region, start, end):
+                if kind == "TraceId" and not start <= (seg.trace_time(trace_id) or 0) <= end:
+                    continue
+                latest[trace_id] = max(latest.get(trace_id, when), when)
+        return sorted(latest, key=latest.__getitem__, reverse=True)
 
     def batch_get_traces(self, ctx, params):
         ids = list(dict.fromkeys(params["TraceIds"]))
@@ -112,7 +140,7 @@ class XRayProvider(Provider):
         kind = params.get("TimeRangeType") or "Event"
         matches = compile_filter(params["FilterExpression"]) if params.get("FilterExpression") else None
         offset = _offset(params.get("NextToken"))
-        ids = self.store.traces_between(ctx.account, ctx.region, TIME_COLUMNS[kind], start, end)
+        ids = self._between(ctx.account, ctx.region, kind, start, end)
         traces = self._traces(ctx.account, ctx.region, ids)
         summaries = []
         for trace_id in ids:
@@ -138,7 +166,7 @@ class XRayProvider(Provider):
         start, end = params["StartTime"].timestamp(), params["EndTime"].timestamp()
         if start > end:
             raise invalid("StartTime must be before EndTime.")
-        ids = self.store.traces_between(ctx.account, ctx.region, "received", start, end)
+        ids = self._between(ctx.account, ctx.region, "Event", start, end)
         traces = self._traces(ctx.account, ctx.region, ids)
         return {"StartTime": start, "EndTime": end, "ContainsOldGroupVersions": False,
                 "Services": seg.graph([traces[i] for i in ids if i in traces], ctx.account)}

@@ -53,13 +53,12 @@ class XRayStore:
                 "start_time, end_time, trace_time, received, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(account, region, *row) for row in rows])
 
-    def traces_between(self, account: str, region: str, column: str, start: float, end: float) -> list[str]:
-        """Ids of the traces with a segment whose `column` (TIME_COLUMNS) falls in [start, end],
-        latest first."""
-        rows = self.db.query(
+    def traces_between(self, account: str, region: str, column: str, start: float, end: float) -> list[tuple]:
+        """(trace id, latest time) of the traces with a segment whose `column` (TIME_COLUMNS) falls
+        in [start, end], latest first."""
+        return self.db.query(
             f"SELECT trace_id, MAX({column}) AS t FROM xray_segments WHERE account=? AND region=? AND {column} >= ? "
             f"AND {column} <= ? GROUP BY trace_id ORDER BY t DESC", (account, region, start, end))
-        return [row[0] for row in rows]
 
     def segments(self, account: str, region: str, trace_ids: list[str]) -> dict[str, list[tuple]]:
         """{trace id: its segment rows (ROW), in order of start}."""

@@ -256,7 +256,7 @@ export const SERVICES = [
   },
   {
     id: "xray", title: "X-Ray", group: "Management",
-    note: "Traces whose segments X-Ray SDKs and PutTraceSegments sent, in the last hour.",
+    note: "The last hour of traces as X-Ray sees them: overcast's own spans as segments, and the segments X-Ray SDKs sent.",
     lists: [{
       id: "traces", title: "Traces", op: "GetTraceSummaries", items: "TraceSummaries", token: ["NextToken", "NextToken"],
       get params() { const now = Date.now() / 1000; return { StartTime: now - 3600, EndTime: now }; },
