@@ -74,6 +74,9 @@ class Config:
     trace_traces: int = 1000  # traces kept (the oldest leave first)
     trace_spans: int = 100_000  # spans kept in all the traces together
     trace_payload_bytes: int = 4096  # bytes of each request and response payload kept with a span
+    # an OpenTelemetry collector's OTLP/HTTP endpoint that spans are also sent to (docs/tracing.md);
+    # empty: none. A base URL gets /v1/traces, as OTEL_EXPORTER_OTLP_ENDPOINT does
+    otlp_endpoint: str = ""
 
     @classmethod
     def from_env(cls) -> Config:
@@ -103,6 +106,7 @@ class Config:
             trace_traces=int(os.environ.get("OVERCAST_TRACE_TRACES", 1000)),
             trace_spans=int(os.environ.get("OVERCAST_TRACE_SPANS", 100_000)),
             trace_payload_bytes=int(os.environ.get("OVERCAST_TRACE_PAYLOAD_BYTES", 4096)),
+            otlp_endpoint=os.environ.get("OVERCAST_OTLP_ENDPOINT", ""),
         )
 
     @property

@@ -61,9 +61,14 @@ class OvercastApp:
     async def listening(self) -> None:
         """Once the port is bound: a cluster's node tells the others its address; the X-Ray
         daemon's UDP port at the same number (or the one OVERCAST_XRAY_DAEMON_PORT names), where
-        functions' X-Ray SDKs send their segments."""
+        functions' X-Ray SDKs send their segments; the export of spans to an OpenTelemetry
+        collector, when one is configured (OVERCAST_OTLP_ENDPOINT)."""
         if self.providers is not None:
             await self.providers.coordination.listening()
+        if self.config.otlp_endpoint:
+            from overcast.tracing import otlp
+
+            otlp.start(self.config)
         setting = self.config.xray_daemon_port.strip().lower()
         if setting and not setting.isdigit() and setting != "off":
             log.warning("OVERCAST_XRAY_DAEMON_PORT=%s is neither a port number nor off: no X-Ray daemon port", setting)
@@ -75,6 +80,10 @@ class OvercastApp:
             self.config.xray_daemon_address = address or ""
 
     async def close(self) -> None:
+        if self.config.otlp_endpoint:
+            from overcast.tracing import otlp
+
+            await asyncio.to_thread(otlp.stop)
         if self.xray_daemon is not None:
             self.xray_daemon.close()
             self.xray_daemon = None
