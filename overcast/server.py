@@ -230,6 +230,11 @@ class OvercastApp:
                 security.allow_origin(response, allowed)
         if request.too_large or (request.stream is not None and request.stream.timed_out):
             response.headers.append(("connection", "close"))  # the rest of the body was not read
+        if self.providers.db.unsynced:  # (PostgreSQL) what the request wrote reaches the disk first
+            try:
+                await self.providers.db.sync()
+            except AwsError as e:  # the database went away: the writes may be lost, so no success
+                response = _unsynced(e)
         await _send(send, response, receive)
 
     async def _cross_origin(self, request: HttpRequest, origin: str) -> tuple[HttpResponse | None, str | None]:
@@ -402,6 +407,13 @@ def _private(data_dir: str, database: str) -> None:
 
 def _request_timeout(error: AwsError) -> HttpResponse:
     """The body never came: AWS's RequestTimeout, and the connection closed (its framing is lost)."""
+    return HttpResponse(error.status, [("content-type", "application/json"), ("connection", "close")],
+                        orjson.dumps({"__type": error.code, "message": error.message}))
+
+
+def _unsynced(error: AwsError) -> HttpResponse:
+    """503 for an answer whose writes could not be made durable (the protocol's own serializer
+    is behind us: the JSON form; SDKs retry a 503 whatever its body)."""
     return HttpResponse(error.status, [("content-type", "application/json"), ("connection", "close")],
                         orjson.dumps({"__type": error.code, "message": error.message}))
 

@@ -31,6 +31,13 @@ class Database:
     `insert` and `execute_many` outside `transaction()` commit on their own."""
 
     url = ""  # where the data lives, as `overcast status` shows it
+    # PostgreSQL commits asynchronously and makes them durable in groups: an answer that wrote
+    # waits for `await sync()` while `unsynced` (overcast.storage.postgres). SQLite's commits are
+    # durable when they return (never unsynced).
+    unsynced = False
+
+    async def sync(self) -> None:
+        pass
 
     def migrate(self, service: str, migrations: Sequence[str]) -> None:
         raise NotImplementedError

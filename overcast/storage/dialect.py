@@ -55,6 +55,7 @@ class Translation:
     sql: str
     names: tuple[str, ...] | None  # parameter names in $n order, for a dict of parameters
     count: int  # how many parameters the statement takes
+    writes: bool = True  # anything but a plain SELECT (a commit that the answer must wait for)
 
 
 class TranslationError(Exception):
@@ -116,7 +117,8 @@ def translate(sql: str, table: Callable[[str], Table | None], returning: bool = 
         _insert(tree, table, returning)
     generator = _Generator(dialect=_POSTGRES, unsupported_level=sqlglot.ErrorLevel.IGNORE)
     generator.numbers = {name: i for i, name in enumerate(names, start=1)}
-    return Translation(generator.generate(tree, copy=False), None if positional else tuple(names), len(names))
+    return Translation(generator.generate(tree, copy=False), None if positional else tuple(names), len(names),
+                       writes=not isinstance(tree, exp.Select | exp.Union))
 
 
 _POSITIONAL = "__overcast_p"  # the name a `?` gets while the statement is parsed

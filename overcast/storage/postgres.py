@@ -8,6 +8,14 @@ SQLite, over psycopg 3 and a psycopg_pool connection pool.
 - The event loop owns one connection, taken from the pool and kept, as SQLite's single
   connection: statements run on it one at a time, in autocommit unless inside `transaction()`
   (BEGIN ... COMMIT). The pool's other connections serve the blob store's threads.
+- Durable answers, one disk flush for many: the event loop's connection commits asynchronously
+  (synchronous_commit = off: a COMMIT does not wait for the disk), and before an answer that
+  wrote is sent, the server awaits `sync()`: a barrier transaction on a connection of its own,
+  committed synchronously, whose commit record follows every commit before it, so its flush
+  makes them all durable. Requests that wrote while a barrier was in flight share the next one
+  (group commit), and the event loop serves other requests while a barrier waits for the disk.
+  Work without a request (pollers, timers) does not wait: PostgreSQL's WAL writer flushes its
+  commits within a fraction of a second (wal_writer_delay).
 - The database lost while serving: the statement fails with `StorageUnavailable` (AWS's 503
   ServiceUnavailable, rendered by the protocol layer), the broken connection goes back to the
   pool, which reconnects in its own threads, and the next request that finds a connection
@@ -16,6 +24,7 @@ SQLite, over psycopg 3 and a psycopg_pool connection pool.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -95,6 +104,14 @@ def connect_kwargs(url: str) -> dict:
     return kwargs
 
 
+def barrier_kwargs(url: str) -> dict:
+    kwargs = connect_kwargs(url)
+    del kwargs["cursor_factory"], kwargs["prepare_threshold"]
+    options = psycopg.conninfo.conninfo_to_dict(url).get("options", "")
+    kwargs["options"] = f"{options} -c synchronous_commit=on".strip()
+    return kwargs
+
+
 def probe(url: str) -> None:
     """Connect once, raising StorageUnavailable with PostgreSQL's own reason when that fails
     (the pool would only say that it timed out)."""
@@ -123,6 +140,11 @@ class PostgresDatabase(Database):
         self._translations: dict[tuple[str, bool], Translation] = {}
         self._table_info: dict[str, Table | None] = {}
         self._lost_at = 0.0
+        self._url = url
+        self._write_seq = 0  # commits on the loop's connection so far
+        self._synced_seq = 0  # ... of which a barrier has made this many durable
+        self._barrier: asyncio.Future | None = None
+        self._barrier_conn: psycopg.AsyncConnection | None = None
         self._setup()
 
     # -- connections ---------------------------------------------------------------------------
@@ -139,6 +161,10 @@ class PostgresDatabase(Database):
                 log.warning("PostgreSQL is back after %.1f s", time.monotonic() - self._lost_at)
                 self._lost_at = 0.0
             self._cursor = self._conn.cursor()
+            try:
+                self._cursor.execute("SET synchronous_commit = off")  # made durable by sync()
+            except psycopg.OperationalError as e:
+                raise self._lost(e) from None
         return self._cursor
 
     def _lost(self, error: Exception) -> StorageUnavailable:
@@ -167,6 +193,8 @@ class PostgresDatabase(Database):
             if self._conn is not None and not self._conn.broken and not self._conn.closed:
                 raise
             raise self._lost(e) from None
+        if translation.writes and not self._depth:
+            self._write_seq += 1
         return cursor
 
     def _translate(self, sql: str, returning: bool) -> Translation:
@@ -272,6 +300,8 @@ class PostgresDatabase(Database):
             if self._conn is not None and not self._conn.broken and not self._conn.closed:
                 raise
             raise self._lost(e) from None
+        if not self._depth:
+            self._write_seq += 1
 
     def insert(self, sql: str, params: Sequence | dict = ()) -> int:
         cursor = self._run(sql, params, returning=True)
@@ -323,6 +353,39 @@ class PostgresDatabase(Database):
             cursor.execute("COMMIT")
         except psycopg.OperationalError as e:
             raise self._lost(e) from None
+        self._write_seq += 1
+
+    # -- durability ----------------------------------------------------------------------------
+
+    @property
+    def unsynced(self) -> bool:
+        """Commits on the loop's connection not yet known to be on the disk."""
+        return self._write_seq > self._synced_seq
+
+    async def sync(self) -> None:
+        """Wait until every commit made so far is durable (see the module's docstring)."""
+        wanted = self._write_seq
+        while self._synced_seq < wanted:
+            if self._barrier is None:
+                self._barrier = asyncio.ensure_future(self._flush_barrier())
+            await asyncio.shield(self._barrier)
+
+    async def _flush_barrier(self) -> None:
+        covers = self._write_seq  # the commits made before this barrier starts
+        try:
+            if self._barrier_conn is None or self._barrier_conn.closed:
+                self._barrier_conn = await psycopg.AsyncConnection.connect(self._url, **barrier_kwargs(self._url))
+            # a transaction with an id writes a commit record; committed synchronously, it waits
+            # for the WAL to be flushed up to it, which covers every commit before it
+            await self._barrier_conn.execute("SELECT pg_current_xact_id()")
+        except (psycopg.OperationalError, OSError) as e:
+            conn, self._barrier_conn = self._barrier_conn, None
+            if conn is not None:
+                await conn.close()
+            raise StorageUnavailable(str(e)) from None
+        finally:
+            self._barrier = None
+        self._synced_seq = max(self._synced_seq, covers)
 
     def tables(self) -> set[str]:
         return {r[0] for r in self.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
@@ -350,6 +413,9 @@ class PostgresDatabase(Database):
             raise StorageUnavailable(str(e)) from None
 
     def close(self) -> None:
+        if self._barrier_conn is not None:
+            self._barrier_conn.pgconn.finish()  # (no loop to await its close on)
+            self._barrier_conn = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
