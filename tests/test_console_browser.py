@@ -491,6 +491,32 @@ def test_a_trace_appears_in_the_console_as_its_spans_end(endpoint, browser_page,
     assert page.problems == []
 
 
+def test_the_example_request_is_one_trace_across_services_with_a_waterfall(endpoint, browser_page, example):
+    """POST /items of the REST API example: API Gateway → Lambda → DynamoDB, one trace, seen live,
+    opened as a waterfall; a span shows its request and response."""
+    page = browser_page
+    page.goto(_console(endpoint, "#/"))
+    page.wait_for_selector(".live.on")
+    trace_id, header = _trace_header()
+    created = httpx.post(f"{example['url']}/items", json={"name": "traced lamp", "price": 3},
+                         headers={**example["headers"], "X-Amzn-Trace-Id": header}, timeout=60)
+    assert created.status_code == 201, created.text
+    row = page.wait_for_selector(f"tr[data-trace='{trace_id}']")
+    for service in ("apigateway", "lambda", "dynamodb"):
+        row.wait_for_selector(f".badge:text-is('{service}')")
+    _shot(page, "traces")
+    row.click()
+    page.wait_for_selector(".wf-row")
+    names = page.locator(".wf-name").all_inner_texts()
+    assert any(n.startswith("DynamoDB.PutItem") for n in names), names
+    _shot(page, "waterfall")
+    page.locator(".wf-row", has_text="DynamoDB.PutItem").first.click()
+    request = page.locator(".span-detail pre.request").inner_text()
+    assert "traced lamp" in request
+    _shot(page, "span")
+    assert page.problems == []
+
+
 def test_a_trace_of_thousands_of_spans_stays_responsive(endpoint, browser_page, client, unique_name):
     page = browser_page
     url = client("sqs").create_queue(QueueName=unique_name("big"))["QueueUrl"]
