@@ -71,7 +71,7 @@ export function listPage() {
   function fill(tr, s) {
     const root = s.root || {};
     clear(tr,
-      h("td", { "data-label": "When", class: "mono" }, clock(s.start)),
+      h("td", { "data-label": "When", class: "mono nowrap" }, clock(s.start)),
       h("td", { "data-label": "Trace" }, h("div", {}, root.name || "…"),
         root.resource ? h("div", { class: "muted mono" }, root.resource) : null),
       h("td", { "data-label": "Services" }, h("div", { class: "services" }, (s.services || []).map((x) => badge(x)))),
@@ -115,7 +115,11 @@ export function listPage() {
     s.end = Math.max(s.end || 0, span.end || 0) || null;
     s.durationMs = s.end ? (s.end - s.start) * 1000 : null;
     if (span.status === "error") s.status = "error";
-    if (span.service && !s.services.includes(span.service)) s.services.push(span.service);
+    if (span.service) { // the services in the order they joined the trace (by start), the root's first
+      s.began = s.began || Object.fromEntries((s.services || []).map((x, i) => [x, -1e12 + i]));
+      s.began[span.service] = Math.min(s.began[span.service] ?? Infinity, span.start);
+      s.services = Object.keys(s.began).sort((a, b) => s.began[a] - s.began[b]);
+    }
     if (!span.parentId || !s.root) s.root = { name: span.name, service: span.service, operation: span.operation, resource: span.resource };
     show(s);
   }
