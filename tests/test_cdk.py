@@ -172,3 +172,30 @@ def test_the_clickstream_example_as_a_cdk_app(bootstrapped, endpoint, client, tm
         client("s3").head_bucket(Bucket=out["Bucket"])
     assert out["Stream"] not in client("kinesis").list_streams()["StreamNames"]
     assert out["Database"] not in [d["Name"] for d in client("glue").get_databases()["DatabaseList"]]
+
+
+UNSUPPORTED_APP = """
+const cdk = require('aws-cdk-lib');
+const iot = require('aws-cdk-lib/aws-iot');
+const sqs = require('aws-cdk-lib/aws-sqs');
+const app = new cdk.App();
+const stack = new cdk.Stack(app, process.env.STACK_NAME, { env: { account: '000000000000', region: 'us-east-1' } });
+const queue = new sqs.Queue(stack, 'Readings');
+new iot.CfnTopicRule(stack, 'Sensors', { topicRulePayload: {
+  sql: "SELECT * FROM 'sensors/#'", actions: [{ sqs: { queueUrl: queue.queueUrl, roleArn: 'arn:aws:iam::000000000000:role/r' } }] } });
+"""
+
+
+def test_a_resource_type_overcast_does_not_support_fails_the_deployment_naming_it(bootstrapped, endpoint, client, tmp_path,
+                                                                                  unique_name):
+    stack_name = unique_name("Unsupported")
+    (tmp_path / "app.js").write_text(UNSUPPORTED_APP)
+    (tmp_path / "cdk.json").write_text(json.dumps({"app": "node app.js"}))
+    result = subprocess.run([bootstrapped, "deploy", "--require-approval", "never"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=600, env=aws_env(endpoint, STACK_NAME=stack_name))
+    assert result.returncode != 0
+    assert "Resource type AWS::IoT::TopicRule is not supported by overcast" in result.stdout + result.stderr
+    cf = client("cloudformation")
+    assert cf.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert not [q for q in client("sqs").list_queues().get("QueueUrls", []) if stack_name in q]  # rolled back
+    cf.delete_stack(StackName=stack_name)

@@ -131,7 +131,15 @@ def test_serverless_event_types_and_commands(endpoint, client, tmp_path):
     answer = httpx.get(f"{endpoint}/hello", headers={"Host": f"{http_api}.execute-api.localhost"}, timeout=60)
     assert answer.json() == {"hello": "serverless", "version": 2}
 
-    wait_for_logs(client, {"tick": "seen aws.events Scheduled Event"}, timeout=90)  # rate(1 minute)
+    # the schedule: its rule, fired now through overcast's test clock instead of waiting a minute
+    events = client("events")
+    tick = client("lambda").get_function(FunctionName="overcast-sls-hello-local-tick")["Configuration"]["FunctionArn"]
+    rule = events.describe_rule(Name=events.list_rule_names_by_target(TargetArn=tick)["RuleNames"][0])
+    assert rule["ScheduleExpression"] == "rate(1 minute)" and rule["State"] == "ENABLED"
+    fired = httpx.post(f"{endpoint}/_overcast/events/fire", params={"rule": rule["Arn"]},
+                       headers={"X-Overcast-Request": "1"})
+    assert fired.status_code == 200, fired.text
+    wait_for_logs(client, {"tick": "seen aws.events Scheduled Event"})
 
     # CloudFormation does not delete a bucket that holds objects (as on AWS): empty it first
     client("s3").delete_object(Bucket="overcast-sls-hello-local-uploads", Key="upload.txt")
@@ -178,3 +186,28 @@ def test_the_live_stock_counter_as_a_serverless_service(endpoint, client, tmp_pa
     stock_counter_pushes(client, printed_url.replace("http", "ws", 1), out["StockTable"])
     run(cwd, "remove")
     removed(client, "overcast-stock-local", "overcast-stock-local-push")
+
+
+def test_an_event_type_overcast_cannot_serve_fails_the_deployment_naming_it(endpoint, client, tmp_path):
+    run = framework(endpoint)
+    cwd = service(tmp_path, "serverless-hello", "handler.py")
+    with open(os.path.join(cwd, "serverless.yml"), "w") as f:
+        f.write("""service: overcast-sls-iot
+frameworkVersion: '3'
+provider: {name: aws, runtime: python3.11, region: us-east-1}
+plugins: [serverless-localstack]
+custom:
+  localstack: {stages: [local], host: 'http://localhost', edgePort: '${env:OVERCAST_PORT}'}
+package: {patterns: ['!node_modules/**']}
+functions:
+  readings:
+    handler: handler.seen
+    events:
+      - iot: {sql: "SELECT * FROM 'sensors/#'"}
+""")
+    with pytest.raises(AssertionError) as failed:
+        run(cwd, "deploy")
+    assert "Resource type AWS::IoT::TopicRule is not supported by overcast" in str(failed.value)
+    stack = client("cloudformation").describe_stacks(StackName="overcast-sls-iot-local")["Stacks"][0]
+    assert stack["StackStatus"] in ("UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE")
+    run(cwd, "remove")
