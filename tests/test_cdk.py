@@ -13,6 +13,7 @@ app; each CDK command synthesises (~10 s, ~30 s on a loaded machine)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -112,62 +113,63 @@ def test_cdk_bootstrap_deploy_invoke_diff_destroy(bootstrapped, endpoint, client
     assert missing.value.response["Error"]["Code"] == "ParameterNotFound"
 
 
-def test_the_rest_api_example_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):
-    stack_name = unique_name("Items")
-    env, app = aws_env(endpoint, STACK_NAME=stack_name), example_app(tmp_path, "rest-api", "src")
-    run(bootstrapped, env, app, "deploy", "--require-approval", "never")
-    out = outputs(client, stack_name)
-    key = client("apigateway").get_api_key(apiKey=out["ApiKeyId"], includeValue=True)["value"]
-    rest_api_behaves(endpoint, f"{endpoint}/_aws/execute-api/{out['ApiId']}/prod", key, out["UserPoolId"],
-                     out["UserPoolClientId"])
-    run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
+@pytest.fixture
+def cdk_example(bootstrapped, endpoint, client, tmp_path, unique_name):
+    """with cdk_example(example, *code, **env) as outputs: the example's app deployed with `cdk deploy`
+    (its stack's outputs), destroyed with `cdk destroy` of the synthesised app on the way out, and
+    its stack gone."""
+
+    @contextlib.contextmanager
+    def deployed(example: str, *code: str, **extra_env: str):
+        stack_name = unique_name(example.title().replace("-", ""))
+        env, app = aws_env(endpoint, STACK_NAME=stack_name, **extra_env), example_app(tmp_path, example, *code)
+        run(bootstrapped, env, app, "deploy", "--require-approval", "never")
+        yield outputs(client, stack_name)
+        run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
+        with pytest.raises(ClientError):
+            client("cloudformation").describe_stacks(StackName=stack_name)
+
+    return deployed
+
+
+def test_the_rest_api_example_as_a_cdk_app(cdk_example, endpoint, client):
+    with cdk_example("rest-api", "src") as out:
+        key = client("apigateway").get_api_key(apiKey=out["ApiKeyId"], includeValue=True)["value"]
+        rest_api_behaves(endpoint, f"{endpoint}/_aws/execute-api/{out['ApiId']}/prod", key, out["UserPoolId"],
+                         out["UserPoolClientId"])
     with pytest.raises(ClientError):
         client("apigateway").get_rest_api(restApiId=out["ApiId"])
     with pytest.raises(ClientError):
         client("dynamodb").describe_table(TableName=out["Table"])
 
 
-def test_the_live_stock_counter_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):
-    stack_name = unique_name("LiveStock")
-    env, app = aws_env(endpoint, STACK_NAME=stack_name), example_app(tmp_path, "live-stock-counter", "functions")
-    run(bootstrapped, env, app, "deploy", "--require-approval", "never")
-    out = outputs(client, stack_name)
-    assert out["WebSocketUrl"] == f"wss://{out['ApiId']}.execute-api.us-east-1.amazonaws.com/prod"
-    stock_counter_pushes(client, f"{endpoint.replace('http', 'ws', 1)}/_aws/execute-api/{out['ApiId']}/prod",
-                         out["StockTable"])
-    run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
+def test_the_live_stock_counter_as_a_cdk_app(cdk_example, endpoint, client):
+    with cdk_example("live-stock-counter", "functions") as out:
+        assert out["WebSocketUrl"] == f"wss://{out['ApiId']}.execute-api.us-east-1.amazonaws.com/prod"
+        stock_counter_pushes(client, f"{endpoint.replace('http', 'ws', 1)}/_aws/execute-api/{out['ApiId']}/prod",
+                             out["StockTable"])
     with pytest.raises(ClientError):
         client("apigatewayv2").get_api(ApiId=out["ApiId"])
     with pytest.raises(ClientError):
         client("dynamodb").describe_table(TableName=out["StockTable"])
 
 
-def test_the_graphql_products_example_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):
-    stack_name = unique_name("Products")
-    env = aws_env(endpoint, STACK_NAME=stack_name)
-    app = example_app(tmp_path, "graphql-products", "functions", "resolvers", "schema.graphql")
-    run(bootstrapped, env, app, "deploy", "--require-approval", "never")
-    out = outputs(client, stack_name)
-    api = out["ApiId"]
-    graphql_products_behave(endpoint, {
-        "apiKey": out["ApiKey"], "userPoolId": out["UserPoolId"], "userPoolClientId": out["UserPoolClientId"],
-        "pathGraphqlUrl": f"{endpoint}/_aws/appsync/{api}/graphql",
-        "pathRealtimeUrl": endpoint.replace("http", "ws", 1) + f"/_aws/appsync/{api}/graphql/realtime"})
-    run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
+def test_the_graphql_products_example_as_a_cdk_app(cdk_example, endpoint, client):
+    with cdk_example("graphql-products", "functions", "resolvers", "schema.graphql") as out:
+        api = out["ApiId"]
+        graphql_products_behave(endpoint, {
+            "apiKey": out["ApiKey"], "userPoolId": out["UserPoolId"], "userPoolClientId": out["UserPoolClientId"],
+            "pathGraphqlUrl": f"{endpoint}/_aws/appsync/{api}/graphql",
+            "pathRealtimeUrl": endpoint.replace("http", "ws", 1) + f"/_aws/appsync/{api}/graphql/realtime"})
     with pytest.raises(ClientError):
         client("appsync").get_graphql_api(apiId=api)
 
 
-def test_the_clickstream_example_as_a_cdk_app(bootstrapped, endpoint, client, tmp_path, unique_name):
-    stack_name = unique_name("Clickstream")
-    env = aws_env(endpoint, STACK_NAME=stack_name, BUFFER_SECONDS="1")
-    app = example_app(tmp_path, "clickstream", "src")
-    run(bootstrapped, env, app, "deploy", "--require-approval", "never")
-    out = outputs(client, stack_name)
-    clickstream_reports(endpoint, client, out["Stream"], out["Bucket"], out["RuleArn"], out["Database"])
-    # the bucket holds the clicks, the report and Athena's results: CDK's auto-delete-objects
-    # handler empties it so that CloudFormation can delete it
-    run(bootstrapped, env, app, "destroy", "--force", "--app", "cdk.out")
+def test_the_clickstream_example_as_a_cdk_app(cdk_example, endpoint, client):
+    with cdk_example("clickstream", "src", BUFFER_SECONDS="1") as out:
+        clickstream_reports(endpoint, client, out["Stream"], out["Bucket"], out["RuleArn"], out["Database"])
+    # the bucket held the clicks, the report and Athena's results: CDK's auto-delete-objects handler
+    # emptied it so that CloudFormation could delete it
     with pytest.raises(ClientError):
         client("s3").head_bucket(Bucket=out["Bucket"])
     assert out["Stream"] not in client("kinesis").list_streams()["StreamNames"]

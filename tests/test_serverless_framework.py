@@ -9,6 +9,7 @@ as their READMEs say (tests/example_checks.py). One deploy per service."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -151,41 +152,42 @@ def test_serverless_event_types_and_commands(endpoint, client, tmp_path):
     assert "LambdaFunctionConfigurations" not in client("s3").get_bucket_notification_configuration(Bucket=archive)
 
 
-def test_the_rest_api_example_as_a_serverless_service(endpoint, client, tmp_path):
+@contextlib.contextmanager
+def deployed(endpoint: str, client, tmp_path, example: str, code: str, stack_name: str, function: str):
+    """with deployed(...) as (printed, outputs): the example's serverless.yml deployed (what the
+    framework printed, the stack's outputs), removed on the way out, with its stack and `function`
+    gone."""
     run = framework(endpoint)
-    cwd = service(tmp_path, "rest-api", "src")
+    cwd = service(tmp_path, example, code)
     printed = run(cwd, "deploy")
-    out = outputs(client, "overcast-items-local")
-    key = client("apigateway").get_api_keys(nameQuery="overcast-items-local", includeValues=True)["items"][0]["value"]
-    assert f"overcast-items-local: {key}" in printed  # the framework prints the key
-    rest_api_behaves(endpoint, f"{endpoint}/restapis/{out['ApiId']}/local/_user_request_", key, out["UserPoolId"],
-                     out["UserPoolClientId"])
+    yield printed, outputs(client, stack_name)
     run(cwd, "remove")
-    removed(client, "overcast-items-local", "overcast-items-local-items")
+    removed(client, stack_name, function)
+
+
+def test_the_rest_api_example_as_a_serverless_service(endpoint, client, tmp_path):
+    with deployed(endpoint, client, tmp_path, "rest-api", "src", "overcast-items-local", "overcast-items-local-items") \
+            as (printed, out):
+        key = client("apigateway").get_api_keys(nameQuery="overcast-items-local", includeValues=True)["items"][0]["value"]
+        assert f"overcast-items-local: {key}" in printed  # the framework prints the key
+        rest_api_behaves(endpoint, f"{endpoint}/restapis/{out['ApiId']}/local/_user_request_", key, out["UserPoolId"],
+                         out["UserPoolClientId"])
 
 
 def test_the_webhook_example_as_a_serverless_service(endpoint, client, tmp_path):
-    run = framework(endpoint)
-    cwd = service(tmp_path, "webhook-queue", "functions")
-    run(cwd, "deploy")
-    out = outputs(client, "overcast-webhooks-local")
-    webhooks_behave(client, f"{endpoint}/_aws/execute-api/{out['ApiId']}/live/webhook", out["QueueUrl"], out["Table"],
-                    out["DeadLetterQueueUrl"])
-    run(cwd, "remove")
-    removed(client, "overcast-webhooks-local", "overcast-webhooks-local-consumer")
+    with deployed(endpoint, client, tmp_path, "webhook-queue", "functions", "overcast-webhooks-local",
+                  "overcast-webhooks-local-consumer") as (_, out):
+        webhooks_behave(client, f"{endpoint}/_aws/execute-api/{out['ApiId']}/live/webhook", out["QueueUrl"], out["Table"],
+                        out["DeadLetterQueueUrl"])
 
 
 def test_the_live_stock_counter_as_a_serverless_service(endpoint, client, tmp_path):
-    run = framework(endpoint)
-    cwd = service(tmp_path, "live-stock-counter", "functions")
-    printed = run(cwd, "deploy")
-    out = outputs(client, "overcast-stock-local")
-    # the WebSocket URL as the plugin prints it, with a ws:// scheme
-    printed_url = f"{endpoint}/restapis/{out['ApiId']}/local/_user_request_"
-    assert f"endpoint: {printed_url}" in printed
-    stock_counter_pushes(client, printed_url.replace("http", "ws", 1), out["StockTable"])
-    run(cwd, "remove")
-    removed(client, "overcast-stock-local", "overcast-stock-local-push")
+    with deployed(endpoint, client, tmp_path, "live-stock-counter", "functions", "overcast-stock-local",
+                  "overcast-stock-local-push") as (printed, out):
+        # the WebSocket URL as the plugin prints it, with a ws:// scheme
+        printed_url = f"{endpoint}/restapis/{out['ApiId']}/local/_user_request_"
+        assert f"endpoint: {printed_url}" in printed
+        stock_counter_pushes(client, printed_url.replace("http", "ws", 1), out["StockTable"])
 
 
 def test_an_event_type_overcast_cannot_serve_fails_the_deployment_naming_it(endpoint, client, tmp_path):
