@@ -181,3 +181,50 @@ def graphql_products_behave(endpoint: str, out: dict) -> None:
     negative = gql('mutation { createProduct(input: {name: "x", category: "home", price: -1}) { id } }')
     assert negative["errors"][0] == {**negative["errors"][0], "errorType": "ValidationError",
                                      "message": "A price cannot be negative"}
+
+
+def order_workflow_behaves(client, sfn, url: str, approvals_url: str, table: str, pricing_machine: str,
+                           bucket: str, rows: int = 250) -> None:
+    """examples/order-workflow: a POST starts an execution that reserves stock and asks a human
+    through the approvals queue; approving it confirms the order in DynamoDB; an order for more
+    than is in stock is rejected without asking; a CSV of order lines is priced by the Distributed
+    Map in batches of 100, the results written back to the bucket."""
+    import csv
+    import io
+
+    from messaging_support import receive
+    from sfn_support import wait_done
+
+    order_id = f"o-{os.urandom(4).hex()}"
+    started = httpx.post(url, json={"orderId": order_id, "item": "lamp", "quantity": 2}, timeout=30)
+    assert started.status_code == 200, started.text
+    ddb = client("dynamodb")
+    [message] = receive(client("sqs"), approvals_url, timeout=30)
+    request = json.loads(message["Body"])
+    assert request["order"]["orderId"] == order_id and request["order"]["reservation"] == {"reserved": True}
+    assert ddb.get_item(TableName=table, Key={"id": {"S": order_id}})["Item"]["status"] == {"S": "RESERVED"}
+    sfn.send_task_success(taskToken=request["token"], output=json.dumps({"approved": True}))
+    described = wait_done(sfn, started.json()["executionArn"], timeout=30)
+    assert described["status"] == "SUCCEEDED", described
+    assert ddb.get_item(TableName=table, Key={"id": {"S": order_id}})["Item"]["status"] == {"S": "CONFIRMED"}
+
+    too_many = httpx.post(url, json={"orderId": f"{order_id}-x", "item": "lamp", "quantity": 50}, timeout=30)
+    described = wait_done(sfn, too_many.json()["executionArn"], timeout=30)
+    assert (described["status"], described["error"]) == ("FAILED", "OrderRejected")
+
+    lines = io.StringIO()
+    writer = csv.writer(lines)
+    writer.writerow(["line", "quantity", "unit_price"])
+    for i in range(rows):
+        writer.writerow([i, i % 5 + 1, "2.50"])
+    s3 = client("s3")
+    s3.put_object(Bucket=bucket, Key="lines.csv", Body=lines.getvalue().encode())
+    execution = sfn.start_execution(stateMachineArn=pricing_machine, input=json.dumps({"key": "lines.csv"}))
+    described = wait_done(sfn, execution["executionArn"], timeout=60)
+    assert described["status"] == "SUCCEEDED", described
+    manifest_key = json.loads(described["output"])["ResultWriterDetails"]["Key"]
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    [succeeded] = manifest["ResultFiles"]["SUCCEEDED"]
+    batches = [json.loads(r["Output"]) for r in json.loads(s3.get_object(Bucket=bucket, Key=succeeded["Key"])["Body"].read())]
+    assert len(batches) == -(-rows // 100) and sum(b["rows"] for b in batches) == rows
+    assert round(sum(b["total"] for b in batches), 2) == round(sum((i % 5 + 1) * 2.5 for i in range(rows)), 2)

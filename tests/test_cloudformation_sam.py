@@ -221,3 +221,31 @@ def test_the_live_stock_counter_as_a_sam_application(client, endpoint, unique_na
                          out["StockTable"])
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_the_order_workflow_as_a_sam_application(client, endpoint, unique_name):
+    from sfn_support import sfn_client
+
+    from tests.example_checks import order_workflow_behaves
+
+    cf, s3 = client("cloudformation"), client("s3")
+    bucket, name = unique_name("orders-artifacts"), unique_name("orders")
+    s3.create_bucket(Bucket=bucket)
+    folder = os.path.join(os.path.dirname(EXAMPLE), "order-workflow")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for module in ("reserve", "notify", "price_rows"):
+            z.write(os.path.join(folder, "functions", f"{module}.py"), f"{module}.py")
+    s3.put_object(Bucket=bucket, Key="functions.zip", Body=buffer.getvalue())
+    with open(os.path.join(folder, "template.yaml")) as f:
+        template = f.read().replace("CodeUri: functions/", f"CodeUri: s3://{bucket}/functions.zip")
+    changes = _deploy(cf, name, template, "CREATE")
+    assert {"AWS::StepFunctions::StateMachine", "AWS::ApiGatewayV2::Integration"} <= {
+        c["ResourceChange"]["ResourceType"] for c in changes}
+    out = outputs(cf.describe_stacks(StackName=name)["Stacks"][0])
+    order_workflow_behaves(client, sfn_client(endpoint), f"{endpoint}/_aws/execute-api/{out['ApiId']}/orders",
+                           out["ApprovalsUrl"], out["Table"], out["PricingMachine"], out["Bucket"])
+    for obj in s3.list_objects_v2(Bucket=out["Bucket"])["Contents"]:  # a bucket must be empty to be deleted
+        s3.delete_object(Bucket=out["Bucket"], Key=obj["Key"])
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
