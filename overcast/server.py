@@ -23,6 +23,7 @@ from overcast.config import Config
 from overcast.services import DEFAULT_MAX_REQUEST_BYTES, SERVICES
 from overcast.storage import open_blobs, open_database
 from overcast.storage.coordination import CLUSTER_TOKEN_HEADER, ClusterError, open_coordination
+from overcast.storage.errors import OutcomeUnknown, StorageUnavailable
 from overcast.tracing import endpoints as trace_endpoints
 
 log = logging.getLogger("overcast")
@@ -147,6 +148,7 @@ class OvercastApp:
                 return
 
     async def _http(self, scope, receive, send):
+        commits = self.providers.db.commits
         headers: dict[str, str] = {}
         repeated: dict[str, list[str]] | None = None
         for name, value in scope["headers"]:
@@ -234,6 +236,8 @@ class OvercastApp:
             try:
                 await self.providers.db.sync()
             except AwsError as e:  # the database went away: the writes may be lost, so no success
+                if isinstance(e, OutcomeUnknown) and self.providers.db.commits == commits:
+                    e = StorageUnavailable(str(e))  # nothing committed during this request: it wrote nothing
                 response = _unsynced(e)
         await _send(send, response, receive)
 
@@ -412,8 +416,9 @@ def _request_timeout(error: AwsError) -> HttpResponse:
 
 
 def _unsynced(error: AwsError) -> HttpResponse:
-    """503 for an answer whose writes could not be made durable (the protocol's own serializer
-    is behind us: the JSON form; SDKs retry a 503 whatever its body)."""
+    """An error instead of an answer whose writes could not be confirmed durable: 500
+    InternalFailure (OutcomeUnknown: committed, perhaps lost), or 503 for a request that wrote
+    nothing (the protocol's own serializer is behind us: the JSON form; SDKs retry either)."""
     return HttpResponse(error.status, [("content-type", "application/json"), ("connection", "close")],
                         orjson.dumps({"__type": error.code, "message": error.message}))
 

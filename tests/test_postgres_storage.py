@@ -90,6 +90,57 @@ def test_database_lost_while_serving_answers_503_then_recovers_without_restart(d
         proxy.close()
 
 
+def test_a_write_is_refused_only_when_it_did_not_happen_and_never_applied_twice(database):
+    """The storage layer itself, over a proxy cut and restored: a 503 (StorageUnavailable) only
+    for what was not written; a commit whose flush cannot be confirmed is OutcomeUnknown (500),
+    and connections that died while idle (the loop's and the group commit's) are replaced
+    instead of failing the first write after the database's return (which a client would retry:
+    stored twice)."""
+    import asyncio
+
+    from overcast.storage.errors import OutcomeUnknown, StorageUnavailable
+    from overcast.storage.postgres import PostgresDatabase
+
+    proxy = Proxy(database)
+    db = PostgresDatabase(proxy.url)
+
+    async def scenario():
+        db.execute("CREATE TABLE writes (body TEXT)")
+        db.execute("INSERT INTO writes VALUES ('before')")
+        await db.sync()  # the group commit's own connection is open now
+        proxy.cut()
+        with pytest.raises(StorageUnavailable) as refused:
+            db.execute("INSERT INTO writes VALUES ('during')")
+        assert (refused.value.status, refused.value.code) == (503, "ServiceUnavailable")
+        proxy.restore()
+        deadline = time.monotonic() + 15
+        while True:  # the first write that finds a connection ready is applied, once
+            try:
+                db.execute("INSERT INTO writes VALUES ('after')")
+                break
+            except OutcomeUnknown:
+                raise
+            except StorageUnavailable:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+        await db.sync()  # its dead connection replaced: confirmed, not refused
+        db.execute("INSERT INTO writes VALUES ('unconfirmed')")
+        proxy.cut()
+        with pytest.raises(OutcomeUnknown) as unknown:  # committed, its flush unconfirmed
+            await db.sync()
+        assert (unknown.value.status, unknown.value.code) == (500, "InternalFailure")
+        proxy.restore()
+
+    try:
+        asyncio.run(scenario())
+        with psycopg.connect(database) as conn:
+            rows = [r[0] for r in conn.execute("SELECT body FROM writes ORDER BY body")]
+        assert rows == ["after", "before", "unconfirmed"]
+    finally:
+        db.close()
+        proxy.close()
+
+
 def test_object_bodies_are_chunk_rows_streamed_ranged_and_concatenated(database, tmp_path):
     server = OvercastProcess(data_dir=str(tmp_path), env={"OVERCAST_DATABASE_URL": database})
     try:

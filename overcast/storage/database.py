@@ -33,8 +33,10 @@ class Database:
     url = ""  # where the data lives, as `overcast status` shows it
     # PostgreSQL commits asynchronously and makes them durable in groups: an answer that wrote
     # waits for `await sync()` while `unsynced` (overcast.storage.postgres). SQLite's commits are
-    # durable when they return (never unsynced).
+    # durable when they return (never unsynced). `commits` counts the commits made so far (a
+    # request during which it did not move wrote nothing).
     unsynced = False
+    commits = 0
 
     async def sync(self) -> None:
         pass

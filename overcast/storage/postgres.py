@@ -20,12 +20,22 @@ SQLite, over psycopg 3 and a psycopg_pool connection pool.
   ServiceUnavailable, rendered by the protocol layer), the broken connection goes back to the
   pool, which reconnects in its own threads, and the next request that finds a connection
   ready proceeds; nothing blocks the event loop waiting for the database to return.
+- A 503 means that nothing was written (clients retry it). Where a write was sent and its answer
+  never came (a COMMIT, or a write in autocommit, on a connection that died under it), or a
+  commit could not be confirmed on the disk, the outcome is unknown: `OutcomeUnknown`, AWS's 500
+  InternalFailure. So that the loss of an idle connection (the database gone and back while the
+  node waited) is not mistaken for that, a write in autocommit first checks that its connection
+  has not been closed by the other end since its last use, and takes another if it has; the
+  barrier's connection, found dead, is replaced and the barrier made again (a barrier on a new
+  connection covers the commits before it only if the server has not restarted in between:
+  `pg_postmaster_start_time()` is compared).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -38,7 +48,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from overcast.storage.database import Database, split_statements
 from overcast.storage.dialect import NOCASE_DDL, Table, Translation, TranslationError, translate
-from overcast.storage.errors import SchemaTooNew, StorageUnavailable
+from overcast.storage.errors import OutcomeUnknown, SchemaTooNew, StorageUnavailable
 
 log = logging.getLogger("overcast")
 
@@ -145,6 +155,8 @@ class PostgresDatabase(Database):
         self._synced_seq = 0  # ... of which a barrier has made this many durable
         self._barrier: asyncio.Future | None = None
         self._barrier_conn: psycopg.AsyncConnection | None = None
+        self._tx_wrote = False  # the open transaction has written (its COMMIT's loss leaves the outcome unknown)
+        self._instance = None  # the server's pg_postmaster_start_time() (a restart loses unflushed commits)
         self._setup()
 
     # -- connections ---------------------------------------------------------------------------
@@ -153,19 +165,37 @@ class PostgresDatabase(Database):
         """The event loop's cursor, taking a connection from the pool when it has none (after a
         loss: then only one that is ready, so a request never waits for the database)."""
         if self._conn is None:
-            try:
-                self._conn = self._pool.getconn(timeout=0.01 if self._lost_at else 5)
-            except PoolTimeout:
-                raise StorageUnavailable() from None
+            for _ in range(POOL_SIZE):  # the pool's idle connections may have died with the database
+                try:
+                    self._conn = self._pool.getconn(timeout=0.01 if self._lost_at else 5)
+                except PoolTimeout:
+                    raise StorageUnavailable() from None
+                self._cursor = self._conn.cursor()
+                try:
+                    self._cursor.execute("SET synchronous_commit = off")  # made durable by sync()
+                    break
+                except psycopg.OperationalError as e:
+                    error = self._lost(e)
+            else:
+                raise error
             if self._lost_at:
                 log.warning("PostgreSQL is back after %.1f s", time.monotonic() - self._lost_at)
                 self._lost_at = 0.0
-            self._cursor = self._conn.cursor()
-            try:
-                self._cursor.execute("SET synchronous_commit = off")  # made durable by sync()
-            except psycopg.OperationalError as e:
-                raise self._lost(e) from None
         return self._cursor
+
+    def _live_cursor(self):
+        """The loop's cursor, for a write in autocommit: if the other end closed the connection
+        while it was idle (the database lost, maybe back since), another one, so that a failure of
+        the write itself means its outcome is unknown, not that it was never sent."""
+        cursor = self._connection()
+        conn = self._conn
+        try:
+            if select.select([conn.pgconn.socket], [], [], 0)[0]:  # idle, yet something to read
+                conn.pgconn.consume_input()  # a notice is read and kept; an end of file raises
+        except (psycopg.OperationalError, OSError, ValueError) as e:
+            self._lost(e)
+            cursor = self._connection()
+        return cursor
 
     def _lost(self, error: Exception) -> StorageUnavailable:
         if not self._lost_at:
@@ -186,15 +216,19 @@ class PostgresDatabase(Database):
             translation = self._translate(sql, returning)
         if translation.names is not None and isinstance(params, dict):
             params = [params[name] for name in translation.names]
-        cursor = self._connection()
+        autocommitted = translation.writes and not self._depth
+        cursor = self._live_cursor() if autocommitted else self._connection()
         try:
             cursor.execute(translation.sql, params or None)
         except psycopg.OperationalError as e:
             if self._conn is not None and not self._conn.broken and not self._conn.closed:
                 raise
-            raise self._lost(e) from None
-        if translation.writes and not self._depth:
+            lost = self._lost(e)
+            raise (OutcomeUnknown(str(e)) if autocommitted else lost) from None
+        if autocommitted:
             self._write_seq += 1
+        elif translation.writes:
+            self._tx_wrote = True
         return cursor
 
     def _translate(self, sql: str, returning: bool) -> Translation:
@@ -252,6 +286,8 @@ class PostgresDatabase(Database):
             pass  # another node created it at the same moment
         cursor.execute("SELECT service, version FROM schema_versions")
         self._versions = dict(cursor.fetchall())
+        cursor.execute("SELECT pg_postmaster_start_time()")
+        self._instance = cursor.fetchone()[0]
 
     def migrate(self, service: str, migrations: Sequence[str]) -> None:
         current = self._versions.get(service, 0)
@@ -293,15 +329,19 @@ class PostgresDatabase(Database):
             return
         if translation.names is not None and isinstance(rows[0], dict):
             rows = [[row[name] for name in translation.names] for row in rows]
-        cursor = self._connection()
+        autocommitted = not self._depth
+        cursor = self._live_cursor() if autocommitted else self._connection()
         try:
             cursor.executemany(translation.sql, rows)
         except psycopg.OperationalError as e:
             if self._conn is not None and not self._conn.broken and not self._conn.closed:
                 raise
-            raise self._lost(e) from None
-        if not self._depth:
+            lost = self._lost(e)
+            raise (OutcomeUnknown(str(e)) if autocommitted else lost) from None
+        if autocommitted:
             self._write_seq += 1
+        else:
+            self._tx_wrote = True
 
     def insert(self, sql: str, params: Sequence | dict = ()) -> int:
         cursor = self._run(sql, params, returning=True)
@@ -338,6 +378,7 @@ class PostgresDatabase(Database):
         except psycopg.OperationalError as e:
             raise self._lost(e) from None
         self._depth = 1
+        self._tx_wrote = False
         try:
             yield self
         except BaseException:
@@ -351,11 +392,16 @@ class PostgresDatabase(Database):
         self._depth = 0
         try:
             cursor.execute("COMMIT")
-        except psycopg.OperationalError as e:
-            raise self._lost(e) from None
+        except psycopg.OperationalError as e:  # sent, and no answer: committed or not, unknown
+            lost = self._lost(e)
+            raise (OutcomeUnknown(str(e)) if self._tx_wrote else lost) from None
         self._write_seq += 1
 
     # -- durability ----------------------------------------------------------------------------
+
+    @property
+    def commits(self) -> int:
+        return self._write_seq
 
     @property
     def unsynced(self) -> bool:
@@ -371,18 +417,32 @@ class PostgresDatabase(Database):
             await asyncio.shield(self._barrier)
 
     async def _flush_barrier(self) -> None:
+        """The commits before it are committed: if they cannot be confirmed durable, their outcome
+        is unknown (OutcomeUnknown), never "not done" (a 503 that a client would retry)."""
         covers = self._write_seq  # the commits made before this barrier starts
         try:
-            if self._barrier_conn is None or self._barrier_conn.closed:
-                self._barrier_conn = await psycopg.AsyncConnection.connect(self._url, **barrier_kwargs(self._url))
-            # a transaction with an id writes a commit record; committed synchronously, it waits
-            # for the WAL to be flushed up to it, which covers every commit before it
-            await self._barrier_conn.execute("SELECT pg_current_xact_id()")
-        except (psycopg.OperationalError, OSError) as e:
-            conn, self._barrier_conn = self._barrier_conn, None
-            if conn is not None:
-                await conn.close()
-            raise StorageUnavailable(str(e)) from None
+            while True:
+                fresh = self._barrier_conn is None or self._barrier_conn.closed
+                try:
+                    if fresh:
+                        self._barrier_conn = await psycopg.AsyncConnection.connect(
+                            self._url, **barrier_kwargs(self._url))
+                        cursor = await self._barrier_conn.execute("SELECT pg_postmaster_start_time()")
+                        instance = (await cursor.fetchone())[0]
+                        if instance != self._instance:  # restarted: commits not yet flushed were lost
+                            self._instance = instance
+                            raise OutcomeUnknown("PostgreSQL restarted before the commits were flushed")
+                    # a transaction with an id writes a commit record; committed synchronously, it
+                    # waits for the WAL to be flushed up to it, which covers every commit before it
+                    await self._barrier_conn.execute("SELECT pg_current_xact_id()")
+                    break
+                except (psycopg.OperationalError, OSError) as e:
+                    conn, self._barrier_conn = self._barrier_conn, None
+                    if conn is not None:
+                        await conn.close()
+                    if fresh:
+                        raise OutcomeUnknown(str(e)) from None
+                    # a connection made earlier, which may have died while idle: once more, anew
         finally:
             self._barrier = None
         self._synced_seq = max(self._synced_seq, covers)
