@@ -69,6 +69,17 @@ def not_found(message: str = "Topic does not exist") -> AwsError:
     return AwsError("NotFound", message, 404)
 
 
+def check_arn(value: str | None, name: str) -> str:
+    """An ARN parameter's shape, as AWS checks it before looking anything up."""
+    if not value:
+        if value is None:
+            raise invalid(f"{name} Reason: no value for required parameter")
+    parts = (value or "").split(":")
+    if len(parts) < 6:
+        raise invalid(f"{name} Reason: An ARN must have at least 6 elements, not {len(parts)}")
+    return value
+
+
 def timestamp(when: float | None = None) -> str:
     moment = datetime.fromtimestamp(when if when is not None else time.time(), UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -137,14 +148,11 @@ class SnsProvider(Provider):
     # -- lookups ---------------------------------------------------------------------------------
 
     def _topic(self, arn: str | None, account: str | None = None) -> tuple:
-        if not arn:
-            raise invalid("TopicArn")
-        topic = self._topics.get(arn)
+        topic = self._topics.get(arn) if arn else None
         if topic is None:
+            check_arn(arn or "", "TopicArn")
             topic = self.store.get_topic(arn)
             if topic is None:
-                if not arn.startswith("arn:") or arn.count(":") != 5:
-                    raise invalid("TopicArn")
                 raise not_found()
             self._topics[arn] = topic
         return topic
@@ -399,16 +407,23 @@ class SnsProvider(Provider):
             if key not in SUBSCRIPTION_ATTRIBUTES:
                 raise invalid(f"Attributes Reason: Unknown attribute {key}")
         for key, value in list(attributes.items()):
-            self._check_subscription_attribute(key, value, protocol)
+            try:
+                attributes[key] = self._check_subscription_attribute(key, value, protocol)
+            except AwsError as error:  # Subscribe words its attribute errors so
+                raise invalid("Attributes Reason: " + error.message.removeprefix("Invalid parameter: ")) from None
         for existing in self.store.subscriptions_of(topic_arn):
             if existing["protocol"] == protocol and existing["endpoint"] == endpoint:
-                if any(existing["attributes"].get(k) != v for k, v in attributes.items()):
+                if any(_effective(existing["attributes"], k) != _effective(attributes, k) for k in attributes):
                     raise invalid("Attributes Reason: Subscription already exists with different attributes")
                 if existing["confirmed"] or params.get("ReturnSubscriptionArn"):
                     return {"SubscriptionArn": existing["arn"]}
                 return {"SubscriptionArn": "pending confirmation"}
         arn = f"{topic_arn}:{uuid.uuid4()}"
         needs_confirmation = protocol in ("http", "https", "email", "email-json")
+        # who subscribed; a subscription that needs no confirmation counts as authenticated
+        attributes["SubscriptionPrincipal"] = iam_policy.caller(ctx).identity_arn
+        if not needs_confirmation:
+            attributes["ConfirmationWasAuthenticated"] = "true"
         sub = {"arn": arn, "topic_arn": topic_arn, "account": account, "region": region, "owner": ctx.account,
                "protocol": protocol, "endpoint": endpoint, "attributes": attributes,
                "confirmed": not needs_confirmation,
@@ -443,8 +458,13 @@ class SnsProvider(Provider):
         if protocol == "sms" and not re.match(r"^\+?[0-9]{5,15}$", endpoint):
             raise invalid(f"Invalid SMS endpoint: {endpoint}")
 
-    def _check_subscription_attribute(self, key: str, value, protocol: str) -> None:
+    def _check_subscription_attribute(self, key: str, value, protocol: str):
+        """The attribute's value as stored (booleans lower-cased), or AWS's InvalidParameter."""
         if key == "FilterPolicy" and value:
+            try:
+                orjson.loads(value)
+            except orjson.JSONDecodeError as e:
+                raise invalid(f"FilterPolicy: failed to parse JSON. {e}") from None
             try:
                 compile_pattern(value, "sns")
             except PatternError as e:
@@ -457,10 +477,13 @@ class SnsProvider(Provider):
                 raise invalid("RawMessageDelivery: Invalid value [" + str(value) + "]. Must be true or false.")
             if protocol not in ("sqs", "http", "https", "firehose"):
                 raise invalid("Delivery protocol [" + protocol + "] does not support raw message delivery.")
+            return str(value).lower()
         elif key == "RedrivePolicy" and value:
             try:
                 target = orjson.loads(value).get("deadLetterTargetArn", "")
-            except (orjson.JSONDecodeError, AttributeError):
+            except orjson.JSONDecodeError as e:
+                raise invalid(f"RedrivePolicy: failed to parse JSON. {e}") from None
+            except AttributeError:
                 raise invalid("RedrivePolicy: failed to parse JSON.") from None
             if not re.match(r"^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w.-]+$", target or ""):
                 raise invalid("RedrivePolicy: deadLetterTargetArn is an invalid arn")
@@ -474,10 +497,15 @@ class SnsProvider(Provider):
                     isinstance(retry.get(k, 0), int) and retry.get(k, 0) >= 0
                     for k in ("numRetries", "numNoDelayRetries", "minDelayTarget", "maxDelayTarget")):
                 raise invalid("DeliveryPolicy: healthyRetryPolicy must be an object of non-negative integers.")
+        return value
 
     def confirm_subscription(self, ctx, params):
-        topic_arn, *_ = self._topic(params.get("TopicArn"))
-        sub = self.store.subscription_by_token(topic_arn, params.get("Token") or "")
+        topic_arn = check_arn(params.get("TopicArn"), "TopicArn")
+        token = params.get("Token") or ""
+        if not re.fullmatch(r"[0-9a-f]{64,}", token):
+            raise AwsError("InvalidParameter", "Invalid token", 400)
+        # an unknown topic and an unknown token answer alike
+        sub = self.store.subscription_by_token(topic_arn, token)
         if sub is None:
             raise invalid("Token")
         if not sub["confirmed"]:
@@ -489,12 +517,12 @@ class SnsProvider(Provider):
         return {"SubscriptionArn": sub["arn"]}
 
     def unsubscribe(self, ctx, params):
-        arn = params.get("SubscriptionArn") or ""
+        arn = check_arn(params.get("SubscriptionArn"), "SubscriptionArn")
+        if arn.count(":") < 6:  # a topic's ARN, no subscription id
+            raise invalid("SubscriptionId")
         sub = self._subscription_for(ctx, arn)
-        if sub is None:
-            if arn.count(":") < 6:
-                raise invalid("SubscriptionArn")
-            raise not_found("Subscription does not exist")
+        if sub is None:  # already gone: AWS answers success (Unsubscribe is idempotent)
+            return {}
         self.store.delete_subscription(arn)
         self._changed(sub["topic_arn"])
         if sub["protocol"] in ("http", "https") and sub["confirmed"]:
@@ -548,7 +576,7 @@ class SnsProvider(Provider):
         key, value = params.get("AttributeName"), params.get("AttributeValue")
         if key not in SUBSCRIPTION_ATTRIBUTES:
             raise invalid("AttributeName")
-        self._check_subscription_attribute(key, value, sub["protocol"])
+        value = self._check_subscription_attribute(key, value, sub["protocol"])
         if value in (None, ""):
             sub["attributes"].pop(key, None)
         else:
@@ -561,9 +589,11 @@ class SnsProvider(Provider):
 
     async def publish(self, ctx, params):
         self._learn(ctx)
-        arn = params.get("TopicArn") or params.get("TargetArn")
+        arn = params.get("TopicArn")
+        if arn is None:
+            arn = params.get("TargetArn")
         phone = params.get("PhoneNumber")
-        if not arn and not phone:
+        if arn is None and not phone:
             raise invalid("TopicArn or TargetArn Reason: no value for required parameter")
         if arn and phone:
             raise invalid("Both TopicArn and PhoneNumber are specified. Please provide only one.")
@@ -573,8 +603,11 @@ class SnsProvider(Provider):
             self.store.record(ctx.account, ctx.region, None, None, "sms", phone, message_id, None, message,
                               None, timestamp())
             return {"MessageId": message_id}
+        if params.get("TopicArn") is None and ":endpoint/" in arn and self.store.get_topic(arn) is None:
+            # a mobile push endpoint's ARN: overcast has no platform endpoints, so none exists
+            raise invalid("TargetArn Reason: No endpoint found for the target arn specified")
         topic = self._topic_for(ctx, arn, "Publish")
-        prepared = self._prepare(topic, params)
+        prepared = self._prepare(topic, params, ctx.request.headers.get("x-amzn-trace-id"))
         return (await self._fanout(topic, [prepared]))[0]
 
     async def publish_batch(self, ctx, params):
@@ -596,9 +629,10 @@ class SnsProvider(Provider):
         if total > MAX_MESSAGE:
             raise AwsError("BatchRequestTooLong", "The length of all the messages put together is more than the limit.")
         prepared, failed = [], []
+        trace = ctx.request.headers.get("x-amzn-trace-id")
         for entry in entries:
             try:
-                prepared.append((entry["Id"], self._prepare(topic, entry)))
+                prepared.append((entry["Id"], self._prepare(topic, entry, trace)))
             except AwsError as error:
                 failed.append({"Id": entry["Id"], "Code": error.code, "Message": error.message,
                                "SenderFault": error.sender_fault})
@@ -616,7 +650,7 @@ class SnsProvider(Provider):
             raise invalid("Message too long")
         return message
 
-    def _prepare(self, topic: tuple, params: dict) -> dict:
+    def _prepare(self, topic: tuple, params: dict, trace: str | None = None) -> dict:
         """Validate one message of Publish / PublishBatch: what fan-out needs."""
         arn, _, _, _, attributes, _ = topic
         message = self._check_message(params)
@@ -650,7 +684,7 @@ class SnsProvider(Provider):
             raise invalid("MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter "
                           "that is not valid for this topic type")
         return {"message": message, "subject": subject, "structure": structure, "attributes": message_attributes,
-                "group_id": group_id, "dedup_id": dedup_id}
+                "group_id": group_id, "dedup_id": dedup_id, "trace": trace}
 
     @staticmethod
     def _check_attributes(attributes: dict) -> dict:
@@ -711,15 +745,18 @@ class SnsProvider(Provider):
     async def _fanout(self, topic: tuple, messages: list[dict]) -> list[dict]:
         arn, account, region, _, attributes, _ = topic
         fifo = attributes.get("FifoTopic") == "true"
-        version = attributes.get("SignatureVersion", "1")
+        # a FIFO topic's notifications carry no signature (AWS's recorded answers show none)
+        version = None if fifo else attributes.get("SignatureVersion", "1")
+        active = attributes.get("TracingConfig") == "Active"
         subs = self._subs(arn)
         now = time.time()
         results, scheduled = [], []
         sqs = await self.providers.get("sqs") if subs else None
         for msg in messages:
             msg["_id"] = str(uuid.uuid4())
+            msg["_active"] = active
         caches = [{} for _ in messages]
-        if any(not (sub.raw and sub.protocol != "lambda") and sub.protocol not in ("email", "sms") for sub in subs):
+        if version is not None and any(not (sub.raw and sub.protocol != "lambda") and sub.protocol not in ("email", "sms") for sub in subs):
             # one RSA signature per message text, whatever the number of subscriptions (AWS signs only
             # the message's own fields), made on a worker thread while the loop serves others
             caches = await self._presign(arn, version, messages, subs, timestamp(now))
@@ -758,7 +795,8 @@ class SnsProvider(Provider):
             envelope = cache[text] = dict(items[:2] + [("SequenceNumber", sequence)] + items[2:])
         if envelope is None:
             envelope = cache[text] = self._unsigned(topic_arn, msg, message_id, sequence, version, text, stamp)
-            self._seal(envelope, self.signer.sign(envelope, version))
+            if version is not None:
+                self._seal(envelope, self.signer.sign(envelope, version))
         return envelope
 
     @staticmethod
@@ -773,7 +811,8 @@ class SnsProvider(Provider):
             envelope["Subject"] = msg["subject"]
         envelope["Message"] = text
         envelope["Timestamp"] = stamp
-        envelope["SignatureVersion"] = version
+        if version is not None:
+            envelope["SignatureVersion"] = version
         return envelope
 
     def _seal(self, envelope: dict, signature: str) -> None:
@@ -787,7 +826,8 @@ class SnsProvider(Provider):
         return cached[1]
 
     def _unsubscribe_url(self, sub_arn: str) -> str:
-        return f"{self._endpoint}/_overcast/sns/?Action=Unsubscribe&SubscriptionArn={quote(sub_arn, safe='')}"
+        # the ARN as it is, not percent-encoded: AWS's UnsubscribeURL reads so
+        return f"{self._endpoint}/_overcast/sns/?Action=Unsubscribe&SubscriptionArn={sub_arn}"
 
     async def _presign(self, topic_arn: str, version: str, messages: list[dict], subs: list[Subscription],
                        stamp: str) -> list[dict]:
@@ -850,8 +890,9 @@ class SnsProvider(Provider):
                 envelope = self._envelope(topic_arn, msg, message_id, sequence, version, text, stamp, cache)
                 record = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn,
                           "Subject": msg["subject"], "Message": text, "Timestamp": stamp,
-                          "SignatureVersion": version, "Signature": envelope["Signature"],
-                          "SigningCertUrl": envelope["SigningCertURL"], "UnsubscribeUrl": self._unsubscribe_url(sub.arn),
+                          "SignatureVersion": version, "Signature": envelope.get("Signature"),
+                          "SigningCertUrl": envelope.get("SigningCertURL"),
+                          "UnsubscribeUrl": self._unsubscribe_url(sub.arn),
                           "MessageAttributes": attributes}
                 event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
                                       "EventSubscriptionArn": sub.arn, "Sns": record}]}
@@ -906,41 +947,52 @@ class SnsProvider(Provider):
                 envelope["MessageAttributes"] = attributes
             body = orjson.dumps(envelope, option=orjson.OPT_INDENT_2).decode()
             sqs_attributes = None
-        _, _, _, region, account, name = sub.endpoint.split(":", 5)
+        message = {"MessageBody": body}
+        if sqs_attributes:
+            message["MessageAttributes"] = sqs_attributes
+        if msg["trace"] is not None:  # PassThrough: the publisher's trace header, as it came
+            message["MessageSystemAttributes"] = {"AWSTraceHeader": {"DataType": "String",
+                                                                     "StringValue": msg["trace"]}}
         refused = delivery_refusal(sqs, sub.endpoint, _sender(topic_arn))
         if refused is not None:  # another account's queue whose policy does not admit this topic
-            self._dead_letter_now(sqs, sub, body, "AccessDenied", refused)
+            self._dead_letter_now(sqs, sub, msg, message_id, message, "AccessDenied", refused)
             return
-        params = {"QueueUrl": f"http://localhost/{account}/{name}", "MessageBody": body}
-        if sqs_attributes:
-            params["MessageAttributes"] = sqs_attributes
-        if msg["group_id"] is not None:
-            params["MessageGroupId"] = msg["group_id"]
-        if name.endswith(".fifo"):
-            params["MessageDeduplicationId"] = msg["dedup_id"] or message_id
         try:
-            sqs.send_message(internal_ctx("sqs", account, region, "SendMessage"), params)
+            self._send_sqs(sqs, sub.endpoint, msg, message_id, message)
         except AwsError as error:  # a client-side error: no retry, to the DLQ (inside this transaction)
-            self._dead_letter_now(sqs, sub, body, error.code, error.message)
+            self._dead_letter_now(sqs, sub, msg, message_id, message, error.code, error.message)
 
-    def _dead_letter_now(self, sqs, sub: Subscription, body: str, code: str, message: str) -> None:
+    @staticmethod
+    def _send_sqs(sqs, queue_arn: str, msg: dict, message_id: str, message: dict) -> None:
+        """SendMessage of a delivery (or its dead letter) to a queue: a FIFO queue gets the message's
+        group and deduplication ids, a standard queue neither. Unless the publisher sent a trace
+        header or the topic's tracing is Active, the message carries no AWSTraceHeader, as on AWS."""
+        _, _, _, region, account, name = queue_arn.split(":", 5)
+        params = {"QueueUrl": f"http://localhost/{account}/{name}", **message}
+        if name.endswith(".fifo"):
+            params["MessageGroupId"] = msg["group_id"] or "default"
+            params["MessageDeduplicationId"] = msg["dedup_id"] or message_id
+        ctx = internal_ctx("sqs", account, region, "SendMessage")
+        if msg["trace"] is None and not msg.get("_active"):
+            with tracing.suspended():
+                sqs.send_message(ctx, params)
+        else:
+            sqs.send_message(ctx, params)
+
+    def _dead_letter_now(self, sqs, sub: Subscription, msg: dict, message_id: str, message: dict, code: str,
+                         reason: str) -> None:
+        """The message a queue subscription could not take, to the subscription's dead-letter
+        queue as it would have been delivered (AWS adds no error attributes)."""
         if not sub.redrive:
             log.warning("SNS delivery to %s failed (%s: %s); no dead-letter queue: message dropped",
-                        sub.endpoint, code, message)
+                        sub.endpoint, code, reason)
             return
-        _, _, _, region, account, name = sub.redrive.split(":", 5)
         refused = delivery_refusal(sqs, sub.redrive, _sender(sub.arn.rsplit(":", 1)[0]))
         if refused is not None:
             log.warning("SNS dead-letter queue %s refuses the topic (%s): message dropped", sub.redrive, refused)
             return
-        params = {"QueueUrl": f"http://localhost/{account}/{name}", "MessageBody": body,
-                  "MessageAttributes": {"ErrorCode": {"DataType": "String", "StringValue": code},
-                                        "ErrorMessage": {"DataType": "String", "StringValue": message[:1000] or code}}}
-        if name.endswith(".fifo"):
-            params["MessageGroupId"] = "sns-dlq"
-            params["MessageDeduplicationId"] = hashlib.sha256(body.encode()).hexdigest()
         try:
-            sqs.send_message(internal_ctx("sqs", account, region, "SendMessage"), params)
+            self._send_sqs(sqs, sub.redrive, msg, message_id, message)
         except AwsError as error:
             log.warning("SNS dead-letter queue %s unusable (%s): message dropped", sub.redrive, error.message)
 
@@ -1043,10 +1095,9 @@ class SnsProvider(Provider):
             log.warning("SNS delivery to %s failed (%s); no dead-letter queue: message dropped", sub["endpoint"], error)
             return
         body = job.get("dlq_body") or job.get("body") or job.get("payload")
-        attributes = {"ErrorCode": {"DataType": "String", "StringValue": error.code},
-                      "ErrorMessage": {"DataType": "String", "StringValue": error.message[:1000] or error.code}}
+        log.info("SNS delivery to %s failed (%s): to the dead-letter queue %s", sub["endpoint"], error, target)
         try:
-            await deliver(self.providers, target, body, attributes=attributes, sender=_sender(sub["topic_arn"]),
+            await deliver(self.providers, target, body, sender=_sender(sub["topic_arn"]),
                           group_id="sns-dlq" if target.endswith(".fifo") else None)
         except DeliveryError as e:
             log.warning("SNS dead-letter queue %s unusable (%s): message dropped", target, e)
@@ -1135,6 +1186,16 @@ class SnsProvider(Provider):
                         f"<RequestId>{request_id}</RequestId></ErrorResponse>")
                 return HttpResponse(e.status, [("content-type", "text/xml")], body.encode())
         return _json(404, {"error": "NotFound", "message": f"No overcast endpoint {request.method} {request.path}"})
+
+
+SUBSCRIPTION_DEFAULTS = {"RawMessageDelivery": "false", "FilterPolicyScope": "MessageAttributes"}
+
+
+def _effective(attributes: dict, key: str):
+    """A subscription attribute's value, its default when not set (Subscribe's idempotency
+    compares these)."""
+    value = attributes.get(key)
+    return SUBSCRIPTION_DEFAULTS.get(key) if value in (None, "") else value
 
 
 def _filter_view(attributes: dict) -> dict:
