@@ -101,6 +101,8 @@ def test_sign_up_confirm_and_sign_in_issue_verifiable_tokens(idp, endpoint, uniq
     assert claims["email_verified"] is True and claims["cognito:username"] == "ada"
     access = verify(endpoint, pool, result["AccessToken"])
     assert access["token_use"] == "access" and access["client_id"] == client_id
+    # the JOSE header Cognito writes: the key's id and the algorithm, nothing else
+    assert jwt.get_unverified_header(result["IdToken"]) == {"kid": f"{pool}-1", "alg": "RS256"}
     assert access["scope"] == "aws.cognito.signin.user.admin" and access["exp"] - access["iat"] == 3600
     assert result["ExpiresIn"] == 3600 and result["TokenType"] == "Bearer"
     attributes = {a["Name"]: a["Value"] for a in idp.get_user(AccessToken=result["AccessToken"])["UserAttributes"]}

@@ -257,7 +257,7 @@ class HostedUI:
             if not scopes or any(s not in (client.get("AllowedOAuthScopes") or []) or s in STANDARD_SCOPES
                                  for s in scopes):
                 return _oauth_error("invalid_scope", 400, cors)
-            issued = self.provider.machine_token(pool, client, scopes)
+            issued = await self.provider.machine_token(pool, client, scopes)
         else:
             return _oauth_error("unsupported_grant_type", 400, cors)
         out = {"access_token": issued["AccessToken"], "expires_in": issued["ExpiresIn"], "token_type": "Bearer"}

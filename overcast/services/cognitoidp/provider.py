@@ -996,10 +996,10 @@ class CognitoIdpProvider(Provider):
                 "LambdaVersion") in ("V2_0", "V3_0") else {})}, client["ClientId"])
         if response:
             self._override_claims(response, id_claims, access_claims)
-        pem = self.store.private_key(pool["Id"])
-        out = {"AccessToken": tokens.sign(pool["Id"], pem, access_claims), "ExpiresIn":
-               self._validity(client, "AccessToken"), "TokenType": "Bearer",
-               "IdToken": tokens.sign(pool["Id"], pem, id_claims)}
+        access, id_token = await tokens.sign_all(pool["Id"], self.store.private_key(pool["Id"]),
+                                                 [access_claims, id_claims])
+        out = {"AccessToken": access, "ExpiresIn": self._validity(client, "AccessToken"), "TokenType": "Bearer",
+               "IdToken": id_token}
         if refresh:
             token = tokens.new_refresh_token()
             self.store.put_refresh(token, pool["Id"], client["ClientId"], user["Username"], origin,
@@ -1045,15 +1045,15 @@ class CognitoIdpProvider(Provider):
     async def oauth_refresh(self, pool, client, token: str) -> dict:
         return (await self._refresh(pool, client, token, None, None))["AuthenticationResult"]
 
-    def machine_token(self, pool: dict, client: dict, scopes: list[str]) -> dict:
+    async def machine_token(self, pool: dict, client: dict, scopes: list[str]) -> dict:
         """client_credentials: an access token for the app client itself, with resource-server scopes."""
         now = tokens.now()
         validity = self._validity(client, "AccessToken")
         claims = {"sub": client["ClientId"], "token_use": "access", "scope": " ".join(scopes),
                   "auth_time": now, "iss": tokens.issuer(pool["Id"]), "exp": now + validity, "iat": now,
                   "version": 2, "jti": tokens.jti(), "client_id": client["ClientId"]}
-        return {"AccessToken": tokens.sign(pool["Id"], self.store.private_key(pool["Id"]), claims),
-                "ExpiresIn": validity, "TokenType": "Bearer"}
+        [token] = await tokens.sign_all(pool["Id"], self.store.private_key(pool["Id"]), [claims])
+        return {"AccessToken": token, "ExpiresIn": validity, "TokenType": "Bearer"}
 
     def access_user_any_scope(self, access_token: str) -> tuple[dict, dict, dict]:
         """(pool, user, claims) of a valid user access token, whatever its scopes (userInfo)."""
@@ -1214,7 +1214,7 @@ class CognitoIdpProvider(Provider):
         if flow == "CUSTOM_AUTH":
             return await self._custom_start(pool, client, user, auth)
         if flow == "USER_SRP_AUTH" or (flow == "USER_AUTH" and "SRP_A" in auth):
-            return self._srp_start(pool, client, user, auth)
+            return await self._srp_start(pool, client, user, auth)
         if flow == "USER_AUTH":
             return self._user_auth_start(pool, client, user, auth)
         password = auth.get("PASSWORD")
@@ -1320,7 +1320,7 @@ class CognitoIdpProvider(Provider):
             self.store.take_session(session["alias"])
         return session
 
-    def _srp_start(self, pool, client, user, auth):
+    async def _srp_start(self, pool, client, user, auth):
         a_hex = auth.get("SRP_A")
         if not a_hex:
             raise _invalid("Missing required parameter SRP_A")
@@ -1333,7 +1333,7 @@ class CognitoIdpProvider(Provider):
         verifier = user.get("_srp")
         if verifier is None:
             raise _not_authorized()
-        b_hex, big_b = srp.server_challenge(verifier["verifier"])
+        b_hex, big_b = await tokens.off_loop(srp.server_challenge, verifier["verifier"])
         secret_block = base64.b64encode(secrets.token_bytes(64)).decode()
         state = {"a": a_hex, "b": b_hex, "B": big_b, "block": secret_block}
         # AWS takes the PASSWORD_VERIFIER answer without the Session too: the secret block finds it
@@ -1364,7 +1364,7 @@ class CognitoIdpProvider(Provider):
             return await self._success(pool, client, user)
         name = defined.get("challengeName", "CUSTOM_CHALLENGE")
         if name == "PASSWORD_VERIFIER" and srp_a:
-            return self._srp_start(pool, client, user, {"SRP_A": srp_a})
+            return await self._srp_start(pool, client, user, {"SRP_A": srp_a})
         created = await self._atrigger(pool, "CreateAuthChallenge", "CreateAuthChallenge_Authentication", user, {
             "userAttributes": user["Attributes"], "challengeName": name, "session": session_history},
             client["ClientId"]) or {}
@@ -1396,9 +1396,10 @@ class CognitoIdpProvider(Provider):
             raise _not_authorized()
         self._check_secret_hash(client, answers.get("USERNAME", user["Username"]), answers.get("SECRET_HASH"))
         if name == "PASSWORD_VERIFIER":
-            ok = srp.check_claim(pool["Id"], user["Username"], user["_srp"]["verifier"], session["a"], session["b"],
-                                 session["B"], answers.get("PASSWORD_CLAIM_SECRET_BLOCK", ""),
-                                 answers.get("TIMESTAMP", ""), answers.get("PASSWORD_CLAIM_SIGNATURE", ""))
+            ok = await tokens.off_loop(srp.check_claim, pool["Id"], user["Username"], user["_srp"]["verifier"],
+                                       session["a"], session["b"], session["B"],
+                                       answers.get("PASSWORD_CLAIM_SECRET_BLOCK", ""), answers.get("TIMESTAMP", ""),
+                                       answers.get("PASSWORD_CLAIM_SIGNATURE", ""))
             if not ok or answers.get("PASSWORD_CLAIM_SECRET_BLOCK") != session["block"]:
                 raise self._failed_attempt(pool, user)
             await self._atrigger(pool, "PreAuthentication", "PreAuthentication_Authentication", user, {
@@ -1412,7 +1413,7 @@ class CognitoIdpProvider(Provider):
             if answer == "PASSWORD":
                 return await self._password_step(pool, client, user, answers.get("PASSWORD", ""))
             if answer == "PASSWORD_SRP":
-                return self._srp_start(pool, client, user, answers)
+                return await self._srp_start(pool, client, user, answers)
             raise _invalid(f"Invalid ANSWER {answer}")
         if name == "NEW_PASSWORD_REQUIRED":
             new = answers.get("NEW_PASSWORD")

@@ -15,6 +15,7 @@ import hmac
 import secrets
 from functools import cache
 
+import gmpy2
 from gmpy2 import mpz, powmod  # GMP's modular exponentiation: 8x Python's pow() at 3072 bits
 
 N_HEX = (
@@ -92,18 +93,21 @@ def g_pow(exponent: int) -> int:
 
 
 def server_challenge(verifier_hex: str) -> tuple[str, str]:
-    """(b hex, B hex): the server's secret and public values for one exchange."""
+    """(b hex, B hex): the server's secret and public values for one exchange. Pure GMP
+    arithmetic that releases the GIL: callers run it on a worker thread."""
     v = int(verifier_hex, 16)
-    while True:
-        b = secrets.randbits(256)  # 256 random bits, as SRP-6a asks of b
-        big_b = (K * v + g_pow(b)) % N
-        if big_b:
-            return format(b, "x"), format(big_b, "x")
+    with gmpy2.context(allow_release_gil=True):
+        while True:
+            b = secrets.randbits(256)  # 256 random bits, as SRP-6a asks of b
+            big_b = (K * v + g_pow(b)) % N
+            if big_b:
+                return format(b, "x"), format(big_b, "x")
 
 
 def check_claim(pool_id: str, user_id: str, verifier_hex: str, a_hex: str, b_hex: str, big_b_hex: str,
                 secret_block: str, timestamp: str, signature: str) -> bool:
-    """Whether PASSWORD_CLAIM_SIGNATURE proves the client knows the password."""
+    """Whether PASSWORD_CLAIM_SIGNATURE proves the client knows the password. Its two
+    exponentiations release the GIL: callers run it on a worker thread."""
     a = int(a_hex, 16)
     if a % N == 0:
         return False
@@ -112,7 +116,8 @@ def check_claim(pool_id: str, user_id: str, verifier_hex: str, a_hex: str, b_hex
     if u == 0:
         return False
     v, b = int(verifier_hex, 16), int(b_hex, 16)
-    s = int(powmod(a * int(powmod(v, u, N)), b, N))
+    with gmpy2.context(allow_release_gil=True):  # callers run this on a worker thread
+        s = int(powmod(a * powmod(v, u, N), b, N))
     prk = hmac.new(bytes.fromhex(pad_hex(format(u, "x"))), bytes.fromhex(pad_hex(s)), hashlib.sha256).digest()
     key = hmac.new(prk, INFO, hashlib.sha256).digest()[:16]
     try:

@@ -4,16 +4,22 @@ opaque and revocable, and verification of all of them for the authorizers that t
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
+import os
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import jwt
 import orjson
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+_crypto: ThreadPoolExecutor | None = None  # made on the first sign-in
 
 
 def new_private_key() -> str:
@@ -52,8 +58,37 @@ def issuer(pool_id: str) -> str:
     return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
 
 
+def _segment(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _json(value: dict) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # an integer beyond 64 bits from a pre token generation trigger
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
 def sign(pool_id: str, pem: str, claims: dict) -> str:
-    return jwt.encode(claims, _loaded(pem), algorithm="RS256", headers={"kid": key_id(pool_id)})
+    """A JWS in compact form (RFC 7515), RS256, with the header Cognito writes ({"kid", "alg"})."""
+    signing_input = _segment(_json({"kid": key_id(pool_id), "alg": "RS256"})) + b"." + _segment(_json(claims))
+    signature = _loaded(pem).sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return (signing_input + b"." + _segment(signature)).decode()
+
+
+async def off_loop(fn, *args):
+    """fn(*args) on the crypto threads: RSA signatures (cryptography releases the GIL while it
+    signs) and SRP's exponentiations (GMP, srp.py releases the GIL around them) run on the other
+    core while the event loop serves other requests."""
+    global _crypto
+    if _crypto is None:
+        _crypto = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="cognito-crypto")
+    return await asyncio.get_running_loop().run_in_executor(_crypto, fn, *args)
+
+
+async def sign_all(pool_id: str, pem: str, claims: list[dict]) -> list[str]:
+    """Several tokens signed with the pool's key, off the event loop."""
+    return await off_loop(lambda: [sign(pool_id, pem, c) for c in claims])
 
 
 def new_refresh_token() -> str:
