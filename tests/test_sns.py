@@ -186,10 +186,20 @@ def test_publish_batch_errors(sns, unique_name):
     error, _ = error_of(sns.publish_batch, TopicArn=topic, PublishBatchRequestEntries=[
         {"Id": f"m{i}", "Message": "x"} for i in range(11)])
     assert error["Code"] == "TooManyEntriesInBatchRequest"
-    result = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
-        {"Id": "ok", "Message": "x"}, {"Id": "bad", "Message": ""}])
-    assert [e["Id"] for e in result["Successful"]] == ["ok"]
-    assert result["Failed"][0]["Id"] == "bad" and result["Failed"][0]["SenderFault"] is True
+    # an entry's invalid parameter refuses the whole request, as AWS's recorded answers show
+    error, status = error_of(sns.publish_batch, TopicArn=topic, PublishBatchRequestEntries=[
+        {"Id": "ok", "Message": "x"}, {"Id": "bad", "Message": "y", "MessageAttributes": {
+            "a^b": {"DataType": "String", "StringValue": "v"}}}])
+    assert (error["Code"], status) == ("ParameterValueInvalid", 400)
+    assert error["Message"] == ("Invalid non-alphanumeric character '#x5E' was found in the message attribute name. "
+                                "Can only include alphanumeric characters, hyphens, underscores, or dots.")
+    error, _ = error_of(sns.publish_batch, TopicArn=topic, PublishBatchRequestEntries=[{"Id": "a.b", "Message": "x"}])
+    assert error["Message"] == "The Id of a batch entry in the batch request contains an impermissible character: a.b"
+    # the size limit counts the attributes' names, types and values too
+    attributes = {"attr1": {"DataType": "Number", "StringValue": "1"}}
+    error, _ = error_of(sns.publish, TopicArn=topic, Message="a" * (262144 - 12 + 1), MessageAttributes=attributes)
+    assert error["Message"] == "Invalid parameter: Message too long"
+    sns.publish(TopicArn=topic, Message="a" * (262144 - 12), MessageAttributes=attributes)
 
 
 def test_fifo_topic_deduplicates_and_keeps_groups(sns, sqs, unique_name):
@@ -461,3 +471,33 @@ def test_arn_and_unsubscribe_errors_as_aws(sns, unique_name):
     error, _ = error_of(sns.publish, TargetArn="arn:aws:sns:us-east-1:000000000000:endpoint/APNS/app/0f7d5971",
                         Message="push")
     assert error["Message"] == "Invalid parameter: TargetArn Reason: No endpoint found for the target arn specified"
+
+
+def test_topic_checks_as_aws(sns, client, unique_name):
+    name = unique_name("topic")
+    topic = sns.create_topic(Name=name, Tags=[{"Key": "a", "Value": "1"}])["TopicArn"]
+    assert sns.create_topic(Name=name)["TopicArn"] == topic  # fewer tags: the same topic
+    error, _ = error_of(sns.create_topic, Name=name, Tags=[{"Key": "b", "Value": "2"}])
+    assert error["Message"] == "Invalid parameter: Tags Reason: Topic already exists with different tags"
+    # a topic is used from its own region only
+    other = client("sns", region="eu-west-1")
+    error, status = error_of(other.publish, TopicArn=topic, Message="x")
+    assert (error["Code"], error["Message"], status) == ("InvalidParameter", "Invalid parameter: TopicArn", 400)
+    # AddPermission: actions of SNS only; one principal or action is written as a string
+    error, _ = error_of(sns.add_permission, TopicArn=topic, Label="x", AWSAccountId=["111111111111"],
+                        ActionName=["InvalidAction"])
+    assert error["Message"] == "Invalid parameter: Policy statement action out of service scope!"
+    sns.add_permission(TopicArn=topic, Label="one", AWSAccountId=["111111111111"], ActionName=["Publish"])
+    policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+    statement = next(s for s in policy["Statement"] if s["Sid"] == "one")
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"} and statement["Action"] == "SNS:Publish"
+    # phone numbers are E.164
+    error, _ = error_of(sns.publish, PhoneNumber="+1a234", Message="x")
+    assert error["Message"] == "Invalid parameter: PhoneNumber Reason: +1a234 is not valid to publish to"
+    error, _ = error_of(sns.subscribe, TopicArn=topic, Protocol="sms", Endpoint="/+15551234567")
+    assert error["Message"] == "Invalid SMS endpoint: /+15551234567"
+    # a FIFO queue on a standard topic is refused
+    error, _ = error_of(sns.subscribe, TopicArn=topic, Protocol="sqs",
+                        Endpoint="arn:aws:sqs:us-east-1:000000000000:q.fifo")
+    assert error["Message"] == ("Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be "
+                                "subscribed to standard SNS topics")

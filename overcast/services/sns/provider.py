@@ -28,6 +28,7 @@ from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
+from overcast.aws.models import load_service_model
 from overcast.engine import http as http_client
 from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.engine.targets import DeliveryError, Sender, deliver, delivery_refusal, internal_ctx
@@ -45,6 +46,7 @@ DEDUP_WINDOW = 300.0
 CERT_PATH = "/_overcast/sns/SimpleNotificationService-overcast.pem"
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+PHONE = re.compile(r"^\+?[1-9][0-9]{4,14}$")  # E.164
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 TOPIC_ATTRIBUTES = {
     "DisplayName", "Policy", "DeliveryPolicy", "KmsMasterKeyId", "SignatureVersion", "TracingConfig",
@@ -67,6 +69,37 @@ def invalid(message: str) -> AwsError:
 
 def not_found(message: str = "Topic does not exist") -> AwsError:
     return AwsError("NotFound", message, 404)
+
+
+def value_invalid(message: str) -> AwsError:
+    return AwsError("ParameterValueInvalid", message, 400)
+
+
+def _check_attribute_name(name: str) -> None:
+    if len(name.encode()) >= 256:
+        raise value_invalid("Length of message attribute name must be less than 256 bytes.")
+    for char in name:
+        if not (char.isalnum() or char in "-_."):
+            raise value_invalid(f"Invalid non-alphanumeric character '#x{ord(char):X}' was found in the message "
+                                "attribute name. Can only include alphanumeric characters, hyphens, underscores, "
+                                "or dots.")
+    if name.startswith("."):
+        raise value_invalid("Invalid message attribute name starting with character '.' was found.")
+    if name.endswith("."):
+        raise value_invalid("Invalid message attribute name ending with character '.' was found.")
+    if ".." in name:
+        raise value_invalid("Message attribute name can not have successive '.' character.")
+
+
+def _size(message: str, attributes: dict) -> int:
+    """A message's size as SNS counts it against 256 KiB: its bytes and each attribute's name,
+    type and value."""
+    size = len(message.encode())
+    for name, value in attributes.items():
+        size += len(name.encode()) + len(value["Type"].encode())
+        size += len(base64.b64decode(value["Value"])) if value["Type"].startswith("Binary") else \
+            len(value["Value"].encode())
+    return size
 
 
 def check_arn(value: str | None, name: str) -> str:
@@ -160,6 +193,9 @@ class SnsProvider(Provider):
     def _topic_for(self, ctx, arn: str | None, action: str = "") -> tuple:
         """The topic a request names; another account's only when the topic's policy allows the
         action (SNS:<operation> unless given)."""
+        check_arn(arn or "", "TopicArn")
+        if arn.split(":")[3] != ctx.region:  # a topic is used from its own region only
+            raise invalid("TopicArn")
         topic = self._topic(arn)
         if topic[1] != ctx.account:
             self._authorize(ctx, topic, action or ctx.operation)
@@ -236,6 +272,8 @@ class SnsProvider(Provider):
             for key, value in attributes.items():
                 if current.get(key) != value:
                     raise invalid("Attributes Reason: Topic already exists with different attributes")
+            if any(existing[5].get(key) != value for key, value in tags.items()):
+                raise invalid("Tags Reason: Topic already exists with different tags")
             return {"TopicArn": arn}
         self.store.put_topic(arn, ctx.account, ctx.region, name, attributes, tags)
         self._changed(arn)
@@ -254,7 +292,9 @@ class SnsProvider(Provider):
                     raise invalid(f"Attributes Reason: {name}: failed to parse JSON") from None
 
     def delete_topic(self, ctx, params):
-        arn = params["TopicArn"]
+        arn = check_arn(params["TopicArn"], "TopicArn")
+        if arn.split(":")[3] != ctx.region:
+            raise invalid("TopicArn")
         topic = self.store.get_topic(arn)
         if topic is not None:
             if topic[1] != ctx.account:
@@ -333,10 +373,16 @@ class SnsProvider(Provider):
         label = params["Label"]
         if any(s.get("Sid") == label for s in policy.get("Statement", [])):
             raise invalid("Statement already exists")
+        actions = params.get("ActionName") or []
+        if any(a not in load_service_model("sns").operations for a in actions):
+            raise invalid("Policy statement action out of service scope!")
+        principals = [f"arn:aws:iam::{a}:root" for a in params.get("AWSAccountId") or []]
+        actions = [f"SNS:{a}" for a in actions]
+        # one principal or action is written as a string, several as a list (as AWS writes them)
         policy.setdefault("Statement", []).append({
             "Sid": label, "Effect": "Allow",
-            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in params.get("AWSAccountId") or []]},
-            "Action": [f"SNS:{a}" for a in params.get("ActionName") or []], "Resource": arn,
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": actions[0] if len(actions) == 1 else actions, "Resource": arn,
         })
         attributes = {**attributes, "Policy": orjson.dumps(policy).decode()}
         self.store.put_topic(arn, account, region, name, attributes, tags)
@@ -403,12 +449,15 @@ class SnsProvider(Provider):
         if protocol == "firehose" and not attributes.get("SubscriptionRoleArn"):
             raise invalid("Attributes Reason: SubscriptionRoleArn is required for the firehose protocol")
         self._check_endpoint(protocol, endpoint)
+        if protocol == "sqs" and endpoint.endswith(".fifo") and not fifo:
+            raise invalid("Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS "
+                          "topics")
         for key in attributes:
             if key not in SUBSCRIPTION_ATTRIBUTES:
                 raise invalid(f"Attributes Reason: Unknown attribute {key}")
         for key, value in list(attributes.items()):
             try:
-                attributes[key] = self._check_subscription_attribute(key, value, protocol)
+                attributes[key] = self._check_subscription_attribute(key, value, protocol, fifo)
             except AwsError as error:  # Subscribe words its attribute errors so
                 raise invalid("Attributes Reason: " + error.message.removeprefix("Invalid parameter: ")) from None
         for existing in self.store.subscriptions_of(topic_arn):
@@ -455,10 +504,10 @@ class SnsProvider(Provider):
             raise invalid("Endpoint must match the specified protocol")
         if protocol in ("email", "email-json") and not re.match(r"^[^@\s]+@[^@\s]+$", endpoint):
             raise invalid("Email address")
-        if protocol == "sms" and not re.match(r"^\+?[0-9]{5,15}$", endpoint):
-            raise invalid(f"Invalid SMS endpoint: {endpoint}")
+        if protocol == "sms" and not PHONE.match(endpoint):
+            raise AwsError("InvalidParameter", f"Invalid SMS endpoint: {endpoint}", 400)
 
-    def _check_subscription_attribute(self, key: str, value, protocol: str):
+    def _check_subscription_attribute(self, key: str, value, protocol: str, fifo: bool = False):
         """The attribute's value as stored (booleans lower-cased), or AWS's InvalidParameter."""
         if key == "FilterPolicy" and value:
             try:
@@ -487,6 +536,8 @@ class SnsProvider(Provider):
                 raise invalid("RedrivePolicy: failed to parse JSON.") from None
             if not re.match(r"^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w.-]+$", target or ""):
                 raise invalid("RedrivePolicy: deadLetterTargetArn is an invalid arn")
+            if fifo and protocol == "sqs" and not target.endswith(".fifo"):
+                raise invalid("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
         elif key == "DeliveryPolicy" and value:
             try:
                 policy = orjson.loads(value)
@@ -576,7 +627,8 @@ class SnsProvider(Provider):
         key, value = params.get("AttributeName"), params.get("AttributeValue")
         if key not in SUBSCRIPTION_ATTRIBUTES:
             raise invalid("AttributeName")
-        value = self._check_subscription_attribute(key, value, sub["protocol"])
+        fifo = sub["topic_arn"].endswith(".fifo")
+        value = self._check_subscription_attribute(key, value, sub["protocol"], fifo)
         if value in (None, ""):
             sub["attributes"].pop(key, None)
         else:
@@ -598,6 +650,8 @@ class SnsProvider(Provider):
         if arn and phone:
             raise invalid("Both TopicArn and PhoneNumber are specified. Please provide only one.")
         if phone:
+            if not PHONE.match(phone):
+                raise invalid(f"PhoneNumber Reason: {phone} is not valid to publish to")
             message = self._check_message(params)
             message_id = str(uuid.uuid4())
             self.store.record(ctx.account, ctx.region, None, None, "sms", phone, message_id, None, message,
@@ -622,38 +676,38 @@ class SnsProvider(Provider):
         if len(set(ids)) != len(ids):
             raise AwsError("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id.")
         for entry_id in ids:
+            if len(entry_id or "") > 80:
+                raise AwsError("InvalidBatchEntryId",
+                               f"The Id of a batch entry in the batch request is too long: {entry_id}")
             if not BATCH_ID.match(entry_id or ""):
                 raise AwsError("InvalidBatchEntryId",
-                               "The Id of a batch entry in a batch request doesn't abide by the specification.")
-        total = sum(len((e.get("Message") or "").encode()) for e in entries)
-        if total > MAX_MESSAGE:
-            raise AwsError("BatchRequestTooLong", "The length of all the messages put together is more than the limit.")
-        prepared, failed = [], []
+                               f"The Id of a batch entry in the batch request contains an impermissible character: "
+                               f"{entry_id}")
         trace = ctx.request.headers.get("x-amzn-trace-id")
-        for entry in entries:
-            try:
-                prepared.append((entry["Id"], self._prepare(topic, entry, trace)))
-            except AwsError as error:
-                failed.append({"Id": entry["Id"], "Code": error.code, "Message": error.message,
-                               "SenderFault": error.sender_fault})
+        # an entry AWS refuses refuses the whole request (AWS's recorded answers: no per-entry Failed)
+        prepared = [(entry["Id"], self._prepare(topic, entry, trace, whole=False)) for entry in entries]
+        if sum(_size(p["message"], p["attributes"]) for _, p in prepared) > MAX_MESSAGE:
+            raise AwsError("BatchRequestTooLong", "The length of all the messages put together is more than the limit.")
+        failed: list[dict] = []
         results = (await self._fanout(topic, [p for _, p in prepared])) if prepared else []
         successful = [{"Id": entry_id, **result} for (entry_id, _), result in zip(prepared, results, strict=True)]
         return {"Successful": successful, "Failed": failed}
 
-    def _check_message(self, params: dict) -> str:
+    def _check_message(self, params: dict, whole: bool = True) -> str:
         message = params.get("Message")
         if message is None:
             raise invalid("Message")
         if message == "":
             raise invalid("Empty message")
-        if len(message.encode()) > MAX_MESSAGE:
+        if whole and len(message.encode()) > MAX_MESSAGE:
             raise invalid("Message too long")
         return message
 
-    def _prepare(self, topic: tuple, params: dict, trace: str | None = None) -> dict:
-        """Validate one message of Publish / PublishBatch: what fan-out needs."""
+    def _prepare(self, topic: tuple, params: dict, trace: str | None = None, whole: bool = True) -> dict:
+        """Validate one message of Publish / PublishBatch: what fan-out needs. `whole`: the size
+        limit applies to this message alone (PublishBatch checks the entries together)."""
         arn, _, _, _, attributes, _ = topic
-        message = self._check_message(params)
+        message = self._check_message(params, whole)
         subject = params.get("Subject")
         if subject is not None:
             if not subject or len(subject) > 100 or any(ord(c) < 32 or ord(c) > 126 for c in subject):
@@ -668,7 +722,11 @@ class SnsProvider(Provider):
                 raise invalid("Message Structure - JSON message body failed to parse") from None
             if not isinstance(structure, dict) or not isinstance(structure.get("default"), str):
                 raise invalid("Message Structure - No default entry in JSON message body")
+            # a protocol's entry that is not a string is ignored: that protocol gets the default
+            structure = {k: v for k, v in structure.items() if isinstance(v, str)}
         message_attributes = self._check_attributes(params.get("MessageAttributes") or {})
+        if whole and message_attributes and _size(message, message_attributes) > MAX_MESSAGE:
+            raise invalid("Message too long")
         fifo = attributes.get("FifoTopic") == "true"
         group_id = params.get("MessageGroupId")
         dedup_id = params.get("MessageDeduplicationId")
@@ -688,26 +746,33 @@ class SnsProvider(Provider):
 
     @staticmethod
     def _check_attributes(attributes: dict) -> dict:
+        """Message attributes as AWS checks them (ParameterValueInvalid, AWS's messages), in the
+        stored form {name: {"Type", "Value"}}."""
         if len(attributes) > 10:
             raise invalid("Too many message attributes: at most 10 message attributes are allowed")
         out = {}
         for name, value in attributes.items():
+            _check_attribute_name(name)
             data_type = value.get("DataType") or ""
-            base = data_type.split(".", 1)[0]
-            if base not in ("String", "Number", "Binary"):
-                raise invalid(f"The message attribute '{name}' has an invalid message attribute type, the set of "
-                              "supported type prefixes is Binary, Number, and String.")
+            base, dot, suffix = data_type.partition(".")
+            if base not in ("String", "Number", "Binary") or (dot and not suffix):
+                raise value_invalid(f"The message attribute '{name}' has an invalid message attribute type, the set of "
+                                    "supported type prefixes is Binary, Number, and String.")
+            field = "Binary" if base == "Binary" else "String"
+            if value.get(f"{field}Value") is None and value.get(
+                    "StringValue" if field == "Binary" else "BinaryValue") is not None:
+                raise value_invalid(f"The message attribute '{name}' with type '{base}' must use field '{field}'.")
             if base == "Binary":
                 binary = value.get("BinaryValue")
-                if binary is None:
-                    raise invalid(f"The message attribute '{name}' must contain non-empty message attribute value "
-                                  f"for message attribute type '{data_type}'.")
+                if not binary:
+                    raise value_invalid(f"The message attribute '{name}' must contain non-empty message attribute "
+                                        f"value for message attribute type '{data_type}'.")
                 out[name] = {"Type": data_type, "Value": base64.b64encode(binary).decode()}
                 continue
             string = value.get("StringValue")
             if string is None or string == "":
-                raise invalid(f"The message attribute '{name}' must contain non-empty message attribute value for "
-                              f"message attribute type '{data_type}'.")
+                raise value_invalid(f"The message attribute '{name}' must contain non-empty message attribute value "
+                                    f"for message attribute type '{data_type}'.")
             if base == "Number":
                 try:
                     float(string)
