@@ -125,3 +125,10 @@ def test_client_request_token_makes_transactions_idempotent(ddb, table):
     other = [{"Put": {"TableName": table, "Item": k("x")}}]
     code, _, _ = error(ddb.transact_write_items, TransactItems=other, ClientRequestToken=token)
     assert code == "IdempotentParameterMismatchException"
+
+
+def test_batch_write_item_without_its_key_does_not_match_the_schema(ddb, table):
+    # BatchWriteItem words it so, where PutItem names the missing key (AWS's recorded answer)
+    code, message, _ = error(ddb.batch_write_item, RequestItems={table: [{"PutRequest": {"Item": {
+        "other": {"S": "x"}}}}]})
+    assert (code, message) == ("ValidationException", "The provided key element does not match the schema")

@@ -77,3 +77,10 @@ def test_execute_transaction_is_all_or_nothing(ddb, table):
     assert code == "TransactionCanceledException"
     assert [r["Code"] for r in response["CancellationReasons"]] == ["None", "ConditionalCheckFailed"]
     assert ddb.execute_statement(Statement=f"SELECT * FROM \"{table}\" WHERE pk = 't'")["Items"] == []
+
+
+def test_execute_transaction_of_writes_answers_an_empty_list(ddb, table):
+    response = ddb.execute_transaction(TransactStatements=[
+        {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'e1', 'sk': 1}}"},
+        {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'e2', 'sk': 1}}"}])
+    assert response["Responses"] == []

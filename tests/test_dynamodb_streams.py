@@ -177,3 +177,16 @@ def test_in_process_wait_for_records(tmp_path):
 
     asyncio.run(scenario())
     db.close()
+
+
+def test_iterator_form_and_exclusive_start_shard_id(ddb, streams, unique_name):
+    arn = stream_table(ddb, unique_name("st"))
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    # as AWS's: the stream's ARN, "|1|", then an opaque part
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert iterator.startswith(f"{arn}|1|")
+    assert streams.get_records(ShardIterator=iterator)["NextShardIterator"].startswith(f"{arn}|1|")
+    code, _, _ = error(streams.get_records, ShardIterator=f"{arn}|2|garbage")
+    assert code == "ValidationException"
+    after = streams.describe_stream(StreamArn=arn, ExclusiveStartShardId=shard)["StreamDescription"]
+    assert after["Shards"] == []

@@ -181,3 +181,33 @@ def test_cli_creates_and_describes_a_table(aws_cli, unique_name):
     aws_cli("dynamodb", "put-item", "--table-name", name, "--item", '{"id": {"S": "1"}, "n": {"N": "1.50"}}')
     item = aws_cli("dynamodb", "get-item", "--table-name", name, "--key", '{"id": {"S": "1"}}')["Item"]
     assert item == {"id": {"S": "1"}, "n": {"N": "1.5"}}
+
+
+def test_warm_throughput_as_aws_answers(ddb, unique_name):
+    # on-demand: AWS's initial 12,000 reads and 4,000 writes per second, for the table and its GSIs
+    name = make_table(ddb, unique_name("tbl"), extra_attrs=[("g", "S")], GlobalSecondaryIndexes=[{
+        "IndexName": "byg", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"}}])
+    table = ddb.describe_table(TableName=name)["Table"]
+    on_demand = {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"}
+    assert table["WarmThroughput"] == on_demand
+    assert table["GlobalSecondaryIndexes"][0]["WarmThroughput"] == on_demand
+    # provisioned: the provisioned capacity, unless more was asked for (then UPDATING at creation)
+    name = make_table(ddb, unique_name("tbl"), BillingMode="PROVISIONED",
+                      ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+    assert ddb.describe_table(TableName=name)["Table"]["WarmThroughput"] == {
+        "ReadUnitsPerSecond": 5, "WriteUnitsPerSecond": 5, "Status": "ACTIVE"}
+    created = ddb.create_table(
+        TableName=unique_name("tbl"), KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        WarmThroughput={"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 1200})["TableDescription"]
+    assert created["WarmThroughput"] == {"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 1200, "Status": "UPDATING"}
+    assert ddb.describe_table(TableName=created["TableName"])["Table"]["WarmThroughput"]["Status"] == "ACTIVE"
+
+
+def test_contributor_insights_are_disabled(ddb, unique_name):
+    name = make_table(ddb, unique_name("tbl"))
+    assert ddb.describe_contributor_insights(TableName=name)["ContributorInsightsStatus"] == "DISABLED"
+    code, _, _ = error(ddb.describe_contributor_insights, TableName=name, IndexName="none")
+    assert code == "ResourceNotFoundException"

@@ -661,4 +661,4 @@ def execute_transaction(provider, ctx, params: dict) -> dict:
             codes = ", ".join(r["Code"] for r in reasons)
             raise AwsError("TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons "
                            f"for specific reasons [{codes}]", 400, CancellationReasons=reasons)
-    return {}
+    return {"Responses": []}  # a write transaction answers an empty list, as AWS does

@@ -195,6 +195,8 @@ class DynamoDbProvider(Provider):
         }
         if params.get("TableClass"):
             spec["TableClass"] = params["TableClass"]
+        if params.get("WarmThroughput"):
+            spec["WarmThroughput"] = _warm_given(params["WarmThroughput"])
         if params.get("SSESpecification", {}).get("Enabled"):
             spec["SSEDescription"] = {"Status": "ENABLED", "SSEType": params["SSESpecification"].get("SSEType", "KMS"),
                                       "KMSMasterKeyArn": params["SSESpecification"].get("KMSMasterKeyId") or
@@ -239,6 +241,9 @@ class DynamoDbProvider(Provider):
         if spec["BillingMode"] == "PAY_PER_REQUEST":
             out["BillingModeSummary"] = {"BillingMode": "PAY_PER_REQUEST",
                                          "LastUpdateToPayPerRequestDateTime": spec["CreationDateTime"]}
+        warm = _warm(spec, spec, status)
+        if warm is not None:
+            out["WarmThroughput"] = warm
         for kind in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
             if spec.get(kind):
                 indexes = []
@@ -250,6 +255,9 @@ class DynamoDbProvider(Provider):
                         described["IndexStatus"] = index.get("_Status", "ACTIVE") if status != "CREATING" else "CREATING"
                         if spec["BillingMode"] == "PAY_PER_REQUEST":
                             described["ProvisionedThroughput"] = _throughput(None)
+                        warm = _warm(spec, index, described["IndexStatus"])
+                        if warm is not None:
+                            described["WarmThroughput"] = warm
                     indexes.append(described)
                 out[kind] = indexes
         if spec.get("StreamSpecification"):
@@ -329,6 +337,9 @@ class DynamoDbProvider(Provider):
             changed = True
         if params.get("TableClass"):
             spec["TableClass"] = params["TableClass"]
+            changed = True
+        if params.get("WarmThroughput"):
+            spec["WarmThroughput"] = {**spec.get("WarmThroughput", {}), **_warm_given(params["WarmThroughput"])}
             changed = True
         new_indexes: list[str] = []
         dropped: list[str] = []
@@ -497,6 +508,18 @@ class DynamoDbProvider(Provider):
         if table.ttl_attr:
             return {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": table.ttl_attr}}
         return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+
+    def describe_contributor_insights(self, ctx, params: dict) -> dict:
+        """Contributor Insights cannot be enabled in overcast (UpdateContributorInsights answers
+        NotImplemented), so a table's or index's status is DISABLED, as a new table's is on AWS."""
+        table = self._table_by_name_or_arn(ctx, params["TableName"])
+        out = {"TableName": table.name, "ContributorInsightsStatus": "DISABLED"}
+        index = params.get("IndexName")
+        if index is not None:
+            if index not in table.indexes:
+                raise not_found(f"Requested resource not found: Requested index: {index} not found")
+            out["IndexName"] = index
+        return out
 
     def describe_limits(self, ctx, params: dict) -> dict:
         return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
@@ -1033,7 +1056,11 @@ class DynamoDbProvider(Provider):
                                   "of the supported datatypes" if write else
                                   "1 validation error detected: WriteRequest must contain exactly one action")
                 if "PutRequest" in write:
-                    item, key = self._checked_item(table, write["PutRequest"]["Item"])
+                    given = write["PutRequest"]["Item"]
+                    if any(given.get(name) is None for name in (table.hash_name, table.range_name) if name):
+                        # BatchWriteItem words a missing key attribute so (PutItem names the key)
+                        raise invalid("The provided key element does not match the schema")
+                    item, key = self._checked_item(table, given)
                     hash_value = item[table.hash_name]
                 else:
                     *key, key_item = table.param_key(write["DeleteRequest"]["Key"])
@@ -1276,7 +1303,42 @@ def _index_spec(index: dict, throughput: dict | None) -> dict:
     spec = {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
     if throughput is not None or "ProvisionedThroughput" in index:
         spec["ProvisionedThroughput"] = _throughput(throughput)
+    if index.get("WarmThroughput"):
+        spec["WarmThroughput"] = _warm_given(index["WarmThroughput"])
     return spec
+
+
+ON_DEMAND_WARM = (12_000, 4_000)  # AWS's warm throughput of a new on-demand table or index (reads, writes)
+
+
+def _warm_given(given: dict) -> dict:
+    out = {}
+    for key in ("ReadUnitsPerSecond", "WriteUnitsPerSecond"):
+        if given.get(key) is not None:
+            if given[key] < 1:
+                raise invalid(f"WarmThroughput {key} must be at least 1")
+            out[key] = given[key]
+    return out
+
+
+def _warm(table_spec: dict, spec: dict, status: str) -> dict | None:
+    """WarmThroughput of a table or a GSI (`spec`): what was asked for, else its provisioned
+    capacity, else on-demand's initial 12,000 reads / 4,000 writes per second. Answered by
+    CreateTable only when asked for (then UPDATING), as AWS answers."""
+    given = spec.get("WarmThroughput") or {}
+    if status == "CREATING":
+        if not given:
+            return None
+        status = "UPDATING"
+    else:
+        status = "ACTIVE"
+    if table_spec["BillingMode"] == "PAY_PER_REQUEST":
+        read, write = ON_DEMAND_WARM
+    else:
+        throughput = spec.get("ProvisionedThroughput") or {}
+        read, write = throughput.get("ReadCapacityUnits", 0), throughput.get("WriteCapacityUnits", 0)
+    return {"ReadUnitsPerSecond": max(read, given.get("ReadUnitsPerSecond", 0)),
+            "WriteUnitsPerSecond": max(write, given.get("WriteUnitsPerSecond", 0)), "Status": status}
 
 
 def _check_key_schema(schema: list, types: dict, index_name: str) -> None:

@@ -165,7 +165,8 @@ class StreamsHub:
                 "CreationRequestDateTime": created,
                 "TableName": table_name,
                 "KeySchema": self._key_schema(stream),
-                "Shards": [shard],
+                # shards after ExclusiveStartShardId, in id order (a stream has one shard here)
+                "Shards": [shard] if shard_id > (params.get("ExclusiveStartShardId") or "") else [],
             }
         }
 
@@ -201,13 +202,17 @@ class StreamsHub:
 
     @staticmethod
     def _iterator(arn: str, shard_id: str, after: int) -> str:
-        payload = orjson.dumps([arn, shard_id, after, int(time.time())])
-        return base64.urlsafe_b64encode(payload).decode()
+        """`<stream ARN>|1|<opaque>`, the form AWS's iterators take."""
+        payload = orjson.dumps([shard_id, after, int(time.time())])
+        return f"{arn}|1|{base64.urlsafe_b64encode(payload).decode()}"
 
     def get_records(self, account: str, region: str, params: dict) -> dict:
         text = params["ShardIterator"]
         try:
-            arn, shard_id, after, issued = orjson.loads(base64.urlsafe_b64decode(text.encode()))
+            arn, version, opaque = text.split("|", 2)
+            if version != "1":
+                raise ValueError(version)
+            shard_id, after, issued = orjson.loads(base64.urlsafe_b64decode(opaque.encode()))
         except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
             raise AwsError("ValidationException", "Invalid ShardIterator") from None
         if time.time() - issued > ITERATOR_LIFETIME:
