@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean conformance
+.PHONY: run test test-postgres lint bench clean conformance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/ruff check overcast tests bench examples conformance
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# The whole suite on PostgreSQL (docs/cluster.md): every server of the session on a fresh database
+# of its own, dropped at the end. POSTGRES_URL names the server (any database on it).
+POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+test-postgres: $(VENV)/.installed
+	OVERCAST_TEST_DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check overcast tests bench examples conformance
