@@ -23,6 +23,7 @@ import orjson
 
 from overcast import tracing
 from overcast.runtime.api import serve
+from overcast.runtime.layers import OPT
 
 _NEXT = "/2018-06-01/runtime/invocation/next"
 _PREFIX = "/2018-06-01/runtime/invocation/"
@@ -62,7 +63,8 @@ class FunctionSpec:
     memory: int
     timeout: int
     code_dir: str
-    layer_dirs: list[str]
+    # the function's layers, merged in order (overcast.runtime.layers): None without layers
+    opt_dir: str | None
     environment: dict[str, str]
     log_group: str
     endpoint: str  # overcast's URL, for AWS_ENDPOINT_URL
@@ -79,6 +81,10 @@ class FunctionSpec:
     xray_daemon: str = ""  # host:port of the X-Ray daemon's UDP port (AWS_XRAY_DAEMON_ADDRESS), if any
     # Node.js: the runtime's own modules (the AWS SDK, runtime/node_sdk.py), on NODE_PATH after layers
     runtime_node_modules: str | None = None
+    # opt_dir is bind-mounted at /opt in the sandbox's own mount namespace: the argv prefix that
+    # does it (overcast.runtime.layers.mount_prefix); empty: opt_dir's own path stands for /opt
+    opt_mount: list[str] = field(default_factory=list)
+    var_lang: bool = False  # and the runtime's interpreters at /var/lang/bin (layers.lang_dir)
 
 
 @dataclass(slots=True)
@@ -143,20 +149,27 @@ class Sandbox:
 
     def _environment(self) -> dict[str, str]:
         spec = self.spec
+        # AWS's layer paths under /opt (or, where a sandbox cannot have its own /opt, under the
+        # merged layers' own directory: overcast.runtime.layers)
+        opt = (OPT if spec.opt_mount else spec.opt_dir) if spec.opt_dir else None
         pythonpath = [spec.code_dir]
-        for layer in spec.layer_dirs:
-            pythonpath += [os.path.join(layer, "python"),
-                           os.path.join(layer, "python", "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}", "site-packages")]
+        node_path, ld_path = [], [spec.code_dir, os.path.join(spec.code_dir, "lib")]
+        path = ["/var/lang/bin"] if spec.var_lang else []  # AWS's PATH starts with it
+        path.append(os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
+        if opt:
+            # the runtime's own Python version (python3.12 -> lib/python3.12/site-packages), as on AWS
+            version = spec.runtime if spec.runtime.startswith("python") else f"python{sys.version_info[0]}.{sys.version_info[1]}"
+            pythonpath += [os.path.join(opt, "python"), os.path.join(opt, "python", "lib", version, "site-packages")]
+            # AWS's order: /opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/runtime/node_modules
+            major = spec.runtime[len("nodejs"):].split(".")[0] if spec.runtime.startswith("nodejs") else "20"
+            node_path += [os.path.join(opt, "nodejs", f"node{major}", "node_modules"), os.path.join(opt, "nodejs", "node_modules")]
+            path.append(os.path.join(opt, "bin"))  # AWS's PATH ends with /opt/bin
+            ld_path.append(os.path.join(opt, "lib"))
         # last: overcast's sitecustomize (*.localhost.localstack.cloud resolves to 127.0.0.1; boto3's
         # https:// to those hosts goes over http) — see overcast/runtime/site/sitecustomize.py
         pythonpath.append(_SITE_DIR)
-        # AWS's order: /opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/runtime/node_modules
-        node_path = [os.path.join(layer, "nodejs", "node20", "node_modules") for layer in spec.layer_dirs]
-        node_path += [os.path.join(layer, "nodejs", "node_modules") for layer in spec.layer_dirs]
         if spec.runtime_node_modules:
             node_path.append(spec.runtime_node_modules)
-        path = [os.path.join(layer, "bin") for layer in spec.layer_dirs]
-        path.append(os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
         env = {
             **spec.environment,
             "PATH": ":".join(path),
@@ -166,7 +179,7 @@ class Sandbox:
             "PYTHONPATH": ":".join(pythonpath),
             "PYTHONUNBUFFERED": "1",
             "NODE_PATH": ":".join(node_path),
-            "LD_LIBRARY_PATH": ":".join(os.path.join(layer, "lib") for layer in spec.layer_dirs),
+            "LD_LIBRARY_PATH": ":".join(ld_path),
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
@@ -202,7 +215,7 @@ class Sandbox:
         read_fd, write_fd = os.pipe()
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *self._limit_prefix(), *_DIE_WITH_PARENT, *self.spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
+                *self._limit_prefix(), *self.spec.opt_mount, *_DIE_WITH_PARENT, *self.spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
                 *self.spec.interpreter, cwd=self.spec.code_dir, env=self._environment(),
                 stdin=asyncio.subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, start_new_session=True,
             )

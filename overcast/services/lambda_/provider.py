@@ -11,6 +11,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
+from overcast.runtime import layers as layer_files
 from overcast.runtime import node_sdk
 from overcast.runtime.commands import NODE_RUNTIMES, PROVIDED_RUNTIMES, PYTHON_RUNTIMES, command_for
 from overcast.runtime.isolation import Isolation
@@ -1194,18 +1196,35 @@ class LambdaProvider(Provider):
     async def _spec(self, account, region, config: dict, version: str) -> FunctionSpec:
         name = config["FunctionName"]
         isolation, uid = self.isolation, None
+        layers = config.get("Layers") or []
         if isolation is None:
             code_dir = await self._code_dir(account, region, config["_Sha"])
             layer_dirs = [await self._code_dir(layer["_Account"], layer["_Region"], layer["_Sha"], "layers")
-                          for layer in config.get("Layers") or []]
+                          for layer in layers]
+            opt_root = os.path.join(self.code_root, "opt")
         else:  # the function's own copy, owned by its own user
             uid = isolation.uid_for(account, region, name)
             code_dir = await self._placed(uid, account, region, config["_Sha"], "code")
             layer_dirs = [await self._placed(uid, layer["_Account"], layer["_Region"], layer["_Sha"], "layers")
-                          for layer in config.get("Layers") or []]
+                          for layer in layers]
+            opt_root = os.path.join(isolation.home(uid), "opt")
+        opt_dir, opt_mount = None, []
+        if layer_dirs:  # one layer is /opt as unpacked; several, their merge in order (built once)
+            opt_dir = layer_dirs[0]
+            if len(layer_dirs) > 1:
+                target = os.path.join(opt_root, layer_files.merged_name([layer["_Sha"] for layer in layers]))
+                if not os.path.isdir(target):
+                    await asyncio.to_thread(layer_files.merge, layer_dirs, target, uid)
+                opt_dir = target
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python)
+        lang = None
+        if opt_dir and await layer_files.mountable(isolation is not None):  # its own /opt (and /var/lang)
+            if layer_files.lang_mountable():
+                lang_root = isolation.root if isolation is not None else self.code_root
+                lang = layer_files.lang_dir(lang_root, python or None, shutil.which("node"))
+            opt_mount = layer_files.mount_prefix(opt_dir, lang, isolation is not None)
         user_options, tmp_dir, sandbox_uid = [], None, None
         if uid is not None and await isolation.usable(argv):
             user_options, tmp_dir, sandbox_uid = isolation.command(uid), os.path.join(isolation.home(uid), "tmp"), uid
@@ -1221,13 +1240,14 @@ class LambdaProvider(Provider):
         return FunctionSpec(
             key=f"{config['FunctionArn']}:{version}:{config['RevisionId']}", account=account, region=region, name=name,
             version=version, arn=self._arn(account, region, name), runtime=config["Runtime"], handler=config["Handler"],
-            memory=config["MemorySize"], timeout=config["Timeout"], code_dir=code_dir, layer_dirs=layer_dirs,
+            memory=config["MemorySize"], timeout=config["Timeout"], code_dir=code_dir, opt_dir=opt_dir,
             environment=(config.get("Environment") or {}).get("Variables") or {},
             log_group=(config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}",
             # the bound port once known (the provider may start before the server binds: --port 0)
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
-            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules,
+            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules, opt_mount=opt_mount,
+            var_lang=lang is not None,
             xray_daemon=self.config.xray_daemon_address)
 
     async def _placed(self, uid: int, account: str, region: str, sha_hex: str, kind: str) -> str:
