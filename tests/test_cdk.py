@@ -4,7 +4,8 @@ sets, the deployed function answers through boto3, `cdk diff` shows a code chang
 `cdk deploy --hotswap` applies it without CloudFormation, `cdk destroy` removes it all. CDK's own
 Node.js custom resources run on the SDK overcast's Node.js runtime provides: the bucket's
 auto-delete-objects empties it on destroy, log retention sets the function's log group, an
-AwsCustomResource creates and deletes an SSM parameter.
+AwsCustomResource creates and deletes an SSM parameter; BucketDeployment's Python handler copies
+site/ into the bucket with the AWS CLI from its layer (/opt/awscli/aws).
 
 The seed's examples as CDK apps in TypeScript (examples/rest-api/cdk, examples/live-stock-counter/
 cdk, examples/graphql-products/cdk, examples/clickstream/cdk) deploy, behave as their READMEs say (tests/example_checks.py) and are
@@ -87,6 +88,13 @@ def test_cdk_bootstrap_deploy_invoke_diff_destroy(bootstrapped, endpoint, client
     item = client("dynamodb").get_item(TableName=out["TableName"], Key={"id": {"S": "from-cdk"}})
     assert item["Item"] == {"id": {"S": "from-cdk"}}
     client("sqs").get_queue_attributes(QueueUrl=out["QueueUrl"], AttributeNames=["QueueArn"])
+    # BucketDeployment's Python handler ran `aws s3 cp` / `aws s3 sync` from its AWS CLI layer at /opt
+    site = {o["Key"]: o["Size"] for o in client("s3").list_objects_v2(Bucket=out["BucketName"])["Contents"]}
+    with open(os.path.join(APP, "site", "index.html"), "rb") as f:
+        index = f.read()
+    assert site == {"web/index.html": len(index), "web/css/site.css": os.path.getsize(os.path.join(APP, "site", "css", "site.css"))}
+    page = client("s3").get_object(Bucket=out["BucketName"], Key="web/index.html")
+    assert page["Body"].read() == index and page["ContentType"] == "text/html"
     client("s3").put_object(Bucket=out["BucketName"], Key="left/behind.txt", Body=b"auto-deleted on destroy")
     parameter = client("ssm").get_parameter(Name=out["ParameterName"])["Parameter"]
     assert parameter["Value"] == "from-an-sdk-call" and out["ParameterVersion"] == "1"

@@ -563,18 +563,20 @@ Resources:
       Timeout: 30
       Code:
         ZipFile: |
-          import cfnresponse
+          import cfnresponse, json
           def handler(event, context):
               props = event["ResourceProperties"]
               if props.get("Fail") == "yes" and event["RequestType"] != "Delete":
                   cfnresponse.send(event, context, cfnresponse.FAILED, {}, reason="asked to fail")
                   return
               greeting = "hello " + props.get("Name", "")
-              cfnresponse.send(event, context, cfnresponse.SUCCESS, {"Greeting": greeting, "Type": event["RequestType"]},
+              cfnresponse.send(event, context, cfnresponse.SUCCESS, {"Greeting": greeting, "Type": event["RequestType"],
+                                                                     "Flags": json.dumps(props["Flags"], sort_keys=True)},
                                physicalResourceId="greeter-" + props.get("Name", ""))
   Greeter:
     Type: Custom::Greeter
-    Properties: {ServiceToken: !GetAtt Provider.Arn, Name: !Ref Who, Fail: !Ref Fail}
+    Properties: {ServiceToken: !GetAtt Provider.Arn, Name: !Ref Who, Fail: !Ref Fail,
+                 Flags: {Enabled: true, Count: 3, Items: [1.5, false, text]}}
 Parameters:
   Who: {Type: String, Default: world}
   Fail: {Type: String, Default: "no"}
@@ -582,6 +584,7 @@ Outputs:
   Greeting: {Value: !GetAtt Greeter.Greeting}
   Type: {Value: !GetAtt Greeter.Type}
   Id: {Value: !Ref Greeter}
+  Flags: {Value: !GetAtt Greeter.Flags}
 """
 
 
@@ -589,11 +592,13 @@ def test_a_lambda_backed_custom_resource_answers_through_cfn_response(cf, unique
     name = unique_name("custom")
     cf.create_stack(StackName=name, TemplateBody=CUSTOM, Capabilities=["CAPABILITY_IAM"])
     out = outputs(wait(cf, "stack_create_complete", name))
-    assert out == {"Greeting": "hello world", "Type": "Create", "Id": "greeter-world"}
+    # booleans and numbers reach the provider as strings, at any depth, as CloudFormation sends them
+    flags = '{"Count": "3", "Enabled": "true", "Items": ["1.5", "false", "text"]}'
+    assert out == {"Greeting": "hello world", "Type": "Create", "Id": "greeter-world", "Flags": flags}
     cf.update_stack(StackName=name, TemplateBody=CUSTOM, Capabilities=["CAPABILITY_IAM"],
                     Parameters=[{"ParameterKey": "Who", "ParameterValue": "again"}])
     out = outputs(wait(cf, "stack_update_complete", name))
-    assert out == {"Greeting": "hello again", "Type": "Update", "Id": "greeter-again"}
+    assert out == {"Greeting": "hello again", "Type": "Update", "Id": "greeter-again", "Flags": flags}
     cf.update_stack(StackName=name, TemplateBody=CUSTOM, Capabilities=["CAPABILITY_IAM"],
                     Parameters=[{"ParameterKey": "Who", "UsePreviousValue": True},
                                 {"ParameterKey": "Fail", "ParameterValue": "yes"}])

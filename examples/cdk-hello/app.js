@@ -1,13 +1,15 @@
 // A small CDK app in plain JavaScript (no compile step): a Python Lambda writing to a DynamoDB
-// table, an SQS queue, an S3 bucket, and three of CDK's own custom resources, Node.js functions that
-// use the AWS SDK for JavaScript v3 the runtime provides: the bucket's auto-delete-objects, the
-// function's log retention and an AwsCustomResource. tests/test_cdk.py deploys it with the real
-// CDK CLI.
+// table, an SQS queue, an S3 bucket, and four of CDK's own custom resources: Node.js functions that
+// use the AWS SDK for JavaScript v3 the runtime provides (the bucket's auto-delete-objects, the
+// function's log retention and an AwsCustomResource), and BucketDeployment's Python function, which
+// copies site/ into the bucket with the AWS CLI from its layer (/opt/awscli/aws).
+// tests/test_cdk.py deploys it with the real CDK CLI.
 const cdk = require('aws-cdk-lib');
 const lambda = require('aws-cdk-lib/aws-lambda');
 const sqs = require('aws-cdk-lib/aws-sqs');
 const ddb = require('aws-cdk-lib/aws-dynamodb');
 const s3 = require('aws-cdk-lib/aws-s3');
+const s3deploy = require('aws-cdk-lib/aws-s3-deployment');
 const logs = require('aws-cdk-lib/aws-logs');
 const cr = require('aws-cdk-lib/custom-resources');
 
@@ -35,6 +37,11 @@ const fn = new lambda.Function(stack, 'Hello', {
 });
 table.grantReadWriteData(fn);
 const bucket = new s3.Bucket(stack, 'Site', { removalPolicy: cdk.RemovalPolicy.DESTROY, autoDeleteObjects: true });
+new s3deploy.BucketDeployment(stack, 'SiteFiles', {
+  sources: [s3deploy.Source.asset(`${__dirname}/site`)],
+  destinationBucket: bucket,
+  destinationKeyPrefix: 'web/',
+});
 // an SSM parameter created and deleted through SDK calls made by CDK's handler
 const parameterName = `/${stack.stackName}/greeting`;
 const sdkCall = new cr.AwsCustomResource(stack, 'Greeting', {

@@ -79,6 +79,22 @@ async def wait_for_object(op: ResourceOp, key: str, timeout: float, accept=None)
         s3.notifier.unwatch(bucket, on_created)
 
 
+def _stringified(value):
+    """Properties as CloudFormation sends them to a custom resource's provider: booleans and numbers,
+    at any depth, become strings (`true` -> "true", `14` -> "14"; CDK's handlers rely on it, e.g.
+    BucketDeployment's `props.get('Prune', 'true').lower()`; aws-cloudformation/
+    cloudformation-coverage-roadmap#1037)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _stringified(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stringified(v) for v in value]
+    return value
+
+
 class CustomResource(ResourceType):
     type_name = "AWS::CloudFormation::CustomResource"
 
@@ -91,11 +107,11 @@ class CustomResource(ResourceType):
         key = f"{op.stack_id}|{op.logical_id}|{request_id}"
         event = {"RequestType": request_type, "ServiceToken": token, "ResponseURL": await response_url(op, key),
                  "StackId": op.stack_id, "RequestId": request_id, "LogicalResourceId": op.logical_id,
-                 "ResourceType": op.type_name, "ResourceProperties": properties}
+                 "ResourceType": op.type_name, "ResourceProperties": _stringified(properties)}
         if request_type != "Create":
             event["PhysicalResourceId"] = op.physical_id
         if old_properties is not None:
-            event["OldResourceProperties"] = old_properties
+            event["OldResourceProperties"] = _stringified(old_properties)
         service = token.split(":")[2] if token.startswith("arn:") else ""
         if service == "lambda":
             await op.call("lambda", "Invoke", {"FunctionName": token, "InvocationType": "Event",
