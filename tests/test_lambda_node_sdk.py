@@ -1,12 +1,14 @@
 """Node.js functions find the AWS SDK for JavaScript v3 without bundling it, as on AWS's nodejs18.x
 and later runtimes (runtime/node_sdk.py): from CommonJS and from ES modules, after the function's
 own node_modules (a bundled SDK wins); and an https:// request to overcast's host with no port
-(CDK's custom-resource handlers answer CloudFormation that way) reaches overcast."""
+(CDK's custom-resource handlers answer CloudFormation that way) reaches overcast, with the https
+module and with fetch, redirects to https:// URLs of overcast's included."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 from lambda_functions import ROLE, zip_files
@@ -123,3 +125,31 @@ def test_https_to_overcasts_host_without_a_port_reaches_overcast(lam, client, sd
     create_node(lam, name, {"index.js": HTTPS_PUT})
     assert invoke(lam, name, {"url": url}) == 200
     assert json.loads(s3.get_object(Bucket=bucket, Key="answer")["Body"].read()) == {"Status": "SUCCESS"}
+
+
+FETCH = """
+exports.handler = async (event) => {
+  const response = await fetch(event.url, event.init);
+  return { status: response.status, text: await response.text() };
+};
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_fetch_over_https_to_overcast_follows_its_redirects(lam, client, unique_name):
+    s3 = client("s3")
+    site, moved = unique_name("site"), unique_name("moved")
+    s3.create_bucket(Bucket=site)
+    s3.put_bucket_website(Bucket=site, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    s3.put_object(Bucket=site, Key="a/index.html", Body=b"the page", ContentType="text/html")
+    s3.create_bucket(Bucket=moved)  # every request: 301 to https://{site}'s website host, the same path
+    s3.put_bucket_website(Bucket=moved, WebsiteConfiguration={"RedirectAllRequestsTo": {
+        "HostName": f"{site}.s3-website.localhost.localstack.cloud", "Protocol": "https"}})
+    name = unique_name("node-fetch")
+    create_node(lam, name, {"index.js": FETCH})
+    url = f"https://{moved}.s3-website.localhost.localstack.cloud/a/"
+    assert invoke(lam, name, {"url": url}) == {"status": 200, "text": "the page"}
+    assert invoke(lam, name, {"url": url, "init": {"redirect": "manual"}})["status"] == 301
+    s3.put_object(Bucket=site, Key="direct.txt", Body=b"direct")
+    direct = f"https://{site}.s3-website.localhost.localstack.cloud/direct.txt"
+    assert invoke(lam, name, {"url": direct}) == {"status": 200, "text": "direct"}

@@ -85,6 +85,63 @@ https.get = function get(...args) {
 };
 require("module").syncBuiltinESMExports();
 
+// fetch (Node's undici, not the https module): the same for a URL to overcast over https, and for
+// redirects (fetch follows them itself, where the wrapper would not see an https:// Location to
+// overcast): a request to overcast is sent with redirect "manual" and its redirects are followed
+// here, as the Fetch standard follows them (303, and 301/302 after a POST, become GET without a
+// body; at most 20).
+const originalFetch = globalThis.fetch;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function plainUrl(url) {
+  if (url.protocol !== "https:" || !isOvercast(url.hostname, url.port)) return null;
+  const plain = new URL(url.href);
+  plain.protocol = "http:";
+  plain.port = String(overcastPort);
+  return plain;
+}
+
+if (typeof originalFetch === "function" && overcast) {
+  globalThis.fetch = async function fetch(input, init) {
+    let url;
+    try {
+      url = new URL(input instanceof Request ? input.url : String(input));
+    } catch (e) {
+      return originalFetch(input, init);
+    }
+    let target = plainUrl(url);
+    if (!target) return originalFetch(input, init);
+    const request = new Request(input, init);
+    const mode = request.redirect;
+    let method = request.method;
+    let body = init && init.body !== undefined ? init.body : (request.body ? await request.arrayBuffer() : undefined);
+    const headers = new Headers(request.headers);
+    for (let hops = 0; ; hops++) {
+      const response = await originalFetch(target, {
+        method, headers, body, redirect: "manual", signal: request.signal, duplex: "half",
+        credentials: request.credentials, cache: request.cache, referrer: request.referrer, integrity: request.integrity,
+      });
+      const location = response.headers.get("location");
+      if (mode !== "follow" || !REDIRECTS.has(response.status) || location === null) {
+        if (mode === "error" && REDIRECTS.has(response.status)) throw new TypeError("fetch failed: unexpected redirect");
+        return response;
+      }
+      if (hops >= 20) throw new TypeError("fetch failed: redirect count exceeded");
+      await response.arrayBuffer();
+      url = new URL(location, url);
+      if (response.status === 303 ? method !== "HEAD" : ([301, 302].includes(response.status) && method === "POST")) {
+        method = "GET";
+        body = undefined;
+        for (const name of ["content-type", "content-length", "content-encoding", "content-language", "content-location"]) {
+          headers.delete(name);
+        }
+      }
+      target = plainUrl(url);
+      if (!target) return originalFetch(url, { method, headers, body, signal: request.signal });
+    }
+  };
+}
+
 function handlerIsEsModule() {
   const root = process.env.LAMBDA_TASK_ROOT;
   const handler = process.env._HANDLER || "";
