@@ -26,6 +26,7 @@ import asyncio
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -107,7 +108,14 @@ class Isolation:
         return await _usable_future(self.setpriv, argv)
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove the functions' directories: by a detached `rm -rf` that outlives the server, so
+        that the exit does not wait for it (a layer like CDK's AWS CLI is 4,000 files: seconds on a
+        busy disk). Whatever it leaves (killed meanwhile) the next server removes (_remove_stale)."""
+        try:
+            subprocess.Popen(["rm", "-rf", "--", self.root], start_new_session=True, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def start_probes() -> None:
