@@ -34,7 +34,7 @@ def claim(pool: str, name: str, password: str, a: int, big_a: str, params: dict)
     big_b = int(params["SRP_B"], 16)
     u = int(srp.hex_hash(srp.pad_hex(big_a) + srp.pad_hex(params["SRP_B"])), 16)
     inner = hashlib.sha256(f"{srp.pool_name(pool)}{params['USER_ID_FOR_SRP']}:{password}".encode()).hexdigest()
-    x = int(srp.hex_hash(srp.pad_hex(params["SALT"]) + inner), 16)
+    x = int(srp.hex_hash(srp.pad_hex(int(params["SALT"], 16)) + inner), 16)  # the salt read as a number
     s = int(powmod((big_b - srp.K * int(powmod(srp.G, x, srp.N))) % srp.N, a + u * x, srp.N))
     prk = hmac.new(bytes.fromhex(srp.pad_hex(format(u, "x"))), bytes.fromhex(srp.pad_hex(s)), hashlib.sha256).digest()
     key = hmac.new(prk, srp.INFO, hashlib.sha256).digest()[:16]

@@ -70,3 +70,54 @@ def test_amplify_signs_up_confirms_signs_in_with_srp_and_gets_credentials(client
     assert out["signUpStep"] == "CONFIRM_SIGN_UP" and out["confirmed"] is True and out["signedIn"] is True
     assert out["email"] == "amy@example.com" and out["identityId"].startswith("us-east-1:")
     assert out["accessKeyId"].startswith("ASIA") and out["signedOut"] is True
+
+
+# Amplify's own SRP helper (its AuthenticationHelper, as signIn uses it) answering the server's
+# challenge for a given salt: SALT is read as a number by Amplify, whatever digits it was sent with.
+SRP_HELPER = r"""
+const base = process.argv[2] + '/node_modules/@aws-amplify/auth/dist/esm/providers/cognito/utils/srp/';
+const { getAuthenticationHelper } = await import(base + 'getAuthenticationHelper.mjs');
+const { default: BigInteger } = await import(base + 'BigInteger/BigInteger.mjs');
+const { getSignatureString } = await import(base + 'getSignatureString.mjs');
+const { getNowString } = await import(base + 'getNowString.mjs');
+const [poolName, username, password] = process.argv.slice(3, 6);
+const helper = await getAuthenticationHelper(poolName);
+console.log(JSON.stringify({A: helper.A.toString(16)}));
+const lines = (await import('node:readline')).createInterface({input: process.stdin});
+for await (const line of lines) {
+  const c = JSON.parse(line);
+  const hkdf = await helper.getPasswordAuthenticationKey({username, password,
+    serverBValue: new BigInteger(c.SRP_B, 16), salt: new BigInteger(c.SALT, 16)});
+  const dateNow = getNowString();
+  console.log(JSON.stringify({TIMESTAMP: dateNow, SIGNATURE: getSignatureString({username, userPoolName: poolName,
+    challengeParameters: c, dateNow, hkdf})}));
+  break;
+}
+process.exit(0);
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not os.path.isdir(os.path.join(CLIENTS, "node_modules", "aws-amplify")),
+                    reason=f"node and aws-amplify (npm install --prefix {CLIENTS} aws-amplify@6) are needed")
+@pytest.mark.parametrize("salt", ["00312c3d4e5f60718293a4b5c6d7e8f9", "0000aa3d4e5f60718293a4b5c6d7e8f9",
+                                  "00812c3d4e5f60718293a4b5c6d7e8f9", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"])
+def test_amplifys_srp_proves_the_password_whatever_the_salts_leading_zeros(salt, tmp_path):
+    import base64
+    import secrets
+
+    from overcast.services.cognitoidp import srp
+
+    script = tmp_path / "srp.mjs"
+    script.write_text(SRP_HELPER)
+    pool, user, password = "us-east-1_Srp0Salt", "7d3c-amy", "Passw0rd!"
+    _, verifier = srp.verifier(pool, user, password, salt)
+    b, big_b = srp.server_challenge(verifier)
+    block = base64.b64encode(secrets.token_bytes(64)).decode()
+    node = subprocess.Popen(["node", str(script), CLIENTS, srp.pool_name(pool), user, password], text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    big_a = json.loads(node.stdout.readline())["A"]
+    answer, errors = node.communicate(json.dumps({"SRP_B": big_b, "SALT": salt, "SECRET_BLOCK": block}) + "\n",
+                                      timeout=60)
+    assert node.returncode == 0, errors[-3000:]
+    answer = json.loads(answer)
+    assert srp.check_claim(pool, user, verifier, big_a, b, big_b, block, answer["TIMESTAMP"], answer["SIGNATURE"])

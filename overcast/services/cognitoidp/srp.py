@@ -55,11 +55,23 @@ def pool_name(pool_id: str) -> str:
     return pool_id.split("_", 1)[1]
 
 
+def new_salt() -> str:
+    """128 random bits in hex as the number's own digits (no leading zeros, so its length varies,
+    as Cognito's SALT does). Amplify and the AWS SDKs read SALT as a number and pad its hex again
+    (pad_hex): a salt written with a leading zero byte before a digit below 8 ("0031...") would
+    be hashed as "31..." by them, and its user could never sign in with SRP (1 user in 512)."""
+    while True:
+        value = secrets.randbits(128)
+        if value:
+            return format(value, "x")
+
+
 def verifier(pool_id: str, user_id: str, password: str, salt_hex: str | None = None) -> tuple[str, str]:
-    """(salt hex, verifier hex) for a user's password."""
-    salt_hex = salt_hex or secrets.token_hex(16)
+    """(salt hex, verifier hex) for a user's password; x hashes the salt as clients do, from its
+    value (pad_hex of the number, not of the text)."""
+    salt_hex = salt_hex or new_salt()
     inner = hashlib.sha256(f"{pool_name(pool_id)}{user_id}:{password}".encode()).hexdigest()
-    x = int(hex_hash(pad_hex(salt_hex) + inner), 16)
+    x = int(hex_hash(pad_hex(int(salt_hex, 16)) + inner), 16)
     return salt_hex, format(int(powmod(G, x, N)), "x")
 
 
