@@ -152,7 +152,7 @@ def localstack(checkout: Path, work: Path, python: str, services: set[str], time
     junit = work / "results" / "localstack.xml"
     junit.unlink(missing_ok=True)
     with Overcast(work / "results" / "overcast-localstack.log") as server:
-        env = {**os.environ, **CREDENTIALS, "TEST_SKIP_LOCALSTACK_START": "1",
+        env = {**os.environ, **CREDENTIALS, **iam_user_credentials(server.endpoint), "TEST_SKIP_LOCALSTACK_START": "1",
                "TEST_AWS_ENDPOINT_URL": server.endpoint, "TEST_DISABLE_RETRIES_AND_TIMEOUTS": "1",
                # tests that build a URL themselves (queue URLs, raw HTTP requests) use LOCALSTACK_HOST
                "LOCALSTACK_HOST": server.endpoint.split("://", 1)[1]}
@@ -171,6 +171,19 @@ def localstack(checkout: Path, work: Path, python: str, services: set[str], time
     tallies: dict[str, Tally] = {}
     read_junit(junit, service_of, tallies)
     return tallies
+
+
+def iam_user_credentials(endpoint: str) -> dict[str, str]:
+    """The access key of an IAM user made on the fresh overcast, for LocalStack's suite: its
+    snapshots were recorded by an IAM user, so answers that name the caller (SNS's
+    SubscriptionPrincipal, STS's GetCallerIdentity) name a user, as they did on AWS."""
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                       aws_secret_access_key="test")
+    iam.create_user(UserName="localstack-conformance")
+    key = iam.create_access_key(UserName="localstack-conformance")["AccessKey"]
+    return {"TEST_AWS_ACCESS_KEY_ID": key["AccessKeyId"], "TEST_AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
 
 def floci_python(checkout: Path, work: Path, python: str, services: set[str], timeout: int) -> dict[str, Tally]:

@@ -501,3 +501,29 @@ def test_topic_checks_as_aws(sns, client, unique_name):
                         Endpoint="arn:aws:sqs:us-east-1:000000000000:q.fifo")
     assert error["Message"] == ("Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be "
                                 "subscribed to standard SNS topics")
+
+
+def test_subscription_attribute_details_as_aws(sns, sqs, unique_name):
+    topic = sns.create_topic(Name=unique_name("topic"))["TopicArn"]
+    url, arn = make_queue(sqs, unique_name("q"))
+    # an empty FilterPolicy sets nothing, and the scope shows only with a filter policy
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True,
+                        Attributes={"FilterPolicyScope": "MessageBody", "FilterPolicy": ""})["SubscriptionArn"]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
+    assert "FilterPolicy" not in attributes and "FilterPolicyScope" not in attributes
+    # a nested policy needs the MessageBody scope
+    nested = json.dumps({"object": {"key": [{"prefix": "auto-"}]}})
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicyScope",
+                                    AttributeValue="MessageAttributes")
+    error, _ = error_of(sns.set_subscription_attributes, SubscriptionArn=sub, AttributeName="FilterPolicy",
+                        AttributeValue=nested)
+    assert error["Message"] == "Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy"
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicyScope", AttributeValue="MessageBody")
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue=nested)
+    assert sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["FilterPolicyScope"] == "MessageBody"
+
+
+def test_standard_topic_message_group_id_reaches_a_standard_queue(sns, sqs, unique_name):
+    topic, url, _ = topic_with_queue(sns, sqs, unique_name)
+    sns.publish(TopicArn=topic, Message="grouped", MessageGroupId="my-group-id-1")
+    assert receive(sqs, url)[0]["Attributes"]["MessageGroupId"] == "my-group-id-1"

@@ -251,8 +251,6 @@ class SnsProvider(Provider):
         tags = {t["Key"]: t["Value"] for t in params.get("Tags") or []}
         fifo = str(attributes.get("FifoTopic", "false")).lower() == "true"
         if not TOPIC_NAME.match(name.removesuffix(".fifo") if fifo else name) or (fifo and not name.endswith(".fifo")):
-            if fifo:
-                raise invalid("Fifo Topic names must end with .fifo and they must be between 1 and 256 characters long.")
             raise invalid("Topic Name")
         for key in attributes:
             if key not in TOPIC_ATTRIBUTES:
@@ -457,7 +455,8 @@ class SnsProvider(Provider):
                 raise invalid(f"Attributes Reason: Unknown attribute {key}")
         for key, value in list(attributes.items()):
             try:
-                attributes[key] = self._check_subscription_attribute(key, value, protocol, fifo)
+                attributes[key] = self._check_subscription_attribute(key, value, protocol, fifo, endpoint,
+                                                                     attributes.get("FilterPolicyScope"))
             except AwsError as error:  # Subscribe words its attribute errors so
                 raise invalid("Attributes Reason: " + error.message.removeprefix("Invalid parameter: ")) from None
         for existing in self.store.subscriptions_of(topic_arn):
@@ -469,6 +468,7 @@ class SnsProvider(Provider):
                 return {"SubscriptionArn": "pending confirmation"}
         arn = f"{topic_arn}:{uuid.uuid4()}"
         needs_confirmation = protocol in ("http", "https", "email", "email-json")
+        attributes = {k: v for k, v in attributes.items() if v not in (None, "")}  # an empty value sets nothing
         # who subscribed; a subscription that needs no confirmation counts as authenticated
         attributes["SubscriptionPrincipal"] = iam_policy.caller(ctx).identity_arn
         if not needs_confirmation:
@@ -507,13 +507,18 @@ class SnsProvider(Provider):
         if protocol == "sms" and not PHONE.match(endpoint):
             raise AwsError("InvalidParameter", f"Invalid SMS endpoint: {endpoint}", 400)
 
-    def _check_subscription_attribute(self, key: str, value, protocol: str, fifo: bool = False):
-        """The attribute's value as stored (booleans lower-cased), or AWS's InvalidParameter."""
+    def _check_subscription_attribute(self, key: str, value, protocol: str, fifo: bool = False, endpoint: str = "",
+                                      scope: str | None = None):
+        """The attribute's value as stored (booleans lower-cased), or AWS's InvalidParameter.
+        `scope`: the FilterPolicyScope a FilterPolicy will apply with."""
         if key == "FilterPolicy" and value:
             try:
-                orjson.loads(value)
+                policy = orjson.loads(value)
             except orjson.JSONDecodeError as e:
                 raise invalid(f"FilterPolicy: failed to parse JSON. {e}") from None
+            if scope != "MessageBody" and isinstance(policy, dict) and any(
+                    isinstance(v, dict) for k, v in policy.items() if k != "$or"):
+                raise invalid("Filter policy scope MessageAttributes does not support nested filter policy")
             try:
                 compile_pattern(value, "sns")
             except PatternError as e:
@@ -536,7 +541,7 @@ class SnsProvider(Provider):
                 raise invalid("RedrivePolicy: failed to parse JSON.") from None
             if not re.match(r"^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w.-]+$", target or ""):
                 raise invalid("RedrivePolicy: deadLetterTargetArn is an invalid arn")
-            if fifo and protocol == "sqs" and not target.endswith(".fifo"):
+            if fifo and endpoint.endswith(".fifo") and not target.endswith(".fifo"):
                 raise invalid("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO Topic.")
         elif key == "DeliveryPolicy" and value:
             try:
@@ -616,8 +621,11 @@ class SnsProvider(Provider):
             attributes["EffectiveDeliveryPolicy"] = sub["attributes"].get("DeliveryPolicy") or orjson.dumps(
                 {"healthyRetryPolicy": DEFAULT_HTTP_POLICY}).decode()
         attributes.update(sub["attributes"])
+        # the scope is shown with a filter policy only (AWS's recorded answers)
         if "FilterPolicy" in sub["attributes"]:
             attributes.setdefault("FilterPolicyScope", "MessageAttributes")
+        else:
+            attributes.pop("FilterPolicyScope", None)
         return {"Attributes": attributes}
 
     def set_subscription_attributes(self, ctx, params):
@@ -628,7 +636,8 @@ class SnsProvider(Provider):
         if key not in SUBSCRIPTION_ATTRIBUTES:
             raise invalid("AttributeName")
         fifo = sub["topic_arn"].endswith(".fifo")
-        value = self._check_subscription_attribute(key, value, sub["protocol"], fifo)
+        value = self._check_subscription_attribute(key, value, sub["protocol"], fifo, sub["endpoint"],
+                                                   sub["attributes"].get("FilterPolicyScope"))
         if value in (None, ""):
             sub["attributes"].pop(key, None)
         else:
@@ -820,6 +829,7 @@ class SnsProvider(Provider):
         for msg in messages:
             msg["_id"] = str(uuid.uuid4())
             msg["_active"] = active
+            msg["_fifo"] = fifo
         caches = [{} for _ in messages]
         if version is not None and any(not (sub.raw and sub.protocol != "lambda") and sub.protocol not in ("email", "sms") for sub in subs):
             # one RSA signature per message text, whatever the number of subscriptions (AWS signs only
@@ -1037,6 +1047,9 @@ class SnsProvider(Provider):
         if name.endswith(".fifo"):
             params["MessageGroupId"] = msg["group_id"] or "default"
             params["MessageDeduplicationId"] = msg["dedup_id"] or message_id
+        elif msg["group_id"] is not None and not msg.get("_fifo"):
+            # a standard topic's MessageGroupId travels to a standard queue (a FIFO topic's does not)
+            params["MessageGroupId"] = msg["group_id"]
         ctx = internal_ctx("sqs", account, region, "SendMessage")
         if msg["trace"] is None and not msg.get("_active"):
             with tracing.suspended():
