@@ -527,3 +527,19 @@ def test_standard_topic_message_group_id_reaches_a_standard_queue(sns, sqs, uniq
     topic, url, _ = topic_with_queue(sns, sqs, unique_name)
     sns.publish(TopicArn=topic, Message="grouped", MessageGroupId="my-group-id-1")
     assert receive(sqs, url)[0]["Attributes"]["MessageGroupId"] == "my-group-id-1"
+
+
+def test_sms_attributes_and_opt_outs(client):
+    sns = client("sns", region="ap-south-1")  # SMS settings are per account and region
+    assert sns.get_sms_attributes()["attributes"] == {"MonthlySpendLimit": "1"}
+    sns.set_sms_attributes(attributes={"DefaultSenderID": "LSTest", "DefaultSMSType": "Promotional"})
+    assert sns.get_sms_attributes(attributes=["DefaultSMSType"])["attributes"] == {"DefaultSMSType": "Promotional"}
+    error, status = error_of(sns.set_sms_attributes, attributes={"DefaultSendID": "a"})
+    assert (error["Code"], error["Message"], status) == ("InvalidParameter", "DefaultSendID is not a valid attribute", 400)
+    error, _ = error_of(sns.set_sms_attributes, attributes={"DefaultSMSType": "invalid"})
+    assert error["Message"] == "DefaultSMSType is invalid"
+    sns.opt_in_phone_number(phoneNumber="+15551234567")
+    assert sns.check_if_phone_number_is_opted_out(phoneNumber="+15551234567")["isOptedOut"] is False
+    error, _ = error_of(sns.opt_in_phone_number, phoneNumber="NAA+15551234567")
+    assert error["Message"] == "Invalid parameter: PhoneNumber Reason: input incorrectly formatted"
+    assert sns.list_phone_numbers_opted_out()["phoneNumbers"] == []

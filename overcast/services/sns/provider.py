@@ -46,6 +46,8 @@ DEDUP_WINDOW = 300.0
 CERT_PATH = "/_overcast/sns/SimpleNotificationService-overcast.pem"
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+SMS_ATTRIBUTES = {"MonthlySpendLimit", "DeliveryStatusIAMRole", "DeliveryStatusSuccessSamplingRate",
+                  "DefaultSenderID", "DefaultSMSType", "UsageReportS3Bucket"}
 PHONE = re.compile(r"^\+?[1-9][0-9]{4,14}$")  # E.164
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 TOPIC_ATTRIBUTES = {
@@ -645,6 +647,48 @@ class SnsProvider(Provider):
         self.store.put_subscription(sub)
         self._changed(sub["topic_arn"])
         return {}
+
+    # -- SMS settings and opt-outs ---------------------------------------------------------------
+
+    def set_sms_attributes(self, ctx, params):
+        given = params.get("attributes") or {}
+        for key, value in given.items():
+            if key not in SMS_ATTRIBUTES:
+                raise AwsError("InvalidParameter", f"{key} is not a valid attribute", 400)
+            if key == "DefaultSMSType" and value not in ("Promotional", "Transactional"):
+                raise AwsError("InvalidParameter", "DefaultSMSType is invalid", 400)
+            if key == "DefaultSenderID" and not re.fullmatch(r"(?=.*[A-Za-z])[A-Za-z0-9]{1,11}", value):
+                raise AwsError("InvalidParameter", "DefaultSenderID is invalid", 400)
+        with self.store.transaction():
+            settings = self.store.sms_settings(ctx.account, ctx.region)
+            settings.update(given)
+            self.store.put_sms_settings(ctx.account, ctx.region, settings)
+        return {}
+
+    def get_sms_attributes(self, ctx, params):
+        settings = {"MonthlySpendLimit": "1", **self.store.sms_settings(ctx.account, ctx.region)}
+        wanted = params.get("attributes")
+        if wanted:
+            settings = {k: v for k, v in settings.items() if k in wanted}
+        return {"attributes": settings}
+
+    @staticmethod
+    def _phone(params: dict) -> str:
+        phone = params.get("phoneNumber") or ""
+        if not PHONE.match(phone):
+            raise invalid("PhoneNumber Reason: input incorrectly formatted")
+        return phone
+
+    def opt_in_phone_number(self, ctx, params):
+        self._phone(params)  # no number is ever opted out here (overcast receives no STOP replies)
+        return {}
+
+    def check_if_phone_number_is_opted_out(self, ctx, params):
+        self._phone(params)
+        return {"isOptedOut": False}
+
+    def list_phone_numbers_opted_out(self, ctx, params):
+        return {"phoneNumbers": []}
 
     # -- publishing ------------------------------------------------------------------------------
 

@@ -62,6 +62,14 @@ MIGRATIONS = [
         timestamp TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE sns_sms_settings (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        PRIMARY KEY (account, region)
+    );
+    """,
 ]
 
 
@@ -101,6 +109,18 @@ class SnsStore:
     def next_sequence(self, arn: str) -> int:
         self.db.execute("UPDATE sns_topics SET seq = seq + 1 WHERE arn = ?", (arn,))
         return self.db.scalar("SELECT seq FROM sns_topics WHERE arn = ?", (arn,))
+
+    # SMS settings (SetSMSAttributes), per account and region
+    def sms_settings(self, account: str, region: str) -> dict:
+        row = self.db.query_one("SELECT attributes FROM sns_sms_settings WHERE account = ? AND region = ?",
+                                (account, region))
+        return orjson.loads(row[0]) if row else {}
+
+    def put_sms_settings(self, account: str, region: str, attributes: dict) -> None:
+        self.db.execute(
+            "INSERT INTO sns_sms_settings(account, region, attributes) VALUES(?,?,?) "
+            "ON CONFLICT(account, region) DO UPDATE SET attributes = excluded.attributes",
+            (account, region, orjson.dumps(attributes).decode()))
 
     # subscriptions
     _SUB = "SELECT arn, topic_arn, account, region, owner, protocol, endpoint, attributes, confirmed, token FROM sns_subscriptions"
