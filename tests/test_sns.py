@@ -543,3 +543,14 @@ def test_sms_attributes_and_opt_outs(client):
     error, _ = error_of(sns.opt_in_phone_number, phoneNumber="NAA+15551234567")
     assert error["Message"] == "Invalid parameter: PhoneNumber Reason: input incorrectly formatted"
     assert sns.list_phone_numbers_opted_out()["phoneNumbers"] == []
+
+
+def test_body_filter_key_with_a_dot_names_a_key_or_a_nested_path(sns, sqs, unique_name):
+    topic, url, sub = topic_with_queue(sns, sqs, unique_name, raw=True, FilterPolicyScope="MessageBody",
+                                       FilterPolicy=json.dumps({"object.nested": ["string.value"]}))
+    for body in ({"object": {"nested": "string.value"}}, {"object.nested": "string.value"},
+                 {"object": {"nested": "other"}}, {"object": "string.value"}):
+        sns.publish(TopicArn=topic, Message=json.dumps(body))
+    got = [json.loads(m["Body"]) for m in receive(sqs, url, count=3, timeout=3)]
+    assert sorted(got, key=json.dumps) == sorted([{"object": {"nested": "string.value"}},
+                                                  {"object.nested": "string.value"}], key=json.dumps)

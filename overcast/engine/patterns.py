@@ -98,7 +98,10 @@ class _Compiler:
             if key == "$or":
                 checks.append(self._or(value))
             elif isinstance(value, list):
-                checks.append(self._field_leaf(key, self.leaf(key, value)))
+                if self.sns and "." in key:  # SNS: "a.b" names the key "a.b" or the nested path a → b
+                    checks.append(self._field_dotted(key, self.leaf(key, value)))
+                else:
+                    checks.append(self._field_leaf(key, self.leaf(key, value)))
             elif isinstance(value, dict):
                 if not value:
                     raise PatternError(f'Empty objects are not allowed: "{key}"')
@@ -158,6 +161,23 @@ class _Compiler:
     def _field_leaf(key: str, test: Callable) -> Callable[[dict], bool]:
         def check(event: dict) -> bool:
             return test(event.get(key, _MISSING))
+
+        return check
+
+    @staticmethod
+    def _field_dotted(key: str, test: Callable) -> Callable[[dict], bool]:
+        parts = key.split(".")
+
+        def check(event: dict) -> bool:
+            value = event.get(key, _MISSING)
+            if value is not _MISSING:
+                return test(value)
+            node = event
+            for part in parts:
+                if type(node) is not dict:
+                    return test(_MISSING)
+                node = node.get(part, _MISSING)
+            return test(node)
 
         return check
 
