@@ -3,6 +3,7 @@ deterministic instruction counts of a change too small to see through a shared m
 
     .venv/bin/python bench/inprocess.py OP [count] [--profile] [--tracing off]
     # OP: sqs-send | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions) | s3-put (1 KiB)
+    #     | ssm-get (GetParameter of 100 String parameters)
     #     | cognito-password | cognito-srp | cognito-jwt
     valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/inprocess.py OP N
 
@@ -53,7 +54,7 @@ def scope(service: str, target: str) -> dict:
 async def call(app, service: str, target: str, body: bytes) -> tuple[int, bytes]:
     s = scope(service, target)
     s["headers"] = s["headers"] + [(b"content-length", str(len(body)).encode())]
-    if service == "cognito-idp":  # awsJson 1.1
+    if service in ("cognito-idp", "ssm"):  # awsJson 1.1
         s["headers"] = [(k, b"application/x-amz-json-1.1" if k == b"content-type" else v) for k, v in s["headers"]]
     sent = []
 
@@ -137,6 +138,10 @@ async def run(op: str, count: int, tracing: bool = True) -> None:
                         b"&Endpoint=" + quote(f"arn:aws:sqs:us-east-1:000000000000:fan-{i}").encode())
     if op == "s3-put":
         await rest(app, "s3", "PUT", "/bench", b"")
+    if op == "ssm-get":
+        for i in range(100):
+            await call(app, "ssm", "AmazonSSM.PutParameter", orjson.dumps(
+                {"Name": f"/bench/p-{i}", "Value": f"value {i}", "Type": "String"}))
 
     def request(n: int) -> tuple[str, str, bytes]:
         if op == "sqs-send":
@@ -157,6 +162,8 @@ async def run(op: str, count: int, tracing: bool = True) -> None:
                 b"&Message=a+short+order+event%2C+fanned+out"
         if op == "s3-put":
             return "s3", f"/bench/obj/{n}", b"x" * 1024
+        if op == "ssm-get":
+            return "ssm", "AmazonSSM.GetParameter", orjson.dumps({"Name": f"/bench/p-{n % 100}"})
         raise SystemExit(f"unknown op {op}")
 
     def send(service, target, body):

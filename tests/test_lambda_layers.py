@@ -8,6 +8,7 @@ sees the very same files."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 
@@ -136,3 +137,29 @@ def test_node_function_requires_a_module_from_its_layer(lam, unique_name):
                         Code={"ZipFile": code}, Layers=[published["LayerVersionArn"]])
     got = invoke(lam, name)
     assert got == {"greet": "from /opt", "v": "node20", "path": "/opt/nodejs/node_modules/greeting/index.js"}
+
+
+def test_merge_puts_later_layers_over_earlier_ones(tmp_path):
+    from overcast.runtime.layers import merge
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for root, files in ((first, {"same.txt": "first", "only-first.txt": "1", "was-file": "a file", "d/x": "x"}),
+                        (second, {"same.txt": "second", "was-file/inside": "now a directory", "d": None})):
+        for name, text in files.items():
+            path = root / name
+            if text is None:  # a file where the first layer has a directory
+                path.write_text("now a file")
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    (second / "link").symlink_to("same.txt")
+    target = merge([str(first), str(second)], str(tmp_path / "merged"))
+    merged = tmp_path / "merged"
+    assert target == str(merged)
+    assert (merged / "same.txt").read_text() == "second" and (merged / "only-first.txt").read_text() == "1"
+    assert (merged / "was-file" / "inside").read_text() == "now a directory"
+    assert (merged / "d").read_text() == "now a file"
+    assert os.readlink(merged / "link") == "same.txt"
+    assert os.stat(merged / "same.txt").st_ino == os.stat(second / "same.txt").st_ino  # linked, not copied
+    (second / "same.txt").write_text("changed")  # built once: a second call reuses what is there
+    assert merge([str(first), str(second)], str(merged)) == str(merged)
