@@ -554,3 +554,22 @@ def test_body_filter_key_with_a_dot_names_a_key_or_a_nested_path(sns, sqs, uniqu
     got = [json.loads(m["Body"]) for m in receive(sqs, url, count=3, timeout=3)]
     assert sorted(got, key=json.dumps) == sorted([{"object": {"nested": "string.value"}},
                                                   {"object.nested": "string.value"}], key=json.dumps)
+
+
+def test_filter_scope_error_and_body_arrays_of_arrays(sns, sqs, unique_name):
+    topic, url, sub = topic_with_queue(sns, sqs, unique_name, raw=True)
+    error, _ = error_of(sns.set_subscription_attributes, SubscriptionArn=sub, AttributeName="FilterPolicyScope",
+                        AttributeValue="RandomValue")
+    assert error["Message"] == ("Invalid parameter: FilterPolicyScope: Invalid value [RandomValue]. Please use either "
+                                "MessageBody or MessageAttributes")
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicyScope", AttributeValue="MessageBody")
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue=json.dumps(
+        {"Records": {"s3": {"object": {"key": [{"prefix": "auto-"}]}}},
+         "detail": {"payload.nested": {"deep": [{"prefix": "q-"}]}}}))
+    # arrays of arrays of objects are searched; a dotted key reaches into nested objects
+    sns.publish(TopicArn=topic, Message=json.dumps({"Records": [{"s3": {"object": [[{"key": "auto-1"}]]}}],
+                                                     "detail": {"payload": {"nested": {"deep": "q-test"}}}}))
+    sns.publish(TopicArn=topic, Message=json.dumps({"Records": [{"s3": {"object": [[{"key": "home-1"}]]}}],
+                                                     "detail": {"payload": {"nested": {"deep": "q-test"}}}}))
+    got = receive(sqs, url, count=2, timeout=3)
+    assert [json.loads(m["Body"])["Records"][0]["s3"]["object"][0][0]["key"] for m in got] == ["auto-1"]

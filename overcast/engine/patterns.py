@@ -105,7 +105,10 @@ class _Compiler:
             elif isinstance(value, dict):
                 if not value:
                     raise PatternError(f'Empty objects are not allowed: "{key}"')
-                checks.append(self._field_nested(key, self.object(value)))
+                if self.sns and "." in key:
+                    checks.append(self._field_dotted(key, self.object(value), nested=True))
+                else:
+                    checks.append(self._field_nested(key, self.object(value)))
             else:
                 raise PatternError(f'"{key}" must be an object or an array')
         checks = tuple(checks)
@@ -116,8 +119,8 @@ class _Compiler:
             def test_one(event) -> bool:
                 if type(event) is dict:
                     return only(event)
-                if type(event) is list:
-                    return any(type(e) is dict and only(e) for e in event)
+                if type(event) is list:  # arrays (of arrays) of objects: any of them
+                    return any(test_one(e) for e in event)
                 return False
 
             return test_one
@@ -165,8 +168,9 @@ class _Compiler:
         return check
 
     @staticmethod
-    def _field_dotted(key: str, test: Callable) -> Callable[[dict], bool]:
+    def _field_dotted(key: str, test: Callable, nested: bool = False) -> Callable[[dict], bool]:
         parts = key.split(".")
+        absent = {} if nested else _MISSING  # as _field_nested / _field_leaf see an absent field
 
         def check(event: dict) -> bool:
             value = event.get(key, _MISSING)
@@ -175,9 +179,9 @@ class _Compiler:
             node = event
             for part in parts:
                 if type(node) is not dict:
-                    return test(_MISSING)
+                    return test(absent)
                 node = node.get(part, _MISSING)
-            return test(node)
+            return test(absent if node is _MISSING else node)
 
         return check
 

@@ -526,8 +526,8 @@ class SnsProvider(Provider):
             except PatternError as e:
                 raise invalid(f"FilterPolicy: {e.reason}") from None
         elif key == "FilterPolicyScope" and value not in ("MessageAttributes", "MessageBody"):
-            raise invalid("FilterPolicyScope: Invalid filter policy scope, please specify a valid scope such as "
-                          "MessageAttributes or MessageBody.")
+            raise invalid(f"FilterPolicyScope: Invalid value [{value}]. Please use either MessageBody or "
+                          "MessageAttributes")
         elif key == "RawMessageDelivery":
             if str(value).lower() not in ("true", "false"):
                 raise invalid("RawMessageDelivery: Invalid value [" + str(value) + "]. Must be true or false.")
@@ -1009,7 +1009,9 @@ class SnsProvider(Provider):
                 envelope = self._envelope(topic_arn, msg, message_id, sequence, version, text, stamp, cache)
                 record = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn,
                           "Subject": msg["subject"], "Message": text, "Timestamp": stamp,
-                          "SignatureVersion": version, "Signature": envelope.get("Signature"),
+                          # AWS's Lambda records say "1" whatever the topic's version (the signature
+                          # itself is made with the topic's version, SHA256 for 2), as AWS's do
+                          "SignatureVersion": "1", "Signature": envelope.get("Signature"),
                           "SigningCertUrl": envelope.get("SigningCertURL"),
                           "UnsubscribeUrl": self._unsubscribe_url(sub.arn),
                           "MessageAttributes": attributes}
