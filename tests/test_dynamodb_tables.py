@@ -204,6 +204,7 @@ def test_warm_throughput_as_aws_answers(ddb, unique_name):
         WarmThroughput={"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 1200})["TableDescription"]
     assert created["WarmThroughput"] == {"ReadUnitsPerSecond": 1000, "WriteUnitsPerSecond": 1200, "Status": "UPDATING"}
     assert ddb.describe_table(TableName=created["TableName"])["Table"]["WarmThroughput"]["Status"] == "ACTIVE"
+    assert "WarmThroughput" not in ddb.delete_table(TableName=created["TableName"])["TableDescription"]
 
 
 def test_contributor_insights_are_disabled(ddb, unique_name):

@@ -1324,8 +1324,10 @@ def _warm_given(given: dict) -> dict:
 def _warm(table_spec: dict, spec: dict, status: str) -> dict | None:
     """WarmThroughput of a table or a GSI (`spec`): what was asked for, else its provisioned
     capacity, else on-demand's initial 12,000 reads / 4,000 writes per second. Answered by
-    CreateTable only when asked for (then UPDATING), as AWS answers."""
+    CreateTable only when asked for (then UPDATING), and not by DeleteTable, as AWS answers."""
     given = spec.get("WarmThroughput") or {}
+    if status == "DELETING":  # DeleteTable's answer has none
+        return None
     if status == "CREATING":
         if not given:
             return None
