@@ -20,7 +20,7 @@ import orjson
 
 from overcast import tracing
 from overcast.aws import policy as iam_policy
-from overcast.aws.errors import AwsError
+from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
 from overcast.services.dynamodb import legacy
 from overcast.services.dynamodb.expressions import (
@@ -316,6 +316,8 @@ class DynamoDbProvider(Provider):
 
     def update_table(self, ctx, params: dict) -> dict:
         table = self._table_by_name_or_arn(ctx, params["TableName"], describe=True)
+        if params.get("ReplicaUpdates"):  # global tables are not implemented: say so, change nothing
+            raise not_implemented("DynamoDB UpdateTable with ReplicaUpdates (global tables)")
         spec = orjson.loads(orjson.dumps(table.spec))
         types = {d["AttributeName"]: d["AttributeType"] for d in spec["AttributeDefinitions"]}
         for definition in params.get("AttributeDefinitions") or ():
