@@ -1333,7 +1333,7 @@ class CognitoIdpProvider(Provider):
         verifier = user.get("_srp")
         if verifier is None:
             raise _not_authorized()
-        b_hex, big_b = await tokens.off_loop(srp.server_challenge, verifier["verifier"])
+        b_hex, big_b = srp.server_challenge(verifier["verifier"])
         secret_block = base64.b64encode(secrets.token_bytes(64)).decode()
         state = {"a": a_hex, "b": b_hex, "B": big_b, "block": secret_block}
         # AWS takes the PASSWORD_VERIFIER answer without the Session too: the secret block finds it
