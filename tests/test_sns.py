@@ -573,3 +573,57 @@ def test_filter_scope_error_and_body_arrays_of_arrays(sns, sqs, unique_name):
                                                      "detail": {"payload": {"nested": {"deep": "q-test"}}}}))
     got = receive(sqs, url, count=2, timeout=3)
     assert [json.loads(m["Body"])["Records"][0]["s3"]["object"][0][0]["key"] for m in got] == ["auto-1"]
+
+
+def test_platform_applications_and_endpoints(sns, endpoint, unique_name):
+    name = unique_name("app")
+    error, _ = error_of(sns.create_platform_application, Name=name, Platform="ADM",
+                        Attributes={"PlatformPrincipal": "id"})
+    assert error["Message"] == ("Invalid parameter: Attributes Reason: PlatformPrincipal attribute provided without "
+                                "PlatformCredential")
+    error, _ = error_of(sns.create_platform_application, Name="@name", Platform="ADM",
+                        Attributes={"PlatformPrincipal": "id", "PlatformCredential": "secret"})
+    assert error["Message"] == ("Invalid parameter: @name Reason: must contain only characters 'a'-'z', 'A'-'Z', "
+                                "'0'-'9', '_', '-', and '.'")
+    error, _ = error_of(sns.create_platform_application, Name=name, Platform="AAA",
+                        Attributes={"PlatformPrincipal": "id", "PlatformCredential": "secret"})
+    assert error["Message"] == "Invalid parameter: Platform Reason: AAA is not supported"
+    app = sns.create_platform_application(Name=name, Platform="ADM", Attributes={
+        "PlatformPrincipal": "id", "PlatformCredential": "secret"})["PlatformApplicationArn"]
+    assert app == f"arn:aws:sns:us-east-1:000000000000:app/ADM/{name}"
+    # the credentials are kept, never answered
+    assert sns.get_platform_application_attributes(PlatformApplicationArn=app)["Attributes"] == {"Enabled": "true"}
+    error, status = error_of(sns.get_platform_application_attributes, PlatformApplicationArn=app + "-none")
+    assert (error["Code"], error["Message"], status) == ("NotFound", "PlatformApplication does not exist", 404)
+    error, _ = error_of(sns.get_platform_application_attributes, PlatformApplicationArn="randomstring")
+    assert error["Message"] == ("Invalid parameter: PlatformApplicationArn Reason: An ARN must have at least 6 "
+                                "elements, not 1")
+
+    target = sns.create_platform_endpoint(PlatformApplicationArn=app, Token="token_1")["EndpointArn"]
+    assert target.startswith(f"arn:aws:sns:us-east-1:000000000000:endpoint/ADM/{name}/")
+    assert sns.create_platform_endpoint(PlatformApplicationArn=app, Token="token_1")["EndpointArn"] == target
+    error, _ = error_of(sns.create_platform_endpoint, PlatformApplicationArn=app, Token="token_1",
+                        Attributes={"Enabled": "false"})
+    assert error["Message"].startswith(f"Invalid parameter: Token Reason: Endpoint {target} already exists")
+    error, _ = error_of(sns.create_platform_endpoint, PlatformApplicationArn=app, Token="t2",
+                        Attributes={"PlatformPrincipal": "x"})
+    assert error["Message"] == "Invalid parameter: Attributes Reason: Invalid attribute name: PlatformPrincipal"
+    assert sns.get_endpoint_attributes(EndpointArn=target)["Attributes"] == {"Enabled": "true", "Token": "token_1"}
+    error, status = error_of(sns.get_endpoint_attributes, EndpointArn=target[:-3] + "abc")
+    assert (error["Code"], error["Message"], status) == ("NotFound", "Endpoint does not exist", 404)
+
+    # what is published to an endpoint is recorded, not sent
+    message_id = sns.publish(TargetArn=target, Message="push!")["MessageId"]
+    recorded = json.loads(urllib.request.urlopen(f"{endpoint}/_overcast/sns/messages?protocol=application").read())
+    assert any(m["message_id"] == message_id and m["message"] == "push!" for m in recorded["messages"])
+    sns.set_endpoint_attributes(EndpointArn=target, Attributes={"Enabled": "false"})
+    error, _ = error_of(sns.publish, TargetArn=target, Message="push!")
+    assert (error["Code"], error["Message"]) == ("EndpointDisabled", "Endpoint is disabled")
+
+    assert [e["EndpointArn"] for e in sns.list_endpoints_by_platform_application(
+        PlatformApplicationArn=app)["Endpoints"]] == [target]
+    sns.delete_platform_application(PlatformApplicationArn=app)
+    error, _ = error_of(sns.list_endpoints_by_platform_application, PlatformApplicationArn=app)
+    assert error["Code"] == "NotFound"
+    error, _ = error_of(sns.get_endpoint_attributes, EndpointArn=target)
+    assert error["Code"] == "NotFound"

@@ -46,6 +46,8 @@ DEDUP_WINDOW = 300.0
 CERT_PATH = "/_overcast/sns/SimpleNotificationService-overcast.pem"
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+PLATFORMS = ("ADM", "APNS", "APNS_SANDBOX", "APNS_VOIP", "APNS_VOIP_SANDBOX", "BAIDU", "GCM", "MACOS",
+             "MACOS_SANDBOX", "MPNS", "WNS")
 SMS_ATTRIBUTES = {"MonthlySpendLimit", "DeliveryStatusIAMRole", "DeliveryStatusSuccessSamplingRate",
                   "DefaultSenderID", "DefaultSMSType", "UsageReportS3Bucket"}
 PHONE = re.compile(r"^\+?[1-9][0-9]{4,14}$")  # E.164
@@ -648,6 +650,136 @@ class SnsProvider(Provider):
         self._changed(sub["topic_arn"])
         return {}
 
+    # -- mobile push: platform applications and endpoints ------------------------------------------
+    # overcast sends nothing to Apple, Google, Amazon, Baidu or Microsoft: what is published to an
+    # endpoint is recorded (GET /_overcast/sns/messages, protocol "application"), as email and SMS are
+
+    def _app(self, ctx, arn: str | None) -> tuple[str, dict]:
+        check_arn(arn, "PlatformApplicationArn")
+        app = self.store.get_app(arn)
+        if app is None or arn.split(":")[4] != ctx.account or arn.split(":")[3] != ctx.region:
+            raise not_found("PlatformApplication does not exist")
+        return arn, app
+
+    @staticmethod
+    def _check_app_attributes(attributes: dict) -> None:
+        if "PlatformPrincipal" in attributes and "PlatformCredential" not in attributes:
+            raise invalid("Attributes Reason: PlatformPrincipal attribute provided without PlatformCredential")
+        if "PlatformCredential" in attributes and "PlatformPrincipal" not in attributes and \
+                attributes.get("_platform") not in ("GCM", "ADM_TOKEN"):
+            raise invalid("Attributes Reason: PlatformCredential attribute provided without PlatformPrincipal")
+
+    def create_platform_application(self, ctx, params):
+        name, platform = params.get("Name") or "", params.get("Platform") or ""
+        attributes = dict(params.get("Attributes") or {})
+        if not name:
+            raise invalid(" Reason: cannot be empty")
+        if len(name) > 256:
+            raise invalid(f"{name} Reason: must be at most 256 characters long")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise invalid(f"{name} Reason: must contain only characters 'a'-'z', 'A'-'Z', '0'-'9', '_', '-', and '.'")
+        if platform not in PLATFORMS:
+            raise invalid(f"Platform Reason: {platform} is not supported")
+        self._check_app_attributes({**attributes, "_platform": platform})
+        arn = f"arn:aws:sns:{ctx.region}:{ctx.account}:app/{platform}/{name}"
+        self.store.put_app(arn, ctx.account, ctx.region, {"Enabled": "true", **(self.store.get_app(arn) or {}),
+                                                           **attributes})
+        return {"PlatformApplicationArn": arn}
+
+    @staticmethod
+    def _app_out(attributes: dict) -> dict:
+        # the platform's credentials are kept, never answered (as AWS answers)
+        return {k: v for k, v in attributes.items() if k not in ("PlatformCredential", "PlatformPrincipal")}
+
+    def get_platform_application_attributes(self, ctx, params):
+        return {"Attributes": self._app_out(self._app(ctx, params.get("PlatformApplicationArn"))[1])}
+
+    def set_platform_application_attributes(self, ctx, params):
+        arn, app = self._app(ctx, params.get("PlatformApplicationArn"))
+        attributes = params.get("Attributes") or {}
+        self._check_app_attributes({**attributes, "_platform": arn.split("/")[1]}
+                                   if "PlatformPrincipal" in attributes or "PlatformCredential" in attributes else {})
+        self.store.put_app(arn, ctx.account, ctx.region, {**app, **attributes})
+        return {}
+
+    def delete_platform_application(self, ctx, params):
+        arn = check_arn(params.get("PlatformApplicationArn"), "PlatformApplicationArn")
+        if self.store.get_app(arn) is not None and arn.split(":")[4] == ctx.account:
+            self.store.delete_app(arn)  # and its endpoints
+        return {}
+
+    def list_platform_applications(self, ctx, params):
+        apps = self.store.list_apps(ctx.account, ctx.region, self._token(params.get("NextToken")), 101)
+        out = {"PlatformApplications": [{"PlatformApplicationArn": arn, "Attributes": self._app_out(a)}
+                                        for arn, a in apps[:100]]}
+        if len(apps) > 100:
+            out["NextToken"] = base64.b64encode(apps[99][0].encode()).decode()
+        return out
+
+    @staticmethod
+    def _check_endpoint_attributes(attributes: dict) -> None:
+        for key, value in attributes.items():
+            if key not in ("CustomUserData", "Enabled", "Token"):
+                raise invalid(f"Attributes Reason: Invalid attribute name: {key}")
+            if key == "CustomUserData" and len(value.encode()) > 2048:
+                raise invalid("Attributes Reason: Invalid value for attribute: CustomUserData: must be at most 2048 "
+                              "bytes long in UTF-8 encoding")
+
+    def create_platform_endpoint(self, ctx, params):
+        app_arn, _ = self._app(ctx, params.get("PlatformApplicationArn"))
+        token = params.get("Token") or ""
+        given = dict(params.get("Attributes") or {})
+        self._check_endpoint_attributes(given)
+        attributes = {"Enabled": "true", "Token": token}
+        if params.get("CustomUserData") is not None:
+            attributes["CustomUserData"] = params["CustomUserData"]
+        attributes.update(given)
+        with self.store.transaction():
+            for arn, existing in self.store.endpoints_of(app_arn, "", 10_000):
+                if existing.get("Token") == token:
+                    if existing != attributes:
+                        raise invalid(f"Token Reason: Endpoint {arn} already exists with the same Token, but "
+                                      "different attributes.")
+                    return {"EndpointArn": arn}
+            _, _, _, region, account, resource = app_arn.split(":", 5)
+            arn = f"arn:aws:sns:{region}:{account}:endpoint/{resource.split('/', 1)[1]}/{uuid.uuid4()}"
+            self.store.put_endpoint(arn, app_arn, attributes)
+        return {"EndpointArn": arn}
+
+    def _push_endpoint(self, ctx, arn: str | None) -> tuple[str, dict]:
+        check_arn(arn, "EndpointArn")
+        if arn.split(":", 5)[5].count("/") != 3:
+            raise invalid("EndpointArn Reason: Wrong number of slashes in relative portion of the ARN.")
+        endpoint = self.store.get_endpoint(arn)
+        if endpoint is None or arn.split(":")[4] != ctx.account:
+            raise not_found("Endpoint does not exist")
+        return arn, endpoint
+
+    def get_endpoint_attributes(self, ctx, params):
+        return {"Attributes": self._push_endpoint(ctx, params.get("EndpointArn"))[1]}
+
+    def set_endpoint_attributes(self, ctx, params):
+        arn, endpoint = self._push_endpoint(ctx, params.get("EndpointArn"))
+        attributes = params.get("Attributes") or {}
+        self._check_endpoint_attributes(attributes)
+        app_arn = arn.rsplit("/", 1)[0].replace(":endpoint/", ":app/", 1)
+        self.store.put_endpoint(arn, app_arn, {**endpoint, **attributes})
+        return {}
+
+    def delete_endpoint(self, ctx, params):
+        arn = check_arn(params.get("EndpointArn"), "EndpointArn")
+        if arn.split(":")[4] == ctx.account:
+            self.store.delete_endpoint(arn)  # idempotent, as on AWS
+        return {}
+
+    def list_endpoints_by_platform_application(self, ctx, params):
+        app_arn, _ = self._app(ctx, params.get("PlatformApplicationArn"))
+        endpoints = self.store.endpoints_of(app_arn, self._token(params.get("NextToken")), 101)
+        out = {"Endpoints": [{"EndpointArn": arn, "Attributes": a} for arn, a in endpoints[:100]]}
+        if len(endpoints) > 100:
+            out["NextToken"] = base64.b64encode(endpoints[99][0].encode()).decode()
+        return out
+
     # -- SMS settings and opt-outs ---------------------------------------------------------------
 
     def set_sms_attributes(self, ctx, params):
@@ -710,9 +842,28 @@ class SnsProvider(Provider):
             self.store.record(ctx.account, ctx.region, None, None, "sms", phone, message_id, None, message,
                               None, timestamp())
             return {"MessageId": message_id}
-        if params.get("TopicArn") is None and ":endpoint/" in arn and self.store.get_topic(arn) is None:
-            # a mobile push endpoint's ARN: overcast has no platform endpoints, so none exists
-            raise invalid("TargetArn Reason: No endpoint found for the target arn specified")
+        if params.get("TopicArn") is None and ":endpoint/" in arn:  # a mobile push endpoint
+            endpoint = self.store.get_endpoint(arn) if arn.split(":")[4] == ctx.account else None
+            if endpoint is None:
+                raise invalid("TargetArn Reason: No endpoint found for the target arn specified")
+            if endpoint.get("Enabled") != "true":
+                raise AwsError("EndpointDisabled", "Endpoint is disabled", 400)
+            message = self._check_message(params)
+            message_id = str(uuid.uuid4())
+            structure = None
+            if params.get("MessageStructure") == "json":
+                try:
+                    structure = orjson.loads(message)
+                except orjson.JSONDecodeError:
+                    raise invalid("Message Structure - JSON message body failed to parse") from None
+                if not isinstance(structure, dict) or not isinstance(structure.get("default"), str):
+                    raise invalid("Message Structure - No default entry in JSON message body")
+                platform = arn.split(":", 5)[5].split("/")[1]
+                message = structure.get(platform) if isinstance(structure.get(platform), str) else structure["default"]
+            self.store.record(ctx.account, ctx.region, None, None, "application", arn, message_id,
+                              params.get("Subject"), message,
+                              self._check_attributes(params.get("MessageAttributes") or {}), timestamp())
+            return {"MessageId": message_id}
         topic = self._topic_for(ctx, arn, "Publish")
         prepared = self._prepare(topic, params, ctx.request.headers.get("x-amzn-trace-id"))
         return (await self._fanout(topic, [prepared]))[0]

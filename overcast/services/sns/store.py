@@ -70,6 +70,21 @@ MIGRATIONS = [
         PRIMARY KEY (account, region)
     );
     """,
+    """
+    CREATE TABLE sns_platform_apps (
+        arn TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        attributes TEXT NOT NULL
+    );
+    CREATE INDEX sns_platform_apps_scope ON sns_platform_apps(account, region);
+    CREATE TABLE sns_platform_endpoints (
+        arn TEXT PRIMARY KEY,
+        app_arn TEXT NOT NULL,
+        attributes TEXT NOT NULL
+    );
+    CREATE INDEX sns_platform_endpoints_app ON sns_platform_endpoints(app_arn);
+    """,
 ]
 
 
@@ -121,6 +136,45 @@ class SnsStore:
             "INSERT INTO sns_sms_settings(account, region, attributes) VALUES(?,?,?) "
             "ON CONFLICT(account, region) DO UPDATE SET attributes = excluded.attributes",
             (account, region, orjson.dumps(attributes).decode()))
+
+    # mobile push: platform applications and their endpoints
+    def get_app(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT attributes FROM sns_platform_apps WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row else None
+
+    def put_app(self, arn: str, account: str, region: str, attributes: dict) -> None:
+        self.db.execute(
+            "INSERT INTO sns_platform_apps(arn, account, region, attributes) VALUES(?,?,?,?) "
+            "ON CONFLICT(arn) DO UPDATE SET attributes = excluded.attributes",
+            (arn, account, region, orjson.dumps(attributes).decode()))
+
+    def delete_app(self, arn: str) -> None:
+        with self.db.transaction():
+            self.db.execute("DELETE FROM sns_platform_endpoints WHERE app_arn = ?", (arn,))
+            self.db.execute("DELETE FROM sns_platform_apps WHERE arn = ?", (arn,))
+
+    def list_apps(self, account: str, region: str, after: str, limit: int) -> list[tuple[str, dict]]:
+        return [(r[0], orjson.loads(r[1])) for r in self.db.query(
+            "SELECT arn, attributes FROM sns_platform_apps WHERE account = ? AND region = ? AND arn > ? "
+            "ORDER BY arn LIMIT ?", (account, region, after, limit))]
+
+    def get_endpoint(self, arn: str) -> dict | None:
+        row = self.db.query_one("SELECT attributes FROM sns_platform_endpoints WHERE arn = ?", (arn,))
+        return orjson.loads(row[0]) if row else None
+
+    def put_endpoint(self, arn: str, app_arn: str, attributes: dict) -> None:
+        self.db.execute(
+            "INSERT INTO sns_platform_endpoints(arn, app_arn, attributes) VALUES(?,?,?) "
+            "ON CONFLICT(arn) DO UPDATE SET attributes = excluded.attributes",
+            (arn, app_arn, orjson.dumps(attributes).decode()))
+
+    def delete_endpoint(self, arn: str) -> None:
+        self.db.execute("DELETE FROM sns_platform_endpoints WHERE arn = ?", (arn,))
+
+    def endpoints_of(self, app_arn: str, after: str, limit: int) -> list[tuple[str, dict]]:
+        return [(r[0], orjson.loads(r[1])) for r in self.db.query(
+            "SELECT arn, attributes FROM sns_platform_endpoints WHERE app_arn = ? AND arn > ? ORDER BY arn LIMIT ?",
+            (app_arn, after, limit))]
 
     # subscriptions
     _SUB = "SELECT arn, topic_arn, account, region, owner, protocol, endpoint, attributes, confirmed, token FROM sns_subscriptions"
