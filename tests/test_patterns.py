@@ -193,3 +193,24 @@ def test_matching_100_rules_is_fast():
     elapsed = time.perf_counter() - start
     assert len(hits) == 1
     assert elapsed < 1.0  # 100,000 matches: well under 10 µs each
+
+
+def test_sns_dialect_refuses_what_aws_refuses():
+    # AWS's recorded answers: empty arrays, anything-but suffix, an upper bound named first in a range
+    for policy, reason in [({"key": []}, 'Empty arrays are not allowed: "key"'),
+                           ({"key": [{"anything-but": {"suffix": "test"}}]}, "Unsupported anything-but pattern: suffix"),
+                           ({"key": [{"numeric": ["<", 100, ">", 10]}]}, "Too many elements in numeric expression")]:
+        with pytest.raises(PatternError) as info:
+            compile_pattern(policy, "sns")
+        assert info.value.reason == reason
+    compile_pattern({"key": [{"numeric": [">", 10, "<", 100]}]}, "sns")
+
+
+def test_sns_dialect_counts_nested_values_by_depth():
+    # AWS's example: 3×4 (three levels down) × 2×3 (two levels) × 1×3 (top) = 216 > 150
+    nested = {"key_a": {"key_b": {"key_c": ["1", "2", "3", "4"]}}, "key_d": {"key_e": ["1", "2", "3"]},
+              "key_f": ["1", "2", "3"]}
+    with pytest.raises(PatternError) as info:
+        compile_pattern(nested, "sns")
+    assert info.value.reason == "Filter policy is too complex"
+    compile_pattern({"key_a": {"key_b": ["1", "2"]}, "key_f": ["1", "2", "3"]}, "sns")  # 2×2 × 3 = 12

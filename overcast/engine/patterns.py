@@ -187,7 +187,7 @@ class _Compiler:
 
     # leaves: an array of alternatives
     def leaf(self, key: str, values: list) -> Callable[[Any], bool]:
-        if not values and not self.sns:
+        if not values:  # SNS refuses them too (AWS's recorded answer)
             raise PatternError(f'Empty arrays are not allowed: "{key}"')
         strings: set[str] = set()
         numbers: set[float] = set()
@@ -309,7 +309,7 @@ class _Compiler:
             if len(arg) != 1:
                 raise PatternError("Only one key allowed in match expression")
             (op, inner), = arg.items()
-            if op in ("prefix", "suffix"):
+            if op == "prefix" or (op == "suffix" and not self.sns):  # SNS has no anything-but suffix
                 if not isinstance(inner, str) or not inner:
                     raise PatternError(f"{op} match pattern must be a non-empty string")
                 method = str.startswith if op == "prefix" else str.endswith
@@ -351,6 +351,8 @@ class _Compiler:
             raise PatternError("Value of numeric must be an array of operator and value pairs.")
         lower = upper = None
         equal = None
+        if self.sns and len(arg) > 2 and arg[0] in ("<", "<="):  # SNS: a range names its lower bound first
+            raise PatternError("Too many elements in numeric expression")
         for i in range(0, len(arg), 2):
             op, value = arg[i], arg[i + 1]
             if not isinstance(value, _NUMBER) or isinstance(value, bool):
@@ -395,25 +397,28 @@ class _Compiler:
             raise PatternError("Filter policy is too complex")
 
 
-def _count(node: dict) -> tuple[int, int]:
-    """(leaf keys, value combinations) of a pattern; $or alternatives add up."""
+def _count(node: dict, depth: int = 1) -> tuple[int, int]:
+    """(keys, value combinations) of an SNS filter policy, as AWS counts them: $or alternatives add
+    up; a nested object counts as its parent key only, and each of its values counts as many times
+    as it is deep (AWS's example: 4 values 3 levels down, 3 values 2 levels down and 3 at the top
+    make 3×4 × 2×3 × 1×3 = 216)."""
     keys, combinations = 0, 1
     for key, value in node.items():
         if key == "$or" and isinstance(value, list):
             total_keys, total_combinations = 0, 0
             for alternative in value:
-                k, c = _count(alternative) if isinstance(alternative, dict) else (0, 1)
+                k, c = _count(alternative, depth) if isinstance(alternative, dict) else (0, 1)
                 total_keys = max(total_keys, k)
                 total_combinations += c
             keys += total_keys
             combinations *= max(total_combinations, 1)
         elif isinstance(value, dict):
-            k, c = _count(value)
-            keys += k
+            _, c = _count(value, depth + 1)
+            keys += 1
             combinations *= c
         elif isinstance(value, list):
             keys += 1
-            combinations *= max(len(value), 1)
+            combinations *= max(len(value), 1) * depth
     return keys, combinations
 
 
