@@ -69,26 +69,37 @@ def _json(value: dict) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode()
 
 
-def sign(pool_id: str, pem: str, claims: dict) -> str:
-    """A JWS in compact form (RFC 7515), RS256, with the header Cognito writes ({"kid", "alg"})."""
-    signing_input = _segment(_json({"kid": key_id(pool_id), "alg": "RS256"})) + b"." + _segment(_json(claims))
-    signature = _loaded(pem).sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+def _signing_input(pool_id: str, claims: dict) -> bytes:
+    return _segment(_json({"kid": key_id(pool_id), "alg": "RS256"})) + b"." + _segment(_json(claims))
+
+
+def _signed(signing_input: bytes, signature: bytes) -> str:
     return (signing_input + b"." + _segment(signature)).decode()
 
 
+def sign(pool_id: str, pem: str, claims: dict) -> str:
+    """A JWS in compact form (RFC 7515), RS256, with the header Cognito writes ({"kid", "alg"})."""
+    signing_input = _signing_input(pool_id, claims)
+    return _signed(signing_input, _loaded(pem).sign(signing_input, padding.PKCS1v15(), hashes.SHA256()))
+
+
 async def off_loop(fn, *args):
-    """fn(*args) on the crypto threads: RSA signatures (cryptography releases the GIL while it
-    signs) and SRP's exponentiations (GMP, srp.py releases the GIL around them) run on the other
-    core while the event loop serves other requests."""
+    """fn(*args) on the crypto thread: RSA signatures (cryptography releases the GIL while it
+    signs) and SRP's exponentiations (GMP, srp.py releases the GIL around them) run on another
+    core while the event loop serves other requests. One thread (per core beyond the event
+    loop's): more would only take turns at the GIL and the cores."""
     global _crypto
     if _crypto is None:
-        _crypto = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="cognito-crypto")
+        _crypto = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="cognito-crypto")
     return await asyncio.get_running_loop().run_in_executor(_crypto, fn, *args)
 
 
 async def sign_all(pool_id: str, pem: str, claims: list[dict]) -> list[str]:
-    """Several tokens signed with the pool's key, off the event loop."""
-    return await off_loop(lambda: [sign(pool_id, pem, c) for c in claims])
+    """Several tokens signed with the pool's key: encoded here, the RSA signatures alone made on the
+    crypto thread (the GIL released the whole time it works)."""
+    key, inputs = _loaded(pem), [_signing_input(pool_id, c) for c in claims]
+    signatures = await off_loop(lambda: [key.sign(i, padding.PKCS1v15(), hashes.SHA256()) for i in inputs])
+    return [_signed(i, sig) for i, sig in zip(inputs, signatures, strict=True)]
 
 
 def new_refresh_token() -> str:
