@@ -154,8 +154,10 @@ def localstack(checkout: Path, work: Path, python: str, services: set[str], time
     with Overcast(work / "results" / "overcast-localstack.log") as server:
         env = {**os.environ, **CREDENTIALS, **iam_user_credentials(server.endpoint), "TEST_SKIP_LOCALSTACK_START": "1",
                "TEST_AWS_ENDPOINT_URL": server.endpoint, "TEST_DISABLE_RETRIES_AND_TIMEOUTS": "1",
-               # tests that build a URL themselves (queue URLs, raw HTTP requests) use LOCALSTACK_HOST
-               "LOCALSTACK_HOST": server.endpoint.split("://", 1)[1]}
+               # tests that build a URL themselves (queue URLs, raw HTTP requests) use LOCALSTACK_HOST,
+               # or GATEWAY_LISTEN's port (LocalStack's config.internal_service_url())
+               "LOCALSTACK_HOST": server.endpoint.split("://", 1)[1],
+               "GATEWAY_LISTEN": server.endpoint.split("://", 1)[1]}
         env.pop("SNAPSHOT_UPDATE", None)  # snapshots are verified, never rewritten
         try:
             subprocess.run([interpreter, "-m", "pytest", *(f"tests/aws/services/{d}" for d in chosen),
