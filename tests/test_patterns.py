@@ -214,3 +214,22 @@ def test_sns_dialect_counts_nested_values_by_depth():
         compile_pattern(nested, "sns")
     assert info.value.reason == "Filter policy is too complex"
     compile_pattern({"key_a": {"key_b": ["1", "2"]}, "key_f": ["1", "2", "3"]}, "sns")  # 2×2 × 3 = 12
+
+
+def test_sns_dialect_cidr_and_range_messages():
+    for policy, reason in [({"k": [{"cidr": "bad-filter"}]}, "Malformed CIDR, one '/' required"),
+                           ({"k": [{"cidr": "bad-/64filter"}]}, "Malformed CIDR, mask bits must be an integer"),
+                           ({"k": [{"cidr": "xx.11.xx/8"}]}, "Nonstandard IP address: xx.11.xx"),
+                           ({"k": [{"numeric": [">", 20, "<", 30, "<", 50]}]}, "Too many terms in numeric range expression"),
+                           ({"k": [{"anything-but": {"prefix": False}}]}, "prefix match pattern must be a string")]:
+        with pytest.raises(PatternError) as info:
+            compile_pattern(policy, "sns")
+        assert info.value.reason == reason
+
+
+def test_sns_dialect_dotted_keys_read_every_way():
+    policy = {"object.nested.test": ["v"]}
+    for event in ({"object": {"nested": {"test": "v"}}}, {"object.nested.test": "v"}, {"object.nested": {"test": "v"}},
+                  {"object": {"nested.test": "v"}}):
+        assert compile_pattern(policy, "sns").matches(event)
+    assert not compile_pattern(policy, "sns").matches({"object": {"nested": {"test": "w"}}})

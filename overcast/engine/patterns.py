@@ -172,16 +172,25 @@ class _Compiler:
         parts = key.split(".")
         absent = {} if nested else _MISSING  # as _field_nested / _field_leaf see an absent field
 
+        def values(node, at: int):
+            """What the path parts[at:] reaches in `node`, each way of reading it."""
+            if at == len(parts):
+                yield node
+                return
+            if type(node) is not dict:
+                return
+            for end in range(at + 1, len(parts) + 1):
+                child = node.get(".".join(parts[at:end]), _MISSING)
+                if child is not _MISSING:
+                    yield from values(child, end)
+
         def check(event: dict) -> bool:
-            value = event.get(key, _MISSING)
-            if value is not _MISSING:
-                return test(value)
-            node = event
-            for part in parts:
-                if type(node) is not dict:
-                    return test(absent)
-                node = node.get(part, _MISSING)
-            return test(absent if node is _MISSING else node)
+            found = False
+            for value in values(event, 0):
+                found = True
+                if test(value):
+                    return True
+            return False if found else test(absent)
 
         return check
 
@@ -293,7 +302,7 @@ class _Compiler:
             regex = _wildcard_regex(arg)
             return lambda v: type(v) is str and regex.fullmatch(v) is not None
         if op == "cidr":
-            return _cidr(arg)
+            return _cidr(arg, self.sns)
         raise PatternError(f"Unrecognized match type {op}")
 
     def _affix(self, arg, name: str, method) -> Callable[[Any], bool]:
@@ -310,6 +319,8 @@ class _Compiler:
                 raise PatternError("Only one key allowed in match expression")
             (op, inner), = arg.items()
             if op == "prefix" or (op == "suffix" and not self.sns):  # SNS has no anything-but suffix
+                if self.sns and not isinstance(inner, str):
+                    raise PatternError(f"{op} match pattern must be a string")
                 if not isinstance(inner, str) or not inner:
                     raise PatternError(f"{op} match pattern must be a non-empty string")
                 method = str.startswith if op == "prefix" else str.endswith
@@ -353,6 +364,8 @@ class _Compiler:
         equal = None
         if self.sns and len(arg) > 2 and arg[0] in ("<", "<="):  # SNS: a range names its lower bound first
             raise PatternError("Too many elements in numeric expression")
+        if self.sns and len(arg) > 4:
+            raise PatternError("Too many terms in numeric range expression")
         for i in range(0, len(arg), 2):
             op, value = arg[i], arg[i + 1]
             if not isinstance(value, _NUMBER) or isinstance(value, bool):
@@ -439,9 +452,19 @@ def _wildcard_regex(pattern) -> re.Pattern:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def _cidr(arg) -> Callable[[Any], bool]:
+def _cidr(arg, sns: bool = False) -> Callable[[Any], bool]:
     if not isinstance(arg, str):
         raise PatternError("prefix match pattern must be a string")
+    if sns:  # SNS's checks, in AWS's order: one "/", integer mask bits, then the address
+        if arg.count("/") != 1:
+            raise PatternError("Malformed CIDR, one '/' required")
+        address, bits = arg.split("/")
+        if not bits.isdigit():
+            raise PatternError("Malformed CIDR, mask bits must be an integer")
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise PatternError(f"Nonstandard IP address: {address}") from None
     try:
         network = ipaddress.ip_network(arg, strict=False)
     except ValueError:

@@ -520,13 +520,13 @@ class SnsProvider(Provider):
                 policy = orjson.loads(value)
             except orjson.JSONDecodeError as e:
                 raise invalid(f"FilterPolicy: failed to parse JSON. {e}") from None
-            if scope != "MessageBody" and isinstance(policy, dict) and any(
-                    isinstance(v, dict) for k, v in policy.items() if k != "$or"):
-                raise invalid("Filter policy scope MessageAttributes does not support nested filter policy")
-            try:
+            try:  # the policy's own errors first, then its scope's (AWS's order)
                 compile_pattern(value, "sns")
             except PatternError as e:
                 raise invalid(f"FilterPolicy: {e.reason}") from None
+            if scope != "MessageBody" and isinstance(policy, dict) and any(
+                    isinstance(v, dict) for k, v in policy.items() if k != "$or"):
+                raise invalid("Filter policy scope MessageAttributes does not support nested filter policy")
         elif key == "FilterPolicyScope" and value not in ("MessageAttributes", "MessageBody"):
             raise invalid(f"FilterPolicyScope: Invalid value [{value}]. Please use either MessageBody or "
                           "MessageAttributes")
