@@ -163,3 +163,16 @@ def test_merge_puts_later_layers_over_earlier_ones(tmp_path):
     assert os.stat(merged / "same.txt").st_ino == os.stat(second / "same.txt").st_ino  # linked, not copied
     (second / "same.txt").write_text("changed")  # built once: a second call reuses what is there
     assert merge([str(first), str(second)], str(merged)) == str(merged)
+
+
+def test_a_custom_runtime_runs_the_bootstrap_of_its_layer(lam, unique_name):
+    from lambda_functions import source
+
+    runtime = lam.publish_layer_version(
+        LayerName=unique_name("runtime"),
+        Content={"ZipFile": zip_files({"bootstrap": source("bootstrap")}, {"bootstrap": 0o755})})
+    name = unique_name("optcustom")
+    lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="function.handler",
+                        Code={"ZipFile": zip_files({"function.sh": "# the layer's runtime runs this\n"})},
+                        Layers=[runtime["LayerVersionArn"]])
+    assert invoke(lam, name) == {"custom": True, "handler": "function.handler", "event": {}}

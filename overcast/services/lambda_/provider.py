@@ -1225,6 +1225,10 @@ class LambdaProvider(Provider):
                 lang_root = isolation.root if isolation is not None else self.code_root
                 lang = layer_files.lang_dir(lang_root, python or None, shutil.which("node"))
             opt_mount = layer_files.mount_prefix(opt_dir, lang, isolation is not None)
+        if runtime.startswith("provided") and opt_dir and not os.path.lexists(os.path.join(code_dir, "bootstrap")) \
+                and os.path.lexists(os.path.join(opt_dir, "bootstrap")):
+            # a custom runtime's bootstrap from a layer: AWS looks in the code, then at /opt/bootstrap
+            argv = [os.path.join(layer_files.OPT if opt_mount else opt_dir, "bootstrap")]
         user_options, tmp_dir, sandbox_uid = [], None, None
         if uid is not None and await isolation.usable(argv):
             user_options, tmp_dir, sandbox_uid = isolation.command(uid), os.path.join(isolation.home(uid), "tmp"), uid
