@@ -7,6 +7,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
+from cfn_support import own_tags
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
@@ -733,7 +734,7 @@ Outputs:
     url = outputs(stack)["Url"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["VisibilityTimeout"] == "45" and attrs["DelaySeconds"] == "7"
-    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"secret": "s3cr3t"}
+    assert own_tags(sqs.list_queue_tags(QueueUrl=url)["Tags"]) == {"secret": "s3cr3t"}
     cf.delete_stack(StackName=name)
 
 

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from cfn_support import own_tags
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
@@ -87,7 +88,7 @@ def test_kinesis_streams_consumers_and_firehose(cf, client, unique_name):
     summary = kinesis.describe_stream_summary(StreamName=out["Stream"])["StreamDescriptionSummary"]
     assert summary["StreamStatus"] == "ACTIVE" and summary["OpenShardCount"] == 1
     assert summary["StreamARN"] == out["StreamArn"] and summary["RetentionPeriodHours"] == 24
-    assert kinesis.list_tags_for_stream(StreamName=out["Stream"])["Tags"] == [{"Key": "app", "Value": "clicks"}]
+    assert own_tags(kinesis.list_tags_for_stream(StreamName=out["Stream"])["Tags"]) == [{"Key": "app", "Value": "clicks"}]
     consumer = kinesis.describe_stream_consumer(ConsumerARN=out["Consumer"])["ConsumerDescription"]
     assert (consumer["ConsumerName"], out["ConsumerName"], out["ConsumerStatus"]) == ("reader", "reader", "ACTIVE")
     assert out["DeliveryArn"] == f"arn:aws:firehose:us-east-1:000000000000:deliverystream/{out['Delivery']}"
@@ -183,7 +184,7 @@ def test_glue_catalog_crawler_and_athena_workgroup(cf, client, unique_name):
     crawler = glue.get_crawler(Name=out["Crawler"])["Crawler"]
     assert crawler["Schedule"]["ScheduleExpression"] == "cron(0 * * * ? *)" and crawler["DatabaseName"] == out["Db"]
     arn = f"arn:aws:glue:us-east-1:000000000000:crawler/{out['Crawler']}"
-    assert glue.get_tags(ResourceArn=arn)["Tags"] == {"team": "data"}
+    assert own_tags(glue.get_tags(ResourceArn=arn)["Tags"]) == {"team": "data"}
     group = athena.get_work_group(WorkGroup=out["Group"])["WorkGroup"]
     assert group["Configuration"]["BytesScannedCutoffPerQuery"] == 10000000
     assert out["Engine"] == "Athena engine version 3" and out["Created"].endswith("Z")

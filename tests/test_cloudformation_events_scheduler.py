@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
+from cfn_support import own_tags
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
@@ -99,7 +100,7 @@ def test_scheduler_schedule_and_group_deploy_fire_update_and_delete(cf, client, 
     schedule = scheduler.get_schedule(Name=out["Schedule"], GroupName=out["Group"])
     assert schedule["ScheduleExpression"] == "rate(1 hour)" and schedule["Description"] == "ticks into the inbox"
     assert schedule["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 120}
-    assert scheduler.list_tags_for_resource(ResourceArn=out["GroupArn"])["Tags"] == [{"Key": "team", "Value": "a"}]
+    assert own_tags(scheduler.list_tags_for_resource(ResourceArn=out["GroupArn"])["Tags"]) == [{"Key": "team", "Value": "a"}]
     fire_schedule(endpoint, out["ScheduleArn"])
     assert [json.loads(b) for b in receive(sqs, out["Inbox"])] == [{"message": "first"}]
 
@@ -109,7 +110,7 @@ def test_scheduler_schedule_and_group_deploy_fire_update_and_delete(cf, client, 
     assert updated["ScheduleArn"] == out["ScheduleArn"] and updated["GroupArn"] == out["GroupArn"]  # in place
     assert scheduler.get_schedule(Name=out["Schedule"], GroupName=out["Group"])["ScheduleExpression"] == \
         "rate(5 minutes)"
-    assert scheduler.list_tags_for_resource(ResourceArn=out["GroupArn"])["Tags"] == [{"Key": "team", "Value": "b"}]
+    assert own_tags(scheduler.list_tags_for_resource(ResourceArn=out["GroupArn"])["Tags"]) == [{"Key": "team", "Value": "b"}]
     fire_schedule(endpoint, out["ScheduleArn"])
     assert [json.loads(b) for b in receive(sqs, out["Inbox"])] == [{"message": "second"}]
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from botocore.exceptions import WaiterError
+from cfn_support import own_tags
 from lambda_functions import create_python, source
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
@@ -51,7 +52,7 @@ def test_ssm_parameter_create_update_delete(cf, client, unique_name):
     assert out == {"Name": name, "Value": "one"}
     got = ssm.get_parameter(Name=name)["Parameter"]
     assert (got["Value"], got["Version"]) == ("one", 1)
-    assert ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"] == [
+    assert own_tags(ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]) == [
         {"Key": "team", "Value": "red"}]
     out = deploy(cf, stack, PARAMETER.format(name=name, value="two"), "stack_update_complete")
     assert out["Value"] == "two" and ssm.get_parameter(Name=name)["Parameter"]["Version"] == 2
@@ -209,5 +210,5 @@ def test_dynamic_references_to_secure_strings_and_secrets(cf, client, unique_nam
     sm.create_secret(Name=secret, SecretString='{"username": "old"}')
     arn = sm.put_secret_value(SecretId=secret, SecretString='{"username": "app", "password": "pw"}')["ARN"]
     out = deploy(cf, unique_name("refs"), REFERENCES.format(secure=secure, secret=secret, secret_arn=arn))
-    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {
+    assert own_tags(sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"]) == {
         "secure": "hidden", "user": "user-app", "whole": '{"username": "app", "password": "pw"}', "previous": "old"}

@@ -1,5 +1,5 @@
-"""What the CloudFormation engine does around the resources: stack tags propagated to every
-resource that keeps tags, typed properties, a Delete for a custom resource whose Create failed,
+"""What the CloudFormation engine does around the resources: stack tags and the
+aws:cloudformation:* tags propagated to every resource that keeps tags, typed properties, a Delete for a custom resource whose Create failed,
 dynamic-reference values kept out of what the API shows, and DescribeStackEvents in pages."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from cfn_support import own_tags
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
@@ -61,15 +62,20 @@ Outputs:
 def test_stack_tags_reach_every_resource_that_keeps_tags_and_follow_updates(cf, client, unique_name):
     sqs, ssm, sns = client("sqs"), client("ssm"), client("sns")
     name = unique_name("tagged")
-    cf.create_stack(StackName=name, TemplateBody=TAGGED, Tags=[{"Key": "team", "Value": "a"},
-                                                               {"Key": "env", "Value": "dev"}])
+    stack_id = cf.create_stack(StackName=name, TemplateBody=TAGGED, Tags=[{"Key": "team", "Value": "a"},
+                                                                          {"Key": "env", "Value": "dev"}])["StackId"]
     out = outputs(wait(cf, "stack_create_complete", name))
+
+    def cfn(logical_id: str) -> dict:  # the tags CloudFormation adds to every resource it tags
+        return {"aws:cloudformation:stack-name": name, "aws:cloudformation:stack-id": stack_id,
+                "aws:cloudformation:logical-id": logical_id}
+
     # the resource's own tag wins over the stack's tag of the same key
-    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"team": "a", "env": "prod"}
+    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"team": "a", "env": "prod", **cfn("Queue")}
     param_tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=out["Param"])["TagList"]
-    assert {t["Key"]: t["Value"] for t in param_tags} == {"team": "a", "env": "dev"}
+    assert {t["Key"]: t["Value"] for t in param_tags} == {"team": "a", "env": "dev", **cfn("Param")}
     topic_tags = sns.list_tags_for_resource(ResourceArn=out["Topic"])["Tags"]
-    assert {t["Key"]: t["Value"] for t in topic_tags} == {"team": "a", "env": "dev"}
+    assert {t["Key"]: t["Value"] for t in topic_tags} == {"team": "a", "env": "dev", **cfn("Topic")}
     # a Number parameter reaches the queue as the integer the schema types DelaySeconds with
     assert sqs.get_queue_attributes(QueueUrl=out["Url"], AttributeNames=["DelaySeconds"])["Attributes"] == {
         "DelaySeconds": "3"}
@@ -78,13 +84,106 @@ def test_stack_tags_reach_every_resource_that_keeps_tags_and_follow_updates(cf, 
     cf.update_stack(StackName=name, UsePreviousTemplate=True, Tags=[{"Key": "team", "Value": "b"}])
     stack = wait(cf, "stack_update_complete", name)
     assert stack["Tags"] == [{"Key": "team", "Value": "b"}]
-    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"team": "b", "env": "prod"}
+    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"team": "b", "env": "prod", **cfn("Queue")}
     param_tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=out["Param"])["TagList"]
-    assert {t["Key"]: t["Value"] for t in param_tags} == {"team": "b"}
+    assert {t["Key"]: t["Value"] for t in param_tags} == {"team": "b", **cfn("Param")}
     topic_tags = sns.list_tags_for_resource(ResourceArn=out["Topic"])["Tags"]
-    assert {t["Key"]: t["Value"] for t in topic_tags} == {"team": "b"}
+    assert {t["Key"]: t["Value"] for t in topic_tags} == {"team": "b", **cfn("Topic")}
     # the template is untouched: the tags are the stack's, not the resources' properties
-    assert "team" not in json.dumps(cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"])
+    processed = json.dumps(cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"])
+    assert "team" not in processed and "aws:cloudformation" not in processed
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+SYSTEM_TAGGED = """
+Parameters:
+  Suffix: {Type: String, Default: a}
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code: {ZipFile: "def handler(event, context):\n    return 1\n"}
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "${AWS::StackName}-${Suffix}"
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      Tags: [{Key: owner, Value: me}]
+  Logs:
+    Type: AWS::Logs::LogGroup
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: !GetAtt Role.Arn
+      Definition: {StartAt: Done, States: {Done: {Type: Succeed}}}
+  Repository:
+    Type: AWS::ECR::Repository
+  Nested:
+    Type: AWS::CloudFormation::WaitConditionHandle
+Outputs:
+  Role: {Value: !Ref Role}
+  RoleArn: {Value: !GetAtt Role.Arn}
+  Function: {Value: !GetAtt Function.Arn}
+  Table: {Value: !GetAtt Table.Arn}
+  Bucket: {Value: !Ref Bucket}
+  Logs: {Value: !Ref Logs}
+  Machine: {Value: !Ref Machine}
+  Repository: {Value: !GetAtt Repository.Arn}
+"""
+
+
+def test_resources_carry_the_aws_cloudformation_tags_through_each_service_tag_api(cf, client, unique_name):
+    """CloudFormation tags what it creates with aws:cloudformation:stack-name, stack-id and
+    logical-id (AWS's "Resource tag" page), through each service's own tag API; a replacement
+    gets them too; the reserved prefix stays refused to a user (ECR's TagResource)."""
+    name = unique_name("systags")
+    stack_id = cf.create_stack(StackName=name, TemplateBody=SYSTEM_TAGGED, Capabilities=["CAPABILITY_IAM"])["StackId"]
+    out = outputs(wait(cf, "stack_create_complete", name))
+
+    def cfn(logical_id: str) -> dict:
+        return {"aws:cloudformation:stack-name": name, "aws:cloudformation:stack-id": stack_id,
+                "aws:cloudformation:logical-id": logical_id}
+
+    def pairs(tags) -> dict:
+        return {t["Key"]: t["Value"] for t in tags}
+
+    assert pairs(client("iam").list_role_tags(RoleName=out["Role"])["Tags"]) == cfn("Role")
+    assert client("lambda").list_tags(Resource=out["Function"])["Tags"] == cfn("Function")
+    assert pairs(client("dynamodb").list_tags_of_resource(ResourceArn=out["Table"])["Tags"]) == cfn("Table")
+    assert pairs(client("s3").get_bucket_tagging(Bucket=out["Bucket"])["TagSet"]) == {"owner": "me", **cfn("Bucket")}
+    assert client("logs").list_tags_for_resource(
+        resourceArn=f"arn:aws:logs:us-east-1:000000000000:log-group:{out['Logs']}")["tags"] == cfn("Logs")
+    machine_tags = client("stepfunctions").list_tags_for_resource(resourceArn=out["Machine"])["tags"]
+    assert {t["key"]: t["value"] for t in machine_tags} == cfn("Machine")
+    ecr = client("ecr")
+    assert pairs(ecr.list_tags_for_resource(resourceArn=out["Repository"])["tags"]) == cfn("Repository")
+
+    # a user may not set the reserved prefix (the engine may: it made the repository above)
+    with pytest.raises(ClientError) as refused:
+        ecr.tag_resource(resourceArn=out["Repository"], tags=[{"Key": "aws:cloudformation:stack-name", "Value": "x"}])
+    assert refused.value.response["Error"]["Code"] == "InvalidTagParameterException"
+
+    # a replacement (a new table name) is a new resource, tagged as the old one was
+    cf.update_stack(StackName=name, UsePreviousTemplate=True, Capabilities=["CAPABILITY_IAM"],
+                    Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "b"}])
+    replaced = outputs(wait(cf, "stack_update_complete", name))["Table"]
+    assert replaced != out["Table"]
+    assert pairs(client("dynamodb").list_tags_of_resource(ResourceArn=replaced)["Tags"]) == cfn("Table")
+    assert client("lambda").list_tags(Resource=out["Function"])["Tags"] == cfn("Function")  # untouched
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
 
@@ -171,7 +270,7 @@ def test_resolved_dynamic_references_are_not_shown_and_not_reread_without_a_chan
     body = SECRET_TAG % parameter
     cf.create_stack(StackName=name, TemplateBody=body)
     out = outputs(wait(cf, "stack_create_complete", name))
-    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"secret": "hunter2"}
+    assert own_tags(sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"]) == {"secret": "hunter2"}
 
     # a new value alone changes nothing: AWS re-reads a reference only when the template changes
     ssm.put_parameter(Name=parameter, Value="correct-horse", Type="SecureString", Overwrite=True)
@@ -182,11 +281,11 @@ def test_resolved_dynamic_references_are_not_shown_and_not_reread_without_a_chan
     cf.update_stack(StackName=name, UsePreviousTemplate=True, Parameters=[{"ParameterKey": "Delay",
                                                                           "ParameterValue": "2"}])
     wait(cf, "stack_update_complete", name)
-    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"secret": "hunter2"}
+    assert own_tags(sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"]) == {"secret": "hunter2"}
     cf.update_stack(StackName=name, TemplateBody=SECRET_TAG % f"{parameter}:2",
                     Parameters=[{"ParameterKey": "Delay", "UsePreviousValue": True}])
     wait(cf, "stack_update_complete", name)
-    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"secret": "correct-horse"}
+    assert own_tags(sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"]) == {"secret": "correct-horse"}
 
     shown = json.dumps(cf.describe_stack_events(StackName=name)["StackEvents"], default=str)
     shown += json.dumps(cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"])

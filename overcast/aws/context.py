@@ -179,6 +179,9 @@ class RequestContext:
     principal: str = ""  # ARN of the user or role session of keys overcast issued; else the account's root
     request_id: str = field(default_factory=random_uuid)
     signed: object | None = None  # overcast.aws.signing.Signed, when signatures are verified
+    # "cloudformation" when CloudFormation's engine makes the call for a stack (it may set the
+    # reserved aws:cloudformation:* tags, which services refuse from anyone else)
+    caller: str = ""
 
     @property
     def endpoint(self) -> str:

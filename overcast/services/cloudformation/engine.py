@@ -82,6 +82,17 @@ def with_stack_tags(schema: schemas.TypeSchema | None, properties: dict, tags) -
     return {**properties, schema.tag_property: merged}
 
 
+def system_tags(stack: dict, logical_id: str, type_name: str) -> list[dict]:
+    """The tags CloudFormation adds to every resource it creates that keeps tags (AWS documents
+    them under "Resource tag"): the stack's name and id and the resource's logical id. A nested
+    stack gets none: its own resources get its own."""
+    if type_name == "AWS::CloudFormation::Stack" or not logical_id:
+        return []
+    return [{"Key": "aws:cloudformation:stack-name", "Value": stack["StackName"]},
+            {"Key": "aws:cloudformation:stack-id", "Value": stack["StackId"]},
+            {"Key": "aws:cloudformation:logical-id", "Value": logical_id}]
+
+
 def _tag_set(tags) -> dict:
     return {t["Key"]: t["Value"] for t in tags or []}
 
@@ -353,10 +364,11 @@ class Engine:
 
     async def handler_properties(self, stack: dict, type_name: str, properties: dict, tags=None,
                                  strict: bool = True, old: dict | None = None,
-                                 old_tags=None) -> dict | tuple[dict, dict]:
+                                 old_tags=None, logical_id: str = "") -> dict | tuple[dict, dict]:
         """The properties a type's handler gets: dynamic references resolved (the resolved values
         are never stored: AWS keeps only the reference), the stack's tags added where the type keeps
-        tags, scalars converted to the types the schema declares. `tags` defaults to the stack's.
+        tags, with the aws:cloudformation:* tags of `logical_id`, scalars converted to the types the
+        schema declares. `tags` defaults to the stack's.
         Not `strict` (a delete): a reference that no longer resolves is left as it is.
         With `old` (an update's deployed properties, tagged with the previous stack tags): returns
         (new, old) for the handler to compare (`old_tags`: the previous stack tags). Where a reference is unchanged, the old side gets the
@@ -370,11 +382,12 @@ class Engine:
                 if strict:
                     raise
         schema = schemas.schema(type_name)
-        given = self._shaped(schema, resolved, stack.get("Tags") if tags is None else tags)
+        own = system_tags(stack, logical_id, type_name)
+        given = self._shaped(schema, resolved, [*((stack.get("Tags") if tags is None else tags) or []), *own])
         if old is None:
             return given
         return given, self._shaped(schema, _carry(old, properties, resolved),
-                                   self.previous_tags(stack) if old_tags is None else old_tags)
+                                   [*((self.previous_tags(stack) if old_tags is None else old_tags) or []), *own])
 
     @staticmethod
     def _shaped(schema, properties: dict, tags) -> dict:
@@ -416,7 +429,8 @@ class Engine:
         resource["properties"] = properties
         self.resource_status(stack, resource, "CREATE_IN_PROGRESS", properties=properties)
         try:
-            given = await self.handler_properties(stack, type_name, properties)
+            given = await self.handler_properties(stack, type_name, properties,
+                                                  logical_id=resource["LogicalResourceId"])
         except Exception as e:  # noqa: BLE001
             self.resource_status(stack, resource, "CREATE_FAILED", _reason(e))
             return False
@@ -446,7 +460,8 @@ class Engine:
         if kind is not None and physical_id:
             try:
                 given = await self.handler_properties(stack, resource["ResourceType"],
-                                                      resource.get("properties") or {}, strict=False)
+                                                      resource.get("properties") or {}, strict=False,
+                                                      logical_id=resource["LogicalResourceId"])
                 op = self._op(stack, resource, given)
                 op.physical_id = physical_id
                 await kind.delete(op)
@@ -468,7 +483,7 @@ class Engine:
         try:
             given = await self.handler_properties(stack, old.get("ResourceType") or resource["ResourceType"],
                                                   old.get("properties") or {}, self.previous_tags(stack),
-                                                  strict=False)
+                                                  strict=False, logical_id=resource["LogicalResourceId"])
             op = self._op(stack, resource, given)
             op.physical_id = old["PhysicalResourceId"]
             op.attributes = old.get("attributes") or {}
@@ -684,7 +699,8 @@ class Engine:
         replace = schema.replaces(current.get("properties") or {}, properties) if schema else []
         try:
             given, given_old = await self.handler_properties(stack, definition["Type"], properties,
-                                                             old=current.get("properties") or {})
+                                                             old=current.get("properties") or {},
+                                                             logical_id=logical_id)
         except Exception as e:  # noqa: BLE001 - every failure becomes the resource's reason
             self.resource_status(stack, current, "UPDATE_FAILED", _reason(e))
             return False
@@ -793,7 +809,7 @@ class Engine:
                 try:
                     target, current_given = await self.handler_properties(
                         stack, resource["ResourceType"], before.get("properties") or {}, self.previous_tags(stack),
-                        old=resource.get("properties") or {}, old_tags=stack.get("Tags"))
+                        old=resource.get("properties") or {}, old_tags=stack.get("Tags"), logical_id=logical_id)
                     op = self._op(stack, resource, target, old_properties=current_given)
                     op.physical_id = before.get("PhysicalResourceId")
                     attributes = await kind.update(op)

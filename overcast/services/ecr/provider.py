@@ -155,11 +155,14 @@ class EcrProvider(Provider):
         return mutability, orjson.dumps(filters).decode() if filters else None
 
     @staticmethod
-    def _check_tags(tags: list) -> None:
-        if len(tags) > MAX_TAGS:
+    def _check_tags(ctx, tags: list) -> None:
+        if len([t for t in tags if not str(t.get("Key", "")).lower().startswith("aws:")]) > MAX_TAGS:
             raise AwsError("TooManyTagsException", f"A repository can have at most {MAX_TAGS} tags.")
         for tag in tags:
-            if not tag.get("Key") or tag.get("Key", "").lower().startswith("aws:"):
+            key = tag.get("Key") or ""
+            if ctx.caller == "cloudformation" and key.startswith("aws:cloudformation:"):
+                continue  # the tags CloudFormation adds to what it creates
+            if not key or key.lower().startswith("aws:"):
                 raise AwsError("InvalidTagParameterException", "Invalid tag key: a key must be given and must not "
                                "begin with aws:.")
 
@@ -179,7 +182,7 @@ class EcrProvider(Provider):
         if kind != "AES256" and not encryption.get("kmsKey"):
             encryption = {**encryption, "kmsKey": f"arn:aws:kms:{ctx.region}:{ctx.account}:alias/aws/ecr"}
         tags = params.get("tags") or []
-        self._check_tags(tags)
+        self._check_tags(ctx, tags)
         scan = bool((params.get("imageScanningConfiguration") or {}).get("scanOnPush"))
         if not self.store.create(ctx.account, ctx.region, name, time.time(), mutability, exclusions, scan,
                                  orjson.dumps(encryption).decode(), orjson.dumps(tags).decode()):
@@ -301,9 +304,9 @@ class EcrProvider(Provider):
     def tag_resource(self, ctx, params):
         row = self._by_arn(ctx, params["resourceArn"])
         tags = {t["Key"]: t for t in orjson.loads(row[TAGS])}
-        self._check_tags(params["tags"])
+        self._check_tags(ctx, params["tags"])
         tags.update({t["Key"]: {"Key": t["Key"], "Value": t.get("Value", "")} for t in params["tags"]})
-        self._check_tags(list(tags.values()))
+        self._check_tags(ctx, list(tags.values()))
         self.store.update(ctx.account, ctx.region, row[NAME], tags=orjson.dumps(list(tags.values())).decode())
         return {}
 

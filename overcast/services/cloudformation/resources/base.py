@@ -76,7 +76,7 @@ class ResourceOp:
         host = f"localhost:{self.providers.config.port or 4566}"
         request = HttpRequest("POST", "/", "/", "", {"host": host}, b"")
         return RequestContext(self.account, self.region, service, request, operation=operation,
-                              access_key=self.account)
+                              access_key=self.account, caller="cloudformation")
 
     async def call(self, service: str, operation: str, params: dict) -> dict:
         """Call `service`'s provider as the API would, in the stack's account and region."""
