@@ -1,7 +1,8 @@
 """Cloud Control API through boto3: GetResource and ListResources answered by the CloudFormation
 resource types' read and list handlers (the resources a stack made, and those made through the
 services' APIs alike), with AWS's errors for unknown types, types without a handler and identifiers
-that name nothing."""
+that name nothing; CreateResource, UpdateResource and DeleteResource through the same types'
+create, update and delete handlers, followed with GetResourceRequestStatus and its waiter."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from cfn_support import own_tags
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
@@ -73,7 +75,7 @@ def test_get_resource_reads_what_a_stack_made(client, deployed):
     assert (function["Arn"], function["Timeout"], function["Environment"]) == (
         deployed["FnArn"], 7, {"Variables": {"MODE": "test"}})
     queue = _get(cc, "AWS::SQS::Queue", deployed["Queue"])
-    assert queue["DelaySeconds"] == 4 and queue["Tags"] == [{"Key": "app", "Value": "cc"}]
+    assert queue["DelaySeconds"] == 4 and own_tags(queue["Tags"]) == [{"Key": "app", "Value": "cc"}]
     assert _get(cc, "AWS::Logs::LogGroup", deployed["Logs"])["RetentionInDays"] == 7
 
 
@@ -121,7 +123,132 @@ def test_get_resource_errors(client, type_name, identifier, code, message):
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_create_resource_is_not_implemented(client):
+def _done(cc, event: dict) -> dict:
+    """The request's final ProgressEvent, through botocore's waiter (a FAILED request is returned too)."""
+    try:
+        cc.get_waiter("resource_request_success").wait(RequestToken=event["RequestToken"], WaiterConfig=FAST)
+    except Exception:  # noqa: BLE001 - the waiter stops at FAILED; the event says why
+        pass
+    return cc.get_resource_request_status(RequestToken=event["RequestToken"])["ProgressEvent"]
+
+
+def test_create_update_and_delete_through_the_resource_handlers(client, unique_name):
+    """CreateResource, UpdateResource (an RFC 6902 patch) and DeleteResource run the CloudFormation
+    types' handlers, so the queue is a real SQS queue; each answers IN_PROGRESS at once and ends
+    SUCCESS in GetResourceRequestStatus, with the model read back."""
+    cc, sqs = client("cloudcontrol"), client("sqs")
+    name = unique_name("cc-made")
+    started = cc.create_resource(TypeName="AWS::SQS::Queue", ClientToken=name, DesiredState=json.dumps(
+        {"QueueName": name, "DelaySeconds": 3, "Tags": [{"Key": "app", "Value": "cc"}]}))["ProgressEvent"]
+    assert (started["Operation"], started["OperationStatus"], started["TypeName"]) == (
+        "CREATE", "IN_PROGRESS", "AWS::SQS::Queue")
+    done = _done(cc, started)
+    assert done["OperationStatus"] == "SUCCESS", done
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    assert done["Identifier"] == url  # the type's primary identifier, QueueUrl
+    model = json.loads(done["ResourceModel"])
+    assert model["QueueName"] == name and model["DelaySeconds"] == 3 and model["Arn"].endswith(f":{name}")
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"app": "cc"}
+    # the same ClientToken again is the same request, not a second queue
+    again = cc.create_resource(TypeName="AWS::SQS::Queue", ClientToken=name, DesiredState=json.dumps(
+        {"QueueName": name, "DelaySeconds": 3, "Tags": [{"Key": "app", "Value": "cc"}]}))["ProgressEvent"]
+    assert again["RequestToken"] == started["RequestToken"]
     with pytest.raises(ClientError) as info:
-        client("cloudcontrol").create_resource(TypeName="AWS::SQS::Queue", DesiredState="{}")
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+        cc.create_resource(TypeName="AWS::SQS::Queue", ClientToken=name, DesiredState=json.dumps({"QueueName": "x"}))
+    assert info.value.response["Error"]["Code"] == "ClientTokenConflictException"
+
+    patch = [{"op": "replace", "path": "/DelaySeconds", "value": 9},
+             {"op": "add", "path": "/VisibilityTimeout", "value": 45}]
+    updated = _done(cc, cc.update_resource(TypeName="AWS::SQS::Queue", Identifier=url,
+                                           PatchDocument=json.dumps(patch))["ProgressEvent"])
+    assert (updated["Operation"], updated["OperationStatus"]) == ("UPDATE", "SUCCESS"), updated
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attributes["DelaySeconds"], attributes["VisibilityTimeout"]) == ("9", "45")
+    assert json.loads(updated["ResourceModel"])["DelaySeconds"] == 9
+
+    # a createOnly property cannot change in place: the request fails, the queue stays
+    renamed = _done(cc, cc.update_resource(TypeName="AWS::SQS::Queue", Identifier=url, PatchDocument=json.dumps(
+        [{"op": "replace", "path": "/QueueName", "value": "other"}]))["ProgressEvent"])
+    assert (renamed["OperationStatus"], renamed["ErrorCode"]) == ("FAILED", "NotUpdatable")
+    assert renamed["StatusMessage"] == "Invalid patch update: createOnlyProperties [/properties/QueueName] cannot be updated"
+
+    deleted = _done(cc, cc.delete_resource(TypeName="AWS::SQS::Queue", Identifier=url)["ProgressEvent"])
+    assert (deleted["Operation"], deleted["OperationStatus"], deleted["Identifier"]) == ("DELETE", "SUCCESS", url)
+    with pytest.raises(ClientError) as info:
+        sqs.get_queue_url(QueueName=name)
+    assert info.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    gone = _done(cc, cc.delete_resource(TypeName="AWS::SQS::Queue", Identifier=url)["ProgressEvent"])
+    assert (gone["OperationStatus"], gone["ErrorCode"]) == ("FAILED", "NotFound")
+
+    listed = cc.list_resource_requests(ResourceRequestStatusFilter={"Operations": ["UPDATE"],
+                                                                    "OperationStatuses": ["FAILED"]})
+    assert renamed["RequestToken"] in [e["RequestToken"] for e in listed["ResourceRequestStatusSummaries"]]
+    assert all(e["Operation"] == "UPDATE" and e["OperationStatus"] == "FAILED"
+               for e in listed["ResourceRequestStatusSummaries"])
+
+
+def test_types_without_a_read_handler_and_resources_other_tools_made(client, unique_name):
+    """A type without a read handler (an IAM role) is created, updated and deleted from what Cloud
+    Control recorded; a resource the service's API made (a DynamoDB table) is updated and deleted
+    from what its read handler answers; names left out are generated."""
+    cc, iam, ddb = client("cloudcontrol"), client("iam"), client("dynamodb")
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}]}
+    made = _done(cc, cc.create_resource(TypeName="AWS::IAM::Role", DesiredState=json.dumps(
+        {"AssumeRolePolicyDocument": trust, "Description": "first"}))["ProgressEvent"])
+    assert made["OperationStatus"] == "SUCCESS", made
+    role = made["Identifier"]
+    assert role.startswith("Role-") and iam.get_role(RoleName=role)["Role"]["Description"] == "first"
+    assert json.loads(made["ResourceModel"])["Arn"].endswith(f":role/{role}")
+    changed = _done(cc, cc.update_resource(TypeName="AWS::IAM::Role", Identifier=role, PatchDocument=json.dumps(
+        [{"op": "replace", "path": "/Description", "value": "second"}]))["ProgressEvent"])
+    assert changed["OperationStatus"] == "SUCCESS", changed
+    assert iam.get_role(RoleName=role)["Role"]["Description"] == "second"
+    assert _done(cc, cc.delete_resource(TypeName="AWS::IAM::Role", Identifier=role)["ProgressEvent"])[
+        "OperationStatus"] == "SUCCESS"
+    assert role not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+
+    table = unique_name("cc-table")
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    streamed = _done(cc, cc.update_resource(TypeName="AWS::DynamoDB::Table", Identifier=table, PatchDocument=json.dumps(
+        [{"op": "add", "path": "/StreamSpecification", "value": {"StreamViewType": "NEW_IMAGE"}}]))["ProgressEvent"])
+    assert streamed["OperationStatus"] == "SUCCESS", streamed
+    assert ddb.describe_table(TableName=table)["Table"]["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+    assert _done(cc, cc.delete_resource(TypeName="AWS::DynamoDB::Table", Identifier=table)["ProgressEvent"])[
+        "OperationStatus"] == "SUCCESS"
+    assert table not in ddb.list_tables()["TableNames"]
+
+
+def test_bad_requests_answer_aws_errors(client):
+    cc = client("cloudcontrol")
+
+    def error(call, **kwargs) -> tuple[str, str]:
+        with pytest.raises(ClientError) as info:
+            call(**kwargs)
+        return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
+
+    assert error(cc.create_resource, TypeName="AWS::SQS::Queue", DesiredState="{not json")[0] == "InvalidRequestException"
+    assert error(cc.create_resource, TypeName="AWS::SQS::Queue", DesiredState="[1]")[0] == "InvalidRequestException"
+    code, message = error(cc.create_resource, TypeName="AWS::SQS::Queue", DesiredState='{"Nope": 1}')
+    assert code == "InvalidRequestException" and "/properties/Nope" in message
+    code, message = error(cc.create_resource, TypeName="AWS::SQS::Queue", DesiredState='{"Arn": "x"}')
+    assert code == "InvalidRequestException" and "/properties/Arn" in message
+    assert error(cc.create_resource, TypeName="AWS::Nope::Thing", DesiredState="{}") == (
+        "TypeNotFoundException", "The type 'AWS::Nope::Thing' cannot be found.")
+    assert error(cc.update_resource, TypeName="AWS::SQS::Queue", Identifier="x", PatchDocument='{"op": 1}')[0] == \
+        "InvalidRequestException"
+    assert error(cc.update_resource, TypeName="AWS::SQS::Queue", Identifier="x",
+                 PatchDocument='[{"op": "explode", "path": "/A"}]')[0] == "InvalidRequestException"
+    assert error(cc.get_resource_request_status, RequestToken="00000000-0000-0000-0000-000000000000")[0] == \
+        "RequestTokenNotFoundException"
+    # a resource that does not exist: the request is taken and fails with NotFound, as on AWS
+    missing = _done(cc, cc.update_resource(TypeName="AWS::IAM::Role", Identifier="no-such-role", PatchDocument=json.dumps(
+        [{"op": "replace", "path": "/Description", "value": "x"}]))["ProgressEvent"])
+    assert (missing["OperationStatus"], missing["ErrorCode"]) == ("FAILED", "NotFound")
+    assert missing["StatusMessage"] == "Resource of type 'AWS::IAM::Role' with identifier 'no-such-role' was not found."
+    # a service's refusal is the request's FAILED event with the service's reason
+    bad = _done(cc, cc.create_resource(TypeName="AWS::SQS::Queue", DesiredState=json.dumps(
+        {"QueueName": "bad name!"}))["ProgressEvent"])
+    assert (bad["OperationStatus"], bad["ErrorCode"]) == ("FAILED", "InvalidRequest") and bad["StatusMessage"]
