@@ -249,3 +249,57 @@ def test_the_order_workflow_as_a_sam_application(client, endpoint, unique_name):
         s3.delete_object(Bucket=out["Bucket"], Key=obj["Key"])
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+SAM_STREAM_EVENTS = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Inbox: {Type: AWS::SQS::Queue}
+  Stream:
+    Type: AWS::Kinesis::Stream
+    Properties: {ShardCount: 1}
+  Uploads: {Type: AWS::S3::Bucket}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Timeout: 10
+      Environment: {Variables: {INBOX: !Ref Inbox}}
+      InlineCode: |
+        import os, boto3
+        def handler(event, context):
+            for record in event["Records"]:
+                source = record.get("eventSource")
+                detail = record["s3"]["object"]["key"] if source == "aws:s3" else record["kinesis"]["partitionKey"]
+                boto3.client("sqs").send_message(QueueUrl=os.environ["INBOX"], MessageBody=f"{source} {detail}")
+      Events:
+        Clicks:
+          Type: Kinesis
+          Properties: {Stream: !GetAtt Stream.Arn, StartingPosition: TRIM_HORIZON, BatchSize: 10}
+        Upload:
+          Type: S3
+          Properties: {Bucket: !Ref Uploads, Events: "s3:ObjectCreated:*"}
+Outputs:
+  Inbox: {Value: !Ref Inbox}
+  Stream: {Value: !Ref Stream}
+  Bucket: {Value: !Ref Uploads}
+"""
+
+
+def test_sam_kinesis_and_s3_events_invoke_the_function(client, unique_name):
+    from messaging_support import receive
+
+    cf, s3 = client("cloudformation"), client("s3")
+    name = unique_name("streams")
+    changes = _deploy(cf, name, SAM_STREAM_EVENTS, "CREATE")
+    assert {"AWS::Lambda::EventSourceMapping", "AWS::Lambda::Permission"} <= {
+        c["ResourceChange"]["ResourceType"] for c in changes}
+    out = outputs(cf.describe_stacks(StackName=name)["Stacks"][0])
+    client("kinesis").put_record(StreamName=out["Stream"], PartitionKey="visitor-7", Data=b"{}")
+    s3.put_object(Bucket=out["Bucket"], Key="photo.jpg", Body=b"jpeg")
+    got = sorted(m["Body"] for m in receive(client("sqs"), out["Inbox"], count=2, timeout=60))
+    assert got == ["aws:kinesis visitor-7", "aws:s3 photo.jpg"]
+    s3.delete_object(Bucket=out["Bucket"], Key="photo.jpg")
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
