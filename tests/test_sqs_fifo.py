@@ -280,3 +280,11 @@ def test_fifo_batch_entry_without_group_or_deduplication_id_fails_the_request(sq
     entries[1] = {"Id": "b", "MessageBody": "y", "MessageDeduplicationId": "2"}
     assert_error(raises(sqs.send_message_batch, QueueUrl=fifo_url, Entries=entries), "InvalidParameterValue",
                  "The request must contain the parameter MessageGroupId.")
+
+
+def test_a_receive_returns_a_groups_messages_together(sqs, content_dedup_url):
+    # AWS returns as many messages of one group as it can together, each group in its own order
+    for body, group in [("g1-m1", "g1"), ("g2-m1", "g2"), ("g1-m2", "g1"), ("g1-m3", "g1")]:
+        sqs.send_message(QueueUrl=content_dedup_url, MessageBody=body, MessageGroupId=group)
+    messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in messages] == ["g1-m1", "g1-m2", "g1-m3", "g2-m1"]

@@ -717,6 +717,12 @@ class SqsProvider(Provider):
                 taken.append(row)
                 if len(taken) >= count:
                     break
+        # a group's messages come together, groups in the order of their first message (AWS returns
+        # as many messages of one group as it can together; each group keeps its own order)
+        first: dict[str, int] = {}
+        for row in taken:
+            first.setdefault(row[11], len(first))
+        taken.sort(key=lambda row: first[row[11]])
         return taken
 
     def _dead_letter(self, queue: Queue, row: tuple, now: int) -> bool:
