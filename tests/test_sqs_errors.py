@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 from sqs_support import assert_error, raises
 
 
@@ -281,3 +282,19 @@ def test_list_queues_max_results_out_of_range(sqs):
 def test_malformed_queue_url_is_queue_does_not_exist(sqs):
     excinfo = raises(sqs.send_message, QueueUrl="http://localhost:4566/not/a/queue/url", MessageBody="x")
     assert_error(excinfo, "QueueDoesNotExist")
+
+
+def test_unmodelled_errors_carry_awss_json_type_and_query_code(client, unique_name):
+    # AWS's recorded answers: Code InvalidParameterValue / QueryErrorCode InvalidParameterValueException,
+    # Code MissingParameter / QueryErrorCode MissingRequiredParameterException
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName=unique_name("q"))["QueueUrl"]
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="has spaces")
+    error = info.value.response["Error"]
+    assert (error["Code"], error["QueryErrorCode"]) == ("InvalidParameterValue", "InvalidParameterValueException")
+    fifo = sqs.create_queue(QueueName=unique_name("q") + ".fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=fifo, MessageBody="x", MessageDeduplicationId="d")
+    error = info.value.response["Error"]
+    assert (error["Code"], error["QueryErrorCode"]) == ("MissingParameter", "MissingRequiredParameterException")

@@ -64,7 +64,10 @@ class JsonProtocol:
         namespace = _namespace(model)
         status = error.status
         query = query_error_code(model, code) if model is not None and model.query_compatible else None
-        payload = {"__type": f"{namespace}#{code}" if namespace else code}
+        # an unmodelled error of a query-compatible service may travel under another JSON type than
+        # its query code (SQS: InvalidParameterValue as InvalidParameterValueException): `_json_type`
+        json_type = error.fields.get("_json_type") or code
+        payload = {"__type": f"{namespace}#{json_type}" if namespace else json_type}
         payload.update(error_body(model, code, error))
         headers = self._headers(model, ctx)
         if model is not None and model.query_compatible:

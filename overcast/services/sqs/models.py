@@ -119,7 +119,14 @@ def unknown_attribute(name: str) -> AwsError:
 
 
 def invalid_parameter(message: str) -> AwsError:
-    return AwsError("InvalidParameterValue", message)
+    # over the JSON protocol AWS names it InvalidParameterValueException (query code InvalidParameterValue)
+    return AwsError("InvalidParameterValue", message, _json_type="InvalidParameterValueException")
+
+
+def missing_parameter(name: str) -> AwsError:
+    # over the JSON protocol AWS names it MissingRequiredParameterException (query code MissingParameter)
+    return AwsError("MissingParameter", f"The request must contain the parameter {name}.",
+                    _json_type="MissingRequiredParameterException")
 
 
 def queue_does_not_exist() -> AwsError:

@@ -120,7 +120,7 @@ class SqsProvider(Provider):
             # Older awsQuery clients POST to the queue URL itself and leave QueueUrl out.
             path = ctx.request.path
             if path.count("/") != 2 or m.split_queue_url(path)[0] in (None, ""):
-                raise AwsError("MissingParameter", "The request must contain the parameter QueueUrl.")
+                raise m.missing_parameter("QueueUrl")
             url = path
         account, name = m.split_queue_url(url)
         if account == "":
@@ -362,9 +362,9 @@ class SqsProvider(Provider):
                 f"Value {label} for parameter Label is invalid. Reason: Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length."
             )
         if not accounts:
-            raise AwsError("MissingParameter", "The request must contain the parameter AWSAccountIds.")
+            raise m.missing_parameter("AWSAccountIds")
         if not actions:
-            raise AwsError("MissingParameter", "The request must contain the parameter Actions.")
+            raise m.missing_parameter("Actions")
         for action in actions:
             if action not in _SQS_ACTIONS:
                 raise invalid_parameter(f"Value SQS:{action} for parameter ActionName is invalid. Reason: Please refer to the appropriate WSDL for a list of valid actions.")
@@ -426,7 +426,7 @@ class SqsProvider(Provider):
         """Validate one message; returns (row, result, dedup key, size). Raises AwsError."""
         body = entry.get("MessageBody")
         if not body:
-            raise AwsError("MissingParameter", "The request must contain the parameter MessageBody.")
+            raise m.missing_parameter("MessageBody")
         bad = m.find_invalid_character(body)
         if bad is not None:
             raise m.invalid_body(bad)
@@ -472,7 +472,7 @@ class SqsProvider(Provider):
             m.validate_dedup_id(group_id, "MessageGroupId")
         if queue.fifo:
             if not group_id:
-                raise AwsError("MissingParameter", "The request must contain the parameter MessageGroupId.")
+                raise m.missing_parameter("MessageGroupId")
             if dedup_id is not None:
                 m.validate_dedup_id(dedup_id, "MessageDeduplicationId")
             elif queue.content_dedup:
@@ -845,7 +845,7 @@ class SqsProvider(Provider):
     def _change_visibility(self, queue: Queue, handle: str, timeout) -> None:
         row_id, message_id = self._row_for_handle(queue, handle)
         if timeout is None:
-            raise AwsError("MissingParameter", "The request must contain the parameter VisibilityTimeout.")
+            raise m.missing_parameter("VisibilityTimeout")
         if not 0 <= timeout <= 43_200:
             raise invalid_parameter(
                 f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided."
