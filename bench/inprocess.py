@@ -2,7 +2,8 @@
 deterministic instruction counts of a change too small to see through a shared machine's noise.
 
     .venv/bin/python bench/inprocess.py OP [count] [--profile] [--tracing off]
-    # OP: sqs-send | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions) | s3-put (1 KiB)
+    # OP: sqs-send | sqs-receive | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions)
+    #     | s3-put (1 KiB) | lambda-invoke (a warm Python function; its sandbox is another process)
     #     | ssm-get (GetParameter of 100 String parameters)
     #     | cognito-password | cognito-srp | cognito-jwt
     valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/inprocess.py OP N
@@ -142,11 +143,36 @@ async def run(op: str, count: int, tracing: bool = True) -> None:
         for i in range(100):
             await call(app, "ssm", "AmazonSSM.PutParameter", orjson.dumps(
                 {"Name": f"/bench/p-{i}", "Value": f"value {i}", "Type": "String"}))
+    if op == "sqs-receive":  # 3,000 messages, whatever the count (so that set-up cancels out): enough for 2,950
+        assert count <= 2950, "sqs-receive: at most 2950 requests"
+        for start in range(0, 3000, 10):
+            status, body = await call(app, "sqs", "AmazonSQS.SendMessageBatch", orjson.dumps({
+                "QueueUrl": queue_url, "Entries": [{"Id": str(i), "MessageBody": "hello from wrk, a short order event"}
+                                                   for i in range(start, start + 10)]}))
+            assert status == 200, body
+    if op == "lambda-invoke":
+        import base64
+        import io
+        import zipfile
+
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("app.py", "def handler(event, context):\n    return {'hello': 'world'}\n")
+        status, body = await rest(app, "lambda", "POST", "/2015-03-31/functions", orjson.dumps({
+            "FunctionName": "bench", "Runtime": "python3.11", "Handler": "app.handler",
+            "Role": "arn:aws:iam::000000000000:role/bench",
+            "Code": {"ZipFile": base64.b64encode(archive.getvalue()).decode()}}))
+        assert status == 201, body
 
     def request(n: int) -> tuple[str, str, bytes]:
         if op == "sqs-send":
             return "sqs", "AmazonSQS.SendMessage", orjson.dumps(
                 {"QueueUrl": queue_url, "MessageBody": "hello from wrk, a short order event"})
+        if op == "sqs-receive":
+            return "sqs", "AmazonSQS.ReceiveMessage", orjson.dumps({"QueueUrl": queue_url, "MaxNumberOfMessages": 1,
+                                                                  "VisibilityTimeout": 600})
+        if op == "lambda-invoke":
+            return "lambda", "/2015-03-31/functions/bench/invocations", b'{"order": 42}'
         if op == "ddb-get":
             return "dynamodb", ddb + "GetItem", orjson.dumps(
                 {"TableName": "bench", "Key": {"pk": {"S": f"user-{n % 10}"}, "sk": {"N": str(n % 1000)}}})
@@ -171,6 +197,8 @@ async def run(op: str, count: int, tracing: bool = True) -> None:
             return query(app, service, body)
         if service == "s3":
             return rest(app, service, "PUT", target, body)
+        if service == "lambda":
+            return rest(app, service, "POST", target, body)
         return call(app, service, target, body)
 
     for n in range(50):  # warm-up (the table: 10 partitions user-0..9 of 100 items each): every cache filled

@@ -1,15 +1,17 @@
 """What tracing costs: SQS SendMessage and DynamoDB GetItem throughput with wrk (8 connections),
-tracing on and tracing off, side by side in one run; and the instructions per request of the same
-two calls in one process (callgrind), which a shared machine's noise does not move.
+tracing on and tracing off, side by side in one run; and the instructions per request of the hot
+paths (SQS SendMessage and ReceiveMessage, DynamoDB GetItem and PutItem, Lambda Invoke) in one
+process (callgrind), which a shared machine's noise does not move.
 
     apt-get install wrk valgrind
     .venv/bin/python bench/trace_cost.py [seconds] [rounds]      # wrk, two servers, alternating rounds
-    .venv/bin/python bench/trace_cost.py --callgrind [n]         # instructions/request (bench/inprocess.py)
+    .venv/bin/python bench/trace_cost.py --callgrind [n] [--ops=sqs-send,ddb-get]   # instructions/request
 
 wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round runs wrk against one,
 then the other, so both see the same load from the rest of the machine; the figure is the median of
 the rounds. callgrind: bench/inprocess.py under valgrind with n and 3n requests, tracing on and off;
-the difference of the totals divided by 2n is the cost of one request (start-up cancels out).
+the difference of the totals divided by 2n is the cost of one request (start-up cancels out). Lambda
+Invoke counts overcast's process only (the function's sandbox is a process of its own).
 Target (issue 17): tracing on within 5% of tracing off.
 """
 
@@ -22,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from common import Server, json_call
 
@@ -81,27 +84,42 @@ def wrk_run(seconds: int, rounds: int) -> None:
             server.stop()
 
 
-def _instructions(op: str, tracing: str, count: int) -> int:
+# the hot paths measured in one process (bench/inprocess.py's ops)
+CALLGRIND_OPS = ("sqs-send", "sqs-receive", "ddb-get", "ddb-put", "lambda-invoke")
+
+
+def _instructions(job: tuple[str, str, int], env: dict) -> int:
+    op, tracing, count = job
     result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
                              os.path.join(HERE, "inprocess.py"), op, str(count), "--tracing", tracing],
-                            capture_output=True, text=True)
-    return int(re.search(r"Collected : (\d+)", result.stderr).group(1))
+                            capture_output=True, text=True, env={**os.environ, **env})
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if found is None:
+        sys.exit(f"{op} (tracing {tracing}, {count}) failed: {result.stderr[-2000:]}")
+    return int(found.group(1))
 
 
-def callgrind_run(count: int) -> None:
+def callgrind_run(count: int, ops: list[str], env: dict) -> None:
+    """Instructions per request, tracing on and off, for each op (two valgrind runs at a time)."""
     if not shutil.which("valgrind"):
         sys.exit("valgrind is not installed: apt-get install valgrind")
-    for op in OPS:
-        per = {}
-        for tracing in ("on", "off"):
-            per[tracing] = (_instructions(op, tracing, 3 * count) - _instructions(op, tracing, count)) / (2 * count)
-        print(f"{op}: {per['on']:,.0f} instructions/request tracing on, {per['off']:,.0f} off: "
-              f"+{per['on'] - per['off']:,.0f} (+{per['on'] / per['off'] - 1:.1%})")
+    jobs = [(op, tracing, n) for op in ops for tracing in ("on", "off") for n in (count, 3 * count)]
+    with ThreadPoolExecutor(2) as pool:
+        totals = dict(zip(jobs, pool.map(lambda job: _instructions(job, env), jobs), strict=True))
+    print(f"{'op':<14} {'tracing on':>12} {'off':>12} {'on - off':>10} {'':>7}   (instructions per request)")
+    for op in ops:
+        per = {tracing: (totals[(op, tracing, 3 * count)] - totals[(op, tracing, count)]) / (2 * count)
+               for tracing in ("on", "off")}
+        print(f"{op:<14} {per['on']:>12,.0f} {per['off']:>12,.0f} {per['on'] - per['off']:>+10,.0f} "
+              f"{per['on'] / per['off'] - 1:>+7.1%}")
 
 
 if __name__ == "__main__":
     if "--callgrind" in sys.argv:
-        rest = [a for a in sys.argv[1:] if a != "--callgrind"]
-        callgrind_run(int(rest[0]) if rest else 100)
+        rest = [a for a in sys.argv[1:] if not a.startswith("--")]
+        chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--ops=")]
+        otlp = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--otlp=")]
+        callgrind_run(int(rest[0]) if rest else 100, chosen[0].split(",") if chosen else list(CALLGRIND_OPS),
+                      {"OVERCAST_OTLP_ENDPOINT": otlp[0]} if otlp else {})
     else:
         wrk_run(int(sys.argv[1]) if len(sys.argv) > 1 else 10, int(sys.argv[2]) if len(sys.argv) > 2 else 3)

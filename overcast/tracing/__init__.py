@@ -29,6 +29,8 @@ from collections import deque
 from collections.abc import Callable
 
 log = logging.getLogger("overcast.tracing")
+_time = time.time
+_new = object.__new__
 
 _current: contextvars.ContextVar[Span | None] = contextvars.ContextVar("overcast_span", default=None)
 
@@ -183,6 +185,8 @@ class Span:
     _request = _response = None
     _request_size = _response_size = 0
     _token = _hint = http_status = None
+    _holder = None  # the span that holds this span's trace, when it is not this span (no reference to itself:
+    # a one-span trace is no reference cycle, so it is freed as it leaves the ring, not by the cyclic collector)
     # kept on a trace's holder only
     _tid = None  # the trace id, made when asked for
     members = None  # the trace's other spans
@@ -190,19 +194,26 @@ class Span:
     evicted = False  # the trace left the ring
 
     def __init__(self, root: Span | None, kind: str, service: str, operation: str, account: str, region: str):
-        self.root = root or self
+        # (open_api makes the front door's spans without this call; what it sets, in the same order)
         self.kind = kind
         self.service = service
         self.operation = operation
         self.account = account
         self.region = region
-        self.start = time.time()
+        self.start = _time()
+        if root is not None:
+            self._holder = root
+
+    @property
+    def root(self) -> Span:
+        """The span that holds this span's trace (this span, for the first span of a trace here)."""
+        return self._holder or self
 
     # -- ids, made when first asked for --
 
     @property
     def trace_id(self) -> str:
-        root = self.root
+        root = self._holder or self
         trace_id = root._tid
         if trace_id is None:
             trace_id = root._tid = new_trace_id(root.start)
@@ -228,7 +239,7 @@ class Span:
 
     def header(self) -> str:
         """The trace header a child carries: Root={trace};Parent={this span};Sampled=1."""
-        root = self.root
+        root = self._holder or self
         trace_id = root._tid
         span_id = self._id
         if trace_id is None and span_id is None and root is self:
@@ -403,11 +414,11 @@ def _child(parent, kind: str, service: str, operation: str, account: str, region
     if parent is None:
         return Span(None, kind, service, operation, account, region)
     if parent.__class__ is Span:
-        span = Span(parent.root, kind, service, operation, account, region)
+        span = Span(parent._holder or parent, kind, service, operation, account, region)
         span.parent = parent
     else:
         span = Span(RECORDER._by_id.get(parent.trace_id), kind, service, operation, account, region)
-        if span.root is span:  # the first span of this trace here: it holds it
+        if span._holder is None:  # the first span of this trace here: it holds it
             span._tid = parent.trace_id
         span._parent_id = parent.parent_id
     if not parent.sampled:
@@ -473,16 +484,33 @@ def open_api(header: str | None, service: str, account: str, region: str, body: 
     if body:
         size = len(body)
         body = body[:recorder.payload_bytes]
-    if parent is None:  # the usual case: a new trace, recorded here without a call
-        span = Span(None, "api", service, "", account, region)
+    if parent is None:  # the usual case: a new trace, recorded here without a call (Span.__init__ inlined)
+        span = _new(Span)
+        span.kind = "api"
+        span.service = service
+        span.operation = ""
+        span.account = account
+        span.region = region
+        span.start = _time()
         if body:
             span._request_size = size
             span._request = body
         span._token = _current.set(span)
         ring = recorder._ring
         ring.append(span)
-        recorder._spans += 1
-        if len(ring) > recorder.max_traces or recorder._spans > recorder.max_spans:
+        spans = recorder._spans = recorder._spans + 1
+        if len(ring) > recorder.max_traces:
+            if spans <= recorder.max_spans:  # the usual eviction: the oldest trace, in full
+                oldest = ring.popleft()
+                oldest.evicted = True
+                members = oldest.members
+                recorder._spans = spans - 1 - (len(members) if members else 0)
+                trace_id = oldest._tid
+                if trace_id is not None and recorder._by_id.get(trace_id) is oldest:
+                    del recorder._by_id[trace_id]
+            else:
+                recorder._evict()
+        elif spans > recorder.max_spans:
             recorder._evict()
         return span
     span = _child(parent, "api", service, "", account, region)
@@ -504,7 +532,7 @@ def close_api(span: Span, status: int, body: bytes | None) -> None:
         span._response_size = len(body)
         span._response = body[:RECORDER.payload_bytes]
     span.http_status = status
-    span.end = time.time()
+    span.end = _time()
     token = span._token
     if token is not None:
         span._token = None
@@ -649,8 +677,8 @@ class Recorder:
     def _begin(self, span: Span) -> None:
         if not span.sampled:  # Sampled=0 (X-Ray's meaning): not recorded, nor are its children
             return
-        root = span.root
-        if root is span:  # a new trace
+        root = span._holder
+        if root is None:  # a new trace
             ring = self._ring
             ring.append(span)
             if span._tid is not None:
@@ -661,7 +689,7 @@ class Recorder:
             return
         if root.evicted:  # a child of a trace that left the ring: the trace comes back, held by this span
             span._tid = root.trace_id
-            span.root = span
+            span._holder = None
             self._begin(span)
             return
         members = root.members
