@@ -138,7 +138,7 @@ def test_a_chain_across_five_services_is_one_trace(client, endpoint, unique_name
 def test_the_function_gets_its_invocation_as_trace_context(client, endpoint, unique_name):
     lam = client("lambda")
     name = unique_name("traceid")
-    function_arn(lam, name, TRACE_ID)
+    function_arn(lam, name, TRACE_ID, TracingConfig={"Mode": "Active"})
     answer = lam.invoke(FunctionName=name, Payload=b"{}")
     root = trace_id_of(answer["ResponseMetadata"])
     seen = json.loads(answer["Payload"].read())["trace"]
@@ -147,6 +147,41 @@ def test_the_function_gets_its_invocation_as_trace_context(client, endpoint, uni
     assert invocation["parentId"] == invoke["spanId"] and invocation["kind"] == "hop"
     assert seen == f"Root={root};Parent={invocation['spanId']};Sampled=1"
     assert invocation["attributes"]["coldStart"] in (True, False) and invocation["response"].startswith("{")
+
+
+PASS_THROUGH_CALLER = """
+import json, os
+import boto3
+
+
+def handler(event, context):
+    boto3.client("sqs").list_queues(QueueNamePrefix="none-such")
+    return {"trace": os.environ.get("_X_AMZN_TRACE_ID")}
+"""
+
+
+def test_a_pass_through_function_is_traced_only_for_a_sampled_caller(client, endpoint, unique_name):
+    # AWS: PassThrough (the default) traces a request only when its caller's header says Sampled=1;
+    # Active samples the others too. overcast's own trace keeps the function's calls either way.
+    lam = client("lambda")
+    name = unique_name("passthrough")
+    function_arn(lam, name, PASS_THROUGH_CALLER, Timeout=30)
+    assert lam.get_function_configuration(FunctionName=name)["TracingConfig"] == {"Mode": "PassThrough"}
+    answer = lam.invoke(FunctionName=name, Payload=b"{}")
+    root = trace_id_of(answer["ResponseMetadata"])
+    seen = json.loads(answer["Payload"].read())["trace"]
+    spans = spans_of(endpoint, root, until=lambda s: by_name(s, "SQS.ListQueues") and all(x["end"] for x in s))
+    invocation = one(spans, "Lambda.Invocation")
+    assert seen == f"Root={root};Parent={invocation['spanId']};Sampled=0"
+    assert one(spans, "SQS.ListQueues")["parentId"] == invocation["spanId"]
+    # X-Ray's view leaves out what X-Ray would not have recorded: the invocation and the function's call
+    xray = client("xray")
+    [trace] = xray.batch_get_traces(TraceIds=[root])["Traces"]
+    assert {json.loads(s["Document"])["metadata"]["overcast"]["span"] for s in trace["Segments"]} == {"Lambda.Invoke"}
+
+    answer = traced(lam).invoke(FunctionName=name, Payload=b"{}")  # a caller that is traced: Sampled=1
+    seen = json.loads(answer["Payload"].read())["trace"]
+    assert seen.startswith(f"Root={trace_id_of(answer['ResponseMetadata'])};Parent=") and seen.endswith(";Sampled=1")
 
 
 def test_an_unsampled_invocation_records_nothing_and_says_so_to_the_function(client, endpoint, unique_name):

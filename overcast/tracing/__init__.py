@@ -179,6 +179,11 @@ class Span:
     parent = None  # the parent span in this process, or None (then _parent_id, from a trace header)
     _parent_id = None
     sampled = True  # False: a trace the caller said not to record (Sampled=0); its spans are made, not kept
+    # X-Ray's sampling decision for this span's work, as AWS would have it: None when nobody decided (overcast
+    # records it, as if X-Ray tracing were active), True or False when a caller's header (Sampled=1/0) or a
+    # Lambda function's TracingConfig did. A Sampled=0 call in a trace overcast records (a PassThrough
+    # function's SDK calls) is recorded with False, so the trace stays whole in overcast's own view.
+    xray = None
     name = resource = error = attributes = None
     end = None
     status = "ok"
@@ -262,7 +267,7 @@ class Span:
                 trace_id = self.trace_id
             if span_id is None:
                 span_id = self._id = _random_hex(16)
-        return f"Root={trace_id};Parent={span_id};Sampled={'1' if self.sampled else '0'}"
+        return f"Root={trace_id};Parent={span_id};Sampled={'0' if not self.sampled or self.xray is False else '1'}"
 
     # -- filling in --
 
@@ -421,8 +426,18 @@ def _child(parent, kind: str, service: str, operation: str, account: str, region
         if span._holder is None:  # the first span of this trace here: it holds it
             span._tid = parent.trace_id
         span._parent_id = parent.parent_id
-    if not parent.sampled:
-        span.sampled = False
+    if parent.__class__ is Span:
+        if not parent.sampled:
+            span.sampled = False
+        elif parent.xray is not None:
+            span.xray = parent.xray
+    elif not parent.sampled:
+        if span._holder is None:  # a trace not recorded here: Sampled=0 is not recorded
+            span.sampled = False
+        else:  # a call in a trace overcast records (a PassThrough function's SDK call): recorded, X-Ray says no
+            span.xray = False
+    else:
+        span.xray = True
     return span
 
 

@@ -1333,6 +1333,11 @@ class LambdaProvider(Provider):
         with tracing.hop("lambda", "Invocation", resource=invoked_arn, account=account, region=region, parent=parent,
                          request=payload) as span:
             span.set("requestId", request_id)
+            if span is not tracing.NO_SPAN and span.xray is None:
+                # TracingConfig, as AWS applies it: a caller's decision (Sampled=1/0) stands in both modes;
+                # with none, Active samples (overcast: every request) and PassThrough does not trace, so
+                # the function's _X_AMZN_TRACE_ID says Sampled=0 and its X-Ray SDK sends nothing
+                span.xray = (config.get("TracingConfig") or {}).get("Mode") == "Active"
             if attempt is not None:
                 span.set("attempt", attempt)
             spec = await self._spec(account, region, config, version)

@@ -9,7 +9,8 @@ segment is an open span until its complete document arrives.
 The other way, overcast's own spans of a trace are X-Ray segments to the X-Ray API (segments.
 span_document), next to the stored documents: overcast traces every request, so the X-Ray API sees
 every trace of the ring, as if X-Ray tracing were active everywhere, except the calls to the X-Ray
-API itself (reading traces must not make traces).
+API itself (reading traces must not make traces) and what a sampling decision left out: a Lambda
+function's TracingConfig (PassThrough, invoked by no sampled caller) and a caller's Sampled=0.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def enabled() -> bool:
 
 
 def _own(span) -> bool:
-    """A span of overcast's own work that X-Ray shows: not a stored segment, not an X-Ray call."""
-    return span.kind != KIND and span.service != "xray"
+    """A span of overcast's own work that X-Ray shows: not a stored segment, not an X-Ray call, not
+    work X-Ray's sampling left out (a PassThrough function invoked by an untraced caller, and its calls)."""
+    return span.kind != KIND and span.service != "xray" and span.xray is not False
 
 
 def _spans(trace_id: str) -> list:
