@@ -219,7 +219,8 @@ def test_second_purge_within_60_seconds_fails(sqs, queue_url):
     sqs.purge_queue(QueueUrl=queue_url)
     excinfo = raises(sqs.purge_queue, QueueUrl=queue_url)
     name = queue_url.rsplit("/", 1)[1]
-    assert_error(excinfo, "PurgeQueueInProgress", f"Only one PurgeQueue operation on {name} is allowed every 60 seconds.")
+    assert_error(excinfo, "PurgeQueueInProgress", f"Only one PurgeQueue operation on {name} is allowed every 60 seconds.",
+                 status=403)  # AWS's recorded status
 
 
 # -- tags and permissions --------------------------------------------------------------------

@@ -165,7 +165,12 @@ def test_message_attribute_with_empty_value_is_rejected(sqs, queue_url):
     excinfo = raises(sqs.send_message, QueueUrl=queue_url, MessageBody="x",
                      MessageAttributes={"empty": {"DataType": "String", "StringValue": ""}})
     assert_error(excinfo, "InvalidParameterValue",
-                 "The message attribute 'empty' must contain non-empty message attribute value for message attribute type 'String'.")
+                 "Message (user) attribute 'empty' must contain a non-empty value of type 'String'.")
+
+
+def test_message_attribute_names_may_use_letters_of_any_script(sqs, queue_url):
+    sqs.send_message(QueueUrl=queue_url, MessageBody="x",
+                     MessageAttributes={"attr.1øßä": {"DataType": "String", "StringValue": "ok"}})
 
 
 def test_binary_message_attribute_without_value_is_rejected(sqs, queue_url):

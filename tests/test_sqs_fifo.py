@@ -245,10 +245,12 @@ def test_content_based_deduplication_is_unknown_on_standard_queues(sqs, unique_n
 
 def test_fifo_attributes_even_false_are_unknown_on_standard_queues(sqs, unique_name):
     # AWS knows none of the FIFO attributes on a standard queue, FifoQueue=false included
-    for attributes in ({"FifoQueue": "false"}, {"DeduplicationScope": "queue"}, {"FifoThroughputLimit": "perQueue"}):
-        name = next(iter(attributes))
-        assert_error(raises(sqs.create_queue, QueueName=unique_name(), Attributes=attributes),
-                     "InvalidAttributeName", f"Unknown Attribute {name}.")
+    assert_error(raises(sqs.create_queue, QueueName=unique_name(), Attributes={"FifoQueue": "false"}),
+                 "InvalidAttributeName", "Unknown Attribute FifoQueue.")
+    # high throughput's two attributes are worded as AWS words them
+    for name, value in (("DeduplicationScope", "queue"), ("FifoThroughputLimit", "perQueue")):
+        assert_error(raises(sqs.create_queue, QueueName=unique_name(), Attributes={name: value}),
+                     "InvalidAttributeName", f"You can specify the {name} only when FifoQueue is set to true.")
     url = sqs.create_queue(QueueName=unique_name())["QueueUrl"]
     for value in ("true", "false"):
         assert_error(raises(sqs.set_queue_attributes, QueueUrl=url, Attributes={"FifoQueue": value}),

@@ -106,7 +106,7 @@ _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _FIFO_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}\.fifo$")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _INVALID_BODY_CHAR = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+_ATTRIBUTE_NAME = re.compile(r"^[\w.-]{1,256}$")  # \w: letters and digits of any script (AWS takes "attr.1øßä")
 _DEDUP_ID = re.compile(r"^[!-~]{1,128}$")  # alphanumerics and punctuation, as AWS documents
 
 
@@ -237,6 +237,8 @@ def normalize_attributes(attributes: dict, *, creating: bool, fifo: bool) -> dic
         if name not in SETTABLE:
             raise unknown_attribute(name)
         if name in FIFO_ONLY and not fifo:  # FifoQueue=false too: AWS knows none of them on standard queues
+            if name in ("DeduplicationScope", "FifoThroughputLimit"):  # high throughput's, worded so
+                raise AwsError("InvalidAttributeName", f"You can specify the {name} only when FifoQueue is set to true.")
             raise unknown_attribute(name)
         if name == "FifoQueue" and not creating:
             raise AwsError("InvalidAttributeValue",
@@ -428,9 +430,8 @@ def validate_message_attributes(attributes: dict) -> int:
         else:
             text = value.get("StringValue")
             if text is None or text == "":
-                raise invalid_parameter(
-                    f"The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{base}'."
-                )
+                raise invalid_parameter(f"Message (user) attribute '{name}' must contain a non-empty value of type "
+                                        f"'{base}'.")
             if base == "Number":
                 try:
                     float(text)

@@ -321,8 +321,8 @@ class SqsProvider(Provider):
         now = time.time()
         if queue.purged_at is not None and now - queue.purged_at < m.PURGE_INTERVAL_SECONDS:
             raise AwsError(
-                "PurgeQueueInProgress", f"Only one PurgeQueue operation on {queue.name} is allowed every 60 seconds."
-            )
+                "PurgeQueueInProgress", f"Only one PurgeQueue operation on {queue.name} is allowed every 60 seconds.",
+                403)
         self.store.set_purged(queue.id, now)
         queue.purged_at = now
         return {}
