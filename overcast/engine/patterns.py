@@ -196,8 +196,8 @@ class _Compiler:
 
     # leaves: an array of alternatives
     def leaf(self, key: str, values: list) -> Callable[[Any], bool]:
-        if not values:  # SNS refuses them too (AWS's recorded answer)
-            raise PatternError(f'Empty arrays are not allowed: "{key}"')
+        if not values:  # SNS refuses them too (AWS's recorded answer, worded without the key)
+            raise PatternError("Empty arrays are not allowed" if self.sns else f'Empty arrays are not allowed: "{key}"')
         strings: set[str] = set()
         numbers: set[float] = set()
         trues = falses = nulls = False
@@ -356,16 +356,14 @@ class _Compiler:
         return test
 
     def _numeric(self, arg) -> Callable[[Any], bool]:
+        if self.sns:
+            _check_sns_numeric(arg)
         if not isinstance(arg, list) or not arg:
             raise PatternError("Value of numeric must be an array.")
         if len(arg) % 2:
             raise PatternError("Value of numeric must be an array of operator and value pairs.")
         lower = upper = None
         equal = None
-        if self.sns and len(arg) > 2 and arg[0] in ("<", "<="):  # SNS: a range names its lower bound first
-            raise PatternError("Too many elements in numeric expression")
-        if self.sns and len(arg) > 4:
-            raise PatternError("Too many terms in numeric range expression")
         for i in range(0, len(arg), 2):
             op, value = arg[i], arg[i + 1]
             if not isinstance(value, _NUMBER) or isinstance(value, bool):
@@ -450,6 +448,38 @@ def _wildcard_regex(pattern) -> re.Pattern:
         parts.append(".*" if c == "*" else re.escape(c))
         i += 1
     return re.compile("".join(parts), re.DOTALL)
+
+
+def _check_sns_numeric(arg) -> None:
+    """A numeric condition read as SNS reads it, with its messages: `=` or a bound alone, or a
+    lower bound (`>`, `>=`) then an upper one (`<`, `<=`)."""
+    def number(value) -> bool:
+        return isinstance(value, _NUMBER) and not isinstance(value, bool)
+
+    if not isinstance(arg, list) or not arg:
+        raise PatternError("Invalid member in numeric match: ]")
+    first = arg[0]
+    if not isinstance(first, str):
+        raise PatternError(f"Invalid member in numeric match: {first}")
+    if first not in ("=", "<", "<=", ">", ">="):
+        raise PatternError(f"Unrecognized numeric range operator: {first}")
+    if len(arg) < 2 or not number(arg[1]):
+        raise PatternError(f"Value of {'equals' if first == '=' else first} must be numeric")
+    if len(arg) == 2:
+        return
+    if first in ("=", "<", "<="):
+        raise PatternError("Too many elements in numeric expression")
+    second = arg[2]
+    if not isinstance(second, str):
+        raise PatternError(f"Bad value in numeric range: {second}")
+    if second not in ("<", "<="):
+        raise PatternError(f"Bad numeric range operator: {second}")
+    if len(arg) < 4 or not number(arg[3]):
+        raise PatternError(f"Value of {second} must be numeric")
+    if len(arg) > 4:
+        raise PatternError("Too many terms in numeric range expression")
+    if arg[1] >= arg[3]:
+        raise PatternError("Bottom must be less than top")
 
 
 def _cidr(arg, sns: bool = False) -> Callable[[Any], bool]:
