@@ -237,6 +237,13 @@ class _Principal(ResourceType):
         if op.properties.get("Path") != op.old_properties.get("Path"):
             await op.call("iam", f"Update{self.kind}", {f"{self.kind}Name": op.physical_id,
                                                         "NewPath": op.properties.get("Path") or "/"})
+        if self.kind == "User" and _tags(op.properties) != _tags(op.old_properties):  # a group keeps no tags
+            new = _tags(op.properties)
+            gone = [t["Key"] for t in _tags(op.old_properties) if t["Key"] not in {n["Key"] for n in new}]
+            if gone:
+                await op.call("iam", "UntagUser", {"UserName": op.physical_id, "TagKeys": gone})
+            if new:
+                await op.call("iam", "TagUser", {"UserName": op.physical_id, "Tags": new})
         await self._apply(op, op.physical_id, op.old_properties, op.properties)
         return op.attributes
 
