@@ -241,6 +241,12 @@ def test_bad_requests_answer_aws_errors(client):
         "InvalidRequestException"
     assert error(cc.update_resource, TypeName="AWS::SQS::Queue", Identifier="x",
                  PatchDocument='[{"op": "explode", "path": "/A"}]')[0] == "InvalidRequestException"
+    # types whose resource schema has no handler for the action (AWS's schemas say which)
+    assert error(cc.create_resource, TypeName="AWS::CloudFormation::WaitConditionHandle", DesiredState="{}") == (
+        "UnsupportedActionException", "Resource type AWS::CloudFormation::WaitConditionHandle does not support "
+                                      "CREATE action")
+    assert error(cc.update_resource, TypeName="AWS::Lambda::Permission", Identifier="f|s", PatchDocument="[]") == (
+        "UnsupportedActionException", "Resource type AWS::Lambda::Permission does not support UPDATE action")
     assert error(cc.get_resource_request_status, RequestToken="00000000-0000-0000-0000-000000000000")[0] == \
         "RequestTokenNotFoundException"
     # a resource that does not exist: the request is taken and fails with NotFound, as on AWS
@@ -252,3 +258,22 @@ def test_bad_requests_answer_aws_errors(client):
     bad = _done(cc, cc.create_resource(TypeName="AWS::SQS::Queue", DesiredState=json.dumps(
         {"QueueName": "bad name!"}))["ProgressEvent"])
     assert (bad["OperationStatus"], bad["ErrorCode"]) == ("FAILED", "InvalidRequest") and bad["StatusMessage"]
+
+
+def test_a_stack_made_through_cloud_control_is_a_stack_of_its_own(client, endpoint, unique_name):
+    cc, cf, s3 = client("cloudcontrol"), client("cloudformation"), client("s3")
+    bucket = unique_name("cc-templates")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="t.yaml", Body=b"Resources:\n  Q: {Type: AWS::SQS::Queue}\n"
+                                                     b"Outputs:\n  Url: {Value: !Ref Q}\n")
+    made = _done(cc, cc.create_resource(TypeName="AWS::CloudFormation::Stack", DesiredState=json.dumps(
+        {"TemplateURL": f"{endpoint}/{bucket}/t.yaml"}))["ProgressEvent"])
+    assert made["OperationStatus"] == "SUCCESS", made
+    stack = cf.describe_stacks(StackName=made["Identifier"])["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE" and "ParentId" not in stack and "RootId" not in stack
+    url = stack["Outputs"][0]["OutputValue"]
+    assert client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    gone = _done(cc, cc.delete_resource(TypeName="AWS::CloudFormation::Stack", Identifier=made["Identifier"])[
+        "ProgressEvent"])
+    assert gone["OperationStatus"] == "SUCCESS", gone
+    assert cf.describe_stacks(StackName=made["Identifier"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"

@@ -101,7 +101,11 @@ class CloudControlProvider(Provider):
         if not schemas.known_type(type_name):
             raise _type_not_found(type_name)
         kind = resource_type(type_name)
-        if kind is None or getattr(type(kind), method) is getattr(ResourceType, method):
+        schema = schemas.schema(type_name)
+        # what the type's schema has no handler for (a custom resource, a wait condition; a Lambda
+        # permission's update) AWS does not do either: the schema's `handlers` are the data
+        unhandled = schema is not None and method not in (schema.document.get("handlers") or {})
+        if kind is None or unhandled or getattr(type(kind), method) is getattr(ResourceType, method):
             raise AwsError("UnsupportedActionException", f"Resource type {type_name} does not support {action} "
                                                          "action", 400)
         return kind

@@ -268,7 +268,9 @@ class Stack(ResourceType):
             "StackName": name, "TemplateURL": props.get("TemplateURL"), "Parameters": self._parameters(props),
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
             "Tags": props.get("Tags"), "NotificationARNs": props.get("NotificationARNs"),
-            "TimeoutInMinutes": props.get("TimeoutInMinutes"), "_ParentId": op.stack_id, "_RootId": root})
+            "TimeoutInMinutes": props.get("TimeoutInMinutes"),
+            # none through Cloud Control, which makes a stack of its own
+            "_ParentId": op.stack_id or None, "_RootId": root or None})
         stack = await self._settle(op, out["StackId"])
         if stack["StackStatus"] != "CREATE_COMPLETE":
             raise ResourceFailed(f"Embedded stack {out['StackId']} was not successfully created: "
