@@ -138,6 +138,36 @@ def test_a_dead_nodes_leases_are_taken_within_the_stated_time(database_url):
     assert sorted(name for name, _ in takeovers) == held_by_a
 
 
+def test_a_node_started_where_a_killed_one_ran_frees_its_leases_at_once(database_url):
+    """A node of this machine whose process is gone (kill -9, then overcast started again) is
+    dead at once, not when its heartbeat expires: its leases are free and the new node, alone,
+    is the cluster's first (it recovers what the killed one left)."""
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(coordination.SCHEMA)
+        conn.execute("INSERT INTO cluster_nodes(id, address, version, pid, host) VALUES('killed', "
+                     "'http://127.0.0.1:1', '0.1.0', %s, %s)", (gone.pid, socket.gethostname()))
+        conn.execute("INSERT INTO cluster_leases(name, holder, expires) "
+                     "VALUES('timer:killed', 'killed', now() + interval '1 minute')")
+
+    async def scenario():
+        (node,) = await _nodes(database_url, 1)
+        try:
+            return node.first, node.live_node_ids()
+        finally:
+            await _stop([node])
+
+    first, live = run(scenario())
+    assert first and "killed" not in live
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM cluster_leases WHERE holder = 'killed'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM cluster_nodes WHERE id = 'killed'").fetchone() == (0,)
+
+
 def test_a_leaving_node_hands_its_work_over_at_once(database_url):
     async def scenario():
         a, b = await _nodes(database_url, 2)

@@ -21,6 +21,7 @@ def test_put_records_over_the_shard_limit_fail_partially(limited):
     limited.create_stream(StreamName="hot", ShardCount=1)
     time.sleep(0.05)
     failed = 0
+    started = time.monotonic()
     for _ in range(3):
         out = limited.put_records(StreamName="hot", Records=[{"Data": b"x", "PartitionKey": "p"}] * 500)
         failed += out["FailedRecordCount"]
@@ -28,7 +29,10 @@ def test_put_records_over_the_shard_limit_fail_partially(limited):
             assert ("SequenceNumber" in record) != ("ErrorCode" in record)
             if "ErrorCode" in record:
                 assert record["ErrorCode"] == "ProvisionedThroughputExceededException"
-    assert 400 <= failed <= 600
+    elapsed = time.monotonic() - started
+    # 1,000 records at once, then 1,000 more each second: the 1,500 records fail but for what the
+    # time they took allowed (on a slow machine, or PostgreSQL under load, that can be all of them)
+    assert max(0, 500 - 1000 * elapsed) <= failed <= 500
     limited.create_stream(StreamName="big", ShardCount=1)
     time.sleep(0.05)
     limited.put_record(StreamName="big", Data=b"x" * 1_000_000, PartitionKey="p")  # 1 MB/s per shard

@@ -73,6 +73,16 @@ CREATE TABLE IF NOT EXISTS cluster_settings (
 """
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return True
+
+
 class ClusterError(Exception):
     """A node cannot join the cluster (a clear message for the command line)."""
 
@@ -260,6 +270,7 @@ class Cluster:
             # one node at a time creates the tables and checks the versions
             await self._conn.execute("SELECT pg_advisory_xact_lock(7300719)")
             await self._conn.execute(SCHEMA)
+            await self._forget_gone_here()
             await self._check_versions()
             await self._conn.execute(
                 "INSERT INTO cluster_settings(name, value) VALUES('token', %s) ON CONFLICT (name) DO NOTHING",
@@ -281,6 +292,20 @@ class Cluster:
                                          daemon=True)
         self._renewer.start()
         log.info("node %s joined the cluster (%d live nodes)", self.node_id, self._live)
+
+    async def _forget_gone_here(self) -> None:
+        """Nodes of this machine whose process is gone (killed, and this one started in its place)
+        are dead now, not when their heartbeat expires: they leave as a stopped node does, so that
+        their work moves at once and this node, alone, recovers what they left (`first`)."""
+        rows = await (await self._conn.execute(
+            "SELECT id, pid FROM cluster_nodes WHERE host = %s", (socket.gethostname(),))).fetchall()
+        for node, pid in rows:
+            if _process_alive(pid):
+                continue
+            log.info("node %s of this machine is gone (process %d): its leases are free", node, pid)
+            await self._conn.execute("DELETE FROM cluster_leases WHERE holder = %s", (node,))
+            await self._conn.execute("DELETE FROM cluster_nodes WHERE id = %s", (node,))
+            await self._conn.execute("SELECT pg_notify(%s, %s)", (PG_CHANNEL, f"{node} ~left null"))
 
     async def _check_versions(self) -> None:
         """Nodes of another version must not share the schema: a newer node would migrate it
