@@ -290,3 +290,13 @@ def test_a_receive_returns_a_groups_messages_together(sqs, content_dedup_url):
         sqs.send_message(QueueUrl=content_dedup_url, MessageBody=body, MessageGroupId=group)
     messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in messages] == ["g1-m1", "g1-m2", "g1-m3", "g2-m1"]
+
+
+def test_a_receive_fills_from_one_group_first(sqs, content_dedup_url):
+    # AWS: as many messages of one group as possible, even when another group's message came between
+    for body, group in [("g1-m1", "g1"), ("g2-m1", "g2"), ("g1-m2", "g1"), ("g3-m1", "g3")]:
+        sqs.send_message(QueueUrl=content_dedup_url, MessageBody=body, MessageGroupId=group)
+    messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=2)["Messages"]
+    assert [m["Body"] for m in messages] == ["g1-m1", "g1-m2"]
+    messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in messages] == ["g2-m1", "g3-m1"]  # group 1 is in flight

@@ -696,11 +696,15 @@ class SqsProvider(Provider):
         return taken
 
     def _pick_fifo(self, queue: Queue, count: int, now: int, cutoff: int) -> list[tuple]:
-        """In send order; a group whose earlier message is in flight (or still delayed) is skipped."""
+        """Up to `count` messages, as many of one group as there are (AWS returns a group's
+        messages together): groups in the order of their first message, each in send order. A
+        group whose earlier message is in flight (or still delayed) is skipped. Candidates are read
+        a page of 200 at a time, until a page has given `count` of them."""
         blocked = self.store.groups_in_flight(queue.id, now)
-        taken: list[tuple] = []
+        candidates: dict[str, list[tuple]] = {}  # group -> its available messages (insertion: first seen)
+        found = 0
         after = 0
-        while len(taken) < count:
+        while found < count:
             rows = self.store.fifo_messages(queue.id, after, 200)
             if not rows:
                 break
@@ -714,15 +718,13 @@ class SqsProvider(Provider):
                     continue
                 if queue.dlq_arn and row[9] >= queue.max_receive_count and self._dead_letter(queue, row, now):
                     continue
-                taken.append(row)
-                if len(taken) >= count:
-                    break
-        # a group's messages come together, groups in the order of their first message (AWS returns
-        # as many messages of one group as it can together; each group keeps its own order)
-        first: dict[str, int] = {}
-        for row in taken:
-            first.setdefault(row[11], len(first))
-        taken.sort(key=lambda row: first[row[11]])
+                candidates.setdefault(group, []).append(row)
+                found += 1
+        taken: list[tuple] = []
+        for rows in candidates.values():
+            taken.extend(rows[:count - len(taken)])
+            if len(taken) >= count:
+                break
         return taken
 
     def _dead_letter(self, queue: Queue, row: tuple, now: int) -> bool:
