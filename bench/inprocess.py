@@ -1,7 +1,7 @@
 """The request path in one process, no sockets: the ASGI app called with synthetic scopes, for
 deterministic instruction counts of a change too small to see through a shared machine's noise.
 
-    .venv/bin/python bench/inprocess.py OP [count] [--profile] [--tracing off]
+    .venv/bin/python bench/inprocess.py OP [count] [--profile] [--tracing off] [--otlp http://collector:4318]
     # OP: sqs-send | sqs-receive | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions)
     #     | s3-put (1 KiB) | lambda-invoke (a warm Python function; its sandbox is another process)
     #     | ssm-get (GetParameter of 100 String parameters)
@@ -102,8 +102,13 @@ async def _exchange(app, s: dict, body: bytes) -> tuple[int, bytes]:
 
 async def run(op: str, count: int, tracing: bool = True) -> None:
     data_dir = tempfile.mkdtemp(prefix="overcast-inprocess-")
-    app = OvercastApp(Config(data_dir=data_dir, ephemeral=True, tracing=tracing))
+    otlp_endpoint = sys.argv[sys.argv.index("--otlp") + 1] if "--otlp" in sys.argv else ""
+    app = OvercastApp(Config(data_dir=data_dir, ephemeral=True, tracing=tracing, otlp_endpoint=otlp_endpoint))
     app.open()
+    if otlp_endpoint:  # spans exported to an OTLP/HTTP collector at that address, as `overcast start` does
+        from overcast.tracing import otlp
+
+        otlp.start(app.config)
     if op.startswith("cognito-"):
         return await _cognito(app, op, count)
     ddb = "DynamoDB_20120810."

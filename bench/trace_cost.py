@@ -6,12 +6,15 @@ process (callgrind), which a shared machine's noise does not move.
     apt-get install wrk valgrind
     .venv/bin/python bench/trace_cost.py [seconds] [rounds]      # wrk, two servers, alternating rounds
     .venv/bin/python bench/trace_cost.py --callgrind [n] [--ops=sqs-send,ddb-get]   # instructions/request
+    .venv/bin/python bench/trace_cost.py --callgrind --otlp [--children] [n] [--ops=...]   # the OTLP export's
 
 wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round runs wrk against one,
 then the other, so both see the same load from the rest of the machine; the figure is the median of
 the rounds. callgrind: bench/inprocess.py under valgrind with n and 3n requests, tracing on and off;
 the difference of the totals divided by 2n is the cost of one request (start-up cancels out). Lambda
 Invoke counts overcast's process only (the function's sandbox is a process of its own).
+--otlp: tracing on with spans exported to a local OTLP receiver, against tracing on without the
+export (the `otlp` extra must be installed); --children counts the export process too.
 Target (issue 17): tracing on within 5% of tracing off.
 """
 
@@ -24,7 +27,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from common import Server, json_call
 
@@ -88,38 +94,71 @@ def wrk_run(seconds: int, rounds: int) -> None:
 CALLGRIND_OPS = ("sqs-send", "sqs-receive", "ddb-get", "ddb-put", "lambda-invoke")
 
 
-def _instructions(job: tuple[str, str, int], env: dict) -> int:
-    op, tracing, count = job
-    result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-                             os.path.join(HERE, "inprocess.py"), op, str(count), "--tracing", tracing],
-                            capture_output=True, text=True, env={**os.environ, **env})
-    found = re.search(r"Collected : (\d+)", result.stderr)
-    if found is None:
-        sys.exit(f"{op} (tracing {tracing}, {count}) failed: {result.stderr[-2000:]}")
-    return int(found.group(1))
+def _instructions(job: tuple[str, str, int], collector: str | None, children: bool) -> int:
+    """Instructions of one bench/inprocess.py run: `mode` on, off, or export (tracing on, spans
+    exported to `collector`); with `children`, the processes it starts counted too."""
+    op, mode, count = job
+    args = [op, str(count), "--tracing", "off" if mode == "off" else "on"]
+    if mode == "export":
+        args += ["--otlp", collector]
+    out = tempfile.mkdtemp(prefix="trace-cost-")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p",
+                    f"--trace-children={'yes' if children else 'no'}", sys.executable,
+                    os.path.join(HERE, "inprocess.py"), *args], capture_output=True, text=True)
+    total = 0
+    for name in os.listdir(out):
+        with open(os.path.join(out, name)) as f:
+            found = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
+        total += int(found.group(1)) if found else 0
+    shutil.rmtree(out, ignore_errors=True)
+    if not total:
+        sys.exit(f"{op} ({mode}, {count}) failed")
+    return total
 
 
-def callgrind_run(count: int, ops: list[str], env: dict) -> None:
-    """Instructions per request, tracing on and off, for each op (two valgrind runs at a time)."""
+def callgrind_run(count: int, ops: list[str], modes: tuple[str, str], children: bool = False) -> None:
+    """Instructions per request in two modes (tracing on and off; or export and on), for each op
+    (two valgrind runs at a time)."""
     if not shutil.which("valgrind"):
         sys.exit("valgrind is not installed: apt-get install valgrind")
-    jobs = [(op, tracing, n) for op in ops for tracing in ("on", "off") for n in (count, 3 * count)]
+    collector = _collector() if "export" in modes else None
+    jobs = [(op, mode, n) for op in ops for mode in modes for n in (count, 3 * count)]
     with ThreadPoolExecutor(2) as pool:
-        totals = dict(zip(jobs, pool.map(lambda job: _instructions(job, env), jobs), strict=True))
-    print(f"{'op':<14} {'tracing on':>12} {'off':>12} {'on - off':>10} {'':>7}   (instructions per request)")
+        totals = dict(zip(jobs, pool.map(lambda job: _instructions(job, collector, children), jobs), strict=True))
+    a, b = modes
+    print(f"{'op':<14} {a:>12} {b:>12} {'difference':>10} {'':>7}   (instructions per request"
+          f"{', the processes it starts included' if children else ''})")
     for op in ops:
-        per = {tracing: (totals[(op, tracing, 3 * count)] - totals[(op, tracing, count)]) / (2 * count)
-               for tracing in ("on", "off")}
-        print(f"{op:<14} {per['on']:>12,.0f} {per['off']:>12,.0f} {per['on'] - per['off']:>+10,.0f} "
-              f"{per['on'] / per['off'] - 1:>+7.1%}")
+        per = {mode: (totals[(op, mode, 3 * count)] - totals[(op, mode, count)]) / (2 * count) for mode in modes}
+        print(f"{op:<14} {per[a]:>12,.0f} {per[b]:>12,.0f} {per[a] - per[b]:>+10,.0f} {per[a] / per[b] - 1:>+7.1%}")
+
+
+def _collector() -> str:
+    """An OTLP/HTTP receiver that takes every request (200, an empty ExportTraceServiceResponse)."""
+    class Take(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Take)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 if __name__ == "__main__":
     if "--callgrind" in sys.argv:
         rest = [a for a in sys.argv[1:] if not a.startswith("--")]
         chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--ops=")]
-        otlp = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--otlp=")]
-        callgrind_run(int(rest[0]) if rest else 100, chosen[0].split(",") if chosen else list(CALLGRIND_OPS),
-                      {"OVERCAST_OTLP_ENDPOINT": otlp[0]} if otlp else {})
+        ops = chosen[0].split(",") if chosen else list(CALLGRIND_OPS)
+        if "--otlp" in sys.argv:  # the OTLP export's cost: tracing on with the export and without
+            callgrind_run(int(rest[0]) if rest else 100, ops, ("export", "on"), "--children" in sys.argv)
+        else:
+            callgrind_run(int(rest[0]) if rest else 100, ops, ("on", "off"))
     else:
         wrk_run(int(sys.argv[1]) if len(sys.argv) > 1 else 10, int(sys.argv[2]) if len(sys.argv) > 2 else 3)

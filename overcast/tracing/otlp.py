@@ -3,12 +3,15 @@ OVERCAST_OTLP_ENDPOINT is set (docs/tracing.md), so that Jaeger, Grafana Tempo o
 the same traces as the console.
 
 The encoding and the transport are OpenTelemetry's own (opentelemetry-sdk and
-opentelemetry-exporter-otlp-proto-http, `pip install 'overcast[otlp]'`), imported only when the
-setting is on, in a thread once the server is ready: start-up and idle memory do not pay for them
-otherwise. A finished span costs the request path one append to the BatchSpanProcessor's queue;
-the processor's thread turns batches of them into OpenTelemetry spans and sends them. A collector
-that is down costs nothing but the spans: they are dropped (the queue is bounded), one warning says
-so, and one more line says when the collector answers again.
+opentelemetry-exporter-otlp-proto-http, `pip install 'overcast[otlp]'`), and they run in a process
+of their own (`python -m overcast.tracing.otlp`), started once the server is ready: converting and
+encoding a span with OpenTelemetry's Python encoder costs far more CPU than serving the request
+that made it, and in the server's process that work would take the interpreter from the requests.
+A finished span costs the request path one append to a bounded queue; a thread of the server
+hands what the queue holds to the export process in pickled batches of plain values; that
+process feeds them to the SDK's BatchSpanProcessor (OTEL_BSP_* apply there) and its OTLP exporter.
+A collector that is down costs nothing but the spans: they are dropped, one warning says so, and
+one more line says when the collector answers again. A full queue drops spans too (said once).
 
 Mapping: the X-Ray trace id 1-{8 hex}-{24 hex} is the 128-bit OpenTelemetry trace id of its 32 hex
 digits, span ids are the same 64 bits, a span's parent is its parent. Each AWS service is a service
@@ -21,7 +24,13 @@ span has status ERROR with its error as description.
 from __future__ import annotations
 
 import collections
+import importlib.util
 import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
 import threading
 import time
 
@@ -30,9 +39,10 @@ from overcast.tracing import DISPLAY, RECORDER
 
 log = logging.getLogger("overcast.otlp")
 
-EARLY_SPANS = 2048  # spans kept while the exporter starts (the processor's own queue is as big)
+QUEUE_SPANS = 2048  # spans waiting for the export process at most (as the SDK's own queue); beyond, dropped
 RETRY_AFTER = 15.0  # seconds a collector that failed is left alone: batches meanwhile are dropped
 SHUTDOWN_SECONDS = 5.0  # what stopping the server waits for the last batch at most
+_LENGTH = struct.Struct("<I")
 
 
 def traces_url(endpoint: str) -> str:
@@ -44,75 +54,150 @@ def traces_url(endpoint: str) -> str:
     return endpoint.rstrip("/") + "/v1/traces"
 
 
-class _Finished:
-    """A finished overcast span as the BatchSpanProcessor's queue carries it: the processor reads
-    only `context.trace_flags.sampled` (every span overcast records is sampled), the exporter
-    converts it in the processor's thread."""
+# What the export process gets of a span: these fields, in this order (plain values; pickled).
+FIELDS = ("trace_id", "span_id", "parent_id", "kind", "service", "operation", "display_name", "resource",
+          "account", "region", "start", "end", "status", "error", "http_status", "attributes")
 
-    __slots__ = ("span",)
-    context = None  # set to a sampled SpanContext once OpenTelemetry is imported
 
-    def __init__(self, span):
-        self.span = span
+def _values(span) -> tuple:
+    return (span.trace_id, span.span_id, span.parent_id, span.kind, span.service, span.operation, span.display_name,
+            span.resource_arn(), span.account, span.region, span.start, span.end, span.status, span.error,
+            span.http_status, span.attributes)
 
 
 class OtlpExport:
+    """The server's half: the queue, the thread that empties it into the export process's stdin."""
+
     def __init__(self, endpoint: str, recorder=RECORDER):
         self.endpoint = traces_url(endpoint)
-        self._early: collections.deque = collections.deque(maxlen=EARLY_SPANS)
-        self._processor = None
-        self._exporter = None
+        self._queue: collections.deque = collections.deque()
+        self._wake = threading.Event()
+        self._awake = False  # the thread was woken and has not emptied the queue yet
+        self._full_said = False
         self._closed = False
+        self._process: subprocess.Popen | None = None
         self._unsubscribe = recorder.subscribe(self._on_end)
-        self._thread = threading.Thread(target=self._start, name="overcast-otlp", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="overcast-otlp", daemon=True)
         self._thread.start()
 
     def _on_end(self, span) -> None:
+        """The request path's part (on the event loop): the ids made if nobody asked yet, one append."""
         if not span.sampled:
             return
         span.trace_id, span.span_id, span.parent_id  # noqa: B018 - ids made when first asked for: here, on the loop
-        processor = self._processor
-        if processor is None:
-            self._early.append(span)
-        else:
-            processor.on_end(_Finished(span))
+        queue = self._queue
+        if len(queue) >= QUEUE_SPANS:
+            if not self._full_said:
+                self._full_said = True
+                log.warning("OTLP export: more than %d spans wait for the exporter; spans are dropped while it "
+                            "catches up (said once)", QUEUE_SPANS)
+            return
+        queue.append(span)
+        if not self._awake:
+            self._awake = True
+            self._wake.set()
 
-    def _start(self) -> None:
-        try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-            from opentelemetry.sdk.trace.export import BatchSpanProcessor
-            from opentelemetry.trace import SpanContext, TraceFlags
-        except ImportError:
+    def _run(self) -> None:
+        if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.http") is None \
+                or importlib.util.find_spec("opentelemetry.sdk") is None:
             log.error("OVERCAST_OTLP_ENDPOINT is set but OpenTelemetry's packages are missing: "
                       "pip install 'overcast[otlp]'; spans are not exported")
             self._unsubscribe()
             return
-        # the SDK's own failure lines would repeat for every batch while a collector is down:
-        # overcast says it once (_Exporter)
-        logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
-        _Finished.context = SpanContext(1, 1, False, TraceFlags(TraceFlags.SAMPLED))
-        self._exporter = _Exporter(OTLPSpanExporter(endpoint=self.endpoint), self.endpoint)
-        processor = BatchSpanProcessor(self._exporter)
-        if self._closed:
-            processor.shutdown()
+        try:
+            self._process = subprocess.Popen([sys.executable, "-m", "overcast.tracing.otlp", self.endpoint],
+                                             stdin=subprocess.PIPE, env={**os.environ, "PYTHONPATH": _path()})
+        except OSError as e:
+            log.error("OTLP export: the export process did not start (%s); spans are not exported", e)
+            self._unsubscribe()
             return
-        self._processor = processor
-        while self._early:
-            processor.on_end(_Finished(self._early.popleft()))
+        pipe = self._process.stdin
+        queue = self._queue
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            self._awake = False
+            batch = []
+            while queue:
+                batch.append(_values(queue.popleft()))
+            if batch:
+                data = pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
+                try:
+                    pipe.write(_LENGTH.pack(len(data)) + data)
+                    pipe.flush()
+                except (OSError, ValueError):  # the export process is gone
+                    log.error("OTLP export: the export process ended; spans are not exported")
+                    self._unsubscribe()
+                    return
+            if self._closed and not queue:
+                break
+        try:
+            pipe.close()
+        except OSError:
+            pass
 
     def close(self) -> None:
         """Send what is queued (waiting at most SHUTDOWN_SECONDS) and stop."""
-        self._closed = True
         self._unsubscribe()
+        self._closed = True
+        self._wake.set()
         self._thread.join(SHUTDOWN_SECONDS)
-        processor = self._processor
-        if processor is None:
+        process = self._process
+        if process is None:
             return
-        stopping = threading.Thread(target=processor.shutdown, name="overcast-otlp-stop", daemon=True)
-        stopping.start()
-        stopping.join(SHUTDOWN_SECONDS)
-        if stopping.is_alive() and self._exporter is not None:  # a collector that hangs: stop its retries
-            self._exporter.inner.shutdown()
+        try:
+            process.wait(SHUTDOWN_SECONDS)
+        except subprocess.TimeoutExpired:  # a collector that hangs: stop its retries
+            process.kill()
+            process.wait()
+
+
+def _path() -> str:
+    """PYTHONPATH for the export process: where this overcast is imported from, first."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.pathsep.join([here, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]])
+
+
+# -- the export process ----------------------------------------------------------------------------
+
+class _Span:
+    """A span as the export process has it (FIELDS), read by _Converter as it reads overcast's."""
+
+    __slots__ = (*FIELDS, "context")
+
+    def __init__(self, values: tuple, context):
+        for name, value in zip(FIELDS, values, strict=True):
+            setattr(self, name, value)
+        self.context = context  # the BatchSpanProcessor reads only context.trace_flags.sampled
+
+    def resource_arn(self):
+        return self.resource
+
+
+def _serve(endpoint: str) -> None:
+    """Read batches from stdin until it closes; feed them to the SDK's BatchSpanProcessor."""
+    # the SDK's own failure lines would repeat for every batch while a collector is down:
+    # overcast says it once (_Exporter)
+    logging.getLogger("opentelemetry").setLevel(logging.CRITICAL)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    sampled = SpanContext(1, 1, False, TraceFlags(TraceFlags.SAMPLED))
+    exporter = _Exporter(OTLPSpanExporter(endpoint=endpoint), endpoint)
+    processor = BatchSpanProcessor(exporter)
+    stdin = sys.stdin.buffer
+    try:
+        while True:
+            head = stdin.read(_LENGTH.size)
+            if len(head) < _LENGTH.size:
+                break
+            data = stdin.read(_LENGTH.unpack(head)[0])
+            for values in pickle.loads(data):
+                processor.on_end(_Span(values, sampled))
+    except KeyboardInterrupt:
+        pass
+    processor.shutdown()
 
 
 class _Exporter:
@@ -134,7 +219,7 @@ class _Exporter:
         if now < self._down_until:
             return self._result.FAILURE  # dropped: the collector failed a moment ago
         try:
-            result = self.inner.export([self._convert(item.span) for item in batch])
+            result = self.inner.export([self._convert(item) for item in batch])
         except Exception as e:  # the exporter's own failure must not end the processor's thread
             result, error = self._result.FAILURE, e
         else:
@@ -242,3 +327,7 @@ def stop() -> None:
     if _export is not None:
         _export.close()
         _export = None
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])
