@@ -42,6 +42,8 @@ log = logging.getLogger("overcast.otlp")
 QUEUE_SPANS = 2048  # spans waiting for the export process at most (as the SDK's own queue); beyond, dropped
 RETRY_AFTER = 15.0  # seconds a collector that failed is left alone: batches meanwhile are dropped
 SHUTDOWN_SECONDS = 5.0  # what stopping the server waits for the last batch at most
+BATCH_SECONDS = 0.1  # how long the server's thread gathers spans before handing them over, at most
+BATCH_SPANS = 256  # or until this many have gathered
 _LENGTH = struct.Struct("<I")
 
 
@@ -72,6 +74,7 @@ class OtlpExport:
         self.endpoint = traces_url(endpoint)
         self._queue: collections.deque = collections.deque()
         self._wake = threading.Event()
+        self._full = threading.Event()
         self._awake = False  # the thread was woken and has not emptied the queue yet
         self._full_said = False
         self._closed = False
@@ -93,9 +96,11 @@ class OtlpExport:
                             "catches up (said once)", QUEUE_SPANS)
             return
         queue.append(span)
-        if not self._awake:
+        if not self._awake:  # the first span of a batch: the thread waits BATCH_SECONDS for more
             self._awake = True
             self._wake.set()
+        elif len(queue) == BATCH_SPANS:  # or until there are this many
+            self._full.set()
 
     def _run(self) -> None:
         if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.http") is None \
@@ -114,8 +119,11 @@ class OtlpExport:
         pipe = self._process.stdin
         queue = self._queue
         while True:
-            self._wake.wait()
+            self._wake.wait()  # a span ended (nothing to do while none do)
+            if not self._closed:
+                self._full.wait(BATCH_SECONDS)  # the batch window: one handover per batch, not per span
             self._wake.clear()
+            self._full.clear()
             self._awake = False
             batch = []
             while queue:
@@ -141,6 +149,7 @@ class OtlpExport:
         self._unsubscribe()
         self._closed = True
         self._wake.set()
+        self._full.set()
         self._thread.join(SHUTDOWN_SECONDS)
         process = self._process
         if process is None:
