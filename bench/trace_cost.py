@@ -104,7 +104,8 @@ def _instructions(job: tuple[str, str, int], collector: str | None, children: bo
     out = tempfile.mkdtemp(prefix="trace-cost-")
     subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p",
                     f"--trace-children={'yes' if children else 'no'}", sys.executable,
-                    os.path.join(HERE, "inprocess.py"), *args], capture_output=True, text=True)
+                    os.path.join(HERE, "inprocess.py"), *args], capture_output=True, text=True,
+                   env={**os.environ, "PYTHONHASHSEED": "0"})  # the same dict layouts every run: less noise
     total = 0
     for name in os.listdir(out):
         with open(os.path.join(out, name)) as f:
