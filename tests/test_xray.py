@@ -230,7 +230,7 @@ def test_summaries_are_limited_to_the_time_range(xray):
 def test_summaries_come_in_pages(client):
     # an account no other test uses: X-Ray's summaries include overcast's own traces of the
     # account (ring.py), and other test files call other services as 333333333333
-    xray = client("xray", access_key="%012d" % random.randrange(10**11, 10**12))
+    xray = client("xray", access_key=str(random.randrange(10**11, 10**12)))
     tids = [trace_id() for _ in range(130)]
     put(xray, *[document(t) for t in tids[:65]])
     put(xray, *[document(t) for t in tids[65:]])
