@@ -850,16 +850,10 @@ class SnsProvider(Provider):
                 raise AwsError("EndpointDisabled", "Endpoint is disabled", 400)
             message = self._check_message(params)
             message_id = str(uuid.uuid4())
-            structure = None
-            if params.get("MessageStructure") == "json":
-                try:
-                    structure = orjson.loads(message)
-                except orjson.JSONDecodeError:
-                    raise invalid("Message Structure - JSON message body failed to parse") from None
-                if not isinstance(structure, dict) or not isinstance(structure.get("default"), str):
-                    raise invalid("Message Structure - No default entry in JSON message body")
+            structure = _message_structure(params, message)
+            if structure is not None:
                 platform = arn.split(":", 5)[5].split("/")[1]
-                message = structure.get(platform) if isinstance(structure.get(platform), str) else structure["default"]
+                message = structure.get(platform, structure["default"])
             self.store.record(ctx.account, ctx.region, None, None, "application", arn, message_id,
                               params.get("Subject"), message,
                               self._check_attributes(params.get("MessageAttributes") or {}), timestamp())
@@ -916,18 +910,7 @@ class SnsProvider(Provider):
         if subject is not None:
             if not subject or len(subject) > 100 or any(ord(c) < 32 or ord(c) > 126 for c in subject):
                 raise invalid("Subject")
-        structure = None
-        if params.get("MessageStructure") is not None:
-            if params["MessageStructure"] != "json":
-                raise invalid("MessageStructure")
-            try:
-                structure = orjson.loads(message)
-            except orjson.JSONDecodeError:
-                raise invalid("Message Structure - JSON message body failed to parse") from None
-            if not isinstance(structure, dict) or not isinstance(structure.get("default"), str):
-                raise invalid("Message Structure - No default entry in JSON message body")
-            # a protocol's entry that is not a string is ignored: that protocol gets the default
-            structure = {k: v for k, v in structure.items() if isinstance(v, str)}
+        structure = _message_structure(params, message)
         message_attributes = self._check_attributes(params.get("MessageAttributes") or {})
         if whole and message_attributes and _size(message, message_attributes) > MAX_MESSAGE:
             raise invalid("Message too long")
@@ -1496,3 +1479,19 @@ def _json(status: int, payload) -> HttpResponse:
 def _sender(topic_arn: str) -> Sender:
     """SNS delivering for a topic: what a target of another account must allow."""
     return Sender("sns.amazonaws.com", topic_arn, topic_arn.split(":")[4])
+
+
+def _message_structure(params: dict, message: str) -> dict | None:
+    """MessageStructure=json: the message's entries per protocol (or platform), with its default;
+    an entry that is not a string is ignored (that protocol gets the default). None without it."""
+    if params.get("MessageStructure") is None:
+        return None
+    if params["MessageStructure"] != "json":
+        raise invalid("MessageStructure")
+    try:
+        structure = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        raise invalid("Message Structure - JSON message body failed to parse") from None
+    if not isinstance(structure, dict) or not isinstance(structure.get("default"), str):
+        raise invalid("Message Structure - No default entry in JSON message body")
+    return {k: v for k, v in structure.items() if isinstance(v, str)}
