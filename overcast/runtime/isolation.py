@@ -145,15 +145,19 @@ def _usable_future(setpriv: str, argv: list[str]) -> asyncio.Future:
     return asyncio.shield(known)
 
 
-async def _try(setpriv: str, probe: list[str], program: str) -> bool:
+async def probe_succeeds(argv: list[str], timeout: float) -> bool:
+    """Run a start-up probe from /, silently, with only PATH: did it exit 0 within `timeout`?"""
     try:
         process = await asyncio.create_subprocess_exec(
-            setpriv, *Isolation.command(SANDBOX_UID_BASE - 1), "--", *probe, cwd="/",
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-        usable = await asyncio.wait_for(process.wait(), 30) == 0
+            *argv, cwd="/", env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        return await asyncio.wait_for(process.wait(), timeout) == 0
     except (OSError, TimeoutError):
-        usable = False
+        return False
+
+
+async def _try(setpriv: str, probe: list[str], program: str) -> bool:
+    usable = await probe_succeeds([setpriv, *Isolation.command(SANDBOX_UID_BASE - 1), "--", *probe], 30)
     if not usable:
         log.warning("Lambda sandboxes that run %s run as root: an unprivileged user cannot run it (install it "
                     "where other users can read it); see docs/security.md", program)

@@ -34,6 +34,8 @@ import shutil
 import sys
 import uuid
 
+from overcast.runtime.isolation import probe_succeeds
+
 log = logging.getLogger("overcast.lambda")
 
 OPT = "/opt"
@@ -183,14 +185,7 @@ async def _probe(as_root: bool) -> bool:
     if _UNSHARE is None or _MOUNT is None or not os.path.isdir(OPT) or not os.path.exists("/bin/sh"):
         usable = False
     else:
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *mount_prefix("/", None, as_root), "/bin/sh", "-c", "test -d /opt/proc", cwd="/",
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-            usable = await asyncio.wait_for(process.wait(), 10) == 0
-        except (OSError, TimeoutError):
-            usable = False
+        usable = await probe_succeeds([*mount_prefix("/", None, as_root), "/bin/sh", "-c", "test -d /opt/proc"], 10)
     if not usable:
         log.warning("Lambda layers are not mounted at /opt: this host does not let overcast give a sandbox a mount "
                     "namespace of its own (util-linux's unshare and mount%s); layers are on PYTHONPATH, NODE_PATH, PATH "
