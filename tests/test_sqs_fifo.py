@@ -300,3 +300,60 @@ def test_a_receive_fills_from_one_group_first(sqs, content_dedup_url):
     assert [m["Body"] for m in messages] == ["g1-m1", "g1-m2"]
     messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in messages] == ["g2-m1", "g3-m1"]  # group 1 is in flight
+
+
+def _send_groups(sqs, url, pairs):
+    for body, group in pairs:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
+
+
+def test_a_group_just_received_goes_behind_the_others(sqs, content_dedup_url):
+    # as AWS answered (LocalStack's AWS-recorded test_fifo_receive_message_with_zero_visibility_timeout):
+    # groups come in the order their first message became visible, and a receive with
+    # VisibilityTimeout=0 makes the received groups' first messages visible again only now
+    _send_groups(sqs, content_dedup_url, [("g1-m1", "g1"), ("g2-m1", "g2"), ("g2-m2", "g2"), ("g3-m1", "g3"),
+                                          ("g1-m2", "g1")])
+    messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=3, VisibilityTimeout=0)["Messages"]
+    assert [m["Body"] for m in messages] == ["g1-m1", "g1-m2", "g2-m1"]
+    messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert [m["Body"] for m in messages] == ["g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2"]
+
+
+def test_a_group_is_receivable_again_once_its_first_message_is_visible(sqs, content_dedup_url):
+    # AWS: ending the first message's visibility frees its group, and the group gives its
+    # messages up to the first one still in flight
+    _send_groups(sqs, content_dedup_url, [("g1-m1", "g1"), ("g1-m2", "g1"), ("g2-m1", "g2")])
+    received = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=2, VisibilityTimeout=30)["Messages"]
+    assert [m["Body"] for m in received] == ["g1-m1", "g1-m2"]
+    sqs.change_message_visibility(QueueUrl=content_dedup_url, ReceiptHandle=received[0]["ReceiptHandle"],
+                                  VisibilityTimeout=0)
+    messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=3)["Messages"]
+    assert [m["Body"] for m in messages] == ["g2-m1", "g1-m1"]
+
+
+@pytest.mark.parametrize("extended, visible", [(0, []), (1, ["foo"]), (2, ["foo", "bar"])])
+def test_a_group_gives_its_messages_up_to_the_first_in_flight(sqs, fifo_url, extended, visible):
+    # AWS (test_fifo_group_visibility_extends_with_change_message_visibility's snapshots): the
+    # message whose visibility was extended and every later one of its group stay invisible
+    for body in ("foo", "bar", "baz"):
+        sqs.send_message(QueueUrl=fifo_url, MessageBody=body, MessageGroupId="1", MessageDeduplicationId=body)
+    received = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=5, VisibilityTimeout=30)["Messages"]
+    assert [m["Body"] for m in received] == ["foo", "bar", "baz"]
+    for index, message in enumerate(received):
+        sqs.change_message_visibility(QueueUrl=fifo_url, ReceiptHandle=message["ReceiptHandle"],
+                                      VisibilityTimeout=30 if index == extended else 0)
+    messages = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=5).get("Messages", [])
+    assert [m["Body"] for m in messages] == visible
+
+
+def test_deleting_a_groups_received_messages_orders_it_by_its_next_message(sqs, content_dedup_url):
+    # AWS (test_fifo_message_group_visibility_after_delete): the group's next message was sent
+    # before group 3's, so group 1 comes before group 3 again
+    _send_groups(sqs, content_dedup_url, [("g1-m1", "g1"), ("g2-m1", "g2"), ("g1-m2", "g1"), ("g2-m2", "g2"),
+                                          ("g1-m3", "g1"), ("g1-m4", "g1"), ("g3-m1", "g3")])
+    received = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=2)["Messages"]
+    assert [m["Body"] for m in received] == ["g1-m1", "g1-m2"]
+    for message in received:
+        sqs.delete_message(QueueUrl=content_dedup_url, ReceiptHandle=message["ReceiptHandle"])
+    messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in messages] == ["g2-m1", "g2-m2", "g1-m3", "g1-m4", "g3-m1"]

@@ -30,6 +30,7 @@ from overcast.services.sqs.store import SqsStore
 log = logging.getLogger("overcast.sqs")
 
 _SWEEP_INTERVAL_MS = 5_000
+_GROUP_PAGE = 20  # a FIFO group's messages read at a time (a receive takes at most 10)
 _MESSAGE_SYSTEM_ATTRIBUTES = (
     "SenderId",
     "SentTimestamp",
@@ -697,33 +698,36 @@ class SqsProvider(Provider):
 
     def _pick_fifo(self, queue: Queue, count: int, now: int, cutoff: int) -> list[tuple]:
         """Up to `count` messages, as many of one group as there are (AWS returns a group's
-        messages together): groups in the order of their first message, each in send order. A
-        group whose earlier message is in flight (or still delayed) is skipped. Candidates are read
-        a page of 200 at a time, until a page has given `count` of them."""
-        blocked = self.store.groups_in_flight(queue.id, now)
-        candidates: dict[str, list[tuple]] = {}  # group -> its available messages (insertion: first seen)
-        found = 0
-        after = 0
-        while found < count:
-            rows = self.store.fifo_messages(queue.id, after, 200)
-            if not rows:
-                break
-            for row in rows:
-                after = row[0]
-                group = row[11]
-                if group in blocked or row[8] <= cutoff:
-                    continue
-                if row[16] > now:
-                    blocked.add(group)
-                    continue
-                if queue.dlq_arn and row[9] >= queue.max_receive_count and self._dead_letter(queue, row, now):
-                    continue
-                candidates.setdefault(group, []).append(row)
-                found += 1
+        messages together). A group is receivable while its first message is visible; it gives
+        its messages in send order up to the first one in flight. Groups come in the order their
+        first message became visible (sent, or its visibility timeout ran out or was ended), as
+        the snapshots recorded on AWS show: a group just received from goes behind the others."""
         taken: list[tuple] = []
-        for rows in candidates.values():
-            taken.extend(rows[:count - len(taken)])
-            if len(taken) >= count:
+        seen: set[str] = set()
+        for _ in range(20):  # bounded: each further round follows at least one dead-letter move
+            moved = False
+            for group, head in self.store.fifo_group_heads(queue.id, now, cutoff, count + len(seen)):
+                if group in seen:
+                    continue
+                seen.add(group)
+                after, done = head, False
+                while not done:
+                    rows = self.store.group_messages(queue.id, group, after, _GROUP_PAGE)
+                    done = len(rows) < _GROUP_PAGE
+                    for row in rows:
+                        after = row[0] + 1
+                        if row[8] <= cutoff:  # expired, to be swept
+                            continue
+                        if row[16] > now:  # in flight or delayed: the rest of the group waits
+                            done = True
+                            break
+                        if queue.dlq_arn and row[9] >= queue.max_receive_count and self._dead_letter(queue, row, now):
+                            moved = True
+                            continue
+                        taken.append(row)
+                        if len(taken) >= count:
+                            return taken
+            if not moved:
                 break
         return taken
 

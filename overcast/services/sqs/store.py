@@ -88,6 +88,10 @@ MIGRATIONS = [
     );
     CREATE INDEX sqs_move_tasks_source ON sqs_move_tasks (source_arn, started_at);
     """,
+    # a FIFO receive looks up each group's first message (fifo_group_heads)
+    """
+    CREATE INDEX sqs_messages_group_order ON sqs_messages (queue_id, group_id, id) WHERE group_id IS NOT NULL;
+    """,
 ]
 
 MESSAGE_COLUMNS = (
@@ -221,19 +225,24 @@ class SqsStore:
             (queue_id, after_id, sent_after, limit),
         )
 
-    def fifo_messages(self, queue_id: int, after_id: int, limit: int) -> list[tuple]:
+    def fifo_group_heads(self, queue_id: int, now: int, sent_after: int, limit: int) -> list[tuple[str, int]]:
+        """(group, id) of the FIFO groups whose first unexpired message is visible, the group
+        whose first message became visible earliest first."""
         return self.db.query(
-            f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages WHERE queue_id = ? AND group_id IS NOT NULL AND id > ? "
-            "ORDER BY id LIMIT ?",
-            (queue_id, after_id, limit),
+            "SELECT h.group_id, h.id FROM sqs_messages h WHERE h.queue_id = ? AND h.group_id IS NOT NULL "
+            "AND h.visible_at <= ? AND h.sent_at > ? AND NOT EXISTS (SELECT 1 FROM sqs_messages e "
+            "WHERE e.queue_id = h.queue_id AND e.group_id = h.group_id AND e.id < h.id AND e.sent_at > ?) "
+            "ORDER BY h.visible_at, h.id LIMIT ?",
+            (queue_id, now, sent_after, sent_after, limit),
         )
 
-    def groups_in_flight(self, queue_id: int, now: int) -> set[str]:
-        rows = self.db.query(
-            "SELECT DISTINCT group_id FROM sqs_messages WHERE queue_id = ? AND visible_at > ? AND receive_count > 0",
-            (queue_id, now),
+    def group_messages(self, queue_id: int, group_id: str, from_id: int, limit: int) -> list[tuple]:
+        """A FIFO group's messages from `from_id` on, in send order."""
+        return self.db.query(
+            f"SELECT {MESSAGE_COLUMNS} FROM sqs_messages WHERE queue_id = ? AND group_id = ? AND id >= ? "
+            "ORDER BY id LIMIT ?",
+            (queue_id, group_id, from_id, limit),
         )
-        return {r[0] for r in rows}
 
     def mark_received(self, ids: list[int], visible_at: int, now: int) -> None:
         marks = ",".join("?" * len(ids))
