@@ -12,17 +12,20 @@ import subprocess
 import sys
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY = re.compile(r"ready on (http://\S+)")
 AUTH = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
 
 
 class Server:
     def __init__(self, port: int = 0, data_dir: str | None = None, env: dict | None = None):
+        # PYTHONPATH=ROOT: the server runs the checkout this script belongs to (a git worktree), not
+        # whichever copy the venv's editable install points at: before/after comparisons need it.
         args = [sys.executable, "-m", "overcast", "start", "--port", str(port)]
         args += ["--data-dir", data_dir] if data_dir else ["--ephemeral"]
         self.started = time.perf_counter()
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env={**os.environ, **(env or {})})
+                                        env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
         for line in self.process.stdout:
             match = READY.search(line)
             if match:
