@@ -277,3 +277,38 @@ def test_a_stack_made_through_cloud_control_is_a_stack_of_its_own(client, endpoi
         "ProgressEvent"])
     assert gone["OperationStatus"] == "SUCCESS", gone
     assert cf.describe_stacks(StackName=made["Identifier"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+
+
+def test_cancel_resource_request(client, endpoint, unique_name):
+    """CancelResourceRequest stops an IN_PROGRESS request (here a stack whose wait condition is
+    never signalled): CANCEL_IN_PROGRESS at once, CANCEL_COMPLETE when the handler has stopped;
+    a finished request answers ConcurrentModificationException, an unknown token
+    RequestTokenNotFoundException (AWS's documented errors)."""
+    cc, s3 = client("cloudcontrol"), client("s3")
+    bucket = unique_name("cc-cancel")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="t.yaml", Body=b"Resources:\n  Handle: {Type: AWS::CloudFormation::WaitConditionHandle}\n"
+                                                     b"  Wait:\n    Type: AWS::CloudFormation::WaitCondition\n"
+                                                     b"    Properties: {Handle: !Ref Handle, Timeout: '3'}\n")
+    started = cc.create_resource(TypeName="AWS::CloudFormation::Stack", DesiredState=json.dumps(
+        {"TemplateURL": f"{endpoint}/{bucket}/t.yaml"}))["ProgressEvent"]
+    canceling = cc.cancel_resource_request(RequestToken=started["RequestToken"])["ProgressEvent"]
+    assert (canceling["RequestToken"], canceling["Operation"], canceling["OperationStatus"]) == (
+        started["RequestToken"], "CREATE", "CANCEL_IN_PROGRESS")
+    done = _done(cc, started)
+    assert done["OperationStatus"] == "CANCEL_COMPLETE", done
+    listed = cc.list_resource_requests(ResourceRequestStatusFilter={"OperationStatuses": ["CANCEL_COMPLETE"]})
+    assert started["RequestToken"] in [e["RequestToken"] for e in listed["ResourceRequestStatusSummaries"]]
+
+    def error(token: str) -> tuple[str, int]:
+        with pytest.raises(ClientError) as info:
+            cc.cancel_resource_request(RequestToken=token)
+        return info.value.response["Error"]["Code"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+    assert error(started["RequestToken"]) == ("ConcurrentModificationException", 500)  # canceled already
+    finished = _done(cc, cc.create_resource(TypeName="AWS::SQS::Queue", DesiredState=json.dumps(
+        {"QueueName": unique_name("cc-cancel")}))["ProgressEvent"])
+    assert finished["OperationStatus"] == "SUCCESS"
+    assert error(finished["RequestToken"]) == ("ConcurrentModificationException", 500)
+    assert error("00000000-0000-0000-0000-000000000000") == ("RequestTokenNotFoundException", 400)
+    cc.delete_resource(TypeName="AWS::SQS::Queue", Identifier=finished["Identifier"])

@@ -7,7 +7,9 @@ without that handler.
 CreateResource, UpdateResource and DeleteResource answer at once with an IN_PROGRESS ProgressEvent
 (committed first) and run the handler in the background; GetResourceRequestStatus and
 ListResourceRequests read the request's event, which ends SUCCESS or FAILED with the handler's
-reason and a handler error code."""
+reason and a handler error code. CancelResourceRequest stops a PENDING or IN_PROGRESS request's
+handler where it awaits (what the handler already did stays done, as on AWS): the request is
+CANCEL_IN_PROGRESS until the handler has stopped, then CANCEL_COMPLETE."""
 
 from __future__ import annotations
 
@@ -83,18 +85,22 @@ class CloudControlProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = CloudControlStore(self.db)
-        self.tasks: set[asyncio.Task] = set()
+        self.tasks: dict[str, asyncio.Task] = {}  # request token -> its running handler
 
     async def start(self) -> None:
-        # A request a stop or a crash interrupted ends FAILED: its handler is not running any more.
+        # A request a stop or a crash interrupted ends FAILED (CANCEL_COMPLETE when it was being
+        # canceled): its handler is not running any more.
         for account, region, doc in self.store.unfinished():
-            event = {**doc["event"], "OperationStatus": "FAILED", "StatusMessage": _RESTARTED,
-                     "ErrorCode": "InternalFailure"}
+            if doc["event"]["OperationStatus"] == "CANCEL_IN_PROGRESS":
+                event = {**doc["event"], "OperationStatus": "CANCEL_COMPLETE", "EventTime": time.time()}
+            else:
+                event = {**doc["event"], "OperationStatus": "FAILED", "StatusMessage": _RESTARTED,
+                         "ErrorCode": "InternalFailure"}
             self.store.put_request(account, region, event, doc["request"].get("ClientToken"),
                                    doc["request"]["created"], doc["request"])
 
     async def stop(self) -> None:
-        for task in list(self.tasks):
+        for task in list(self.tasks.values()):
             task.cancel()
 
     def _kind(self, type_name: str, action: str, method: str) -> ResourceType:
@@ -197,9 +203,22 @@ class CloudControlProvider(Provider):
             done["EventTime"] = time.time()
             self.store.put_request(ctx.account, ctx.region, done, request.get("ClientToken"), request["created"], request)
 
+        def finished(task: asyncio.Task) -> None:
+            self.tasks.pop(event["RequestToken"], None)
+            if not task.cancelled():
+                return
+            # canceled by CancelResourceRequest (a stop leaves the request IN_PROGRESS, and the
+            # next start marks it FAILED)
+            found = self.store.request(ctx.account, ctx.region, event["RequestToken"])
+            if found is not None and found["event"]["OperationStatus"] == "CANCEL_IN_PROGRESS":
+                self.store.put_request(ctx.account, ctx.region, {**found["event"], "OperationStatus": "CANCEL_COMPLETE",
+                                                                 "EventTime": time.time()},
+                                       found["request"].get("ClientToken"), found["request"]["created"],
+                                       found["request"])
+
         task = asyncio.ensure_future(guarded())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.tasks[event["RequestToken"]] = task
+        task.add_done_callback(finished)
 
     def _identifier(self, schema, physical_id: str, properties: dict, attributes: dict) -> str:
         """The schema's primary identifier (its parts joined by "|"), from what the create answered;
@@ -363,6 +382,23 @@ class CloudControlProvider(Provider):
         if found is None:
             raise AwsError("RequestTokenNotFoundException", f"Request with token {token} was not found", 400)
         return {"ProgressEvent": found["event"]}
+
+    def cancel_resource_request(self, ctx, params):
+        token = params["RequestToken"]
+        found = self.store.request(ctx.account, ctx.region, token)
+        if found is None:
+            raise AwsError("RequestTokenNotFoundException", f"Request with token {token} was not found", 400)
+        event, task = found["event"], self.tasks.get(token)
+        if event["OperationStatus"] not in ("PENDING", "IN_PROGRESS") or task is None or task.done():
+            # AWS's documented error for a request that is no longer PENDING or IN_PROGRESS (a 500)
+            raise AwsError("ConcurrentModificationException", f"Request with token {token} is "
+                           f"{event['OperationStatus']}: only PENDING or IN_PROGRESS requests can be canceled", 500,
+                           sender_fault=False)
+        canceling = {**event, "OperationStatus": "CANCEL_IN_PROGRESS", "EventTime": time.time()}
+        self.store.put_request(ctx.account, ctx.region, canceling, found["request"].get("ClientToken"),
+                               found["request"]["created"], found["request"])
+        task.cancel()
+        return {"ProgressEvent": canceling}
 
     def list_resource_requests(self, ctx, params):
         wanted = params.get("ResourceRequestStatusFilter") or {}

@@ -37,7 +37,7 @@ MIGRATIONS = [
     """,
 ]
 
-ACTIVE = ("PENDING", "IN_PROGRESS")
+ACTIVE = ("PENDING", "IN_PROGRESS", "CANCEL_IN_PROGRESS")  # a handler still running
 
 
 class CloudControlStore:
