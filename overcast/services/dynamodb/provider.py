@@ -22,7 +22,7 @@ from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
-from overcast.services.dynamodb import legacy
+from overcast.services.dynamodb import destinations, legacy
 from overcast.services.dynamodb.expressions import (
     ExpressionError,
     Parser,
@@ -79,8 +79,12 @@ class DynamoDbProvider(Provider):
         self._reaper_wake = asyncio.Event()
         self._next_expiry: float | None = None
         self._stats_cache: dict[tuple, tuple] = {}  # (table id, index) -> (count, bytes, when): large tables only
+        self._kinesis = None  # the Kinesis provider, which Kinesis streaming destinations write into
 
     async def start(self) -> None:
+        # loaded here, not on a table's first write: writes are synchronous and a table's
+        # destinations must be written from its first write after a restart
+        self._kinesis = await self.providers.get("kinesis")
         self._reaper = asyncio.create_task(self._reap_loop())
 
     async def stop(self) -> None:
@@ -523,6 +527,20 @@ class DynamoDbProvider(Provider):
             out["IndexName"] = index
         return out
 
+    # -- Kinesis streaming destinations (destinations.py) -------------------------------------
+
+    async def enable_kinesis_streaming_destination(self, ctx, params: dict) -> dict:
+        return destinations.enable(self, ctx, params, await self.providers.get("kinesis"))
+
+    def disable_kinesis_streaming_destination(self, ctx, params: dict) -> dict:
+        return destinations.disable(self, ctx, params)
+
+    def update_kinesis_streaming_destination(self, ctx, params: dict) -> dict:
+        return destinations.update(self, ctx, params)
+
+    def describe_kinesis_streaming_destination(self, ctx, params: dict) -> dict:
+        return destinations.describe(self, ctx, params)
+
     def describe_limits(self, ctx, params: dict) -> dict:
         return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
                 "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}
@@ -567,22 +585,37 @@ class DynamoDbProvider(Provider):
                 self.store.delete_index_item(table.id, index.name, *old_key, pk, sk)
             if new_key is not None:
                 self.store.put_index_item(table.id, index.name, *new_key, pk, sk, dump_item(index.project(new, table)))
-        if table.stream_id is not None:
+        if table.captures:
             if old is None and new is None:
                 return
             if old is not None and new is not None and items_equal(old, new):
                 return
-            self._record(table, old, new, identity)
+            self._capture(table, old, new, identity)
         if new is not None and table.ttl_attr:
             ttl = table.ttl_value(new)
             if ttl is not None and (self._next_expiry is None or ttl < self._next_expiry):
                 self._reaper_wake.set()
 
-    def _record(self, table: Table, old: dict | None, new: dict | None, identity: bool) -> None:
+    def _capture(self, table: Table, old: dict | None, new: dict | None, identity: bool) -> None:
+        """The change capture of one item change that changed something: its DynamoDB Streams
+        record and its records in the table's Kinesis streaming destinations, in the write's
+        transaction (a write outside one is a single statement with nothing to capture)."""
         event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
         keys = table.keys_of(new if new is not None else old)
-        view = table.view_type
         now = _now()
+        if table.stream_id is not None:
+            self._record(table, event, keys, old, new, identity, now)
+        if table.kinesis:
+            # both images whatever the stream's view type: Kinesis destinations have none
+            size = item_size(keys) + (item_size(new) if new is not None else 0) + (
+                item_size(old) if old is not None else 0)
+            for arn, precision in table.kinesis:
+                partition_key, data = destinations.record(table, event, keys, old, new, size, identity, now, precision)
+                self._kinesis.write(arn, partition_key, data)
+
+    def _record(self, table: Table, event: str, keys: dict, old: dict | None, new: dict | None, identity: bool,
+                now: float) -> None:
+        view = table.view_type
         raw: dict = {"e": event, "id": uuid.uuid4().hex, "r": table.region, "t": int(now), "k": item_to_json(keys)}
         size = item_size(keys)
         if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
@@ -709,7 +742,7 @@ class DynamoDbProvider(Provider):
             parser = self._parser(params, ("ConditionExpression",), ("Expected",))
             condition = self._condition(parser, params)
             parser.check_unused()
-        if condition is None and returns == "NONE" and not table.indexes and table.stream_id is None:
+        if condition is None and returns == "NONE" and not table.indexes and not table.captures:
             self._write(table, key, None, item)
             return self._capacity(params, table, 1.0)
         with self.store.transaction():
@@ -1073,7 +1106,7 @@ class DynamoDbProvider(Provider):
                 plans.append((table, key, item, hash_value))
         with self.store.transaction():
             for table, key, item, _ in plans:
-                needs_old = table.indexes or table.stream_id is not None or item is None
+                needs_old = table.indexes or table.captures or item is None
                 old = self._read(table, key) if needs_old else None
                 if item is None and old is None:
                     continue

@@ -108,7 +108,7 @@ class Index:
 class Table:
     __slots__ = ("id", "name", "account", "region", "arn", "spec", "types", "hash_name", "hash_type",
                  "range_name", "range_type", "indexes", "stream_id", "stream_arn", "view_type", "ttl_attr",
-                 "key_count")
+                 "key_count", "kinesis", "captures")
 
     def __init__(self, table_id: int, spec: dict, account: str, region: str):
         self.id = table_id
@@ -135,6 +135,12 @@ class Table:
         self.view_type = stream["ViewType"] if stream else None
         ttl = spec.get("TtlAttribute")
         self.ttl_attr = ttl if ttl else None
+        # Kinesis streaming destinations being written: (stream ARN, precision); a destination
+        # counts from EnableKinesisStreamingDestination until DisableKinesisStreamingDestination
+        self.kinesis = tuple((d["StreamArn"], d.get("Precision") or "MILLISECOND")
+                             for d in spec.get("_Kinesis") or () if d["Enabled"])
+        # whether item changes are captured at all (a stream record, a Kinesis record, or both)
+        self.captures = self.stream_id is not None or bool(self.kinesis)
 
     def has_local_indexes(self) -> bool:
         return any(not index.is_global for index in self.indexes.values())

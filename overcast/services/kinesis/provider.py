@@ -9,6 +9,7 @@ In-process API for event-source-mapping pollers and Firehose (no HTTP):
     records = await kinesis.wait_for_records(stream_arn, shard_id, after_sequence, timeout)
     seq = kinesis.latest_sequence(stream_arn, shard_id)             # for LATEST (None: empty shard)
     seq = kinesis.sequence_before(stream_arn, shard_id, timestamp)  # for AT_TIMESTAMP
+    written = kinesis.write(stream_arn, partition_key, data)        # a service's own record
 
 `after_sequence` is a sequence number string (records after it) or None (from the oldest
 retained record). Records are GetRecords' dicts: SequenceNumber, ApproximateArrivalTimestamp
@@ -852,6 +853,21 @@ class KinesisProvider(Provider):
         stream = self._stream_arn(stream_arn)
         seq = self.store.seq_at(stream.id, self._shard(stream, shard_id)[0], timestamp)
         return seq_text(seq) if seq else None
+
+    def write(self, stream_arn: str, partition_key: str, data: bytes) -> bool:
+        """Write one record as a service writes it (DynamoDB's Kinesis streaming destinations),
+        in the caller's transaction when it holds one, so the record commits with the change it
+        describes. False when the stream is gone or not writable yet (nothing is written)."""
+        row = self.store.stream_by_arn(stream_arn)
+        if row is None:
+            return False
+        stream = Stream(row)
+        if stream.status == "CREATING":
+            return False
+        shard = self._shard_for(stream, hash_key(partition_key))
+        self.store.put(stream.id, [(shard, partition_key, data, time.time())], tracing.current_header())
+        self.waiters.notify(stream.id)
+        return True
 
     def shard_closed(self, stream_arn: str, shard_id: str) -> bool:
         stream = self._stream_arn(stream_arn)
