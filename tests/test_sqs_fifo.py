@@ -357,3 +357,33 @@ def test_deleting_a_groups_received_messages_orders_it_by_its_next_message(sqs, 
         sqs.delete_message(QueueUrl=content_dedup_url, ReceiptHandle=message["ReceiptHandle"])
     messages = sqs.receive_message(QueueUrl=content_dedup_url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in messages] == ["g2-m1", "g2-m2", "g1-m3", "g1-m4", "g3-m1"]
+
+
+def test_a_purge_forgets_deduplication_ids(sqs, fifo_url):
+    # AWS (test_purge_queue_clears_fifo_deduplication_cache): after PurgeQueue the same
+    # deduplication id is a new message
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="one", MessageGroupId="g", MessageDeduplicationId="d")
+    sqs.purge_queue(QueueUrl=fifo_url)
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="two", MessageGroupId="g", MessageDeduplicationId="d")
+    messages = sqs.receive_message(QueueUrl=fifo_url)["Messages"]
+    assert [m["Body"] for m in messages] == ["two"]
+
+
+@pytest.mark.parametrize("created, changed, delivered", [("queue", "messageGroup", []),
+                                                         ("messageGroup", "queue", ["second"])])
+def test_deduplication_keeps_the_scope_the_queue_was_created_with(sqs, unique_name, created, changed, delivered):
+    # AWS (test_fifo_change_to_high_throughput_after_creation and ..._regular_...): after
+    # SetQueueAttributes changes DeduplicationScope, the attribute reads the new value but a
+    # deduplication id is still judged in the scope of the queue's creation
+    url = sqs.create_queue(QueueName=unique_name() + ".fifo",
+                           Attributes={"FifoQueue": "true", "DeduplicationScope": created})["QueueUrl"]
+    throughput = "perMessageGroupId" if changed == "messageGroup" else "perQueue"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DeduplicationScope": changed, "FifoThroughputLimit": throughput})
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["DeduplicationScope"])["Attributes"] == {
+        "DeduplicationScope": changed}
+    sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g1", MessageDeduplicationId="d")
+    first = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    sqs.send_message(QueueUrl=url, MessageBody="second", MessageGroupId="g2", MessageDeduplicationId="d")
+    messages = sqs.receive_message(QueueUrl=url).get("Messages", [])
+    assert [m["Body"] for m in messages] == delivered

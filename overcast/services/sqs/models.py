@@ -149,6 +149,9 @@ class Queue:
     created: int  # epoch seconds
     modified: int
     purged_at: float | None = None
+    # the DeduplicationScope the queue was created with: AWS keeps deduplicating so after
+    # SetQueueAttributes changes the attribute (as LocalStack's AWS-recorded snapshots show)
+    created_dedup_scope: str | None = None
     arn: str = ""
     fifo: bool = False
     visibility_timeout: int = 30
@@ -172,7 +175,7 @@ class Queue:
         self.retention_ms = int(a.get("MessageRetentionPeriod", 345_600)) * 1000
         self.wait = int(a.get("ReceiveMessageWaitTimeSeconds", 0))
         self.content_dedup = a.get("ContentBasedDeduplication") == "true"
-        self.dedup_by_group = a.get("DeduplicationScope") == "messageGroup"
+        self.dedup_by_group = (self.created_dedup_scope or a.get("DeduplicationScope")) == "messageGroup"
         redrive = a.get("RedrivePolicy")
         if redrive:
             policy = orjson.loads(redrive)

@@ -104,9 +104,9 @@ class SqsProvider(Provider):
             row = self.store.get_queue(account, region, name)
             if row is None:
                 return None
-            queue_id, attributes, tags, created, modified, purged_at = row
+            queue_id, attributes, tags, created, modified, purged_at, dedup_scope = row
             queue = Queue(queue_id, account, region, name, orjson.loads(attributes), orjson.loads(tags), created,
-                          modified, purged_at)
+                          modified, purged_at, dedup_scope)
             self._queues[key] = queue
         return queue
 
@@ -191,7 +191,7 @@ class SqsProvider(Provider):
         full.update(given)
         full = self._settle_attributes(ctx, name, fifo, full, attributes.get("RedrivePolicy"))
         now = int(time.time())
-        self.store.create_queue(ctx.account, ctx.region, name, full, tags, now)
+        self.store.create_queue(ctx.account, ctx.region, name, full, tags, now, full.get("DeduplicationScope"))
         return {"QueueUrl": f"{ctx.endpoint}/{ctx.account}/{name}"}
 
     def _settle_attributes(self, ctx, name: str, fifo: bool, attributes: dict, raw_redrive=None,

@@ -92,6 +92,10 @@ MIGRATIONS = [
     """
     CREATE INDEX sqs_messages_group_order ON sqs_messages (queue_id, group_id, id) WHERE group_id IS NOT NULL;
     """,
+    # a FIFO queue deduplicates with the DeduplicationScope it was created with (NULL: its attribute's)
+    """
+    ALTER TABLE sqs_queues ADD COLUMN dedup_scope TEXT;
+    """,
 ]
 
 MESSAGE_COLUMNS = (
@@ -118,20 +122,22 @@ class SqsStore:
 
     def get_queue(self, account: str, region: str, name: str) -> tuple | None:
         return self.db.query_one(
-            "SELECT id, attributes, tags, created, modified, purged_at FROM sqs_queues "
+            "SELECT id, attributes, tags, created, modified, purged_at, dedup_scope FROM sqs_queues "
             "WHERE account = ? AND region = ? AND name = ?",
             (account, region, name),
         )
 
-    def create_queue(self, account: str, region: str, name: str, attributes: dict, tags: dict, now: int) -> int:
+    def create_queue(self, account: str, region: str, name: str, attributes: dict, tags: dict, now: int,
+                     dedup_scope: str | None = None) -> int:
         with self.db.transaction():
             self.db.execute(
                 "DELETE FROM sqs_deleted_queues WHERE account = ? AND region = ? AND name = ?", (account, region, name)
             )
             return self.db.insert(
-                "INSERT INTO sqs_queues (account, region, name, attributes, tags, created, modified) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (account, region, name, orjson.dumps(attributes).decode(), orjson.dumps(tags).decode(), now, now),
+                "INSERT INTO sqs_queues (account, region, name, attributes, tags, created, modified, dedup_scope) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, region, name, orjson.dumps(attributes).decode(), orjson.dumps(tags).decode(), now, now,
+                 dedup_scope),
             )
 
     def deleted_at(self, account: str, region: str, name: str) -> float | None:
@@ -182,6 +188,8 @@ class SqsStore:
         with self.db.transaction():
             self.db.execute("UPDATE sqs_queues SET purged_at = ? WHERE id = ?", (now, queue_id))
             self.db.execute("DELETE FROM sqs_messages WHERE queue_id = ?", (queue_id,))
+            # a purge forgets the deduplication ids too: the same id is accepted again (as on AWS)
+            self.db.execute("DELETE FROM sqs_dedup WHERE queue_id = ?", (queue_id,))
 
     # -- messages ----------------------------------------------------------------------------
 
