@@ -106,7 +106,8 @@ def test_missing_queue_over_query_has_legacy_error_code(endpoint, unique_name):
     assert root.tag == "ErrorResponse"
     assert root.findtext("Error/Code") == "AWS.SimpleQueueService.NonExistentQueue"
     assert root.findtext("Error/Type") == "Sender"
-    assert root.findtext("Error/Message") == "The specified queue does not exist."
+    # AWS's awsQuery wording (LocalStack's AWS-recorded test_non_existent_queue, the query variant)
+    assert root.findtext("Error/Message") == "The specified queue does not exist for this wsdl version."
     assert root.findtext("RequestId")
 
 
@@ -176,3 +177,42 @@ def test_query_request_without_queue_url_or_queue_path_is_missing_parameter(endp
     assert status == 400
     assert root.findtext("Error/Code") == "MissingParameter"
     assert root.findtext("Error/Message") == "The request must contain the parameter QueueUrl."
+
+
+# -- GET requests to a queue URL (LocalStack's AWS-validated TestSqsQueryApi) --------------------
+
+
+def test_get_to_a_queue_url_without_an_action_is_an_unknown_operation(endpoint, queue_url):
+    for headers in ({}, {"accept": "application/json"}):  # XML even when JSON is asked for
+        response = httpx.get(queue_url, headers=headers)
+        assert response.status_code == 404
+        assert strip_namespaces(ET.fromstring(response.content)).tag == "UnknownOperationException"
+
+
+@pytest.mark.parametrize("action, params", [("FooBar", {}), ("CreateQueue", {"QueueName": "another"}),
+                                            ("ListQueues", {})])
+def test_get_of_an_action_a_queue_url_has_not_is_invalid_action(endpoint, queue_url, action, params):
+    response = httpx.get(queue_url, params={"Action": action, "Version": "2012-11-05", **params})
+    assert response.status_code == 400
+    root = strip_namespaces(ET.fromstring(response.content))
+    assert root.findtext("Error/Type") == "Sender"
+    assert root.findtext("Error/Code") == "InvalidAction"
+    assert root.findtext("Error/Message") == f"The action {action} is not valid for this endpoint."
+
+
+def test_get_send_and_an_empty_receive(endpoint, queue_url):
+    response = httpx.get(queue_url, params={"Action": "ReceiveMessage"})
+    assert response.status_code == 200
+    assert "<ReceiveMessageResult/>" in response.text  # as AWS writes an empty result
+    assert httpx.get(queue_url, params={"Action": "SendMessage", "MessageBody": "foobar"}).status_code == 200
+    response = httpx.get(queue_url, params={"Action": "ReceiveMessage"})
+    assert "<Body>foobar</Body>" in response.text
+
+
+def test_get_of_a_deleted_queue_has_the_wsdl_version_message(endpoint, queue_url, sqs):
+    sqs.delete_queue(QueueUrl=queue_url)
+    response = httpx.get(queue_url, params={"Action": "GetQueueAttributes", "AttributeName.1": "QueueArn"})
+    assert response.status_code == 400
+    root = strip_namespaces(ET.fromstring(response.content))
+    assert root.findtext("Error/Code") == "AWS.SimpleQueueService.NonExistentQueue"
+    assert root.findtext("Error/Message") == "The specified queue does not exist for this wsdl version."

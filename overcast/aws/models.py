@@ -62,6 +62,9 @@ class ServiceModel:
         self.protocols = self.metadata.get("protocols") or [self.protocol]
         self.target_prefix = self.metadata.get("targetPrefix")
         self.query_compatible = "awsQueryCompatible" in self.metadata
+        # the member an older awsQuery client may give as the request's path instead (SQS's
+        # QueueUrl: legacy_models.PATH_BOUND_MEMBERS); None for every current model
+        self.path_bound: str | None = None
         self._rest_routes = None
         self._caches: dict[str, dict] = {}
 

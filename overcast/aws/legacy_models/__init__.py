@@ -47,7 +47,9 @@ def load_legacy_model(name: str) -> ServiceModel:
         for shape in spec["shapes"].values():
             if path_bound in shape.get("required", ()):
                 shape["required"] = [m for m in shape["required"] if m != path_bound]
-    return ServiceModel(service, spec)
+    model = ServiceModel(service, spec)
+    model.path_bound = path_bound
+    return model
 
 
 def _merge_newer(legacy: dict, current: dict) -> None:

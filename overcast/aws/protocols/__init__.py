@@ -45,8 +45,8 @@ def is_query_request(request: HttpRequest) -> bool:
 
 def request_protocol(model: ServiceModel, request: HttpRequest, accepts_query: bool) -> str:
     """The protocol this request speaks, among those the service accepts."""
-    if accepts_query and "x-amz-target" not in request.headers and is_query_request(request):
-        return "query"
+    if accepts_query and "x-amz-target" not in request.headers and (is_query_request(request) or request.method == "GET"):
+        return "query"  # a GET is never awsJson (SQS answers a GET without an action in XML)
     if model.protocol == "json" and request.headers.get("content-type", "").startswith("application/x-amz-cbor"):
         return "cbor"  # awsJson over CBOR (the Java SDK's and KPL's default for Kinesis)
     return model.protocol

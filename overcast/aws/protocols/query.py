@@ -40,11 +40,17 @@ class QueryProtocol:
     def parse(self, model: ServiceModel, request: HttpRequest) -> tuple[OperationModel, dict]:
         form = parse_form(request)
         action = form.get("Action")
+        # a request to a resource's own URL (an SQS queue URL, the model's path-bound member)
+        # rather than to the service's: AWS words its errors for "this endpoint"
+        bound = model.path_bound is not None and request.path not in ("", "/")
         if not action:
+            if bound:
+                raise AwsError("UnknownOperationException", "", 404)  # AWS: 404 and a bare element
             raise AwsError("MissingAction", "Missing Action")
         operation = model.operations.get(action)
         if operation is None:
-            raise AwsError("InvalidAction", f"The action {action} is not valid for this web service.")
+            raise AwsError("InvalidAction",
+                           f"The action {action} is not valid for this {'endpoint' if bound else 'web service'}.")
         params: dict = {}
         if operation.input_shape:
             prefixes = _prefixes(form)
@@ -65,12 +71,17 @@ class QueryProtocol:
             if output:
                 structure_children(model, operation.output_shape, output, parts)
             if wrapper:
-                parts.append(f"</{wrapper}>")
+                if parts[-1] == f"<{wrapper}>":  # nothing in it: AWS answers <ReceiveMessageResult/>
+                    parts[-1] = f"<{wrapper}/>"
+                else:
+                    parts.append(f"</{wrapper}>")
         parts.append(f"<ResponseMetadata><RequestId>{ctx.request_id}</RequestId></ResponseMetadata></{root}>")
         return HttpResponse(200, _headers(ctx), "".join(parts).encode())
 
     def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError, ctx: RequestContext | None) -> HttpResponse:
         code, status = error.code, error.status
+        if code == "UnknownOperationException":  # a request that names no action at all
+            return HttpResponse(status, _headers(ctx), b"<UnknownOperationException/>")
         query = query_error_code(model, code)
         if query is not None:
             code = query[0]

@@ -129,7 +129,9 @@ def missing_parameter(name: str) -> AwsError:
                     _json_type="MissingRequiredParameterException")
 
 
-def queue_does_not_exist() -> AwsError:
+def queue_does_not_exist(ctx=None) -> AwsError:
+    if ctx is not None and ctx.protocol == "query":  # AWS's older wording, kept for awsQuery
+        return AwsError("QueueDoesNotExist", "The specified queue does not exist for this wsdl version.")
     return AwsError("QueueDoesNotExist", "The specified queue does not exist.")
 
 

@@ -125,11 +125,11 @@ class SqsProvider(Provider):
             url = path
         account, name = m.split_queue_url(url)
         if account == "":
-            raise m.queue_does_not_exist()
+            raise m.queue_does_not_exist(ctx)
         account = account or ctx.account
         queue = self._queue(account, ctx.region, name)
         if queue is None:
-            raise m.queue_does_not_exist()
+            raise m.queue_does_not_exist(ctx)
         if account != ctx.account and not self._allowed(ctx, queue, ctx.operation):
             raise AwsError("AccessDenied", f"Access to the resource {url} is denied.", 403)
         return queue
@@ -162,7 +162,14 @@ class SqsProvider(Provider):
 
     # -- queues ----------------------------------------------------------------------------------
 
+    @staticmethod
+    def _not_at_queue_url(ctx) -> None:
+        """CreateQueue and ListQueues name no queue: AWS refuses them sent to a queue's URL."""
+        if ctx.request.path.count("/") == 2 and m.split_queue_url(ctx.request.path)[0]:
+            raise AwsError("InvalidAction", f"The action {ctx.operation} is not valid for this endpoint.")
+
     def create_queue(self, ctx, params):
+        self._not_at_queue_url(ctx)
         name = params.get("QueueName") or ""
         attributes = params.get("Attributes") or {}
         tags = params.get("tags") or {}
@@ -239,10 +246,11 @@ class SqsProvider(Provider):
         owner = params.get("QueueOwnerAWSAccountId") or ctx.account
         queue = self._queue(owner, ctx.region, name)
         if queue is None or (owner != ctx.account and not self._allowed(ctx, queue, "GetQueueUrl")):
-            raise m.queue_does_not_exist()
+            raise m.queue_does_not_exist(ctx)
         return {"QueueUrl": queue.url(ctx.endpoint)}
 
     def list_queues(self, ctx, params):
+        self._not_at_queue_url(ctx)
         prefix = params.get("QueueNamePrefix") or ""
         max_results = params.get("MaxResults")
         if max_results is not None and not 1 <= max_results <= 1000:
