@@ -784,7 +784,7 @@ class S3Provider(Provider):
             version_id = self._store_new(bucket, key, writer.size, etag, writer.key, meta, data=writer.data)
             self.notifier.emit(bucket, "ObjectCreated:Put", key, writer.size, etag, version_id, ctx)
         out = {"ETag": etag, "VersionId": self._version_out(bucket, version_id), "ServerSideEncryption": "AES256",
-               "ChecksumType": "FULL_OBJECT" if sums else None, "Size": writer.size}
+               "ChecksumType": "FULL_OBJECT" if sums else None}  # no Size: S3 sends it for appends only
         for alg, value in sums.items():
             out[f"Checksum{alg}"] = value
         return out
@@ -1455,7 +1455,7 @@ class S3Provider(Provider):
         return {
             "Bucket": bucket.name, "Key": upload[2], "UploadId": upload[0], "PartNumberMarker": marker,
             "NextPartNumberMarker": parts[-1][0] if parts else None, "MaxParts": limit, "IsTruncated": truncated,
-            "Parts": entries or None, "Initiator": {"ID": owner["ID"], "DisplayName": owner["DisplayName"]},
+            "Parts": entries or None, "Initiator": _initiator(bucket.account),
             "Owner": owner, "StorageClass": upload[4].get("StorageClass", "STANDARD"),
             "ChecksumAlgorithm": upload[4].get("Algorithm"), "ChecksumType": upload[4].get("ChecksumType"),
         }
@@ -1483,7 +1483,7 @@ class S3Provider(Provider):
                     continue
             uploads.append({"UploadId": upload_id, "Key": _encode(key, url), "Initiated": to_ts(initiated),
                             "StorageClass": meta.get("StorageClass", "STANDARD"), "Owner": owner,
-                            "Initiator": {"ID": owner["ID"], "DisplayName": owner["DisplayName"]},
+                            "Initiator": _initiator(bucket.account),
                             "ChecksumAlgorithm": meta.get("Algorithm"), "ChecksumType": meta.get("ChecksumType")})
         truncated = len(rows) > limit
         last = rows[limit - 1] if truncated else None
@@ -1680,7 +1680,14 @@ class S3Provider(Provider):
 
 
 def _owner(account: str) -> dict:
-    return {"DisplayName": "webfile", "ID": hashlib.sha256(account.encode()).hexdigest()}
+    """An Owner (and an ACL's CanonicalUser grantee): its canonical ID only. S3 stopped returning
+    Owner.DisplayName on November 21, 2025 (the S3 API reference's end-of-support notice)."""
+    return {"ID": hashlib.sha256(account.encode()).hexdigest()}
+
+
+def _initiator(account: str) -> dict:
+    """A multipart upload's Initiator, which still carries a DisplayName in AWS's answers."""
+    return {**_owner(account), "DisplayName": "webfile"}
 
 
 def _http_date(epoch: float) -> str:

@@ -1,0 +1,37 @@
+"""S3's answers in the shape AWS gives them today, each checked against AWS's API reference or the
+answers AWS recorded in LocalStack's AWS-validated snapshots (docs/conformance.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["s3_fixtures"]
+
+
+def test_owners_carry_no_display_name(s3, bucket):
+    """S3 stopped returning Owner.DisplayName on November 21, 2025 (the API reference's
+    end-of-support notice): owners and ACL grantees carry their canonical ID only. A multipart
+    upload's Initiator keeps its DisplayName, as AWS's recorded answers show."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    owner_id = s3.list_buckets()["Owner"]["ID"]
+    assert s3.list_buckets()["Owner"] == {"ID": owner_id}
+    assert s3.list_objects(Bucket=bucket)["Contents"][0]["Owner"] == {"ID": owner_id}
+    assert s3.list_objects_v2(Bucket=bucket, FetchOwner=True)["Contents"][0]["Owner"] == {"ID": owner_id}
+    assert s3.list_object_versions(Bucket=bucket)["Versions"][0]["Owner"] == {"ID": owner_id}
+    acl = s3.get_bucket_acl(Bucket=bucket)
+    assert acl["Owner"] == {"ID": owner_id}
+    assert acl["Grants"][0]["Grantee"] == {"ID": owner_id, "Type": "CanonicalUser"}
+    assert s3.get_object_acl(Bucket=bucket, Key="k")["Owner"] == {"ID": owner_id}
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    parts = s3.list_parts(Bucket=bucket, Key="m", UploadId=upload)
+    assert parts["Owner"] == {"ID": owner_id}
+    assert parts["Initiator"]["ID"] == owner_id and parts["Initiator"]["DisplayName"]
+    listed = s3.list_multipart_uploads(Bucket=bucket)["Uploads"][0]
+    assert listed["Owner"] == {"ID": owner_id} and listed["Initiator"]["DisplayName"]
+
+
+def test_put_object_answers_no_size(s3, bucket):
+    """PutObject's x-amz-object-size is sent only for appends (directory buckets), never on a
+    general purpose bucket's PutObject."""
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"hello")
+    assert "Size" not in put and "x-amz-object-size" not in put["ResponseMetadata"]["HTTPHeaders"]
