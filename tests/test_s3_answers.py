@@ -3,8 +3,6 @@ answers AWS recorded in LocalStack's AWS-validated snapshots (docs/conformance.m
 
 from __future__ import annotations
 
-import pytest
-
 pytest_plugins = ["s3_fixtures"]
 
 
