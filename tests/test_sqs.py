@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 
@@ -507,10 +506,8 @@ def test_receive_returns_requested_system_attributes(sqs, queue_url):
     sent = sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     message = sqs.receive_message(QueueUrl=queue_url, MessageSystemAttributeNames=["All"])["Messages"][0]
     attributes = message["Attributes"]
-    # AWSTraceHeader: the sender's trace, as with X-Ray active tracing (overcast traces by default)
-    assert set(attributes) == {"SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
-                               "AWSTraceHeader"}
-    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1", attributes["AWSTraceHeader"])
+    # no AWSTraceHeader: the sender sent no trace header (AWS sets one only from the sender's)
+    assert set(attributes) == {"SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"}
     assert sent["MessageId"]
     assert before - 1000 <= int(attributes["SentTimestamp"]) <= int(attributes["ApproximateFirstReceiveTimestamp"])
     assert attributes["ApproximateReceiveCount"] == "1"
@@ -530,6 +527,45 @@ def test_aws_trace_header_system_attribute_round_trips_with_md5(sqs, queue_url):
     assert sent["MD5OfMessageSystemAttributes"] == expected
     message = sqs.receive_message(QueueUrl=queue_url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"][0]
     assert message["Attributes"] == {"AWSTraceHeader": trace}
+
+
+def _with_trace_header(client, header: str):
+    client.meta.events.register("before-sign.sqs.*", lambda request, **_: request.headers.__setitem__(
+        "X-Amzn-Trace-Id", header))
+    return client
+
+
+def test_the_senders_trace_header_is_stored_as_sent(client, unique_name):
+    # AWS (X-Ray's SQS integration): the X-Amzn-Trace-Id of SendMessage becomes the message's
+    # AWSTraceHeader as it was sent (recorded: LocalStack's test_aws_trace_header_propagation);
+    # it is no attribute the client sent, so no MD5OfMessageSystemAttributes is answered
+    header = "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8c0f79203be72;Sampled=1"
+    sqs = _with_trace_header(client("sqs"), header)
+    url = sqs.create_queue(QueueName=unique_name("header"))["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody="test",
+                            MessageAttributes={"timestamp": {"StringValue": "1493147359900", "DataType": "Number"}})
+    assert "MD5OfMessageSystemAttributes" not in sent
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "a"}, {"Id": "b", "MessageBody": "b"}])
+    assert len(batch["Successful"]) == 2
+    messages = receive_all(sqs, url, MessageSystemAttributeNames=["AWSTraceHeader", "SentTimestamp"],
+                           MessageAttributeNames=["All"])
+    assert [m["Attributes"]["AWSTraceHeader"] for m in messages] == [header] * 3
+    assert all("MD5OfMessageSystemAttributes" not in m for m in messages)
+    # both given: the system attribute wins over the HTTP header, as X-Ray's documentation says
+    own = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    sqs.send_message(QueueUrl=url, MessageBody="own", MessageSystemAttributes={
+        "AWSTraceHeader": {"DataType": "String", "StringValue": own}})
+    [message] = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"]
+    assert message["Attributes"] == {"AWSTraceHeader": own}
+
+
+def test_a_trace_header_that_is_not_xrays_is_stored_as_sent(client, unique_name):
+    header = 'Root=not-a-trace;Note="quoted\\"'
+    sqs = _with_trace_header(client("sqs"), header)
+    url = sqs.create_queue(QueueName=unique_name("odd"))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    [message] = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"]
+    assert message["Attributes"]["AWSTraceHeader"] == header
 
 
 # -- batches ---------------------------------------------------------------------------------

@@ -215,17 +215,19 @@ def test_a_queue_carries_the_trace_in_awstraceheader_to_the_function(client, end
     record = got["event"]["Records"][0]
     spans = spans_of(endpoint, root, until=lambda s: len(by_name(s, "SQS.SendMessage")) == 2
                      and all(x["end"] is not None for x in s))
-    first_send = next(s for s in by_name(spans, "SQS.SendMessage") if s["parentId"] is None)
-    assert record["attributes"]["AWSTraceHeader"] == f"Root={root};Parent={first_send['spanId']};Sampled=1"
+    # the message keeps the sender's X-Amzn-Trace-Id as it was sent (AWS): the batch that picks it up
+    # is in the sender's trace, under what the header names as parent (nothing: a new trace's header)
+    assert record["attributes"]["AWSTraceHeader"] == sent["ResponseMetadata"]["_sent_trace"]
     batch = one(spans, "Lambda.EventSourceMapping")
-    assert batch["parentId"] == first_send["spanId"] and batch["attributes"]["batchSize"] == 1
+    assert batch["parentId"] is None and batch["attributes"]["batchSize"] == 1
     invocation = one(spans, "Lambda.Invocation")
     assert invocation["parentId"] == batch["spanId"]
     assert got["trace"] == f"Root={root};Parent={invocation['spanId']};Sampled=1"
     second_send = next(s for s in by_name(spans, "SQS.SendMessage") if s["parentId"] is not None)
     assert second_send["parentId"] == invocation["spanId"]
+    # the function's SDK sent its _X_AMZN_TRACE_ID as X-Amzn-Trace-Id: the next hop is the invocation's child
     header = messages[0]["Attributes"]["AWSTraceHeader"]
-    assert header == f"Root={root};Parent={second_send['spanId']};Sampled=1"
+    assert header == got["trace"]
 
 
 def test_a_trace_header_the_sender_sets_is_kept(client, unique_name):
@@ -260,11 +262,14 @@ def test_the_trace_survives_a_restart_in_a_queued_message(tmp_path, unique_name)
     data = str(tmp_path / "data")
     server = OvercastProcess(data_dir=data)
     try:
-        sqs = traced(make_client(server.endpoint, "sqs"))
+        sqs = make_client(server.endpoint, "sqs")
         inbox = sqs.create_queue(QueueName="survivor")["QueueUrl"]
-        sent = sqs.send_message(QueueUrl=inbox, MessageBody="before the restart")
-        root = trace_id_of(sent["ResponseMetadata"])
+        root = new_root()  # a sender in a traced function: its header names the function's span as parent
+        sqs.meta.events.register("before-sign.sqs.SendMessage", lambda request, **_: request.headers.__setitem__(
+            "X-Amzn-Trace-Id", f"Root={root};Parent=0123456789abcdef;Sampled=1"))
+        sqs.send_message(QueueUrl=inbox, MessageBody="before the restart")
         [send_span] = get_trace(server.endpoint, root)["spans"]
+        assert send_span["parentId"] == "0123456789abcdef"
     finally:
         server.stop()
     server = OvercastProcess(data_dir=data)
@@ -278,7 +283,7 @@ def test_the_trace_survives_a_restart_in_a_queued_message(tmp_path, unique_name)
         assert sqs.receive_message(QueueUrl=outbox, WaitTimeSeconds=20)["Messages"]
         spans = spans_of(server.endpoint, root, until=lambda s: by_name(s, "Lambda.Invocation"))
         batch = one(spans, "Lambda.EventSourceMapping")
-        assert batch["traceId"] == root and batch["parentId"] == send_span["spanId"]
+        assert batch["traceId"] == root and batch["parentId"] == "0123456789abcdef"  # the header as it was sent
     finally:
         server.stop()
 

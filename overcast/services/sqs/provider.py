@@ -55,6 +55,21 @@ _SQS_ACTIONS = frozenset(
 _TRACE_ATTRIBUTE = '{"AWSTraceHeader":{"DataType":"String","StringValue":"%s"}}'
 
 
+def _trace_attribute(ctx) -> str | None:
+    """The AWSTraceHeader stored with a message whose sender set none (docs/tracing.md, "SQS"). As on
+    AWS: the X-Amzn-Trace-Id the SendMessage request came with, as it was sent, and none without
+    one. A message overcast sends itself (an SNS delivery of an Active topic, an EventBridge or
+    S3 notification target, an API Gateway integration) carries the trace of the hop sending it, as
+    AWS's integrations pass theirs on."""
+    header = ctx.request.headers.get("x-amzn-trace-id")
+    if header:
+        return orjson.dumps({"AWSTraceHeader": {"DataType": "String", "StringValue": header}}).decode()
+    span = tracing.current()
+    if span is not None and (span.kind != "api" or span.parent is not None):  # not a client's request
+        return _TRACE_ATTRIBUTE % span.header()
+    return None
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -457,9 +472,7 @@ class SqsProvider(Provider):
             md5_system = m.md5_of_attributes(system)
             stored_system = m.encode_attributes(system)
         else:
-            span = tracing.current()
-            if span is not None:  # as with X-Ray active tracing: the sender's trace travels with the message
-                stored_system = _TRACE_ATTRIBUTE % span.header()
+            stored_system = _trace_attribute(ctx)
         delay = entry.get("DelaySeconds")
         if delay == 0 and queue.fifo:  # FIFO queues take no per-message delay, but 0 asks for none: the queue's
             delay = None
