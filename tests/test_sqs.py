@@ -205,6 +205,18 @@ def test_kms_attributes_are_kept_and_turn_off_sqs_managed_sse(sqs, unique_name):
     assert attributes["SqsManagedSseEnabled"] == "false"
 
 
+def test_kms_reuse_period_shows_only_with_a_key(sqs, queue_url):
+    # as AWS answered (test_set_queue_attributes_default_values): emptying the key hides the period
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"KmsMasterKeyId": "testKeyId",
+                                                             "KmsDataKeyReusePeriodSeconds": "6000"})
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["KmsDataKeyReusePeriodSeconds"] == "6000"
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"KmsMasterKeyId": "", "KmsDataKeyReusePeriodSeconds": "300"})
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert "KmsMasterKeyId" not in attributes and "KmsDataKeyReusePeriodSeconds" not in attributes
+    assert attributes["SqsManagedSseEnabled"] == "false"
+
+
 def test_purge_queue_deletes_all_messages(sqs, queue_url):
     for i in range(3):
         sqs.send_message(QueueUrl=queue_url, MessageBody=str(i))
@@ -242,6 +254,7 @@ def test_add_permission_writes_queue_policy(sqs, queue_url):
     sqs.add_permission(QueueUrl=queue_url, Label="share", AWSAccountIds=["111111111111"], Actions=["SendMessage"])
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy", "QueueArn"])["Attributes"]
     policy = json.loads(attributes["Policy"])
+    assert policy["Version"] == "2008-10-17"  # the version AWS writes (LocalStack's recorded permission lifecycle)
     assert policy["Statement"] == [
         {
             "Sid": "share",
@@ -267,6 +280,13 @@ def test_remove_permission_removes_the_statement(sqs, queue_url):
     assert "Policy" not in attributes
     excinfo = raises(sqs.remove_permission, QueueUrl=queue_url, Label="one")
     assert_error(excinfo, "InvalidParameterValue")
+
+
+def test_remove_permission_of_an_unknown_label_keeps_the_policy(sqs, queue_url):
+    sqs.add_permission(QueueUrl=queue_url, Label="one", AWSAccountIds=["111111111111"], Actions=["SendMessage"])
+    excinfo = raises(sqs.remove_permission, QueueUrl=queue_url, Label="two")
+    assert_error(excinfo, "InvalidParameterValue", "Value two for parameter Label is invalid. Reason: can't find label.")
+    assert "Policy" in sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])["Attributes"]
 
 
 def test_permission_lets_another_account_send(client, sqs, queue_url):
@@ -497,6 +517,12 @@ def test_receive_filters_message_attributes_and_digests_the_selection(sqs, queue
     assert sorted(message["Messages"][0]["MessageAttributes"]) == ["trace.id", "trace.span"]
     message = sqs.receive_message(QueueUrl=queue_url, MessageAttributeNames=[".*"], VisibilityTimeout=0)
     assert len(message["Messages"][0]["MessageAttributes"]) == 4
+    message = sqs.receive_message(QueueUrl=queue_url, MessageAttributeNames=["*"], VisibilityTimeout=0)
+    assert len(message["Messages"][0]["MessageAttributes"]) == 4
+    # as AWS answered (test_receive_message_message_attribute_names_filters): a prefix filter
+    # selects every name that starts with the prefix, dotted or not
+    message = sqs.receive_message(QueueUrl=queue_url, MessageAttributeNames=["Po.*"], VisibilityTimeout=0)
+    assert list(message["Messages"][0]["MessageAttributes"]) == ["PostalCode"]
     message = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]
     assert "MessageAttributes" not in message and "MD5OfMessageAttributes" not in message
 

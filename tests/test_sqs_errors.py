@@ -217,11 +217,32 @@ def test_receipt_handle_of_another_queue_is_invalid(sqs, queue_url, unique_name)
     assert_error(raises(sqs.delete_message, QueueUrl=queue_url, ReceiptHandle=handle), "ReceiptHandleIsInvalid")
 
 
-def test_change_visibility_of_message_not_in_flight_fails(sqs, queue_url):
+def test_change_visibility_after_the_timeout_ran_out_is_taken(sqs, queue_url):
+    # as AWS answered (LocalStack's recorded test_change_message_visibility_after_visibility_timeout_expiration)
     sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     handle = sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=0)["Messages"][0]["ReceiptHandle"]
-    excinfo = raises(sqs.change_message_visibility, QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=10)
-    assert_error(excinfo, "MessageNotInflight")
+    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=10)
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url)
+
+
+def test_a_fifo_receipt_handle_expires_with_its_visibility_timeout(sqs, unique_name):
+    # as AWS answered (test_fifo_delete_after_visibility_timeout)
+    url = sqs.create_queue(QueueName=unique_name() + ".fifo",
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g")
+    handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]["ReceiptHandle"]
+    message = f"Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."
+    assert_error(raises(sqs.delete_message, QueueUrl=url, ReceiptHandle=handle), "InvalidParameterValue", message)
+    assert_error(raises(sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=5),
+                 "InvalidParameterValue", message)
+
+
+def test_invalid_character_in_an_attribute_value_is_invalid_parameter_value(sqs, queue_url):
+    # a body's bad character is InvalidMessageContents, an attribute's InvalidParameterValue (as
+    # AWS answered test_invalid_string_attributes_cause_invalid_parameter_value_error)
+    excinfo = raises(sqs.send_message, QueueUrl=queue_url, MessageBody="x",
+                     MessageAttributes={"attr1": {"StringValue": "bad \x08", "DataType": "String"}})
+    assert_error(excinfo, "InvalidParameterValue")
 
 
 def test_change_visibility_over_12_hours_fails(sqs, queue_url):

@@ -443,8 +443,10 @@ def validate_message_attributes(attributes: dict) -> int:
                 except ValueError:
                     raise invalid_parameter(f"Can't cast the value of message (user) attribute '{name}' to a number.") from None
             elif find_invalid_character(text) is not None:
-                raise AwsError(
-                    "InvalidMessageContents",
+                # in a body AWS answers InvalidMessageContents, in an attribute's value
+                # InvalidParameterValue (LocalStack's AWS-validated
+                # test_invalid_string_attributes_cause_invalid_parameter_value_error)
+                raise invalid_parameter(
                     f"Invalid binary character '#x{ord(find_invalid_character(text)):X}' was found in the message attribute "
                     f"'{name}', the set of allowed characters is #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].",
                 )
@@ -487,18 +489,16 @@ def decode_attributes(stored: str) -> dict:
 
 
 def select_attributes(attributes: dict, names: list[str]) -> dict:
-    """ReceiveMessage's MessageAttributeNames: All, .*, prefix.* and exact names."""
+    """ReceiveMessage's MessageAttributeNames: All, * and .*, prefix.* and exact names. As AWS
+    answered (LocalStack's recorded test_receive_message_message_attribute_names_filters), "Hel.*"
+    selects every name that starts with "Hel" ("Hello" and "Help.Me")."""
     if not names:
         return {}
-    if "All" in names or ".*" in names:
+    if "All" in names or "*" in names or ".*" in names:
         return attributes
-    prefixes = [n[:-2] for n in names if n.endswith(".*")]
+    prefixes = tuple(n[:-2] for n in names if n.endswith(".*"))
     exact = set(names)
-    return {
-        k: v
-        for k, v in attributes.items()
-        if k in exact or any(k.startswith(p + ".") or k == p for p in prefixes)
-    }
+    return {k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))}
 
 
 def validate_dedup_id(value: str, parameter: str) -> None:
@@ -530,6 +530,10 @@ def parse_receipt_handle(handle: str) -> tuple[int, int, str] | None:
         return int(queue_id), int(row_id), message_id
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def expired_receipt_handle(handle: str) -> AwsError:
+    return invalid_parameter(f"Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.")
 
 
 def invalid_receipt_handle(handle: str) -> AwsError:

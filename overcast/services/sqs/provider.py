@@ -310,6 +310,8 @@ class SqsProvider(Provider):
         values["QueueArn"] = queue.arn
         values["CreatedTimestamp"] = str(queue.created)
         values["LastModifiedTimestamp"] = str(queue.modified)
+        if not values.get("KmsMasterKeyId"):  # AWS shows the reuse period only with a key to reuse
+            values.pop("KmsDataKeyReusePeriodSeconds", None)
         if wanted & {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"}:
             now = _now_ms()
             self._sweep(queue, now)
@@ -393,7 +395,7 @@ class SqsProvider(Provider):
             if action not in _SQS_ACTIONS:
                 raise invalid_parameter(f"Value SQS:{action} for parameter ActionName is invalid. Reason: Please refer to the appropriate WSDL for a list of valid actions.")
         policy = orjson.loads(queue.attributes["Policy"]) if queue.attributes.get("Policy") else {
-            "Version": "2012-10-17",
+            "Version": "2008-10-17",  # the version AWS writes into the policy AddPermission starts
             "Id": f"{queue.arn}/SQSDefaultPolicy",
             "Statement": [],
         }
@@ -422,7 +424,7 @@ class SqsProvider(Provider):
         kept = [s for s in statements if not (isinstance(s, dict) and s.get("Sid") == label)]
         if len(kept) == len(statements):
             raise invalid_parameter(
-                f"Value {label} for parameter Label is invalid. Reason: can't find label on existing policy."
+                f"Value {label} for parameter Label is invalid. Reason: can't find label."
             )
         policy["Statement"] = kept
         self._write_policy(queue, policy if kept else None)
@@ -846,6 +848,10 @@ class SqsProvider(Provider):
 
     def _delete(self, queue: Queue, handle: str) -> None:
         row_id, message_id = self._row_for_handle(queue, handle)
+        if queue.fifo:  # a FIFO message's handle lasts as long as its visibility timeout
+            state = self.store.message_state(queue.id, row_id, message_id)
+            if state is not None and state[0] <= _now_ms():
+                raise m.expired_receipt_handle(handle)
         deleted = self.store.delete_message(queue.id, row_id, message_id)
         if deleted is not None and queue.fifo:
             self._waiters.notify(queue.id)  # the message's group may be receivable now
@@ -885,8 +891,13 @@ class SqsProvider(Provider):
                 "available for visibility timeout change."
             )
         visible_at, receive_count = state
-        if visible_at <= now or receive_count == 0:
+        if receive_count == 0:
             raise AwsError("MessageNotInflight", "The message referred to isn't in flight.")
+        # once the visibility timeout has run out AWS still takes the change on a standard queue
+        # (LocalStack's AWS-recorded test_change_message_visibility_after_visibility_timeout_expiration);
+        # a FIFO message's handle has expired then
+        if visible_at <= now and queue.fifo:
+            raise m.expired_receipt_handle(handle)
         self.store.set_visible_at(row_id, now + timeout * 1000)
         self._waiters.notify(queue.id)
 
