@@ -61,7 +61,23 @@ def format_number(value: Decimal) -> str:
     return format(value.normalize(_WIDE), "f")
 
 
+def _integer_digits(text) -> str | None:
+    """The digits of a plain integer of at most 38 characters ("42", "-7", "007"), else None.
+    Most numbers sent are such integers (counters, timestamps, sort keys): they are normalized
+    and encoded from their text, without the three Decimal normalizations of the general path."""
+    if text.__class__ is not str:
+        return None
+    digits = text[1:] if text[:1] == "-" else text
+    if 0 < len(digits) <= 38 and digits.isdigit() and digits.isascii():
+        return digits
+    return None
+
+
 def normalize_number(text: str) -> str:
+    digits = _integer_digits(text)
+    if digits is not None:  # what format_number(parse_number(text)) gives, for the common case
+        digits = digits.lstrip("0")
+        return ("-" + digits if text[0] == "-" else digits) if digits else "0"
     return format_number(parse_number(text))
 
 
@@ -241,8 +257,21 @@ def key_bytes(value: dict) -> bytes:
     if kind == "S":
         return inner.encode()
     if kind == "N":
+        digits = _integer_digits(inner)
+        if digits is not None:  # encode_number's bytes without a Decimal
+            digits = digits.lstrip("0")
+            if not digits:
+                return b"\x01"
+            exponent = len(digits) + 199  # adjusted exponent (len - 1) + 200
+            significant = digits.rstrip("0").encode()
+            if inner[0] != "-":
+                return b"\x02" + exponent.to_bytes(2, "big") + significant
+            return b"\x00" + (65535 - exponent).to_bytes(2, "big") + significant.translate(_INVERTED) + b"\xff"
         return encode_number(Decimal(inner))
     return bytes(inner)
+
+
+_INVERTED = bytes.maketrans(b"0123456789", b"9876543210")  # encode_number's inversion of a negative's digits
 
 
 def hash_of(pk: bytes) -> int:
