@@ -57,7 +57,8 @@ def style_for(model: ServiceModel) -> ValidationStyle:
 
 
 class TypeMismatch(Exception):
-    def __init__(self, path: str, kind: str, value):
+    def __init__(self, path, kind: str, value):
+        path = _text(path)
         super().__init__(path)
         self.path = path
         self.kind = kind
@@ -145,9 +146,17 @@ def _lower(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _join(path: str, name: str) -> str:
-    name = _lower(name)
-    return f"{path}.{name}" if path else name
+def _text(path) -> str:
+    """A member's path as AWS's messages show it ("key.pk.member"). Checkers pass paths as
+    tuples and spell them out only for a message: a valid request, the usual one, builds none.
+    (parent, name) is a structure's member: "parent.name", or "name" at the top; (parent, step,
+    suffix) is a list's item or a map's key or value: "parent.step" then ".suffix" if any."""
+    if path.__class__ is str:
+        return path
+    parent = _text(path[0])
+    if len(path) == 2:
+        return f"{parent}.{path[1]}" if parent else path[1]
+    return f"{parent}.{path[1]}.{path[2]}" if path[2] else f"{parent}.{path[1]}"
 
 
 def _show(value) -> str:
@@ -166,33 +175,42 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
         return None
     tests = _constraint_tests(shape_name, shape, kind, style) if style.constraints else []
 
-    def type_ok(value) -> bool:
-        if expected is None:
+    # one test per kind, chosen here rather than on every value
+    if expected is None:
+        def type_ok(value) -> bool:
             return True
-        if kind in ("float", "double") and isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
-            return True
-        return isinstance(value, expected) and (kind == "boolean" or not isinstance(value, bool))
+    elif kind in ("float", "double"):
+        def type_ok(value) -> bool:
+            if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+                return True
+            return isinstance(value, expected) and not isinstance(value, bool)
+    elif expected is int:  # JSON's true is no integer, though bool is a subclass of int
+        def type_ok(value) -> bool:
+            return isinstance(value, int) and value.__class__ is not bool
+    else:  # bool (boolean) is not a str, bytes, list or dict
+        def type_ok(value) -> bool:
+            return isinstance(value, expected)
 
     if kind == "structure":
         members = shape.get("members", {})
         required = tuple(shape.get("required", ()))
-        subs = {}
+        subs = {}  # member name -> (its checker, its name in paths)
         for name, ref in members.items():
             sub = _checker(model, ref["shape"])
             if sub is not None:
-                subs[name] = sub
+                subs[name] = (sub, _lower(name))
 
         def check_structure(value, path, problems):
             if not isinstance(value, dict):
                 raise TypeMismatch(path or shape_name, kind, value)
             for name in required:
                 if value.get(name) is None:
-                    problems.append(("missing", name, f"Value null at '{_join(path, name)}' failed to satisfy "
-                                     "constraint: Member must not be null"))
+                    problems.append(("missing", name, f"Value null at '{_text((path, _lower(name)))}' failed to "
+                                     "satisfy constraint: Member must not be null"))
             for name, member_value in value.items():
-                sub = subs.get(name)
-                if sub is not None and member_value is not None:
-                    sub(member_value, _join(path, name), problems)
+                member = subs.get(name)
+                if member is not None and member_value is not None:
+                    member[0](member_value, (path, member[1]), problems)
 
         return check_structure
 
@@ -208,10 +226,10 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
             for i, item in enumerate(value, 1):
                 if item is not None:
                     if sub is not None:
-                        sub(item, f"{path}.{i}.member", problems)
+                        sub(item, (path, i, "member"), problems)
                 elif not sparse:  # a JSON null inside a list the model does not mark sparse
-                    problems.append(("null", path, f"Value null at '{path}.{i}.member' failed to satisfy "
-                                     "constraint: Member must not be null"))
+                    problems.append(("null", _text(path), f"Value null at '{_text((path, i, 'member'))}' failed "
+                                     "to satisfy constraint: Member must not be null"))
 
         return check_list
 
@@ -226,9 +244,9 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
                 test(value, path, problems)
             for k, item in value.items():
                 if ksub is not None:
-                    ksub(k, f"{path}.key", problems)
+                    ksub(k, (path, "key", ""), problems)
                 if vsub is not None and item is not None:
-                    vsub(item, f"{path}.{k}.member", problems)
+                    vsub(item, (path, k, "member"), problems)
 
         return check_map
 
@@ -236,9 +254,14 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
         if expected is None:
             return None
 
-        def check_type(value, path, problems):
-            if not type_ok(value):
-                raise TypeMismatch(path, kind, value)
+        if kind in ("string", "boolean"):  # the commonest leaves: the test inline
+            def check_type(value, path, problems):
+                if not isinstance(value, expected):
+                    raise TypeMismatch(path, kind, value)
+        else:
+            def check_type(value, path, problems):
+                if not type_ok(value):
+                    raise TypeMismatch(path, kind, value)
 
         return check_type
 
@@ -257,6 +280,7 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
         shape = {"enum": shape["enum"]} if "enum" in shape and shape_name not in style.unchecked_enums else {}
 
     def problem(value, path, text):
+        path = _text(path)
         return ("constraint", path, f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: {text}")
 
     lo, hi = shape.get("min"), shape.get("max")
