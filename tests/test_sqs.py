@@ -674,3 +674,10 @@ def test_receive_while_messages_arrive_never_returns_a_message_twice(sqs, queue_
     sender.join()
     assert len(seen) == 30
     assert len(set(seen)) == 30
+
+
+def test_a_batch_leaves_an_empty_failed_list_out(sqs, queue_url):
+    # as AWS answered over JSON (test_send_message_batch_with_oversized_contents_with_updated_maximum_message_size)
+    result = sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": "1", "MessageBody": "a"}])
+    assert [s["Id"] for s in result["Successful"]] == ["1"]
+    assert "Failed" not in result

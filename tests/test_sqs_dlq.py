@@ -193,9 +193,50 @@ def test_message_move_task_needs_a_dead_letter_queue(sqs, unique_name):
 def test_message_move_task_on_missing_queue_fails(sqs, unique_name):
     excinfo = raises(sqs.start_message_move_task, SourceArn="arn:aws:sqs:us-east-1:000000000000:" + unique_name())
     assert_error(excinfo, "ResourceNotFoundException",
-                 "The resource that you specified for the SourceArn parameter doesn't exist.")
+                 "The resource that you specified for the SourceArn parameter doesn't exist.", status=404)
 
 
-def test_cancel_unknown_move_task_fails(sqs):
-    excinfo = raises(sqs.cancel_message_move_task, TaskHandle="bm9wZQ==")
-    assert_error(excinfo, "ResourceNotFoundException", "Task does not exist.")
+def _handle(task_id: str, source_arn: str) -> str:
+    import base64
+    import json
+
+    return base64.b64encode(json.dumps({"taskId": task_id, "sourceArn": source_arn}).encode()).decode()
+
+
+def test_cancel_unknown_move_task_fails(sqs, pair):
+    # as AWS answered (LocalStack's recorded test_cancel_with_invalid_*): a handle that is not one,
+    # a source queue that does not exist, a task that does not
+    excinfo = raises(sqs.cancel_message_move_task, TaskHandle="foobared")
+    assert_error(excinfo, "InvalidParameterValue", "Value for parameter TaskHandle is invalid.")
+    excinfo = raises(sqs.cancel_message_move_task,
+                     TaskHandle=_handle("10f57157-fc38-4da9-a113-4de7e12d05dd", "arn:aws:sqs:us-east-1:000000000000:nope"))
+    assert_error(excinfo, "ResourceNotFoundException",
+                 "The resource that you specified for the SourceArn parameter doesn't exist.", status=404)
+    excinfo = raises(sqs.cancel_message_move_task,
+                     TaskHandle=_handle("10f57157-fc38-4da9-a113-4de7e12d05aa", arn_of(sqs, pair[1])))
+    assert_error(excinfo, "ResourceNotFoundException", "Task does not exist.", status=404)
+
+
+def test_move_task_to_a_missing_destination_fails_with_404(sqs, pair):
+    excinfo = raises(sqs.start_message_move_task, SourceArn=arn_of(sqs, pair[1]),
+                     DestinationArn="arn:aws:sqs:us-east-1:000000000000:no-such-destination")
+    assert_error(excinfo, "ResourceNotFoundException",
+                 "The resource that you specified for the DestinationArn parameter doesn't exist.", status=404)
+
+
+def test_move_task_fails_when_its_destination_is_deleted(sqs, pair, unique_name):
+    # as AWS answered (test_move_task_delete_destination_queue_while_running)
+    source, dlq = pair
+    sqs.send_message_batch(QueueUrl=source, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(5)])
+    for _ in range(3):
+        receive_all(sqs, source, VisibilityTimeout=0)
+    destination = sqs.create_queue(QueueName=unique_name("dest"))["QueueUrl"]
+    destination_arn = arn_of(sqs, destination)
+    sqs.start_message_move_task(SourceArn=arn_of(sqs, dlq), DestinationArn=destination_arn,
+                                MaxNumberOfMessagesPerSecond=1)
+    sqs.delete_queue(QueueUrl=destination)
+    wait_until(lambda: sqs.list_message_move_tasks(SourceArn=arn_of(sqs, dlq))["Results"][0]["Status"] != "RUNNING")
+    task = sqs.list_message_move_tasks(SourceArn=arn_of(sqs, dlq))["Results"][0]
+    assert task["Status"] == "FAILED"
+    assert task["FailureReason"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert sqs.receive_message(QueueUrl=dlq)["Messages"]  # what was not moved stays

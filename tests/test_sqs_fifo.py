@@ -165,7 +165,7 @@ def test_fifo_batch_send_keeps_order_and_deduplicates(sqs, content_dedup_url):
     )
     assert [s["Id"] for s in result["Successful"]] == ["1", "2", "3"]
     assert result["Successful"][2]["MessageId"] == result["Successful"][0]["MessageId"]
-    assert result["Failed"] == []
+    assert "Failed" not in result  # AWS leaves an empty list out
     assert [m["Body"] for m in receive_all(sqs, content_dedup_url)] == ["x", "y"]
 
 

@@ -70,6 +70,22 @@ def _trace_attribute(ctx) -> str | None:
     return None
 
 
+def _batch_result(successful: list, failed: list) -> dict:
+    """A batch's answer: AWS leaves an empty Successful or Failed list out (LocalStack's
+    AWS-recorded test_send_message_batch_with_oversized_contents_with_updated_maximum_message_size)."""
+    result = {}
+    if successful:
+        result["Successful"] = successful
+    if failed:
+        result["Failed"] = failed
+    return result
+
+
+def _not_found(parameter: str) -> AwsError:
+    return AwsError("ResourceNotFoundException",
+                    f"The resource that you specified for the {parameter} parameter doesn't exist.", 404)
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -586,7 +602,7 @@ class SqsProvider(Provider):
                 else:
                     self.store.insert_messages([r[0] for r in rows])
             self._waiters.notify(queue.id)
-        return {"Successful": successful, "Failed": failed}
+        return _batch_result(successful, failed)
 
     @staticmethod
     def _failure(entry_id: str, error: AwsError) -> dict:
@@ -868,7 +884,7 @@ class SqsProvider(Provider):
                     successful.append({"Id": entry["Id"]})
                 except AwsError as error:
                     failed.append(self._failure(entry["Id"], error))
-        return {"Successful": successful, "Failed": failed}
+        return _batch_result(successful, failed)
 
     def change_message_visibility(self, ctx, params):
         queue = self._resolve(ctx, params.get("QueueUrl"))
@@ -913,7 +929,7 @@ class SqsProvider(Provider):
                     successful.append({"Id": entry["Id"]})
                 except AwsError as error:
                     failed.append(self._failure(entry["Id"], error))
-        return {"Successful": successful, "Failed": failed}
+        return _batch_result(successful, failed)
 
     # -- dead-letter queues and message moves ----------------------------------------------------
 
@@ -944,9 +960,7 @@ class SqsProvider(Provider):
     def _source_queue(self, ctx, arn: str) -> Queue:
         queue = self._queue_by_arn(arn or "")
         if queue is None or queue.account != ctx.account:
-            raise AwsError(
-                "ResourceNotFoundException", "The resource that you specified for the SourceArn parameter doesn't exist."
-            )
+            raise _not_found("SourceArn")
         return queue
 
     def start_message_move_task(self, ctx, params):
@@ -958,10 +972,7 @@ class SqsProvider(Provider):
         if destination_arn is not None:
             destination = self._queue_by_arn(destination_arn)
             if destination is None or destination.account != ctx.account:
-                raise AwsError(
-                    "ResourceNotFoundException",
-                    "The resource that you specified for the DestinationArn parameter doesn't exist.",
-                )
+                raise _not_found("DestinationArn")
         rate = params.get("MaxNumberOfMessagesPerSecond")
         if rate is not None and not 1 <= rate <= 500:
             raise invalid_parameter(
@@ -1021,6 +1032,10 @@ class SqsProvider(Provider):
                     after = message[0]
                     target = self._queue_by_arn(destination_arn or message[15] or "")
                     if target is None:
+                        if destination_arn:  # the destination was deleted while the task ran: AWS fails it
+                            self.store.update_move_task(task_id, status="FAILED", moved=moved + count,
+                                                        failure_reason="AWS.SimpleQueueService.NonExistentQueue")
+                            return
                         continue
                     self.store.move_message(message, target.id, now, now, None, keep_fifo=target.fifo)
                     self._waiters.notify(target.id)
@@ -1034,22 +1049,26 @@ class SqsProvider(Provider):
             log.exception("message move task %s failed", task_id)
             self.store.update_move_task(task_id, status="FAILED", failure_reason="InternalError")
 
-    def _task_from_handle(self, handle: str) -> tuple:
+    def _task_from_handle(self, ctx, handle: str) -> tuple:
+        """The task a handle names, checked as AWS checks it (LocalStack's AWS-recorded move task
+        tests): a handle that is not one -> InvalidParameterValue; a source queue that does not
+        exist, then a task that does not -> ResourceNotFoundException (404)."""
         try:
             decoded = orjson.loads(base64.b64decode(handle or "", validate=True))
-            task_id = decoded["taskId"]
+            task_id, source_arn = decoded["taskId"], decoded["sourceArn"]
+            if not isinstance(task_id, str) or not isinstance(source_arn, str):
+                raise TypeError
         except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-            task_id = None
-        row = self.store.move_task(task_id) if isinstance(task_id, str) else None
-        if row is None:
-            raise AwsError("ResourceNotFoundException", "Task does not exist.")
+            raise invalid_parameter("Value for parameter TaskHandle is invalid.") from None
+        self._source_queue(ctx, source_arn)
+        row = self.store.move_task(task_id)
+        if row is None or row[2] != ctx.account or row[4] != source_arn:
+            raise AwsError("ResourceNotFoundException", "Task does not exist.", 404)
         return row
 
     def cancel_message_move_task(self, ctx, params):
-        row = self._task_from_handle(params.get("TaskHandle"))
-        task_id, status, account = row[0], row[1], row[2]
-        if account != ctx.account:
-            raise AwsError("ResourceNotFoundException", "Task does not exist.")
+        row = self._task_from_handle(ctx, params.get("TaskHandle"))
+        task_id, status = row[0], row[1]
         if status != "RUNNING":
             raise invalid_parameter("Only active tasks can be cancelled.")
         task = self._moves.pop(task_id, None)
