@@ -157,11 +157,14 @@ def localstack(checkout: Path, work: Path, python: str, services: set[str], time
                # tests that build a URL themselves (queue URLs, raw HTTP requests) use LOCALSTACK_HOST,
                # or GATEWAY_LISTEN's port (LocalStack's config.internal_service_url())
                "LOCALSTACK_HOST": server.endpoint.split("://", 1)[1],
-               "GATEWAY_LISTEN": server.endpoint.split("://", 1)[1]}
+               "GATEWAY_LISTEN": server.endpoint.split("://", 1)[1],
+               # localstack_plugin.py: the port and S3 host names of URLs the tests build themselves
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "conformance"), os.environ.get("PYTHONPATH")]))}
         env.pop("SNAPSHOT_UPDATE", None)  # snapshots are verified, never rewritten
         try:
             subprocess.run([interpreter, "-m", "pytest", *(f"tests/aws/services/{d}" for d in chosen),
-                            "-m", "aws_validated", "-p", "no:cacheprovider", "-q", "--junitxml", junit],
+                            "-m", "aws_validated", "-p", "no:cacheprovider", "-p", "localstack_plugin", "-q",
+                            "--junitxml", junit],
                            cwd=checkout, env=env, timeout=timeout)
         except subprocess.TimeoutExpired:
             print(f"conformance: LocalStack's suite stopped after {timeout} s", flush=True)
