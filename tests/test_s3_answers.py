@@ -3,6 +3,11 @@ answers AWS recorded in LocalStack's AWS-validated snapshots (docs/conformance.m
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
+import pytest
+from s3_support import raw
+
 pytest_plugins = ["s3_fixtures"]
 
 
@@ -33,3 +38,21 @@ def test_put_object_answers_no_size(s3, bucket):
     general purpose bucket's PutObject."""
     put = s3.put_object(Bucket=bucket, Key="k", Body=b"hello")
     assert "Size" not in put and "x-amz-object-size" not in put["ResponseMetadata"]["HTTPHeaders"]
+
+
+@pytest.mark.parametrize("query, root", [
+    ("", "ListBucketResult"), ("?list-type=2", "ListBucketResult"), ("?versions", "ListVersionsResult"),
+    ("?uploads", "ListMultipartUploadsResult"), ("?acl", "AccessControlPolicy"), ("?versioning", "VersioningConfiguration"),
+])
+def test_answers_have_s3s_root_element_and_namespace(bucket, endpoint, query, root):
+    """Clients that read S3's XML themselves find AWS's root element in S3's namespace (the
+    S3 API reference's Response Syntax), not the model's output shape name."""
+    r = raw(endpoint, "GET", f"/{bucket}{query}")
+    assert r.status_code == 200
+    assert ElementTree.fromstring(r.content).tag == "{http://s3.amazonaws.com/doc/2006-03-01/}" + root
+
+
+def test_list_buckets_and_multipart_roots(s3, bucket, endpoint):
+    assert ElementTree.fromstring(raw(endpoint, "GET", "/").content).tag.endswith("}ListAllMyBucketsResult")
+    r = raw(endpoint, "POST", f"/{bucket}/k?uploads")
+    assert ElementTree.fromstring(r.content).tag.endswith("}InitiateMultipartUploadResult")

@@ -24,6 +24,43 @@ from overcast.aws.protocols.xmlcodec import (
 # services whose errors are <Error>...</Error> without the ErrorResponse wrapper
 BARE_ERROR_ROOT = frozenset(("s3", "s3control"))
 
+# The root element of an answer whose members make up the body (no payload member). botocore's
+# model does not carry it (its parser ignores the root), but clients that read the XML themselves
+# do: S3's names, from the Response Syntax of each operation in the S3 API reference, in S3's
+# namespace, as S3 answers them.
+S3_NAMESPACE = ' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+RESULT_ROOTS = {"s3": {
+    "CompleteMultipartUploadOutput": "CompleteMultipartUploadResult",
+    "CreateMultipartUploadOutput": "InitiateMultipartUploadResult",
+    "CreateSessionOutput": "CreateSessionResult",
+    "DeleteObjectsOutput": "DeleteResult",
+    "GetBucketAccelerateConfigurationOutput": "AccelerateConfiguration",
+    "GetBucketAclOutput": "AccessControlPolicy",
+    "GetObjectAclOutput": "AccessControlPolicy",
+    "GetBucketCorsOutput": "CORSConfiguration",
+    "GetBucketLifecycleOutput": "LifecycleConfiguration",
+    "GetBucketLifecycleConfigurationOutput": "LifecycleConfiguration",
+    "GetBucketLoggingOutput": "BucketLoggingStatus",
+    "NotificationConfigurationDeprecated": "NotificationConfiguration",
+    "NotificationConfiguration": "NotificationConfiguration",
+    "GetBucketRequestPaymentOutput": "RequestPaymentConfiguration",
+    "GetBucketTaggingOutput": "Tagging",
+    "GetObjectTaggingOutput": "Tagging",
+    "GetBucketVersioningOutput": "VersioningConfiguration",
+    "GetBucketWebsiteOutput": "WebsiteConfiguration",
+    "GetObjectAttributesOutput": "GetObjectAttributesResponse",
+    "ListBucketAnalyticsConfigurationsOutput": "ListBucketAnalyticsConfigurationResult",
+    "ListBucketInventoryConfigurationsOutput": "ListInventoryConfigurationsResult",
+    "ListBucketMetricsConfigurationsOutput": "ListMetricsConfigurationsResult",
+    "ListBucketsOutput": "ListAllMyBucketsResult",
+    "ListDirectoryBucketsOutput": "ListAllMyDirectoryBucketsResult",
+    "ListMultipartUploadsOutput": "ListMultipartUploadsResult",
+    "ListObjectVersionsOutput": "ListVersionsResult",
+    "ListObjectsOutput": "ListBucketResult",
+    "ListObjectsV2Output": "ListBucketResult",
+    "ListPartsOutput": "ListPartsResult",
+}}
+
 
 class RestXmlProtocol(RestProtocol):
     name = "rest-xml"
@@ -60,6 +97,9 @@ class RestXmlProtocol(RestProtocol):
 
     def _write_body(self, model, shape_name, output: dict) -> bytes:
         tag, attrs = self._root(model, shape_name, {}, output)
+        root = RESULT_ROOTS.get(model.name, {}).get(shape_name)
+        if root is not None:
+            tag, attrs = root, S3_NAMESPACE + structure_attrs(model, shape_name, output)
         parts = [f"<{tag}{attrs}>"]
         structure_children(model, shape_name, output, parts)
         parts.append(f"</{tag}>")
