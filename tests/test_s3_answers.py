@@ -56,3 +56,25 @@ def test_list_buckets_and_multipart_roots(s3, bucket, endpoint):
     assert ElementTree.fromstring(raw(endpoint, "GET", "/").content).tag.endswith("}ListAllMyBucketsResult")
     r = raw(endpoint, "POST", f"/{bucket}/k?uploads")
     assert ElementTree.fromstring(r.content).tag.endswith("}InitiateMultipartUploadResult")
+
+
+def test_listings_give_times_in_whole_seconds(s3, unique_name, endpoint):
+    """S3 lists LastModified / Initiated as `2023-11-15T12:02:40.000Z` (AWS's recorded answers)."""
+    bucket = unique_name("ts")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="k")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"p")
+    times = []
+    for query, path in (("?versions", ".//{*}LastModified"), ("?uploads", ".//{*}Initiated"),
+                        (f"/m?uploadId={upload}", ".//{*}LastModified")):
+        url = f"/{bucket}{query}" if query.startswith("?") else f"/{bucket}{query}"
+        times += [e.text for e in ElementTree.fromstring(raw(endpoint, "GET", url).content).iterfind(path)]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_object(Bucket=bucket, Key="k2", Body=b"x")
+    for query in ("", "?list-type=2"):
+        times += [e.text for e in ElementTree.fromstring(raw(endpoint, "GET", f"/{bucket}{query}").content)
+                  .iterfind(".//{*}LastModified")]
+    assert len(times) == 6 and all(t.endswith(".000Z") for t in times), times

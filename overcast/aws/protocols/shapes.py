@@ -76,8 +76,9 @@ def format_timestamp(value, fmt: str) -> str | float | int:
         return int(seconds) if seconds == int(seconds) else round(seconds, 3)
     if fmt == "rfc822":
         return format_datetime(dt, usegmt=True)
-    # iso8601: AWS answers with millisecond precision only when there is a fraction
-    if dt.microsecond:
+    # iso8601: AWS answers with millisecond precision only when there is a fraction (S3 always:
+    # "iso8601-milliseconds", xmlcodec.MILLISECOND_TIMESTAMPS)
+    if dt.microsecond or fmt == "iso8601-milliseconds":
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -13,6 +13,11 @@ import xml.etree.ElementTree as ET
 from overcast.aws.models import ServiceModel
 from overcast.aws.protocols.shapes import from_text, ref_traits, to_text
 
+# Services whose XML times always carry milliseconds (`2023-11-15T12:02:40.000Z`), where others
+# write them only when there is a fraction: S3 (the S3 API reference's examples, AWS's recorded
+# answers).
+MILLISECOND_TIMESTAMPS = frozenset(("s3",))
+
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
 _ATTR_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#xD;", "\n": "&#xA;", "\t": "&#x9;"}
@@ -152,7 +157,10 @@ def element(model: ServiceModel, shape_name: str, kind: str, tag: str, traits: d
         if not flattened:
             parts.append(f"</{tag}>")
     else:
-        text = to_text(kind, value, traits.get("timestampFormat") or shape.get("timestampFormat"))
+        fmt = traits.get("timestampFormat") or shape.get("timestampFormat")
+        if kind == "timestamp" and fmt is None and model.name in MILLISECOND_TIMESTAMPS:
+            fmt = "iso8601-milliseconds"
+        text = to_text(kind, value, fmt)
         parts.append(f"<{tag}{namespace_attr(traits)}>{escape_text(text)}</{tag}>")
 
 

@@ -93,6 +93,12 @@ def to_ts(value: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(value, UTC)
 
 
+def listed_ts(value: float) -> datetime.datetime:
+    """A time in a listing (ListObjects(V2), ListObjectVersions, ListMultipartUploads, ListParts):
+    S3 lists them in whole seconds (`2023-11-15T12:02:40.000Z`), as AWS's recorded answers show."""
+    return datetime.datetime.fromtimestamp(int(value), UTC)
+
+
 def no_such_bucket(name: str) -> AwsError:
     return AwsError("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=name)
 
@@ -1134,7 +1140,7 @@ class S3Provider(Provider):
                 return contents, prefixes, False, last
 
     def _content(self, obj: Obj, url: bool, owner: dict | None) -> dict:
-        entry = {"Key": _encode(obj.key, url), "LastModified": to_ts(obj.modified), "ETag": obj.etag,
+        entry = {"Key": _encode(obj.key, url), "LastModified": listed_ts(obj.modified), "ETag": obj.etag,
                  "Size": obj.size, "StorageClass": obj.meta.get("StorageClass", "STANDARD"), "Owner": owner}
         sums = obj.meta.get("Checksums")
         if sums:
@@ -1232,7 +1238,7 @@ class S3Provider(Provider):
                     truncated, done = True, True
                     break
                 entry = {"Key": _encode(obj.key, url), "VersionId": obj.version_id, "IsLatest": obj.latest,
-                         "LastModified": to_ts(obj.modified), "Owner": owner}
+                         "LastModified": listed_ts(obj.modified), "Owner": owner}
                 if obj.delete_marker:
                     markers.append(entry)
                 else:
@@ -1448,7 +1454,7 @@ class S3Provider(Provider):
         owner = _owner(bucket.account)
         entries = []
         for number, size, etag, modified, _blob, sums in parts:
-            entry = {"PartNumber": number, "LastModified": to_ts(modified), "ETag": etag, "Size": size}
+            entry = {"PartNumber": number, "LastModified": listed_ts(modified), "ETag": etag, "Size": size}
             for alg, value in sums.items():
                 entry[f"Checksum{alg}"] = value
             entries.append(entry)
@@ -1481,7 +1487,7 @@ class S3Provider(Provider):
                     if common not in prefixes:
                         prefixes.append(common)
                     continue
-            uploads.append({"UploadId": upload_id, "Key": _encode(key, url), "Initiated": to_ts(initiated),
+            uploads.append({"UploadId": upload_id, "Key": _encode(key, url), "Initiated": listed_ts(initiated),
                             "StorageClass": meta.get("StorageClass", "STANDARD"), "Owner": owner,
                             "Initiator": _initiator(bucket.account),
                             "ChecksumAlgorithm": meta.get("Algorithm"), "ChecksumType": meta.get("ChecksumType")})
