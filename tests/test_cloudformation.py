@@ -906,3 +906,56 @@ def test_delete_change_set_of_a_name_the_stack_does_not_have_succeeds(cf, unique
     code, message = error_of(lambda: cf.delete_change_set(StackName=unique_name("nostack"), ChangeSetName="x"))
     assert code == "ValidationError" and message.endswith("does not exist")
     cf.delete_stack(StackName=name)
+
+
+INLINE_POLICY = """
+Parameters:
+  Actions: {Type: CommaDelimitedList, Default: "sqs:SendMessage"}
+  WithPolicy: {Type: String, Default: "yes"}
+Conditions:
+  Attached: !Equals [!Ref WithPolicy, "yes"]
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      Tags: [{Key: team, Value: queues}]
+  Policy:
+    Type: AWS::SQS::QueueInlinePolicy
+    Condition: Attached
+    Properties:
+      Queue: !Ref Queue
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Principal: "*", Action: !Ref Actions, Resource: !GetAtt Queue.Arn}]
+Outputs:
+  Url: {Value: !Ref Queue}
+  PolicyRef: {Value: !Ref Policy, Condition: Attached}
+"""
+
+
+def test_queue_inline_policy_attaches_updates_and_detaches(cf, client, unique_name):
+    # AWS::SQS::QueueInlinePolicy (AWS's template reference: Ref is the queue's URL); the queue
+    # keeps only the template's tags, as LocalStack's AWS-recorded SQS resource tests show
+    sqs = client("sqs")
+    name = unique_name("inline")
+    cf.create_stack(StackName=name, TemplateBody=INLINE_POLICY)
+    out = outputs(wait(cf, "stack_create_complete", name))
+    assert out["PolicyRef"] == out["Url"]
+    assert sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"] == {"team": "queues"}
+
+    def policy() -> dict | None:
+        found = sqs.get_queue_attributes(QueueUrl=out["Url"], AttributeNames=["Policy"]).get("Attributes", {})
+        return json.loads(found["Policy"]) if "Policy" in found else None
+
+    assert policy()["Statement"][0]["Action"] == ["sqs:SendMessage"]
+    cf.update_stack(StackName=name, UsePreviousTemplate=True,
+                    Parameters=[{"ParameterKey": "Actions", "ParameterValue": "sqs:SendMessage,sqs:ReceiveMessage"}])
+    wait(cf, "stack_update_complete", name)
+    assert policy()["Statement"][0]["Action"] == ["sqs:SendMessage", "sqs:ReceiveMessage"]
+    cf.update_stack(StackName=name, UsePreviousTemplate=True,
+                    Parameters=[{"ParameterKey": "Actions", "UsePreviousValue": True},
+                                {"ParameterKey": "WithPolicy", "ParameterValue": "no"}])
+    wait(cf, "stack_update_complete", name)
+    assert policy() is None
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)

@@ -82,11 +82,17 @@ def with_stack_tags(schema: schemas.TypeSchema | None, properties: dict, tags) -
     return {**properties, schema.tag_property: merged}
 
 
+# Types whose resources AWS leaves without the aws:cloudformation:* tags: a nested stack (its own
+# resources get its own), and SQS queues (ListQueueTags of a queue a stack made shows only the
+# template's tags: LocalStack's AWS-recorded resource_providers/test_aws_sqs_queue snapshots).
+_WITHOUT_SYSTEM_TAGS = frozenset({"AWS::CloudFormation::Stack", "AWS::SQS::Queue"})
+
+
 def system_tags(stack: dict, logical_id: str, type_name: str) -> list[dict]:
     """The tags CloudFormation adds to every resource it creates that keeps tags (AWS documents
     them under "Resource tag"): the stack's name and id and the resource's logical id. A nested
     stack gets none: its own resources get its own."""
-    if type_name == "AWS::CloudFormation::Stack" or not logical_id:
+    if type_name in _WITHOUT_SYSTEM_TAGS or not logical_id:
         return []
     return [{"Key": "aws:cloudformation:stack-name", "Value": stack["StackName"]},
             {"Key": "aws:cloudformation:stack-id", "Value": stack["StackId"]},

@@ -95,6 +95,7 @@ TYPES: dict[str, str] = {
     "AWS::SNS::TopicPolicy": _P + "sns:TopicPolicy",
     "AWS::SQS::Queue": _P + "sqs:Queue",
     "AWS::SQS::QueuePolicy": _P + "sqs:QueuePolicy",
+    "AWS::SQS::QueueInlinePolicy": _P + "sqs:QueueInlinePolicy",
     "AWS::SSM::Parameter": _P + "ssm:Parameter",
     "AWS::StepFunctions::Activity": _P + "stepfunctions:Activity",
     "AWS::StepFunctions::StateMachine": _P + "stepfunctions:StateMachine",

@@ -1,9 +1,10 @@
-"""AWS::SQS::Queue and AWS::SQS::QueuePolicy, through the SQS provider."""
+"""AWS::SQS::Queue, AWS::SQS::QueuePolicy and AWS::SQS::QueueInlinePolicy, through the SQS provider."""
 
 from __future__ import annotations
 
 import json
 
+from overcast.aws.errors import AwsError
 from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, read_or_none
 
 _ATTRIBUTES = ("ContentBasedDeduplication", "DeduplicationScope", "DelaySeconds", "FifoQueue", "FifoThroughputLimit",
@@ -122,3 +123,29 @@ class QueuePolicy(ResourceType):
                 await op.call("sqs", "SetQueueAttributes", {"QueueUrl": url, "Attributes": {"Policy": ""}})
             except Exception:  # the queue went first: nothing left to detach from
                 pass
+
+
+class QueueInlinePolicy(ResourceType):
+    """One queue's policy (AWS's template reference: Ref is the queue's URL; a new Queue is a
+    replacement, a new PolicyDocument an update in place)."""
+
+    type_name = "AWS::SQS::QueueInlinePolicy"
+
+    async def create(self, op: ResourceOp):
+        url = op.properties.get("Queue")
+        await self._set(op, url, as_attribute(op.properties.get("PolicyDocument") or {}))
+        return url, {}
+
+    async def update(self, op: ResourceOp):
+        await self._set(op, op.physical_id, as_attribute(op.properties.get("PolicyDocument") or {}))
+        return {}
+
+    async def delete(self, op: ResourceOp):
+        try:
+            await self._set(op, op.physical_id, "")
+        except AwsError:  # the queue went first: nothing left to detach from
+            pass
+
+    @staticmethod
+    async def _set(op: ResourceOp, url: str, policy: str) -> None:
+        await op.call("sqs", "SetQueueAttributes", {"QueueUrl": url, "Attributes": {"Policy": policy}})
