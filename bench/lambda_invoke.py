@@ -1,10 +1,16 @@
 """Lambda: warm synchronous invoke latency through boto3, cold start, and Event throughput.
 
     .venv/bin/python bench/lambda_invoke.py [warm-invokes]
+    .venv/bin/python bench/lambda_invoke.py --dwell [events]
 
 Targets: warm invoke p50 through boto3 <= 1.5x the p50 of a trivial boto3 call
 (GetAccountSettings) measured in the same run, interleaved so load swings hit both alike
 (issue 21); cold start <= 100 ms; 200 concurrent Event invokes complete using both cores.
+
+--dwell: the time an Event invoke waits in the queue, one at a time on a warm sandbox: from just
+before the client sends Invoke to the handler's first line (the handler returns its time.time(),
+which the OnSuccess destination's record carries back; client and sandbox share the clock).
+OVERCAST_DATABASE_URL in the environment runs the server on PostgreSQL.
 
 Cold start is measured two ways: the whole Invoke round trip on a never-invoked function, and
 the REPORT line's Init Duration (process start -> runtime client's first /next).
@@ -46,7 +52,40 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+STAMP = "import time\ndef handler(event, context):\n    return {'started': time.time()}\n"
+
+
+def dwell(count: int) -> None:
+    server = Server()
+    try:
+        lam = client(server.endpoint, "lambda")
+        sqs = client(server.endpoint, "sqs")
+        url = sqs.create_queue(QueueName="dwell")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        lam.create_function(FunctionName="stamp", Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                            Code={"ZipFile": zipped(STAMP)})
+        lam.put_function_event_invoke_config(FunctionName="stamp", DestinationConfig={"OnSuccess": {"Destination": arn}})
+        lam.invoke(FunctionName="stamp", Payload=b"{}")  # a warm sandbox
+        waits = []
+        for i in range(count + 5):
+            sent = time.time()
+            lam.invoke(FunctionName="stamp", InvocationType="Event", Payload=b"{}")
+            while True:
+                got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+                if got:
+                    break
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+            if i >= 5:  # (the first few warm the paths up)
+                waits.append((json.loads(got[0]["Body"])["responsePayload"]["started"] - sent) * 1000)
+        print(f"Event invoke dwell ({count}, one at a time, warm): p50 {percentile(waits, 50):.2f} ms  "
+              f"p90 {percentile(waits, 90):.2f} ms  max {max(waits):.2f} ms  (Invoke sent -> handler started)")
+    finally:
+        server.stop()
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--dwell"]:
+        return dwell(int(sys.argv[2]) if len(sys.argv) > 2 else 200)
     warm_count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     server = Server()
     try:

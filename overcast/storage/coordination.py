@@ -153,8 +153,11 @@ class Local:
     """One node: no other node to wake, every lease is this node's. Work starts at once."""
 
     cluster = False
-    node_id = "local"
     first = True  # the first node of its cluster: recovers what the last run left
+
+    def __init__(self):
+        # this run's: work a store marked as claimed by an earlier run is a dead node's (dead_nodes)
+        self.node_id = f"local-{os.getpid()}-{secrets.token_hex(3)}"
 
     def channel(self, name: str) -> Channel | None:
         return None
@@ -182,6 +185,12 @@ class Local:
 
     def live_node_ids(self) -> list[str]:
         return []
+
+    async def dead_nodes(self, nodes: Iterable[str]) -> set[str]:
+        return {node for node in nodes if node != self.node_id}  # earlier runs of this server
+
+    def on_nodes_gone(self, callback: Callable[[], None]) -> None:
+        pass  # no other node to lose
 
     def other_addresses(self) -> list[str]:
         return []
@@ -242,6 +251,7 @@ class Cluster:
         self._lock = asyncio.Lock()
         self._live = 1
         self._addresses: dict[str, str] = {}
+        self._gone_callbacks: list[Callable[[], None]] = []
         self._token = ""
         self._last_renewed = 0.0  # monotonic time of the last successful heartbeat
         self._fence: asyncio.TimerHandle | None = None
@@ -637,8 +647,14 @@ class Cluster:
             rows = await (await self._conn.execute(
                 "SELECT id, address FROM cluster_nodes WHERE heartbeat > now() - make_interval(secs => %s)",
                 (LEASE_SECONDS,))).fetchall()
-        self._addresses = dict(rows)
+        before, self._addresses = self._addresses, dict(rows)
         self._live = max(1, len(rows))
+        if any(node not in self._addresses for node in before):
+            for callback in self._gone_callbacks:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after nodes left")
 
     async def _claim_due(self) -> None:
         """Claim free and expired leases of registered work, up to this node's fair share."""
@@ -694,6 +710,26 @@ class Cluster:
 
     def live_node_ids(self) -> list[str]:
         return list(self._addresses) or [self.node_id]
+
+    async def dead_nodes(self, nodes: Iterable[str]) -> set[str]:
+        """Which of these node ids, found on work a node claimed in a store (Lambda's queued
+        events), belong to no live node, so that their work may be taken. Asked of the database,
+        not of this node's view (2 s old at most): a node that joined since has its row there
+        before it claims anything. A node whose heartbeat expired counts as dead."""
+        nodes = [node for node in set(nodes) if node != self.node_id]
+        if not nodes:
+            return set()
+        async with self._lock:
+            rows = await (await self._conn.execute(
+                "SELECT n FROM unnest(%s::text[]) AS n WHERE n NOT IN "
+                "(SELECT id FROM cluster_nodes WHERE heartbeat > now() - make_interval(secs => %s))",
+                (nodes, LEASE_SECONDS))).fetchall()
+        return {row[0] for row in rows}
+
+    def on_nodes_gone(self, callback: Callable[[], None]) -> None:
+        """`callback()` whenever a node this one saw alive is seen dead or gone (its heartbeat
+        expired, it left, or a node restarted on its machine removed it)."""
+        self._gone_callbacks.append(callback)
 
     def other_addresses(self) -> list[str]:
         """The addresses of the other live nodes (for calls between nodes)."""

@@ -37,6 +37,11 @@ class Database:
     # request during which it did not move wrote nothing).
     unsynced = False
     commits = 0
+    # What a subquery choosing rows to claim ends with (a queue several nodes take work from:
+    # UPDATE ... WHERE id IN (SELECT id ... LIMIT n<skip_locked>)). PostgreSQL: FOR UPDATE SKIP
+    # LOCKED, so that concurrent claimers take different rows without waiting for each other.
+    # SQLite: nothing; it has one writer at a time, so the UPDATE is atomic as it stands.
+    skip_locked = ""
 
     async def sync(self) -> None:
         pass

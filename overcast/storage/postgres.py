@@ -133,6 +133,8 @@ def probe(url: str) -> None:
 
 
 class PostgresDatabase(Database):
+    skip_locked = " FOR UPDATE SKIP LOCKED"  # (Database.skip_locked)
+
     def __init__(self, url: str, pool_size: int = POOL_SIZE):
         self.url = display_url(url)
         probe(url)

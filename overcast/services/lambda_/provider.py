@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import math
 import os
 import random
 import re
@@ -100,7 +101,8 @@ class LambdaProvider(Provider):
         idle = float(os.environ.get("OVERCAST_LAMBDA_IDLE_SECONDS", 300))
         self.retry_delay = float(os.environ.get("OVERCAST_LAMBDA_RETRY_DELAY", 60))
         self.throttle_delay = float(os.environ.get("OVERCAST_LAMBDA_THROTTLE_DELAY", 1))
-        self.async_workers = asyncio.Semaphore(int(os.environ.get("OVERCAST_LAMBDA_ASYNC_CONCURRENCY", 16)))
+        # the asynchronous invocations this node runs at once; it claims queued events while it has room
+        self.async_limit = max(1, int(os.environ.get("OVERCAST_LAMBDA_ASYNC_CONCURRENCY", 16)))
         self.pools = Pools(self.account_limit, idle)
         # a cluster's `overcast status` shows each node's sandboxes and the invocations they run
         providers.coordination.add_load("sandboxes", lambda: sum(len(p.all) for p in self.pools.pools.values()))
@@ -109,7 +111,17 @@ class LambdaProvider(Provider):
         # running as root: each function's sandboxes run as a user of their own (docs/security.md)
         self.isolation = Isolation.create()
         self._tasks: set[asyncio.Task] = set()
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        # the queue of asynchronous invocations (lambda_events), shared by a cluster's nodes
+        coordination = providers.coordination
+        self._node = coordination.node_id
+        self._events_running = 0
+        self._events_wanted = False  # events may be due that no node claimed yet
+        self._due_timer: asyncio.TimerHandle | None = None  # one timer: the earliest due event known
+        self._due_at = math.inf
+        self._events_channel = coordination.channel("lambda-events")  # None on a single node
+        if self._events_channel is not None:
+            self._events_channel.subscribe(self._event_queued, lambda: self._want_events())
+        coordination.on_nodes_gone(lambda: self._spawn(self._free_dead_claims()))
         self._endpoint = f"http://127.0.0.1:{config.port or 4566}"
         self._logs = None  # the CloudWatch Logs provider, once loaded
         from overcast.services.lambda_.mappings import EventSourceMappings
@@ -119,11 +131,10 @@ class LambdaProvider(Provider):
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = time.time()
-        # async invocations a crash left: on a cluster, the first node takes them (docs/cluster.md)
-        for event_id, due in self.store.pending_events() if self.providers.coordination.first else ():
-            self._timers[event_id] = loop.call_later(max(0.0, due - now), self._launch_event, event_id)
+        # queued asynchronous invocations: those a dead node (or this server's last run) held wait
+        # again, then this node takes its share of what is due
+        await self._free_dead_claims()
+        self._want_events()
         for account, region, name, qualifier, config in self.store.all_provisioned():
             self._spawn(self._prewarm(account, region, name, qualifier, config.get("RequestedProvisionedConcurrentExecutions", 0)))
         # one-time work kept off the first invocation's path: choosing the interpreters of the
@@ -139,20 +150,21 @@ class LambdaProvider(Provider):
 
     async def stop(self) -> None:
         self.mappings.stop()
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._cancel_due_timer()
         for task in list(self._tasks):
             task.cancel()
+        try:  # what runs here now waits again: another node takes it at once (on one node: the next start)
+            if self.store.release_claims(self._node) and self._events_channel is not None:
+                self._events_channel.publish(0)
+        except Exception as e:
+            log.warning("releasing this node's asynchronous invocations: %s", e)
         self.pools.stop()
         if self.isolation is not None:
             self.isolation.close()
 
     def reset(self) -> None:
         self.mappings.reset()
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._cancel_due_timer()
         self.pools.stop()
 
     # -- event source mappings (delegated to mappings.py) --------------------------------------
@@ -1312,9 +1324,7 @@ class LambdaProvider(Provider):
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, None, version, request_id)
         if invocation_type == "Event":
-            event_id = self.store.enqueue(account, region, name, qualifier, request_id, payload, time.time(),
-                                          tracing.current_header())
-            self._launch_event(event_id)
+            self._enqueue(account, region, name, qualifier, request_id, payload, tracing.current_header())
             return InvokeResult(202, b"", None, None, version, request_id)
         _c, _t, reserved, _l = self._function(account, region, name)
         outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, client_context)
@@ -1398,26 +1408,120 @@ class LambdaProvider(Provider):
         return text
 
     # -- asynchronous invocations --------------------------------------------------------------
+    # A queue in the database (lambda_events) that every node of a cluster takes from: a node runs
+    # up to async_limit events at once and claims due events while it has room. An event queued
+    # on a node with room is claimed by it in the same INSERT (one statement, as on a single node);
+    # otherwise the enqueue wakes the other nodes (channel "lambda-events"), and the first with
+    # room claims it (FOR UPDATE SKIP LOCKED). A retry or a throttled attempt goes back to the
+    # queue with a due time; each node keeps one timer, for the earliest due event it knows of.
+    # A dead node's events wait again once it is known dead (docs/cluster.md), and run again: as
+    # on AWS, an asynchronous invocation may run more than once.
 
-    def _launch_event(self, event_id: int) -> None:
-        self._timers.pop(event_id, None)
-        self._spawn(self._run_event(event_id))
+    def _enqueue(self, account, region, name, qualifier, request_id, payload, trace) -> None:
+        now = time.time()
+        runs_here = self._events_running < self.async_limit
+        event_id = self.store.enqueue(account, region, name, qualifier, request_id, payload, now, trace,
+                                      self._node if runs_here else None)
+        if runs_here:
+            self._start_event((event_id, account, region, name, qualifier, request_id, payload, 0, now, trace))
+            return
+        self._events_wanted = True  # no room here: claimed when a worker frees (_event_done) ...
+        if self._events_channel is not None:
+            self._events_channel.publish(now)  # ... unless a node with room takes it first
 
-    def _schedule_event(self, event_id: int, delay: float) -> None:
-        self._timers[event_id] = asyncio.get_running_loop().call_later(delay, self._launch_event, event_id)
+    def _event_queued(self, due) -> None:
+        """Another node queued an event, due at `due` (its time.time())."""
+        if not isinstance(due, int | float) or due <= time.time():
+            self._want_events()
+        elif due < self._due_at:
+            self._arm_due_timer(due)
 
-    async def _run_event(self, event_id: int) -> None:
-        async with self.async_workers:
-            row = self.store.get_event(event_id)
-            if row is None:
+    def _want_events(self) -> None:
+        """Events may be due: claim what this node has room for, once the current loop turn ends
+        (several wake-ups in a turn make one claim)."""
+        if self._events_wanted:
+            return
+        self._events_wanted = True
+        asyncio.get_running_loop().call_soon(self._claim_events)
+
+    def _claim_events(self) -> None:
+        if not self._events_wanted or self._events_running >= self.async_limit:
+            return  # full: the next event done claims again
+        self._events_wanted = False
+        now = time.time()
+        room = self.async_limit - self._events_running
+        try:
+            rows = self.store.claim_events(self._node, now, room)
+            for row in rows:
+                self._start_event(row)
+            if len(rows) == room:  # maybe more: claimed again when a worker frees
+                self._events_wanted = True
                 return
-            account, region, name, qualifier, request_id, payload, attempts, received, trace = row
-            # one attempt of an asynchronous invocation, in the trace the event was queued in
-            with tracing.hop("lambda", "AsyncInvoke", resource=self._arn(account, region, name, qualifier),
-                             account=account, region=region, parent=trace,
-                             attributes={"requestId": request_id, "attempt": attempts + 1,
-                                         "dwellMs": round((time.time() - received) * 1000, 3)}):
-                await self._attempt_event(event_id, row[:-1])
+            due = self.store.next_due(now)
+        except Exception as e:  # the database is out of reach: the next wake-up tries again
+            log.warning("claiming asynchronous invocations: %s", e)
+            self._arm_due_timer(now + 1.0)
+            return
+        if due is not None:
+            self._arm_due_timer(due)
+
+    def _arm_due_timer(self, due: float) -> None:
+        self._cancel_due_timer()
+        self._due_at = due
+        self._due_timer = asyncio.get_running_loop().call_at(
+            asyncio.get_running_loop().time() + max(0.0, due - time.time()), self._due)
+
+    def _cancel_due_timer(self) -> None:
+        if self._due_timer is not None:
+            self._due_timer.cancel()
+            self._due_timer = None
+        self._due_at = math.inf
+
+    def _due(self) -> None:
+        self._due_timer = None
+        self._due_at = math.inf
+        self._want_events()
+
+    def _start_event(self, row: tuple) -> None:
+        self._events_running += 1
+        task = self._spawn(self._run_event(row))
+        task.add_done_callback(self._event_done)
+
+    def _event_done(self, _task) -> None:
+        self._events_running -= 1
+        if self._events_wanted:
+            self._events_wanted = False
+            self._want_events()
+
+    def _requeue(self, event_id: int, attempts: int, due: float) -> None:
+        """The event runs again at `due` (on whichever node has room then)."""
+        if not self.store.release(event_id, self._node, attempts, due):
+            return  # no longer this node's (taken as a dead node's while this one was cut off)
+        if due < self._due_at:
+            self._arm_due_timer(due)
+        if self._events_channel is not None:
+            self._events_channel.publish(due)
+
+    async def _free_dead_claims(self) -> None:
+        """Events held by nodes that are dead (or by this server's previous run) wait again."""
+        try:
+            dead = await self.providers.coordination.dead_nodes(self.store.claimers(self._node))
+            freed = sum(self.store.release_claims(node) for node in dead)
+        except Exception as e:
+            log.warning("looking for asynchronous invocations of dead nodes: %s", e)
+            return
+        if freed:
+            log.info("%d asynchronous invocation(s) of %d dead node(s) queued again", freed, len(dead))
+        self._want_events()  # (also what a node that left released itself: its notification may not have come)
+
+    async def _run_event(self, row: tuple) -> None:
+        event_id, account, region, name, qualifier, request_id, payload, attempts, received, trace = row
+        # one attempt of an asynchronous invocation, in the trace the event was queued in
+        with tracing.hop("lambda", "AsyncInvoke", resource=self._arn(account, region, name, qualifier),
+                         account=account, region=region, parent=trace,
+                         attributes={"requestId": request_id, "attempt": attempts + 1,
+                                     "dwellMs": round((time.time() - received) * 1000, 3)}):
+            await self._attempt_event(event_id, row[1:-1])
 
     async def _attempt_event(self, event_id: int, row: tuple) -> None:
         account, region, name, qualifier, request_id, payload, attempts, received = row
@@ -1425,7 +1529,7 @@ class LambdaProvider(Provider):
             config, version, alias = self._resolve(account, region, name, qualifier)
             reserved = self._function(account, region, name)[2]
         except AwsError:
-            self.store.finish(event_id)  # the function is gone: the event is dropped, as on AWS
+            self.store.finish(event_id, self._node)  # the function is gone: the event is dropped, as on AWS
             return
         event_config = (self.store.get_doc("lambda_event_configs", account, region, name, "qualifier",
                                            qualifier or "$LATEST")
@@ -1436,14 +1540,14 @@ class LambdaProvider(Provider):
         if time.time() - received > max_age:
             await self._fail_event(account, region, name, config, version, event_config, request_id, payload,
                                    attempts, None, "EventAgeExceeded")
-            self.store.finish(event_id)
+            self.store.finish(event_id, self._node)
             return
         try:
             outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, None,
                                           attempt=attempts + 1)
         except AwsError as e:
             if e.code == "TooManyRequestsException":
-                self._schedule_event(event_id, self.throttle_delay)
+                self._requeue(event_id, attempts, time.time() + self.throttle_delay)
                 return
             raise
         except Exception:
@@ -1454,18 +1558,17 @@ class LambdaProvider(Provider):
             await self._deliver(account, region, event_config, "OnSuccess",
                                 self._record(account, region, name, version, request_id, payload, attempts, "Success",
                                              outcome))
-            self.store.finish(event_id)
+            self.store.finish(event_id, self._node)
             return
         if attempts <= max_retries:
             delay = self.retry_delay * (2 ** (attempts - 1))
             if time.time() + delay - received > max_age:
                 delay = max(0.0, received + max_age - time.time()) + 0.001
-            self.store.reschedule(event_id, attempts, time.time() + delay)
-            self._schedule_event(event_id, delay)
+            self._requeue(event_id, attempts, time.time() + delay)
             return
         await self._fail_event(account, region, name, config, version, event_config, request_id, payload, attempts,
                                outcome, "RetriesExhausted")
-        self.store.finish(event_id)
+        self.store.finish(event_id, self._node)
 
     def _record(self, account, region, name, version, request_id, payload, attempts, condition, outcome) -> dict:
         try:

@@ -104,7 +104,14 @@ MIGRATIONS = [
     """,
     # the trace an asynchronous invocation was queued in (an X-Ray trace header): its attempts join it
     "ALTER TABLE lambda_events ADD COLUMN trace TEXT;",
+    # the queue is shared by a cluster's nodes: `node` is the node running the event (NULL: free)
+    """
+    ALTER TABLE lambda_events ADD COLUMN node TEXT;
+    CREATE INDEX lambda_events_claim ON lambda_events(node, due);
+    """,
 ]
+
+_EVENT = "id, account, region, name, qualifier, request_id, payload, attempts, received, trace"
 
 
 def has_pending_work(db: Database) -> bool:
@@ -287,23 +294,46 @@ class LambdaStore:
                         (account, region, name, version))
 
     # -- the asynchronous invocation queue -------------------------------------------------------
+    # Rows are events waiting (node NULL, due: when they may run next) or running on `node`. Any
+    # node claims due events (claim_events); a node's claims are released when it is known dead.
 
     def enqueue(self, account, region, name, qualifier, request_id, payload: bytes, now: float,
-                trace: str | None = None) -> int:
+                trace: str | None = None, node: str | None = None) -> int:
+        """Queue an event; `node`: the node that runs it at once (it had a worker free), else None."""
         return self.db.insert(
-            "INSERT INTO lambda_events(account, region, name, qualifier, request_id, payload, received, due, trace) "
-            "VALUES (?,?,?,?,?,?,?,?,?)", (account, region, name, qualifier, request_id, payload, now, now, trace))
+            "INSERT INTO lambda_events(account, region, name, qualifier, request_id, payload, received, due, trace, "
+            "node) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (account, region, name, qualifier, request_id, payload, now, now, trace, node))
 
-    def get_event(self, event_id: int):
-        return self.db.query_one(
-            "SELECT account, region, name, qualifier, request_id, payload, attempts, received, trace FROM lambda_events "
-            "WHERE id=?", (event_id,))
+    def claim_events(self, node: str, now: float, limit: int) -> list[tuple]:
+        """Up to `limit` due events, earliest first, now `node`'s: rows of (id, account, region,
+        name, qualifier, request_id, payload, attempts, received, trace). On PostgreSQL the rows
+        another node is claiming at the same moment are skipped (FOR UPDATE SKIP LOCKED); SQLite
+        has a single writer, so the UPDATE is atomic as it stands."""
+        return self.db.query(
+            f"UPDATE lambda_events SET node = ? WHERE id IN (SELECT id FROM lambda_events WHERE node IS NULL "
+            f"AND due <= ? ORDER BY due LIMIT ?{self.db.skip_locked}) RETURNING {_EVENT}", (node, now, limit))
 
-    def reschedule(self, event_id: int, attempts: int, due: float) -> None:
-        self.db.execute("UPDATE lambda_events SET attempts=?, due=? WHERE id=?", (attempts, due, event_id))
+    def next_due(self, now: float) -> float | None:
+        """When the earliest waiting event that is not due yet is."""
+        return self.db.scalar("SELECT MIN(due) FROM lambda_events WHERE node IS NULL AND due > ?", (now,))
 
-    def finish(self, event_id: int) -> None:
-        self.db.execute("DELETE FROM lambda_events WHERE id=?", (event_id,))
+    def release(self, event_id: int, node: str, attempts: int, due: float) -> bool:
+        """Put an event back in the queue, to run again at `due` (a retry, or a throttled attempt),
+        if `node` still holds it."""
+        return self.db.execute("UPDATE lambda_events SET node = NULL, attempts = ?, due = ? WHERE id = ? AND node = ?",
+                               (attempts, due, event_id, node)) > 0
 
-    def pending_events(self) -> list[tuple[int, float]]:
-        return self.db.query("SELECT id, due FROM lambda_events ORDER BY id")
+    def finish(self, event_id: int, node: str) -> None:
+        """Done with the event (delivered, dropped or failed for good), if `node` still holds it."""
+        self.db.execute("DELETE FROM lambda_events WHERE id = ? AND node = ?", (event_id, node))
+
+    def claimers(self, exclude: str) -> list[str]:
+        """The other nodes holding events (live or not)."""
+        return [row[0] for row in self.db.query(
+            "SELECT DISTINCT node FROM lambda_events WHERE node IS NOT NULL AND node != ?", (exclude,))]
+
+    def release_claims(self, node: str) -> int:
+        """A node is dead or stopping: its events wait again (each is run again from its last
+        attempt count)."""
+        return self.db.execute("UPDATE lambda_events SET node = NULL WHERE node = ?", (node,))
