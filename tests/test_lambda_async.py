@@ -162,6 +162,37 @@ def test_queued_events_survive_a_restart(tmp_path, unique_name):
         second.stop()
 
 
+STARTED = """
+import json, os, time, boto3
+def handler(event, context):
+    boto3.client("sqs").send_message(QueueUrl=event["started"], MessageBody=json.dumps(event["i"]))
+    time.sleep(event["sleep"])
+    return {}
+"""
+
+
+def test_an_event_running_when_the_server_is_killed_runs_again_after_the_restart(tmp_path, unique_name):
+    # (as on AWS, an asynchronous invocation is at least once: the interrupted attempt left no outcome)
+    data_dir = str(tmp_path / "data")
+    first = OvercastProcess(data_dir=data_dir)
+    lam = make_client(first.endpoint, "lambda")
+    sqs = make_client(first.endpoint, "sqs")
+    started, _ = queue(sqs, "started")
+    name = unique_name("fn")
+    create_python(lam, name, STARTED, Timeout=60)
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"i": 1, "sleep": 60, "started": started}))
+    [message] = receive(sqs, started, timeout=30)
+    assert json.loads(message["Body"]) == 1
+    first.stop(kill=True)
+    second = OvercastProcess(data_dir=data_dir)
+    try:
+        sqs = make_client(second.endpoint, "sqs")
+        [message] = receive(sqs, sqs.get_queue_url(QueueName="started")["QueueUrl"], timeout=30)
+        assert json.loads(message["Body"]) == 1  # started again by the new server, without a request
+    finally:
+        second.stop()
+
+
 def test_account_concurrency_limit_throttles_with_reason(tmp_path, unique_name):
     from concurrent.futures import ThreadPoolExecutor
 
