@@ -9,25 +9,12 @@ Prints each round's three Invoke round trips (boto3, ms) and the server CPU (all
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 
-from common import Server
+from common import Server, cpu_seconds
 from lambda_invoke import HELLO, ROLE, client, zipped
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time of all the process's threads, to the nanosecond (/proc/PID/task/*/schedstat)."""
-    total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass  # a thread that ended meanwhile
-    return total / 1e9
 
 
 def one_round() -> tuple[list[float], list[float]]:

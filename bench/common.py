@@ -90,15 +90,58 @@ uvicorn.run(app, host="127.0.0.1", port={port}, loop="uvloop", http="httptools",
 """
 
 
-def against_limit(rate: float, limit: float) -> str:
+def cpu_seconds(pid: int) -> float:
+    """CPU time of all the process's threads, to the nanosecond (/proc/PID/task/*/schedstat)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return total / 1e9
+
+
+class Limit(float):
+    """The bare-ASGI rate (requests/s), with the bare server's CPU time per request (µs)."""
+
+    cpu_us: float = float("nan")
+
+
+class Wrk:
+    """One wrk run against a server process: its rate, and the server's CPU time per request.
+    On a shared machine the rate swings with the other processes' load, the CPU time a request
+    costs the server much less: cpu_us beside the bare server's is the steadier ratio."""
+
+    def __init__(self, pid: int, endpoint: str, seconds: int, lua_script: str, env: dict | None = None):
+        before = cpu_seconds(pid)
+        result = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", lua_script, endpoint],
+                                capture_output=True, text=True, env={**os.environ, **(env or {})})
+        used = cpu_seconds(pid) - before
+        self.stdout = result.stdout
+        self.rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+        self.requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))
+        errors = re.search(r"non-2xx or socket errors: (\d+)", result.stdout)
+        self.errors = int(errors.group(1)) if errors else 0
+        self.cpu_us = used / max(self.requests, 1) * 1e6
+
+
+def against_limit(rate: float, limit: float, cpu_us: float | None = None) -> str:
     """A throughput figure beside the bare-ASGI limit measured in the same run: absolute figures
-    swing 2x between machines (and +-30% on a loaded one), the ratio is the figure to compare."""
-    return f"{rate:,.0f} /s = {rate / limit:.0%} of the bare-ASGI limit ({limit:,.0f} /s)"
+    swing 2x between machines (and +-30% on a loaded one), the ratio is the figure to compare.
+    With `cpu_us` (the server's CPU time per request): also the bare server's over it, the share
+    of the limit one core would give if the machine were quiet."""
+    text = f"{rate:,.0f} /s = {rate / limit:.0%} of the bare-ASGI limit ({limit:,.0f} /s)"
+    bare_us = getattr(limit, "cpu_us", float("nan"))
+    if cpu_us is not None and bare_us == bare_us:
+        text += f"; server CPU {cpu_us:.0f} us/request, bare {bare_us:.0f} us = {bare_us / cpu_us:.0%}"
+    return text
 
 
-def bare_asgi_rate(seconds: int, lua_script: str, env: dict | None = None) -> float:
+def bare_asgi_rate(seconds: int, lua_script: str, env: dict | None = None) -> Limit:
     """Requests/s wrk gets from a bare uvicorn ASGI app answering a constant, with the same script
-    and connections as the benchmark: the limit overcast's figures are compared with (DESIGN.md)."""
+    and connections as the benchmark: the limit overcast's figures are compared with (DESIGN.md);
+    its `cpu_us`, the bare server's CPU time per request."""
     import socket
 
     with socket.socket() as s:
@@ -112,9 +155,10 @@ def bare_asgi_rate(seconds: int, lua_script: str, env: dict | None = None) -> fl
                 break
             except OSError:
                 time.sleep(0.05)
-        result = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", lua_script, f"http://127.0.0.1:{port}"],
-                                capture_output=True, text=True, env={**os.environ, **(env or {})})
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+        run = Wrk(process.pid, f"http://127.0.0.1:{port}", seconds, lua_script, env)
+        limit = Limit(run.rate)
+        limit.cpu_us = run.cpu_us
+        return limit
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -17,16 +17,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from urllib.parse import urlparse
 
-from common import AUTH, Server, against_limit, bare_asgi_rate, json_call
+from common import AUTH, Server, Wrk, against_limit, bare_asgi_rate, json_call
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -50,12 +48,8 @@ def create(endpoint: str, name: str) -> None:
     })
 
 
-def wrk(endpoint: str, seconds: int, env: dict) -> tuple[float, str]:
-    result = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", LUA, endpoint],
-                            capture_output=True, text=True, env={**os.environ, **env})
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
-    errors = re.search(r"non-2xx or socket errors: (\d+)", result.stdout).group(1)
-    return rate, errors
+def wrk(server: Server, seconds: int, env: dict) -> Wrk:
+    return Wrk(server.process.pid, server.endpoint, seconds, LUA, env)
 
 
 LUA = os.path.join(HERE, "dynamodb.lua")
@@ -153,11 +147,12 @@ def main() -> None:
                                                  "name": {"S": "a short order event"}, "total": {"N": "42.5"}}}}
                         for i in range(start, start + 25)]}})
             get = {"OP": "GetItem", "TABLE": "bench", "KEYS": "1000"}
-            rate, errors = wrk(endpoint, seconds, get)
+            run = wrk(server, seconds, get)
             limit = bare_asgi_rate(seconds, LUA, get)
-            print(f"GetItem:  {against_limit(rate, limit)} over {seconds} s, 8 connections (errors: {errors})")
+            print(f"GetItem:  {against_limit(run.rate, limit, run.cpu_us)} over {seconds} s, 8 connections "
+                  f"(errors: {run.errors})")
             put = {"OP": "PutItem", "TABLE": "plain"}
-            rate, errors = wrk(endpoint, seconds, put)
+            run = wrk(server, seconds, put)
             limit = bare_asgi_rate(seconds, LUA, put)
             count = ddb(endpoint, "Scan", {"TableName": "plain", "Select": "COUNT"})
             stored = count["Count"]
@@ -165,14 +160,16 @@ def main() -> None:
                 count = ddb(endpoint, "Scan", {"TableName": "plain", "Select": "COUNT",
                                                "ExclusiveStartKey": count["LastEvaluatedKey"]})
                 stored += count["Count"]
-            print(f"PutItem:  {against_limit(rate, limit)} over {seconds} s, 8 connections, durable (errors: {errors}; "
+            print(f"PutItem:  {against_limit(run.rate, limit, run.cpu_us)} over {seconds} s, 8 connections, durable "
+                  f"(errors: {run.errors}; "
                   f"{stored:,} items stored)")
-            rate, errors = wrk(endpoint, seconds, {"OP": "PutItem", "TABLE": "bench"})
-            print(f"PutItem on a table with a GSI: {against_limit(rate, limit)} (errors: {errors})")
+            run = wrk(server, seconds, {"OP": "PutItem", "TABLE": "bench"})
+            print(f"PutItem on a table with a GSI: {against_limit(run.rate, limit, run.cpu_us)} (errors: {run.errors})")
             query = {"OP": "Query", "TABLE": "query", "KEYS": "10"}
-            rate, errors = wrk(endpoint, seconds, query)
+            run = wrk(server, seconds, query)
             limit = bare_asgi_rate(seconds, LUA, query)
-            print(f"Query, 100 items: {against_limit(rate, limit)} over {seconds} s, 8 connections (errors: {errors})")
+            print(f"Query, 100 items: {against_limit(run.rate, limit, run.cpu_us)} over {seconds} s, 8 connections "
+                  f"(errors: {run.errors})")
             create(endpoint, "small")
             create(endpoint, "big")
         finally:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 
-from common import Server, against_limit, bare_asgi_rate, json_call
+from common import Server, Wrk, against_limit, bare_asgi_rate, json_call
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,14 +29,10 @@ def main() -> None:
         status, body = json_call(server.endpoint, "sqs", "AmazonSQS.CreateQueue", b'{"QueueName":"bench"}')
         assert status == 200, body
         queue_url = json.loads(body)["QueueUrl"]
-        result = subprocess.run(
-            ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", os.path.join(HERE, "sqs_send.lua"), server.endpoint],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "QUEUE_URL": queue_url},
-        )
+        run = Wrk(server.process.pid, server.endpoint, seconds, os.path.join(HERE, "sqs_send.lua"),
+                  {"QUEUE_URL": queue_url})
         limit = bare_asgi_rate(seconds, os.path.join(HERE, "sqs_send.lua"), {"QUEUE_URL": queue_url})
-        print(result.stdout)
+        print(run.stdout)
         status, body = json_call(
             server.endpoint,
             "sqs",
@@ -46,10 +40,8 @@ def main() -> None:
             json.dumps({"QueueUrl": queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]}).encode(),
         )
         stored = int(json.loads(body)["Attributes"]["ApproximateNumberOfMessages"])
-        requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))
-        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
-        print(f"SendMessage: {against_limit(rate, limit)} over {seconds} s, 8 connections; "
-              f"{requests:,} sent, {stored:,} stored in the queue")
+        print(f"SendMessage: {against_limit(run.rate, limit, run.cpu_us)} over {seconds} s, 8 connections; "
+              f"{run.requests:,} sent, {stored:,} stored in the queue")
         print(f"server RSS after the run: {server.rss_mb():.1f} MB")
     finally:
         server.stop()
