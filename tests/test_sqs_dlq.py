@@ -40,6 +40,9 @@ def test_message_moves_to_dead_letter_queue_after_max_receive_count(sqs, pair):
     assert moved[0]["MessageId"] == sent["MessageId"]
     assert moved[0]["Body"] == "poison"
     assert moved[0]["Attributes"]["DeadLetterQueueSourceArn"] == arn_of(sqs, source)
+    # receives count across all queues (AWS's ReceiveMessage reference; its recorded DLQ messages
+    # show the source's receives plus this one)
+    assert moved[0]["Attributes"]["ApproximateReceiveCount"] == "3"
 
 
 def test_redrive_policy_is_reported_as_set(sqs, pair):

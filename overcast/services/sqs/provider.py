@@ -777,7 +777,9 @@ class SqsProvider(Provider):
             return False
         # Standard DLQs keep the original enqueue time (retention counts from it); FIFO resets it.
         sent_at = now if target.fifo else row[8]
-        self.store.move_message(row, target.id, sent_at, now, queue.arn, keep_fifo=target.fifo)
+        # ApproximateReceiveCount counts receives "across all queues" (AWS's ReceiveMessage
+        # reference): a dead-lettered message keeps its count (AWS's recorded DLQ messages show 2)
+        self.store.move_message(row, target.id, sent_at, now, queue.arn, keep_fifo=target.fifo, keep_receives=True)
         self._waiters.notify(target.id)
         return True
 

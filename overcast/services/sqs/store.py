@@ -298,19 +298,23 @@ class SqsStore:
         return row[0], row[1], row[2]
 
     def move_message(self, row: tuple, target_queue_id: int, sent_at: int, visible_at: int, dlq_source: str | None,
-                     keep_fifo: bool) -> None:
-        """Move a message (a MESSAGE_COLUMNS row) to another queue, as a dead-letter move or a redrive."""
+                     keep_fifo: bool, keep_receives: bool = False) -> None:
+        """Move a message (a MESSAGE_COLUMNS row) to another queue, as a dead-letter move or a redrive.
+        `keep_receives`: the message keeps its receive count and first receive time."""
         (row_id, message_id, body, md5, attributes, md5_attributes, system_attributes, md5_system, _sent,
-         _count, _first, group_id, dedup_id, seq, sender_id, _source, _visible) = row
+         count, first, group_id, dedup_id, seq, sender_id, _source, _visible) = row
         if not keep_fifo:
             group_id = dedup_id = seq = None
         with self.db.transaction():
             self.db.execute("DELETE FROM sqs_messages WHERE id = ?", (row_id,))
-            self.db.insert(
+            new_id = self.db.insert(
                 _INSERT_MESSAGE,
                 (target_queue_id, message_id, body, md5, attributes, md5_attributes, system_attributes, md5_system,
                  sent_at, visible_at, group_id, dedup_id, seq, sender_id, dlq_source),
             )
+            if keep_receives and count:
+                self.db.execute("UPDATE sqs_messages SET receive_count = ?, first_receive_at = ? WHERE id = ?",
+                                (count, first, new_id))
 
     def movable_messages(self, queue_id: int, now: int, max_row: int, after_row: int, limit: int) -> list[tuple]:
         return self.db.query(
