@@ -3,10 +3,13 @@ answers AWS recorded in LocalStack's AWS-validated snapshots (docs/conformance.m
 
 from __future__ import annotations
 
+import datetime
 from xml.etree import ElementTree
 
+import httpx
 import pytest
-from s3_support import raw
+from botocore.exceptions import ClientError
+from s3_support import error_of, raw
 
 pytest_plugins = ["s3_fixtures"]
 
@@ -78,3 +81,47 @@ def test_listings_give_times_in_whole_seconds(s3, unique_name, endpoint):
         times += [e.text for e in ElementTree.fromstring(raw(endpoint, "GET", f"/{bucket}{query}").content)
                   .iterfind(".//{*}LastModified")]
     assert len(times) == 6 and all(t.endswith(".000Z") for t in times), times
+
+
+def test_expected_bucket_owner(s3, bucket):
+    policy = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",'
+              f' "Resource": "arn:aws:s3:::{bucket}/*"}}]}}')
+    with pytest.raises(ClientError) as info:
+        s3.put_bucket_policy(Bucket=bucket, Policy=policy, ExpectedBucketOwner="111111111111")
+    assert error_of(info) == {"Code": "AccessDenied", "Message": "Access Denied", "Status": 403}
+    for bad in ("0000", "abcd", "aa000000000$"):
+        with pytest.raises(ClientError) as info:
+            s3.get_bucket_policy(Bucket=bucket, ExpectedBucketOwner=bad)
+        assert error_of(info) == {"Code": "InvalidBucketOwnerAWSAccountID", "Status": 400, "Message":
+                                  f"The value of the expected bucket owner parameter must be an AWS Account ID... [{bad}]"}
+    # the bucket's own account: as without it; PutBucketPolicy and PutBucketTagging answer 204
+    put = s3.put_bucket_policy(Bucket=bucket, Policy=policy, ExpectedBucketOwner="000000000000")
+    assert put["ResponseMetadata"]["HTTPStatusCode"] == 204
+    tagged = s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    assert tagged["ResponseMetadata"]["HTTPStatusCode"] == 204
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ExpectedBucketOwner="000000000000")
+
+
+def test_expires_is_answered_as_given(s3, bucket):
+    """The model's Expires is a string header: it comes back as it was sent (no 500), and a
+    `response-expires` override is an HTTP date."""
+    when = datetime.datetime(2015, 10, 21, 7, 28, tzinfo=datetime.UTC)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", Expires=when)
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert head["ExpiresString"] == "Wed, 21 Oct 2015 07:28:00 GMT" and head["Expires"] == when
+    got = s3.get_object(Bucket=bucket, Key="k", ResponseExpires=when)
+    assert got["ResponseMetadata"]["HTTPHeaders"]["expires"] == "Wed, 21 Oct 2015 07:28:00 GMT"
+
+
+def test_post_upload_with_unicode_metadata_is_answered_mail_safe(s3, bucket):
+    """A browser POST may carry UTF-8 metadata; S3 answers it RFC 2047-encoded, and a character
+    ISO-8859-1 lacks in another header as a space (AWS's recorded answers), never a 500."""
+    fields = {"Cache-Control": "non-ascii-—_é_", "x-amz-meta-nonascii": "ÄMÄZÕÑ S3", "x-amz-meta-plain": "a b",
+              "x-amz-meta-control": "\x00\x01"}
+    post = s3.generate_presigned_post(bucket, "k", Fields=fields, Conditions=[{k: v} for k, v in fields.items()])
+    r = httpx.post(post["url"], data=post["fields"], files={"file": ("k", b"body")})
+    assert r.status_code == 204, r.text
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert head["Metadata"] == {"nonascii": "=?UTF-8?Q?=C3=84M=C3=84Z=C3=95=C3=91_S3?=", "plain": "a b",
+                                "control": "=?UTF-8?B?AAE=?="}
+    assert head["CacheControl"] == "non-ascii- _é_"

@@ -84,6 +84,18 @@ def check(ctx, bucket, key: str | None, operation: str | None = None) -> None:
         raise access_denied()
 
 
+def check_expected_owner(expected: str | None, bucket) -> None:
+    """`ExpectedBucketOwner` (x-amz-expected-bucket-owner): an account ID, or 400; another account
+    than the bucket's, 403 AccessDenied (the S3 API reference, AWS's recorded answers)."""
+    if expected is None:
+        return
+    if not (len(expected) == 12 and expected.isascii() and expected.isdigit()):
+        raise AwsError("InvalidBucketOwnerAWSAccountID",
+                       f"The value of the expected bucket owner parameter must be an AWS Account ID... [{expected}]")
+    if expected != bucket.account:
+        raise access_denied()
+
+
 def bucket_policy(bucket) -> str | None:
     return (bucket.config.get("policy") or {}).get("Policy")
 

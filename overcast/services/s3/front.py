@@ -46,6 +46,9 @@ log = logging.getLogger("overcast.s3")
 
 STREAMING_INPUT = frozenset(("PutObject", "UploadPart"))
 MAX_XML_BODY = 20 * 1024 * 1024
+# operations S3 answers with 204 No Content although the model names no status (AWS's recorded
+# answers; PutBucketPolicy's API reference example)
+NO_CONTENT = frozenset(("PutBucketPolicy", "PutBucketTagging"))
 _SUBRESOURCE_SKIP = frozenset(("x-id",))
 _WEBSITE_LABEL = re.compile(r"^s3-website([.-].*)?$")
 
@@ -280,6 +283,7 @@ class S3Front:
             owner = provider.store.bucket(bucket)
             if owner is not None:  # else the operation answers NoSuchBucket
                 access.check(ctx, owner, key)
+                access.check_expected_owner(params.get("ExpectedBucketOwner"), owner)
         result = method(ctx, params)
         if inspect.isawaitable(result):
             result = await result
@@ -328,7 +332,8 @@ class S3Front:
         elif isinstance(body, bytes):
             inline = result.pop("Body")
         response = self.protocol.serialize(self.model, operation, result, ctx)
-        response.headers = request_id_headers(ctx) + [h for h in response.headers if h[0] != "x-amzn-requestid"]
+        response.headers = request_id_headers(ctx) + [(k, _header_text(k, v)) for k, v in response.headers
+                                                      if k != "x-amzn-requestid"]
         if response.body and response.body.startswith(b"<"):
             response.body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + response.body
         if operation.name in ("GetObject", "HeadObject"):
@@ -338,6 +343,8 @@ class S3Front:
                 response.stream = stream if stream.length else None
             elif inline is not None:
                 response.body = inline
+        if operation.name in NO_CONTENT:
+            response.status, response.body = 204, b""
         if head:
             response.body = b""
         return response
@@ -555,3 +562,30 @@ def quote_key(key: str) -> str:
 
 def json_loads(data: bytes):
     return orjson.loads(data)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _header_text(name: str, value: str) -> str:
+    """A header value HTTP/1.1 can carry (ISO-8859-1), as S3 answers it (the S3 user guide's
+    "Working with object metadata", AWS's recorded answers): user metadata with characters outside
+    US-ASCII is RFC 2047-encoded (Q), with ASCII control characters B; in other headers (a POST
+    upload's Cache-Control, Content-Disposition) a character ISO-8859-1 lacks becomes a space."""
+    if name.startswith("x-amz-meta-"):
+        if not value.isascii():
+            return "=?UTF-8?Q?" + "".join(_q_byte(b) for b in value.encode()) + "?="
+        if _CONTROL.search(value):
+            return "=?UTF-8?B?" + base64.b64encode(value.encode()).decode() + "?="
+        return value
+    if value.isascii():
+        return value
+    return "".join(c if ord(c) < 256 else " " for c in value)
+
+
+def _q_byte(b: int) -> str:
+    if b == 0x20:
+        return "_"
+    if 0x21 <= b <= 0x7E and b not in (0x3D, 0x3F, 0x5F):  # "=", "?", "_" are escaped
+        return chr(b)
+    return f"={b:02X}"

@@ -811,7 +811,9 @@ class S3Provider(Provider):
         for name in _STORED_HEADERS:
             if name in meta and name != "ServerSideEncryption":
                 value = meta[name]
-                out[name] = to_ts(value) if name == "Expires" else value
+                # Expires is the header as it was given (the model's string; S3 keeps it so);
+                # objects stored by earlier versions hold epoch seconds
+                out[name] = _http_date(value) if name == "Expires" and not isinstance(value, str) else value
         if out.get("StorageClass") == "STANDARD":
             del out["StorageClass"]
         tags = meta.get("Tags")
@@ -832,8 +834,9 @@ class S3Provider(Provider):
                              ("ResponseContentDisposition", "ContentDisposition"),
                              ("ResponseContentEncoding", "ContentEncoding"), ("ResponseCacheControl", "CacheControl"),
                              ("ResponseExpires", "Expires")):
-            if params.get(header) is not None:
-                out[name] = params[header]
+            value = params.get(header)
+            if value is not None:
+                out[name] = _http_date(value.timestamp()) if isinstance(value, datetime.datetime) else value
         return out
 
     def _check_read_conditions(self, obj: Obj, params) -> None:
