@@ -125,3 +125,42 @@ def test_post_upload_with_unicode_metadata_is_answered_mail_safe(s3, bucket):
     assert head["Metadata"] == {"nonascii": "=?UTF-8?Q?=C3=84M=C3=84Z=C3=95=C3=91_S3?=", "plain": "a b",
                                 "control": "=?UTF-8?B?AAE=?="}
     assert head["CacheControl"] == "non-ascii- _é_"
+
+
+def test_location_constraints_as_aws_answers(client, unique_name):
+    """Outside us-east-1 a constraint other than the region (a region's name or not) is
+    IllegalLocationConstraintException; "EU" is eu-west-1's and GetBucketLocation answers it."""
+    eu = client("s3", region="eu-west-1")
+    for constraint in ("bar", "aws-global", "us-west-2"):
+        with pytest.raises(ClientError) as info:
+            eu.create_bucket(Bucket=unique_name("lc"), CreateBucketConfiguration={"LocationConstraint": constraint})
+        assert error_of(info) == {"Code": "IllegalLocationConstraintException", "Status": 400, "Message":
+                                  f"The {constraint} location constraint is incompatible for the region specific "
+                                  "endpoint this request was sent to."}
+    name = unique_name("lc")
+    eu.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "EU"})
+    assert eu.get_bucket_location(Bucket=name)["LocationConstraint"] == "EU"
+    assert eu.head_bucket(Bucket=name)["BucketRegion"] == "eu-west-1"
+    with pytest.raises(ClientError) as info:
+        client("s3", region="us-east-2").create_bucket(Bucket=unique_name("lc"),
+                                                       CreateBucketConfiguration={"LocationConstraint": "EU"})
+    assert error_of(info)["Code"] == "IllegalLocationConstraintException"
+
+
+def test_list_parts_and_versions_markers_and_part_copy_encryption(s3, bucket):
+    """ListParts always names NextPartNumberMarker (0 without parts) and lists part checksums only
+    for an upload that asked for an algorithm; ListObjectVersions always names VersionIdMarker;
+    UploadPartCopy answers the part's encryption, as AWS's recorded answers show."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    assert s3.list_parts(Bucket=bucket, Key="m", UploadId=upload)["NextPartNumberMarker"] == 0
+    s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"p")
+    listed = s3.list_parts(Bucket=bucket, Key="m", UploadId=upload)
+    assert listed["NextPartNumberMarker"] == 1 and not any(k.startswith("Checksum") for k in listed["Parts"][0])
+    with_sums = s3.create_multipart_upload(Bucket=bucket, Key="c", ChecksumAlgorithm="SHA256")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="c", UploadId=with_sums, PartNumber=1, Body=b"p", ChecksumAlgorithm="SHA256")
+    assert "ChecksumSHA256" in s3.list_parts(Bucket=bucket, Key="c", UploadId=with_sums)["Parts"][0]
+    s3.put_object(Bucket=bucket, Key="src", Body=b"source")
+    copied = s3.upload_part_copy(Bucket=bucket, Key="m", UploadId=upload, PartNumber=2,
+                                 CopySource={"Bucket": bucket, "Key": "src"})
+    assert copied["ServerSideEncryption"] == "AES256"
+    assert s3.list_object_versions(Bucket=bucket)["VersionIdMarker"] == ""

@@ -282,10 +282,8 @@ class S3Provider(Provider):
         elif not constraint:
             raise AwsError("IllegalLocationConstraintException", "The unspecified location constraint is "
                            "incompatible for the region specific endpoint this request was sent to.", 400)
-        elif not _REGION.match(constraint):
-            raise AwsError("InvalidLocationConstraint", "The specified location-constraint is not valid", 400,
-                           LocationConstraint=constraint)
-        elif constraint != region:
+        elif constraint != region and not (constraint == "EU" and region == "eu-west-1"):
+            # outside us-east-1 any other constraint, a region's or not, is this error (AWS's recorded answers)
             raise AwsError("IllegalLocationConstraintException", f"The {constraint} location constraint is "
                            "incompatible for the region specific endpoint this request was sent to.", 400)
         existing = self.store.bucket(name)
@@ -302,6 +300,8 @@ class S3Provider(Provider):
         bucket = Bucket(name, ctx.account, region, now(), "Enabled" if lock else "", lock, {})
         if lock:
             bucket.config["object_lock"] = {"ObjectLockEnabled": "Enabled"}
+        if constraint == "EU":  # eu-west-1's legacy name: GetBucketLocation answers it as given
+            bucket.config["location"] = "EU"
         ownership = params.get("ObjectOwnership")
         if ownership:
             bucket.config["ownership"] = {"OwnershipControls": {"Rules": [{"ObjectOwnership": ownership}]}}
@@ -346,7 +346,8 @@ class S3Provider(Provider):
 
     def get_bucket_location(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        return {"LocationConstraint": None if bucket.region == "us-east-1" else bucket.region}
+        return {"LocationConstraint": None if bucket.region == "us-east-1" else
+                bucket.config.get("location", bucket.region)}
 
     def put_bucket_versioning(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
@@ -1258,7 +1259,7 @@ class S3Provider(Provider):
                     break
         return {
             "Name": bucket.name, "Prefix": _encode(prefix, url), "KeyMarker": _encode(key_marker, url),
-            "VersionIdMarker": vid_marker, "Delimiter": _encode(params.get("Delimiter"), url), "MaxKeys": max_keys,
+            "VersionIdMarker": vid_marker or "", "Delimiter": _encode(params.get("Delimiter"), url), "MaxKeys": max_keys,
             "EncodingType": params.get("EncodingType"), "IsTruncated": truncated,
             "NextKeyMarker": _encode(next_key, url) if truncated else None,
             "NextVersionIdMarker": next_vid if truncated else None,
@@ -1362,7 +1363,8 @@ class S3Provider(Provider):
         result = {"ETag": etag, "LastModified": to_ts(now())}
         for alg, value in sums.items():
             result[f"Checksum{alg}"] = value
-        return {"CopyPartResult": result, "CopySourceVersionId": src.version_id if src.version_id != "null" else None}
+        return {"CopyPartResult": result, "CopySourceVersionId": src.version_id if src.version_id != "null" else None,
+                "ServerSideEncryption": "AES256"}
 
     async def complete_multipart_upload(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
@@ -1458,12 +1460,13 @@ class S3Provider(Provider):
         entries = []
         for number, size, etag, modified, _blob, sums in parts:
             entry = {"PartNumber": number, "LastModified": listed_ts(modified), "ETag": etag, "Size": size}
-            for alg, value in sums.items():
-                entry[f"Checksum{alg}"] = value
+            if upload[4].get("Algorithm"):  # parts list checksums of an upload that asked for them (AWS's answers)
+                for alg, value in sums.items():
+                    entry[f"Checksum{alg}"] = value
             entries.append(entry)
         return {
             "Bucket": bucket.name, "Key": upload[2], "UploadId": upload[0], "PartNumberMarker": marker,
-            "NextPartNumberMarker": parts[-1][0] if parts else None, "MaxParts": limit, "IsTruncated": truncated,
+            "NextPartNumberMarker": parts[-1][0] if parts else 0, "MaxParts": limit, "IsTruncated": truncated,
             "Parts": entries or None, "Initiator": _initiator(bucket.account),
             "Owner": owner, "StorageClass": upload[4].get("StorageClass", "STANDARD"),
             "ChecksumAlgorithm": upload[4].get("Algorithm"), "ChecksumType": upload[4].get("ChecksumType"),
