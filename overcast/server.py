@@ -151,8 +151,13 @@ class OvercastApp:
         commits = self.providers.db.commits
         headers: dict[str, str] = {}
         repeated: dict[str, list[str]] | None = None
+        names = _HEADER_NAMES
         for name, value in scope["headers"]:
-            key = name.decode("latin-1").lower()
+            key = names.get(name)
+            if key is None:
+                key = name.decode("latin-1").lower()
+                if len(names) < 1024:  # the usual names, not every name a client ever sends
+                    names[name] = key
             text = value.decode("latin-1")
             if key in headers:
                 if repeated is None:
@@ -421,6 +426,11 @@ def _unsynced(error: AwsError) -> HttpResponse:
     nothing (the protocol's own serializer is behind us: the JSON form; SDKs retry either)."""
     return HttpResponse(error.status, [("content-type", "application/json"), ("connection", "close")],
                         orjson.dumps({"__type": error.code, "message": error.message}))
+
+
+# Header names as the request's dict spells them (text, lower-case), by the bytes that arrive:
+# the same dozen names come with every request.
+_HEADER_NAMES: dict[bytes, str] = {}
 
 
 def _json(status: int, payload: dict) -> HttpResponse:
