@@ -158,12 +158,25 @@ def _compile_encoder(model: ServiceModel, shape_name: str):
                     out[wire] = sub(v) if sub is not None else v
             return out
 
+        encode_structure.converted = converted
         return encode_structure
     if kind == "list":
         sub = encoder(model, shape["member"]["shape"])
         return lambda value: [sub(v) if v is not None else v for v in value]
     if kind == "map":
         sub = encoder(model, shape["value"]["shape"])
+        converted = getattr(sub, "converted", None)
+        if converted is not None:  # a map of structures (DynamoDB's items: attribute name -> AttributeValue)
+
+            def encode_map_of_structures(value):
+                # encode_structure's test, inline: most values ({"S": ...}, {"N": ...}) have nothing to
+                # convert, and then the map goes out as it is, without a call and a copy per value
+                for v in value.values():
+                    if v is not None and not (v.__class__ is dict and converted.isdisjoint(v) and None not in v.values()):
+                        return {k: sub(v) if v is not None else v for k, v in value.items()}
+                return value
+
+            return encode_map_of_structures
         return lambda value: {k: sub(v) if v is not None else v for k, v in value.items()}
     if kind == "timestamp":
         fmt = shape.get("timestampFormat", "unixTimestamp")
