@@ -169,6 +169,8 @@ def _compile_encoder(model: ServiceModel, shape_name: str):
         if converted is not None:  # a map of structures (DynamoDB's items: attribute name -> AttributeValue)
 
             def encode_map_of_structures(value):
+                if value.__class__ is not dict:  # an orjson.Fragment: JSON ready to send (DynamoDB's items)
+                    return value
                 # encode_structure's test, inline: most values ({"S": ...}, {"N": ...}) have nothing to
                 # convert, and then the map goes out as it is, without a call and a copy per value
                 for v in value.values():
@@ -177,7 +179,8 @@ def _compile_encoder(model: ServiceModel, shape_name: str):
                 return value
 
             return encode_map_of_structures
-        return lambda value: {k: sub(v) if v is not None else v for k, v in value.items()}
+        return lambda value: {k: sub(v) if v is not None else v for k, v in value.items()} \
+            if value.__class__ is dict else value
     if kind == "timestamp":
         fmt = shape.get("timestampFormat", "unixTimestamp")
         return lambda value: format_timestamp(value, fmt)
