@@ -60,7 +60,8 @@ def test_disabled_api_key_answers_403(apigw, endpoint):
 
 
 def test_usage_plan_throttle_answers_429_too_many_requests(apigw, endpoint):
-    api, key, _ = _keyed_api(apigw, endpoint, "keys-throttle", throttle={"rateLimit": 1.0, "burstLimit": 2})
+    # a token every 100 s: the burst of 2 is spent by the third call however slow the machine is
+    api, key, _ = _keyed_api(apigw, endpoint, "keys-throttle", throttle={"rateLimit": 0.01, "burstLimit": 2})
     codes = [api.call("GET", "/private", headers={"x-api-key": key["value"]}).status_code for _ in range(4)]
     assert codes[:2] == [200, 200]
     assert codes[2:] == [429, 429]
@@ -75,7 +76,7 @@ def test_usage_plan_per_method_throttle_limits_only_that_method(apigw, endpoint)
     api.deploy()
     key = apigw.create_api_key(name="mt", enabled=True)
     plan = apigw.create_usage_plan(name="mt", apiStages=[{"apiId": api.id, "stage": "test",
-                                                          "throttle": {"/a/GET": {"rateLimit": 1.0, "burstLimit": 1}}}])
+                                                          "throttle": {"/a/GET": {"rateLimit": 0.01, "burstLimit": 1}}}])
     apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
     h = {"x-api-key": key["value"]}
     assert [api.call("GET", "/a", headers=h).status_code for _ in range(3)] == [200, 429, 429]

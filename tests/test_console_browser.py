@@ -533,7 +533,13 @@ def test_a_trace_of_thousands_of_spans_stays_responsive(endpoint, browser_page, 
     # scroll to the end: the last span is drawn at once
     started = time.perf_counter()
     page.locator(".wf-viewport").evaluate("v => { v.scrollTop = v.scrollHeight; }")
-    page.locator(".wf-row", has_text="SQS.SendMessage").last.wait_for()
+    # the rows are redrawn on the next animation frame after the scroll: wait until the last row
+    # drawn is the trace's last (rows sit at top = index * row height in a box of all rows' height)
+    page.wait_for_function("""() => {
+        const rows = document.querySelectorAll('.wf-row');
+        const last = rows[rows.length - 1];
+        return !!last && parseInt(last.style.top) + last.offsetHeight >= parseInt(last.parentElement.style.height);
+    }""")
     page.locator(".wf-row").last.click()
     page.wait_for_selector(".span-detail pre.request >> text=message 2499")
     scroll_ms = (time.perf_counter() - started) * 1000
