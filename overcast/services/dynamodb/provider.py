@@ -728,8 +728,8 @@ class DynamoDbProvider(Provider):
                 out["Item"] = projected(item, paths) if paths else item
             out.update(self._capacity(params, table, 0.5 if not params.get("ConsistentRead") else 1.0))
             return out
-        if blob is not None:
-            out["Item"] = load_item(blob)
+        if blob is not None:  # for the JSON protocol, as Query's items: its stored JSON (see _page)
+            out["Item"] = Fragment(blob) if ctx.protocol == "json" and blob[:1] != b"b" else load_item(blob)
         return out
 
     def put_item(self, ctx, params: dict) -> dict:
