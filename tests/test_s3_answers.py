@@ -164,3 +164,18 @@ def test_list_parts_and_versions_markers_and_part_copy_encryption(s3, bucket):
                                  CopySource={"Bucket": bucket, "Key": "src"})
     assert copied["ServerSideEncryption"] == "AES256"
     assert s3.list_object_versions(Bucket=bucket)["VersionIdMarker"] == ""
+
+
+def test_lifecycle_transition_default_minimum_object_size(s3, bucket):
+    rules = {"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 7}}]}
+    put = s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=rules)
+    assert put["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=rules,
+                                          TransitionDefaultMinimumObjectSize="varies_by_storage_class")
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert got["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class" and got["Rules"][0]["ID"] == "r"
+    with pytest.raises(ClientError) as info:
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=rules,
+                                              TransitionDefaultMinimumObjectSize="value")
+    assert error_of(info) == {"Code": "InvalidRequest", "Status": 400,
+                              "Message": "Invalid TransitionDefaultMinimumObjectSize found: value"}

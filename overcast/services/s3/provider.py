@@ -533,12 +533,23 @@ class S3Provider(Provider):
         return self._delete_config(ctx, params, CONFIGS['Policy'][0])
 
     def put_bucket_lifecycle_configuration(self, ctx, params):
-        return self._put_config(ctx, params, CONFIGS['LifecycleConfiguration'][0], 'LifecycleConfiguration')
+        # the minimum object size for transitions: stored with the rules, answered on Put and Get
+        size = params.get("TransitionDefaultMinimumObjectSize") or "all_storage_classes_128K"
+        if size not in ("all_storage_classes_128K", "varies_by_storage_class"):
+            raise AwsError("InvalidRequest", f"Invalid TransitionDefaultMinimumObjectSize found: {size}")
+        key = CONFIGS['LifecycleConfiguration'][0]
+        self._put_config(ctx, params, key, 'LifecycleConfiguration')
+        bucket = self._bucket(params["Bucket"])
+        bucket.config[key]["TransitionDefaultMinimumObjectSize"] = size
+        self.store.save_bucket(bucket)
+        return {"TransitionDefaultMinimumObjectSize": size}
 
     def get_bucket_lifecycle_configuration(self, ctx, params):
         key, error, message = CONFIGS['LifecycleConfiguration']
         value = self._get_config(ctx, params, key, error, message, 'LifecycleConfiguration')
-        return value
+        stored = self._bucket(params["Bucket"]).config[key]
+        return {**value, "TransitionDefaultMinimumObjectSize": stored.get("TransitionDefaultMinimumObjectSize",
+                                                                          "all_storage_classes_128K")}
 
     def delete_bucket_lifecycle(self, ctx, params):
         return self._delete_config(ctx, params, CONFIGS['LifecycleConfiguration'][0])
