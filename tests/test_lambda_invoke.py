@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -388,11 +389,14 @@ def test_provisioned_concurrency_prewarms_the_version(client, lam, unique_name):
     lam.publish_version(FunctionName=name)
     out = lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1)
     assert out["RequestedProvisionedConcurrentExecutions"] == 1
-    got = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
-    assert got["Status"] == "READY"
-    import time
-
-    time.sleep(0.5)  # the sandbox starts in the background
+    assert out["Status"] == "IN_PROGRESS" and out["AllocatedProvisionedConcurrentExecutions"] == 0
+    # READY once the sandbox has started in the background, as AWS reports it
+    deadline = time.monotonic() + 30
+    while (got := lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1"))["Status"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "provisioned concurrency still IN_PROGRESS after 30 s"
+        time.sleep(0.05)
+    assert got["Status"] == "READY" and got["AvailableProvisionedConcurrentExecutions"] == 1
+    assert got["AllocatedProvisionedConcurrentExecutions"] == 1
     out = lam.invoke(FunctionName=name, Qualifier="1", LogType="Tail")
     text = base64.b64decode(out["LogResult"]).decode()
     assert "REPORT RequestId" in text and "Init Duration" not in text

@@ -902,19 +902,27 @@ class LambdaProvider(Provider):
             raise _invalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
         self._config_for_qualifier(account, region, name, qualifier)
         count = params["ProvisionedConcurrentExecutions"]
-        config = {"RequestedProvisionedConcurrentExecutions": count, "AvailableProvisionedConcurrentExecutions": count,
-                  "AllocatedProvisionedConcurrentExecutions": count, "Status": "READY", "LastModified": _timestamp()}
+        # IN_PROGRESS until the sandboxes have started, then READY (or FAILED), as AWS reports it
+        config = {"RequestedProvisionedConcurrentExecutions": count, "AvailableProvisionedConcurrentExecutions": 0,
+                  "AllocatedProvisionedConcurrentExecutions": 0, "Status": "IN_PROGRESS", "LastModified": _timestamp()}
         self.store.put_doc("lambda_provisioned", account, region, name, "qualifier", qualifier, config)
         self._spawn(self._prewarm(account, region, name, qualifier, count))
-        return {**config, "Status": "IN_PROGRESS", "AvailableProvisionedConcurrentExecutions": 0,
-                "AllocatedProvisionedConcurrentExecutions": 0}
+        return config
 
     async def _prewarm(self, account, region, name, qualifier, count) -> None:
         try:
             config, version, _alias = self._resolve(account, region, name, qualifier)
             await self.pools.prewarm(await self._spec(account, region, config, version), count)
-        except Exception:
+            outcome = {"AvailableProvisionedConcurrentExecutions": count,
+                       "AllocatedProvisionedConcurrentExecutions": count, "Status": "READY"}
+        except Exception as e:
             log.exception("provisioned concurrency for %s:%s", name, qualifier)
+            outcome = {"Status": "FAILED", "StatusReason": f"The sandboxes could not be started: {e}"}
+        current = self.store.get_doc("lambda_provisioned", account, region, name, "qualifier", qualifier)
+        if current is not None and current.get("RequestedProvisionedConcurrentExecutions") == count:
+            # still the configuration this prewarm was for (not deleted or replaced meanwhile)
+            self.store.put_doc("lambda_provisioned", account, region, name, "qualifier", qualifier,
+                               {**current, **outcome})
 
     def get_provisioned_concurrency_config(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
