@@ -183,8 +183,9 @@ class Pools:
         pool.all.discard(sandbox)
         sandbox.kill()
 
-    async def prewarm(self, spec: FunctionSpec, count: int) -> None:
-        """Provisioned concurrency: start sandboxes that are never reaped while idle."""
+    async def prewarm(self, spec: FunctionSpec, count: int) -> int:
+        """Provisioned concurrency: start sandboxes that are never reaped while idle; answers how
+        many are ready."""
         pool = self._pool(spec)
         pool.provisioned = count
         missing = count - len(pool.idle)
@@ -200,6 +201,7 @@ class Pools:
                 sandbox.kill()
             else:
                 pool.idle.append(sandbox)
+        return min(count, len(pool.idle))
 
     def stop(self) -> None:
         for pool in self.pools.values():

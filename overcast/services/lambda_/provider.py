@@ -912,9 +912,11 @@ class LambdaProvider(Provider):
     async def _prewarm(self, account, region, name, qualifier, count) -> None:
         try:
             config, version, _alias = self._resolve(account, region, name, qualifier)
-            await self.pools.prewarm(await self._spec(account, region, config, version), count)
-            outcome = {"AvailableProvisionedConcurrentExecutions": count,
-                       "AllocatedProvisionedConcurrentExecutions": count, "Status": "READY"}
+            ready = await self.pools.prewarm(await self._spec(account, region, config, version), count)
+            outcome = {"AvailableProvisionedConcurrentExecutions": ready,
+                       "AllocatedProvisionedConcurrentExecutions": ready, "Status": "READY"}
+            if ready < count:
+                outcome.update(Status="FAILED", StatusReason=f"{count - ready} of {count} sandboxes could not be started")
         except Exception as e:
             log.exception("provisioned concurrency for %s:%s", name, qualifier)
             outcome = {"Status": "FAILED", "StatusReason": f"The sandboxes could not be started: {e}"}
