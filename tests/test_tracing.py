@@ -321,6 +321,38 @@ def test_the_ring_keeps_the_configured_number_of_traces():
         server.stop()
 
 
+def test_the_ring_keeps_at_most_the_configured_spans_and_traces():
+    server = OvercastProcess(env={"OVERCAST_TRACE_TRACES": "128", "OVERCAST_TRACE_SPANS": "20"})
+    try:
+        sqs = make_client(server.endpoint, "sqs")
+        root = new_root()
+        sqs.meta.events.register("before-sign.sqs.*", lambda request, **_: request.headers.__setitem__(
+            "X-Amzn-Trace-Id", f"Root={root};Sampled=1"))
+        for _ in range(30):  # one trace of 30 spans: more than the ring keeps, its oldest spans are dropped
+            sqs.list_queues()
+        big = httpx.get(f"{server.endpoint}/_overcast/traces/{root}").json()
+        assert len(big["spans"]) <= 20 and big["spanCount"] + big["dropped"] == 30
+        sqs = traced(make_client(server.endpoint, "sqs"))
+        ids = [trace_id_of(sqs.list_queues()["ResponseMetadata"]) for _ in range(25)]
+        listed = [t["traceId"] for t in httpx.get(f"{server.endpoint}/_overcast/traces?limit=1000").json()["traces"]]
+        assert listed == ids[::-1][:20]  # 20 spans in all: the big trace left first, then the oldest
+        ids += [trace_id_of(sqs.list_queues()["ResponseMetadata"]) for _ in range(120)]
+        listed = [t["traceId"] for t in httpx.get(f"{server.endpoint}/_overcast/traces?limit=1000").json()["traces"]]
+        assert listed == ids[::-1][:20]
+    finally:
+        server.stop()
+    server = OvercastProcess(env={"OVERCAST_TRACE_TRACES": "128"})
+    try:
+        sqs = traced(make_client(server.endpoint, "sqs"))
+        ids = [trace_id_of(sqs.list_queues()["ResponseMetadata"]) for _ in range(140)]
+        listed = [t["traceId"] for t in httpx.get(f"{server.endpoint}/_overcast/traces?limit=1000").json()["traces"]]
+        # at most 128; when the ring is full the oldest leave two at a time (1/64th of the setting)
+        assert 126 <= len(listed) <= 128 and listed == ids[::-1][:len(listed)]
+        assert httpx.get(f"{server.endpoint}/_overcast/traces/{ids[0]}").status_code == 404
+    finally:
+        server.stop()
+
+
 def test_tracing_off_records_nothing_and_answers_no_trace_header():
     server = OvercastProcess(env={"OVERCAST_TRACING": "0"})
     try:

@@ -187,8 +187,8 @@ class Span:
     name = resource = error = attributes = None
     end = None
     status = "ok"
-    _request = _response = None
-    _request_size = _response_size = 0
+    _request = _response = None  # the payloads, at most RECORDER.payload_bytes of each
+    _request_size = _response_size = 0  # a payload's whole size, set only when it was cut (else its length)
     _token = _hint = http_status = None
     _holder = None  # the span that holds this span's trace, when it is not this span (no reference to itself:
     # a one-span trace is no reference cycle, so it is freed as it leaves the ring, not by the cyclic collector)
@@ -273,13 +273,17 @@ class Span:
 
     def set_request(self, data: bytes | str | None) -> None:
         if data is not None:
-            self._request_size = len(data)
-            self._request = data[:RECORDER.payload_bytes]
+            if len(data) > RECORDER.payload_bytes:
+                self._request_size = len(data)
+                data = data[:RECORDER.payload_bytes]
+            self._request = data
 
     def set_response(self, data: bytes | str | None) -> None:
         if data is not None:
-            self._response_size = len(data)
-            self._response = data[:RECORDER.payload_bytes]
+            if len(data) > RECORDER.payload_bytes:
+                self._response_size = len(data)
+                data = data[:RECORDER.payload_bytes]
+            self._response = data
 
     def set(self, key: str, value) -> None:
         """A free-form attribute (strings and numbers)."""
@@ -336,8 +340,9 @@ class Span:
 
     def to_json(self) -> dict:
         limit = RECORDER.payload_bytes
-        request, cut_request = render_payload(self._request, self._request_size, limit)
-        response, cut_response = render_payload(self._response, self._response_size, limit)
+        request, response = self._request, self._response
+        request, cut_request = render_payload(request, self._request_size or len(request or ""), limit)
+        response, cut_response = render_payload(response, self._response_size or len(response or ""), limit)
         end = self.end
         attributes = dict(self.attributes or {})
         if self.http_status is not None:
@@ -492,13 +497,8 @@ def open_api(header: str | None, service: str, account: str, region: str, body: 
     recorder = RECORDER
     if not recorder.enabled:
         return None
-    if header:
-        parent = parse_header(header)
-    else:  # a call overcast makes through the gateway itself (API Gateway's AWS integrations) has one
-        parent = _current.get()
-    if body:
-        size = len(body)
-        body = body[:recorder.payload_bytes]
+    # (a call overcast makes through the gateway itself, API Gateway's AWS integrations, has a current span)
+    parent = parse_header(header) if header else _current.get()
     if parent is None:  # the usual case: a new trace, recorded here without a call (Span.__init__ inlined)
         span = _new(Span)
         span.kind = "api"
@@ -508,30 +508,19 @@ def open_api(header: str | None, service: str, account: str, region: str, body: 
         span.region = region
         span.start = _time()
         if body:
-            span._request_size = size
+            if len(body) > recorder.payload_bytes:
+                span._request_size = len(body)
+                body = body[:recorder.payload_bytes]
             span._request = body
         span._token = _current.set(span)
         ring = recorder._ring
         ring.append(span)
-        spans = recorder._spans = recorder._spans + 1
-        if len(ring) > recorder.max_traces:
-            if spans <= recorder.max_spans:  # the usual eviction: the oldest trace, in full
-                oldest = ring.popleft()
-                oldest.evicted = True
-                members = oldest.members
-                recorder._spans = spans - 1 - (len(members) if members else 0)
-                trace_id = oldest._tid
-                if trace_id is not None and recorder._by_id.get(trace_id) is oldest:
-                    del recorder._by_id[trace_id]
-            else:
-                recorder._evict()
-        elif spans > recorder.max_spans:
+        if len(ring) > recorder._room:  # full: the oldest traces leave (a few at once)
             recorder._evict()
         return span
     span = _child(parent, "api", service, "", account, region)
     if body:
-        span._request_size = size
-        span._request = body
+        span.set_request(body)
     span._token = _current.set(span)
     recorder._begin(span)
     return span
@@ -544,8 +533,10 @@ def close_api(span: Span, status: int, body: bytes | None) -> None:
         if span.error is None:
             span.error = f"HTTP {status}"
     if body:
-        span._response_size = len(body)
-        span._response = body[:RECORDER.payload_bytes]
+        if len(body) > RECORDER.payload_bytes:
+            span._response_size = len(body)
+            body = body[:RECORDER.payload_bytes]
+        span._response = body
     span.http_status = status
     span.end = _time()
     token = span._token
@@ -669,7 +660,11 @@ class Recorder:
         self.payload_bytes = 4096
         self._ring: deque[Span] = deque()  # the traces' holders, oldest first
         self._by_id: dict[str, Span] = {}  # the holders in the ring whose trace id is known
-        self._spans = 0
+        self._members = 0  # the spans kept that are not their trace's holder (the ring holds the others)
+        # how many traces the ring holds before the oldest leave: max_traces, fewer when the traces' other
+        # spans take the room of max_spans (the front door compares the ring's length with it, nothing more)
+        self._room = 1000
+        self._batch = 15  # how many more than needed leave at once (so that the front door evicts seldom)
         self._subscribers: list[Callable[[Span], None]] = []
 
     def configure(self, enabled: bool = True, max_traces: int = 1000, max_spans: int = 100_000,
@@ -678,6 +673,7 @@ class Recorder:
         self.max_traces = max(1, max_traces)
         self.max_spans = max(1, max_spans)
         self.payload_bytes = max(0, payload_bytes)
+        self._batch = self.max_traces // 64
         self.clear()
 
     def clear(self) -> None:
@@ -685,7 +681,8 @@ class Recorder:
             root.evicted = True
         self._ring = deque()
         self._by_id = {}
-        self._spans = 0
+        self._members = 0
+        self._room = min(self.max_traces, self.max_spans)
 
     # -- recording (the hot path) --
 
@@ -698,8 +695,7 @@ class Recorder:
             ring.append(span)
             if span._tid is not None:
                 self._by_id[span._tid] = span
-            self._spans += 1
-            if len(ring) > self.max_traces or self._spans > self.max_spans:
+            if len(ring) > self._room:
                 self._evict()
             return
         if root.evicted:  # a child of a trace that left the ring: the trace comes back, held by this span
@@ -714,26 +710,36 @@ class Recorder:
             root.dropped += 1
             return
         members.append(span)
-        self._spans += 1
-        if self._spans > self.max_spans:
+        self._members += 1
+        self._room = min(self.max_traces, self.max_spans - self._members)
+        if len(self._ring) > self._room:
             self._evict()
 
     def _evict(self) -> None:
+        """The oldest traces leave until at most max_traces and max_spans are kept; when it is the
+        number of traces that is over, `_batch` more (1/64th of max_traces) leave with them, so that
+        the front door (open_api) makes this call once in that many requests rather than on each."""
         ring = self._ring
-        while ring and (len(ring) > self.max_traces or self._spans > self.max_spans):
+        by_id = self._by_id
+        max_spans = self.max_spans
+        keep = self.max_traces - self._batch if len(ring) > self.max_traces else self.max_traces
+        while ring and (len(ring) > keep or len(ring) + self._members > max_spans):
             if len(ring) == 1 and ring[0].members:  # one huge trace: drop the oldest half of its other spans
                 root = ring[0]
                 half = max(1, len(root.members) // 2)
                 del root.members[:half]
                 root.dropped += half
-                self._spans -= half
+                self._members -= half
                 continue
             oldest = ring.popleft()
             oldest.evicted = True
-            self._spans -= 1 + len(oldest.members or ())
+            members = oldest.members
+            if members:
+                self._members -= len(members)
             trace_id = oldest._tid
-            if trace_id is not None and self._by_id.get(trace_id) is oldest:
-                del self._by_id[trace_id]
+            if trace_id is not None and by_id.get(trace_id) is oldest:
+                del by_id[trace_id]
+        self._room = min(self.max_traces, max_spans - self._members)
 
     def _finish(self, span: Span) -> None:
         for callback in self._subscribers:
