@@ -27,6 +27,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import httpx
 from botocore.config import Config
 from common import Server
 
@@ -66,10 +67,10 @@ def dwell(count: int) -> None:
                             Code={"ZipFile": zipped(STAMP)})
         lam.put_function_event_invoke_config(FunctionName="stamp", DestinationConfig={"OnSuccess": {"Destination": arn}})
         lam.invoke(FunctionName="stamp", Payload=b"{}")  # a warm sandbox
-        waits = []
+        waits, roots = [], []
         for i in range(count + 5):
             sent = time.time()
-            lam.invoke(FunctionName="stamp", InvocationType="Event", Payload=b"{}")
+            answer = lam.invoke(FunctionName="stamp", InvocationType="Event", Payload=b"{}")
             while True:
                 got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
                 if got:
@@ -77,6 +78,16 @@ def dwell(count: int) -> None:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
             if i >= 5:  # (the first few warm the paths up)
                 waits.append((json.loads(got[0]["Body"])["responsePayload"]["started"] - sent) * 1000)
+                header = answer["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-trace-id", "")
+                roots.append(header.split(";")[0].removeprefix("Root="))
+        # the server's own figure: the AsyncInvoke span's dwellMs (event committed -> attempt starts)
+        queued = []
+        for root in roots:
+            spans = httpx.get(f"{server.endpoint}/_overcast/traces/{root}", timeout=10).json().get("spans", [])
+            queued += [s["attributes"]["dwellMs"] for s in spans if s["name"] == "Lambda.AsyncInvoke"]
+        if queued:
+            print(f"in the server, event committed -> attempt starts ({len(queued)}): p50 {percentile(queued, 50):.3f} ms"
+                  f"  p90 {percentile(queued, 90):.3f} ms")
         print(f"Event invoke dwell ({count}, one at a time, warm): p50 {percentile(waits, 50):.2f} ms  "
               f"p90 {percentile(waits, 90):.2f} ms  max {max(waits):.2f} ms  (Invoke sent -> handler started)")
     finally:

@@ -1478,8 +1478,7 @@ class LambdaProvider(Provider):
     def _arm_due_timer(self, due: float) -> None:
         self._cancel_due_timer()
         self._due_at = due
-        self._due_timer = asyncio.get_running_loop().call_at(
-            asyncio.get_running_loop().time() + max(0.0, due - time.time()), self._due)
+        self._due_timer = asyncio.get_running_loop().call_later(max(0.0, due - time.time()), self._due)
 
     def _cancel_due_timer(self) -> None:
         if self._due_timer is not None:
