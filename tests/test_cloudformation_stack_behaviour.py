@@ -139,7 +139,13 @@ Resources:
       Tags: [{Key: suffix, Value: !Ref Suffix}]
   Nested:
     Type: AWS::CloudFormation::WaitConditionHandle
+  Queue:
+    Type: AWS::SQS::Queue
+  Topic:
+    Type: AWS::SNS::Topic
 Outputs:
+  Queue: {Value: !Ref Queue}
+  Topic: {Value: !Ref Topic}
   User: {Value: !Ref User}
   Role: {Value: !Ref Role}
   RoleArn: {Value: !GetAtt Role.Arn}
@@ -155,7 +161,8 @@ Outputs:
 def test_resources_carry_the_aws_cloudformation_tags_through_each_service_tag_api(cf, client, unique_name):
     """CloudFormation tags what it creates with aws:cloudformation:stack-name, stack-id and
     logical-id (AWS's "Resource tag" page), through each service's own tag API; a replacement
-    gets them too; the reserved prefix stays refused to a user (ECR's TagResource)."""
+    gets them too; the reserved prefix stays refused to a user, each service answering its own
+    error, and a user's tag set that replaces a bucket's keeps them."""
     name = unique_name("systags")
     stack_id = cf.create_stack(StackName=name, TemplateBody=SYSTEM_TAGGED, Capabilities=["CAPABILITY_IAM"])["StackId"]
     out = outputs(wait(cf, "stack_create_complete", name))
@@ -183,6 +190,41 @@ def test_resources_carry_the_aws_cloudformation_tags_through_each_service_tag_ap
     with pytest.raises(ClientError) as refused:
         ecr.tag_resource(resourceArn=out["Repository"], tags=[{"Key": "aws:cloudformation:stack-name", "Value": "x"}])
     assert refused.value.response["Error"]["Code"] == "InvalidTagParameterException"
+
+    def refused_with(call, **kwargs) -> str:
+        with pytest.raises(ClientError) as info:
+            call(**kwargs)
+        return info.value.response["Error"]["Code"]
+
+    sqs, sns, lam, ddb, s3 = (client(s) for s in ("sqs", "sns", "lambda", "dynamodb", "s3"))
+    stack_name_key = ["aws:cloudformation:stack-name"]
+    assert refused_with(sqs.untag_queue, QueueUrl=out["Queue"], TagKeys=stack_name_key) == "InvalidParameterValue"
+    assert refused_with(sqs.tag_queue, QueueUrl=out["Queue"], Tags={"aws:mine": "x"}) == "InvalidParameterValue"
+    assert sqs.list_queue_tags(QueueUrl=out["Queue"]).get("Tags", {}) == {}  # queues get no aws:cloudformation tags
+    assert refused_with(sns.untag_resource, ResourceArn=out["Topic"], TagKeys=stack_name_key) == "InvalidParameter"
+    assert refused_with(sns.tag_resource, ResourceArn=out["Topic"], Tags=[{"Key": "AWS:mine", "Value": "x"}]) == \
+        "InvalidParameter"
+    assert pairs(sns.list_tags_for_resource(ResourceArn=out["Topic"])["Tags"]) == cfn("Topic")
+    assert refused_with(lam.untag_resource, Resource=out["Function"], TagKeys=stack_name_key) == \
+        "InvalidParameterValueException"
+    assert refused_with(lam.tag_resource, Resource=out["Function"], Tags={"aws:cloudformation:logical-id": "x"}) == \
+        "InvalidParameterValueException"
+    assert refused_with(ddb.untag_resource, ResourceArn=out["Table"], TagKeys=stack_name_key) == "ValidationException"
+    assert refused_with(ddb.tag_resource, ResourceArn=out["Table"], Tags=[{"Key": "aws:mine", "Value": "x"}]) == \
+        "ValidationException"
+    with pytest.raises(ClientError) as info:
+        s3.put_bucket_tagging(Bucket=out["Bucket"], Tagging={"TagSet": [{"Key": "aws:mine", "Value": "x"}]})
+    assert info.value.response["Error"]["Code"] == "InvalidTag"
+    assert info.value.response["Error"]["Message"] == "System tags cannot be added/updated by requester"
+    # a user's set replaces the user's tags; CloudFormation's stay, also through DeleteBucketTagging
+    s3.put_bucket_tagging(Bucket=out["Bucket"], Tagging={"TagSet": [{"Key": "owner", "Value": "you"}]})
+    assert pairs(s3.get_bucket_tagging(Bucket=out["Bucket"])["TagSet"]) == {"owner": "you", **cfn("Bucket")}
+    s3.delete_bucket_tagging(Bucket=out["Bucket"])
+    assert pairs(s3.get_bucket_tagging(Bucket=out["Bucket"])["TagSet"]) == cfn("Bucket")
+    # a user's own tags still come and go
+    sqs.tag_queue(QueueUrl=out["Queue"], Tags={"team": "a"})
+    sqs.untag_queue(QueueUrl=out["Queue"], TagKeys=["team"])
+    assert sqs.list_queue_tags(QueueUrl=out["Queue"]).get("Tags", {}) == {}  # queues get no aws:cloudformation tags
 
     # a replacement (a new table name) is a new resource, tagged as the old one was
     cf.update_stack(StackName=name, UsePreviousTemplate=True, Capabilities=["CAPABILITY_IAM"],

@@ -21,6 +21,7 @@ from orjson import Fragment
 
 from overcast import tracing
 from overcast.aws import policy as iam_policy
+from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
 from overcast.services.dynamodb import destinations, legacy
@@ -451,6 +452,8 @@ class DynamoDbProvider(Provider):
         table = self._table_for_arn(ctx, params["ResourceArn"])
         spec = dict(table.spec)
         tags = dict(spec.get("Tags") or {})
+        if bad := reserved_tags.refused(ctx, [tag["Key"] for tag in params["Tags"]]):
+            raise AwsError("ValidationException", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         for tag in params["Tags"]:
             tags[tag["Key"]] = tag["Value"]
         if len(tags) > 50:
@@ -462,6 +465,8 @@ class DynamoDbProvider(Provider):
 
     def untag_resource(self, ctx, params: dict) -> dict:
         table = self._table_for_arn(ctx, params["ResourceArn"])
+        if bad := reserved_tags.refused(ctx, params["TagKeys"]):
+            raise AwsError("ValidationException", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         spec = dict(table.spec)
         spec["Tags"] = {k: v for k, v in (spec.get("Tags") or {}).items() if k not in set(params["TagKeys"])}
         self._save(table, spec)

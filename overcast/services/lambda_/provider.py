@@ -22,6 +22,7 @@ import orjson
 
 from overcast import tracing
 from overcast.aws import policy as iam_policy
+from overcast.aws import tags as reserved_tags
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.runtime import layers as layer_files
@@ -839,6 +840,8 @@ class LambdaProvider(Provider):
     def tag_resource(self, ctx, params):
         account, region, name = self._tag_target(ctx, params["Resource"])
         _c, tags, _r, _l = self._function(account, region, name)
+        if bad := reserved_tags.refused(ctx, params.get("Tags") or {}):
+            raise _invalid(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags.update(params.get("Tags") or {})
         if len(tags) > 50:
             raise _invalid("Number of tags exceeds resource tag limit.")
@@ -848,6 +851,8 @@ class LambdaProvider(Provider):
     def untag_resource(self, ctx, params):
         account, region, name = self._tag_target(ctx, params["Resource"])
         _c, tags, _r, _l = self._function(account, region, name)
+        if bad := reserved_tags.refused(ctx, params.get("TagKeys") or []):
+            raise _invalid(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         for key in params.get("TagKeys") or []:
             tags.pop(key, None)
         self.store.put_tags(account, region, name, tags)

@@ -23,6 +23,7 @@ from urllib.parse import quote_plus, unquote
 
 import orjson
 
+from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.s3 import access
@@ -500,7 +501,18 @@ class S3Provider(Provider):
     # -- stored bucket configurations (Put/Get/Delete, written out from CONFIGS) --------------
 
     def put_bucket_tagging(self, ctx, params):
+        given = (params.get('Tagging') or {}).get('TagSet') or []
+        if reserved_tags.refused(ctx, [t.get('Key') or '' for t in given]):
+            raise AwsError('InvalidTag', 'System tags cannot be added/updated by requester')
+        if ctx.caller != 'cloudformation':  # the set replaces the user's tags, not AWS's (aws:*), which stay
+            given = given + self._reserved_bucket_tags(params['Bucket'], {t.get('Key') for t in given})
+            params = {**params, 'Tagging': {**params['Tagging'], 'TagSet': given}}
         return self._put_config(ctx, params, CONFIGS['Tagging'][0], 'Tagging')
+
+    def _reserved_bucket_tags(self, name: str, given: set) -> list:
+        stored = self._bucket(name).config.get(CONFIGS['Tagging'][0]) or {}
+        return [t for t in (stored.get('Tagging') or {}).get('TagSet') or []
+                if reserved_tags.is_reserved(t.get('Key') or '') and t.get('Key') not in given]
 
     def get_bucket_tagging(self, ctx, params):
         key, error, message = CONFIGS['Tagging']
@@ -508,6 +520,9 @@ class S3Provider(Provider):
         return value
 
     def delete_bucket_tagging(self, ctx, params):
+        kept = [] if ctx.caller == 'cloudformation' else self._reserved_bucket_tags(params['Bucket'], set())
+        if kept:  # the aws:* tags stay
+            return self._put_config(ctx, {**params, 'Tagging': {'TagSet': kept}}, CONFIGS['Tagging'][0], 'Tagging')
         return self._delete_config(ctx, params, CONFIGS['Tagging'][0])
 
     def put_bucket_cors(self, ctx, params):

@@ -26,6 +26,7 @@ import orjson
 
 from overcast import tracing
 from overcast.aws import policy as iam_policy
+from overcast.aws import tags as reserved_tags
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.aws.models import load_service_model
@@ -415,6 +416,8 @@ class SnsProvider(Provider):
         given = params.get("Tags") or []
         if len({t["Key"] for t in given}) != len(given):
             raise invalid("Duplicated keys are not allowed.")
+        if bad := reserved_tags.refused(ctx, [t["Key"] for t in given]):
+            raise invalid(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags = {**tags, **{t["Key"]: t["Value"] for t in given}}
         if len(tags) > 50:
             raise AwsError("TagLimitExceeded", "Could not complete request: tag quota of per resource exceeded", 400)
@@ -424,6 +427,8 @@ class SnsProvider(Provider):
 
     def untag_resource(self, ctx, params):
         arn, account, region, name, attributes, tags = self._tag_topic(ctx, params["ResourceArn"])
+        if bad := reserved_tags.refused(ctx, params.get("TagKeys") or []):
+            raise invalid(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags = {k: v for k, v in tags.items() if k not in set(params.get("TagKeys") or [])}
         self.store.put_topic(arn, account, region, name, attributes, tags)
         self._changed(arn)

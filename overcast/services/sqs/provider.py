@@ -19,6 +19,7 @@ import orjson
 
 from overcast import tracing
 from overcast.aws import policy as iam_policy
+from overcast.aws import tags as reserved_tags
 from overcast.aws.context import random_uuid
 from overcast.aws.errors import AwsError
 from overcast.engine.waiters import Waiters
@@ -375,6 +376,8 @@ class SqsProvider(Provider):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         tags = params.get("Tags") or {}
         self._validate_tags(tags)
+        if bad := reserved_tags.refused(ctx, tags):
+            raise invalid_parameter(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         merged = {**queue.tags, **tags}
         if len(merged) > 50:
             raise invalid_parameter(f"Too many tags added for queue {queue.name}.")
@@ -385,6 +388,8 @@ class SqsProvider(Provider):
     def untag_queue(self, ctx, params):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         keys = set(params.get("TagKeys") or [])
+        if bad := reserved_tags.refused(ctx, sorted(keys)):
+            raise invalid_parameter(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         remaining = {k: v for k, v in queue.tags.items() if k not in keys}
         self.store.update_tags(queue.id, remaining)
         queue.tags = remaining
