@@ -12,6 +12,7 @@ import time
 
 import orjson
 
+from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
 from overcast.services.ecr.store import EcrStore
@@ -156,13 +157,11 @@ class EcrProvider(Provider):
 
     @staticmethod
     def _check_tags(ctx, tags: list) -> None:
-        if len([t for t in tags if not str(t.get("Key", "")).lower().startswith("aws:")]) > MAX_TAGS:
+        if len([t for t in tags if not reserved_tags.is_reserved(str(t.get("Key", "")))]) > MAX_TAGS:
             raise AwsError("TooManyTagsException", f"A repository can have at most {MAX_TAGS} tags.")
         for tag in tags:
             key = tag.get("Key") or ""
-            if ctx.caller == "cloudformation" and key.startswith("aws:cloudformation:"):
-                continue  # the tags CloudFormation adds to what it creates
-            if not key or key.lower().startswith("aws:"):
+            if not key or reserved_tags.refused(ctx, [key]):
                 raise AwsError("InvalidTagParameterException", "Invalid tag key: a key must be given and must not "
                                "begin with aws:.")
 
