@@ -179,3 +179,21 @@ def test_lifecycle_transition_default_minimum_object_size(s3, bucket):
                                               TransitionDefaultMinimumObjectSize="value")
     assert error_of(info) == {"Code": "InvalidRequest", "Status": 400,
                               "Message": "Invalid TransitionDefaultMinimumObjectSize found: value"}
+
+
+def test_objects_a_lifecycle_rule_expires_carry_x_amz_expiration(s3, bucket):
+    """PutObject, HeadObject and GetObject answer `x-amz-expiration: expiry-date="...", rule-id="..."`
+    for an object an enabled expiration rule takes (prefix, tags, size bounds), the earliest due."""
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "small things", "Status": "Enabled", "Filter": {"ObjectSizeLessThan": 3}, "Expiration": {"Days": 2}},
+        {"ID": "logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 1}},
+        {"ID": "off", "Status": "Disabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}},
+    ]})
+    put = s3.put_object(Bucket=bucket, Key="logs/a", Body=b"hello")
+    day = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=2)
+    expected = f'expiry-date="{day.strftime("%a, %d %b %Y")} 00:00:00 GMT", rule-id="logs"'
+    assert put["Expiration"] == expected
+    assert s3.head_object(Bucket=bucket, Key="logs/a")["Expiration"] == expected
+    assert s3.get_object(Bucket=bucket, Key="logs/a")["Expiration"] == expected
+    assert s3.put_object(Bucket=bucket, Key="x", Body=b"ab")["Expiration"].endswith('rule-id="small%20things"')
+    assert "Expiration" not in s3.put_object(Bucket=bucket, Key="y", Body=b"abcdef")

@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 from contextlib import contextmanager
-from urllib.parse import quote_plus, unquote
+from urllib.parse import quote, quote_plus, unquote
 
 import orjson
 
@@ -817,7 +817,8 @@ class S3Provider(Provider):
             version_id = self._store_new(bucket, key, writer.size, etag, writer.key, meta, data=writer.data)
             self.notifier.emit(bucket, "ObjectCreated:Put", key, writer.size, etag, version_id, ctx)
         out = {"ETag": etag, "VersionId": self._version_out(bucket, version_id), "ServerSideEncryption": "AES256",
-               "ChecksumType": "FULL_OBJECT" if sums else None}  # no Size: S3 sends it for appends only
+               "ChecksumType": "FULL_OBJECT" if sums else None,  # no Size: S3 sends it for appends only
+               "Expiration": self._expiration(bucket, key, writer.size, meta.get("Tags"), now())}
         for alg, value in sums.items():
             out[f"Checksum{alg}"] = value
         return out
@@ -835,6 +836,8 @@ class S3Provider(Provider):
             "Metadata": meta.get("Metadata") or None,
             "ServerSideEncryption": meta.get("ServerSideEncryption", "AES256"),
         }
+        if obj.latest:
+            out["Expiration"] = self._expiration(bucket, obj.key, obj.size, meta.get("Tags"), obj.modified)
         for name in _STORED_HEADERS:
             if name in meta and name != "ServerSideEncryption":
                 value = meta[name]
@@ -1461,7 +1464,8 @@ class S3Provider(Provider):
             self.blobs.delete(part_blob)
         out = {"Location": f"{ctx.endpoint}/{bucket.name}/{quote_plus(key, safe='/')}", "Bucket": bucket.name,
                "Key": key, "ETag": etag, "VersionId": self._version_out(bucket, version_id),
-               "ServerSideEncryption": "AES256", "ChecksumType": checksum_type if sums else None}
+               "ServerSideEncryption": "AES256", "ChecksumType": checksum_type if sums else None,
+               "Expiration": self._expiration(bucket, key, size, meta.get("Tags"), now())}
         for alg, value in sums.items():
             out[f"Checksum{alg}"] = value
         return out
@@ -1665,9 +1669,7 @@ class S3Provider(Provider):
         next_due = None
         if expiration.get("Days") or expiration.get("Date"):
             for obj in self.store.all_latest(bucket.name):
-                if obj.delete_marker or not obj.key.startswith(prefix):
-                    continue
-                if tags and any((obj.meta.get("Tags") or {}).get(k) != v for k, v in tags.items()):
+                if obj.delete_marker or not _rule_applies(rule, obj.key, obj.size, obj.meta.get("Tags")):
                     continue
                 if expiration.get("Date"):
                     due = _as_epoch(expiration["Date"])
@@ -1703,6 +1705,26 @@ class S3Provider(Provider):
                 else:
                     next_due = due if next_due is None else min(next_due, due)
         return next_due
+
+    @staticmethod
+    def _expiration(bucket: Bucket, key: str, size: int, tags: dict | None, modified: float) -> str | None:
+        """x-amz-expiration of a current object: when the first lifecycle rule that expires it
+        falls due, and the rule's ID URL-encoded (the PutObject / HeadObject API reference)."""
+        rules = ((bucket.config.get("lifecycle") or {}).get("LifecycleConfiguration") or {}).get("Rules")
+        best = None
+        for rule in rules or ():
+            expiration = rule.get("Expiration") or {}
+            if rule.get("Status") != "Enabled" or not (expiration.get("Days") or expiration.get("Date")):
+                continue
+            if not _rule_applies(rule, key, size, tags):
+                continue
+            due = (_as_epoch(expiration["Date"]) if expiration.get("Date")
+                   else _next_midnight(modified + expiration["Days"] * 86400))
+            if best is None or due < best[0]:
+                best = (due, rule.get("ID") or "")
+        if best is None:
+            return None
+        return f'expiry-date="{_http_date(best[0])}", rule-id="{quote(best[1], safe="")}"'
 
     def _expire(self, bucket: Bucket, obj: Obj) -> None:
         with self._atomic():
@@ -1816,6 +1838,20 @@ def _rule_filter(rule: dict) -> tuple[str, dict]:
         for tag in both.get("Tags") or []:
             tags[tag["Key"]] = tag["Value"]
     return prefix, tags
+
+
+def _rule_applies(rule: dict, key: str, size: int, object_tags: dict | None) -> bool:
+    """Whether a lifecycle rule's filter (prefix, tags, object size bounds) takes this object."""
+    prefix, tags = _rule_filter(rule)
+    if not key.startswith(prefix):
+        return False
+    if tags and any((object_tags or {}).get(k) != v for k, v in tags.items()):
+        return False
+    flt = rule.get("Filter") or {}
+    both = flt.get("And") or {}
+    greater = both.get("ObjectSizeGreaterThan", flt.get("ObjectSizeGreaterThan"))
+    less = both.get("ObjectSizeLessThan", flt.get("ObjectSizeLessThan"))
+    return (greater is None or size > greater) and (less is None or size < less)
 
 
 def _as_epoch(value) -> float:
