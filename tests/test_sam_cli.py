@@ -403,3 +403,14 @@ def test_sam_cli_deploys_updates_and_deletes_every_example(endpoint, client, tmp
         running = {name: pool.submit(cycle, app) for name, app in apps.items()}
         for future in running.values():
             future.result()
+
+
+def test_every_example_template_is_cfn_lint_clean():
+    """cfn-lint (installed with the SAM CLI, which runs it for `sam validate --lint`) finds nothing
+    to say about any example's template.yaml."""
+    lint = os.path.join(os.path.dirname(SAM), "cfn-lint")
+    if not os.path.exists(lint):
+        pytest.skip(f"no cfn-lint beside {SAM}")
+    templates = [os.path.join(ROOT, "examples", name, "template.yaml") for name in APPS]
+    result = subprocess.run([lint, *templates], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
