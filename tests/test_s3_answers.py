@@ -197,3 +197,21 @@ def test_objects_a_lifecycle_rule_expires_carry_x_amz_expiration(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="logs/a")["Expiration"] == expected
     assert s3.put_object(Bucket=bucket, Key="x", Body=b"ab")["Expiration"].endswith('rule-id="small%20things"')
     assert "Expiration" not in s3.put_object(Bucket=bucket, Key="y", Body=b"abcdef")
+
+
+def test_response_override_outside_latin1_is_invalid_argument(s3, bucket, endpoint):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    r = raw(endpoint, "GET", f"/{bucket}/k?response-cache-control=non-ascii-%E2%80%94")
+    assert r.status_code == 400
+    body = ElementTree.fromstring(r.content)
+    assert body.findtext("Code") == "InvalidArgument"
+    assert body.findtext("Message") == "Header value cannot be represented using ISO-8859-1."
+    assert body.findtext("ArgumentName") == "response-cache-control"
+
+
+def test_post_policy_with_bounds_that_are_not_integers_is_access_denied(s3, bucket):
+    post = s3.generate_presigned_post(bucket, "k", Conditions=[["content-length-range", "test", "10"]])
+    r = httpx.post(post["url"], data=post["fields"], files={"file": ("k", b"body")})
+    assert r.status_code == 403
+    assert ElementTree.fromstring(r.content).findtext("Message") == \
+        'Invalid according to Policy: Policy Condition failed: ["content-length-range", "test", "10"]'

@@ -203,7 +203,11 @@ def _check_policy(lower: dict, fields: dict, bucket: str, key: str, size: int, s
         elif isinstance(condition, list) and len(condition) == 3:
             op = str(condition[0]).lower()
             if op == "content-length-range":
-                low, high = int(condition[1]), int(condition[2])
+                try:
+                    low, high = int(condition[1]), int(condition[2])
+                except (TypeError, ValueError):  # AWS's answer to bounds that are not integers
+                    raise _denied("Policy Condition failed: [\"content-length-range\", "
+                                  f"\"{condition[1]}\", \"{condition[2]}\"]") from None
                 if size > high:
                     raise AwsError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400,
                                    ProposedSize=size, MaxSizeAllowed=high)

@@ -866,7 +866,12 @@ class S3Provider(Provider):
                              ("ResponseExpires", "Expires")):
             value = params.get(header)
             if value is not None:
-                out[name] = _http_date(value.timestamp()) if isinstance(value, datetime.datetime) else value
+                if isinstance(value, datetime.datetime):
+                    value = _http_date(value.timestamp())
+                elif not _latin1(value):
+                    raise invalid_argument("Header value cannot be represented using ISO-8859-1.",
+                                           "response-" + "-".join(re.findall("[A-Z][a-z]*", name)).lower(), value)
+                out[name] = value
         return out
 
     def _check_read_conditions(self, obj: Obj, params) -> None:
@@ -1748,6 +1753,14 @@ def _owner(account: str) -> dict:
 def _initiator(account: str) -> dict:
     """A multipart upload's Initiator, which still carries a DisplayName in AWS's answers."""
     return {**_owner(account), "DisplayName": "webfile"}
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _http_date(epoch: float) -> str:
