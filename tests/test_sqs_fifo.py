@@ -387,3 +387,15 @@ def test_deduplication_keeps_the_scope_the_queue_was_created_with(sqs, unique_na
     sqs.send_message(QueueUrl=url, MessageBody="second", MessageGroupId="g2", MessageDeduplicationId="d")
     messages = sqs.receive_message(QueueUrl=url).get("Messages", [])
     assert [m["Body"] for m in messages] == delivered
+
+
+def test_a_group_behind_a_long_blocked_group_is_found(sqs, fifo_url):
+    # more messages of a blocked group than a receive looks at in one page: the next group is still found
+    for start in range(0, 70, 10):
+        sqs.send_message_batch(QueueUrl=fifo_url, Entries=[
+            {"Id": str(i), "MessageBody": f"a{i}", "MessageGroupId": "a", "MessageDeduplicationId": f"a{i}"}
+            for i in range(start, start + 10)])
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="b0", MessageGroupId="b", MessageDeduplicationId="b0")
+    assert sqs.receive_message(QueueUrl=fifo_url, VisibilityTimeout=30)["Messages"][0]["Body"] == "a0"
+    messages = sqs.receive_message(QueueUrl=fifo_url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in messages] == ["b0"]

@@ -32,6 +32,7 @@ log = logging.getLogger("overcast.sqs")
 
 _SWEEP_INTERVAL_MS = 5_000
 _GROUP_PAGE = 20  # a FIFO group's messages read at a time (a receive takes at most 10)
+_HEAD_PAGE = 50  # a FIFO queue's visible messages looked at a time for the groups' first ones
 _MESSAGE_SYSTEM_ATTRIBUTES = (
     "SenderId",
     "SentTimestamp",
@@ -745,35 +746,48 @@ class SqsProvider(Provider):
         messages together). A group is receivable while its first message is visible; it gives
         its messages in send order up to the first one in flight. Groups come in the order their
         first message became visible (sent, or its visibility timeout ran out or was ended), as
-        the snapshots recorded on AWS show: a group just received from goes behind the others."""
+        the snapshots recorded on AWS show: a group just received from goes behind the others.
+        The first page of visible messages (in that order) usually holds the groups needed, and a
+        group is read from its first message on, so a receive reads about as many rows as it
+        returns however long one group is; past that page only groups' first messages are
+        looked for (a long group whose first message is in flight is passed over in SQL)."""
         taken: list[tuple] = []
         seen: set[str] = set()
-        for _ in range(20):  # bounded: each further round follows at least one dead-letter move
-            moved = False
-            for group, head in self.store.fifo_group_heads(queue.id, now, cutoff, count + len(seen)):
-                if group in seen:
+        after = (-1, 0)
+        firsts_only = False
+        while True:
+            page = self.store.fifo_visible_page(queue.id, now, cutoff, after, _HEAD_PAGE, firsts_only)
+            for row_id, group, visible_at, first in page:
+                after = (visible_at, row_id)
+                if not first or group in seen:
                     continue
                 seen.add(group)
-                after, done = head, False
-                while not done:
-                    rows = self.store.group_messages(queue.id, group, after, _GROUP_PAGE)
-                    done = len(rows) < _GROUP_PAGE
-                    for row in rows:
-                        after = row[0] + 1
-                        if row[8] <= cutoff:  # expired, to be swept
-                            continue
-                        if row[16] > now:  # in flight or delayed: the rest of the group waits
-                            done = True
-                            break
-                        if queue.dlq_arn and row[9] >= queue.max_receive_count and self._dead_letter(queue, row, now):
-                            moved = True
-                            continue
-                        taken.append(row)
-                        if len(taken) >= count:
-                            return taken
-            if not moved:
-                break
-        return taken
+                if self._take_group(queue, group, row_id, count, now, cutoff, taken):
+                    return taken
+            if len(page) < _HEAD_PAGE:
+                return taken
+            firsts_only = True
+
+    def _take_group(self, queue: Queue, group: str, head: int, count: int, now: int, cutoff: int,
+                    taken: list[tuple]) -> bool:
+        """Add a group's messages from its first one up to the first in flight; True once `taken`
+        holds `count`. A message due for the dead-letter queue is moved there on the way."""
+        after = head
+        while True:
+            rows = self.store.group_messages(queue.id, group, after, _GROUP_PAGE)
+            for row in rows:
+                after = row[0] + 1
+                if row[8] <= cutoff:  # expired, to be swept
+                    continue
+                if row[16] > now:  # in flight or delayed: the rest of the group waits
+                    return False
+                if queue.dlq_arn and row[9] >= queue.max_receive_count and self._dead_letter(queue, row, now):
+                    continue
+                taken.append(row)
+                if len(taken) >= count:
+                    return True
+            if len(rows) < _GROUP_PAGE:
+                return False
 
     def _dead_letter(self, queue: Queue, row: tuple, now: int) -> bool:
         """Move a message that was received maxReceiveCount times to the dead-letter queue."""

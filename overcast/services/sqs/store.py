@@ -88,7 +88,7 @@ MIGRATIONS = [
     );
     CREATE INDEX sqs_move_tasks_source ON sqs_move_tasks (source_arn, started_at);
     """,
-    # a FIFO receive looks up each group's first message (fifo_group_heads)
+    # a FIFO receive looks up whether a message is the first of its group (fifo_visible_page)
     """
     CREATE INDEX sqs_messages_group_order ON sqs_messages (queue_id, group_id, id) WHERE group_id IS NOT NULL;
     """,
@@ -233,15 +233,21 @@ class SqsStore:
             (queue_id, after_id, sent_after, limit),
         )
 
-    def fifo_group_heads(self, queue_id: int, now: int, sent_after: int, limit: int) -> list[tuple[str, int]]:
-        """(group, id) of the FIFO groups whose first unexpired message is visible, the group
-        whose first message became visible earliest first."""
+    def fifo_visible_page(self, queue_id: int, now: int, sent_after: int, after: tuple[int, int],
+                          limit: int, firsts_only: bool = False) -> list[tuple]:
+        """A page of a FIFO queue's visible messages in the order they became visible, after the
+        (visible_at, id) `after`: (id, group_id, visible_at, whether it is the first unexpired
+        message of its group). `firsts_only`: only those first messages, however many others the
+        scan passes over."""
+        first = ("NOT EXISTS (SELECT 1 FROM sqs_messages e WHERE e.queue_id = h.queue_id AND e.group_id = h.group_id "
+                 "AND e.id < h.id AND e.sent_at > ?)")
         return self.db.query(
-            "SELECT h.group_id, h.id FROM sqs_messages h WHERE h.queue_id = ? AND h.group_id IS NOT NULL "
-            "AND h.visible_at <= ? AND h.sent_at > ? AND NOT EXISTS (SELECT 1 FROM sqs_messages e "
-            "WHERE e.queue_id = h.queue_id AND e.group_id = h.group_id AND e.id < h.id AND e.sent_at > ?) "
+            f"SELECT h.id, h.group_id, h.visible_at, {'1' if firsts_only else first} FROM sqs_messages h "
+            "WHERE h.queue_id = ? AND h.visible_at <= ? AND h.sent_at > ? AND h.group_id IS NOT NULL "
+            f"AND (h.visible_at > ? OR (h.visible_at = ? AND h.id > ?)) {'AND ' + first if firsts_only else ''} "
             "ORDER BY h.visible_at, h.id LIMIT ?",
-            (queue_id, now, sent_after, sent_after, limit),
+            (*(() if firsts_only else (sent_after,)), queue_id, now, sent_after, after[0], after[0], after[1],
+             *((sent_after,) if firsts_only else ()), limit),
         )
 
     def group_messages(self, queue_id: int, group_id: str, from_id: int, limit: int) -> list[tuple]:
