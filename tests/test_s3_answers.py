@@ -215,3 +215,70 @@ def test_post_policy_with_bounds_that_are_not_integers_is_access_denied(s3, buck
     assert r.status_code == 403
     assert ElementTree.fromstring(r.content).findtext("Message") == \
         'Invalid according to Policy: Policy Condition failed: ["content-length-range", "test", "10"]'
+
+
+def _failure(call, **kwargs) -> dict:
+    with pytest.raises(ClientError) as info:
+        call(**kwargs)
+    return error_of(info)
+
+
+def test_multipart_checksum_rules(s3, bucket):
+    """CreateMultipartUpload and CompleteMultipartUpload refuse what AWS refuses (its recorded
+    answers): a checksum type without an algorithm, a complete request of another checksum mode,
+    a COMPOSITE part named without its checksum, a part checksum for an upload without one, and an
+    MpuObjectSize that is not the parts' total."""
+    assert _failure(s3.create_multipart_upload, Bucket=bucket, Key="k", ChecksumType="COMPOSITE")["Message"] == \
+        "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k", ChecksumAlgorithm="CRC32",
+                                        ChecksumType="COMPOSITE")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"data",
+                          ChecksumAlgorithm="CRC32")
+    bare = {"ETag": part["ETag"], "PartNumber": 1}
+    assert _failure(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload,
+                    MultipartUpload={"Parts": [bare]})["Message"] == (
+        "The upload was created using a crc32 checksum. The complete request must include the checksum for each "
+        "part. It was missing for part 1 in the request.")
+    assert _failure(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload, ChecksumType="FULL_OBJECT",
+                    MultipartUpload={"Parts": [{**bare, "ChecksumCRC32": part["ChecksumCRC32"]}]})["Message"] == (
+        "The upload was created using the COMPOSITE checksum mode. The complete request must use the same checksum "
+        "mode.")
+    wrong = _failure(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload,
+                     MultipartUpload={"Parts": [{**bare, "ChecksumCRC32": "AAAAAA=="}]})
+    assert wrong["Code"] == "InvalidPart" and wrong["ETag"] == part["ETag"].strip('"') and wrong["PartNumber"] == "1"
+    assert _failure(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload, MpuObjectSize=5,
+                    MultipartUpload={"Parts": [{**bare, "ChecksumCRC32": part["ChecksumCRC32"]}]})["Message"] == \
+        "The provided 'x-amz-mp-object-size' header value 5 does not match what was computed: 4"
+    plain = s3.create_multipart_upload(Bucket=bucket, Key="p")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="p", UploadId=plain, PartNumber=1, Body=b"data")
+    assert _failure(s3.complete_multipart_upload, Bucket=bucket, Key="p", UploadId=plain, MultipartUpload={
+        "Parts": [{"ETag": part["ETag"], "PartNumber": 1, "ChecksumCRC32": part["ChecksumCRC32"]}]})["Code"] == \
+        "InvalidPart"
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="p", UploadId=plain, MpuObjectSize=4,
+                                        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+    assert done["ETag"].endswith('-1"')
+
+
+def test_object_parts_and_upload_markers(s3, bucket):
+    """GetObjectAttributes lists parts (with their checksums) for a COMPOSITE object only, else
+    their count; ListMultipartUploads names the last upload listed as the next markers."""
+    assert s3.list_multipart_uploads(Bucket=bucket)["NextKeyMarker"] == ""
+    for key, extra in (("composite", {"ChecksumAlgorithm": "SHA256"}), ("plain", {})):
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
+        part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"data", **extra)
+        listed = s3.list_multipart_uploads(Bucket=bucket)
+        assert (listed["NextKeyMarker"], listed["NextUploadIdMarker"]) == (key, upload) or key == "composite"
+        given = {"ChecksumSHA256": part["ChecksumSHA256"]} if extra else {}
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload,
+                                     MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1, **given}]})
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="composite", ObjectAttributes=["ObjectParts"])["ObjectParts"]
+    assert attrs["TotalPartsCount"] == 1 and attrs["Parts"][0]["ChecksumSHA256"] == part_sha256(b"data")
+    plain = s3.get_object_attributes(Bucket=bucket, Key="plain", ObjectAttributes=["ObjectParts"])["ObjectParts"]
+    assert plain == {"TotalPartsCount": 1}
+
+
+def part_sha256(data: bytes) -> str:
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()

@@ -950,8 +950,12 @@ class S3Provider(Provider):
         if "Checksum" in wanted and obj.meta.get("Checksums"):
             out["Checksum"] = {f"Checksum{alg}": v for alg, v in obj.meta["Checksums"].items()}
             out["Checksum"]["ChecksumType"] = obj.meta.get("ChecksumType")
-        if "ObjectParts" in wanted and obj.meta.get("Parts"):
+        if "ObjectParts" in wanted and obj.meta.get("Parts") and obj.meta.get("ChecksumType") != "COMPOSITE":
+            # parts are listed for COMPOSITE checksums only: otherwise S3 answers just their count
+            out["ObjectParts"] = {"TotalPartsCount": len(obj.meta["Parts"])}
+        elif "ObjectParts" in wanted and obj.meta.get("Parts"):
             parts = obj.meta["Parts"]
+            part_sums = obj.meta.get("PartChecksums") or []
             marker = params.get("PartNumberMarker") or 0
             limit = params.get("MaxParts") or 1000
             chosen = list(enumerate(parts, 1))[marker:marker + limit]
@@ -959,7 +963,7 @@ class S3Provider(Provider):
                 "TotalPartsCount": len(parts), "PartNumberMarker": marker, "MaxParts": limit,
                 "IsTruncated": marker + limit < len(parts),
                 "NextPartNumberMarker": chosen[-1][0] if chosen else marker,
-                "Parts": [{"PartNumber": n, "Size": s} for n, s in chosen],
+                "Parts": [{"PartNumber": n, "Size": s, **_part_checksum(obj.meta, part_sums, n)} for n, s in chosen],
             }
         return out
 
@@ -1318,6 +1322,9 @@ class S3Provider(Provider):
             raise AwsError("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any "
                            "of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
         checksum_type = params.get("ChecksumType")
+        if checksum_type and not algorithm:
+            raise AwsError("InvalidRequest", "The x-amz-checksum-type header can only be used with the "
+                           "x-amz-checksum-algorithm header.")
         if algorithm and not checksum_type:
             checksum_type = "FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE"
         if checksum_type == "FULL_OBJECT" and algorithm in ("SHA1", "SHA256"):
@@ -1420,9 +1427,7 @@ class S3Provider(Provider):
             previous = number
             part = stored.get(number)
             if part is None or (item.get("ETag") or "").strip('"') != part[2].strip('"'):
-                raise AwsError("InvalidPart", "One or more of the specified parts could not be found.  The part may "
-                               "not have been uploaded, or the specified entity tag may not have matched the part's "
-                               "entity tag.", 400, UploadId=upload[0], PartNumber=number, ETag=item.get("ETag"))
+                raise _invalid_part(upload[0], number, item.get("ETag"))
             chosen.append(part)
         for part in chosen[:-1]:
             if part[1] < MIN_PART_SIZE:
@@ -1431,16 +1436,31 @@ class S3Provider(Provider):
                                PartNumber=part[0], ETag=part[2].strip('"'))
         meta = dict(upload[4])
         algorithm = meta.pop("Algorithm", None)
-        checksum_type = meta.pop("ChecksumType", None) or ("FULL_OBJECT" if not algorithm else None)
+        created_type = meta.pop("ChecksumType", None)
+        if params.get("ChecksumType") and params["ChecksumType"] != created_type:
+            raise AwsError("InvalidRequest", f"The upload was created using the {created_type or 'null'} checksum "
+                           "mode. The complete request must use the same checksum mode.")
+        checksum_type = created_type or ("FULL_OBJECT" if not algorithm else None)
+        size_given = params.get("MpuObjectSize")
+        if size_given is not None and size_given != sum(p[1] for p in chosen):
+            raise AwsError("InvalidRequest", f"The provided 'x-amz-mp-object-size' header value {size_given} does not "
+                           f"match what was computed: {sum(p[1] for p in chosen)}")
         sums: dict = {}
+        if not algorithm:
+            # an upload created without a checksum knows no part checksums: a part named with one is not found
+            for item in requested:
+                if any(k.startswith("Checksum") for k in item):
+                    raise _invalid_part(upload[0], item["PartNumber"], item.get("ETag"))
         if algorithm:
             part_sums = [p[5].get(algorithm) for p in chosen]
             for item, value in zip(requested, part_sums, strict=True):
                 given = item.get(f"Checksum{algorithm}")
                 if given is not None and given != value:
-                    raise AwsError("InvalidPart", "One or more of the specified parts could not be found.  The part "
-                                   "may not have been uploaded, or the specified entity tag may not have matched the "
-                                   "part's entity tag.", 400, UploadId=upload[0])
+                    raise _invalid_part(upload[0], item["PartNumber"], item.get("ETag"))
+                if given is None and checksum_type == "COMPOSITE":
+                    raise AwsError("InvalidRequest", f"The upload was created using a {algorithm.lower()} checksum. "
+                                   "The complete request must include the checksum for each part. It was missing for "
+                                   f"part {item['PartNumber']} in the request.")
             if None in part_sums:
                 raise AwsError("InvalidRequest", f"The upload was created using a {algorithm.lower()} checksum. The "
                                f"complete request must include the checksum for each part.")
@@ -1451,13 +1471,16 @@ class S3Provider(Provider):
                                                              for s, p in zip(part_sums, chosen, strict=True)])
             whole = params.get(f"Checksum{algorithm}")
             if whole is not None and whole.split("-")[0] != sums[algorithm].split("-")[0]:
-                raise AwsError("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
+                raise AwsError("BadDigest", f"The {algorithm.lower()} you specified did not match the calculated "
+                               "checksum.")
         blob, size = await asyncio.to_thread(concatenate, self.blobs, [p[4] for p in chosen])
         etag = f'"{hashlib.md5(b"".join(bytes.fromhex(p[2].strip(chr(34))) for p in chosen)).hexdigest()}-{len(chosen)}"'
         if sums:
             meta["Checksums"] = sums
             meta["ChecksumType"] = checksum_type
         meta["Parts"] = [p[1] for p in chosen]
+        if checksum_type == "COMPOSITE" and sums:  # GetObjectAttributes lists each part's checksum
+            meta["PartChecksums"] = part_sums
         if self.store.upload(upload[0]) is None:
             self.blobs.delete(blob)
             raise no_such_upload(upload[0])
@@ -1533,11 +1556,12 @@ class S3Provider(Provider):
                             "Initiator": _initiator(bucket.account),
                             "ChecksumAlgorithm": meta.get("Algorithm"), "ChecksumType": meta.get("ChecksumType")})
         truncated = len(rows) > limit
-        last = rows[limit - 1] if truncated else None
+        # the last upload listed, truncated or not ("" when none), as AWS's recorded answers name them
+        last = rows[:limit][-1] if rows else None
         return {
             "Bucket": bucket.name, "KeyMarker": _encode(params.get("KeyMarker") or "", url),
             "UploadIdMarker": params.get("UploadIdMarker") or "", "MaxUploads": limit, "IsTruncated": truncated,
-            "NextKeyMarker": _encode(last[2], url) if last else None, "NextUploadIdMarker": last[0] if last else None,
+            "NextKeyMarker": _encode(last[2], url) if last else "", "NextUploadIdMarker": last[0] if last else "",
             "Prefix": _encode(prefix, url) if prefix else None, "Delimiter": params.get("Delimiter"),
             "EncodingType": params.get("EncodingType"), "Uploads": uploads or None,
             "CommonPrefixes": [{"Prefix": _encode(p, url)} for p in prefixes] or None,
@@ -1753,6 +1777,18 @@ def _owner(account: str) -> dict:
 def _initiator(account: str) -> dict:
     """A multipart upload's Initiator, which still carries a DisplayName in AWS's answers."""
     return {**_owner(account), "DisplayName": "webfile"}
+
+
+def _part_checksum(meta: dict, part_sums: list, number: int) -> dict:
+    if number > len(part_sums) or not meta.get("Checksums"):
+        return {}
+    return {f"Checksum{next(iter(meta['Checksums']))}": part_sums[number - 1]}
+
+
+def _invalid_part(upload_id: str, number: int, etag: str | None) -> AwsError:
+    return AwsError("InvalidPart", "One or more of the specified parts could not be found.  The part may not have been "
+                    "uploaded, or the specified entity tag may not match the part's entity tag.", 400,
+                    UploadId=upload_id, PartNumber=number, ETag=(etag or "").strip('"'))
 
 
 def _latin1(text: str) -> bool:
