@@ -282,3 +282,40 @@ def part_sha256(data: bytes) -> str:
     import hashlib
 
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def test_tag_rules(s3, bucket, unique_name):
+    """Tags as S3 checks them (AWS's recorded answers), for buckets, objects, the x-amz-tagging
+    header and CreateBucket's Tags."""
+    def put_bucket_tags(*tags):
+        return _failure(s3.put_bucket_tagging, Bucket=bucket, Tagging={"TagSet": list(tags)})
+
+    dup = put_bucket_tags({"Key": "K", "Value": "v"}, {"Key": "K", "Value": "v"})
+    assert (dup["Code"], dup["Message"], dup["TagKey"]) == ("InvalidTag", "Cannot provide multiple Tags with the same "
+                                                            "key", "K")
+    bad_key = put_bucket_tags({"Key": "K1,K2", "Value": "v"})
+    assert (bad_key["Message"], bad_key["TagKey"]) == ("The TagKey you have provided is invalid", "K1,K2")
+    bad_value = put_bucket_tags({"Key": "K", "Value": "v1,v2"})
+    assert (bad_value["Message"], bad_value["TagValue"]) == ("The TagValue you have provided is invalid", "v1,v2")
+    assert put_bucket_tags({"Key": "aws:x", "Value": "v"})["Message"] == "System tags cannot be added/updated by requester"
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": []})  # the same as DeleteBucketTagging
+    assert _failure(s3.get_bucket_tagging, Bucket=bucket)["Code"] == "NoSuchTagSet"
+
+    s3.put_object(Bucket=bucket, Key="o", Body=b"x")
+    aws = _failure(s3.put_object_tagging, Bucket=bucket, Key="o", Tagging={"TagSet": [{"Key": "aws:x", "Value": "v"}]})
+    assert aws["Message"] == "Your TagKey cannot be prefixed with aws:"
+    for header in ("a=1&a=2", "a=1,b=2"):
+        wrong = _failure(s3.put_object, Bucket=bucket, Key="o", Body=b"x", Tagging=header)
+        assert (wrong["Code"], wrong["ArgumentName"], wrong["ArgumentValue"]) == ("InvalidArgument", "x-amz-tagging",
+                                                                                 header)
+
+    name = unique_name("tagged")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"Tags": [{"Key": "tag1", "Value": "value1"}]})
+    assert s3.get_bucket_tagging(Bucket=name)["TagSet"] == [{"Key": "tag1", "Value": "value1"}]
+    assert _failure(s3.create_bucket, Bucket=name, CreateBucketConfiguration={
+        "Tags": [{"Key": "tag2", "Value": "v"}]})["Code"] == "BucketAlreadyOwnedByYou"
+    s3.create_bucket(Bucket=name)  # us-east-1: re-created without tags, 200, tags kept
+    assert s3.get_bucket_tagging(Bucket=name)["TagSet"] == [{"Key": "tag1", "Value": "value1"}]
+    assert _failure(s3.create_bucket, Bucket=unique_name("tagged"), CreateBucketConfiguration={
+        "Tags": [{"Key": "aws:test", "Value": "v"}]})["Code"] == "InvalidTag"

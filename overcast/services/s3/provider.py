@@ -287,20 +287,29 @@ class S3Provider(Provider):
             # outside us-east-1 any other constraint, a region's or not, is this error (AWS's recorded answers)
             raise AwsError("IllegalLocationConstraintException", f"The {constraint} location constraint is "
                            "incompatible for the region specific endpoint this request was sent to.", 400)
+        tags = config.get("Tags")
+        if tags:
+            if any(isinstance(t, dict) and (t.get("Key") or "").startswith("aws:") for t in tags):
+                raise AwsError("InvalidTag", 'User-defined tag keys can\'t start with "aws:". This prefix is reserved '
+                               'for system tags. Remove "aws:" from your tag keys and try again.')
+            _check_tag_set(tags)
         existing = self.store.bucket(name)
         if existing is not None:
             if existing.account != ctx.account:
                 raise AwsError("BucketAlreadyExists", "The requested bucket name is not available. The bucket "
                                "namespace is shared by all users of the system. Please select a different name "
                                "and try again.", 409, BucketName=name)
-            if existing.region == "us-east-1" and ctx.region == "us-east-1":
-                return {"Location": f"/{name}"}  # us-east-1 answers 200 to its owner (AWS's legacy rule)
+            if existing.region == "us-east-1" and ctx.region == "us-east-1" and not tags:
+                return {"Location": f"/{name}", "BucketArn": f"arn:aws:s3:::{name}"}  # us-east-1 answers 200 to its owner (AWS's legacy rule)
             raise AwsError("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded "
                            "and you already own it.", 409, BucketName=name)
         lock = bool(params.get("ObjectLockEnabledForBucket"))
         bucket = Bucket(name, ctx.account, region, now(), "Enabled" if lock else "", lock, {})
         if lock:
             bucket.config["object_lock"] = {"ObjectLockEnabled": "Enabled"}
+        if tags:  # CreateBucketConfiguration's Tags are the bucket's tag set
+            bucket.config[CONFIGS["Tagging"][0]] = {"Tagging": {"TagSet": [{"Key": t["Key"], "Value": t["Value"]}
+                                                                           for t in tags]}}
         if constraint == "EU":  # eu-west-1's legacy name: GetBucketLocation answers it as given
             bucket.config["location"] = "EU"
         ownership = params.get("ObjectOwnership")
@@ -421,9 +430,7 @@ class S3Provider(Provider):
                 raise AwsError("MalformedPolicy", "Missing required field Statement")
         elif key == "tagging":
             tags = value.get("TagSet") or []
-            keys = [t.get("Key") for t in tags]
-            if len(set(keys)) != len(keys):
-                raise AwsError("InvalidTag", "Cannot provide multiple Tags with the same key")
+            _check_tag_set(tags)
             if len(tags) > 50:
                 raise AwsError("BadRequest", "Bucket tag count cannot be greater than 50")
         elif key == "cors":
@@ -502,8 +509,12 @@ class S3Provider(Provider):
 
     def put_bucket_tagging(self, ctx, params):
         given = (params.get('Tagging') or {}).get('TagSet') or []
-        if reserved_tags.refused(ctx, [t.get('Key') or '' for t in given]):
-            raise AwsError('InvalidTag', 'System tags cannot be added/updated by requester')
+        refused = reserved_tags.refused(ctx, [t.get('Key') or '' for t in given])
+        if refused:
+            raise AwsError('InvalidTag', 'System tags cannot be added/updated by requester', TagKey=refused[0])
+        if not given and ctx.caller != 'cloudformation' and not self._reserved_bucket_tags(params['Bucket'], set()):
+            # an empty TagSet is the same as DeleteBucketTagging (AWS's recorded answers)
+            return self._delete_config(ctx, params, CONFIGS['Tagging'][0])
         if ctx.caller != 'cloudformation':  # the set replaces the user's tags, not AWS's (aws:*), which stay
             given = given + self._reserved_bucket_tags(params['Bucket'], {t.get('Key') for t in given})
             params = {**params, 'Tagging': {**params['Tagging'], 'TagSet': given}}
@@ -1857,7 +1868,11 @@ def _invalid_range(text: str, size: int) -> AwsError:
 def _parse_tagging_header(text: str) -> dict:
     from urllib.parse import parse_qsl
 
-    tags = dict(parse_qsl(text, keep_blank_values=True))
+    pairs = parse_qsl(text, keep_blank_values=True)
+    tags = dict(pairs)
+    if len(tags) != len(pairs) or any(not _TAG_TEXT.match(k) or not _TAG_TEXT.match(v) for k, v in pairs):
+        raise invalid_argument("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
+                               "parameters without tag name duplicates.", "x-amz-tagging", text)
     _check_object_tags([{"Key": k, "Value": v} for k, v in tags.items()])
     return tags
 
@@ -1865,14 +1880,33 @@ def _parse_tagging_header(text: str) -> dict:
 def _check_object_tags(tags: list) -> None:
     if len(tags) > 10:
         raise AwsError("BadRequest", "Object tags cannot be greater than 10")
-    keys = [t.get("Key") for t in tags]
-    if len(set(keys)) != len(keys):
-        raise AwsError("InvalidTag", "Cannot provide multiple Tags with the same key")
+    _check_tag_set(tags)
     for tag in tags:
-        if not tag.get("Key") or len(tag["Key"]) > 128:
-            raise AwsError("InvalidTag", "The TagKey you have provided is invalid")
-        if len(tag.get("Value") or "") > 256:
-            raise AwsError("InvalidTag", "The TagValue you have provided is invalid")
+        if tag["Key"].startswith("aws:"):
+            raise AwsError("InvalidTag", "Your TagKey cannot be prefixed with aws:", TagKey=tag["Key"])
+
+
+# what a tag key or value may hold: Unicode letters and digits, white space, and _ . : / = + - @
+_TAG_TEXT = re.compile(r"^[\w\s.:/=+\-@]*$")
+
+
+def _check_tag_set(tags: list) -> None:
+    """A TagSet as S3 checks it (bucket and object tags alike; AWS's recorded answers): a tag
+    without its key or value is MalformedXML, then duplicates, then each key and value."""
+    for tag in tags:
+        if not isinstance(tag, dict) or tag.get("Key") is None or tag.get("Value") is None:
+            raise malformed_xml()
+    seen = set()
+    for tag in tags:
+        if tag["Key"] in seen:
+            raise AwsError("InvalidTag", "Cannot provide multiple Tags with the same key", TagKey=tag["Key"])
+        seen.add(tag["Key"])
+    for tag in tags:
+        key, value = tag["Key"], tag["Value"]
+        if not key or len(key) > 128 or not _TAG_TEXT.match(key):
+            raise AwsError("InvalidTag", "The TagKey you have provided is invalid", TagKey=key)
+        if len(value) > 256 or not _TAG_TEXT.match(value):
+            raise AwsError("InvalidTag", "The TagValue you have provided is invalid", TagKey=key, TagValue=value)
 
 
 def _rule_filter(rule: dict) -> tuple[str, dict]:
