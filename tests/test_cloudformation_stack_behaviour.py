@@ -221,6 +221,27 @@ def test_resources_carry_the_aws_cloudformation_tags_through_each_service_tag_ap
     assert pairs(s3.get_bucket_tagging(Bucket=out["Bucket"])["TagSet"]) == {"owner": "you", **cfn("Bucket")}
     s3.delete_bucket_tagging(Bucket=out["Bucket"])
     assert pairs(s3.get_bucket_tagging(Bucket=out["Bucket"])["TagSet"]) == cfn("Bucket")
+    iam, logs, sfn = client("iam"), client("logs"), client("stepfunctions")
+    assert refused_with(iam.untag_role, RoleName=out["Role"], TagKeys=stack_name_key) == "InvalidInput"
+    assert refused_with(iam.tag_user, UserName=out["User"], Tags=[{"Key": "aws:mine", "Value": "x"}]) == "InvalidInput"
+    assert pairs(iam.list_role_tags(RoleName=out["Role"])["Tags"]) == cfn("Role")
+    log_arn = f"arn:aws:logs:us-east-1:000000000000:log-group:{out['Logs']}"
+    assert refused_with(logs.untag_resource, resourceArn=log_arn, tagKeys=stack_name_key) == "InvalidParameterException"
+    assert refused_with(logs.tag_log_group, logGroupName=out["Logs"], tags={"aws:mine": "x"}) == \
+        "InvalidParameterException"
+    assert logs.list_tags_for_resource(resourceArn=log_arn)["tags"] == cfn("Logs")
+    assert refused_with(sfn.untag_resource, resourceArn=out["Machine"], tagKeys=stack_name_key) == "ValidationException"
+    assert {t["key"] for t in sfn.list_tags_for_resource(resourceArn=out["Machine"])["tags"]} == set(cfn("Machine"))
+    kinesis, events = client("kinesis"), client("events")
+    stream = unique_name("systags")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    assert refused_with(kinesis.add_tags_to_stream, StreamName=stream, Tags={"aws:mine": "x"}) == \
+        "InvalidArgumentException"
+    kinesis.delete_stream(StreamName=stream)
+    rule = events.put_rule(Name=unique_name("systags"), ScheduleExpression="rate(1 day)")["RuleArn"]
+    assert refused_with(events.tag_resource, ResourceARN=rule, Tags=[{"Key": "aws:mine", "Value": "x"}]) == \
+        "ValidationException"
+    events.delete_rule(Name=rule.split("/")[-1])
     # a user's own tags still come and go
     sqs.tag_queue(QueueUrl=out["Queue"], Tags={"team": "a"})
     sqs.untag_queue(QueueUrl=out["Queue"], TagKeys=["team"])

@@ -24,6 +24,7 @@ import orjson
 
 from overcast import tracing
 from overcast.aws import policy as iam_policy
+from overcast.aws import tags as reserved_tags
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.engine import http as http_client
@@ -463,6 +464,8 @@ class EventsProvider(Provider):
 
     def tag_resource(self, ctx, params):
         kind, doc = self._tagged(ctx, params["ResourceARN"])
+        if bad := reserved_tags.refused(ctx, [t["Key"] for t in params.get("Tags") or []]):
+            raise AwsError("ValidationException", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags = {t["Key"]: t["Value"] for t in doc.get("Tags") or []}
         tags.update({t["Key"]: t["Value"] for t in params.get("Tags") or []})
         doc["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -471,6 +474,8 @@ class EventsProvider(Provider):
 
     def untag_resource(self, ctx, params):
         kind, doc = self._tagged(ctx, params["ResourceARN"])
+        if bad := reserved_tags.refused(ctx, params.get("TagKeys") or []):
+            raise AwsError("ValidationException", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         doc["Tags"] = [t for t in doc.get("Tags") or [] if t["Key"] not in set(params.get("TagKeys") or [])]
         self._save_tagged(ctx, kind, doc)
         return {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.iam import common
@@ -155,9 +156,19 @@ class IamProvider(Provider):
         if not tags:
             raise validation_error(["Value null at 'tags' failed to satisfy constraint: Member must not be null"])
         self._check_tags(tags)
+        self._refuse_reserved(ctx, [t["Key"] for t in tags])
         if self.store.tag_count(ctx.account, resource_id, [t["Key"] for t in tags]) > 50:
             raise AwsError("LimitExceeded", f"The number of tags has reached the maximum limit ({quota}: 50).", 409)
         self.store.put_tags(ctx.account, resource_id, tags)
+
+    def _untag(self, ctx, resource_id: str, keys: list) -> None:
+        self._refuse_reserved(ctx, keys)
+        self.store.remove_tags(ctx.account, resource_id, keys)
+
+    @staticmethod
+    def _refuse_reserved(ctx, keys: list) -> None:
+        if bad := reserved_tags.refused(ctx, keys):
+            raise AwsError("InvalidInput", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
 
     def _list_tags(self, ctx, resource_id: str, params: dict) -> dict:
         tags = self.store.tags(ctx.account, resource_id)
@@ -434,7 +445,7 @@ class IamProvider(Provider):
 
     def untag_role(self, ctx, params: dict) -> dict:
         role = self._get(ctx, ROLE, params.get("RoleName"))
-        self.store.remove_tags(ctx.account, role.id, params.get("TagKeys") or [])
+        self._untag(ctx, role.id, params.get("TagKeys") or [])
         return {}
 
     def list_role_tags(self, ctx, params: dict) -> dict:
@@ -673,7 +684,7 @@ class IamProvider(Provider):
 
     def untag_policy(self, ctx, params: dict) -> dict:
         policy = self._customer_policy(ctx, params.get("PolicyArn"))
-        self.store.remove_tags(ctx.account, policy.id, params.get("TagKeys") or [])
+        self._untag(ctx, policy.id, params.get("TagKeys") or [])
         return {}
 
     def list_policy_tags(self, ctx, params: dict) -> dict:
@@ -772,7 +783,7 @@ class IamProvider(Provider):
 
     def untag_user(self, ctx, params: dict) -> dict:
         user = self._get(ctx, USER, params.get("UserName"))
-        self.store.remove_tags(ctx.account, user.id, params.get("TagKeys") or [])
+        self._untag(ctx, user.id, params.get("TagKeys") or [])
         return {}
 
     def list_user_tags(self, ctx, params: dict) -> dict:
@@ -1009,7 +1020,7 @@ class IamProvider(Provider):
 
     def untag_instance_profile(self, ctx, params: dict) -> dict:
         profile = self._get(ctx, PROFILE, params.get("InstanceProfileName"))
-        self.store.remove_tags(ctx.account, profile.id, params.get("TagKeys") or [])
+        self._untag(ctx, profile.id, params.get("TagKeys") or [])
         return {}
 
     def list_instance_profile_tags(self, ctx, params: dict) -> dict:

@@ -30,6 +30,7 @@ import orjson
 
 from overcast import tracing
 from overcast.aws import policy as iam_policy
+from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.engine.waiters import Waiters
 from overcast.services.base import Provider
@@ -366,6 +367,8 @@ class KinesisProvider(Provider):
 
     def add_tags_to_stream(self, ctx, params):
         stream = self._stream(ctx, params)
+        if bad := reserved_tags.refused(ctx, params["Tags"]):
+            raise _invalid(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags = orjson.loads(stream.tags)
         tags.update(params["Tags"])
         if len(tags) > 50:
@@ -375,6 +378,8 @@ class KinesisProvider(Provider):
 
     def remove_tags_from_stream(self, ctx, params):
         stream = self._stream(ctx, params)
+        if bad := reserved_tags.refused(ctx, params["TagKeys"]):
+            raise _invalid(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags = {k: v for k, v in orjson.loads(stream.tags).items() if k not in params["TagKeys"]}
         self.store.update_stream(stream.id, tags=orjson.dumps(tags).decode())
         return {}

@@ -14,6 +14,7 @@ import uuid
 import orjson
 
 from overcast.aws import policy as iam_policy
+from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.logs.patterns import compile_pattern
@@ -276,12 +277,16 @@ class LogsProvider(Provider):
         return orjson.loads(self._group(ctx, name)[4])
 
     def tag_log_group(self, ctx, params):
+        if bad := reserved_tags.refused(ctx, params.get("tags") or {}):
+            raise AwsError("InvalidParameterException", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags = self._tags(ctx, params["logGroupName"])
         tags.update(params.get("tags") or {})
         self.store.set_tags(ctx.account, ctx.region, params["logGroupName"], orjson.dumps(tags).decode())
         return {}
 
     def untag_log_group(self, ctx, params):
+        if bad := reserved_tags.refused(ctx, params.get("tags") or []):
+            raise AwsError("InvalidParameterException", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags = self._tags(ctx, params["logGroupName"])
         for key in params.get("tags") or []:
             tags.pop(key, None)

@@ -19,6 +19,7 @@ import uuid
 import orjson
 
 from overcast import tracing
+from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.stepfunctions import asl
@@ -1091,6 +1092,8 @@ class StepFunctionsProvider(Provider):
 
     def tag_resource(self, ctx, params):
         self._taggable(ctx, params["resourceArn"])
+        if bad := reserved_tags.refused(ctx, [t["key"] for t in params["tags"]]):
+            raise _error("ValidationException", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         self.store.tag(params["resourceArn"], params["tags"])
         if len(self.store.tags(params["resourceArn"])) > 50:
             raise _error("TooManyTags", "Too many tags", 400)
@@ -1098,6 +1101,8 @@ class StepFunctionsProvider(Provider):
 
     def untag_resource(self, ctx, params):
         self._taggable(ctx, params["resourceArn"])
+        if bad := reserved_tags.refused(ctx, params["tagKeys"]):
+            raise _error("ValidationException", f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         self.store.untag(params["resourceArn"], params["tagKeys"])
         return {}
 
