@@ -319,3 +319,21 @@ def test_tag_rules(s3, bucket, unique_name):
     assert s3.get_bucket_tagging(Bucket=name)["TagSet"] == [{"Key": "tag1", "Value": "value1"}]
     assert _failure(s3.create_bucket, Bucket=unique_name("tagged"), CreateBucketConfiguration={
         "Tags": [{"Key": "aws:test", "Value": "v"}]})["Code"] == "InvalidTag"
+
+
+def test_cors_refusals_are_access_forbidden(bucket, endpoint):
+    """AWS's recorded answers: AccessForbidden "CORSResponse: ..." with the method asked for and
+    the resource type; a preflight without Origin is BadRequest."""
+    def preflight(path, **headers):
+        r = raw(endpoint, "OPTIONS", path, headers=headers)
+        body = ElementTree.fromstring(r.content)
+        return r.status_code, {e.tag: e.text for e in body if e.tag not in ("RequestId", "HostId")}
+
+    assert preflight(f"/{bucket}") == (400, {"Code": "BadRequest",
+                                             "Message": "Insufficient information. Origin request header needed."})
+    assert preflight(f"/{bucket}", Origin="https://a.example", **{"Access-Control-Request-Method": "PUT"}) == (
+        403, {"Code": "AccessForbidden", "Message": "CORSResponse: CORS is not enabled for this bucket.",
+              "Method": "PUT", "ResourceType": "BUCKET"})
+    assert preflight(f"/{bucket}-none/k", Origin="https://a.example") == (
+        403, {"Code": "AccessForbidden", "Message": "CORSResponse: Bucket not found", "Method": "OPTIONS",
+              "ResourceType": "OBJECT"})

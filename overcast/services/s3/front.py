@@ -132,7 +132,7 @@ class S3Front:
                 await self._verify(request, ctx, bucket_name, key)
             _check_presigned(request)
             if request.method == "OPTIONS":
-                return self._preflight(provider, bucket_name, request, ctx)
+                return self._preflight(provider, bucket_name, key, request, ctx)
             if request.cross_site is not None and request.method not in ("GET", "HEAD") and not _is_post_upload(request, key):
                 _check_cross_site(provider, bucket_name, request)
             response = await self._dispatch(provider, request, ctx, bucket_name, key)
@@ -351,26 +351,32 @@ class S3Front:
 
     # -- CORS ----------------------------------------------------------------------------------
 
-    def _preflight(self, provider, bucket_name, request, ctx) -> HttpResponse:
+    def _preflight(self, provider, bucket_name, key, request, ctx) -> HttpResponse:
         origin = request.headers.get("origin")
         method = request.headers.get("access-control-request-method")
         if not origin:
             raise AwsError("BadRequest", "Insufficient information. Origin request header needed.")
-        if not method:
-            raise AwsError("BadRequest", "Invalid Access-Control-Request-Method: null")
+
+        def forbidden(reason: str) -> AwsError:
+            # S3's CORS refusals (AWS's recorded answers): AccessForbidden naming the method asked for
+            return AwsError("AccessForbidden", f"CORSResponse: {reason}", 403, Method=method or "OPTIONS",
+                            ResourceType="OBJECT" if key else "BUCKET")
+
         bucket = provider.store.bucket(bucket_name) if bucket_name else None
         if bucket is None:
-            raise AwsError("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=bucket_name)
+            raise forbidden("Bucket not found")
         rules = _cors_rules(bucket)
         if not rules:
-            raise AwsError("CORSResponse", "CORS is not enabled for this bucket.", 403)
+            raise forbidden("CORS is not enabled for this bucket.")
+        if not method:
+            raise AwsError("BadRequest", "Invalid Access-Control-Request-Method: null")
         wanted = [h.strip().lower() for h in request.headers.get("access-control-request-headers", "").split(",")
                   if h.strip()]
         rule = _match_cors(rules, origin, method, wanted)
         if rule is None:
-            raise AwsError("CORSResponse", "This CORS request is not allowed. This is usually because the evalution "
-                           "of Origin, request method / Access-Control-Request-Method or "
-                           "Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.", 403)
+            raise forbidden("This CORS request is not allowed. This is usually because the evalution of Origin, "
+                            "request method / Access-Control-Request-Method or Access-Control-Request-Headers are not "
+                            "whitelisted by the resource's CORS spec.")
         headers = request_id_headers(ctx) + _cors_headers(rule, origin)
         if wanted:
             headers.append(("Access-Control-Allow-Headers", ", ".join(wanted)))
