@@ -126,7 +126,7 @@ def start_command(config: Config, args) -> int:
                 log_level=config.log_level,
                 access_log=False,
                 server_header=False,
-                date_header=False,
+                date_header=True,  # AWS answers carry Date (uvicorn formats it once a second)
             ),
             config,
         )

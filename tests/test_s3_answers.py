@@ -4,6 +4,7 @@ answers AWS recorded in LocalStack's AWS-validated snapshots (docs/conformance.m
 from __future__ import annotations
 
 import datetime
+import email.utils
 from xml.etree import ElementTree
 
 import httpx
@@ -337,3 +338,10 @@ def test_cors_refusals_are_access_forbidden(bucket, endpoint):
     assert preflight(f"/{bucket}-none/k", Origin="https://a.example") == (
         403, {"Code": "AccessForbidden", "Message": "CORSResponse: Bucket not found", "Method": "OPTIONS",
               "ResourceType": "OBJECT"})
+
+
+def test_answers_carry_a_date_header(s3, bucket, endpoint):
+    """Every AWS answer carries Date (RFC 7231's IMF-fixdate), S3's too."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    for r in (raw(endpoint, "GET", f"/{bucket}/k"), raw(endpoint, "GET", f"/{bucket}/missing")):
+        assert email.utils.parsedate_to_datetime(r.headers["date"]).tzinfo is not None
