@@ -225,3 +225,48 @@ def test_retention_hides_and_deletes_expired_events(logs, stream):
     got = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)["events"]
     assert [e["message"] for e in got] == ["new one"]
     assert [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]] == ["new one"]
+
+
+# -- validation and ListLogGroups, as AWS's recorded answers show them ----------------------------
+
+def test_limits_over_10000_answer_invalid_parameter(logs, stream):
+    group, name = stream
+    for call in (lambda: logs.get_log_events(logGroupName=group, logStreamName=name, limit=10001),
+                 lambda: logs.filter_log_events(logGroupName=group, limit=10001)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error(e) == ("InvalidParameterException", "1 validation error detected: Value '10001' at 'limit' "
+                            "failed to satisfy constraint: Member must have value less than or equal to 10000")
+
+
+def test_log_group_name_over_512_characters_answers_its_own_message(logs):
+    with pytest.raises(ClientError) as e:
+        logs.create_log_group(logGroupName="a" * 513)
+    assert error(e) == ("InvalidParameterException",
+                        "Invalid LogGroup or LogStream, both must have length less than or equal to 512.")
+
+
+def test_describe_log_streams_with_name_and_identifier_answers_validation(logs, stream):
+    group, _ = stream
+    with pytest.raises(ClientError) as e:
+        logs.describe_log_streams(logGroupName=group, logGroupIdentifier=group)
+    assert error(e) == ("ValidationException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+
+
+def test_list_log_groups_matches_a_case_sensitive_regular_expression(logs, unique_name):
+    base = unique_name("List")
+    names = [f"/list/{base}-a", f"/list/{base}-b", f"/other/{base}-c"]
+    for name in names:
+        logs.create_log_group(logGroupName=name)
+    found = logs.list_log_groups(logGroupNamePattern=base)["logGroups"]
+    assert [g["logGroupName"] for g in found] == names
+    assert found[0] == {"logGroupName": names[0], "logGroupClass": "STANDARD",
+                        "logGroupArn": f"arn:aws:logs:us-east-1:000000000000:log-group:{names[0]}"}
+    assert logs.list_log_groups(logGroupNamePattern=base.lower())["logGroups"] == []
+    prefixed = logs.list_log_groups(logGroupNamePattern=f"^/list/{base}|^/nomatch")["logGroups"]
+    assert [g["logGroupName"] for g in prefixed] == names[:2]
+    page = logs.list_log_groups(logGroupNamePattern=base, limit=2)
+    assert len(page["logGroups"]) == 2
+    rest = logs.list_log_groups(logGroupNamePattern=base, limit=2, nextToken=page["nextToken"])
+    assert [g["logGroupName"] for g in rest["logGroups"]] == names[2:] and "nextToken" not in rest
+    assert logs.list_log_groups(logGroupNamePattern="no-such-group-xyz")["logGroups"] == []

@@ -33,6 +33,7 @@ class ValidationStyle:
     invalid_value_code: str | None = None  # code for an unparsable text value (query, rest)
     enums_only: bool = False  # of the constraints, enforce only enums (lengths etc. are the service's)
     unchecked_enums: frozenset = frozenset()  # enum shapes the service checks itself, with its own errors
+    too_long: tuple = ()  # (shape name, whole message) pairs: a too-long value answers that message alone
 
 
 SMITHY = ValidationStyle()
@@ -47,8 +48,15 @@ S3 = ValidationStyle(code="MalformedXML", enums_only=True,
 # Cognito answers its "1 validation error detected: ..." messages as InvalidParameterException.
 COGNITO = ValidationStyle(code="InvalidParameterException")
 
+# CloudWatch Logs answers its "1 validation error detected: ..." messages as
+# InvalidParameterException, and a log group or stream name over 512 characters with a message
+# of its own (both as AWS's recorded answers show).
+_NAME_TOO_LONG = "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
+LOGS = ValidationStyle(code="InvalidParameterException",
+                       too_long=(("LogGroupName", _NAME_TOO_LONG), ("LogStreamName", _NAME_TOO_LONG)))
+
 # Services whose answers differ from their protocol's default, by botocore model name.
-SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO}
+SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 
@@ -124,6 +132,9 @@ def _error(model: ServiceModel, problems: list) -> AwsError:
         for kind, name, _ in problems:
             if kind == "missing":
                 return AwsError("MissingParameter", f"The request must contain the parameter {name}.")
+    for kind, _, text in problems:
+        if kind == "whole":  # a message of the service's own, not part of a list
+            return AwsError(style.code, text)
     messages = [text for _, _, text in problems]
     count = len(messages)
     noun = "error" if count == 1 else "errors"
@@ -286,11 +297,14 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
     lo, hi = shape.get("min"), shape.get("max")
     if kind in ("string", "list", "map", "blob") and (lo is not None or hi is not None):
         noun = "length" if kind in ("string", "blob") else "length"
+        too_long = dict(style.too_long).get(shape_name)
 
         def test_length(value, path, problems, lo=lo, hi=hi):
             n = len(value)
             if lo is not None and n < lo:
                 problems.append(problem(value, path, f"Member must have {noun} greater than or equal to {lo}"))
+            elif hi is not None and n > hi and too_long:
+                problems.append(("whole", _text(path), too_long))
             elif hi is not None and n > hi:
                 problems.append(problem(value, path, f"Member must have {noun} less than or equal to {hi}"))
 

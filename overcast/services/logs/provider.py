@@ -8,6 +8,7 @@ import base64
 import gzip
 import inspect
 import logging
+import re
 import time
 import uuid
 
@@ -186,7 +187,7 @@ class LogsProvider(Provider):
         name = params.get("logGroupName")
         ident = params.get("logGroupIdentifier")
         if name and ident:
-            raise AwsError("InvalidParameterException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+            raise AwsError("ValidationException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
         if ident:
             if ident.startswith("arn:"):
                 _refuse_other_account(ctx, ident)
@@ -244,12 +245,38 @@ class LogsProvider(Provider):
         limit = params.get("limit") or 50
         after = _untoken(params["nextToken"]) if params.get("nextToken") else ""
         rows = self.store.list_groups(ctx.account, ctx.region, prefix, after, 10_000 if pattern else limit + 1)
-        if pattern:
-            rows = [r for r in rows if pattern.lower() in r[0].lower()]
+        if pattern:  # a case-sensitive substring, as AWS documents it
+            rows = [r for r in rows if pattern in r[0]]
             rows = rows[:limit + 1]
         out = {"logGroups": [self._group_out(ctx, r) for r in rows[:limit]]}
         if len(rows) > limit:
             out["nextToken"] = _token(rows[limit - 1][0])
+        return out
+
+    def list_log_groups(self, ctx, params):
+        """Log groups whose names match a regular expression (case-sensitive, `^` anchors a
+        prefix, `|` separates up to five alternatives), in name order."""
+        pattern = params.get("logGroupNamePattern")
+        try:
+            regex = re.compile(pattern) if pattern else None
+        except re.error:
+            raise AwsError("InvalidParameterException", f"Invalid logGroupNamePattern: {pattern}") from None
+        wanted_class = params.get("logGroupClass")
+        limit = params.get("limit") or 50
+        after = _untoken(params["nextToken"]) if params.get("nextToken") else ""
+        groups, last = [], after
+        while len(groups) <= limit:
+            rows = self.store.list_groups(ctx.account, ctx.region, "", last, 1000)
+            for row in rows:
+                if (regex is None or regex.search(row[0])) and wanted_class in (None, "STANDARD"):
+                    groups.append(row[0])
+            if len(rows) < 1000:
+                break
+            last = rows[-1][0]
+        out = {"logGroups": [{"logGroupName": name, "logGroupArn": self._arn(ctx, name), "logGroupClass": "STANDARD"}
+                             for name in groups[:limit]]}
+        if len(groups) > limit:
+            out["nextToken"] = _token(groups[limit - 1])
         return out
 
     def put_retention_policy(self, ctx, params):
