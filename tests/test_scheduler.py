@@ -76,6 +76,15 @@ def test_invalid_schedule_expression(scheduler, unique_name):
     assert (error["Code"], status) == ("ValidationException", 400)
 
 
+def test_schedule_expression_with_surrounding_spaces_is_refused(scheduler, unique_name):
+    # AWS's recorded answer: the expression is quoted back as sent, spaces included
+    error, status = error_of(scheduler.create_schedule, Name=unique_name("s"), ScheduleExpression=" rate(10 minutes)",
+                             FlexibleTimeWindow=OFF, Target={"Arn": "arn:aws:sqs:us-east-1:000000000000:x",
+                                                             "RoleArn": ROLE})
+    assert (error["Code"], error["Message"], status) == \
+        ("ValidationException", "Invalid Schedule Expression  rate(10 minutes).", 400)
+
+
 def test_schedule_groups(scheduler, unique_name):
     group = unique_name("g")
     arn = scheduler.create_schedule_group(Name=group, Tags=[{"Key": "k", "Value": "v"}])["ScheduleGroupArn"]

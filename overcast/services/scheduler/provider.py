@@ -141,6 +141,9 @@ class SchedulerProvider(Provider):
         return f"arn:aws:scheduler:{ctx.region}:{ctx.account}:schedule/{group}/{name}"
 
     def _check(self, params: dict) -> None:
+        expression = params["ScheduleExpression"]
+        if expression != expression.strip():  # Scheduler refuses surrounding spaces (EventBridge rules allow them)
+            raise validation(f"Invalid Schedule Expression {expression}.")
         try:
             schedule = parse_schedule(params["ScheduleExpression"], params.get("ScheduleExpressionTimezone"),
                                       allow_at=True)
