@@ -197,8 +197,9 @@ class SqsProvider(Provider):
 
     @staticmethod
     def _not_at_queue_url(ctx) -> None:
-        """CreateQueue and ListQueues name no queue: AWS refuses them sent to a queue's URL."""
-        if ctx.request.path.count("/") == 2 and m.split_queue_url(ctx.request.path)[0]:
+        """CreateQueue and ListQueues name no queue: AWS refuses them sent to a queue's URL over
+        awsQuery (as recorded; what it answers over JSON there is not known, so JSON is served)."""
+        if ctx.protocol == "query" and ctx.request.path.count("/") == 2 and m.split_queue_url(ctx.request.path)[0]:
             raise AwsError("InvalidAction", f"The action {ctx.operation} is not valid for this endpoint.")
 
     def create_queue(self, ctx, params):
