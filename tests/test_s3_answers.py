@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import json
+import time
 from xml.etree import ElementTree
 
 import httpx
@@ -345,3 +347,33 @@ def test_answers_carry_a_date_header(s3, bucket, endpoint):
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     for r in (raw(endpoint, "GET", f"/{bucket}/k"), raw(endpoint, "GET", f"/{bucket}/missing")):
         assert email.utils.parsedate_to_datetime(r.headers["date"]).tzinfo is not None
+
+
+def test_eventbridge_notifications_reach_the_default_bus(s3, client, unique_name):
+    """With an EventBridgeConfiguration, S3 sends its events to the account's default bus in
+    EventBridge's S3 format, for rules to route (here to a queue)."""
+    sqs, events = client("sqs"), client("events")
+    bucket = unique_name("eb")
+    s3.create_bucket(Bucket=bucket)
+    queue = sqs.create_queue(QueueName=unique_name("ebq"))["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = unique_name("ebr")
+    events.put_rule(Name=rule, EventPattern=f'{{"source": ["aws.s3"], "detail": {{"bucket": {{"name": ["{bucket}"]}}}}}}')
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn}])
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    assert "EventBridgeConfiguration" in s3.get_bucket_notification_configuration(Bucket=bucket)
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    s3.delete_object(Bucket=bucket, Key="k")
+    got = []
+    deadline = time.monotonic() + 20
+    while len(got) < 2 and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2, MaxNumberOfMessages=10).get("Messages", []):
+            got.append(json.loads(message["Body"]))
+    got.sort(key=lambda e: e["detail-type"])
+    created, deleted = got
+    assert created["source"] == "aws.s3" and created["detail-type"] == "Object Created"
+    assert created["resources"] == [f"arn:aws:s3:::{bucket}"] and created["account"] == "000000000000"
+    assert created["detail"]["bucket"] == {"name": bucket} and created["detail"]["reason"] == "PutObject"
+    assert created["detail"]["object"]["etag"] == put["ETag"].strip('"') and created["detail"]["object"]["size"] == 4
+    assert deleted["detail-type"] == "Object Deleted"
+    assert (deleted["detail"]["reason"], deleted["detail"]["deletion-type"]) == ("DeleteObject", "Permanently Deleted")

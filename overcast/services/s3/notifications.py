@@ -3,9 +3,10 @@ delivering S3's event messages.
 
 Each destination is delivered through its service's own provider API, never its tables: SQS
 queues by SendMessage, SNS topics by the SNS provider's publish_internal (subject "Amazon S3
-Notification"), Lambda functions by an asynchronous (Event) invoke. EventBridge delivery is not
-implemented yet: configuring it answers S3's "Unable to validate the following destination
-configurations" error.
+Notification"), Lambda functions by an asynchronous (Event) invoke, and with an
+EventBridgeConfiguration every event goes to the bucket's account and region's default event bus
+(EventBridge's put_event_internal) in S3's EventBridge format ("Object Created", "Object Deleted",
+... with source aws.s3), whatever the other configurations' filters.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime
 import itertools
 import logging
 import time
+import uuid
 from typing import NamedTuple
 from urllib.parse import quote_plus
 
@@ -36,6 +38,19 @@ EVENTS = frozenset((
     "s3:ObjectRestore:Completed", "s3:ObjectRestore:Delete", "s3:ReducedRedundancyLostObject", "s3:Replication:*",
     "s3:ObjectAcl:Put", "s3:IntelligentTiering", "s3:LifecycleTransition",
 ))
+# S3 events as EventBridge names them: (detail-type, reason, deletion-type)
+_EVENTBRIDGE = {
+    "ObjectCreated:Put": ("Object Created", "PutObject", None),
+    "ObjectCreated:Post": ("Object Created", "POST Object", None),
+    "ObjectCreated:Copy": ("Object Created", "CopyObject", None),
+    "ObjectCreated:CompleteMultipartUpload": ("Object Created", "CompleteMultipartUpload", None),
+    "ObjectRemoved:Delete": ("Object Deleted", "DeleteObject", "Permanently Deleted"),
+    "ObjectRemoved:DeleteMarkerCreated": ("Object Deleted", "DeleteObject", "Delete Marker Created"),
+    "LifecycleExpiration:Delete": ("Object Deleted", "Lifecycle Expiration", "Permanently Deleted"),
+    "LifecycleExpiration:DeleteMarkerCreated": ("Object Deleted", "Lifecycle Expiration", "Delete Marker Created"),
+    "ObjectTagging:Put": ("Object Tags Added", None, None),
+    "ObjectTagging:Delete": ("Object Tags Deleted", None, None),
+}
 _KINDS = (("QueueConfigurations", "QueueArn", "sqs"), ("TopicConfigurations", "TopicArn", "sns"),
           ("LambdaFunctionConfigurations", "LambdaFunctionArn", "lambda"))
 
@@ -91,8 +106,6 @@ class Notifier:
                     what = {"sqs": "queue", "sns": "topic", "lambda": "function"}[kind]
                     raise _cannot_validate(arn, f"Permissions on the destination {what} do not allow S3 to publish "
                                            "notifications from this bucket")
-        if "EventBridgeConfiguration" in config:
-            raise _cannot_validate("EventBridge", "Delivery to EventBridge is not supported by overcast yet")
 
     async def _check_destination(self, kind: str, arn: str, parts: list[str]) -> None:
         """The destination exists (S3 checks this when the configuration is put)."""
@@ -139,12 +152,17 @@ class Notifier:
             for entry in config.get(list_name) or []:
                 if _matches(entry, event, key):
                     targets.append((kind, entry[arn_name], entry.get("Id") or "overcast-notification"))
-        if not targets:
+        to_eventbridge = "EventBridgeConfiguration" in config and event in _EVENTBRIDGE
+        if not targets and not to_eventbridge:
             return
         sequencer = f"{next(self._sequence):016X}"
         for kind, arn, config_id in targets:
             record = self._record(bucket, event, key, size, etag, version_id, ctx, config_id, sequencer)
             self._outbox(bucket, kind, arn, orjson.dumps({"Records": [record]}).decode())
+        if to_eventbridge:
+            bus = f"arn:aws:events:{bucket.region}:{bucket.account}:event-bus/default"
+            message = self._eventbridge_event(bucket, event, key, size, etag, version_id, ctx, sequencer)
+            self._outbox(bucket, "eventbridge", bus, orjson.dumps(message).decode())
 
     def _outbox(self, bucket, kind: str, arn: str, message: str) -> None:
         """Keep a notification to deliver: its row commits with the write that emitted it (the
@@ -215,6 +233,31 @@ class Notifier:
             },
         }
 
+    def _eventbridge_event(self, bucket, event, key, size, etag, version_id, ctx, sequencer) -> dict:
+        """The event S3 sends to EventBridge (the S3 user guide's "EventBridge message structure")."""
+        detail_type, reason, deletion = _EVENTBRIDGE[event]
+        obj: dict = {"key": key}
+        if event.startswith("ObjectCreated") or event.startswith("ObjectTagging"):
+            obj.update(size=size, etag=etag.strip('"'))
+        if version_id and version_id != "null":
+            obj["version-id"] = version_id
+        if not event.startswith("ObjectTagging"):
+            obj["sequencer"] = sequencer
+        source_ip = ctx.request.client[0] if ctx is not None and ctx.request.client else "127.0.0.1"
+        detail: dict = {
+            "version": "0", "bucket": {"name": bucket.name}, "object": obj,
+            "request-id": ctx.request_id if ctx is not None else f"{next(self._sequence):016X}",
+            "requester": ctx.account if ctx is not None else "s3.amazonaws.com",
+            "source-ip-address": source_ip,
+        }
+        if reason:
+            detail["reason"] = reason
+        if deletion:
+            detail["deletion-type"] = deletion
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "aws.s3",
+                "account": bucket.account, "time": _iso(time.time())[:19] + "Z", "region": bucket.region,
+                "resources": [f"arn:aws:s3:::{bucket.name}"], "detail": detail}
+
     async def _refusal(self, bucket, kind: str, arn: str) -> str | None:
         """Why S3 may not deliver this bucket's events to a destination of another account (its
         resource policy must allow s3.amazonaws.com, as AWS checks); None when it may."""
@@ -232,8 +275,10 @@ class Notifier:
             if refused is not None:
                 log.warning("S3 notification to %s refused: %s", arn, refused)
                 return
-            provider = await self._provider(kind)
-            if kind == "sqs":
+            provider = await self._provider("events" if kind == "eventbridge" else kind)
+            if kind == "eventbridge":
+                await provider.put_event_internal(account, region, arn, message)
+            elif kind == "sqs":
                 ctx = _internal_ctx("sqs", account, region, "SendMessage")
                 provider.send_message(ctx, {"QueueUrl": f"http://localhost:4566/{account}/{parts[5]}",
                                             "MessageBody": message})
