@@ -143,6 +143,12 @@ class StepFunctionsProvider(Provider):
         self._stopping = False
         self._stops: dict[str, dict] = {}  # StopExecution's error and cause, until the task has ended
         self._committer = GroupCommit(self.store)
+        # a cluster (docs/cluster.md): what reaches a running execution from another node, as keys
+        # ("token", token): a task's answer is stored; ("stop", arn): StopExecution ended it;
+        # ("activity", arn): an activity task is ready. One node: None, the in-process path only.
+        self._channel = providers.coordination.channel("stepfunctions")
+        if self._channel is not None:
+            self._channel.subscribe(self._from_another_node, self._notifications_restarted)
 
     async def start(self) -> None:
         for arn in self.store.running_executions():
@@ -477,6 +483,38 @@ class StepFunctionsProvider(Provider):
         event = self._activity_events.get(arn)
         if event is not None:
             event.set()
+        if self._channel is not None:  # a worker may long-poll GetActivityTask on another node
+            self._channel.publish(("activity", arn))
+
+    # -- a cluster: calls made on another node reach the execution's node --------------------------
+
+    def _from_another_node(self, key) -> None:
+        kind, name = key
+        if kind == "token":
+            future = self._tokens.get(name)
+            if future is not None and not future.done():
+                future.set_result(None)  # wait_token reads the answer from the database
+        elif kind == "stop":
+            task = self._running.get(name)
+            if task is not None:  # already ABORTED in the database: _finish writes nothing more
+                task.cancel()
+        elif kind == "activity":
+            event = self._activity_events.get(name)
+            if event is not None:
+                event.set()
+
+    def _notifications_restarted(self) -> None:
+        """Notifications were lost while the node's LISTEN connection was down: everything
+        waiting here looks at the database again."""
+        for future in self._tokens.values():
+            if not future.done():
+                future.set_result(None)
+        for event in self._activity_events.values():
+            event.set()
+        for arn, task in list(self._running.items()):
+            doc = self.store.get_execution(arn)
+            if doc is not None and doc["status"] != "RUNNING":
+                task.cancel()
 
     async def get_activity_task(self, ctx, params):
         arn = params["activityArn"]
@@ -518,28 +556,44 @@ class StepFunctionsProvider(Provider):
         doc = self.store.get_token(token)
         if doc is not None and "result" in doc:
             return self._consume(token, doc)
-        future = self._tokens.get(token)
-        if future is None:
-            future = self._tokens[token] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
         self._beats[token] = time.monotonic()
         try:
             while True:
-                if heartbeat is None:
-                    await future
-                    break
-                remaining = self._beats[token] + heartbeat - time.monotonic()
-                if remaining <= 0:
-                    self.store.delete_token(token)
-                    raise StatesError("States.HeartbeatTimeout", "")
-                try:
-                    await asyncio.wait_for(asyncio.shield(future), remaining)
-                    break
-                except TimeoutError:
-                    continue
+                # answered on this node: the result; on another node (a cluster): None, and the
+                # answer is in the database (committed before that node's notification)
+                future = self._tokens[token] = loop.create_future()
+                await self._token_answered(token, future, heartbeat)
+                if future.result() is not None:
+                    return self._consume(token, self.store.get_token(token) or {"result": future.result()})
+                doc = self.store.get_token(token)
+                if doc is not None and "result" in doc:
+                    return self._consume(token, doc)
         finally:
             self._tokens.pop(token, None)
             self._beats.pop(token, None)
-        return self._consume(token, self.store.get_token(token) or {"result": future.result()})
+
+    async def _token_answered(self, token: str, future: asyncio.Future, heartbeat: float | None) -> None:
+        """Until `future` is set; StatesError when HeartbeatSeconds pass without a heartbeat."""
+        if heartbeat is None:
+            await future
+            return
+        while True:
+            remaining = self._beats[token] + heartbeat - time.monotonic()
+            if remaining <= 0 and self._channel is not None:
+                # a heartbeat another node received is in the database (its clock: time.time())
+                beat = self.store.last_beat(token)
+                if beat is not None:
+                    self._beats[token] = max(self._beats[token], time.monotonic() - (time.time() - beat))
+                    remaining = self._beats[token] + heartbeat - time.monotonic()
+            if remaining <= 0:
+                self.store.delete_token(token)
+                raise StatesError("States.HeartbeatTimeout", "")
+            try:
+                await asyncio.wait_for(asyncio.shield(future), remaining)
+                return
+            except TimeoutError:
+                continue
 
     def _consume(self, token: str, doc: dict):
         self.store.delete_token(token)
@@ -563,6 +617,8 @@ class StepFunctionsProvider(Provider):
         future = self._tokens.get(token)
         if future is not None and not future.done():
             future.set_result(result)
+        elif self._channel is not None:  # the task may wait on another node
+            self._channel.publish(("token", token))
 
     def send_task_success(self, ctx, params):
         output = params["output"]
@@ -584,7 +640,10 @@ class StepFunctionsProvider(Provider):
         doc = self.store.get_token(token)
         if doc is None:
             raise _error("TaskDoesNotExist", "Task Timed Out: 'Provided task does not exist anymore'")
-        self._beats[token] = time.monotonic()
+        if token in self._beats or self._channel is None:  # the task waits here
+            self._beats[token] = time.monotonic()
+        elif not self.store.beat(token, time.time()):  # it runs on another node, which reads this
+            raise _error("TaskDoesNotExist", "Task Timed Out: 'Provided task does not exist anymore'")
         return {}
 
     # -- executions ----------------------------------------------------------------------------------
@@ -724,7 +783,8 @@ class StepFunctionsProvider(Provider):
             log.exception("execution %s failed inside overcast", interp.run.arn)
             return "FAILED", None, "States.Runtime", f"An internal error occurred in overcast: {type(e).__name__}"
 
-    def _finish(self, run: Run, doc: dict, status: str, output, error, cause) -> None:
+    def _finish(self, run: Run, doc: dict, status: str, output, error, cause) -> bool:
+        """End an execution: False when it had already ended (StopExecution on another node)."""
         history = run.history
         previous = history.next_id - 1
         if status == "SUCCEEDED":
@@ -740,9 +800,14 @@ class StepFunctionsProvider(Provider):
                 k: v for k, v in (("error", stop.get("error")), ("cause", stop.get("cause"))) if v is not None})
             error, cause = stop.get("error"), stop.get("cause")
         self._finish_doc(doc, status, output, error, cause)
-        self.store.checkpoint(run.arn, history.take(), None, doc)
+        if not self.store.checkpoint(run.arn, history.take(), None, doc, only_running=True):
+            ended = self.store.get_execution(run.arn)
+            if ended is not None:  # what waits here (a .sync parent) learns the outcome written elsewhere
+                self._wake_finished(ended)
+            return False
         self.store.delete_tokens_of(run.arn)
         self._notify(doc)
+        return True
 
     @staticmethod
     def _finish_doc(doc: dict, status: str, output=None, error=None, cause=None) -> None:
@@ -760,11 +825,14 @@ class StepFunctionsProvider(Provider):
 
     def _notify(self, doc: dict) -> None:
         """Wake what waits for this execution (.sync parents) and tell EventBridge."""
+        self._wake_finished(doc)
+        if "events" in self.providers.loaded() and not doc.get("mapRunArn"):
+            asyncio.get_running_loop().create_task(self._status_event(doc))
+
+    def _wake_finished(self, doc: dict) -> None:
         for future in self._finished.pop(doc["executionArn"], []):
             if not future.done():
                 future.set_result(doc)
-        if "events" in self.providers.loaded() and not doc.get("mapRunArn"):
-            asyncio.get_running_loop().create_task(self._status_event(doc))
 
     async def _status_event(self, doc: dict) -> None:
         arn = doc["executionArn"]
@@ -934,9 +1002,15 @@ class StepFunctionsProvider(Provider):
             self._stops[arn] = doc["_stop"]
             task.cancel()
         else:
+            # not running here: ended in the database, then the node running it (a cluster) cancels it
             run = Run(arn, ctx.account, ctx.region, doc["stateMachineArn"], doc["_machine_name"], doc["name"], None,
                       doc["_role"], doc["startDate"], False, History(True, self.store.last_event_id(arn) + 1))
-            self._finish(run, doc, "ABORTED", None, params.get("error"), params.get("cause"))
+            if not self._finish(run, doc, "ABORTED", None, params.get("error"), params.get("cause")):
+                ended = self.store.get_execution(arn) or doc  # it ended meanwhile, on its own
+                return {"stopDate": ended.get("stopDate", time.time())}
+            if self._channel is not None:
+                self._channel.publish(("stop", arn))
+            return {"stopDate": doc["stopDate"]}
         return {"stopDate": time.time()}
 
     def redrive_execution(self, ctx, params):

@@ -78,6 +78,9 @@ MIGRATIONS = [
         PRIMARY KEY (arn, key)
     );
     """,
+    # the last SendTaskHeartbeat received by a node that does not run the task (a cluster):
+    # the node running it reads it when the task's HeartbeatSeconds would run out
+    "ALTER TABLE sfn_tokens ADD COLUMN beat REAL;",
 ]
 
 
@@ -200,24 +203,32 @@ class StepFunctionsStore:
     def running_executions(self) -> list[str]:
         return [r[0] for r in self.db.query("SELECT arn FROM sfn_executions WHERE status = 'RUNNING'")]
 
-    def checkpoint(self, arn: str, events: list[dict], cursor: dict | None = None, doc: dict | None = None) -> None:
+    def checkpoint(self, arn: str, events: list[dict], cursor: dict | None = None, doc: dict | None = None,
+                   only_running: bool = False) -> bool:
         """Commit the events recorded since the last checkpoint, with the new cursor (and the
-        execution's document when it changed), in one transaction."""
+        execution's document when it changed), in one transaction. With `only_running`, nothing
+        is written unless the execution is still RUNNING (False then): an execution ends once,
+        even when a StopExecution made on another node of a cluster races its own end."""
         with self.db.transaction():
-            self._add_events(arn, events)
             if doc is not None:
-                self.db.execute("UPDATE sfn_executions SET status = ?, doc = ? WHERE arn = ?",
-                                (doc["status"], _dumps(doc), arn))
+                updated = self.db.execute(
+                    "UPDATE sfn_executions SET status = ?, doc = ? WHERE arn = ?"
+                    + (" AND status = 'RUNNING'" if only_running else ""), (doc["status"], _dumps(doc), arn))
+                if not updated:
+                    return False
+            self._add_events(arn, events)
             if cursor is not None:
                 self.db.execute("UPDATE sfn_executions SET cursor = ? WHERE arn = ?", (_dumps(cursor), arn))
+        return True
 
     def checkpoint_many(self, batch: list[tuple[str, list[dict], dict | None]]) -> None:
         """Several executions' checkpoints (arn, events, cursor) in one transaction: a commit is
         the costly part of a state transition, and concurrent executions can share it."""
         with self.db.transaction():
             rows = [(arn, e["id"], _dumps(e)) for arn, events, _ in batch for e in events]
-            if rows:
-                self.db.execute_many("INSERT INTO sfn_history(execution, id, doc) VALUES(?,?,?)", rows)
+            if rows:  # (an event id already taken: the execution was stopped on another node meanwhile)
+                self.db.execute_many("INSERT INTO sfn_history(execution, id, doc) VALUES(?,?,?) "
+                                     "ON CONFLICT(execution, id) DO NOTHING", rows)
             cursors = [(_dumps(cursor), arn) for arn, _, cursor in batch if cursor is not None]
             if cursors:
                 self.db.execute_many("UPDATE sfn_executions SET cursor = ? WHERE arn = ?", cursors)
@@ -252,6 +263,13 @@ class StepFunctionsStore:
     def get_token(self, token: str) -> dict | None:
         row = self.db.query_one("SELECT doc FROM sfn_tokens WHERE token = ?", (token,))
         return orjson.loads(row[0]) if row else None
+
+    def beat(self, token: str, when: float) -> bool:
+        """A heartbeat for a task that another node runs; False when the token is gone."""
+        return bool(self.db.execute("UPDATE sfn_tokens SET beat = ? WHERE token = ?", (when, token)))
+
+    def last_beat(self, token: str) -> float | None:
+        return self.db.scalar("SELECT beat FROM sfn_tokens WHERE token = ?", (token,))
 
     def delete_token(self, token: str) -> None:
         self.db.execute("DELETE FROM sfn_tokens WHERE token = ?", (token,))

@@ -1,0 +1,158 @@
+"""Step Functions in a cluster (docs/cluster.md, docs/stepfunctions.md): the calls that reach a
+running execution work from any node. An execution started on node A waits on a task token;
+SendTaskSuccess / SendTaskFailure made on node B wake it at once (a notification, no polling),
+StopExecution on B aborts it and cancels its task on A, SendTaskHeartbeat on B keeps a
+HeartbeatSeconds task on A alive, and an activity worker long-polling on B gets a task A
+scheduled. Skips without a reachable PostgreSQL, except in CI (tests/cluster_support.py)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+
+import pytest
+from cluster_support import create_database, start_nodes, stop_nodes
+from conftest import make_client
+from sfn_support import create, history, sfn_client, wait_done
+
+
+@pytest.fixture(scope="module")
+def endpoints():
+    url, drop = create_database("overcast_sfn")
+    nodes = start_nodes(url, 2)
+    yield [node.endpoint for node in nodes]
+    stop_nodes(nodes)
+    drop()
+
+
+def name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def token_of(sqs, url: str, timeout: float = 15) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            return json.loads(m["Body"])["token"]
+    raise AssertionError("no task token was sent")
+
+
+def callback_machine(sfn, url: str, heartbeat: int | None = None, leak_url: str | None = None) -> str:
+    """Ask (sqs:sendMessage.waitForTaskToken); with `leak_url`, a task that is still running after
+    its heartbeat timeout sends a message there (it must not once the execution was stopped)."""
+    ask = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+           "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}}, "End": True}
+    states = {"Ask": ask}
+    if heartbeat:
+        ask["HeartbeatSeconds"] = heartbeat
+    if leak_url:
+        ask["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "Leak"}]
+        states["Leak"] = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                          "Parameters": {"QueueUrl": leak_url, "MessageBody": "still running"}, "End": True}
+    return create(sfn, name("cb"), {"StartAt": "Ask", "States": states})
+
+
+def test_send_task_success_on_another_node_wakes_the_execution_at_once(endpoints):
+    a, b = sfn_client(endpoints[0]), sfn_client(endpoints[1])
+    sqs = make_client(endpoints[1], "sqs")
+    url = sqs.create_queue(QueueName=name("tokens"))["QueueUrl"]
+    machine = callback_machine(a, url)
+    latencies = []
+    for i in range(5):
+        execution = a.start_execution(stateMachineArn=machine)["executionArn"]
+        token = token_of(sqs, url)
+        assert a.describe_execution(executionArn=execution)["status"] == "RUNNING"
+        sent = time.time()
+        b.send_task_success(taskToken=token, output=json.dumps({"approved": i}))
+        described = wait_done(b, execution, timeout=10)
+        assert described["status"] == "SUCCEEDED", described
+        assert json.loads(described["output"]) == {"approved": i}
+        latencies.append(described["stopDate"].timestamp() - sent)  # the same machine's clock
+        with pytest.raises(b.exceptions.TaskDoesNotExist):  # a token answers once, on any node
+            b.send_task_success(taskToken=token, output="{}")
+    print(f"\nSendTaskSuccess on node B -> execution on node A SUCCEEDED: "
+          f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
+          f"({[round(x * 1000) for x in latencies]})")
+    assert max(latencies) < 2.0, latencies  # a notification, not a poll or a heartbeat's period
+
+
+def test_send_task_failure_on_another_node_fails_the_task(endpoints):
+    a, b = sfn_client(endpoints[0]), sfn_client(endpoints[1])
+    sqs = make_client(endpoints[0], "sqs")
+    url = sqs.create_queue(QueueName=name("tokens"))["QueueUrl"]
+    execution = a.start_execution(stateMachineArn=callback_machine(a, url))["executionArn"]
+    b.send_task_failure(taskToken=token_of(sqs, url), error="Rejected", cause="by a human")
+    described = wait_done(a, execution, timeout=10)
+    assert (described["status"], described["error"], described["cause"]) == ("FAILED", "Rejected", "by a human")
+
+
+def test_stop_execution_on_another_node_cancels_the_task_where_it_runs(endpoints):
+    a, b = sfn_client(endpoints[0]), sfn_client(endpoints[1])
+    sqs = make_client(endpoints[0], "sqs")
+    url = sqs.create_queue(QueueName=name("tokens"))["QueueUrl"]
+    leak = sqs.create_queue(QueueName=name("leak"))["QueueUrl"]
+    execution = a.start_execution(stateMachineArn=callback_machine(a, url, heartbeat=2, leak_url=leak))["executionArn"]
+    token = token_of(sqs, url)
+    b.stop_execution(executionArn=execution, error="Stopped", cause="on node B")
+    described = a.describe_execution(executionArn=execution)
+    assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "Stopped", "on node B")
+    # had the task gone on running on node A, its heartbeat timeout (2 s) would be caught and the
+    # Leak state would send a message
+    assert sqs.receive_message(QueueUrl=leak, WaitTimeSeconds=5).get("Messages", []) == []
+    events = history(a, execution)
+    assert events[-1]["type"] == "ExecutionAborted"
+    assert [e["type"] for e in events].count("ExecutionAborted") == 1
+    assert "TaskFailed" not in [e["type"] for e in events]
+    assert a.describe_execution(executionArn=execution)["status"] == "ABORTED"
+    with pytest.raises(a.exceptions.TaskDoesNotExist):
+        a.send_task_success(taskToken=token, output="{}")
+
+
+def test_heartbeats_sent_to_another_node_keep_the_task_alive(endpoints):
+    a, b = sfn_client(endpoints[0]), sfn_client(endpoints[1])
+    sqs = make_client(endpoints[0], "sqs")
+    url = sqs.create_queue(QueueName=name("tokens"))["QueueUrl"]
+    machine = callback_machine(a, url, heartbeat=2)
+    execution = a.start_execution(stateMachineArn=machine)["executionArn"]
+    token = token_of(sqs, url)
+    until = time.monotonic() + 6  # three times HeartbeatSeconds
+    while time.monotonic() < until:
+        b.send_task_heartbeat(taskToken=token)
+        time.sleep(0.7)
+        assert a.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    b.send_task_success(taskToken=token, output=json.dumps({"alive": True}))
+    described = wait_done(a, execution, timeout=10)
+    assert described["status"] == "SUCCEEDED", described
+    # and without heartbeats the same task times out on node A
+    execution = a.start_execution(stateMachineArn=machine)["executionArn"]
+    token_of(sqs, url)
+    described = wait_done(b, execution, timeout=10)
+    assert (described["status"], described["error"]) == ("FAILED", "States.HeartbeatTimeout")
+
+
+def test_an_activity_worker_on_another_node_gets_the_task_at_once(endpoints):
+    a, b = sfn_client(endpoints[0]), sfn_client(endpoints[1])
+    activity = a.create_activity(name=name("act"))["activityArn"]
+    machine = create(a, name("activity"), {"StartAt": "Work", "States": {"Work": {
+        "Type": "Task", "Resource": activity, "End": True}}})
+    import threading
+
+    got = {}
+
+    def poll():  # a long poll on node B, waiting before the task exists
+        got["task"] = b.get_activity_task(activityArn=activity, workerName="w")
+        got["at"] = time.time()
+
+    worker = threading.Thread(target=poll)
+    worker.start()
+    time.sleep(1)
+    started = time.time()
+    execution = a.start_execution(stateMachineArn=machine, input=json.dumps({"job": 1}))["executionArn"]
+    worker.join(30)
+    assert json.loads(got["task"]["input"]) == {"job": 1}
+    assert got["at"] - started < 2.0
+    b.send_task_success(taskToken=got["task"]["taskToken"], output=json.dumps({"done": 1}))
+    assert wait_done(a, execution, timeout=10)["status"] == "SUCCEEDED"
