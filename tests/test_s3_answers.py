@@ -377,3 +377,10 @@ def test_eventbridge_notifications_reach_the_default_bus(s3, client, unique_name
     assert created["detail"]["object"]["etag"] == put["ETag"].strip('"') and created["detail"]["object"]["size"] == 4
     assert deleted["detail-type"] == "Object Deleted"
     assert (deleted["detail"]["reason"], deleted["detail"]["deletion-type"]) == ("DeleteObject", "Permanently Deleted")
+
+
+def test_if_modified_since_in_the_future_is_ignored(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    assert s3.get_object(Bucket=bucket, Key="k", IfModifiedSince=future)["Body"].read() == b"data"
+    assert s3.head_object(Bucket=bucket, Key="k", IfModifiedSince=future)["ContentLength"] == 4

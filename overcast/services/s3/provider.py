@@ -898,7 +898,8 @@ class S3Provider(Provider):
         if if_none is not None:
             if _etag_matches(obj.etag, if_none):
                 raise AwsError("NotModified", "Not Modified", 304, _headers=headers)
-        elif if_modified is not None and modified <= if_modified.timestamp():
+        elif if_modified is not None and modified <= if_modified.timestamp() <= time.time():
+            # a date in the future is ignored (RFC 7232 3.3; AWS's recorded answers)
             raise AwsError("NotModified", "Not Modified", 304, _headers=headers)
 
     def _read(self, ctx, params, head: bool):
