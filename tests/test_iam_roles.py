@@ -56,6 +56,13 @@ def test_create_role_returns_role_with_aws_ids(iam, unique_name):
     assert role["Tags"] == [{"Key": "team", "Value": "core"}]
 
 
+def test_create_role_names_max_session_duration_only_when_it_was_set(iam, unique_name):
+    # as AWS's recorded CreateRole answers show; GetRole always names it
+    role = iam.create_role(RoleName=unique_name("role"), AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]
+    assert "MaxSessionDuration" not in role
+    assert iam.get_role(RoleName=role["RoleName"])["Role"]["MaxSessionDuration"] == 3600
+
+
 def test_get_role_returns_the_created_role(iam, role):
     got = iam.get_role(RoleName=role["RoleName"])["Role"]
     assert got["RoleId"] == role["RoleId"]

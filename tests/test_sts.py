@@ -143,6 +143,45 @@ def test_assume_role_with_malformed_role_arn_is_validation_error(sts):
     assert _error(excinfo) == (400, "ValidationError", "Request ARN is invalid")
 
 
+@pytest.mark.parametrize("arn", ["nothing-valid-in-here", "arn::b:::something/test-role", "arn:a::::something/test-role",
+                                 "arn:a:::something/test-role", "arn:a:a::aaaaaaaaaa:"])
+def test_assume_role_with_what_is_no_arn_names_it_invalid(sts, arn):
+    # AWS's recorded answers: a string that is no ARN at all is quoted back
+    with pytest.raises(ClientError) as excinfo:
+        sts.assume_role(RoleArn=arn, RoleSessionName="Session1")
+    assert _error(excinfo) == (400, "ValidationError", f"{arn} is invalid")
+
+
+def test_session_tags_are_checked_and_transitive_ones_bind_a_role_chain(client, endpoint, unique_name):
+    iam, sts = client("iam"), client("sts")
+    roles = [iam.create_role(RoleName=unique_name("chain"), AssumeRolePolicyDocument=TRUST)["Role"] for _ in range(2)]
+    tag = [{"Key": "SessionTag1", "Value": "SessionValue1"}]
+    with pytest.raises(ClientError) as excinfo:
+        sts.assume_role(RoleArn=roles[0]["Arn"], RoleSessionName="s1", Tags=tag, TransitiveTagKeys=["InvalidKey"])
+    assert _error(excinfo) == (400, "InvalidParameterValue",
+                               "The specified transitive tag key must be included in the requested tags.")
+    with pytest.raises(ClientError) as excinfo:
+        sts.assume_role(RoleArn=roles[0]["Arn"], RoleSessionName="s1",
+                        Tags=tag + [{"Key": "sessiontag1", "Value": "v2"}], TransitiveTagKeys=["sessiontag1"])
+    assert _error(excinfo) == (400, "InvalidParameterValue",
+                               "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    # transitive keys compare case-insensitively
+    first = sts.assume_role(RoleArn=roles[0]["Arn"], RoleSessionName="s1", Tags=tag, TransitiveTagKeys=["sessiontag1"])
+    chained = _client_with(endpoint, "sts", first["Credentials"])
+    conflict = ("One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key "
+                "from the calling session.")
+    for key in ("SessionTag1", "SESSIONTAG1"):
+        with pytest.raises(ClientError) as excinfo:
+            chained.assume_role(RoleArn=roles[1]["Arn"], RoleSessionName="s2", Tags=[{"Key": key, "Value": "x"}])
+        assert _error(excinfo) == (400, "InvalidParameterValue", conflict)
+    # the chain's next session inherits the transitive tag: its own chained session may not set it either
+    second = chained.assume_role(RoleArn=roles[1]["Arn"], RoleSessionName="s2", Tags=[{"Key": "other", "Value": "x"}])
+    with pytest.raises(ClientError) as excinfo:
+        _client_with(endpoint, "sts", second["Credentials"]).assume_role(
+            RoleArn=roles[0]["Arn"], RoleSessionName="s3", Tags=tag)
+    assert _error(excinfo) == (400, "InvalidParameterValue", conflict)
+
+
 def test_assume_role_with_duration_below_900_is_validation_error(client):
     sts = client("sts", parameter_validation=False)  # boto3 would refuse it before sending
     with pytest.raises(ClientError) as excinfo:

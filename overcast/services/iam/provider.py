@@ -378,6 +378,8 @@ class IamProvider(Provider):
         )
         output = self._role_out(ctx, role)
         output.pop("RoleLastUsed", None)
+        if params.get("MaxSessionDuration") is None:  # AWS's recorded answers name it only when it was set
+            output.pop("MaxSessionDuration", None)
         return {"Role": output}
 
     def get_role(self, ctx, params: dict) -> dict:
@@ -507,6 +509,8 @@ class IamProvider(Provider):
             ) from None
         output = self._role_out(ctx, role)
         output.pop("RoleLastUsed", None)
+        if params.get("MaxSessionDuration") is None:  # AWS's recorded answers name it only when it was set
+            output.pop("MaxSessionDuration", None)
         return {"Role": output}
 
     def delete_service_linked_role(self, ctx, params: dict) -> dict:

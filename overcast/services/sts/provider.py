@@ -186,7 +186,8 @@ class StsProvider(Provider):
     # -- credentials ------------------------------------------------------------------------
 
     def _issue(self, account: str, kind: str, arn: str, user_id: str, duration: int,
-               role_arn: str | None = None, session_name: str | None = None) -> dict:
+               role_arn: str | None = None, session_name: str | None = None,
+               transitive_tags: dict | None = None) -> dict:
         created = time.time()
         session = Session(
             access_key_id=common.new_access_key_id(common.TEMPORARY_KEY),
@@ -200,6 +201,7 @@ class StsProvider(Provider):
             session_name=session_name,
             expiration=float(int(created + duration)),
             created=created,
+            transitive_tags=orjson.dumps(transitive_tags).decode() if transitive_tags else None,
         )
         self.store.add(session)
         return {
@@ -225,6 +227,9 @@ class StsProvider(Provider):
             raise validation_error(
                 [f"Value '{role_arn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"]
             )
+        parts = role_arn.split(":", 5)
+        if len(parts) < 6 or parts[0] != "arn" or not parts[1] or not parts[2] or not parts[5]:
+            raise AwsError("ValidationError", f"{role_arn} is invalid", 400)  # not an ARN at all
         match = _ROLE_ARN.fullmatch(role_arn)
         if match is None:
             raise AwsError("ValidationError", "Request ARN is invalid", 400)
@@ -232,6 +237,7 @@ class StsProvider(Provider):
         check_name(session_name, "RoleSessionName", 64, _SESSION_NAME, min_length=2)
         duration = check_range(params.get("DurationSeconds"), "DurationSeconds", 900, 43200) or 3600
         _check_session_policy(params)
+        transitive = self._transitive_tags(ctx, params)
         role = (await self.providers.get("iam")).role_for_arn(account, role_name)
         if role is not None and role["Arn"] != role_arn:
             role = None  # same name, other path: not this role
@@ -245,13 +251,35 @@ class StsProvider(Provider):
         arn = f"arn:{partition}:sts::{account}:assumed-role/{role_name}/{session_name}"
         assumed_id = f"{role_id}:{session_name}"
         output = {
-            "Credentials": self._issue(account, kind, arn, assumed_id, duration, role_arn, session_name),
+            "Credentials": self._issue(account, kind, arn, assumed_id, duration, role_arn, session_name, transitive),
             "AssumedRoleUser": {"Arn": arn, "AssumedRoleId": assumed_id},
         }
         packed = _packed_size(params.get("Policy"), params.get("PolicyArns"), params.get("Tags"))
         if packed is not None:
             output["PackedPolicySize"] = packed
         return output
+
+    def _transitive_tags(self, ctx, params: dict) -> dict:
+        """The transitive session tags of the new session: those the calling role session passes
+        on (a role chain keeps them; the request may not set a key of theirs again) and those the
+        request marks transitive. Tag keys compare case-insensitively, as AWS documents."""
+        tags = {t.get("Key"): t.get("Value") for t in params.get("Tags") or []}
+        lowered = {key.lower(): key for key in tags if key is not None}
+        if len(lowered) < len(params.get("Tags") or []):
+            raise AwsError("InvalidParameterValue",
+                           "Duplicate tag keys found. Please note that Tag keys are case insensitive.", 400)
+        transitive = {}
+        for key in params.get("TransitiveTagKeys") or []:
+            if (key or "").lower() not in lowered:
+                raise AwsError("InvalidParameterValue",
+                               "The specified transitive tag key must be included in the requested tags.", 400)
+            transitive[lowered[key.lower()]] = tags[lowered[key.lower()]]
+        caller = self.store.get(ctx.access_key) if ctx is not None and ctx.access_key else None
+        inherited = orjson.loads(caller.transitive_tags) if caller is not None and caller.transitive_tags else {}
+        if any(key.lower() in lowered for key in inherited):
+            raise AwsError("InvalidParameterValue", "One of the specified transitive tag keys can't be set because it "
+                           "conflicts with a transitive tag key from the calling session.", 400)
+        return {**inherited, **transitive}
 
     @staticmethod
     def _check_trust(ctx, role: dict | None, role_arn: str, account: str, session_name: str) -> None:

@@ -25,6 +25,8 @@ MIGRATIONS = [
     );
     CREATE INDEX sts_credentials_by_expiration ON sts_credentials(expiration);
     """,
+    # the session's transitive tags ({key: value}, JSON), which a role chained from it inherits
+    "ALTER TABLE sts_credentials ADD COLUMN transitive_tags TEXT",
 ]
 
 
@@ -41,9 +43,11 @@ class Session:
     session_name: str | None
     expiration: float
     created: float
+    transitive_tags: str | None = None
 
 
-_COLUMNS = "access_key_id, account, secret, session_token, kind, arn, user_id, role_arn, session_name, expiration, created"
+_COLUMNS = ("access_key_id, account, secret, session_token, kind, arn, user_id, role_arn, session_name, expiration, "
+            "created, transitive_tags")
 
 
 class StsStore:
@@ -56,10 +60,10 @@ class StsStore:
             # Forget credentials that expired more than a day ago: the table stays small.
             self.db.execute("DELETE FROM sts_credentials WHERE expiration < ?", (session.created - 86400,))
             self.db.execute(
-                f"INSERT INTO sts_credentials({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO sts_credentials({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (session.access_key_id, session.account, session.secret, session.session_token, session.kind,
                  session.arn, session.user_id, session.role_arn, session.session_name, session.expiration,
-                 session.created),
+                 session.created, session.transitive_tags),
             )
 
     def get(self, access_key_id: str) -> Session | None:
