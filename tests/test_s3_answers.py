@@ -384,3 +384,20 @@ def test_if_modified_since_in_the_future_is_ignored(s3, bucket):
     future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
     assert s3.get_object(Bucket=bucket, Key="k", IfModifiedSince=future)["Body"].read() == b"data"
     assert s3.head_object(Bucket=bucket, Key="k", IfModifiedSince=future)["ContentLength"] == 4
+
+
+def test_multipart_upload_without_algorithm_gets_a_full_object_crc64nvme(s3, bucket):
+    """S3 gives an upload created without a checksum a FULL_OBJECT CRC64NVME (AWS's recorded
+    answers), the same as a PutObject of the same bytes gets."""
+    first, second = b"a" * (5 * 1024 * 1024), b"tail"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    parts = []
+    for number, body in ((1, first), (2, second)):
+        part = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=number, Body=body)
+        assert "ChecksumCRC64NVME" not in part
+        parts.append({"ETag": part["ETag"], "PartNumber": number})
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="m", UploadId=upload, MultipartUpload={"Parts": parts})
+    whole = s3.put_object(Bucket=bucket, Key="whole", Body=first + second, ChecksumAlgorithm="CRC64NVME")
+    assert done["ChecksumCRC64NVME"] == whole["ChecksumCRC64NVME"] and done["ChecksumType"] == "FULL_OBJECT"
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="m", ObjectAttributes=["Checksum"])["Checksum"]
+    assert attrs == {"ChecksumCRC64NVME": whole["ChecksumCRC64NVME"], "ChecksumType": "FULL_OBJECT"}

@@ -687,15 +687,18 @@ class S3Provider(Provider):
         return algorithms, expected, trailer
 
     async def _receive(self, ctx, params, limit: int, default_algorithm: str | None = ck.DEFAULT_ALGORITHM,
-                       inline_limit: int = 0):
+                       inline_limit: int = 0, also: str | None = None):
         """Stream the request body to a new blob, verifying Content-MD5 and checksums. Returns
-        (writer, checksums {alg: b64}); the writer is not yet committed."""
+        (writer, checksums {alg: b64}); the writer is not yet committed. `also`: one more
+        algorithm to compute (a part's CRC64NVME, for its upload's whole-object checksum)."""
         payload: Payload = params.get("Body")
         if not isinstance(payload, Payload):
             payload = Payload(None, payload or b"")
         algorithms, expected, _ = self._requested_checksums(ctx, params)
         if not algorithms and default_algorithm:
             algorithms = [default_algorithm]
+        if also and also not in algorithms:
+            algorithms = [*algorithms, also]
         md5_header = params.get("ContentMD5")
         if md5_header is not None:
             try:
@@ -1365,7 +1368,10 @@ class S3Provider(Provider):
         upload = self._upload(bucket, params["Key"], params.get("UploadId"))
         number = self._part_number(params)
         algorithm = upload[4].get("Algorithm")
-        writer, sums = await self._receive(ctx, params, limit=5 * 1024 ** 3, default_algorithm=algorithm)
+        # an upload without an algorithm gets a FULL_OBJECT CRC64NVME, as S3 gives one since 2025:
+        # each part's is kept (not answered) and combined when the upload completes
+        writer, sums = await self._receive(ctx, params, limit=5 * 1024 ** 3, default_algorithm=algorithm,
+                                           also=None if algorithm else "CRC64NVME")
         if algorithm and algorithm not in sums:
             await asyncio.to_thread(writer.abort)
             raise AwsError("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
@@ -1380,7 +1386,8 @@ class S3Provider(Provider):
             self.blobs.delete(old)
         out = {"ETag": etag, "ServerSideEncryption": "AES256"}
         for alg, value in sums.items():
-            out[f"Checksum{alg}"] = value
+            if alg != "CRC64NVME" or algorithm or _requested(ctx, "CRC64NVME"):
+                out[f"Checksum{alg}"] = value
         return out
 
     async def upload_part_copy(self, ctx, params):
@@ -1402,20 +1409,21 @@ class S3Provider(Provider):
                                RangeRequested=text, ActualObjectSize=src.size)
             start, length = first, last_byte - first + 1
         algorithm = upload[4].get("Algorithm")
-        writer = BlobWriter(self.blobs, [algorithm] if algorithm else [])
+        writer = BlobWriter(self.blobs, [algorithm or "CRC64NVME"])  # CRC64NVME: as in upload_part
         if src.blob is None:
             await asyncio.to_thread(writer.write_bytes, self.store.data(src)[start:start + length])
         else:
             await asyncio.to_thread(_copy_part, writer, self.blobs, src.blob, start, length)
         await writer.finish()
         etag = etag_of(writer.md5.digest())
-        sums = {algorithm: ck.b64(writer.checksum(algorithm))} if algorithm else {}
+        kept = algorithm or "CRC64NVME"
+        sums = {kept: ck.b64(writer.checksum(kept))}
         old = self.store.put_part(upload[0], number, writer.size, etag, now(), writer.key, sums)
         if old:
             self.blobs.delete(old)
         result = {"ETag": etag, "LastModified": to_ts(now())}
-        for alg, value in sums.items():
-            result[f"Checksum{alg}"] = value
+        if algorithm:
+            result[f"Checksum{algorithm}"] = sums[algorithm]
         return {"CopyPartResult": result, "CopySourceVersionId": src.version_id if src.version_id != "null" else None,
                 "ServerSideEncryption": "AES256"}
 
@@ -1463,6 +1471,10 @@ class S3Provider(Provider):
             for item in requested:
                 if any(k.startswith("Checksum") for k in item):
                     raise _invalid_part(upload[0], item["PartNumber"], item.get("ETag"))
+            crcs = [p[5].get("CRC64NVME") for p in chosen]
+            if None not in crcs:  # parts stored before overcast kept them have none: no checksum then
+                sums["CRC64NVME"] = ck.combine_crc("CRC64NVME", [(base64.b64decode(c), p[1])
+                                                                for c, p in zip(crcs, chosen, strict=True)])
         if algorithm:
             part_sums = [p[5].get(algorithm) for p in chosen]
             for item, value in zip(requested, part_sums, strict=True):
@@ -1795,6 +1807,14 @@ def _part_checksum(meta: dict, part_sums: list, number: int) -> dict:
     if number > len(part_sums) or not meta.get("Checksums"):
         return {}
     return {f"Checksum{next(iter(meta['Checksums']))}": part_sums[number - 1]}
+
+
+def _requested(ctx, algorithm: str) -> bool:
+    """Whether the request asked for this checksum (its header or its trailer)."""
+    headers = ctx.request.headers
+    name = f"x-amz-checksum-{algorithm.lower()}"
+    return name in headers or name in headers.get("x-amz-trailer", "").lower() or \
+        headers.get("x-amz-sdk-checksum-algorithm", "").upper() == algorithm
 
 
 def _invalid_part(upload_id: str, number: int, etag: str | None) -> AwsError:
