@@ -723,3 +723,40 @@ def test_cognito_codes_are_read_only_by_their_pools_account(a, endpoint, unique_
         status, theirs = _codes(endpoint, other, pool=pool)
         assert status == 200 and theirs == {"codes": []}
         assert not [c for c in _codes(endpoint, other)[1]["codes"] if c["userPoolId"] == pool]
+
+
+def test_eventbridge_writes_to_another_accounts_log_group_only_when_its_resource_policy_allows(a, b, unique_name):
+    import time
+
+    la, eb = a("logs"), b("events")
+    group = "/acct/" + unique_name("grp")
+    la.create_log_group(logGroupName=group)
+    group_arn = f"arn:aws:logs:us-east-1:{A}:log-group:{group}"
+    rule = eb.put_rule(Name=unique_name("acct"), EventPattern=json.dumps({"source": ["acct.logs"]}))["RuleArn"]
+    eb.put_targets(Rule=rule.rsplit("/", 1)[1], Targets=[{"Id": "a", "Arn": group_arn}])
+
+    def send(detail: str):
+        eb.put_events(Entries=[{"Source": "acct.logs", "DetailType": "t", "Detail": json.dumps({"m": detail})}])
+
+    send("refused")
+    # a policy that admits another service only grants nothing to EventBridge
+    la.put_resource_policy(policyName="route53", policyDocument=json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "route53.amazonaws.com"}, "Action": "logs:PutLogEvents",
+         "Resource": "*"}]}))
+    send("still-refused")
+    la.put_resource_policy(policyName="events", policyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{group_arn}:*"}]}))
+    send("granted")
+    for _ in range(50):
+        messages = [json.loads(e["message"])["detail"]["m"] for e in la.filter_log_events(logGroupName=group)["events"]]
+        if "granted" in messages:
+            break
+        time.sleep(0.1)
+    assert messages == ["granted"]
+    names = [p["policyName"] for p in la.describe_resource_policies()["resourcePolicies"]]
+    assert names == ["events", "route53"]
+    la.delete_resource_policy(policyName="events")
+    la.delete_resource_policy(policyName="route53")
+    refused(lambda: la.delete_resource_policy(policyName="events"), "ResourceNotFoundException",
+            message="Policy with name [events] does not exist.")

@@ -270,3 +270,28 @@ def test_list_log_groups_matches_a_case_sensitive_regular_expression(logs, uniqu
     rest = logs.list_log_groups(logGroupNamePattern=base, limit=2, nextToken=page["nextToken"])
     assert [g["logGroupName"] for g in rest["logGroups"]] == names[2:] and "nextToken" not in rest
     assert logs.list_log_groups(logGroupNamePattern="no-such-group-xyz")["logGroups"] == []
+
+
+def test_resource_policies_are_replaced_by_name_and_limited_to_ten(logs, unique_name):
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents",
+                      "Principal": {"Service": "route53.amazonaws.com"}, "Resource": "*"}]})
+    before = {p["policyName"] for p in logs.describe_resource_policies()["resourcePolicies"]}
+    names = [unique_name("pol") for _ in range(10 - len(before))]
+    try:
+        for name in names:
+            answer = logs.put_resource_policy(policyName=name, policyDocument=doc)["resourcePolicy"]
+            assert (answer["policyName"], answer["policyDocument"], answer["policyScope"]) == (name, doc, "ACCOUNT")
+        with pytest.raises(ClientError) as e:
+            logs.put_resource_policy(policyName=unique_name("pol"), policyDocument=doc)
+        assert error(e) == ("LimitExceededException", "Resource limit exceeded.")
+        replaced = doc.replace("route53", "delivery.logs")
+        assert logs.put_resource_policy(policyName=names[0], policyDocument=replaced)["resourcePolicy"]["policyDocument"] \
+            == replaced
+        found = {p["policyName"]: p["policyDocument"] for p in logs.describe_resource_policies()["resourcePolicies"]}
+        assert found[names[0]] == replaced and found[names[-1]] == doc
+        with pytest.raises(ClientError) as e:
+            logs.put_resource_policy(policyName=names[0], policyDocument="not json")
+        assert error(e)[0] == "InvalidParameterException"
+    finally:
+        for name in names:
+            logs.delete_resource_policy(policyName=name)

@@ -87,7 +87,10 @@ def delivery_refusal(target_provider, arn: str, sender: Sender | None) -> str | 
     getter = getattr(target_provider, "resource_policy", None)
     document = getter(arn) if getter is not None else None
     principal = iam_policy.Principal(sender.account, service="" if service == "events" else sender.service)
-    request = iam_policy.Request(principal, _DELIVERY_ACTIONS.get(service, f"{service}:*"), arn,
+    resource = arn
+    if service == "logs":  # PutLogEvents acts on the group's streams: "...:log-group:NAME:*" as policies name them
+        resource = arn.removesuffix(":*") + ":*"
+    request = iam_policy.Request(principal, _DELIVERY_ACTIONS.get(service, f"{service}:*"), resource,
                                  {"aws:sourcearn": sender.source_arn, "aws:sourceaccount": sender.account,
                                   "aws:principalaccount": sender.account})
     return iam_policy.refusal(document, request, account)

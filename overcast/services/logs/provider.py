@@ -28,6 +28,8 @@ DELIVERY_ATTEMPTS = 3  # a destination that fails with a server error is retried
 _DESTINATIONS = {"lambda", "kinesis", "firehose"}
 RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 MAX_BATCH_BYTES = 1_048_576
+MAX_RESOURCE_POLICIES = 10  # per account and region, AWS's quota
+MAX_POLICY_CHARS = 5120
 
 
 def _now_ms() -> int:
@@ -565,6 +567,61 @@ class LogsProvider(Provider):
         if not self.store.delete_subscription(ctx.account, ctx.region, params["logGroupName"], params["filterName"]):
             raise AwsError("ResourceNotFoundException", "The specified subscription filter does not exist.")
         return {}
+
+    # -- resource policies -----------------------------------------------------------------------
+    # Account-scoped policies that let AWS services (and other accounts) put events into this
+    # account's log groups. Applied where overcast checks a delivery from another account
+    # (engine/targets.py asks `resource_policy`), as for SQS queue and SNS topic policies.
+
+    def _policy_out(self, name: str, document: str, updated: int) -> dict:
+        return {"policyName": name, "policyDocument": document, "lastUpdatedTime": updated, "policyScope": "ACCOUNT"}
+
+    def put_resource_policy(self, ctx, params):
+        name, document = params.get("policyName"), params.get("policyDocument")
+        if params.get("resourceArn"):
+            raise AwsError("InvalidParameterException", "overcast supports account-scoped resource policies only "
+                           "(PutResourcePolicy without resourceArn).")
+        if not name or not document:
+            raise AwsError("InvalidParameterException", "policyName and policyDocument are required.")
+        if len(document) > MAX_POLICY_CHARS:
+            raise AwsError("InvalidParameterException", f"1 validation error detected: Value at 'policyDocument' failed "
+                           f"to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_CHARS}")
+        parsed = iam_policy.parse(document)
+        if parsed is None or not isinstance(parsed.get("Statement"), list | dict):
+            raise AwsError("InvalidParameterException", "Policy document is not valid JSON or has no Statement.")
+        now = _now_ms()
+        if not self.store.put_policy(ctx.account, ctx.region, name, document, now, MAX_RESOURCE_POLICIES):
+            raise AwsError("LimitExceededException", "Resource limit exceeded.")
+        return {"resourcePolicy": self._policy_out(name, document, now)}
+
+    def describe_resource_policies(self, ctx, params):
+        if params.get("resourceArn") or params.get("policyScope") == "RESOURCE":
+            return {"resourcePolicies": []}  # no resource-scoped policies can exist (see put_resource_policy)
+        rows = self.store.policies(ctx.account, ctx.region)
+        limit = params.get("limit") or 50
+        offset = int(_untoken(params["nextToken"])) if params.get("nextToken") else 0
+        out = {"resourcePolicies": [self._policy_out(*row) for row in rows[offset:offset + limit]]}
+        if offset + limit < len(rows):
+            out["nextToken"] = _token(offset + limit)
+        return out
+
+    def delete_resource_policy(self, ctx, params):
+        name = params.get("policyName") or ""
+        if not self.store.delete_policy(ctx.account, ctx.region, name):
+            raise AwsError("ResourceNotFoundException", f"Policy with name [{name}] does not exist.")
+        return {}
+
+    def resource_policy(self, arn: str) -> dict | None:
+        """The statements of every resource policy of the log group's account and region, as one
+        document, for deliveries from another account (engine/targets.py)."""
+        parts = arn.split(":", 5)
+        if len(parts) < 6:
+            return None
+        statements = []
+        for _name, document, _updated in self.store.policies(parts[4], parts[3]):
+            found = (iam_policy.parse(document) or {}).get("Statement")
+            statements += found if isinstance(found, list) else [found] if isinstance(found, dict) else []
+        return {"Version": "2012-10-17", "Statement": statements} if statements else None
 
 
 def _refuse_other_account(ctx, arn: str) -> None:

@@ -63,6 +63,16 @@ MIGRATIONS = [
         attempts INTEGER NOT NULL DEFAULT 0
     );
     """,
+    """
+    CREATE TABLE logs_resource_policies (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        document TEXT NOT NULL,
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    """,
 ]
 
 _GROUP = "name, created, retention, kms_key, tags"
@@ -244,6 +254,31 @@ class LogsStore:
 
     def pending_deliveries(self) -> list[int]:
         return [r[0] for r in self.db.query("SELECT id FROM logs_deliveries ORDER BY id")]
+
+    # -- account resource policies (which services and accounts may write into log groups) --------
+
+    def put_policy(self, account, region, name, document: str, updated: int, limit: int) -> bool:
+        """Create or replace a policy; False (nothing written) when creating would exceed `limit`."""
+        with self.db.transaction():
+            exists = self.db.scalar("SELECT 1 FROM logs_resource_policies WHERE account=? AND region=? AND name=?",
+                                    (account, region, name))
+            if not exists and self.db.scalar("SELECT COUNT(*) FROM logs_resource_policies WHERE account=? AND region=?",
+                                             (account, region)) >= limit:
+                return False
+            self.db.execute(
+                "INSERT INTO logs_resource_policies(account, region, name, document, updated) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(account, region, name) DO UPDATE SET document=excluded.document, updated=excluded.updated",
+                (account, region, name, document, updated))
+            return True
+
+    def policies(self, account, region) -> list[tuple[str, str, int]]:
+        """(name, document, last updated) of the account's policies in the region, by name."""
+        return self.db.query("SELECT name, document, updated FROM logs_resource_policies WHERE account=? AND region=? "
+                             "ORDER BY name", (account, region))
+
+    def delete_policy(self, account, region, name) -> bool:
+        return self.db.execute("DELETE FROM logs_resource_policies WHERE account=? AND region=? AND name=?",
+                               (account, region, name)) > 0
 
 
 def has_pending_work(db) -> bool:
