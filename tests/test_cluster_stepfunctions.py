@@ -156,3 +156,41 @@ def test_an_activity_worker_on_another_node_gets_the_task_at_once(endpoints):
     assert got["at"] - started < 2.0
     b.send_task_success(taskToken=got["task"]["taskToken"], output=json.dumps({"done": 1}))
     assert wait_done(a, execution, timeout=10)["status"] == "SUCCEEDED"
+
+
+def test_a_live_node_takes_over_the_executions_of_a_node_killed_with_kill_9():
+    """Node A killed while its executions wait (a task token, a Wait): node B resumes them at
+    their checkpointed states within LEASE_SECONDS + HEARTBEAT_SECONDS of the kill."""
+    from overcast.storage.coordination import HEARTBEAT_SECONDS, LEASE_SECONDS
+
+    url, drop = create_database("overcast_sfn_kill")
+    nodes = start_nodes(url, 2)
+    try:
+        a, b = sfn_client(nodes[0].endpoint), sfn_client(nodes[1].endpoint)
+        sqs = make_client(nodes[1].endpoint, "sqs")
+        queue = sqs.create_queue(QueueName=name("tokens"))["QueueUrl"]
+        waiting = a.start_execution(stateMachineArn=callback_machine(a, queue))["executionArn"]
+        token = token_of(sqs, queue)
+        timed = a.start_execution(stateMachineArn=create(a, name("wait"), {"StartAt": "Wait", "States": {
+            "Wait": {"Type": "Wait", "Seconds": 3, "Next": "Done"},
+            "Done": {"Type": "Pass", "Result": "waited", "End": True}}}))["executionArn"]
+        time.sleep(0.5)  # (the Wait's checkpoint committed)
+        nodes[0].process.kill()
+        killed = time.time()
+        nodes[0].process.wait(10)
+        b.send_task_success(taskToken=token, output=json.dumps({"after": "kill"}))  # stored; no node waits yet
+        done = wait_done(b, waiting, timeout=30)
+        taken_over = time.time() - killed
+        assert done["status"] == "SUCCEEDED", done
+        assert json.loads(done["output"]) == {"after": "kill"}
+        print(f"\nan execution of a node killed with kill -9 finished on another node {taken_over:.1f} s after "
+              f"the kill (bound {LEASE_SECONDS + HEARTBEAT_SECONDS:.0f} s)")
+        assert taken_over < LEASE_SECONDS + HEARTBEAT_SECONDS + 2
+        done = wait_done(b, timed, timeout=30)
+        assert (done["status"], done["output"]) == ("SUCCEEDED", '"waited"')
+        for execution in (waiting, timed):  # each state ran once: the history has one end
+            types = [e["type"] for e in history(b, execution)]
+            assert types.count("ExecutionSucceeded") == 1 and types[-1] == "ExecutionSucceeded", types
+    finally:
+        stop_nodes(nodes)
+        drop()

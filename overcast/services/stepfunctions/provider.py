@@ -146,19 +146,50 @@ class StepFunctionsProvider(Provider):
         # a cluster (docs/cluster.md): what reaches a running execution from another node, as keys
         # ("token", token): a task's answer is stored; ("stop", arn): StopExecution ended it;
         # ("activity", arn): an activity task is ready. One node: None, the in-process path only.
-        self._channel = providers.coordination.channel("stepfunctions")
+        coordination = providers.coordination
+        self._channel = coordination.channel("stepfunctions")
         if self._channel is not None:
             self._channel.subscribe(self._from_another_node, self._notifications_restarted)
+        # each execution's row names the node running it; a node seen dead leaves its executions
+        # to the live nodes, which resume them as a restart does
+        self._node = coordination.node_id
+        self._coordination = coordination
+        self._taking_over = self._take_again = False
+        coordination.on_nodes_gone(self._nodes_gone)
 
     async def start(self) -> None:
-        for arn in self.store.running_executions():
-            doc = self.store.get_execution(arn)
-            if doc.get("mapRunArn"):  # a Distributed Map child: its parent's Map state runs again
-                self._finish_doc(doc, "ABORTED", error="States.Runtime",
-                                 cause="The execution was interrupted by a restart of overcast")
-                self.store.checkpoint(arn, [], None, doc)
-                continue
-            self._resume(doc)
+        await self._take_over()
+
+    def _nodes_gone(self) -> None:
+        if self._taking_over:
+            self._take_again = True  # a node lost while the last one's executions are taken
+        else:
+            asyncio.get_running_loop().create_task(self._take_over())
+
+    async def _take_over(self) -> None:
+        """Resume the running executions of dead nodes (one node: of this server's earlier runs,
+        its restart) at their checkpointed state."""
+        self._taking_over = True
+        try:
+            self._take_again = False
+            dead = await self._coordination.dead_nodes(self.store.running_nodes())
+            for node in dead:
+                for arn in self.store.take_running(node, self._node):
+                    doc = self.store.get_execution(arn)
+                    if doc.get("mapRunArn"):  # a Distributed Map child: its parent's Map state runs again
+                        self._finish_doc(doc, "ABORTED", error="States.Runtime",
+                                         cause="The execution was interrupted by a restart of overcast")
+                        self.store.checkpoint(arn, [], None, doc)
+                        continue
+                    if node and self._coordination.cluster:
+                        log.info("execution %s of dead node %s taken over", arn, node)
+                    self._resume(doc)
+        except Exception as e:  # (the database out of reach: the next node loss or start tries again)
+            log.warning("taking over the executions of dead nodes: %s", e)
+        finally:
+            self._taking_over = False
+        if self._take_again:
+            await self._take_over()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -683,7 +714,8 @@ class StepFunctionsProvider(Provider):
         if trace:
             doc["_trace"] = trace
         started_event = self._started_event(doc, machine)
-        if not self.store.insert_execution(arn, machine["stateMachineArn"], started, doc, events=[started_event]):
+        if not self.store.insert_execution(arn, machine["stateMachineArn"], started, doc, events=[started_event],
+                                           node=self._node):
             existing = self.store.get_execution(arn)
             if existing["status"] == "RUNNING" and existing["input"] == doc["input"]:
                 return {"executionArn": arn, "startDate": existing["startDate"]}
@@ -757,8 +789,9 @@ class StepFunctionsProvider(Provider):
         value = run.input if run.resume_input is None else run.resume_input
         scope = Scope(variables or {}, run.history.next_id - 1, True)
         status, output, error, cause = await self._run_definition(interp, definition, value, scope, start_state)
-        if status is None:  # the server is stopping: the execution resumes at the next start
-            self.store.checkpoint(run.arn, run.history.take())
+        if status is None:  # the server is stopping: the execution resumes at the next start (or on
+            # another node of a cluster, which may have taken it already: its events win)
+            self.store.checkpoint_many([(run.arn, run.history.take(), None)])
             return
         _note_status(span, status, error, cause)
         self._finish(run, doc, status, output, error, cause)
@@ -783,8 +816,9 @@ class StepFunctionsProvider(Provider):
             log.exception("execution %s failed inside overcast", interp.run.arn)
             return "FAILED", None, "States.Runtime", f"An internal error occurred in overcast: {type(e).__name__}"
 
-    def _finish(self, run: Run, doc: dict, status: str, output, error, cause) -> bool:
-        """End an execution: False when it had already ended (StopExecution on another node)."""
+    def _finish(self, run: Run, doc: dict, status: str, output, error, cause, owned: bool = True) -> bool:
+        """End an execution: False when it had already ended (StopExecution on another node) or,
+        `owned` (this node runs it), when another node took it over from this one."""
         history = run.history
         previous = history.next_id - 1
         if status == "SUCCEEDED":
@@ -800,7 +834,8 @@ class StepFunctionsProvider(Provider):
                 k: v for k, v in (("error", stop.get("error")), ("cause", stop.get("cause"))) if v is not None})
             error, cause = stop.get("error"), stop.get("cause")
         self._finish_doc(doc, status, output, error, cause)
-        if not self.store.checkpoint(run.arn, history.take(), None, doc, only_running=True):
+        if not self.store.checkpoint(run.arn, history.take(), None, doc, only_running=True,
+                                     owner=self._node if owned else None):
             ended = self.store.get_execution(run.arn)
             if ended is not None:  # what waits here (a .sync parent) learns the outcome written elsewhere
                 self._wake_finished(ended)
@@ -1005,7 +1040,7 @@ class StepFunctionsProvider(Provider):
             # not running here: ended in the database, then the node running it (a cluster) cancels it
             run = Run(arn, ctx.account, ctx.region, doc["stateMachineArn"], doc["_machine_name"], doc["name"], None,
                       doc["_role"], doc["startDate"], False, History(True, self.store.last_event_id(arn) + 1))
-            if not self._finish(run, doc, "ABORTED", None, params.get("error"), params.get("cause")):
+            if not self._finish(run, doc, "ABORTED", None, params.get("error"), params.get("cause"), owned=False):
                 ended = self.store.get_execution(arn) or doc  # it ended meanwhile, on its own
                 return {"stopDate": ended.get("stopDate", time.time())}
             if self._channel is not None:
@@ -1035,7 +1070,9 @@ class StepFunctionsProvider(Provider):
         history = History(True, self.store.last_event_id(arn) + 1)
         history.add("ExecutionRedriven", history.next_id - 1,
                     executionRedrivenEventDetails={"redriveCount": doc["redriveCount"]})
-        self.store.checkpoint(arn, history.take(), cursor, doc)
+        with self.store.transaction():  # RUNNING again, on this node (no other node takes it meanwhile)
+            self.store.checkpoint(arn, history.take(), cursor, doc)
+            self.store.set_node(arn, self._node)
         self._resume(doc)
         return {"redriveDate": now}
 
@@ -1056,7 +1093,7 @@ class StepFunctionsProvider(Provider):
         if keep:
             doc = self._execution_doc(arn, machine, name, dumps(value), started, map_run_arn=map_run_arn)
             self.store.insert_execution(arn, parent.machine_arn, started, doc, parent=map_run_arn,
-                                        events=[self._started_event(doc, machine)])
+                                        events=[self._started_event(doc, machine)], node=self._node)
         interp = Interpreter(run, self.tasks, None)
         scope = Scope(variables, 1 if keep else 0, False, map_item)
         status, output, error, cause = await self._run_definition(interp, processor, value, scope)

@@ -81,6 +81,8 @@ MIGRATIONS = [
     # the last SendTaskHeartbeat received by a node that does not run the task (a cluster):
     # the node running it reads it when the task's HeartbeatSeconds would run out
     "ALTER TABLE sfn_tokens ADD COLUMN beat REAL;",
+    # the node running an execution (coordination.node_id): a live node takes over a dead one's
+    "ALTER TABLE sfn_executions ADD COLUMN node TEXT;",
 ]
 
 
@@ -172,13 +174,13 @@ class StepFunctionsStore:
     # -- executions ------------------------------------------------------------------------------
 
     def insert_execution(self, arn, machine, started, doc: dict, parent: str | None = None,
-                         events: list[dict] = ()) -> bool:
-        """A new execution with its first events; False when the name is taken."""
+                         events: list[dict] = (), node: str | None = None) -> bool:
+        """A new execution, run by `node`, with its first events; False when the name is taken."""
         with self.db.transaction():
             if self.db.query_one("SELECT 1 FROM sfn_executions WHERE arn = ?", (arn,)):
                 return False
-            self.db.execute("INSERT INTO sfn_executions(arn, machine, status, started, parent, doc) "
-                            "VALUES(?,?,?,?,?,?)", (arn, machine, doc["status"], started, parent, _dumps(doc)))
+            self.db.execute("INSERT INTO sfn_executions(arn, machine, status, started, parent, doc, node) "
+                            "VALUES(?,?,?,?,?,?,?)", (arn, machine, doc["status"], started, parent, _dumps(doc), node))
             self._add_events(arn, events)
         return True
 
@@ -200,20 +202,39 @@ class StepFunctionsStore:
         sql += " ORDER BY started DESC, arn DESC"
         return [orjson.loads(r[0]) for r in self.db.query(sql, args)]
 
-    def running_executions(self) -> list[str]:
-        return [r[0] for r in self.db.query("SELECT arn FROM sfn_executions WHERE status = 'RUNNING'")]
+    def running_nodes(self) -> set[str]:
+        """The nodes running executions ('' for rows older than the column)."""
+        return {r[0] for r in self.db.query(
+            "SELECT DISTINCT COALESCE(node, '') FROM sfn_executions WHERE status = 'RUNNING'")}
+
+    def take_running(self, dead: str, node: str) -> list[str]:
+        """The running executions of the dead node `dead` that `node` takes (each row once: two
+        live nodes taking at once each get different ones)."""
+        taken = []
+        for (arn,) in self.db.query("SELECT arn FROM sfn_executions WHERE status = 'RUNNING' AND "
+                                    "COALESCE(node, '') = ?", (dead,)):
+            if self.db.execute("UPDATE sfn_executions SET node = ? WHERE arn = ? AND status = 'RUNNING' AND "
+                               "COALESCE(node, '') = ?", (node, arn, dead)):
+                taken.append(arn)
+        return taken
+
+    def set_node(self, arn: str, node: str) -> None:
+        self.db.execute("UPDATE sfn_executions SET node = ? WHERE arn = ?", (node, arn))
 
     def checkpoint(self, arn: str, events: list[dict], cursor: dict | None = None, doc: dict | None = None,
-                   only_running: bool = False) -> bool:
+                   only_running: bool = False, owner: str | None = None) -> bool:
         """Commit the events recorded since the last checkpoint, with the new cursor (and the
         execution's document when it changed), in one transaction. With `only_running`, nothing
         is written unless the execution is still RUNNING (False then): an execution ends once,
-        even when a StopExecution made on another node of a cluster races its own end."""
+        even when a StopExecution made on another node of a cluster races its own end; with
+        `owner`, only while that node runs it (a node cut off long enough to be taken for dead,
+        whose executions another node took over, ends none of them)."""
         with self.db.transaction():
             if doc is not None:
                 updated = self.db.execute(
                     "UPDATE sfn_executions SET status = ?, doc = ? WHERE arn = ?"
-                    + (" AND status = 'RUNNING'" if only_running else ""), (doc["status"], _dumps(doc), arn))
+                    + (" AND status = 'RUNNING'" if only_running else "")
+                    + (" AND node = ?" if owner else ""), (doc["status"], _dumps(doc), arn, *((owner,) if owner else ())))
                 if not updated:
                     return False
             self._add_events(arn, events)
