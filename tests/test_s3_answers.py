@@ -401,3 +401,12 @@ def test_multipart_upload_without_algorithm_gets_a_full_object_crc64nvme(s3, buc
     assert done["ChecksumCRC64NVME"] == whole["ChecksumCRC64NVME"] and done["ChecksumType"] == "FULL_OBJECT"
     attrs = s3.get_object_attributes(Bucket=bucket, Key="m", ObjectAttributes=["Checksum"])["Checksum"]
     assert attrs == {"ChecksumCRC64NVME": whole["ChecksumCRC64NVME"], "ChecksumType": "FULL_OBJECT"}
+
+
+def test_checksums_on_ranges_covering_the_object_and_lowercase_checksum_mode(s3, bucket):
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"0123456789", ChecksumAlgorithm="CRC32")
+    whole = s3.get_object(Bucket=bucket, Key="k", Range="bytes=0-100", ChecksumMode="ENABLED")
+    assert whole["ContentRange"] == "bytes 0-9/10" and whole["ChecksumCRC32"] == put["ChecksumCRC32"]
+    part = s3.get_object(Bucket=bucket, Key="k", Range="bytes=0-8", ChecksumMode="ENABLED")
+    assert "ChecksumCRC32" not in part
+    assert s3.get_object(Bucket=bucket, Key="k", ChecksumMode="enabled")["ChecksumCRC32"] == put["ChecksumCRC32"]
