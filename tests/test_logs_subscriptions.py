@@ -183,3 +183,59 @@ def test_matching_events_reach_a_firehose_stream_as_gzip(logs, group, client, un
     [obj] = contents
     message = json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()))
     assert message["subscriptionFilters"] == ["fh"] and [e["message"] for e in message["logEvents"]] == ["kept"]
+
+
+def test_another_accounts_destination_delivers_to_its_stream_once_its_policy_allows(client, unique_name):
+    """Account A (the receiver) makes a destination for its Kinesis stream; account B subscribes
+    its log group to it once A's access policy admits B; B's events land in A's stream."""
+    receiver, sender = "111111111111", "222222222222"
+    la, lb = client("logs", access_key=receiver), client("logs", access_key=sender)
+    kinesis = client("kinesis", access_key=receiver)
+    stream = unique_name("dest")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    for _ in range(100):
+        summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+        if summary["StreamStatus"] == "ACTIVE":
+            break
+        time.sleep(0.1)
+    role = f"arn:aws:iam::{receiver}:role/logs-to-kinesis"
+    name = unique_name("dest")
+    made = la.put_destination(destinationName=name, targetArn=summary["StreamARN"], roleArn=role,
+                              tags={"team": "core"})["destination"]
+    arn = f"arn:aws:logs:us-east-1:{receiver}:destination:{name}"
+    assert made == {"destinationName": name, "targetArn": summary["StreamARN"], "roleArn": role, "arn": arn,
+                    "creationTime": made["creationTime"]}
+    assert la.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "core"}
+    assert la.describe_destinations(DestinationNamePrefix=name)["destinations"] == [made]
+
+    group = "/sender/" + unique_name("grp")
+    lb.create_log_group(logGroupName=group)
+    lb.create_log_stream(logGroupName=group, logStreamName="s1")
+    with pytest.raises(ClientError) as e:
+        lb.put_subscription_filter(logGroupName=group, filterName="f", filterPattern="", destinationArn=arn)
+    assert _error(e)[0] == "AccessDeniedException"
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": sender},
+                         "Action": "logs:PutSubscriptionFilter", "Resource": arn}]})
+    la.put_destination_policy(destinationName=name, accessPolicy=policy)
+    assert la.describe_destinations(DestinationNamePrefix=name)["destinations"][0]["accessPolicy"] == policy
+    lb.put_subscription_filter(logGroupName=group, filterName="f", filterPattern="ERROR", destinationArn=arn)
+    start = _put(lb, group, ["INFO skip", "ERROR crossed"])
+
+    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId="shardId-000000000000",
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records: list = []
+    deadline = time.time() + 20
+    while not records and time.time() < deadline:
+        out = kinesis.get_records(ShardIterator=iterator)
+        records, iterator = out["Records"], out["NextShardIterator"]
+        time.sleep(0.2)
+    [record] = records
+    message = json.loads(gzip.decompress(record["Data"]))
+    assert (message["owner"], message["logGroup"], message["subscriptionFilters"]) == (sender, group, ["f"])
+    assert [(e["timestamp"], e["message"]) for e in message["logEvents"]] == [(start + 1, "ERROR crossed")]
+
+    la.delete_destination(destinationName=name)
+    assert la.describe_destinations(DestinationNamePrefix=name)["destinations"] == []
+    with pytest.raises(ClientError) as e:
+        la.delete_destination(destinationName=name)
+    assert _error(e) == ("ResourceNotFoundException", "The specified destination does not exist.")

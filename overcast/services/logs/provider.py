@@ -167,6 +167,15 @@ class LogsProvider(Provider):
         destination, key, payload, attempts = row
         parts = destination.split(":")
         sender = Sender("logs.amazonaws.com", f"arn:aws:logs:{parts[3]}:{parts[4]}:log-group:*", parts[4])
+        if parts[2] == "logs":  # a destination (PutDestination): its stream, written as its account's role
+            found = self.store.destination(parts[4], parts[3], destination.split(":destination:", 1)[-1])
+            if found is None:
+                log.warning("CloudWatch Logs subscription delivery to %s dropped: the destination is gone", destination)
+                self.store.delete_delivery(delivery_id)
+                return
+            sender = Sender("logs.amazonaws.com", destination, parts[4])
+            destination = found[1]
+            parts = destination.split(":")
         if parts[2] == "lambda":
             body: str | bytes = orjson.dumps({"awslogs": {"data": base64.b64encode(payload).decode()}}).decode()
         else:
@@ -332,14 +341,42 @@ class LogsProvider(Provider):
         name = arn.split(":log-group:", 1)[1]
         return name[:-2] if name.endswith(":*") else name
 
+    def _arn_destination(self, ctx, arn: str) -> str | None:
+        """The name of this account's destination an ARN names; None for any other ARN."""
+        if ":destination:" not in arn:
+            return None
+        _refuse_other_account(ctx, arn)
+        name = arn.split(":destination:", 1)[1]
+        if self.store.destination(ctx.account, ctx.region, name) is None:
+            raise _destination_missing()
+        return name
+
+    def _destination_tags(self, ctx, name: str, change) -> dict:
+        tags = orjson.loads(self.store.destination(ctx.account, ctx.region, name)[4])
+        if change is not None:
+            change(tags)
+            self.store.set_destination(ctx.account, ctx.region, name, "tags", orjson.dumps(tags).decode())
+        return tags
+
     def tag_resource(self, ctx, params):
+        destination = self._arn_destination(ctx, params["resourceArn"])
+        if destination is not None:
+            self._destination_tags(ctx, destination, lambda tags: tags.update(params.get("tags") or {}))
+            return {}
         return self.tag_log_group(ctx, {"logGroupName": self._arn_group(ctx, params["resourceArn"]), "tags": params.get("tags")})
 
     def untag_resource(self, ctx, params):
+        destination = self._arn_destination(ctx, params["resourceArn"])
+        if destination is not None:
+            self._destination_tags(ctx, destination, lambda tags: [tags.pop(k, None) for k in params.get("tagKeys") or []])
+            return {}
         return self.untag_log_group(ctx, {"logGroupName": self._arn_group(ctx, params["resourceArn"]),
                                           "tags": params.get("tagKeys")})
 
     def list_tags_for_resource(self, ctx, params):
+        destination = self._arn_destination(ctx, params["resourceArn"])
+        if destination is not None:
+            return {"tags": self._destination_tags(ctx, destination, None)}
         return {"tags": self._tags(ctx, self._arn_group(ctx, params["resourceArn"]))}
 
     # -- log streams ---------------------------------------------------------------------------
@@ -501,12 +538,15 @@ class LogsProvider(Provider):
 
         parts = (arn or "").split(":", 5)
         service = parts[2] if len(parts) == 6 and parts[0] == "arn" else ""
+        if service == "logs" and parts[5].startswith("destination:"):
+            self._check_logs_destination(ctx, arn, parts)
+            return
         if service not in _DESTINATIONS:
             raise AwsError("InvalidParameterException", f"Invalid destinationArn: {arn}. overcast delivers subscriptions "
                            "to Lambda functions, Kinesis streams and Firehose delivery streams.")
         if parts[4] != ctx.account or parts[3] != ctx.region:
-            raise AwsError("InvalidParameterException", "overcast supports subscription destinations of the log group's "
-                           "own account and region only (no PutDestination logical destinations yet).")
+            raise AwsError("InvalidParameterException", "A subscription to another account's or region's resource goes "
+                           "through a CloudWatch Logs destination (PutDestination) of that account.")
         provider = await self.providers.get(service)
         try:
             if service == "lambda":
@@ -529,6 +569,16 @@ class LogsProvider(Provider):
                            "stream is in ACTIVE state.",
                 "firehose": "Could not deliver test message to specified Firehose stream. Check if the given Firehose "
                             "stream is in ACTIVE state."}[service]) from None
+
+    def _check_logs_destination(self, ctx, arn: str, parts: list) -> None:
+        """A destination of the log group's region, of this or another account; another account's
+        destination admits the subscription only when its access policy allows
+        logs:PutSubscriptionFilter for the caller (the shared evaluator decides)."""
+        name = parts[5].split(":", 1)[1]
+        found = self.store.destination(parts[4], parts[3], name) if parts[3] == ctx.region else None
+        if found is None:
+            raise AwsError("ResourceNotFoundException", "The specified destination does not exist.")
+        iam_policy.check(ctx, parts[4], arn, "logs:PutSubscriptionFilter", found[3])
 
     async def put_subscription_filter(self, ctx, params):
         group, name = params["logGroupName"], params["filterName"]
@@ -566,6 +616,55 @@ class LogsProvider(Provider):
         self._group(ctx, params["logGroupName"])
         if not self.store.delete_subscription(ctx.account, ctx.region, params["logGroupName"], params["filterName"]):
             raise AwsError("ResourceNotFoundException", "The specified subscription filter does not exist.")
+        return {}
+
+    # -- destinations ------------------------------------------------------------------------------
+    # A destination lets other accounts subscribe their log groups to this account's Kinesis
+    # stream or Firehose delivery stream: PutSubscriptionFilter names the destination's ARN (its
+    # access policy decides who may), and each matching batch is put into the destination's target
+    # by the delivery code above, as this account.
+
+    def _destination_out(self, ctx, row) -> dict:
+        name, target, role, policy, _tags, created = row
+        out = {"destinationName": name, "targetArn": target, "roleArn": role, "creationTime": created,
+               "arn": f"arn:aws:logs:{ctx.region}:{ctx.account}:destination:{name}"}
+        if policy:
+            out["accessPolicy"] = policy
+        return out
+
+    async def put_destination(self, ctx, params):
+        name, target = params["destinationName"], params["targetArn"]
+        if target.split(":")[2:3] not in (["kinesis"], ["firehose"]):
+            raise AwsError("InvalidParameterException", f"Invalid targetArn: {target}. A destination delivers to a "
+                           "Kinesis stream or a Firehose delivery stream.")
+        if target.split(":")[4:5] != [ctx.account]:
+            raise AwsError("InvalidParameterException", "A destination's target must be of the destination's account.")
+        if target.split(":")[3:4] == [ctx.region]:
+            await self._check_destination(ctx, target)  # it exists (AWS checks it with the role)
+        self.store.put_destination(ctx.account, ctx.region, name, target, params["roleArn"],
+                                   orjson.dumps(params.get("tags") or {}).decode(), _now_ms())
+        return {"destination": self._destination_out(ctx, self.store.destination(ctx.account, ctx.region, name))}
+
+    def describe_destinations(self, ctx, params):
+        rows = self.store.destinations(ctx.account, ctx.region, params.get("DestinationNamePrefix") or "")
+        limit = params.get("limit") or 50
+        offset = int(_untoken(params["nextToken"])) if params.get("nextToken") else 0
+        out = {"destinations": [self._destination_out(ctx, row) for row in rows[offset:offset + limit]]}
+        if offset + limit < len(rows):
+            out["nextToken"] = _token(offset + limit)
+        return out
+
+    def put_destination_policy(self, ctx, params):
+        policy = params["accessPolicy"]
+        if iam_policy.parse(policy) is None:
+            raise AwsError("InvalidParameterException", "The access policy is not valid JSON.")
+        if not self.store.set_destination(ctx.account, ctx.region, params["destinationName"], "policy", policy):
+            raise _destination_missing()
+        return {}
+
+    def delete_destination(self, ctx, params):
+        if not self.store.delete_destination(ctx.account, ctx.region, params["destinationName"]):
+            raise _destination_missing()
         return {}
 
     # -- resource policies -----------------------------------------------------------------------
@@ -622,6 +721,10 @@ class LogsProvider(Provider):
             found = (iam_policy.parse(document) or {}).get("Statement")
             statements += found if isinstance(found, list) else [found] if isinstance(found, dict) else []
         return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def _destination_missing() -> AwsError:
+    return AwsError("ResourceNotFoundException", "The specified destination does not exist.")
 
 
 def _refuse_other_account(ctx, arn: str) -> None:

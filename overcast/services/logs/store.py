@@ -73,6 +73,19 @@ MIGRATIONS = [
         PRIMARY KEY (account, region, name)
     );
     """,
+    """
+    CREATE TABLE logs_destinations (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        target TEXT NOT NULL,
+        role TEXT NOT NULL,
+        policy TEXT,
+        tags TEXT NOT NULL DEFAULT '{}',
+        created INTEGER NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    """,
 ]
 
 _GROUP = "name, created, retention, kms_key, tags"
@@ -278,6 +291,35 @@ class LogsStore:
 
     def delete_policy(self, account, region, name) -> bool:
         return self.db.execute("DELETE FROM logs_resource_policies WHERE account=? AND region=? AND name=?",
+                               (account, region, name)) > 0
+
+    # -- destinations (another account's subscriptions deliver through them) ----------------------
+
+    def put_destination(self, account, region, name, target, role, tags: str, created: int) -> None:
+        """Create, or change the target and role of an existing destination (its policy, tags and
+        creation time stay)."""
+        self.db.execute(
+            "INSERT INTO logs_destinations(account, region, name, target, role, tags, created) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT(account, region, name) DO UPDATE SET target=excluded.target, role=excluded.role",
+            (account, region, name, target, role, tags, created))
+
+    def destination(self, account, region, name):
+        """(name, target, role, policy, tags, created) or None."""
+        return self.db.query_one("SELECT name, target, role, policy, tags, created FROM logs_destinations "
+                                 "WHERE account=? AND region=? AND name=?", (account, region, name))
+
+    def destinations(self, account, region, prefix: str) -> list[tuple]:
+        return self.db.query("SELECT name, target, role, policy, tags, created FROM logs_destinations "
+                             "WHERE account=? AND region=? AND name >= ? AND name < ? ORDER BY name",
+                             (account, region, prefix, prefix + "\U0010ffff"))
+
+    def set_destination(self, account, region, name, column: str, value) -> bool:
+        assert column in ("policy", "tags")
+        return self.db.execute(f"UPDATE logs_destinations SET {column}=? WHERE account=? AND region=? AND name=?",
+                               (value, account, region, name)) > 0
+
+    def delete_destination(self, account, region, name) -> bool:
+        return self.db.execute("DELETE FROM logs_destinations WHERE account=? AND region=? AND name=?",
                                (account, region, name)) > 0
 
 
