@@ -410,3 +410,17 @@ def test_checksums_on_ranges_covering_the_object_and_lowercase_checksum_mode(s3,
     part = s3.get_object(Bucket=bucket, Key="k", Range="bytes=0-8", ChecksumMode="ENABLED")
     assert "ChecksumCRC32" not in part
     assert s3.get_object(Bucket=bucket, Key="k", ChecksumMode="enabled")["ChecksumCRC32"] == put["ChecksumCRC32"]
+
+
+@pytest.mark.parametrize("checksum_type", ["COMPOSITE", "FULL_OBJECT"])
+def test_part_reads_answer_the_parts_checksum(s3, bucket, checksum_type):
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m", ChecksumAlgorithm="CRC32C",
+                                        ChecksumType=checksum_type)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"0123456789abcdef",
+                          ChecksumAlgorithm="CRC32C")
+    s3.complete_multipart_upload(Bucket=bucket, Key="m", UploadId=upload, MultipartUpload={"Parts": [
+        {"ETag": part["ETag"], "PartNumber": 1, "ChecksumCRC32C": part["ChecksumCRC32C"]}]})
+    for read in (s3.get_object, s3.head_object):
+        got = read(Bucket=bucket, Key="m", PartNumber=1, ChecksumMode="ENABLED")
+        assert (got["ChecksumCRC32C"], got["ChecksumType"], got["PartsCount"]) == (part["ChecksumCRC32C"],
+                                                                                   checksum_type, 1)

@@ -870,10 +870,14 @@ class S3Provider(Provider):
             out["ObjectLockLegalHoldStatus"] = meta["LegalHold"]
         if meta.get("Parts"):
             out["PartsCount"] = len(meta["Parts"]) if params.get("PartNumber") else None
-        if checksums and meta.get("Checksums") and not params.get("PartNumber"):
+        number = params.get("PartNumber")
+        if checksums and meta.get("Checksums") and not number:
             for alg, value in meta["Checksums"].items():
                 out[f"Checksum{alg}"] = value
             out["ChecksumType"] = meta.get("ChecksumType")
+        elif checksums and number and meta.get("PartChecksums") and 1 <= number <= len(meta["PartChecksums"]):
+            # a part read answers that part's checksum and the object's checksum type (AWS's recorded answers)
+            out.update(_part_checksum(meta, meta["PartChecksums"], number), ChecksumType=meta.get("ChecksumType"))
         for header, name in (("ResponseContentType", "ContentType"), ("ResponseContentLanguage", "ContentLanguage"),
                              ("ResponseContentDisposition", "ContentDisposition"),
                              ("ResponseContentEncoding", "ContentEncoding"), ("ResponseCacheControl", "CacheControl"),
@@ -934,7 +938,7 @@ class S3Provider(Provider):
                 start, length = parsed
                 out["ContentRange"] = f"bytes {start}-{start + length - 1}/{size}"
         out["ContentLength"] = length
-        if "ContentRange" in out and length != size:  # a part of the body: the whole object's checksums do not
+        if "ContentRange" in out and length != size and not part_number:  # a part of the body: the whole object's checksums do not
             # apply (a range that covers it all keeps them, as AWS's recorded answers show)
             for alg in ck.ALGORITHMS:
                 out.pop(f"Checksum{alg}", None)
@@ -1504,7 +1508,7 @@ class S3Provider(Provider):
             meta["Checksums"] = sums
             meta["ChecksumType"] = checksum_type
         meta["Parts"] = [p[1] for p in chosen]
-        if checksum_type == "COMPOSITE" and sums:  # GetObjectAttributes lists each part's checksum
+        if algorithm and sums:  # part reads and GetObjectAttributes (COMPOSITE) answer each part's checksum
             meta["PartChecksums"] = part_sums
         if self.store.upload(upload[0]) is None:
             self.blobs.delete(blob)
