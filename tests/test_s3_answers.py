@@ -424,3 +424,11 @@ def test_part_reads_answer_the_parts_checksum(s3, bucket, checksum_type):
         got = read(Bucket=bucket, Key="m", PartNumber=1, ChecksumMode="ENABLED")
         assert (got["ChecksumCRC32C"], got["ChecksumType"], got["PartsCount"]) == (part["ChecksumCRC32C"],
                                                                                    checksum_type, 1)
+
+
+def test_versioning_configuration_without_status(s3, bucket):
+    assert _failure(s3.put_bucket_versioning, Bucket=bucket, VersioningConfiguration={}) == {
+        "Code": "IllegalVersioningConfigurationException", "Message": "The Versioning element must be specified",
+        "Status": 400}
+    assert _failure(s3.put_bucket_versioning, Bucket=bucket,
+                    VersioningConfiguration={"Status": "Disabled"})["Code"] == "MalformedXML"

@@ -362,6 +362,8 @@ class S3Provider(Provider):
     def put_bucket_versioning(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
         status = (params.get("VersioningConfiguration") or {}).get("Status")
+        if status is None:  # a configuration without Status (AWS's recorded answer)
+            raise AwsError("IllegalVersioningConfigurationException", "The Versioning element must be specified")
         if status not in ("Enabled", "Suspended"):
             raise malformed_xml()
         if bucket.object_lock and status == "Suspended":
