@@ -667,6 +667,30 @@ class LogsProvider(Provider):
             raise _destination_missing()
         return {}
 
+    # -- vended-log deliveries ---------------------------------------------------------------------
+    # Delivery sources, destinations and deliveries configure logs that AWS services vend (CloudFront
+    # access logs, ...) into S3, Firehose or log groups. overcast's services vend none, so
+    # PutDeliverySource/PutDeliveryDestination/CreateDelivery answer NotImplemented and none can
+    # exist: reading or deleting one answers AWS's not-found error, which is the truth.
+
+    def get_delivery_destination(self, ctx, params):
+        raise AwsError("ResourceNotFoundException", "Requested Delivery Destination does not exist in this account.")
+
+    def delete_delivery_destination(self, ctx, params):
+        raise AwsError("ResourceNotFoundException", "Requested Delivery Destination does not exist in this account.")
+
+    def get_delivery_source(self, ctx, params):
+        raise AwsError("ResourceNotFoundException", "Requested Delivery Source does not exist in this account.")
+
+    def delete_delivery_source(self, ctx, params):  # AWS's message ends with two periods
+        raise AwsError("ResourceNotFoundException", "Requested Delivery Source does not exist in this account..")
+
+    def get_delivery(self, ctx, params):
+        raise AwsError("ResourceNotFoundException", "Requested Delivery does not exist in this account.")
+
+    def delete_delivery(self, ctx, params):
+        raise AwsError("ResourceNotFoundException", "Requested Delivery does not exist in this account.")
+
     # -- resource policies -----------------------------------------------------------------------
     # Account-scoped policies that let AWS services (and other accounts) put events into this
     # account's log groups. Applied where overcast checks a delivery from another account
