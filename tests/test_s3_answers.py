@@ -432,3 +432,17 @@ def test_versioning_configuration_without_status(s3, bucket):
         "Status": 400}
     assert _failure(s3.put_bucket_versioning, Bucket=bucket,
                     VersioningConfiguration={"Status": "Disabled"})["Code"] == "MalformedXML"
+
+
+def test_conditional_write_headers_s3_does_not_take(s3, bucket):
+    """AWS's recorded answers: both headers, If-None-Match other than *, If-Match: * are
+    NotImplemented with S3's additionalMessage; If-Match on a missing key is NoSuchKey."""
+    both = _failure(s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfMatch='"a"', IfNoneMatch="*")
+    assert (both["Code"], both["Header"], both["additionalMessage"]) == (
+        "NotImplemented", "If-Match,If-None-Match", "Multiple conditional request headers present in the request")
+    etag = _failure(s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfNoneMatch='"a"')
+    assert (etag["Header"], etag["additionalMessage"]) == (
+        "If-None-Match", "We don't accept the provided value of If-None-Match header for this API")
+    star = _failure(s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfMatch="*")
+    assert (star["Header"], star["Status"]) == ("If-Match", 501)
+    assert _failure(s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfMatch='"abc"')["Code"] == "NoSuchKey"

@@ -741,12 +741,21 @@ class S3Provider(Provider):
         if_match = params.get("IfMatch")
         if if_none is None and if_match is None:
             return
+        def not_implemented(header: str, why: str) -> AwsError:
+            return AwsError("NotImplemented", "A header you provided implies functionality that is not implemented",
+                            501, Header=header, additionalMessage=why)
+
+        if if_none is not None and if_match is not None:
+            raise not_implemented("If-Match,If-None-Match", "Multiple conditional request headers present in the "
+                                  "request")
+        if if_none is not None and if_none.strip() != "*":
+            raise not_implemented("If-None-Match", "We don't accept the provided value of If-None-Match header for "
+                                  "this API")
+        if if_match is not None and if_match.strip() == "*":
+            raise not_implemented("If-Match", "We don't accept the provided value of If-Match header for this API")
         current = self.store.latest(bucket.name, key)
         exists = current is not None and not current.delete_marker
         if if_none is not None:
-            if if_none.strip() != "*":
-                raise AwsError("NotImplemented", "A header you provided implies functionality that is not "
-                               "implemented", 501, Header="If-None-Match")
             if exists:
                 raise precondition_failed("If-None-Match")
         if if_match is not None:
