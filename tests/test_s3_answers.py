@@ -446,3 +446,13 @@ def test_conditional_write_headers_s3_does_not_take(s3, bucket):
     star = _failure(s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfMatch="*")
     assert (star["Header"], star["Status"]) == ("If-Match", 501)
     assert _failure(s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfMatch='"abc"')["Code"] == "NoSuchKey"
+
+
+def test_listing_argument_checks(s3, bucket):
+    token = _failure(s3.list_objects_v2, Bucket=bucket, ContinuationToken="")
+    assert (token["Code"], token["ArgumentName"]) == ("InvalidArgument", "continuation-token")
+    marker = _failure(s3.list_object_versions, Bucket=bucket, VersionIdMarker="abc")
+    assert marker["Message"] == "A version-id marker cannot be specified without a key marker."
+    encoding = _failure(s3.list_multipart_uploads, Bucket=bucket, EncodingType="value")
+    assert (encoding["Message"], encoding["ArgumentName"]) == ("Invalid Encoding Method specified in Request",
+                                                               "encoding-type")

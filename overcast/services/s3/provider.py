@@ -1253,6 +1253,9 @@ class S3Provider(Provider):
         token = params.get("ContinuationToken")
         after = params.get("StartAfter") or ""
         if token is not None:
+            if not token:  # AWS's answer names no value for an empty token
+                raise AwsError("InvalidArgument", "The continuation token provided is incorrect", 400,
+                               ArgumentName="continuation-token")
             try:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
             except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -1275,6 +1278,9 @@ class S3Provider(Provider):
         max_keys, url = self._list_args(params)
         prefix, delimiter = params.get("Prefix") or "", params.get("Delimiter") or ""
         key_marker, vid_marker = params.get("KeyMarker") or "", params.get("VersionIdMarker")
+        if vid_marker and not key_marker:
+            raise invalid_argument("A version-id marker cannot be specified without a key marker.",
+                                   "version-id-marker", vid_marker)
         after_id = None
         if vid_marker and key_marker:
             marker_obj = self.store.version(bucket.name, key_marker, vid_marker)
@@ -1574,7 +1580,10 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         prefix = params.get("Prefix") or ""
         delimiter = params.get("Delimiter") or ""
-        url = params.get("EncodingType") == "url"
+        encoding = params.get("EncodingType")
+        if encoding is not None and encoding != "url":
+            raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding or None)
+        url = encoding == "url"
         key_marker, id_marker = params.get("KeyMarker") or "", params.get("UploadIdMarker") or ""
         if key_marker and not id_marker:
             id_marker = "\U0010ffff"
