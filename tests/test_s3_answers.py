@@ -456,3 +456,29 @@ def test_listing_argument_checks(s3, bucket):
     encoding = _failure(s3.list_multipart_uploads, Bucket=bucket, EncodingType="value")
     assert (encoding["Message"], encoding["ArgumentName"]) == ("Invalid Encoding Method specified in Request",
                                                                "encoding-type")
+
+
+def test_notification_destination_checks(s3, bucket, client, unique_name):
+    """AWS's recorded answers: an ARN that does not parse names the kind of destination; every
+    destination that does not exist is named in one error (ArgumentName1, ArgumentValue1, ...);
+    SkipDestinationValidation skips the existence check; filter rule names are stored as
+    Prefix / Suffix."""
+    def put(config, **kwargs):
+        return s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config, **kwargs)
+
+    bad = _failure(put, config={"QueueConfigurations": [{"QueueArn": "invalid-queue", "Events": ["s3:ObjectCreated:*"]}]})
+    assert (bad["Message"], bad["ArgumentName"], bad["ArgumentValue"]) == ("The ARN could not be parsed", "Queue",
+                                                                           "invalid-queue")
+    missing = [f"arn:aws:sqs:us-east-1:000000000000:{unique_name('none')}" for _ in range(2)]
+    error = _failure(put, config={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}
+                                                         for arn in missing]})
+    assert (error["ArgumentName1"], error["ArgumentValue1"]) == (missing[0], "The destination queue does not exist")
+    assert error["ArgumentName2"] == missing[1]
+    put({"QueueConfigurations": [{"QueueArn": missing[0], "Events": ["s3:ObjectCreated:*"]}]},
+        SkipDestinationValidation=True)
+    queue = client("sqs").create_queue(QueueName=unique_name("nq"))["QueueUrl"]
+    arn = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    put({"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [
+        {"Name": "PREFIX", "Value": "a"}, {"Name": "suffix", "Value": ".txt"}]}}}]})
+    rules = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"][0]["Filter"]["Key"]
+    assert [r["Name"] for r in rules["FilterRules"]] == ["Prefix", "Suffix"]

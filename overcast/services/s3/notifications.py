@@ -55,9 +55,8 @@ _KINDS = (("QueueConfigurations", "QueueArn", "sqs"), ("TopicConfigurations", "T
           ("LambdaFunctionConfigurations", "LambdaFunctionArn", "lambda"))
 
 
-def _cannot_validate(arn: str, why: str) -> AwsError:
-    return AwsError("InvalidArgument", "Unable to validate the following destination configurations", 400,
-                    ArgumentName=arn, ArgumentValue=why)
+# the ArgumentName of a destination ARN that does not parse, per configuration kind
+_ARGUMENT_NAMES = {"sqs": "Queue", "sns": "Topic", "lambda": "CloudFunction"}
 
 
 class Notifier:
@@ -82,7 +81,12 @@ class Notifier:
     async def _provider(self, service: str):
         return await self.provider.providers.get(service)
 
-    async def validate(self, bucket, config: dict) -> None:
+    async def validate(self, bucket, config: dict, skip_destinations: bool = False) -> None:
+        """Check a configuration as S3 does (AWS's recorded answers): events, filter rules (their
+        names are stored as Prefix / Suffix), ARNs that parse, then — unless
+        SkipDestinationValidation — that each destination exists and lets S3 publish; every
+        destination that does not is named in one error (ArgumentName1, ArgumentValue1, ...)."""
+        unusable: list[tuple[str, str]] = []
         for list_name, arn_name, kind in _KINDS:
             for entry in config.get(list_name) or []:
                 arn = entry.get(arn_name) or ""
@@ -98,20 +102,34 @@ class Notifier:
                         raise AwsError("InvalidArgument", "filter rule name must be either prefix or suffix", 400,
                                        ArgumentName="FilterRule.Name", ArgumentValue=rule.get("Name"))
                     seen.add(name)
+                    rule["Name"] = name.capitalize()
                 parts = arn.split(":")
-                if len(parts) < 6 or parts[0] != "arn" or parts[2] != kind:
-                    raise _cannot_validate(arn, "The destination ARN is not valid")
-                await self._check_destination(kind, arn, parts)
-                if await self._refusal(bucket, kind, arn) is not None:
+                if len(parts) < 6 or parts[0] != "arn":
+                    raise AwsError("InvalidArgument", "The ARN could not be parsed", 400,
+                                   ArgumentName=_ARGUMENT_NAMES[kind], ArgumentValue=arn)
+                if parts[2] != kind:
+                    unusable.append((arn, "The destination ARN is not valid"))
+                    continue
+                if skip_destinations:
+                    continue
+                why = await self._destination_problem(kind, arn, parts)
+                if why is None and await self._refusal(bucket, kind, arn) is not None:
                     what = {"sqs": "queue", "sns": "topic", "lambda": "function"}[kind]
-                    raise _cannot_validate(arn, f"Permissions on the destination {what} do not allow S3 to publish "
-                                           "notifications from this bucket")
+                    why = f"Permissions on the destination {what} do not allow S3 to publish notifications from " \
+                          "this bucket"
+                if why is not None:
+                    unusable.append((arn, why))
+        if unusable:
+            fields = {}
+            for n, (arn, why) in enumerate(unusable, 1):
+                fields[f"ArgumentName{n}"], fields[f"ArgumentValue{n}"] = arn, why
+            raise AwsError("InvalidArgument", "Unable to validate the following destination configurations", 400,
+                           **fields)
 
-    async def _check_destination(self, kind: str, arn: str, parts: list[str]) -> None:
-        """The destination exists (S3 checks this when the configuration is put)."""
+    async def _destination_problem(self, kind: str, arn: str, parts: list[str]) -> str | None:
+        """Why S3 cannot use this destination (it checks when the configuration is put), or None."""
         if kind in ("sqs", "sns") and parts[5].endswith(".fifo"):
-            raise _cannot_validate(arn, f"FIFO {'queues' if kind == 'sqs' else 'topics'} are not supported as event "
-                                   "destinations")
+            return f"FIFO {'queues' if kind == 'sqs' else 'topics'} are not supported as event destinations"
         provider = await self._provider(kind)
         account, region = parts[4], parts[3]
         try:
@@ -125,8 +143,10 @@ class Notifier:
                 provider.get_function_configuration(_internal_ctx("lambda", account, region, "GetFunctionConfiguration"),
                                                     {"FunctionName": arn})
         except AwsError:
-            what = {"sqs": "queue", "sns": "topic", "lambda": "function"}[kind]
-            raise _cannot_validate(arn, f"The destination {what} does not exist") from None
+            if kind == "lambda":  # AWS's words for a function it cannot find
+                return f"Not authorized to invoke function [{arn}]"
+            return f"The destination {'queue' if kind == 'sqs' else 'topic'} does not exist"
+        return None
 
     async def test_event(self, bucket, config: dict) -> None:
         message = orjson.dumps({

@@ -496,7 +496,7 @@ class S3Provider(Provider):
     async def put_bucket_notification_configuration(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
         config = params.get("NotificationConfiguration") or {}
-        await self.notifier.validate(bucket, config)
+        await self.notifier.validate(bucket, config, bool(params.get("SkipDestinationValidation")))
         bucket.config["notification"] = config
         self.store.save_bucket(bucket)
         if not params.get("SkipDestinationValidation"):
