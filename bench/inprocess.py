@@ -134,7 +134,7 @@ async def run(op: str, count: int, tracing: bool = True) -> None:
         if not os.path.exists(os.path.join(keys, "signing-key.pem")):
             from overcast.services.sns.signing import Signer
 
-            Signer(keys)
+            Signer.in_directory(keys)
         shutil.copytree(keys, os.path.join(data_dir, "sns"), dirs_exist_ok=True)
         status, body = await query(app, "sns", b"Action=CreateTopic&Name=bench")
         topic_arn = body.split(b"<TopicArn>")[1].split(b"</TopicArn>")[0].decode()
