@@ -142,6 +142,30 @@ def test_filter_log_events_json_pattern_answers_clear_error(logs, stream):
     assert error(e)[0] == "InvalidParameterException" and "not supported" in error(e)[1]
 
 
+def test_filter_log_events_with_space_delimited_patterns(logs, stream):
+    group, name = stream
+    lines = ['127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 200 1534',
+             '10.0.0.2 - - [10/Oct/2000:13:26:01 -0700] "GET /missing.html HTTP/1.0" 404 310',
+             '10.0.0.3 - - [10/Oct/2000:13:27:44 -0700] "POST /form HTTP/1.0" 410 12',
+             "a shorter line"]
+    put(logs, group, name, lines)
+
+    def found(pattern):
+        return [e["message"] for e in logs.filter_log_events(logGroupName=group, filterPattern=pattern)["events"]]
+
+    # fields split at spaces, [..] and ".." being one field each; a pattern without ... needs as many fields
+    assert found("[ip, user, username, timestamp, request, status_code, bytes]") == lines[:3]
+    assert found("[ip, user, username, timestamp, request, status_code = 404, bytes]") == [lines[1]]
+    assert found("[ip, user, username, timestamp, request, status_code = 4*, bytes > 100]") == [lines[1]]
+    assert found("[..., status_code = 404 || status_code = 410, bytes]") == lines[1:3]
+    assert found("[ip = 10.*, ..., bytes < 100]") == [lines[2]]
+    assert found("[..., request = *.html*, status_code != 200, bytes]") == [lines[1]]
+    assert found("[first, second]") == []
+    with pytest.raises(ClientError) as e:
+        found("[a > many]")
+    assert error(e)[0] == "InvalidParameterException"
+
+
 def test_filter_log_events_pages_with_next_token(logs, stream):
     group, name = stream
     put(logs, group, name, [f"m{i}" for i in range(5)])
