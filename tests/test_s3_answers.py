@@ -482,3 +482,10 @@ def test_notification_destination_checks(s3, bucket, client, unique_name):
         {"Name": "PREFIX", "Value": "a"}, {"Name": "suffix", "Value": ".txt"}]}}}]})
     rules = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"][0]["Filter"]["Key"]
     assert [r["Name"] for r in rules["FilterRules"]] == ["Prefix", "Suffix"]
+
+
+def test_head_bucket_names_its_arn(s3, bucket):
+    head = s3.head_bucket(Bucket=bucket)
+    assert head["BucketArn"] == f"arn:aws:s3:::{bucket}"
+    headers = head["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amz-bucket-arn"] == f"arn:aws:s3:::{bucket}" and headers["content-type"] == "application/xml"

@@ -343,6 +343,8 @@ class S3Front:
                 response.stream = stream if stream.length else None
             elif inline is not None:
                 response.body = inline
+        if operation.name == "HeadBucket" and not any(h[0].lower() == "content-type" for h in response.headers):
+            response.headers.append(("Content-Type", "application/xml"))  # as S3 answers it (no body)
         if operation.name in NO_CONTENT:
             response.status, response.body = 204, b""
         if head:

@@ -321,7 +321,8 @@ class S3Provider(Provider):
 
     def head_bucket(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        return {"BucketRegion": bucket.region, "BucketLocationType": None, "AccessPointAlias": False}
+        return {"BucketRegion": bucket.region, "BucketLocationType": None, "AccessPointAlias": False,
+                "BucketArn": f"arn:aws:s3:::{bucket.name}"}
 
     def delete_bucket(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
