@@ -334,3 +334,15 @@ def test_vended_log_deliveries_are_unsupported_so_none_exists(logs):
         with pytest.raises(ClientError) as e:
             call(name="foobar")
         assert error(e) == ("ResourceNotFoundException", message)
+
+
+def test_start_query_finds_missing_groups_then_is_unsupported(logs, stream):
+    group, _ = stream
+    now = int(time.time())
+    with pytest.raises(ClientError) as e:
+        logs.start_query(logGroupName=group + "-none", startTime=now - 3600, endTime=now, queryString="fields @message")
+    assert error(e) == ("ResourceNotFoundException",
+                        f"Log group '{group}-none' does not exist for account ID '000000000000'")
+    with pytest.raises(ClientError) as e:
+        logs.start_query(logGroupName=group, startTime=now - 3600, endTime=now, queryString="fields @message")
+    assert error(e)[0] == "NotImplemented" and e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
