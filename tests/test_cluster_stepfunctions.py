@@ -89,6 +89,34 @@ def test_send_task_failure_on_another_node_fails_the_task(endpoints):
     assert (described["status"], described["error"], described["cause"]) == ("FAILED", "Rejected", "by a human")
 
 
+def test_a_token_answered_on_two_nodes_at_once_is_answered_once(endpoints):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    clients = [sfn_client(endpoint) for endpoint in endpoints]
+    sqs = make_client(endpoints[0], "sqs")
+    url = sqs.create_queue(QueueName=name("tokens"))["QueueUrl"]
+    machine = callback_machine(clients[0], url)
+    for _ in range(5):
+        execution = clients[0].start_execution(stateMachineArn=machine)["executionArn"]
+        token = token_of(sqs, url)
+        barrier = Barrier(2)
+
+        def answer(i, token=token, barrier=barrier):
+            barrier.wait()
+            try:
+                clients[i].send_task_success(taskToken=token, output=json.dumps({"node": i}))
+                return i
+            except clients[i].exceptions.TaskDoesNotExist:
+                return None
+
+        with ThreadPoolExecutor(2) as pool:
+            answered = [i for i in pool.map(answer, range(2)) if i is not None]
+        assert len(answered) == 1, answered
+        described = wait_done(clients[1], execution, timeout=10)
+        assert json.loads(described["output"]) == {"node": answered[0]}
+
+
 def test_stop_execution_on_another_node_cancels_the_task_where_it_runs(endpoints):
     a, b = sfn_client(endpoints[0]), sfn_client(endpoints[1])
     sqs = make_client(endpoints[0], "sqs")

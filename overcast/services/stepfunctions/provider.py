@@ -554,11 +554,12 @@ class StepFunctionsProvider(Provider):
         while True:
             found = self.store.next_activity_task(arn)
             if found is not None:
-                token, doc = found
+                token, doc, text = found
                 doc["taken"] = True
                 doc["worker"] = params.get("workerName")
-                self.store.put_token(token, doc["execution"], doc["state"], doc, activity=arn)
-                return {"taskToken": token, "input": dumps(doc.get("input"))}
+                if self.store.replace_token(token, text, doc):  # (else a worker on another node took it)
+                    return {"taskToken": token, "input": dumps(doc.get("input"))}
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return {}
@@ -636,7 +637,8 @@ class StepFunctionsProvider(Provider):
     def _answer(self, token: str, result: dict) -> None:
         if not isinstance(token, str) or not 1 <= len(token) <= 2048:
             raise _error("InvalidToken", f"Invalid Token: '{token}'")
-        doc = self.store.get_token(token)
+        text = self.store.token_text(token)
+        doc = orjson.loads(text) if text else None
         if doc is None or "result" in doc:
             raise _error("TaskDoesNotExist", "Task Timed Out: 'Provided task does not exist anymore'")
         execution = self.store.get_execution(doc["execution"])
@@ -644,7 +646,8 @@ class StepFunctionsProvider(Provider):
             self.store.delete_token(token)
             raise _error("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'")
         doc["result"] = result
-        self.store.put_token(token, doc["execution"], doc["state"], doc, activity=None)
+        if not self.store.replace_token(token, text, doc):  # answered meanwhile (on another node): once only
+            raise _error("TaskDoesNotExist", "Task Timed Out: 'Provided task does not exist anymore'")
         future = self._tokens.get(token)
         if future is not None and not future.done():
             future.set_result(result)

@@ -282,8 +282,18 @@ class StepFunctionsStore:
                         (token, execution, state, activity, _dumps(doc)))
 
     def get_token(self, token: str) -> dict | None:
+        text = self.token_text(token)
+        return orjson.loads(text) if text else None
+
+    def token_text(self, token: str) -> str | None:
         row = self.db.query_one("SELECT doc FROM sfn_tokens WHERE token = ?", (token,))
-        return orjson.loads(row[0]) if row else None
+        return row[0] if row else None
+
+    def replace_token(self, token: str, before: str, doc: dict) -> bool:
+        """Write a token's document only if it is still `before`: False when another request (on
+        another node of a cluster) answered the task or handed it to a worker meanwhile."""
+        return bool(self.db.execute("UPDATE sfn_tokens SET doc = ? WHERE token = ? AND doc = ?",
+                                    (_dumps(doc), token, before)))
 
     def beat(self, token: str, when: float) -> bool:
         """A heartbeat for a task that another node runs; False when the token is gone."""
@@ -302,13 +312,13 @@ class StepFunctionsStore:
         """The tokens an execution's tasks wait on, by state name."""
         return dict(self.db.query("SELECT state, token FROM sfn_tokens WHERE execution = ?", (execution,)))
 
-    def next_activity_task(self, activity: str) -> tuple[str, dict] | None:
-        """The oldest activity task no worker has taken yet."""
+    def next_activity_task(self, activity: str) -> tuple[str, dict, str] | None:
+        """The oldest activity task no worker has taken yet: (token, document, its text)."""
         rows = self.db.query("SELECT token, doc FROM sfn_tokens WHERE activity = ? ORDER BY rowid", (activity,))
-        for token, doc in rows:
-            doc = orjson.loads(doc)
+        for token, text in rows:
+            doc = orjson.loads(text)
             if not doc.get("taken"):
-                return token, doc
+                return token, doc, text
         return None
 
     # -- map runs --------------------------------------------------------------------------------
