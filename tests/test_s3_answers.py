@@ -489,3 +489,11 @@ def test_head_bucket_names_its_arn(s3, bucket):
     assert head["BucketArn"] == f"arn:aws:s3:::{bucket}"
     headers = head["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-amz-bucket-arn"] == f"arn:aws:s3:::{bucket}" and headers["content-type"] == "application/xml"
+
+
+def test_a_version_id_on_a_bucket_never_versioned(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    wrong = _failure(s3.get_object, Bucket=bucket, Key="k", VersionId="HPniJFCxqTsMuIH9KX8K8wEjNUgmABCD")
+    assert (wrong["Code"], wrong["Message"], wrong["ArgumentName"]) == ("InvalidArgument",
+                                                                        "Invalid version id specified", "versionId")
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"x"

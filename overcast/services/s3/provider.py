@@ -215,7 +215,8 @@ class S3Provider(Provider):
 
     def _object(self, bucket: Bucket, key: str, version_id: str | None, method: str = "GET") -> Obj:
         if version_id is not None:
-            if version_id != "null" and not _valid_version_id(version_id):
+            # a bucket never versioned has only "null" versions: any other id is malformed to S3
+            if version_id != "null" and (not bucket.versioning or not _valid_version_id(version_id)):
                 raise invalid_argument("Invalid version id specified", "versionId", version_id)
             obj = self.store.version(bucket.name, key, version_id)
             if obj is None:
