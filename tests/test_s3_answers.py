@@ -497,3 +497,16 @@ def test_a_version_id_on_a_bucket_never_versioned(s3, bucket):
     assert (wrong["Code"], wrong["Message"], wrong["ArgumentName"]) == ("InvalidArgument",
                                                                         "Invalid version id specified", "versionId")
     assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"x"
+
+
+def test_complete_multipart_without_a_body_and_with_a_small_part(s3, bucket, endpoint):
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    r = raw(endpoint, "POST", f"/{bucket}/m?uploadId={upload}")
+    assert r.status_code == 400 and ElementTree.fromstring(r.content).findtext("Message") == \
+        "You must specify at least one part"
+    parts = [{"ETag": s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=n, Body=b"data")["ETag"],
+              "PartNumber": n} for n in (1, 2)]
+    small = _failure(s3.complete_multipart_upload, Bucket=bucket, Key="m", UploadId=upload,
+                     MultipartUpload={"Parts": parts})
+    assert (small["Code"], small["Message"], small["PartNumber"]) == (
+        "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", "1")

@@ -1455,6 +1455,8 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         key = params["Key"]
         upload = self._upload(bucket, key, params.get("UploadId"))
+        if params.get("MultipartUpload") is None:  # no body at all (AWS's recorded answer)
+            raise AwsError("InvalidRequest", "You must specify at least one part")
         requested = (params.get("MultipartUpload") or {}).get("Parts") or []
         if not requested:
             raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
@@ -1475,8 +1477,8 @@ class S3Provider(Provider):
             chosen.append(part)
         for part in chosen[:-1]:
             if part[1] < MIN_PART_SIZE:
-                raise AwsError("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object "
-                               "size.", 400, ProposedSize=part[1], MinSizeAllowed=MIN_PART_SIZE,
+                raise AwsError("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed "
+                               "size", 400, ProposedSize=part[1], MinSizeAllowed=MIN_PART_SIZE,
                                PartNumber=part[0], ETag=part[2].strip('"'))
         meta = dict(upload[4])
         algorithm = meta.pop("Algorithm", None)
