@@ -135,10 +135,31 @@ def test_filter_log_events_by_term_and_phrase(logs, stream):
     assert by_term["events"][0]["logStreamName"] == name and by_term["events"][0]["eventId"]
 
 
-def test_filter_log_events_json_pattern_answers_clear_error(logs, stream):
-    group, _ = stream
+def test_filter_log_events_with_json_patterns(logs, stream):
+    group, name = stream
+    events = [{"level": "ERROR", "latency": 150, "user": {"id": "u1", "roles": ["admin"]}, "ok": False},
+              {"level": "ERROR", "latency": 20, "user": {"id": "u2", "roles": ["dev"]}, "ok": True},
+              {"level": "INFO", "latency": 500, "trace": None}]
+    put(logs, group, name, [json.dumps(e) for e in events] + ["level ERROR, not JSON"])
+
+    def found(pattern):
+        return [json.loads(e["message"]) for e in
+                logs.filter_log_events(logGroupName=group, filterPattern=pattern)["events"]]
+
+    assert found('{ $.level = "ERROR" }') == events[:2]
+    assert found("{ $.level = ERR* }") == events[:2]
+    assert found("{ $.latency > 100 }") == [events[0], events[2]]
+    assert found('{ $.level = "ERROR" && ($.latency > 100 || $.user.id = "u2") }') == events[:2]
+    assert found('{ $.level != "ERROR" }') == [events[2]]
+    assert found('{ $.user.roles[0] = "dev" }') == [events[1]]
+    assert found("{ $.ok IS FALSE }") == [events[0]]
+    assert found("{ $.trace IS NULL }") == [events[2]]
+    assert found("{ $.user NOT EXISTS }") == [events[2]]
     with pytest.raises(ClientError) as e:
-        logs.filter_log_events(logGroupName=group, filterPattern='{ $.level = "error" }')
+        found("{ $.latency > fast }")
+    assert error(e)[0] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:  # regular expressions are not supported yet: said, not misread
+        found("%ERR.*%")
     assert error(e)[0] == "InvalidParameterException" and "not supported" in error(e)[1]
 
 

@@ -1,11 +1,13 @@
 """CloudWatch Logs filter patterns: for unstructured events terms, "quoted phrases", ?alternatives
-and -exclusions; for space-delimited events `[ip, user, ..., status = 4*, bytes > 1000]`.
-JSON patterns ({ $.x = ... }) and regular expressions (%...%) are not supported yet and answer
-InvalidParameterException."""
+and -exclusions; for space-delimited events `[ip, user, ..., status = 4*, bytes > 1000]`; for
+JSON events `{ $.level = "ERROR" && ($.latency > 100 || $.user.id NOT EXISTS) }`. Regular
+expressions (%...%) are not supported yet and answer InvalidParameterException."""
 
 from __future__ import annotations
 
 import re
+
+import orjson
 
 from overcast.aws.errors import AwsError
 
@@ -20,9 +22,7 @@ def compile_pattern(pattern: str | None):
     if text.startswith("["):
         return _space_delimited(text)
     if text.startswith("{"):
-        raise AwsError("InvalidParameterException",
-                       "JSON filter patterns are not supported by overcast yet; use terms, quoted phrases or "
-                       "space-delimited patterns.")
+        return _json_pattern(text)
     required, optional, excluded = [], [], []
     pos = 0
     while pos < len(text):
@@ -31,6 +31,7 @@ def compile_pattern(pattern: str | None):
             raise AwsError("InvalidParameterException", "Invalid character(s) in term")
         pos = m.end()
         sign, raw, quoted = m.group(1), m.group(2), m.group(3)
+        _refuse_regex(raw)
         term = quoted.replace('\\"', '"') if quoted is not None else raw
         if sign == "-":
             excluded.append(term)
@@ -61,6 +62,12 @@ _CONDITION = re.compile(r'\s*([A-Za-z_][\w.-]*)\s*(!=|<=|>=|=|<|>)\s*("(?:[^"\\]
 _NAME = re.compile(r"\s*[A-Za-z_][\w.-]*\s*")
 
 
+def _refuse_regex(value: str) -> None:
+    if len(value) > 2 and value.startswith("%") and value.endswith("%"):
+        raise AwsError("InvalidParameterException", "Regular expressions in filter patterns (%...%) are not "
+                       "supported by overcast yet.")
+
+
 def _invalid(pattern: str) -> AwsError:
     return AwsError("InvalidParameterException", f"Invalid space-delimited filter pattern: {pattern}")
 
@@ -83,6 +90,7 @@ def _number(text: str) -> float | None:
 
 def _condition(name: str, op: str, raw: str, pattern: str):
     """A predicate field value -> bool."""
+    _refuse_regex(raw)
     if raw.startswith('"'):
         raw, quoted = raw[1:-1].replace('\\"', '"'), True
     else:
@@ -153,5 +161,149 @@ def _space_delimited(pattern: str):
         chosen = list(zip(before, fields[:len(before)], strict=True)) + list(
             zip(after, fields[len(fields) - len(after):], strict=True))
         return all(test is None or test(value) for (_, test), value in chosen)
+
+    return match
+
+
+# -- JSON patterns -------------------------------------------------------------------------------------
+# { SELECTOR OP VALUE } with SELECTOR `$.a.b[0].c`; OP `=` / `!=` against a string ("quoted", or a
+# bare word; `*` is a wildcard) or a number, `<` `<=` `>` `>=` against a number; `SELECTOR IS TRUE`
+# / `IS FALSE` / `IS NULL` / `NOT EXISTS`; `&&`, `||` and parentheses. An event that is
+# not a JSON object matches no JSON pattern.
+
+_JSON_TOKEN = re.compile(r'\s*(\$(?:\.[A-Za-z_@$][\w@$-]*|\[\d+\]|\.\*|\[\*\])*|&&|\|\||!=|<=|>=|=|<|>|\(|\)|'
+                         r'"(?:[^"\\]|\\.)*"|[^\s()&|=!<>"]+)')
+_MISSING = object()
+
+
+def _json_invalid(pattern: str) -> AwsError:
+    return AwsError("InvalidParameterException", f"Invalid JSON filter pattern: {pattern}")
+
+
+def _select(document, path: list):
+    """The values a selector reaches (a `[*]` or `.*` step fans out)."""
+    values = [document]
+    for step in path:
+        found = []
+        for value in values:
+            if step == "*":
+                found += list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else []
+            elif isinstance(step, int):
+                if isinstance(value, list) and step < len(value):
+                    found.append(value[step])
+            elif isinstance(value, dict) and step in value:
+                found.append(value[step])
+        values = found
+    return values
+
+
+def _selector(text: str) -> list:
+    path: list = []
+    for m in re.finditer(r"\.([A-Za-z_@$][\w@$-]*|\*)|\[(\d+|\*)\]", text[1:]):
+        name = m.group(1) if m.group(1) is not None else m.group(2)
+        path.append(int(name) if name.isdigit() and m.group(2) is not None else name)
+    return path
+
+
+def _json_compare(op: str, raw: str, pattern: str):
+    _refuse_regex(raw)
+    quoted = raw.startswith('"')
+    text = raw[1:-1].replace('\\"', '"') if quoted else raw
+    number = None if quoted else _number(text)
+    if op in ("<", "<=", ">", ">="):
+        if number is None:
+            raise _json_invalid(pattern)
+        compare = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__}[op]
+        return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and compare(float(v), number)
+    if number is not None:
+        def equal(v) -> bool:
+            return isinstance(v, int | float) and not isinstance(v, bool) and float(v) == number
+    else:
+        regex = re.compile("".join(".*" if c == "*" else re.escape(c) for c in text), re.DOTALL)
+
+        def equal(v) -> bool:
+            return isinstance(v, str) and regex.fullmatch(v) is not None
+    return equal if op == "=" else (lambda v: not equal(v))
+
+
+def _json_pattern(pattern: str):
+    if not pattern.endswith("}"):
+        raise _json_invalid(pattern)
+    body = pattern[1:-1]
+    tokens, pos = [], 0
+    while pos < len(body):
+        if body[pos:].strip() == "":
+            break
+        m = _JSON_TOKEN.match(body, pos)
+        if m is None or m.end() == pos:
+            raise _json_invalid(pattern)
+        tokens.append(m.group(1))
+        pos = m.end()
+    at = 0
+
+    def peek(offset: int = 0):
+        return tokens[at + offset] if at + offset < len(tokens) else None
+
+    def take():
+        nonlocal at
+        if at >= len(tokens):
+            raise _json_invalid(pattern)
+        at += 1
+        return tokens[at - 1]
+
+    def primary():
+        if peek() == "(":
+            take()
+            inner = disjunction()
+            if take() != ")":
+                raise _json_invalid(pattern)
+            return inner
+        selector = take()
+        if not selector.startswith("$"):
+            raise _json_invalid(pattern)
+        path = _selector(selector)
+        word = (peek() or "").upper()
+        if word == "IS":
+            take()
+            what = take().upper()
+            wanted = {"TRUE": True, "FALSE": False, "NULL": None}.get(what, _MISSING)
+            if wanted is _MISSING:
+                raise _json_invalid(pattern)
+            return lambda doc: any(v is wanted for v in _select(doc, path))
+        if word == "NOT" and (peek(1) or "").upper() == "EXISTS":
+            take(), take()
+            return lambda doc: not _select(doc, path)
+        op = take()
+        if op not in ("=", "!=", "<", "<=", ">", ">="):
+            raise _json_invalid(pattern)
+        test = _json_compare(op, take(), pattern)
+        if op == "!=":  # a missing property is not "different"
+            return lambda doc: bool(values := _select(doc, path)) and all(test(v) for v in values)
+        return lambda doc: any(test(v) for v in _select(doc, path))
+
+    def conjunction():
+        parts = [primary()]
+        while peek() == "&&":
+            take()
+            parts.append(primary())
+        return parts[0] if len(parts) == 1 else (lambda doc: all(p(doc) for p in parts))
+
+    def disjunction():
+        parts = [conjunction()]
+        while peek() == "||":
+            take()
+            parts.append(conjunction())
+        return parts[0] if len(parts) == 1 else (lambda doc: any(p(doc) for p in parts))
+
+    predicate = disjunction()
+    if at != len(tokens):
+        raise _json_invalid(pattern)
+
+    def match(message: str) -> bool:
+        try:
+            document = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(document, dict | list) and predicate(document)
 
     return match
