@@ -315,3 +315,47 @@ def test_sam_cloudwatch_logs_event_invokes_the_function_on_put_log_events(cf, cl
     with pytest.raises(ClientError) as info:
         logs.describe_subscription_filters(logGroupName=out["Watched"])
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"  # the group went with the stack
+
+
+def test_logs_destination_and_resource_policy_deploy_update_and_delete(cf, client, unique_name):
+    logs = client("logs")
+    name = unique_name("logsdest")
+    template = """
+Parameters:
+  Principal: {Type: String, Default: '111111111111'}
+Resources:
+  Stream: {Type: AWS::Kinesis::Stream, Properties: {ShardCount: 1}}
+  Dest:
+    Type: AWS::Logs::Destination
+    Properties:
+      DestinationName: %(dest)s
+      TargetArn: !GetAtt Stream.Arn
+      RoleArn: arn:aws:iam::000000000000:role/logs-to-kinesis
+      DestinationPolicy: !Sub '{"Statement":[{"Effect":"Allow","Principal":{"AWS":"${Principal}"},"Action":"logs:PutSubscriptionFilter","Resource":"*"}]}'
+  Policy:
+    Type: AWS::Logs::ResourcePolicy
+    Properties:
+      PolicyName: %(policy)s
+      PolicyDocument: !Sub '{"Statement":[{"Effect":"Allow","Principal":{"AWS":"${Principal}"},"Action":"logs:PutLogEvents","Resource":"*"}]}'
+Outputs:
+  Dest: {Value: !Ref Dest}
+  DestArn: {Value: !GetAtt Dest.Arn}
+  Policy: {Value: !Ref Policy}
+""" % {"dest": unique_name("dest"), "policy": unique_name("pol")}
+    out = deploy(cf, name, template)
+    assert out["DestArn"] == f"arn:aws:logs:us-east-1:000000000000:destination:{out['Dest']}"
+    [dest] = logs.describe_destinations(DestinationNamePrefix=out["Dest"])["destinations"]
+    assert dest["targetArn"].startswith("arn:aws:kinesis:us-east-1:000000000000:stream/")
+    assert '"111111111111"' in dest["accessPolicy"]
+    policies = {p["policyName"]: p["policyDocument"] for p in logs.describe_resource_policies()["resourcePolicies"]}
+    assert '"111111111111"' in policies[out["Policy"]]
+
+    deploy(cf, name, template, create=False, Parameters=[{"ParameterKey": "Principal", "ParameterValue": "222222222222"}])
+    [dest] = logs.describe_destinations(DestinationNamePrefix=out["Dest"])["destinations"]
+    assert '"222222222222"' in dest["accessPolicy"]
+    policies = {p["policyName"]: p["policyDocument"] for p in logs.describe_resource_policies()["resourcePolicies"]}
+    assert '"222222222222"' in policies[out["Policy"]]
+
+    delete(cf, name)
+    assert logs.describe_destinations(DestinationNamePrefix=out["Dest"])["destinations"] == []
+    assert out["Policy"] not in [p["policyName"] for p in logs.describe_resource_policies()["resourcePolicies"]]

@@ -1,6 +1,9 @@
-"""AWS::Logs::LogGroup, through the CloudWatch Logs provider."""
+"""AWS::Logs::LogGroup, SubscriptionFilter, Destination and ResourcePolicy, through the CloudWatch
+Logs provider."""
 
 from __future__ import annotations
+
+import json
 
 from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, collect
 
@@ -84,3 +87,63 @@ class SubscriptionFilter(ResourceType):
     async def delete(self, op: ResourceOp):
         await op.call("logs", "DeleteSubscriptionFilter", {"logGroupName": op.properties.get("LogGroupName"),
                                                            "filterName": op.physical_id})
+
+
+class Destination(ResourceType):
+    """Through PutDestination / PutDestinationPolicy / DeleteDestination; Ref is the name."""
+
+    type_name = "AWS::Logs::Destination"
+    name_length = 512
+
+    async def _put(self, op: ResourceOp, name: str) -> dict:
+        props = op.properties
+        await op.call("logs", "PutDestination", {"destinationName": name, "targetArn": props.get("TargetArn"),
+                                                 "roleArn": props.get("RoleArn"),
+                                                 "tags": {t["Key"]: t["Value"] for t in props.get("Tags") or []} or None})
+        if props.get("DestinationPolicy") and props.get("DestinationPolicy") != op.old_properties.get("DestinationPolicy"):
+            await op.call("logs", "PutDestinationPolicy", {"destinationName": name,
+                                                           "accessPolicy": props["DestinationPolicy"]})
+        return {"Arn": f"arn:aws:logs:{op.region}:{op.account}:destination:{name}"}
+
+    async def create(self, op: ResourceOp):
+        name = op.name("DestinationName", 512)
+        return name, await self._put(op, name)
+
+    async def update(self, op: ResourceOp):
+        attributes = await self._put(op, op.physical_id)
+        tags = {t["Key"]: t["Value"] for t in op.properties.get("Tags") or []}
+        old_tags = {t["Key"]: t["Value"] for t in op.old_properties.get("Tags") or []}
+        if tags != old_tags:
+            gone = [k for k in old_tags if k not in tags]
+            if gone:
+                await op.call("logs", "UntagResource", {"resourceArn": attributes["Arn"], "tagKeys": gone})
+            if tags:
+                await op.call("logs", "TagResource", {"resourceArn": attributes["Arn"], "tags": tags})
+        return attributes
+
+    async def delete(self, op: ResourceOp):
+        await op.call("logs", "DeleteDestination", {"destinationName": op.physical_id})
+
+
+class ResourcePolicy(ResourceType):
+    """Through PutResourcePolicy / DeleteResourcePolicy; Ref is the policy name."""
+
+    type_name = "AWS::Logs::ResourcePolicy"
+
+    @staticmethod
+    def _document(props: dict) -> str:
+        document = props.get("PolicyDocument")
+        return document if isinstance(document, str) else json.dumps(document)
+
+    async def create(self, op: ResourceOp):
+        name = op.properties.get("PolicyName")
+        await op.call("logs", "PutResourcePolicy", {"policyName": name, "policyDocument": self._document(op.properties)})
+        return name, {}
+
+    async def update(self, op: ResourceOp):
+        await op.call("logs", "PutResourcePolicy", {"policyName": op.physical_id,
+                                                    "policyDocument": self._document(op.properties)})
+        return {}
+
+    async def delete(self, op: ResourceOp):
+        await op.call("logs", "DeleteResourcePolicy", {"policyName": op.physical_id})
