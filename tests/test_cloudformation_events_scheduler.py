@@ -328,20 +328,20 @@ Resources:
   Dest:
     Type: AWS::Logs::Destination
     Properties:
-      DestinationName: %(dest)s
+      DestinationName: DEST_NAME
       TargetArn: !GetAtt Stream.Arn
       RoleArn: arn:aws:iam::000000000000:role/logs-to-kinesis
       DestinationPolicy: !Sub '{"Statement":[{"Effect":"Allow","Principal":{"AWS":"${Principal}"},"Action":"logs:PutSubscriptionFilter","Resource":"*"}]}'
   Policy:
     Type: AWS::Logs::ResourcePolicy
     Properties:
-      PolicyName: %(policy)s
+      PolicyName: POLICY_NAME
       PolicyDocument: !Sub '{"Statement":[{"Effect":"Allow","Principal":{"AWS":"${Principal}"},"Action":"logs:PutLogEvents","Resource":"*"}]}'
 Outputs:
   Dest: {Value: !Ref Dest}
   DestArn: {Value: !GetAtt Dest.Arn}
   Policy: {Value: !Ref Policy}
-""" % {"dest": unique_name("dest"), "policy": unique_name("pol")}
+""".replace("DEST_NAME", unique_name("dest")).replace("POLICY_NAME", unique_name("pol"))
     out = deploy(cf, name, template)
     assert out["DestArn"] == f"arn:aws:logs:us-east-1:000000000000:destination:{out['Dest']}"
     [dest] = logs.describe_destinations(DestinationNamePrefix=out["Dest"])["destinations"]
