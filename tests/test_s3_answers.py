@@ -339,7 +339,7 @@ def test_cors_refusals_are_access_forbidden(bucket, endpoint):
               "Method": "PUT", "ResourceType": "BUCKET"})
     assert preflight(f"/{bucket}-none/k", Origin="https://a.example") == (
         403, {"Code": "AccessForbidden", "Message": "CORSResponse: Bucket not found", "Method": "OPTIONS",
-              "ResourceType": "OBJECT"})
+              "ResourceType": "BUCKET"})
 
 
 def test_answers_carry_a_date_header(s3, bucket, endpoint):

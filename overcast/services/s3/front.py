@@ -359,10 +359,11 @@ class S3Front:
         if not origin:
             raise AwsError("BadRequest", "Insufficient information. Origin request header needed.")
 
-        def forbidden(reason: str) -> AwsError:
-            # S3's CORS refusals (AWS's recorded answers): AccessForbidden naming the method asked for
+        def forbidden(reason: str, resource: str = "BUCKET") -> AwsError:
+            # S3's CORS refusals (AWS's recorded answers): AccessForbidden naming the method asked for;
+            # the resource is the bucket, but for a request no rule allows, the object asked for
             return AwsError("AccessForbidden", f"CORSResponse: {reason}", 403, Method=method or "OPTIONS",
-                            ResourceType="OBJECT" if key else "BUCKET")
+                            ResourceType=resource)
 
         bucket = provider.store.bucket(bucket_name) if bucket_name else None
         if bucket is None:
@@ -378,7 +379,7 @@ class S3Front:
         if rule is None:
             raise forbidden("This CORS request is not allowed. This is usually because the evalution of Origin, "
                             "request method / Access-Control-Request-Method or Access-Control-Request-Headers are not "
-                            "whitelisted by the resource's CORS spec.")
+                            "whitelisted by the resource's CORS spec.", "OBJECT" if key else "BUCKET")
         headers = request_id_headers(ctx) + _cors_headers(rule, origin)
         if wanted:
             headers.append(("Access-Control-Allow-Headers", ", ".join(wanted)))
