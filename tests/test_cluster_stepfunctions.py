@@ -222,3 +222,38 @@ def test_a_live_node_takes_over_the_executions_of_a_node_killed_with_kill_9():
     finally:
         stop_nodes(nodes)
         drop()
+
+
+def test_sync_parents_and_children_taken_over_by_two_nodes_still_wake():
+    """Parents waiting on children (startExecution.sync:2), all on node A, killed: nodes B and C
+    take them over between them, so a parent may run on B and its child on C; the child's end
+    reaches the parent across nodes."""
+    from overcast.storage.coordination import HEARTBEAT_SECONDS, LEASE_SECONDS
+
+    url, drop = create_database("overcast_sfn_sync")
+    nodes = start_nodes(url, 3)
+    try:
+        a, b = sfn_client(nodes[0].endpoint), sfn_client(nodes[1].endpoint)
+        sqs = make_client(nodes[1].endpoint, "sqs")
+        queue = sqs.create_queue(QueueName=name("tokens"))["QueueUrl"]
+        child = callback_machine(a, queue)
+        parent = create(a, name("parent"), {"StartAt": "Run", "States": {"Run": {
+            "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": child, "Name.$": "$.child", "Input": {}},
+            "OutputPath": "$.Output", "End": True}}})
+        parents = [a.start_execution(stateMachineArn=parent, input=json.dumps({"child": name("child")}))[
+            "executionArn"] for _ in range(6)]
+        tokens = [token_of(sqs, queue) for _ in parents]
+        time.sleep(0.5)
+        nodes[0].process.kill()
+        nodes[0].process.wait(10)
+        # once B and C resumed them (each parent's task starts its child again: the same, still running)
+        time.sleep(LEASE_SECONDS + HEARTBEAT_SECONDS + 2)
+        for i, token in enumerate(tokens):
+            b.send_task_success(taskToken=token, output=json.dumps({"child": i}))
+        outputs = [wait_done(b, arn, timeout=30) for arn in parents]
+        assert all(done["status"] == "SUCCEEDED" for done in outputs), outputs
+        assert sorted(json.loads(done["output"])["child"] for done in outputs) == list(range(len(parents)))
+    finally:
+        stop_nodes(nodes)
+        drop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 import uuid
@@ -29,6 +30,7 @@ from overcast.services.stepfunctions.integrations import Tasks
 from overcast.services.stepfunctions.interpreter import MAX_PAYLOAD, Interpreter
 from overcast.services.stepfunctions.maps import child_record
 from overcast.services.stepfunctions.store import StepFunctionsStore
+from overcast.storage.coordination import HEARTBEAT_SECONDS
 
 log = logging.getLogger("overcast.stepfunctions")
 
@@ -145,7 +147,9 @@ class StepFunctionsProvider(Provider):
         self._committer = GroupCommit(self.store)
         # a cluster (docs/cluster.md): what reaches a running execution from another node, as keys
         # ("token", token): a task's answer is stored; ("stop", arn): StopExecution ended it;
-        # ("activity", arn): an activity task is ready. One node: None, the in-process path only.
+        # ("activity", arn): an activity task is ready; ("ended", arn): an execution ended (a .sync
+        # parent may wait on another node, after the two were taken over from a dead node by two
+        # nodes). One node: None, the in-process path only.
         coordination = providers.coordination
         self._channel = coordination.channel("stepfunctions")
         if self._channel is not None:
@@ -155,10 +159,15 @@ class StepFunctionsProvider(Provider):
         self._node = coordination.node_id
         self._coordination = coordination
         self._taking_over = self._take_again = False
+        self._take_rest: asyncio.TimerHandle | None = None
         coordination.on_nodes_gone(self._nodes_gone)
 
     async def start(self) -> None:
         await self._take_over()
+
+    def _take_the_rest(self) -> None:
+        self._take_rest = None
+        asyncio.get_running_loop().create_task(self._take_over(everything=True))
 
     def _nodes_gone(self) -> None:
         if self._taking_over:
@@ -166,15 +175,25 @@ class StepFunctionsProvider(Provider):
         else:
             asyncio.get_running_loop().create_task(self._take_over())
 
-    async def _take_over(self) -> None:
+    async def _take_over(self, everything: bool = False) -> None:
         """Resume the running executions of dead nodes (one node: of this server's earlier runs,
-        its restart) at their checkpointed state."""
+        its restart) at their checkpointed state. Each live node takes its share (the executions
+        divided by the live nodes, rounded up), so that a dead node's work spreads; what is left a
+        few seconds later (a node that took less) is taken whole."""
         self._taking_over = True
         try:
             self._take_again = False
             dead = await self._coordination.dead_nodes(self.store.running_nodes())
+            live = max(1, self._coordination.live_nodes())
             for node in dead:
-                for arn in self.store.take_running(node, self._node):
+                share = None
+                if not everything and live > 1:
+                    share = math.ceil(len(self.store.running_of(node)) / live)
+                taken, left = self.store.take_running(node, self._node, share)
+                if left and self._take_rest is None:
+                    self._take_rest = asyncio.get_running_loop().call_later(
+                        2 * HEARTBEAT_SECONDS, self._take_the_rest)
+                for arn in taken:
                     doc = self.store.get_execution(arn)
                     if doc.get("mapRunArn"):  # a Distributed Map child: its parent's Map state runs again
                         self._finish_doc(doc, "ABORTED", error="States.Runtime",
@@ -533,6 +552,10 @@ class StepFunctionsProvider(Provider):
             event = self._activity_events.get(name)
             if event is not None:
                 event.set()
+        elif kind == "ended" and name in self._finished:
+            doc = self.store.get_execution(name)
+            if doc is not None and doc["status"] in TERMINAL:
+                self._wake_finished(doc)
 
     def _notifications_restarted(self) -> None:
         """Notifications were lost while the node's LISTEN connection was down: everything
@@ -542,6 +565,8 @@ class StepFunctionsProvider(Provider):
                 future.set_result(None)
         for event in self._activity_events.values():
             event.set()
+        for arn in list(self._finished):
+            self._from_another_node(("ended", arn))
         for arn, task in list(self._running.items()):
             doc = self.store.get_execution(arn)
             if doc is not None and doc["status"] != "RUNNING":
@@ -862,8 +887,11 @@ class StepFunctionsProvider(Provider):
             doc["redriveStatus"] = "REDRIVABLE" if status in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE"
 
     def _notify(self, doc: dict) -> None:
-        """Wake what waits for this execution (.sync parents) and tell EventBridge."""
+        """Wake what waits for this execution (.sync parents, here or on another node) and tell
+        EventBridge."""
         self._wake_finished(doc)
+        if self._channel is not None and not doc.get("mapRunArn"):  # (a map's children: its parent collects)
+            self._channel.publish(("ended", doc["executionArn"]))
         if "events" in self.providers.loaded() and not doc.get("mapRunArn"):
             asyncio.get_running_loop().create_task(self._status_event(doc))
 

@@ -207,16 +207,23 @@ class StepFunctionsStore:
         return {r[0] for r in self.db.query(
             "SELECT DISTINCT COALESCE(node, '') FROM sfn_executions WHERE status = 'RUNNING'")}
 
-    def take_running(self, dead: str, node: str) -> list[str]:
-        """The running executions of the dead node `dead` that `node` takes (each row once: two
-        live nodes taking at once each get different ones)."""
+    def running_of(self, node: str) -> list[str]:
+        return [r[0] for r in self.db.query("SELECT arn FROM sfn_executions WHERE status = 'RUNNING' AND "
+                                            "COALESCE(node, '') = ?", (node,))]
+
+    def take_running(self, dead: str, node: str, limit: int | None = None) -> tuple[list[str], bool]:
+        """Up to `limit` running executions of the dead node `dead` that `node` takes (each row
+        once: two live nodes taking at once each get different ones), and whether any was left."""
         taken = []
-        for (arn,) in self.db.query("SELECT arn FROM sfn_executions WHERE status = 'RUNNING' AND "
-                                    "COALESCE(node, '') = ?", (dead,)):
+        rows = self.db.query("SELECT arn FROM sfn_executions WHERE status = 'RUNNING' AND COALESCE(node, '') = ? "
+                             "ORDER BY started", (dead,))
+        for (arn,) in rows:
+            if limit is not None and len(taken) >= limit:
+                return taken, True
             if self.db.execute("UPDATE sfn_executions SET node = ? WHERE arn = ? AND status = 'RUNNING' AND "
                                "COALESCE(node, '') = ?", (node, arn, dead)):
                 taken.append(arn)
-        return taken
+        return taken, False
 
     def set_node(self, arn: str, node: str) -> None:
         self.db.execute("UPDATE sfn_executions SET node = ? WHERE arn = ?", (node, arn))
