@@ -146,10 +146,11 @@ class StepFunctionsProvider(Provider):
         self._stops: dict[str, dict] = {}  # StopExecution's error and cause, until the task has ended
         self._committer = GroupCommit(self.store)
         # a cluster (docs/cluster.md): what reaches a running execution from another node, as keys
-        # ("token", token): a task's answer is stored; ("stop", arn): StopExecution ended it;
-        # ("activity", arn): an activity task is ready; ("ended", arn): an execution ended (a .sync
-        # parent may wait on another node, after the two were taken over from a dead node by two
-        # nodes). One node: None, the in-process path only.
+        # ("token", token): a task's answer is stored; ("activity", arn): an activity task is ready;
+        # ("ended", arn): an execution ended in the database: StopExecution made on another node
+        # (the node running it cancels its task), or a child whose .sync parent waits on another
+        # node (the two taken over from a dead node by two nodes). One node: None, the in-process
+        # path only.
         coordination = providers.coordination
         self._channel = coordination.channel("stepfunctions")
         if self._channel is not None:
@@ -544,18 +545,18 @@ class StepFunctionsProvider(Provider):
             future = self._tokens.get(name)
             if future is not None and not future.done():
                 future.set_result(None)  # wait_token reads the answer from the database
-        elif kind == "stop":
-            task = self._running.get(name)
-            if task is not None:  # already ABORTED in the database: _finish writes nothing more
-                task.cancel()
         elif kind == "activity":
             event = self._activity_events.get(name)
             if event is not None:
                 event.set()
-        elif kind == "ended" and name in self._finished:
+        elif kind == "ended" and (name in self._finished or name in self._running):
             doc = self.store.get_execution(name)
-            if doc is not None and doc["status"] in TERMINAL:
-                self._wake_finished(doc)
+            if doc is None or doc["status"] not in TERMINAL:
+                return  # (redriven since)
+            task = self._running.get(name)
+            if task is not None:  # ended elsewhere (stopped, or taken from this node): _finish writes nothing
+                task.cancel()
+            self._wake_finished(doc)
 
     def _notifications_restarted(self) -> None:
         """Notifications were lost while the node's LISTEN connection was down: everything
@@ -565,12 +566,8 @@ class StepFunctionsProvider(Provider):
                 future.set_result(None)
         for event in self._activity_events.values():
             event.set()
-        for arn in list(self._finished):
+        for arn in {*self._finished, *self._running}:
             self._from_another_node(("ended", arn))
-        for arn, task in list(self._running.items()):
-            doc = self.store.get_execution(arn)
-            if doc is not None and doc["status"] != "RUNNING":
-                task.cancel()
 
     async def get_activity_task(self, ctx, params):
         arn = params["activityArn"]
@@ -1074,9 +1071,7 @@ class StepFunctionsProvider(Provider):
             if not self._finish(run, doc, "ABORTED", None, params.get("error"), params.get("cause"), owned=False):
                 ended = self.store.get_execution(arn) or doc  # it ended meanwhile, on its own
                 return {"stopDate": ended.get("stopDate", time.time())}
-            if self._channel is not None:
-                self._channel.publish(("stop", arn))
-            return {"stopDate": doc["stopDate"]}
+            return {"stopDate": doc["stopDate"]}  # (_finish told the node running it: "ended")
         return {"stopDate": time.time()}
 
     def redrive_execution(self, ctx, params):
