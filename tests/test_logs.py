@@ -367,3 +367,16 @@ def test_start_query_finds_missing_groups_then_is_unsupported(logs, stream):
     with pytest.raises(ClientError) as e:
         logs.start_query(logGroupName=group, startTime=now - 3600, endTime=now, queryString="fields @message")
     assert error(e)[0] == "NotImplemented" and e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+def test_a_next_token_that_holds_no_position_answers_invalid_parameter(logs, stream):
+    import base64
+
+    group, _ = stream
+    token = base64.urlsafe_b64encode(b'"abc"').decode()  # decodes, but to no list position
+    for call in (lambda: logs.describe_destinations(nextToken=token),
+                 lambda: logs.describe_resource_policies(nextToken=token),
+                 lambda: logs.describe_subscription_filters(logGroupName=group, nextToken=token)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error(e) == ("InvalidParameterException", "The specified nextToken is invalid.")

@@ -48,6 +48,16 @@ def _token(value) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(value)).decode()
 
 
+def _offset(params: dict) -> int:
+    """The list position a nextToken of ours holds (0 without one)."""
+    if not params.get("nextToken"):
+        return 0
+    offset = _untoken(params["nextToken"])
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise AwsError("InvalidParameterException", "The specified nextToken is invalid.")
+    return offset
+
+
 def _untoken(text: str):
     try:
         return orjson.loads(base64.urlsafe_b64decode(text.encode()))
@@ -599,7 +609,7 @@ class LogsProvider(Provider):
         prefix = params.get("filterNamePrefix") or ""
         limit = params.get("limit") or 50
         rows = [r for r in self.store.subscriptions(ctx.account, ctx.region, group) if r[0].startswith(prefix)]
-        offset = int(_untoken(params["nextToken"])) if params.get("nextToken") else 0
+        offset = _offset(params)
         filters = []
         for name, pattern, destination, role, distribution, created in rows[offset:offset + limit]:
             item = {"filterName": name, "logGroupName": group, "filterPattern": pattern, "destinationArn": destination,
@@ -648,7 +658,7 @@ class LogsProvider(Provider):
     def describe_destinations(self, ctx, params):
         rows = self.store.destinations(ctx.account, ctx.region, params.get("DestinationNamePrefix") or "")
         limit = params.get("limit") or 50
-        offset = int(_untoken(params["nextToken"])) if params.get("nextToken") else 0
+        offset = _offset(params)
         out = {"destinations": [self._destination_out(ctx, row) for row in rows[offset:offset + limit]]}
         if offset + limit < len(rows):
             out["nextToken"] = _token(offset + limit)
@@ -737,7 +747,7 @@ class LogsProvider(Provider):
             return {"resourcePolicies": []}  # no resource-scoped policies can exist (see put_resource_policy)
         rows = self.store.policies(ctx.account, ctx.region)
         limit = params.get("limit") or 50
-        offset = int(_untoken(params["nextToken"])) if params.get("nextToken") else 0
+        offset = _offset(params)
         out = {"resourcePolicies": [self._policy_out(*row) for row in rows[offset:offset + limit]]}
         if offset + limit < len(rows):
             out["nextToken"] = _token(offset + limit)
