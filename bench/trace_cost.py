@@ -7,14 +7,21 @@ process (callgrind), which a shared machine's noise does not move.
     .venv/bin/python bench/trace_cost.py [seconds] [rounds]      # wrk, two servers, alternating rounds
     .venv/bin/python bench/trace_cost.py --callgrind [n] [--ops=sqs-send,ddb-get]   # instructions/request
     .venv/bin/python bench/trace_cost.py --callgrind --otlp [--children] [n] [--ops=...]   # the OTLP export's
+    .venv/bin/python bench/trace_cost.py --callgrind-server [n]   # instructions/request through uvicorn
 
 wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round runs wrk against one,
 then the other, so both see the same load from the rest of the machine; the figure is the median of
-the rounds. callgrind: bench/inprocess.py under valgrind with n and 3n requests, tracing on and off;
+the rounds. Beside the rate, each server's CPU time per request (its process's user + system time
+over the requests wrk counted): on a shared, loaded machine the rate moves with the neighbours from
+one round to the next, the CPU a request costs much less. callgrind: bench/inprocess.py under valgrind with n and 3n requests, tracing on and off;
 the difference of the totals divided by 2n is the cost of one request (start-up cancels out). Lambda
 Invoke counts overcast's process only (the function's sandbox is a process of its own).
 --otlp: tracing on with spans exported to a local OTLP receiver, against tracing on without the
 export (the `otlp` extra must be installed); --children counts the export process too.
+--callgrind-server: what wrk measures, counted instead of timed: `overcast start` itself under
+valgrind (its process only), tracing on and off, the trace ring filled first (1,000 ListQueues),
+then n and 3n SendMessage or GetItem requests over one keep-alive connection (what wrk's does);
+the server's idle work (its timers) while valgrind runs slowly adds some noise.
 Target (issue 17): tracing on within 5% of tracing off.
 """
 
@@ -32,18 +39,18 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import Server, json_call
+from common import AUTH, READY, ROOT, Server, json_call
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPS = ("sqs-send", "ddb-get")
 
 
-def _prepare(server: Server) -> dict:
+def _prepare(server: Server, call=json_call) -> dict:
     """A queue, and a table of 1000 items (user-0..999, sk 1); the wrk environment of each op."""
-    status, body = json_call(server.endpoint, "sqs", "AmazonSQS.CreateQueue", b'{"QueueName":"bench"}')
+    status, body = call(server.endpoint, "sqs", "AmazonSQS.CreateQueue", b'{"QueueName":"bench"}')
     assert status == 200, body
     queue_url = json.loads(body)["QueueUrl"]
-    status, body = json_call(server.endpoint, "dynamodb", "DynamoDB_20120810.CreateTable", json.dumps({
+    status, body = call(server.endpoint, "dynamodb", "DynamoDB_20120810.CreateTable", json.dumps({
         "TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
@@ -53,19 +60,30 @@ def _prepare(server: Server) -> dict:
         items = [{"PutRequest": {"Item": {"pk": {"S": f"user-{i}"}, "sk": {"N": "1"},
                                           "name": {"S": "a short order event"}, "total": {"N": "42.5"}}}}
                  for i in range(start, start + 25)]
-        status, body = json_call(server.endpoint, "dynamodb", "DynamoDB_20120810.BatchWriteItem",
+        status, body = call(server.endpoint, "dynamodb", "DynamoDB_20120810.BatchWriteItem",
                                  json.dumps({"RequestItems": {"bench": items}}).encode())
         assert status == 200, body
     return {"sqs-send": ("sqs_send.lua", {"QUEUE_URL": queue_url}),
             "ddb-get": ("dynamodb.lua", {"OP": "GetItem", "TABLE": "bench", "KEYS": "1000"})}
 
 
-def _wrk(endpoint: str, seconds: int, script: str, env: dict) -> float:
-    result = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", os.path.join(HERE, script), endpoint],
-                            capture_output=True, text=True, env={**os.environ, **env})
-    errors = int(re.search(r"non-2xx or socket errors: (\d+)", result.stdout).group(1))
-    assert errors == 0, result.stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat's utime and stime)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(server: Server, seconds: int, script: str, env: dict) -> tuple[float, float]:
+    """(requests per second, the server's CPU microseconds per request) of one wrk run."""
+    cpu = _cpu_seconds(server.process.pid)
+    result = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", os.path.join(HERE, script),
+                             server.endpoint], capture_output=True, text=True, env={**os.environ, **env})
+    cpu = _cpu_seconds(server.process.pid) - cpu
+    found = re.search(r"non-2xx or socket errors: (\d+)", result.stdout)
+    assert found is None or int(found.group(1)) == 0, result.stdout
+    requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1)), cpu / requests * 1e6
 
 
 def wrk_run(seconds: int, rounds: int) -> None:
@@ -75,16 +93,23 @@ def wrk_run(seconds: int, rounds: int) -> None:
     try:
         setups = {name: _prepare(server) for name, server in servers.items()}
         rates: dict[tuple[str, str], list[float]] = {}
+        cpus: dict[tuple[str, str], list[float]] = {}
         for op in OPS:
             for i in range(rounds):
                 for name in (("on", "off") if i % 2 == 0 else ("off", "on")):
                     script, env = setups[name][op]
-                    rates.setdefault((op, name), []).append(_wrk(servers[name].endpoint, seconds, script, env))
+                    rate, cpu = _wrk(servers[name], seconds, script, env)
+                    rates.setdefault((op, name), []).append(rate)
+                    cpus.setdefault((op, name), []).append(cpu)
         for op in OPS:
             on, off = statistics.median(rates[(op, "on")]), statistics.median(rates[(op, "off")])
             print(f"{op}: tracing on {on:,.0f} /s, off {off:,.0f} /s: on is {on / off:.1%} of off "
                   f"(median of {rounds} rounds of {seconds} s; on {[round(r) for r in rates[(op, 'on')]]}, "
                   f"off {[round(r) for r in rates[(op, 'off')]]})")
+            on, off = statistics.median(cpus[(op, "on")]), statistics.median(cpus[(op, "off")])
+            print(f"{op}: the server's CPU per request, tracing on {on:,.0f} us, off {off:,.0f} us: {on / off - 1:+.1%} "
+                  f"(on {[round(c) for c in cpus[(op, 'on')]]}, off {[round(c) for c in cpus[(op, 'off')]]}); "
+                  f"load average {os.getloadavg()[0]:.1f}")
     finally:
         for server in servers.values():
             server.stop()
@@ -134,6 +159,82 @@ def callgrind_run(count: int, ops: list[str], modes: tuple[str, str], children: 
         print(f"{op:<14} {per[a]:>12,.0f} {per[b]:>12,.0f} {per[a] - per[b]:>+10,.0f} {per[a] / per[b] - 1:>+7.1%}")
 
 
+def _server_instructions(job: tuple[str, str, int]) -> int:
+    """Instructions of an `overcast start` under callgrind that served `count` requests of `op` after
+    its set-up (the same for every count, so that it cancels out)."""
+    import http.client
+    from urllib.parse import urlparse
+
+    op, mode, count = job
+    out = tempfile.mkdtemp(prefix="trace-cost-")
+    process = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p", "--trace-children=no",
+         sys.executable, "-m", "overcast", "start", "--port", "0", "--ephemeral"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONPATH": ROOT, "PYTHONHASHSEED": "0", "OVERCAST_TRACING": "1" if mode == "on" else "0"})
+    try:
+        for line in process.stdout:
+            found = READY.search(line)
+            if found:
+                break
+        else:
+            sys.exit(f"{op} ({mode}, {count}): overcast did not start")
+        threading.Thread(target=process.stdout.read, daemon=True).start()  # its log never fills the pipe
+        server = Server.__new__(Server)
+        server.endpoint = found.group(1)
+        url = urlparse(server.endpoint)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)  # valgrind is slow
+
+        def exchange(endpoint: str, service: str, target: str, body: bytes) -> tuple[int, bytes]:
+            conn.request("POST", "/", body=body, headers={
+                "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target,
+                "Authorization": AUTH.format(service=service)})
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+
+        def call(service: str, target: str, body: bytes) -> None:
+            status, answer = exchange(server.endpoint, service, target, body)
+            assert status == 200, answer
+
+        setup = _prepare(server, exchange)
+
+        for _ in range(1000):  # the trace ring full: each request measured evicts the oldest trace
+            call("sqs", "AmazonSQS.ListQueues", b"{}")
+        queue_url = setup["sqs-send"][1]["QUEUE_URL"]
+        for n in range(count):
+            if op == "sqs-send":
+                call("sqs", "AmazonSQS.SendMessage", json.dumps(
+                    {"QueueUrl": queue_url, "MessageBody": "hello from wrk, a short order event"}).encode())
+            else:
+                call("dynamodb", "DynamoDB_20120810.GetItem", json.dumps(
+                    {"TableName": "bench", "Key": {"pk": {"S": f"user-{n % 1000}"}, "sk": {"N": "1"}}}).encode())
+        conn.close()
+    finally:
+        process.terminate()
+        process.wait(600)
+    total = 0
+    for name in os.listdir(out):
+        with open(os.path.join(out, name)) as f:
+            found = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
+        total += int(found.group(1)) if found else 0
+    shutil.rmtree(out, ignore_errors=True)
+    return total
+
+
+def callgrind_server_run(count: int) -> None:
+    if not shutil.which("valgrind"):
+        sys.exit("valgrind is not installed: apt-get install valgrind")
+    jobs = [(op, mode, n) for op in OPS for mode in ("on", "off") for n in (count, 3 * count)]
+    with ThreadPoolExecutor(2) as pool:
+        totals = dict(zip(jobs, pool.map(_server_instructions, jobs), strict=True))
+    print(f"{'op':<14} {'on':>12} {'off':>12} {'difference':>10} {'':>7}   (instructions per request, "
+          f"overcast start's process, through uvicorn)")
+    for op in OPS:
+        per = {mode: (totals[(op, mode, 3 * count)] - totals[(op, mode, count)]) / (2 * count) for mode in ("on", "off")}
+        print(f"{op:<14} {per['on']:>12,.0f} {per['off']:>12,.0f} {per['on'] - per['off']:>+10,.0f} "
+              f"{per['on'] / per['off'] - 1:>+7.1%}")
+
+
 def _collector() -> str:
     """An OTLP/HTTP receiver that takes every request (200, an empty ExportTraceServiceResponse)."""
     class Take(BaseHTTPRequestHandler):
@@ -153,7 +254,10 @@ def _collector() -> str:
 
 
 if __name__ == "__main__":
-    if "--callgrind" in sys.argv:
+    if "--callgrind-server" in sys.argv:
+        rest = [a for a in sys.argv[1:] if not a.startswith("--")]
+        callgrind_server_run(int(rest[0]) if rest else 300)
+    elif "--callgrind" in sys.argv:
         rest = [a for a in sys.argv[1:] if not a.startswith("--")]
         chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--ops=")]
         ops = chosen[0].split(",") if chosen else list(CALLGRIND_OPS)
