@@ -317,6 +317,22 @@ def test_list_log_groups_matches_a_case_sensitive_regular_expression(logs, uniqu
     assert logs.list_log_groups(logGroupNamePattern="no-such-group-xyz")["logGroups"] == []
 
 
+def test_a_log_group_keeps_the_class_it_was_created_with(logs, unique_name):
+    base = unique_name("Class")
+    logs.create_log_group(logGroupName=f"/class/{base}-ia", logGroupClass="INFREQUENT_ACCESS")
+    logs.create_log_group(logGroupName=f"/class/{base}-std")
+    described = logs.describe_log_groups(logGroupNamePrefix=f"/class/{base}")["logGroups"]
+    assert [(g["logGroupName"], g["logGroupClass"]) for g in described] == [
+        (f"/class/{base}-ia", "INFREQUENT_ACCESS"), (f"/class/{base}-std", "STANDARD")]
+    only_ia = logs.describe_log_groups(logGroupNamePrefix=f"/class/{base}", logGroupClass="INFREQUENT_ACCESS")
+    assert [g["logGroupName"] for g in only_ia["logGroups"]] == [f"/class/{base}-ia"]
+    listed = logs.list_log_groups(logGroupNamePattern=base, logGroupClass="STANDARD")["logGroups"]
+    assert [(g["logGroupName"], g["logGroupClass"]) for g in listed] == [(f"/class/{base}-std", "STANDARD")]
+    with pytest.raises(ClientError) as e:
+        logs.create_log_group(logGroupName=f"/class/{base}-bad", logGroupClass="COLD")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
 def test_resource_policies_are_replaced_by_name_and_limited_to_ten(logs, unique_name):
     doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents",
                       "Principal": {"Service": "route53.amazonaws.com"}, "Resource": "*"}]})

@@ -231,10 +231,10 @@ class LogsProvider(Provider):
         return row
 
     def _group_out(self, ctx, row) -> dict:
-        name, created, retention, kms, _tags = row
+        name, created, retention, kms, _tags, log_class = row
         out = {"logGroupName": name, "creationTime": created, "metricFilterCount": 0,
                "arn": self._arn(ctx, name) + ":*", "logGroupArn": self._arn(ctx, name),
-               "storedBytes": self.store.group_bytes(ctx.account, ctx.region, name), "logGroupClass": "STANDARD"}
+               "storedBytes": self.store.group_bytes(ctx.account, ctx.region, name), "logGroupClass": log_class}
         if retention:
             out["retentionInDays"] = retention
         if kms:
@@ -247,7 +247,7 @@ class LogsProvider(Provider):
         name = params["logGroupName"]
         tags = params.get("tags") or {}
         if not self.store.create_group(ctx.account, ctx.region, name, _now_ms(), params.get("kmsKeyId"),
-                                       orjson.dumps(tags).decode()):
+                                       orjson.dumps(tags).decode(), params.get("logGroupClass") or "STANDARD"):
             raise AwsError("ResourceAlreadyExistsException", "The specified log group already exists")
         return {}
 
@@ -265,9 +265,11 @@ class LogsProvider(Provider):
                            "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
         limit = params.get("limit") or 50
         after = _untoken(params["nextToken"]) if params.get("nextToken") else ""
-        rows = self.store.list_groups(ctx.account, ctx.region, prefix, after, 10_000 if pattern else limit + 1)
-        if pattern:  # a case-sensitive substring, as AWS documents it
-            rows = [r for r in rows if pattern in r[0]]
+        wanted_class = params.get("logGroupClass")
+        filtered = bool(pattern or wanted_class)
+        rows = self.store.list_groups(ctx.account, ctx.region, prefix, after, 10_000 if filtered else limit + 1)
+        if filtered:  # the pattern is a case-sensitive substring, as AWS documents it
+            rows = [r for r in rows if (not pattern or pattern in r[0]) and wanted_class in (None, r[5])]
             rows = rows[:limit + 1]
         out = {"logGroups": [self._group_out(ctx, r) for r in rows[:limit]]}
         if len(rows) > limit:
@@ -289,15 +291,15 @@ class LogsProvider(Provider):
         while len(groups) <= limit:
             rows = self.store.list_groups(ctx.account, ctx.region, "", last, 1000)
             for row in rows:
-                if (regex is None or regex.search(row[0])) and wanted_class in (None, "STANDARD"):
-                    groups.append(row[0])
+                if (regex is None or regex.search(row[0])) and wanted_class in (None, row[5]):
+                    groups.append((row[0], row[5]))
             if len(rows) < 1000:
                 break
             last = rows[-1][0]
-        out = {"logGroups": [{"logGroupName": name, "logGroupArn": self._arn(ctx, name), "logGroupClass": "STANDARD"}
-                             for name in groups[:limit]]}
+        out = {"logGroups": [{"logGroupName": name, "logGroupArn": self._arn(ctx, name), "logGroupClass": log_class}
+                             for name, log_class in groups[:limit]]}
         if len(groups) > limit:
-            out["nextToken"] = _token(groups[limit - 1])
+            out["nextToken"] = _token(groups[limit - 1][0])
         return out
 
     def put_retention_policy(self, ctx, params):

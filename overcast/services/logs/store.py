@@ -86,9 +86,11 @@ MIGRATIONS = [
         PRIMARY KEY (account, region, name)
     );
     """,
+    # the log class a group was created with (STANDARD, INFREQUENT_ACCESS or DELIVERY)
+    "ALTER TABLE logs_groups ADD COLUMN log_class TEXT NOT NULL DEFAULT 'STANDARD';",
 ]
 
-_GROUP = "name, created, retention, kms_key, tags"
+_GROUP = "name, created, retention, kms_key, tags, log_class"
 _STREAM = "name, created, first_ts, last_ts, last_ingest, stored_bytes"
 
 
@@ -102,10 +104,10 @@ class LogsStore:
 
     # -- groups --------------------------------------------------------------------------------
 
-    def create_group(self, account, region, name, created, kms_key, tags: str) -> bool:
+    def create_group(self, account, region, name, created, kms_key, tags: str, log_class: str = "STANDARD") -> bool:
         return self.db.execute(
-            "INSERT INTO logs_groups(account, region, name, created, kms_key, tags) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT DO NOTHING", (account, region, name, created, kms_key, tags)) > 0
+            "INSERT INTO logs_groups(account, region, name, created, kms_key, tags, log_class) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT DO NOTHING", (account, region, name, created, kms_key, tags, log_class)) > 0
 
     def get_group(self, account, region, name):
         return self.db.query_one(f"SELECT {_GROUP} FROM logs_groups WHERE account=? AND region=? AND name=?",
