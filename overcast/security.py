@@ -32,8 +32,14 @@ _MAX_KNOWN_HOSTS = 4096
 
 
 def host_name(host: str) -> str:
-    """The name or address in a Host header: no port, no IPv6 brackets, lower case."""
+    """The name or address in a Host header: no port, no IPv6 brackets, lower case.
+
+    A Host header holding a whole URL (`http://localhost:4566`, as LocalStack's and other signing
+    test clients send when they copy the endpoint into it; AWS answers these) names the host after
+    its scheme. Browsers never send a scheme there, so this gives DNS rebinding nothing."""
     host = host.strip().lower()
+    if "://" in host:
+        host = host.split("://", 1)[1].split("/", 1)[0]
     if host.startswith("["):
         return host[1:host.find("]")] if "]" in host else host[1:]
     if host.count(":") == 1:

@@ -1,6 +1,8 @@
 """awsJson over CBOR (`application/x-amz-cbor-1.1`): what the AWS SDK for Java and the Kinesis
 Producer/Client Libraries send to Kinesis by default. Same X-Amz-Target and members as awsJson;
-the body is CBOR, blobs are byte strings and timestamps are CBOR tag 1 (epoch seconds).
+the body is CBOR, blobs are byte strings and timestamps are CBOR tag 1 holding integer epoch
+*milliseconds* both ways (not RFC 8949's seconds: that is what Kinesis and the AWS SDKs do, see
+aws/aws-sdk-java-v2#4661; a float there breaks the SDKs).
 
 Requests are turned into the JSON protocol's form and parsed by it (validation included);
 outputs are walked by their shape to put blobs and timestamps back in CBOR's form.
@@ -17,6 +19,13 @@ from overcast.aws.models import OperationModel, ServiceModel
 from overcast.aws.protocols.json import JSON_PROTOCOL
 
 CONTENT_TYPE = "application/x-amz-cbor-1.1"
+
+
+def _from_millis(value, immutable=False):
+    """cbor2's decoder for tag 1: Kinesis's epoch milliseconds, made the JSON form's epoch seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AwsError("SerializationException", "Tag 1 (epoch time) must hold a number.")
+    return value / 1000
 
 
 def _to_json(value):
@@ -57,7 +66,7 @@ def _to_cbor(model: ServiceModel, shape_name: str, value):
     if kind == "blob":
         return value.encode() if isinstance(value, str) else bytes(value)
     if kind == "timestamp":
-        return cbor2.CBORTag(1, _epoch(value))
+        return cbor2.CBORTag(1, round(_epoch(value) * 1000))
     return value
 
 
@@ -71,7 +80,9 @@ class CborProtocol:
         params = {}
         if request.body:
             try:
-                params = cbor2.loads(request.body)
+                params = cbor2.loads(request.body, semantic_decoders={1: _from_millis})
+            except AwsError:
+                raise
             except Exception:
                 raise AwsError("SerializationException", "Malformed CBOR in request body.") from None
             if not isinstance(params, dict):

@@ -94,6 +94,12 @@ def _invalid(message: str) -> AwsError:
     return AwsError("InvalidArgumentException", message)
 
 
+
+def _arrival() -> float:
+    """A record's ApproximateArrivalTimestamp: AWS's are whole milliseconds, and CBOR clients get
+    them as integer milliseconds, so JSON and CBOR readers see the same instant."""
+    return round(time.time(), 3)
+
 class Stream:
     """A row of kinesis_streams, by name."""
 
@@ -458,7 +464,7 @@ class KinesisProvider(Provider):
         after = params.get("SequenceNumberForOrdering")
         if after is not None:
             seq_number(after, "SequenceNumberForOrdering")
-        now = time.time()
+        now = _arrival()
         if ENFORCE_SHARD_LIMITS and not self._admit(stream, shard, len(data) + len(pkey), now):
             raise AwsError("ProvisionedThroughputExceededException", self._throttled(stream, shard))
         seq = self.store.put(stream.id, [(shard, pkey, data, now)], tracing.current_header())
@@ -472,7 +478,7 @@ class KinesisProvider(Provider):
         if len(records) > 500:
             raise _invalid("1 validation error detected: Value at 'records' failed to satisfy constraint: "
                            "Member must have length less than or equal to 500")
-        now = time.time()
+        now = _arrival()
         rows, results, total = [], [], 0
         starts, ids = self._open_shards(stream)
         for record in records:
@@ -870,7 +876,7 @@ class KinesisProvider(Provider):
         if stream.status == "CREATING":
             return False
         shard = self._shard_for(stream, hash_key(partition_key))
-        self.store.put(stream.id, [(shard, partition_key, data, time.time())], tracing.current_header())
+        self.store.put(stream.id, [(shard, partition_key, data, _arrival())], tracing.current_header())
         self.waiters.notify(stream.id)
         return True
 
