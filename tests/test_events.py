@@ -111,6 +111,60 @@ def test_test_event_pattern(events):
     assert error["Message"] == "Event pattern is not valid. Reason: Unrecognized match type bogus"
 
 
+def pattern_result(events, pattern, detail):
+    event = {"id": "1", "account": "1", "source": "s", "time": "2024-01-01T00:00:00Z", "region": "us-east-1",
+             "detail-type": "x", "detail": detail}
+    try:
+        return events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(event))["Result"]
+    except ClientError as e:
+        return e.response["Error"]["Message"].removeprefix("Event pattern is not valid. Reason: ")
+
+
+def test_event_pattern_anything_but_prefix_suffix_wildcard_and_ignore_case(events):
+    # AWS's recorded answers: lists of prefixes / suffixes; a value they cannot apply to (a number,
+    # null) is "anything but" them; an absent field is not
+    but = lambda op, arg: {"detail": {"s": [{"anything-but": {op: arg}}]}}  # noqa: E731
+    assert pattern_result(events, but("prefix", ["init", "test"]), {"s": "post-init"}) is True
+    assert pattern_result(events, but("prefix", ["init", "post"]), {"s": "post-init"}) is False
+    assert pattern_result(events, but("suffix", [".txt", ".jpg"]), {"s": "a.jpg"}) is False
+    assert pattern_result(events, but("suffix", [".txt", ".jpg"]), {}) is False
+    for op, arg in [("prefix", "init"), ("suffix", ".txt"), ("wildcard", "*/dir/*"), ("equals-ignore-case", "x")]:
+        assert pattern_result(events, but(op, arg), {"s": None}) is True
+        assert pattern_result(events, but(op, arg), {"s": 12}) is True
+    for op, arg, reason in [
+            ("prefix", 123, "prefix/suffix match pattern must be a string"),
+            ("suffix", [None, ".txt"], "prefix/suffix match pattern must be a string"),
+            ("prefix", "", "Null prefix/suffix not allowed"),
+            ("suffix", {"equals-ignore-case": ".png"}, "Value of anything-but must be an array or single string/number value."),
+            ("wildcard", [123, "*/dir/*"], "wildcard match pattern must be a string"),
+            ("equals-ignore-case", [123], "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.")]:
+        assert pattern_result(events, but(op, arg), {"s": "x"}) == reason
+    assert pattern_result(events, {"detail": {"s": [{"anything-but": None}]}}, {"s": "x"}) == \
+        "Value of anything-but must be an array or single string/number value."
+
+
+def test_event_pattern_validation_messages_and_dotted_keys(events):
+    for pattern, reason in [
+            ({"detail": {"s": []}}, "Empty arrays are not allowed"),
+            ({"detail": {"s": [{"cidr": "bad-filter"}]}}, "Malformed CIDR, one '/' required"),
+            ({"detail": {"s": [{"cidr": "bad-/64filter"}]}}, "Malformed CIDR, mask bits must be an integer"),
+            ({"detail": {"s": [{"cidr": "xxxx:db8:1234:1a00::/64"}]}}, "Nonstandard IP address: xxxx:db8:1234:1a00::"),
+            ({"detail": {"s": [{"numeric": [">", 0, ">", 0]}]}}, "Bad numeric range operator: >"),
+            ({"detail": {"s": [{"numeric": [">", 0, "<"]}]}}, "Value of < must be numeric"),
+            ({"detail": {"s": [{"numeric": 10}]}}, "Value of numeric must be an array.")]:
+        assert pattern_result(events, pattern, {"s": 3}) == reason
+    # AWS joins keys with dots: "a.b" in the pattern or in the event names the path a → b
+    assert pattern_result(events, {"detail": {"state.status": ["running"]}}, {"state": {"status": "running"}}) is True
+    assert pattern_result(events, {"detail": {"state": {"status": ["running"]}}}, {"state.status": "running"}) is True
+    assert pattern_result(events, {"detail": {"state": {"status": ["running"]}}}, {"state.status": "stopped"}) is False
+
+
+def test_test_event_pattern_refuses_an_event_without_its_required_fields(events):
+    for event in (["plain string"], {"testEvent": "value"}):
+        error = error_of(events.test_event_pattern, EventPattern=json.dumps({"source": ["s"]}), Event=json.dumps(event))
+        assert error == {"Code": "ValidationException", "Message": "Parameter Event is not valid."}
+
+
 def test_custom_bus_rules_only_see_their_bus(events, sqs, unique_name):
     bus = unique_name("bus")
     arn = events.create_event_bus(Name=bus)["EventBusArn"]

@@ -98,14 +98,14 @@ class _Compiler:
             if key == "$or":
                 checks.append(self._or(value))
             elif isinstance(value, list):
-                if self.sns and "." in key:  # SNS: "a.b" names the key "a.b" or the nested path a → b
+                if "." in key:  # "a.b" names the key "a.b" or the nested path a → b
                     checks.append(self._field_dotted(key, self.leaf(key, value)))
                 else:
                     checks.append(self._field_leaf(key, self.leaf(key, value)))
             elif isinstance(value, dict):
                 if not value:
                     raise PatternError(f'Empty objects are not allowed: "{key}"')
-                if self.sns and "." in key:
+                if "." in key:
                     checks.append(self._field_dotted(key, self.object(value), nested=True))
                 else:
                     checks.append(self._field_nested(key, self.object(value)))
@@ -152,11 +152,18 @@ class _Compiler:
 
     @staticmethod
     def _field_nested(key: str, test: Callable) -> Callable[[dict], bool]:
+        prefix = key + "."
+
         def check(event: dict) -> bool:
             value = event.get(key, _MISSING)
-            if value is _MISSING:
-                return test({})  # exists:false below still matches an absent object
-            return test(value)
+            if value is not _MISSING and test(value):
+                return True
+            # the event may name the path with dots ({"a.b": 1} is a → b, as AWS joins keys); looked
+            # for only once the plain reading failed, so matching events pay nothing for it
+            joined = {k[len(prefix):]: v for k, v in event.items() if type(k) is str and k.startswith(prefix)}
+            if joined:
+                return test({**value, **joined} if type(value) is dict else joined)
+            return value is _MISSING and test({})  # exists:false below still matches an absent object
 
         return check
 
@@ -196,8 +203,8 @@ class _Compiler:
 
     # leaves: an array of alternatives
     def leaf(self, key: str, values: list) -> Callable[[Any], bool]:
-        if not values:  # SNS refuses them too (AWS's recorded answer, worded without the key)
-            raise PatternError("Empty arrays are not allowed" if self.sns else f'Empty arrays are not allowed: "{key}"')
+        if not values:  # AWS's recorded answer, SNS's and EventBridge's alike, names no key
+            raise PatternError("Empty arrays are not allowed")
         strings: set[str] = set()
         numbers: set[float] = set()
         trues = falses = nulls = False
@@ -302,7 +309,7 @@ class _Compiler:
             regex = _wildcard_regex(arg)
             return lambda v: type(v) is str and regex.fullmatch(v) is not None
         if op == "cidr":
-            return _cidr(arg, self.sns)
+            return _cidr(arg)
         raise PatternError(f"Unrecognized match type {op}")
 
     def _affix(self, arg, name: str, method) -> Callable[[Any], bool]:
@@ -318,23 +325,39 @@ class _Compiler:
             if len(arg) != 1:
                 raise PatternError("Only one key allowed in match expression")
             (op, inner), = arg.items()
+            # anything-but prefix / suffix / wildcard / equals-ignore-case: a string or a list of them;
+            # a value they cannot apply to (a number, null, true, false) is "anything but" them
             if op == "prefix" or (op == "suffix" and not self.sns):  # SNS has no anything-but suffix
-                if self.sns and not isinstance(inner, str):
-                    raise PatternError(f"{op} match pattern must be a string")
-                if not isinstance(inner, str) or not inner:
-                    raise PatternError(f"{op} match pattern must be a non-empty string")
+                if self.sns:  # SNS's recorded answers: one string, its own message
+                    if not isinstance(inner, str):
+                        raise PatternError(f"{op} match pattern must be a string")
+                    if not inner:
+                        raise PatternError(f"{op} match pattern must be a non-empty string")
+                if isinstance(inner, dict):
+                    raise PatternError("Value of anything-but must be an array or single string/number value.")
+                items = inner if isinstance(inner, list) else [inner]
+                if not all(isinstance(i, str) for i in items):
+                    raise PatternError("prefix/suffix match pattern must be a string")
+                if not items or not all(items):
+                    raise PatternError("Null prefix/suffix not allowed")
+                affixes = tuple(items)  # str.startswith / endswith take a tuple: any of them
                 method = str.startswith if op == "prefix" else str.endswith
-                return lambda v: type(v) is str and not method(v, inner)
+                return lambda v: type(v) is not str or not method(v, affixes)
             if op in ("equals-ignore-case", "wildcard") and not (self.sns and op == "wildcard"):
                 items = inner if isinstance(inner, list) else [inner]
-                if not items or not all(isinstance(i, str) for i in items):
-                    raise PatternError(f"Inside anything but list, {op} must be a string or an array of strings")
                 if op == "equals-ignore-case":
+                    if not items or not all(isinstance(i, str) for i in items):
+                        raise PatternError("Inside anything-but/equals-ignore-case list, "
+                                           "number|start|null|boolean is not supported.")
                     folded = {i.casefold() for i in items}
-                    return lambda v: type(v) is str and v.casefold() not in folded
+                    return lambda v: type(v) is not str or v.casefold() not in folded
+                if not items:
+                    raise PatternError("wildcard match pattern must be a string")
                 regexes = [_wildcard_regex(i) for i in items]
-                return lambda v: type(v) is str and not any(r.fullmatch(v) for r in regexes)
+                return lambda v: type(v) is not str or not any(r.fullmatch(v) for r in regexes)
             raise PatternError(f"Unsupported anything-but pattern: {op}")
+        if not isinstance(arg, (list, str)) and not (isinstance(arg, _NUMBER) and not isinstance(arg, bool)):
+            raise PatternError("Value of anything-but must be an array or single string/number value.")
         items = arg if isinstance(arg, list) else [arg]
         strings, numbers = set(), set()
         for item in items:
@@ -356,8 +379,7 @@ class _Compiler:
         return test
 
     def _numeric(self, arg) -> Callable[[Any], bool]:
-        if self.sns:
-            _check_sns_numeric(arg)
+        _check_numeric_syntax(arg)
         if not isinstance(arg, list) or not arg:
             raise PatternError("Value of numeric must be an array.")
         if len(arg) % 2:
@@ -450,13 +472,15 @@ def _wildcard_regex(pattern) -> re.Pattern:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def _check_sns_numeric(arg) -> None:
-    """A numeric condition read as SNS reads it, with its messages: `=` or a bound alone, or a
+def _check_numeric_syntax(arg) -> None:
+    """A numeric condition read as AWS reads it (SNS and EventBridge alike), with its messages: `=` or a bound alone, or a
     lower bound (`>`, `>=`) then an upper one (`<`, `<=`)."""
     def number(value) -> bool:
         return isinstance(value, _NUMBER) and not isinstance(value, bool)
 
-    if not isinstance(arg, list) or not arg:
+    if not isinstance(arg, list):
+        raise PatternError("Value of numeric must be an array.")
+    if not arg:
         raise PatternError("Invalid member in numeric match: ]")
     first = arg[0]
     if not isinstance(first, str):
@@ -482,19 +506,19 @@ def _check_sns_numeric(arg) -> None:
         raise PatternError("Bottom must be less than top")
 
 
-def _cidr(arg, sns: bool = False) -> Callable[[Any], bool]:
+def _cidr(arg) -> Callable[[Any], bool]:
     if not isinstance(arg, str):
         raise PatternError("prefix match pattern must be a string")
-    if sns:  # SNS's checks, in AWS's order: one "/", integer mask bits, then the address
-        if arg.count("/") != 1:
-            raise PatternError("Malformed CIDR, one '/' required")
-        address, bits = arg.split("/")
-        if not bits.isdigit():
-            raise PatternError("Malformed CIDR, mask bits must be an integer")
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise PatternError(f"Nonstandard IP address: {address}") from None
+    # AWS's checks (SNS's and EventBridge's alike), in AWS's order: one "/", integer mask bits, the address
+    if arg.count("/") != 1:
+        raise PatternError("Malformed CIDR, one '/' required")
+    address, bits = arg.split("/")
+    if not bits.isdigit():
+        raise PatternError("Malformed CIDR, mask bits must be an integer")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise PatternError(f"Nonstandard IP address: {address}") from None
     try:
         network = ipaddress.ip_network(arg, strict=False)
     except ValueError:
