@@ -510,3 +510,20 @@ def test_complete_multipart_without_a_body_and_with_a_small_part(s3, bucket, end
                      MultipartUpload={"Parts": parts})
     assert (small["Code"], small["Message"], small["PartNumber"]) == (
         "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", "1")
+
+
+def test_null_versions_part_heads_and_composite_attributes(s3, bucket):
+    """AWS's recorded answers: PutObject on a suspended bucket names no version; HeadObject of a
+    part is 206; GetObjectAttributes gives a COMPOSITE checksum without its part count."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert "VersionId" not in s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m", ChecksumAlgorithm="SHA256")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"data",
+                          ChecksumAlgorithm="SHA256")
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="m", UploadId=upload, MultipartUpload={"Parts": [
+        {"ETag": part["ETag"], "PartNumber": 1, "ChecksumSHA256": part["ChecksumSHA256"]}]})
+    assert done["ChecksumSHA256"].endswith("-1")
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="m", ObjectAttributes=["Checksum"])["Checksum"]
+    assert attrs["ChecksumSHA256"] == done["ChecksumSHA256"].split("-")[0]
+    head = s3.head_object(Bucket=bucket, Key="m", PartNumber=1)
+    assert head["ResponseMetadata"]["HTTPStatusCode"] == 206 and head["PartsCount"] == 1

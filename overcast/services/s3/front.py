@@ -337,7 +337,7 @@ class S3Front:
         if response.body and response.body.startswith(b"<"):
             response.body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + response.body
         if operation.name in ("GetObject", "HeadObject"):
-            if result.get("ContentRange") and operation.name == "GetObject":
+            if result.get("ContentRange"):  # a part or a range: 206, for HEAD too (AWS's recorded answers)
                 response.status = 206
             if stream is not None:
                 response.stream = stream if stream.length else None

@@ -843,7 +843,9 @@ class S3Provider(Provider):
         with self._atomic():
             version_id = self._store_new(bucket, key, writer.size, etag, writer.key, meta, data=writer.data)
             self.notifier.emit(bucket, "ObjectCreated:Put", key, writer.size, etag, version_id, ctx)
-        out = {"ETag": etag, "VersionId": self._version_out(bucket, version_id), "ServerSideEncryption": "AES256",
+        # a null version (suspended versioning) is not named in PutObject's answer (AWS's recorded answers)
+        out = {"ETag": etag, "VersionId": None if version_id == "null" else version_id,
+               "ServerSideEncryption": "AES256",
                "ChecksumType": "FULL_OBJECT" if sums else None,  # no Size: S3 sends it for appends only
                "Expiration": self._expiration(bucket, key, writer.size, meta.get("Tags"), now())}
         for alg, value in sums.items():
@@ -888,7 +890,9 @@ class S3Provider(Provider):
             for alg, value in meta["Checksums"].items():
                 out[f"Checksum{alg}"] = value
             out["ChecksumType"] = meta.get("ChecksumType")
-        elif checksums and number and meta.get("PartChecksums") and 1 <= number <= len(meta["PartChecksums"]):
+        elif checksums and number and meta.get("PartChecksums") and 1 <= number <= len(meta["PartChecksums"]) and (
+                meta.get("ChecksumType") == "COMPOSITE" or len(meta["PartChecksums"]) == 1):
+            # a FULL_OBJECT object's part has no checksum of its own, unless it is the whole object
             # a part read answers that part's checksum and the object's checksum type (AWS's recorded answers)
             out.update(_part_checksum(meta, meta["PartChecksums"], number), ChecksumType=meta.get("ChecksumType"))
         for header, name in (("ResponseContentType", "ContentType"), ("ResponseContentLanguage", "ContentLanguage"),
@@ -981,7 +985,8 @@ class S3Provider(Provider):
         if "StorageClass" in wanted:
             out["StorageClass"] = obj.meta.get("StorageClass", "STANDARD")
         if "Checksum" in wanted and obj.meta.get("Checksums"):
-            out["Checksum"] = {f"Checksum{alg}": v for alg, v in obj.meta["Checksums"].items()}
+            # without a COMPOSITE checksum's "-N" part count here (AWS's recorded answers)
+            out["Checksum"] = {f"Checksum{alg}": v.split("-")[0] for alg, v in obj.meta["Checksums"].items()}
             out["Checksum"]["ChecksumType"] = obj.meta.get("ChecksumType")
         if "ObjectParts" in wanted and obj.meta.get("Parts") and obj.meta.get("ChecksumType") != "COMPOSITE":
             # parts are listed for COMPOSITE checksums only: otherwise S3 answers just their count
