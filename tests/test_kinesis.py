@@ -178,6 +178,23 @@ def test_on_demand_stream(kinesis, unique_name):
     assert summary["OpenShardCount"] == 4
 
 
+def test_stream_without_mode_or_shard_count_is_on_demand(kinesis, unique_name):
+    # AWS's answer as recorded in LocalStack's AWS-validated test_create_stream_without_shard_count
+    name = unique_name("ks")
+    kinesis.create_stream(StreamName=name)
+    wait_active(kinesis, name)
+    summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+    assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
+    assert len(kinesis.describe_stream(StreamName=name)["StreamDescription"]["Shards"]) == 4
+
+
+def test_iterator_in_double_quotes_reads_records(kinesis, stream):
+    kinesis.put_record(StreamName=stream, Data=b"quoted", PartitionKey="p", ExplicitHashKey="0")
+    iterator = shard_iterator(kinesis, stream)
+    records = kinesis.get_records(ShardIterator=f'"{iterator}"')["Records"]
+    assert [r["Data"] for r in records] == [b"quoted"]
+
+
 def test_retention_increase_and_decrease(kinesis, stream):
     kinesis.increase_stream_retention_period(StreamName=stream, RetentionPeriodHours=48)
     assert kinesis.describe_stream(StreamName=stream)["StreamDescription"]["RetentionPeriodHours"] == 48

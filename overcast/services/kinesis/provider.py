@@ -219,8 +219,11 @@ class KinesisProvider(Provider):
 
     def create_stream(self, ctx, params):
         name = params["StreamName"]
-        mode = (params.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
         count = params.get("ShardCount")
+        # neither a mode nor a shard count: AWS makes an on-demand stream (4 shards, as recorded
+        # against AWS in LocalStack's test_create_stream_without_shard_count snapshot)
+        default_mode = "PROVISIONED" if count is not None else "ON_DEMAND"
+        mode = (params.get("StreamModeDetails") or {}).get("StreamMode", default_mode)
         if mode == "ON_DEMAND":
             if count is not None:
                 raise _invalid("ShardCount cannot be specified for an ON_DEMAND stream.")
@@ -561,6 +564,8 @@ class KinesisProvider(Provider):
         return {"ShardIterator": self._iterator(stream.id, shard[0], after)}
 
     def _decode_iterator(self, token: str) -> tuple[int, int, int, float]:
+        if len(token) > 1 and token[0] == token[-1] == '"':
+            token = token[1:-1]  # AWS reads an iterator wrapped in double quotes (a shell or JSON copy) as the iterator
         try:
             raw = base64.b64decode(token.encode(), validate=True)
             if not raw.startswith(b"ocK1"):
