@@ -417,6 +417,37 @@ def test_kinesis_another_accounts_stream_is_refused(a, b, unique_name):
     assert ka.describe_stream_consumer(ConsumerARN=consumer)["ConsumerDescription"]["ConsumerName"] == "c"
 
 
+def test_kinesis_resource_policy_grants_another_account(a, b, unique_name):
+    ka, kb = a("kinesis"), b("kinesis")
+    name = unique_name("kpol")
+    ka.create_stream(StreamName=name, ShardCount=1)
+    ka.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    arn = ka.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    assert ka.get_resource_policy(ResourceARN=arn)["Policy"] == "{}"
+    policy = grant(f"arn:aws:iam::{B}:root", ["kinesis:PutRecord", "kinesis:GetShardIterator", "kinesis:GetRecords"],
+                   arn)
+    ka.put_resource_policy(ResourceARN=arn, Policy=policy)
+    assert json.loads(ka.get_resource_policy(ResourceARN=arn)["Policy"]) == json.loads(policy)
+    # B writes and reads A's stream by its ARN, as the policy allows, and nothing more
+    kb.put_record(StreamARN=arn, Data=b"from B", PartitionKey="p")
+    iterator = kb.get_shard_iterator(StreamARN=arn, ShardId="shardId-000000000000",
+                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in kb.get_records(ShardIterator=iterator)["Records"]] == [b"from B"]
+    refused(lambda: kb.delete_stream(StreamARN=arn), **no_policy_denied("kinesis:DeleteStream", arn))
+    refused(lambda: kb.put_resource_policy(ResourceARN=arn, Policy=grant("*", "kinesis:*", arn)),
+            **no_policy_denied("kinesis:PutResourcePolicy", arn))
+    # a Deny wins, and once the policy is deleted the grant is gone (the iterator B holds too)
+    ka.put_resource_policy(ResourceARN=arn, Policy=grant(f"arn:aws:iam::{B}:root", "kinesis:PutRecord", arn, "Deny"))
+    refused(lambda: kb.put_record(StreamARN=arn, Data=b"x", PartitionKey="p"), "AccessDeniedException", 400)
+    ka.delete_resource_policy(ResourceARN=arn)
+    assert ka.get_resource_policy(ResourceARN=arn)["Policy"] == "{}"
+    refused(lambda: ka.delete_resource_policy(ResourceARN=arn), "ResourceNotFoundException")
+    refused(lambda: kb.get_records(ShardIterator=iterator), **no_policy_denied("kinesis:GetRecords", arn))
+    missing = arn.rsplit("/", 1)[0] + "/no-such-stream-kpol"
+    refused(lambda: ka.put_resource_policy(ResourceARN=missing, Policy=grant("*", "kinesis:*", missing)),
+            "ResourceNotFoundException")
+
+
 def test_logs_another_accounts_group_arn_is_refused(a, b, unique_name):
     la, lb = a("logs"), b("logs")
     name = unique_name("/acct")

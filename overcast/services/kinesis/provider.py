@@ -146,23 +146,66 @@ class KinesisProvider(Provider):
             parts = arn.split(":")
             if len(parts) < 6 or not parts[5].startswith("stream/"):
                 raise _invalid(f"Invalid StreamARN: {arn}")
-            _refuse_other_account(ctx, parts[4], arn)
+            self._refuse_other_account(ctx, parts[4], arn)
             row = self.store.stream_by_arn(arn)
             name = parts[5][7:]
         elif name:
             row = self.store.stream(ctx.account, ctx.region, name)
         else:
             raise _invalid("Either StreamName or StreamARN should be provided.")
-        if row is None or (row[1], row[2]) != (ctx.account, ctx.region):
+        # by ARN, another account's stream is reachable once its resource policy allowed the call
+        if row is None or (ctx.account if arn else row[1], row[2]) != (ctx.account, ctx.region):
             raise _not_found(f"Stream {name} under account {ctx.account} not found.")
         return Stream(row)
 
     def _stream_arn_for(self, ctx, arn: str) -> Stream:
-        """_stream_arn for a request: another account's stream is refused (no resource policies)."""
+        """_stream_arn for a request: another account's stream only as its resource policy allows."""
         parts = arn.split(":") if isinstance(arn, str) else []
         if len(parts) >= 6:
-            _refuse_other_account(ctx, parts[4], arn.split("/consumer/")[0])
+            self._refuse_other_account(ctx, parts[4], arn)
         return self._stream_arn(arn)
+
+    def _refuse_other_account(self, ctx, account: str, arn: str) -> None:
+        """A stream or consumer of another account is used only as its resource policy allows
+        (a consumer's own policy, else its stream's), judged by the shared evaluator."""
+        if account == ctx.account:
+            return
+        found, policy = self.store.policy(arn)
+        if not found or (policy is None and "/consumer/" in arn):
+            found, policy = self.store.policy(arn.split("/consumer/")[0])
+        iam_policy.check(ctx, account, arn, f"kinesis:{ctx.operation}", policy)
+
+    # -- resource policies ----------------------------------------------------------------------
+
+    def _policy_target(self, ctx, params) -> tuple[str, str | None]:
+        arn = params["ResourceARN"]
+        parts = arn.split(":")
+        if len(parts) < 6 or not parts[5].startswith("stream/"):
+            raise _invalid(f"Invalid ResourceARN: {arn}")
+        self._refuse_other_account(ctx, parts[4], arn)
+        found, policy = self.store.policy(arn)
+        if not found:
+            raise _not_found(f"Resource {arn} not found.")
+        return arn, policy
+
+    def put_resource_policy(self, ctx, params):
+        arn, _ = self._policy_target(ctx, params)
+        doc = iam_policy.parse(params["Policy"])
+        if doc is None or not doc.get("Statement"):
+            raise _invalid("Policy is not a valid JSON policy document with a Statement.")
+        self.store.set_policy(arn, params["Policy"])
+        return {}
+
+    def get_resource_policy(self, ctx, params):
+        _, policy = self._policy_target(ctx, params)
+        return {"Policy": policy or "{}"}
+
+    def delete_resource_policy(self, ctx, params):
+        arn, policy = self._policy_target(ctx, params)
+        if policy is None:
+            raise _not_found(f"No resource policy found for resource {arn}.")
+        self.store.set_policy(arn, None)
+        return {}
 
     def _stream_arn(self, arn: str) -> Stream:
         row = self.store.stream_by_arn(arn) if isinstance(arn, str) else None
@@ -584,7 +627,9 @@ class KinesisProvider(Provider):
                            f"{time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime(now))} which is further in the "
                            "future than the tolerated delay of 300000 milliseconds.")
         row = self.store.stream_by_id(sid)
-        if row is None or (row[1], row[2]) != (ctx.account, ctx.region):
+        if row is not None and row[1] != ctx.account and row[2] == ctx.region:
+            self._refuse_other_account(ctx, row[1], row[4])  # an iterator of a stream shared by its policy
+        elif row is None or (row[1], row[2]) != (ctx.account, ctx.region):
             raise _not_found("Shard iterator refers to a stream that does not exist.")
         stream = Stream(row)
         limit = params.get("Limit") or 10000
@@ -748,7 +793,7 @@ class KinesisProvider(Provider):
         if arn:
             parts = arn.split(":")
             if len(parts) >= 6:
-                _refuse_other_account(ctx, parts[4], arn.split("/consumer/")[0])
+                self._refuse_other_account(ctx, parts[4], arn)
             row = self.store.consumer(None, arn=arn)
         elif params.get("StreamARN") and params.get("ConsumerName"):
             stream = self._stream_arn_for(ctx, params["StreamARN"])
@@ -890,7 +935,3 @@ class KinesisProvider(Provider):
         return self._shard(stream, shard_id)[6] is not None
 
 
-def _refuse_other_account(ctx, account: str, arn: str) -> None:
-    """Kinesis keeps no resource policies (PutResourcePolicy is not implemented), so the shared
-    evaluator refuses every stream or consumer of another account."""
-    iam_policy.check(ctx, account, arn, f"kinesis:{ctx.operation}")

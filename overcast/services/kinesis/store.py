@@ -60,6 +60,9 @@ MIGRATIONS = [
     """,
     # the trace of the PutRecord(s) that wrote a record (an X-Ray trace header), for its consumers
     "ALTER TABLE kinesis_records ADD COLUMN trace TEXT;",
+    # resource policies (PutResourcePolicy) of a stream or a consumer: they go with it when it is deleted
+    "ALTER TABLE kinesis_streams ADD COLUMN policy TEXT;",
+    "ALTER TABLE kinesis_consumers ADD COLUMN policy TEXT;",
 ]
 
 STREAM_COLUMNS = ("id, account, region, name, arn, mode, created, ready_at, settling, retention_hours, "
@@ -179,6 +182,21 @@ class KinesisStore:
                                      (arn,))
         return self.db.query_one("SELECT arn, name, created, stream_id FROM kinesis_consumers WHERE stream_id=? "
                                  "AND name=?", (sid, name))
+
+    # -- resource policies ----------------------------------------------------------------------
+
+    def policy(self, arn) -> tuple[bool, str | None]:
+        """(whether a stream or consumer has this ARN, its resource policy's text or None)."""
+        for table in ("kinesis_streams", "kinesis_consumers"):
+            row = self.db.query_one(f"SELECT policy FROM {table} WHERE arn=?", (arn,))
+            if row is not None:
+                return True, row[0]
+        return False, None
+
+    def set_policy(self, arn, policy: str | None) -> None:
+        with self.db.transaction():
+            for table in ("kinesis_streams", "kinesis_consumers"):
+                self.db.execute(f"UPDATE {table} SET policy=? WHERE arn=?", (policy, arn))
 
     def delete_consumer(self, arn) -> None:
         self.db.execute("DELETE FROM kinesis_consumers WHERE arn=?", (arn,))
