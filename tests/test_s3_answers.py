@@ -527,3 +527,24 @@ def test_null_versions_part_heads_and_composite_attributes(s3, bucket):
     assert attrs["ChecksumSHA256"] == done["ChecksumSHA256"].split("-")[0]
     head = s3.head_object(Bucket=bucket, Key="m", PartNumber=1)
     assert head["ResponseMetadata"]["HTTPStatusCode"] == 206 and head["PartsCount"] == 1
+
+
+def test_part_copy_ranges_batch_deletes_and_future_copy_conditions(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="src", Body=b"0123456789")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    source = {"Bucket": bucket, "Key": "src"}
+    over = _failure(s3.upload_part_copy, Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, CopySource=source,
+                    CopySourceRange="bytes=0-100")
+    assert (over["Code"], over["Message"]) == ("InvalidArgument", "Range specified is not valid for source object of "
+                                               "size: 10")
+    past = _failure(s3.upload_part_copy, Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, CopySource=source,
+                    CopySourceRange="bytes=100-200")
+    assert (past["Code"], past["Message"]) == ("InvalidRequest", "The specified copy range is invalid for the source "
+                                               "object size")
+    future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    assert s3.upload_part_copy(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, CopySource=source,
+                               CopySourceIfModifiedSince=future)["CopyPartResult"]["ETag"]
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "src", "VersionId": "HPniJFCxqTsMuIH9KX8K8wEjNUgmABCD"}]})
+    assert result["Errors"] == [{"Key": "src", "VersionId": "HPniJFCxqTsMuIH9KX8K8wEjNUgmABCD",
+                                 "Code": "NoSuchVersion", "Message": "The specified version does not exist."}]

@@ -1065,6 +1065,13 @@ class S3Provider(Provider):
             key = item.get("Key")
             if key is None:
                 raise malformed_xml()
+            version_id = item.get("VersionId")
+            if version_id and version_id != "null" and self.store.version(bucket.name, key, version_id) is None:
+                # a version that is not there is an error of the batch (AWS's recorded answers), where a
+                # single DeleteObject of it succeeds
+                errors.append({"Key": key, "VersionId": version_id, "Code": "NoSuchVersion",
+                               "Message": "The specified version does not exist."})
+                continue
             try:
                 result = self._delete(ctx, bucket, key, item.get("VersionId"),
                                       bool(params.get("BypassGovernanceRetention")))
@@ -1112,7 +1119,7 @@ class S3Provider(Provider):
             raise precondition_failed("x-amz-copy-source-If-None-Match")
         if u is not None and m is None and modified > u.timestamp():
             raise precondition_failed("x-amz-copy-source-If-Unmodified-Since")
-        if s is not None and n is None and modified <= s.timestamp():
+        if s is not None and n is None and modified <= s.timestamp() <= time.time():  # a future date is ignored
             raise precondition_failed("x-amz-copy-source-If-Modified-Since")
         return bucket, obj
 
@@ -1433,9 +1440,12 @@ class S3Provider(Provider):
                                        "first and last are the zero-based offsets of the first and last bytes to copy",
                                        "x-amz-copy-source-range", text)
             first, last_byte = int(m.group(1)), int(m.group(2))
+            # beyond the source, as AWS's recorded answers word it
+            if first >= src.size:
+                raise AwsError("InvalidRequest", "The specified copy range is invalid for the source object size")
             if last_byte >= src.size:
-                raise AwsError("InvalidRange", "The requested range is not satisfiable", 416,
-                               RangeRequested=text, ActualObjectSize=src.size)
+                raise invalid_argument(f"Range specified is not valid for source object of size: {src.size}",
+                                       "x-amz-copy-source-range", text)
             start, length = first, last_byte - first + 1
         algorithm = upload[4].get("Algorithm")
         writer = BlobWriter(self.blobs, [algorithm or "CRC64NVME"])  # CRC64NVME: as in upload_part
