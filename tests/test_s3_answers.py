@@ -548,3 +548,17 @@ def test_part_copy_ranges_batch_deletes_and_future_copy_conditions(s3, bucket):
         {"Key": "src", "VersionId": "HPniJFCxqTsMuIH9KX8K8wEjNUgmABCD"}]})
     assert result["Errors"] == [{"Key": "src", "VersionId": "HPniJFCxqTsMuIH9KX8K8wEjNUgmABCD",
                                  "Code": "NoSuchVersion", "Message": "The specified version does not exist."}]
+
+
+def test_listing_and_bucket_deletion_details(s3, bucket, endpoint):
+    """AWS's recorded answers: an empty delimiter is not echoed in ListObjects, a continuation
+    page names no StartAfter, and a versioned bucket's BucketNotEmpty says to delete versions."""
+    assert "Delimiter" not in s3.list_objects(Bucket=bucket, Delimiter="")
+    for key in ("a", "b", "c"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    first = s3.list_objects_v2(Bucket=bucket, MaxKeys=1)
+    page = s3.list_objects_v2(Bucket=bucket, MaxKeys=1, StartAfter="a", ContinuationToken=first["NextContinuationToken"])
+    assert "StartAfter" not in page
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert _failure(s3.delete_bucket, Bucket=bucket)["Message"] == (
+        "The bucket you tried to delete is not empty. You must delete all versions in the bucket.")

@@ -328,7 +328,10 @@ class S3Provider(Provider):
     def delete_bucket(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
         if not self.store.bucket_is_empty(bucket.name):
-            raise AwsError("BucketNotEmpty", "The bucket you tried to delete is not empty", 409, BucketName=bucket.name)
+            message = "The bucket you tried to delete is not empty"
+            if bucket.versioning:  # AWS's words for a versioned bucket
+                message += ". You must delete all versions in the bucket."
+            raise AwsError("BucketNotEmpty", message, 409, BucketName=bucket.name)
         self.store.delete_bucket(bucket.name)
         return {}
 
@@ -1253,7 +1256,7 @@ class S3Provider(Provider):
         owner = _owner(bucket.account)
         return {
             "Name": bucket.name, "Prefix": _encode(prefix, url), "Marker": _encode(marker, url),
-            "Delimiter": _encode(params.get("Delimiter"), url), "MaxKeys": max_keys, "IsTruncated": truncated,
+            "Delimiter": _encode(params.get("Delimiter") or None, url), "MaxKeys": max_keys, "IsTruncated": truncated,
             "EncodingType": params.get("EncodingType"),
             "NextMarker": _encode(last, url) if truncated and delimiter else None,
             "Contents": [self._content(o, url, owner) for o in contents] or None,
@@ -1281,7 +1284,8 @@ class S3Provider(Provider):
             "Name": bucket.name, "Prefix": _encode(prefix, url), "Delimiter": _encode(params.get("Delimiter"), url),
             "MaxKeys": max_keys, "IsTruncated": truncated, "EncodingType": params.get("EncodingType"),
             "KeyCount": len(contents) + len(prefixes), "ContinuationToken": token,
-            "StartAfter": _encode(params.get("StartAfter"), url),
+            # a continuation token's page names no StartAfter (AWS's recorded answers)
+            "StartAfter": None if token else _encode(params.get("StartAfter"), url),
             "NextContinuationToken": base64.urlsafe_b64encode(last.encode()).decode() if truncated and last else None,
             "Contents": [self._content(o, url, owner) for o in contents] or None,
             "CommonPrefixes": [{"Prefix": _encode(p, url)} for p in prefixes] or None,
