@@ -562,3 +562,16 @@ def test_listing_and_bucket_deletion_details(s3, bucket, endpoint):
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     assert _failure(s3.delete_bucket, Bucket=bucket)["Message"] == (
         "The bucket you tried to delete is not empty. You must delete all versions in the bucket.")
+
+
+def test_tagging_and_acl_of_a_delete_marker(s3, bucket):
+    """AWS's recorded answers: tagging operations and PutObjectAcl on a key whose latest version is
+    a delete marker are 405 MethodNotAllowed (ResourceType DeleteMarker); GetObjectAcl is NoSuchKey."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="k")
+    for call, kwargs in ((s3.get_object_tagging, {}), (s3.delete_object_tagging, {}),
+                         (s3.put_object_tagging, {"Tagging": {"TagSet": []}}), (s3.put_object_acl, {"ACL": "private"})):
+        refused = _failure(call, Bucket=bucket, Key="k", **kwargs)
+        assert (refused["Code"], refused["ResourceType"], refused["Status"]) == ("MethodNotAllowed", "DeleteMarker", 405)
+    assert _failure(s3.get_object_acl, Bucket=bucket, Key="k")["Code"] == "NoSuchKey"

@@ -213,7 +213,10 @@ class S3Provider(Provider):
             if key and not self.store.blob_in_use(key):
                 self.blobs.delete(key)
 
-    def _object(self, bucket: Bucket, key: str, version_id: str | None, method: str = "GET") -> Obj:
+    def _object(self, bucket: Bucket, key: str, version_id: str | None, method: str = "GET",
+                refuse_marker: bool = False) -> Obj:
+        """The object (version) a request names. `refuse_marker`: a latest delete marker is 405
+        MethodNotAllowed rather than NoSuchKey (tagging and PutObjectAcl, AWS's recorded answers)."""
         if version_id is not None:
             # a bucket never versioned has only "null" versions: any other id is malformed to S3
             if version_id != "null" and (not bucket.versioning or not _valid_version_id(version_id)):
@@ -231,6 +234,10 @@ class S3Provider(Provider):
         obj = self.store.latest(bucket.name, key)
         if obj is None:
             raise no_such_key(key)
+        if obj.delete_marker and refuse_marker:
+            raise AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
+                           Method=method, ResourceType="DeleteMarker",
+                           _headers={"x-amz-delete-marker": "true", "x-amz-version-id": obj.version_id})
         if obj.delete_marker:
             raise AwsError("NoSuchKey", "The specified key does not exist.", 404, Key=key,
                            _headers={"x-amz-delete-marker": "true", "x-amz-version-id": obj.version_id})
@@ -1643,7 +1650,7 @@ class S3Provider(Provider):
 
     def put_object_tagging(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        obj = self._object(bucket, params["Key"], params.get("VersionId"), "PUT")
+        obj = self._object(bucket, params["Key"], params.get("VersionId"), "PUT", refuse_marker=True)
         tags = (params.get("Tagging") or {}).get("TagSet")
         if tags is None:
             raise malformed_xml()
@@ -1656,14 +1663,14 @@ class S3Provider(Provider):
 
     def get_object_tagging(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        obj = self._object(bucket, params["Key"], params.get("VersionId"))
+        obj = self._object(bucket, params["Key"], params.get("VersionId"), refuse_marker=True)
         tags = obj.meta.get("Tags") or {}
         return {"VersionId": self._version_out(bucket, obj.version_id),
                 "TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
     def delete_object_tagging(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        obj = self._object(bucket, params["Key"], params.get("VersionId"), "DELETE")
+        obj = self._object(bucket, params["Key"], params.get("VersionId"), "DELETE", refuse_marker=True)
         obj.meta.pop("Tags", None)
         self.store.update_meta(obj)
         return {"VersionId": self._version_out(bucket, obj.version_id)}
@@ -1676,7 +1683,7 @@ class S3Provider(Provider):
 
     def put_object_acl(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        self._object(bucket, params["Key"], params.get("VersionId"), "PUT")
+        self._object(bucket, params["Key"], params.get("VersionId"), "PUT", refuse_marker=True)
         return {}
 
     def _locked_object(self, params, method: str) -> tuple[Bucket, Obj]:
