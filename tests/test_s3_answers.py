@@ -575,3 +575,10 @@ def test_tagging_and_acl_of_a_delete_marker(s3, bucket):
         refused = _failure(call, Bucket=bucket, Key="k", **kwargs)
         assert (refused["Code"], refused["ResourceType"], refused["Status"]) == ("MethodNotAllowed", "DeleteMarker", 405)
     assert _failure(s3.get_object_acl, Bucket=bucket, Key="k")["Code"] == "NoSuchKey"
+
+
+def test_cors_rule_with_an_unsupported_method(s3, bucket):
+    refused = _failure(s3.put_bucket_cors, Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["MYMETHOD"], "AllowedOrigins": ["*"]}]})
+    assert refused == {"Code": "InvalidRequest", "Status": 400,
+                       "Message": "Found unsupported HTTP method in CORS config. Unsupported method is MYMETHOD"}

@@ -454,8 +454,8 @@ class S3Provider(Provider):
             for rule in rules:
                 for method in rule.get("AllowedMethods") or []:
                     if method not in ("GET", "PUT", "HEAD", "POST", "DELETE"):
-                        raise invalid_argument(f"Found unsupported HTTP method in CORS config. Unsupported method "
-                                               f"is {method}", "AllowedMethod", method)
+                        raise AwsError("InvalidRequest", "Found unsupported HTTP method in CORS config. "
+                                       f"Unsupported method is {method}")  # AWS's recorded answer
         elif key == "lifecycle":
             for rule in value.get("Rules") or []:
                 if rule.get("Status") not in ("Enabled", "Disabled"):
