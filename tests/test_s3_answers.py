@@ -582,3 +582,23 @@ def test_cors_rule_with_an_unsupported_method(s3, bucket):
         {"AllowedMethods": ["MYMETHOD"], "AllowedOrigins": ["*"]}]})
     assert refused == {"Code": "InvalidRequest", "Status": 400,
                        "Message": "Found unsupported HTTP method in CORS config. Unsupported method is MYMETHOD"}
+
+
+def test_server_header_generated_configuration_ids_and_tagging_event_version(s3, bucket, client, unique_name,
+                                                                               endpoint):
+    assert raw(endpoint, "GET", f"/{bucket}").headers["server"] == "AmazonS3"
+    sqs = client("sqs")
+    queue = sqs.create_queue(QueueName=unique_name("tq"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [
+        {"QueueArn": arn, "Events": ["s3:ObjectTagging:*"]}]})
+    assert s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"][0]["Id"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+    records = []
+    deadline = time.monotonic() + 20
+    while not records and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2, MaxNumberOfMessages=10).get("Messages", []):
+            records += json.loads(message["Body"]).get("Records", [])
+    assert records[0]["eventName"] == "ObjectTagging:Put" and records[0]["eventVersion"] == "2.3"
+    assert "sequencer" not in records[0]["s3"]["object"]

@@ -12,9 +12,11 @@ EventBridgeConfiguration every event goes to the bucket's account and region's d
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import itertools
 import logging
+import os
 import time
 import uuid
 from typing import NamedTuple
@@ -89,6 +91,8 @@ class Notifier:
         unusable: list[tuple[str, str]] = []
         for list_name, arn_name, kind in _KINDS:
             for entry in config.get(list_name) or []:
+                if not entry.get("Id"):  # S3 names a configuration given without an Id
+                    entry["Id"] = base64.b64encode(os.urandom(36)).decode()
                 arn = entry.get(arn_name) or ""
                 for event in entry.get("Events") or []:
                     if event not in EVENTS:
@@ -224,7 +228,11 @@ class Notifier:
         task.add_done_callback(self._tasks.discard)
 
     def _record(self, bucket, event, key, size, etag, version_id, ctx, config_id, sequencer) -> dict:
-        obj = {"key": quote_plus(key, safe="/"), "sequencer": sequencer}
+        # tagging events are eventVersion 2.3 without a sequencer (AWS's recorded answers)
+        tagging = event.startswith("ObjectTagging")
+        obj = {"key": quote_plus(key, safe="/")}
+        if not tagging:
+            obj["sequencer"] = sequencer
         if event.startswith("ObjectCreated") or event.startswith("ObjectTagging"):
             obj["size"] = size
             obj["eTag"] = etag.strip('"')
@@ -236,7 +244,7 @@ class Notifier:
         if ctx is not None and ctx.request.client:
             source_ip = ctx.request.client[0]
         return {
-            "eventVersion": "2.1",
+            "eventVersion": "2.3" if tagging else "2.1",
             "eventSource": "aws:s3",
             "awsRegion": bucket.region,
             "eventTime": _iso(time.time()),

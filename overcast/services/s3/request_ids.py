@@ -11,4 +11,5 @@ def request_id_headers(ctx) -> list[tuple[str, str]]:
     if len(rid) != 16:
         rid = ctx.request_id = rid.replace("-", "")[:16].upper()
     host_id = base64.b64encode(f"overcast/{rid}".encode()).decode()
-    return [("x-amz-request-id", rid), ("x-amz-id-2", host_id)]
+    # S3 names itself in Server on every answer (AWS's recorded answers)
+    return [("x-amz-request-id", rid), ("x-amz-id-2", host_id), ("Server", "AmazonS3")]
