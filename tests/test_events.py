@@ -90,9 +90,31 @@ def test_invalid_event_pattern(events, unique_name):
 
 
 def test_invalid_schedule_expression(events, unique_name):
-    for expression in ("rate(1 minutes)", "cron(0 10 * * * *)", "every day"):
+    for expression in ("rate(1 minutes)", "cron(0 10 * * * *)", "every day", " rate(10 minutes)"):
         error = error_of(events.put_rule, Name=unique_name("rule"), ScheduleExpression=expression)
         assert (error["Code"], error["Message"]) == ("ValidationException", "Parameter ScheduleExpression is not valid.")
+
+
+def test_remove_permission_of_a_missing_statement(events, unique_name):
+    bus = unique_name("bus")
+    events.create_event_bus(Name=bus)
+    for _ in range(2):  # without a policy, then with one that lacks the statement
+        error = error_of(events.remove_permission, EventBusName=bus, StatementId="non-existing-sid")
+        assert error == {"Code": "ResourceNotFoundException", "Message": "Statement with the provided id does not exist."}
+        events.put_permission(EventBusName=bus, Action="events:PutEvents", Principal="123456789012", StatementId="s1")
+    events.remove_permission(EventBusName=bus, StatementId="s1")
+    assert "s1" not in events.describe_event_bus(Name=bus).get("Policy", "")
+
+
+def test_tags_of_missing_rules_and_buses(events, unique_name):
+    arn = "arn:aws:events:us-east-1:000000000000:"
+    for resource, message in [(f"rule/{unique_name('r')}", "Rule {} does not exist on EventBus default."),
+                              (f"rule/b1/{unique_name('r')}", "Rule {} does not exist on EventBus b1."),
+                              (f"event-bus/{unique_name('b')}", "Event bus {} does not exist.")]:
+        expected = {"Code": "ResourceNotFoundException", "Message": message.format(resource.rsplit("/", 1)[1])}
+        assert error_of(events.list_tags_for_resource, ResourceARN=arn + resource) == expected
+        assert error_of(events.tag_resource, ResourceARN=arn + resource, Tags=[{"Key": "k", "Value": "v"}]) == expected
+        assert error_of(events.untag_resource, ResourceARN=arn + resource, TagKeys=["k"]) == expected
 
 
 def test_rule_needs_pattern_or_schedule(events, unique_name):

@@ -262,9 +262,12 @@ class EventsProvider(Provider):
         bus = self._bus(ctx.account, ctx.region, self._bus_name_for(ctx, params.get("EventBusName")))
         if params.get("RemoveAllPermissions"):
             bus.pop("Policy", None)
-        elif bus.get("Policy"):
-            policy = orjson.loads(bus["Policy"])
-            policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != params.get("StatementId")]
+        else:
+            policy = orjson.loads(bus["Policy"]) if bus.get("Policy") else {"Statement": []}
+            kept = [s for s in policy["Statement"] if s.get("Sid") != params.get("StatementId")]
+            if len(kept) == len(policy["Statement"]):  # AWS's recorded answer, with or without a policy
+                raise not_found("Statement with the provided id does not exist.")
+            policy["Statement"] = kept
             bus["Policy"] = orjson.dumps(policy).decode()
         self.store.put("bus", bus["Arn"], ctx.account, ctx.region, bus["Name"], bus)
         return {}
@@ -288,6 +291,8 @@ class EventsProvider(Provider):
             except PatternError as e:
                 raise AwsError("InvalidEventPatternException", f"Event pattern is not valid. Reason: {e.reason}") from None
         if schedule:
+            if schedule != schedule.strip():  # AWS refuses surrounding spaces (its recorded answer)
+                raise validation("Parameter ScheduleExpression is not valid.")
             if bus != "default":
                 raise validation("ScheduleExpression is supported only on the default event bus.")
             try:
@@ -443,14 +448,18 @@ class EventsProvider(Provider):
     # -- tags ------------------------------------------------------------------------------------
 
     def _tagged(self, ctx, arn: str) -> tuple[str, dict]:
+        # a missing rule or bus is named as AWS names it (its recorded answers)
         if ":rule/" in arn:
             rule = self.store.get_rule(arn)
             if rule is not None:
                 return "rule", rule
-        elif ":event-bus/" in arn:
+            bus, _, name = arn.split(":rule/", 1)[1].rpartition("/")
+            raise not_found(f"Rule {name} does not exist on EventBus {bus or 'default'}.")
+        if ":event-bus/" in arn:
             bus = self.store.get("bus", arn)
             if bus is not None:
                 return "bus", bus
+            raise not_found(f"Event bus {arn.split(':event-bus/', 1)[1]} does not exist.")
         raise not_found(f"Resource {arn} does not exist.")
 
     def _save_tagged(self, ctx, kind: str, doc: dict) -> None:

@@ -142,7 +142,7 @@ class SchedulerProvider(Provider):
 
     def _check(self, params: dict) -> None:
         expression = params["ScheduleExpression"]
-        if expression != expression.strip():  # Scheduler refuses surrounding spaces (EventBridge rules allow them)
+        if expression != expression.strip():  # AWS refuses surrounding spaces (EventBridge rules too)
             raise validation(f"Invalid Schedule Expression {expression}.")
         try:
             schedule = parse_schedule(params["ScheduleExpression"], params.get("ScheduleExpressionTimezone"),
