@@ -185,7 +185,10 @@ def test_stream_without_mode_or_shard_count_is_on_demand(kinesis, unique_name):
     wait_active(kinesis, name)
     summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
     assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
-    assert len(kinesis.describe_stream(StreamName=name)["StreamDescription"]["Shards"]) == 4
+    shards = kinesis.describe_stream(StreamName=name)["StreamDescription"]["Shards"]
+    assert len(shards) == 4
+    # each shard starts at a sequence number of its own, as on AWS
+    assert len({s["SequenceNumberRange"]["StartingSequenceNumber"] for s in shards}) == 4
 
 
 def test_iterator_in_double_quotes_reads_records(kinesis, stream):

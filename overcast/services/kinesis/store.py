@@ -78,13 +78,16 @@ class KinesisStore:
 
     def create_stream(self, account, region, name, arn, mode, now, ready_at, shards, tags) -> int:
         with self.db.transaction():
+            # every shard starts at its own sequence number, as on AWS (a client may tell shards
+            # apart by it); records then follow all of them
             sid = self.db.insert(
                 "INSERT INTO kinesis_streams(account, region, name, arn, mode, created, ready_at, settling, "
-                "retention_hours, next_shard, tags) VALUES(?,?,?,?,?,?,?,'CREATING',24,?,?)",
-                (account, region, name, arn, mode, now, ready_at, len(shards), orjson.dumps(tags).decode()))
+                "retention_hours, next_shard, tags, last_seq) VALUES(?,?,?,?,?,?,?,'CREATING',24,?,?,?)",
+                (account, region, name, arn, mode, now, ready_at, len(shards), orjson.dumps(tags).decode(),
+                 len(shards) - 1))
             self.db.execute_many(
-                "INSERT INTO kinesis_shards(stream_id, idx, start_hash, end_hash, start_seq) VALUES(?,?,?,?,0)",
-                [(sid, i, str(lo), str(hi)) for i, (lo, hi) in enumerate(shards)])
+                "INSERT INTO kinesis_shards(stream_id, idx, start_hash, end_hash, start_seq) VALUES(?,?,?,?,?)",
+                [(sid, i, str(lo), str(hi), i) for i, (lo, hi) in enumerate(shards)])
         return sid
 
     def stream(self, account, region, name) -> tuple | None:
@@ -126,9 +129,10 @@ class KinesisStore:
                                  [(last, sid, i) for i in close])
             self.db.execute_many(
                 "INSERT INTO kinesis_shards(stream_id, idx, parent, adjacent_parent, start_hash, end_hash, start_seq) "
-                "VALUES(?,?,?,?,?,?,?)", [(sid, c[0], c[1], c[2], str(c[3]), str(c[4]), last + 1) for c in children])
-            self.db.execute("UPDATE kinesis_streams SET next_shard=next_shard+?, ready_at=?, settling='UPDATING' "
-                            "WHERE id=?", (len(children), ready_at, sid))
+                "VALUES(?,?,?,?,?,?,?)",
+                [(sid, c[0], c[1], c[2], str(c[3]), str(c[4]), last + 1 + j) for j, c in enumerate(children)])
+            self.db.execute("UPDATE kinesis_streams SET next_shard=next_shard+?, ready_at=?, settling='UPDATING', "
+                            "last_seq=last_seq+? WHERE id=?", (len(children), ready_at, len(children), sid))
 
     # -- records ------------------------------------------------------------------------------
 
