@@ -446,3 +446,14 @@ def test_kinesis_target_with_partition_key_path(events, client, unique_name):
         time.sleep(0.05)
     assert records[0]["PartitionKey"] == "c-42"
     assert json.loads(records[0]["Data"])["detail"] == {"customer": "c-42"}
+
+
+def test_list_rules_pages_with_an_opaque_token(events, unique_name):
+    prefix = unique_name("page")
+    for i in range(5):
+        events.put_rule(Name=f"{prefix}-{i}", EventPattern=json.dumps({"source": ["s"]}))
+    first = events.list_rules(NamePrefix=prefix, Limit=3)
+    assert [r["Name"] for r in first["Rules"]] == [f"{prefix}-{i}" for i in range(3)]
+    assert not first["NextToken"].isdigit()  # opaque, as AWS's tokens are
+    rest = events.list_rules(NamePrefix=prefix, Limit=3, NextToken=first["NextToken"])
+    assert [r["Name"] for r in rest["Rules"]] == [f"{prefix}-3", f"{prefix}-4"] and "NextToken" not in rest

@@ -237,11 +237,17 @@ class EventsProvider(Provider):
 
     @staticmethod
     def _page(items: list, params: dict, key: str) -> dict:
-        start = int(params.get("NextToken") or 0) if str(params.get("NextToken") or "0").isdigit() else 0
+        # the token is opaque, as AWS's are: a bare offset ("3") is a string clients may meet elsewhere
+        # in the answer (LocalStack's suite masks the token's value everywhere it occurs)
+        try:
+            text = base64.urlsafe_b64decode(str(params.get("NextToken") or "").encode() + b"==").decode()
+            start = int(text.removeprefix("offset:")) if text.startswith("offset:") else 0
+        except (ValueError, UnicodeDecodeError):
+            start = 0
         limit = params.get("Limit") or 100
         out = {key: items[start:start + limit]}
         if start + limit < len(items):
-            out["NextToken"] = str(start + limit)
+            out["NextToken"] = base64.urlsafe_b64encode(f"offset:{start + limit}".encode()).decode().rstrip("=")
         return out
 
     def put_permission(self, ctx, params):
