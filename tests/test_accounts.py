@@ -448,6 +448,22 @@ def test_kinesis_resource_policy_grants_another_account(a, b, unique_name):
             "ResourceNotFoundException")
 
 
+def test_kinesis_list_shards_token_of_another_account_is_refused(a, b, unique_name):
+    """ListShards' NextToken names the stream by overcast's id: another account holding A's token
+    reaches the shards only as A's policy allows (here: none)."""
+    ka, kb = a("kinesis"), b("kinesis")
+    name = unique_name("kshards")
+    ka.create_stream(StreamName=name, ShardCount=3)
+    ka.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    arn = ka.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    page = ka.list_shards(StreamName=name, MaxResults=1)
+    assert len(page["Shards"]) == 1 and ka.list_shards(NextToken=page["NextToken"])["Shards"]
+    refused(lambda: kb.list_shards(NextToken=page["NextToken"]), **no_policy_denied("kinesis:ListShards", arn))
+    ka.put_resource_policy(ResourceARN=arn, Policy=grant(f"arn:aws:iam::{B}:root", "kinesis:ListShards", arn))
+    assert [s["ShardId"] for s in kb.list_shards(NextToken=page["NextToken"])["Shards"]] == [
+        "shardId-000000000001", "shardId-000000000002"]
+
+
 def test_logs_another_accounts_group_arn_is_refused(a, b, unique_name):
     la, lb = a("logs"), b("logs")
     name = unique_name("/acct")

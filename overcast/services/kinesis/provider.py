@@ -674,10 +674,17 @@ class KinesisProvider(Provider):
                 sid, after = orjson.loads(base64.b64decode(token))
             except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
                 raise _invalid(f"Invalid NextToken: {token}") from None
-            row = self.store.stream_by_id(sid)
+            row = self.store.stream_by_id(sid) if isinstance(sid, int) else None
             if row is None:
                 raise _not_found("The stream of this NextToken does not exist.")
             stream = Stream(row)
+            # a token names the stream by overcast's id: the caller reaches it only as it reaches the
+            # stream itself (its own, in its region, or another account's as that one's policy allows)
+            if stream.account == ctx.account:
+                if stream.region != ctx.region:
+                    raise _not_found("The stream of this NextToken does not exist.")
+            else:
+                self._refuse_other_account(ctx, stream.account, stream.arn)
         else:
             stream = self._stream(ctx, params)
             after = shard_index(params["ExclusiveStartShardId"]) if params.get("ExclusiveStartShardId") else -1
