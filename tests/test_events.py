@@ -457,3 +457,12 @@ def test_list_rules_pages_with_an_opaque_token(events, unique_name):
     assert not first["NextToken"].isdigit()  # opaque, as AWS's tokens are
     rest = events.list_rules(NamePrefix=prefix, Limit=3, NextToken=first["NextToken"])
     assert [r["Name"] for r in rest["Rules"]] == [f"{prefix}-3", f"{prefix}-4"] and "NextToken" not in rest
+
+
+def test_a_rule_takes_at_most_five_targets(events, unique_name):
+    rule = unique_name("rule")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["s"]}))
+    targets = [{"Id": f"t{i}", "Arn": f"arn:aws:sqs:us-east-1:000000000000:q{i}"} for i in range(6)]
+    error = error_of(events.put_targets, Rule=rule, Targets=targets)
+    assert error == {"Code": "LimitExceededException",
+                     "Message": "The requested resource exceeds the maximum number allowed."}

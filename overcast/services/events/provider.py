@@ -376,9 +376,8 @@ class EventsProvider(Provider):
                     failed.append({"TargetId": target.get("Id"), "ErrorCode": e.code, "ErrorMessage": e.message})
                     continue
                 if target["Id"] not in existing and len(existing) >= 5:
-                    raise AwsError("LimitExceededException",
-                                   "The requested resource exceeds the maximum number allowed. Maximum number of "
-                                   "targets per rule is 5.")
+                    raise AwsError("LimitExceededException",  # AWS's recorded answer, word for word
+                                   "The requested resource exceeds the maximum number allowed.")
                 existing[target["Id"]] = target
                 self.store.put_target(rule["Arn"], target)
         self._changed(ctx.account, ctx.region, rule["EventBusName"])
