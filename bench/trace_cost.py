@@ -119,6 +119,17 @@ def wrk_run(seconds: int, rounds: int) -> None:
 CALLGRIND_OPS = ("sqs-send", "sqs-receive", "ddb-get", "ddb-put", "lambda-invoke")
 
 
+def _callgrind_total(out: str) -> int:
+    """The instructions callgrind counted in all the processes whose files are in `out` (then removed)."""
+    total = 0
+    for name in os.listdir(out):
+        with open(os.path.join(out, name)) as f:
+            found = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
+        total += int(found.group(1)) if found else 0
+    shutil.rmtree(out, ignore_errors=True)
+    return total
+
+
 def _instructions(job: tuple[str, str, int], collector: str | None, children: bool) -> int:
     """Instructions of one bench/inprocess.py run: `mode` on, off, or export (tracing on, spans
     exported to `collector`); with `children`, the processes it starts counted too."""
@@ -131,12 +142,7 @@ def _instructions(job: tuple[str, str, int], collector: str | None, children: bo
                     f"--trace-children={'yes' if children else 'no'}", sys.executable,
                     os.path.join(HERE, "inprocess.py"), *args], capture_output=True, text=True,
                    env={**os.environ, "PYTHONHASHSEED": "0"})  # the same dict layouts every run: less noise
-    total = 0
-    for name in os.listdir(out):
-        with open(os.path.join(out, name)) as f:
-            found = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
-        total += int(found.group(1)) if found else 0
-    shutil.rmtree(out, ignore_errors=True)
+    total = _callgrind_total(out)
     if not total:
         sys.exit(f"{op} ({mode}, {count}) failed")
     return total
@@ -212,13 +218,7 @@ def _server_instructions(job: tuple[str, str, int]) -> int:
     finally:
         process.terminate()
         process.wait(600)
-    total = 0
-    for name in os.listdir(out):
-        with open(os.path.join(out, name)) as f:
-            found = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
-        total += int(found.group(1)) if found else 0
-    shutil.rmtree(out, ignore_errors=True)
-    return total
+    return _callgrind_total(out)
 
 
 def callgrind_server_run(count: int) -> None:
