@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import struct
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ MAX_MESSAGE_SIZE = 1_048_576
 DEFAULT_MAX_MESSAGE_SIZE = 1_048_576
 
 DEDUP_WINDOW_MS = 5 * 60 * 1000
-DELETED_RECENTLY_SECONDS = 60
+# How long a deleted queue's name stays unavailable (QueueDeletedRecently): AWS's 60 s. Tests
+# shorten it to see a stack deployment wait it out; nothing else should set it.
+DELETED_RECENTLY_SECONDS = float(os.environ.get("OVERCAST_SQS_DELETED_RECENTLY_SECONDS", "60"))
 PURGE_INTERVAL_SECONDS = 60
 
 FIFO_SUFFIX = ".fifo"

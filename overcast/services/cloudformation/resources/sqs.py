@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 from overcast.aws.errors import AwsError
 from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, read_or_none
+from overcast.services.sqs import models as sqs_models
 
 _ATTRIBUTES = ("ContentBasedDeduplication", "DeduplicationScope", "DelaySeconds", "FifoQueue", "FifoThroughputLimit",
                "KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId", "MaximumMessageSize", "MessageRetentionPeriod",
@@ -31,6 +34,22 @@ def queue_attributes(props: dict, fifo: bool) -> dict:
     return attrs
 
 
+async def _create_queue(op: ResourceOp, params: dict) -> dict:
+    """CreateQueue, waiting out SQS's cooldown on a name deleted less than 60 s ago
+    (QueueDeletedRecently) instead of failing the stack: a named queue's replacement, or a stack
+    deleted and deployed again, reuses the name at once. AWS's own stack operations deploy such
+    templates (LocalStack's CloudFormation update tests were recorded on AWS), as provisioning tools
+    do by retrying (Terraform's aws_sqs_queue retries QueueDeletedRecently)."""
+    give_up = time.monotonic() + sqs_models.DELETED_RECENTLY_SECONDS + 5
+    while True:
+        try:
+            return await op.call("sqs", "CreateQueue", params)
+        except AwsError as e:
+            if e.code != "QueueDeletedRecently" or time.monotonic() > give_up:
+                raise
+        await asyncio.sleep(min(1.0, sqs_models.DELETED_RECENTLY_SECONDS / 10))
+
+
 class Queue(ResourceType):
     type_name = "AWS::SQS::Queue"
     extra_attributes = frozenset({"QueueName"})
@@ -41,8 +60,8 @@ class Queue(ResourceType):
         fifo = str(props.get("FifoQueue", "")).lower() == "true"
         name = props.get("QueueName") or (op.name(max_length=75) + ".fifo" if fifo else op.name(max_length=80))
         tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
-        url = (await op.call("sqs", "CreateQueue", {"QueueName": name, "Attributes": queue_attributes(props, fifo),
-                                                    "tags": tags or None}))["QueueUrl"]
+        params = {"QueueName": name, "Attributes": queue_attributes(props, fifo), "tags": tags or None}
+        url = (await _create_queue(op, params))["QueueUrl"]
         return url, await self._attributes(op, url)
 
     async def _attributes(self, op: ResourceOp, url: str) -> dict:
