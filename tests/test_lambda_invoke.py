@@ -473,3 +473,41 @@ def test_init_error_logs_init_report_with_error_type(lam, unique_name):
     assert "\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError" in text
     report = [line for line in text.splitlines() if line.startswith("REPORT")][0]
     assert report.endswith("\tStatus: error\tError Type: Runtime.ImportModuleError")
+
+
+def test_logs_of_an_invocation_are_readable_right_after_its_answer(client, lam, unique_name):
+    # the lines are written just after the answer is sent (as AWS delivers them asynchronously),
+    # but before any later request is read: a FilterLogEvents right after each Invoke sees them
+    name = unique_name("fn")
+    create_python(lam, name)
+    logs = client("logs")
+    for i in range(5):
+        out, body = invoke(lam, name, {"n": i})
+        request_id = out["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", filterPattern=f'"{request_id}"')["events"]
+        messages = [e["message"] for e in events]
+        assert any(m.startswith(f"START RequestId: {request_id}") for m in messages)
+        assert any(m.startswith(f"REPORT RequestId: {request_id}") for m in messages)
+        printed = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", filterPattern=f'"got event" "{i}"')
+        assert printed["events"]
+
+
+def test_a_configuration_update_is_seen_by_the_next_invocation(lam, unique_name):
+    # a warm invocation reuses what it resolved for the function's revision: every update is a
+    # new revision, so the very next invocation runs with the new settings (in a new sandbox)
+    name = unique_name("fn")
+    create_python(lam, name, Environment={"Variables": {"MY_SETTING": "one"}})
+    _, first = invoke(lam, name)
+    assert first["env"]["MY_SETTING"] == "one"
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"MY_SETTING": "two"}},
+                                      MemorySize=256)
+    _, second = invoke(lam, name)
+    assert second["env"]["MY_SETTING"] == "two" and str(second["memory"]) == "256"
+    assert second["pid"] != first["pid"]
+    lam.update_function_code(FunctionName=name, ZipFile=python_zip(source("echo.py") + "\n# changed\n"))
+    _, third = invoke(lam, name)
+    assert third["pid"] != second["pid"] and third["env"]["MY_SETTING"] == "two"
+    lam.delete_function(FunctionName=name)
+    create_python(lam, name, Environment={"Variables": {"MY_SETTING": "three"}})
+    _, fourth = invoke(lam, name)
+    assert fourth["env"]["MY_SETTING"] == "three"

@@ -125,6 +125,7 @@ class LambdaProvider(Provider):
         coordination.on_nodes_gone(lambda: self._spawn(self._free_dead_claims()))
         self._endpoint = f"http://127.0.0.1:{config.port or 4566}"
         self._logs = None  # the CloudWatch Logs provider, once loaded
+        self._specs: dict[tuple, FunctionSpec] = {}  # (arn, version, revision, endpoint) -> spec: _cached_spec
         from overcast.services.lambda_.mappings import EventSourceMappings
 
         self.mappings = EventSourceMappings(self)  # event source mappings: mappings.py, engine/esm.py
@@ -165,6 +166,7 @@ class LambdaProvider(Provider):
 
     def reset(self) -> None:
         self.mappings.reset()
+        self._specs.clear()
         self._cancel_due_timer()
         self.pools.stop()
 
@@ -265,14 +267,22 @@ class LambdaProvider(Provider):
     def _resolve(self, account, region, name, qualifier) -> tuple[dict, str, str | None]:
         """The configuration a qualifier selects: (config, executed version, alias or None).
         An alias with weighted routing picks one of its versions at random by weight."""
-        config, _tags, _reserved, _last = self._function(account, region, name)
+        return self._resolve_for_invoke(account, region, name, qualifier)[:3]
+
+    def _resolve_for_invoke(self, account, region, name, qualifier) -> tuple[dict, str, str | None, int | None, int]:
+        """_resolve, and what an invocation's concurrency check needs from the same query: the
+        function's reserved concurrency and the sum reserved in its account and region."""
+        found = self.store.get_invocable(account, region, name)
+        if found is None:
+            raise _not_found(self._arn(account, region, name))
+        config, reserved, reserved_total = found
         if qualifier in (None, "", "$LATEST"):
-            return config, "$LATEST", None
+            return config, "$LATEST", None, reserved, reserved_total
         if qualifier.isdigit():
             version = self.store.get_version(account, region, name, int(qualifier))
             if version is None:
                 raise _not_found(self._arn(account, region, name, qualifier))
-            return version, qualifier, None
+            return version, qualifier, None, reserved, reserved_total
         alias = self.store.get_doc("lambda_aliases", account, region, name, "alias", qualifier)
         if alias is None:
             raise _not_found(self._arn(account, region, name, qualifier))
@@ -286,11 +296,11 @@ class LambdaProvider(Provider):
                     break
                 roll -= weight
         if chosen == "$LATEST":
-            return config, "$LATEST", qualifier
+            return config, "$LATEST", qualifier, reserved, reserved_total
         version = self.store.get_version(account, region, name, int(chosen))
         if version is None:
             raise _not_found(self._arn(account, region, name, chosen))
-        return version, chosen, qualifier
+        return version, chosen, qualifier, reserved, reserved_total
 
     # -- code ----------------------------------------------------------------------------------
 
@@ -1220,6 +1230,22 @@ class LambdaProvider(Provider):
 
     # -- invoke --------------------------------------------------------------------------------
 
+    async def _cached_spec(self, account, region, config: dict, version: str) -> FunctionSpec:
+        """_spec, once per configuration revision: a FunctionSpec depends only on the configuration
+        (whose RevisionId every update, publish or re-creation changes), immutable code and layers,
+        and the server's endpoint, so a warm invocation reuses it. Not with verified signatures:
+        the role's credentials it carries expire."""
+        if self.config.verify_signatures:
+            return await self._spec(account, region, config, version)
+        key = (config["FunctionArn"], version, config["RevisionId"], self._endpoint)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = await self._spec(account, region, config, version)
+            if len(self._specs) >= 1000:  # revisions no longer invoked go, in bulk
+                self._specs.clear()
+            self._specs[key] = spec
+        return spec
+
     async def _spec(self, account, region, config: dict, version: str) -> FunctionSpec:
         name = config["FunctionName"]
         isolation, uid = self.isolation, None
@@ -1335,21 +1361,21 @@ class LambdaProvider(Provider):
             except (ValueError, orjson.JSONDecodeError):
                 raise AwsError("InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.",
                                400, Type="User") from None
-        config, version, alias = self._resolve(account, region, name, qualifier)
+        config, version, alias, reserved, reserved_total = self._resolve_for_invoke(account, region, name, qualifier)
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, None, version, request_id)
         if invocation_type == "Event":
             self._enqueue(account, region, name, qualifier, request_id, payload, tracing.current_header())
             return InvokeResult(202, b"", None, None, version, request_id)
-        _c, _t, reserved, _l = self._function(account, region, name)
-        outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, client_context)
+        outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, client_context,
+                                      reserved_total=reserved_total)
         tail = None
         if log_type == "Tail":
             tail = base64.b64encode(outcome.log_text.encode()[-TAIL_BYTES:]).decode()
         return InvokeResult(200, outcome.payload, outcome.error_type, tail, version, request_id)
 
     async def _execute(self, account, region, config, version, alias, reserved, request_id, payload, client_context,
-                       parent=tracing.INHERIT, attempt: int | None = None):
+                       parent=tracing.INHERIT, attempt: int | None = None, reserved_total: int | None = None):
         """Run one invocation in a sandbox, as the span Lambda.Invocation (a child of `parent`: the
         caller's span, or the trace an asynchronous event was queued with); the sandbox hands the
         span's trace header to the function (Lambda-Runtime-Trace-Id, hence _X_AMZN_TRACE_ID), so
@@ -1365,11 +1391,13 @@ class LambdaProvider(Provider):
                 span.xray = (config.get("TracingConfig") or {}).get("Mode") == "Active"
             if attempt is not None:
                 span.set("attempt", attempt)
-            spec = await self._spec(account, region, config, version)
+            spec = await self._cached_spec(account, region, config, version)
             started = time.time()
+            if reserved_total is None:
+                reserved_total = self.store.reserved_total(account, region)
             try:
                 outcome = await self.pools.run(spec, request_id, payload, invoked_arn, client_context, reserved,
-                                               self.store.reserved_total(account, region))
+                                               reserved_total)
             except Throttled as e:
                 message = ("Rate Exceeded." if e.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
                            else "Rate Exceeded.")
@@ -1415,10 +1443,8 @@ class LambdaProvider(Provider):
             if error_type:
                 report += f"\tError Type: {error_type}"
         lines.append((end_ms, report))
-        try:
-            self._logs.append(spec.account, spec.region, spec.log_group, outcome.stream, lines)
-        except Exception:
-            log.exception("writing logs of %s", spec.name)
+        # written once the answer is on its way (ordered before any later request: logs.append_soon)
+        self._logs.append_soon(spec.account, spec.region, spec.log_group, outcome.stream, lines)
         text = "\n".join(line for _, line in lines) + "\n"
         return text
 
@@ -1540,8 +1566,7 @@ class LambdaProvider(Provider):
     async def _attempt_event(self, event_id: int, row: tuple) -> None:
         account, region, name, qualifier, request_id, payload, attempts, received = row
         try:
-            config, version, alias = self._resolve(account, region, name, qualifier)
-            reserved = self._function(account, region, name)[2]
+            config, version, alias, reserved, reserved_total = self._resolve_for_invoke(account, region, name, qualifier)
         except AwsError:
             self.store.finish(event_id, self._node)  # the function is gone: the event is dropped, as on AWS
             return
@@ -1558,7 +1583,7 @@ class LambdaProvider(Provider):
             return
         try:
             outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, None,
-                                          attempt=attempts + 1)
+                                          attempt=attempts + 1, reserved_total=reserved_total)
         except AwsError as e:
             if e.code == "TooManyRequestsException":
                 self._requeue(event_id, attempts, time.time() + self.throttle_delay)

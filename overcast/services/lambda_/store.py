@@ -150,6 +150,17 @@ class LambdaStore:
             return None
         return orjson.loads(row[0]), orjson.loads(row[1]), row[2], row[3]
 
+    def get_invocable(self, account, region, name):
+        """(config, reserved, reserved total of the account and region) or None: what an
+        invocation reads, in one query."""
+        row = self.db.query_one(
+            "SELECT config, reserved, (SELECT COALESCE(SUM(reserved), 0) FROM lambda_functions WHERE account=? AND region=?)"
+            " FROM lambda_functions WHERE account=? AND region=? AND name=?",
+            (account, region, account, region, name))
+        if row is None:
+            return None
+        return orjson.loads(row[0]), row[1], row[2] or 0
+
     def put_config(self, account, region, name, config: dict) -> None:
         self.db.execute("UPDATE lambda_functions SET config=? WHERE account=? AND region=? AND name=?",
                         (_j(config), account, region, name))

@@ -75,16 +75,20 @@ class LogsProvider(Provider):
         self._expired_at: dict[tuple, float] = {}  # when a group's old events were last deleted
         self._patterns: dict[str, object] = {}  # filter pattern -> compiled predicate
         self._tasks: set[asyncio.Task] = set()
+        # Lambda's log lines not yet written (append_soon): (account, region, group, stream, events)
+        self._pending: list[tuple] = []
 
     async def start(self) -> None:
         for delivery_id in self.store.pending_deliveries():  # committed before a crash or a stop
             self._start_delivery(delivery_id)
 
     async def stop(self) -> None:
+        self.flush()  # what an invocation wrote is kept across a stop
         for task in list(self._tasks):
             task.cancel()
 
     def reset(self) -> None:
+        self._pending.clear()
         self._retention.clear()
         self._expired_at.clear()
 
@@ -121,6 +125,44 @@ class LogsProvider(Provider):
                 self.store.create_stream(account, region, group, stream, now)
             deliveries = self._ingest(account, region, group, stream, events, now)
         self._after_ingest(account, region, group, deliveries)
+
+    def append_soon(self, account: str, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+        """`append`, done right after the caller's answer has been sent rather than before it (as
+        on AWS, a function's logs are delivered asynchronously). Written by a callback queued on
+        the event loop now, which runs before the loop reads any further request: a client (or
+        another caller) that asks for the lines after the invocation's answer finds them. Several
+        invocations' lines that finish together go in one transaction."""
+        if not self._pending:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop (a script using the provider directly): at once
+                self._pending.append((account, region, group, stream, events))
+                self.flush()
+                return
+        self._pending.append((account, region, group, stream, events))
+
+    def flush(self) -> None:
+        """Write the lines append_soon queued, in the order they were queued."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        after = []
+        try:
+            now = _now_ms()
+            with self.store.transaction():
+                known = set()
+                for account, region, group, stream, events in pending:
+                    if (account, region, group, stream) not in known:
+                        known.add((account, region, group, stream))
+                        if self.store.get_stream(account, region, group, stream) is None:
+                            self.store.create_group(account, region, group, now, None, "{}")
+                            self.store.create_stream(account, region, group, stream, now)
+                    after.append((account, region, group, self._ingest(account, region, group, stream, events, now)))
+        except Exception:
+            log.exception("writing %d Lambda invocations' logs", len(pending))
+            return
+        for account, region, group, deliveries in after:
+            self._after_ingest(account, region, group, deliveries)
 
     def _ingest(self, account, region, group, stream, events: list[tuple[int, str]], now: int) -> list[int]:
         """Store events and, in the same transaction (the caller's), one delivery per subscription
