@@ -358,21 +358,6 @@ def test_resource_policies_are_replaced_by_name_and_limited_to_ten(logs, unique_
             logs.delete_resource_policy(policyName=name)
 
 
-def test_vended_log_deliveries_are_unsupported_so_none_exists(logs):
-    # overcast's services vend no logs: creating a delivery source or destination is refused,
-    # and reading or deleting one answers AWS's recorded not-found errors
-    with pytest.raises(ClientError) as e:
-        logs.put_delivery_destination(name="dd", deliveryDestinationConfiguration={
-            "destinationResourceArn": "arn:aws:s3:::bucket"})
-    assert error(e)[0] == "NotImplemented"
-    for call, message in [(logs.get_delivery_destination, "Requested Delivery Destination does not exist in this account."),
-                          (logs.delete_delivery_destination, "Requested Delivery Destination does not exist in this account."),
-                          (logs.get_delivery_source, "Requested Delivery Source does not exist in this account.")]:
-        with pytest.raises(ClientError) as e:
-            call(name="foobar")
-        assert error(e) == ("ResourceNotFoundException", message)
-
-
 def test_start_query_finds_missing_groups_then_is_unsupported(logs, stream):
     group, _ = stream
     now = int(time.time())

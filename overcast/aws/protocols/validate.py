@@ -34,6 +34,9 @@ class ValidationStyle:
     enums_only: bool = False  # of the constraints, enforce only enums (lengths etc. are the service's)
     unchecked_enums: frozenset = frozenset()  # enum shapes the service checks itself, with its own errors
     too_long: tuple = ()  # (shape name, whole message) pairs: a too-long value answers that message alone
+    # operations whose model lists ValidationException and not `code` answer ValidationException
+    # (CloudWatch Logs: its newer APIs, vended-log deliveries..., answer as Smithy services do)
+    code_from_errors: bool = False
 
 
 SMITHY = ValidationStyle()
@@ -52,8 +55,12 @@ COGNITO = ValidationStyle(code="InvalidParameterException")
 # InvalidParameterException, and a log group or stream name over 512 characters with a message
 # of its own (both as AWS's recorded answers show).
 _NAME_TOO_LONG = "Invalid LogGroup or LogStream, both must have length less than or equal to 512."
+# Its newer operations (delivery sources and destinations, ...) list only ValidationException and
+# answer with it; OutputFormat's enum is listed in AWS's own order by the provider, which differs
+# from botocore's.
 LOGS = ValidationStyle(code="InvalidParameterException",
-                       too_long=(("LogGroupName", _NAME_TOO_LONG), ("LogStreamName", _NAME_TOO_LONG)))
+                       too_long=(("LogGroupName", _NAME_TOO_LONG), ("LogStreamName", _NAME_TOO_LONG)),
+                       code_from_errors=True, unchecked_enums=frozenset(("OutputFormat",)))
 
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS}
@@ -99,7 +106,7 @@ def validate_input(model: ServiceModel, operation: OperationModel, params: dict)
     problems: list = []
     check(params, "", problems)
     if problems:
-        raise _error(model, problems)
+        raise _error(model, problems, operation)
 
 
 def shape_is_valid(model: ServiceModel, shape_name: str, value) -> bool:
@@ -126,19 +133,24 @@ def invalid_value(model: ServiceModel, name: str, value: str, kind: str) -> AwsE
                     f"satisfy constraint: Member must be of type {kind}")
 
 
-def _error(model: ServiceModel, problems: list) -> AwsError:
+def _error(model: ServiceModel, problems: list, operation: OperationModel | None = None) -> AwsError:
     style = style_for(model)
+    code = style.code
+    if style.code_from_errors and operation is not None:
+        errors = {e.get("shape") for e in operation.spec.get("errors", ())}
+        if "ValidationException" in errors and code not in errors:
+            code = "ValidationException"
     if style.missing_as_parameter:
         for kind, name, _ in problems:
             if kind == "missing":
                 return AwsError("MissingParameter", f"The request must contain the parameter {name}.")
     for kind, _, text in problems:
         if kind == "whole":  # a message of the service's own, not part of a list
-            return AwsError(style.code, text)
+            return AwsError(code, text)
     messages = [text for _, _, text in problems]
     count = len(messages)
     noun = "error" if count == 1 else "errors"
-    return AwsError(style.code, f"{count} validation {noun} detected: " + "; ".join(messages))
+    return AwsError(code, f"{count} validation {noun} detected: " + "; ".join(messages))
 
 
 # -- compiled checkers -------------------------------------------------------------------------
@@ -289,6 +301,8 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
     tests = []
     if style.enums_only:
         shape = {"enum": shape["enum"]} if "enum" in shape and shape_name not in style.unchecked_enums else {}
+    elif shape_name in style.unchecked_enums:
+        shape = {key: value for key, value in shape.items() if key != "enum"}
 
     def problem(value, path, text):
         path = _text(path)

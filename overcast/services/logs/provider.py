@@ -30,6 +30,11 @@ RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
 MAX_BATCH_BYTES = 1_048_576
 MAX_RESOURCE_POLICIES = 10  # per account and region, AWS's quota
 MAX_POLICY_CHARS = 5120
+# PutDeliveryDestination's formats, in the order AWS's validation message lists them
+OUTPUT_FORMATS = ("w3c", "raw", "json", "plain", "parquet")
+# the services AWS documents as delivery sources (PutDeliverySource's logType list); overcast has none
+VENDING_SERVICES = {"bedrock", "cloudfront", "codewhisperer", "mediapackage", "mediatailor", "entityresolution",
+                    "sso", "pcs", "q", "qbusiness", "ses", "workmail", "ec2"}
 
 
 def _now_ms() -> int:
@@ -396,7 +401,11 @@ class LogsProvider(Provider):
         return name[:-2] if name.endswith(":*") else name
 
     def _arn_destination(self, ctx, arn: str) -> str | None:
-        """The name of this account's destination an ARN names; None for any other ARN."""
+        """The name of this account's destination an ARN names ("delivery-destination:<name>" for a
+        vended-log delivery destination); None for any other ARN."""
+        if ":delivery-destination:" in arn:
+            _refuse_other_account(ctx, arn)
+            return "delivery-destination:" + arn.split(":delivery-destination:", 1)[1]
         if ":destination:" not in arn:
             return None
         _refuse_other_account(ctx, arn)
@@ -406,6 +415,13 @@ class LogsProvider(Provider):
         return name
 
     def _destination_tags(self, ctx, name: str, change) -> dict:
+        if name.startswith("delivery-destination:"):  # a vended-log delivery destination
+            name = name.split(":", 1)[1]
+            tags = orjson.loads(self._delivery_destination(ctx, name)[5])
+            if change is not None:
+                change(tags)
+                self.store.set_delivery_destination(ctx.account, ctx.region, name, "tags", orjson.dumps(tags).decode())
+            return tags
         tags = orjson.loads(self.store.destination(ctx.account, ctx.region, name)[4])
         if change is not None:
             change(tags)
@@ -737,22 +753,122 @@ class LogsProvider(Provider):
         raise not_implemented("CloudWatch Logs StartQuery (Logs Insights)")
 
     # -- vended-log deliveries ---------------------------------------------------------------------
-    # Delivery sources, destinations and deliveries configure logs that AWS services vend (CloudFront
-    # access logs, ...) into S3, Firehose or log groups. overcast's services vend none, so
-    # PutDeliverySource/PutDeliveryDestination/CreateDelivery answer NotImplemented and none can
-    # exist: reading or deleting one answers AWS's not-found error, which is the truth.
+    # A delivery pairs a delivery source (an AWS resource that vends logs: CloudFront access logs,
+    # ...) with a delivery destination (an S3 bucket, a log group, a Firehose stream or X-Ray).
+    # Destinations and their policies are resources of their own and are kept. No overcast service
+    # vends logs, so no delivery source can exist: PutDeliverySource answers AWS's error for a
+    # resource that cannot be one (or NotImplemented for the services AWS lists, none of which
+    # overcast has), and CreateDelivery finds no source.
+
+    def _delivery_destination_out(self, ctx, row, with_tags: bool = True) -> dict:
+        name, kind, output_format, resource_arn, _policy, tags = row
+        out = {"name": name, "arn": f"arn:aws:logs:{ctx.region}:{ctx.account}:delivery-destination:{name}",
+               "deliveryDestinationType": kind}
+        if output_format:
+            out["outputFormat"] = output_format
+        if resource_arn:
+            out["deliveryDestinationConfiguration"] = {"destinationResourceArn": resource_arn}
+        if with_tags and tags != "{}":
+            out["tags"] = orjson.loads(tags)
+        return out
+
+    def _delivery_destination(self, ctx, name: str):
+        row = self.store.delivery_destination(ctx.account, ctx.region, name)
+        if row is None:
+            raise _delivery_destination_missing()
+        return row
+
+    def put_delivery_destination(self, ctx, params):
+        name = params["name"]
+        output_format = params.get("outputFormat")
+        if output_format is not None and output_format not in OUTPUT_FORMATS:
+            raise AwsError("ValidationException", f"1 validation error detected: Value '{output_format}' at "
+                           "'outputFormat' failed to satisfy constraint: Member must satisfy enum value set: "
+                           f"[{', '.join(OUTPUT_FORMATS)}]")
+        resource_arn = (params.get("deliveryDestinationConfiguration") or {}).get("destinationResourceArn")
+        kind = params.get("deliveryDestinationType")
+        if resource_arn is None:
+            if kind != "XRAY":  # X-Ray's trace destination is the only one without a resource
+                raise AwsError("ValidationException", "deliveryDestinationConfiguration is required for CloudWatch "
+                               "Logs, Amazon S3 and Firehose delivery destinations.")
+        else:
+            found = _delivery_destination_type(resource_arn)
+            if found is None:
+                raise AwsError("ValidationException", f"Invalid destinationResourceArn: {resource_arn}. A delivery "
+                               "destination is an S3 bucket, a CloudWatch Logs log group or a Firehose delivery stream.")
+            if kind is not None and kind != found:
+                raise AwsError("ValidationException", f"deliveryDestinationType {kind} does not match the "
+                               f"destinationResourceArn, which is of type {found}.")
+            if resource_arn.split(":")[4] not in ("", ctx.account):
+                raise AwsError("ValidationException", "A delivery destination must be created in the account of "
+                               "the resource that receives the logs.")
+            kind = found
+        if bad := reserved_tags.refused(ctx, params.get("tags") or {}):
+            raise AwsError("ValidationException", f"Tag keys beginning with aws: are reserved for AWS use and cannot "
+                           f"be added, changed or removed: {', '.join(bad)}")
+        tags = orjson.dumps(params["tags"]).decode() if params.get("tags") is not None else None
+        self.store.put_delivery_destination(ctx.account, ctx.region, name, kind, output_format, resource_arn, tags)
+        row = self.store.delivery_destination(ctx.account, ctx.region, name)
+        return {"deliveryDestination": self._delivery_destination_out(ctx, row, with_tags=False)}
 
     def get_delivery_destination(self, ctx, params):
-        raise AwsError("ResourceNotFoundException", "Requested Delivery Destination does not exist in this account.")
+        return {"deliveryDestination": self._delivery_destination_out(ctx, self._delivery_destination(ctx, params["name"]))}
+
+    def describe_delivery_destinations(self, ctx, params):
+        rows = self.store.delivery_destinations(ctx.account, ctx.region)
+        limit = params.get("limit") or 50
+        offset = _offset(params)
+        out = {"deliveryDestinations": [self._delivery_destination_out(ctx, row) for row in rows[offset:offset + limit]]}
+        if offset + limit < len(rows):
+            out["nextToken"] = _token(offset + limit)
+        return out
 
     def delete_delivery_destination(self, ctx, params):
-        raise AwsError("ResourceNotFoundException", "Requested Delivery Destination does not exist in this account.")
+        if not self.store.delete_delivery_destination(ctx.account, ctx.region, params["name"]):
+            raise _delivery_destination_missing()
+        return {}
+
+    def put_delivery_destination_policy(self, ctx, params):
+        name, document = params["deliveryDestinationName"], params["deliveryDestinationPolicy"]
+        self._delivery_destination(ctx, name)
+        parsed = iam_policy.parse(document)
+        if parsed is None or not isinstance(parsed.get("Statement"), list | dict):
+            raise AwsError("ValidationException", "The policy document is not valid JSON or has no Statement.")
+        self.store.set_delivery_destination(ctx.account, ctx.region, name, "policy", document)
+        return {"policy": {"deliveryDestinationPolicy": document}}
+
+    def get_delivery_destination_policy(self, ctx, params):
+        policy = self._delivery_destination(ctx, params["deliveryDestinationName"])[4]
+        return {"policy": {"deliveryDestinationPolicy": policy} if policy else {}}
+
+    def delete_delivery_destination_policy(self, ctx, params):
+        self._delivery_destination(ctx, params["deliveryDestinationName"])
+        self.store.set_delivery_destination(ctx.account, ctx.region, params["deliveryDestinationName"], "policy", None)
+        return {}
+
+    def put_delivery_source(self, ctx, params):
+        service = params["resourceArn"].split(":")[2] if params["resourceArn"].count(":") >= 5 else ""
+        if service in VENDING_SERVICES:
+            raise not_implemented(f"CloudWatch Logs delivery sources of {service} (overcast has no service that "
+                                  "vends logs)")
+        raise AwsError("ResourceNotFoundException", "Cannot access provided service.")
+
+    def describe_delivery_sources(self, ctx, params):
+        _offset(params)
+        return {"deliverySources": []}  # none can exist (put_delivery_source)
 
     def get_delivery_source(self, ctx, params):
         raise AwsError("ResourceNotFoundException", "Requested Delivery Source does not exist in this account.")
 
     def delete_delivery_source(self, ctx, params):  # AWS's message ends with two periods
         raise AwsError("ResourceNotFoundException", "Requested Delivery Source does not exist in this account..")
+
+    def create_delivery(self, ctx, params):
+        raise AwsError("ResourceNotFoundException", "Requested Delivery Source does not exist in this account.")
+
+    def describe_deliveries(self, ctx, params):
+        _offset(params)
+        return {"deliveries": []}  # none can exist without a source
 
     def get_delivery(self, ctx, params):
         raise AwsError("ResourceNotFoundException", "Requested Delivery does not exist in this account.")
@@ -814,6 +930,24 @@ class LogsProvider(Provider):
             found = (iam_policy.parse(document) or {}).get("Statement")
             statements += found if isinstance(found, list) else [found] if isinstance(found, dict) else []
         return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def _delivery_destination_missing() -> AwsError:
+    return AwsError("ResourceNotFoundException", "Requested Delivery Destination does not exist in this account.")
+
+
+def _delivery_destination_type(arn: str) -> str | None:
+    """S3, CWL or FH for a bucket, log group or Firehose stream ARN; None for any other."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[5]:
+        return None
+    if parts[2] == "s3":  # a bucket, or a bucket and a prefix
+        return "S3"
+    if parts[2] == "logs" and parts[5].startswith("log-group:"):
+        return "CWL"
+    if parts[2] == "firehose" and parts[5].startswith("deliverystream/"):
+        return "FH"
+    return None
 
 
 def _destination_missing() -> AwsError:

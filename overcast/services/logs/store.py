@@ -88,6 +88,19 @@ MIGRATIONS = [
     """,
     # the log class a group was created with (STANDARD, INFREQUENT_ACCESS or DELIVERY)
     "ALTER TABLE logs_groups ADD COLUMN log_class TEXT NOT NULL DEFAULT 'STANDARD';",
+    """
+    CREATE TABLE logs_delivery_destinations (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        output_format TEXT,
+        resource_arn TEXT,
+        policy TEXT,
+        tags TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (account, region, name)
+    );
+    """,
 ]
 
 _GROUP = "name, created, retention, kms_key, tags, log_class"
@@ -322,6 +335,38 @@ class LogsStore:
 
     def delete_destination(self, account, region, name) -> bool:
         return self.db.execute("DELETE FROM logs_destinations WHERE account=? AND region=? AND name=?",
+                               (account, region, name)) > 0
+
+
+    # -- vended-log delivery destinations ----------------------------------------------------------
+
+    _DELIVERY_DESTINATION = "name, type, output_format, resource_arn, policy, tags"
+
+    def put_delivery_destination(self, account, region, name, kind, output_format, resource_arn, tags: str | None):
+        """Create or overwrite a delivery destination (its policy stays; tags stay unless given)."""
+        self.db.execute(
+            "INSERT INTO logs_delivery_destinations(account, region, name, type, output_format, resource_arn, tags) "
+            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(account, region, name) DO UPDATE SET type=excluded.type, "
+            "output_format=excluded.output_format, resource_arn=excluded.resource_arn, "
+            "tags=CASE WHEN ? IS NULL THEN tags ELSE excluded.tags END",
+            (account, region, name, kind, output_format, resource_arn, tags or "{}", tags))
+
+    def delivery_destination(self, account, region, name):
+        """(name, type, output format, resource ARN, policy, tags) or None."""
+        return self.db.query_one(f"SELECT {self._DELIVERY_DESTINATION} FROM logs_delivery_destinations "
+                                 "WHERE account=? AND region=? AND name=?", (account, region, name))
+
+    def delivery_destinations(self, account, region) -> list[tuple]:
+        return self.db.query(f"SELECT {self._DELIVERY_DESTINATION} FROM logs_delivery_destinations "
+                             "WHERE account=? AND region=? ORDER BY name", (account, region))
+
+    def set_delivery_destination(self, account, region, name, column: str, value) -> bool:
+        assert column in ("policy", "tags")
+        return self.db.execute(f"UPDATE logs_delivery_destinations SET {column}=? WHERE account=? AND region=? AND name=?",
+                               (value, account, region, name)) > 0
+
+    def delete_delivery_destination(self, account, region, name) -> bool:
+        return self.db.execute("DELETE FROM logs_delivery_destinations WHERE account=? AND region=? AND name=?",
                                (account, region, name)) > 0
 
 
