@@ -370,6 +370,7 @@ class EventsProvider(Provider):
         failed = []
         with self.store.transaction():
             for target in targets:
+                self._check_input(target)  # AWS refuses the whole request for these
                 try:
                     self._check_target(target)
                 except AwsError as e:
@@ -384,15 +385,26 @@ class EventsProvider(Provider):
         return {"FailedEntryCount": len(failed), "FailedEntries": failed}
 
     @staticmethod
+    def _check_input(target: dict) -> None:
+        """What AWS answers for the whole PutTargets request (its recorded answers): more than
+        one of the input settings, an input transformer that names an unknown placeholder."""
+        given = [k for k in ("Input", "InputPath", "InputTransformer") if target.get(k) is not None]
+        if len(given) > 1:
+            raise validation(f"Only one of Input, InputPath, or InputTransformer must be provided for target "
+                             f"{target.get('Id')}.")
+        if target.get("InputTransformer"):
+            try:
+                transform.check_transformer(target["InputTransformer"], target.get("Id"))
+            except transform.TransformError as e:
+                raise validation(str(e)) from None
+
+    @staticmethod
     def _check_target(target: dict) -> None:
         if not TARGET_ID.match(target.get("Id") or ""):
             raise validation("Parameter Id is not valid.")
         arn = target.get("Arn") or ""
         if not arn.startswith("arn:") or arn.count(":") < 5:
             raise validation(f"Parameter {arn} is not valid. Reason: Provided Arn is not in correct format.")
-        given = [k for k in ("Input", "InputPath", "InputTransformer") if target.get(k) is not None]
-        if len(given) > 1:
-            raise validation("Only one of Input, InputPath, or InputTransformer must be provided.")
         if target.get("Input") is not None:
             try:
                 orjson.loads(target["Input"])
@@ -401,8 +413,6 @@ class EventsProvider(Provider):
         try:
             if target.get("InputPath"):
                 transform.check_path(target["InputPath"])
-            if target.get("InputTransformer"):
-                transform.check_transformer(target["InputTransformer"])
         except transform.TransformError as e:
             raise validation(str(e)) from None
         retry = target.get("RetryPolicy") or {}
@@ -585,6 +595,8 @@ class EventsProvider(Provider):
         scheduled = []
         for target in targets:
             body = transform.target_input(target, event, text, rule_arn, rule_name, iso(now))
+            if body is None:  # the transformer cannot make valid JSON of this event: AWS skips it
+                continue
             job = {"rule_arn": rule_arn, "target": target, "body": body, "event_id": event["id"]}
             path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
             if path:
