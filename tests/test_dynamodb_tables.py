@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError
 from dynamodb_support import error, make_table
 
 
@@ -213,11 +212,3 @@ def test_contributor_insights_are_disabled(ddb, unique_name):
     assert ddb.describe_contributor_insights(TableName=name)["ContributorInsightsStatus"] == "DISABLED"
     code, _, _ = error(ddb.describe_contributor_insights, TableName=name, IndexName="none")
     assert code == "ResourceNotFoundException"
-
-
-def test_replica_updates_answer_not_implemented(ddb, unique_name):
-    name = make_table(ddb, unique_name("tbl"))
-    with pytest.raises(ClientError) as info:
-        ddb.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
-    assert info.value.response["Error"]["Code"] == "NotImplemented"
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -215,16 +215,18 @@ class DynamoDbProvider(Provider):
             table_id = self.store.create_table(ctx.account, ctx.region, name, spec)
             if stream_spec and stream_spec.get("StreamEnabled"):
                 spec["StreamSpecification"] = stream_spec
-                spec["_Stream"] = self._new_stream(ctx, name, table_id, arn, stream_spec["StreamViewType"], now)
+                spec["_Stream"] = self._new_stream(ctx.account, ctx.region, name, table_id, arn,
+                                                   stream_spec["StreamViewType"], now)
                 self.store.save_table(table_id, spec)
         table = Table(table_id, spec, ctx.account, ctx.region)
         return {"TableDescription": self._describe(table, status="CREATING")}
 
-    def _new_stream(self, ctx, name: str, table_id: int, arn: str, view_type: str, now: float) -> dict:
+    def _new_stream(self, account: str, region: str, name: str, table_id: int, arn: str, view_type: str,
+                    now: float) -> dict:
         label = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
         stream_arn = f"{arn}/stream/{label}"
         shard_id = f"shardId-{int(now * 1000):020d}-{uuid.uuid4().hex[:8]}"
-        stream_id = self.store.create_stream(ctx.account, ctx.region, name, table_id, stream_arn, label, view_type,
+        stream_id = self.store.create_stream(account, region, name, table_id, stream_arn, label, view_type,
                                              shard_id, now)
         return {"Id": stream_id, "Arn": stream_arn, "Label": label, "ViewType": view_type}
 
@@ -278,6 +280,9 @@ class DynamoDbProvider(Provider):
             out["TableClassSummary"] = {"TableClass": spec["TableClass"]}
         if spec.get("SSEDescription"):
             out["SSEDescription"] = spec["SSEDescription"]
+        if table.replicas:
+            out["GlobalTableVersion"] = GLOBAL_TABLE_VERSION
+            out["Replicas"] = [{"RegionName": region, "ReplicaStatus": "ACTIVE"} for region in table.replicas]
         return out
 
     def _stats(self, table_id: int, index: str | None) -> tuple[int, int]:
@@ -307,6 +312,7 @@ class DynamoDbProvider(Provider):
             if table.stream_id:
                 self.store.disable_streams(table.id, _now())
             self.store.delete_table(table.id)
+            self._leave_group(table)
         self._tables.pop((ctx.account, ctx.region, table.name), None)
         if table.stream_arn:
             self.streams.notify(table.stream_arn)
@@ -322,8 +328,13 @@ class DynamoDbProvider(Provider):
 
     def update_table(self, ctx, params: dict) -> dict:
         table = self._table_by_name_or_arn(ctx, params["TableName"], describe=True)
-        if params.get("ReplicaUpdates"):  # global tables are not implemented: say so, change nothing
-            raise not_implemented("DynamoDB UpdateTable with ReplicaUpdates (global tables)")
+        if params.get("ReplicaUpdates"):
+            return self._update_replicas(ctx, table, params)
+        if table.replicas and (params.get("BillingMode") or params.get("ProvisionedThroughput") or
+                               params.get("GlobalSecondaryIndexUpdates") or params.get("StreamSpecification")):
+            # AWS applies these to every replica; overcast does not yet
+            raise not_implemented("DynamoDB UpdateTable of the billing mode, throughput, indexes or stream of a "
+                                  "global table's replica")
         spec = orjson.loads(orjson.dumps(table.spec))
         types = {d["AttributeName"]: d["AttributeType"] for d in spec["AttributeDefinitions"]}
         for definition in params.get("AttributeDefinitions") or ():
@@ -392,7 +403,7 @@ class DynamoDbProvider(Provider):
                     if table.stream_id:
                         raise params_invalid(f"Table already has an enabled stream: {table.stream_arn}")
                     spec["StreamSpecification"] = stream_spec
-                    spec["_Stream"] = self._new_stream(ctx, table.name, table.id, table.arn,
+                    spec["_Stream"] = self._new_stream(ctx.account, ctx.region, table.name, table.id, table.arn,
                                                        stream_spec["StreamViewType"], _now())
                 else:
                     if not table.stream_id:
@@ -413,6 +424,126 @@ class DynamoDbProvider(Provider):
         if table.stream_arn:
             self.streams.notify(table.stream_arn)
         return {"TableDescription": self._describe(updated, status="UPDATING", counts=False)}
+
+    # -- global tables (version 2019.11.21) ---------------------------------------------------
+
+    def _replica(self, table: Table, region: str) -> Table | None:
+        key = (table.account, region, table.name)
+        replica = self._tables.get(key)
+        if replica is None:
+            row = self.store.get_table(table.account, region, table.name)
+            if row is None:
+                return None
+            replica = self._tables[key] = Table(row[0], orjson.loads(row[1]), table.account, region)
+        return replica
+
+    def _set_group(self, account: str, name: str, regions: list[str]) -> None:
+        """Record the regions of a global table in each of its tables (one region: a plain table)."""
+        for region in regions:
+            row = self.store.get_table(account, region, name)
+            if row is None:
+                continue
+            spec = orjson.loads(row[1])
+            if len(regions) > 1:
+                spec["_Replicas"] = sorted(regions)
+            else:
+                spec.pop("_Replicas", None)
+            self.store.save_table(row[0], spec)
+            self._tables.pop((account, region, name), None)
+
+    def _leave_group(self, table: Table) -> None:
+        if table.replicas:
+            self._set_group(table.account, table.name, list(table.replicas))
+
+    def _update_replicas(self, ctx, table: Table, params: dict) -> dict:
+        """UpdateTable's ReplicaUpdates: a Create makes the table in another region, with the
+        same keys, indexes and billing, a stream of its own and a copy of the items; a Delete
+        deletes a replica. From then on every write to one is applied to all (`_write`)."""
+        others = set(params) - {"TableName", "ReplicaUpdates", "AttributeDefinitions"}
+        if others:
+            raise invalid("One or more parameter values were invalid: ReplicaUpdates cannot be combined with "
+                          f"other updates ({', '.join(sorted(others))})")
+        regions = [table.region, *table.replicas]
+        for update in params["ReplicaUpdates"]:
+            actions = [k for k in ("Create", "Update", "Delete") if update.get(k) is not None]
+            if len(actions) != 1:
+                raise invalid("One or more parameter values were invalid: Only one of Create, Update or Delete "
+                              "may be specified in a ReplicationGroupUpdate")
+            action = actions[0]
+            region = update[action].get("RegionName") or ""
+            if action == "Update":
+                raise not_implemented("DynamoDB UpdateTable with a replica Update (per-replica settings)")
+            if action == "Create":
+                extra = set(update["Create"]) - {"RegionName"}
+                if extra:
+                    raise not_implemented(f"DynamoDB replica settings ({', '.join(sorted(extra))})")
+                if not _REGION.match(region):
+                    raise invalid(f"One or more parameter values were invalid: Invalid region name: {region}")
+                if region in regions or self.store.get_table(ctx.account, region, table.name) is not None:
+                    raise invalid(f"Failed to create a the new replica of table with name: '{table.name}' because "
+                                  "one or more replicas already existed as tables.")
+                if table.spec["BillingMode"] != "PAY_PER_REQUEST":
+                    # provisioned replicas need Application Auto Scaling on their writes, which overcast has not
+                    raise invalid("Table write capacity should either be Pay-Per-Request or AutoScaled.")
+                if table.stream_id is not None and table.view_type != "NEW_AND_OLD_IMAGES":
+                    raise invalid("One or more parameter values were invalid: Table's stream must have "
+                                  "StreamViewType NEW_AND_OLD_IMAGES to create a replica")
+                regions.append(region)
+            else:
+                if region not in regions:
+                    raise invalid("One or more parameter values were invalid: Replica specified in the Replica "
+                                  f"Update or Replica Delete action of the request was not found: {region}")
+                regions.remove(region)
+        with self.store.transaction():
+            if table.stream_id is None and len(regions) > 1:
+                # replication runs on the table's stream: AWS turns it on with both images
+                spec = orjson.loads(orjson.dumps(table.spec))
+                spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+                spec["_Stream"] = self._new_stream(ctx.account, ctx.region, table.name, table.id, table.arn,
+                                                   "NEW_AND_OLD_IMAGES", _now())
+                self._save(table, spec)
+                table = self._table(ctx, table.name)
+            old_regions = [table.region, *table.replicas]
+            for region in old_regions:
+                if region not in regions:
+                    gone = self._replica(table, region)
+                    if gone is not None:
+                        if gone.stream_id:
+                            self.store.disable_streams(gone.id, _now())
+                        self.store.delete_table(gone.id)
+                        self._tables.pop((table.account, region, table.name), None)
+            for region in regions:
+                if region not in old_regions:
+                    self._create_replica(table, region)
+            self._set_group(table.account, table.name, regions)
+            updated = self._table(ctx, table.name) if table.region in regions else table
+        return {"TableDescription": self._describe(updated, status="UPDATING", counts=False)}
+
+    def _create_replica(self, source: Table, region: str) -> None:
+        now = _now()
+        arn = f"arn:aws:dynamodb:{region}:{source.account}:table/{source.name}"
+        spec = {k: orjson.loads(orjson.dumps(v)) for k, v in source.spec.items()
+                if k in ("KeySchema", "AttributeDefinitions", "BillingMode", "ProvisionedThroughput", "TableClass",
+                         "LocalSecondaryIndexes", "GlobalSecondaryIndexes", "TtlAttribute")}
+        spec.update(TableName=source.name, TableArn=arn, TableId=str(uuid.uuid4()), CreationDateTime=now,
+                    DeletionProtectionEnabled=False, Tags={},
+                    StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        table_id = self.store.create_table(source.account, region, source.name, spec)
+        spec["_Stream"] = self._new_stream(source.account, region, source.name, table_id, arn,
+                                           "NEW_AND_OLD_IMAGES", now)
+        self.store.save_table(table_id, spec)
+        replica = Table(table_id, spec, source.account, region)
+        # the replica starts with the table's items (as AWS's initial copy; no stream records for it)
+        after = None
+        while True:
+            rows = self.store.scan_items(source.id, after, None, 1000)
+            if not rows:
+                break
+            self.store.put_items([(table_id, h, pk, sk, blob, replica.ttl_value(load_item(blob)) if replica.ttl_attr
+                                   else None) for h, pk, sk, blob in rows])
+            after = rows[-1][:3]
+        if replica.indexes:
+            self._backfill(replica, list(replica.indexes))
 
     def _backfill(self, table: Table, names: list[str]) -> None:
         indexes = [table.indexes[n] for n in names]
@@ -577,8 +708,18 @@ class DynamoDbProvider(Provider):
     # -- the write path ----------------------------------------------------------------------
 
     def _write(self, table: Table, key: tuple, old: dict | None, new: dict | None, identity: bool = False) -> None:
-        """Store one item change (new None = delete) with its index rows and stream record. The
-        caller holds the transaction when it also read `old`."""
+        """Store one item change (new None = delete) with its index rows and stream record, in the
+        table and in each replica of its global table. The caller holds the transaction when it
+        also read `old` (always, for a table with replicas: they make it capture)."""
+        self._apply(table, key, old, new, identity)
+        for region in table.replicas:
+            # replicated in the write's transaction: AWS replicates within about a second, last
+            # writer wins; here the replica has it when the write is acknowledged
+            replica = self._replica(table, region)
+            if replica is not None:
+                self._apply(replica, key, self._read(replica, key), new, identity)
+
+    def _apply(self, table: Table, key: tuple, old: dict | None, new: dict | None, identity: bool) -> None:
         hash_, pk, sk = key
         if new is None:
             self.store.delete_item(table.id, hash_, pk, sk)
@@ -1309,6 +1450,8 @@ class DynamoDbProvider(Provider):
                         table = tables[table_id] = self._table_by_id(table_id)
                     if table is None:
                         continue
+                    if table.replicas and self.store.get_item(table_id, hash_, pk, sk) is None:
+                        continue  # the same item expiring in another replica removed it already
                     self._write(table, (hash_, pk, sk), load_item(blob), None, identity=True)
         upcoming = self.store.next_expiry(now - TTL_HORIZON)
         self._next_expiry = upcoming
@@ -1329,6 +1472,10 @@ class DynamoDbProvider(Provider):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+GLOBAL_TABLE_VERSION = "2019.11.21"
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 def _json_default(value):

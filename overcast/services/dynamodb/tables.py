@@ -108,7 +108,7 @@ class Index:
 class Table:
     __slots__ = ("id", "name", "account", "region", "arn", "spec", "types", "hash_name", "hash_type",
                  "range_name", "range_type", "indexes", "stream_id", "stream_arn", "view_type", "ttl_attr",
-                 "key_count", "kinesis", "captures")
+                 "key_count", "kinesis", "captures", "replicas")
 
     def __init__(self, table_id: int, spec: dict, account: str, region: str):
         self.id = table_id
@@ -139,8 +139,11 @@ class Table:
         # counts from EnableKinesisStreamingDestination until DisableKinesisStreamingDestination
         self.kinesis = tuple((d["StreamArn"], d.get("Precision") or "MILLISECOND")
                              for d in spec.get("_Kinesis") or () if d["Enabled"])
-        # whether item changes are captured at all (a stream record, a Kinesis record, or both)
-        self.captures = self.stream_id is not None or bool(self.kinesis)
+        # the other regions of the table's global table (version 2019.11.21), each holding a replica
+        # of the same name that every write is applied to
+        self.replicas = tuple(r for r in spec.get("_Replicas") or () if r != region)
+        # whether item changes are captured at all (a stream record, a Kinesis record, a replica)
+        self.captures = self.stream_id is not None or bool(self.kinesis) or bool(self.replicas)
 
     def has_local_indexes(self) -> bool:
         return any(not index.is_global for index in self.indexes.values())

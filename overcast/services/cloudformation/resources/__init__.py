@@ -54,6 +54,7 @@ TYPES: dict[str, str] = {
     "AWS::Cognito::UserPoolDomain": _P + "cognito:UserPoolDomain",
     "AWS::Cognito::UserPoolGroup": _P + "cognito:UserPoolGroup",
     "AWS::Cognito::UserPoolResourceServer": _P + "cognito:UserPoolResourceServer",
+    "AWS::DynamoDB::GlobalTable": _P + "dynamodb:GlobalTable",
     "AWS::DynamoDB::Table": _P + "dynamodb:Table",
     "AWS::ECR::Repository": _P + "ecr:Repository",
     "AWS::Events::ApiDestination": _P + "events:ApiDestination",

@@ -72,14 +72,15 @@ class ResourceOp:
     def endpoint(self) -> str:
         return f"http://localhost:{self.providers.config.port or 4566}"
 
-    def context(self, service: str, operation: str = "") -> RequestContext:
+    def context(self, service: str, operation: str = "", region: str | None = None) -> RequestContext:
         host = f"localhost:{self.providers.config.port or 4566}"
         request = HttpRequest("POST", "/", "/", "", {"host": host}, b"")
-        return RequestContext(self.account, self.region, service, request, operation=operation,
+        return RequestContext(self.account, region or self.region, service, request, operation=operation,
                               access_key=self.account, caller="cloudformation")
 
-    async def call(self, service: str, operation: str, params: dict) -> dict:
-        """Call `service`'s provider as the API would, in the stack's account and region."""
+    async def call(self, service: str, operation: str, params: dict, region: str | None = None) -> dict:
+        """Call `service`'s provider as the API would, in the stack's account and region (or in
+        `region`, for the resources a stack makes in other regions: a global table's replicas)."""
         provider = await self.providers.get(service)
         method = getattr(provider, snake_case(operation), None)
         if method is None:  # the service exists, the operation this type needs does not yet
@@ -87,7 +88,7 @@ class ResourceOp:
                                  "not implement yet")
         # a copy: a provider may change what it is given, and these are the stack's stored properties
         params = copy.deepcopy({k: v for k, v in params.items() if v is not None})
-        ctx = self.context(service, operation)
+        ctx = self.context(service, operation, region)
         authorize = getattr(provider, "authorize", None)
         if authorize is not None:  # the check the API path runs before every operation of the service
             authorize(ctx, params)
