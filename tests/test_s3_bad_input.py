@@ -100,10 +100,16 @@ def test_every_configuration_refuses_a_wrong_root_element(endpoint, bucket, subr
     assert _error(r) == (400, "MalformedXML", MALFORMED)
 
 
-@pytest.mark.parametrize("subresource", sorted(set(SUBRESOURCES) - {"lifecycle", "object-lock"}) + ["policy"])
+@pytest.mark.parametrize("subresource", sorted(set(SUBRESOURCES) - {"lifecycle", "object-lock"}))
 def test_every_required_configuration_refuses_an_empty_body(endpoint, bucket, subresource):
     r = raw(endpoint, "PUT", f"/{bucket}?{subresource}", content=b"")
     assert _error(r) == (400, "MissingRequestBodyError", "Request Body is empty")
+
+
+def test_an_empty_bucket_policy_is_a_malformed_policy(endpoint, bucket):
+    """A policy that is empty is not JSON (AWS's recorded answer to PutBucketPolicy with Policy="")."""
+    r = raw(endpoint, "PUT", f"/{bucket}?policy", content=b"")
+    assert _error(r) == (400, "MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
 
 
 @pytest.mark.parametrize("subresource,body", [

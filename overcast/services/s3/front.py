@@ -301,6 +301,10 @@ class S3Front:
         if spec is None:
             return
         member, root, shape_name, required, xml = spec
+        if operation.name == "PutBucketAccelerateConfiguration" and "." in params["Bucket"]:
+            # refused whatever the document says (AWS's recorded answer)
+            raise AwsError("InvalidRequest", "S3 Transfer Acceleration is not supported for buckets with periods "
+                           "(.) in their names")
         acl = member == "AccessControlPolicy"
         malformed = AwsError("MalformedACLError" if acl else "MalformedXML", "The XML you provided was not "
                              "well-formed or did not validate against our published schema")
@@ -308,6 +312,8 @@ class S3Front:
         if not body.strip():
             if acl and not any(h == "x-amz-acl" or h.startswith("x-amz-grant-") for h in request.headers):
                 raise AwsError("MissingSecurityHeader", "Your request was missing a required header")
+            if operation.name == "PutBucketPolicy":  # an empty policy is a policy that is not JSON
+                raise AwsError("MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
             if required:
                 raise AwsError("MissingRequestBodyError", "Request Body is empty")
             return

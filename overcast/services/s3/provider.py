@@ -12,12 +12,14 @@ import asyncio
 import base64
 import binascii
 import datetime
+import functools
 import hashlib
 import ipaddress
 import logging
 import re
 import secrets
 import time
+import zoneinfo
 from contextlib import contextmanager
 from urllib.parse import quote, quote_plus, unquote
 
@@ -76,6 +78,13 @@ _DEFAULTS = {
     "request_payment": {"Payer": "BucketOwner"},
     "logging": {},
 }
+# defaults a bucket is created with that DeleteX really removes: GetX then answers this error
+_DELETABLE_DEFAULTS = {
+    "ownership": ("OwnershipControlsNotFoundError", "The bucket ownership controls were not found"),
+    "public_access_block": ("NoSuchPublicAccessBlockConfiguration",
+                            "The public access block configuration was not found"),
+}
+_OBJECT_OWNERSHIP = ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced")
 
 
 def now() -> float:
@@ -123,10 +132,17 @@ def malformed_xml() -> AwsError:
                     "published schema")
 
 
+_NO_VALUE = object()
+
+
 def invalid_argument(message: str, name: str | None = None, value=None) -> AwsError:
+    """InvalidArgument; with `value=_NO_VALUE` the error names the argument without its value, as
+    S3 answers for some headers."""
     fields = {}
     if name is not None:
-        fields = {"ArgumentName": name, "ArgumentValue": "" if value is None else str(value)}
+        fields = {"ArgumentName": name}
+        if value is not _NO_VALUE:
+            fields["ArgumentValue"] = "" if value is None else str(value)
     return AwsError("InvalidArgument", message, 400, **fields)
 
 
@@ -321,6 +337,9 @@ class S3Provider(Provider):
         if constraint == "EU":  # eu-west-1's legacy name: GetBucketLocation answers it as given
             bucket.config["location"] = "EU"
         ownership = params.get("ObjectOwnership")
+        if ownership is not None and ownership not in _OBJECT_OWNERSHIP:
+            raise invalid_argument(f"Invalid x-amz-object-ownership header: {ownership}", "x-amz-object-ownership",
+                                   _NO_VALUE)
         if ownership:
             bucket.config["ownership"] = {"OwnershipControls": {"Rules": [{"ObjectOwnership": ownership}]}}
         self.store.create_bucket(bucket)
@@ -354,6 +373,9 @@ class S3Provider(Provider):
             except (binascii.Error, ValueError, UnicodeDecodeError):
                 raise invalid_argument("The continuation token provided is incorrect", "continuation-token",
                                        token) from None
+        region = params.get("BucketRegion")
+        if region is not None and region not in _aws_regions():
+            raise invalid_argument(f"Argument value {region} is not a valid AWS Region", "bucket-region", _NO_VALUE)
         prefix = params.get("Prefix") or ""
         rows = self.store.buckets(ctx.account, after, prefix, params.get("BucketRegion"), limit + 1)
         out = {
@@ -422,6 +444,8 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         stored = bucket.config.get(key)
         if stored is None:
+            if key in _DELETABLE_DEFAULTS and key in bucket.config:  # deleted: the default is gone too
+                error, message = _DELETABLE_DEFAULTS[key]
             if error is not None:
                 raise AwsError(error, message, 404, BucketName=bucket.name)
             stored = _DEFAULTS.get(key, {})
@@ -430,7 +454,10 @@ class S3Provider(Provider):
 
     def _delete_config(self, ctx, params, key: str):
         bucket = self._bucket(params["Bucket"])
-        bucket.config.pop(key, None)
+        if key in _DELETABLE_DEFAULTS:  # kept as None: a bucket without the key has the default
+            bucket.config[key] = None
+        else:
+            bucket.config.pop(key, None)
         self.store.save_bucket(bucket)
         return {}
 
@@ -458,8 +485,19 @@ class S3Provider(Provider):
                                        f"Unsupported method is {method}")  # AWS's recorded answer
         elif key == "lifecycle":
             for rule in value.get("Rules") or []:
-                if rule.get("Status") not in ("Enabled", "Disabled"):
-                    raise malformed_xml()
+                _check_lifecycle_rule(rule)
+        elif key == "ownership":
+            rules = value.get("Rules") or []
+            if len(rules) != 1 or rules[0].get("ObjectOwnership") not in _OBJECT_OWNERSHIP:
+                raise malformed_xml()
+        elif key == "encryption":
+            rules = value.get("Rules") or []
+            if len(rules) != 1:  # exactly one rule (AWS's recorded answers)
+                raise malformed_xml()
+            default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
+            if default.get("KMSMasterKeyID") and default.get("SSEAlgorithm") not in ("aws:kms", "aws:kms:dsse"):
+                raise invalid_argument("a KMSMasterKeyID is not applicable if the default sse algorithm is not "
+                                       "aws:kms or aws:kms:dsse", "ApplyServerSideEncryptionByDefault", _NO_VALUE)
         elif key == "website":
             if not value.get("IndexDocument") and not value.get("RedirectAllRequestsTo"):
                 raise invalid_argument("A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo "
@@ -472,7 +510,11 @@ class S3Provider(Provider):
         return self._put_config(ctx, params, "public_access_block", "PublicAccessBlockConfiguration")
 
     def get_public_access_block(self, ctx, params):
-        return self._get_config(ctx, params, "public_access_block", None, None, "x")
+        value = self._get_config(ctx, params, "public_access_block", None, None, "x")
+        # a flag the configuration left out is off (AWS's recorded answers)
+        flags = value.get("PublicAccessBlockConfiguration") or {}
+        return {"PublicAccessBlockConfiguration": {name: bool(flags.get(name)) for name in (
+            "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}}
 
     def delete_public_access_block(self, ctx, params):
         return self._delete_config(ctx, params, "public_access_block")
@@ -480,8 +522,10 @@ class S3Provider(Provider):
     def put_object_lock_configuration(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
         config = params.get("ObjectLockConfiguration")
-        if config is None:
+        if config is None or config.get("ObjectLockEnabled") != "Enabled":
             raise malformed_xml()
+        if "Rule" in config and not (config["Rule"] or {}).get("DefaultRetention"):
+            raise malformed_xml()  # a Rule must hold a DefaultRetention (AWS's recorded answers)
         if not bucket.object_lock:
             if bucket.versioning != "Enabled":
                 raise AwsError("InvalidBucketState", "Versioning must be 'Enabled' on the bucket to apply a Object "
@@ -809,9 +853,12 @@ class S3Provider(Provider):
             params.get("ObjectLockLegalHoldStatus")
         if (mode or until or hold) and not bucket.object_lock:
             raise AwsError("InvalidRequest", "Bucket is missing Object Lock Configuration")
-        if bool(mode) != bool(until):
-            raise AwsError("InvalidArgument", "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must "
-                           "both be supplied")
+        if bool(mode) != bool(until):  # the error names the header that is missing
+            raise invalid_argument("x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be "
+                                   "supplied", "x-amz-object-lock-mode" if until else
+                                   "x-amz-object-lock-retain-until-date", _NO_VALUE)
+        if mode and mode not in ("GOVERNANCE", "COMPLIANCE"):
+            raise invalid_argument("Unknown wormMode directive.", "x-amz-object-lock-mode", mode)
         if mode:
             meta["Retention"] = {"Mode": mode, "RetainUntilDate": until.timestamp()}
         elif bucket.object_lock:
@@ -1054,6 +1101,7 @@ class S3Provider(Provider):
 
     def delete_object(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
+        _check_bypass(bucket, params)
         if params.get("IfMatch") is not None:
             current = self.store.latest(bucket.name, params["Key"])
             if current is None or current.delete_marker:
@@ -1069,6 +1117,7 @@ class S3Provider(Provider):
         objects = request.get("Objects") or []
         if not objects or len(objects) > 1000:
             raise malformed_xml()
+        _check_bypass(bucket, params)
         quiet = bool(request.get("Quiet"))
         deleted, errors = [], []
         for item in objects:
@@ -1698,6 +1747,9 @@ class S3Provider(Provider):
         mode, until = retention.get("Mode"), retention.get("RetainUntilDate")
         if (mode is None) != (until is None):
             raise malformed_xml()
+        if until is not None and until.timestamp() <= now():  # before the lock's own checks (AWS's order)
+            raise invalid_argument("The retain until date must be in the future!", "RetainUntilDate",
+                                   _java_date(until))
         current = obj.meta.get("Retention")
         if current and current["RetainUntilDate"] > now():
             shorter = until is None or until.timestamp() < current["RetainUntilDate"]
@@ -1708,8 +1760,6 @@ class S3Provider(Provider):
         if mode is None:
             obj.meta.pop("Retention", None)
         else:
-            if until.timestamp() <= now():
-                raise invalid_argument("The retain until date must be in the future!")
             obj.meta["Retention"] = {"Mode": mode, "RetainUntilDate": until.timestamp()}
         self.store.update_meta(obj)
         return {}
@@ -1723,8 +1773,11 @@ class S3Provider(Provider):
         return {"Retention": {"Mode": retention["Mode"], "RetainUntilDate": to_ts(retention["RetainUntilDate"])}}
 
     def put_object_legal_hold(self, ctx, params):
-        _, obj = self._locked_object(params, "PUT")
         status = (params.get("LegalHold") or {}).get("Status")
+        if params.get("LegalHold") is None:  # no document at all: before the bucket's lock is looked at
+            self._bucket(params["Bucket"])
+            raise malformed_xml()
+        _, obj = self._locked_object(params, "PUT")
         if status not in ("ON", "OFF"):
             raise malformed_xml()
         obj.meta["LegalHold"] = status
@@ -1983,6 +2036,59 @@ def _check_tag_set(tags: list) -> None:
             raise AwsError("InvalidTag", "The TagKey you have provided is invalid", TagKey=key)
         if len(value) > 256 or not _TAG_TEXT.match(value):
             raise AwsError("InvalidTag", "The TagValue you have provided is invalid", TagKey=key, TagValue=value)
+
+
+def _check_bypass(bucket: Bucket, params) -> None:
+    """x-amz-bypass-governance-retention, true or false, is refused on a bucket without Object Lock."""
+    if params.get("BypassGovernanceRetention") is not None and not bucket.object_lock:
+        raise invalid_argument("x-amz-bypass-governance-retention is only applicable to Object Lock enabled "
+                               "buckets.", "x-amz-bypass-governance-retention", _NO_VALUE)
+
+
+def _java_date(value: datetime.datetime) -> str:
+    """A date as S3 quotes it back in some errors: Java's Date.toString in the service's zone
+    (`Tue Dec 31 16:00:00 PST 2019`, AWS's recorded answer)."""
+    local = value.astimezone(zoneinfo.ZoneInfo("America/Los_Angeles"))
+    return local.strftime("%a %b %d %H:%M:%S %Z %Y")
+
+
+@functools.cache
+def _aws_regions() -> frozenset:
+    """The regions S3 is in, from botocore's endpoint data (ListBuckets' BucketRegion is checked)."""
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_available_regions("s3"))
+
+
+def _check_lifecycle_rule(rule: dict) -> None:
+    """A lifecycle rule as S3's schema takes it (AWS's recorded answers): Status Enabled or Disabled,
+    a Filter or the legacy Prefix, a Filter with one condition (several go under And), an
+    Expiration with one of Days, Date or ExpiredObjectDeleteMarker, a Date at midnight GMT, a
+    NoncurrentVersionExpiration with its days, tag keys once in an And."""
+    if rule.get("Status") not in ("Enabled", "Disabled"):
+        raise malformed_xml()
+    if "Filter" not in rule and "Prefix" not in rule:
+        raise malformed_xml()
+    flt = rule.get("Filter") or {}
+    conditions = [k for k in ("Prefix", "Tag", "And", "ObjectSizeGreaterThan", "ObjectSizeLessThan")
+                  if flt.get(k) is not None]
+    if len(conditions) > 1:
+        raise malformed_xml()
+    keys = [t.get("Key") for t in (flt.get("And") or {}).get("Tags") or []]
+    if len(keys) != len(set(keys)):
+        raise AwsError("InvalidRequest", "Duplicate Tag Keys are not allowed.")
+    expiration = rule.get("Expiration")
+    if expiration is not None:
+        given = [k for k in ("Days", "Date", "ExpiredObjectDeleteMarker") if expiration.get(k) is not None]
+        if len(given) != 1:
+            raise malformed_xml()
+        date = expiration.get("Date")
+        if date is not None and _as_epoch(date) % 86400:
+            raise invalid_argument("'Date' must be at midnight GMT", "Date", date.isoformat()
+                                   if isinstance(date, datetime.datetime) else date)
+    noncurrent = rule.get("NoncurrentVersionExpiration")
+    if noncurrent is not None and noncurrent.get("NoncurrentDays") is None:
+        raise malformed_xml()
 
 
 def _rule_filter(rule: dict) -> tuple[str, dict]:
