@@ -14,6 +14,7 @@ import asyncio
 import base64
 import datetime
 import logging
+import os
 import re
 import time
 import uuid
@@ -27,6 +28,11 @@ from overcast.services.firehose import prefixes
 from overcast.services.firehose.store import FirehoseStore, Stream
 
 log = logging.getLogger("overcast.firehose")
+
+# A cap on every stream's buffering interval, in seconds (unset: none, AWS's behaviour). Tests and
+# test suites written for emulators that deliver at once set it, to see a delivery without waiting
+# the interval (300 s by default); streams still describe the BufferingHints they were given.
+MAX_INTERVAL = float(os.environ.get("OVERCAST_FIREHOSE_MAX_BUFFER_SECONDS") or "inf")
 
 MAX_RECORD = 1000 * 1024
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -132,7 +138,7 @@ class FirehoseProvider(Provider):
             dynamic = (stream.destination.get("DynamicPartitioningConfiguration") or {}).get("Enabled")
             size = 128 if conversion else 64 if dynamic else 5
         interval = hints.get("IntervalInSeconds")
-        return size * 1024 * 1024, 300.0 if interval is None else float(interval)
+        return size * 1024 * 1024, min(MAX_INTERVAL, 300.0 if interval is None else float(interval))
 
     def _validate_destination(self, dest: dict) -> None:
         dynamic = bool((dest.get("DynamicPartitioningConfiguration") or {}).get("Enabled"))
