@@ -37,6 +37,8 @@ class ValidationStyle:
     # operations whose model lists ValidationException and not `code` answer ValidationException
     # (CloudWatch Logs: its newer APIs, vended-log deliveries..., answer as Smithy services do)
     code_from_errors: bool = False
+    pattern_first: bool = False  # a pattern failure is listed before a length failure of the same value
+    enum_order: tuple = ()  # (shape name, values) pairs: an enum AWS lists in an order of its own
 
 
 SMITHY = ValidationStyle()
@@ -62,8 +64,16 @@ LOGS = ValidationStyle(code="InvalidParameterException",
                        too_long=(("LogGroupName", _NAME_TOO_LONG), ("LogStreamName", _NAME_TOO_LONG)),
                        code_from_errors=True, unchecked_enums=frozenset(("OutputFormat",)))
 
+# EventBridge (AWS's recorded answers): a name's pattern failure comes before its length failure;
+# the API destination's HTTP methods are listed in AWS's order, not botocore's; an OAuth
+# connection's HttpMethod is accepted in any case (the provider checks it).
+EVENTS = ValidationStyle(pattern_first=True, unchecked_enums=frozenset(("ConnectionOAuthHttpMethod",)),
+                         enum_order=(("ApiDestinationHttpMethod", ("HEAD", "POST", "PATCH", "DELETE", "PUT", "GET",
+                                                                   "OPTIONS")),))
+
 # Services whose answers differ from their protocol's default, by botocore model name.
-SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS}
+SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
+                                              "events": EVENTS}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 
@@ -336,7 +346,7 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
         tests.append(test_range)
     if kind == "string" and "enum" in shape:
         allowed = frozenset(shape["enum"])
-        listed = ", ".join(shape["enum"])
+        listed = ", ".join(dict(style.enum_order).get(shape_name) or shape["enum"])
 
         def test_enum(value, path, problems):
             if value not in allowed:
@@ -356,5 +366,8 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
                 if regex.fullmatch(value) is None:
                     problems.append(problem(value, path, f"Member must satisfy regular expression pattern: {pattern}"))
 
-            tests.append(test_pattern)
+            if style.pattern_first:
+                tests.insert(0, test_pattern)
+            else:
+                tests.append(test_pattern)
     return tests

@@ -959,36 +959,69 @@ class EventsProvider(Provider):
 
     # -- connections and API destinations ---------------------------------------------------------
 
-    def create_connection(self, ctx, params):
-        name = params["Name"]
-        arn = f"arn:aws:events:{ctx.region}:{ctx.account}:connection/{name}/{uuid.uuid4()}"
-        if any(c["Name"] == name for c in self.store.list("connection", ctx.account, ctx.region)):
-            raise AwsError("ResourceAlreadyExistsException", f"Connection {name} already exists.")
-        kind = params["AuthorizationType"]
-        auth = params.get("AuthParameters") or {}
-        required = {"BASIC": "BasicAuthParameters", "API_KEY": "ApiKeyAuthParameters",
-                    "OAUTH_CLIENT_CREDENTIALS": "OAuthParameters"}[kind]
-        if required not in auth:
-            raise validation(f"Parameter AuthParameters is not valid. Reason: {required} is required for "
-                             f"AuthorizationType {kind}.")
-        now = time.time()
-        connection = {"Name": name, "ConnectionArn": arn, "ConnectionState": "AUTHORIZED",
-                      "AuthorizationType": kind, "AuthParameters": auth, "CreationTime": now,
-                      "LastModifiedTime": now, "LastAuthorizedTime": now,
-                      "SecretArn": f"arn:aws:secretsmanager:{ctx.region}:{ctx.account}:secret:events!connection/{name}"}
-        if params.get("Description"):
-            connection["Description"] = params["Description"]
-        self.store.put("connection", arn, ctx.account, ctx.region, name, connection)
-        return {"ConnectionArn": arn, "ConnectionState": "AUTHORIZED", "CreationTime": now, "LastModifiedTime": now}
+    # A connection's credentials live in a Secrets Manager secret that EventBridge makes for it
+    # (`events!connection/<name>/<uuid>`, in snake_case keys, as AWS's recorded answers show); the
+    # connection itself keeps only what Describe shows. Invocations read the secret.
 
-    def _connection(self, ctx, name) -> dict:
-        for c in self.store.list("connection", ctx.account, ctx.region):
-            if c["Name"] == name:
-                return c
-        raise not_found(f"Failed to describe the connection(s). Connection '{name}' does not exist.")
+    _AUTH_KEYS = {"BASIC": "BasicAuthParameters", "API_KEY": "ApiKeyAuthParameters",
+                  "OAUTH_CLIENT_CREDENTIALS": "OAuthParameters"}
+    _HTTP_KEYS = (("HeaderParameters", "header_parameters"), ("QueryStringParameters", "query_string_parameters"),
+                  ("BodyParameters", "body_parameters"))
+
+    @classmethod
+    def _secret_http(cls, http: dict) -> dict:
+        return {snake: [{"key": p.get("Key"), "value": p.get("Value"), "is_value_secret": bool(p.get("IsValueSecret"))}
+                        for p in http[key]] for key, snake in cls._HTTP_KEYS if key in http}
+
+    @classmethod
+    def _api_http(cls, http: dict) -> dict:
+        return {key: [{"Key": p["key"], "Value": p["value"], "IsValueSecret": p["is_value_secret"]} for p in http[snake]]
+                for key, snake in cls._HTTP_KEYS if snake in http}
+
+    @classmethod
+    def _secret_document(cls, kind: str, auth: dict) -> dict:
+        if kind == "BASIC":
+            basic = auth["BasicAuthParameters"]
+            doc = {"username": basic.get("Username"), "password": basic.get("Password")}
+        elif kind == "API_KEY":
+            key = auth["ApiKeyAuthParameters"]
+            doc = {"api_key_name": key.get("ApiKeyName"), "api_key_value": key.get("ApiKeyValue")}
+        else:
+            oauth = auth["OAuthParameters"]
+            client = oauth.get("ClientParameters") or {}
+            doc = {"client_id": client.get("ClientID"), "client_secret": client.get("ClientSecret"),
+                   "authorization_endpoint": oauth.get("AuthorizationEndpoint"), "http_method": oauth.get("HttpMethod")}
+            if "OAuthHttpParameters" in oauth:
+                doc["oauth_http_parameters"] = cls._secret_http(oauth["OAuthHttpParameters"])
+        if "InvocationHttpParameters" in auth:
+            doc["invocation_http_parameters"] = cls._secret_http(auth["InvocationHttpParameters"])
+        return doc
+
+    @classmethod
+    def _auth_from_secret(cls, kind: str, doc: dict) -> dict:
+        if kind == "BASIC":
+            auth = {"BasicAuthParameters": {"Username": doc["username"], "Password": doc["password"]}}
+        elif kind == "API_KEY":
+            auth = {"ApiKeyAuthParameters": {"ApiKeyName": doc["api_key_name"], "ApiKeyValue": doc["api_key_value"]}}
+        else:
+            auth = {"OAuthParameters": {"ClientParameters": {"ClientID": doc["client_id"],
+                                                             "ClientSecret": doc["client_secret"]},
+                                        "AuthorizationEndpoint": doc["authorization_endpoint"],
+                                        "HttpMethod": doc["http_method"]}}
+            if "oauth_http_parameters" in doc:
+                auth["OAuthParameters"]["OAuthHttpParameters"] = cls._api_http(doc["oauth_http_parameters"])
+        if "invocation_http_parameters" in doc:
+            auth["InvocationHttpParameters"] = cls._api_http(doc["invocation_http_parameters"])
+        return auth
 
     @staticmethod
-    def _public_auth(auth: dict) -> dict:
+    def _public_http(http: dict) -> dict:
+        """HTTP parameters as Describe shows them: a value marked secret is not returned."""
+        return {key: [{k: v for k, v in p.items() if not (k == "Value" and p.get("IsValueSecret"))} for p in items]
+                for key, items in http.items()}
+
+    @classmethod
+    def _public_auth(cls, auth: dict) -> dict:
         out = {}
         if "BasicAuthParameters" in auth:
             out["BasicAuthParameters"] = {"Username": auth["BasicAuthParameters"]["Username"]}
@@ -999,50 +1032,137 @@ class EventsProvider(Provider):
             out["OAuthParameters"] = {"ClientParameters": {"ClientID": o["ClientParameters"]["ClientID"]},
                                       "AuthorizationEndpoint": o["AuthorizationEndpoint"],
                                       "HttpMethod": o["HttpMethod"]}
+            if "OAuthHttpParameters" in o:
+                out["OAuthParameters"]["OAuthHttpParameters"] = cls._public_http(o["OAuthHttpParameters"])
         if "InvocationHttpParameters" in auth:
-            out["InvocationHttpParameters"] = auth["InvocationHttpParameters"]
+            out["InvocationHttpParameters"] = cls._public_http(auth["InvocationHttpParameters"])
         return out
 
-    def describe_connection(self, ctx, params):
-        c = self._connection(ctx, params["Name"])
-        return {**{k: v for k, v in c.items() if k != "AuthParameters"}, "AuthParameters": self._public_auth(c["AuthParameters"])}
+    @classmethod
+    def _check_auth(cls, kind: str, auth: dict) -> None:
+        required = cls._AUTH_KEYS[kind]
+        if not auth.get(required):
+            raise validation(f"Parameter AuthParameters is not valid. Reason: {required} is required for "
+                             f"AuthorizationType {kind}.")
+        method = (auth.get("OAuthParameters") or {}).get("HttpMethod")
+        if method is not None and method.upper() not in ("GET", "POST", "PUT"):  # AWS accepts any case
+            raise validation(f"1 validation error detected: Value '{method}' at 'authParameters.oAuthParameters."
+                             "httpMethod' failed to satisfy constraint: Member must satisfy enum value set: "
+                             "[GET, POST, PUT]")
 
-    def delete_connection(self, ctx, params):
+    @staticmethod
+    def _authorizing_state(kind: str) -> str:
+        """An OAuth connection is AUTHORIZING until a token exchange succeeds (overcast makes it at
+        the first invocation); Basic and API key connections are AUTHORIZED at once."""
+        return "AUTHORIZING" if kind == "OAUTH_CLIENT_CREDENTIALS" else "AUTHORIZED"
+
+    async def _secrets(self, account: str, region: str, operation: str):
+        return await self.providers.get("secretsmanager"), internal_ctx("secretsmanager", account, region, operation)
+
+    async def create_connection(self, ctx, params):
+        name = params["Name"]
+        if any(c["Name"] == name for c in self.store.list("connection", ctx.account, ctx.region)):
+            raise AwsError("ResourceAlreadyExistsException", f"Connection {name} already exists.")
+        kind = params["AuthorizationType"]
+        auth = params.get("AuthParameters") or {}
+        self._check_auth(kind, auth)
+        arn = f"arn:aws:events:{ctx.region}:{ctx.account}:connection/{name}/{uuid.uuid4()}"
+        secrets, sctx = await self._secrets(ctx.account, ctx.region, "CreateSecret")
+        secret = secrets.create_secret(sctx, {"Name": f"events!connection/{name}/{uuid.uuid4()}",
+                                              "SecretString": orjson.dumps(self._secret_document(kind, auth)).decode()})
+        now = time.time()
+        state = self._authorizing_state(kind)
+        connection = {"Name": name, "ConnectionArn": arn, "ConnectionState": state,
+                      "AuthorizationType": kind, "AuthParameters": self._public_auth(auth), "CreationTime": now,
+                      "LastModifiedTime": now, "LastAuthorizedTime": now, "SecretArn": secret["ARN"]}
+        if params.get("Description"):
+            connection["Description"] = params["Description"]
+        self.store.put("connection", arn, ctx.account, ctx.region, name, connection)
+        return {"ConnectionArn": arn, "ConnectionState": state, "CreationTime": now, "LastModifiedTime": now}
+
+    def _connection(self, ctx, name) -> dict:
+        for c in self.store.list("connection", ctx.account, ctx.region):
+            if c["Name"] == name:
+                return c
+        raise not_found(f"Failed to describe the connection(s). Connection '{name}' does not exist.")
+
+    def describe_connection(self, ctx, params):
+        return self._connection(ctx, params["Name"])
+
+    @staticmethod
+    def _connection_state(c: dict) -> dict:
+        return {k: c[k] for k in ("ConnectionArn", "ConnectionState", "CreationTime", "LastModifiedTime",
+                                  "LastAuthorizedTime") if k in c}
+
+    async def delete_connection(self, ctx, params):
         c = self._connection(ctx, params["Name"])
+        secrets, sctx = await self._secrets(ctx.account, ctx.region, "DeleteSecret")
+        try:  # the connection's secret goes with it, at once (no recovery window)
+            secrets.delete_secret(sctx, {"SecretId": c["SecretArn"], "ForceDeleteWithoutRecovery": True})
+        except AwsError as e:
+            if e.code != "ResourceNotFoundException":
+                raise
         self.store.delete("connection", c["ConnectionArn"])
-        return {"ConnectionArn": c["ConnectionArn"], "ConnectionState": "DELETING",
-                "CreationTime": c["CreationTime"], "LastModifiedTime": time.time()}
+        return {**self._connection_state(c), "ConnectionState": "DELETING", "LastModifiedTime": time.time()}
 
     def list_connections(self, ctx, params):
+        state = params.get("ConnectionState")
         items = [{k: v for k, v in c.items() if k not in ("AuthParameters", "Description", "SecretArn")}
                  for c in self.store.list("connection", ctx.account, ctx.region)
-                 if c["Name"].startswith(params.get("NamePrefix") or "")]
+                 if c["Name"].startswith(params.get("NamePrefix") or "")
+                 and (state is None or c["ConnectionState"] == state)]
         return self._page(items, params, "Connections")
 
-    def update_connection(self, ctx, params):
+    async def _connection_secret(self, c: dict) -> dict | None:
+        """The connection's credentials (API form), None when its secret is gone."""
+        account, region = c["ConnectionArn"].split(":")[4], c["ConnectionArn"].split(":")[3]
+        secrets, sctx = await self._secrets(account, region, "GetSecretValue")
+        try:
+            value = secrets.get_secret_value(sctx, {"SecretId": c["SecretArn"]})
+        except AwsError:
+            return None
+        return self._auth_from_secret(c["AuthorizationType"], orjson.loads(value["SecretString"]))
+
+    async def update_connection(self, ctx, params):
         c = self._connection(ctx, params["Name"])
-        if params.get("AuthorizationType"):
-            c["AuthorizationType"] = params["AuthorizationType"]
-        if params.get("AuthParameters"):
-            merged = dict(c["AuthParameters"])
-            for key, value in params["AuthParameters"].items():
-                merged[key] = {**(merged.get(key) or {}), **value} if isinstance(value, dict) else value
-            c["AuthParameters"] = merged
+        kind = params.get("AuthorizationType") or c["AuthorizationType"]
+        current = await self._connection_secret(c) or {}
+        if kind != c["AuthorizationType"]:  # the old type's credentials do not carry over
+            current = {k: v for k, v in current.items() if k == "InvocationHttpParameters"}
+        merged = dict(current)
+        for key, value in (params.get("AuthParameters") or {}).items():
+            merged[key] = {**(merged.get(key) or {}), **value} if isinstance(value, dict) else value
+        self._check_auth(kind, merged)
+        secrets, sctx = await self._secrets(ctx.account, ctx.region, "PutSecretValue")
+        secret = orjson.dumps(self._secret_document(kind, merged)).decode()
+        try:
+            secrets.put_secret_value(sctx, {"SecretId": c["SecretArn"], "SecretString": secret})
+        except AwsError:  # the secret was deleted: EventBridge makes a new one
+            sctx = internal_ctx("secretsmanager", ctx.account, ctx.region, "CreateSecret")
+            c["SecretArn"] = secrets.create_secret(sctx, {"Name": f"events!connection/{c['Name']}/{uuid.uuid4()}",
+                                                          "SecretString": secret})["ARN"]
+        now = time.time()
+        c.update(AuthorizationType=kind, AuthParameters=self._public_auth(merged), LastModifiedTime=now,
+                 LastAuthorizedTime=now, ConnectionState=self._authorizing_state(kind))
         if "Description" in params:
             c["Description"] = params["Description"]
-        c["LastModifiedTime"] = time.time()
-        c["ConnectionState"] = "AUTHORIZED"
         self.store.put("connection", c["ConnectionArn"], ctx.account, ctx.region, c["Name"], c)
-        return {k: c[k] for k in ("ConnectionArn", "ConnectionState", "CreationTime", "LastModifiedTime",
-                                  "LastAuthorizedTime")}
+        return self._connection_state(c)
 
     def deauthorize_connection(self, ctx, params):
         c = self._connection(ctx, params["Name"])
         c["ConnectionState"] = "DEAUTHORIZED"
         c["LastModifiedTime"] = time.time()
         self.store.put("connection", c["ConnectionArn"], ctx.account, ctx.region, c["Name"], c)
-        return {k: c[k] for k in ("ConnectionArn", "ConnectionState", "CreationTime", "LastModifiedTime",
-                                  "LastAuthorizedTime")}
+        return self._connection_state(c)
+
+    def _set_connection_state(self, c: dict, state: str) -> None:
+        account, region = c["ConnectionArn"].split(":")[4], c["ConnectionArn"].split(":")[3]
+        now = time.time()
+        c.update(ConnectionState=state, LastModifiedTime=now)
+        if state == "AUTHORIZED":
+            c["LastAuthorizedTime"] = now
+        self.store.put("connection", c["ConnectionArn"], account, region, c["Name"], c)
 
     def update_api_destination(self, ctx, params):
         d = self._api_destination(ctx, params["Name"])
@@ -1055,7 +1175,15 @@ class EventsProvider(Provider):
                 d[key] = params[key]
         d["LastModifiedTime"] = time.time()
         self.store.put("api-destination", d["ApiDestinationArn"], ctx.account, ctx.region, d["Name"], d)
+        d = self._destination_out(d)
         return {k: d[k] for k in ("ApiDestinationArn", "ApiDestinationState", "CreationTime", "LastModifiedTime")}
+
+    def _destination_out(self, d: dict) -> dict:
+        """An API destination is ACTIVE while its connection is authorized, else INACTIVE (AWS's
+        recorded answers: INACTIVE while an OAuth connection is still AUTHORIZING)."""
+        connection = self.store.get("connection", d["ConnectionArn"])
+        active = connection is not None and connection.get("ConnectionState") == "AUTHORIZED"
+        return {**d, "ApiDestinationState": "ACTIVE" if active else "INACTIVE"}
 
     def create_api_destination(self, ctx, params):
         name = params["Name"]
@@ -1068,15 +1196,15 @@ class EventsProvider(Provider):
             raise validation("Parameter InvocationEndpoint is not valid.")
         arn = f"arn:aws:events:{ctx.region}:{ctx.account}:api-destination/{name}/{uuid.uuid4()}"
         now = time.time()
-        destination = {"Name": name, "ApiDestinationArn": arn, "ApiDestinationState": "ACTIVE",
+        destination = {"Name": name, "ApiDestinationArn": arn,
                        "ConnectionArn": params["ConnectionArn"], "InvocationEndpoint": endpoint,
                        "HttpMethod": params["HttpMethod"], "CreationTime": now, "LastModifiedTime": now,
                        "InvocationRateLimitPerSecond": params.get("InvocationRateLimitPerSecond") or 300}
         if params.get("Description"):
             destination["Description"] = params["Description"]
         self.store.put("api-destination", arn, ctx.account, ctx.region, name, destination)
-        return {"ApiDestinationArn": arn, "ApiDestinationState": "ACTIVE", "CreationTime": now,
-                "LastModifiedTime": now}
+        return {"ApiDestinationArn": arn, "ApiDestinationState": self._destination_out(destination)["ApiDestinationState"],
+                "CreationTime": now, "LastModifiedTime": now}
 
     def _api_destination(self, ctx, name) -> dict:
         for d in self.store.list("api-destination", ctx.account, ctx.region):
@@ -1085,14 +1213,15 @@ class EventsProvider(Provider):
         raise not_found(f"Failed to describe the api-destination(s). An api-destination '{name}' does not exist.")
 
     def describe_api_destination(self, ctx, params):
-        return self._api_destination(ctx, params["Name"])
+        return self._destination_out(self._api_destination(ctx, params["Name"]))
 
     def delete_api_destination(self, ctx, params):
         self.store.delete("api-destination", self._api_destination(ctx, params["Name"])["ApiDestinationArn"])
         return {}
 
     def list_api_destinations(self, ctx, params):
-        items = [d for d in self.store.list("api-destination", ctx.account, ctx.region)
+        items = [{k: v for k, v in self._destination_out(d).items() if k != "Description"}
+                 for d in self.store.list("api-destination", ctx.account, ctx.region)
                  if d["Name"].startswith(params.get("NamePrefix") or "")]
         return self._page(items, params, "ApiDestinations")
 
@@ -1104,15 +1233,18 @@ class EventsProvider(Provider):
         connection = self.store.get("connection", destination["ConnectionArn"])
         if connection is None:
             raise DeliveryError("ResourceNotFoundException", "The API destination's connection does not exist.")
-        if connection.get("ConnectionState") != "AUTHORIZED":
+        if connection.get("ConnectionState") not in ("AUTHORIZED", "AUTHORIZING"):
             raise DeliveryError("ConnectionNotAuthorized", f"The connection is {connection.get('ConnectionState')}.")
+        auth = await self._connection_secret(connection)
+        if auth is None:  # AWS de-authorizes a connection whose secret it cannot read
+            self._set_connection_state(connection, "DEAUTHORIZED")
+            raise DeliveryError("ConnectionNotAuthorized", "The connection's secret does not exist.")
         http = target.get("HttpParameters") or {}
         url = destination["InvocationEndpoint"]
         for value in http.get("PathParameterValues") or []:
             url = url.replace("*", value, 1)
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Amazon/EventBridge/ApiDestinations"}
         query = {}
-        auth = connection["AuthParameters"]
         invocation = auth.get("InvocationHttpParameters") or {}
         for p in invocation.get("HeaderParameters") or []:
             headers[p["Key"]] = p["Value"]
@@ -1128,7 +1260,13 @@ class EventsProvider(Provider):
             headers["Authorization"] = "Basic " + base64.b64encode(
                 f"{basic['Username']}:{basic['Password']}".encode()).decode()
         elif kind == "OAUTH_CLIENT_CREDENTIALS":
-            headers["Authorization"] = "Bearer " + await self._oauth_token(auth["OAuthParameters"])
+            try:
+                headers["Authorization"] = "Bearer " + await self._oauth_token(auth["OAuthParameters"])
+            except DeliveryError:  # AWS de-authorizes a connection whose token it cannot obtain
+                self._set_connection_state(connection, "DEAUTHORIZED")
+                raise
+            if connection["ConnectionState"] == "AUTHORIZING":
+                self._set_connection_state(connection, "AUTHORIZED")
         if query:
             url += ("&" if "?" in url else "?") + urlencode(query)
         method = destination["HttpMethod"]
@@ -1152,7 +1290,7 @@ class EventsProvider(Provider):
                        f"{client['ClientID']}:{client.get('ClientSecret', '')}".encode()).decode()}
         headers.update({p["Key"]: p["Value"] for p in http.get("HeaderParameters") or []})
         try:
-            status, _, data = await http_client.request(oauth.get("HttpMethod", "POST"), oauth["AuthorizationEndpoint"],
+            status, _, data = await http_client.request(oauth.get("HttpMethod", "POST").upper(), oauth["AuthorizationEndpoint"],
                                                         urlencode(form).encode(), headers)
             token = orjson.loads(data).get("access_token") if 200 <= status < 300 else None
         except (http_client.HttpError, orjson.JSONDecodeError, AttributeError):
