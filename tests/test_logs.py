@@ -358,18 +358,6 @@ def test_resource_policies_are_replaced_by_name_and_limited_to_ten(logs, unique_
             logs.delete_resource_policy(policyName=name)
 
 
-def test_start_query_finds_missing_groups_then_is_unsupported(logs, stream):
-    group, _ = stream
-    now = int(time.time())
-    with pytest.raises(ClientError) as e:
-        logs.start_query(logGroupName=group + "-none", startTime=now - 3600, endTime=now, queryString="fields @message")
-    assert error(e) == ("ResourceNotFoundException",
-                        f"Log group '{group}-none' does not exist for account ID '000000000000'")
-    with pytest.raises(ClientError) as e:
-        logs.start_query(logGroupName=group, startTime=now - 3600, endTime=now, queryString="fields @message")
-    assert error(e)[0] == "NotImplemented" and e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-
-
 def test_a_next_token_that_holds_no_position_answers_invalid_parameter(logs, stream):
     import base64
 

@@ -18,6 +18,7 @@ from overcast.aws import policy as iam_policy
 from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
+from overcast.services.logs import insights
 from overcast.services.logs.patterns import compile_pattern
 from overcast.services.logs.store import LogsStore
 
@@ -30,6 +31,8 @@ RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
 MAX_BATCH_BYTES = 1_048_576
 MAX_RESOURCE_POLICIES = 10  # per account and region, AWS's quota
 MAX_POLICY_CHARS = 5120
+QUERY_LIMIT = 10_000  # Logs Insights rows a query returns without `limit` (GetQueryResults' page)
+QUERY_KEPT_MS = 7 * 86_400_000  # how long a query's results are kept (AWS: 7 days)
 # PutDeliveryDestination's formats, in the order AWS's validation message lists them
 OUTPUT_FORMATS = ("w3c", "raw", "json", "plain", "parquet")
 # the services AWS documents as delivery sources (PutDeliverySource's logType list); overcast has none
@@ -738,19 +741,124 @@ class LogsProvider(Provider):
         return {}
 
     # -- Logs Insights ---------------------------------------------------------------------------------
+    # A query runs when it is started (over the events stored then, on the event loop: overcast's
+    # log groups are a developer's, not a fleet's), and its results are kept with it, so
+    # GetQueryResults answers Complete at once and the results survive a restart. The language
+    # is the subset insights.py describes; SQL and PPL, and the rest of CWLI, answer NotImplemented.
 
     def start_query(self, ctx, params):
-        """Logs Insights needs a query engine overcast does not have: NotImplemented, once the named
-        log groups are found to exist (a missing one answers AWS's not-found error first)."""
         names = [params["logGroupName"]] if params.get("logGroupName") else []
         names += params.get("logGroupNames") or []
         for ident in params.get("logGroupIdentifiers") or []:
-            names.append(self._group_name(ctx, {"logGroupIdentifier": ident}))
+            names.append(self._group_name(ctx, {"logGroupIdentifier": ident.removesuffix(":*")}))
+        given = sum(1 for key in ("logGroupName", "logGroupNames", "logGroupIdentifiers") if params.get(key))
+        language = params.get("queryLanguage") or "CWLI"
+        if language != "CWLI":
+            raise not_implemented(f"CloudWatch Logs StartQuery in {language}")
+        if given != 1:
+            if given == 0 and re.match(r"\s*source\b", params["queryString"], re.IGNORECASE):
+                raise not_implemented("CloudWatch Logs Insights' SOURCE command")
+            raise AwsError("InvalidParameterException", "Exactly one of logGroupName, logGroupNames or "
+                           "logGroupIdentifiers must be specified.")
+        if len(names) > 50:
+            raise AwsError("InvalidParameterException", "A query can name at most 50 log groups.")
         for name in names:
             if self.store.get_group(ctx.account, ctx.region, name) is None:
                 raise AwsError("ResourceNotFoundException",
                                f"Log group '{name}' does not exist for account ID '{ctx.account}'")
-        raise not_implemented("CloudWatch Logs StartQuery (Logs Insights)")
+        start, end = params["startTime"], params["endTime"]
+        if end < start:
+            raise AwsError("InvalidParameterException", "End time must not be before start time.")
+        text = params["queryString"]
+        try:
+            query = insights.parse(text)
+            run = insights.Run(query, params.get("limit") or QUERY_LIMIT)
+            for name in dict.fromkeys(names):
+                self._scan(ctx, name, start * 1000, end * 1000 + 999, run)
+            results, total = run.finish()
+        except RecursionError:  # thousands of nested parentheses or chained operators
+            raise _malformed(insights.Malformed("The query nests too deeply.", 0, len(text))) from None
+        except insights.Malformed as e:
+            raise _malformed(e) from None
+        except insights.Unsupported as e:
+            raise not_implemented(str(e)) from None
+        statistics = {"recordsMatched": float(run.matched if query.has_stats else total),
+                      "recordsScanned": float(run.scanned), "bytesScanned": float(run.bytes)}
+        query_id = str(uuid.uuid4())
+        # kept as AWS shows it in DescribeQueries: the sources and time range, then the query
+        sources = " ".join(f'"{name}"' for name in dict.fromkeys(names))
+        shown = f"SOURCE {sources} START={start}000 END={end}999 | {params['queryString']}"
+        now = _now_ms()
+        self.store.add_query(ctx.account, ctx.region, query_id, now, orjson.dumps(list(dict.fromkeys(names))).decode(),
+                             shown, language, "Complete", orjson.dumps(results).decode(),
+                             orjson.dumps(statistics).decode(), now - QUERY_KEPT_MS)
+        return {"queryId": query_id}
+
+    def _scan(self, ctx, group: str, start: int, end: int, run) -> None:
+        cutoff = self._cutoff(ctx.account, ctx.region, group)
+        after = None
+        while True:
+            rows = self.store.group_events(ctx.account, ctx.region, group, None, max(start, cutoff or start), end,
+                                           after, 1000)
+            for event_id, stream, ts, message, ingest in rows:
+                run.add({"@timestamp": insights.Timestamp(ts), "@message": message, "@logStream": stream,
+                         "@log": f"{ctx.account}:{group}", "@ingestionTime": insights.Timestamp(ingest),
+                         "@ptr": _token([event_id])})
+            if len(rows) < 1000:
+                return
+            after = (rows[-1][2], rows[-1][0])
+
+    def _query(self, ctx, query_id: str):
+        row = self.store.query(ctx.account, ctx.region, query_id)
+        if row is None:
+            raise AwsError("ResourceNotFoundException", f"Query does not exist: {query_id}")
+        return row
+
+    def get_query_results(self, ctx, params):
+        _id, _created, _groups, _shown, language, status, results, statistics = self._query(ctx, params["queryId"])
+        rows = orjson.loads(results)
+        offset = _offset(params)
+        size = params.get("maxItems") or 10_000
+        out = {"queryLanguage": language, "results": rows[offset:offset + size], "statistics": orjson.loads(statistics),
+               "status": status}
+        if offset + size < len(rows):
+            out["nextToken"] = _token(offset + size)
+        return out
+
+    def stop_query(self, ctx, params):
+        self._query(ctx, params["queryId"])  # every query has ended: it ran when it was started
+        raise AwsError("InvalidParameterException", "Query is not running.")
+
+    def describe_queries(self, ctx, params):
+        group, status, language = params.get("logGroupName"), params.get("status"), params.get("queryLanguage")
+        rows = [row for row in self.store.queries(ctx.account, ctx.region)
+                if (group is None or group in orjson.loads(row[2])) and status in (None, row[5])
+                and language in (None, row[4])]
+        limit = params.get("maxResults") or 1000
+        offset = _offset(params)
+        queries = [{"queryLanguage": language_, "queryId": query_id, "queryString": shown, "status": status_,
+                    "createTime": created, "logGroupName": orjson.loads(groups)[0]}
+                   for query_id, created, groups, shown, language_, status_ in rows[offset:offset + limit]]
+        out = {"queries": queries}
+        if offset + limit < len(rows):
+            out["nextToken"] = _token(offset + limit)
+        return out
+
+    def get_log_record(self, ctx, params):
+        pointer = params["logRecordPointer"]
+        try:
+            event_id = _untoken(pointer)[0]
+        except (AwsError, TypeError, IndexError, KeyError):
+            event_id = None
+        row = self.store.event(ctx.account, ctx.region, event_id) if isinstance(event_id, int) else None
+        if row is None:
+            raise AwsError("InvalidParameterException", f"The specified logRecordPointer is invalid: {pointer}")
+        group, stream, ts, message, ingest = row
+        record = {"@timestamp": str(ts), "@message": message, "@logStream": stream, "@log": f"{ctx.account}:{group}",
+                  "@ingestionTime": str(ingest)}
+        for key, value in insights.flatten(message).items():
+            record.setdefault(key, insights.show(value))
+        return {"logRecord": record}
 
     # -- vended-log deliveries ---------------------------------------------------------------------
     # A delivery pairs a delivery source (an AWS resource that vends logs: CloudFront access logs,
@@ -930,6 +1038,11 @@ class LogsProvider(Provider):
             found = (iam_policy.parse(document) or {}).get("Statement")
             statements += found if isinstance(found, list) else [found] if isinstance(found, dict) else []
         return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def _malformed(e) -> AwsError:
+    return AwsError("MalformedQueryException", str(e), queryCompileError={
+        "location": {"startCharOffset": e.start, "endCharOffset": e.end}, "message": str(e)})
 
 
 def _delivery_destination_missing() -> AwsError:

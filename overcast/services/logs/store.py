@@ -101,6 +101,23 @@ MIGRATIONS = [
         PRIMARY KEY (account, region, name)
     );
     """,
+    # Logs Insights queries: run when started, their results kept for GetQueryResults
+    """
+    CREATE TABLE logs_queries (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        id TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        group_names TEXT NOT NULL,
+        query_string TEXT NOT NULL,
+        language TEXT NOT NULL,
+        status TEXT NOT NULL,
+        results TEXT NOT NULL,
+        statistics TEXT NOT NULL,
+        PRIMARY KEY (account, region, id)
+    );
+    CREATE INDEX logs_queries_by_time ON logs_queries(account, region, created);
+    """,
 ]
 
 _GROUP = "name, created, retention, kms_key, tags, log_class"
@@ -246,6 +263,37 @@ class LogsStore:
         sql += " ORDER BY ts, id LIMIT ?"
         args.append(limit)
         return self.db.query(sql, args)
+
+    def event(self, account, region, event_id: int):
+        """(group, stream, ts, message, ingest) of one event, for a Logs Insights @ptr."""
+        return self.db.query_one("SELECT grp, stream, ts, message, ingest FROM logs_events WHERE id=? AND account=? "
+                                 "AND region=?", (event_id, account, region))
+
+    # -- Logs Insights queries ------------------------------------------------------------------
+
+    def add_query(self, account, region, query_id, created, groups: str, query_string, language, status,
+                  results: str, statistics: str, expire_before: int) -> None:
+        """Keep a finished query (and forget the account's queries older than `expire_before`)."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM logs_queries WHERE account=? AND region=? AND created < ?",
+                            (account, region, expire_before))
+            self.db.execute(
+                "INSERT INTO logs_queries(account, region, id, created, group_names, query_string, language, status, results, "
+                "statistics) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (account, region, query_id, created, groups, query_string, language, status, results, statistics))
+
+    _QUERY = "id, created, group_names, query_string, language, status, results, statistics"
+
+    def query(self, account, region, query_id):
+        """(id, created, groups, query string, language, status, results, statistics) or None."""
+        return self.db.query_one(f"SELECT {self._QUERY} FROM logs_queries WHERE account=? AND region=? AND id=?",
+                                 (account, region, query_id))
+
+    def queries(self, account, region) -> list[tuple]:
+        """The account's queries, newest first (results left out: (id, created, groups, query
+        string, language, status))."""
+        return self.db.query("SELECT id, created, group_names, query_string, language, status FROM logs_queries "
+                             "WHERE account=? AND region=? ORDER BY created DESC, id", (account, region))
 
     # -- subscription filters and their pending deliveries ----------------------------------------
 
