@@ -868,6 +868,9 @@ class EventsProvider(Provider):
         return {}
 
     def list_archives(self, ctx, params):
+        source = params.get("EventSourceArn")
+        if source and ":event-bus/" in source:  # a bus that does not exist is named (AWS's recorded answer)
+            self._bus(source.split(":")[4], source.split(":")[3], self._bus_name(source))
         archives = [a for a in self.store.list("archive", ctx.account, ctx.region)
                     if a["ArchiveName"].startswith(params.get("NamePrefix") or "")
                     and (not params.get("EventSourceArn") or a["EventSourceArn"] == params["EventSourceArn"])
@@ -886,14 +889,18 @@ class EventsProvider(Provider):
             raise AwsError("ResourceAlreadyExistsException", f"Replay {name} already exists.")
         source = params["EventSourceArn"]
         archive = self.store.get("archive", source)
-        if archive is None:
-            raise not_found(f"Archive {source.rsplit('/', 1)[-1]} does not exist.")
+        if archive is None:  # AWS's recorded answers, from here to the cross-bus check
+            raise validation(f"Parameter EventSourceArn is not valid. Reason: Archive {source.rsplit('/', 1)[-1]} "
+                             "does not exist.")
         start, end = params["EventStartTime"].timestamp(), params["EventEndTime"].timestamp()
         if start >= end:
-            raise validation("Parameter EventStartTime is not valid. Reason: EventStartTime must be before "
+            raise validation("Parameter EventEndTime is not valid. Reason: EventStartTime must be before "
                              "EventEndTime.")
         destination = params["Destination"]
-        if destination.get("Arn") != archive["EventSourceArn"]:
+        target = destination.get("Arn") or ""
+        if ":event-bus/" in target:
+            self._bus(target.split(":")[4], target.split(":")[3], self._bus_name(target))
+        if target != archive["EventSourceArn"]:
             raise validation("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not "
                              "permitted.")
         now = time.time()
@@ -954,7 +961,9 @@ class EventsProvider(Provider):
         replays = [{k: r[k] for k in ("ReplayName", "EventSourceArn", "State", "EventStartTime", "EventEndTime",
                                       "ReplayStartTime", "ReplayEndTime", "EventLastReplayedTime") if k in r}
                    for r in self.store.list("replay", ctx.account, ctx.region)
-                   if r["ReplayName"].startswith(params.get("NamePrefix") or "")]
+                   if r["ReplayName"].startswith(params.get("NamePrefix") or "")
+                   and (not params.get("EventSourceArn") or r["EventSourceArn"] == params["EventSourceArn"])
+                   and (not params.get("State") or r["State"] == params["State"])]
         return self._page(replays, params, "Replays")
 
     # -- connections and API destinations ---------------------------------------------------------
