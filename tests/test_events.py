@@ -69,9 +69,11 @@ def test_put_events_reports_entry_errors(events, unique_name):
         entry("a", {}, bus=unique_name("nobus")),
         entry("a", {"ok": 1}),
     ])
-    assert result["FailedEntryCount"] == 3
+    # an event for a bus that does not exist is accepted and dropped (AWS's recorded answer)
+    assert result["FailedEntryCount"] == 2
     codes = [e.get("ErrorCode") for e in result["Entries"]]
-    assert codes == ["MalformedDetail", "InvalidArgument", "ResourceNotFoundException", None]
+    assert codes == ["MalformedDetail", "InvalidArgument", None, None]
+    assert "EventId" in result["Entries"][2]
     assert result["Entries"][0]["ErrorMessage"] == "Detail is malformed."
     assert result["Entries"][1]["ErrorMessage"] == "Parameter Detail is not valid. Reason: Detail is a required argument."
 
@@ -93,6 +95,21 @@ def test_invalid_schedule_expression(events, unique_name):
     for expression in ("rate(1 minutes)", "cron(0 10 * * * *)", "every day", " rate(10 minutes)"):
         error = error_of(events.put_rule, Name=unique_name("rule"), ScheduleExpression=expression)
         assert (error["Code"], error["Message"]) == ("ValidationException", "Parameter ScheduleExpression is not valid.")
+
+
+def test_put_permission_everyone_condition_and_replaced_statement(events, unique_name):
+    bus = unique_name("bus")
+    arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    events.put_permission(EventBusName=bus, Action="events:PutEvents", Principal="123456789012", StatementId="one")
+    for _ in range(2):  # the same statement id again replaces it
+        events.put_permission(EventBusName=bus, Action="events:PutEvents", Principal="*", StatementId="all",
+                              Condition={"Type": "StringEquals", "Key": "aws:PrincipalOrgID", "Value": "o-1"})
+    policy = json.loads(events.describe_event_bus(Name=bus)["Policy"])
+    assert policy["Statement"] == [
+        {"Sid": "one", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+         "Action": "events:PutEvents", "Resource": arn},
+        {"Sid": "all", "Effect": "Allow", "Principal": "*", "Action": "events:PutEvents", "Resource": arn,
+         "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}}]
 
 
 def test_remove_permission_of_a_missing_statement(events, unique_name):

@@ -256,10 +256,18 @@ class EventsProvider(Provider):
         if params.get("Policy"):
             policy = orjson.loads(params["Policy"])
         else:
-            policy["Statement"].append({"Sid": params.get("StatementId"), "Effect": "Allow",
-                                        "Principal": {"AWS": f"arn:aws:iam::{params.get('Principal')}:root"},
-                                        "Action": params.get("Action") or "events:PutEvents",
-                                        "Resource": bus["Arn"]})
+            principal = params.get("Principal")
+            statement = {"Sid": params.get("StatementId"), "Effect": "Allow",
+                         # "*" is everyone (AWS requires it with a Condition), as AWS writes it
+                         "Principal": "*" if principal == "*" else {"AWS": f"arn:aws:iam::{principal}:root"},
+                         "Action": params.get("Action") or "events:PutEvents", "Resource": bus["Arn"]}
+            condition = params.get("Condition")
+            if condition:
+                statement["Condition"] = {condition["Type"]: {condition["Key"]: condition["Value"]}}
+            # a statement id already in the policy is replaced, not added twice
+            statements = policy.get("Statement") or []
+            statements = [statements] if isinstance(statements, dict) else statements
+            policy["Statement"] = [st for st in statements if st.get("Sid") != statement["Sid"]] + [statement]
         bus["Policy"] = orjson.dumps(policy).decode()
         self.store.put("bus", bus["Arn"], ctx.account, ctx.region, bus["Name"], bus)
         return {}
@@ -536,7 +544,8 @@ class EventsProvider(Provider):
                     results.append({"ErrorCode": error.code, "ErrorMessage": error.message})
                     continue
                 results.append({"EventId": event["id"]})
-                scheduled += self._route(account, region, bus, event, now, sqs)
+                if bus is not None:
+                    scheduled += self._route(account, region, bus, event, now, sqs)
         for delivery_id in scheduled:
             self._schedule_delivery(delivery_id, 0)
         return {"FailedEntryCount": failed, "Entries": results}
@@ -558,8 +567,7 @@ class EventsProvider(Provider):
             region, account = parts[3], parts[4]
         bus = self._bus_name(name)
         if bus != "default" and self.store.get("bus", self._bus_arn(account, region, bus)) is None:
-            raise AwsError("ResourceNotFoundException",
-                           f"Event bus {bus} does not exist.")
+            bus = None  # AWS accepts an event for a bus that does not exist (an EventId) and drops it
         when = entry.get("Time")
         event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": entry["DetailType"],
                  "source": entry["Source"], "account": ctx.account,  # the sender's, on any bus
