@@ -82,6 +82,18 @@ def _xml_payload(model, operation) -> tuple | None:
             kind == "structure")
 
 
+def _integer_query_names(model) -> frozenset:
+    """The query parameters of integer type (max-keys, part-number-marker...): S3 takes one given
+    empty as not given (AWS's recorded answers), where the model would refuse it."""
+    names = set()
+    for op in model.operations.values():
+        shape = model.shapes[op.input_shape] if op.input_shape else None
+        for member, ref in (shape or {}).get("members", {}).items():
+            if ref.get("location") == "querystring" and model.shapes[ref["shape"]]["type"] == "integer":
+                names.add(ref.get("locationName", member))
+    return frozenset(names - {"partNumber"})  # it chooses UploadPart: an empty one stays an error
+
+
 def _build_table(model) -> dict:
     """(method, has key, sub-resource query parameter) -> operation name, from the model."""
     table: dict = {}
@@ -110,6 +122,7 @@ class S3Front:
         self.protocol = get_protocol("rest-xml")
         self.table = _build_table(self.model)
         self.subresources = {sub for (_, _, sub) in self.table if sub}
+        self.integer_query = _integer_query_names(self.model)
         self._sync: dict[str, bool] = {}
         self._payloads: dict[str, tuple | None] = {}
 
@@ -235,6 +248,9 @@ class S3Front:
     async def _dispatch(self, provider, request, ctx, bucket, key) -> HttpResponse:
         uri_decode(request.query_string.replace("+", " "))  # prefix=%FF is refused, not replaced by U+FFFD
         query = self.protocol.parse_query(request)
+        if query:
+            for empty in [q for q in self.integer_query.intersection(query) if query[q] == [""]]:
+                del query[empty]
         name = self._operation(request.method, bucket, key, query, request.headers)
         ctx.operation = name
         span = tracing.current()

@@ -1057,7 +1057,7 @@ class S3Provider(Provider):
             out["ObjectParts"] = {
                 "TotalPartsCount": len(parts), "PartNumberMarker": marker, "MaxParts": limit,
                 "IsTruncated": marker + limit < len(parts),
-                "NextPartNumberMarker": chosen[-1][0] if chosen else marker,
+                "NextPartNumberMarker": chosen[-1][0] if chosen else 0,  # 0 past the last part (AWS's answer)
                 "Parts": [{"PartNumber": n, "Size": s, **_part_checksum(obj.meta, part_sums, n)} for n, s in chosen],
             }
         return out
@@ -1270,7 +1270,7 @@ class S3Provider(Provider):
                         common = obj.key[:i + len(delimiter)]
                         if count >= max_keys:
                             return contents, prefixes, True, last
-                        if common != after:
+                        if not after.startswith(common):  # a marker inside the prefix is past it
                             prefixes.append(common)
                             count += 1
                             last = common
@@ -1379,13 +1379,15 @@ class S3Provider(Provider):
                     i = obj.key.find(delimiter, len(prefix))
                     if i >= 0:
                         common = obj.key[:i + len(delimiter)]
+                        cursor_key, cursor_id = common + "\U0010ffff", None
+                        if key_marker.startswith(common):  # a marker inside the prefix is past it
+                            break
                         if count >= max_keys:
                             truncated, done = True, True
                             break
                         prefixes.append(common)
                         count += 1
                         next_key, next_vid = common, None
-                        cursor_key, cursor_id = common + "\U0010ffff", None
                         break
                 if count >= max_keys:
                     truncated, done = True, True
@@ -1664,31 +1666,55 @@ class S3Provider(Provider):
             raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", encoding or None)
         url = encoding == "url"
         key_marker, id_marker = params.get("KeyMarker") or "", params.get("UploadIdMarker") or ""
-        if key_marker and not id_marker:
-            id_marker = "\U0010ffff"
+        if not key_marker:
+            id_marker = ""  # ignored without a key marker (AWS's recorded answers)
+        after = (-1.0, "")  # from the first upload of key_marker, or of the first key when there is none
+        if key_marker and id_marker:
+            marked = self.store.upload(id_marker)
+            if marked is None or marked[1] != bucket.name or marked[2] != key_marker:
+                raise invalid_argument("Invalid uploadId marker", "upload-id-marker", id_marker)
+            after = (marked[3], marked[0])
+        elif key_marker:
+            after = None  # past every upload of the key
         limit = params.get("MaxUploads")
         limit = 1000 if limit is None else min(limit, 1000)
-        rows = self.store.uploads(bucket.name, prefix, key_marker, id_marker, limit + 1)
         owner = _owner(bucket.account)
         uploads, prefixes = [], []
-        for upload_id, _b, key, initiated, meta in rows[:limit]:
-            if delimiter:
-                i = key.find(delimiter, len(prefix))
-                if i >= 0:
-                    common = key[:i + len(delimiter)]
-                    if common not in prefixes:
-                        prefixes.append(common)
-                    continue
-            uploads.append({"UploadId": upload_id, "Key": _encode(key, url), "Initiated": listed_ts(initiated),
-                            "StorageClass": meta.get("StorageClass", "STANDARD"), "Owner": owner,
-                            "Initiator": _initiator(bucket.account),
-                            "ChecksumAlgorithm": meta.get("Algorithm"), "ChecksumType": meta.get("ChecksumType")})
-        truncated = len(rows) > limit
-        # the last upload listed, truncated or not ("" when none), as AWS's recorded answers name them
-        last = rows[:limit][-1] if rows else None
+        truncated = False
+        last = None  # the last upload listed: common prefixes are not markers (AWS's recorded answers)
+        cursor_key, cursor = key_marker, after
+        while not truncated:
+            rows = self.store.uploads(bucket.name, prefix, cursor_key, cursor, 1000)
+            if not rows:
+                break
+            for row in rows:
+                upload_id, _b, key, initiated, meta = row
+                cursor_key, cursor = key, (initiated, upload_id)
+                common = None
+                if delimiter:
+                    i = key.find(delimiter, len(prefix))
+                    if i >= 0:
+                        common = key[:i + len(delimiter)]
+                        if common in prefixes or key_marker.startswith(common):
+                            continue  # rolled up already, or the marker is inside it
+                if len(uploads) + len(prefixes) >= limit:
+                    truncated = True
+                    break
+                if common is not None:
+                    prefixes.append(common)
+                    cursor_key, cursor = common + "\U0010ffff", None  # past every key under it
+                    break
+                last = row
+                uploads.append({"UploadId": upload_id, "Key": _encode(key, url), "Initiated": listed_ts(initiated),
+                                "StorageClass": meta.get("StorageClass", "STANDARD"), "Owner": owner,
+                                "Initiator": _initiator(bucket.account),
+                                "ChecksumAlgorithm": meta.get("Algorithm"), "ChecksumType": meta.get("ChecksumType")})
+            else:
+                if len(rows) < 1000:
+                    break
         return {
             "Bucket": bucket.name, "KeyMarker": _encode(params.get("KeyMarker") or "", url),
-            "UploadIdMarker": params.get("UploadIdMarker") or "", "MaxUploads": limit, "IsTruncated": truncated,
+            "UploadIdMarker": id_marker, "MaxUploads": limit, "IsTruncated": truncated,
             "NextKeyMarker": _encode(last[2], url) if last else "", "NextUploadIdMarker": last[0] if last else "",
             "Prefix": _encode(prefix, url) if prefix else None, "Delimiter": params.get("Delimiter"),
             "EncodingType": params.get("EncodingType"), "Uploads": uploads or None,
@@ -1858,7 +1884,7 @@ class S3Provider(Provider):
                     else:
                         next_due = due if next_due is None else min(next_due, due)
         if abort.get("DaysAfterInitiation"):
-            for upload_id, _b, _key, initiated, _m in self.store.uploads(bucket.name, prefix, "", "", 100_000):
+            for upload_id, _b, _key, initiated, _m in self.store.uploads(bucket.name, prefix, "", (-1.0, ""), 100_000):
                 due = _next_midnight(initiated + abort["DaysAfterInitiation"] * 86400)
                 if due <= t:
                     for blob in self.store.delete_upload(upload_id):

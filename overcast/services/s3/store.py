@@ -291,11 +291,20 @@ class S3Store:
                                 (upload_id,))
         return (row[0], row[1], row[2], row[3], orjson.loads(row[4])) if row else None
 
-    def uploads(self, bucket: str, prefix: str, after_key: str, after_id: str, limit: int) -> list[tuple]:
-        rows = self.db.query(
-            "SELECT upload_id, bucket, key, initiated, meta FROM s3_uploads WHERE bucket = ? AND key >= ? "
-            "AND (key > ? OR (key = ? AND upload_id > ?)) ORDER BY key, upload_id LIMIT ?",
-            (bucket, prefix, after_key, after_key, after_id, limit))
+    def uploads(self, bucket: str, prefix: str, after_key: str, after: tuple[float, str] | None,
+                limit: int) -> list[tuple]:
+        """Uploads with the prefix in S3's order (key, then initiation time), after `after_key`'s
+        upload (initiated, upload id), or after every upload of `after_key` when `after` is None."""
+        if after is None:
+            rows = self.db.query(
+                "SELECT upload_id, bucket, key, initiated, meta FROM s3_uploads WHERE bucket = ? AND key >= ? "
+                "AND key > ? ORDER BY key, initiated, upload_id LIMIT ?", (bucket, prefix, after_key, limit))
+        else:
+            rows = self.db.query(
+                "SELECT upload_id, bucket, key, initiated, meta FROM s3_uploads WHERE bucket = ? AND key >= ? "
+                "AND (key > ? OR (key = ? AND (initiated > ? OR (initiated = ? AND upload_id > ?)))) "
+                "ORDER BY key, initiated, upload_id LIMIT ?",
+                (bucket, prefix, after_key, after_key, after[0], after[0], after[1], limit))
         return [(r[0], r[1], r[2], r[3], orjson.loads(r[4])) for r in rows if r[2].startswith(prefix)]
 
     def put_part(self, upload_id: str, number: int, size: int, etag: str, modified: float, blob: str,
