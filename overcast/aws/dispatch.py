@@ -238,7 +238,9 @@ class Gateway:
         speaks needs (SQS's older awsQuery model), the protocol and the request's context."""
         spec = SERVICES[target.service]
         model = load_service_model(spec.name)
-        protocol_name = request_protocol(model, request, spec.legacy_query_model is not None)
+        # awsQuery besides the model's own protocol: SQS's older clients (its legacy model), and
+        # services whose model lists both (CloudWatch's older SDKs and CLIs)
+        protocol_name = request_protocol(model, request, spec.legacy_query_model is not None or "query" in model.protocols)
         if protocol_name == "query" and spec.legacy_query_model and model.protocol != "query":
             model = load_legacy_model(spec.legacy_query_model)
         ctx = RequestContext(target.account, target.region, spec.name, request, protocol=protocol_name,

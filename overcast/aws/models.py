@@ -60,6 +60,10 @@ class ServiceModel:
         self.operations = {op: OperationModel(self, op, s) for op, s in spec["operations"].items()}
         self.protocol = self.metadata.get("protocol")
         self.protocols = self.metadata.get("protocols") or [self.protocol]
+        if self.protocol == "smithy-rpc-v2-cbor" and "json" in self.protocols:
+            # CloudWatch offers Smithy RPC v2 CBOR, awsJson and awsQuery: overcast speaks awsJson, which
+            # the SDKs pick when a service offers both (botocore's order), and awsQuery (dispatch.py)
+            self.protocol = "json"
         self.target_prefix = self.metadata.get("targetPrefix")
         self.query_compatible = "awsQueryCompatible" in self.metadata
         # the member an older awsQuery client may give as the request's path instead (SQS's

@@ -94,6 +94,13 @@ SERVICES: dict[str, ServiceSpec] = {
             too_large_error=("RequestEntityTooLargeException", 413),
         ),
         ServiceSpec(
+            "cloudwatch",
+            "overcast.services.cloudwatch.provider:CloudWatchProvider",
+            signing_names=("monitoring",),
+            target_prefixes=("GraniteServiceVersion20100801",),
+            host_prefixes=("monitoring",),
+        ),
+        ServiceSpec(
             "logs",
             "overcast.services.logs.provider:LogsProvider",
             signing_names=("logs",),

@@ -1,0 +1,253 @@
+"""CloudWatch metrics (awsJson 1.0 `GraniteServiceVersion20100801.*`, and awsQuery from older
+clients): PutMetricData, ListMetrics, GetMetricStatistics and GetMetricData over the data points
+kept in store.py — the ones clients put and the ones CloudWatch Logs metric filters emit
+(`record`). Alarms, dashboards, metric math, percentiles and the rest answer NotImplemented."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import orjson
+
+from overcast.aws.errors import AwsError, not_implemented
+from overcast.services.base import Provider
+from overcast.services.cloudwatch.store import CloudWatchStore, Point
+
+STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+MAX_DATAPOINTS = 1440  # per GetMetricStatistics call
+KEPT_MS = 455 * 86_400_000  # AWS keeps metric data for 15 months
+LISTED_MS = 14 * 86_400_000  # ListMetrics shows metrics with data in the last two weeks
+PAGE = 500  # ListMetrics' page
+VALUE_LIMIT = 2.0 ** 360  # AWS refuses values beyond ±2^360
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _ms(when) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameterValueException", message)
+
+
+def combination(message: str) -> AwsError:
+    return AwsError("InvalidParameterCombinationException", message)
+
+
+def dimensions_key(dimensions) -> str:
+    """A metric's dimensions as stored: sorted [name, value] pairs (a metric is its namespace,
+    name and exact set of dimensions, in any order)."""
+    return orjson.dumps(sorted([d["Name"], d["Value"]] for d in dimensions or [])).decode()
+
+
+class CloudWatchProvider(Provider):
+    service = "cloudwatch"
+
+    def __init__(self, providers):
+        super().__init__(providers)
+        self.store = CloudWatchStore(self.db)
+
+    # -- internal API (CloudWatch Logs metric filters) -------------------------------------------
+
+    def record(self, account: str, region: str, points: list[Point]) -> None:
+        """Store data points (namespace, metric, dimensions_key(...), ts ms, count, sum, min, max, unit)."""
+        if points:
+            self.store.add(account, region, points, _now_ms() - KEPT_MS)
+
+    # -- PutMetricData ---------------------------------------------------------------------------
+
+    def put_metric_data(self, ctx, params):
+        namespace = params["Namespace"]
+        if namespace.startswith("AWS/"):
+            raise invalid(f"The value {namespace} for parameter Namespace is invalid.")
+        if params.get("EntityMetricData"):
+            raise not_implemented("CloudWatch PutMetricData's EntityMetricData")
+        data = params.get("MetricData") or []
+        if not data:
+            raise AwsError("MissingRequiredParameterException", "The parameter MetricData is required.")
+        if len(data) > 1000:
+            raise invalid("The collection MetricData must not have a size greater than 1000.")
+        now = _now_ms()
+        points = [self._point(namespace, i, datum, now) for i, datum in enumerate(data, 1)]
+        self.record(ctx.account, ctx.region, points)
+        return {}
+
+    def _point(self, namespace: str, i: int, datum: dict, now: int) -> Point:
+        where = f"MetricData.member.{i}"
+        names = [d["Name"] for d in datum.get("Dimensions") or []]
+        if len(names) > 30:
+            raise invalid(f"The collection {where}.Dimensions must not have a size greater than 30.")
+        if len(set(names)) != len(names):
+            raise invalid(f"No metric may have duplicate dimension names: {where}.Dimensions.")
+        ts = _ms(datum["Timestamp"]) if datum.get("Timestamp") is not None else now
+        if ts < now - 14 * 86_400_000 or ts > now + 2 * 3_600_000:
+            raise invalid(f"The parameter {where}.Timestamp must specify a time no more than two weeks in the past "
+                          "and no more than two hours in the future.")
+        given = [key for key in ("Value", "StatisticValues", "Values") if datum.get(key) is not None]
+        if len(given) > 1:
+            raise combination(f"The parameters {where}.{given[0]} and {where}.{given[1]} are mutually exclusive and "
+                              "you have specified both.")
+        if not given:
+            raise AwsError("MissingRequiredParameterException", f"At least one of the parameters {where}.Value, "
+                           f"{where}.StatisticValues or {where}.Values must be specified.")
+        if given == ["Value"]:
+            value = _checked(datum["Value"], f"{where}.Value")
+            count, total, low, high = 1.0, value, value, value
+        elif given == ["StatisticValues"]:
+            stats = datum["StatisticValues"]
+            count = _checked(stats["SampleCount"], f"{where}.StatisticValues.SampleCount")
+            total = _checked(stats["Sum"], f"{where}.StatisticValues.Sum")
+            low = _checked(stats["Minimum"], f"{where}.StatisticValues.Minimum")
+            high = _checked(stats["Maximum"], f"{where}.StatisticValues.Maximum")
+            if count <= 0 or low > high:
+                raise invalid(f"The parameter {where}.StatisticValues is invalid: SampleCount must be positive and "
+                              "Minimum not above Maximum.")
+        else:
+            values = [_checked(v, f"{where}.Values") for v in datum["Values"]]
+            counts = datum.get("Counts")
+            if counts is not None and len(counts) != len(values):
+                raise invalid(f"The parameters {where}.Values and {where}.Counts must be of the same size.")
+            counts = [_checked(c, f"{where}.Counts") for c in counts] if counts is not None else [1.0] * len(values)
+            if not values:
+                raise invalid(f"The collection {where}.Values must not be empty.")
+            count, total = sum(counts), sum(v * c for v, c in zip(values, counts, strict=True))
+            low, high = min(values), max(values)
+        return (namespace, datum["MetricName"], dimensions_key(datum.get("Dimensions")), ts, count, total, low, high,
+                datum.get("Unit") or "None")
+
+    # -- ListMetrics -----------------------------------------------------------------------------
+
+    def list_metrics(self, ctx, params):
+        if params.get("OwningAccount") or params.get("IncludeLinkedAccounts"):
+            raise not_implemented("CloudWatch cross-account observability (OwningAccount, IncludeLinkedAccounts)")
+        since = _now_ms() - (3 * 3_600_000 if params.get("RecentlyActive") == "PT3H" else LISTED_MS)
+        rows = self.store.metrics(ctx.account, ctx.region, params.get("Namespace"), params.get("MetricName"), since)
+        wanted = params.get("Dimensions") or []
+        metrics = []
+        for namespace, metric, dims in rows:
+            pairs = dict(orjson.loads(dims))
+            if all(f["Name"] in pairs and f.get("Value") in (None, pairs[f["Name"]]) for f in wanted):
+                metrics.append({"Namespace": namespace, "MetricName": metric,
+                                "Dimensions": [{"Name": n, "Value": v} for n, v in pairs.items()]})
+        offset = 0
+        if params.get("NextToken"):
+            try:
+                offset = int(params["NextToken"])
+            except ValueError:
+                raise invalid("The value for parameter NextToken is invalid.") from None
+        out = {"Metrics": metrics[offset:offset + PAGE]}
+        if offset + PAGE < len(metrics):
+            out["NextToken"] = str(offset + PAGE)
+        return out
+
+    # -- GetMetricStatistics ---------------------------------------------------------------------
+
+    def get_metric_statistics(self, ctx, params):
+        if params.get("ExtendedStatistics"):
+            raise not_implemented("CloudWatch percentile statistics (ExtendedStatistics)")
+        statistics = params.get("Statistics")
+        if not statistics:
+            raise AwsError("MissingRequiredParameterException", "Must specify either Statistics or ExtendedStatistics.")
+        for name in statistics:
+            if name not in STATISTICS:
+                raise invalid(f"The parameter Statistics contains an invalid value: {name}.")
+        start, end, period = _ms(params["StartTime"]), _ms(params["EndTime"]), params["Period"]
+        _check_period(period, "Period")
+        if start >= end:
+            raise invalid("The parameter StartTime must be less than the parameter EndTime.")
+        wanted = math.ceil((end - start) / (period * 1000))
+        if wanted > MAX_DATAPOINTS:
+            raise combination(f"You have requested up to {wanted} datapoints, which exceeds the limit of "
+                              f"{MAX_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or "
+                              "decreasing the time range.")
+        buckets = self._buckets(ctx, params["Namespace"], params["MetricName"], params.get("Dimensions"), start, end,
+                                period, params.get("Unit"))
+        datapoints = []
+        for bucket_start, (count, total, low, high, unit) in sorted(buckets.items()):
+            point = {"Timestamp": bucket_start / 1000, "Unit": unit}
+            for name in statistics:
+                point[name] = _statistic(name, count, total, low, high)
+            datapoints.append(point)
+        return {"Label": params["MetricName"], "Datapoints": datapoints}
+
+    def _buckets(self, ctx, namespace, metric, dimensions, start, end, period, unit) -> dict:
+        """{period start ms: [count, sum, min, max, unit]} of one metric's points in [start, end);
+        periods are aligned on multiples of the period since the epoch."""
+        width = period * 1000
+        buckets: dict[int, list] = {}
+        for ts, count, total, low, high, point_unit in self.store.points(
+                ctx.account, ctx.region, namespace, metric, dimensions_key(dimensions), start, end, unit):
+            key = ts // width * width
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [count, total, low, high, point_unit]
+            else:
+                bucket[0] += count
+                bucket[1] += total
+                bucket[2] = min(bucket[2], low)
+                bucket[3] = max(bucket[3], high)
+        return buckets
+
+    # -- GetMetricData ---------------------------------------------------------------------------
+
+    def get_metric_data(self, ctx, params):
+        queries = params["MetricDataQueries"]
+        if not queries or len(queries) > 500:
+            raise invalid("The collection MetricDataQueries must have between 1 and 500 items.")
+        if params.get("NextToken"):
+            raise AwsError("InvalidNextToken", "The service couldn't process the request because the NextToken is "
+                           "invalid.")
+        start, end = _ms(params["StartTime"]), _ms(params["EndTime"])
+        if start >= end:
+            raise invalid("The parameter StartTime must be less than the parameter EndTime.")
+        ids = [q["Id"] for q in queries]
+        if len(set(ids)) != len(ids):
+            raise invalid("The values for parameter Id in MetricDataQueries must be unique.")
+        ascending = params.get("ScanBy") == "TimestampAscending"
+        results = []
+        for query in queries:
+            if query.get("Expression") is not None:
+                raise not_implemented("CloudWatch metric math (MetricDataQueries' Expression)")
+            stat = query.get("MetricStat")
+            if stat is None:
+                raise invalid(f"The parameter MetricDataQueries.{query['Id']} must have a MetricStat or an "
+                              "Expression.")
+            if stat["Stat"] not in STATISTICS:
+                raise not_implemented(f"CloudWatch statistic {stat['Stat']} (percentiles and trimmed statistics)")
+            _check_period(stat["Period"], "MetricStat.Period")
+            metric = stat["Metric"]
+            if not metric.get("Namespace") or not metric.get("MetricName"):
+                raise invalid("The parameter MetricStat.Metric must have a Namespace and a MetricName.")
+            buckets = self._buckets(ctx, metric["Namespace"], metric["MetricName"], metric.get("Dimensions"), start,
+                                    end, stat["Period"], stat.get("Unit"))
+            if query.get("ReturnData") is False:
+                continue
+            keys = sorted(buckets, reverse=not ascending)
+            limit = params.get("MaxDatapoints") or 100_800
+            keys = keys[:limit]
+            results.append({"Id": query["Id"], "Label": query.get("Label") or metric["MetricName"],
+                            "Timestamps": [k / 1000 for k in keys],
+                            "Values": [_statistic(stat["Stat"], *buckets[k][:4]) for k in keys],
+                            "StatusCode": "Complete", "Messages": []})
+        return {"MetricDataResults": results, "Messages": []}
+
+
+def _checked(value, where: str) -> float:
+    value = float(value)
+    if math.isnan(value) or math.isinf(value) or abs(value) > VALUE_LIMIT:
+        raise invalid(f"The value {value} for parameter {where} is invalid.")
+    return value
+
+
+def _check_period(period: int, name: str) -> None:
+    if period not in (1, 5, 10, 30) and period % 60:
+        raise invalid(f"The parameter {name} must be 1, 5, 10, 30, or a multiple of 60.")
+
+
+def _statistic(name: str, count: float, total: float, low: float, high: float) -> float:
+    return {"SampleCount": count, "Sum": total, "Minimum": low, "Maximum": high,
+            "Average": total / count if count else 0.0}[name]

@@ -1,0 +1,139 @@
+"""CloudWatch metrics through boto3 (awsJson 1.0) and the awsQuery form older clients send:
+PutMetricData, ListMetrics, GetMetricStatistics, GetMetricData and AWS's errors."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+UTC = datetime.UTC
+
+
+@pytest.fixture(scope="module")
+def cw(client):
+    return client("cloudwatch")
+
+
+def error(excinfo) -> tuple[str, str]:
+    e = excinfo.value.response
+    return e["Error"]["Code"], e["Error"].get("Message", "")
+
+
+def minute(offset: int = 0) -> datetime.datetime:
+    """The start of the current minute (minus `offset` minutes), so that points land in known periods."""
+    now = int(time.time()) // 60 * 60
+    return datetime.datetime.fromtimestamp(now - offset * 60, UTC)
+
+
+def test_put_metric_data_then_statistics_per_period(cw, unique_name):
+    ns = unique_name("ns")
+    dims = [{"Name": "Service", "Value": "api"}, {"Name": "Env", "Value": "dev"}]
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Latency", "Dimensions": dims, "Timestamp": minute(2), "Value": 10, "Unit": "Milliseconds"},
+        {"MetricName": "Latency", "Dimensions": dims[::-1], "Timestamp": minute(2), "Value": 30, "Unit": "Milliseconds"},
+        {"MetricName": "Latency", "Dimensions": dims, "Timestamp": minute(1), "Values": [5, 7], "Counts": [2, 1],
+         "Unit": "Milliseconds"},
+        {"MetricName": "Latency", "Dimensions": dims, "Timestamp": minute(1), "Unit": "Milliseconds",
+         "StatisticValues": {"SampleCount": 2, "Sum": 40, "Minimum": 15, "Maximum": 25}},
+    ])
+    out = cw.get_metric_statistics(Namespace=ns, MetricName="Latency", Dimensions=dims, StartTime=minute(5),
+                                   EndTime=minute(-1), Period=60,
+                                   Statistics=["SampleCount", "Sum", "Average", "Minimum", "Maximum"])
+    assert out["Label"] == "Latency"
+    points = sorted(out["Datapoints"], key=lambda p: p["Timestamp"])
+    assert [(p["Timestamp"], p["SampleCount"], p["Sum"], p["Average"], p["Minimum"], p["Maximum"], p["Unit"])
+            for p in points] == [(minute(2), 2.0, 40.0, 20.0, 10.0, 30.0, "Milliseconds"),
+                                 (minute(1), 5.0, 57.0, 11.4, 5.0, 25.0, "Milliseconds")]
+    # a metric is its exact set of dimensions: one of them alone names another (empty) metric
+    out = cw.get_metric_statistics(Namespace=ns, MetricName="Latency", Dimensions=dims[:1], StartTime=minute(5),
+                                   EndTime=minute(-1), Period=60, Statistics=["Sum"])
+    assert out["Datapoints"] == []
+
+
+def test_list_metrics_filters_by_namespace_name_and_dimensions(cw, unique_name):
+    ns = unique_name("ns")
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "A", "Dimensions": [{"Name": "D", "Value": "1"}], "Value": 1},
+        {"MetricName": "A", "Dimensions": [{"Name": "D", "Value": "2"}], "Value": 1},
+        {"MetricName": "B", "Value": 1}])
+    got = cw.list_metrics(Namespace=ns)["Metrics"]
+    assert sorted((m["MetricName"], tuple((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in got) == [
+        ("A", (("D", "1"),)), ("A", (("D", "2"),)), ("B", ())]
+    assert len(cw.list_metrics(Namespace=ns, MetricName="A")["Metrics"]) == 2
+    assert len(cw.list_metrics(Namespace=ns, Dimensions=[{"Name": "D"}])["Metrics"]) == 2
+    got = cw.list_metrics(Namespace=ns, Dimensions=[{"Name": "D", "Value": "2"}], RecentlyActive="PT3H")["Metrics"]
+    assert got == [{"Namespace": ns, "MetricName": "A", "Dimensions": [{"Name": "D", "Value": "2"}]}]
+
+
+def test_get_metric_data_answers_each_query_newest_first(cw, unique_name):
+    ns = unique_name("ns")
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Hits", "Timestamp": minute(3), "Value": 1}, {"MetricName": "Hits", "Timestamp": minute(3), "Value": 2},
+        {"MetricName": "Hits", "Timestamp": minute(1), "Value": 5}])
+    out = cw.get_metric_data(StartTime=minute(10), EndTime=minute(-1), MetricDataQueries=[
+        {"Id": "sum", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Hits"}, "Period": 60, "Stat": "Sum"}},
+        {"Id": "max", "Label": "peak", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Hits"}, "Period": 60,
+                                                        "Stat": "Maximum"}},
+        {"Id": "hidden", "ReturnData": False,
+         "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Hits"}, "Period": 60, "Stat": "Sum"}}])
+    results = {r["Id"]: r for r in out["MetricDataResults"]}
+    assert set(results) == {"sum", "max"}
+    assert results["sum"]["Timestamps"] == [minute(1), minute(3)] and results["sum"]["Values"] == [5.0, 3.0]
+    assert results["sum"]["Label"] == "Hits" and results["sum"]["StatusCode"] == "Complete"
+    assert results["max"]["Label"] == "peak" and results["max"]["Values"] == [5.0, 2.0]
+
+
+def test_bad_metric_requests_answer_aws_errors(cw, unique_name):
+    cases = [
+        (lambda: cw.put_metric_data(Namespace="AWS/EC2", MetricData=[{"MetricName": "m", "Value": 1}]),
+         ("InvalidParameterValue", "The value AWS/EC2 for parameter Namespace is invalid.")),
+        (lambda: cw.put_metric_data(Namespace="ns", MetricData=[{"MetricName": "m", "Value": 1,
+                                                                 "StatisticValues": {"SampleCount": 1, "Sum": 1,
+                                                                                     "Minimum": 1, "Maximum": 1}}]),
+         ("InvalidParameterCombination", "The parameters MetricData.member.1.Value and "
+          "MetricData.member.1.StatisticValues are mutually exclusive and you have specified both.")),
+        (lambda: cw.put_metric_data(Namespace="ns", MetricData=[{"MetricName": "m", "Values": [1, 2], "Counts": [1]}]),
+         ("InvalidParameterValue", "The parameters MetricData.member.1.Values and MetricData.member.1.Counts must be "
+          "of the same size.")),
+        (lambda: cw.get_metric_statistics(Namespace="ns", MetricName="m", StartTime=minute(0), EndTime=minute(5),
+                                          Period=60, Statistics=["Sum"]),
+         ("InvalidParameterValue", "The parameter StartTime must be less than the parameter EndTime.")),
+        (lambda: cw.get_metric_statistics(Namespace="ns", MetricName="m", StartTime=minute(2000), EndTime=minute(0),
+                                          Period=60, Statistics=["Sum"]),
+         ("InvalidParameterCombination", "You have requested up to 2000 datapoints, which exceeds the limit of 1440. "
+          "You may reduce the datapoints requested by increasing Period, or decreasing the time range.")),
+        (lambda: cw.get_metric_statistics(Namespace="ns", MetricName="m", StartTime=minute(5), EndTime=minute(0),
+                                          Period=45, Statistics=["Sum"]),
+         ("InvalidParameterValue", "The parameter Period must be 1, 5, 10, 30, or a multiple of 60.")),
+    ]
+    for call, expected in cases:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error(e) == expected
+    for call in (lambda: cw.get_metric_statistics(Namespace="ns", MetricName="m", StartTime=minute(5),
+                                                  EndTime=minute(0), Period=60, ExtendedStatistics=["p99"]),
+                 lambda: cw.get_metric_data(StartTime=minute(5), EndTime=minute(0),
+                                            MetricDataQueries=[{"Id": "e", "Expression": "SUM(METRICS())"}]),
+                 lambda: cw.describe_alarms()):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error(e)[0] == "NotImplemented"
+
+
+def test_the_query_protocol_of_older_clients(endpoint, unique_name):
+    ns = unique_name("ns")
+    headers = {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/monitoring/aws4_request, "
+                                "SignedHeaders=host, Signature=x",
+               "Content-Type": "application/x-www-form-urlencoded"}
+    body = (f"Action=PutMetricData&Version=2010-08-01&Namespace={ns}&MetricData.member.1.MetricName=Q"
+            "&MetricData.member.1.Value=3")
+    assert httpx.post(endpoint, content=body, headers=headers).status_code == 200
+    answer = httpx.post(endpoint, content=f"Action=ListMetrics&Version=2010-08-01&Namespace={ns}", headers=headers)
+    assert answer.status_code == 200 and "<ListMetricsResult>" in answer.text and "<MetricName>Q</MetricName>" in answer.text
+    answer = httpx.post(endpoint, content="Action=PutMetricData&Version=2010-08-01&Namespace=AWS/x"
+                                          "&MetricData.member.1.MetricName=Q&MetricData.member.1.Value=3", headers=headers)
+    assert answer.status_code == 400 and "<Code>InvalidParameterValue</Code>" in answer.text
