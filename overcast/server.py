@@ -98,6 +98,9 @@ class OvercastApp:
             await self.providers.stop()
             self.providers.db.close()
             self.providers = None
+        from overcast.runtime.spares import SPARES
+
+        SPARES.stop()  # (started at start-up even when no function ever ran)
 
     # -- ASGI --------------------------------------------------------------------------------
 
@@ -138,10 +141,13 @@ class OvercastApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
                 from overcast.runtime.isolation import start_probes
+                from overcast.runtime.spares import start_spares
 
                 # as root: find out in the background whether the usual Lambda runtimes can run
                 # as a sandbox user, rather than on the first invocation's path
                 asyncio.get_running_loop().call_soon(start_probes)
+                # and a Python runtime started ahead of the first Lambda cold start (runtime/spares.py)
+                asyncio.get_running_loop().call_soon(start_spares)
             elif message["type"] == "lifespan.shutdown":
                 await self.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -511,3 +511,54 @@ def test_a_configuration_update_is_seen_by_the_next_invocation(lam, unique_name)
     create_python(lam, name, Environment={"Variables": {"MY_SETTING": "three"}})
     _, fourth = invoke(lam, name)
     assert fourth["env"]["MY_SETTING"] == "three"
+
+
+SEES = """import ctypes, os, resource, sys
+def handler(event, context):
+    libc = ctypes.CDLL(None)
+    signal = ctypes.c_int()
+    libc.prctl(2, ctypes.byref(signal), 0, 0, 0)  # PR_GET_PDEATHSIG
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+    return {"path": sys.path, "env": dict(os.environ), "cwd": os.getcwd(), "argv": sys.argv,
+            "ids": [os.getresuid(), os.getresgid(), os.getgroups()], "stdin": os.readlink("/proc/self/fd/0"),
+            "limit": resource.getrlimit(resource.RLIMIT_AS), "pdeathsig": signal.value,
+            "no_new_privs": status["NoNewPrivs"].strip(), "umask": os.umask(0o077),
+            "own_proc": os.stat("/proc/self/status").st_uid == os.getuid(), "tz": __import__("time").tzname,
+            "spare": "spare_runtime.py" in open("/proc/self/cmdline").read()}
+"""
+
+
+def test_a_runtime_started_ahead_of_need_gives_the_function_what_a_fresh_start_would(lam, unique_name):
+    # a cold start hands the function to a Python runtime started ahead (runtime/pool.py: Spares);
+    # a function with a shared library in its code gets a runtime started for it. Both must see
+    # the same environment, paths, ids, limits and death signal, their own names aside.
+    def run(extra: dict[str, str]):
+        name = unique_name("sees")
+        code = zip_files({"app.py": SEES, **extra})
+        lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                            Code={"ZipFile": code}, MemorySize=256, Environment={"Variables": {"MINE": "1"}})
+        out, body = invoke(lam, name)
+        assert "FunctionError" not in out, body
+        text = json.dumps(body).replace(body["cwd"], "CODE").replace(name, "NAME")
+        stream = body["env"]["AWS_LAMBDA_LOG_STREAM_NAME"].split("]")[-1]
+        uid = body["ids"][0][0]  # each function runs as a user of its own (when overcast runs as root)
+        text = text.replace(stream, "STREAM").replace(body["env"]["AWS_LAMBDA_RUNTIME_API"], "API")
+        seen = json.loads(text.replace(f"/{uid}/", "/UID/"))
+        seen["ids"] = json.loads(json.dumps(seen["ids"]).replace(str(uid), '"UID"'))
+        seen["env"].pop("_X_AMZN_TRACE_ID")  # the invocation's own
+        return seen
+
+    fresh = run({"libnothing.so": ""})
+    assert fresh["spare"] is False
+    for _ in range(20):  # the first spare may still be starting: then this start made one
+        ahead = run({})
+        if ahead["spare"]:
+            break
+        time.sleep(0.5)
+    assert ahead["spare"] is True
+    fresh.pop("spare"), ahead.pop("spare")
+    assert {k: v for k, v in ahead["env"].items() if fresh["env"].get(k) != v} == {}
+    assert ahead["env"] == fresh["env"]
+    assert ahead == fresh
+    assert ahead["env"]["MINE"] == "1" and ahead["argv"][1:] == ["app.handler"] and ahead["stdin"] == "/dev/null"
+    assert ahead["pdeathsig"] == 9 and ahead["limit"][0] == (256 + 1024) * 1024 * 1024

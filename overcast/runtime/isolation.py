@@ -44,6 +44,7 @@ class Isolation:
         self.root = root
         self.setpriv = setpriv
         self._uids: dict[tuple[str, str, str], int] = {}
+        self._placing: dict[str, asyncio.Future] = {}  # target -> its unpacking and chown, under way
 
     @classmethod
     def create(cls) -> Isolation | None:
@@ -84,8 +85,15 @@ class Isolation:
         """The code (or layer) unpacked (by `unpack(target)`) into the function's own directory,
         owned by it."""
         target = os.path.join(self.home(uid), kind, sha_hex)
-        if not os.path.isdir(target):
-            await asyncio.to_thread(self._unpack, uid, unpack, target)
+        placing = self._placing.get(target)
+        if placing is None:
+            if os.path.isdir(target):
+                return target
+            # one placement per target: a second caller (a first invocation while the code is
+            # placed ahead of it) waits for the chown that follows the unpacking's rename
+            placing = self._placing[target] = asyncio.ensure_future(asyncio.to_thread(self._unpack, uid, unpack, target))
+            placing.add_done_callback(lambda _f: self._placing.pop(target, None))
+        await asyncio.shield(placing)
         return target
 
     @staticmethod

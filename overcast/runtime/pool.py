@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from overcast.runtime.sandbox import FunctionSpec, InitError, Outcome, Sandbox
+from overcast.runtime.spares import SPARES
 
 log = logging.getLogger("overcast.lambda")
 
@@ -85,6 +86,7 @@ class Pools:
         self.running_account: dict[tuple, int] = {}
         self.running_function: dict[tuple, int] = {}
         self.interpreters = Interpreters()
+        self.spares = SPARES
 
     def running(self, account: str, region: str, name: str | None = None) -> int:
         if name is None:
@@ -154,7 +156,7 @@ class Pools:
             sandbox = Sandbox(spec)
             pool.all.add(sandbox)
             try:
-                init_ms = await sandbox.start()
+                init_ms = await sandbox.start(await self.spares.take(spec))
             except InitError as e:
                 pool.all.discard(sandbox)
                 return Outcome(e.payload, "Unhandled", e.lines, 0.0, e.init_ms, 0, fatal=True,
@@ -204,6 +206,7 @@ class Pools:
         return min(count, len(pool.idle))
 
     def stop(self) -> None:
+        self.spares.stop()
         for pool in self.pools.values():
             for sandbox in list(pool.all):
                 sandbox.kill()

@@ -205,13 +205,21 @@ class Sandbox:
             env["TMPDIR"] = env["HOME"] = spec.tmp_dir
         return env
 
-    async def start(self) -> float:
-        """Spawn the runtime and wait until it asks for its first invocation; returns the init
-        duration in ms. Raises InitError when the function cannot start."""
+    async def start(self, spare=None) -> float:
+        """Spawn the runtime (or hand the function to `spare`, a Python runtime started ahead of
+        need: overcast.runtime.pool.Spares) and wait until it asks for its first invocation;
+        returns the init duration in ms. Raises InitError when the function cannot start."""
         loop = asyncio.get_running_loop()
         self.server, self.port = await serve(self)
         self._ready = loop.create_future()
         begin = time.perf_counter()
+        if spare is not None:
+            self.process, read_fd = spare.process, spare.read_fd
+            spare.process.stdin.write(orjson.dumps(self._handover(spare)) + b"\n")
+            spare.process.stdin.close()
+            await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
+            self._exit_task = loop.create_task(self._watch_exit())
+            return await self._initialised(begin)
         read_fd, write_fd = os.pipe()
         try:
             self.process = await asyncio.create_subprocess_exec(
@@ -231,6 +239,17 @@ class Sandbox:
         await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
         self._set_memory_limit()
         self._exit_task = loop.create_task(self._watch_exit())
+        return await self._initialised(begin)
+
+    def _handover(self, spare) -> dict:
+        """What a spare needs to become this function's runtime (overcast/runtime/spare_runtime.py)."""
+        spec = self.spec
+        return {"env": self._environment(), "cwd": spec.code_dir, "handler": spec.handler,
+                "limit": self._memory_limit_bytes() if spec.memory_limit else None,
+                "uid": spec.uid if spec.user_options else None, "parent": os.getpid(),
+                "spare_env": spare.env, "spare_pythonpath": spare.pythonpath}
+
+    async def _initialised(self, begin: float) -> float:
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), max(INIT_TIMEOUT, self.spec.timeout))
         except TimeoutError:

@@ -13,6 +13,7 @@ import random
 import re
 import secrets
 import shutil
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -142,6 +143,8 @@ class LambdaProvider(Provider):
         # one-time work kept off the first invocation's path: choosing the interpreters of the
         # runtimes in use, and loading the CloudWatch Logs provider that takes functions' logs
         self.pools.interpreters.prepare(self.store.runtimes())
+        # a Python runtime started ahead of the first cold start (runtime/pool.py: Spares)
+        self.pools.spares.want(sys.executable, self.isolation is not None)
         self._spawn(self._load_logs())
         await self.mappings.start()
         # whether the usual runtimes can run as a sandbox user is being found out since start-up
@@ -350,13 +353,21 @@ class LambdaProvider(Provider):
         """Get a new or changed function ready for its first invocation in the background (as
         AWS's Pending state does): its runtime's interpreter chosen, its code unpacked."""
         self.pools.interpreters.prepare([config["Runtime"]])
-        self._spawn(self._unpack_ahead(account, region, config["_Sha"]))
+        self._spawn(self._unpack_ahead(account, region, config["_Sha"], config["FunctionName"]))
+        if config["Runtime"].startswith("python"):
+            self._spawn(self._spare_ahead(config["Runtime"]))
 
-    async def _unpack_ahead(self, account, region, sha_hex) -> None:
+    async def _unpack_ahead(self, account, region, sha_hex, name) -> None:
         try:
-            await self._code_dir(account, region, sha_hex)
+            if self.isolation is None:
+                await self._code_dir(account, region, sha_hex)
+            else:  # the function's own copy, owned by its own user (as _spec places it)
+                await self._placed(self.isolation.uid_for(account, region, name), account, region, sha_hex, "code")
         except Exception:  # the invocation that needs the code meets (and reports) the same error
             log.debug("unpacking code %s ahead of its first invocation failed", sha_hex, exc_info=True)
+
+    async def _spare_ahead(self, runtime: str) -> None:
+        self.pools.spares.want(await self.pools.interpreters.python_for(runtime), self.isolation is not None)
 
     async def _code_dir(self, account, region, sha_hex, kind="code") -> str:
         """The code's unpacked directory, unpacked (in a thread) on first use."""

@@ -1,0 +1,98 @@
+"""A Python runtime started ahead of need (a "spare", overcast.runtime.pool.Spares): run by path
+(`python spare_runtime.py`) with a neutral environment, it loads what the runtime interface client
+(awslambdaric) imports from the standard library and its dependencies, then waits for one line on
+stdin: the function it is to become. It then becomes exactly what `python -m awslambdaric HANDLER`
+started in the function's directory with the function's environment would be, and runs it:
+
+- its memory limit (RLIMIT_AS), then its own user (as setpriv would: no supplementary groups,
+  no_new_privs; dumpable again, so that its /proc files are its own; the parent-death signal set
+  again, since a change of user clears it). Such a spare ran until then with a sandbox user's
+  uid as its effective uid (Spares), so it found the interpreter's files as that user would;
+- its working directory, its environment (os.environ, hence the C environment its children
+  inherit; TZ applied), sys.path as PYTHONPATH and `-m` would have made it, sys.argv;
+- awslambdaric itself is imported only then (its bootstrap reads its settings from the
+  environment when imported, and its C client reads AWS_LAMBDA_RUNTIME_API when initialised).
+
+What the sandbox machinery measures as Init Duration starts when the line is sent: the runtime
+client's start and the function's own initialisation, as AWS counts them; the interpreter's own
+start-up (100-250 ms on a loaded machine, most of a cold start) is done before it is needed.
+
+No overcast import here: the interpreter may be another Python than the server's.
+"""
+
+import os
+import sys
+
+# what awslambdaric's modules import (python -X importtime -c "import awslambdaric.bootstrap"),
+# and what this file needs once the line has arrived
+_PRELOAD = ("json", "logging", "traceback", "decimal", "simplejson", "importlib", "enum", "math", "urllib.parse",
+            "textwrap", "threading", "pathlib", "fnmatch", "contextlib", "time", "runpy", "resource", "ctypes")
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS = 1, 4, 38
+
+
+def _preload() -> None:
+    for name in _PRELOAD:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+
+
+def _become(uid: int, parent: int) -> None:
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    os.seteuid(0)  # root again (the real and saved uid are), to become the function's user
+    os.setegid(0)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    for option, value in ((_PR_SET_NO_NEW_PRIVS, 1), (_PR_SET_DUMPABLE, 1), (_PR_SET_PDEATHSIG, signal.SIGKILL)):
+        if libc.prctl(option, value, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl({option})")
+    if os.getppid() != parent:  # the server died before the death signal was set again
+        os._exit(1)
+
+
+def main() -> None:
+    own_dir = sys.path[0]  # this file's directory, which `python FILE` put first
+    started = dict(os.environ)  # as the interpreter's start left it (PEP 538 may have set LC_CTYPE)
+    _preload()
+    os.close(int(sys.argv[1]))  # loaded: the server may start the next spare (runtime/spares.py)
+    line = sys.stdin.buffer.readline()
+    if not line:  # the server no longer needs this spare
+        return
+    import importlib
+    import json
+    import resource
+    import runpy
+    import time
+
+    message = json.loads(line)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # a function's stdin is /dev/null
+    os.close(null)
+    if message.get("limit"):
+        resource.setrlimit(resource.RLIMIT_AS, (message["limit"], message["limit"]))
+    if message.get("uid") is not None:
+        _become(message["uid"], message["parent"])
+    os.chdir(message["cwd"])
+    os.environ.clear()
+    os.environ.update(message["env"])
+    # and what the interpreter's own start added to the environment it was given (the same LANG,
+    # the same coercion: Spares.fits takes no function that sets LANG or LC_*)
+    os.environ.update({k: v for k, v in started.items() if k not in message["spare_env"]})
+    time.tzset()
+    # `python -m` puts the working directory first, then PYTHONPATH's entries, then the
+    # interpreter's own paths (which this spare's start already computed)
+    started_with = {own_dir, *message["spare_pythonpath"]}
+    rest = [path for path in sys.path if path not in started_with]
+    sys.path[:] = [os.getcwd(), *[p for p in message["env"].get("PYTHONPATH", "").split(":") if p], *rest]
+    importlib.invalidate_caches()
+    sys.argv = ["-m", message["handler"]]
+    runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

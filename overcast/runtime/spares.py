@@ -1,0 +1,179 @@
+"""Python runtimes started ahead of need ("spares", overcast/runtime/spare_runtime.py): a cold start
+hands the function to one instead of starting an interpreter, whose start (100-250 ms of a loaded
+machine's time) is most of a cold start. Light on purpose (nothing of the sandbox machinery): the
+server starts the first spare at start-up (`start_spares`), so that even the first cold start
+after it finds one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import sys
+from typing import TYPE_CHECKING
+
+from overcast.runtime.isolation import SANDBOX_UID_BASE
+
+if TYPE_CHECKING:
+    from overcast.runtime.sandbox import FunctionSpec
+
+log = logging.getLogger("overcast.lambda")
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SCRIPT = os.path.join(_HERE, "spare_runtime.py")
+_SITE_DIR = os.path.join(_HERE, "site")  # overcast's sitecustomize, as in every sandbox (loaded at start)
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+# environment variables read when an interpreter starts (or a library is loaded), not later: a
+# function that sets one of them gets a runtime started for it, not a spare
+_AT_START = ("PYTHON", "LC_", "LANG", "LD_")
+
+
+class Spare:
+    __slots__ = ("process", "read_fd", "env", "pythonpath", "loaded")
+
+    def __init__(self, process, read_fd: int, env: dict[str, str], pythonpath: list[str], loaded: asyncio.Future):
+        self.process = process
+        self.read_fd = read_fd  # its stdout and stderr, for the sandbox that takes it
+        self.env = env  # the environment it was started with
+        self.pythonpath = pythonpath  # the PYTHONPATH it started with
+        self.loaded = loaded  # done once it waits for its function
+
+
+class Spares:
+    """`count` spares per interpreter, started one after the other (each once the previous one
+    has loaded: started together on a busy machine, they would all be late). A spare still loading
+    when it is taken is handed the function all the same: it reads it once loaded, still sooner
+    than a fresh start. Only for a function whose runtime is started as `python -m awslambdaric
+    HANDLER` with nothing an interpreter reads at its start set differently: no PYTHON*, LANG,
+    LC_* or LD_* variables of its own, no /opt of its own (a mount namespace), and no shared
+    libraries where its LD_LIBRARY_PATH would point (its code's top directory and lib/, /opt/lib),
+    since the dynamic loader reads that variable at start only.
+
+    An isolated spare is for a function that runs as a user of its own (overcast.runtime.
+    isolation): it starts with a sandbox user's uid as its effective uid (its real and saved uid
+    stay root, so that it can become the function's user), so that the interpreter finds its files
+    (its prefix, its paths) exactly as a runtime started as that user would."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self._loop = None
+        self._generation = 0  # stop() ends one: what its spares' ends would start, it does not
+        self._ready: dict[tuple[str, bool], list[Spare]] = {}  # (interpreter, isolated) -> spares started
+        self._starting: dict[tuple[str, bool], asyncio.Task] = {}  # one start at a time per key
+
+    def want(self, python: str, isolated: bool) -> None:
+        """Have `count` spares of this interpreter (started in the background)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # another event loop (an earlier server in this process): start over
+            self._loop, self._ready, self._starting = loop, {}, {}
+        key = (python, isolated)
+        if not self.count or key in self._starting or len(self._ready.get(key, ())) >= self.count:
+            return
+        task = self._starting[key] = loop.create_task(self._start(key))
+        task.add_done_callback(lambda _t: self._started(key, task))
+
+    def _started(self, key, task) -> None:
+        if self._starting.get(key) is task:
+            del self._starting[key]
+
+    async def _start(self, key: tuple[str, bool]) -> None:
+        python, isolated = key
+        loop = asyncio.get_running_loop()
+        die_with_parent = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
+        if isolated and _SETPRIV:
+            placeholder = str(SANDBOX_UID_BASE - 1)  # no function's: the one the start-up probes use
+            die_with_parent += ["--euid", placeholder, "--egid", placeholder, "--clear-groups"]
+        pythonpath = [_SITE_DIR]
+        env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "en_US.UTF-8", "TZ": ":UTC",
+               "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": ":".join(pythonpath), "PYTHONUNBUFFERED": "1"}
+        generation = self._generation
+        read_fd, write_fd = os.pipe()
+        loaded_r, loaded_w = os.pipe()  # the spare closes its end once it has loaded what it loads ahead
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *die_with_parent, *(["--"] if die_with_parent else []), python, _SCRIPT, str(loaded_w),
+                cwd="/", env=env, stdin=asyncio.subprocess.PIPE, stdout=write_fd, stderr=write_fd,
+                start_new_session=True, pass_fds=(loaded_w,))
+        except OSError as e:
+            os.close(read_fd)
+            os.close(loaded_r)
+            log.warning("could not start a spare Python runtime (%s): %s", python, e)
+            return
+        finally:
+            os.close(write_fd)
+            os.close(loaded_w)
+        loaded = loop.create_future()
+
+        def on_loaded():  # the spare closed its end (loaded, or gone)
+            loop.remove_reader(loaded_r)
+            os.close(loaded_r)
+            if not loaded.done():
+                loaded.set_result(None)
+            if generation == self._generation:
+                self.want(python, isolated)  # the next one, if fewer than `count`
+
+        loop.add_reader(loaded_r, on_loaded)
+        self._ready.setdefault(key, []).append(Spare(process, read_fd, env, pythonpath, loaded))
+
+    @staticmethod
+    def fits(spec: FunctionSpec) -> bool:
+        argv = spec.interpreter
+        if len(argv) != 4 or argv[1:3] != ["-m", "awslambdaric"] or spec.opt_mount:
+            return False
+        if any(name.startswith(_AT_START) for name in spec.environment):
+            return False
+        for directory in (spec.code_dir, os.path.join(spec.code_dir, "lib"),
+                          os.path.join(spec.opt_dir, "lib") if spec.opt_dir else None):
+            if directory and _has_libraries(directory):
+                return False
+        return True
+
+    async def take(self, spec: FunctionSpec) -> Spare | None:
+        """A spare for this function (the most loaded one; another is started in its place), or None."""
+        if not self.count or not spec.runtime.startswith("python") or not self.fits(spec):
+            return None
+        key = (spec.interpreter[0], bool(spec.user_options))
+        if asyncio.get_running_loop() is self._loop and not self._ready.get(key) and key in self._starting:
+            await asyncio.wait([self._starting[key]])  # being spawned: a few ms at most
+        ready = self._ready.get(key) if asyncio.get_running_loop() is self._loop else None
+        spare = None
+        while ready and spare is None:
+            spare = ready.pop(0)  # the oldest: the furthest along
+            if spare.process.returncode is not None:  # it died meanwhile
+                os.close(spare.read_fd)
+                spare = None
+        self.want(*key)
+        return spare
+
+    def stop(self) -> None:
+        self._generation += 1
+        for task in self._starting.values():
+            task.cancel()
+        for spares in self._ready.values():
+            for spare in spares:
+                try:
+                    os.killpg(spare.process.pid, 9)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                os.close(spare.read_fd)
+        self._ready.clear()
+        self._starting.clear()
+
+
+def _has_libraries(directory: str) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(".so" in entry.name for entry in entries if not entry.is_dir())
+    except OSError:
+        return False
+
+
+SPARES = Spares(max(0, int(os.environ.get("OVERCAST_LAMBDA_SPARES", 2))))
+
+
+def start_spares() -> None:
+    """At server start-up: the first spare of the host's Python (isolated when the server runs as
+    root, as sandboxes then are), so that the first cold start after start-up finds it."""
+    SPARES.want(sys.executable, os.geteuid() == 0 and _SETPRIV is not None)
