@@ -292,6 +292,26 @@ def test_another_bus_as_target(events, sqs, unique_name):
     assert json.loads(receive(sqs, url)[0]["Body"])["detail"] == {"hop": 1}
 
 
+def test_bus_in_another_region_receives_a_new_event_id(events, sqs, client, unique_name):
+    west_events, west_sqs = client("events", region="us-west-2"), client("sqs", region="us-west-2")
+    west_bus = unique_name("bus")
+    west_arn = west_events.create_event_bus(Name=west_bus)["EventBusArn"]
+    source = unique_name("app")
+    _, west_url = rule_to_queue(west_events, west_sqs, unique_name, {"source": [source]}, bus=west_bus)
+    same_bus = unique_name("bus")
+    same_arn = events.create_event_bus(Name=same_bus)["EventBusArn"]
+    _, same_url = rule_to_queue(events, sqs, unique_name, {"source": [source]}, bus=same_bus)
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "west", "Arn": west_arn}, {"Id": "same", "Arn": same_arn}])
+    event_id = events.put_events(Entries=[entry(source, {"hop": 1})])["Entries"][0]["EventId"]
+    west = json.loads(receive(west_sqs, west_url)[0]["Body"])
+    same = json.loads(receive(sqs, same_url)[0]["Body"])
+    # as AWS's recorded answers show: a new id in another Region, the event's own Region kept
+    assert west["id"] != event_id and (west["region"], west["detail"]) == ("us-east-1", {"hop": 1})
+    assert same["id"] == event_id
+
+
 def test_missing_target_goes_to_dead_letter_queue(events, sqs, unique_name):
     source = unique_name("app")
     dlq_url, dlq_arn = make_queue(sqs, unique_name("dlq"))

@@ -675,7 +675,8 @@ class EventsProvider(Provider):
             log.warning("EventBridge dead-letter queue %s unusable (%s): event dropped", dlq, e.message)
 
     async def put_event_internal(self, account: str, region: str, arn: str, body: str) -> dict:
-        """Another bus as a target (the event is passed on as is), or a Lambda destination."""
+        """Another bus as a target (the event is passed on as is, with a new id in another
+        Region), or a Lambda destination."""
         bus = self._bus_name(arn)
         self._bus(account, region, bus)
         try:
@@ -693,6 +694,10 @@ class EventsProvider(Provider):
                      "source": "lambda", "account": account, "time": iso(now), "region": region,
                      "resources": [arn, function] if function else [arn],
                      "detail": event if isinstance(event, dict) else {"value": event}}
+        elif event.get("region") != region:
+            # a bus in another Region receives it as a new event: AWS's recorded answers show a new
+            # id there (the event keeps its account and Region), and the same id in another account
+            event["id"] = str(uuid.uuid4())
         sqs = await self.providers.get("sqs")
         with self.store.transaction():
             scheduled = self._route(account, region, bus, event, now, sqs)
