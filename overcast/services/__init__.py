@@ -222,6 +222,13 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("appsync",),
         ),
         ServiceSpec(
+            "kms",
+            "overcast.services.kms.provider:KmsProvider",
+            signing_names=("kms",),
+            target_prefixes=("TrentService",),
+            host_prefixes=("kms",),
+        ),
+        ServiceSpec(
             "ssm",
             "overcast.services.ssm.provider:SsmProvider",
             signing_names=("ssm",),

@@ -82,11 +82,13 @@ class DynamoDbProvider(Provider):
         self._next_expiry: float | None = None
         self._stats_cache: dict[tuple, tuple] = {}  # (table id, index) -> (count, bytes, when): large tables only
         self._kinesis = None  # the Kinesis provider, which Kinesis streaming destinations write into
+        self._kms = None
 
     async def start(self) -> None:
         # loaded here, not on a table's first write: writes are synchronous and a table's
         # destinations must be written from its first write after a restart
         self._kinesis = await self.providers.get("kinesis")
+        self._kms = await self.providers.get("kms")  # the keys of tables encrypted with KMS
         self._reaper = asyncio.create_task(self._reap_loop())
 
     async def stop(self) -> None:
@@ -203,10 +205,8 @@ class DynamoDbProvider(Provider):
             spec["TableClass"] = params["TableClass"]
         if params.get("WarmThroughput"):
             spec["WarmThroughput"] = _warm_given(params["WarmThroughput"])
-        if params.get("SSESpecification", {}).get("Enabled"):
-            spec["SSEDescription"] = {"Status": "ENABLED", "SSEType": params["SSESpecification"].get("SSEType", "KMS"),
-                                      "KMSMasterKeyArn": params["SSESpecification"].get("KMSMasterKeyId") or
-                                      f"arn:aws:kms:{ctx.region}:{ctx.account}:key/{uuid.uuid4()}"}
+        if (params.get("SSESpecification") or {}).get("Enabled"):
+            spec["SSEDescription"] = self._sse_description(ctx, params["SSESpecification"])
         if lsis:
             spec["LocalSecondaryIndexes"] = lsis
         if gsis:
@@ -220,6 +220,25 @@ class DynamoDbProvider(Provider):
                 self.store.save_table(table_id, spec)
         table = Table(table_id, spec, ctx.account, ctx.region)
         return {"TableDescription": self._describe(table, status="CREATING")}
+
+    def _sse_description(self, ctx, given: dict) -> dict:
+        """A table encrypted with a KMS key: the key named (KMSMasterKeyId: id, ARN or alias), else
+        the account's AWS managed key for DynamoDB (alias/aws/dynamodb), made on first use as AWS
+        does. Without SSESpecification a table is encrypted with an AWS owned key, which DynamoDB
+        does not describe."""
+        sse_type = given.get("SSEType") or "KMS"
+        if sse_type != "KMS":
+            raise invalid(f"One or more parameter values were invalid: SSEType {sse_type} is not supported: "
+                          "use KMS, or no SSESpecification for an AWS owned key")
+        key = given.get("KMSMasterKeyId")
+        if key:
+            arn = self._kms.key_arn(ctx.account, ctx.region, key)
+            if arn is None:
+                raise invalid(f"One or more parameter values were invalid: KMSMasterKeyId {key} does not name a KMS "
+                              "key of this account and region")
+        else:
+            arn = self._kms.managed_key_arn(ctx.account, ctx.region, "dynamodb")
+        return {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": arn}
 
     def _new_stream(self, account: str, region: str, name: str, table_id: int, arn: str, view_type: str,
                     now: float) -> dict:
@@ -360,6 +379,16 @@ class DynamoDbProvider(Provider):
         if params.get("WarmThroughput"):
             spec["WarmThroughput"] = {**spec.get("WarmThroughput", {}), **_warm_given(params["WarmThroughput"])}
             changed = True
+        sse_answer = None  # the SSEDescription UpdateTable answers: the change is UPDATING
+        sse = params.get("SSESpecification")
+        if sse is not None:
+            if sse.get("Enabled") is False:
+                if not spec.get("SSEDescription"):
+                    raise invalid("Table is already encrypted by default")
+                sse_answer = spec.pop("SSEDescription")  # back to an AWS owned key
+            else:
+                spec["SSEDescription"] = sse_answer = self._sse_description(ctx, sse)
+            changed = True
         new_indexes: list[str] = []
         dropped: list[str] = []
         for update in params.get("GlobalSecondaryIndexUpdates") or ():
@@ -423,7 +452,10 @@ class DynamoDbProvider(Provider):
                 self._backfill(updated, new_indexes)
         if table.stream_arn:
             self.streams.notify(table.stream_arn)
-        return {"TableDescription": self._describe(updated, status="UPDATING", counts=False)}
+        description = self._describe(updated, status="UPDATING", counts=False)
+        if sse_answer is not None:
+            description["SSEDescription"] = {**sse_answer, "Status": "UPDATING"}
+        return {"TableDescription": description}
 
     # -- global tables (version 2019.11.21) ---------------------------------------------------
 
@@ -485,6 +517,10 @@ class DynamoDbProvider(Provider):
                 if table.spec["BillingMode"] != "PAY_PER_REQUEST":
                     # provisioned replicas need Application Auto Scaling on their writes, which overcast has not
                     raise invalid("Table write capacity should either be Pay-Per-Request or AutoScaled.")
+                sse = table.spec.get("SSEDescription")
+                if sse and sse["KMSMasterKeyArn"] != self._kms.managed_key_arn(ctx.account, ctx.region, "dynamodb"):
+                    raise not_implemented("DynamoDB replicas of a table encrypted with a customer managed KMS key "
+                                          "(a key per replica region)")
                 if table.stream_id is not None and table.view_type != "NEW_AND_OLD_IMAGES":
                     raise invalid("One or more parameter values were invalid: Table's stream must have "
                                   "StreamViewType NEW_AND_OLD_IMAGES to create a replica")
@@ -528,6 +564,9 @@ class DynamoDbProvider(Provider):
         spec.update(TableName=source.name, TableArn=arn, TableId=str(uuid.uuid4()), CreationDateTime=now,
                     DeletionProtectionEnabled=False, Tags={},
                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        if source.spec.get("SSEDescription"):  # AWS managed keys are regional: the replica uses its region's
+            spec["SSEDescription"] = {"Status": "ENABLED", "SSEType": "KMS",
+                                      "KMSMasterKeyArn": self._kms.managed_key_arn(source.account, region, "dynamodb")}
         table_id = self.store.create_table(source.account, region, source.name, spec)
         spec["_Stream"] = self._new_stream(source.account, region, source.name, table_id, arn,
                                            "NEW_AND_OLD_IMAGES", now)

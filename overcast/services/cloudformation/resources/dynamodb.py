@@ -32,6 +32,17 @@ def _stream(props: dict) -> dict | None:
     return {"StreamEnabled": True, "StreamViewType": spec["StreamViewType"]}
 
 
+def _sse(props: dict) -> dict | None:
+    """The template's SSESpecification (SSEEnabled, SSEType, KMSMasterKeyId) as CreateTable takes it."""
+    sse = props.get("SSESpecification") or {}
+    if str(sse.get("SSEEnabled")).lower() != "true":
+        return None
+    out = {"Enabled": True, "SSEType": sse.get("SSEType") or "KMS"}
+    if sse.get("KMSMasterKeyId"):
+        out["KMSMasterKeyId"] = sse["KMSMasterKeyId"]
+    return out
+
+
 class Table(ResourceType):
     type_name = "AWS::DynamoDB::Table"
     name_length = 255
@@ -42,7 +53,7 @@ class Table(ResourceType):
         params = {"TableName": name, "AttributeDefinitions": props.get("AttributeDefinitions"),
                   "KeySchema": props.get("KeySchema"), "BillingMode": props.get("BillingMode"),
                   "ProvisionedThroughput": _throughput(props.get("ProvisionedThroughput")),
-                  "StreamSpecification": _stream(props), "SSESpecification": props.get("SSESpecification"),
+                  "StreamSpecification": _stream(props), "SSESpecification": _sse(props),
                   "TableClass": props.get("TableClass"),
                   "DeletionProtectionEnabled": props.get("DeletionProtectionEnabled"),
                   "Tags": props.get("Tags") or None}
@@ -184,9 +195,8 @@ class GlobalTable(ResourceType):
         params = {"TableName": name, "AttributeDefinitions": props.get("AttributeDefinitions"),
                   "KeySchema": props.get("KeySchema"), "BillingMode": "PAY_PER_REQUEST",
                   "StreamSpecification": _stream(props)}
-        sse = props.get("SSESpecification") or {}
-        if str(sse.get("SSEEnabled")).lower() == "true":
-            params["SSESpecification"] = {"Enabled": True, "SSEType": sse.get("SSEType") or "KMS"}
+        if _sse(props):  # GlobalTable's SSESpecification has no KMSMasterKeyId: each replica's is its own
+            params["SSESpecification"] = {"Enabled": True, "SSEType": _sse(props)["SSEType"]}
         if props.get("GlobalSecondaryIndexes"):
             params["GlobalSecondaryIndexes"] = [_index(i) for i in props["GlobalSecondaryIndexes"]]
         if props.get("LocalSecondaryIndexes"):

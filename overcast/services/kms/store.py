@@ -1,0 +1,97 @@
+"""KMS's tables: keys (metadata as JSON, key material sealed) and aliases."""
+
+from __future__ import annotations
+
+import orjson
+
+from overcast.storage import Database
+
+SCHEMA = "kms"  # its version row in schema_versions
+MIGRATIONS = [
+    """
+    CREATE TABLE kms_keys (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        material BLOB NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        policy TEXT NOT NULL,
+        PRIMARY KEY (account, region, key_id)
+    );
+    CREATE TABLE kms_aliases (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    """,
+]
+
+
+class KmsStore:
+    def __init__(self, db: Database):
+        self.db = db
+        db.migrate(SCHEMA, MIGRATIONS)
+
+    def transaction(self):
+        return self.db.transaction()
+
+    def create_key(self, account: str, region: str, key_id: str, metadata: dict, material: bytes, tags: list,
+                   policy: str) -> None:
+        self.db.execute("INSERT INTO kms_keys (account, region, key_id, metadata, material, tags, policy) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)", (account, region, key_id, orjson.dumps(metadata).decode(),
+                                                        material, orjson.dumps(tags).decode(), policy))
+
+    def get_key(self, account: str, region: str, key_id: str) -> tuple[dict, bytes, list, str] | None:
+        row = self.db.query_one("SELECT metadata, material, tags, policy FROM kms_keys WHERE account = ? AND "
+                                "region = ? AND key_id = ?", (account, region, key_id))
+        if row is None:
+            return None
+        return orjson.loads(row[0]), bytes(row[1]), orjson.loads(row[2]), row[3]
+
+    def save_metadata(self, account: str, region: str, key_id: str, metadata: dict) -> None:
+        self.db.execute("UPDATE kms_keys SET metadata = ? WHERE account = ? AND region = ? AND key_id = ?",
+                        (orjson.dumps(metadata).decode(), account, region, key_id))
+
+    def save_tags(self, account: str, region: str, key_id: str, tags: list) -> None:
+        self.db.execute("UPDATE kms_keys SET tags = ? WHERE account = ? AND region = ? AND key_id = ?",
+                        (orjson.dumps(tags).decode(), account, region, key_id))
+
+    def save_policy(self, account: str, region: str, key_id: str, policy: str) -> None:
+        self.db.execute("UPDATE kms_keys SET policy = ? WHERE account = ? AND region = ? AND key_id = ?",
+                        (policy, account, region, key_id))
+
+    def list_keys(self, account: str, region: str, after: str, limit: int) -> list[tuple[str, dict]]:
+        rows = self.db.query("SELECT key_id, metadata FROM kms_keys WHERE account = ? AND region = ? AND key_id > ? "
+                             "ORDER BY key_id LIMIT ?", (account, region, after, limit))
+        return [(r[0], orjson.loads(r[1])) for r in rows]
+
+    # -- aliases ------------------------------------------------------------------------------
+
+    def get_alias(self, account: str, region: str, name: str) -> tuple | None:
+        return self.db.query_one("SELECT name, key_id, created, updated FROM kms_aliases WHERE account = ? AND "
+                                 "region = ? AND name = ?", (account, region, name))
+
+    def put_alias(self, account: str, region: str, name: str, key_id: str, now: float) -> None:
+        self.db.execute("INSERT INTO kms_aliases (account, region, name, key_id, created, updated) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (account, region, name, key_id, now, now))
+
+    def retarget_alias(self, account: str, region: str, name: str, key_id: str, now: float) -> None:
+        self.db.execute("UPDATE kms_aliases SET key_id = ?, updated = ? WHERE account = ? AND region = ? AND name = ?",
+                        (key_id, now, account, region, name))
+
+    def delete_alias(self, account: str, region: str, name: str) -> None:
+        self.db.execute("DELETE FROM kms_aliases WHERE account = ? AND region = ? AND name = ?",
+                        (account, region, name))
+
+    def list_aliases(self, account: str, region: str, key_id: str | None, after: str, limit: int) -> list[tuple]:
+        sql = "SELECT name, key_id, created, updated FROM kms_aliases WHERE account = ? AND region = ? AND name > ?"
+        params: list = [account, region, after]
+        if key_id is not None:
+            sql += " AND key_id = ?"
+            params.append(key_id)
+        return self.db.query(sql + " ORDER BY name LIMIT ?", (*params, limit))

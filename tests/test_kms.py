@@ -1,0 +1,127 @@
+"""KMS: symmetric keys, aliases, tags, policies, Encrypt/Decrypt/GenerateDataKey bound to the
+encryption context, key states, AWS managed keys (alias/aws/<service>), and AWS's errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture
+def kms(client):
+    return client("kms")
+
+
+def _error(fn, **params) -> tuple[str, str]:
+    with pytest.raises(ClientError) as e:
+        fn(**params)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, e.value.response
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def test_create_describe_and_list_a_key(kms):
+    metadata = kms.create_key(Description="orders", Tags=[{"TagKey": "team", "TagValue": "a"}])["KeyMetadata"]
+    assert metadata["Arn"] == f"arn:aws:kms:us-east-1:000000000000:key/{metadata['KeyId']}"
+    assert {k: metadata[k] for k in ("Description", "KeyManager", "KeySpec", "KeyState", "KeyUsage", "Origin",
+                                     "Enabled", "MultiRegion", "EncryptionAlgorithms", "CustomerMasterKeySpec")} == {
+        "Description": "orders", "KeyManager": "CUSTOMER", "KeySpec": "SYMMETRIC_DEFAULT", "KeyState": "Enabled",
+        "KeyUsage": "ENCRYPT_DECRYPT", "Origin": "AWS_KMS", "Enabled": True, "MultiRegion": False,
+        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"], "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT"}
+    assert len(metadata["CurrentKeyMaterialId"]) == 64
+    for key_id in (metadata["KeyId"], metadata["Arn"]):
+        assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"] == metadata["Arn"]
+    listed = kms.list_keys()["Keys"]
+    assert {"KeyId": metadata["KeyId"], "KeyArn": metadata["Arn"]} in listed
+    assert kms.list_resource_tags(KeyId=metadata["KeyId"])["Tags"] == [{"TagKey": "team", "TagValue": "a"}]
+    policy = json.loads(kms.get_key_policy(KeyId=metadata["KeyId"], PolicyName="default")["Policy"])
+    assert policy["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::000000000000:root"}
+
+
+def test_encrypt_decrypt_and_data_keys(kms):
+    key = kms.create_key()["KeyMetadata"]
+    out = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"secret", EncryptionContext={"a": "1", "b": "2"})
+    assert out["KeyId"] == key["Arn"] and out["EncryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    assert b"secret" not in out["CiphertextBlob"]
+    back = kms.decrypt(CiphertextBlob=out["CiphertextBlob"], EncryptionContext={"b": "2", "a": "1"})
+    assert back["Plaintext"] == b"secret" and back["KeyId"] == key["Arn"]
+    # another context, or a changed ciphertext, does not decrypt
+    assert _error(kms.decrypt, CiphertextBlob=out["CiphertextBlob"], EncryptionContext={"a": "1"}) == (
+        "InvalidCiphertextException", "")
+    assert _error(kms.decrypt, CiphertextBlob=out["CiphertextBlob"][:-1] + b"x",
+                  EncryptionContext={"a": "1", "b": "2"})[0] == "InvalidCiphertextException"
+    assert _error(kms.decrypt, CiphertextBlob=b"not a ciphertext at all, really not")[0] == "InvalidCiphertextException"
+    other = kms.create_key()["KeyMetadata"]
+    assert _error(kms.decrypt, CiphertextBlob=out["CiphertextBlob"], KeyId=other["KeyId"],
+                  EncryptionContext={"a": "1", "b": "2"}) == (
+        "IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.")
+
+    data = kms.generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")
+    assert len(data["Plaintext"]) == 32
+    assert kms.decrypt(CiphertextBlob=data["CiphertextBlob"])["Plaintext"] == data["Plaintext"]
+    assert len(kms.generate_data_key(KeyId=key["KeyId"], NumberOfBytes=64)["Plaintext"]) == 64
+    assert "Plaintext" not in kms.generate_data_key_without_plaintext(KeyId=key["KeyId"], KeySpec="AES_128")
+    assert _error(kms.generate_data_key, KeyId=key["KeyId"]) == (
+        "ValidationException", "Please specify either number of bytes or key spec.")
+    assert len(kms.generate_random(NumberOfBytes=16)["Plaintext"]) == 16
+
+
+def test_aliases(kms, unique_name):
+    key = kms.create_key()["KeyMetadata"]
+    alias = f"alias/{unique_name('k')}"
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] == key["KeyId"]
+    assert kms.describe_key(KeyId=f"arn:aws:kms:us-east-1:000000000000:{alias}")["KeyMetadata"]["KeyId"] == key["KeyId"]
+    blob = kms.encrypt(KeyId=alias, Plaintext=b"x")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    listed = kms.list_aliases(KeyId=key["KeyId"])["Aliases"]
+    assert [(a["AliasName"], a["TargetKeyId"], a["AliasArn"]) for a in listed] == [
+        (alias, key["KeyId"], f"arn:aws:kms:us-east-1:000000000000:{alias}")]
+    assert _error(kms.create_alias, AliasName=alias, TargetKeyId=key["KeyId"])[0] == "AlreadyExistsException"
+    assert _error(kms.create_alias, AliasName="no-prefix", TargetKeyId=key["KeyId"]) == (
+        "ValidationException", 'Alias must start with the prefix "alias/". Please see '
+        "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html")
+    assert _error(kms.create_alias, AliasName="alias/aws/mine", TargetKeyId=key["KeyId"])[0] == (
+        "NotAuthorizedException")
+    other = kms.create_key()["KeyMetadata"]
+    kms.update_alias(AliasName=alias, TargetKeyId=other["KeyId"])
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] == other["KeyId"]
+    kms.delete_alias(AliasName=alias)
+    assert _error(kms.describe_key, KeyId=alias) == (
+        "NotFoundException", f"Alias arn:aws:kms:us-east-1:000000000000:{alias} is not found.")
+
+
+def test_aws_managed_key_is_made_on_first_use(kms):
+    metadata = kms.describe_key(KeyId="alias/aws/dynamodb")["KeyMetadata"]
+    assert metadata["KeyManager"] == "AWS"
+    assert metadata["Description"] == "Default key that protects my DynamoDB data when no other key is defined"
+    assert kms.describe_key(KeyId="alias/aws/dynamodb")["KeyMetadata"]["KeyId"] == metadata["KeyId"]
+    assert _error(kms.disable_key, KeyId=metadata["KeyId"])[0] == "UnsupportedOperationException"
+
+
+def test_key_states(kms):
+    key = kms.create_key()["KeyMetadata"]
+    kms.disable_key(KeyId=key["KeyId"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Disabled"
+    assert _error(kms.encrypt, KeyId=key["KeyId"], Plaintext=b"x") == ("DisabledException", f"{key['Arn']} is disabled.")
+    kms.enable_key(KeyId=key["KeyId"])
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    scheduled = kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    assert scheduled["KeyState"] == "PendingDeletion" and scheduled["PendingWindowInDays"] == 7
+    described = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+    assert described["KeyState"] == "PendingDeletion" and "DeletionDate" in described
+    assert _error(kms.decrypt, CiphertextBlob=blob) == ("KMSInvalidStateException", f"{key['Arn']} is pending deletion.")
+    kms.cancel_key_deletion(KeyId=key["KeyId"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def test_bad_key_ids(kms):
+    assert _error(kms.describe_key, KeyId="key_id") == ("NotFoundException", "Invalid keyId 'key_id'")
+    missing = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555"
+    assert _error(kms.describe_key, KeyId=missing) == ("NotFoundException", f"Key '{missing}' does not exist")
+    assert _error(kms.create_key, Tags=[{"TagKey": "aws:x", "TagValue": "y"}]) == (
+        "TagException", "Tags beginning with aws: are reserved")
+    with pytest.raises(ClientError) as e:
+        kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+    assert e.value.response["Error"]["Code"] == "NotImplemented"
