@@ -959,3 +959,35 @@ def test_queue_inline_policy_attaches_updates_and_detaches(cf, client, unique_na
     assert policy() is None
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_removed_queue_properties_go_back_to_sqs_defaults(cf, client, unique_name):
+    name = unique_name("unset")
+    props = {"QueueName": f"{name}.fifo", "FifoQueue": True, "ContentBasedDeduplication": True,
+             "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId", "VisibilityTimeout": 42,
+             "KmsMasterKeyId": "alias/aws/sqs", "KmsDataKeyReusePeriodSeconds": 200}
+    template = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": props}},
+                "Outputs": {"Url": {"Value": {"Ref": "Q"}}}}
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    url = outputs(wait(cf, "stack_create_complete", name))["Url"]
+    sqs = client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["KmsDataKeyReusePeriodSeconds"] == "200" and attributes["ContentBasedDeduplication"] == "true"
+
+    # only the period removed: KMS stays, with SQS's default period
+    del props["KmsDataKeyReusePeriodSeconds"]
+    cf.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    wait(cf, "stack_update_complete", name)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == "alias/aws/sqs" and attributes["KmsDataKeyReusePeriodSeconds"] == "300"
+
+    # everything but the name removed: as AWS's stack update leaves the queue (the high-throughput settings stay)
+    template["Resources"]["Q"]["Properties"] = {"QueueName": f"{name}.fifo", "FifoQueue": True}
+    cf.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    assert outputs(wait(cf, "stack_update_complete", name))["Url"] == url
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "KmsMasterKeyId" not in attributes and "KmsDataKeyReusePeriodSeconds" not in attributes
+    assert attributes["ContentBasedDeduplication"] == "false" and attributes["VisibilityTimeout"] == "30"
+    assert (attributes["DeduplicationScope"], attributes["FifoThroughputLimit"]) == ("messageGroup",
+                                                                                   "perMessageGroupId")
+    cf.delete_stack(StackName=name)
