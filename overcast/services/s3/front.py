@@ -295,6 +295,7 @@ class S3Front:
             raise AwsError("NotImplemented", f"{name} is not implemented by overcast yet.", 501, sender_fault=False)
         if name == "CreateBucket" and self.verifier is not None and not ctx.access_key:
             raise SignatureFailure("missing").as_error("s3")  # an anonymous caller owns nothing
+        owner = None
         if bucket and name != "CreateBucket":
             owner = provider.store.bucket(bucket)
             if owner is not None:  # else the operation answers NoSuchBucket
@@ -305,7 +306,10 @@ class S3Front:
             result = await result
         if payload is not None and request.stream is not None and not request.stream.done:
             await request.stream.drain()
-        return self._serialize(operation, result or {}, ctx, request.method == "HEAD")
+        response = self._serialize(operation, result or {}, ctx, request.method == "HEAD")
+        if owner is not None and name in ("ListObjects", "ListObjectsV2"):
+            response.headers.append(("x-amz-bucket-region", owner.region))  # as HeadBucket (AWS's answers)
+        return response
 
     def _check_xml_payload(self, operation, request, params: dict) -> None:
         """S3 validates a configuration document against its schema: the root element must be the
@@ -489,7 +493,7 @@ def _check_content_md5(headers: dict, body: bytes) -> None:
         raise AwsError("InvalidDigest", "The Content-MD5 you specified was invalid.", 400, Content_MD5=given)
     if hashlib.md5(body).digest() != digest:
         raise AwsError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400,
-                       ExpectedDigest=given, CalculatedDigest=base64.b64encode(hashlib.md5(body).digest()).decode())
+                       ExpectedDigest=digest.hex(), CalculatedDigest=base64.b64encode(hashlib.md5(body).digest()).decode())
 
 
 def _check_presigned(request: HttpRequest) -> None:
@@ -604,11 +608,14 @@ def _header_text(name: str, value: str) -> str:
     US-ASCII is RFC 2047-encoded (Q), with ASCII control characters B; in other headers (a POST
     upload's Cache-Control, Content-Disposition) a character ISO-8859-1 lacks becomes a space."""
     if name.startswith("x-amz-meta-"):
-        if not value.isascii():
+        if value.isascii() and not _CONTROL.search(value):
+            return value
+        # Q when most characters are plain ASCII, else B (JavaMail's MimeUtility rule, which AWS's
+        # recorded answers follow: "ÄMÄZÕÑ S3" is Q, seven U+FFFD or four control characters are B)
+        special = sum(1 for c in value if ord(c) >= 0x7f or (ord(c) < 0x20 and c not in "\r\n\t"))
+        if len(value) - special > special:
             return "=?UTF-8?Q?" + "".join(_q_byte(b) for b in value.encode()) + "?="
-        if _CONTROL.search(value):
-            return "=?UTF-8?B?" + base64.b64encode(value.encode()).decode() + "?="
-        return value
+        return "=?UTF-8?B?" + base64.b64encode(value.encode()).decode() + "?="
     if value.isascii():
         return value
     return "".join(c if ord(c) < 256 else " " for c in value)

@@ -125,7 +125,7 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
         if "ContentType" not in params and state["file_type"]:
             params["ContentType"] = state["file_type"]
         sums = {DEFAULT_ALGORITHM: base64.b64encode(writer.checksum(DEFAULT_ALGORITHM)).decode()}
-        meta = provider._meta_from(bucket, params, sums)
+        meta = provider._meta_from(bucket, params, sums, headers=False)
         if lower.get("tagging"):
             try:
                 root = parse_xml(lower["tagging"].encode())

@@ -16,12 +16,13 @@ import functools
 import hashlib
 import ipaddress
 import logging
+import quopri
 import re
 import secrets
 import time
 import zoneinfo
 from contextlib import contextmanager
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import orjson
 
@@ -775,7 +776,9 @@ class S3Provider(Provider):
                                "Content-Length HTTP header", 400)
             if md5_header is not None and writer.md5.digest() != md5_expected:
                 raise AwsError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400,
-                               ExpectedDigest=md5_header, CalculatedDigest=base64.b64encode(writer.md5.digest()).decode())
+                               # PutObject names it in hex, UploadPart as given (AWS's recorded answers)
+                               ExpectedDigest=md5_header if ctx.operation == "UploadPart" else md5_expected.hex(),
+                               CalculatedDigest=base64.b64encode(writer.md5.digest()).decode())
             sums = {}
             for alg in algorithms:
                 sums[alg] = ck.b64(writer.checksum(alg))
@@ -820,7 +823,10 @@ class S3Provider(Provider):
             if not _etag_matches(current.etag, if_match):
                 raise precondition_failed("If-Match")
 
-    def _meta_from(self, bucket: Bucket, params, sums: dict, checksum_type: str | None = "FULL_OBJECT") -> dict:
+    def _meta_from(self, bucket: Bucket, params, sums: dict, checksum_type: str | None = "FULL_OBJECT",
+                   headers: bool = True) -> dict:
+        """An object's stored metadata from a write's parameters; `headers`: user metadata came as
+        HTTP headers (RFC 2047-decoded), not as a POST upload's form fields (kept as given)."""
         meta: dict = {}
         for name in _STORED_HEADERS:
             value = params.get(name)
@@ -838,7 +844,8 @@ class S3Provider(Provider):
                 del meta["ContentEncoding"]
         meta.setdefault("ContentType", "binary/octet-stream")
         if params.get("Metadata"):
-            meta["Metadata"] = params["Metadata"]
+            meta["Metadata"] = ({k: _rfc2047_decoded(v) for k, v in params["Metadata"].items()} if headers
+                                else params["Metadata"])
         if sums:
             meta["Checksums"] = sums
             meta["ChecksumType"] = checksum_type
@@ -943,7 +950,8 @@ class S3Provider(Provider):
         if meta.get("Parts"):
             out["PartsCount"] = len(meta["Parts"]) if params.get("PartNumber") else None
         number = params.get("PartNumber")
-        if checksums and meta.get("Checksums") and not number:
+        if checksums and meta.get("Checksums") and (not number or (number == 1 and not meta.get("Parts"))):
+            # part 1 of an object not uploaded in parts is the object (AWS's recorded answers)
             for alg, value in meta["Checksums"].items():
                 out[f"Checksum{alg}"] = value
             out["ChecksumType"] = meta.get("ChecksumType")
@@ -993,6 +1001,8 @@ class S3Provider(Provider):
         start, length = 0, size
         part_number = params.get("PartNumber")
         range_header = params.get("Range")
+        if part_number is not None and range_header:
+            raise AwsError("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
         if part_number is not None:
             parts = obj.meta.get("Parts") or [size]
             if part_number < 1 or part_number > len(parts):
@@ -1003,9 +1013,10 @@ class S3Provider(Provider):
                                    PartNumberRequested=part_number, ActualPartCount=len(parts))
             start = sum(parts[:part_number - 1])
             length = parts[part_number - 1]
-            out["PartsCount"] = len(parts)
             if obj.meta.get("Parts"):
-                out["ContentRange"] = f"bytes {start}-{start + length - 1}/{size}"
+                out["PartsCount"] = len(parts)
+            # a part read is a 206 with its range, part 1 of a single-part object too (AWS's recorded answers)
+            out["ContentRange"] = f"bytes {start}-{start + length - 1}/{size}"
         elif range_header:
             parsed = _parse_range(range_header, size)
             if parsed is not None:
@@ -1157,12 +1168,14 @@ class S3Provider(Provider):
         source = params.get(prefix) or ""
         text, _, query = source.partition("?")
         try:
-            text = unquote(text, errors="strict").lstrip("/")
+            # "+" is a space here, as S3 reads the header (AWS's recorded answers); SDKs send "%2B"
+            text = unquote_plus(text, errors="strict").lstrip("/")
         except UnicodeDecodeError:
             raise invalid_argument("Invalid copy source encoding", "x-amz-copy-source", source) from None
         src_bucket, _, src_key = text.partition("/")
         if not src_bucket or not src_key:
-            raise invalid_argument("Invalid copy source object key", "x-amz-copy-source", source)
+            # the value named is the header's name (AWS's recorded answer)
+            raise invalid_argument("Invalid copy source object key", "x-amz-copy-source", "x-amz-copy-source")
         version_id = None
         if query.startswith("versionId="):
             version_id = unquote(query[len("versionId="):])
@@ -1190,10 +1203,12 @@ class S3Provider(Provider):
         if directive not in ("COPY", "REPLACE"):
             raise invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", directive)
         tag_directive = params.get("TaggingDirective") or "COPY"
-        same = src_bucket.name == bucket.name and src.key == key
+        # onto itself, without a change and from the current version: refused, versioned or not, unless
+        # the bucket has a default encryption configuration of its own (AWS's recorded answers)
+        same = src_bucket.name == bucket.name and src.key == key and "versionId=" not in (params["CopySource"] or "")
         changes = directive == "REPLACE" or any(params.get(n) for n in (
             "StorageClass", "WebsiteRedirectLocation", "ServerSideEncryption", "SSEKMSKeyId", "ChecksumAlgorithm"))
-        if same and not changes and not bucket.versioning:
+        if same and not changes and not bucket.config.get(CONFIGS["Encryption"][0]):
             raise AwsError("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
                            "itself without changing the object's metadata, storage class, website redirect location "
                            "or encryption attributes.")
@@ -1201,8 +1216,9 @@ class S3Provider(Provider):
         if directive == "REPLACE":
             meta = self._meta_from(bucket, {**params, "Tagging": None}, {})
         else:
+            # the storage class is the request's, not the source's (STANDARD by default)
             meta = {k: v for k, v in src.meta.items() if k not in ("Tags", "Retention", "LegalHold", "Parts",
-                                                                     "Checksums", "ChecksumType")}
+                                                                     "Checksums", "ChecksumType", "StorageClass")}
             self._lock_meta(bucket, params, meta)
             for name in ("StorageClass", "WebsiteRedirectLocation", "ServerSideEncryption"):
                 if params.get(name):
@@ -1241,7 +1257,7 @@ class S3Provider(Provider):
         return {
             "CopyObjectResult": result,
             "VersionId": self._version_out(bucket, version_id),
-            "CopySourceVersionId": self._version_out(src_bucket, src.version_id),
+            "CopySourceVersionId": src.version_id if src.version_id != "null" else None,
             "ServerSideEncryption": "AES256",
         }
 
@@ -2062,6 +2078,26 @@ def _check_tag_set(tags: list) -> None:
             raise AwsError("InvalidTag", "The TagKey you have provided is invalid", TagKey=key)
         if len(value) > 256 or not _TAG_TEXT.match(value):
             raise AwsError("InvalidTag", "The TagValue you have provided is invalid", TagKey=key, TagValue=value)
+
+
+_RFC2047 = re.compile(r"^=\?([^?]+)\?([QqBb])\?(.*)\?=$", re.S)
+
+
+def _rfc2047_decoded(value: str) -> str:
+    """User metadata given RFC 2047-encoded (`=?UTF-8?B?YWJj?=`) is stored decoded, as S3 does (its
+    answers encode again only what HTTP cannot carry: AWS's recorded answers)."""
+    match = _RFC2047.match(value) if value.startswith("=?") else None
+    if match is None:
+        return value
+    charset, kind, text = match.groups()
+    try:
+        if kind in "Bb":
+            raw = base64.b64decode(text + "=" * (-len(text) % 4))
+        else:
+            raw = quopri.decodestring(text.replace("_", " ").encode("latin-1"), header=True)
+        return raw.decode(charset, errors="replace")
+    except (binascii.Error, ValueError, LookupError, UnicodeEncodeError):
+        return value
 
 
 def _check_bypass(bucket: Bucket, params) -> None:
