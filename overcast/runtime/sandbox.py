@@ -142,6 +142,7 @@ class Sandbox:
         self._request_id: str | None = None
         self._init_error: bytes | None = None
         self._exit_task: asyncio.Task | None = None
+        self._ack = None  # the connection whose /response or /error awaits its 202
         self.exit_reason: str | None = None
         self.invocations = 0
 
@@ -393,12 +394,14 @@ class Sandbox:
             if request_id != self._request_id or self._result is None or self._result.done():
                 conn.respond(400, b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}')
                 return
+            # the runtime's 202 is sent once the invocation's own answer is on its way (invoke):
+            # sent now, it would wake the runtime to compete for a core with that answer
             if action == "response":
-                conn.respond(202, b'{"status":"OK"}')
+                self._ack = conn
                 self._result.set_result(("ok", body))
                 return
             if action == "error":
-                conn.respond(202, b'{"status":"OK"}')
+                self._ack = conn
                 self._result.set_result(("error", self._error_body(body, headers)))
                 return
         if method == "POST" and target == _INIT_ERROR:
@@ -467,6 +470,10 @@ class Sandbox:
             fatal = True
             self.kill()
         await self._settle_output()
+        if self._ack is not None:
+            # after this task's current step, which carries the answer to the caller's socket
+            loop.call_soon(self._ack.respond, 202, b'{"status":"OK"}')
+            self._ack = None
         lines = self._take_lines()
         if kind == "exit":
             lines.append(f"RequestId: {request_id} Error: Runtime exited with error: {self.exit_reason or 'exit status 1'}")
