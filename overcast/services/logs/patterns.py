@@ -197,6 +197,11 @@ def _select(document, path: list):
     return values
 
 
+def select(document, selector: str) -> list:
+    """The values a JSON selector (`$.a.b[0]`, as in JSON patterns) reaches in a document."""
+    return _select(document, _selector(selector))
+
+
 def _selector(text: str) -> list:
     path: list = []
     for m in re.finditer(r"\.([A-Za-z_@$][\w@$-]*|\*)|\[(\d+|\*)\]", text[1:]):

@@ -8,6 +8,7 @@ import base64
 import gzip
 import inspect
 import logging
+import math
 import re
 import time
 import uuid
@@ -17,14 +18,16 @@ import orjson
 from overcast.aws import policy as iam_policy
 from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError, not_implemented
+from overcast.services import SERVICES
 from overcast.services.base import Provider
 from overcast.services.logs import insights
-from overcast.services.logs.patterns import compile_pattern
+from overcast.services.logs.patterns import compile_pattern, select
 from overcast.services.logs.store import LogsStore
 
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTION_FILTERS = 2  # per log group, AWS's quota
+MAX_METRIC_FILTERS = 100  # per log group, AWS's quota
 DELIVERY_ATTEMPTS = 3  # a destination that fails with a server error is retried, then the batch is dropped
 _DESTINATIONS = {"lambda", "kinesis", "firehose"}
 RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -83,10 +86,13 @@ class LogsProvider(Provider):
         self._expired_at: dict[tuple, float] = {}  # when a group's old events were last deleted
         self._patterns: dict[str, object] = {}  # filter pattern -> compiled predicate
         self._tasks: set[asyncio.Task] = set()
+        self._cloudwatch = None  # CloudWatch's provider, once a metric filter needs it
         # Lambda's log lines not yet written (append_soon): (account, region, group, stream, events)
         self._pending: list[tuple] = []
 
     async def start(self) -> None:
+        if self.store.has_metric_filters():  # their data points go to CloudWatch as events arrive
+            await self._load_cloudwatch()
         for delivery_id in self.store.pending_deliveries():  # committed before a crash or a stop
             self._start_delivery(delivery_id)
 
@@ -190,6 +196,7 @@ class LogsProvider(Provider):
                                     "logStream": stream, "subscriptionFilters": [name], "logEvents": matched})
             key = str(uuid.uuid4()) if distribution == "Random" else stream
             deliveries.append(self.store.add_delivery(destination, key, gzip.compress(message)))
+        self._emit_metrics(account, region, group, events)
         return deliveries
 
     def _after_ingest(self, account, region, group, deliveries: list[int]) -> None:
@@ -282,7 +289,8 @@ class LogsProvider(Provider):
 
     def _group_out(self, ctx, row) -> dict:
         name, created, retention, kms, _tags, log_class = row
-        out = {"logGroupName": name, "creationTime": created, "metricFilterCount": 0,
+        out = {"logGroupName": name, "creationTime": created,
+               "metricFilterCount": self.store.metric_filter_count(ctx.account, ctx.region, name),
                "arn": self._arn(ctx, name) + ":*", "logGroupArn": self._arn(ctx, name),
                "storedBytes": self.store.group_bytes(ctx.account, ctx.region, name), "logGroupClass": log_class}
         if retention:
@@ -740,6 +748,115 @@ class LogsProvider(Provider):
             raise _destination_missing()
         return {}
 
+    # -- metric filters ------------------------------------------------------------------------------
+    # A metric filter turns the events written to its log group that match its pattern into
+    # CloudWatch data points: one per matching event (its metricValue: a number, or a `$.`
+    # selector of a JSON event; dimensions from `$.` selectors), and, in each minute of a write
+    # where nothing matched, one of defaultValue if the filter has one. They are put through
+    # CloudWatch's provider in the transaction that stores the events.
+
+    async def _load_cloudwatch(self):
+        if self._cloudwatch is None and "cloudwatch" in SERVICES:
+            self._cloudwatch = await self.providers.get("cloudwatch")
+        return self._cloudwatch
+
+    async def put_metric_filter(self, ctx, params):
+        group, name, pattern = params["logGroupName"], params["filterName"], params["filterPattern"]
+        self._group(ctx, group)
+        self._pattern(pattern)  # an invalid pattern answers InvalidParameterException
+        transformations = []
+        for item in params["metricTransformations"]:
+            _metric_value(item["metricValue"])  # a number or a selector
+            dimensions = item.get("dimensions") or {}
+            if len(dimensions) > 3:
+                raise AwsError("InvalidParameterException", "A metric filter can have at most 3 dimensions.")
+            if dimensions and item.get("defaultValue") is not None:
+                raise AwsError("InvalidParameterException", "A metric filter with dimensions cannot have a default "
+                               "value.")
+            for selector in dimensions.values():
+                _metric_value(selector, dimension=True)
+            transformations.append({key: item[key] for key in
+                                    ("metricName", "metricNamespace", "metricValue", "defaultValue", "dimensions", "unit")
+                                    if item.get(key) is not None})
+        if params.get("applyOnTransformedLogs"):
+            raise not_implemented("CloudWatch Logs log transformers (applyOnTransformedLogs)")
+        await self._load_cloudwatch()
+        if not self.store.put_metric_filter(ctx.account, ctx.region, group, name, pattern,
+                                            orjson.dumps(transformations).decode(), _now_ms(), MAX_METRIC_FILTERS):
+            raise AwsError("LimitExceededException", "Resource limit exceeded.")
+        return {}
+
+    def describe_metric_filters(self, ctx, params):
+        group = params.get("logGroupName")
+        metric, namespace = params.get("metricName"), params.get("metricNamespace")
+        if (metric is None) != (namespace is None):
+            raise AwsError("InvalidParameterException", "If you specify either metricName or metricNamespace, you "
+                           "must specify both.")
+        if group is not None:  # else every group's filters (with the prefix, as AWS's recorded answers show)
+            self._group(ctx, group)
+        rows = self.store.metric_filters(ctx.account, ctx.region, group, params.get("filterNamePrefix") or "")
+        filters = []
+        for grp, name, pattern, transformations, created in rows:
+            items = orjson.loads(transformations)
+            if metric is not None and not any(t["metricName"] == metric and t["metricNamespace"] == namespace
+                                              for t in items):
+                continue
+            filters.append({"filterName": name, "filterPattern": pattern, "metricTransformations": items,
+                            "creationTime": created, "logGroupName": grp, "applyOnTransformedLogs": False})
+        limit = params.get("limit") or 50
+        offset = _offset(params)
+        out = {"metricFilters": filters[offset:offset + limit]}
+        if offset + limit < len(filters):
+            out["nextToken"] = _token(offset + limit)
+        return out
+
+    def delete_metric_filter(self, ctx, params):
+        self._group(ctx, params["logGroupName"])
+        if not self.store.delete_metric_filter(ctx.account, ctx.region, params["logGroupName"], params["filterName"]):
+            raise AwsError("ResourceNotFoundException", "The specified metric filter does not exist.")
+        return {}
+
+    def _emit_metrics(self, account, region, group, events: list[tuple[int, str]]) -> None:
+        """The data points the group's metric filters make of events just stored, put into
+        CloudWatch in the caller's transaction."""
+        filters = self.store.metric_filters(account, region, group)
+        if not filters:
+            return
+        points = []
+        for _grp, _name, pattern, transformations, _created in filters:
+            match = self._pattern(pattern)
+            for item in orjson.loads(transformations):
+                dimensions = item.get("dimensions") or {}
+                matched_minutes = set()
+                for ts, message in events:
+                    if not match(message):
+                        continue
+                    matched_minutes.add(ts // 60_000)
+                    document = _json_or_none(message) if "$" in item["metricValue"] or dimensions else None
+                    value = _metric_number(item["metricValue"], document)
+                    dims = {key: _dimension_text(selector, document) for key, selector in dimensions.items()}
+                    if value is None or any(v is None for v in dims.values()):
+                        continue  # the event lacks the value or a dimension: AWS publishes nothing for it
+                    points.append(_point(item, dims, ts, value))
+                if item.get("defaultValue") is not None:
+                    for minute in sorted({ts // 60_000 for ts, _ in events} - matched_minutes):
+                        points.append(_point(item, {}, minute * 60_000, float(item["defaultValue"])))
+        if not points:
+            return
+        if self._cloudwatch is not None:
+            self._cloudwatch.record(account, region, points)
+        else:  # a node whose provider did not start (cluster): put them as soon as CloudWatch is loaded
+            async def later():
+                cloudwatch = await self._load_cloudwatch()
+                if cloudwatch is not None:
+                    cloudwatch.record(account, region, points)
+            try:
+                task = asyncio.get_running_loop().create_task(later())
+            except RuntimeError:
+                return
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     # -- Logs Insights ---------------------------------------------------------------------------------
     # A query runs when it is started (over the events stored then, on the event loop: overcast's
     # log groups are a developer's, not a fleet's), and its results are kept with it, so
@@ -1038,6 +1155,67 @@ class LogsProvider(Provider):
             found = (iam_policy.parse(document) or {}).get("Statement")
             statements += found if isinstance(found, list) else [found] if isinstance(found, dict) else []
         return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def _metric_value(text: str, dimension: bool = False) -> None:
+    """A metricValue (a number, or a `$.` selector of JSON events) or a dimension's value (a
+    selector); `$name`, a field of a space-delimited pattern, is not supported yet."""
+    if text.startswith("$."):
+        return
+    if text.startswith("$"):
+        raise not_implemented("CloudWatch Logs metric values from space-delimited pattern fields ($name)")
+    if dimension:
+        raise AwsError("InvalidParameterException", f"Invalid dimension value: {text}. A dimension's value is a "
+                       "field selector such as $.field.")
+    try:
+        number = float(text)
+    except ValueError:
+        raise AwsError("InvalidParameterException", f"Invalid metric value: {text}. It must be a number or a field "
+                       "selector such as $.field.") from None
+    if math.isnan(number) or math.isinf(number):
+        raise AwsError("InvalidParameterException", f"Invalid metric value: {text}.")
+
+
+def _json_or_none(message: str):
+    try:
+        return orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _selected(selector: str, document):
+    if document is None:
+        return None
+    found = select(document, selector)
+    return found[0] if found else None
+
+
+def _metric_number(text: str, document) -> float | None:
+    if not text.startswith("$"):
+        return float(text)
+    value = _selected(text, document)
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def _dimension_text(selector: str, document) -> str | None:
+    value = _selected(selector, document)
+    if value is None or isinstance(value, dict | list):
+        return None
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _point(item: dict, dimensions: dict, ts: int, value: float) -> tuple:
+    """A CloudWatch data point (store.Point) of one value."""
+    from overcast.services.cloudwatch.provider import dimensions_key
+
+    dims = dimensions_key([{"Name": k, "Value": v} for k, v in dimensions.items()])
+    return (item["metricNamespace"], item["metricName"], dims, ts, 1.0, value, value, value, item.get("unit") or "None")
 
 
 def _malformed(e) -> AwsError:

@@ -118,6 +118,19 @@ MIGRATIONS = [
     );
     CREATE INDEX logs_queries_by_time ON logs_queries(account, region, created);
     """,
+    # metric filters: matching events become CloudWatch metric data points
+    """
+    CREATE TABLE logs_metric_filters (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        name TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        transformations TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (account, region, grp, name)
+    );
+    """,
 ]
 
 _GROUP = "name, created, retention, kms_key, tags, log_class"
@@ -153,6 +166,7 @@ class LogsStore:
             self.db.execute("DELETE FROM logs_events WHERE account=? AND region=? AND grp=?", (account, region, name))
             self.db.execute("DELETE FROM logs_streams WHERE account=? AND region=? AND grp=?", (account, region, name))
             self.db.execute("DELETE FROM logs_subscriptions WHERE account=? AND region=? AND grp=?", (account, region, name))
+            self.db.execute("DELETE FROM logs_metric_filters WHERE account=? AND region=? AND grp=?", (account, region, name))
             return self.db.execute("DELETE FROM logs_groups WHERE account=? AND region=? AND name=?",
                                    (account, region, name)) > 0
 
@@ -294,6 +308,44 @@ class LogsStore:
         string, language, status))."""
         return self.db.query("SELECT id, created, group_names, query_string, language, status FROM logs_queries "
                              "WHERE account=? AND region=? ORDER BY created DESC, id", (account, region))
+
+    # -- metric filters ------------------------------------------------------------------------------
+
+    def put_metric_filter(self, account, region, grp, name, pattern, transformations: str, created: int,
+                          limit: int) -> bool:
+        """Create or replace a filter; False (nothing written) when creating would exceed `limit`."""
+        with self.db.transaction():
+            exists = self.db.scalar("SELECT 1 FROM logs_metric_filters WHERE account=? AND region=? AND grp=? AND name=?",
+                                    (account, region, grp, name))
+            if not exists and self.metric_filter_count(account, region, grp) >= limit:
+                return False
+            self.db.execute(
+                "INSERT INTO logs_metric_filters(account, region, grp, name, pattern, transformations, created) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT(account, region, grp, name) DO UPDATE SET pattern=excluded.pattern, "
+                "transformations=excluded.transformations",
+                (account, region, grp, name, pattern, transformations, created))
+            return True
+
+    def metric_filter_count(self, account, region, grp) -> int:
+        return self.db.scalar("SELECT COUNT(*) FROM logs_metric_filters WHERE account=? AND region=? AND grp=?",
+                              (account, region, grp)) or 0
+
+    def metric_filters(self, account, region, grp: str | None = None, prefix: str = "") -> list[tuple]:
+        """(group, name, pattern, transformations JSON, created), by name then group."""
+        sql = ("SELECT grp, name, pattern, transformations, created FROM logs_metric_filters WHERE account=? AND region=? "
+               "AND name >= ? AND name < ?")
+        args: list = [account, region, prefix, prefix + "\U0010ffff"]
+        if grp is not None:
+            sql += " AND grp=?"
+            args.append(grp)
+        return self.db.query(sql + " ORDER BY name, grp", args)
+
+    def delete_metric_filter(self, account, region, grp, name) -> bool:
+        return self.db.execute("DELETE FROM logs_metric_filters WHERE account=? AND region=? AND grp=? AND name=?",
+                               (account, region, grp, name)) > 0
+
+    def has_metric_filters(self) -> bool:
+        return self.db.scalar("SELECT 1 FROM logs_metric_filters LIMIT 1") is not None
 
     # -- subscription filters and their pending deliveries ----------------------------------------
 
