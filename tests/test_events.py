@@ -312,6 +312,26 @@ def test_bus_in_another_region_receives_a_new_event_id(events, sqs, client, uniq
     assert same["id"] == event_id
 
 
+def test_state_machine_target_execution_is_named_after_the_event(events, client, unique_name):
+    sfn = client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name=unique_name("sm"), roleArn="arn:aws:iam::000000000000:role/r",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    source = unique_name("app")
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, Targets=[{"Id": "sm", "Arn": machine, "RoleArn": "arn:aws:iam::000000000000:role/r"}])
+    event_id = events.put_events(Entries=[entry(source, {"run": 1})])["Entries"][0]["EventId"]
+    deadline = time.time() + 10
+    executions = []
+    while time.time() < deadline and not executions:
+        executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+        time.sleep(0.1)
+    assert len(executions) == 1 and executions[0]["name"].startswith(event_id + "_")
+    execution = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(execution["input"])["detail"] == {"run": 1}
+
+
 def test_missing_target_goes_to_dead_letter_queue(events, sqs, unique_name):
     source = unique_name("app")
     dlq_url, dlq_arn = make_queue(sqs, unique_name("dlq"))

@@ -106,10 +106,11 @@ def parse_arn(arn: str) -> tuple[str, str, str, str]:
 
 async def deliver(providers, arn: str, body: str | bytes, *, attributes: dict | None = None, group_id: str | None = None,
                   dedup_id: str | None = None, source: str = "overcast", partition_key: str | None = None,
-                  sender: Sender | None = None) -> dict:
+                  sender: Sender | None = None, execution_name: str | None = None) -> dict:
     """Send `body` to the resource `arn` names; raises DeliveryError. A `sender` of another
     account than the target's needs the target's resource policy to allow it. Bytes are for
-    Kinesis and Firehose records (CloudWatch Logs' gzip), whose data they are as they are."""
+    Kinesis and Firehose records (CloudWatch Logs' gzip), whose data they are as they are.
+    `execution_name` names a Step Functions execution (else Step Functions makes one up)."""
     service, region, account, resource = parse_arn(arn)
     data = body if isinstance(body, bytes) else body.encode()
     if sender is not None and sender.account != account:
@@ -157,7 +158,10 @@ async def deliver(providers, arn: str, body: str | bytes, *, attributes: dict | 
         if service == "states" and resource.startswith("stateMachine:"):
             sfn = await providers.get("stepfunctions")
             ctx = internal_ctx("stepfunctions", account, region, "StartExecution")
-            return sfn.start_execution(ctx, {"stateMachineArn": arn, "input": body})
+            params = {"stateMachineArn": arn, "input": body}
+            if execution_name:
+                params["name"] = execution_name
+            return sfn.start_execution(ctx, params)
         if service == "logs" and "logs" in SERVICES:
             logs = await providers.get("logs")
             group = resource.split(":", 1)[1] if resource.startswith("log-group:") else resource

@@ -757,8 +757,11 @@ class EventsProvider(Provider):
             return
         group = (target.get("SqsParameters") or {}).get("MessageGroupId")
         sender = _sender(rule_arn) if rule_arn else None
+        # a state machine's execution is named after the event (AWS's: the event id, then a suffix)
+        name = f"{event_id}_{uuid.uuid4()}" if ":states:" in arn else None
         await deliver(self.providers, arn, body, group_id=group, source="events", sender=sender,
-                      dedup_id=event_id if arn.endswith(".fifo") else None, partition_key=partition_key or event_id)
+                      dedup_id=event_id if arn.endswith(".fifo") else None, partition_key=partition_key or event_id,
+                      execution_name=name)
 
     async def _dead_letter(self, job: dict, error: DeliveryError, attempts: int, condition: str) -> None:
         dlq = (job["target"].get("DeadLetterConfig") or {}).get("Arn")
