@@ -332,6 +332,35 @@ def test_state_machine_target_execution_is_named_after_the_event(events, client,
     assert json.loads(execution["input"])["detail"] == {"run": 1}
 
 
+def test_api_gateway_target_calls_the_deployed_stage(events, client, unique_name):
+    apigw = client("apigateway")
+    server = HttpSubscriber()
+    try:
+        api = apigw.create_rest_api(name=unique_name("api"))["id"]
+        root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+        orders = apigw.create_resource(restApiId=api, parentId=root, pathPart="orders")["id"]
+        resource = apigw.create_resource(restApiId=api, parentId=orders, pathPart="{id}")["id"]
+        apigw.put_method(restApiId=api, resourceId=resource, httpMethod="POST", authorizationType="NONE")
+        apigw.put_integration(restApiId=api, resourceId=resource, httpMethod="POST", type="HTTP_PROXY",
+                              integrationHttpMethod="POST", uri=server.url)
+        apigw.create_deployment(restApiId=api, stageName="test")
+        source = unique_name("app")
+        name = unique_name("rule")
+        rule_arn = events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))["RuleArn"]
+        events.put_targets(Rule=name, Targets=[{
+            "Id": "api", "Arn": f"arn:aws:execute-api:us-east-1:000000000000:{api}/test/POST/orders/*",
+            "RoleArn": "arn:aws:iam::000000000000:role/r",
+            "HttpParameters": {"PathParameterValues": ["o-1"], "HeaderParameters": {"x-order": "yes"},
+                               "QueryStringParameters": {"q": "1"}}}])
+        events.put_events(Entries=[entry(source, {"api": True})])
+        request = server.wait(1)[0]
+        assert json.loads(request["body"])["detail"] == {"api": True}
+        assert request["headers"]["x-order"] == "yes" and request["headers"]["x-amz-source-arn"] == rule_arn
+        assert "q=1" in request["path"]
+    finally:
+        server.close()
+
+
 def test_missing_target_goes_to_dead_letter_queue(events, sqs, unique_name):
     source = unique_name("app")
     dlq_url, dlq_arn = make_queue(sqs, unique_name("dlq"))
