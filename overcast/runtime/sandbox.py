@@ -120,6 +120,11 @@ class _Pipe(asyncio.Protocol):
         self.sandbox._output(b"", eof=True)
 
 
+def _time_out(result: asyncio.Future) -> None:
+    if not result.done():
+        result.set_result(("timeout", b""))
+
+
 class Sandbox:
     def __init__(self, spec: FunctionSpec):
         self.spec = spec
@@ -452,9 +457,14 @@ class Sandbox:
         else:
             self._queued = (request_id, headers, payload)
         fatal = False
+        # a timer rather than wait_for(shield(...)): the answer reaches this task in one step of the
+        # loop, not three (each future in that chain hands it on with a callback of its own)
+        timer = loop.call_later(timeout, _time_out, self._result)
         try:
-            kind, body = await asyncio.wait_for(asyncio.shield(self._result), timeout)
-        except TimeoutError:
+            kind, body = await self._result
+        finally:
+            timer.cancel()
+        if kind == "timeout":
             duration = (time.perf_counter() - begin) * 1000
             self.kill()
             await self._settle_output()
