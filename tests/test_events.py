@@ -78,6 +78,16 @@ def test_put_events_reports_entry_errors(events, unique_name):
     assert result["Entries"][1]["ErrorMessage"] == "Parameter Detail is not valid. Reason: Detail is a required argument."
 
 
+def test_more_than_ten_entries_are_quoted_as_aws_prints_them(events):
+    entries = [{"Source": "s", "DetailType": "t", "Detail": '{"n": 1}', "EventBusName": "b"}] * 11
+    error = error_of(events.put_events, Entries=entries)
+    one = ('PutEventsRequestEntry(time=null, source=s, resources=null, detailType=t, detail={"n": 1}, '
+           "eventBusName=b, traceHeader=null, kmsKeyIdentifier=null, internalMetadata=null)")
+    assert error == {"Code": "ValidationException",
+                     "Message": f"1 validation error detected: Value '[{', '.join([one] * 11)}]' at 'entries' failed "
+                                "to satisfy constraint: Member must have length less than or equal to 10"}
+
+
 def test_put_events_total_size_limit_is_1_mb(events):
     big = "x" * 600_000
     error = error_of(events.put_events, Entries=[entry("a", {"v": big}), entry("a", {"v": big})])

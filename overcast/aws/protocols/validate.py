@@ -39,6 +39,9 @@ class ValidationStyle:
     code_from_errors: bool = False
     pattern_first: bool = False  # a pattern failure is listed before a length failure of the same value
     enum_order: tuple = ()  # (shape name, values) pairs: an enum AWS lists in an order of its own
+    # (list shape name, members AWS adds) pairs: a list of structures AWS quotes in a message as
+    # its Java code prints them, "[Entry(member=value, ..., extra=null), ...]"
+    java_lists: tuple = ()
     unchecked_patterns: frozenset = frozenset()  # shapes whose model pattern the service does not enforce
 
 
@@ -71,9 +74,12 @@ LOGS = ValidationStyle(code="InvalidParameterException",
 # EventBridge (AWS's recorded answers): a name's pattern failure comes before its length failure;
 # the API destination's HTTP methods are listed in AWS's order, not botocore's; an OAuth
 # connection's HttpMethod is accepted in any case (the provider checks it).
+# PutEvents' entries are quoted as AWS's Java code prints them, with two members of AWS's own that
+# the API model does not have.
 EVENTS = ValidationStyle(pattern_first=True, unchecked_enums=frozenset(("ConnectionOAuthHttpMethod",)),
                          enum_order=(("ApiDestinationHttpMethod", ("HEAD", "POST", "PATCH", "DELETE", "PUT", "GET",
-                                                                   "OPTIONS")),))
+                                                                   "OPTIONS")),),
+                         java_lists=(("PutEventsRequestEntryList", ("kmsKeyIdentifier", "internalMetadata")),))
 
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
@@ -210,7 +216,7 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
     expected = _TYPES.get(kind)
     if kind == "structure" and shape.get("document"):
         return None
-    tests = _constraint_tests(shape_name, shape, kind, style) if style.constraints else []
+    tests = _constraint_tests(shape_name, shape, kind, style, model) if style.constraints else []
 
     # one test per kind, chosen here rather than on every value
     if expected is None:
@@ -311,8 +317,29 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
     return check_scalar
 
 
-def _constraint_tests(shape_name: str, shape: dict, kind: str, style: ValidationStyle) -> list:
+def _java(model: ServiceModel, shape_name: str, value, extra: tuple = ()) -> str:
+    """A value as AWS's Java code prints it in a message: Shape(member=value, ...), [a, b], null."""
+    if value is None:
+        return "null"
+    shape = model.shapes[shape_name]
+    if shape["type"] == "structure" and isinstance(value, dict):
+        members = [f"{_lower(name)}={_java(model, ref['shape'], value.get(name))}"
+                   for name, ref in shape.get("members", {}).items()]
+        return f"{shape_name}({', '.join(members + [f'{name}=null' for name in extra])})"
+    if shape["type"] == "list" and isinstance(value, list | tuple):
+        return "[" + ", ".join(_java(model, shape["member"]["shape"], item, extra) for item in value) + "]"
+    return _show(value)
+
+
+def _constraint_tests(shape_name: str, shape: dict, kind: str, style: ValidationStyle,
+                      model: ServiceModel | None = None) -> list:
     tests = []
+    java = dict(style.java_lists)
+    if model is not None and shape_name in java:
+        def show(value, extra=java[shape_name]):
+            return _java(model, shape_name, value, extra)
+    else:
+        show = _show
     if style.enums_only:
         shape = {"enum": shape["enum"]} if "enum" in shape and shape_name not in style.unchecked_enums else {}
     elif shape_name in style.unchecked_enums:
@@ -320,7 +347,7 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
 
     def problem(value, path, text):
         path = _text(path)
-        return ("constraint", path, f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: {text}")
+        return ("constraint", path, f"Value '{show(value)}' at '{path}' failed to satisfy constraint: {text}")
 
     lo, hi = shape.get("min"), shape.get("max")
     if kind in ("string", "list", "map", "blob") and (lo is not None or hi is not None):
