@@ -137,3 +137,27 @@ def test_the_query_protocol_of_older_clients(endpoint, unique_name):
     answer = httpx.post(endpoint, content="Action=PutMetricData&Version=2010-08-01&Namespace=AWS/x"
                                           "&MetricData.member.1.MetricName=Q&MetricData.member.1.Value=3", headers=headers)
     assert answer.status_code == 400 and "<Code>InvalidParameterValue</Code>" in answer.text
+
+
+def test_smithy_rpc_v2_cbor_clients(endpoint, unique_name):
+    """The protocol CloudWatch's model lists first, which newer SDKs may pick: botocore's own
+    serializer and parser for it, forced on a client."""
+    import boto3
+    from botocore.parsers import create_parser
+    from botocore.serialize import create_serializer
+
+    client = boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")
+    client._serializer = create_serializer("smithy-rpc-v2-cbor")
+    client._response_parser = create_parser("smithy-rpc-v2-cbor")
+    client.meta.service_model.resolved_protocol = "smithy-rpc-v2-cbor"
+    ns = unique_name("ns")
+    client.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "C", "Timestamp": minute(1), "Value": 4}])
+    assert client.list_metrics(Namespace=ns)["Metrics"] == [{"Namespace": ns, "MetricName": "C", "Dimensions": []}]
+    out = client.get_metric_statistics(Namespace=ns, MetricName="C", StartTime=minute(5), EndTime=minute(-1),
+                                       Period=60, Statistics=["Sum"])
+    assert [(p["Timestamp"], p["Sum"]) for p in out["Datapoints"]] == [(minute(1), 4.0)]
+    with pytest.raises(ClientError) as e:
+        client.put_metric_data(Namespace="AWS/x", MetricData=[{"MetricName": "C", "Value": 4}])
+    assert error(e) == ("InvalidParameterValue", "The value AWS/x for parameter Namespace is invalid.")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -30,6 +30,8 @@ def get_protocol(name: str):
             from overcast.aws.protocols.restxml import REST_XML_PROTOCOL as protocol
         elif name == "cbor":
             from overcast.aws.protocols.cbor import CBOR_PROTOCOL as protocol
+        elif name == "rpcv2cbor":
+            from overcast.aws.protocols.rpcv2cbor import RPCV2_CBOR_PROTOCOL as protocol
         else:
             raise KeyError(f"unsupported protocol {name}")
         _PROTOCOLS[name] = protocol
@@ -49,4 +51,6 @@ def request_protocol(model: ServiceModel, request: HttpRequest, accepts_query: b
         return "query"  # a GET is never awsJson (SQS answers a GET without an action in XML)
     if model.protocol == "json" and request.headers.get("content-type", "").startswith("application/x-amz-cbor"):
         return "cbor"  # awsJson over CBOR (the Java SDK's and KPL's default for Kinesis)
+    if request.headers.get("smithy-protocol") == "rpc-v2-cbor" and "smithy-rpc-v2-cbor" in model.protocols:
+        return "rpcv2cbor"  # Smithy RPC v2 CBOR (CloudWatch's first protocol)
     return model.protocol

@@ -1,0 +1,120 @@
+"""Smithy RPC v2 CBOR: POST /service/<target prefix>/operation/<Operation> with
+`smithy-protocol: rpc-v2-cbor`, CBOR bodies both ways (blobs as byte strings, timestamps as CBOR
+tag 1 holding epoch *seconds*), errors as `{"__type": "<namespace>#<Code>", "message": ...}` with
+the HTTP status, and, for query-compatible services, the x-amzn-query-error header. CloudWatch
+offers it (its model's first protocol).
+
+Requests are turned into the JSON protocol's form (the operation named as X-Amz-Target would name
+it) and parsed by it, validation included; outputs and errors are the JSON protocol's, re-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+
+import orjson
+
+from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
+from overcast.aws.errors import AwsError
+from overcast.aws.models import OperationModel, ServiceModel
+from overcast.aws.protocols.json import JSON_PROTOCOL
+
+CONTENT_TYPE = "application/cbor"
+
+
+def _to_json(value):
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _epoch_seconds(value, immutable=False):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AwsError("SerializationException", "Tag 1 (epoch time) must hold a number.")
+    return value
+
+
+def _to_cbor(model: ServiceModel, shape_name: str, value):
+    import cbor2
+
+    from overcast.aws.protocols.shapes import to_datetime
+
+    if value is None:
+        return None
+    shape = model.shapes[shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return value
+        members = shape.get("members", {})
+        return {k: _to_cbor(model, members[k]["shape"], v) if k in members else v
+                for k, v in value.items() if v is not None}
+    if kind == "list":
+        return [_to_cbor(model, shape["member"]["shape"], v) for v in value]
+    if kind == "map":
+        return {k: _to_cbor(model, shape["value"]["shape"], v) for k, v in value.items()}
+    if kind == "blob":
+        return value.encode() if isinstance(value, str) else bytes(value)
+    if kind == "timestamp":
+        seconds = to_datetime(value).timestamp()
+        return cbor2.CBORTag(1, int(seconds) if seconds == int(seconds) else seconds)
+    if kind in ("float", "double") and isinstance(value, int):
+        return float(value)
+    return value
+
+
+class RpcV2CborProtocol:
+    name = "rpcv2cbor"
+
+    def parse(self, model: ServiceModel, request: HttpRequest) -> tuple[OperationModel, dict]:
+        import cbor2
+
+        parts = request.path.strip("/").split("/")
+        if len(parts) != 4 or parts[0] != "service" or parts[2] != "operation" or request.method != "POST":
+            raise AwsError("UnknownOperationException", f"Unknown operation {request.path}")
+        params = {}
+        if request.body:
+            try:
+                params = cbor2.loads(request.body, semantic_decoders={1: _epoch_seconds})
+            except AwsError:
+                raise
+            except Exception:
+                raise AwsError("SerializationException", "Malformed CBOR in request body.") from None
+            if not isinstance(params, dict):
+                raise AwsError("SerializationException", "Start of structure or map found where not expected.")
+        headers = {**request.headers, "x-amz-target": f"{parts[1]}.{parts[3]}"}
+        as_json = HttpRequest(request.method, request.path, request.raw_path, request.query_string, headers,
+                              orjson.dumps(_to_json(params)), request.scheme, request.client)
+        return JSON_PROTOCOL.parse(model, as_json)
+
+    def serialize(self, model: ServiceModel, operation: OperationModel, output: dict | None,
+                  ctx: RequestContext) -> HttpResponse:
+        import cbor2
+
+        body = _to_cbor(model, operation.output_shape, output) if output and operation.output_shape else {}
+        return HttpResponse(200, self._headers(ctx), cbor2.dumps(body or {}))
+
+    def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError,
+                        ctx: RequestContext | None) -> HttpResponse:
+        import cbor2
+
+        as_json = JSON_PROTOCOL.serialize_error(model, operation, error, ctx)
+        headers = self._headers(ctx) + [(k, v) for k, v in as_json.headers if k == "x-amzn-query-error"]
+        return HttpResponse(as_json.status, headers, cbor2.dumps(orjson.loads(as_json.body)))
+
+    @staticmethod
+    def _headers(ctx: RequestContext | None) -> list[tuple[str, str]]:
+        headers = [("content-type", CONTENT_TYPE), ("smithy-protocol", "rpc-v2-cbor")]
+        if ctx is not None:
+            headers.append(("x-amzn-requestid", ctx.request_id))
+        return headers
+
+
+RPCV2_CBOR_PROTOCOL = RpcV2CborProtocol()
