@@ -83,7 +83,7 @@ def test_get_metric_data_answers_each_query_newest_first(cw, unique_name):
     results = {r["Id"]: r for r in out["MetricDataResults"]}
     assert set(results) == {"sum", "max"}
     assert results["sum"]["Timestamps"] == [minute(1), minute(3)] and results["sum"]["Values"] == [5.0, 3.0]
-    assert results["sum"]["Label"] == "Hits" and results["sum"]["StatusCode"] == "Complete"
+    assert results["sum"]["Label"] == "Hits Sum" and results["sum"]["StatusCode"] == "Complete"  # stats differ
     assert results["max"]["Label"] == "peak" and results["max"]["Values"] == [5.0, 2.0]
 
 
@@ -161,3 +161,59 @@ def test_smithy_rpc_v2_cbor_clients(endpoint, unique_name):
         client.put_metric_data(Namespace="AWS/x", MetricData=[{"MetricName": "C", "Value": 4}])
     assert error(e) == ("InvalidParameterValue", "The value AWS/x for parameter Namespace is invalid.")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_values_with_a_value_are_refused_but_with_a_statistic_set_accepted(cw, unique_name):
+    ns = unique_name("ns")
+    with pytest.raises(ClientError) as e:
+        cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Value": 1.5, "Values": [1.0, 10.0]}])
+    assert error(e) == ("InvalidParameterCombination", "The parameters MetricData.member.1.Value and "
+                        "MetricData.member.1.Values are mutually exclusive and you have specified both.")
+    # AWS accepts this pair (LocalStack's recorded test); the statistic set is what is kept
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Timestamp": minute(1), "Values": [1.0, 10.0],
+                                                  "StatisticValues": {"SampleCount": 10, "Sum": 55, "Minimum": 1,
+                                                                      "Maximum": 10}}])
+    out = cw.get_metric_statistics(Namespace=ns, MetricName="m", StartTime=minute(3), EndTime=minute(-1), Period=60,
+                                   Statistics=["SampleCount", "Sum"])
+    assert [(p["SampleCount"], p["Sum"]) for p in out["Datapoints"]] == [(10.0, 55.0)]
+
+
+def test_each_unit_is_a_data_point_of_its_own(cw, unique_name):
+    ns = unique_name("ns")
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "m", "Timestamp": minute(1), "Value": 1, "Unit": "Seconds"},
+        {"MetricName": "m", "Timestamp": minute(1), "Value": 5, "Unit": "Count"},
+        {"MetricName": "m", "Timestamp": minute(1), "Value": 10}])
+    out = cw.get_metric_statistics(Namespace=ns, MetricName="m", StartTime=minute(3), EndTime=minute(-1), Period=60,
+                                   Statistics=["Average"])
+    assert sorted((p["Unit"], p["Average"]) for p in out["Datapoints"]) == [("Count", 5.0), ("None", 10.0),
+                                                                           ("Seconds", 1.0)]
+    out = cw.get_metric_statistics(Namespace=ns, MetricName="m", StartTime=minute(3), EndTime=minute(-1), Period=60,
+                                   Statistics=["Average"], Unit="Count")
+    assert [(p["Unit"], p["Average"]) for p in out["Datapoints"]] == [("Count", 5.0)]
+
+
+def test_get_metric_data_labels_and_pages(cw, unique_name):
+    ns = unique_name("ns")
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Timestamp": minute(i), "Value": i}
+                                                 for i in range(1, 6)])
+
+    def query(qid, stat, period):
+        return {"Id": qid, "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "m"}, "Period": period, "Stat": stat}}
+
+    labels = {r["Id"]: r["Label"] for r in cw.get_metric_data(
+        StartTime=minute(10), EndTime=minute(-1),
+        MetricDataQueries=[query("a", "Sum", 60), query("b", "Minimum", 120)])["MetricDataResults"]}
+    assert labels == {"a": "m Sum 60", "b": "m Minimum 120"}
+    labels = {r["Id"]: r["Label"] for r in cw.get_metric_data(
+        StartTime=minute(10), EndTime=minute(-1),
+        MetricDataQueries=[query("a", "Sum", 60), query("b", "Sum", 120)])["MetricDataResults"]}
+    assert labels == {"a": "m 60", "b": "m 120"}
+    first = cw.get_metric_data(StartTime=minute(10), EndTime=minute(-1), MaxDatapoints=3,
+                               MetricDataQueries=[query("a", "Sum", 60)])
+    assert first["MetricDataResults"][0]["Values"] == [1.0, 2.0, 3.0]
+    assert first["MetricDataResults"][0]["StatusCode"] == "PartialData" and first["NextToken"]
+    second = cw.get_metric_data(StartTime=minute(10), EndTime=minute(-1), MaxDatapoints=3, NextToken=first["NextToken"],
+                                MetricDataQueries=[query("a", "Sum", 60)])
+    assert second["MetricDataResults"][0]["Values"] == [4.0, 5.0] and "NextToken" not in second
+    assert second["MetricDataResults"][0]["StatusCode"] == "Complete"

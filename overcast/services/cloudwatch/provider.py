@@ -88,16 +88,17 @@ class CloudWatchProvider(Provider):
             raise invalid(f"The parameter {where}.Timestamp must specify a time no more than two weeks in the past "
                           "and no more than two hours in the future.")
         given = [key for key in ("Value", "StatisticValues", "Values") if datum.get(key) is not None]
-        if len(given) > 1:
-            raise combination(f"The parameters {where}.{given[0]} and {where}.{given[1]} are mutually exclusive and "
+        if "Value" in given and len(given) > 1:
+            raise combination(f"The parameters {where}.Value and {where}.{given[1]} are mutually exclusive and "
                               "you have specified both.")
         if not given:
             raise AwsError("MissingRequiredParameterException", f"At least one of the parameters {where}.Value, "
                            f"{where}.StatisticValues or {where}.Values must be specified.")
+        # AWS accepts Values together with StatisticValues (LocalStack's recorded test); the set wins
         if given == ["Value"]:
             value = _checked(datum["Value"], f"{where}.Value")
             count, total, low, high = 1.0, value, value, value
-        elif given == ["StatisticValues"]:
+        elif "StatisticValues" in given:
             stats = datum["StatisticValues"]
             count = _checked(stats["SampleCount"], f"{where}.StatisticValues.SampleCount")
             total = _checked(stats["Sum"], f"{where}.StatisticValues.Sum")
@@ -164,24 +165,25 @@ class CloudWatchProvider(Provider):
             raise combination(f"You have requested up to {wanted} datapoints, which exceeds the limit of "
                               f"{MAX_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or "
                               "decreasing the time range.")
+        # without a Unit, the data put with each unit is a data point of its own (AWS converts no units)
         buckets = self._buckets(ctx, params["Namespace"], params["MetricName"], params.get("Dimensions"), start, end,
-                                period, params.get("Unit"))
+                                period, params.get("Unit"), by_unit=True)
         datapoints = []
-        for bucket_start, (count, total, low, high, unit) in sorted(buckets.items()):
+        for (bucket_start, _unit), (count, total, low, high, unit) in sorted(buckets.items()):
             point = {"Timestamp": bucket_start / 1000, "Unit": unit}
             for name in statistics:
                 point[name] = _statistic(name, count, total, low, high)
             datapoints.append(point)
         return {"Label": params["MetricName"], "Datapoints": datapoints}
 
-    def _buckets(self, ctx, namespace, metric, dimensions, start, end, period, unit) -> dict:
-        """{period start ms: [count, sum, min, max, unit]} of one metric's points in [start, end);
-        periods are aligned on multiples of the period since the epoch."""
+    def _buckets(self, ctx, namespace, metric, dimensions, start, end, period, unit, by_unit=False) -> dict:
+        """{period start ms (with the unit, by_unit): [count, sum, min, max, unit]} of one metric's
+        points in [start, end); periods are aligned on multiples of the period since the epoch."""
         width = period * 1000
-        buckets: dict[int, list] = {}
+        buckets: dict = {}
         for ts, count, total, low, high, point_unit in self.store.points(
                 ctx.account, ctx.region, namespace, metric, dimensions_key(dimensions), start, end, unit):
-            key = ts // width * width
+            key = (ts // width * width, point_unit) if by_unit else ts // width * width
             bucket = buckets.get(key)
             if bucket is None:
                 buckets[key] = [count, total, low, high, point_unit]
@@ -198,9 +200,15 @@ class CloudWatchProvider(Provider):
         queries = params["MetricDataQueries"]
         if not queries or len(queries) > 500:
             raise invalid("The collection MetricDataQueries must have between 1 and 500 items.")
-        if params.get("NextToken"):
-            raise AwsError("InvalidNextToken", "The service couldn't process the request because the NextToken is "
-                           "invalid.")
+        offset = 0
+        if params.get("NextToken"):  # how many data points earlier pages answered
+            try:
+                offset = int(params["NextToken"])
+            except ValueError:
+                offset = -1
+            if offset < 0:
+                raise AwsError("InvalidNextToken", "The service couldn't process the request because the NextToken "
+                               "is invalid.")
         start, end = _ms(params["StartTime"]), _ms(params["EndTime"])
         if start >= end:
             raise invalid("The parameter StartTime must be less than the parameter EndTime.")
@@ -208,7 +216,7 @@ class CloudWatchProvider(Provider):
         if len(set(ids)) != len(ids):
             raise invalid("The values for parameter Id in MetricDataQueries must be unique.")
         ascending = params.get("ScanBy") == "TimestampAscending"
-        results = []
+        series = []
         for query in queries:
             if query.get("Expression") is not None:
                 raise not_implemented("CloudWatch metric math (MetricDataQueries' Expression)")
@@ -227,13 +235,43 @@ class CloudWatchProvider(Provider):
             if query.get("ReturnData") is False:
                 continue
             keys = sorted(buckets, reverse=not ascending)
-            limit = params.get("MaxDatapoints") or 100_800
-            keys = keys[:limit]
-            results.append({"Id": query["Id"], "Label": query.get("Label") or metric["MetricName"],
-                            "Timestamps": [k / 1000 for k in keys],
-                            "Values": [_statistic(stat["Stat"], *buckets[k][:4]) for k in keys],
-                            "StatusCode": "Complete", "Messages": []})
-        return {"MetricDataResults": results, "Messages": []}
+            series.append((query, [(k / 1000, _statistic(stat["Stat"], *buckets[k][:4])) for k in keys]))
+        labels = _labels([query for query, _ in series])
+        # one page: the data points at [offset, offset + MaxDatapoints) of all the queries' series in turn
+        size = params.get("MaxDatapoints") or 100_800
+        first, results = 0, []
+        for query, points in series:
+            low = min(max(offset - first, 0), len(points))
+            high = min(max(offset + size - first, 0), len(points))
+            taken = points[low:high]
+            first += len(points)
+            results.append({"Id": query["Id"], "Label": query.get("Label") or labels[query["Id"]],
+                            "Timestamps": [t for t, _ in taken], "Values": [v for _, v in taken],
+                            "StatusCode": "PartialData" if high < len(points) else "Complete", "Messages": []})
+        out = {"MetricDataResults": results, "Messages": []}
+        if offset + size < first:
+            out["NextToken"] = str(offset + size)
+        return out
+
+
+def _labels(queries: list[dict]) -> dict[str, str]:
+    """The label AWS gives a query without one: the metric's name, then its statistic and period
+    where the request's queries of the same metric differ in them."""
+    def metric(query):
+        m = query["MetricStat"]["Metric"]
+        return m["Namespace"], m["MetricName"], dimensions_key(m.get("Dimensions"))
+
+    labels = {}
+    for query in queries:
+        same = [q["MetricStat"] for q in queries if metric(q) == metric(query)]
+        stat = query["MetricStat"]
+        label = stat["Metric"]["MetricName"]
+        if len({s["Stat"] for s in same}) > 1:
+            label += f" {stat['Stat']}"
+        if len({s["Period"] for s in same}) > 1:
+            label += f" {stat['Period']}"
+        labels[query["Id"]] = label
+    return labels
 
 
 def _checked(value, where: str) -> float:
