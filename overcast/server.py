@@ -463,7 +463,7 @@ async def _send(send, response: HttpResponse, receive=None) -> None:
                 await close()
         await send({"type": "http.response.body", "body": b""})
         return
-    if not any(k.lower() == b"content-length" for k, _ in headers):
+    if response.status != 204 and not any(k.lower() == b"content-length" for k, _ in headers):  # RFC 9110 8.6
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})

@@ -105,3 +105,68 @@ def test_rfc2047_encoded_metadata_is_kept_decoded(s3, bucket):
     assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {
         "b": "abc", "q": "actually-ascii", "mostly": "=?UTF-8?Q?=C3=84M=C3=84Z_S3?=",
         "replacement": "=?UTF-8?B?77+977+977+9?=", "plain": "as-is"}
+
+
+def test_storage_classes(s3, bucket):
+    for call, extra in ((s3.put_object, {"Body": b"x"}), (s3.create_multipart_upload, {})):
+        error = _failure(call, Bucket=bucket, Key="k", StorageClass="OUTPOSTS", **extra)
+        assert error == {"Code": "InvalidStorageClass", "Message": "The storage class you specified is not valid",
+                         "StorageClassRequested": "OUTPOSTS", "Status": 400}
+    for archived in ("GLACIER", "DEEP_ARCHIVE"):
+        s3.put_object(Bucket=bucket, Key=archived, Body=b"x", StorageClass=archived)
+        assert s3.head_object(Bucket=bucket, Key=archived)["StorageClass"] == archived
+        error = _failure(s3.get_object, Bucket=bucket, Key=archived)
+        assert error == {"Code": "InvalidObjectState", "Message": "The operation is not valid for the object's "
+                         "storage class", "StorageClass": archived, "Status": 403}
+    s3.put_object(Bucket=bucket, Key="ir", Body=b"x", StorageClass="GLACIER_IR")
+    assert s3.get_object(Bucket=bucket, Key="ir")["Body"].read() == b"x"
+
+
+def test_version_ids_look_like_s3s(s3, bucket):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for _ in range(20):
+        version = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
+        assert len(version) == 32 and all(c.isascii() and (c.isalnum() or c in "._") for c in version)
+        assert s3.get_object(Bucket=bucket, Key="k", VersionId=version)["VersionId"] == version
+
+
+def test_tagging_answers(s3, bucket, endpoint):
+    error = _failure(s3.get_object_tagging, Bucket=bucket, Key="fake-key")
+    assert (error["Code"], error["Key"]) == ("NoSuchKey", f"{bucket}/fake-key")
+    assert _failure(s3.delete_object_tagging, Bucket=bucket, Key="fake-key")["Key"] == "fake-key"
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="a=1")
+    # a Tagging document without a TagSet clears the tags
+    r = raw(endpoint, "PUT", f"/{bucket}/k?tagging",
+            content=b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/" />')
+    assert r.status_code == 200, r.text
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
+
+
+def test_response_documents_as_s3_writes_them(s3, bucket, endpoint):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    listing = raw(endpoint, "GET", "/").text
+    assert listing.index("<Owner>") < listing.index("<Buckets>")
+    assert ".000Z</CreationDate>" in listing
+    for query in ("", "?list-type=2", "?versions"):
+        text = raw(endpoint, "GET", f"/{bucket}{query}").text
+        assert text.index("<Name>") < text.index("<Contents>" if "versions" not in query else "<Version>")
+    location = raw(endpoint, "GET", f"/{bucket}?location").text
+    assert location.endswith('<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>')
+    # a copy source given as a path-style URL
+    r = raw(endpoint, "PUT", f"/{bucket}/copy", headers={"x-amz-copy-source": f"{endpoint}/{bucket}/k"})
+    assert r.status_code == 200, r.text
+    assert '<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' in r.text
+    assert ".000Z</LastModified>" in r.text
+    # a 204 carries no Content-Length (RFC 9110)
+    deleted = raw(endpoint, "DELETE", f"/{bucket}/copy")
+    assert deleted.status_code == 204 and "content-length" not in deleted.headers
+
+
+def test_notification_filter_rules_need_a_name_and_a_value(s3, bucket, client, unique_name):
+    queue = client("sqs").create_queue(QueueName=unique_name("q"))["QueueUrl"]
+    arn = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for rule in ({"Name": "prefix"}, {"Value": "test"}):
+        config = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+                                           "Filter": {"Key": {"FilterRules": [rule]}}}]}
+        r = _failure(s3.put_bucket_notification_configuration, Bucket=bucket, NotificationConfiguration=config)
+        assert r["Code"] == "MalformedXML"

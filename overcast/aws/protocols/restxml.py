@@ -29,6 +29,15 @@ BARE_ERROR_ROOT = frozenset(("s3", "s3control"))
 # do: S3's names, from the Response Syntax of each operation in the S3 API reference, in S3's
 # namespace, as S3 answers them.
 S3_NAMESPACE = ' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+# Elements S3 answers before or after the model's order, (first, last): the AWS SDK for Java reads
+# ListBuckets' Owner before the buckets and a listing's Name before its Contents or Versions
+# (AWS's answers).
+ELEMENT_ORDER = {"s3": {
+    "ListBucketsOutput": (("Owner",), ()),
+    "ListObjectsOutput": ((), ("Contents",)),
+    "ListObjectsV2Output": ((), ("Contents",)),
+    "ListObjectVersionsOutput": ((), ("Versions", "DeleteMarkers")),
+}}
 RESULT_ROOTS = {"s3": {
     "CompleteMultipartUploadOutput": "CompleteMultipartUploadResult",
     "CreateMultipartUploadOutput": "InitiateMultipartUploadResult",
@@ -101,12 +110,22 @@ class RestXmlProtocol(RestProtocol):
         if root is not None:
             tag, attrs = root, S3_NAMESPACE + structure_attrs(model, shape_name, output)
         parts = [f"<{tag}{attrs}>"]
-        structure_children(model, shape_name, output, parts)
+        order = ELEMENT_ORDER.get(model.name, {}).get(shape_name)
+        if order is None:
+            structure_children(model, shape_name, output, parts)
+        else:
+            first, last = order
+            structure_children(model, shape_name, {k: output.get(k) for k in first}, parts)
+            structure_children(model, shape_name, {k: v for k, v in output.items() if k not in first and k not in last},
+                               parts)
+            structure_children(model, shape_name, {k: output.get(k) for k in last}, parts)
         parts.append(f"</{tag}>")
         return "".join(parts).encode()
 
     def _write_payload_structure(self, model, shape_name, traits, value) -> bytes:
         tag, attrs = self._root(model, shape_name, traits, value)
+        if model.name == "s3" and "xmlns=" not in attrs:  # S3's documents are all in its namespace
+            attrs = S3_NAMESPACE + attrs
         parts = [f"<{tag}{attrs}>"]
         structure_children(model, shape_name, value, parts)
         parts.append(f"</{tag}>")

@@ -339,6 +339,9 @@ class S3Front:
             return
         if xml is False:
             return
+        tagging = params.get(member)
+        if operation.name == "PutObjectTagging" and not (isinstance(tagging, dict) and "TagSet" in tagging):
+            params[member] = {"TagSet": []}  # a Tagging without a TagSet clears the tags (AWS's recorded answer)
         match = _XML_ROOT.match(body)
         if match is None or match.group(1).split(b":")[-1].decode() != root:
             raise malformed
@@ -349,7 +352,8 @@ class S3Front:
         if operation.name == "GetBucketLocation":
             region = result.get("LocationConstraint") or ""
             body = ('<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/'
-                    f'2006-03-01/">{escape_text(region)}</LocationConstraint>').encode()
+                    + (f'2006-03-01/">{escape_text(region)}</LocationConstraint>' if region else '2006-03-01/"/>')
+                    ).encode()  # us-east-1's is an empty element (AWS's recorded answer)
             return HttpResponse(200, request_id_headers(ctx) + [("Content-Type", "application/xml")], body)
         body = result.get("Body")
         stream = inline = None

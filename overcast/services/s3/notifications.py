@@ -101,6 +101,9 @@ class Notifier:
                 rules = (((entry.get("Filter") or {}).get("Key") or {}).get("FilterRules")) or []
                 seen = set()
                 for rule in rules:
+                    if rule.get("Name") is None or rule.get("Value") is None:  # both are required by the schema
+                        raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate "
+                                       "against our published schema")
                     name = (rule.get("Name") or "").lower()
                     if name not in ("prefix", "suffix") or name in seen:
                         raise AwsError("InvalidArgument", "filter rule name must be either prefix or suffix", 400,

@@ -55,6 +55,11 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _STORED_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl",
                    "Expires", "WebsiteRedirectLocation", "ServerSideEncryption", "SSEKMSKeyId",
                    "BucketKeyEnabled", "StorageClass")
+# the storage classes of a general purpose bucket (OUTPOSTS, SNOW, EXPRESS_ONEZONE... are other kinds')
+_STORAGE_CLASSES = frozenset(("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+                              "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"))
+# archived: not readable until restored (RestoreObject, which overcast does not implement)
+_ARCHIVED = frozenset(("GLACIER", "DEEP_ARCHIVE"))
 # bucket configurations stored as given: operation suffix -> (config key, error code, message)
 CONFIGS = {
     "Tagging": ("tagging", "NoSuchTagSet", "The TagSet does not exist"),
@@ -96,8 +101,12 @@ def etag_of(md5_digest: bytes) -> str:
     return f'"{md5_digest.hex()}"'
 
 
+_VERSION_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._"
+
+
 def new_version_id() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
+    """32 characters of letters, digits, "." and "_", as S3's version ids are."""
+    return "".join(secrets.choice(_VERSION_ALPHABET) for _ in range(32))
 
 
 def to_ts(value: float) -> datetime.datetime:
@@ -380,7 +389,7 @@ class S3Provider(Provider):
         prefix = params.get("Prefix") or ""
         rows = self.store.buckets(ctx.account, after, prefix, params.get("BucketRegion"), limit + 1)
         out = {
-            "Buckets": [{"Name": b.name, "CreationDate": to_ts(b.created), "BucketRegion": b.region,
+            "Buckets": [{"Name": b.name, "CreationDate": listed_ts(b.created), "BucketRegion": b.region,
                          "BucketArn": f"arn:aws:s3:::{b.name}"} for b in rows[:limit]],
             "Owner": _owner(ctx.account),
             "Prefix": params.get("Prefix"),
@@ -827,6 +836,10 @@ class S3Provider(Provider):
                    headers: bool = True) -> dict:
         """An object's stored metadata from a write's parameters; `headers`: user metadata came as
         HTTP headers (RFC 2047-decoded), not as a POST upload's form fields (kept as given)."""
+        storage_class = params.get("StorageClass")
+        if storage_class is not None and storage_class not in _STORAGE_CLASSES:
+            raise AwsError("InvalidStorageClass", "The storage class you specified is not valid",
+                           StorageClassRequested=storage_class)
         meta: dict = {}
         for name in _STORED_HEADERS:
             value = params.get(name)
@@ -996,6 +1009,8 @@ class S3Provider(Provider):
         key = params["Key"]
         obj = self._object(bucket, key, params.get("VersionId"), "HEAD" if head else "GET")
         self._check_read_conditions(obj, params)
+        if not head:
+            self._check_readable(obj)
         out = self._object_out(bucket, obj, params, (params.get("ChecksumMode") or "").upper() == "ENABLED")
         size = obj.size
         start, length = 0, size
@@ -1037,6 +1052,12 @@ class S3Provider(Provider):
 
     def get_object(self, ctx, params):
         return self._read(ctx, params, head=False)
+
+    def _check_readable(self, obj: Obj) -> None:
+        storage_class = obj.meta.get("StorageClass")
+        if storage_class in _ARCHIVED:  # HeadObject answers; the body waits for a restore
+            raise AwsError("InvalidObjectState", "The operation is not valid for the object's storage class", 403,
+                           StorageClass=storage_class)
 
     def head_object(self, ctx, params):
         return self._read(ctx, params, head=True)
@@ -1167,6 +1188,8 @@ class S3Provider(Provider):
     def _copy_source(self, ctx, params, prefix: str = "CopySource") -> tuple[Bucket, Obj]:
         source = params.get(prefix) or ""
         text, _, query = source.partition("?")
+        if text.startswith(("http://", "https://")):  # a path-style URL: S3 takes its path (AWS's answers)
+            text = text.split("/", 3)[3] if text.count("/") >= 3 else ""
         try:
             # "+" is a space here, as S3 reads the header (AWS's recorded answers); SDKs send "%2B"
             text = unquote_plus(text, errors="strict").lstrip("/")
@@ -1251,7 +1274,7 @@ class S3Provider(Provider):
         with self._atomic():
             version_id = self._store_new(bucket, key, src.size, etag, blob, meta, data=data)
             self.notifier.emit(bucket, "ObjectCreated:Copy", key, src.size, etag, version_id, ctx)
-        result = {"ETag": etag, "LastModified": to_ts(now()), "ChecksumType": "FULL_OBJECT"}
+        result = {"ETag": etag, "LastModified": listed_ts(now()), "ChecksumType": "FULL_OBJECT"}  # whole seconds
         for alg, value in sums.items():
             result[f"Checksum{alg}"] = value
         return {
@@ -1754,7 +1777,12 @@ class S3Provider(Provider):
 
     def get_object_tagging(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        obj = self._object(bucket, params["Key"], params.get("VersionId"), refuse_marker=True)
+        try:
+            obj = self._object(bucket, params["Key"], params.get("VersionId"), refuse_marker=True)
+        except AwsError as error:
+            if error.code == "NoSuchKey":  # this one names the key with its bucket (AWS's recorded answer)
+                raise no_such_key(f"{bucket.name}/{params['Key']}") from None
+            raise
         tags = obj.meta.get("Tags") or {}
         return {"VersionId": self._version_out(bucket, obj.version_id),
                 "TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
