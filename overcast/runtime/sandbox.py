@@ -148,6 +148,7 @@ class Sandbox:
         self._init_error: bytes | None = None
         self._exit_task: asyncio.Task | None = None
         self._ack = None  # the connection whose /response or /error awaits its 202
+        self._output_fd: int | None = None  # the read end of its stdout and stderr (non-blocking)
         self.exit_reason: str | None = None
         self.invocations = 0
 
@@ -224,6 +225,7 @@ class Sandbox:
             spare.process.stdin.write(orjson.dumps(self._handover(spare)) + b"\n")
             spare.process.stdin.close()
             await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
+            self._output_fd = read_fd
             self._exit_task = loop.create_task(self._watch_exit())
             return await self._initialised(begin)
         read_fd, write_fd = os.pipe()
@@ -243,6 +245,7 @@ class Sandbox:
             raise InitError(payload, [f"Error: {e}"], 0.0) from None
         os.close(write_fd)
         await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
+        self._output_fd = read_fd
         self._set_memory_limit()
         self._exit_task = loop.create_task(self._watch_exit())
         return await self._initialised(begin)
@@ -359,6 +362,18 @@ class Sandbox:
             self._line_bytes += len(line) + 1
             while self._line_bytes > LOG_BUDGET and len(self._lines) > 1:
                 self._line_bytes -= len(self._lines.popleft()) + 1
+
+    def _drain_output(self):
+        """Read what the runtime wrote before its /response or /error (it wrote it first, so it is
+        in the pipe now), without waiting for the loop to get to the pipe."""
+        try:
+            while True:
+                data = os.read(self._output_fd, 65536)
+                if not data:
+                    return  # end of file: the transport sees it too, and reports it
+                self._output(data)
+        except (BlockingIOError, OSError, TypeError):
+            return
 
     async def _settle_output(self):
         """Let output the process wrote before its last Runtime API call be read first."""
@@ -479,7 +494,9 @@ class Sandbox:
         if kind == "exit":
             fatal = True
             self.kill()
-        await self._settle_output()
+            await self._settle_output()
+        else:
+            self._drain_output()
         if self._ack is not None:
             # after this task's current step, which carries the answer to the caller's socket
             loop.call_soon(self._ack.respond, 202, b'{"status":"OK"}')
