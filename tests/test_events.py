@@ -362,9 +362,14 @@ def test_api_gateway_target_calls_the_deployed_stage(events, client, unique_name
             "RoleArn": "arn:aws:iam::000000000000:role/r",
             "HttpParameters": {"PathParameterValues": ["o-1"], "HeaderParameters": {"x-order": "yes"},
                                "QueryStringParameters": {"q": "1"}}}])
-        events.put_events(Entries=[entry(source, {"api": True})])
+        root = "1-67f4141f-e1cd7672871da115129f8b19"
+        traced = client("events")
+        traced.meta.events.register("before-send.events.PutEvents", lambda request, **_: request.headers.__setitem__(
+            "X-Amzn-Trace-Id", f"Root={root};Parent=53995c3f42cd8ad8;Sampled=1"))
+        traced.put_events(Entries=[entry(source, {"api": True})])
         request = server.wait(1)[0]
         assert json.loads(request["body"])["detail"] == {"api": True}
+        assert f"Root={root}" in request["headers"]["x-amzn-trace-id"]  # the event's trace goes on
         assert request["headers"]["x-order"] == "yes" and request["headers"]["x-amz-source-arn"] == rule_arn
         assert "q=1" in request["path"]
     finally:

@@ -1328,6 +1328,9 @@ class EventsProvider(Provider):
                    "x-amz-source-account": account}
         if rule_arn:
             headers["x-amz-source-arn"] = rule_arn
+        trace = tracing.current_header()
+        if trace is not None:  # the event's trace goes on into API Gateway (and what it calls)
+            headers["x-amzn-trace-id"] = trace
         headers.update({k.lower(): v for k, v in (http.get("HeaderParameters") or {}).items()})
         request = HttpRequest(method.upper() if method not in ("", "*") else "POST", path, path,
                               urlencode(http.get("QueryStringParameters") or {}), headers, body.encode())
