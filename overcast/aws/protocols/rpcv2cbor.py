@@ -64,7 +64,7 @@ def _to_cbor(model: ServiceModel, shape_name: str, value):
         return value.encode() if isinstance(value, str) else bytes(value)
     if kind == "timestamp":
         seconds = to_datetime(value).timestamp()
-        return cbor2.CBORTag(1, int(seconds) if seconds == int(seconds) else seconds)
+        return cbor2.CBORTag(1, float(seconds))  # a double, as AWS sends it (and Smithy specifies)
     if kind in ("float", "double") and isinstance(value, int):
         return float(value)
     return value
