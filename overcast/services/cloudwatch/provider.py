@@ -247,7 +247,7 @@ class CloudWatchProvider(Provider):
             first += len(points)
             results.append({"Id": query["Id"], "Label": query.get("Label") or labels[query["Id"]],
                             "Timestamps": [t for t, _ in taken], "Values": [v for _, v in taken],
-                            "StatusCode": "PartialData" if high < len(points) else "Complete", "Messages": []})
+                            "StatusCode": "PartialData" if high < len(points) else "Complete"})
         out = {"MetricDataResults": results, "Messages": []}
         if offset + size < first:
             out["NextToken"] = str(offset + size)
