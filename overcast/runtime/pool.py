@@ -206,7 +206,7 @@ class Pools:
         return min(count, len(pool.idle))
 
     def stop(self) -> None:
-        self.spares.stop()
+        # (the spares hold no function's state: they stay, and the server's close stops them)
         for pool in self.pools.values():
             for sandbox in list(pool.all):
                 sandbox.kill()
