@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import hashlib
 import itertools
 import logging
 import os
@@ -61,6 +62,16 @@ _KINDS = (("QueueConfigurations", "QueueArn", "sqs"), ("TopicConfigurations", "T
 _ARGUMENT_NAMES = {"sqs": "Queue", "sns": "Topic", "lambda": "CloudFunction"}
 
 
+_EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+
+def customer_id(account: str) -> str:
+    """The Amazon customer id S3's events name a bucket owner by (`A3NL1KOZZKExample`), not the
+    account id: 14 upper-case letters and digits, the same for an account every time."""
+    digest = base64.b32encode(hashlib.sha256(f"s3-owner:{account}".encode()).digest()).decode()
+    return "A" + digest[:13]
+
+
 class Notifier:
     def __init__(self, provider):
         self.provider = provider
@@ -69,6 +80,17 @@ class Notifier:
         # In-process listeners on a bucket's new objects (CloudFormation waits for custom
         # resources' answers this way): bucket name -> callbacks taking the object key.
         self._watchers: dict[str, set] = {}
+
+    def _principal(self, ctx) -> str:
+        """userIdentity.principalId: "AWS:" and the IAM user's unique id (AIDA...) for an IAM user's
+        key, as S3 names it; else the access key, or the account's customer id."""
+        if ctx is None:
+            return "AmazonS3"
+        iam = self.provider.providers.loaded().get("iam") if ctx.access_key else None
+        identity = iam.identity_for_access_key(ctx.access_key) if iam is not None else None
+        if identity is not None:
+            return f"AWS:{identity['UserId']}"
+        return f"AWS:{ctx.access_key}" if ctx.access_key else customer_id(ctx.account)
 
     def watch(self, bucket_name: str, callback) -> None:
         self._watchers.setdefault(bucket_name, set()).add(callback)
@@ -236,13 +258,16 @@ class Notifier:
         obj = {"key": quote_plus(key, safe="/")}
         if not tagging:
             obj["sequencer"] = sequencer
-        if event.startswith("ObjectCreated") or event.startswith("ObjectTagging"):
+        if event.startswith("ObjectCreated"):
             obj["size"] = size
+        if event.startswith("ObjectCreated") or tagging:  # tagging events carry no size (AWS's recorded answers)
             obj["eTag"] = etag.strip('"')
+        elif event == "ObjectRemoved:DeleteMarkerCreated":  # a marker's ETag is the empty body's MD5
+            obj["eTag"] = _EMPTY_MD5
         if version_id and version_id != "null":
             obj["versionId"] = version_id
         request_id = ctx.request_id if ctx is not None else f"{next(self._sequence):016X}"
-        principal = f"AWS:{ctx.access_key or ctx.account}" if ctx is not None else "AmazonS3"
+        principal = self._principal(ctx)
         source_ip = "127.0.0.1"
         if ctx is not None and ctx.request.client:
             source_ip = ctx.request.client[0]
@@ -258,7 +283,7 @@ class Notifier:
             "s3": {
                 "s3SchemaVersion": "1.0",
                 "configurationId": config_id,
-                "bucket": {"name": bucket.name, "ownerIdentity": {"principalId": bucket.account},
+                "bucket": {"name": bucket.name, "ownerIdentity": {"principalId": customer_id(bucket.account)},
                            "arn": f"arn:aws:s3:::{bucket.name}"},
                 "object": obj,
             },

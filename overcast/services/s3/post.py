@@ -115,6 +115,8 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
         # the form's credential names the uploader's account; another account's bucket needs its policy
         access_key = (lower.get("x-amz-credential") or lower.get("awsaccesskeyid") or "").split("/", 1)[0]
         access.check_account(account_for(access_key) if access_key else ctx.account, bucket, key, "s3:PutObject")
+        if access_key and not ctx.access_key:
+            ctx.access_key = access_key  # the uploader, whom the upload's event names
         params = {"Bucket": bucket.name, "Key": key, "Metadata": {k[len("x-amz-meta-"):]: v for k, v in lower.items()
                                                                     if k.startswith("x-amz-meta-")} or None}
         for form, param in (("content-type", "ContentType"), ("cache-control", "CacheControl"),

@@ -1791,7 +1791,9 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         obj = self._object(bucket, params["Key"], params.get("VersionId"), "DELETE", refuse_marker=True)
         obj.meta.pop("Tags", None)
-        self.store.update_meta(obj)
+        with self._atomic():
+            self.store.update_meta(obj)
+            self.notifier.emit(bucket, "ObjectTagging:Delete", obj.key, obj.size, obj.etag, obj.version_id, ctx)
         return {"VersionId": self._version_out(bucket, obj.version_id)}
 
     def get_object_acl(self, ctx, params):
