@@ -62,16 +62,26 @@ class Spares:
         self._generation = 0  # stop() ends one: what its spares' ends would start, it does not
         self._ready: dict[tuple[str, bool], list[Spare]] = {}  # (interpreter, isolated) -> spares started
         self._starting: dict[tuple[str, bool], asyncio.Task] = {}  # one start at a time per key
+        self._wanted: dict[tuple[str, bool], int] = {}  # how many to keep per key
 
-    def want(self, python: str, isolated: bool) -> None:
-        """Have `count` spares of this interpreter (started in the background)."""
+    def want(self, python: str, isolated: bool, up_to: int | None = None) -> None:
+        """Have `count` spares of this interpreter (started in the background); `up_to`: fewer,
+        until a later call asks for more (the server's start-up: one, until Lambda is used)."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # another event loop (an earlier server in this process): start over
-            self._loop, self._ready, self._starting = loop, {}, {}
+            self._loop, self._ready, self._starting, self._wanted = loop, {}, {}, {}
         key = (python, isolated)
-        if not self.count or key in self._starting or len(self._ready.get(key, ())) >= self.count:
+        self._wanted[key] = max(self._wanted.get(key, 0), min(self.count, up_to or self.count))
+        self._top_up(key)
+
+    def _top_up(self, key: tuple[str, bool]) -> None:
+        ready = self._ready.get(key, ())
+        if key in self._starting or len(ready) >= self._wanted.get(key, 0):
             return
-        task = self._starting[key] = loop.create_task(self._start(key))
+        if any(not spare.loaded.done() for spare in ready):
+            return  # one at a time: the one loading starts the next once loaded
+
+        task = self._starting[key] = self._loop.create_task(self._start(key))
         task.add_done_callback(lambda _t: self._started(key, task))
 
     def _started(self, key, task) -> None:
@@ -112,7 +122,7 @@ class Spares:
             if not loaded.done():
                 loaded.set_result(None)
             if generation == self._generation:
-                self.want(python, isolated)  # the next one, if fewer than `count`
+                self._top_up(key)  # the next one, if fewer than wanted
 
         loop.add_reader(loaded_r, on_loaded)
         self._ready.setdefault(key, []).append(Spare(process, read_fd, env, pythonpath, loaded))
@@ -174,6 +184,7 @@ SPARES = Spares(max(0, int(os.environ.get("OVERCAST_LAMBDA_SPARES", 2))))
 
 
 def start_spares() -> None:
-    """At server start-up: the first spare of the host's Python (isolated when the server runs as
-    root, as sandboxes then are), so that the first cold start after start-up finds it."""
-    SPARES.want(sys.executable, os.geteuid() == 0 and _SETPRIV is not None)
+    """At server start-up: one spare of the host's Python (isolated when the server runs as root,
+    as sandboxes then are), so that the first cold start after start-up finds it; the Lambda
+    provider's start asks for the rest."""
+    SPARES.want(sys.executable, os.geteuid() == 0 and _SETPRIV is not None, up_to=1)
