@@ -488,6 +488,15 @@ def test_api_destination_calls_endpoint_with_api_key(events, unique_name):
         server.close()
 
 
+def test_targets_are_listed_in_the_order_they_were_put(events, sqs, unique_name):
+    name = unique_name("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["x"]}))
+    _, arn = make_queue(sqs, unique_name("q"))
+    events.put_targets(Rule=name, Targets=[{"Id": "zeta", "Arn": arn}, {"Id": "alpha", "Arn": arn}])
+    events.put_targets(Rule=name, Targets=[{"Id": "mid", "Arn": arn}, {"Id": "zeta", "Arn": arn, "Input": "{}"}])
+    assert [t["Id"] for t in events.list_targets_by_rule(Rule=name)["Targets"]] == ["zeta", "alpha", "mid"]
+
+
 def test_list_targets_and_rule_names_by_target(events, sqs, unique_name):
     name, _ = rule_to_queue(events, sqs, unique_name, {"source": ["x"]})
     target = events.list_targets_by_rule(Rule=name)["Targets"][0]

@@ -106,7 +106,7 @@ class EventsStore:
     # targets
     def targets(self, rule_arn: str) -> list[dict]:
         return [orjson.loads(r[0]) for r in self.db.query(
-            "SELECT doc FROM events_targets WHERE rule_arn = ? ORDER BY id", (rule_arn,))]
+            "SELECT doc FROM events_targets WHERE rule_arn = ? ORDER BY rowid", (rule_arn,))]  # as put
 
     def put_target(self, rule_arn: str, target: dict) -> None:
         self.db.execute("INSERT INTO events_targets(rule_arn, id, doc) VALUES(?,?,?) ON CONFLICT(rule_arn, id) "
