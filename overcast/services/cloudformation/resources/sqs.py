@@ -14,12 +14,13 @@ _ATTRIBUTES = ("ContentBasedDeduplication", "DeduplicationScope", "DelaySeconds"
                "KmsDataKeyReusePeriodSeconds", "KmsMasterKeyId", "MaximumMessageSize", "MessageRetentionPeriod",
                "ReceiveMessageWaitTimeSeconds", "RedriveAllowPolicy", "RedrivePolicy", "SqsManagedSseEnabled",
                "VisibilityTimeout")
-# what a removed property goes back to (an empty value removes the attribute); as AWS's stack
+# what a removed property goes back to (an empty value removes the attribute), as AWS's stack
 # updates leave it: without KmsMasterKeyId the queue has neither it nor KmsDataKeyReusePeriodSeconds
+# (SQS drops the period with the key), without only the period SQS's default period
 _DEFAULTS = {"DelaySeconds": "0", "MaximumMessageSize": "262144", "MessageRetentionPeriod": "345600",
              "ReceiveMessageWaitTimeSeconds": "0", "VisibilityTimeout": "30", "RedrivePolicy": "",
              "RedriveAllowPolicy": "", "ContentBasedDeduplication": "false", "KmsMasterKeyId": "",
-             "KmsDataKeyReusePeriodSeconds": ""}
+             "KmsDataKeyReusePeriodSeconds": "300"}
 
 
 def as_attribute(value) -> str:
@@ -78,8 +79,8 @@ class Queue(ResourceType):
         for key in queue_attributes(op.old_properties, fifo):  # removed settings go back to SQS's defaults
             if key not in attrs and key in _DEFAULTS:
                 attrs[key] = _DEFAULTS[key]
-        if attrs.get("KmsDataKeyReusePeriodSeconds") == "" and attrs.get("KmsMasterKeyId"):
-            attrs["KmsDataKeyReusePeriodSeconds"] = "300"  # still encrypted with KMS: SQS's default period
+        if attrs.get("KmsMasterKeyId") == "":
+            attrs.pop("KmsDataKeyReusePeriodSeconds", None)
         if attrs:
             await op.call("sqs", "SetQueueAttributes", {"QueueUrl": op.physical_id, "Attributes": attrs})
         old_tags = {t["Key"]: t["Value"] for t in op.old_properties.get("Tags") or []}
