@@ -30,6 +30,7 @@ DAY = 86400
 # AWS's descriptions of the AWS managed keys overcast's services make
 MANAGED_DESCRIPTIONS = {
     "dynamodb": "Default key that protects my DynamoDB data when no other key is defined",
+    "s3": "Default key that protects my S3 objects when no other key is defined",
 }
 _KEY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$")
@@ -157,6 +158,21 @@ class KmsProvider(Provider):
     def managed_key_arn(self, account: str, region: str, service: str) -> str:
         """The ARN of `service`'s AWS managed key (alias/aws/<service>) in the account and region."""
         return self._arn(account, region, self._managed_key_id(account, region, service))
+
+    def usable_key_arn(self, account: str, region: str, given: str) -> str:
+        """The ARN of the key that `given` (id, ARN, alias; alias/aws/<service> is made on first
+        use) names, if it may be used now; else KMS's error for it (NotFoundException,
+        DisabledException, KMSInvalidStateException), which S3 answers as KMS.<code>."""
+        key_id = self._key_id(account, region, given)
+        found = self.store.get_key(account, region, key_id)
+        if found is None or (found[0]["KeyState"] == "PendingDeletion" and found[0]["DeletionDate"] <= time.time()):
+            raise _not_found(f"Key '{self._arn(account, region, key_id)}' does not exist")
+        metadata = found[0]
+        if metadata["KeyState"] == "Disabled":
+            raise AwsError("DisabledException", f"{metadata['Arn']} is disabled.")
+        if metadata["KeyState"] == "PendingDeletion":
+            raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending deletion.")
+        return metadata["Arn"]
 
     def key_arn(self, account: str, region: str, given: str) -> str | None:
         """The ARN of the key that `given` (id, ARN, alias) names, or None when there is none."""

@@ -194,6 +194,7 @@ class S3Provider(Provider):
         self._reaping = False
 
     async def start(self) -> None:
+        self._kms = await self.providers.get("kms")  # the keys of SSE-KMS objects
         self._schedule_reaper(1.0)
         self.notifier.resume()  # notifications committed before a crash or a stop
 
@@ -832,6 +833,54 @@ class S3Provider(Provider):
             if not _etag_matches(current.etag, if_match):
                 raise precondition_failed("If-Match")
 
+    # -- server-side encryption ------------------------------------------------------------------
+
+    def _kms_key(self, bucket: Bucket, given: str | None) -> str:
+        """The ARN of the KMS key an SSE-KMS write or read uses: `given` (id, ARN or alias) or
+        S3's AWS managed key (alias/aws/s3), in the bucket's account and region; KMS's refusal
+        answered as S3 answers it (KMS.NotFoundException, KMS.DisabledException...)."""
+        if given and given.startswith("arn:") and given.split(":")[3:4] != [bucket.region]:
+            raise AwsError("KMS.NotFoundException", f"Invalid arn {given.split(':')[3] if given.count(':') > 3 else ''}")
+        try:
+            return self._kms.usable_key_arn(bucket.account, bucket.region, given or "alias/aws/s3")
+        except AwsError as error:
+            raise AwsError(f"KMS.{error.code}", error.message, 400) from None
+
+    def _encryption(self, bucket: Bucket, params) -> dict:
+        """How a new object is encrypted: the request's x-amz-server-side-encryption headers, else
+        the bucket's default encryption. SSE-KMS names a KMS key that must exist and be enabled;
+        its ARN is stored and answered. (Bodies are kept as written: overcast's data directory is
+        the one place they live.)"""
+        algorithm = params.get("ServerSideEncryption")
+        default = {}
+        rules = ((bucket.config.get(CONFIGS["Encryption"][0]) or {}).get("ServerSideEncryptionConfiguration")
+                 or {}).get("Rules") or []
+        if rules:
+            default = {**(rules[0].get("ApplyServerSideEncryptionByDefault") or {}),
+                       "BucketKeyEnabled": rules[0].get("BucketKeyEnabled")}
+        if algorithm is None:
+            algorithm = default.get("SSEAlgorithm") or "AES256"
+            key, bucket_key = default.get("KMSMasterKeyID"), default.get("BucketKeyEnabled")
+        else:
+            key = params.get("SSEKMSKeyId")
+            from_default = default.get("SSEAlgorithm") in ("aws:kms", "aws:kms:dsse")
+            if key is None and from_default:
+                key = default.get("KMSMasterKeyID")
+            bucket_key = params.get("BucketKeyEnabled")
+            if bucket_key is None and from_default:
+                bucket_key = default.get("BucketKeyEnabled")
+        if algorithm not in ("aws:kms", "aws:kms:dsse"):
+            return {"ServerSideEncryption": algorithm}
+        out = {"ServerSideEncryption": algorithm, "SSEKMSKeyId": self._kms_key(bucket, key)}
+        if bucket_key:
+            out["BucketKeyEnabled"] = True
+        return out
+
+    @staticmethod
+    def _encryption_out(meta: dict) -> dict:
+        return {"ServerSideEncryption": meta.get("ServerSideEncryption", "AES256"),
+                "SSEKMSKeyId": meta.get("SSEKMSKeyId"), "BucketKeyEnabled": meta.get("BucketKeyEnabled")}
+
     def _meta_from(self, bucket: Bucket, params, sums: dict, checksum_type: str | None = "FULL_OBJECT",
                    headers: bool = True) -> dict:
         """An object's stored metadata from a write's parameters; `headers`: user metadata came as
@@ -856,6 +905,9 @@ class S3Provider(Provider):
             else:
                 del meta["ContentEncoding"]
         meta.setdefault("ContentType", "binary/octet-stream")
+        for name in ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"):
+            meta.pop(name, None)
+        meta.update(self._encryption(bucket, params))
         if params.get("Metadata"):
             meta["Metadata"] = ({k: _rfc2047_decoded(v) for k, v in params["Metadata"].items()} if headers
                                 else params["Metadata"])
@@ -922,7 +974,7 @@ class S3Provider(Provider):
             self.notifier.emit(bucket, "ObjectCreated:Put", key, writer.size, etag, version_id, ctx)
         # a null version (suspended versioning) is not named in PutObject's answer (AWS's recorded answers)
         out = {"ETag": etag, "VersionId": None if version_id == "null" else version_id,
-               "ServerSideEncryption": "AES256",
+               **self._encryption_out(meta),
                "ChecksumType": "FULL_OBJECT" if sums else None,  # no Size: S3 sends it for appends only
                "Expiration": self._expiration(bucket, key, writer.size, meta.get("Tags"), now())}
         for alg, value in sums.items():
@@ -1011,6 +1063,8 @@ class S3Provider(Provider):
         self._check_read_conditions(obj, params)
         if not head:
             self._check_readable(obj)
+            if obj.meta.get("SSEKMSKeyId"):  # decrypting needs the key enabled (KMS.DisabledException...)
+                self._kms_key(bucket, obj.meta["SSEKMSKeyId"])
         out = self._object_out(bucket, obj, params, (params.get("ChecksumMode") or "").upper() == "ENABLED")
         size = obj.size
         start, length = 0, size
@@ -1243,9 +1297,12 @@ class S3Provider(Provider):
             meta = {k: v for k, v in src.meta.items() if k not in ("Tags", "Retention", "LegalHold", "Parts",
                                                                      "Checksums", "ChecksumType", "StorageClass")}
             self._lock_meta(bucket, params, meta)
-            for name in ("StorageClass", "WebsiteRedirectLocation", "ServerSideEncryption"):
+            for name in ("StorageClass", "WebsiteRedirectLocation"):
                 if params.get(name):
                     meta[name] = params[name]
+            for name in ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"):  # the destination's, not the source's
+                meta.pop(name, None)
+            meta.update(self._encryption(bucket, params))
         if tag_directive == "REPLACE":
             if params.get("Tagging"):
                 meta["Tags"] = _parse_tagging_header(params["Tagging"])
@@ -1281,7 +1338,7 @@ class S3Provider(Provider):
             "CopyObjectResult": result,
             "VersionId": self._version_out(bucket, version_id),
             "CopySourceVersionId": src.version_id if src.version_id != "null" else None,
-            "ServerSideEncryption": "AES256",
+            **self._encryption_out(meta),
         }
 
     # -- listing -------------------------------------------------------------------------------
@@ -1491,7 +1548,7 @@ class S3Provider(Provider):
         upload_id = base64.urlsafe_b64encode(secrets.token_bytes(36)).decode().rstrip("=")
         self.store.create_upload(upload_id, bucket.name, key, now(), meta)
         return {"Bucket": bucket.name, "Key": key, "UploadId": upload_id, "ChecksumAlgorithm": algorithm,
-                "ChecksumType": checksum_type, "ServerSideEncryption": "AES256"}
+                "ChecksumType": checksum_type, **self._encryption_out(meta)}
 
     def _part_number(self, params) -> int:
         number = params.get("PartNumber")
@@ -1521,7 +1578,7 @@ class S3Provider(Provider):
         old = self.store.put_part(upload[0], number, writer.size, etag, now(), writer.key, sums)
         if old:
             self.blobs.delete(old)
-        out = {"ETag": etag, "ServerSideEncryption": "AES256"}
+        out = {"ETag": etag, **self._encryption_out(upload[4])}
         for alg, value in sums.items():
             if alg != "CRC64NVME" or algorithm or _requested(ctx, "CRC64NVME"):
                 out[f"Checksum{alg}"] = value
@@ -1565,7 +1622,7 @@ class S3Provider(Provider):
         if algorithm:
             result[f"Checksum{algorithm}"] = sums[algorithm]
         return {"CopyPartResult": result, "CopySourceVersionId": src.version_id if src.version_id != "null" else None,
-                "ServerSideEncryption": "AES256"}
+                **self._encryption_out(upload[4])}
 
     async def complete_multipart_upload(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
@@ -1658,7 +1715,7 @@ class S3Provider(Provider):
             self.blobs.delete(part_blob)
         out = {"Location": f"{ctx.endpoint}/{bucket.name}/{quote_plus(key, safe='/')}", "Bucket": bucket.name,
                "Key": key, "ETag": etag, "VersionId": self._version_out(bucket, version_id),
-               "ServerSideEncryption": "AES256", "ChecksumType": checksum_type if sums else None,
+               **self._encryption_out(meta), "ChecksumType": checksum_type if sums else None,
                "Expiration": self._expiration(bucket, key, size, meta.get("Tags"), now())}
         for alg, value in sums.items():
             out[f"Checksum{alg}"] = value
