@@ -4,6 +4,7 @@ PutMetricData, ListMetrics, GetMetricStatistics, GetMetricData and AWS's errors.
 from __future__ import annotations
 
 import datetime
+import json
 import time
 
 import httpx
@@ -217,3 +218,46 @@ def test_get_metric_data_labels_and_pages(cw, unique_name):
                                 MetricDataQueries=[query("a", "Sum", 60)])
     assert second["MetricDataResults"][0]["Values"] == [4.0, 5.0] and "NextToken" not in second
     assert second["MetricDataResults"][0]["StatusCode"] == "Complete"
+
+
+BODY = json.dumps({"widgets": [{"type": "metric", "x": 0, "y": 0, "width": 6, "height": 6,
+                                "properties": {"metrics": [["AWS/EC2", "CPUUtilization"]], "region": "us-east-1"}}]})
+
+
+def test_dashboards_are_put_read_listed_and_deleted(cw, unique_name):
+    name = unique_name("dash")
+    assert cw.put_dashboard(DashboardName=name, DashboardBody=BODY)["DashboardValidationMessages"] == []
+    got = cw.get_dashboard(DashboardName=name)
+    assert (got["DashboardName"], got["DashboardBody"]) == (name, BODY)
+    assert got["DashboardArn"] == f"arn:aws:cloudwatch::000000000000:dashboard/{name}"
+    entries = cw.list_dashboards(DashboardNamePrefix=name)["DashboardEntries"]
+    assert [(e["DashboardName"], e["Size"], e["DashboardArn"]) for e in entries] == [(name, len(BODY), got["DashboardArn"])]
+    assert cw.list_dashboards(DashboardNamePrefix=name + "-none")["DashboardEntries"] == []
+    # global: another region sees the same dashboards
+    other = boto3_client_in(cw, "eu-west-1")
+    assert [e["DashboardName"] for e in other.list_dashboards(DashboardNamePrefix=name)["DashboardEntries"]] == [name]
+    with pytest.raises(ClientError) as e:  # all or none
+        cw.delete_dashboards(DashboardNames=[name, name + "-none"])
+    assert error(e)[0] == "ResourceNotFound" and e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    cw.delete_dashboards(DashboardNames=[name])
+    with pytest.raises(ClientError) as e:
+        cw.get_dashboard(DashboardName=name)
+    assert error(e) == ("ResourceNotFound", f"Dashboard {name} does not exist")
+
+
+def boto3_client_in(client, region: str):
+    import boto3
+
+    return boto3.client("cloudwatch", endpoint_url=client.meta.endpoint_url, region_name=region,
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def test_bad_dashboards_answer_aws_errors(cw, unique_name):
+    with pytest.raises(ClientError) as e:
+        cw.put_dashboard(DashboardName=unique_name("d") + ":invalid", DashboardBody=BODY)
+    assert error(e) == ("InvalidParameterValue", "The value for field DashboardName contains invalid characters. It "
+                        "can only contain alphanumerics, dash (-) and underscore (_).\n")
+    with pytest.raises(ClientError) as e:
+        cw.put_dashboard(DashboardName=unique_name("d"), DashboardBody="[not an object")
+    assert error(e)[0] == "InvalidParameterInput"
+    assert e.value.response["dashboardValidationMessages"][0]["DataPath"] == "/dashboardBody"

@@ -6,6 +6,7 @@ kept in store.py — the ones clients put and the ones CloudWatch Logs metric fi
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import orjson
@@ -254,6 +255,54 @@ class CloudWatchProvider(Provider):
         return out
 
 
+    def put_dashboard(self, ctx, params):
+        name, body = params["DashboardName"], params["DashboardBody"]
+        _dashboard_name(name)
+        if params.get("Tags"):
+            raise not_implemented("CloudWatch dashboard tags")
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            document = None
+        if not isinstance(document, dict) or not isinstance(document.get("widgets", []), list):
+            raise AwsError("DashboardInvalidInputError", "The field DashboardBody must be a valid JSON object",
+                           dashboardValidationMessages=[{"DataPath": "/dashboardBody",
+                                                         "Message": "Should be a JSON object with a list of widgets"}])
+        if len(body.encode()) > 1_048_576:
+            raise AwsError("DashboardInvalidInputError", "The field DashboardBody must be 1 MB or less.")
+        self.store.put_dashboard(ctx.account, name, body, _now_ms())
+        return {"DashboardValidationMessages": []}
+
+    def get_dashboard(self, ctx, params):
+        name = params.get("DashboardName") or ""
+        row = self.store.dashboard(ctx.account, name)
+        if row is None:
+            raise AwsError("DashboardNotFoundError", f"Dashboard {name} does not exist", status=404)
+        return {"DashboardArn": _dashboard_arn(ctx, name), "DashboardBody": row[1], "DashboardName": name}
+
+    def list_dashboards(self, ctx, params):
+        rows = self.store.dashboards(ctx.account, params.get("DashboardNamePrefix") or "")
+        offset = 0
+        if params.get("NextToken"):
+            try:
+                offset = int(params["NextToken"])
+            except ValueError:
+                raise invalid("The value for parameter NextToken is invalid.") from None
+        page = rows[offset:offset + 1000]
+        out = {"DashboardEntries": [{"DashboardName": name, "DashboardArn": _dashboard_arn(ctx, name),
+                                     "LastModified": modified / 1000, "Size": size} for name, size, modified in page]}
+        if offset + 1000 < len(rows):
+            out["NextToken"] = str(offset + 1000)
+        return out
+
+    def delete_dashboards(self, ctx, params):
+        names = params["DashboardNames"]
+        missing = self.store.delete_dashboards(ctx.account, names)
+        if missing:
+            raise AwsError("DashboardNotFoundError", f"The specified dashboard does not exist. [{', '.join(missing)}]",
+                           status=404)
+        return {}
+
 def _labels(queries: list[dict]) -> dict[str, str]:
     """The label AWS gives a query without one: the metric's name, then its statistic and period
     where the request's queries of the same metric differ in them."""
@@ -272,6 +321,23 @@ def _labels(queries: list[dict]) -> dict[str, str]:
             label += f" {stat['Period']}"
         labels[query["Id"]] = label
     return labels
+
+
+# -- dashboards -------------------------------------------------------------------------------------
+# A dashboard is a JSON document of widgets that the CloudWatch console draws; through the API it
+# is kept, listed and returned as it was put. Dashboards are global (no region in their ARN).
+
+_DASHBOARD_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def _dashboard_name(name: str) -> None:
+    if not _DASHBOARD_NAME.fullmatch(name or ""):
+        raise invalid("The value for field DashboardName contains invalid characters. It can only contain "
+                      "alphanumerics, dash (-) and underscore (_).\n")
+
+
+def _dashboard_arn(ctx, name: str) -> str:
+    return f"arn:aws:cloudwatch::{ctx.account}:dashboard/{name}"
 
 
 def _checked(value, where: str) -> float:

@@ -25,6 +25,16 @@ MIGRATIONS = [
     CREATE INDEX cw_datapoints_by_metric ON cw_datapoints(account, region, namespace, metric, dimensions, ts);
     CREATE INDEX cw_datapoints_by_time ON cw_datapoints(account, region, ts);
     """,
+    # dashboards are global: one set per account, whatever the region
+    """
+    CREATE TABLE cw_dashboards (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL,
+        body TEXT NOT NULL,
+        modified INTEGER NOT NULL,
+        PRIMARY KEY (account, name)
+    );
+    """,
 ]
 
 Point = tuple  # (namespace, metric, dimensions JSON, ts ms, count, sum, min, max, unit)
@@ -67,3 +77,29 @@ class CloudWatchStore:
             sql += " AND unit=?"
             args.append(unit)
         return self.db.query(sql + " ORDER BY ts", args)
+
+    # -- dashboards ----------------------------------------------------------------------------------
+
+    def put_dashboard(self, account, name, body: str, modified: int) -> None:
+        self.db.execute("INSERT INTO cw_dashboards(account, name, body, modified) VALUES (?,?,?,?) "
+                        "ON CONFLICT(account, name) DO UPDATE SET body=excluded.body, modified=excluded.modified",
+                        (account, name, body, modified))
+
+    def dashboard(self, account, name):
+        """(name, body, modified ms) or None."""
+        return self.db.query_one("SELECT name, body, modified FROM cw_dashboards WHERE account=? AND name=?",
+                                 (account, name))
+
+    def dashboards(self, account, prefix: str) -> list[tuple]:
+        """(name, size in bytes, modified ms) by name."""
+        return self.db.query("SELECT name, LENGTH(CAST(body AS BLOB)), modified FROM cw_dashboards WHERE account=? "
+                             "AND name >= ? AND name < ? ORDER BY name", (account, prefix, prefix + "\U0010ffff"))
+
+    def delete_dashboards(self, account, names: list[str]) -> list[str]:
+        """Delete all of them, or none: the names that do not exist (then nothing was deleted)."""
+        with self.db.transaction():
+            missing = [n for n in names if self.dashboard(account, n) is None]
+            if not missing:
+                self.db.execute_many("DELETE FROM cw_dashboards WHERE account=? AND name=?",
+                                     [(account, n) for n in names])
+            return missing
