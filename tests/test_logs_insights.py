@@ -110,7 +110,7 @@ def test_bad_queries_answer_aws_errors(logs, group):
     with pytest.raises(ClientError) as e:
         logs.start_query(logGroupName=group, startTime=now, endTime=now - 60, queryString="fields @message")
     assert error(e)[0] == "InvalidParameterException"
-    for kwargs in ({"queryString": 'parse @message "* *" as a, b'},
+    for kwargs in ({"queryString": "pattern @message"},
                    {"queryString": "SELECT * FROM x", "queryLanguage": "SQL"}):
         with pytest.raises(ClientError) as e:
             logs.start_query(logGroupName=group, startTime=now - 60, endTime=now, **kwargs)
@@ -153,3 +153,23 @@ def test_a_query_nested_too_deeply_is_malformed_not_a_crash(logs, group):
         with pytest.raises(ClientError) as e:
             logs.start_query(logGroupName=group, startTime=now - 60, endTime=now + 60, queryString=text)
         assert error(e)[0] == "MalformedQueryException"
+
+
+def test_parse_with_a_glob_or_named_groups_and_dedup(logs, unique_name):
+    name = "/test/" + unique_name("parse")
+    logs.create_log_group(logGroupName=name)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    now = int(time.time() * 1000)
+    messages = ["user=alice method=GET latency=12", "user=bob method=POST latency=30",
+                "user=alice method=GET latency=7", "garbage"]
+    logs.put_log_events(logGroupName=name, logStreamName="s",
+                        logEvents=[{"timestamp": now - 10_000 + i, "message": m} for i, m in enumerate(messages)])
+    got = rows(run(logs, name, 'parse @message "user=* method=* latency=*" as user, method, latency '
+                               "| filter ispresent(user) | stats sum(latency) as total by user | sort total desc"))
+    assert got == [{"user": "bob", "total": "30"}, {"user": "alice", "total": "19"}]
+    got = rows(run(logs, name, "parse @message /user=(?<u>\\w+) method=(?<m>\\w+)/ | filter ispresent(u) "
+                               "| sort @timestamp asc | dedup u | display u, m"))
+    assert [(r["u"], r["m"]) for r in got] == [("alice", "GET"), ("bob", "POST")]
+    with pytest.raises(ClientError) as e:  # one name per wildcard
+        run(logs, name, 'parse @message "user=* method=*" as user')
+    assert error(e)[0] == "MalformedQueryException"

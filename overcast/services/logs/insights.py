@@ -1,5 +1,6 @@
 """A subset of the CloudWatch Logs Insights query language (CWLI), parsed once and run over log
-events: `fields`, `display`, `filter`, `stats`, `sort`, `limit`, with `#` comments.
+events: `fields`, `display`, `filter`, `stats`, `sort`, `limit`, `parse`, `dedup`, with `#`
+comments.
 
     fields @timestamp, @message, level as lvl | filter level = "ERROR" and latency > 100
         | stats count(*) as errors, avg(latency) by service, bin(5m) | sort errors desc | limit 10
@@ -13,7 +14,7 @@ parentheses; functions `ispresent`, `isempty`, `isblank`, `strlen`, `tolower`, `
 `count_distinct`, `sum`, `avg`, `min`, `max`; grouped `by` expressions and `bin(<n><unit>)`
 (ms, s, m, h, d, w).
 
-Other commands (parse, dedup, unmask, pattern, diff, SOURCE, ...) and functions raise
+Other commands (unmask, pattern, diff, SOURCE, ...) and functions raise
 `Unsupported`; text that is no query raises `Malformed` with the offending position. Both are
 turned into AWS's errors by the provider.
 """
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 import orjson
 
 DEFAULT_FIELDS = ("@timestamp", "@message", "@logStream", "@log")
-UNSUPPORTED_COMMANDS = {"parse", "dedup", "unmask", "pattern", "diff", "anomaly", "unnest", "lookup", "source",
+UNSUPPORTED_COMMANDS = {"unmask", "pattern", "diff", "anomaly", "unnest", "lookup", "source",
                         "filterindex", "head"}
 _UNITS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
@@ -56,6 +57,7 @@ class Token:
 
 _OPS = ("!=", "<=", ">=", "=~", "=", "<", ">", "+", "-", "*", "/", "%", "(", ")", ",", "[", "]", "|")
 _NAME = re.compile(r"[@A-Za-z_][\w@.]*")  # @message, level, a.b.c (other names go in `backquotes`)
+_NAMED_GROUP = re.compile(r"\(\?<(?=[A-Za-z_])")
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
@@ -82,14 +84,16 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(kind, text[i:j + 1], "".join(out), i, j + 1))
             i = j + 1
         elif c == "/" and (not tokens or tokens[-1].kind == "op" and tokens[-1].text not in (")", "]")
-                           or tokens[-1].kind == "name" and tokens[-1].text.lower() in ("like", "in", "and", "or", "not")):
+                           or tokens[-1].kind == "name" and tokens[-1].text.lower() in ("like", "in", "and", "or", "not",
+                                                                                        "parse")
+                           or len(tokens) > 1 and tokens[-2].kind == "name" and tokens[-2].text.lower() == "parse"):
             j = i + 1
             while j < n and text[j] != "/":
                 j += 2 if text[j] == "\\" else 1
             if j >= n:
                 raise Malformed(f"unterminated regular expression at position {i}", i, n)
-            try:
-                pattern = re.compile(text[i + 1:j])
+            try:  # named groups as AWS (Java) writes them, (?<name>...), are Python's (?P<name>...)
+                pattern = re.compile(_NAMED_GROUP.sub("(?P<", text[i + 1:j]))
             except re.error as e:
                 raise Malformed(f"invalid regular expression {text[i:j + 1]}: {e}", i, j + 1) from None
             tokens.append(Token("regex", text[i:j + 1], pattern, i, j + 1))
@@ -493,6 +497,11 @@ def parse(text: str) -> Query:
                     break
                 p.i += 1
             query.steps.append(("sort", keys))
+        elif name == "parse":
+            query.steps.append(("parse", _parse_command(p)))
+        elif name == "dedup":
+            names = [n for n, _ in p.named_list()]
+            query.steps.append(("dedup", names))
         elif name == "limit":
             count = p.next()
             if count.kind != "number" or not isinstance(count.value, int) or count.value < 1:
@@ -507,6 +516,52 @@ def parse(text: str) -> Query:
         elif p.token.kind != "end":
             p.fail()
     return query
+
+
+def _parse_command(p: Parser):
+    """`parse <field> "glob with * wildcards" as a, b` or `parse <field> /regex with (?<name>...)/`:
+    (source expression, compiled regex, the names its groups fill)."""
+    source = p.expression() if p.token.kind not in ("string", "regex") else _lookup("@message")
+    pattern = p.next()
+    if pattern.kind == "string":  # a glob: each * captures, the text between is literal
+        parts = pattern.value.split("*")
+        if len(parts) < 2:
+            p.fail(pattern)
+        body = "(.*?)".join(re.escape(part) for part in parts)
+        if pattern.value.endswith("*"):  # the last wildcard takes the rest of the value
+            body = body[:-len("(.*?)")] + "(.*)"
+        regex = re.compile(("^" if pattern.value.startswith("*") else "") + body, re.DOTALL)
+        if not p.is_word("as"):
+            p.fail()
+        p.i += 1
+        names = []
+        while True:
+            token = p.next()
+            if token.kind != "name":
+                p.fail(token)
+            names.append(token.value)
+            if not p.is_op(","):
+                break
+            p.i += 1
+        if len(names) != len(parts) - 1:
+            raise Malformed(f"parse: {len(parts) - 1} wildcards but {len(names)} names", pattern.start, token.end)
+        return source, regex, names
+    if pattern.kind == "regex":  # named groups name the fields: (?<name>...) as AWS writes them
+        regex = pattern.value
+        if not regex.groupindex:
+            raise Malformed("parse with a regular expression needs named groups: (?<name>...)", pattern.start,
+                            pattern.end)
+        return source, regex, list(regex.groupindex)
+    p.fail(pattern)
+
+
+def _apply_parse(data, row: dict) -> None:
+    source, regex, names = data
+    value = source(row)
+    match = regex.search(_text(value)) if value is not None else None
+    for i, name in enumerate(names, 1):
+        found = (match.group(name) if regex.groupindex else match.group(i)) if match else None
+        row[name] = found if found not in (None, "") else None
 
 
 # -- running it --------------------------------------------------------------------------------
@@ -589,6 +644,8 @@ class Run:
             elif command == "fields":
                 for name, compiled in data:
                     row[name] = compiled(row)
+            elif command == "parse":
+                _apply_parse(data, row)
         self.matched += 1
         if self.stats is None:
             self.rows.append(row)
@@ -659,7 +716,7 @@ class Run:
                     columns = (columns or []) + [n for n, _ in data if n not in (columns or [])]
                 elif command == "display":
                     columns = list(data)
-            steps = [s for s in self.query.steps if s[0] in ("sort", "limit")]
+            steps = [s for s in self.query.steps if s[0] in ("sort", "limit", "dedup")]
             columns = list(columns or DEFAULT_FIELDS)
         limit = self.limit
         for command, data in steps:
@@ -675,6 +732,17 @@ class Run:
             elif command == "sort":
                 for _name, expr, descending in reversed(data):
                     rows.sort(key=lambda r, expr=expr: _natural_key(expr(r)), reverse=descending)
+            elif command == "parse":
+                for r in rows:
+                    _apply_parse(data, r)
+            elif command == "dedup":  # the first row (in the order so far) of each combination of values
+                seen, kept = set(), []
+                for r in rows:
+                    key = tuple(r.get(name) for name in data)
+                    if None in key or (key := tuple(_text(v) for v in key)) not in seen:
+                        seen.add(key)
+                        kept.append(r)
+                rows = kept
             elif command == "limit":
                 limit = min(limit, data)
         total = len(rows)
