@@ -73,6 +73,9 @@ def warm(paths: list[str], count: int) -> dict[str, tuple[list[float], list[floa
 
 def main() -> None:
     paths = [os.path.abspath(p) for p in sys.argv[1:3]]
+    # `python -m overcast` puts the working directory first on sys.path: from a checkout's root, the
+    # servers would both run that checkout, whatever PYTHONPATH says
+    os.chdir(os.path.dirname(os.path.abspath(__file__)))
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
     rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 5
     print(f"load before: {os.getloadavg()[0]:.2f}")

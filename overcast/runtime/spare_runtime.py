@@ -10,8 +10,9 @@ started in the function's directory with the function's environment would be, an
   uid as its effective uid (Spares), so it found the interpreter's files as that user would;
 - its working directory, its environment (os.environ, hence the C environment its children
   inherit; TZ applied), sys.path as PYTHONPATH and `-m` would have made it, sys.argv;
-- awslambdaric itself is imported only then (its bootstrap reads its settings from the
-  environment when imported, and its C client reads AWS_LAMBDA_RUNTIME_API when initialised).
+- awslambdaric's bootstrap and runtime client are imported only then (the bootstrap reads its
+  settings from the environment when imported, and the runtime client's import initialises the
+  native client, which reads AWS_LAMBDA_RUNTIME_API).
 
 What the sandbox machinery measures as Init Duration starts when the line is sent: the runtime
 client's start and the function's own initialisation, as AWS counts them; the interpreter's own
@@ -24,9 +25,14 @@ import os
 import sys
 
 # what awslambdaric's modules import (python -X importtime -c "import awslambdaric.bootstrap"),
-# and what this file needs once the line has arrived
+# what this file needs once the line has arrived, and those of awslambdaric's own modules that
+# read nothing from the environment when imported (not its native client's module, which must
+# be loaded in the function's environment: loaded ahead, it cannot reach the Runtime API)
 _PRELOAD = ("json", "logging", "traceback", "decimal", "simplejson", "importlib", "enum", "math", "urllib.parse",
-            "textwrap", "threading", "pathlib", "fnmatch", "contextlib", "time", "runpy", "resource", "ctypes")
+            "textwrap", "threading", "pathlib", "fnmatch", "contextlib", "time", "runpy", "resource", "ctypes",
+            "awslambdaric", "awslambdaric.lambda_runtime_exception",
+            "awslambdaric.lambda_runtime_marshaller", "awslambdaric.lambda_context",
+            "awslambdaric.lambda_runtime_log_utils")
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS = 1, 4, 38
 
 
