@@ -33,3 +33,32 @@ def test_pending_target_delivery_survives_kill_9(tmp_path):
     finally:
         endpoint.close()
         server.stop()
+
+
+def test_connection_stored_before_secrets_manager_gets_its_secret(tmp_path):
+    """A connection an older overcast stored with its credentials inside (and a SecretArn naming
+    no secret) gets a real Secrets Manager secret when overcast starts, and Describe stops
+    showing the credentials."""
+    import sqlite3
+
+    server = OvercastProcess(data_dir=str(tmp_path))
+    try:
+        events = make_client(server.endpoint, "events")
+        arn = events.create_connection(Name="old", AuthorizationType="BASIC", AuthParameters={
+            "BasicAuthParameters": {"Username": "u", "Password": "p"}})["ConnectionArn"]
+    finally:
+        server.stop()
+    with sqlite3.connect(tmp_path / "overcast.db") as db:  # what the older overcast had stored
+        doc = json.loads(db.execute("SELECT doc FROM events_resources WHERE arn = ?", (arn,)).fetchone()[0])
+        doc["AuthParameters"] = {"BasicAuthParameters": {"Username": "u", "Password": "p"}}
+        doc["SecretArn"] = "arn:aws:secretsmanager:us-east-1:000000000000:secret:events!connection/old"
+        db.execute("UPDATE events_resources SET doc = ? WHERE arn = ?", (json.dumps(doc), arn))
+    server = OvercastProcess(data_dir=str(tmp_path))
+    try:
+        events = make_client(server.endpoint, "events")
+        described = events.describe_connection(Name="old")
+        assert described["AuthParameters"] == {"BasicAuthParameters": {"Username": "u"}}
+        secret = make_client(server.endpoint, "secretsmanager").get_secret_value(SecretId=described["SecretArn"])
+        assert json.loads(secret["SecretString"]) == {"username": "u", "password": "p"}
+    finally:
+        server.stop()

@@ -78,10 +78,28 @@ class EventsProvider(Provider):
         self._expired: dict[str, float] = {}  # archive ARN -> last expiry sweep
 
     async def start(self) -> None:
+        await self._upgrade_connections()  # before any delivery resumes and reads a connection's secret
         for rule in self.store.scheduled_rules():
             self._arm(rule)
         for delivery_id, next_at in self.store.pending_deliveries():
             self._schedule_delivery(delivery_id, next_at)
+
+    async def _upgrade_connections(self) -> None:
+        """Connections stored before their credentials moved into Secrets Manager kept them in
+        the connection (and named a secret that did not exist): each gets its secret now, and
+        keeps only what Describe shows. A connection already upgraded is left as it is."""
+        for c in self.store.every("connection"):
+            auth = c.get("AuthParameters") or {}
+            public = self._public_auth(auth)
+            if public == auth:
+                continue
+            account, region = c["ConnectionArn"].split(":")[4], c["ConnectionArn"].split(":")[3]
+            secrets, sctx = await self._secrets(account, region, "CreateSecret")
+            c["SecretArn"] = secrets.create_secret(sctx, {
+                "Name": f"events!connection/{c['Name']}/{uuid.uuid4()}",
+                "SecretString": orjson.dumps(self._secret_document(c["AuthorizationType"], auth)).decode()})["ARN"]
+            c["AuthParameters"] = public
+            self.store.put("connection", c["ConnectionArn"], account, region, c["Name"], c)
 
     async def stop(self) -> None:
         self._timers.cancel_all(tasks=True)

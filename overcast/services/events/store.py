@@ -136,6 +136,11 @@ class EventsStore:
             "SELECT doc FROM events_resources WHERE kind = ? AND account = ? AND region = ? ORDER BY name",
             (kind, account, region))]
 
+    def every(self, kind: str) -> list[dict]:
+        """Every resource of a kind, in every account and Region."""
+        return [orjson.loads(r[0]) for r in self.db.query(
+            "SELECT doc FROM events_resources WHERE kind = ? ORDER BY arn", (kind,))]
+
     def delete(self, kind: str, arn: str) -> int:
         return self.db.execute("DELETE FROM events_resources WHERE kind = ? AND arn = ?", (kind, arn))
 
