@@ -182,3 +182,48 @@ def test_bypass_governance_needs_an_object_lock_bucket(s3, bucket, locked_bucket
     s3.delete_object(Bucket=bucket, Key="k")
     s3.put_object(Bucket=locked_bucket, Key="k", Body=b"x")
     s3.delete_object(Bucket=locked_bucket, Key="k", BypassGovernanceRetention=True)
+
+
+def test_bucket_logging_targets(s3, client, bucket, unique_name):
+    target = unique_name("logs")
+    s3.create_bucket(Bucket=target)
+    status = {"LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "log"}}
+    s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus=status)
+    assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"] == target
+    s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})  # an empty status turns logging off
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket)
+    missing = unique_name("none")
+    error = _failure(s3.put_bucket_logging, Bucket=bucket, BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": missing, "TargetPrefix": "log"}})
+    assert error == {"Code": "InvalidTargetBucketForLogging", "Message": "The target bucket for logging does not exist",
+                     "TargetBucket": missing, "Status": 400}
+    west = unique_name("west")
+    s3.create_bucket(Bucket=west, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    error = _failure(s3.put_bucket_logging, Bucket=bucket, BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": west, "TargetPrefix": "log"}})
+    assert error == {"Code": "CrossLocationLoggingProhibitted", "Message": "Cross S3 location logging not allowed. ",
+                     "TargetBucketLocation": "us-west-2", "Status": 403}
+    west_s3 = client("s3", region="us-west-2")
+    error = _failure(west_s3.put_bucket_logging, Bucket=west, BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": target, "TargetPrefix": "log"}})
+    assert (error["SourceBucketLocation"], error["TargetBucketLocation"]) == ("us-west-2", "us-east-1")
+
+
+def test_replication_needs_versioned_buckets(s3, bucket, unique_name):
+    destination = unique_name("dst")
+    s3.create_bucket(Bucket=destination)
+    config = {"Role": "arn:aws:iam::000000000000:role/replication", "Rules": [
+        {"Status": "Enabled", "Priority": 1, "DeleteMarkerReplication": {"Status": "Disabled"},
+         "Filter": {"Prefix": "Tax"}, "Destination": {"Bucket": f"arn:aws:s3:::{destination}"}}]}
+    error = _failure(s3.put_bucket_replication, Bucket=bucket, ReplicationConfiguration=config)
+    assert (error["Code"], error["Message"]) == (
+        "InvalidRequest", "Versioning must be 'Enabled' on the bucket to apply a replication configuration")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    error = _failure(s3.put_bucket_replication, Bucket=bucket, ReplicationConfiguration=config)
+    assert (error["Code"], error["Message"]) == ("InvalidRequest", "Destination bucket must have versioning enabled.")
+    assert _failure(s3.put_bucket_replication, Bucket=bucket,
+                    ReplicationConfiguration={**config, "Rules": []}) == MALFORMED
+    s3.put_bucket_versioning(Bucket=destination, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=config)
+    rule = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"][0]
+    assert rule["ID"] and rule["Filter"] == {"Prefix": "Tax"}  # a rule without an ID is given one

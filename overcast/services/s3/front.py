@@ -339,12 +339,15 @@ class S3Front:
             return
         if xml is False:
             return
-        tagging = params.get(member)
-        if operation.name == "PutObjectTagging" and not (isinstance(tagging, dict) and "TagSet" in tagging):
-            params[member] = {"TagSet": []}  # a Tagging without a TagSet clears the tags (AWS's recorded answer)
         match = _XML_ROOT.match(body)
         if match is None or match.group(1).split(b":")[-1].decode() != root:
             raise malformed
+        empty = params.get(member) is None or isinstance(params[member], str) and not params[member].strip()
+        if empty and not self.model.shapes[shape_name].get("required"):
+            params[member] = {}  # an empty document whose members are all optional (<BucketLoggingStatus/>)
+        tagging = params.get(member)
+        if operation.name == "PutObjectTagging" and not (isinstance(tagging, dict) and "TagSet" in tagging):
+            params[member] = {"TagSet": []}  # a Tagging without a TagSet clears the tags (AWS's recorded answer)
         if params.get(member) is not None and not shape_is_valid(self.model, shape_name, params[member]):
             raise malformed
 

@@ -699,6 +699,19 @@ class S3Provider(Provider):
         return value
 
     def put_bucket_logging(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        enabled = (params.get("BucketLoggingStatus") or {}).get("LoggingEnabled")
+        if enabled:  # the target must exist, in the source's region (AWS's recorded answers)
+            target = self.store.bucket(enabled.get("TargetBucket") or "")
+            if target is None:
+                raise AwsError("InvalidTargetBucketForLogging", "The target bucket for logging does not exist",
+                               TargetBucket=enabled.get("TargetBucket"))
+            if target.region != bucket.region:
+                where = {"TargetBucketLocation": target.region}
+                if bucket.region != "us-east-1":
+                    where = {"SourceBucketLocation": bucket.region, **where}
+                raise AwsError("CrossLocationLoggingProhibitted", "Cross S3 location logging not allowed. ", 403,
+                               **where)
         return self._put_config(ctx, params, CONFIGS['Logging'][0], 'BucketLoggingStatus')
 
     def get_bucket_logging(self, ctx, params):
@@ -707,6 +720,22 @@ class S3Provider(Provider):
         return value
 
     def put_bucket_replication(self, ctx, params):
+        bucket = self._bucket(params["Bucket"])
+        config = params.get("ReplicationConfiguration") or {}
+        if bucket.versioning != "Enabled":
+            raise AwsError("InvalidRequest", "Versioning must be 'Enabled' on the bucket to apply a replication "
+                           "configuration")
+        rules = config.get("Rules") or []
+        if not rules:
+            raise malformed_xml()
+        for rule in rules:
+            # a destination that is missing or not versioned: one message for both (AWS's recorded answers)
+            name = ((rule.get("Destination") or {}).get("Bucket") or "").removeprefix("arn:aws:s3:::")
+            destination = self.store.bucket(name)
+            if destination is None or destination.versioning != "Enabled":
+                raise AwsError("InvalidRequest", "Destination bucket must have versioning enabled.")
+            if not rule.get("ID"):  # S3 names a rule given without an ID
+                rule["ID"] = base64.b64encode(secrets.token_bytes(36)).decode()
         return self._put_config(ctx, params, CONFIGS['Replication'][0], 'ReplicationConfiguration')
 
     def get_bucket_replication(self, ctx, params):
