@@ -209,3 +209,31 @@ def test_connection_and_destination_validation_in_aws_words(events, unique_name)
     assert error["Message"].startswith("2 validation errors detected: Value 'invalid-connection-arn' at 'connectionArn'")
     assert error["Message"].endswith("Value 'INVALID_METHOD' at 'httpMethod' failed to satisfy constraint: Member must "
                                      "satisfy enum value set: [HEAD, POST, PATCH, DELETE, PUT, GET, OPTIONS]")
+
+
+def test_deauthorize_removes_the_secret_and_update_authorizes_again(events, secrets, unique_name):
+    server = HttpSubscriber()
+    try:
+        name = unique_name("conn")
+        arn = events.create_connection(Name=name, AuthorizationType="API_KEY", AuthParameters={
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-key", "ApiKeyValue": "old"}})["ConnectionArn"]
+        secret_arn = events.describe_connection(Name=name)["SecretArn"]
+        out = events.deauthorize_connection(Name=name)
+        assert out["ConnectionState"] == "DEAUTHORIZED"
+        assert error_of(secrets.describe_secret, SecretId=secret_arn)["Code"] == "ResourceNotFoundException"
+        described = events.describe_connection(Name=name)
+        assert described["ConnectionState"] == "DEAUTHORIZED" and "SecretArn" not in described
+        destination = events.create_api_destination(Name=unique_name("dest"), ConnectionArn=arn,
+                                                    InvocationEndpoint=server.url, HttpMethod="POST")
+        assert destination["ApiDestinationState"] == "INACTIVE"
+        # new credentials authorize it again, in a new secret
+        assert error_of(events.update_connection, Name=name, AuthorizationType="API_KEY")["Code"] == \
+            "ValidationException"  # the old ones are gone with the secret
+        events.update_connection(Name=name, AuthParameters={
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-key", "ApiKeyValue": "new"}})
+        described = events.describe_connection(Name=name)
+        assert described["ConnectionState"] == "AUTHORIZED" and described["SecretArn"] != secret_arn
+        through_rule(events, unique_name, destination["ApiDestinationArn"])
+        assert server.wait(1)[0]["headers"]["x-key"] == "new"
+    finally:
+        server.close()

@@ -1142,12 +1142,13 @@ class EventsProvider(Provider):
 
     async def delete_connection(self, ctx, params):
         c = self._connection(ctx, params["Name"])
-        secrets, sctx = await self._secrets(ctx.account, ctx.region, "DeleteSecret")
-        try:  # the connection's secret goes with it, at once (no recovery window)
-            secrets.delete_secret(sctx, {"SecretId": c["SecretArn"], "ForceDeleteWithoutRecovery": True})
-        except AwsError as e:
-            if e.code != "ResourceNotFoundException":
-                raise
+        if c.get("SecretArn"):  # the connection's secret goes with it, at once (no recovery window)
+            secrets, sctx = await self._secrets(ctx.account, ctx.region, "DeleteSecret")
+            try:
+                secrets.delete_secret(sctx, {"SecretId": c["SecretArn"], "ForceDeleteWithoutRecovery": True})
+            except AwsError as e:
+                if e.code != "ResourceNotFoundException":
+                    raise
         self.store.delete("connection", c["ConnectionArn"])
         return {**self._connection_state(c), "ConnectionState": "DELETING", "LastModifiedTime": time.time()}
 
@@ -1162,6 +1163,8 @@ class EventsProvider(Provider):
     async def _connection_secret(self, c: dict) -> dict | None:
         """The connection's credentials (API form), None when its secret is gone."""
         account, region = c["ConnectionArn"].split(":")[4], c["ConnectionArn"].split(":")[3]
+        if not c.get("SecretArn"):  # de-authorized: its secret was removed
+            return None
         secrets, sctx = await self._secrets(account, region, "GetSecretValue")
         try:
             value = secrets.get_secret_value(sctx, {"SecretId": c["SecretArn"]})
@@ -1181,9 +1184,13 @@ class EventsProvider(Provider):
         self._check_auth(kind, merged)
         secrets, sctx = await self._secrets(ctx.account, ctx.region, "PutSecretValue")
         secret = orjson.dumps(self._secret_document(kind, merged)).decode()
-        try:
-            secrets.put_secret_value(sctx, {"SecretId": c["SecretArn"], "SecretString": secret})
-        except AwsError:  # the secret was deleted: EventBridge makes a new one
+        arn = c.get("SecretArn")
+        if arn:
+            try:
+                secrets.put_secret_value(sctx, {"SecretId": arn, "SecretString": secret})
+            except AwsError:  # the secret was deleted
+                arn = None
+        if not arn:  # de-authorized, or its secret deleted: EventBridge makes a new one
             sctx = internal_ctx("secretsmanager", ctx.account, ctx.region, "CreateSecret")
             c["SecretArn"] = secrets.create_secret(sctx, {"Name": f"events!connection/{c['Name']}/{uuid.uuid4()}",
                                                           "SecretString": secret})["ARN"]
@@ -1195,8 +1202,17 @@ class EventsProvider(Provider):
         self.store.put("connection", c["ConnectionArn"], ctx.account, ctx.region, c["Name"], c)
         return self._connection_state(c)
 
-    def deauthorize_connection(self, ctx, params):
+    async def deauthorize_connection(self, ctx, params):
+        """AWS's documentation: de-authorizing removes the authorization parameters' secret from
+        the connection (UpdateConnection with new credentials authorizes it again)."""
         c = self._connection(ctx, params["Name"])
+        if c.get("SecretArn"):
+            secrets, sctx = await self._secrets(ctx.account, ctx.region, "DeleteSecret")
+            try:
+                secrets.delete_secret(sctx, {"SecretId": c.pop("SecretArn"), "ForceDeleteWithoutRecovery": True})
+            except AwsError as e:
+                if e.code != "ResourceNotFoundException":
+                    raise
         c["ConnectionState"] = "DEAUTHORIZED"
         c["LastModifiedTime"] = time.time()
         self.store.put("connection", c["ConnectionArn"], ctx.account, ctx.region, c["Name"], c)
