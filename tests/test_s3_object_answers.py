@@ -170,3 +170,38 @@ def test_notification_filter_rules_need_a_name_and_a_value(s3, bucket, client, u
                                            "Filter": {"Key": {"FilterRules": [rule]}}}]}
         r = _failure(s3.put_bucket_notification_configuration, Bucket=bucket, NotificationConfiguration=config)
         assert r["Code"] == "MalformedXML"
+
+
+def test_conditional_completion_after_another_write_is_a_conflict(s3, bucket):
+    first = s3.put_object(Bucket=bucket, Key="k", Body=b"test")["ETag"]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"test")
+    parts = {"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]}
+    second = s3.put_object(Bucket=bucket, Key="k", Body=b"test")["ETag"]  # the same content, written again
+    assert first == second
+    # the condition holds, but the key was written after the upload began: restart the upload
+    error = _failure(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload, MultipartUpload=parts,
+                     IfMatch=second)
+    assert error == {"Code": "ConditionalRequestConflict", "Condition": "If-Match", "Key": "k", "Status": 409,
+                     "Message": "The conditional request cannot succeed due to a conflicting operation against this "
+                     "resource."}
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"test")
+    s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload, IfMatch=second,
+                                 MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
+    # a condition that fails is answered first
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"other")
+    error = _failure(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload, MultipartUpload=parts,
+                     IfMatch=first)
+    assert (error["Code"], error["Status"]) == ("PreconditionFailed", 412)
+
+
+def test_copy_source_if_unmodified_since_is_checked_before_if_none_match(s3, bucket):
+    import datetime
+
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["ETag"]
+    error = _failure(s3.copy_object, Bucket=bucket, Key="copy", CopySource=f"{bucket}/k",
+                     CopySourceIfUnmodifiedSince=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC),
+                     CopySourceIfNoneMatch=etag)
+    assert (error["Code"], error["Condition"]) == ("PreconditionFailed", "x-amz-copy-source-If-Unmodified-Since")

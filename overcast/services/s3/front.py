@@ -343,8 +343,8 @@ class S3Front:
         if match is None or match.group(1).split(b":")[-1].decode() != root:
             raise malformed
         empty = params.get(member) is None or isinstance(params[member], str) and not params[member].strip()
-        if empty and not self.model.shapes[shape_name].get("required"):
-            params[member] = {}  # an empty document whose members are all optional (<BucketLoggingStatus/>)
+        if empty and operation.name == "PutBucketLogging":
+            params[member] = {}  # <BucketLoggingStatus/> turns logging off (AWS's recorded answer)
         tagging = params.get(member)
         if operation.name == "PutObjectTagging" and not (isinstance(tagging, dict) and "TagSet" in tagging):
             params[member] = {"TagSet": []}  # a Tagging without a TagSet clears the tags (AWS's recorded answer)

@@ -834,7 +834,10 @@ class S3Provider(Provider):
             raise
         return writer, sums
 
-    def _check_write_conditions(self, bucket: Bucket, key: str, params) -> None:
+    def _check_write_conditions(self, bucket: Bucket, key: str, params, since: float | None = None) -> None:
+        """If-None-Match / If-Match of a write. `since`: a multipart upload's initiation; a write of
+        the key after it makes a conditional completion a 409 conflict even where the condition
+        holds (AWS's recorded answers)."""
         if_none = params.get("IfNoneMatch")
         if_match = params.get("IfMatch")
         if if_none is None and if_match is None:
@@ -861,6 +864,10 @@ class S3Provider(Provider):
                 raise no_such_key(key)
             if not _etag_matches(current.etag, if_match):
                 raise precondition_failed("If-Match")
+        if since is not None and current is not None and current.modified > since:
+            raise AwsError("ConditionalRequestConflict", "The conditional request cannot succeed due to a conflicting "
+                           "operation against this resource.", 409,
+                           Condition="If-Match" if if_match is not None else "If-None-Match", Key=key)
 
     # -- server-side encryption ------------------------------------------------------------------
 
@@ -1293,10 +1300,10 @@ class S3Provider(Provider):
         modified = int(obj.modified)
         if m is not None and not _etag_matches(obj.etag, m):
             raise precondition_failed("x-amz-copy-source-If-Match")
+        if u is not None and m is None and modified > u.timestamp():  # before If-None-Match (AWS's answers)
+            raise precondition_failed("x-amz-copy-source-If-Unmodified-Since")
         if n is not None and _etag_matches(obj.etag, n):
             raise precondition_failed("x-amz-copy-source-If-None-Match")
-        if u is not None and m is None and modified > u.timestamp():
-            raise precondition_failed("x-amz-copy-source-If-Unmodified-Since")
         if s is not None and n is None and modified <= s.timestamp() <= time.time():  # a future date is ignored
             raise precondition_failed("x-amz-copy-source-If-Modified-Since")
         return bucket, obj
@@ -1663,7 +1670,7 @@ class S3Provider(Provider):
         if not requested:
             raise AwsError("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
                            "published schema")
-        self._check_write_conditions(bucket, key, params)
+        self._check_write_conditions(bucket, key, params, since=upload[3])
         stored = {p[0]: p for p in self.store.parts(upload[0])}
         previous = 0
         chosen = []
