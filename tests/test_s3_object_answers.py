@@ -205,3 +205,33 @@ def test_copy_source_if_unmodified_since_is_checked_before_if_none_match(s3, buc
                      CopySourceIfUnmodifiedSince=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC),
                      CopySourceIfNoneMatch=etag)
     assert (error["Code"], error["Condition"]) == ("PreconditionFailed", "x-amz-copy-source-If-Unmodified-Since")
+
+
+def test_version_ids_named_in_deletes_and_reads(s3, bucket, unique_name, endpoint):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    # a bucket never versioned has only the null version
+    error = _failure(s3.delete_object, Bucket=bucket, Key="k", VersionId="HPniJFCxqTsMuIH9KX8K8wEjNUgmABCD")
+    assert (error["Code"], error["ArgumentName"]) == ("InvalidArgument", "versionId")
+    versioned = unique_name("v")
+    s3.create_bucket(Bucket=versioned)
+    s3.put_bucket_versioning(Bucket=versioned, VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket=versioned, Key="k", Body=b"x")["VersionId"]
+    s3.delete_object(Bucket=versioned, Key="k", VersionId=version)
+    # an id that was ours and is gone: deleting it again succeeds, reading it is NoSuchVersion
+    assert s3.delete_object(Bucket=versioned, Key="k", VersionId=version)["VersionId"] == version
+    assert _failure(s3.get_object, Bucket=versioned, Key="k", VersionId=version)["Code"] == "NoSuchVersion"
+    # an id S3 never made is malformed
+    error = _failure(s3.delete_object, Bucket=versioned, Key="k", VersionId=version[:-4] + "ABCD")
+    assert (error["Code"], error["Message"]) == ("InvalidArgument", "Invalid version id specified")
+    # a delete marker read by its version id: 405, allowing only DELETE
+    marker = s3.delete_object(Bucket=versioned, Key="m")["VersionId"]
+    r = raw(endpoint, "GET", f"/{versioned}/m?versionId={marker}")
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE" and r.headers["x-amz-delete-marker"] == "true"
+
+
+def test_no_expiration_header_for_a_named_version(s3, bucket):
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "r", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 3}}]})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert "Expiration" in s3.head_object(Bucket=bucket, Key="k")
+    assert "Expiration" not in s3.head_object(Bucket=bucket, Key="k", VersionId="null")

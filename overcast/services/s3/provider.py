@@ -105,8 +105,21 @@ _VERSION_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 
 
 def new_version_id() -> str:
-    """32 characters of letters, digits, "." and "_", as S3's version ids are."""
-    return "".join(secrets.choice(_VERSION_ALPHABET) for _ in range(32))
+    """32 characters of letters, digits, "." and "_", as S3's version ids are; the last 4 check the
+    first 28, so that an id S3 never made is told apart from one that is gone (AWS answers
+    InvalidArgument for the first, as its own ids check themselves)."""
+    body = "".join(secrets.choice(_VERSION_ALPHABET) for _ in range(28))
+    return body + _version_check(body)
+
+
+def _version_check(body: str) -> str:
+    digest = hashlib.sha256(b"s3-version:" + body.encode()).digest()
+    return "".join(_VERSION_ALPHABET[b % 64] for b in digest[:4])
+
+
+def made_version_id(version_id: str) -> bool:
+    """Whether an id that names no version could be one of ours (else it is malformed)."""
+    return len(version_id) == 32 and _version_check(version_id[:28]) == version_id[28:]
 
 
 def to_ts(value: float) -> datetime.datetime:
@@ -252,11 +265,11 @@ class S3Provider(Provider):
             if obj is None:
                 raise AwsError("NoSuchVersion", "The specified version does not exist.", 404, Key=key,
                                VersionId=version_id)
-            if obj.delete_marker:
+            if obj.delete_marker:  # a delete marker can only be deleted (Allow, as AWS answers)
                 raise AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
                                Method=method, ResourceType="DeleteMarker",
                                _headers={"x-amz-delete-marker": "true", "x-amz-version-id": obj.version_id,
-                                         "Last-Modified": _http_date(obj.modified)})
+                                         "Last-Modified": _http_date(obj.modified), "Allow": "DELETE"})
             return obj
         obj = self.store.latest(bucket.name, key)
         if obj is None:
@@ -1030,7 +1043,7 @@ class S3Provider(Provider):
             "Metadata": meta.get("Metadata") or None,
             "ServerSideEncryption": meta.get("ServerSideEncryption", "AES256"),
         }
-        if obj.latest:
+        if obj.latest and not params.get("VersionId"):  # not for a version named (AWS's recorded answers)
             out["Expiration"] = self._expiration(bucket, obj.key, obj.size, meta.get("Tags"), obj.modified)
         for name in _STORED_HEADERS:
             if name in meta and name != "ServerSideEncryption":
@@ -1197,10 +1210,13 @@ class S3Provider(Provider):
 
     def _delete(self, ctx, bucket: Bucket, key: str, version_id: str | None, bypass: bool) -> dict:
         if version_id is not None:
-            if version_id != "null" and not _valid_version_id(version_id):
+            # a bucket never versioned has only "null" versions: any other id is malformed to S3
+            if version_id != "null" and (not bucket.versioning or not _valid_version_id(version_id)):
                 raise invalid_argument("Invalid version id specified", "versionId", version_id)
             obj = self.store.version(bucket.name, key, version_id)
             if obj is None:
+                if version_id != "null" and not made_version_id(version_id):
+                    raise invalid_argument("Invalid version id specified", "versionId", version_id)
                 return {"VersionId": version_id}
             self._check_lock(obj, bypass)
             with self._atomic():
