@@ -444,12 +444,13 @@ class LogsStore:
 
     def put_delivery_destination(self, account, region, name, kind, output_format, resource_arn, tags: str | None):
         """Create or overwrite a delivery destination (its policy stays; tags stay unless given)."""
+        update = "type=excluded.type, output_format=excluded.output_format, resource_arn=excluded.resource_arn"
+        if tags is not None:  # given again: they replace the old ones
+            update += ", tags=excluded.tags"
         self.db.execute(
             "INSERT INTO logs_delivery_destinations(account, region, name, type, output_format, resource_arn, tags) "
-            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(account, region, name) DO UPDATE SET type=excluded.type, "
-            "output_format=excluded.output_format, resource_arn=excluded.resource_arn, "
-            "tags=CASE WHEN ? IS NULL THEN tags ELSE excluded.tags END",
-            (account, region, name, kind, output_format, resource_arn, tags or "{}", tags))
+            f"VALUES (?,?,?,?,?,?,?) ON CONFLICT(account, region, name) DO UPDATE SET {update}",
+            (account, region, name, kind, output_format, resource_arn, tags or "{}"))
 
     def delivery_destination(self, account, region, name):
         """(name, type, output format, resource ARN, policy, tags) or None."""
