@@ -22,7 +22,7 @@ from orjson import Fragment
 from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws import tags as reserved_tags
-from overcast.aws.errors import AwsError, not_implemented
+from overcast.aws.errors import AwsError, nested_too_deeply, not_implemented
 from overcast.services.base import Provider
 from overcast.services.dynamodb import destinations, legacy
 from overcast.services.dynamodb.expressions import (
@@ -1361,8 +1361,12 @@ class DynamoDbProvider(Provider):
         token = params.get("ClientRequestToken")
         digest = None
         if token:
-            digest = hashlib.sha256(orjson.dumps({k: v for k, v in params.items() if k != "ClientRequestToken"},
-                                                 default=_json_default, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            try:
+                body = orjson.dumps({k: v for k, v in params.items() if k != "ClientRequestToken"},
+                                    default=_json_default, option=orjson.OPT_SORT_KEYS)
+            except orjson.JSONEncodeError:  # nested deeper than orjson walks (254 levels): DynamoDB allows 32
+                raise nested_too_deeply() from None
+            digest = hashlib.sha256(body).hexdigest()
             previous = self.store.get_token(ctx.account, ctx.region, token, _now() - 600)
             if previous is not None:
                 if previous[0] != digest:
