@@ -125,3 +125,23 @@ def test_bad_key_ids(kms):
     with pytest.raises(ClientError) as e:
         kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
     assert e.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_more_of_awss_answers(kms, client):
+    key = kms.create_key()["KeyMetadata"]
+    other_region = key["Arn"].replace("us-east-1", "eu-west-1")
+    assert _error(kms.describe_key, KeyId=other_region) == ("NotFoundException", "Invalid arn eu-west-1")
+    mrk = "mrk-" + "d3b95762" * 4
+    assert _error(kms.describe_key, KeyId=mrk) == (
+        "NotFoundException", f"Key 'arn:aws:kms:us-east-1:000000000000:key/{mrk}' does not exist")
+    assert _error(kms.create_key, KeySpec="HMAC_256") == (
+        "ValidationException", "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.")
+    assert _error(kms.get_parameters_for_import, KeyId=key["KeyId"], WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                  WrappingKeySpec="RSA_2048") == (
+        "UnsupportedOperationException", f"{key['Arn']} origin is AWS_KMS which is not valid for this operation.")
+    dry = ("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
+    assert _error(kms.encrypt, KeyId=key["KeyId"], Plaintext=b"x", DryRun=True) == dry
+    assert _error(kms.generate_data_key, KeyId=key["KeyId"], KeySpec="AES_256", DryRun=True) == dry
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    assert _error(kms.decrypt, CiphertextBlob=blob, DryRun=True) == dry
+    assert _error(kms.decrypt, CiphertextBlob=blob + b"x", DryRun=True)[0] == "InvalidCiphertextException"

@@ -33,6 +33,7 @@ MANAGED_DESCRIPTIONS = {
     "s3": "Default key that protects my S3 objects when no other key is defined",
 }
 _KEY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_MRK_ID = re.compile(r"^mrk-[0-9a-f]{32}$")  # a multi-Region key's id: well formed, never one of overcast's
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$")
 _ALIAS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$")
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
@@ -88,9 +89,13 @@ class KmsProvider(Provider):
             raise _not_found(f"Alias arn:aws:kms:{region}:{account}:{name} is not found.")
         match = _KEY_ARN.match(given)
         if match:
-            if (match.group(1), match.group(2)) != (region, account) or not _KEY_ID.match(match.group(3)):
+            if match.group(1) != region:  # as KMS answers a key ARN of another region
+                raise _not_found(f"Invalid arn {match.group(1)}")
+            if match.group(2) != account or not _KEY_ID.match(match.group(3)):
                 raise _not_found(f"Key '{given}' does not exist")
             return match.group(3)
+        if _MRK_ID.match(given):
+            raise _not_found(f"Key '{self._arn(account, region, given)}' does not exist")
         if not _KEY_ID.match(given):
             raise _not_found(f"Invalid keyId '{given}'")
         return given
@@ -195,6 +200,8 @@ class KmsProvider(Provider):
 
     def create_key(self, ctx, params: dict) -> dict:
         spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC
+        if spec != SYMMETRIC and not params.get("KeyUsage"):
+            raise _validation("You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.")
         usage = params.get("KeyUsage") or "ENCRYPT_DECRYPT"
         if spec != SYMMETRIC or usage != "ENCRYPT_DECRYPT":
             raise not_implemented(f"KMS keys of KeySpec {spec} and KeyUsage {usage} (only symmetric encryption keys)")
@@ -278,6 +285,12 @@ class KmsProvider(Provider):
         metadata = self._customer_key(ctx, params)
         self._set_state(ctx, metadata, Description=params.get("Description") or "")
         return {}
+
+    def get_parameters_for_import(self, ctx, params: dict) -> dict:
+        # every key overcast makes has KMS's own material (Origin AWS_KMS), which takes no import
+        metadata, _ = self._load(ctx, params.get("KeyId"), aliases=False)
+        raise AwsError("UnsupportedOperationException",
+                       f"{metadata['Arn']} origin is {metadata['Origin']} which is not valid for this operation.")
 
     # -- policies and tags --------------------------------------------------------------------
 
@@ -404,6 +417,12 @@ class KmsProvider(Provider):
         return _CIPHERTEXT_VERSION + metadata["KeyId"].encode() + nonce + sealed
 
     @staticmethod
+    def _dry_run(params: dict) -> None:
+        """After every check: a DryRun request changes and answers nothing else."""
+        if params.get("DryRun"):
+            raise AwsError("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
+
+    @staticmethod
     def _check_algorithm(params: dict) -> None:
         algorithm = params.get("EncryptionAlgorithm") or SYMMETRIC
         if algorithm != SYMMETRIC:
@@ -413,6 +432,7 @@ class KmsProvider(Provider):
     def encrypt(self, ctx, params: dict) -> dict:
         self._check_algorithm(params)
         metadata, key = self._usable(ctx, params.get("KeyId"))
+        self._dry_run(params)
         blob = self._seal(metadata, key, params["Plaintext"], params.get("EncryptionContext"))
         return {"CiphertextBlob": blob, "KeyId": metadata["Arn"], "EncryptionAlgorithm": SYMMETRIC}
 
@@ -436,6 +456,7 @@ class KmsProvider(Provider):
                                             _context_bytes(params.get("EncryptionContext")))
         except InvalidTag:  # another encryption context, or a changed ciphertext
             raise AwsError("InvalidCiphertextException", "") from None
+        self._dry_run(params)
         return {"KeyId": metadata["Arn"], "Plaintext": plaintext, "EncryptionAlgorithm": SYMMETRIC}
 
     def _data_key(self, ctx, params: dict) -> dict:
@@ -446,6 +467,7 @@ class KmsProvider(Provider):
             raise _validation("Please specify either number of bytes or key spec, not both.")
         size = count if count is not None else {"AES_256": 32, "AES_128": 16}[spec]
         metadata, key = self._usable(ctx, params.get("KeyId"))
+        self._dry_run(params)
         plaintext = os.urandom(size)
         blob = self._seal(metadata, key, plaintext, params.get("EncryptionContext"))
         return {"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": metadata["Arn"]}
