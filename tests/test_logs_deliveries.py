@@ -134,3 +134,16 @@ def test_no_delivery_source_can_exist(logs, unique_name):
         assert error(e) == ("ResourceNotFoundException", "Requested Delivery Source does not exist in this account.")
     finally:
         logs.delete_delivery_destination(name=name)
+
+
+def test_delivery_destinations_are_listed_in_the_order_they_were_created(logs, unique_name):
+    # AWS's recorded answer lists them as created (LocalStack's test names them with random ids)
+    names = [unique_name("z-dd"), unique_name("a-dd")]
+    for name in names:
+        logs.put_delivery_destination(name=name, deliveryDestinationConfiguration=s3("b"))
+    try:
+        listed = [d["name"] for d in logs.describe_delivery_destinations()["deliveryDestinations"] if d["name"] in names]
+        assert listed == names
+    finally:
+        for name in names:
+            logs.delete_delivery_destination(name=name)

@@ -458,8 +458,9 @@ class LogsStore:
                                  "WHERE account=? AND region=? AND name=?", (account, region, name))
 
     def delivery_destinations(self, account, region) -> list[tuple]:
+        """In the order they were created, as AWS lists them (rowid: PostgreSQL's translation keeps it)."""
         return self.db.query(f"SELECT {self._DELIVERY_DESTINATION} FROM logs_delivery_destinations "
-                             "WHERE account=? AND region=? ORDER BY name", (account, region))
+                             "WHERE account=? AND region=? ORDER BY rowid", (account, region))
 
     def set_delivery_destination(self, account, region, name, column: str, value) -> bool:
         assert column in ("policy", "tags")
