@@ -110,7 +110,8 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
         if not key:
             raise AwsError("InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, "
                            "please check the order of the fields.", 400, ArgumentName="key", ArgumentValue="")
-        key = key.replace("${filename}", state["filename"] or "")
+        if state["filename"] is not None:  # a file given as a plain field has no name to put in
+            key = key.replace("${filename}", state["filename"])
         _check_policy(lower, fields, bucket.name, key, writer.size, signed=request.cross_site is not None)
         # the form's credential names the uploader's account; another account's bucket needs its policy
         access_key = (lower.get("x-amz-credential") or lower.get("awsaccesskeyid") or "").split("/", 1)[0]
@@ -121,7 +122,7 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
                                                                     if k.startswith("x-amz-meta-")} or None}
         for form, param in (("content-type", "ContentType"), ("cache-control", "CacheControl"),
                             ("content-disposition", "ContentDisposition"), ("content-encoding", "ContentEncoding"),
-                            ("x-amz-storage-class", "StorageClass")):
+                            ("x-amz-storage-class", "StorageClass"), ("expires", "Expires")):
             if lower.get(form):
                 params[param] = lower[form]
         if "ContentType" not in params and state["file_type"]:
@@ -145,14 +146,17 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
         version_id = provider._store_new(bucket, key, writer.size, etag, writer.key, meta)
         provider.notifier.emit(bucket, "ObjectCreated:Post", key, writer.size, etag, version_id, ctx)
     location = f"{ctx.endpoint}/{bucket.name}/{quote(key, safe='/')}"
-    headers = request_id_headers(ctx) + [("ETag", etag), ("Location", location)]
+    headers = request_id_headers(ctx) + [("ETag", etag)]
+    headers += [(f"x-amz-checksum-{alg.lower()}", value) for alg, value in sums.items()]
+    headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
     if bucket.versioning:
         headers.append(("x-amz-version-id", version_id))
     redirect = lower.get("success_action_redirect") or lower.get("redirect")
-    if redirect:
+    if redirect and redirect.lower().startswith(("http://", "https://")):  # else as if not given (AWS's docs)
         sep = "&" if "?" in redirect else "?"
         target = f"{redirect}{sep}bucket={quote(bucket.name)}&key={quote(key)}&etag={quote(etag)}"
         return HttpResponse(303, headers + [("Location", target)], b"")
+    headers.append(("Location", location))
     status = lower.get("success_action_status", "204")
     if status == "201":
         body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse><Location>{escape_text(location)}</Location>'
@@ -197,6 +201,9 @@ def _check_policy(lower: dict, fields: dict, bucket: str, key: str, size: int, s
     covered = {"bucket"}
     for condition in policy["conditions"]:
         if isinstance(condition, dict):
+            if len(condition) != 1:
+                raise AwsError("InvalidPolicyDocument", "Invalid Policy: Invalid Simple-Condition: Simple-Conditions "
+                               "must have exactly one property specified.")
             for name, expected in condition.items():
                 name = name.lower()
                 covered.add(name)
@@ -217,9 +224,13 @@ def _check_policy(lower: dict, fields: dict, bucket: str, key: str, size: int, s
                     raise AwsError("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size",
                                    400, ProposedSize=size, MinSizeAllowed=low)
                 continue
-            name = str(condition[1]).lstrip("$").lower()
+            given = str(condition[1])
+            name = given.lstrip("$").lower()
             covered.add(name)
-            actual = values.get(name, "")
+            # a field is named with "$": without it the condition compares a literal and fails
+            actual = values.get(name, "") if given.startswith("$") else None
+            if actual is None:
+                raise _denied(f"Policy Condition failed: [\"{op}\", \"{given}\", \"{condition[2]}\"]")
             if op == "eq" and actual != condition[2]:
                 raise _denied(f"Policy Condition failed: [\"eq\", \"${name}\", \"{condition[2]}\"]")
             if op == "starts-with" and not actual.startswith(condition[2]):
