@@ -199,9 +199,11 @@ def error_message_key(model: ServiceModel | None, code: str) -> str:
 
 
 def error_body(model: ServiceModel | None, code: str, error: AwsError, skip=()) -> dict:
-    """The JSON body of an error: its message and the error shape's other members."""
+    """The JSON body of an error: its message and the error shape's other members. An error raised
+    with `_no_message=True` has no message member at all, as some of AWS's have none (KMS's
+    InvalidCiphertextException)."""
     body = {}
-    if error.message or not error.fields:
+    if (error.message or not error.fields) and not error.fields.get("_no_message"):
         body[error_message_key(model, code)] = error.message
     fields = {k: v for k, v in error.fields.items() if v is not None and k not in skip and not k.startswith("_")}
     if fields:

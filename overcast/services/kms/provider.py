@@ -45,6 +45,10 @@ def _not_found(message: str) -> AwsError:
     return AwsError("NotFoundException", message)
 
 
+def _invalid_ciphertext() -> AwsError:
+    return AwsError("InvalidCiphertextException", "", _no_message=True)  # AWS's has no message member
+
+
 def _validation(message: str) -> AwsError:
     return AwsError("ValidationException", message)
 
@@ -441,10 +445,10 @@ class KmsProvider(Provider):
         blob = params.get("CiphertextBlob") or b""
         head = 1 + 36
         if len(blob) < head + _NONCE + 16 or blob[:1] != _CIPHERTEXT_VERSION:
-            raise AwsError("InvalidCiphertextException", "")
+            raise _invalid_ciphertext()
         key_id = blob[1:head].decode("ascii", "replace")
         if not _KEY_ID.match(key_id) or self.store.get_key(ctx.account, ctx.region, key_id) is None:
-            raise AwsError("InvalidCiphertextException", "")
+            raise _invalid_ciphertext()
         if params.get("KeyId"):
             asked = self._key_id(ctx.account, ctx.region, params["KeyId"])
             if asked != key_id:
@@ -455,7 +459,7 @@ class KmsProvider(Provider):
             plaintext = AESGCM(key).decrypt(blob[head:head + _NONCE], blob[head + _NONCE:],
                                             _context_bytes(params.get("EncryptionContext")))
         except InvalidTag:  # another encryption context, or a changed ciphertext
-            raise AwsError("InvalidCiphertextException", "") from None
+            raise _invalid_ciphertext() from None
         self._dry_run(params)
         return {"KeyId": metadata["Arn"], "Plaintext": plaintext, "EncryptionAlgorithm": SYMMETRIC}
 
