@@ -229,3 +229,27 @@ def test_cloudformation_global_table_refusals(client, unique_name, replicas, ext
     failed = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"]
               if e["ResourceStatus"] == "CREATE_FAILED"]
     assert failed[0]["ResourceStatusReason"] == reason
+
+
+def test_time_to_live_is_every_replicas(regions, unique_name):
+    (east, _), (west, _), _ = regions.values()
+    name = unique_name("ttlgt")
+    east.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=KEYS["KeySchema"],
+                      AttributeDefinitions=KEYS["AttributeDefinitions"][:2])
+    east.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    west.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+    for ddb in (east, west):
+        assert ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"] == {
+            "TimeToLiveStatus": "ENABLED", "AttributeName": "exp"}
+    east.put_item(TableName=name, Item={"pk": {"S": "old"}, "sk": {"S": "1"}, "exp": {"N": str(int(time.time()) - 5)}})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(ddb.scan(TableName=name)["Count"] for ddb in (east, west)):
+        time.sleep(0.2)
+    assert [ddb.scan(TableName=name)["Count"] for ddb in (east, west)] == [0, 0]  # expired in both, once each
+    for region, (ddb, streams) in list(regions.items())[:2]:
+        arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        records = _records(streams, arn)
+        assert [r["eventName"] for r in records] == ["INSERT", "REMOVE"], region
+        assert records[1]["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+    east.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "exp"})
+    assert west.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"

@@ -657,17 +657,21 @@ class DynamoDbProvider(Provider):
             raise invalid("TimeToLive is already disabled")
         if not enabled and current != attribute:
             raise invalid("TimeToLive is active on a different AttributeName: current AttributeName is " + current)
-        spec = dict(table.spec)
+        # a global table's TTL setting is every replica's (each expires its own copy of an item)
+        tables = [table, *(self._replica(table, region) for region in table.replicas)]
         with self.store.transaction():
-            if enabled:
-                spec["TtlAttribute"] = attribute
-                self._save(table, spec)
-                updated = self._table(ctx, table.name)
-                self._backfill_ttl(updated)
-            else:
-                spec.pop("TtlAttribute", None)
-                self._save(table, spec)
-                self.store.clear_ttl_values(table.id)
+            for each in tables:
+                if each is None:
+                    continue
+                spec = dict(each.spec)
+                if enabled:
+                    spec["TtlAttribute"] = attribute
+                    self._save(each, spec)
+                    self._backfill_ttl(self._replica(each, each.region))
+                else:
+                    spec.pop("TtlAttribute", None)
+                    self._save(each, spec)
+                    self.store.clear_ttl_values(each.id)
         self._reaper_wake.set()
         return {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attribute}}
 
