@@ -253,3 +253,36 @@ def test_time_to_live_is_every_replicas(regions, unique_name):
         assert records[1]["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
     east.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": False, "AttributeName": "exp"})
     assert west.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_indexes_are_every_replicas(regions, unique_name):
+    (east, _), (west, _), _ = regions.values()
+    name = unique_name("gsigt")
+    east.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=KEYS["KeySchema"],
+                      AttributeDefinitions=KEYS["AttributeDefinitions"][:2])
+    east.put_item(TableName=name, Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "g": {"S": "x"}})
+    east.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    west.update_table(TableName=name, AttributeDefinitions=KEYS["AttributeDefinitions"],
+                      GlobalSecondaryIndexUpdates=[{"Create": GSI[0]}])
+    for ddb in (east, west):  # made in both, from each replica's items
+        found = ddb.query(TableName=name, IndexName="by-g", KeyConditionExpression="g = :g",
+                          ExpressionAttributeValues={":g": {"S": "x"}})["Items"]
+        assert [i["pk"]["S"] for i in found] == ["a"]
+    east.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-g"}}])
+    assert "GlobalSecondaryIndexes" not in west.describe_table(TableName=name)["Table"]
+
+    # deletion protection is each replica's own
+    west.update_table(TableName=name, DeletionProtectionEnabled=True)
+    assert west.describe_table(TableName=name)["Table"]["DeletionProtectionEnabled"] is True
+    assert east.describe_table(TableName=name)["Table"]["DeletionProtectionEnabled"] is False
+    west.update_table(TableName=name, DeletionProtectionEnabled=False)
+
+    assert error(east.update_table, TableName=name, BillingMode="PROVISIONED",
+                 ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})[:2] == (
+        "ValidationException", "Table write capacity should either be Pay-Per-Request or AutoScaled.")
+    with pytest.raises(ClientError) as e:
+        east.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+    assert e.value.response["Error"]["Code"] == "NotImplemented"
+    # a failure in one replica changes none (one transaction)
+    assert error(west.update_table, TableName=name, GlobalSecondaryIndexUpdates=[
+        {"Delete": {"IndexName": "missing"}}])[0] == "ResourceNotFoundException"

@@ -9,6 +9,7 @@ machinery and the TTL reaper task.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import re
@@ -349,11 +350,28 @@ class DynamoDbProvider(Provider):
         table = self._table_by_name_or_arn(ctx, params["TableName"], describe=True)
         if params.get("ReplicaUpdates"):
             return self._update_replicas(ctx, table, params)
-        if table.replicas and (params.get("BillingMode") or params.get("ProvisionedThroughput") or
-                               params.get("GlobalSecondaryIndexUpdates") or params.get("StreamSpecification")):
-            # AWS applies these to every replica; overcast does not yet
-            raise not_implemented("DynamoDB UpdateTable of the billing mode, throughput, indexes or stream of a "
-                                  "global table's replica")
+        if not table.replicas:
+            return self._update_one(ctx, table, params)
+        if params.get("StreamSpecification") or params.get("SSESpecification"):
+            raise not_implemented("DynamoDB UpdateTable of the stream or the encryption of a global table's replica")
+        if params.get("ProvisionedThroughput") or params.get("BillingMode") == "PROVISIONED":
+            # provisioned replicas need Application Auto Scaling on their writes, which overcast has not
+            raise invalid("Table write capacity should either be Pay-Per-Request or AutoScaled.")
+        # the global table's indexes and billing mode are every replica's: changed in all of them, in one
+        # transaction; deletion protection, table class and warm throughput are each replica's own
+        shared = {k: params[k] for k in ("AttributeDefinitions", "GlobalSecondaryIndexUpdates", "BillingMode")
+                  if params.get(k)}
+        with self.store.transaction():
+            answer = self._update_one(ctx, table, params)
+            if shared.keys() - {"AttributeDefinitions"}:
+                for region in table.replicas:
+                    replica = self._replica(table, region)
+                    if replica is not None:
+                        self._update_one(dataclasses.replace(ctx, region=region), replica,
+                                         {"TableName": table.name, **shared})
+        return answer
+
+    def _update_one(self, ctx, table: Table, params: dict) -> dict:
         spec = orjson.loads(orjson.dumps(table.spec))
         types = {d["AttributeName"]: d["AttributeType"] for d in spec["AttributeDefinitions"]}
         for definition in params.get("AttributeDefinitions") or ():
