@@ -37,3 +37,38 @@ def test_dynamodb_writes_survive_kill_9(tmp_path):
         assert len(streams.get_records(ShardIterator=iterator)["Records"]) == 21
     finally:
         server.stop()
+
+
+def test_global_table_replicas_and_replicated_writes_survive_kill_9(tmp_path):
+    data_dir = str(tmp_path / "data")
+    server = OvercastProcess(data_dir=data_dir)
+    try:
+        east = make_client(server.endpoint, "dynamodb")
+        make_table(east, "global", SSESpecification={"Enabled": True})
+        east.update_table(TableName="global", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+        for i in range(10):
+            east.put_item(TableName="global", Item={"pk": {"S": f"k{i}"}})
+    finally:
+        server.stop(kill=True)
+    assert server.process.returncode == -9
+
+    server = OvercastProcess(data_dir=data_dir)
+    try:
+        west = make_client(server.endpoint, "dynamodb", region="eu-west-1")
+        streams = make_client(server.endpoint, "dynamodbstreams", region="eu-west-1")
+        table = west.describe_table(TableName="global")["Table"]
+        assert table["Replicas"] == [{"RegionName": "us-east-1", "ReplicaStatus": "ACTIVE"}]
+        assert west.scan(TableName="global", Select="COUNT")["Count"] == 10
+        key = make_client(server.endpoint, "kms", region="eu-west-1").describe_key(KeyId="alias/aws/dynamodb")
+        assert table["SSEDescription"]["KMSMasterKeyArn"] == key["KeyMetadata"]["Arn"]
+        arn = table["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        assert len(streams.get_records(ShardIterator=iterator)["Records"]) == 10
+        # the replica still replicates after the restart
+        west.put_item(TableName="global", Item={"pk": {"S": "after"}})
+        east = make_client(server.endpoint, "dynamodb")
+        assert "Item" in east.get_item(TableName="global", Key={"pk": {"S": "after"}})
+    finally:
+        server.stop()
