@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from s3_support import error_of, raw
@@ -235,3 +236,12 @@ def test_no_expiration_header_for_a_named_version(s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     assert "Expiration" in s3.head_object(Bucket=bucket, Key="k")
     assert "Expiration" not in s3.head_object(Bucket=bucket, Key="k", VersionId="null")
+
+
+def test_presigned_urls_carry_conditional_headers_in_their_query(s3, bucket):
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k"})
+    first = httpx.put(url + "&if-none-match=%2A", content=b"x")
+    assert first.status_code == 200
+    again = httpx.put(url + "&if-none-match=%2A", content=b"y")
+    assert again.status_code == 412 and "<Condition>If-None-Match</Condition>" in again.text
+    assert httpx.put(url + "&if-match=%22nope%22", content=b"z").status_code == 412

@@ -40,6 +40,7 @@ from overcast.aws.routing import Route
 from overcast.aws.signing import PayloadCheck, SignatureFailure
 from overcast.services.s3 import access
 from overcast.services.s3.blobio import BlobBody, Payload
+from overcast.services.s3.provider import check_website
 from overcast.services.s3.request_ids import request_id_headers
 
 log = logging.getLogger("overcast.s3")
@@ -251,6 +252,12 @@ class S3Front:
         if query:
             for empty in [q for q in self.integer_query.intersection(query) if query[q] == [""]]:
                 del query[empty]
+            if "X-Amz-Signature" in query or "Signature" in query:
+                # a presigned URL carries the conditional headers it signed in its query string
+                for name, values in query.items():
+                    lower = name.lower()
+                    if lower in ("if-match", "if-none-match") and lower not in request.headers:
+                        request.headers[lower] = values[0]
         name = self._operation(request.method, bucket, key, query, request.headers)
         ctx.operation = name
         span = tracing.current()
@@ -348,6 +355,8 @@ class S3Front:
         tagging = params.get(member)
         if operation.name == "PutObjectTagging" and not (isinstance(tagging, dict) and "TagSet" in tagging):
             params[member] = {"TagSet": []}  # a Tagging without a TagSet clears the tags (AWS's recorded answer)
+        if operation.name == "PutBucketWebsite" and isinstance(params.get(member), dict):
+            check_website(params[member])  # its own errors come before the schema's (AWS's recorded answers)
         if params.get(member) is not None and not shape_is_valid(self.model, shape_name, params[member]):
             raise malformed
 

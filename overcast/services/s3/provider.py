@@ -523,12 +523,7 @@ class S3Provider(Provider):
                 raise invalid_argument("a KMSMasterKeyID is not applicable if the default sse algorithm is not "
                                        "aws:kms or aws:kms:dsse", "ApplyServerSideEncryptionByDefault", _NO_VALUE)
         elif key == "website":
-            if not value.get("IndexDocument") and not value.get("RedirectAllRequestsTo"):
-                raise invalid_argument("A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo "
-                                       "is empty")
-            suffix = (value.get("IndexDocument") or {}).get("Suffix")
-            if value.get("IndexDocument") and (not suffix or "/" in suffix):
-                raise invalid_argument("The IndexDocument Suffix is not well formed", "IndexDocument", suffix)
+            check_website(value)
 
     def put_public_access_block(self, ctx, params):
         return self._put_config(ctx, params, "public_access_block", "PublicAccessBlockConfiguration")
@@ -2237,6 +2232,33 @@ def _rfc2047_decoded(value: str) -> str:
         return raw.decode(charset, errors="replace")
     except (binascii.Error, ValueError, LookupError, UnicodeEncodeError):
         return value
+
+
+def check_website(value: dict) -> None:
+    """A website configuration as S3 checks it, in its order (AWS's recorded answers)."""
+    if value.get("RedirectAllRequestsTo") and any(value.get(k) is not None for k in (
+            "IndexDocument", "ErrorDocument", "RoutingRules")):
+        raise invalid_argument("RedirectAllRequestsTo cannot be provided in conjunction with other Routing Rules.",
+                               "RedirectAllRequestsTo", "not null")
+    if value.get("IndexDocument") is None and not value.get("RedirectAllRequestsTo"):
+        raise invalid_argument("A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty",
+                               "IndexDocument", "null")
+    suffix = (value.get("IndexDocument") or {}).get("Suffix")
+    if value.get("IndexDocument") is not None and (not suffix or "/" in suffix):
+        raise invalid_argument("The IndexDocument Suffix is not well formed", "IndexDocument", suffix)
+    rules = value.get("RoutingRules")
+    if rules is not None and not rules:
+        raise malformed_xml()
+    for rule in rules or []:
+        redirect = rule.get("Redirect") or {}
+        if redirect.get("Protocol") is not None and redirect["Protocol"] not in ("http", "https"):
+            raise AwsError("InvalidRequest", "Invalid protocol, protocol can be http or https. If not defined the "
+                           "protocol will be selected automatically.")
+        if redirect.get("ReplaceKeyPrefixWith") is not None and redirect.get("ReplaceKeyWith") is not None:
+            raise AwsError("InvalidRequest", "You can only define ReplaceKeyPrefix or ReplaceKey but not both.")
+        if "Condition" in rule and not rule["Condition"]:
+            raise AwsError("InvalidRequest", "Condition cannot be empty. To redirect all requests without a "
+                           "condition, the condition element shouldn't be present.")
 
 
 def _check_bypass(bucket: Bucket, params) -> None:

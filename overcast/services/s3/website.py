@@ -4,19 +4,29 @@ error document with its 404, routing rules, RedirectAllRequestsTo, and S3's HTML
 
 from __future__ import annotations
 
+import email.utils
+
 from overcast.aws.context import HttpResponse
 from overcast.services.s3.blobio import BlobBody
 from overcast.services.s3.request_ids import request_id_headers
 
 
-def _html_error(status: int, title: str, code: str, message: str, ctx, extra: dict | None = None) -> HttpResponse:
+def _html_error(status: int, title: str, code: str, message: str, ctx, extra: dict | None = None,
+                error_document: str | None = None) -> HttpResponse:
+    """S3's HTML error page; `error_document`: the custom error document's key, which was missing
+    too (S3 adds a section saying so)."""
     ids = request_id_headers(ctx)
     items = [f"<li>Code: {code}</li>", f"<li>Message: {message}</li>"]
     for name, value in (extra or {}).items():
         items.append(f"<li>{name}: {_escape(value)}</li>")
     items += [f"<li>RequestId: {ids[0][1]}</li>", f"<li>HostId: {ids[1][1]}</li>"]
     body = (f"<html>\n<head><title>{status} {title}</title></head>\n<body>\n<h1>{status} {title}</h1>\n<ul>\n"
-            + "\n".join(items) + "\n</ul>\n<hr/>\n</body>\n</html>\n")
+            + "\n".join(items) + "\n</ul>\n")
+    if error_document is not None:
+        body += ("<h3>An Error Occurred While Attempting to Retrieve a Custom Error Document</h3>\n<ul>\n"
+                 "<li>Code: NoSuchKey</li>\n<li>Message: The specified key does not exist.</li>\n"
+                 f"<li>Key: {_escape(error_document)}</li>\n</ul>\n")
+    body += "<hr/>\n</body>\n</html>\n"
     return HttpResponse(status, ids + [("Content-Type", "text/html; charset=utf-8")], body.encode())
 
 
@@ -81,6 +91,25 @@ def _serve(provider, obj, status: int, ctx, head: bool) -> HttpResponse:
     return response
 
 
+def _not_modified(obj, headers: dict) -> int | None:
+    """304 for If-None-Match naming the object's ETag (or If-Modified-Since not before it), 412 for
+    If-Match not naming it: the website endpoint honours conditional GETs as the REST one does."""
+    from overcast.services.s3.provider import _etag_matches
+
+    if headers.get("if-match") is not None and not _etag_matches(obj.etag, headers["if-match"]):
+        return 412
+    if headers.get("if-none-match") is not None:
+        return 304 if _etag_matches(obj.etag, headers["if-none-match"]) else None
+    since = headers.get("if-modified-since")
+    if since is not None:
+        try:
+            if int(obj.modified) <= email.utils.parsedate_to_datetime(since).timestamp():
+                return 304
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
 async def serve_website(provider, request, ctx, bucket_name: str | None, key: str | None) -> HttpResponse:
     head = request.method == "HEAD"
     if request.method not in ("GET", "HEAD"):
@@ -114,6 +143,9 @@ async def serve_website(provider, request, ctx, bucket_name: str | None, key: st
         redirect = obj.meta.get("WebsiteRedirectLocation")
         if redirect:
             return _redirect(301, redirect, ctx)
+        unchanged = _not_modified(obj, request.headers)
+        if unchanged is not None:
+            return HttpResponse(unchanged, request_id_headers(ctx) + [("ETag", obj.etag)], b"")
         return _serve(provider, obj, 200, ctx, head)
     if not key.endswith("/") and key:
         folder = provider.store.latest(bucket.name, f"{key}/{suffix}")
@@ -127,7 +159,8 @@ async def serve_website(provider, request, ctx, bucket_name: str | None, key: st
         doc = provider.store.latest(bucket.name, error_key)
         if doc is not None and not doc.delete_marker:
             return _serve(provider, doc, 404, ctx, head)
-    response = _html_error(404, "Not Found", "NoSuchKey", "The specified key does not exist.", ctx, {"Key": lookup})
+    response = _html_error(404, "Not Found", "NoSuchKey", "The specified key does not exist.", ctx, {"Key": lookup},
+                           error_document=error_key)
     if head:
         response.body = b""
     return response
