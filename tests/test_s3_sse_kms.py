@@ -82,3 +82,14 @@ def test_s3s_managed_key_and_the_bucket_default(s3, bucket, kms):
         "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     assert (done["ServerSideEncryption"], done["SSEKMSKeyId"]) == ("aws:kms", key["Arn"])
     assert s3.get_object(Bucket=bucket, Key="mpu")["SSEKMSKeyId"] == key["Arn"]
+
+
+def test_a_copy_onto_itself_that_changes_the_encryption_is_allowed(s3, bucket, kms):
+    key = kms.create_key()["KeyMetadata"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key["KeyId"])
+    # no settings: the bucket's default (AES256) differs from the source's SSE-KMS
+    copied = s3.copy_object(Bucket=bucket, Key="k", CopySource=f"{bucket}/k")
+    assert copied["ServerSideEncryption"] == "AES256" and "SSEKMSKeyId" not in copied
+    with pytest.raises(ClientError) as info:  # now the same encryption: nothing changes
+        s3.copy_object(Bucket=bucket, Key="k", CopySource=f"{bucket}/k")
+    assert error_of(info)["Code"] == "InvalidRequest"

@@ -1332,6 +1332,10 @@ class S3Provider(Provider):
         same = src_bucket.name == bucket.name and src.key == key and "versionId=" not in (params["CopySource"] or "")
         changes = directive == "REPLACE" or any(params.get(n) for n in (
             "StorageClass", "WebsiteRedirectLocation", "ServerSideEncryption", "SSEKMSKeyId", "ChecksumAlgorithm"))
+        if same and not changes:  # a copy that encrypts otherwise than the source is a change too
+            encryption = self._encryption(bucket, params)
+            changes = (encryption["ServerSideEncryption"], encryption.get("SSEKMSKeyId")) != (
+                src.meta.get("ServerSideEncryption", "AES256"), src.meta.get("SSEKMSKeyId"))
         if same and not changes and not bucket.config.get(CONFIGS["Encryption"][0]):
             raise AwsError("InvalidRequest", "This copy request is illegal because it is trying to copy an object to "
                            "itself without changing the object's metadata, storage class, website redirect location "
