@@ -245,3 +245,29 @@ def test_presigned_urls_carry_conditional_headers_in_their_query(s3, bucket):
     again = httpx.put(url + "&if-none-match=%2A", content=b"y")
     assert again.status_code == 412 and "<Condition>If-None-Match</Condition>" in again.text
     assert httpx.put(url + "&if-match=%22nope%22", content=b"z").status_code == 412
+
+
+def _composite_upload(s3, bucket, key, algorithm):
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm=algorithm)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"part data",
+                          ChecksumAlgorithm=algorithm)
+    return upload, part
+
+
+def test_a_copy_of_a_composite_object_keeps_its_algorithm(s3, bucket):
+    import hashlib as _hashlib
+
+    upload, part = _composite_upload(s3, bucket, "k", "SHA256")
+    s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": part["ChecksumSHA256"]}]})
+    copied = s3.copy_object(Bucket=bucket, Key="copy", CopySource=f"{bucket}/k")["CopyObjectResult"]
+    assert copied["ChecksumSHA256"] == base64.b64encode(_hashlib.sha256(b"part data").digest()).decode()
+    assert "ChecksumCRC64NVME" not in copied
+
+
+def test_a_part_checksum_of_another_algorithm_is_bad_digest(s3, bucket):
+    upload, part = _composite_upload(s3, bucket, "k", "CRC32")
+    error = _failure(s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": "a" * 43 + "="}]})
+    assert (error["Code"], error["Message"]) == ("BadDigest",
+                                                 "The sha256 you specified for part 1 did not match what we received.")

@@ -1362,9 +1362,7 @@ class S3Provider(Provider):
         algorithm = (params.get("ChecksumAlgorithm") or "").upper()
         src_sums = src.meta.get("Checksums") or {}
         if not algorithm:
-            algorithm = next(iter(src_sums), ck.DEFAULT_ALGORITHM)
-            if src.meta.get("ChecksumType") == "COMPOSITE":
-                algorithm = ck.DEFAULT_ALGORITHM if algorithm not in ("CRC32", "CRC32C") else algorithm
+            algorithm = next(iter(src_sums), ck.DEFAULT_ALGORITHM)  # a COMPOSITE source's too (AWS's answers)
         data = None
         if src.blob is None:  # a small object kept in its row
             data = self.store.data(src)
@@ -1731,6 +1729,10 @@ class S3Provider(Provider):
                 given = item.get(f"Checksum{algorithm}")
                 if given is not None and given != value:
                     raise _invalid_part(upload[0], item["PartNumber"], item.get("ETag"))
+                other = next((k for k in item if k.startswith("Checksum") and k != f"Checksum{algorithm}"), None)
+                if given is None and other is not None:  # another algorithm's: it cannot match (AWS's answer)
+                    raise AwsError("BadDigest", f"The {other[len('Checksum'):].lower()} you specified for part "
+                                   f"{item['PartNumber']} did not match what we received.")
                 if given is None and checksum_type == "COMPOSITE":
                     raise AwsError("InvalidRequest", f"The upload was created using a {algorithm.lower()} checksum. "
                                    "The complete request must include the checksum for each part. It was missing for "
