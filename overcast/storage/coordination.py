@@ -413,6 +413,8 @@ class Cluster:
         nor it for a heartbeat); one statement for all that was published meanwhile."""
         import psycopg
 
+        from overcast.storage.postgres import run_statement
+
         try:
             while self._outbox and not self._stopped:
                 batch, self._outbox = self._outbox, []
@@ -420,8 +422,13 @@ class Cluster:
                     if self._notify_conn is None or self._notify_conn.closed:
                         self._notify_conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
                                                                                   connect_timeout=2)
-                    await asyncio.wait_for(self._notify_conn.execute(
-                        "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p", (PG_CHANNEL, batch)), 5)
+                    # the payloads as parameters (no quoting), up to 1,000 a statement
+                    for start in range(0, len(batch), 1000):
+                        part = batch[start:start + 1000]
+                        places = ", ".join(f"(${n})" for n in range(2, len(part) + 2))
+                        await run_statement(self._notify_conn.pgconn,
+                                            f"SELECT pg_notify($1, p) FROM (VALUES {places}) AS v(p)".encode(),
+                                            [PG_CHANNEL.encode(), *(p.encode() for p in part)], timeout=5)
                 except Exception as e:  # the database is gone: waiters wake by their own timeouts
                     log.warning("sending %d notifications failed: %s", len(batch), _first_line(e))
                     conn, self._notify_conn = self._notify_conn, None

@@ -122,6 +122,61 @@ def barrier_kwargs(url: str) -> dict:
     return kwargs
 
 
+async def run_statement(pgconn: psycopg.pq.abc.PGconn, sql: bytes, params: Sequence[bytes] | None = None,
+                        timeout: float | None = None) -> None:
+    """Run one statement on a connection nothing else uses and wait for it, on libpq directly:
+    the event loop watches the socket, without psycopg's async machinery (per wait: a lock, a
+    timer, a future and its generators, and a Task where asyncio.wait_for adds one), which the
+    group commit's barrier and the notifications' batches paid at every request that wrote and
+    cost more CPU than the write itself. Its rows, if any, are not read. Raises
+    psycopg.OperationalError when the connection fails, TimeoutError after `timeout` seconds
+    (the connection is then busy: close it), psycopg.Error of its SQLSTATE when the statement
+    fails."""
+    if params is None:
+        pgconn.send_query(sql)
+    else:
+        pgconn.send_query_params(sql, params)
+    loop = asyncio.get_running_loop()
+    fd = pgconn.socket
+    while pgconn.flush():  # (a statement larger than the socket's buffer) the rest when writable
+        writable = loop.create_future()
+        loop.add_writer(fd, lambda f=writable: f.done() or f.set_result(None))
+        try:
+            await writable
+        finally:
+            loop.remove_writer(fd)
+    done = loop.create_future()
+
+    def readable() -> None:
+        try:
+            pgconn.consume_input()
+        except psycopg.Error as e:
+            if not done.done():
+                done.set_exception(e)
+            return
+        if not pgconn.is_busy() and not done.done():
+            done.set_result(None)
+
+    timer = None
+    if timeout is not None:
+        timer = loop.call_later(timeout, lambda: done.done() or done.set_exception(TimeoutError()))
+    loop.add_reader(fd, readable)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+        if timer is not None:
+            timer.cancel()
+    error = None
+    while (result := pgconn.get_result()) is not None:
+        if result.status not in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK):
+            error = psycopg.errors.error_from_result(result)
+    if pgconn.status == psycopg.pq.ConnStatus.BAD:
+        raise psycopg.OperationalError("the connection was lost")
+    if error is not None:
+        raise error
+
+
 def probe(url: str) -> None:
     """Connect once, raising StorageUnavailable with PostgreSQL's own reason when that fails
     (the pool would only say that it timed out)."""
@@ -436,7 +491,7 @@ class PostgresDatabase(Database):
                             raise OutcomeUnknown("PostgreSQL restarted before the commits were flushed")
                     # a transaction with an id writes a commit record; committed synchronously, it
                     # waits for the WAL to be flushed up to it, which covers every commit before it
-                    await self._barrier_conn.execute("SELECT pg_current_xact_id()")
+                    await run_statement(self._barrier_conn.pgconn, b"SELECT pg_current_xact_id()")
                     break
                 except (psycopg.OperationalError, OSError) as e:
                     conn, self._barrier_conn = self._barrier_conn, None
