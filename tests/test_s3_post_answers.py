@@ -57,3 +57,16 @@ def test_policy_simple_conditions_have_one_property(s3, bucket):
     assert "Simple-Conditions must have exactly one property specified." in r.text
     r = _post(s3.generate_presigned_post(bucket, "k", ExpiresIn=60))
     assert r.headers["x-amz-checksum-type"] == "FULL_OBJECT"
+
+
+def test_a_policy_comes_with_its_signature_fields(s3, bucket):
+    presigned = s3.generate_presigned_post(bucket, "k", ExpiresIn=60)  # SigV2 fields: AWSAccessKeyId, signature
+    fields = dict(presigned["fields"])
+    fields.pop("AWSAccessKeyId")
+    r = httpx.post(presigned["url"], data=fields, files={"file": ("f", b"x")}, timeout=30)
+    assert r.status_code == 400 and "<ArgumentName>AWSAccessKeyId</ArgumentName>" in r.text
+    assert "Bucket POST must contain a field named 'AWSAccessKeyId'.  If it is specified, please check the order " \
+           "of the fields." in r.text
+    only_policy = {k: v for k, v in presigned["fields"].items() if k in ("key", "policy")}
+    r = httpx.post(presigned["url"], data=only_policy, files={"file": ("f", b"x")}, timeout=30)
+    assert r.status_code == 403 and "<Code>AccessDenied</Code>" in r.text

@@ -171,6 +171,22 @@ async def _once(body: bytes):
         yield body
 
 
+_V4_FIELDS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Signature")
+_V2_FIELDS = ("AWSAccessKeyId", "Signature")
+
+
+def _check_signature_fields(lower: dict) -> None:
+    """A policy comes with its signature's fields, all of one version (S3's answers, in its order):
+    none at all is AccessDenied; one missing is named."""
+    v4 = any(name.lower() in lower for name in _V4_FIELDS)
+    if not v4 and not any(name.lower() in lower for name in _V2_FIELDS):
+        raise AwsError("AccessDenied", "Access Denied", 403)
+    for name in _V4_FIELDS if v4 else _V2_FIELDS:
+        if name.lower() not in lower:
+            raise AwsError("InvalidArgument", f"Bucket POST must contain a field named '{name}'.  If it is specified, "
+                           "please check the order of the fields.", 400, ArgumentName=name, ArgumentValue="")
+
+
 def _check_policy(lower: dict, fields: dict, bucket: str, key: str, size: int, signed: bool = False) -> None:
     """The POST policy's expiration and conditions; `signed`: a page on another site sent the form
     (docs/security.md), so a policy and its signature must be there."""
@@ -180,6 +196,7 @@ def _check_policy(lower: dict, fields: dict, bucket: str, key: str, size: int, s
                        "POST policy (see overcast's docs/security.md).", 403)
     if not policy_text:
         return  # an anonymous upload without a policy (a public bucket): nothing to check
+    _check_signature_fields(lower)
     try:
         policy = orjson.loads(base64.b64decode(policy_text))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
