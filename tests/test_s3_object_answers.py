@@ -271,3 +271,18 @@ def test_a_part_checksum_of_another_algorithm_is_bad_digest(s3, bucket):
         "Parts": [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": "a" * 43 + "="}]})
     assert (error["Code"], error["Message"]) == ("BadDigest",
                                                  "The sha256 you specified for part 1 did not match what we received.")
+
+
+def test_sigv2_presigned_urls_carry_metadata_in_their_query(s3, bucket):
+    # boto3's SigV2 presigning moves x-amz-* headers into the query string
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "k", "Metadata": {"foo": "bar"}})
+    assert "x-amz-meta-foo=bar" in url
+    assert httpx.put(url, content=b"content").status_code == 200
+    assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"foo": "bar"}
+
+
+def test_the_first_bad_response_override_in_query_order_is_named(s3, bucket, endpoint):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    error = _failure(s3.get_object, Bucket=bucket, Key="k", ResponseContentDisposition="a\u2014b",
+                     ResponseCacheControl="c\u2014d")
+    assert (error["Code"], error["ArgumentName"]) == ("InvalidArgument", "response-cache-control")

@@ -83,6 +83,11 @@ def _xml_payload(model, operation) -> tuple | None:
             kind == "structure")
 
 
+# a presigned URL's own query parameters, which are not headers it carries
+_PRESIGN_PARAMETERS = frozenset(("x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires",
+                                 "x-amz-signedheaders", "x-amz-signature", "x-amz-security-token"))
+
+
 def _integer_query_names(model) -> frozenset:
     """The query parameters of integer type (max-keys, part-number-marker...): S3 takes one given
     empty as not given (AWS's recorded answers), where the model would refuse it."""
@@ -253,10 +258,12 @@ class S3Front:
             for empty in [q for q in self.integer_query.intersection(query) if query[q] == [""]]:
                 del query[empty]
             if "X-Amz-Signature" in query or "Signature" in query:
-                # a presigned URL carries the conditional headers it signed in its query string
+                # a presigned URL carries headers it signed in its query string: conditional ones,
+                # and x-amz-* ones (SigV2 URLs put user metadata there)
                 for name, values in query.items():
                     lower = name.lower()
-                    if lower in ("if-match", "if-none-match") and lower not in request.headers:
+                    if (lower in ("if-match", "if-none-match") or lower.startswith("x-amz-")
+                            and lower not in _PRESIGN_PARAMETERS) and lower not in request.headers:
                         request.headers[lower] = values[0]
         name = self._operation(request.method, bucket, key, query, request.headers)
         ctx.operation = name

@@ -1069,9 +1069,11 @@ class S3Provider(Provider):
             # a FULL_OBJECT object's part has no checksum of its own, unless it is the whole object
             # a part read answers that part's checksum and the object's checksum type (AWS's recorded answers)
             out.update(_part_checksum(meta, meta["PartChecksums"], number), ChecksumType=meta.get("ChecksumType"))
-        for header, name in (("ResponseContentType", "ContentType"), ("ResponseContentLanguage", "ContentLanguage"),
+        # in the query's (alphabetical) order, which decides which bad value S3 names first
+        for header, name in (("ResponseCacheControl", "CacheControl"),
                              ("ResponseContentDisposition", "ContentDisposition"),
-                             ("ResponseContentEncoding", "ContentEncoding"), ("ResponseCacheControl", "CacheControl"),
+                             ("ResponseContentEncoding", "ContentEncoding"),
+                             ("ResponseContentLanguage", "ContentLanguage"), ("ResponseContentType", "ContentType"),
                              ("ResponseExpires", "Expires")):
             value = params.get(header)
             if value is not None:
