@@ -30,7 +30,7 @@ def test_create_rest_api_returns_aws_shape(apigw):
     assert ID.match(api["rootResourceId"])
     assert api["name"] == "shape"
     assert api["apiKeySource"] == "HEADER"
-    assert api["endpointConfiguration"] == {"types": ["EDGE"]}
+    assert api["endpointConfiguration"] == {"types": ["EDGE"], "ipAddressType": "ipv4"}
     assert api["tags"] == {"team": "x"}
     assert api["createdDate"]
     assert api["ResponseMetadata"]["HTTPStatusCode"] == 201
@@ -39,7 +39,7 @@ def test_create_rest_api_returns_aws_shape(apigw):
 def test_get_rest_api_unknown_answers_not_found(apigw):
     with pytest.raises(ClientError) as e:
         apigw.get_rest_api(restApiId="abcdefghij")
-    assert error(e) == ("NotFoundException", "Invalid API identifier specified", 404)
+    assert error(e) == ("NotFoundException", "Invalid API identifier specified 000000000000:abcdefghij", 404)
 
 
 def test_get_rest_apis_lists_and_pages(apigw):
@@ -441,3 +441,99 @@ def test_import_api_keys_that_are_not_utf8_is_bad_request(apigw):
         apigw.import_api_keys(body=b"name,key\n\xff\xfe,abc\n", format="csv")
     assert excinfo.value.response["Error"]["Code"] == "BadRequestException"
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_untagged_api_answers_no_tags_until_updated(apigw):
+    # AWS leaves tags out of an untagged API's CreateRestApi and GetRestApis answers, and answers
+    # tags: {} once UpdateRestApi has touched it
+    api = apigw.create_rest_api(name="untagged")
+    assert "tags" not in api
+    assert "tags" not in next(a for a in apigw.get_rest_apis(limit=500)["items"] if a["id"] == api["id"])
+    updated = apigw.update_rest_api(restApiId=api["id"], patchOperations=[
+        {"op": "replace", "path": "/description", "value": "d"}])
+    assert updated["tags"] == {}
+
+
+def test_endpoint_configuration_answers_its_ip_address_type(apigw):
+    assert apigw.create_rest_api(name="regional", endpointConfiguration={"types": ["REGIONAL"]})[
+        "endpointConfiguration"] == {"types": ["REGIONAL"], "ipAddressType": "ipv4"}
+    assert apigw.create_rest_api(name="private", endpointConfiguration={"types": ["PRIVATE"]})[
+        "endpointConfiguration"] == {"types": ["PRIVATE"], "ipAddressType": "dualstack"}
+    assert apigw.create_rest_api(name="dual", endpointConfiguration={"types": ["REGIONAL"],
+                                                                    "ipAddressType": "dualstack"})[
+        "endpointConfiguration"]["ipAddressType"] == "dualstack"
+    with pytest.raises(ClientError) as e:
+        apigw.create_rest_api(name="bad", endpointConfiguration={"types": ["NOPE"]})
+    assert error(e)[0] == "ValidationException"  # the enum of endpointConfiguration.types
+
+
+def test_get_rest_apis_lists_in_creation_order(apigw):
+    ids = [apigw.create_rest_api(name=f"order-{i}")["id"] for i in range(3)]
+    listed = [a["id"] for a in apigw.get_rest_apis(limit=500)["items"] if a["id"] in ids]
+    assert listed == ids
+
+
+def test_unknown_api_errors_name_what_aws_names(apigw):
+    api = apigw.create_rest_api(name="errors")
+    for call in (lambda: apigw.get_authorizers(restApiId="nosuchapi1"),
+                 lambda: apigw.get_request_validators(restApiId="nosuchapi1"),
+                 lambda: apigw.update_rest_api(restApiId="nosuchapi1", patchOperations=[])):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error(e) == ("NotFoundException", "Invalid API identifier specified 000000000000:nosuchapi1", 404)
+    # a call addressing an object of the API says that object is unknown
+    with pytest.raises(ClientError) as e:
+        apigw.get_method(restApiId="nosuchapi1", resourceId=api["rootResourceId"], httpMethod="GET")
+    assert error(e) == ("NotFoundException", "Invalid Resource identifier specified", 404)
+    with pytest.raises(ClientError) as e:
+        apigw.get_request_validator(restApiId="nosuchapi1", requestValidatorId="abc123")
+    assert error(e) == ("NotFoundException", "Invalid Request Validator identifier specified", 404)
+    with pytest.raises(ClientError) as e:
+        apigw.create_request_validator(restApiId="nosuchapi1", name="v")
+    assert error(e) == ("BadRequestException", "Invalid REST API identifier specified", 400)
+
+
+def test_greedy_resource_child_error_names_the_variable(apigw):
+    api = apigw.create_rest_api(name="greedy")
+    proxy = apigw.create_resource(restApiId=api["id"], parentId=api["rootResourceId"], pathPart="{proxy+}")
+    with pytest.raises(ClientError) as e:
+        apigw.create_resource(restApiId=api["id"], parentId=proxy["id"], pathPart="child")
+    assert error(e) == ("BadRequestException",
+                        "Cannot create a child of a resource with a greedy path variable: {proxy+}", 400)
+
+
+def test_deployment_answers_api_summary_only_when_embedded(apigw):
+    api = apigw.create_rest_api(name="summary")
+    apigw.put_method(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="GET",
+                     authorizationType="NONE")
+    apigw.put_integration(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="GET", type="MOCK")
+    deployment = apigw.create_deployment(restApiId=api["id"])
+    assert "apiSummary" not in deployment
+    assert "apiSummary" not in apigw.get_deployment(restApiId=api["id"], deploymentId=deployment["id"])
+    assert "apiSummary" not in apigw.get_deployments(restApiId=api["id"])["items"][0]
+    embedded = apigw.get_deployment(restApiId=api["id"], deploymentId=deployment["id"], embed=["apisummary"])
+    assert embedded["apiSummary"] == {"/": {"GET": {"authorizationType": "NONE", "apiKeyRequired": False}}}
+
+
+def test_untagged_stage_and_emptied_maps_are_left_out(apigw):
+    api = apigw.create_rest_api(name="empties")
+    root = api["rootResourceId"]
+    apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE",
+                     requestParameters={"method.request.querystring.q": False})
+    apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET", type="MOCK")
+    apigw.put_method_response(restApiId=api["id"], resourceId=root, httpMethod="GET", statusCode="200",
+                              responseModels={"application/json": "Empty"})
+    deployment = apigw.create_deployment(restApiId=api["id"])
+    stage = apigw.create_stage(restApiId=api["id"], stageName="dev", deploymentId=deployment["id"])
+    assert "tags" not in stage
+    assert "tags" not in apigw.get_stages(restApiId=api["id"])["item"][0]
+    tagged = apigw.create_stage(restApiId=api["id"], stageName="prod", deploymentId=deployment["id"],
+                                tags={"a": "1"})
+    assert tagged["tags"] == {"a": "1"}
+    method = apigw.update_method(restApiId=api["id"], resourceId=root, httpMethod="GET", patchOperations=[
+        {"op": "remove", "path": "/requestParameters/method.request.querystring.q"}])
+    assert "requestParameters" not in method
+    response = apigw.update_method_response(restApiId=api["id"], resourceId=root, httpMethod="GET",
+                                            statusCode="200", patchOperations=[
+                                                {"op": "remove", "path": "/responseModels/application~1json"}])
+    assert "responseModels" not in response

@@ -448,3 +448,19 @@ def test_lambda_proxy_event_keeps_each_value_of_a_repeated_header(proxy_api):
     event = proxy_api.call("GET", "/items/7", headers=[("X-Tag", "a"), ("X-Tag", "b, c")]).json()
     assert event["multiValueHeaders"]["X-Tag"] == ["a", "b, c"]
     assert event["headers"]["X-Tag"] == "a,b, c"
+
+
+def test_lambda_proxy_event_has_the_x_forwarded_headers(proxy_api, endpoint):
+    # API Gateway's front end adds X-Forwarded-For (the client's address, appended to any chain
+    # the client sent), X-Forwarded-Port and X-Forwarded-Proto to every proxied request
+    event = proxy_api.call("GET", "/items/1").json()
+    port = endpoint.rsplit(":", 1)[1]
+    assert event["headers"]["X-Forwarded-For"] == "127.0.0.1"
+    assert event["headers"]["X-Forwarded-Port"] == port
+    assert event["headers"]["X-Forwarded-Proto"] == "http"
+    assert event["multiValueHeaders"]["X-Forwarded-Proto"] == ["http"]
+    # a chain the client sent is kept, the client's address last (a local peer's chain is taken by
+    # the HTTP server as the client's address, so it is not repeated)
+    chained = proxy_api.call("GET", "/items/1", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}).json()
+    assert chained["headers"]["X-Forwarded-For"] == "198.51.100.1, 203.0.113.7"
+    assert chained["multiValueHeaders"]["X-Forwarded-For"] == ["198.51.100.1, 203.0.113.7"]

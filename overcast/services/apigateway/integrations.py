@@ -183,6 +183,22 @@ class Integrations:
     def proxy_event(self, stage, state, plan) -> dict:
         headers = dict(state.headers_cased)
         multi_headers = state.multi_headers_cased()
+        # the X-Forwarded-* headers API Gateway's front end adds to every proxied request: the
+        # client's address appended to any For chain the client sent, the port and scheme it used.
+        # (The HTTP server already took a chain sent from a local peer as the client's address:
+        # that address is not appended twice.)
+        request = state.request
+        client = request.client[0] if request.client else "127.0.0.1"
+        chain = [p.strip() for p in (headers.get("X-Forwarded-For") or "").split(",") if p.strip()]
+        if not chain or chain[-1] != client:
+            chain.append(client)
+        host_port = request.host.rpartition(":")[2] if ":" in request.host else ""
+        forwarded = {"X-Forwarded-For": ", ".join(chain),
+                     "X-Forwarded-Port": host_port if host_port.isdigit() else
+                     ("443" if request.scheme == "https" else "80"),
+                     "X-Forwarded-Proto": request.scheme}
+        headers.update(forwarded)
+        multi_headers.update({k: [v] for k, v in forwarded.items()})
         ctx = state.context
         request_context = {
             "resourceId": ctx["resourceId"], "resourcePath": ctx["resourcePath"], "httpMethod": state.http_method,

@@ -64,6 +64,25 @@ def now() -> int:
     return int(time.time())
 
 
+def _default_ip_address_type(config: dict) -> None:
+    """AWS answers an endpoint configuration's ipAddressType even when none was asked for: a
+    private API is dualstack, an edge-optimized or regional one ipv4."""
+    if "ipAddressType" not in config:
+        config["ipAddressType"] = "dualstack" if "PRIVATE" in (config.get("types") or []) else "ipv4"
+
+
+def _drop_empty(doc: dict, keys: tuple) -> None:
+    """AWS leaves out a map whose last entry a patch removed (as it never answers an empty one)."""
+    for key in keys:
+        if doc.get(key) == {}:
+            del doc[key]
+
+
+def _deployment_view(deployment: dict, summary: bool = False) -> dict:
+    """A deployment as AWS answers it: its apiSummary only when GetDeployment embeds it."""
+    return deployment if summary else {k: v for k, v in deployment.items() if k != "apiSummary"}
+
+
 def not_found(message: str) -> AwsError:
     return AwsError("NotFoundException", message, 404)
 
@@ -204,10 +223,12 @@ class ApiGatewayProvider(Provider):
 
     # -- documents ---------------------------------------------------------------------------
 
-    def _api(self, ctx, api_id: str) -> dict:
+    def _api(self, ctx, api_id: str, missing: str | None = None) -> dict:
+        """The REST API; AWS's NotFoundException names the account and id, or, for a call
+        addressing an object of the API (a resource, a validator), says that object is unknown."""
         doc = self.store.get_api(ctx.account, ctx.region, api_id)
         if doc is None:
-            raise not_found("Invalid API identifier specified")
+            raise not_found(missing or f"Invalid API identifier specified {ctx.account}:{api_id}")
         return doc
 
     def _save(self, ctx, doc: dict) -> None:
@@ -270,13 +291,15 @@ class ApiGatewayProvider(Provider):
             for t in params["endpointConfiguration"]["types"]:
                 if t not in ("EDGE", "REGIONAL", "PRIVATE"):
                     raise bad_request(f"Invalid endpoint configuration type: {t}")
+        _default_ip_address_type(api["endpointConfiguration"])
         return api
 
     @staticmethod
     def api_view(api: dict) -> dict:
         out = {k: v for k, v in api.items() if k not in ("resources", "models", "requestValidators", "authorizers",
                                                           "gatewayResponses", "stages", "documentationParts")}
-        out.setdefault("tags", {})
+        # AWS leaves `tags` out of an untagged API's CreateRestApi/GetRestApis answer, and answers
+        # `tags: {}` once an update or import has touched it (update_rest_api, put_rest_api)
         return out
 
     def create_rest_api(self, ctx, params):
@@ -306,6 +329,8 @@ class ApiGatewayProvider(Provider):
         if view.get("apiKeySource") not in ("HEADER", "AUTHORIZER"):
             raise bad_request("Invalid API Key Source: must be HEADER or AUTHORIZER")
         api.update(view)
+        _default_ip_address_type(api["endpointConfiguration"])
+        api.setdefault("tags", {})
         self._save(ctx, api)
         return self.api_view(api)
 
@@ -329,6 +354,7 @@ class ApiGatewayProvider(Provider):
         spec = openapi.load(params.get("body"))
         openapi.apply(api, spec, mode=params.get("mode") or "merge",
                       fail_on_warnings=bool(params.get("failOnWarnings")), params=params.get("parameters") or {})
+        api.setdefault("tags", {})
         self._save(ctx, api)
         return self.api_view(api)
 
@@ -367,7 +393,7 @@ class ApiGatewayProvider(Provider):
         return out
 
     def create_resource(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         parent = self._resource(api, params["parentId"])
         part = params.get("pathPart") or ""
         resource = self.add_resource(api, parent, part)
@@ -388,7 +414,7 @@ class ApiGatewayProvider(Provider):
                     raise bad_request(f"A sibling ({other['pathPart']}) of this resource already has a variable path part "
                                       "-- only one is allowed")
         if parent.get("pathPart", "").endswith("+}"):
-            raise bad_request("Cannot create a child of a resource with a greedy path variable")
+            raise bad_request(f"Cannot create a child of a resource with a greedy path variable: {parent['pathPart']}")
         base = parent["path"].rstrip("/")
         resource = {"id": new_id(), "parentId": parent["id"], "pathPart": part, "path": f"{base}/{part}",
                     "resourceMethods": {}}
@@ -396,7 +422,7 @@ class ApiGatewayProvider(Provider):
         return resource
 
     def get_resource(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         return self.resource_view(self._resource(api, params["resourceId"]))
 
     def get_resources(self, ctx, params):
@@ -406,7 +432,7 @@ class ApiGatewayProvider(Provider):
         return _page([self.resource_view(r, embed) for r in items], params)
 
     def update_resource(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         resource = self._resource(api, params["resourceId"])
         view = {"parentId": resource.get("parentId"), "pathPart": resource.get("pathPart")}
         apply_patch(view, params.get("patchOperations"), {"parentId", "pathPart"})
@@ -424,7 +450,7 @@ class ApiGatewayProvider(Provider):
                 self._repath(api, child, resource)
 
     def delete_resource(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         resource = self._resource(api, params["resourceId"])
         if resource["id"] == api["rootResourceId"]:
             raise bad_request("Cannot delete the root resource")
@@ -444,7 +470,7 @@ class ApiGatewayProvider(Provider):
     # -- methods -----------------------------------------------------------------------------
 
     def put_method(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         resource = self._resource(api, params["resourceId"])
         http_method = params["httpMethod"].upper()
         if http_method not in HTTP_METHODS:
@@ -474,27 +500,28 @@ class ApiGatewayProvider(Provider):
         return copy.deepcopy(method)
 
     def get_method(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         return copy.deepcopy(self._method(api, params["resourceId"], params["httpMethod"]))
 
     def update_method(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         method = self._method(api, params["resourceId"], params["httpMethod"])
         apply_patch(method, params.get("patchOperations"),
                     {"authorizationType", "authorizerId", "apiKeyRequired", "operationName", "requestParameters",
                      "requestModels", "requestValidatorId", "authorizationScopes", "methodResponses"})
+        _drop_empty(method, ("requestParameters", "requestModels"))
         self._save(ctx, api)
         return copy.deepcopy(method)
 
     def delete_method(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         self._method(api, params["resourceId"], params["httpMethod"])
         del api["resources"][params["resourceId"]]["resourceMethods"][params["httpMethod"].upper()]
         self._save(ctx, api)
         return {}
 
     def put_method_response(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         method = self._method(api, params["resourceId"], params["httpMethod"])
         response = {"statusCode": params["statusCode"]}
         for key in ("responseParameters", "responseModels"):
@@ -511,19 +538,20 @@ class ApiGatewayProvider(Provider):
         return response
 
     def get_method_response(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         return self._method_response(self._method(api, params["resourceId"], params["httpMethod"]), params["statusCode"])
 
     def update_method_response(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         response = self._method_response(self._method(api, params["resourceId"], params["httpMethod"]),
                                          params["statusCode"])
         apply_patch(response, params.get("patchOperations"), {"responseParameters", "responseModels"})
+        _drop_empty(response, ("responseParameters", "responseModels"))
         self._save(ctx, api)
         return response
 
     def delete_method_response(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         method = self._method(api, params["resourceId"], params["httpMethod"])
         self._method_response(method, params["statusCode"])
         del method["methodResponses"][params["statusCode"]]
@@ -531,7 +559,7 @@ class ApiGatewayProvider(Provider):
         return {}
 
     async def test_invoke_method(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         resource = self._resource(api, params["resourceId"])
         self._method(api, params["resourceId"], params["httpMethod"])
         return await self.plane.test_invoke_method(ctx, api, resource, params["httpMethod"].upper(), params)
@@ -539,7 +567,7 @@ class ApiGatewayProvider(Provider):
     # -- integrations ------------------------------------------------------------------------
 
     def put_integration(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         method = self._method(api, params["resourceId"], params["httpMethod"])
         integration = build_integration(params)
         method["methodIntegration"] = integration
@@ -553,10 +581,10 @@ class ApiGatewayProvider(Provider):
         return integration
 
     def get_integration(self, ctx, params):
-        return copy.deepcopy(self._integration(self._api(ctx, params["restApiId"]), params))
+        return copy.deepcopy(self._integration(self._api(ctx, params["restApiId"], "Invalid Resource identifier specified"), params))
 
     def update_integration(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         integration = self._integration(api, params)
         apply_patch(integration, params.get("patchOperations"),
                     {"uri", "httpMethod", "credentials", "requestParameters", "requestTemplates", "passthroughBehavior",
@@ -566,14 +594,14 @@ class ApiGatewayProvider(Provider):
         return copy.deepcopy(integration)
 
     def delete_integration(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         self._integration(api, params)
         del self._method(api, params["resourceId"], params["httpMethod"])["methodIntegration"]
         self._save(ctx, api)
         return {}
 
     def put_integration_response(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         integration = self._integration(api, params)
         response = {"statusCode": params["statusCode"]}
         for key in ("selectionPattern", "responseParameters", "responseTemplates", "contentHandling"):
@@ -590,11 +618,11 @@ class ApiGatewayProvider(Provider):
         return response
 
     def get_integration_response(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         return self._integration_response(self._integration(api, params), params["statusCode"])
 
     def update_integration_response(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         response = self._integration_response(self._integration(api, params), params["statusCode"])
         apply_patch(response, params.get("patchOperations"),
                     {"selectionPattern", "responseParameters", "responseTemplates", "contentHandling"})
@@ -602,7 +630,7 @@ class ApiGatewayProvider(Provider):
         return response
 
     def delete_integration_response(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         integration = self._integration(api, params)
         self._integration_response(integration, params["statusCode"])
         del integration["integrationResponses"][params["statusCode"]]
@@ -627,6 +655,7 @@ class ApiGatewayProvider(Provider):
             summary.setdefault(resource["path"], {})[method["httpMethod"]] = {
                 "authorizationType": method.get("authorizationType", "NONE"),
                 "apiKeyRequired": method.get("apiKeyRequired", False)}
+        # kept for GetDeployment's embed=apisummary; CreateDeployment's answer has no apiSummary
         deployment["apiSummary"] = summary
         snapshot = {k: api.get(k) for k in ("resources", "models", "requestValidators", "authorizers",
                                              "gatewayResponses", "binaryMediaTypes", "apiKeySource", "policy",
@@ -647,25 +676,30 @@ class ApiGatewayProvider(Provider):
                         stage.setdefault("variables", {}).update(params["variables"])
                 self._save(ctx, api)
         self.generation += 1
-        return deployment
+        return _deployment_view(deployment)
 
-    def get_deployment(self, ctx, params):
+    def _deployment(self, ctx, params) -> dict:
         self._api(ctx, params["restApiId"])
         deployment = self.store.get_deployment(ctx.account, ctx.region, params["restApiId"], params["deploymentId"])
         if deployment is None:
             raise not_found("Invalid Deployment identifier specified")
         return deployment
 
+    def get_deployment(self, ctx, params):
+        embed = [e.lower() for e in params.get("embed") or []]
+        return _deployment_view(self._deployment(ctx, params), "apisummary" in embed)
+
     def get_deployments(self, ctx, params):
         self._api(ctx, params["restApiId"])
-        return _page(self.store.list_deployments(ctx.account, ctx.region, params["restApiId"]), params)
+        return _page([_deployment_view(d) for d in self.store.list_deployments(ctx.account, ctx.region,
+                                                                              params["restApiId"])], params)
 
     def update_deployment(self, ctx, params):
-        deployment = self.get_deployment(ctx, params)
+        deployment = self._deployment(ctx, params)
         apply_patch(deployment, params.get("patchOperations"), {"description"})
         snapshot = self.store.get_snapshot(ctx.account, ctx.region, params["restApiId"], deployment["id"])
         self.store.put_deployment(ctx.account, ctx.region, params["restApiId"], deployment, snapshot)
-        return deployment
+        return _deployment_view(deployment)
 
     def delete_deployment(self, ctx, params):
         api = self._api(ctx, params["restApiId"])
@@ -682,7 +716,9 @@ class ApiGatewayProvider(Provider):
         stage = {"deploymentId": deployment_id, "stageName": name, "createdDate": now(), "lastUpdatedDate": now(),
                  "cacheClusterEnabled": bool(params.get("cacheClusterEnabled", False)),
                  "cacheClusterStatus": "NOT_AVAILABLE", "tracingEnabled": bool(params.get("tracingEnabled", False)),
-                 "methodSettings": {}, "tags": params.get("tags") or {}}
+                 "methodSettings": {}}
+        if params.get("tags"):  # AWS leaves tags out of an untagged stage's answers
+            stage["tags"] = params["tags"]
         if params.get("variables"):
             stage["variables"] = params["variables"]
         for key in ("description", "documentationVersion", "cacheClusterSize", "canarySettings"):
@@ -830,6 +866,8 @@ class ApiGatewayProvider(Provider):
         return {"value": "#set($inputRoot = $input.path('$'))\n{ }"}
 
     def create_request_validator(self, ctx, params):
+        if self.store.get_api(ctx.account, ctx.region, params["restApiId"]) is None:
+            raise bad_request("Invalid REST API identifier specified")  # AWS's answer here: 400, not 404
         api = self._api(ctx, params["restApiId"])
         validator = {"id": new_id(6), "name": params.get("name") or "",
                      "validateRequestBody": bool(params.get("validateRequestBody", False)),
@@ -845,20 +883,20 @@ class ApiGatewayProvider(Provider):
         return validator
 
     def get_request_validator(self, ctx, params):
-        return self._validator(self._api(ctx, params["restApiId"]), params["requestValidatorId"])
+        return self._validator(self._api(ctx, params["restApiId"], "Invalid Request Validator identifier specified"), params["requestValidatorId"])
 
     def get_request_validators(self, ctx, params):
         return _page(list(self._api(ctx, params["restApiId"])["requestValidators"].values()), params)
 
     def update_request_validator(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Request Validator identifier specified")
         validator = self._validator(api, params["requestValidatorId"])
         apply_patch(validator, params.get("patchOperations"), {"name", "validateRequestBody", "validateRequestParameters"})
         self._save(ctx, api)
         return validator
 
     def delete_request_validator(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Request Validator identifier specified")
         self._validator(api, params["requestValidatorId"])
         del api["requestValidators"][params["requestValidatorId"]]
         self._save(ctx, api)
@@ -1412,15 +1450,15 @@ class ApiGatewayProvider(Provider):
         return _page(list(self._api(ctx, params["restApiId"]).get("documentationParts", {}).values()), params)
 
     def get_documentation_part(self, ctx, params):
-        part = self._api(ctx, params["restApiId"]).get("documentationParts", {}).get(params["documentationPartId"])
+        part = self._api(ctx, params["restApiId"], "Invalid Documentation part identifier specified").get("documentationParts", {}).get(params["documentationPartId"])
         if part is None:
-            raise not_found("Invalid documentation part identifier specified")
+            raise not_found("Invalid Documentation part identifier specified")
         return part
 
     def delete_documentation_part(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
+        api = self._api(ctx, params["restApiId"], "Invalid Documentation part identifier specified")
         if api.get("documentationParts", {}).pop(params["documentationPartId"], None) is None:
-            raise not_found("Invalid documentation part identifier specified")
+            raise not_found("Invalid Documentation part identifier specified")
         self._save(ctx, api)
         return {}
 

@@ -53,7 +53,7 @@ class ApiGatewayStore:
         return (row[0], row[1]) if row else None
 
     def list_apis(self, account: str, region: str) -> list[dict]:
-        rows = self.db.query("SELECT doc FROM apigw_apis WHERE account = ? AND region = ? ORDER BY id",
+        rows = self.db.query("SELECT doc FROM apigw_apis WHERE account = ? AND region = ? ORDER BY rowid",
                              (account, region))
         return [orjson.loads(r[0]) for r in rows]
 
