@@ -537,3 +537,30 @@ def test_untagged_stage_and_emptied_maps_are_left_out(apigw):
                                             statusCode="200", patchOperations=[
                                                 {"op": "remove", "path": "/responseModels/application~1json"}])
     assert "responseModels" not in response
+
+
+def test_validation_errors_name_the_input_and_list_enums_in_aws_order(apigw):
+    # API Gateway names a body member from the operation's input, a URI member by itself, and
+    # lists these enums in its own order
+    api = apigw.create_rest_api(name="validation")
+    root = api["rootResourceId"]
+    apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE")
+    with pytest.raises(ClientError) as e:
+        apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET", type="HTTPS_PROXY")
+    assert error(e) == ("ValidationException", "1 validation error detected: Value 'HTTPS_PROXY' at "
+                        "'putIntegrationInput.type' failed to satisfy constraint: Member must satisfy enum value "
+                        "set: [HTTP, MOCK, AWS_PROXY, HTTP_PROXY, AWS]", 400)
+    with pytest.raises(ClientError) as e:
+        apigw.update_method_response(restApiId=api["id"], resourceId=root, httpMethod="GET", statusCode="wrong",
+                                     patchOperations=[{"op": "wrong_op", "path": "/x"}])
+    assert error(e)[2] == 400
+    assert error(e)[1] == (
+        "2 validation errors detected: Value 'wrong_op' at 'updateMethodResponseInput.patchOperations.1.member.op' "
+        "failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]; "
+        "Value 'wrong' at 'statusCode' failed to satisfy constraint: Member must satisfy regular expression "
+        "pattern: [1-5]\\d\\d")
+    with pytest.raises(ClientError) as e:
+        apigw.get_gateway_response(restApiId=api["id"], responseType="FAKE")
+    assert error(e)[1].startswith("1 validation error detected: Value 'FAKE' at 'responseType' failed to satisfy "
+                                  "constraint: Member must satisfy enum value set: [REQUEST_TOO_LARGE, "
+                                  "RESOURCE_NOT_FOUND, ")

@@ -43,6 +43,9 @@ class ValidationStyle:
     # its Java code prints them, "[Entry(member=value, ..., extra=null), ...]"
     java_lists: tuple = ()
     unchecked_patterns: frozenset = frozenset()  # shapes whose model pattern the service does not enforce
+    # a body member's path starts with the operation's input name ("updateRestApiInput.patchOperations"),
+    # a member bound to the URI, query string or a header does not (API Gateway)
+    input_prefix: bool = False
 
 
 SMITHY = ValidationStyle()
@@ -81,9 +84,24 @@ EVENTS = ValidationStyle(pattern_first=True, unchecked_enums=frozenset(("Connect
                                                                    "OPTIONS")),),
                          java_lists=(("PutEventsRequestEntryList", ("kmsKeyIdentifier", "internalMetadata")),))
 
+# API Gateway (AWS's recorded answers): a body member's path names the operation's input, and
+# these enums are listed in AWS's order, not botocore's.
+APIGATEWAY = ValidationStyle(input_prefix=True, enum_order=(
+    ("Op", ("add", "remove", "move", "test", "replace", "copy")),
+    ("IntegrationType", ("HTTP", "MOCK", "AWS_PROXY", "HTTP_PROXY", "AWS")),
+    ("DocumentationPartType", ("RESPONSE_BODY", "RESPONSE", "METHOD", "MODEL", "AUTHORIZER", "RESPONSE_HEADER",
+                               "RESOURCE", "PATH_PARAMETER", "REQUEST_BODY", "QUERY_PARAMETER", "API",
+                               "REQUEST_HEADER")),
+    ("GatewayResponseType", ("REQUEST_TOO_LARGE", "RESOURCE_NOT_FOUND", "AUTHORIZER_CONFIGURATION_ERROR",
+                             "MISSING_AUTHENTICATION_TOKEN", "BAD_REQUEST_BODY", "INVALID_SIGNATURE", "INVALID_API_KEY",
+                             "BAD_REQUEST_PARAMETERS", "AUTHORIZER_FAILURE", "UNAUTHORIZED", "INTEGRATION_TIMEOUT",
+                             "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX", "WAF_FILTERED", "QUOTA_EXCEEDED",
+                             "THROTTLED", "API_CONFIGURATION_ERROR", "UNSUPPORTED_MEDIA_TYPE", "INTEGRATION_FAILURE",
+                             "EXPIRED_TOKEN"))))
+
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
-                                              "events": EVENTS}
+                                              "events": EVENTS, "apigateway": APIGATEWAY}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 
@@ -126,7 +144,24 @@ def validate_input(model: ServiceModel, operation: OperationModel, params: dict)
     problems: list = []
     check(params, "", problems)
     if problems:
+        if style_for(model).input_prefix:
+            problems = _prefixed(model, operation, problems)
         raise _error(model, problems, operation)
+
+
+def _prefixed(model: ServiceModel, operation: OperationModel, problems: list) -> list:
+    """Problems whose path starts at a body member, named from the operation's input
+    ("createRestApiInput.name"), as API Gateway names them."""
+    members = model.shapes[operation.input_shape].get("members", {})
+    body = {_lower(name) for name, ref in members.items() if "location" not in ref}
+    prefix = f"{_lower(operation.name)}Input."
+    out = []
+    for kind, path, text in problems:
+        shown = path if kind != "missing" else _lower(path)
+        if kind != "whole" and shown.split(".", 1)[0] in body:
+            text = text.replace(f" at '{shown}", f" at '{prefix}{shown}", 1)
+        out.append((kind, path, text))
+    return out
 
 
 def shape_is_valid(model: ServiceModel, shape_name: str, value) -> bool:
