@@ -564,3 +564,21 @@ def test_validation_errors_name_the_input_and_list_enums_in_aws_order(apigw):
     assert error(e)[1].startswith("1 validation error detected: Value 'FAKE' at 'responseType' failed to satisfy "
                                   "constraint: Member must satisfy enum value set: [REQUEST_TOO_LARGE, "
                                   "RESOURCE_NOT_FOUND, ")
+
+
+def test_root_resource_keeps_its_path_part_and_parent(apigw):
+    api = apigw.create_rest_api(name="root-update")
+    root = api["rootResourceId"]
+    for path, value, key in (("/pathPart", "dogs", "pathPart"), ("/parentId", root, "parentId")):
+        with pytest.raises(ClientError) as e:
+            apigw.update_resource(restApiId=api["id"], resourceId=root,
+                                  patchOperations=[{"op": "replace", "path": path, "value": value}])
+        assert error(e) == ("BadRequestException", f"Root resource cannot update its {key}.", 400)
+    assert apigw.get_resource(restApiId=api["id"], resourceId=root)["path"] == "/"
+
+
+def test_model_with_empty_description_answers_none(apigw):
+    api = apigw.create_rest_api(name="model-desc")
+    model = apigw.create_model(restApiId=api["id"], name="M", contentType="application/json", description="",
+                               schema=json.dumps({"type": "object"}))
+    assert "description" not in model

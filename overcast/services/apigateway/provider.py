@@ -436,6 +436,10 @@ class ApiGatewayProvider(Provider):
         resource = self._resource(api, params["resourceId"])
         view = {"parentId": resource.get("parentId"), "pathPart": resource.get("pathPart")}
         apply_patch(view, params.get("patchOperations"), {"parentId", "pathPart"})
+        if resource["id"] == api["rootResourceId"]:  # the root ("/") has neither to change
+            for key in ("parentId", "pathPart"):
+                if view[key] != resource.get(key):
+                    raise bad_request(f"Root resource cannot update its {key}.")
         if view["pathPart"] != resource.get("pathPart") or view["parentId"] != resource.get("parentId"):
             parent = self._resource(api, view["parentId"])
             resource.update(view)
@@ -822,7 +826,7 @@ class ApiGatewayProvider(Provider):
             _check_schema(params["schema"])
         model = {"id": new_id(), "name": name, "contentType": params.get("contentType") or "application/json"}
         for key in ("description", "schema"):
-            if params.get(key) is not None:
+            if params.get(key):  # AWS leaves out an empty description
                 model[key] = params[key]
         api["models"][name] = model
         self._save(ctx, api)
@@ -1456,7 +1460,7 @@ class ApiGatewayProvider(Provider):
         return part
 
     def delete_documentation_part(self, ctx, params):
-        api = self._api(ctx, params["restApiId"], "Invalid Documentation part identifier specified")
+        api = self._api(ctx, params["restApiId"])
         if api.get("documentationParts", {}).pop(params["documentationPartId"], None) is None:
             raise not_found("Invalid Documentation part identifier specified")
         self._save(ctx, api)
