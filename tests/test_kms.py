@@ -148,3 +148,39 @@ def test_more_of_awss_answers(kms, client):
     blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
     assert _error(kms.decrypt, CiphertextBlob=blob, DryRun=True) == dry
     assert _error(kms.decrypt, CiphertextBlob=blob + b"x", DryRun=True)[0] == "InvalidCiphertextException"
+
+
+def test_re_encrypt_moves_a_ciphertext_to_another_key_and_context(kms):
+    # AWS's ReEncrypt: decrypt under the source key and context, encrypt under the destination's;
+    # the answer names both keys by ARN and both algorithms
+    source = kms.create_key()["KeyMetadata"]
+    destination = kms.create_key()["KeyMetadata"]
+    blob = kms.encrypt(KeyId=source["KeyId"], Plaintext=b"secret", EncryptionContext={"a": "1"})["CiphertextBlob"]
+    out = kms.re_encrypt(CiphertextBlob=blob, SourceEncryptionContext={"a": "1"}, DestinationKeyId=destination["Arn"],
+                         DestinationEncryptionContext={"b": "2"})
+    assert (out["SourceKeyId"], out["KeyId"]) == (source["Arn"], destination["Arn"])
+    assert out["SourceEncryptionAlgorithm"] == out["DestinationEncryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    back = kms.decrypt(CiphertextBlob=out["CiphertextBlob"], EncryptionContext={"b": "2"})
+    assert (back["Plaintext"], back["KeyId"]) == (b"secret", destination["Arn"])
+    # the source context must match, a named SourceKeyId must be the ciphertext's key
+    assert _error(kms.re_encrypt, CiphertextBlob=blob, DestinationKeyId=destination["KeyId"])[0] == (
+        "InvalidCiphertextException")
+    assert _error(kms.re_encrypt, CiphertextBlob=blob, SourceEncryptionContext={"a": "1"},
+                  SourceKeyId=destination["KeyId"], DestinationKeyId=destination["KeyId"])[0] == "IncorrectKeyException"
+    kms.disable_key(KeyId=destination["KeyId"])
+    assert _error(kms.re_encrypt, CiphertextBlob=blob, SourceEncryptionContext={"a": "1"},
+                  DestinationKeyId=destination["KeyId"]) == ("DisabledException", f"{destination['Arn']} is disabled.")
+    assert _error(kms.re_encrypt, CiphertextBlob=blob, SourceEncryptionContext={"a": "1"},
+                  DestinationKeyId=source["KeyId"], DryRun=True)[0] == "DryRunOperationException"
+
+
+def test_list_grants_of_a_key_without_grants(kms):
+    key = kms.create_key()["KeyMetadata"]
+    for given in (key["KeyId"], key["Arn"]):
+        assert {k: v for k, v in kms.list_grants(KeyId=given).items() if k != "ResponseMetadata"} == {
+            "Grants": [], "Truncated": False}
+    pages = list(kms.get_paginator("list_grants").paginate(KeyId=key["KeyId"]))
+    assert [grant for page in pages for grant in page["Grants"]] == []
+    missing = "11111111-2222-3333-4444-555555555555"
+    assert _error(kms.list_grants, KeyId=missing) == (
+        "NotFoundException", f"Key 'arn:aws:kms:us-east-1:000000000000:key/{missing}' does not exist")

@@ -413,6 +413,15 @@ class KmsProvider(Provider):
             out["NextMarker"] = rows[limit - 1][0]
         return out
 
+    # -- grants -------------------------------------------------------------------------------
+
+    def list_grants(self, ctx, params: dict) -> dict:
+        """CreateGrant is not done (it answers NotImplemented), so no key has a grant: the list of
+        an existing key's grants is empty, as AWS's is for a key nobody granted."""
+        key_id = self._key_id(ctx.account, ctx.region, params.get("KeyId"), aliases=False)
+        self._load(ctx, key_id)
+        return {"Grants": [], "Truncated": False}
+
     # -- cryptography -------------------------------------------------------------------------
 
     def _seal(self, metadata: dict, key: bytes, plaintext: bytes, context: dict | None) -> bytes:
@@ -440,28 +449,45 @@ class KmsProvider(Provider):
         blob = self._seal(metadata, key, params["Plaintext"], params.get("EncryptionContext"))
         return {"CiphertextBlob": blob, "KeyId": metadata["Arn"], "EncryptionAlgorithm": SYMMETRIC}
 
-    def decrypt(self, ctx, params: dict) -> dict:
-        self._check_algorithm(params)
-        blob = params.get("CiphertextBlob") or b""
+    def _open(self, ctx, blob: bytes, asked_key, context: dict | None) -> tuple[dict, bytes]:
+        """The key metadata and plaintext of a ciphertext of overcast's (Decrypt, ReEncrypt's source)."""
         head = 1 + 36
         if len(blob) < head + _NONCE + 16 or blob[:1] != _CIPHERTEXT_VERSION:
             raise _invalid_ciphertext()
         key_id = blob[1:head].decode("ascii", "replace")
         if not _KEY_ID.match(key_id) or self.store.get_key(ctx.account, ctx.region, key_id) is None:
             raise _invalid_ciphertext()
-        if params.get("KeyId"):
-            asked = self._key_id(ctx.account, ctx.region, params["KeyId"])
+        if asked_key:
+            asked = self._key_id(ctx.account, ctx.region, asked_key)
             if asked != key_id:
                 raise AwsError("IncorrectKeyException",
                                "The key ID in the request does not identify a CMK that can perform this operation.")
         metadata, key = self._usable(ctx, key_id)
         try:
-            plaintext = AESGCM(key).decrypt(blob[head:head + _NONCE], blob[head + _NONCE:],
-                                            _context_bytes(params.get("EncryptionContext")))
+            plaintext = AESGCM(key).decrypt(blob[head:head + _NONCE], blob[head + _NONCE:], _context_bytes(context))
         except InvalidTag:  # another encryption context, or a changed ciphertext
             raise _invalid_ciphertext() from None
+        return metadata, plaintext
+
+    def decrypt(self, ctx, params: dict) -> dict:
+        self._check_algorithm(params)
+        metadata, plaintext = self._open(ctx, params.get("CiphertextBlob") or b"", params.get("KeyId"),
+                                         params.get("EncryptionContext"))
         self._dry_run(params)
         return {"KeyId": metadata["Arn"], "Plaintext": plaintext, "EncryptionAlgorithm": SYMMETRIC}
+
+    def re_encrypt(self, ctx, params: dict) -> dict:
+        """Decrypts under the source key and context and encrypts under the destination's, the
+        plaintext never leaving overcast (as it never leaves KMS)."""
+        self._check_algorithm({"EncryptionAlgorithm": params.get("SourceEncryptionAlgorithm")})
+        self._check_algorithm({"EncryptionAlgorithm": params.get("DestinationEncryptionAlgorithm")})
+        source, plaintext = self._open(ctx, params.get("CiphertextBlob") or b"", params.get("SourceKeyId"),
+                                       params.get("SourceEncryptionContext"))
+        destination, key = self._usable(ctx, params.get("DestinationKeyId"))
+        self._dry_run(params)
+        blob = self._seal(destination, key, plaintext, params.get("DestinationEncryptionContext"))
+        return {"CiphertextBlob": blob, "SourceKeyId": source["Arn"], "KeyId": destination["Arn"],
+                "SourceEncryptionAlgorithm": SYMMETRIC, "DestinationEncryptionAlgorithm": SYMMETRIC}
 
     def _data_key(self, ctx, params: dict) -> dict:
         spec, count = params.get("KeySpec"), params.get("NumberOfBytes")
