@@ -261,3 +261,32 @@ def test_bad_dashboards_answer_aws_errors(cw, unique_name):
         cw.put_dashboard(DashboardName=unique_name("d"), DashboardBody="[not an object")
     assert error(e)[0] == "InvalidParameterInput"
     assert e.value.response["dashboardValidationMessages"][0]["DataPath"] == "/dashboardBody"
+
+
+def test_points_are_stored_at_their_resolution(cw, unique_name):
+    # AWS keeps a standard-resolution point (the default StorageResolution, 60) at its minute, a
+    # high-resolution one (1) at its second: a point put 30 s into a minute counts in a query that
+    # ends 10 s into it only when it is of standard resolution
+    at, ns = minute(5), unique_name("ns")
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "standard", "Timestamp": at + datetime.timedelta(seconds=30.5),
+         "StatisticValues": {"SampleCount": 5, "Sum": 150, "Minimum": 20, "Maximum": 40}},
+        {"MetricName": "high", "Timestamp": at + datetime.timedelta(seconds=30.5), "Value": 7, "StorageResolution": 1}])
+
+    def points(metric, start, end):
+        return cw.get_metric_statistics(Namespace=ns, MetricName=metric, StartTime=start, EndTime=end,
+                                        Period=60 if metric == "standard" else 1,
+                                        Statistics=["Sum", "Average", "Minimum", "Maximum", "SampleCount"])["Datapoints"]
+
+    early = at + datetime.timedelta(seconds=10)
+    [point] = points("standard", at, early)
+    assert point["Timestamp"] == at
+    assert {k: point[k] for k in ("Sum", "Average", "Minimum", "Maximum", "SampleCount")} == {
+        "Sum": 150, "Average": 30, "Minimum": 20, "Maximum": 40, "SampleCount": 5}
+    assert points("high", at, early) == []
+    [point] = points("high", at + datetime.timedelta(seconds=30), at + datetime.timedelta(seconds=31))
+    assert point["Timestamp"] == at + datetime.timedelta(seconds=30) and point["Sum"] == 7
+    with pytest.raises(ClientError) as e:
+        cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Value": 1, "StorageResolution": 30}])
+    assert error(e) == ("InvalidParameterValue",
+                        "The value 30 for parameter MetricData.member.1.StorageResolution is invalid.")

@@ -88,6 +88,12 @@ class CloudWatchProvider(Provider):
         if ts < now - 14 * 86_400_000 or ts > now + 2 * 3_600_000:
             raise invalid(f"The parameter {where}.Timestamp must specify a time no more than two weeks in the past "
                           "and no more than two hours in the future.")
+        # AWS stores a standard-resolution point (StorageResolution 60, the default) at its minute and a
+        # high-resolution one (1) at its second, so a point put now counts in a query ending later this minute
+        resolution = datum.get("StorageResolution", 60)
+        if resolution not in (1, 60):
+            raise invalid(f"The value {resolution} for parameter {where}.StorageResolution is invalid.")
+        ts -= ts % (resolution * 1000)
         given = [key for key in ("Value", "StatisticValues", "Values") if datum.get(key) is not None]
         if "Value" in given and len(given) > 1:
             raise combination(f"The parameters {where}.Value and {where}.{given[1]} are mutually exclusive and "
