@@ -70,3 +70,9 @@ def test_a_policy_comes_with_its_signature_fields(s3, bucket):
     only_policy = {k: v for k, v in presigned["fields"].items() if k in ("key", "policy")}
     r = httpx.post(presigned["url"], data=only_policy, files={"file": ("f", b"x")}, timeout=30)
     assert r.status_code == 403 and "<Code>AccessDenied</Code>" in r.text
+
+
+def test_a_bucket_post_that_is_not_a_form_is_a_failed_precondition(bucket, endpoint):
+    r = httpx.post(f"{endpoint}/{bucket}", content=b"not a form", headers={"Content-Type": "text/html"}, timeout=30)
+    assert r.status_code == 412
+    assert "<Condition>Bucket POST must be of the enclosure-type multipart/form-data</Condition>" in r.text

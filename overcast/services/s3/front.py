@@ -247,6 +247,9 @@ class S3Front:
         if method == "POST" and not has_key and headers.get("content-type", "").startswith("multipart/form-data"):
             return "PostObject"
         op = self.table.get((method, has_key, None))
+        if op is None and method == "POST" and not has_key:  # a browser upload that is not a form (AWS's answer)
+            raise AwsError("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412,
+                           Condition="Bucket POST must be of the enclosure-type multipart/form-data")
         if op is None:
             raise _method_not_allowed(method, "Object" if has_key else "Bucket")
         return op
