@@ -227,3 +227,18 @@ def test_replication_needs_versioned_buckets(s3, bucket, unique_name):
     s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=config)
     rule = s3.get_bucket_replication(Bucket=bucket)["ReplicationConfiguration"]["Rules"][0]
     assert rule["ID"] and rule["Filter"] == {"Prefix": "Tax"}  # a rule without an ID is given one
+
+
+def test_logging_target_grants_take_every_acl_permission(s3, bucket, unique_name):
+    target = unique_name("logs")
+    s3.create_bucket(Bucket=target)
+    group = {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/s3/LogDelivery"}
+    grants = [{"Grantee": group, "Permission": "WRITE"}, {"Grantee": group, "Permission": "READ_ACP"}]
+    s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={"LoggingEnabled": {
+        "TargetBucket": target, "TargetPrefix": "log", "TargetGrants": grants}})
+    assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetGrants"] == grants
+    grants[1]["Permission"] = "NOPE"
+    with pytest.raises(ClientError) as info:
+        s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={"LoggingEnabled": {
+            "TargetBucket": target, "TargetPrefix": "log", "TargetGrants": grants}})
+    assert error_of(info)["Code"] == "MalformedXML"

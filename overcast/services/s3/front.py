@@ -88,6 +88,18 @@ _PRESIGN_PARAMETERS = frozenset(("x-amz-algorithm", "x-amz-credential", "x-amz-d
                                  "x-amz-signedheaders", "x-amz-signature", "x-amz-security-token"))
 
 
+def _logging_grants_as_acl(status: dict) -> dict:
+    """A logging status whose target grants are checked against every ACL permission: S3 takes
+    READ_ACP and WRITE_ACP there too (AWS's recorded answer), beyond the model's FULL_CONTROL |
+    READ | WRITE. A copy, for the schema check only; the grants are stored as given."""
+    enabled = status.get("LoggingEnabled")
+    if not isinstance(enabled, dict) or not isinstance(enabled.get("TargetGrants"), list):
+        return status
+    grants = [{**g, "Permission": "READ"} if isinstance(g, dict) and g.get("Permission") in ("READ_ACP", "WRITE_ACP")
+              else g for g in enabled["TargetGrants"]]
+    return {**status, "LoggingEnabled": {**enabled, "TargetGrants": grants}}
+
+
 def _integer_query_names(model) -> frozenset:
     """The query parameters of integer type (max-keys, part-number-marker...): S3 takes one given
     empty as not given (AWS's recorded answers), where the model would refuse it."""
@@ -367,7 +379,10 @@ class S3Front:
             params[member] = {"TagSet": []}  # a Tagging without a TagSet clears the tags (AWS's recorded answer)
         if operation.name == "PutBucketWebsite" and isinstance(params.get(member), dict):
             check_website(params[member])  # its own errors come before the schema's (AWS's recorded answers)
-        if params.get(member) is not None and not shape_is_valid(self.model, shape_name, params[member]):
+        checked = params.get(member)
+        if operation.name == "PutBucketLogging" and isinstance(checked, dict):
+            checked = _logging_grants_as_acl(checked)
+        if checked is not None and not shape_is_valid(self.model, shape_name, checked):
             raise malformed
 
     def _serialize(self, operation, result: dict, ctx, head: bool) -> HttpResponse:
