@@ -10,6 +10,9 @@ directory on PYTHONPATH): it points the URLs LocalStack's tests build themselves
   LocalStack's tests use and overcast serves (docs/s3.md).
 - `*.localhost.localstack.cloud` resolves to 127.0.0.1 in public DNS; on a machine without DNS
   (a sandbox, CI without network), this process resolves it so itself.
+- API Gateway's invoke URLs are built as `{apiId}.execute-api.<LOCALSTACK_HOST>`, which with
+  overcast's IP address is `{apiId}.execute-api.127.0.0.1` (no DNS name): it resolves to that IP
+  address, and overcast serves the host form whatever follows `execute-api.` (docs/apigateway.md).
 """
 
 from __future__ import annotations
@@ -32,16 +35,19 @@ def pytest_configure(config) -> None:
         [localstack_config.HostAndPort(host=endpoint.hostname, port=endpoint.port)])
     localstack_config.S3_VIRTUAL_HOSTNAME = f"s3.{DOMAIN}"
     localstack_config.S3_STATIC_WEBSITE_HOSTNAME = f"s3-website.{DOMAIN}"
-    _resolve_domain_locally()
+    _resolve_domain_locally(endpoint.hostname)
 
 
-def _resolve_domain_locally() -> None:
+def _resolve_domain_locally(overcast_host: str) -> None:
     original = socket.getaddrinfo
+    execute_api = f".execute-api.{overcast_host}"
 
     def getaddrinfo(host, *args, **kwargs):
         name = host.decode() if isinstance(host, bytes) else host
         if isinstance(name, str) and (name == DOMAIN or name.endswith("." + DOMAIN)):
             host = "127.0.0.1"
+        elif isinstance(name, str) and name.endswith(execute_api):
+            host = overcast_host
         return original(host, *args, **kwargs)
 
     socket.getaddrinfo = getaddrinfo
