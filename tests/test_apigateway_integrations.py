@@ -259,3 +259,26 @@ def test_sqs_answers_json_when_the_integration_accepts_json(apigw, endpoint, cli
     assert len(message_id) == 36
     received = sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], WaitTimeSeconds=1)
     assert received["Messages"][0]["MessageId"] == message_id
+
+
+def test_http_integration_reaches_a_localhost_localstack_cloud_name_without_dns(apigw, endpoint):
+    # *.localhost.localstack.cloud is 127.0.0.1 by definition (public DNS answers so); an HTTP
+    # integration to one of the names overcast hands out (here another API's execute-api host)
+    # connects to it even where no DNS answers
+    backend = Api(apigw, endpoint, "loopback-backend")
+    backend.mock("/hello", template='{"from": "backend"}')
+    backend.deploy("prod")
+    port = endpoint.rsplit(":", 1)[1]
+    front = Api(apigw, endpoint, "loopback-front")
+    front.method("/go", "GET", {"type": "HTTP_PROXY", "integrationHttpMethod": "GET",
+                                "uri": f"http://{backend.id}.execute-api.localhost.localstack.cloud:{port}/prod/hello"})
+    front.deploy()
+    r = front.call("GET", "/go")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"from": "backend"}
+    # a name nothing serves still fails as API Gateway does (500, or 504 where the lookup times out)
+    broken = Api(apigw, endpoint, "loopback-broken")
+    broken.method("/go", "GET", {"type": "HTTP_PROXY", "integrationHttpMethod": "GET",
+                                 "uri": "http://nothing.invalid/x", "timeoutInMillis": 2000})
+    broken.deploy()
+    assert broken.call("GET", "/go").status_code in (500, 504)

@@ -403,6 +403,7 @@ class Integrations:
         method = plan.integration.get("httpMethod") or state.http_method
         if method == "ANY":
             method = state.http_method
+        url = _loopback(url, headers)
         try:
             response = await self.http_client().request(method, url, headers=headers, params=params,
                                                         content=state.request.body, timeout=timeout)
@@ -427,6 +428,7 @@ class Integrations:
             method = state.http_method
         if body and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = state.headers.get("content-type", "application/json")
+        url = _loopback(url, headers)
         try:
             response = await self.http_client().request(method, url, headers=headers, params=params, content=body,
                                                         timeout=timeout)
@@ -536,6 +538,22 @@ def _header_text(value) -> str:
 
 
 _STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+
+
+def _loopback(url: str, headers: dict):
+    """A URL under localhost.localstack.cloud (the host names overcast hands out: Lambda function
+    URLs, execute-api) is 127.0.0.1 by definition (public DNS answers so): connect there, with the
+    name in the Host header, so that it works on a machine without DNS too."""
+    import httpx
+
+    parsed = httpx.URL(url)
+    host = parsed.host
+    if host != "localhost.localstack.cloud" and not host.endswith(".localhost.localstack.cloud"):
+        return url
+    for k in [k for k in headers if k.lower() == "host"]:
+        del headers[k]
+    headers["Host"] = f"{host}:{parsed.port}" if parsed.port else host
+    return parsed.copy_with(host="127.0.0.1")
 
 
 def _substitute_stage_vars(text: str, variables: dict) -> str:
