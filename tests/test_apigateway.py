@@ -582,3 +582,15 @@ def test_model_with_empty_description_answers_none(apigw):
     model = apigw.create_model(restApiId=api["id"], name="M", contentType="application/json", description="",
                                schema=json.dumps({"type": "object"}))
     assert "description" not in model
+
+
+def test_put_method_takes_the_authorization_type_in_any_case(apigw):
+    api = apigw.create_rest_api(name="auth-case")
+    method = apigw.put_method(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="GET",
+                              authorizationType="none")
+    assert method["authorizationType"] == "NONE"
+    with pytest.raises(ClientError) as e:
+        apigw.put_method(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="POST",
+                         authorizationType="SOMETHING")
+    assert error(e) == ("BadRequestException", "Invalid authorization type specified. Valid options are "
+                        "NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS", 400)

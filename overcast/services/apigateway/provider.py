@@ -481,7 +481,8 @@ class ApiGatewayProvider(Provider):
             raise bad_request("Invalid HttpMethod specified. Valid options are GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY")
         if http_method in resource.get("resourceMethods", {}):
             raise conflict("Method already exists for this resource")
-        auth = params.get("authorizationType") or "NONE"
+        # AWS takes the type in any case ("none"; its recorded tests send it so) and keeps its name
+        auth = (params.get("authorizationType") or "NONE").upper()
         if auth not in ("NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"):
             raise bad_request("Invalid authorization type specified. Valid options are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS")
         if auth in ("CUSTOM", "COGNITO_USER_POOLS"):
