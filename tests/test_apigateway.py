@@ -594,3 +594,35 @@ def test_put_method_takes_the_authorization_type_in_any_case(apigw):
                          authorizationType="SOMETHING")
     assert error(e) == ("BadRequestException", "Invalid authorization type specified. Valid options are "
                         "NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS", 400)
+
+
+def test_model_errors_as_aws_answers_them(apigw):
+    api = apigw.create_rest_api(name="model-errors")
+    schema = json.dumps({"title": "MySchema", "type": "object"})
+    for kwargs, message in (({"name": ""}, "Model name must be non-empty"),
+                            ({"name": "NoSchema", "schema": None},
+                             "Model schema must have at least 1 property or array items defined")):
+        args = {"restApiId": api["id"], "contentType": "application/json", "name": "M", "schema": schema, **kwargs}
+        with pytest.raises(ClientError) as e:
+            apigw.create_model(**{k: v for k, v in args.items() if v is not None})
+        assert error(e) == ("BadRequestException", message, 400)
+    # an unknown API is answered as an unknown model
+    with pytest.raises(ClientError) as e:
+        apigw.get_model(restApiId="nosuchapi1", modelName="MySchema")
+    assert error(e) == ("NotFoundException", "Invalid model name specified: MySchema", 404)
+    apigw.create_model(restApiId=api["id"], name="MySchema", contentType="application/json", schema=schema,
+                       description="d")
+    bad_ops = ((({"op": "add", "path": "/wrong-path", "value": "x"}),
+                "Invalid patch path  '/wrong-path' specified for op 'add'. Please choose supported operations"),
+               (({"op": "replace", "path": "/name", "value": "x"}),
+                "Invalid patch path  '/name' specified for op 'replace'. Must be one of: [/description, /schema]"),
+               (({"op": "replace", "path": "/schema", "value": ""}),
+                "Model schema must have at least 1 property or array items defined"))
+    for op, message in bad_ops:
+        with pytest.raises(ClientError) as e:
+            apigw.update_model(restApiId=api["id"], modelName="MySchema", patchOperations=[op])
+        assert error(e) == ("BadRequestException", message, 400)
+    updated = apigw.update_model(restApiId=api["id"], modelName="MySchema", patchOperations=[
+        {"op": "replace", "path": "/description", "value": ""},
+        {"op": "replace", "path": "/schema", "value": json.dumps({"type": "object", "title": "New"})}])
+    assert "description" not in updated and json.loads(updated["schema"])["title"] == "New"

@@ -821,10 +821,13 @@ class ApiGatewayProvider(Provider):
             raise conflict("Model name already exists for this REST API")
         import re as _re
 
-        if not _re.fullmatch(r"[A-Za-z0-9]+", name or ""):
+        if not name:
+            raise bad_request("Model name must be non-empty")
+        if not _re.fullmatch(r"[A-Za-z0-9]+", name):
             raise bad_request("Model name must be alphanumeric")
-        if params.get("schema"):
-            _check_schema(params["schema"])
+        if not params.get("schema"):
+            raise bad_request(EMPTY_MODEL_SCHEMA)
+        _check_schema(params["schema"])
         model = {"id": new_id(), "name": name, "contentType": params.get("contentType") or "application/json"}
         for key in ("description", "schema"):
             if params.get(key):  # AWS leaves out an empty description
@@ -839,24 +842,37 @@ class ApiGatewayProvider(Provider):
             raise not_found(f"Invalid model name specified: {name}")
         return model
 
+    def _api_model(self, ctx, params) -> tuple[dict, dict]:
+        """The API and its model; AWS answers an unknown API as an unknown model here."""
+        missing = f"Invalid model name specified: {params['modelName']}"
+        api = self._api(ctx, params["restApiId"], missing)
+        return api, self._model(api, params["modelName"])
+
     def get_model(self, ctx, params):
-        return self._model(self._api(ctx, params["restApiId"]), params["modelName"])
+        return self._api_model(ctx, params)[1]
 
     def get_models(self, ctx, params):
         return _page(list(self._api(ctx, params["restApiId"])["models"].values()), params)
 
     def update_model(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
-        model = self._model(api, params["modelName"])
+        api, model = self._api_model(ctx, params)
+        for op in params.get("patchOperations") or []:
+            if op.get("op") != "replace":
+                raise bad_request(f"Invalid patch path  '{op.get('path')}' specified for op '{op.get('op')}'. "
+                                  "Please choose supported operations")
+            if op.get("path") not in ("/description", "/schema"):
+                raise bad_request(f"Invalid patch path  '{op.get('path')}' specified for op 'replace'. "
+                                  "Must be one of: [/description, /schema]")
+            if op.get("path") == "/schema" and not op.get("value"):
+                raise bad_request(EMPTY_MODEL_SCHEMA)
         apply_patch(model, params.get("patchOperations"), {"schema", "description"})
-        if model.get("schema"):
-            _check_schema(model["schema"])
+        _drop_empty_text(model, "description")
+        _check_schema(model["schema"])
         self._save(ctx, api)
         return model
 
     def delete_model(self, ctx, params):
-        api = self._api(ctx, params["restApiId"])
-        self._model(api, params["modelName"])
+        api, _model = self._api_model(ctx, params)
         for r in api["resources"].values():
             for m in (r.get("resourceMethods") or {}).values():
                 if params["modelName"] in (m.get("requestModels") or {}).values():
@@ -1477,6 +1493,14 @@ def _check_variables(variables):
         if not _re.fullmatch(r"[A-Za-z0-9\-._~:/?#&=,]*", v or ""):
             raise bad_request("Stage variable value must only contain alphanumeric characters and the characters "
                               "-._~:/?#&=,")
+
+
+EMPTY_MODEL_SCHEMA = "Model schema must have at least 1 property or array items defined"
+
+
+def _drop_empty_text(doc: dict, key: str) -> None:
+    if doc.get(key) == "":  # AWS leaves out a text set to ""
+        del doc[key]
 
 
 def _check_schema(text: str) -> None:
