@@ -626,3 +626,16 @@ def test_model_errors_as_aws_answers_them(apigw):
         {"op": "replace", "path": "/description", "value": ""},
         {"op": "replace", "path": "/schema", "value": json.dumps({"type": "object", "title": "New"})}])
     assert "description" not in updated and json.loads(updated["schema"])["title"] == "New"
+
+
+def test_create_rest_api_optional_params_as_aws_checks_them(apigw):
+    with pytest.raises(ClientError) as e:
+        apigw.create_rest_api(name="empty-desc", description="")
+    assert error(e) == ("BadRequestException", "Description cannot be an empty string", 400)
+    with pytest.raises(ClientError) as e:
+        apigw.create_rest_api(name="neg-size", minimumCompressionSize=-1)
+    assert error(e) == ("BadRequestException", "Invalid minimum compression size, must be between 0 and 10485760",
+                        400)
+    api = apigw.create_rest_api(name="empty-media", binaryMediaTypes=[], minimumCompressionSize=0)
+    assert "binaryMediaTypes" not in api
+    assert api["minimumCompressionSize"] == 0

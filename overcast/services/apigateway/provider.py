@@ -285,7 +285,7 @@ class ApiGatewayProvider(Provider):
         }
         for key in ("description", "version", "binaryMediaTypes", "minimumCompressionSize", "policy", "tags",
                     "cloneFrom"):
-            if params.get(key) is not None:
+            if params.get(key) is not None and params[key] != []:  # AWS leaves out an empty list
                 api[key] = params[key]
         if "endpointConfiguration" in params and "types" in params["endpointConfiguration"]:
             for t in params["endpointConfiguration"]["types"]:
@@ -305,6 +305,11 @@ class ApiGatewayProvider(Provider):
     def create_rest_api(self, ctx, params):
         if not params.get("name"):
             raise bad_request("Invalid REST API name specified")
+        if params.get("description") == "":
+            raise bad_request("Description cannot be an empty string")
+        size = params.get("minimumCompressionSize")
+        if size is not None and not 0 <= size <= 10485760:
+            raise bad_request("Invalid minimum compression size, must be between 0 and 10485760")
         api = self.new_api_doc(params)
         if params.get("cloneFrom"):
             source = self._api(ctx, params["cloneFrom"])
