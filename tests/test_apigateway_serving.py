@@ -464,3 +464,14 @@ def test_lambda_proxy_event_has_the_x_forwarded_headers(proxy_api, endpoint):
     chained = proxy_api.call("GET", "/items/1", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}).json()
     assert chained["headers"]["X-Forwarded-For"] == "198.51.100.1, 203.0.113.7"
     assert chained["multiValueHeaders"]["X-Forwarded-For"] == ["198.51.100.1, 203.0.113.7"]
+
+
+def test_greedy_path_keeps_a_double_slash_and_drops_a_trailing_one(proxy_api):
+    # AWS's recorded answers: /files/a//b gives proxy "a//b"; /files/a/ gives proxy "a"
+    event = proxy_api.call("GET", "/files/a//b.txt").json()
+    assert event["pathParameters"] == {"proxy": "a//b.txt"}
+    assert proxy_api.call("GET", "/files/a/").json()["pathParameters"] == {"proxy": "a"}
+    # an empty segment matches no static or {param} resource
+    r = proxy_api.call("GET", "/items//7")
+    assert r.status_code == 403
+    assert r.json() == {"message": "Missing Authentication Token"}

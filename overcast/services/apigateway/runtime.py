@@ -275,9 +275,10 @@ class DataPlane:
         return response
 
     async def _serve(self, compiled: CompiledStage, state: mapping.RequestState) -> HttpResponse:
-        segments = [s for s in state.path.split("/") if s] if state.path != "/" else []
-        if any(s == "" for s in state.path.split("/")[1:-1]):
-            raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
+        # leading and trailing slashes do not count; an empty segment inside the path ("a//b")
+        # matches no static or {param} resource, and a {proxy+} takes it as sent ("a//b"), as AWS does
+        trimmed = state.path.strip("/")
+        segments = trimmed.split("/") if trimmed else []
         found = match_route(compiled.router, segments, state.http_method)
         if found is None:
             raise GatewayError("MISSING_AUTHENTICATION_TOKEN")
