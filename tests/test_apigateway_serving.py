@@ -475,3 +475,13 @@ def test_greedy_path_keeps_a_double_slash_and_drops_a_trailing_one(proxy_api):
     r = proxy_api.call("GET", "/items//7")
     assert r.status_code == 403
     assert r.json() == {"message": "Missing Authentication Token"}
+
+
+def test_lambda_proxy_event_domain_name_path_and_hop_by_hop_headers(proxy_api, endpoint):
+    host = f"{proxy_api.id}.execute-api.localhost.localstack.cloud:{endpoint.rsplit(':', 1)[1]}"
+    r = httpx.get(f"{endpoint}/prod//items/5", headers={"Host": host, "Connection": "keep-alive"})
+    event = r.json()
+    assert event["requestContext"]["domainName"] == host  # the Host header, as AWS's events show
+    assert event["requestContext"]["domainPrefix"] == proxy_api.id
+    assert event["path"] == "/items/5"
+    assert "Connection" not in event["headers"] and "Connection" not in event["multiValueHeaders"]

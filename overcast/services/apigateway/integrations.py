@@ -199,6 +199,9 @@ class Integrations:
                      "X-Forwarded-Proto": request.scheme}
         headers.update(forwarded)
         multi_headers.update({k: [v] for k, v in forwarded.items()})
+        # Connection is hop-by-hop: API Gateway's front end does not pass it on
+        headers.pop("Connection", None)
+        multi_headers.pop("Connection", None)
         ctx = state.context
         request_context = {
             "resourceId": ctx["resourceId"], "resourcePath": ctx["resourcePath"], "httpMethod": state.http_method,
@@ -214,7 +217,7 @@ class Integrations:
         binary = state.is_binary
         return {
             "resource": state.resource["path"],
-            "path": state.path,
+            "path": "/" + state.path.lstrip("/"),  # "//x" is "/x" (requestContext.path keeps it as sent)
             "httpMethod": state.http_method,
             "headers": headers or None,
             "multiValueHeaders": multi_headers or None,

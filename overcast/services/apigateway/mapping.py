@@ -302,7 +302,8 @@ class RequestState:
 
     @property
     def domain_name(self) -> str:
-        return self.headers.get("host", "").split(":", 1)[0] or f"{self.stage.api_id}.execute-api.localhost"
+        # the Host header as sent (AWS's recorded events: domainName equals Host), port and all
+        return self.headers.get("host", "") or f"{self.stage.api_id}.execute-api.localhost"
 
     def identity(self) -> dict:
         client = self.request.client
@@ -325,7 +326,7 @@ class RequestState:
             resource = self.resource or {}
             ctx = {
                 "accountId": stage.account, "apiId": stage.api_id, "domainName": self.domain_name,
-                "domainPrefix": self.domain_name.split(".", 1)[0], "extendedRequestId": self.extended_id,
+                "domainPrefix": self.domain_name.split(":", 1)[0].split(".", 1)[0], "extendedRequestId": self.extended_id,
                 "httpMethod": self.http_method, "identity": self.identity(), "path": f"/{stage.stage_name}{self.path}",
                 "protocol": "HTTP/1.1", "requestId": self.request_id, "awsEndpointRequestId": self.request_id,
                 "requestTime": self.request_time, "requestTimeEpoch": int(self.started * 1000),
