@@ -639,3 +639,18 @@ def test_create_rest_api_optional_params_as_aws_checks_them(apigw):
     api = apigw.create_rest_api(name="empty-media", binaryMediaTypes=[], minimumCompressionSize=0)
     assert "binaryMediaTypes" not in api
     assert api["minimumCompressionSize"] == 0
+
+
+def test_stage_canary_settings_answer_aws_defaults(apigw):
+    api = apigw.create_rest_api(name="canary")
+    apigw.put_method(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="GET",
+                     authorizationType="NONE")
+    apigw.put_integration(restApiId=api["id"], resourceId=api["rootResourceId"], httpMethod="GET", type="MOCK")
+    deployment = apigw.create_deployment(restApiId=api["id"])["id"]
+    stage = apigw.create_stage(restApiId=api["id"], stageName="dev", deploymentId=deployment,
+                               canarySettings={"deploymentId": deployment, "percentTraffic": 50,
+                                               "stageVariableOverrides": {"v": "c"}})
+    assert stage["canarySettings"] == {"deploymentId": deployment, "percentTraffic": 50.0,
+                                       "stageVariableOverrides": {"v": "c"}, "useStageCache": False}
+    plain = apigw.create_stage(restApiId=api["id"], stageName="prod", deploymentId=deployment)
+    assert "canarySettings" not in plain

@@ -71,6 +71,14 @@ def _default_ip_address_type(config: dict) -> None:
         config["ipAddressType"] = "dualstack" if "PRIVATE" in (config.get("types") or []) else "ipv4"
 
 
+def _canary_defaults(stage: dict) -> None:
+    """A stage's canary settings answer AWS's defaults for what was not given."""
+    canary = stage.get("canarySettings")
+    if isinstance(canary, dict):
+        canary.setdefault("percentTraffic", 0.0)
+        canary.setdefault("useStageCache", False)
+
+
 def _drop_empty(doc: dict, keys: tuple) -> None:
     """AWS leaves out a map whose last entry a patch removed (as it never answers an empty one)."""
     for key in keys:
@@ -734,6 +742,7 @@ class ApiGatewayProvider(Provider):
         for key in ("description", "documentationVersion", "cacheClusterSize", "canarySettings"):
             if params.get(key) is not None:
                 stage[key] = params[key]
+        _canary_defaults(stage)
         if params.get("stageDescription"):
             stage["description"] = params["stageDescription"]
         return stage
@@ -797,6 +806,7 @@ class ApiGatewayProvider(Provider):
         if self.store.get_deployment(ctx.account, ctx.region, api["id"], stage["deploymentId"]) is None:
             raise bad_request("Invalid deployment id specified")
         _check_variables(stage.get("variables"))
+        _canary_defaults(stage)
         stage["lastUpdatedDate"] = now()
         self._save(ctx, api)
         return stage
