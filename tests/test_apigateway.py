@@ -654,3 +654,17 @@ def test_stage_canary_settings_answer_aws_defaults(apigw):
                                        "stageVariableOverrides": {"v": "c"}, "useStageCache": False}
     plain = apigw.create_stage(restApiId=api["id"], stageName="prod", deploymentId=deployment)
     assert "canarySettings" not in plain
+
+
+def test_integration_connection_type_only_for_http_integrations(apigw):
+    api = apigw.create_rest_api(name="conn-type")
+    root = api["rootResourceId"]
+    for verb in ("GET", "POST"):
+        apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod=verb, authorizationType="NONE")
+    mock = apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET", type="MOCK")
+    assert "connectionType" not in mock
+    assert "connectionType" not in apigw.get_method(restApiId=api["id"], resourceId=root,
+                                                    httpMethod="GET")["methodIntegration"]
+    http = apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="POST", type="HTTP",
+                                 integrationHttpMethod="POST", uri="http://example.com")
+    assert http["connectionType"] == "INTERNET"

@@ -49,7 +49,10 @@ def build_integration(params: dict) -> dict:
         integration["httpMethod"] = params["integrationHttpMethod"].upper()
     if uri:
         integration["uri"] = uri
-    integration["connectionType"] = params.get("connectionType") or "INTERNET"
+    # AWS answers a connection type for HTTP integrations (INTERNET unless a VPC link), and for
+    # others only when one was given
+    if params.get("connectionType") or integration.get("type") in ("HTTP", "HTTP_PROXY"):
+        integration["connectionType"] = params.get("connectionType") or "INTERNET"
     for key in ("connectionId", "credentials", "requestParameters", "requestTemplates", "contentHandling", "tlsConfig"):
         if params.get(key) is not None:
             integration[key] = params[key]
