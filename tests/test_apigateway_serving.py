@@ -277,7 +277,8 @@ def test_request_validator_rejects_missing_required_parameters(apigw, endpoint):
     api.deploy()
     r = api.call("GET", "/search")
     assert r.status_code == 400
-    assert r.json() == {"message": "Missing required request parameters: [q, X-Tenant]"}
+    # listed by location, headers first (AWS's recorded answer: [x-header-param, issuer, qs1])
+    assert r.json() == {"message": "Missing required request parameters: [X-Tenant, q]"}
     assert r.headers["x-amzn-errortype"] == "BadRequestException"
     assert api.call("GET", "/search", params={"q": "a"}, headers={"X-Tenant": "t"}).status_code == 200
 

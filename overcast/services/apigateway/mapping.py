@@ -201,7 +201,8 @@ class MethodPlan:
     def validate(self, state) -> None:
         if self.validate_params and self.required_params:
             missing = []
-            for key in self.required_params:
+            # AWS lists them by location: headers, then path, then query string
+            for key in sorted(self.required_params, key=lambda k: k.split(".", 3)[2]):
                 _, _, where, name = key.split(".", 3)
                 if where == "querystring" and name not in state.query:
                     missing.append(name)
