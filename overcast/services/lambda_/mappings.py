@@ -204,7 +204,7 @@ class EventSourceMappings:
         doc = {"UUID": mapping_id, "EventSourceArn": source, "FunctionArn": function_arn,
                "BatchSize": params.get("BatchSize") or (10 if kind == "sqs" else 100),
                "MaximumBatchingWindowInSeconds": params.get("MaximumBatchingWindowInSeconds") or 0,
-               "LastModified": time.time(), "State": "Creating", "StateTransitionReason": "USER_INITIATED",
+               "LastModified": time.time(), "State": "Creating", "StateTransitionReason": "User action",
                "FunctionResponseTypes": params.get("FunctionResponseTypes") or [],
                "EventSourceMappingArn": f"arn:aws:lambda:{ctx.region}:{ctx.account}:event-source-mapping:{mapping_id}"}
         if kind != "sqs":
@@ -322,7 +322,7 @@ class EventSourceMappings:
         now_enabled = doc["State"] == "Enabled" if enabled is None else enabled
         updated["State"] = "Enabled" if now_enabled else "Disabled"
         updated["LastModified"] = time.time()
-        updated["StateTransitionReason"] = "USER_INITIATED"
+        updated["StateTransitionReason"] = "User action"
         self.store.put(updated, ctx.account, ctx.region)
         self._changed(updated["UUID"], now_enabled)
         return self._out(dict(updated, State=answer_state))

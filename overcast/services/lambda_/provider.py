@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import math
 import os
@@ -39,6 +40,15 @@ from overcast.services.lambda_.store import LambdaStore
 log = logging.getLogger("overcast.lambda")
 
 SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES + PROVIDED_RUNTIMES
+# runtimes past AWS's "block function create/update" date (docs: Lambda runtimes, deprecated runtimes):
+# AWS refuses them with its own message, whether overcast could run them or not (`provided`, Amazon Linux 1)
+DEPRECATED_RUNTIMES = {"python2.7", "python3.6", "python3.7", "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10",
+                       "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "java8", "dotnetcore1.0",
+                       "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "ruby2.5", "ruby2.7", "go1.x",
+                       "provided"}
+# fields GetFunction has and ListFunctions/ListVersionsByFunction leave out (AWS's answers)
+_NOT_LISTED = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+               "LastUpdateStatusReasonCode", "RuntimeVersionConfig")
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
 MAX_RESPONSE = 6 * 1024 * 1024
@@ -380,6 +390,10 @@ class LambdaProvider(Provider):
     # -- configuration validation --------------------------------------------------------------
 
     def _check_runtime(self, runtime: str | None, handler: str | None) -> None:
+        if runtime in DEPRECATED_RUNTIMES:
+            raise _invalid(f"The runtime parameter of {runtime} is no longer supported for creating or updating AWS "
+                           "Lambda functions. We recommend you use a supported runtime while creating or updating "
+                           "functions.")
         if runtime is not None and runtime not in SUPPORTED_RUNTIMES:
             raise _invalid(f"The runtime parameter of {runtime} is not supported by overcast. "
                            f"Valid runtimes: [{', '.join(SUPPORTED_RUNTIMES)}]")
@@ -486,17 +500,31 @@ class LambdaProvider(Provider):
             raise _conflict(f"Function already exist: {name}")
         self._prepare(ctx.account, ctx.region, config)
         out = self._config_out(config)
-        out.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating")
+        # the answer describes the function while Pending: AWS gives the Pending state a revision of its own,
+        # superseded when the function becomes Active (which overcast's function already is)
+        out.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating",
+                   RevisionId=str(uuid.uuid4()))
         out.pop("LastUpdateStatus", None)
         if params.get("Publish"):
             version = self._publish(ctx.account, ctx.region, name, params.get("Description"))
             out = self._config_out(version)
         return out
 
-    def _config_out(self, config: dict) -> dict:
+    def _config_out(self, config: dict, listed: bool = False) -> dict:
         out = _public(config)
         if "Layers" in out:
             out["Layers"] = [_public(layer) for layer in out["Layers"]]
+        if out.get("Runtime"):
+            # the runtime's version: overcast runs one version of each runtime, named by the runtime
+            arn = out["FunctionArn"].split(":")
+            digest = hashlib.sha256(out["Runtime"].encode()).hexdigest()
+            out["RuntimeVersionConfig"] = {"RuntimeVersionArn": f"arn:{arn[1]}:lambda:{arn[3]}::runtime:{digest}"}
+        if (out.get("LoggingConfig") or {}).get("LogFormat") == "JSON":
+            # JSON logs filter by level; AWS's defaults are INFO for both
+            out["LoggingConfig"] = {"ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO", **out["LoggingConfig"]}
+        if listed:
+            for key in _NOT_LISTED:
+                out.pop(key, None)
         return out
 
     def get_function_configuration(self, ctx, params):
@@ -583,8 +611,9 @@ class LambdaProvider(Provider):
             config["LoggingConfig"] = {**config.get("LoggingConfig", {}), **params["LoggingConfig"]}
         self._update_latest(account, region, name, config)
         out = self._config_out(config)
+        # as for CreateFunction: the InProgress update has its own revision, superseded once it is Successful
         out.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being created.",
-                   LastUpdateStatusReasonCode="Creating")
+                   LastUpdateStatusReasonCode="Creating", RevisionId=str(uuid.uuid4()))
         return out
 
     async def update_function_code(self, ctx, params):
@@ -598,8 +627,9 @@ class LambdaProvider(Provider):
         config.update(CodeSha256=sha_b64, CodeSize=size, _Sha=sha_hex)
         self._update_latest(account, region, name, config)
         out = self._config_out(config)
+        # as for CreateFunction: the InProgress update has its own revision, superseded once it is Successful
         out.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being created.",
-                   LastUpdateStatusReasonCode="Creating")
+                   LastUpdateStatusReasonCode="Creating", RevisionId=str(uuid.uuid4()))
         if params.get("Publish"):
             out = self._config_out(self._publish(account, region, name, None))
         return out
@@ -631,9 +661,10 @@ class LambdaProvider(Provider):
         rows = self.store.list_functions(ctx.account, ctx.region, after, limit + 1)
         functions = []
         for name, config in rows[:limit]:
-            functions.append(self._config_out(config))
+            functions.append(self._config_out(config, listed=True))
             if params.get("FunctionVersion") == "ALL":
-                functions += [self._config_out(v) for v in self.store.list_versions(ctx.account, ctx.region, name)]
+                functions += [self._config_out(v, listed=True)
+                              for v in self.store.list_versions(ctx.account, ctx.region, name)]
         out = {"Functions": functions}
         if len(rows) > limit:
             out["NextMarker"] = rows[limit - 1][0]
@@ -670,7 +701,8 @@ class LambdaProvider(Provider):
     def list_versions_by_function(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         config, _t, _r, _l = self._function(account, region, name)
-        versions = [self._config_out(config)] + [self._config_out(v) for v in self.store.list_versions(account, region, name)]
+        versions = [self._config_out(config, listed=True)] + [self._config_out(v, listed=True)
+                                                              for v in self.store.list_versions(account, region, name)]
         limit = params.get("MaxItems") or 50
         start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
         out = {"Versions": versions[start:start + limit]}

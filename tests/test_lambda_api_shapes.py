@@ -1,0 +1,81 @@
+"""Lambda's answers shaped as AWS's (LocalStack's AWS-validated test_lambda_api.py, issue 14):
+the runtime's version, revisions of in-progress states, what list answers leave out, JSON log
+levels, and AWS's error for a deprecated runtime."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+from lambda_functions import ROLE, create_python, python_zip, source
+
+
+@pytest.fixture(scope="module")
+def lam(client):
+    return client("lambda")
+
+
+def test_function_configuration_names_the_runtime_version(lam, unique_name):
+    name = unique_name("fn")
+    created = create_python(lam, name)
+    arn = created["RuntimeVersionConfig"]["RuntimeVersionArn"]
+    assert arn.startswith("arn:aws:lambda:us-east-1::runtime:") and len(arn.rsplit(":", 1)[1]) == 64
+    assert lam.get_function(FunctionName=name)["Configuration"]["RuntimeVersionConfig"]["RuntimeVersionArn"] == arn
+    updated = lam.update_function_configuration(FunctionName=name, Runtime="python3.12")
+    assert updated["RuntimeVersionConfig"]["RuntimeVersionArn"] != arn  # another runtime, another version
+
+
+def test_create_and_update_answers_carry_the_in_progress_revision(lam, unique_name):
+    name = unique_name("fn")
+    created = create_python(lam, name)
+    active = lam.get_function(FunctionName=name)["Configuration"]
+    assert active["State"] == "Active" and active["RevisionId"] != created["RevisionId"]
+    updated = lam.update_function_configuration(FunctionName=name, Timeout=9, RevisionId=active["RevisionId"])
+    done = lam.get_function_configuration(FunctionName=name)
+    assert done["LastUpdateStatus"] == "Successful" and done["RevisionId"] not in (updated["RevisionId"], active["RevisionId"])
+    # the revision of the finished update is the one a conditional update names
+    lam.update_function_code(FunctionName=name, ZipFile=python_zip(source("echo.py")), RevisionId=done["RevisionId"])
+
+
+def test_list_answers_leave_out_state_and_runtime_version(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    lam.publish_version(FunctionName=name)
+    versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
+    listed = [f for f in lam.list_functions(FunctionVersion="ALL")["Functions"] if f["FunctionName"] == name]
+    assert len(versions) == 2 and len(listed) == 2
+    for config in versions + listed:
+        assert not {"State", "LastUpdateStatus", "RuntimeVersionConfig"} & set(config)
+        assert config["Runtime"] == "python3.11"
+
+
+def test_json_log_format_defaults_levels_to_info(lam, unique_name):
+    name = unique_name("fn")
+    out = create_python(lam, name, LoggingConfig={"LogFormat": "JSON"})
+    assert out["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": f"/aws/lambda/{name}",
+                                    "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO"}
+    out = lam.update_function_configuration(FunctionName=name, LoggingConfig={"ApplicationLogLevel": "DEBUG"})
+    assert out["LoggingConfig"]["ApplicationLogLevel"] == "DEBUG" and out["LoggingConfig"]["SystemLogLevel"] == "INFO"
+    text = create_python(lam, unique_name("fn"))["LoggingConfig"]
+    assert "ApplicationLogLevel" not in text and text["LogFormat"] == "Text"
+
+
+@pytest.mark.parametrize("runtime", ["python3.7", "nodejs14.x", "java8", "go1.x", "provided"])
+def test_deprecated_runtime_is_refused_as_aws_does(lam, unique_name, runtime):
+    with pytest.raises(ClientError) as e:
+        lam.create_function(FunctionName=unique_name("fn"), Runtime=runtime, Role=ROLE, Handler="app.handler",
+                            Code={"ZipFile": python_zip(source("echo.py"))})
+    err = e.value.response
+    assert err["Error"]["Code"] == "InvalidParameterValueException"
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err["Error"]["Message"] == (f"The runtime parameter of {runtime} is no longer supported for creating or "
+                                       "updating AWS Lambda functions. We recommend you use a supported runtime while "
+                                       "creating or updating functions.")
+
+
+def test_deprecated_runtime_is_refused_on_update(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    with pytest.raises(ClientError) as e:
+        lam.update_function_configuration(FunctionName=name, Runtime="python3.7")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert lam.get_function_configuration(FunctionName=name)["Runtime"] == "python3.11"
