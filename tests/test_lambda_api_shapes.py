@@ -79,3 +79,29 @@ def test_deprecated_runtime_is_refused_on_update(lam, unique_name):
         lam.update_function_configuration(FunctionName=name, Runtime="python3.7")
     assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
     assert lam.get_function_configuration(FunctionName=name)["Runtime"] == "python3.11"
+
+
+def test_function_of_another_region_is_not_found(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    arn = f"arn:aws:lambda:eu-central-1:000000000000:function:{name}"
+    for call in (lam.get_function, lam.get_function_configuration, lam.delete_function):
+        with pytest.raises(ClientError) as e:
+            call(FunctionName=arn)
+        err = e.value.response
+        assert err["Error"]["Code"] == "ResourceNotFoundException" and err["ResponseMetadata"]["HTTPStatusCode"] == 404
+        assert err["Error"]["Message"] == "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')"
+    assert lam.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
+
+
+def test_missing_function_is_named_with_the_qualifier_asked_for(lam, unique_name):
+    name = unique_name("fn")
+    for call in (lam.get_function, lam.get_function_configuration, lam.delete_function):
+        with pytest.raises(ClientError) as e:
+            call(FunctionName=name, Qualifier="$LATEST")
+        assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert e.value.response["Error"]["Message"] == (
+            f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}:$LATEST")
+    with pytest.raises(ClientError) as e:
+        lam.get_function(FunctionName=name)
+    assert e.value.response["Error"]["Message"] == f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}"

@@ -225,7 +225,8 @@ class LambdaProvider(Provider):
         if m:
             region_, account_, name, derived = m.groups()
             if region_ != region:
-                raise _invalid(f"Functions from '{region_}' are not reachable in this region ('{region}')")
+                raise AwsError("ResourceNotFoundException",
+                               f"Functions from '{region_}' are not reachable in this region ('{region}')", 404, Type="User")
             account = account_
         else:
             m = _PARTIAL.match(text)
@@ -534,6 +535,8 @@ class LambdaProvider(Provider):
         return self._config_out(config)
 
     def _config_for_qualifier(self, account, region, name, qualifier) -> dict:
+        if qualifier and self.store.get_function(account, region, name) is None:
+            raise _not_found(self._arn(account, region, name, qualifier))  # AWS names the qualifier asked for
         config, _t, _r, _l = self._function(account, region, name)
         if qualifier in (None, "$LATEST"):
             return config
@@ -637,6 +640,8 @@ class LambdaProvider(Provider):
     def delete_function(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
+        if qualifier and self.store.get_function(account, region, name) is None:
+            raise _not_found(self._arn(account, region, name, qualifier))  # AWS names the qualifier asked for
         self._function(account, region, name)
         if qualifier and qualifier != "$LATEST":
             if not qualifier.isdigit():
