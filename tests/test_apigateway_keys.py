@@ -132,3 +132,16 @@ def test_usage_plan_keys_listed_and_removed(apigw, endpoint):
     apigw.delete_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"])
     assert apigw.get_usage_plan_keys(usagePlanId=plan["id"])["items"] == []
     assert api.call("GET", "/private", headers={"x-api-key": key["value"]}).status_code == 403
+
+
+def test_api_key_tags_and_value_in_answers_as_aws_gives_them(apigw):
+    # AWS's recorded answers: no tags on an untagged key until it is updated (then {}), and no
+    # value in UpdateApiKey's answer
+    key = apigw.create_api_key(name="answers", enabled=True)
+    assert "tags" not in key and key["value"]
+    updated = apigw.update_api_key(apiKey=key["id"], patchOperations=[
+        {"op": "replace", "path": "/enabled", "value": "false"}])
+    assert updated["tags"] == {} and "value" not in updated and updated["enabled"] is False
+    assert apigw.get_api_key(apiKey=key["id"], includeValue=True)["value"] == key["value"]
+    tagged = apigw.create_api_key(name="tagged", tags={"a": "1"})
+    assert tagged["tags"] == {"a": "1"}

@@ -1063,7 +1063,9 @@ class ApiGatewayProvider(Provider):
             if other["value"] == value:
                 raise conflict("API Key already exists")
         key = {"id": new_id(), "value": value, "name": params.get("name") or "", "enabled": bool(params.get("enabled", False)),
-               "createdDate": now(), "lastUpdatedDate": now(), "stageKeys": [], "tags": params.get("tags") or {}}
+               "createdDate": now(), "lastUpdatedDate": now(), "stageKeys": []}
+        if params.get("tags"):  # as for REST APIs: no tags until tagged or updated
+            key["tags"] = params["tags"]
         for k in ("description", "customerId"):
             if params.get(k) is not None:
                 key[k] = params[k]
@@ -1097,8 +1099,9 @@ class ApiGatewayProvider(Provider):
         apply_patch(key, params.get("patchOperations"), {"name", "description", "enabled", "customerId", "stages",
                                                          "stageKeys"})
         key["lastUpdatedDate"] = now()
+        key.setdefault("tags", {})
         self._put_object(ctx, "apikey", key["id"], key)
-        return key
+        return {k: v for k, v in key.items() if k != "value"}  # AWS's UpdateApiKey answer has no value
 
     def delete_api_key(self, ctx, params):
         self._api_key(ctx, params["apiKey"])
