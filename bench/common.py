@@ -47,13 +47,13 @@ class Server:
         self.process.wait(timeout=10)
 
 
-def json_call(endpoint: str, service: str, target: str, body: bytes, version: str = "1.0"):
+def json_call(endpoint: str, service: str, target: str, body: bytes, version: str = "1.0", timeout: float = 10):
     """One awsJson request with http.client (no SDK overhead); returns (status, body bytes)."""
     import http.client
     from urllib.parse import urlparse
 
     url = urlparse(endpoint)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
     conn.request(
         "POST",
         "/",

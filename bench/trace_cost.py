@@ -7,7 +7,7 @@ process (callgrind), which a shared machine's noise does not move.
     .venv/bin/python bench/trace_cost.py [seconds] [rounds]      # wrk, two servers, alternating rounds
     .venv/bin/python bench/trace_cost.py --callgrind [n] [--ops=sqs-send,ddb-get]   # instructions/request
     .venv/bin/python bench/trace_cost.py --callgrind --otlp [--children] [n] [--ops=...]   # the OTLP export's
-    .venv/bin/python bench/trace_cost.py --callgrind-server [n]   # instructions/request through uvicorn
+    .venv/bin/python bench/trace_cost.py --callgrind-server [seconds]   # instructions/request, wrk through uvicorn
 
 wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round runs wrk against one,
 then the other, so both see the same load from the rest of the machine; the figure is the median of
@@ -20,8 +20,10 @@ Invoke counts overcast's process only (the function's sandbox is a process of it
 export (the `otlp` extra must be installed); --children counts the export process too.
 --callgrind-server: what wrk measures, counted instead of timed: `overcast start` itself under
 valgrind (its process only), tracing on and off, the trace ring filled first (1,000 ListQueues),
-then n and 3n SendMessage or GetItem requests over one keep-alive connection (what wrk's does);
-the server's idle work (its timers) while valgrind runs slowly adds some noise.
+then wrk itself (the same scripts, 8 connections) for s and 3s seconds; the difference of the totals
+divided by the difference of the requests wrk counted is the cost of one request. (An earlier form
+drove it with http.client, one request at a time: its figures moved by +4.7% to +10% between runs
+for GetItem.) The server's idle work (its timers) while valgrind runs slowly adds some noise.
 Target (issue 17): tracing on within 5% of tracing off.
 """
 
@@ -39,7 +41,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import AUTH, READY, ROOT, Server, json_call
+from common import READY, ROOT, Server, json_call
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPS = ("sqs-send", "ddb-get")
@@ -165,13 +167,10 @@ def callgrind_run(count: int, ops: list[str], modes: tuple[str, str], children: 
         print(f"{op:<14} {per[a]:>12,.0f} {per[b]:>12,.0f} {per[a] - per[b]:>+10,.0f} {per[a] / per[b] - 1:>+7.1%}")
 
 
-def _server_instructions(job: tuple[str, str, int]) -> int:
-    """Instructions of an `overcast start` under callgrind that served `count` requests of `op` after
-    its set-up (the same for every count, so that it cancels out)."""
-    import http.client
-    from urllib.parse import urlparse
-
-    op, mode, count = job
+def _server_instructions(job: tuple[str, str, int]) -> tuple[int, int]:
+    """(requests, instructions) of an `overcast start` under callgrind that wrk drove with `op` for
+    `seconds` after its set-up (the same in every run, so that it cancels out)."""
+    op, mode, seconds = job
     out = tempfile.mkdtemp(prefix="trace-cost-")
     process = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p", "--trace-children=no",
@@ -184,53 +183,43 @@ def _server_instructions(job: tuple[str, str, int]) -> int:
             if found:
                 break
         else:
-            sys.exit(f"{op} ({mode}, {count}): overcast did not start")
+            sys.exit(f"{op} ({mode}, {seconds} s): overcast did not start")
         threading.Thread(target=process.stdout.read, daemon=True).start()  # its log never fills the pipe
         server = Server.__new__(Server)
         server.endpoint = found.group(1)
-        url = urlparse(server.endpoint)
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)  # valgrind is slow
+        def slow_call(endpoint: str, service: str, target: str, body: bytes) -> tuple[int, bytes]:
+            return json_call(endpoint, service, target, body, timeout=600)  # valgrind is slow
 
-        def exchange(endpoint: str, service: str, target: str, body: bytes) -> tuple[int, bytes]:
-            conn.request("POST", "/", body=body, headers={
-                "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target,
-                "Authorization": AUTH.format(service=service)})
-            answer = conn.getresponse()
-            return answer.status, answer.read()
-
-        def call(service: str, target: str, body: bytes) -> None:
-            status, answer = exchange(server.endpoint, service, target, body)
-            assert status == 200, answer
-
-        setup = _prepare(server, exchange)
-
+        setup = _prepare(server, slow_call)
         for _ in range(1000):  # the trace ring full: each request measured evicts the oldest trace
-            call("sqs", "AmazonSQS.ListQueues", b"{}")
-        queue_url = setup["sqs-send"][1]["QUEUE_URL"]
-        for n in range(count):
-            if op == "sqs-send":
-                call("sqs", "AmazonSQS.SendMessage", json.dumps(
-                    {"QueueUrl": queue_url, "MessageBody": "hello from wrk, a short order event"}).encode())
-            else:
-                call("dynamodb", "DynamoDB_20120810.GetItem", json.dumps(
-                    {"TableName": "bench", "Key": {"pk": {"S": f"user-{n % 1000}"}, "sk": {"N": "1"}}}).encode())
-        conn.close()
+            status, body = slow_call(server.endpoint, "sqs", "AmazonSQS.ListQueues", b"{}")
+            assert status == 200, body
+        script, env = setup[op]
+        result = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--timeout", "60s",
+                                 "-s", os.path.join(HERE, script), server.endpoint],
+                                capture_output=True, text=True, env={**os.environ, **env})
+        errors = re.search(r"non-2xx or socket errors: (\d+)", result.stdout)
+        assert errors is None or int(errors.group(1)) == 0, result.stdout
+        requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))
     finally:
         process.terminate()
         process.wait(600)
-    return _callgrind_total(out)
+    return requests, _callgrind_total(out)
 
 
-def callgrind_server_run(count: int) -> None:
-    if not shutil.which("valgrind"):
-        sys.exit("valgrind is not installed: apt-get install valgrind")
-    jobs = [(op, mode, n) for op in OPS for mode in ("on", "off") for n in (count, 3 * count)]
+def callgrind_server_run(seconds: int) -> None:
+    if not shutil.which("valgrind") or not shutil.which("wrk"):
+        sys.exit("valgrind and wrk are needed: apt-get install valgrind wrk")
+    jobs = [(op, mode, s) for op in OPS for mode in ("on", "off") for s in (seconds, 3 * seconds)]
     with ThreadPoolExecutor(2) as pool:
-        totals = dict(zip(jobs, pool.map(_server_instructions, jobs), strict=True))
+        counts = dict(zip(jobs, pool.map(_server_instructions, jobs), strict=True))
     print(f"{'op':<14} {'on':>12} {'off':>12} {'difference':>10} {'':>7}   (instructions per request, "
-          f"overcast start's process, through uvicorn)")
+          f"overcast start's process, driven by wrk for {seconds} and {3 * seconds} s)")
     for op in OPS:
-        per = {mode: (totals[(op, mode, 3 * count)] - totals[(op, mode, count)]) / (2 * count) for mode in ("on", "off")}
+        per = {}
+        for mode in ("on", "off"):
+            (few, short), (many, long) = counts[(op, mode, seconds)], counts[(op, mode, 3 * seconds)]
+            per[mode] = (long - short) / (many - few)
         print(f"{op:<14} {per['on']:>12,.0f} {per['off']:>12,.0f} {per['on'] - per['off']:>+10,.0f} "
               f"{per['on'] / per['off'] - 1:>+7.1%}")
 
@@ -256,7 +245,7 @@ def _collector() -> str:
 if __name__ == "__main__":
     if "--callgrind-server" in sys.argv:
         rest = [a for a in sys.argv[1:] if not a.startswith("--")]
-        callgrind_server_run(int(rest[0]) if rest else 300)
+        callgrind_server_run(int(rest[0]) if rest else 20)
     elif "--callgrind" in sys.argv:
         rest = [a for a in sys.argv[1:] if not a.startswith("--")]
         chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--ops=")]
