@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import OvercastProcess, make_client
+import pytest
+from conftest import TEST_DATABASES, OvercastProcess, make_client
 from messaging_support import HttpSubscriber
 
 
@@ -35,6 +36,7 @@ def test_pending_target_delivery_survives_kill_9(tmp_path):
         server.stop()
 
 
+@pytest.mark.skipif(TEST_DATABASES is not None, reason="writes the stopped server's SQLite file itself")
 def test_connection_stored_before_secrets_manager_gets_its_secret(tmp_path):
     """A connection an older overcast stored with its credentials inside (and a SecretArn naming
     no secret) gets a real Secrets Manager secret when overcast starts, and Describe stops
