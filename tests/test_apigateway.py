@@ -668,3 +668,14 @@ def test_integration_connection_type_only_for_http_integrations(apigw):
     http = apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="POST", type="HTTP",
                                  integrationHttpMethod="POST", uri="http://example.com")
     assert http["connectionType"] == "INTERNET"
+
+
+def test_integration_cache_namespace_defaults_to_the_resource_id(apigw):
+    # AWS's recorded answers: an integration's cacheNamespace is its resource's id unless given
+    api = apigw.create_rest_api(name="cache-ns")
+    root = api["rootResourceId"]
+    apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE")
+    assert apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET",
+                                 type="MOCK")["cacheNamespace"] == root
+    assert apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET", type="MOCK",
+                                 cacheNamespace="mine")["cacheNamespace"] == "mine"

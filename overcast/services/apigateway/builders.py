@@ -41,7 +41,7 @@ def build_integration(params: dict) -> dict:
     if not 50 <= timeout <= 29000:
         raise bad_request("Timeout should be between 50 ms and 29000 ms")
     integration = {"type": kind, "passthroughBehavior": params.get("passthroughBehavior") or "WHEN_NO_MATCH",
-                   "timeoutInMillis": timeout, "cacheNamespace": params.get("cacheNamespace") or new_id(),
+                   "timeoutInMillis": timeout, "cacheNamespace": params.get("cacheNamespace") or params.get("resourceId") or new_id(),
                    "cacheKeyParameters": params.get("cacheKeyParameters") or []}
     if integration["passthroughBehavior"] not in ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"):
         raise bad_request("Invalid passthrough behavior specified. Valid options are WHEN_NO_MATCH, WHEN_NO_TEMPLATES, NEVER")

@@ -227,7 +227,8 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
                 method["methodResponses"] = responses
             integration = op.get("x-amazon-apigateway-integration")
             if integration:
-                method["methodIntegration"] = _integration(integration, path, http_method)
+                method["methodIntegration"] = _integration({"cacheNamespace": resource["id"], **integration}, path,
+                                                           http_method)
             elif fail_on_warnings:
                 raise bad_request(f"Errors found during import:\n\tNo integration defined for method {http_method} {path}")
             resource.setdefault("resourceMethods", {})[http_method] = method
