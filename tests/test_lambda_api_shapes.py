@@ -105,3 +105,52 @@ def test_missing_function_is_named_with_the_qualifier_asked_for(lam, unique_name
     with pytest.raises(ClientError) as e:
         lam.get_function(FunctionName=name)
     assert e.value.response["Error"]["Message"] == f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}"
+
+
+def test_url_config_of_missing_function_or_alias(lam, unique_name):
+    name = unique_name("fn")
+    for call in (lam.get_function_url_config, lam.delete_function_url_config):
+        with pytest.raises(ClientError) as e:
+            call(FunctionName=name)
+        assert e.value.response["Error"] == {"Code": "ResourceNotFoundException",
+                                             "Message": "The resource you requested does not exist."}
+    with pytest.raises(ClientError) as e:
+        lam.create_function_url_config(FunctionName=name, AuthType="NONE")
+    assert e.value.response["Error"] == {"Code": "ResourceNotFoundException", "Message": "Function does not exist"}
+    create_python(lam, name)
+    with pytest.raises(ClientError) as e:
+        lam.create_function_url_config(FunctionName=name, Qualifier="nosuchalias", AuthType="NONE")
+    assert e.value.response["Error"]["Message"] == "Function does not exist"
+    for qualifier in ("1", "$LATEST"):
+        with pytest.raises(ClientError) as e:
+            lam.create_function_url_config(FunctionName=name, Qualifier=qualifier, AuthType="NONE")
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        assert f"Value '{qualifier}' at 'qualifier' failed to satisfy constraint" in e.value.response["Error"]["Message"]
+    assert lam.create_function_url_config(FunctionName=name, AuthType="NONE")["AuthType"] == "NONE"
+    assert lam.get_function_url_config(FunctionName=name)["AuthType"] == "NONE"
+
+
+def test_event_invoke_config_of_missing_function_or_version(lam, unique_name):
+    name = unique_name("fn")
+    arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    with pytest.raises(ClientError) as e:
+        lam.get_function_event_invoke_config(FunctionName=name)
+    assert e.value.response["Error"] == {"Code": "ResourceNotFoundException",
+                                         "Message": f"The function {arn}:$LATEST doesn't have an EventInvokeConfig"}
+    create_python(lam, name)
+    with pytest.raises(ClientError) as e:
+        lam.get_function_event_invoke_config(FunctionName=name, Qualifier="12")
+    assert e.value.response["Error"]["Message"] == f"The function {arn}:12 doesn't have an EventInvokeConfig"
+
+
+def test_tags_on_a_version_or_alias_are_refused(lam, unique_name):
+    name = unique_name("fn")
+    arn = create_python(lam, name)["FunctionArn"]
+    for qualified in (f"{arn}:$LATEST", f"{arn}:1"):
+        with pytest.raises(ClientError) as e:
+            lam.tag_resource(Resource=qualified, Tags={"a": "b"})
+        assert e.value.response["Error"] == {
+            "Code": "InvalidParameterValueException",
+            "Message": "Tags on function aliases and versions are not supported. Please specify a function ARN."}
+    lam.tag_resource(Resource=arn, Tags={"a": "b"})
+    assert lam.list_tags(Resource=arn)["Tags"] == {"a": "b"}

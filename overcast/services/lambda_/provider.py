@@ -891,7 +891,7 @@ class LambdaProvider(Provider):
         if account != ctx.account:
             self._authorize(ctx, account, region, name, None)
         if qualifier:
-            raise _invalid("Tags are not supported on qualified function ARNs.")
+            raise _invalid("Tags on function aliases and versions are not supported. Please specify a function ARN.")
         self._function(account, region, name)
         return account, region, name
 
@@ -1047,8 +1047,8 @@ class LambdaProvider(Provider):
     def get_function_event_invoke_config(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
-        self._config_for_qualifier(account, region, name, qualifier)
         key = qualifier or "$LATEST"
+        # AWS says so whether the function (or its version) is missing or only its config
         config = self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", key)
         if config is None:
             raise AwsError("ResourceNotFoundException",
@@ -1224,9 +1224,12 @@ class LambdaProvider(Provider):
     def create_function_url_config(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
+        _check_url_qualifier(params.get("Qualifier"))
         if qualifier and qualifier.isdigit():
             raise _invalid("Function URLs can only be created for $LATEST or an alias.")
-        self._config_for_qualifier(account, region, name, qualifier)
+        if self.store.get_function(account, region, name) is None or (qualifier and self.store.get_doc(
+                "lambda_aliases", account, region, name, "alias", qualifier) is None):
+            raise AwsError("ResourceNotFoundException", "Function does not exist", 404, Type="User")
         key = qualifier or "$LATEST"
         if self.store.get_doc("lambda_urls", account, region, name, "qualifier", key) is not None:
             raise _conflict(f"Failed to create function url config for [functionArn = {self._arn(account, region, name, qualifier)}]. "
@@ -1246,8 +1249,9 @@ class LambdaProvider(Provider):
     def _url_config(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
-        self._function(account, region, name)
+        _check_url_qualifier(params.get("Qualifier"))
         key = qualifier or "$LATEST"
+        # a missing function, alias or URL config: AWS says the same for each
         config = self.store.get_doc("lambda_urls", account, region, name, "qualifier", key)
         if config is None:
             raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404, Type="User")
@@ -1850,6 +1854,13 @@ def _note_outcome(span, spec: FunctionSpec, outcome: Outcome) -> None:
             span.fail(f"{error.get('errorType') or outcome.error_type}: {error.get('errorMessage') or ''}")
         else:
             span.fail(outcome.error_type)
+
+
+def _check_url_qualifier(qualifier: str | None) -> None:
+    """AWS's pattern for a function URL's Qualifier: an alias name, neither a version nor $LATEST."""
+    if qualifier is not None and not re.match(r"^(?!\d+$)[0-9a-zA-Z-_]+$", qualifier):
+        raise AwsError("ValidationException", f"1 validation error detected: Value '{qualifier}' at 'qualifier' failed "
+                       "to satisfy constraint: Member must satisfy regular expression pattern: ((?!^\\d+$)^[0-9a-zA-Z-_]+$)")
 
 
 def _cors_headers(cors: dict, origin: str, preflight: bool) -> list[tuple[str, str]]:
