@@ -154,3 +154,13 @@ def test_tags_on_a_version_or_alias_are_refused(lam, unique_name):
             "Message": "Tags on function aliases and versions are not supported. Please specify a function ARN."}
     lam.tag_resource(Resource=arn, Tags={"a": "b"})
     assert lam.list_tags(Resource=arn)["Tags"] == {"a": "b"}
+
+
+def test_delete_function_answers_204(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    out = lam.delete_function(FunctionName=name)
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 204 and out["StatusCode"] == 204
+    with pytest.raises(ClientError) as e:
+        lam.delete_function(FunctionName=name)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -656,7 +656,7 @@ class LambdaProvider(Provider):
             raise _invalid("$LATEST version cannot be deleted without deleting the function.")
         self.store.delete_function(account, region, name)
         self.pools.retire_function(account, region, name)
-        return {}
+        return {"StatusCode": 204}  # AWS's answer to deleting a function: 204 No Content
 
     def list_functions(self, ctx, params):
         limit = params.get("MaxItems") or 50
