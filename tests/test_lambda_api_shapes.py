@@ -164,3 +164,20 @@ def test_delete_function_answers_204(lam, unique_name):
     with pytest.raises(ClientError) as e:
         lam.delete_function(FunctionName=name)
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_update_url_config_of_missing_function_alias_or_config(lam, unique_name):
+    name = unique_name("fn")
+    with pytest.raises(ClientError) as e:
+        lam.update_function_url_config(FunctionName=name, AuthType="NONE")
+    assert e.value.response["Error"] == {"Code": "ResourceNotFoundException", "Message": "Function does not exist"}
+    create_python(lam, name)
+    with pytest.raises(ClientError) as e:
+        lam.update_function_url_config(FunctionName=name, Qualifier="nosuchalias", AuthType="NONE")
+    assert e.value.response["Error"]["Message"] == "Function does not exist"
+    with pytest.raises(ClientError) as e:
+        lam.update_function_url_config(FunctionName=name, AuthType="NONE")
+    assert e.value.response["Error"] == {"Code": "ResourceNotFoundException",
+                                         "Message": "The resource you requested does not exist."}
+    lam.create_function_url_config(FunctionName=name, AuthType="NONE")
+    assert lam.update_function_url_config(FunctionName=name, AuthType="AWS_IAM")["AuthType"] == "AWS_IAM"

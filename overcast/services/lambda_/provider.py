@@ -1227,9 +1227,7 @@ class LambdaProvider(Provider):
         _check_url_qualifier(params.get("Qualifier"))
         if qualifier and qualifier.isdigit():
             raise _invalid("Function URLs can only be created for $LATEST or an alias.")
-        if self.store.get_function(account, region, name) is None or (qualifier and self.store.get_doc(
-                "lambda_aliases", account, region, name, "alias", qualifier) is None):
-            raise AwsError("ResourceNotFoundException", "Function does not exist", 404, Type="User")
+        self._check_url_target(account, region, name, qualifier)
         key = qualifier or "$LATEST"
         if self.store.get_doc("lambda_urls", account, region, name, "qualifier", key) is not None:
             raise _conflict(f"Failed to create function url config for [functionArn = {self._arn(account, region, name, qualifier)}]. "
@@ -1260,7 +1258,17 @@ class LambdaProvider(Provider):
     def get_function_url_config(self, ctx, params):
         return self._url_config(ctx, params)[4]
 
+    def _check_url_target(self, account, region, name, qualifier) -> None:
+        """Creating or updating a URL config of a missing function or alias: AWS's message differs
+        from the one for a missing URL config."""
+        if self.store.get_function(account, region, name) is None or (qualifier and self.store.get_doc(
+                "lambda_aliases", account, region, name, "alias", qualifier) is None):
+            raise AwsError("ResourceNotFoundException", "Function does not exist", 404, Type="User")
+
     def update_function_url_config(self, ctx, params):
+        _a, _r, _n, qualifier = self._name_in(ctx, params["FunctionName"], params.get("Qualifier"))
+        _check_url_qualifier(params.get("Qualifier"))
+        self._check_url_target(_a, _r, _n, qualifier)
         account, region, name, key, config = self._url_config(ctx, params)
         for field in ("AuthType", "Cors", "InvokeMode"):
             if field in params:
