@@ -7,7 +7,7 @@ process (callgrind), which a shared machine's noise does not move.
     .venv/bin/python bench/trace_cost.py [seconds] [rounds]      # wrk, two servers, alternating rounds
     .venv/bin/python bench/trace_cost.py --callgrind [n] [--ops=sqs-send,ddb-get]   # instructions/request
     .venv/bin/python bench/trace_cost.py --callgrind --otlp [--children] [n] [--ops=...]   # the OTLP export's
-    .venv/bin/python bench/trace_cost.py --callgrind-server [seconds]   # instructions/request, wrk through uvicorn
+    .venv/bin/python bench/trace_cost.py --callgrind-server [seconds] [--cache-sim]   # per request, wrk through uvicorn
 
 wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round runs wrk against one,
 then the other, so both see the same load from the rest of the machine; the figure is the median of
@@ -24,6 +24,8 @@ then wrk itself (the same scripts, 8 connections) for s and 3s seconds; the diff
 divided by the difference of the requests wrk counted is the cost of one request. (An earlier form
 drove it with http.client, one request at a time: its figures moved by +4.7% to +10% between runs
 for GetItem.) The server's idle work (its timers) while valgrind runs slowly adds some noise.
+--cache-sim: callgrind's cache simulation too, the first-level cache misses per request beside
+the instructions (what a span kept for 1,000 requests costs in memory traffic).
 Target (issue 17): tracing on within 5% of tracing off.
 """
 
@@ -121,15 +123,25 @@ def wrk_run(seconds: int, rounds: int) -> None:
 CALLGRIND_OPS = ("sqs-send", "sqs-receive", "ddb-get", "ddb-put", "lambda-invoke")
 
 
-def _callgrind_total(out: str) -> int:
-    """The instructions callgrind counted in all the processes whose files are in `out` (then removed)."""
-    total = 0
+def _callgrind_counts(out: str) -> dict[str, int]:
+    """The events callgrind counted (Ir, and with --cache-sim=yes the cache misses: I1mr, D1mr,
+    D1mw...) summed over all the processes whose files are in `out` (then removed)."""
+    counts: dict[str, int] = {}
     for name in os.listdir(out):
         with open(os.path.join(out, name)) as f:
-            found = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
-        total += int(found.group(1)) if found else 0
+            text = f.read()
+        events = re.search(r"^events: (.*)$", text, re.M)
+        found = re.search(r"^(?:summary|totals): (.*)$", text, re.M)
+        if events and found:
+            for event, value in zip(events.group(1).split(), found.group(1).split(), strict=False):
+                counts[event] = counts.get(event, 0) + int(value)
     shutil.rmtree(out, ignore_errors=True)
-    return total
+    return counts
+
+
+def _callgrind_total(out: str) -> int:
+    """The instructions callgrind counted in all the processes whose files are in `out` (then removed)."""
+    return _callgrind_counts(out).get("Ir", 0)
 
 
 def _instructions(job: tuple[str, str, int], collector: str | None, children: bool) -> int:
@@ -167,13 +179,14 @@ def callgrind_run(count: int, ops: list[str], modes: tuple[str, str], children: 
         print(f"{op:<14} {per[a]:>12,.0f} {per[b]:>12,.0f} {per[a] - per[b]:>+10,.0f} {per[a] / per[b] - 1:>+7.1%}")
 
 
-def _server_instructions(job: tuple[str, str, int]) -> tuple[int, int]:
-    """(requests, instructions) of an `overcast start` under callgrind that wrk drove with `op` for
-    `seconds` after its set-up (the same in every run, so that it cancels out)."""
-    op, mode, seconds = job
+def _server_instructions(job: tuple[str, str, int, bool]) -> tuple[int, dict[str, int]]:
+    """(requests, callgrind's counts) of an `overcast start` under callgrind that wrk drove with `op`
+    for `seconds` after its set-up (the same in every run, so that it cancels out)."""
+    op, mode, seconds, cache_sim = job
     out = tempfile.mkdtemp(prefix="trace-cost-")
     process = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/callgrind.%p", "--trace-children=no",
+        ["valgrind", "--tool=callgrind", f"--cache-sim={'yes' if cache_sim else 'no'}",
+         f"--callgrind-out-file={out}/callgrind.%p", "--trace-children=no",
          sys.executable, "-m", "overcast", "start", "--port", "0", "--ephemeral"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONPATH": ROOT, "PYTHONHASHSEED": "0", "OVERCAST_TRACING": "1" if mode == "on" else "0"})
@@ -204,24 +217,26 @@ def _server_instructions(job: tuple[str, str, int]) -> tuple[int, int]:
     finally:
         process.terminate()
         process.wait(600)
-    return requests, _callgrind_total(out)
+    return requests, _callgrind_counts(out)
 
 
-def callgrind_server_run(seconds: int) -> None:
+def callgrind_server_run(seconds: int, cache_sim: bool = False) -> None:
     if not shutil.which("valgrind") or not shutil.which("wrk"):
         sys.exit("valgrind and wrk are needed: apt-get install valgrind wrk")
-    jobs = [(op, mode, s) for op in OPS for mode in ("on", "off") for s in (seconds, 3 * seconds)]
+    jobs = [(op, mode, s, cache_sim) for op in OPS for mode in ("on", "off") for s in (seconds, 3 * seconds)]
     with ThreadPoolExecutor(2) as pool:
         counts = dict(zip(jobs, pool.map(_server_instructions, jobs), strict=True))
-    print(f"{'op':<14} {'on':>12} {'off':>12} {'difference':>10} {'':>7}   (instructions per request, "
-          f"overcast start's process, driven by wrk for {seconds} and {3 * seconds} s)")
+    events = ("Ir", "I1mr", "D1mr", "D1mw") if cache_sim else ("Ir",)
+    print(f"{'op':<10} {'event':<6} {'on':>10} {'off':>10} {'difference':>10} {'':>7}   (per request, overcast start's "
+          f"process, driven by wrk for {seconds} and {3 * seconds} s; Ir: instructions, *mr/*mw: cache misses)")
     for op in OPS:
-        per = {}
-        for mode in ("on", "off"):
-            (few, short), (many, long) = counts[(op, mode, seconds)], counts[(op, mode, 3 * seconds)]
-            per[mode] = (long - short) / (many - few)
-        print(f"{op:<14} {per['on']:>12,.0f} {per['off']:>12,.0f} {per['on'] - per['off']:>+10,.0f} "
-              f"{per['on'] / per['off'] - 1:>+7.1%}")
+        for event in events:
+            per = {}
+            for mode in ("on", "off"):
+                (few, short), (many, long) = counts[(op, mode, seconds, cache_sim)], counts[(op, mode, 3 * seconds, cache_sim)]
+                per[mode] = (long[event] - short[event]) / (many - few)
+            print(f"{op:<10} {event:<6} {per['on']:>10,.0f} {per['off']:>10,.0f} {per['on'] - per['off']:>+10,.0f} "
+                  f"{per['on'] / per['off'] - 1:>+7.1%}")
 
 
 def _collector() -> str:
@@ -245,7 +260,7 @@ def _collector() -> str:
 if __name__ == "__main__":
     if "--callgrind-server" in sys.argv:
         rest = [a for a in sys.argv[1:] if not a.startswith("--")]
-        callgrind_server_run(int(rest[0]) if rest else 20)
+        callgrind_server_run(int(rest[0]) if rest else 20, "--cache-sim" in sys.argv)
     elif "--callgrind" in sys.argv:
         rest = [a for a in sys.argv[1:] if not a.startswith("--")]
         chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--ops=")]
