@@ -28,16 +28,35 @@ def _from_millis(value, immutable=False):
     return value / 1000
 
 
-def _to_json(value):
+def to_json(value):
+    """A decoded CBOR body in the JSON protocol's form: blobs base64, timestamps epoch seconds."""
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     if isinstance(value, datetime.datetime):
         return value.timestamp()
     if isinstance(value, dict):
-        return {k: _to_json(v) for k, v in value.items()}
+        return {k: to_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_to_json(v) for v in value]
+        return [to_json(v) for v in value]
     return value
+
+
+def decode_body(body: bytes, epoch_time) -> dict:
+    """A request's CBOR body (a map), tag 1 (epoch time) read by `epoch_time`; AWS's
+    SerializationException for what is not CBOR or not a map."""
+    import cbor2
+
+    if not body:
+        return {}
+    try:
+        params = cbor2.loads(body, semantic_decoders={1: epoch_time})
+    except AwsError:
+        raise
+    except Exception:
+        raise AwsError("SerializationException", "Malformed CBOR in request body.") from None
+    if not isinstance(params, dict):
+        raise AwsError("SerializationException", "Start of structure or map found where not expected.")
+    return params
 
 
 def _epoch(value) -> float:
@@ -46,7 +65,13 @@ def _epoch(value) -> float:
     return float(value)
 
 
-def _to_cbor(model: ServiceModel, shape_name: str, value):
+def _millis(value) -> int:
+    return round(_epoch(value) * 1000)
+
+
+def to_cbor(model: ServiceModel, shape_name: str, value, epoch_time=_millis, doubles: bool = False):
+    """An output walked by its shape into CBOR's form: blobs as byte strings, timestamps as tag 1
+    holding `epoch_time(value)`; with `doubles`, whole numbers of float/double members as floats."""
     import cbor2
 
     if value is None:
@@ -57,16 +82,18 @@ def _to_cbor(model: ServiceModel, shape_name: str, value):
         if not isinstance(value, dict):
             return value
         members = shape.get("members", {})
-        return {k: _to_cbor(model, members[k]["shape"], v) if k in members else v
+        return {k: to_cbor(model, members[k]["shape"], v, epoch_time, doubles) if k in members else v
                 for k, v in value.items() if v is not None}
     if kind == "list":
-        return [_to_cbor(model, shape["member"]["shape"], v) for v in value]
+        return [to_cbor(model, shape["member"]["shape"], v, epoch_time, doubles) for v in value]
     if kind == "map":
-        return {k: _to_cbor(model, shape["value"]["shape"], v) for k, v in value.items()}
+        return {k: to_cbor(model, shape["value"]["shape"], v, epoch_time, doubles) for k, v in value.items()}
     if kind == "blob":
         return value.encode() if isinstance(value, str) else bytes(value)
     if kind == "timestamp":
-        return cbor2.CBORTag(1, round(_epoch(value) * 1000))
+        return cbor2.CBORTag(1, epoch_time(value))
+    if doubles and kind in ("float", "double") and isinstance(value, int):
+        return float(value)
     return value
 
 
@@ -74,28 +101,18 @@ class CborProtocol:
     name = "cbor"
 
     def parse(self, model: ServiceModel, request: HttpRequest) -> tuple[OperationModel, dict]:
-        import cbor2
         import orjson
 
-        params = {}
-        if request.body:
-            try:
-                params = cbor2.loads(request.body, semantic_decoders={1: _from_millis})
-            except AwsError:
-                raise
-            except Exception:
-                raise AwsError("SerializationException", "Malformed CBOR in request body.") from None
-            if not isinstance(params, dict):
-                raise AwsError("SerializationException", "Start of structure or map found where not expected.")
+        params = decode_body(request.body, _from_millis)
         as_json = HttpRequest(request.method, request.path, request.raw_path, request.query_string,
-                              request.headers, orjson.dumps(_to_json(params)), request.scheme, request.client)
+                              request.headers, orjson.dumps(to_json(params)), request.scheme, request.client)
         return JSON_PROTOCOL.parse(model, as_json)
 
     def serialize(self, model: ServiceModel, operation: OperationModel, output: dict | None,
                   ctx: RequestContext) -> HttpResponse:
         import cbor2
 
-        body = _to_cbor(model, operation.output_shape, output) if output and operation.output_shape else {}
+        body = to_cbor(model, operation.output_shape, output) if output and operation.output_shape else {}
         return HttpResponse(200, self._headers(ctx), cbor2.dumps(body or {}))
 
     def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError,

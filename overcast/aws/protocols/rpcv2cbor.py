@@ -10,29 +10,15 @@ it) and parsed by it, validation included; outputs and errors are the JSON proto
 
 from __future__ import annotations
 
-import base64
-import datetime
-
 import orjson
 
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.aws.models import OperationModel, ServiceModel
+from overcast.aws.protocols.cbor import decode_body, to_cbor, to_json
 from overcast.aws.protocols.json import JSON_PROTOCOL
 
 CONTENT_TYPE = "application/cbor"
-
-
-def _to_json(value):
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    if isinstance(value, datetime.datetime):
-        return value.timestamp()
-    if isinstance(value, dict):
-        return {k: _to_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_json(v) for v in value]
-    return value
 
 
 def _epoch_seconds(value, immutable=False):
@@ -41,64 +27,30 @@ def _epoch_seconds(value, immutable=False):
     return value
 
 
-def _to_cbor(model: ServiceModel, shape_name: str, value):
-    import cbor2
-
+def _seconds(value) -> float:
     from overcast.aws.protocols.shapes import to_datetime
 
-    if value is None:
-        return None
-    shape = model.shapes[shape_name]
-    kind = shape["type"]
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return value
-        members = shape.get("members", {})
-        return {k: _to_cbor(model, members[k]["shape"], v) if k in members else v
-                for k, v in value.items() if v is not None}
-    if kind == "list":
-        return [_to_cbor(model, shape["member"]["shape"], v) for v in value]
-    if kind == "map":
-        return {k: _to_cbor(model, shape["value"]["shape"], v) for k, v in value.items()}
-    if kind == "blob":
-        return value.encode() if isinstance(value, str) else bytes(value)
-    if kind == "timestamp":
-        seconds = to_datetime(value).timestamp()
-        return cbor2.CBORTag(1, float(seconds))  # a double, as AWS sends it (and Smithy specifies)
-    if kind in ("float", "double") and isinstance(value, int):
-        return float(value)
-    return value
+    return float(to_datetime(value).timestamp())  # a double, as AWS sends it (and Smithy specifies)
 
 
 class RpcV2CborProtocol:
     name = "rpcv2cbor"
 
     def parse(self, model: ServiceModel, request: HttpRequest) -> tuple[OperationModel, dict]:
-        import cbor2
-
         parts = request.path.strip("/").split("/")
         if len(parts) != 4 or parts[0] != "service" or parts[2] != "operation" or request.method != "POST":
             raise AwsError("UnknownOperationException", f"Unknown operation {request.path}")
-        params = {}
-        if request.body:
-            try:
-                params = cbor2.loads(request.body, semantic_decoders={1: _epoch_seconds})
-            except AwsError:
-                raise
-            except Exception:
-                raise AwsError("SerializationException", "Malformed CBOR in request body.") from None
-            if not isinstance(params, dict):
-                raise AwsError("SerializationException", "Start of structure or map found where not expected.")
+        params = decode_body(request.body, _epoch_seconds)
         headers = {**request.headers, "x-amz-target": f"{parts[1]}.{parts[3]}"}
         as_json = HttpRequest(request.method, request.path, request.raw_path, request.query_string, headers,
-                              orjson.dumps(_to_json(params)), request.scheme, request.client)
+                              orjson.dumps(to_json(params)), request.scheme, request.client)
         return JSON_PROTOCOL.parse(model, as_json)
 
     def serialize(self, model: ServiceModel, operation: OperationModel, output: dict | None,
                   ctx: RequestContext) -> HttpResponse:
         import cbor2
 
-        body = _to_cbor(model, operation.output_shape, output) if output and operation.output_shape else {}
+        body = to_cbor(model, operation.output_shape, output, _seconds, doubles=True) if output and operation.output_shape else {}
         return HttpResponse(200, self._headers(ctx), cbor2.dumps(body or {}))
 
     def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError,
