@@ -375,13 +375,15 @@ class Parser:
 
     def named_list(self, allow_aggregates: bool = False):
         """`expr [as name]` items separated by commas: [(name, compiled)]."""
+        return self._items(self.aggregate if allow_aggregates else self.expression)
+
+    def _items(self, compile_item):
+        """Items separated by commas, each compiled by `compile_item` and named by its source text
+        or its `as` alias: [(name, compiled)]."""
         items = []
         while True:
             start = self.i
-            if allow_aggregates:
-                compiled = self.aggregate()
-            else:
-                compiled = self.expression()
+            compiled = compile_item()
             name = self.source(start)
             if self.is_word("as"):
                 self.i += 1
@@ -413,30 +415,18 @@ class Parser:
 
     def group_list(self):
         """`by` items: expressions or bin(period), each [as name]."""
-        items = []
-        while True:
-            start = self.i
-            if self.is_word("bin") and self.tokens[self.i + 1].text == "(":
-                self.i += 2
-                period = self.next()
-                if period.kind not in ("period", "number") or not period.value:
-                    self.fail(period)
-                self.expect_op(")")
-                width = int(period.value) if period.kind == "period" else int(period.value * 1000)
-                compiled = _bin(width)
-            else:
-                compiled = self.expression()
-            name = self.source(start)
-            if self.is_word("as"):
-                self.i += 1
-                alias = self.next()
-                if alias.kind != "name":
-                    self.fail(alias)
-                name = alias.value
-            items.append((name, compiled))
-            if not self.is_op(","):
-                return items
-            self.i += 1
+        return self._items(self._group_item)
+
+    def _group_item(self):
+        if self.is_word("bin") and self.tokens[self.i + 1].text == "(":
+            self.i += 2
+            period = self.next()
+            if period.kind not in ("period", "number") or not period.value:
+                self.fail(period)
+            self.expect_op(")")
+            width = int(period.value) if period.kind == "period" else int(period.value * 1000)
+            return _bin(width)
+        return self.expression()
 
 
 class Timestamp(int):
