@@ -125,21 +125,11 @@ class Table(ResourceType):
         if found is None:
             return None
         table = found["Table"]
-        out = {"TableName": table["TableName"], "Arn": table["TableArn"],
-               "AttributeDefinitions": table.get("AttributeDefinitions") or [], "KeySchema": table["KeySchema"],
-               "BillingMode": (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")}
+        out = _table_properties(table)
         if out["BillingMode"] == "PROVISIONED":
             throughput = table.get("ProvisionedThroughput") or {}
             out["ProvisionedThroughput"] = {"ReadCapacityUnits": throughput.get("ReadCapacityUnits"),
                                             "WriteCapacityUnits": throughput.get("WriteCapacityUnits")}
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-            if table.get(key):
-                out[key] = [{k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
-                            for index in table[key]]
-        stream = table.get("StreamSpecification") or {}
-        if stream.get("StreamEnabled"):
-            out["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}
-            out["StreamArn"] = table.get("LatestStreamArn")
         return out
 
     async def list(self, op: ResourceOp):
@@ -292,21 +282,28 @@ class GlobalTable(ResourceType):
         if found is None:
             return None
         table = found["Table"]
-        out = {"TableName": table["TableName"], "Arn": table["TableArn"], "TableId": table["TableId"],
-               "AttributeDefinitions": table.get("AttributeDefinitions") or [], "KeySchema": table["KeySchema"],
-               "BillingMode": (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED"),
-               "Replicas": [{"Region": r} for r in sorted([op.region] + [
-                   r["RegionName"] for r in table.get("Replicas") or []])]}
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-            if table.get(key):
-                out[key] = [{k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
-                            for index in table[key]]
-        stream = table.get("StreamSpecification") or {}
-        if stream.get("StreamEnabled"):
-            out["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}
-            out["StreamArn"] = table.get("LatestStreamArn")
+        out = _table_properties(table)
+        out["TableId"] = table["TableId"]
+        out["Replicas"] = [{"Region": r} for r in sorted([op.region] + [
+            r["RegionName"] for r in table.get("Replicas") or []])]
         return out
 
     async def list(self, op: ResourceOp):
         return await collect(op, "dynamodb", "ListTables", {}, "TableNames", "ExclusiveStartTableName",
                              "LastEvaluatedTableName")
+
+
+def _table_properties(table: dict) -> dict:
+    """What DescribeTable's answer gives both table resources (AWS::DynamoDB::Table and ::GlobalTable)."""
+    out = {"TableName": table["TableName"], "Arn": table["TableArn"],
+           "AttributeDefinitions": table.get("AttributeDefinitions") or [], "KeySchema": table["KeySchema"],
+           "BillingMode": (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")}
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if table.get(key):
+            out[key] = [{k: index[k] for k in ("IndexName", "KeySchema", "Projection") if k in index}
+                        for index in table[key]]
+    stream = table.get("StreamSpecification") or {}
+    if stream.get("StreamEnabled"):
+        out["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}
+        out["StreamArn"] = table.get("LatestStreamArn")
+    return out
