@@ -38,6 +38,7 @@ def proxy_api(apigw, endpoint, backend):
     return api
 
 
+@pytest.mark.postgres_e2e
 def test_mock_integration_answers_its_response_template(apigw, endpoint):
     api = Api(apigw, endpoint, "mock-basic")
     api.mock("/hello", template='{"greeting": "hi", "stage": "$context.stage", "q": "$input.params(\'name\')"}')
@@ -49,6 +50,7 @@ def test_mock_integration_answers_its_response_template(apigw, endpoint):
     assert r.headers["x-amzn-requestid"]
 
 
+@pytest.mark.postgres_e2e
 def test_deployed_api_answers_on_all_three_url_forms(proxy_api, endpoint):
     forms = [
         httpx.get(f"{endpoint}/_aws/execute-api/{proxy_api.id}/prod/items/special"),
@@ -74,6 +76,7 @@ def test_method_not_defined_on_resource_answers_missing_authentication_token(pro
     assert r.json() == {"message": "Missing Authentication Token"}
 
 
+@pytest.mark.postgres_e2e
 def test_unknown_stage_answers_forbidden(proxy_api):
     r = proxy_api.call("GET", "/items", stage="nostage")
     assert r.status_code == 403
@@ -87,6 +90,7 @@ def test_static_path_wins_over_path_parameter(proxy_api):
     assert event["pathParameters"] == {"id": "42"}
 
 
+@pytest.mark.postgres_e2e
 def test_greedy_proxy_path_captures_the_rest(proxy_api):
     event = proxy_api.call("PUT", "/files/a/b/c.txt", content=b"x").json()
     assert event["resource"] == "/files/{proxy+}"
@@ -94,6 +98,7 @@ def test_greedy_proxy_path_captures_the_rest(proxy_api):
     assert event["httpMethod"] == "PUT"
 
 
+@pytest.mark.postgres_e2e
 def test_lambda_proxy_event_has_every_documented_field(proxy_api):
     r = proxy_api.call("POST", "/items", params=[("a", "1"), ("a", "2"), ("b", "x")],
                        content=b'{"name": "widget"}', headers={"Content-Type": "application/json", "X-Trace": "t1"})
@@ -122,6 +127,7 @@ def test_lambda_proxy_event_has_every_documented_field(proxy_api):
     assert isinstance(ctx["requestTimeEpoch"], int)
 
 
+@pytest.mark.postgres_e2e
 def test_lambda_proxy_response_sets_status_headers_and_body(proxy_api):
     r = proxy_api.call("GET", "/items", params={"status": "201"})
     assert r.status_code == 201
@@ -170,6 +176,7 @@ def test_integration_with_missing_function_answers_500(apigw, endpoint):
     assert r.json() == {"message": "Internal server error"}
 
 
+@pytest.mark.postgres_e2e
 def test_non_proxy_lambda_maps_request_and_response_templates(apigw, endpoint, backend):
     api = Api(apigw, endpoint, "lambda-vtl")
     api.method("/orders/{id}", "POST", {
@@ -283,6 +290,7 @@ def test_request_validator_rejects_missing_required_parameters(apigw, endpoint):
     assert api.call("GET", "/search", params={"q": "a"}, headers={"X-Tenant": "t"}).status_code == 200
 
 
+@pytest.mark.postgres_e2e
 def test_request_validator_checks_body_against_json_schema_model(apigw, endpoint):
     api = Api(apigw, endpoint, "validate-body")
     apigw.create_model(restApiId=api.id, name="Item", contentType="application/json", schema=json.dumps({
@@ -355,6 +363,7 @@ def test_body_over_10_mb_answers_413(proxy_api):
     assert r.json() == {"message": "Request Too Long"}
 
 
+@pytest.mark.postgres_e2e
 def test_redeploy_changes_what_the_stage_serves(apigw, endpoint):
     api = Api(apigw, endpoint, "redeploy")
     rid = api.mock("/v", template='{"v": 1}')
@@ -368,6 +377,7 @@ def test_redeploy_changes_what_the_stage_serves(apigw, endpoint):
     assert api.call("GET", "/v").json() == {"v": 2}
 
 
+@pytest.mark.postgres_e2e
 def test_stage_method_throttling_answers_429(apigw, endpoint):
     api = Api(apigw, endpoint, "stage-throttle")
     api.mock("/t")
@@ -383,6 +393,7 @@ def test_stage_method_throttling_answers_429(apigw, endpoint):
     assert responses[codes.index(429)].json() == {"message": "Too Many Requests"}
 
 
+@pytest.mark.postgres_e2e
 def test_custom_domain_name_routes_by_host_and_base_path(apigw, endpoint, unique_name):
     api = Api(apigw, endpoint, "custom-domain")
     api.mock("/hello", template='{"via": "domain", "stage": "$context.stage"}')

@@ -78,6 +78,7 @@ def mgmt(endpoint):
     return make_client(endpoint, "apigatewaymanagementapi")
 
 
+@pytest.mark.postgres_e2e
 def test_connect_event_carries_headers_query_and_request_context(api, endpoint, recorder, marker):
     async def go():
         async with websockets.connect(ws_url(endpoint, api, query=f"a=1&a=2&b=x&t={marker}"),
@@ -101,6 +102,7 @@ def test_connect_event_carries_headers_query_and_request_context(api, endpoint, 
     assert connect["isBase64Encoded"] is False
 
 
+@pytest.mark.postgres_e2e
 def test_message_event_has_body_message_id_and_connection_id(api, endpoint, recorder, marker):
     async def go():
         async with websockets.connect(ws_url(endpoint, api, query=f"t={marker}")) as ws:
@@ -115,6 +117,7 @@ def test_message_event_has_body_message_id_and_connection_id(api, endpoint, reco
     assert message["requestContext"]["connectionId"] == found["$connect"]["requestContext"]["connectionId"]
 
 
+@pytest.mark.postgres_e2e
 def test_disconnect_event_on_client_close(api, endpoint, recorder, marker):
     async def go():
         async with websockets.connect(ws_url(endpoint, api, query=f"t={marker}")) as ws:
@@ -127,6 +130,7 @@ def test_disconnect_event_on_client_close(api, endpoint, recorder, marker):
     assert context["disconnectReason"] == "bye"
 
 
+@pytest.mark.postgres_e2e
 def test_route_selection_expression_picks_custom_route(api, endpoint):
     async def go():
         async with websockets.connect(ws_url(endpoint, api)) as ws:
@@ -179,6 +183,7 @@ def test_integration_failure_answers_internal_server_error(api, endpoint):
     assert answer["message"] == "Internal server error" and answer["connectionId"]
 
 
+@pytest.mark.postgres_e2e
 def test_route_added_while_connected_applies_to_next_message(gw, backend, endpoint):
     api_id, _ = websocket_api(gw, backend[0], routes=("$default",))
 
@@ -285,6 +290,7 @@ def test_bad_input_on_one_connection_leaves_others_working(api, endpoint):
     assert code == 1009 and answer == "echo:still here"
 
 
+@pytest.mark.postgres_e2e
 def test_lambda_pushes_through_management_api_with_boto3(api, endpoint):
     async def go():
         async with websockets.connect(ws_url(endpoint, api)) as ws:
@@ -295,6 +301,7 @@ def test_lambda_pushes_through_management_api_with_boto3(api, endpoint):
     assert {"sourceIp": "127.0.0.1"} in answers
 
 
+@pytest.mark.postgres_e2e
 def test_management_api_post_get_delete(api, endpoint, mgmt, recorder, marker):
     async def go():
         async with websockets.connect(ws_url(endpoint, api, query=f"t={marker}"), user_agent_header="agent/2") as ws:
@@ -354,6 +361,7 @@ def test_management_api_on_the_api_host_with_stage(api, endpoint, recorder, mark
     assert run(go()) == "path form"
 
 
+@pytest.mark.postgres_e2e
 def test_request_authorizer_on_connect(gw, client, backend, endpoint):
     code = ("def handler(event, context):\n"
             "    ok = (event.get('queryStringParameters') or {}).get('token') == 'good'\n"

@@ -184,6 +184,7 @@ def test_host_form_url_routes_to_the_api(api):
     assert r.json() == {"data": {"echo": "h"}}
 
 
+@pytest.mark.postgres_e2e
 def test_missing_api_key_answers_401(api):
     r = query(api["endpoint"], api["id"], None, '{ echo(msg: "x") }')
     assert r.status_code == 401
@@ -244,6 +245,7 @@ def test_template_that_does_not_parse_is_a_field_error(api):
     assert body["errors"][0]["errorType"] == "MappingTemplate"
 
 
+@pytest.mark.postgres_e2e
 def test_dynamodb_put_item_then_get_item(api):
     put = gql(api, 'mutation { putItem(id: "i1", owner: "ann", name: "first", count: 1) { id owner name count } }').json()
     assert put == {"data": {"putItem": {"id": "i1", "owner": "ann", "name": "first", "count": 1}}}
@@ -255,6 +257,7 @@ def test_dynamodb_get_item_of_a_missing_key_is_null(api):
     assert gql(api, '{ getItem(id: "missing") { id } }').json() == {"data": {"getItem": None}}
 
 
+@pytest.mark.postgres_e2e
 def test_dynamodb_query_on_an_index_pages_with_next_token(api):
     for i in range(3):
         gql(api, f'mutation {{ putItem(id: "q{i}", owner: "qowner", name: "n{i}") {{ id }} }}')
@@ -299,11 +302,13 @@ def test_dynamodb_batch_get_item_keeps_the_keys_order(api):
     assert body == {"data": {"batchGet": [{"id": "b2", "name": "two"}, None, {"id": "b1", "name": "one"}]}}
 
 
+@pytest.mark.postgres_e2e
 def test_dynamodb_transact_write_items(api):
     assert gql(api, 'mutation { putTwo(a: "t1", b: "t2") }').json() == {"data": {"putTwo": ["t1", "t2"]}}
     assert gql(api, '{ getItem(id: "t2") { id } }').json() == {"data": {"getItem": {"id": "t2"}}}
 
 
+@pytest.mark.postgres_e2e
 def test_direct_lambda_resolver_receives_appsync_event(api):
     body = gql(api, "query Q($x: Int) { fromLambda(x: $x) }", {"x": 3}, headers={"x-trace": "t1"}).json()
     event = json.loads(body["data"]["fromLambda"])
@@ -324,6 +329,7 @@ def test_lambda_event_info_lists_the_selection_set(api):
     assert body["data"]["wrapped"]["nested"] == {"id": "n"}
 
 
+@pytest.mark.postgres_e2e
 def test_dynamodb_batch_put_and_batch_delete(api):
     put = gql(api, 'mutation { batchPut(ids: ["bp1", "bp2"]) { id } }').json()
     assert put == {"data": {"batchPut": [{"id": "bp1"}, {"id": "bp2"}]}}
@@ -349,17 +355,20 @@ def test_direct_lambda_resolver_with_max_batch_size_gets_a_list_of_events(api):
                                                                           {"id": "c", "n": 2}]
 
 
+@pytest.mark.postgres_e2e
 def test_pipeline_runs_functions_in_order_with_stash(api):
     body = gql(api, "{ pipeline(n: 21) }").json()
     assert json.loads(body["data"]["pipeline"]) == {"last": {"prev": {"first": True}, "n2": 42}, "before": True}
 
 
+@pytest.mark.postgres_e2e
 def test_http_data_source_makes_a_real_call(api):
     body = gql(api, "{ health }").json()
 
     assert json.loads(body["data"]["health"]) == {"status": 200, "body": "running"}
 
 
+@pytest.mark.postgres_e2e
 def test_eventbridge_data_source_puts_events(api):
     body = gql(api, 'mutation($d: AWSJSON!) { emit(detail: $d) }', {"d": json.dumps({"a": 1})}).json()
     result = json.loads(body["data"]["emit"])
@@ -381,6 +390,7 @@ def test_api_without_schema_answers_an_error(client, endpoint, unique_name):
     assert r.status_code == 400 and r.json()["errors"][0]["errorType"] == "BadRequestException"
 
 
+@pytest.mark.postgres_e2e
 def test_resolver_change_takes_effect_on_next_query(client, endpoint, unique_name):
     appsync = client("appsync")
     api_id, key = create_api(appsync, unique_name("api"), "type Query { v: Int }")

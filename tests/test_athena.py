@@ -97,6 +97,7 @@ def test_create_external_table_registers_in_glue(athena, glue, clicks):
     assert sorted(p["Values"][0] for p in parts) == ["2024-01-15", "2024-01-16"]
 
 
+@pytest.mark.postgres_e2e
 def test_select_group_by_with_header_and_column_info(athena, clicks):
     execution = ok(athena, clicks, "SELECT page, count(*) AS n, sum(ms) AS total FROM clicks GROUP BY page ORDER BY page")
     result = athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
@@ -171,6 +172,7 @@ def test_table_over_missing_data_returns_no_rows(athena, env):
     assert rows(athena, execution["QueryExecutionId"]) == [["0"]]
 
 
+@pytest.mark.postgres_e2e
 def test_get_query_results_paging(athena, clicks):
     execution = ok(athena, clicks, "SELECT ms FROM clicks ORDER BY ms")
     qid = execution["QueryExecutionId"]
@@ -196,6 +198,7 @@ def test_show_and_describe(athena, clicks):
     assert described[0][0].split("\t")[0].strip() == "user"
 
 
+@pytest.mark.postgres_e2e
 def test_ctas_writes_parquet_and_registers_table(athena, s3, glue, clicks):
     execution = ok(athena, clicks, f"CREATE TABLE daily WITH (format='PARQUET', "
                                    f"external_location='s3://{clicks['bucket']}/daily/') AS "
@@ -234,6 +237,7 @@ def test_alter_table_add_partition(athena, glue, env):
     assert rows(athena, execution["QueryExecutionId"]) == [["2"]]
 
 
+@pytest.mark.postgres_e2e
 def test_query_crawled_csv_table(athena, s3, glue, env):
     s3.put_object(Bucket=env["bucket"], Key="sales/a.csv", Body=b"region,amount\neu,1.5\nus,2.5\neu,3\n")
     glue.create_crawler(Name=env["db"] + "_cr", Role="arn:aws:iam::000000000000:role/x", DatabaseName=env["db"],
@@ -266,6 +270,7 @@ def test_output_location_required(athena, env):
     assert e.value.response["Error"]["Code"] == "InvalidRequestException"
 
 
+@pytest.mark.postgres_e2e
 def test_workgroup_output_location(athena, env, unique_name):
     wg = unique_name("wg")
     athena.create_work_group(Name=wg, Configuration={"ResultConfiguration": {"OutputLocation": env["output"]}})
@@ -289,6 +294,7 @@ def test_batch_get_query_execution(athena, env):
     assert len(out["UnprocessedQueryExecutionIds"]) == 1
 
 
+@pytest.mark.postgres_e2e
 def test_named_queries(athena, env):
     nid = athena.create_named_query(Name="n", Database=env["db"], QueryString="SELECT 1")["NamedQueryId"]
     assert athena.get_named_query(NamedQueryId=nid)["NamedQuery"]["QueryString"] == "SELECT 1"
@@ -367,6 +373,7 @@ def test_bytes_scanned_cutoff(athena, clicks, unique_name):
     assert execution["Status"]["State"] == "SUCCEEDED"
 
 
+@pytest.mark.postgres_e2e
 def test_insert_into_partitioned_json_table(athena, clicks):
     execution = ok(athena, clicks, "INSERT INTO clicks (\"user\", page, ms, day) VALUES ('c', '/new', 5, '2024-01-17')")
     assert athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])["UpdateCount"] == 1
@@ -384,6 +391,7 @@ def test_insert_into_parquet_table_from_select(athena, clicks):
     assert bad["Status"]["State"] == "FAILED" and "mismatched" in bad["Status"]["StateChangeReason"]
 
 
+@pytest.mark.postgres_e2e
 def test_views(athena, glue, clicks):
     ok(athena, clicks, "CREATE VIEW buyers AS SELECT \"user\", ms FROM clicks WHERE page = '/buy'")
     view = glue.get_table(DatabaseName=clicks["db"], Name="buyers")["Table"]

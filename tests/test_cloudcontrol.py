@@ -65,6 +65,7 @@ def _get(cc, type_name: str, identifier: str) -> dict:
     return json.loads(described["ResourceDescription"]["Properties"])
 
 
+@pytest.mark.postgres_e2e
 def test_get_resource_reads_what_a_stack_made(client, deployed):
     cc = client("cloudcontrol")
     url = _get(cc, "AWS::Lambda::Url", deployed["FnArn"])
@@ -79,6 +80,7 @@ def test_get_resource_reads_what_a_stack_made(client, deployed):
     assert _get(cc, "AWS::Logs::LogGroup", deployed["Logs"])["RetentionInDays"] == 7
 
 
+@pytest.mark.postgres_e2e
 def test_get_resource_reads_what_the_apis_made(client, unique_name):
     cc, ddb = client("cloudcontrol"), client("dynamodb")
     table = unique_name("cc-table")
@@ -92,6 +94,7 @@ def test_get_resource_reads_what_the_apis_made(client, unique_name):
     assert table in [d["Identifier"] for d in listed]
 
 
+@pytest.mark.postgres_e2e
 def test_list_resources_pages(client, deployed, unique_name):
     cc, sqs = client("cloudcontrol"), client("sqs")
     for i in range(3):
@@ -132,6 +135,7 @@ def _done(cc, event: dict) -> dict:
     return cc.get_resource_request_status(RequestToken=event["RequestToken"])["ProgressEvent"]
 
 
+@pytest.mark.postgres_e2e
 def test_create_update_and_delete_through_the_resource_handlers(client, unique_name):
     """CreateResource, UpdateResource (an RFC 6902 patch) and DeleteResource run the CloudFormation
     types' handlers, so the queue is a real SQS queue; each answers IN_PROGRESS at once and ends
@@ -279,6 +283,7 @@ def test_a_stack_made_through_cloud_control_is_a_stack_of_its_own(client, endpoi
     assert cf.describe_stacks(StackName=made["Identifier"])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
 
 
+@pytest.mark.postgres_e2e
 def test_cancel_resource_request(client, endpoint, unique_name):
     """CancelResourceRequest stops an IN_PROGRESS request (here a stack whose wait condition is
     never signalled): CANCEL_IN_PROGRESS at once, CANCEL_COMPLETE when the handler has stopped;

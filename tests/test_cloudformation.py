@@ -63,6 +63,7 @@ Outputs:
 """
 
 
+@pytest.mark.postgres_e2e
 def test_create_update_delete_a_stack_of_queues(cf, client, unique_name):
     sqs = client("sqs")
     name = unique_name("queues")
@@ -151,6 +152,7 @@ def test_an_unsupported_type_fails_its_resource_and_rolls_back(cf, client, uniqu
     cf.get_waiter("stack_delete_complete").wait(StackName=stack["StackId"], WaiterConfig=FAST)
 
 
+@pytest.mark.postgres_e2e
 def test_a_failing_service_call_rolls_back_with_the_services_message(cf, client, unique_name):
     name = unique_name("badq")
     template = {"Resources": {
@@ -266,6 +268,7 @@ Outputs:
     cf.delete_stack(StackName=name)
 
 
+@pytest.mark.postgres_e2e
 def test_exports_imports_and_their_errors(cf, unique_name):
     exporter, importer, twin = unique_name("exp"), unique_name("imp"), unique_name("twin")
     export_name = unique_name("shared")
@@ -321,6 +324,7 @@ def test_deletion_policy_retain_keeps_the_resource(cf, client, unique_name):
     client("sqs").delete_queue(QueueUrl=urls[0])
 
 
+@pytest.mark.postgres_e2e
 def test_change_sets_describe_add_modify_remove_and_execute(cf, client, unique_name):
     name = unique_name("cs")
     v1 = {"Resources": {"A": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 10}},
@@ -499,6 +503,7 @@ Outputs:
 """
 
 
+@pytest.mark.postgres_e2e
 def test_a_stack_of_many_services_deploys_updates_and_deletes(cf, client, unique_name):
     name = unique_name("app")
     code, message = error_of(lambda: cf.create_stack(StackName=name, TemplateBody=APP))
@@ -589,6 +594,7 @@ Outputs:
 """
 
 
+@pytest.mark.postgres_e2e
 def test_a_lambda_backed_custom_resource_answers_through_cfn_response(cf, unique_name):
     name = unique_name("custom")
     cf.create_stack(StackName=name, TemplateBody=CUSTOM, Capabilities=["CAPABILITY_IAM"])
@@ -614,6 +620,7 @@ def test_a_lambda_backed_custom_resource_answers_through_cfn_response(cf, unique
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
 
 
+@pytest.mark.postgres_e2e
 def test_wait_condition_handle_takes_signals(cf, unique_name):
     import threading
 
@@ -648,6 +655,7 @@ Outputs:
     cf.delete_stack(StackName=name)
 
 
+@pytest.mark.postgres_e2e
 def test_nested_stacks_pass_parameters_and_outputs(cf, client, endpoint, unique_name):
     s3 = client("s3")
     bucket, name = unique_name("nested"), unique_name("parent")
@@ -707,6 +715,7 @@ def test_aws_cli_cloudformation_deploy_and_delete(aws_cli, client, tmp_path, uni
     client("cloudformation").get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
 
 
+@pytest.mark.postgres_e2e
 def test_ssm_parameter_types_and_dynamic_references(cf, client, unique_name):
     ssm = client("ssm")
     name = unique_name("cfnrefs")

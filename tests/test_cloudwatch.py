@@ -30,6 +30,7 @@ def minute(offset: int = 0) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(now - offset * 60, UTC)
 
 
+@pytest.mark.postgres_e2e
 def test_put_metric_data_then_statistics_per_period(cw, unique_name):
     ns = unique_name("ns")
     dims = [{"Name": "Service", "Value": "api"}, {"Name": "Env", "Value": "dev"}]
@@ -55,6 +56,7 @@ def test_put_metric_data_then_statistics_per_period(cw, unique_name):
     assert out["Datapoints"] == []
 
 
+@pytest.mark.postgres_e2e
 def test_list_metrics_filters_by_namespace_name_and_dimensions(cw, unique_name):
     ns = unique_name("ns")
     cw.put_metric_data(Namespace=ns, MetricData=[
@@ -70,6 +72,7 @@ def test_list_metrics_filters_by_namespace_name_and_dimensions(cw, unique_name):
     assert got == [{"Namespace": ns, "MetricName": "A", "Dimensions": [{"Name": "D", "Value": "2"}]}]
 
 
+@pytest.mark.postgres_e2e
 def test_get_metric_data_answers_each_query_newest_first(cw, unique_name):
     ns = unique_name("ns")
     cw.put_metric_data(Namespace=ns, MetricData=[
@@ -194,6 +197,7 @@ def test_each_unit_is_a_data_point_of_its_own(cw, unique_name):
     assert [(p["Unit"], p["Average"]) for p in out["Datapoints"]] == [("Count", 5.0)]
 
 
+@pytest.mark.postgres_e2e
 def test_get_metric_data_labels_and_pages(cw, unique_name):
     ns = unique_name("ns")
     cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Timestamp": minute(i), "Value": i}
@@ -224,6 +228,7 @@ BODY = json.dumps({"widgets": [{"type": "metric", "x": 0, "y": 0, "width": 6, "h
                                 "properties": {"metrics": [["AWS/EC2", "CPUUtilization"]], "region": "us-east-1"}}]})
 
 
+@pytest.mark.postgres_e2e
 def test_dashboards_are_put_read_listed_and_deleted(cw, unique_name):
     name = unique_name("dash")
     assert cw.put_dashboard(DashboardName=name, DashboardBody=BODY)["DashboardValidationMessages"] == []
@@ -263,6 +268,7 @@ def test_bad_dashboards_answer_aws_errors(cw, unique_name):
     assert e.value.response["dashboardValidationMessages"][0]["DataPath"] == "/dashboardBody"
 
 
+@pytest.mark.postgres_e2e
 def test_points_are_stored_at_their_resolution(cw, unique_name):
     # AWS keeps a standard-resolution point (the default StorageResolution, 60) at its minute, a
     # high-resolution one (1) at its second: a point put 30 s into a minute counts in a query that

@@ -64,6 +64,7 @@ def verify(endpoint, pool_id, token) -> dict:
                       issuer=f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}")
 
 
+@pytest.mark.postgres_e2e
 def test_pool_and_client_lifecycle(idp, unique_name):
     pool, client_id = make_pool(idp, unique_name, Policies={"PasswordPolicy": {"MinimumLength": 10}})
     described = idp.describe_user_pool(UserPoolId=pool)["UserPool"]
@@ -81,6 +82,7 @@ def test_pool_and_client_lifecycle(idp, unique_name):
     assert code(e) == ("ResourceNotFoundException", f"User pool {pool} does not exist.")
 
 
+@pytest.mark.postgres_e2e
 def test_sign_up_confirm_and_sign_in_issue_verifiable_tokens(idp, endpoint, unique_name):
     pool, client_id = make_pool(idp, unique_name, AutoVerifiedAttributes=["email"])
     out = idp.sign_up(ClientId=client_id, Username="ada", Password=PASSWORD,
@@ -160,6 +162,7 @@ def test_invalid_srp_a_is_refused(idp, endpoint, unique_name):
     assert code(e)[0] == "InvalidParameterException"
 
 
+@pytest.mark.postgres_e2e
 def test_refresh_and_revocation(idp, endpoint, unique_name):
     pool, client_id = make_pool(idp, unique_name)
     signed_up(idp, endpoint, pool, client_id)
@@ -213,6 +216,7 @@ def test_tampered_and_unsigned_tokens_are_refused(idp, endpoint, unique_name):
         verify(endpoint, pool, other_token)
 
 
+@pytest.mark.postgres_e2e
 def test_password_policy_and_wrong_passwords_with_lockout(idp, endpoint, unique_name):
     pool, client_id = make_pool(idp, unique_name)
     with pytest.raises(ClientError) as e:
@@ -246,6 +250,7 @@ def test_user_existence_errors_follow_the_client_setting(idp, endpoint, unique_n
     assert code(e) == ("UserNotFoundException", "User does not exist.")
 
 
+@pytest.mark.postgres_e2e
 def test_admin_created_user_must_set_a_new_password(idp, endpoint, unique_name):
     pool, client_id = make_pool(idp, unique_name)
     user = idp.admin_create_user(UserPoolId=pool, Username="bob", TemporaryPassword="Temp0rary!",
@@ -318,6 +323,7 @@ def test_totp_mfa_is_enforced_once_set_up(idp, endpoint, unique_name):
     assert "IdToken" in result["AuthenticationResult"]
 
 
+@pytest.mark.postgres_e2e
 def test_groups_appear_in_tokens_by_precedence(idp, endpoint, unique_name):
     pool, client_id = make_pool(idp, unique_name)
     signed_up(idp, endpoint, pool, client_id)
@@ -370,6 +376,7 @@ def test_email_sign_in_pool_uses_the_sub_as_username(idp, endpoint, unique_name)
     assert code(e)[0] == "UsernameExistsException"
 
 
+@pytest.mark.postgres_e2e
 def test_list_users_with_a_filter(idp, endpoint, unique_name):
     pool, client_id = make_pool(idp, unique_name)
     for name in ("ann", "andy", "bea"):
@@ -399,6 +406,7 @@ def handler(event, context):
 """
 
 
+@pytest.mark.postgres_e2e
 def test_lambda_triggers_pre_sign_up_and_pre_token_generation_v2(idp, client, endpoint, unique_name):
     lam = client("lambda")
     pre_sign_up = create_python(lam, unique_name("presignup"), PRE_SIGN_UP)["FunctionArn"]

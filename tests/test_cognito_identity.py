@@ -42,6 +42,7 @@ def identity_pool(identity, unique_name, pool, app, guests=True) -> str:
     return pool_id
 
 
+@pytest.mark.postgres_e2e
 def test_signed_in_user_gets_credentials_that_act_as_the_authenticated_role(identity, client, endpoint, unique_name):
     pool, app, sign_in = user_pool(client, unique_name)
     pool_id = identity_pool(identity, unique_name, pool, app)
@@ -58,6 +59,7 @@ def test_signed_in_user_gets_credentials_that_act_as_the_authenticated_role(iden
     assert claims["sub"] == identity_id and claims["aud"] == pool_id and claims["amr"][0] == "authenticated"
 
 
+@pytest.mark.postgres_e2e
 def test_guests_get_the_unauthenticated_role_only_when_the_pool_allows(identity, client, endpoint, unique_name):
     pool, app, _ = user_pool(client, unique_name)
     pool_id = identity_pool(identity, unique_name, pool, app)
@@ -106,6 +108,7 @@ def test_token_role_mapping_uses_the_preferred_role_of_the_groups(identity, clie
     assert caller["Arn"].endswith("assumed-role/editors/CognitoIdentityCredentials")
 
 
+@pytest.mark.postgres_e2e
 def test_pool_lifecycle(identity, client, unique_name):
     pool, app, _ = user_pool(client, unique_name)
     pool_id = identity_pool(identity, unique_name, pool, app)

@@ -23,6 +23,7 @@ def key(pk: str, sk: str = "1") -> dict:
     return {"pk": {"S": pk}, "sk": {"N": sk}}
 
 
+@pytest.mark.postgres_e2e
 def test_put_then_get_round_trips_every_type(ddb, table):
     item = {**key("types"), "s": {"S": "héllo"}, "n": {"N": "-12.500"}, "b": {"B": b"\x00\xff"},
             "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.50"]}, "bs": {"BS": [b"\x01", b"\x02"]},
@@ -76,6 +77,7 @@ def test_number_with_39_digits_is_rejected(ddb, table):
     assert message == "Attempting to store more than 38 significant digits in a Number"
 
 
+@pytest.mark.postgres_e2e
 def test_item_over_400_kb_is_rejected(ddb, table):
     code, message, _ = error(ddb.put_item, TableName=table, Item={**key("big"), "v": {"S": "x" * (400 * 1024)}})
     assert message == "Item size has exceeded the maximum allowed size"
@@ -99,6 +101,7 @@ def test_put_rejects_update_return_values(ddb, table):
     assert message == "Return values set to invalid value"
 
 
+@pytest.mark.postgres_e2e
 def test_condition_failure_returns_the_item_when_asked(ddb, table):
     ddb.put_item(TableName=table, Item={**key("cond"), "v": {"N": "1"}})
     code, message, response = error(ddb.put_item, TableName=table, Item=key("cond"),
@@ -152,6 +155,7 @@ def test_update_creates_the_item_and_returns_all_new(ddb, table):
                                       "tags": {"SS": ["x"]}}
 
 
+@pytest.mark.postgres_e2e
 def test_update_return_values_updated_old_and_new(ddb, table):
     ddb.put_item(TableName=table, Item={**key("uo"), "a": {"N": "1"}, "b": {"S": "keep"}})
     old = ddb.update_item(TableName=table, Key=key("uo"), UpdateExpression="SET a = a + :one",
@@ -162,6 +166,7 @@ def test_update_return_values_updated_old_and_new(ddb, table):
     assert new["Attributes"] == {"a": {"N": "3"}}
 
 
+@pytest.mark.postgres_e2e
 def test_update_add_and_delete_on_sets(ddb, table):
     ddb.put_item(TableName=table, Item={**key("sets"), "tags": {"SS": ["a", "b"]}, "n": {"N": "5"}})
     ddb.update_item(TableName=table, Key=key("sets"), UpdateExpression="ADD n :d DELETE tags :t",
@@ -178,6 +183,7 @@ def test_update_arithmetic_on_a_string_is_rejected(ddb, table):
     assert ddb.get_item(TableName=table, Key=key("ar"))["Item"]["s"] == {"S": "x"}
 
 
+@pytest.mark.postgres_e2e
 def test_nested_update_and_projection(ddb, table):
     ddb.put_item(TableName=table, Item={**key("nest"), "doc": {"M": {"list": {"L": [{"N": "1"}, {"N": "2"}]},
                                                                     "name": {"S": "n"}}}})
@@ -195,6 +201,7 @@ def test_update_of_a_missing_nested_parent_is_rejected(ddb, table):
     assert message == "The document path provided in the update expression is invalid for update"
 
 
+@pytest.mark.postgres_e2e
 def test_delete_with_condition_and_all_old(ddb, table):
     ddb.put_item(TableName=table, Item={**key("del"), "v": {"N": "1"}})
     code, _, _ = error(ddb.delete_item, TableName=table, Key=key("del"), ConditionExpression="v = :two",
@@ -234,6 +241,7 @@ def test_put_identical_item_keeps_a_single_item(ddb, table):
     assert ddb.get_item(TableName=table, Key=key("same"))["Item"]["v"] == {"N": "1"}
 
 
+@pytest.mark.postgres_e2e
 def test_resource_api_with_condition_builders(endpoint, ddb, table):
     from boto3.dynamodb.conditions import Attr
     from dynamodb_support import resource
@@ -280,6 +288,7 @@ def test_a_request_is_validated_before_its_table_is_looked_up(ddb):
     assert error(ddb.get_item, TableName="no-such-table", Key=item)[0] == "ResourceNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_item_collection_metrics_on_a_table_with_a_local_index(ddb, table):
     import uuid
 

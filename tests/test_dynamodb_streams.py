@@ -48,6 +48,7 @@ def test_stream_arn_and_description(ddb, streams, unique_name):
     assert any(s["StreamArn"] == arn for s in streams.list_streams(TableName=name)["Streams"])
 
 
+@pytest.mark.postgres_e2e
 def test_insert_modify_remove_with_both_images(ddb, streams, unique_name):
     name = unique_name("st")
     arn = stream_table(ddb, name)
@@ -77,6 +78,7 @@ def test_view_types(ddb, streams, unique_name, view, has_new, has_old):
     assert modify["StreamViewType"] == view
 
 
+@pytest.mark.postgres_e2e
 def test_writes_that_change_nothing_emit_no_record(ddb, streams, unique_name):
     name = unique_name("st")
     arn = stream_table(ddb, name)
@@ -88,6 +90,7 @@ def test_writes_that_change_nothing_emit_no_record(ddb, streams, unique_name):
     assert [r["eventName"] for r in read_all(streams, arn)] == ["INSERT"]
 
 
+@pytest.mark.postgres_e2e
 def test_batch_and_transaction_writes_are_recorded(ddb, streams, unique_name):
     name = unique_name("st")
     arn = stream_table(ddb, name)
@@ -98,6 +101,7 @@ def test_batch_and_transaction_writes_are_recorded(ddb, streams, unique_name):
     assert [r["eventName"] for r in read_all(streams, arn)] == ["INSERT"] * 3 + ["REMOVE", "INSERT", "INSERT"]
 
 
+@pytest.mark.postgres_e2e
 def test_iterator_types(ddb, streams, unique_name):
     name = unique_name("st")
     arn = stream_table(ddb, name)
@@ -132,6 +136,7 @@ def test_unknown_stream_is_resource_not_found(streams):
     assert code == "ResourceNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_ttl_reaper_deletes_expired_items_with_service_identity(ddb, streams, unique_name):
     name = unique_name("ttl")
     arn = stream_table(ddb, name)
@@ -149,6 +154,7 @@ def test_ttl_reaper_deletes_expired_items_with_service_identity(ddb, streams, un
     assert removes[0]["userIdentity"] == {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
 
 
+@pytest.mark.postgres_e2e
 def test_in_process_wait_for_records(tmp_path):
     db = SqliteDatabase(str(tmp_path / "overcast.db"))
     provider = DynamoDbProvider(SimpleNamespace(db=db, blobs=None, config=None, coordination=Local()))

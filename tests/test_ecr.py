@@ -34,6 +34,7 @@ LIFECYCLE = {"rules": [
                                       "countNumber": 14}, "action": {"type": "expire"}}]}
 
 
+@pytest.mark.postgres_e2e
 def test_create_repository_shape(ecr, repo):
     created = ecr.create_repository(repositoryName=repo, tags=[{"Key": "team", "Value": "red"}])["repository"]
     assert created["repositoryName"] == repo and created["registryId"] == "000000000000"
@@ -84,6 +85,7 @@ def test_aes256_with_kms_key_is_rejected(ecr, repo):
     assert error(e)[0] == "InvalidParameterException"
 
 
+@pytest.mark.postgres_e2e
 def test_describe_repositories_pages(ecr, client, unique_name):
     own = client("ecr", access_key="333333333333")
     names = sorted(unique_name("p") for _ in range(5))
@@ -95,6 +97,7 @@ def test_describe_repositories_pages(ecr, client, unique_name):
     assert not any(r["repositoryName"] in names for r in ecr.describe_repositories()["repositories"])
 
 
+@pytest.mark.postgres_e2e
 def test_delete_repository(ecr, repo):
     ecr.create_repository(repositoryName=repo)
     deleted = ecr.delete_repository(repositoryName=repo)["repository"]
@@ -104,6 +107,7 @@ def test_delete_repository(ecr, repo):
     assert error(e)[0] == "RepositoryNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_scanning_and_mutability(ecr, repo):
     ecr.create_repository(repositoryName=repo)
     out = ecr.put_image_scanning_configuration(repositoryName=repo, imageScanningConfiguration={"scanOnPush": True})
@@ -121,6 +125,7 @@ def test_scanning_and_mutability(ecr, repo):
     assert out["imageTagMutabilityExclusionFilters"] == [{"filterType": "WILDCARD", "filter": "latest"}]
 
 
+@pytest.mark.postgres_e2e
 def test_lifecycle_policy(ecr, repo):
     ecr.create_repository(repositoryName=repo)
     with pytest.raises(ClientError) as e:
@@ -161,6 +166,7 @@ def test_invalid_lifecycle_policies(ecr, repo, policy):
     assert code == "InvalidParameterException" and "Lifecycle policy validation failure" in message
 
 
+@pytest.mark.postgres_e2e
 def test_repository_policy(ecr, repo):
     ecr.create_repository(repositoryName=repo)
     policy = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -177,6 +183,7 @@ def test_repository_policy(ecr, repo):
     assert error(e)[0] == "InvalidParameterException"
 
 
+@pytest.mark.postgres_e2e
 def test_tags(ecr, repo):
     arn = ecr.create_repository(repositoryName=repo, tags=[{"Key": "a", "Value": "1"}])["repository"]["repositoryArn"]
     ecr.tag_resource(resourceArn=arn, tags=[{"Key": "b", "Value": "2"}])

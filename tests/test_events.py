@@ -235,6 +235,7 @@ def test_disabled_rule_does_not_match(events, sqs, unique_name):
     assert receive(sqs, url, timeout=1.5) == []
 
 
+@pytest.mark.postgres_e2e
 def test_rule_with_targets_cannot_be_deleted(events, sqs, unique_name):
     name, _ = rule_to_queue(events, sqs, unique_name, {"source": ["x"]})
     assert error_of(events.delete_rule, Name=name)["Message"] == "Rule can't be deleted since it has targets."
@@ -253,6 +254,7 @@ def test_input_constant_and_input_path(events, sqs, unique_name):
     assert json.loads(receive(sqs, url2)[0]["Body"]) == {"a": 1}
 
 
+@pytest.mark.postgres_e2e
 def test_input_transformer(events, sqs, unique_name):
     source = unique_name("app")
     template = '{"instance": <instance>, "text": "instance <instance> is <state>", "rule": "<aws.events.rule-name>"}'
@@ -264,6 +266,7 @@ def test_input_transformer(events, sqs, unique_name):
                                                         "rule": name}
 
 
+@pytest.mark.postgres_e2e
 def test_fifo_queue_target_with_message_group(events, sqs, unique_name):
     source = unique_name("app")
     name = unique_name("rule")
@@ -277,6 +280,7 @@ def test_fifo_queue_target_with_message_group(events, sqs, unique_name):
     assert message["Attributes"]["MessageGroupId"] == "grp"
 
 
+@pytest.mark.postgres_e2e
 def test_sns_target(events, sqs, client, unique_name):
     sns = client("sns")
     topic = sns.create_topic(Name=unique_name("topic"))["TopicArn"]
@@ -290,6 +294,7 @@ def test_sns_target(events, sqs, client, unique_name):
     assert json.loads(receive(sqs, url)[0]["Body"])["detail"] == {"via": "sns"}
 
 
+@pytest.mark.postgres_e2e
 def test_another_bus_as_target(events, sqs, unique_name):
     bus = unique_name("bus")
     bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
@@ -322,6 +327,7 @@ def test_bus_in_another_region_receives_a_new_event_id(events, sqs, client, uniq
     assert same["id"] == event_id
 
 
+@pytest.mark.postgres_e2e
 def test_state_machine_target_execution_is_named_after_the_event(events, client, unique_name):
     sfn = client("stepfunctions")
     machine = sfn.create_state_machine(
@@ -376,6 +382,7 @@ def test_api_gateway_target_calls_the_deployed_stage(events, client, unique_name
         server.close()
 
 
+@pytest.mark.postgres_e2e
 def test_missing_target_goes_to_dead_letter_queue(events, sqs, unique_name):
     source = unique_name("app")
     dlq_url, dlq_arn = make_queue(sqs, unique_name("dlq"))
@@ -393,6 +400,7 @@ def test_missing_target_goes_to_dead_letter_queue(events, sqs, unique_name):
     assert attributes["ERROR_CODE"]["StringValue"] == "ResourceNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_lambda_target_receives_event(events, sqs, client, unique_name):
     lam = client("lambda")
     sink_url, _ = make_queue(sqs, unique_name("sink"))
@@ -406,6 +414,7 @@ def test_lambda_target_receives_event(events, sqs, client, unique_name):
     assert event["detail"] == {"to": "lambda"} and event["source"] == source
 
 
+@pytest.mark.postgres_e2e
 def test_logs_target(events, client, unique_name):
     logs = client("logs")
     group = "/aws/events/" + unique_name("g")
@@ -423,6 +432,7 @@ def test_logs_target(events, client, unique_name):
     assert json.loads(found[0]["message"])["detail"] == {"logged": True}
 
 
+@pytest.mark.postgres_e2e
 def test_scheduled_rule_fires_with_scheduled_event(events, sqs, endpoint, unique_name):
     name = unique_name("rule")
     arn = events.put_rule(Name=name, ScheduleExpression="rate(5 minutes)")["RuleArn"]
@@ -443,6 +453,7 @@ def test_schedule_only_on_default_bus(events, unique_name):
     assert error["Message"] == "ScheduleExpression is supported only on the default event bus."
 
 
+@pytest.mark.postgres_e2e
 def test_archive_and_replay(events, sqs, unique_name):
     bus = unique_name("bus")
     bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
@@ -465,6 +476,7 @@ def test_archive_and_replay(events, sqs, unique_name):
     assert events.describe_replay(ReplayName=replay)["State"] == "COMPLETED"
 
 
+@pytest.mark.postgres_e2e
 def test_api_destination_calls_endpoint_with_api_key(events, unique_name):
     server = HttpSubscriber()
     try:
@@ -558,6 +570,7 @@ def test_kinesis_target_with_partition_key_path(events, client, unique_name):
     assert json.loads(records[0]["Data"])["detail"] == {"customer": "c-42"}
 
 
+@pytest.mark.postgres_e2e
 def test_list_rules_pages_with_an_opaque_token(events, unique_name):
     prefix = unique_name("page")
     for i in range(5):

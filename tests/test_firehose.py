@@ -62,6 +62,7 @@ def make_stream(firehose, name, bucket, interval=0, size=1, **dest):
                                             **dest})
 
 
+@pytest.mark.postgres_e2e
 def test_create_and_describe_delivery_stream(firehose, bucket, unique_name):
     name = unique_name("ds")
     make_stream(firehose, name, bucket, interval=60)
@@ -109,6 +110,7 @@ def test_records_buffered_into_one_object_with_default_key(firehose, s3, bucket,
     assert [json.loads(line)["n"] for line in lines] == list(range(10))
 
 
+@pytest.mark.postgres_e2e
 def test_buffer_size_triggers_flush_before_interval(firehose, s3, bucket, unique_name):
     name = unique_name("ds")
     make_stream(firehose, name, bucket, interval=900, size=1)
@@ -145,6 +147,7 @@ def test_prefix_with_expressions_requires_error_prefix(firehose, bucket, unique_
 
 @pytest.mark.parametrize("fmt,ext", [("GZIP", ".gz"), ("ZIP", ".zip"), ("Snappy", ".snappy"),
                                      ("HADOOP_SNAPPY", ".snappy")])
+@pytest.mark.postgres_e2e
 def test_compression(firehose, s3, bucket, unique_name, fmt, ext):
     import cramjam
 
@@ -197,6 +200,7 @@ def processing(arn):
         {"ParameterName": "LambdaArn", "ParameterValue": arn}]}]}
 
 
+@pytest.mark.postgres_e2e
 def test_lambda_transform_ok_dropped_and_failed(firehose, s3, bucket, unique_name, transform):
     name = unique_name("ds")
     make_stream(firehose, name, bucket, Prefix="ok/", ErrorOutputPrefix="err/",
@@ -213,6 +217,7 @@ def test_lambda_transform_ok_dropped_and_failed(firehose, s3, bucket, unique_nam
     assert failure["lambdaArn"] == transform
 
 
+@pytest.mark.postgres_e2e
 def test_dynamic_partitioning_from_query(firehose, s3, bucket, unique_name):
     name = unique_name("ds")
     make_stream(firehose, name, bucket, size=64, Prefix="p/customer=!{partitionKeyFromQuery:customer}/",
@@ -294,6 +299,7 @@ def test_kinesis_stream_as_source(firehose, s3, client, bucket, unique_name):
     assert e.value.response["Error"]["Code"] == "InvalidArgumentException"
 
 
+@pytest.mark.postgres_e2e
 def test_update_destination_bumps_version(firehose, bucket, unique_name):
     name = unique_name("ds")
     make_stream(firehose, name, bucket)
@@ -310,6 +316,7 @@ def test_update_destination_bumps_version(firehose, bucket, unique_name):
     assert e.value.response["Error"]["Code"] == "ConcurrentModificationException"
 
 
+@pytest.mark.postgres_e2e
 def test_tags(firehose, bucket, unique_name):
     name = unique_name("ds")
     make_stream(firehose, name, bucket)
@@ -318,6 +325,7 @@ def test_tags(firehose, bucket, unique_name):
     assert firehose.list_tags_for_delivery_stream(DeliveryStreamName=name)["Tags"] == [{"Key": "b", "Value": "2"}]
 
 
+@pytest.mark.postgres_e2e
 def test_delete_delivery_stream(firehose, bucket, unique_name):
     name = unique_name("ds")
     make_stream(firehose, name, bucket)

@@ -37,6 +37,7 @@ def table_input(name, columns=(("id", "bigint"), ("name", "string")), keys=()):
         "PartitionKeys": [{"Name": k, "Type": "string"} for k in keys], "TableType": "EXTERNAL_TABLE"}
 
 
+@pytest.mark.postgres_e2e
 def test_database_crud(glue, database):
     assert glue.get_database(Name=database)["Database"]["Description"] == "test"
     assert database in [d["Name"] for d in glue.get_databases()["DatabaseList"]]
@@ -52,6 +53,7 @@ def test_duplicate_database_already_exists(glue, database):
     assert e.value.response["Error"]["Code"] == "AlreadyExistsException"
 
 
+@pytest.mark.postgres_e2e
 def test_table_crud_and_versions(glue, database):
     glue.create_table(DatabaseName=database, TableInput=table_input("events"))
     table = glue.get_table(DatabaseName=database, Name="events")["Table"]
@@ -66,6 +68,7 @@ def test_table_crud_and_versions(glue, database):
     assert e.value.response["Error"]["Code"] == "EntityNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_get_tables_with_expression(glue, database):
     for name in ("clicks", "clicks_daily", "views"):
         glue.create_table(DatabaseName=database, TableInput=table_input(name))
@@ -73,6 +76,7 @@ def test_get_tables_with_expression(glue, database):
     assert names == ["clicks", "clicks_daily"]
 
 
+@pytest.mark.postgres_e2e
 def test_partitions_batch_and_expression(glue, database):
     glue.create_table(DatabaseName=database, TableInput=table_input("p", keys=("year", "month")))
     out = glue.batch_create_partition(DatabaseName=database, TableName="p", PartitionInputList=[
@@ -111,6 +115,7 @@ def bucket(s3, unique_name):
     return name
 
 
+@pytest.mark.postgres_e2e
 def test_crawler_infers_json_with_hive_partitions(glue, s3, bucket, database, unique_name):
     for day in ("01", "02"):
         s3.put_object(Bucket=bucket, Key=f"clicks/year=2024/day={day}/part.json",
@@ -215,6 +220,7 @@ def test_start_running_crawler_is_crawler_running(glue, s3, bucket, database, un
     assert e.value.response["Error"]["Code"] in ("CrawlerRunningException", "CrawlerStoppingException")
 
 
+@pytest.mark.postgres_e2e
 def test_crawler_schedule(glue, database, unique_name):
     name = unique_name("cr")
     glue.create_crawler(Name=name, Role=ROLE, DatabaseName=database, Schedule="cron(0 * * * ? *)",

@@ -36,6 +36,7 @@ def role(iam, unique_name):
 # -- create, get, list ------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_create_role_returns_role_with_aws_ids(iam, unique_name):
     name = unique_name("role")
     role = iam.create_role(
@@ -150,6 +151,7 @@ def test_list_roles_filters_by_path_prefix(iam, unique_name):
     assert [r["RoleName"] for r in roles] == names
 
 
+@pytest.mark.postgres_e2e
 def test_list_roles_paginates_with_marker_and_max_items(iam, unique_name):
     prefix = f"/{unique_name('page')}/"
     names = sorted(unique_name("r") for _ in range(5))
@@ -172,6 +174,7 @@ def test_list_roles_paginator_returns_every_role(iam, unique_name):
     assert sum(len(page["Roles"]) for page in pages) == 3
 
 
+@pytest.mark.postgres_e2e
 def test_roles_are_scoped_by_account(client, role):
     with pytest.raises(ClientError) as excinfo:
         client("iam", access_key="999999999999").get_role(RoleName=role["RoleName"])
@@ -202,6 +205,7 @@ def test_update_assume_role_policy_with_bad_json_is_malformed(iam, role):
     assert _error(excinfo)[:2] == (400, "MalformedPolicyDocument")
 
 
+@pytest.mark.postgres_e2e
 def test_tag_untag_and_list_role_tags(iam, role):
     name = role["RoleName"]
     iam.tag_role(RoleName=name, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
@@ -224,6 +228,7 @@ def test_delete_missing_role_is_no_such_entity(iam):
     assert _error(excinfo) == (404, "NoSuchEntity", "The role with name never-created-role cannot be found.")
 
 
+@pytest.mark.postgres_e2e
 def test_delete_role_with_attached_policy_is_delete_conflict(iam, role):
     iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=BASIC)
     with pytest.raises(ClientError) as excinfo:
@@ -303,6 +308,7 @@ def test_attach_more_than_ten_policies_is_limit_exceeded(iam, role):
     assert _error(excinfo) == (409, "LimitExceeded", "Cannot exceed quota for PoliciesPerRole: 10")
 
 
+@pytest.mark.postgres_e2e
 def test_detach_role_policy_removes_attachment(iam, role):
     iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=BASIC)
     iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=BASIC)
@@ -319,6 +325,7 @@ def test_detach_policy_not_attached_is_no_such_entity(iam, role):
 # -- inline policies --------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_put_get_list_delete_role_policy(iam, role):
     name = role["RoleName"]
     iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps(PERMISSIONS))
@@ -352,6 +359,7 @@ def test_get_missing_role_policy_is_no_such_entity(iam, role):
 # -- instance profiles ------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_instance_profile_lifecycle(iam, role, unique_name):
     name = unique_name("ip")
     profile = iam.create_instance_profile(InstanceProfileName=name, Path="/ec2/")["InstanceProfile"]

@@ -48,6 +48,7 @@ def test_shards_split_the_hash_space_evenly(kinesis, stream):
     assert shards[1]["HashKeyRange"] == {"StartingHashKey": str(2**127), "EndingHashKey": str(2**128 - 1)}
 
 
+@pytest.mark.postgres_e2e
 def test_put_record_routes_by_md5_of_partition_key(kinesis, stream):
     for key in ("a", "b", "c", "user-1", "user-2"):
         out = kinesis.put_record(StreamName=stream, Data=b"x", PartitionKey=key)
@@ -62,6 +63,7 @@ def test_sequence_numbers_increase_within_a_shard(kinesis, stream):
     assert len(str(seqs[0])) == 56
 
 
+@pytest.mark.postgres_e2e
 def test_put_records_then_get_records_in_order(kinesis, stream):
     records = [{"Data": f"r{i}".encode(), "PartitionKey": "same"} for i in range(20)]
     out = kinesis.put_records(StreamName=stream, Records=records)
@@ -73,6 +75,7 @@ def test_put_records_then_get_records_in_order(kinesis, stream):
     assert got["Records"][0]["PartitionKey"] == "same"
 
 
+@pytest.mark.postgres_e2e
 def test_get_records_limit_and_next_iterator(kinesis, stream):
     kinesis.put_records(StreamName=stream, Records=[{"Data": b"%d" % i, "PartitionKey": "p"} for i in range(5)])
     shard = kinesis.put_record(StreamName=stream, Data=b"5", PartitionKey="p")["ShardId"]
@@ -82,6 +85,7 @@ def test_get_records_limit_and_next_iterator(kinesis, stream):
     assert [r["Data"] for r in rest["Records"]] == [b"4", b"5"]
 
 
+@pytest.mark.postgres_e2e
 def test_iterator_types(kinesis, stream):
     seqs = [kinesis.put_record(StreamName=stream, Data=b"%d" % i, PartitionKey="p") for i in range(3)]
     shard = seqs[0]["ShardId"]
@@ -97,6 +101,7 @@ def test_iterator_types(kinesis, stream):
     assert [r["Data"] for r in kinesis.get_records(ShardIterator=latest)["Records"]] == [b"new"]
 
 
+@pytest.mark.postgres_e2e
 def test_at_timestamp_iterator(kinesis, stream):
     kinesis.put_record(StreamName=stream, Data=b"old", PartitionKey="p")
     time.sleep(0.05)
@@ -131,6 +136,7 @@ def test_duplicate_stream_is_resource_in_use(kinesis, stream):
     assert e.value.response["Error"]["Code"] == "ResourceInUseException"
 
 
+@pytest.mark.postgres_e2e
 def test_split_shard_creates_children_and_closes_parent(kinesis, stream):
     kinesis.put_record(StreamName=stream, Data=b"before", PartitionKey="p", ExplicitHashKey="5")
     kinesis.put_record(StreamName=stream, Data=b"other shard", PartitionKey="p", ExplicitHashKey=str(2**127 + 5))
@@ -198,6 +204,7 @@ def test_iterator_in_double_quotes_reads_records(kinesis, stream):
     assert [r["Data"] for r in records] == [b"quoted"]
 
 
+@pytest.mark.postgres_e2e
 def test_retention_increase_and_decrease(kinesis, stream):
     kinesis.increase_stream_retention_period(StreamName=stream, RetentionPeriodHours=48)
     assert kinesis.describe_stream(StreamName=stream)["StreamDescription"]["RetentionPeriodHours"] == 48
@@ -207,6 +214,7 @@ def test_retention_increase_and_decrease(kinesis, stream):
     kinesis.decrease_stream_retention_period(StreamName=stream, RetentionPeriodHours=24)
 
 
+@pytest.mark.postgres_e2e
 def test_tags(kinesis, stream):
     kinesis.add_tags_to_stream(StreamName=stream, Tags={"team": "web", "env": "dev"})
     kinesis.remove_tags_from_stream(StreamName=stream, TagKeys=["env"])
@@ -219,6 +227,7 @@ def test_encryption_flags(kinesis, stream):
     assert desc["EncryptionType"] == "KMS" and desc["KeyId"] == "alias/aws/kinesis"
 
 
+@pytest.mark.postgres_e2e
 def test_stream_consumers(kinesis, stream):
     arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c1")["Consumer"]
@@ -228,6 +237,7 @@ def test_stream_consumers(kinesis, stream):
     assert kinesis.list_stream_consumers(StreamARN=arn)["Consumers"] == []
 
 
+@pytest.mark.postgres_e2e
 def test_list_streams_and_delete(kinesis, stream):
     assert stream in kinesis.list_streams()["StreamNames"]
     kinesis.delete_stream(StreamName=stream)
@@ -240,6 +250,7 @@ def test_aws_cli_put_record(aws_cli, stream):
     assert out["ShardId"].startswith("shardId-")
 
 
+@pytest.mark.postgres_e2e
 def test_subscribe_to_shard_streams_events(kinesis, stream):
     arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="efo")["Consumer"]["ConsumerARN"]

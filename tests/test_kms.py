@@ -21,6 +21,7 @@ def _error(fn, **params) -> tuple[str, str]:
     return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
 
 
+@pytest.mark.postgres_e2e
 def test_create_describe_and_list_a_key(kms):
     metadata = kms.create_key(Description="orders", Tags=[{"TagKey": "team", "TagValue": "a"}])["KeyMetadata"]
     assert metadata["Arn"] == f"arn:aws:kms:us-east-1:000000000000:key/{metadata['KeyId']}"
@@ -39,6 +40,7 @@ def test_create_describe_and_list_a_key(kms):
     assert policy["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::000000000000:root"}
 
 
+@pytest.mark.postgres_e2e
 def test_encrypt_decrypt_and_data_keys(kms):
     key = kms.create_key()["KeyMetadata"]
     out = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"secret", EncryptionContext={"a": "1", "b": "2"})
@@ -70,6 +72,7 @@ def test_encrypt_decrypt_and_data_keys(kms):
     assert len(kms.generate_random(NumberOfBytes=16)["Plaintext"]) == 16
 
 
+@pytest.mark.postgres_e2e
 def test_aliases(kms, unique_name):
     key = kms.create_key()["KeyMetadata"]
     alias = f"alias/{unique_name('k')}"
@@ -95,6 +98,7 @@ def test_aliases(kms, unique_name):
         "NotFoundException", f"Alias arn:aws:kms:us-east-1:000000000000:{alias} is not found.")
 
 
+@pytest.mark.postgres_e2e
 def test_aws_managed_key_is_made_on_first_use(kms):
     metadata = kms.describe_key(KeyId="alias/aws/dynamodb")["KeyMetadata"]
     assert metadata["KeyManager"] == "AWS"
@@ -103,6 +107,7 @@ def test_aws_managed_key_is_made_on_first_use(kms):
     assert _error(kms.disable_key, KeyId=metadata["KeyId"])[0] == "UnsupportedOperationException"
 
 
+@pytest.mark.postgres_e2e
 def test_key_states(kms):
     key = kms.create_key()["KeyMetadata"]
     kms.disable_key(KeyId=key["KeyId"])
@@ -150,6 +155,7 @@ def test_more_of_awss_answers(kms, client):
     assert _error(kms.decrypt, CiphertextBlob=blob + b"x", DryRun=True)[0] == "InvalidCiphertextException"
 
 
+@pytest.mark.postgres_e2e
 def test_re_encrypt_moves_a_ciphertext_to_another_key_and_context(kms):
     # AWS's ReEncrypt: decrypt under the source key and context, encrypt under the destination's;
     # the answer names both keys by ARN and both algorithms

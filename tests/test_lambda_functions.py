@@ -39,6 +39,7 @@ def test_create_function_answers_configuration_pending(lam, unique_name):
     assert out["PackageType"] == "Zip"
 
 
+@pytest.mark.postgres_e2e
 def test_get_function_is_active_after_create(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name)
@@ -141,6 +142,7 @@ def test_update_function_configuration_changes_settings_and_revision(lam, unique
     assert config["LastUpdateStatus"] == "Successful"
 
 
+@pytest.mark.postgres_e2e
 def test_update_function_configuration_with_stale_revision_answers_precondition_failed(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name)
@@ -149,6 +151,7 @@ def test_update_function_configuration_with_stale_revision_answers_precondition_
     assert error(e)[0] == "PreconditionFailedException" and error(e)[2] == 412
 
 
+@pytest.mark.postgres_e2e
 def test_update_function_code_changes_what_runs(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name, "def handler(e, c):\n    return 'one'\n")
@@ -159,6 +162,7 @@ def test_update_function_code_changes_what_runs(lam, unique_name):
     assert lam.invoke(FunctionName=name)["Payload"].read() == b'"two"'
 
 
+@pytest.mark.postgres_e2e
 def test_delete_function_removes_it(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name)
@@ -171,6 +175,7 @@ def test_delete_function_removes_it(lam, unique_name):
     assert error(e)[2] == 404
 
 
+@pytest.mark.postgres_e2e
 def test_list_functions_pages_with_marker(client, unique_name):
     lam = client("lambda", region="ap-south-1")
     names = sorted(unique_name("page") for _ in range(5))
@@ -195,6 +200,7 @@ def test_functions_are_scoped_by_region(client, unique_name):
     assert error(e)[0] == "ResourceNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_publish_version_snapshots_configuration(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name)
@@ -217,6 +223,7 @@ def test_publish_version_with_wrong_sha_answers_invalid_parameter(lam, unique_na
     assert error(e)[0] == "InvalidParameterValueException"
 
 
+@pytest.mark.postgres_e2e
 def test_alias_points_at_a_version(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name, "def handler(e, c):\n    return 'v1'\n")
@@ -236,6 +243,7 @@ def test_alias_points_at_a_version(lam, unique_name):
     assert error(e)[0] == "ResourceNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_alias_weighted_routing_splits_invocations(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name, "def handler(e, c):\n    return 'v1'\n")
@@ -256,6 +264,7 @@ def test_alias_to_missing_version_answers_not_found(lam, unique_name):
     assert error(e)[0] == "ResourceNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_add_permission_and_get_policy_return_the_statement(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name)
@@ -305,6 +314,7 @@ def test_tags_are_added_listed_and_removed(lam, unique_name):
     assert lam.get_function(FunctionName=name)["Tags"] == {"env": "dev"}
 
 
+@pytest.mark.postgres_e2e
 def test_function_concurrency_is_put_got_and_deleted(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name)
@@ -334,6 +344,7 @@ def test_get_account_settings_reports_limits_and_usage(client, unique_name):
     assert out["AccountUsage"]["FunctionCount"] >= 1
 
 
+@pytest.mark.postgres_e2e
 def test_layer_is_published_versioned_and_importable(lam, unique_name):
     layer_name = unique_name("layer")
     content = zip_files({"python/layered.py": "VALUE = 'from the layer'\n"})
@@ -382,6 +393,7 @@ def test_cli_creates_and_lists_functions(aws_cli, unique_name, tmp_path):
     assert name in [f["FunctionName"] for f in listed["Functions"]]
 
 
+@pytest.mark.postgres_e2e
 def test_create_function_from_s3_object(client, lam, unique_name):
     s3 = client("s3")
     bucket = unique_name("code")

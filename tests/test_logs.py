@@ -39,6 +39,7 @@ def put(logs, group, stream, messages, start=None):
     return logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
 
+@pytest.mark.postgres_e2e
 def test_create_log_group_is_described(logs, unique_name):
     group = "/test/" + unique_name("g")
     logs.create_log_group(logGroupName=group)
@@ -56,6 +57,7 @@ def test_create_log_group_twice_answers_already_exists(logs, unique_name):
     assert error(e)[0] == "ResourceAlreadyExistsException"
 
 
+@pytest.mark.postgres_e2e
 def test_delete_log_group_then_describe_is_empty(logs, unique_name):
     group = "/test/" + unique_name("g")
     logs.create_log_group(logGroupName=group)
@@ -82,6 +84,7 @@ def test_put_log_events_into_missing_stream_answers_not_found(logs, stream):
     assert error(e) == ("ResourceNotFoundException", "The specified log stream does not exist.")
 
 
+@pytest.mark.postgres_e2e
 def test_get_log_events_from_head_returns_them_in_order(logs, stream):
     group, name = stream
     put(logs, group, name, ["one", "two", "three"])
@@ -90,6 +93,7 @@ def test_get_log_events_from_head_returns_them_in_order(logs, stream):
     assert out["nextForwardToken"].startswith("f/") and out["nextBackwardToken"].startswith("b/")
 
 
+@pytest.mark.postgres_e2e
 def test_get_log_events_forward_token_pages_and_then_repeats(logs, stream):
     group, name = stream
     put(logs, group, name, [f"m{i}" for i in range(5)])
@@ -135,6 +139,7 @@ def test_filter_log_events_by_term_and_phrase(logs, stream):
     assert by_term["events"][0]["logStreamName"] == name and by_term["events"][0]["eventId"]
 
 
+@pytest.mark.postgres_e2e
 def test_filter_log_events_with_json_patterns(logs, stream):
     group, name = stream
     events = [{"level": "ERROR", "latency": 150, "user": {"id": "u1", "roles": ["admin"]}, "ok": False},
@@ -187,6 +192,7 @@ def test_filter_log_events_with_space_delimited_patterns(logs, stream):
     assert error(e)[0] == "InvalidParameterException"
 
 
+@pytest.mark.postgres_e2e
 def test_filter_log_events_pages_with_next_token(logs, stream):
     group, name = stream
     put(logs, group, name, [f"m{i}" for i in range(5)])
@@ -194,6 +200,7 @@ def test_filter_log_events_pages_with_next_token(logs, stream):
     assert [e["message"] for page in pages for e in page["events"]] == [f"m{i}" for i in range(5)]
 
 
+@pytest.mark.postgres_e2e
 def test_describe_log_streams_reports_event_times(logs, stream):
     group, name = stream
     start = now_ms()
@@ -218,6 +225,7 @@ def test_retention_policy_with_invalid_days_answers_invalid_parameter(logs, stre
     assert error(e)[0] == "InvalidParameterException"
 
 
+@pytest.mark.postgres_e2e
 def test_tags_on_log_groups(logs, stream):
     group, _ = stream
     arn = f"arn:aws:logs:us-east-1:000000000000:log-group:{group}"
@@ -227,6 +235,7 @@ def test_tags_on_log_groups(logs, stream):
     assert logs.list_tags_log_group(logGroupName=group)["tags"] == {"b": "2"}
 
 
+@pytest.mark.postgres_e2e
 def test_lambda_writes_start_end_report_to_its_log_group(client, logs, unique_name):
     lam = client("lambda")
     name = unique_name("logged")
@@ -261,6 +270,7 @@ def test_cli_reads_lambda_logs(aws_cli, client, unique_name):
     assert json.dumps(out)
 
 
+@pytest.mark.postgres_e2e
 def test_retention_hides_and_deletes_expired_events(logs, stream):
     group, name = stream
     old = now_ms() - 2 * 86_400_000

@@ -15,6 +15,7 @@ from s3_support import error_of, raw
 pytest_plugins = ["s3_fixtures"]
 
 
+@pytest.mark.postgres_e2e
 def test_put_then_get_returns_body_metadata_and_md5_etag(s3, bucket):
     body = b"hello world"
     put = s3.put_object(Bucket=bucket, Key="dir/a.txt", Body=body, ContentType="text/plain",
@@ -50,6 +51,7 @@ def test_head_of_missing_key_is_404_without_body(bucket, endpoint):
     assert r.content == b""
 
 
+@pytest.mark.postgres_e2e
 def test_keys_with_special_characters_round_trip(s3, bucket):
     keys = ["sp ace.txt", "uni/çé😀.bin", "a+b=c&d.txt", "percent%20.txt", "q?x#y"]
     for key in keys:
@@ -61,6 +63,7 @@ def test_keys_with_special_characters_round_trip(s3, bucket):
     assert set(listed) == set(keys)
 
 
+@pytest.mark.postgres_e2e
 def test_range_get_answers_206_with_content_range(s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"0123456789")
     got = s3.get_object(Bucket=bucket, Key="k", Range="bytes=2-5")
@@ -108,6 +111,7 @@ def test_if_modified_since_now_is_304_and_if_unmodified_since_past_is_412(s3, bu
     assert s3.get_object(Bucket=bucket, Key="k", IfModifiedSince=past)["Body"].read() == b"x"
 
 
+@pytest.mark.postgres_e2e
 def test_conditional_write_if_none_match_star_refuses_existing_key(s3, bucket):
     s3.put_object(Bucket=bucket, Key="once", Body=b"1", IfNoneMatch="*")
     with pytest.raises(ClientError) as e:
@@ -125,6 +129,7 @@ def test_wrong_content_md5_is_bad_digest(bucket, endpoint):
     assert "The Content-MD5 you specified did not match what we received." in r.text
 
 
+@pytest.mark.postgres_e2e
 def test_checksums_are_computed_verified_and_returned(s3, bucket):
     for algorithm in ("CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"):
         put = s3.put_object(Bucket=bucket, Key=f"c-{algorithm}", Body=b"checksum me", ChecksumAlgorithm=algorithm)
@@ -150,6 +155,7 @@ def test_delete_object_then_get_is_no_such_key(s3, bucket):
     assert error_of(e)["Code"] == "NoSuchKey"
 
 
+@pytest.mark.postgres_e2e
 def test_delete_objects_deletes_many(s3, bucket):
     for i in range(5):
         s3.put_object(Bucket=bucket, Key=f"k{i}", Body=b"x")
@@ -158,6 +164,7 @@ def test_delete_objects_deletes_many(s3, bucket):
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["k3", "k4"]
 
 
+@pytest.mark.postgres_e2e
 def test_list_objects_v2_pages_with_delimiter_and_start_after(s3, bucket):
     for key in ["a/1", "a/2", "b/1", "c", "d", "e"]:
         s3.put_object(Bucket=bucket, Key=key, Body=b"x")
@@ -192,6 +199,7 @@ def test_list_with_encoding_type_url_encodes_keys(bucket, s3, endpoint):
     assert "<EncodingType>url</EncodingType>" in r.text
 
 
+@pytest.mark.postgres_e2e
 def test_copy_object_copies_or_replaces_metadata(s3, bucket):
     s3.put_object(Bucket=bucket, Key="src", Body=b"body", Metadata={"a": "1"}, ContentType="text/plain")
     s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "src"})
@@ -217,6 +225,7 @@ def test_copy_source_if_match_failure_is_412(s3, bucket):
     assert error_of(e)["Code"] == "PreconditionFailed"
 
 
+@pytest.mark.postgres_e2e
 def test_object_tagging_round_trips(s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="a=1&b=2")
     assert s3.head_object(Bucket=bucket, Key="k")["ResponseMetadata"]["HTTPHeaders"]["x-amz-tagging-count"] == "2"
@@ -226,6 +235,7 @@ def test_object_tagging_round_trips(s3, bucket):
     assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
 
 
+@pytest.mark.postgres_e2e
 def test_versions_and_delete_markers(s3, bucket):
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
@@ -244,6 +254,7 @@ def test_versions_and_delete_markers(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"two"
 
 
+@pytest.mark.postgres_e2e
 def test_list_object_versions_pages(s3, bucket):
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     for _ in range(3):
@@ -255,6 +266,7 @@ def test_list_object_versions_pages(s3, bucket):
     assert len(rest["Versions"]) == 1 and not rest["IsTruncated"]
 
 
+@pytest.mark.postgres_e2e
 def test_object_lock_retention_blocks_version_delete(s3, unique_name):
     name = unique_name("lock")
     s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)

@@ -37,6 +37,7 @@ def error_of(call, **kwargs):
     return info.value.response["Error"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
+@pytest.mark.postgres_e2e
 def test_at_schedule_fires_on_time_and_deletes_itself(scheduler, sqs, unique_name):
     url, arn = make_queue(sqs, unique_name("q"))
     when = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
@@ -50,6 +51,7 @@ def test_at_schedule_fires_on_time_and_deletes_itself(scheduler, sqs, unique_nam
     assert (error["Code"], status) == ("ResourceNotFoundException", 404)
 
 
+@pytest.mark.postgres_e2e
 def test_schedule_crud_and_defaults(scheduler, unique_name):
     name = unique_name("s")
     arn = scheduler.create_schedule(Name=name, ScheduleExpression="cron(0 9 ? * MON-FRI *)",
@@ -85,6 +87,7 @@ def test_schedule_expression_with_surrounding_spaces_is_refused(scheduler, uniqu
         ("ValidationException", "Invalid Schedule Expression  rate(10 minutes).", 400)
 
 
+@pytest.mark.postgres_e2e
 def test_schedule_groups(scheduler, unique_name):
     group = unique_name("g")
     arn = scheduler.create_schedule_group(Name=group, Tags=[{"Key": "k", "Value": "v"}])["ScheduleGroupArn"]
@@ -100,6 +103,7 @@ def test_schedule_groups(scheduler, unique_name):
         "ResourceNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_fifo_queue_target_with_group(scheduler, sqs, endpoint, unique_name):
     url, arn = make_queue(sqs, unique_name("q") + ".fifo", FifoQueue="true", ContentBasedDeduplication="true")
     schedule = scheduler.create_schedule(
@@ -110,6 +114,7 @@ def test_fifo_queue_target_with_group(scheduler, sqs, endpoint, unique_name):
     assert (message["Body"], message["Attributes"]["MessageGroupId"]) == ("hello", "g1")
 
 
+@pytest.mark.postgres_e2e
 def test_universal_target_calls_the_api(scheduler, sqs, endpoint, unique_name):
     url, _ = make_queue(sqs, unique_name("q"))
     schedule = scheduler.create_schedule(
@@ -120,6 +125,7 @@ def test_universal_target_calls_the_api(scheduler, sqs, endpoint, unique_name):
     assert receive(sqs, url)[0]["Body"] == "universal"
 
 
+@pytest.mark.postgres_e2e
 def test_eventbridge_target_puts_an_event(scheduler, sqs, client, endpoint, unique_name):
     events = client("events")
     bus = unique_name("bus")
@@ -137,6 +143,7 @@ def test_eventbridge_target_puts_an_event(scheduler, sqs, client, endpoint, uniq
     assert (event["detail-type"], event["detail"], event["resources"]) == ("tick", {"k": 1}, [schedule])
 
 
+@pytest.mark.postgres_e2e
 def test_failed_target_goes_to_dead_letter_queue(scheduler, sqs, endpoint, unique_name):
     dlq_url, dlq_arn = make_queue(sqs, unique_name("dlq"))
     schedule = scheduler.create_schedule(

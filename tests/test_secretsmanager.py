@@ -40,6 +40,7 @@ def eventually(check, timeout: float = 30.0):
         time.sleep(0.1)
 
 
+@pytest.mark.postgres_e2e
 def test_create_and_get_string(sm, name):
     out = sm.create_secret(Name=name, SecretString='{"password":"p1"}', Description="db")
     assert out["Name"] == name and len(out["VersionId"]) == 36
@@ -98,6 +99,7 @@ def test_value_size_limit(sm, name):
     assert error(e)[0] == "ValidationException"
 
 
+@pytest.mark.postgres_e2e
 def test_put_secret_value_moves_current_and_previous(sm, name):
     v1 = sm.create_secret(Name=name, SecretString="one")["VersionId"]
     v2 = sm.put_secret_value(SecretId=name, SecretString="two")["VersionId"]
@@ -143,6 +145,7 @@ def test_missing_version_and_stage(sm, name):
                         f"Secrets Manager can't find the specified secret value for VersionId: {missing}")
 
 
+@pytest.mark.postgres_e2e
 def test_update_secret_and_version_stage(sm, name):
     v1 = sm.create_secret(Name=name, SecretString="a")["VersionId"]
     out = sm.update_secret(SecretId=name, Description="new", KmsKeyId="alias/mine", SecretString="b")
@@ -170,6 +173,7 @@ def test_describe_dates_and_last_accessed(sm, name):
     assert sm.describe_secret(SecretId=name)["LastAccessedDate"].hour == 0  # kept to the day
 
 
+@pytest.mark.postgres_e2e
 def test_list_secrets_filters(sm, unique_name):
     prefix = unique_name("list")
     sm.create_secret(Name=f"{prefix}/alpha", SecretString="a", Description="Payments database",
@@ -193,6 +197,7 @@ def test_list_secrets_filters(sm, unique_name):
     assert list(entry["SecretVersionsToStages"].values()) == [["AWSCURRENT"]]
 
 
+@pytest.mark.postgres_e2e
 def test_delete_with_recovery_window_and_restore(sm, name):
     arn = sm.create_secret(Name=name, SecretString="a")["ARN"]
     out = sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
@@ -282,6 +287,7 @@ def test_values_are_encrypted_at_rest(tmp_path):
     assert values and not any(b"plain-text-password" in v for v in values)
 
 
+@pytest.mark.postgres_e2e
 def test_tags(sm, name):
     sm.create_secret(Name=name, SecretString="a", Tags=[{"Key": "a", "Value": "1"}])
     sm.tag_resource(SecretId=name, Tags=[{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "changed"}])
@@ -292,6 +298,7 @@ def test_tags(sm, name):
     assert error(e)[0] == "InvalidParameterException"
 
 
+@pytest.mark.postgres_e2e
 def test_resource_policy(sm, name):
     sm.create_secret(Name=name, SecretString="a")
     policy = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -338,6 +345,7 @@ def test_random_password_defaults_and_options(sm):
     assert error(e)[0] == "InvalidParameterException"
 
 
+@pytest.mark.postgres_e2e
 def test_batch_get_secret_value(sm, name):
     sm.create_secret(Name=name, SecretString="a")
     out = sm.batch_get_secret_value(SecretIdList=[name, "missing/secret"])
@@ -407,6 +415,7 @@ def rotation_function(client, unique_name):
     return make
 
 
+@pytest.mark.postgres_e2e
 def test_rotation_runs_the_four_steps(sm, client, name, rotation_function):
     function_arn, database = rotation_function()
     v1 = sm.create_secret(Name=name, SecretString="initial-password")["VersionId"]

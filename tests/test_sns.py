@@ -38,6 +38,7 @@ def error_of(call, *args, **kwargs):
     return info.value.response["Error"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
+@pytest.mark.postgres_e2e
 def test_create_topic_is_idempotent_and_listed(sns, unique_name):
     name = unique_name("topic")
     arn = sns.create_topic(Name=name)["TopicArn"]
@@ -64,6 +65,7 @@ def test_missing_topic_is_not_found(sns):
     assert (error["Code"], error["Message"], status) == ("NotFound", "Topic does not exist", 404)
 
 
+@pytest.mark.postgres_e2e
 def test_topic_attributes_count_subscriptions(sns, sqs, unique_name):
     topic, _, _ = topic_with_queue(sns, sqs, unique_name)
     sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="Shown")
@@ -73,6 +75,7 @@ def test_topic_attributes_count_subscriptions(sns, sqs, unique_name):
     assert json.loads(attributes["Policy"])["Statement"][0]["Resource"] == topic
 
 
+@pytest.mark.postgres_e2e
 def test_publish_to_sqs_delivers_signed_envelope(sns, sqs, unique_name):
     topic, url, sub = topic_with_queue(sns, sqs, unique_name)
     message_id = sns.publish(TopicArn=topic, Message="hello", Subject="greeting",
@@ -98,6 +101,7 @@ def test_signature_version_2_uses_sha256(sns, sqs, unique_name):
     assert not verify_sns_signature(tampered)
 
 
+@pytest.mark.postgres_e2e
 def test_raw_message_delivery_passes_body_and_attributes(sns, sqs, unique_name):
     topic, url, _ = topic_with_queue(sns, sqs, unique_name, raw=True)
     sns.publish(TopicArn=topic, Message="raw body", MessageAttributes={
@@ -134,6 +138,7 @@ def test_filter_policy_on_message_body(sns, sqs, unique_name):
     assert [json.loads(m["Body"]) for m in messages] == [{"order": {"status": "shipped"}}]
 
 
+@pytest.mark.postgres_e2e
 def test_filter_policy_string_array_attribute(sns, sqs, unique_name):
     topic, url, _ = topic_with_queue(sns, sqs, unique_name, FilterPolicy=json.dumps({"sports": ["rugby"]}))
     sns.publish(TopicArn=topic, Message="yes", MessageAttributes={
@@ -169,6 +174,7 @@ def test_publish_validation_errors(sns, unique_name):
     assert "Could not cast message attribute 'n' value to number." in error["Message"]
 
 
+@pytest.mark.postgres_e2e
 def test_publish_batch_delivers_each_entry(sns, sqs, unique_name):
     topic, url, _ = topic_with_queue(sns, sqs, unique_name, raw=True)
     result = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
@@ -226,6 +232,7 @@ def test_fifo_topic_requires_group_id(sns, unique_name):
     assert error["Code"] == "InvalidParameter"
 
 
+@pytest.mark.postgres_e2e
 def test_delivery_to_missing_queue_goes_to_dead_letter_queue(sns, sqs, unique_name):
     topic = sns.create_topic(Name=unique_name("topic"))["TopicArn"]
     dlq_url, dlq_arn = make_queue(sqs, unique_name("dlq"))
@@ -237,6 +244,7 @@ def test_delivery_to_missing_queue_goes_to_dead_letter_queue(sns, sqs, unique_na
     assert "MessageAttributes" not in message  # the message as it would have been delivered, nothing added
 
 
+@pytest.mark.postgres_e2e
 def test_http_subscription_confirms_through_subscribe_url(sns, unique_name):
     subscriber = HttpSubscriber()
     try:
@@ -279,6 +287,7 @@ def test_confirm_subscription_api_with_token(sns, unique_name):
         subscriber.close()
 
 
+@pytest.mark.postgres_e2e
 def test_http_delivery_retries_then_dead_letters(sns, sqs, unique_name):
     subscriber = HttpSubscriber(status=500)
     try:
@@ -322,6 +331,7 @@ def test_unsubscribe_stops_delivery(sns, sqs, unique_name):
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
 
+@pytest.mark.postgres_e2e
 def test_tags_on_topics(sns, unique_name):
     topic = sns.create_topic(Name=unique_name("topic"), Tags=[{"Key": "team", "Value": "a"}])["TopicArn"]
     sns.tag_resource(ResourceArn=topic, Tags=[{"Key": "env", "Value": "dev"}])
@@ -338,6 +348,7 @@ def test_tagging_with_a_duplicated_key_is_refused(sns, unique_name):
     assert sns.list_tags_for_resource(ResourceArn=topic)["Tags"] == []
 
 
+@pytest.mark.postgres_e2e
 def test_lambda_subscription_gets_sns_event(sns, sqs, client, unique_name):
     lam = client("lambda")
     sink_url, _ = make_queue(sqs, unique_name("sink"))
@@ -434,6 +445,7 @@ def test_publisher_trace_header_passes_through_to_sqs(sns, sqs, unique_name):
     assert receive(sqs, url)[0]["Attributes"]["AWSTraceHeader"] == header
 
 
+@pytest.mark.postgres_e2e
 def test_fifo_topic_notifications_are_unsigned_and_dead_letters_keep_their_group(sns, sqs, unique_name):
     topic = sns.create_topic(Name=unique_name("topic") + ".fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
     url, arn = make_queue(sqs, unique_name("q") + ".fifo", FifoQueue="true")

@@ -24,6 +24,7 @@ def queue_url(sqs, unique_name):
 # -- queues ------------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_create_queue_returns_url_on_the_host_the_client_used(sqs, endpoint, unique_name):
     name = unique_name()
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -70,6 +71,7 @@ def test_create_queue_with_default_value_matches_existing_queue(sqs, unique_name
     assert sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "30"})["QueueUrl"] == url
 
 
+@pytest.mark.postgres_e2e
 def test_recreating_a_queue_within_60_seconds_of_deleting_fails(sqs, unique_name):
     name = unique_name()
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -121,6 +123,7 @@ def test_list_queues_filters_by_prefix(sqs, unique_name):
     assert sorted(sqs.list_queues(QueueNamePrefix=prefix)["QueueUrls"]) == sorted(urls)
 
 
+@pytest.mark.postgres_e2e
 def test_list_queues_paginates_with_max_results_and_next_token(sqs, unique_name):
     prefix = unique_name("page")
     urls = sorted(sqs.create_queue(QueueName=f"{prefix}-{i}")["QueueUrl"] for i in range(5))
@@ -183,6 +186,7 @@ def test_get_queue_attributes_returns_only_requested_names(sqs, queue_url):
     assert attributes["Attributes"] == {"VisibilityTimeout": "30", "DelaySeconds": "0"}
 
 
+@pytest.mark.postgres_e2e
 def test_set_queue_attributes_changes_them(sqs, queue_url):
     sqs.set_queue_attributes(
         QueueUrl=queue_url,
@@ -217,6 +221,7 @@ def test_kms_reuse_period_shows_only_with_a_key(sqs, queue_url):
     assert attributes["SqsManagedSseEnabled"] == "false"
 
 
+@pytest.mark.postgres_e2e
 def test_purge_queue_deletes_all_messages(sqs, queue_url):
     for i in range(3):
         sqs.send_message(QueueUrl=queue_url, MessageBody=str(i))
@@ -237,6 +242,7 @@ def test_second_purge_within_60_seconds_fails(sqs, queue_url):
 # -- tags and permissions --------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_tags_on_create_and_tag_untag_list(sqs, unique_name):
     url = sqs.create_queue(QueueName=unique_name(), tags={"team": "a", "env": "dev"})["QueueUrl"]
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"team": "a", "env": "dev"}
@@ -289,6 +295,7 @@ def test_remove_permission_of_an_unknown_label_keeps_the_policy(sqs, queue_url):
     assert "Policy" in sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])["Attributes"]
 
 
+@pytest.mark.postgres_e2e
 def test_permission_lets_another_account_send(client, sqs, queue_url):
     other = client("sqs", access_key="111111111111")
     assert_error(raises(other.send_message, QueueUrl=queue_url, MessageBody="x"), "AccessDenied", status=403)
@@ -300,6 +307,7 @@ def test_permission_lets_another_account_send(client, sqs, queue_url):
 # -- messages --------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_send_and_receive_a_message(sqs, queue_url):
     sent = sqs.send_message(QueueUrl=queue_url, MessageBody="hello")
     assert sent["MD5OfMessageBody"] == hashlib.md5(b"hello").hexdigest()
@@ -330,6 +338,7 @@ def test_receive_returns_up_to_max_number_of_messages(sqs, queue_url):
     assert len(sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]) == 4
 
 
+@pytest.mark.postgres_e2e
 def test_received_message_is_invisible_until_deleted(sqs, queue_url):
     sqs.send_message(QueueUrl=queue_url, MessageBody="once")
     message = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]
@@ -379,6 +388,7 @@ def test_delete_message_twice_succeeds(sqs, queue_url):
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=handle)
 
 
+@pytest.mark.postgres_e2e
 def test_change_message_visibility_to_zero_makes_message_visible(sqs, queue_url):
     sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     handle = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["ReceiptHandle"]
@@ -430,6 +440,7 @@ def test_queue_delay_applies_to_messages_without_their_own(sqs, unique_name):
     assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=3)["Messages"][0]["Body"] == "queue delay"
 
 
+@pytest.mark.postgres_e2e
 def test_long_poll_returns_as_soon_as_a_message_arrives(client, sqs, queue_url):
     def send_later():
         time.sleep(0.3)
@@ -597,6 +608,7 @@ def test_a_trace_header_that_is_not_xrays_is_stored_as_sent(client, unique_name)
 # -- batches ---------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_send_message_batch_reports_successes_and_failures(sqs, queue_url):
     result = sqs.send_message_batch(
         QueueUrl=queue_url,
@@ -617,6 +629,7 @@ def test_send_message_batch_reports_successes_and_failures(sqs, queue_url):
     assert sorted(m["Body"] for m in receive_all(sqs, queue_url)) == ["first", "fourth"]
 
 
+@pytest.mark.postgres_e2e
 def test_delete_message_batch_reports_each_entry(sqs, queue_url):
     sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(3)])
     messages = receive_all(sqs, queue_url)
@@ -658,6 +671,7 @@ def test_receive_asking_for_more_than_available_returns_each_message_once(sqs, q
     assert sorted(m["MessageId"] for m in messages) == sorted(sent)
 
 
+@pytest.mark.postgres_e2e
 def test_receive_while_messages_arrive_never_returns_a_message_twice(sqs, queue_url):
     seen: list[str] = []
 

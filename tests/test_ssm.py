@@ -26,6 +26,7 @@ def path(unique_name):
     return "/" + unique_name("app")
 
 
+@pytest.mark.postgres_e2e
 def test_put_and_get_string(ssm, path):
     ssm.put_parameter(Name=f"{path}/url", Value="https://x", Type="String")
     got = ssm.get_parameter(Name=f"{path}/url")["Parameter"]
@@ -75,6 +76,7 @@ def test_string_list(ssm, path):
     assert (got["Type"], got["Value"]) == ("StringList", "a,b,c")
 
 
+@pytest.mark.postgres_e2e
 def test_secure_string_is_encrypted_unless_with_decryption(ssm, path):
     ssm.put_parameter(Name=f"{path}/secret", Value="hunter2", Type="SecureString")
     plain = ssm.get_parameter(Name=f"{path}/secret", WithDecryption=True)["Parameter"]
@@ -115,6 +117,7 @@ def test_key_id_on_string_is_rejected(ssm, path):
     assert error(e)[0] == "ValidationException"
 
 
+@pytest.mark.postgres_e2e
 def test_versions_and_selectors(ssm, path):
     name = f"{path}/v"
     for value in ("one", "two", "three"):
@@ -128,6 +131,7 @@ def test_versions_and_selectors(ssm, path):
                         f"Systems Manager could not find version 9 of {name}. Verify the version and try again.")
 
 
+@pytest.mark.postgres_e2e
 def test_labels_select_move_and_unlabel(ssm, path):
     name = f"{path}/l"
     for value in ("a", "b"):
@@ -188,6 +192,7 @@ def test_get_parameters_lists_invalid(ssm, path):
     assert sorted(out["InvalidParameters"]) == sorted([f"{path}/missing", f"{path}/a:7"])
 
 
+@pytest.mark.postgres_e2e
 def test_get_parameters_by_path(ssm, path):
     for name in ("a", "b", "sub/c", "sub/deeper/d"):
         ssm.put_parameter(Name=f"{path}/{name}", Value=name, Type="String")
@@ -225,6 +230,7 @@ def test_get_parameters_by_path_rejects_bad_path(ssm):
     assert error(e)[0] == "ValidationException"
 
 
+@pytest.mark.postgres_e2e
 def test_describe_parameters_filters_and_pages(ssm, path):
     for i in range(4):
         ssm.put_parameter(Name=f"{path}/d{i}", Value="v", Type="SecureString" if i % 2 else "String",
@@ -251,6 +257,7 @@ def test_describe_parameters_tag_filter(ssm, path):
     assert [p["Name"] for p in out] == [f"{path}/t2"]
 
 
+@pytest.mark.postgres_e2e
 def test_delete_parameters(ssm, path):
     ssm.put_parameter(Name=f"{path}/a", Value="1", Type="String")
     out = ssm.delete_parameters(Names=[f"{path}/a", f"{path}/gone"])
@@ -266,6 +273,7 @@ def test_delete_then_create_starts_at_version_one(ssm, path):
     assert ssm.put_parameter(Name=f"{path}/a", Value="3", Type="String")["Version"] == 1
 
 
+@pytest.mark.postgres_e2e
 def test_tags(ssm, path):
     name = f"{path}/tagged"
     ssm.put_parameter(Name=name, Value="v", Type="String", Tags=[{"Key": "a", "Value": "1"}])
@@ -347,6 +355,7 @@ def test_data_type_image(ssm, path):
     assert error(e)[0] == "ValidationException"
 
 
+@pytest.mark.postgres_e2e
 def test_hundred_versions_then_oldest_goes_unless_labelled(ssm, path):
     name = f"{path}/many"
     for i in range(100):

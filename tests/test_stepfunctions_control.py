@@ -29,6 +29,7 @@ def message(excinfo) -> str:
     return excinfo.value.response["Error"]["Message"]
 
 
+@pytest.mark.postgres_e2e
 def test_create_describe_list_and_delete_a_state_machine(sfn, unique_name):
     name = unique_name("sm")
     arn = create(sfn, name, PASS, tags=[{"key": "team", "value": "orders"}])
@@ -90,6 +91,7 @@ def test_bad_names_and_role_arns_are_refused(sfn):
     assert code(e) == "InvalidArn"
 
 
+@pytest.mark.postgres_e2e
 def test_versions_and_aliases(sfn, unique_name):
     arn = create(sfn, unique_name("ver"), PASS)
     v1 = sfn.publish_state_machine_version(stateMachineArn=arn, description="first")["stateMachineVersionArn"]
@@ -121,6 +123,7 @@ def test_versions_and_aliases(sfn, unique_name):
     assert code(e) == "ResourceNotFound"
 
 
+@pytest.mark.postgres_e2e
 def test_execution_names_are_unique_and_inputs_checked(sfn, unique_name):
     arn = create(sfn, unique_name("names"), {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5,
                                                                                "End": True}}})
@@ -143,6 +146,7 @@ def test_execution_names_are_unique_and_inputs_checked(sfn, unique_name):
     sfn.stop_execution(executionArn=first["executionArn"], error="Stopped.ByTest", cause="enough")
 
 
+@pytest.mark.postgres_e2e
 def test_stop_execution_aborts_and_records_why(sfn, unique_name):
     arn = create(sfn, unique_name("stop"), {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60,
                                                                               "End": True}}})
@@ -157,6 +161,7 @@ def test_stop_execution_aborts_and_records_why(sfn, unique_name):
     assert sfn.stop_execution(executionArn=execution)["stopDate"] == stop_date  # already stopped: unchanged
 
 
+@pytest.mark.postgres_e2e
 def test_list_executions_filters_by_status_and_pages(sfn, unique_name):
     arn = create(sfn, unique_name("list"), PASS)
     arns = [sfn.start_execution(stateMachineArn=arn)["executionArn"] for _ in range(3)]
@@ -169,6 +174,7 @@ def test_list_executions_filters_by_status_and_pages(sfn, unique_name):
     assert sfn.list_executions(stateMachineArn=arn, statusFilter="FAILED")["executions"] == []
 
 
+@pytest.mark.postgres_e2e
 def test_history_pages_and_reverses(sfn, unique_name):
     described = run(sfn, unique_name("hist"), {"StartAt": "A", "States": {
         "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}}})
@@ -183,6 +189,7 @@ def test_history_pages_and_reverses(sfn, unique_name):
     assert started["roleArn"] == ROLE and json.loads(started["input"]) == {}
 
 
+@pytest.mark.postgres_e2e
 def test_describe_state_machine_for_execution_gives_the_definition_it_ran(sfn, unique_name):
     arn = create(sfn, unique_name("forexec"), PASS)
     execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
@@ -208,6 +215,7 @@ def test_start_sync_execution_on_a_standard_machine_is_refused(sfn, unique_name)
     assert code(e) == "StateMachineTypeNotSupported"
 
 
+@pytest.mark.postgres_e2e
 def test_redrive_restarts_a_failed_execution_at_the_failed_state(sfn, client, unique_name):
     ddb = client("dynamodb")
     table = unique_name("redrive")
@@ -256,6 +264,7 @@ def test_test_state_reports_retriable_and_caught_errors(sfn):
     assert json.loads(result["output"])["error"]["Error"] == "DynamoDb.ResourceNotFoundException"
 
 
+@pytest.mark.postgres_e2e
 def test_activities_create_describe_list_delete(sfn, unique_name):
     name = unique_name("activity")
     arn = sfn.create_activity(name=name)["activityArn"]

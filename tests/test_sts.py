@@ -68,6 +68,7 @@ def test_get_caller_identity_uses_twelve_digit_key_as_account(client):
     assert identity["Arn"] == "arn:aws:iam::111111111111:root"
 
 
+@pytest.mark.postgres_e2e
 def test_get_caller_identity_for_iam_user_access_key(client, endpoint, unique_name):
     iam = client("iam")
     name = unique_name("user")
@@ -86,6 +87,7 @@ def test_get_caller_identity_for_iam_user_access_key(client, endpoint, unique_na
 # -- AssumeRole -------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_assume_role_issues_temporary_credentials(client):
     before = datetime.datetime.now(datetime.UTC)
     sts = client("sts", access_key="123456789012")  # a role of the caller's own account: trust is not checked
@@ -102,6 +104,7 @@ def test_assume_role_issues_temporary_credentials(client):
     assert "PackedPolicySize" not in result
 
 
+@pytest.mark.postgres_e2e
 def test_assumed_role_credentials_work_and_carry_the_role_identity(client, endpoint, unique_name):
     iam = client("iam")
     name = unique_name("role")
@@ -152,6 +155,7 @@ def test_assume_role_with_what_is_no_arn_names_it_invalid(sts, arn):
     assert _error(excinfo) == (400, "ValidationError", f"{arn} is invalid")
 
 
+@pytest.mark.postgres_e2e
 def test_session_tags_are_checked_and_transitive_ones_bind_a_role_chain(client, endpoint, unique_name):
     iam, sts = client("iam"), client("sts")
     roles = [iam.create_role(RoleName=unique_name("chain"), AssumeRolePolicyDocument=TRUST)["Role"] for _ in range(2)]
@@ -225,6 +229,7 @@ def test_assume_role_with_malformed_session_policy_is_malformed_policy_document(
 # -- other credentials ------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_e2e
 def test_get_session_token_keeps_the_caller_identity(client, endpoint):
     result = client("sts", access_key="222222222222").get_session_token(DurationSeconds=900)
     credentials = result["Credentials"]
@@ -357,6 +362,7 @@ def test_cli_assume_role(aws_cli):
     assert result["Credentials"]["AccessKeyId"].startswith("ASIA")
 
 
+@pytest.mark.postgres_e2e
 def test_assumed_role_credentials_act_in_the_roles_account(client, endpoint, unique_name):
     trust = json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]})

@@ -60,6 +60,7 @@ def ids_of(xray, expression: str) -> set[str]:
 
 # -- PutTraceSegments ------------------------------------------------------------------------------
 
+@pytest.mark.postgres_e2e
 def test_put_trace_segments_accepts_a_minimal_segment(xray):
     tid = trace_id()
     assert put(xray, document(tid)) == []
@@ -157,6 +158,7 @@ def test_an_in_progress_segment_is_replaced_by_the_complete_one(xray):
 
 # -- BatchGetTraces --------------------------------------------------------------------------------
 
+@pytest.mark.postgres_e2e
 def test_batch_get_traces_puts_independent_subsegments_in_their_segment(xray):
     tid, sid, sub_id, inner_id = trace_id(), segment_id(), segment_id(), segment_id()
     start = time.time() - 1
@@ -183,6 +185,7 @@ def test_batch_get_traces_lists_unknown_ids_as_unprocessed(xray):
     assert out["UnprocessedTraceIds"] == [unknown]
 
 
+@pytest.mark.postgres_e2e
 def test_segments_are_kept_per_account(client):
     tid = trace_id()
     mine, theirs = client("xray", access_key="111111111111"), client("xray", access_key="222222222222")
@@ -193,6 +196,7 @@ def test_segments_are_kept_per_account(client):
 
 # -- GetTraceSummaries -----------------------------------------------------------------------------
 
+@pytest.mark.postgres_e2e
 def test_a_summary_describes_the_trace(xray):
     tid, sid = trace_id(), segment_id()
     start = time.time() - 3
@@ -227,6 +231,7 @@ def test_summaries_are_limited_to_the_time_range(xray):
     assert tid in {s["Id"] for s in by_id}
 
 
+@pytest.mark.postgres_e2e
 def test_summaries_come_in_pages(client):
     # an account no other test uses: X-Ray's summaries include overcast's own traces of the
     # account (ring.py), and other test files call other services as 333333333333
@@ -335,6 +340,7 @@ def test_the_trace_graph_has_a_node_per_service_and_an_edge_per_call(shop):
     assert payments["SummaryStatistics"]["TotalCount"] == 1 and payments["SummaryStatistics"]["OkCount"] == 0
 
 
+@pytest.mark.postgres_e2e
 def test_the_service_graph_covers_the_time_range(shop):
     xray, _ = shop
     now = time.time()
@@ -483,6 +489,7 @@ def ring_trace(endpoint: str, tid: str, count: int, timeout: float = 15.0) -> li
         time.sleep(0.05)
 
 
+@pytest.mark.postgres_e2e
 def test_segments_join_the_trace_of_overcasts_own_spans(client, xray, endpoint):
     """An application's segment calls SQS with its subsegment as parent: the segment and the
     subsegment become spans of the same trace as overcast's SQS span, and X-Ray reads the three
