@@ -324,3 +324,45 @@ def test_a_standard_execution_resumes_after_kill_9(tmp_path):
         assert output(wait_done(sfn, call_execution, timeout=30)) == {"answered": "after restart"}
     finally:
         server.stop()
+
+
+def test_a_distributed_map_runs_again_after_kill_9_and_its_queued_children_go(tmp_path):
+    """Killed while a Distributed Map's children run (on PostgreSQL two at a time, the rest queued
+    in the database): after the restart the Map state runs again from its start, the children the
+    killed server had started end ABORTED, and nothing of the first map run is left queued."""
+    from conftest import TEST_DATABASES, stored_rows
+
+    data_dir = str(tmp_path / "data")
+    env = {"OVERCAST_SFN_MAP_CHILD_CONCURRENCY": "2"}
+    machine_definition = {"StartAt": "Map", "States": {"Map": {
+        "Type": "Map", "End": True,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}}}}
+    server = OvercastProcess(data_dir=data_dir, env=env)
+    try:
+        sfn = sfn_client(server.endpoint)
+        execution = sfn.start_execution(stateMachineArn=create(sfn, "dmap", machine_definition),
+                                        input=json.dumps(list(range(5))))["executionArn"]
+        deadline = time.monotonic() + 30
+        while not sfn.list_map_runs(executionArn=execution)["mapRuns"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        first_run = sfn.list_map_runs(executionArn=execution)["mapRuns"][0]["mapRunArn"]
+        while len(sfn.list_executions(mapRunArn=first_run, statusFilter="RUNNING")["executions"]) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        server.stop(kill=True)
+    if TEST_DATABASES is not None:  # (on PostgreSQL the children are queued in the database: 2 running, 3 waiting)
+        assert len(stored_rows(data_dir, "SELECT id FROM sfn_map_children")) == 5
+    server = OvercastProcess(data_dir=data_dir, env=env)
+    try:
+        sfn = sfn_client(server.endpoint)
+        assert output(wait_done(sfn, execution, timeout=30)) == list(range(5))
+        runs = sfn.list_map_runs(executionArn=execution)["mapRuns"]
+        assert len(runs) == 2  # the Map state ran again, as a map run of its own
+        first = {c["status"] for c in sfn.list_executions(mapRunArn=first_run)["executions"]}
+        assert first == {"ABORTED"}, first
+        assert stored_rows(data_dir, "SELECT id FROM sfn_map_children") == []
+    finally:
+        server.stop()

@@ -140,8 +140,8 @@ async def _distributed(interp, name, state, processor, items, raw, effective, sc
             counts["running"] += 1
             value = batch if "ItemBatcher" in state else _item_input(state, batch, index, effective, scope, context,
                                                                       language)
-            record = await provider.run_child(run, processor, value, label, execution_type, map_run_arn, language,
-                                              dict(scope.variables), {"Index": index, "Value": batch})
+            record = await provider.children.run(run, processor, value, label, execution_type, map_run_arn,
+                                                 language, dict(scope.variables), {"Index": index, "Value": batch})
             counts["running"] -= 1
             results[index] = record
             if record["Status"] == "SUCCEEDED":
@@ -155,8 +155,12 @@ async def _distributed(interp, name, state, processor, items, raw, effective, sc
     try:
         await asyncio.gather(*(child(i, b) for i, b in enumerate(batches)))
     except (asyncio.CancelledError, Aborted):
+        provider.children.abort(map_run_arn)  # (its children may run on other nodes)
         doc.update(status="ABORTED", stopDate=time.time(), itemCounts=dict(counts), executionCounts=dict(counts))
         provider.store.put_map_run(map_run_arn, run.arn, doc)
+        raise
+    except Exception:
+        provider.children.abort(map_run_arn)  # (the children still queued or running end with it)
         raise
     exceeded = threshold_hit.is_set() or _exceeds(failed, len(batches), tolerated_percent, tolerated_count)
     output = None

@@ -24,6 +24,7 @@ from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.stepfunctions import asl
+from overcast.services.stepfunctions.children import MapChildren
 from overcast.services.stepfunctions.errors import FailState, StatesError
 from overcast.services.stepfunctions.history import History, Scope, dumps, iso
 from overcast.services.stepfunctions.integrations import Tasks
@@ -162,15 +163,18 @@ class StepFunctionsProvider(Provider):
         self._taking_over = self._take_again = False
         self._take_rest: asyncio.TimerHandle | None = None
         coordination.on_nodes_gone(self._nodes_gone)
+        self.children = MapChildren(self)  # Distributed Map children, taken by any node with room
 
     async def start(self) -> None:
         await self._take_over()
+        await self.children.start()
 
     def _take_the_rest(self) -> None:
         self._take_rest = None
         asyncio.get_running_loop().create_task(self._take_over(everything=True))
 
     def _nodes_gone(self) -> None:
+        asyncio.get_running_loop().create_task(self.children.free_dead_claims())
         if self._taking_over:
             self._take_again = True  # a node lost while the last one's executions are taken
         else:
@@ -216,12 +220,14 @@ class StepFunctionsProvider(Provider):
         for task in list(self._running.values()):
             task.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self.children.stop()
 
     def reset(self) -> None:
         for task in list(self._running.values()):
             task.cancel()
         self._running.clear()
         self._express.clear()
+        self.children.reset()
 
     # -- ARNs --------------------------------------------------------------------------------------
 
@@ -541,7 +547,9 @@ class StepFunctionsProvider(Provider):
 
     def _from_another_node(self, key) -> None:
         kind, name = key
-        if kind == "token":
+        if kind in ("children", "child-done", "map-aborted"):
+            self.children.from_another_node(kind, name)
+        elif kind == "token":
             future = self._tokens.get(name)
             if future is not None and not future.done():
                 future.set_result(None)  # wait_token reads the answer from the database
@@ -568,6 +576,7 @@ class StepFunctionsProvider(Provider):
             event.set()
         for arn in {*self._finished, *self._running}:
             self._from_another_node(("ended", arn))
+        self.children.notifications_restarted()
 
     async def get_activity_task(self, ctx, params):
         arn = params["activityArn"]
@@ -784,6 +793,7 @@ class StepFunctionsProvider(Provider):
     def _resume(self, doc: dict) -> None:
         cursor = self.store.execution_cursor(doc["executionArn"]) or {}
         arn = doc["executionArn"]
+        self.children.drop_of(arn)  # (its Distributed Map states run again from their start)
         account, region = arn.split(":")[4], arn.split(":")[3]
         machine = {"stateMachineArn": doc["stateMachineArn"], "name": doc["_machine_name"],
                    "definition": doc["_definition"], "roleArn": doc["_role"], "type": doc["_type"],
@@ -1104,30 +1114,42 @@ class StepFunctionsProvider(Provider):
 
     # -- Distributed Map children --------------------------------------------------------------------
 
-    async def run_child(self, parent: Run, processor: dict, value, label: str, execution_type: str,
-                        map_run_arn: str, language: str, variables: dict, map_item: dict) -> dict:
+    async def run_child(self, spec: dict, map_run_arn: str, started_as) -> dict:
+        """Run one Distributed Map child (children.py: `spec` as its parent queued it) on this
+        node; `started_as(arn)` is told a STANDARD child's execution once it is stored."""
+        parent, processor, value = spec["parent"], spec["processor"], spec["value"]
         name = str(uuid.uuid4())
-        arn = f"arn:aws:states:{parent.region}:{parent.account}:execution:{parent.machine_name}/{label}:{name}"
+        machine_name = f"{parent['machine_name']}/{spec['label']}"
+        arn = f"arn:aws:states:{parent['region']}:{parent['account']}:execution:{machine_name}:{name}"
         started = time.time()
-        keep = execution_type == "STANDARD"
-        machine = {"stateMachineArn": parent.machine_arn, "name": f"{parent.machine_name}/{label}",
-                   "definition": dumps(processor), "roleArn": parent.role, "type": execution_type,
+        keep = spec["type"] == "STANDARD"
+        machine = {"stateMachineArn": parent["machine_arn"], "name": machine_name,
+                   "definition": dumps(processor), "roleArn": parent["role"], "type": spec["type"],
                    "revisionId": None}
-        run = Run(arn, parent.account, parent.region, parent.machine_arn, machine["name"], name, value, parent.role,
-                  started, not keep, History(keep, 2 if keep else 1))
+        run = Run(arn, parent["account"], parent["region"], parent["machine_arn"], machine_name, name, value,
+                  parent["role"], started, not keep, History(keep, 2 if keep else 1))
         doc = None
         if keep:
             doc = self._execution_doc(arn, machine, name, dumps(value), started, map_run_arn=map_run_arn)
-            self.store.insert_execution(arn, parent.machine_arn, started, doc, parent=map_run_arn,
+            self.store.insert_execution(arn, parent["machine_arn"], started, doc, parent=map_run_arn,
                                         events=[self._started_event(doc, machine)], node=self._node)
+            started_as(arn)
         interp = Interpreter(run, self.tasks, None)
-        scope = Scope(variables, 1 if keep else 0, False, map_item)
+        scope = Scope(spec["variables"], 1 if keep else 0, False, spec["item"])
         status, output, error, cause = await self._run_definition(interp, processor, value, scope)
         status = status or "ABORTED"
         if doc is not None:
             self._finish(run, doc, status, output, error, cause)
-        return child_record(arn, name, parent.machine_arn, value, started, status,
+        return child_record(arn, name, parent["machine_arn"], value, started, status,
                             dumps(output) if status == "SUCCEEDED" else None, error, cause)
+
+    def abort_stale_child(self, arn: str) -> None:
+        """A child execution a dead node was running ends ABORTED before its child runs again."""
+        doc = self.store.get_execution(arn)
+        if doc is not None and doc["status"] == "RUNNING":
+            self._finish_doc(doc, "ABORTED", error="States.Runtime",
+                             cause="The execution was interrupted: its node of the cluster stopped")
+            self.store.checkpoint(arn, [], None, doc, only_running=True)
 
     def describe_map_run(self, ctx, params):
         run = self.store.get_map_run(params["mapRunArn"])

@@ -83,6 +83,23 @@ MIGRATIONS = [
     "ALTER TABLE sfn_tokens ADD COLUMN beat REAL;",
     # the node running an execution (coordination.node_id): a live node takes over a dead one's
     "ALTER TABLE sfn_executions ADD COLUMN node TEXT;",
+    # Distributed Map children waiting (node NULL) or running on `node`, taken by any node with
+    # room (children.py); `child`: the child execution a run of it started, `result`: its record
+    # once it ended on a node other than its parent's
+    """
+    CREATE TABLE sfn_map_children (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        map_run TEXT NOT NULL,
+        execution TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        node TEXT,
+        child TEXT,
+        result TEXT
+    );
+    CREATE INDEX sfn_map_children_claim ON sfn_map_children(node, id);
+    CREATE INDEX sfn_map_children_run ON sfn_map_children(map_run);
+    CREATE INDEX sfn_map_children_execution ON sfn_map_children(execution);
+    """,
 ]
 
 
@@ -341,6 +358,61 @@ class StepFunctionsStore:
     def map_runs(self, execution: str) -> list[dict]:
         return [orjson.loads(r[0]) for r in self.db.query(
             "SELECT doc FROM sfn_map_runs WHERE execution = ? ORDER BY rowid", (execution,))]
+
+    # -- Distributed Map children (children.py) ---------------------------------------------------
+    # A row is a child waiting (node NULL) or running on `node`; it goes when its parent has its
+    # result, or when its map run is aborted.
+
+    def queue_child(self, map_run: str, execution: str, spec: str, node: str | None) -> int:
+        return self.db.insert("INSERT INTO sfn_map_children(map_run, execution, spec, node) VALUES(?,?,?,?)",
+                              (map_run, execution, spec, node))
+
+    def claim_children(self, node: str, limit: int) -> list[tuple]:
+        """Up to `limit` waiting children, oldest first, now `node`'s: (id, map run, spec, the
+        child execution an earlier run started). Concurrent claimers skip each other's rows."""
+        return self.db.query(
+            f"UPDATE sfn_map_children SET node = ? WHERE id IN (SELECT id FROM sfn_map_children WHERE node IS NULL "
+            f"ORDER BY id LIMIT ?{self.db.skip_locked}) RETURNING id, map_run, spec, child", (node, limit))
+
+    def child_started(self, row: int, arn: str) -> None:
+        self.db.execute("UPDATE sfn_map_children SET child = ? WHERE id = ?", (arn, row))
+
+    def finish_child(self, row: int, node: str, result: str | None = None) -> bool:
+        """A child ended on `node`, if it still holds it: the row goes (its parent waits on the same
+        node), or keeps the `result` for the parent's node. False: the map run was aborted, or the
+        row was taken as a dead node's."""
+        if result is None:
+            return self.db.execute("DELETE FROM sfn_map_children WHERE id = ? AND node = ?", (row, node)) > 0
+        return self.db.execute("UPDATE sfn_map_children SET result = ? WHERE id = ? AND node = ?",
+                               (result, row, node)) > 0
+
+    def child_results(self, map_run: str) -> list[tuple[int, str]]:
+        """The results of a map run's children that ended (on other nodes), taken: (id, record)."""
+        return self.db.query("DELETE FROM sfn_map_children WHERE map_run = ? AND result IS NOT NULL "
+                             "RETURNING id, result", (map_run,))
+
+    def drop_children(self, map_run: str) -> list[str]:
+        """A map run's rows go: the nodes that were running some of them."""
+        return [r[0] for r in self.db.query("DELETE FROM sfn_map_children WHERE map_run = ? RETURNING node",
+                                            (map_run,)) if r[0] is not None]
+
+    def child_map_runs(self, execution: str) -> list[str]:
+        return [r[0] for r in self.db.query("SELECT DISTINCT map_run FROM sfn_map_children WHERE execution = ?",
+                                            (execution,))]
+
+    def drop_orphan_children(self) -> None:
+        """Rows whose parent no longer runs (a cluster's first node, or a single node, at start)."""
+        self.db.execute("DELETE FROM sfn_map_children WHERE execution NOT IN "
+                        "(SELECT arn FROM sfn_executions WHERE status = 'RUNNING')")
+
+    def child_claimers(self, exclude: str) -> list[str]:
+        return [r[0] for r in self.db.query(
+            "SELECT DISTINCT node FROM sfn_map_children WHERE node IS NOT NULL AND node != ?", (exclude,))]
+
+    def release_children(self, node: str) -> int:
+        """A node is dead or stopping: the children it ran wait again (their results not yet taken
+        stay: the parent's node takes them)."""
+        return self.db.execute("UPDATE sfn_map_children SET node = NULL WHERE node = ? AND result IS NULL", (node,))
 
     # -- tags ------------------------------------------------------------------------------------
 
