@@ -152,7 +152,7 @@ def test_mapping_errors(lam, sqs, unique_name):
     url, arn = make_queue(sqs, unique_name("src"))
     with pytest.raises(ClientError) as info:
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=unique_name("nofn"))
-    assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert info.value.response["Error"] == {"Code": "InvalidParameterValueException", "Message": "Function does not exist"}
     short_url, short_arn = make_queue(sqs, unique_name("short"), VisibilityTimeout=5)
     with pytest.raises(ClientError) as info:
         lam.create_event_source_mapping(EventSourceArn=short_arn, FunctionName=function)

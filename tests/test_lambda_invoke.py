@@ -133,7 +133,7 @@ def test_invoke_unknown_function_answers_not_found(lam, unique_name):
     with pytest.raises(ClientError) as e:
         lam.invoke(FunctionName=name)
     assert error(e) == ("ResourceNotFoundException",
-                        f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}", 404)
+                        f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}:$LATEST", 404)
 
 
 def test_invoke_non_json_payload_answers_invalid_request_content(lam, echo):

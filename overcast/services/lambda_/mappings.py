@@ -126,9 +126,16 @@ class EventSourceMappings:
 
     # -- validation ------------------------------------------------------------------------------
 
-    def _function_arn(self, ctx, name: str) -> str:
+    def _function_arn(self, ctx, name: str, missing: str | None = None) -> str:
+        """The ARN of FunctionName; a missing function is ResourceNotFoundException, or, with `missing`,
+        InvalidParameterValueException with that message (CreateEventSourceMapping's answer on AWS)."""
         account, region, fname, qualifier = self.lam._parse_name(ctx.account, ctx.region, name)
-        self.lam._resolve(account, region, fname, qualifier)  # raises ResourceNotFoundException
+        try:
+            self.lam._resolve(account, region, fname, qualifier)
+        except AwsError as e:
+            if missing is None or e.code != "ResourceNotFoundException":
+                raise
+            raise _invalid(missing) from None
         return self.lam._arn(account, region, fname, qualifier)
 
     @staticmethod
@@ -188,11 +195,15 @@ class EventSourceMappings:
 
     async def create(self, ctx, params):
         source = params.get("EventSourceArn") or ""
+        if not source:
+            raise _invalid("Unrecognized event source.")
         kind = source_kind(source)
         if kind == "other" or (kind == "kinesis" and "kinesis" not in SERVICES):
             raise _invalid(f"Unsupported event source: overcast runs event source mappings for SQS queues and "
                            f"DynamoDB streams{' and Kinesis streams' if 'kinesis' in SERVICES else ''}: {source}")
-        function_arn = self._function_arn(ctx, params.get("FunctionName") or "")
+        if kind == "sqs" and params.get("DestinationConfig"):  # AWS: on-failure destinations are for streams
+            raise _invalid("Unsupported DestinationConfig parameter for given event source mapping type.")
+        function_arn = self._function_arn(ctx, params.get("FunctionName") or "", missing="Function does not exist")
         for existing in self.store.list(ctx.account, ctx.region):
             if existing["EventSourceArn"] == source and existing["FunctionArn"] == function_arn:
                 raise AwsError("ResourceConflictException",
@@ -289,8 +300,7 @@ class EventSourceMappings:
     def _get(self, ctx, mapping_id: str) -> dict:
         found = self.store.get(mapping_id or "")
         if found is None or (found[1], found[2]) != (ctx.account, ctx.region):
-            raise _not_found(f"The resource you requested does not exist. (Service: Lambda, Status Code: 404, "
-                             f"Request ID: {ctx.request_id})")
+            raise _not_found("The resource you requested does not exist.")
         return found[0]
 
     def get(self, ctx, params):

@@ -61,7 +61,9 @@ RESERVED_ENV = {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGIO
 _NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 _ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$")
 _PARTIAL = re.compile(r"^(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$")
-_SHORT = re.compile(r"^([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$")
+_SHORT = re.compile(r"^(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$")
+_LOOSE = re.compile(r"^(?:arn:(?:aws[a-zA-Z-]*)?:lambda:)?(?:[a-z]{2}(?:-gov)?-[a-z]+-\d:)?(?:\d{12}:)?(?:function:)?"
+                    r"(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$")
 _LAYER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+):(\d+)$")
 _ALIAS = re.compile(r"^(?!^[0-9]+$)([a-zA-Z0-9-_]+)$")
 
@@ -233,14 +235,16 @@ class LambdaProvider(Provider):
             if m:
                 account, name, derived = m.groups()
             else:
-                m = _SHORT.match(text)
-                if not m or len(m.group(1)) > 64:
+                # AWS's own pattern, whose parts are all optional: "arn:aws:lambda:<region>:<account>:function"
+                # reads as the function named "function"
+                m = _SHORT.match(text) or _LOOSE.match(text)
+                if not m:
                     raise AwsError("ValidationException",
                                    f"1 validation error detected: Value '{text}' at 'functionName' failed to satisfy "
                                    "constraint: Member must satisfy regular expression pattern: "
                                    "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
                                    "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
-                name, derived = m.groups()
+                name, derived = m.group(m.re.groupindex["name"]), m.group(m.re.groupindex["qualifier"])
         if derived and qualifier and derived != qualifier:
             raise _invalid("The derived qualifier from the function name does not match the specified qualifier.")
         return account, region, name, qualifier or derived
@@ -287,8 +291,8 @@ class LambdaProvider(Provider):
         """_resolve, and what an invocation's concurrency check needs from the same query: the
         function's reserved concurrency and the sum reserved in its account and region."""
         found = self.store.get_invocable(account, region, name)
-        if found is None:
-            raise _not_found(self._arn(account, region, name))
+        if found is None:  # AWS names what was asked for: the qualifier as given, $LATEST without one
+            raise _not_found(self._arn(account, region, name, qualifier or "$LATEST"))
         config, reserved, reserved_total = found
         if qualifier in (None, "", "$LATEST"):
             return config, "$LATEST", None, reserved, reserved_total
@@ -442,6 +446,10 @@ class LambdaProvider(Provider):
     async def create_function(self, ctx, params):
         self._learn_endpoint(ctx)
         name = params["FunctionName"]
+        if len(name) > 64 and _SHORT.match(name):
+            raise AwsError("InvalidParameterValueException", f"1 validation error detected: Value '{name}' at "
+                           "'functionName' failed to satisfy constraint: Member must have length less than or equal to 64",
+                           400, Type="User")
         if not _NAME.match(name):
             account, region, name, qualifier = self._name_in(ctx, name)
             if qualifier:
