@@ -35,7 +35,10 @@ ALIASES = {"lambda_": "lambda", "eventbridge": "events", "apigatewayv2-execute-a
            "s3_notifications": "s3", "ses_templates": "ses", "kms-features": "kms", "cognito-features": "cognito"}
 
 
-LOCALSTACK_OVERCAST_ENV = {"OVERCAST_FIREHOSE_MAX_BUFFER_SECONDS": "1"}
+# The API Gateway tests build invoke URLs {apiId}.execute-api.<overcast's IP> (localstack_plugin.py
+# resolves them to overcast): a name overcast's DNS-rebinding guard serves only when allowed.
+LOCALSTACK_OVERCAST_ENV = {"OVERCAST_FIREHOSE_MAX_BUFFER_SECONDS": "1",
+                           "OVERCAST_ALLOWED_HOSTS": "*.execute-api.127.0.0.1"}
 
 
 def overcast_services() -> set[str]:
