@@ -35,6 +35,7 @@ from overcast.runtime.pool import Pools, Throttled
 from overcast.runtime.sandbox import FunctionSpec, Outcome
 from overcast.services.base import Provider
 from overcast.services.lambda_ import code as codes
+from overcast.services.lambda_.signing import CodeSigning
 from overcast.services.lambda_.store import LambdaStore
 
 log = logging.getLogger("overcast.lambda")
@@ -142,6 +143,7 @@ class LambdaProvider(Provider):
         from overcast.services.lambda_.mappings import EventSourceMappings
 
         self.mappings = EventSourceMappings(self)  # event source mappings: mappings.py, engine/esm.py
+        self.signing = CodeSigning(self, _timestamp)  # code signing configurations: signing.py
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -184,6 +186,35 @@ class LambdaProvider(Provider):
         self._specs.clear()
         self._cancel_due_timer()
         self.pools.stop()
+
+    # -- code signing configurations (delegated to signing.py) ---------------------------------
+
+    def create_code_signing_config(self, ctx, params):
+        return self.signing.create(ctx, params)
+
+    def get_code_signing_config(self, ctx, params):
+        return self.signing.get(ctx, params)
+
+    def update_code_signing_config(self, ctx, params):
+        return self.signing.update(ctx, params)
+
+    def delete_code_signing_config(self, ctx, params):
+        return self.signing.delete(ctx, params)
+
+    def list_code_signing_configs(self, ctx, params):
+        return self.signing.list(ctx, params)
+
+    def list_functions_by_code_signing_config(self, ctx, params):
+        return self.signing.list_functions(ctx, params)
+
+    def put_function_code_signing_config(self, ctx, params):
+        return self.signing.put_for_function(ctx, params)
+
+    def get_function_code_signing_config(self, ctx, params):
+        return self.signing.get_for_function(ctx, params)
+
+    def delete_function_code_signing_config(self, ctx, params):
+        return self.signing.delete_for_function(ctx, params)
 
     # -- event source mappings (delegated to mappings.py) --------------------------------------
 
@@ -467,6 +498,8 @@ class LambdaProvider(Provider):
         self._check_environment(params.get("Environment"))
         if self.store.get_function(ctx.account, ctx.region, name) is not None:
             raise _conflict(f"Function already exist: {name}")
+        signed_by = params.get("CodeSigningConfigArn") and self.signing.checked_arn(ctx, params["CodeSigningConfigArn"])
+        self.signing.check_code(ctx.account, ctx.region, signed_by)
         data = await self._code_from_params(ctx, params.get("Code") or {})
         sha_b64, sha_hex, size = await self._store_code(ctx.account, ctx.region, data)
         layers = self._layers(ctx.account, ctx.region, params.get("Layers"))
@@ -495,6 +528,8 @@ class LambdaProvider(Provider):
                               **(params.get("LoggingConfig") or {})},
             "_Sha": sha_hex,
         }
+        if signed_by:
+            config["_CodeSigningConfigArn"] = signed_by
         if params.get("Environment") is not None:
             config["Environment"] = {"Variables": (params["Environment"].get("Variables") or {})}
         if params.get("DeadLetterConfig", {}).get("TargetArn"):
@@ -633,6 +668,7 @@ class LambdaProvider(Provider):
         self._check_revision(config, params.get("RevisionId"))
         if params.get("Architectures"):
             config["Architectures"] = params["Architectures"]
+        self.signing.check_code(account, region, config.get("_CodeSigningConfigArn"))
         data = await self._code_from_params(ctx, params)
         sha_b64, sha_hex, size = await self._store_code(account, region, data)
         config.update(CodeSha256=sha_b64, CodeSize=size, _Sha=sha_hex)

@@ -109,6 +109,16 @@ MIGRATIONS = [
     ALTER TABLE lambda_events ADD COLUMN node TEXT;
     CREATE INDEX lambda_events_claim ON lambda_events(node, due);
     """,
+    # code signing configurations (signing.py); a function's own is "_CodeSigningConfigArn" in its config
+    """
+    CREATE TABLE lambda_code_signing (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        id TEXT NOT NULL,
+        config TEXT NOT NULL,
+        PRIMARY KEY (account, region, id)
+    );
+    """,
 ]
 
 _EVENT = "id, account, region, name, qualifier, request_id, payload, attempts, received, trace"
@@ -265,6 +275,33 @@ class LambdaStore:
     def all_provisioned(self) -> list[tuple]:
         return [(*r[:4], orjson.loads(r[4])) for r in self.db.query(
             "SELECT account, region, name, qualifier, config FROM lambda_provisioned")]
+
+    # -- code signing configurations --------------------------------------------------------------
+
+    def put_code_signing(self, account, region, csc_id: str, config: dict) -> None:
+        self.db.execute("INSERT INTO lambda_code_signing(account, region, id, config) VALUES (?,?,?,?) "
+                        "ON CONFLICT(account, region, id) DO UPDATE SET config=excluded.config",
+                        (account, region, csc_id, _j(config)))
+
+    def get_code_signing(self, account, region, csc_id: str) -> dict | None:
+        text = self.db.scalar("SELECT config FROM lambda_code_signing WHERE account=? AND region=? AND id=?",
+                              (account, region, csc_id))
+        return orjson.loads(text) if text else None
+
+    def list_code_signing(self, account, region, after: str, limit: int) -> list[dict]:
+        return [orjson.loads(c) for (c,) in self.db.query(
+            "SELECT config FROM lambda_code_signing WHERE account=? AND region=? AND id > ? ORDER BY id LIMIT ?",
+            (account, region, after, limit))]
+
+    def delete_code_signing(self, account, region, csc_id: str) -> bool:
+        return self.db.execute("DELETE FROM lambda_code_signing WHERE account=? AND region=? AND id=?",
+                               (account, region, csc_id)) > 0
+
+    def functions_signed_by(self, account, region, csc_arn: str) -> list[str]:
+        """The functions whose code signing configuration is csc_arn (their FunctionArn)."""
+        return [r[0] for r in self.db.query(
+            "SELECT json_extract(config, '$.FunctionArn') FROM lambda_functions WHERE account=? AND region=? "
+            "AND json_extract(config, '$._CodeSigningConfigArn') = ? ORDER BY name", (account, region, csc_arn))]
 
     # -- layers --------------------------------------------------------------------------------
 
