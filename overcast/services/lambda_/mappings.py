@@ -245,7 +245,10 @@ class EventSourceMappings:
         await self._check_source(ctx, kind, source, function_arn)
         enabled = params.get("Enabled", True)
         stored = dict(doc, State="Enabled" if enabled else "Disabled")
-        self.store.put(stored, ctx.account, ctx.region)
+        with self.store.db.transaction():
+            self.store.put(stored, ctx.account, ctx.region)
+            if params.get("Tags"):
+                self.store.put_tags(mapping_id, params["Tags"])
         await self.pollers.prime(stored)
         if enabled:
             self._changed(stored["UUID"], True)
@@ -302,6 +305,13 @@ class EventSourceMappings:
         if found is None or (found[1], found[2]) != (ctx.account, ctx.region):
             raise _not_found("The resource you requested does not exist.")
         return found[0]
+
+    def tagged(self, ctx, arn: str) -> str:
+        """The UUID of the mapping an EventSourceMappingArn names (TagResource, UntagResource, ListTags)."""
+        found = self.store.get(arn.rsplit(":", 1)[-1])
+        if found is None or found[0]["EventSourceMappingArn"] != arn:
+            raise AwsError("ResourceNotFoundException", f"Event source mapping not found: {arn}", 404, Type="User")
+        return found[0]["UUID"]
 
     def get(self, ctx, params):
         return self._out(self._get(ctx, params.get("UUID")))

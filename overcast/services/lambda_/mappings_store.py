@@ -27,6 +27,8 @@ MIGRATIONS = [
     """
     ALTER TABLE esm_checkpoints ADD COLUMN window TEXT;
     """,
+    # a mapping's tags: a column of their own, so that pollers writing the mapping's state never touch them
+    "ALTER TABLE esm_mappings ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';",
 ]
 
 
@@ -46,6 +48,12 @@ class MappingsStore:
     def get(self, uuid: str) -> tuple[dict, str, str] | None:
         row = self.db.query_one("SELECT doc, account, region FROM esm_mappings WHERE uuid = ?", (uuid,))
         return (orjson.loads(row[0]), row[1], row[2]) if row else None
+
+    def tags(self, uuid: str) -> dict:
+        return orjson.loads(self.db.scalar("SELECT tags FROM esm_mappings WHERE uuid = ?", (uuid,)) or "{}")
+
+    def put_tags(self, uuid: str, tags: dict) -> None:
+        self.db.execute("UPDATE esm_mappings SET tags = ? WHERE uuid = ?", (orjson.dumps(tags).decode(), uuid))
 
     def list(self, account: str, region: str) -> list[dict]:
         return [orjson.loads(r[0]) for r in self.db.query(

@@ -65,6 +65,11 @@ _PARTIAL = re.compile(r"^(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z
 _SHORT = re.compile(r"^(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$")
 _LOOSE = re.compile(r"^(?:arn:(?:aws[a-zA-Z-]*)?:lambda:)?(?:[a-z]{2}(?:-gov)?-[a-z]+-\d:)?(?:\d{12}:)?(?:function:)?"
                     r"(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$")
+# the resources TagResource, UntagResource and ListTags take (AWS's pattern, which their errors quote)
+_TAGGABLE = re.compile(r"arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:"
+                       r"(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|"
+                       r"code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-"
+                       r"[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)")
 _LAYER_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+):(\d+)$")
 _ALIAS = re.compile(r"^(?!^[0-9]+$)([a-zA-Z0-9-_]+)$")
 
@@ -496,6 +501,8 @@ class LambdaProvider(Provider):
         self._check_runtime(runtime, handler)
         self._check_role(params.get("Role"))
         self._check_environment(params.get("Environment"))
+        if len(params.get("Tags") or {}) > 50:
+            raise _invalid("Number of tags exceeds resource tag limit.")
         if self.store.get_function(ctx.account, ctx.region, name) is not None:
             raise _conflict(f"Function already exist: {name}")
         signed_by = params.get("CodeSigningConfigArn") and self.signing.checked_arn(ctx, params["CodeSigningConfigArn"])
@@ -924,45 +931,58 @@ class LambdaProvider(Provider):
 
     # -- tags ----------------------------------------------------------------------------------
 
-    def _tag_target(self, ctx, arn: str) -> tuple[str, str, str]:
-        m = _ARN.match(arn or "")
-        if not m:
+    def _tag_target(self, ctx, arn: str) -> tuple[dict, object]:
+        """The tags of the resource an ARN names, and how to store new ones: a function (not a
+        version or alias) or an event source mapping, as AWS tags."""
+        if not _TAGGABLE.fullmatch(arn or ""):
             raise AwsError("ValidationException", f"1 validation error detected: Value '{arn}' at 'resource' failed to "
-                           "satisfy constraint: Member must satisfy regular expression pattern: "
-                           "arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:"
-                           "function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
-        region, account, name, qualifier = m.groups()
+                           f"satisfy constraint: Member must satisfy regular expression pattern: {_TAGGABLE.pattern}")
+        kind = arn.split(":")[5]
+        if kind == "event-source-mapping":
+            mapping = self.mappings.tagged(ctx, arn)
+            return self.mappings.store.tags(mapping), lambda tags: self.mappings.store.put_tags(mapping, tags)
+        if kind != "function":
+            raise _invalid(f"Tags on resources of type {kind} are not supported by overcast yet.")
+        region, account, name, qualifier = _ARN.match(arn).groups()
         if account != ctx.account:
             self._authorize(ctx, account, region, name, None)
         if qualifier:
             raise _invalid("Tags on function aliases and versions are not supported. Please specify a function ARN.")
-        self._function(account, region, name)
-        return account, region, name
+        config, tags, _r, _l = self._function(account, region, name)
+
+        def save(tags: dict) -> None:  # on AWS a change of tags is a new revision of the function
+            config["RevisionId"] = str(uuid.uuid4())
+            with self.store.transaction():
+                self.store.put_tags(account, region, name, tags)
+                self.store.put_config(account, region, name, config)
+        return tags, save
 
     def tag_resource(self, ctx, params):
-        account, region, name = self._tag_target(ctx, params["Resource"])
-        _c, tags, _r, _l = self._function(account, region, name)
+        tags, save = self._tag_target(ctx, params["Resource"])
+        if not params.get("Tags"):
+            raise _invalid("An error occurred and the request cannot be processed.")  # AWS's answer to no tags
         if bad := reserved_tags.refused(ctx, params.get("Tags") or {}):
             raise _invalid(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         tags.update(params.get("Tags") or {})
         if len(tags) > 50:
             raise _invalid("Number of tags exceeds resource tag limit.")
-        self.store.put_tags(account, region, name, tags)
+        save(tags)
         return {}
 
     def untag_resource(self, ctx, params):
-        account, region, name = self._tag_target(ctx, params["Resource"])
-        _c, tags, _r, _l = self._function(account, region, name)
+        tags, save = self._tag_target(ctx, params["Resource"])
+        if not params.get("TagKeys"):  # an empty list is no tagKeys parameter at all in the query string
+            raise AwsError("ValidationException", "1 validation error detected: Value null at 'tagKeys' failed to "
+                           "satisfy constraint: Member must not be null")
         if bad := reserved_tags.refused(ctx, params.get("TagKeys") or []):
             raise _invalid(f"Tag keys beginning with aws: are reserved for AWS use and cannot be added, changed or removed: {', '.join(bad)}")
         for key in params.get("TagKeys") or []:
             tags.pop(key, None)
-        self.store.put_tags(account, region, name, tags)
+        save(tags)
         return {}
 
     def list_tags(self, ctx, params):
-        account, region, name = self._tag_target(ctx, params["Resource"])
-        return {"Tags": self._function(account, region, name)[1]}
+        return {"Tags": self._tag_target(ctx, params["Resource"])[0]}
 
     # -- concurrency ---------------------------------------------------------------------------
 
