@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import random
+import re as _re
 import string
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -193,8 +195,8 @@ def _page(items: list, params: dict) -> dict:
     position = params.get("position")
     if position:
         try:
-            start = int(position)
-        except ValueError:
+            start = int(base64.urlsafe_b64decode(position.encode()).decode().removeprefix("offset:"))
+        except (ValueError, UnicodeDecodeError):
             raise bad_request("Invalid position parameter") from None
     limit = params.get("limit") or 500
     if limit < 1 or limit > 500:
@@ -203,7 +205,8 @@ def _page(items: list, params: dict) -> dict:
     page = items[start:start + limit]
     out = {"items": page}
     if start + limit < len(items):
-        out["position"] = str(start + limit)
+        # an opaque token, as AWS's: clients only hand it back
+        out["position"] = base64.urlsafe_b64encode(f"offset:{start + limit}".encode()).decode()
     return out
 
 
@@ -305,7 +308,8 @@ class ApiGatewayProvider(Provider):
     @staticmethod
     def api_view(api: dict) -> dict:
         out = {k: v for k, v in api.items() if k not in ("resources", "models", "requestValidators", "authorizers",
-                                                          "gatewayResponses", "stages", "documentationParts")}
+                                                          "gatewayResponses", "stages", "documentationParts",
+                                                          "documentationVersions")}
         # AWS leaves `tags` out of an untagged API's CreateRestApi/GetRestApis answer, and answers
         # `tags: {}` once an update or import has touched it (update_rest_api, put_rest_api)
         return out
@@ -1059,11 +1063,18 @@ class ApiGatewayProvider(Provider):
         value = params.get("value") or "".join(random.choices(string.ascii_letters + string.digits, k=40))
         if len(value) < 20:
             raise bad_request("API Key value should be at least 20 characters")
+        if len(value) > 128:
+            raise bad_request("API Key value exceeds maximum size of 128 characters")
+        if len(params.get("name") or "") > 1024:
+            raise bad_request("Invalid API Key name, can be at most 1024 characters.")
+        _check_key_description(params.get("description"))
         for other in self.store.list_objects(ctx.account, ctx.region, "apikey"):
             if other["value"] == value:
                 raise conflict("API Key already exists")
-        key = {"id": new_id(), "value": value, "name": params.get("name") or "", "enabled": bool(params.get("enabled", False)),
+        key = {"id": new_id(), "value": value, "enabled": bool(params.get("enabled", False)),
                "createdDate": now(), "lastUpdatedDate": now(), "stageKeys": []}
+        if params.get("name"):  # AWS leaves out an empty name
+            key["name"] = params["name"]
         if params.get("tags"):  # as for REST APIs: no tags until tagged or updated
             key["tags"] = params["tags"]
         for k in ("description", "customerId"):
@@ -1084,7 +1095,10 @@ class ApiGatewayProvider(Provider):
         return key
 
     def get_api_keys(self, ctx, params):
-        keys = self.store.list_objects(ctx.account, ctx.region, "apikey")
+        if params.get("limit") is not None and params["limit"] < 1:
+            return {"items": []}  # AWS answers a limit below 1 with an empty page, not an error
+        # AWS lists the newest key first
+        keys = self.store.list_objects(ctx.account, ctx.region, "apikey")[::-1]
         if params.get("nameQuery"):
             keys = [k for k in keys if k.get("name", "").startswith(params["nameQuery"])]
         if params.get("customerId"):
@@ -1096,8 +1110,16 @@ class ApiGatewayProvider(Provider):
 
     def update_api_key(self, ctx, params):
         key = self._api_key(ctx, params["apiKey"])
+        for op in params.get("patchOperations") or ():
+            # AWS's message (its two spaces included); stages are patched by add/remove only
+            path = op.get("path") or ""
+            if op.get("op") == "replace" and path not in ("/description", "/enabled", "/name", "/customerId"):
+                raise bad_request(f"Invalid patch path  '{path}' specified for op 'replace'. Must be one of: "
+                                  "[/description, /enabled, /name, /customerId]")
         apply_patch(key, params.get("patchOperations"), {"name", "description", "enabled", "customerId", "stages",
                                                          "stageKeys"})
+        _check_key_description(key.get("description"))
+        _drop_empty_text(key, "name")
         key["lastUpdatedDate"] = now()
         key.setdefault("tags", {})
         self._put_object(ctx, "apikey", key["id"], key)
@@ -1149,8 +1171,9 @@ class ApiGatewayProvider(Provider):
         if not params.get("name"):
             raise bad_request("Invalid usage plan name specified")
         self._check_api_stages(ctx, params.get("apiStages"))
-        plan = {"id": new_id(6), "name": params["name"], "apiStages": params.get("apiStages") or [],
-                "tags": params.get("tags") or {}}
+        plan = {"id": new_id(6), "name": params["name"], "apiStages": params.get("apiStages") or []}
+        if params.get("tags"):  # AWS leaves out an untagged plan's tags
+            plan["tags"] = params["tags"]
         for key in ("description", "throttle", "quota"):
             if params.get(key) is not None:
                 plan[key] = params[key]
@@ -1233,7 +1256,9 @@ class ApiGatewayProvider(Provider):
                 if stages & {(s["apiId"], s["stage"]) for s in other["apiStages"]}:
                     raise conflict(f"Usage Plan {other['id']} cannot be added because API Key {key['id']} cannot "
                                    "reference multiple Usage Plans with the same API Stage")
-        doc = {"id": key["id"], "type": "API_KEY", "value": key["value"], "name": key.get("name", "")}
+        doc = {"id": key["id"], "type": "API_KEY", "value": key["value"]}
+        if key.get("name"):
+            doc["name"] = key["name"]
         self._put_object(ctx, "usageplankey", obj_id, doc)
         return doc
 
@@ -1251,8 +1276,9 @@ class ApiGatewayProvider(Provider):
         return self._plan_key(ctx, params["usagePlanId"], params["keyId"])
 
     def get_usage_plan_keys(self, ctx, params):
-        self._plan(ctx, params["usagePlanId"])
-        keys = self.store.list_objects(ctx.account, ctx.region, "usageplankey", params["usagePlanId"] + "/")
+        # AWS answers an unknown plan id with an empty list (no NotFoundException)
+        # newest first, as GetApiKeys
+        keys = self.store.list_objects(ctx.account, ctx.region, "usageplankey", params["usagePlanId"] + "/")[::-1]
         if params.get("nameQuery"):
             keys = [k for k in keys if k.get("name", "").startswith(params["nameQuery"])]
         return _page(keys, params)
@@ -1453,7 +1479,7 @@ class ApiGatewayProvider(Provider):
                 return api, lambda: self._save(ctx, api)
             if len(parts) == 4 and parts[2] == "stages":
                 return self._stage(api, parts[3]), lambda: self._save(ctx, api)
-        kinds = {"apikeys": "apikey", "usageplans": "usageplan", "domainnames": "domainname"}
+        kinds = {"apikeys": "apikey", "usageplans": "usageplan", "domainnames": "domainname", "vpclinks": "vpclink"}
         if len(parts) == 2 and parts[0] in kinds:
             doc = self._object(ctx, kinds[parts[0]], parts[1], "Invalid resource identifier specified")
             return doc, lambda: self._put_object(ctx, kinds[parts[0]], parts[1], doc)
@@ -1476,6 +1502,56 @@ class ApiGatewayProvider(Provider):
         doc, _ = self._tag_holder(ctx, params["resourceArn"])
         return {"tags": doc.get("tags") or {}}
 
+    # -- VPC links ---------------------------------------------------------------------------
+    # A VPC link is stored and answered as AWS does. overcast has no load balancers to attach it
+    # to, so it is ready at once (AVAILABLE once created); integrations through it are not served.
+
+    def create_vpc_link(self, ctx, params):
+        if not params.get("name"):
+            raise bad_request("Name cannot be empty")
+        for arn in params.get("targetArns") or ():
+            if not _re.fullmatch(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d*:.+", arn):
+                raise bad_request(f"Invalid ARN. ARN is not well formed {arn}")
+        link = {"id": new_id(6), "name": params["name"], "targetArns": params.get("targetArns") or [],
+                "status": "AVAILABLE", "statusMessage": "Your vpc link is ready for use",
+                "tags": params.get("tags") or {}}
+        if params.get("description"):
+            link["description"] = params["description"]
+        self._put_object(ctx, "vpclink", link["id"], link)
+        # CreateVpcLink answers the link as it was accepted: PENDING, without tags or status message
+        out = {k: v for k, v in link.items() if k not in ("statusMessage", "tags")}
+        out["status"] = "PENDING"
+        if link["tags"]:
+            out["tags"] = link["tags"]
+        return out
+
+    def _vpc_link(self, ctx, link_id) -> dict:
+        return self._object(ctx, "vpclink", link_id, "Invalid Vpc Link identifier specified")
+
+    def get_vpc_link(self, ctx, params):
+        return self._vpc_link(ctx, params["vpcLinkId"])
+
+    def get_vpc_links(self, ctx, params):
+        links = self.store.list_objects(ctx.account, ctx.region, "vpclink")
+        for link in links:  # GetVpcLinks leaves out tags it has not been asked for
+            if not link.get("tags"):
+                link.pop("tags", None)
+        return _page(links, params)
+
+    def update_vpc_link(self, ctx, params):
+        link = self._vpc_link(ctx, params["vpcLinkId"])
+        apply_patch(link, params.get("patchOperations"), {"name", "description"})
+        if not link.get("name"):
+            raise bad_request("Name cannot be empty")
+        self._put_object(ctx, "vpclink", link["id"], link)
+        return link
+
+    def delete_vpc_link(self, ctx, params):
+        self._vpc_link(ctx, params["vpcLinkId"])
+        self.store.delete_object(ctx.account, ctx.region, "vpclink", params["vpcLinkId"])
+        self.generation += 1
+        return {}
+
     # -- documentation (stored, not rendered) ------------------------------------------------
 
     def create_documentation_part(self, ctx, params):
@@ -1494,12 +1570,85 @@ class ApiGatewayProvider(Provider):
             raise not_found("Invalid Documentation part identifier specified")
         return part
 
+    def update_documentation_part(self, ctx, params):
+        api = self._api(ctx, params["restApiId"], "Invalid Documentation part identifier specified")
+        part = api.get("documentationParts", {}).get(params["documentationPartId"])
+        if part is None:
+            raise not_found("Invalid Documentation part identifier specified")
+        for op in params.get("patchOperations") or ():
+            # only the properties can change, and only by replace (AWS's messages, two spaces included)
+            path, kind = op.get("path") or "", op.get("op")
+            if path != "/properties":
+                raise bad_request(f"Invalid patch path  '{path}' specified for op '{kind}'. Must be one of: [/properties]")
+            if kind != "replace":
+                raise bad_request(f"Invalid patch path  '{path}' specified for op '{kind}'. Please choose supported operations")
+            part["properties"] = op.get("value") or ""
+        self._save(ctx, api)
+        return part
+
+    # A documentation version is a snapshot of the API's documentation parts, as AWS keeps one
+    # (stored with it; overcast renders no documentation from it).
+
+    def create_documentation_version(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        name = params.get("documentationVersion") or ""
+        versions = api.setdefault("documentationVersions", {})
+        if name in versions:
+            raise conflict(f"Documentation version {name} already exists")
+        if params.get("stageName"):
+            self._stage(api, params["stageName"])["documentationVersion"] = name
+        version = {"version": name, "createdDate": now()}
+        if params.get("description"):
+            version["description"] = params["description"]
+        versions[name] = {**version, "parts": copy.deepcopy(api.get("documentationParts", {}))}
+        self._save(ctx, api)
+        return version
+
+    @staticmethod
+    def _doc_version(api, name) -> dict:
+        version = api.get("documentationVersions", {}).get(name)
+        if version is None:
+            raise not_found("Invalid Documentation version identifier specified")
+        return version
+
+    @staticmethod
+    def _doc_version_view(version: dict) -> dict:
+        return {k: v for k, v in version.items() if k != "parts"}
+
+    def get_documentation_version(self, ctx, params):
+        api = self._api(ctx, params["restApiId"], "Invalid Documentation version identifier specified")
+        return self._doc_version_view(self._doc_version(api, params["documentationVersion"]))
+
+    def get_documentation_versions(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        return _page([self._doc_version_view(v) for v in api.get("documentationVersions", {}).values()], params)
+
+    def update_documentation_version(self, ctx, params):
+        api = self._api(ctx, params["restApiId"], "Invalid Documentation version identifier specified")
+        version = self._doc_version(api, params["documentationVersion"])
+        apply_patch(version, params.get("patchOperations"), {"description"})
+        _drop_empty_text(version, "description")
+        self._save(ctx, api)
+        return self._doc_version_view(version)
+
+    def delete_documentation_version(self, ctx, params):
+        api = self._api(ctx, params["restApiId"], "Invalid Documentation version identifier specified")
+        self._doc_version(api, params["documentationVersion"])
+        del api["documentationVersions"][params["documentationVersion"]]
+        self._save(ctx, api)
+        return {}
+
     def delete_documentation_part(self, ctx, params):
         api = self._api(ctx, params["restApiId"])
         if api.get("documentationParts", {}).pop(params["documentationPartId"], None) is None:
             raise not_found("Invalid Documentation part identifier specified")
         self._save(ctx, api)
         return {}
+
+
+def _check_key_description(description) -> None:
+    if description is not None and len(description) > 125000:
+        raise bad_request("Invalid API Key description specified.")
 
 
 def _check_variables(variables):
