@@ -106,6 +106,8 @@ def _unescape(segment: str) -> str:
 
 
 def _coerce(field: str, value):
+    if value is None and field in _BOOL_FIELDS:
+        return False  # a flag replaced without a value is off (AWS's answer)
     if not isinstance(value, str):
         return value
     if field in _BOOL_FIELDS:
@@ -188,6 +190,113 @@ def apply_patch(doc: dict, operations: list[dict] | None, allowed: set[str] | No
         else:
             raise bad_request("Invalid patch operation specified. Must be one of: [add, remove, move, test, replace, copy]")
     return doc
+
+
+def check_patch(operations: list[dict] | None, paths: tuple[str, ...], ops: tuple[str, ...] = ("replace",)) -> None:
+    """AWS's answers for a patch of a resource whose fields change only by some operations: an
+    unknown path, then a known path with an operation it does not take (two spaces included)."""
+    for op in operations or ():
+        path, kind = op.get("path") or "", op.get("op")
+        if path not in paths:
+            raise bad_request(f"Invalid patch path  '{path}' specified for op '{kind}'. Must be one of: "
+                              f"[{', '.join(paths)}]")
+        if kind not in ops:
+            raise bad_request(f"Invalid patch path  '{path}' specified for op '{kind}'. Please choose supported operations")
+
+
+_METHOD_SCALARS = ("authorizationType", "authorizerId", "apiKeyRequired", "operationName", "requestValidatorId")
+
+
+def _check_method_patch(operations: list[dict] | None) -> None:
+    """UpdateMethod's paths: the scalars by replace only, one request parameter or model
+    (`/requestModels/application~1json`) per operation, the authorization scopes."""
+    for op in operations or ():
+        path = op.get("path") or ""
+        parts = path.strip("/").split("/")
+        if parts[0] in ("requestParameters", "requestModels") and len(parts) == 2:
+            continue
+        if parts[0] == "authorizationScopes":
+            continue
+        if len(parts) == 1 and parts[0] in _METHOD_SCALARS:
+            if op.get("op") != "replace":
+                raise bad_request("Invalid patch operation specified. Must be one of: [replace]")
+            continue
+        raise bad_request(f"Invalid patch path {path}")
+
+
+def _check_map_patch(doc: dict, operations: list[dict] | None, maps: dict[str, str]) -> None:
+    """Patches of map entries (`/responseParameters/method.response.header.x`): any other path is
+    refused, and replacing or removing an entry the map does not have is AWS's NotFoundException
+    with the map's message."""
+    for op in operations or ():
+        path = op.get("path") or ""
+        parts = path.strip("/").split("/")
+        if len(parts) != 2 or parts[0] not in maps:
+            raise bad_request(f"Invalid patch path {path}")
+        if op.get("op") in ("replace", "remove") and _unescape(parts[1]) not in (doc.get(parts[0]) or {}):
+            raise not_found(maps[parts[0]])
+
+
+_PATCH_OPS = ("add", "remove", "move", "test", "replace", "copy")
+
+
+def _check_gateway_response_patch(response: dict, operations: list[dict] | None) -> None:
+    """UpdateGatewayResponse: statusCode by replace, entries of the two maps (a replaced
+    parameter must exist), never a null value; AWS's messages, in the order AWS checks."""
+    for i, op in enumerate(operations or (), 1):
+        if op.get("op") not in _PATCH_OPS:
+            raise AwsError("ValidationException", f"1 validation error detected: Value '{op.get('op')}' at "
+                           f"'updateGatewayResponseInput.patchOperations.{i}.member.op' failed to satisfy constraint: "
+                           "Member must satisfy enum value set: [add, remove, move, test, replace, copy]", 400)
+    for op in operations or ():
+        path = op.get("path")
+        parts = (path or "").strip("/").split("/")
+        if path == "/statusCode" and op.get("op") == "replace":
+            continue
+        if len(parts) != 2 or parts[0] not in ("responseParameters", "responseTemplates"):
+            raise bad_request(f"Invalid patch path {path if path is not None else 'null'}")
+        if op.get("op") in ("add", "replace") and not op.get("value"):
+            raise bad_request(f"Invalid null or empty value in {parts[0]}")
+        if (op.get("op") == "replace" and parts[0] == "responseParameters"
+                and _unescape(parts[1]) not in (response.get("responseParameters") or {})):
+            raise not_found("Invalid parameter name specified")
+
+
+_STAGE_FIELDS = ("description", "deploymentId", "variables", "cacheClusterEnabled", "cacheClusterSize", "tracingEnabled",
+                 "clientCertificateId", "documentationVersion", "canarySettings", "accessLogSettings", "webAclArn")
+# AWS's own list (its missing commas included), answered for a path UpdateStage does not know
+_STAGE_PATHS_MESSAGE = (
+    "[/deploymentId, /description, /cacheClusterEnabled, /cacheClusterSize, /clientCertificateId, /accessLogSettings, "
+    "/accessLogSettings/destinationArn, /accessLogSettings/format, /{resourcePath}/{httpMethod}/metrics/enabled, "
+    "/{resourcePath}/{httpMethod}/logging/dataTrace, /{resourcePath}/{httpMethod}/logging/loglevel, "
+    "/{resourcePath}/{httpMethod}/throttling/burstLimit/{resourcePath}/{httpMethod}/throttling/rateLimit"
+    "/{resourcePath}/{httpMethod}/caching/ttlInSeconds, /{resourcePath}/{httpMethod}/caching/enabled, "
+    "/{resourcePath}/{httpMethod}/caching/dataEncrypted, "
+    "/{resourcePath}/{httpMethod}/caching/requireAuthorizationForCacheControl, "
+    "/{resourcePath}/{httpMethod}/caching/unauthorizedCacheControlHeaderStrategy, /*/*/metrics/enabled, "
+    "/*/*/logging/dataTrace, /*/*/logging/loglevel, /*/*/throttling/burstLimit /*/*/throttling/rateLimit "
+    "/*/*/caching/ttlInSeconds, /*/*/caching/enabled, /*/*/caching/dataEncrypted, "
+    "/*/*/caching/requireAuthorizationForCacheControl, /*/*/caching/unauthorizedCacheControlHeaderStrategy, "
+    "/variables/{variable_name}, /tracingEnabled]")
+
+
+def _check_access_log_patch(op: dict, segs: list[str]) -> None:
+    """/accessLogSettings is removed whole; its destinationArn and format are added or replaced
+    with a value (AWS reads removing one of them as removing a method setting, and refuses)."""
+    kind = op.get("op")
+    if len(segs) == 1:
+        if kind != "remove":
+            raise bad_request("Invalid accessLogSettings path. Must be one of : [/accessLogSettings/destinationArn, "
+                              "/accessLogSettings/format]")
+        return
+    if kind == "remove":
+        raise bad_request(f"Cannot remove method setting {'/'.join(segs)} because there is no method setting for "
+                          "this method ")
+    if len(segs) != 2 or segs[1] not in ("destinationArn", "format"):
+        raise bad_request("Invalid accessLogSettings path. Must be one of : [/accessLogSettings/destinationArn, "
+                          "/accessLogSettings/format]")
+    if not op.get("value"):
+        raise bad_request("Access Log value must not be empty")
 
 
 def _page(items: list, params: dict) -> dict:
@@ -452,6 +561,7 @@ class ApiGatewayProvider(Provider):
         api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         resource = self._resource(api, params["resourceId"])
         view = {"parentId": resource.get("parentId"), "pathPart": resource.get("pathPart")}
+        check_patch(params.get("patchOperations"), ("/parentId", "/pathPart"))
         apply_patch(view, params.get("patchOperations"), {"parentId", "pathPart"})
         if resource["id"] == api["rootResourceId"]:  # the root ("/") has neither to change
             for key in ("parentId", "pathPart"):
@@ -459,6 +569,15 @@ class ApiGatewayProvider(Provider):
                     raise bad_request(f"Root resource cannot update its {key}.")
         if view["pathPart"] != resource.get("pathPart") or view["parentId"] != resource.get("parentId"):
             parent = self._resource(api, view["parentId"])
+            ancestor = parent
+            while ancestor is not None:  # the new parent may not be the resource or below it
+                if ancestor["id"] == resource["id"]:
+                    raise bad_request("Resources cannot be cyclical.")
+                ancestor = api["resources"].get(ancestor.get("parentId"))
+            for other in api["resources"].values():
+                if other.get("parentId") == parent["id"] and other["id"] != resource["id"] \
+                        and other["pathPart"] == view["pathPart"]:
+                    raise conflict(f"Another resource with the same parent already has this name: {view['pathPart']}")
             resource.update(view)
             self._repath(api, resource, parent)
         self._save(ctx, api)
@@ -528,10 +647,19 @@ class ApiGatewayProvider(Provider):
     def update_method(self, ctx, params):
         api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         method = self._method(api, params["resourceId"], params["httpMethod"])
+        _check_method_patch(params.get("patchOperations"))
         apply_patch(method, params.get("patchOperations"),
                     {"authorizationType", "authorizerId", "apiKeyRequired", "operationName", "requestParameters",
-                     "requestModels", "requestValidatorId", "authorizationScopes", "methodResponses"})
+                     "requestModels", "requestValidatorId", "authorizationScopes"})
         _drop_empty(method, ("requestParameters", "requestModels"))
+        if method.get("authorizationType") in ("CUSTOM", "COGNITO_USER_POOLS"):
+            if method.get("authorizerId") not in api["authorizers"]:
+                raise bad_request("Invalid authorizer ID specified. Setting the authorization type to CUSTOM or "
+                                  "COGNITO_USER_POOLS requires a valid authorizer.")
+        else:
+            method.pop("authorizerId", None)  # AWS ignores an authorizer for NONE and AWS_IAM
+        if method.get("requestValidatorId") and method["requestValidatorId"] not in api["requestValidators"]:
+            raise bad_request("Invalid Request Validator identifier specified")
         self._save(ctx, api)
         return copy.deepcopy(method)
 
@@ -567,6 +695,9 @@ class ApiGatewayProvider(Provider):
         api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         response = self._method_response(self._method(api, params["resourceId"], params["httpMethod"]),
                                          params["statusCode"])
+        _check_map_patch(response, params.get("patchOperations"), {
+            "responseParameters": "Invalid parameter name specified",
+            "responseModels": "Content-Type specified was not found"})
         apply_patch(response, params.get("patchOperations"), {"responseParameters", "responseModels"})
         _drop_empty(response, ("responseParameters", "responseModels"))
         self._save(ctx, api)
@@ -789,24 +920,32 @@ class ApiGatewayProvider(Provider):
         stage = self._stage(api, params["stageName"])
         plain = []
         for op in params.get("patchOperations") or ():
-            parts = [_unescape(p) for p in (op.get("path") or "").strip("/").split("/")]
-            if len(parts) >= 3 and parts[0] not in ("variables", "canarySettings", "accessLogSettings", "tags"):
-                # /{resourcePath}/{method}/{setting}: method settings, keyed "~1items/GET" or "*/*"
-                segs = (op.get("path") or "").strip("/").split("/")
+            path = op.get("path") or ""
+            segs = path.strip("/").split("/")
+            if segs[0] == "accessLogSettings":
+                _check_access_log_patch(op, segs)
+                plain.append(op)
+            elif segs[0] in _STAGE_FIELDS and (len(segs) == 1 or segs[0] in ("variables", "canarySettings")):
+                plain.append(op)
+            elif len(segs) == 2 and op.get("op") == "remove":
+                # /{resourcePath}/{method}: drop that method's settings (Terraform's */* on delete)
                 key = f"{segs[0]}/{segs[1]}"
-                field = _METHOD_SETTING_PATHS.get("/".join(segs[2:]).lower())
-                if field is None:
-                    raise bad_request(f"Invalid method setting path: {op.get('path')}")
+                if stage.get("methodSettings", {}).pop(key, None) is None:
+                    raise bad_request(f"Cannot remove method setting {key} because there is no method setting "
+                                      "for this method ")
+            elif len(segs) >= 3 and _METHOD_SETTING_PATHS.get("/".join(segs[2:]).lower()):
+                # /{resourcePath}/{method}/{setting}: method settings, keyed "~1items/GET" or "*/*"
+                field = _METHOD_SETTING_PATHS["/".join(segs[2:]).lower()]
+                key = f"{segs[0]}/{segs[1]}"
                 settings = stage.setdefault("methodSettings", {}).setdefault(key, dict(_DEFAULT_METHOD_SETTINGS))
                 if op.get("op") == "remove":
                     settings.pop(field, None)
                 else:
                     settings[field] = _coerce(field, op.get("value"))
             else:
-                plain.append(op)
-        apply_patch(stage, plain, {"description", "deploymentId", "variables", "cacheClusterEnabled", "cacheClusterSize",
-                                   "tracingEnabled", "clientCertificateId", "documentationVersion", "canarySettings",
-                                   "accessLogSettings", "webAclArn"})
+                raise bad_request(f"Invalid method setting path: {path}. Must be one of: {_STAGE_PATHS_MESSAGE}")
+        apply_patch(stage, plain, set(_STAGE_FIELDS))
+        _drop_empty(stage, ("accessLogSettings",))
         if self.store.get_deployment(ctx.account, ctx.region, api["id"], stage["deploymentId"]) is None:
             raise bad_request("Invalid deployment id specified")
         _check_variables(stage.get("variables"))
@@ -931,7 +1070,10 @@ class ApiGatewayProvider(Provider):
     def update_request_validator(self, ctx, params):
         api = self._api(ctx, params["restApiId"], "Invalid Request Validator identifier specified")
         validator = self._validator(api, params["requestValidatorId"])
+        check_patch(params.get("patchOperations"), ("/name", "/validateRequestParameters", "/validateRequestBody"))
         apply_patch(validator, params.get("patchOperations"), {"name", "validateRequestBody", "validateRequestParameters"})
+        if not validator.get("name"):
+            raise bad_request("Request Validator name cannot be blank")
         self._save(ctx, api)
         return validator
 
@@ -1042,6 +1184,7 @@ class ApiGatewayProvider(Provider):
     def update_gateway_response(self, ctx, params):
         api = self._api(ctx, params["restApiId"])
         response = copy.deepcopy(self._gateway_response(api, params["responseType"]))
+        _check_gateway_response_patch(response, params.get("patchOperations"))
         apply_patch(response, params.get("patchOperations"), {"statusCode", "responseParameters", "responseTemplates"})
         response["defaultResponse"] = False
         api["gatewayResponses"][params["responseType"]] = response
@@ -1186,7 +1329,8 @@ class ApiGatewayProvider(Provider):
         return self._object(ctx, "usageplan", plan_id, "Invalid Usage Plan ID specified")
 
     def get_usage_plan(self, ctx, params):
-        return self._plan(ctx, params["usagePlanId"])
+        # GetUsagePlan and UpdateUsagePlan answer tags ({} when none); Create and the list do not
+        return {"tags": {}, **self._plan(ctx, params["usagePlanId"])}
 
     def get_usage_plans(self, ctx, params):
         plans = self.store.list_objects(ctx.account, ctx.region, "usageplan")
@@ -1201,7 +1345,13 @@ class ApiGatewayProvider(Provider):
         for op in params.get("patchOperations") or ():
             path = op.get("path") or ""
             if path == "/apiStages" and op.get("op") in ("add", "remove"):
-                api_id, _, stage = (op.get("value") or "").partition(":")
+                api_id, sep, stage = (op.get("value") or "").partition(":")
+                if not sep or not api_id or not stage:
+                    raise bad_request("Invalid API Stage specified")
+                if op["op"] == "remove" and not any(s["apiId"] == api_id and s["stage"] == stage
+                                                    for s in plan["apiStages"]):
+                    raise not_found(f"Invalid API Stage {{api: {api_id}, stage: {stage}}} specified for usageplan "
+                                    f"{plan['id']}")
                 if op["op"] == "add":
                     self._check_api_stages(ctx, [{"apiId": api_id, "stage": stage}])
                     if not any(s["apiId"] == api_id and s["stage"] == stage for s in plan["apiStages"]):
@@ -1229,8 +1379,10 @@ class ApiGatewayProvider(Provider):
             else:
                 plain.append(op)
         apply_patch(plan, plain, {"name", "description", "throttle", "quota", "productCode"})
+        if plan.get("quota"):
+            plan["quota"].setdefault("offset", 0)  # AWS answers a quota's offset, 0 unless given
         self._put_object(ctx, "usageplan", plan["id"], plan)
-        return plan
+        return {"tags": {}, **plan}
 
     def delete_usage_plan(self, ctx, params):
         self._plan(ctx, params["usagePlanId"])
@@ -1575,13 +1727,8 @@ class ApiGatewayProvider(Provider):
         part = api.get("documentationParts", {}).get(params["documentationPartId"])
         if part is None:
             raise not_found("Invalid Documentation part identifier specified")
+        check_patch(params.get("patchOperations"), ("/properties",))
         for op in params.get("patchOperations") or ():
-            # only the properties can change, and only by replace (AWS's messages, two spaces included)
-            path, kind = op.get("path") or "", op.get("op")
-            if path != "/properties":
-                raise bad_request(f"Invalid patch path  '{path}' specified for op '{kind}'. Must be one of: [/properties]")
-            if kind != "replace":
-                raise bad_request(f"Invalid patch path  '{path}' specified for op '{kind}'. Please choose supported operations")
             part["properties"] = op.get("value") or ""
         self._save(ctx, api)
         return part
