@@ -127,3 +127,156 @@ def test_documentation_versions(apigw):
     with pytest.raises(ClientError) as e:
         apigw.get_documentation_version(restApiId=api["id"], documentationVersion="v123")
     assert _error(e) == ("NotFoundException", "Invalid Documentation version identifier specified", 404)
+
+
+def _api_with_get(apigw, name):
+    api = apigw.create_rest_api(name=name)
+    root = api["rootResourceId"]
+    apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE")
+    return api["id"], root
+
+
+def test_request_validator_patch_rules(apigw):
+    api_id, _ = _api_with_get(apigw, "validator-patch")
+    v = apigw.create_request_validator(restApiId=api_id, name="v", validateRequestBody=True)
+    out = apigw.update_request_validator(restApiId=api_id, requestValidatorId=v["id"], patchOperations=[
+        {"op": "replace", "path": "/validateRequestBody"}])
+    assert out["validateRequestBody"] is False
+    for op, message in (
+            ({"op": "add", "path": "/validateRequestBody", "value": "true"},
+             "Invalid patch path  '/validateRequestBody' specified for op 'add'. Please choose supported operations"),
+            ({"op": "replace", "path": "/invalidPath", "value": "x"},
+             "Invalid patch path  '/invalidPath' specified for op 'replace'. Must be one of: [/name, "
+             "/validateRequestParameters, /validateRequestBody]"),
+            ({"op": "replace", "path": "/name"}, "Request Validator name cannot be blank")):
+        with pytest.raises(ClientError) as e:
+            apigw.update_request_validator(restApiId=api_id, requestValidatorId=v["id"], patchOperations=[op])
+        assert _error(e) == ("BadRequestException", message, 400)
+
+
+def test_update_resource_refuses_cycles_and_sibling_names(apigw):
+    api = apigw.create_rest_api(name="resource-patch")
+    root = api["rootResourceId"]
+    pets = apigw.create_resource(restApiId=api["id"], parentId=root, pathPart="pets")
+    sub = apigw.create_resource(restApiId=api["id"], parentId=pets["id"], pathPart="sub")
+    child = apigw.create_resource(restApiId=api["id"], parentId=sub["id"], pathPart="pets")
+    move = [{"op": "replace", "path": "/parentId", "value": root}]
+    with pytest.raises(ClientError) as e:
+        apigw.update_resource(restApiId=api["id"], resourceId=child["id"], patchOperations=move)
+    assert _error(e) == ("ConflictException", "Another resource with the same parent already has this name: pets", 409)
+    with pytest.raises(ClientError) as e:
+        apigw.update_resource(restApiId=api["id"], resourceId=pets["id"],
+                              patchOperations=[{"op": "replace", "path": "/parentId", "value": child["id"]}])
+    assert _error(e) == ("BadRequestException", "Resources cannot be cyclical.", 400)
+    with pytest.raises(ClientError) as e:
+        apigw.update_resource(restApiId=api["id"], resourceId=sub["id"], patchOperations=[{"op": "remove", "path": "/pathPart"}])
+    assert _error(e)[1] == "Invalid patch path  '/pathPart' specified for op 'remove'. Please choose supported operations"
+    moved = apigw.update_resource(restApiId=api["id"], resourceId=sub["id"], patchOperations=move)
+    assert moved["path"] == "/sub"
+
+
+def test_update_method_patch_rules(apigw):
+    api_id, root = _api_with_get(apigw, "method-patch")
+
+    def update(*ops):
+        return apigw.update_method(restApiId=api_id, resourceId=root, httpMethod="GET", patchOperations=list(ops))
+
+    for op, message in (
+            ({"op": "add", "path": "/operationName", "value": "x"}, "Invalid patch operation specified. Must be one of: [replace]"),
+            ({"op": "add", "path": "/httpMethod", "value": "PUT"}, "Invalid patch path /httpMethod"),
+            ({"op": "replace", "path": "/requestParameters", "value": "x"}, "Invalid patch path /requestParameters"),
+            ({"op": "add", "path": "/requestModels/application/json", "value": "Empty"},
+             "Invalid patch path /requestModels/application/json"),
+            ({"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+             "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires "
+             "a valid authorizer."),
+            ({"op": "replace", "path": "/requestValidatorId", "value": "fake"}, "Invalid Request Validator identifier specified")):
+        with pytest.raises(ClientError) as e:
+            update(op)
+        assert _error(e) == ("BadRequestException", message, 400)
+    out = update({"op": "replace", "path": "/authorizerId", "value": "abc123"})
+    assert "authorizerId" not in out  # ignored for NONE
+
+
+def test_update_method_response_unknown_entries(apigw):
+    api_id, root = _api_with_get(apigw, "method-response-patch")
+    apigw.put_method_response(restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200")
+
+    def update(op):
+        return apigw.update_method_response(restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200",
+                                            patchOperations=[op])
+    for op, expected in (
+            ({"op": "remove", "path": "/responseParameters/method.response.header.h"},
+             ("NotFoundException", "Invalid parameter name specified", 404)),
+            ({"op": "remove", "path": "/responseModels/application~1json"},
+             ("NotFoundException", "Content-Type specified was not found", 404)),
+            ({"op": "remove", "path": "/wrong/x"}, ("BadRequestException", "Invalid patch path /wrong/x", 400))):
+        with pytest.raises(ClientError) as e:
+            update(op)
+        assert _error(e) == expected
+    out = update({"op": "add", "path": "/responseParameters/method.response.header.h", "value": "true"})
+    assert out["responseParameters"] == {"method.response.header.h": True}
+
+
+def test_update_gateway_response_patch_rules(apigw):
+    api = apigw.create_rest_api(name="gateway-response-patch")
+    for op, message in (
+            ({"op": "add", "path": "/statusCode", "value": "444"}, "Invalid patch path /statusCode"),
+            ({"op": "add", "path": "/wrongPath", "value": "x"}, "Invalid patch path /wrongPath"),
+            ({"op": "replace", "path": "/responseTemplates/application~1xml", "value": ""},
+             "Invalid null or empty value in responseTemplates")):
+        with pytest.raises(ClientError) as e:
+            apigw.update_gateway_response(restApiId=api["id"], responseType="DEFAULT_4XX", patchOperations=[op])
+        assert _error(e) == ("BadRequestException", message, 400)
+    with pytest.raises(ClientError) as e:
+        apigw.update_gateway_response(restApiId=api["id"], responseType="DEFAULT_5XX", patchOperations=[
+            {"op": "replace", "path": "/responseParameters/gatewayresponse.header.x", "value": "'a'"}])
+    assert _error(e) == ("NotFoundException", "Invalid parameter name specified", 404)
+
+
+def test_update_stage_paths_and_access_log_settings(apigw):
+    api_id, root = _api_with_get(apigw, "stage-patch")
+    apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigw.create_deployment(restApiId=api_id, stageName="dev")
+
+    def update(*ops):
+        return apigw.update_stage(restApiId=api_id, stageName="dev", patchOperations=list(ops))
+
+    with pytest.raises(ClientError) as e:
+        update({"op": "replace", "path": "/tags/tag1", "value": "v"})
+    assert _error(e)[1].startswith("Invalid method setting path: /tags/tag1. Must be one of: [/deploymentId, ")
+    with pytest.raises(ClientError) as e:
+        update({"op": "remove", "path": "/*/*"})
+    assert _error(e)[1] == "Cannot remove method setting */* because there is no method setting for this method "
+    assert update({"op": "replace", "path": "/*/*/caching/enabled", "value": "true"})["methodSettings"]["*/*"][
+        "cachingEnabled"] is True
+    assert update({"op": "remove", "path": "/*/*"})["methodSettings"] == {}
+    for op, message in (
+            ({"op": "add", "path": "/accessLogSettings/randomValue", "value": "x"},
+             "Invalid accessLogSettings path. Must be one of : [/accessLogSettings/destinationArn, /accessLogSettings/format]"),
+            ({"op": "replace", "path": "/accessLogSettings/format", "value": ""}, "Access Log value must not be empty"),
+            ({"op": "remove", "path": "/accessLogSettings/destinationArn"},
+             "Cannot remove method setting accessLogSettings/destinationArn because there is no method setting for this method ")):
+        with pytest.raises(ClientError) as e:
+            update(op)
+        assert _error(e) == ("BadRequestException", message, 400)
+    arn = "arn:aws:logs:us-east-1:000000000000:log-group:access"
+    out = update({"op": "add", "path": "/accessLogSettings/destinationArn", "value": arn})
+    assert out["accessLogSettings"] == {"destinationArn": arn}
+    assert "accessLogSettings" not in update({"op": "remove", "path": "/accessLogSettings"})
+
+
+def test_usage_plan_stage_patch_errors_and_tags(apigw):
+    plan = apigw.create_usage_plan(name="stage-patch-plan")
+    assert "tags" not in plan and apigw.get_usage_plan(usagePlanId=plan["id"])["tags"] == {}
+    for value, expected in ((None, ("BadRequestException", "Invalid API Stage specified", 400)),
+                            ("fakevalue", ("BadRequestException", "Invalid API Stage specified", 400)),
+                            ("abc:dev", ("NotFoundException",
+                                         f"Invalid API Stage {{api: abc, stage: dev}} specified for usageplan {plan['id']}", 404))):
+        op = {"op": "remove", "path": "/apiStages", **({"value": value} if value else {})}
+        with pytest.raises(ClientError) as e:
+            apigw.update_usage_plan(usagePlanId=plan["id"], patchOperations=[op])
+        assert _error(e) == expected
+    out = apigw.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
+        {"op": "replace", "path": "/quota/limit", "value": "5000"}, {"op": "replace", "path": "/quota/period", "value": "MONTH"}])
+    assert out["quota"] == {"limit": 5000, "offset": 0, "period": "MONTH"} and out["tags"] == {}
