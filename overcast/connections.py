@@ -134,6 +134,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 self.head_watch.done(self)
                 self.give_up(HEAD_TOO_LARGE)
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        # the header names as the client spelt them, in order (ASGI's are lower-cased): API
+        # Gateway hands them to integrations that way. One list append per header.
+        self.header_names = self.scope["overcast.header_names"] = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # uvicorn's on_header (httptools_impl.py), which lower-cases the name, keeping the name as sent
+        self.header_names.append(name)
+        value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace, which RFC 9110 5.5 excludes
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
+
     def on_headers_complete(self) -> None:
         self.head_watch.done(self)
         self.head_bytes = 0

@@ -183,6 +183,7 @@ class OvercastApp:
             scheme=scope.get("scheme", "http"),
             client=scope.get("client"),
             repeated_headers=repeated,
+            header_names=scope.get("overcast.header_names"),
         )
         door = doors.find(request.host, path)
         served = self.guard.serves(request.host)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import httpx
 import pytest
@@ -497,3 +498,32 @@ def test_lambda_proxy_event_domain_name_path_and_hop_by_hop_headers(proxy_api, e
     assert event["requestContext"]["domainPrefix"] == proxy_api.id
     assert event["path"] == "/items/5"
     assert "Connection" not in event["headers"] and "Connection" not in event["multiValueHeaders"]
+
+
+def test_lambda_proxy_event_keeps_header_names_as_the_client_spelt_them(proxy_api):
+    # AWS's recorded events: `tEsT-HEADeR` arrives as sent, in headers and multiValueHeaders; a
+    # name sent in lower case stays lower case; the replaced headers go in any case
+    event = proxy_api.call("GET", "/items/1", headers=[("tEsT-HEADeR", "a"), ("x-lower", "b"),
+                                                       ("connection", "keep-alive"),
+                                                       ("x-forwarded-proto", "ftp")]).json()
+    assert event["headers"]["tEsT-HEADeR"] == "a"
+    assert event["multiValueHeaders"]["tEsT-HEADeR"] == ["a"]
+    assert event["headers"]["x-lower"] == "b"
+    assert "Test-Header" not in event["headers"]
+    assert not {"connection", "x-forwarded-proto"} & set(event["headers"])
+    assert event["headers"]["X-Forwarded-Proto"] == "http"
+
+
+def test_lambda_proxy_event_carries_a_trace_header(proxy_api):
+    # API Gateway sets X-Amzn-Trace-Id on every proxied request: a new trace without one, the
+    # client's as sent when it names a parent, its trace with a parent of API Gateway's otherwise
+    event = proxy_api.call("GET", "/items/1").json()
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;.*)?", event["headers"]["X-Amzn-Trace-Id"])
+    full = "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8c0f79203be72;Sampled=1"
+    event = proxy_api.call("GET", "/items/1", headers={"x-amzn-trace-id": full}).json()
+    assert event["headers"]["X-Amzn-Trace-Id"] == full
+    assert "x-amzn-trace-id" not in event["headers"]
+    event = proxy_api.call("GET", "/items/1", headers={"X-Amzn-Trace-Id": "Root=1-3152b799-8954dae64eda91bc9a23a7e8"}).json()
+    parts = event["headers"]["X-Amzn-Trace-Id"].split(";")
+    assert parts[0] == "Root=1-3152b799-8954dae64eda91bc9a23a7e8"
+    assert re.fullmatch(r"Parent=[0-9a-f]{16}", parts[1])

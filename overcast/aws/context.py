@@ -150,6 +150,9 @@ class HttpRequest:
     # The body was larger than its door takes (doors.MAX_BODY) and was not read (body left empty):
     # the door answers its service's own "too large" error.
     too_large: bool = False
+    # The header names as the client spelt them, in order (HTTP/1.1 over httptools; None else):
+    # API Gateway passes them on to integrations in that case.
+    header_names: list[bytes] | None = None
 
     def header_values(self, name: str) -> list[str]:
         """Every value a header came with, in order (name lower-cased)."""

@@ -27,6 +27,8 @@ log = logging.getLogger("overcast.apigateway")
 _LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):lambda:path/[^/]+/functions/(.+)/invocations/?$")
 _AWS_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):([^:]+):(action|path)/(.*)$")
 _BARE_NAME = re.compile(rb'([{,]\s*)([A-Za-z_$][\w$]*)\s*:')  # an object member name without quotes
+_REPLACED_HEADERS = frozenset(("connection", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto",
+                               "x-amzn-trace-id"))
 _PROXY_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
 # services whose subdomain in an integration URI differs from overcast's model name
 _SUBDOMAINS = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions", "execute-api": "apigateway"}
@@ -189,19 +191,22 @@ class Integrations:
         # that address is not appended twice.)
         request = state.request
         client = request.client[0] if request.client else "127.0.0.1"
-        chain = [p.strip() for p in (headers.get("X-Forwarded-For") or "").split(",") if p.strip()]
+        chain = [p.strip() for p in (request.headers.get("x-forwarded-for") or "").split(",") if p.strip()]
         if not chain or chain[-1] != client:
             chain.append(client)
         host_port = request.host.rpartition(":")[2] if ":" in request.host else ""
         forwarded = {"X-Forwarded-For": ", ".join(chain),
                      "X-Forwarded-Port": host_port if host_port.isdigit() else
                      ("443" if request.scheme == "https" else "80"),
-                     "X-Forwarded-Proto": request.scheme}
+                     "X-Forwarded-Proto": request.scheme,
+                     "X-Amzn-Trace-Id": _trace_header(request.headers.get("x-amzn-trace-id"))}
+        # the names come as the client spelt them: its own X-Forwarded-* (replaced) and Connection
+        # (hop-by-hop: API Gateway's front end does not pass it on) in any case
+        for name in [k for k in headers if k.lower() in _REPLACED_HEADERS]:
+            del headers[name]
+            multi_headers.pop(name, None)
         headers.update(forwarded)
         multi_headers.update({k: [v] for k, v in forwarded.items()})
-        # Connection is hop-by-hop: API Gateway's front end does not pass it on
-        headers.pop("Connection", None)
-        multi_headers.pop("Connection", None)
         ctx = state.context
         request_context = {
             "resourceId": ctx["resourceId"], "resourcePath": ctx["resourcePath"], "httpMethod": state.http_method,
@@ -557,6 +562,19 @@ def _loopback(url: str, headers: dict):
         del headers[k]
     headers["Host"] = f"{host}:{parsed.port}" if parsed.port else host
     return parsed.copy_with(host="127.0.0.1")
+
+
+def _trace_header(sent: str | None) -> str:
+    """The X-Amzn-Trace-Id a proxy event carries, as API Gateway's front end sets it on every
+    request: the client's when it names its parent, the client's trace with a parent of API
+    Gateway's when it names only the trace, else a new trace (this request's span's when tracing
+    is on)."""
+    context = tracing.parse_header(sent)
+    if context is None:
+        return tracing.current_header() or tracing.random_header()
+    if context.parent_id:
+        return sent
+    return tracing.format_header(context.trace_id, tracing.new_span_id(), context.sampled)
 
 
 def _substitute_stage_vars(text: str, variables: dict) -> str:

@@ -248,7 +248,8 @@ class RequestState:
         for k, v in parse_qsl(request.query_string, keep_blank_values=True):
             self.query[k] = v
             self.multi_query.setdefault(k, []).append(v)
-        self.headers_cased = {_title(k): v for k, v in request.headers.items()}
+        self._sent_names = _sent_names(request)
+        self.headers_cased = {self._sent_names.get(k) or _title(k): v for k, v in request.headers.items()}
         self.path_params: dict[str, str] = {}
         self.resource = None
         self.plan = None
@@ -262,7 +263,7 @@ class RequestState:
 
     def multi_headers_cased(self) -> dict[str, list[str]]:
         """multiValueHeaders: every value of a repeated header, apart."""
-        return {_title(k): self.request.header_values(k) for k in self.headers}
+        return {self._sent_names.get(k) or _title(k): self.request.header_values(k) for k in self.headers}
 
     @property
     def extended_id(self) -> str:
@@ -399,6 +400,16 @@ class RequestState:
 def _clf_time(second: int) -> str:
     """The request time as AWS writes it (09/Apr/2015:12:34:56 +0000); one format per second."""
     return datetime.fromtimestamp(second, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+
+
+def _sent_names(request) -> dict[str, str]:
+    """Lower-cased header name -> the name as the client spelt it (its first spelling): AWS
+    passes header names on that way (`tEsT-HEADeR`)."""
+    sent: dict[str, str] = {}
+    for raw in request.header_names or ():
+        name = raw.decode("latin-1")
+        sent.setdefault(name.lower(), name)
+    return sent
 
 
 @lru_cache(maxsize=512)
