@@ -527,3 +527,22 @@ def test_lambda_proxy_event_carries_a_trace_header(proxy_api):
     parts = event["headers"]["X-Amzn-Trace-Id"].split(";")
     assert parts[0] == "Root=1-3152b799-8954dae64eda91bc9a23a7e8"
     assert re.fullmatch(r"Parent=[0-9a-f]{16}", parts[1])
+
+
+def test_templates_print_objects_as_aws_does(apigw, endpoint, backend):
+    # AWS's recorded answers: a JSON object from $input.path prints as a Java map ({foo=bar}), an
+    # array as JSON, true as true; a missing path prints nothing; an empty body is {}
+    api = Api(apigw, endpoint, "vtl-forms")
+    api.method("/echo", "POST", {
+        "type": "AWS", "integrationHttpMethod": "POST", "uri": LAMBDA_URI.format(arn=backend),
+        "requestTemplates": {"application/json": '{"body": "$util.escapeJavaScript($input.body)", "doc": $input.json(\'$\')}'},
+    }, {"200": {"responseTemplates": {"application/json": (
+        "#set($r = $input.path('$.received.doc'))$r|$input.path('$.received.doc.list')|$r.toString()"
+        "|$input.path('$.received.doc.missing')|$input.path('$.received.doc.n.x')|$input.path('$.received.body')")}}})
+    api.deploy()
+    r = api.call("POST", "/echo", json={"foo": "bar", "list": [{"a": 1}], "n": {"x": True}})
+    assert r.status_code == 200, r.text
+    assert r.text == ('{foo=bar, list=[{"a":1}], n={x=true}}|[{"a":1}]|{foo=bar, list=[{"a":1}], n={x=true}}'
+                      '||true|{"foo":"bar","list":[{"a":1}],"n":{"x":true}}')
+    r = api.call("POST", "/echo", headers={"Content-Type": "application/json"})
+    assert r.text == "{}||{}|||{}"

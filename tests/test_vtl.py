@@ -66,3 +66,13 @@ def test_jsonpath_selects_members_indexes_wildcards_and_descendants():
 def test_jsonpath_rejects_malformed_expressions():
     with pytest.raises(jsonpath.JsonPathError):
         jsonpath.evaluate({}, "$.a[")
+
+
+def test_a_rendering_prints_values_its_own_way_only_where_it_is_used():
+    from overcast.vtl import Rendering
+
+    shouting = Rendering(lambda v: f"<{type(v).__name__}>", null="-")
+    namespace = {"m": {"a": 1}, "n": None}
+    assert render("$m $m.toString() $n $!n", namespace, shouting) == "<dict> <dict> - "
+    # without one: Python's forms, a null reference as its text; a map's toString as Java's
+    assert render("$m $m.toString() $n", namespace) == "{'a': 1} {a=1} $n"

@@ -3,15 +3,21 @@ templates, AppSync resolvers): airspeed, a maintained VTL implementation, with t
 templates written for AWS expect, and the `$util` basics both services offer.
 
     template = compile_template(text)          # parsed once, cached by text
-    output = render(template, {"input": ..., "util": Util(), ...})
+    output = render(template, {"input": ..., "util": Util(), ...}, rendering)
+
+Each service's Velocity prints values its own way (Java's forms, null references): a Rendering
+says how, for the templates rendered with it; without one, airspeed's (Python's) forms.
 
 Rendering errors raise VtlError; callers map it to their service's answer."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import quote, unquote_plus
 
@@ -19,7 +25,8 @@ import airspeed
 
 from overcast.vtl import jsonpath
 
-__all__ = ["VtlError", "Util", "compile_template", "render", "jsonpath", "to_json"]
+__all__ = ["VtlError", "Util", "Rendering", "rendered_as", "compile_template", "render", "jsonpath", "to_json",
+           "java_map_text"]
 
 
 class VtlError(Exception):
@@ -62,6 +69,7 @@ def _install_java_methods() -> None:
         "values": lambda s: list(s.values()),
         "entrySet": lambda s: [{"key": k, "value": v} for k, v in s.items()],
         "remove": lambda s, k: s.pop(k, None),
+        "toString": lambda s: _to_string(s),
     })
     for kind in (int, float):
         extra.setdefault(kind, {}).update({"toString": lambda s: str(s), "intValue": lambda s: int(s),
@@ -70,7 +78,70 @@ def _install_java_methods() -> None:
                                        "booleanValue": lambda s: s})
 
 
+class Rendering:
+    """How a service's Velocity prints what a reference yields: `text` gives a value that is not
+    a string its text; `null`, when not None, is what a null reference prints (else the
+    reference's own text, `$x`, as Velocity prints it by default)."""
+
+    __slots__ = ("text", "null")
+
+    def __init__(self, text: Callable[[object], str], null: str | None = None):
+        self.text = text
+        self.null = null
+
+
+_RENDERING: contextvars.ContextVar[Rendering | None] = contextvars.ContextVar("vtl_rendering", default=None)
+
+
+@contextlib.contextmanager
+def rendered_as(rendering: Rendering):
+    """Templates merged inside print values as `rendering` says."""
+    token = _RENDERING.set(rendering)
+    try:
+        yield
+    finally:
+        _RENDERING.reset(token)
+
+
+def java_map_text(value: dict, text: Callable[[object], str]) -> str:
+    """A map as Java's AbstractMap.toString prints it, `{a=1, b=x}`, each value by `text`."""
+    return "{" + ", ".join(f"{k}={v if isinstance(v, str) else text(v)}" for k, v in value.items()) + "}"
+
+
+def _to_string(value) -> str:
+    """Java's toString() of a map: in the active rendering's form."""
+    rendering = _RENDERING.get()
+    return rendering.text(value) if rendering is not None else java_map_text(value, str)
+
+
+def _patch_reference_rendering() -> None:
+    """airspeed writes str(value) for a reference, and the reference's text for a null: inside
+    rendered_as, the rendering's forms instead (airspeed is patched once, for every template)."""
+    original = airspeed.FormalReference.evaluate_raw
+
+    def evaluate_raw(self, stream, namespace, loader):
+        rendering = _RENDERING.get()
+        if rendering is None:
+            return original(self, stream, namespace, loader)
+        value = None
+        if self.expression is not None:
+            value = self.expression.calculate(namespace, loader)
+        if value is None:
+            if self.alternate is not None:
+                value = self.alternate.calculate(namespace, loader)
+            elif self.silent and self.expression is not None:
+                value = ""
+            elif rendering.null is not None and self.expression is not None:
+                value = rendering.null
+            else:
+                value = self.my_text()
+        stream.write(value if isinstance(value, str) else rendering.text(value))
+
+    airspeed.FormalReference.evaluate_raw = evaluate_raw
+
+
 _install_java_methods()
+_patch_reference_rendering()
 
 
 @lru_cache(maxsize=4096)
@@ -84,11 +155,14 @@ def compile_template(text: str) -> airspeed.Template:
     return template
 
 
-def render(template: airspeed.Template | str, namespace: dict) -> str:
+def render(template: airspeed.Template | str, namespace: dict, rendering: Rendering | None = None) -> str:
     if isinstance(template, str):
         template = compile_template(template)
     try:
-        return template.merge(namespace)
+        if rendering is None:
+            return template.merge(namespace)
+        with rendered_as(rendering):
+            return template.merge(namespace)
     except VtlError:
         raise
     except Exception as e:  # airspeed raises TemplateError, and Python errors from called methods

@@ -40,6 +40,26 @@ class Util(vtl.Util):
 UTIL = Util()
 
 
+def _java_text(value) -> str:
+    """A value as API Gateway's Velocity prints it: a JSON object as a Java map (`{foo=bar}`),
+    a JSON array as JSON (`[{"foo":"bar"}]`, objects inside it too), true/false, null."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return vtl.java_map_text(value, _java_text)
+    if isinstance(value, (list, tuple)):
+        return vtl.to_json(value)
+    return str(value)
+
+
+# and a null reference prints nothing (AWS's recorded answers: `$input.path('$.missing')` is empty)
+RENDERING = vtl.Rendering(_java_text, null="")
+
+
 class InputApi:
     """$input: body, json(path), path(path), params(name)."""
 
@@ -66,7 +86,7 @@ class InputApi:
 
     @property
     def body(self):
-        return self._body
+        return self._body or "{}"  # an empty body is an empty JSON object, as on AWS
 
     def path(self, expr):
         try:
@@ -105,7 +125,8 @@ def render(template, state, body_text: str) -> str:
     with tracing.hop("apigateway", "MappingTemplate", account=state.stage.account, region=state.stage.region,
                      request=body_text,
                      attributes={"template": template[:512] if isinstance(template, str) else "(compiled)"}) as span:
-        out = vtl.render(vtl.compile_template(template) if isinstance(template, str) else template, namespace)
+        out = vtl.render(vtl.compile_template(template) if isinstance(template, str) else template, namespace,
+                         RENDERING)
         span.set_response(out)
     return out
 

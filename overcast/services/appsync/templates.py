@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import random
 import re
@@ -17,8 +16,6 @@ from overcast import tracing, vtl
 from overcast.services.appsync import utils
 from overcast.services.appsync.errors import EarlyReturn, ResolverError
 
-_JAVA_RENDERING = contextvars.ContextVar("appsync_java_rendering", default=False)
-
 
 def _java_text(value) -> str:
     if value is True:
@@ -28,36 +25,14 @@ def _java_text(value) -> str:
     if value is None:
         return "null"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_java_text(v)}" for k, v in value.items()) + "}"
+        return vtl.java_map_text(value, _java_text)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_java_text(v) for v in value) + "]"
     return str(value)
 
 
-def _patch_reference_rendering() -> None:
-    original = airspeed.FormalReference.evaluate_raw
-    if getattr(original, "_appsync", False):
-        return
-
-    def evaluate_raw(self, stream, namespace, loader):
-        if not _JAVA_RENDERING.get():
-            return original(self, stream, namespace, loader)
-        value = None
-        if self.expression is not None:
-            value = self.expression.calculate(namespace, loader)
-        if value is None:
-            if self.alternate is not None:
-                value = self.alternate.calculate(namespace, loader)
-            elif self.silent and self.expression is not None:
-                value = ""
-            else:
-                value = self.my_text()
-            stream.write(value if isinstance(value, str) else _java_text(value))
-            return
-        stream.write(value if isinstance(value, str) else _java_text(value))
-
-    evaluate_raw._appsync = True
-    airspeed.FormalReference.evaluate_raw = evaluate_raw
+# AppSync's Velocity prints values as Java does; a null reference as its own text
+_JAVA = vtl.Rendering(_java_text)
 
 
 def _install_methods() -> None:
@@ -75,7 +50,6 @@ def _install_methods() -> None:
             table.setdefault(name, fn)
 
 
-_patch_reference_rendering()
 _install_methods()
 
 _RETURN = re.compile(r"#return\b(\s*\()?|#\{return\}(\s*\()?")
@@ -431,9 +405,9 @@ def _render(text: str, context: dict, util: AppSyncUtil, extensions: Extensions 
         raise ResolverError(str(e), "MappingTemplate") from None
     namespace = {"ctx": context, "context": context, "util": util, "utils": util, "__return": _RETURNER,
                  "extensions": extensions or Extensions()}
-    token = _JAVA_RENDERING.set(True)
     try:
-        return template.merge(namespace)
+        with vtl.rendered_as(_JAVA):
+            return template.merge(namespace)
     except (ResolverError, EarlyReturn):
         raise
     except Exception as e:  # airspeed's TemplateError, and Python errors from called methods
@@ -443,8 +417,6 @@ def _render(text: str, context: dict, util: AppSyncUtil, extensions: Extensions 
         if isinstance(cause, (ResolverError, EarlyReturn)):
             raise cause from None
         raise ResolverError(f"{type(cause).__name__}: {cause}", "MappingTemplate") from None
-    finally:
-        _JAVA_RENDERING.reset(token)
 
 
 def parse_output(text: str, what: str = "template"):
