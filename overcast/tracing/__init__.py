@@ -760,6 +760,11 @@ class Recorder:
 
         return unsubscribe
 
+    def exporting(self) -> bool:
+        """Whether spans are handed to subscribers as they end (what is set on a span after its
+        end then reaches the ring only)."""
+        return bool(self._subscribers)
+
     # -- reading --
 
     def traces(self, limit: int = 50, service: str | None = None, status: str | None = None,

@@ -1492,18 +1492,20 @@ class LambdaProvider(Provider):
             self._enqueue(account, region, name, qualifier, request_id, payload, tracing.current_header())
             return InvokeResult(202, b"", None, None, version, request_id)
         outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, client_context,
-                                      reserved_total=reserved_total)
+                                      reserved_total=reserved_total, tail=log_type == "Tail")
         tail = None
         if log_type == "Tail":
             tail = base64.b64encode(outcome.log_text.encode()[-TAIL_BYTES:]).decode()
         return InvokeResult(200, outcome.payload, outcome.error_type, tail, version, request_id)
 
     async def _execute(self, account, region, config, version, alias, reserved, request_id, payload, client_context,
-                       parent=tracing.INHERIT, attempt: int | None = None, reserved_total: int | None = None):
+                       parent=tracing.INHERIT, attempt: int | None = None, reserved_total: int | None = None,
+                       tail: bool = False):
         """Run one invocation in a sandbox, as the span Lambda.Invocation (a child of `parent`: the
         caller's span, or the trace an asynchronous event was queued with); the sandbox hands the
         span's trace header to the function (Lambda-Runtime-Trace-Id, hence _X_AMZN_TRACE_ID), so
-        the SDK calls the function makes are its children."""
+        the SDK calls the function makes are its children. `tail`: the caller wants the log text
+        (outcome.log_text) with the answer."""
         invoked_arn = self._arn(account, region, config["FunctionName"], alias or (version if version != "$LATEST" else None))
         with tracing.hop("lambda", "Invocation", resource=invoked_arn, account=account, region=region, parent=parent,
                          request=payload) as span:
@@ -1533,10 +1535,23 @@ class LambdaProvider(Provider):
                 outcome.error_type = "Unhandled"
             if self._logs is None:
                 self._logs = await self.providers.get("logs")
-            outcome.log_text = self._write_logs(spec, request_id, outcome, started)
-            if span is not tracing.NO_SPAN:
-                _note_outcome(span, spec, outcome)
+            if outcome.memory_of is None or tail or tracing.RECORDER.exporting():
+                self._report(spec, request_id, outcome, started, span)
+            else:
+                # the REPORT line's peak memory (a read of /proc), the log lines and the span's notes
+                # are made once the answer is on its way: this task's current step carries it to the
+                # caller, the callback runs right after (and the lines' write after it, still before
+                # the loop reads another request: logs.append_soon). Not when the caller wants the
+                # log text with its answer, nor when finished spans go to an exporter or stream
+                # (which takes them as they end)
+                asyncio.get_running_loop().call_soon(self._report, spec, request_id, outcome, started, span)
         return outcome
+
+    def _report(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float, span) -> None:
+        outcome.measure_memory()
+        outcome.log_text = self._write_logs(spec, request_id, outcome, started)
+        if span is not tracing.NO_SPAN:
+            _note_outcome(span, spec, outcome)
 
     def _write_logs(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float) -> str:
         end_ms = int(time.time() * 1000)
