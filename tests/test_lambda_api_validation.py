@@ -62,3 +62,62 @@ def test_event_source_mapping_of_missing_function_or_source(lam, unique_name):
     with pytest.raises(ClientError) as e:
         lam.get_event_source_mapping(UUID="00000000-0000-0000-0000-000000000000")
     assert e.value.response["Error"] == {"Code": "ResourceNotFoundException", "Message": "The resource you requested does not exist."}
+
+
+def test_reserved_concurrency_of_a_version_or_missing_function(lam, unique_name):
+    name = unique_name("fn")
+    arn = create_python(lam, name)["FunctionArn"]
+    with pytest.raises(ClientError) as e:
+        lam.put_function_concurrency(FunctionName=f"{arn}:$LATEST", ReservedConcurrentExecutions=0)
+    assert e.value.response["Error"]["Message"].startswith("This operation is permitted on Lambda functions only.")
+    with pytest.raises(ClientError) as e:
+        lam.put_function_concurrency(FunctionName="doesnotexist", ReservedConcurrentExecutions=1)
+    assert e.value.response["Error"]["Message"] == \
+        "Function not found: arn:aws:lambda:us-east-1:000000000000:function:doesnotexist:$LATEST"
+
+
+def test_provisioned_concurrency_targets_limits_and_conflicts(lam, unique_name):
+    name = unique_name("fn")
+    arn = create_python(lam, name)["FunctionArn"]
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    cases = [("noalias", "ResourceNotFoundException", f"Cannot find alias arn: {arn}:noalias"),
+             ("10", "ResourceNotFoundException", f"Function not found: {arn}:10"),
+             ("$LATEST", "InvalidParameterValueException",
+              "The function resource provided must be an alias or a published version.")]
+    for qualifier, code, message in cases:
+        for call in (lam.get_provisioned_concurrency_config, lam.delete_provisioned_concurrency_config):
+            with pytest.raises(ClientError) as e:
+                call(FunctionName=name, Qualifier=qualifier)
+            assert (e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]) == (code, message)
+    limit = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    with pytest.raises(ClientError) as e:
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=limit + 1)
+    assert e.value.response["Error"]["Message"] == \
+        f"Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [{limit}]."
+    with pytest.raises(ClientError) as e:
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=limit)
+    assert "below its minimum value of" in e.value.response["Error"]["Message"]
+
+    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=1)
+    with pytest.raises(ClientError) as e:  # the version is already provisioned through its alias
+        lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=1)
+    assert e.value.response["Error"]["Message"] == "Version is pointed by a Provisioned Concurrency alias"
+    listed = lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]
+    assert [c["FunctionArn"] for c in listed] == [f"{arn}:live"]
+    lam.delete_alias(FunctionName=name, Name="live")  # its provisioned concurrency goes with it
+    assert lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"] == []
+
+
+def test_qualified_reads_name_the_qualifier_and_empty_routing_is_none(lam, unique_name):
+    name = unique_name("fn")
+    arn = create_python(lam, name)["FunctionArn"]
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version,
+                     RoutingConfig={"AdditionalVersionWeights": {}})
+    assert "RoutingConfig" not in lam.get_alias(FunctionName=name, Name="live")
+    for qualifier in ("$LATEST", version, "live"):
+        got = lam.get_function(FunctionName=name, Qualifier=qualifier)["Configuration"]["FunctionArn"]
+        assert got == f"{arn}:{qualifier}"
+    assert lam.get_function_configuration(FunctionName=f"{arn}:live")["FunctionArn"] == f"{arn}:live"
+    assert lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"] == arn

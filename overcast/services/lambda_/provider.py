@@ -581,8 +581,15 @@ class LambdaProvider(Provider):
     def get_function_configuration(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
-        config = self._config_for_qualifier(account, region, name, qualifier)
-        return self._config_out(config)
+        return self._config_out_as(self._config_for_qualifier(account, region, name, qualifier), qualifier)
+
+    def _config_out_as(self, config: dict, qualifier: str | None) -> dict:
+        """_config_out of what a qualifier selected: AWS's FunctionArn names the qualifier as asked
+        for ($LATEST, a version or an alias)."""
+        out = self._config_out(config)
+        if qualifier:
+            out["FunctionArn"] = ":".join(out["FunctionArn"].split(":")[:7] + [qualifier])
+        return out
 
     def _config_for_qualifier(self, account, region, name, qualifier) -> dict:
         if qualifier and self.store.get_function(account, region, name) is None:
@@ -610,7 +617,7 @@ class LambdaProvider(Provider):
         config = self._config_for_qualifier(account, region, name, qualifier)
         _c, tags, reserved, _l = self._function(account, region, name)
         out = {
-            "Configuration": self._config_out(config),
+            "Configuration": self._config_out_as(config, qualifier),
             "Code": {"RepositoryType": "S3",
                      "Location": f"{ctx.endpoint}/_overcast/lambda/code/{account}/{region}/{config['_Sha']}.zip"},
         }
@@ -797,7 +804,7 @@ class LambdaProvider(Provider):
         alias = {"AliasArn": self._arn(account, region, name, alias_name), "Name": alias_name,
                  "FunctionVersion": params["FunctionVersion"], "Description": params.get("Description") or "",
                  "RevisionId": str(uuid.uuid4())}
-        if params.get("RoutingConfig"):
+        if (params.get("RoutingConfig") or {}).get("AdditionalVersionWeights"):
             alias["RoutingConfig"] = params["RoutingConfig"]
         self.store.put_doc("lambda_aliases", account, region, name, "alias", alias_name, alias)
         return self._alias_out(alias)
@@ -826,7 +833,7 @@ class LambdaProvider(Provider):
         alias.update(FunctionVersion=version, RevisionId=str(uuid.uuid4()))
         if params.get("Description") is not None:
             alias["Description"] = params["Description"]
-        if routing:
+        if routing and routing.get("AdditionalVersionWeights"):  # empty weights clear the routing, as on AWS
             alias["RoutingConfig"] = routing
         else:
             alias.pop("RoutingConfig", None)
@@ -836,7 +843,11 @@ class LambdaProvider(Provider):
     def delete_alias(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         self._function(account, region, name)
-        self.store.delete_doc("lambda_aliases", account, region, name, "alias", params["Name"])
+        with self.store.transaction():  # the alias's provisioned concurrency goes with it, as on AWS
+            self.store.delete_doc("lambda_aliases", account, region, name, "alias", params["Name"])
+            provisioned = self.store.delete_doc("lambda_provisioned", account, region, name, "qualifier", params["Name"])
+        if provisioned:
+            self.pools.retire_function(account, region, name)
         return {}
 
     def list_aliases(self, ctx, params):
@@ -990,14 +1001,18 @@ class LambdaProvider(Provider):
         return min(100, self.account_limit // 10)
 
     def put_function_concurrency(self, ctx, params):
-        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
-        self._function(account, region, name)
+        account, region, name, qualifier = self._name_in(ctx, params["FunctionName"])
+        if qualifier:
+            raise _invalid("This operation is permitted on Lambda functions only. Aliases and versions do not support "
+                           "this operation. Please specify either a function name or an unqualified function ARN.")
+        if self.store.get_function(account, region, name) is None:
+            raise _not_found(self._arn(account, region, name, "$LATEST"))  # AWS names $LATEST here
         value = params["ReservedConcurrentExecutions"]
         others = self.store.reserved_total(account, region, exclude=name)
         minimum = self._min_unreserved()
         if self.account_limit - others - value < minimum:
-            raise _invalid(f"Specified ReservedConcurrentExecutions for function decreases account's "
-                           f"UnreservedConcurrentExecution below its minimum value of [{minimum}].")
+            raise AwsError("InvalidParameterValueException", f"Specified ReservedConcurrentExecutions for function "
+                           f"decreases account's UnreservedConcurrentExecution below its minimum value of [{minimum}].")
         self.store.set_reserved(account, region, name, value)
         return {"ReservedConcurrentExecutions": value}
 
@@ -1022,13 +1037,64 @@ class LambdaProvider(Provider):
             "AccountUsage": {"TotalCodeSize": total, "FunctionCount": count},
         }
 
+    def _provisioned_target(self, account, region, name, qualifier: str) -> str:
+        """The version a provisioned-concurrency qualifier (a published version or an alias) runs,
+        or AWS's error naming what is missing."""
+        if qualifier == "$LATEST":
+            raise _invalid("The function resource provided must be an alias or a published version.")
+        if qualifier.isdigit():
+            if self.store.get_version(account, region, name, int(qualifier)) is None:
+                raise _not_found(self._arn(account, region, name, qualifier))
+            return qualifier
+        alias = self.store.get_doc("lambda_aliases", account, region, name, "alias", qualifier)
+        if alias is None:
+            raise AwsError("ResourceNotFoundException",
+                           f"Cannot find alias arn: {self._arn(account, region, name, qualifier)}", 404, Type="User")
+        return alias["FunctionVersion"]
+
+    def _check_provisioned_conflict(self, account, region, name, qualifier: str, version: str) -> None:
+        """A version is provisioned either itself or through an alias that points to it, not both (AWS)."""
+        for other in self.store.list_provisioned(account, region, name):
+            if other == qualifier:
+                continue
+            if qualifier.isdigit() and not other.isdigit() and self._alias_version(account, region, name, other) == version:
+                raise _conflict("Version is pointed by a Provisioned Concurrency alias")
+            if not qualifier.isdigit() and other == version:
+                raise _conflict("Alias can't be used for Provisioned Concurrency configuration on an already "
+                                "Provisioned version")
+
+    def _alias_version(self, account, region, name, alias: str) -> str | None:
+        found = self.store.get_doc("lambda_aliases", account, region, name, "alias", alias)
+        return found and found["FunctionVersion"]
+
+    def _check_provisioned_limits(self, account, region, name, qualifier: str, count: int) -> None:
+        # provisioned concurrency of a function without reserved concurrency comes out of the
+        # account's unreserved concurrency, which keeps its minimum (AWS's quotas)
+        if self._function(account, region, name)[2] is not None:
+            return
+        provisioned = sum(c.get("RequestedProvisionedConcurrentExecutions", 0)
+                          for q, c in self.store.list_provisioned(account, region, name).items() if q != qualifier)
+        unreserved = self.account_limit - self.store.reserved_total(account, region) - provisioned
+        if count > unreserved:
+            raise AwsError("InvalidParameterValueException", "Specified ConcurrentExecutions for function is greater "
+                           f"than account's unreserved concurrency [{unreserved}].")
+        if unreserved - count < self._min_unreserved():
+            raise AwsError("InvalidParameterValueException", "Specified ConcurrentExecutions for function decreases "
+                           f"account's UnreservedConcurrentExecution below its minimum value of [{self._min_unreserved()}].")
+
     async def put_provisioned_concurrency_config(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         qualifier = params["Qualifier"]
         if qualifier == "$LATEST":
             raise _invalid("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
-        self._config_for_qualifier(account, region, name, qualifier)
         count = params["ProvisionedConcurrentExecutions"]
+        if count < 1:
+            raise AwsError("ValidationException", f"1 validation error detected: Value '{count}' at "
+                           "'provisionedConcurrentExecutions' failed to satisfy constraint: Member must have value "
+                           "greater than or equal to 1")
+        version = self._provisioned_target(account, region, name, qualifier)
+        self._check_provisioned_conflict(account, region, name, qualifier, version)
+        self._check_provisioned_limits(account, region, name, qualifier, count)
         # IN_PROGRESS until the sandboxes have started, then READY (or FAILED), as AWS reports it
         config = {"RequestedProvisionedConcurrentExecutions": count, "AvailableProvisionedConcurrentExecutions": 0,
                   "AllocatedProvisionedConcurrentExecutions": 0, "Status": "IN_PROGRESS", "LastModified": _timestamp()}
@@ -1055,7 +1121,7 @@ class LambdaProvider(Provider):
 
     def get_provisioned_concurrency_config(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
-        self._function(account, region, name)
+        self._provisioned_target(account, region, name, params["Qualifier"])
         config = self.store.get_doc("lambda_provisioned", account, region, name, "qualifier", params["Qualifier"])
         if config is None:
             raise AwsError("ProvisionedConcurrencyConfigNotFoundException",
@@ -1064,10 +1130,22 @@ class LambdaProvider(Provider):
 
     def delete_provisioned_concurrency_config(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
-        self._function(account, region, name)
+        self._provisioned_target(account, region, name, params["Qualifier"])
         self.store.delete_doc("lambda_provisioned", account, region, name, "qualifier", params["Qualifier"])
         self.pools.retire_function(account, region, name)  # pre-warmed sandboxes go (idle ones at once)
         return {}
+
+    def list_provisioned_concurrency_configs(self, ctx, params):
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
+        self._function(account, region, name)
+        configs = [{"FunctionArn": self._arn(account, region, name, qualifier), **config}
+                   for qualifier, config in self.store.list_provisioned(account, region, name).items()]
+        start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
+        limit = params.get("MaxItems") or 50
+        out = {"ProvisionedConcurrencyConfigs": configs[start:start + limit]}
+        if start + limit < len(configs):
+            out["NextMarker"] = str(start + limit)
+        return out
 
     # -- event invoke configs ------------------------------------------------------------------
 

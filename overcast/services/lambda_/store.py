@@ -272,6 +272,12 @@ class LambdaStore:
             "SELECT json_extract(config, '$.Runtime') FROM lambda_functions UNION "
             "SELECT json_extract(config, '$.Runtime') FROM lambda_versions") if r[0]]
 
+    def list_provisioned(self, account, region, name) -> dict[str, dict]:
+        """A function's provisioned-concurrency configurations by qualifier."""
+        return {q: orjson.loads(c) for q, c in self.db.query(
+            "SELECT qualifier, config FROM lambda_provisioned WHERE account=? AND region=? AND name=? ORDER BY qualifier",
+            (account, region, name))}
+
     def all_provisioned(self) -> list[tuple]:
         return [(*r[:4], orjson.loads(r[4])) for r in self.db.query(
             "SELECT account, region, name, qualifier, config FROM lambda_provisioned")]
