@@ -181,3 +181,20 @@ def test_update_url_config_of_missing_function_alias_or_config(lam, unique_name)
                                          "Message": "The resource you requested does not exist."}
     lam.create_function_url_config(FunctionName=name, AuthType="NONE")
     assert lam.update_function_url_config(FunctionName=name, AuthType="AWS_IAM")["AuthType"] == "AWS_IAM"
+
+
+def test_publish_creates_a_version_only_when_latest_changed(lam, unique_name):
+    name = unique_name("fn")
+    created = create_python(lam, name, Publish=True)
+    assert created["Version"] == "1" and created["State"] == "Pending"  # the function's answer, naming version 1
+    assert created["FunctionArn"].endswith(f":function:{name}")
+    assert lam.publish_version(FunctionName=name)["Version"] == "1"  # nothing changed since
+    lam.update_function_configuration(FunctionName=name, Description="second")
+    assert lam.publish_version(FunctionName=name)["Version"] == "2"  # a description is a change too
+    again = lam.publish_version(FunctionName=name, Description="ignored")
+    assert (again["Version"], again["Description"]) == ("2", "second")
+    versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
+    assert versions[0]["FunctionArn"].endswith(f"{name}:$LATEST")
+    listed = [f["FunctionArn"] for f in lam.list_functions(FunctionVersion="ALL")["Functions"] if f["FunctionName"] == name]
+    assert listed[0].endswith(f"{name}:$LATEST")
+    assert [f["FunctionArn"] for f in lam.list_functions()["Functions"] if f["FunctionName"] == name] == [listed[0][:-8]]

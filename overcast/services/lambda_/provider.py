@@ -556,9 +556,8 @@ class LambdaProvider(Provider):
         out.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating",
                    RevisionId=str(uuid.uuid4()))
         out.pop("LastUpdateStatus", None)
-        if params.get("Publish"):
-            version = self._publish(ctx.account, ctx.region, name, params.get("Description"))
-            out = self._config_out(version)
+        if params.get("Publish"):  # AWS's answer stays the Pending function's, naming the version published
+            out["Version"] = self._publish(ctx.account, ctx.region, name, params.get("Description"))["Version"]
         return out
 
     def _config_out(self, config: dict, listed: bool = False) -> dict:
@@ -723,9 +722,11 @@ class LambdaProvider(Provider):
         after = params.get("Marker") or ""
         rows = self.store.list_functions(ctx.account, ctx.region, after, limit + 1)
         functions = []
+        every = params.get("FunctionVersion") == "ALL"
         for name, config in rows[:limit]:
-            functions.append(self._config_out(config, listed=True))
-            if params.get("FunctionVersion") == "ALL":
+            # listing every version, AWS names $LATEST's ARN with its qualifier, as ListVersionsByFunction does
+            functions.append(self._latest_listed(config) if every else self._config_out(config, listed=True))
+            if every:
                 functions += [self._config_out(v, listed=True)
                               for v in self.store.list_versions(ctx.account, ctx.region, name)]
         out = {"Functions": functions}
@@ -733,19 +734,28 @@ class LambdaProvider(Provider):
             out["NextMarker"] = rows[limit - 1][0]
         return out
 
+    def _latest_listed(self, config: dict) -> dict:
+        out = self._config_out(config, listed=True)
+        out["FunctionArn"] += ":$LATEST"
+        return out
+
     # -- versions ------------------------------------------------------------------------------
 
     def _publish(self, account, region, name, description) -> dict:
         config, _t, _r, _l = self._function(account, region, name)
         latest = self.store.latest_version(account, region, name)
-        if latest is not None and all(latest.get(k) == config.get(k) for k in (
-                "CodeSha256", "Runtime", "Handler", "Timeout", "MemorySize", "Environment", "Layers", "Role")):
+        # AWS publishes no new version while $LATEST is unchanged since the last one (its revision
+        # then is the one that version was published from); versions from before "_PublishedFrom"
+        # was kept compare what they run
+        if latest is not None and (latest.get("_PublishedFrom") == config["RevisionId"] if "_PublishedFrom" in latest
+                                   else all(latest.get(k) == config.get(k) for k in (
+                "CodeSha256", "Runtime", "Handler", "Timeout", "MemorySize", "Environment", "Layers", "Role"))):
             return latest
 
         def make(number: int) -> dict:
             version = dict(config)
             version.update(Version=str(number), FunctionArn=self._arn(account, region, name, str(number)),
-                           RevisionId=str(uuid.uuid4()), LastModified=_timestamp())
+                           RevisionId=str(uuid.uuid4()), LastModified=_timestamp(), _PublishedFrom=config["RevisionId"])
             if description is not None:
                 version["Description"] = description
             return version
@@ -764,7 +774,7 @@ class LambdaProvider(Provider):
     def list_versions_by_function(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         config, _t, _r, _l = self._function(account, region, name)
-        versions = [self._config_out(config, listed=True)] + [self._config_out(v, listed=True)
+        versions = [self._latest_listed(config)] + [self._config_out(v, listed=True)
                                                               for v in self.store.list_versions(account, region, name)]
         limit = params.get("MaxItems") or 50
         start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
