@@ -280,3 +280,76 @@ def test_usage_plan_stage_patch_errors_and_tags(apigw):
     out = apigw.update_usage_plan(usagePlanId=plan["id"], patchOperations=[
         {"op": "replace", "path": "/quota/limit", "value": "5000"}, {"op": "replace", "path": "/quota/period", "value": "MONTH"}])
     assert out["quota"] == {"limit": 5000, "offset": 0, "period": "MONTH"} and out["tags"] == {}
+
+
+def test_rest_api_endpoint_configuration_rules(apigw):
+    def create_error(**kwargs):
+        with pytest.raises(ClientError) as e:
+            apigw.create_rest_api(name="endpoint-rules", **kwargs)
+        return _error(e)
+
+    assert create_error(endpointConfiguration={"types": []}) == (
+        "BadRequestException", "REGIONAL Configuration and EDGE Configuration cannot be both DISABLED.", 400)
+    assert create_error(endpointConfiguration={"types": ["EDGE", "REGIONAL"]}) == (
+        "BadRequestException", "Cannot create an api with multiple Endpoint Types.", 400)
+    assert create_error(endpointConfiguration={"types": ["PRIVATE"], "ipAddressType": "ipv4"}) == (
+        "BadRequestException", "Only dualstack ipAddressType is supported for Private APIs.", 400)
+    assert create_error(endpointConfiguration={"types": ["wrong"], "ipAddressType": "wrong"}) == (
+        "ValidationException", "2 validation errors detected: Value '[wrong]' at 'createRestApiInput.endpointConfiguration."
+        "types' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: "
+        "[PRIVATE, EDGE, REGIONAL]]; Value 'wrong' at 'createRestApiInput.endpointConfiguration.ipAddressType' failed "
+        "to satisfy constraint: Member must satisfy enum value set: [ipv4, dualstack]", 400)
+    api = apigw.create_rest_api(name="endpoint-rules")
+    out = apigw.update_rest_api(restApiId=api["id"], patchOperations=[
+        {"op": "replace", "path": "/endpointConfiguration/types/0", "value": "REGIONAL"},
+        {"op": "replace", "path": "/endpointConfiguration/types/0", "value": "PRIVATE"}])
+    assert out["endpointConfiguration"] == {"types": ["PRIVATE"], "ipAddressType": "dualstack"}
+    for op, message in (
+            ({"op": "replace", "path": "/endpointConfiguration/ipAddressType", "value": "ipv4"},
+             "Only dualstack ipAddressType is supported for Private APIs."),
+            ({"op": "replace", "path": "/endpointConfiguration/ipAddressType", "value": "wrong"},
+             "ipAddressType must be either ipv4 or dualstack."),
+            ({"op": "replace", "path": "/endpointConfiguration/types/0", "value": "wrong"},
+             "Invalid EndpointTypes specified. Valid options are REGIONAL,EDGE,PRIVATE"),
+            ({"op": "remove", "path": "/endpointConfiguration/ipAddressType"},
+             "Invalid patch operation specified. Must be one of: [replace]")):
+        with pytest.raises(ClientError) as e:
+            apigw.update_rest_api(restApiId=api["id"], patchOperations=[op])
+        assert _error(e) == ("BadRequestException", message, 400)
+
+
+def test_rest_api_binary_media_types_and_compression_patch(apigw):
+    api = apigw.create_rest_api(name="binary-patch", description="d")
+
+    def update(*ops):
+        return apigw.update_rest_api(restApiId=api["id"], patchOperations=list(ops))
+
+    update({"op": "add", "path": "/binaryMediaTypes/image~1png"}, {"op": "add", "path": "/binaryMediaTypes/image~1jpeg"})
+    out = update({"op": "replace", "path": "/binaryMediaTypes/image~1png", "value": "image/gif"})
+    assert out["binaryMediaTypes"] == ["image/jpeg", "image/gif"]
+    with pytest.raises(ClientError) as e:
+        update({"op": "add", "path": "/binaryMediaTypes", "value": "image/gif"})
+    assert _error(e)[1] == "Invalid patch path /binaryMediaTypes"
+    assert update({"op": "replace", "path": "/minimumCompressionSize", "value": "10"})["minimumCompressionSize"] == 10
+    assert "minimumCompressionSize" not in update({"op": "replace", "path": "/minimumCompressionSize", "value": ""})
+    for value in ("-1", "test"):
+        with pytest.raises(ClientError) as e:
+            update({"op": "replace", "path": "/minimumCompressionSize", "value": value})
+        assert _error(e)[1] == "Invalid minimum compression size, must be between 0 and 10485760"
+
+
+def test_method_parameter_names_unique_and_integration_response_errors(apigw):
+    api = apigw.create_rest_api(name="params-unique")
+    root = api["rootResourceId"]
+    with pytest.raises(ClientError) as e:
+        apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE",
+                         requestParameters={"method.request.querystring.x": False, "method.request.header.x": False})
+    assert _error(e)[1] == "Parameter names must be unique across querystring, header and path"
+    apigw.put_method(restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api["id"], resourceId=root, httpMethod="GET", type="MOCK")
+    out = apigw.put_integration_response(restApiId=api["id"], resourceId=root, httpMethod="GET", statusCode="200",
+                                         responseTemplates={"application/json": ""})
+    assert out["responseTemplates"] == {"application/json": None}
+    with pytest.raises(ClientError) as e:
+        apigw.delete_integration_response(restApiId=api["id"], resourceId=root, httpMethod="POST", statusCode="200")
+    assert _error(e) == ("NotFoundException", "Invalid Integration identifier specified", 404)

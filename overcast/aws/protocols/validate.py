@@ -46,6 +46,9 @@ class ValidationStyle:
     # a body member's path starts with the operation's input name ("updateRestApiInput.patchOperations"),
     # a member bound to the URI, query string or a header does not (API Gateway)
     input_prefix: bool = False
+    # list shapes of an enum whose bad members AWS reports once, for the whole list: "Value '[a]'
+    # at 'x.types' failed to satisfy constraint: Member must satisfy constraint: [Member must ...]"
+    whole_list_enums: frozenset = frozenset()
 
 
 SMITHY = ValidationStyle()
@@ -86,8 +89,9 @@ EVENTS = ValidationStyle(pattern_first=True, unchecked_enums=frozenset(("Connect
 
 # API Gateway (AWS's recorded answers): a body member's path names the operation's input, and
 # these enums are listed in AWS's order, not botocore's.
-APIGATEWAY = ValidationStyle(input_prefix=True, enum_order=(
+APIGATEWAY = ValidationStyle(input_prefix=True, whole_list_enums=frozenset(("ListOfEndpointType",)), enum_order=(
     ("Op", ("add", "remove", "move", "test", "replace", "copy")),
+    ("EndpointType", ("PRIVATE", "EDGE", "REGIONAL")),
     ("IntegrationType", ("HTTP", "MOCK", "AWS_PROXY", "HTTP_PROXY", "AWS")),
     ("DocumentationPartType", ("RESPONSE_BODY", "RESPONSE", "METHOD", "MODEL", "AUTHORIZER", "RESPONSE_HEADER",
                                "RESOURCE", "PATH_PARAMETER", "REQUEST_BODY", "QUERY_PARAMETER", "API",
@@ -292,6 +296,8 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
 
         return check_structure
 
+    if kind == "list" and shape_name in style.whole_list_enums:
+        return _whole_list_enum_checker(model, shape_name, shape, style, tests)
     if kind == "list":
         sub = _checker(model, shape["member"]["shape"])
         sparse = bool(shape.get("sparse"))
@@ -350,6 +356,28 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
             test(value, path, problems)
 
     return check_scalar
+
+
+def _whole_list_enum_checker(model: ServiceModel, shape_name: str, shape: dict, style: ValidationStyle, tests: list):
+    """A list of enum values checked as AWS checks ValidationStyle.whole_list_enums: one problem
+    for the list when any member is outside the enum."""
+    member_name = shape["member"]["shape"]
+    values = model.shapes[member_name]["enum"]
+    allowed = frozenset(values)
+    listed = ", ".join(dict(style.enum_order).get(member_name) or values)
+
+    def check_list(value, path, problems):
+        if not isinstance(value, list | tuple):
+            raise TypeMismatch(path, "list", value)
+        for test in tests:
+            test(value, path, problems)
+        if any(item not in allowed for item in value):
+            where = _text(path)
+            shown = "[" + ", ".join(str(item) for item in value) + "]"
+            problems.append(("constraint", where, f"Value '{shown}' at '{where}' failed to satisfy constraint: "
+                             f"Member must satisfy constraint: [Member must satisfy enum value set: [{listed}]]"))
+
+    return check_list
 
 
 def _java(model: ServiceModel, shape_name: str, value, extra: tuple = ()) -> str:

@@ -237,6 +237,55 @@ def _check_map_patch(doc: dict, operations: list[dict] | None, maps: dict[str, s
             raise not_found(maps[parts[0]])
 
 
+def _check_private_dualstack(config: dict) -> None:
+    if "PRIVATE" in (config.get("types") or ()) and config.get("ipAddressType") == "ipv4":
+        raise bad_request("Only dualstack ipAddressType is supported for Private APIs.")
+
+
+def _rest_api_patch(operations: list[dict] | None, view: dict) -> list[dict]:
+    """UpdateRestApi's special paths, as AWS treats them: binaryMediaTypes only by item (a
+    replaced type goes to the end of the list), minimumCompressionSize only by replace, removed
+    by an empty value."""
+    out = []
+    for op in operations or ():
+        path, kind, value = op.get("path") or "", op.get("op"), op.get("value")
+        if path == "/binaryMediaTypes":
+            raise bad_request("Invalid patch path /binaryMediaTypes")
+        if path == "/endpointConfiguration/ipAddressType" and kind != "replace":
+            raise bad_request("Invalid patch operation specified. Must be one of: [replace]")
+        if path.startswith("/endpointConfiguration/types/"):
+            # an API has one endpoint type, replaced by index (/types/0) or by name (/types/EDGE)
+            if kind != "replace":
+                raise bad_request("Invalid patch operation specified. Must be 'add'|'remove'|'replace'")
+            types = view.setdefault("endpointConfiguration", {}).setdefault("types", [])
+            item = _unescape(path.rsplit("/", 1)[1])
+            if item.isdigit() and int(item) < len(types):
+                types[int(item)] = value
+            elif item in types:
+                types[types.index(item)] = value
+            else:
+                types.append(value)
+            continue
+        if path.startswith("/binaryMediaTypes/") and kind == "replace" and value:
+            out += [{"op": "remove", "path": path}, {"op": "add", "path": "/binaryMediaTypes/" +
+                                                       value.replace("~", "~0").replace("/", "~1")}]
+            continue
+        if path == "/minimumCompressionSize":
+            if kind != "replace":
+                raise bad_request("Invalid patch operation specified. Must be one of: [replace]")
+            if value in (None, ""):
+                out.append({"op": "remove", "path": path})
+                continue
+            try:
+                size = int(value)
+            except ValueError:
+                size = -1
+            if not 0 <= size <= 10485760:
+                raise bad_request("Invalid minimum compression size, must be between 0 and 10485760")
+        out.append(op)
+    return out
+
+
 _PATCH_OPS = ("add", "remove", "move", "test", "replace", "copy")
 
 
@@ -431,6 +480,14 @@ class ApiGatewayProvider(Provider):
         size = params.get("minimumCompressionSize")
         if size is not None and not 0 <= size <= 10485760:
             raise bad_request("Invalid minimum compression size, must be between 0 and 10485760")
+        config = params.get("endpointConfiguration")
+        if config is not None:
+            types = config.get("types")
+            if types is not None and not types:
+                raise bad_request("REGIONAL Configuration and EDGE Configuration cannot be both DISABLED.")
+            if types and len(types) > 1:
+                raise bad_request("Cannot create an api with multiple Endpoint Types.")
+            _check_private_dualstack(config)
         api = self.new_api_doc(params)
         if params.get("cloneFrom"):
             source = self._api(ctx, params["cloneFrom"])
@@ -449,11 +506,23 @@ class ApiGatewayProvider(Provider):
     def update_rest_api(self, ctx, params):
         api = self._api(ctx, params["restApiId"])
         view = self.api_view(api)
-        apply_patch(view, params.get("patchOperations"),
+        was_private = "PRIVATE" in (view.get("endpointConfiguration") or {}).get("types", ())
+        apply_patch(view, _rest_api_patch(params.get("patchOperations"), view),
                     {"name", "description", "version", "binaryMediaTypes", "minimumCompressionSize", "apiKeySource",
                      "policy", "disableExecuteApiEndpoint", "endpointConfiguration"})
         if view.get("apiKeySource") not in ("HEADER", "AUTHORIZER"):
             raise bad_request("Invalid API Key Source: must be HEADER or AUTHORIZER")
+        config = view.get("endpointConfiguration") or {}
+        if "PRIVATE" in (config.get("types") or ()) and not was_private and not any(
+                op.get("path") == "/endpointConfiguration/ipAddressType" for op in params.get("patchOperations") or ()):
+            config["ipAddressType"] = "dualstack"  # a private API is dualstack unless the patch says otherwise
+        if any(t not in ("EDGE", "REGIONAL", "PRIVATE") for t in config.get("types") or ()):
+            raise bad_request("Invalid EndpointTypes specified. Valid options are REGIONAL,EDGE,PRIVATE")
+        if config.get("ipAddressType") not in (None, "ipv4", "dualstack"):
+            raise bad_request("ipAddressType must be either ipv4 or dualstack.")
+        _check_private_dualstack(config)
+        for key in set(self.api_view(api)) - set(view):  # what the patch removed
+            del api[key]
         api.update(view)
         _default_ip_address_type(api["endpointConfiguration"])
         api.setdefault("tags", {})
@@ -627,6 +696,10 @@ class ApiGatewayProvider(Provider):
                                   "COGNITO_USER_POOLS requires a valid authorizer.")
         if params.get("requestValidatorId") and params["requestValidatorId"] not in api["requestValidators"]:
             raise bad_request("Invalid Request Validator identifier specified")
+        names = [k.split(".", 3)[3] for k in params.get("requestParameters") or {}
+                 if k.startswith(("method.request.querystring.", "method.request.header.", "method.request.path."))]
+        if len(names) != len(set(names)):
+            raise bad_request("Parameter names must be unique across querystring, header and path")
         for _content_type, model in (params.get("requestModels") or {}).items():
             if model not in api["models"]:
                 raise bad_request(f"Invalid model identifier specified: {model}")
@@ -760,6 +833,8 @@ class ApiGatewayProvider(Provider):
         for key in ("selectionPattern", "responseParameters", "responseTemplates", "contentHandling"):
             if params.get(key) is not None:
                 response[key] = params[key]
+        if response.get("responseTemplates"):  # AWS keeps an empty template as null (a pass-through)
+            response["responseTemplates"] = {k: v or None for k, v in response["responseTemplates"].items()}
         integration.setdefault("integrationResponses", {})[params["statusCode"]] = response
         self._save(ctx, api)
         return response
@@ -784,7 +859,11 @@ class ApiGatewayProvider(Provider):
 
     def delete_integration_response(self, ctx, params):
         api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
-        integration = self._integration(api, params)
+        self._resource(api, params["resourceId"])
+        try:
+            integration = self._integration(api, params)
+        except AwsError:  # a method the resource lacks: AWS names the integration
+            raise not_found("Invalid Integration identifier specified") from None
         self._integration_response(integration, params["statusCode"])
         del integration["integrationResponses"][params["statusCode"]]
         self._save(ctx, api)
