@@ -121,3 +121,42 @@ def test_qualified_reads_name_the_qualifier_and_empty_routing_is_none(lam, uniqu
         assert got == f"{arn}:{qualifier}"
     assert lam.get_function_configuration(FunctionName=f"{arn}:live")["FunctionArn"] == f"{arn}:live"
     assert lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"] == arn
+
+
+def test_alias_routing_checked_in_aws_order(lam, unique_name):
+    name = unique_name("fn")
+    arn = create_python(lam, name)["FunctionArn"]
+    lam.publish_version(FunctionName=name)
+    lam.update_function_configuration(FunctionName=name, Description="2")
+    lam.publish_version(FunctionName=name)
+    cases = [("1", {"1": 0.8, "2": 0.2}, "Number of items in AdditionalVersionWeights cannot be greater than 1"),
+             ("1", {"1": 0.5}, "Invalid function version 1. Function version 1 is already included in routing configuration."),
+             ("10", {"2": 0.5}, f"Function not found: {arn}:10"),
+             ("1", {"10": 0.5}, f"Function not found: {arn}:10"),
+             ("$LATEST", {"1": 0.5}, "$LATEST is not supported for an alias pointing to more than 1 version")]
+    for version, weights, message in cases:
+        with pytest.raises(ClientError) as e:
+            lam.create_alias(FunctionName=name, Name="custom", FunctionVersion=version,
+                             RoutingConfig={"AdditionalVersionWeights": weights})
+        assert e.value.response["Error"]["Message"] == message
+    with pytest.raises(ClientError) as e:
+        lam.create_alias(FunctionName=f"{name}-unknown", Name="custom", FunctionVersion="1")
+    assert e.value.response["Error"]["Message"] == f"Function not found: {arn}-unknown:1"
+    with pytest.raises(ClientError) as e:
+        lam.get_alias(FunctionName=name, Name="none")
+    assert e.value.response["Error"]["Message"] == f"Cannot find alias arn: {arn}:none"
+
+
+def test_delete_function_version_and_latest(lam, unique_name):
+    name = unique_name("fn")
+    arn = create_python(lam, name)["FunctionArn"]
+    # a version that does not exist: deleting it succeeds, twice
+    for _ in range(2):
+        assert lam.delete_function(FunctionName=name, Qualifier="1233")["ResponseMetadata"]["HTTPStatusCode"] == 204
+    with pytest.raises(ClientError) as e:
+        lam.delete_function(FunctionName=f"{arn}-none:$LATEST", Qualifier="$LATEST")
+    assert e.value.response["Error"]["Message"] == "$LATEST version cannot be deleted without deleting the function."
+    lam.delete_function(FunctionName=name)
+    with pytest.raises(ClientError) as e:
+        lam.delete_function(FunctionName=name, Qualifier="1233")
+    assert e.value.response["Error"]["Message"] == f"Function not found: {arn}"

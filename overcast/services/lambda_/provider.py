@@ -697,20 +697,18 @@ class LambdaProvider(Provider):
     def delete_function(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
-        if qualifier and self.store.get_function(account, region, name) is None:
-            raise _not_found(self._arn(account, region, name, qualifier))  # AWS names the qualifier asked for
-        self._function(account, region, name)
-        if qualifier and qualifier != "$LATEST":
+        if qualifier == "$LATEST":  # AWS says so before looking for the function
+            raise _invalid("$LATEST version cannot be deleted without deleting the function.")
+        self._function(account, region, name)  # a missing function is named without the qualifier
+        if qualifier:
             if not qualifier.isdigit():
                 raise _invalid("Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.")
             for alias in self.store.list_docs("lambda_aliases", account, region, name):
                 if alias["FunctionVersion"] == qualifier:
                     raise _conflict(f"Unable to delete version because the following aliases reference it: [{alias['Name']}]")
-            if not self.store.delete_version(account, region, name, int(qualifier)):
-                raise _not_found(self._arn(account, region, name, qualifier))
-            return {}
-        if qualifier == "$LATEST":
-            raise _invalid("$LATEST version cannot be deleted without deleting the function.")
+            # deleting a version that does not exist succeeds: AWS's DeleteFunction is idempotent there
+            self.store.delete_version(account, region, name, int(qualifier))
+            return {"StatusCode": 204}
         self.store.delete_function(account, region, name)
         self.pools.retire_function(account, region, name)
         return {"StatusCode": 204}  # AWS's answer to deleting a function: 204 No Content
@@ -786,25 +784,40 @@ class LambdaProvider(Provider):
     # -- aliases -------------------------------------------------------------------------------
 
     def _check_alias_target(self, account, region, name, version, routing) -> None:
+        """An alias's version and routing weights, checked in AWS's order with AWS's messages."""
+        weights = (routing or {}).get("AdditionalVersionWeights") or {}
+        if len(weights) > 1:
+            raise _invalid("Number of items in AdditionalVersionWeights cannot be greater than 1")
+        for extra, weight in weights.items():
+            if not 0 <= weight <= 1:
+                raise AwsError("ValidationException", f"1 validation error detected: Value '{{{extra}={float(weight)}}}' "
+                               "at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value must "
+                               "satisfy constraint: [Member must have value less than or equal to 1.0, Member must have "
+                               "value greater than or equal to 0.0, Member must not be null]")
+            if not extra.isdigit():
+                raise AwsError("ValidationException", f"1 validation error detected: Value '{{{extra}={float(weight)}}}' "
+                               "at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must "
+                               "satisfy constraint: [Member must have length less than or equal to 1024, Member must have "
+                               "length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]")
+            if extra == version:
+                raise _invalid(f"Invalid function version {version}. Function version {version} is already included in "
+                               "routing configuration.")
         if version != "$LATEST" and (not version.isdigit() or self.store.get_version(account, region, name, int(version)) is None):
             raise _not_found(self._arn(account, region, name, version))
-        weights = (routing or {}).get("AdditionalVersionWeights") or {}
-        for extra, weight in weights.items():
-            if not extra.isdigit() or self.store.get_version(account, region, name, int(extra)) is None:
+        for extra in weights:
+            if self.store.get_version(account, region, name, int(extra)) is None:
                 raise _not_found(self._arn(account, region, name, extra))
-            if not 0 <= weight <= 1:
-                raise _invalid("Routing weights must be between 0.0 and 1.0.")
-            if extra == version:
-                raise _invalid("Routing config cannot contain the alias's primary version.")
-        if len(weights) > 1:
-            raise _invalid("Routing config can have at most one additional version.")
+        if weights and version == "$LATEST":
+            raise AwsError("InvalidParameterValueException",
+                           "$LATEST is not supported for an alias pointing to more than 1 version")
 
     def _alias_out(self, alias: dict) -> dict:
         return _public(alias)
 
     def create_alias(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
-        self._function(account, region, name)
+        if self.store.get_function(account, region, name) is None:  # AWS names the version asked for
+            raise _not_found(self._arn(account, region, name, params["FunctionVersion"]))
         alias_name = params["Name"]
         if not _ALIAS.match(alias_name):
             raise _invalid(f"Alias name {alias_name} is invalid: it must not be a number.")
@@ -829,7 +842,12 @@ class LambdaProvider(Provider):
 
     def get_alias(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
-        return self._alias_out(self._alias(account, region, name, params["Name"]))
+        self._function(account, region, name)
+        alias = self.store.get_doc("lambda_aliases", account, region, name, "alias", params["Name"])
+        if alias is None:  # GetAlias's words; UpdateAlias says "Alias not found"
+            raise AwsError("ResourceNotFoundException",
+                           f"Cannot find alias arn: {self._arn(account, region, name, params['Name'])}", 404, Type="User")
+        return self._alias_out(alias)
 
     def update_alias(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
