@@ -155,6 +155,25 @@ def test_s3_object_put_and_get_through_path_integration(apigw, endpoint, client,
     assert api.call("GET", "/files/note.txt").content == b"hello s3"
 
 
+def test_s3_path_integration_with_method_any_calls_s3_with_the_clients_method(apigw, endpoint, client, unique_name):
+    # integrationHttpMethod ANY: the AWS service is called with the method the client used
+    s3 = client("s3")
+    bucket = unique_name("bkt")
+    s3.create_bucket(Bucket=bucket)
+    api = Api(apigw, endpoint, "s3-any")
+    api.method("/{key}", "ANY", {"type": "AWS", "integrationHttpMethod": "ANY",
+                                 "uri": f"arn:aws:apigateway:us-east-1:s3:path/{bucket}/{{key}}",
+                                 "requestParameters": {"integration.request.path.key": "method.request.path.key"}},
+               {"200": {}}, requestParameters={"method.request.path.key": True})
+    api.deploy()
+    r = api.call("PUT", "/any.txt", content=b"via any", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 200, r.text
+    assert s3.get_object(Bucket=bucket, Key="any.txt")["Body"].read() == b"via any"
+    assert api.call("GET", "/any.txt").content == b"via any"
+    assert api.call("DELETE", "/any.txt").status_code == 200
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
 def test_kinesis_put_record_through_integration(apigw, endpoint, client, unique_name):
     from overcast.services import SERVICES
 

@@ -546,3 +546,26 @@ def test_templates_print_objects_as_aws_does(apigw, endpoint, backend):
                       '||true|{"foo":"bar","list":[{"a":1}],"n":{"x":true}}')
     r = api.call("POST", "/echo", headers={"Content-Type": "application/json"})
     assert r.text == "{}||{}|||{}"
+
+
+def test_templates_override_the_response_status_and_headers(apigw, endpoint):
+    # $context.responseOverride set in the request template of a MOCK holds for the method
+    # response (AWS's recorded answer: status 444 and header foo), with or without a response
+    # template; $context.requestOverride is readable by the response template
+    api = Api(apigw, endpoint, "overrides")
+    request_template = ("#set($context.responseOverride.status = 444)"
+                        "#set($context.responseOverride.header.foo = \"bar\")"
+                        "#set($context.requestOverride.path.carried = $input.params('v'))"
+                        '{"statusCode": 200}')
+    api.method("/with", "GET", {"type": "MOCK", "requestTemplates": {"application/json": request_template}},
+               {"200": {"selectionPattern": "2\\d{2}", "responseTemplates": {"application/json": (
+                   '{"status": "$context.responseOverride.status", "carried": "$context.requestOverride.path.carried"}')}}})
+    api.method("/without", "GET", {"type": "MOCK", "requestTemplates": {"application/json": request_template}},
+               {"200": {"selectionPattern": "2\\d{2}"}})
+    api.deploy()
+    r = api.call("GET", "/with", params={"v": "x1"})
+    assert r.status_code == 444
+    assert r.headers["foo"] == "bar"
+    assert r.json() == {"status": "444", "carried": "x1"}
+    r = api.call("GET", "/without")
+    assert (r.status_code, r.headers["foo"]) == (444, "bar")

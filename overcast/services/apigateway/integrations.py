@@ -128,6 +128,10 @@ class Integrations:
                 value = state.param_value(expr)
                 if value is not None:
                     out[target[len(prefix):]] = value
+        # what the request template set in $context.requestOverride wins
+        override = state.request_override.get(where)
+        if isinstance(override, dict):
+            out.update({str(k): _param_text(v) for k, v in override.items() if v is not None})
         return out
 
     # -- MOCK --------------------------------------------------------------------------------
@@ -329,6 +333,8 @@ class Integrations:
         query = self._mapped_params(state, plan, "querystring")
         paths = self._mapped_params(state, plan, "path")
         method = (integration.get("httpMethod") or "POST").upper()
+        if method == "ANY":  # the method the client called with, as for HTTP integrations
+            method = state.http_method
         protocol = model.protocol
         if kind == "action":
             action = rest.split("&", 1)[0]
@@ -504,6 +510,7 @@ class Integrations:
             content_type = "application/json"
         if not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", content_type))
+        status, headers = _overridden(state.response_override, status, headers)
         headers += [("x-amzn-RequestId", state.request_id), ("x-amz-apigw-id", state.extended_id)]
         return HttpResponse(status, headers, body if isinstance(body, bytes) else bytes(body))
 
@@ -562,6 +569,30 @@ def _loopback(url: str, headers: dict):
         del headers[k]
     headers["Host"] = f"{host}:{parsed.port}" if parsed.port else host
     return parsed.copy_with(host="127.0.0.1")
+
+
+def _param_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _overridden(override: dict, status: int, headers: list) -> tuple[int, list]:
+    """The method response after what the templates set in $context.responseOverride: its
+    status (when a valid HTTP status) and headers (replacing those of the same name)."""
+    wanted = override.get("status")
+    try:
+        wanted = int(wanted) if wanted is not None and not isinstance(wanted, bool) else None
+    except (TypeError, ValueError):
+        wanted = None
+    if wanted is not None and 100 <= wanted <= 599:
+        status = wanted
+    header = override.get("header")
+    extra = {str(k): _param_text(v) for k, v in header.items() if v is not None} if isinstance(header, dict) else {}
+    if extra:
+        lowered = {k.lower() for k in extra}
+        headers = [(k, v) for k, v in headers if k.lower() not in lowered] + list(extra.items())
+    return status, headers
 
 
 def _trace_header(sent: str | None) -> str:

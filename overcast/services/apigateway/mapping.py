@@ -279,6 +279,11 @@ class RequestState:
         self.authorizer: dict | None = None  # {principalId, claims or context...}
         self.identity_extra: dict = {}
         self.error: dict = {}
+        # what mapping templates set in $context.requestOverride (the integration request's
+        # header, querystring and path parameters) and $context.responseOverride (the method
+        # response's status and headers): kept across the request's templates
+        self.request_override: dict = {"header": {}, "querystring": {}, "path": {}}
+        self.response_override: dict = {"header": {}}
         self._context = None
         self._body_text = None
 
@@ -360,6 +365,8 @@ class RequestState:
                 ctx["authorizer"] = self.authorizer
             self._context = ctx
         self._context["error"] = self.error
+        self._context["requestOverride"] = self.request_override
+        self._context["responseOverride"] = self.response_override
         return self._context
 
     def param_value(self, expr: str, response: dict | None = None):
