@@ -512,6 +512,12 @@ def test_lambda_proxy_event_keeps_header_names_as_the_client_spelt_them(proxy_ap
     assert "Test-Header" not in event["headers"]
     assert not {"connection", "x-forwarded-proto"} & set(event["headers"])
     assert event["headers"]["X-Forwarded-Proto"] == "http"
+    # but Authorization is spelt so, and Content-Length is not passed on
+    event = proxy_api.call("POST", "/items", content=b'{"a": 1}', headers={"aUThorization": "Bearer t"}).json()
+    assert event["headers"]["Authorization"] == "Bearer t"
+    assert event["multiValueHeaders"]["Authorization"] == ["Bearer t"]
+    assert "aUThorization" not in event["headers"]
+    assert not any(k.lower() == "content-length" for k in event["headers"])
 
 
 def test_lambda_proxy_event_carries_a_trace_header(proxy_api):

@@ -27,8 +27,8 @@ log = logging.getLogger("overcast.apigateway")
 _LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):lambda:path/[^/]+/functions/(.+)/invocations/?$")
 _AWS_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):([^:]+):(action|path)/(.*)$")
 _BARE_NAME = re.compile(rb'([{,]\s*)([A-Za-z_$][\w$]*)\s*:')  # an object member name without quotes
-_REPLACED_HEADERS = frozenset(("connection", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto",
-                               "x-amzn-trace-id"))
+_REPLACED_HEADERS = frozenset(("connection", "content-length", "x-forwarded-for", "x-forwarded-port",
+                               "x-forwarded-proto", "x-amzn-trace-id"))
 _PROXY_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
 # services whose subdomain in an integration URI differs from overcast's model name
 _SUBDOMAINS = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions", "execute-api": "apigateway"}
@@ -204,11 +204,14 @@ class Integrations:
                      ("443" if request.scheme == "https" else "80"),
                      "X-Forwarded-Proto": request.scheme,
                      "X-Amzn-Trace-Id": _trace_header(request.headers.get("x-amzn-trace-id"))}
-        # the names come as the client spelt them: its own X-Forwarded-* (replaced) and Connection
-        # (hop-by-hop: API Gateway's front end does not pass it on) in any case
-        for name in [k for k in headers if k.lower() in _REPLACED_HEADERS]:
-            del headers[name]
-            multi_headers.pop(name, None)
+        # the names come as the client spelt them: its own X-Forwarded-* (replaced), Connection
+        # (hop-by-hop) and Content-Length are not passed on in any case, and Authorization is
+        # spelt so whatever the client sent (AWS's recorded events: `aUThorization`, `authorization`)
+        for name in [k for k in headers if k.lower() in _REPLACED_HEADERS or k.lower() == "authorization"]:
+            value, values = headers.pop(name), multi_headers.pop(name, None)
+            if name.lower() == "authorization":
+                headers["Authorization"] = value
+                multi_headers["Authorization"] = values or [value]
         headers.update(forwarded)
         multi_headers.update({k: [v] for k, v in forwarded.items()})
         ctx = state.context
