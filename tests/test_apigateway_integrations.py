@@ -301,3 +301,26 @@ def test_http_integration_reaches_a_localhost_localstack_cloud_name_without_dns(
                                  "uri": "http://nothing.invalid/x", "timeoutInMillis": 2000})
     broken.deploy()
     assert broken.call("GET", "/go").status_code in (500, 504)
+
+
+def test_reserved_method_response_headers_are_remapped_and_framing_headers_refused(apigw, endpoint, http_backend):
+    # AWS's recorded answers: a method response header API Gateway keeps for itself comes back as
+    # x-amzn-Remapped-<name>; mapping Content-Length onto the integration request is a 500
+    api = Api(apigw, endpoint, "remap")
+    names = ["Content-Length", "Date", "WWW-Authenticate", "Transfer-Encoding", "Pragma"]
+    api.method("/r", "GET", {"type": "HTTP", "integrationHttpMethod": "POST", "uri": f"{http_backend}/r"},
+               {"200": {"responseParameters": {f"method.response.header.{n}": f"'v-{n}'" for n in names}}})
+    api.method("/cl", "GET", {"type": "HTTP", "integrationHttpMethod": "POST", "uri": f"{http_backend}/cl",
+                              "requestParameters": {"integration.request.header.Content-Length": "'12'"}}, {"200": {}})
+    api.deploy()
+    r = api.call("GET", "/r")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-amzn-Remapped-Content-Length"] == "v-Content-Length"
+    assert r.headers["x-amzn-Remapped-Date"] == "v-Date"
+    assert r.headers["x-amzn-Remapped-WWW-Authenticate"] == "v-WWW-Authenticate"
+    assert r.headers["Pragma"] == "v-Pragma"
+    assert "v-" not in r.headers.get("Transfer-Encoding", "")
+    assert r.headers["Content-Length"] == str(len(r.content))
+    r = api.call("GET", "/cl")
+    assert r.status_code == 500
+    assert r.json() == {"message": "Internal server error"}

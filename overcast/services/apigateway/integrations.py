@@ -29,6 +29,12 @@ _AWS_URI = re.compile(r"^arn:[^:]+:apigateway:([^:]*):([^:]+):(action|path)/(.*)
 _BARE_NAME = re.compile(rb'([{,]\s*)([A-Za-z_$][\w$]*)\s*:')  # an object member name without quotes
 _REPLACED_HEADERS = frozenset(("connection", "content-length", "x-forwarded-for", "x-forwarded-port",
                                "x-forwarded-proto", "x-amzn-trace-id"))
+_FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding"))
+# method response headers API Gateway keeps for itself: a mapped one is answered as
+# x-amzn-Remapped-<name> (AWS's recorded answers)
+_REMAPPED_RESPONSE_HEADERS = frozenset((
+    "authorization", "connection", "content-length", "content-md5", "date", "expect", "host", "max-forwards",
+    "proxy-authenticate", "server", "trailer", "upgrade", "user-agent", "www-authenticate"))
 _PROXY_KEYS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
 # services whose subdomain in an integration URI differs from overcast's model name
 _SUBDOMAINS = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions", "execute-api": "apigateway"}
@@ -439,6 +445,11 @@ class Integrations:
 
         url = self._http_url(stage, state, plan, greedy=False)
         headers = self._mapped_params(state, plan, "header")
+        if any(k.lower() in _FRAMING_HEADERS for k in headers):
+            # the body's framing is API Gateway's: a mapped Content-Length or Transfer-Encoding is
+            # refused with AWS's 500 (recorded answers)
+            log.warning("API Gateway %s: integration request maps a framing header", stage.api_id)
+            raise GatewayError("DEFAULT_5XX")
         params = self._mapped_params(state, plan, "querystring")
         method = plan.integration.get("httpMethod") or "GET"
         if method == "ANY":
@@ -476,6 +487,9 @@ class Integrations:
                 value = state.param_value(expr, response_view)
                 if value is not None:
                     name = target[len("method.response.header."):]
+                    if name.lower() == "transfer-encoding":
+                        continue  # the answer's framing is API Gateway's own
+                    name = _response_header_name(name)
                     headers.append((name, str(value)))
                     if name.lower() == "content-type":
                         content_type = str(value)
@@ -580,6 +594,10 @@ def _param_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _response_header_name(name: str) -> str:
+    return "x-amzn-Remapped-" + name if name.lower() in _REMAPPED_RESPONSE_HEADERS else name
+
+
 def _overridden(override: dict, status: int, headers: list) -> tuple[int, list]:
     """The method response after what the templates set in $context.responseOverride: its
     status (when a valid HTTP status) and headers (replacing those of the same name)."""
@@ -591,7 +609,8 @@ def _overridden(override: dict, status: int, headers: list) -> tuple[int, list]:
     if wanted is not None and 100 <= wanted <= 599:
         status = wanted
     header = override.get("header")
-    extra = {str(k): _param_text(v) for k, v in header.items() if v is not None} if isinstance(header, dict) else {}
+    extra = {_response_header_name(str(k)): _param_text(v) for k, v in header.items()
+             if v is not None and str(k).lower() != "transfer-encoding"} if isinstance(header, dict) else {}
     if extra:
         lowered = {k.lower() for k in extra}
         headers = [(k, v) for k, v in headers if k.lower() not in lowered] + list(extra.items())
