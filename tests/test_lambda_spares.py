@@ -60,6 +60,6 @@ def test_a_burst_of_cold_starts_keeps_one_more_spare_and_each_taken_is_replaced_
                 if spare is not None:
                     os.killpg(spare.process.pid, 9)
                     await spare.process.wait()
-                    os.close(spare.read_fd)
+                    spare.discard()
 
     asyncio.run(scenario())

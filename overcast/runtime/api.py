@@ -21,13 +21,16 @@ MAX_BODY = 64 * 1024 * 1024
 
 
 class RuntimeConnection(asyncio.Protocol):
-    __slots__ = ("handler", "transport", "buffer", "continued")
+    __slots__ = ("handler", "transport", "buffer", "continued", "head")
 
     def __init__(self, handler):
         self.handler = handler  # the sandbox: on_request(conn, method, path, headers, body)
         self.transport = None
         self.buffer = bytearray()
         self.continued = False
+        # the parsed head of a request whose body has not all arrived: (body start, method, target,
+        # headers). The runtime clients send a POST's head and body in two writes, often read apart
+        self.head = None
 
     def connection_made(self, transport):
         self.transport = transport
@@ -54,22 +57,12 @@ class RuntimeConnection(asyncio.Protocol):
 
     def _parse(self):
         buf = self.buffer
-        end = buf.find(b"\r\n\r\n")
-        if end < 0:
-            if len(buf) > 65536:
-                self._fail(400)
-            return None
-        lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
-        try:
-            method, target, _ = lines[0].split(" ", 2)
-        except ValueError:
-            self._fail(400)
-            return None
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        start = end + 4
+        head = self.head
+        if head is None:
+            head = self.head = self._parse_head()
+            if head is None:
+                return None
+        start, method, target, headers = head
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body = bytearray()
             pos = start
@@ -111,7 +104,27 @@ class RuntimeConnection(asyncio.Protocol):
             consumed = start + length
         del buf[:consumed]
         self.continued = False
+        self.head = None
         return method, target, headers, body
+
+    def _parse_head(self):
+        buf = self.buffer
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > 65536:
+                self._fail(400)
+            return None
+        lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+        try:
+            method, target, _ = lines[0].split(" ", 2)
+        except ValueError:
+            self._fail(400)
+            return None
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return end + 4, method, target, headers
 
     def _need_more(self, headers):
         if not self.continued and headers.get("expect", "").lower() == "100-continue":
@@ -122,6 +135,7 @@ class RuntimeConnection(asyncio.Protocol):
 
     def _fail(self, status: int):
         self.buffer.clear()
+        self.head = None
         self.respond(status, b'{"errorMessage":"bad request","errorType":"InvalidRequest"}')
         if self.transport is not None:
             self.transport.close()

@@ -232,8 +232,7 @@ class Sandbox:
         begin = time.perf_counter()
         if spare is not None:
             self.process, read_fd = spare.process, spare.read_fd
-            spare.process.stdin.write(orjson.dumps(self._handover(spare)) + b"\n")
-            spare.process.stdin.close()
+            spare.hand_over(orjson.dumps(self._handover(spare)) + b"\n")
             await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
             self._output_fd = read_fd
             self._exit_task = loop.create_task(self._watch_exit())

@@ -11,7 +11,9 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from overcast.runtime.isolation import SANDBOX_UID_BASE
@@ -30,15 +32,85 @@ _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 _AT_START = ("PYTHON", "LC_", "LANG", "LD_")
 
 
-class Spare:
-    __slots__ = ("process", "read_fd", "env", "pythonpath", "loaded")
+# Spares are spawned off the event loop where Linux allows (posix_spawn on a thread of their own,
+# their exits watched through a pidfd): uvloop's spawn returns only once the child has exec'd,
+# which on a loaded machine held the loop 20-160 ms per spare, in the middle of the cold start that
+# took the spare being replaced. One thread, alive as long as the server: the parent-death signal
+# of a child (setpriv --pdeathsig) follows the thread that spawned it.
+_OFF_LOOP = sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(os, "posix_spawn")
+_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="overcast-spares") if _OFF_LOOP else None
+_LOADED_FD = 3  # the spare's end of its "loaded" pipe
 
-    def __init__(self, process, read_fd: int, env: dict[str, str], pythonpath: list[str], loaded: asyncio.Future):
+
+class Spare:
+    __slots__ = ("process", "read_fd", "stdin_fd", "env", "pythonpath", "loaded")
+
+    def __init__(self, process, read_fd: int, stdin_fd: int, env: dict[str, str], pythonpath: list[str],
+                 loaded: asyncio.Future):
         self.process = process
         self.read_fd = read_fd  # its stdout and stderr, for the sandbox that takes it
+        self.stdin_fd = stdin_fd  # its stdin: the sandbox that takes it writes the function there
         self.env = env  # the environment it was started with
         self.pythonpath = pythonpath  # the PYTHONPATH it started with
         self.loaded = loaded  # done once it waits for its function
+
+    def hand_over(self, line: bytes) -> None:
+        """The function it is to become (one line), then end of file."""
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self.stdin_fd, view):]
+        finally:
+            os.close(self.stdin_fd)
+
+    def discard(self) -> None:
+        os.close(self.read_fd)
+        os.close(self.stdin_fd)
+
+
+class Spawned:
+    """A child started off the event loop, with what a sandbox uses of asyncio's Process: pid,
+    returncode, wait(), kill(). Its exit is seen through a pidfd on the loop, and reaped here."""
+
+    def __init__(self, pid: int, loop: asyncio.AbstractEventLoop):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._loop = loop
+        self._waiters: list[asyncio.Future] = []
+        self._pidfd = os.pidfd_open(pid)
+        loop.add_reader(self._pidfd, self._exited)
+
+    def _exited(self) -> None:
+        self._loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:  # reaped elsewhere: its status is lost
+            self.returncode = 255
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(self.returncode)
+        self._waiters.clear()
+
+    async def wait(self) -> int:
+        if self.returncode is None:
+            waiter = self._loop.create_future()
+            self._waiters.append(waiter)
+            await waiter
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def _spawn(argv: list[str], env: dict[str, str], stdin_fd: int, output_fd: int, loaded_fd: int) -> int:
+    """(On the spawner thread.) The spare, in a session of its own, its stdin, stdout and stderr and
+    its loaded pipe at _LOADED_FD; nothing else inherited (the server's descriptors are close-on-exec)."""
+    return os.posix_spawn(argv[0], argv, env, setsid=True, file_actions=[
+        (os.POSIX_SPAWN_DUP2, stdin_fd, 0), (os.POSIX_SPAWN_DUP2, output_fd, 1), (os.POSIX_SPAWN_DUP2, output_fd, 2),
+        (os.POSIX_SPAWN_DUP2, loaded_fd, _LOADED_FD)])
 
 
 class Spares:
@@ -111,19 +183,25 @@ class Spares:
         generation = self._generation
         read_fd, write_fd = os.pipe()
         loaded_r, loaded_w = os.pipe()  # the spare closes its end once it has loaded what it loads ahead
+        stdin_r, stdin_w = os.pipe()
+        argv = [*die_with_parent, *(["--"] if die_with_parent else []), python, _SCRIPT]
         try:
-            process = await asyncio.create_subprocess_exec(
-                *die_with_parent, *(["--"] if die_with_parent else []), python, _SCRIPT, str(loaded_w),
-                cwd="/", env=env, stdin=asyncio.subprocess.PIPE, stdout=write_fd, stderr=write_fd,
-                start_new_session=True, pass_fds=(loaded_w,))
+            if _SPAWNER is not None:
+                pid = await loop.run_in_executor(_SPAWNER, _spawn, [*argv, str(_LOADED_FD)], env, stdin_r, write_fd,
+                                                 loaded_w)
+                process = Spawned(pid, loop)
+            else:
+                process = await asyncio.create_subprocess_exec(
+                    *argv, str(loaded_w), cwd="/", env=env, stdin=stdin_r, stdout=write_fd, stderr=write_fd,
+                    start_new_session=True, pass_fds=(loaded_w,))
         except OSError as e:
-            os.close(read_fd)
-            os.close(loaded_r)
+            for fd in (read_fd, loaded_r, stdin_w):
+                os.close(fd)
             log.warning("could not start a spare Python runtime (%s): %s", python, e)
             return
         finally:
-            os.close(write_fd)
-            os.close(loaded_w)
+            for fd in (write_fd, loaded_w, stdin_r):
+                os.close(fd)
         loaded = loop.create_future()
 
         def on_loaded():  # the spare closed its end (loaded, or gone)
@@ -135,7 +213,7 @@ class Spares:
                 self._top_up(key)  # the next one, if fewer than wanted
 
         loop.add_reader(loaded_r, on_loaded)
-        self._ready.setdefault(key, []).append(Spare(process, read_fd, env, pythonpath, loaded))
+        self._ready.setdefault(key, []).append(Spare(process, read_fd, stdin_w, env, pythonpath, loaded))
 
     @staticmethod
     def fits(spec: FunctionSpec) -> bool:
@@ -162,7 +240,7 @@ class Spares:
         while ready and spare is None:
             spare = ready.pop(0)  # the oldest: the furthest along
             if spare.process.returncode is not None:  # it died meanwhile
-                os.close(spare.read_fd)
+                spare.discard()
                 spare = None
         if self._loop is asyncio.get_running_loop():
             if spare is None or not spare.loaded.done() or not any(s.loaded.done() for s in ready):
@@ -182,7 +260,7 @@ class Spares:
                     os.killpg(spare.process.pid, 9)
                 except (ProcessLookupError, PermissionError):
                     pass
-                os.close(spare.read_fd)
+                spare.discard()
         self._ready.clear()
         self._starting.clear()
         self._owed.clear()
