@@ -353,3 +353,47 @@ def test_method_parameter_names_unique_and_integration_response_errors(apigw):
     with pytest.raises(ClientError) as e:
         apigw.delete_integration_response(restApiId=api["id"], resourceId=root, httpMethod="POST", statusCode="200")
     assert _error(e) == ("NotFoundException", "Invalid Integration identifier specified", 404)
+
+
+def test_canary_settings_control_plane(apigw):
+    api_id, root = _api_with_get(apigw, "canary-control")
+    apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    for kwargs, message in (
+            ({}, "Invalid deployment content specified.Non null and non empty stageName must be provided for canary "
+                 "deployment. Provided value is null"),
+            ({"stageName": "nope"}, "Invalid deployment content specified.Stage nope must already be created before "
+                                    "making a canary release deployment")):
+        with pytest.raises(ClientError) as e:
+            apigw.create_deployment(restApiId=api_id, canarySettings={"percentTraffic": 50}, **kwargs)
+        assert _error(e) == ("BadRequestException", message, 400)
+    first = apigw.create_deployment(restApiId=api_id, stageName="dev")["id"]
+    second = apigw.create_deployment(restApiId=api_id, stageName="dev", canarySettings={
+        "percentTraffic": 50, "stageVariableOverrides": {"v": "canary"}})["id"]
+    stage = apigw.get_stage(restApiId=api_id, stageName="dev")
+    assert stage["deploymentId"] == first
+    assert stage["canarySettings"] == {"deploymentId": second, "percentTraffic": 50.0,
+                                       "stageVariableOverrides": {"v": "canary"}, "useStageCache": False}
+
+    def update(*ops):
+        return apigw.update_stage(restApiId=api_id, stageName="dev", patchOperations=list(ops))
+
+    out = update({"op": "replace", "path": "/canarySettings/stageVariableOverrides/v", "value": "updated"})
+    assert out["canarySettings"]["stageVariableOverrides"] == {"v": "updated"}
+    assert "canarySettings" not in update({"op": "remove", "path": "/canarySettings"})
+    out = update({"op": "replace", "path": "/canarySettings/percentTraffic", "value": "50"})
+    assert out["canarySettings"] == {"deploymentId": first, "percentTraffic": 50.0, "useStageCache": False}
+    for op, message in (
+            ({"op": "remove", "path": "/canarySettings/badPath"},
+             "Cannot remove method setting canarySettings/badPath because there is no method setting for this method "),
+            ({"op": "add", "path": "/canarySettings/deploymentId", "value": second},
+             "Invalid add operation with path: /canarySettings/deploymentId"),
+            ({"op": "replace", "path": "/canarySettings/deploymentId", "value": "deploy"}, "Deployment id does not exist")):
+        with pytest.raises(ClientError) as e:
+            update(op)
+        assert _error(e) == ("BadRequestException", message, 400)
+    with pytest.raises(ClientError) as e:
+        update({"op": "replace", "path": "/canarySettings/badPath", "value": "x"})
+    assert _error(e)[1].startswith("Invalid method setting path: /canarySettings/badPath. Must be one of: ")
+    with pytest.raises(ClientError) as e:
+        apigw.create_stage(restApiId=api_id, stageName="dev3", deploymentId=first, canarySettings={"deploymentId": "deploy"})
+    assert _error(e) == ("BadRequestException", "Deployment id does not exist", 400)

@@ -40,10 +40,10 @@ ERROR_SCHEMA = ('{\n  "$schema" : "http://json-schema.org/draft-04/schema#",\n  
 _BOOL_FIELDS = {"enabled", "apiKeyRequired", "validateRequestBody", "validateRequestParameters",
                 "cacheClusterEnabled", "tracingEnabled", "disableExecuteApiEndpoint", "metricsEnabled",
                 "dataTraceEnabled", "cachingEnabled", "cacheDataEncrypted", "requireAuthorizationForCacheControl",
-                "generateDistinctId"}
+                "generateDistinctId", "useStageCache"}
 _INT_FIELDS = {"burstLimit", "limit", "offset", "timeoutInMillis", "authorizerResultTtlInSeconds",
                "minimumCompressionSize", "throttlingBurstLimit", "cacheTtlInSeconds"}
-_FLOAT_FIELDS = {"rateLimit", "throttlingRateLimit"}
+_FLOAT_FIELDS = {"rateLimit", "throttlingRateLimit", "percentTraffic"}
 # string lists patched by item: "add /binaryMediaTypes/image~1png"
 _LIST_FIELDS = {"binaryMediaTypes", "cacheKeyParameters", "stageKeys", "authorizationScopes", "providerARNs",
                 "features", "types"}
@@ -879,6 +879,15 @@ class ApiGatewayProvider(Provider):
         for _resource, method in methods:
             if "methodIntegration" not in method:
                 raise bad_request("No integration defined for method")
+        canary = params.get("canarySettings")
+        if canary is not None:  # a canary release of an existing stage
+            name = params.get("stageName")
+            if not name:
+                raise bad_request("Invalid deployment content specified.Non null and non empty stageName must be "
+                                  f"provided for canary deployment. Provided value is {'null' if name is None else name}")
+            if name not in api["stages"]:
+                raise bad_request(f"Invalid deployment content specified.Stage {name} must already be created before "
+                                  "making a canary release deployment")
         deployment = {"id": new_id(), "createdDate": now()}
         if params.get("description"):
             deployment["description"] = params["description"]
@@ -901,6 +910,11 @@ class ApiGatewayProvider(Provider):
                 if stage is None:
                     stage = self._new_stage(stage_name, deployment["id"], params)
                     api["stages"][stage_name] = stage
+                elif canary is not None:  # the stage keeps its deployment; the canary runs the new one
+                    stage["canarySettings"] = {"deploymentId": deployment["id"], "useStageCache": False,
+                                               **{k: v for k, v in canary.items() if k != "deploymentId"}}
+                    _canary_defaults(stage)
+                    stage["lastUpdatedDate"] = now()
                 else:
                     stage["deploymentId"] = deployment["id"]
                     stage["lastUpdatedDate"] = now()
@@ -973,6 +987,11 @@ class ApiGatewayProvider(Provider):
         if self.store.get_deployment(ctx.account, ctx.region, api["id"], params["deploymentId"]) is None:
             raise not_found("Invalid Deployment identifier specified")
         _check_variables(params.get("variables"))
+        canary = params.get("canarySettings")
+        if canary is not None:
+            canary.setdefault("deploymentId", params["deploymentId"])
+            if self.store.get_deployment(ctx.account, ctx.region, api["id"], canary["deploymentId"]) is None:
+                raise bad_request("Deployment id does not exist")
         stage = self._new_stage(name, params["deploymentId"], params)
         api["stages"][name] = stage
         self._save(ctx, api)
@@ -1004,6 +1023,8 @@ class ApiGatewayProvider(Provider):
             if segs[0] == "accessLogSettings":
                 _check_access_log_patch(op, segs)
                 plain.append(op)
+            elif segs[0] == "canarySettings" and op.get("op") != "copy":
+                self._patch_canary(ctx, api, stage, op, segs)
             elif segs[0] in _STAGE_FIELDS and (len(segs) == 1 or segs[0] in ("variables", "canarySettings")):
                 plain.append(op)
             elif len(segs) == 2 and op.get("op") == "remove":
@@ -1032,6 +1053,33 @@ class ApiGatewayProvider(Provider):
         stage["lastUpdatedDate"] = now()
         self._save(ctx, api)
         return stage
+
+    def _patch_canary(self, ctx, api, stage, op, segs) -> None:
+        """/canarySettings is removed whole; its members are set by replace only (a canary that
+        does not exist yet starts on the stage's deployment, at 0%)."""
+        path, kind = op.get("path") or "", op.get("op")
+        if len(segs) == 1:
+            if kind != "remove":
+                raise bad_request(f"Invalid method setting path: {path}. Must be one of: {_STAGE_PATHS_MESSAGE}")
+            stage.pop("canarySettings", None)
+            return
+        if kind == "remove":
+            raise bad_request(f"Cannot remove method setting {'/'.join(segs)} because there is no method setting for "
+                              "this method ")
+        if kind == "add":
+            raise bad_request(f"Invalid add operation with path: {path}")
+        field = segs[1]
+        if not (field in ("deploymentId", "percentTraffic", "useStageCache") and len(segs) == 2
+                or field == "stageVariableOverrides" and len(segs) == 3):
+            raise bad_request(f"Invalid method setting path: {path}. Must be one of: {_STAGE_PATHS_MESSAGE}")
+        value = op.get("value")
+        if field == "deploymentId" and self.store.get_deployment(ctx.account, ctx.region, api["id"], value) is None:
+            raise bad_request("Deployment id does not exist")
+        canary = stage.setdefault("canarySettings", {"deploymentId": stage["deploymentId"]})
+        if field == "stageVariableOverrides":
+            canary.setdefault("stageVariableOverrides", {})[_unescape(segs[2])] = value
+        else:
+            canary[field] = _coerce(field, value)
 
     def delete_stage(self, ctx, params):
         api = self._api(ctx, params["restApiId"])
