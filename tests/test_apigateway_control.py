@@ -397,3 +397,16 @@ def test_canary_settings_control_plane(apigw):
     with pytest.raises(ClientError) as e:
         apigw.create_stage(restApiId=api_id, stageName="dev3", deploymentId=first, canarySettings={"deploymentId": "deploy"})
     assert _error(e) == ("BadRequestException", "Deployment id does not exist", 400)
+
+
+def test_imported_api_models_as_given_and_only_empty_default(apigw):
+    import json
+
+    spec = {"swagger": "2.0", "info": {"title": "imported-models", "version": "1"},
+            "paths": {"/": {"get": {"responses": {"200": {"description": "ok"}},
+                                    "x-amazon-apigateway-integration": {"type": "mock"}}}},
+            "definitions": {"Pet": {"type": "object", "properties": {"id": {"type": "integer"}}}}}
+    api = apigw.import_rest_api(body=json.dumps(spec).encode())
+    models = {m["name"]: json.loads(m["schema"]) for m in apigw.get_models(restApiId=api["id"])["items"]}
+    assert models == {"Empty": {"title": "Empty Schema", "type": "object"},
+                      "Pet": {"type": "object", "properties": {"id": {"type": "integer"}}}}

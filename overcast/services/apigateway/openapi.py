@@ -93,9 +93,7 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
             if fail_on_warnings:
                 raise bad_request(f"Errors found during import:\n\tModel name must be alphanumeric: {name}")
             continue
-        body = _rewrite_refs(schema, api_id)
-        body.setdefault("$schema", "http://json-schema.org/draft-04/schema#")
-        body.setdefault("title", name)
+        body = _rewrite_refs(schema, api_id)  # kept as the document gives it (no $schema or title added)
         existing = api["models"].get(name)
         api["models"][name] = {"id": existing["id"] if existing else new_id(), "name": name,
                                "contentType": "application/json", "schema": orjson.dumps(body).decode()}

@@ -539,6 +539,9 @@ class ApiGatewayProvider(Provider):
     def import_rest_api(self, ctx, params):
         spec = openapi.load(params.get("body"))
         api = self.new_api_doc({"name": "imported"})
+        # an imported API starts with AWS's bare Empty model only (no Error model, no description)
+        api["models"] = {"Empty": {"id": api["models"]["Empty"]["id"], "name": "Empty", "contentType": "application/json",
+                                   "schema": '{"title": "Empty Schema", "type": "object"}'}}
         openapi.apply(api, spec, mode="overwrite", fail_on_warnings=_flag(params, "failonwarnings"),
                       params=params.get("parameters") or {})
         self._save(ctx, api)
