@@ -575,3 +575,38 @@ def test_templates_override_the_response_status_and_headers(apigw, endpoint):
     assert r.json() == {"status": "444", "carried": "x1"}
     r = api.call("GET", "/without")
     assert (r.status_code, r.headers["foo"]) == (444, "bar")
+
+
+def test_aws_integration_uris_are_checked_as_aws_does(apigw, endpoint):
+    # AWS's recorded answers for each way an AWS/AWS_PROXY integration URI can be wrong
+    api = Api(apigw, endpoint, "uri-checks")
+    rid = api.resource("/u")
+    apigw.put_method(restApiId=api.id, resourceId=rid, httpMethod="GET", authorizationType="NONE")
+    fn = "arn:aws:lambda:us-east-1:000000000000:function:f"
+    cases = [("AWS", "non-valid-arn", "Invalid ARN specified in the request"),
+             ("AWS_PROXY", f"bad-arn:lambda:path/2015-03-31/functions/{fn}/invocations", "Invalid ARN specified in the request"),
+             ("AWS_PROXY", fn, "AWS ARN for integration must contain path or action"),
+             ("AWS", "arn:aws:iam::000000000000:role/service-role/r", "AWS ARN for integration must contain path or action"),
+             ("AWS_PROXY", f"arn:aws:apigateway:us-east-1:lambda:test/2015-03-31/functions/{fn}/invocations",
+              "AWS ARN for integration must contain path or action"),
+             ("AWS_PROXY", "arn:aws:apigateway:us-east-1:s3:path/b/k",
+              "Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations."),
+             ("AWS_PROXY", f"arn:aws:apigateway:us-east-1:lambda:path/random/value/{fn}/invocations",
+              "Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations.")]
+    for kind, uri, message in cases:
+        with pytest.raises(apigw.exceptions.BadRequestException) as e:
+            apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="GET", type=kind, uri=uri,
+                                  integrationHttpMethod="POST")
+        assert e.value.response["Error"]["Message"] == message, uri
+    apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="GET", type="AWS", integrationHttpMethod="POST",
+                          uri="arn:aws:apigateway:us-east-1:s3:path/b/k")
+
+
+def test_lambda_proxy_called_with_another_method_than_post_fails(apigw, endpoint, backend):
+    # Lambda's Invoke is a POST: AWS answers 500 Internal server error (its recorded answer)
+    api = Api(apigw, endpoint, "proxy-get")
+    api.method("/g", "GET", {"type": "AWS_PROXY", "integrationHttpMethod": "GET", "uri": LAMBDA_URI.format(arn=backend)})
+    api.deploy()
+    r = api.call("GET", "/g")
+    assert r.status_code == 500
+    assert r.json() == {"message": "Internal server error"}

@@ -4,6 +4,7 @@ ids, and integration documents checked with AWS's messages."""
 from __future__ import annotations
 
 import random
+import re
 import string
 
 from overcast.aws.errors import AwsError
@@ -19,6 +20,22 @@ def bad_request(message: str) -> AwsError:
     return AwsError("BadRequestException", message, 400)
 
 
+_LAMBDA_INVOCATIONS = re.compile(r"path/2015-03-31/functions/.+/invocations")
+
+
+def _check_aws_uri(kind: str, uri: str) -> None:
+    """An AWS integration's URI, arn:aws:apigateway:{region}:{service}:{path|action}/..., with
+    AWS's answer for each way it can be wrong."""
+    parts = uri.split(":", 5)
+    if parts[0] != "arn" or len(parts) < 6:
+        raise bad_request("Invalid ARN specified in the request")
+    if not parts[5].startswith(("path/", "action/")):  # another service's ARN (a function's, a role's)
+        raise bad_request("AWS ARN for integration must contain path or action")
+    if kind == "AWS_PROXY" and (parts[4] != "lambda" or not _LAMBDA_INVOCATIONS.fullmatch(parts[5])):
+        raise bad_request("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose "
+                          "stream invocations.")
+
+
 def build_integration(params: dict) -> dict:
     kind = params.get("type")
     if kind not in ("HTTP", "AWS", "MOCK", "HTTP_PROXY", "AWS_PROXY"):
@@ -30,11 +47,8 @@ def build_integration(params: dict) -> dict:
         if not params.get("integrationHttpMethod"):
             raise bad_request("Enumeration value for HttpMethod must be non-empty")
     uri = params.get("uri") or ""
-    if kind in ("AWS", "AWS_PROXY") and not uri.startswith("arn:"):
-        raise bad_request("AWS ARN for integration must contain path or action")
-    if kind == "AWS_PROXY" and ":lambda:path/" not in uri:
-        raise bad_request("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose "
-                          "stream invocations.")
+    if kind in ("AWS", "AWS_PROXY"):
+        _check_aws_uri(kind, uri)
     if kind in ("HTTP", "HTTP_PROXY") and not uri.startswith(("http://", "https://")):
         raise bad_request("Invalid HTTP endpoint specified for URI")
     timeout = params.get("timeoutInMillis", 29000)

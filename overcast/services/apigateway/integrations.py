@@ -249,6 +249,12 @@ class Integrations:
         }
 
     async def _lambda_proxy(self, stage, state, plan, timeout) -> HttpResponse:
+        if (plan.integration.get("httpMethod") or "POST").upper() != "POST":
+            # Lambda's Invoke is a POST: API Gateway's call with another method fails, answered as
+            # an integration failure with status 500 (AWS's recorded answer, not the type's 504)
+            log.warning("API Gateway %s: Lambda proxy integration with integrationHttpMethod %s (Invoke is a POST)",
+                        stage.api_id, plan.integration.get("httpMethod"))
+            raise GatewayError("INTEGRATION_FAILURE", status=500)
         function = self._function(stage, state, plan)
         event = self.proxy_event(stage, state, plan)
         result = await self._invoke(stage, function, orjson.dumps(event), timeout)
