@@ -160,3 +160,42 @@ def test_delete_function_version_and_latest(lam, unique_name):
     with pytest.raises(ClientError) as e:
         lam.delete_function(FunctionName=name, Qualifier="1233")
     assert e.value.response["Error"]["Message"] == f"Function not found: {arn}"
+
+
+def test_layer_versions_and_references_as_aws_checks_them(lam, unique_name):
+    from lambda_functions import zip_files
+
+    name = unique_name("layer")
+    first = lam.publish_layer_version(LayerName=name, Content={"ZipFile": zip_files({"a.txt": "a"})},
+                                      CompatibleRuntimes=[])
+    assert first["CompatibleRuntimes"] == [] and "CompatibleArchitectures" not in first  # kept as given
+    second = lam.publish_layer_version(LayerName=name, Content={"ZipFile": zip_files({"a.txt": "b"})})
+    for version in (0, -1):
+        with pytest.raises(ClientError) as e:
+            lam.get_layer_version(LayerName=name, VersionNumber=version)
+        assert e.value.response["Error"]["Message"] == "Layer Version Cannot be less than 1"
+    with pytest.raises(ClientError) as e:
+        lam.delete_layer_version(LayerName=name, VersionNumber=0)
+    assert e.value.response["Error"]["Message"] == "Layer Version Cannot be less than 1"
+    arns = [first["LayerVersionArn"], second["LayerVersionArn"]]
+    with pytest.raises(ClientError) as e:
+        create_python(lam, unique_name("fn"), Layers=arns)
+    assert e.value.response["Error"]["Message"] == (
+        "Two different versions of the same layer are not allowed to be referenced in the same function. "
+        f"{arns[0]} and {arns[1]} are versions of the same layer.")
+    other = arns[0].replace(":us-east-1:", ":eu-west-1:")
+    with pytest.raises(ClientError) as e:
+        create_python(lam, unique_name("fn"), Layers=[other])
+    assert e.value.response["Error"]["Message"] == \
+        "Layers are not in the same region as the function. Layers are expected to be in region us-east-1."
+
+    lam.add_layer_version_permission(LayerName=name, VersionNumber=1, StatementId="s1", Action="lambda:GetLayerVersion",
+                                     Principal="*")
+    with pytest.raises(ClientError) as e:
+        lam.add_layer_version_permission(LayerName=name, VersionNumber=1, StatementId="s1",
+                                         Action="lambda:GetLayerVersion", Principal="*")
+    assert e.value.response["Error"]["Message"] == \
+        "The statement id (s1) provided already exists. Please provide a new statement id, or remove the existing statement."
+    with pytest.raises(ClientError) as e:
+        lam.remove_layer_version_permission(LayerName=name, VersionNumber=1, StatementId="s1", RevisionId="wrong")
+    assert e.value.response["Error"]["Message"].endswith("Call the GetLayerPolicy API to retrieve the latest Revision Id")

@@ -468,6 +468,13 @@ class LambdaProvider(Provider):
                                "to satisfy constraint: Member must satisfy constraint: [Member must have length less than "
                                "or equal to 140, Member must satisfy regular expression pattern: "
                                "arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+]")
+            if m.group(1) != region:
+                raise _invalid(f"Layers are not in the same region as the function. Layers are expected to be in "
+                               f"region {region}.")
+            same = next((o["Arn"] for o in out if o["Arn"].rsplit(":", 1)[0] == arn.rsplit(":", 1)[0]), None)
+            if same is not None:
+                raise _invalid("Two different versions of the same layer are not allowed to be referenced in the same "
+                               f"function. {same} and {arn} are versions of the same layer.")
             layer = self.store.get_layer_version(m.group(2), m.group(1), m.group(3), int(m.group(4)))
             if layer is None:
                 raise _invalid(f"Layer version {arn} does not exist.")
@@ -503,13 +510,13 @@ class LambdaProvider(Provider):
         self._check_environment(params.get("Environment"))
         if len(params.get("Tags") or {}) > 50:
             raise _invalid("Number of tags exceeds resource tag limit.")
+        layers = self._layers(ctx.account, ctx.region, params.get("Layers"))
         if self.store.get_function(ctx.account, ctx.region, name) is not None:
             raise _conflict(f"Function already exist: {name}")
         signed_by = params.get("CodeSigningConfigArn") and self.signing.checked_arn(ctx, params["CodeSigningConfigArn"])
         self.signing.check_code(ctx.account, ctx.region, signed_by)
         data = await self._code_from_params(ctx, params.get("Code") or {})
         sha_b64, sha_hex, size = await self._store_code(ctx.account, ctx.region, data)
-        layers = self._layers(ctx.account, ctx.region, params.get("Layers"))
         config = {
             "FunctionName": name,
             "FunctionArn": self._arn(ctx.account, ctx.region, name),
@@ -906,7 +913,7 @@ class LambdaProvider(Provider):
                            "Call the GetPolicy API to retrieve the latest Revision Id", 412, Type="User")
         sid = params["StatementId"]
         if any(s.get("Sid") == sid for s in policy["Statement"]):
-            raise _conflict("The statement id (sid) provided already exists. Please specify a different statement id, "
+            raise _conflict(f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
                             "or remove the existing statement.")
         principal = params["Principal"]
         if principal == "*":
@@ -1263,14 +1270,17 @@ class LambdaProvider(Provider):
                 "Description": params.get("Description") or "", "CreatedDate": _timestamp(), "Version": number,
                 "_Sha": sha_hex,
             }
-            for key in ("CompatibleRuntimes", "LicenseInfo", "CompatibleArchitectures"):
-                if params.get(key):
+            if params.get("LicenseInfo"):
+                config["LicenseInfo"] = params["LicenseInfo"]
+            for key in ("CompatibleRuntimes", "CompatibleArchitectures"):  # kept as given, an empty list too
+                if params.get(key) is not None:
                     config[key] = params[key]
             return config
 
         return _public(self.store.add_layer_version(ctx.account, ctx.region, name, make))
 
     def _layer_version(self, ctx, name, number) -> dict:
+        _check_layer_number(number)
         layer = self.store.get_layer_version(ctx.account, ctx.region, name, int(number))
         if layer is None:
             raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404, Type="User")
@@ -1306,7 +1316,7 @@ class LambdaProvider(Provider):
     def _layer_revision(layer: dict, revision: str | None) -> None:
         if revision and revision != (layer.get("_Policy") or {}).get("_Revision"):
             raise AwsError("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
-                           "Call the GetLayerVersionPolicy API to retrieve the latest Revision Id", 412, Type="User")
+                           "Call the GetLayerPolicy API to retrieve the latest Revision Id", 412, Type="User")
 
     def add_layer_version_permission(self, ctx, params):
         action, principal = params["Action"], params["Principal"]
@@ -1324,7 +1334,7 @@ class LambdaProvider(Provider):
         policy = layer.get("_Policy") or {"Version": "2012-10-17", "Id": "default", "Statement": []}
         sid = params["StatementId"]
         if any(s.get("Sid") == sid for s in policy["Statement"]):
-            raise _conflict("The statement id (sid) provided already exists. Please specify a different statement id, "
+            raise _conflict(f"The statement id ({sid}) provided already exists. Please provide a new statement id, "
                             "or remove the existing statement.")
         statement = {"Sid": sid, "Effect": "Allow",
                      "Principal": "*" if principal == "*" else
@@ -1378,6 +1388,7 @@ class LambdaProvider(Provider):
         return {"Layers": layers}
 
     def delete_layer_version(self, ctx, params):
+        _check_layer_number(params["VersionNumber"])
         name = params["LayerName"].split(":layer:", 1)[-1]
         self.store.delete_layer_version(ctx.account, ctx.region, name, int(params["VersionNumber"]))
         return {}
@@ -2047,6 +2058,11 @@ def _note_outcome(span, spec: FunctionSpec, outcome: Outcome) -> None:
             span.fail(f"{error.get('errorType') or outcome.error_type}: {error.get('errorMessage') or ''}")
         else:
             span.fail(outcome.error_type)
+
+
+def _check_layer_number(number: int) -> None:
+    if number < 1:
+        raise _invalid("Layer Version Cannot be less than 1")
 
 
 def _check_url_qualifier(qualifier: str | None) -> None:
