@@ -31,6 +31,7 @@ from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.s3 import access
 from overcast.services.s3 import checksums as ck
+from overcast.services.s3 import sse_c
 from overcast.services.s3.blobio import (
     INLINE_DB,
     BlobBody,
@@ -891,11 +892,14 @@ class S3Provider(Provider):
             raise AwsError(f"KMS.{error.code}", error.message, 400) from None
 
     def _encryption(self, bucket: Bucket, params) -> dict:
-        """How a new object is encrypted: the request's x-amz-server-side-encryption headers, else
-        the bucket's default encryption. SSE-KMS names a KMS key that must exist and be enabled;
-        its ARN is stored and answered. (Bodies are kept as written: overcast's data directory is
-        the one place they live.)"""
+        """How a new object is encrypted: a customer key (SSE-C, sse_c.py), else the request's
+        x-amz-server-side-encryption headers, else the bucket's default encryption. SSE-KMS names a
+        KMS key that must exist and be enabled; its ARN is stored and answered. (Bodies are kept as
+        written: overcast's data directory is the one place they live.)"""
         algorithm = params.get("ServerSideEncryption")
+        customer_key = sse_c.requested_key(params, other_encryption=algorithm)
+        if customer_key is not None:
+            return {"SSECustomer": sse_c.sealed(customer_key)}
         default = {}
         rules = ((bucket.config.get(CONFIGS["Encryption"][0]) or {}).get("ServerSideEncryptionConfiguration")
                  or {}).get("Rules") or []
@@ -922,6 +926,8 @@ class S3Provider(Provider):
 
     @staticmethod
     def _encryption_out(meta: dict) -> dict:
+        if meta.get("SSECustomer"):
+            return sse_c.answer(meta)
         return {"ServerSideEncryption": meta.get("ServerSideEncryption", "AES256"),
                 "SSEKMSKeyId": meta.get("SSEKMSKeyId"), "BucketKeyEnabled": meta.get("BucketKeyEnabled")}
 
@@ -997,12 +1003,10 @@ class S3Provider(Provider):
         return version_id if (bucket.versioning or version_id != "null") else None
 
     async def put_object(self, ctx, params):
-        if params.get("SSECustomerAlgorithm"):
-            raise AwsError("NotImplemented", "Server-side encryption with customer-provided keys (SSE-C) is not "
-                           "implemented by overcast yet.", 501, sender_fault=False)
         bucket = self._bucket(params["Bucket"])
         key = params["Key"]
         _check_key(key)
+        sse_c.requested_key(params, other_encryption=params.get("ServerSideEncryption"))  # before the body
         self._check_write_conditions(bucket, key, params)
         writer, sums = await self._receive(ctx, params, limit=5 * 1024 ** 3, inline_limit=INLINE_DB)
         try:
@@ -1036,7 +1040,8 @@ class S3Provider(Provider):
             "AcceptRanges": "bytes",
             "VersionId": self._version_out(bucket, obj.version_id),
             "Metadata": meta.get("Metadata") or None,
-            "ServerSideEncryption": meta.get("ServerSideEncryption", "AES256"),
+            "ServerSideEncryption": None if meta.get("SSECustomer") else meta.get("ServerSideEncryption", "AES256"),
+            **sse_c.answer(meta),
         }
         if obj.latest and not params.get("VersionId"):  # not for a version named (AWS's recorded answers)
             out["Expiration"] = self._expiration(bucket, obj.key, obj.size, meta.get("Tags"), obj.modified)
@@ -1106,6 +1111,7 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         key = params["Key"]
         obj = self._object(bucket, key, params.get("VersionId"), "HEAD" if head else "GET")
+        sse_c.check_read(obj.meta, params)
         self._check_read_conditions(obj, params)
         if not head:
             self._check_readable(obj)
@@ -1165,6 +1171,7 @@ class S3Provider(Provider):
     def get_object_attributes(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
         obj = self._object(bucket, params["Key"], params.get("VersionId"))
+        sse_c.check_read(obj.meta, params)
         wanted = set(params.get("ObjectAttributes") or [])
         out = {"LastModified": to_ts(obj.modified), "VersionId": self._version_out(bucket, obj.version_id)}
         if "ETag" in wanted:
@@ -1325,6 +1332,7 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         key = params["Key"]
         src_bucket, src = self._copy_source(ctx, params)
+        sse_c.check_read(src.meta, params, "CopySourceSSECustomer")
         directive = params.get("MetadataDirective") or "COPY"
         if directive not in ("COPY", "REPLACE"):
             raise invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", directive)
@@ -1333,7 +1341,8 @@ class S3Provider(Provider):
         # the bucket has a default encryption configuration of its own (AWS's recorded answers)
         same = src_bucket.name == bucket.name and src.key == key and "versionId=" not in (params["CopySource"] or "")
         changes = directive == "REPLACE" or any(params.get(n) for n in (
-            "StorageClass", "WebsiteRedirectLocation", "ServerSideEncryption", "SSEKMSKeyId", "ChecksumAlgorithm"))
+            "StorageClass", "WebsiteRedirectLocation", "ServerSideEncryption", "SSEKMSKeyId", "ChecksumAlgorithm",
+            "SSECustomerAlgorithm"))
         if same and not changes:  # a copy that encrypts otherwise than the source is a change too
             encryption = self._encryption(bucket, params)
             changes = (encryption["ServerSideEncryption"], encryption.get("SSEKMSKeyId")) != (
@@ -1353,8 +1362,8 @@ class S3Provider(Provider):
             for name in ("StorageClass", "WebsiteRedirectLocation"):
                 if params.get(name):
                     meta[name] = params[name]
-            for name in ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled"):  # the destination's, not the source's
-                meta.pop(name, None)
+            for name in ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "SSECustomer"):
+                meta.pop(name, None)  # the destination's, not the source's
             meta.update(self._encryption(bucket, params))
         if tag_directive == "REPLACE":
             if params.get("Tagging"):
@@ -1612,6 +1621,7 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         upload = self._upload(bucket, params["Key"], params.get("UploadId"))
         number = self._part_number(params)
+        sse_c.check_part(upload[4], params)
         algorithm = upload[4].get("Algorithm")
         # an upload without an algorithm gets a FULL_OBJECT CRC64NVME, as S3 gives one since 2025:
         # each part's is kept (not answered) and combined when the upload completes
@@ -1639,7 +1649,9 @@ class S3Provider(Provider):
         bucket = self._bucket(params["Bucket"])
         upload = self._upload(bucket, params["Key"], params.get("UploadId"))
         number = self._part_number(params)
+        sse_c.check_part(upload[4], params)
         _, src = self._copy_source(ctx, params)
+        sse_c.check_read(src.meta, params, "CopySourceSSECustomer")
         start, length = 0, src.size
         text = params.get("CopySourceRange")
         if text:
@@ -1770,7 +1782,9 @@ class S3Provider(Provider):
             self.blobs.delete(part_blob)
         out = {"Location": f"{ctx.endpoint}/{bucket.name}/{quote_plus(key, safe='/')}", "Bucket": bucket.name,
                "Key": key, "ETag": etag, "VersionId": self._version_out(bucket, version_id),
-               **self._encryption_out(meta), "ChecksumType": checksum_type if sums else None,
+               # an SSE-C upload's completion names no encryption (AWS's recorded answers)
+               **({} if meta.get("SSECustomer") else self._encryption_out(meta)),
+               "ChecksumType": checksum_type if sums else None,
                "Expiration": self._expiration(bucket, key, size, meta.get("Tags"), now())}
         for alg, value in sums.items():
             out[f"Checksum{alg}"] = value
