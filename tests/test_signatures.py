@@ -9,9 +9,11 @@ import hmac
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
+from xml.etree import ElementTree
 
 import boto3
 import botocore
@@ -293,6 +295,60 @@ def test_s3_expired_presigned_url(verifying, monkeypatch):
     response = httpx.get(url)
     assert response.status_code == 403
     assert "<Code>AccessDenied</Code>" in response.text and "<Message>Request has expired</Message>" in response.text
+
+
+def _xml_error(body: bytes) -> dict:
+    return {child.tag: child.text for child in ElementTree.fromstring(body)}
+
+
+def test_s3_signature_mismatch_lists_the_bytes_signed(verifying):
+    s3 = _client(verifying, "s3", signature_version="s3v4")
+    s3.create_bucket(Bucket="bytes-bucket")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "bytes-bucket", "Key": "k"}, ExpiresIn=60)
+    error = _xml_error(httpx.get(url.replace("/k?", "/other?")).content)
+    assert error["Code"] == "SignatureDoesNotMatch"
+    assert error["StringToSignBytes"] == " ".join(f"{b:02x}" for b in error["StringToSign"].encode())
+    assert error["CanonicalRequestBytes"].startswith("47 45 54 0a")  # "GET\n"
+
+
+def test_s3_non_ascii_header_values_verify(verifying):
+    """SDKs sign the text of a non-ASCII header value and send it UTF-8-encoded."""
+    s3 = _client(verifying, "s3")
+    s3.create_bucket(Bucket="unicode-bucket")
+    s3.put_object(Bucket="unicode-bucket", Key="k", Body=b"x", CacheControl="ÄMÄZÕÑ S3",
+                  ContentDisposition='attachment; filename="test_—_é.pdf"')
+    assert s3.head_object(Bucket="unicode-bucket", Key="k")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_s3_presigned_url_refuses_unsigned_amz_headers(verifying):
+    s3 = _client(verifying, "s3", signature_version="s3v4")
+    s3.create_bucket(Bucket="unsigned-bucket")
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "unsigned-bucket", "Key": "k",
+                                                          "Metadata": {"foo": "bar"}}, ExpiresIn=60)
+    assert httpx.put(url, content=b"x", headers={"x-amz-meta-foo": "bar"}).status_code == 200
+    response = httpx.put(url, content=b"x", headers={"x-amz-meta-foo": "bar", "x-amz-meta-wrong": "w"})
+    error = _xml_error(response.content)
+    assert (response.status_code, error["Code"], error["HeadersNotSigned"]) == (403, "AccessDenied", "x-amz-meta-wrong")
+    assert error["Message"] == "There were headers present in the request which were not signed"
+    broken = url.replace("X-Amz-Credential=" + KEY + "%2F", "X-Amz-Credential=" + KEY + "%252F")
+    error = _xml_error(httpx.put(broken, content=b"x").content)
+    assert error["Code"] == "AuthorizationQueryParametersError"
+    assert error["Message"].startswith("Error parsing the X-Amz-Credential parameter")
+
+
+def test_s3_sigv2_presigned_url_signs_the_amz_query_parameters(verifying):
+    s3 = _client(verifying, "s3")
+    s3.create_bucket(Bucket="sigv2-meta-bucket")
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "sigv2-meta-bucket", "Key": "k",
+                                                          "Metadata": {"foo": "bar"}}, ExpiresIn=60)
+    assert "x-amz-meta-foo=bar" in url
+    assert httpx.put(url, content=b"x").status_code == 200
+    assert s3.head_object(Bucket="sigv2-meta-bucket", Key="k")["Metadata"] == {"foo": "bar"}
+    assert httpx.put(url.replace("x-amz-meta-foo=bar", "x-amz-meta-foo=baz"), content=b"x").status_code == 403
+    response = httpx.put(re.sub(r"&?Signature=[^&]*", "", url), content=b"x")
+    error = _xml_error(response.content)
+    assert (response.status_code, error["Code"]) == (403, "AccessDenied")
+    assert error["Message"] == "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"
 
 
 def test_s3_tampered_body_is_refused(verifying):

@@ -181,7 +181,7 @@ class Verifier:
         query = _query_pairs(request.query_string) if request.query_string else []
         presigned = auth is None and any(name == "X-Amz-Signature" for name, _ in query)
         if auth is None and not presigned:
-            if any(name == "AWSAccessKeyId" for name, _ in query):
+            if any(name in ("AWSAccessKeyId", "Signature") for name, _ in query):
                 if not s3:
                     raise SignatureFailure("unsupported")
                 return await self._verify_v2(request, query, s3_path, None)
@@ -206,6 +206,8 @@ class Verifier:
         if presigned and algorithm != ALGORITHM:
             raise SignatureFailure("unsupported")
         scope_parts = credential.split("/")
+        if s3 and presigned and credential and signed_headers and signature and len(scope_parts) != 5:
+            raise SignatureFailure("bad_credential")  # e.g. its slashes encoded twice
         if len(scope_parts) != 5 or scope_parts[4] != "aws4_request" or not signed_headers or not signature:
             raise SignatureFailure("incomplete", auth=auth or "", presigned=presigned)
         access_key, date, region, service, _ = scope_parts
@@ -226,6 +228,8 @@ class Verifier:
             raise SignatureFailure("skewed", amz_date=amz_date, now=now, future=moment > now)
         payload_hash = _payload_hash(request, s3, presigned)
         names = signed_headers.split(";")
+        if presigned and s3:
+            _check_all_signed(request, names)
         canonical = "\n".join((
             request.method,
             _canonical_path(request.raw_path or request.path, s3),
@@ -259,6 +263,8 @@ class Verifier:
         else:
             access_key, signature, date = fields.get("AWSAccessKeyId", ""), fields.get("Signature", ""), \
                 fields.get("Expires", "")
+            if not (access_key and signature and date):
+                raise SignatureFailure("v2_incomplete")
             try:
                 deadline = int(date)
             except ValueError:
@@ -272,6 +278,9 @@ class Verifier:
         if found.session_token is not None and token != found.session_token:
             raise SignatureFailure("bad_token", access_key=access_key)
         amz = {}
+        if header is None:  # a presigned URL carries the x-amz-* headers it signed in its query (botocore's
+            # HmacV1QueryAuth moves them there)
+            amz = {name.lower(): value for name, value in query if name.lower().startswith("x-amz-")}
         for name in request.headers:
             if name.startswith("x-amz-"):
                 amz[name] = ",".join(v.strip() for v in request.header_values(name))
@@ -367,9 +376,30 @@ def _canonical_path(raw_path: str, s3: bool) -> str:
     return quote(normalize_url_path(raw_path or "/"), safe="/~")
 
 
+def _check_all_signed(request, signed: list[str]) -> None:
+    """A presigned S3 URL signs every x-amz-* header sent with it (but the payload hash, which it
+    does not sign): others are refused, named (AWS's recorded answers)."""
+    unsigned = [name for name in request.headers
+                if name.startswith("x-amz-") and name != "x-amz-content-sha256" and name not in signed]
+    if unsigned:
+        raise SignatureFailure("unsigned_headers", names=unsigned)
+
+
 def _header_value(request, name: str) -> str:
     values = request.header_values(name)
-    return ",".join(_SPACES.sub(" ", v.strip()) for v in values)
+    return ",".join(_SPACES.sub(" ", _as_signed(v).strip()) for v in values)
+
+
+def _as_signed(value: str) -> str:
+    """A header value as the client signed it: the HTTP layer hands the wire bytes decoded as
+    ISO-8859-1, while SDKs sign the text and send it UTF-8-encoded (non-ASCII metadata, Content-
+    Disposition file names), so the canonical request (hashed as UTF-8) must hold the text."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:  # not UTF-8 on the wire: signed as its bytes
+        return value
 
 
 def _payload_hash(request, s3: bool, presigned: bool) -> str:
@@ -485,7 +515,8 @@ def _expired_token(family, d):
 def _mismatch(family, d):
     if family == "s3":
         fields = {"AWSAccessKeyId": d["access_key"], "StringToSign": d["string_to_sign"],
-                  "SignatureProvided": d["signature"], "CanonicalRequest": d["canonical"]}
+                  "SignatureProvided": d["signature"], "StringToSignBytes": _hex_bytes(d["string_to_sign"]),
+                  "CanonicalRequest": d["canonical"], "CanonicalRequestBytes": _hex_bytes(d["canonical"])}
         return AwsError("SignatureDoesNotMatch", S3_SIGNATURE_MESSAGE, 403,
                         **{k: v for k, v in fields.items() if v})
     message = SIGNATURE_MESSAGE
@@ -493,6 +524,26 @@ def _mismatch(family, d):
         message += (f"\n\nThe Canonical String for this request should have been\n'{d['canonical']}'\n\n"
                     f"The String-to-Sign should have been\n'{d['string_to_sign']}'\n")
     return AwsError("InvalidSignatureException" if family == "json" else "SignatureDoesNotMatch", message, 403)
+
+
+def _hex_bytes(text: str) -> str:
+    """A string's UTF-8 bytes as S3 lists them in SignatureDoesNotMatch (`50 55 54 0a ...`)."""
+    return " ".join(f"{b:02x}" for b in text.encode())
+
+
+def _unsigned_headers(family, d):
+    return AwsError("AccessDenied", "There were headers present in the request which were not signed", 403,
+                    HeadersNotSigned=", ".join(d["names"]))
+
+
+def _bad_credential(family, d):
+    return AwsError("AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; the "
+                    "Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".", 400)
+
+
+def _v2_incomplete(family, d):
+    return AwsError("AccessDenied", "Query-string authentication requires the Signature, Expires and "
+                    "AWSAccessKeyId parameters", 403)
 
 
 def _skewed(family, d):
@@ -554,4 +605,5 @@ def _missing_sha256(family, d):
 _ERRORS = {"missing": _missing, "unknown_key": _unknown_key, "bad_token": _bad_token,
            "expired_token": _expired_token, "mismatch": _mismatch, "skewed": _skewed, "expired_url": _expired_url,
            "incomplete": _incomplete, "unsupported": _unsupported, "missing_sha256": _missing_sha256,
-           "v2_date": _v2_date}
+           "v2_date": _v2_date, "unsigned_headers": _unsigned_headers, "bad_credential": _bad_credential,
+           "v2_incomplete": _v2_incomplete}

@@ -1624,9 +1624,11 @@ class S3Provider(Provider):
         sse_c.check_part(upload[4], params)
         algorithm = upload[4].get("Algorithm")
         # an upload without an algorithm gets a FULL_OBJECT CRC64NVME, as S3 gives one since 2025:
-        # each part's is kept (not answered) and combined when the upload completes
+        # each part's is kept (not answered) and combined when the upload completes; not an SSE-C
+        # upload's (AWS's recorded answers)
+        default = None if algorithm or upload[4].get("SSECustomer") else "CRC64NVME"
         writer, sums = await self._receive(ctx, params, limit=5 * 1024 ** 3, default_algorithm=algorithm,
-                                           also=None if algorithm else "CRC64NVME")
+                                           also=default)
         if algorithm and algorithm not in sums:
             await asyncio.to_thread(writer.abort)
             raise AwsError("InvalidRequest", f"Checksum Type mismatch occurred, expected checksum Type: "
