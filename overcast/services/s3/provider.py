@@ -29,9 +29,8 @@ import orjson
 from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
-from overcast.services.s3 import access
+from overcast.services.s3 import access, sse_c
 from overcast.services.s3 import checksums as ck
-from overcast.services.s3 import sse_c
 from overcast.services.s3.blobio import (
     INLINE_DB,
     BlobBody,
