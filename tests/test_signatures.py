@@ -351,6 +351,25 @@ def test_s3_sigv2_presigned_url_signs_the_amz_query_parameters(verifying):
     assert error["Message"] == "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"
 
 
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_s3_browser_post_policy_signature(verifying, version):
+    s3 = _client(verifying, "s3")
+    bucket = f"post-policy-{version}"
+    s3.create_bucket(Bucket=bucket)
+    post = _client(verifying, "s3", signature_version=version).generate_presigned_post(bucket, "k", ExpiresIn=60)
+    assert httpx.post(post["url"], data=post["fields"], files={"file": b"data"}).status_code == 204
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
+    fields = {**post["fields"], "policy": post["fields"]["policy"][:-2]}
+    response = httpx.post(post["url"], data=fields, files={"file": b"other"})
+    error = _xml_error(response.content)
+    assert (response.status_code, error["Code"]) == (403, "SignatureDoesNotMatch")
+    assert error["StringToSign"] == fields["policy"]
+    assert error["SignatureProvided"] == fields.get("x-amz-signature", fields.get("signature"))
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
+    wrong = _client(verifying, "s3", secret="wrong", signature_version=version).generate_presigned_post(bucket, "k")
+    assert httpx.post(wrong["url"], data=wrong["fields"], files={"file": b"x"}).status_code == 403
+
+
 def test_s3_tampered_body_is_refused(verifying):
     """The body must hash to the signed x-amz-content-sha256."""
     s3 = _client(verifying, "s3")

@@ -248,6 +248,35 @@ class Verifier:
         return Signed(access_key, found.account, amz_date, scope, signature, key, payload_hash)
 
 
+    async def verify_post_policy(self, fields: dict) -> str:
+        """A browser POST upload's policy signature (`fields`: the form's, names lower-cased): SigV4's
+        hex HMAC of the base64 policy with the X-Amz-Credential's signing key, or SigV2's base64
+        HMAC-SHA1 with the secret (S3's "Authenticating requests in browser-based uploads"). The
+        signer's account."""
+        policy = fields.get("policy", "")
+        if "x-amz-signature" in fields:
+            signature = fields["x-amz-signature"]
+            scope = fields.get("x-amz-credential", "").split("/")
+            if len(scope) != 5:
+                raise SignatureFailure("bad_credential")
+            access_key = scope[0]
+        else:
+            signature, access_key = fields.get("signature", ""), fields.get("awsaccesskeyid", "")
+        found = await self.credential(access_key)
+        if found is None:
+            raise SignatureFailure("unknown_key", access_key=access_key)
+        if found.session_token is not None and fields.get("x-amz-security-token") != found.session_token:
+            raise SignatureFailure("bad_token", access_key=access_key)
+        if "x-amz-signature" in fields:
+            key = self.signing_key(found.secret, *scope[1:4])
+            expected = hmac.new(key, policy.encode(), hashlib.sha256).hexdigest()
+        else:
+            expected = base64.b64encode(hmac.new(found.secret.encode(), policy.encode(), hashlib.sha1).digest()).decode()
+        if not hmac.compare_digest(expected, signature):
+            raise SignatureFailure("mismatch", access_key=access_key, canonical="", string_to_sign=policy,
+                                   signature=signature)
+        return found.account
+
     async def _verify_v2(self, request, query: list, s3_path: str, header: str | None) -> Signed:
         """S3's legacy signatures (SigV2: `Authorization: AWS key:signature`, or the AWSAccessKeyId /
         Expires / Signature query of presigned URLs that boto3 still makes by default)."""

@@ -294,7 +294,7 @@ class S3Front:
                 raise AwsError("NotImplemented", "Browser POST uploads need the python-multipart package.", 501,
                                sender_fault=False) from None
 
-            return await post_object(provider, request, ctx, bucket)
+            return await post_object(provider, request, ctx, bucket, self.verifier)
         operation = self.model.operations[name]
         chunked = _is_aws_chunked(request.headers)
         check = PayloadCheck(ctx.signed) if PayloadCheck.wanted(ctx.signed) else None

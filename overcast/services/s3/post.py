@@ -1,7 +1,7 @@
 """Browser uploads: a multipart/form-data POST to the bucket with a key, a POST policy and the
 file (S3's "POST Object"). The form is parsed as it streams; the file part goes straight to disk.
-The policy's expiration and conditions are enforced; signatures are not checked (overcast checks
-none)."""
+The policy's expiration and conditions are enforced; its signature when overcast verifies
+signatures (OVERCAST_VERIFY_SIGNATURES, docs/security.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from overcast.aws.context import HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.aws.protocols.xmlcodec import XmlSyntaxError, escape_text, parse_xml
 from overcast.aws.routing import account_for
+from overcast.aws.signing import SignatureFailure
 from overcast.services.s3 import access
 from overcast.services.s3.blobio import BATCH, BlobWriter
 from overcast.services.s3.checksums import DEFAULT_ALGORITHM
@@ -33,7 +34,8 @@ def _denied(message: str) -> AwsError:
     return AwsError("AccessDenied", f"Invalid according to Policy: {message}", 403)
 
 
-async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
+async def post_object(provider, request, ctx, bucket_name: str, verifier=None) -> HttpResponse:
+    """`verifier`: overcast.aws.signing's, when signatures are verified (then the policy's is)."""
     bucket = provider.store.bucket(bucket_name)
     if bucket is None:
         raise no_such_bucket(bucket_name)
@@ -112,10 +114,17 @@ async def post_object(provider, request, ctx, bucket_name: str) -> HttpResponse:
                            "please check the order of the fields.", 400, ArgumentName="key", ArgumentValue="")
         if state["filename"] is not None:  # a file given as a plain field has no name to put in
             key = key.replace("${filename}", state["filename"])
-        _check_policy(lower, fields, bucket.name, key, writer.size, signed=request.cross_site is not None)
         # the form's credential names the uploader's account; another account's bucket needs its policy
         access_key = (lower.get("x-amz-credential") or lower.get("awsaccesskeyid") or "").split("/", 1)[0]
-        access.check_account(account_for(access_key) if access_key else ctx.account, bucket, key, "s3:PutObject")
+        account = account_for(access_key) if access_key else ctx.account
+        if verifier is not None and lower.get("policy"):  # the signature before what it signs (AWS's answers)
+            _check_signature_fields(lower)
+            try:
+                account = await verifier.verify_post_policy(lower)
+            except SignatureFailure as failure:
+                raise failure.as_error("s3") from None
+        _check_policy(lower, fields, bucket.name, key, writer.size, signed=request.cross_site is not None)
+        access.check_account(account, bucket, key, "s3:PutObject")
         if access_key and not ctx.access_key:
             ctx.access_key = access_key  # the uploader, whom the upload's event names
         params = {"Bucket": bucket.name, "Key": key, "Metadata": {k[len("x-amz-meta-"):]: v for k, v in lower.items()
