@@ -602,3 +602,20 @@ def test_server_header_generated_configuration_ids_and_tagging_event_version(s3,
             records += json.loads(message["Body"]).get("Records", [])
     assert records[0]["eventName"] == "ObjectTagging:Put" and records[0]["eventVersion"] == "2.3"
     assert "sequencer" not in records[0]["s3"]["object"]
+
+
+def test_a_request_signed_for_aws_global_is_refused(endpoint, client, unique_name):
+    """`aws-global` is botocore's endpoint pseudo-region, not a signing region: S3 answers
+    AuthorizationHeaderMalformed naming us-east-1 (AWS's recorded answer); botocore itself signs
+    such a client's requests for us-east-1, which work."""
+    name = unique_name("global")
+    response = raw(endpoint, "PUT", f"/{name}", region="aws-global")
+    assert response.status_code == 400
+    error = {child.tag.split("}")[-1]: child.text for child in ElementTree.fromstring(response.content)}
+    assert (error["Code"], error["Region"]) == ("AuthorizationHeaderMalformed", "us-east-1")
+    assert error["Message"] == ("The authorization header is malformed; the region 'aws-global' is wrong; "
+                                "expecting 'us-east-1'")
+    assert raw(endpoint, "HEAD", f"/{name}", region="aws-global").status_code == 400
+    s3 = client("s3", region="aws-global")
+    s3.create_bucket(Bucket=name)
+    assert s3.head_bucket(Bucket=name)["BucketRegion"] == "us-east-1"

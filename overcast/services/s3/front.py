@@ -53,6 +53,8 @@ NO_CONTENT = frozenset(("PutBucketPolicy", "PutBucketTagging"))
 _SUBRESOURCE_SKIP = frozenset(("x-id",))
 _WEBSITE_LABEL = re.compile(r"^s3-website([.-].*)?$")
 
+_GLOBAL_PSEUDO_REGION = "aws-global"
+
 
 def uri_decode(text: str) -> str:
     """A percent-encoded part of the URI (held as latin-1 text, one character a byte) as the UTF-8
@@ -161,6 +163,11 @@ class S3Front:
                 return await serve_website(provider, request, ctx, bucket_name, key)
             if self.verifier is not None and request.method != "OPTIONS":
                 await self._verify(request, ctx, bucket_name, key)
+            if ctx.region == _GLOBAL_PSEUDO_REGION and ctx.access_key:
+                # botocore's endpoint pseudo-region, which some tools sign with: S3 refuses the
+                # signature's region (AWS's recorded answer), expecting the global endpoint's
+                raise AwsError("AuthorizationHeaderMalformed", "The authorization header is malformed; the region "
+                               "'aws-global' is wrong; expecting 'us-east-1'", 400, Region="us-east-1")
             _check_presigned(request)
             if request.method == "OPTIONS":
                 return self._preflight(provider, bucket_name, key, request, ctx)
