@@ -57,3 +57,15 @@ def test_website_configuration_checks(s3, bucket):
     assert _refusal(s3, bucket, {**index, "RoutingRules": []})["Code"] == "MalformedXML"
     s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={**index, "RoutingRules": [
         {"Condition": {"KeyPrefixEquals": "old/"}, "Redirect": {"ReplaceKeyPrefixWith": "new/", "Protocol": "https"}}]})
+
+
+def test_an_error_document_with_a_redirect_location_redirects(s3, bucket, endpoint):
+    """The error document's own x-amz-website-redirect-location is followed: the 404 is lost."""
+    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"},
+                                                               "ErrorDocument": {"Key": "error.html"}})
+    s3.put_object(Bucket=bucket, Key="index.html", WebsiteRedirectLocation="/another/index.html")
+    s3.put_object(Bucket=bucket, Key="error.html", Body=b"error_redirected", WebsiteRedirectLocation="/another/error.html")
+    first = _website(endpoint, bucket, "/")
+    assert (first.status_code, first.headers["location"]) == (301, "/another/index.html")
+    missing = _website(endpoint, bucket, "/another/index.html")
+    assert (missing.status_code, missing.headers["location"]) == (301, "/another/error.html")

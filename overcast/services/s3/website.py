@@ -158,6 +158,8 @@ async def serve_website(provider, request, ctx, bucket_name: str | None, key: st
     if error_key:
         doc = provider.store.latest(bucket.name, error_key)
         if doc is not None and not doc.delete_marker:
+            if doc.meta.get("WebsiteRedirectLocation"):  # the error document redirects too (the 404 is lost)
+                return _redirect(301, doc.meta["WebsiteRedirectLocation"], ctx)
             return _serve(provider, doc, 404, ctx, head)
     response = _html_error(404, "Not Found", "NoSuchKey", "The specified key does not exist.", ctx, {"Key": lookup},
                            error_document=error_key)
