@@ -36,13 +36,14 @@ ALIASES = {"lambda_": "lambda", "eventbridge": "events", "apigatewayv2-execute-a
 
 
 # The API Gateway tests build invoke URLs {apiId}.execute-api.<overcast's IP> (localstack_plugin.py
-# resolves them to overcast): a name overcast's DNS-rebinding guard serves only when allowed.
+# resolves them to overcast), and some S3 tests <bucket>.s3[.<region>].<overcast's IP>: names overcast's
+# DNS-rebinding guard serves only when allowed.
 # LocalStack's tests sign with their own keys (test/test, and the secondary account's
 # 000000000002/test2, localstack/testing/config.py) and expect AWS's refusals of bad signatures
 # (SignatureDoesNotMatch, expired presigned URLs): overcast verifies signatures for them, with those
 # keys registered, as a user would turn it on (docs/security.md)
 LOCALSTACK_OVERCAST_ENV = {"OVERCAST_FIREHOSE_MAX_BUFFER_SECONDS": "1",
-                           "OVERCAST_ALLOWED_HOSTS": "*.execute-api.127.0.0.1",
+                           "OVERCAST_ALLOWED_HOSTS": "*.execute-api.127.0.0.1,*.127.0.0.1",
                            "OVERCAST_VERIFY_SIGNATURES": "1", "OVERCAST_CREDENTIALS": "test:test,000000000002:test2"}
 
 

@@ -13,6 +13,8 @@ directory on PYTHONPATH): it points the URLs LocalStack's tests build themselves
 - API Gateway's invoke URLs are built as `{apiId}.execute-api.<LOCALSTACK_HOST>`, which with
   overcast's IP address is `{apiId}.execute-api.127.0.0.1` (no DNS name): it resolves to that IP
   address, and overcast serves the host form whatever follows `execute-api.` (docs/apigateway.md).
+  Some S3 tests build virtual-hosted URLs the same way (`<bucket>.s3[.<region>].<LOCALSTACK_HOST>`),
+  which overcast serves whatever follows `s3.` (docs/s3.md): they resolve to overcast too.
 """
 
 from __future__ import annotations
@@ -46,8 +48,13 @@ def _resolve_domain_locally(overcast_host: str) -> None:
         name = host.decode() if isinstance(host, bytes) else host
         if isinstance(name, str) and (name == DOMAIN or name.endswith("." + DOMAIN)):
             host = "127.0.0.1"
-        elif isinstance(name, str) and name.endswith(execute_api):
+        elif isinstance(name, str) and (name.endswith(execute_api) or _s3_virtual_host(name, overcast_host)):
             host = overcast_host
         return original(host, *args, **kwargs)
 
     socket.getaddrinfo = getaddrinfo
+
+
+def _s3_virtual_host(name: str, overcast_host: str) -> bool:
+    """`<bucket>.s3.<overcast's IP>` or `<bucket>.s3.<region>.<overcast's IP>`."""
+    return name.endswith("." + overcast_host) and "s3" in name[:-len(overcast_host)].split(".")[1:]
