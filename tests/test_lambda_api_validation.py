@@ -199,3 +199,23 @@ def test_layer_versions_and_references_as_aws_checks_them(lam, unique_name):
     with pytest.raises(ClientError) as e:
         lam.remove_layer_version_permission(LayerName=name, VersionNumber=1, StatementId="s1", RevisionId="wrong")
     assert e.value.response["Error"]["Message"].endswith("Call the GetLayerPolicy API to retrieve the latest Revision Id")
+
+
+def test_url_and_event_invoke_config_lists_page(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    for qualifier in (None, "live"):
+        extra = {"Qualifier": qualifier} if qualifier else {}
+        lam.create_function_url_config(FunctionName=name, AuthType="NONE", **extra)
+        lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1, **extra)
+    for call, key in ((lam.list_function_url_configs, "FunctionUrlConfigs"),
+                      (lam.list_function_event_invoke_configs, "FunctionEventInvokeConfigs")):
+        first = call(FunctionName=name, MaxItems=1)
+        assert len(first[key]) == 1 and first["NextMarker"]
+        rest = call(FunctionName=name, MaxItems=1, Marker=first["NextMarker"])
+        assert len(rest[key]) == 1 and "NextMarker" not in rest and rest[key] != first[key]
+    with pytest.raises(ClientError) as e:
+        lam.list_function_url_configs(FunctionName="doesnotexist")
+    assert e.value.response["Error"]["Message"] == "Function does not exist"

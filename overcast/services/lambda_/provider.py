@@ -1249,7 +1249,7 @@ class LambdaProvider(Provider):
             config = self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", qualifier)
             if config is not None:
                 configs.append(self._event_config_out(account, region, name, qualifier, config))
-        return {"FunctionEventInvokeConfigs": configs}
+        return _page(configs, params, "FunctionEventInvokeConfigs")
 
     # -- layers --------------------------------------------------------------------------------
 
@@ -1466,8 +1466,9 @@ class LambdaProvider(Provider):
 
     def list_function_url_configs(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
-        self._function(account, region, name)
-        return {"FunctionUrlConfigs": self.store.list_docs("lambda_urls", account, region, name)}
+        if self.store.get_function(account, region, name) is None:  # the URL APIs' words
+            raise AwsError("ResourceNotFoundException", "Function does not exist", 404, Type="User")
+        return _page(self.store.list_docs("lambda_urls", account, region, name), params, "FunctionUrlConfigs")
 
     # -- invoke --------------------------------------------------------------------------------
 
@@ -2058,6 +2059,16 @@ def _note_outcome(span, spec: FunctionSpec, outcome: Outcome) -> None:
             span.fail(f"{error.get('errorType') or outcome.error_type}: {error.get('errorMessage') or ''}")
         else:
             span.fail(outcome.error_type)
+
+
+def _page(items: list, params: dict, key: str) -> dict:
+    """One page of a list answer: MaxItems from the position a Marker (from NextMarker) names."""
+    start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
+    limit = params.get("MaxItems") or 50
+    out = {key: items[start:start + limit]}
+    if start + limit < len(items):
+        out["NextMarker"] = str(start + limit)
+    return out
 
 
 def _check_layer_number(number: int) -> None:
