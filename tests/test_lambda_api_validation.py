@@ -219,3 +219,25 @@ def test_url_and_event_invoke_config_lists_page(lam, unique_name):
     with pytest.raises(ClientError) as e:
         lam.list_function_url_configs(FunctionName="doesnotexist")
     assert e.value.response["Error"]["Message"] == "Function does not exist"
+
+
+def test_event_invoke_config_answers(lam, unique_name):
+    name = unique_name("fn")
+    arn = create_python(lam, name)["FunctionArn"]
+    cases = [({"FunctionName": "doesnotexist"}, "You must specify at least one of error handling or destination setting."),
+             ({"FunctionName": "doesnotexist", "MaximumRetryAttempts": 1}, "The function doesn't exist."),
+             ({"FunctionName": name, "Qualifier": "nope", "MaximumRetryAttempts": 1}, "The function doesn't exist."),
+             ({"FunctionName": name, "DestinationConfig": {"OnSuccess": {"Destination": arn}}},
+              "You can't specify the function as a destination for itself."),
+             ({"FunctionName": name, "DestinationConfig": {"OnSuccess": {"Destination": f"{arn}-none"}}},
+              f"The destination ARN {arn}-none is invalid."),
+             ({"FunctionName": name, "DestinationConfig": {"OnSuccess": {"Destination": arn.replace(":lambda:", ":iam:")}}},
+              "The provided destination config DestinationConfig(onSuccess=OnSuccess(destination="
+              f"{arn.replace(':lambda:', ':iam:')}), onFailure=null) is invalid.")]
+    for params, message in cases:
+        with pytest.raises(ClientError) as e:
+            lam.put_function_event_invoke_config(**params)
+        assert e.value.response["Error"]["Message"] == message
+    with pytest.raises(ClientError) as e:
+        lam.list_function_event_invoke_configs(FunctionName="doesnotexist")
+    assert e.value.response["Error"]["Message"] == "The function doesn't exist."

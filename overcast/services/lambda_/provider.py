@@ -1184,13 +1184,26 @@ class LambdaProvider(Provider):
 
     # -- event invoke configs ------------------------------------------------------------------
 
-    def _check_destination(self, arn: str | None) -> None:
-        if arn is None:
-            return
-        kind = arn.split(":")[2] if arn.startswith("arn:") and arn.count(":") >= 5 else ""
-        if kind not in ("sqs", "sns", "events", "lambda"):
-            raise _invalid(f"The provided destination config DestinationConfig is invalid: {arn} is not a supported "
-                           "destination (SQS queue, SNS topic, EventBridge event bus or Lambda function).")
+    def _check_destinations(self, account, region, name, destinations: dict) -> None:
+        """An EventInvokeConfig's destinations, with AWS's answers: a supported service, an existing
+        function, not the function itself."""
+        for which in ("OnSuccess", "OnFailure"):
+            arn = (destinations.get(which) or {}).get("Destination")
+            if arn is None:
+                continue
+            kind = arn.split(":")[2] if arn.startswith("arn:") and arn.count(":") >= 5 else ""
+            if kind not in ("sqs", "sns", "events", "lambda"):
+                shown = {w: (f"{w[0].lower()}{w[1:]}=" + (f"{w}(destination={(destinations.get(w) or {}).get('Destination')})"
+                                                          if (destinations.get(w) or {}).get("Destination") else "null"))
+                         for w in ("OnSuccess", "OnFailure")}
+                raise _invalid(f"The provided destination config DestinationConfig({shown['OnSuccess']}, "
+                               f"{shown['OnFailure']}) is invalid.")
+            if kind == "lambda":
+                target = self._parse_name(account, region, arn)
+                if (target[0], target[2]) == (account, name):
+                    raise _invalid("You can't specify the function as a destination for itself.")
+                if self.store.get_function(target[0], target[1], target[2]) is None:
+                    raise _invalid(f"The destination ARN {arn} is invalid.")
 
     def _event_config_out(self, account, region, name, qualifier, config: dict) -> dict:
         return {**config, "FunctionArn": self._arn(account, region, name, qualifier or "$LATEST")}
@@ -1198,7 +1211,13 @@ class LambdaProvider(Provider):
     def put_function_event_invoke_config(self, ctx, params, merge: bool = False):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
-        self._config_for_qualifier(account, region, name, qualifier)
+        if not merge and not any(f in params for f in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds",
+                                                       "DestinationConfig")):
+            raise _invalid("You must specify at least one of error handling or destination setting.")
+        try:
+            self._config_for_qualifier(account, region, name, qualifier)
+        except AwsError as e:  # EventInvokeConfig's words for a missing function, version or alias
+            raise AwsError("ResourceNotFoundException", "The function doesn't exist.", 404, Type="User") from e
         key = qualifier or "$LATEST"
         current = self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", key) if merge else None
         if merge and current is None:
@@ -1210,8 +1229,7 @@ class LambdaProvider(Provider):
             if field in params:
                 config[field] = params[field]
         destinations = config.get("DestinationConfig") or {}
-        self._check_destination((destinations.get("OnSuccess") or {}).get("Destination"))
-        self._check_destination((destinations.get("OnFailure") or {}).get("Destination"))
+        self._check_destinations(account, region, name, destinations)
         config["DestinationConfig"] = {"OnSuccess": destinations.get("OnSuccess") or {},
                                        "OnFailure": destinations.get("OnFailure") or {}}
         config["LastModified"] = time.time()
@@ -1242,7 +1260,8 @@ class LambdaProvider(Provider):
 
     def list_function_event_invoke_configs(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
-        self._function(account, region, name)
+        if self.store.get_function(account, region, name) is None:
+            raise AwsError("ResourceNotFoundException", "The function doesn't exist.", 404, Type="User")
         configs = []
         for qualifier in ["$LATEST"] + [v["Version"] for v in self.store.list_versions(account, region, name)] + \
                 [a["Name"] for a in self.store.list_docs("lambda_aliases", account, region, name)]:
