@@ -156,10 +156,15 @@ def test_binary_media_type_body_reaches_lambda_base64_encoded(proxy_api):
 
 
 def test_base64_encoded_lambda_response_is_decoded(proxy_api):
-    r = proxy_api.call("GET", "/items", params={"mode": "binary"})
+    # decoded for a client whose Accept is one of the API's binary media types, exactly
+    r = proxy_api.call("GET", "/items", params={"mode": "binary"}, headers={"Accept": "image/png"})
     assert r.status_code == 200
     assert r.content == b"\x89PNG\x00\xff"
     assert r.headers["content-type"] == "image/png"
+    # else answered as the function sent it (AWS's recorded answers: image/*, */* and none are not enough)
+    for accept in ("image/*", "*/*", None):
+        r = proxy_api.call("GET", "/items", params={"mode": "binary"}, headers={"Accept": accept} if accept else {})
+        assert r.content == base64.b64encode(b"\x89PNG\x00\xff"), accept
 
 
 def test_lambda_outliving_integration_timeout_answers_504(proxy_api):
@@ -610,3 +615,19 @@ def test_lambda_proxy_called_with_another_method_than_post_fails(apigw, endpoint
     r = api.call("GET", "/g")
     assert r.status_code == 500
     assert r.json() == {"message": "Internal server error"}
+
+
+def test_lambda_proxy_results_are_read_as_aws_does(proxy_api):
+    # AWS's recorded answers: no statusCode is 200; a multiValueHeaders value that is not a list
+    # is a malformed result (502); a name in both headers and multiValueHeaders gets both values
+    def result(doc):
+        return proxy_api.call("POST", "/items", params={"mode": "echo"}, json=doc)
+
+    assert result({}).status_code == 200
+    r = result({"headers": {"test-header": "value"}})
+    assert (r.status_code, r.headers["test-header"]) == (200, "value")
+    assert result({"statusCode": 200, "multiValueHeaders": {"x-multi": "v"}}).status_code == 502
+    assert result({"statusCode": "test"}).status_code == 502
+    assert result({"statusCode": "201"}).status_code == 201
+    r = result({"statusCode": 200, "multiValueHeaders": {"tesT-Multi": ["value-multi"]}, "headers": {"test-multi": "value-solo"}})
+    assert r.headers["test-multi"] == "value-multi, value-solo"

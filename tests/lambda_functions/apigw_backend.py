@@ -7,6 +7,8 @@ def handler(event, context):
     if "httpMethod" in event:  # Lambda proxy (payload 1.0)
         q = event.get("queryStringParameters") or {}
         mode = q.get("mode")
+        if mode == "echo":  # answer the request's body as the function's result
+            return json.loads(event["body"])
         if mode == "malformed":
             return {"hello": "world"}
         if mode == "error":

@@ -266,7 +266,7 @@ class Integrations:
             return self._malformed(state)
         if not isinstance(out, dict) or not set(out) <= _PROXY_KEYS:
             return self._malformed(state)
-        status = out.get("statusCode")
+        status = out.get("statusCode", 200)  # AWS answers 200 to {} and to headers alone (recorded answers)
         if isinstance(status, str) and status.isdigit():
             status = int(status)
         if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
@@ -275,7 +275,10 @@ class Integrations:
         if body is None:
             raw = b""
         elif isinstance(body, str):
-            if out.get("isBase64Encoded"):
+            # a base64 body is answered decoded only to a client whose Accept is one of the API's
+            # binary media types exactly (AWS's recorded answers: no wildcard, */* is not enough);
+            # to any other, as the function sent it
+            if out.get("isBase64Encoded") and state.headers.get("accept", "") in stage.binary_types:
                 try:
                     raw = base64.b64decode(body)
                 except ValueError:
@@ -284,14 +287,17 @@ class Integrations:
                 raw = body.encode()
         else:
             return self._malformed(state)
-        # headers and multiValueHeaders merge; for a name in both, multiValueHeaders' values win
+        # headers and multiValueHeaders merge: for a name in both, multiValueHeaders' values then
+        # headers' value, under multiValueHeaders' spelling (AWS's recorded answers)
         merged: dict[str, tuple[str, list[str]]] = {}
         if not isinstance(out.get("headers") or {}, dict) or not isinstance(out.get("multiValueHeaders") or {}, dict):
             return self._malformed(state)
-        for k, v in (out.get("headers") or {}).items():
-            merged[k.lower()] = (k, [_header_text(v)])
         for k, values in (out.get("multiValueHeaders") or {}).items():
-            merged[k.lower()] = (k, [_header_text(v) for v in (values if isinstance(values, list) else [values])])
+            if not isinstance(values, list):  # a multiValueHeaders value is a list (AWS answers 502)
+                return self._malformed(state)
+            merged[k.lower()] = (k, [_header_text(v) for v in values])
+        for k, v in (out.get("headers") or {}).items():
+            merged.setdefault(k.lower(), (k, []))[1].append(_header_text(v))
         headers = [(name, v) for name, values in merged.values() for v in values]
         seen = set(merged)
         if "content-type" not in seen:
