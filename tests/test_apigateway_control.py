@@ -294,7 +294,7 @@ def test_rest_api_endpoint_configuration_rules(apigw):
         "BadRequestException", "Cannot create an api with multiple Endpoint Types.", 400)
     assert create_error(endpointConfiguration={"types": ["PRIVATE"], "ipAddressType": "ipv4"}) == (
         "BadRequestException", "Only dualstack ipAddressType is supported for Private APIs.", 400)
-    assert create_error(endpointConfiguration={"types": ["wrong"], "ipAddressType": "wrong"}) == (
+    assert create_error(endpointConfiguration={"ipAddressType": "wrong", "types": ["wrong"]}) == (  # model order
         "ValidationException", "2 validation errors detected: Value '[wrong]' at 'createRestApiInput.endpointConfiguration."
         "types' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: "
         "[PRIVATE, EDGE, REGIONAL]]; Value 'wrong' at 'createRestApiInput.endpointConfiguration.ipAddressType' failed "

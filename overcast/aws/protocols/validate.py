@@ -49,6 +49,7 @@ class ValidationStyle:
     # list shapes of an enum whose bad members AWS reports once, for the whole list: "Value '[a]'
     # at 'x.types' failed to satisfy constraint: Member must satisfy constraint: [Member must ...]"
     whole_list_enums: frozenset = frozenset()
+    model_order: frozenset = frozenset()  # structures whose problems come in model order, not the request's
 
 
 SMITHY = ValidationStyle()
@@ -89,7 +90,7 @@ EVENTS = ValidationStyle(pattern_first=True, unchecked_enums=frozenset(("Connect
 
 # API Gateway (AWS's recorded answers): a body member's path names the operation's input, and
 # these enums are listed in AWS's order, not botocore's.
-APIGATEWAY = ValidationStyle(input_prefix=True, whole_list_enums=frozenset(("ListOfEndpointType",)), enum_order=(
+APIGATEWAY = ValidationStyle(input_prefix=True, model_order=frozenset(("EndpointConfiguration",)), whole_list_enums=frozenset(("ListOfEndpointType",)), enum_order=(
     ("Op", ("add", "remove", "move", "test", "replace", "copy")),
     ("EndpointType", ("PRIVATE", "EDGE", "REGIONAL")),
     ("IntegrationType", ("HTTP", "MOCK", "AWS_PROXY", "HTTP_PROXY", "AWS")),
@@ -276,6 +277,7 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
     if kind == "structure":
         members = shape.get("members", {})
         required = tuple(shape.get("required", ()))
+        model_order = shape_name in style.model_order
         subs = {}  # member name -> (its checker, its name in paths)
         for name, ref in members.items():
             sub = _checker(model, ref["shape"])
@@ -289,6 +291,12 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
                 if value.get(name) is None:
                     problems.append(("missing", name, f"Value null at '{_text((path, _lower(name)))}' failed to "
                                      "satisfy constraint: Member must not be null"))
+            if model_order:
+                for name, member in subs.items():
+                    member_value = value.get(name)
+                    if member_value is not None:
+                        member[0](member_value, (path, member[1]), problems)
+                return
             for name, member_value in value.items():
                 member = subs.get(name)
                 if member is not None and member_value is not None:
