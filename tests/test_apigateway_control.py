@@ -410,3 +410,20 @@ def test_imported_api_models_as_given_and_only_empty_default(apigw):
     models = {m["name"]: json.loads(m["schema"]) for m in apigw.get_models(restApiId=api["id"])["items"]}
     assert models == {"Empty": {"title": "Empty Schema", "type": "object"},
                       "Pet": {"type": "object", "properties": {"id": {"type": "integer"}}}}
+
+
+def test_put_rest_api_merge_and_bad_document(apigw):
+    import json
+
+    api = apigw.create_rest_api(name="merge-me", binaryMediaTypes=["image/heif"])
+    spec = {"swagger": "2.0", "info": {"title": "merged", "version": "1.0.0"}, "paths": {},
+            "x-amazon-apigateway-binary-media-types": ["image/png", "image/heif"],
+            "definitions": {"House": {"type": "object", "description": "Where a Person can live"}}}
+    out = apigw.put_rest_api(restApiId=api["id"], mode="merge", body=json.dumps(spec).encode())
+    assert out["name"] == "merged" and out["version"] == "1.0.0"
+    assert out["binaryMediaTypes"] == ["image/heif", "image/png"]
+    house = apigw.get_model(restApiId=api["id"], modelName="House")
+    assert house["description"] == "Where a Person can live"
+    with pytest.raises(ClientError) as e:
+        apigw.put_rest_api(restApiId="nope", body=b"{not json")
+    assert _error(e) == ("BadRequestException", "Invalid OpenAPI input.", 400)

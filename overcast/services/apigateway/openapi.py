@@ -74,10 +74,14 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
             api["description"] = info["description"]
         if info.get("version") is not None:
             api["version"] = str(info["version"])
-    elif info.get("title") and not api.get("name"):
-        api["name"] = info["title"]
+    else:  # merge: the document's title and version win, its binary media types are added
+        if info.get("title"):
+            api["name"] = info["title"]
+        if info.get("version") is not None:
+            api["version"] = str(info["version"])
     if spec.get("x-amazon-apigateway-binary-media-types"):
-        api["binaryMediaTypes"] = list(spec["x-amazon-apigateway-binary-media-types"])
+        kept = (api.get("binaryMediaTypes") or []) if mode == "merge" else []
+        api["binaryMediaTypes"] = kept + [t for t in spec["x-amazon-apigateway-binary-media-types"] if t not in kept]
     if spec.get("x-amazon-apigateway-api-key-source"):
         api["apiKeySource"] = spec["x-amazon-apigateway-api-key-source"]
     if spec.get("x-amazon-apigateway-policy"):
@@ -97,6 +101,8 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
         existing = api["models"].get(name)
         api["models"][name] = {"id": existing["id"] if existing else new_id(), "name": name,
                                "contentType": "application/json", "schema": orjson.dumps(body).decode()}
+        if isinstance(schema, dict) and schema.get("description"):  # AWS describes the model by it
+            api["models"][name]["description"] = schema["description"]
 
     # request validators
     validators_by_name = {v["name"]: v["id"] for v in api["requestValidators"].values()}

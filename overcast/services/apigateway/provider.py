@@ -548,8 +548,8 @@ class ApiGatewayProvider(Provider):
         return self.api_view(api)
 
     def put_rest_api(self, ctx, params):
+        spec = openapi.load(params.get("body"))  # AWS reads the document before it looks the API up
         api = self._api(ctx, params["restApiId"])
-        spec = openapi.load(params.get("body"))
         openapi.apply(api, spec, mode=params.get("mode") or "merge",
                       fail_on_warnings=bool(params.get("failOnWarnings")), params=params.get("parameters") or {})
         api.setdefault("tags", {})
