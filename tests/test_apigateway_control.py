@@ -427,3 +427,14 @@ def test_put_rest_api_merge_and_bad_document(apigw):
     with pytest.raises(ClientError) as e:
         apigw.put_rest_api(restApiId="nope", body=b"{not json")
     assert _error(e) == ("BadRequestException", "Invalid OpenAPI input.", 400)
+
+
+def test_method_settings_start_from_the_stage_wide_ones(apigw):
+    api_id, root = _api_with_get(apigw, "method-settings-inherit")
+    apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigw.create_deployment(restApiId=api_id, stageName="dev")
+    out = apigw.update_stage(restApiId=api_id, stageName="dev", patchOperations=[
+        {"op": "replace", "path": "/*/*/caching/enabled", "value": "true"},
+        {"op": "replace", "path": "/test/GET/throttling/burstLimit", "value": "124"}])
+    assert out["methodSettings"]["test/GET"]["cachingEnabled"] is True
+    assert out["methodSettings"]["test/GET"]["throttlingBurstLimit"] == 124

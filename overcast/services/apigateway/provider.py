@@ -1040,7 +1040,9 @@ class ApiGatewayProvider(Provider):
                 # /{resourcePath}/{method}/{setting}: method settings, keyed "~1items/GET" or "*/*"
                 field = _METHOD_SETTING_PATHS["/".join(segs[2:]).lower()]
                 key = f"{segs[0]}/{segs[1]}"
-                settings = stage.setdefault("methodSettings", {}).setdefault(key, dict(_DEFAULT_METHOD_SETTINGS))
+                # a method's own settings start from the stage-wide ones (*/*), as on AWS
+                all_settings = stage.setdefault("methodSettings", {})
+                settings = all_settings.setdefault(key, dict(all_settings.get("*/*") or _DEFAULT_METHOD_SETTINGS))
                 if op.get("op") == "remove":
                     settings.pop(field, None)
                 else:
