@@ -231,3 +231,15 @@ def test_idle_sandbox_is_reaped_after_the_idle_timeout(lam, unique_name):
         time.sleep(0.1)
     assert not os.path.exists(f"/proc/{first}")
     assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) != first
+
+
+def test_a_sandbox_used_within_each_idle_timeout_is_kept(lam, unique_name):
+    # the reaper's timer is armed once per idle period: when it fires on a sandbox used since, it
+    # waits for the rest of that sandbox's idle time (OVERCAST_LAMBDA_IDLE_SECONDS is 1 here)
+    name = unique_name("fn")
+    create_python(lam, name, "import os\ndef handler(e, c):\n    return os.getpid()\n")
+    pids = set()
+    for _ in range(5):
+        pids.add(json.loads(lam.invoke(FunctionName=name)["Payload"].read()))
+        time.sleep(0.6)
+    assert len(pids) == 1

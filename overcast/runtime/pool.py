@@ -145,9 +145,7 @@ class Pools:
         sandbox = None
         while pool.idle:
             candidate = pool.idle.pop()
-            if candidate.idle_handle is not None:
-                candidate.idle_handle.cancel()
-                candidate.idle_handle = None
+            candidate.idle_since = None  # (its reaper's timer, if armed, finds it busy)
             if not candidate.dead:
                 sandbox = candidate
                 break
@@ -174,14 +172,26 @@ class Pools:
             pool.all.discard(sandbox)
         else:
             pool.idle.append(sandbox)
-            if len(pool.idle) > pool.provisioned:
-                sandbox.idle_handle = asyncio.get_running_loop().call_later(self.idle_seconds, self._reap, pool, sandbox)
+            loop = asyncio.get_running_loop()
+            sandbox.idle_since = loop.time()
+            # one timer per idle period, not per invocation: a timer armed earlier that finds the
+            # sandbox used since then arms itself again for the rest of its idle time
+            if sandbox.idle_handle is None and len(pool.idle) > pool.provisioned:
+                sandbox.idle_handle = loop.call_at(sandbox.idle_since + self.idle_seconds, self._reap, pool, sandbox)
         return outcome
 
     def _reap(self, pool: Pool, sandbox: Sandbox) -> None:
         sandbox.idle_handle = None
-        if sandbox in pool.idle:
-            pool.idle.remove(sandbox)
+        if sandbox.idle_since is None or sandbox not in pool.idle:
+            return  # busy: armed again when it is idle again
+        if len(pool.idle) <= pool.provisioned:
+            return  # kept warm (provisioned concurrency)
+        due = sandbox.idle_since + self.idle_seconds
+        loop = asyncio.get_running_loop()
+        if loop.time() < due:
+            sandbox.idle_handle = loop.call_at(due, self._reap, pool, sandbox)
+            return
+        pool.idle.remove(sandbox)
         pool.all.discard(sandbox)
         sandbox.kill()
 

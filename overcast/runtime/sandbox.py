@@ -145,7 +145,8 @@ class Sandbox:
         self.port = 0
         self.busy = False
         self.dead = False
-        self.idle_handle: asyncio.TimerHandle | None = None
+        self.idle_handle: asyncio.TimerHandle | None = None  # the idle reaper's timer (runtime/pool.py)
+        self.idle_since: float | None = None  # loop time it went idle; None while busy
         self._lines: deque[str] = deque()
         self._line_bytes = 0
         self._partial = b""
