@@ -172,7 +172,7 @@ class Pools:
             pool.all.discard(sandbox)
         else:
             pool.idle.append(sandbox)
-            loop = asyncio.get_running_loop()
+            loop = sandbox.loop
             sandbox.idle_since = loop.time()
             # one timer per idle period, not per invocation: a timer armed earlier that finds the
             # sandbox used since then arms itself again for the rest of its idle time

@@ -147,6 +147,8 @@ class Sandbox:
         self.dead = False
         self.idle_handle: asyncio.TimerHandle | None = None  # the idle reaper's timer (runtime/pool.py)
         self.idle_since: float | None = None  # loop time it went idle; None while busy
+        # its event loop, known from start() on (asyncio.get_running_loop() costs a getpid() call)
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._lines: deque[str] = deque()
         self._line_bytes = 0
         self._partial = b""
@@ -227,7 +229,7 @@ class Sandbox:
         """Spawn the runtime (or hand the function to `spare`, a Python runtime started ahead of
         need: overcast.runtime.pool.Spares) and wait until it asks for its first invocation;
         returns the init duration in ms. Raises InitError when the function cannot start."""
-        loop = asyncio.get_running_loop()
+        loop = self.loop = asyncio.get_running_loop()
         self.server, self.port = await serve(self)
         self._ready = loop.create_future()
         begin = time.perf_counter()
@@ -461,7 +463,7 @@ class Sandbox:
 
     async def invoke(self, request_id: str, payload: bytes, invoked_arn: str, client_context: str | None = None,
                      cognito_identity: str | None = None, init_ms: float | None = None) -> Outcome:
-        loop = asyncio.get_running_loop()
+        loop = self.loop or asyncio.get_running_loop()
         self.invocations += 1
         self._request_id = request_id
         self._result = loop.create_future()
