@@ -1672,25 +1672,20 @@ class LambdaProvider(Provider):
                 outcome.error_type = "Unhandled"
             if self._logs is None:
                 self._logs = await self.providers.get("logs")
-            if outcome.memory_of is None or tail or tracing.RECORDER.exporting():
-                self._report(spec, request_id, outcome, started, span)
-            else:
-                # the REPORT line's peak memory (a read of /proc), the log lines and the span's notes
-                # are made once the answer is on its way: this task's current step carries it to the
-                # caller, the callback runs right after (and the lines' write after it, still before
-                # the loop reads another request: logs.append_soon). Not when the caller wants the
-                # log text with its answer, nor when finished spans go to an exporter or stream
-                # (which takes them as they end)
-                asyncio.get_running_loop().call_soon(self._report, spec, request_id, outcome, started, span)
+            # the REPORT line (its peak memory: a read of /proc), the log text and the span's notes
+            # are completed once the answer is on its way, by the write of the lines (queued now, so
+            # still before the loop reads another request: logs.append_soon); now when the caller
+            # wants the log text with its answer, or when finished spans go to an exporter or a
+            # stream (which take them as they end)
+            later = outcome.memory_of is not None and not tail and not tracing.RECORDER.exporting()
+            self._write_logs(spec, request_id, outcome, started, span, later)
         return outcome
 
-    def _report(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float, span) -> None:
-        outcome.measure_memory()
-        outcome.log_text = self._write_logs(spec, request_id, outcome, started)
-        if span is not tracing.NO_SPAN:
-            _note_outcome(span, spec, outcome)
-
-    def _write_logs(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float) -> str:
+    def _write_logs(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float, span,
+                    later: bool) -> None:
+        """The invocation's START/END/REPORT lines and what the function printed, to CloudWatch
+        Logs; outcome.log_text and the span's notes once the REPORT line is complete (`later`: when
+        the lines are written, after the caller's answer)."""
         end_ms = int(time.time() * 1000)
         start_ms = int(started * 1000)
         lines: list[tuple[int, str]] = []
@@ -1709,20 +1704,28 @@ class LambdaProvider(Provider):
         if not outcome.init_failed:
             lines += [(end_ms, line) for line in outcome.lines]
         lines.append((end_ms, f"END RequestId: {request_id}"))
-        billed = max(1, int(-(-outcome.duration_ms // 1)))
-        report = (f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\tBilled Duration: {billed} ms\t"
-                  f"Memory Size: {spec.memory} MB\tMax Memory Used: {outcome.max_memory_mb} MB")
-        if outcome.init_ms is not None and not outcome.init_failed:
-            report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
-        if outcome.fatal and outcome.error_type:
-            report += "\tStatus: timeout" if b'"Sandbox.Timedout"' in outcome.payload else "\tStatus: error"
-            if error_type:
-                report += f"\tError Type: {error_type}"
-        lines.append((end_ms, report))
+
+        def complete() -> None:
+            outcome.measure_memory()
+            billed = max(1, int(-(-outcome.duration_ms // 1)))
+            report = (f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\tBilled Duration: "
+                      f"{billed} ms\tMemory Size: {spec.memory} MB\tMax Memory Used: {outcome.max_memory_mb} MB")
+            if outcome.init_ms is not None and not outcome.init_failed:
+                report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
+            if outcome.fatal and outcome.error_type:
+                report += "\tStatus: timeout" if b'"Sandbox.Timedout"' in outcome.payload else "\tStatus: error"
+                if error_type:
+                    report += f"\tError Type: {error_type}"
+            lines.append((end_ms, report))
+            outcome.log_text = "\n".join(line for _, line in lines) + "\n"
+            if span is not tracing.NO_SPAN:
+                _note_outcome(span, spec, outcome)
+
+        if not later:
+            complete()
         # written once the answer is on its way (ordered before any later request: logs.append_soon)
-        self._logs.append_soon(spec.account, spec.region, spec.log_group, outcome.stream, lines)
-        text = "\n".join(line for _, line in lines) + "\n"
-        return text
+        self._logs.append_soon(spec.account, spec.region, spec.log_group, outcome.stream, lines,
+                               prepare=complete if later else None)
 
     # -- asynchronous invocations --------------------------------------------------------------
     # A queue in the database (lambda_events) that every node of a cluster takes from: a node runs

@@ -140,32 +140,40 @@ class LogsProvider(Provider):
             deliveries = self._ingest(account, region, group, stream, events, now)
         self._after_ingest(account, region, group, deliveries)
 
-    def append_soon(self, account: str, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+    def append_soon(self, account: str, region: str, group: str, stream: str, events: list[tuple[int, str]],
+                    prepare=None) -> None:
         """`append`, done right after the caller's answer has been sent rather than before it (as
         on AWS, a function's logs are delivered asynchronously). Written by a callback queued on
         the event loop now, which runs before the loop reads any further request: a client (or
         another caller) that asks for the lines after the invocation's answer finds them. Several
-        invocations' lines that finish together go in one transaction."""
+        invocations' lines that finish together go in one transaction. `prepare()`, if given, is
+        called first, then: it may still add to `events` (Lambda's REPORT line)."""
         if not self._pending:
             try:
                 asyncio.get_running_loop().call_soon(self.flush)
             except RuntimeError:  # no loop (a script using the provider directly): at once
-                self._pending.append((account, region, group, stream, events))
+                self._pending.append((account, region, group, stream, events, prepare))
                 self.flush()
                 return
-        self._pending.append((account, region, group, stream, events))
+        self._pending.append((account, region, group, stream, events, prepare))
 
     def flush(self) -> None:
         """Write the lines append_soon queued, in the order they were queued."""
         pending, self._pending = self._pending, []
         if not pending:
             return
+        for *_, prepare in pending:
+            if prepare is not None:
+                try:
+                    prepare()
+                except Exception:
+                    log.exception("completing a Lambda invocation's log lines")
         after = []
         try:
             now = _now_ms()
             with self.store.transaction():
                 known = set()
-                for account, region, group, stream, events in pending:
+                for account, region, group, stream, events, _ in pending:
                     if (account, region, group, stream) not in known:
                         known.add((account, region, group, stream))
                         if self.store.get_stream(account, region, group, stream) is None:
