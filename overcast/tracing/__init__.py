@@ -722,6 +722,14 @@ class Recorder:
         ring = self._ring
         by_id = self._by_id
         max_spans = self.max_spans
+        if not self._members and self.max_traces <= max_spans:  # one-span traces only (most servers): by count
+            for _ in range(len(ring) - self.max_traces + self._batch if len(ring) > self.max_traces else 0):
+                oldest = ring.popleft()
+                oldest.evicted = True
+                if oldest._tid is not None and by_id.get(oldest._tid) is oldest:
+                    del by_id[oldest._tid]
+            self._room = self.max_traces
+            return
         keep = self.max_traces - self._batch if len(ring) > self.max_traces else self.max_traces
         while ring and (len(ring) > keep or len(ring) + self._members > max_spans):
             if len(ring) == 1 and ring[0].members:  # one huge trace: drop the oldest half of its other spans
