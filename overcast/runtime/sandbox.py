@@ -24,6 +24,7 @@ import orjson
 from overcast import tracing
 from overcast.runtime.api import serve
 from overcast.runtime.layers import OPT
+from overcast.runtime.spares import start_process
 
 _NEXT = "/2018-06-01/runtime/invocation/next"
 _PREFIX = "/2018-06-01/runtime/invocation/"
@@ -242,11 +243,10 @@ class Sandbox:
             return await self._initialised(begin)
         read_fd, write_fd = os.pipe()
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *self._limit_prefix(), *self.spec.opt_mount, *_DIE_WITH_PARENT, *self.spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
-                *self.spec.interpreter, cwd=self.spec.code_dir, env=self._environment(),
-                stdin=asyncio.subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, start_new_session=True,
-            )
+            self.process = await start_process(
+                [*self._limit_prefix(), *self.spec.opt_mount, *_DIE_WITH_PARENT, *self.spec.user_options,
+                 *(["--"] if _DIE_WITH_PARENT else []), *self.spec.interpreter],
+                self.spec.code_dir, self._environment(), write_fd)
         except OSError as e:
             os.close(read_fd)
             os.close(write_fd)

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -103,6 +104,27 @@ class Spawned:
     def kill(self) -> None:
         if self.returncode is None:
             os.kill(self.pid, signal.SIGKILL)
+
+
+async def start_process(argv: list[str], cwd: str, env: dict[str, str], output_fd: int):
+    """A sandbox's runtime started for it (not a spare), off the event loop as spares are: stdin
+    /dev/null, stdout and stderr to `output_fd`, a session of its own. Raises OSError as a spawn
+    does (a missing executable, a missing directory)."""
+    if _SPAWNER is None:
+        return await asyncio.create_subprocess_exec(*argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                                    stdout=output_fd, stderr=output_fd, start_new_session=True)
+    loop = asyncio.get_running_loop()
+    return Spawned(await loop.run_in_executor(_SPAWNER, _popen, argv, cwd, env, output_fd), loop)
+
+
+def _popen(argv: list[str], cwd: str, env: dict[str, str], output_fd: int) -> int:
+    """(On the spawner thread.) subprocess for what posix_spawn lacks (a working directory)."""
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output_fd,
+                               stderr=output_fd, start_new_session=True)
+    # reaped by its Spawned, not by subprocess: a Popen dropped while its child runs is put on a
+    # list that the next Popen reaps, which would take the exit status from the Spawned
+    process.returncode = 0
+    return process.pid
 
 
 def _spawn(argv: list[str], env: dict[str, str], stdin_fd: int, output_fd: int, loaded_fd: int) -> int:
