@@ -241,3 +241,28 @@ def test_event_invoke_config_answers(lam, unique_name):
     with pytest.raises(ClientError) as e:
         lam.list_function_event_invoke_configs(FunctionName="doesnotexist")
     assert e.value.response["Error"]["Message"] == "The function doesn't exist."
+
+
+def test_permission_answers(lam, unique_name):
+    name = unique_name("fn")
+    arn = create_python(lam, name)["FunctionArn"]
+    base = {"Action": "lambda:InvokeFunction", "StatementId": "s1", "Principal": "s3.amazonaws.com"}
+    cases = [({"FunctionName": f"{name}:$LATEST", "Qualifier": "$LATEST"}, "We currently do not support adding policies for $LATEST."),
+             ({"FunctionName": name, "Principal": "invalid.nonaws.com"},
+              "The provided principal was invalid. Please check the principal and try again."),
+             ({"FunctionName": name, "Qualifier": "alias-none"}, f"Cannot find alias arn: {arn}:alias-none"),
+             ({"FunctionName": name, "Qualifier": "42"}, f"Function not found: {arn}:42")]
+    for params, message in cases:
+        with pytest.raises(ClientError) as e:
+            lam.add_permission(**{**base, **params})
+        assert e.value.response["Error"]["Message"] == message
+    with pytest.raises(ClientError) as e:
+        lam.get_policy(FunctionName=name, Qualifier="77")
+    assert e.value.response["Error"]["Message"] == "The resource you requested does not exist."
+    with pytest.raises(ClientError) as e:
+        lam.remove_permission(FunctionName=name, StatementId="s1")
+    assert e.value.response["Error"]["Message"] == "No policy is associated with the given resource."
+    with pytest.raises(ClientError) as e:
+        lam.remove_permission(FunctionName="doesnotexist", StatementId="s1")
+    assert e.value.response["Error"]["Message"] == \
+        "No policy found for: arn:aws:lambda:us-east-1:000000000000:function:doesnotexist"

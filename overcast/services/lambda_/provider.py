@@ -901,10 +901,26 @@ class LambdaProvider(Provider):
 
     # -- resource policy -----------------------------------------------------------------------
 
+    def _policy_target(self, account, region, name, qualifier) -> None:
+        """The function, version or alias a permission names: a missing alias is "Cannot find alias
+        arn", as AWS's permission APIs say."""
+        if qualifier and not qualifier.isdigit() and _ALIAS.match(qualifier) and \
+                self.store.get_function(account, region, name) is not None and \
+                self.store.get_doc("lambda_aliases", account, region, name, "alias", qualifier) is None:
+            raise AwsError("ResourceNotFoundException",
+                           f"Cannot find alias arn: {self._arn(account, region, name, qualifier)}", 404, Type="User")
+        self._config_for_qualifier(account, region, name, qualifier)
+
     def add_permission(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
-        self._config_for_qualifier(account, region, name, qualifier)
+        if qualifier == "$LATEST":
+            raise _invalid("We currently do not support adding policies for $LATEST.")
+        principal = params["Principal"]
+        if not (principal == "*" or principal.isdigit() and len(principal) == 12 or principal.startswith("arn:aws")
+                or principal.endswith((".amazonaws.com", ".amazonaws.com.cn"))):
+            raise _invalid("The provided principal was invalid. Please check the principal and try again.")
+        self._policy_target(account, region, name, qualifier)
         key = qualifier or ""
         current = self.store.get_doc("lambda_policies", account, region, name, "qualifier", key)
         policy = current or {"Version": "2012-10-17", "Id": "default", "Statement": []}
@@ -947,9 +963,14 @@ class LambdaProvider(Provider):
     def remove_permission(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
-        self._config_for_qualifier(account, region, name, qualifier)
+        if self.store.get_function(account, region, name) is None:
+            raise AwsError("ResourceNotFoundException", f"No policy found for: {self._arn(account, region, name, qualifier)}",
+                           404, Type="User")
+        self._policy_target(account, region, name, qualifier)
         key = qualifier or ""
         policy = self.store.get_doc("lambda_policies", account, region, name, "qualifier", key)
+        if policy is None:
+            raise AwsError("ResourceNotFoundException", "No policy is associated with the given resource.", 404, Type="User")
         statements = (policy or {}).get("Statement", [])
         kept = [s for s in statements if s.get("Sid") != params["StatementId"]]
         if policy is None or len(kept) == len(statements):
@@ -969,7 +990,12 @@ class LambdaProvider(Provider):
     def get_policy(self, ctx, params):
         account, region, name, qualifier = self._name_in(ctx, params["FunctionName"],
                                                             params.get("Qualifier"))
-        self._config_for_qualifier(account, region, name, qualifier)
+        self._function(account, region, name)
+        try:
+            self._config_for_qualifier(account, region, name, qualifier)
+        except AwsError:  # a missing version or alias has no policy: AWS says so
+            raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404,
+                           Type="User") from None
         policy = self.store.get_doc("lambda_policies", account, region, name, "qualifier", qualifier or "")
         if policy is None:
             raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404, Type="User")
