@@ -438,3 +438,19 @@ def test_method_settings_start_from_the_stage_wide_ones(apigw):
         {"op": "replace", "path": "/test/GET/throttling/burstLimit", "value": "124"}])
     assert out["methodSettings"]["test/GET"]["cachingEnabled"] is True
     assert out["methodSettings"]["test/GET"]["throttlingBurstLimit"] == 124
+
+
+def test_gateway_responses_inherit_their_family_customization(apigw):
+    api = apigw.create_rest_api(name="gateway-response-family")
+    apigw.put_gateway_response(restApiId=api["id"], responseType="DEFAULT_5XX", statusCode="599",
+                               responseParameters={"gatewayresponse.header.x": "'y'"},
+                               responseTemplates={"application/json": '{"m": "custom"}'})
+    inherited = apigw.get_gateway_response(restApiId=api["id"], responseType="API_CONFIGURATION_ERROR")
+    assert inherited["defaultResponse"] is True and inherited["statusCode"] == "599"
+    assert inherited["responseParameters"] == {"gatewayresponse.header.x": "'y'"}
+    assert inherited["responseTemplates"] == {"application/json": '{"m": "custom"}'}
+    own = apigw.put_gateway_response(restApiId=api["id"], responseType="AUTHORIZER_FAILURE",
+                                     responseParameters={"gatewayresponse.header.foo": "'bar'"})
+    assert own["statusCode"] == "500"
+    assert own["responseTemplates"] == {"application/json": '{"message":$context.error.messageString}'}
+    assert apigw.get_gateway_response(restApiId=api["id"], responseType="THROTTLED")["statusCode"] == "429"

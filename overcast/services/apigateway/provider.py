@@ -1287,8 +1287,15 @@ class ApiGatewayProvider(Provider):
             return custom
         out = {"responseType": rtype, "defaultResponse": True, "responseParameters": {},
                "responseTemplates": {"application/json": '{"message":$context.error.messageString}'}}
-        if GATEWAY_RESPONSE_TYPES[rtype]:
-            out["statusCode"] = GATEWAY_RESPONSE_TYPES[rtype]
+        status = GATEWAY_RESPONSE_TYPES[rtype]
+        if status:
+            out["statusCode"] = status
+            # a type not customized answers its family's customization (DEFAULT_4XX or DEFAULT_5XX)
+            family = api["gatewayResponses"].get("DEFAULT_4XX" if status.startswith("4") else "DEFAULT_5XX")
+            if family is not None:
+                for key in ("statusCode", "responseParameters", "responseTemplates"):
+                    if family.get(key):
+                        out[key] = copy.deepcopy(family[key])
         return out
 
     def put_gateway_response(self, ctx, params):
@@ -1297,7 +1304,9 @@ class ApiGatewayProvider(Provider):
         self._gateway_response(api, rtype)
         response = {"responseType": rtype, "defaultResponse": False,
                     "responseParameters": params.get("responseParameters") or {},
-                    "responseTemplates": params.get("responseTemplates") or {}}
+                    # AWS's default template unless the customization gives its own
+                    "responseTemplates": params.get("responseTemplates") or
+                    {"application/json": '{"message":$context.error.messageString}'}}
         if params.get("statusCode"):
             response["statusCode"] = params["statusCode"]
         elif GATEWAY_RESPONSE_TYPES[rtype]:
