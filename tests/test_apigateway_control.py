@@ -454,3 +454,12 @@ def test_gateway_responses_inherit_their_family_customization(apigw):
     assert own["statusCode"] == "500"
     assert own["responseTemplates"] == {"application/json": '{"message":$context.error.messageString}'}
     assert apigw.get_gateway_response(restApiId=api["id"], responseType="THROTTLED")["statusCode"] == "429"
+
+
+def test_create_authorizer_on_missing_api_answers_aws_conflict(apigw):
+    with pytest.raises(ClientError) as e:
+        apigw.create_authorizer(restApiId="nope", name="a", type="TOKEN", identitySource="method.request.header.A",
+                                authorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                                              "arn:aws:lambda:us-east-1:000000000000:function:f/invocations")
+    assert _error(e) == ("ConflictException",
+                         "Unable to complete operation due to concurrent modification. Please try again later.", 409)

@@ -1219,6 +1219,9 @@ class ApiGatewayProvider(Provider):
     # -- authorizers -------------------------------------------------------------------------
 
     def create_authorizer(self, ctx, params):
+        if self.store.get_api(ctx.account, ctx.region, params["restApiId"]) is None:
+            # AWS's recorded answer for an API that does not exist (not a NotFoundException)
+            raise conflict("Unable to complete operation due to concurrent modification. Please try again later.")
         api = self._api(ctx, params["restApiId"])
         kind = params.get("type")
         if kind not in ("TOKEN", "REQUEST", "COGNITO_USER_POOLS"):
