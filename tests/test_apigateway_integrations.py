@@ -324,3 +324,22 @@ def test_reserved_method_response_headers_are_remapped_and_framing_headers_refus
     r = api.call("GET", "/cl")
     assert r.status_code == 500
     assert r.json() == {"message": "Internal server error"}
+
+
+def test_passthrough_body_not_of_a_binary_media_type_is_text(apigw, endpoint, client, unique_name):
+    # AWS's recorded answers: without a binary media type, bytes that are not UTF-8 reach the
+    # integration as U+FFFD; with one, as sent
+    s3 = client("s3")
+    bucket = unique_name("bkt")
+    s3.create_bucket(Bucket=bucket)
+    api = Api(apigw, endpoint, "s3-text", binaryMediaTypes=["image/png"])
+    api.method("/{key}", "PUT", {"type": "AWS", "integrationHttpMethod": "PUT",
+                                 "uri": f"arn:aws:apigateway:us-east-1:s3:path/{bucket}/{{key}}",
+                                 "requestParameters": {"integration.request.path.key": "method.request.path.key"}},
+               {"200": {}}, requestParameters={"method.request.path.key": True})
+    api.deploy()
+    raw = b"\x1f\x8bab\xff"
+    assert api.call("PUT", "/t", content=raw, headers={"Content-Type": "text/plain"}).status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="t")["Body"].read() == "\x1f\ufffdab\ufffd".encode()
+    assert api.call("PUT", "/b", content=raw, headers={"Content-Type": "image/png"}).status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="b")["Body"].read() == raw

@@ -117,6 +117,10 @@ class Integrations:
                     return base64.b64decode(body)
                 except ValueError:
                     return body
+            if not state.is_binary:
+                # a body not of a binary media type is text to API Gateway: bytes that are not
+                # UTF-8 reach the integration as U+FFFD (AWS's recorded answers)
+                return state.body_text().encode()
             return body
         if not template:
             return b""
