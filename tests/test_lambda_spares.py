@@ -1,6 +1,7 @@
 """Python runtimes started ahead of cold starts (overcast/runtime/spares.py), with real interpreters:
-a spare taken is replaced at once, and a burst of cold starts (one that leaves no loaded spare
-behind) makes the pool keep one more, up to twice the configured number."""
+a spare taken is replaced once its function has started (the sandbox says so: handed_over), and
+a burst of cold starts (one that leaves no loaded spare behind) makes the pool keep one more, up
+to twice the configured number."""
 
 from __future__ import annotations
 
@@ -44,14 +45,19 @@ def test_a_burst_of_cold_starts_keeps_one_more_spare_and_each_taken_is_replaced_
             taken.append(await spares.take(spec))  # one loaded spare is left: no burst
             assert taken[0] is not None and taken[0].loaded.done()
             assert spares._wanted[key] == 2
-            # its replacement starts now, not once some other spare has loaded
-            await _until(lambda: len(spares._ready[key]) == 2, 10)
+            await asyncio.sleep(0.2)
+            assert len(spares._ready[key]) == 1  # not replaced while its function starts
+            taken[0].handed_over()
+            await _until(lambda: len(spares._ready[key]) == 2, 10)  # now
             taken.append(await spares.take(spec))  # the last loaded one (the other is loading): a burst
             assert spares._wanted[key] == 3
+            taken[-1].handed_over()  # replaced at once, although another spare is loading
             await _until(lambda: loaded() == 3 and key not in spares._starting)
             assert len(spares._ready[key]) == 3
             for _ in range(4):  # more bursts: at most twice the configured number are kept
                 taken.append(await spares.take(spec))
+                if taken[-1] is not None:
+                    taken[-1].handed_over()
             await _until(lambda: loaded() == 4 and key not in spares._starting)
             assert spares._wanted[key] == 4 and len(spares._ready[key]) == 4
         finally:

@@ -236,11 +236,14 @@ class Sandbox:
         begin = time.perf_counter()
         if spare is not None:
             self.process, read_fd = spare.process, spare.read_fd
-            spare.hand_over(orjson.dumps(self._handover(spare)) + b"\n")
-            await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
-            self._output_fd = read_fd
-            self._exit_task = loop.create_task(self._watch_exit())
-            return await self._initialised(begin)
+            try:
+                spare.hand_over(orjson.dumps(self._handover(spare)) + b"\n")
+                await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
+                self._output_fd = read_fd
+                self._exit_task = loop.create_task(self._watch_exit())
+                return await self._initialised(begin)
+            finally:
+                spare.handed_over()  # its replacement may start now
         read_fd, write_fd = os.pipe()
         try:
             self.process = await start_process(

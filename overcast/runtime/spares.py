@@ -44,7 +44,7 @@ _LOADED_FD = 3  # the spare's end of its "loaded" pipe
 
 
 class Spare:
-    __slots__ = ("process", "read_fd", "stdin_fd", "env", "pythonpath", "loaded")
+    __slots__ = ("process", "read_fd", "stdin_fd", "env", "pythonpath", "loaded", "handed_over")
 
     def __init__(self, process, read_fd: int, stdin_fd: int, env: dict[str, str], pythonpath: list[str],
                  loaded: asyncio.Future):
@@ -54,6 +54,9 @@ class Spare:
         self.env = env  # the environment it was started with
         self.pythonpath = pythonpath  # the PYTHONPATH it started with
         self.loaded = loaded  # done once it waits for its function
+        # called by the sandbox that took it once its function has started (or failed to): then its
+        # replacement is started, not while it competes for the cores with that start
+        self.handed_over = _nothing
 
     def hand_over(self, line: bytes) -> None:
         """The function it is to become (one line), then end of file."""
@@ -67,6 +70,10 @@ class Spare:
     def discard(self) -> None:
         os.close(self.read_fd)
         os.close(self.stdin_fd)
+
+
+def _nothing() -> None:
+    pass
 
 
 class Spawned:
@@ -139,8 +146,9 @@ class Spares:
     """`count` spares per interpreter, started one after the other (each once the previous one
     has loaded: started together on a busy machine, they would all be late). A spare still loading
     when it is taken is handed the function all the same: it reads it once loaded, still sooner
-    than a fresh start. A spare taken is replaced at once, whether or not another is loading; and
-    a burst of cold starts (a take that leaves no loaded spare behind) raises the number kept for
+    than a fresh start. A spare taken is replaced once its function has started (its handover done:
+    not while they compete for the cores), whether or not another spare is loading; and a burst of
+    cold starts (a take that leaves no loaded spare behind) raises the number kept for
     that interpreter by one, up to twice `count`: on a loaded machine a spare takes 100-250 ms to
     load, longer than the gap between the cold starts of a burst of new functions. Only for a function whose runtime is started as `python -m awslambdaric
     HANDLER` with nothing an interpreter reads at its start set differently: no PYTHON*, LANG,
@@ -268,9 +276,17 @@ class Spares:
             if spare is None or not spare.loaded.done() or not any(s.loaded.done() for s in ready):
                 # a burst: cold starts come faster than spares load; keep one more from now on
                 self._wanted[key] = min(2 * self.count, self._wanted.get(key, 0) + 1)
+            if spare is not None:
+                spare.handed_over = lambda: self._replace(key, self._generation)
+                return spare
             self._owed[key] = self._owed.get(key, 0) + 1
         self.want(*key)
         return spare
+
+    def _replace(self, key: tuple[str, bool], generation: int) -> None:
+        if generation == self._generation and self._loop is asyncio.get_running_loop():
+            self._owed[key] = self._owed.get(key, 0) + 1
+            self.want(*key)
 
     def stop(self) -> None:
         self._generation += 1
