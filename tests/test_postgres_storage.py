@@ -142,6 +142,68 @@ def test_a_write_is_refused_only_when_it_did_not_happen_and_never_applied_twice(
         proxy.close()
 
 
+def test_the_pipeline_batches_a_turns_statements_and_refuses_only_what_it_did_not_send(database):
+    """Statements awaited in the pipeline (storage/pipeline.py): those of one loop turn answer
+    each its own rows, a failing one fails alone, writes count in the group commit; a connection
+    that died while idle is replaced (503 while the database is away, then the write is applied
+    once), and one that dies with statements in flight fails them: a write's outcome unknown (500),
+    a read not done (503)."""
+    import asyncio
+
+    from overcast.storage.errors import OutcomeUnknown, StorageUnavailable
+    from overcast.storage.postgres import PostgresDatabase
+
+    proxy = Proxy(database)
+    db = PostgresDatabase(proxy.url)
+
+    async def scenario():
+        db.execute("CREATE TABLE piped (id INTEGER PRIMARY KEY, body BLOB)")
+        before = db.commits
+        results = await asyncio.gather(
+            *(db.pipeline.query("INSERT INTO piped(id, body) VALUES (?, ?)", (i, bytes([i]) * 3)) for i in range(5)),
+            db.pipeline.query("INSERT INTO piped(id, body) VALUES (?, ?)", (1, b"again")),  # taken: fails alone
+            db.pipeline.query_one("SELECT body FROM piped WHERE id = ?", (4,)), return_exceptions=True)
+        assert results[:5] == [[]] * 5
+        assert isinstance(results[5], psycopg.errors.UniqueViolation)
+        assert results[6] == (b"\x04\x04\x04",)  # (sent after the INSERTs: it sees them)
+        assert db.commits == before + 5 and db.unsynced
+        await db.sync()
+        db.execute("CREATE TABLE numbered (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)")
+        assert [await db.pipeline.insert("INSERT INTO numbered(v) VALUES (?)", (v,)) for v in "ab"] == [1, 2]
+        proxy.cut()
+        await asyncio.sleep(0.2)
+        with pytest.raises(StorageUnavailable) as refused:  # the idle connection found dead: never sent
+            await db.pipeline.query("INSERT INTO piped(id, body) VALUES (?, ?)", (10, b"during"))
+        assert not isinstance(refused.value, OutcomeUnknown)
+        proxy.restore()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                await db.pipeline.query("INSERT INTO piped(id, body) VALUES (?, ?)", (11, b"after"))
+                break
+            except OutcomeUnknown:
+                raise
+            except StorageUnavailable:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+        in_flight = [db.pipeline.query("SELECT pg_sleep(0.5)"),
+                     db.pipeline.query("INSERT INTO piped(id, body) VALUES (?, ?)", (12, b"lost?"))]
+        await asyncio.sleep(0.1)
+        proxy.cut()
+        outcomes = await asyncio.gather(*in_flight, return_exceptions=True)
+        assert type(outcomes[0]) is StorageUnavailable and type(outcomes[1]) is OutcomeUnknown, outcomes
+        proxy.restore()
+
+    try:
+        asyncio.run(scenario())
+        with psycopg.connect(database) as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM piped WHERE id < 12 ORDER BY id")]
+        assert ids == [0, 1, 2, 3, 4, 11]
+    finally:
+        db.close()
+        proxy.close()
+
+
 def test_object_bodies_are_chunk_rows_streamed_ranged_and_concatenated(database, tmp_path):
     server = OvercastProcess(data_dir=str(tmp_path), env={"OVERCAST_DATABASE_URL": database})
     try:

@@ -102,6 +102,8 @@ class Providers:
         if entry is None:
             provider = await self.get(service)
             method = getattr(provider, operation.method_name, None)
+            if self.db.pipeline is not None:  # (PostgreSQL) its statement awaited in the pipeline
+                method = getattr(provider, operation.method_name + "_pipelined", method)
             entry = (method, inspect.iscoroutinefunction(method), getattr(provider, "authorize", None))
             self._handlers[key] = entry
             settle_heap()

@@ -42,6 +42,9 @@ class Database:
     # LOCKED, so that concurrent claimers take different rows without waiting for each other.
     # SQLite: nothing; it has one writer at a time, so the UPDATE is atomic as it stands.
     skip_locked = ""
+    # PostgreSQL: the hot single statements several requests send together (storage/pipeline.py),
+    # awaited by the providers' `<operation>_pipelined` methods (aws/dispatch.py). SQLite: None.
+    pipeline = None
 
     async def sync(self) -> None:
         pass

@@ -49,6 +49,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from overcast.storage.database import Database, split_statements
 from overcast.storage.dialect import NOCASE_DDL, Table, Translation, TranslationError, translate
 from overcast.storage.errors import OutcomeUnknown, SchemaTooNew, StorageUnavailable
+from overcast.storage.pipeline import Pipeline
 
 log = logging.getLogger("overcast")
 
@@ -215,6 +216,7 @@ class PostgresDatabase(Database):
         self._tx_wrote = False  # the open transaction has written (its COMMIT's loss leaves the outcome unknown)
         self._instance = None  # the server's pg_postmaster_start_time() (a restart loses unflushed commits)
         self._setup()
+        self.pipeline = Pipeline(self)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -530,6 +532,7 @@ class PostgresDatabase(Database):
             raise StorageUnavailable(str(e)) from None
 
     def close(self) -> None:
+        self.pipeline.close()
         if self._barrier_conn is not None:
             self._barrier_conn.pgconn.finish()  # (no loop to await its close on)
             self._barrier_conn = None

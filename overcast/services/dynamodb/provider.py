@@ -920,12 +920,23 @@ class DynamoDbProvider(Provider):
     # -- items -------------------------------------------------------------------------------
 
     def get_item(self, ctx, params: dict) -> dict:
+        table, parser, key = self._get_item_key(ctx, params)
+        return self._item_answer(ctx, params, table, parser, self.store.get_item(table.id, key[0], key[1], key[2]))
+
+    async def get_item_pipelined(self, ctx, params: dict) -> dict:
+        """GetItem on PostgreSQL: its SELECT sent with other requests' (storage/pipeline.py)."""
+        table, parser, key = self._get_item_key(ctx, params)
+        blob = await self.store.get_item_pipelined(table.id, key[0], key[1], key[2])
+        return self._item_answer(ctx, params, table, parser, blob)
+
+    def _get_item_key(self, ctx, params: dict) -> tuple:
         table = self._table(ctx, params["TableName"])
         parser = None
         if len(params) > 2:
             parser = self._parser(params, ("ProjectionExpression",), ("AttributesToGet",))
-        key = table.param_key(params["Key"])
-        blob = self.store.get_item(table.id, key[0], key[1], key[2])
+        return table, parser, table.param_key(params["Key"])
+
+    def _item_answer(self, ctx, params: dict, table, parser, blob: bytes | None) -> dict:
         out: dict = {}
         if parser is not None:
             paths = self._projection(parser, params)

@@ -157,6 +157,10 @@ class DynamoDbStore:
         row = self.db.query_one(_GET, (table_id, hash_, pk, sk))
         return row[0] if row else None
 
+    async def get_item_pipelined(self, table_id: int, hash_: int, pk: bytes, sk: bytes) -> bytes | None:
+        row = await self.db.pipeline.query_one(_GET, (table_id, hash_, pk, sk))
+        return row[0] if row else None
+
     def put_item(self, table_id: int, hash_: int, pk: bytes, sk: bytes, blob: bytes, ttl: float | None) -> None:
         self.db.execute(_PUT, (table_id, hash_, pk, sk, blob, ttl))
 

@@ -572,6 +572,18 @@ class SqsProvider(Provider):
             self._waiters.notify(queue.id)
         return result
 
+    async def send_message_pipelined(self, ctx, params):
+        """SendMessage on PostgreSQL: a standard queue's INSERT sent with other requests'
+        statements (storage/pipeline.py); a FIFO queue's transaction stays synchronous."""
+        queue = self._resolve(ctx, params.get("QueueUrl"))
+        if queue.fifo:
+            return self.send_message(ctx, params)
+        row, result, _, _ = self._build_message(ctx, queue, params, _now_ms())
+        await self.store.insert_message_pipelined(row)
+        if self._waiters.has_waiters(queue.id):
+            self._waiters.notify(queue.id)
+        return result
+
     def send_message_batch(self, ctx, params):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         entries = params.get("Entries") or []

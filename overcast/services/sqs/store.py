@@ -203,6 +203,10 @@ class SqsStore:
         md5_system, sent_at, visible_at, group_id, dedup_id, seq, sender_id, dlq_source)."""
         return self.db.insert(_INSERT_MESSAGE, row)
 
+    async def insert_message_pipelined(self, row: tuple) -> None:
+        """insert_message, awaited in the database's pipeline (PostgreSQL: storage/pipeline.py)."""
+        await self.db.pipeline.query(_INSERT_MESSAGE, row)
+
     def insert_messages(self, rows: list[tuple]) -> None:
         self.db.execute_many(_INSERT_MESSAGE, rows)
 
