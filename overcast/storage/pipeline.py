@@ -138,7 +138,8 @@ class Pipeline:
             asyncio.get_running_loop().remove_writer(self._writing)
             self._writing = 0
         try:
-            self.db._pool.putconn(conn)  # (broken, or left in pipeline mode: the pool discards it)
+            conn.close()  # (never back to the pool as it is: in pipeline mode, maybe half-way through)
+            self.db._pool.putconn(conn)  # (closed: the pool discards it and connects anew)
         except Exception:
             pass
 

@@ -7,7 +7,9 @@ SQLite, over psycopg 3 and a psycopg_pool connection pool.
   (`prepare_threshold`), so hot statements are parsed and planned once per connection.
 - The event loop owns one connection, taken from the pool and kept, as SQLite's single
   connection: statements run on it one at a time, in autocommit unless inside `transaction()`
-  (BEGIN ... COMMIT). The pool's other connections serve the blob store's threads.
+  (BEGIN ... COMMIT). The pool's other connections serve the blob store's threads, and one
+  serves the pipeline (storage/pipeline.py): the hot single statements that several requests
+  send together and await (SendMessage's INSERT, GetItem's SELECT).
 - Durable answers, one disk flush for many: the event loop's connection commits asynchronously
   (synchronous_commit = off: a COMMIT does not wait for the disk), and before an answer that
   wrote is sent, the server awaits `sync()`: a barrier transaction on a connection of its own,
@@ -61,6 +63,9 @@ _MIGRATION_LOCK = 0x6F766572  # pg_advisory_xact_lock key while a node migrates 
 KEPT_ON_RESET = {"schema_versions"}
 KEPT_PREFIX = "cluster_"
 POOL_SIZE = 8  # the event loop's connection and the blob store's threads
+# kept open, and opened again after the database's return: the event loop's and the pipeline's,
+# so that neither finds the pool empty (a 503) because the other took the one it reconnected
+POOL_MIN = 2
 CONNECT_TIMEOUT = 5  # seconds, when the URL does not say
 RECONNECT_TIMEOUT = 2.0  # seconds the pool retries a lost connection; then the next request starts a retry
 
@@ -194,7 +199,7 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, pool_size: int = POOL_SIZE):
         self.url = display_url(url)
         probe(url)
-        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs=connect_kwargs(url),
+        self._pool = ConnectionPool(url, min_size=POOL_MIN, max_size=pool_size, kwargs=connect_kwargs(url),
                                     configure=_configure, open=False, name="overcast",
                                     reconnect_timeout=RECONNECT_TIMEOUT, timeout=10)
         try:
