@@ -266,3 +266,14 @@ def test_permission_answers(lam, unique_name):
         lam.remove_permission(FunctionName="doesnotexist", StatementId="s1")
     assert e.value.response["Error"]["Message"] == \
         "No policy found for: arn:aws:lambda:us-east-1:000000000000:function:doesnotexist"
+
+
+def test_url_config_answers_name_invoke_mode_only_when_given(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    created = lam.create_function_url_config(FunctionName=name, AuthType="NONE")
+    assert "InvokeMode" not in created
+    assert lam.get_function_url_config(FunctionName=name)["InvokeMode"] == "BUFFERED"
+    assert "InvokeMode" not in lam.update_function_url_config(FunctionName=name, AuthType="AWS_IAM")
+    updated = lam.update_function_url_config(FunctionName=name, InvokeMode="BUFFERED")
+    assert updated["InvokeMode"] == "BUFFERED"

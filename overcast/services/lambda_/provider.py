@@ -1468,6 +1468,8 @@ class LambdaProvider(Provider):
         self.store.put_doc("lambda_urls", account, region, name, "qualifier", key, config, url_id=url_id)
         out = dict(config)
         out.pop("LastModifiedTime")
+        if params.get("InvokeMode") is None:  # AWS's answer names InvokeMode only when it was given (Get always does)
+            out.pop("InvokeMode")
         return out
 
     def _url_config(self, ctx, params):
@@ -1502,7 +1504,7 @@ class LambdaProvider(Provider):
         config["LastModifiedTime"] = _timestamp()
         url_id = config["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
         self.store.put_doc("lambda_urls", account, region, name, "qualifier", key, config, url_id=url_id)
-        return config
+        return config if params.get("InvokeMode") is not None else {k: v for k, v in config.items() if k != "InvokeMode"}
 
     def delete_function_url_config(self, ctx, params):
         account, region, name, key, _config = self._url_config(ctx, params)
