@@ -494,3 +494,25 @@ def test_function_sdk_calls_verify_with_role_credentials(verifying):
     # service but S3 does
     arn = lam.get_function(FunctionName="signed-fn")["Configuration"]["FunctionArn"]
     assert lam.get_function(FunctionName=arn + ":$LATEST")["Configuration"]["FunctionName"] == "signed-fn"
+
+
+def test_api_gateway_aws_integrations_work_when_signatures_are_verified(verifying):
+    # API Gateway's calls to services for an integration carry no client's signature: overcast
+    # makes them itself for the API's account (they answered InvalidClientTokenId)
+    from tests.apigateway_support import Api
+
+    apigw, sqs = _client(verifying, "apigateway"), _client(verifying, "sqs")
+    queue_url = sqs.create_queue(QueueName="apigw-verified")["QueueUrl"]
+    account = queue_url.rstrip("/").split("/")[-2]
+    api = Api(apigw, verifying, "verified")
+    api.method("/send", "POST", {"type": "AWS", "integrationHttpMethod": "POST",
+                                 "uri": f"arn:aws:apigateway:us-east-1:sqs:path/{account}/apigw-verified",
+                                 "requestParameters": {"integration.request.header.Content-Type":
+                                                       "'application/x-www-form-urlencoded'"},
+                                 "requestTemplates": {"application/json": "Action=SendMessage&MessageBody=$input.body"}},
+               {"200": {}})
+    api.deploy()
+    r = api.call("POST", "/send", json={"hello": "verified"})
+    assert r.status_code == 200, r.text
+    messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
+    assert json.loads(messages[0]["Body"]) == {"hello": "verified"}

@@ -126,13 +126,15 @@ class Providers:
 class Gateway:
     """server.py hands every AWS API request here."""
 
-    def __init__(self, providers: Providers):
+    def __init__(self, providers: Providers, verify: bool = True):
+        """`verify` False: a gateway for the requests overcast builds itself on an account's
+        behalf (API Gateway's AWS integrations), which carry no client's signature."""
         self.providers = providers
         self._fronts: dict[str, object] = {}
         config = providers.config
         # None unless signatures are verified: then the request path does no signature work at all
-        self.verifier = Verifier(providers, parse_credentials(config.credentials)) if config.verify_signatures \
-            else None
+        self.verifier = Verifier(providers, parse_credentials(config.credentials)) \
+            if verify and config.verify_signatures else None
 
     async def handle(self, request: HttpRequest, target: Route | None = None) -> HttpResponse:
         """`target`: the request's route from its headers, when server.py found it already (an
