@@ -367,7 +367,8 @@ class S3Front:
         body = request.body or b""
         if not body.strip():
             if acl and not any(h == "x-amz-acl" or h.startswith("x-amz-grant-") for h in request.headers):
-                raise AwsError("MissingSecurityHeader", "Your request was missing a required header")
+                raise AwsError("MissingSecurityHeader", "Your request was missing a required header",
+                               MissingHeaderName="x-amz-acl")
             if operation.name == "PutBucketPolicy":  # an empty policy is a policy that is not JSON
                 raise AwsError("MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
             if required:
@@ -496,7 +497,9 @@ def error_response(error: AwsError, ctx, head: bool = False) -> HttpResponse:
     headers += list(extra.items())
     if error.status == 304 or head:
         return HttpResponse(error.status, headers + [("Content-Length", "0")], b"")
-    parts = [f"<Code>{escape_text(error.code)}</Code><Message>{escape_text(error.message)}</Message>"]
+    parts = [f"<Code>{escape_text(error.code)}</Code>"]
+    if error.message is not None:  # some errors carry none (an unknown canned ACL's, AWS's recorded answer)
+        parts.append(f"<Message>{escape_text(error.message)}</Message>")
     for name, value in error.fields.items():
         if name.startswith("_") or value is None:
             continue

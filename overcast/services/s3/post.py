@@ -131,13 +131,16 @@ async def post_object(provider, request, ctx, bucket_name: str, verifier=None) -
                                                                     if k.startswith("x-amz-meta-")} or None}
         for form, param in (("content-type", "ContentType"), ("cache-control", "CacheControl"),
                             ("content-disposition", "ContentDisposition"), ("content-encoding", "ContentEncoding"),
-                            ("x-amz-storage-class", "StorageClass"), ("expires", "Expires")):
+                            ("x-amz-storage-class", "StorageClass"), ("expires", "Expires"), ("acl", "ACL")):
             if lower.get(form):
                 params[param] = lower[form]
         if "ContentType" not in params and state["file_type"]:
             params["ContentType"] = state["file_type"]
         sums = {DEFAULT_ALGORITHM: base64.b64encode(writer.checksum(DEFAULT_ALGORITHM)).decode()}
         meta = provider._meta_from(bucket, params, sums, headers=False)
+        acl = provider._object_acl(ctx, bucket, params)
+        if acl is not None:
+            meta["Acl"] = acl
         if lower.get("tagging"):
             try:
                 root = parse_xml(lower["tagging"].encode())

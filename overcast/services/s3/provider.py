@@ -30,6 +30,7 @@ from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.s3 import access, sse_c
+from overcast.services.s3 import acl as acls
 from overcast.services.s3 import checksums as ck
 from overcast.services.s3.blobio import (
     INLINE_DB,
@@ -366,6 +367,7 @@ class S3Provider(Provider):
                                    _NO_VALUE)
         if ownership:
             bucket.config["ownership"] = {"OwnershipControls": {"Rules": [{"ObjectOwnership": ownership}]}}
+        self._bucket_acl_from(bucket, params)
         self.store.create_bucket(bucket)
         location = f"/{name}" if region == "us-east-1" else f"http://{name}.s3.localhost.localstack.cloud:4566/"
         return {"Location": location, "BucketArn": f"arn:aws:s3:::{name}"}
@@ -437,12 +439,34 @@ class S3Provider(Provider):
 
     def get_bucket_acl(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        owner = _owner(bucket.account)
-        return {"Owner": owner, "Grants": [{"Grantee": {**owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}]}
+        return acls.answered(bucket, bucket.config.get("acl"), _owner(bucket.account)["ID"])
 
     def put_bucket_acl(self, ctx, params):
-        self._bucket(params["Bucket"])
+        bucket = self._bucket(params["Bucket"])
+        if not self._bucket_acl_from(bucket, params, body=True):
+            raise AwsError("MissingSecurityHeader", "Your request was missing a required header",
+                           MissingHeaderName="x-amz-acl")
+        self.store.save_bucket(bucket)
         return {}
+
+    def _bucket_acl_from(self, bucket: Bucket, params, body: bool = False) -> bool:
+        """Keep the ACL a request (CreateBucket; PutBucketAcl with `body`) sets on the bucket, in its
+        configuration, if its settings allow it; whether the request set one. With ACLs disabled the
+        owner-only ACL it may set is the default: kept as no ACL."""
+        owner_id = _owner(bucket.account)["ID"]
+        acl = acls.from_request(params, owner_id, owner_id, body=body)
+        if acl is None:
+            return False
+        if not body:  # CreateBucket: its ACL against the Object Ownership it creates the bucket with
+            bucket.config["acl"] = acl
+            acls.check_ownership_change(bucket, acls.ownership(bucket), owner_id)
+        else:
+            acls.check_settable(bucket, acl, owner_id)
+        if acls.ownership(bucket) == "BucketOwnerEnforced":
+            bucket.config.pop("acl", None)
+        else:
+            bucket.config["acl"] = acl
+        return True
 
     def get_bucket_policy_status(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
@@ -458,6 +482,8 @@ class S3Provider(Provider):
         if value is None:
             raise malformed_xml()
         self._check_config(key, value)
+        if key == "ownership":
+            acls.check_ownership_change(bucket, value["Rules"][0]["ObjectOwnership"], _owner(bucket.account)["ID"])
         bucket.config[key] = {payload_name: plain(value)}
         self.store.save_bucket(bucket)
         if key == "lifecycle":
@@ -1007,9 +1033,12 @@ class S3Provider(Provider):
         _check_key(key)
         sse_c.requested_key(params, other_encryption=params.get("ServerSideEncryption"))  # before the body
         self._check_write_conditions(bucket, key, params)
+        acl = self._object_acl(ctx, bucket, params)  # before the body: a refused ACL stores nothing
         writer, sums = await self._receive(ctx, params, limit=5 * 1024 ** 3, inline_limit=INLINE_DB)
         try:
             meta = self._meta_from(bucket, params, sums)
+            if acl is not None:
+                meta["Acl"] = acl
             self._check_write_conditions(bucket, key, params)
         except BaseException:
             writer.abort()
@@ -1355,7 +1384,7 @@ class S3Provider(Provider):
             meta = self._meta_from(bucket, {**params, "Tagging": None}, {})
         else:
             # the storage class is the request's, not the source's (STANDARD by default)
-            meta = {k: v for k, v in src.meta.items() if k not in ("Tags", "Retention", "LegalHold", "Parts",
+            meta = {k: v for k, v in src.meta.items() if k not in ("Tags", "Retention", "LegalHold", "Parts", "Acl",
                                                                      "Checksums", "ChecksumType", "StorageClass")}
             self._lock_meta(bucket, params, meta)
             for name in ("StorageClass", "WebsiteRedirectLocation"):
@@ -1364,6 +1393,9 @@ class S3Provider(Provider):
             for name in ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "SSECustomer"):
                 meta.pop(name, None)  # the destination's, not the source's
             meta.update(self._encryption(bucket, params))
+        acl = self._object_acl(ctx, bucket, params)  # the request's, never the source's (as S3 copies)
+        if acl is not None:
+            meta["Acl"] = acl
         if tag_directive == "REPLACE":
             if params.get("Tagging"):
                 meta["Tags"] = _parse_tagging_header(params["Tagging"])
@@ -1602,6 +1634,9 @@ class S3Provider(Provider):
             raise AwsError("InvalidRequest", "The COMPOSITE checksum type cannot be used with the crc64nvme checksum "
                            "algorithm.")
         meta = self._meta_from(bucket, {**params, "ChecksumAlgorithm": None}, {})
+        acl = self._object_acl(ctx, bucket, params)
+        if acl is not None:
+            meta["Acl"] = acl
         meta["Algorithm"] = algorithm
         meta["ChecksumType"] = checksum_type
         upload_id = base64.urlsafe_b64encode(secrets.token_bytes(36)).decode().rstrip("=")
@@ -1930,14 +1965,45 @@ class S3Provider(Provider):
 
     def get_object_acl(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        self._object(bucket, params["Key"], params.get("VersionId"))
-        owner = _owner(bucket.account)
-        return {"Owner": owner, "Grants": [{"Grantee": {**owner, "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}]}
+        obj = self._object(bucket, params["Key"], params.get("VersionId"))
+        return acls.answered(bucket, obj.meta.get("Acl"), _owner(bucket.account)["ID"])
 
     def put_object_acl(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
-        self._object(bucket, params["Key"], params.get("VersionId"), "PUT", refuse_marker=True)
+        obj = self._object(bucket, params["Key"], params.get("VersionId"), "PUT", refuse_marker=True)
+        bucket_owner = _owner(bucket.account)["ID"]
+        owner_id = ((obj.meta.get("Acl") or {}).get("Owner") or {}).get("ID") or bucket_owner
+        acl = acls.from_request(params, owner_id, bucket_owner, body=True)
+        if acl is None:
+            raise AwsError("MissingSecurityHeader", "Your request was missing a required header",
+                           MissingHeaderName="x-amz-acl")
+        acls.check_settable(bucket, acl, bucket_owner)
+        if acls.ownership(bucket) == "BucketOwnerEnforced":
+            obj.meta.pop("Acl", None)  # the owner-only ACL: the default, kept as none
+        else:
+            obj.meta["Acl"] = acl
+        with self._atomic():
+            self.store.update_meta(obj)
+            self.notifier.emit(bucket, "ObjectAcl:Put", obj.key, obj.size, obj.etag, obj.version_id, ctx)
         return {}
+
+    def _object_acl(self, ctx, bucket: Bucket, params) -> dict | None:
+        """The ACL a write (PutObject, CopyObject, CreateMultipartUpload, a POST upload) gives its
+        object, None for the default (the bucket owner's full control). The object's owner is the
+        bucket's, except for another account's write under ObjectWriter (or BucketOwnerPreferred
+        without bucket-owner-full-control): the writer's (the Object Ownership user guide)."""
+        bucket_owner = _owner(bucket.account)["ID"]
+        mode = acls.ownership(bucket)
+        writer = bucket.account
+        if ctx.account and ctx.account != bucket.account and (
+                mode == "ObjectWriter" or mode == "BucketOwnerPreferred" and params.get("ACL") != "bucket-owner-full-control"):
+            writer = ctx.account
+        owner_id = _owner(writer)["ID"]
+        acl = acls.from_request(params, owner_id, bucket_owner)
+        if acl is None:
+            return acls.private(owner_id) if writer != bucket.account else None
+        acls.check_settable(bucket, acl, bucket_owner)
+        return None if mode == "BucketOwnerEnforced" else acl
 
     def _locked_object(self, params, method: str) -> tuple[Bucket, Obj]:
         bucket = self._bucket(params["Bucket"])
