@@ -129,7 +129,9 @@ def test_bad_acls_get_aws_errors(s3, bucket, owner_id):
         error = _error(s3.put_bucket_acl, Bucket=bucket, **kwargs)
         return error["Code"], error.get("Message"), error.get("ArgumentName"), error.get("ArgumentValue")
 
-    assert code(ACL="fake-acl")[0::2] == ("InvalidArgument", "x-amz-acl")
+    assert code(ACL="fake-acl") == ("InvalidArgument", None, "x-amz-acl", "fake-acl")  # an empty Message
+    assert code(AccessControlPolicy={})[0] == "MalformedACLError"
+    assert code()[0] == "MissingSecurityHeader"
     assert code(GrantWrite='uri="http://acs.amazonaws.com/groups/s3/FakeGroup"')[:3] == (
         "InvalidArgument", "Invalid group uri", "uri")
     assert code(GrantWrite='fakekey="1234"') == (
@@ -184,3 +186,78 @@ def test_object_acl_put_is_an_event(s3, acl_bucket, owner_id):
     assert "VersionId" not in s3.put_object_acl(Bucket=acl_bucket, Key="k", ACL="public-read")
     assert s3.get_object_acl(Bucket=acl_bucket, Key="k")["Grants"][1] == _group(ALL_USERS, "READ")
     assert _error(s3.put_object_acl, Bucket=acl_bucket, Key="missing", ACL="private")["Code"] == "NoSuchKey"
+
+
+# -- enforcement: with signatures verified, an ACL grant admits callers no bucket policy admits --
+
+KEY, SECRET = "AKIDOVERCASTACL1", "acl-secret"
+OTHER_KEY, OTHER_SECRET = "333344445555", "other-secret"
+
+
+@pytest.fixture(scope="module")
+def verifying():
+    from tests.conftest import OvercastProcess
+
+    server = OvercastProcess(env={"OVERCAST_VERIFY_SIGNATURES": "1",
+                                  "OVERCAST_CREDENTIALS": f"{KEY}:{SECRET},{OTHER_KEY}:{OTHER_SECRET}"})
+    yield server.endpoint
+    server.stop()
+
+
+def _signed(endpoint, key=KEY, secret=SECRET):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
+                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 0}))
+
+
+def test_public_read_acl_admits_anonymous_reads(verifying):
+    import httpx
+
+    s3 = _signed(verifying)
+    s3.create_bucket(Bucket="acl-public", ObjectOwnership="ObjectWriter")
+    s3.delete_public_access_block(Bucket="acl-public")
+    s3.put_object(Bucket="acl-public", Key="open", Body=b"hello", ACL="public-read")
+    s3.put_object(Bucket="acl-public", Key="closed", Body=b"secret")
+    assert httpx.get(verifying + "/acl-public/open").content == b"hello"
+    assert httpx.head(verifying + "/acl-public/open").status_code == 200
+    assert httpx.get(verifying + "/acl-public/closed").status_code == 403
+    assert httpx.get(verifying + "/acl-public?list-type=2").status_code == 403  # the bucket's ACL is private
+    assert httpx.put(verifying + "/acl-public/new", content=b"x").status_code == 403
+    s3.put_bucket_acl(Bucket="acl-public", ACL="public-read-write")
+    assert b"<Key>open</Key>" in httpx.get(verifying + "/acl-public?list-type=2").content
+    assert httpx.put(verifying + "/acl-public/new", content=b"x").status_code == 200
+    # IgnorePublicAcls: the grants are kept but no longer count
+    s3.put_public_access_block(Bucket="acl-public", PublicAccessBlockConfiguration={"IgnorePublicAcls": True})
+    assert httpx.get(verifying + "/acl-public/open").status_code == 403
+    assert s3.get_object_acl(Bucket="acl-public", Key="open")["Grants"][1]["Grantee"]["URI"] == ALL_USERS
+
+
+def test_acl_grants_to_another_account_and_to_authenticated_users(verifying):
+    s3, other = _signed(verifying), _signed(verifying, OTHER_KEY, OTHER_SECRET)
+    s3.create_bucket(Bucket="acl-shared", ObjectOwnership="BucketOwnerPreferred")
+    s3.put_object(Bucket="acl-shared", Key="k", Body=b"x")
+    assert _error(other.get_object, Bucket="acl-shared", Key="k")["Code"] == "AccessDenied"
+    other_id = other.list_buckets()["Owner"]["ID"]
+    s3.put_object_acl(Bucket="acl-shared", Key="k", GrantRead=f'id="{other_id}"')
+    assert other.get_object(Bucket="acl-shared", Key="k")["Body"].read() == b"x"
+    s3.delete_public_access_block(Bucket="acl-shared")
+    s3.put_object(Bucket="acl-shared", Key="k2", Body=b"y", ACL="authenticated-read")
+    assert other.get_object(Bucket="acl-shared", Key="k2")["Body"].read() == b"y"
+    s3.put_public_access_block(Bucket="acl-shared", PublicAccessBlockConfiguration={"IgnorePublicAcls": True})
+    assert _error(other.get_object, Bucket="acl-shared", Key="k2")["Code"] == "AccessDenied"
+
+
+def test_a_policy_deny_wins_over_an_acl_grant(verifying):
+    import json
+
+    import httpx
+
+    s3 = _signed(verifying)
+    s3.create_bucket(Bucket="acl-denied", ObjectOwnership="ObjectWriter")
+    s3.delete_public_access_block(Bucket="acl-denied")
+    s3.put_object(Bucket="acl-denied", Key="k", Body=b"x", ACL="public-read")
+    s3.put_bucket_policy(Bucket="acl-denied", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acl-denied/*"}]}))
+    assert httpx.get(verifying + "/acl-denied/k").status_code == 403

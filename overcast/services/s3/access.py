@@ -1,6 +1,7 @@
-"""Who may use a bucket. Bucket names are global, so another account can address any bucket by
-name: AWS lets it only when the bucket policy allows the action (overcast keeps ACLs as their
-default, owner-only grant). The bucket's own account is never refused (IAM is not enforced)."""
+"""Who may use a bucket. Bucket names are global, so another account (or an anonymous caller) can
+address any bucket by name: AWS lets it when the bucket policy allows the action, or — when no
+statement denies it — when the bucket's or the object's ACL grants it (acl.py). The bucket's own
+account is never refused (IAM is not enforced)."""
 
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def access_denied() -> AwsError:
     return AwsError("AccessDenied", "Access Denied", 403)
 
 
-def check(ctx, bucket, key: str | None, operation: str | None = None) -> None:
-    """Refuse another account's request on `bucket` (a Bucket) unless its policy allows it."""
+def check(ctx, bucket, key: str | None, operation: str | None = None, acl_admits=None) -> None:
+    """Refuse another account's request on `bucket` (a Bucket) unless its policy allows it or,
+    with no statement denying it, `acl_admits(operation)` (its ACLs grant it)."""
     if bucket.account == ctx.account:
         return
     operation = operation or ctx.operation
@@ -80,8 +82,10 @@ def check(ctx, bucket, key: str | None, operation: str | None = None) -> None:
     principal = policy.caller(ctx)
     request = policy.Request(principal, action_of(operation), resource,
                              policy.request_context(ctx, principal, **{"s3:ResourceAccount": bucket.account}))
-    if not policy.allows(bucket_policy(bucket), request, bucket.account):
-        raise access_denied()
+    decision = policy.evaluate(bucket_policy(bucket), request)
+    if decision == policy.ALLOW or decision is None and acl_admits is not None and acl_admits(operation):
+        return
+    raise access_denied()
 
 
 def check_expected_owner(expected: str | None, bucket) -> None:

@@ -69,7 +69,8 @@ def canned(name: str, owner_id: str, bucket_owner_id: str) -> list[dict]:
         if bucket_owner_id != owner_id:
             grants.append(_grant(_user(bucket_owner_id), "READ" if name == "bucket-owner-read" else "FULL_CONTROL"))
     elif name != "private":
-        raise AwsError("InvalidArgument", None, ArgumentName="x-amz-acl", ArgumentValue=name)
+        # an empty Message (AWS's recorded answer)
+        raise AwsError("InvalidArgument", "", ArgumentName="x-amz-acl", ArgumentValue=name)
     return grants
 
 
@@ -155,6 +156,14 @@ def from_request(params: dict, owner_id: str, bucket_owner_id: str, body: bool =
     return {"Owner": {"ID": owner_id}, "Grants": grants}
 
 
+def missing(body: bytes) -> AwsError:
+    """Put*Acl that set nothing: an empty AccessControlPolicy document is malformed; no document
+    and no header, a missing header."""
+    if body.strip():
+        return AwsError("MalformedACLError", _NOT_WELL_FORMED)
+    return AwsError("MissingSecurityHeader", "Your request was missing a required header", MissingHeaderName="x-amz-acl")
+
+
 def ownership(bucket) -> str:
     """The bucket's Object Ownership: its rule; BucketOwnerEnforced for a bucket created without
     one; ObjectWriter once the ownership controls were deleted (S3's behaviour before them)."""
@@ -200,15 +209,36 @@ def answered(bucket, stored: dict | None, bucket_owner_id: str) -> dict:
     return stored
 
 
-def grants_public_read(bucket, stored: dict | None) -> bool:
-    """Whether an ACL lets everyone read, as S3 evaluates it: not with ACLs disabled, nor when
-    Block Public Access's IgnorePublicAcls is on."""
+# what an operation needs of an ACL: (of the object rather than the bucket, permission); the S3
+# user guide's "ACL permissions" table
+NEEDS = {
+    "GetObject": (True, "READ"), "HeadObject": (True, "READ"), "GetObjectAcl": (True, "READ_ACP"),
+    "PutObjectAcl": (True, "WRITE_ACP"),
+    "HeadBucket": (False, "READ"), "ListObjects": (False, "READ"), "ListObjectsV2": (False, "READ"),
+    "ListObjectVersions": (False, "READ"), "ListMultipartUploads": (False, "READ"),
+    "PutObject": (False, "WRITE"), "DeleteObject": (False, "WRITE"), "DeleteObjects": (False, "WRITE"),
+    "CreateMultipartUpload": (False, "WRITE"), "UploadPart": (False, "WRITE"),
+    "CompleteMultipartUpload": (False, "WRITE"), "AbortMultipartUpload": (False, "WRITE"),
+    "GetBucketAcl": (False, "READ_ACP"), "PutBucketAcl": (False, "WRITE_ACP"),
+}
+
+
+def admits(bucket, stored: dict | None, caller_id: str | None, permission: str) -> bool:
+    """Whether an ACL grants a caller (its canonical ID; None when anonymous) a permission, as S3
+    evaluates it: never with ACLs disabled; public grants not with IgnorePublicAcls."""
     if stored is None or ownership(bucket) == "BucketOwnerEnforced":
         return False
-    if _public_access_block(bucket).get("IgnorePublicAcls"):
-        return False
-    return any(g["Grantee"].get("URI") == ALL_USERS and g["Permission"] in ("READ", "FULL_CONTROL")
-               for g in stored["Grants"])
+    ignore_public = _public_access_block(bucket).get("IgnorePublicAcls")
+    for grant in stored["Grants"]:
+        if grant["Permission"] not in (permission, "FULL_CONTROL"):
+            continue
+        grantee = grant["Grantee"]
+        uri = grantee.get("URI")
+        if uri in _PUBLIC_GROUPS and not ignore_public and (uri == ALL_USERS or caller_id is not None):
+            return True
+        if caller_id is not None and grantee.get("ID") == caller_id:
+            return True
+    return False
 
 
 def check_ownership_change(bucket, new_ownership: str, bucket_owner_id: str) -> None:

@@ -335,7 +335,7 @@ class S3Front:
         if bucket and name != "CreateBucket":
             owner = provider.store.bucket(bucket)
             if owner is not None:  # else the operation answers NoSuchBucket
-                access.check(ctx, owner, key)
+                access.check(ctx, owner, key, acl_admits=lambda op: provider.acl_admits(ctx, owner, key, op, params))
                 access.check_expected_owner(params.get("ExpectedBucketOwner"), owner)
         result = method(ctx, params)
         if inspect.isawaitable(result):
@@ -497,9 +497,7 @@ def error_response(error: AwsError, ctx, head: bool = False) -> HttpResponse:
     headers += list(extra.items())
     if error.status == 304 or head:
         return HttpResponse(error.status, headers + [("Content-Length", "0")], b"")
-    parts = [f"<Code>{escape_text(error.code)}</Code>"]
-    if error.message is not None:  # some errors carry none (an unknown canned ACL's, AWS's recorded answer)
-        parts.append(f"<Message>{escape_text(error.message)}</Message>")
+    parts = [f"<Code>{escape_text(error.code)}</Code><Message>{escape_text(error.message)}</Message>"]
     for name, value in error.fields.items():
         if name.startswith("_") or value is None:
             continue

@@ -53,6 +53,7 @@ _EVENTBRIDGE = {
     "LifecycleExpiration:DeleteMarkerCreated": ("Object Deleted", "Lifecycle Expiration", "Delete Marker Created"),
     "ObjectTagging:Put": ("Object Tags Added", None, None),
     "ObjectTagging:Delete": ("Object Tags Deleted", None, None),
+    "ObjectAcl:Put": ("Object ACL Updated", None, None),
 }
 _KINDS = (("QueueConfigurations", "QueueArn", "sqs"), ("TopicConfigurations", "TopicArn", "sns"),
           ("LambdaFunctionConfigurations", "LambdaFunctionArn", "lambda"))
@@ -253,8 +254,8 @@ class Notifier:
         task.add_done_callback(self._tasks.discard)
 
     def _record(self, bucket, event, key, size, etag, version_id, ctx, config_id, sequencer) -> dict:
-        # tagging events are eventVersion 2.3 without a sequencer (AWS's recorded answers)
-        tagging = event.startswith("ObjectTagging")
+        # tagging and ACL events are eventVersion 2.3 without a sequencer (AWS's recorded answers)
+        tagging = event.startswith(("ObjectTagging", "ObjectAcl"))
         obj = {"key": quote_plus(key, safe="/")}
         if not tagging:
             obj["sequencer"] = sequencer
@@ -295,9 +296,11 @@ class Notifier:
         obj: dict = {"key": key}
         if event.startswith("ObjectCreated") or event.startswith("ObjectTagging"):
             obj.update(size=size, etag=etag.strip('"'))
+        elif event.startswith("ObjectAcl"):  # its ETag without a size (AWS's recorded answers)
+            obj["etag"] = etag.strip('"')
         if version_id and version_id != "null":
             obj["version-id"] = version_id
-        if not event.startswith("ObjectTagging"):
+        if not event.startswith(("ObjectTagging", "ObjectAcl")):
             obj["sequencer"] = sequencer
         source_ip = ctx.request.client[0] if ctx is not None and ctx.request.client else "127.0.0.1"
         detail: dict = {

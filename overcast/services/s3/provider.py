@@ -444,8 +444,7 @@ class S3Provider(Provider):
     def put_bucket_acl(self, ctx, params):
         bucket = self._bucket(params["Bucket"])
         if not self._bucket_acl_from(bucket, params, body=True):
-            raise AwsError("MissingSecurityHeader", "Your request was missing a required header",
-                           MissingHeaderName="x-amz-acl")
+            raise acls.missing(ctx.request.body)
         self.store.save_bucket(bucket)
         return {}
 
@@ -1975,17 +1974,36 @@ class S3Provider(Provider):
         owner_id = ((obj.meta.get("Acl") or {}).get("Owner") or {}).get("ID") or bucket_owner
         acl = acls.from_request(params, owner_id, bucket_owner, body=True)
         if acl is None:
-            raise AwsError("MissingSecurityHeader", "Your request was missing a required header",
-                           MissingHeaderName="x-amz-acl")
+            raise acls.missing(ctx.request.body)
         acls.check_settable(bucket, acl, bucket_owner)
+        before = acls.answered(bucket, obj.meta.get("Acl"), bucket_owner)
         if acls.ownership(bucket) == "BucketOwnerEnforced":
             obj.meta.pop("Acl", None)  # the owner-only ACL: the default, kept as none
         else:
             obj.meta["Acl"] = acl
         with self._atomic():
             self.store.update_meta(obj)
-            self.notifier.emit(bucket, "ObjectAcl:Put", obj.key, obj.size, obj.etag, obj.version_id, ctx)
+            if acl != before:  # an ACL set again unchanged is no event (AWS's recorded answers)
+                self.notifier.emit(bucket, "ObjectAcl:Put", obj.key, obj.size, obj.etag, obj.version_id, ctx)
         return {}
+
+    def acl_admits(self, ctx, bucket: Bucket, key: str | None, operation: str, params) -> bool:
+        """Whether the bucket's ACL (or, for an object operation, the named version's) grants the
+        caller what the operation needs: access.check's question once no policy statement decided."""
+        need = acls.NEEDS.get(operation)
+        if need is None:
+            return False
+        on_object, permission = need
+        stored = bucket.config.get("acl")
+        if on_object:
+            version_id = params.get("VersionId")
+            obj = (self.store.version(bucket.name, key, version_id) if version_id else
+                   self.store.latest(bucket.name, key)) if key is not None else None
+            if obj is None or obj.delete_marker:
+                return False
+            stored = obj.meta.get("Acl")
+        caller = _owner(ctx.account)["ID"] if ctx.access_key and ctx.account else None
+        return acls.admits(bucket, stored, caller, permission)
 
     def _object_acl(self, ctx, bucket: Bucket, params) -> dict | None:
         """The ACL a write (PutObject, CopyObject, CreateMultipartUpload, a POST upload) gives its
