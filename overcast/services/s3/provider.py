@@ -2010,6 +2010,9 @@ class S3Provider(Provider):
         object, None for the default (the bucket owner's full control). The object's owner is the
         bucket's, except for another account's write under ObjectWriter (or BucketOwnerPreferred
         without bucket-owner-full-control): the writer's (the Object Ownership user guide)."""
+        if (not ctx.account or ctx.account == bucket.account) and params.get("ACL") is None and \
+                not any(params.get(name) is not None for name in acls.GRANT_PARAMS):
+            return None  # the common write: the default ACL, nothing to keep
         bucket_owner = _owner(bucket.account)["ID"]
         mode = acls.ownership(bucket)
         writer = bucket.account
