@@ -7,7 +7,7 @@ them; bad grants get AWS's errors; Block Public Access refuses public ACLs."""
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 pytest_plugins = ["s3_fixtures"]
 
@@ -261,3 +261,32 @@ def test_a_policy_deny_wins_over_an_acl_grant(verifying):
     s3.put_bucket_policy(Bucket="acl-denied", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acl-denied/*"}]}))
     assert httpx.get(verifying + "/acl-denied/k").status_code == 403
+
+
+def test_cloudformation_bucket_access_control(client, unique_name, owner_id):
+    """AWS::S3::Bucket's AccessControl is the bucket's canned ACL, set after OwnershipControls and
+    the public access block; with ACLs disabled (the default) a public one fails the stack."""
+    cf, s3 = client("cloudformation"), client("s3")
+    template = """
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      AccessControl: LogDeliveryWrite
+      OwnershipControls: {Rules: [{ObjectOwnership: BucketOwnerPreferred}]}
+Outputs:
+  Bucket: {Value: !Ref Bucket}
+"""
+    name = unique_name("cfnacl")
+    cf.create_stack(StackName=name, TemplateBody=template)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    bucket = cf.describe_stacks(StackName=name)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    assert s3.get_bucket_acl(Bucket=bucket)["Grants"] == [
+        _user(owner_id), _group(LOG_DELIVERY, "WRITE"), _group(LOG_DELIVERY, "READ_ACP")]
+    refused = unique_name("cfnacl")
+    cf.create_stack(StackName=refused, TemplateBody=template.replace(
+        "      OwnershipControls: {Rules: [{ObjectOwnership: BucketOwnerPreferred}]}\n", ""))
+    with pytest.raises(WaiterError):
+        cf.get_waiter("stack_create_complete").wait(StackName=refused, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    reasons = [e.get("ResourceStatusReason") or "" for e in cf.describe_stack_events(StackName=refused)["StackEvents"]]
+    assert "The bucket does not allow ACLs" in reasons

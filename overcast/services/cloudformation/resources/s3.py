@@ -4,6 +4,7 @@ access block) and AWS::S3::BucketPolicy, through the S3 provider."""
 from __future__ import annotations
 
 import json
+import re
 
 from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType
 
@@ -101,6 +102,11 @@ def lifecycle(config: dict) -> dict:
     return {"Rules": rules}
 
 
+def canned_acl(value: str) -> str:
+    """AccessControl's PublicRead -> S3's canned ACL public-read (AwsExecRead -> aws-exec-read)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", value).lower()
+
+
 # property -> (put operation, delete operation or None, parameter name, converter)
 _CONFIGS = {
     "WebsiteConfiguration": ("PutBucketWebsite", "DeleteBucketWebsite", "WebsiteConfiguration", website),
@@ -150,6 +156,8 @@ class Bucket(ResourceType):
                 await op.call("s3", put, {"Bucket": name, member: convert(new[prop])})
             elif delete is not None:
                 await op.call("s3", delete, {"Bucket": name})
+        if new.get("AccessControl") != old.get("AccessControl"):  # after OwnershipControls and the public access block
+            await op.call("s3", "PutBucketAcl", {"Bucket": name, "ACL": canned_acl(new.get("AccessControl") or "Private")})
         if new.get("Tags") != old.get("Tags"):
             if new.get("Tags"):
                 await op.call("s3", "PutBucketTagging", {"Bucket": name, "Tagging": {"TagSet": new["Tags"]}})
