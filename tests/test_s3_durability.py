@@ -47,3 +47,31 @@ def test_s3_objects_and_lifecycle_rules_survive_kill_9(tmp_path):
         assert s3.head_object(Bucket="durable-bucket", Key="small")["ContentLength"] == len(small)
     finally:
         server.stop()
+
+
+def test_s3_acls_survive_kill_9(tmp_path):
+    """A bucket's ACL (its configuration) and each object version's ACL (its row) are committed
+    before PutBucketAcl / PutObjectAcl / PutObject answer."""
+    data_dir = str(tmp_path / "data")
+    server = OvercastProcess(data_dir=data_dir)
+    try:
+        s3 = make_client(server.endpoint, "s3")
+        s3.create_bucket(Bucket="acl-durable", ObjectOwnership="ObjectWriter")
+        s3.delete_public_access_block(Bucket="acl-durable")
+        s3.put_bucket_acl(Bucket="acl-durable", ACL="public-read")
+        s3.put_object(Bucket="acl-durable", Key="written", Body=b"x", ACL="authenticated-read")
+        s3.put_object(Bucket="acl-durable", Key="changed", Body=b"x")
+        s3.put_object_acl(Bucket="acl-durable", Key="changed", ACL="log-delivery-write")
+    finally:
+        server.stop(kill=True)
+    server = OvercastProcess(data_dir=data_dir)
+    try:
+        s3 = make_client(server.endpoint, "s3")
+        uris = [g["Grantee"].get("URI") for g in s3.get_bucket_acl(Bucket="acl-durable")["Grants"]]
+        assert uris == [None, "http://acs.amazonaws.com/groups/global/AllUsers"]
+        uris = [g["Grantee"].get("URI") for g in s3.get_object_acl(Bucket="acl-durable", Key="written")["Grants"]]
+        assert uris == [None, "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"]
+        grants = s3.get_object_acl(Bucket="acl-durable", Key="changed")["Grants"]
+        assert [g["Permission"] for g in grants] == ["FULL_CONTROL", "WRITE", "READ_ACP"]
+    finally:
+        server.stop()
