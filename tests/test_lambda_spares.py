@@ -51,7 +51,7 @@ def test_a_burst_of_cold_starts_keeps_one_more_spare_and_each_taken_is_replaced_
             await _until(lambda: len(spares._ready[key]) == 2, 10)  # now
             taken.append(await spares.take(spec))  # the last loaded one (the other is loading): a burst
             assert spares._wanted[key] == 3
-            taken[-1].handed_over()  # replaced at once, although another spare is loading
+            taken[-1].handed_over()
             await _until(lambda: loaded() == 3 and key not in spares._starting)
             assert len(spares._ready[key]) == 3
             for _ in range(4):  # more bursts: at most twice the configured number are kept
