@@ -108,6 +108,24 @@ def java_map_text(value: dict, text: Callable[[object], str]) -> str:
     return "{" + ", ".join(f"{k}={v if isinstance(v, str) else text(v)}" for k, v in value.items()) + "}"
 
 
+def java_printer(list_text: Callable[[list, Callable[[object], str]], str]) -> Callable[[object], str]:
+    """How a service's Velocity prints a value in Java's forms: true/false, null, a map as
+    `{a=1, b=x}`; lists differ between services (`list_text(items, text)` prints them)."""
+    def text(value) -> str:
+        if value is True:
+            return "true"
+        if value is False:
+            return "false"
+        if value is None:
+            return "null"
+        if isinstance(value, dict):
+            return java_map_text(value, text)
+        if isinstance(value, (list, tuple)):
+            return list_text(value, text)
+        return str(value)
+    return text
+
+
 def _to_string(value) -> str:
     """Java's toString() of a map: in the active rendering's form."""
     rendering = _RENDERING.get()

@@ -40,20 +40,9 @@ class Util(vtl.Util):
 UTIL = Util()
 
 
-def _java_text(value) -> str:
-    """A value as API Gateway's Velocity prints it: a JSON object as a Java map (`{foo=bar}`),
-    a JSON array as JSON (`[{"foo":"bar"}]`, objects inside it too), true/false, null."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return vtl.java_map_text(value, _java_text)
-    if isinstance(value, (list, tuple)):
-        return vtl.to_json(value)
-    return str(value)
+# API Gateway's Velocity prints a JSON object as a Java map (`{foo=bar}`), a JSON array as JSON
+# (`[{"foo":"bar"}]`, objects inside it too), true/false, null
+_java_text = vtl.java_printer(lambda items, _text: vtl.to_json(items))
 
 
 # and a null reference prints nothing (AWS's recorded answers: `$input.path('$.missing')` is empty)

@@ -16,19 +16,8 @@ from overcast import tracing, vtl
 from overcast.services.appsync import utils
 from overcast.services.appsync.errors import EarlyReturn, ResolverError
 
-
-def _java_text(value) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return vtl.java_map_text(value, _java_text)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_java_text(v) for v in value) + "]"
-    return str(value)
+# AppSync's lists print as Java's, `[a, b]`, each item in Java's form too
+_java_text = vtl.java_printer(lambda items, text: "[" + ", ".join(text(v) for v in items) + "]")
 
 
 # AppSync's Velocity prints values as Java does; a null reference as its own text

@@ -17,6 +17,7 @@ from overcast.engine.esm import Pollers
 from overcast.engine.patterns import PatternError, compile_pattern
 from overcast.services import SERVICES
 from overcast.services.lambda_.mappings_store import MappingsStore
+from overcast.services.lambda_.paging import page
 from overcast.storage.coordination import WorkKind
 
 
@@ -362,10 +363,4 @@ class EventSourceMappings:
             arn = self.lam._arn(account, region, name, qualifier)
             items = [m for m in items if m["FunctionArn"] == arn or (not qualifier and
                                                                       m["FunctionArn"].startswith(arn + ":"))]
-        marker = params.get("Marker") or "0"
-        start = int(marker) if marker.isdigit() else 0
-        limit = params.get("MaxItems") or 100
-        out = {"EventSourceMappings": [self._out(m) for m in items[start:start + limit]]}
-        if start + limit < len(items):
-            out["NextMarker"] = str(start + limit)
-        return out
+        return page(items, params, "EventSourceMappings", default_limit=100, render=self._out)

@@ -35,6 +35,7 @@ from overcast.runtime.pool import Pools, Throttled
 from overcast.runtime.sandbox import FunctionSpec, Outcome
 from overcast.services.base import Provider
 from overcast.services.lambda_ import code as codes
+from overcast.services.lambda_.paging import page
 from overcast.services.lambda_.signing import CodeSigning
 from overcast.services.lambda_.store import LambdaStore
 
@@ -781,12 +782,7 @@ class LambdaProvider(Provider):
         config, _t, _r, _l = self._function(account, region, name)
         versions = [self._latest_listed(config)] + [self._config_out(v, listed=True)
                                                               for v in self.store.list_versions(account, region, name)]
-        limit = params.get("MaxItems") or 50
-        start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
-        out = {"Versions": versions[start:start + limit]}
-        if start + limit < len(versions):
-            out["NextMarker"] = str(start + limit)
-        return out
+        return page(versions, params, "Versions")
 
     # -- aliases -------------------------------------------------------------------------------
 
@@ -892,12 +888,7 @@ class LambdaProvider(Provider):
         if params.get("FunctionVersion"):
             aliases = [a for a in aliases if a["FunctionVersion"] == params["FunctionVersion"]]
         aliases.sort(key=lambda a: a["Name"])
-        limit = params.get("MaxItems") or 50
-        start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
-        out = {"Aliases": [self._alias_out(a) for a in aliases[start:start + limit]]}
-        if start + limit < len(aliases):
-            out["NextMarker"] = str(start + limit)
-        return out
+        return page(aliases, params, "Aliases", render=self._alias_out)
 
     # -- resource policy -----------------------------------------------------------------------
 
@@ -1201,12 +1192,7 @@ class LambdaProvider(Provider):
         self._function(account, region, name)
         configs = [{"FunctionArn": self._arn(account, region, name, qualifier), **config}
                    for qualifier, config in self.store.list_provisioned(account, region, name).items()]
-        start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
-        limit = params.get("MaxItems") or 50
-        out = {"ProvisionedConcurrencyConfigs": configs[start:start + limit]}
-        if start + limit < len(configs):
-            out["NextMarker"] = str(start + limit)
-        return out
+        return page(configs, params, "ProvisionedConcurrencyConfigs")
 
     # -- event invoke configs ------------------------------------------------------------------
 
@@ -1294,7 +1280,7 @@ class LambdaProvider(Provider):
             config = self.store.get_doc("lambda_event_configs", account, region, name, "qualifier", qualifier)
             if config is not None:
                 configs.append(self._event_config_out(account, region, name, qualifier, config))
-        return _page(configs, params, "FunctionEventInvokeConfigs")
+        return page(configs, params, "FunctionEventInvokeConfigs")
 
     # -- layers --------------------------------------------------------------------------------
 
@@ -1515,7 +1501,7 @@ class LambdaProvider(Provider):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
         if self.store.get_function(account, region, name) is None:  # the URL APIs' words
             raise AwsError("ResourceNotFoundException", "Function does not exist", 404, Type="User")
-        return _page(self.store.list_docs("lambda_urls", account, region, name), params, "FunctionUrlConfigs")
+        return page(self.store.list_docs("lambda_urls", account, region, name), params, "FunctionUrlConfigs")
 
     # -- invoke --------------------------------------------------------------------------------
 
@@ -2109,16 +2095,6 @@ def _note_outcome(span, spec: FunctionSpec, outcome: Outcome) -> None:
             span.fail(f"{error.get('errorType') or outcome.error_type}: {error.get('errorMessage') or ''}")
         else:
             span.fail(outcome.error_type)
-
-
-def _page(items: list, params: dict, key: str) -> dict:
-    """One page of a list answer: MaxItems from the position a Marker (from NextMarker) names."""
-    start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
-    limit = params.get("MaxItems") or 50
-    out = {key: items[start:start + limit]}
-    if start + limit < len(items):
-        out["NextMarker"] = str(start + limit)
-    return out
 
 
 def _check_layer_number(number: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 
 from overcast.aws.errors import AwsError
+from overcast.services.lambda_.paging import page
 
 _POLICIES = ("Warn", "Enforce")
 
@@ -102,12 +103,7 @@ class CodeSigning:
     def list_functions(self, ctx, params):
         arn = self._get(ctx, params["CodeSigningConfigArn"])["CodeSigningConfigArn"]
         arns = self.store.functions_signed_by(ctx.account, ctx.region, arn)
-        start = int(params["Marker"]) if (params.get("Marker") or "").isdigit() else 0
-        limit = params.get("MaxItems") or 50
-        out = {"FunctionArns": arns[start:start + limit]}
-        if start + limit < len(arns):
-            out["NextMarker"] = str(start + limit)
-        return out
+        return page(arns, params, "FunctionArns")
 
     # -- a function's configuration --------------------------------------------------------------
 
