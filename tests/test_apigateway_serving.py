@@ -631,3 +631,29 @@ def test_lambda_proxy_results_are_read_as_aws_does(proxy_api):
     assert result({"statusCode": "201"}).status_code == 201
     r = result({"statusCode": 200, "multiValueHeaders": {"tesT-Multi": ["value-multi"]}, "headers": {"test-multi": "value-solo"}})
     assert r.headers["test-multi"] == "value-multi, value-solo"
+
+
+def test_a_canary_release_serves_its_share_of_the_stage_with_its_variable_overrides(apigw, endpoint):
+    # AWS's canary release: percentTraffic % of the stage's requests go to the canary's
+    # deployment, with the canary's stage variable overrides; the rest to the stage's deployment
+    api = Api(apigw, endpoint, "canary-traffic")
+    api.mock("/v", template='{"release": "stable", "v": "$stageVariables.v"}')
+    api.deploy("live", variables={"v": "base"})
+    apigw.put_integration_response(restApiId=api.id, resourceId=api.resource("/v"), httpMethod="GET",
+                                   statusCode="200", responseTemplates={
+                                       "application/json": '{"release": "canary", "v": "$stageVariables.v"}'})
+
+    def answers(n):
+        return [api.call("GET", "/v").json() for _ in range(n)]
+
+    apigw.create_deployment(restApiId=api.id, stageName="live", canarySettings={
+        "percentTraffic": 100, "stageVariableOverrides": {"v": "override"}})
+    assert {tuple(a.items()) for a in answers(5)} == {(("release", "canary"), ("v", "override"))}
+    apigw.update_stage(restApiId=api.id, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "50"}])
+    assert {a["release"] for a in answers(60)} == {"stable", "canary"}  # 2 * 0.5^60 to fail by chance
+    apigw.update_stage(restApiId=api.id, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0"}])
+    assert {tuple(a.items()) for a in answers(5)} == {(("release", "stable"), ("v", "base"))}
+    apigw.update_stage(restApiId=api.id, stageName="live", patchOperations=[{"op": "remove", "path": "/canarySettings"}])
+    assert {a["release"] for a in answers(5)} == {"stable"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -112,6 +113,8 @@ class CompiledStage:
         self.gateway_responses = snapshot.get("gatewayResponses") or {}
         self.authorizers = snapshot.get("authorizers") or {}
         self.plans: dict = {}  # api key value -> (key doc, plan doc)
+        self.canary: CompiledStage | None = None  # the canary's deployment, and its share in %
+        self.canary_percent = 0.0
         self._methods: dict[tuple[str, str], mapping.MethodPlan] = {}
         self.schemas = mapping.SchemaSet(self.api_id, snapshot.get("models") or {})
 
@@ -219,8 +222,27 @@ class DataPlane:
             return None
         compiled = CompiledStage(self, account, region, api, stage, snapshot, generation)
         self._load_plans(compiled)
+        self._compile_canary(compiled, api, stage)
         self._stages[(api_id, stage_name)] = compiled
         return compiled
+
+    def _compile_canary(self, compiled: CompiledStage, api: dict, stage: dict) -> None:
+        """A stage's canary release: its deployment, with the canary's stage variable overrides,
+        serves percentTraffic % of the stage's requests (AWS's canary release)."""
+        canary = stage.get("canarySettings") or {}
+        percent = float(canary.get("percentTraffic") or 0)
+        if percent <= 0 or not canary.get("deploymentId"):
+            return
+        snapshot = self.provider.store.get_snapshot(compiled.account, compiled.region, compiled.api_id,
+                                                    canary["deploymentId"])
+        if snapshot is None:
+            return
+        variables = {**(stage.get("variables") or {}), **(canary.get("stageVariableOverrides") or {})}
+        canary_stage = {**stage, "deploymentId": canary["deploymentId"], "variables": variables}
+        compiled.canary = CompiledStage(self, compiled.account, compiled.region, api, canary_stage, snapshot,
+                                        compiled.generation)
+        self._load_plans(compiled.canary)
+        compiled.canary_percent = percent
 
     def _load_plans(self, compiled: CompiledStage) -> None:
         store = self.provider.store
@@ -246,6 +268,8 @@ class DataPlane:
         request_id = str(uuid.uuid4())
         if compiled is None:
             return plain_error(403, "ForbiddenException", "Forbidden", request_id)
+        if compiled.canary is not None and random.random() * 100 < compiled.canary_percent:
+            compiled = compiled.canary
         state = mapping.RequestState(compiled, request, "/" + rest, request_id)
         # the span APIGateway.Request (in the caller's trace when it sends X-Amzn-Trace-Id), whose
         # trace id the answer carries, as API Gateway's does
