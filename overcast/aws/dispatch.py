@@ -66,7 +66,7 @@ class Providers:
             with suspended():  # what it starts (timers, pollers, resumed work) is no child of this request
                 if spec.leased and self.coordination.cluster:  # its timed work runs where its lease is
                     self.coordination.lease_service(service, provider)
-                elif spec.pending_work and not self.coordination.first and service != "lambda":
+                elif spec.pending_work and not self.coordination.first and not spec.shares_work:
                     # a service whose work is not leased yet: what a crash left is recovered once per
                     # cluster start, by its first node (docs/cluster.md); a later node must not run it again
                     pass

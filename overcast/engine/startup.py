@@ -60,9 +60,9 @@ def cancel_background() -> None:
 
 async def _load_background_services(providers) -> None:
     for spec in SERVICES.values():
-        # (Lambda: event source mappings run under leases; Lambda's queued events and Step Functions'
-        # executions are taken from dead nodes by the live ones, which must have them loaded)
-        if spec.leased or spec.name in ("lambda", "stepfunctions"):
+        # (Lambda's queued events and Step Functions' executions are taken from dead nodes by the
+        # live ones, which must have them loaded)
+        if spec.leased or spec.shares_work or spec.name == "stepfunctions":
             await asyncio.sleep(0)
             try:
                 await providers.get(spec.name)

@@ -51,6 +51,10 @@ class ServiceSpec:
     # On a cluster, the service's timed work (its provider's start and stop, its Timers) runs on
     # the one node holding the lease "service:<name>" (storage/coordination.py).
     leased: bool = False
+    # On a cluster, the provider spreads its work over the nodes itself (a lease per resource,
+    # storage/coordination.WorkKind, or a queue every node takes from): its `start` runs on every
+    # node, and every node loads it at start-up, to take over what a dead node held.
+    shares_work: bool = False
     # Request paths that name this service when the request is unsigned (POST): X-Ray's sampling
     # calls, which the X-Ray SDKs send without a signature through the daemon's proxy.
     unsigned_paths: tuple[str, ...] = ()
@@ -87,6 +91,7 @@ SERVICES: dict[str, ServiceSpec] = {
             "overcast.services.lambda_.provider:LambdaProvider",
             signing_names=("lambda",),
             host_prefixes=("lambda",),
+            shares_work=True,
             pending_work=(("lambda", "overcast.services.lambda_.store:has_pending_work"),
                           ("esm", "overcast.services.lambda_.mappings_store:has_pending_work")),
             # CreateFunction: a 50 MB zip, base64 in JSON, is AWS's own figure for the request
@@ -191,6 +196,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("firehose",),
             target_prefixes=("Firehose_20150804",),
             host_prefixes=("firehose",),
+            shares_work=True,
             pending_work=(("firehose", "overcast.services.firehose.store:has_pending_work"),),
         ),
         ServiceSpec(

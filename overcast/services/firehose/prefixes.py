@@ -114,9 +114,12 @@ def evaluate(prefix: str | None, when: float, error_type: str | None = None,
     return EXPRESSION.sub(replace, prefix)
 
 
-def object_name(stream: str, version: int, when: float, extension: str = "", zone: str | None = None) -> str:
+def object_name(stream: str, version: int, when: float, extension: str = "", zone: str | None = None,
+                seed: str | None = None) -> str:
+    """`seed`: the object's name is derived from it (the same seed, the same name), else random."""
     moment = _moment(when, zone)
-    return f"{stream}-{version}-{moment.strftime('%Y-%m-%d-%H-%M-%S')}-{uuid.uuid4()}{extension}"
+    unique = uuid.uuid5(uuid.NAMESPACE_URL, seed) if seed is not None else uuid.uuid4()
+    return f"{stream}-{version}-{moment.strftime('%Y-%m-%d-%H-%M-%S')}-{unique}{extension}"
 
 
 # -- compression ----------------------------------------------------------------------------------

@@ -2,10 +2,17 @@
 
 Records are durable once accepted: they sit in `firehose_buffer` until a flush has written
 them to S3, so a crash before the flush loses none (the flush after restart delivers them; a
-crash between the S3 write and the buffer delete can deliver a record twice — Firehose is
-at-least-once too). A flush happens when the buffer reaches BufferingHints.SizeInMBs, or
+crash between the S3 write and the buffer delete flushes the same records again, under the same
+object keys: they are derived from the flush's first record, so the object is written again,
+not a second time). A flush happens when the buffer reaches BufferingHints.SizeInMBs, or
 IntervalInSeconds after the oldest buffered record arrived (a timer, `loop.call_at`): one S3
 object per flush (per partition with dynamic partitioning), never one per record.
+
+On a cluster (docs/cluster.md) a delivery stream's flushes and its Kinesis source's reads run on
+the one node holding its lease, "firehose:<id>" (storage/coordination.WorkKind): the node that
+created the stream claims it, and a node taking it over from a dead one reads the buffer and
+flushes what is due. A record put on another node is committed there, then that node notifies
+the holder (channel "firehose", the stream's id), which looks at the buffer again.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.firehose import prefixes
 from overcast.services.firehose.store import FirehoseStore, Stream
+from overcast.storage.coordination import WorkKind
 
 log = logging.getLogger("overcast.firehose")
 
@@ -97,8 +105,17 @@ class FirehoseProvider(Provider):
         self._pending: dict[int, int] = {}  # stream id -> bytes buffered (derived, rebuilt at start)
         self._sources: dict[int, asyncio.Task] = {}
         self._stopped = False
+        self._coordination = providers.coordination
+        self._channel = self._coordination.channel("firehose")  # None on one node: every stream is its own
+        self._held: set[int] = set()  # (cluster) the streams whose lease this node holds
+        self._work = WorkKind("firehose", self._leases, self._take, self._give)
+        if self._channel is not None:
+            self._channel.subscribe(self._buffered_elsewhere, self._look_again)
 
     async def start(self) -> None:
+        if self._channel is not None:  # the nodes claim the streams' leases (storage/coordination.py)
+            self._coordination.register(self._work)
+            return
         for stream in self.store.all_with_work():
             self._pending[stream.id] = self.store.buffer_state(stream.id)[0]
             self._schedule(stream)
@@ -111,6 +128,59 @@ class FirehoseProvider(Provider):
             timer.cancel()
         for task in list(self._sources.values()) + list(self._flushing.values()):
             task.cancel()
+
+    # -- which node flushes a stream (a cluster) --------------------------------------------------
+
+    def _leases(self) -> list[str]:
+        return [f"firehose:{sid}" for sid in self.store.ids()]
+
+    def _take(self, name: str) -> None:
+        """This node holds the stream's lease now: flush what is due, arm the timer, read the source."""
+        sid = int(name.partition(":")[2])
+        stream = self.store.by_id(sid)
+        if stream is None:
+            return
+        self._held.add(sid)
+        self._pending[sid] = self.store.buffer_state(sid)[0]
+        self._schedule(stream)
+        if stream.type == "KinesisStreamAsSource":
+            self._start_source(stream)
+
+    def _give(self, name: str) -> None:
+        """The lease is gone (the stream deleted, the lease lost, the node stopping): nothing of the
+        stream runs here any more. A flush cut short is flushed again by the next holder, under the
+        same object keys."""
+        sid = int(name.partition(":")[2])
+        self._held.discard(sid)
+        timer = self._timers.pop(sid, None)
+        if timer:
+            timer.cancel()
+        for tasks in (self._sources, self._flushing):
+            task = tasks.pop(sid, None)
+            if task:
+                task.cancel()
+        self._pending.pop(sid, None)
+
+    def _buffered(self, stream: Stream, size: int) -> None:
+        """Records were committed to the stream's buffer: count them here, or tell the holder."""
+        if self._channel is None or stream.id in self._held:
+            self._added(stream, size)
+        else:
+            self._channel.publish(stream.id)
+
+    def _buffered_elsewhere(self, sid) -> None:
+        if sid not in self._held:
+            return
+        stream = self.store.by_id(sid)
+        if stream is None:  # deleted on another node: give its lease back now
+            self._coordination.end(self._work, f"firehose:{sid}")
+        elif not (sid in self._flushing and not self._flushing[sid].done()):  # (a flush re-checks when it ends)
+            self._schedule(stream)
+
+    def _look_again(self) -> None:
+        """Notifications may have been missed (the connection for them was lost)."""
+        for sid in list(self._held):
+            self._buffered_elsewhere(sid)
 
     def reset(self) -> None:
         for timer in self._timers.values():
@@ -227,7 +297,9 @@ class FirehoseProvider(Provider):
                **({"KeyARN": encryption["KeyARN"]} if encryption.get("KeyARN") else {})} if encryption else None
         sid = self.store.create(ctx.account, ctx.region, name, arn, kind, time.time(), dest, source, enc, tags,
                                 checkpoints)
-        if kind == "KinesisStreamAsSource":
+        if self._channel is not None:  # this node claims the stream's lease now (no wait for a heartbeat)
+            self._coordination.run(self._work, f"firehose:{sid}")
+        elif kind == "KinesisStreamAsSource":
             self._start_source(self.store.by_id(sid))
         return {"DeliveryStreamARN": arn}
 
@@ -241,6 +313,11 @@ class FirehoseProvider(Provider):
         if task:
             task.cancel()
         self._pending.pop(stream.id, None)
+        if self._channel is not None:
+            if stream.id in self._held:
+                self._coordination.end(self._work, f"firehose:{stream.id}")
+            else:
+                self._channel.publish(stream.id)  # the holder gives the lease back at once
         return {}
 
     def describe_delivery_stream(self, ctx, params):
@@ -320,7 +397,7 @@ class FirehoseProvider(Provider):
         if len(data) > MAX_RECORD:
             raise _invalid(f"Record size {len(data)} exceeds the maximum of {MAX_RECORD} bytes.")
         self.store.buffer(stream.id, [(data, time.time())], tracing.current_header())
-        self._added(stream, len(data))
+        self._buffered(stream, len(data))
         return {"RecordId": _record_id(), "Encrypted": bool(stream.encryption and
                                                             stream.encryption.get("Status") == "ENABLED")}
 
@@ -344,7 +421,7 @@ class FirehoseProvider(Provider):
             raise _invalid(f"Records size {total} exceeds the maximum request size of {MAX_BATCH_BYTES} bytes.")
         if rows:
             self.store.buffer(stream.id, rows, tracing.current_header())
-            self._added(stream, total)
+            self._buffered(stream, total)
         failed = sum("ErrorCode" in r for r in responses)
         return {"FailedPutCount": failed, "RequestResponses": responses,
                 "Encrypted": bool(stream.encryption and stream.encryption.get("Status") == "ENABLED")}
@@ -435,6 +512,9 @@ class FirehoseProvider(Provider):
         dynamic = bool((dest.get("DynamicPartitioningConfiguration") or {}).get("Enabled"))
         # records: [data, arrival, query_keys, lambda_keys]
         records = [[data, arrival, {}, {}] for _, data, arrival in rows]
+        # the objects' names are derived from the flush's first record: a flush cut short (a crash,
+        # a lease lost) and run again writes the same objects again, not a second copy
+        seed = f"{stream.arn}/{stream.id}/{rows[0][0]}"
         failed: list[tuple[bytes, float, str, str, str, str | None]] = []  # data, arrival, type, code, msg, lambda
         for processor in processors:
             params = _params(processor)
@@ -470,7 +550,7 @@ class FirehoseProvider(Provider):
         if converting and records:
             schema = await self._schema(stream, conversion)
         compression = dest.get("CompressionFormat") or "UNCOMPRESSED"
-        for (qkeys, lkeys), group in groups.items():
+        for number, ((qkeys, lkeys), group) in enumerate(groups.items()):
             oldest = min(r[1] for r in group)
             zone = dest.get("CustomTimeZone")
             prefix = prefixes.evaluate(dest.get("Prefix"), oldest, None, dict(qkeys), dict(lkeys), zone)
@@ -487,7 +567,7 @@ class FirehoseProvider(Provider):
                     body = await asyncio.to_thread(prefixes.compress, body, compression)
             if dest.get("FileExtension"):
                 ext = dest["FileExtension"]
-            key = prefix + prefixes.object_name(stream.name, stream.version, oldest, ext, zone)
+            key = prefix + prefixes.object_name(stream.name, stream.version, oldest, ext, zone, f"{seed}/{number}")
             await self._write(stream, bucket, key, body)
         if failed:
             by_type: dict[str, list] = {}
@@ -507,7 +587,7 @@ class FirehoseProvider(Provider):
                 zone = dest.get("CustomTimeZone")
                 prefix = prefixes.evaluate(dest.get("ErrorOutputPrefix"), oldest, kind, zone=zone)
                 await self._write(stream, bucket, prefix + prefixes.object_name(stream.name, stream.version,
-                                                                               oldest, ext, zone), lines)
+                                                                               oldest, ext, zone, f"{seed}/{kind}"), lines)
 
     async def _write(self, stream: Stream, bucket: str, key: str, body: bytes) -> None:
         s3 = await self.providers.get("s3")

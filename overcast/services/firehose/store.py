@@ -90,6 +90,9 @@ class FirehoseStore:
         return [Stream(r) for r in self.db.query(f"SELECT {COLUMNS} FROM firehose_streams WHERE account=? AND "
                                                  "region=? ORDER BY name", (account, region))]
 
+    def ids(self) -> list[int]:
+        return [row[0] for row in self.db.query("SELECT id FROM firehose_streams")]
+
     def all_with_work(self) -> list[Stream]:
         return [Stream(r) for r in self.db.query(
             f"SELECT {COLUMNS} FROM firehose_streams WHERE type='KinesisStreamAsSource' OR id IN "
