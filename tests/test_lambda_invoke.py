@@ -513,7 +513,7 @@ def test_a_configuration_update_is_seen_by_the_next_invocation(lam, unique_name)
     assert fourth["env"]["MY_SETTING"] == "three"
 
 
-SEES = """import ctypes, os, resource, sys
+SEES = """import ctypes, os, random, resource, signal as signals, sys, threading
 def handler(event, context):
     libc = ctypes.CDLL(None)
     signal = ctypes.c_int()
@@ -524,6 +524,11 @@ def handler(event, context):
             "limit": resource.getrlimit(resource.RLIMIT_AS), "pdeathsig": signal.value,
             "no_new_privs": status["NoNewPrivs"].strip(), "umask": os.umask(0o077),
             "own_proc": os.stat("/proc/self/status").st_uid == os.getuid(), "tz": __import__("time").tzname,
+            "ppid": os.getppid(), "session_leader": os.getsid(0) == os.getpid() == os.getpgrp(),
+            "signal_masks": [status[k].strip() for k in ("SigBlk", "SigIgn")],
+            "handlers": {int(n): repr(signals.getsignal(n)) for n in signals.valid_signals() if signals.getsignal(n)},
+            "threads": [status["Threads"].strip(), threading.active_count(), threading.get_native_id() == os.getpid()],
+            "random": random.random(),
             "spare": "spare_runtime.py" in open("/proc/self/cmdline").read()}
 """
 
@@ -556,9 +561,15 @@ def test_a_runtime_started_ahead_of_need_gives_the_function_what_a_fresh_start_w
             break
         time.sleep(0.5)
     assert ahead["spare"] is True
-    fresh.pop("spare"), ahead.pop("spare")
+    # spares forked from one zygote (runtime/spare_runtime.py) are re-seeded as a fork is
+    other = run({})
+    assert other["spare"] is True and len({fresh.pop("random"), ahead.pop("random"), other.pop("random")}) == 3
+    fresh.pop("spare"), ahead.pop("spare"), other.pop("spare")
+    assert other == ahead
     assert {k: v for k, v in ahead["env"].items() if fresh["env"].get(k) != v} == {}
     assert ahead["env"] == fresh["env"]
     assert ahead == fresh
     assert ahead["env"]["MINE"] == "1" and ahead["argv"][1:] == ["app.handler"] and ahead["stdin"] == "/dev/null"
     assert ahead["pdeathsig"] == 9 and ahead["limit"][0] == (256 + 1024) * 1024 * 1024
+    # the server's child (as a runtime it spawns), in a session of its own, one thread
+    assert ahead["session_leader"] is True and ahead["threads"] == ["1", 1, True]

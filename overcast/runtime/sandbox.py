@@ -228,7 +228,7 @@ class Sandbox:
 
     async def start(self, spare=None) -> float:
         """Spawn the runtime (or hand the function to `spare`, a Python runtime started ahead of
-        need: overcast.runtime.pool.Spares) and wait until it asks for its first invocation;
+        need: overcast.runtime.spares.Spares) and wait until it asks for its first invocation;
         returns the init duration in ms. Raises InitError when the function cannot start."""
         loop = self.loop = asyncio.get_running_loop()
         self.server, self.port = await serve(self)
@@ -236,14 +236,11 @@ class Sandbox:
         begin = time.perf_counter()
         if spare is not None:
             self.process, read_fd = spare.process, spare.read_fd
-            try:
-                spare.hand_over(orjson.dumps(self._handover(spare)) + b"\n")
-                await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
-                self._output_fd = read_fd
-                self._exit_task = loop.create_task(self._watch_exit())
-                return await self._initialised(begin)
-            finally:
-                spare.handed_over()  # its replacement may start now
+            spare.hand_over(orjson.dumps(self._handover(spare)) + b"\n")
+            await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
+            self._output_fd = read_fd
+            self._exit_task = loop.create_task(self._watch_exit())
+            return await self._initialised(begin)
         read_fd, write_fd = os.pipe()
         try:
             self.process = await start_process(

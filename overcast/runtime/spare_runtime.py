@@ -1,7 +1,18 @@
-"""A Python runtime started ahead of need (a "spare", overcast.runtime.pool.Spares): run by path
+"""A Python runtime started ahead of need (a "spare", overcast.runtime.spares.Spares): run by path
 (`python spare_runtime.py`) with a neutral environment, it loads what the runtime interface client
 (awslambdaric) imports from the standard library and its dependencies, then waits for one line on
-stdin: the function it is to become. It then becomes exactly what `python -m awslambdaric HANDLER`
+stdin: the function it is to become.
+
+On Linux the interpreter so loaded is a zygote (`python spare_runtime.py zygote FD`): it does not
+become a function itself but forks spares on request, each in a few milliseconds, sharing its
+memory copy-on-write. Each fork is made with CLONE_PARENT, so that the spare is the server's child
+as a spare or runtime the server spawns is (its parent process, the server's wait for its exit
+status, its death signal relative to the server); it then gets what a start gives a process:
+Python's own after-fork work (PyOS_AfterFork_Child: the `random` module re-seeded, locks and
+thread state reset), a session of its own, its stdin and its output pipe, the parent-death
+signal (a fork does not inherit it). The zygote is single-threaded and imports nothing that
+starts a thread, so the fork copies no lock held by another thread. What a fork shares with its
+zygote and a fresh start would not: the string hash seed and the address-space layout. It then becomes exactly what `python -m awslambdaric HANDLER`
 started in the function's directory with the function's environment would be, and runs it:
 
 - its memory limit (RLIMIT_AS), then its own user (as setpriv would: no supplementary groups,
@@ -34,6 +45,9 @@ _PRELOAD = ("json", "logging", "traceback", "decimal", "simplejson", "importlib"
             "awslambdaric.lambda_runtime_marshaller", "awslambdaric.lambda_context",
             "awslambdaric.lambda_runtime_log_utils")
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS = 1, 4, 38
+# clone(2)'s number where a zygote is used (the server checks the same table: runtime/spares.py)
+CLONE_SYSCALL = {"x86_64": 56, "aarch64": 220}
+_CLONE_PARENT, _SIGCHLD = 0x8000, 17
 
 
 def _preload() -> None:
@@ -61,11 +75,73 @@ def _become(uid: int, parent: int) -> None:
         os._exit(1)
 
 
+def _zygote(control_fd: int) -> None:
+    """Fork spares on request until the server closes the control socket; returns only in a spare.
+
+    Each request is one message with two descriptors (the spare's stdin, its output); the answer
+    is the spare's pid, or E and the errno of a failed clone."""
+    import ctypes
+    import gc
+    import signal
+    import socket
+
+    control = socket.socket(fileno=control_fd)
+    server = os.getppid()
+    # PyDLL: the GIL stays held across the clone, as os.fork holds it; Python's own before/after
+    # fork hooks run around it, as os.fork runs them
+    libc = ctypes.PyDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    api = ctypes.pythonapi
+    number = CLONE_SYSCALL[os.uname().machine]
+    gc.collect()  # what a spare would collect soon after: done once, its pages shared
+    control.send(b"R")  # loaded
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 16, 2)
+        if not message:  # the server no longer needs spares of this interpreter
+            os._exit(0)
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            control.send(b"E22")
+            continue
+        set_up, set_up_w = os.pipe()  # the spare closes its end once in its session (below)
+        api.PyOS_BeforeFork()
+        pid = libc.syscall(number, _CLONE_PARENT | _SIGCHLD, 0, 0, 0, 0)
+        error = ctypes.get_errno()
+        if pid == 0:
+            api.PyOS_AfterFork_Child()
+            control.close()
+            os.close(set_up)
+            os.setsid()
+            os.dup2(fds[0], 0)
+            os.dup2(fds[1], 1)
+            os.dup2(fds[1], 2)
+            for fd in fds:
+                os.close(fd)
+            # the server's death kills it, as it kills a spawned spare; had the server died
+            # already, the spare was given to init: gone
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != server:
+                os._exit(1)
+            os.close(set_up_w)
+            return
+        api.PyOS_AfterFork_Parent()
+        for fd in (*fds, set_up_w):
+            os.close(fd)
+        # the pid is answered once the spare has its session: the server kills a sandbox by its
+        # process group, which does not exist before
+        os.read(set_up, 1)
+        os.close(set_up)
+        control.send(b"%d" % pid if pid > 0 else b"E%d" % error)
+
+
 def main() -> None:
     own_dir = sys.path[0]  # this file's directory, which `python FILE` put first
     started = dict(os.environ)  # as the interpreter's start left it (PEP 538 may have set LC_CTYPE)
     _preload()
-    os.close(int(sys.argv[1]))  # loaded: the server may start the next spare (runtime/spares.py)
+    if sys.argv[1] == "zygote":
+        _zygote(int(sys.argv[2]))  # returns in a spare forked from it
+    else:
+        os.close(int(sys.argv[1]))  # loaded: the server may start the next spare (runtime/spares.py)
     line = sys.stdin.buffer.readline()
     if not line:  # the server no longer needs this spare
         return

@@ -1,8 +1,10 @@
 """Python runtimes started ahead of need ("spares", overcast/runtime/spare_runtime.py): a cold start
 hands the function to one instead of starting an interpreter, whose start (100-250 ms of a loaded
-machine's time) is most of a cold start. Light on purpose (nothing of the sandbox machinery): the
-server starts the first spare at start-up (`start_spares`), so that even the first cold start
-after it finds one.
+machine's time) is most of a cold start. On Linux spares are forked from a zygote, one interpreter
+per Python in use that has loaded what a spare loads (a fork takes a few milliseconds, so a burst
+of cold starts gets its spares at once); elsewhere each spare is an interpreter of its own. Light
+on purpose (nothing of the sandbox machinery): the server starts the first zygote at start-up
+(`start_spares`), so that even the first cold start after it finds a spare.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from overcast.runtime.isolation import SANDBOX_UID_BASE
+from overcast.runtime.spare_runtime import CLONE_SYSCALL
 
 if TYPE_CHECKING:
     from overcast.runtime.sandbox import FunctionSpec
@@ -33,30 +38,29 @@ _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 _AT_START = ("PYTHON", "LC_", "LANG", "LD_")
 
 
-# Spares are spawned off the event loop where Linux allows (posix_spawn on a thread of their own,
+# Runtimes and zygotes are spawned off the event loop where Linux allows (on a thread of their own,
 # their exits watched through a pidfd): uvloop's spawn returns only once the child has exec'd,
-# which on a loaded machine held the loop 20-160 ms per spare, in the middle of the cold start that
-# took the spare being replaced. One thread, alive as long as the server: the parent-death signal
-# of a child (setpriv --pdeathsig) follows the thread that spawned it.
-_OFF_LOOP = sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(os, "posix_spawn")
+# which on a loaded machine held the loop 20-160 ms per spawn, in the middle of a cold start. One
+# thread, alive as long as the server: the parent-death signal of a child (setpriv --pdeathsig)
+# follows the thread that spawned it (and a zygote's forks, the server's children by
+# CLONE_PARENT, have that thread as their parent too).
+_OFF_LOOP = sys.platform.startswith("linux") and hasattr(os, "pidfd_open")
 _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="overcast-spares") if _OFF_LOOP else None
-_LOADED_FD = 3  # the spare's end of its "loaded" pipe
+# forks from a zygote: Linux (clone with CLONE_PARENT, pidfds to watch the spares' exits)
+_ZYGOTES = _OFF_LOOP and os.uname().machine in CLONE_SYSCALL
 
 
 class Spare:
-    __slots__ = ("process", "read_fd", "stdin_fd", "env", "pythonpath", "loaded", "handed_over")
+    __slots__ = ("process", "read_fd", "stdin_fd", "env", "pythonpath", "loaded")
 
     def __init__(self, process, read_fd: int, stdin_fd: int, env: dict[str, str], pythonpath: list[str],
                  loaded: asyncio.Future):
         self.process = process
         self.read_fd = read_fd  # its stdout and stderr, for the sandbox that takes it
         self.stdin_fd = stdin_fd  # its stdin: the sandbox that takes it writes the function there
-        self.env = env  # the environment it was started with
+        self.env = env  # the environment its interpreter was started with
         self.pythonpath = pythonpath  # the PYTHONPATH it started with
         self.loaded = loaded  # done once it waits for its function
-        # called by the sandbox that took it once its function has started (or failed to): then its
-        # replacement is started, not while it competes for the cores with that start
-        self.handed_over = _nothing
 
     def hand_over(self, line: bytes) -> None:
         """The function it is to become (one line), then end of file."""
@@ -70,10 +74,6 @@ class Spare:
     def discard(self) -> None:
         os.close(self.read_fd)
         os.close(self.stdin_fd)
-
-
-def _nothing() -> None:
-    pass
 
 
 class Spawned:
@@ -134,41 +134,185 @@ def _popen(argv: list[str], cwd: str, env: dict[str, str], output_fd: int) -> in
     return process.pid
 
 
-def _spawn(argv: list[str], env: dict[str, str], stdin_fd: int, output_fd: int, loaded_fd: int) -> int:
-    """(On the spawner thread.) The spare, in a session of its own, its stdin, stdout and stderr and
-    its loaded pipe at _LOADED_FD; nothing else inherited (the server's descriptors are close-on-exec)."""
-    return os.posix_spawn(argv[0], argv, env, setsid=True, file_actions=[
-        (os.POSIX_SPAWN_DUP2, stdin_fd, 0), (os.POSIX_SPAWN_DUP2, output_fd, 1), (os.POSIX_SPAWN_DUP2, output_fd, 2),
-        (os.POSIX_SPAWN_DUP2, loaded_fd, _LOADED_FD)])
+def _spawn_zygote(argv: list[str], env: dict[str, str], control_fd: int) -> int:
+    """(On the spawner thread.) A zygote, in a session of its own, its control socket passed (its
+    number in argv), stdin and stdout /dev/null, stderr the server's. Through subprocess, not
+    posix_spawn: glibc's posix_spawn leaves its two internal signals ignored in the child, an
+    ignore that exec keeps and every spare would inherit, where a fresh start has neither."""
+    process = subprocess.Popen(argv, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               pass_fds=(control_fd,), start_new_session=True)
+    process.returncode = 0  # reaped by its Spawned (see _popen)
+    return process.pid
+
+
+def _interpreter(key: tuple[str, bool]) -> tuple[list[str], dict[str, str], list[str]]:
+    """How a spare's (or a zygote's) interpreter is started: argv up to the script, its
+    environment (neutral: the function's is applied at the handover), its PYTHONPATH."""
+    python, isolated = key
+    die_with_parent = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
+    if isolated and _SETPRIV:
+        placeholder = str(SANDBOX_UID_BASE - 1)  # no function's: the one the start-up probes use
+        die_with_parent += ["--euid", placeholder, "--egid", placeholder, "--clear-groups"]
+    pythonpath = [_SITE_DIR]
+    env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "en_US.UTF-8", "TZ": ":UTC",
+           "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": ":".join(pythonpath), "PYTHONUNBUFFERED": "1"}
+    return [*die_with_parent, *(["--"] if die_with_parent else []), python, _SCRIPT], env, pythonpath
+
+
+class Zygote:
+    """An interpreter that has loaded what a spare loads and forks spares on request
+    (spare_runtime.py: _zygote), over a Unix socket: a request carries the spare's stdin and
+    output pipes, the answer is its pid. The spare is the server's child (CLONE_PARENT): watched
+    and reaped as a spawned one (Spawned). Its own output goes to the server's stderr (a
+    traceback, should it fail)."""
+
+    def __init__(self, key: tuple[str, bool]):
+        self.key = key
+        self.process: Spawned | None = None
+        self.control: socket.socket | None = None
+        self._loop = asyncio.get_running_loop()
+        self.loaded: asyncio.Future = self._loop.create_future()  # True: it forks; False: gone
+        self._replies: deque[asyncio.Future] = deque()  # one per request, answered in order
+        self.closed = False
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        argv, self.env, self.pythonpath = _interpreter(self.key)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = await loop.run_in_executor(_SPAWNER, _spawn_zygote, [*argv, "zygote", str(theirs.fileno())],
+                                             self.env, theirs.fileno())
+        except OSError as e:
+            ours.close()
+            log.warning("could not start a spare Python runtime (%s): %s", self.key[0], e)
+            self.close()
+            return
+        finally:
+            theirs.close()
+        self.process = Spawned(pid, loop)
+        if self.closed:  # stopped meanwhile
+            ours.close()
+            self.process.kill()
+            return
+        ours.setblocking(False)
+        self.control = ours
+        loop.add_reader(ours.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        try:
+            while True:
+                message = self.control.recv(32)
+                if not message:
+                    raise ConnectionResetError
+                if message == b"R":
+                    self.loaded.set_result(True)
+                    continue
+                reply = self._replies.popleft()
+                if message.startswith(b"E"):
+                    error = int(message[1:])
+                    reply.set_exception(OSError(error, os.strerror(error)))
+                elif reply.done():  # asked for by a take that was cancelled: not wanted
+                    Spawned(int(message), self._loop).kill()
+                else:
+                    reply.set_result(int(message))
+        except BlockingIOError:
+            pass
+        except (OSError, ValueError, IndexError):
+            self.close()
+
+    @property
+    def ever_loaded(self) -> bool:
+        return self.loaded.done() and self.loaded.result()
+
+    async def fork(self, loaded: asyncio.Future) -> Spare | None:
+        """A spare forked for a function (or None: the zygote is gone or could not fork)."""
+        if not await asyncio.shield(self.loaded) or self.control is None:
+            return None
+        read_fd, write_fd = os.pipe()
+        stdin_r, stdin_w = os.pipe()
+        reply = asyncio.get_running_loop().create_future()
+        try:
+            socket.send_fds(self.control, [b"F"], [stdin_r, write_fd])
+            self._replies.append(reply)
+        except OSError:  # its socket full or closed: a zygote that does not answer is no use
+            _close(read_fd, stdin_w)
+            self.close()
+            return None
+        finally:
+            _close(stdin_r, write_fd)
+        try:
+            pid = await reply
+            process = Spawned(pid, asyncio.get_running_loop())
+        except OSError as e:
+            _close(read_fd, stdin_w)
+            if not self.closed:
+                log.warning("could not fork a spare Python runtime (%s): %s", self.key[0], e)
+            return None
+        except BaseException:
+            reply.cancel()  # its pid, when it comes, is killed (_readable)
+            _close(read_fd, stdin_w)
+            raise
+        return Spare(process, read_fd, stdin_w, self.env, self.pythonpath, loaded)
+
+    def close(self) -> None:
+        """Ends the zygote (its socket closed, it exits; killed besides). The spares it forked live on."""
+        self.closed = True
+        if not self.loaded.done():
+            self.loaded.set_result(False)
+        if self.control is not None:
+            try:
+                self._loop.remove_reader(self.control.fileno())
+            except RuntimeError:  # its loop is closed
+                pass
+            self.control.close()
+            self.control = None
+        while self._replies:
+            reply = self._replies.popleft()
+            if not reply.done():
+                reply.set_exception(ConnectionResetError(f"the zygote of {self.key[0]} is gone"))
+        if self.process is not None:
+            try:
+                self.process.kill()
+            except ProcessLookupError:
+                pass
 
 
 class Spares:
-    """`count` spares per interpreter, started one after the other (each once the previous one
-    has loaded: started together on a busy machine, they would all be late). A spare still loading
-    when it is taken is handed the function all the same: it reads it once loaded, still sooner
-    than a fresh start. A spare taken is replaced once its function has started (its handover done:
-    not while they compete for the cores), and still one spare loading at a time (measured: spares
-    loading side by side made a later cold start wait 260-320 ms for the one it took); a burst of
-    cold starts (a take that leaves no loaded spare behind) raises the number kept for
-    that interpreter by one, up to twice `count`: on a loaded machine a spare takes 100-250 ms to
-    load, longer than the gap between the cold starts of a burst of new functions. Only for a function whose runtime is started as `python -m awslambdaric
-    HANDLER` with nothing an interpreter reads at its start set differently: no PYTHON*, LANG,
-    LC_* or LD_* variables of its own, no /opt of its own (a mount namespace), and no shared
-    libraries where its LD_LIBRARY_PATH would point (its code's top directory and lib/, /opt/lib),
-    since the dynamic loader reads that variable at start only.
+    """`count` spares per interpreter kept ready. On Linux they are forked from the interpreter's
+    zygote (started once, at the server's start-up or with the first function of that Python); a
+    spare taken is replaced at once (a fork: a few ms of the zygote's time, not an interpreter's
+    start competing for the cores with the function's), and a cold start that finds none ready
+    (a burst) has one forked for it. A cold start that comes while the zygote is still loading
+    (just after start-up) waits for it, still sooner than a fresh start. A zygote that dies is
+    started again by the next cold start or want; one that never loaded is not (that interpreter's
+    functions get fresh starts).
+
+    Elsewhere each spare is an interpreter of its own, started one after the other (each once the
+    previous one has loaded: started together on a busy machine, they would all be late); a spare
+    still loading when it is taken is handed the function all the same: it reads it once loaded.
+
+    Only for a function whose runtime is started as `python -m awslambdaric HANDLER` with nothing
+    an interpreter reads at its start set differently: no PYTHON*, LANG, LC_* or LD_* variables
+    of its own, no /opt of its own (a mount namespace), and no shared libraries where its
+    LD_LIBRARY_PATH would point (its code's top directory and lib/, /opt/lib), since the dynamic
+    loader reads that variable at start only.
 
     An isolated spare is for a function that runs as a user of its own (overcast.runtime.
-    isolation): it starts with a sandbox user's uid as its effective uid (its real and saved uid
-    stay root, so that it can become the function's user), so that the interpreter finds its files
-    (its prefix, its paths) exactly as a runtime started as that user would."""
+    isolation): its interpreter starts with a sandbox user's uid as its effective uid (its real
+    and saved uid stay root, so that it can become the function's user), so that the interpreter
+    finds its files (its prefix, its paths) exactly as a runtime started as that user would."""
 
-    def __init__(self, count: int):
+    def __init__(self, count: int, zygotes: bool = _ZYGOTES):
         self.count = count
+        self.zygotes = zygotes
         self._loop = None
         self._generation = 0  # stop() ends one: what its spares' ends would start, it does not
         self._ready: dict[tuple[str, bool], list[Spare]] = {}  # (interpreter, isolated) -> spares started
-        self._starting: dict[tuple[str, bool], asyncio.Task] = {}  # one start at a time per key
+        self._starting: dict[tuple[str, bool], asyncio.Task] = {}  # spares being started or forked per key
+        self._forking: dict[tuple[str, bool], int] = {}  # forks under way per key
         self._wanted: dict[tuple[str, bool], int] = {}  # how many to keep per key
+        self._zygote: dict[tuple[str, bool], Zygote] = {}
+        self._done = None  # a done future: a forked spare is loaded
 
     def want(self, python: str, isolated: bool, up_to: int | None = None) -> None:
         """Have `count` spares of this interpreter (started in the background); `up_to`: fewer,
@@ -176,52 +320,75 @@ class Spares:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # another event loop (an earlier server in this process): start over
             self._loop, self._ready, self._starting, self._wanted = loop, {}, {}, {}
+            self._forking, self._zygote = {}, {}
+            self._done = loop.create_future()
+            self._done.set_result(None)
         key = (python, isolated)
         self._wanted[key] = max(self._wanted.get(key, 0), min(self.count, up_to or self.count))
         self._top_up(key)
 
+    def _zygote_for(self, key: tuple[str, bool]) -> Zygote | None:
+        zygote = self._zygote.get(key)
+        if zygote is not None and zygote.closed:
+            if not zygote.ever_loaded:
+                return None  # never loaded: this interpreter's functions get fresh starts
+            zygote = None  # it died: another
+        if zygote is None:
+            zygote = self._zygote[key] = Zygote(key)
+            task = self._loop.create_task(zygote.start())
+            self._starting[key] = task
+            task.add_done_callback(lambda _t: self._started(key, task))
+        return zygote
+
     def _top_up(self, key: tuple[str, bool]) -> None:
         ready = self._ready.get(key, ())
+        if self.zygotes:
+            missing = self._wanted.get(key, 0) - len(ready) - self._forking.get(key, 0)
+            zygote = self._zygote_for(key) if missing > 0 or key not in self._zygote else None
+            for _ in range(max(0, missing) if zygote is not None else 0):
+                self._forking[key] = self._forking.get(key, 0) + 1
+                self._loop.create_task(self._fork_ahead(key, zygote, self._generation))
+            return
         if key in self._starting or len(ready) >= self._wanted.get(key, 0):
             return
         if any(not spare.loaded.done() for spare in ready):
             return  # one at a time: the one loading starts the next once loaded
-
         task = self._starting[key] = self._loop.create_task(self._start(key))
         task.add_done_callback(lambda _t: self._started(key, task))
+
+    async def _fork_ahead(self, key: tuple[str, bool], zygote: Zygote, generation: int) -> None:
+        try:
+            spare = await zygote.fork(self._done)
+        finally:
+            if generation == self._generation:
+                self._forking[key] -= 1
+        if spare is None:
+            return
+        if generation != self._generation:  # stopped meanwhile
+            _end(spare)
+            return
+        self._ready.setdefault(key, []).append(spare)
 
     def _started(self, key, task) -> None:
         if self._starting.get(key) is task:
             del self._starting[key]
 
     async def _start(self, key: tuple[str, bool]) -> None:
-        python, isolated = key
+        """(Not Linux.) A spare that is an interpreter of its own."""
         loop = asyncio.get_running_loop()
-        die_with_parent = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
-        if isolated and _SETPRIV:
-            placeholder = str(SANDBOX_UID_BASE - 1)  # no function's: the one the start-up probes use
-            die_with_parent += ["--euid", placeholder, "--egid", placeholder, "--clear-groups"]
-        pythonpath = [_SITE_DIR]
-        env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "en_US.UTF-8", "TZ": ":UTC",
-               "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": ":".join(pythonpath), "PYTHONUNBUFFERED": "1"}
+        argv, env, pythonpath = _interpreter(key)
         generation = self._generation
         read_fd, write_fd = os.pipe()
         loaded_r, loaded_w = os.pipe()  # the spare closes its end once it has loaded what it loads ahead
         stdin_r, stdin_w = os.pipe()
-        argv = [*die_with_parent, *(["--"] if die_with_parent else []), python, _SCRIPT]
         try:
-            if _SPAWNER is not None:
-                pid = await loop.run_in_executor(_SPAWNER, _spawn, [*argv, str(_LOADED_FD)], env, stdin_r, write_fd,
-                                                 loaded_w)
-                process = Spawned(pid, loop)
-            else:
-                process = await asyncio.create_subprocess_exec(
-                    *argv, str(loaded_w), cwd="/", env=env, stdin=stdin_r, stdout=write_fd, stderr=write_fd,
-                    start_new_session=True, pass_fds=(loaded_w,))
+            process = await asyncio.create_subprocess_exec(
+                *argv, str(loaded_w), cwd="/", env=env, stdin=stdin_r, stdout=write_fd, stderr=write_fd,
+                start_new_session=True, pass_fds=(loaded_w,))
         except OSError as e:
             for fd in (read_fd, loaded_r, stdin_w):
                 os.close(fd)
-            log.warning("could not start a spare Python runtime (%s): %s", python, e)
+            log.warning("could not start a spare Python runtime (%s): %s", key[0], e)
             return
         finally:
             for fd in (write_fd, loaded_w, stdin_r):
@@ -253,46 +420,55 @@ class Spares:
         return True
 
     async def take(self, spec: FunctionSpec) -> Spare | None:
-        """A spare for this function (the most loaded one; another is started in its place), or None."""
+        """A spare for this function (the oldest ready one, or one forked for it; another is
+        started in its place), or None: a fresh start."""
         if not self.count or not spec.runtime.startswith("python") or not self.fits(spec):
             return None
         key = (spec.interpreter[0], bool(spec.user_options))
-        if asyncio.get_running_loop() is self._loop and not self._ready.get(key) and key in self._starting:
+        if asyncio.get_running_loop() is not self._loop:
+            self.want(*key)
+        if not self.zygotes and not self._ready.get(key) and key in self._starting:
             await asyncio.wait([self._starting[key]])  # being spawned: a few ms at most
-        ready = self._ready.get(key) if asyncio.get_running_loop() is self._loop else None
+        ready = self._ready.get(key)
         spare = None
         while ready and spare is None:
             spare = ready.pop(0)  # the oldest: the furthest along
             if spare.process.returncode is not None:  # it died meanwhile
                 spare.discard()
                 spare = None
-        if self._loop is asyncio.get_running_loop():
-            if spare is None or not spare.loaded.done() or not any(s.loaded.done() for s in ready):
-                # a burst: cold starts come faster than spares load; keep one more from now on
-                self._wanted[key] = min(2 * self.count, self._wanted.get(key, 0) + 1)
-            if spare is not None:
-                spare.handed_over = lambda: self._replace(key, self._generation)
-                return spare
-        self.want(*key)
+        if spare is None and self.zygotes:
+            zygote = self._zygote_for(key)
+            spare = await zygote.fork(self._done) if zygote is not None else None
+        self.want(*key)  # its replacement
         return spare
-
-    def _replace(self, key: tuple[str, bool], generation: int) -> None:
-        if generation == self._generation and self._loop is asyncio.get_running_loop():
-            self.want(*key)
 
     def stop(self) -> None:
         self._generation += 1
-        for task in self._starting.values():
-            task.cancel()
+        if not self.zygotes:
+            for task in self._starting.values():
+                task.cancel()
+        for zygote in self._zygote.values():
+            zygote.close()  # (one still being spawned is killed once it is)
         for spares in self._ready.values():
             for spare in spares:
-                try:
-                    os.killpg(spare.process.pid, 9)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                spare.discard()
+                _end(spare)
         self._ready.clear()
         self._starting.clear()
+        self._forking.clear()
+        self._zygote.clear()
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def _end(spare: Spare) -> None:
+    try:
+        os.killpg(spare.process.pid, 9)
+    except (ProcessLookupError, PermissionError):
+        pass
+    spare.discard()
 
 
 def _has_libraries(directory: str) -> bool:
