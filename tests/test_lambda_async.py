@@ -219,6 +219,38 @@ def test_account_concurrency_limit_throttles_with_reason(tmp_path, unique_name):
         server.stop()
 
 
+def test_another_functions_reserved_concurrency_shrinks_the_pool_an_invocation_may_use(tmp_path, unique_name):
+    # limit 10: 8 reserved by one function leaves 2 for the others (read per invocation: store.get_invocable)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    server = OvercastProcess(env={"OVERCAST_LAMBDA_CONCURRENCY": "10"})
+    try:
+        lam = make_client(server.endpoint, "lambda")
+        name, reserving = unique_name("fn"), unique_name("reserving")
+        create_python(lam, name, source("misbehave.py"), Timeout=5)
+        create_python(lam, reserving, source("misbehave.py"))
+        lam.put_function_concurrency(FunctionName=reserving, ReservedConcurrentExecutions=8)
+        assert lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 2
+
+        def call(_):
+            try:
+                lam.invoke(FunctionName=name, Payload=json.dumps({"action": "sleep", "seconds": 1.5}))
+                return "ok"
+            except ClientError as e:
+                return e.response["Error"]["Code"] + ":" + e.response.get("Reason", "")
+
+        with ThreadPoolExecutor(3) as pool:
+            results = sorted(pool.map(call, range(3)))
+        assert results == ["TooManyRequestsException:ConcurrentInvocationLimitExceeded", "ok", "ok"]
+        lam.delete_function_concurrency(FunctionName=reserving)  # the pool is whole again
+        with ThreadPoolExecutor(3) as pool:
+            assert list(pool.map(call, range(3))) == ["ok"] * 3
+    finally:
+        server.stop()
+
+
 def test_idle_sandbox_is_reaped_after_the_idle_timeout(lam, unique_name):
     import os
 

@@ -119,6 +119,10 @@ MIGRATIONS = [
         PRIMARY KEY (account, region, id)
     );
     """,
+    # the sum of reserved concurrency an invocation reads (get_invocable) from the functions that
+    # reserve some (usually none), not from every function of the account: without it each invoke
+    # read all the account's rows, configurations included (200 functions: 134 us against 13 us)
+    "CREATE INDEX lambda_functions_reserved ON lambda_functions(account, region) WHERE reserved IS NOT NULL;",
 ]
 
 _EVENT = "id, account, region, name, qualifier, request_id, payload, attempts, received, trace"
@@ -164,7 +168,8 @@ class LambdaStore:
         """(config, reserved, reserved total of the account and region) or None: what an
         invocation reads, in one query."""
         row = self.db.query_one(
-            "SELECT config, reserved, (SELECT COALESCE(SUM(reserved), 0) FROM lambda_functions WHERE account=? AND region=?)"
+            "SELECT config, reserved, (SELECT COALESCE(SUM(reserved), 0) FROM lambda_functions"
+            " WHERE account=? AND region=? AND reserved IS NOT NULL)"
             " FROM lambda_functions WHERE account=? AND region=? AND name=?",
             (account, region, account, region, name))
         if row is None:
@@ -185,7 +190,8 @@ class LambdaStore:
 
     def reserved_total(self, account, region, exclude: str | None = None) -> int:
         return self.db.scalar(
-            "SELECT COALESCE(SUM(reserved), 0) FROM lambda_functions WHERE account=? AND region=? AND name != ?",
+            "SELECT COALESCE(SUM(reserved), 0) FROM lambda_functions WHERE account=? AND region=? AND name != ?"
+            " AND reserved IS NOT NULL",
             (account, region, exclude or "")) or 0
 
     def list_functions(self, account, region, after: str, limit: int) -> list[tuple[str, dict]]:
