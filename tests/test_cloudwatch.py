@@ -121,8 +121,7 @@ def test_bad_metric_requests_answer_aws_errors(cw, unique_name):
     for call in (lambda: cw.get_metric_statistics(Namespace="ns", MetricName="m", StartTime=minute(5),
                                                   EndTime=minute(0), Period=60, ExtendedStatistics=["p99"]),
                  lambda: cw.get_metric_data(StartTime=minute(5), EndTime=minute(0),
-                                            MetricDataQueries=[{"Id": "e", "Expression": "SUM(METRICS())"}]),
-                 lambda: cw.describe_alarms()):
+                                            MetricDataQueries=[{"Id": "e", "Expression": "SUM(METRICS())"}])):
         with pytest.raises(ClientError) as e:
             call()
         assert error(e)[0] == "NotImplemented"

@@ -106,11 +106,12 @@ def parse_arn(arn: str) -> tuple[str, str, str, str]:
 
 async def deliver(providers, arn: str, body: str | bytes, *, attributes: dict | None = None, group_id: str | None = None,
                   dedup_id: str | None = None, source: str = "overcast", partition_key: str | None = None,
-                  sender: Sender | None = None, execution_name: str | None = None) -> dict:
+                  sender: Sender | None = None, execution_name: str | None = None, subject: str | None = None) -> dict:
     """Send `body` to the resource `arn` names; raises DeliveryError. A `sender` of another
     account than the target's needs the target's resource policy to allow it. Bytes are for
     Kinesis and Firehose records (CloudWatch Logs' gzip), whose data they are as they are.
-    `execution_name` names a Step Functions execution (else Step Functions makes one up)."""
+    `execution_name` names a Step Functions execution (else Step Functions makes one up); `subject`
+    is an SNS message's subject (CloudWatch alarms')."""
     service, region, account, resource = parse_arn(arn)
     data = body if isinstance(body, bytes) else body.encode()
     if sender is not None and sender.account != account:
@@ -151,7 +152,7 @@ async def deliver(providers, arn: str, body: str | bytes, *, attributes: dict | 
         if service == "sns":
             sns = await providers.get("sns")
             return await sns.publish_internal(account, region, arn, body, attributes=attributes, group_id=group_id,
-                                        dedup_id=dedup_id)
+                                              dedup_id=dedup_id, subject=subject)
         if service == "events":
             events = await providers.get("events")
             return await events.put_event_internal(account, region, arn, body)

@@ -104,6 +104,8 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("monitoring",),
             target_prefixes=("GraniteServiceVersion20100801",),
             host_prefixes=("monitoring",),
+            pending_work=(("cloudwatch", "overcast.services.cloudwatch.store:has_pending_work"),),
+            leased=True,
         ),
         ServiceSpec(
             "logs",

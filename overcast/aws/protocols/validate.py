@@ -104,9 +104,13 @@ APIGATEWAY = ValidationStyle(input_prefix=True, model_order=frozenset(("Endpoint
                              "THROTTLED", "API_CONFIGURATION_ERROR", "UNSUPPORTED_MEDIA_TYPE", "INTEGRATION_FAILURE",
                              "EXPIRED_TOKEN"))))
 
+# CloudWatch lists the alarm states in an order of its own (AWS's recorded answers).
+CLOUDWATCH = ValidationStyle(enum_order=(("StateValue", ("INSUFFICIENT_DATA", "ALARM", "OK")),))
+
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
-                                              "events": EVENTS, "apigateway": APIGATEWAY}
+                                              "events": EVENTS, "apigateway": APIGATEWAY,
+                                              "cloudwatch": CLOUDWATCH}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 

@@ -1,56 +1,43 @@
-"""CloudWatch metrics (awsJson 1.0 `GraniteServiceVersion20100801.*`, and awsQuery from older
-clients): PutMetricData, ListMetrics, GetMetricStatistics and GetMetricData over the data points
-kept in store.py — the ones clients put and the ones CloudWatch Logs metric filters emit
-(`record`). Alarms, dashboards, metric math, percentiles and the rest answer NotImplemented."""
+"""CloudWatch (awsJson 1.0 `GraniteServiceVersion20100801.*`, Smithy RPC v2 CBOR, and awsQuery
+from older clients): PutMetricData, ListMetrics, GetMetricStatistics and GetMetricData over the
+data points kept in store.py — the ones clients put and the ones CloudWatch Logs metric filters
+emit (`record`); dashboards; alarms (alarm_ops.py). Metric math, anomaly detection, insight rules
+and metric streams answer NotImplemented."""
 
 from __future__ import annotations
 
 import math
 import re
-import time
 
 import orjson
 
 from overcast.aws.errors import AwsError, not_implemented
+from overcast.engine.timers import Timers
 from overcast.services.base import Provider
+from overcast.services.cloudwatch.alarm_ops import AlarmOperations
+from overcast.services.cloudwatch.common import (
+    KEPT_MS,
+    LISTED_MS,
+    MAX_DATAPOINTS,
+    PAGE,
+    STATISTICS,
+    VALUE_LIMIT,
+    _ms,
+    _now_ms,
+    combination,
+    dimensions_key,
+    invalid,
+)
 from overcast.services.cloudwatch.store import CloudWatchStore, Point
 
-STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
-MAX_DATAPOINTS = 1440  # per GetMetricStatistics call
-KEPT_MS = 455 * 86_400_000  # AWS keeps metric data for 15 months
-LISTED_MS = 14 * 86_400_000  # ListMetrics shows metrics with data in the last two weeks
-PAGE = 500  # ListMetrics' page
-VALUE_LIMIT = 2.0 ** 360  # AWS refuses values beyond ±2^360
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _ms(when) -> int:
-    return int(when.timestamp() * 1000)
-
-
-def invalid(message: str) -> AwsError:
-    return AwsError("InvalidParameterValueException", message)
-
-
-def combination(message: str) -> AwsError:
-    return AwsError("InvalidParameterCombinationException", message)
-
-
-def dimensions_key(dimensions) -> str:
-    """A metric's dimensions as stored: sorted [name, value] pairs (a metric is its namespace,
-    name and exact set of dimensions, in any order)."""
-    return orjson.dumps(sorted([d["Name"], d["Value"]] for d in dimensions or [])).decode()
-
-
-class CloudWatchProvider(Provider):
+class CloudWatchProvider(AlarmOperations, Provider):
     service = "cloudwatch"
 
     def __init__(self, providers):
         super().__init__(providers)
         self.store = CloudWatchStore(self.db)
+        self._timers = Timers(providers.coordination.gate("cloudwatch"))  # ("alarm", account, region, name)
 
     # -- internal API (CloudWatch Logs metric filters) -------------------------------------------
 
@@ -58,6 +45,7 @@ class CloudWatchProvider(Provider):
         """Store data points (namespace, metric, dimensions_key(...), ts ms, count, sum, min, max, unit)."""
         if points:
             self.store.add(account, region, points, _now_ms() - KEPT_MS)
+            self._wake(account, region, points)
 
     # -- PutMetricData ---------------------------------------------------------------------------
 
@@ -73,11 +61,11 @@ class CloudWatchProvider(Provider):
         if len(data) > 1000:
             raise invalid("The collection MetricData must not have a size greater than 1000.")
         now = _now_ms()
-        points = [self._point(namespace, i, datum, now) for i, datum in enumerate(data, 1)]
+        points = [point for i, datum in enumerate(data, 1) for point in self._points(namespace, i, datum, now)]
         self.record(ctx.account, ctx.region, points)
         return {}
 
-    def _point(self, namespace: str, i: int, datum: dict, now: int) -> Point:
+    def _points(self, namespace: str, i: int, datum: dict, now: int) -> list[Point]:
         where = f"MetricData.member.{i}"
         names = [d["Name"] for d in datum.get("Dimensions") or []]
         if len(names) > 30:
@@ -122,10 +110,12 @@ class CloudWatchProvider(Provider):
             counts = [_checked(c, f"{where}.Counts") for c in counts] if counts is not None else [1.0] * len(values)
             if not values:
                 raise invalid(f"The collection {where}.Values must not be empty.")
-            count, total = sum(counts), sum(v * c for v, c in zip(values, counts, strict=True))
-            low, high = min(values), max(values)
-        return (namespace, datum["MetricName"], dimensions_key(datum.get("Dimensions")), ts, count, total, low, high,
-                datum.get("Unit") or "None")
+            # each value its own row: the period's statistics are the same, and its percentiles stay known
+            key, unit = dimensions_key(datum.get("Dimensions")), datum.get("Unit") or "None"
+            return [(namespace, datum["MetricName"], key, ts, c, v * c, v, v, unit)
+                    for v, c in zip(values, counts, strict=True) if c > 0]
+        return [(namespace, datum["MetricName"], dimensions_key(datum.get("Dimensions")), ts, count, total, low, high,
+                 datum.get("Unit") or "None")]
 
     # -- ListMetrics -----------------------------------------------------------------------------
 
@@ -264,8 +254,6 @@ class CloudWatchProvider(Provider):
     def put_dashboard(self, ctx, params):
         name, body = params["DashboardName"], params["DashboardBody"]
         _dashboard_name(name)
-        if params.get("Tags"):
-            raise not_implemented("CloudWatch dashboard tags")
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -276,7 +264,10 @@ class CloudWatchProvider(Provider):
                                                          "Message": "Should be a JSON object with a list of widgets"}])
         if len(body.encode()) > 1_048_576:
             raise AwsError("DashboardInvalidInputError", "The field DashboardBody must be 1 MB or less.")
-        self.store.put_dashboard(ctx.account, name, body, _now_ms())
+        with self.store.transaction():
+            self.store.put_dashboard(ctx.account, name, body, _now_ms())
+            if params.get("Tags"):
+                self.store.tag(_dashboard_arn(ctx, name), {t["Key"]: t["Value"] for t in params["Tags"]})
         return {"DashboardValidationMessages": []}
 
     def get_dashboard(self, ctx, params):
@@ -361,3 +352,4 @@ def _check_period(period: int, name: str) -> None:
 def _statistic(name: str, count: float, total: float, low: float, high: float) -> float:
     return {"SampleCount": count, "Sum": total, "Minimum": low, "Maximum": high,
             "Average": total / count if count else 0.0}[name]
+
