@@ -173,6 +173,9 @@ def localstack(checkout: Path, work: Path, python: str, services: set[str], time
     with Overcast(work / "results" / "overcast-localstack.log", env=LOCALSTACK_OVERCAST_ENV) as server:
         env = {**os.environ, **CREDENTIALS, **iam_user_credentials(server.endpoint), "TEST_SKIP_LOCALSTACK_START": "1",
                "TEST_AWS_ENDPOINT_URL": server.endpoint, "TEST_DISABLE_RETRIES_AND_TIMEOUTS": "1",
+               # tests with raw HTTP clients (CloudWatch's multi-protocol ones) call https://LOCALSTACK_HOST:
+               # overcast serves TLS on the same port, with a certificate of its own local authority
+               "REQUESTS_CA_BUNDLE": overcast_ca(server.endpoint, work / "results" / "overcast-ca.pem"),
                # tests that build a URL themselves (queue URLs, raw HTTP requests) use LOCALSTACK_HOST,
                # or GATEWAY_LISTEN's port (LocalStack's config.internal_service_url())
                "LOCALSTACK_HOST": server.endpoint.split("://", 1)[1],
@@ -195,6 +198,15 @@ def localstack(checkout: Path, work: Path, python: str, services: set[str], time
     tallies: dict[str, Tally] = {}
     read_junit(junit, service_of, tallies)
     return tallies
+
+
+def overcast_ca(endpoint: str, path: Path) -> str:
+    """Save the authority that signed overcast's certificate (GET /_overcast/tls/ca.pem) to `path`."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{endpoint}/_overcast/tls/ca.pem", timeout=30) as response:
+        path.write_bytes(response.read())
+    return str(path)
 
 
 def iam_user_credentials(endpoint: str) -> dict[str, str]:

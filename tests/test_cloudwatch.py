@@ -119,7 +119,7 @@ def test_bad_metric_requests_answer_aws_errors(cw, unique_name):
             call()
         assert error(e) == expected
     for call in (lambda: cw.get_metric_statistics(Namespace="ns", MetricName="m", StartTime=minute(5),
-                                                  EndTime=minute(0), Period=60, ExtendedStatistics=["p99"]),
+                                                  EndTime=minute(0), Period=60, ExtendedStatistics=["tm99"]),
                  lambda: cw.get_metric_data(StartTime=minute(5), EndTime=minute(0),
                                             MetricDataQueries=[{"Id": "e", "Expression": "SUM(METRICS())"}])):
         with pytest.raises(ClientError) as e:
@@ -295,3 +295,25 @@ def test_points_are_stored_at_their_resolution(cw, unique_name):
         cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Value": 1, "StorageResolution": 30}])
     assert error(e) == ("InvalidParameterValue",
                         "The value 30 for parameter MetricData.member.1.StorageResolution is invalid.")
+
+
+def test_percentiles_of_values_put(cw, unique_name):
+    """Percentiles (nearest rank) of the raw values; statistic sets of several values have none, as on AWS."""
+    ns = unique_name("ns")
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": "Latency", "Timestamp": minute(1), "Values": [1, 2, 3, 4, 100], "Counts": [1, 1, 1, 1, 1]},
+        {"MetricName": "Latency", "Timestamp": minute(2), "StatisticValues": {"SampleCount": 5, "Sum": 50,
+                                                                             "Minimum": 1, "Maximum": 20}}])
+    out = cw.get_metric_statistics(Namespace=ns, MetricName="Latency", StartTime=minute(3), EndTime=minute(0),
+                                   Period=60, ExtendedStatistics=["p50", "p99"], Statistics=["Sum"])
+    points = sorted(out["Datapoints"], key=lambda p: p["Timestamp"])
+    assert points[0]["Sum"] == 50 and points[0]["ExtendedStatistics"] == {}
+    assert points[1]["Sum"] == 110 and points[1]["ExtendedStatistics"] == {"p50": 3.0, "p99": 100.0}
+    data = cw.get_metric_data(StartTime=minute(3), EndTime=minute(0), MetricDataQueries=[
+        {"Id": "p", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Latency"}, "Period": 60,
+                                   "Stat": "p80"}}])
+    assert data["MetricDataResults"][0]["Values"] == [4.0]
+    with pytest.raises(ClientError) as e:
+        cw.get_metric_statistics(Namespace=ns, MetricName="Latency", StartTime=minute(3), EndTime=minute(0),
+                                 Period=60, ExtendedStatistics=["p101"])
+    assert error(e) == ("InvalidParameterValue", "The value p101 for parameter ExtendedStatistics is not supported.")

@@ -89,10 +89,9 @@ class QueryProtocol:
                 status = query[1]
         fault = "Sender" if error.sender_fault else "Receiver"
         ns = f' xmlns="{_namespace(model)}"' if model is not None else ""
-        parts = [
-            f"<ErrorResponse{ns}><Error><Type>{fault}</Type><Code>{escape_text(code)}</Code>"
-            f"<Message>{escape_text(error.message)}</Message>"
-        ]
+        parts = [f"<ErrorResponse{ns}><Error><Type>{fault}</Type><Code>{escape_text(code)}</Code>"]
+        if not error.fields.get("_no_message"):  # some of AWS's errors have no message (CloudWatch's ResourceNotFound)
+            parts.append(f"<Message>{escape_text(error.message)}</Message>")
         fields = {k: v for k, v in error.fields.items() if not k.startswith("_") and k not in ("Message", "message")}
         if fields and model is not None and model.shapes.get(error.code, {}).get("type") == "structure":
             structure_children(model, error.code, fields, parts)

@@ -547,7 +547,7 @@ class AlarmOperations:
         name, state = params["AlarmName"], params["StateValue"]
         row = self.store.alarm(ctx.account, ctx.region, name)
         if row is None:
-            raise AwsError("ResourceNotFound", "", status=404)
+            raise AwsError("ResourceNotFound", "", status=404, _no_message=True)  # AWS's has no message
         data = params.get("StateReasonData")
         if data is not None:
             try:

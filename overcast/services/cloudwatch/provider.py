@@ -14,7 +14,8 @@ import orjson
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.engine.timers import Timers
 from overcast.services.base import Provider
-from overcast.services.cloudwatch.alarm_ops import AlarmOperations
+from overcast.services.cloudwatch import alarms
+from overcast.services.cloudwatch.alarm_ops import AlarmOperations, _check_extended
 from overcast.services.cloudwatch.common import (
     KEPT_MS,
     LISTED_MS,
@@ -145,15 +146,16 @@ class CloudWatchProvider(AlarmOperations, Provider):
     # -- GetMetricStatistics ---------------------------------------------------------------------
 
     def get_metric_statistics(self, ctx, params):
-        if params.get("ExtendedStatistics"):
-            raise not_implemented("CloudWatch percentile statistics (ExtendedStatistics)")
-        statistics = params.get("Statistics")
-        if not statistics:
+        statistics = params.get("Statistics") or []
+        extended = params.get("ExtendedStatistics") or []
+        if not statistics and not extended:
             raise AwsError("MissingRequiredParameterException", "Must specify either Statistics or ExtendedStatistics.")
         for name in statistics:
             if name not in STATISTICS:
                 raise invalid(f"The parameter Statistics contains an invalid value: {name}.")
-        start, end, period = _ms(params["StartTime"]), _ms(params["EndTime"]), params["Period"]
+        for name in extended:
+            _check_extended(name, "ExtendedStatistics")
+        start, end, period = _rounded_start(_ms(params["StartTime"])), _ms(params["EndTime"]), params["Period"]
         _check_period(period, "Period")
         if start >= end:
             raise invalid("The parameter StartTime must be less than the parameter EndTime.")
@@ -166,15 +168,19 @@ class CloudWatchProvider(AlarmOperations, Provider):
         buckets = self._buckets(ctx, params["Namespace"], params["MetricName"], params.get("Dimensions"), start, end,
                                 period, params.get("Unit"), by_unit=True)
         datapoints = []
-        for (bucket_start, _unit), (count, total, low, high, unit) in sorted(buckets.items()):
+        for (bucket_start, _unit), (count, total, low, high, unit, rows) in sorted(buckets.items()):
             point = {"Timestamp": bucket_start / 1000, "Unit": unit}
             for name in statistics:
                 point[name] = _statistic(name, count, total, low, high)
+            if extended:
+                # percentiles of the raw values; a period holding only statistic sets has none (as on AWS)
+                values = {name: alarms.statistic(name, rows) for name in extended}
+                point["ExtendedStatistics"] = {k: v for k, v in values.items() if v is not None}
             datapoints.append(point)
         return {"Label": params["MetricName"], "Datapoints": datapoints}
 
     def _buckets(self, ctx, namespace, metric, dimensions, start, end, period, unit, by_unit=False) -> dict:
-        """{period start ms (with the unit, by_unit): [count, sum, min, max, unit]} of one metric's
+        """{period start ms (with the unit, by_unit): [count, sum, min, max, unit, rows]} of one metric's
         points in [start, end); periods are aligned on multiples of the period since the epoch."""
         width = period * 1000
         buckets: dict = {}
@@ -183,12 +189,13 @@ class CloudWatchProvider(AlarmOperations, Provider):
             key = (ts // width * width, point_unit) if by_unit else ts // width * width
             bucket = buckets.get(key)
             if bucket is None:
-                buckets[key] = [count, total, low, high, point_unit]
+                buckets[key] = [count, total, low, high, point_unit, [(count, total, low, high)]]
             else:
                 bucket[0] += count
                 bucket[1] += total
                 bucket[2] = min(bucket[2], low)
                 bucket[3] = max(bucket[3], high)
+                bucket[5].append((count, total, low, high))
         return buckets
 
     # -- GetMetricData ---------------------------------------------------------------------------
@@ -206,7 +213,7 @@ class CloudWatchProvider(AlarmOperations, Provider):
             if offset < 0:
                 raise AwsError("InvalidNextToken", "The service couldn't process the request because the NextToken "
                                "is invalid.")
-        start, end = _ms(params["StartTime"]), _ms(params["EndTime"])
+        start, end = _rounded_start(_ms(params["StartTime"])), _ms(params["EndTime"])
         if start >= end:
             raise invalid("The parameter StartTime must be less than the parameter EndTime.")
         ids = [q["Id"] for q in queries]
@@ -222,7 +229,7 @@ class CloudWatchProvider(AlarmOperations, Provider):
                 raise invalid(f"The parameter MetricDataQueries.{query['Id']} must have a MetricStat or an "
                               "Expression.")
             if stat["Stat"] not in STATISTICS:
-                raise not_implemented(f"CloudWatch statistic {stat['Stat']} (percentiles and trimmed statistics)")
+                _check_extended(stat["Stat"], "MetricStat.Stat")
             _check_period(stat["Period"], "MetricStat.Period")
             metric = stat["Metric"]
             if not metric.get("Namespace") or not metric.get("MetricName"):
@@ -232,7 +239,8 @@ class CloudWatchProvider(AlarmOperations, Provider):
             if query.get("ReturnData") is False:
                 continue
             keys = sorted(buckets, reverse=not ascending)
-            series.append((query, [(k / 1000, _statistic(stat["Stat"], *buckets[k][:4])) for k in keys]))
+            values = [(k / 1000, alarms.statistic(stat["Stat"], buckets[k][5])) for k in keys]
+            series.append((query, [(t, v) for t, v in values if v is not None]))
         labels = _labels([query for query, _ in series])
         # one page: the data points at [offset, offset + MaxDatapoints) of all the queries' series in turn
         size = params.get("MaxDatapoints") or 100_800
@@ -342,6 +350,14 @@ def _checked(value, where: str) -> float:
     if math.isnan(value) or math.isinf(value) or abs(value) > VALUE_LIMIT:
         raise invalid(f"The value {value} for parameter {where} is invalid.")
     return value
+
+
+def _rounded_start(start: int) -> int:
+    """StartTime as CloudWatch rounds it down (its documentation): to the minute when less than 15
+    days ago, to 5 minutes up to 63 days ago, to the hour before that."""
+    age = _now_ms() - start
+    unit = 60_000 if age < 15 * 86_400_000 else 300_000 if age < 63 * 86_400_000 else 3_600_000
+    return start - start % unit
 
 
 def _check_period(period: int, name: str) -> None:
