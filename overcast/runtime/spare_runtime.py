@@ -104,14 +104,12 @@ def _zygote(control_fd: int) -> None:
                 os.close(fd)
             control.send(b"E22")
             continue
-        set_up, set_up_w = os.pipe()  # the spare closes its end once in its session (below)
         api.PyOS_BeforeFork()
         pid = libc.syscall(number, _CLONE_PARENT | _SIGCHLD, 0, 0, 0, 0)
         error = ctypes.get_errno()
         if pid == 0:
             api.PyOS_AfterFork_Child()
             control.close()
-            os.close(set_up)
             os.setsid()
             os.dup2(fds[0], 0)
             os.dup2(fds[1], 1)
@@ -122,15 +120,13 @@ def _zygote(control_fd: int) -> None:
             # already, the spare was given to init: gone
             if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != server:
                 os._exit(1)
-            os.close(set_up_w)
             return
         api.PyOS_AfterFork_Parent()
-        for fd in (*fds, set_up_w):
+        for fd in fds:
             os.close(fd)
-        # the pid is answered once the spare has its session: the server kills a sandbox by its
-        # process group, which does not exist before
-        os.read(set_up, 1)
-        os.close(set_up)
+        # answered at once, not once the spare has its session (the server kills a spare by its
+        # process group, then, as that group may not exist yet, by its pid): waiting for the
+        # spare to be scheduled would add a wait per fork to a burst on a loaded machine
         control.send(b"%d" % pid if pid > 0 else b"E%d" % error)
 
 

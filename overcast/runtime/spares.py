@@ -465,9 +465,12 @@ def _close(*fds: int) -> None:
 
 def _end(spare: Spare) -> None:
     try:
-        os.killpg(spare.process.pid, 9)
+        os.killpg(spare.process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        pass
+        try:  # a spare just forked, not yet in its session
+            spare.process.kill()
+        except ProcessLookupError:
+            pass
     spare.discard()
 
 
