@@ -1,16 +1,22 @@
-"""AWS KMS (awsJson 1.1): symmetric encryption keys (SYMMETRIC_DEFAULT, AES-256-GCM), their
-aliases, tags and policies, and the AWS managed keys (`alias/aws/<service>`) that services use
-when no key of the customer's is named (DynamoDB's server-side encryption).
+"""AWS KMS (awsJson 1.1): symmetric encryption keys (SYMMETRIC_DEFAULT, AES-256-GCM), RSA keys
+(encryption or signing), ECC signing keys and HMAC keys; their aliases, tags, policies, grants,
+rotations and imported key material; and the AWS managed keys (`alias/aws/<service>`) that
+services use when no key of the customer's is named (DynamoDB's server-side encryption).
 
-Key material is 32 random bytes per key, sealed at rest with overcast's key (storage/sealing.py).
-A ciphertext names its key, so Decrypt needs no KeyId, and is bound to the encryption context
-(AES-GCM's associated data), as KMS's ciphertexts are. Other key specs (RSA, ECC, HMAC), imported
-key material, custom key stores and multi-Region keys answer AWS's errors for what is not done.
+A key's material is sealed at rest with overcast's key (storage/sealing.py), as a JSON document
+{"current": id, "versions": {id: base64}, "pending": id, "imports": {...}}: a symmetric key keeps
+every version rotation made, so old ciphertexts still decrypt. (Keys made before rotation existed
+hold the bare 32 bytes: read as one version.) A symmetric ciphertext names its key and key
+material version, so Decrypt needs no KeyId, and is bound to the encryption context (AES-GCM's
+associated data), as KMS's ciphertexts are. Custom key stores and multi-Region keys answer AWS's
+errors for what is not done.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import os
 import re
 import time
@@ -22,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
+from overcast.services.kms import crypto
 from overcast.services.kms.store import KmsStore
 from overcast.storage.sealing import sealer
 
@@ -37,8 +44,11 @@ _MRK_ID = re.compile(r"^mrk-[0-9a-f]{32}$")  # a multi-Region key's id: well for
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$")
 _ALIAS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$")
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
-_CIPHERTEXT_VERSION = b"\x01"
+_CIPHERTEXT_V1 = b"\x01"  # version byte, key id, nonce, AES-GCM output (keys before rotation existed)
+_CIPHERTEXT_VERSION = b"\x02"  # version byte, key id, key material id (32 bytes), nonce, AES-GCM output
 _NONCE = 12
+ON_DEMAND_ROTATIONS = 10  # AWS's limit of RotateKeyOnDemand per key
+IMPORT_PARAMETERS_DAYS = 1  # GetParametersForImport's public key and token are valid 24 hours
 
 
 def _not_found(message: str) -> AwsError:
@@ -51,6 +61,20 @@ def _invalid_ciphertext() -> AwsError:
 
 def _validation(message: str) -> AwsError:
     return AwsError("ValidationException", message)
+
+
+def _material_id() -> str:
+    return hashlib.sha256(os.urandom(32)).hexdigest()
+
+
+def _usage_error(metadata: dict, operation: str) -> AwsError:
+    return AwsError("InvalidKeyUsageException", f"{metadata['Arn']} key usage is {metadata['KeyUsage']} which is not "
+                    f"valid for {operation}.")
+
+
+def _algorithm_error(algorithm: str, metadata: dict) -> AwsError:
+    return AwsError("InvalidKeyUsageException", f"Algorithm {algorithm} is incompatible with key spec "
+                    f"{metadata['KeySpec']}.")
 
 
 def _context_bytes(context: dict | None) -> bytes:
@@ -113,39 +137,110 @@ class KmsProvider(Provider):
             found = None
         if found is None:
             raise _not_found(f"Key '{self._arn(ctx.account, ctx.region, key_id)}' does not exist")
-        return found[0], found[1]
+        metadata, sealed = found[0], found[1]
+        rotation = metadata.get("_rotation")
+        if rotation and rotation["enabled"] and rotation["next"] <= time.time() and metadata["KeyState"] == "Enabled":
+            # automatic rotation is due: made on the first use after its date (no timer needed)
+            sealed = self._rotate(ctx.account, ctx.region, metadata, sealed, "AUTOMATIC")
+        return metadata, sealed
+
+    # -- key material -------------------------------------------------------------------------
+
+    def _state(self, metadata: dict, sealed: bytes) -> dict:
+        raw = self.sealer.open(sealed, metadata["Arn"].encode())
+        if raw[:1] == b"{":
+            return orjson.loads(raw)
+        return {"current": metadata["CurrentKeyMaterialId"],
+                "versions": {metadata["CurrentKeyMaterialId"]: base64.b64encode(raw).decode()}}
+
+    def _sealed_state(self, metadata: dict, state: dict) -> bytes:
+        return self.sealer.seal(orjson.dumps(state), metadata["Arn"].encode())
+
+    @staticmethod
+    def _material(state: dict, material_id: str | None = None) -> bytes:
+        return base64.b64decode(state["versions"][material_id or state["current"]])
+
+    def _save_state(self, account: str, region: str, metadata: dict, state: dict) -> bytes:
+        sealed = self._sealed_state(metadata, state)
+        self.store.save_material(account, region, metadata["KeyId"], metadata, sealed)
+        return sealed
+
+    def _rotate(self, account: str, region: str, metadata: dict, sealed: bytes, kind: str) -> bytes:
+        """New key material for a symmetric key (or the imported material pending rotation);
+        the old versions stay, so what they encrypted still decrypts."""
+        state = self._state(metadata, sealed)
+        now = time.time()
+        if metadata["Origin"] == "EXTERNAL":
+            state["current"] = state.pop("pending")
+        else:
+            material_id = _material_id()
+            state["versions"][material_id] = base64.b64encode(crypto.generate(crypto.SYMMETRIC)).decode()
+            state["current"] = material_id
+        metadata["CurrentKeyMaterialId"] = state["current"]
+        metadata.setdefault("_rotations", []).append({"KeyMaterialId": state["current"], "RotationDate": now,
+                                                      "RotationType": kind})
+        rotation = metadata.get("_rotation")
+        if kind == "AUTOMATIC" and rotation:
+            while rotation["next"] <= now:
+                rotation["next"] += rotation["period"] * DAY
+        return self._save_state(account, region, metadata, state)
 
     def _destroy(self, account: str, region: str, key_id: str) -> None:
         with self.store.transaction():
             for alias in self.store.list_aliases(account, region, key_id, "", 1000):
                 self.store.delete_alias(account, region, alias[0])
+            self.store.delete_grants_of(account, region, key_id)
             self.db.execute("DELETE FROM kms_keys WHERE account = ? AND region = ? AND key_id = ?",
                             (account, region, key_id))
 
-    def _usable(self, ctx, given) -> tuple[dict, bytes]:
-        """A key that may encrypt and decrypt now: enabled, not pending deletion."""
-        metadata, material = self._load(ctx, given)
+    @staticmethod
+    def _check_state(metadata: dict) -> None:
+        """A key that may be used now: enabled, not pending deletion nor import."""
         if metadata["KeyState"] == "Disabled":
             raise AwsError("DisabledException", f"{metadata['Arn']} is disabled.")
         if metadata["KeyState"] == "PendingDeletion":
             raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending deletion.")
-        return metadata, self.sealer.open(material, metadata["Arn"].encode())
+        if metadata["KeyState"] == "PendingImport":
+            raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending import.")
+
+    def _usable(self, ctx, given, operation: str | None = None, usage: str = "ENCRYPT_DECRYPT") -> tuple[dict, dict]:
+        """A key that may be used now, with its material; with `operation`, one of `usage`."""
+        metadata, sealed = self._load(ctx, given)
+        if operation and metadata["KeyUsage"] != usage:
+            raise _usage_error(metadata, operation)
+        self._check_state(metadata)
+        return metadata, self._state(metadata, sealed)
+
+    def _usable_symmetric(self, ctx, given, operation: str) -> tuple[dict, dict]:
+        """A symmetric encryption key that may be used now (data keys are sealed under one)."""
+        metadata, state = self._usable(ctx, given, operation)
+        if metadata["KeySpec"] != SYMMETRIC:
+            raise AwsError("InvalidKeyUsageException", f"{metadata['Arn']} key spec is {metadata['KeySpec']} which "
+                           f"is not valid for {operation}.")
+        return metadata, state
 
     def _new_key(self, account: str, region: str, description: str, manager: str, tags: list, policy: str | None,
-                 alias: str | None = None) -> dict:
+                 alias: str | None = None, spec: str = SYMMETRIC, usage: str = "ENCRYPT_DECRYPT",
+                 origin: str = "AWS_KMS") -> dict:
         key_id = str(uuid.uuid4())
         arn = self._arn(account, region, key_id)
+        external = origin == "EXTERNAL"
         metadata = {
-            "AWSAccountId": account, "KeyId": key_id, "Arn": arn, "CreationDate": time.time(), "Enabled": True,
-            "Description": description, "KeyUsage": "ENCRYPT_DECRYPT", "KeyState": "Enabled", "Origin": "AWS_KMS",
-            "KeyManager": manager, "CustomerMasterKeySpec": SYMMETRIC, "KeySpec": SYMMETRIC,
-            "EncryptionAlgorithms": [SYMMETRIC], "MultiRegion": False,
-            "CurrentKeyMaterialId": hashlib.sha256(os.urandom(32)).hexdigest(),
+            "AWSAccountId": account, "KeyId": key_id, "Arn": arn, "CreationDate": time.time(), "Enabled": not external,
+            "Description": description, "KeyUsage": usage, "KeyState": "PendingImport" if external else "Enabled",
+            "Origin": origin, "KeyManager": manager, "CustomerMasterKeySpec": spec, "KeySpec": spec,
+            **crypto.algorithms(spec, usage), "MultiRegion": False,
         }
+        state: dict = {"current": None, "versions": {}}
+        if not external:
+            material_id = _material_id()
+            state = {"current": material_id, "versions": {material_id: base64.b64encode(crypto.generate(spec)).decode()}}
+            if spec == SYMMETRIC:  # AWS names the material of symmetric keys only
+                metadata["CurrentKeyMaterialId"] = material_id
         policy = policy or orjson.dumps({"Version": "2012-10-17", "Id": "key-default-1", "Statement": [
             {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
              "Action": "kms:*", "Resource": "*"}]}).decode()
-        material = self.sealer.seal(AESGCM.generate_key(bit_length=256), arn.encode())
+        material = self._sealed_state(metadata, state)
         with self.store.transaction():
             self.store.create_key(account, region, key_id, metadata, material, tags, policy)
             if alias:
@@ -177,10 +272,7 @@ class KmsProvider(Provider):
         if found is None or (found[0]["KeyState"] == "PendingDeletion" and found[0]["DeletionDate"] <= time.time()):
             raise _not_found(f"Key '{self._arn(account, region, key_id)}' does not exist")
         metadata = found[0]
-        if metadata["KeyState"] == "Disabled":
-            raise AwsError("DisabledException", f"{metadata['Arn']} is disabled.")
-        if metadata["KeyState"] == "PendingDeletion":
-            raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending deletion.")
+        self._check_state(metadata)
         return metadata["Arn"]
 
     def key_arn(self, account: str, region: str, given: str) -> str | None:
@@ -196,7 +288,7 @@ class KmsProvider(Provider):
 
     @staticmethod
     def _described(metadata: dict) -> dict:
-        out = dict(metadata)
+        out = {k: v for k, v in metadata.items() if not k.startswith("_")}  # "_" members are overcast's own
         if out["KeyState"] != "PendingDeletion":
             out.pop("DeletionDate", None)
             out.pop("PendingDeletionWindowInDays", None)
@@ -204,13 +296,21 @@ class KmsProvider(Provider):
 
     def create_key(self, ctx, params: dict) -> dict:
         spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC
-        if spec != SYMMETRIC and not params.get("KeyUsage"):
+        if spec not in crypto.KEY_SPECS:
+            raise _validation(f"1 validation error detected: Value '{spec}' at 'keySpec' failed to satisfy constraint: "
+                              f"Member must satisfy enum value set: [{', '.join(crypto.KEY_SPECS)}]")
+        usage = params.get("KeyUsage")
+        if usage is not None and usage not in crypto.KEY_USAGES:
+            raise _validation(f"1 validation error detected: Value '{usage}' at 'keyUsage' failed to satisfy "
+                              f"constraint: Member must satisfy enum value set: [{', '.join(crypto.KEY_USAGES)}]")
+        if spec != SYMMETRIC and not usage:
             raise _validation("You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.")
-        usage = params.get("KeyUsage") or "ENCRYPT_DECRYPT"
-        if spec != SYMMETRIC or usage != "ENCRYPT_DECRYPT":
-            raise not_implemented(f"KMS keys of KeySpec {spec} and KeyUsage {usage} (only symmetric encryption keys)")
-        if (params.get("Origin") or "AWS_KMS") != "AWS_KMS":
-            raise not_implemented(f"KMS keys of Origin {params['Origin']}")
+        usage = usage or "ENCRYPT_DECRYPT"
+        if usage not in crypto.usages(spec):
+            raise _validation(f"KeyUsage {usage} is not compatible with KeySpec {spec}")
+        origin = params.get("Origin") or "AWS_KMS"
+        if origin not in ("AWS_KMS", "EXTERNAL"):
+            raise not_implemented(f"KMS keys of Origin {origin}")
         if params.get("MultiRegion"):
             raise not_implemented("KMS multi-Region keys")
         if params.get("CustomKeyStoreId") or params.get("XksKeyId"):
@@ -219,7 +319,7 @@ class KmsProvider(Provider):
         if params.get("Policy") is not None:
             self._checked_policy(params["Policy"])
         metadata = self._new_key(ctx.account, ctx.region, params.get("Description") or "", "CUSTOMER", tags,
-                                 params.get("Policy"))
+                                 params.get("Policy"), spec=spec, usage=usage, origin=origin)
         return {"KeyMetadata": self._described(metadata)}
 
     def describe_key(self, ctx, params: dict) -> dict:
@@ -290,11 +390,89 @@ class KmsProvider(Provider):
         self._set_state(ctx, metadata, Description=params.get("Description") or "")
         return {}
 
+    # -- imported key material ---------------------------------------------------------------
+
+    def _external_key(self, ctx, params: dict) -> tuple[dict, bytes]:
+        metadata = self._customer_key(ctx, params)
+        if metadata["Origin"] != "EXTERNAL":
+            raise AwsError("UnsupportedOperationException",
+                           f"{metadata['Arn']} origin is {metadata['Origin']} which is not valid for this operation.")
+        if metadata["KeyState"] == "PendingDeletion":
+            raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending deletion.")
+        return metadata, self.store.get_key(ctx.account, ctx.region, metadata["KeyId"])[1]
+
     def get_parameters_for_import(self, ctx, params: dict) -> dict:
-        # every key overcast makes has KMS's own material (Origin AWS_KMS), which takes no import
-        metadata, _ = self._load(ctx, params.get("KeyId"), aliases=False)
-        raise AwsError("UnsupportedOperationException",
-                       f"{metadata['Arn']} origin is {metadata['Origin']} which is not valid for this operation.")
+        metadata, sealed = self._external_key(ctx, params)
+        algorithm, spec = params.get("WrappingAlgorithm"), params.get("WrappingKeySpec")
+        if algorithm not in crypto.WRAPPING_ALGORITHMS or spec not in crypto.WRAPPING_KEY_SPECS:
+            raise _validation(f"Wrapping algorithm {algorithm} and wrapping key spec {spec} are not supported.")
+        wrapping = crypto.wrapping_key(spec)
+        token = base64.b64encode(os.urandom(48)).decode()
+        valid_to = time.time() + IMPORT_PARAMETERS_DAYS * DAY
+        state = self._state(metadata, sealed)
+        imports = {t: i for t, i in state.get("imports", {}).items() if i["valid_to"] > time.time()}
+        imports[token] = {"key": base64.b64encode(wrapping).decode(), "algorithm": algorithm, "valid_to": valid_to}
+        state["imports"] = imports
+        self._save_state(ctx.account, ctx.region, metadata, state)
+        return {"KeyId": metadata["Arn"], "ImportToken": base64.b64decode(token),
+                "PublicKey": crypto.public_key_der(wrapping), "ParametersValidTo": valid_to}
+
+    def import_key_material(self, ctx, params: dict) -> dict:
+        metadata, sealed = self._external_key(ctx, params)
+        state = self._state(metadata, sealed)
+        token = base64.b64encode(params.get("ImportToken") or b"").decode()
+        parameters = state.get("imports", {}).get(token)
+        if parameters is None or parameters["valid_to"] <= time.time():
+            raise AwsError("InvalidImportTokenException", "Import token is invalid or expired.")
+        model = params.get("ExpirationModel") or ("KEY_MATERIAL_EXPIRES" if params.get("ValidTo") else
+                                                  "KEY_MATERIAL_DOES_NOT_EXPIRE")
+        if model == "KEY_MATERIAL_EXPIRES":
+            raise not_implemented("KMS imported key material that expires (ExpirationModel KEY_MATERIAL_EXPIRES)")
+        try:
+            material = crypto.unwrap(base64.b64decode(parameters["key"]), parameters["algorithm"],
+                                     params.get("EncryptedKeyMaterial") or b"")
+            crypto.check_imported(metadata["KeySpec"], material)
+        except crypto.CryptoFailure:
+            raise AwsError("IncorrectKeyMaterialException", "") from None
+        import_type = params.get("ImportType")
+        existing = state["current"] is not None or bool(state["versions"])
+        known = next((mid for mid, b in state["versions"].items() if base64.b64decode(b) == material), None)
+        if import_type == "NEW_KEY_MATERIAL" or (import_type is None and existing and known is None):
+            if metadata["KeySpec"] != SYMMETRIC:
+                raise AwsError("UnsupportedOperationException", f"{metadata['Arn']} key spec is "
+                               f"{metadata['KeySpec']}, which does not support new key material.")
+            if state["current"] is None:
+                raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending import.")
+            if state.get("pending"):
+                raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} already has key material pending "
+                               "rotation.")
+            material_id = _material_id()
+            state["versions"][material_id] = base64.b64encode(material).decode()
+            state["pending"] = material_id
+        else:
+            if existing and known is None:  # reimporting: the material the key had, nothing else
+                raise AwsError("IncorrectKeyMaterialException", "")
+            material_id = known or _material_id()
+            state["versions"][material_id] = base64.b64encode(material).decode()
+            state["current"] = material_id
+            metadata.update(KeyState="Enabled", Enabled=True, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+            if metadata["KeySpec"] == SYMMETRIC:
+                metadata["CurrentKeyMaterialId"] = material_id
+        del state["imports"][token]  # a token imports once
+        self._save_state(ctx.account, ctx.region, metadata, state)
+        return {"KeyId": metadata["Arn"], "KeyMaterialId": material_id}
+
+    def delete_imported_key_material(self, ctx, params: dict) -> dict:
+        metadata, sealed = self._external_key(ctx, params)
+        state = self._state(metadata, sealed)
+        state["current"], state["pending"] = None, None
+        # the material itself is kept out of use: reimporting the same material brings the key back
+        metadata.update(KeyState="PendingImport", Enabled=False)
+        metadata.pop("ExpirationModel", None)
+        metadata.pop("CurrentKeyMaterialId", None)
+        self._save_state(ctx.account, ctx.region, metadata, state)
+        return {"KeyId": metadata["Arn"],
+                "KeyMaterialId": next(iter(state["versions"]), "")}
 
     # -- policies and tags --------------------------------------------------------------------
 
@@ -415,19 +593,149 @@ class KmsProvider(Provider):
 
     # -- grants -------------------------------------------------------------------------------
 
+    # Grants are kept and answered, not enforced, as key policies are (and IAM policies in overcast)
+
+    def create_grant(self, ctx, params: dict) -> dict:
+        metadata, _ = self._load(ctx, params.get("KeyId"), aliases=False)
+        if metadata["KeyState"] == "PendingDeletion":
+            raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending deletion.")
+        name = params.get("Name")
+        if name:  # a retry with the same name answers the same grant, as AWS's does
+            for grant_id, token, grant in self.store.grants(ctx.account, ctx.region, metadata["KeyId"]):
+                if grant.get("Name") == name:
+                    return {"GrantId": grant_id, "GrantToken": token}
+        self._dry_run(params)
+        grant_id = hashlib.sha256(os.urandom(32)).hexdigest()
+        token = base64.urlsafe_b64encode(os.urandom(96)).decode().rstrip("=")
+        grant = {"KeyId": metadata["Arn"], "GrantId": grant_id, "CreationDate": time.time(),
+                 "GranteePrincipal": params.get("GranteePrincipal"),
+                 "IssuingAccount": f"arn:aws:iam::{ctx.account}:root", "Operations": params.get("Operations") or []}
+        for member in ("Name", "RetiringPrincipal", "Constraints"):
+            if params.get(member):
+                grant[member] = params[member]
+        self.store.put_grant(ctx.account, ctx.region, grant_id, metadata["KeyId"], token, grant)
+        return {"GrantId": grant_id, "GrantToken": token}
+
     def list_grants(self, ctx, params: dict) -> dict:
-        """CreateGrant is not done (it answers NotImplemented), so no key has a grant: the list of
-        an existing key's grants is empty, as AWS's is for a key nobody granted."""
         key_id = self._key_id(ctx.account, ctx.region, params.get("KeyId"), aliases=False)
         self._load(ctx, key_id)
-        return {"Grants": [], "Truncated": False}
+        grants = [g for _, _, g in self.store.grants(ctx.account, ctx.region, key_id)
+                  if (not params.get("GrantId") or g["GrantId"] == params["GrantId"])
+                  and (not params.get("GranteePrincipal") or g["GranteePrincipal"] == params["GranteePrincipal"])]
+        return self._page(grants, params, "GrantId")
+
+    def list_retirable_grants(self, ctx, params: dict) -> dict:
+        return self._page(self.store.retirable_grants(ctx.account, ctx.region, params.get("RetiringPrincipal")),
+                          params, "GrantId")
+
+    @staticmethod
+    def _page(items: list[dict], params: dict, member: str) -> dict:
+        marker, limit = params.get("Marker"), params.get("Limit") or 50
+        if marker:
+            items = [i for i in items if i[member] > marker]
+        out: dict = {"Grants": items[:limit], "Truncated": len(items) > limit}
+        if len(items) > limit:
+            out["NextMarker"] = items[limit - 1][member]
+        return out
+
+    def _grant_of_key(self, ctx, key_given, grant_id) -> tuple[str, str]:
+        key_id = self._key_id(ctx.account, ctx.region, key_given, aliases=False)
+        self._load(ctx, key_id)
+        if not any(g == grant_id for g, _, _ in self.store.grants(ctx.account, ctx.region, key_id)):
+            raise _not_found(f"Grant ID {grant_id} not found")
+        return key_id, grant_id
+
+    def revoke_grant(self, ctx, params: dict) -> dict:
+        _, grant_id = self._grant_of_key(ctx, params.get("KeyId"), params.get("GrantId"))
+        self._dry_run(params)
+        self.store.delete_grant(ctx.account, ctx.region, grant_id)
+        return {}
+
+    def retire_grant(self, ctx, params: dict) -> dict:
+        if params.get("GrantToken"):
+            found = self.store.grant_by_token(params["GrantToken"])
+            if found is None or (found[0], found[1]) != (ctx.account, ctx.region):
+                raise AwsError("InvalidGrantTokenException", "Grant token is invalid.")
+            grant_id = found[3]
+        elif params.get("KeyId") and params.get("GrantId"):
+            _, grant_id = self._grant_of_key(ctx, params["KeyId"], params["GrantId"])
+        else:
+            raise _validation("Either GrantToken or both KeyId and GrantId must be specified.")
+        self._dry_run(params)
+        self.store.delete_grant(ctx.account, ctx.region, grant_id)
+        return {}
+
+    # -- rotation -----------------------------------------------------------------------------
+
+    def _rotatable(self, ctx, params: dict) -> dict:
+        metadata = self._customer_key(ctx, params)
+        self._check_state(metadata)
+        if metadata["KeySpec"] != SYMMETRIC:
+            raise AwsError("UnsupportedOperationException", "", _no_message=True)
+        return metadata
+
+    def enable_key_rotation(self, ctx, params: dict) -> dict:
+        metadata = self._rotatable(ctx, params)
+        if metadata["Origin"] == "EXTERNAL":
+            raise AwsError("UnsupportedOperationException",
+                           f"{metadata['Arn']} origin is EXTERNAL which is not valid for this operation.")
+        period = params.get("RotationPeriodInDays") or 365
+        if not 90 <= period <= 2560:
+            bound = "greater than or equal to 90" if period < 90 else "less than or equal to 2560"
+            raise _validation(f"1 validation error detected: Value '{period}' at 'rotationPeriodInDays' failed to "
+                              f"satisfy constraint: Member must have value {bound}")
+        self._set_state(ctx, metadata, _rotation={"enabled": True, "period": period,
+                                                  "next": time.time() + period * DAY})
+        return {}
+
+    def disable_key_rotation(self, ctx, params: dict) -> dict:
+        metadata = self._rotatable(ctx, params)
+        rotation = metadata.get("_rotation")
+        if rotation:
+            self._set_state(ctx, metadata, _rotation={**rotation, "enabled": False})
+        return {}
+
+    def get_key_rotation_status(self, ctx, params: dict) -> dict:
+        metadata, _ = self._load(ctx, params.get("KeyId"), aliases=False)
+        rotation = metadata.get("_rotation") or {}
+        out: dict = {"KeyId": metadata["Arn"], "KeyRotationEnabled": bool(rotation.get("enabled"))}
+        if rotation.get("enabled"):
+            out.update(RotationPeriodInDays=rotation["period"], NextRotationDate=rotation["next"])
+        return out
+
+    def rotate_key_on_demand(self, ctx, params: dict) -> dict:
+        """The rotation is made before the answer (AWS's completes shortly after): no
+        OnDemandRotationStartDate is ever pending."""
+        metadata = self._customer_key(ctx, params)
+        self._check_state(metadata)
+        if metadata["KeySpec"] != SYMMETRIC:
+            raise AwsError("UnsupportedOperationException", "", _no_message=True)
+        sealed = self.store.get_key(ctx.account, ctx.region, metadata["KeyId"])[1]
+        if metadata["Origin"] == "EXTERNAL" and not self._state(metadata, sealed).get("pending"):
+            raise AwsError("KMSInvalidStateException",
+                           f"No available key material pending rotation for the key: {metadata['Arn']}.")
+        if sum(r["RotationType"] == "ON_DEMAND" for r in metadata.get("_rotations", [])) >= ON_DEMAND_ROTATIONS:
+            raise AwsError("LimitExceededException", "The on-demand rotations limit has been reached for the given "
+                           f"keyId. No more on-demand rotations can be performed for this key: {metadata['Arn']}")
+        self._rotate(ctx.account, ctx.region, metadata, sealed, "ON_DEMAND")
+        return {"KeyId": metadata["Arn"]}
+
+    def list_key_rotations(self, ctx, params: dict) -> dict:
+        metadata, _ = self._load(ctx, params.get("KeyId"), aliases=False)
+        rotations = [{"KeyId": metadata["Arn"], **r} for r in metadata.get("_rotations", [])]
+        start = int(params["Marker"]) if str(params.get("Marker") or "").isdigit() else 0
+        limit = params.get("Limit") or 100
+        out: dict = {"Rotations": rotations[start:start + limit], "Truncated": len(rotations) > start + limit}
+        if out["Truncated"]:
+            out["NextMarker"] = str(start + limit)
+        return out
 
     # -- cryptography -------------------------------------------------------------------------
 
-    def _seal(self, metadata: dict, key: bytes, plaintext: bytes, context: dict | None) -> bytes:
+    def _seal(self, metadata: dict, state: dict, plaintext: bytes, context: dict | None) -> bytes:
         nonce = os.urandom(_NONCE)
-        sealed = AESGCM(key).encrypt(nonce, plaintext, _context_bytes(context))
-        return _CIPHERTEXT_VERSION + metadata["KeyId"].encode() + nonce + sealed
+        sealed = AESGCM(self._material(state)).encrypt(nonce, plaintext, _context_bytes(context))
+        return _CIPHERTEXT_VERSION + metadata["KeyId"].encode() + bytes.fromhex(state["current"]) + nonce + sealed
 
     @staticmethod
     def _dry_run(params: dict) -> None:
@@ -436,23 +744,57 @@ class KmsProvider(Provider):
             raise AwsError("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
 
     @staticmethod
-    def _check_algorithm(params: dict) -> None:
-        algorithm = params.get("EncryptionAlgorithm") or SYMMETRIC
-        if algorithm != SYMMETRIC:
-            raise AwsError("InvalidKeyUsageException", f"Algorithm {algorithm} is incompatible with key spec "
-                           f"{SYMMETRIC}.")
+    def _check_algorithm(metadata: dict, algorithm: str | None) -> str:
+        algorithm = algorithm or SYMMETRIC
+        if algorithm not in metadata.get("EncryptionAlgorithms", []):
+            raise _algorithm_error(algorithm, metadata)
+        return algorithm
+
+    def _encrypt(self, metadata: dict, state: dict, algorithm: str | None, plaintext: bytes,
+                 context: dict | None) -> tuple[bytes, str]:
+        algorithm = self._check_algorithm(metadata, algorithm)
+        if algorithm == SYMMETRIC:
+            return self._seal(metadata, state, plaintext, context), algorithm
+        limit = crypto.rsa_limit(metadata["KeySpec"], algorithm)
+        if len(plaintext) > limit:
+            raise _validation(f"Algorithm {algorithm} and key spec {metadata['KeySpec']} cannot encrypt data larger "
+                              f"than {limit} bytes.")
+        return crypto.rsa_encrypt(self._material(state), algorithm, plaintext), algorithm
 
     def encrypt(self, ctx, params: dict) -> dict:
-        self._check_algorithm(params)
-        metadata, key = self._usable(ctx, params.get("KeyId"))
+        metadata, state = self._usable(ctx, params.get("KeyId"), "Encrypt")
         self._dry_run(params)
-        blob = self._seal(metadata, key, params["Plaintext"], params.get("EncryptionContext"))
-        return {"CiphertextBlob": blob, "KeyId": metadata["Arn"], "EncryptionAlgorithm": SYMMETRIC}
+        blob, algorithm = self._encrypt(metadata, state, params.get("EncryptionAlgorithm"), params["Plaintext"],
+                                        params.get("EncryptionContext"))
+        return {"CiphertextBlob": blob, "KeyId": metadata["Arn"], "EncryptionAlgorithm": algorithm}
 
-    def _open(self, ctx, blob: bytes, asked_key, context: dict | None) -> tuple[dict, bytes]:
-        """The key metadata and plaintext of a ciphertext of overcast's (Decrypt, ReEncrypt's source)."""
+    def _open(self, ctx, blob: bytes, asked_key, context: dict | None, algorithm: str | None,
+              operation: str = "Decrypt") -> tuple[dict, bytes, str]:
+        """The key metadata, plaintext and algorithm of a ciphertext of overcast's (Decrypt,
+        ReEncrypt's source). An RSA ciphertext names no key: the request's KeyId does."""
+        if asked_key:
+            asked = self._key_id(ctx.account, ctx.region, asked_key)
+            found = self.store.get_key(ctx.account, ctx.region, asked)
+            if found is not None and found[0]["KeySpec"] != SYMMETRIC and found[0]["KeyUsage"] == "ENCRYPT_DECRYPT":
+                metadata, state = self._usable(ctx, asked, operation)
+                algorithm = algorithm or SYMMETRIC
+                if algorithm not in metadata["EncryptionAlgorithms"]:
+                    raise _algorithm_error(algorithm, metadata)
+                try:
+                    return metadata, crypto.rsa_decrypt(self._material(state), algorithm, blob), algorithm
+                except crypto.CryptoFailure:
+                    raise _invalid_ciphertext() from None
+        if (algorithm or SYMMETRIC) != SYMMETRIC:
+            if asked_key:
+                metadata, _ = self._load(ctx, asked_key)
+                raise _algorithm_error(algorithm, metadata)
+            raise _invalid_ciphertext()
         head = 1 + 36
-        if len(blob) < head + _NONCE + 16 or blob[:1] != _CIPHERTEXT_VERSION:
+        version = blob[:1]
+        if version not in (_CIPHERTEXT_V1, _CIPHERTEXT_VERSION):
+            raise _invalid_ciphertext()
+        material_at = head + (32 if version == _CIPHERTEXT_VERSION else 0)
+        if len(blob) < material_at + _NONCE + 16:
             raise _invalid_ciphertext()
         key_id = blob[1:head].decode("ascii", "replace")
         if not _KEY_ID.match(key_id) or self.store.get_key(ctx.account, ctx.region, key_id) is None:
@@ -462,52 +804,82 @@ class KmsProvider(Provider):
             if asked != key_id:
                 raise AwsError("IncorrectKeyException",
                                "The key ID in the request does not identify a CMK that can perform this operation.")
-        metadata, key = self._usable(ctx, key_id)
-        try:
-            plaintext = AESGCM(key).decrypt(blob[head:head + _NONCE], blob[head + _NONCE:], _context_bytes(context))
-        except InvalidTag:  # another encryption context, or a changed ciphertext
-            raise _invalid_ciphertext() from None
-        return metadata, plaintext
+        metadata, state = self._usable(ctx, key_id)
+        if version == _CIPHERTEXT_VERSION:
+            candidates = [blob[head:material_at].hex()]
+        else:  # before rotation existed a ciphertext named no version: one of the key's (its first)
+            candidates = list(state["versions"])
+        nonce, sealed = blob[material_at:material_at + _NONCE], blob[material_at + _NONCE:]
+        for material_id in candidates:
+            if material_id not in state["versions"]:
+                continue
+            try:
+                plaintext = AESGCM(self._material(state, material_id)).decrypt(nonce, sealed, _context_bytes(context))
+            except InvalidTag:  # another encryption context, or a changed ciphertext
+                continue
+            return metadata, plaintext, SYMMETRIC
+        raise _invalid_ciphertext()
 
     def decrypt(self, ctx, params: dict) -> dict:
-        self._check_algorithm(params)
-        metadata, plaintext = self._open(ctx, params.get("CiphertextBlob") or b"", params.get("KeyId"),
-                                         params.get("EncryptionContext"))
+        metadata, plaintext, algorithm = self._open(ctx, params.get("CiphertextBlob") or b"", params.get("KeyId"),
+                                                    params.get("EncryptionContext"), params.get("EncryptionAlgorithm"))
         self._dry_run(params)
-        return {"KeyId": metadata["Arn"], "Plaintext": plaintext, "EncryptionAlgorithm": SYMMETRIC}
+        return {"KeyId": metadata["Arn"], "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
 
     def re_encrypt(self, ctx, params: dict) -> dict:
         """Decrypts under the source key and context and encrypts under the destination's, the
         plaintext never leaving overcast (as it never leaves KMS)."""
-        self._check_algorithm({"EncryptionAlgorithm": params.get("SourceEncryptionAlgorithm")})
-        self._check_algorithm({"EncryptionAlgorithm": params.get("DestinationEncryptionAlgorithm")})
-        source, plaintext = self._open(ctx, params.get("CiphertextBlob") or b"", params.get("SourceKeyId"),
-                                       params.get("SourceEncryptionContext"))
-        destination, key = self._usable(ctx, params.get("DestinationKeyId"))
+        source, plaintext, source_algorithm = self._open(
+            ctx, params.get("CiphertextBlob") or b"", params.get("SourceKeyId"),
+            params.get("SourceEncryptionContext"), params.get("SourceEncryptionAlgorithm"), "ReEncryptFrom")
+        destination, state = self._usable(ctx, params.get("DestinationKeyId"), "ReEncryptTo")
         self._dry_run(params)
-        blob = self._seal(destination, key, plaintext, params.get("DestinationEncryptionContext"))
+        blob, algorithm = self._encrypt(destination, state, params.get("DestinationEncryptionAlgorithm"), plaintext,
+                                        params.get("DestinationEncryptionContext"))
         return {"CiphertextBlob": blob, "SourceKeyId": source["Arn"], "KeyId": destination["Arn"],
-                "SourceEncryptionAlgorithm": SYMMETRIC, "DestinationEncryptionAlgorithm": SYMMETRIC}
+                "SourceEncryptionAlgorithm": source_algorithm, "DestinationEncryptionAlgorithm": algorithm}
 
-    def _data_key(self, ctx, params: dict) -> dict:
+    def _data_key(self, ctx, params: dict, operation: str) -> dict:
         spec, count = params.get("KeySpec"), params.get("NumberOfBytes")
         if spec is None and count is None:
             raise _validation("Please specify either number of bytes or key spec.")
         if spec is not None and count is not None:
             raise _validation("Please specify either number of bytes or key spec, not both.")
         size = count if count is not None else {"AES_256": 32, "AES_128": 16}[spec]
-        metadata, key = self._usable(ctx, params.get("KeyId"))
+        metadata, state = self._usable_symmetric(ctx, params.get("KeyId"), operation)
         self._dry_run(params)
         plaintext = os.urandom(size)
-        blob = self._seal(metadata, key, plaintext, params.get("EncryptionContext"))
+        blob = self._seal(metadata, state, plaintext, params.get("EncryptionContext"))
         return {"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": metadata["Arn"]}
 
     def generate_data_key(self, ctx, params: dict) -> dict:
-        return self._data_key(ctx, params)
+        return self._data_key(ctx, params, "GenerateDataKey")
 
     def generate_data_key_without_plaintext(self, ctx, params: dict) -> dict:
-        out = self._data_key(ctx, params)
+        out = self._data_key(ctx, params, "GenerateDataKeyWithoutPlaintext")
         del out["Plaintext"]
+        return out
+
+    def _data_key_pair(self, ctx, params: dict, operation: str) -> dict:
+        spec = params.get("KeyPairSpec")
+        if spec not in crypto.DATA_KEY_PAIR_SPECS:
+            raise _validation(f"1 validation error detected: Value '{spec}' at 'keyPairSpec' failed to satisfy "
+                              f"constraint: Member must satisfy enum value set: [{', '.join(crypto.DATA_KEY_PAIR_SPECS)}]")
+        if params.get("Recipient"):
+            raise not_implemented("KMS GenerateDataKeyPair with a Recipient (Nitro Enclaves attestation)")
+        metadata, state = self._usable_symmetric(ctx, params.get("KeyId"), operation)
+        self._dry_run(params)
+        private = crypto.generate(spec)
+        return {"PrivateKeyCiphertextBlob": self._seal(metadata, state, private, params.get("EncryptionContext")),
+                "PrivateKeyPlaintext": private, "PublicKey": crypto.public_key_der(private), "KeyId": metadata["Arn"],
+                "KeyPairSpec": spec}
+
+    def generate_data_key_pair(self, ctx, params: dict) -> dict:
+        return self._data_key_pair(ctx, params, "GenerateDataKeyPair")
+
+    def generate_data_key_pair_without_plaintext(self, ctx, params: dict) -> dict:
+        out = self._data_key_pair(ctx, params, "GenerateDataKeyPairWithoutPlaintext")
+        del out["PrivateKeyPlaintext"]
         return out
 
     def generate_random(self, ctx, params: dict) -> dict:
@@ -516,4 +888,81 @@ class KmsProvider(Provider):
         count = params.get("NumberOfBytes")
         if count is None:
             raise _validation("NumberOfBytes is required.")
+        if not 1 <= count <= 1024:
+            bound = "greater than or equal to 1" if count < 1 else "less than or equal to 1024"
+            raise _validation(f"1 validation error detected: Value '{count}' at 'numberOfBytes' failed to satisfy "
+                              f"constraint: Member must have value {bound}")
         return {"Plaintext": os.urandom(count)}
+
+    # -- asymmetric keys: public keys, signatures ---------------------------------------------
+
+    def get_public_key(self, ctx, params: dict) -> dict:
+        metadata, sealed = self._load(ctx, params.get("KeyId"))
+        self._check_state(metadata)
+        if metadata["KeySpec"] == SYMMETRIC or crypto.is_hmac(metadata["KeySpec"]):
+            raise AwsError("UnsupportedOperationException", f"{metadata['Arn']} key usage is "
+                           f"{metadata['KeyUsage']} which is not valid for GetPublicKey.")
+        out = {"KeyId": metadata["Arn"], "PublicKey": crypto.public_key_der(self._material(self._state(metadata, sealed))),
+               "CustomerMasterKeySpec": metadata["KeySpec"], "KeySpec": metadata["KeySpec"],
+               "KeyUsage": metadata["KeyUsage"]}
+        for member in ("EncryptionAlgorithms", "SigningAlgorithms"):
+            if member in metadata:
+                out[member] = metadata[member]
+        return out
+
+    def _message_digest(self, metadata: dict, params: dict) -> tuple[str, bytes]:
+        algorithm = params.get("SigningAlgorithm")
+        if algorithm not in crypto.SIGNING_ALGORITHMS:
+            raise _validation(f"1 validation error detected: Value '{algorithm}' at 'signingAlgorithm' failed to "
+                              "satisfy constraint: Member must satisfy enum value set: "
+                              f"[{', '.join(crypto.SIGNING_ALGORITHMS)}]")
+        if algorithm not in metadata.get("SigningAlgorithms", []):
+            raise _algorithm_error(algorithm, metadata)
+        message = params.get("Message") or b""
+        if params.get("MessageType") == "DIGEST":
+            if len(message) != crypto.digest_size(algorithm):
+                raise _validation(f"Digest is invalid length for algorithm {algorithm}.")
+            return algorithm, message
+        return algorithm, crypto.digest(algorithm, message)
+
+    def sign(self, ctx, params: dict) -> dict:
+        metadata, state = self._usable(ctx, params.get("KeyId"), "Sign", "SIGN_VERIFY")
+        algorithm, message_digest = self._message_digest(metadata, params)
+        self._dry_run(params)
+        return {"KeyId": metadata["Arn"], "SigningAlgorithm": algorithm,
+                "Signature": crypto.sign(self._material(state), algorithm, message_digest)}
+
+    def verify(self, ctx, params: dict) -> dict:
+        metadata, state = self._usable(ctx, params.get("KeyId"), "Verify", "SIGN_VERIFY")
+        algorithm, message_digest = self._message_digest(metadata, params)
+        self._dry_run(params)
+        if not crypto.verify(self._material(state), algorithm, message_digest, params.get("Signature") or b""):
+            raise AwsError("KMSInvalidSignatureException", "", _no_message=True)
+        return {"KeyId": metadata["Arn"], "SignatureValid": True, "SigningAlgorithm": algorithm}
+
+    # -- HMAC keys ----------------------------------------------------------------------------
+
+    def _mac_key(self, ctx, params: dict, operation: str) -> tuple[dict, dict, str]:
+        algorithm = params.get("MacAlgorithm")
+        if algorithm not in crypto.MAC_ALGORITHMS:
+            raise _validation(f"1 validation error detected: Value '{algorithm}' at 'macAlgorithm' failed to satisfy "
+                              "constraint: Member must satisfy enum value set: [HMAC_SHA_384, HMAC_SHA_256, "
+                              "HMAC_SHA_224, HMAC_SHA_512]")
+        metadata, state = self._usable(ctx, params.get("KeyId"), operation, "GENERATE_VERIFY_MAC")
+        if algorithm not in metadata["MacAlgorithms"]:
+            raise _algorithm_error(algorithm, metadata)
+        return metadata, state, algorithm
+
+    def generate_mac(self, ctx, params: dict) -> dict:
+        metadata, state, algorithm = self._mac_key(ctx, params, "GenerateMac")
+        self._dry_run(params)
+        return {"KeyId": metadata["Arn"], "MacAlgorithm": algorithm,
+                "Mac": crypto.mac(self._material(state), algorithm, params.get("Message") or b"")}
+
+    def verify_mac(self, ctx, params: dict) -> dict:
+        metadata, state, algorithm = self._mac_key(ctx, params, "VerifyMac")
+        self._dry_run(params)
+        expected = crypto.mac(self._material(state), algorithm, params.get("Message") or b"")
+        if not hmac.compare_digest(expected, params.get("Mac") or b""):
+            raise AwsError("KMSInvalidMacException", "", _no_message=True)
+        return {"KeyId": metadata["Arn"], "MacAlgorithm": algorithm, "MacValid": True}

@@ -1,4 +1,4 @@
-"""KMS's tables: keys (metadata as JSON, key material sealed) and aliases."""
+"""KMS's tables: keys (metadata as JSON, key material sealed), aliases and grants."""
 
 from __future__ import annotations
 
@@ -29,6 +29,20 @@ MIGRATIONS = [
         PRIMARY KEY (account, region, name)
     );
     """,
+    # grants: the grant token is a secret of its own (RetireGrant takes it), kept beside the grant
+    """
+    CREATE TABLE kms_grants (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        grant_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        token TEXT NOT NULL,
+        grant_doc TEXT NOT NULL,
+        PRIMARY KEY (account, region, grant_id)
+    );
+    CREATE INDEX kms_grants_key ON kms_grants (account, region, key_id);
+    CREATE INDEX kms_grants_token ON kms_grants (token);
+    """,
 ]
 
 
@@ -56,6 +70,10 @@ class KmsStore:
     def save_metadata(self, account: str, region: str, key_id: str, metadata: dict) -> None:
         self.db.execute("UPDATE kms_keys SET metadata = ? WHERE account = ? AND region = ? AND key_id = ?",
                         (orjson.dumps(metadata).decode(), account, region, key_id))
+
+    def save_material(self, account: str, region: str, key_id: str, metadata: dict, material: bytes) -> None:
+        self.db.execute("UPDATE kms_keys SET metadata = ?, material = ? WHERE account = ? AND region = ? AND "
+                        "key_id = ?", (orjson.dumps(metadata).decode(), material, account, region, key_id))
 
     def save_tags(self, account: str, region: str, key_id: str, tags: list) -> None:
         self.db.execute("UPDATE kms_keys SET tags = ? WHERE account = ? AND region = ? AND key_id = ?",
@@ -95,3 +113,32 @@ class KmsStore:
             sql += " AND key_id = ?"
             params.append(key_id)
         return self.db.query(sql + " ORDER BY name LIMIT ?", (*params, limit))
+
+    # -- grants -------------------------------------------------------------------------------
+
+    def put_grant(self, account: str, region: str, grant_id: str, key_id: str, token: str, grant: dict) -> None:
+        self.db.execute("INSERT INTO kms_grants (account, region, grant_id, key_id, token, grant_doc) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (account, region, grant_id, key_id, token, orjson.dumps(grant).decode()))
+
+    def grants(self, account: str, region: str, key_id: str) -> list[tuple[str, str, dict]]:
+        rows = self.db.query("SELECT grant_id, token, grant_doc FROM kms_grants WHERE account = ? AND region = ? "
+                             "AND key_id = ? ORDER BY grant_id", (account, region, key_id))
+        return [(r[0], r[1], orjson.loads(r[2])) for r in rows]
+
+    def retirable_grants(self, account: str, region: str, principal: str) -> list[dict]:
+        rows = self.db.query("SELECT grant_doc FROM kms_grants WHERE account = ? AND region = ? ORDER BY grant_id",
+                             (account, region))
+        return [g for g in (orjson.loads(r[0]) for r in rows) if g.get("RetiringPrincipal") == principal]
+
+    def grant_by_token(self, token: str) -> tuple[str, str, str, str] | None:
+        """(account, region, key id, grant id) of the grant whose token this is."""
+        return self.db.query_one("SELECT account, region, key_id, grant_id FROM kms_grants WHERE token = ?", (token,))
+
+    def delete_grant(self, account: str, region: str, grant_id: str) -> None:
+        self.db.execute("DELETE FROM kms_grants WHERE account = ? AND region = ? AND grant_id = ?",
+                        (account, region, grant_id))
+
+    def delete_grants_of(self, account: str, region: str, key_id: str) -> None:
+        self.db.execute("DELETE FROM kms_grants WHERE account = ? AND region = ? AND key_id = ?",
+                        (account, region, key_id))
