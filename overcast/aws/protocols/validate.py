@@ -107,10 +107,20 @@ APIGATEWAY = ValidationStyle(input_prefix=True, model_order=frozenset(("Endpoint
 # CloudWatch lists the alarm states in an order of its own (AWS's recorded answers).
 CLOUDWATCH = ValidationStyle(enum_order=(("StateValue", ("INSUFFICIENT_DATA", "ALARM", "OK")),))
 
+# KMS (AWS's recorded answers): a too-long Plaintext is not quoted, and these enums are listed
+# in AWS's order (KeySpec and KeyUsageType as AWS listed them when the answers were recorded).
+KMS = ValidationStyle(
+    too_long=(("PlaintextType", "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: "
+                                "Member must have length less than or equal to 4096"),),
+    enum_order=(("MacAlgorithmSpec", ("HMAC_SHA_384", "HMAC_SHA_256", "HMAC_SHA_224", "HMAC_SHA_512")),
+                ("KeySpec", ("RSA_2048", "ECC_NIST_P384", "ECC_NIST_P256", "ECC_NIST_P521", "HMAC_384", "RSA_3072",
+                             "ECC_SECG_P256K1", "RSA_4096", "SYMMETRIC_DEFAULT", "HMAC_256", "HMAC_224", "HMAC_512")),
+                ("KeyUsageType", ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"))))
+
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
                                               "events": EVENTS, "apigateway": APIGATEWAY,
-                                              "cloudwatch": CLOUDWATCH}
+                                              "cloudwatch": CLOUDWATCH, "kms": KMS}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 

@@ -20,7 +20,8 @@ SYMMETRIC = "SYMMETRIC_DEFAULT"
 # AWS's order, as its enum validation message lists them
 KEY_SPECS = ["RSA_2048", "ECC_NIST_P384", "ECC_NIST_P256", "ECC_NIST_P521", "HMAC_384", "RSA_3072",
              "ECC_SECG_P256K1", "RSA_4096", SYMMETRIC, "HMAC_256", "HMAC_224", "HMAC_512"]
-KEY_USAGES = ["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"]
+KEY_USAGES = ["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"]  # as AWS's enum message lists them
+KEY_AGREEMENT = "KEY_AGREEMENT"
 DATA_KEY_PAIR_SPECS = ["RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521",
                        "ECC_SECG_P256K1"]
 
@@ -64,6 +65,8 @@ def usages(spec: str) -> list[str]:
         return ["ENCRYPT_DECRYPT", "SIGN_VERIFY"]
     if is_hmac(spec):
         return ["GENERATE_VERIFY_MAC"]
+    if spec.startswith("ECC_NIST_"):
+        return ["SIGN_VERIFY", KEY_AGREEMENT]
     return ["SIGN_VERIFY"]
 
 
@@ -75,6 +78,8 @@ def algorithms(spec: str, usage: str) -> dict:
         return {"MacAlgorithms": [f"HMAC_SHA_{spec[5:]}"]}
     if usage == "ENCRYPT_DECRYPT":
         return {"EncryptionAlgorithms": list(RSA_ENCRYPTION)}
+    if usage == KEY_AGREEMENT:
+        return {"KeyAgreementAlgorithms": ["ECDH"]}
     return {"SigningAlgorithms": list(RSA_SIGNING) if is_rsa(spec) else [ECDSA[spec]]}
 
 
@@ -158,6 +163,18 @@ def verify(material: bytes, algorithm: str, message_digest: bytes, signature: by
     except InvalidSignature:
         return False
     return True
+
+
+def derive_shared_secret(material: bytes, peer_public_der: bytes) -> bytes:
+    """ECDH of the key's private key and a peer's public key (SubjectPublicKeyInfo DER) on its curve."""
+    own = private_key(material)
+    try:
+        peer = serialization.load_der_public_key(peer_public_der)
+    except (ValueError, TypeError):
+        raise CryptoFailure() from None
+    if not isinstance(peer, ec.EllipticCurvePublicKey) or peer.curve.name != own.curve.name:
+        raise CryptoFailure()
+    return own.exchange(ec.ECDH(), peer)
 
 
 # -- RSA encryption ---------------------------------------------------------------------------------

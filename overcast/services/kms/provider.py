@@ -138,6 +138,11 @@ class KmsProvider(Provider):
         if found is None:
             raise _not_found(f"Key '{self._arn(ctx.account, ctx.region, key_id)}' does not exist")
         metadata, sealed = found[0], found[1]
+        if metadata.get("ValidTo") and metadata["ValidTo"] <= time.time() and metadata["KeyState"] != "PendingImport":
+            # imported material that expires is gone at its ValidTo, as AWS deletes it
+            state = self._state(metadata, sealed)
+            self._unimport(metadata, state)
+            sealed = self._save_state(ctx.account, ctx.region, metadata, state)
         rotation = metadata.get("_rotation")
         if rotation and rotation["enabled"] and rotation["next"] <= time.time() and metadata["KeyState"] == "Enabled":
             # automatic rotation is due: made on the first use after its date (no timer needed)
@@ -300,7 +305,7 @@ class KmsProvider(Provider):
             raise _validation(f"1 validation error detected: Value '{spec}' at 'keySpec' failed to satisfy constraint: "
                               f"Member must satisfy enum value set: [{', '.join(crypto.KEY_SPECS)}]")
         usage = params.get("KeyUsage")
-        if usage is not None and usage not in crypto.KEY_USAGES:
+        if usage is not None and usage not in (*crypto.KEY_USAGES, crypto.KEY_AGREEMENT):
             raise _validation(f"1 validation error detected: Value '{usage}' at 'keyUsage' failed to satisfy "
                               f"constraint: Member must satisfy enum value set: [{', '.join(crypto.KEY_USAGES)}]")
         if spec != SYMMETRIC and not usage:
@@ -316,6 +321,8 @@ class KmsProvider(Provider):
         if params.get("CustomKeyStoreId") or params.get("XksKeyId"):
             raise not_implemented("KMS custom key stores")
         tags = self._checked_tags(params.get("Tags") or [])
+        if len(tags) > 50:
+            raise AwsError("TagException", "Too many tags")
         if params.get("Policy") is not None:
             self._checked_policy(params["Policy"])
         metadata = self._new_key(ctx.account, ctx.region, params.get("Description") or "", "CUSTOMER", tags,
@@ -424,10 +431,16 @@ class KmsProvider(Provider):
         parameters = state.get("imports", {}).get(token)
         if parameters is None or parameters["valid_to"] <= time.time():
             raise AwsError("InvalidImportTokenException", "Import token is invalid or expired.")
-        model = params.get("ExpirationModel") or ("KEY_MATERIAL_EXPIRES" if params.get("ValidTo") else
-                                                  "KEY_MATERIAL_DOES_NOT_EXPIRE")
-        if model == "KEY_MATERIAL_EXPIRES":
-            raise not_implemented("KMS imported key material that expires (ExpirationModel KEY_MATERIAL_EXPIRES)")
+        model = params.get("ExpirationModel") or "KEY_MATERIAL_EXPIRES"  # AWS's default
+        valid_to = params.get("ValidTo")
+        if model == "KEY_MATERIAL_EXPIRES" and valid_to is None:
+            raise _validation("A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES")
+        if model == "KEY_MATERIAL_DOES_NOT_EXPIRE" and valid_to is not None:
+            raise _validation("A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE")
+        if valid_to is not None and not isinstance(valid_to, int | float):
+            valid_to = valid_to.timestamp()
+        if valid_to is not None and valid_to <= time.time():
+            raise _validation("The ValidTo date must be in the future.")
         try:
             material = crypto.unwrap(base64.b64decode(parameters["key"]), parameters["algorithm"],
                                      params.get("EncryptedKeyMaterial") or b"")
@@ -437,16 +450,17 @@ class KmsProvider(Provider):
         import_type = params.get("ImportType")
         existing = state["current"] is not None or bool(state["versions"])
         known = next((mid for mid, b in state["versions"].items() if base64.b64decode(b) == material), None)
-        if import_type == "NEW_KEY_MATERIAL" or (import_type is None and existing and known is None):
+        if import_type == "NEW_KEY_MATERIAL":
             if metadata["KeySpec"] != SYMMETRIC:
                 raise AwsError("UnsupportedOperationException", f"{metadata['Arn']} key spec is "
                                f"{metadata['KeySpec']}, which does not support new key material.")
             if state["current"] is None:
                 raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending import.")
-            if state.get("pending"):
-                raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} already has key material pending "
-                               "rotation.")
             material_id = _material_id()
+            if state.get("pending"):
+                raise AwsError("KMSInvalidStateException", f"New key material (id: {material_id}) cannot be imported "
+                               f"into KMS key {metadata['Arn']}, because another key material (id: "
+                               f"{state['pending']}) is pending rotation.")
             state["versions"][material_id] = base64.b64encode(material).decode()
             state["pending"] = material_id
         else:
@@ -455,21 +469,28 @@ class KmsProvider(Provider):
             material_id = known or _material_id()
             state["versions"][material_id] = base64.b64encode(material).decode()
             state["current"] = material_id
-            metadata.update(KeyState="Enabled", Enabled=True, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+            metadata.update(KeyState="Enabled", Enabled=True, ExpirationModel=model)
+            metadata.pop("ValidTo", None)
+            if valid_to is not None:
+                metadata["ValidTo"] = valid_to
             if metadata["KeySpec"] == SYMMETRIC:
                 metadata["CurrentKeyMaterialId"] = material_id
-        del state["imports"][token]  # a token imports once
         self._save_state(ctx.account, ctx.region, metadata, state)
         return {"KeyId": metadata["Arn"], "KeyMaterialId": material_id}
+
+    @staticmethod
+    def _unimport(metadata: dict, state: dict) -> None:
+        """The key's material is out of use (deleted, or expired): the key waits for an import.
+        The material itself is kept: reimporting the same material brings the key back."""
+        state["current"], state["pending"] = None, None
+        metadata.update(KeyState="PendingImport", Enabled=False)
+        metadata.pop("ExpirationModel", None)
+        metadata.pop("ValidTo", None)
 
     def delete_imported_key_material(self, ctx, params: dict) -> dict:
         metadata, sealed = self._external_key(ctx, params)
         state = self._state(metadata, sealed)
-        state["current"], state["pending"] = None, None
-        # the material itself is kept out of use: reimporting the same material brings the key back
-        metadata.update(KeyState="PendingImport", Enabled=False)
-        metadata.pop("ExpirationModel", None)
-        metadata.pop("CurrentKeyMaterialId", None)
+        self._unimport(metadata, state)
         self._save_state(ctx.account, ctx.region, metadata, state)
         return {"KeyId": metadata["Arn"],
                 "KeyMaterialId": next(iter(state["versions"]), "")}
@@ -506,7 +527,7 @@ class KmsProvider(Provider):
     @staticmethod
     def _checked_tags(tags: list) -> list:
         keys = [t.get("TagKey") for t in tags]
-        if any(k.startswith("aws:") for k in keys):
+        if any(k.lower().startswith("aws:") for k in keys):
             raise AwsError("TagException", "Tags beginning with aws: are reserved")
         if len(set(keys)) != len(keys):
             raise AwsError("TagException", "Duplicate tag keys")
@@ -780,10 +801,14 @@ class KmsProvider(Provider):
                 algorithm = algorithm or SYMMETRIC
                 if algorithm not in metadata["EncryptionAlgorithms"]:
                     raise _algorithm_error(algorithm, metadata)
-                try:
-                    return metadata, crypto.rsa_decrypt(self._material(state), algorithm, blob), algorithm
-                except crypto.CryptoFailure:
-                    raise _invalid_ciphertext() from None
+                # AWS's recorded answers decrypt an RSAES_OAEP_SHA_256 ciphertext asked as
+                # RSAES_OAEP_SHA_1 too: the other OAEP hash is tried before the ciphertext is refused
+                for tried in (algorithm, *(a for a in crypto.RSA_ENCRYPTION if a != algorithm)):
+                    try:
+                        return metadata, crypto.rsa_decrypt(self._material(state), tried, blob), algorithm
+                    except crypto.CryptoFailure:
+                        continue
+                raise _invalid_ciphertext()
         if (algorithm or SYMMETRIC) != SYMMETRIC:
             if asked_key:
                 metadata, _ = self._load(ctx, asked_key)
@@ -905,7 +930,7 @@ class KmsProvider(Provider):
         out = {"KeyId": metadata["Arn"], "PublicKey": crypto.public_key_der(self._material(self._state(metadata, sealed))),
                "CustomerMasterKeySpec": metadata["KeySpec"], "KeySpec": metadata["KeySpec"],
                "KeyUsage": metadata["KeyUsage"]}
-        for member in ("EncryptionAlgorithms", "SigningAlgorithms"):
+        for member in ("EncryptionAlgorithms", "SigningAlgorithms", "KeyAgreementAlgorithms"):
             if member in metadata:
                 out[member] = metadata[member]
         return out
@@ -939,6 +964,18 @@ class KmsProvider(Provider):
         if not crypto.verify(self._material(state), algorithm, message_digest, params.get("Signature") or b""):
             raise AwsError("KMSInvalidSignatureException", "", _no_message=True)
         return {"KeyId": metadata["Arn"], "SignatureValid": True, "SigningAlgorithm": algorithm}
+
+    def derive_shared_secret(self, ctx, params: dict) -> dict:
+        if params.get("Recipient"):
+            raise not_implemented("KMS DeriveSharedSecret with a Recipient (Nitro Enclaves attestation)")
+        metadata, state = self._usable(ctx, params.get("KeyId"), "DeriveSharedSecret", crypto.KEY_AGREEMENT)
+        self._dry_run(params)
+        try:
+            secret = crypto.derive_shared_secret(self._material(state), params.get("PublicKey") or b"")
+        except crypto.CryptoFailure:
+            raise AwsError("ValidationException", "", _no_message=True) from None
+        return {"KeyId": metadata["Arn"], "SharedSecret": secret, "KeyAgreementAlgorithm": "ECDH",
+                "KeyOrigin": metadata["Origin"]}
 
     # -- HMAC keys ----------------------------------------------------------------------------
 
