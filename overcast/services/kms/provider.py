@@ -39,8 +39,8 @@ MANAGED_DESCRIPTIONS = {
     "dynamodb": "Default key that protects my DynamoDB data when no other key is defined",
     "s3": "Default key that protects my S3 objects when no other key is defined",
 }
-_KEY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_MRK_ID = re.compile(r"^mrk-[0-9a-f]{32}$")  # a multi-Region key's id: well formed, never one of overcast's
+# a key id, or a multi-Region key's (both 36 characters: a ciphertext's header holds either)
+_KEY_ID = re.compile(r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$")
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/(.+)$")
 _ALIAS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias/.+)$")
 _ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
@@ -122,8 +122,6 @@ class KmsProvider(Provider):
             if match.group(2) != account or not _KEY_ID.match(match.group(3)):
                 raise _not_found(f"Key '{given}' does not exist")
             return match.group(3)
-        if _MRK_ID.match(given):
-            raise _not_found(f"Key '{self._arn(account, region, given)}' does not exist")
         if not _KEY_ID.match(given):
             raise _not_found(f"Invalid keyId '{given}'")
         return given
@@ -188,15 +186,88 @@ class KmsProvider(Provider):
         if kind == "AUTOMATIC" and rotation:
             while rotation["next"] <= now:
                 rotation["next"] += rotation["period"] * DAY
-        return self._save_state(account, region, metadata, state)
+        with self.store.transaction():
+            sealed = self._save_state(account, region, metadata, state)
+            self._sync_replicas(account, region, metadata, state)
+        return sealed
+
+    # -- multi-Region keys --------------------------------------------------------------------
+
+    def _sync_replicas(self, account: str, region: str, primary: dict, state: dict) -> None:
+        """A multi-Region primary key's material and replica list, copied to each of its replicas
+        (they share the key material: what one encrypts, the others decrypt)."""
+        if (primary.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType") != "PRIMARY":
+            return
+        replicas = [r for r in self.store.key_regions(account, primary["KeyId"]) if r != region]
+        primary["MultiRegionConfiguration"]["ReplicaKeys"] = [
+            {"Arn": self._arn(account, r, primary["KeyId"]), "Region": r} for r in replicas]
+        self.store.save_metadata(account, region, primary["KeyId"], primary)
+        for replica_region in replicas:
+            found = self.store.get_key(account, replica_region, primary["KeyId"])
+            metadata = found[0]
+            metadata["MultiRegionConfiguration"] = {**primary["MultiRegionConfiguration"],
+                                                    "MultiRegionKeyType": "REPLICA"}
+            if "CurrentKeyMaterialId" in primary:
+                metadata["CurrentKeyMaterialId"] = primary["CurrentKeyMaterialId"]
+            metadata["_rotations"] = primary.get("_rotations", [])
+            self._save_state(account, replica_region, metadata,
+                             {"current": state["current"], "versions": state["versions"]})
+
+    def replicate_key(self, ctx, params: dict) -> dict:
+        metadata, sealed = self._load(ctx, params.get("KeyId"), aliases=False)
+        if (metadata.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType") != "PRIMARY":
+            raise AwsError("UnsupportedOperationException", f"{metadata['Arn']} is not a multi-region primary key.")
+        target = params.get("ReplicaRegion") or ""
+        if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d+$", target):
+            raise _validation(f"1 validation error detected: Value '{target}' at 'replicaRegion' failed to satisfy "
+                              "constraint: Member must satisfy regular expression pattern: ^([a-z]+-){2,3}\\d+$")
+        if target == ctx.region or self.store.get_key(ctx.account, target, metadata["KeyId"]) is not None:
+            raise AwsError("AlreadyExistsException", f"Key {self._arn(ctx.account, target, metadata['KeyId'])} "
+                           "already exists")
+        if metadata["KeyState"] == "PendingDeletion":
+            raise AwsError("KMSInvalidStateException", f"{metadata['Arn']} is pending deletion.")
+        tags = self._checked_tags(params.get("Tags") or [])
+        if params.get("Policy") is not None:
+            self._checked_policy(params["Policy"])
+        self._dry_run(params)
+        arn = self._arn(ctx.account, target, metadata["KeyId"])
+        replica = {k: v for k, v in metadata.items() if k not in ("DeletionDate", "PendingDeletionWindowInDays",
+                                                                 "_rotation")}
+        replica.update(Arn=arn, CreationDate=time.time(), Description=params.get("Description") or "",
+                       KeyState="Enabled", Enabled=True)
+        policy = params.get("Policy") or orjson.dumps({"Version": "2012-10-17", "Id": "key-default-1", "Statement": [
+            {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{ctx.account}:root"}, "Action": "kms:*", "Resource": "*"}]}).decode()
+        state = self._state(metadata, sealed)
+        with self.store.transaction():
+            self.store.create_key(ctx.account, target, metadata["KeyId"], replica,
+                                  self._sealed_state(replica, {"current": state["current"],
+                                                               "versions": state["versions"]}), tags, policy)
+            self._sync_replicas(ctx.account, ctx.region, metadata, state)
+        replica = self.store.get_key(ctx.account, target, metadata["KeyId"])[0]
+        described = self._described(replica)
+        # AWS answers while the replica is still being made: its material is not named yet
+        described.pop("CurrentKeyMaterialId", None)
+        out = {"ReplicaKeyMetadata": described, "ReplicaPolicy": policy}
+        if tags:
+            out["ReplicaTags"] = tags
+        return out
+
 
     def _destroy(self, account: str, region: str, key_id: str) -> None:
+        found = self.store.get_key(account, region, key_id)
+        config = (found[0].get("MultiRegionConfiguration") or {}) if found else {}
         with self.store.transaction():
             for alias in self.store.list_aliases(account, region, key_id, "", 1000):
                 self.store.delete_alias(account, region, alias[0])
             self.store.delete_grants_of(account, region, key_id)
             self.db.execute("DELETE FROM kms_keys WHERE account = ? AND region = ? AND key_id = ?",
                             (account, region, key_id))
+            if config.get("MultiRegionKeyType") == "REPLICA":  # the primary lists its replicas left
+                primary_region = config["PrimaryKey"]["Region"]
+                primary = self.store.get_key(account, primary_region, key_id)
+                if primary is not None:
+                    self._sync_replicas(account, primary_region, primary[0], self._state(primary[0], primary[1]))
 
     @staticmethod
     def _check_state(metadata: dict) -> None:
@@ -226,16 +297,19 @@ class KmsProvider(Provider):
 
     def _new_key(self, account: str, region: str, description: str, manager: str, tags: list, policy: str | None,
                  alias: str | None = None, spec: str = SYMMETRIC, usage: str = "ENCRYPT_DECRYPT",
-                 origin: str = "AWS_KMS") -> dict:
-        key_id = str(uuid.uuid4())
+                 origin: str = "AWS_KMS", multi_region: bool = False) -> dict:
+        key_id = f"mrk-{uuid.uuid4().hex}" if multi_region else str(uuid.uuid4())
         arn = self._arn(account, region, key_id)
         external = origin == "EXTERNAL"
         metadata = {
             "AWSAccountId": account, "KeyId": key_id, "Arn": arn, "CreationDate": time.time(), "Enabled": not external,
             "Description": description, "KeyUsage": usage, "KeyState": "PendingImport" if external else "Enabled",
             "Origin": origin, "KeyManager": manager, "CustomerMasterKeySpec": spec, "KeySpec": spec,
-            **crypto.algorithms(spec, usage), "MultiRegion": False,
+            **crypto.algorithms(spec, usage), "MultiRegion": multi_region,
         }
+        if multi_region:
+            metadata["MultiRegionConfiguration"] = {"MultiRegionKeyType": "PRIMARY",
+                                                    "PrimaryKey": {"Arn": arn, "Region": region}, "ReplicaKeys": []}
         state: dict = {"current": None, "versions": {}}
         if not external:
             material_id = _material_id()
@@ -316,8 +390,8 @@ class KmsProvider(Provider):
         origin = params.get("Origin") or "AWS_KMS"
         if origin not in ("AWS_KMS", "EXTERNAL"):
             raise not_implemented(f"KMS keys of Origin {origin}")
-        if params.get("MultiRegion"):
-            raise not_implemented("KMS multi-Region keys")
+        if params.get("MultiRegion") and origin == "EXTERNAL":
+            raise not_implemented("KMS multi-Region keys of imported key material")
         if params.get("CustomKeyStoreId") or params.get("XksKeyId"):
             raise not_implemented("KMS custom key stores")
         tags = self._checked_tags(params.get("Tags") or [])
@@ -326,7 +400,8 @@ class KmsProvider(Provider):
         if params.get("Policy") is not None:
             self._checked_policy(params["Policy"])
         metadata = self._new_key(ctx.account, ctx.region, params.get("Description") or "", "CUSTOMER", tags,
-                                 params.get("Policy"), spec=spec, usage=usage, origin=origin)
+                                 params.get("Policy"), spec=spec, usage=usage, origin=origin,
+                                 multi_region=bool(params.get("MultiRegion")))
         return {"KeyMetadata": self._described(metadata)}
 
     def describe_key(self, ctx, params: dict) -> dict:
@@ -688,9 +763,16 @@ class KmsProvider(Provider):
 
     # -- rotation -----------------------------------------------------------------------------
 
+    @staticmethod
+    def _not_replica(metadata: dict) -> None:
+        if (metadata.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType") == "REPLICA":
+            raise AwsError("UnsupportedOperationException", f"{metadata['Arn']} is a multi-Region replica key: "
+                           "its primary key's rotation applies to it.")
+
     def _rotatable(self, ctx, params: dict) -> dict:
         metadata = self._customer_key(ctx, params)
         self._check_state(metadata)
+        self._not_replica(metadata)
         if metadata["KeySpec"] != SYMMETRIC:
             raise AwsError("UnsupportedOperationException", "", _no_message=True)
         return metadata
@@ -731,6 +813,7 @@ class KmsProvider(Provider):
         self._check_state(metadata)
         if metadata["KeySpec"] != SYMMETRIC:
             raise AwsError("UnsupportedOperationException", "", _no_message=True)
+        self._not_replica(metadata)
         sealed = self.store.get_key(ctx.account, ctx.region, metadata["KeyId"])[1]
         if metadata["Origin"] == "EXTERNAL" and not self._state(metadata, sealed).get("pending"):
             raise AwsError("KMSInvalidStateException",

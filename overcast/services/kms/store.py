@@ -83,6 +83,11 @@ class KmsStore:
         self.db.execute("UPDATE kms_keys SET policy = ? WHERE account = ? AND region = ? AND key_id = ?",
                         (policy, account, region, key_id))
 
+    def key_regions(self, account: str, key_id: str) -> list[str]:
+        """The regions that hold a key of this id (a multi-Region key and its replicas)."""
+        return [r[0] for r in self.db.query("SELECT region FROM kms_keys WHERE account = ? AND key_id = ? "
+                                            "ORDER BY region", (account, key_id))]
+
     def list_keys(self, account: str, region: str, after: str, limit: int) -> list[tuple[str, dict]]:
         rows = self.db.query("SELECT key_id, metadata FROM kms_keys WHERE account = ? AND region = ? AND key_id > ? "
                              "ORDER BY key_id LIMIT ?", (account, region, after, limit))
