@@ -483,3 +483,15 @@ def test_digest_signature_is_prehashed(kms):
     signature = kms.sign(KeyId=key["KeyId"], Message=digest, MessageType="DIGEST",
                          SigningAlgorithm="ECDSA_SHA_256")["Signature"]
     public.verify(signature, digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+
+
+def test_key_specs_not_done_answer_not_implemented(kms):
+    with pytest.raises(ClientError) as e:
+        kms.create_key(KeySpec="ML_DSA_44", KeyUsage="SIGN_VERIFY")
+    assert (e.value.response["ResponseMetadata"]["HTTPStatusCode"], e.value.response["Error"]["Code"]) == (
+        501, "NotImplemented")
+    assert _error(kms.create_key, KeySpec="HMAC_random", KeyUsage="GENERATE_VERIFY_MAC") == (
+        "ValidationException", "1 validation error detected: Value 'HMAC_random' at 'keySpec' failed to satisfy "
+                               "constraint: Member must satisfy enum value set: [RSA_2048, ECC_NIST_P384, ECC_NIST_P256, "
+                               "ECC_NIST_P521, HMAC_384, RSA_3072, ECC_SECG_P256K1, RSA_4096, SYMMETRIC_DEFAULT, "
+                               "HMAC_256, HMAC_224, HMAC_512]")
