@@ -16,6 +16,7 @@ import base64
 import contextlib
 import contextvars
 import json
+import operator
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -83,11 +84,13 @@ class Rendering:
     a string its text; `null`, when not None, is what a null reference prints (else the
     reference's own text, `$x`, as Velocity prints it by default)."""
 
-    __slots__ = ("text", "null")
+    __slots__ = ("text", "null", "null_compares_false")
 
-    def __init__(self, text: Callable[[object], str], null: str | None = None):
+    def __init__(self, text: Callable[[object], str], null: str | None = None, null_compares_false: bool = False):
         self.text = text
         self.null = null
+        # Velocity 1.7's == and != are false when either side is null (`null != ''` is false)
+        self.null_compares_false = null_compares_false
 
 
 _RENDERING: contextvars.ContextVar[Rendering | None] = contextvars.ContextVar("vtl_rendering", default=None)
@@ -158,8 +161,70 @@ def _patch_reference_rendering() -> None:
     airspeed.FormalReference.evaluate_raw = evaluate_raw
 
 
+def _patch_equality() -> None:
+    """== and != as the active rendering compares: for a rendering with null_compares_false,
+    false when either side is null (airspeed compares as Python does)."""
+    def equality(compare):
+        def apply(a, b):
+            if a is None or b is None:
+                rendering = _RENDERING.get()
+                if rendering is not None and rendering.null_compares_false:
+                    return False
+            return compare(a, b)
+        return apply
+
+    ops = airspeed.BinaryOperator.OPERATORS
+    for name, compare in (("==", operator.eq), ("eq", operator.eq), ("!=", operator.ne), ("ne", operator.ne)):
+        ops[name] = equality(compare)
+
+
+def _patch_set_targets() -> None:
+    """#set's left side as Velocity 1.7 takes it: `$a.b.c`, with names that hold hyphens after
+    the first (`$context.requestOverride.header.X-Amz-Target`) and map keys in brackets
+    (`$map[$key]`, `$context["requestOverride"].querystring["x"]`); airspeed takes dotted
+    names only."""
+    head = re.compile(r"\s*\$([a-z_][a-z0-9_]*)", re.S | re.I)
+    dotted = re.compile(r"\.([a-z_][a-z0-9_-]*)", re.S | re.I)
+
+    def parse(self):
+        self.identity_match(self.START)
+        name, = self.require_match(head, "place")
+        path = []
+        while True:
+            try:
+                path.append(self.identity_match(dotted)[0])
+            except airspeed.NoMatch:
+                try:
+                    path.append(self.next_element(airspeed.ArrayIndex))
+                except airspeed.NoMatch:
+                    break
+        self.name, self.path = name, path
+        self.require_match(self.EQUALS, "=")
+        self.value = self.require_next_element(airspeed.Expression, "expression")
+        self.require_match(self.END, "closing paren")
+
+    def evaluate_raw(self, stream, namespace, loader):
+        value = self.value.calculate(namespace, loader)
+        if not self.path:
+            namespace.set_inherited(self.name, value)
+            return
+        keys = [k if isinstance(k, str) else k.calculate(namespace, loader) for k in self.path]
+        target = namespace[self.name]
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+
+    airspeed.SetDirective.parse = parse
+    airspeed.SetDirective.evaluate_raw = evaluate_raw
+    # a double-quoted literal may hold \' (kept as written, as Velocity keeps it: AWS's PutEvents
+    # example template calls .replaceAll("\'","'")); airspeed refused it
+    airspeed.InterpolatedStringLiteral.STRING = re.compile(r'"((?:\\["nrbt\\\\\\$\']|[^"\\])*)"', re.S)
+
+
 _install_java_methods()
 _patch_reference_rendering()
+_patch_equality()
+_patch_set_targets()
 
 
 @lru_cache(maxsize=4096)

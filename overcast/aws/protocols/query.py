@@ -155,6 +155,12 @@ def _structure(model: ServiceModel, shape_name: str, form: dict, prefixes: set, 
     out = {}
     for name, key, target, traits in _query_plan(model, shape_name):
         full = f"{prefix}.{key}" if prefix else key
+        if key != name and full not in prefixes:
+            # a member with a locationName (SQS's MessageAttributes, sent as MessageAttribute.N):
+            # AWS takes the member's own name too
+            alt = f"{prefix}.{name}" if prefix else name
+            if alt in prefixes:
+                full = alt
         if full in prefixes or model.shapes[target]["type"] == "list":
             value = _value(model, target, traits, form, prefixes, full)
             if value is not None:
@@ -211,6 +217,14 @@ def _value(model: ServiceModel, shape_name: str, traits: dict, form: dict, prefi
             i += 1
         return out
     return form.get(full)
+
+
+def form_input(model: ServiceModel, operation: OperationModel, form: dict[str, str]) -> dict:
+    """An operation's input from awsQuery-named parameters, whatever the service's protocol (API
+    Gateway's action integrations call JSON services so)."""
+    if not operation.input_shape:
+        return {}
+    return _structure(model, operation.input_shape, form, _prefixes(form), "")
 
 
 QUERY_PROTOCOL = QueryProtocol()

@@ -107,23 +107,24 @@ class Integrations:
         templates = integration.get("requestTemplates") or {}
         ctype = (state.headers.get("content-type") or "application/json").split(";", 1)[0].strip().lower()
         template = templates.get(ctype)
+        handling = integration.get("contentHandling")
         if template is None:
             passthrough = integration.get("passthroughBehavior") or "WHEN_NO_MATCH"
             if passthrough == "NEVER" or (passthrough == "WHEN_NO_TEMPLATES" and templates):
                 raise GatewayError("UNSUPPORTED_MEDIA_TYPE")
-            body = state.request.body
-            if state.is_binary and integration.get("contentHandling") == "CONVERT_TO_TEXT":
-                return base64.b64encode(body)
-            if not state.is_binary and integration.get("contentHandling") == "CONVERT_TO_BINARY":
-                try:
-                    return base64.b64decode(body)
-                except ValueError:
-                    return body
-            if not state.is_binary:
-                # a body not of a binary media type is text to API Gateway: bytes that are not
-                # UTF-8 reach the integration as U+FFFD (AWS's recorded answers)
-                return state.body_text().encode()
-            return body
+            # AWS's conversion table (payload encodings): a binary body (its Content-Type one of
+            # the binaryMediaTypes) is passed as is, or base64-encoded for CONVERT_TO_TEXT; a text
+            # body (bytes that are not UTF-8 read as U+FFFD) as text, or base64-decoded for
+            # CONVERT_TO_BINARY, where text that is not base64 fails with AWS's 500
+            if state.is_binary:
+                return base64.b64encode(state.request.body) if handling == "CONVERT_TO_TEXT" else state.request.body
+            if handling == "CONVERT_TO_BINARY":
+                return _base64_decoded(state.body_text(), state)
+            return state.body_text().encode()
+        if handling == "CONVERT_TO_BINARY":
+            # binary data cannot reach a mapping template (AWS's recorded 500)
+            log.warning("API Gateway %s: CONVERT_TO_BINARY with a request template", state.stage.api_id)
+            raise GatewayError("DEFAULT_5XX")
         if not template:
             return b""
         try:
@@ -356,13 +357,16 @@ class Integrations:
         model = load_service_model(spec.name)
         headers = {"host": "localhost"}
         headers.update({k.lower(): v for k, v in self._mapped_params(state, plan, "header").items()})
-        wants_json = "json" in headers.get("accept", "")
+        # API Gateway asks query services (SQS, SNS) for JSON unless the integration maps an Accept
+        # header (AWS's recorded answers: a template reads $.SendMessageResponse)
+        wants_json = "json" in headers.get("accept", "application/json")
         query = self._mapped_params(state, plan, "querystring")
         paths = self._mapped_params(state, plan, "path")
         method = (integration.get("httpMethod") or "POST").upper()
         if method == "ANY":  # the method the client called with, as for HTTP integrations
             method = state.http_method
         protocol = model.protocol
+        legacy = None
         if kind == "action":
             action = rest.split("&", 1)[0]
             if protocol in ("query", "ec2") or spec.legacy_query_model:
@@ -377,6 +381,15 @@ class Integrations:
                 path = "/"
                 method = "POST"
             elif protocol == "json" and model.target_prefix:
+                if query and not body.strip():
+                    # the action's parameters in the query string and no body: AWS calls the
+                    # service in its query form (awsQuery names) and answers the action's legacy
+                    # JSON envelope (AWS's recorded answer of SSM's GetParameter?Name=…)
+                    legacy = model.operations.get(action)
+                    if legacy is None:
+                        raise GatewayError("DEFAULT_5XX")
+                    body = _query_input(model, legacy, query)
+                    query = {}
                 headers["x-amz-target"] = f"{model.target_prefix}.{action}"
                 headers["content-type"] = f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.0')}"
                 path = "/"
@@ -410,6 +423,11 @@ class Integrations:
                 chunks.append(chunk)
             out_body = b"".join(chunks)
         out_headers = response.headers
+        if legacy is not None and response.status == 200:
+            out_body = _legacy_envelope(model, legacy, out_body, next(
+                (v for k, v in out_headers if k.lower() == "x-amzn-requestid"), state.request_id))
+            out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-type"]
+            out_headers.append(("Content-Type", "application/json"))
         if wants_json and (protocol == "query" or spec.legacy_query_model) and out_body.lstrip().startswith(b"<"):
             # query services answer JSON to "Accept: application/json", as AWS's do for API Gateway
             converted = _xml_to_json(out_body)
@@ -417,6 +435,9 @@ class Integrations:
                 out_body = converted
                 out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-type"]
                 out_headers.append(("Content-Type", "application/json"))
+        # the service's request id, $context.awsEndpointRequestId of the response templates
+        state.context["awsEndpointRequestId"] = next(
+            (v for k, v in response.headers if k.lower() == "x-amzn-requestid"), state.request_id)
         return {"status": response.status, "headers": out_headers, "body": out_body,
                 "subject": str(response.status)}
 
@@ -511,36 +532,48 @@ class Integrations:
                     headers.append((name, str(value)))
                     if name.lower() == "content-type":
                         content_type = str(value)
+        source_type = next((v for k, v in result.get("headers") or [] if k.lower() == "content-type"), None)
         templates = ir.get("responseTemplates") or {}
+        template = None
         if templates:
             accept = state.headers.get("accept", "")
             key = next((k for k in templates if k in accept), None)
             if key is None:
                 key = "application/json" if "application/json" in templates else next(iter(templates))
             template = templates[key]
-            if template:
-                try:
-                    body = mapping.render(template, state, body_text).encode()
-                except VtlError as e:
-                    log.warning("API Gateway %s: response template failed: %s", state.stage.api_id, e)
-                    raise GatewayError("DEFAULT_5XX") from None
             if content_type is None:
                 content_type = key
-        if ir.get("contentHandling") == "CONVERT_TO_BINARY":
+        handling = ir.get("contentHandling")
+        payload_binary = state.stage.is_binary(source_type or "")
+        if template:
+            if handling == "CONVERT_TO_BINARY":
+                # binary data cannot reach a mapping template (AWS's recorded 500)
+                log.warning("API Gateway %s: CONVERT_TO_BINARY with a response template", state.stage.api_id)
+                raise GatewayError("DEFAULT_5XX")
+            text = base64.b64encode(body).decode() if payload_binary and isinstance(body, bytes) else body_text
             try:
-                body = base64.b64decode(body)
-            except ValueError:
-                pass
-        elif ir.get("contentHandling") == "CONVERT_TO_TEXT" and isinstance(body, bytes):
-            try:
-                body.decode("utf-8")
-            except UnicodeDecodeError:
-                body = base64.b64encode(body)
+                body = mapping.render(template, state, text).encode()
+            except VtlError as e:
+                log.warning("API Gateway %s: response template failed: %s", state.stage.api_id, e)
+                raise GatewayError("DEFAULT_5XX") from None
+        else:
+            # AWS's conversion table (payload encodings): without a contentHandling, an Accept of
+            # one of the binaryMediaTypes converts to binary and any other to text. To text: a
+            # binary payload (its Content-Type one of the binaryMediaTypes) is base64-encoded, a
+            # text one read as UTF-8 (U+FFFD for other bytes); to binary: a binary payload is
+            # answered as is, a text one base64-decoded (AWS's 500 when it is not base64)
+            accept_first = state.headers.get("accept", "").split(",", 1)[0]
+            if handling is None:
+                handling = "CONVERT_TO_BINARY" if state.stage.is_binary(accept_first) else "CONVERT_TO_TEXT"
+            if handling == "CONVERT_TO_TEXT":
+                if payload_binary:
+                    body = base64.b64encode(body)
+                elif not body.isascii():
+                    body = body_text.encode()
+            elif not payload_binary:
+                body = _base64_decoded(body, state)
         if content_type is None:
-            for k, v in result.get("headers") or []:
-                if k.lower() == "content-type":
-                    content_type = v
-                    break
+            content_type = source_type
         if content_type is None:
             content_type = "application/json"
         if not any(k.lower() == "content-type" for k, _ in headers):
@@ -548,6 +581,44 @@ class Integrations:
         status, headers = _overridden(state.response_override, status, headers)
         headers += [("x-amzn-RequestId", state.request_id), ("x-amz-apigw-id", state.extended_id)]
         return HttpResponse(status, headers, body if isinstance(body, bytes) else bytes(body))
+
+
+def _query_input(model, operation, query: dict) -> bytes:
+    """A JSON service's input from awsQuery-named parameters (`Name=x`, `Names.member.1=x`)."""
+    from overcast.aws.protocols import query as query_protocol
+
+    try:
+        params = query_protocol.form_input(model, operation, query)
+        return orjson.dumps(params, default=lambda v: base64.b64encode(v).decode())
+    except (AwsError, TypeError):
+        raise GatewayError("DEFAULT_5XX") from None
+
+
+def _legacy_envelope(model, operation, body: bytes, request_id: str) -> bytes:
+    """A JSON service's answer as its query form renders it in JSON: `{"<Op>Response":
+    {"<Op>Result": …, "ResponseMetadata": {"RequestId": …}}}`, every member of the output's
+    structures present (null when not set)."""
+    try:
+        output = orjson.loads(body) if body.strip() else {}
+    except orjson.JSONDecodeError:
+        return body
+
+    def filled(shape_name: str, value):
+        shape = model.shapes[shape_name]
+        kind = shape["type"]
+        if kind == "structure" and isinstance(value, dict):
+            return {name: filled(ref["shape"], value[name]) if value.get(name) is not None else None
+                    for name, ref in shape.get("members", {}).items()}
+        if kind == "list" and isinstance(value, list):
+            return [filled(shape["member"]["shape"], v) for v in value]
+        if kind == "map" and isinstance(value, dict):
+            return {k: filled(shape["value"]["shape"], v) for k, v in value.items()}
+        return value
+
+    result = filled(operation.output_shape, output) if operation.output_shape else None
+    name = operation.name
+    return orjson.dumps({f"{name}Response": {f"{name}Result": result,
+                                             "ResponseMetadata": {"RequestId": request_id}}})
 
 
 def _xml_to_json(body: bytes) -> bytes | None:
@@ -579,6 +650,16 @@ def _xml_to_json(body: bytes) -> bytes | None:
         return out
 
     return orjson.dumps({local(root.tag): convert(root)})
+
+
+def _base64_decoded(text, state) -> bytes:
+    """CONVERT_TO_BINARY of a text payload: its base64 decoding, or AWS's 500 for text that is
+    not base64."""
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        log.warning("API Gateway %s: CONVERT_TO_BINARY of a payload that is not base64", state.stage.api_id)
+        raise GatewayError("DEFAULT_5XX") from None
 
 
 def _header_text(value) -> str:

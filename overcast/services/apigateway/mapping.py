@@ -46,7 +46,7 @@ _java_text = vtl.java_printer(lambda items, _text: vtl.to_json(items))
 
 
 # and a null reference prints nothing (AWS's recorded answers: `$input.path('$.missing')` is empty)
-RENDERING = vtl.Rendering(_java_text, null="")
+RENDERING = vtl.Rendering(_java_text, null="", null_compares_false=True)
 
 
 class InputApi:
@@ -345,15 +345,17 @@ class RequestState:
                 "accountId": stage.account, "apiId": stage.api_id, "domainName": self.domain_name,
                 "domainPrefix": self.domain_name.split(":", 1)[0].split(".", 1)[0], "extendedRequestId": self.extended_id,
                 "httpMethod": self.http_method, "identity": self.identity(), "path": f"/{stage.stage_name}{self.path}",
-                "protocol": "HTTP/1.1", "requestId": self.request_id, "awsEndpointRequestId": self.request_id,
+                "protocol": "HTTP/1.1", "requestId": self.request_id, "deploymentId": stage.deployment_id,
                 "requestTime": self.request_time, "requestTimeEpoch": int(self.started * 1000),
                 "resourceId": resource.get("id"), "resourcePath": resource.get("path"), "stage": stage.stage_name,
-                "error": self.error,
             }
             if self.authorizer is not None:
                 ctx["authorizer"] = self.authorizer
             self._context = ctx
-        self._context["error"] = self.error
+        # $context.error is there once a gateway response is made (AWS's $context.keySet() of an
+        # integration request has no error, nor awsEndpointRequestId before an AWS service answered)
+        if self.error:
+            self._context["error"] = self.error
         self._context["requestOverride"] = self.request_override
         self._context["responseOverride"] = self.response_override
         return self._context

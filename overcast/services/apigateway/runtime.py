@@ -296,6 +296,11 @@ class DataPlane:
                 span.fail(f"HTTP {response.status}")
             if span.trace_id is not None:
                 response.headers.append(("X-Amzn-Trace-Id", f"Root={span.trace_id};Sampled=1"))
+        # API Gateway's front end says so on every answer to a connection it keeps (AWS's
+        # recorded headers); HTTP/2 drops the header (overcast.http2)
+        if "close" not in (request.headers.get("connection") or "").lower() and \
+                not any(k.lower() == "connection" for k, _ in response.headers):
+            response.headers.append(("Connection", "keep-alive"))
         return response
 
     async def _serve(self, compiled: CompiledStage, state: mapping.RequestState) -> HttpResponse:

@@ -1,0 +1,254 @@
+"""REST API payloads as AWS converts and answers them: contentHandling on requests and responses
+(AWS's payload-encodings table), AWS service answers through integration responses (query
+services in JSON, JSON services called in their query form), the Velocity forms AWS's templates
+use, and the answer's Connection header."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import httpx
+import pytest
+from apigateway_support import Api
+
+RAW = gzip.compress(b"compressed data, should be invalid UTF-8 string", mtime=1676569620)
+ENCODED = base64.b64encode(RAW)
+TEXT = b"this is a UTF8 text typed object"
+
+
+@pytest.fixture(scope="module")
+def apigw(client):
+    return client("apigateway")
+
+
+def s3_api(apigw, endpoint, s3, bucket, *, request_handling=None, response_handling=None, binary=None,
+           response_template=None):
+    """An API whose ANY /{key} reads and writes objects of `bucket` (LocalStack's S3 fixture)."""
+    kwargs = {"binaryMediaTypes": binary} if binary else {}
+    api = Api(apigw, endpoint, "s3-payloads", **kwargs)
+    integration = {"type": "AWS", "integrationHttpMethod": "ANY",
+                   "uri": f"arn:aws:apigateway:us-east-1:s3:path/{bucket}/{{key}}",
+                   "requestParameters": {"integration.request.path.key": "method.request.path.key",
+                                         "integration.request.querystring.response-content-type":
+                                             "method.request.header.response-content-type"}}
+    if request_handling:
+        integration["contentHandling"] = request_handling
+    response = {"responseParameters": {"method.response.header.ETag": "integration.response.header.ETag"}}
+    if response_handling:
+        response["contentHandling"] = response_handling
+    if response_template:
+        response["responseTemplates"] = {"application/json": response_template}
+    rid = api.resource("/{key}")
+    apigw.put_method(restApiId=api.id, resourceId=rid, httpMethod="ANY", authorizationType="NONE",
+                     requestParameters={"method.request.path.key": True,
+                                        "method.request.header.response-content-type": False})
+    apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="ANY", **integration)
+    apigw.put_method_response(restApiId=api.id, resourceId=rid, httpMethod="ANY", statusCode="200",
+                              responseParameters={"method.response.header.ETag": False})
+    apigw.put_integration_response(restApiId=api.id, resourceId=rid, httpMethod="ANY", statusCode="200", **response)
+    api.deploy()
+    return api
+
+
+def test_request_convert_to_binary_decodes_base64_text_and_refuses_other_text(apigw, endpoint, client, unique_name):
+    s3 = client("s3")
+    bucket = unique_name("bin")
+    s3.create_bucket(Bucket=bucket)
+    api = s3_api(apigw, endpoint, s3, bucket, request_handling="CONVERT_TO_BINARY", binary=["image/png"])
+    # text (not a binary media type) that is base64: decoded
+    assert api.call("PUT", "/enc", content=ENCODED, headers={"Content-Type": "text/plain"}).status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="enc")["Body"].read() == RAW
+    # text that is not base64: AWS's 500, nothing written
+    r = api.call("PUT", "/txt", content=TEXT, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 500 and r.json() == {"message": "Internal server error"}
+    assert api.call("PUT", "/raw", content=RAW, headers={"Content-Type": "text/plain"}).status_code == 500
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=bucket, Key="txt")
+    # a binary body is passed as is
+    assert api.call("PUT", "/png", content=RAW, headers={"Content-Type": "image/png"}).status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="png")["Body"].read() == RAW
+
+
+def test_request_convert_to_binary_with_a_matching_template_answers_500(apigw, endpoint, client, unique_name):
+    s3 = client("s3")
+    bucket = unique_name("bint")
+    s3.create_bucket(Bucket=bucket)
+    api = s3_api(apigw, endpoint, s3, bucket, request_handling="CONVERT_TO_BINARY")
+    rid = api.resources["/{key}"]
+    apigw.update_integration(restApiId=api.id, resourceId=rid, httpMethod="ANY", patchOperations=[
+        {"op": "add", "path": "/requestTemplates/application~1json", "value": '{"data": "$input.body"}'}])
+    api.deploy()
+    # no template for image/png: passed through and converted
+    assert api.call("PUT", "/a", content=ENCODED, headers={"Content-Type": "image/png"}).status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="a")["Body"].read() == RAW
+    # binary data cannot reach a template
+    assert api.call("PUT", "/b", content=ENCODED, headers={"Content-Type": "application/json"}).status_code == 500
+
+
+def test_response_conversion_without_content_handling_follows_accept(apigw, endpoint, client, unique_name):
+    s3 = client("s3")
+    bucket = unique_name("resp")
+    s3.create_bucket(Bucket=bucket)
+    for key, body in (("raw", RAW), ("enc", ENCODED), ("txt", TEXT)):
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    api = s3_api(apigw, endpoint, s3, bucket, binary=["image/png"])
+
+    def get(key, accept, content_type="binary/octet-stream"):
+        return api.call("GET", f"/{key}", headers={"Accept": accept, "response-content-type": content_type})
+
+    # text payload (its Content-Type not a binary media type), binary Accept: base64-decoded
+    r = get("enc", "image/png")
+    assert r.status_code == 200 and r.content == RAW and r.headers["ETag"]
+    assert get("txt", "image/png").status_code == 500  # not base64
+    # binary payload, binary Accept: as is
+    assert get("raw", "image/png", "image/png").content == RAW
+    # binary payload, text Accept: base64-encoded
+    assert get("raw", "text/plain", "image/png").content == ENCODED
+    # text payload, text Accept: read as UTF-8
+    assert get("txt", "text/plain").content == TEXT
+    assert get("raw", "text/plain").content == RAW.decode("utf-8", "replace").encode()
+
+
+def test_response_content_handling_overrides_accept(apigw, endpoint, client, unique_name):
+    s3 = client("s3")
+    bucket = unique_name("conv")
+    s3.create_bucket(Bucket=bucket)
+    for key, body in (("raw", RAW), ("enc", ENCODED), ("txt", TEXT)):
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    to_text = s3_api(apigw, endpoint, s3, bucket, binary=["image/png"], response_handling="CONVERT_TO_TEXT")
+    headers = {"Accept": "image/png", "response-content-type": "image/png"}
+    assert to_text.call("GET", "/raw", headers=headers).content == ENCODED
+    assert to_text.call("GET", "/txt", headers={"Accept": "image/png"}).content == TEXT
+    to_binary = s3_api(apigw, endpoint, s3, bucket, binary=["image/png"], response_handling="CONVERT_TO_BINARY")
+    assert to_binary.call("GET", "/enc", headers={"Accept": "text/plain"}).content == RAW
+    assert to_binary.call("GET", "/raw", headers={"Accept": "text/plain", **{"response-content-type": "image/png"}}
+                          ).content == RAW
+    assert to_binary.call("GET", "/txt", headers={"Accept": "text/plain"}).status_code == 500
+
+
+def test_response_template_gets_text_and_convert_to_binary_with_it_answers_500(apigw, endpoint, client,
+                                                                               unique_name):
+    s3 = client("s3")
+    bucket = unique_name("tmpl")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="enc", Body=ENCODED)
+    template = json.dumps({"data": "$input.body"})
+    api = s3_api(apigw, endpoint, s3, bucket, binary=["image/png"], response_handling="CONVERT_TO_TEXT",
+                 response_template=template)
+    r = api.call("GET", "/enc", headers={"Accept": "image/png"})
+    assert r.status_code == 200 and r.json() == {"data": ENCODED.decode()}
+    rid = api.resources["/{key}"]
+    apigw.update_integration_response(restApiId=api.id, resourceId=rid, httpMethod="ANY", statusCode="200",
+                                      patchOperations=[{"op": "replace", "path": "/contentHandling",
+                                                        "value": "CONVERT_TO_BINARY"}])
+    api.deploy()
+    assert api.call("GET", "/enc", headers={"Accept": "image/png"}).status_code == 500
+
+
+def test_sqs_answers_json_by_default_and_xml_when_the_integration_asks(apigw, endpoint, client, unique_name):
+    sqs = client("sqs")
+    name = unique_name("dflt")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    api = Api(apigw, endpoint, "sqs-default")
+    integration = {"type": "AWS", "integrationHttpMethod": "POST",
+                   "uri": f"arn:aws:apigateway:us-east-1:sqs:path/000000000000/{name}",
+                   "requestParameters": {"integration.request.header.Content-Type":
+                                         "'application/x-www-form-urlencoded'"},
+                   "requestTemplates": {"application/json": "Action=SendMessage&MessageBody=$input.body&"
+                                        "MessageAttributes.1.Name=agent&MessageAttributes.1.Value.DataType=String&"
+                                        "MessageAttributes.1.Value.StringValue=$input.params('x-agent')"},
+                   "passthroughBehavior": "NEVER"}
+    api.method("/q", "POST", integration, {"200": {}})
+    api.deploy()
+    r = api.call("POST", "/q", content=b"hello", headers={"x-agent": "probe"})
+    assert r.status_code == 200
+    sent = r.json()["SendMessageResponse"]
+    assert len(sent["SendMessageResult"]["MessageId"]) == 36
+    assert sent["ResponseMetadata"]["RequestId"]
+    # the member's own name (MessageAttributes.N) is taken as AWS takes it, beside MessageAttribute.N
+    message = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], WaitTimeSeconds=1)["Messages"][0]
+    assert message["Body"] == "hello"
+    assert message["MessageAttributes"] == {"agent": {"StringValue": "probe", "DataType": "String"}}
+    rid = api.resources["/q"]
+    apigw.update_integration(restApiId=api.id, resourceId=rid, httpMethod="POST", patchOperations=[
+        {"op": "add", "path": "/requestParameters/integration.request.header.Accept", "value": "'application/xml'"}])
+    api.deploy()
+    r = api.call("POST", "/q", content=b"again", headers={"x-agent": "probe"})
+    assert r.status_code == 200 and r.text.startswith("<") and "<MessageId>" in r.text
+
+
+def test_json_service_action_with_query_parameters_answers_the_legacy_envelope(apigw, endpoint, client,
+                                                                              unique_name):
+    ssm = client("ssm")
+    name = unique_name("param")
+    ssm.put_parameter(Name=name, Value="123", Type="String")
+    api = Api(apigw, endpoint, "ssm-query")
+    api.method("/ssm", "GET", {"type": "AWS", "integrationHttpMethod": "POST",
+                               "uri": "arn:aws:apigateway:us-east-1:ssm:action/GetParameter",
+                               "passthroughBehavior": "WHEN_NO_TEMPLATES",
+                               "requestParameters": {"integration.request.querystring.Name": f"'{name}'"}},
+               {"200": {}})
+    api.method("/nope", "GET", {"type": "AWS", "integrationHttpMethod": "POST",
+                                "uri": "arn:aws:apigateway:us-east-1:ssm:action/NoSuchAction",
+                                "requestParameters": {"integration.request.querystring.Name": f"'{name}'"}},
+               {"200": {}})
+    api.deploy()
+    r = api.call("GET", "/ssm")
+    assert r.status_code == 200
+    body = r.json()["GetParameterResponse"]
+    parameter = body["GetParameterResult"]["Parameter"]
+    assert parameter["Name"] == name and parameter["Value"] == "123" and parameter["Version"] == 1
+    # every member of the output's structures is there, null when not set
+    assert "Selector" in parameter and parameter["Selector"] is None
+    assert body["ResponseMetadata"]["RequestId"]
+    # an action the service does not have: AWS's 500
+    assert api.call("GET", "/nope").status_code == 500
+
+
+def test_velocity_forms_of_aws_examples(apigw, endpoint):
+    # `#set` of a hyphenated name and of bracketed map keys, `\'` in a string literal, and
+    # Velocity 1.7's comparison with null (false for == and != alike)
+    template = "\n".join([
+        "#set($context.requestOverride.header.X-Amz-Target = \"AWSEvents.PutEvents\")",
+        "#set($key = \"foo\")",
+        "#set($context.requestOverride.querystring[$key] = \"bar\")",
+        "#set($context[\"requestOverride\"].querystring[\"nested\"] = \"deep\")",
+        '{"target": "$context.requestOverride.header.get(\"X-Amz-Target\")",',
+        ' "foo": "$context.requestOverride.querystring.foo",',
+        ' "nested": "$context.requestOverride.querystring.nested",',
+        "#set($q = 'say \"hi\"')",
+        r''' "quoted": "$util.escapeJavaScript($q).replaceAll("\'","'")",''',
+        ' "ne": #if($missing.thing != \'\')true#{else}false#end,',
+        ' "eq": #if($missing.thing == \'\')true#{else}false#end,',
+        ' "set": #if("a" != "")true#{else}false#end,',
+        ' "deployment": "$context.deploymentId",',
+        ' "keys": "#foreach($k in $context.keySet())$k,#end"}',
+    ])
+    api = Api(apigw, endpoint, "vtl-forms")
+    api.method("/t", "GET", {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'}},
+               {"200": {"responseTemplates": {"application/json": template}}})
+    api.deploy()
+    r = api.call("GET", "/t")
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["target"] == "AWSEvents.PutEvents"
+    assert doc["foo"] == "bar" and doc["nested"] == "deep"
+    assert doc["quoted"] == 'say "hi"'
+    assert doc["ne"] is False and doc["eq"] is False and doc["set"] is True
+    deployments = apigw.get_deployments(restApiId=api.id)["items"]
+    assert doc["deployment"] == deployments[0]["id"]
+    keys = doc["keys"].split(",")
+    assert "deploymentId" in keys and "error" not in keys and "awsEndpointRequestId" not in keys
+
+
+def test_answers_say_keep_alive_unless_the_client_closes(apigw, endpoint):
+    api = Api(apigw, endpoint, "keep-alive")
+    api.mock("/k")
+    api.deploy()
+    r = api.call("GET", "/k")
+    assert r.status_code == 200 and r.headers["connection"] == "keep-alive"
+    with httpx.Client(timeout=30) as http:
+        r = http.get(api.url("/k"), headers={"Connection": "close"})
+    assert r.headers.get("connection") == "close"
