@@ -146,19 +146,22 @@ def _query_plan(model: ServiceModel, shape_name: str) -> list[tuple]:
         plan = []
         for name, ref in model.shapes[shape_name].get("members", {}).items():
             traits = ref_traits(model, ref)
-            plan.append((name, traits.get("locationName", name), ref["shape"], traits))
+            key = traits.get("locationName", name)
+            # a flattened map named apart from its locationName (SQS's MessageAttributes, sent as
+            # MessageAttribute.N): AWS takes the member's own name too
+            alt = name if key != name and traits.get("flattened") and model.shapes[ref["shape"]]["type"] == "map" \
+                else None
+            plan.append((name, key, ref["shape"], traits, alt))
         cache[shape_name] = plan
     return plan
 
 
 def _structure(model: ServiceModel, shape_name: str, form: dict, prefixes: set, prefix: str) -> dict:
     out = {}
-    for name, key, target, traits in _query_plan(model, shape_name):
+    for name, key, target, traits, alt in _query_plan(model, shape_name):
         full = f"{prefix}.{key}" if prefix else key
-        if key != name and full not in prefixes:
-            # a member with a locationName (SQS's MessageAttributes, sent as MessageAttribute.N):
-            # AWS takes the member's own name too
-            alt = f"{prefix}.{name}" if prefix else name
+        if alt is not None and full not in prefixes:
+            alt = f"{prefix}.{alt}" if prefix else alt
             if alt in prefixes:
                 full = alt
         if full in prefixes or model.shapes[target]["type"] == "list":
