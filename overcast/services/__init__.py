@@ -258,6 +258,13 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("cognito-identity",),
         ),
         ServiceSpec(
+            "resourcegroupstaggingapi",
+            "overcast.services.resourcegroupstaggingapi.provider:ResourceGroupsTaggingApiProvider",
+            signing_names=("tagging",),
+            target_prefixes=("ResourceGroupsTaggingAPI_20170126",),
+            host_prefixes=("tagging",),
+        ),
+        ServiceSpec(
             "stepfunctions",
             "overcast.services.stepfunctions.provider:StepFunctionsProvider",
             signing_names=("states",),

@@ -664,6 +664,12 @@ class DynamoDbProvider(Provider):
         table = self._table_for_arn(ctx, params["ResourceArn"])
         return {"Tags": [{"Key": k, "Value": v} for k, v in (table.spec.get("Tags") or {}).items()]}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's tables in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        specs = (orjson.loads(spec) for (spec,) in self.store.tagged(ctx.account, ctx.region))
+        return [(spec["TableArn"], spec["Tags"]) for spec in specs if spec.get("Tags")]
+
     def update_time_to_live(self, ctx, params: dict) -> dict:
         table = self._table_by_name_or_arn(ctx, params["TableName"])
         setting = params["TimeToLiveSpecification"]

@@ -128,6 +128,11 @@ class DynamoDbStore:
                              "ORDER BY name LIMIT ?", (account, region, after, limit))
         return [r[0] for r in rows]
 
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(spec,) of every table of an account's region (its tags are in the spec), for the
+        Resource Groups Tagging API."""
+        return self.db.query("SELECT spec FROM ddb_tables WHERE account = ? AND region = ? ORDER BY name", (account, region))
+
     def table_stats(self, table_id: int) -> tuple[int, int]:
         row = self.db.query_one("SELECT COUNT(*), COALESCE(SUM(LENGTH(item)), 0) FROM ddb_items WHERE table_id = ?",
                                 (table_id,))

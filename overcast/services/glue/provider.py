@@ -23,6 +23,8 @@ import re
 import statistics
 import time
 
+import orjson
+
 from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
@@ -444,6 +446,11 @@ class GlueProvider(Provider):
 
     def get_tags(self, ctx, params):
         return {"Tags": self.store.tags(params["ResourceArn"])}
+
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's databases and crawlers in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return [(arn, orjson.loads(tags)) for arn, tags in self.store.tagged(ctx.account, ctx.region)]
 
     # -- crawlers -------------------------------------------------------------------------------
 

@@ -77,6 +77,8 @@ class GlueStore:
                             (account, region, name))
             self.db.execute("DELETE FROM glue_databases WHERE account=? AND region=? AND name=?",
                             (account, region, name))
+            # its tags go with it (the Tagging API would still list a deleted database)
+            self.db.execute("DELETE FROM glue_tags WHERE arn=?", (f"arn:aws:glue:{region}:{account}:database/{name}",))
 
     # tables
     def table(self, account, region, db, name) -> dict | None:
@@ -184,10 +186,19 @@ class GlueStore:
                                (_j(doc), account, region, doc["Name"])) == 1
 
     def delete_crawler(self, account, region, name) -> bool:
-        return self.db.execute("DELETE FROM glue_crawlers WHERE account=? AND region=? AND name=?",
-                               (account, region, name)) == 1
+        with self.db.transaction():
+            self.db.execute("DELETE FROM glue_tags WHERE arn=?", (f"arn:aws:glue:{region}:{account}:crawler/{name}",))
+            return self.db.execute("DELETE FROM glue_crawlers WHERE account=? AND region=? AND name=?",
+                                   (account, region, name)) == 1
 
     # tags
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(arn, tags as stored) of the account's resources in `region` that have tags, for the
+        Resource Groups Tagging API. Tags are kept by ARN, so the ARN's prefix picks them."""
+        prefix = f"arn:aws:glue:{region}:{account}:"
+        return self.db.query("SELECT arn, tags FROM glue_tags WHERE substr(arn, 1, ?) = ? AND tags != '{}' ORDER BY arn",
+                             (len(prefix), prefix))
+
     def tags(self, arn) -> dict:
         row = self.db.query_one("SELECT tags FROM glue_tags WHERE arn=?", (arn,))
         return orjson.loads(row[0]) if row else {}

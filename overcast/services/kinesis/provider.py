@@ -460,6 +460,11 @@ class KinesisProvider(Provider):
         stream = self._resource_stream(ctx, params["ResourceARN"])
         return {"Tags": [{"Key": k, "Value": v} for k, v in sorted(orjson.loads(stream.tags).items())]}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's streams in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return [(arn, orjson.loads(tags)) for arn, tags in self.store.tagged(ctx.account, ctx.region)]
+
     # -- records --------------------------------------------------------------------------------
 
     def _check_writable(self, stream: Stream) -> None:

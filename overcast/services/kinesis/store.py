@@ -76,6 +76,11 @@ class KinesisStore:
 
     # -- streams ------------------------------------------------------------------------------
 
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(arn, tags as stored) of the streams of an account's region that have tags, for the
+        Resource Groups Tagging API."""
+        return self.db.query("SELECT arn, tags FROM kinesis_streams WHERE account=? AND region=? AND tags != '{}' ORDER BY arn", (account, region))
+
     def create_stream(self, account, region, name, arn, mode, now, ready_at, shards, tags) -> int:
         with self.db.transaction():
             # every shard starts at its own sequence number, as on AWS (a client may tell shards

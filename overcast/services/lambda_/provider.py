@@ -1047,6 +1047,12 @@ class LambdaProvider(Provider):
     def list_tags(self, ctx, params):
         return {"Tags": self._tag_target(ctx, params["Resource"])[0]}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's functions in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return [(f"arn:aws:lambda:{ctx.region}:{ctx.account}:function:{name}", orjson.loads(tags))
+                for name, tags in self.store.tagged(ctx.account, ctx.region)]
+
     # -- concurrency ---------------------------------------------------------------------------
 
     def _min_unreserved(self) -> int:

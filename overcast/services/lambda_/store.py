@@ -180,6 +180,11 @@ class LambdaStore:
         self.db.execute("UPDATE lambda_functions SET config=? WHERE account=? AND region=? AND name=?",
                         (_j(config), account, region, name))
 
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(name, tags as stored) of the functions of an account's region that have tags, for the
+        Resource Groups Tagging API."""
+        return self.db.query("SELECT name, tags FROM lambda_functions WHERE account=? AND region=? AND tags != '{}' ORDER BY name", (account, region))
+
     def put_tags(self, account, region, name, tags: dict) -> None:
         self.db.execute("UPDATE lambda_functions SET tags=? WHERE account=? AND region=? AND name=?",
                         (_j(tags), account, region, name))

@@ -468,6 +468,11 @@ class LogsProvider(Provider):
             return {"tags": self._destination_tags(ctx, destination, None)}
         return {"tags": self._tags(ctx, self._arn_group(ctx, params["resourceArn"]))}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's log groups in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return [(self._arn(ctx, name), orjson.loads(tags)) for name, tags in self.store.tagged(ctx.account, ctx.region)]
+
     # -- log streams ---------------------------------------------------------------------------
 
     def create_log_stream(self, ctx, params):

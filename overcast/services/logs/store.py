@@ -174,6 +174,11 @@ class LogsStore:
         self.db.execute("UPDATE logs_groups SET retention=? WHERE account=? AND region=? AND name=?",
                         (days, account, region, name))
 
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(name, tags as stored) of the log groups of an account's region that have tags, for the
+        Resource Groups Tagging API."""
+        return self.db.query("SELECT name, tags FROM logs_groups WHERE account=? AND region=? AND tags != '{}' ORDER BY name", (account, region))
+
     def set_tags(self, account, region, name, tags: str) -> None:
         self.db.execute("UPDATE logs_groups SET tags=? WHERE account=? AND region=? AND name=?",
                         (tags, account, region, name))

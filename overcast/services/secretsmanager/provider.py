@@ -528,6 +528,12 @@ class SecretsManagerProvider(Provider):
         self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], tags=orjson.dumps(tags).decode())
         return {}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's secrets in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return [(arn, {t["Key"]: t.get("Value", "") for t in orjson.loads(tags)})
+                for arn, tags in self.store.tagged(ctx.account, ctx.region)]
+
     # -- resource policies ---------------------------------------------------------------------
 
     @staticmethod

@@ -79,6 +79,11 @@ class SecretsStore:
     def by_arn(self, arn):
         return self.db.query_one(f"SELECT {SECRET} FROM sm_secrets WHERE arn=?", (arn,))
 
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(arn, tags as stored) of the secrets (not those scheduled for deletion) of an account's region that have tags, for the
+        Resource Groups Tagging API."""
+        return self.db.query("SELECT arn, tags FROM sm_secrets WHERE account=? AND region=? AND tags != '[]' AND delete_at IS NULL ORDER BY arn", (account, region))
+
     def create(self, account, region, name, arn, description, kms_key_id, tags: str, now: float) -> None:
         self.db.execute(
             "INSERT INTO sm_secrets(account, region, name, arn, description, kms_key_id, tags, created, changed) "

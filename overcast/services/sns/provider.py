@@ -438,6 +438,11 @@ class SnsProvider(Provider):
         tags = self._tag_topic(ctx, params["ResourceArn"])[5]
         return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's topics in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return [(arn, orjson.loads(tags)) for arn, tags in self.store.tagged(ctx.account, ctx.region)]
+
     # -- subscriptions ---------------------------------------------------------------------------
 
     def subscribe(self, ctx, params):

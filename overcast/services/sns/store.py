@@ -103,6 +103,11 @@ class SnsStore:
             return None
         return row[0], row[1], row[2], row[3], orjson.loads(row[4]), orjson.loads(row[5])
 
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(arn, tags as stored) of the topics of an account's region that have tags, for the
+        Resource Groups Tagging API."""
+        return self.db.query("SELECT arn, tags FROM sns_topics WHERE account = ? AND region = ? AND tags != '{}' ORDER BY arn", (account, region))
+
     def put_topic(self, arn, account, region, name, attributes: dict, tags: dict) -> None:
         self.db.execute(
             "INSERT INTO sns_topics(arn, account, region, name, attributes, tags) VALUES(?,?,?,?,?,?) "

@@ -401,6 +401,12 @@ class SqsProvider(Provider):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         return {"Tags": dict(queue.tags)} if queue.tags else {}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's queues in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return [(f"arn:aws:sqs:{ctx.region}:{ctx.account}:{name}", orjson.loads(tags))
+                for name, tags in self.store.tagged(ctx.account, ctx.region)]
+
     def add_permission(self, ctx, params):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         label = params.get("Label") or ""

@@ -169,6 +169,11 @@ class SqsStore:
             (orjson.dumps(attributes).decode(), now, queue_id),
         )
 
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(name, tags as stored) of the queues of an account's region that have tags, for the
+        Resource Groups Tagging API."""
+        return self.db.query("SELECT name, tags FROM sqs_queues WHERE account = ? AND region = ? AND tags != '{}' ORDER BY name", (account, region))
+
     def update_tags(self, queue_id: int, tags: dict) -> None:
         self.db.execute("UPDATE sqs_queues SET tags = ? WHERE id = ?", (orjson.dumps(tags).decode(), queue_id))
 

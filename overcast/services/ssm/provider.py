@@ -598,3 +598,9 @@ class SsmProvider(Provider):
     def list_tags_for_resource(self, ctx, params):
         _, tags = self._tagged(ctx, params)
         return {"TagList": [{"Key": k, "Value": v} for k, v in tags.items()]}
+
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's parameters in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return [(self._arn(ctx.account, ctx.region, name), orjson.loads(tags))
+                for name, tags in self.store.tagged(ctx.account, ctx.region)]

@@ -116,6 +116,11 @@ class SsmStore:
             return self.db.execute("DELETE FROM ssm_parameters WHERE account=? AND region=? AND name=?",
                                    (account, region, name)) > 0
 
+    def tagged(self, account: str, region: str) -> list[tuple]:
+        """(name, tags as stored) of the parameters of an account's region that have tags, for the
+        Resource Groups Tagging API."""
+        return self.db.query("SELECT name, tags FROM ssm_parameters WHERE account=? AND region=? AND tags != '{}' ORDER BY name", (account, region))
+
     def set_tags(self, account, region, name, tags: str) -> None:
         self.db.execute("UPDATE ssm_parameters SET tags=? WHERE account=? AND region=? AND name=?",
                         (tags, account, region, name))
