@@ -277,3 +277,49 @@ def test_url_config_answers_name_invoke_mode_only_when_given(lam, unique_name):
     assert "InvokeMode" not in lam.update_function_url_config(FunctionName=name, AuthType="AWS_IAM")
     updated = lam.update_function_url_config(FunctionName=name, InvokeMode="BUFFERED")
     assert updated["InvokeMode"] == "BUFFERED"
+
+
+def _message(call, **params) -> str:
+    with pytest.raises(ClientError) as e:
+        call(**params)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    return e.value.response["Error"]["Message"]
+
+
+def test_list_and_map_members_reported_for_the_whole_value(lam, unique_name):
+    # AWS names the list or map, quotes it as its Java code prints it, and lists every constraint of
+    # its members (LocalStack's recorded answers: architectures, layers, routing weights)
+    assert _message(create_python, lam=lam, name=unique_name("fn"), Architectures=["X86_64"]) == (
+        "1 validation error detected: Value '[X86_64]' at 'architectures' failed to satisfy constraint: Member must "
+        "satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]")
+    assert _message(create_python, lam=lam, name=unique_name("fn"), Architectures=["x86_64", "arm64"]) == (
+        "1 validation error detected: Value '[x86_64, arm64]' at 'architectures' failed to satisfy constraint: "
+        "Member must have length less than or equal to 1")
+    layer = "arn:aws:lambda:us-east-1:000000000000:layer:nolayerversion"
+    message = _message(create_python, lam=lam, name=unique_name("fn"), Layers=[layer])
+    assert message.startswith(f"1 validation error detected: Value '[{layer}]' at 'layers' failed to satisfy "
+                              "constraint: Member must satisfy constraint: [Member must have length less than or "
+                              "equal to 2048, Member must have length greater than or equal to 1, Member must "
+                              "satisfy regular expression pattern: ")
+    assert message.endswith(", Member must not be null]")
+    name = unique_name("fn")
+    create_python(lam, name)
+    version = lam.publish_version(FunctionName=name)["Version"]
+    assert _message(lam.create_alias, FunctionName=name, Name="a", FunctionVersion=version,
+                    RoutingConfig={"AdditionalVersionWeights": {version: 2}}) == (
+        f"1 validation error detected: Value '{{{version}=2.0}}' at 'routingConfig.additionalVersionWeights' failed "
+        "to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to "
+        "1.0, Member must have value greater than or equal to 0.0, Member must not be null]")
+    assert _message(lam.create_alias, FunctionName=name, Name="a", FunctionVersion=version,
+                    RoutingConfig={"AdditionalVersionWeights": {"$LATEST": 0.5}}) == (
+        "1 validation error detected: Value '{$LATEST=0.5}' at 'routingConfig.additionalVersionWeights' failed to "
+        "satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal to 1024, "
+        "Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]")
+    # a good map passes
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    lam.update_function_configuration(FunctionName=name, Description="second")
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    second = lam.publish_version(FunctionName=name)["Version"]
+    alias = lam.create_alias(FunctionName=name, Name="a", FunctionVersion=second,
+                             RoutingConfig={"AdditionalVersionWeights": {version: 0.5}})
+    assert alias["RoutingConfig"] == {"AdditionalVersionWeights": {version: 0.5}}

@@ -46,9 +46,9 @@ class ValidationStyle:
     # a body member's path starts with the operation's input name ("updateRestApiInput.patchOperations"),
     # a member bound to the URI, query string or a header does not (API Gateway)
     input_prefix: bool = False
-    # list shapes of an enum whose bad members AWS reports once, for the whole list: "Value '[a]'
-    # at 'x.types' failed to satisfy constraint: Member must satisfy constraint: [Member must ...]"
-    whole_list_enums: frozenset = frozenset()
+    # whether the constraints AWS lists for a list's or map value's scalar members end with
+    # "Member must not be null" (Lambda's, EventBridge's...; not API Gateway's), see _whole_checker
+    member_not_null: bool = True
     model_order: frozenset = frozenset()  # structures whose problems come in model order, not the request's
 
 
@@ -90,7 +90,7 @@ EVENTS = ValidationStyle(pattern_first=True, unchecked_enums=frozenset(("Connect
 
 # API Gateway (AWS's recorded answers): a body member's path names the operation's input, and
 # these enums are listed in AWS's order, not botocore's.
-APIGATEWAY = ValidationStyle(input_prefix=True, model_order=frozenset(("EndpointConfiguration",)), whole_list_enums=frozenset(("ListOfEndpointType",)), enum_order=(
+APIGATEWAY = ValidationStyle(input_prefix=True, model_order=frozenset(("EndpointConfiguration",)), member_not_null=False, enum_order=(
     ("Op", ("add", "remove", "move", "test", "replace", "copy")),
     ("EndpointType", ("PRIVATE", "EDGE", "REGIONAL")),
     ("IntegrationType", ("HTTP", "MOCK", "AWS_PROXY", "HTTP_PROXY", "AWS")),
@@ -261,6 +261,10 @@ def _show(value) -> str:
         return "java.nio.HeapByteBuffer"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | tuple):  # as AWS's Java code prints them: [a, b], {k=v}
+        return "[" + ", ".join("null" if v is None else _show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={'null' if v is None else _show(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
@@ -318,8 +322,10 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
 
         return check_structure
 
-    if kind == "list" and shape_name in style.whole_list_enums:
-        return _whole_list_enum_checker(model, shape_name, shape, style, tests)
+    if kind in ("list", "map") and style.constraints and not style.enums_only:
+        whole = _whole_checker(model, shape, kind, style, tests)
+        if whole is not None:
+            return whole
     if kind == "list":
         sub = _checker(model, shape["member"]["shape"])
         sparse = bool(shape.get("sparse"))
@@ -380,26 +386,102 @@ def _compile(model: ServiceModel, shape_name: str, style: ValidationStyle):
     return check_scalar
 
 
-def _whole_list_enum_checker(model: ServiceModel, shape_name: str, shape: dict, style: ValidationStyle, tests: list):
-    """A list of enum values checked as AWS checks ValidationStyle.whole_list_enums: one problem
-    for the list when any member is outside the enum."""
-    member_name = shape["member"]["shape"]
-    values = model.shapes[member_name]["enum"]
-    allowed = frozenset(values)
-    listed = ", ".join(dict(style.enum_order).get(member_name) or values)
+_SCALARS = frozenset(("string", "integer", "long", "short", "byte", "float", "double", "boolean"))
 
-    def check_list(value, path, problems):
-        if not isinstance(value, list | tuple):
-            raise TypeMismatch(path, "list", value)
+
+def _member_constraints(model: ServiceModel, shape_name: str, style: ValidationStyle, key: bool = False) -> list[str]:
+    """The constraints AWS lists for a list's (or a map's keys' or values') scalar members, in its
+    order: the upper bound, the lower bound, the pattern, the enum, then "Member must not be null"
+    (not for map keys, nor for a string that may be empty: Lambda's subnet and security group ids,
+    as AWS's recorded answers show)."""
+    shape = model.shapes[shape_name]
+    noun = "length" if shape["type"] == "string" else "value"
+    lo, hi = shape.get("min"), shape.get("max")
+    out = []
+    if hi is not None:
+        out.append(f"Member must have {noun} less than or equal to {hi}")
+    if lo is not None:
+        out.append(f"Member must have {noun} greater than or equal to {lo}")
+    if "pattern" in shape and shape_name not in style.unchecked_patterns:
+        out.append(f"Member must satisfy regular expression pattern: {shape['pattern']}")
+    if "enum" in shape and shape_name not in style.unchecked_enums:
+        out.append(f"Member must satisfy enum value set: [{', '.join(dict(style.enum_order).get(shape_name) or shape['enum'])}]")
+    if style.member_not_null and not key and not (shape["type"] == "string" and lo == 0):
+        out.append("Member must not be null")
+    return out
+
+
+def _java_scalar(model: ServiceModel, shape_name: str, value) -> str:
+    """A scalar as AWS's Java code prints it inside a list or map: doubles with their ".0"."""
+    if model.shapes[shape_name]["type"] in ("float", "double") and isinstance(value, int | float) \
+            and not isinstance(value, bool):
+        return repr(float(value))
+    return _show(value)
+
+
+def _whole_checker(model: ServiceModel, shape: dict, kind: str, style: ValidationStyle, tests: list):
+    """A list of scalars, or a map with scalar keys or values, whose members have constraints:
+    AWS reports a bad member once, for the whole value (as its recorded answers show for Lambda's
+    architectures, layers and routing weights, and API Gateway's endpoint types):
+    "Value '[X86_64]' at 'architectures' failed to satisfy constraint: Member must satisfy
+    constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]";
+    a map's: "Value '{2=2.0}' at 'w' failed to satisfy constraint: Map value must satisfy
+    constraint: [...]" (keys: "Map keys must ..."). None when the per-member checker is the one
+    (members that are structures, or scalars without constraints)."""
+    if kind == "list":
+        parts = [("Member", shape["member"]["shape"], False)]
+    else:
+        parts = [("Map keys", shape["key"]["shape"], True), ("Map value", shape["value"]["shape"], False)]
+    checks = []  # (label, member shape, is the map's key, its checker, AWS's constraint list or None)
+    for label, name, key in parts:
+        if model.shapes[name]["type"] not in _SCALARS:
+            return None  # structures, lists and maps inside: reported per member
+        sub = _checker(model, name)
+        if sub is None:
+            continue
+        constraints = _member_constraints(model, name, style, key)
+        # a type check only (no constraint of the member's own): problems stay per member
+        whole = ", ".join(constraints) if any(c != "Member must not be null" for c in constraints) else None
+        checks.append((label, name, key, sub, whole))
+    if not any(c[4] for c in checks):
+        return None
+    sparse = bool(shape.get("sparse"))
+
+    def shown(value) -> str:
+        if kind == "list":
+            name = parts[0][1]
+            return "[" + ", ".join("null" if v is None else _java_scalar(model, name, v) for v in value) + "]"
+        return "{" + ", ".join(f"{_java_scalar(model, parts[0][1], k)}={'null' if v is None else _java_scalar(model, parts[1][1], v)}"
+                               for k, v in value.items()) + "}"
+
+    def check_whole(value, path, problems):
+        if not isinstance(value, list | tuple) if kind == "list" else not isinstance(value, dict):
+            raise TypeMismatch(path, kind, value)
         for test in tests:
             test(value, path, problems)
-        if any(item not in allowed for item in value):
-            where = _text(path)
-            shown = "[" + ", ".join(str(item) for item in value) + "]"
-            problems.append(("constraint", where, f"Value '{shown}' at '{where}' failed to satisfy constraint: "
-                             f"Member must satisfy constraint: [Member must satisfy enum value set: [{listed}]]"))
+        for label, _, key, sub, constraints in checks:
+            found: list = []
+            if kind == "list":
+                for i, item in enumerate(value, 1):
+                    if item is not None:
+                        sub(item, (path, i, "member"), found)
+                    elif not sparse:  # a JSON null inside a list the model does not mark sparse
+                        problems.append(("null", _text(path), f"Value null at '{_text((path, i, 'member'))}' "
+                                         "failed to satisfy constraint: Member must not be null"))
+            else:
+                for k, item in value.items():
+                    if key:
+                        sub(k, (path, "key", ""), found)
+                    elif item is not None:
+                        sub(item, (path, k, "member"), found)
+            if found and constraints is None:
+                problems.extend(found)
+            elif found:
+                where = _text(path)
+                problems.append(("constraint", where, f"Value '{shown(value)}' at '{where}' failed to satisfy "
+                                 f"constraint: {label} must satisfy constraint: [{constraints}]"))
 
-    return check_list
+    return check_whole
 
 
 def _java(model: ServiceModel, shape_name: str, value, extra: tuple = ()) -> str:
