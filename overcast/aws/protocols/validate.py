@@ -454,26 +454,42 @@ def _whole_checker(model: ServiceModel, shape: dict, kind: str, style: Validatio
         return "{" + ", ".join(f"{_java_scalar(model, parts[0][1], k)}={'null' if v is None else _java_scalar(model, parts[1][1], v)}"
                                for k, v in value.items()) + "}"
 
+    key_sub = next((c[3] for c in checks if c[2]), None)
+    value_sub = next((c[3] for c in checks if not c[2]), None)
+
     def check_whole(value, path, problems):
         if not isinstance(value, list | tuple) if kind == "list" else not isinstance(value, dict):
             raise TypeMismatch(path, kind, value)
         for test in tests:
             test(value, path, problems)
+        # the usual case, a valid value, costs what the per-member checker costs: the members'
+        # problems are gathered, and worded for the whole value only when there are some
+        found: list = []
+        if kind == "list":
+            for i, item in enumerate(value, 1):
+                if item is not None:
+                    value_sub(item, (path, i, "member"), found)
+                elif not sparse:  # a JSON null inside a list the model does not mark sparse
+                    problems.append(("null", _text(path), f"Value null at '{_text((path, i, 'member'))}' "
+                                     "failed to satisfy constraint: Member must not be null"))
+        else:
+            for k, item in value.items():
+                if key_sub is not None:
+                    key_sub(k, (path, "key", ""), found)
+                if value_sub is not None and item is not None:
+                    value_sub(item, (path, k, "member"), found)
+        if found:
+            reword(value, path, problems)
+
+    def reword(value, path, problems):
         for label, _, key, sub, constraints in checks:
             found: list = []
-            if kind == "list":
-                for i, item in enumerate(value, 1):
-                    if item is not None:
-                        sub(item, (path, i, "member"), found)
-                    elif not sparse:  # a JSON null inside a list the model does not mark sparse
-                        problems.append(("null", _text(path), f"Value null at '{_text((path, i, 'member'))}' "
-                                         "failed to satisfy constraint: Member must not be null"))
-            else:
-                for k, item in value.items():
-                    if key:
-                        sub(k, (path, "key", ""), found)
-                    elif item is not None:
-                        sub(item, (path, k, "member"), found)
+            items = enumerate(value, 1) if kind == "list" else value.items()
+            for k, item in items:
+                if key:
+                    sub(k, (path, "key", ""), found)
+                elif item is not None:
+                    sub(item, (path, k, "member"), found)
             if found and constraints is None:
                 problems.extend(found)
             elif found:
