@@ -292,3 +292,29 @@ def test_tumbling_window_aggregates_state_and_ends_with_a_final_invoke(lam, sqs,
     assert len(regular) == 3
     assert {"start", "end"} <= set(regular[0]["window"]) and regular[0]["shardId"]
     assert regular[0]["eventSourceARN"] == stream
+
+
+def test_stream_mapping_starting_position_and_empty_filters(lam, sqs, ddb, unique_name):
+    # AWS's recorded answers (LocalStack's test_create_event_source_validation, ..._filter_criteria_validation)
+    sink, _ = make_queue(sqs, unique_name("sink"))
+    function = forwarder(lam, unique_name("fn"), sink)
+    stream = stream_table(ddb, unique_name("tbl"))
+    with pytest.raises(ClientError) as info:
+        lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function)
+    assert info.value.response["Error"] == {
+        "Code": "InvalidParameterValueException",
+        "Message": "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: "
+                   "Member must not be null."}
+    with pytest.raises(ClientError) as info:
+        lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, StartingPosition="invalid")
+    assert info.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'invalid' at 'startingPosition' failed to satisfy constraint: Member "
+        "must satisfy enum value set: [LATEST, AT_TIMESTAMP, TRIM_HORIZON]")
+    with pytest.raises(ClientError) as info:
+        lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, StartingPosition="AT_TIMESTAMP",
+                                        StartingPositionTimestamp=time.time())
+    assert info.value.response["Error"]["Message"] == f"Unsupported starting position for arn type: {stream}"
+    mapping = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, StartingPosition="LATEST",
+                                              FilterCriteria={"Filters": []})
+    assert "FilterCriteria" not in mapping
+    assert "FilterCriteria" not in lam.get_event_source_mapping(UUID=mapping["UUID"])

@@ -323,3 +323,55 @@ def test_list_and_map_members_reported_for_the_whole_value(lam, unique_name):
     alias = lam.create_alias(FunctionName=name, Name="a", FunctionVersion=second,
                              RoutingConfig={"AdditionalVersionWeights": {version: 0.5}})
     assert alias["RoutingConfig"] == {"AdditionalVersionWeights": {version: 0.5}}
+
+
+def test_publishing_renews_latest_revision_and_permissions_match_the_target_revision(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    before = lam.get_function(FunctionName=name)["Configuration"]["RevisionId"]
+    version = lam.publish_version(FunctionName=name)
+    after = lam.get_function(FunctionName=name)["Configuration"]["RevisionId"]
+    assert after != before and version["RevisionId"] not in (before, after)
+    # $LATEST unchanged since: publishing again answers the same version
+    assert lam.publish_version(FunctionName=name)["Version"] == version["Version"]
+    alias = lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version["Version"])
+    permission = {"FunctionName": name, "Action": "lambda:InvokeFunction", "StatementId": "s3",
+                  "Principal": "s3.amazonaws.com", "Qualifier": "live"}
+    with pytest.raises(ClientError) as e:
+        lam.add_permission(RevisionId="wrong", **permission)
+    assert e.value.response["Error"]["Code"] == "PreconditionFailedException"
+    lam.add_permission(RevisionId=alias["RevisionId"], **permission)
+    assert lam.get_policy(FunctionName=name, Qualifier="live")["Policy"]
+
+
+def test_account_total_code_size_counts_versions_and_layers(endpoint, unique_name):
+    from conftest import make_client
+    lam = make_client(endpoint, "lambda", access_key="210987654321")  # an account of its own: totals are per account
+    usage = lam.get_account_settings()["AccountUsage"]["TotalCodeSize"]
+    name = unique_name("fn")
+    size = create_python(lam, name)["CodeSize"]
+    assert lam.get_account_settings()["AccountUsage"]["TotalCodeSize"] == usage + size
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    lam.publish_version(FunctionName=name)
+    assert lam.get_account_settings()["AccountUsage"]["TotalCodeSize"] == usage + 2 * size
+    layer = lam.publish_layer_version(LayerName=unique_name("layer"), Content={"ZipFile": _zip()})
+    assert lam.get_account_settings()["AccountUsage"]["TotalCodeSize"] == usage + 2 * size + layer["Content"]["CodeSize"]
+
+
+def _zip() -> bytes:
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("python/lib.py", "X = 1\n")
+    return buffer.getvalue()
+
+
+def test_zipped_size_checked_before_the_request_size(lam, unique_name):
+    from lambda_functions import ROLE
+    with pytest.raises(ClientError) as e:
+        lam.create_function(FunctionName=unique_name("fn"), Runtime="python3.12", Role=ROLE, Handler="a.h",
+                            Code={"ZipFile": b"\0" * (50 * 1024 * 1024 + 1)})
+    assert e.value.response["Error"] == {"Code": "RequestEntityTooLargeException",
+                                         "Message": "Zipped size must be smaller than 52428800 bytes"}

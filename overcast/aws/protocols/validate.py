@@ -117,10 +117,14 @@ KMS = ValidationStyle(
                              "ECC_SECG_P256K1", "RSA_4096", "SYMMETRIC_DEFAULT", "HMAC_256", "HMAC_224", "HMAC_512")),
                 ("KeyUsageType", ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"))))
 
+# Lambda (AWS's recorded answers): these enums are listed in AWS's order, not botocore's.
+LAMBDA = ValidationStyle(enum_order=(("EventSourcePosition", ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")),
+                                     ("RecursiveLoop", ("Terminate", "Allow"))))
+
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
                                               "events": EVENTS, "apigateway": APIGATEWAY,
-                                              "cloudwatch": CLOUDWATCH, "kms": KMS}
+                                              "cloudwatch": CLOUDWATCH, "kms": KMS, "lambda": LAMBDA}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 

@@ -19,7 +19,7 @@ MAX_UNZIPPED = 262_144_000
 
 def unzip_error() -> AwsError:
     return AwsError("InvalidParameterValueException",
-                    "Could not unzip uploaded file. Please check your file, then try to upload again.")
+                    "Could not unzip uploaded file. Please check your file, then try to upload again.", Type="User")
 
 
 def inspect_zip(data: bytes) -> tuple[str, str]:
@@ -33,15 +33,16 @@ def inspect_zip(data: bytes) -> tuple[str, str]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
             total = sum(info.file_size for info in infos)
-            if total <= MAX_UNZIPPED:
+            if total < MAX_UNZIPPED:
                 _check_paths(infos)
                 if archive.testzip() is not None:
                     raise unzip_error()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError):
         # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression method
         raise unzip_error() from None
-    if total > MAX_UNZIPPED:
-        raise AwsError("InvalidParameterValueException", f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes")
+    if total >= MAX_UNZIPPED:  # "smaller than": a package of exactly the limit is refused (AWS's recorded answer)
+        raise AwsError("InvalidParameterValueException", f"Unzipped size must be smaller than {MAX_UNZIPPED} bytes",
+                       Type="User")
     digest = hashlib.sha256(data).digest()
     return base64.b64encode(digest).decode(), digest.hex()
 

@@ -169,11 +169,11 @@ class EventSourceMappings:
         else:
             if not 1 <= batch <= 10000:
                 raise _invalid("BatchSize must be between 1 and 10000.")
-            if doc.get("StartingPosition") not in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"):
-                raise _invalid("StartingPosition is required for stream event sources: TRIM_HORIZON, LATEST or "
-                               "AT_TIMESTAMP.")
+            if doc.get("StartingPosition") is None:  # AWS's words, its period included
+                raise _invalid("1 validation error detected: Value null at 'startingPosition' failed to satisfy "
+                               "constraint: Member must not be null.")
             if doc["StartingPosition"] == "AT_TIMESTAMP" and kind == "dynamodb":
-                raise _invalid("Unsupported starting position for DynamoDB streams: AT_TIMESTAMP.")
+                raise _invalid(f"Unsupported starting position for arn type: {doc['EventSourceArn']}")
             if doc["StartingPosition"] == "AT_TIMESTAMP" and doc.get("StartingPositionTimestamp") is None:
                 raise _invalid("StartingPositionTimestamp must be provided with AT_TIMESTAMP.")
             if not 1 <= doc.get("ParallelizationFactor", 1) <= 10:
@@ -238,6 +238,8 @@ class EventSourceMappings:
         for key in ("FilterCriteria", "ScalingConfig", "KMSKeyArn", "MetricsConfig"):
             if params.get(key):
                 doc[key] = params[key]
+        if not (doc.get("FilterCriteria") or {}).get("Filters"):  # AWS leaves out criteria without filters
+            doc.pop("FilterCriteria", None)
         self._settle(doc, kind)
         for key in ("StartingPosition", "ParallelizationFactor", "BisectBatchOnFunctionError",
                     "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "TumblingWindowInSeconds"):
@@ -333,6 +335,8 @@ class EventSourceMappings:
             if key in params:
                 updated[key] = params[key]
         self._check_filters(updated.get("FilterCriteria"))
+        if not (updated.get("FilterCriteria") or {}).get("Filters"):
+            updated.pop("FilterCriteria", None)
         self._settle(updated, kind)
         enabled = params.get("Enabled")
         answer_state = "Updating"

@@ -367,9 +367,9 @@ class LambdaProvider(Provider):
             raise _invalid("Container image functions (ImageUri) are not supported by overcast; use a .zip package.")
         if code.get("ZipFile") is not None:
             data = code["ZipFile"]
-            if len(data) > codes.MAX_ZIPPED:
+            if len(data) > codes.MAX_ZIPPED:  # checked before the request's size (AWS's recorded answer)
                 raise AwsError("RequestEntityTooLargeException",
-                               "Request must be smaller than 69905067 bytes for the CreateFunction operation", 413)
+                               f"Zipped size must be smaller than {codes.MAX_ZIPPED} bytes", 413)
             return data
         if code.get("S3Bucket") and code.get("S3Key"):
             return await self._from_s3(ctx, code["S3Bucket"], code["S3Key"], code.get("S3ObjectVersion"))
@@ -758,15 +758,22 @@ class LambdaProvider(Provider):
                 "CodeSha256", "Runtime", "Handler", "Timeout", "MemorySize", "Environment", "Layers", "Role"))):
             return latest
 
+        # publishing is a change of $LATEST too: AWS gives it a new RevisionId (the one the version
+        # then records as published from)
+        latest_revision = str(uuid.uuid4())
+
         def make(number: int) -> dict:
             version = dict(config)
             version.update(Version=str(number), FunctionArn=self._arn(account, region, name, str(number)),
-                           RevisionId=str(uuid.uuid4()), LastModified=_timestamp(), _PublishedFrom=config["RevisionId"])
+                           RevisionId=str(uuid.uuid4()), LastModified=_timestamp(), _PublishedFrom=latest_revision)
             if description is not None:
                 version["Description"] = description
             return version
 
-        return self.store.add_version(account, region, name, make)
+        with self.store.db.transaction():
+            version = self.store.add_version(account, region, name, make)
+            self.store.put_config(account, region, name, dict(config, RevisionId=latest_revision))
+        return version
 
     def publish_version(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])
@@ -915,7 +922,15 @@ class LambdaProvider(Provider):
         key = qualifier or ""
         current = self.store.get_doc("lambda_policies", account, region, name, "qualifier", key)
         policy = current or {"Version": "2012-10-17", "Id": "default", "Statement": []}
-        if params.get("RevisionId") and current is not None and params["RevisionId"] != current.get("_Revision"):
+        # with no policy yet, the revision to match is the one of what the permission is added to
+        # (an alias's, a version's, the function's), as AWS's recorded answers show
+        if current is not None:
+            revision = current.get("_Revision")
+        elif qualifier and not qualifier.isdigit():
+            revision = self.store.get_doc("lambda_aliases", account, region, name, "alias", qualifier)["RevisionId"]
+        else:
+            revision = self._config_for_qualifier(account, region, name, qualifier).get("RevisionId")
+        if params.get("RevisionId") and params["RevisionId"] != revision:
             raise AwsError("PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. "
                            "Call the GetPolicy API to retrieve the latest Revision Id", 412, Type="User")
         sid = params["StatementId"]

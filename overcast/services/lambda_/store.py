@@ -206,8 +206,15 @@ class LambdaStore:
         return [(n, orjson.loads(c)) for n, c in rows]
 
     def account_usage(self, account, region) -> tuple[int, int]:
+        """(function count, TotalCodeSize): AWS counts the storage of every deployment package and
+        layer archive, so each function's $LATEST, each published version and each layer version."""
         rows = self.db.query("SELECT config FROM lambda_functions WHERE account=? AND region=?", (account, region))
-        return len(rows), sum(orjson.loads(c).get("CodeSize", 0) for (c,) in rows)
+        total = sum(orjson.loads(c).get("CodeSize", 0) for (c,) in rows)
+        total += sum(orjson.loads(c).get("CodeSize", 0) for (c,) in self.db.query(
+            "SELECT config FROM lambda_versions WHERE account=? AND region=?", (account, region)))
+        total += sum((orjson.loads(c).get("Content") or {}).get("CodeSize", 0) for (c,) in self.db.query(
+            "SELECT config FROM lambda_layers WHERE account=? AND region=?", (account, region)))
+        return len(rows), total
 
     def delete_function(self, account, region, name) -> None:
         with self.db.transaction():
