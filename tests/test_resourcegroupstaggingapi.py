@@ -131,3 +131,21 @@ def test_bad_requests(tagging):
     with pytest.raises(ClientError) as e:
         tagging.tag_resources(ResourceARNList=["arn:aws:sqs:us-east-1:000000000000:q"] * 21, Tags={"a": "b"})
     assert e.value.response["Error"]["Code"] in ("ValidationException", "InvalidParameterException")
+
+
+def test_state_machines_and_event_rules(region_client, unique_name):
+    tagging = region_client("resourcegroupstaggingapi")
+    sfn, events = region_client("stepfunctions"), region_client("events")
+    name = unique_name("sm")
+    machine = sfn.create_state_machine(name=name, roleArn="arn:aws:iam::000000000000:role/r",
+                                       definition='{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}',
+                                       tags=[{"key": "app", "value": name}])["stateMachineArn"]
+    rule = events.put_rule(Name=name, ScheduleExpression="rate(1 day)", Tags=[{"Key": "app", "Value": name}])["RuleArn"]
+    found = _mapping(tagging.get_resources(TagFilters=[{"Key": "app", "Values": [name]}]))
+    assert found == {machine: {"app": name}, rule: {"app": name}}
+    assert set(_mapping(tagging.get_resources(ResourceTypeFilters=["states:stateMachine"]))) >= {machine}
+    assert tagging.tag_resources(ResourceARNList=[machine, rule], Tags={"env": "x"})["FailedResourcesMap"] == {}
+    assert {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=machine)["tags"]} == {"app": name, "env": "x"}
+    assert {t["Key"]: t["Value"] for t in events.list_tags_for_resource(ResourceARN=rule)["Tags"]} == {"app": name, "env": "x"}
+    sfn.delete_state_machine(stateMachineArn=machine)
+    assert machine not in _mapping(tagging.get_resources(TagFilters=[{"Key": "app"}]))

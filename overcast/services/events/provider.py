@@ -532,6 +532,12 @@ class EventsProvider(Provider):
     def list_tags_for_resource(self, ctx, params):
         return {"Tags": self._tagged(ctx, params["ResourceARN"])[1].get("Tags") or []}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's rules and event buses in the request's region that have
+        tags: what the Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        docs = ((arn, orjson.loads(doc)) for arn, doc in self.store.tagged_docs(ctx.account, ctx.region))
+        return [(arn, {t["Key"]: t["Value"] for t in doc["Tags"]}) for arn, doc in docs if doc.get("Tags")]
+
     # -- PutEvents -------------------------------------------------------------------------------
 
     async def put_events(self, ctx, params):

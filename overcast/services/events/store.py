@@ -72,6 +72,13 @@ class EventsStore:
             "schedule = excluded.schedule, state = excluded.state, doc = excluded.doc",
             (arn, account, region, bus, name, pattern, schedule, state, orjson.dumps(doc).decode(), created))
 
+    def tagged_docs(self, account: str, region: str) -> list[tuple]:
+        """(arn, doc) of the account's rules and event buses in `region` (their tags are in the
+        doc), for the Resource Groups Tagging API."""
+        return self.db.query("SELECT arn, doc FROM events_rules WHERE account=? AND region=? UNION ALL "
+                             "SELECT arn, doc FROM events_resources WHERE kind='bus' AND account=? AND region=?",
+                             (account, region, account, region))
+
     def get_rule(self, arn: str) -> dict | None:
         row = self.db.query_one("SELECT doc, created FROM events_rules WHERE arn = ?", (arn,))
         if row is None:

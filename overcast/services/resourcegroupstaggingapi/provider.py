@@ -37,6 +37,8 @@ def _parameter(arn: str) -> str:
 _WRITERS = {
     "dynamodb": (("tag_resource", lambda a, t: {"ResourceArn": a, "Tags": _tag_list(t)}),
                  ("untag_resource", lambda a, k: {"ResourceArn": a, "TagKeys": k})),
+    "events": (("tag_resource", lambda a, t: {"ResourceARN": a, "Tags": _tag_list(t)}),
+               ("untag_resource", lambda a, k: {"ResourceARN": a, "TagKeys": k})),
     "glue": (("tag_resource", lambda a, t: {"ResourceArn": a, "TagsToAdd": t}),
              ("untag_resource", lambda a, k: {"ResourceArn": a, "TagsToRemove": k})),
     "kinesis": (("tag_resource", lambda a, t: {"ResourceARN": a, "Tags": t}),
@@ -51,11 +53,16 @@ _WRITERS = {
             ("untag_resource", lambda a, k: {"ResourceArn": a, "TagKeys": k})),
     "sqs": (("tag_queue", lambda a, t: {"QueueUrl": _queue_url(a), "Tags": t}),
             ("untag_queue", lambda a, k: {"QueueUrl": _queue_url(a), "TagKeys": k})),
+    "states": (("tag_resource", lambda a, t: {"resourceArn": a, "tags": [{"key": k, "value": v} for k, v in t.items()]}),
+               ("untag_resource", lambda a, k: {"resourceArn": a, "tagKeys": k})),
     "ssm": (("add_tags_to_resource", lambda a, t: {"ResourceType": "Parameter", "ResourceId": _parameter(a),
                                                    "Tags": _tag_list(t)}),
             ("remove_tags_from_resource", lambda a, k: {"ResourceType": "Parameter", "ResourceId": _parameter(a),
                                                         "TagKeys": k})),
 }
+# The provider of an ARN's service, where overcast's (botocore's) name differs from the ARN's.
+_PROVIDERS = {"states": "stepfunctions"}
+
 
 def _invalid(message: str) -> AwsError:
     return AwsError("InvalidParameterException", message)
@@ -98,8 +105,8 @@ class ResourceGroupsTaggingApiProvider(Provider):
         """(ARN, tags) of every tagged resource of the caller's account and region, by ARN."""
         found = []
         for service in sorted(services or _WRITERS):
-            found.extend((await self.providers.get(service)).tagged_resources(
-                internal_ctx(service, ctx.account, ctx.region)))
+            name = _PROVIDERS.get(service, service)
+            found.extend((await self.providers.get(name)).tagged_resources(internal_ctx(name, ctx.account, ctx.region)))
         return sorted(found)
 
     async def get_resources(self, ctx, params):
@@ -162,9 +169,10 @@ class ResourceGroupsTaggingApiProvider(Provider):
                                "ErrorMessage": f"{arn} is not a resource of this account in {ctx.region}"}
                 continue
             operation, build = _WRITERS[service][which]
-            provider = await self.providers.get(service)
+            name = _PROVIDERS.get(service, service)
+            provider = await self.providers.get(name)
             try:
-                result = getattr(provider, operation)(internal_ctx(service, ctx.account, ctx.region, operation),
+                result = getattr(provider, operation)(internal_ctx(name, ctx.account, ctx.region, operation),
                                                       build(arn, value))
                 if inspect.isawaitable(result):
                     await result

@@ -1269,6 +1269,11 @@ class StepFunctionsProvider(Provider):
         self._taggable(ctx, params["resourceArn"])
         return {"tags": self.store.tags(params["resourceArn"])}
 
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's state machines and activities in the request's region
+        that have tags: what the Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        return list(self.store.tagged(ctx.account, ctx.region).items())
+
 
 def _note_status(span, status: str, error, cause) -> None:
     span.set("executionStatus", status)

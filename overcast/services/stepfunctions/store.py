@@ -416,6 +416,16 @@ class StepFunctionsStore:
 
     # -- tags ------------------------------------------------------------------------------------
 
+    def tagged(self, account: str, region: str) -> dict[str, dict]:
+        """{ARN: tags} of the account's tagged state machines and activities in `region`, for the
+        Resource Groups Tagging API (tags are kept by ARN, so the ARN's prefix picks them)."""
+        prefix = f"arn:aws:states:{region}:{account}:"
+        out: dict[str, dict] = {}
+        for arn, key, value in self.db.query("SELECT arn, key, value FROM sfn_tags WHERE substr(arn, 1, ?) = ? "
+                                             "ORDER BY arn, key", (len(prefix), prefix)):
+            out.setdefault(arn, {})[key] = value
+        return out
+
     def tags(self, arn: str) -> list[dict]:
         return [{"key": k, "value": v} for k, v in self.db.query(
             "SELECT key, value FROM sfn_tags WHERE arn = ? ORDER BY key", (arn,))]
