@@ -251,6 +251,8 @@ class OvercastApp:
                 if isinstance(e, OutcomeUnknown) and self.providers.db.commits == commits:
                     e = StorageUnavailable(str(e))  # nothing committed during this request: it wrote nothing
                 response = _unsynced(e)
+            if self.providers.coordination.invalidating:  # (a cluster) other nodes drop what it changed
+                await self.providers.coordination.invalidations_sent()  # first (storage/coordination.py)
         await _send(send, response, receive)
 
     async def _cross_origin(self, request: HttpRequest, origin: str) -> tuple[HttpResponse | None, str | None]:

@@ -56,6 +56,9 @@ class Providers:
         self._providers: dict[str, object] = {}
         self._handlers: dict[tuple[str, str], tuple] = {}
         self._issued_keys: dict[str, tuple[str, str]] = {}
+        # `overcast reset` on one node of a cluster: the others drop what they derived from the
+        # deleted rows (storage/coordination.Cluster.cache; missed notifications drop every cache)
+        self._reset_everywhere = self.coordination.cache("reset", self._reset_providers, lambda: None)
 
     async def get(self, service: str):
         provider = self._providers.get(service)
@@ -118,6 +121,9 @@ class Providers:
 
     def reset(self) -> None:
         self.db.reset()
+        self._reset_everywhere(0)
+
+    def _reset_providers(self, _key=None) -> None:
         self._issued_keys.clear()
         for provider in self._providers.values():
             provider.reset()

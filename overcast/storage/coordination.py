@@ -10,6 +10,17 @@ notifications are sent in batches of one statement per event-loop turn. While th
 is down no wake-up arrives, so every Waiters is woken when it comes back (waiters re-check their
 condition: nothing is lost, a long poll at most returns early with nothing).
 
+Caches: a provider that keeps stored configuration in memory (an SQS queue's attributes, an API's
+compiled routes) gets from `cache(name, drop, drop_all)` the function it calls after changing what
+an entry was read from. On one node that function is `drop` itself (nothing else to tell); on a
+cluster it also publishes (name, key, number) on "cache"; every other node calls its own
+`drop(key)` when the notification arrives and answers on "cache-ack", or calls `drop_all()` when
+its notification connection came back (what it missed meanwhile is unknown). A request that
+changed configuration is answered once its invalidations are sent and every other live node
+acknowledged them (`invalidations_sent`, awaited by the server after the group commit; at most
+ACK_SECONDS for a node that does not answer): the client's next request, to any node, finds the
+entry dropped. Nothing is added to the requests that only read, nor to any request on SQLite.
+
 Leases: the table `cluster_leases(name, holder, expires)` says which node runs a piece of work
 ("esm:<uuid>": an event source mapping's pollers). A node renews its leases and its row in
 `cluster_nodes(id, address, version, heartbeat, load)` every HEARTBEAT_SECONDS; a lease not
@@ -46,6 +57,7 @@ LEASE_SECONDS = 6.0
 NODE_FORGOTTEN_SECONDS = 300.0  # a node row not heartbeating this long is deleted
 PG_CHANNEL = "overcast"
 CLUSTER_TOKEN_HEADER = "x-overcast-cluster-token"  # requests between nodes (/_overcast/cluster/...)
+ACK_SECONDS = 1.0  # how long a change's answer waits for the other nodes to drop their cache entries
 MAX_PAYLOAD = 7900  # PostgreSQL's NOTIFY payload limit is 8000 bytes
 
 SCHEMA = """
@@ -165,6 +177,12 @@ class Local:
     def gate(self, service: str) -> Gate | None:
         return None
 
+    def cache(self, name: str, drop: Callable[[Hashable], None],
+              drop_all: Callable[[], None]) -> Callable[[Hashable], None]:
+        return drop  # no other node's cache to drop: the provider's own function, at no cost
+
+    invalidating = False  # (the server awaits invalidations_sent only while this is true)
+
     def register(self, kind: WorkKind) -> None:
         pass
 
@@ -244,6 +262,13 @@ class Cluster:
         self._loads: dict[str, Callable[[], object]] = {}
         self._outbox: list[str] = []
         self._flushing = False
+        self._batch_done: asyncio.Future | None = None  # done when the batch being sent is
+        self._caches: dict[str, tuple[Callable[[Hashable], None], Callable[[], None]]] = {}
+        self._invalidations = 0  # published so far
+        self._invalidations_sent = 0  # ... of which sent (or their send failed)
+        self._unsent: list[str] = []  # invalidations whose send failed: sent again at the next heartbeat
+        self._acks: dict[str, int] = {}  # node -> the last of this node's invalidations it dropped
+        self._ack_arrived: asyncio.Future | None = None
         self._listener: asyncio.Task | None = None
         self._beat: asyncio.Task | None = None
         self._conn = None  # heartbeats and leases
@@ -396,10 +421,80 @@ class Cluster:
         self.register(WorkKind(gate.name, lambda: (gate.name,), lambda _: loop.create_task(provider.start()),
                                lambda _: loop.create_task(provider.stop())))
 
+    def cache(self, name: str, drop: Callable[[Hashable], None],
+              drop_all: Callable[[], None]) -> Callable[[Hashable], None]:
+        """The function a provider calls once it changed what the entry `key` of its cache `name`
+        was read from: drops it here and, through a notification ("cache"), on every other node."""
+        self._caches[name] = (drop, drop_all)
+
+        def forget(key: Hashable) -> None:
+            drop(key)
+            self._invalidations += 1
+            self.publish("cache", (name, key, self._invalidations))
+        return forget
+
+    def _invalidated(self, node: str, data: str) -> None:
+        """Another node's invalidation: drop the entry here, then tell that node it is dropped."""
+        try:
+            name, key, number = _decode_key(data.encode())
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            return
+        entry = self._caches.get(name)
+        if name == "*":  # too large to name its entry: everything
+            self._drop_all_cached()
+        elif entry is not None:
+            entry[0](key)
+        self.publish("cache-ack", (node, number))
+
+    def _acknowledged(self, node: str, data: str) -> None:
+        try:
+            to, number = _decode_key(data.encode())
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            return
+        if to == self.node_id and number > self._acks.get(node, 0):
+            self._acks[node] = number  # (each node answers in the order it received)
+            done, self._ack_arrived = self._ack_arrived, None
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    def _drop_all_cached(self) -> None:
+        for _, drop_all in self._caches.values():
+            drop_all()
+
+    @property
+    def invalidating(self) -> bool:
+        return self._invalidations_sent < self._invalidations
+
+    async def invalidations_sent(self) -> None:
+        """Wait until the invalidations published so far are sent (or their send failed) and every
+        other live node has dropped the entries (or ACK_SECONDS passed: a node dead since its
+        last heartbeat answers nothing, and one cut off from the database drops every cache when
+        it is back)."""
+        wanted = self._invalidations
+        while self._invalidations_sent < wanted:
+            if self._batch_done is None:
+                self._batch_done = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._batch_done)
+        deadline = time.monotonic() + ACK_SECONDS
+        while any(self._acks.get(node, 0) < wanted for node in self._addresses if node != self.node_id):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("invalidations not acknowledged within %.0f s by %s", ACK_SECONDS,
+                            ", ".join(n for n in self._addresses if n != self.node_id and self._acks.get(n, 0) < wanted))
+                return
+            if self._ack_arrived is None:
+                self._ack_arrived = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._ack_arrived), left)
+            except TimeoutError:
+                pass
+
     def publish(self, channel: str, key: Hashable) -> None:
         payload = f"{self.node_id} {channel} {_encode_key(key).decode()}"
         if len(payload.encode()) > MAX_PAYLOAD:
             log.warning("a notification on %s is too large to send (%d bytes)", channel, len(payload))
+            if channel == "cache":  # the others cannot drop this one entry: they drop everything
+                self.publish("cache", ("*", None, key[2]))
             return
         if payload in self._outbox:
             return
@@ -418,6 +513,7 @@ class Cluster:
         try:
             while self._outbox and not self._stopped:
                 batch, self._outbox = self._outbox, []
+                covers = self._invalidations
                 try:
                     if self._notify_conn is None or self._notify_conn.closed:
                         self._notify_conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
@@ -431,12 +527,26 @@ class Cluster:
                                             [PG_CHANNEL.encode(), *(p.encode() for p in part)], timeout=5)
                 except Exception as e:  # the database is gone: waiters wake by their own timeouts
                     log.warning("sending %d notifications failed: %s", len(batch), _first_line(e))
+                    # a wake-up lost is made good by the waiters' own timeouts; an invalidation
+                    # lost would leave another node's cache stale: sent again at the next heartbeat
+                    self._unsent += [p for p in batch + self._outbox if p.split(" ", 2)[1] == "cache"]
+                    self._outbox = []
                     conn, self._notify_conn = self._notify_conn, None
                     if conn is not None:
                         await conn.close()
                     return
+                finally:
+                    self._batch_sent(covers)
         finally:
             self._flushing = False
+            self._batch_sent(self._invalidations)  # all sent, failed (kept for later) or stopping
+
+    def _batch_sent(self, covers: int) -> None:
+        """The invalidations published before the batch was taken are sent: wake who waits."""
+        self._invalidations_sent = max(self._invalidations_sent, covers)
+        done, self._batch_done = self._batch_done, None
+        if done is not None and not done.done():
+            done.set_result(None)
 
     async def _listen(self, ready: asyncio.Future) -> None:
         import psycopg
@@ -450,6 +560,7 @@ class Cluster:
                     if not ready.done():
                         ready.set_result(None)
                     else:  # notifications may have been missed while disconnected: everyone re-checks
+                        self._drop_all_cached()
                         for channel in self._channels.values():
                             channel._reset()
                     delay = 0.2
@@ -472,6 +583,12 @@ class Cluster:
         name, _, data = rest.partition(" ")
         if name == "~left" or name == "~joined":  # membership changed: look again now
             self._wake_beat.set()
+            return
+        if name == "cache":
+            self._invalidated(node, data)
+            return
+        if name == "cache-ack":
+            self._acknowledged(node, data)
             return
         channel = self._channels.get(name)
         if channel is None:
@@ -623,6 +740,10 @@ class Cluster:
         (the database is out of reach), this node stops their work first, so that the node that
         takes them over does not run it at the same time."""
         self._last_renewed = time.monotonic()
+        if self._unsent and not self._flushing:  # the database is back: the invalidations it missed
+            self._outbox, self._unsent = self._unsent + self._outbox, []
+            self._flushing = True
+            asyncio.ensure_future(self._flush())
         if self._fence is not None:
             self._fence.cancel()
         self._fence = asyncio.get_running_loop().call_later(LEASE_SECONDS - HEARTBEAT_SECONDS, self._fenced)

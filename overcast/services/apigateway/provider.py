@@ -374,9 +374,17 @@ class ApiGatewayProvider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = ApiGatewayStore(self.db)
-        # bumped by every control-plane write: the data plane's compiled stages check it
+        # bumped by every control-plane write: the data plane's compiled stages check it; on a
+        # cluster, on every node (storage/coordination.Cluster.cache)
         self.generation = 0
+        self._bump_everywhere = providers.coordination.cache("apigateway", self._bump, self._bump)
         self.plane = DataPlane(self)
+
+    def _bump(self, _key=None) -> None:
+        self.generation += 1
+
+    def _changed(self) -> None:
+        self._bump_everywhere(0)
 
     def reset(self) -> None:
         self.generation += 1
@@ -401,7 +409,7 @@ class ApiGatewayProvider(Provider):
         return doc
 
     def _save(self, ctx, doc: dict) -> None:
-        self.generation += 1
+        self._changed()
         self.store.put_api(ctx.account, ctx.region, doc)
 
     def _resource(self, api: dict, resource_id: str) -> dict:
@@ -423,7 +431,7 @@ class ApiGatewayProvider(Provider):
         return doc
 
     def _put_object(self, ctx, kind: str, obj_id: str, doc: dict) -> None:
-        self.generation += 1
+        self._changed()
         self.store.put_object(ctx.account, ctx.region, kind, obj_id, doc, time.time())
 
     # -- REST APIs ---------------------------------------------------------------------------
@@ -531,7 +539,7 @@ class ApiGatewayProvider(Provider):
 
     def delete_rest_api(self, ctx, params):
         self._api(ctx, params["restApiId"])
-        self.generation += 1
+        self._changed()
         self.store.delete_api(ctx.account, ctx.region, params["restApiId"])
         self.plane.forget(params["restApiId"])
         return {}
@@ -924,7 +932,7 @@ class ApiGatewayProvider(Provider):
                     if params.get("variables"):
                         stage.setdefault("variables", {}).update(params["variables"])
                 self._save(ctx, api)
-        self.generation += 1
+        self._changed()
         return _deployment_view(deployment)
 
     def _deployment(self, ctx, params) -> dict:
@@ -957,7 +965,7 @@ class ApiGatewayProvider(Provider):
             if stage.get("deploymentId") == params["deploymentId"]:
                 raise bad_request("Active stages pointing to this deployment must be moved or deleted")
         self.store.delete_deployment(ctx.account, ctx.region, api["id"], params["deploymentId"])
-        self.generation += 1
+        self._changed()
         return {}
 
     @staticmethod
@@ -1418,7 +1426,7 @@ class ApiGatewayProvider(Provider):
             self.store.delete_object(ctx.account, ctx.region, "apikey", params["apiKey"])
             for plan in self.store.list_objects(ctx.account, ctx.region, "usageplan"):
                 self.store.delete_object(ctx.account, ctx.region, "usageplankey", f"{plan['id']}/{params['apiKey']}")
-        self.generation += 1
+        self._changed()
         return {}
 
     def import_api_keys(self, ctx, params):
@@ -1533,7 +1541,7 @@ class ApiGatewayProvider(Provider):
         with self.db.transaction():
             self.store.delete_object(ctx.account, ctx.region, "usageplan", params["usagePlanId"])
             self.store.delete_objects_prefixed(ctx.account, ctx.region, "usageplankey", params["usagePlanId"] + "/")
-        self.generation += 1
+        self._changed()
         return {}
 
     def create_usage_plan_key(self, ctx, params):
@@ -1582,7 +1590,7 @@ class ApiGatewayProvider(Provider):
     def delete_usage_plan_key(self, ctx, params):
         self._plan_key(ctx, params["usagePlanId"], params["keyId"])
         self.store.delete_object(ctx.account, ctx.region, "usageplankey", f"{params['usagePlanId']}/{params['keyId']}")
-        self.generation += 1
+        self._changed()
         return {}
 
     def get_usage(self, ctx, params):
@@ -1683,7 +1691,7 @@ class ApiGatewayProvider(Provider):
         with self.db.transaction():
             self.store.delete_object(ctx.account, ctx.region, "domainname", params["domainName"])
             self.store.delete_objects_prefixed(ctx.account, ctx.region, "basepath", params["domainName"] + "/")
-        self.generation += 1
+        self._changed()
         return {}
 
     def create_base_path_mapping(self, ctx, params):
@@ -1728,7 +1736,7 @@ class ApiGatewayProvider(Provider):
     def delete_base_path_mapping(self, ctx, params):
         mapping = self._mapping(ctx, params["domainName"], params["basePath"])
         self.store.delete_object(ctx.account, ctx.region, "basepath", f"{params['domainName']}/{mapping['basePath']}")
-        self.generation += 1
+        self._changed()
         return {}
 
     async def handle_custom_domain(self, request, host: str, path: str):
@@ -1845,7 +1853,7 @@ class ApiGatewayProvider(Provider):
     def delete_vpc_link(self, ctx, params):
         self._vpc_link(ctx, params["vpcLinkId"])
         self.store.delete_object(ctx.account, ctx.region, "vpclink", params["vpcLinkId"])
-        self.generation += 1
+        self._changed()
         return {}
 
     # -- documentation (stored, not rendered) ------------------------------------------------

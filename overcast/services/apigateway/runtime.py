@@ -377,11 +377,12 @@ class DataPlane:
         now = datetime.now(UTC)
         quota = usage_plan.get("quota")
         if quota and quota.get("limit") is not None:
-            start = self.period_start(usage_plan, now)
-            used = store.used_since(compiled.account, compiled.region, usage_plan["id"], key["id"], start)
-            if used >= int(quota["limit"]):
+            # checked and counted in one statement: nodes of a cluster never admit more than the quota
+            if not store.admit_usage(compiled.account, compiled.region, usage_plan["id"], key["id"],
+                                     now.date().isoformat(), self.period_start(usage_plan, now), int(quota["limit"])):
                 raise GatewayError("QUOTA_EXCEEDED")
-        store.add_usage(compiled.account, compiled.region, usage_plan["id"], key["id"], now.date().isoformat())
+        else:
+            store.add_usage(compiled.account, compiled.region, usage_plan["id"], key["id"], now.date().isoformat())
 
     @staticmethod
     def period_start(plan: dict, now: datetime) -> str:

@@ -140,6 +140,20 @@ class ApiGatewayStore:
             "ON CONFLICT(account, region, plan_id, key_id, day) DO UPDATE SET used = used + excluded.used",
             (account, region, plan_id, key_id, day, n))
 
+    def admit_usage(self, account, region, plan_id, key_id, day: str, start: str, limit: int) -> bool:
+        """Count one request on `day` unless the quota (`limit` requests since `start`) is used up:
+        True when counted. One statement, so that nodes racing for a quota's last request admit
+        one: the upsert's WHERE is checked on today's row as the other node's update left it (its
+        row lock is waited for), and the days before today no longer change."""
+        earlier = ("(SELECT COALESCE(SUM(used), 0) FROM apigw_usage WHERE account = ? AND region = ? "
+                   "AND plan_id = ? AND key_id = ? AND day >= ? AND day < ?)")
+        which = (account, region, plan_id, key_id, start, day)
+        return self.db.execute(
+            f"INSERT INTO apigw_usage(account, region, plan_id, key_id, day, used) SELECT ?, ?, ?, ?, ?, 1 "
+            f"WHERE {earlier} < ? ON CONFLICT(account, region, plan_id, key_id, day) "
+            f"DO UPDATE SET used = apigw_usage.used + 1 WHERE apigw_usage.used + {earlier} < ?",
+            (account, region, plan_id, key_id, day, *which, limit, *which, limit)) > 0
+
     def set_usage(self, account, region, plan_id, key_id, day: str, used: int) -> None:
         self.db.execute(
             "INSERT INTO apigw_usage(account, region, plan_id, key_id, day, used) VALUES(?, ?, ?, ?, ?, ?) "

@@ -39,7 +39,11 @@ class ApiGatewayV2Provider(Provider):
         # sockets do not survive a restart (on a cluster: those of the other running nodes do)
         self.store.clear_connections(providers.coordination.live_node_ids())
         self._versions: dict[str, int] = {}  # api id -> change counter (compiled routes are keyed by it)
+        self._unchanged = 0  # the counter of an API not in _versions
         self._compiled: dict[tuple, object] = {}
+        # a change made on any node of a cluster moves the API's counter on every node
+        # (storage/coordination.Cluster.cache)
+        self._changed_everywhere = providers.coordination.cache("apigatewayv2", self._bump, self._bump_all)
         self._websockets = None
         self._serving = None
 
@@ -72,10 +76,21 @@ class ApiGatewayV2Provider(Provider):
             self._websockets.drop_all()
 
     def changed(self, api_id: str) -> None:
-        self._versions[api_id] = self._versions.get(api_id, 0) + 1
+        self._changed_everywhere(api_id)
+
+    def _bump(self, api_id: str) -> None:
+        self._versions[api_id] = self._versions.get(api_id, self._unchanged) + 1
+
+    def _bump_all(self) -> None:
+        """Every API may have changed (notifications were missed): every counter moves on, never
+        back to a value an earlier compilation was keyed by."""
+        for api_id in self._versions:
+            self._versions[api_id] += 1
+        self._unchanged += 1
+        self._compiled.clear()
 
     def version(self, api_id: str) -> int:
-        return self._versions.get(api_id, 0)
+        return self._versions.get(api_id, self._unchanged)
 
     def compiled(self, key: tuple, build):
         """A compiled object (route table) for key, which includes the API's change counter."""

@@ -78,6 +78,8 @@ class DynamoDbProvider(Provider):
         self.streams = StreamsHub(self.store, providers.coordination.channel("dynamodb-streams"))
         self.streams._key_schema_lookup = self._stream_key_schema
         self._tables: dict[tuple[str, str, str], Table] = {}
+        # a change to a table's definition drops it on every node (storage/coordination.Cluster.cache)
+        self._forget_table = providers.coordination.cache("dynamodb-tables", self._drop_table, self._tables.clear)
         self._reaper: asyncio.Task | None = None
         self._reaper_wake = asyncio.Event()
         self._next_expiry: float | None = None
@@ -123,6 +125,9 @@ class DynamoDbProvider(Provider):
             self._tables[key] = table
         return table
 
+    def _drop_table(self, key: tuple) -> None:
+        self._tables.pop(key, None)
+
     def _table_by_name_or_arn(self, ctx, name: str, describe: bool = False) -> Table:
         if isinstance(name, str) and name.startswith("arn:"):
             _refuse_other_account(ctx, name)
@@ -131,7 +136,7 @@ class DynamoDbProvider(Provider):
 
     def _save(self, table: Table, spec: dict) -> None:
         self.store.save_table(table.id, spec)
-        self._tables.pop((table.account, table.region, table.name), None)
+        self._forget_table((table.account, table.region, table.name))
 
     def _stream_key_schema(self, stream: tuple) -> list:
         row = self.store.get_table(stream[1], stream[2], stream[3])
@@ -333,7 +338,7 @@ class DynamoDbProvider(Provider):
                 self.store.disable_streams(table.id, _now())
             self.store.delete_table(table.id)
             self._leave_group(table)
-        self._tables.pop((ctx.account, ctx.region, table.name), None)
+        self._forget_table((ctx.account, ctx.region, table.name))
         if table.stream_arn:
             self.streams.notify(table.stream_arn)
         return {"TableDescription": description}
@@ -499,7 +504,7 @@ class DynamoDbProvider(Provider):
             else:
                 spec.pop("_Replicas", None)
             self.store.save_table(row[0], spec)
-            self._tables.pop((account, region, name), None)
+            self._forget_table((account, region, name))
 
     def _leave_group(self, table: Table) -> None:
         if table.replicas:
@@ -565,7 +570,7 @@ class DynamoDbProvider(Provider):
                         if gone.stream_id:
                             self.store.disable_streams(gone.id, _now())
                         self.store.delete_table(gone.id)
-                        self._tables.pop((table.account, region, table.name), None)
+                        self._forget_table((table.account, region, table.name))
             for region in regions:
                 if region not in old_regions:
                     self._create_replica(table, region)

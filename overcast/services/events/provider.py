@@ -71,6 +71,8 @@ class EventsProvider(Provider):
         super().__init__(providers)
         self.store = EventsStore(self.db)
         self._buses: dict[tuple, tuple[list[Rule], list[tuple]]] = {}
+        # a change to a bus's rules, targets or archives drops it on every node (coordination.cache)
+        self._forget_bus = providers.coordination.cache("events-buses", self._drop_bus, self._buses.clear)
         self._timers = Timers(providers.coordination.gate("events"))  # ("rule", arn): next fire time; ("delivery", id): next attempt
         self._limit = asyncio.Semaphore(64)
         self.retry_delay = float(os.environ.get("OVERCAST_EVENTS_RETRY_DELAY", 1))
@@ -174,7 +176,10 @@ class EventsProvider(Provider):
         return rule
 
     def _changed(self, account, region, bus) -> None:
-        self._buses.pop((account, region, bus), None)
+        self._forget_bus((account, region, bus))
+
+    def _drop_bus(self, key: tuple) -> None:
+        self._buses.pop(key, None)
 
     def _routing(self, account, region, bus) -> tuple[list[Rule], list[tuple]]:
         """The bus's enabled pattern rules (compiled) and archives, cached until a change."""

@@ -123,6 +123,8 @@ class KinesisProvider(Provider):
         self.store = KinesisStore(self.db)
         self.waiters = Waiters(providers.coordination.channel("kinesis"))
         self._open: dict[int, tuple[list[int], list[int]]] = {}  # stream id -> (start hashes, shard idx)
+        # a reshard or deletion drops the stream's open shards on every node (coordination.cache)
+        self._forget_shards = providers.coordination.cache("kinesis-shards", self._drop_shards, self._open.clear)
         self._purged: dict[int, float] = {}
         self._buckets: dict[tuple[int, int], list[float]] = {}  # (stream, shard) -> [records, bytes, at]
 
@@ -213,6 +215,9 @@ class KinesisProvider(Provider):
             raise _not_found(f"Stream {arn} not found.")
         return Stream(row)
 
+    def _drop_shards(self, stream_id: int) -> None:
+        self._open.pop(stream_id, None)
+
     def _open_shards(self, stream: Stream) -> tuple[list[int], list[int]]:
         cached = self._open.get(stream.id)
         if cached is None:
@@ -292,7 +297,7 @@ class KinesisProvider(Provider):
             raise AwsError("ResourceInUseException", f"Stream {stream.name} under account {ctx.account} has "
                            "registered consumers. Set EnforceConsumerDeletion to delete them with the stream.")
         self.store.delete_stream(stream.id)
-        self._open.pop(stream.id, None)
+        self._forget_shards(stream.id)
         self.waiters.notify(stream.id)
         return {}
 
@@ -720,7 +725,7 @@ class KinesisProvider(Provider):
 
     def _reshard(self, stream: Stream, close: list[int], children: list[tuple]) -> None:
         self.store.reshard(stream.id, close, children, time.time() + TRANSITION_SECONDS)
-        self._open.pop(stream.id, None)
+        self._forget_shards(stream.id)
         self.waiters.notify(stream.id)
 
     def split_shard(self, ctx, params):

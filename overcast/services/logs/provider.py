@@ -83,6 +83,9 @@ class LogsProvider(Provider):
         super().__init__(providers)
         self.store = LogsStore(self.db)
         self._retention: dict[tuple, int | None] = {}  # (account, region, group) -> days, cached
+        # a retention change drops the group's entry on every node (storage/coordination.Cluster.cache)
+        self._forget_retention = providers.coordination.cache("logs-retention", self._drop_retention,
+                                                              self._retention.clear)
         self._expired_at: dict[tuple, float] = {}  # when a group's old events were last deleted
         self._patterns: dict[str, object] = {}  # filter pattern -> compiled predicate
         self._tasks: set[asyncio.Task] = set()
@@ -107,6 +110,9 @@ class LogsProvider(Provider):
         self._expired_at.clear()
 
     # -- retention -----------------------------------------------------------------------------
+
+    def _drop_retention(self, key: tuple) -> None:
+        self._retention.pop(key, None)
 
     def _retention_days(self, account, region, group) -> int | None:
         key = (account, region, group)
@@ -320,7 +326,7 @@ class LogsProvider(Provider):
     def delete_log_group(self, ctx, params):
         if not self.store.delete_group(ctx.account, ctx.region, params["logGroupName"]):
             raise _group_missing()
-        self._retention.pop((ctx.account, ctx.region, params["logGroupName"]), None)
+        self._forget_retention((ctx.account, ctx.region, params["logGroupName"]))
         return {}
 
     def describe_log_groups(self, ctx, params):
@@ -376,7 +382,7 @@ class LogsProvider(Provider):
                            f"Member must satisfy enum value set: {sorted(RETENTION_DAYS)}")
         self._group(ctx, params["logGroupName"])
         self.store.set_retention(ctx.account, ctx.region, params["logGroupName"], days)
-        self._retention.pop((ctx.account, ctx.region, params["logGroupName"]), None)
+        self._forget_retention((ctx.account, ctx.region, params["logGroupName"]))
         self._expired_at.pop((ctx.account, ctx.region, params["logGroupName"]), None)
         self._expire(ctx.account, ctx.region, params["logGroupName"])
         return {}
@@ -384,7 +390,7 @@ class LogsProvider(Provider):
     def delete_retention_policy(self, ctx, params):
         self._group(ctx, params["logGroupName"])
         self.store.set_retention(ctx.account, ctx.region, params["logGroupName"], None)
-        self._retention.pop((ctx.account, ctx.region, params["logGroupName"]), None)
+        self._forget_retention((ctx.account, ctx.region, params["logGroupName"]))
         return {}
 
     # -- tags ----------------------------------------------------------------------------------

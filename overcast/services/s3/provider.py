@@ -202,6 +202,7 @@ class S3Provider(Provider):
     def __init__(self, providers):
         super().__init__(providers)
         self.store = S3Store(self.db)
+        self.store.forget_bucket = providers.coordination.cache("s3-buckets", self.store.drop_bucket, self.store.forget)
         self.notifier = Notifier(self)
         self._orphans: list[str] | None = None  # blob files to delete once _atomic's transaction commits
         self._reaper: asyncio.TimerHandle | None = None

@@ -115,6 +115,9 @@ class S3Store:
         self.db = db
         db.migrate(SCHEMA, MIGRATIONS)
         self._buckets: dict[str, Bucket] = {}  # parsed bucket rows; dropped on every bucket write
+        # what a bucket write calls; the provider makes it drop the bucket on every node of a
+        # cluster too (storage/coordination.Cluster.cache)
+        self.forget_bucket = self.drop_bucket
 
     def transaction(self):
         return self.db.transaction()
@@ -139,6 +142,9 @@ class S3Store:
     def forget(self) -> None:
         self._buckets.clear()
 
+    def drop_bucket(self, name: str) -> None:
+        self._buckets.pop(name, None)
+
     def _load_bucket(self, name: str) -> Bucket | None:
         row = self.db.query_one(
             "SELECT name, account, region, created, versioning, object_lock, config FROM s3_buckets WHERE name = ?",
@@ -155,14 +161,14 @@ class S3Store:
              orjson.dumps(bucket.config).decode()))
 
     def delete_bucket(self, name: str) -> None:
-        self._buckets.pop(name, None)
         self.db.execute("DELETE FROM s3_buckets WHERE name = ?", (name,))
+        self.forget_bucket(name)
 
     def save_bucket(self, bucket: Bucket) -> None:
-        self._buckets.pop(bucket.name, None)
         self.db.execute("UPDATE s3_buckets SET versioning = ?, object_lock = ?, config = ? WHERE name = ?",
                         (bucket.versioning, int(bucket.object_lock), orjson.dumps(bucket.config).decode(),
                          bucket.name))
+        self.forget_bucket(bucket.name)
 
     def buckets(self, account: str, after: str, prefix: str, region: str | None, limit: int) -> list[Bucket]:
         sql = ("SELECT name, account, region, created, versioning, object_lock, config FROM s3_buckets "

@@ -152,6 +152,8 @@ class SnsProvider(Provider):
         self._signer: Signer | None = None
         self._topics: dict[str, tuple] = {}
         self._subscribers: dict[str, list[Subscription]] = {}
+        # a change to a topic or its subscriptions drops both on every node (coordination.cache)
+        self._forget_topic = providers.coordination.cache("sns-topics", self._drop_topic, self._drop_topics)
         self._timers = Timers(providers.coordination.gate("sns"))  # deliveries waiting for their next attempt
         self._limit = asyncio.Semaphore(64)
         self._endpoint = f"http://localhost:{self.config.port}"
@@ -244,8 +246,15 @@ class SnsProvider(Provider):
         return subs
 
     def _changed(self, topic_arn: str) -> None:
+        self._forget_topic(topic_arn)
+
+    def _drop_topic(self, topic_arn: str) -> None:
         self._topics.pop(topic_arn, None)
         self._subscribers.pop(topic_arn, None)
+
+    def _drop_topics(self) -> None:
+        self._topics.clear()
+        self._subscribers.clear()
 
     # -- topics ----------------------------------------------------------------------------------
 

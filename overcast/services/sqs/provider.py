@@ -2,7 +2,7 @@
 
 State lives in the database (store.py). In memory there are only caches and wake-up machinery:
 the parsed queue settings (keyed by account, region, name; dropped on SetQueueAttributes,
-DeleteQueue and reset), the long-poll waiters, and the asyncio tasks that run message moves
+DeleteQueue and reset, on every node of a cluster: storage/coordination.Cluster.cache), the long-poll waiters, and the asyncio tasks that run message moves
 (whose state is in the database and which resume after a restart).
 """
 
@@ -104,6 +104,8 @@ class SqsProvider(Provider):
         super().__init__(providers)
         self.store = SqsStore(self.db)
         self._queues: dict[tuple[str, str, str], Queue] = {}
+        # a change to a queue's row drops it from every node's _queues (storage/coordination.py)
+        self._forget_key = providers.coordination.cache("sqs-queues", self._drop_queue, self._queues.clear)
         self._waiters = Waiters(providers.coordination.channel("sqs"))
         self._moves: dict[str, asyncio.Task] = {}
         self._swept: dict[int, int] = {}
@@ -181,8 +183,11 @@ class SqsProvider(Provider):
         queue = self._queue_by_arn(arn)
         return queue.attributes.get("Policy") if queue else None
 
+    def _drop_queue(self, key: tuple) -> None:
+        self._queues.pop(key, None)
+
     def _forget(self, queue: Queue) -> None:
-        self._queues.pop((queue.account, queue.region, queue.name), None)
+        self._forget_key((queue.account, queue.region, queue.name))
 
     def _sweep(self, queue: Queue, now: int) -> None:
         """Delete expired messages, at most every few seconds per queue."""
@@ -370,6 +375,7 @@ class SqsProvider(Provider):
                 403)
         self.store.set_purged(queue.id, now)
         queue.purged_at = now
+        self._forget(queue)  # (another node's copy: its next PurgeQueue within 60 s is refused too)
         return {}
 
     # -- tags and permissions --------------------------------------------------------------------
@@ -385,6 +391,7 @@ class SqsProvider(Provider):
             raise invalid_parameter(f"Too many tags added for queue {queue.name}.")
         self.store.update_tags(queue.id, merged)
         queue.tags = merged
+        self._forget(queue)
         return {}
 
     def untag_queue(self, ctx, params):
@@ -395,6 +402,7 @@ class SqsProvider(Provider):
         remaining = {k: v for k, v in queue.tags.items() if k not in keys}
         self.store.update_tags(queue.id, remaining)
         queue.tags = remaining
+        self._forget(queue)
         return {}
 
     def list_queue_tags(self, ctx, params):
