@@ -317,3 +317,20 @@ def test_percentiles_of_values_put(cw, unique_name):
         cw.get_metric_statistics(Namespace=ns, MetricName="Latency", StartTime=minute(3), EndTime=minute(0),
                                  Period=60, ExtendedStatistics=["p101"])
     assert error(e) == ("InvalidParameterValue", "The value p101 for parameter ExtendedStatistics is not supported.")
+
+
+def test_start_time_is_rounded_down_to_the_minute(cw, unique_name):
+    """CloudWatch rounds a recent StartTime down to its minute: a point put now is in a query that starts now."""
+    ns = unique_name("ns")
+    now = datetime.datetime.now(UTC)
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "m", "Value": 4, "Timestamp": now}])
+    out = cw.get_metric_data(StartTime=now, EndTime=now + datetime.timedelta(seconds=60), MetricDataQueries=[
+        {"Id": "m", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "m"}, "Period": 60, "Stat": "Sum"}}])
+    assert out["MetricDataResults"][0]["Values"] == [4.0]
+    stats = cw.get_metric_statistics(Namespace=ns, MetricName="m", StartTime=now,
+                                     EndTime=now + datetime.timedelta(seconds=60), Period=60, Statistics=["Sum"])
+    assert [p["Sum"] for p in stats["Datapoints"]] == [4.0]
+    with pytest.raises(ClientError) as e:  # the check takes StartTime as given
+        cw.get_metric_data(StartTime=now, EndTime=now, MetricDataQueries=[
+            {"Id": "m", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "m"}, "Period": 60, "Stat": "Sum"}}])
+    assert error(e) == ("InvalidParameterValue", "The parameter StartTime must be less than the parameter EndTime.")

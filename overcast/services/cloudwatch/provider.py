@@ -155,7 +155,7 @@ class CloudWatchProvider(AlarmOperations, Provider):
                 raise invalid(f"The parameter Statistics contains an invalid value: {name}.")
         for name in extended:
             _check_extended(name, "ExtendedStatistics")
-        start, end, period = _rounded_start(_ms(params["StartTime"])), _ms(params["EndTime"]), params["Period"]
+        start, end, period = _ms(params["StartTime"]), _ms(params["EndTime"]), params["Period"]
         _check_period(period, "Period")
         if start >= end:
             raise invalid("The parameter StartTime must be less than the parameter EndTime.")
@@ -164,7 +164,9 @@ class CloudWatchProvider(AlarmOperations, Provider):
             raise combination(f"You have requested up to {wanted} datapoints, which exceeds the limit of "
                               f"{MAX_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or "
                               "decreasing the time range.")
-        # without a Unit, the data put with each unit is a data point of its own (AWS converts no units)
+        # without a Unit, the data put with each unit is a data point of its own (AWS converts no units);
+        # the checks above take StartTime as given, the data is read from it rounded down
+        start = _rounded_start(start)
         buckets = self._buckets(ctx, params["Namespace"], params["MetricName"], params.get("Dimensions"), start, end,
                                 period, params.get("Unit"), by_unit=True)
         datapoints = []
@@ -213,9 +215,10 @@ class CloudWatchProvider(AlarmOperations, Provider):
             if offset < 0:
                 raise AwsError("InvalidNextToken", "The service couldn't process the request because the NextToken "
                                "is invalid.")
-        start, end = _rounded_start(_ms(params["StartTime"])), _ms(params["EndTime"])
+        start, end = _ms(params["StartTime"]), _ms(params["EndTime"])
         if start >= end:
             raise invalid("The parameter StartTime must be less than the parameter EndTime.")
+        start = _rounded_start(start)  # checked as given, read from rounded down
         ids = [q["Id"] for q in queries]
         if len(set(ids)) != len(ids):
             raise invalid("The values for parameter Id in MetricDataQueries must be unique.")
