@@ -252,3 +252,84 @@ def test_answers_say_keep_alive_unless_the_client_closes(apigw, endpoint):
     with httpx.Client(timeout=30) as http:
         r = http.get(api.url("/k"), headers={"Connection": "close"})
     assert r.headers.get("connection") == "close"
+
+
+ECHO_RESULT = """
+import json
+
+
+def handler(event, context):
+    # answers the proxy result the client sent as its body
+    return json.loads(event["body"])
+"""
+
+
+@pytest.fixture(scope="module")
+def echo_result(client):
+    from apigateway_support import function_arn
+    from lambda_functions import create_python
+
+    lam = client("lambda")
+    create_python(lam, "apigw-payloads-echo-result", ECHO_RESULT, Timeout=10)
+    return function_arn(lam, "apigw-payloads-echo-result")
+
+
+def test_lambda_proxy_base64_body_follows_the_first_accept_media_type(apigw, endpoint, echo_result):
+    api = Api(apigw, endpoint, "proxy-binary", binaryMediaTypes=["image/png", "application/*", "*/test"])
+    api.lambda_proxy("/b", "POST", echo_result)
+    api.deploy()
+    data = b"\x89PNG\x00\xff"
+    result = {"statusCode": 200, "body": base64.b64encode(data).decode(), "isBase64Encoded": True,
+              "headers": {"Content-Type": "image/png"}}
+
+    def call(accept):
+        # text/plain: application/json would be binary here (application/*), base64 in the event
+        headers = {"Content-Type": "text/plain", **({"Accept": accept} if accept else {})}
+        return api.call("POST", "/b", content=json.dumps(result), headers=headers)
+
+    # only the first media type counts; a right-side wildcard type takes its family
+    for accept in ("image/png", "image/png,image/*,*/*;q=0.8", "application/whatever", "application/*"):
+        r = call(accept)
+        assert r.status_code == 200 and r.content == data, accept
+    # an Accept wildcard is not expanded, a left-side wildcard type matches nothing, not even itself
+    for accept in ("image/webp,image/png", "image/*", "*/*", "*/test", "random/test", "application", None):
+        assert call(accept).content == base64.b64encode(data), accept
+    # a body that is not base64, to a binary Accept: AWS's 500
+    bad = {**result, "body": "èé+à)("}
+    r = api.call("POST", "/b", content=json.dumps(bad), headers={"Accept": "image/png", "Content-Type": "text/plain"})
+    assert r.status_code == 500 and r.json() == {"message": "Internal server error"}
+
+
+def test_failed_proxy_call_keeps_its_500_under_a_customization_without_status(apigw, endpoint, echo_result):
+    api = Api(apigw, endpoint, "proxy-get")
+    api.method("/g", "GET", {"type": "AWS_PROXY", "integrationHttpMethod": "GET",
+                             "uri": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{echo_result}/invocations"})
+    apigw.put_gateway_response(restApiId=api.id, responseType="INTEGRATION_FAILURE", responseParameters={})
+    api.deploy()
+    r = api.call("GET", "/g")
+    assert r.status_code == 500 and r.json() == {"message": "Internal server error"}
+    # a customization that sets its own status code still wins
+    apigw.put_gateway_response(restApiId=api.id, responseType="INTEGRATION_FAILURE", statusCode="503")
+    api.deploy()
+    assert api.call("GET", "/g").status_code == 503
+
+
+def test_mock_integration_keeps_no_uri_or_method_and_last_response_removal_leaves_no_map(apigw, endpoint):
+    api = Api(apigw, endpoint, "mock-shape")
+    rid = api.resource("/m")
+    apigw.put_method(restApiId=api.id, resourceId=rid, httpMethod="GET", authorizationType="NONE")
+    integration = apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="GET", type="MOCK",
+                                        uri="http://example.com", integrationHttpMethod="POST")
+    assert "uri" not in integration and "httpMethod" not in integration
+    apigw.put_integration_response(restApiId=api.id, resourceId=rid, httpMethod="GET", statusCode="200")
+    assert "200" in apigw.get_method(restApiId=api.id, resourceId=rid, httpMethod="GET")["methodIntegration"][
+        "integrationResponses"]
+    apigw.delete_integration_response(restApiId=api.id, resourceId=rid, httpMethod="GET", statusCode="200")
+    method = apigw.get_method(restApiId=api.id, resourceId=rid, httpMethod="GET")
+    assert "integrationResponses" not in method["methodIntegration"]
+    with pytest.raises(apigw.exceptions.NotFoundException):
+        apigw.delete_integration_response(restApiId=api.id, resourceId=rid, httpMethod="GET", statusCode="200")
+    # an HTTP integration keeps both
+    http = apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="GET", type="HTTP",
+                                 uri="http://example.com", integrationHttpMethod="post")
+    assert http["uri"] == "http://example.com" and http["httpMethod"] == "POST"

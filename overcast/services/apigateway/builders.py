@@ -59,9 +59,10 @@ def build_integration(params: dict) -> dict:
                    "cacheKeyParameters": params.get("cacheKeyParameters") or []}
     if integration["passthroughBehavior"] not in ("WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"):
         raise bad_request("Invalid passthrough behavior specified. Valid options are WHEN_NO_MATCH, WHEN_NO_TEMPLATES, NEVER")
-    if params.get("integrationHttpMethod"):
+    # a MOCK calls nothing: AWS keeps neither a URI nor an HTTP method for it (its recorded answers)
+    if params.get("integrationHttpMethod") and kind != "MOCK":
         integration["httpMethod"] = params["integrationHttpMethod"].upper()
-    if uri:
+    if uri and kind != "MOCK":
         integration["uri"] = uri
     # AWS answers a connection type for HTTP integrations (INTERNET unless a VPC link), and for
     # others only when one was given

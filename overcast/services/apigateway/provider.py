@@ -877,6 +877,8 @@ class ApiGatewayProvider(Provider):
             raise not_found("Invalid Integration identifier specified") from None
         self._integration_response(integration, params["statusCode"])
         del integration["integrationResponses"][params["statusCode"]]
+        if not integration["integrationResponses"]:  # AWS answers no map once the last one is gone
+            del integration["integrationResponses"]
         self._save(ctx, api)
         return {}
 

@@ -17,7 +17,7 @@ import orjson
 from overcast import tracing
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.services.apigateway import authorizers, integrations, mapping
-from overcast.services.apigateway.errors import GatewayError
+from overcast.services.apigateway.errors import GATEWAY_ERRORS, GatewayError
 from overcast.vtl import VtlError
 
 log = logging.getLogger("overcast.apigateway")
@@ -408,7 +408,12 @@ class DataPlane:
         status = error.status
         custom = None if error.kind == "REQUEST_TOO_LARGE" else compiled.gateway_responses.get(error.kind)
         if custom is not None:
-            status = int(custom.get("statusCode") or status)
+            # a customization that keeps its type's default status code does not change a status
+            # the failure set itself (a Lambda proxy called with GET: AWS answers 500, not the
+            # type's documented 504, customized or not)
+            if custom.get("statusCode") and (int(custom["statusCode"]) != GATEWAY_ERRORS[error.kind][0]
+                                             or error.status == GATEWAY_ERRORS[error.kind][0]):
+                status = int(custom["statusCode"])
         elif error.kind != "REQUEST_TOO_LARGE":
             custom = compiled.gateway_responses.get("DEFAULT_5XX" if error.status >= 500 else "DEFAULT_4XX")
             if custom is not None and custom.get("statusCode"):
