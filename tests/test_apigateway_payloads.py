@@ -333,3 +333,20 @@ def test_mock_integration_keeps_no_uri_or_method_and_last_response_removal_leave
     http = apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="GET", type="HTTP",
                                  uri="http://example.com", integrationHttpMethod="post")
     assert http["uri"] == "http://example.com" and http["httpMethod"] == "POST"
+
+
+def test_answer_trace_header_is_the_lambda_proxys_and_a_mock_has_none(apigw, endpoint, echo_result):
+    api = Api(apigw, endpoint, "trace-answers")
+    api.mock("/m")
+    api.lambda_proxy("/p", "POST", echo_result)
+    api.deploy()
+    full = "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8c0f79203be72;Sampled=1"
+    assert "x-amzn-trace-id" not in api.call("GET", "/m", headers={"X-Amzn-Trace-Id": full}).headers
+    result = json.dumps({"statusCode": 200, "body": "ok"})
+    r = api.call("POST", "/p", content=result, headers={"X-Amzn-Trace-Id": full, "Content-Type": "text/plain"})
+    assert r.status_code == 200 and r.headers["x-amzn-trace-id"] == full
+    # a trace without a parent gets one of API Gateway's
+    root = "Root=1-3152b799-8954dae64eda91bc9a23a7e8"
+    r = api.call("POST", "/p", content=result, headers={"X-Amzn-Trace-Id": root, "Content-Type": "text/plain"})
+    parts = r.headers["x-amzn-trace-id"].split(";")
+    assert parts[0] == root and parts[1].startswith("Parent=") and parts[1] != "Parent=7fa8c0f79203be72"

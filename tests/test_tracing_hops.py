@@ -298,7 +298,8 @@ def test_a_rest_api_answers_its_trace_id_and_traces_mapping_templates(client, en
     gw.put_method_response(restApiId=api, resourceId=root_resource, httpMethod="POST", statusCode="200")
     gw.put_integration_response(restApiId=api, resourceId=root_resource, httpMethod="POST", statusCode="200",
                                 responseTemplates={"application/json": '{"stage": "$context.stage"}'})
-    gw.create_deployment(restApiId=api, stageName="test")
+    # a MOCK answers its trace id when the stage traces (tracingEnabled), as AWS's X-Ray tracing
+    gw.create_deployment(restApiId=api, stageName="test", tracingEnabled=True)
     answer = httpx.post(f"{endpoint}/restapis/{api}/test/_user_request_/", json={"word": "hello"}, timeout=30)
     assert answer.status_code == 200 and answer.json() == {"stage": "test"}
     root = answer.headers["x-amzn-trace-id"].split(";")[0].removeprefix("Root=")

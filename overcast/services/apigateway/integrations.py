@@ -217,6 +217,7 @@ class Integrations:
                      ("443" if request.scheme == "https" else "80"),
                      "X-Forwarded-Proto": request.scheme,
                      "X-Amzn-Trace-Id": _trace_header(request.headers.get("x-amzn-trace-id"))}
+        state.trace_header = forwarded["X-Amzn-Trace-Id"]
         # the names come as the client spelt them: its own X-Forwarded-* (replaced), Connection
         # (hop-by-hop) and Content-Length are not passed on in any case, and Authorization is
         # spelt so whatever the client sent (AWS's recorded events: `aUThorization`, `authorization`)

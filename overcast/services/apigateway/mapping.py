@@ -265,6 +265,7 @@ class RequestState:
         self.path_params: dict[str, str] = {}
         self.resource = None
         self.plan = None
+        self.trace_header: str | None = None  # the X-Amzn-Trace-Id a Lambda proxy event carried
         self.api_key = None
         self.authorizer_api_key = None
         self.authorizer: dict | None = None  # {principalId, claims or context...}

@@ -105,6 +105,7 @@ class CompiledStage:
         self.deployment_id = stage["deploymentId"]
         self.variables = stage.get("variables") or {}
         self.method_settings = stage.get("methodSettings") or {}
+        self.tracing_enabled = bool(stage.get("tracingEnabled"))
         self.snapshot = snapshot
         self.generation = generation
         self.router = build_router(snapshot["resources"])
@@ -294,7 +295,13 @@ class DataPlane:
             span.set_response(response.body if response.stream is None else None)
             if response.status >= 400 and span.status == "ok":
                 span.fail(f"HTTP {response.status}")
-            if span.trace_id is not None:
+            # the answer carries the trace of what the integration called (AWS's recorded answers:
+            # a Lambda proxy's is the header its event got; a MOCK's has none unless the stage
+            # traces with X-Ray, tracingEnabled)
+            if state.trace_header is not None:
+                response.headers.append(("X-Amzn-Trace-Id", state.trace_header))
+            elif span.trace_id is not None and (state.plan is None or compiled.tracing_enabled
+                                                or state.plan.integration.get("type") != "MOCK"):
                 response.headers.append(("X-Amzn-Trace-Id", f"Root={span.trace_id};Sampled=1"))
         # API Gateway's front end says so on every answer to a connection it keeps (AWS's
         # recorded headers); HTTP/2 drops the header (overcast.http2)
