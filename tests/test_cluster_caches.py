@@ -315,3 +315,35 @@ def test_a_table_deleted_on_one_node_is_not_found_on_another(endpoints):
     with pytest.raises(ClientError) as e:
         b.get_item(TableName=table, Key={"pk": {"S": "k"}})
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_node_cut_off_from_the_database_forgets_what_it_cached(database, request):
+    """Node B misses the invalidations sent while its notification connection is down: it drops
+    every cache when the connection is lost (and again when it is back), so what node A changed
+    meanwhile is read anew."""
+    from cluster_support import TcpProxy
+
+    proxy = TcpProxy()
+    nodes = start_nodes(database, 1) + start_nodes(proxy.url(database), 1)
+    request.node.funcargs["nodes"] = nodes  # their logs in the report of a failure (conftest.py)
+    try:
+        a, b = (make_client(n.endpoint, "sqs") for n in nodes)
+        url = a.create_queue(QueueName=name("cut"))["QueueUrl"]
+        b.send_message(QueueUrl=url, MessageBody="cached")  # node B keeps the queue's attributes
+        proxy.cut()
+        time.sleep(0.5)
+        a.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "30"})
+        proxy.restore()
+        restored = time.monotonic()
+        while True:
+            try:
+                attributes = b.get_queue_attributes(QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"]
+                break
+            except ClientError as e:
+                assert e.response["Error"]["Code"] == "ServiceUnavailable"
+                assert time.monotonic() - restored < 15, "no recovery"
+                time.sleep(0.2)
+        assert attributes == {"DelaySeconds": "30"}
+    finally:
+        stop_nodes(nodes)
+        proxy.close()

@@ -14,8 +14,8 @@ Caches: a provider that keeps stored configuration in memory (an SQS queue's att
 compiled routes) gets from `cache(name, drop, drop_all)` the function it calls after changing what
 an entry was read from. On one node that function is `drop` itself (nothing else to tell); on a
 cluster it also publishes (name, key, number) on "cache"; every other node calls its own
-`drop(key)` when the notification arrives and answers on "cache-ack", or calls `drop_all()` when
-its notification connection came back (what it missed meanwhile is unknown). A request that
+`drop(key)` when the notification arrives and answers on "cache-ack", and calls `drop_all()` when
+its notification connection is lost and when it is back (what it missed meanwhile is unknown). A request that
 changed configuration is answered once its invalidations are sent and every other live node
 acknowledged them (`invalidations_sent`, awaited by the server after the group commit; at most
 ACK_SECONDS for a node that does not answer): the client's next request, to any node, finds the
@@ -573,6 +573,9 @@ class Cluster:
                     ready.set_exception(ClusterError(f"cannot listen for notifications: {_first_line(e)}"))
                     return
                 log.warning("notification connection lost (%s); reconnecting", _first_line(e))
+                # invalidations may be missed from now on: what is read meanwhile is cached anew
+                # (and dropped again when the connection is back)
+                self._drop_all_cached()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 
