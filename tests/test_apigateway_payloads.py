@@ -350,3 +350,49 @@ def test_answer_trace_header_is_the_lambda_proxys_and_a_mock_has_none(apigw, end
     r = api.call("POST", "/p", content=result, headers={"X-Amzn-Trace-Id": root, "Content-Type": "text/plain"})
     parts = r.headers["x-amzn-trace-id"].split(";")
     assert parts[0] == root and parts[1].startswith("Parent=") and parts[1] != "Parent=7fa8c0f79203be72"
+
+
+DOCUMENTED = {
+    "openapi": "3.0.0", "info": {"title": "doc", "version": "1"},
+    "paths": {"/": {"get": {"description": "Method description.",
+                            "responses": {"200": {"description": "200 response"}}}}},
+    "x-amazon-apigateway-documentation": {"version": "1.0.3", "documentationParts": [
+        {"location": {"type": "API"}, "properties": {"description": "API description"}},
+        {"location": {"type": "METHOD", "method": "GET"}, "properties": {"description": "Method description."}},
+        {"location": {"type": "RESPONSE", "method": "GET", "statusCode": "200"},
+         "properties": {"description": "200 response"}},
+    ]},
+}
+
+
+def test_documentation_parts_are_imported_with_the_api_and_by_import_documentation_parts(apigw):
+    # failOnWarnings: a method without an integration is no failure (AWS's recorded import)
+    api_id = apigw.import_rest_api(body=json.dumps(DOCUMENTED), failOnWarnings=True)["id"]
+    try:
+        parts = apigw.get_documentation_parts(restApiId=api_id)["items"]
+        assert [p["location"] for p in parts] == [
+            {"type": "API"}, {"type": "METHOD", "method": "GET", "path": "/"},
+            {"type": "RESPONSE", "method": "GET", "statusCode": "200", "path": "/"}]
+        assert isinstance(parts[0]["properties"], str)
+        assert json.loads(parts[0]["properties"]) == {"description": "API description"}
+        # overwrite: every part replaced, new ids
+        ids = apigw.import_documentation_parts(restApiId=api_id, mode="overwrite", body=json.dumps(DOCUMENTED))["ids"]
+        assert len(ids) == 3 and not set(ids) & {p["id"] for p in parts}
+        assert [p["id"] for p in apigw.get_documentation_parts(restApiId=api_id)["items"]] == ids
+        # merge: a part at an existing location updates it, a new location is added
+        changed = {**DOCUMENTED, "x-amazon-apigateway-documentation": {"documentationParts": [
+            {"location": {"type": "API"}, "properties": {"description": "changed"}},
+            {"location": {"type": "MODEL", "name": "Empty"}, "properties": {"title": "Empty Schema"}}]}}
+        merged = apigw.import_documentation_parts(restApiId=api_id, mode="merge", body=json.dumps(changed))["ids"]
+        assert merged[0] == ids[0] and merged[1] not in ids
+        items = {p["id"]: p for p in apigw.get_documentation_parts(restApiId=api_id)["items"]}
+        assert len(items) == 4 and json.loads(items[ids[0]]["properties"]) == {"description": "changed"}
+        # a body that is not a document: AWS's 400
+        for body in ("{'key:value}", 'test:\n    value:\n        - "value ... \\"x\\": $(var +"%a")}"\n'):
+            with pytest.raises(apigw.exceptions.BadRequestException) as e:
+                apigw.import_documentation_parts(restApiId=api_id, mode="overwrite", body=body)
+            assert e.value.response["Error"]["Message"] == "Unable to build importer with provided input."
+        with pytest.raises(apigw.exceptions.NotFoundException):
+            apigw.import_documentation_parts(restApiId="nope000000", mode="merge", body=json.dumps(DOCUMENTED))
+    finally:
+        apigw.delete_rest_api(restApiId=api_id)

@@ -37,6 +37,49 @@ def load(body) -> dict:
     return spec
 
 
+# the location types whose parts address a path: AWS fills in "/" when a part names none
+_PATH_TYPES = frozenset(("RESOURCE", "METHOD", "PATH_PARAMETER", "QUERY_PARAMETER", "REQUEST_HEADER", "REQUEST_BODY",
+                         "RESPONSE", "RESPONSE_HEADER", "RESPONSE_BODY"))
+
+
+def documentation_parts(spec: dict) -> list[dict]:
+    """The documentation parts of a document's x-amazon-apigateway-documentation: locations as
+    AWS stores them (a path type's missing path is "/"), properties as JSON text."""
+    doc = spec.get("x-amazon-apigateway-documentation") or {}
+    parts = doc.get("documentationParts") if isinstance(doc, dict) else None
+    out = []
+    for part in parts or ():
+        location = dict((part or {}).get("location") or {})
+        kind = location.get("type")
+        if kind is None:
+            raise bad_request("Invalid documentation part: location type is required")
+        if kind in _PATH_TYPES:
+            location.setdefault("path", "/")
+        out.append({"location": location, "properties": orjson.dumps(part.get("properties") or {}).decode()})
+    return out
+
+
+def merge_documentation(api: dict, parts: list[dict], mode: str) -> list[str]:
+    """Put parts into the API (overwrite: they replace every part; merge: a part at the location
+    of an existing one replaces its properties); their ids, in the document's order."""
+    if mode == "overwrite":
+        api["documentationParts"] = {}
+    existing = api.setdefault("documentationParts", {})
+    by_location = {orjson.dumps(p["location"], option=orjson.OPT_SORT_KEYS): p for p in existing.values()}
+    ids = []
+    for part in parts:
+        key = orjson.dumps(part["location"], option=orjson.OPT_SORT_KEYS)
+        current = by_location.get(key)
+        if current is not None:
+            current["properties"] = part["properties"]
+        else:
+            current = {"id": new_id(), **part}
+            existing[current["id"]] = current
+            by_location[key] = current
+        ids.append(current["id"])
+    return ids
+
+
 def _model_name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
@@ -89,6 +132,9 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
     endpoint = (params or {}).get("endpointConfigurationTypes")
     if endpoint:
         api["endpointConfiguration"] = {"types": [endpoint]}
+
+    if spec.get("x-amazon-apigateway-documentation") is not None:
+        merge_documentation(api, documentation_parts(spec), mode)
 
     # models
     schemas = spec.get("definitions") if swagger else (spec.get("components") or {}).get("schemas")
@@ -233,8 +279,6 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
             if integration:
                 method["methodIntegration"] = _integration({"cacheNamespace": resource["id"], **integration}, path,
                                                            http_method)
-            elif fail_on_warnings:
-                raise bad_request(f"Errors found during import:\n\tNo integration defined for method {http_method} {path}")
             resource.setdefault("resourceMethods", {})[http_method] = method
 
 

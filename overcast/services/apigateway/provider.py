@@ -1939,6 +1939,17 @@ class ApiGatewayProvider(Provider):
         self._save(ctx, api)
         return {}
 
+    def import_documentation_parts(self, ctx, params):
+        api = self._api(ctx, params["restApiId"])
+        try:
+            spec = openapi.load(params.get("body"))
+        except AwsError:
+            raise bad_request("Unable to build importer with provided input.") from None
+        mode = (params.get("mode") or "merge").lower()
+        ids = openapi.merge_documentation(api, openapi.documentation_parts(spec), mode)
+        self._save(ctx, api)
+        return {"ids": ids}  # AWS leaves out an empty warnings list
+
     def delete_documentation_part(self, ctx, params):
         api = self._api(ctx, params["restApiId"])
         if api.get("documentationParts", {}).pop(params["documentationPartId"], None) is None:
