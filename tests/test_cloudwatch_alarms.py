@@ -10,6 +10,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from lambda_functions import create_python, source
 
 
 @pytest.fixture(scope="module")
@@ -344,3 +345,27 @@ def test_unsupported_alarm_features_answer_not_implemented(cw, unique_name):
                             EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
                             AlarmActions=["arn:aws:automate:us-east-1:ec2:stop"])
     assert e.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_lambda_publishes_its_metrics_and_an_alarm_sees_them(cw, client, unique_name):
+    lam = client("lambda")
+    name = unique_name("fn")
+    create_python(lam, name, source("misbehave.py"))
+    alarm = unique_name("alarm")
+    dims = [{"Name": "FunctionName", "Value": name}]
+    cw.put_metric_alarm(AlarmName=alarm, Namespace="AWS/Lambda", MetricName="Errors", Dimensions=dims,
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
+                        ComparisonOperator="GreaterThanThreshold")
+    lam.invoke(FunctionName=name, Payload=json.dumps({}))
+    lam.invoke(FunctionName=name, Payload=json.dumps({"action": "raise"}))
+
+    def sums():
+        now = time.time()
+        out = cw.get_metric_data(StartTime=now - 300, EndTime=now + 60, MetricDataQueries=[
+            {"Id": m.lower(), "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": m, "Dimensions": dims},
+                                             "Period": 3600, "Stat": "Sum"}} for m in ("Invocations", "Errors")])
+        return [sum(r["Values"]) for r in out["MetricDataResults"]]
+
+    assert wait_for(lambda: sums() == [2.0, 1.0])
+    assert wait_for(lambda: state_of(cw, alarm)["StateValue"] == "ALARM")
+    cw.delete_alarms(AlarmNames=[alarm])

@@ -34,6 +34,7 @@ from overcast.runtime.isolation import Isolation
 from overcast.runtime.pool import Pools, Throttled
 from overcast.runtime.sandbox import FunctionSpec, Outcome
 from overcast.services.base import Provider
+from overcast.services.cloudwatch.common import dimensions_key
 from overcast.services.lambda_ import code as codes
 from overcast.services.lambda_.paging import page
 from overcast.services.lambda_.signing import CodeSigning
@@ -145,6 +146,8 @@ class LambdaProvider(Provider):
         coordination.on_nodes_gone(lambda: self._spawn(self._free_dead_claims()))
         self._endpoint = f"http://127.0.0.1:{config.port or 4566}"
         self._logs = None  # the CloudWatch Logs provider, once loaded
+        self._metric_points: dict[tuple[str, str], list] = {}  # AWS/Lambda data points to write: _note_metrics
+        self._metrics_timer: asyncio.TimerHandle | None = None
         self._specs: dict[tuple, FunctionSpec] = {}  # (arn, version, revision, endpoint) -> spec: _cached_spec
         from overcast.services.lambda_.mappings import EventSourceMappings
 
@@ -188,6 +191,7 @@ class LambdaProvider(Provider):
             self.isolation.close()
 
     def reset(self) -> None:
+        self._metric_points.clear()
         self.mappings.reset()
         self._specs.clear()
         self._cancel_due_timer()
@@ -1714,7 +1718,33 @@ class LambdaProvider(Provider):
             # stream (which take them as they end)
             later = outcome.memory_of is not None and not tail and not tracing.RECORDER.exporting()
             self._write_logs(spec, request_id, outcome, started, span, later)
+            self._note_metrics(spec, outcome)
         return outcome
+
+    # -- AWS/Lambda metrics ----------------------------------------------------------------------
+    # Each invocation's Invocations, Errors and Duration per FunctionName, as AWS publishes them
+    # (docs/lambda.md): gathered in memory and written to CloudWatch in one transaction half a
+    # second later, off the invocation's path (a crash in between loses that half second of them).
+
+    def _note_metrics(self, spec: FunctionSpec, outcome: Outcome) -> None:
+        minute = int(time.time()) // 60 * 60_000  # standard resolution: stored at its minute
+        dims = dimensions_key([{"Name": "FunctionName", "Value": spec.name}])
+        failed = 0.0 if outcome.error_type is None else 1.0
+        took = outcome.duration_ms
+        self._metric_points.setdefault((spec.account, spec.region), []).extend((
+            ("AWS/Lambda", "Invocations", dims, minute, 1.0, 1.0, 1.0, 1.0, "Count"),
+            ("AWS/Lambda", "Errors", dims, minute, 1.0, failed, failed, failed, "Count"),
+            ("AWS/Lambda", "Duration", dims, minute, 1.0, took, took, took, "Milliseconds")))
+        if self._metrics_timer is None:
+            self._metrics_timer = asyncio.get_running_loop().call_later(
+                0.5, lambda: self._spawn(self._flush_metrics()))
+
+    async def _flush_metrics(self) -> None:
+        self._metrics_timer = None
+        batches, self._metric_points = self._metric_points, {}
+        cloudwatch = await self.providers.get("cloudwatch")
+        for (account, region), points in batches.items():
+            cloudwatch.record(account, region, points)
 
     def _write_logs(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float, span,
                     later: bool) -> None:
