@@ -375,3 +375,18 @@ def test_zipped_size_checked_before_the_request_size(lam, unique_name):
                             Code={"ZipFile": b"\0" * (50 * 1024 * 1024 + 1)})
     assert e.value.response["Error"] == {"Code": "RequestEntityTooLargeException",
                                          "Message": "Zipped size must be smaller than 52428800 bytes"}
+
+
+def test_resource_arn_patterns_are_aws_s(lam):
+    # the patterns AWS quotes (its recorded answers), not botocore's newer ones
+    with pytest.raises(ClientError) as e:
+        lam.tag_resource(Resource="arn:aws:something", Tags={"a": "b"})
+    message = e.value.response["Error"]["Message"]
+    assert message.startswith("1 validation error detected: Value 'arn:aws:something' at 'resource' failed to satisfy "
+                              "constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:")
+    assert "|layer:([a-zA-Z0-9-_]+)|" in message and message.endswith("|capacity-provider:[a-zA-Z0-9-_]+)")
+    with pytest.raises(ClientError) as e:
+        lam.get_layer_version_by_arn(Arn="arn:aws:lambda:us-east-1:000000000000:layer:nolayerversion")
+    assert e.value.response["Error"]["Message"].endswith(
+        "pattern: (arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:"
+        "[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)")

@@ -101,10 +101,29 @@ def test_create_function_with_unsupported_runtime_lists_valid_runtimes(lam, uniq
 
 
 def test_create_function_with_unknown_runtime_answers_validation(lam, unique_name):
+    # AWS's recorded answer (LocalStack's test_create_lambda_exceptions): its own list of runtimes
     with pytest.raises(ClientError) as e:
         create_python(lam, unique_name("fn"), runtime="cobol85")
     code, message, status = error(e)
-    assert code == "ValidationException" and "python3.12" in message
+    assert (code, status) == ("InvalidParameterValueException", 400)
+    assert message.startswith("Value cobol85 at 'runtime' failed to satisfy constraint: Member must satisfy enum "
+                              "value set: [nodejs20.x, python3.14, provided.al2023, ")
+    assert message.endswith(", provided.al2, java8.al2] or be a valid ARN")
+    name = unique_name("fn")
+    create_python(lam, name)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    with pytest.raises(ClientError) as e:
+        lam.update_function_configuration(FunctionName=name, Runtime="PYTHON3.9")
+    assert error(e)[0] == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as e:  # a layer's runtimes: one validation error for the list
+        lam.publish_layer_version(LayerName=unique_name("layer"), Content={"ZipFile": python_zip("x = 1")},
+                                  CompatibleRuntimes=["nope", "python3.12"])
+    assert error(e)[0] == "ValidationException"
+    assert error(e)[1].startswith("1 validation error detected: Value '[nope, python3.12]' at 'compatibleRuntimes' "
+                                  "failed to satisfy constraint: Member must satisfy enum value set: [nodejs20.x, ")
+    with pytest.raises(ClientError) as e:
+        lam.list_layers(CompatibleRuntime="nope")
+    assert error(e)[0] == "ValidationException" and "at 'compatibleRuntime'" in error(e)[1]
 
 
 def test_create_function_without_handler_answers_invalid_parameter(lam, unique_name):

@@ -176,3 +176,22 @@ def test_a_custom_runtime_runs_the_bootstrap_of_its_layer(lam, unique_name):
                         Code={"ZipFile": zip_files({"function.sh": "# the layer's runtime runs this\n"})},
                         Layers=[runtime["LayerVersionArn"]])
     assert invoke(lam, name) == {"custom": True, "handler": "function.handler", "event": {}}
+
+
+def test_list_filters_by_compatible_runtime_and_architecture(lam, unique_name):
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("python/m.py", "X = 1\n")
+    name = unique_name("layer")
+    first = lam.publish_layer_version(LayerName=name, Content={"ZipFile": buffer.getvalue()},
+                                      CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["arm64"])
+    lam.publish_layer_version(LayerName=name, Content={"ZipFile": buffer.getvalue()}, CompatibleRuntimes=["nodejs20.x"])
+    versions = lam.list_layer_versions(LayerName=name, CompatibleRuntime="python3.12")["LayerVersions"]
+    assert [v["Version"] for v in versions] == [first["Version"]]
+    assert lam.list_layer_versions(LayerName=name, CompatibleArchitecture="x86_64")["LayerVersions"] == []
+    assert len(lam.list_layer_versions(LayerName=name)["LayerVersions"]) == 2
+    layers = {lay["LayerName"]: lay for lay in lam.list_layers(CompatibleRuntime="python3.12")["Layers"]}
+    assert layers[name]["LatestMatchingVersion"]["Version"] == first["Version"]
+    assert name not in {lay["LayerName"] for lay in lam.list_layers(CompatibleRuntime="java21")["Layers"]}

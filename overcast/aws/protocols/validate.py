@@ -49,6 +49,9 @@ class ValidationStyle:
     # whether the constraints AWS lists for a list's or map value's scalar members end with
     # "Member must not be null" (Lambda's, EventBridge's...; not API Gateway's), see _whole_checker
     member_not_null: bool = True
+    # (shape name, pattern) pairs: the pattern AWS checks and quotes where botocore's model has
+    # another (a newer or older revision of the service's model)
+    patterns: tuple = ()
     model_order: frozenset = frozenset()  # structures whose problems come in model order, not the request's
 
 
@@ -118,8 +121,21 @@ KMS = ValidationStyle(
                 ("KeyUsageType", ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"))))
 
 # Lambda (AWS's recorded answers): these enums are listed in AWS's order, not botocore's.
-LAMBDA = ValidationStyle(enum_order=(("EventSourcePosition", ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")),
-                                     ("RecursiveLoop", ("Terminate", "Allow"))))
+# Its resource ARN patterns are those of AWS's model when its answers were recorded: taggable
+# resources without `network-connector`, layer version ARNs without the outer parentheses.
+# Runtime is checked by the provider, with the words and the list of runtimes AWS answers.
+LAMBDA = ValidationStyle(
+    unchecked_enums=frozenset(("Runtime",)),
+    enum_order=(("EventSourcePosition", ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")),
+                ("RecursiveLoop", ("Terminate", "Allow"))),
+    patterns=(("TaggableResource", r"arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:"
+                                   r"\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|"
+                                   r"code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-"
+                                   r"[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|"
+                                   r"capacity-provider:[a-zA-Z0-9-_]+)"),
+              ("LayerVersionArn", r"(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-"
+                                  r"\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|"
+                                  r"(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)")))
 
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
@@ -407,7 +423,8 @@ def _member_constraints(model: ServiceModel, shape_name: str, style: ValidationS
     if lo is not None:
         out.append(f"Member must have {noun} greater than or equal to {lo}")
     if "pattern" in shape and shape_name not in style.unchecked_patterns:
-        out.append(f"Member must satisfy regular expression pattern: {shape['pattern']}")
+        pattern = dict(style.patterns).get(shape_name) or shape["pattern"]
+        out.append(f"Member must satisfy regular expression pattern: {pattern}")
     if "enum" in shape and shape_name not in style.unchecked_enums:
         out.append(f"Member must satisfy enum value set: [{', '.join(dict(style.enum_order).get(shape_name) or shape['enum'])}]")
     if style.member_not_null and not key and not (shape["type"] == "string" and lo == 0):
@@ -572,13 +589,13 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
 
         tests.append(test_enum)
     if kind == "string" and "pattern" in shape and shape_name not in style.unchecked_patterns:
+        pattern = dict(style.patterns).get(shape_name) or shape["pattern"]
         try:
             # DOTALL: AWS accepts multi-line values for `^.*$` (AppSync's mapping templates)
-            regex = re.compile(shape["pattern"], re.DOTALL)
+            regex = re.compile(pattern, re.DOTALL)
         except re.error:
             regex = None
         if regex is not None:
-            pattern = shape["pattern"]
 
             def test_pattern(value, path, problems):
                 if regex.fullmatch(value) is None:

@@ -43,6 +43,19 @@ from overcast.services.lambda_.store import LambdaStore
 log = logging.getLogger("overcast.lambda")
 
 SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES + PROVIDED_RUNTIMES
+# The runtimes AWS lists, in its order, when a function's or layer's runtime is not one it knows
+# (its recorded answers to CreateFunction, UpdateFunctionConfiguration and PublishLayerVersion).
+AWS_RUNTIME_LIST = ("nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x",
+                    "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8",
+                    "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x",
+                    "provided.al2", "java8.al2")
+
+
+def _model_runtimes() -> list[str]:
+    """The Runtime enum of the service model: the runtimes a request may name at all."""
+    from overcast.aws.models import load_service_model
+
+    return load_service_model("lambda").shapes["Runtime"]["enum"]
 # runtimes past AWS's "block function create/update" date (docs: Lambda runtimes, deprecated runtimes):
 # AWS refuses them with its own message, whether overcast could run them or not (`provided`, Amazon Linux 1)
 DEPRECATED_RUNTIMES = {"python2.7", "python3.6", "python3.7", "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10",
@@ -436,6 +449,9 @@ class LambdaProvider(Provider):
     # -- configuration validation --------------------------------------------------------------
 
     def _check_runtime(self, runtime: str | None, handler: str | None) -> None:
+        if runtime is not None and runtime not in _model_runtimes():
+            raise _invalid(f"Value {runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value "
+                           f"set: [{', '.join(AWS_RUNTIME_LIST)}] or be a valid ARN")
         if runtime in DEPRECATED_RUNTIMES:
             raise _invalid(f"The runtime parameter of {runtime} is no longer supported for creating or updating AWS "
                            "Lambda functions. We recommend you use a supported runtime while creating or updating "
@@ -1311,6 +1327,11 @@ class LambdaProvider(Provider):
 
     async def publish_layer_version(self, ctx, params):
         self._learn_endpoint(ctx)
+        runtimes = params.get("CompatibleRuntimes") or []
+        if any(r not in _model_runtimes() for r in runtimes):
+            raise AwsError("ValidationException", f"1 validation error detected: Value '[{', '.join(runtimes)}]' at "
+                           "'compatibleRuntimes' failed to satisfy constraint: Member must satisfy enum value set: "
+                           f"[{', '.join(AWS_RUNTIME_LIST)}]")
         name = params["LayerName"]
         if name.startswith("arn:"):
             name = name.split(":layer:", 1)[-1]
@@ -1428,16 +1449,39 @@ class LambdaProvider(Provider):
         self.store.set_layer_version(ctx.account, ctx.region, name, number, layer)
         return {}
 
+    @staticmethod
+    def _check_runtime_filter(params) -> None:
+        runtime = params.get("CompatibleRuntime")
+        if runtime is not None and runtime not in _model_runtimes():
+            raise AwsError("ValidationException", f"1 validation error detected: Value '{runtime}' at "
+                           "'compatibleRuntime' failed to satisfy constraint: Member must satisfy enum value set: "
+                           f"[{', '.join(_model_runtimes())}]")
+
+    @staticmethod
+    def _matches(version: dict, params) -> bool:
+        """Whether a layer version declares the CompatibleRuntime and CompatibleArchitecture asked for."""
+        runtime, arch = params.get("CompatibleRuntime"), params.get("CompatibleArchitecture")
+        return (runtime is None or runtime in (version.get("CompatibleRuntimes") or ())) and \
+            (arch is None or arch in (version.get("CompatibleArchitectures") or ()))
+
     def list_layer_versions(self, ctx, params):
+        self._check_runtime_filter(params)
         name = params["LayerName"].split(":layer:", 1)[-1]
-        versions = [_public(v) for v in self.store.list_layer_versions(ctx.account, ctx.region, name)]
+        versions = [_public(v) for v in self.store.list_layer_versions(ctx.account, ctx.region, name)
+                    if self._matches(v, params)]
         for v in versions:
             v.pop("Content", None)
         return {"LayerVersions": versions}
 
     def list_layers(self, ctx, params):
+        self._check_runtime_filter(params)
         layers = []
         for name, latest in self.store.list_layers(ctx.account, ctx.region):
+            if not self._matches(latest, params):  # the latest version that matches, if any does
+                latest = next((v for v in self.store.list_layer_versions(ctx.account, ctx.region, name)
+                               if self._matches(v, params)), None)
+                if latest is None:
+                    continue
             version = _public(latest)
             version.pop("Content", None)
             layers.append({"LayerName": name, "LayerArn": latest["LayerArn"], "LatestMatchingVersion": version})
