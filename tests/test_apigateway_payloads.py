@@ -396,3 +396,40 @@ def test_documentation_parts_are_imported_with_the_api_and_by_import_documentati
             apigw.import_documentation_parts(restApiId="nope000000", mode="merge", body=json.dumps(DOCUMENTED))
     finally:
         apigw.delete_rest_api(restApiId=api_id)
+
+
+def test_test_invoke_method_logs_its_steps_and_reports_the_methods_headers(apigw, endpoint):
+    api = Api(apigw, endpoint, "test-invoke-log")
+    rid = api.method("/pets/{petId}", "GET", {"type": "MOCK", "requestTemplates": {"application/json":
+                                                                                   '{"statusCode": 200}'}},
+                     {"200": {"responseTemplates": {"application/json": '{"petId": "$input.params(\'petId\')"}'}}})
+    out = apigw.test_invoke_method(restApiId=api.id, resourceId=rid, httpMethod="GET",
+                                   pathWithQueryString="/pets/123?foo=bar")
+    assert out["status"] == 200 and json.loads(out["body"]) == {"petId": "123"}
+    assert out["headers"] == {"Content-Type": "application/json"}
+    lines = [line.split(" : ", 1)[-1] for line in out["log"].split("\n")]
+    assert lines[0].startswith("Execution log for request ")
+    assert lines[1:] == [
+        f"Starting execution for request: {lines[0].rsplit(' ', 1)[1]}",
+        "HTTP Method: GET, Resource Path: /pets/123", "Method request path: {petId=123}",
+        "Method request query string: {foo=bar}", "Method request headers: {}",
+        "Method request body before transformations: ",
+        'Method response body after transformations: {"petId": "123"}',
+        "Method response headers: {Content-Type=application/json}", "Successfully completed execution",
+        "Method completed with status: 200", ""]
+
+
+def test_test_invoke_method_of_an_any_method_and_an_endpoint_without_host(apigw, endpoint):
+    api = Api(apigw, endpoint, "test-invoke-any")
+    apigw.put_method(restApiId=api.id, resourceId=api.root, httpMethod="ANY", authorizationType="NONE")
+    apigw.put_integration(restApiId=api.id, resourceId=api.root, httpMethod="ANY", type="HTTP_PROXY",
+                          uri="https://${stageVariables.testHost}", integrationHttpMethod="ANY")
+    out = apigw.test_invoke_method(restApiId=api.id, resourceId=api.root, httpMethod="GET")
+    assert out["status"] == 500 and json.loads(out["body"]) == {"message": "Internal server error"}
+    assert out["headers"] == {"x-amzn-ErrorType": "InternalServerErrorException"}
+    assert "Execution failed due to configuration error: Invalid endpoint address" in out["log"]
+    assert "Successfully completed execution" not in out["log"]
+    # a method the resource does not have (no ANY): AWS's 404
+    other = Api(apigw, endpoint, "test-invoke-none")
+    with pytest.raises(apigw.exceptions.NotFoundException):
+        apigw.test_invoke_method(restApiId=other.id, resourceId=other.root, httpMethod="GET")

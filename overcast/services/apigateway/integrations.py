@@ -451,6 +451,11 @@ class Integrations:
                 paths.setdefault(name, value)
         for name, value in paths.items():
             uri = uri.replace("{" + name + "+}", value).replace("{" + name + "}", value)
+        if not uri.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]:
+            # no host (a stage variable the stage does not define): AWS's configuration error, 500
+            state.failure_log = "Execution failed due to configuration error: Invalid endpoint address"
+            log.warning("API Gateway %s: integration endpoint %r has no host", stage.api_id, uri)
+            raise GatewayError("API_CONFIGURATION_ERROR")
         return uri
 
     async def _http_proxy(self, stage, state, plan, timeout) -> HttpResponse:

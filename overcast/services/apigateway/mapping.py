@@ -266,6 +266,7 @@ class RequestState:
         self.resource = None
         self.plan = None
         self.trace_header: str | None = None  # the X-Amzn-Trace-Id a Lambda proxy event carried
+        self.failure_log: str | None = None  # why the execution failed, for TestInvokeMethod's log
         self.api_key = None
         self.authorizer_api_key = None
         self.authorizer: dict | None = None  # {principalId, claims or context...}

@@ -798,7 +798,8 @@ class ApiGatewayProvider(Provider):
     async def test_invoke_method(self, ctx, params):
         api = self._api(ctx, params["restApiId"], "Invalid Resource identifier specified")
         resource = self._resource(api, params["resourceId"])
-        self._method(api, params["resourceId"], params["httpMethod"])
+        if "ANY" not in (resource.get("resourceMethods") or {}):  # an ANY method answers every method
+            self._method(api, params["resourceId"], params["httpMethod"])
         return await self.plane.test_invoke_method(ctx, api, resource, params["httpMethod"].upper(), params)
 
     # -- integrations ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from overcast import tracing
+from overcast import tracing, vtl
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.services.apigateway import authorizers, integrations, mapping
 from overcast.services.apigateway.errors import GATEWAY_ERRORS, GatewayError
@@ -464,18 +464,41 @@ class DataPlane:
         segments = [s for s in path.split("/") if s]
         found = match_route(compiled.router, segments, http_method)
         state.bind(resource, plan, found[1] if found and found[0]["id"] == resource["id"] else {})
+        failed = False
         try:
             plan.validate(state)
             response = await self.integrations.run(compiled, state, plan)
         except GatewayError as e:
+            failed = True
             response = self.gateway_response(compiled, state, e)
+        # the answer's headers as TestInvokeMethod reports them: the method's own (AWS's recorded
+        # answers leave out the request ids and, for a failure, the Content-Type)
+        dropped = {"x-amzn-requestid", "x-amz-apigw-id", "connection"} | ({"content-type"} if failed else set())
         multi: dict[str, list[str]] = {}
         for k, v in response.headers:
-            multi.setdefault(k, []).append(v)
-        return {"status": response.status, "body": response.body.decode("utf-8", "replace"),
-                "headers": {k: v[-1] for k, v in multi.items()}, "multiValueHeaders": multi,
-                "log": f"Execution log for request {state.request_id}\nMethod completed with status: {response.status}",
-                "latency": int((time.monotonic() - started) * 1000)}
+            if k.lower() not in dropped:
+                name = "x-amzn-ErrorType" if k.lower() == "x-amzn-errortype" else k
+                multi.setdefault(name, []).append(v)
+        headers = {k: v[-1] for k, v in multi.items()}
+        body_out = response.body.decode("utf-8", "replace")
+        stamp = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime())
+        lines = [f"Starting execution for request: {state.request_id}",
+                 f"HTTP Method: {http_method}, Resource Path: {path}",
+                 f"Method request path: {vtl.java_map_text(dict(state.path_params), str)}",
+                 f"Method request query string: {vtl.java_map_text(dict(state.query), str)}",
+                 f"Method request headers: {vtl.java_map_text(dict(params.get('headers') or {}), str)}",
+                 f"Method request body before transformations: {params.get('body') or ''}"]
+        if failed:
+            if state.failure_log:
+                lines.append(state.failure_log)
+        else:
+            lines += [f"Method response body after transformations: {body_out}",
+                      f"Method response headers: {vtl.java_map_text(headers, str)}",
+                      "Successfully completed execution"]
+        lines.append(f"Method completed with status: {response.status}")
+        log_text = f"Execution log for request {state.request_id}\n" + "".join(f"{stamp} : {line}\n" for line in lines)
+        return {"status": response.status, "body": body_out, "headers": headers, "multiValueHeaders": multi,
+                "log": log_text, "latency": int((time.monotonic() - started) * 1000)}
 
     async def test_authorizer(self, ctx, api, authorizer, params):
         return await authorizers.test_invoke(self, ctx, api, authorizer, params)
