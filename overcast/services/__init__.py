@@ -122,6 +122,7 @@ SERVICES: dict[str, ServiceSpec] = {
             host_prefixes=("s3",),
             stream_body=True,
             front="overcast.services.s3.front:S3Front",
+            shares_work=True,
             pending_work=(("s3", "overcast.services.s3.store:has_pending_work"),),
             blob_prefixes=(("s3", "s3", "overcast.services.s3.store:blobs_in_use"),),
         ),
@@ -207,6 +208,7 @@ SERVICES: dict[str, ServiceSpec] = {
             signing_names=("glue",),
             target_prefixes=("AWSGlue",),
             host_prefixes=("glue",),
+            shares_work=True,
             pending_work=(("glue", "overcast.services.glue.store:has_pending_work"),),
         ),
         ServiceSpec(
@@ -221,6 +223,7 @@ SERVICES: dict[str, ServiceSpec] = {
             "overcast.services.cloudformation.provider:CloudFormationProvider",
             signing_names=("cloudformation",),
             host_prefixes=("cloudformation",),
+            shares_work=True,
             pending_work=(("cloudformation", "overcast.services.cloudformation.store:has_pending_work"),),
         ),
         ServiceSpec(

@@ -861,9 +861,24 @@ class Engine:
         for stack in self.store.interrupted_stacks():
             self.launch(stack["StackId"], self._recover(stack))
 
-    async def _recover(self, stack: dict) -> None:
+    async def take_over(self) -> None:
+        """(A cluster) Finish or roll back the operations that dead nodes were running, as a
+        restart does its own."""
+        coordination = self.provider.providers.coordination
+        try:
+            others = self.store.operation_nodes()
+            dead = await coordination.dead_nodes(node for node in others if node is not None)
+            stacks = self.store.claim_operations(sorted(dead), None in others)
+        except Exception as e:
+            log.warning("resuming the stack operations of dead nodes: %s", e)
+            return
+        for stack in stacks:
+            self.launch(stack["StackId"], self._recover(
+                stack, "the overcast node running the stack's operation stopped while it was in progress"))
+
+    async def _recover(self, stack: dict,
+                       reason: str = "overcast restarted while the stack's operation was in progress") -> None:
         status = stack["StackStatus"]
-        reason = "overcast restarted while the stack's operation was in progress"
         if status in ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"):
             if status == "CREATE_IN_PROGRESS":
                 self.stack_status(stack, "ROLLBACK_IN_PROGRESS", reason)

@@ -46,11 +46,21 @@ class CloudFormationProvider(Provider):
 
     def __init__(self, providers):
         super().__init__(providers)
-        self.store = CfnStore(self.db)
+        coordination = providers.coordination
+        self.store = CfnStore(self.db, coordination.node_id)
         self.engine = Engine(self)
         self.waiters = Waiters()  # keyed by stack id: a parent stack waits for its nested stacks
+        # On a cluster, a stack's operation runs on the node that received its request (the stack's
+        # row names the node that set its status); a live node resumes a dead node's operations
+        # as a restart resumes its own.
+        self._cluster = coordination.cluster
+        if self._cluster:
+            coordination.on_nodes_gone(lambda: asyncio.get_running_loop().create_task(self.engine.take_over()))
 
     async def start(self) -> None:
+        if self._cluster:
+            await self.engine.take_over()
+            return
         await self.engine.recover()
 
     async def stop(self) -> None:

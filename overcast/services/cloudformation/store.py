@@ -61,6 +61,9 @@ MIGRATIONS = [
         PRIMARY KEY (account, region, name, stack_id)
     );
     """,
+    # the node running the stack's operation: the one that wrote its last status (a cluster: a
+    # dead node's operations are resumed by a live node)
+    "ALTER TABLE cfn_stacks ADD COLUMN node TEXT;",
 ]
 
 _ACTIVE_STATUSES = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS",
@@ -79,8 +82,9 @@ def has_pending_work(db) -> bool:
 
 
 class CfnStore:
-    def __init__(self, db):
+    def __init__(self, db, node: str | None = None):
         self.db = db
+        self.node = node  # this node's id, written with each status it sets
         db.migrate(SCHEMA, MIGRATIONS)
 
     def transaction(self):
@@ -90,11 +94,13 @@ class CfnStore:
 
     def put_stack(self, stack: dict) -> None:
         self.db.execute(
-            "INSERT INTO cfn_stacks(stack_id, account, region, name, status, deleted, created, doc) "
-            "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(stack_id) DO UPDATE SET status = excluded.status, "
-            "deleted = excluded.deleted, doc = excluded.doc",
+            "INSERT INTO cfn_stacks(stack_id, account, region, name, status, deleted, created, doc, node) "
+            "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(stack_id) DO UPDATE SET status = excluded.status, "
+            "deleted = excluded.deleted, doc = excluded.doc, "
+            # a status is set by the node running the operation (other writes, tags, keep it)
+            "node = CASE WHEN cfn_stacks.status = excluded.status THEN cfn_stacks.node ELSE excluded.node END",
             (stack["StackId"], stack["account"], stack["region"], stack["StackName"], stack["StackStatus"],
-             int(stack["StackStatus"] == "DELETE_COMPLETE"), stack["CreationTime"], _dumps(stack)))
+             int(stack["StackStatus"] == "DELETE_COMPLETE"), stack["CreationTime"], _dumps(stack), self.node))
 
     def get_stack(self, stack_id: str) -> dict | None:
         row = self.db.query_one("SELECT doc FROM cfn_stacks WHERE stack_id = ?", (stack_id,))
@@ -115,6 +121,27 @@ class CfnStore:
         marks = ",".join("?" * len(_ACTIVE_STATUSES))
         return [orjson.loads(r[0]) for r in self.db.query(
             f"SELECT doc FROM cfn_stacks WHERE status IN ({marks}) ORDER BY created", _ACTIVE_STATUSES)]
+
+    def operation_nodes(self) -> set[str | None]:
+        """The other nodes running stack operations (None: an operation with no node recorded)."""
+        marks = ",".join("?" * len(_ACTIVE_STATUSES))
+        return {r[0] for r in self.db.query(
+            f"SELECT DISTINCT node FROM cfn_stacks WHERE status IN ({marks}) AND (node IS NULL OR node != ?)",
+            (*_ACTIVE_STATUSES, self.node))}
+
+    def claim_operations(self, dead: list[str], unowned: bool) -> list[dict]:
+        """The stacks whose operation dead nodes (with `unowned`, no node) were running become
+        this node's, each taken by one node (the UPDATE re-checks its WHERE on a row another node
+        changed): their docs, oldest first."""
+        if not dead and not unowned:
+            return []
+        marks = ",".join("?" * len(_ACTIVE_STATUSES))
+        owner = " OR ".join(([f"node IN ({','.join('?' * len(dead))})"] if dead else []) +
+                            (["node IS NULL"] if unowned else []))
+        stacks = [orjson.loads(r[0]) for r in self.db.query(
+            f"UPDATE cfn_stacks SET node = ? WHERE status IN ({marks}) AND ({owner}) RETURNING doc",
+            (self.node, *_ACTIVE_STATUSES, *dead))]
+        return sorted(stacks, key=lambda stack: stack["CreationTime"])
 
     # -- resources ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.glue import crawler as infer
 from overcast.services.glue.store import GlueStore
+from overcast.storage.coordination import WorkKind
 
 log = logging.getLogger("overcast.glue")
 STOPPING_SECONDS = 0.2
@@ -119,15 +120,62 @@ class GlueProvider(Provider):
         self._crawls: dict[tuple, asyncio.Task] = {}
         self._timers: dict[tuple, asyncio.TimerHandle] = {}
         self._stopped = False
+        # On a cluster, crawler schedules fire on the one node holding the lease "glue:schedules"
+        # (storage/coordination.py; the others tell it of a change on the channel "glue"), a crawl
+        # runs on the node that started it (its row names it), and the crawls of a node that died
+        # are ended by a live node as a restart ends them. One node: all of it is this node's.
+        coordination = providers.coordination
+        self._coordination = coordination
+        self._node = coordination.node_id
+        self._channel = coordination.channel("glue")
+        self._arms = self._channel is None
+        self._schedules = WorkKind("glue", lambda: ("glue:schedules",), self._take_schedules, self._give_schedules)
+        if self._channel is not None:
+            self._channel.subscribe(self._heard, self._heard)
+            coordination.on_nodes_gone(lambda: asyncio.get_running_loop().create_task(self._take_over()))
 
     async def start(self) -> None:
+        if self._channel is not None:
+            self._coordination.register(self._schedules)
+            await self._take_over()
+            return
         for account, region, doc, _metrics in self.store.crawlers():
             if doc.get("State") in ("RUNNING", "STOPPING"):  # interrupted by a restart
-                doc["State"] = "READY"
-                doc["LastCrawl"] = {**(doc.get("LastCrawl") or {}), "Status": "FAILED",
-                                    "ErrorMessage": "The crawl was interrupted by a restart of overcast."}
-                self.store.put_crawler(account, region, doc, False)
+                self._interrupted(account, region, doc, "a restart of overcast")
             self._arm(account, region, doc)
+
+    def _interrupted(self, account, region, doc, cause: str) -> None:
+        doc["State"] = "READY"
+        doc["LastCrawl"] = {**(doc.get("LastCrawl") or {}), "Status": "FAILED",
+                            "ErrorMessage": f"The crawl was interrupted by {cause}."}
+        self.store.put_crawl(account, region, doc, None)
+
+    async def _take_over(self) -> None:
+        """(A cluster) End the crawls that dead nodes were running, as a restart ends its own."""
+        try:
+            others = self.store.crawl_nodes(self._node)
+            dead = await self._coordination.dead_nodes(node for node in others if node is not None)
+            for account, region, name in self.store.claim_crawls(self._node, sorted(dead), None in others):
+                found = self.store.crawler(account, region, name)
+                if found is not None:
+                    self._interrupted(account, region, found[0], "the loss of the overcast node running it")
+        except Exception as e:
+            log.warning("ending the crawls of dead nodes: %s", e)
+
+    def _take_schedules(self, _name: str) -> None:
+        self._arms = True
+        for account, region, doc, _metrics in self.store.crawlers():
+            self._arm(account, region, doc)
+
+    def _give_schedules(self, _name: str) -> None:
+        self._arms = False
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    def _heard(self, _key=None) -> None:
+        if self._arms:
+            self._take_schedules("glue:schedules")
 
     async def stop(self) -> None:
         self._stopped = True
@@ -631,7 +679,7 @@ class GlueProvider(Provider):
             raise AwsError("CrawlerStoppingException", f"Crawler with name {doc['Name']} is stopping")
         doc["State"] = "RUNNING"
         doc["CrawlElapsedTime"] = 0
-        self.store.put_crawler(account, region, doc, False)
+        self.store.put_crawl(account, region, doc, self._node)
         key = (account, region, doc["Name"])
         self._crawls[key] = asyncio.get_running_loop().create_task(self._crawl(account, region, doc["Name"]))
 
@@ -669,6 +717,7 @@ class GlueProvider(Provider):
         metrics = {"runs": (metrics.get("runs") or [])[-20:] + [round(elapsed, 3)], "created": created,
                    "updated": updated, "deleted": 0}
         self.store.put_crawler(account, region, doc, False, metrics)
+        self.store.put_crawl(account, region, doc, None)
         self._crawls.pop((account, region, name), None)
 
     async def _list(self, account, region, bucket: str, prefix: str) -> list[tuple[str, int, str]]:
@@ -801,6 +850,9 @@ class GlueProvider(Provider):
     # -- schedules ------------------------------------------------------------------------------
 
     def _arm(self, account, region, doc) -> None:
+        if not self._arms:  # (a cluster) the node holding "glue:schedules" fires them: tell it
+            self._channel.publish("schedules")
+            return
         key = (account, region, doc["Name"])
         timer = self._timers.pop(key, None)
         if timer:

@@ -36,6 +36,8 @@ MIGRATIONS = [
         arn TEXT PRIMARY KEY, tags TEXT NOT NULL
     );
     """,
+    # the node running a crawl (a cluster: a dead node's crawls are ended by a live node)
+    "ALTER TABLE glue_crawlers ADD COLUMN node TEXT;",
 ]
 
 
@@ -184,6 +186,28 @@ class GlueStore:
                                    "name=?", (_j(doc), _j(metrics), account, region, doc["Name"])) == 1
         return self.db.execute("UPDATE glue_crawlers SET doc=? WHERE account=? AND region=? AND name=?",
                                (_j(doc), account, region, doc["Name"])) == 1
+
+    def put_crawl(self, account, region, doc, node: str | None) -> None:
+        """A crawl begins on `node` (its doc RUNNING), or ends (None)."""
+        self.db.execute("UPDATE glue_crawlers SET doc=?, node=? WHERE account=? AND region=? AND name=?",
+                        (_j(doc), node, account, region, doc["Name"]))
+
+    def crawl_nodes(self, exclude: str) -> set[str | None]:
+        """The other nodes running crawls (None: a crawl running with no node recorded)."""
+        return {row[0] for row in self.db.query(
+            "SELECT DISTINCT node FROM glue_crawlers WHERE (node IS NOT NULL AND node != ?) OR (node IS NULL AND "
+            "(doc LIKE '%\"RUNNING\"%' OR doc LIKE '%\"STOPPING\"%'))", (exclude,))}
+
+    def claim_crawls(self, node: str, dead: list[str], unowned: bool) -> list[tuple[str, str, str]]:
+        """The crawls of dead nodes (with `unowned`, those running with no node recorded) become
+        `node`'s, each taken by one node: (account, region, name)."""
+        if not dead and not unowned:
+            return []
+        where = " OR ".join(([f"node IN ({','.join('?' * len(dead))})"] if dead else []) +
+                            (["(node IS NULL AND (doc LIKE '%\"RUNNING\"%' OR doc LIKE '%\"STOPPING\"%'))"]
+                             if unowned else []))
+        return [tuple(row) for row in self.db.query(
+            f"UPDATE glue_crawlers SET node = ? WHERE {where} RETURNING account, region, name", (node, *dead))]
 
     def delete_crawler(self, account, region, name) -> bool:
         with self.db.transaction():

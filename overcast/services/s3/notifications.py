@@ -81,6 +81,7 @@ class Notifier:
         # In-process listeners on a bucket's new objects (CloudFormation waits for custom
         # resources' answers this way): bucket name -> callbacks taking the object key.
         self._watchers: dict[str, set] = {}
+        self._node = provider.providers.coordination.node_id  # written on the rows this node delivers
 
     def _principal(self, ctx) -> str:
         """userIdentity.principalId: "AWS:" and the IAM user's unique id (AIDA...) for an IAM user's
@@ -219,11 +220,28 @@ class Notifier:
         caller's transaction, S3Provider._atomic); delivery starts once that code has returned
         to the loop, that is once it committed (a rolled-back row is not found, and skipped)."""
         delivery_id = self.provider.store.add_delivery(bucket.name, bucket.account, kind, arn, message,
-                                                       tracing.current_header())
+                                                       tracing.current_header(), self._node)
         try:
             asyncio.get_running_loop().call_soon(self._start, delivery_id)
         except RuntimeError:
             pass  # no loop running: delivered when the provider next starts (resume)
+
+    async def take_over(self) -> None:
+        """(A cluster) Deliver the notifications that dead nodes committed and did not deliver:
+        each row is taken by one live node (its `node` set to this one's while it still names the
+        dead one). Run at start and whenever a node is seen gone."""
+        store, coordination = self.provider.store, self.provider.providers.coordination
+        try:
+            others = store.delivery_nodes(self._node)
+            dead = await coordination.dead_nodes(node for node in others if node is not None)
+            taken = store.claim_deliveries(self._node, sorted(dead), None in others)
+        except Exception as e:
+            log.warning("taking over the S3 notifications of dead nodes: %s", e)
+            return
+        if taken:
+            log.info("delivering %d S3 notification(s) left by dead node(s)", len(taken))
+        for delivery_id in taken:
+            self._start(delivery_id)
 
     def resume(self) -> None:
         """Deliver the notifications committed but not delivered before a crash or a stop."""
@@ -231,7 +249,7 @@ class Notifier:
             self._start(delivery_id)
 
     def _start(self, delivery_id: int) -> None:
-        self._spawn(self._run(delivery_id))
+        self.spawn(self._run(delivery_id))
 
     async def _run(self, delivery_id: int) -> None:
         row = self.provider.store.delivery(delivery_id)
@@ -244,7 +262,7 @@ class Notifier:
             await self._deliver(kind, arn, message, BucketRef(bucket_name, account))
         self.provider.store.delete_delivery(delivery_id)  # after one attempt, as before: at least once
 
-    def _spawn(self, coroutine) -> None:
+    def spawn(self, coroutine) -> None:
         try:
             task = asyncio.get_running_loop().create_task(coroutine)
         except RuntimeError:

@@ -43,6 +43,7 @@ from overcast.services.s3.blobio import (
 from overcast.services.s3.notifications import Notifier
 from overcast.services.s3.store import Bucket, Obj, S3Store
 from overcast.storage import BlobStore
+from overcast.storage.coordination import WorkKind
 
 log = logging.getLogger("overcast.s3")
 
@@ -206,10 +207,24 @@ class S3Provider(Provider):
         self.notifier = Notifier(self)
         self._orphans: list[str] | None = None  # blob files to delete once _atomic's transaction commits
         self._reaper: asyncio.TimerHandle | None = None
-        self._reaping = False
+        # On a cluster, lifecycle expiry runs on the one node holding the lease "s3:lifecycle"
+        # (storage/coordination.py); the others tell it when a bucket's rules change (channel
+        # "s3"). One node: it is this node's.
+        coordination = providers.coordination
+        self._coordination = coordination
+        self._channel = coordination.channel("s3")
+        self._reaps = self._channel is None
+        self._lifecycle = WorkKind("s3", lambda: ("s3:lifecycle",), self._take_lifecycle, self._give_lifecycle)
+        if self._channel is not None:
+            self._channel.subscribe(self._lifecycle_changed, self._lifecycle_changed)
+            coordination.on_nodes_gone(lambda: self.notifier.spawn(self.notifier.take_over()))
 
     async def start(self) -> None:
         self._kms = await self.providers.get("kms")  # the keys of SSE-KMS objects
+        if self._channel is not None:
+            self._coordination.register(self._lifecycle)
+            await self.notifier.take_over()  # the notifications dead nodes left undelivered
+            return
         self._schedule_reaper(1.0)
         self.notifier.resume()  # notifications committed before a crash or a stop
 
@@ -2085,7 +2100,24 @@ class S3Provider(Provider):
 
     # -- lifecycle expiration: a timer, rescheduled for the next object due ----------------------
 
+    def _take_lifecycle(self, _name: str) -> None:
+        self._reaps = True
+        self._schedule_reaper(0.05)  # what came due while no node held the lease
+
+    def _give_lifecycle(self, _name: str) -> None:
+        self._reaps = False
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+
+    def _lifecycle_changed(self, _key=None) -> None:
+        if self._reaps:
+            self._schedule_reaper(0.05)
+
     def _schedule_reaper(self, delay: float) -> None:
+        if not self._reaps:  # (a cluster) the node holding "s3:lifecycle" expires: tell it to look again
+            self._channel.publish("lifecycle")
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

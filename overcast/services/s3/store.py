@@ -73,6 +73,8 @@ MIGRATIONS = [
     """,
     # the trace of the write that emitted a notification (an X-Ray trace header), for its delivery
     "ALTER TABLE s3_deliveries ADD COLUMN trace TEXT;",
+    # the node delivering a notification (a cluster: a dead node's are taken by a live one)
+    "ALTER TABLE s3_deliveries ADD COLUMN node TEXT;",
 ]
 
 
@@ -340,9 +342,9 @@ class S3Store:
     # -- event notifications waiting for delivery ----------------------------------------------
 
     def add_delivery(self, bucket: str, account: str, kind: str, arn: str, message: str,
-                     trace: str | None = None) -> int:
-        return self.db.insert("INSERT INTO s3_deliveries(bucket, account, kind, arn, message, trace) "
-                              "VALUES(?,?,?,?,?,?)", (bucket, account, kind, arn, message, trace))
+                     trace: str | None = None, node: str | None = None) -> int:
+        return self.db.insert("INSERT INTO s3_deliveries(bucket, account, kind, arn, message, trace, node) "
+                              "VALUES(?,?,?,?,?,?,?)", (bucket, account, kind, arn, message, trace, node))
 
     def delivery(self, delivery_id: int) -> tuple[str, str, str, str, str, str | None] | None:
         """(bucket, its account, kind, destination ARN, message, trace header) of a pending notification."""
@@ -351,6 +353,21 @@ class S3Store:
 
     def delete_delivery(self, delivery_id: int) -> None:
         self.db.execute("DELETE FROM s3_deliveries WHERE id = ?", (delivery_id,))
+
+    def delivery_nodes(self, exclude: str) -> set[str | None]:
+        """The other nodes (None: no node recorded) with notifications not delivered yet."""
+        return {row[0] for row in self.db.query(
+            "SELECT DISTINCT node FROM s3_deliveries WHERE node IS NULL OR node != ?", (exclude,))}
+
+    def claim_deliveries(self, node: str, dead: list[str], unowned: bool) -> list[int]:
+        """The notifications of dead nodes (and with `unowned`, of none) become `node`'s: each row
+        is taken by one node (the UPDATE re-checks its WHERE on a row another node changed)."""
+        if not dead and not unowned:
+            return []
+        marks = ",".join("?" * len(dead))
+        where = " OR ".join(([f"node IN ({marks})"] if dead else []) + (["node IS NULL"] if unowned else []))
+        return sorted(row[0] for row in self.db.query(
+            f"UPDATE s3_deliveries SET node = ? WHERE {where} RETURNING id", (node, *dead)))
 
     def pending_deliveries(self) -> list[int]:
         return [r[0] for r in self.db.query("SELECT id FROM s3_deliveries ORDER BY id")]
