@@ -27,6 +27,7 @@ from overcast.services.cloudformation.resources.base import (
 from overcast.services.cloudformation.template import format_error, validation_error
 
 log = logging.getLogger("overcast.cloudformation")
+RESTARTED = "overcast restarted while the stack's operation was in progress"  # the reason a recovery gives
 
 CREATE_FAILED_REASON = "The following resource(s) failed to {what}: [{names}]. "
 RETAIN = ("Retain", "Snapshot", "RetainExceptOnCreate")
@@ -861,9 +862,10 @@ class Engine:
         for stack in self.store.interrupted_stacks():
             self.launch(stack["StackId"], self._recover(stack))
 
-    async def take_over(self) -> None:
+    async def take_over(self, at_start: bool = False) -> None:
         """(A cluster) Finish or roll back the operations that dead nodes were running, as a
-        restart does its own."""
+        restart does its own. `at_start`: this node is starting (the dead node may be this
+        server's earlier run: the reason a restart gives)."""
         coordination = self.provider.providers.coordination
         try:
             others = self.store.operation_nodes()
@@ -872,12 +874,12 @@ class Engine:
         except Exception as e:
             log.warning("resuming the stack operations of dead nodes: %s", e)
             return
+        reason = RESTARTED if at_start else \
+            "the overcast node running the stack's operation stopped while it was in progress"
         for stack in stacks:
-            self.launch(stack["StackId"], self._recover(
-                stack, "the overcast node running the stack's operation stopped while it was in progress"))
+            self.launch(stack["StackId"], self._recover(stack, reason))
 
-    async def _recover(self, stack: dict,
-                       reason: str = "overcast restarted while the stack's operation was in progress") -> None:
+    async def _recover(self, stack: dict, reason: str = RESTARTED) -> None:
         status = stack["StackStatus"]
         if status in ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"):
             if status == "CREATE_IN_PROGRESS":

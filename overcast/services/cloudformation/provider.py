@@ -59,7 +59,7 @@ class CloudFormationProvider(Provider):
 
     async def start(self) -> None:
         if self._cluster:
-            await self.engine.take_over()
+            await self.engine.take_over(at_start=True)
             return
         await self.engine.recover()
 

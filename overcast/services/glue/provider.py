@@ -137,7 +137,7 @@ class GlueProvider(Provider):
     async def start(self) -> None:
         if self._channel is not None:
             self._coordination.register(self._schedules)
-            await self._take_over()
+            await self._take_over("a restart of overcast")
             return
         for account, region, doc, _metrics in self.store.crawlers():
             if doc.get("State") in ("RUNNING", "STOPPING"):  # interrupted by a restart
@@ -150,15 +150,16 @@ class GlueProvider(Provider):
                             "ErrorMessage": f"The crawl was interrupted by {cause}."}
         self.store.put_crawl(account, region, doc, None)
 
-    async def _take_over(self) -> None:
-        """(A cluster) End the crawls that dead nodes were running, as a restart ends its own."""
+    async def _take_over(self, cause: str = "the loss of the overcast node running it") -> None:
+        """(A cluster) End the crawls that dead nodes were running, as a restart ends its own
+        (at start-up, the dead node may be this server's earlier run: `cause` says a restart)."""
         try:
             others = self.store.crawl_nodes(self._node)
             dead = await self._coordination.dead_nodes(node for node in others if node is not None)
             for account, region, name in self.store.claim_crawls(self._node, sorted(dead), None in others):
                 found = self.store.crawler(account, region, name)
                 if found is not None:
-                    self._interrupted(account, region, found[0], "the loss of the overcast node running it")
+                    self._interrupted(account, region, found[0], cause)
         except Exception as e:
             log.warning("ending the crawls of dead nodes: %s", e)
 
