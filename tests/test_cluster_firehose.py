@@ -95,6 +95,23 @@ def test_records_put_on_every_node_are_flushed_once_by_the_lease_holder(nodes):
     assert holders(endpoints[0], "firehose:") == {}  # deleted: its lease is given back
 
 
+def test_a_buffer_filled_on_other_nodes_is_flushed_by_size_at_once(nodes):
+    """The holder counts the bytes other nodes buffered (their notifications carry them): a
+    buffer reaching SizeInMBs is flushed then, not when the interval (900 s) runs out."""
+    endpoints = [n.endpoint for n in nodes]
+    s3 = make_client(endpoints[0], "s3")
+    bucket, stream = name("fh-size"), name("size")
+    s3.create_bucket(Bucket=bucket)
+    make_stream(make_client(endpoints[0], "firehose"), stream, bucket, interval=900)
+    assert list(stream_lease(endpoints[0]).values()) == [cluster_view(endpoints[0])["node"]]
+    record = b"x" * (300 * 1024) + b"\n"
+    for i in range(4):  # 1.2 MB, on the two nodes that do not hold the stream
+        make_client(endpoints[1 + i % 2], "firehose").put_record(DeliveryStreamName=stream, Record={"Data": record})
+    found = wait_records(s3, bucket, 3, timeout=10)
+    assert len(found) >= 3  # (1 MiB holds three records: the first flush takes them)
+    make_client(endpoints[0], "firehose").delete_delivery_stream(DeliveryStreamName=stream)
+
+
 def test_a_killed_holders_buffer_is_flushed_by_another_node_once(request):
     url, drop = create_database("overcast_firehose_kill")
     nodes = start_nodes(url, 3)

@@ -108,6 +108,7 @@ class FirehoseProvider(Provider):
         self._coordination = providers.coordination
         self._channel = self._coordination.channel("firehose")  # None on one node: every stream is its own
         self._held: set[int] = set()  # (cluster) the streams whose lease this node holds
+        self._outgoing: dict[int, int] = {}  # (cluster) stream id -> bytes buffered this turn, for their holders
         self._work = WorkKind("firehose", self._leases, self._take, self._give)
         if self._channel is not None:
             self._channel.subscribe(self._buffered_elsewhere, self._look_again)
@@ -162,25 +163,42 @@ class FirehoseProvider(Provider):
         self._pending.pop(sid, None)
 
     def _buffered(self, stream: Stream, size: int) -> None:
-        """Records were committed to the stream's buffer: count them here, or tell the holder."""
+        """Records were committed to the stream's buffer: count them here, or tell the holder
+        (one notification per stream and loop turn, with the bytes added: the holder counts
+        them as its own, with no query of the buffer's size)."""
         if self._channel is None or stream.id in self._held:
             self._added(stream, size)
-        else:
-            self._channel.publish(stream.id)
+            return
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._send_outgoing)
+        self._outgoing[stream.id] = self._outgoing.get(stream.id, 0) + size
 
-    def _buffered_elsewhere(self, sid) -> None:
+    def _send_outgoing(self) -> None:
+        outgoing, self._outgoing = self._outgoing, {}
+        for sid, size in outgoing.items():
+            self._channel.publish((sid, size))
+
+    def _buffered_elsewhere(self, key) -> None:
+        sid, size = key
         if sid not in self._held:
             return
         stream = self.store.by_id(sid)
         if stream is None:  # deleted on another node: give its lease back now
             self._coordination.end(self._work, f"firehose:{sid}")
-        elif not (sid in self._flushing and not self._flushing[sid].done()):  # (a flush re-checks when it ends)
-            self._schedule(stream)
+        else:
+            self._added(stream, size)
 
     def _look_again(self) -> None:
-        """Notifications may have been missed (the connection for them was lost)."""
+        """Notifications may have been missed (the connection for them was lost): read the
+        buffers of the streams held here again."""
         for sid in list(self._held):
-            self._buffered_elsewhere(sid)
+            stream = self.store.by_id(sid)
+            if stream is None:
+                self._coordination.end(self._work, f"firehose:{sid}")
+                continue
+            self._pending[sid] = self.store.buffer_state(sid)[0]
+            if not (sid in self._flushing and not self._flushing[sid].done()):  # (a flush re-checks when it ends)
+                self._schedule(stream)
 
     def reset(self) -> None:
         for timer in self._timers.values():
@@ -317,7 +335,7 @@ class FirehoseProvider(Provider):
             if stream.id in self._held:
                 self._coordination.end(self._work, f"firehose:{stream.id}")
             else:
-                self._channel.publish(stream.id)  # the holder gives the lease back at once
+                self._channel.publish((stream.id, 0))  # the holder gives the lease back at once
         return {}
 
     def describe_delivery_stream(self, ctx, params):
