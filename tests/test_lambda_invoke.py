@@ -514,6 +514,18 @@ def test_a_configuration_update_is_seen_by_the_next_invocation(lam, unique_name)
 
 
 SEES = """import ctypes, os, random, resource, signal as signals, sys, threading
+def signal_main_from_a_thread():
+    outcome = []
+    def run():
+        try:
+            signals.pthread_kill(threading.main_thread().ident, 0)
+            outcome.append("ok")
+        except OSError as e:
+            outcome.append(repr(e))
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    return outcome[0]
 def handler(event, context):
     libc = ctypes.CDLL(None)
     signal = ctypes.c_int()
@@ -528,7 +540,7 @@ def handler(event, context):
             "signal_masks": [status[k].strip() for k in ("SigBlk", "SigIgn")],
             "handlers": {int(n): repr(signals.getsignal(n)) for n in signals.valid_signals() if signals.getsignal(n)},
             "threads": [status["Threads"].strip(), threading.active_count(), threading.get_native_id() == os.getpid()],
-            "random": random.random(),
+            "random": random.random(), "signal_main_from_a_thread": signal_main_from_a_thread(),
             "spare": "spare_runtime.py" in open("/proc/self/cmdline").read()}
 """
 
@@ -573,3 +585,4 @@ def test_a_runtime_started_ahead_of_need_gives_the_function_what_a_fresh_start_w
     assert ahead["pdeathsig"] == 9 and ahead["limit"][0] == (256 + 1024) * 1024 * 1024
     # the server's child (as a runtime it spawns), in a session of its own, one thread
     assert ahead["session_leader"] is True and ahead["threads"] == ["1", 1, True]
+    assert ahead["signal_main_from_a_thread"] == "ok"  # the C library's thread id is the spare's own

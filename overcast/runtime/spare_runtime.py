@@ -9,7 +9,7 @@ memory copy-on-write. Each fork is made with CLONE_PARENT, so that the spare is 
 as a spare or runtime the server spawns is (its parent process, the server's wait for its exit
 status, its death signal relative to the server); it then gets what a start gives a process:
 Python's own after-fork work (PyOS_AfterFork_Child: the `random` module re-seeded, locks and
-thread state reset), a session of its own, its stdin and its output pipe, the parent-death
+thread state reset), the C library's thread id (as its fork sets it), a session of its own, its stdin and its output pipe, the parent-death
 signal (a fork does not inherit it). The zygote is single-threaded and imports nothing that
 starts a thread, so the fork copies no lock held by another thread. What a fork shares with its
 zygote and a fresh start would not: the string hash seed and the address-space layout. It then becomes exactly what `python -m awslambdaric HANDLER`
@@ -45,9 +45,10 @@ _PRELOAD = ("json", "logging", "traceback", "decimal", "simplejson", "importlib"
             "awslambdaric.lambda_runtime_marshaller", "awslambdaric.lambda_context",
             "awslambdaric.lambda_runtime_log_utils")
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS = 1, 4, 38
-# clone(2)'s number where a zygote is used (the server checks the same table: runtime/spares.py)
-CLONE_SYSCALL = {"x86_64": 56, "aarch64": 220}
-_CLONE_PARENT, _SIGCHLD = 0x8000, 17
+# clone(2)'s number where a zygote is used (the server checks the same table: runtime/spares.py),
+# and the position of its child_tid argument (the architectures order them differently)
+CLONE_SYSCALL = {"x86_64": (56, 3), "aarch64": (220, 4)}
+_CLONE_PARENT, _CLONE_CHILD_SETTID, _SIGCHLD = 0x8000, 0x01000000, 17
 
 
 def _preload() -> None:
@@ -91,8 +92,21 @@ def _zygote(control_fd: int) -> None:
     # fork hooks run around it, as os.fork runs them
     libc = ctypes.PyDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
+    libc.pthread_self.restype = ctypes.c_void_p
     api = ctypes.pythonapi
-    number = CLONE_SYSCALL[os.uname().machine]
+    number, child_tid_at = CLONE_SYSCALL[os.uname().machine]
+    # The C library keeps the thread's id in its thread descriptor, which its fork() refreshes in
+    # the child (the kernel writes it there: CLONE_CHILD_SETTID); a bare clone would leave the
+    # zygote's, and pthread_kill on the spare's main thread from another thread would miss
+    # (ESRCH). Its place is found as the one int of the descriptor's first KB that holds this
+    # thread's id (the main thread's: the pid); not found exactly once, the clone goes without.
+    own = libc.pthread_self()
+    fields = (ctypes.c_int * 256).from_address(own)
+    found = [i for i in range(256) if fields[i] == os.getpid()]
+    arguments = [_CLONE_PARENT | _SIGCHLD, 0, 0, 0, 0]
+    if len(found) == 1:
+        arguments[0] |= _CLONE_CHILD_SETTID
+        arguments[child_tid_at] = ctypes.c_void_p(own + 4 * found[0])
     gc.collect()  # what a spare would collect soon after: done once, its pages shared
     control.send(b"R")  # loaded
     while True:
@@ -105,7 +119,7 @@ def _zygote(control_fd: int) -> None:
             control.send(b"E22")
             continue
         api.PyOS_BeforeFork()
-        pid = libc.syscall(number, _CLONE_PARENT | _SIGCHLD, 0, 0, 0, 0)
+        pid = libc.syscall(number, *arguments)
         error = ctypes.get_errno()
         if pid == 0:
             api.PyOS_AfterFork_Child()
