@@ -541,6 +541,8 @@ def handler(event, context):
             "handlers": {int(n): repr(signals.getsignal(n)) for n in signals.valid_signals() if signals.getsignal(n)},
             "threads": [status["Threads"].strip(), threading.active_count(), threading.get_native_id() == os.getpid()],
             "random": random.random(), "signal_main_from_a_thread": signal_main_from_a_thread(),
+            "fds": {fd: os.readlink(f"/proc/self/fd/{fd}").split(":")[0] for fd in os.listdir("/proc/self/fd")
+                    if os.path.exists(f"/proc/self/fd/{fd}")},
             "spare": "spare_runtime.py" in open("/proc/self/cmdline").read()}
 """
 
