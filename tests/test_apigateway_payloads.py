@@ -209,7 +209,7 @@ def test_json_service_action_with_query_parameters_answers_the_legacy_envelope(a
 
 def test_velocity_forms_of_aws_examples(apigw, endpoint):
     # `#set` of a hyphenated name and of bracketed map keys, `\'` in a string literal, and
-    # Velocity 1.7's comparison with null (false for == and != alike)
+    # API Gateway's comparison with null (a null side is the empty string)
     template = "\n".join([
         "#set($context.requestOverride.header.X-Amz-Target = \"AWSEvents.PutEvents\")",
         "#set($key = \"foo\")",
@@ -222,6 +222,7 @@ def test_velocity_forms_of_aws_examples(apigw, endpoint):
         r''' "quoted": "$util.escapeJavaScript($q).replaceAll("\'","'")",''',
         ' "ne": #if($missing.thing != \'\')true#{else}false#end,',
         ' "eq": #if($missing.thing == \'\')true#{else}false#end,',
+        ' "null": #if($missing.thing == $null)true#{else}false#end,',
         ' "set": #if("a" != "")true#{else}false#end,',
         ' "deployment": "$context.deploymentId",',
         ' "keys": "#foreach($k in $context.keySet())$k,#end"}',
@@ -236,7 +237,7 @@ def test_velocity_forms_of_aws_examples(apigw, endpoint):
     assert doc["target"] == "AWSEvents.PutEvents"
     assert doc["foo"] == "bar" and doc["nested"] == "deep"
     assert doc["quoted"] == 'say "hi"'
-    assert doc["ne"] is False and doc["eq"] is False and doc["set"] is True
+    assert doc["ne"] is False and doc["eq"] is True and doc["null"] is True and doc["set"] is True
     deployments = apigw.get_deployments(restApiId=api.id)["items"]
     assert doc["deployment"] == deployments[0]["id"]
     keys = doc["keys"].split(",")

@@ -84,13 +84,14 @@ class Rendering:
     a string its text; `null`, when not None, is what a null reference prints (else the
     reference's own text, `$x`, as Velocity prints it by default)."""
 
-    __slots__ = ("text", "null", "null_compares_false")
+    __slots__ = ("text", "null", "null_is_empty")
 
-    def __init__(self, text: Callable[[object], str], null: str | None = None, null_compares_false: bool = False):
+    def __init__(self, text: Callable[[object], str], null: str | None = None, null_is_empty: bool = False):
         self.text = text
         self.null = null
-        # Velocity 1.7's == and != are false when either side is null (`null != ''` is false)
-        self.null_compares_false = null_compares_false
+        # == and != take a null side as the empty string (API Gateway's recorded answers:
+        # `$missing != ''` is false, `$missing == $null` and `$missing == ""` are true)
+        self.null_is_empty = null_is_empty
 
 
 _RENDERING: contextvars.ContextVar[Rendering | None] = contextvars.ContextVar("vtl_rendering", default=None)
@@ -162,14 +163,14 @@ def _patch_reference_rendering() -> None:
 
 
 def _patch_equality() -> None:
-    """== and != as the active rendering compares: for a rendering with null_compares_false,
-    false when either side is null (airspeed compares as Python does)."""
+    """== and != as the active rendering compares: for a rendering with null_is_empty, a null
+    side is the empty string (airspeed compares as Python does)."""
     def equality(compare):
         def apply(a, b):
             if a is None or b is None:
                 rendering = _RENDERING.get()
-                if rendering is not None and rendering.null_compares_false:
-                    return False
+                if rendering is not None and rendering.null_is_empty:
+                    return compare("" if a is None else a, "" if b is None else b)
             return compare(a, b)
         return apply
 

@@ -48,7 +48,7 @@ _java_text = vtl.java_printer(lambda items, _text: vtl.to_json(items))
 
 
 # and a null reference prints nothing (AWS's recorded answers: `$input.path('$.missing')` is empty)
-RENDERING = vtl.Rendering(_java_text, null="", null_compares_false=True)
+RENDERING = vtl.Rendering(_java_text, null="", null_is_empty=True)
 
 
 class InputApi:
