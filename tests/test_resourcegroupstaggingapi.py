@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import make_client
 
 
 @pytest.fixture
@@ -15,8 +16,6 @@ def tagging(client):
 @pytest.fixture
 def region_client(endpoint):
     """Clients of a region no other test uses, so that GetResources sees only this test's."""
-    from tests.conftest import make_client
-
     def make(service):
         return make_client(endpoint, service, region="eu-north-1")
     return make
@@ -149,3 +148,27 @@ def test_state_machines_and_event_rules(region_client, unique_name):
     assert {t["Key"]: t["Value"] for t in events.list_tags_for_resource(ResourceARN=rule)["Tags"]} == {"app": name, "env": "x"}
     sfn.delete_state_machine(stateMachineArn=machine)
     assert machine not in _mapping(tagging.get_resources(TagFilters=[{"Key": "app"}]))
+
+
+def test_s3_buckets(region_client, endpoint, unique_name):
+    tagging, s3 = region_client("resourcegroupstaggingapi"), region_client("s3")
+    name = unique_name("bkt")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    arn = f"arn:aws:s3:::{name}"
+    assert arn not in _mapping(tagging.get_resources())  # never tagged
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "a", "Value": "1"}]})
+    assert _mapping(tagging.get_resources(ResourceTypeFilters=["s3:bucket"]))[arn] == {"a": "1"}
+    # TagResources adds to the set (PutBucketTagging alone would replace it)
+    assert tagging.tag_resources(ResourceARNList=[arn], Tags={"b": "2"})["FailedResourcesMap"] == {}
+    assert {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]} == {"a": "1", "b": "2"}
+    assert tagging.untag_resources(ResourceARNList=[arn], TagKeys=["a", "b"])["FailedResourcesMap"] == {}
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_tagging(Bucket=name)
+    assert e.value.response["Error"]["Code"] == "NoSuchTagSet"
+    assert arn not in _mapping(tagging.get_resources())
+    # a bucket of another region is not this region's resource
+    other = unique_name("bkt")
+    make_client(endpoint, "s3", region="eu-west-3").create_bucket(
+        Bucket=other, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    failed = tagging.tag_resources(ResourceARNList=[f"arn:aws:s3:::{other}"], Tags={"x": "y"})["FailedResourcesMap"]
+    assert failed[f"arn:aws:s3:::{other}"]["ErrorCode"] == "NoSuchBucket"

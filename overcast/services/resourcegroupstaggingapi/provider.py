@@ -33,7 +33,8 @@ def _parameter(arn: str) -> str:
 
 
 # service -> ((tag operation, params for (arn, tags)), (untag operation, params for (arn, keys))):
-# each service's own operation, called as its API would call it.
+# each service's own operation, called as its API would call it; or a function (provider, ctx,
+# arn, tags or keys) where the service's operation is not a merge.
 _WRITERS = {
     "dynamodb": (("tag_resource", lambda a, t: {"ResourceArn": a, "Tags": _tag_list(t)}),
                  ("untag_resource", lambda a, k: {"ResourceArn": a, "TagKeys": k})),
@@ -47,6 +48,9 @@ _WRITERS = {
                ("untag_resource", lambda a, k: {"Resource": a, "TagKeys": k})),
     "logs": (("tag_resource", lambda a, t: {"resourceArn": a, "tags": t}),
              ("untag_resource", lambda a, k: {"resourceArn": a, "tagKeys": k})),
+    # S3's PutBucketTagging replaces the whole set: the provider merges (change_bucket_tags)
+    "s3": ((lambda p, ctx, a, t: p.change_bucket_tags(ctx, a.split(":::", 1)[-1], t, [])),
+           (lambda p, ctx, a, k: p.change_bucket_tags(ctx, a.split(":::", 1)[-1], {}, k))),
     "secretsmanager": (("tag_resource", lambda a, t: {"SecretId": a, "Tags": _tag_list(t)}),
                        ("untag_resource", lambda a, k: {"SecretId": a, "TagKeys": k})),
     "sns": (("tag_resource", lambda a, t: {"ResourceArn": a, "Tags": _tag_list(t)}),
@@ -70,11 +74,14 @@ def _invalid(message: str) -> AwsError:
 
 def _resource_type(arn: str) -> tuple[str, str]:
     """(service, resource type) an ARN names: arn:aws:glue:r:a:database/x is ("glue", "database");
-    an ARN without a type (an SQS queue, an SNS topic) has "" for it."""
+    an ARN without a type (an SQS queue, an SNS topic) has "" for it, but an S3 bucket's is "bucket"."""
     parts = arn.split(":", 5)
     resource = parts[5] if len(parts) == 6 else ""
     cut = min((i for i in (resource.find("/"), resource.find(":")) if i >= 0), default=-1)
-    return parts[2] if len(parts) > 2 else "", resource[:cut] if cut >= 0 else ""
+    service = parts[2] if len(parts) > 2 else ""
+    if service == "s3" and cut < 0:  # arn:aws:s3:::name is a bucket ("s3:bucket")
+        return service, "bucket"
+    return service, resource[:cut] if cut >= 0 else ""
 
 
 def _page(items: list, params: dict, size: int, weight=None, budget: int | None = None) -> tuple[list, str]:
@@ -164,16 +171,20 @@ class ResourceGroupsTaggingApiProvider(Provider):
                 failed[arn] = {"StatusCode": 400, "ErrorCode": "InvalidParameterException",
                                "ErrorMessage": f"{arn} is not a valid ARN of a resource overcast can tag"}
                 continue
-            if parts[3] != ctx.region or parts[4] != ctx.account:
+            if service != "s3" and (parts[3] != ctx.region or parts[4] != ctx.account):  # S3's ARNs name neither
                 failed[arn] = {"StatusCode": 400, "ErrorCode": "InvalidParameterException",
                                "ErrorMessage": f"{arn} is not a resource of this account in {ctx.region}"}
                 continue
-            operation, build = _WRITERS[service][which]
+            writer = _WRITERS[service][which]
             name = _PROVIDERS.get(service, service)
             provider = await self.providers.get(name)
             try:
-                result = getattr(provider, operation)(internal_ctx(name, ctx.account, ctx.region, operation),
-                                                      build(arn, value))
+                if callable(writer):
+                    result = writer(provider, internal_ctx(name, ctx.account, ctx.region), arn, value)
+                else:
+                    operation, build = writer
+                    result = getattr(provider, operation)(internal_ctx(name, ctx.account, ctx.region, operation),
+                                                          build(arn, value))
                 if inspect.isawaitable(result):
                     await result
             except AwsError as e:

@@ -63,6 +63,11 @@ _STORAGE_CLASSES = frozenset(("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "
 # archived: not readable until restored (RestoreObject, which overcast does not implement)
 _ARCHIVED = frozenset(("GLACIER", "DEEP_ARCHIVE"))
 # bucket configurations stored as given: operation suffix -> (config key, error code, message)
+def _bucket_tag_set(bucket) -> list:
+    """A bucket's TagSet as PutBucketTagging stored it ({"Tagging": {"TagSet": [...]}})."""
+    return ((bucket.config.get("tagging") or {}).get("Tagging") or {}).get("TagSet") or []
+
+
 CONFIGS = {
     "Tagging": ("tagging", "NoSuchTagSet", "The TagSet does not exist"),
     "Cors": ("cors", "NoSuchCORSConfiguration", "The CORS configuration does not exist"),
@@ -637,6 +642,30 @@ class S3Provider(Provider):
             given = given + self._reserved_bucket_tags(params['Bucket'], {t.get('Key') for t in given})
             params = {**params, 'Tagging': {**params['Tagging'], 'TagSet': given}}
         return self._put_config(ctx, params, CONFIGS['Tagging'][0], 'Tagging')
+
+    def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
+        """(ARN, tags) of this account's buckets in the request's region that have tags: what the
+        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        out = []
+        for bucket in self.store.buckets(ctx.account, "", "", ctx.region, 1_000_000):
+            tags = _bucket_tag_set(bucket)
+            if tags:
+                out.append((f"arn:aws:s3:::{bucket.name}", {t["Key"]: t["Value"] for t in tags}))
+        return out
+
+    def change_bucket_tags(self, ctx, name: str, add: dict, remove: list) -> None:
+        """Add and remove some of a bucket's tags (the Tagging API's TagResources and UntagResources:
+        PutBucketTagging replaces the whole set), through PutBucketTagging's own checks. A bucket of
+        another account or region is not found, as the Tagging API is regional."""
+        bucket = self._bucket(name)
+        if bucket.account != ctx.account or bucket.region != ctx.region:
+            raise no_such_bucket(name)
+        tags = {t["Key"]: t["Value"] for t in _bucket_tag_set(bucket) if not reserved_tags.is_reserved(t["Key"])}
+        tags.update(add)
+        for key in remove:
+            tags.pop(key, None)
+        self.put_bucket_tagging(ctx, {"Bucket": name, "Tagging": {"TagSet": [{"Key": k, "Value": v}
+                                                                             for k, v in tags.items()]}})
 
     def _reserved_bucket_tags(self, name: str, given: set) -> list:
         stored = self._bucket(name).config.get(CONFIGS['Tagging'][0]) or {}
