@@ -129,3 +129,17 @@ def test_spares_that_are_interpreters_of_their_own_load_one_at_a_time_and_are_re
             spares.stop()
 
     asyncio.run(scenario())
+
+
+def test_no_spares_wanted_starts_no_zygote(tmp_path):
+    async def scenario():
+        spares = Spares(0)
+        try:
+            spares.want(sys.executable, False)
+            assert await spares.take(_spec(str(tmp_path))) is None  # a fresh start
+            await asyncio.sleep(0.2)
+            assert not spares._zygote and not spares._ready.get((sys.executable, False))
+        finally:
+            spares.stop()
+
+    asyncio.run(scenario())

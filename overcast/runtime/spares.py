@@ -317,6 +317,8 @@ class Spares:
     def want(self, python: str, isolated: bool, up_to: int | None = None) -> None:
         """Have `count` spares of this interpreter (started in the background); `up_to`: fewer,
         until a later call asks for more (the server's start-up: one, until Lambda is used)."""
+        if not self.count:  # none wanted: no zygote either
+            return
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # another event loop (an earlier server in this process): start over
             self._loop, self._ready, self._starting, self._wanted = loop, {}, {}, {}
