@@ -362,7 +362,7 @@ class Spares:
         try:
             spare = await zygote.fork(self._done)
         finally:
-            if generation == self._generation:
+            if generation == self._generation and self._forking.get(key):
                 self._forking[key] -= 1
         if spare is None:
             return
