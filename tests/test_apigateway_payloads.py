@@ -434,3 +434,33 @@ def test_test_invoke_method_of_an_any_method_and_an_endpoint_without_host(apigw,
     other = Api(apigw, endpoint, "test-invoke-none")
     with pytest.raises(apigw.exceptions.NotFoundException):
         apigw.test_invoke_method(restApiId=other.id, resourceId=other.root, httpMethod="GET")
+
+
+def test_canary_promotion_by_copy_and_is_canary_request(apigw, endpoint):
+    api = Api(apigw, endpoint, "canary-copy")
+    api.mock("/", template='{"canary": "$context.isCanaryRequest", "var": "$stageVariables.testVar"}')
+    first = apigw.create_deployment(restApiId=api.id, stageName="dev", variables={"testVar": "test", "other": "x"})
+    api.stage = "dev"
+    promote = [{"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"},
+               {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"}]
+    with pytest.raises(apigw.exceptions.BadRequestException) as e:  # copy only promotes the canary
+        apigw.update_stage(restApiId=api.id, stageName="dev", patchOperations=[
+            {"op": "copy", "path": "/canarySettings/stageVariableOverrides", "from": "/variables"}])
+    assert e.value.response["Error"]["Message"].startswith(
+        "Invalid copy operation with path: /canarySettings/stageVariableOverrides and from /variables.")
+    with pytest.raises(apigw.exceptions.BadRequestException) as e:
+        apigw.update_stage(restApiId=api.id, stageName="dev", patchOperations=promote)
+    assert e.value.response["Error"]["Message"] == "Promotion not available. Canary does not exist."
+    # no isCanaryRequest on a stage without a canary
+    assert api.call("GET", "/").json() == {"canary": "", "var": "test"}
+    second = apigw.create_deployment(restApiId=api.id, stageName="dev", canarySettings={
+        "percentTraffic": 0, "stageVariableOverrides": {"testVar": "override"}})
+    assert api.call("GET", "/").json() == {"canary": "false", "var": "test"}
+    apigw.update_stage(restApiId=api.id, stageName="dev", patchOperations=[
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "100.0"}])
+    assert api.call("GET", "/").json() == {"canary": "true", "var": "override"}
+    stage = apigw.update_stage(restApiId=api.id, stageName="dev", patchOperations=[
+        {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0.0"}, *promote])
+    assert stage["deploymentId"] == second["id"] != first["id"]
+    assert stage["variables"] == {"testVar": "override", "other": "x"}
+    assert stage["canarySettings"]["stageVariableOverrides"] == {"testVar": "override"}

@@ -267,6 +267,7 @@ class RequestState:
         self.plan = None
         self.trace_header: str | None = None  # the X-Amzn-Trace-Id a Lambda proxy event carried
         self.failure_log: str | None = None  # why the execution failed, for TestInvokeMethod's log
+        self.canary: bool | None = None  # served by the stage's canary (None: the stage has none)
         self.api_key = None
         self.authorizer_api_key = None
         self.authorizer: dict | None = None  # {principalId, claims or context...}
@@ -355,6 +356,8 @@ class RequestState:
             }
             if self.authorizer is not None:
                 ctx["authorizer"] = self.authorizer
+            if self.canary is not None:
+                ctx["isCanaryRequest"] = self.canary
             self._context = ctx
         # $context.error is there once a gateway response is made (AWS's $context.keySet() of an
         # integration request has no error, nor awsEndpointRequestId before an AWS service answered)

@@ -1032,9 +1032,23 @@ class ApiGatewayProvider(Provider):
         stage = self._stage(api, params["stageName"])
         plain = []
         for op in params.get("patchOperations") or ():
+            if op.get("op") == "copy" and (op.get("path"), op.get("from")) not in _CANARY_PROMOTIONS:
+                raise bad_request(f"Invalid copy operation with path: {op.get('path')} and from {op.get('from')}. "
+                                  "Valid copy:path are [/deploymentId, /variables] and valid copy:from are "
+                                  "[/canarySettings/deploymentId, /canarySettings/stageVariableOverrides]")
+        for op in params.get("patchOperations") or ():
             path = op.get("path") or ""
             segs = path.strip("/").split("/")
-            if segs[0] == "accessLogSettings":
+            if op.get("op") == "copy":
+                # promoting the canary: its deployment, or its variable overrides over the stage's
+                canary = stage.get("canarySettings")
+                if not canary:
+                    raise bad_request("Promotion not available. Canary does not exist.")
+                if path == "/deploymentId":
+                    stage["deploymentId"] = canary.get("deploymentId") or stage["deploymentId"]
+                elif canary.get("stageVariableOverrides"):
+                    stage["variables"] = {**(stage.get("variables") or {}), **canary["stageVariableOverrides"]}
+            elif segs[0] == "accessLogSettings":
                 _check_access_log_patch(op, segs)
                 plain.append(op)
             elif segs[0] == "canarySettings" and op.get("op") != "copy":
@@ -1957,6 +1971,11 @@ class ApiGatewayProvider(Provider):
             raise not_found("Invalid Documentation part identifier specified")
         self._save(ctx, api)
         return {}
+
+
+# UpdateStage's copy operations: a canary's promotion (path, from)
+_CANARY_PROMOTIONS = frozenset((("/deploymentId", "/canarySettings/deploymentId"),
+                                ("/variables", "/canarySettings/stageVariableOverrides")))
 
 
 def _check_key_description(description) -> None:

@@ -116,6 +116,7 @@ class CompiledStage:
         self.plans: dict = {}  # api key value -> (key doc, plan doc)
         self.canary: CompiledStage | None = None  # the canary's deployment, and its share in %
         self.canary_percent = 0.0
+        self.has_canary = False  # canarySettings set, whatever its share
         self._methods: dict[tuple[str, str], mapping.MethodPlan] = {}
         self.schemas = mapping.SchemaSet(self.api_id, snapshot.get("models") or {})
 
@@ -231,6 +232,7 @@ class DataPlane:
         """A stage's canary release: its deployment, with the canary's stage variable overrides,
         serves percentTraffic % of the stage's requests (AWS's canary release)."""
         canary = stage.get("canarySettings") or {}
+        compiled.has_canary = bool(stage.get("canarySettings"))
         percent = float(canary.get("percentTraffic") or 0)
         if percent <= 0 or not canary.get("deploymentId"):
             return
@@ -269,9 +271,13 @@ class DataPlane:
         request_id = str(uuid.uuid4())
         if compiled is None:
             return plain_error(403, "ForbiddenException", "Forbidden", request_id)
-        if compiled.canary is not None and random.random() * 100 < compiled.canary_percent:
-            compiled = compiled.canary
+        canary = None  # $context.isCanaryRequest: present only on a stage with a canary
+        if compiled.has_canary:
+            canary = compiled.canary is not None and random.random() * 100 < compiled.canary_percent
+            if canary:
+                compiled = compiled.canary
         state = mapping.RequestState(compiled, request, "/" + rest, request_id)
+        state.canary = canary
         # the span APIGateway.Request (in the caller's trace when it sends X-Amzn-Trace-Id), whose
         # trace id the answer carries, as API Gateway's does
         with tracing.hop("apigateway", "Request", account=compiled.account, region=compiled.region,
