@@ -367,5 +367,16 @@ def test_lambda_publishes_its_metrics_and_an_alarm_sees_them(cw, client, unique_
         return [sum(r["Values"]) for r in out["MetricDataResults"]]
 
     assert wait_for(lambda: sums() == [2.0, 1.0])
+    # counts are written as statistic sets, but answer as two samples of 1 and 0 would
+    now = time.time()
+    stats = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Errors", Dimensions=dims,
+                                     StartTime=now - 300, EndTime=now + 60, Period=3600,
+                                     Statistics=["SampleCount", "Sum", "Minimum", "Maximum", "Average"])
+    assert [(p["SampleCount"], p["Sum"], p["Minimum"], p["Maximum"], p["Average"]) for p in stats["Datapoints"]] \
+        == [(2.0, 1.0, 0.0, 1.0, 0.5)]
+    durations = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Duration", Dimensions=dims,
+                                         StartTime=now - 300, EndTime=now + 60, Period=3600,
+                                         Statistics=["SampleCount"], ExtendedStatistics=["p50"])
+    assert durations["Datapoints"][0]["SampleCount"] == 2.0 and durations["Datapoints"][0]["ExtendedStatistics"]["p50"] > 0
     assert wait_for(lambda: state_of(cw, alarm)["StateValue"] == "ALARM")
     cw.delete_alarms(AlarmNames=[alarm])

@@ -159,7 +159,7 @@ class LambdaProvider(Provider):
         coordination.on_nodes_gone(lambda: self._spawn(self._free_dead_claims()))
         self._endpoint = f"http://127.0.0.1:{config.port or 4566}"
         self._logs = None  # the CloudWatch Logs provider, once loaded
-        self._metric_points: dict[tuple[str, str], list] = {}  # AWS/Lambda data points to write: _note_metrics
+        self._metric_points: dict[tuple[str, str], dict] = {}  # AWS/Lambda metrics to write: _note_metrics
         self._metrics_timer: asyncio.TimerHandle | None = None
         self._specs: dict[tuple, FunctionSpec] = {}  # (arn, version, revision, endpoint) -> spec: _cached_spec
         from overcast.services.lambda_.mappings import EventSourceMappings
@@ -1769,16 +1769,19 @@ class LambdaProvider(Provider):
     # Each invocation's Invocations, Errors and Duration per FunctionName, as AWS publishes them
     # (docs/lambda.md): gathered in memory and written to CloudWatch in one transaction half a
     # second later, off the invocation's path (a crash in between loses that half second of them).
+    # Invocations and Errors are counts: summed per function and minute into one statistic set
+    # each (a busy function writes two rows a flush, not two per invocation); Duration keeps each
+    # invocation's value, which its percentiles (p99) are computed from.
 
     def _note_metrics(self, spec: FunctionSpec, outcome: Outcome) -> None:
         minute = int(time.time()) // 60 * 60_000  # standard resolution: stored at its minute
-        dims = dimensions_key([{"Name": "FunctionName", "Value": spec.name}])
-        failed = 0.0 if outcome.error_type is None else 1.0
-        took = outcome.duration_ms
-        self._metric_points.setdefault((spec.account, spec.region), []).extend((
-            ("AWS/Lambda", "Invocations", dims, minute, 1.0, 1.0, 1.0, 1.0, "Count"),
-            ("AWS/Lambda", "Errors", dims, minute, 1.0, failed, failed, failed, "Count"),
-            ("AWS/Lambda", "Duration", dims, minute, 1.0, took, took, took, "Milliseconds")))
+        points = self._metric_points.setdefault((spec.account, spec.region), {})
+        counts = points.get((spec.name, minute))
+        if counts is None:
+            counts = points[(spec.name, minute)] = [0, 0, []]  # invocations, errors, durations
+        counts[0] += 1
+        counts[1] += outcome.error_type is not None
+        counts[2].append(outcome.duration_ms)
         if self._metrics_timer is None:
             self._metrics_timer = asyncio.get_running_loop().call_later(
                 0.5, lambda: self._spawn(self._flush_metrics()))
@@ -1787,7 +1790,16 @@ class LambdaProvider(Provider):
         self._metrics_timer = None
         batches, self._metric_points = self._metric_points, {}
         cloudwatch = await self.providers.get("cloudwatch")
-        for (account, region), points in batches.items():
+        for (account, region), functions in batches.items():
+            points = []
+            for (name, minute), (invocations, errors, durations) in functions.items():
+                dims = dimensions_key([{"Name": "FunctionName", "Value": name}])
+                points.append(("AWS/Lambda", "Invocations", dims, minute, invocations, invocations, 1.0, 1.0, "Count"))
+                low = 1.0 if errors == invocations else 0.0  # the statistic set's minimum and maximum
+                high = 1.0 if errors else 0.0
+                points.append(("AWS/Lambda", "Errors", dims, minute, invocations, errors, low, high, "Count"))
+                points.extend(("AWS/Lambda", "Duration", dims, minute, 1.0, took, took, took, "Milliseconds")
+                              for took in durations)
             cloudwatch.record(account, region, points)
 
     def _write_logs(self, spec: FunctionSpec, request_id: str, outcome: Outcome, started: float, span,
