@@ -347,3 +347,15 @@ def test_a_node_cut_off_from_the_database_forgets_what_it_cached(database, reque
     finally:
         stop_nodes(nodes)
         proxy.close()
+
+
+def test_a_reset_on_one_node_is_seen_by_the_others(endpoints):
+    """`overcast reset` deletes every service's rows: the other nodes drop what they kept of them
+    (last in this file: it empties the database the other tests use)."""
+    a, b, _ = (make_client(e, "sqs") for e in endpoints)
+    url = a.create_queue(QueueName=name("reset"))["QueueUrl"]
+    b.send_message(QueueUrl=url, MessageBody="cached")  # node B keeps the queue's attributes
+    assert httpx.post(f"{endpoints[0]}/_overcast/reset", json={}).json() == {"reset": True}
+    with pytest.raises(ClientError) as e:
+        b.send_message(QueueUrl=url, MessageBody="after")
+    assert e.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
