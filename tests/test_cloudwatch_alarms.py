@@ -380,3 +380,29 @@ def test_lambda_publishes_its_metrics_and_an_alarm_sees_them(cw, client, unique_
     assert durations["Datapoints"][0]["SampleCount"] == 2.0 and durations["Datapoints"][0]["ExtendedStatistics"]["p50"] > 0
     assert wait_for(lambda: state_of(cw, alarm)["StateValue"] == "ALARM")
     cw.delete_alarms(AlarmNames=[alarm])
+
+
+def test_alarms_are_evaluated_again_after_kill_9(tmp_path):
+    """An alarm and its state are committed before the answer; after a kill -9 and a restart its
+    timer is set again and it is evaluated (here: a breaching alarm without data goes to ALARM)."""
+    from conftest import OvercastProcess, make_client
+
+    env = {"OVERCAST_CLOUDWATCH_EVALUATION_SECONDS": "1"}
+    server = OvercastProcess(data_dir=str(tmp_path), env=env)
+    try:
+        cw = make_client(server.endpoint, "cloudwatch")
+        cw.put_metric_alarm(AlarmName="kept", Namespace="n", MetricName="m", Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+                            TreatMissingData="breaching")
+        cw.set_alarm_state(AlarmName="kept", StateValue="OK", StateReason="set by hand")
+        server.stop(kill=True)
+
+        server = OvercastProcess(data_dir=str(tmp_path), env=env)
+        cw = make_client(server.endpoint, "cloudwatch")
+        history = cw.describe_alarm_history(AlarmName="kept", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+        assert any(json.loads(h["HistoryData"])["newState"] == {"stateValue": "OK", "stateReason": "set by hand"}
+                   for h in history)
+        assert wait_for(lambda: state_of(cw, "kept")["StateValue"] == "ALARM", timeout=15)
+        assert state_of(cw, "kept")["StateReason"].startswith("Threshold Crossed: no datapoints were received")
+    finally:
+        server.stop()
