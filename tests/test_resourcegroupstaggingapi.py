@@ -172,3 +172,23 @@ def test_s3_buckets(region_client, endpoint, unique_name):
         Bucket=other, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
     failed = tagging.tag_resources(ResourceARNList=[f"arn:aws:s3:::{other}"], Tags={"x": "y"})["FailedResourcesMap"]
     assert failed[f"arn:aws:s3:::{other}"]["ErrorCode"] == "NoSuchBucket"
+
+
+def test_reading_tags_starts_no_unused_service(tmp_path):
+    # a fresh server: GetResources answers without creating the tables (or starting the work) of
+    # services nobody used
+    import conftest
+    from conftest import OvercastProcess, stored_rows
+    server = OvercastProcess(str(tmp_path))
+    try:
+        tagging = make_client(server.endpoint, "resourcegroupstaggingapi")
+        assert tagging.get_resources()["ResourceTagMappingList"] == []
+        make_client(server.endpoint, "sqs").create_queue(QueueName="q", tags={"a": "b"})
+        assert [m["ResourceARN"] for m in tagging.get_resources()["ResourceTagMappingList"]] == [
+            "arn:aws:sqs:us-east-1:000000000000:q"]
+    finally:
+        server.stop()
+    services = {row[0] for row in stored_rows(str(tmp_path), "SELECT service FROM schema_versions")}
+    assert "sqs" in services
+    if conftest.TEST_DATABASES is None:  # (on PostgreSQL every service's tables are made at start-up)
+        assert "lambda" not in services and "dynamodb" not in services

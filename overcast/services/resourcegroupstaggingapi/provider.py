@@ -111,8 +111,11 @@ class ResourceGroupsTaggingApiProvider(Provider):
     async def _tagged(self, ctx, services=None) -> list[tuple[str, dict]]:
         """(ARN, tags) of every tagged resource of the caller's account and region, by ARN."""
         found = []
+        used = self.db.versions()  # a service whose tables were never made has nothing tagged
         for service in sorted(services or _WRITERS):
             name = _PROVIDERS.get(service, service)
+            if name not in used:  # (and is not started, pollers and all, for a read of tags)
+                continue
             found.extend((await self.providers.get(name)).tagged_resources(internal_ctx(name, ctx.account, ctx.region)))
         return sorted(found)
 
