@@ -431,3 +431,33 @@ def test_a_custom_named_resource_that_needs_replacing_fails_the_update(cf, uniqu
         "update the stack again.")
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_cancel_update_stack_rolls_the_update_back_and_is_refused_outside_an_update(cf, client, unique_name):
+    name, queue = unique_name("cancel"), unique_name("cq")
+    first = "Resources:\n  Queue: {Type: AWS::SQS::Queue, Properties: {QueueName: QNAME}}\n".replace("QNAME", queue)
+    cf.create_stack(StackName=name, TemplateBody=first)
+    wait(cf, "stack_create_complete", name)
+    with pytest.raises(ClientError) as e:
+        cf.cancel_update_stack(StackName=name)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    assert e.value.response["Error"]["Message"] == \
+        "CancelUpdateStack cannot be called from current stack status CREATE_COMPLETE."
+    cf.update_stack(StackName=name, TemplateBody=first + (
+        "  Added: {Type: AWS::SQS::Queue, Properties: {QueueName: QNAME-added}}\n"
+        "  Handle: {Type: AWS::CloudFormation::WaitConditionHandle}\n"
+        "  Wait: {Type: AWS::CloudFormation::WaitCondition, DependsOn: Added, "
+        "Properties: {Handle: !Ref Handle, Timeout: 600}}\n").replace("QNAME", queue))
+    sqs = client("sqs")
+    deadline = time.time() + 30
+    while not sqs.list_queues(QueueNamePrefix=f"{queue}-added").get("QueueUrls") and time.time() < deadline:
+        time.sleep(0.1)
+    cf.cancel_update_stack(StackName=name)
+    stack = settle(cf, name)
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    events = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"] if e["LogicalResourceId"] == name]
+    assert [e.get("ResourceStatusReason") for e in events if e["ResourceStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS"] \
+        == ["Stack update cancelled"]
+    assert sqs.list_queues(QueueNamePrefix=f"{queue}-added").get("QueueUrls", []) == []
+    assert {r["LogicalResourceId"] for r in cf.list_stack_resources(StackName=name)["StackResourceSummaries"]} \
+        == {"Queue"}

@@ -81,3 +81,53 @@ def test_a_killed_nodes_stack_operation_is_rolled_back_by_a_live_node_once(reque
     assert [e["ResourceStatus"] for e in stack_events].count("ROLLBACK_COMPLETE") == 1
     assert queues == [] and resources == []
     assert took <= TAKEOVER + 1, took  # (1 s for this test's polling on a loaded machine)
+
+
+# (its wait fails after 8 s: an update that went on running where it started would roll the
+# stack back a second time then)
+UPDATED = """
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: %s}
+  Handle: {Type: AWS::CloudFormation::WaitConditionHandle}
+  Wait:
+    Type: AWS::CloudFormation::WaitCondition
+    DependsOn: Queue
+    Properties: {Handle: !Ref Handle, Timeout: 8}
+  Added:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: %s-added}
+"""
+
+
+def test_cancel_update_stack_made_on_another_node_stops_the_update_where_it_runs(request):
+    db_url, drop = create_database("overcast_cfn_cancel")
+    nodes = start_nodes(db_url, 2)
+    request.node.funcargs["nodes"] = nodes
+    try:
+        runner, other = nodes
+        queue = f"cfn-{uuid.uuid4().hex[:10]}"
+        cf = make_client(runner.endpoint, "cloudformation")
+        cf.create_stack(StackName="cancelled", TemplateBody=WAITING.split("  Handle:")[0] % queue)
+        cf.get_waiter("stack_create_complete").wait(StackName="cancelled", WaiterConfig={"Delay": 0.5})
+        cf.update_stack(StackName="cancelled", TemplateBody=UPDATED % (queue, queue))
+        updated = time.monotonic()
+        sqs = make_client(other.endpoint, "sqs")
+        until(lambda: sqs.list_queues(QueueNamePrefix=f"{queue}-added").get("QueueUrls"), 60)  # the update waits
+        make_client(other.endpoint, "cloudformation").cancel_update_stack(StackName="cancelled")
+        stack = until(lambda: (s := cf.describe_stacks(StackName="cancelled")["Stacks"][0])["StackStatus"] in (
+            "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED") and s, 30)
+        time.sleep(max(0.0, updated + 12 - time.monotonic()))  # (past the wait's 8 s: a second rollback shows)
+        events = cf.describe_stack_events(StackName="cancelled")["StackEvents"]
+        added = sqs.list_queues(QueueNamePrefix=f"{queue}-added").get("QueueUrls", [])
+        kept = sqs.list_queues(QueueNamePrefix=queue).get("QueueUrls", [])
+    finally:
+        stop_nodes(nodes)
+        drop()
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    statuses = [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == "cancelled"]
+    assert statuses.count("UPDATE_ROLLBACK_IN_PROGRESS") == 1 and statuses.count("UPDATE_ROLLBACK_COMPLETE") == 1
+    assert [e.get("ResourceStatusReason") for e in events if e["LogicalResourceId"] == "cancelled"
+            and e["ResourceStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS"] == ["Stack update cancelled"]
+    assert added == [] and len(kept) == 1  # the update's queue removed, the stack's own kept

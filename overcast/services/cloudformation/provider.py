@@ -54,8 +54,10 @@ class CloudFormationProvider(Provider):
         # row names the node that set its status); a live node resumes a dead node's operations
         # as a restart resumes its own.
         self._cluster = coordination.cluster
+        self._channel = coordination.channel("cloudformation")  # (a cluster) CancelUpdateStack made elsewhere
         if self._cluster:
             coordination.on_nodes_gone(lambda: asyncio.get_running_loop().create_task(self.engine.take_over()))
+            self._channel.subscribe(self._cancel_asked, lambda: None)
 
     async def start(self) -> None:
         if self._cluster:
@@ -464,18 +466,33 @@ class CloudFormationProvider(Provider):
         if stack["StackStatus"] != "UPDATE_IN_PROGRESS":
             raise validation_error(f"CancelUpdateStack cannot be called from current stack status "
                                    f"{stack['StackStatus']}.")
-        task = self.engine.tasks.get(stack["StackId"])
+        stack_id = stack["StackId"]
+        if self._cluster and stack_id not in self.engine.tasks:
+            node = self.store.operation_node(stack_id)
+            if node not in (None, self.store.node):  # the update runs there: that node cancels it
+                self._channel.publish(stack_id)
+                return {}
+        await self._cancel_update(stack_id)
+        return {}
+
+    async def _cancel_update(self, stack_id: str) -> None:
+        """Stop the stack's update running here, then roll it back (still UPDATE_IN_PROGRESS)."""
+        task = self.engine.tasks.get(stack_id)
         if task is not None:
             task.cancel()
             try:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-        stack = self.store.get_stack(stack["StackId"])
-        if stack["StackStatus"] == "UPDATE_IN_PROGRESS":
+        stack = self.store.get_stack(stack_id)
+        if stack is not None and stack["StackStatus"] == "UPDATE_IN_PROGRESS":
             self.engine.stack_status(stack, "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update cancelled")
-            self.engine.launch(stack["StackId"], self.engine.rollback_update(stack))
-        return {}
+            self.engine.launch(stack_id, self.engine.rollback_update(stack))
+
+    def _cancel_asked(self, stack_id) -> None:
+        """CancelUpdateStack was made on another node for an update this node runs."""
+        if stack_id in self.engine.tasks:
+            asyncio.get_running_loop().create_task(self._cancel_update(stack_id))
 
     def continue_update_rollback(self, ctx, params):
         stack = self._stack(ctx, params.get("StackName"))

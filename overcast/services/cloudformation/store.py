@@ -122,6 +122,10 @@ class CfnStore:
         return [orjson.loads(r[0]) for r in self.db.query(
             f"SELECT doc FROM cfn_stacks WHERE status IN ({marks}) ORDER BY created", _ACTIVE_STATUSES)]
 
+    def operation_node(self, stack_id: str) -> str | None:
+        """The node that set the stack's last status (the one running its operation)."""
+        return self.db.scalar("SELECT node FROM cfn_stacks WHERE stack_id = ?", (stack_id,))
+
     def operation_nodes(self) -> set[str | None]:
         """The other nodes running stack operations (None: an operation with no node recorded)."""
         marks = ",".join("?" * len(_ACTIVE_STATUSES))
