@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 
 import httpx
 import pytest
@@ -257,6 +258,7 @@ def test_answers_say_keep_alive_unless_the_client_closes(apigw, endpoint):
 
 ECHO_RESULT = """
 import json
+import re
 
 
 def handler(event, context):
@@ -464,3 +466,32 @@ def test_canary_promotion_by_copy_and_is_canary_request(apigw, endpoint):
     assert stage["deploymentId"] == second["id"] != first["id"]
     assert stage["variables"] == {"testVar": "override", "other": "x"}
     assert stage["canarySettings"]["stageVariableOverrides"] == {"testVar": "override"}
+
+
+def test_get_export_answers_as_aws_exports(apigw, endpoint):
+    api = Api(apigw, endpoint, "export-shape")
+    apigw.create_model(restApiId=api.id, name="Unused", contentType="application/json", schema='{"type": "object"}')
+    api.method("/pets", "POST", {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'}},
+               {"200": {"responseTemplates": {"text/html": "<p>ok</p>"}}},
+               requestParameters={"method.request.querystring.q": False})
+    api.deploy("local")
+    swagger = apigw.get_export(restApiId=api.id, stageName="local", exportType="swagger",
+                               parameters={"extensions": "apigateway"})
+    # JSON answered as an octet stream, the file named after the export's version (no API
+    # version: the stage's creation time, ISO 8601)
+    assert swagger["contentType"] == "application/octet-stream"
+    body = json.loads(swagger["body"].read())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["info"]["version"])
+    assert swagger["contentDisposition"] == f'attachment; filename="swagger_{body["info"]["version"]}.json"'
+    op = body["paths"]["/pets"]["post"]
+    assert op["consumes"] == ["application/json"] and op["produces"] == ["text/html"]
+    integration = op["x-amazon-apigateway-integration"]
+    assert integration["passthroughBehavior"] == "when_no_match"
+    assert "cacheNamespace" not in integration and "timeoutInMillis" not in integration
+    assert "definitions" not in body  # no method uses a model
+    oas = json.loads(apigw.get_export(restApiId=api.id, stageName="local", exportType="oas30")["body"].read())
+    assert oas["components"] == {}
+    assert oas["paths"]["/pets"]["post"]["responses"]["200"]["content"] == {}
+    assert oas["paths"]["/pets"]["post"]["parameters"] == [{"name": "q", "in": "query", "schema": {"type": "string"}}]
+    with pytest.raises(apigw.exceptions.BadRequestException):
+        apigw.get_export(restApiId=api.id, stageName="local", exportType="raml")

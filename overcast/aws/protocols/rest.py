@@ -336,7 +336,8 @@ class RestProtocol:
         if operation.output_shape:
             output = output or {}
             status, body, content_type = self._bind_output(model, operation.output_shape, output, headers, status)
-        if content_type:
+        # a Content-Type header member (API Gateway's GetExport contentType) says it for the payload
+        if content_type and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("content-type", content_type))
         return HttpResponse(status, headers, body)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 
 import orjson
 
@@ -345,8 +346,11 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
     oas3 = export_type == "oas30"
     host = f"{api['id']}.execute-api.{ctx.region}.amazonaws.com"
     out: dict = {"openapi": "3.0.1"} if oas3 else {"swagger": "2.0"}
-    out["info"] = {"title": snapshot.get("name") or api.get("name"), "version": snapshot.get("version") or
-                   stage.get("lastUpdatedDate") and str(stage["createdDate"]) or "1"}
+    # an API without a version exports the stage's creation time as one (ISO 8601, as AWS does)
+    created = stage.get("createdDate")
+    version = snapshot.get("version") or (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(created)))
+                                          if isinstance(created, (int, float)) else "1")
+    out["info"] = {"title": snapshot.get("name") or api.get("name"), "version": version}
     if snapshot.get("description"):
         out["info"]["description"] = snapshot["description"]
     if oas3:
@@ -358,6 +362,7 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
         out["schemes"] = ["https"]
     paths: dict = {}
     api_key_used = False
+    used_models: set[str] = set()  # AWS exports the models methods use (and what those refer to)
     for resource in sorted(snapshot["resources"].values(), key=lambda r: r["path"]):
         methods = resource.get("resourceMethods") or {}
         if not methods:
@@ -370,7 +375,9 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
             parameters = []
             for key, required in (method.get("requestParameters") or {}).items():
                 _, _, where, name = key.split(".", 3)
-                p = {"name": name, "in": {"querystring": "query"}.get(where, where), "required": bool(required)}
+                p = {"name": name, "in": {"querystring": "query"}.get(where, where)}
+                if required or not oas3:  # OpenAPI 3 leaves out required: false (AWS's export)
+                    p["required"] = bool(required)
                 if oas3:
                     p["schema"] = {"type": "string"}
                 else:
@@ -379,6 +386,7 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
             if parameters:
                 op["parameters"] = parameters
             models = method.get("requestModels") or {}
+            used_models.update(models.values())
             if models:
                 if oas3:
                     op["requestBody"] = {"content": {ct: {"schema": {"$ref": f"#/components/schemas/{m}"}}
@@ -394,7 +402,10 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
                            for k in (mr.get("responseParameters") or {})}
                 if headers:
                     r["headers"] = headers
+                if oas3 and not mr.get("responseModels"):
+                    r["content"] = {}  # AWS's OpenAPI 3 export names no media type then
                 if mr.get("responseModels"):
+                    used_models.update(mr["responseModels"].values())
                     if oas3:
                         r["content"] = {ct: {"schema": {"$ref": f"#/components/schemas/{m}"}}
                                         for ct, m in mr["responseModels"].items()}
@@ -402,6 +413,19 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
                         r["schema"] = {"$ref": f"#/definitions/{next(iter(mr['responseModels'].values()))}"}
                 responses[status] = r
             op["responses"] = responses or {"200": {"description": "200 response"}}
+            if not oas3:
+                # Swagger's media types: what the method's models and its integration's templates
+                # name (AWS's export)
+                integ = method.get("methodIntegration") or {}
+                consumes = list(dict.fromkeys([*models, *(integ.get("requestTemplates") or {})]))
+                produces = list(dict.fromkeys(
+                    [ct for mr in (method.get("methodResponses") or {}).values() for ct in mr.get("responseModels") or {}]
+                    + [ct for ir in (integ.get("integrationResponses") or {}).values()
+                       for ct in ir.get("responseTemplates") or {}]))
+                if consumes:
+                    op["consumes"] = consumes
+                if produces:
+                    op["produces"] = produces
             security = []
             if method.get("apiKeyRequired"):
                 security.append({"api_key": []})
@@ -416,10 +440,16 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
             if with_integrations and method.get("methodIntegration"):
                 integ = method["methodIntegration"]
                 x = {"type": integ["type"].lower()}
-                for key in ("uri", "httpMethod", "passthroughBehavior", "requestParameters", "requestTemplates",
-                            "contentHandling", "timeoutInMillis", "credentials", "cacheNamespace", "cacheKeyParameters"):
+                # as AWS exports it: passthroughBehavior in lower case, no cacheNamespace, a
+                # timeout only when not the default 29 s
+                for key in ("uri", "httpMethod", "requestParameters", "requestTemplates", "contentHandling",
+                            "credentials", "cacheKeyParameters"):
                     if integ.get(key) not in (None, [], {}):
                         x[key] = integ[key]
+                if integ.get("passthroughBehavior"):
+                    x["passthroughBehavior"] = integ["passthroughBehavior"].lower()
+                if integ.get("timeoutInMillis") not in (None, 29000):
+                    x["timeoutInMillis"] = integ["timeoutInMillis"]
                 if integ.get("integrationResponses"):
                     x["responses"] = {}
                     for status, ir in integ["integrationResponses"].items():
@@ -432,7 +462,17 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
             item["x-amazon-apigateway-any-method" if http_method == "ANY" else http_method.lower()] = op
     out["paths"] = paths
     schemas = {}
-    for name, model in snapshot.get("models", {}).items():
+    models_by_name = snapshot.get("models", {})
+    pending = list(used_models)
+    while pending:  # the models a used one refers to are used too
+        text = (models_by_name.get(pending.pop()) or {}).get("schema") or ""
+        for ref in re.findall(r"(?:/models/|#/definitions/|#/components/schemas/)([A-Za-z0-9]+)", text):
+            if ref not in used_models:
+                used_models.add(ref)
+                pending.append(ref)
+    for name, model in models_by_name.items():
+        if name not in used_models:
+            continue
         try:
             schema = orjson.loads(model.get("schema") or "{}")
         except orjson.JSONDecodeError:
@@ -463,8 +503,7 @@ def export(api: dict, snapshot: dict, stage: dict, export_type: str, extensions:
             components["schemas"] = schemas
         if security_schemes:
             components["securitySchemes"] = security_schemes
-        if components:
-            out["components"] = components
+        out["components"] = components  # AWS answers an empty one too
     else:
         if schemas:
             out["definitions"] = schemas

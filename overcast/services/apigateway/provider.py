@@ -575,17 +575,19 @@ class ApiGatewayProvider(Provider):
             raise bad_request(f"No API exporter for type '{export_type}'")
         extensions = (params.get("parameters") or {}).get("extensions", "")
         body = openapi.export(api, snapshot, stage, export_type, extensions, ctx)
-        accept = params.get("accepts") or "application/json"
+        accept = params.get("accepts") or ""
         if "yaml" in accept:
             import yaml
 
             text = yaml.safe_dump(body, sort_keys=False).encode()
-            content_type = "application/yaml"
+            content_type, suffix = "application/yaml", "yaml"
         else:
             text = orjson.dumps(body, option=orjson.OPT_INDENT_2)
-            content_type = "application/json"
-        return {"contentType": content_type, "contentDisposition": f'attachment; filename="{export_type}_{api["id"]}.json"',
-                "body": text}
+            # JSON, answered as an octet stream (AWS's recorded answers, the SDK asking for JSON)
+            content_type, suffix = "application/octet-stream", "json"
+        # the file is named after the API's version (the export's info.version)
+        name = f"{export_type}_{body['info']['version']}.{suffix}"
+        return {"contentType": content_type, "contentDisposition": f'attachment; filename="{name}"', "body": text}
 
     # -- resources ---------------------------------------------------------------------------
 
