@@ -406,3 +406,33 @@ def test_alarms_are_evaluated_again_after_kill_9(tmp_path):
         assert state_of(cw, "kept")["StateReason"].startswith("Threshold Crossed: no datapoints were received")
     finally:
         server.stop()
+
+
+def test_sqs_publishes_its_metrics_and_an_alarm_sees_them(cw, client, unique_name):
+    sqs = client("sqs")
+    name = unique_name("watched")
+    dims = [{"Name": "QueueName", "Value": name}]
+    alarm = unique_name("alarm")
+    cw.put_metric_alarm(AlarmName=alarm, Namespace="AWS/SQS", MetricName="NumberOfMessagesSent", Dimensions=dims,
+                        Statistic="SampleCount", Period=60, EvaluationPeriods=1, Threshold=0,
+                        ComparisonOperator="GreaterThanThreshold")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.receive_message(QueueUrl=url)  # empty
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "ab"}, {"Id": "b", "MessageBody": "abc"}])
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+    for message in got:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert wait_for(lambda: state_of(cw, alarm)["StateValue"] == "ALARM")
+
+    def sums():
+        now = time.time()
+        names = ("NumberOfMessagesSent", "SentMessageSize", "NumberOfEmptyReceives", "NumberOfMessagesReceived",
+                 "NumberOfMessagesDeleted")
+        out = cw.get_metric_data(StartTime=now - 300, EndTime=now + 60, MetricDataQueries=[
+            {"Id": f"m{i}", "MetricStat": {"Metric": {"Namespace": "AWS/SQS", "MetricName": n, "Dimensions": dims},
+                                           "Period": 3600, "Stat": "Sum"}} for i, n in enumerate(names)])
+        return [sum(r["Values"]) for r in out["MetricDataResults"]]
+
+    assert wait_for(lambda: sums() == [3.0, 10.0, 1.0, float(len(got)), float(len(got))])
+    cw.delete_alarms(AlarmNames=[alarm])

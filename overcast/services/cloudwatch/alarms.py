@@ -341,7 +341,9 @@ def sns_message(alarm: dict, old_state: str, account: str, region_name: str) -> 
         extended = alarm.get("ExtendedStatistic")
         trigger = {"MetricName": alarm["MetricName"], "Namespace": alarm["Namespace"],
                    "StatisticType": "ExtendedStatistic" if extended else "Statistic",
-                   "Statistic": extended if extended else alarm["Statistic"].upper(),
+                   # AWS's messages name the statistic in upper snake case (SAMPLE_COUNT, AVERAGE)
+                   "Statistic": extended if extended else re.sub(r"(?<=[a-z])(?=[A-Z])", "_",
+                                                                 alarm["Statistic"]).upper(),
                    "Unit": alarm.get("Unit"),
                    "Dimensions": [{"value": d["Value"], "name": d["Name"]} for d in alarm.get("Dimensions", [])],
                    "Period": alarm["Period"], "EvaluationPeriods": alarm["EvaluationPeriods"],

@@ -25,6 +25,7 @@ from overcast.aws.errors import AwsError
 from overcast.engine.waiters import Waiters
 from overcast.services.base import Provider
 from overcast.services.sqs import models as m
+from overcast.services.sqs.metrics import SqsMetrics
 from overcast.services.sqs.models import Queue, invalid_parameter
 from overcast.services.sqs.store import SqsStore
 
@@ -111,6 +112,7 @@ class SqsProvider(Provider):
         self._swept: dict[int, int] = {}
         self._last_seq = 0
         self._dedup_purged = 0
+        self.metrics = SqsMetrics(self)  # AWS/SQS metrics to CloudWatch, off the requests' path
 
     async def start(self) -> None:
         for task_id in self.store.running_move_tasks():
@@ -120,12 +122,14 @@ class SqsProvider(Provider):
         for task in list(self._moves.values()):
             task.cancel()
         self._moves.clear()
+        self.metrics.stop()
         self._waiters.notify_all()
 
     def reset(self) -> None:
         for task in list(self._moves.values()):
             task.cancel()
         self._moves.clear()
+        self.metrics.stop()
         self._queues.clear()
         self._swept.clear()
         self._waiters.notify_all()
@@ -238,6 +242,9 @@ class SqsProvider(Provider):
         full = self._settle_attributes(ctx, name, fifo, full, attributes.get("RedrivePolicy"))
         now = int(time.time())
         self.store.create_queue(ctx.account, ctx.region, name, full, tags, now, full.get("DeduplicationScope"))
+        created = self._queue(ctx.account, ctx.region, name)
+        if created is not None:
+            self.metrics.active(created)  # its gauges are published from the next minute
         return {"QueueUrl": f"{ctx.endpoint}/{ctx.account}/{name}"}
 
     def _settle_attributes(self, ctx, name: str, fifo: bool, attributes: dict, raw_redrive=None,
@@ -278,6 +285,7 @@ class SqsProvider(Provider):
         self._forget(queue)
         self._swept.pop(queue.id, None)
         self._waiters.notify(queue.id)
+        self.metrics.forget(queue.account, queue.region, queue.name)
         return {}
 
     def get_queue_url(self, ctx, params):
@@ -576,7 +584,7 @@ class SqsProvider(Provider):
     def send_message(self, ctx, params):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         now = _now_ms()
-        row, result, dedup_key, _ = self._build_message(ctx, queue, params, now)
+        row, result, dedup_key, size = self._build_message(ctx, queue, params, now)
         if queue.fifo:
             with self.store.transaction():
                 self._store_fifo(queue, row, result, dedup_key, now)
@@ -584,6 +592,7 @@ class SqsProvider(Provider):
             self.store.insert_message(row)
         if self._waiters.has_waiters(queue.id):
             self._waiters.notify(queue.id)
+        self._note_sent(queue, size)
         return result
 
     async def send_message_pipelined(self, ctx, params):
@@ -592,11 +601,15 @@ class SqsProvider(Provider):
         queue = self._resolve(ctx, params.get("QueueUrl"))
         if queue.fifo:
             return self.send_message(ctx, params)
-        row, result, _, _ = self._build_message(ctx, queue, params, _now_ms())
+        row, result, _, size = self._build_message(ctx, queue, params, _now_ms())
         await self.store.insert_message_pipelined(row)
         if self._waiters.has_waiters(queue.id):
             self._waiters.notify(queue.id)
+        self._note_sent(queue, size)
         return result
+
+    def _note_sent(self, queue: Queue, size: int) -> None:
+        self.metrics.note(queue, "NumberOfMessagesSent", 1, size=size)
 
     def send_message_batch(self, ctx, params):
         queue = self._resolve(ctx, params.get("QueueUrl"))
@@ -620,7 +633,7 @@ class SqsProvider(Provider):
                 continue
             total += size
             result = {"Id": entry["Id"], **result}
-            rows.append((row, result, dedup_key))
+            rows.append((row, result, dedup_key, size))
             successful.append(result)
         limit = max(m.MAX_MESSAGE_SIZE, queue.max_size)
         if total > limit:
@@ -630,11 +643,13 @@ class SqsProvider(Provider):
         if rows:
             with self.store.transaction():
                 if queue.fifo:
-                    for row, result, dedup_key in rows:
+                    for row, result, dedup_key, _ in rows:
                         self._store_fifo(queue, row, result, dedup_key, now)
                 else:
                     self.store.insert_messages([r[0] for r in rows])
             self._waiters.notify(queue.id)
+            for r in rows:
+                self._note_sent(queue, r[3])
         return _batch_result(successful, failed)
 
     @staticmethod
@@ -709,7 +724,9 @@ class SqsProvider(Provider):
             if queue is None:  # deleted while we waited
                 return {}
         if not messages:
+            self.metrics.note(queue, "NumberOfEmptyReceives", 1)
             return {}
+        self.metrics.note(queue, "NumberOfMessagesReceived", len(messages))
         result = {"Messages": messages}
         if attempt_id is not None:
             self.store.save_attempt(queue.id, attempt_id, _now_ms(), self._encode_attempt(result))
@@ -917,6 +934,8 @@ class SqsProvider(Provider):
             if state is not None and state[0] <= _now_ms():
                 raise m.expired_receipt_handle(handle)
         deleted = self.store.delete_message(queue.id, row_id, message_id)
+        if deleted is not None:
+            self.metrics.note(queue, "NumberOfMessagesDeleted", 1)
         if deleted is not None and queue.fifo:
             self._waiters.notify(queue.id)  # the message's group may be receivable now
 
