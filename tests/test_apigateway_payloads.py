@@ -495,3 +495,32 @@ def test_get_export_answers_as_aws_exports(apigw, endpoint):
     assert oas["paths"]["/pets"]["post"]["parameters"] == [{"name": "q", "in": "query", "schema": {"type": "string"}}]
     with pytest.raises(apigw.exceptions.BadRequestException):
         apigw.get_export(restApiId=api.id, stageName="local", exportType="raml")
+
+
+def test_import_adds_undeclared_path_parameters_and_cognito_identity_source(apigw):
+    spec = {
+        "openapi": "3.0.1", "info": {"title": "imp", "version": "1"},
+        "paths": {"/echo/{data}": {"get": {
+            "security": [{"pool": []}], "responses": {"200": {"description": "ok"}},
+            "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json":
+                                                                                     '{"statusCode": 200}'}}}},
+                  "/{proxy+}": {"get": {"responses": {"200": {"description": "ok"}},
+                                        "x-amazon-apigateway-integration": {"type": "mock"}}}},
+        "components": {"securitySchemes": {"pool": {
+            "type": "apiKey", "name": "TestHeaderAuth", "in": "header",
+            "x-amazon-apigateway-authtype": "cognito_user_pools",
+            "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [
+                "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_ABC123"]}}}},
+    }
+    api_id = apigw.import_rest_api(body=json.dumps(spec))["id"]
+    try:
+        resources = {r["path"]: r["id"] for r in apigw.get_resources(restApiId=api_id)["items"]}
+        echo = apigw.get_method(restApiId=api_id, resourceId=resources["/echo/{data}"], httpMethod="GET")
+        assert echo["requestParameters"] == {"method.request.path.data": True}
+        greedy = apigw.get_method(restApiId=api_id, resourceId=resources["/{proxy+}"], httpMethod="GET")
+        assert "requestParameters" not in greedy  # a greedy parameter is left as declared
+        [authorizer] = apigw.get_authorizers(restApiId=api_id)["items"]
+        assert authorizer["identitySource"] == "method.request.header.TestHeaderAuth"
+        assert "authorizerResultTtlInSeconds" not in authorizer
+    finally:
+        apigw.delete_rest_api(restApiId=api_id)

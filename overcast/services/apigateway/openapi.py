@@ -171,15 +171,17 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
         if authorizer:
             kind = (authorizer.get("type") or "token").upper()
             aid = authorizers_by_name.get(name) or new_id(6)
-            doc = {"id": aid, "name": name, "type": kind,
-                   "authorizerResultTtlInSeconds": authorizer.get("authorizerResultTtlInSeconds", 300)}
+            doc = {"id": aid, "name": name, "type": kind}
+            # a Cognito authorizer has no TTL unless the document gives one (AWS's recorded import)
+            if kind != "COGNITO_USER_POOLS" or authorizer.get("authorizerResultTtlInSeconds") is not None:
+                doc["authorizerResultTtlInSeconds"] = authorizer.get("authorizerResultTtlInSeconds", 300)
             if authtype:
                 doc["authType"] = scheme.get("x-amazon-apigateway-authtype")
             for key in ("authorizerUri", "authorizerCredentials", "identityValidationExpression", "providerARNs"):
                 if authorizer.get(key) is not None:
                     doc[key] = authorizer[key]
             source = authorizer.get("identitySource")
-            if source is None and kind == "TOKEN" and scheme.get("in") == "header":
+            if source is None and kind in ("TOKEN", "COGNITO_USER_POOLS") and scheme.get("in") == "header":
                 source = f"method.request.header.{scheme.get('name')}"
             if source:
                 doc["identitySource"] = source
@@ -222,6 +224,10 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
                     request_params[f"method.request.{where}.{p['name']}"] = bool(p.get("required", where == "path"))
                 elif p.get("in") == "body" and (p.get("schema") or {}).get("$ref"):
                     method["requestModels"] = {"application/json": _model_name(p["schema"]["$ref"])}
+            # a path parameter the document does not declare is a required one to AWS (its
+            # recorded import of /echo/{data}); a greedy {proxy+} is left as declared
+            for name in re.findall(r"\{([^}+]+)\}", path):
+                request_params.setdefault(f"method.request.path.{name}", True)
             if request_params:
                 method["requestParameters"] = request_params
             body = op.get("requestBody")
