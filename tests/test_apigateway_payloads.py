@@ -524,3 +524,29 @@ def test_import_adds_undeclared_path_parameters_and_cognito_identity_source(apig
         assert "authorizerResultTtlInSeconds" not in authorizer
     finally:
         apigw.delete_rest_api(restApiId=api_id)
+
+
+ECHO_EVENT = """
+import json
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps(event)}
+"""
+
+
+def test_proxy_event_spells_authorization_and_user_agent_as_aws_does(apigw, endpoint, client):
+    from apigateway_support import function_arn
+    from lambda_functions import create_python
+
+    lam = client("lambda")
+    create_python(lam, "apigw-payloads-echo-event", ECHO_EVENT, Timeout=10)
+    api = Api(apigw, endpoint, "proxy-names")
+    api.lambda_proxy("/e", "GET", function_arn(lam, "apigw-payloads-echo-event"))
+    api.deploy()
+    event = api.call("GET", "/e", headers={"user-Agent": "test/integration", "aUThorization": "Bearer x",
+                                          "tEsT-HEADeR": "kept"}).json()
+    assert event["headers"]["User-Agent"] == "test/integration" and "user-Agent" not in event["headers"]
+    assert event["headers"]["Authorization"] == "Bearer x"
+    assert event["headers"]["tEsT-HEADeR"] == "kept"  # other names as the client spelt them
+    assert event["multiValueHeaders"]["User-Agent"] == ["test/integration"]

@@ -30,6 +30,7 @@ _BARE_NAME = re.compile(rb'([{,]\s*)([A-Za-z_$][\w$]*)\s*:')  # an object member
 _REPLACED_HEADERS = frozenset(("connection", "content-length", "x-forwarded-for", "x-forwarded-port",
                                "x-forwarded-proto", "x-amzn-trace-id"))
 _FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding"))
+_CANONICAL_NAMES = {"authorization": "Authorization", "user-agent": "User-Agent"}
 # method response headers API Gateway keeps for itself: a mapped one is answered as
 # x-amzn-Remapped-<name> (AWS's recorded answers)
 _REMAPPED_RESPONSE_HEADERS = frozenset((
@@ -219,13 +220,15 @@ class Integrations:
                      "X-Amzn-Trace-Id": _trace_header(request.headers.get("x-amzn-trace-id"))}
         state.trace_header = forwarded["X-Amzn-Trace-Id"]
         # the names come as the client spelt them: its own X-Forwarded-* (replaced), Connection
-        # (hop-by-hop) and Content-Length are not passed on in any case, and Authorization is
-        # spelt so whatever the client sent (AWS's recorded events: `aUThorization`, `authorization`)
-        for name in [k for k in headers if k.lower() in _REPLACED_HEADERS or k.lower() == "authorization"]:
+        # (hop-by-hop) and Content-Length are not passed on in any case, and Authorization and
+        # User-Agent are spelt so whatever the client sent (AWS's recorded events: `aUThorization`,
+        # `authorization`, `user-Agent`)
+        for name in [k for k in headers if k.lower() in _REPLACED_HEADERS or k.lower() in _CANONICAL_NAMES]:
             value, values = headers.pop(name), multi_headers.pop(name, None)
-            if name.lower() == "authorization":
-                headers["Authorization"] = value
-                multi_headers["Authorization"] = values or [value]
+            canonical = _CANONICAL_NAMES.get(name.lower())
+            if canonical is not None:
+                headers[canonical] = value
+                multi_headers[canonical] = values or [value]
         headers.update(forwarded)
         multi_headers.update({k: [v] for k, v in forwarded.items()})
         ctx = state.context
