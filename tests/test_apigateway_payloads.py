@@ -550,3 +550,31 @@ def test_proxy_event_spells_authorization_and_user_agent_as_aws_does(apigw, endp
     assert event["headers"]["Authorization"] == "Bearer x"
     assert event["headers"]["tEsT-HEADeR"] == "kept"  # other names as the client spelt them
     assert event["multiValueHeaders"]["User-Agent"] == ["test/integration"]
+
+
+def test_import_warns_of_a_request_parameter_that_is_not_a_string(apigw):
+    spec = {"openapi": "3.0.1", "info": {"title": "warn", "version": "1"},
+            "paths": {"/test": {"get": {"responses": {"200": {"description": "ok"}},
+                                        "x-amazon-apigateway-integration": {
+                                            "type": "http", "httpMethod": "GET", "uri": "http://example.com",
+                                            "requestParameters": {"integration.request.header.nothing": True,
+                                                                  "integration.request.header.kept": "'x'"}}}}}}
+    created = apigw.import_rest_api(body=json.dumps(spec))
+    try:
+        assert created["warnings"] == [
+            "Invalid format for 'requestParameters'. Expected type string for property "
+            "'integration.request.header.nothing' of resource '/test' and method 'GET' but got 'true'"]
+        rid = next(r["id"] for r in apigw.get_resources(restApiId=created["id"])["items"] if r["path"] == "/test")
+        integration = apigw.get_integration(restApiId=created["id"], resourceId=rid, httpMethod="GET")
+        assert integration["requestParameters"] == {"integration.request.header.kept": "'x'"}
+        # failOnWarnings: AWS's 400
+        with pytest.raises(apigw.exceptions.BadRequestException) as e:
+            apigw.put_rest_api(restApiId=created["id"], mode="overwrite", failOnWarnings=True, body=json.dumps(spec))
+        assert e.value.response["Error"]["Message"].startswith("Warnings found during import:\n\tInvalid format")
+        # without warnings the answer lists none
+        clean = json.loads(json.dumps(spec))
+        del clean["paths"]["/test"]["get"]["x-amazon-apigateway-integration"]["requestParameters"][
+            "integration.request.header.nothing"]
+        assert "warnings" not in apigw.put_rest_api(restApiId=created["id"], mode="overwrite", body=json.dumps(clean))
+    finally:
+        apigw.delete_rest_api(restApiId=created["id"])

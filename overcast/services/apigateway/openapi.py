@@ -99,9 +99,12 @@ def _rewrite_refs(schema, api_id: str):
     return schema
 
 
-def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool = False, params: dict | None = None) -> None:
+def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool = False,
+          params: dict | None = None) -> list[str]:
     """Turn an OpenAPI document into the API's resources, methods, models, validators,
-    authorizers and gateway responses (mode overwrite replaces them, merge adds)."""
+    authorizers and gateway responses (mode overwrite replaces them, merge adds); the import's
+    warnings (with fail_on_warnings, AWS's 400 instead)."""
+    warnings: list[str] = []
     swagger = "swagger" in spec
     info = spec.get("info") or {}
     api_id = api["id"]
@@ -285,8 +288,11 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
             integration = op.get("x-amazon-apigateway-integration")
             if integration:
                 method["methodIntegration"] = _integration({"cacheNamespace": resource["id"], **integration}, path,
-                                                           http_method)
+                                                           http_method, warnings)
             resource.setdefault("resourceMethods", {})[http_method] = method
+    if warnings and fail_on_warnings:
+        raise bad_request("Warnings found during import:\n\t" + "\n\t".join(warnings))
+    return warnings
 
 
 def _resolve(spec: dict, ref: str):
@@ -298,7 +304,7 @@ def _resolve(spec: dict, ref: str):
     return node
 
 
-def _integration(conf: dict, path: str, http_method: str) -> dict:
+def _integration(conf: dict, path: str, http_method: str, warnings: list[str]) -> dict:
     kind = str(conf.get("type", "")).upper()
     params = {"type": kind, "uri": conf.get("uri"), "integrationHttpMethod": conf.get("httpMethod"),
               "passthroughBehavior": (conf.get("passthroughBehavior") or "WHEN_NO_MATCH").upper().replace("_", "_"),
@@ -307,6 +313,17 @@ def _integration(conf: dict, path: str, http_method: str) -> dict:
                 "cacheKeyParameters", "connectionType", "connectionId", "tlsConfig"):
         if conf.get(key) is not None:
             params[key] = conf[key]
+    if isinstance(params.get("requestParameters"), dict):
+        # a value that is not a string is dropped with AWS's warning
+        kept = {}
+        for key, value in params["requestParameters"].items():
+            if isinstance(value, str):
+                kept[key] = value
+            else:
+                warnings.append(f"Invalid format for 'requestParameters'. Expected type string for property '{key}' "
+                                f"of resource '{path}' and method '{http_method}' but got "
+                                f"'{orjson.dumps(value).decode()}'")
+        params["requestParameters"] = kept
     if kind == "MOCK":
         params.pop("uri", None)
     try:

@@ -550,19 +550,19 @@ class ApiGatewayProvider(Provider):
         # an imported API starts with AWS's bare Empty model only (no Error model, no description)
         api["models"] = {"Empty": {"id": api["models"]["Empty"]["id"], "name": "Empty", "contentType": "application/json",
                                    "schema": '{"title": "Empty Schema", "type": "object"}'}}
-        openapi.apply(api, spec, mode="overwrite", fail_on_warnings=_flag(params, "failonwarnings"),
-                      params=params.get("parameters") or {})
+        warnings = openapi.apply(api, spec, mode="overwrite", fail_on_warnings=_flag(params, "failonwarnings"),
+                                 params=params.get("parameters") or {})
         self._save(ctx, api)
-        return self.api_view(api)
+        return _with_warnings(self.api_view(api), warnings)
 
     def put_rest_api(self, ctx, params):
         spec = openapi.load(params.get("body"))  # AWS reads the document before it looks the API up
         api = self._api(ctx, params["restApiId"])
-        openapi.apply(api, spec, mode=params.get("mode") or "merge",
-                      fail_on_warnings=bool(params.get("failOnWarnings")), params=params.get("parameters") or {})
+        warnings = openapi.apply(api, spec, mode=params.get("mode") or "merge",
+                                 fail_on_warnings=bool(params.get("failOnWarnings")), params=params.get("parameters") or {})
         api.setdefault("tags", {})
         self._save(ctx, api)
-        return self.api_view(api)
+        return _with_warnings(self.api_view(api), warnings)
 
     def get_export(self, ctx, params):
         api = self._api(ctx, params["restApiId"])
@@ -1978,6 +1978,13 @@ class ApiGatewayProvider(Provider):
 # UpdateStage's copy operations: a canary's promotion (path, from)
 _CANARY_PROMOTIONS = frozenset((("/deploymentId", "/canarySettings/deploymentId"),
                                 ("/variables", "/canarySettings/stageVariableOverrides")))
+
+
+def _with_warnings(view: dict, warnings: list[str]) -> dict:
+    """An imported API's answer: AWS lists the import's warnings, when there are any."""
+    if warnings:
+        view = {**view, "warnings": warnings}
+    return view
 
 
 def _check_key_description(description) -> None:
