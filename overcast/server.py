@@ -239,7 +239,7 @@ class OvercastApp:
             if origin is not None:
                 response, allowed = await self._cross_origin(request, origin)
             if response is None:
-                response = await self.gateway.handle(request, target)
+                response = await self.gateway.handle(request, target, own_task=True)
             if allowed is not None:
                 security.allow_origin(response, allowed)
         if request.too_large or (request.stream is not None and request.stream.timed_out):

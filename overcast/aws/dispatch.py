@@ -97,9 +97,10 @@ class Providers:
         return dict(self._providers)
 
     async def handler(self, service: str, operation: OperationModel):
-        """The bound provider method for an operation, whether it is a coroutine, and the
-        provider's `authorize(ctx, params)` if it has one (a check of parameters every operation
-        shares, such as Glue's CatalogId naming another account), cached."""
+        """The bound provider method for an operation, whether it is a coroutine, the provider's
+        `authorize(ctx, params)` if it has one (a check of parameters every operation shares, such
+        as Glue's CatalogId naming another account) and the parameter that names the resource of
+        its trace span (None: it has none), cached."""
         key = (service, operation.name)
         entry = self._handlers.get(key)
         if entry is None:
@@ -107,7 +108,11 @@ class Providers:
             method = getattr(provider, operation.method_name, None)
             if self.db.pipeline is not None:  # (PostgreSQL) its statement awaited in the pipeline
                 method = getattr(provider, operation.method_name + "_pipelined", method)
-            entry = (method, inspect.iscoroutinefunction(method), getattr(provider, "authorize", None))
+            # the parameter that names the request's resource (tracing.RESOURCE_PARAMS: the first the operation has)
+            shape = operation.service.shapes.get(operation.input_shape, {}) if operation.input_shape else {}
+            members = shape.get("members", {})
+            hint = next((key for key in RESOURCE_PARAMS.get(service, ()) if key in members), None)
+            entry = (method, inspect.iscoroutinefunction(method), getattr(provider, "authorize", None), hint)
             self._handlers[key] = entry
             settle_heap()
         return entry
@@ -142,9 +147,10 @@ class Gateway:
         self.verifier = Verifier(providers, parse_credentials(config.credentials)) \
             if verify and config.verify_signatures else None
 
-    async def handle(self, request: HttpRequest, target: Route | None = None) -> HttpResponse:
+    async def handle(self, request: HttpRequest, target: Route | None = None, own_task: bool = False) -> HttpResponse:
         """`target`: the request's route from its headers, when server.py found it already (an
-        unsigned form request is routed again here, by its body's Action)."""
+        unsigned form request is routed again here, by its body's Action). `own_task`: server.py's
+        requests, each served in an asyncio task of its own (tracing.open_api)."""
         if target is None or target.service is None:
             target = route(request)
         if target.service is None:
@@ -156,26 +162,27 @@ class Gateway:
         # the request's span (overcast.tracing): current while the request is served, so what it
         # causes (a function's invocation, a message's AWSTraceHeader, a stream record) is its child
         span = open_api(request.headers.get("x-amzn-trace-id"), target.service, target.account, target.region,
-                        request.body)
+                        request.body, own_task)
         spec = SERVICES[target.service]
         if spec.front is not None:  # a service with its own front door (S3)
-            return await self._front(spec, request, target, span)
+            return await self._front(spec, request, target, span, own_task)
         model, protocol, ctx = self._speaking(request, target)
         operation = None
         try:
             if self.verifier is not None:
                 await self._verify(request, ctx, model)
+                if span is not None:  # the account of the key that signed it
+                    span.account = ctx.account
             operation, params = protocol.parse(model, request)
             if ctx.access_key == "" and self.verifier is not None and not unsigned_operation(operation):
                 raise SignatureFailure("missing").as_error(_family(ctx, model))
             ctx.operation = operation.name
             if span is not None:
-                span.operation, span.account = operation.name, ctx.account
-                keys = RESOURCE_PARAMS.get(spec.name)
-                if keys is not None:
-                    value = params.get(keys[0])
-                    span._hint = (keys[0], value) if value.__class__ is str else resource_hint(spec.name, params)
-            method, is_async, authorize = await self.providers.handler(spec.name, operation)
+                span.operation = operation.name
+            method, is_async, authorize, hint = await self.providers.handler(spec.name, operation)
+            if hint is not None and span is not None:  # (the ARN is made when the span is read)
+                value = params.get(hint)
+                span._hint = value if value.__class__ is str else resource_hint(spec.name, params)
             if method is None:
                 raise not_implemented(f"{model.metadata.get('serviceId', spec.name)} {operation.name}")
             if authorize is not None:
@@ -197,15 +204,15 @@ class Gateway:
             response = protocol.serialize_error(model, operation, internal_error(), ctx)
         except BaseException:  # cancelled (the client went away)
             if span is not None:
-                close_api(span, 499, None)
+                close_api(span, 499, None, own_task)
             raise
         if span is not None:
-            close_api(span, response.status, response.body if response.stream is None else None)
+            close_api(span, response.status, response.body if response.stream is None else None, own_task)
             if spec.name == "lambda":  # Lambda answers with the invocation's trace, as AWS does
                 response.headers.append(("X-Amzn-Trace-Id", answer_header(span)))
         return response
 
-    async def _front(self, spec, request: HttpRequest, target: Route, span) -> HttpResponse:
+    async def _front(self, spec, request: HttpRequest, target: Route, span, own_task: bool) -> HttpResponse:
         front = self._fronts.get(spec.name)
         if front is None:
             module_name, _, class_name = spec.front.partition(":")
@@ -215,10 +222,10 @@ class Gateway:
             response = await front.handle(request, target)
         except BaseException:
             if span is not None:
-                close_api(span, 499, None)
+                close_api(span, 499, None, own_task)
             raise
         if span is not None:
-            close_api(span, response.status, response.body if response.stream is None else None)
+            close_api(span, response.status, response.body if response.stream is None else None, own_task)
         return response
 
     def refuse(self, request: HttpRequest, target: Route, error: AwsError) -> HttpResponse:

@@ -185,11 +185,14 @@ class Span:
     # function's SDK calls) is recorded with False, so the trace stays whole in overcast's own view.
     xray = None
     name = resource = error = attributes = None
+    kind = "api"  # (every other span sets its own kind and operation: these are the front door's)
+    operation = ""
     end = None
     status = "ok"
     _request = _response = None  # the payloads, at most RECORDER.payload_bytes of each
     _request_size = _response_size = 0  # a payload's whole size, set only when it was cut (else its length)
-    _token = _hint = http_status = None
+    _token = http_status = None
+    _hint = None  # the value of the request parameter that names its resource (RESOURCE_PARAMS), ARN made when read
     _holder = None  # the span that holds this span's trace, when it is not this span (no reference to itself:
     # a one-span trace is no reference cycle, so it is freed as it leaves the ring, not by the cyclic collector)
     # kept on a trace's holder only
@@ -359,7 +362,7 @@ class Span:
 
     def resource_arn(self) -> str | None:
         if self.resource is None and self._hint is not None:
-            return resource_arn(self.service, self.account, self.region, *self._hint)
+            return resource_arn(self.service, self.account, self.region, self._hint)
         return self.resource
 
     # -- the trace, on its holder --
@@ -491,19 +494,23 @@ def joined(trace_id: str, span_id: str, parent_id: str | None, kind: str, servic
     return span
 
 
-def open_api(header: str | None, service: str, account: str, region: str, body: bytes | None) -> Span | None:
+def open_api(header: str | None, service: str, account: str, region: str, body: bytes | None,
+             own_task: bool = False) -> Span | None:
     """The front door's span for an AWS API request (made current until `close_api`); `header`:
-    the request's X-Amzn-Trace-Id. None when tracing is off."""
+    the request's X-Amzn-Trace-Id. None when tracing is off. `own_task`: the caller is server.py,
+    whose every request runs in an asyncio task of its own (uvicorn's and overcast.http2's), in a
+    context copied from the connection's: no span of this process is its parent, and the task ends
+    with the request, so the span is made current without keeping the token to unset it (a context
+    variable's set and reset cost a request ~1,600 instructions; what the request spawns copied the
+    context already, and nothing after the answer in that task makes spans)."""
     recorder = RECORDER
     if not recorder.enabled:
         return None
     # (a call overcast makes through the gateway itself, API Gateway's AWS integrations, has a current span)
-    parent = parse_header(header) if header else _current.get()
+    parent = parse_header(header) if header else None if own_task else _current.get()
     if parent is None:  # the usual case: a new trace, recorded here without a call (Span.__init__ inlined)
-        span = _new(Span)
-        span.kind = "api"
+        span = _new(Span)  # (kind "api" and operation "" are the class's defaults: the front door's)
         span.service = service
-        span.operation = ""
         span.account = account
         span.region = region
         span.start = _time()
@@ -512,7 +519,10 @@ def open_api(header: str | None, service: str, account: str, region: str, body: 
                 span._request_size = len(body)
                 body = body[:recorder.payload_bytes]
             span._request = body
-        span._token = _current.set(span)
+        if own_task:
+            _current.set(span)
+        else:
+            span._token = _current.set(span)
         ring = recorder._ring
         ring.append(span)
         if len(ring) > recorder._room:  # full: the oldest traces leave (a few at once)
@@ -521,33 +531,39 @@ def open_api(header: str | None, service: str, account: str, region: str, body: 
     span = _child(parent, "api", service, "", account, region)
     if body:
         span.set_request(body)
-    span._token = _current.set(span)
+    if own_task:
+        _current.set(span)
+    else:
+        span._token = _current.set(span)
     recorder._begin(span)
     return span
 
 
-def close_api(span: Span, status: int, body: bytes | None) -> None:
-    """End the front door's span with the answer's HTTP status and body."""
+def close_api(span: Span, status: int, body: bytes | None, own_task: bool = False) -> None:
+    """End the front door's span with the answer's HTTP status and body (`own_task` as given to
+    `open_api`: the span stays current, the task ends with the request)."""
     if status >= 400:
         span.status = "error"
         if span.error is None:
             span.error = f"HTTP {status}"
+    recorder = RECORDER
     if body:
-        if len(body) > RECORDER.payload_bytes:
+        if len(body) > recorder.payload_bytes:
             span._response_size = len(body)
-            body = body[:RECORDER.payload_bytes]
+            body = body[:recorder.payload_bytes]
         span._response = body
     span.http_status = status
     span.end = _time()
-    token = span._token
-    if token is not None:
-        span._token = None
-        try:
-            _current.reset(token)
-        except ValueError:
-            pass
-    if RECORDER._subscribers and span.sampled:
-        RECORDER._finish(span)
+    if not own_task:
+        token = span._token
+        if token is not None:
+            span._token = None
+            try:
+                _current.reset(token)
+            except ValueError:
+                pass
+    if recorder._subscribers and span.sampled:
+        recorder._finish(span)
 
 
 def answer_header(span: Span) -> str:
@@ -590,20 +606,21 @@ RESOURCE_PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def resource_hint(service: str, params: dict) -> tuple[str, str] | None:
+def resource_hint(service: str, params: dict) -> str | None:
+    """The value of the first parameter of RESOURCE_PARAMS that a request has."""
     keys = RESOURCE_PARAMS.get(service)
     if keys is not None:
         for key in keys:
             value = params.get(key)
             if value.__class__ is str and value:
-                return key, value
+                return value
     return None
 
 
-def resource_arn(service: str, account: str, region: str, key: str, value: str) -> str | None:
+def resource_arn(service: str, account: str, region: str, value: str) -> str | None:
     if value.startswith("arn:"):
         return value
-    if service == "sqs":
+    if service == "sqs":  # a QueueUrl (its account in its path) or a QueueName
         parts = value.rstrip("/").split("/")
         return f"arn:aws:sqs:{region}:{parts[-2] if len(parts) > 1 else account}:{parts[-1]}"
     where = f"{region}:{account}"

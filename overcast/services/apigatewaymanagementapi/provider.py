@@ -161,7 +161,7 @@ async def _handle_http(providers, request: HttpRequest, path: str, api_id: str |
         ctx.operation = operation.name
         if span is not None:
             span.operation = operation.name
-        method, is_async, _ = await providers.handler("apigatewaymanagementapi", operation)
+        method, is_async, _, _ = await providers.handler("apigatewaymanagementapi", operation)
         result = await method(ctx, params) if is_async else method(ctx, params)
         return protocol.serialize(model, operation, result, ctx)
     except AwsError as error:
