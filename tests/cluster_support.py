@@ -60,10 +60,19 @@ def start_nodes(url: str, count: int, env: dict | None = None) -> list:
 
 
 def cluster_view(endpoint: str) -> dict:
-    """What `overcast status` reads: the cluster's nodes and leases."""
+    """What `overcast status` reads: the cluster's nodes and leases. A node answers 503 when it
+    cannot read them within 5 s (its database connection slow to open: nodes that have just
+    started are loading their services); asked again then, for up to 20 s."""
+    import time
+
     import httpx
 
-    return httpx.get(f"{endpoint}/_overcast/cluster", timeout=10).json()
+    deadline = time.monotonic() + 20
+    while True:
+        response = httpx.get(f"{endpoint}/_overcast/cluster", timeout=10)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response.json()
+        time.sleep(0.5)
 
 
 def holders(endpoint: str, prefix: str = "") -> dict[str, str]:
