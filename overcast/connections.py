@@ -28,7 +28,15 @@ import resource
 from asyncio import sslproto
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http import httptools_impl
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 log = logging.getLogger("overcast")
 
@@ -97,6 +105,90 @@ class HeadWatch:
                 oldest = since
         if oldest is not None:
             self._timer = loop.call_later(self.timeout - (now - oldest), self._sweep, loop)
+
+
+class CaseKeepingCycle(RequestResponseCycle):
+    """uvicorn's request/response cycle (RequestResponseCycle.send) writing the answer's header
+    names in the case the app gave them, where uvicorn lower-cases them: AWS answers
+    `Access-Control-Allow-Origin`, `ETag` or an API Gateway mapping's `X-My-Header` as spelt, and
+    clients that compare names case-sensitively (SDK snapshot tests) see the same on overcast.
+    Otherwise uvicorn's logic, whole: delegating the body to uvicorn's send, or swapping a cycle's
+    class per request, cost 4-9% of the connection's instructions (bench/http1_write.py).
+    HTTP/2 lower-cases names by definition (http2.py)."""
+
+    async def send(self, message) -> None:
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            return
+        if not self.response_started:
+            if message["type"] != "http.response.start":
+                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{message['type']}'.")
+            self.response_started = True
+            self.waiting_for_100_continue = False
+            status_code = message["status"]
+            if self.access_log:
+                self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(self.scope), self.scope["method"],
+                                        get_path_with_query_string(self.scope), self.scope["http_version"],
+                                        status_code)
+            content = [STATUS_LINE[status_code]]
+            has_connection_close = False
+            for name, value in self.default_headers + list(message.get("headers", ())):
+                if HEADER_RE.search(name):
+                    raise RuntimeError("Invalid HTTP header name.")
+                if HEADER_VALUE_RE.search(value):
+                    raise RuntimeError("Invalid HTTP header value.")
+                lower = name.lower()  # to recognize the framing headers; `name` is what is written
+                if lower == b"content-length" and self.chunked_encoding is None:
+                    self.expected_content_length = int(value.decode())
+                    self.chunked_encoding = False
+                elif lower == b"transfer-encoding" and value.lower() == b"chunked":
+                    self.expected_content_length = 0
+                    self.chunked_encoding = True
+                elif lower == b"connection":
+                    if b"close" in [token.lower().strip() for token in value.split(b",")]:
+                        self.keep_alive = False
+                        has_connection_close = True
+                content.extend((name, b": ", value, b"\r\n"))
+            if not self.keep_alive and not has_connection_close:
+                content.append(b"connection: close\r\n")
+            if self.chunked_encoding is None and self.scope["method"] != "HEAD" and status_code not in (204, 304):
+                self.chunked_encoding = True  # neither content-length nor transfer-encoding given
+                content.append(b"transfer-encoding: chunked\r\n")
+            content.append(b"\r\n")
+            self.transport.write(b"".join(content))
+        elif not self.response_complete:
+            if message["type"] != "http.response.body":
+                raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message['type']}'.")
+            body = message.get("body", b"")
+            more_body = message.get("more_body", False)
+            if self.scope["method"] == "HEAD":
+                self.expected_content_length = 0
+            elif self.chunked_encoding:
+                content = [b"%x\r\n" % len(body), body, b"\r\n"] if body else []
+                if not more_body:
+                    content.append(b"0\r\n\r\n")
+                self.transport.write(b"".join(content))
+            else:
+                if len(body) > self.expected_content_length:
+                    raise RuntimeError("Response content longer than Content-Length")
+                self.expected_content_length -= len(body)
+                self.transport.write(body)
+            if not more_body:
+                if self.expected_content_length != 0:
+                    raise RuntimeError("Response content shorter than Content-Length")
+                self.response_complete = True
+                self.message_event.set()
+                if not self.keep_alive:
+                    self.transport.close()
+                self.on_response()
+        else:
+            raise RuntimeError(f"Unexpected ASGI message '{message['type']}' sent, after response already completed.")
+
+
+# uvicorn's protocol builds each request's cycle by this module-level name (on_headers_complete):
+# the server's protocol (below) is the only httptools protocol in overcast's process.
+httptools_impl.RequestResponseCycle = CaseKeepingCycle
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
