@@ -318,7 +318,7 @@ class Integrations:
     @staticmethod
     def _malformed(state) -> HttpResponse:
         log.info("API Gateway %s: Malformed Lambda proxy response", state.stage.api_id)
-        return HttpResponse(502, [("content-type", "application/json"), ("x-amzn-RequestId", state.request_id),
+        return HttpResponse(502, [("Content-Type", "application/json"), ("x-amzn-RequestId", state.request_id),
                                   ("x-amzn-ErrorType", "InternalServerErrorException")],
                             b'{"message": "Internal server error"}')
 

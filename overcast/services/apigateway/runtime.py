@@ -431,8 +431,9 @@ class DataPlane:
             custom = compiled.gateway_responses.get("DEFAULT_5XX" if error.status >= 500 else "DEFAULT_4XX")
             if custom is not None and custom.get("statusCode"):
                 status = int(custom["statusCode"])
-        headers = [("content-type", "application/json"), ("x-amzn-requestid", state.request_id),
-                   ("x-amzn-errortype", error.error_type), ("x-amz-apigw-id", state.extended_id)]
+        # spelt as AWS answers them (the server writes names as given)
+        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", state.request_id),
+                   ("x-amzn-ErrorType", error.error_type), ("x-amz-apigw-id", state.extended_id)]
         body = None
         if custom is not None:
             for name, expr in (custom.get("responseParameters") or {}).items():
@@ -512,6 +513,6 @@ class DataPlane:
 
 def plain_error(status: int, error_type: str, message: str, request_id: str | None = None) -> HttpResponse:
     request_id = request_id or str(uuid.uuid4())
-    return HttpResponse(status, [("content-type", "application/json"), ("x-amzn-requestid", request_id),
-                                 ("x-amzn-errortype", error_type)], orjson.dumps({"message": message}))
+    return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id),
+                                 ("x-amzn-ErrorType", error_type)], orjson.dumps({"message": message}))
 
