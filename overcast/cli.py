@@ -206,6 +206,13 @@ class _Server(uvicorn.Server):
         super().__init__(uv_config)
         self.overcast_config = config
 
+    async def on_tick(self, counter: int) -> bool:
+        exit_now = await super().on_tick(counter)
+        if counter % 10 == 0:  # uvicorn has just made the Date header (once a second): spelt as AWS's
+            self.server_state.default_headers = [(b"Date", v) if k == b"date" else (k, v)
+                                                 for k, v in self.server_state.default_headers]
+        return exit_now
+
     async def startup(self, sockets=None):
         await super().startup(sockets)
         if self.should_exit or not self.servers:

@@ -151,10 +151,10 @@ class CaseKeepingCycle(RequestResponseCycle):
                         has_connection_close = True
                 content.extend((name, b": ", value, b"\r\n"))
             if not self.keep_alive and not has_connection_close:
-                content.append(b"connection: close\r\n")
+                content.append(b"Connection: close\r\n")
             if self.chunked_encoding is None and self.scope["method"] != "HEAD" and status_code not in (204, 304):
                 self.chunked_encoding = True  # neither content-length nor transfer-encoding given
-                content.append(b"transfer-encoding: chunked\r\n")
+                content.append(b"Transfer-Encoding: chunked\r\n")
             content.append(b"\r\n")
             self.transport.write(b"".join(content))
         elif not self.response_complete:

@@ -467,7 +467,7 @@ async def _send(send, response: HttpResponse, receive=None) -> None:
         await send({"type": "http.response.body", "body": b""})
         return
     if response.status != 204 and not any(k.lower() == b"content-length" for k, _ in headers):  # RFC 9110 8.6
-        headers.append((b"content-length", str(len(response.body)).encode()))
+        headers.append((b"Content-Length", str(len(response.body)).encode()))  # spelt as AWS
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 

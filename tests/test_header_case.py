@@ -1,5 +1,5 @@
 """Answer header names on the wire keep the case AWS gives them (HTTP/1.1): S3's CORS headers, an
-API Gateway mapping's header, while the server's own framing headers stay correct."""
+API Gateway mapping's header, the server's own Content-Length, Date and Connection, framing intact."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def test_s3_cors_preflight_header_names_keep_aws_case(client, endpoint, unique_n
                  "Access-Control-Allow-Headers", "Vary"):
         assert name in got, got
     assert "access-control-allow-origin" not in got
+    assert "Content-Length" in got and "Date" in got  # the server's own, as AWS spells them
 
 
 def test_s3_preflight_refused_without_cors_keeps_framing(client, endpoint, unique_name):
@@ -96,3 +97,11 @@ def test_bad_request_still_answers_framed_json(endpoint):
     status, lines, body = raw_request(endpoint, b"GET /_overcast/no-such HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 404")
     assert len(body) == int(next(ln.partition(b": ")[2] for ln in lines if ln.lower().startswith(b"content-length")))
+
+
+def test_connection_close_is_answered_with_aws_spelling(endpoint):
+    host = urlsplit(endpoint).netloc.encode()
+    status, lines, _ = raw_request(endpoint, b"GET /_overcast/health HTTP/1.1\r\nHost: " + host +
+                                   b"\r\nConnection: close\r\n\r\n")
+    assert status == b"HTTP/1.1 200 OK"
+    assert b"Connection: close" in lines

@@ -88,7 +88,7 @@ def test_deployed_api_refuses_a_body_over_ten_megabytes_unread(endpoint, client,
         sock.sendall(head.encode())
         answer = read_answer(sock)
     assert _status(answer) == 413
-    assert b"x-amzn-errortype: RequestTooLargeException" in answer
+    assert b"x-amzn-ErrorType: RequestTooLargeException" in answer  # AWS's spelling
     assert answer.endswith(b'{"message":"Request Too Long"}')
 
 
