@@ -105,3 +105,27 @@ def test_connection_close_is_answered_with_aws_spelling(endpoint):
                                    b"\r\nConnection: close\r\n\r\n")
     assert status == b"HTTP/1.1 200 OK"
     assert b"Connection: close" in lines
+
+
+def test_s3_get_with_origin_is_matched_like_s3(client, endpoint, unique_name):
+    s3 = client("s3")
+    bucket = unique_name("cors-get")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET"], "AllowedHeaders": ["x-amz-meta-*"]}]})
+    host = urlsplit(endpoint).netloc.encode()
+
+    def get(extra: bytes) -> list[bytes]:
+        status, lines, body = raw_request(endpoint, f"GET /{bucket}/k HTTP/1.1\r\nHost: ".encode() + host +
+                                          b"\r\nOrigin: https://app.example\r\n" + extra + b"\r\n")
+        assert status == b"HTTP/1.1 200 OK" and body == b"x"
+        return lines
+
+    lines = get(b"")
+    assert b"Access-Control-Allow-Origin: https://app.example" in lines
+    assert b"Vary: Origin, Access-Control-Request-Headers, Access-Control-Request-Method" in lines
+    # a GET carrying a preflight's headers is matched by them: no rule allows PUT, nor this header
+    for extra in (b"Access-Control-Request-Method: PUT\r\n", b"Access-Control-Request-Headers: x-amz-request-payer\r\n"):
+        assert not [ln for ln in get(extra) if ln.lower().startswith(b"access-control-")]
+    assert b"Access-Control-Allow-Methods: GET" in get(b"Access-Control-Request-Headers: x-amz-meta-a\r\n")

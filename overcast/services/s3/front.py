@@ -633,11 +633,19 @@ def _add_cors(provider, bucket_name: str, request: HttpRequest, response: HttpRe
     rules = _cors_rules(bucket)
     if not rules:
         return
-    method = request.method if request.method != "OPTIONS" else request.headers.get("access-control-request-method", "")
-    rule = _match_cors(rules, request.headers["origin"], method, [])
-    if rule is None or request.method == "OPTIONS":
+    if request.method == "OPTIONS":
         return
-    response.headers += _cors_headers(rule, request.headers["origin"]) + [("Vary", "Origin")]
+    # a request carrying a preflight's headers is matched by them, as S3 does (AWS's recorded
+    # answers: a GET with Access-Control-Request-Method PUT, or with request headers no rule
+    # allows, gets no CORS headers)
+    method = request.headers.get("access-control-request-method") or request.method
+    wanted = [h.strip().lower() for h in request.headers.get("access-control-request-headers", "").split(",")
+              if h.strip()]
+    rule = _match_cors(rules, request.headers["origin"], method, wanted)
+    if rule is None:
+        return
+    response.headers += _cors_headers(rule, request.headers["origin"]) + [
+        ("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method")]
 
 
 def quote_key(key: str) -> str:
