@@ -129,3 +129,30 @@ def test_s3_get_with_origin_is_matched_like_s3(client, endpoint, unique_name):
     for extra in (b"Access-Control-Request-Method: PUT\r\n", b"Access-Control-Request-Headers: x-amz-request-payer\r\n"):
         assert not [ln for ln in get(extra) if ln.lower().startswith(b"access-control-")]
     assert b"Access-Control-Allow-Methods: GET" in get(b"Access-Control-Request-Headers: x-amz-meta-a\r\n")
+
+
+@pytest.mark.parametrize("kind,uri,header", [
+    ("HTTP_PROXY", None, "Content-Length"),  # overcast's health page, which answers 200 otherwise
+    ("AWS", "arn:aws:apigateway:us-east-1:sqs:action/SendMessage", "Transfer-Encoding"),
+    ("AWS", "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+            "arn:aws:lambda:us-east-1:000000000000:function:none/invocations", "Authorization"),
+    ("AWS_PROXY", "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                  "arn:aws:lambda:us-east-1:000000000000:function:none/invocations", "TE"),
+])
+def test_apigateway_mapping_a_reserved_request_header_answers_500(client, endpoint, kind, uri, header):
+    apigw = client("apigateway")
+    api = Api(apigw, endpoint, f"reserved-{kind}-{header}")
+    rid = api.resource("/r")
+    apigw.put_method(restApiId=api.id, resourceId=rid, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api.id, resourceId=rid, httpMethod="GET", type=kind,
+                          uri=uri or f"{endpoint}/_overcast/health",
+                          integrationHttpMethod="GET" if uri is None else "POST",
+                          requestParameters={f"integration.request.header.{header}": "'1'"})
+    apigw.put_method_response(restApiId=api.id, resourceId=rid, httpMethod="GET", statusCode="200")
+    if kind == "AWS":
+        apigw.put_integration_response(restApiId=api.id, resourceId=rid, httpMethod="GET", statusCode="200")
+    api.deploy()
+    r = api.call("GET", "/r")
+    assert r.status_code == 500
+    assert r.json() == {"message": "Internal server error"}
+    assert r.headers["x-amzn-ErrorType"] == "InternalServerErrorException"

@@ -31,6 +31,7 @@ _REPLACED_HEADERS = frozenset(("connection", "content-length", "x-forwarded-for"
                                "x-forwarded-proto", "x-amzn-trace-id"))
 _FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding"))
 _CANONICAL_NAMES = {"authorization": "Authorization", "user-agent": "User-Agent"}
+_LAMBDA_RESERVED_HEADERS = _FRAMING_HEADERS | {"authorization", "connection", "expect", "proxy-authenticate", "te"}
 # method response headers API Gateway keeps for itself: a mapped one is answered as
 # x-amzn-Remapped-<name> (AWS's recorded answers)
 _REMAPPED_RESPONSE_HEADERS = frozenset((
@@ -82,6 +83,8 @@ class Integrations:
         integration = plan.integration
         kind = integration.get("type")
         timeout = (integration.get("timeoutInMillis") or 29000) / 1000
+        if kind != "MOCK" and integration.get("requestParameters"):
+            self._refuse_reserved_headers(state, integration)
         if kind == "AWS_PROXY":
             return await self._lambda_proxy(stage, state, plan, timeout)
         if kind == "HTTP_PROXY":
@@ -102,6 +105,20 @@ class Integrations:
         return self._respond(state, plan, result)
 
     # -- request mapping ---------------------------------------------------------------------
+
+    @staticmethod
+    def _refuse_reserved_headers(state, integration: dict) -> None:
+        """The body's framing is API Gateway's: an integration request mapping Content-Length or
+        Transfer-Encoding is refused with AWS's 500, and a Lambda integration (AWS, AWS_PROXY) also
+        refuses Authorization, Connection, Expect, Proxy-Authenticate and TE (AWS's recorded
+        answers in LocalStack's header remapping tests)."""
+        reserved = _LAMBDA_RESERVED_HEADERS if "lambda:path" in (integration.get("uri") or "") else _FRAMING_HEADERS
+        for target in integration["requestParameters"]:
+            if target.startswith("integration.request.header.") and \
+                    target[len("integration.request.header."):].lower() in reserved:
+                log.warning("API Gateway %s: the integration request maps the reserved header %s",
+                            state.stage.api_id, target[len("integration.request.header."):])
+                raise GatewayError("DEFAULT_5XX")
 
     def _request_body(self, state, plan) -> bytes:
         integration = plan.integration
@@ -492,11 +509,6 @@ class Integrations:
 
         url = self._http_url(stage, state, plan, greedy=False)
         headers = self._mapped_params(state, plan, "header")
-        if any(k.lower() in _FRAMING_HEADERS for k in headers):
-            # the body's framing is API Gateway's: a mapped Content-Length or Transfer-Encoding is
-            # refused with AWS's 500 (recorded answers)
-            log.warning("API Gateway %s: integration request maps a framing header", stage.api_id)
-            raise GatewayError("DEFAULT_5XX")
         params = self._mapped_params(state, plan, "querystring")
         method = plan.integration.get("httpMethod") or "GET"
         if method == "ANY":
