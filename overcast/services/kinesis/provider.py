@@ -127,6 +127,8 @@ class KinesisProvider(Provider):
         self._forget_shards = providers.coordination.cache("kinesis-shards", self._drop_shards, self._open.clear)
         self._purged: dict[int, float] = {}
         self._buckets: dict[tuple[int, int], list[float]] = {}  # (stream, shard) -> [records, bytes, at]
+        self._live_nodes = providers.coordination.live_nodes
+        self._bucket_nodes = 1  # the live nodes the buckets were made for
 
     def reset(self) -> None:
         self._open.clear()
@@ -490,15 +492,25 @@ class KinesisProvider(Provider):
         return self._shard_for(stream, key)
 
     def _admit(self, stream: Stream, shard: int, size: int, now: float) -> bool:
-        """Take one record of `size` bytes from the shard's write allowance (when enforced)."""
+        """Take one record of `size` bytes from the shard's write allowance (when enforced). On a
+        cluster of N live nodes each node admits 1/N of the shard's allowance (no statement per
+        record), so that behind a round-robin balancer the cluster admits the shard's limit, as
+        API Gateway's throttles (docs/cluster.md); the buckets are made anew when N changes. A
+        record larger than a node's share of the bytes is admitted when the bucket is full and
+        leaves it in debt, so that the rate stays the share while a 1 MiB record still goes in."""
+        nodes = self._live_nodes()
+        if nodes != self._bucket_nodes:
+            self._bucket_nodes = nodes
+            self._buckets.clear()
+        records, volume = 1000.0 / nodes, 1048576.0 / nodes
         bucket = self._buckets.get((stream.id, shard))
         if bucket is None:
-            bucket = self._buckets[(stream.id, shard)] = [1000.0, 1048576.0, now]
+            bucket = self._buckets[(stream.id, shard)] = [records, volume, now]
         elapsed = now - bucket[2]
-        bucket[0] = min(1000.0, bucket[0] + elapsed * 1000)
-        bucket[1] = min(1048576.0, bucket[1] + elapsed * 1048576)
+        bucket[0] = min(records, bucket[0] + elapsed * records)
+        bucket[1] = min(volume, bucket[1] + elapsed * volume)
         bucket[2] = now
-        if bucket[0] < 1 or bucket[1] < size:
+        if bucket[0] < 1 or bucket[1] < min(size, volume):
             return False
         bucket[0] -= 1
         bucket[1] -= size
