@@ -7,6 +7,7 @@ import logging
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 
 from overcast.runtime.sandbox import FunctionSpec, InitError, Outcome, Sandbox
 from overcast.runtime.spares import SPARES
@@ -78,8 +79,12 @@ class Pool:
 
 
 class Pools:
-    def __init__(self, account_limit: int, idle_seconds: float):
+    def __init__(self, account_limit: int, idle_seconds: float, live_nodes: Callable[[], int] = lambda: 1):
         self.account_limit = account_limit
+        # the account's unreserved concurrency is split among a cluster's live nodes (each admits
+        # its share, counted in memory: no statement per invoke), as API Gateway's throttles are;
+        # reserved concurrency is the cluster's exactly (lambda_slots, in the provider)
+        self.live_nodes = live_nodes
         self.idle_seconds = idle_seconds
         self.pools: dict[str, Pool] = {}
         self.latest_key: dict[tuple, str] = {}  # (account, region, name, version) -> current key
@@ -129,7 +134,7 @@ class Pools:
         if reserved is not None:
             if self.running_function.get(fkey, 0) >= reserved:
                 raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
-        elif self.running_account.get(akey, 0) >= max(0, self.account_limit - reserved_total):
+        elif self.running_account.get(akey, 0) >= self._unreserved_share(reserved_total):
             raise Throttled("ConcurrentInvocationLimitExceeded")
         self.running_function[fkey] = self.running_function.get(fkey, 0) + 1
         self.running_account[akey] = self.running_account.get(akey, 0) + 1
@@ -138,6 +143,11 @@ class Pools:
         finally:
             self.running_function[fkey] -= 1
             self.running_account[akey] -= 1
+
+    def _unreserved_share(self, reserved_total: int) -> int:
+        unreserved = max(0, self.account_limit - reserved_total)
+        nodes = self.live_nodes()
+        return unreserved if nodes <= 1 or not unreserved else max(1, unreserved // nodes)
 
     async def _run(self, spec, request_id, payload, invoked_arn, client_context) -> Outcome:
         pool = self._pool(spec)

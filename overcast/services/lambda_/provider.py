@@ -138,7 +138,7 @@ class LambdaProvider(Provider):
         self.throttle_delay = float(os.environ.get("OVERCAST_LAMBDA_THROTTLE_DELAY", 1))
         # the asynchronous invocations this node runs at once; it claims queued events while it has room
         self.async_limit = max(1, int(os.environ.get("OVERCAST_LAMBDA_ASYNC_CONCURRENCY", 16)))
-        self.pools = Pools(self.account_limit, idle)
+        self.pools = Pools(self.account_limit, idle, providers.coordination.live_nodes)
         # a cluster's `overcast status` shows each node's sandboxes and the invocations they run
         providers.coordination.add_load("sandboxes", lambda: sum(len(p.all) for p in self.pools.pools.values()))
         providers.coordination.add_load("invocations", lambda: sum(self.pools.running_account.values()))
@@ -157,6 +157,10 @@ class LambdaProvider(Provider):
         if self._events_channel is not None:
             self._events_channel.subscribe(self._event_queued, lambda: self._want_events())
         coordination.on_nodes_gone(lambda: self._spawn(self._free_dead_claims()))
+        # reserved concurrency is the cluster's, in the database (lambda_slots); one node counts
+        # in memory (runtime/pool.py), with no statement per invoke
+        self._shared_slots = coordination.cluster
+        self._unreleased: list[tuple] = []  # slots whose release failed (the database away): _release_later
         self._endpoint = f"http://127.0.0.1:{config.port or 4566}"
         self._logs = None  # the CloudWatch Logs provider, once loaded
         self._metric_points: dict[tuple[str, str], dict] = {}  # AWS/Lambda metrics to write: _note_metrics
@@ -197,6 +201,8 @@ class LambdaProvider(Provider):
         try:  # what runs here now waits again: another node takes it at once (on one node: the next start)
             if self.store.release_claims(self._node) and self._events_channel is not None:
                 self._events_channel.publish(0)
+            if self._shared_slots:
+                self.store.release_slots(self._node)
         except Exception as e:
             log.warning("releasing this node's asynchronous invocations: %s", e)
         self.pools.stop()
@@ -1741,13 +1747,20 @@ class LambdaProvider(Provider):
             started = time.time()
             if reserved_total is None:
                 reserved_total = self.store.reserved_total(account, region)
+            # a cluster's nodes share a function's reservation: it runs holding a slot in the
+            # database (one statement), whichever node took the call; one node counts in memory
+            slot = (account, region, spec.name, self._node, request_id) if reserved and self._shared_slots else None
             try:
-                outcome = await self.pools.run(spec, request_id, payload, invoked_arn, client_context, reserved,
-                                               reserved_total)
+                if slot is not None and not self.store.claim_slot(*slot[:3], reserved, *slot[3:]):
+                    raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+                try:
+                    outcome = await self.pools.run(spec, request_id, payload, invoked_arn, client_context, reserved,
+                                                   reserved_total)
+                finally:
+                    if slot is not None:
+                        self._release_slot(slot)
             except Throttled as e:
-                message = ("Rate Exceeded." if e.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
-                           else "Rate Exceeded.")
-                raise AwsError("TooManyRequestsException", message, 429, Type="User", Reason=e.reason,
+                raise AwsError("TooManyRequestsException", "Rate Exceeded.", 429, Type="User", Reason=e.reason,
                                retryAfterSeconds="1") from None
             if outcome.error_type is None and len(outcome.payload) > MAX_RESPONSE:
                 outcome.payload = orjson.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload "
@@ -1933,6 +1946,25 @@ class LambdaProvider(Provider):
             self._events_wanted = False
             self._want_events()
 
+    def _release_slot(self, slot: tuple) -> None:
+        """An invocation holding a reserved-concurrency slot ended: free it before the answer (the
+        caller's next invoke, on any node, finds it free). If the database is out of reach, again
+        each second until it is back (the node's slots are also freed when it stops or is taken
+        for dead), so that a slot is never held for good."""
+        try:
+            self.store.release_slot(*slot)
+            return
+        except Exception as e:
+            log.warning("freeing a reserved-concurrency slot of %s: %s", slot[2], e)
+        self._unreleased.append(slot)
+        if len(self._unreleased) == 1:
+            asyncio.get_running_loop().call_later(1.0, self._release_later)
+
+    def _release_later(self) -> None:
+        slots, self._unreleased = self._unreleased, []
+        for slot in slots:
+            self._release_slot(slot)
+
     def _requeue(self, event_id: int, attempts: int, due: float) -> None:
         """The event runs again at `due` (on whichever node has room then)."""
         if not self.store.release(event_id, self._node, attempts, due):
@@ -1943,10 +1975,15 @@ class LambdaProvider(Provider):
             self._events_channel.publish(due)
 
     async def _free_dead_claims(self) -> None:
-        """Events held by nodes that are dead (or by this server's previous run) wait again."""
+        """Events held by nodes that are dead (or by this server's previous run) wait again; the
+        reserved-concurrency slots their invocations held are free."""
         try:
             dead = await self.providers.coordination.dead_nodes(self.store.claimers(self._node))
             freed = sum(self.store.release_claims(node) for node in dead)
+            if self._shared_slots:
+                gone = await self.providers.coordination.dead_nodes(self.store.slot_holders(self._node))
+                if slots := sum(self.store.release_slots(node) for node in gone):
+                    log.info("%d reserved-concurrency slot(s) of %d dead node(s) freed", slots, len(gone))
         except Exception as e:
             log.warning("looking for asynchronous invocations of dead nodes: %s", e)
             return

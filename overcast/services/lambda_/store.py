@@ -123,6 +123,20 @@ MIGRATIONS = [
     # reserve some (usually none), not from every function of the account: without it each invoke
     # read all the account's rows, configurations included (200 functions: 134 us against 13 us)
     "CREATE INDEX lambda_functions_reserved ON lambda_functions(account, region) WHERE reserved IS NOT NULL;",
+    # reserved concurrency across a cluster's nodes: one row per unit of a function's reservation,
+    # taken (node, request) by an invocation while it runs (claim_slot); unused on one node
+    """
+    CREATE TABLE lambda_slots (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        node TEXT,
+        request TEXT,
+        PRIMARY KEY (account, region, name, slot)
+    );
+    CREATE INDEX lambda_slots_node ON lambda_slots(node) WHERE node IS NOT NULL;
+    """,
 ]
 
 _EVENT = "id, account, region, name, qualifier, request_id, payload, attempts, received, trace"
@@ -219,7 +233,7 @@ class LambdaStore:
     def delete_function(self, account, region, name) -> None:
         with self.db.transaction():
             for table in ("lambda_versions", "lambda_aliases", "lambda_policies", "lambda_event_configs",
-                          "lambda_urls", "lambda_provisioned"):
+                          "lambda_urls", "lambda_provisioned", "lambda_slots"):
                 self.db.execute(f"DELETE FROM {table} WHERE account=? AND region=? AND name=?", (account, region, name))
             self.db.execute("DELETE FROM lambda_functions WHERE account=? AND region=? AND name=?", (account, region, name))
 
@@ -409,3 +423,44 @@ class LambdaStore:
         """A node is dead or stopping: its events wait again (each is run again from its last
         attempt count)."""
         return self.db.execute("UPDATE lambda_events SET node = NULL WHERE node = ?", (node,))
+
+    # -- reserved concurrency across nodes (a cluster only) ----------------------------------------
+    # A function with ReservedConcurrentExecutions = n has slots 0..n-1 (rows made when first
+    # needed); an invocation runs while it holds one (node, request), so however many nodes take
+    # its calls, at most n run at once. The claim is one statement: the subquery locks the free
+    # slot it picks (FOR UPDATE SKIP LOCKED), so two nodes claiming at once take different slots,
+    # as with the event queue. Slots at or above a lowered reservation are not claimed again.
+
+    def claim_slot(self, account, region, name, limit: int, node: str, request: str) -> bool:
+        """Take a free slot below `limit` for `request` on `node`; False: all are taken (throttled)."""
+        if self._take_slot(account, region, name, limit, node, request):
+            return True
+        # none free: the slots may not exist yet (the first invoke since the reservation was set
+        # or raised); a throttled invoke pays this second statement, an admitted one never
+        have = self.db.scalar("SELECT COUNT(*) FROM lambda_slots WHERE account=? AND region=? AND name=? AND slot < ?",
+                              (account, region, name, limit))
+        if have >= limit:
+            return False
+        self.db.execute_many("INSERT OR IGNORE INTO lambda_slots(account, region, name, slot) VALUES (?,?,?,?)",
+                             [(account, region, name, slot) for slot in range(limit)])
+        return self._take_slot(account, region, name, limit, node, request)
+
+    def _take_slot(self, account, region, name, limit, node, request) -> bool:
+        return bool(self.db.query(
+            f"UPDATE lambda_slots SET node = ?, request = ? WHERE rowid IN (SELECT rowid FROM lambda_slots "
+            f"WHERE account=? AND region=? AND name=? AND slot < ? AND node IS NULL LIMIT 1{self.db.skip_locked}) "
+            f"RETURNING slot", (node, request, account, region, name, limit)))
+
+    def release_slot(self, account, region, name, node: str, request: str) -> None:
+        """The invocation ended: its slot is free (unless freed already, its node taken for dead)."""
+        self.db.execute("UPDATE lambda_slots SET node = NULL, request = NULL WHERE account=? AND region=? AND name=? "
+                        "AND node = ? AND request = ?", (account, region, name, node, request))
+
+    def slot_holders(self, exclude: str) -> list[str]:
+        """The other nodes holding slots (live or not)."""
+        return [row[0] for row in self.db.query(
+            "SELECT DISTINCT node FROM lambda_slots WHERE node IS NOT NULL AND node != ?", (exclude,))]
+
+    def release_slots(self, node: str) -> int:
+        """A node is dead or stopping: the slots its invocations held are free."""
+        return self.db.execute("UPDATE lambda_slots SET node = NULL, request = NULL WHERE node = ?", (node,))
