@@ -156,3 +156,20 @@ def test_apigateway_mapping_a_reserved_request_header_answers_500(client, endpoi
     assert r.status_code == 500
     assert r.json() == {"message": "Internal server error"}
     assert r.headers["x-amzn-ErrorType"] == "InternalServerErrorException"
+
+
+@pytest.mark.parametrize("content_type, target, body", [
+    (b"application/x-amz-json-1.0", b"AmazonSQS.ListQueues", b"{}"),  # awsJson
+    (b"application/x-amz-json-1.1", b"Logs_20140328.DescribeLogGroups", b"{}"),
+])
+def test_request_id_header_is_spelt_as_aws_spells_it(endpoint, content_type, target, body):
+    """AWS answers its JSON and query protocols' request id as `x-amzn-RequestId` (clients that
+    compare header names case-sensitively, as some test suites do, see it so)."""
+    host = urlsplit(endpoint).netloc.encode()
+    auth = (b"AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/" + (b"sqs" if b"SQS" in target else b"logs")
+            + b"/aws4_request, SignedHeaders=host, Signature=0")
+    status, lines, _ = raw_request(endpoint, b"POST / HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: " + content_type
+                                   + b"\r\nX-Amz-Target: " + target + b"\r\nAuthorization: " + auth
+                                   + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    assert status.startswith(b"HTTP/1.1 200")
+    assert "x-amzn-RequestId" in names(lines)

@@ -127,7 +127,7 @@ class CborProtocol:
     def _headers(ctx: RequestContext | None) -> list[tuple[str, str]]:
         headers = [("content-type", CONTENT_TYPE)]
         if ctx is not None:
-            headers.append(("x-amzn-requestid", ctx.request_id))
+            headers.append(("x-amzn-RequestId", ctx.request_id))
         return headers
 
 

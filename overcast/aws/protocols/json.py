@@ -80,7 +80,7 @@ class JsonProtocol:
         version = model.metadata.get("jsonVersion", "1.0") if model is not None else "1.0"
         headers = [("content-type", f"application/x-amz-json-{version}")]
         if ctx is not None:
-            headers.append(("x-amzn-requestid", ctx.request_id))
+            headers.append(("x-amzn-RequestId", ctx.request_id))
         return headers
 
 

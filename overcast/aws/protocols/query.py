@@ -103,7 +103,7 @@ class QueryProtocol:
 def _headers(ctx: RequestContext | None) -> list[tuple[str, str]]:
     headers = [("content-type", "text/xml")]
     if ctx is not None:
-        headers.append(("x-amzn-requestid", ctx.request_id))
+        headers.append(("x-amzn-RequestId", ctx.request_id))
     return headers
 
 

@@ -330,7 +330,7 @@ class RestProtocol:
 
     def serialize(self, model: ServiceModel, operation: OperationModel, output: dict | None, ctx: RequestContext) -> HttpResponse:
         status = int(operation.http.get("responseCode", 200))
-        headers = [("x-amzn-requestid", ctx.request_id)] if ctx is not None else []
+        headers = [("x-amzn-RequestId", ctx.request_id)] if ctx is not None else []
         body = b""
         content_type = None
         if operation.output_shape:
@@ -409,7 +409,7 @@ class RestProtocol:
 
     def _error_headers(self, model, error: AwsError, ctx) -> tuple[list, set]:
         """Headers for the error shape's header-bound members, and the names they took."""
-        headers = [("x-amzn-requestid", ctx.request_id)] if ctx is not None else []
+        headers = [("x-amzn-RequestId", ctx.request_id)] if ctx is not None else []
         taken = set()
         shape = model.shapes.get(error.code) if model is not None else None
         if shape is not None and shape.get("type") == "structure" and error.fields:

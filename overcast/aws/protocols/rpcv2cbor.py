@@ -65,7 +65,7 @@ class RpcV2CborProtocol:
     def _headers(ctx: RequestContext | None) -> list[tuple[str, str]]:
         headers = [("content-type", CONTENT_TYPE), ("smithy-protocol", "rpc-v2-cbor")]
         if ctx is not None:
-            headers.append(("x-amzn-requestid", ctx.request_id))
+            headers.append(("x-amzn-RequestId", ctx.request_id))
         return headers
 
 

@@ -874,7 +874,7 @@ class KinesisProvider(Provider):
         from overcast.aws.context import HttpResponse
 
         return HttpResponse(200, [("content-type", "application/vnd.amazon.eventstream"),
-                                  ("x-amzn-requestid", ctx.request_id)],
+                                  ("x-amzn-RequestId", ctx.request_id)],
                             stream=self._subscription(stream.id, shard[0], after))
 
     async def _subscription(self, sid: int, idx: int, after: int):

@@ -408,7 +408,7 @@ class S3Front:
             inline = result.pop("Body")
         response = self.protocol.serialize(self.model, operation, result, ctx)
         response.headers = request_id_headers(ctx) + [(k, _header_text(k, v)) for k, v in response.headers
-                                                      if k != "x-amzn-requestid"]
+                                                      if k != "x-amzn-RequestId"]
         if response.body and response.body.startswith(b"<"):
             response.body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + response.body
         if operation.name in ("GetObject", "HeadObject"):
