@@ -243,6 +243,24 @@ def test_http_proxy_forwards_method_path_query_and_body(apigw, endpoint, http_ba
     assert r.json() == {"method": "POST", "path": "/backend/users/7?x=1", "body": "payload", "tenant": "acme"}
 
 
+def test_http_integration_uri_keeps_its_own_query_string(apigw, endpoint, http_backend):
+    # a query string in the integration's URI (here from stage variables) is sent, before the
+    # client's own parameters (LocalStack's AWS-validated test_import_with_stage_variables)
+    api = Api(apigw, endpoint, "http-uri-query")
+    api.method("/go", "GET", {"type": "HTTP_PROXY", "integrationHttpMethod": "POST",
+                              "uri": "http://${stageVariables.host}/backend/${stageVariables.path}?${stageVariables.qs}"})
+    api.deploy(variables={"host": http_backend.split("://")[1], "path": "p", "qs": "k=v&e="})
+    r = api.call("GET", "/go", params={"x": "1"})
+    assert r.status_code == 201, r.text
+    assert r.json()["path"] == "/backend/p?k=v&e=&x=1"
+    mapped = Api(apigw, endpoint, "http-uri-query-mapped")
+    mapped.method("/go", "GET", {"type": "HTTP", "integrationHttpMethod": "POST", "uri": f"{http_backend}/b?fixed=1",
+                                 "requestParameters": {"integration.request.querystring.m": "'2'"}},
+                  {"200": {"selectionPattern": "2\\d\\d", "responseTemplates": {"application/json": "$input.path('$.path')"}}})
+    mapped.deploy()
+    assert mapped.call("GET", "/go").text == "/b?fixed=1&m=2"
+
+
 def test_http_integration_maps_request_and_response(apigw, endpoint, http_backend):
     api = Api(apigw, endpoint, "http-mapped")
     api.method("/users/{id}", "GET", {

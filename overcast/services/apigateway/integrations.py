@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
@@ -490,6 +490,7 @@ class Integrations:
         method = plan.integration.get("httpMethod") or state.http_method
         if method == "ANY":
             method = state.http_method
+        url, params = _query_apart(url, params)
         url = _loopback(url, headers)
         try:
             response = await self.http_client().request(method, url, headers=headers, params=params,
@@ -515,6 +516,7 @@ class Integrations:
             method = state.http_method
         if body and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = state.headers.get("content-type", "application/json")
+        url, params = _query_apart(url, list(params.items()))
         url = _loopback(url, headers)
         try:
             response = await self.http_client().request(method, url, headers=headers, params=params, content=body,
@@ -689,6 +691,15 @@ def _header_text(value) -> str:
 
 
 _STAGE_VAR = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+
+
+def _query_apart(url: str, params: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
+    """The integration URI's own query string (`?a=b`, `?${stageVariables.qs}`) kept before the
+    parameters added to it: httpx replaces a URL's query with the `params` it is given."""
+    base, mark, query = url.partition("?")
+    if not mark:
+        return url, params
+    return base, parse_qsl(query, keep_blank_values=True) + params
 
 
 def _loopback(url: str, headers: dict):
