@@ -466,6 +466,9 @@ def _close(*fds: int) -> None:
 
 
 def _end(spare: Spare) -> None:
+    if spare.process.returncode is not None:  # exited and reaped: its pid may be another's by now
+        spare.discard()
+        return
     try:
         os.killpg(spare.process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
