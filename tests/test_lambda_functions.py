@@ -126,6 +126,33 @@ def test_create_function_with_unknown_runtime_answers_validation(lam, unique_nam
     assert error(e)[0] == "ValidationException" and "at 'compatibleRuntime'" in error(e)[1]
 
 
+def test_layer_with_unknown_runtime_and_architecture_answers_both(lam, unique_name):
+    # AWS's recorded answer (LocalStack's test_layer_exceptions): both members in one error, the
+    # runtimes with AWS's list of runtimes, the architectures with their member constraints
+    with pytest.raises(ClientError) as e:
+        lam.publish_layer_version(LayerName=unique_name("layer"), Content={"ZipFile": python_zip("x = 1")},
+                                  CompatibleRuntimes=["invalidruntime", "nodejs20.x"],
+                                  CompatibleArchitectures=["invalidarch", "x86_64"])
+    code, message, status = error(e)
+    assert (code, status) == ("ValidationException", 400)
+    assert message.startswith("2 validation errors detected: Value '[invalidruntime, nodejs20.x]' at "
+                              "'compatibleRuntimes' failed to satisfy constraint: Member must satisfy enum value "
+                              "set: [nodejs20.x, python3.14, ")
+    assert message.endswith(", provided.al2, java8.al2]; Value '[invalidarch, x86_64]' at 'compatibleArchitectures' "
+                            "failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum "
+                            "value set: [x86_64, arm64], Member must not be null]")
+    # ListLayers' filter lists AWS's own set of layer runtimes (names the API model does not have)
+    with pytest.raises(ClientError) as e:
+        lam.list_layers(CompatibleRuntime="runtimedoesnotexist")
+    assert error(e)[1].startswith("1 validation error detected: Value 'runtimedoesnotexist' at 'compatibleRuntime' "
+                                  "failed to satisfy constraint: Member must satisfy enum value set: [ruby3.5, ruby2.6, "
+                                  "dotnetcore1.0, python3.7, nodejs8.10, nasa, ")
+    # empty lists are valid
+    published = lam.publish_layer_version(LayerName=unique_name("layer"), Content={"ZipFile": python_zip("x = 1")},
+                                          CompatibleRuntimes=[], CompatibleArchitectures=[])
+    assert published["CompatibleRuntimes"] == [] and published["CompatibleArchitectures"] == []
+
+
 def test_create_function_without_handler_answers_invalid_parameter(lam, unique_name):
     with pytest.raises(ClientError) as e:
         lam.create_function(FunctionName=unique_name("fn"), Runtime="python3.11", Role=ROLE,
@@ -436,3 +463,78 @@ def test_create_function_from_missing_s3_object_answers_invalid_parameter(client
     code, message, _ = error(e)
     assert code == "InvalidParameterValueException"
     assert message.startswith("Error occurred while GetObject. S3 Error Code: NoSuchKey.")
+
+
+_SNAPSTART_HANDLER = """
+import os
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+events = ["init"]
+
+
+@register_before_snapshot
+def before():
+    events.append("before-snapshot")
+
+
+@register_after_restore
+def after():
+    events.append("after-restore")
+
+
+def handler(event, context):
+    return {"events": events, "init_type": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"]}
+"""
+
+
+def test_snapstart_applies_to_published_versions(lam, unique_name):
+    # AWS: SnapStart is set on the function and applies to the versions published from it
+    # (OptimizationStatus On); $LATEST keeps running on demand. A SnapStart version's runtime runs
+    # its before-snapshot hooks after init and its after-restore hooks before the first invocation
+    # (AWS's Python runtime includes the Snapshot Restore for Python library)
+    name = unique_name("fn")
+    created = create_python(lam, name, _SNAPSTART_HANDLER, runtime="python3.12")
+    assert created["SnapStart"] == {"ApplyOn": "None", "OptimizationStatus": "Off"}
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    updated = lam.update_function_configuration(FunctionName=name, SnapStart={"ApplyOn": "PublishedVersions"})
+    assert updated["SnapStart"] == {"ApplyOn": "PublishedVersions", "OptimizationStatus": "Off"}
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.get_waiter("published_version_active").wait(FunctionName=name, Qualifier=version)
+    assert lam.get_function_configuration(FunctionName=name, Qualifier=version)["SnapStart"] == \
+        {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"}
+    assert lam.get_function(FunctionName=name)["Configuration"]["SnapStart"] == \
+        {"ApplyOn": "PublishedVersions", "OptimizationStatus": "Off"}
+
+    out = json.loads(lam.invoke(FunctionName=name, Qualifier=version)["Payload"].read())
+    assert out == {"events": ["init", "before-snapshot", "after-restore"], "init_type": "snap-start"}
+    out = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
+    assert out == {"events": ["init"], "init_type": "on-demand"}
+
+    # turned off again: later versions run on demand
+    off = lam.update_function_configuration(FunctionName=name, SnapStart={"ApplyOn": "None"}, Timeout=5)
+    assert off["SnapStart"] == {"ApplyOn": "None", "OptimizationStatus": "Off"}
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    later = lam.publish_version(FunctionName=name)["Version"]
+    assert lam.get_function_configuration(FunctionName=name, Qualifier=later)["SnapStart"] == \
+        {"ApplyOn": "None", "OptimizationStatus": "Off"}
+
+
+def test_snapstart_for_an_unsupported_runtime_answers_invalid_parameter(lam, unique_name):
+    # AWS's answer for a runtime without SnapStart, and the model's enum for ApplyOn
+    with pytest.raises(ClientError) as e:
+        create_python(lam, unique_name("fn"), runtime="python3.11", SnapStart={"ApplyOn": "PublishedVersions"})
+    assert error(e)[:2] == ("InvalidParameterValueException",
+                            "python3.11 is not supported for SnapStart enabled functions.")
+    name = unique_name("fn")
+    create_python(lam, name, runtime="python3.12", SnapStart={"ApplyOn": "PublishedVersions"})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    with pytest.raises(ClientError) as e:  # the runtime changed under SnapStart
+        lam.update_function_configuration(FunctionName=name, Runtime="python3.11")
+    assert error(e)[:2] == ("InvalidParameterValueException",
+                            "python3.11 is not supported for SnapStart enabled functions.")
+    with pytest.raises(ClientError) as e:
+        lam.update_function_configuration(FunctionName=name, SnapStart={"ApplyOn": "invalidOption"})
+    assert error(e)[:2] == ("ValidationException", "1 validation error detected: Value 'invalidOption' at "
+                            "'snapStart.applyOn' failed to satisfy constraint: Member must satisfy enum value set: "
+                            "[PublishedVersions, None]")

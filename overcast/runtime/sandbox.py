@@ -29,6 +29,8 @@ from overcast.runtime.spares import start_process
 _NEXT = "/2018-06-01/runtime/invocation/next"
 _PREFIX = "/2018-06-01/runtime/invocation/"
 _INIT_ERROR = "/2018-06-01/runtime/init/error"
+_RESTORE_NEXT = "/2018-06-01/runtime/restore/next"
+_RESTORE_ERROR = "/2018-06-01/runtime/restore/error"
 LOG_BUDGET = 1024 * 1024  # bytes of log lines kept per invocation (older lines are dropped)
 MB = 1024 * 1024
 MAX_LINE = 256 * 1024  # CloudWatch Logs' largest event
@@ -86,6 +88,9 @@ class FunctionSpec:
     # does it (overcast.runtime.layers.mount_prefix); empty: opt_dir's own path stands for /opt
     opt_mount: list[str] = field(default_factory=list)
     var_lang: bool = False  # and the runtime's interpreters at /var/lang/bin (layers.lang_dir)
+    # AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" for a published version with SnapStart, whose
+    # runtime then asks /runtime/restore/next between its before-snapshot and after-restore hooks
+    init_type: str = "on-demand"
 
 
 @dataclass(slots=True)
@@ -207,7 +212,7 @@ class Sandbox:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
             "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": spec.init_type,
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
@@ -439,7 +444,13 @@ class Sandbox:
                 self._ack = conn
                 self._result.set_result(("error", self._error_body(body, headers)))
                 return
-        if method == "POST" and target == _INIT_ERROR:
+        if method == "GET" and target == _RESTORE_NEXT:
+            # SnapStart: the runtime ran its before-snapshot hooks and waits to be restored. overcast
+            # takes no snapshot: the initialised process itself goes on, at once, to its after-restore
+            # hooks (and then its first /invocation/next)
+            conn.respond(200, b"")
+            return
+        if method == "POST" and target in (_INIT_ERROR, _RESTORE_ERROR):  # a hook that failed fails the init
             conn.respond(202, b'{"status":"OK"}')
             self._init_error = self._error_body(body, headers)
             if self._ready is not None and not self._ready.done():

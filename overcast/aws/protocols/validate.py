@@ -53,6 +53,10 @@ class ValidationStyle:
     # another (a newer or older revision of the service's model)
     patterns: tuple = ()
     model_order: frozenset = frozenset()  # structures whose problems come in model order, not the request's
+    # (list shape name, values) pairs: a list of an unchecked enum whose members are checked against
+    # the model's enum and reported for the whole list, "Member must satisfy enum value set: [values]"
+    # with the values AWS lists (Lambda's CompatibleRuntimes)
+    enum_lists: tuple = ()
 
 
 SMITHY = ValidationStyle()
@@ -120,12 +124,22 @@ KMS = ValidationStyle(
                              "ECC_SECG_P256K1", "RSA_4096", "SYMMETRIC_DEFAULT", "HMAC_256", "HMAC_224", "HMAC_512")),
                 ("KeyUsageType", ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"))))
 
+# The runtimes AWS lists, in its order, when a function's or layer's runtime is not one it knows
+# (its recorded answers to CreateFunction, UpdateFunctionConfiguration and PublishLayerVersion).
+AWS_RUNTIME_LIST = ("nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x",
+                    "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8",
+                    "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x",
+                    "provided.al2", "java8.al2")
+
 # Lambda (AWS's recorded answers): these enums are listed in AWS's order, not botocore's.
 # Its resource ARN patterns are those of AWS's model when its answers were recorded: taggable
 # resources without `network-connector`, layer version ARNs without the outer parentheses.
-# Runtime is checked by the provider, with the words and the list of runtimes AWS answers.
+# Runtime is checked by the provider, with the words and the list of runtimes AWS answers; a
+# layer's CompatibleRuntimes here, so that a bad runtime and a bad architecture are reported
+# together ("2 validation errors detected"), as AWS does.
 LAMBDA = ValidationStyle(
     unchecked_enums=frozenset(("Runtime",)),
+    enum_lists=(("CompatibleRuntimes", AWS_RUNTIME_LIST),),
     enum_order=(("EventSourcePosition", ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")),
                 ("RecursiveLoop", ("Terminate", "Allow"))),
     patterns=(("TaggableResource", r"arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:"
@@ -588,6 +602,16 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
                 problems.append(problem(value, path, f"Member must satisfy enum value set: [{listed}]"))
 
         tests.append(test_enum)
+    listed_members = dict(style.enum_lists).get(shape_name)
+    if kind == "list" and listed_members and model is not None:
+        allowed_members = frozenset(model.shapes[model.shapes[shape_name]["member"]["shape"]]["enum"])
+        listed_text = ", ".join(listed_members)
+
+        def test_members(value, path, problems):
+            if any(item not in allowed_members for item in value):
+                problems.append(problem(value, path, f"Member must satisfy enum value set: [{listed_text}]"))
+
+        tests.append(test_members)
     if kind == "string" and "pattern" in shape and shape_name not in style.unchecked_patterns:
         pattern = dict(style.patterns).get(shape_name) or shape["pattern"]
         try:

@@ -27,6 +27,7 @@ from overcast.aws import policy as iam_policy
 from overcast.aws import tags as reserved_tags
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
+from overcast.aws.protocols.validate import AWS_RUNTIME_LIST
 from overcast.runtime import layers as layer_files
 from overcast.runtime import node_sdk
 from overcast.runtime.commands import NODE_RUNTIMES, PROVIDED_RUNTIMES, PYTHON_RUNTIMES, command_for
@@ -43,12 +44,16 @@ from overcast.services.lambda_.store import LambdaStore
 log = logging.getLogger("overcast.lambda")
 
 SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES + PROVIDED_RUNTIMES
-# The runtimes AWS lists, in its order, when a function's or layer's runtime is not one it knows
-# (its recorded answers to CreateFunction, UpdateFunctionConfiguration and PublishLayerVersion).
-AWS_RUNTIME_LIST = ("nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x",
-                    "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8",
-                    "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x",
-                    "provided.al2", "java8.al2")
+# The runtimes AWS lists when ListLayers' or ListLayerVersions' CompatibleRuntime is not one it
+# knows: its own set, in its order, with names the API model does not have (its recorded answer)
+AWS_LAYER_RUNTIME_LIST = (
+    "ruby3.5", "ruby2.6", "dotnetcore1.0", "python3.7", "nodejs8.10", "nasa", "ruby2.7", "python2.7-greengrass",
+    "dotnetcore2.0", "python3.8", "java21", "dotnet6", "dotnetcore2.1", "python3.9", "java11", "nodejs6.10", "provided",
+    "dotnetcore3.1", "dotnet8", "java25", "java17", "nodejs", "nodejs4.3", "java8.al2", "go1.x", "dotnet10",
+    "nodejs20.x", "go1.9", "byol", "nodejs10.x", "provided.al2023", "nodejs22.x", "python3.10", "java8", "nodejs12.x",
+    "python3.11", "nodejs24.x", "nodejs8.x", "python3.12", "nodejs14.x", "nodejs8.9", "nodejs26.x", "python3.13",
+    "python3.14", "nodejs16.x", "python3.15", "provided.al2", "nodejs4.3-edge", "nodejs18.x", "ruby3.2", "python3.4",
+    "ruby3.3", "ruby3.4", "ruby2.5", "python3.6", "python2.7")
 
 
 def _model_runtimes() -> list[str]:
@@ -62,6 +67,10 @@ DEPRECATED_RUNTIMES = {"python2.7", "python3.6", "python3.7", "nodejs", "nodejs4
                        "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "java8", "dotnetcore1.0",
                        "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "ruby2.5", "ruby2.7", "go1.x",
                        "provided"}
+# the runtimes AWS offers SnapStart for (docs: "Improving startup performance with Lambda SnapStart"):
+# Java 11 and later, Python 3.12 and later, .NET 8 and later; of these overcast runs the Python ones
+SNAPSTART_RUNTIMES = frozenset(("java11", "java17", "java21", "java25", "python3.12", "python3.13", "python3.14",
+                                "dotnet8", "dotnet10"))
 # fields GetFunction has and ListFunctions/ListVersionsByFunction leave out (AWS's answers)
 _NOT_LISTED = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
                "LastUpdateStatusReasonCode", "RuntimeVersionConfig")
@@ -468,6 +477,15 @@ class LambdaProvider(Provider):
         if runtime is not None and runtime.startswith("nodejs") and not _which("node"):
             raise _invalid(f"The runtime {runtime} needs Node.js, which is not installed on the overcast host.")
 
+    @staticmethod
+    def _snap_start(runtime: str, snap_start: dict | None, current: dict | None = None) -> dict:
+        """The function's SnapStart setting ($LATEST's: OptimizationStatus is On only for published
+        versions), as given or kept; refused for a runtime AWS offers no SnapStart for."""
+        apply_on = (snap_start if snap_start is not None else current or {}).get("ApplyOn") or "None"
+        if apply_on == "PublishedVersions" and runtime not in SNAPSTART_RUNTIMES:
+            raise _invalid(f"{runtime} is not supported for SnapStart enabled functions.")
+        return {"ApplyOn": apply_on, "OptimizationStatus": "Off"}
+
     def _check_environment(self, env: dict | None) -> None:
         variables = (env or {}).get("Variables") or {}
         reserved = sorted(k for k in variables if k in RESERVED_ENV)
@@ -538,6 +556,7 @@ class LambdaProvider(Provider):
         if len(params.get("Tags") or {}) > 50:
             raise _invalid("Number of tags exceeds resource tag limit.")
         layers = self._layers(ctx.account, ctx.region, params.get("Layers"))
+        snap_start = self._snap_start(runtime, params.get("SnapStart"))
         if self.store.get_function(ctx.account, ctx.region, name) is not None:
             raise _conflict(f"Function already exist: {name}")
         signed_by = params.get("CodeSigningConfigArn") and self.signing.checked_arn(ctx, params["CodeSigningConfigArn"])
@@ -564,7 +583,7 @@ class LambdaProvider(Provider):
             "PackageType": "Zip",
             "Architectures": params.get("Architectures") or ["x86_64"],
             "EphemeralStorage": params.get("EphemeralStorage") or {"Size": 512},
-            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+            "SnapStart": snap_start,
             "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}",
                               **(params.get("LoggingConfig") or {})},
             "_Sha": sha_hex,
@@ -682,6 +701,7 @@ class LambdaProvider(Provider):
         self._check_role(params.get("Role"))
         if "Environment" in params:
             self._check_environment(params["Environment"])
+        snap_start = self._snap_start(runtime or config["Runtime"], params.get("SnapStart"), config.get("SnapStart"))
         for key in ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime", "TracingConfig",
                     "EphemeralStorage", "KMSKeyArn"):
             if params.get(key) is not None:
@@ -702,6 +722,7 @@ class LambdaProvider(Provider):
                 config.pop("Layers", None)
         if params.get("LoggingConfig"):
             config["LoggingConfig"] = {**config.get("LoggingConfig", {}), **params["LoggingConfig"]}
+        config["SnapStart"] = snap_start
         self._update_latest(account, region, name, config)
         out = self._config_out(config)
         # as for CreateFunction: the InProgress update has its own revision, superseded once it is Successful
@@ -792,6 +813,9 @@ class LambdaProvider(Provider):
             version = dict(config)
             version.update(Version=str(number), FunctionArn=self._arn(account, region, name, str(number)),
                            RevisionId=str(uuid.uuid4()), LastModified=_timestamp(), _PublishedFrom=latest_revision)
+            snap_start = config.get("SnapStart") or {}
+            if snap_start.get("ApplyOn") == "PublishedVersions":  # a version runs from its "snapshot" (docs/lambda.md)
+                version["SnapStart"] = {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"}
             if description is not None:
                 version["Description"] = description
             return version
@@ -1333,11 +1357,6 @@ class LambdaProvider(Provider):
 
     async def publish_layer_version(self, ctx, params):
         self._learn_endpoint(ctx)
-        runtimes = params.get("CompatibleRuntimes") or []
-        if any(r not in _model_runtimes() for r in runtimes):
-            raise AwsError("ValidationException", f"1 validation error detected: Value '[{', '.join(runtimes)}]' at "
-                           "'compatibleRuntimes' failed to satisfy constraint: Member must satisfy enum value set: "
-                           f"[{', '.join(AWS_RUNTIME_LIST)}]")
         name = params["LayerName"]
         if name.startswith("arn:"):
             name = name.split(":layer:", 1)[-1]
@@ -1461,7 +1480,7 @@ class LambdaProvider(Provider):
         if runtime is not None and runtime not in _model_runtimes():
             raise AwsError("ValidationException", f"1 validation error detected: Value '{runtime}' at "
                            "'compatibleRuntime' failed to satisfy constraint: Member must satisfy enum value set: "
-                           f"[{', '.join(_model_runtimes())}]")
+                           f"[{', '.join(AWS_LAYER_RUNTIME_LIST)}]")
 
     @staticmethod
     def _matches(version: dict, params) -> bool:
@@ -1655,6 +1674,10 @@ class LambdaProvider(Provider):
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
             tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules, opt_mount=opt_mount,
             var_lang=lang is not None,
+            # a published version with SnapStart: the runtime runs its before-snapshot and after-restore
+            # hooks (awslambdaric, /runtime/restore/next), as on AWS
+            init_type="snap-start" if (config.get("SnapStart") or {}).get("OptimizationStatus") == "On"
+            else "on-demand",
             xray_daemon=self.config.xray_daemon_address)
 
     async def _placed(self, uid: int, account: str, region: str, sha_hex: str, kind: str) -> str:
