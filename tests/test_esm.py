@@ -132,11 +132,15 @@ def test_disable_and_enable_state_transitions(lam, sqs, unique_name):
     sink, _ = make_queue(sqs, unique_name("sink"))
     function = forwarder(lam, unique_name("fn"), sink)
     url, arn = make_queue(sqs, unique_name("src"))
-    mapping_id = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function, Enabled=False)["UUID"]
+    created = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function, Enabled=False)
+    # AWS words a user's change of an SQS mapping USER_INITIATED (a stream's: "User action")
+    assert created["StateTransitionReason"] == "USER_INITIATED"
+    mapping_id = created["UUID"]
     assert lam.get_event_source_mapping(UUID=mapping_id)["State"] == "Disabled"
     sqs.send_message(QueueUrl=url, MessageBody="waiting")
     assert records_in(sqs, sink, 1, timeout=1) == []
-    assert lam.update_event_source_mapping(UUID=mapping_id, Enabled=True)["State"] == "Enabling"
+    enabling = lam.update_event_source_mapping(UUID=mapping_id, Enabled=True)
+    assert (enabling["State"], enabling["StateTransitionReason"]) == ("Enabling", "USER_INITIATED")
     assert [r["body"] for r in records_in(sqs, sink, 1)] == ["waiting"]
     assert lam.update_event_source_mapping(UUID=mapping_id, Enabled=False)["State"] == "Disabling"
     assert wait_state(lam, mapping_id, "Disabled") == "Disabled"
@@ -318,3 +322,4 @@ def test_stream_mapping_starting_position_and_empty_filters(lam, sqs, ddb, uniqu
                                               FilterCriteria={"Filters": []})
     assert "FilterCriteria" not in mapping
     assert "FilterCriteria" not in lam.get_event_source_mapping(UUID=mapping["UUID"])
+    assert mapping["StateTransitionReason"] == "User action"  # a stream's (an SQS queue's: USER_INITIATED)

@@ -538,3 +538,20 @@ def test_snapstart_for_an_unsupported_runtime_answers_invalid_parameter(lam, uni
     assert error(e)[:2] == ("ValidationException", "1 validation error detected: Value 'invalidOption' at "
                             "'snapStart.applyOn' failed to satisfy constraint: Member must satisfy enum value set: "
                             "[PublishedVersions, None]")
+
+
+def test_snapstart_hook_that_raises_fails_the_invocation(lam, unique_name):
+    # an after-restore hook that raises: the runtime reports it (/runtime/restore/error) and exits,
+    # and the invocation answers the error as a failed init
+    name = unique_name("fn")
+    text = ("from snapshot_restore_py import register_after_restore\n\n\n"
+            "@register_after_restore\ndef after():\n    raise RuntimeError('no connection after restore')\n\n\n"
+            "def handler(event, context):\n    return 'unreachable'\n")
+    create_python(lam, name, text, runtime="python3.12", SnapStart={"ApplyOn": "PublishedVersions"})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    version = lam.publish_version(FunctionName=name)["Version"]
+    out = lam.invoke(FunctionName=name, Qualifier=version)
+    assert out["FunctionError"] == "Unhandled"
+    body = json.loads(out["Payload"].read())
+    assert body["errorType"] == "RuntimeError" and body["errorMessage"] == "no connection after restore"
+    assert lam.invoke(FunctionName=name)["Payload"].read() == b'"unreachable"'  # $LATEST: no hooks run

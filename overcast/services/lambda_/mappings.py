@@ -25,6 +25,12 @@ def _lease(mapping_id: str) -> str:
     return f"esm:{mapping_id}"
 
 
+def _user_reason(kind: str) -> str:
+    """StateTransitionReason after a user's change: AWS words it USER_INITIATED for SQS queues and
+    "User action" for streams (every answer of AWS's recorded in LocalStack's snapshots)."""
+    return "USER_INITIATED" if kind == "sqs" else "User action"
+
+
 def _invalid(message: str) -> AwsError:
     return AwsError("InvalidParameterValueException", message, 400, Type="User")
 
@@ -216,7 +222,7 @@ class EventSourceMappings:
         doc = {"UUID": mapping_id, "EventSourceArn": source, "FunctionArn": function_arn,
                "BatchSize": params.get("BatchSize") or (10 if kind == "sqs" else 100),
                "MaximumBatchingWindowInSeconds": params.get("MaximumBatchingWindowInSeconds") or 0,
-               "LastModified": time.time(), "State": "Creating", "StateTransitionReason": "User action",
+               "LastModified": time.time(), "State": "Creating", "StateTransitionReason": _user_reason(kind),
                "FunctionResponseTypes": params.get("FunctionResponseTypes") or [],
                "EventSourceMappingArn": f"arn:aws:lambda:{ctx.region}:{ctx.account}:event-source-mapping:{mapping_id}"}
         if kind != "sqs":
@@ -347,7 +353,7 @@ class EventSourceMappings:
         now_enabled = doc["State"] == "Enabled" if enabled is None else enabled
         updated["State"] = "Enabled" if now_enabled else "Disabled"
         updated["LastModified"] = time.time()
-        updated["StateTransitionReason"] = "User action"
+        updated["StateTransitionReason"] = _user_reason(kind)
         self.store.put(updated, ctx.account, ctx.region)
         self._changed(updated["UUID"], now_enabled)
         return self._out(dict(updated, State=answer_state))
