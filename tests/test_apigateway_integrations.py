@@ -342,6 +342,22 @@ def test_reserved_method_response_headers_are_remapped_and_framing_headers_refus
     r = api.call("GET", "/cl")
     assert r.status_code == 500
     assert r.json() == {"message": "Internal server error"}
+    # refused before the backend is called: no trace header (AWS's recorded 500s)
+    assert "x-amzn-trace-id" not in r.headers
+
+
+def test_reserved_request_headers_are_not_part_of_the_method_request(apigw, endpoint):
+    # AWS's recorded answers: `$input.params()` reads API Gateway's own request headers as empty
+    # whatever the client sent; other headers are read as sent
+    api = Api(apigw, endpoint, "reserved-in")
+    names = ["Max-Forwards", "Content-MD5", "Server", "Upgrade", "Trailer", "Warning"]
+    template = "{" + ",".join(f'"{n}": "$input.params(\'{n}\')"' for n in names) + "}"
+    api.mock("/h", template=template)
+    api.deploy()
+    r = api.call("GET", "/h", headers={n: f"v-{n}" for n in names})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"Max-Forwards": "", "Content-MD5": "", "Server": "", "Upgrade": "", "Trailer": "",
+                        "Warning": "v-Warning"}
 
 
 def test_passthrough_body_not_of_a_binary_media_type_is_text(apigw, endpoint, client, unique_name):

@@ -99,6 +99,33 @@ def test_greedy_proxy_path_captures_the_rest(proxy_api):
     assert event["httpMethod"] == "PUT"
 
 
+def test_lambda_proxy_event_keeps_the_path_percent_encoded_as_sent(proxy_api):
+    # AWS's recorded event: `path`, `pathParameters` and `requestContext.path` keep `%2B` as the
+    # client sent it (a `+` sent as such stays `+`); routing matches the decoded path
+    event = proxy_api.call("GET", "/files/user/test%2Balias@x.com/plus/test+alias@x.com").json()
+    assert event["resource"] == "/files/{proxy+}"
+    assert event["path"] == "/files/user/test%2Balias@x.com/plus/test+alias@x.com"
+    assert event["pathParameters"] == {"proxy": "user/test%2Balias@x.com/plus/test+alias@x.com"}
+    assert event["requestContext"]["path"] == "/prod/files/user/test%2Balias@x.com/plus/test+alias@x.com"
+    event = proxy_api.call("GET", "/items/a%20b").json()
+    assert event["resource"] == "/items/{id}"
+    assert event["pathParameters"] == {"id": "a%20b"}
+    assert event["path"] == "/items/a%20b"
+
+
+def test_lambda_proxy_event_leaves_out_api_gateways_own_request_headers(proxy_api):
+    # AWS's recorded event: Content-MD5, Max-Forwards, Server, TE, Trailer, Upgrade,
+    # WWW-Authenticate (and the hop-by-hop ones) are not passed on; others are
+    sent = {"Content-MD5": "m", "Max-Forwards": "2", "Server": "s", "TE": "deflate", "Trailer": "Expires",
+            "Upgrade": "HTTP/2.0", "WWW-Authenticate": "Basic x", "Pragma": "no-cache"}
+    event = proxy_api.call("GET", "/items/1", headers=sent).json()
+    assert event["headers"]["Pragma"] == "no-cache"
+    assert event["multiValueHeaders"]["Pragma"] == ["no-cache"]
+    for name in sent.keys() - {"Pragma"}:
+        assert name.lower() not in {k.lower() for k in event["headers"]}, name
+        assert name.lower() not in {k.lower() for k in event["multiValueHeaders"]}, name
+
+
 @pytest.mark.postgres_e2e
 def test_lambda_proxy_event_has_every_documented_field(proxy_api):
     r = proxy_api.call("POST", "/items", params=[("a", "1"), ("a", "2"), ("b", "x")],

@@ -118,6 +118,8 @@ class Integrations:
                     target[len("integration.request.header."):].lower() in reserved:
                 log.warning("API Gateway %s: the integration request maps the reserved header %s",
                             state.stage.api_id, target[len("integration.request.header."):])
+                # answered before any backend is called: AWS's recorded 500s carry no X-Amzn-Trace-Id
+                state.untraced = True
                 raise GatewayError("DEFAULT_5XX")
 
     def _request_body(self, state, plan) -> bytes:
@@ -263,13 +265,14 @@ class Integrations:
         binary = state.is_binary
         return {
             "resource": state.resource["path"],
-            "path": "/" + state.path.lstrip("/"),  # "//x" is "/x" (requestContext.path keeps it as sent)
+            # as sent, percent-encoding kept; "//x" is "/x" (requestContext.path keeps it as sent)
+            "path": "/" + state.raw_path.lstrip("/"),
             "httpMethod": state.http_method,
             "headers": headers or None,
             "multiValueHeaders": multi_headers or None,
             "queryStringParameters": dict(state.query) or None,
             "multiValueQueryStringParameters": {k: list(v) for k, v in state.multi_query.items()} or None,
-            "pathParameters": dict(state.path_params) or None,
+            "pathParameters": state.raw_path_params() or None,
             "stageVariables": dict(stage.variables) or None,
             "requestContext": request_context,
             "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace")) if body else None,

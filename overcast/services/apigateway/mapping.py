@@ -11,7 +11,7 @@ import re
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import orjson
 
@@ -243,17 +243,29 @@ class MethodPlan:
                 raise GatewayError("BAD_REQUEST_BODY", "Invalid request body")
 
 
+# request headers that are API Gateway's own and never part of the method request: a Lambda proxy
+# event and an HTTP_PROXY call leave them out, `$input.params()` reads them as empty, whatever the
+# client sent (AWS's recorded answers in LocalStack's header remapping tests)
+_UNSEEN_HEADERS = frozenset((
+    "connection", "content-md5", "expect", "max-forwards", "proxy-authenticate", "server", "te", "trailer",
+    "transfer-encoding", "upgrade", "www-authenticate"))
+
+
 class RequestState:
     """One request as API Gateway sees it."""
 
     def __init__(self, stage, request, path: str, request_id: str):
         self.stage = stage
         self.request = request
-        self.path = path
+        self.path = path  # after the stage, percent-decoded: what routing matches
+        self.raw_path = _as_sent(request, path)  # the same path as the client sent it (%2B kept)
         self.http_method = request.method.upper()
         self.request_id = request_id
         self._extended_id = None
-        self.headers = request.headers
+        headers = request.headers
+        if not _UNSEEN_HEADERS.isdisjoint(headers):
+            headers = {k: v for k, v in headers.items() if k not in _UNSEEN_HEADERS}
+        self.headers = headers  # the method request's headers (lower-cased names)
         self.started = time.time()
         self.query: dict[str, str] = {}
         self.multi_query: dict[str, list[str]] = {}
@@ -261,11 +273,12 @@ class RequestState:
             self.query[k] = v
             self.multi_query.setdefault(k, []).append(v)
         self._sent_names = _sent_names(request)
-        self.headers_cased = {self._sent_names.get(k) or _title(k): v for k, v in request.headers.items()}
+        self.headers_cased = {self._sent_names.get(k) or _title(k): v for k, v in headers.items()}
         self.path_params: dict[str, str] = {}
         self.resource = None
         self.plan = None
         self.trace_header: str | None = None  # the X-Amzn-Trace-Id a Lambda proxy event carried
+        self.untraced = False  # refused before any backend was called: the answer has no X-Amzn-Trace-Id
         self.failure_log: str | None = None  # why the execution failed, for TestInvokeMethod's log
         self.canary: bool | None = None  # served by the stage's canary (None: the stage has none)
         self.api_key = None
@@ -301,6 +314,23 @@ class RequestState:
         self.plan = plan
         self.path_params = path_params
         self._context = None
+
+    def raw_path_params(self) -> dict[str, str]:
+        """The path parameters as the client sent them, percent-encoding kept (a Lambda proxy
+        event's `pathParameters`: AWS's recorded `test%2Balias`). Decoded when the raw path does
+        not split into the same segments (an encoded `/`)."""
+        if self.raw_path == self.path or not self.path_params:
+            return dict(self.path_params)
+        segments, raw = self.path.strip("/").split("/"), self.raw_path.strip("/").split("/")
+        if len(segments) != len(raw):
+            return dict(self.path_params)
+        params = dict(self.path_params)
+        for i, part in enumerate(self.resource["path"].strip("/").split("/")):
+            if part.startswith("{") and part.endswith("+}"):
+                params[part[1:-2]] = "/".join(raw[i:])
+            elif part.startswith("{") and part.endswith("}"):
+                params[part[1:-1]] = raw[i]
+        return params
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -349,7 +379,7 @@ class RequestState:
             ctx = {
                 "accountId": stage.account, "apiId": stage.api_id, "domainName": self.domain_name,
                 "domainPrefix": self.domain_name.split(":", 1)[0].split(".", 1)[0], "extendedRequestId": self.extended_id,
-                "httpMethod": self.http_method, "identity": self.identity(), "path": f"/{stage.stage_name}{self.path}",
+                "httpMethod": self.http_method, "identity": self.identity(), "path": f"/{stage.stage_name}{self.raw_path}",
                 "protocol": "HTTP/1.1", "requestId": self.request_id, "deploymentId": stage.deployment_id,
                 "requestTime": self.request_time, "requestTimeEpoch": int(self.started * 1000),
                 "resourceId": resource.get("id"), "resourcePath": resource.get("path"), "stage": stage.stage_name,
@@ -441,3 +471,19 @@ def _sent_names(request) -> dict[str, str]:
 @lru_cache(maxsize=512)
 def _title(name: str) -> str:
     return "-".join(p[:1].upper() + p[1:] for p in name.split("-"))
+
+
+def _as_sent(request, path: str) -> str:
+    """`path` (the decoded end of the request's path) as the client sent it: the end of the raw
+    path that decodes to it. API Gateway keeps a REST API's path percent-encoded in what it
+    passes on ($context.path, a Lambda proxy event's `path`); routing matches the decoded one.
+    The path itself when nothing was encoded, or when no end of the raw path decodes to it."""
+    raw = request.raw_path
+    if raw == request.path or "%" not in raw:
+        return path
+    start = raw.find("/")
+    while start != -1:
+        if unquote(raw[start:]) == path:
+            return raw[start:]
+        start = raw.find("/", start + 1)
+    return path

@@ -306,8 +306,8 @@ class DataPlane:
             # traces with X-Ray, tracingEnabled)
             if state.trace_header is not None:
                 response.headers.append(("X-Amzn-Trace-Id", state.trace_header))
-            elif span.trace_id is not None and (state.plan is None or compiled.tracing_enabled
-                                                or state.plan.integration.get("type") != "MOCK"):
+            elif span.trace_id is not None and (compiled.tracing_enabled or not state.untraced and (
+                    state.plan is None or state.plan.integration.get("type") != "MOCK")):
                 response.headers.append(("X-Amzn-Trace-Id", f"Root={span.trace_id};Sampled=1"))
         # API Gateway's front end says so on every answer to a connection it keeps (AWS's
         # recorded headers); HTTP/2 drops the header (overcast.http2)
