@@ -547,9 +547,9 @@ class ApiGatewayProvider(Provider):
     def import_rest_api(self, ctx, params):
         spec = openapi.load(params.get("body"))
         api = self.new_api_doc({"name": "imported"})
-        # an imported API starts with AWS's bare Empty model only (no Error model, no description)
-        api["models"] = {"Empty": {"id": api["models"]["Empty"]["id"], "name": "Empty", "contentType": "application/json",
-                                   "schema": '{"title": "Empty Schema", "type": "object"}'}}
+        # an imported API has exactly the document's models: no default Empty or Error model (AWS's
+        # recorded imports: a document without definitions gives an API without models)
+        api["models"] = {}
         warnings = openapi.apply(api, spec, mode="overwrite", fail_on_warnings=_flag(params, "failonwarnings"),
                                  params=params.get("parameters") or {})
         self._save(ctx, api)
