@@ -684,3 +684,29 @@ def test_a_canary_release_serves_its_share_of_the_stage_with_its_variable_overri
     assert {tuple(a.items()) for a in answers(5)} == {(("release", "stable"), ("v", "base"))}
     apigw.update_stage(restApiId=api.id, stageName="live", patchOperations=[{"op": "remove", "path": "/canarySettings"}])
     assert {a["release"] for a in answers(5)} == {"stable"}
+
+
+def test_test_invoke_method_of_a_lambda_integration_logs_the_endpoint_call(apigw, endpoint, backend):
+    # AWS's recorded log for a non-proxy Lambda integration: the endpoint request (URI, headers,
+    # body as mapped, empty when none), Lambda's answer (status, headers, body), then the method
+    # response; the answer carries the call's X-Amzn-Trace-Id first
+    api = Api(apigw, endpoint, "test-invoke-lambda")
+    rid = api.method("/foo", "GET", {"type": "AWS", "integrationHttpMethod": "POST", "uri": LAMBDA_URI.format(arn=backend)},
+                     {"200": {"selectionPattern": ""}})
+    out = apigw.test_invoke_method(restApiId=api.id, resourceId=rid, httpMethod="GET", pathWithQueryString="/foo")
+    assert out["status"] == 200 and json.loads(out["body"]) == {"received": {}}
+    trace = out["headers"]["X-Amzn-Trace-Id"]
+    assert trace.startswith("Root=1-")
+    assert out["multiValueHeaders"]["X-Amzn-Trace-Id"] == [trace]
+    lines = [line.split(" : ", 1)[-1] for line in out["log"].split("\n")]
+    url = f"https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/{backend}/invocations"
+    assert lines[7] == f"Endpoint request URI: {url}"
+    assert lines[8].startswith("Endpoint request headers: {x-amzn-lambda-integration-tag=")
+    assert lines[9:11] == ["Endpoint request body after transformations: ", f"Sending request to {url}"]
+    assert re.fullmatch(r"Received response\. Status: 200, Integration latency: \d+ ms", lines[11])
+    assert lines[12].startswith("Endpoint response headers: {Date=") and "X-Amz-Executed-Version=$LATEST" in lines[12]
+    assert lines[13:] == [
+        'Endpoint response body before transformations: {"received": {}}',
+        'Method response body after transformations: {"received": {}}',
+        f"Method response headers: {{X-Amzn-Trace-Id={trace}, Content-Type=application/json}}",
+        "Successfully completed execution", "Method completed with status: 200", ""]

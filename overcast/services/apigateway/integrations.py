@@ -10,11 +10,12 @@ import json
 import logging
 import re
 import time
+from email.utils import formatdate
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
-from overcast import tracing
+from overcast import tracing, vtl
 from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.services import SERVICES
@@ -186,7 +187,9 @@ class Integrations:
 
     # -- Lambda ------------------------------------------------------------------------------
 
-    async def _invoke(self, stage, function: str, payload: bytes, timeout: float):
+    async def _invoke(self, stage, function: str, payload: bytes, timeout: float, state=None, sent=None):
+        if state is not None and state.endpoint_log is not None:
+            return await self._invoke_logged(stage, function, payload, timeout, state, payload if sent is None else sent)
         lam = await self.provider.providers.get("lambda")
         # The invocation runs as its own task: past the integration timeout the caller gets 504
         # and the function still runs to its end, as on AWS. One future and one timer wait for it.
@@ -212,6 +215,37 @@ class Integrations:
         except AwsError as e:
             log.warning("API Gateway %s: Lambda %s failed: %s", stage.api_id, function, e)
             raise GatewayError("DEFAULT_5XX") from None
+
+    async def _invoke_logged(self, stage, function: str, payload: bytes, timeout: float, state, sent: bytes):
+        """The invocation, with the endpoint request and answer written to TestInvokeMethod's log
+        as API Gateway writes them for a Lambda integration: the Invoke call it makes (its URI,
+        the headers of API Gateway's own that it carries, the body) and Lambda's answer (status,
+        Invoke's answer headers, body). overcast invokes the function in process: no signature
+        headers are listed, since none is made."""
+        lines = state.endpoint_log
+        url = f"https://lambda.{stage.region}.amazonaws.com/2015-03-31/functions/{function}/invocations"
+        headers = {"x-amzn-lambda-integration-tag": state.request_id, "x-amzn-apigateway-api-id": stage.api_id,
+                   "Accept": "application/json", "User-Agent": f"AmazonAPIGateway_{stage.api_id}"}
+        if state.trace_header:
+            headers["X-Amzn-Trace-Id"] = state.trace_header
+        # the body as the mapping made it (an empty one is logged empty; Lambda is given `{}`)
+        lines += [f"Endpoint request URI: {url}", f"Endpoint request headers: {vtl.java_map_text(headers, str)}",
+                  f"Endpoint request body after transformations: {sent.decode('utf-8', 'replace')}",
+                  f"Sending request to {url}"]
+        started = time.monotonic()
+        result = await self._invoke(stage, function, payload, timeout)
+        answer = {"Date": formatdate(usegmt=True), "Content-Type": "application/json",
+                  "Content-Length": str(len(result.payload)), "Connection": "keep-alive",
+                  "x-amzn-RequestId": result.request_id, "X-Amz-Executed-Version": result.executed_version}
+        if result.function_error:
+            answer["X-Amz-Function-Error"] = result.function_error
+        if state.trace_header:
+            answer["X-Amzn-Trace-Id"] = state.trace_header
+        lines += [f"Received response. Status: {result.status}, Integration latency: "
+                  f"{int((time.monotonic() - started) * 1000)} ms",
+                  f"Endpoint response headers: {vtl.java_map_text(answer, str)}",
+                  f"Endpoint response body before transformations: {result.payload.decode('utf-8', 'replace')}"]
+        return result
 
     def _function(self, stage, state, plan) -> str:
         match = _LAMBDA_URI.match(plan.integration.get("uri", ""))
@@ -288,7 +322,7 @@ class Integrations:
             raise GatewayError("INTEGRATION_FAILURE", status=500)
         function = self._function(stage, state, plan)
         event = self.proxy_event(stage, state, plan)
-        result = await self._invoke(stage, function, orjson.dumps(event), timeout)
+        result = await self._invoke(stage, function, orjson.dumps(event), timeout, state)
         if result.function_error:
             return self._malformed(state)
         try:
@@ -349,7 +383,7 @@ class Integrations:
             orjson.loads(payload)
         except orjson.JSONDecodeError:
             payload = orjson.dumps(payload.decode("utf-8", "replace"))
-        result = await self._invoke(stage, function, payload, timeout)
+        result = await self._invoke(stage, function, payload, timeout, state, body)
         subject = None
         if result.function_error:
             try:

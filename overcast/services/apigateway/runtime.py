@@ -471,6 +471,11 @@ class DataPlane:
         segments = [s for s in path.split("/") if s]
         found = match_route(compiled.router, segments, http_method)
         state.bind(resource, plan, found[1] if found and found[0]["id"] == resource["id"] else {})
+        state.endpoint_log = []
+        # a call to a backend is traced, as on a stage (a MOCK calls none)
+        calls_backend = plan.integration.get("type") != "MOCK"
+        if calls_backend:
+            state.trace_header = tracing.random_header()
         failed = False
         try:
             plan.validate(state)
@@ -478,6 +483,9 @@ class DataPlane:
         except GatewayError as e:
             failed = True
             response = self.gateway_response(compiled, state, e)
+        if calls_backend and not failed and state.trace_header and \
+                not any(k.lower() == "x-amzn-trace-id" for k, _ in response.headers):
+            response.headers.insert(0, ("X-Amzn-Trace-Id", state.trace_header))
         # the answer's headers as TestInvokeMethod reports them: the method's own (AWS's recorded
         # answers leave out the request ids and, for a failure, the Content-Type)
         dropped = {"x-amzn-requestid", "x-amz-apigw-id", "connection"} | ({"content-type"} if failed else set())
@@ -494,7 +502,7 @@ class DataPlane:
                  f"Method request path: {vtl.java_map_text(dict(state.path_params), str)}",
                  f"Method request query string: {vtl.java_map_text(dict(state.query), str)}",
                  f"Method request headers: {vtl.java_map_text(dict(params.get('headers') or {}), str)}",
-                 f"Method request body before transformations: {params.get('body') or ''}"]
+                 f"Method request body before transformations: {params.get('body') or ''}", *state.endpoint_log]
         if failed:
             if state.failure_log:
                 lines.append(state.failure_log)
