@@ -208,6 +208,8 @@ class _Echo(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         payload = json.dumps({"method": self.command, "path": self.path, "body": body.decode(),
                               "tenant": self.headers.get("x-tenant")}).encode()
+        if self.path.startswith("/headers"):  # the request's headers, as the backend got them
+            payload = json.dumps(dict(self.headers.items())).encode()
         self.send_response(201 if self.command == "POST" else 200)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-Backend", "echo")
@@ -259,6 +261,30 @@ def test_http_integration_uri_keeps_its_own_query_string(apigw, endpoint, http_b
                   {"200": {"selectionPattern": "2\\d\\d", "responseTemplates": {"application/json": "$input.path('$.path')"}}})
     mapped.deploy()
     assert mapped.call("GET", "/go").text == "/b?fixed=1&m=2"
+
+
+def test_http_integration_request_carries_api_gateways_headers(apigw, endpoint, http_backend):
+    # AWS's recorded backend requests: Accept application/json and User-Agent AmazonAPIGateway_<id>
+    # unless mapped, X-Amzn-Apigateway-Api-Id and the answer's X-Amzn-Trace-Id; mapped Connection,
+    # Expect, Proxy-Authenticate, TE and Via are not sent
+    api = Api(apigw, endpoint, "http-own-headers")
+    ok = {"200": {"selectionPattern": "2\\d\\d", "responseTemplates": {"application/json": "$input.body"}}}
+    api.method("/plain", "GET", {"type": "HTTP", "integrationHttpMethod": "POST", "uri": f"{http_backend}/headers"}, ok)
+    mapped = {f"integration.request.header.{n}": f"'m-{n}'" for n in ("Accept", "User-Agent", "Expect", "TE", "Via",
+                                                                        "Proxy-Authenticate", "Pragma")}
+    api.method("/mapped", "GET", {"type": "HTTP", "integrationHttpMethod": "POST", "uri": f"{http_backend}/headers",
+                                  "requestParameters": mapped}, ok)
+    api.deploy()
+    r = api.call("GET", "/plain")
+    assert r.status_code == 200, r.text
+    got = {k.lower(): v for k, v in r.json().items()}
+    assert got["accept"] == "application/json"
+    assert got["user-agent"] == f"AmazonAPIGateway_{api.id}"
+    assert got["x-amzn-apigateway-api-id"] == api.id
+    assert got["x-amzn-trace-id"] == r.headers["x-amzn-trace-id"]
+    got = {k.lower(): v for k, v in api.call("GET", "/mapped").json().items()}
+    assert (got["accept"], got["user-agent"], got["pragma"]) == ("m-Accept", "m-User-Agent", "m-Pragma")
+    assert not {"expect", "te", "via", "proxy-authenticate"} & set(got)
 
 
 def test_http_integration_maps_request_and_response(apigw, endpoint, http_backend):

@@ -32,6 +32,8 @@ _REPLACED_HEADERS = frozenset(("connection", "content-length", "x-forwarded-for"
                                "x-forwarded-proto", "x-amzn-trace-id"))
 _FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding"))
 _CANONICAL_NAMES = {"authorization": "Authorization", "user-agent": "User-Agent"}
+# mapped request headers an HTTP integration's request never carries (AWS's recorded backend requests)
+_HTTP_UNSENT_HEADERS = frozenset(("connection", "expect", "proxy-authenticate", "te", "via"))
 _LAMBDA_RESERVED_HEADERS = _FRAMING_HEADERS | {"authorization", "connection", "expect", "proxy-authenticate", "te"}
 # method response headers API Gateway keeps for itself: a mapped one is answered as
 # x-amzn-Remapped-<name> (AWS's recorded answers)
@@ -546,7 +548,7 @@ class Integrations:
         import httpx
 
         url = self._http_url(stage, state, plan, greedy=False)
-        headers = self._mapped_params(state, plan, "header")
+        headers = self._http_headers(stage, state, self._mapped_params(state, plan, "header"))
         params = self._mapped_params(state, plan, "querystring")
         method = plan.integration.get("httpMethod") or "GET"
         if method == "ANY":
@@ -565,6 +567,24 @@ class Integrations:
             raise GatewayError("INTEGRATION_FAILURE", "Internal server error") from None
         return {"status": response.status_code, "headers": list(response.headers.items()), "body": response.content,
                 "subject": str(response.status_code)}
+
+    @staticmethod
+    def _http_headers(stage, state, mapped: dict) -> dict:
+        """An HTTP integration's request headers as API Gateway sends them (AWS's recorded backend
+        requests): the mapped ones, less the hop-by-hop and proxy headers it never passes on
+        (Connection, Expect, Proxy-Authenticate, TE, Via); `Accept: application/json` and
+        `User-Agent: AmazonAPIGateway_<apiId>` unless mapped; and its own
+        `X-Amzn-Apigateway-Api-Id` and `X-Amzn-Trace-Id` (the trace the answer carries)."""
+        headers = {k: v for k, v in mapped.items() if k.lower() not in _HTTP_UNSENT_HEADERS}
+        named = {k.lower() for k in headers}
+        if "accept" not in named:
+            headers["Accept"] = "application/json"
+        if "user-agent" not in named:
+            headers["User-Agent"] = f"AmazonAPIGateway_{stage.api_id}"
+        headers["X-Amzn-Apigateway-Api-Id"] = stage.api_id
+        state.trace_header = _trace_header(state.request.headers.get("x-amzn-trace-id"))
+        headers["X-Amzn-Trace-Id"] = state.trace_header
+        return headers
 
     # -- response mapping --------------------------------------------------------------------
 
