@@ -287,6 +287,29 @@ def test_http_integration_request_carries_api_gateways_headers(apigw, endpoint, 
     assert not {"expect", "te", "via", "proxy-authenticate"} & set(got)
 
 
+def test_http_proxy_request_and_answer_headers(apigw, endpoint, http_backend):
+    # AWS's recorded HTTP_PROXY calls: a mapped header replaces the client's, proxy and reserved
+    # headers are not passed on, API Gateway adds its api id and a trace header; the answer keeps
+    # the backend's header names, remaps its Date and Server, and carries no trace header
+    api = Api(apigw, endpoint, "http-proxy-headers")
+    api.method("/h", "GET", {"type": "HTTP_PROXY", "integrationHttpMethod": "GET", "uri": f"{http_backend}/headers",
+                             "requestParameters": {"integration.request.header.Pragma": "'mapped'",
+                                                   "integration.request.header.TE": "'gzip'"}})
+    api.deploy()
+    r = api.call("GET", "/h", headers={"Pragma": "sent", "Via": "p.example.net", "Max-Forwards": "2", "X-Keep": "k"})
+    assert r.status_code == 200, r.text
+    got = {k.lower(): v for k, v in r.json().items()}
+    assert (got["pragma"], got["x-keep"]) == ("mapped", "k")
+    assert not {"via", "max-forwards", "te"} & set(got)
+    assert got["x-amzn-apigateway-api-id"] == api.id
+    assert got["x-amzn-trace-id"].startswith("Root=1-")
+    assert b"X-Backend" in [name for name, _ in r.headers.raw]
+    assert r.headers["x-amzn-Remapped-Server"].startswith("BaseHTTP")
+    assert "x-amzn-Remapped-Date" in r.headers and "date" in r.headers
+    assert "x-amzn-trace-id" not in r.headers
+    assert r.headers["x-amz-apigw-id"]
+
+
 def test_http_integration_maps_request_and_response(apigw, endpoint, http_backend):
     api = Api(apigw, endpoint, "http-mapped")
     api.method("/users/{id}", "GET", {

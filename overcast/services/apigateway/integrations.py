@@ -34,6 +34,9 @@ _FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding"))
 _CANONICAL_NAMES = {"authorization": "Authorization", "user-agent": "User-Agent"}
 # mapped request headers an HTTP integration's request never carries (AWS's recorded backend requests)
 _HTTP_UNSENT_HEADERS = frozenset(("connection", "expect", "proxy-authenticate", "te", "via"))
+# the client's headers an HTTP_PROXY integration's request does not pass on (besides the ones
+# that are not part of the method request, mapping._UNSEEN_HEADERS)
+_HTTP_PROXY_UNSENT_HEADERS = frozenset(("host", "content-length", "content-encoding", "via"))
 _LAMBDA_RESERVED_HEADERS = _FRAMING_HEADERS | {"authorization", "connection", "expect", "proxy-authenticate", "te"}
 # method response headers API Gateway keeps for itself: a mapped one is answered as
 # x-amzn-Remapped-<name> (AWS's recorded answers)
@@ -521,8 +524,18 @@ class Integrations:
         import httpx
 
         url = self._http_url(stage, state, plan, greedy=True)
-        headers = {k: v for k, v in state.headers.items() if k not in ("host", "content-length", "connection")}
-        headers.update(self._mapped_params(state, plan, "header"))
+        # the client's headers (less the Host, framing, proxy ones and Content-Encoding, as AWS's
+        # recorded backend requests show), a mapped header replacing the client's of that name,
+        # and API Gateway's own X-Amzn-Apigateway-Api-Id and X-Amzn-Trace-Id
+        headers = {k: v for k, v in state.headers.items() if k not in _HTTP_PROXY_UNSENT_HEADERS}
+        mapped = {k: v for k, v in self._mapped_params(state, plan, "header").items()
+                  if k.lower() not in _HTTP_UNSENT_HEADERS}
+        for name in mapped:
+            headers.pop(name.lower(), None)
+        headers.update(mapped)
+        headers["X-Amzn-Apigateway-Api-Id"] = stage.api_id
+        headers["X-Amzn-Trace-Id"] = _trace_header(state.request.headers.get("x-amzn-trace-id"))
+        state.untraced = True  # the answer is the backend's: AWS's recorded ones carry no X-Amzn-Trace-Id
         params = [(k, v) for k, vs in state.multi_query.items() for v in vs]
         for k, v in self._mapped_params(state, plan, "querystring").items():
             params.append((k, v))
@@ -539,9 +552,15 @@ class Integrations:
         except httpx.HTTPError as e:
             log.warning("API Gateway %s: HTTP_PROXY %s failed: %s", stage.api_id, url, e)
             raise GatewayError("INTEGRATION_FAILURE", "Internal server error") from None
-        out_headers = [(k, v) for k, v in response.headers.items()
-                       if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")]
-        out_headers += [("x-amzn-RequestId", state.request_id)]
+        # the backend's headers as it spelt them; those API Gateway answers itself (Connection,
+        # Content-Length, Date, Server, ...) as x-amzn-Remapped-<name> (AWS's recorded answers);
+        # the body's framing and encoding are the answer's own (httpx decoded the body)
+        out_headers = []
+        for raw_name, raw_value in response.headers.raw:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            if name.lower() not in ("transfer-encoding", "content-encoding"):
+                out_headers.append((_response_header_name(name), value))
+        out_headers += [("x-amzn-RequestId", state.request_id), ("x-amz-apigw-id", state.extended_id)]
         return HttpResponse(response.status_code, out_headers, response.content)
 
     async def _http_call(self, stage, state, plan, body: bytes, timeout) -> dict:
