@@ -9,8 +9,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 
 import uvicorn
 
@@ -122,6 +120,7 @@ def start_command(config: Config, args) -> int:
                 loop="uvloop" if _has("uvloop") else "asyncio",
                 http=_http_protocol(config),
                 h11_max_incomplete_event_size=config.max_header_bytes,
+                ws=_ws_protocol(),
                 lifespan="on",
                 log_level=config.log_level,
                 access_log=False,
@@ -193,6 +192,13 @@ def _http_protocol(config: Config):
     return protocol_class(cap, config.max_header_bytes, config.request_timeout, config)
 
 
+def _ws_protocol():
+    """WebSocket upgrades: uvicorn's protocol, imported on the first one (overcast.connections)."""
+    from overcast.connections import LazyWebSocketProtocol
+
+    return LazyWebSocketProtocol
+
+
 def _has(module: str) -> bool:
     import importlib.util
 
@@ -229,6 +235,9 @@ def _url(config: Config, path: str) -> str:
 
 
 def status_command(config: Config, args) -> int:
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(_url(config, "/_overcast/health"), timeout=5) as response:
             health = json.load(response)
@@ -272,6 +281,9 @@ def _print_cluster(cluster: dict) -> None:
 
 
 def reset_command(config: Config, args) -> int:
+    import urllib.error
+    import urllib.request
+
     if not args.yes:
         answer = input("Delete all overcast state (queues, messages, roles, ...)? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
@@ -313,6 +325,8 @@ def reset_command(config: Config, args) -> int:
 
 def trace_command(config: Config, args) -> int:
     """A live tail of the spans overcast records, from its server-sent events stream."""
+    import urllib.error
+    import urllib.request
     from urllib.parse import urlencode
 
     from overcast.tracing.tail import Printer, read_events

@@ -57,6 +57,19 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what an HTTP/2 client sends fir
 TOO_MANY_CONNECTIONS = _answer("503 Service Unavailable", "Too many open connections; try again later")
 
 
+class LazyWebSocketProtocol:
+    """uvicorn's WebSocket protocol (websockets' sans-I/O one, as uvicorn's ws="auto" picks),
+    imported on the first upgrade rather than at start-up: the websockets package is about a
+    tenth of the server's start-up (it reads its own version from the installed metadata), and
+    most runs never see an upgrade. uvicorn calls this as the protocol class; what it gets is the
+    real protocol."""
+
+    def __new__(cls, *args, **kwargs):
+        from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+        return AutoWebSocketsProtocol(*args, **kwargs)
+
+
 def raise_open_file_limit() -> int:
     """Raise the soft RLIMIT_NOFILE to the hard limit (a connection is a file descriptor);
     returns the soft limit in force."""
