@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import secrets
 import time
 from urllib.parse import parse_qs, urlencode
@@ -158,6 +157,8 @@ class HostedUI:
 
     def _login_page(self, request: HttpRequest, pool: dict, base: str, error: str = "",
                     status: int = 200) -> HttpResponse:
+        import html  # (here, not with the module: the server's front doors import it at start-up)
+
         query = {k: v[0] for k, v in parse_qs(request.query_string).items()}
         self._check_request(pool, query)
         csrf = secrets.token_urlsafe(32)
@@ -328,6 +329,8 @@ def _cookies(request: HttpRequest, wanted: str) -> list[str]:
 
 
 def _page(status: int, title: str, body: str) -> HttpResponse:
+    import html
+
     document = (f"<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
                 f"content=\"width=device-width\"><title>{html.escape(title)}</title><style>{_STYLE}</style>"
                 f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>")

@@ -18,7 +18,6 @@ import uuid
 import orjson
 
 from overcast import tracing
-from overcast.aws import policy as iam_policy
 from overcast.aws import tags as reserved_tags
 from overcast.aws.context import random_uuid
 from overcast.aws.errors import AwsError
@@ -176,7 +175,10 @@ class SqsProvider(Provider):
     @staticmethod
     def _allowed(ctx, queue: Queue, action: str) -> bool:
         """Another account may use a queue when the queue's Policy allows it (AddPermission, or a
-        policy set with SetQueueAttributes): the shared resource-policy evaluator decides."""
+        policy set with SetQueueAttributes): the shared resource-policy evaluator decides
+        (imported on the first request from another account, not with the provider)."""
+        from overcast.aws import policy as iam_policy
+
         principal = iam_policy.caller(ctx)
         request = iam_policy.Request(principal, f"sqs:{_BATCH_ACTIONS.get(action, action)}", queue.arn,
                                      iam_policy.request_context(ctx, principal))
