@@ -154,13 +154,19 @@ def _usable_future(setpriv: str, argv: list[str]) -> asyncio.Future:
 
 
 async def probe_succeeds(argv: list[str], timeout: float) -> bool:
-    """Run a start-up probe from /, silently, with only PATH: did it exit 0 within `timeout`?"""
+    """Run a start-up probe from /, silently, with only PATH: did it exit 0 within `timeout`? On a
+    thread: uvloop's spawn holds the event loop until the child has exec'd, and the probes that
+    start_probes spawns right after start-up held it while the server's first request waited
+    (~50 ms of it on a loaded machine: docs/architecture.md, "Start-up")."""
+    return await asyncio.to_thread(_probe_exits_0, argv, timeout)
+
+
+def _probe_exits_0(argv: list[str], timeout: float) -> bool:
     try:
-        process = await asyncio.create_subprocess_exec(
-            *argv, cwd="/", env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-        return await asyncio.wait_for(process.wait(), timeout) == 0
-    except (OSError, TimeoutError):
+        return subprocess.run(argv, cwd="/", env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=timeout).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):  # (a timeout kills it)
         return False
 
 
