@@ -88,10 +88,14 @@ def private_server():
 CONFIG = Config(parameter_validation=False, inject_host_prefix=False, retries={"max_attempts": 0}, read_timeout=20)
 
 
+def _client(endpoint: str, service: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test", config=CONFIG)
+
+
 def _clients(endpoint: str):
     for service in SERVICES:
-        yield service, boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                                    aws_access_key_id="test", aws_secret_access_key="test", config=CONFIG)
+        yield service, _client(endpoint, service)
 
 
 def _call(client, service: str, operation: str, params: dict, server_errors: list) -> None:
@@ -108,15 +112,18 @@ def _call(client, service: str, operation: str, params: dict, server_errors: lis
         pass  # the client could not even build a request from these values: nothing was sent
 
 
-def test_no_operation_answers_a_server_error(private_server):
-    rng = random.Random(20261126)
+# One test per service (not one for all): the pass is CPU-bound and took ~100 s as one test,
+# so splitting it lets the suite's workers share it.
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_operation_answers_a_server_error(private_server, service):
+    rng = random.Random(f"20261126-{service}")  # seeded: the same values every run
+    client = _client(private_server.endpoint, service)
+    model = client.meta.service_model
     server_errors = []
-    for service, client in _clients(private_server.endpoint):
-        model = client.meta.service_model
-        for operation in model.operation_names:
-            for params in _variants(model.operation_model(operation).input_shape, rng):
-                params = {k: v for k, v in params.items() if v is not None}
-                _call(client, service, operation, params, server_errors)
+    for operation in model.operation_names:
+        for params in _variants(model.operation_model(operation).input_shape, rng):
+            params = {k: v for k, v in params.items() if v is not None}
+            _call(client, service, operation, params, server_errors)
     assert server_errors == []
 
 
