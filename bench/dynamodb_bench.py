@@ -126,6 +126,8 @@ def query_bodies(table: str, partitions: int, per: int) -> tuple[list, list]:
 def main() -> None:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     big = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    if big < 100_000:  # 1,000 partitions, and each Query must find 100 items in its partition
+        sys.exit("items must be at least 100,000 (1,000 partitions of at least 100 items)")
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     data_dir = tempfile.mkdtemp(prefix="overcast-ddb-bench-")
