@@ -483,8 +483,9 @@ class Sandbox:
         headers = [("Lambda-Runtime-Aws-Request-Id", request_id),
                    ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
                    ("Lambda-Runtime-Invoked-Function-Arn", invoked_arn),
-                   # the invocation's span (overcast.tracing) is current: the function's SDK calls join its trace
-                   ("Lambda-Runtime-Trace-Id", tracing.current_header() or tracing.random_header())]
+                   # the invocation's span (overcast.tracing) is current: the function's SDK calls join its
+                   # trace, and carry its Lineage (recursive loop detection) where AWS carries it
+                   ("Lambda-Runtime-Trace-Id", tracing.current_lineage_header() or tracing.random_header())]
         if client_context:
             headers.append(("Lambda-Runtime-Client-Context", client_context))
         if cognito_identity:

@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 
@@ -37,6 +38,10 @@ _current: contextvars.ContextVar[Span | None] = contextvars.ContextVar("overcast
 MAX_SPANS_PER_TRACE = 10_000  # spans beyond this in one trace are counted, not kept
 _ROOT = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
 _SPAN_ID = re.compile(r"^[0-9a-f]{16}$")
+# Lambda's recursive loop detection field (docs/lambda.md, "Recursive loop detection"): the form
+# AWS sends today, `<request counter>:<8 hex hash>:<loop counter>` (`1:fe460cdd:0`), and its older
+# `<hash>:<counter>`; anything else is not carried on.
+_LINEAGE = re.compile(r"^(?:(\d{1,3}):)?([0-9a-f]{8}):(\d{1,5})$")
 # Control characters that make valid UTF-8 still unreadable as text (NUL, ESC, ...): shown as base64.
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -84,14 +89,17 @@ def new_span_id() -> str:
 
 
 class TraceContext:
-    """What a trace header carries: the trace, the span to be a child of, the sampling decision."""
+    """What a trace header carries: the trace, the span to be a child of, the sampling decision,
+    and Lambda's Lineage (None when the header has none)."""
 
-    __slots__ = ("trace_id", "parent_id", "sampled")
+    __slots__ = ("trace_id", "parent_id", "sampled", "lineage")
 
-    def __init__(self, trace_id: str, parent_id: str | None = None, sampled: bool = True):
+    def __init__(self, trace_id: str, parent_id: str | None = None, sampled: bool = True,
+                 lineage: str | None = None):
         self.trace_id = trace_id
         self.parent_id = parent_id
         self.sampled = sampled
+        self.lineage = lineage
 
     def header(self) -> str:
         parent = f";Parent={self.parent_id}" if self.parent_id else ""
@@ -103,11 +111,12 @@ class TraceContext:
 
 def parse_header(value: str | None) -> TraceContext | None:
     """An X-Amzn-Trace-Id (or AWSTraceHeader, _X_AMZN_TRACE_ID) value: `Root=1-...;Parent=...;
-    Sampled=1`, fields in any order and case (Lambda answers `root=`); unknown fields (Self=,
-    Lineage=) are ignored. None when it names no valid trace."""
+    Sampled=1`, fields in any order and case (Lambda answers `root=`); a valid Lineage= is kept
+    (Lambda's recursive loop detection); unknown fields (Self=) are ignored. None when it names no
+    valid trace."""
     if not value:
         return None
-    root = parent = None
+    root = parent = lineage = None
     sampled = True
     for part in value.split(";"):
         key, _, text = part.partition("=")
@@ -119,11 +128,26 @@ def parse_header(value: str | None) -> TraceContext | None:
             parent = text.lower()
         elif key == "sampled":
             sampled = text != "0"
+        elif key == "lineage" and _LINEAGE.match(text):
+            lineage = text
     if root is None or not _ROOT.match(root):
         return None
     if parent is not None and not _SPAN_ID.match(parent):
         parent = None
-    return TraceContext(root, parent, sampled)
+    return TraceContext(root, parent, sampled, lineage)
+
+
+def next_lineage(lineage: str | None, origin: str) -> tuple[str, int]:
+    """The Lineage a Lambda invocation carries on, and which invocation of its chain it is (1 for
+    the first). The count in the field is the invocations before it (AWS's first is `:0`): the
+    one it came with plus one, or 0 in a new chain, whose hash names `origin` (the function that
+    began it)."""
+    match = _LINEAGE.match(lineage) if lineage else None
+    if match is None:
+        return f"1:{zlib.crc32(origin.encode()):08x}:0", 1
+    requests, digest, count = match.groups()
+    count = min(int(count) + 1, 32767)
+    return f"{requests or 1}:{digest}:{count}", count + 1
 
 
 def format_header(trace_id: str, parent_id: str | None, sampled: bool = True) -> str:
@@ -184,6 +208,9 @@ class Span:
     # Lambda function's TracingConfig did. A Sampled=0 call in a trace overcast records (a PassThrough
     # function's SDK calls) is recorded with False, so the trace stays whole in overcast's own view.
     xray = None
+    # Lambda's Lineage (a trace header's field, next_lineage): the count of function invocations in
+    # the chain this work belongs to; carried only where AWS carries it (lineage_header)
+    lineage = None
     name = resource = error = attributes = None
     kind = "api"  # (every other span sets its own kind and operation: these are the front door's)
     operation = ""
@@ -271,6 +298,13 @@ class Span:
             if span_id is None:
                 span_id = self._id = _random_hex(16)
         return f"Root={trace_id};Parent={span_id};Sampled={'0' if not self.sampled or self.xray is False else '1'}"
+
+    def lineage_header(self) -> str:
+        """header() with the span's Lineage: for what carries it on AWS (a function's own trace
+        header, SQS and SNS messages, S3 notifications, asynchronous invocations), so that Lambda
+        counts a loop through them; the rest (streams, EventBridge, Step Functions) carry none."""
+        lineage = self.lineage
+        return self.header() if lineage is None else f"{self.header()};Lineage={lineage}"
 
     # -- filling in --
 
@@ -422,6 +456,12 @@ def current_header() -> str | None:
     return span.header() if span is not None else None
 
 
+def current_lineage_header() -> str | None:
+    """current_header() with the current span's Lineage (Span.lineage_header)."""
+    span = _current.get()
+    return span.lineage_header() if span is not None else None
+
+
 def _child(parent, kind: str, service: str, operation: str, account: str, region: str) -> Span:
     """A span under `parent`: a Span of this process, or a TraceContext from a header (None: a new trace)."""
     if parent is None:
@@ -434,6 +474,8 @@ def _child(parent, kind: str, service: str, operation: str, account: str, region
         if span._holder is None:  # the first span of this trace here: it holds it
             span._tid = parent.trace_id
         span._parent_id = parent.parent_id
+    if parent.lineage is not None:
+        span.lineage = parent.lineage
     if parent.__class__ is Span:
         if not parent.sampled:
             span.sampled = False

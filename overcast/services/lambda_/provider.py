@@ -78,6 +78,11 @@ MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
 MAX_RESPONSE = 6 * 1024 * 1024
 TAIL_BYTES = 4096
+# Recursive loop detection (docs/lambda.md): AWS stops "the next invocation" once a function has
+# been invoked more than 16 times in the same chain of requests (counted in the trace header's Lineage)
+RECURSION_LIMIT = 16
+RECURSION_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources "
+                     "and stopped your function's invocation.")
 RESERVED_ENV = {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
                 "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
                 "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
@@ -1150,6 +1155,31 @@ class LambdaProvider(Provider):
         self.store.set_reserved(account, region, name, None)
         return {}
 
+    # -- recursive loop detection ------------------------------------------------------------------
+    # A function-level setting (not a version's): "_RecursiveLoop" in $LATEST's stored configuration,
+    # absent for AWS's default, Terminate. Read by an invocation only when its loop count passes the
+    # limit (_execute).
+
+    def put_function_recursion_config(self, ctx, params):
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
+        value = params["RecursiveLoop"]  # (its enum is checked with the request's shape: ValidationException)
+        with self.store.transaction():
+            config = self._function(account, region, name)[0]
+            if value == "Terminate":
+                config.pop("_RecursiveLoop", None)
+            else:
+                config["_RecursiveLoop"] = value
+            self.store.put_config(account, region, name, config)
+        return {"RecursiveLoop": value}
+
+    def get_function_recursion_config(self, ctx, params):
+        account, region, name, _q = self._name_in(ctx, params["FunctionName"])
+        return {"RecursiveLoop": self._function(account, region, name)[0].get("_RecursiveLoop", "Terminate")}
+
+    def _stops_loops(self, account, region, name) -> bool:
+        found = self.store.get_function(account, region, name)
+        return found is None or found[0].get("_RecursiveLoop", "Terminate") == "Terminate"
+
     def get_account_settings(self, ctx, params):
         count, total = self.store.account_usage(ctx.account, ctx.region)
         reserved = self.store.reserved_total(ctx.account, ctx.region)
@@ -1738,7 +1768,7 @@ class LambdaProvider(Provider):
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, None, version, request_id)
         if invocation_type == "Event":
-            self._enqueue(account, region, name, qualifier, request_id, payload, tracing.current_header())
+            self._enqueue(account, region, name, qualifier, request_id, payload, tracing.current_lineage_header())
             return InvokeResult(202, b"", None, None, version, request_id)
         outcome = await self._execute(account, region, config, version, alias, reserved, request_id, payload, client_context,
                                       reserved_total=reserved_total, tail=log_type == "Tail")
@@ -1766,6 +1796,15 @@ class LambdaProvider(Provider):
                 span.xray = (config.get("TracingConfig") or {}).get("Mode") == "Active"
             if attempt is not None:
                 span.set("attempt", attempt)
+            if span is not tracing.NO_SPAN:
+                # recursive loop detection: this invocation counted in the Lineage it came with (an
+                # SQS message's, an SNS or S3 event's, an Invoke's X-Amzn-Trace-Id), which the
+                # function's trace header carries on; past the limit, stopped unless it Allows loops
+                span.lineage, count = tracing.next_lineage(span.lineage, invoked_arn)
+                if count > RECURSION_LIMIT and self._stops_loops(account, region, config["FunctionName"]):
+                    span.set("recursiveLoop", count)
+                    self._note_dropped(account, region, config["FunctionName"])
+                    raise AwsError("RecursiveInvocationException", RECURSION_MESSAGE, 400, Type="User")
             spec = await self._cached_spec(account, region, config, version)
             started = time.time()
             if reserved_total is None:
@@ -1802,7 +1841,8 @@ class LambdaProvider(Provider):
         return outcome
 
     # -- AWS/Lambda metrics ----------------------------------------------------------------------
-    # Each invocation's Invocations, Errors and Duration per FunctionName, as AWS publishes them
+    # Each invocation's Invocations, Errors and Duration per FunctionName, as AWS publishes them, and
+    # RecursiveInvocationsDropped for an invocation stopped as part of a recursive loop
     # (docs/lambda.md): gathered in memory and written to CloudWatch in one transaction half a
     # second later, off the invocation's path (a crash in between loses that half second of them).
     # Invocations and Errors are counts: summed per function and minute into one statistic set
@@ -1810,17 +1850,25 @@ class LambdaProvider(Provider):
     # invocation's value, which its percentiles (p99) are computed from.
 
     def _note_metrics(self, spec: FunctionSpec, outcome: Outcome) -> None:
-        minute = int(time.time()) // 60 * 60_000  # standard resolution: stored at its minute
-        points = self._metric_points.setdefault((spec.account, spec.region), {})
-        counts = points.get((spec.name, minute))
-        if counts is None:
-            counts = points[(spec.name, minute)] = [0, 0, []]  # invocations, errors, durations
+        counts = self._metric_counts(spec.account, spec.region, spec.name)
         counts[0] += 1
         counts[1] += outcome.error_type is not None
         counts[2].append(outcome.duration_ms)
+
+    def _note_dropped(self, account: str, region: str, name: str) -> None:
+        """An invocation stopped as part of a recursive loop: RecursiveInvocationsDropped (it is no invocation)."""
+        self._metric_counts(account, region, name)[3] += 1
+
+    def _metric_counts(self, account: str, region: str, name: str) -> list:
+        minute = int(time.time()) // 60 * 60_000  # standard resolution: stored at its minute
+        points = self._metric_points.setdefault((account, region), {})
+        counts = points.get((name, minute))
+        if counts is None:
+            counts = points[(name, minute)] = [0, 0, [], 0]  # invocations, errors, durations, loops stopped
         if self._metrics_timer is None:
             self._metrics_timer = asyncio.get_running_loop().call_later(
                 0.5, lambda: self._spawn(self._flush_metrics()))
+        return counts
 
     async def _flush_metrics(self) -> None:
         self._metrics_timer = None
@@ -1828,8 +1876,13 @@ class LambdaProvider(Provider):
         cloudwatch = await self.providers.get("cloudwatch")
         for (account, region), functions in batches.items():
             points = []
-            for (name, minute), (invocations, errors, durations) in functions.items():
+            for (name, minute), (invocations, errors, durations, dropped) in functions.items():
                 dims = dimensions_key([{"Name": "FunctionName", "Value": name}])
+                if dropped:
+                    points.append(("AWS/Lambda", "RecursiveInvocationsDropped", dims, minute, dropped, dropped, 1.0,
+                                   1.0, "Count"))
+                if not invocations:
+                    continue
                 points.append(("AWS/Lambda", "Invocations", dims, minute, invocations, invocations, 1.0, 1.0, "Count"))
                 low = 1.0 if errors == invocations else 0.0  # the statistic set's minimum and maximum
                 high = 1.0 if errors else 0.0
@@ -2048,6 +2101,11 @@ class LambdaProvider(Provider):
             if e.code == "TooManyRequestsException":
                 self._requeue(event_id, attempts, time.time() + self.throttle_delay)
                 return
+            if e.code == "RecursiveInvocationException":  # stopped, not retried: to the on-failure destination or DLQ
+                await self._fail_event(account, region, name, config, version, event_config, request_id, payload,
+                                       attempts, None, "RecursiveInvocationException", RECURSION_MESSAGE)
+                self.store.finish(event_id, self._node)
+                return
             raise
         except Exception:
             log.exception("async invoke of %s failed", name)
@@ -2092,7 +2150,7 @@ class LambdaProvider(Provider):
         return record
 
     async def _fail_event(self, account, region, name, config, version, event_config, request_id, payload, attempts,
-                          outcome, condition) -> None:
+                          outcome, condition, reason: str | None = None) -> None:
         await self._deliver(account, region, event_config, "OnFailure",
                             self._record(account, region, name, version, request_id, payload, attempts, condition, outcome))
         dlq = (config.get("DeadLetterConfig") or {}).get("TargetArn")
@@ -2106,7 +2164,7 @@ class LambdaProvider(Provider):
             attributes = {"RequestID": {"DataType": "String", "StringValue": request_id},
                           "ErrorCode": {"DataType": "Number", "StringValue": "200"},
                           "ErrorMessage": {"DataType": "String",
-                                           "StringValue": str(error.get("errorMessage") or condition)[:1024]}}
+                                           "StringValue": str(error.get("errorMessage") or reason or condition)[:1024]}}
             await self._send(dlq, payload.decode("utf-8", "replace"), attributes)
 
     async def _deliver(self, account, region, event_config, which, record) -> None:

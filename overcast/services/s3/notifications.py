@@ -220,7 +220,7 @@ class Notifier:
         caller's transaction, S3Provider._atomic); delivery starts once that code has returned
         to the loop, that is once it committed (a rolled-back row is not found, and skipped)."""
         delivery_id = self.provider.store.add_delivery(bucket.name, bucket.account, kind, arn, message,
-                                                       tracing.current_header(), self._node)
+                                                       tracing.current_lineage_header(), self._node)
         try:
             asyncio.get_running_loop().call_soon(self._start, delivery_id)
         except RuntimeError:

@@ -1276,8 +1276,9 @@ class SnsProvider(Provider):
     # -- the delivery engine ---------------------------------------------------------------------
 
     def _add_delivery(self, sub_arn: str, job: dict, now: float) -> int:
-        """A delivery to run later, with the trace it belongs to (the Publish that made it)."""
-        trace = tracing.current_header()
+        """A delivery to run later, with the trace it belongs to (the Publish that made it) and its
+        Lineage (a function subscribed to the topic counts a loop through it, as on AWS)."""
+        trace = tracing.current_lineage_header()
         if trace is not None:
             job["trace"] = trace
         return self.store.add_delivery(sub_arn, job, now)

@@ -68,7 +68,7 @@ def _trace_attribute(ctx) -> str | None:
         return orjson.dumps({"AWSTraceHeader": {"DataType": "String", "StringValue": header}}).decode()
     span = tracing.current()
     if span is not None and (span.kind != "api" or span.parent is not None):  # not a client's request
-        return _TRACE_ATTRIBUTE % span.header()
+        return _TRACE_ATTRIBUTE % span.lineage_header()  # (its Lineage: a loop through SNS or S3 counts)
     return None
 
 
