@@ -290,3 +290,31 @@ def test_an_s3_loop_is_stopped_after_16_invocations(lam, sqs, client, unique_nam
     assert counts(notes) == list(range(16))  # (the first invocation's is 0)
     # the 17th object was written; the invocation it caused was stopped
     assert "16" in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+
+
+def test_cloudformation_sets_a_functions_recursive_loop(lam, client, unique_name):
+    cf = client("cloudformation")
+    stack = unique_name("recstack")
+    template = """
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: arn:aws:iam::000000000000:role/lambda-role
+      RecursiveLoop: Allow
+      Code: {ZipFile: "def handler(event, context):\\n    return {}\\n"}
+Outputs:
+  Name: {Value: !Ref Fn}
+"""
+    fast = {"Delay": 1, "MaxAttempts": 60}
+    cf.create_stack(StackName=stack, TemplateBody=template)
+    cf.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig=fast)
+    name = cf.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    assert lam.get_function_recursion_config(FunctionName=name)["RecursiveLoop"] == "Allow"
+    # the property removed from the template: AWS's default again
+    cf.update_stack(StackName=stack, TemplateBody=template.replace("      RecursiveLoop: Allow\n", ""))
+    cf.get_waiter("stack_update_complete").wait(StackName=stack, WaiterConfig=fast)
+    assert lam.get_function_recursion_config(FunctionName=name)["RecursiveLoop"] == "Terminate"
+    cf.delete_stack(StackName=stack)

@@ -61,6 +61,9 @@ class Function(ResourceType):
         if props.get("ReservedConcurrentExecutions") is not None:
             await op.call("lambda", "PutFunctionConcurrency", {
                 "FunctionName": name, "ReservedConcurrentExecutions": int(props["ReservedConcurrentExecutions"])})
+        if props.get("RecursiveLoop") is not None:
+            await op.call("lambda", "PutFunctionRecursionConfig", {"FunctionName": name,
+                                                                   "RecursiveLoop": props["RecursiveLoop"]})
         return name, {"Arn": out["FunctionArn"]}
 
     async def update(self, op: ResourceOp):
@@ -90,6 +93,9 @@ class Function(ResourceType):
             else:
                 await op.call("lambda", "PutFunctionConcurrency", {
                     "FunctionName": name, "ReservedConcurrentExecutions": int(props["ReservedConcurrentExecutions"])})
+        if props.get("RecursiveLoop") != old.get("RecursiveLoop"):  # (removed from the template: AWS's default)
+            await op.call("lambda", "PutFunctionRecursionConfig", {"FunctionName": name,
+                                                                   "RecursiveLoop": props.get("RecursiveLoop") or "Terminate"})
         out = await op.call("lambda", "GetFunctionConfiguration", {"FunctionName": name})
         return {"Arn": out["FunctionArn"]}
 
