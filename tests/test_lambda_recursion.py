@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 
 import pytest
 from botocore.exceptions import ClientError
-from lambda_functions import create_python
+from lambda_functions import ROLE, create_python, zip_files
 from messaging_support import make_queue, receive
 
 # Sends each record's body back to the queue that invoked it (one more hop, up to its own bound),
@@ -228,6 +229,19 @@ def test_a_synchronous_invoke_in_a_long_chain_gets_recursive_invocation_exceptio
     lam.put_function_recursion_config(FunctionName=name, RecursiveLoop="Allow")
     answer = json.loads(invoke_with_header(lam, name, f"{root};Lineage=1:abcdef01:15")["Payload"].read())
     assert answer["trace"].endswith(";Lineage=1:abcdef01:16")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_a_node_function_gets_its_trace_header_with_the_lineage(client, unique_name):
+    # AWS's Node.js runtime sets _X_AMZN_TRACE_ID for each invocation, which its SDK sends on
+    lam = client("lambda")
+    name = unique_name("nodetrace")
+    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": zip_files({"index.js": "exports.handler = async () => "
+                                                                "({trace: process.env._X_AMZN_TRACE_ID});\n"})})
+    root = f"Root=1-{int(time.time()):08x}-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1"
+    answer = json.loads(invoke_with_header(lam, name, f"{root};Lineage=1:abcdef01:3")["Payload"].read())
+    assert answer["trace"].startswith(f"Root={root[5:40]};Parent=") and answer["trace"].endswith(";Lineage=1:abcdef01:4")
 
 
 # Publishes to the topic it is subscribed to (SNS), or writes the next object to the bucket that

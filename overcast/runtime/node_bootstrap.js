@@ -147,6 +147,10 @@ function invokeHandler(fn, event, context) {
     const headers = next.headers;
     const id = headers["lambda-runtime-aws-request-id"];
     currentRequestId = id;
+    // as AWS's runtime does: the invocation's trace header in _X_AMZN_TRACE_ID, which the SDK sends as
+    // X-Amzn-Trace-Id (the function's calls join its trace and carry its Lineage: recursive loop detection)
+    const trace = headers["lambda-runtime-trace-id"];
+    if (trace) process.env._X_AMZN_TRACE_ID = trace; else delete process.env._X_AMZN_TRACE_ID;
     let event;
     try { event = JSON.parse(next.body.toString("utf8") || "null"); } catch (e) { event = next.body.toString("utf8"); }
     const context = makeContext(headers);
