@@ -1,7 +1,7 @@
 """The request path in one process, no sockets: the ASGI app called with synthetic scopes, for
 deterministic instruction counts of a change too small to see through a shared machine's noise.
 
-    .venv/bin/python bench/inprocess.py OP [count] [--profile] [--tracing off] [--otlp http://collector:4318]
+    .venv/bin/python bench/inprocess.py OP [count] [--profile] [--bytecodes] [--tracing off] [--otlp http://collector:4318]
     # OP: sqs-send | sqs-receive | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions)
     #     | s3-put (1 KiB) | lambda-invoke (a warm Python function; its sandbox is another process)
     #     | ssm-get (GetParameter of 100 String parameters)
@@ -10,6 +10,9 @@ deterministic instruction counts of a change too small to see through a shared m
 
 Instructions per request: run callgrind twice with different N (e.g. 100 and 300) and divide the
 difference of the "Collected" totals by the difference of N: start-up and set-up cancel out.
+--bytecodes: the Python bytecodes the measured requests executed, counted per function (sys.settrace's
+opcode events), printed as JSON on stdout: exact, and in seconds rather than valgrind's minutes
+(bench/trace_cost.py --bytecodes compares tracing on and off with it).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from urllib.parse import quote
 
 import orjson
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 import srp_client  # noqa: E402
 
@@ -221,11 +225,29 @@ async def run(op: str, count: int, tracing: bool = True) -> None:
     if op == "ddb-query":
         assert orjson.loads(body)["Count"] == 100, body
     requests = [request(n + 50) for n in range(count)]
+    counting = "--bytecodes" in sys.argv
+    if counting:  # every opcode of every frame, by (file, function)
+        executed: dict[str, int] = {}
+
+        def tracer(frame, event, arg):
+            frame.f_trace_opcodes = True
+            if event == "opcode":
+                code = frame.f_code
+                name = code.co_filename
+                name = os.path.relpath(name, ROOT) if name.startswith(ROOT) else os.path.basename(name)
+                where = f"{name}:{code.co_name}"
+                executed[where] = executed.get(where, 0) + 1
+            return tracer
+
+        sys.settrace(tracer)
     started = time.perf_counter()
     for service, target, body in requests:
         status, answer = await send(service, target, body)
         assert status == 200, answer
     elapsed = time.perf_counter() - started
+    if counting:
+        sys.settrace(None)
+        print(orjson.dumps({"requests": count, "bytecodes": executed}).decode())
     print(f"{op}: {count} requests in {elapsed:.3f} s, {elapsed / count * 1e6:.1f} us/request", file=sys.stderr)
     await app.close()
 

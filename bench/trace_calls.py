@@ -3,10 +3,14 @@ and resource hint dispatch sets, `close_api`, around a GetItem-sized request and
 fresh context (as each request's own asyncio task has), the trace ring full. Run under callgrind with
 two counts; the difference of the totals over the difference of the counts is one request's cost:
 
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/trace_calls.py 20000 [on|off]
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/trace_calls.py 60000 [on|off]
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/trace_calls.py 20000 [MODE]
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/trace_calls.py 60000 [MODE]
 
-(on minus off: what tracing adds; docs/tracing.md, "Cost").
+MODE: on (the default) or off: on minus off is what tracing adds (docs/tracing.md, "Cost"). To see
+what its parts cost, on with one part taken out (on minus that mode is the part's cost):
+  no-context  the span is not made current (the context variable's set replaced by a C call, `id`)
+  no-ring     the ring keeps no span (a deque of one: each span is freed by the next one's append,
+              so no span lives on: neither the collector's visits to kept spans nor the eviction)
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import contextvars
 import os
 import sys
+from collections import deque
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -38,7 +43,15 @@ def one(hint: str = "TableName") -> None:
 
 def main() -> None:
     count = int(sys.argv[1])
-    tracing.RECORDER.configure(len(sys.argv) < 3 or sys.argv[2] != "off", 1000, 100_000, 4096)
+    mode = sys.argv[2] if len(sys.argv) > 2 else "on"
+    tracing.RECORDER.configure(mode != "off", 1000, 100_000, 4096)
+    if mode == "no-context":
+        stand_in = {"set": staticmethod(id), "get": staticmethod(lambda: None)}
+        tracing._current = type("NotCurrent", (), stand_in)()
+    elif mode == "no-ring":
+        tracing.RECORDER._ring = deque(maxlen=1)
+    elif mode not in ("on", "off"):
+        sys.exit(f"unknown mode {mode}")
     Context = contextvars.Context
     for _ in range(1200):  # the ring full: every request measured evicts the oldest trace
         Context().run(one)

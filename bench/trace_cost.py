@@ -8,6 +8,7 @@ process (callgrind), which a shared machine's noise does not move.
     .venv/bin/python bench/trace_cost.py --callgrind [n] [--ops=sqs-send,ddb-get]   # instructions/request
     .venv/bin/python bench/trace_cost.py --callgrind --otlp [--children] [n] [--ops=...]   # the OTLP export's
     .venv/bin/python bench/trace_cost.py --callgrind-server [seconds] [--cache-sim]   # per request, wrk through uvicorn
+    .venv/bin/python bench/trace_cost.py --bytecodes [n] [--ops=sqs-send,ddb-get]   # Python bytecodes/request
 
 wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round runs wrk against one,
 then the other, so both see the same load from the rest of the machine; the figure is the median of
@@ -26,6 +27,10 @@ drove it with http.client, one request at a time: its figures moved by +4.7% to 
 for GetItem.) The server's idle work (its timers) while valgrind runs slowly adds some noise.
 --cache-sim: callgrind's cache simulation too, the first-level cache misses per request beside
 the instructions (what a span kept for 1,000 requests costs in memory traffic).
+--bytecodes: the Python bytecodes a request executes, tracing on and off (bench/inprocess.py --bytecodes,
+n requests after the ring is full), and the functions where they differ: exact, in seconds, where
+callgrind takes minutes; what it does not count is the C work (allocation, the collector, the clock,
+the context variable), which callgrind does.
 Target (issue 17): tracing on within 5% of tracing off.
 """
 
@@ -239,6 +244,32 @@ def callgrind_server_run(seconds: int, cache_sim: bool = False) -> None:
                   f"{per['on'] / per['off'] - 1:>+7.1%}")
 
 
+def bytecodes_run(count: int, ops: list[str]) -> None:
+    """Python bytecodes per request, tracing on and off (runs of n and 3n requests: what happens once,
+    a regular expression compiled on first use, cancels out), and the functions that differ most."""
+
+    def counted(op: str, mode: str, n: int) -> dict[str, int]:
+        result = subprocess.run([sys.executable, os.path.join(HERE, "inprocess.py"), op, str(n), "--bytecodes",
+                                 "--tracing", mode], capture_output=True, text=True)
+        if result.returncode:
+            sys.exit(f"{op} ({mode}, {n}) failed: {result.stderr[-2000:]}")
+        return json.loads(result.stdout.strip().splitlines()[-1])["bytecodes"]
+
+    for op in ops:
+        per = {}
+        for mode in ("on", "off"):
+            few, many = counted(op, mode, count), counted(op, mode, 3 * count)
+            per[mode] = {name: (many.get(name, 0) - few.get(name, 0)) / (2 * count) for name in set(few) | set(many)}
+        on, off = sum(per["on"].values()), sum(per["off"].values())
+        print(f"{op}: {on:,.1f} bytecodes per request with tracing on, {off:,.1f} off: {on - off:+,.1f} "
+              f"({on / off - 1:+.1%})")
+        names = set(per["on"]) | set(per["off"])
+        differ = sorted(((per["on"].get(n, 0) - per["off"].get(n, 0), n) for n in names), key=lambda d: -abs(d[0]))
+        for difference, name in differ[:8]:
+            if abs(difference) >= 0.5:
+                print(f"    {difference:+8.1f}  {name}")
+
+
 def _collector() -> str:
     """An OTLP/HTTP receiver that takes every request (200, an empty ExportTraceServiceResponse)."""
     class Take(BaseHTTPRequestHandler):
@@ -258,7 +289,11 @@ def _collector() -> str:
 
 
 if __name__ == "__main__":
-    if "--callgrind-server" in sys.argv:
+    if "--bytecodes" in sys.argv:
+        rest = [a for a in sys.argv[1:] if not a.startswith("--")]
+        chosen = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--ops=")]
+        bytecodes_run(int(rest[0]) if rest else 200, chosen[0].split(",") if chosen else list(OPS))
+    elif "--callgrind-server" in sys.argv:
         rest = [a for a in sys.argv[1:] if not a.startswith("--")]
         callgrind_server_run(int(rest[0]) if rest else 20, "--cache-sim" in sys.argv)
     elif "--callgrind" in sys.argv:
