@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import logging
 import os
@@ -19,6 +20,7 @@ import re
 import secrets
 import time
 import uuid
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, quote
 
@@ -1032,7 +1034,7 @@ class SnsProvider(Provider):
             # one RSA signature per message text, whatever the number of subscriptions (AWS signs only
             # the message's own fields), made on a worker thread while the loop serves others
             caches = await self._presign(arn, version, messages, subs, timestamp(now))
-        with self.store.transaction():
+        with self.store.transaction(), sqs.batched_sends() if sqs is not None else nullcontext():
             if fifo and now - self._dedup_purged > 60:
                 self._dedup_purged = now
                 self.store.purge_dedup(now)
@@ -1496,6 +1498,7 @@ def _json(status: int, payload) -> HttpResponse:
     return HttpResponse(status, [("content-type", "application/json")], orjson.dumps(payload))
 
 
+@functools.lru_cache(maxsize=1024)  # one per topic, not one per delivery (a Sender is immutable)
 def _sender(topic_arn: str) -> Sender:
     """SNS delivering for a topic: what a target of another account must allow."""
     return Sender("sns.amazonaws.com", topic_arn, topic_arn.split(":")[4])

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import time
 import uuid
+from contextlib import contextmanager
 
 import orjson
 
@@ -111,6 +112,7 @@ class SqsProvider(Provider):
         self._swept: dict[int, int] = {}
         self._last_seq = 0
         self._dedup_purged = 0
+        self._pending: list[tuple] | None = None  # standard-queue rows held by batched_sends
         self.metrics = SqsMetrics(self)  # AWS/SQS metrics to CloudWatch, off the requests' path
 
     async def start(self) -> None:
@@ -590,12 +592,37 @@ class SqsProvider(Provider):
         if queue.fifo:
             with self.store.transaction():
                 self._store_fifo(queue, row, result, dedup_key, now)
+        elif self._pending is not None:  # inserted with the batch's other rows, in this order
+            self._pending.append(row)
+            self._note_sent(queue, size)
+            return result
         else:
             self.store.insert_message(row)
         if self._waiters.has_waiters(queue.id):
             self._waiters.notify(queue.id)
         self._note_sent(queue, size)
         return result
+
+    @contextmanager
+    def batched_sends(self):
+        """Inside the caller's transaction: the standard-queue messages send_message takes in the
+        block are inserted together when it ends (one executemany, in the order sent; an SNS
+        fan-out's ten deliveries cost one statement's overhead, not ten), and their queues'
+        long-poll waiters woken then. A FIFO queue's message is stored at once (its deduplication
+        reads what came before it). An exception drops the rows with the transaction."""
+        if self._pending is not None:  # nested: the outer block inserts
+            yield
+            return
+        self._pending = pending = []
+        try:
+            yield
+        finally:
+            self._pending = None
+        if pending:
+            self.store.insert_messages(pending)
+            for queue_id in dict.fromkeys(row[0] for row in pending):
+                if self._waiters.has_waiters(queue_id):
+                    self._waiters.notify(queue_id)
 
     async def send_message_pipelined(self, ctx, params):
         """SendMessage on PostgreSQL: a standard queue's INSERT sent with other requests'
