@@ -35,6 +35,11 @@ class SqsMetrics:
         points of a queue's metric in one minute are summed into one statistic set before they
         are written: a busy queue adds two rows a minute per metric, not one per message."""
         now = time.time()
+        self._add(queue, metric, value, now)
+        if size is not None:
+            self._add(queue, "SentMessageSize", size, now)
+
+    def _add(self, queue, metric: str, value: float, now: float) -> None:
         minute = int(now) // 60 * 60_000  # standard resolution: stored at its minute
         key = (queue.account, queue.region, queue.name, metric, minute)
         stats = self._sums.get(key)
@@ -56,8 +61,6 @@ class SqsMetrics:
                 stats[2] = value
             elif value > stats[3]:
                 stats[3] = value
-        if size is not None:
-            self.note(queue, "SentMessageSize", size)
 
     def active(self, queue) -> None:
         """The queue was used (or created): its gauges are published each minute for six hours."""

@@ -4,6 +4,7 @@ validation and AWS's MD5 digests, receipt handles, queue names and URLs."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import re
@@ -113,6 +114,11 @@ _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 # of the time (the allowed set's huge ranges took ~3 ms of the first SQS call); a search costs
 # ~1.5% more (130 instructions for a 120-character body, of a request's hundreds of thousands)
 _INVALID_BODY_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# The same test of an ASCII body longer than a short message (str.isascii() reads a flag): its bytes
+# mapped to 0 (one of the control characters above) or 1 and the result searched for a 0, two C loops
+# of a few instructions a byte where the search's character-class test costs ~40 (an SNS envelope of
+# ~900 characters to each of ten queues: 0.57 us instead of 2.3 us each). The search then finds which.
+_ASCII_VALIDITY = bytes(0 if c < 0x20 and c not in (0x09, 0x0A, 0x0D) else 1 for c in range(256))
 _ATTRIBUTE_NAME = re.compile(r"^[\w.-]{1,256}$")  # \w: letters and digits of any script (AWS takes "attr.1øßä")
 _DEDUP_ID = re.compile(r"^[!-~]{1,128}$")  # alphanumerics and punctuation, as AWS documents
 
@@ -228,6 +234,7 @@ def validate_queue_name(name: str, fifo: bool) -> None:
         raise invalid_parameter("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
 
 
+@functools.lru_cache(maxsize=4096)  # a function of the string alone; a client or an SNS fan-out repeats a few
 def split_queue_url(url: str) -> tuple[str | None, str]:
     """A queue URL's (account, name) from its last two path segments; a bare name -> (None, name)."""
     url = url.strip()
@@ -361,6 +368,8 @@ def same_attribute_value(name: str, a: str | None, b: str | None) -> bool:
 
 
 def find_invalid_character(body: str) -> str | None:
+    if len(body) > 64 and body.isascii() and b"\x00" not in body.encode().translate(_ASCII_VALIDITY):
+        return None
     match = _INVALID_BODY_CHAR.search(body)
     return None if match is None else match.group()
 
