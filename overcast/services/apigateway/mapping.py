@@ -279,8 +279,8 @@ class RequestState:
         self.plan = None
         self.trace_header: str | None = None  # the X-Amzn-Trace-Id a Lambda proxy event carried
         self.untraced = False  # refused before any backend was called: the answer has no X-Amzn-Trace-Id
-        self.failure_log: str | None = None
-        self.endpoint_log: list[str] | None = None  # TestInvokeMethod's lines for the endpoint call  # why the execution failed, for TestInvokeMethod's log
+        self.failure_log: str | None = None  # why the execution failed, for TestInvokeMethod's log
+        self.endpoint_log: list[str] | None = None  # TestInvokeMethod's lines for the endpoint call
         self.canary: bool | None = None  # served by the stage's canary (None: the stage has none)
         self.api_key = None
         self.authorizer_api_key = None

@@ -609,7 +609,9 @@ class SqsProvider(Provider):
         block are inserted together when it ends (one executemany, in the order sent; an SNS
         fan-out's ten deliveries cost one statement's overhead, not ten), and their queues'
         long-poll waiters woken then. A FIFO queue's message is stored at once (its deduplication
-        reads what came before it). An exception drops the rows with the transaction."""
+        reads what came before it). An exception drops the rows with the transaction. The block
+        must not await: the rows are held on the provider, so another request's send_message run
+        in between would join the batch (SNS's Publish runs its deliveries' block without one)."""
         if self._pending is not None:  # nested: the outer block inserts
             yield
             return
