@@ -6,9 +6,12 @@ is not reachable, except in CI (CI=true), where .ci/run makes sure it is and the
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
+import time
+import uuid
 
 import pytest
 
@@ -168,3 +171,27 @@ def stop_nodes(nodes) -> None:
             node.process.wait(timeout=15)
         except Exception:
             node.process.kill()
+
+
+# -- what the cluster tests' scenarios share ------------------------------------------------------
+
+def name(prefix: str) -> str:
+    """A resource name of this test's own (the nodes share one database)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def queue(sqs, prefix: str) -> tuple[str, str]:
+    """A new queue's URL and ARN."""
+    url = sqs.create_queue(QueueName=name(prefix))["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def receive(sqs, url: str, expected: int, timeout: float) -> list[dict]:
+    """The bodies (JSON) of up to `expected` messages, each deleted once received."""
+    got: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < expected and time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return got

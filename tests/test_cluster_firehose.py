@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from collections import Counter
 
 import pytest
-from cluster_support import cluster_view, create_database, holders, start_nodes, stop_nodes
+from cluster_support import cluster_view, create_database, holders, name, start_nodes, stop_nodes
 from conftest import make_client
 
 from overcast.storage.coordination import HEARTBEAT_SECONDS, LEASE_SECONDS
 
 TAKEOVER = LEASE_SECONDS + HEARTBEAT_SECONDS  # a dead node's leases are taken within this (storage/coordination.py)
 ROLE = "arn:aws:iam::000000000000:role/firehose"
-
-
-def name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def records_in(s3, bucket: str) -> list[bytes]:

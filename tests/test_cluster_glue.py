@@ -7,21 +7,16 @@ PostgreSQL, except in CI (tests/cluster_support.py)."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import orjson
 import psycopg
-from cluster_support import cluster_view, create_database, holders, start_nodes, stop_nodes
+from cluster_support import cluster_view, create_database, holders, name, start_nodes, stop_nodes
 from conftest import make_client
 
 from overcast.storage.coordination import HEARTBEAT_SECONDS, LEASE_SECONDS
 
 TAKEOVER = LEASE_SECONDS + HEARTBEAT_SECONDS  # a dead node is known dead within this (storage/coordination.py)
 ROLE = "arn:aws:iam::000000000000:role/glue"
-
-
-def name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def test_a_killed_nodes_crawl_is_ended_and_its_schedules_fire_on_another_node(request):

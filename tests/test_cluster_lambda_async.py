@@ -10,11 +10,10 @@ from __future__ import annotations
 import itertools
 import json
 import time
-import uuid
 from collections import Counter
 
 import pytest
-from cluster_support import create_database, start_nodes, stop_nodes
+from cluster_support import create_database, name, queue, receive, start_nodes, stop_nodes
 from conftest import make_client
 from lambda_functions import create_python
 
@@ -35,26 +34,6 @@ def handler(event, context):
         raise RuntimeError("failing on purpose")
     return {"id": event.get("id"), "node": os.environ["AWS_ENDPOINT_URL"]}
 """
-
-
-def name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def queue(sqs, prefix: str) -> tuple[str, str]:
-    url = sqs.create_queue(QueueName=name(prefix))["QueueUrl"]
-    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-
-
-def receive(sqs, url: str, expected: int, timeout: float) -> list[dict]:
-    """The bodies (JSON) of up to `expected` messages, each deleted once received."""
-    got: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while len(got) < expected and time.monotonic() < deadline:
-        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
-            got.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return got
 
 
 def port(url: str) -> str:

@@ -10,22 +10,17 @@ import datetime
 import itertools
 import json
 import time
-import uuid
 from collections import Counter
 
 import psycopg
 import pytest
-from cluster_support import cluster_view, create_database, holders, start_nodes, stop_nodes
+from cluster_support import cluster_view, create_database, holders, name, start_nodes, stop_nodes
 from conftest import make_client
 
 from overcast.storage.coordination import HEARTBEAT_SECONDS, LEASE_SECONDS
 
 TAKEOVER = LEASE_SECONDS + HEARTBEAT_SECONDS  # a dead node is known dead within this (storage/coordination.py)
 PAST = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
-
-
-def name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def events(sqs, url: str, expected: int, timeout: float) -> list[dict]:
