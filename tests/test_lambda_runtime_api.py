@@ -51,7 +51,7 @@ def _exchange(pieces: list[bytes], expected: int) -> list[tuple]:
     return asyncio.run(scenario())
 
 
-HEAD = (b"POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\nHost: x\r\n"
+HEAD = (b"POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n"
         b"Content-Type: application/json\r\nContent-Length: 18\r\n\r\n")
 BODY = b'{"hello": "world"}'
 
@@ -68,9 +68,44 @@ def test_a_request_sent_byte_by_byte_is_one_request():
 
 
 def test_a_chunked_body_in_pieces_then_a_second_request_in_the_same_write():
-    head = (b"POST /2018-06-01/runtime/invocation/abc/error HTTP/1.1\r\nHost: x\r\n"
+    head = (b"POST /2018-06-01/runtime/invocation/abc/error HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n")
-    following = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
+    following = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n\r\n"
     got = _exchange([head, b"5\r\nhello\r\n", b"6\r\n world\r\n0\r\n\r\n" + following], 2)
     assert got == [("POST", "/2018-06-01/runtime/invocation/abc/error", None, b"hello world"),
                    ("GET", "/2018-06-01/runtime/invocation/next", None, b"")]
+
+
+def _answer_to(head: bytes) -> tuple[bytes, int]:
+    """The first line of the answer to one request, and how many requests reached the sandbox."""
+    async def scenario():
+        recorder = _Recorder()
+        server, port = await serve(recorder)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(head)
+            await writer.drain()
+            line = await asyncio.wait_for(reader.readline(), 5)
+        finally:
+            writer.close()
+            server.close()
+        return line.strip(), len(recorder.requests)
+
+    return asyncio.run(scenario())
+
+
+NEXT = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n"
+
+
+def test_a_runtime_clients_request_is_served():
+    assert _answer_to(NEXT + b"Host: 127.0.0.1:9001\r\n\r\n") == (b"HTTP/1.1 202 Accepted", 1)
+    assert _answer_to(NEXT + b"Host: localhost:9001\r\n\r\n") == (b"HTTP/1.1 202 Accepted", 1)
+
+
+def test_a_browsers_request_never_reaches_the_sandbox():
+    # a page on another site (Origin), any page's request to a loopback address (Sec-Fetch-Site),
+    # and a page that reached the port by DNS rebinding (its own host name) are each refused
+    for head in (NEXT + b"Host: 127.0.0.1:9001\r\nOrigin: https://evil.example\r\n\r\n",
+                 NEXT + b"Host: 127.0.0.1:9001\r\nSec-Fetch-Site: cross-site\r\n\r\n",
+                 NEXT + b"Host: evil.example:9001\r\n\r\n"):
+        assert _answer_to(head) == (b"HTTP/1.1 403 Forbidden", 0), head

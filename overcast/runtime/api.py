@@ -124,6 +124,9 @@ class RuntimeConnection(asyncio.Protocol):
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+        if not _from_runtime(headers):
+            self._fail(403)
+            return None
         return end + 4, method, target, headers
 
     def _need_more(self, headers):
@@ -148,6 +151,22 @@ class RuntimeConnection(asyncio.Protocol):
         for name, value in headers or ():
             head.append(f"{name}: {value}")
         self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+
+
+def _from_runtime(headers: dict[str, str]) -> bool:
+    """A runtime client's request, not a web browser's: a page on another site (the port is on
+    the user's loopback, beside the browser) could otherwise take a function's next event or
+    answer an invocation in its place. Browsers mark what they send (Origin on a cross-site
+    request, Sec-Fetch-Site on every one to a loopback address); a page reached by DNS
+    rebinding names its own host. Runtime clients send none of these and name 127.0.0.1 (the
+    AWS_LAMBDA_RUNTIME_API given them)."""
+    if "origin" in headers or "sec-fetch-site" in headers:
+        return False
+    host = headers.get("host")
+    return host is None or host.rpartition(":")[0] in _LOOPBACK_HOSTS or host in _LOOPBACK_HOSTS
+
+
+_LOOPBACK_HOSTS = frozenset(("127.0.0.1", "localhost"))
 
 
 def _peer_uid(transport) -> int | None:
