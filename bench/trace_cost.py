@@ -11,8 +11,10 @@ process (callgrind), which a shared machine's noise does not move.
     .venv/bin/python bench/trace_cost.py --bytecodes [n] [--ops=sqs-send,ddb-get]   # Python bytecodes/request
 
 wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round runs wrk against one,
-then the other, so both see the same load from the rest of the machine; the figure is the median of
-the rounds. Beside the rate, each server's CPU time per request (its process's user + system time
+then the other (the order alternating), so both see the same load from the rest of the machine; the
+figures are the median of each mode's rounds, and the median of the rounds' own on/off ratios (the
+two runs of a round are next to each other in time, so a load that drifts over the run cancels in
+their ratio; more, shorter rounds narrow it: `trace_cost.py 2 41`). Beside the rate, each server's CPU time per request (its process's user + system time
 over the requests wrk counted): on a shared, loaded machine the rate moves with the neighbours from
 one round to the next, the CPU a request costs much less. callgrind: bench/inprocess.py under valgrind with n and 3n requests, tracing on and off;
 the difference of the totals divided by 2n is the cost of one request (start-up cancels out). Lambda
@@ -95,6 +97,13 @@ def _wrk(server: Server, seconds: int, script: str, env: dict) -> tuple[float, f
     return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1)), cpu / requests * 1e6
 
 
+def _quartiles(values: list[float]) -> str:
+    if len(values) < 4:
+        return "n/a"
+    low, _, high = statistics.quantiles(values, n=4)
+    return f"{low:.1%}-{high:.1%}"
+
+
 def wrk_run(seconds: int, rounds: int) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -115,6 +124,11 @@ def wrk_run(seconds: int, rounds: int) -> None:
             print(f"{op}: tracing on {on:,.0f} /s, off {off:,.0f} /s: on is {on / off:.1%} of off "
                   f"(median of {rounds} rounds of {seconds} s; on {[round(r) for r in rates[(op, 'on')]]}, "
                   f"off {[round(r) for r in rates[(op, 'off')]]})")
+            # each round's two runs are next to each other in time: their ratio cancels the load
+            # that drifts from one round to the next, which the two medians above do not
+            pairs = [a / b for a, b in zip(rates[(op, "on")], rates[(op, "off")], strict=True)]
+            print(f"{op}: round by round, on is {statistics.median(pairs):.1%} of off (median of the "
+                  f"{rounds} rounds' ratios; quartiles {_quartiles(pairs)})")
             on, off = statistics.median(cpus[(op, "on")]), statistics.median(cpus[(op, "off")])
             print(f"{op}: the server's CPU per request, tracing on {on:,.0f} us, off {off:,.0f} us: {on / off - 1:+.1%} "
                   f"(on {[round(c) for c in cpus[(op, 'on')]]}, off {[round(c) for c in cpus[(op, 'off')]]}); "
