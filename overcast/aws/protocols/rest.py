@@ -79,9 +79,11 @@ def _routes(model: ServiceModel) -> dict[str, list[_Route]]:
 class _Bindings:
     """Where each input member of a shape comes from, indexed by wire name."""
 
-    __slots__ = ("uri", "query", "headers", "prefixed", "query_maps")
+    __slots__ = ("payload", "body", "uri", "query", "headers", "prefixed", "query_maps")
 
     def __init__(self):
+        self.payload: tuple | None = None  # (name, traits, target, kind) of the member that is the whole body
+        self.body = False  # members without a location: read from the JSON or XML body (no payload member)
         self.uri: list[tuple] = []  # (name, label, target, kind, traits)
         self.query: dict[str, tuple] = {}  # query parameter -> (name, target, kind, traits)
         self.headers: dict[str, tuple] = {}  # lower-cased header -> (name, target, kind, traits)
@@ -96,7 +98,11 @@ def _bindings(model: ServiceModel, shape_name: str) -> _Bindings:
         found = cache[shape_name] = _Bindings()
         payload = model.shapes[shape_name].get("payload")
         for name, traits, target, kind, location in _member_plan(model, shape_name):
-            if location is None or name == payload:
+            if name == payload:
+                found.payload = (name, traits, target, kind)
+                continue
+            if location is None:
+                found.body = not payload
                 continue
             wire = traits.get("locationName", name)
             if location == "uri":
@@ -234,20 +240,15 @@ class RestProtocol:
         return AwsError("UnknownOperationException", f"No operation matches {request.method} {request.path}", 404)
 
     def _bind_input(self, model, shape_name, request, labels, query) -> dict:
-        shape = model.shapes[shape_name]
-        plan = _member_plan(model, shape_name)
         params: dict = {}
-        payload = shape.get("payload")
-        body = request.body
-        if payload:
-            for name, traits, target, kind, _ in plan:
-                if name == payload:
-                    value = self._read_payload(model, target, kind, traits, body)
-                    if value is not None:
-                        params[name] = value
-        elif any(loc is None for *_, loc in plan):
-            params.update(self._read_body(model, shape_name, body))
         bindings = _bindings(model, shape_name)
+        if bindings.payload is not None:
+            name, traits, target, kind = bindings.payload
+            value = self._read_payload(model, target, kind, traits, request.body)
+            if value is not None:
+                params[name] = value
+        elif bindings.body:
+            params.update(self._read_body(model, shape_name, request.body))
         for name, wire, target, kind, traits in bindings.uri:
             if wire in labels:
                 params[name] = self._bound(model, target, kind, traits, labels[wire], "iso8601", wire)
