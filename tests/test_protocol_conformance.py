@@ -7,6 +7,7 @@ response parser, into the same `result` (or the same error code and fields).
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import math
@@ -90,6 +91,8 @@ SUITES = {
     "query": "query",
     "rest-json": "rest-json",
     "rest-xml": "rest-xml",
+    "smithy-rpc-v2-cbor": "rpcv2cbor",
+    "smithy-rpc-v2-cbor-query-compatible": "rpcv2cbor",
 }
 
 
@@ -136,17 +139,19 @@ def _normalize(value):
     return value
 
 
-def _request(serialized: dict) -> HttpRequest:
+def _request(serialized: dict, protocol: str) -> HttpRequest:
     path, _, query = serialized["uri"].partition("?")
     headers = {k.lower(): v for k, v in (serialized.get("headers") or {}).items()}
     body = serialized.get("body") or ""
-    return HttpRequest(serialized["method"], unquote(path), path, query, headers, body.encode())
+    # the CBOR vectors give their binary bodies in base64
+    raw = base64.b64decode(body) if protocol == "rpcv2cbor" else body.encode()
+    return HttpRequest(serialized["method"], unquote(path), path, query, headers, raw)
 
 
 @pytest.mark.parametrize(("protocol", "suite", "case"), _load("input"))
 def test_parse_request(protocol, suite, case):
     model = ServiceModel("protocoltest", _spec(suite, case))
-    operation, params = get_protocol(protocol).parse(model, _request(case["serialized"]))
+    operation, params = get_protocol(protocol).parse(model, _request(case["serialized"], protocol))
     assert operation.name == case["given"]["name"]
     assert _normalize(params) == _normalize(case["params"])
 
@@ -221,3 +226,55 @@ def test_serialize_response(protocol, suite, case):
     parsed = parser.parse(_botocore_response(response), boto_operation.output_shape)
     parsed.pop("ResponseMetadata", None)
     assert _normalize(parsed) == _normalize(case["result"])
+
+
+# Smithy RPC v2 CBOR outputs whose vector body is the form a server writes (the other output cases
+# are what a client must also accept: definite lengths, half-precision floats, extra fields...):
+# overcast writes these bytes exactly — indefinite-length maps and lists, doubles as 0xfb (NaN and
+# the infinities too), floats as 0xfa, `{}` for an empty output and nothing when there is none.
+SERVER_FORM_CBOR = ("empty_output", "no_output", "optional_output", "RpcV2CborDateTimeWithFractionalSeconds",
+                    "RpcV2CborRecursiveShapes", "RpcV2CborLists", "RpcV2CborListsEmpty",
+                    "RpcV2CborSimpleScalarProperties", "RpcV2CborSupportsNaNFloatOutputs",
+                    "RpcV2CborSupportsInfinityFloatOutputs", "RpcV2CborSupportsNegativeInfinityFloatOutputs")
+
+
+def _cbor_output_cases():
+    for suite in json.loads((VECTORS / "output" / "smithy-rpc-v2-cbor.json").read_text()):
+        for case in suite["cases"]:
+            if case["id"] in SERVER_FORM_CBOR:
+                yield pytest.param(suite, case, id=case["id"])
+
+
+@pytest.mark.parametrize(("suite", "case"), list(_cbor_output_cases()))
+def test_rpcv2cbor_output_bytes_are_the_vectors(suite, case):
+    spec = _spec(suite, case)
+    model = ServiceModel("protocoltest", spec)
+    operation = model.operations[case["given"]["name"]]
+    boto_operation = BotoServiceModel(spec).operation_model(operation.name)
+    response = get_protocol("rpcv2cbor").serialize(model, operation, _to_output(boto_operation.output_shape,
+                                                                                case["result"]), _context())
+    assert response.body == base64.b64decode(case["response"].get("body") or "")
+
+
+def test_all_server_form_cbor_vectors_are_checked():
+    assert len(list(_cbor_output_cases())) == len(SERVER_FORM_CBOR)
+
+
+@pytest.mark.parametrize("protocol", ["json", "rpcv2cbor"])
+@pytest.mark.parametrize(("query_mode", "status"), [(None, 400), ("false", 400), ("true", 402)])
+def test_query_compatible_status_only_in_query_mode(protocol, query_mode, status):
+    """The vectors' CustomCodeError (awsQueryError code Customized, status 402) goes out with 400
+    (QueryCompatibleAwsJson10CustomCodeError); a client that sends x-amzn-query-mode: true, as the
+    SDKs do for such services, gets the awsQuery status. The code is in x-amzn-query-error either way."""
+    suite_file = "json_1_0-query-compatible" if protocol == "json" else "smithy-rpc-v2-cbor-query-compatible"
+    suite = next(s for s in json.loads((VECTORS / "output" / f"{suite_file}.json").read_text())
+                 if any(c["id"].endswith("CustomCodeError") and "NoCustom" not in c["id"] for c in s["cases"]))
+    case = next(c for c in suite["cases"] if c.get("errorCode") == "Customized")
+    model = ServiceModel("protocoltest", _spec(suite, case))
+    headers = {"x-amzn-query-mode": query_mode} if query_mode else {}
+    ctx = RequestContext("000000000000", "us-east-1", "protocoltest", HttpRequest("POST", "/", "/", "", headers, b""),
+                         request_id="req-1234")
+    response = get_protocol(protocol).serialize_error(model, model.operations[case["given"]["name"]],
+                                                      AwsError("CustomCodeError", "Hi", 402), ctx)
+    assert response.status == status
+    assert dict(response.headers)["x-amzn-query-error"] == "Customized;Sender"

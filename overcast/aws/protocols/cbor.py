@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import base64
 import datetime
+import struct
 
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.aws.models import OperationModel, ServiceModel
 from overcast.aws.protocols.json import JSON_PROTOCOL
+from overcast.aws.protocols.shapes import json_float
 
 CONTENT_TYPE = "application/x-amz-cbor-1.1"
 
@@ -29,7 +31,8 @@ def _from_millis(value, immutable=False):
 
 
 def to_json(value):
-    """A decoded CBOR body in the JSON protocol's form: blobs base64, timestamps epoch seconds."""
+    """A decoded CBOR body in the JSON protocol's form: blobs base64, timestamps epoch seconds,
+    NaN and the infinities as strings."""
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     if isinstance(value, datetime.datetime):
@@ -38,6 +41,8 @@ def to_json(value):
         return {k: to_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [to_json(v) for v in value]
+    if isinstance(value, float):
+        return json_float(value)  # NaN and the infinities as awsJson spells them (JSON has none)
     return value
 
 
@@ -59,6 +64,9 @@ def decode_body(body: bytes, epoch_time) -> dict:
     return params
 
 
+_INF = float("inf")
+
+
 def _epoch(value) -> float:
     if isinstance(value, datetime.datetime):
         return value.timestamp()
@@ -69,9 +77,57 @@ def _millis(value) -> int:
     return round(_epoch(value) * 1000)
 
 
-def to_cbor(model: ServiceModel, shape_name: str, value, epoch_time=_millis, doubles: bool = False):
+class Indefinite:
+    """A list (`items` a list) or map (`items` a dict) that `write_indefinite` encodes with
+    indefinite length: 0x9f / 0xbf, the items, then the break 0xff."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = items
+
+
+class SizedFloat:
+    """A float member's value as a single-precision float (0xfa), or a double member's NaN or
+    infinity as a double (0xfb: cbor2 alone would shrink those to half precision)."""
+
+    __slots__ = ("value", "single")
+
+    def __init__(self, value: float, single: bool):
+        self.value = value
+        self.single = single
+
+
+def write_indefinite(encoder, value) -> None:
+    """cbor2's `default` hook for Indefinite and SizedFloat."""
+    if isinstance(value, SizedFloat):
+        try:
+            encoder.write(b"\xfa" + struct.pack(">f", value.value) if value.single
+                          else b"\xfb" + struct.pack(">d", value.value))
+        except OverflowError:  # beyond single precision's range: a double rather than an error
+            encoder.write(b"\xfb" + struct.pack(">d", value.value))
+        return
+    if not isinstance(value, Indefinite):
+        raise TypeError(f"cannot encode {type(value).__name__} as CBOR")
+    items = value.items
+    if isinstance(items, dict):
+        encoder.write(b"\xbf")
+        for k, v in items.items():
+            encoder.encode(k)
+            encoder.encode(v)
+    else:
+        encoder.write(b"\x9f")
+        for v in items:
+            encoder.encode(v)
+    encoder.write(b"\xff")
+
+
+def to_cbor(model: ServiceModel, shape_name: str, value, epoch_time=_millis, smithy: bool = False):
     """An output walked by its shape into CBOR's form: blobs as byte strings, timestamps as tag 1
-    holding `epoch_time(value)`; with `doubles`, whole numbers of float/double members as floats."""
+    holding `epoch_time(value)`. With `smithy` (Smithy RPC v2 CBOR), as AWS's servers write it
+    (the protocol's test vectors, CloudWatch's recorded `Timestamps\\x9f\\xc1\\xfb...`): lists and
+    maps with indefinite length, doubles as doubles (whole numbers too), floats as single-precision
+    floats; encode the result with `default=write_indefinite`."""
     import cbor2
 
     if value is None:
@@ -82,18 +138,24 @@ def to_cbor(model: ServiceModel, shape_name: str, value, epoch_time=_millis, dou
         if not isinstance(value, dict):
             return value
         members = shape.get("members", {})
-        return {k: to_cbor(model, members[k]["shape"], v, epoch_time, doubles) if k in members else v
-                for k, v in value.items() if v is not None}
+        out = {k: to_cbor(model, members[k]["shape"], v, epoch_time, smithy) if k in members else v
+               for k, v in value.items() if v is not None}
+        return Indefinite(out) if smithy else out
     if kind == "list":
-        return [to_cbor(model, shape["member"]["shape"], v, epoch_time, doubles) for v in value]
+        out = [to_cbor(model, shape["member"]["shape"], v, epoch_time, smithy) for v in value]
+        return Indefinite(out) if smithy else out
     if kind == "map":
-        return {k: to_cbor(model, shape["value"]["shape"], v, epoch_time, doubles) for k, v in value.items()}
+        out = {k: to_cbor(model, shape["value"]["shape"], v, epoch_time, smithy) for k, v in value.items()}
+        return Indefinite(out) if smithy else out
     if kind == "blob":
         return value.encode() if isinstance(value, str) else bytes(value)
     if kind == "timestamp":
         return cbor2.CBORTag(1, epoch_time(value))
-    if doubles and kind in ("float", "double") and isinstance(value, int):
-        return float(value)
+    if smithy and kind in ("float", "double") and isinstance(value, int | float) and not isinstance(value, bool):
+        value = float(value)
+        if kind == "float" or value != value or value in (_INF, -_INF):
+            return SizedFloat(value, kind == "float")
+        return value  # cbor2 writes a finite float as a double
     return value
 
 

@@ -15,7 +15,7 @@ import orjson
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError
 from overcast.aws.models import OperationModel, ServiceModel
-from overcast.aws.protocols.cbor import decode_body, to_cbor, to_json
+from overcast.aws.protocols.cbor import decode_body, to_cbor, to_json, write_indefinite
 from overcast.aws.protocols.json import JSON_PROTOCOL
 
 CONTENT_TYPE = "application/cbor"
@@ -50,8 +50,10 @@ class RpcV2CborProtocol:
                   ctx: RequestContext) -> HttpResponse:
         import cbor2
 
-        body = to_cbor(model, operation.output_shape, output, _seconds, doubles=True) if output and operation.output_shape else {}
-        return HttpResponse(200, self._headers(ctx), cbor2.dumps(body or {}))
+        if not operation.output_shape:  # no output: an empty body without a Content-Type (the vectors' no_output)
+            return HttpResponse(200, self._headers(ctx, body=False), b"")
+        body = to_cbor(model, operation.output_shape, output or {}, _seconds, smithy=True)
+        return HttpResponse(200, self._headers(ctx), cbor2.dumps(body, default=write_indefinite))
 
     def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError,
                         ctx: RequestContext | None) -> HttpResponse:
@@ -62,8 +64,9 @@ class RpcV2CborProtocol:
         return HttpResponse(as_json.status, headers, cbor2.dumps(orjson.loads(as_json.body)))
 
     @staticmethod
-    def _headers(ctx: RequestContext | None) -> list[tuple[str, str]]:
-        headers = [("content-type", CONTENT_TYPE), ("smithy-protocol", "rpc-v2-cbor")]
+    def _headers(ctx: RequestContext | None, body: bool = True) -> list[tuple[str, str]]:
+        headers = [("content-type", CONTENT_TYPE)] if body else []
+        headers.append(("smithy-protocol", "rpc-v2-cbor"))
         if ctx is not None:
             headers.append(("x-amzn-RequestId", ctx.request_id))
         return headers
