@@ -113,13 +113,14 @@ def ref_traits(model: ServiceModel, ref: dict) -> dict:
 
 
 def format_float(value) -> str:
+    """A float or double member's text (XML, headers, query strings): a whole number keeps its
+    ".0", as AWS writes doubles (CloudWatch's awsQuery GetMetricData: `<member>41.0</member>`)."""
     value = float(value)
     if value != value:
         return "NaN"
     if value in (float("inf"), float("-inf")):
         return "Infinity" if value > 0 else "-Infinity"
-    text = repr(value)
-    return text[:-2] if text.endswith(".0") else text
+    return repr(value)
 
 
 def json_float(value):
