@@ -144,7 +144,7 @@ def test_item_nested_500_levels_is_refused(endpoint, table, kind):
     started = time.monotonic()
     response = _raw(endpoint, "PutItem", body)
     assert response.status_code == 400
-    assert response.json() == {"__type": "com.amazonaws.dynamodb#ValidationException",
+    assert response.json() == {"__type": "com.amazonaws.dynamodb.v20120810#ValidationException",
                                "message": "Nesting Levels have exceeded supported limits: Nesting level of 32 exceeded"}
     assert time.monotonic() - started < 2
 
@@ -153,14 +153,14 @@ def test_value_nested_500_levels_in_a_key_and_an_expression(endpoint, table):
     deep = '{"M":{"a":' * 500 + '{"S":"x"}' + "}}" * 500
     response = _raw(endpoint, "GetItem", _deep_body({"TableName": table, "Key": {"pk": "DEEP"}}, deep))
     assert response.status_code == 400, response.text
-    assert response.json()["__type"] == "com.amazonaws.dynamodb#ValidationException", response.text
+    assert response.json()["__type"] == "com.amazonaws.dynamodb.v20120810#ValidationException", response.text
     for target, body in (
         ("Scan", {"TableName": table, "FilterExpression": "a = :v", "ExpressionAttributeValues": {":v": "DEEP"}}),
         ("ExecuteStatement", {"Statement": f'SELECT * FROM "{table}" WHERE a = ?', "Parameters": ["DEEP"]}),
     ):
         response = _raw(endpoint, target, _deep_body(body, deep))
         assert response.status_code == 400, (target, response.text)
-        assert response.json()["__type"] == "com.amazonaws.dynamodb#ValidationException", (target, response.text)
+        assert response.json()["__type"] == "com.amazonaws.dynamodb.v20120810#ValidationException", (target, response.text)
         assert "Nesting Levels have exceeded supported limits" in response.json()["message"], (target, response.text)
 
 
@@ -223,4 +223,20 @@ def test_legacy_parameters_with_deep_values(endpoint, table):
     body = {"TableName": table, "ScanFilter": {"a": {"ComparisonOperator": "EQ", "AttributeValueList": ["DEEP"]}}}
     response = _raw(endpoint, "Scan", _deep_body(body, deep))
     assert response.status_code == 400, response.text
-    assert response.json()["__type"] == "com.amazonaws.dynamodb#ValidationException"
+    assert response.json()["__type"] == "com.amazonaws.dynamodb.v20120810#ValidationException"
+
+
+def test_raw_json_errors_are_named_as_aws_names_them(endpoint):
+    """A DynamoDB error in DynamoDB's namespace, a failed model constraint in AWS's validation
+    layer's (AWS's answers as its SDKs log them); SDKs read only the name after '#'."""
+    response = _raw(endpoint, "DescribeTable", '{"TableName": "no-such-table-here"}')
+    assert response.status_code == 400
+    assert response.json()["__type"] == "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+    for target, body, start in (
+        ("ListTables", '{"Limit": 0}', "1 validation error detected: Value '0' at 'limit'"),
+        ("DescribeTable", '{"TableName": "a"}', "1 validation error detected: Value 'a' at 'tableName'"),
+    ):
+        response = _raw(endpoint, target, body)
+        assert response.status_code == 400
+        assert response.json()["__type"] == "com.amazon.coral.validate#ValidationException", response.text
+        assert response.json()["message"].startswith(start), response.text

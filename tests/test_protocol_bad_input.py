@@ -33,7 +33,7 @@ def test_json_nested_past_the_decoder_limit_is_a_serialization_error(endpoint):
     r = _post(endpoint, "dynamodb", headers={"X-Amz-Target": "DynamoDB_20120810.PutItem",
                                              "Content-Type": "application/x-amz-json-1.0"}, content=body)
     assert r.status_code == 400
-    assert r.json() == {"__type": "com.amazonaws.dynamodb#SerializationException",
+    assert r.json() == {"__type": "com.amazonaws.dynamodb.v20120810#SerializationException",
                         "message": "Malformed JSON in request body."}
 
 

@@ -86,6 +86,37 @@ def test_sqs_json_unknown_queue_carries_legacy_query_code(http):
     assert r.headers["x-amzn-query-error"] == "AWS.SimpleQueueService.NonExistentQueue;Sender"
 
 
+def test_sqs_json_query_status_only_in_query_mode(http, unique_name):
+    """PurgeQueueInProgress is 403 in awsQuery (its awsQueryError trait): a JSON client that sends
+    `x-amzn-query-mode: true` (the SDKs do) gets 403, any other the JSON protocol's 400; both get
+    the awsQuery code in x-amzn-query-error and the JSON type in __type."""
+    url = sqs_json(http, "CreateQueue", f'{{"QueueName": "{unique_name("purge")}"}}').json()["QueueUrl"]
+    body = f'{{"QueueUrl": "{url}"}}'
+    assert sqs_json(http, "PurgeQueue", body).status_code == 200
+    plain = sqs_json(http, "PurgeQueue", body)
+    assert plain.status_code == 400, plain.text
+    assert plain.json()["__type"] == "com.amazonaws.sqs#PurgeQueueInProgress"
+    assert plain.headers["x-amzn-query-error"] == "AWS.SimpleQueueService.PurgeQueueInProgress;Sender"
+    headers = {**JSON_HEADERS, **SIGNED_SQS, "x-amz-target": "AmazonSQS.PurgeQueue", "x-amzn-query-mode": "true"}
+    query_mode = http.post("/", content=body, headers=headers)
+    assert query_mode.status_code == 403, query_mode.text
+    assert query_mode.json()["__type"] == "com.amazonaws.sqs#PurgeQueueInProgress"
+    assert query_mode.headers["x-amzn-query-error"] == "AWS.SimpleQueueService.PurgeQueueInProgress;Sender"
+
+
+def test_sqs_boto3_sees_the_query_status(client, unique_name):
+    """boto3 sends x-amzn-query-mode: true, so it reads the awsQuery status and code."""
+    from botocore.exceptions import ClientError
+
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName=unique_name("purge"))["QueueUrl"]
+    sqs.purge_queue(QueueUrl=url)
+    with pytest.raises(ClientError) as e:
+        sqs.purge_queue(QueueUrl=url)
+    assert e.value.response["Error"]["Code"] == "AWS.SimpleQueueService.PurgeQueueInProgress"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
 # -- SQS, awsQuery (older SDKs) ---------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@ renamed members) is passed to the provider as orjson decoded it, after the compi
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
@@ -61,12 +63,29 @@ class JsonProtocol:
 
     def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError, ctx: RequestContext | None) -> HttpResponse:
         code = error.code
-        namespace = _namespace(model)
+        fields = error.fields
+        if code == "ValidationException" and _CORAL_VALIDATION.match(error.message):
+            # the model's constraints ("1 validation error detected: Value ... at 'stateValue' failed to
+            # satisfy constraint: ...") are AWS's shared validation layer's answer, named by its own
+            # namespace whatever the service (CloudWatch's recorded answers, DynamoDB's)
+            namespace = VALIDATION_NAMESPACE
+        else:
+            namespace = _namespace(model)
         status = error.status
-        query = query_error_code(model, code) if model is not None and model.query_compatible else None
+        query = None
+        if model is not None and model.query_compatible:
+            query = query_error_code(model, code)
+            # the awsQuery status of an error (its awsQueryError trait: CloudWatch's ResourceNotFound
+            # 404, SQS's OverLimit 403) is answered only to a client that says it reads errors as
+            # awsQuery would (`x-amzn-query-mode: true`, which the SDKs send); any other client gets
+            # the JSON protocol's 400 (AWS's vectors, QueryCompatibleAwsJson10CustomCodeError: 402
+            # in the trait, 400 on the wire; CloudWatch's recorded answers)
+            if (query is not None and query[1] == status and 400 < status < 500 and ctx is not None
+                    and ctx.request.headers.get("x-amzn-query-mode") != "true"):
+                status = 400
         # an unmodelled error of a query-compatible service may travel under another JSON type than
         # its query code (SQS: InvalidParameterValue as InvalidParameterValueException): `_json_type`
-        json_type = error.fields.get("_json_type") or code
+        json_type = fields.get("_json_type") or code
         payload = {"__type": f"{namespace}#{json_type}" if namespace else json_type}
         payload.update(error_body(model, code, error))
         headers = self._headers(model, ctx)
@@ -92,15 +111,28 @@ def _mismatch_message(e: TypeMismatch) -> str:
     return f"Unexpected {found}{where}: expected {e.kind}."
 
 
+VALIDATION_NAMESPACE = "com.amazon.coral.validate"
+_CORAL_VALIDATION = re.compile(r"\d+ validation errors? detected: ")
+
+# The namespace AWS's answers put before an error's name where it is not com.amazonaws.<endpoint
+# prefix>: the service's own model namespace, keyed by endpoint prefix (CloudWatch's recorded
+# answers: com.amazonaws.cloudwatch.v2010_08_01#ResourceNotFound; DynamoDB's, as AWS's SDK logs
+# show them: com.amazonaws.dynamodb.v20120810#ResourceNotFoundException).
+NAMESPACES = {
+    "monitoring": "com.amazonaws.cloudwatch.v2010_08_01",
+    "dynamodb": "com.amazonaws.dynamodb.v20120810",
+}
+
+
 def _namespace(model: ServiceModel | None) -> str | None:
-    """The Smithy namespace AWS puts before an error name in __type (com.amazonaws.sqs#...)."""
+    """The namespace AWS puts before an error name in __type (com.amazonaws.sqs#...)."""
     if model is None:
         return None
     cache = model.cache("namespaces")
     namespace = cache.get("json")
     if namespace is None:
         uid = model.metadata.get("endpointPrefix") or model.name
-        namespace = cache["json"] = f"com.amazonaws.{uid}"
+        namespace = cache["json"] = NAMESPACES.get(uid) or f"com.amazonaws.{uid}"
     return namespace
 
 
