@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import struct
 import time
 
 import httpx
@@ -164,6 +165,103 @@ def test_smithy_rpc_v2_cbor_clients(endpoint, unique_name):
         client.put_metric_data(Namespace="AWS/x", MetricData=[{"MetricName": "C", "Value": 4}])
     assert error(e) == ("InvalidParameterValue", "The value AWS/x for parameter Namespace is invalid.")
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+RAW_AUTH = {"Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/monitoring/aws4_request, "
+                             "SignedHeaders=host, Signature=x"}
+TARGET = "GraniteServiceVersion20100801"
+
+
+def raw_json(endpoint, operation, body, query_mode=None):
+    headers = {**RAW_AUTH, "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"{TARGET}.{operation}"}
+    if query_mode is not None:
+        headers["x-amzn-query-mode"] = query_mode
+    return httpx.post(endpoint, content=json.dumps(body), headers=headers)
+
+
+def raw_cbor(endpoint, operation, body, query_mode=None):
+    import cbor2
+
+    headers = {**RAW_AUTH, "Content-Type": "application/cbor", "Accept": "application/cbor",
+               "Smithy-Protocol": "rpc-v2-cbor"}
+    if query_mode is not None:
+        headers["x-amzn-query-mode"] = query_mode
+    return httpx.post(f"{endpoint}/service/{TARGET}/operation/{operation}", content=cbor2.dumps(body), headers=headers)
+
+
+def test_get_metric_data_numbers_as_aws_writes_them_in_each_protocol(endpoint, unique_name):
+    """AWS's recorded GetMetricData answers (LocalStack's test_basic_operations_multiple_protocols):
+    awsQuery writes the double 41 as 41.0, awsJson the timestamps as JSON floats, Smithy RPC v2 CBOR
+    its lists and maps with indefinite length and the timestamps as tag 1 holding a double."""
+    import cbor2
+
+    ns = unique_name("ns")
+    at = int(minute(1).timestamp())
+    put = raw_cbor(endpoint, "PutMetricData", {"Namespace": ns, "MetricData": [
+        {"MetricName": "m", "Value": 23, "Timestamp": cbor2.CBORTag(1, at)},
+        {"MetricName": "m", "Value": 18, "Timestamp": cbor2.CBORTag(1, at)}]})
+    # an operation without output: an empty body, without a Content-Type (the RPC v2 CBOR vectors' no_output)
+    assert (put.status_code, put.content, put.headers.get("content-type")) == (200, b"", None)
+    query = {"MetricDataQueries": [{"Id": "some", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "m"},
+                                                                 "Period": 60, "Stat": "Sum"}}],
+             "StartTime": at - 120, "EndTime": at + 300}
+
+    answer = raw_json(endpoint, "GetMetricData", query)
+    assert answer.status_code == 200
+    assert f'"Timestamps":[{at}.0],"Values":[41.0]'.encode() in answer.content, answer.content
+    assert answer.json()["MetricDataResults"][0]["Timestamps"] == [float(at)]
+
+    answer = raw_cbor(endpoint, "GetMetricData", {**query, "StartTime": cbor2.CBORTag(1, at - 120),
+                                                  "EndTime": cbor2.CBORTag(1, at + 300)})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/cbor"
+    body = answer.content
+    assert body.startswith(b"\xbfqMetricDataResults\x9f\xbf"), body  # indefinite map, list, map
+    assert b"Timestamps\x9f\xc1\xfb" + struct.pack(">d", at) + b"\xff" in body, body
+    assert b"Values\x9f\xfb" + struct.pack(">d", 41.0) + b"\xff" in body, body
+    assert body.endswith(b"hMessages\x9f\xff\xff")
+    assert cbor2.loads(body)["MetricDataResults"][0]["Values"] == [41.0]
+
+    form = (f"Action=GetMetricData&Version=2010-08-01&MetricDataQueries.member.1.Id=some"
+            f"&MetricDataQueries.member.1.MetricStat.Metric.Namespace={ns}"
+            "&MetricDataQueries.member.1.MetricStat.Metric.MetricName=m&MetricDataQueries.member.1.MetricStat.Period=60"
+            f"&MetricDataQueries.member.1.MetricStat.Stat=Sum&StartTime={at - 120}&EndTime={at + 300}")
+    answer = httpx.post(endpoint, content=form, headers={**RAW_AUTH, "Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 200
+    stamp = minute(1).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (f"<Timestamps><member>{stamp}</member></Timestamps><Values><member>41.0</member></Values>"
+            in answer.text), answer.text
+
+
+@pytest.mark.parametrize("protocol", ["json", "cbor"])
+def test_errors_of_raw_json_and_cbor_clients(endpoint, unique_name, protocol):
+    """AWS's recorded answers (LocalStack's test_exception_serializing_with_no_shape_in_spec): the
+    model's constraints answered as com.amazon.coral.validate#ValidationException, CloudWatch's own
+    errors in its namespace, and a query-compatible error's awsQuery status (ResourceNotFound: 404)
+    only to a client that sends x-amzn-query-mode: true; 400 to any other."""
+    import cbor2
+
+    post, decode = (raw_json, json.loads) if protocol == "json" else (raw_cbor, cbor2.loads)
+    name = unique_name("alarm")
+    invalid = post(endpoint, "SetAlarmState", {"AlarmName": name, "StateValue": "INVALID", "StateReason": "t"}, "false")
+    assert invalid.status_code == 400
+    assert decode(invalid.content) == {
+        "__type": "com.amazon.coral.validate#ValidationException",
+        "message": "1 validation error detected: Value 'INVALID' at 'stateValue' failed to satisfy constraint: "
+                   "Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]"}
+    assert invalid.headers["x-amzn-query-error"] == "ValidationError;Sender"
+    for query_mode, status in ((None, 400), ("false", 400), ("true", 404)):
+        missing = post(endpoint, "SetAlarmState", {"AlarmName": name, "StateValue": "OK", "StateReason": "t"},
+                       query_mode)
+        assert missing.status_code == status, (query_mode, missing.content)
+        assert decode(missing.content) == {"__type": "com.amazonaws.cloudwatch.v2010_08_01#ResourceNotFound"}
+        assert missing.headers["x-amzn-query-error"] == "ResourceNotFound;Sender"
+
+
+def test_boto3_reads_the_query_compatible_error(cw, unique_name):
+    with pytest.raises(ClientError) as e:
+        cw.set_alarm_state(AlarmName=unique_name("alarm"), StateValue="OK", StateReason="t")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFound"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
 def test_values_with_a_value_are_refused_but_with_a_statistic_set_accepted(cw, unique_name):
