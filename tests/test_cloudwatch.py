@@ -227,7 +227,7 @@ def test_get_metric_data_numbers_as_aws_writes_them_in_each_protocol(endpoint, u
             f"&MetricDataQueries.member.1.MetricStat.Stat=Sum&StartTime={at - 120}&EndTime={at + 300}")
     answer = httpx.post(endpoint, content=form, headers={**RAW_AUTH, "Content-Type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 200
-    stamp = minute(1).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (f"<Timestamps><member>{stamp}</member></Timestamps><Values><member>41.0</member></Values>"
             in answer.text), answer.text
 
