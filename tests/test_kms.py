@@ -54,7 +54,7 @@ def test_encrypt_decrypt_and_data_keys(kms):
     with pytest.raises(ClientError) as e:  # as AWS's: no message member in the body at all
         kms.decrypt(CiphertextBlob=out["CiphertextBlob"])
     assert "message" not in e.value.response and "Message" not in e.value.response
-    assert _error(kms.decrypt, CiphertextBlob=out["CiphertextBlob"][:-1] + b"x",
+    assert _error(kms.decrypt, CiphertextBlob=out["CiphertextBlob"][:-1] + bytes([out["CiphertextBlob"][-1] ^ 1]),
                   EncryptionContext={"a": "1", "b": "2"})[0] == "InvalidCiphertextException"
     assert _error(kms.decrypt, CiphertextBlob=b"not a ciphertext at all, really not")[0] == "InvalidCiphertextException"
     other = kms.create_key()["KeyMetadata"]

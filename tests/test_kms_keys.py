@@ -316,7 +316,7 @@ def test_import_symmetric_key_material(kms, algorithm):
                   EncryptedKeyMaterial=wrapped, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")[0] == (
         "InvalidImportTokenException")
     assert _error(kms.import_key_material, KeyId=key["KeyId"], ImportToken=parameters["ImportToken"],
-                  EncryptedKeyMaterial=wrapped[:-1] + b"\x00",
+                  EncryptedKeyMaterial=wrapped[:-1] + bytes([wrapped[-1] ^ 1]),  # (a byte that differs)
                   ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")[0] == "IncorrectKeyMaterialException"
     imported = kms.import_key_material(KeyId=key["KeyId"], ImportToken=parameters["ImportToken"],
                                        EncryptedKeyMaterial=wrapped, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
