@@ -64,7 +64,7 @@ class JsonProtocol:
     def serialize_error(self, model: ServiceModel | None, operation: OperationModel | None, error: AwsError, ctx: RequestContext | None) -> HttpResponse:
         code = error.code
         fields = error.fields
-        if code == "ValidationException" and _CORAL_VALIDATION.match(error.message):
+        if code == "ValidationException" and _CORAL_VALIDATION.match(error.message or ""):
             # the model's constraints ("1 validation error detected: Value ... at 'stateValue' failed to
             # satisfy constraint: ...") are AWS's shared validation layer's answer, named by its own
             # namespace whatever the service (CloudWatch's recorded answers, DynamoDB's)

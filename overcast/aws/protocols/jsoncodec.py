@@ -18,7 +18,6 @@ from overcast.aws.protocols.shapes import (
     parse_timestamp,
     recursive_stand_in,
     ref_traits,
-    to_datetime,
 )
 
 _SPECIAL_FLOATS = frozenset(("NaN", "Infinity", "-Infinity"))
@@ -188,7 +187,7 @@ def _compile_encoder(model: ServiceModel, shape_name: str):
             # awsJson writes epoch seconds as a double, whole seconds too (CloudWatch's recorded
             # GetMetricData: 1765977780.0; DynamoDB's CreationDateTime, Secrets Manager's
             # CreatedDate: 1.523477145713E9): a JSON float, never an integer
-            return lambda value: round(to_datetime(value).timestamp(), 3)
+            return lambda value: float(format_timestamp(value, fmt))
         return lambda value: format_timestamp(value, fmt)
     if kind == "blob":
         return encode_blob
