@@ -110,7 +110,9 @@ async def _exchange(app, s: dict, body: bytes) -> tuple[int, bytes]:
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def run(op: str, count: int, tracing: bool = True) -> None:
+async def prepare(op: str, count: int, tracing: bool = True):
+    """The app with the op's resources made, warmed up and the trace ring full: (app, request, send),
+    `request(n)` the n-th request's (service, target, body) and `send` what serves one."""
     data_dir = tempfile.mkdtemp(prefix="overcast-inprocess-")
     otlp_endpoint = sys.argv[sys.argv.index("--otlp") + 1] if "--otlp" in sys.argv else ""
     app = OvercastApp(Config(data_dir=data_dir, ephemeral=True, tracing=tracing, otlp_endpoint=otlp_endpoint))
@@ -119,8 +121,6 @@ async def run(op: str, count: int, tracing: bool = True) -> None:
         from overcast.tracing import otlp
 
         otlp.start(app.config)
-    if op.startswith("cognito-"):
-        return await _cognito(app, op, count)
     ddb = "DynamoDB_20120810."
     status, body = await call(app, "sqs", "AmazonSQS.CreateQueue", b'{"QueueName":"bench"}')
     queue_url = orjson.loads(body)["QueueUrl"]
@@ -224,6 +224,16 @@ async def run(op: str, count: int, tracing: bool = True) -> None:
         assert status == 200
     if op == "ddb-query":
         assert orjson.loads(body)["Count"] == 100, body
+    return app, request, send
+
+
+async def run(op: str, count: int, tracing: bool = True) -> None:
+    if op.startswith("cognito-"):
+        data_dir = tempfile.mkdtemp(prefix="overcast-inprocess-")
+        app = OvercastApp(Config(data_dir=data_dir, ephemeral=True, tracing=tracing))
+        app.open()
+        return await _cognito(app, op, count)
+    app, request, send = await prepare(op, count, tracing)
     requests = [request(n + 50) for n in range(count)]
     counting = "--bytecodes" in sys.argv
     if counting:  # every opcode of every frame, by (file, function)
