@@ -111,7 +111,9 @@ def test_put_secret_value_moves_current_and_previous(sm, name):
     listed = sm.list_secret_version_ids(SecretId=name)["Versions"]
     assert {v["VersionId"] for v in listed} == {v2, v3}
     listed = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
-    assert {v["VersionId"]: v["VersionStages"] for v in listed} == {v1: [], v2: ["AWSPREVIOUS"], v3: ["AWSCURRENT"]}
+    # AWS lists a deprecated version without VersionStages
+    assert {v["VersionId"]: v.get("VersionStages") for v in listed} == {
+        v1: None, v2: ["AWSPREVIOUS"], v3: ["AWSCURRENT"]}
 
 
 def test_put_with_pending_stage_keeps_current(sm, name):
@@ -368,7 +370,9 @@ def test_accounts_and_regions_are_separate(client, name):
 def test_another_account_reads_only_what_the_resource_policy_grants(client, name):
     owner = client("secretsmanager", access_key="444444444444")
     other = client("secretsmanager", access_key="555555555555")
-    arn = owner.create_secret(Name=name, SecretString="shared")["ARN"]
+    # a value leaves its account only under a customer managed key (the default key can't be shared)
+    key = client("kms", access_key="444444444444").create_key()["KeyMetadata"]["Arn"]
+    arn = owner.create_secret(Name=name, SecretString="shared", KmsKeyId=key)["ARN"]
     with pytest.raises(ClientError) as e:
         other.get_secret_value(SecretId=arn)
     assert error(e)[0] == "AccessDeniedException"
@@ -398,6 +402,12 @@ def test_cli(aws_cli, name):
 # -- rotation -----------------------------------------------------------------------------------
 
 
+def allow_secrets_manager(lam, function_name: str) -> None:
+    """AWS invokes a rotation function as secretsmanager.amazonaws.com: its policy must say so."""
+    lam.add_permission(FunctionName=function_name, StatementId="SecretsManagerRotation",
+                       Action="lambda:InvokeFunction", Principal="secretsmanager.amazonaws.com")
+
+
 @pytest.fixture
 def rotation_function(client, unique_name):
     lam = client("lambda")
@@ -410,6 +420,7 @@ def rotation_function(client, unique_name):
             env["FAIL_STEP"] = fail_step
         arn = create_python(lam, fn, source("rotation.py"), Timeout=30,
                             Environment={"Variables": env})["FunctionArn"]
+        allow_secrets_manager(lam, fn)
         return arn, database
 
     return make
@@ -489,6 +500,7 @@ def test_scheduled_rotation_fires_after_the_interval(tmp_path):
         lam = make_client(server.endpoint, "lambda")
         arn = create_python(lam, "rotator", source("rotation.py"), Timeout=30,
                             Environment={"Variables": {"DATABASE_PARAMETER": "/db/password"}})["FunctionArn"]
+        allow_secrets_manager(lam, "rotator")
         sm.create_secret(Name="scheduled", SecretString="first")
         sm.rotate_secret(SecretId="scheduled", RotationLambdaARN=arn, RotationRules={"AutomaticallyAfterDays": 1},
                          RotateImmediately=False)
@@ -496,3 +508,128 @@ def test_scheduled_rotation_fires_after_the_interval(tmp_path):
         assert sm.get_secret_value(SecretId="scheduled")["SecretString"] != "first"
     finally:
         server.stop()
+
+
+# -- answers AWS recorded (LocalStack's AWS-validated snapshots) ---------------------------------
+
+
+def test_describe_leaves_out_tags_until_tagged_and_versions_until_one_exists(sm, name):
+    sm.create_secret(Name=name, Description="")
+    described = sm.describe_secret(SecretId=name)
+    assert "Tags" not in described and "VersionIdsToStages" not in described and "Description" not in described
+    assert "Tags" not in sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"][0]
+    sm.tag_resource(SecretId=name, Tags=[{"Key": "a", "Value": "1"}])
+    assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "a", "Value": "1"}]
+    sm.untag_resource(SecretId=name, TagKeys=["a"])
+    assert sm.describe_secret(SecretId=name)["Tags"] == []  # once tagged, an empty list is shown
+
+
+def test_description_filter_matches_words(sm, unique_name):
+    prefix = unique_name("words")
+    for suffix, description in (("one", "a secret"), ("two", "an secret"), ("three", "asecret"), ("four", "thesecret")):
+        sm.create_secret(Name=f"{prefix}/{suffix}", SecretString="s", Description=description)
+
+    def names(value):
+        listed = sm.list_secrets(Filters=[{"Key": "name", "Values": [prefix]},
+                                          {"Key": "description", "Values": [value]}])["SecretList"]
+        return sorted(s["Name"].rsplit("/", 1)[1] for s in listed)
+
+    assert names("a secret") == ["one", "two"]
+    assert names("a") == ["one", "three", "two"]
+    assert names("!a") == ["four"]
+
+
+@pytest.mark.parametrize("bad", ["Inv Name", " Inv*Name? "])
+def test_invalid_secret_id_is_a_validation_error_everywhere(sm, bad):
+    calls = [lambda: sm.describe_secret(SecretId=bad), lambda: sm.get_secret_value(SecretId=bad),
+             lambda: sm.delete_secret(SecretId=bad, ForceDeleteWithoutRecovery=True),
+             lambda: sm.untag_resource(SecretId=bad, TagKeys=["k"]),
+             lambda: sm.update_secret(SecretId=bad, Description="d"),
+             lambda: sm.validate_resource_policy(SecretId=bad, ResourcePolicy='{"Statement": []}')]
+    for call in calls:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error(e) == ("ValidationException", "Invalid name. Must be a valid name containing alphanumeric "
+                            "characters, or any of the following: -/_+=.@!")
+
+
+def test_new_current_value_takes_pending_off_the_old_current(sm, name):
+    v0 = sm.create_secret(Name=name, SecretString="one")["VersionId"]
+    v1 = sm.put_secret_value(SecretId=name, SecretString="two", VersionStages=["AWSPENDING"])["VersionId"]
+    sm.update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=v1,
+                                   RemoveFromVersionId=v0)
+    assert sm.describe_secret(SecretId=name)["VersionIdsToStages"][v1] == ["AWSCURRENT", "AWSPENDING"]
+    v2 = sm.put_secret_value(SecretId=name, SecretString="three")["VersionId"]
+    assert sm.describe_secret(SecretId=name)["VersionIdsToStages"] == {v1: ["AWSPREVIOUS"], v2: ["AWSCURRENT"]}
+
+
+def test_forced_delete_of_a_missing_secret_answers_as_deleted(sm, name):
+    out = sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    assert out["Name"] == name and out["ARN"].startswith(f"arn:aws:secretsmanager:us-east-1:000000000000:secret:{name}-")
+    assert out["DeletionDate"]
+    with pytest.raises(ClientError) as e:
+        sm.delete_secret(SecretId=name)  # with a recovery window it is still not found
+    assert error(e)[0] == "ResourceNotFoundException"
+
+
+def test_version_stage_not_on_version_id(sm, name):
+    version = sm.create_secret(Name=name, SecretString="s")["VersionId"]
+    with pytest.raises(ClientError) as e:
+        sm.get_secret_value(SecretId=name, VersionId=version, VersionStage="AWSPREVIOUS")
+    assert error(e) == ("InvalidRequestException",
+                        "You provided a VersionStage that is not associated to the provided VersionId.")
+
+
+def test_requests_without_client_request_token(endpoint, sm, name):
+    from botocore.handlers import generate_idempotent_uuid
+
+    raw = make_client(endpoint, "secretsmanager")
+    raw.meta.events.unregister("before-parameter-build", generate_idempotent_uuid)
+    message = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
+    for call in (lambda: raw.create_secret(Name=name, SecretString="s"),
+                 lambda: raw.put_secret_value(SecretId=name, SecretString="s"),
+                 lambda: raw.update_secret(SecretId=name, SecretString="s")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error(e) == ("InvalidRequestException", message)
+    with pytest.raises(ClientError) as e:
+        raw.rotate_secret(SecretId=name)
+    assert error(e) == ("InvalidParameterException", message)
+    raw.create_secret(Name=name)  # no value, no version: no token needed
+    assert "VersionIdsToStages" not in sm.describe_secret(SecretId=name)
+
+
+def test_default_key_secret_value_stays_in_its_account(client, name):
+    owner = client("secretsmanager", access_key="666666666666")
+    other = client("secretsmanager", access_key="777777777777")
+    arn = owner.create_secret(Name=name, SecretString="secret")["ARN"]
+    owner.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::777777777777:root"}, "Action": "secretsmanager:*",
+        "Resource": "*"}]}))
+    assert other.describe_secret(SecretId=arn)["ARN"] == arn
+    message = ("You can't access a secret from a different AWS account if you encrypt the secret with the default "
+               "KMS service key.")
+    for call in (lambda: other.get_secret_value(SecretId=arn),
+                 lambda: other.put_secret_value(SecretId=arn, SecretString="new")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error(e) == ("InvalidRequestException", message)
+    assert len(other.list_secret_version_ids(SecretId=arn)["Versions"]) == 1
+    other.tag_resource(SecretId=arn, Tags=[{"Key": "k", "Value": "v"}])
+    assert owner.describe_secret(SecretId=arn)["Tags"] == [{"Key": "k", "Value": "v"}]
+
+
+def test_rotation_needs_a_function_secrets_manager_may_invoke(sm, client, name, unique_name):
+    sm.create_secret(Name=name, SecretString="init")
+    lam = client("lambda")
+    missing = "arn:aws:lambda:us-east-1:000000000000:function:" + unique_name("missing")
+    fn = unique_name("rotate")
+    unpermitted = create_python(lam, fn, source("rotation.py"))["FunctionArn"]
+    for arn in (missing, unpermitted):
+        with pytest.raises(ClientError) as e:
+            sm.rotate_secret(SecretId=name, RotationLambdaARN=arn, RotationRules={"AutomaticallyAfterDays": 1})
+        assert error(e) == ("AccessDeniedException", "Secrets Manager cannot invoke the specified Lambda function. "
+                            "Ensure that the function policy grants access to the principal "
+                            "secretsmanager.amazonaws.com.")
+    described = sm.describe_secret(SecretId=name)
+    assert "RotationEnabled" not in described and "RotationLambdaARN" not in described

@@ -43,7 +43,7 @@ SORT_COLUMNS = {"created-date": "created", "last-accessed-date": "accessed", "la
 
 # indexes into a store secret row
 (S_NAME, S_ARN, S_DESCRIPTION, S_KMS, S_TAGS, S_POLICY, S_CREATED, S_CHANGED, S_ACCESSED, S_DELETE_AT, S_LAMBDA,
- S_RULES, S_ROTATION, S_ROTATED, S_NEXT, S_ACCOUNT, S_REGION) = range(17)
+ S_RULES, S_ROTATION, S_ROTATED, S_NEXT, S_ACCOUNT, S_REGION, S_TAGS_SHOWN) = range(18)
 
 
 def _not_found() -> AwsError:
@@ -52,6 +52,26 @@ def _not_found() -> AwsError:
 
 def _invalid(message: str) -> AwsError:
     return AwsError("InvalidParameterException", message)
+
+
+def _invalid_name() -> AwsError:
+    return AwsError("ValidationException", "Invalid name. Must be a valid name containing alphanumeric characters, "
+                    "or any of the following: -/_+=.@!")
+
+
+def _check_secret_id(secret_id: str) -> None:
+    """A SecretId that is not an ARN must be a name CreateSecret would take: AWS answers every
+    operation's bad name with CreateSecret's ValidationException, before looking for the secret."""
+    if not secret_id.startswith("arn:") and not NAME.match(secret_id):
+        raise _invalid_name()
+
+
+def _require_token(params) -> None:
+    """The SDKs and the CLI fill ClientRequestToken themselves; a raw request that makes a
+    version without one gets AWS's error."""
+    if not params.get("ClientRequestToken"):
+        raise AwsError("InvalidRequestException", "You must provide a ClientRequestToken value. We recommend a "
+                       "UUID-type value.")
 
 
 def _marked_for_deletion() -> AwsError:
@@ -142,6 +162,7 @@ class SecretsManagerProvider(Provider):
         return self.store.by_name(account, region, secret_id)
 
     def _secret(self, ctx, secret_id: str, deleted_ok: bool = False):
+        _check_secret_id(secret_id)
         row = self._find(ctx.account, ctx.region, secret_id)
         if secret_id.startswith("arn:") and secret_id.split(":")[4:5] != [ctx.account]:
             # another account's secret: only what its resource policy grants this caller
@@ -153,6 +174,14 @@ class SecretsManagerProvider(Provider):
         if row[S_DELETE_AT] is not None and not deleted_ok:
             raise _marked_for_deletion()
         return row
+
+    @staticmethod
+    def _check_value_access(ctx, row) -> None:
+        """A secret's value can leave its account only under a customer managed key: the default
+        key (aws/secretsmanager) cannot be shared, whatever the secret's resource policy says."""
+        if row[S_ACCOUNT] != ctx.account and row[S_KMS] in (None, "alias/aws/secretsmanager"):
+            raise AwsError("InvalidRequestException", "You can't access a secret from a different AWS account if you "
+                           "encrypt the secret with the default KMS service key.")
 
     @staticmethod
     def _value_params(params) -> tuple[bytes, bool] | None:
@@ -178,12 +207,15 @@ class SecretsManagerProvider(Provider):
 
     # -- staging labels ------------------------------------------------------------------------
 
-    def _attach(self, account, region, name, version_id: str, stages: list[str]) -> None:
+    def _attach(self, account, region, name, version_id: str, stages: list[str], new_value: bool = False) -> None:
         """Attach labels to a version, moving them from others; AWSCURRENT's old holder becomes
-        AWSPREVIOUS, as AWS does."""
+        AWSPREVIOUS, as AWS does. A new value made AWSCURRENT (`new_value`) also ends a rotation
+        left on the old holder: AWS takes AWSPENDING off it."""
         held = self.store.stages(account, region, name)
         if CURRENT in stages and held.get(CURRENT) not in (None, version_id):
             self.store.set_stage(account, region, name, PREVIOUS, held[CURRENT])
+            if new_value and held.get(PENDING) == held[CURRENT] and PENDING not in stages:
+                self.store.remove_stage(account, region, name, PENDING)
         for stage in stages:
             self.store.set_stage(account, region, name, stage, version_id)
         self._prune(account, region, name)
@@ -211,7 +243,7 @@ class SecretsManagerProvider(Provider):
             sealed, _, _ = existing
             if sealed is None:  # the placeholder RotateSecret made: the rotation function fills it
                 self.store.fill_version(account, region, name, version_id, self._seal(row, version_id, data), is_binary)
-                self._attach(account, region, name, version_id, stages)
+                self._attach(account, region, name, version_id, stages, new_value=True)
                 return version_id
             if self._open(row, version_id, sealed) != data:
                 raise AwsError("ResourceExistsException",
@@ -219,7 +251,7 @@ class SecretsManagerProvider(Provider):
             return version_id
         self.store.add_version(account, region, name, version_id, self._seal(row, version_id, data), is_binary,
                                time.time())
-        self._attach(account, region, name, version_id, stages)
+        self._attach(account, region, name, version_id, stages, new_value=True)
         return version_id
 
     # -- create, read, update ------------------------------------------------------------------
@@ -227,13 +259,14 @@ class SecretsManagerProvider(Provider):
     def create_secret(self, ctx, params):
         name = params["Name"]
         if not NAME.match(name):
-            raise AwsError("ValidationException", "Invalid name. Must be a valid name containing alphanumeric "
-                           "characters, or any of the following: -/_+=.@!")
+            raise _invalid_name()
         for unsupported in ("AddReplicaRegions", "CrossAccountPrimaryARN", "Type"):
             if params.get(unsupported):
                 raise AwsError("NotImplemented", f"{unsupported} is not implemented by overcast yet.", 501,
                                sender_fault=False)
         value = self._value_params(params)
+        if value is not None:
+            _require_token(params)
         tags = params.get("Tags") or []
         self._check_tags(tags)
         token = params.get("ClientRequestToken")
@@ -267,6 +300,7 @@ class SecretsManagerProvider(Provider):
 
     def get_secret_value(self, ctx, params):
         row = self._secret(ctx, params["SecretId"])
+        self._check_value_access(ctx, row)
         return self._value_out(row, params.get("VersionId"), params.get("VersionStage"))
 
     def _value_out(self, row, version_id: str | None, stage: str | None) -> dict:
@@ -279,7 +313,8 @@ class SecretsManagerProvider(Provider):
                 raise AwsError("ResourceNotFoundException",
                                f"Secrets Manager can't find the specified secret value for staging label: {stage}")
         elif stage is not None and stages.get(stage) != version_id:
-            raise _invalid("You provided a VersionStage that is not associated to the provided VersionId.")
+            raise AwsError("InvalidRequestException",
+                           "You provided a VersionStage that is not associated to the provided VersionId.")
         version = self.store.version(account, region, name, version_id)
         if version is None or version[0] is None:
             raise AwsError("ResourceNotFoundException",
@@ -306,7 +341,9 @@ class SecretsManagerProvider(Provider):
         if ids:
             for secret_id in ids:
                 try:
-                    values.append(self._value_out(self._secret(ctx, secret_id), None, None))
+                    row = self._secret(ctx, secret_id)
+                    self._check_value_access(ctx, row)
+                    values.append(self._value_out(row, None, None))
                 except AwsError as e:
                     errors.append({"SecretId": secret_id, "ErrorCode": e.code, "Message": e.message})
             return {"SecretValues": values, "Errors": errors}
@@ -323,7 +360,9 @@ class SecretsManagerProvider(Provider):
         return out
 
     def put_secret_value(self, ctx, params):
+        _require_token(params)
         row = self._secret(ctx, params["SecretId"])
+        self._check_value_access(ctx, row)
         value = self._value_params(params)
         if value is None:
             raise _invalid("You must provide either SecretString or SecretBinary.")
@@ -335,10 +374,14 @@ class SecretsManagerProvider(Provider):
         return {"ARN": row[S_ARN], "Name": row[S_NAME], "VersionId": version_id, "VersionStages": labels}
 
     def update_secret(self, ctx, params):
+        value = self._value_params(params)
+        if value is not None:
+            _require_token(params)
         row = self._secret(ctx, params["SecretId"])
         if params.get("Type"):
             raise AwsError("NotImplemented", "Type is not implemented by overcast yet.", 501, sender_fault=False)
-        value = self._value_params(params)
+        if value is not None:
+            self._check_value_access(ctx, row)
         out = {"ARN": row[S_ARN], "Name": row[S_NAME]}
         with self.store.transaction():
             fields = {"changed": time.time()}
@@ -387,11 +430,16 @@ class SecretsManagerProvider(Provider):
 
     def _describe(self, row, versions_key: str) -> dict:
         account, region, name = row[S_ACCOUNT], row[S_REGION], row[S_NAME]
-        out = {"ARN": row[S_ARN], "Name": name, "LastChangedDate": row[S_CHANGED], "CreatedDate": row[S_CREATED],
-               "Tags": orjson.loads(row[S_TAGS]), versions_key: self._version_stages(account, region, name)}
-        optional = {"Description": row[S_DESCRIPTION], "KmsKeyId": row[S_KMS], "LastAccessedDate": row[S_ACCESSED],
-                    "DeletedDate": row[S_DELETE_AT], "RotationLambdaARN": row[S_LAMBDA],
-                    "LastRotatedDate": row[S_ROTATED], "NextRotationDate": row[S_NEXT]}
+        out = {"ARN": row[S_ARN], "Name": name, "LastChangedDate": row[S_CHANGED], "CreatedDate": row[S_CREATED]}
+        if row[S_TAGS_SHOWN]:  # AWS leaves Tags out until the secret has had some
+            out["Tags"] = orjson.loads(row[S_TAGS])
+        stages = self._version_stages(account, region, name)
+        if stages:
+            out[versions_key] = stages
+        optional = {"Description": row[S_DESCRIPTION] or None, "KmsKeyId": row[S_KMS],
+                    "LastAccessedDate": row[S_ACCESSED], "DeletedDate": row[S_DELETE_AT],
+                    "RotationLambdaARN": row[S_LAMBDA], "LastRotatedDate": row[S_ROTATED],
+                    "NextRotationDate": row[S_NEXT]}
         out.update({k: v for k, v in optional.items() if v is not None})
         if row[S_LAMBDA] is not None or row[S_ROTATION]:
             out["RotationEnabled"] = bool(row[S_ROTATION])
@@ -447,8 +495,9 @@ class SecretsManagerProvider(Provider):
                     words = [w for text in (*fields["name"], *fields["description"], *fields["tag-key"],
                                             *fields["tag-value"]) for w in _words(text)]
                     found = all(any(w.startswith(q) for w in words) for q in _words(value))
-                elif key == "description":
-                    found = any(text.lower().startswith(value.lower()) for text in fields[key])
+                elif key == "description":  # each word of the value starts a word of the description
+                    words = _words(fields[key][0])
+                    found = all(any(w.startswith(q) for w in words) for q in _words(value))
                 else:
                     found = any(text.startswith(value) for text in fields[key])
                 if found != negate:
@@ -465,8 +514,9 @@ class SecretsManagerProvider(Provider):
         for version_id, created, accessed, _ in self.store.versions(account, region, name):
             if version_id not in stages and not params.get("IncludeDeprecated"):
                 continue
-            item = {"VersionId": version_id, "VersionStages": stages.get(version_id, []), "CreatedDate": created,
-                    "KmsKeyIds": [row[S_KMS] or "DefaultEncryptionKey"]}
+            item = {"VersionId": version_id, "CreatedDate": created, "KmsKeyIds": [row[S_KMS] or "DefaultEncryptionKey"]}
+            if version_id in stages:  # a deprecated version is listed without the member
+                item["VersionStages"] = stages[version_id]
             if accessed is not None:
                 item["LastAccessedDate"] = accessed
             versions.append(item)
@@ -482,11 +532,16 @@ class SecretsManagerProvider(Provider):
     # -- deletion ------------------------------------------------------------------------------
 
     def delete_secret(self, ctx, params):
-        row = self._secret(ctx, params["SecretId"], deleted_ok=True)
         force = bool(params.get("ForceDeleteWithoutRecovery"))
         window = params.get("RecoveryWindowInDays")
         if force and window is not None:
             raise _invalid("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
+        try:
+            row = self._secret(ctx, params["SecretId"], deleted_ok=True)
+        except AwsError as e:
+            if not force or e.code != "ResourceNotFoundException":
+                raise
+            return self._deleted_answer(ctx, params["SecretId"])
         key = (row[S_ACCOUNT], row[S_REGION], row[S_NAME])
         if force:
             self.store.delete(*key)
@@ -501,6 +556,19 @@ class SecretsManagerProvider(Provider):
         self.store.update(*key, delete_at=delete_at)
         self._arm(*key, delete_at, None)
         return {"ARN": row[S_ARN], "Name": row[S_NAME], "DeletionDate": delete_at}
+
+    @staticmethod
+    def _deleted_answer(ctx, secret_id: str) -> dict:
+        """A forced deletion of a secret that does not exist answers as if it had deleted one
+        (AWS does, so that deletions can be retried); the ARN is the shape a secret of that name
+        would have, as no secret gave it one."""
+        if secret_id.startswith("arn:"):
+            arn, name = secret_id, secret_id.split(":", 6)[-1]
+        else:
+            suffix = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(6))
+            arn = f"arn:aws:secretsmanager:{ctx.region}:{ctx.account}:secret:{secret_id}-{suffix}"
+            name = secret_id
+        return {"ARN": arn, "Name": name, "DeletionDate": time.time()}
 
     def restore_secret(self, ctx, params):
         row = self._secret(ctx, params["SecretId"], deleted_ok=True)
@@ -518,7 +586,8 @@ class SecretsManagerProvider(Provider):
                 raise _invalid("Tag key must not be empty.")
             tags[tag["Key"]] = {"Key": tag["Key"], "Value": tag.get("Value", "")}
         self._check_tags(list(tags.values()))
-        self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], tags=orjson.dumps(list(tags.values())).decode())
+        self.store.update(row[S_ACCOUNT], row[S_REGION], row[S_NAME], tags=orjson.dumps(list(tags.values())).decode(),
+                          tags_shown=1)
         return {}
 
     def untag_resource(self, ctx, params):
@@ -603,7 +672,7 @@ class SecretsManagerProvider(Provider):
         return {"ARN": row[S_ARN], "Name": row[S_NAME]}
 
     def validate_resource_policy(self, ctx, params):
-        if params.get("SecretId"):
+        if params.get("SecretId") is not None:
             self._secret(ctx, params["SecretId"], deleted_ok=True)
         problems = self._policy_problems(params["ResourcePolicy"])
         return {"PolicyValidationPassed": not problems, "ValidationErrors": problems}
@@ -665,7 +734,9 @@ class SecretsManagerProvider(Provider):
             return after + rules["AutomaticallyAfterDays"] * DAY
         return schedules.parse(rules["ScheduleExpression"]).next_after(after)
 
-    def rotate_secret(self, ctx, params):
+    async def rotate_secret(self, ctx, params):
+        if not params.get("ClientRequestToken"):  # RotateSecret's answer differs from the others' in its code
+            raise _invalid("You must provide a ClientRequestToken value. We recommend a UUID-type value.")
         row = self._secret(ctx, params["SecretId"])
         account, region, name = row[S_ACCOUNT], row[S_REGION], row[S_NAME]
         if params.get("ExternalSecretRotationMetadata") or params.get("ExternalSecretRotationRoleArn"):
@@ -679,7 +750,8 @@ class SecretsManagerProvider(Provider):
                            "reattempted.")
         rules = self._rules(params.get("RotationRules")) if "RotationRules" in params else (
             orjson.loads(row[S_RULES]) if row[S_RULES] else None)
-        token = params.get("ClientRequestToken") or str(uuid.uuid4())
+        await self._check_can_invoke(account, row[S_ARN], lambda_arn)
+        token = params["ClientRequestToken"]
         immediately = params.get("RotateImmediately", True)
         with self.store.transaction():
             next_rotation = self._next_rotation(rules, time.time()) if not immediately else None
@@ -694,6 +766,19 @@ class SecretsManagerProvider(Provider):
         else:
             self._arm(account, region, name, None, next_rotation)
         return {"ARN": row[S_ARN], "Name": name, "VersionId": token}
+
+    async def _check_can_invoke(self, account: str, secret_arn: str, function_arn: str) -> None:
+        """Secrets Manager invokes the rotation function as secretsmanager.amazonaws.com: the
+        function must exist and its policy must grant that principal lambda:InvokeFunction."""
+        lam = await self.providers.get("lambda")
+        policy = lam.resource_policy(function_arn) if function_arn.startswith("arn:") else None
+        principal = iam_policy.Principal(account, service="secretsmanager.amazonaws.com")
+        request = iam_policy.Request(principal, "lambda:InvokeFunction", function_arn,
+                                     {"aws:sourceaccount": account, "aws:sourcearn": secret_arn})
+        if policy is None or iam_policy.evaluate(policy, request) != iam_policy.ALLOW:
+            raise AwsError("AccessDeniedException", "Secrets Manager cannot invoke the specified Lambda function. "
+                           "Ensure that the function policy grants access to the principal "
+                           "secretsmanager.amazonaws.com.")
 
     def _pending_version(self, row, token: str) -> None:
         """The version a rotation fills: labelled AWSPENDING and, until createSecret puts a value,

@@ -48,12 +48,18 @@ MIGRATIONS = [
         PRIMARY KEY (account, region, name, stage)
     );
     """,
+    # AWS leaves Tags out of DescribeSecret and ListSecrets until a secret has had tags, and
+    # answers [] once the last is removed: tags_shown records which of the two an empty list is.
+    """
+    ALTER TABLE sm_secrets ADD COLUMN tags_shown INTEGER NOT NULL DEFAULT 0;
+    UPDATE sm_secrets SET tags_shown = 1 WHERE tags != '[]';
+    """,
 ]
 
 SECRET = ("name, arn, description, kms_key_id, tags, policy, created, changed, accessed, delete_at, rotation_lambda, "
-          "rotation_rules, rotation_enabled, last_rotated, next_rotation, account, region")
+          "rotation_rules, rotation_enabled, last_rotated, next_rotation, account, region, tags_shown")
 UPDATABLE = {"description", "kms_key_id", "tags", "policy", "changed", "accessed", "delete_at", "rotation_lambda",
-             "rotation_rules", "rotation_enabled", "last_rotated", "next_rotation"}
+             "rotation_rules", "rotation_enabled", "last_rotated", "next_rotation", "tags_shown"}
 
 
 def has_pending_work(db: Database) -> bool:
@@ -86,8 +92,9 @@ class SecretsStore:
 
     def create(self, account, region, name, arn, description, kms_key_id, tags: str, now: float) -> None:
         self.db.execute(
-            "INSERT INTO sm_secrets(account, region, name, arn, description, kms_key_id, tags, created, changed) "
-            "VALUES (?,?,?,?,?,?,?,?,?)", (account, region, name, arn, description, kms_key_id, tags, now, now))
+            "INSERT INTO sm_secrets(account, region, name, arn, description, kms_key_id, tags, created, changed, "
+            "tags_shown) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (account, region, name, arn, description, kms_key_id, tags, now, now, int(tags != "[]")))
 
     def update(self, account, region, name, **fields) -> None:
         assert set(fields) <= UPDATABLE
