@@ -727,7 +727,8 @@ def test_sns_dead_letters_into_another_accounts_queue_only_when_its_policy_allow
 
 def test_secrets_manager_another_accounts_secret_needs_its_resource_policy(a, b, unique_name):
     sa, sb = a("secretsmanager"), b("secretsmanager")
-    arn = sa.create_secret(Name=unique_name("acct"), SecretString="from A")["ARN"]
+    key = a("kms").create_key()["KeyMetadata"]["Arn"]  # the default key's values never leave the account
+    arn = sa.create_secret(Name=unique_name("acct"), SecretString="from A", KmsKeyId=key)["ARN"]
     refused(lambda: sb.get_secret_value(SecretId=arn),
             **no_policy_denied("secretsmanager:GetSecretValue", arn))
     refused(lambda: sb.put_secret_value(SecretId=arn, SecretString="from B"), "AccessDeniedException", 400)

@@ -158,6 +158,9 @@ def test_rotation_schedule_rotates_through_the_function(cf, client, unique_name)
     sm = client("secretsmanager")
     function = create_python(client("lambda"), unique_name("rot"), source("rotation.py"), Timeout=30,
                              Environment={"Variables": {"DATABASE_PARAMETER": "/" + unique_name("db")}})
+    # Secrets Manager invokes the function as secretsmanager.amazonaws.com: its policy must allow it
+    client("lambda").add_permission(FunctionName=function["FunctionName"], StatementId="rotation",
+                                    Action="lambda:InvokeFunction", Principal="secretsmanager.amazonaws.com")
     stack = unique_name("rotation")
     out = deploy(cf, stack, ROTATION.format(function=function["FunctionArn"]))
     described = sm.describe_secret(SecretId=out["Arn"])

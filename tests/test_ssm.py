@@ -398,3 +398,63 @@ def test_cli_put_get_and_path(aws_cli, path):
     assert [p["Name"] for p in listed["Parameters"]] == [f"{path}/cli"]
     result = aws_cli("ssm", "get-parameter", "--name", f"{path}/none", check=False)
     assert result.returncode != 0 and "ParameterNotFound" in result.stderr
+
+
+# -- answers AWS recorded (LocalStack's AWS-validated tests) -------------------------------------
+
+
+def test_one_level_name_is_the_same_with_a_leading_slash(ssm, unique_name):
+    name = unique_name("plain")
+    ssm.put_parameter(Name=name, Value="123", Type="String")
+    got = ssm.get_parameter(Name=f"/{name}")["Parameter"]
+    assert got["Name"] == f"/{name}" and got["Value"] == "123"  # answered as the caller spelled it
+    assert ssm.get_parameters(Names=[f"/{name}"])["Parameters"][0]["Name"] == f"/{name}"
+    with pytest.raises(ClientError) as e:
+        ssm.put_parameter(Name=f"/{name}", Value="456", Type="String")
+    assert error(e)[0] == "ParameterAlreadyExists"
+    ssm.put_parameter(Name=f"/{name}", Value="456", Type="String", Overwrite=True)
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "456"
+    ssm.delete_parameter(Name=f"/{name}")
+    with pytest.raises(ClientError) as e:
+        ssm.get_parameter(Name=name)
+    assert error(e)[0] == "ParameterNotFound"
+
+
+@pytest.mark.parametrize("form", ["{p}//b//c", "{bare}/b/c"])
+def test_get_parameter_with_a_malformed_name(ssm, path, form):
+    ssm.put_parameter(Name=f"{path}/b/c", Value="123", Type="String")
+    with pytest.raises(ClientError) as e:
+        ssm.get_parameter(Name=form.format(p=path, bare=path.lstrip("/")))
+    code, message = error(e)
+    assert code == "ValidationException" and "sub-paths divided by slash symbol" in message
+
+
+def test_secrets_manager_reference(client, ssm, unique_name):
+    import json
+
+    sm = client("secretsmanager")
+    name = unique_name("referenced")
+    created = sm.create_secret(Name=name, SecretString="my_secret")
+    ref = f"/aws/reference/secretsmanager/{name}"
+    got = ssm.get_parameter(Name=ref, WithDecryption=True)["Parameter"]
+    assert got["Name"] == ref and got["Value"] == "my_secret" and got["Type"] == "SecureString"
+    assert got["ARN"] == created["ARN"]
+    source = json.loads(got["SourceResult"])
+    assert source["name"] == name and source["ARN"] == created["ARN"] and source["versionStages"] == ["AWSCURRENT"]
+    by_stage = ssm.get_parameter(Name=f"{ref}:AWSCURRENT", WithDecryption=True)["Parameter"]
+    assert by_stage["Selector"] == ":AWSCURRENT" and by_stage["Value"] == "my_secret"
+    by_version = ssm.get_parameter(Name=f"{ref}:{created['VersionId']}", WithDecryption=True)["Parameter"]
+    assert by_version["Selector"] == f":{created['VersionId']}" and by_version["Name"] == ref
+    with pytest.raises(ClientError) as e:
+        ssm.get_parameter(Name=ref)
+    assert error(e) == ("ValidationException", "WithDecryption flag must be True for retrieving a Secret Manager "
+                        "secret.")
+    with pytest.raises(ClientError) as e:
+        ssm.get_parameter(Name="/aws/reference/secretsmanager/inexistent", WithDecryption=True)
+    assert error(e) == ("ParameterNotFound", "Secret /aws/reference/secretsmanager/inexistent not found.")
+    with pytest.raises(ClientError) as e:
+        ssm.get_parameter(Name=name, WithDecryption=True)  # a secret is no parameter of its own name
+    assert error(e)[0] == "ParameterNotFound"
+    out = ssm.get_parameters(Names=[ref, "/aws/reference/secretsmanager/inexistent"], WithDecryption=True)
+    assert [p["Name"] for p in out["Parameters"]] == [ref]
+    assert out["InvalidParameters"] == ["/aws/reference/secretsmanager/inexistent"]

@@ -105,6 +105,22 @@ def load_service_model(name: str) -> ServiceModel:
     return ServiceModel(name, spec)
 
 
+def fill_idempotency_tokens(service: str, operation: str, params: dict) -> dict:
+    """What the SDKs do before sending: a top-level member the model marks idempotencyToken that
+    the caller left out gets a fresh UUID. overcast's services calling each other (CloudFormation,
+    Step Functions) are SDK callers in AWS, so providers may require these members as AWS does."""
+    import uuid
+
+    model = load_service_model(service).operation(operation)
+    if model is None or model.input_shape is None:
+        return params
+    members = model.service.shapes[model.input_shape].get("members", {})
+    for name, member in members.items():
+        if member.get("idempotencyToken") and params.get(name) is None:
+            params[name] = str(uuid.uuid4())
+    return params
+
+
 _FIRST_CAP = re.compile(r"(.)([A-Z][a-z]+)")
 _ALL_CAP = re.compile(r"([a-z0-9])([A-Z])")
 

@@ -98,7 +98,7 @@ class EventsProvider(Provider):
             account, region = c["ConnectionArn"].split(":")[4], c["ConnectionArn"].split(":")[3]
             secrets, sctx = await self._secrets(account, region, "CreateSecret")
             c["SecretArn"] = secrets.create_secret(sctx, {
-                "Name": f"events!connection/{c['Name']}/{uuid.uuid4()}",
+                "Name": f"events!connection/{c['Name']}/{uuid.uuid4()}", "ClientRequestToken": str(uuid.uuid4()),
                 "SecretString": orjson.dumps(self._secret_document(c["AuthorizationType"], auth)).decode()})["ARN"]
             c["AuthParameters"] = public
             self.store.put("connection", c["ConnectionArn"], account, region, c["Name"], c)
@@ -1126,7 +1126,8 @@ class EventsProvider(Provider):
         arn = f"arn:aws:events:{ctx.region}:{ctx.account}:connection/{name}/{uuid.uuid4()}"
         secrets, sctx = await self._secrets(ctx.account, ctx.region, "CreateSecret")
         secret = secrets.create_secret(sctx, {"Name": f"events!connection/{name}/{uuid.uuid4()}",
-                                              "SecretString": orjson.dumps(self._secret_document(kind, auth)).decode()})
+                                              "SecretString": orjson.dumps(self._secret_document(kind, auth)).decode(),
+                                              "ClientRequestToken": str(uuid.uuid4())})
         now = time.time()
         state = self._authorizing_state(kind)
         connection = {"Name": name, "ConnectionArn": arn, "ConnectionState": state,
@@ -1198,13 +1199,15 @@ class EventsProvider(Provider):
         arn = c.get("SecretArn")
         if arn:
             try:
-                secrets.put_secret_value(sctx, {"SecretId": arn, "SecretString": secret})
+                secrets.put_secret_value(sctx, {"SecretId": arn, "SecretString": secret,
+                                                "ClientRequestToken": str(uuid.uuid4())})
             except AwsError:  # the secret was deleted
                 arn = None
         if not arn:  # de-authorized, or its secret deleted: EventBridge makes a new one
             sctx = internal_ctx("secretsmanager", ctx.account, ctx.region, "CreateSecret")
             c["SecretArn"] = secrets.create_secret(sctx, {"Name": f"events!connection/{c['Name']}/{uuid.uuid4()}",
-                                                          "SecretString": secret})["ARN"]
+                                                          "SecretString": secret,
+                                                          "ClientRequestToken": str(uuid.uuid4())})["ARN"]
         now = time.time()
         c.update(AuthorizationType=kind, AuthParameters=self._public_auth(merged), LastModifiedTime=now,
                  LastAuthorizedTime=now, ConnectionState=self._authorizing_state(kind))

@@ -161,13 +161,13 @@ class SecretsManagerProvider(Provider):
             return self.store.by_name(owner, region, parts[6])  # a partial ARN: without the random suffix
         return self.store.by_name(account, region, secret_id)
 
-    def _secret(self, ctx, secret_id: str, deleted_ok: bool = False):
+    def _secret(self, ctx, secret_id: str, deleted_ok: bool = False, action: str | None = None):
         _check_secret_id(secret_id)
         row = self._find(ctx.account, ctx.region, secret_id)
         if secret_id.startswith("arn:") and secret_id.split(":")[4:5] != [ctx.account]:
             # another account's secret: only what its resource policy grants this caller
             owner = secret_id.split(":")[4] if len(secret_id.split(":")) > 4 else ""
-            iam_policy.check(ctx, owner, row[S_ARN] if row else secret_id, f"secretsmanager:{ctx.operation}",
+            iam_policy.check(ctx, owner, row[S_ARN] if row else secret_id, action or f"secretsmanager:{ctx.operation}",
                              row[S_POLICY] if row else None)
         if row is None:
             raise _not_found()
@@ -302,6 +302,17 @@ class SecretsManagerProvider(Provider):
         row = self._secret(ctx, params["SecretId"])
         self._check_value_access(ctx, row)
         return self._value_out(row, params.get("VersionId"), params.get("VersionStage"))
+
+    def reference_value(self, ctx, secret_id: str, selector: str | None) -> dict:
+        """GetSecretValue's answer for SSM's /aws/reference/secretsmanager/ parameters, read as the
+        caller of `ctx`: `selector` is a version id or a staging label (what follows the colon)."""
+        row = self._secret(ctx, secret_id, action="secretsmanager:GetSecretValue")
+        self._check_value_access(ctx, row)
+        version_id = stage = None
+        if selector is not None:
+            known = self.store.version(row[S_ACCOUNT], row[S_REGION], row[S_NAME], selector) is not None
+            version_id, stage = (selector, None) if known else (None, selector)
+        return self._value_out(row, version_id, stage)
 
     def _value_out(self, row, version_id: str | None, stage: str | None) -> dict:
         account, region, name = row[S_ACCOUNT], row[S_REGION], row[S_NAME]

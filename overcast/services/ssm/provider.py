@@ -38,6 +38,8 @@ INVALID_PATH = ('The parameter doesn\'t meet the parameter name requirements. Th
                 "letters, numbers, or the following symbols: . (period), - (hyphen), _ (underscore). Special "
                 'characters are not allowed. All sub-paths, if specified, must use the forward slash symbol "/". '
                 "Valid example: /get/parameters2-/by1./path0_.")
+SECRET_REFERENCE = "/aws/reference/secretsmanager/"  # GetParameter(s) of a Secrets Manager secret
+NEEDS_DECRYPTION = "WithDecryption flag must be True for retrieving a Secret Manager secret."
 HIERARCHY = ("A hierarchy can have a maximum of 15 levels. For more information, see Requirements and Constraints "
              "for Parameter Names in the AWS Systems Manager User Guide.")
 
@@ -99,6 +101,23 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_reference(name: str) -> None:
+    """A name GetParameter can look up (without its :version or :label): the characters and
+    slashes PutParameter takes; AWS's reserved prefixes are readable (/aws/... holds its public
+    parameters and the Secrets Manager references)."""
+    if not NAME_CHARS.match(name) or "//" in name or ("/" in name and not name.startswith("/")):
+        raise _validation(INVALID_NAME)
+
+
+def _same_parameter(name: str) -> list[str]:
+    """The names that stand for one parameter: a name of one level is the same with or without
+    its leading slash ("a" and "/a"), as AWS treats them."""
+    if "/" not in name.lstrip("/") and name.strip("/"):
+        bare = name.lstrip("/")
+        return [name, bare if name.startswith("/") else "/" + bare]
+    return [name]
+
+
 def _arn_name(arn: str) -> list[str]:
     """The names an SSM parameter ARN can stand for: arn:...:parameter/a/b is /a/b; parameter/a
     is a or /a (AWS writes both the same way)."""
@@ -146,7 +165,8 @@ class SsmProvider(Provider):
     # -- lookups -------------------------------------------------------------------------------
 
     def _find(self, account, region, ref: str):
-        """(row, selector) for a GetParameter reference: a name or ARN with :version or :label."""
+        """(row, selector) for a GetParameter reference: a name or ARN with :version or :label.
+        A name of one level finds the parameter with or without its leading slash."""
         selector = None
         base = ref
         if ref.startswith("arn:"):
@@ -157,7 +177,8 @@ class SsmProvider(Provider):
         else:
             if ":" in ref:
                 base, _, selector = ref.rpartition(":")
-            candidates = [base]
+            check_reference(base)
+            candidates = _same_parameter(base)
         for name in candidates:
             if selector is None:
                 row = self.store.latest(account, region, name)
@@ -177,16 +198,22 @@ class SsmProvider(Provider):
             return row, f":{selector}"
         raise _not_found(base)
 
+
     def _resolve_name(self, account, region, ref: str) -> str:
         """The stored name an (ARN or plain) reference without selector stands for; ParameterNotFound."""
-        candidates = _arn_name(ref) if ref.startswith("arn:") else [ref]
+        candidates = _arn_name(ref) if ref.startswith("arn:") else _same_parameter(ref)
         for name in candidates:
             if self.store.parameter(account, region, name) is not None:
                 return name
         raise _not_found(ref)
 
-    def _parameter_out(self, account, region, row, decrypt: bool, selector=None) -> dict:
-        out = {"Name": row[NAME], "Type": row[TYPE], "Value": self._value(account, region, row, decrypt),
+    def _parameter_out(self, account, region, row, decrypt: bool, selector=None, ref: str | None = None) -> dict:
+        """A parameter as GetParameter(s) answer it; a plain name `ref` is answered as the caller
+        spelled it ("/a" for a parameter stored as "a"), an ARN with the stored name."""
+        shown = row[NAME]
+        if ref is not None and not ref.startswith("arn:"):
+            shown = ref[:len(ref) - len(selector)] if selector else ref
+        out = {"Name": shown, "Type": row[TYPE], "Value": self._value(account, region, row, decrypt),
                "Version": row[VERSION], "LastModifiedDate": row[MODIFIED], "ARN": self._arn(account, region, row[NAME]),
                "DataType": row[DATA_TYPE]}
         if selector:
@@ -197,7 +224,7 @@ class SsmProvider(Provider):
 
     def put_parameter(self, ctx, params):
         account, region = ctx.account, ctx.region
-        name = check_name(params["Name"])
+        name = self._stored_name(account, region, check_name(params["Name"]))
         value = params["Value"]
         overwrite = bool(params.get("Overwrite"))
         tags = params.get("Tags")
@@ -245,6 +272,13 @@ class SsmProvider(Provider):
                            (kind, stored, key_id, description, pattern, data_type, time.time(),
                             f"arn:aws:iam::{account}:root"))
         return {"Version": version, "Tier": tier}
+
+    def _stored_name(self, account, region, name: str) -> str:
+        """The form a parameter is stored under when it exists as `name` or its other spelling."""
+        for candidate in _same_parameter(name):
+            if self.store.parameter(account, region, candidate) is not None:
+                return candidate
+        return name
 
     def _tag_map(self, tags) -> dict:
         tags = tags or []
@@ -311,12 +345,15 @@ class SsmProvider(Provider):
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def get_parameter(self, ctx, params):
-        row, selector = self._find(ctx.account, ctx.region, params["Name"])
-        return {"Parameter": self._parameter_out(ctx.account, ctx.region, row, bool(params.get("WithDecryption")),
-                                                 selector)}
+    async def get_parameter(self, ctx, params):
+        ref = params["Name"].strip()
+        decrypt = bool(params.get("WithDecryption"))
+        if ref.startswith(SECRET_REFERENCE):
+            return {"Parameter": await self._secret_parameter(ctx, ref, decrypt)}
+        row, selector = self._find(ctx.account, ctx.region, ref)
+        return {"Parameter": self._parameter_out(ctx.account, ctx.region, row, decrypt, selector, ref)}
 
-    def get_parameters(self, ctx, params):
+    async def get_parameters(self, ctx, params):
         decrypt = bool(params.get("WithDecryption"))
         found, invalid, seen = [], [], set()
         for ref in params["Names"]:
@@ -324,14 +361,49 @@ class SsmProvider(Provider):
                 continue
             seen.add(ref)
             try:
+                if ref.startswith(SECRET_REFERENCE):
+                    found.append(await self._secret_parameter(ctx, ref, decrypt))
+                    continue
                 row, selector = self._find(ctx.account, ctx.region, ref)
             except AwsError as e:
-                if e.code not in ("ParameterNotFound", "ParameterVersionNotFound", "ValidationException"):
+                if e.code not in ("ParameterNotFound", "ParameterVersionNotFound", "ValidationException") or (
+                        e.message == NEEDS_DECRYPTION):
                     raise
                 invalid.append(ref)
                 continue
-            found.append(self._parameter_out(ctx.account, ctx.region, row, decrypt, selector))
+            found.append(self._parameter_out(ctx.account, ctx.region, row, decrypt, selector, ref))
         return {"Parameters": found, "InvalidParameters": invalid}
+
+    async def _secret_parameter(self, ctx, ref: str, decrypt: bool) -> dict:
+        """/aws/reference/secretsmanager/<secret>[:<version id or stage>]: the secret's value read
+        through Secrets Manager as the caller, never stored in Parameter Store (AWS's reference is
+        a pass-through). SourceResult is Secrets Manager's answer as JSON."""
+        if not decrypt:
+            raise _validation(NEEDS_DECRYPTION)
+        from overcast.services import SERVICES
+
+        secret_id, _, selector = ref[len(SECRET_REFERENCE):].partition(":")
+        if "secretsmanager" not in SERVICES or not secret_id:
+            raise AwsError("ParameterNotFound", f"Secret {ref} not found.")
+        secrets = await self.providers.get("secretsmanager")
+        try:
+            value = secrets.reference_value(ctx, secret_id, selector or None)
+        except AwsError as e:
+            if e.code != "ResourceNotFoundException":
+                raise
+            raise AwsError("ParameterNotFound", f"Secret {ref} not found.") from None
+        text = value.get("SecretString")
+        if text is None:
+            text = base64.b64encode(value["SecretBinary"]).decode()
+        source = {"ARN": value["ARN"], "name": value["Name"], "versionId": value["VersionId"],
+                  "versionStages": value["VersionStages"], "createdDate": int(value["CreatedDate"] * 1000)}
+        source["secretString" if "SecretString" in value else "secretBinary"] = text
+        out = {"Name": ref[:len(ref) - len(selector) - 1] if selector else ref, "Type": "SecureString",
+               "Value": text, "LastModifiedDate": value["CreatedDate"], "ARN": value["ARN"],
+               "SourceResult": orjson.dumps(source).decode()}
+        if selector:
+            out["Selector"] = f":{selector}"
+        return out
 
     def get_parameters_by_path(self, ctx, params):
         path = params["Path"].strip()

@@ -21,7 +21,7 @@ import httpx
 import orjson
 
 from overcast.aws.errors import AwsError
-from overcast.aws.models import load_service_model
+from overcast.aws.models import fill_idempotency_tokens, load_service_model
 from overcast.aws.protocols.shapes import parse_timestamp
 from overcast.engine.targets import SDK_SERVICES, internal_ctx, operation_method
 from overcast.services import SERVICES
@@ -398,6 +398,7 @@ class Tasks:
             args = from_json(model, operation.input_shape, params) if operation.input_shape else {}
         except ValueError as e:
             raise StatesError("States.Runtime", f"Invalid parameters for {service}:{operation_name}: {e}") from None
+        fill_idempotency_tokens(service, operation_name, args)  # as the SDK Step Functions calls with does
         ctx = internal_ctx(service, run.account, run.region, operation_name)
         try:
             result = method(ctx, args)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from overcast.aws.context import HttpRequest, RequestContext
 from overcast.aws.errors import AwsError
-from overcast.aws.models import snake_case
+from overcast.aws.models import fill_idempotency_tokens, snake_case
 
 if TYPE_CHECKING:
     from overcast.aws.dispatch import Providers
@@ -87,7 +87,8 @@ class ResourceOp:
             raise ResourceFailed(f"Resource type {self.type_name} needs {service}:{operation}, which overcast does "
                                  "not implement yet")
         # a copy: a provider may change what it is given, and these are the stack's stored properties
-        params = copy.deepcopy({k: v for k, v in params.items() if v is not None})
+        params = fill_idempotency_tokens(service, operation,
+                                         copy.deepcopy({k: v for k, v in params.items() if v is not None}))
         ctx = self.context(service, operation, region)
         authorize = getattr(provider, "authorize", None)
         if authorize is not None:  # the check the API path runs before every operation of the service
