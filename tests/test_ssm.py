@@ -458,3 +458,85 @@ def test_secrets_manager_reference(client, ssm, unique_name):
     out = ssm.get_parameters(Names=[ref, "/aws/reference/secretsmanager/inexistent"], WithDecryption=True)
     assert [p["Name"] for p in out["Parameters"]] == [ref]
     assert out["InvalidParameters"] == ["/aws/reference/secretsmanager/inexistent"]
+
+
+# -- maintenance windows -----------------------------------------------------------------------
+
+
+def test_maintenance_window_lifecycle(ssm, unique_name):
+    name = unique_name("mw")
+    token = unique_name("token")
+    window_id = ssm.create_maintenance_window(Name=name, Schedule="cron(0 16 ? * TUE *)", Duration=4, Cutoff=1,
+                                              AllowUnassociatedTargets=False, Description="patching",
+                                              ClientToken=token, Tags=[{"Key": "team", "Value": "ops"}])["WindowId"]
+    assert window_id.startswith("mw-") and len(window_id) == 20
+    again = ssm.create_maintenance_window(Name=name, Schedule="cron(0 16 ? * TUE *)", Duration=4, Cutoff=1,
+                                          AllowUnassociatedTargets=False, Description="patching", ClientToken=token)
+    assert again["WindowId"] == window_id  # the same ClientToken and settings: the same window
+    with pytest.raises(ClientError) as e:
+        ssm.create_maintenance_window(Name=name, Schedule="rate(1 day)", Duration=4, Cutoff=1,
+                                      AllowUnassociatedTargets=False, ClientToken=token)
+    assert error(e)[0] == "IdempotentParameterMismatch"
+    got = ssm.get_maintenance_window(WindowId=window_id)
+    assert got["Name"] == name and got["Duration"] == 4 and got["Cutoff"] == 1 and got["Enabled"] is True
+    assert got["Description"] == "patching" and got["AllowUnassociatedTargets"] is False
+    assert got["NextExecutionTime"].endswith("T16:00Z") and got["CreatedDate"] <= got["ModifiedDate"]
+    tags = ssm.list_tags_for_resource(ResourceType="MaintenanceWindow", ResourceId=window_id)["TagList"]
+    assert tags == [{"Key": "team", "Value": "ops"}]
+
+    updated = ssm.update_maintenance_window(WindowId=window_id, Enabled=False, Duration=6)
+    assert updated["Enabled"] is False and updated["Duration"] == 6 and updated["Description"] == "patching"
+    got = ssm.get_maintenance_window(WindowId=window_id)
+    assert "NextExecutionTime" not in got  # a disabled window does not open
+    replaced = ssm.update_maintenance_window(WindowId=window_id, Name=name, Schedule="rate(7 days)", Duration=2,
+                                             Cutoff=0, AllowUnassociatedTargets=True, Replace=True)
+    assert "Description" not in replaced  # Replace clears what the request leaves out
+
+    listed = ssm.describe_maintenance_windows(Filters=[{"Key": "Name", "Values": [name]}])["WindowIdentities"]
+    assert [w["WindowId"] for w in listed] == [window_id] and listed[0]["Schedule"] == "rate(7 days)"
+    assert ssm.delete_maintenance_window(WindowId=window_id)["WindowId"] == window_id
+    with pytest.raises(ClientError) as e:
+        ssm.get_maintenance_window(WindowId=window_id)
+    assert error(e) == ("DoesNotExistException", f"Maintenance window {window_id} does not exist")
+    assert ssm.delete_maintenance_window(WindowId=window_id)["WindowId"] == window_id  # as AWS: no error
+
+
+def test_maintenance_window_checks(ssm, unique_name):
+    base = {"Name": unique_name("mw"), "Schedule": "cron(0 2 ? * THU#3 *)", "Duration": 4, "Cutoff": 1,
+            "AllowUnassociatedTargets": True}
+    for change in ({"Cutoff": 4}, {"Schedule": "every tuesday"}, {"ScheduleTimezone": "Mars/Olympus"},
+                   {"Schedule": "rate(5 days)", "ScheduleOffset": 2}, {"EndDate": "2020-01-01T00:00:00Z"},
+                   {"StartDate": "2099-06-01T00:00:00Z", "EndDate": "2099-01-01T00:00:00Z"},
+                   {"StartDate": "not a date"}):
+        with pytest.raises(ClientError) as e:
+            ssm.create_maintenance_window(**{**base, **change})
+        assert error(e)[0] == "ValidationException", change
+    with pytest.raises(ClientError) as e:
+        ssm.create_maintenance_window(**{**base, "Duration": 25})  # the model's range
+    assert error(e)[0] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        ssm.get_maintenance_window(WindowId="mw-00000000000000000")
+    assert error(e) == ("DoesNotExistException", "Maintenance window mw-00000000000000000 does not exist")
+    window_id = ssm.create_maintenance_window(**{**base, "ScheduleTimezone": "America/Los_Angeles",
+                                                 "ScheduleOffset": 2, "StartDate": "2099-01-01T00:00:00-08:00"})[
+        "WindowId"]
+    got = ssm.get_maintenance_window(WindowId=window_id)
+    # the third Thursday of January 2099 is the 15th; two days later at 02:00 Pacific time
+    assert got["NextExecutionTime"] == "2099-01-17T02:00-08:00"
+    with pytest.raises(ClientError) as e:
+        ssm.update_maintenance_window(WindowId=window_id, Name=base["Name"], Replace=True)
+    assert error(e)[0] == "ValidationException"
+    ssm.delete_maintenance_window(WindowId=window_id)
+
+
+def test_maintenance_window_tags_through_the_tagging_api(client, ssm, unique_name):
+    tagging = client("resourcegroupstaggingapi")
+    window_id = ssm.create_maintenance_window(Name=unique_name("mw"), Schedule="rate(1 day)", Duration=2, Cutoff=1,
+                                              AllowUnassociatedTargets=True)["WindowId"]
+    arn = f"arn:aws:ssm:us-east-1:000000000000:maintenancewindow/{window_id}"
+    assert tagging.tag_resources(ResourceARNList=[arn], Tags={"stage": "prod"})["FailedResourcesMap"] == {}
+    assert ssm.list_tags_for_resource(ResourceType="MaintenanceWindow", ResourceId=window_id)["TagList"] == [
+        {"Key": "stage", "Value": "prod"}]
+    listed = tagging.get_resources(TagFilters=[{"Key": "stage", "Values": ["prod"]}])["ResourceTagMappingList"]
+    assert arn in [r["ResourceARN"] for r in listed]
+    ssm.delete_maintenance_window(WindowId=window_id)

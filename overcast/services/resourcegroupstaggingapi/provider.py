@@ -32,6 +32,14 @@ def _parameter(arn: str) -> str:
     return "/" + name if "/" in name else name
 
 
+def _ssm_resource(arn: str) -> dict:
+    """SSM's tag operations name a resource by type and id: a parameter, or a maintenance window
+    (arn:...:maintenancewindow/mw-...)."""
+    if ":maintenancewindow/" in arn:
+        return {"ResourceType": "MaintenanceWindow", "ResourceId": arn.split(":maintenancewindow/", 1)[1]}
+    return {"ResourceType": "Parameter", "ResourceId": _parameter(arn)}
+
+
 # service -> ((tag operation, params for (arn, tags)), (untag operation, params for (arn, keys))):
 # each service's own operation, called as its API would call it; or a function (provider, ctx,
 # arn, tags or keys) where the service's operation is not a merge.
@@ -59,10 +67,8 @@ _WRITERS = {
             ("untag_queue", lambda a, k: {"QueueUrl": _queue_url(a), "TagKeys": k})),
     "states": (("tag_resource", lambda a, t: {"resourceArn": a, "tags": [{"key": k, "value": v} for k, v in t.items()]}),
                ("untag_resource", lambda a, k: {"resourceArn": a, "tagKeys": k})),
-    "ssm": (("add_tags_to_resource", lambda a, t: {"ResourceType": "Parameter", "ResourceId": _parameter(a),
-                                                   "Tags": _tag_list(t)}),
-            ("remove_tags_from_resource", lambda a, k: {"ResourceType": "Parameter", "ResourceId": _parameter(a),
-                                                        "TagKeys": k})),
+    "ssm": (("add_tags_to_resource", lambda a, t: {**_ssm_resource(a), "Tags": _tag_list(t)}),
+            ("remove_tags_from_resource", lambda a, k: {**_ssm_resource(a), "TagKeys": k})),
 }
 # The provider of an ARN's service, where overcast's (botocore's) name differs from the ARN's.
 _PROVIDERS = {"states": "stepfunctions"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from collections.abc import Callable
 
 import orjson
 
@@ -14,6 +15,7 @@ from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
 from overcast.services.ssm.store import SsmStore
+from overcast.services.ssm.windows import MaintenanceWindows
 from overcast.storage.sealing import sealer
 
 STANDARD_VALUE = 4096
@@ -134,6 +136,7 @@ class SsmProvider(Provider):
         super().__init__(providers)
         self.store = SsmStore(self.db)
         self.sealer = sealer(self.config, self.db)
+        self.windows = MaintenanceWindows(self.store)
 
     def authorize(self, ctx, params) -> None:
         """Every SSM call: a parameter ARN of another account is refused (overcast does not share
@@ -641,38 +644,63 @@ class SsmProvider(Provider):
 
     # -- tags ----------------------------------------------------------------------------------
 
-    def _tagged(self, ctx, params) -> tuple[str, dict]:
-        if params["ResourceType"] != "Parameter":
+    def _tagged(self, ctx, params) -> tuple[dict, Callable[[dict], None]]:
+        """The tags of a parameter or maintenance window, and how to store them changed."""
+        kind, resource = params["ResourceType"], params["ResourceId"]
+        if kind == "MaintenanceWindow":
+            return self.windows.tags(ctx, resource), lambda tags: self.windows.set_tags(ctx, resource, tags)
+        if kind != "Parameter":
             raise AwsError("InvalidResourceType", "The resource type is not valid. overcast keeps tags on parameters "
-                           "only.")
+                           "and maintenance windows only.")
         try:
-            name = self._resolve_name(ctx.account, ctx.region, params["ResourceId"])
+            name = self._resolve_name(ctx.account, ctx.region, resource)
         except AwsError:
             raise AwsError("InvalidResourceId", "The resource ID is not valid. Verify that you entered the correct "
                            "ID and try again.") from None
-        return name, orjson.loads(self.store.parameter(ctx.account, ctx.region, name)[2])
+        tags = orjson.loads(self.store.parameter(ctx.account, ctx.region, name)[2])
+        return tags, lambda changed: self.store.set_tags(ctx.account, ctx.region, name, orjson.dumps(changed).decode())
 
     def add_tags_to_resource(self, ctx, params):
-        name, tags = self._tagged(ctx, params)
+        tags, save = self._tagged(ctx, params)
         tags.update({t["Key"]: t["Value"] for t in params["Tags"]})
         if len(tags) > MAX_TAGS:
             raise AwsError("TooManyTagsError", "The Tags parameter has exceeded the maximum number of tags allowed")
-        self.store.set_tags(ctx.account, ctx.region, name, orjson.dumps(tags).decode())
+        save(tags)
         return {}
 
     def remove_tags_from_resource(self, ctx, params):
-        name, tags = self._tagged(ctx, params)
+        tags, save = self._tagged(ctx, params)
         for key in params["TagKeys"]:
             tags.pop(key, None)
-        self.store.set_tags(ctx.account, ctx.region, name, orjson.dumps(tags).decode())
+        save(tags)
         return {}
 
     def list_tags_for_resource(self, ctx, params):
-        _, tags = self._tagged(ctx, params)
+        tags, _ = self._tagged(ctx, params)
         return {"TagList": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
     def tagged_resources(self, ctx) -> list[tuple[str, dict]]:
-        """(ARN, tags) of this account's parameters in the request's region that have tags: what the
-        Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
-        return [(self._arn(ctx.account, ctx.region, name), orjson.loads(tags))
-                for name, tags in self.store.tagged(ctx.account, ctx.region)]
+        """(ARN, tags) of this account's parameters and maintenance windows in the request's region
+        that have tags: what the Resource Groups Tagging API lists (services/resourcegroupstaggingapi)."""
+        parameters = [(self._arn(ctx.account, ctx.region, name), orjson.loads(tags))
+                      for name, tags in self.store.tagged(ctx.account, ctx.region)]
+        windows = [(f"arn:aws:ssm:{ctx.region}:{ctx.account}:maintenancewindow/{window_id}", orjson.loads(tags))
+                   for window_id, tags in self.store.tagged_windows(ctx.account, ctx.region)]
+        return parameters + windows
+
+    # -- maintenance windows (windows.py) ------------------------------------------------------
+
+    def create_maintenance_window(self, ctx, params):
+        return self.windows.create(ctx, params)
+
+    def get_maintenance_window(self, ctx, params):
+        return self.windows.get(ctx, params)
+
+    def update_maintenance_window(self, ctx, params):
+        return self.windows.update(ctx, params)
+
+    def delete_maintenance_window(self, ctx, params):
+        return self.windows.delete(ctx, params)
+
+    def describe_maintenance_windows(self, ctx, params):
+        return self.windows.describe(ctx, params)

@@ -41,6 +41,19 @@ MIGRATIONS = [
         PRIMARY KEY (account, region, name, label)
     );
     """,
+    # maintenance windows: the window's settings as a JSON document (windows.py reads it)
+    """
+    CREATE TABLE ssm_windows (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        window_id TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '{}',
+        client_token TEXT,
+        created REAL NOT NULL,
+        PRIMARY KEY (account, region, window_id)
+    );
+    """,
 ]
 
 # a version row: name, version, type, value, key_id, description, allowed_pattern, tier, data_type, modified, user
@@ -161,3 +174,45 @@ class SsmStore:
     def remove_label(self, account, region, name, label: str, version: int) -> bool:
         return self.db.execute("DELETE FROM ssm_labels WHERE account=? AND region=? AND name=? AND label=? AND version=?",
                                (account, region, name, label, version)) > 0
+
+    # -- maintenance windows -------------------------------------------------------------------
+
+    def window(self, account, region, window_id):
+        """(doc, tags, client_token) of a maintenance window, or None."""
+        return self.db.query_one("SELECT doc, tags, client_token FROM ssm_windows WHERE account=? AND region=? "
+                                 "AND window_id=?", (account, region, window_id))
+
+    def window_by_token(self, account, region, token: str):
+        """(window_id, doc) of the window CreateMaintenanceWindow made with `token`, or None."""
+        return self.db.query_one("SELECT window_id, doc FROM ssm_windows WHERE account=? AND region=? "
+                                 "AND client_token=?", (account, region, token))
+
+    def window_count(self, account, region) -> int:
+        return self.db.scalar("SELECT COUNT(*) FROM ssm_windows WHERE account=? AND region=?", (account, region))
+
+    def put_window(self, account, region, window_id, doc: str, tags: str, token: str | None, now: float) -> None:
+        self.db.execute("INSERT INTO ssm_windows(account, region, window_id, doc, tags, client_token, created) "
+                        "VALUES (?,?,?,?,?,?,?)", (account, region, window_id, doc, tags, token, now))
+
+    def update_window(self, account, region, window_id, doc: str | None = None, tags: str | None = None) -> None:
+        if doc is not None:
+            self.db.execute("UPDATE ssm_windows SET doc=? WHERE account=? AND region=? AND window_id=?",
+                            (doc, account, region, window_id))
+        if tags is not None:
+            self.db.execute("UPDATE ssm_windows SET tags=? WHERE account=? AND region=? AND window_id=?",
+                            (tags, account, region, window_id))
+
+    def delete_window(self, account, region, window_id) -> None:
+        self.db.execute("DELETE FROM ssm_windows WHERE account=? AND region=? AND window_id=?",
+                        (account, region, window_id))
+
+    def windows(self, account, region, after_created: float, after_id: str, limit: int):
+        """(window_id, doc, created) in creation order, after the (created, id) position given."""
+        return self.db.query("SELECT window_id, doc, created FROM ssm_windows WHERE account=? AND region=? "
+                             "AND (created > ? OR (created = ? AND window_id > ?)) ORDER BY created, window_id "
+                             "LIMIT ?", (account, region, after_created, after_created, after_id, limit))
+
+    def tagged_windows(self, account: str, region: str) -> list[tuple]:
+        """(window_id, tags as stored) of the windows that have tags, for the Tagging API."""
+        return self.db.query("SELECT window_id, tags FROM ssm_windows WHERE account=? AND region=? AND tags != '{}' "
+                             "ORDER BY window_id", (account, region))
