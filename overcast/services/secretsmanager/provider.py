@@ -20,6 +20,7 @@ from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
 from overcast.engine import schedules
 from overcast.engine.timers import Timers
+from overcast.services import SERVICES
 from overcast.services.base import Provider
 from overcast.services.secretsmanager.store import SecretsStore
 from overcast.storage.sealing import sealer
@@ -781,8 +782,9 @@ class SecretsManagerProvider(Provider):
     async def _check_can_invoke(self, account: str, secret_arn: str, function_arn: str) -> None:
         """Secrets Manager invokes the rotation function as secretsmanager.amazonaws.com: the
         function must exist and its policy must grant that principal lambda:InvokeFunction."""
-        lam = await self.providers.get("lambda")
-        policy = lam.resource_policy(function_arn) if function_arn.startswith("arn:") else None
+        policy = None
+        if "lambda" in SERVICES and function_arn.startswith("arn:"):
+            policy = (await self.providers.get("lambda")).resource_policy(function_arn)
         principal = iam_policy.Principal(account, service="secretsmanager.amazonaws.com")
         request = iam_policy.Request(principal, "lambda:InvokeFunction", function_arn,
                                      {"aws:sourceaccount": account, "aws:sourcearn": secret_arn})

@@ -13,6 +13,7 @@ import orjson
 
 from overcast.aws import policy as iam_policy
 from overcast.aws.errors import AwsError
+from overcast.services import SERVICES
 from overcast.services.base import Provider
 from overcast.services.ssm.store import SsmStore
 from overcast.services.ssm.windows import MaintenanceWindows
@@ -383,8 +384,6 @@ class SsmProvider(Provider):
         a pass-through). SourceResult is Secrets Manager's answer as JSON."""
         if not decrypt:
             raise _validation(NEEDS_DECRYPTION)
-        from overcast.services import SERVICES
-
         secret_id, _, selector = ref[len(SECRET_REFERENCE):].partition(":")
         if "secretsmanager" not in SERVICES or not secret_id:
             raise AwsError("ParameterNotFound", f"Secret {ref} not found.")
