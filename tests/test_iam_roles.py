@@ -421,7 +421,57 @@ def test_create_service_linked_role_uses_aws_service_role_path(client):
         "arn:aws:iam::777777777777:role/aws-service-role/elasticbeanstalk.amazonaws.com/AWSServiceRoleForElasticBeanstalk"
     )
     principal = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-    assert principal == {"Service": ["elasticbeanstalk.amazonaws.com"]}
+    assert principal == {"Service": "elasticbeanstalk.amazonaws.com"}
+
+
+def test_service_linked_role_has_its_aws_managed_policy_attached(client):
+    iam = client("iam", access_key="777777777778")
+    role = iam.create_service_linked_role(AWSServiceName="eks.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForAmazonEKS"
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
+    arn = "arn:aws:iam::aws:policy/aws-service-role/AmazonEKSServiceRolePolicy"
+    assert attached == [{"PolicyName": "AmazonEKSServiceRolePolicy", "PolicyArn": arn}]
+    assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert (policy["Path"], policy["AttachmentCount"]) == ("/aws-service-role/", 1)
+    listed = iam.list_policies(Scope="AWS", PathPrefix="/aws-service-role/")["Policies"]
+    assert arn in {p["Arn"] for p in listed}
+
+
+def test_service_linked_role_names_follow_aws(client):
+    iam = client("iam", access_key="777777777779")
+    names = {
+        "autoscaling-plans.amazonaws.com": "AWSServiceRoleForAutoScalingPlans_EC2AutoScaling",
+        "dms.amazonaws.com": "AWSServiceRoleForDMSServerless",
+        "ops.apigateway.amazonaws.com": "AWSServiceRoleForAPIGateway",
+    }
+    for service, name in names.items():
+        assert iam.create_service_linked_role(AWSServiceName=service)["Role"]["RoleName"] == name
+
+
+def test_service_linked_role_custom_suffix_only_where_the_service_accepts_one(client):
+    iam = client("iam", access_key="777777777780")
+    role = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix="blue")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForAutoScaling_blue"
+    with pytest.raises(ClientError) as excinfo:
+        iam.create_service_linked_role(AWSServiceName="batch.amazonaws.com", CustomSuffix="blue")
+    assert _error(excinfo) == (400, "InvalidInput", "Custom suffix is not allowed for batch.amazonaws.com")
+    with pytest.raises(ClientError) as excinfo:
+        iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix="blue")
+    assert _error(excinfo) == (
+        400, "InvalidInput",
+        "Service role name AWSServiceRoleForAutoScaling_blue has been taken in this account, please try a different suffix.",
+    )
+
+
+def test_service_linked_role_for_a_service_without_one_is_refused(client):
+    iam = client("iam", access_key="777777777781")
+    with pytest.raises(ClientError) as excinfo:
+        iam.create_service_linked_role(AWSServiceName="notaservice.amazonaws.com")
+    assert _error(excinfo) == (400, "InvalidInput", "Invalid service principal: notaservice.amazonaws.com")
 
 
 def test_service_linked_role_cannot_be_deleted_with_delete_role(client):

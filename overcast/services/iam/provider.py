@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import uuid
 
+import orjson
+
 from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
@@ -33,6 +35,7 @@ from overcast.services.iam.policies import (
     encode_document,
     is_aws_managed,
 )
+from overcast.services.iam.service_roles import SERVICE_ROLE_POLICY_ARNS, SERVICE_ROLES
 from overcast.services.iam.store import Entity, IamStore, ManagedPolicy
 
 ROLE, USER, GROUP, PROFILE = "role", "user", "group", "instance-profile"
@@ -46,26 +49,6 @@ _POLICY_ARN = re.compile(r"arn:aws[\w-]*:iam::(\d{12}|aws):policy((?:/[\x21-\x7e
 _AWS_POLICY_CREATED = 1423247985.0  # 2015-02-06T18:39:45Z, when most AWS managed policies appeared
 _SERVICE_ROLE_PATH = "/aws-service-role/"
 _DELETION_TASK = re.compile(r"task/aws-service-role/[\w.-]+/[\w+=,.@-]+/[0-9a-f-]{36}")
-# Role names AWS gives service-linked roles, where they are not AWSServiceRoleFor + the service's
-# first label capitalised.
-_SERVICE_ROLE_NAMES = {
-    "autoscaling.amazonaws.com": "AWSServiceRoleForAutoScaling",
-    "ecs.amazonaws.com": "AWSServiceRoleForECS",
-    "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
-    "elasticbeanstalk.amazonaws.com": "AWSServiceRoleForElasticBeanstalk",
-    "es.amazonaws.com": "AWSServiceRoleForAmazonElasticsearchService",
-    "opensearchservice.amazonaws.com": "AWSServiceRoleForAmazonOpenSearchService",
-    "rds.amazonaws.com": "AWSServiceRoleForRDS",
-    "lambda.amazonaws.com": "AWSServiceRoleForLambda",
-    "apigateway.amazonaws.com": "AWSServiceRoleForAPIGateway",
-    "ops.apigateway.amazonaws.com": "AWSServiceRoleForAPIGateway",
-    "dynamodb.application-autoscaling.amazonaws.com": "AWSServiceRoleForApplicationAutoScaling_DynamoDBTable",
-    "spot.amazonaws.com": "AWSServiceRoleForEC2Spot",
-    "organizations.amazonaws.com": "AWSServiceRoleForOrganizations",
-    "cloudtrail.amazonaws.com": "AWSServiceRoleForCloudTrail",
-    "support.amazonaws.com": "AWSServiceRoleForSupport",
-    "trustedadvisor.amazonaws.com": "AWSServiceRoleForTrustedAdvisor",
-}
 
 
 def _not_found(kind: str, name: str) -> AwsError:
@@ -481,32 +464,36 @@ class IamProvider(Provider):
     def create_service_linked_role(self, ctx, params: dict) -> dict:
         service = params.get("AWSServiceName")
         check_name(service, "AWSServiceName", 128)
-        if not service.endswith(".amazonaws.com"):
+        facts = SERVICE_ROLES.get(service)
+        if facts is None:
             raise AwsError("InvalidInput", f"Invalid service principal: {service}", 400)
-        name = _SERVICE_ROLE_NAMES.get(service)
-        if name is None:
-            label = service.split(".")[0]
-            name = "AWSServiceRoleFor" + label[:1].upper() + label[1:]
+        self._check_description(params.get("Description"))
+        name = facts.role_name
         suffix = params.get("CustomSuffix")
-        if suffix:
+        if suffix is not None:
+            if not facts.custom_suffix:
+                raise AwsError("InvalidInput", f"Custom suffix is not allowed for {service}", 400)
+            check_name(suffix, "CustomSuffix", 64)
             name = f"{name}_{suffix}"
-        trust = (
-            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["'
-            + service + '"]},"Action":["sts:AssumeRole"]}]}'
-        )
-        try:
-            role = self._create(
-                ctx, ROLE, name, f"{_SERVICE_ROLE_PATH}{service}/",
-                description=params.get("Description"), assume_policy=trust, max_session=3600,
-            )
-        except AwsError as error:
-            if error.code != "EntityAlreadyExists":
-                raise
-            raise AwsError(
-                "InvalidInput",
-                f"Service role name {name} has been taken in this account, please try a different suffix.",
-                400,
-            ) from None
+        trust = orjson.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }).decode()
+        with self.db.transaction():
+            try:
+                role = self._create(
+                    ctx, ROLE, name, f"{_SERVICE_ROLE_PATH}{service}/",
+                    description=params.get("Description"), assume_policy=trust, max_session=3600,
+                )
+            except AwsError as error:
+                if error.code != "EntityAlreadyExists":
+                    raise
+                raise AwsError(
+                    "InvalidInput",
+                    f"Service role name {name} has been taken in this account, please try a different suffix.",
+                    400,
+                ) from None
+            self.store.attach(ctx.account, role.id, facts.policy_arn)
         output = self._role_out(ctx, role)
         output.pop("RoleLastUsed", None)
         if params.get("MaxSessionDuration") is None:  # AWS's recorded answers name it only when it was set
@@ -576,6 +563,7 @@ class IamProvider(Provider):
         views = []
         if scope in ("All", "AWS"):
             arns = {f"{AWS_POLICY_PREFIX}{path}{name}" for path, name, _, _ in AWS_MANAGED}
+            arns |= SERVICE_ROLE_POLICY_ARNS
             arns |= {arn for arn in self.store.attached_arns(ctx.account) if is_aws_managed(arn)}
             views += [self._policy_view(ctx, arn) for arn in arns]
         if scope in ("All", "Local"):
