@@ -57,10 +57,16 @@ class ValidationStyle:
     # the model's enum and reported for the whole list, "Member must satisfy enum value set: [values]"
     # with the values AWS lists (Lambda's CompatibleRuntimes)
     enum_lists: tuple = ()
+    # shapes whose failing value AWS does not quote ("Value at 'x' failed ...") and whose enum it
+    # does not list ("Member must satisfy enum value set")
+    unquoted: frozenset = frozenset()
 
 
 SMITHY = ValidationStyle()
 QUERY = ValidationStyle(code="ValidationError")
+# IAM (AWS's recorded answers to the service-specific credential operations): a bad credential id
+# or status is not quoted, and the status's enum is not listed.
+IAM = ValidationStyle(code="ValidationError", unquoted=frozenset(("serviceSpecificCredentialId", "statusType")))
 SQS = ValidationStyle(code="InvalidParameterValue", missing_as_parameter=True, constraints=False,
                       invalid_value_code="InvalidParameterValue")
 # S3 validates its XML configurations against its schema (required elements, enumerations) and
@@ -154,7 +160,8 @@ LAMBDA = ValidationStyle(
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
                                               "events": EVENTS, "apigateway": APIGATEWAY,
-                                              "cloudwatch": CLOUDWATCH, "kms": KMS, "lambda": LAMBDA}
+                                              "cloudwatch": CLOUDWATCH, "kms": KMS, "lambda": LAMBDA,
+                                              "iam": IAM}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 
@@ -563,8 +570,12 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
     elif shape_name in style.unchecked_enums:
         shape = {key: value for key, value in shape.items() if key != "enum"}
 
+    unquoted = shape_name in style.unquoted
+
     def problem(value, path, text):
         path = _text(path)
+        if unquoted:
+            return ("constraint", path, f"Value at '{path}' failed to satisfy constraint: {text}")
         return ("constraint", path, f"Value '{show(value)}' at '{path}' failed to satisfy constraint: {text}")
 
     lo, hi = shape.get("min"), shape.get("max")
@@ -596,10 +607,11 @@ def _constraint_tests(shape_name: str, shape: dict, kind: str, style: Validation
     if kind == "string" and "enum" in shape:
         allowed = frozenset(shape["enum"])
         listed = ", ".join(dict(style.enum_order).get(shape_name) or shape["enum"])
+        enum_text = "Member must satisfy enum value set" + ("" if unquoted else f": [{listed}]")
 
         def test_enum(value, path, problems):
             if value not in allowed:
-                problems.append(problem(value, path, f"Member must satisfy enum value set: [{listed}]"))
+                problems.append(problem(value, path, enum_text))
 
         tests.append(test_enum)
     listed_members = dict(style.enum_lists).get(shape_name)

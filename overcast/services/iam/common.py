@@ -20,6 +20,7 @@ UTC = datetime.UTC
 # IAM's unique-id prefixes (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html)
 ROLE_ID, USER_ID, GROUP_ID, POLICY_ID, PROFILE_ID = "AROA", "AIDA", "AGPA", "ANPA", "AIPA"
 ACCESS_KEY, TEMPORARY_KEY = "AKIA", "ASIA"
+SERVICE_CREDENTIAL_ID = "ACCA"  # a context-specific credential
 
 
 def new_id(prefix: str, length: int = 17) -> str:
@@ -40,6 +41,11 @@ def new_access_key_id(prefix: str = ACCESS_KEY) -> str:
 
 def new_secret() -> str:
     return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+
+
+def new_service_password() -> str:
+    """A service-specific credential's password: 44 characters, as CodeCommit's Git passwords."""
+    return base64.b64encode(secrets.token_bytes(33)).decode()
 
 
 def now() -> float:

@@ -13,7 +13,7 @@ import uuid
 import orjson
 
 from overcast.aws import tags as reserved_tags
-from overcast.aws.errors import AwsError
+from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
 from overcast.services.iam import common
 from overcast.services.iam.common import (
@@ -36,7 +36,7 @@ from overcast.services.iam.policies import (
     is_aws_managed,
 )
 from overcast.services.iam.service_roles import SERVICE_ROLE_POLICY_ARNS, SERVICE_ROLES
-from overcast.services.iam.store import Entity, IamStore, ManagedPolicy
+from overcast.services.iam.store import Entity, IamStore, ManagedPolicy, ServiceCredential
 
 ROLE, USER, GROUP, PROFILE = "role", "user", "group", "instance-profile"
 _KIND_LABEL = {ROLE: "role", USER: "user", GROUP: "group"}
@@ -48,6 +48,11 @@ _INLINE_QUOTA = {ROLE: 10240, USER: 2048, GROUP: 5120}  # aggregate inline polic
 _POLICY_ARN = re.compile(r"arn:aws[\w-]*:iam::(\d{12}|aws):policy((?:/[\x21-\x7e]*)?/)([\w+=,.@-]+)", re.ASCII)
 _AWS_POLICY_CREATED = 1423247985.0  # 2015-02-06T18:39:45Z, when most AWS managed policies appeared
 _SERVICE_ROLE_PATH = "/aws-service-role/"
+# Services that take service-specific credentials (IAM User Guide, "Service-specific credentials
+# for IAM users"): CodeCommit's Git credentials and Amazon Keyspaces' Cassandra credentials. Bedrock's
+# API keys are service-specific credentials too, but expire and have their own shape: not supported.
+_CREDENTIAL_SERVICES = ("codecommit.amazonaws.com", "cassandra.amazonaws.com")
+_BEDROCK = "bedrock.amazonaws.com"
 _DELETION_TASK = re.compile(r"task/aws-service-role/[\w.-]+/[\w+=,.@-]+/[0-9a-f-]{36}")
 
 
@@ -763,6 +768,8 @@ class IamProvider(Provider):
         user = self._get(ctx, USER, params.get("UserName"))
         if self.store.access_keys(ctx.account, user.id):
             raise _conflict("Cannot delete entity, must delete access keys first.")
+        if self.store.service_credentials(ctx.account, user.id):
+            raise _conflict("Cannot delete entity, must remove referenced objects first.")
         if self.store.containers(ctx.account, user.id):
             raise _conflict("Cannot delete entity, must remove users from group first.")
         self._check_no_policies(ctx, user)
@@ -868,6 +875,93 @@ class IamProvider(Provider):
             "UserName": user.name if user else None,
             "AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"},
         }
+
+    # -- service-specific credentials (CodeCommit Git, Amazon Keyspaces) ----------------------
+
+    @staticmethod
+    def _credential_service(service: str | None) -> str:
+        if service == _BEDROCK:
+            raise not_implemented("Service-specific credentials for Amazon Bedrock (API keys)")
+        if service not in _CREDENTIAL_SERVICES:
+            raise AwsError("NoSuchEntity", f"No such service {service} is supported for Service Specific Credentials", 404)
+        return service
+
+    def _credential(self, ctx, params: dict) -> tuple[Entity, ServiceCredential]:
+        # the id's pattern and length, and the status's values, are checked against the model
+        credential_id = params["ServiceSpecificCredentialId"]
+        user = self._key_owner(ctx, params)
+        credential = self.store.service_credential(ctx.account, user.id, credential_id)
+        if credential is None:
+            raise AwsError("NoSuchEntity", f"No such credential {credential_id} exists", 404)
+        return user, credential
+
+    @staticmethod
+    def _credential_out(user: Entity, credential: ServiceCredential, password: bool = False) -> dict:
+        output = {
+            "UserName": user.name,
+            "Status": credential.status,
+            "ServiceUserName": credential.service_user_name,
+            "CreateDate": as_datetime(credential.created),
+            "ServiceSpecificCredentialId": credential.id,
+            "ServiceName": credential.service,
+        }
+        if password:
+            output["ServicePassword"] = credential.password
+        return output
+
+    def create_service_specific_credential(self, ctx, params: dict) -> dict:
+        user = self._get(ctx, USER, params.get("UserName"))
+        service = self._credential_service(params.get("ServiceName"))
+        if params.get("CredentialAgeDays") is not None:
+            raise not_implemented("Expiring service-specific credentials (CredentialAgeDays)")
+        with self.db.transaction():
+            existing = [c for c in self.store.service_credentials(ctx.account, user.id) if c.service == service]
+            if len(existing) >= 2:
+                raise AwsError("LimitExceeded", "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2", 409)
+            credential = ServiceCredential(
+                id=new_id(common.SERVICE_CREDENTIAL_ID), account=ctx.account, user_id=user.id, service=service,
+                service_user_name=f"{user.name}-at-{ctx.account}", password=common.new_service_password(),
+                status="Active", created=now(),
+            )
+            self.store.add_service_credential(credential)
+        return {"ServiceSpecificCredential": self._credential_out(user, credential, password=True)}
+
+    def list_service_specific_credentials(self, ctx, params: dict) -> dict:
+        service = params.get("ServiceName")
+        if service is not None:
+            self._credential_service(service)
+        if params.get("AllUsers"):
+            credentials = self.store.service_credentials(ctx.account)
+        else:
+            credentials = self.store.service_credentials(ctx.account, self._key_owner(ctx, params).id)
+        users = {}
+        items = []
+        for credential in credentials:
+            if service is not None and credential.service != service:
+                continue
+            user = users.get(credential.user_id) or self.store.entity_by_id(credential.user_id)
+            users[credential.user_id] = user
+            items.append(self._credential_out(user, credential))
+        if params.get("Marker") is None and params.get("MaxItems") is None:
+            return {"ServiceSpecificCredentials": items}  # AWS's answer names no IsTruncated then
+        page, more = paginate(items, params, key=lambda c: f"{c['CreateDate'].timestamp():020.3f}{c['ServiceSpecificCredentialId']}")
+        return {"ServiceSpecificCredentials": page, **more}
+
+    def update_service_specific_credential(self, ctx, params: dict) -> dict:
+        _, credential = self._credential(ctx, params)
+        self.store.update_service_credential(credential.id, status=params["Status"])
+        return {}
+
+    def reset_service_specific_credential(self, ctx, params: dict) -> dict:
+        user, credential = self._credential(ctx, params)
+        credential.password = common.new_service_password()
+        self.store.update_service_credential(credential.id, password=credential.password)
+        return {"ServiceSpecificCredential": self._credential_out(user, credential, password=True)}
+
+    def delete_service_specific_credential(self, ctx, params: dict) -> dict:
+        _, credential = self._credential(ctx, params)
+        self.store.delete_service_credential(credential.id)
+        return {}
 
     # == groups ===================================================================================
 

@@ -89,6 +89,19 @@ MIGRATIONS = [
     );
     CREATE INDEX iam_access_keys_by_user ON iam_access_keys(account, user_id);
     """,
+    """
+    CREATE TABLE iam_service_credentials (
+        id TEXT PRIMARY KEY,             -- ServiceSpecificCredentialId
+        account TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        service TEXT NOT NULL,           -- e.g. codecommit.amazonaws.com
+        service_user_name TEXT NOT NULL,
+        password TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE INDEX iam_service_credentials_by_user ON iam_service_credentials(account, user_id);
+    """,
 ]
 
 _ENTITY_COLUMNS = "account, kind, name, id, arn, path, created, description, assume_policy, max_session, boundary"
@@ -121,6 +134,21 @@ class ManagedPolicy:
     next_version: int
     created: float
     updated: float
+
+
+@dataclass(slots=True)
+class ServiceCredential:
+    id: str
+    account: str
+    user_id: str
+    service: str
+    service_user_name: str
+    password: str
+    status: str
+    created: float
+
+
+_CREDENTIAL_COLUMNS = "id, account, user_id, service, service_user_name, password, status, created"
 
 
 class IamStore:
@@ -426,3 +454,38 @@ class IamStore:
             "DELETE FROM iam_access_keys WHERE account = ? AND user_id = ? AND key_id = ?",
             (account, user_id, key_id),
         ) == 1
+
+    # -- service-specific credentials --------------------------------------------------------
+
+    def add_service_credential(self, credential: ServiceCredential) -> None:
+        self.db.execute(
+            f"INSERT INTO iam_service_credentials({_CREDENTIAL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+            (credential.id, credential.account, credential.user_id, credential.service,
+             credential.service_user_name, credential.password, credential.status, credential.created),
+        )
+
+    def service_credentials(self, account: str, user_id: str | None = None) -> list[ServiceCredential]:
+        """An account's credentials (one user's when user_id is given), oldest first."""
+        where, args = "account = ?", [account]
+        if user_id is not None:
+            where, args = where + " AND user_id = ?", args + [user_id]
+        rows = self.db.query(
+            f"SELECT {_CREDENTIAL_COLUMNS} FROM iam_service_credentials WHERE {where} ORDER BY created, id", tuple(args)
+        )
+        return [ServiceCredential(*row) for row in rows]
+
+    def service_credential(self, account: str, user_id: str, credential_id: str) -> ServiceCredential | None:
+        row = self.db.query_one(
+            f"SELECT {_CREDENTIAL_COLUMNS} FROM iam_service_credentials WHERE account = ? AND user_id = ? AND id = ?",
+            (account, user_id, credential_id),
+        )
+        return ServiceCredential(*row) if row else None
+
+    def update_service_credential(self, credential_id: str, **columns) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        self.db.execute(
+            f"UPDATE iam_service_credentials SET {assignments} WHERE id = ?", (*columns.values(), credential_id)
+        )
+
+    def delete_service_credential(self, credential_id: str) -> None:
+        self.db.execute("DELETE FROM iam_service_credentials WHERE id = ?", (credential_id,))
