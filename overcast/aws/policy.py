@@ -143,6 +143,33 @@ def evaluate(policy, request: Request) -> str | None:
     return decision
 
 
+def statements(policy) -> list:
+    """A policy's statements as a list (Statement may be one object); [] when there are none."""
+    doc = parse(policy)
+    found = doc.get("Statement") if doc is not None else None
+    if isinstance(found, dict):
+        return [found]
+    return found if isinstance(found, list) else []
+
+
+def applies(statement, request: Request, *, conditions: bool = True) -> bool:
+    """Whether one statement applies to a request (its principal, action, resource and, unless
+    `conditions` is False, its conditions), whatever its effect."""
+    if not isinstance(statement, dict):
+        return False
+    if not conditions:
+        statement = {key: value for key, value in statement.items() if key != "Condition"}
+    return _applies(statement, request)
+
+
+def condition_keys(statement) -> set[str]:
+    """The condition keys a statement tests, as the policy writes them."""
+    condition = statement.get("Condition") if isinstance(statement, dict) else None
+    if not isinstance(condition, dict):
+        return set()
+    return {key for block in condition.values() if isinstance(block, dict) for key in block}
+
+
 def allows(policy, request: Request, owner_account: str) -> bool:
     """Whether a request may use a resource of `owner_account`: always within the owner's own
     account (IAM is not enforced there, and a service delivering for a resource of the same

@@ -12,10 +12,11 @@ import uuid
 
 import orjson
 
+from overcast.aws import policy as evaluator
 from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
-from overcast.services.iam import common
+from overcast.services.iam import common, simulate
 from overcast.services.iam.common import (
     as_datetime,
     check_name,
@@ -962,6 +963,93 @@ class IamProvider(Provider):
         _, credential = self._credential(ctx, params)
         self.store.delete_service_credential(credential.id)
         return {}
+
+    # == the policy simulator ======================================================================
+
+    def _managed_document(self, ctx, arn: str) -> str:
+        view = self._policy_view(ctx, arn)
+        if view["aws"]:
+            return aws_managed(arn)[3]
+        return self.store.version(ctx.account, arn, view["default_version"])[1]
+
+    def _entity_sources(self, ctx, entity: Entity, excluded: set[str]) -> list[simulate.PolicySource]:
+        """An entity's inline and attached policies, as the simulator's policy sources."""
+        sources = [simulate.PolicySource(name, simulate.IDENTITY_TYPE, document)
+                   for name, document in self.store.inline_all(ctx.account, entity.id)]
+        for arn in self.store.attached(ctx.account, entity.id):
+            if arn not in excluded:
+                sources.append(simulate.PolicySource(arn.rsplit("/", 1)[1], simulate.IDENTITY_TYPE,
+                                                     self._managed_document(ctx, arn)))
+        return sources
+
+    def _source_entity(self, ctx, arn: str) -> tuple[str, Entity]:
+        match = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):(user|group|role)((?:/[\x21-\x7e]*)?/)([\w+=,.@-]+)", arn,
+                             re.ASCII)
+        if match is None:
+            raise AwsError("InvalidInput", f"Invalid Entity Arn: {arn} does not clearly define entity type and name.", 400)
+        account, kind, _, name = match.groups()
+        entity = self.store.entity(account, kind, name) if account == ctx.account else None
+        if entity is None or entity.arn != arn:
+            raise _not_found(kind, name)
+        return kind, entity
+
+    @staticmethod
+    def _input_sources(documents: list | None, member: str) -> list[simulate.PolicySource]:
+        """Policies given in the request, checked as IAM checks identity policies."""
+        sources = []
+        for number, document in enumerate(documents or [], start=1):
+            try:
+                check_document(document, member=member)
+            except AwsError as error:
+                raise AwsError("InvalidInput", error.message, 400) from None
+            sources.append(simulate.PolicySource(f"{member}.{number}", simulate.IDENTITY_TYPE, document))
+        return sources
+
+    def _simulate(self, ctx, params: dict, identity: list, boundaries: list, principal_arn: str) -> dict:
+        if params.get("ResourceHandlingOption") is not None:
+            raise not_implemented("The policy simulator's EC2 scenarios (ResourceHandlingOption)")
+        caller = params.get("CallerArn") or principal_arn
+        principal_account = caller.split(":")[4] if caller.count(":") >= 5 else ctx.account
+        owner = params.get("ResourceOwner")
+        owner_account = owner.split(":")[4] if owner and owner.count(":") >= 5 else owner or principal_account
+        resource_policy = params.get("ResourcePolicy")
+        simulation = simulate.Simulation(
+            identity=identity,
+            boundaries=boundaries,
+            resource_policy=simulate.PolicySource("ResourcePolicy", simulate.RESOURCE_TYPE, resource_policy)
+            if resource_policy else None,
+            principal=evaluator.Principal(principal_account, caller if ":root" not in caller else ""),
+            context=simulate.context_from_entries(params.get("ContextEntries")),
+            cross_account=owner_account != principal_account,
+        )
+        results = simulate.simulate(simulation, params.get("ActionNames") or [], params.get("ResourceArns") or ["*"])
+        numbered = [(f"{i:06d}", r) for i, r in enumerate(results)]
+        page, more = paginate(numbered, params, key=lambda item: item[0])
+        return {"EvaluationResults": [r for _, r in page], **more}
+
+    def simulate_principal_policy(self, ctx, params: dict) -> dict:
+        arn = params["PolicySourceArn"]
+        kind, entity = self._source_entity(ctx, arn)
+        excluded = set(params.get("PolicyExclusionList") or [])
+        identity = self._entity_sources(ctx, entity, excluded)
+        if kind == USER:
+            for group in self.store.containers(ctx.account, entity.id):
+                identity += self._entity_sources(ctx, group, excluded)
+        identity += self._input_sources(params.get("PolicyInputList"), "PolicyInputList")
+        boundaries = self._input_sources(params.get("PermissionsBoundaryPolicyInputList"),
+                                         "PermissionsBoundaryPolicyInputList")
+        if not boundaries and entity.boundary:
+            boundaries = [simulate.PolicySource(entity.boundary.rsplit("/", 1)[1], "PermissionsBoundaryPolicy",
+                                                self._managed_document(ctx, entity.boundary))]
+        return self._simulate(ctx, params, identity, boundaries, arn)
+
+    def simulate_custom_policy(self, ctx, params: dict) -> dict:
+        if params.get("OrderedOrganizationPolicyInputList"):
+            raise not_implemented("Simulating organization policies (OrderedOrganizationPolicyInputList)")
+        identity = self._input_sources(params.get("PolicyInputList"), "PolicyInputList")
+        boundaries = self._input_sources(params.get("PermissionsBoundaryPolicyInputList"),
+                                         "PermissionsBoundaryPolicyInputList")
+        return self._simulate(ctx, params, identity, boundaries, f"arn:aws:iam::{ctx.account}:root")
 
     # == groups ===================================================================================
 
