@@ -294,6 +294,13 @@ def test_attach_policy_with_invalid_arn_is_invalid_input(iam, role):
     assert _error(excinfo) == (400, "InvalidInput", "ARN arn:aws:s3:::not-a-policy is not valid.")
 
 
+@pytest.mark.parametrize("value", ["longpolicynamebutnoarn", "arn:aws:iam::a-policy-name"])
+def test_attach_policy_with_something_not_an_arn_is_validation_error(iam, role, value):
+    with pytest.raises(ClientError) as excinfo:
+        iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=value)
+    assert _error(excinfo) == (400, "ValidationError", "Invalid ARN:  Could not be parsed!")
+
+
 def test_attach_policy_to_missing_role_is_no_such_entity(iam):
     with pytest.raises(ClientError) as excinfo:
         iam.attach_role_policy(RoleName="missing-role-x", PolicyArn=BASIC)

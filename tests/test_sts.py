@@ -381,3 +381,13 @@ def test_assumed_role_credentials_act_in_the_roles_account(client, endpoint, uni
     session_iam.create_role(RoleName=name, AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}')
     created = make_client(endpoint, "iam", access_key="222233334444").get_role(RoleName=name)["Role"]
     assert created["Arn"] == f"arn:aws:iam::222233334444:role/{name}"
+
+
+def test_get_user_without_name_as_a_role_session_is_validation_error(client, endpoint):
+    result = client("sts").assume_role(RoleArn="arn:aws:iam::000000000000:role/anything", RoleSessionName="no-user")
+    with pytest.raises(ClientError) as excinfo:
+        _client_with(endpoint, "iam", result["Credentials"]).get_user()
+    error = excinfo.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "ValidationError", "1 validation error detected: Must specify userName when calling with non-User credentials"
+    )

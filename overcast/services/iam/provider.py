@@ -178,6 +178,8 @@ class IamProvider(Provider):
             raise validation_error(["Value null at 'policyArn' failed to satisfy constraint: Member must not be null"])
         match = _POLICY_ARN.fullmatch(arn)
         if match is None:
+            if not arn.startswith("arn:") or arn.count(":") < 5:  # not an ARN at all (a policy's name...)
+                raise AwsError("ValidationError", "Invalid ARN:  Could not be parsed!", 400)
             raise _invalid_arn(arn)
         return match.group(1), match.group(2), match.group(3)
 
@@ -741,6 +743,9 @@ class IamProvider(Provider):
     def get_user(self, ctx, params: dict) -> dict:
         if params.get("UserName") is None:
             user = self._caller_user(ctx)
+            session = bool(ctx.principal) and ":user/" not in ctx.principal  # a role's or federated user's
+            if user is None and session:
+                raise validation_error(["Must specify userName when calling with non-User credentials"])
             if user is None:  # root credentials: IAM answers with the account's root user
                 return {"User": {"Path": "/", "UserId": ctx.account, "Arn": f"arn:aws:iam::{ctx.account}:root",
                                  "CreateDate": as_datetime(self.providers.started_at)}}
