@@ -833,6 +833,55 @@ Outputs:
         iam.get_role(RoleName=out["Role"])
 
 
+def test_iam_access_key_service_linked_role_and_untagged_user(cf, client, unique_name):
+    name = unique_name("iamkeys")
+    body = """
+Parameters:
+  Status: {Type: String, Default: Active}
+  Serial: {Type: String, Default: "1"}
+Resources:
+  User:
+    Type: AWS::IAM::User
+    Properties: {UserName: USER}
+  Key:
+    Type: AWS::IAM::AccessKey
+    DependsOn: User
+    Properties: {UserName: USER, Status: !Ref Status, Serial: !Ref Serial}
+  Linked:
+    Type: AWS::IAM::ServiceLinkedRole
+    Properties: {AWSServiceName: elasticbeanstalk.amazonaws.com, Description: made by a stack}
+  Lambda:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: ALLOW, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]}
+Outputs:
+  KeyId: {Value: !Ref Key}
+  Secret: {Value: !GetAtt Key.SecretAccessKey}
+  Linked: {Value: !Ref Linked}
+""".replace("USER", f"{name}-user")
+    cf.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"])
+    out = outputs(wait(cf, "stack_create_complete", name))
+    iam = client("iam")
+    [key] = iam.list_access_keys(UserName=f"{name}-user")["AccessKeyMetadata"]
+    assert (key["AccessKeyId"], key["Status"]) == (out["KeyId"], "Active")
+    assert len(out["Secret"]) == 40
+    assert "Tags" not in iam.get_user(UserName=f"{name}-user")["User"]  # AWS tags no user a stack makes
+    linked = iam.get_role(RoleName=out["Linked"])["Role"]
+    assert (linked["RoleName"], linked["Description"]) == ("AWSServiceRoleForElasticBeanstalk", "made by a stack")
+
+    cf.update_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
+                    Parameters=[{"ParameterKey": "Status", "ParameterValue": "Inactive"},
+                                {"ParameterKey": "Serial", "ParameterValue": "2"}])
+    updated = outputs(wait(cf, "stack_update_complete", name))
+    assert updated["KeyId"] != out["KeyId"]  # a new Serial replaces the key
+    [key] = iam.list_access_keys(UserName=f"{name}-user")["AccessKeyMetadata"]
+    assert (key["AccessKeyId"], key["Status"]) == (updated["KeyId"], "Inactive")
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    with pytest.raises(ClientError):
+        iam.get_role(RoleName="AWSServiceRoleForElasticBeanstalk")
+
+
 def test_stack_events_are_published_to_notification_arns(cf, client, unique_name):
     sns, sqs = client("sns"), client("sqs")
     name = unique_name("notify")

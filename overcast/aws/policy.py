@@ -135,12 +135,18 @@ def evaluate(policy, request: Request) -> str | None:
     for statement in statements:
         if not isinstance(statement, dict) or not _applies(statement, request):
             continue
-        effect = statement.get("Effect")
+        effect = _effect(statement)
         if effect == DENY:
             return DENY
         if effect == ALLOW:
             decision = ALLOW
     return decision
+
+
+def _effect(statement: dict):
+    """A statement's Effect; IAM takes a trust policy's in any case ("ALLOW")."""
+    effect = statement.get("Effect")
+    return effect.capitalize() if isinstance(effect, str) else effect
 
 
 def statements(policy) -> list:

@@ -50,6 +50,8 @@ def check_document(document: str | None, *, trust: bool = False, member: str = "
         if not isinstance(statement, dict) or not set(statement) <= _STATEMENT_KEYS:
             raise malformed("Syntax errors in policy.")
         effect = statement.get("Effect")
+        if trust and isinstance(effect, str):
+            effect = effect.capitalize()  # AWS accepted "ALLOW" in a trust policy (a role made by a stack)
         if effect not in ("Allow", "Deny"):
             raise malformed("Syntax errors in policy." if effect is None else f"Invalid effect: {effect}")
         if "Action" not in statement and "NotAction" not in statement:

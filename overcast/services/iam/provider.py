@@ -396,8 +396,7 @@ class IamProvider(Provider):
         return {}
 
     def update_role_description(self, ctx, params: dict) -> dict:
-        role = self._get(ctx, ROLE, params.get("RoleName"))
-        self._check_modifiable(role)
+        role = self._get(ctx, ROLE, params.get("RoleName"))  # a service-linked role's description may change too
         self._check_description(params.get("Description"))
         self.store.update_entity(role.id, description=params.get("Description"))
         return {"Role": self._role_out(ctx, self.store.entity_by_id(role.id))}

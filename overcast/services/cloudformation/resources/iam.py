@@ -300,3 +300,49 @@ class InstanceProfile(ResourceType):
             await _quietly(op, "iam", "RemoveRoleFromInstanceProfile", {"InstanceProfileName": op.physical_id,
                                                                         "RoleName": role})
         await op.call("iam", "DeleteInstanceProfile", {"InstanceProfileName": op.physical_id})
+
+
+class AccessKey(ResourceType):
+    """An IAM user's access key. Ref is its id; GetAtt SecretAccessKey its secret. A new Serial
+    (or user) replaces the key, as the type's schema says; a new Status updates it."""
+
+    type_name = "AWS::IAM::AccessKey"
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        key = (await op.call("iam", "CreateAccessKey", {"UserName": props.get("UserName")}))["AccessKey"]
+        if (props.get("Status") or "Active") != "Active":
+            await op.call("iam", "UpdateAccessKey", {"UserName": props.get("UserName"),
+                                                     "AccessKeyId": key["AccessKeyId"], "Status": props["Status"]})
+        return key["AccessKeyId"], {"SecretAccessKey": key["SecretAccessKey"]}
+
+    async def update(self, op: ResourceOp):
+        await op.call("iam", "UpdateAccessKey", {"UserName": op.properties.get("UserName"),
+                                                 "AccessKeyId": op.physical_id,
+                                                 "Status": op.properties.get("Status") or "Active"})
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        await _quietly(op, "iam", "DeleteAccessKey", {"UserName": op.properties.get("UserName"),
+                                                      "AccessKeyId": op.physical_id})
+
+
+class ServiceLinkedRole(ResourceType):
+    """A service-linked role, made by IAM from its facts about the service. Ref is its name."""
+
+    type_name = "AWS::IAM::ServiceLinkedRole"
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        role = (await op.call("iam", "CreateServiceLinkedRole", {
+            "AWSServiceName": props.get("AWSServiceName"), "CustomSuffix": props.get("CustomSuffix"),
+            "Description": props.get("Description")}))["Role"]
+        return role["RoleName"], {"RoleName": role["RoleName"]}
+
+    async def update(self, op: ResourceOp):
+        await op.call("iam", "UpdateRoleDescription", {"RoleName": op.physical_id,
+                                                       "Description": op.properties.get("Description") or ""})
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        await _quietly(op, "iam", "DeleteServiceLinkedRole", {"RoleName": op.physical_id})
