@@ -85,9 +85,11 @@ def with_stack_tags(schema: schemas.TypeSchema | None, properties: dict, tags) -
 
 # Types whose resources AWS leaves without the aws:cloudformation:* tags: a nested stack (its own
 # resources get its own), SQS queues (ListQueueTags of a queue a stack made shows only the
-# template's tags: LocalStack's AWS-recorded resource_providers/test_aws_sqs_queue snapshots) and
-# IAM users (GetUser of a user a stack made shows no tags: resource_providers/aws_iam_user).
-_WITHOUT_SYSTEM_TAGS = frozenset({"AWS::CloudFormation::Stack", "AWS::SQS::Queue", "AWS::IAM::User"})
+# template's tags: LocalStack's AWS-recorded resource_providers/test_aws_sqs_queue snapshots),
+# IAM users and server certificates (GetUser and GetServerCertificate of those a stack made show
+# no such tags: iam/resource_providers' aws_iam_user and test_server_certificate snapshots).
+_WITHOUT_SYSTEM_TAGS = frozenset({"AWS::CloudFormation::Stack", "AWS::SQS::Queue", "AWS::IAM::User",
+                                  "AWS::IAM::ServerCertificate"})
 
 
 def system_tags(stack: dict, logical_id: str, type_name: str) -> list[dict]:

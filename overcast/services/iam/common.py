@@ -21,6 +21,7 @@ UTC = datetime.UTC
 ROLE_ID, USER_ID, GROUP_ID, POLICY_ID, PROFILE_ID = "AROA", "AIDA", "AGPA", "ANPA", "AIPA"
 ACCESS_KEY, TEMPORARY_KEY = "AKIA", "ASIA"
 SERVICE_CREDENTIAL_ID = "ACCA"  # a context-specific credential
+SERVER_CERTIFICATE_ID = "ASCA"
 
 
 def new_id(prefix: str, length: int = 17) -> str:

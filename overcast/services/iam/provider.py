@@ -16,7 +16,7 @@ from overcast.aws import policy as evaluator
 from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError, not_implemented
 from overcast.services.base import Provider
-from overcast.services.iam import common, simulate
+from overcast.services.iam import certificates, common, simulate
 from overcast.services.iam.common import (
     as_datetime,
     check_name,
@@ -37,7 +37,7 @@ from overcast.services.iam.policies import (
     is_aws_managed,
 )
 from overcast.services.iam.service_roles import SERVICE_ROLE_POLICY_ARNS, SERVICE_ROLES
-from overcast.services.iam.store import Entity, IamStore, ManagedPolicy, ServiceCredential
+from overcast.services.iam.store import Entity, IamStore, ManagedPolicy, ServerCertificate, ServiceCredential
 
 ROLE, USER, GROUP, PROFILE = "role", "user", "group", "instance-profile"
 _KIND_LABEL = {ROLE: "role", USER: "user", GROUP: "group"}
@@ -967,6 +967,86 @@ class IamProvider(Provider):
         _, credential = self._credential(ctx, params)
         self.store.delete_service_credential(credential.id)
         return {}
+
+    # == server certificates =======================================================================
+
+    def _certificate(self, ctx, name: str) -> ServerCertificate:
+        certificate = self.store.server_certificate(ctx.account, name)
+        if certificate is None:
+            raise AwsError("NoSuchEntity", f"The Server Certificate with name {name} cannot be found.", 404)
+        return certificate
+
+    @staticmethod
+    def _certificate_metadata(ctx, certificate: ServerCertificate) -> dict:
+        return {
+            "Path": certificate.path,
+            "ServerCertificateName": certificate.name,
+            "ServerCertificateId": certificate.id,
+            "Arn": f"arn:aws:iam::{ctx.account}:server-certificate{certificate.path}{certificate.name}",
+            "UploadDate": as_datetime(certificate.uploaded),
+            "Expiration": as_datetime(certificate.expires),
+        }
+
+    def upload_server_certificate(self, ctx, params: dict) -> dict:
+        name = params["ServerCertificateName"]
+        path = check_path(params.get("Path"))
+        tags = params.get("Tags")
+        self._check_tags(tags)
+        self._refuse_reserved(ctx, [t["Key"] for t in tags or []])
+        expires = certificates.check(params["CertificateBody"], params["PrivateKey"], params.get("CertificateChain"))
+        certificate = ServerCertificate(
+            account=ctx.account, name=name, id=new_id(common.SERVER_CERTIFICATE_ID), path=path,
+            body=params["CertificateBody"], chain=params.get("CertificateChain"), uploaded=now(), expires=expires,
+        )
+        with self.db.transaction():
+            if not self.store.add_server_certificate(certificate):
+                raise AwsError("EntityAlreadyExists", f"The Server Certificate with name {name} already exists.", 409)
+            if tags:
+                self.store.put_tags(ctx.account, certificate.id, tags)
+        return _clean({"ServerCertificateMetadata": self._certificate_metadata(ctx, certificate), "Tags": tags or None})
+
+    def get_server_certificate(self, ctx, params: dict) -> dict:
+        certificate = self._certificate(ctx, params["ServerCertificateName"])
+        return {"ServerCertificate": _clean({
+            "ServerCertificateMetadata": self._certificate_metadata(ctx, certificate),
+            "CertificateBody": certificate.body,
+            "CertificateChain": certificate.chain,
+            "Tags": self.store.tags(ctx.account, certificate.id),
+        })}
+
+    def list_server_certificates(self, ctx, params: dict) -> dict:
+        prefix = check_path(params.get("PathPrefix"), "PathPrefix", prefix=True)
+        page, more = paginate(self.store.server_certificates(ctx.account, prefix), params, key=lambda c: c.name.lower())
+        return {"ServerCertificateMetadataList": [self._certificate_metadata(ctx, c) for c in page], **more}
+
+    def update_server_certificate(self, ctx, params: dict) -> dict:
+        certificate = self._certificate(ctx, params["ServerCertificateName"])
+        name = params.get("NewServerCertificateName") or certificate.name
+        path = params.get("NewPath") or certificate.path
+        with self.db.transaction():
+            other = self.store.server_certificate(ctx.account, name)
+            if other is not None and other.id != certificate.id:
+                raise AwsError("EntityAlreadyExists", f"The Server Certificate with name {name} already exists.", 409)
+            self.store.update_server_certificate(ctx.account, certificate.id, name, path)
+        return {}
+
+    def delete_server_certificate(self, ctx, params: dict) -> dict:
+        certificate = self._certificate(ctx, params["ServerCertificateName"])
+        self.store.delete_server_certificate(ctx.account, certificate.id)
+        return {}
+
+    def tag_server_certificate(self, ctx, params: dict) -> dict:
+        certificate = self._certificate(ctx, params["ServerCertificateName"])
+        self._tag(ctx, certificate.id, params.get("Tags"), "TagsPerServerCertificate")
+        return {}
+
+    def untag_server_certificate(self, ctx, params: dict) -> dict:
+        certificate = self._certificate(ctx, params["ServerCertificateName"])
+        self._untag(ctx, certificate.id, params.get("TagKeys") or [])
+        return {}
+
+    def list_server_certificate_tags(self, ctx, params: dict) -> dict:
+        return self._list_tags(ctx, self._certificate(ctx, params["ServerCertificateName"]).id, params)
 
     # == the policy simulator ======================================================================
 

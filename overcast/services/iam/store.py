@@ -101,6 +101,17 @@ MIGRATIONS = [
         created REAL NOT NULL
     );
     CREATE INDEX iam_service_credentials_by_user ON iam_service_credentials(account, user_id);
+    CREATE TABLE iam_server_certificates (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        id TEXT NOT NULL UNIQUE,         -- ServerCertificateId
+        path TEXT NOT NULL,
+        body TEXT NOT NULL,              -- the PEM certificate (the private key is checked, never kept)
+        chain TEXT,
+        uploaded REAL NOT NULL,
+        expires REAL NOT NULL,
+        PRIMARY KEY (account, name)
+    );
     """,
 ]
 
@@ -149,6 +160,21 @@ class ServiceCredential:
 
 
 _CREDENTIAL_COLUMNS = "id, account, user_id, service, service_user_name, password, status, created"
+
+
+@dataclass(slots=True)
+class ServerCertificate:
+    account: str
+    name: str
+    id: str
+    path: str
+    body: str
+    chain: str | None
+    uploaded: float
+    expires: float
+
+
+_CERTIFICATE_COLUMNS = "account, name, id, path, body, chain, uploaded, expires"
 
 
 class IamStore:
@@ -489,3 +515,37 @@ class IamStore:
 
     def delete_service_credential(self, credential_id: str) -> None:
         self.db.execute("DELETE FROM iam_service_credentials WHERE id = ?", (credential_id,))
+
+    # -- server certificates -----------------------------------------------------------------
+
+    def add_server_certificate(self, certificate: ServerCertificate) -> bool:
+        """False when the account has a certificate of that name already."""
+        return self.db.execute(
+            f"INSERT INTO iam_server_certificates({_CERTIFICATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(account, name) DO NOTHING",
+            (certificate.account, certificate.name, certificate.id, certificate.path, certificate.body,
+             certificate.chain, certificate.uploaded, certificate.expires),
+        ) == 1
+
+    def server_certificate(self, account: str, name: str) -> ServerCertificate | None:
+        row = self.db.query_one(
+            f"SELECT {_CERTIFICATE_COLUMNS} FROM iam_server_certificates WHERE account = ? AND name = ?", (account, name)
+        )
+        return ServerCertificate(*row) if row else None
+
+    def server_certificates(self, account: str, path_prefix: str = "/") -> list[ServerCertificate]:
+        rows = self.db.query(
+            f"SELECT {_CERTIFICATE_COLUMNS} FROM iam_server_certificates WHERE account = ? AND substr(path, 1, ?) = ? "
+            "ORDER BY lower(name)",
+            (account, len(path_prefix), path_prefix),
+        )
+        return [ServerCertificate(*row) for row in rows]
+
+    def update_server_certificate(self, account: str, certificate_id: str, name: str, path: str) -> None:
+        self.db.execute("UPDATE iam_server_certificates SET name = ?, path = ? WHERE account = ? AND id = ?",
+                        (name, path, account, certificate_id))
+
+    def delete_server_certificate(self, account: str, certificate_id: str) -> None:
+        with self.db.transaction():
+            self.db.execute("DELETE FROM iam_server_certificates WHERE account = ? AND id = ?", (account, certificate_id))
+            self.db.execute("DELETE FROM iam_tags WHERE account = ? AND resource_id = ?", (account, certificate_id))

@@ -71,6 +71,7 @@ TYPES: dict[str, str] = {
     "AWS::IAM::ManagedPolicy": _P + "iam:ManagedPolicy",
     "AWS::IAM::Policy": _P + "iam:Policy",
     "AWS::IAM::Role": _P + "iam:Role",
+    "AWS::IAM::ServerCertificate": _P + "iam:ServerCertificate",
     "AWS::IAM::ServiceLinkedRole": _P + "iam:ServiceLinkedRole",
     "AWS::IAM::User": _P + "iam:User",
     "AWS::Kinesis::Stream": _P + "kinesis:Stream",

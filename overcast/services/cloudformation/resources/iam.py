@@ -346,3 +346,36 @@ class ServiceLinkedRole(ResourceType):
 
     async def delete(self, op: ResourceOp):
         await _quietly(op, "iam", "DeleteServiceLinkedRole", {"RoleName": op.physical_id})
+
+
+class ServerCertificate(ResourceType):
+    """An IAM server certificate. Ref is its name; GetAtt Arn its ARN."""
+
+    type_name = "AWS::IAM::ServerCertificate"
+    name_length = 128
+
+    async def create(self, op: ResourceOp):
+        props = op.properties
+        name = op.name("ServerCertificateName", 128)
+        out = await op.call("iam", "UploadServerCertificate", {
+            "ServerCertificateName": name, "Path": props.get("Path"), "CertificateBody": props.get("CertificateBody"),
+            "PrivateKey": props.get("PrivateKey"), "CertificateChain": props.get("CertificateChain"),
+            "Tags": _tags(props) or None})
+        return name, {"Arn": out["ServerCertificateMetadata"]["Arn"]}
+
+    async def update(self, op: ResourceOp):
+        name = op.physical_id
+        if op.properties.get("Path") != op.old_properties.get("Path"):
+            await op.call("iam", "UpdateServerCertificate", {"ServerCertificateName": name,
+                                                             "NewPath": op.properties.get("Path") or "/"})
+        new, old = _tags(op.properties), _tags(op.old_properties)
+        gone = [t["Key"] for t in old if t["Key"] not in {n["Key"] for n in new}]
+        if gone:
+            await op.call("iam", "UntagServerCertificate", {"ServerCertificateName": name, "TagKeys": gone})
+        if new and new != old:
+            await op.call("iam", "TagServerCertificate", {"ServerCertificateName": name, "Tags": new})
+        metadata = (await op.call("iam", "GetServerCertificate", {"ServerCertificateName": name}))["ServerCertificate"]
+        return {"Arn": metadata["ServerCertificateMetadata"]["Arn"]}
+
+    async def delete(self, op: ResourceOp):
+        await _quietly(op, "iam", "DeleteServerCertificate", {"ServerCertificateName": op.physical_id})
