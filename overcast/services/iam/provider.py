@@ -996,7 +996,9 @@ class IamProvider(Provider):
         expires = certificates.check(params["CertificateBody"], params["PrivateKey"], params.get("CertificateChain"))
         certificate = ServerCertificate(
             account=ctx.account, name=name, id=new_id(common.SERVER_CERTIFICATE_ID), path=path,
-            body=params["CertificateBody"], chain=params.get("CertificateChain"), uploaded=now(), expires=expires,
+            # kept without surrounding whitespace, as GetServerCertificate answers (AWS's recorded answer)
+            body=params["CertificateBody"].strip(), chain=(params.get("CertificateChain") or "").strip() or None,
+            uploaded=now(), expires=expires,
         )
         with self.db.transaction():
             if not self.store.add_server_certificate(certificate):
