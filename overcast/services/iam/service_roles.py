@@ -119,6 +119,13 @@ _FACTS: dict[str, tuple[str, str, bool]] = {
     "securityhub.amazonaws.com": ("AWSServiceRoleForSecurityHub", "AWSSecurityHubServiceRolePolicy", False),
     "events.amazonaws.com": ("AWSServiceRoleForCloudWatchEvents", "CloudWatchEventsServiceRolePolicy", False),
     "apprunner.amazonaws.com": ("AWSServiceRoleForAppRunner", "AppRunnerServiceRolePolicy", False),
+    "transitgateway.amazonaws.com": ("AWSServiceRoleForVPCTransitGateway", "AWSVPCTransitGatewayServiceRolePolicy", False),
+    "appsync.amazonaws.com": ("AWSServiceRoleForAppSync", "AWSAppSyncServiceRolePolicy", False),
+    "cloud9.amazonaws.com": ("AWSServiceRoleForAWSCloud9", "AWSCloud9ServiceRolePolicy", False),
+    "inspector2.amazonaws.com": ("AWSServiceRoleForAmazonInspector2", "AmazonInspector2ServiceRolePolicy", False),
+    "macie.amazonaws.com": ("AWSServiceRoleForAmazonMacie", "AmazonMacieServiceRolePolicy", False),
+    "access-analyzer.amazonaws.com": ("AWSServiceRoleForAccessAnalyzer", "AccessAnalyzerServiceRolePolicy", False),
+    "fsx.amazonaws.com": ("AWSServiceRoleForAmazonFSx", "AmazonFSxServiceRolePolicy", False),
 }
 
 SERVICE_ROLES: dict[str, ServiceRole] = {principal: ServiceRole(*facts) for principal, facts in _FACTS.items()}
