@@ -503,8 +503,7 @@ class IamProvider(Provider):
             self.store.attach(ctx.account, role.id, facts.policy_arn)
         output = self._role_out(ctx, role)
         output.pop("RoleLastUsed", None)
-        if params.get("MaxSessionDuration") is None:  # AWS's recorded answers name it only when it was set
-            output.pop("MaxSessionDuration", None)
+        output.pop("MaxSessionDuration", None)  # the answer to the create names neither; GetRole does
         return {"Role": output}
 
     def delete_service_linked_role(self, ctx, params: dict) -> dict:
