@@ -21,8 +21,8 @@ from overcast.aws import policy as evaluator
 ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY = "allowed", "explicitDeny", "implicitDeny"
 IDENTITY_TYPE = "IAM Policy"  # the SourcePolicyType AWS's recorded answers give identity policies
 RESOURCE_TYPE = "resource"
-
-
+# The members of a ResourceSpecificResult (a per-resource decision also carries how the identity
+# and resource policies decided, for EvalDecisionDetails)
 _RESOURCE_RESULT = ("EvalResourceName", "EvalResourceDecision", "MatchedStatements", "MissingContextValues")
 
 
