@@ -157,11 +157,15 @@ LAMBDA = ValidationStyle(
                                   r"\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|"
                                   r"(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)")))
 
+# Step Functions lists the execution statuses in an order of its own (AWS's recorded answers).
+STEPFUNCTIONS = ValidationStyle(enum_order=(("ExecutionStatus", ("SUCCEEDED", "TIMED_OUT", "PENDING_REDRIVE", "ABORTED",
+                                                                  "FAILED", "RUNNING")),))
+
 # Services whose answers differ from their protocol's default, by botocore model name.
 SERVICE_STYLES: dict[str, ValidationStyle] = {"sqs": SQS, "s3": S3, "cognito-idp": COGNITO, "logs": LOGS,
                                               "events": EVENTS, "apigateway": APIGATEWAY,
                                               "cloudwatch": CLOUDWATCH, "kms": KMS, "lambda": LAMBDA,
-                                              "iam": IAM}
+                                              "iam": IAM, "stepfunctions": STEPFUNCTIONS}
 PROTOCOL_STYLES: dict[str, ValidationStyle] = {"query": QUERY, "ec2": QUERY}
 
 

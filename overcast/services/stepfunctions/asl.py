@@ -146,6 +146,8 @@ def _check_state(name, state, states, location, language, found: Diagnostics, na
     if language == "JSONPath":
         for field in ("InputPath", "OutputPath", "ItemsPath", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath"):
             value = state.get(field)
+            if field in ("ErrorPath", "CausePath") and paths.is_valid_intrinsic(value):
+                continue  # (a Fail state's error and cause may be built by an intrinsic function)
             if value is not None and not paths.is_valid_path(value):
                 found.error("SCHEMA_VALIDATION_FAILED", f"The value for the field '{field}' must be a valid JSONPath",
                             f"{location}/{field}")

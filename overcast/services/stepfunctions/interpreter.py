@@ -23,6 +23,7 @@ from overcast.services.stepfunctions.history import Scope, dumps, gather_or_fail
 
 MAX_PAYLOAD = 256 * 1024  # bytes of a state's input or output (States.DataLimitExceeded above)
 NOT_CAUGHT_BY_ALL = {"States.Runtime", "States.DataLimitExceeded"}
+RETRIABLE = ("Task", "Parallel", "Map")  # the state types with Retry and Catch
 
 
 def _check_size(text: str, what: str) -> None:
@@ -71,7 +72,13 @@ class Interpreter:
         with tracing.hop("stepfunctions", "State", resource=run.arn, account=run.account, region=run.region,
                          attributes={"state": name, "type": state["Type"], "taskResource": state.get("Resource") or ""}
                          ) as span:
-            output, next_name = await self._run_state(name, state, value, scope, language, span)
+            # (the variables its JSONPath `$name` paths read; reset after, as a Parallel or Map
+            # state may run its branches' states in this same task)
+            token = paths.VARIABLES.set(scope.variables)
+            try:
+                output, next_name = await self._run_state(name, state, value, scope, language, span)
+            finally:
+                paths.VARIABLES.reset(token)
         return output, next_name
 
     async def _run_state(self, name: str, state: dict, value, scope: Scope, language: str, span):
@@ -87,14 +94,14 @@ class Interpreter:
             scope.last_event = history.add("", scope.last_event)
         if scope.top and self.checkpoint is not None:
             await self.checkpoint({"state": name, "input": value, "variables": scope.variables})
-        context = self.run.context(name, entered, scope.map_item, kind == "Task")
+        context = self.run.context(name, entered, scope.map_item, kind == "Task", kind in RETRIABLE)
         retries: dict[int, int] = {}
         while True:
             try:
                 output, next_name = await self._execute(kind, name, state, value, scope, language, context)
                 break
             except StatesError as error:
-                if kind not in ("Task", "Parallel", "Map"):
+                if kind not in RETRIABLE:
                     raise
                 delay = self._retry_delay(state.get("Retry") or [], error, retries)
                 if delay is not None and self.inspection is not None:

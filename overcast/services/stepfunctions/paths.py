@@ -15,6 +15,7 @@ import math
 import random
 import re
 import uuid
+from contextvars import ContextVar
 from functools import lru_cache
 
 import orjson
@@ -24,6 +25,12 @@ from jsonpath_ng.ext import parse as _parse_jsonpath
 from overcast.services.stepfunctions.errors import StatesError
 
 # -- paths ------------------------------------------------------------------------------------------
+
+# The variables (Assign) of the state being run: in JSONPath a path `$name` or `$name.field...`
+# reads variable `name`. The interpreter sets them around each state; each asyncio task (a Parallel
+# branch, a Map iteration) has its own, so concurrent branches never see each other's.
+VARIABLES: ContextVar[dict | None] = ContextVar("stepfunctions_variables", default=None)
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _SIMPLE = re.compile(r"^\$((\.[A-Za-z_][\w-]*)|(\['[^']*'\])|(\[\d+\]))*$")
 _STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\['([^']*)'\]|\[(\d+)\]")
@@ -40,11 +47,33 @@ def _compile(path: str):
         raise ValueError(f"invalid JSONPath {path!r}: {e}") from None
 
 
+def variable_reference(path: str) -> tuple[str, str] | None:
+    """`$name.rest` -> ("name", "$.rest"); None for a path into the input (`$`, `$.x`, `$[0]`, `$$`)."""
+    m = _VARIABLE.match(path)
+    return None if m is None else (m.group(1), "$" + path[m.end():])
+
+
 def is_valid_path(path: str) -> bool:
+    """A path into the input, the context (`$$.`) or a variable (`$name`)."""
     if not isinstance(path, str) or not path.startswith("$"):
         return False
+    reference = variable_reference(path)
+    if reference is not None:
+        path = reference[1]
+    elif path.startswith("$$"):
+        path = path[1:]
     try:
         _compile(path)
+    except ValueError:
+        return False
+    return True
+
+
+def is_valid_intrinsic(text: str) -> bool:
+    if not isinstance(text, str) or not text.startswith("States."):
+        return False
+    try:
+        parse_intrinsic(text)
     except ValueError:
         return False
     return True
@@ -56,8 +85,20 @@ def is_reference_path(path: str) -> bool:
 
 
 def select(document, path: str, field: str = "InputPath"):
-    """The value `path` selects from `document`; States.Runtime when it selects nothing."""
-    compiled = _compile(path)
+    """The value `path` selects from `document` (or from a variable, `$name...`); States.Runtime
+    when it selects nothing or is no path."""
+    reference = variable_reference(path)
+    if reference is not None:
+        name, rest = reference
+        variables = VARIABLES.get() or {}
+        if name not in variables:
+            raise StatesError("States.Runtime", f"An error occurred while executing the state. Invalid path "
+                                                f"'{path}': the variable '{name}' is not defined")
+        return select(variables[name], rest, field)
+    try:
+        compiled = _compile(path)
+    except ValueError as e:
+        raise StatesError("States.Runtime", f"An error occurred while executing the state. {e}") from None
     if isinstance(compiled, tuple):
         value = document
         for step in compiled:
@@ -70,7 +111,11 @@ def select(document, path: str, field: str = "InputPath"):
                     raise _no_match(field, path, document)
                 value = value[step]
         return value
-    matches = compiled.find(document)
+    try:
+        matches = compiled.find(document)
+    except Exception as e:  # (jsonpath-ng's filters raise what they meet, e.g. comparing a string and a number)
+        raise StatesError("States.Runtime", f"An error occurred while executing the state. Invalid path "
+                                            f"'{path}': {e}") from None
     if not matches:
         if "[?" in path or "*" in path or ".." in path or ":" in path:
             return []  # an indefinite path that matches nothing is an empty list
@@ -91,7 +136,10 @@ def put(document, path: str, value):
     """ResultPath: `value` placed at `path` in a copy of `document` ($ replaces it, null drops it)."""
     if path is None:
         return document
-    steps = _compile(path)
+    try:
+        steps = _compile(path)
+    except ValueError as e:
+        raise StatesError("States.Runtime", f"Invalid path '{path}': {e}") from None
     if not steps:
         return value
     if not isinstance(steps, tuple):

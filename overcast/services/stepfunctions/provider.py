@@ -11,6 +11,7 @@ executions keep no history, as on AWS, and do not survive a restart.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import math
 import re
@@ -70,10 +71,13 @@ class Run:
         self._base = {"Id": arn, "Input": value, "Name": name, "RoleArn": role, "StartTime": iso(started),
                       "RedriveCount": 0}
 
-    def context(self, state_name: str, entered: float, map_item: dict | None, task: bool = False) -> dict:
+    def context(self, state_name: str, entered: float, map_item: dict | None, task: bool = False,
+                retriable: bool = False) -> dict:
         context = {"Execution": self._base,
-                   "State": {"EnteredTime": iso(entered), "Name": state_name, "RetryCount": 0},
+                   "State": {"EnteredTime": iso(entered), "Name": state_name},
                    "StateMachine": {"Id": self.machine_arn, "Name": self.machine_name}}
+        if retriable:  # (RetryCount only in the states that can retry)
+            context["State"]["RetryCount"] = 0
         if task:
             context["Task"] = {"Token": new_token()}
         if map_item is not None:
@@ -290,8 +294,8 @@ class StepFunctionsProvider(Provider):
         now = time.time()
         machine = {"stateMachineArn": arn, "name": name, "status": "ACTIVE", "definition": params["definition"],
                    "roleArn": params["roleArn"], "type": kind, "creationDate": now,
-                   "loggingConfiguration": logging_config, "tracingConfiguration": tracing,
-                   "revisionId": str(uuid.uuid4())}
+                   "loggingConfiguration": logging_config, "tracingConfiguration": tracing}
+        # (no revisionId: AWS gives a machine one at its first update that changes it)
         with self.store.transaction():
             self.store.put_machine(arn, ctx.account, ctx.region, name, machine)
             if params.get("tags"):
@@ -343,7 +347,7 @@ class StepFunctionsProvider(Provider):
             machine["updateDate"] = now
         with self.store.transaction():
             self.store.put_machine(machine["stateMachineArn"], ctx.account, ctx.region, machine["name"], machine)
-            out = {"updateDate": machine.get("updateDate", now), "revisionId": machine["revisionId"]}
+            out = {"updateDate": machine.get("updateDate", now), "revisionId": machine.get("revisionId")}
             if params.get("publish"):
                 out["stateMachineVersionArn"] = self._publish(machine, params.get("versionDescription"))["arn"]
         return out
@@ -363,24 +367,25 @@ class StepFunctionsProvider(Provider):
 
     @staticmethod
     def _page(items: list, params: dict, key: str) -> dict:
-        token = params.get("nextToken") or "0"
-        if not token.isdigit():
-            raise _error("InvalidToken", f"Invalid Token: '{token}'")
-        start = int(token)
+        token = params.get("nextToken")
+        if token is not None and len(token) > 3096:
+            raise _error("ValidationException", f"1 validation error detected: Value '{token}' at 'nextToken' failed "
+                                                "to satisfy constraint: Member must have length less than or equal to 3096")
+        start = _token_offset(token) if token else 0
         limit = params.get("maxResults") or 100
         if limit > 1000:
-            raise _error("ValidationException", "1 validation error detected: Value at 'maxResults' failed to satisfy "
-                                                "constraint: Member must have value less than or equal to 1000")
+            raise _error("ValidationException", f"1 validation error detected: Value '{limit}' at 'maxResults' failed to "
+                                                "satisfy constraint: Member must have value less than or equal to 1000")
         out = {key: items[start:start + limit]}
         if start + limit < len(items):
-            out["nextToken"] = str(start + limit)
+            out["nextToken"] = _page_token(start + limit)
         return out
 
     # -- versions and aliases ------------------------------------------------------------------------
 
     def _publish(self, machine: dict, description: str | None) -> dict:
         versions = self.store.versions(machine["stateMachineArn"])
-        if versions and versions[0]["machine"]["revisionId"] == machine["revisionId"]:
+        if versions and versions[0]["machine"].get("revisionId") == machine.get("revisionId"):
             return versions[0]
         number = (versions[0]["version"] + 1) if versions else 1
         arn = f"{machine['stateMachineArn']}:{number}"
@@ -391,10 +396,10 @@ class StepFunctionsProvider(Provider):
 
     def publish_state_machine_version(self, ctx, params):
         machine = self._machine(ctx, params["stateMachineArn"])
-        if params.get("revisionId") and params["revisionId"] != machine["revisionId"]:
+        if params.get("revisionId") and params["revisionId"] != machine.get("revisionId"):
             raise _error("ConflictException", f"Failed to publish the State Machine version for revision "
                                               f"{params['revisionId']}. The current State Machine revision is "
-                                              f"{machine['revisionId']}.")
+                                              f"{machine.get('revisionId')}.")
         version = self._publish(machine, params.get("description"))
         return {"creationDate": version["creationDate"], "stateMachineVersionArn": version["arn"]}
 
@@ -756,6 +761,7 @@ class StepFunctionsProvider(Provider):
             raise _error("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         run = self._new_run(ctx, machine, arn, name, value, started, History(True, 2))
         self._launch(run, machine, doc)
+        self._announce(doc)  # (EventBridge hears of RUNNING, then of how it ended)
         return {"executionArn": arn, "startDate": started}
 
     def _new_run(self, ctx, machine, arn, name, value, started, history=None) -> Run:
@@ -768,7 +774,7 @@ class StepFunctionsProvider(Provider):
         doc = {"executionArn": arn, "stateMachineArn": machine["stateMachineArn"], "name": name,
                "status": "RUNNING", "startDate": started, "input": input_text, "inputDetails": {"included": True},
                "redriveCount": 0, "_definition": machine["definition"], "_role": machine["roleArn"],
-               "_machine_name": machine["name"], "_type": machine["type"], "_revision": machine["revisionId"]}
+               "_machine_name": machine["name"], "_type": machine["type"], "_revision": machine.get("revisionId")}
         for key, value in (("stateMachineVersionArn", version_arn), ("stateMachineAliasArn", alias_arn),
                            ("traceHeader", trace_header), ("mapRunArn", map_run_arn)):
             if value:
@@ -822,7 +828,8 @@ class StepFunctionsProvider(Provider):
 
         interp = Interpreter(run, self.tasks, checkpoint)
         value = run.input if run.resume_input is None else run.resume_input
-        scope = Scope(variables or {}, run.history.next_id - 1, True)
+        # a fresh execution's first state has previousEventId 0 on AWS (not ExecutionStarted's 1)
+        scope = Scope(variables or {}, 0 if run.history.next_id == 2 else run.history.next_id - 1, True)
         status, output, error, cause = await self._run_definition(interp, definition, value, scope, start_state)
         if status is None:  # the server is stopping: the execution resumes at the next start (or on
             # another node of a cluster, which may have taken it already: its events win)
@@ -860,12 +867,13 @@ class StepFunctionsProvider(Provider):
             history.add("ExecutionSucceeded", previous, executionSucceededEventDetails={
                 "output": dumps(output), "outputDetails": {"truncated": False}})
         elif status == "FAILED":
-            history.add("ExecutionFailed", previous, executionFailedEventDetails={"error": error, "cause": cause})
+            history.add("ExecutionFailed", previous, executionFailedEventDetails=_present(error=error, cause=cause))
         elif status == "TIMED_OUT":
             history.add("ExecutionTimedOut", previous, executionTimedOutEventDetails={"error": error, "cause": cause})
         elif status == "ABORTED":
             stop = self._stops.pop(run.arn, None) or doc.pop("_stop", None) or {}
-            history.add("ExecutionAborted", previous, executionAbortedEventDetails={
+            # (AWS's ExecutionAborted names no previous event: StopExecution comes from outside)
+            history.add("ExecutionAborted", 0, executionAbortedEventDetails={
                 k: v for k, v in (("error", stop.get("error")), ("cause", stop.get("cause"))) if v is not None})
             error, cause = stop.get("error"), stop.get("cause")
         self._finish_doc(doc, status, output, error, cause)
@@ -886,9 +894,9 @@ class StepFunctionsProvider(Provider):
         if status == "SUCCEEDED":
             doc["output"] = dumps(output)
             doc["outputDetails"] = {"included": True}
-        if error is not None:
+        if error:  # (a Fail state without Error or Cause: AWS leaves them out)
             doc["error"] = error
-        if cause is not None:
+        if cause:
             doc["cause"] = cause
         if status != "SUCCEEDED":
             doc["redriveStatus"] = "REDRIVABLE" if status in ("FAILED", "TIMED_OUT", "ABORTED") else "NOT_REDRIVABLE"
@@ -899,8 +907,12 @@ class StepFunctionsProvider(Provider):
         self._wake_finished(doc)
         if self._channel is not None and not doc.get("mapRunArn"):  # (a map's children: its parent collects)
             self._channel.publish(("ended", doc["executionArn"]))
+        self._announce(doc)
+
+    def _announce(self, doc: dict) -> None:
+        """Tell EventBridge the execution's status (a map's children are not announced)."""
         if "events" in self.providers.loaded() and not doc.get("mapRunArn"):
-            asyncio.get_running_loop().create_task(self._status_event(doc))
+            asyncio.get_running_loop().create_task(self._status_event(dict(doc)))
 
     def _wake_finished(self, doc: dict) -> None:
         for future in self._finished.pop(doc["executionArn"], []):
@@ -911,8 +923,10 @@ class StepFunctionsProvider(Provider):
         arn = doc["executionArn"]
         account, region = arn.split(":")[4], arn.split(":")[3]
         detail = {k: doc.get(k) for k in ("executionArn", "stateMachineArn", "name", "status", "input", "output",
+                                          "stateMachineVersionArn", "stateMachineAliasArn", "redriveCount",
                                           "error", "cause")}
         detail.update(startDate=int(doc["startDate"] * 1000), stopDate=int(doc.get("stopDate", 0) * 1000) or None,
+                      redriveDate=int(doc["redriveDate"] * 1000) if doc.get("redriveDate") else None,
                       inputDetails={"included": True}, outputDetails={"included": True} if doc.get("output") else None)
         event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Step Functions Execution Status Change",
                  "source": "aws.states", "account": account, "time": iso(time.time())[:19] + "Z", "region": region,
@@ -1045,17 +1059,15 @@ class StepFunctionsProvider(Provider):
         doc = self._execution(ctx, params["executionArn"])
         limit = params.get("maxResults") or 100
         if limit > 1000:
-            raise _error("ValidationException", "1 validation error detected: Value at 'maxResults' failed to satisfy "
-                                                "constraint: Member must have value less than or equal to 1000")
+            raise _error("ValidationException", f"1 validation error detected: Value '{limit}' at 'maxResults' failed to "
+                                                "satisfy constraint: Member must have value less than or equal to 1000")
         token = params.get("nextToken")
-        if token is not None and not token.isdigit():
-            raise _error("InvalidToken", f"Invalid Token: '{token}'")
         reverse = bool(params.get("reverseOrder"))
-        after = int(token) if token else 0
+        after = _token_offset(token) if token else 0  # (the id of the last event of the page before)
         events = self.store.history(doc["executionArn"], after, limit + 1, reverse)
         out = {"events": events[:limit]}
         if len(events) > limit:
-            out["nextToken"] = str(events[limit - 1]["id"])
+            out["nextToken"] = _page_token(events[limit - 1]["id"])
         if params.get("includeExecutionData") is False:
             for event in out["events"]:
                 for key, details in event.items():
@@ -1279,3 +1291,24 @@ def _note_status(span, status: str, error, cause) -> None:
     span.set("executionStatus", status)
     if status != "SUCCEEDED":
         span.fail(f"{error or status}: {cause or ''}"[:1024])
+
+
+def _present(**fields) -> dict:
+    """The fields that have a value (AWS leaves an empty error or cause out)."""
+    return {k: v for k, v in fields.items() if v}
+
+
+def _page_token(offset: int) -> str:
+    """An opaque page token for a position in a list (AWS's are long opaque strings, never a bare
+    number, which clients and tests could confuse with other numbers)."""
+    return base64.urlsafe_b64encode(orjson.dumps({"offset": offset})).decode()
+
+
+def _token_offset(token: str) -> int:
+    try:
+        offset = orjson.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (ValueError, TypeError, KeyError):
+        offset = None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise _error("InvalidToken", f"Invalid Token: '{token}'")
+    return offset

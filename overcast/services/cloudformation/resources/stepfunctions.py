@@ -45,7 +45,10 @@ class StateMachine(ResourceType):
 
     async def _attributes(self, op: ResourceOp, arn: str) -> dict:
         described = await op.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
-        return {"Arn": arn, "Name": described["name"], "StateMachineRevisionId": described["revisionId"]}
+        out = {"Arn": arn, "Name": described["name"]}
+        if described.get("revisionId"):  # (a machine has none until its first update)
+            out["StateMachineRevisionId"] = described["revisionId"]
+        return out
 
     async def update(self, op: ResourceOp):
         props = op.properties

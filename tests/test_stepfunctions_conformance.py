@@ -1,0 +1,116 @@
+"""Step Functions answers as AWS recorded them (LocalStack's AWS-validated snapshots, issue 14):
+history event ids, revision ids, page tokens, validation messages, empty Fail states, the
+context object, and variables (Assign, `$name`) in JSONPath states."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+from sfn_support import ROLE, create, history, output, run, sfn_client, wait_done
+
+PASS = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"x": 1}, "End": True}}}
+
+
+@pytest.fixture(scope="module")
+def sfn(endpoint):
+    return sfn_client(endpoint)
+
+
+def test_the_first_state_entered_has_previous_event_id_zero(sfn, unique_name):
+    described = run(sfn, unique_name("prev"), {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}}})
+    events = history(sfn, described["executionArn"])
+    assert [(e["type"], e["id"], e["previousEventId"]) for e in events] == [
+        ("ExecutionStarted", 1, 0), ("PassStateEntered", 2, 0), ("PassStateExited", 3, 2),
+        ("PassStateEntered", 4, 3), ("PassStateExited", 5, 4), ("ExecutionSucceeded", 6, 5)]
+
+
+def test_a_stopped_execution_aborted_event_names_no_previous_event(sfn, unique_name):
+    arn = create(sfn, unique_name("stop"), {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60,
+                                                                              "End": True}}})
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    sfn.stop_execution(executionArn=execution)
+    assert wait_done(sfn, execution)["status"] == "ABORTED"
+    events = history(sfn, execution)
+    assert [(e["type"], e["previousEventId"]) for e in events] == [
+        ("ExecutionStarted", 0), ("WaitStateEntered", 0), ("ExecutionAborted", 0)]
+
+
+def test_a_machine_has_a_revision_id_only_once_updated(sfn, unique_name):
+    arn = create(sfn, unique_name("rev"), PASS)
+    assert "revisionId" not in sfn.describe_state_machine(stateMachineArn=arn)
+    first = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps({**PASS, "Comment": "1"}))
+    assert sfn.describe_state_machine(stateMachineArn=arn)["revisionId"] == first["revisionId"]
+    # the same parameters again: no new revision
+    again = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps({**PASS, "Comment": "1"}))
+    assert again["revisionId"] == first["revisionId"]
+    second = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps({**PASS, "Comment": "2"}))
+    assert second["revisionId"] != first["revisionId"]
+
+
+def test_list_executions_pages_with_opaque_tokens_and_aws_messages(sfn, unique_name):
+    arn = create(sfn, unique_name("page"), PASS)
+    for i in range(3):
+        wait_done(sfn, sfn.start_execution(stateMachineArn=arn, name=f"e{i}")["executionArn"])
+    page = sfn.list_executions(stateMachineArn=arn, maxResults=2)
+    assert len(page["executions"]) == 2 and not page["nextToken"].isdigit()
+    rest = sfn.list_executions(stateMachineArn=arn, maxResults=2, nextToken=page["nextToken"])
+    assert len(rest["executions"]) == 1 and "nextToken" not in rest
+    with pytest.raises(ClientError) as e:
+        sfn.list_executions(stateMachineArn=arn, maxResults=1001)
+    assert e.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value '1001' at 'maxResults' failed to satisfy constraint: Member must have "
+        "value less than or equal to 1000")
+    with pytest.raises(ClientError) as e:
+        sfn.list_executions(stateMachineArn=arn, nextToken="x" * 3097)
+    assert e.value.response["Error"]["Message"].endswith(
+        "at 'nextToken' failed to satisfy constraint: Member must have length less than or equal to 3096")
+    with pytest.raises(ClientError) as e:
+        sfn.list_executions(stateMachineArn=arn, statusFilter="succeeded")
+    assert e.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'succeeded' at 'statusFilter' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]")
+
+
+def test_a_fail_state_without_error_or_cause_leaves_them_out(sfn, unique_name):
+    described = run(sfn, unique_name("empty"), {"StartAt": "F", "States": {"F": {"Type": "Fail"}}})
+    assert described["status"] == "FAILED" and "error" not in described and "cause" not in described
+    assert history(sfn, described["executionArn"])[-1]["executionFailedEventDetails"] == {}
+
+
+def test_fail_error_path_and_cause_path_take_intrinsic_functions(sfn, unique_name):
+    described = run(sfn, unique_name("failfn"), {"StartAt": "F", "States": {"F": {
+        "Type": "Fail", "ErrorPath": "States.Format('{}.Custom', $.e)", "CausePath": "States.JsonToString($.c)"}}},
+        {"e": "My", "c": {"why": 1}})
+    assert (described["error"], described["cause"]) == ("My.Custom", '{"why":1}')
+
+
+def test_retry_count_is_in_the_context_of_retriable_states_only(sfn, unique_name):
+    result = output(run(sfn, unique_name("ctx"), {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"state.$": "$$.State"}, "End": True}}}))
+    assert set(result["state"]) == {"Name", "EnteredTime"}
+
+
+def test_jsonpath_states_assign_and_read_variables(sfn, unique_name):
+    described = run(sfn, unique_name("vars"), {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"limit": 2, "who.$": "$.name", "whole.$": "$"}, "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$limit", "NumericEquals": 2, "Next": "B"}]},
+        "B": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hi {}', $who)", "n.$": "$whole.name",
+                                             "limit.$": "$limit"}, "End": True}}}, {"name": "ana"})
+    assert output(described) == {"greeting": "hi ana", "n": "ana", "limit": 2}
+
+
+def test_an_undefined_variable_fails_the_execution_with_states_runtime(sfn, unique_name):
+    described = run(sfn, unique_name("novar"), {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Parameters": {"v.$": "$missing"}, "End": True}}})
+    assert described["status"] == "FAILED" and described["error"] == "States.Runtime"
+
+
+def test_a_variable_path_is_valid_at_create_state_machine(sfn, unique_name):
+    arn = sfn.create_state_machine(name=unique_name("vpath"), roleArn=ROLE, definition=json.dumps({
+        "StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"s": 1}, "Next": "W"},
+                                   "W": {"Type": "Wait", "SecondsPath": "$s", "End": True}}}))["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert wait_done(sfn, execution)["status"] == "SUCCEEDED"
