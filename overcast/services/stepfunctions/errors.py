@@ -10,6 +10,8 @@ class StatesError(Exception):
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
+        self.state: str | None = None  # the state it was raised in, once its cause names it
+        self.location: str | None = None  # the field whose JSONata expression failed (EvaluationFailed)
 
 
 class Aborted(Exception):

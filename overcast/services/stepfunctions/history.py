@@ -28,6 +28,11 @@ def dumps(value) -> str:
     return orjson.dumps(value).decode()
 
 
+# Events that the next event on AWS does not name as its previous one (the next iteration's
+# MapIterationStarted, and the Map or Parallel state's StateExited, name the event before them).
+UNLINKED = frozenset(("MapIterationSucceeded", "MapStateSucceeded", "ParallelStateSucceeded"))
+
+
 class History:
     """An execution's events, numbered, each with the id of the event before it on its path.
     STANDARD executions commit them at checkpoints; EXPRESS executions keep none."""
@@ -36,10 +41,17 @@ class History:
         self.keep = keep
         self.next_id = next_id
         self.pending: list[dict] = []
+        self.last_linked = next_id - 1  # the last event not in UNLINKED
+
+    @property
+    def last_id(self) -> int:
+        return self.next_id - 1
 
     def add(self, kind: str, previous: int = 0, **details) -> int:
         event_id = self.next_id
         self.next_id += 1
+        if kind not in UNLINKED:
+            self.last_linked = event_id
         if self.keep:
             event = {"timestamp": time.time(), "type": kind, "id": event_id, "previousEventId": previous}
             event.update(details)
@@ -52,15 +64,17 @@ class History:
 
 
 class Scope:
-    """Where a run of states is: its variables and the id of the last event on its path."""
+    """Where a run of states is: its variables, the id of the last event on its path, and what the
+    running state assigned (its StateExited event lists them)."""
 
-    __slots__ = ("variables", "last_event", "top", "map_item")
+    __slots__ = ("variables", "last_event", "top", "map_item", "assigned")
 
     def __init__(self, variables: dict, last_event: int, top: bool, map_item: dict | None = None):
         self.variables = variables
         self.last_event = last_event
         self.top = top
         self.map_item = map_item
+        self.assigned: dict = {}
 
 
 async def gather_or_fail(coroutines):

@@ -23,6 +23,9 @@ from overcast.services.stepfunctions.history import Scope, dumps, gather_or_fail
 
 MAX_PAYLOAD = 256 * 1024  # bytes of a state's input or output (States.DataLimitExceeded above)
 NOT_CAUGHT_BY_ALL = {"States.Runtime", "States.DataLimitExceeded"}
+NEVER_CAUGHT = "States.Runtime"  # not even when named in ErrorEquals (AWS's recorded answers)
+# errors whose cause names the state and its StateEntered event, as AWS's do
+LOCATED = {"States.Runtime", "States.QueryEvaluationError"}
 RETRIABLE = ("Task", "Parallel", "Map")  # the state types with Retry and Catch
 
 
@@ -85,6 +88,7 @@ class Interpreter:
         kind = state["Type"]
         entered = time.time()
         history = self.history
+        entered_previous = scope.last_event
         if history.keep:
             text = dumps(value)
             span.set_request(text)
@@ -92,15 +96,18 @@ class Interpreter:
                                            stateEnteredEventDetails=_io("name", name, "input", text))
         else:
             scope.last_event = history.add("", scope.last_event)
+        entered_event = scope.last_event
         if scope.top and self.checkpoint is not None:
             await self.checkpoint({"state": name, "input": value, "variables": scope.variables})
         context = self.run.context(name, entered, scope.map_item, kind == "Task", kind in RETRIABLE)
+        scope.assigned = {}
         retries: dict[int, int] = {}
         while True:
             try:
                 output, next_name = await self._execute(kind, name, state, value, scope, language, context)
                 break
             except StatesError as error:
+                self._locate(error, name, entered_event, entered_previous)
                 if kind not in RETRIABLE:
                     raise
                 delay = self._retry_delay(state.get("Retry") or [], error, retries)
@@ -124,11 +131,28 @@ class Interpreter:
         span.set_response(text)
         _check_size(text, f"output of state {name}")
         if history.keep:
-            scope.last_event = history.add(f"{kind}StateExited", scope.last_event,
-                                           stateExitedEventDetails=_io("name", name, "output", text))
+            details = _io("name", name, "output", text)
+            if scope.assigned:  # (AWS lists each assigned variable's value as JSON text)
+                details["assignedVariables"] = {k: dumps(v) for k, v in scope.assigned.items()}
+                details["assignedVariablesDetails"] = {"truncated": False}
+            scope.last_event = history.add(f"{kind}StateExited", scope.last_event, stateExitedEventDetails=details)
         else:
             scope.last_event = history.add("", scope.last_event)
         return output, next_name
+
+    def _locate(self, error: StatesError, name: str, entered_event: int, entered_previous: int) -> None:
+        """A States.Runtime or evaluation error raised by this state: its cause names the state
+        and its StateEntered event, and a failed JSONata expression is an EvaluationFailed event
+        (which AWS links to the event before the StateEntered one)."""
+        if error.error not in LOCATED or error.state is not None or isinstance(error, FailState):
+            return
+        error.state = name
+        detail = error.cause.removeprefix("An error occurred while executing the state.").lstrip()
+        error.cause = f"An error occurred while executing the state '{name}' (entered at the event id " \
+                      f"#{entered_event}). {detail}"
+        if error.location is not None and self.history.keep:
+            self.history.add("EvaluationFailed", entered_previous, evaluationFailedEventDetails={
+                "error": error.error, "cause": error.cause, "location": error.location, "state": name})
 
     # -- Retry and Catch ------------------------------------------------------------------------
 
@@ -136,6 +160,8 @@ class Interpreter:
     def _matches(names: list[str], error: str) -> bool:
         """ErrorEquals: the error's own name, States.ALL (all but the terminal errors) or
         States.TaskFailed (all but those and States.Timeout)."""
+        if error == NEVER_CAUGHT:
+            return False
         if error in names:
             return True
         if error in NOT_CAUGHT_BY_ALL:
@@ -185,6 +211,7 @@ class Interpreter:
         else:
             values = paths.resolve_template(assign, document, context or {}, "Assign")
         scope.variables.update(values)
+        scope.assigned = values
 
     # -- one state -------------------------------------------------------------------------------
 
@@ -327,7 +354,9 @@ class Interpreter:
             return await self.run_states(machine, value, inner, language)
 
         results = await gather_or_fail([branch(b) for b in state["Branches"]])
-        scope.last_event = self.history.add("ParallelStateSucceeded", scope.last_event)
+        # (ParallelStateSucceeded and then ParallelStateExited both follow the branches' last event)
+        scope.last_event = self.history.last_id
+        self.history.add("ParallelStateSucceeded", scope.last_event)
         return results
 
     # -- Map ---------------------------------------------------------------------------------------

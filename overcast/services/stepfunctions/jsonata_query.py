@@ -29,18 +29,16 @@ def evaluate(value, states: dict, variables: dict, field: str = "Arguments"):
         except StatesError:
             raise
         except RecursionError:
-            raise StatesError("States.QueryEvaluationError",
-                              f"The JSONata expression '{text.strip()}' specified for the field '{field}' "
-                              "exceeded the maximum recursion depth.") from None
+            raise _evaluation_error(f"The JSONata expression '{text.strip()}' specified for the field '{field}' "
+                                    "exceeded the maximum recursion depth.", field) from None
         except Exception as e:  # jsonata raises JException and Python errors alike
-            raise StatesError("States.QueryEvaluationError",
-                              f"An error occurred while evaluating the JSONata expression '{text.strip()}' "
-                              f"specified for the field '{field}': {e}") from None
+            raise _evaluation_error(f"The JSONata expression '{text.strip()}' specified for the field '{field}' "
+                                    f"threw an error during evaluation. {e}", field) from None
         return _plain(result)
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            evaluated = evaluate(v, states, variables, field)
+            evaluated = evaluate(v, states, variables, f"{field}/{k}")  # (AWS names the member: Output/result)
             if evaluated is not None or not is_jsonata(v):
                 out[k] = evaluated
         return out
@@ -69,3 +67,9 @@ def condition(value, states: dict, variables: dict) -> bool:
                           f"The JSONata expression specified for the field 'Condition' returned {type(result).__name__}"
                           " but a boolean was expected")
     return result
+
+
+def _evaluation_error(cause: str, field: str) -> StatesError:
+    error = StatesError("States.QueryEvaluationError", cause)
+    error.location = field
+    return error

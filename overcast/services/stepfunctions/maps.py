@@ -35,7 +35,9 @@ async def run_map(interp, name, state, raw, effective, scope: Scope, context, la
     else:
         result = await _inline(interp, name, state, processor, items, effective, scope, context, language,
                                int(limit) or INLINE_CONCURRENCY)
-    scope.last_event = history.add("MapStateSucceeded", scope.last_event)
+    # (MapStateSucceeded and then MapStateExited both follow the last event of the iterations)
+    scope.last_event = history.last_id
+    history.add("MapStateSucceeded", scope.last_event)
     return result
 
 
@@ -85,13 +87,15 @@ def _item_input(state, item, index, effective, scope, context, language):
 async def _inline(interp, name, state, processor, items, effective, scope, context, language, limit):
     history = interp.run.history
     gate = asyncio.Semaphore(limit)
-    start_event = scope.last_event
 
     async def iteration(index, item):
         async with gate:
             value = _item_input(state, item, index, effective, scope, context, language)
-            history.add("MapIterationStarted", start_event, mapIterationStartedEventDetails={"name": name, "index": index})
-            inner = Scope(dict(scope.variables), start_event, False, {"Index": index, "Value": item})
+            # (on AWS an iteration starts after the last event of the one before, its first state
+            # after its MapIterationStarted)
+            started = history.add("MapIterationStarted", history.last_linked,
+                                  mapIterationStartedEventDetails={"name": name, "index": index})
+            inner = Scope(dict(scope.variables), started, False, {"Index": index, "Value": item})
             try:
                 result = await interp.run_states(processor, value, inner, language)
             except StatesError:
