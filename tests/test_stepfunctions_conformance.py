@@ -114,3 +114,83 @@ def test_a_variable_path_is_valid_at_create_state_machine(sfn, unique_name):
                                    "W": {"Type": "Wait", "SecondsPath": "$s", "End": True}}}))["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     assert wait_done(sfn, execution)["status"] == "SUCCEEDED"
+
+
+def test_state_exited_lists_the_assigned_variables(sfn, unique_name):
+    described = run(sfn, unique_name("assigned"), {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"items": ["a", "b"]}, "End": True}}})
+    exited = history(sfn, described["executionArn"])[2]["stateExitedEventDetails"]
+    assert exited["assignedVariables"] == {"items": '["a","b"]'}
+    assert exited["assignedVariablesDetails"] == {"truncated": False}
+
+
+def test_map_iterations_and_exit_are_linked_as_aws_links_them(sfn, unique_name):
+    described = run(sfn, unique_name("maplinks"), {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "End": True}}}, [1, 2])
+    events = [(e["id"], e["previousEventId"], e["type"]) for e in history(sfn, described["executionArn"])]
+    assert events == [
+        (1, 0, "ExecutionStarted"), (2, 0, "MapStateEntered"), (3, 2, "MapStateStarted"),
+        (4, 3, "MapIterationStarted"), (5, 4, "PassStateEntered"), (6, 5, "PassStateExited"),
+        (7, 6, "MapIterationSucceeded"), (8, 6, "MapIterationStarted"), (9, 8, "PassStateEntered"),
+        (10, 9, "PassStateExited"), (11, 10, "MapIterationSucceeded"), (12, 11, "MapStateSucceeded"),
+        (13, 11, "MapStateExited"), (14, 13, "ExecutionSucceeded")]
+
+
+def test_a_failing_parallel_branch_fails_the_state_after_the_branch_event(sfn, unique_name):
+    described = run(sfn, unique_name("parfail"), {"StartAt": "P", "States": {"P": {
+        "Type": "Parallel", "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}],
+        "End": True}}})
+    events = [(e["id"], e["previousEventId"], e["type"]) for e in history(sfn, described["executionArn"])]
+    assert events == [(1, 0, "ExecutionStarted"), (2, 0, "ParallelStateEntered"), (3, 2, "ParallelStateStarted"),
+                      (4, 3, "FailStateEntered"), (5, 4, "ParallelStateFailed"), (6, 5, "ExecutionFailed")]
+
+
+def test_states_runtime_is_not_caught_even_when_named(sfn, unique_name):
+    described = run(sfn, unique_name("runtime"), {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Next": "T"},
+        "T": {"Type": "Map", "ItemsPath": "$.nothing", "ItemProcessor": {"StartAt": "X", "States": {
+            "X": {"Type": "Pass", "End": True}}}, "Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "C"}],
+            "End": True},
+        "C": {"Type": "Pass", "End": True}}}, {"nothing": 1})
+    assert described["status"] == "FAILED" and described["error"] == "States.Runtime"
+    assert described["cause"] == ("An error occurred while executing the state 'T' (entered at the event id #4). "
+                                  "Map state input must be an array but was: 1")
+    assert [e["type"] for e in history(sfn, described["executionArn"])][-2:] == ["MapStateEntered",
+                                                                                 "ExecutionFailed"]
+
+
+def test_a_failing_jsonata_expression_is_an_evaluation_failed_event(sfn, unique_name):
+    described = run(sfn, unique_name("evalfail"), {"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+        "Type": "Map", "Items": "{% 1 %}", "ItemProcessor": {"StartAt": "X", "States": {
+            "X": {"Type": "Pass", "End": True}}}, "End": True}}})
+    cause = ("An error occurred while executing the state 'M' (entered at the event id #2). The JSONata expression "
+             "'1' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was "
+             "'number' for value: 1")
+    assert (described["error"], described["cause"]) == ("States.QueryEvaluationError", cause)
+    events = history(sfn, described["executionArn"])
+    assert [(e["type"], e["previousEventId"]) for e in events] == [
+        ("ExecutionStarted", 0), ("MapStateEntered", 0), ("EvaluationFailed", 0), ("MapStateFailed", 3),
+        ("ExecutionFailed", 4)]
+    assert events[2]["evaluationFailedEventDetails"] == {"error": "States.QueryEvaluationError", "cause": cause,
+                                                         "location": "Items", "state": "M"}
+
+
+def test_a_max_concurrency_path_to_no_number_fails_with_aws_cause(sfn, unique_name):
+    described = run(sfn, unique_name("maxconc"), {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrencyPath": "$.limit", "ItemProcessor": {
+            "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}, "End": True}}},
+        {"items": [1], "limit": "NoNumber"})
+    assert described["cause"] == ("An error occurred while executing the state 'M' (entered at the event id #2). "
+                                  'The MaxConcurrencyPath field refers to value "NoNumber" which is not a valid '
+                                  "integer: $.limit")
+
+
+@pytest.mark.parametrize("timestamp", ["2016-12-05 21:29:29Z", "2016-12-05T21:29:29", "2016-13-05T21:29:29Z"])
+def test_a_wait_timestamp_that_is_not_rfc3339_is_an_invalid_definition(sfn, unique_name, timestamp):
+    with pytest.raises(ClientError) as e:
+        create(sfn, unique_name("ts"), {"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": timestamp,
+                                                                          "End": True}}})
+    assert e.value.response["Error"]["Code"] == "InvalidDefinition"
+    assert "SCHEMA_VALIDATION_FAILED: String does not match RFC3339 timestamp at /States/W/Timestamp" in \
+        e.value.response["Error"]["Message"]

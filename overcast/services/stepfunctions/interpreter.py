@@ -120,8 +120,10 @@ class Interpreter:
                     continue
                 caught = self._catch(state, error, value, scope, language, context)
                 if caught is None:
-                    if kind != "Task":  # a task's failure is its TaskFailed event
-                        scope.last_event = self.history.add(f"{kind}StateFailed", scope.last_event)
+                    # a task's failure is its TaskFailed event; a Map's or Parallel's own States.Runtime
+                    # (before any iteration or branch ran) ends it without a StateFailed event
+                    if kind != "Task" and not (error.state == name and error.error == "States.Runtime"):
+                        scope.last_event = self.history.add(f"{kind}StateFailed", self.history.last_id)
                     raise
                 output, next_name = caught
                 if self.inspection is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import jsonata
+import orjson
 
 from overcast.services.stepfunctions.asl import is_jsonata, jsonata_text
 from overcast.services.stepfunctions.errors import StatesError
@@ -73,3 +74,16 @@ def _evaluation_error(cause: str, field: str) -> StatesError:
     error = StatesError("States.QueryEvaluationError", cause)
     error.location = field
     return error
+
+
+_JSON_TYPES = ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number"), (list, "array"),
+               (dict, "object"))
+
+
+def unexpected_type(expression: str, field: str, expected: str, value) -> StatesError:
+    """An expression whose result is not of the type its field takes (an Items that is no array)."""
+    found = "null" if value is None else next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "")
+    shown = orjson.dumps(value).decode()
+    return _evaluation_error(f"The JSONata expression '{jsonata_text(expression).strip()}' specified for the field "
+                             f"'{field}' returned an unexpected result type. Expected '{expected}', but was "
+                             f"'{found}' for value: {shown}", field)

@@ -46,9 +46,21 @@ def _number(state, field, effective, scope, context, language):
     if language == "JSONata" and isinstance(value, str):
         value = jsonata_query.evaluate(value, {"input": effective, "context": context}, scope.variables, field)
     elif value is None and f"{field}Path" in state:
-        value = paths.evaluate_value(state[f"{field}Path"], effective, context, f"{field}Path")
-    if value is not None and (not paths.is_number(value) or value < 0):
-        raise StatesError("States.Runtime", f"The {field} value must be a non-negative number, but was {value!r}")
+        path = state[f"{field}Path"]
+        value = paths.evaluate_value(path, effective, context, f"{field}Path")
+        kind = "float" if field == "ToleratedFailurePercentage" else "integer"
+        if not paths.is_number(value) or (kind == "integer" and value != int(value)):
+            shown = value if isinstance(value, str) else dumps(value)
+            raise StatesError("States.Runtime", f'The {field}Path field refers to value "{shown}" which is not a '
+                                                f"valid {kind}: {path}")
+    if value is None:
+        return value
+    if not paths.is_number(value):
+        raise StatesError("States.Runtime", f"The {field} value must be a number, but was {value!r}")
+    if field == "ToleratedFailurePercentage" and not 0 <= value <= 100:
+        raise StatesError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
+    if value < 0:
+        raise StatesError("States.Runtime", f"{field} cannot be negative.")
     return value
 
 
@@ -58,12 +70,13 @@ async def _items(interp, state, raw, effective, scope, context, language) -> lis
     if language == "JSONata":
         items = jsonata_query.evaluate(state["Items"], {"input": raw, "context": context}, scope.variables, "Items") \
             if "Items" in state else effective
+        if not isinstance(items, list) and "Items" in state:
+            raise jsonata_query.unexpected_type(state["Items"], "Items", "array", items)
     else:
         items = paths.select(effective, state.get("ItemsPath", "$"), "ItemsPath")
     if not isinstance(items, list):
-        raise StatesError("States.Runtime", "Items of a Map state must be a JSON array, but the "
-                                            f"{'Items' if language == 'JSONata' else 'ItemsPath'} value is "
-                                            f"{type(items).__name__}")
+        raise StatesError("States.Runtime", f"An error occurred while executing the state. Map state input must be "
+                                            f"an array but was: {dumps(items)}")
     return items
 
 
@@ -119,7 +132,9 @@ async def _distributed(interp, name, state, processor, items, raw, effective, sc
     execution_type = (processor.get("ProcessorConfig") or {}).get("ExecutionType", "STANDARD")
     label = state.get("Label") or name
     run_id = str(uuid.uuid4())
-    map_run_arn = f"arn:aws:states:{run.region}:{run.account}:mapRun:{run.machine_name}/{label}:{run_id}"
+    # (AWS names a map run by the state's Label, or without one by an id of its own)
+    map_run_arn = f"arn:aws:states:{run.region}:{run.account}:mapRun:{run.machine_name}/" \
+                  f"{state.get('Label') or uuid.uuid4()}:{run_id}"
     counts = {"pending": len(batches), "running": 0, "succeeded": 0, "failed": 0, "timedOut": 0, "aborted": 0,
               "total": len(batches), "resultsWritten": 0}
     doc = {"mapRunArn": map_run_arn, "executionArn": run.arn, "status": "RUNNING", "startDate": time.time(),
