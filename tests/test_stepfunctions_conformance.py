@@ -194,3 +194,22 @@ def test_a_wait_timestamp_that_is_not_rfc3339_is_an_invalid_definition(sfn, uniq
     assert e.value.response["Error"]["Code"] == "InvalidDefinition"
     assert "SCHEMA_VALIDATION_FAILED: String does not match RFC3339 timestamp at /States/W/Timestamp" in \
         e.value.response["Error"]["Message"]
+
+
+def test_a_caught_parallel_failure_is_failed_then_exited(sfn, unique_name):
+    described = run(sfn, unique_name("parcatch"), {"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}], "Next": "C"},
+        "C": {"Type": "Pass", "End": True}}})
+    events = [(e["id"], e["previousEventId"], e["type"]) for e in history(sfn, described["executionArn"])]
+    assert events[3:6] == [(4, 3, "FailStateEntered"), (5, 4, "ParallelStateFailed"), (6, 5, "ParallelStateExited")]
+    assert output(described)["Error"] == "Boom"
+
+
+def test_jsonata_map_input_that_is_no_array_is_an_evaluation_failure(sfn, unique_name):
+    described = run(sfn, unique_name("mapinput"), {"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemProcessor": {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}},
+        "End": True}}}, {"not": "an array"})
+    assert described["error"] == "States.QueryEvaluationError" and "cause" not in described
+    events = history(sfn, described["executionArn"])
+    assert events[2]["evaluationFailedEventDetails"] == {"error": "States.QueryEvaluationError", "state": "M"}

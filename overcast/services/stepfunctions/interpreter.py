@@ -118,12 +118,12 @@ class Interpreter:
                     context["State"]["RetryCount"] += 1
                     await asyncio.sleep(delay)
                     continue
+                # a task's failure is its TaskFailed event; a Map's or Parallel's own States.Runtime
+                # (before any iteration or branch ran) ends it without a StateFailed event
+                if kind != "Task" and not (error.state == name and error.error == "States.Runtime"):
+                    scope.last_event = self.history.add(f"{kind}StateFailed", self.history.last_id)
                 caught = self._catch(state, error, value, scope, language, context)
                 if caught is None:
-                    # a task's failure is its TaskFailed event; a Map's or Parallel's own States.Runtime
-                    # (before any iteration or branch ran) ends it without a StateFailed event
-                    if kind != "Task" and not (error.state == name and error.error == "States.Runtime"):
-                        scope.last_event = self.history.add(f"{kind}StateFailed", self.history.last_id)
                     raise
                 output, next_name = caught
                 if self.inspection is not None:
@@ -149,12 +149,14 @@ class Interpreter:
         if error.error not in LOCATED or error.state is not None or isinstance(error, FailState):
             return
         error.state = name
-        detail = error.cause.removeprefix("An error occurred while executing the state.").lstrip()
-        error.cause = f"An error occurred while executing the state '{name}' (entered at the event id " \
-                      f"#{entered_event}). {detail}"
+        if error.cause:
+            detail = error.cause.removeprefix("An error occurred while executing the state.").lstrip()
+            error.cause = f"An error occurred while executing the state '{name}' (entered at the event id " \
+                          f"#{entered_event}). {detail}"
         if error.location is not None and self.history.keep:
-            self.history.add("EvaluationFailed", entered_previous, evaluationFailedEventDetails={
-                "error": error.error, "cause": error.cause, "location": error.location, "state": name})
+            details = {"error": error.error, "cause": error.cause, "location": error.location, "state": name}
+            self.history.add("EvaluationFailed", entered_previous,
+                             evaluationFailedEventDetails={k: v for k, v in details.items() if v})
 
     # -- Retry and Catch ------------------------------------------------------------------------
 

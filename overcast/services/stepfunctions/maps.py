@@ -28,7 +28,9 @@ async def run_map(interp, name, state, raw, effective, scope: Scope, context, la
     items = await _items(interp, state, raw, effective, scope, context, language)
     limit = _number(state, "MaxConcurrency", effective, scope, context, language) or 0
     history = interp.run.history
-    scope.last_event = history.add("MapStateStarted", scope.last_event, mapStateStartedEventDetails={"length": len(items)})
+    # (with an ItemReader the map run reads the items: AWS's MapStateStarted counts none)
+    length = 0 if "ItemReader" in state else len(items)
+    scope.last_event = history.add("MapStateStarted", scope.last_event, mapStateStartedEventDetails={"length": length})
     if distributed:
         result = await _distributed(interp, name, state, processor, items, raw, effective, scope, context, language,
                                     int(limit) or DISTRIBUTED_CONCURRENCY)
@@ -72,6 +74,10 @@ async def _items(interp, state, raw, effective, scope, context, language) -> lis
             if "Items" in state else effective
         if not isinstance(items, list) and "Items" in state:
             raise jsonata_query.unexpected_type(state["Items"], "Items", "array", items)
+        if not isinstance(items, list):  # (the input itself: AWS gives no cause and no location)
+            error = StatesError("States.QueryEvaluationError")
+            error.location = ""
+            raise error
     else:
         items = paths.select(effective, state.get("ItemsPath", "$"), "ItemsPath")
     if not isinstance(items, list):
