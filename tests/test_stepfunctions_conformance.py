@@ -213,3 +213,40 @@ def test_jsonata_map_input_that_is_no_array_is_an_evaluation_failure(sfn, unique
     assert described["error"] == "States.QueryEvaluationError" and "cause" not in described
     events = history(sfn, described["executionArn"])
     assert events[2]["evaluationFailedEventDetails"] == {"error": "States.QueryEvaluationError", "state": "M"}
+
+
+@pytest.mark.parametrize("choice_input, expected", [({"input_value": 42}, "CORRECT"), ({"input_value": 1}, "INCORRECT")])
+def test_a_choice_assigns_the_matching_rule_or_the_default_variables(sfn, unique_name, choice_input, expected):
+    described = run(sfn, unique_name("choiceassign"), {"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.input_value", "NumericEquals": 42,
+                                             "Assign": {"status": "CORRECT"}, "Next": "F"}],
+              "Assign": {"status": "INCORRECT"}, "Default": "F"},
+        "F": {"Type": "Pass", "Parameters": {"result.$": "$status"}, "End": True}}}, choice_input)
+    assert output(described) == {"result": expected}
+
+
+def test_jsonata_max_items_of_an_item_reader_is_evaluated(sfn, client, unique_name):
+    s3 = client("s3")
+    bucket = unique_name("maxitems")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="items.json", Body=json.dumps([1, 2, 3, 4]).encode())
+    described = run(sfn, unique_name("maxitems"), {"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                                      "ReaderConfig": {"InputType": "JSON", "MaxItems": "{% $maxItems := 2 %}"},
+                                      "Arguments": {"Bucket": bucket, "Key": "items.json"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}, "End": True}}})
+    assert output(described) == [1, 2]
+
+
+def test_a_timestamp_path_to_no_rfc3339_timestamp_fails_with_aws_cause(sfn, unique_name):
+    described = run(sfn, unique_name("tspath"), {"StartAt": "W", "States": {"W": {
+        "Type": "Wait", "TimestampPath": "$.at", "End": True}}}, {"at": "2016-13-05T21:29:29Z"})
+    assert described["cause"] == (
+        "An error occurred while executing the state 'W' (entered at the event id #2). The TimestampPath parameter "
+        "does not reference a valid ISO-8601 extended offset date-time format string: $.at == 2016-13-05T21:29:29Z")
+    described = run(sfn, unique_name("secpath"), {"StartAt": "W", "States": {"W": {
+        "Type": "Wait", "SecondsPath": "$.input.waitSeconds", "End": True}}})
+    assert described["cause"] == (
+        "An error occurred while executing the state 'W' (entered at the event id #2). The SecondsPath parameter "
+        "does not reference an input value: $.input.waitSeconds")

@@ -251,14 +251,14 @@ def _check_wait(state, states, location, language, found, names) -> None:
         found.error("SCHEMA_VALIDATION_FAILED", "The field 'Seconds' must be a non-negative integer",
                     f"{location}/Seconds")
     timestamp = state.get("Timestamp")
-    if isinstance(timestamp, str) and not _JSONATA.match(timestamp) and not _is_rfc3339(timestamp):
+    if isinstance(timestamp, str) and not _JSONATA.match(timestamp) and not is_rfc3339(timestamp):
         found.error("SCHEMA_VALIDATION_FAILED", "String does not match RFC3339 timestamp", f"{location}/Timestamp")
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", re.I)
 
 
-def _is_rfc3339(text: str) -> bool:
+def is_rfc3339(text: str) -> bool:
     """A date, `T`, a time and `Z` or an offset, each part in range."""
     if not _RFC3339.fullmatch(text):
         return False

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from overcast import tracing
 from overcast.services.stepfunctions import jsonata_query, paths
-from overcast.services.stepfunctions.asl import is_jsonata
+from overcast.services.stepfunctions.asl import is_jsonata, is_rfc3339
 from overcast.services.stepfunctions.errors import FailState, StatesError
 from overcast.services.stepfunctions.history import Scope, dumps, gather_or_fail
 
@@ -233,6 +233,7 @@ class Interpreter:
                     return self._output_path(state, effective), rule["Next"]
             if "Default" not in state:
                 raise StatesError("States.NoChoiceMatched", f"No Matches! at state {name}")
+            self._assign(state.get("Assign"), {}, scope, "JSONPath", effective, context)  # (the Default's)
             return self._output_path(state, effective), state["Default"]
         if kind == "Fail":
             error = state.get("Error")
@@ -390,11 +391,26 @@ def _wait_until(state, value, scope: Scope, context, language) -> float:
     if "Seconds" in state:
         return time.time() + _seconds(state["Seconds"], "Seconds")
     if "SecondsPath" in state:
-        return time.time() + _seconds(paths.evaluate_value(state["SecondsPath"], value, context, "SecondsPath"),
+        return time.time() + _seconds(_wait_path_value(state["SecondsPath"], value, context, "SecondsPath"),
                                       "SecondsPath")
     if "Timestamp" in state:
         return _timestamp(state["Timestamp"], "Timestamp")
-    return _timestamp(paths.evaluate_value(state["TimestampPath"], value, context, "TimestampPath"), "TimestampPath")
+    path = state["TimestampPath"]
+    timestamp = _wait_path_value(path, value, context, "TimestampPath")
+    if not isinstance(timestamp, str) or not is_rfc3339(timestamp):
+        shown = timestamp if isinstance(timestamp, str) else dumps(timestamp)
+        raise StatesError("States.Runtime", "An error occurred while executing the state. The TimestampPath parameter "
+                                            "does not reference a valid ISO-8601 extended offset date-time format "
+                                            f"string: {path} == {shown}")
+    return _timestamp(timestamp, "TimestampPath")
+
+
+def _wait_path_value(path: str, value, context, field: str):
+    try:
+        return paths.evaluate_value(path, value, context, field)
+    except StatesError:
+        raise StatesError("States.Runtime", f"An error occurred while executing the state. The {field} parameter "
+                                            f"does not reference an input value: {path}") from None
 
 
 def _seconds(value, field) -> float:

@@ -268,11 +268,25 @@ def _reader_params(reader, effective, scope, context, language) -> dict:
     return paths.resolve_template(params, effective, context, "Parameters")
 
 
+def _max_items(config, effective, scope, context, language) -> int | None:
+    """ReaderConfig's MaxItems: a number, a JSONata expression, or MaxItemsPath (JSONPath)."""
+    value = config.get("MaxItems")
+    if language == "JSONata" and isinstance(value, str):
+        value = jsonata_query.evaluate(value, {"input": effective, "context": context}, scope.variables, "MaxItems")
+    elif value is None and "MaxItemsPath" in config:
+        value = paths.evaluate_value(config["MaxItemsPath"], effective, context, "MaxItemsPath")
+    if value is None:
+        return None
+    if not paths.is_number(value) or value != int(value) or value < 0:
+        raise StatesError("States.Runtime", f"The MaxItems value must be a non-negative integer, but was {value!r}")
+    return int(value)
+
+
 async def _read_items(interp, reader, effective, scope, context, language) -> list:
     run = interp.run
     params = _reader_params(reader, effective, scope, context, language)
     config = reader.get("ReaderConfig") or {}
-    max_items = config.get("MaxItems")
+    max_items = _max_items(config, effective, scope, context, language)
     resource = reader.get("Resource", "")
     s3 = await interp.tasks.providers.get("s3")
     try:
