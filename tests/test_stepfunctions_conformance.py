@@ -250,3 +250,25 @@ def test_a_timestamp_path_to_no_rfc3339_timestamp_fails_with_aws_cause(sfn, uniq
     assert described["cause"] == (
         "An error occurred while executing the state 'W' (entered at the event id #2). The SecondsPath parameter "
         "does not reference an input value: $.input.waitSeconds")
+
+
+@pytest.mark.parametrize("seconds, problem", [(1.5, "cannot be parsed as a long value"),
+                                              (-1, "references a negative value")])
+def test_a_seconds_path_to_no_whole_non_negative_number_fails_with_aws_cause(sfn, unique_name, seconds, problem):
+    described = run(sfn, unique_name("secs"), {"StartAt": "W", "States": {"W": {
+        "Type": "Wait", "SecondsPath": "$.s", "End": True}}}, {"s": seconds})
+    assert described["cause"] == ("An error occurred while executing the state 'W' (entered at the event id #2). "
+                                  f"The SecondsPath parameter {problem}: $.s == {seconds}")
+
+
+def test_describe_state_machine_lists_the_variables_each_jsonpath_state_reads(sfn, unique_name):
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"x": 1, "y": 2}, "Next": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$list", "ItemProcessor": {"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Parameters": {"v.$": "States.Format('{} {}', $y, $x)", "c.$": "$$.Map.Item"},
+                  "End": True}}}, "Next": "J"},
+        "J": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $x %}", "End": True}}}
+    arn = create(sfn, unique_name("refs"), definition)
+    assert sfn.describe_state_machine(stateMachineArn=arn)["variableReferences"] == {"M": ["list"], "P": ["x", "y"]}
+    plain = create(sfn, unique_name("norefs"), PASS)
+    assert "variableReferences" not in sfn.describe_state_machine(stateMachineArn=plain)

@@ -330,3 +330,50 @@ def is_jsonata(value) -> bool:
 
 def jsonata_text(value: str) -> str:
     return _JSONATA.match(value).group(1)
+
+
+# -- variable references (DescribeStateMachine's variableReferences) ------------------------------
+
+_VARIABLE_NAME = re.compile(r"(?<![\w$])\$([A-Za-z_][A-Za-z0-9_]*)")
+_REFERENCE_FIELDS = {"InputPath", "OutputPath", "ItemsPath", "Variable"}  # besides `...Path` and `.$` keys
+_NESTED = {"Branches", "ItemProcessor", "Iterator"}  # their states are listed under their own names
+
+
+def variable_references(definition: dict) -> dict[str, list[str]]:
+    """The variables each JSONPath state reads (`$name` in its paths, `.$` templates and intrinsic
+    functions), sorted, by state name; JSONata expressions are not listed, as on AWS."""
+    out: dict[str, list[str]] = {}
+    _machine_references(definition, definition.get("QueryLanguage", "JSONPath"), out)
+    return out
+
+
+def _machine_references(machine: dict, language: str, out: dict) -> None:
+    for name, state in (machine.get("States") or {}).items():
+        if not isinstance(state, dict):
+            continue
+        state_language = state.get("QueryLanguage", language)
+        if state_language == "JSONPath":
+            names: set[str] = set()
+            _collect(state, names)
+            if names:
+                out[name] = sorted(names)
+        for branch in state.get("Branches") or []:
+            if isinstance(branch, dict):
+                _machine_references(branch, state_language, out)
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if isinstance(processor, dict):
+            _machine_references(processor, state_language, out)
+
+
+def _collect(value, names: set[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _collect(item, names)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in _NESTED:
+                continue
+            if isinstance(item, str) and (key.endswith(".$") or key.endswith("Path") or key in _REFERENCE_FIELDS):
+                names.update(m.group(1) for m in _VARIABLE_NAME.finditer(item))
+            else:
+                _collect(item, names)

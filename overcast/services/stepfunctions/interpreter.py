@@ -391,8 +391,15 @@ def _wait_until(state, value, scope: Scope, context, language) -> float:
     if "Seconds" in state:
         return time.time() + _seconds(state["Seconds"], "Seconds")
     if "SecondsPath" in state:
-        return time.time() + _seconds(_wait_path_value(state["SecondsPath"], value, context, "SecondsPath"),
-                                      "SecondsPath")
+        path = state["SecondsPath"]
+        seconds = _wait_path_value(path, value, context, "SecondsPath")
+        problem = "cannot be parsed as a long value" if not paths.is_number(seconds) or seconds != int(seconds) \
+            else "references a negative value" if seconds < 0 else None
+        if problem:
+            shown = seconds if isinstance(seconds, str) else dumps(seconds)
+            raise StatesError("States.Runtime", f"An error occurred while executing the state. The SecondsPath "
+                                                f"parameter {problem}: {path} == {shown}")
+        return time.time() + _seconds(seconds, "SecondsPath")
     if "Timestamp" in state:
         return _timestamp(state["Timestamp"], "Timestamp")
     path = state["TimestampPath"]

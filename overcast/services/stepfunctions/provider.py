@@ -321,6 +321,9 @@ class StepFunctionsProvider(Provider):
     @staticmethod
     def _public_machine(machine: dict, arn: str | None = None, description: str | None = None) -> dict:
         out = {k: v for k, v in machine.items() if not k.startswith("_")}
+        references = _variable_references(machine["definition"])
+        if references:
+            out["variableReferences"] = references
         if arn:
             out["stateMachineArn"] = arn
         if description:
@@ -1023,6 +1026,9 @@ class StepFunctionsProvider(Provider):
                                                                             "includeExecutionData": False}),
                "tracingConfiguration": machine.get("tracingConfiguration", {"enabled": False}),
                "revisionId": doc.get("_revision")}
+        references = _variable_references(doc["_definition"])
+        if references:
+            out["variableReferences"] = references
         if doc.get("mapRunArn"):
             out["mapRunArn"] = doc["mapRunArn"]
         return out
@@ -1291,6 +1297,13 @@ def _note_status(span, status: str, error, cause) -> None:
     span.set("executionStatus", status)
     if status != "SUCCEEDED":
         span.fail(f"{error or status}: {cause or ''}"[:1024])
+
+
+def _variable_references(definition: str) -> dict:
+    try:
+        return asl.variable_references(orjson.loads(definition))
+    except (orjson.JSONDecodeError, AttributeError):  # (a definition CreateStateMachine accepted parses)
+        return {}
 
 
 def _present(**fields) -> dict:
