@@ -5,6 +5,7 @@ context object, and variables (Assign, `$name`) in JSONPath states."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from botocore.exceptions import ClientError
@@ -272,3 +273,10 @@ def test_describe_state_machine_lists_the_variables_each_jsonpath_state_reads(sf
     assert sfn.describe_state_machine(stateMachineArn=arn)["variableReferences"] == {"M": ["list"], "P": ["x", "y"]}
     plain = create(sfn, unique_name("norefs"), PASS)
     assert "variableReferences" not in sfn.describe_state_machine(stateMachineArn=plain)
+
+
+def test_the_context_start_time_is_the_start_date_to_the_millisecond(sfn, unique_name):
+    described = run(sfn, unique_name("start"), {"StartAt": "P", "States": {"P": {
+        "Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}, "End": True}}})
+    start = described["startDate"].astimezone(UTC)
+    assert output(described)["t"] == f"{start.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z"

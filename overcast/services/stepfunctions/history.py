@@ -15,13 +15,13 @@ _ISO_SECONDS: dict[int, str] = {}
 
 def iso(epoch: float) -> str:
     """2024-01-02T03:04:05.678Z; the part up to the second is formatted once per second."""
-    second = int(epoch)
+    second, millis = divmod(round(epoch * 1000), 1000)  # (rounded: 0.127 is 126.99999... ms as a float)
     prefix = _ISO_SECONDS.get(second)
     if prefix is None:
         if len(_ISO_SECONDS) > 64:
             _ISO_SECONDS.clear()
         prefix = _ISO_SECONDS[second] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-    return f"{prefix}{int(epoch * 1000) % 1000:03d}Z"
+    return f"{prefix}{millis:03d}Z"
 
 
 def dumps(value) -> str:

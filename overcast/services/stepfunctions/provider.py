@@ -737,7 +737,7 @@ class StepFunctionsProvider(Provider):
         name = params.get("name") or str(uuid.uuid4())
         _check_name(name)
         value = self._check_input(params.get("input"))
-        started = time.time()
+        started = _now_ms()
         if machine["type"] == "EXPRESS":
             arn = f"arn:aws:states:{ctx.region}:{ctx.account}:express:{machine['name']}:{name}:{uuid.uuid4()}"
             run = self._new_run(ctx, machine, arn, name, value, started)
@@ -978,7 +978,7 @@ class StepFunctionsProvider(Provider):
         name = params.get("name") or str(uuid.uuid4())
         _check_name(name)
         value = self._check_input(params.get("input"))
-        started = time.time()
+        started = _now_ms()
         arn = f"arn:aws:states:{ctx.region}:{ctx.account}:express:{machine['name']}:{name}:{uuid.uuid4()}"
         run = self._new_run(ctx, machine, arn, name, value, started)
         result = await self._drive_express(run, machine)
@@ -1139,7 +1139,7 @@ class StepFunctionsProvider(Provider):
         name = str(uuid.uuid4())
         machine_name = f"{parent['machine_name']}/{spec['label']}"
         arn = f"arn:aws:states:{parent['region']}:{parent['account']}:execution:{machine_name}:{name}"
-        started = time.time()
+        started = _now_ms()
         keep = spec["type"] == "STANDARD"
         machine = {"stateMachineArn": parent["machine_arn"], "name": machine_name,
                    "definition": dumps(processor), "roleArn": parent["role"], "type": spec["type"],
@@ -1222,7 +1222,7 @@ class StepFunctionsProvider(Provider):
             raise _error("InvalidDefinition", asl.invalid_definition_message(errors))
         value = self._check_input(params.get("input"))
         variables = orjson.loads(params["variables"]) if params.get("variables") else {}
-        started = time.time()
+        started = _now_ms()
         arn = f"arn:aws:states:{ctx.region}:{ctx.account}:execution:TestStateMachine:{uuid.uuid4()}"
         run = Run(arn, ctx.account, ctx.region, f"arn:aws:states:{ctx.region}:{ctx.account}:stateMachine:TestState",
                   "TestState", "TestState", value, params.get("roleArn") or "", started, True, History(False))
@@ -1304,6 +1304,12 @@ def _variable_references(definition: str) -> dict:
         return asl.variable_references(orjson.loads(definition))
     except (orjson.JSONDecodeError, AttributeError):  # (a definition CreateStateMachine accepted parses)
         return {}
+
+
+def _now_ms() -> float:
+    """An execution's start in whole milliseconds: its startDate (sent as epoch seconds with
+    milliseconds) and its context's StartTime (ISO text with milliseconds) then agree, as on AWS."""
+    return round(time.time(), 3)
 
 
 def _present(**fields) -> dict:
