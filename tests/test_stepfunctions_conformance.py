@@ -280,3 +280,10 @@ def test_the_context_start_time_is_the_start_date_to_the_millisecond(sfn, unique
         "Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}, "End": True}}})
     start = described["startDate"].astimezone(UTC)
     assert output(described)["t"] == f"{start.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z"
+
+
+def test_a_map_states_legacy_parameters_select_each_item(sfn, unique_name):
+    described = run(sfn, unique_name("legacy"), {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "Parameters": {"constant": "c", "value.$": "$$.Map.Item.Value"},
+        "Iterator": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}, ["a", "b"])
+    assert output(described) == [{"constant": "c", "value": "a"}, {"constant": "c", "value": "b"}]

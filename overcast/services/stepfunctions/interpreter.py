@@ -250,7 +250,7 @@ class Interpreter:
         if kind == "Wait":
             await self._wait(state, name, effective, scope, context, "JSONPath")
             return self._output_path(state, effective), _next(state)
-        if "Parameters" in state:
+        if "Parameters" in state and kind != "Map":  # (a Map's Parameters is its legacy ItemSelector)
             effective = paths.resolve_template(state["Parameters"], effective, context)
         self._inspect("afterParameters", effective)
         if kind == "Pass":
