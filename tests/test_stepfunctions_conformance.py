@@ -287,3 +287,10 @@ def test_a_map_states_legacy_parameters_select_each_item(sfn, unique_name):
         "Type": "Map", "Parameters": {"constant": "c", "value.$": "$$.Map.Item.Value"},
         "Iterator": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}, ["a", "b"])
     assert output(described) == [{"constant": "c", "value": "a"}, {"constant": "c", "value": "b"}]
+
+
+@pytest.mark.parametrize("field", ["InputPath", "OutputPath"])
+def test_input_and_output_paths_may_select_from_the_context_object(sfn, unique_name, field):
+    described = run(sfn, unique_name("ctxpath"), {"StartAt": "P", "States": {"P": {
+        "Type": "Pass", field: "$$.Execution.Input", "End": True}}}, {"v": 1})
+    assert output(described) == {"v": 1}

@@ -226,15 +226,15 @@ class Interpreter:
 
     async def _execute_jsonpath(self, kind, name, state, raw, scope: Scope, context):
         if kind == "Choice":
-            effective = self._input_path(state, raw)
+            effective = self._input_path(state, raw, context)
             for rule in state["Choices"]:
                 if _rule(rule, effective, context):
                     self._assign(rule.get("Assign"), {}, scope, "JSONPath", effective, context)
-                    return self._output_path(state, effective), rule["Next"]
+                    return self._output_path(state, effective, context), rule["Next"]
             if "Default" not in state:
                 raise StatesError("States.NoChoiceMatched", f"No Matches! at state {name}")
             self._assign(state.get("Assign"), {}, scope, "JSONPath", effective, context)  # (the Default's)
-            return self._output_path(state, effective), state["Default"]
+            return self._output_path(state, effective, context), state["Default"]
         if kind == "Fail":
             error = state.get("Error")
             cause = state.get("Cause")
@@ -243,13 +243,13 @@ class Interpreter:
             if "CausePath" in state:
                 cause = paths.evaluate_value(state["CausePath"], raw, context, "CausePath")
             raise FailState(error or "", cause or "")
-        effective = self._input_path(state, raw)
+        effective = self._input_path(state, raw, context)
         self._inspect("afterInputPath", effective)
         if kind == "Succeed":
-            return self._output_path(state, effective), None
+            return self._output_path(state, effective, context), None
         if kind == "Wait":
             await self._wait(state, name, effective, scope, context, "JSONPath")
-            return self._output_path(state, effective), _next(state)
+            return self._output_path(state, effective, context), _next(state)
         if "Parameters" in state and kind != "Map":  # (a Map's Parameters is its legacy ItemSelector)
             effective = paths.resolve_template(state["Parameters"], effective, context)
         self._inspect("afterParameters", effective)
@@ -269,7 +269,7 @@ class Interpreter:
         output = paths.put(raw, state.get("ResultPath", "$"), result) if state.get("ResultPath", "$") is not None \
             else raw
         self._inspect("afterResultPath", output)
-        return self._output_path(state, output), _next(state)
+        return self._output_path(state, output, context), _next(state)
 
     def _inspect(self, step: str, value) -> None:
         if self.inspection is not None:
@@ -322,18 +322,18 @@ class Interpreter:
             else default
 
     @staticmethod
-    def _input_path(state, raw):
+    def _input_path(state, raw, context):
         path = state.get("InputPath", "$")
         if path == "$":
             return raw
-        return {} if path is None else paths.select(raw, path, "InputPath")
+        return {} if path is None else _select(raw, path, context, "InputPath")
 
     @staticmethod
-    def _output_path(state, value):
+    def _output_path(state, value, context):
         path = state.get("OutputPath", "$")
         if path == "$":
             return value
-        return {} if path is None else paths.select(value, path, "OutputPath")
+        return {} if path is None else _select(value, path, context, "OutputPath")
 
     # -- Wait --------------------------------------------------------------------------------------
 
@@ -370,6 +370,11 @@ class Interpreter:
         from overcast.services.stepfunctions.maps import run_map
 
         return await run_map(self, name, state, raw, effective, scope, context, language)
+
+
+def _select(document, path: str, context, field: str):
+    """InputPath and OutputPath: a path into the document, or into the context object (`$$...`)."""
+    return paths.select(context, path[1:], field) if path.startswith("$$") else paths.select(document, path, field)
 
 
 def _next(state) -> str | None:
