@@ -57,6 +57,7 @@ Resources:
 Outputs:
   Machine: {Value: !Ref Workflow}
   MachineName: {Value: !GetAtt Workflow.Name}
+  Revision: {Value: !GetAtt Workflow.StateMachineRevisionId}
   Activity: {Value: !Ref Jobs}
 """
 
@@ -69,7 +70,9 @@ def test_sam_state_machine_deploys_runs_updates_and_deletes(cf, endpoint, unique
     assert sfn.describe_activity(activityArn=out["Activity"])["activityArn"] == out["Activity"]
     execution = sfn.start_execution(stateMachineArn=out["Machine"], input=json.dumps({"name": "Ada"}))
     assert json.loads(wait_done(sfn, execution["executionArn"])["output"]) == {"message": "hello, Ada"}
-    deploy(cf, name, SAM_MACHINE.replace("Default: hello", "Default: hi"), create=False, transform=True)
+    assert out["Revision"] == "INITIAL"  # a machine never updated (PublishStateMachineVersion's name for it)
+    updated = deploy(cf, name, SAM_MACHINE.replace("Default: hello", "Default: hi"), create=False, transform=True)
+    assert updated["Revision"] == sfn.describe_state_machine(stateMachineArn=out["Machine"])["revisionId"]
     execution = sfn.start_execution(stateMachineArn=out["Machine"], input=json.dumps({"name": "Ada"}))
     assert json.loads(wait_done(sfn, execution["executionArn"])["output"]) == {"message": "hi, Ada"}
     cf.delete_stack(StackName=name)

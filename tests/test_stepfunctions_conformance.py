@@ -51,6 +51,18 @@ def test_a_machine_has_a_revision_id_only_once_updated(sfn, unique_name):
     assert second["revisionId"] != first["revisionId"]
 
 
+def test_a_machine_never_updated_publishes_its_initial_revision(sfn, unique_name):
+    """PublishStateMachineVersion's documented name for the revision of a machine without a
+    revision id is INITIAL; once updated, INITIAL no longer matches."""
+    arn = create(sfn, unique_name("initial"), PASS)
+    version = sfn.publish_state_machine_version(stateMachineArn=arn, revisionId="INITIAL")
+    assert version["stateMachineVersionArn"] == f"{arn}:1"
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps({**PASS, "Comment": "1"}))
+    with pytest.raises(ClientError) as e:
+        sfn.publish_state_machine_version(stateMachineArn=arn, revisionId="INITIAL")
+    assert e.value.response["Error"]["Code"] == "ConflictException"
+
+
 def test_list_executions_pages_with_opaque_tokens_and_aws_messages(sfn, unique_name):
     arn = create(sfn, unique_name("page"), PASS)
     for i in range(3):

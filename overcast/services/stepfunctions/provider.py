@@ -399,10 +399,12 @@ class StepFunctionsProvider(Provider):
 
     def publish_state_machine_version(self, ctx, params):
         machine = self._machine(ctx, params["stateMachineArn"])
-        if params.get("revisionId") and params["revisionId"] != machine.get("revisionId"):
+        # a machine never updated has no revision id: AWS names its revision INITIAL (PublishStateMachineVersion)
+        current = machine.get("revisionId") or "INITIAL"
+        if params.get("revisionId") and params["revisionId"] != current:
             raise _error("ConflictException", f"Failed to publish the State Machine version for revision "
                                               f"{params['revisionId']}. The current State Machine revision is "
-                                              f"{machine.get('revisionId')}.")
+                                              f"{current}.")
         version = self._publish(machine, params.get("description"))
         return {"creationDate": version["creationDate"], "stateMachineVersionArn": version["arn"]}
 

@@ -45,10 +45,8 @@ class StateMachine(ResourceType):
 
     async def _attributes(self, op: ResourceOp, arn: str) -> dict:
         described = await op.call("stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
-        out = {"Arn": arn, "Name": described["name"]}
-        if described.get("revisionId"):  # (a machine has none until its first update)
-            out["StateMachineRevisionId"] = described["revisionId"]
-        return out
+        # a machine has no revision id until its first update; AWS calls that first revision INITIAL
+        return {"Arn": arn, "Name": described["name"], "StateMachineRevisionId": described.get("revisionId") or "INITIAL"}
 
     async def update(self, op: ResourceOp):
         props = op.properties
