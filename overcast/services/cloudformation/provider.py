@@ -141,7 +141,9 @@ class CloudFormationProvider(Provider):
             if "CAPABILITY_AUTO_EXPAND" not in caps:
                 raise AwsError("InsufficientCapabilitiesException", "Requires capabilities : [CAPABILITY_AUTO_EXPAND]")
         given = params.get("Parameters") or []
-        if declared_transforms:
+        stack["original"] = original
+        stack.setdefault("template", template)  # what a stack whose macro failed keeps
+        if declared_transforms or transforms.has_snippets(template):
             raw_for_transform = {p["ParameterKey"]: p.get("ParameterValue") for p in given
                                  if p.get("ParameterValue") is not None}
             template = await transforms.apply(self, ctx, template, stack, raw_for_transform)
@@ -207,9 +209,32 @@ class CloudFormationProvider(Provider):
             raise AwsError("AlreadyExistsException", f"Stack [{stack['StackName']}] already exists")
         if params.get("OnFailure") and params.get("DisableRollback") is not None:
             raise validation_error("You can specify either DisableRollback or OnFailure, but not both.")
-        await self._prepare(ctx, params, stack, None)
+        try:
+            await self._prepare(ctx, params, stack, None)
+        except AwsError as e:
+            if not getattr(e, "macro_failure", False):
+                raise
+            self._start_failed_transform(stack, e.message, params.get("OnFailure") == "DELETE")
+            return {"StackId": stack["StackId"]}
         self.start_create(stack, params.get("OnFailure") == "DELETE")
         return {"StackId": stack["StackId"]}
+
+    def _start_failed_transform(self, stack: dict, reason: str, delete_on_failure: bool) -> None:
+        """A macro that failed or refused: AWS accepts the stack, then rolls it back (nothing was
+        created) with the macro's reason."""
+        with self.store.transaction():
+            self.store.put_stack(stack)
+            self.engine.stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
+
+        async def roll_back():
+            current = self.store.get_stack(stack["StackId"])
+            self.engine.stack_status(current, "ROLLBACK_IN_PROGRESS", f"{reason}. Rollback requested by user.")
+            self.engine.stack_status(current, "ROLLBACK_COMPLETE")
+            if delete_on_failure:
+                self.engine.stack_status(current, "DELETE_IN_PROGRESS")
+                await self.engine.delete(stack["StackId"])
+
+        self.engine.launch(stack["StackId"], roll_back())
 
     def start_create(self, stack: dict, delete_on_failure: bool = False) -> None:
         with self.store.transaction():
@@ -251,7 +276,9 @@ class CloudFormationProvider(Provider):
         for key in ("DisableRollback", "RetainExceptOnCreate"):
             if params.get(key) is not None:
                 updated[key] = bool(params[key])
-        if (updated["template"] == stack["template"] and updated["raw"] == stack.get("raw")
+        # A template that declares transforms is always updated: AWS does not compare what they produce.
+        if (not transforms.declared(parse(updated["original"]))
+                and updated["template"] == stack["template"] and updated["raw"] == stack.get("raw")
                 and updated.get("Tags") == stack.get("Tags") and updated.get("resolved") == stack.get("resolved")):
             raise validation_error("No updates are to be performed.")
         self.start_update(updated, previous)

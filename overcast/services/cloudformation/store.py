@@ -64,6 +64,17 @@ MIGRATIONS = [
     # the node running the stack's operation: the one that wrote its last status (a cluster: a
     # dead node's operations are resumed by a live node)
     "ALTER TABLE cfn_stacks ADD COLUMN node TEXT;",
+    # AWS::CloudFormation::Macro: the account's macros by name, and the Lambda function each runs
+    """
+    CREATE TABLE cfn_macros (
+        account TEXT NOT NULL,
+        region TEXT NOT NULL,
+        name TEXT NOT NULL,
+        function TEXT NOT NULL,
+        stack_id TEXT NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    """,
 ]
 
 _ACTIVE_STATUSES = ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS",
@@ -146,6 +157,28 @@ class CfnStore:
             f"UPDATE cfn_stacks SET node = ? WHERE status IN ({marks}) AND ({owner}) RETURNING doc",
             (self.node, *_ACTIVE_STATUSES, *dead))]
         return sorted(stacks, key=lambda stack: stack["CreationTime"])
+
+    # -- macros ------------------------------------------------------------------------------
+
+    def put_macro(self, account: str, region: str, name: str, function: str, stack_id: str) -> bool:
+        """Registers a macro; False when the name is taken."""
+        with self.db.transaction():
+            if self.macro_function(account, region, name) is not None:
+                return False
+            self.db.execute("INSERT INTO cfn_macros(account, region, name, function, stack_id) VALUES(?,?,?,?,?)",
+                            (account, region, name, function, stack_id))
+            return True
+
+    def set_macro_function(self, account: str, region: str, name: str, function: str) -> None:
+        self.db.execute("UPDATE cfn_macros SET function = ? WHERE account = ? AND region = ? AND name = ?",
+                        (function, account, region, name))
+
+    def macro_function(self, account: str, region: str, name: str) -> str | None:
+        return self.db.scalar("SELECT function FROM cfn_macros WHERE account = ? AND region = ? AND name = ?",
+                              (account, region, name))
+
+    def delete_macro(self, account: str, region: str, name: str) -> None:
+        self.db.execute("DELETE FROM cfn_macros WHERE account = ? AND region = ? AND name = ?", (account, region, name))
 
     # -- resources ---------------------------------------------------------------------------
 

@@ -1,16 +1,21 @@
 """Transforms that run before the engine sees a template, in the order the template lists them:
-AWS::Serverless-2016-10-31 through aws-sam-translator (the library the SAM CLI itself uses), and
+AWS::Serverless-2016-10-31 through aws-sam-translator (the library the SAM CLI itself uses),
 AWS::LanguageExtensions (Fn::ForEach here; Fn::Length, Fn::ToJsonString and intrinsic
-DeletionPolicy values are evaluated by the engine)."""
+DeletionPolicy values are evaluated by the engine), and macros (AWS::CloudFormation::Macro): the
+macro's Lambda function is invoked with AWS's documented event and its answer is the new fragment.
+As on AWS, Fn::Transform snippets run first (inner ones before outer ones, a list in its order),
+then the template-level transforms in their order."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
 import functools
+import json
 import logging
 import re
 import threading
+import uuid
 
 from overcast.aws.errors import AwsError
 from overcast.services.cloudformation.parameters import ref_values
@@ -21,11 +26,29 @@ SUPPORTED = (SAM, LANGUAGE_EXTENSIONS)
 
 
 def declared(template: dict) -> list[str]:
-    value = template.get("Transform")
+    return [name for name, _ in _entries(template.get("Transform"))]
+
+
+def _entries(value) -> list[tuple[str, dict]]:
+    """(name, parameters) of each transform a Transform or Fn::Transform value lists."""
     if value is None:
         return []
-    names = value if isinstance(value, list) else [value]
-    return [n if isinstance(n, str) else (n.get("Name") if isinstance(n, dict) else str(n)) for n in names]
+    out = []
+    for entry in value if isinstance(value, list) else [value]:
+        name, parameters = (entry.get("Name"), entry.get("Parameters") or {}) if isinstance(entry, dict) \
+            else (entry, {})
+        if not isinstance(name, str):
+            raise AwsError("ValidationError", "Key Name of transform definition must be a string.")
+        out.append((name, parameters))
+    return out
+
+
+def has_snippets(node) -> bool:
+    if isinstance(node, dict):
+        return "Fn::Transform" in node or any(has_snippets(v) for v in node.values())
+    if isinstance(node, list):
+        return any(has_snippets(v) for v in node)
+    return False
 
 
 def transform_failed(name: str, message: str) -> AwsError:
@@ -34,25 +57,85 @@ def transform_failed(name: str, message: str) -> AwsError:
     return error
 
 
+def macro_failed(message: str) -> AwsError:
+    """A macro that could not run or refused: on AWS the stack is created and then rolled back
+    with this reason (a change set fails with it)."""
+    error = AwsError("ValidationError", message)
+    error.transform_failure = True
+    error.macro_failure = True
+    return error
+
+
 async def apply(provider, ctx, template: dict, stack: dict, raw_parameters: dict) -> dict:
-    names = declared(template)
-    unknown = [n for n in names if n not in SUPPORTED]
-    if unknown:
-        error = AwsError("ValidationError", f"Template format error: Unrecognized transform: {unknown[0]} "
-                                            "(overcast supports AWS::Serverless-2016-10-31 and AWS::LanguageExtensions)")
-        error.transform_failure = True
-        raise error
-    processed = copy.deepcopy(template)
-    for name in names:
+    entries = _entries(template.get("Transform"))
+    for name, _ in entries:
+        if name not in SUPPORTED and provider.store.macro_function(stack["account"], stack["region"], name) is None:
+            raise macro_failed(f"No transform named {stack['account']}::{name} found.")
+    macros = _Macros(provider, stack, template, raw_parameters)
+    processed = await macros.snippets(copy.deepcopy(template))
+    for name, parameters in entries:
         if name == LANGUAGE_EXTENSIONS:
             processed = language_extensions(processed, raw_parameters)
-        else:
+        elif name == SAM:
             policies = await _managed_policy_map(provider, ctx)
             # The translation takes a while for big templates: off the event loop, one at a time
             # (the translator keeps its region in a class attribute).
             processed = await asyncio.to_thread(_sam_locked, processed, stack, raw_parameters, policies)
+        else:
+            declared_list = processed.pop("Transform", None)
+            processed = await macros.run(name, parameters, processed)
+            if not isinstance(processed, dict):
+                raise macro_failed("Template format error: unsupported structure.")
+            processed["Transform"] = declared_list
     processed.pop("Transform", None)
     return processed
+
+
+# -- macros (AWS::CloudFormation::Macro) -------------------------------------------------------------
+
+class _Macros:
+    def __init__(self, provider, stack: dict, template: dict, raw_parameters: dict):
+        self.provider = provider
+        self.stack = stack
+        parameters = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
+        # what the event's templateParameterValues holds: the given values, else the defaults
+        self.values = {n: raw_parameters.get(n, _default(spec)) for n, spec in parameters.items()
+                       if raw_parameters.get(n, _default(spec)) is not None}
+
+    async def snippets(self, node):
+        """`node` with every Fn::Transform replaced by its macros' answer (inner ones first)."""
+        if isinstance(node, list):
+            return [await self.snippets(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: await self.snippets(v) for k, v in node.items() if k != "Fn::Transform"}
+        for name, parameters in _entries(node.get("Fn::Transform")):
+            out = await self.run(name, parameters, out)
+        return out
+
+    async def run(self, name: str, parameters: dict, fragment):
+        account, region = self.stack["account"], self.stack["region"]
+        transform_id = f"{account}::{name}"
+        function = self.provider.store.macro_function(account, region, name)
+        if function is None:
+            raise macro_failed(f"No transform named {transform_id} found.")
+        event = {"region": region, "accountId": account, "fragment": fragment, "transformId": transform_id,
+                 "params": parameters, "requestId": str(uuid.uuid4()), "templateParameterValues": self.values}
+        malformed = macro_failed(f"Received malformed response from transform {transform_id}")
+        lam = await self.provider.providers.get("lambda")
+        try:
+            result = await lam.invoke_function(account, region, function, json.dumps(event).encode())
+            answer = json.loads(result.payload)
+        except (AwsError, ValueError):
+            raise malformed from None
+        if result.function_error or not isinstance(answer, dict) or "fragment" not in answer and \
+                answer.get("status") == "success":
+            raise malformed
+        if answer.get("status") != "success":
+            message = answer.get("errorMessage")
+            raise macro_failed(f"Transform {transform_id} failed with: {message}" if message else
+                               f"Transform {transform_id} failed without an error message.")
+        return answer["fragment"]
 
 
 # -- AWS::Serverless-2016-10-31 ---------------------------------------------------------------------

@@ -44,6 +44,7 @@ TYPES: dict[str, str] = {
     "AWS::Athena::WorkGroup": _P + "athena:WorkGroup",
     "AWS::CDK::Metadata": _P + "cloudformation:CdkMetadata",
     "AWS::CloudFormation::CustomResource": _P + "cloudformation:CustomResource",
+    "AWS::CloudFormation::Macro": _P + "cloudformation:Macro",
     "AWS::CloudFormation::Stack": _P + "cloudformation:Stack",
     "AWS::CloudFormation::WaitCondition": _P + "cloudformation:WaitCondition",
     "AWS::CloudFormation::WaitConditionHandle": _P + "cloudformation:WaitConditionHandle",

@@ -315,3 +315,28 @@ def _failure(cfn, stack: dict) -> str:
         if event.get("ResourceStatus") == "ROLLBACK_IN_PROGRESS" and event.get("ResourceStatusReason"):
             return event["ResourceStatusReason"]
     return stack.get("StackStatusReason") or stack["StackStatus"]
+
+
+class Macro(ResourceType):
+    """A macro: a name that templates list in Transform or Fn::Transform, and the Lambda function
+    CloudFormation invokes to process them (transforms.py runs it)."""
+
+    type_name = "AWS::CloudFormation::Macro"
+
+    @staticmethod
+    async def _store(op: ResourceOp):
+        return (await op.providers.get("cloudformation")).store
+
+    async def create(self, op: ResourceOp):
+        name, function = op.properties["Name"], op.properties["FunctionName"]
+        if not (await self._store(op)).put_macro(op.account, op.region, name, function, op.stack_id):
+            raise ResourceFailed(f"{name} already exists in stack {op.stack_id}")
+        return name, {}
+
+    async def update(self, op: ResourceOp):
+        (await self._store(op)).set_macro_function(op.account, op.region, op.physical_id,
+                                                   op.properties["FunctionName"])
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        (await self._store(op)).delete_macro(op.account, op.region, op.physical_id)

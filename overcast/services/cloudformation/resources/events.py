@@ -92,6 +92,7 @@ class Rule(ResourceType):
 
 class EventBus(ResourceType):
     type_name = "AWS::Events::EventBus"
+    extra_attributes = frozenset({"Name"})  # documented, not in the schema
 
     async def create(self, op: ResourceOp):
         props = op.properties

@@ -20,6 +20,7 @@ def _topic_attributes(props: dict) -> dict:
 class Topic(ResourceType):
     type_name = "AWS::SNS::Topic"
     name_length = 256
+    extra_attributes = frozenset({"TopicName"})  # documented, not in the schema
 
     async def create(self, op: ResourceOp):
         props = op.properties
