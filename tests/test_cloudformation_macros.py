@@ -100,26 +100,30 @@ def macro(client, cf, unique_name, code: str) -> str:
 def test_macros_run_snippets_first_then_template_transforms_with_aws_event(client, cf, unique_name):
     name = macro(client, cf, unique_name, REPLACE)
     template = {
-        "Parameters": {"Example": {"Type": "String", "Default": "example-value"}},
+        "Parameters": {"Example": {"Type": "String", "Default": "example-value"},
+                       "Input": {"Type": "String"}, "Names": {"Type": "CommaDelimitedList"}},
         "Resources": {"Parameter": {"Type": "AWS::SSM::Parameter", "Properties": {
             "Type": "String", "Value": "<replace-this>",
             "Fn::Transform": [{"Name": name, "Parameters": {"Input": "snippet"}},
                               {"Name": name, "Parameters": {"Input": "second-snippet"}}]}}},
         "Outputs": {"Value": {"Value": {"Fn::GetAtt": ["Parameter", "Value"]}},
                     "Event": {"Value": {"Fn::GetAtt": ["Event", "Value"]}}},
-        "Transform": [{"Name": name, "Parameters": {"Input": "global"}}],
+        "Transform": [{"Name": name, "Parameters": {"Input": {"Ref": "Input"}}}],
     }
+    given = [{"ParameterKey": "Input", "ParameterValue": "global"}, {"ParameterKey": "Names", "ParameterValue": "a,b"}]
     stack = unique_name("uses-macro")
     with pytest.raises(ClientError) as info:
-        cf.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+        cf.create_stack(StackName=stack, TemplateBody=json.dumps(template), Parameters=given)
     assert info.value.response["Error"]["Code"] == "InsufficientCapabilitiesException"
-    cf.create_stack(StackName=stack, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_AUTO_EXPAND"])
+    cf.create_stack(StackName=stack, TemplateBody=json.dumps(template), Parameters=given,
+                    Capabilities=["CAPABILITY_AUTO_EXPAND"])
     out = {o["OutputKey"]: o["OutputValue"] for o in wait(cf, "stack_create_complete", stack)["Outputs"]}
     assert out["Value"] == "snippet second-snippet global <replace-this>"
     account = client("sts").get_caller_identity()["Account"]
     assert json.loads(out["Event"]) == {
         "region": "us-east-1", "accountId": account, "transformId": f"{account}::{name}",
-        "params": {"Input": "global"}, "templateParameterValues": {"Example": "example-value"}}
+        "params": {"Input": "global"},  # the Ref resolved
+        "templateParameterValues": {"Example": "example-value", "Input": "global", "Names": ["a", "b"]}}
     processed = cf.get_template(StackName=stack, TemplateStage="Processed")["TemplateBody"]
     assert "Transform" not in processed
     assert processed["Resources"]["Parameter"]["Properties"] == {
@@ -182,3 +186,12 @@ def test_update_of_a_template_with_a_transform_runs_even_when_nothing_changed(cf
     with pytest.raises(ClientError) as info:
         cf.update_stack(StackName=plain, TemplateBody="Resources:\n  T:\n    Type: AWS::SNS::Topic\n")
     assert info.value.response["Error"]["Message"] == "No updates are to be performed."
+
+
+def test_a_template_body_over_51200_bytes_is_refused_with_the_body_in_the_message(cf, unique_name):
+    body = json.dumps({"Resources": {f"T{n}": {"Type": "AWS::SNS::Topic"} for n in range(2000)}})
+    with pytest.raises(ClientError) as info:
+        cf.create_stack(StackName=unique_name("big"), TemplateBody=body)
+    assert info.value.response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{body}' at 'templateBody' failed to satisfy constraint: Member must "
+        "have length less than or equal to 51200")

@@ -106,7 +106,7 @@ class CloudFormationProvider(Provider):
             raise validation_error("Specify exactly one of TemplateBody or TemplateUrl.")
         if body:
             if len(body.encode()) > _MAX_BODY:
-                raise validation_error(f"1 validation error detected: Value '{body[:20]}...' at 'templateBody' "
+                raise validation_error(f"1 validation error detected: Value '{body}' at 'templateBody' "
                                        f"failed to satisfy constraint: Member must have length less than or equal "
                                        f"to {_MAX_BODY}")
             return body

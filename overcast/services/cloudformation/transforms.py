@@ -98,9 +98,23 @@ class _Macros:
         self.provider = provider
         self.stack = stack
         parameters = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
-        # what the event's templateParameterValues holds: the given values, else the defaults
-        self.values = {n: raw_parameters.get(n, _default(spec)) for n, spec in parameters.items()
-                       if raw_parameters.get(n, _default(spec)) is not None}
+        # what the event's templateParameterValues holds: the given values, else the defaults (a
+        # list type's value as a list)
+        self.values = {}
+        for name, spec in parameters.items():
+            value = raw_parameters.get(name, _default(spec))
+            if value is not None:
+                self.values[name] = _typed(spec, value)
+
+    def _resolved(self, node):
+        """A transform's Parameters with Refs to template parameters replaced by their values."""
+        if isinstance(node, dict):
+            if set(node) == {"Ref"} and node["Ref"] in self.values:
+                return self.values[node["Ref"]]
+            return {k: self._resolved(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self._resolved(v) for v in node]
+        return node
 
     async def snippets(self, node):
         """`node` with every Fn::Transform replaced by its macros' answer (inner ones first)."""
@@ -120,7 +134,7 @@ class _Macros:
         if function is None:
             raise macro_failed(f"No transform named {transform_id} found.")
         event = {"region": region, "accountId": account, "fragment": fragment, "transformId": transform_id,
-                 "params": parameters, "requestId": str(uuid.uuid4()), "templateParameterValues": self.values}
+                 "params": self._resolved(parameters), "requestId": str(uuid.uuid4()), "templateParameterValues": self.values}
         malformed = macro_failed(f"Received malformed response from transform {transform_id}")
         lam = await self.provider.providers.get("lambda")
         try:
@@ -136,6 +150,13 @@ class _Macros:
             raise macro_failed(f"Transform {transform_id} failed with: {message}" if message else
                                f"Transform {transform_id} failed without an error message.")
         return answer["fragment"]
+
+
+def _typed(spec, value: str):
+    kind = str(spec.get("Type", "")) if isinstance(spec, dict) else ""
+    if kind == "CommaDelimitedList" or kind.startswith("List<"):
+        return [v.strip() for v in value.split(",")] if value else []
+    return value
 
 
 # -- AWS::Serverless-2016-10-31 ---------------------------------------------------------------------
