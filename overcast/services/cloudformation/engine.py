@@ -186,6 +186,14 @@ class Engine:
         self.tasks: dict[str, asyncio.Task] = {}
         self._publishing: set[asyncio.Task] = set()
         self._spans: dict[tuple[str, str], object] = {}  # (stack, logical id): the resource operation's open span
+        self._last_event: dict[str, int] = {}  # stack id -> the millisecond of its last event
+
+    def _event_time(self, stack_id: str) -> float:
+        """Now, but after the stack's previous event by at least a millisecond (the precision the API
+        shows): events sorted by Timestamp keep the order in which they happened, as on AWS."""
+        millis = max(int(now() * 1000), self._last_event.get(stack_id, 0) + 1)
+        self._last_event[stack_id] = millis
+        return millis / 1000
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -227,7 +235,8 @@ class Engine:
         event = {
             "StackId": stack["StackId"], "EventId": str(uuid.uuid4()), "StackName": stack["StackName"],
             "LogicalResourceId": stack["StackName"], "PhysicalResourceId": stack["StackId"],
-            "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": now(), "ResourceStatus": status,
+            "ResourceType": "AWS::CloudFormation::Stack", "Timestamp": self._event_time(stack["StackId"]),
+            "ResourceStatus": status,
             **({"ResourceStatusReason": reason} if reason else {})}
         self.store.add_event(stack["StackId"], event)
         self.publish(stack, event)
@@ -276,7 +285,7 @@ class Engine:
     def resource_status(self, stack: dict, resource: dict, status: str, reason: str | None = None,
                         properties: dict | None = None) -> None:
         resource["ResourceStatus"] = status
-        resource["LastUpdatedTimestamp"] = now()
+        resource["LastUpdatedTimestamp"] = self._event_time(stack["StackId"])
         if reason:
             resource["ResourceStatusReason"] = reason
         else:

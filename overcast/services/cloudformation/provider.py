@@ -195,7 +195,9 @@ class CloudFormationProvider(Provider):
                 "NotificationARNs": params.get("NotificationARNs") or [],
                 "DisableRollback": bool(params.get("DisableRollback"))
                 or params.get("OnFailure") in ("DO_NOTHING",),
-                "RetainExceptOnCreate": bool(params.get("RetainExceptOnCreate")),
+                # shown only when the caller set it, as AWS does
+                "RetainExceptOnCreate": params.get("RetainExceptOnCreate"),
+                "RollbackConfiguration": rollback_configuration(params) or {},
                 "EnableTerminationProtection": bool(params.get("EnableTerminationProtection")),
                 "TimeoutInMinutes": params.get("TimeoutInMinutes"), "RoleARN": params.get("RoleARN"),
                 "ParentId": params.get("_ParentId"), "RootId": params.get("_RootId")}
@@ -273,6 +275,8 @@ class CloudFormationProvider(Provider):
         for key in ("Tags", "Capabilities", "NotificationARNs"):
             if params.get(key) is not None:
                 updated[key] = params[key]
+        if rollback_configuration(params) is not None:
+            updated["RollbackConfiguration"] = rollback_configuration(params)
         for key in ("DisableRollback", "RetainExceptOnCreate"):
             if params.get(key) is not None:
                 updated[key] = bool(params[key])
@@ -361,7 +365,12 @@ class CloudFormationProvider(Provider):
         return {"StackSummaries": summaries}
 
     def describe_stack_events(self, ctx, params):
-        stack = self._stack(ctx, params.get("StackName"))
+        try:
+            stack = self._stack(ctx, params.get("StackName"))
+        except AwsError as e:  # this operation words a missing stack its own way
+            if e.message.startswith("Stack with id"):
+                raise validation_error(f"Stack [{params.get('StackName')}] does not exist") from None
+            raise
         before = None
         if params.get("NextToken"):
             before = _event_token(params["NextToken"], stack["StackId"])
@@ -590,7 +599,8 @@ class CloudFormationProvider(Provider):
               "Capabilities": params.get("Capabilities") or [], "Tags": params.get("Tags"),
               "NotificationARNs": params.get("NotificationARNs") or [], "Changes": [],
               "IncludeNestedStacks": bool(params.get("IncludeNestedStacks")),
-              "OnStackFailure": params.get("OnStackFailure")}
+              "OnStackFailure": params.get("OnStackFailure"),
+              "RollbackConfiguration": rollback_configuration(params)}
         previous = snapshot(stack) if kind == "UPDATE" else None
         draft = copy.deepcopy(stack)
         try:
@@ -603,7 +613,8 @@ class CloudFormationProvider(Provider):
             cs.update(Status="FAILED", ExecutionStatus="UNAVAILABLE", StatusReason=e.message)
             self.store.put_change_set(cs)
             return {"Id": change_set_id, "StackId": stack["StackId"]}
-        for key in ("template", "original", "raw", "resolved", "values", "Parameters", "Description"):
+        # (the change set's own Description is the caller's; the template's is StackDescription)
+        for key in ("template", "original", "raw", "resolved", "values", "Parameters"):
             if key in draft:
                 cs[key] = draft[key]
         cs["StackDescription"] = draft.get("Description")
@@ -625,9 +636,12 @@ class CloudFormationProvider(Provider):
         out = {k: cs[k] for k in ("ChangeSetName", "ChangeSetId", "StackId", "StackName", "CreationTime",
                                   "ExecutionStatus", "Status", "Capabilities", "Changes", "NotificationARNs",
                                   "IncludeNestedStacks") if cs.get(k) is not None}
-        for k in ("Description", "StatusReason", "Tags", "Parameters", "OnStackFailure"):
+        for k in ("Description", "StatusReason", "Tags", "OnStackFailure"):
             if cs.get(k) is not None:
                 out[k] = cs[k]
+        if cs.get("Parameters"):
+            out["Parameters"] = cs["Parameters"]
+        out["RollbackConfiguration"] = cs.get("RollbackConfiguration") or {}
         return out
 
     def list_change_sets(self, ctx, params):
@@ -676,12 +690,15 @@ class CloudFormationProvider(Provider):
         if cs.get("Tags") is not None:
             stack["Tags"] = cs["Tags"]
         stack["ChangeSetId"] = cs["ChangeSetId"]
+        if cs.get("RollbackConfiguration") is not None:
+            stack["RollbackConfiguration"] = cs["RollbackConfiguration"]
         for key in ("DisableRollback", "RetainExceptOnCreate"):
             if params.get(key) is not None:
                 stack[key] = bool(params[key])
         self.store.delete_change_sets_of(stack["StackId"])
         if previous is None:
             stack["StackStatus"] = "CREATE_IN_PROGRESS"
+            stack["LastUpdatedTime"] = now()  # AWS shows one for a stack a change set created
             self.start_create(stack)
         else:
             self.start_update(stack, previous)
@@ -704,6 +721,18 @@ def _event_token(token: str, stack_id: str) -> int:
         pass
     raise validation_error("Invalid NextToken")
 
+def rollback_configuration(params: dict) -> dict | None:
+    """The RollbackConfiguration a call gives. Rollback triggers (CloudWatch alarms watched during
+    and after the operation) are not implemented: refused rather than kept and ignored."""
+    config = params.get("RollbackConfiguration")
+    if config is None:
+        return None
+    if config.get("RollbackTriggers"):
+        raise validation_error("RollbackTriggers are not supported by overcast (CloudFormation does not watch "
+                               "CloudWatch alarms here)")
+    return config
+
+
 def snapshot(stack: dict) -> dict:
     """What an update may have to restore."""
     return {k: copy.deepcopy(stack.get(k)) for k in ("template", "original", "raw", "resolved", "values",
@@ -713,10 +742,13 @@ def snapshot(stack: dict) -> dict:
 
 def stack_out(stack: dict) -> dict:
     out = {k: stack[k] for k in ("StackId", "StackName", "CreationTime", "StackStatus", "DisableRollback",
-                                 "NotificationARNs", "Capabilities", "Tags", "EnableTerminationProtection",
-                                 "RetainExceptOnCreate")
+                                 "NotificationARNs", "Tags", "EnableTerminationProtection", "RetainExceptOnCreate")
            if stack.get(k) is not None}
-    for k in ("Description", "Parameters", "LastUpdatedTime", "DeletionTime", "StackStatusReason", "TimeoutInMinutes",
+    for k in ("Capabilities", "Parameters"):  # AWS leaves out empty ones
+        if stack.get(k):
+            out[k] = stack[k]
+    out["RollbackConfiguration"] = stack.get("RollbackConfiguration") or {}
+    for k in ("Description", "LastUpdatedTime", "DeletionTime", "StackStatusReason", "TimeoutInMinutes",
               "RoleARN", "ParentId", "RootId", "ChangeSetId"):
         if stack.get(k) is not None:
             out[k] = stack[k]

@@ -48,6 +48,7 @@ TYPES: dict[str, str] = {
     "AWS::CloudFormation::Stack": _P + "cloudformation:Stack",
     "AWS::CloudFormation::WaitCondition": _P + "cloudformation:WaitCondition",
     "AWS::CloudFormation::WaitConditionHandle": _P + "cloudformation:WaitConditionHandle",
+    "AWS::CloudWatch::Alarm": _P + "cloudwatch:Alarm",
     "AWS::Cognito::IdentityPool": _P + "cognito:IdentityPool",
     "AWS::Cognito::IdentityPoolRoleAttachment": _P + "cognito:IdentityPoolRoleAttachment",
     "AWS::Cognito::UserPool": _P + "cognito:UserPool",

@@ -1,0 +1,106 @@
+"""What DescribeStacks, DescribeChangeSet and DescribeStackEvents answer, member by member, as
+AWS's recorded answers show them; and AWS::CloudWatch::Alarm."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+FAST = {"Delay": 0.2, "MaxAttempts": 300}
+CHAIN = json.dumps({"Description": "chain", "Resources": {
+    "C": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": {"Ref": "B"}}},
+    "A": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "root"}},
+    "B": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": {"Ref": "A"}}}}})
+
+
+@pytest.fixture
+def cf(client):
+    return client("cloudformation")
+
+
+def test_describe_stacks_leaves_out_empty_members_and_shows_the_rollback_configuration(cf, unique_name):
+    name = unique_name("shape")
+    cf.create_stack(StackName=name, TemplateBody=CHAIN)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["RollbackConfiguration"] == {}
+    for member in ("Parameters", "Capabilities", "RetainExceptOnCreate", "LastUpdatedTime"):
+        assert member not in stack
+    assert stack["Description"] == "chain"
+
+
+def test_a_stack_a_change_set_created_has_a_last_updated_time(cf, unique_name):
+    name = unique_name("via-cs")
+    cf.create_change_set(StackName=name, ChangeSetName="first", ChangeSetType="CREATE", TemplateBody=CHAIN,
+                         Description="my change set")
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="first", WaiterConfig=FAST)
+    described = cf.describe_change_set(StackName=name, ChangeSetName="first")
+    assert described["Description"] == "my change set"  # the change set's own, not the template's
+    assert described["RollbackConfiguration"] == {}
+    assert "Parameters" not in described
+    assert "LastUpdatedTime" not in cf.describe_stacks(StackName=name)["Stacks"][0]
+    cf.execute_change_set(StackName=name, ChangeSetName="first")
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["LastUpdatedTime"] >= stack["CreationTime"]
+
+
+def test_events_sorted_by_timestamp_keep_the_order_resources_were_made_and_deleted(cf, unique_name):
+    name = unique_name("order")
+    cf.create_stack(StackName=name, TemplateBody=CHAIN)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    stack_id = cf.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    events = cf.describe_stack_events(StackName=stack_id)["StackEvents"]
+    stamps = [e["Timestamp"] for e in events]
+    assert stamps == sorted(stamps, reverse=True) and len(set(stamps)) == len(stamps)
+    done = sorted((e for e in events if e["LogicalResourceId"] in "ABC" and e["ResourceStatus"].endswith("_COMPLETE")),
+                  key=lambda e: e["Timestamp"])
+    assert [(e["LogicalResourceId"], e["ResourceStatus"]) for e in done] == [
+        ("A", "CREATE_COMPLETE"), ("B", "CREATE_COMPLETE"), ("C", "CREATE_COMPLETE"),
+        ("C", "DELETE_COMPLETE"), ("B", "DELETE_COMPLETE"), ("A", "DELETE_COMPLETE")]
+
+
+def test_describe_stack_events_of_a_missing_stack(cf):
+    with pytest.raises(ClientError) as info:
+        cf.describe_stack_events(StackName="does-not-exist")
+    assert info.value.response["Error"]["Code"] == "ValidationError"
+    assert info.value.response["Error"]["Message"] == "Stack [does-not-exist] does not exist"
+
+
+def test_rollback_triggers_are_refused_not_ignored(cf, unique_name):
+    with pytest.raises(ClientError) as info:
+        cf.create_stack(StackName=unique_name("triggers"), TemplateBody=CHAIN, RollbackConfiguration={
+            "RollbackTriggers": [{"Arn": "arn:aws:cloudwatch:us-east-1:000000000000:alarm:a",
+                                  "Type": "AWS::CloudWatch::Alarm"}]})
+    assert info.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_cloudwatch_alarm_is_created_updated_and_deleted(cf, client, unique_name):
+    cw = client("cloudwatch")
+    template = {
+        "Parameters": {"Threshold": {"Type": "String", "Default": "1000.0"}},
+        "Resources": {"Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmDescription": "latency", "MetricName": "Latency", "Namespace": "AWS/ApiGateway",
+            "Statistic": "Average", "Period": "60", "EvaluationPeriods": 1, "Threshold": {"Ref": "Threshold"},
+            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+            "Dimensions": [{"Name": "ApiName", "Value": "api"}]}}},
+        "Outputs": {"Name": {"Value": {"Ref": "Alarm"}}, "Arn": {"Value": {"Fn::GetAtt": ["Alarm", "Arn"]}}}}
+    name = unique_name("alarm")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    out = {o["OutputKey"]: o["OutputValue"] for o in cf.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
+    alarm = cw.describe_alarms(AlarmNames=[out["Name"]])["MetricAlarms"][0]
+    assert alarm["AlarmArn"] == out["Arn"] and out["Name"].startswith(f"{name}-Alarm-")
+    assert (alarm["Threshold"], alarm["Period"], alarm["Dimensions"]) == (1000.0, 60, [{"Name": "ApiName",
+                                                                                       "Value": "api"}])
+    cf.update_stack(StackName=name, TemplateBody=json.dumps(template),
+                    Parameters=[{"ParameterKey": "Threshold", "ParameterValue": "5"}])
+    cf.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert cw.describe_alarms(AlarmNames=[out["Name"]])["MetricAlarms"][0]["Threshold"] == 5.0
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert cw.describe_alarms(AlarmNames=[out["Name"]])["MetricAlarms"] == []
