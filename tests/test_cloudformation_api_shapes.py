@@ -104,3 +104,34 @@ def test_cloudwatch_alarm_is_created_updated_and_deleted(cf, client, unique_name
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
     assert cw.describe_alarms(AlarmNames=[out["Name"]])["MetricAlarms"] == []
+
+
+def test_a_template_without_transforms_is_its_own_processed_template(cf, unique_name):
+    body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    name = unique_name("yaml")
+    cf.create_stack(StackName=name, TemplateBody=body)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"] == body
+
+
+def test_a_review_stack_gets_the_change_set_tags_when_it_is_executed(cf, unique_name):
+    name = unique_name("tags")
+    cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=CHAIN,
+                         Tags=[{"Key": "foo", "Value": "bar"}])
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
+    assert cf.describe_stacks(StackName=name)["Stacks"][0]["Tags"] == []
+    cf.execute_change_set(StackName=name, ChangeSetName="cs")
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert cf.describe_stacks(StackName=name)["Stacks"][0]["Tags"] == [{"Key": "foo", "Value": "bar"}]
+
+
+def test_an_ssm_parameter_type_naming_a_missing_parameter(cf, unique_name):
+    body = json.dumps({"Parameters": {"InputValue": {"Type": "AWS::SSM::Parameter::Value<String>"}},
+                       "Resources": {"P": {"Type": "AWS::SSM::Parameter",
+                                           "Properties": {"Type": "String", "Value": {"Ref": "InputValue"}}}}})
+    with pytest.raises(ClientError) as info:
+        cf.create_stack(StackName=unique_name("ssm"), TemplateBody=body,
+                        Parameters=[{"ParameterKey": "InputValue", "ParameterValue": "parameter-does-not-exist"}])
+    assert info.value.response["Error"]["Code"] == "ValidationError"
+    assert info.value.response["Error"]["Message"] == \
+        "Parameter InputValue should either have input value or default value"

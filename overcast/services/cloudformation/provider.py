@@ -176,9 +176,15 @@ class CloudFormationProvider(Provider):
                 raise validation_error(f"Parameter '{name}' of type {spec.get('Type')} needs SSM Parameter Store, "
                                        "which overcast does not implement yet")
             ssm = await self.providers.get("ssm")
-            result = ssm.get_parameter(ctx, {"Name": raw[name]})
-            if asyncio.iscoroutine(result):
-                result = await result
+            try:
+                result = ssm.get_parameter(ctx, {"Name": raw[name]})
+                if asyncio.iscoroutine(result):
+                    result = await result
+            except AwsError as e:
+                if e.code != "ParameterNotFound":
+                    raise
+                # AWS's words for an SSM parameter type whose parameter does not exist
+                raise validation_error(f"Parameter {name} should either have input value or default value") from None
             out[name] = result["Parameter"]["Value"]
         return out
 
@@ -432,7 +438,9 @@ class CloudFormationProvider(Provider):
             return {"StagesAvailable": ["Original", "Processed"]}
         stage = params.get("TemplateStage") or "Original"
         body = source["original"]
-        if stage == "Processed":
+        original = parse(body)
+        # without transforms the processed template is the original, text and all (YAML stays YAML)
+        if stage == "Processed" and (transforms.declared(original) or transforms.has_snippets(original)):
             import json
 
             body = json.dumps(source["template"], indent=2)
@@ -584,6 +592,7 @@ class CloudFormationProvider(Provider):
                                                          f"created again with the changeSet [{name}].")
             if stack is None:
                 stack = self._new_stack(ctx, params, "REVIEW_IN_PROGRESS")
+                stack["Tags"] = []  # the change set's tags reach the stack when it is executed
                 with self.store.transaction():
                     self.store.put_stack(stack)
                     self.engine.stack_event(stack, "REVIEW_IN_PROGRESS", "User Initiated")
