@@ -135,3 +135,28 @@ def test_an_ssm_parameter_type_naming_a_missing_parameter(cf, unique_name):
     assert info.value.response["Error"]["Code"] == "ValidationError"
     assert info.value.response["Error"]["Message"] == \
         "Parameter InputValue should either have input value or default value"
+
+
+def error_of(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as info:
+        call()
+    return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
+
+
+def test_errors_for_missing_stacks_and_names_are_worded_as_aws_words_them(cf, unique_name):
+    assert error_of(lambda: cf.describe_change_set(StackName="somestack", ChangeSetName="DoesNotExist")) == \
+        ("ValidationError", "Stack [somestack] does not exist")
+    assert error_of(lambda: cf.delete_change_set(StackName="nostack", ChangeSetName="x")) == \
+        ("ValidationError", "Stack [nostack] does not exist")
+    assert error_of(lambda: cf.get_template()) == \
+        ("ValidationError", "StackName is required if ChangeSetName is not specified.")
+    assert error_of(lambda: cf.get_template(ChangeSetName="does-not-exist")) == \
+        ("ValidationError", "StackName is a required parameter.")
+
+
+def test_get_template_summary_of_a_review_stack_is_refused(cf, unique_name):
+    name = unique_name("review")
+    cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=CHAIN)
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
+    assert error_of(lambda: cf.get_template_summary(StackName=name)) == \
+        ("ValidationError", "GetTemplateSummary cannot be called on REVIEW_IN_PROGRESS stacks.")

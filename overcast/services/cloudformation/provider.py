@@ -93,6 +93,15 @@ class CloudFormationProvider(Provider):
             raise stack_missing(name)
         return stack
 
+    def _stack_bracketed(self, ctx, name: str | None) -> dict:
+        """_stack, for the operations that word a missing stack "Stack [name] does not exist"."""
+        try:
+            return self._stack(ctx, name)
+        except AwsError as e:
+            if e.message.startswith("Stack with id"):
+                raise validation_error(f"Stack [{name}] does not exist") from None
+            raise
+
     async def _template_text(self, ctx, params: dict, previous: dict | None = None) -> str:
         body, url = params.get("TemplateBody"), params.get("TemplateURL")
         if params.get("UsePreviousTemplate"):
@@ -371,12 +380,7 @@ class CloudFormationProvider(Provider):
         return {"StackSummaries": summaries}
 
     def describe_stack_events(self, ctx, params):
-        try:
-            stack = self._stack(ctx, params.get("StackName"))
-        except AwsError as e:  # this operation words a missing stack its own way
-            if e.message.startswith("Stack with id"):
-                raise validation_error(f"Stack [{params.get('StackName')}] does not exist") from None
-            raise
+        stack = self._stack_bracketed(ctx, params.get("StackName"))
         before = None
         if params.get("NextToken"):
             before = _event_token(params["NextToken"], stack["StackId"])
@@ -430,6 +434,11 @@ class CloudFormationProvider(Provider):
         return {"StackResourceSummaries": out}
 
     def get_template(self, ctx, params):
+        if not params.get("ChangeSetName") and not params.get("StackName"):
+            raise validation_error("StackName is required if ChangeSetName is not specified.")
+        if params.get("ChangeSetName") and not params.get("StackName") and \
+                not params["ChangeSetName"].startswith("arn:"):
+            raise validation_error("StackName is a required parameter.")
         if params.get("ChangeSetName"):
             source = self._change_set(ctx, params["ChangeSetName"], params.get("StackName"))
         else:
@@ -467,6 +476,8 @@ class CloudFormationProvider(Provider):
     async def get_template_summary(self, ctx, params):
         if params.get("StackName"):
             stack = self._stack(ctx, params["StackName"])
+            if stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+                raise validation_error("GetTemplateSummary cannot be called on REVIEW_IN_PROGRESS stacks.")
             template, original = stack["template"], parse(stack["original"])
         else:
             original = parse(await self._template_text(ctx, params))
@@ -564,7 +575,7 @@ class CloudFormationProvider(Provider):
             try:
                 stack = self._stack(ctx, stack_name)
             except AwsError:
-                raise AwsError("ChangeSetNotFoundException", f"ChangeSet [{name}] does not exist", 404) from None
+                raise validation_error(f"Stack [{stack_name}] does not exist") from None
             cs = self.store.change_set_by_name(stack["StackId"], name)
         if cs is None or cs["account"] != ctx.account or cs["region"] != ctx.region:
             raise AwsError("ChangeSetNotFoundException", f"ChangeSet [{name}] does not exist", 404)
@@ -666,7 +677,7 @@ class CloudFormationProvider(Provider):
             # DeleteChangeSet knows no ChangeSetNotFound (its only error is InvalidChangeSetStatus): a
             # name no change set of an existing stack has deletes nothing and succeeds. The
             # Serverless Framework deletes its fixed-name change set this way before every update.
-            stack = self._stack(ctx, stack_name)
+            stack = self._stack_bracketed(ctx, stack_name)
             if self.store.change_set_by_name(stack["StackId"], name) is None:
                 return {}
         cs = self._change_set(ctx, name, stack_name)
