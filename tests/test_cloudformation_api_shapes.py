@@ -160,3 +160,30 @@ def test_get_template_summary_of_a_review_stack_is_refused(cf, unique_name):
     cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
     assert error_of(lambda: cf.get_template_summary(StackName=name)) == \
         ("ValidationError", "GetTemplateSummary cannot be called on REVIEW_IN_PROGRESS stacks.")
+
+
+def test_event_bus_policies_add_and_remove_their_statements(cf, client, unique_name):
+    events = client("events")
+    bus, name = unique_name("bus"), unique_name("bus-policy")
+    template = {"Resources": {
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": bus}},
+        "Account": {"Type": "AWS::Events::EventBusPolicy", "Properties": {
+            "StatementId": "pol1", "Action": "events:PutEvents", "EventBusName": {"Ref": "Bus"},
+            "Principal": "111122223333"}},
+        "Whole": {"Type": "AWS::Events::EventBusPolicy", "Properties": {
+            "StatementId": "pol2", "EventBusName": {"Ref": "Bus"}, "Statement": {
+                "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+                "Action": "events:PutEvents", "Resource": {"Fn::GetAtt": ["Bus", "Arn"]}}}}}}
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    policy = json.loads(events.describe_event_bus(Name=bus)["Policy"])
+    assert sorted(s["Sid"] for s in policy["Statement"]) == ["pol1", "pol2"]
+    whole = next(s for s in policy["Statement"] if s["Sid"] == "pol2")
+    assert whole["Principal"] == {"AWS": "arn:aws:iam::444455556666:root"}
+    del template["Resources"]["Account"]
+    cf.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    cf.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=FAST)
+    policy = json.loads(events.describe_event_bus(Name=bus)["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["pol2"]
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)

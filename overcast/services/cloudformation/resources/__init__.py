@@ -63,6 +63,7 @@ TYPES: dict[str, str] = {
     "AWS::Events::Archive": _P + "events:Archive",
     "AWS::Events::Connection": _P + "events:Connection",
     "AWS::Events::EventBus": _P + "events:EventBus",
+    "AWS::Events::EventBusPolicy": _P + "events:EventBusPolicy",
     "AWS::Events::Rule": _P + "events:Rule",
     "AWS::Glue::Crawler": _P + "glue:Crawler",
     "AWS::Glue::Database": _P + "glue:Database",

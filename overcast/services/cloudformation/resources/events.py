@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from overcast.aws.errors import AwsError
 from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, tag_changes, tag_map
 
 
@@ -201,3 +203,49 @@ class ApiDestination(ResourceType):
 
     async def delete(self, op: ResourceOp):
         await op.call("events", "DeleteApiDestination", {"Name": op.physical_id})
+
+
+_POLICY_LOCKS: dict[tuple, asyncio.Lock] = {}
+
+
+class EventBusPolicy(ResourceType):
+    """One statement of an event bus's resource policy: a whole IAM `Statement`, or the
+    PutPermission form (Action, Principal, Condition). Its id is the statement id."""
+
+    type_name = "AWS::Events::EventBusPolicy"
+
+    async def create(self, op: ResourceOp):
+        await self._put(op, op.properties)
+        return op.properties["StatementId"], {}
+
+    async def update(self, op: ResourceOp):
+        await self._remove(op, op.old_properties)
+        await self._put(op, op.properties)
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        await self._remove(op, op.properties)
+
+    async def _put(self, op: ResourceOp, props: dict) -> None:
+        bus, sid = props.get("EventBusName"), props["StatementId"]
+        statement = props.get("Statement")
+        if statement is None:
+            await op.call("events", "PutPermission", {
+                "EventBusName": bus, "StatementId": sid, "Action": props.get("Action"),
+                "Principal": props.get("Principal"), "Condition": props.get("Condition")})
+            return
+        # read, change, write: one at a time per bus (a stack makes its policies concurrently)
+        async with _POLICY_LOCKS.setdefault((op.account, op.region, bus), asyncio.Lock()):
+            described = await op.call("events", "DescribeEventBus", {"Name": bus})
+            policy = json.loads(described.get("Policy") or '{"Version": "2012-10-17", "Statement": []}')
+            kept = [s for s in policy.get("Statement") or [] if s.get("Sid") != sid]
+            policy["Statement"] = kept + [{**statement, "Sid": sid}]
+            await op.call("events", "PutPermission", {"EventBusName": bus, "Policy": json.dumps(policy)})
+
+    async def _remove(self, op: ResourceOp, props: dict) -> None:
+        try:
+            await op.call("events", "RemovePermission", {"EventBusName": props.get("EventBusName"),
+                                                         "StatementId": props["StatementId"]})
+        except AwsError as e:
+            if e.code != "ResourceNotFoundException":  # already gone: the delete is done
+                raise
