@@ -187,3 +187,21 @@ def test_event_bus_policies_add_and_remove_their_statements(cf, client, unique_n
     assert [s["Sid"] for s in policy["Statement"]] == ["pol2"]
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+def test_resource_and_parameter_names_must_be_alphanumeric(cf, unique_name):
+    param = {"Parameters": {"AWS::NoValue": {"Type": "String", "Default": "foo"}},
+             "Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v"}}}}
+    resource = {"Resources": {"AWS::NoValue": {"Type": "AWS::SSM::Parameter",
+                                               "Properties": {"Type": "String", "Value": "v"}}}}
+    condition = {"Conditions": {"AWS::NoValue": {"Fn::Equals": ["a", "a"]}},
+                 "Resources": {"P": {"Type": "AWS::SSM::Parameter", "Condition": "AWS::NoValue",
+                                     "Properties": {"Type": "String", "Value": "v"}}}}
+    for template, message in ((param, "Template format error: Parameter name AWS::NoValue is non alphanumeric."),
+                              (resource, "Template format error: Resource name AWS::NoValue is non alphanumeric.")):
+        assert error_of(lambda: cf.create_change_set(StackName=unique_name("names"), ChangeSetName="cs",
+                                                     ChangeSetType="CREATE", TemplateBody=json.dumps(template))) \
+            == ("ValidationError", message)
+    name = unique_name("cond-name")  # a condition may be named so
+    cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=json.dumps(condition))
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -83,6 +84,9 @@ def parse(body: str) -> dict:
     return template
 
 
+_ALPHANUMERIC = re.compile(r"[A-Za-z0-9]+")  # logical ids of resources and parameters
+
+
 def check_structure(template: dict) -> None:
     """The checks that fail a template before anything is deployed."""
     unknown = sorted(k for k in template if k not in SECTIONS)
@@ -95,6 +99,8 @@ def check_structure(template: dict) -> None:
     if not isinstance(resources, dict) or not resources:
         raise format_error("At least one Resources member must be defined.")
     for logical_id, resource in resources.items():
+        if not _ALPHANUMERIC.fullmatch(str(logical_id)):
+            raise format_error(f"Resource name {logical_id} is non alphanumeric.")
         if not isinstance(resource, dict):
             raise format_error(f"[/Resources/{logical_id}] resource definition is malformed")
         if "Type" not in resource:
@@ -111,6 +117,9 @@ def check_structure(template: dict) -> None:
         value = template.get(section)
         if value is not None and not isinstance(value, dict):
             raise format_error(f"Every {section} member must be an object.")
+    for name in template.get("Parameters") or {}:
+        if not _ALPHANUMERIC.fullmatch(str(name)):
+            raise format_error(f"Parameter name {name} is non alphanumeric.")
     for name, condition in (template.get("Conditions") or {}).items():
         if not isinstance(condition, dict):
             raise format_error(f"Every Condition member must be an object. [{name}]")
