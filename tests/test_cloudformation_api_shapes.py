@@ -205,3 +205,20 @@ def test_resource_and_parameter_names_must_be_alphanumeric(cf, unique_name):
     name = unique_name("cond-name")  # a condition may be named so
     cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=json.dumps(condition))
     cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
+
+
+def test_a_subscription_reaches_a_topic_in_the_region_it_names(cf, client, unique_name):
+    west = client("sns", region="eu-west-1")
+    topic = west.create_topic(Name=unique_name("west-topic"))["TopicArn"]
+    queue = client("sqs").create_queue(QueueName=unique_name("east-queue"))["QueueUrl"]
+    queue_arn = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name = unique_name("sub-region")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {"Sub": {
+        "Type": "AWS::SNS::Subscription", "Properties": {"TopicArn": topic, "Protocol": "sqs",
+                                                         "Endpoint": queue_arn, "Region": "eu-west-1"}}}}))
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    subs = west.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [s["Endpoint"] for s in subs] == [queue_arn]
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert west.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []

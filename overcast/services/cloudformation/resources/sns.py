@@ -74,7 +74,8 @@ class Subscription(ResourceType):
         attributes = {k: as_attribute(props[k]) for k in _SUBSCRIPTION_ATTRIBUTES if k in props}
         arn = (await op.call("sns", "Subscribe", {
             "TopicArn": props.get("TopicArn"), "Protocol": props.get("Protocol"), "Endpoint": props.get("Endpoint"),
-            "Attributes": attributes or None, "ReturnSubscriptionArn": True}))["SubscriptionArn"]
+            "Attributes": attributes or None, "ReturnSubscriptionArn": True},
+            region=props.get("Region")))["SubscriptionArn"]  # Region: where the topic is
         return arn, {"Arn": arn}
 
     async def update(self, op: ResourceOp):
@@ -84,11 +85,17 @@ class Subscription(ResourceType):
             if new.get(key) != old.get(key):
                 value = new.get(key, "false" if key == "RawMessageDelivery" else "")
                 await op.call("sns", "SetSubscriptionAttributes", {"SubscriptionArn": op.physical_id,
-                                                                   "AttributeName": key, "AttributeValue": value})
+                                                                   "AttributeName": key, "AttributeValue": value},
+                              region=_region_of(op.physical_id))
         return op.attributes
 
     async def delete(self, op: ResourceOp):
-        await op.call("sns", "Unsubscribe", {"SubscriptionArn": op.physical_id})
+        await op.call("sns", "Unsubscribe", {"SubscriptionArn": op.physical_id}, region=_region_of(op.physical_id))
+
+
+def _region_of(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else None
 
 
 def _default_policy(arn: str, account: str) -> str:
