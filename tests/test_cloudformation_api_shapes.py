@@ -199,8 +199,9 @@ def test_resource_and_parameter_names_must_be_alphanumeric(cf, unique_name):
                                      "Properties": {"Type": "String", "Value": "v"}}}}
     for template, message in ((param, "Template format error: Parameter name AWS::NoValue is non alphanumeric."),
                               (resource, "Template format error: Resource name AWS::NoValue is non alphanumeric.")):
-        assert error_of(lambda: cf.create_change_set(StackName=unique_name("names"), ChangeSetName="cs",
-                                                     ChangeSetType="CREATE", TemplateBody=json.dumps(template))) \
+        body = json.dumps(template)
+        assert error_of(lambda body=body: cf.create_change_set(StackName=unique_name("names"), ChangeSetName="cs",
+                                                               ChangeSetType="CREATE", TemplateBody=body)) \
             == ("ValidationError", message)
     name = unique_name("cond-name")  # a condition may be named so
     cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=json.dumps(condition))
