@@ -236,3 +236,9 @@ def pytest_runtest_makereport(item, call):
         if report.failed and server is not None and getattr(server, "log", None):
             title = "overcast server log (last lines)" if i == 0 else f"cluster node {i} log (last lines)"
             report.sections.append((title, "".join(list(server.log)[-60:])))
+
+
+@pytest.fixture(scope="session")
+def iam(client):
+    """An IAM client (the IAM test files share it)."""
+    return client("iam")

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
+from error_support import client_error as _error
 
 TRUST = json.dumps(
     {
@@ -17,16 +18,6 @@ TRUST = json.dumps(
 
 def _doc(action: str = "s3:GetObject") -> dict:
     return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
-
-
-def _error(excinfo) -> tuple[int, str, str]:
-    response = excinfo.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
-
-
-@pytest.fixture(scope="module")
-def iam(client):
-    return client("iam")
 
 
 @pytest.fixture

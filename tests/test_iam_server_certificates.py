@@ -12,13 +12,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from error_support import client_error as _error
 
 NOT_AFTER = datetime.datetime(2030, 3, 9, 15, 0, 49, tzinfo=datetime.UTC)
-
-
-def _error(excinfo) -> tuple[int, str, str]:
-    response = excinfo.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
 
 
 def _key_pair() -> tuple[str, str]:
@@ -31,11 +27,6 @@ def _key_pair() -> tuple[str, str]:
     pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
     return certificate.public_bytes(serialization.Encoding.PEM).decode(), pem_key
-
-
-@pytest.fixture(scope="module")
-def iam(client):
-    return client("iam")
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,10 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
+from error_support import client_error as _error
 
 CODECOMMIT = "codecommit.amazonaws.com"
 KEYSPACES = "cassandra.amazonaws.com"
-
-
-def _error(excinfo) -> tuple[int, str, str]:
-    response = excinfo.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
-
-
-@pytest.fixture(scope="module")
-def iam(client):
-    return client("iam")
 
 
 @pytest.fixture

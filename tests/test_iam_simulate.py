@@ -7,22 +7,13 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
+from error_support import client_error as _error
 
 PUT_OBJECT = {
     "Version": "2012-10-17",
     "Statement": {"Sid": "", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"},
 }
 BUCKET = "arn:aws:s3:::bucket"
-
-
-def _error(excinfo) -> tuple[int, str, str]:
-    response = excinfo.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
-
-
-@pytest.fixture(scope="module")
-def iam(client):
-    return client("iam")
 
 
 @pytest.fixture

@@ -6,19 +6,10 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
+from error_support import client_error as _error
 
 DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}
 SQS_FULL = "arn:aws:iam::aws:policy/AmazonSQSFullAccess"
-
-
-def _error(excinfo) -> tuple[int, str, str]:
-    response = excinfo.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
-
-
-@pytest.fixture(scope="module")
-def iam(client):
-    return client("iam")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 from conftest import make_client
+from error_support import client_error as _error
 
 TRUST = json.dumps(
     {
@@ -21,11 +22,6 @@ TRUST = json.dumps(
 SESSION_POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 )
-
-
-def _error(excinfo) -> tuple[int, str, str]:
-    response = excinfo.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"]["Message"]
 
 
 def _client_with(endpoint: str, service: str, credentials: dict):
