@@ -306,3 +306,27 @@ def test_input_and_output_paths_may_select_from_the_context_object(sfn, unique_n
     described = run(sfn, unique_name("ctxpath"), {"StartAt": "P", "States": {"P": {
         "Type": "Pass", field: "$$.Execution.Input", "End": True}}}, {"v": 1})
     assert output(described) == {"v": 1}
+
+
+def test_step_functions_adds_its_own_functions_to_jsonata(sfn, unique_name):
+    """$partition, $range, $hash, $random (seeded), $uuid and $parse, as AWS documents them; a
+    one-number $range is that number, as AWS answers."""
+    described = run(sfn, unique_name("jsonatafn"), {"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {
+        "Type": "Pass", "End": True, "Output": {
+            "partition": "{% $partition([0, 1, 2, 3], 3) %}", "range": "{% $range(0, 10, 3) %}",
+            "single": "{% $range(1, 9, 9) %}", "hash": "{% $hash('abc', 'SHA-256') %}",
+            "seeded": "{% $random(7) = $random(7) %}", "unseeded": "{% $random() < 1 %}",
+            "uuid": "{% $uuid() %}", "parsed": "{% $parse($states.input.text) %}"}}}},
+        {"text": '{"a": [1, 2]}'})
+    result = output(described)
+    assert result.pop("uuid")[14] == "4"  # a version 4 UUID
+    assert result == {"partition": [[0, 1, 2], [3]], "range": [0, 3, 6, 9], "single": 1,
+                      "hash": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                      "seeded": True, "unseeded": True, "parsed": {"a": [1, 2]}}
+
+
+def test_jsonata_parse_of_no_json_is_a_query_evaluation_error(sfn, unique_name):
+    described = run(sfn, unique_name("jsonataparse"), {"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+        "P": {"Type": "Pass", "End": True, "Output": "{% $parse('x') %}"}}})
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.QueryEvaluationError"

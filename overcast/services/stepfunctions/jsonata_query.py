@@ -12,11 +12,15 @@ import orjson
 
 from overcast.services.stepfunctions.asl import is_jsonata, jsonata_text
 from overcast.services.stepfunctions.errors import StatesError
+from overcast.services.stepfunctions.jsonata_functions import STEP_FUNCTIONS_FUNCTIONS
 
 
 @lru_cache(maxsize=4096)
 def _compile(text: str):
-    return jsonata.Jsonata(text)
+    expression = jsonata.Jsonata(text)
+    for name, function in STEP_FUNCTIONS_FUNCTIONS.items():
+        expression.register_lambda(name, function)
+    return expression
 
 
 def evaluate(value, states: dict, variables: dict, field: str = "Arguments"):
