@@ -330,3 +330,61 @@ def test_jsonata_parse_of_no_json_is_a_query_evaluation_error(sfn, unique_name):
         "P": {"Type": "Pass", "End": True, "Output": "{% $parse('x') %}"}}})
     assert described["status"] == "FAILED"
     assert described["error"] == "States.QueryEvaluationError"
+
+
+def _machine_with_two_versions(sfn, name):
+    arn = create(sfn, name, PASS)
+    first = sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"]
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps({**PASS, "Comment": "2"}))
+    second = sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"]
+    return arn, first, second
+
+
+@pytest.mark.parametrize("routing, message", [
+    (lambda arn, v1, v2: [{"stateMachineVersionArn": v1, "weight": 50}, {"stateMachineVersionArn": v1, "weight": 50}],
+     "Routing configuration must contain distinct state machine version ARNs. Received: [{v1}, {v1}]"),
+    (lambda arn, v1, v2: [{"stateMachineVersionArn": arn, "weight": 100}],
+     "Routing configuration must contain state machine version ARNs. Received: [{arn}]"),
+    (lambda arn, v1, v2: [{"stateMachineVersionArn": v1, "weight": 70}, {"stateMachineVersionArn": v2, "weight": 29}],
+     "Sum of routing configuration weights must equal 100. Received: [70, 29]"),
+    (lambda arn, v1, v2: [{"stateMachineVersionArn": v1, "weight": 101}],
+     "1 validation error detected: Value '101' at 'routingConfiguration.1.member.weight' failed to satisfy "
+     "constraint: Member must have value less than or equal to 100"),
+])
+def test_create_alias_checks_its_routing_as_aws_does(sfn, unique_name, routing, message):
+    arn, v1, v2 = _machine_with_two_versions(sfn, unique_name("aliasck"))
+    with pytest.raises(ClientError) as e:
+        sfn.create_state_machine_alias(name="live", routingConfiguration=routing(arn, v1, v2))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["Error"]["Message"] == message.format(arn=arn, v1=v1)
+
+
+def test_a_missing_alias_is_deleted_without_error_and_not_updated(sfn, unique_name):
+    arn = create(sfn, unique_name("noalias"), PASS)
+    sfn.delete_state_machine_alias(stateMachineAliasArn=f"{arn}:gone")
+    with pytest.raises(ClientError) as e:
+        sfn.update_state_machine_alias(stateMachineAliasArn=f"{arn}:gone", description="x")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFound"
+    assert e.value.response["Error"]["Message"] == "Request references a resource that does not exist."
+    with pytest.raises(ClientError) as e:
+        sfn.list_state_machine_aliases(stateMachineArn=arn, nextToken="InvalidToken")
+    assert e.value.response["Error"]["Message"] == "Invalid Token: 'Invalid token'"
+
+
+def test_a_deleted_versions_number_is_not_reused(sfn, unique_name):
+    arn, _, second = _machine_with_two_versions(sfn, unique_name("vnum"))
+    sfn.delete_state_machine_version(stateMachineVersionArn=second)
+    assert sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"] == f"{arn}:3"
+
+
+def test_version_description_needs_publish_and_versions_are_not_updated(sfn, unique_name):
+    with pytest.raises(ClientError) as e:
+        sfn.create_state_machine(name=unique_name("vdesc"), definition=json.dumps(PASS), roleArn=ROLE,
+                                 versionDescription="d")
+    assert (e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]) == (
+        "ValidationException", "Version description can only be set when publish is true")
+    arn, first, _ = _machine_with_two_versions(sfn, unique_name("vupd"))
+    with pytest.raises(ClientError) as e:
+        sfn.update_state_machine(stateMachineArn=first, definition=json.dumps(PASS))
+    assert (e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]) == (
+        "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{first}'")

@@ -274,6 +274,7 @@ class StepFunctionsProvider(Provider):
             raise _invalid_arn(role)
 
     def create_state_machine(self, ctx, params):
+        _check_version_description(params)
         name = params["name"]
         _check_name(name)
         self._parse_definition(params["definition"])
@@ -331,6 +332,10 @@ class StepFunctionsProvider(Provider):
         return out
 
     def update_state_machine(self, ctx, params):
+        _check_version_description(params)
+        if self._split_machine_arn(ctx, params["stateMachineArn"])[1] is not None:
+            # a version or alias ARN names no machine that can be updated
+            raise _error("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{params['stateMachineArn']}'")
         machine = self._machine(ctx, params["stateMachineArn"])
         fields = ("definition", "roleArn", "loggingConfiguration", "tracingConfiguration")
         if not any(k in params for k in fields):
@@ -390,7 +395,7 @@ class StepFunctionsProvider(Provider):
         versions = self.store.versions(machine["stateMachineArn"])
         if versions and versions[0]["machine"].get("revisionId") == machine.get("revisionId"):
             return versions[0]
-        number = (versions[0]["version"] + 1) if versions else 1
+        number = self.store.last_version_number(machine["stateMachineArn"]) + 1
         arn = f"{machine['stateMachineArn']}:{number}"
         version = {"arn": arn, "version": number, "creationDate": time.time(), "description": description,
                    "machine": dict(machine)}
@@ -427,14 +432,34 @@ class StepFunctionsProvider(Provider):
         return {}
 
     def _check_routing(self, ctx, base: str, routing) -> None:
+        """AWS's checks of an alias's routing, in AWS's order and words (CreateStateMachineAlias)."""
         if not isinstance(routing, list) or not 1 <= len(routing) <= 2:
-            raise _error("ValidationException", "Routing configuration must contain one or two versions")
-        if sum(r.get("weight", 0) for r in routing) != 100:
-            raise _error("ValidationException", "Sum of routing configuration weights must be equal to 100")
-        for r in routing:
-            version_base, qualifier = self._split_machine_arn(ctx, r["stateMachineVersionArn"])
-            if version_base != base or qualifier is None or self.store.get_version(r["stateMachineVersionArn"]) is None:
-                raise _error("ResourceNotFound", f"Resource not found: '{r['stateMachineVersionArn']}'", 400)
+            shown = ", ".join(f"RoutingConfigurationListItem(stateMachineVersionArn={r.get('stateMachineVersionArn')}, "
+                              f"weight={r.get('weight')})" for r in routing or [])
+            raise _error("ValidationException", f"1 validation error detected: Value '[{shown}]' at "
+                                                "'routingConfiguration' failed to satisfy constraint: Member must have "
+                                                "length less than or equal to 2")
+        for index, r in enumerate(routing, 1):
+            if r.get("weight", 0) > 100:
+                raise _error("ValidationException", f"1 validation error detected: Value '{r['weight']}' at "
+                                                    f"'routingConfiguration.{index}.member.weight' failed to satisfy "
+                                                    "constraint: Member must have value less than or equal to 100")
+        arns = [r["stateMachineVersionArn"] for r in routing]
+        received = f"Received: [{', '.join(arns)}]"
+        if len(set(arns)) != len(arns):
+            raise _error("ValidationException",
+                         f"Routing configuration must contain distinct state machine version ARNs. {received}")
+        qualifiers = [self._split_machine_arn(ctx, arn)[1] for arn in arns]
+        if not all(qualifier and qualifier.isdigit() for qualifier in qualifiers):
+            raise _error("ValidationException",
+                         f"Routing configuration must contain state machine version ARNs. {received}")
+        weights = [r.get("weight", 0) for r in routing]
+        if sum(weights) != 100:
+            raise _error("ValidationException", "Sum of routing configuration weights must equal 100. "
+                                                f"Received: [{', '.join(map(str, weights))}]")
+        for arn in arns:
+            if self._split_machine_arn(ctx, arn)[0] != base or self.store.get_version(arn) is None:
+                raise _error("ResourceNotFound", f"Resource not found: '{arn}'", 400)
 
     def create_state_machine_alias(self, ctx, params):
         name = params["name"]
@@ -467,7 +492,10 @@ class StepFunctionsProvider(Provider):
         return {k: v for k, v in self._alias(ctx, params["stateMachineAliasArn"]).items() if v is not None}
 
     def update_state_machine_alias(self, ctx, params):
-        alias = self._alias(ctx, params["stateMachineAliasArn"])
+        self._split_machine_arn(ctx, params["stateMachineAliasArn"])
+        alias = self.store.get_alias(params["stateMachineAliasArn"])
+        if alias is None:
+            raise _error("ResourceNotFound", "Request references a resource that does not exist.")
         if "routingConfiguration" in params:
             base, _ = self._split_machine_arn(ctx, alias["stateMachineAliasArn"])
             self._check_routing(ctx, ":".join(base.split(":")[:7]), params["routingConfiguration"])
@@ -480,7 +508,8 @@ class StepFunctionsProvider(Provider):
         return {"updateDate": alias["updateDate"]}
 
     def delete_state_machine_alias(self, ctx, params):
-        self._alias(ctx, params["stateMachineAliasArn"])
+        # deleting an alias that does not exist succeeds, as AWS answers
+        self._split_machine_arn(ctx, params["stateMachineAliasArn"])
         self.store.delete_alias(params["stateMachineAliasArn"])
         return {}
 
@@ -1325,11 +1354,16 @@ def _page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps({"offset": offset})).decode()
 
 
+def _check_version_description(params: dict) -> None:
+    if params.get("versionDescription") is not None and not params.get("publish"):
+        raise _error("ValidationException", "Version description can only be set when publish is true")
+
+
 def _token_offset(token: str) -> int:
     try:
         offset = orjson.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
     except (ValueError, TypeError, KeyError):
         offset = None
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise _error("InvalidToken", f"Invalid Token: '{token}'")
+        raise _error("InvalidToken", "Invalid Token: 'Invalid token'")  # AWS's words, whatever the token
     return offset

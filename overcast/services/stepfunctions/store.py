@@ -100,6 +100,13 @@ MIGRATIONS = [
     CREATE INDEX sfn_map_children_run ON sfn_map_children(map_run);
     CREATE INDEX sfn_map_children_execution ON sfn_map_children(execution);
     """,
+    # the highest version number each machine has published: AWS never reuses a deleted version's number
+    """
+    CREATE TABLE sfn_version_numbers (
+        machine TEXT PRIMARY KEY,
+        last INTEGER NOT NULL
+    );
+    """,
 ]
 
 
@@ -137,13 +144,26 @@ class StepFunctionsStore:
 
     def delete_machine(self, arn: str) -> None:
         with self.db.transaction():
-            for table, column in (("sfn_versions", "machine"), ("sfn_aliases", "machine"), ("sfn_machines", "arn")):
+            for table, column in (("sfn_versions", "machine"), ("sfn_aliases", "machine"),
+                                  ("sfn_version_numbers", "machine"), ("sfn_machines", "arn")):
                 self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (arn,))
             self.db.execute("DELETE FROM sfn_tags WHERE arn = ? OR arn LIKE ?", (arn, arn + ":%"))
 
     def put_version(self, arn, machine, version: int, doc: dict) -> None:
-        self.db.execute("INSERT INTO sfn_versions(arn, machine, version, doc) VALUES(?,?,?,?) "
-                        "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc", (arn, machine, version, _dumps(doc)))
+        with self.db.transaction():
+            self.db.execute("INSERT INTO sfn_versions(arn, machine, version, doc) VALUES(?,?,?,?) "
+                            "ON CONFLICT(arn) DO UPDATE SET doc = excluded.doc", (arn, machine, version, _dumps(doc)))
+            self.db.execute("INSERT INTO sfn_version_numbers(machine, last) VALUES(?,?) "
+                            "ON CONFLICT(machine) DO UPDATE SET last = max(last, excluded.last)", (machine, version))
+
+    def last_version_number(self, machine: str) -> int:
+        """The highest version number the machine has published, deleted or not (0 for none)."""
+        row = self.db.query_one("SELECT last FROM sfn_version_numbers WHERE machine = ?", (machine,))
+        if row:
+            return row[0]
+        # versions published before this table existed
+        row = self.db.query_one("SELECT max(version) FROM sfn_versions WHERE machine = ?", (machine,))
+        return (row[0] or 0) if row else 0
 
     def get_version(self, arn: str) -> dict | None:
         row = self.db.query_one("SELECT doc FROM sfn_versions WHERE arn = ?", (arn,))
