@@ -388,3 +388,20 @@ def test_version_description_needs_publish_and_versions_are_not_updated(sfn, uni
         sfn.update_state_machine(stateMachineArn=first, definition=json.dumps(PASS))
     assert (e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]) == (
         "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{first}'")
+
+
+@pytest.mark.parametrize("state, cause", [
+    ({"Type": "Pass", "Parameters": {"value.$": "$.missing"}, "End": True},
+     "The JSONPath '$.missing' specified for the field 'value.$' could not be found in the input '{\"a\":1}'"),
+    ({"Type": "Pass", "Parameters": {"value.$": "$$.Execution.Input.missing"}, "End": True},
+     "The JSONPath '$$.Execution.Input.missing' specified for the field 'value.$' could not be found in the input"),
+    ({"Type": "Fail", "ErrorPath": "$.missing"},
+     "The JSONPath '$.missing' specified for the field 'ErrorPath' could not be found in the input '{\"a\":1}'"),
+    ({"Type": "Pass", "InputPath": "$.missing.deeper[0]", "End": True},
+     "Invalid path '$.missing.deeper[0]' : No results for path: $['missing']['deeper'][0]"),
+])
+def test_a_path_that_selects_nothing_is_worded_by_its_field(sfn, unique_name, state, cause):
+    described = run(sfn, unique_name("nopath"), {"StartAt": "S", "States": {"S": state}}, {"a": 1})
+    assert described["error"] == "States.Runtime"
+    assert described["cause"].startswith("An error occurred while executing the state 'S' (entered at the event "
+                                         f"id #2). {cause}")

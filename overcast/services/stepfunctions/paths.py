@@ -125,11 +125,23 @@ def select(document, path: str, field: str = "InputPath"):
     return [m.value for m in matches]
 
 
+class PathNotFound(StatesError):
+    """A path that selects nothing in its document (AWS words it by the field it is in)."""
+
+
 def _no_match(field: str, path: str, document) -> StatesError:
-    return StatesError("States.Runtime",
-                       f"An error occurred while executing the state. Invalid path '{path}' : "
-                       f"No results for path: {path}" if field != "ResultPath" else
-                       f"Invalid path '{path}'")
+    if field == "ResultPath":
+        return StatesError("States.Runtime", f"Invalid path '{path}'")
+    return PathNotFound("States.Runtime", f"An error occurred while executing the state. Invalid path '{path}' : "
+                                          f"No results for path: {_bracketed(path)}")
+
+
+def _bracketed(path: str) -> str:
+    """A simple path as AWS's evaluator prints it: `$.a.b[0]` -> `$['a']['b'][0]`."""
+    compiled = _compile(path)
+    if not isinstance(compiled, tuple):
+        return path
+    return "$" + "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in compiled)
 
 
 def put(document, path: str, value):
@@ -184,7 +196,7 @@ def resolve_template(template, document, context: dict, field: str = "Parameters
         out = {}
         for key, value in template.items():
             if key.endswith(".$") and isinstance(value, str):
-                out[key[:-2]] = evaluate_value(value, document, context, field)
+                out[key[:-2]] = evaluate_value(value, document, context, key)
             else:
                 out[key] = resolve_template(value, document, context, field)
         return out
@@ -194,10 +206,17 @@ def resolve_template(template, document, context: dict, field: str = "Parameters
 
 
 def evaluate_value(expression: str, document, context: dict, field: str = "Parameters"):
-    if expression.startswith("$$"):
-        return select(context, expression[1:], field)
+    """`field` is the key (`name.$`) or the field (ErrorPath, CausePath) the expression is in."""
     if expression.startswith("$"):
-        return select(document, expression, field)
+        source = context if expression.startswith("$$") else document
+        try:
+            return select(source, expression[1:] if expression.startswith("$$") else expression, field)
+        except PathNotFound:
+            if not (field.endswith(".$") or field in ("ErrorPath", "CausePath")):
+                raise  # the *Path fields word it as the path's own error
+            raise StatesError("States.Runtime", f"An error occurred while executing the state. The JSONPath "
+                                                f"'{expression}' specified for the field '{field}' could not be found "
+                                                f"in the input '{orjson.dumps(source).decode()}'") from None
     if expression.startswith("States."):
         return call_intrinsic(expression, document, context)
     raise StatesError("States.Runtime", f"The value for the field '{expression}' must be a valid JSONPath or "
