@@ -405,3 +405,19 @@ def test_a_path_that_selects_nothing_is_worded_by_its_field(sfn, unique_name, st
     assert described["error"] == "States.Runtime"
     assert described["cause"].startswith("An error occurred while executing the state 'S' (entered at the event "
                                          f"id #2). {cause}")
+
+
+def test_a_jsonata_expression_that_returns_nothing_fails_the_field(sfn, unique_name):
+    described = run(sfn, unique_name("undef"), {"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": {
+        "Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": True}}})
+    cause = ("An error occurred while executing the state 'S' (entered at the event id #2). The JSONata expression "
+             "'$doesNotExist' specified for the field 'Output/result' returned nothing (undefined).")
+    assert (described["error"], described["cause"]) == ("States.QueryEvaluationError", cause)
+
+
+def test_jsonata_null_values_and_variables_stay_null(sfn, unique_name):
+    described = run(sfn, unique_name("null"), {"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"nothing": None}, "Next": "B"},
+        "B": {"Type": "Pass", "Output": {"variable": "{% $nothing %}", "field": "{% $states.input.a %}",
+                                         "literal": "{% null %}"}, "End": True}}}, {"a": None})
+    assert output(described) == {"variable": None, "field": None, "literal": None}

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import jsonata
 import orjson
+from jsonata.utils import Utils
 
 from overcast.services.stepfunctions.asl import is_jsonata, jsonata_text
 from overcast.services.stepfunctions.errors import StatesError
@@ -18,6 +19,7 @@ from overcast.services.stepfunctions.jsonata_functions import STEP_FUNCTIONS_FUN
 @lru_cache(maxsize=4096)
 def _compile(text: str):
     expression = jsonata.Jsonata(text)
+    expression.set_output_convert_nulls(False)  # so that null and undefined (None) differ
     for name, function in STEP_FUNCTIONS_FUNCTIONS.items():
         expression.register_lambda(name, function)
     return expression
@@ -30,7 +32,9 @@ def evaluate(value, states: dict, variables: dict, field: str = "Arguments"):
             return value
         text = jsonata_text(value)
         try:
-            result = _compile(text).evaluate(None, {**variables, "states": states})
+            # a variable holding null is null, not undefined
+            bindings = {name: Utils.NULL_VALUE if held is None else held for name, held in variables.items()}
+            result = _compile(text).evaluate(None, {**bindings, "states": states})
         except StatesError:
             raise
         except RecursionError:
@@ -39,13 +43,14 @@ def evaluate(value, states: dict, variables: dict, field: str = "Arguments"):
         except Exception as e:  # jsonata raises JException and Python errors alike
             raise _evaluation_error(f"The JSONata expression '{text.strip()}' specified for the field '{field}' "
                                     f"threw an error during evaluation. {e}", field) from None
-        return _plain(result)
+        if result is None:  # JSON has no undefined: AWS refuses it in every field
+            raise _evaluation_error(f"The JSONata expression '{text.strip()}' specified for the field '{field}' "
+                                    "returned nothing (undefined).", field)
+        return _plain(Utils.convert_nulls(result))
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            evaluated = evaluate(v, states, variables, f"{field}/{k}")  # (AWS names the member: Output/result)
-            if evaluated is not None or not is_jsonata(v):
-                out[k] = evaluated
+            out[k] = evaluate(v, states, variables, f"{field}/{k}")  # (AWS names the member: Output/result)
         return out
     if isinstance(value, list):
         return [evaluate(v, states, variables, field) for v in value]
