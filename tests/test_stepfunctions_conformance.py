@@ -421,3 +421,35 @@ def test_jsonata_null_values_and_variables_stay_null(sfn, unique_name):
         "B": {"Type": "Pass", "Output": {"variable": "{% $nothing %}", "field": "{% $states.input.a %}",
                                          "literal": "{% null %}"}, "End": True}}}, {"a": None})
     assert output(described) == {"variable": None, "field": None, "literal": None}
+
+
+def _read_csv_map(sfn, client, unique_name, body: str, reader_config: dict, value=None):
+    s3 = client("s3")
+    bucket = unique_name("csvreader")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="items.csv", Body=body.encode())
+    return run(sfn, unique_name("csvmap"), {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                                      "ReaderConfig": {"InputType": "CSV", **reader_config},
+                                      "Parameters": {"Bucket": bucket, "Key": "items.csv"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}, "End": True}}}, value)
+
+
+def test_a_short_csv_row_has_empty_strings_for_its_missing_fields(sfn, client, unique_name):
+    described = _read_csv_map(sfn, client, unique_name, "H1,H2,H3\na,b,c\nd\n", {"CSVHeaderLocation": "FIRST_ROW"})
+    assert output(described) == [{"H1": "a", "H2": "b", "H3": "c"}, {"H1": "d", "H2": "", "H3": ""}]
+
+
+@pytest.mark.parametrize("reader_config, value, cause", [
+    ({"CSVHeaderLocation": "GIVEN", "CSVHeaders": ["H", "H"]}, None, "CSV headers cannot contain duplicates."),
+    ({"CSVHeaderLocation": "FIRST_ROW", "MaxItemsPath": "$.max"}, {"max": -1}, "field MaxItems must be positive"),
+])
+def test_an_item_reader_failure_fails_the_map_run(sfn, client, unique_name, reader_config, value, cause):
+    described = _read_csv_map(sfn, client, unique_name, "A,B\n1,2\n", reader_config, value)
+    assert (described["error"], described["cause"]) == ("States.ItemReaderFailed", cause)
+    events = history(sfn, described["executionArn"])
+    assert [(e["type"], e["id"], e["previousEventId"]) for e in events] == [
+        ("ExecutionStarted", 1, 0), ("MapStateEntered", 2, 0), ("MapStateStarted", 3, 2), ("MapRunStarted", 4, 3),
+        ("MapRunFailed", 5, 4), ("MapStateFailed", 6, 5), ("ExecutionFailed", 7, 6)]
+    assert events[4]["mapRunFailedEventDetails"] == {"error": "States.ItemReaderFailed", "cause": cause}

@@ -25,7 +25,9 @@ async def run_map(interp, name, state, raw, effective, scope: Scope, context, la
     processor = state.get("ItemProcessor") or state.get("Iterator")
     config = processor.get("ProcessorConfig") or {}
     distributed = config.get("Mode") == "DISTRIBUTED"
-    items = await _items(interp, state, raw, effective, scope, context, language)
+    # a distributed map's run reads its ItemReader's items: a reader failure fails the map run
+    reads_in_run = distributed and "ItemReader" in state
+    items = None if reads_in_run else await _items(interp, state, raw, effective, scope, context, language)
     limit = _number(state, "MaxConcurrency", effective, scope, context, language) or 0
     history = interp.run.history
     # (with an ItemReader the map run reads the items: AWS's MapStateStarted counts none)
@@ -68,7 +70,8 @@ def _number(state, field, effective, scope, context, language):
 
 async def _items(interp, state, raw, effective, scope, context, language) -> list:
     if "ItemReader" in state:
-        return await _read_items(interp, state["ItemReader"], effective, scope, context, language)
+        max_items = _max_items(state["ItemReader"].get("ReaderConfig") or {}, effective, scope, context, language)
+        return await _read_items(interp, state["ItemReader"], effective, scope, context, language, max_items)
     if language == "JSONata":
         items = jsonata_query.evaluate(state["Items"], {"input": raw, "context": context}, scope.variables, "Items") \
             if "Items" in state else effective
@@ -132,7 +135,6 @@ async def _inline(interp, name, state, processor, items, effective, scope, conte
 
 async def _distributed(interp, name, state, processor, items, raw, effective, scope, context, language, limit):
     run, provider = interp.run, interp.tasks.provider
-    batches = _batches(state, items, effective, scope, context, language)
     tolerated_percent = _number(state, "ToleratedFailurePercentage", effective, scope, context, language) or 0
     tolerated_count = _number(state, "ToleratedFailureCount", effective, scope, context, language) or 0
     execution_type = (processor.get("ProcessorConfig") or {}).get("ExecutionType", "STANDARD")
@@ -141,16 +143,22 @@ async def _distributed(interp, name, state, processor, items, raw, effective, sc
     # (AWS names a map run by the state's Label, or without one by an id of its own)
     map_run_arn = f"arn:aws:states:{run.region}:{run.account}:mapRun:{run.machine_name}/" \
                   f"{state.get('Label') or uuid.uuid4()}:{run_id}"
-    counts = {"pending": len(batches), "running": 0, "succeeded": 0, "failed": 0, "timedOut": 0, "aborted": 0,
-              "total": len(batches), "resultsWritten": 0}
+    counts = {"pending": 0, "running": 0, "succeeded": 0, "failed": 0, "timedOut": 0, "aborted": 0,
+              "total": 0, "resultsWritten": 0}
     doc = {"mapRunArn": map_run_arn, "executionArn": run.arn, "status": "RUNNING", "startDate": time.time(),
            "maxConcurrency": limit if limit != DISTRIBUTED_CONCURRENCY else 0,
            "toleratedFailurePercentage": float(tolerated_percent), "toleratedFailureCount": int(tolerated_count),
            "itemCounts": dict(counts), "executionCounts": dict(counts), "redriveCount": 0}
     provider.store.put_map_run(map_run_arn, run.arn, doc)
+    if items is None:  # (MaxItemsPath is read before the run starts, the items by the run)
+        max_items = _max_items(state["ItemReader"].get("ReaderConfig") or {}, effective, scope, context, language)
     scope.last_event = run.history.add("MapRunStarted", scope.last_event,
                                        mapRunStartedEventDetails={"mapRunArn": map_run_arn})
     await interp.flush()
+    if items is None:
+        items = await _read_in_run(interp, state["ItemReader"], effective, scope, context, language, max_items, doc)
+    batches = _batches(state, items, effective, scope, context, language)
+    counts.update(pending=len(batches), total=len(batches))
     gate = asyncio.Semaphore(limit)
     results: list[dict | None] = [None] * len(batches)
     failed = 0
@@ -206,6 +214,21 @@ async def _distributed(interp, name, state, processor, items, raw, effective, sc
     if output is not None:
         return output
     return [_child_output(r) for r in results]
+
+
+async def _read_in_run(interp, reader, effective, scope, context, language, max_items, doc) -> list:
+    """The ItemReader's items, read by the map run: a reader failure is the run's MapRunFailed."""
+    run, provider = interp.run, interp.tasks.provider
+    try:
+        return await _read_items(interp, reader, effective, scope, context, language, max_items)
+    except StatesError as e:
+        if e.error != "States.ItemReaderFailed":
+            raise
+        doc.update(status="FAILED", stopDate=time.time())
+        provider.store.put_map_run(doc["mapRunArn"], run.arn, doc)
+        scope.last_event = run.history.add("MapRunFailed", scope.last_event, mapRunFailedEventDetails={
+            "error": e.error, "cause": e.cause})
+        raise
 
 
 def _exceeds(failed: int, total: int, percent, count) -> bool:
@@ -277,16 +300,21 @@ def _max_items(config, effective, scope, context, language) -> int | None:
         value = paths.evaluate_value(config["MaxItemsPath"], effective, context, "MaxItemsPath")
     if value is None:
         return None
-    if not paths.is_number(value) or value != int(value) or value < 0:
+    if "MaxItemsPath" in config and "MaxItems" not in config and (not paths.is_number(value) or value != int(value)):
+        raise StatesError("States.Runtime", "An error occurred while executing the state. The MaxItemsPath field "
+                                            f"refers to value \"{value}\" which is not a valid integer: "
+                                            f"{config['MaxItemsPath']}")
+    if not paths.is_number(value) or value != int(value):
         raise StatesError("States.Runtime", f"The MaxItems value must be a non-negative integer, but was {value!r}")
-    return int(value)
+    return int(value)  # (a negative one fails the reader: _read_items)
 
 
-async def _read_items(interp, reader, effective, scope, context, language) -> list:
+async def _read_items(interp, reader, effective, scope, context, language, max_items: int | None) -> list:
     run = interp.run
+    if max_items is not None and max_items < 0:
+        raise StatesError("States.ItemReaderFailed", "field MaxItems must be positive")
     params = _reader_params(reader, effective, scope, context, language)
     config = reader.get("ReaderConfig") or {}
-    max_items = _max_items(config, effective, scope, context, language)
     resource = reader.get("Resource", "")
     s3 = await interp.tasks.providers.get("s3")
     try:
@@ -336,7 +364,7 @@ def _parse_items(data: bytes, config: dict) -> list:
     if kind == "JSON":
         items = orjson.loads(text)
         if not isinstance(items, list):
-            raise StatesError("States.ItemReaderFailed", "The JSON object must contain a JSON array")
+            raise StatesError("States.ItemReaderFailed", "Attempting to map over non-iterable node.")
         return items
     if kind == "JSONL":
         return [orjson.loads(line) for line in text.splitlines() if line.strip()]
@@ -348,7 +376,10 @@ def _parse_items(data: bytes, config: dict) -> list:
             headers = config.get("CSVHeaders") or []
         else:
             headers, rows = (rows[0], rows[1:]) if rows else ([], [])
-        return [dict(zip(headers, row, strict=False)) for row in rows if row]
+        if len(set(headers)) != len(headers):
+            raise StatesError("States.ItemReaderFailed", "CSV headers cannot contain duplicates.")
+        # a short row's missing fields are empty strings
+        return [{header: row[i] if i < len(row) else "" for i, header in enumerate(headers)} for row in rows if row]
     raise StatesError("States.Runtime", f"The ItemReader InputType {kind} is not supported by overcast yet.")
 
 
