@@ -453,3 +453,19 @@ def test_an_item_reader_failure_fails_the_map_run(sfn, client, unique_name, read
         ("ExecutionStarted", 1, 0), ("MapStateEntered", 2, 0), ("MapStateStarted", 3, 2), ("MapRunStarted", 4, 3),
         ("MapRunFailed", 5, 4), ("MapStateFailed", 6, 5), ("ExecutionFailed", 7, 6)]
     assert events[4]["mapRunFailedEventDetails"] == {"error": "States.ItemReaderFailed", "cause": cause}
+
+
+def test_map_paths_take_numbers_written_as_strings(sfn, client, unique_name):
+    """AWS reads "2" from MaxItemsPath and "1" from ToleratedFailure*Path as numbers; 1.5 is no integer."""
+    described = _read_csv_map(sfn, client, unique_name, "A\n1\n2\n3\n", {"MaxItemsPath": "$.max"}, {"max": "2"})
+    assert output(described) == [{"A": "1"}, {"A": "2"}]
+    described = _read_csv_map(sfn, client, unique_name, "A\n1\n", {"MaxItemsPath": "$.max"}, {"max": 1.5})
+    assert (described["error"], described["cause"]) == (
+        "States.Runtime", "An error occurred while executing the state 'M' (entered at the event id #2). The "
+                          "MaxItemsPath field refers to value \"1.5\" which is not a valid integer: $.max")
+    described = run(sfn, unique_name("tolerated"), {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "ToleratedFailurePercentagePath": "$.percent",
+        "ToleratedFailureCountPath": "$.count", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                          "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}, "End": True}}},
+        {"items": [1], "percent": "1", "count": "1"})
+    assert output(described) == [1]

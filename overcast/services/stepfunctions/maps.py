@@ -51,10 +51,11 @@ def _number(state, field, effective, scope, context, language):
         value = jsonata_query.evaluate(value, {"input": effective, "context": context}, scope.variables, field)
     elif value is None and f"{field}Path" in state:
         path = state[f"{field}Path"]
-        value = paths.evaluate_value(path, effective, context, f"{field}Path")
+        found = paths.evaluate_value(path, effective, context, f"{field}Path")
         kind = "float" if field == "ToleratedFailurePercentage" else "integer"
-        if not paths.is_number(value) or (kind == "integer" and value != int(value)):
-            shown = value if isinstance(value, str) else dumps(value)
+        value = _path_number(found, kind)
+        if value is None:
+            shown = found if isinstance(found, str) else dumps(found)
             raise StatesError("States.Runtime", f'The {field}Path field refers to value "{shown}" which is not a '
                                                 f"valid {kind}: {path}")
     if value is None:
@@ -66,6 +67,19 @@ def _number(state, field, effective, scope, context, language):
     if value < 0:
         raise StatesError("States.Runtime", f"{field} cannot be negative.")
     return value
+
+
+def _path_number(value, kind: str):
+    """What a *Path field's value reads as: a number, or a string that parses as one (AWS takes
+    "2" for MaxItemsPath); None when it is no `kind` ("integer" or "float")."""
+    if isinstance(value, str):
+        try:
+            return int(value) if kind == "integer" else float(value)
+        except ValueError:
+            return None
+    if not paths.is_number(value) or (kind == "integer" and value != int(value)):
+        return None
+    return int(value) if kind == "integer" else value
 
 
 async def _items(interp, state, raw, effective, scope, context, language) -> list:
@@ -297,13 +311,15 @@ def _max_items(config, effective, scope, context, language) -> int | None:
     if language == "JSONata" and isinstance(value, str):
         value = jsonata_query.evaluate(value, {"input": effective, "context": context}, scope.variables, "MaxItems")
     elif value is None and "MaxItemsPath" in config:
-        value = paths.evaluate_value(config["MaxItemsPath"], effective, context, "MaxItemsPath")
+        found = paths.evaluate_value(config["MaxItemsPath"], effective, context, "MaxItemsPath")
+        value = _path_number(found, "integer")
+        if value is None:
+            shown = found if isinstance(found, str) else dumps(found)
+            raise StatesError("States.Runtime", "An error occurred while executing the state. The MaxItemsPath "
+                                                f"field refers to value \"{shown}\" which is not a valid integer: "
+                                                f"{config['MaxItemsPath']}")
     if value is None:
         return None
-    if "MaxItemsPath" in config and "MaxItems" not in config and (not paths.is_number(value) or value != int(value)):
-        raise StatesError("States.Runtime", "An error occurred while executing the state. The MaxItemsPath field "
-                                            f"refers to value \"{value}\" which is not a valid integer: "
-                                            f"{config['MaxItemsPath']}")
     if not paths.is_number(value) or value != int(value):
         raise StatesError("States.Runtime", f"The MaxItems value must be a non-negative integer, but was {value!r}")
     return int(value)  # (a negative one fails the reader: _read_items)
