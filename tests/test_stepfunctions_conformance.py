@@ -469,3 +469,12 @@ def test_map_paths_take_numbers_written_as_strings(sfn, client, unique_name):
                           "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}, "End": True}}},
         {"items": [1], "percent": "1", "count": "1"})
     assert output(described) == [1]
+
+
+def test_states_format_prints_objects_as_aws_and_math_add_rounds_its_arguments(sfn, unique_name):
+    described = run(sfn, unique_name("format"), {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {
+        "text.$": "States.Format('fst={} snd={}', $.object, $.list)",
+        "sums.$": "States.Array(States.MathAdd($.a, $.b), States.MathAdd($.c, 0), States.MathAdd($.d, 0))"},
+        "End": True}}}, {"object": {"Arg1": 1, "Arg2": []}, "list": [1, "x", None], "a": 1.5, "b": 1.51,
+                         "c": -1.5, "d": 2.5})
+    assert output(described) == {"text": "fst={Arg1=1, Arg2=[]} snd=[1, x, null]", "sums": [4, -1, 3]}

@@ -310,8 +310,20 @@ def _format(template: str, *args):
         raise ValueError(f"the template has {len(parts) - 1} placeholders and {len(args)} arguments were given")
     out = parts[0]
     for arg, part in zip(args, parts[1:], strict=True):
-        out += (arg if isinstance(arg, str) else orjson.dumps(arg).decode()) + part
+        out += _format_value(arg) + part
     return out.replace("\\{", "{").replace("\\}", "}")
+
+
+def _format_value(value) -> str:
+    """An argument of States.Format as AWS prints it: objects and arrays as Java prints maps and
+    lists (`{Arg1=1, Arg2=[]}`), strings bare, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(v) for v in value) + "]"
+    return orjson.dumps(value).decode()
 
 
 def _array_partition(array, size):
@@ -353,8 +365,8 @@ def _math_random(start, end, seed=None):
 def _math_add(a, b):
     if not all(isinstance(v, int | float) for v in (a, b)):
         raise ValueError("expects two numbers")
-    total = a + b
-    return int(total) if isinstance(total, float) and total.is_integer() else total
+    # AWS rounds each argument to an integer first, half up (1.5 -> 2, -1.5 -> -1), as its recorded answers show
+    return sum(math.floor(v + 0.5) if isinstance(v, float) else v for v in (a, b))
 
 
 def _string_split(text, separators):
