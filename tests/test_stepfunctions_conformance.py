@@ -478,3 +478,29 @@ def test_states_format_prints_objects_as_aws_and_math_add_rounds_its_arguments(s
         "End": True}}}, {"object": {"Arg1": 1, "Arg2": []}, "list": [1, "x", None], "a": 1.5, "b": 1.51,
                          "c": -1.5, "d": 2.5})
     assert output(described) == {"text": "fst={Arg1=1, Arg2=[]} snd=[1, x, null]", "sums": [4, -1, 3]}
+
+
+FAILING_ITEM = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}
+RETRY_ONCE = [{"ErrorEquals": ["E"], "MaxAttempts": 1, "IntervalSeconds": 1, "BackoffRate": 1}]
+
+
+def test_a_failed_map_iteration_links_the_map_events_after_it_to_its_last_event(sfn, unique_name):
+    described = run(sfn, unique_name("mapretry"), {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "ItemProcessor": FAILING_ITEM, "Retry": RETRY_ONCE, "End": True}}},
+        {"items": [1]})
+    events = history(sfn, described["executionArn"])
+    assert [(e["type"], e["id"], e["previousEventId"]) for e in events] == [
+        ("ExecutionStarted", 1, 0), ("MapStateEntered", 2, 0), ("MapStateStarted", 3, 2),
+        ("MapIterationStarted", 4, 3), ("FailStateEntered", 5, 4), ("MapIterationFailed", 6, 5),
+        ("MapStateStarted", 7, 5), ("MapIterationStarted", 8, 7), ("FailStateEntered", 9, 8),
+        ("MapIterationFailed", 10, 9), ("MapStateFailed", 11, 9), ("ExecutionFailed", 12, 11)]
+
+
+def test_a_retried_parallel_starts_again_after_the_failed_branch(sfn, unique_name):
+    described = run(sfn, unique_name("parretry"), {"StartAt": "P", "States": {"P": {
+        "Type": "Parallel", "Branches": [FAILING_ITEM], "Retry": RETRY_ONCE, "End": True}}})
+    events = history(sfn, described["executionArn"])
+    assert [(e["type"], e["id"], e["previousEventId"]) for e in events] == [
+        ("ExecutionStarted", 1, 0), ("ParallelStateEntered", 2, 0), ("ParallelStateStarted", 3, 2),
+        ("FailStateEntered", 4, 3), ("ParallelStateStarted", 5, 4), ("FailStateEntered", 6, 5),
+        ("ParallelStateFailed", 7, 6), ("ExecutionFailed", 8, 7)]

@@ -12,6 +12,9 @@ class StatesError(Exception):
         self.cause = cause
         self.state: str | None = None  # the state it was raised in, once its cause names it
         self.location: str | None = None  # the field whose JSONata expression failed (EvaluationFailed)
+        # the last event of the Map iteration that failed (before its MapIterationFailed): AWS links
+        # the Map's next event (MapStateFailed, or a retry's MapStateStarted) to it
+        self.iteration_last_event: int | None = None
 
 
 class Aborted(Exception):

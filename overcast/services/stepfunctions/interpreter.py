@@ -108,6 +108,9 @@ class Interpreter:
                 break
             except StatesError as error:
                 self._locate(error, name, entered_event, entered_previous)
+                # what a Map's or Parallel's next event follows: the failed iteration's or branch's last event
+                failed_after = error.iteration_last_event or self.history.last_id
+                error.iteration_last_event = None  # (an enclosing Map or Parallel has its own)
                 if kind not in RETRIABLE:
                     raise
                 delay = self._retry_delay(state.get("Retry") or [], error, retries)
@@ -115,13 +118,15 @@ class Interpreter:
                     self.inspection["outcome"] = "RETRIABLE"
                     raise
                 if delay is not None:
+                    if kind in ("Map", "Parallel"):
+                        scope.last_event = failed_after
                     context["State"]["RetryCount"] += 1
                     await asyncio.sleep(delay)
                     continue
                 # a task's failure is its TaskFailed event; a Map's or Parallel's own States.Runtime
                 # (before any iteration or branch ran) ends it without a StateFailed event
                 if kind != "Task" and not (error.state == name and error.error == "States.Runtime"):
-                    scope.last_event = self.history.add(f"{kind}StateFailed", self.history.last_id)
+                    scope.last_event = self.history.add(f"{kind}StateFailed", failed_after)
                 caught = self._catch(state, error, value, scope, language, context)
                 if caught is None:
                     raise

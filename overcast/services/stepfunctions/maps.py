@@ -134,9 +134,10 @@ async def _inline(interp, name, state, processor, items, effective, scope, conte
             inner = Scope(dict(scope.variables), started, False, {"Index": index, "Value": item})
             try:
                 result = await interp.run_states(processor, value, inner, language)
-            except StatesError:
+            except StatesError as error:
                 history.add("MapIterationFailed", inner.last_event,
                             mapIterationFailedEventDetails={"name": name, "index": index})
+                error.iteration_last_event = inner.last_event
                 raise
             history.add("MapIterationSucceeded", inner.last_event,
                         mapIterationSucceededEventDetails={"name": name, "index": index})
