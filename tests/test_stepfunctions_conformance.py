@@ -504,3 +504,12 @@ def test_a_retried_parallel_starts_again_after_the_failed_branch(sfn, unique_nam
         ("ExecutionStarted", 1, 0), ("ParallelStateEntered", 2, 0), ("ParallelStateStarted", 3, 2),
         ("FailStateEntered", 4, 3), ("ParallelStateStarted", 5, 4), ("FailStateEntered", 6, 5),
         ("ParallelStateFailed", 7, 6), ("ExecutionFailed", 8, 7)]
+
+
+def test_a_jsonpath_wait_state_assigns_variables(sfn, unique_name):
+    described = run(sfn, unique_name("waitassign"), {"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 0, "Assign": {"foo": "oof", "x.$": "$.x"}, "Next": "P"},
+        "P": {"Type": "Pass", "Parameters": {"foo.$": "$foo", "x.$": "$x"}, "End": True}}}, {"x": 1})
+    assert output(described) == {"foo": "oof", "x": 1}
+    exited = next(e for e in history(sfn, described["executionArn"]) if e["type"] == "WaitStateExited")
+    assert exited["stateExitedEventDetails"]["assignedVariables"] == {"foo": '"oof"', "x": "1"}

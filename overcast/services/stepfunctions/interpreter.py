@@ -254,6 +254,7 @@ class Interpreter:
             return self._output_path(state, effective, context), None
         if kind == "Wait":
             await self._wait(state, name, effective, scope, context, "JSONPath")
+            self._assign(state.get("Assign"), {}, scope, "JSONPath", effective, context)
             return self._output_path(state, effective, context), _next(state)
         if "Parameters" in state and kind != "Map":  # (a Map's Parameters is its legacy ItemSelector)
             effective = paths.resolve_template(state["Parameters"], effective, context)
