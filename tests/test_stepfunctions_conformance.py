@@ -199,7 +199,8 @@ def test_a_max_concurrency_path_to_no_number_fails_with_aws_cause(sfn, unique_na
                                   "integer: $.limit")
 
 
-@pytest.mark.parametrize("timestamp", ["2016-12-05 21:29:29Z", "2016-12-05T21:29:29", "2016-13-05T21:29:29Z"])
+@pytest.mark.parametrize("timestamp", ["2016-12-05 21:29:29Z", "2016-12-05T21:29:29", "2016-13-05T21:29:29Z",
+                                       "{% '2016-03-14T01:59:00Z' %}"])  # (JSONata only in a JSONata state)
 def test_a_wait_timestamp_that_is_not_rfc3339_is_an_invalid_definition(sfn, unique_name, timestamp):
     with pytest.raises(ClientError) as e:
         create(sfn, unique_name("ts"), {"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": timestamp,

@@ -245,13 +245,14 @@ def _check_wait(state, states, location, language, found, names) -> None:
     if len(given) != 1:
         found.error("SCHEMA_VALIDATION_FAILED", "Exactly one of [Seconds, Timestamp, SecondsPath, TimestampPath] "
                     "must be set", location)
+    jsonata = language == "JSONata"  # (a JSONPath state's {% %} is a plain string, no expression)
     seconds = state.get("Seconds")
-    if seconds is not None and not (isinstance(seconds, str) and _JSONATA.match(seconds)) and (
+    if seconds is not None and not (jsonata and isinstance(seconds, str) and _JSONATA.match(seconds)) and (
             not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0):
         found.error("SCHEMA_VALIDATION_FAILED", "The field 'Seconds' must be a non-negative integer",
                     f"{location}/Seconds")
     timestamp = state.get("Timestamp")
-    if isinstance(timestamp, str) and not _JSONATA.match(timestamp) and not is_rfc3339(timestamp):
+    if isinstance(timestamp, str) and not (jsonata and _JSONATA.match(timestamp)) and not is_rfc3339(timestamp):
         found.error("SCHEMA_VALIDATION_FAILED", "String does not match RFC3339 timestamp", f"{location}/Timestamp")
 
 
