@@ -514,3 +514,11 @@ def test_a_jsonpath_wait_state_assigns_variables(sfn, unique_name):
     assert output(described) == {"foo": "oof", "x": 1}
     exited = next(e for e in history(sfn, described["executionArn"]) if e["type"] == "WaitStateExited")
     assert exited["stateExitedEventDetails"]["assignedVariables"] == {"foo": '"oof"', "x": "1"}
+
+
+def test_csv_items_list_their_columns_in_aws_order(sfn, client, unique_name):
+    """AWS's recorded CSV items put the columns in its Java hash map's order, not the file's."""
+    described = _read_csv_map(sfn, client, unique_name, "0,True,{}\na,b,c\n", {"CSVHeaderLocation": "FIRST_ROW"})
+    assert described["output"] == '[{"0":"a","{}":"c","True":"b"}]'
+    described = _read_csv_map(sfn, client, unique_name, "H1,\na,b\n", {"CSVHeaderLocation": "FIRST_ROW"})
+    assert described["output"] == '[{"":"b","H1":"a"}]'

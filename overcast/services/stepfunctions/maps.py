@@ -395,9 +395,31 @@ def _parse_items(data: bytes, config: dict) -> list:
             headers, rows = (rows[0], rows[1:]) if rows else ([], [])
         if len(set(headers)) != len(headers):
             raise StatesError("States.ItemReaderFailed", "CSV headers cannot contain duplicates.")
-        # a short row's missing fields are empty strings
-        return [{header: row[i] if i < len(row) else "" for i, header in enumerate(headers)} for row in rows if row]
+        # a short row's missing fields are empty strings; AWS's items list the columns in its (Java
+        # hash map's) order, which its recorded answers show: the same for every row
+        order = _java_hash_map_order(headers)
+        return [{headers[i]: row[i] if i < len(row) else "" for i in order} for row in rows if row]
     raise StatesError("States.Runtime", f"The ItemReader InputType {kind} is not supported by overcast yet.")
+
+
+def _java_hash_code(text: str) -> int:
+    """Java's String.hashCode (over UTF-16 code units), as a 32-bit unsigned number."""
+    h = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + int.from_bytes(data[i:i + 2], "big")) & 0xFFFFFFFF
+    return h
+
+
+def _java_hash_map_order(keys: list[str]) -> list[int]:
+    """The indexes of `keys` in the order a java.util.HashMap they were put into iterates them:
+    by bucket (the spread hash modulo the table size, 16 doubled until the keys fill at most
+    three quarters of it), in insertion order within a bucket."""
+    size = 16
+    while len(keys) > size * 3 // 4:
+        size *= 2
+    buckets = [((h ^ (h >> 16)) & (size - 1)) for h in map(_java_hash_code, keys)]
+    return sorted(range(len(keys)), key=lambda i: buckets[i])
 
 
 async def _write_results(interp, writer, map_run_arn, run_id, results, effective, scope, context, language) -> dict:
