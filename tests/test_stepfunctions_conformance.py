@@ -522,3 +522,20 @@ def test_csv_items_list_their_columns_in_aws_order(sfn, client, unique_name):
     assert described["output"] == '[{"0":"a","{}":"c","True":"b"}]'
     described = _read_csv_map(sfn, client, unique_name, "H1,\na,b\n", {"CSVHeaderLocation": "FIRST_ROW"})
     assert described["output"] == '[{"":"b","H1":"a"}]'
+
+
+@pytest.mark.parametrize("label, problem", [
+    ("label_ ", "[\"Label contains invalid character: ' '\"]"),
+    ("label_\x01", "[\"Label contains invalid character: '\\x01'\"]"),
+    ("", "['Label cannot be empty']"),
+    ("x" * 41, "['Label cannot exceed 40 characters']"),
+])
+def test_a_map_label_is_checked_at_create_state_machine(sfn, unique_name, label, problem):
+    definition = json.dumps({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "Label": label, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}, "End": True}}})
+    with pytest.raises(ClientError) as e:
+        sfn.create_state_machine(name=unique_name("label"), definition=definition, roleArn=ROLE)
+    assert e.value.response["Error"]["Code"] == "InvalidDefinition"
+    assert e.value.response["Error"]["Message"] == f"Error=ValueError Args={problem} in definition '{definition}'."

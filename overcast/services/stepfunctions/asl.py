@@ -378,3 +378,31 @@ def _collect(value, names: set[str]) -> None:
                 names.update(m.group(1) for m in _VARIABLE_NAME.finditer(item))
             else:
                 _collect(item, names)
+
+
+# What a Map state's Label may not contain (AWS's "Map state" page): whitespace, brackets, wildcards,
+# these special characters and control characters.
+_LABEL_FORBIDDEN = set(' ?*<>{}[]:;,\\|^~$#%&`"') | {chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+
+
+def map_label_problem(machine: dict) -> str | None:
+    """What is wrong with the first bad Map `Label` in the machine (its branches and item
+    processors included), or None."""
+    for state in (machine.get("States") or {}).values():
+        if not isinstance(state, dict):
+            continue
+        label = state.get("Label")
+        if state.get("Type") == "Map" and isinstance(label, str):
+            if not label:
+                return "Label cannot be empty"
+            if len(label) > 40:
+                return "Label cannot exceed 40 characters"
+            bad = next((c for c in label if c in _LABEL_FORBIDDEN), None)
+            if bad is not None:
+                return f"Label contains invalid character: '{bad}'"
+        inner = [state.get("ItemProcessor") or state.get("Iterator")] + list(state.get("Branches") or [])
+        for sub in inner:
+            problem = map_label_problem(sub) if isinstance(sub, dict) else None
+            if problem is not None:
+                return problem
+    return None

@@ -266,6 +266,9 @@ class StepFunctionsProvider(Provider):
         definition, found = asl.parse(text)
         if found.errors:
             raise _error("InvalidDefinition", asl.invalid_definition_message(found.errors))
+        problem = asl.map_label_problem(definition)
+        if problem is not None:  # (AWS words this one apart, echoing the definition)
+            raise _error("InvalidDefinition", f"Error=ValueError Args={[problem]!r} in definition '{text}'.")
         return definition
 
     @staticmethod
