@@ -526,7 +526,7 @@ def test_csv_items_list_their_columns_in_aws_order(sfn, client, unique_name):
 
 @pytest.mark.parametrize("label, problem", [
     ("label_ ", "[\"Label contains invalid character: ' '\"]"),
-    ("label_\x01", "[\"Label contains invalid character: '\\x01'\"]"),
+    ("label_\x01", "[\"Label contains invalid character: '\\\\x01'\"]"),  # (escaped, then listed)
     ("", "['Label cannot be empty']"),
     ("x" * 41, "['Label cannot exceed 40 characters']"),
 ])

@@ -399,7 +399,7 @@ def map_label_problem(machine: dict) -> str | None:
                 return "Label cannot exceed 40 characters"
             bad = next((c for c in label if c in _LABEL_FORBIDDEN), None)
             if bad is not None:
-                return f"Label contains invalid character: '{bad}'"
+                return f"Label contains invalid character: {bad!r}"  # (AWS shows the character escaped)
         inner = [state.get("ItemProcessor") or state.get("Iterator")] + list(state.get("Branches") or [])
         for sub in inner:
             problem = map_label_problem(sub) if isinstance(sub, dict) else None
