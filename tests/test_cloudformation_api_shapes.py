@@ -223,3 +223,34 @@ def test_a_subscription_reaches_a_topic_in_the_region_it_names(cf, client, uniqu
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
     assert west.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+
+
+def test_an_executed_change_set_stays_execute_complete_and_the_others_become_obsolete(cf, unique_name):
+    name = unique_name("cs-life")
+    created = cf.create_change_set(StackName=name, ChangeSetName="first", ChangeSetType="CREATE", TemplateBody=CHAIN)
+    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=created["Id"], WaiterConfig=FAST)
+    cf.execute_change_set(ChangeSetName=created["Id"])
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert cf.describe_change_set(ChangeSetName=created["Id"])["ExecutionStatus"] == "EXECUTE_COMPLETE"
+    updated = CHAIN.replace('"root"', '"root2"')
+    for cs_name in ("second", "third"):
+        cf.create_change_set(StackName=name, ChangeSetName=cs_name, TemplateBody=updated)
+        cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName=cs_name, WaiterConfig=FAST)
+    cf.execute_change_set(StackName=name, ChangeSetName="second")
+    cf.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=FAST)
+    statuses = {s["ChangeSetName"]: s["ExecutionStatus"] for s in cf.list_change_sets(StackName=name)["Summaries"]}
+    assert statuses == {"first": "EXECUTE_COMPLETE", "second": "EXECUTE_COMPLETE", "third": "OBSOLETE"}
+    with pytest.raises(ClientError) as e:
+        cf.execute_change_set(StackName=name, ChangeSetName="third")
+    assert e.value.response["Error"]["Code"] == "InvalidChangeSetStatus"
+    # a CREATE change set for a stack that exists is a ValidationError naming the stack as given
+    stack_id = created["StackId"]
+    with pytest.raises(ClientError) as e:
+        cf.create_change_set(StackName=stack_id, ChangeSetName="again", ChangeSetType="CREATE", TemplateBody=CHAIN)
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    assert e.value.response["Error"]["Message"] == (f"Stack [{stack_id}] already exists and cannot be created again "
+                                                    "with the changeSet [again].")
+    # after the stack is deleted its executed change sets can still be described by id
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+    assert cf.describe_change_set(ChangeSetName=created["Id"])["ExecutionStatus"] == "EXECUTE_COMPLETE"

@@ -31,6 +31,11 @@ RESTARTED = "overcast restarted while the stack's operation was in progress"  # 
 
 CREATE_FAILED_REASON = "The following resource(s) failed to {what}: [{names}]. "
 RETAIN = ("Retain", "Snapshot", "RetainExceptOnCreate")
+# the ExecutionStatus a change set being executed ends with, by the stack status that ends its run
+CHANGE_SET_OUTCOME = {"CREATE_COMPLETE": "EXECUTE_COMPLETE", "UPDATE_COMPLETE": "EXECUTE_COMPLETE",
+                      "CREATE_FAILED": "EXECUTE_FAILED", "ROLLBACK_COMPLETE": "EXECUTE_FAILED",
+                      "ROLLBACK_FAILED": "EXECUTE_FAILED", "UPDATE_ROLLBACK_COMPLETE": "EXECUTE_FAILED",
+                      "UPDATE_ROLLBACK_FAILED": "EXECUTE_FAILED", "UPDATE_FAILED": "EXECUTE_FAILED"}
 
 
 def now() -> float:
@@ -280,7 +285,15 @@ class Engine:
         with self.store.transaction():
             self.store.put_stack(stack)
             self.stack_event(stack, status, reason)
+            self._settle_change_set(stack, status)
         self.provider.notify(stack)
+
+    def _settle_change_set(self, stack: dict, status: str) -> None:
+        """The change set being executed ends EXECUTE_COMPLETE or EXECUTE_FAILED with the stack."""
+        outcome = CHANGE_SET_OUTCOME.get(status)
+        cs = self.store.get_change_set(stack["ChangeSetId"]) if outcome and stack.get("ChangeSetId") else None
+        if cs is not None and cs.get("ExecutionStatus") == "EXECUTE_IN_PROGRESS":
+            self.store.put_change_set({**cs, "ExecutionStatus": outcome})
 
     def resource_status(self, stack: dict, resource: dict, status: str, reason: str | None = None,
                         properties: dict | None = None) -> None:
@@ -608,7 +621,7 @@ class Engine:
         with self.store.transaction():
             self.store.set_exports(stack["account"], stack["region"], stack_id, {})
             self.store.set_imports(stack["account"], stack["region"], stack_id, ())
-            self.store.delete_change_sets_of(stack_id)
+            self.store.delete_unexecuted_change_sets(stack_id)  # executed ones stay describable by id, as on AWS
         self.stack_status(stack, "DELETE_COMPLETE")
 
     def exports_in_use(self, stack: dict, keep: set[str]) -> str | None:

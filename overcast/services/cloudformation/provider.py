@@ -599,8 +599,9 @@ class CloudFormationProvider(Provider):
                 raise validation_error(f"Stack [{params.get('StackName')}] does not exist") from None
         if kind == "CREATE":
             if stack is not None and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
-                raise AwsError("AlreadyExistsException", f"Stack [{stack['StackName']}] already exists and cannot be "
-                                                         f"created again with the changeSet [{name}].")
+                # AWS answers ValidationError here (not AlreadyExists) and names the stack as given
+                raise validation_error(f"Stack [{params.get('StackName')}] already exists and cannot be created "
+                                       f"again with the changeSet [{name}].")
             if stack is None:
                 stack = self._new_stack(ctx, params, "REVIEW_IN_PROGRESS")
                 stack["Tags"] = []  # the change set's tags reach the stack when it is executed
@@ -715,7 +716,14 @@ class CloudFormationProvider(Provider):
         for key in ("DisableRollback", "RetainExceptOnCreate"):
             if params.get(key) is not None:
                 stack[key] = bool(params[key])
-        self.store.delete_change_sets_of(stack["StackId"])
+        # AWS keeps the executed change set (EXECUTE_IN_PROGRESS until the stack settles) and
+        # makes the stack's other change sets OBSOLETE: they were computed against a stack
+        # that no longer exists.
+        with self.store.transaction():
+            for other in self.store.change_sets(stack["StackId"]):
+                if other["ChangeSetId"] != cs["ChangeSetId"] and other.get("ExecutionStatus") == "AVAILABLE":
+                    self.store.put_change_set({**other, "ExecutionStatus": "OBSOLETE"})
+            self.store.put_change_set({**cs, "ExecutionStatus": "EXECUTE_IN_PROGRESS"})
         if previous is None:
             stack["StackStatus"] = "CREATE_IN_PROGRESS"
             stack["LastUpdatedTime"] = now()  # AWS shows one for a stack a change set created

@@ -245,8 +245,9 @@ class CfnStore:
     def delete_change_set(self, change_set_id: str) -> None:
         self.db.execute("DELETE FROM cfn_change_sets WHERE change_set_id = ?", (change_set_id,))
 
-    def delete_change_sets_of(self, stack_id: str) -> None:
-        self.db.execute("DELETE FROM cfn_change_sets WHERE stack_id = ?", (stack_id,))
+    def delete_unexecuted_change_sets(self, stack_id: str) -> None:
+        self.db.execute("DELETE FROM cfn_change_sets WHERE stack_id = ? AND json_extract(doc, '$.ExecutionStatus') "
+                        "NOT IN ('EXECUTE_COMPLETE', 'EXECUTE_FAILED')", (stack_id,))
 
     # -- exports and imports -----------------------------------------------------------------
 
