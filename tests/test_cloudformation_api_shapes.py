@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 FAST = {"Delay": 0.2, "MaxAttempts": 300}
 CHAIN = json.dumps({"Description": "chain", "Resources": {
@@ -254,3 +254,47 @@ def test_an_executed_change_set_stays_execute_complete_and_the_others_become_obs
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
     assert cf.describe_change_set(ChangeSetName=created["Id"])["ExecutionStatus"] == "EXECUTE_COMPLETE"
+
+
+def test_describe_change_set_shows_property_values_only_when_asked(cf, unique_name):
+    name = unique_name("cs-values")
+    cf.create_change_set(StackName=name, ChangeSetName="first", ChangeSetType="CREATE", TemplateBody=CHAIN)
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="first", WaiterConfig=FAST)
+    plain = cf.describe_change_set(StackName=name, ChangeSetName="first")["Changes"]
+    assert all("AfterContext" not in c["ResourceChange"] for c in plain)
+    changes = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"] for c in cf.describe_change_set(
+        StackName=name, ChangeSetName="first", IncludePropertyValues=True)["Changes"]}
+    assert json.loads(changes["A"]["AfterContext"]) == {"Properties": {"Type": "String", "Value": "root"}}
+    # B's value is A's name, which only the deployment knows
+    assert json.loads(changes["B"]["AfterContext"]) == {
+        "Properties": {"Type": "String", "Value": "{{changeSet:KNOWN_AFTER_APPLY}}"}}
+    assert "BeforeContext" not in changes["A"]
+    cf.execute_change_set(StackName=name, ChangeSetName="first")
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    smaller = json.loads(CHAIN)
+    del smaller["Resources"]["C"]
+    cf.create_change_set(StackName=name, ChangeSetName="second", TemplateBody=json.dumps(smaller))
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="second", WaiterConfig=FAST)
+    removed = cf.describe_change_set(StackName=name, ChangeSetName="second",
+                                     IncludePropertyValues=True)["Changes"][0]["ResourceChange"]
+    assert removed["Action"] == "Remove" and "AfterContext" not in removed
+    before = json.loads(removed["BeforeContext"])["Properties"]
+    assert before["Type"] == "String" and before["Value"].startswith(name)  # B's deployed name
+
+
+def test_template_metadata_alone_is_no_change(cf, unique_name):
+    # AWS: "you can't update the Metadata section by itself"
+    name = unique_name("meta")
+    template = json.loads(CHAIN)
+    template["Metadata"] = {"Note": "one"}
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    template["Metadata"] = {"Note": "two"}
+    cf.create_change_set(StackName=name, ChangeSetName="meta", TemplateBody=json.dumps(template))
+    with pytest.raises(WaiterError):
+        cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="meta", WaiterConfig=FAST)
+    described = cf.describe_change_set(StackName=name, ChangeSetName="meta")
+    assert described["Status"] == "FAILED" and "didn't contain changes" in described["StatusReason"]
+    with pytest.raises(ClientError) as e:
+        cf.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    assert e.value.response["Error"]["Message"] == "No updates are to be performed."

@@ -46,12 +46,14 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
         if current is None:
             changing.add(logical_id)
             replaced.add(logical_id)
-            changes.append(_change("Add", logical_id, definition["Type"]))
+            changes.append(_change("Add", logical_id, definition["Type"],
+                                   after=_context(evaluator, definition)))
             continue
         if current["ResourceType"] != definition["Type"]:
             changing.add(logical_id)
             replaced.add(logical_id)
-            changes.append(_change("Modify", logical_id, definition["Type"], current, "True", []))
+            changes.append(_change("Modify", logical_id, definition["Type"], current, "True", [],
+                                   after=_context(evaluator, definition)))
             continue
         details, replacement = _details(evaluator, definition, current, replaced | changing)
         if definition.get("Metadata") != current.get("Metadata") and not details:
@@ -61,7 +63,8 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
             changing.add(logical_id)
             if replacement == "True":
                 replaced.add(logical_id)
-            changes.append(_change("Modify", logical_id, definition["Type"], current, replacement, details))
+            changes.append(_change("Modify", logical_id, definition["Type"], current, replacement, details,
+                                   after=_context(evaluator, definition)))
     for logical_id, current in deployed.items():
         if logical_id not in active:
             changes.append(_change("Remove", logical_id, current["ResourceType"], current))
@@ -108,10 +111,32 @@ def _details(evaluator: Evaluator, definition: dict, current: dict, moving: set[
     return details, replacement
 
 
+KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}"  # AWS's stand-in for a value only deployment knows
+
+
+def _context(evaluator: Evaluator, definition: dict) -> dict:
+    """A resource's properties as the new template makes them (AfterContext), each property whose
+    value depends on a resource being deployed shown as AWS's KNOWN_AFTER_APPLY."""
+    properties = {}
+    for name, node in (definition.get("Properties") or {}).items():
+        try:
+            value = evaluator.evaluate({name: node}).get(name)
+        except Unresolved:
+            value = KNOWN_AFTER_APPLY
+        if value is not None:
+            properties[name] = value
+    return {"Properties": properties}
+
+
 def _change(action: str, logical_id: str, type_name: str, current: dict | None = None,
-            replacement: str | None = None, details: list | None = None) -> dict:
+            replacement: str | None = None, details: list | None = None, after: dict | None = None) -> dict:
     change = {"Action": action, "LogicalResourceId": logical_id, "ResourceType": type_name, "Scope": [],
               "Details": details or []}
+    # DescribeChangeSet shows these two only when asked for IncludePropertyValues
+    if current is not None:
+        change["BeforeContext"] = {"Properties": current.get("properties") or {}}
+    if after is not None:
+        change["AfterContext"] = after
     if current is not None and current.get("PhysicalResourceId"):
         change["PhysicalResourceId"] = current["PhysicalResourceId"]
     if action == "Modify":

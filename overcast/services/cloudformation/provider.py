@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import json
 import re
 import urllib.parse
 import uuid
@@ -297,7 +298,7 @@ class CloudFormationProvider(Provider):
                 updated[key] = bool(params[key])
         # A template that declares transforms is always updated: AWS does not compare what they produce.
         if (not transforms.declared(parse(updated["original"]))
-                and updated["template"] == stack["template"] and updated["raw"] == stack.get("raw")
+                and _same_deployment(updated["template"], stack["template"]) and updated["raw"] == stack.get("raw")
                 and updated.get("Tags") == stack.get("Tags") and updated.get("resolved") == stack.get("resolved")):
             raise validation_error("No updates are to be performed.")
         self.start_update(updated, previous)
@@ -641,8 +642,9 @@ class CloudFormationProvider(Provider):
         cs["StackDescription"] = draft.get("Description")
         cs["Changes"] = change_sets.compute(self.engine, stack if kind == "UPDATE" else None, draft,
                                             self.store.resources(stack["StackId"]) if kind == "UPDATE" else {})
-        unchanged = kind == "UPDATE" and not cs["Changes"] and draft["template"] == stack.get("template") and \
-            draft["raw"] == stack.get("raw") and (params.get("Tags") is None or params.get("Tags") == stack.get("Tags"))
+        unchanged = kind == "UPDATE" and not cs["Changes"] and \
+            _same_deployment(draft["template"], stack.get("template")) and draft["raw"] == stack.get("raw") and \
+            (params.get("Tags") is None or params.get("Tags") == stack.get("Tags"))
         if unchanged:
             cs.update(Status="FAILED", ExecutionStatus="UNAVAILABLE",
                       StatusReason="The submitted information didn't contain changes. Submit different information "
@@ -660,6 +662,8 @@ class CloudFormationProvider(Provider):
         for k in ("Description", "StatusReason", "Tags", "OnStackFailure"):
             if cs.get(k) is not None:
                 out[k] = cs[k]
+        out["Changes"] = [_with_property_values(change, bool(params.get("IncludePropertyValues")))
+                          for change in cs.get("Changes") or []]
         if cs.get("Parameters"):
             out["Parameters"] = cs["Parameters"]
         out["RollbackConfiguration"] = cs.get("RollbackConfiguration") or {}
@@ -734,6 +738,28 @@ class CloudFormationProvider(Provider):
 
 
 # -- shapes and checks ------------------------------------------------------------------------------
+
+
+def _same_deployment(new: dict, old: dict | None) -> bool:
+    """Whether two templates deploy the same thing. AWS documents that template-level Metadata
+    cannot be updated by itself, and parameter defaults count only through the values they give
+    (which callers compare apart)."""
+    def essence(template):
+        template = {k: v for k, v in (template or {}).items() if k != "Metadata"}
+        template["Parameters"] = {name: {k: v for k, v in (p or {}).items() if k != "Default"}
+                                  for name, p in (template.get("Parameters") or {}).items()}
+        return template
+    return essence(new) == essence(old)
+
+def _with_property_values(change: dict, include: bool) -> dict:
+    """A stored change as DescribeChangeSet answers it: the resource's properties before and after
+    (JSON strings, as AWS encodes them) only when IncludePropertyValues asks for them."""
+    resource_change = dict(change.get("ResourceChange") or {})
+    for key in ("BeforeContext", "AfterContext"):
+        context = resource_change.pop(key, None)
+        if include and context is not None:
+            resource_change[key] = json.dumps(context)
+    return {**change, "ResourceChange": resource_change} if "ResourceChange" in change else change
 
 EVENTS_PER_PAGE = 100  # DescribeStackEvents' page, as AWS answers it
 
