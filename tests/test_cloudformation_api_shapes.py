@@ -225,7 +225,9 @@ def test_a_subscription_reaches_a_topic_in_the_region_it_names(cf, client, uniqu
     assert west.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
 
-def test_an_executed_change_set_stays_execute_complete_and_the_others_become_obsolete(cf, unique_name):
+def test_executing_a_change_set_retires_the_stacks_change_sets(cf, unique_name):
+    # AWS removes them from the stack (not listed, names free), yet each ARN still describes one:
+    # the executed EXECUTE_COMPLETE, the others OBSOLETE
     name = unique_name("cs-life")
     created = cf.create_change_set(StackName=name, ChangeSetName="first", ChangeSetType="CREATE", TemplateBody=CHAIN)
     cf.get_waiter("change_set_create_complete").wait(ChangeSetName=created["Id"], WaiterConfig=FAST)
@@ -233,15 +235,18 @@ def test_an_executed_change_set_stays_execute_complete_and_the_others_become_obs
     cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
     assert cf.describe_change_set(ChangeSetName=created["Id"])["ExecutionStatus"] == "EXECUTE_COMPLETE"
     updated = CHAIN.replace('"root"', '"root2"')
-    for cs_name in ("second", "third"):
-        cf.create_change_set(StackName=name, ChangeSetName=cs_name, TemplateBody=updated)
+    ids = {}
+    for cs_name in ("first", "third"):  # "first" is free again
+        ids[cs_name] = cf.create_change_set(StackName=name, ChangeSetName=cs_name, TemplateBody=updated)["Id"]
         cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName=cs_name, WaiterConfig=FAST)
-    cf.execute_change_set(StackName=name, ChangeSetName="second")
+    assert ids["first"] != created["Id"]
+    cf.execute_change_set(StackName=name, ChangeSetName="first")
     cf.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=FAST)
-    statuses = {s["ChangeSetName"]: s["ExecutionStatus"] for s in cf.list_change_sets(StackName=name)["Summaries"]}
-    assert statuses == {"first": "EXECUTE_COMPLETE", "second": "EXECUTE_COMPLETE", "third": "OBSOLETE"}
+    assert cf.list_change_sets(StackName=name)["Summaries"] == []
+    statuses = [cf.describe_change_set(ChangeSetName=i)["ExecutionStatus"] for i in (ids["first"], ids["third"])]
+    assert statuses == ["EXECUTE_COMPLETE", "OBSOLETE"]
     with pytest.raises(ClientError) as e:
-        cf.execute_change_set(StackName=name, ChangeSetName="third")
+        cf.execute_change_set(ChangeSetName=ids["third"])
     assert e.value.response["Error"]["Code"] == "InvalidChangeSetStatus"
     # a CREATE change set for a stack that exists is a ValidationError naming the stack as given
     stack_id = created["StackId"]
@@ -298,3 +303,18 @@ def test_template_metadata_alone_is_no_change(cf, unique_name):
     with pytest.raises(ClientError) as e:
         cf.update_stack(StackName=name, TemplateBody=json.dumps(template))
     assert e.value.response["Error"]["Message"] == "No updates are to be performed."
+
+
+def test_get_template_summary_lists_resource_identifiers_and_needs_resources(cf):
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"},
+                              "P1": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "a"}},
+                              "P2": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "b"}}}}
+    summary = cf.get_template_summary(TemplateBody=json.dumps(template))
+    # a topic is identified by its ARN, which the template cannot set: no identifiers to give
+    assert summary["ResourceIdentifierSummaries"] == [
+        {"ResourceType": "AWS::SNS::Topic", "LogicalResourceIds": ["Topic"]},
+        {"ResourceType": "AWS::SSM::Parameter", "LogicalResourceIds": ["P1", "P2"], "ResourceIdentifiers": ["Name"]}]
+    with pytest.raises(ClientError) as e:
+        cf.get_template_summary(TemplateBody="{}")
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    assert e.value.response["Error"]["Message"] == "Template format error: At least one Resources member must be defined."

@@ -621,7 +621,7 @@ class Engine:
         with self.store.transaction():
             self.store.set_exports(stack["account"], stack["region"], stack_id, {})
             self.store.set_imports(stack["account"], stack["region"], stack_id, ())
-            self.store.delete_unexecuted_change_sets(stack_id)  # executed ones stay describable by id, as on AWS
+            self.store.delete_active_change_sets(stack_id)  # retired ones stay describable by ARN, as on AWS
         self.stack_status(stack, "DELETE_COMPLETE")
 
     def exports_in_use(self, stack: dict, keep: set[str]) -> str | None:

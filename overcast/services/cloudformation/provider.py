@@ -483,6 +483,8 @@ class CloudFormationProvider(Provider):
         else:
             original = parse(await self._template_text(ctx, params))
             template = original
+            if not isinstance(template.get("Resources"), dict) or not template["Resources"]:
+                raise format_error("At least one Resources member must be defined.")
         caps, reason = needed_capabilities(template)
         out = {"Parameters": [parameter_summary(n, s) for n, s in (original.get("Parameters") or {}).items()],
                "ResourceTypes": sorted({r.get("Type") for r in (template.get("Resources") or {}).values()
@@ -495,9 +497,8 @@ class CloudFormationProvider(Provider):
         if transforms.declared(original):
             out["DeclaredTransforms"] = transforms.declared(original)
         if original.get("Metadata") is not None:
-            import json
-
             out["Metadata"] = json.dumps(original["Metadata"])
+        out["ResourceIdentifierSummaries"] = _identifier_summaries(template.get("Resources") or {})
         return out
 
     def update_termination_protection(self, ctx, params):
@@ -720,14 +721,15 @@ class CloudFormationProvider(Provider):
         for key in ("DisableRollback", "RetainExceptOnCreate"):
             if params.get(key) is not None:
                 stack[key] = bool(params[key])
-        # AWS keeps the executed change set (EXECUTE_IN_PROGRESS until the stack settles) and
-        # makes the stack's other change sets OBSOLETE: they were computed against a stack
-        # that no longer exists.
+        # AWS removes all the stack's change sets ("they aren't valid for the updated stack"), yet
+        # DescribeChangeSet of their ARNs still answers: the executed one EXECUTE_IN_PROGRESS until
+        # the stack settles, the others OBSOLETE. So they are retired, not deleted.
         with self.store.transaction():
             for other in self.store.change_sets(stack["StackId"]):
-                if other["ChangeSetId"] != cs["ChangeSetId"] and other.get("ExecutionStatus") == "AVAILABLE":
-                    self.store.put_change_set({**other, "ExecutionStatus": "OBSOLETE"})
-            self.store.put_change_set({**cs, "ExecutionStatus": "EXECUTE_IN_PROGRESS"})
+                if other["ChangeSetId"] != cs["ChangeSetId"]:
+                    obsolete = "OBSOLETE" if other.get("ExecutionStatus") == "AVAILABLE" else other["ExecutionStatus"]
+                    self.store.put_change_set({**other, "ExecutionStatus": obsolete, "retired": True})
+            self.store.put_change_set({**cs, "ExecutionStatus": "EXECUTE_IN_PROGRESS", "retired": True})
         if previous is None:
             stack["StackStatus"] = "CREATE_IN_PROGRESS"
             stack["LastUpdatedTime"] = now()  # AWS shows one for a stack a change set created
@@ -739,6 +741,24 @@ class CloudFormationProvider(Provider):
 
 # -- shapes and checks ------------------------------------------------------------------------------
 
+
+
+def _identifier_summaries(resources: dict) -> list[dict]:
+    """GetTemplateSummary's ResourceIdentifierSummaries: each type's logical ids and the properties
+    that identify one for an import (its schema's primary identifier, when the caller sets it)."""
+    by_type: dict[str, list[str]] = {}
+    for logical_id, resource in resources.items():
+        if isinstance(resource, dict) and isinstance(resource.get("Type"), str):
+            by_type.setdefault(resource["Type"], []).append(logical_id)
+    summaries = []
+    for type_name, logical_ids in by_type.items():
+        summary = {"ResourceType": type_name, "LogicalResourceIds": logical_ids}
+        schema = schemas.schema(type_name)
+        identifiers = [p for p in schema.primary_identifier if p not in schema.attributes] if schema else []
+        if identifiers:
+            summary["ResourceIdentifiers"] = identifiers
+        summaries.append(summary)
+    return summaries
 
 def _same_deployment(new: dict, old: dict | None) -> bool:
     """Whether two templates deploy the same thing. AWS documents that template-level Metadata

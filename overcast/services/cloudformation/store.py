@@ -234,20 +234,25 @@ class CfnStore:
         row = self.db.query_one("SELECT doc FROM cfn_change_sets WHERE change_set_id = ?", (change_set_id,))
         return orjson.loads(row[0]) if row else None
 
+    # A change set is retired when its stack runs one of them: it keeps answering to its ARN, but no
+    # longer belongs to the stack (not listed, its name free again).
+    _ACTIVE = "json_extract(doc, '$.retired') IS NULL"
+
     def change_set_by_name(self, stack_id: str, name: str) -> dict | None:
-        row = self.db.query_one("SELECT doc FROM cfn_change_sets WHERE stack_id = ? AND name = ?", (stack_id, name))
+        row = self.db.query_one(f"SELECT doc FROM cfn_change_sets WHERE stack_id = ? AND name = ? AND {self._ACTIVE}",
+                                (stack_id, name))
         return orjson.loads(row[0]) if row else None
 
     def change_sets(self, stack_id: str) -> list[dict]:
+        """The stack's active change sets."""
         return [orjson.loads(r[0]) for r in self.db.query(
-            "SELECT doc FROM cfn_change_sets WHERE stack_id = ? ORDER BY rowid", (stack_id,))]
+            f"SELECT doc FROM cfn_change_sets WHERE stack_id = ? AND {self._ACTIVE} ORDER BY rowid", (stack_id,))]
 
     def delete_change_set(self, change_set_id: str) -> None:
         self.db.execute("DELETE FROM cfn_change_sets WHERE change_set_id = ?", (change_set_id,))
 
-    def delete_unexecuted_change_sets(self, stack_id: str) -> None:
-        self.db.execute("DELETE FROM cfn_change_sets WHERE stack_id = ? AND json_extract(doc, '$.ExecutionStatus') "
-                        "NOT IN ('EXECUTE_COMPLETE', 'EXECUTE_FAILED')", (stack_id,))
+    def delete_active_change_sets(self, stack_id: str) -> None:
+        self.db.execute(f"DELETE FROM cfn_change_sets WHERE stack_id = ? AND {self._ACTIVE}", (stack_id,))
 
     # -- exports and imports -----------------------------------------------------------------
 
