@@ -7,9 +7,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from cfn_support import own_tags
-
-FAST = {"Delay": 0.2, "MaxAttempts": 300}
+from cfn_support import FAST, own_tags, settle, wait
 
 
 @pytest.fixture
@@ -17,22 +15,8 @@ def cf(client):
     return client("cloudformation")
 
 
-def wait(cf, waiter: str, name: str) -> dict:
-    cf.get_waiter(waiter).wait(StackName=name, WaiterConfig=FAST)
-    return cf.describe_stacks(StackName=name)["Stacks"][0]
 
 
-def settle(cf, name: str) -> dict:
-    """The stack once no operation is in progress (for outcomes the waiters treat as failures)."""
-    import time
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return stack
-        time.sleep(0.1)
-    raise AssertionError(f"stack {name} still {stack['StackStatus']}")
 
 
 def outputs(stack: dict) -> dict:

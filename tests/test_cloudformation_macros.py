@@ -7,13 +7,11 @@ declares a transform."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
+from cfn_support import settle, wait
 from lambda_functions import create_python
-
-FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
 # Adds params.Input before "<replace-this>" in every string, and records the event it got.
 REPLACE = """
@@ -65,19 +63,8 @@ def cf(client):
     return client("cloudformation")
 
 
-def wait(cf, waiter: str, name: str) -> dict:
-    cf.get_waiter(waiter).wait(StackName=name, WaiterConfig=FAST)
-    return cf.describe_stacks(StackName=name)["Stacks"][0]
 
 
-def settle(cf, name: str) -> dict:
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        stack = cf.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            return stack
-        time.sleep(0.2)
-    raise AssertionError(f"stack {name} still {stack['StackStatus']}")
 
 
 def macro(client, cf, unique_name, code: str) -> str:
