@@ -539,3 +539,70 @@ def test_a_map_label_is_checked_at_create_state_machine(sfn, unique_name, label,
         sfn.create_state_machine(name=unique_name("label"), definition=definition, roleArn=ROLE)
     assert e.value.response["Error"]["Code"] == "InvalidDefinition"
     assert e.value.response["Error"]["Message"] == f"Error=ValueError Args={problem} in definition '{definition}'."
+
+
+@pytest.mark.parametrize("resource,problem", [
+    ("arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+     "Express state machine does not support '.waitForTaskToken' service integration  at /States/T/Resource"),
+    ("arn:aws:states:::states:startExecution.sync:2",
+     "Express state machine does not support '.sync' service integration at /States/T/Resource"),
+    ("arn:aws:states:us-east-1:000000000000:activity:worker",
+     "Express state machine does not support Activity ARN at /States/T/Resource")])
+def test_an_express_machine_refuses_tasks_that_wait(sfn, unique_name, resource, problem):
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": True}}}
+    with pytest.raises(ClientError) as refused:
+        create(sfn, unique_name("express-wait"), definition, "EXPRESS")
+    assert refused.value.response["Error"] == {
+        "Code": "InvalidDefinition",
+        "Message": f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {problem}'"}
+    create(sfn, unique_name("standard-wait"), definition)  # a STANDARD machine may
+
+
+def test_an_express_execution_has_no_description_or_history(sfn, unique_name):
+    arn = create(sfn, unique_name("express-arn"), PASS, "EXPRESS")
+    answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+    for call in (sfn.describe_execution, sfn.stop_execution, sfn.get_execution_history):
+        with pytest.raises(ClientError) as refused:
+            call(executionArn=answer["executionArn"])
+        assert refused.value.response["Error"] == {
+            "Code": "InvalidArn", "Message": "Invalid Arn: 'Resource type not valid in this context: express'"}
+
+
+def test_a_failed_sync_execution_answers_output_details(sfn, unique_name):
+    arn = create(sfn, unique_name("express-fail"), {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}},
+                 "EXPRESS")
+    answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+    assert answer["status"] == "FAILED" and answer["outputDetails"] == {"included": True}
+    assert "output" not in answer
+
+
+def test_validate_reports_what_an_express_machine_may_not_have(sfn):
+    definition = {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": True}}}
+    answer = sfn.validate_state_machine_definition(definition=json.dumps(definition), type="EXPRESS")
+    assert answer["result"] == "FAIL"
+    assert answer["diagnostics"] == [{
+        "severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "location": "/States/T/Resource",
+        "message": "Express state machine does not support '.waitForTaskToken' service integration "}]
+    standard = sfn.validate_state_machine_definition(definition=json.dumps(definition), type="STANDARD")
+    assert standard["result"] == "OK"
+
+
+def test_a_state_cannot_go_back_to_jsonpath_in_a_jsonata_machine(sfn, unique_name):
+    definition = {"QueryLanguage": "JSONata", "StartAt": "Pass", "States": {
+        "Pass": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}}}
+    answer = sfn.validate_state_machine_definition(definition=json.dumps(definition))
+    assert answer["diagnostics"] == [{
+        "severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "location": "/States/Pass",
+        "message": "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"}]
+    with pytest.raises(ClientError) as refused:
+        create(sfn, unique_name("downgrade"), definition)
+    assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
+
+
+def test_a_jsonata_state_may_hold_jsonpath_states_in_a_jsonpath_machine(sfn):
+    definition = {"StartAt": "Map", "QueryLanguage": "JSONPath", "States": {"Map": {
+        "Type": "Map", "QueryLanguage": "JSONata", "End": True, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Pass",
+            "States": {"Pass": {"QueryLanguage": "JSONPath", "Type": "Pass", "End": True}}}}}}
+    assert sfn.validate_state_machine_definition(definition=json.dumps(definition))["result"] == "OK"

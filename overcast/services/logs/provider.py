@@ -134,7 +134,10 @@ class LogsProvider(Provider):
             self._expired_at[key] = time.time()
             self.store.expire(account, region, group, cutoff)
 
-    # -- internal API (Lambda) -----------------------------------------------------------------
+    # -- internal API (Lambda, Step Functions) -------------------------------------------------
+
+    def group_exists(self, account: str, region: str, group: str) -> bool:
+        return self.store.get_group(account, region, group) is not None
 
     def append(self, account: str, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None:
         """Write events, creating the group and stream as Lambda does."""

@@ -55,6 +55,7 @@ COMPARATORS = {
 class Diagnostics:
     def __init__(self):
         self.items: list[dict] = []
+        self.machine_language = "JSONPath"  # the whole machine's QueryLanguage
 
     def error(self, code: str, message: str, location: str) -> None:
         self.items.append({"severity": "ERROR", "code": code, "message": message, "location": location})
@@ -83,6 +84,7 @@ def parse(text: str) -> tuple[dict | None, Diagnostics]:
         found.error("SCHEMA_VALIDATION_FAILED", f"Value is not one of [JSONPath, JSONata]: {language}", "/QueryLanguage")
         language = "JSONPath"
     names: set[str] = set()
+    found.machine_language = language  # (a machine that is JSONata as a whole has no JSONPath state)
     _check_machine(definition, "", language, found, names)
     return definition, found
 
@@ -113,6 +115,10 @@ def _check_machine(machine: dict, where: str, language: str, found: Diagnostics,
             found.error("SCHEMA_VALIDATION_FAILED", "State names must be at most 80 characters", location)
         if not isinstance(state, dict):
             found.error("SCHEMA_VALIDATION_FAILED", "A state must be a JSON object", location)
+            continue
+        if found.machine_language == "JSONata" and state.get("QueryLanguage") == "JSONPath":
+            found.error("SCHEMA_VALIDATION_FAILED",
+                        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine", location)
             continue
         _check_state(name, state, states, location, state.get("QueryLanguage", language), found, names)
     _check_reachable(start, states, where, found)
@@ -383,6 +389,35 @@ def _collect(value, names: set[str]) -> None:
 # What a Map state's Label may not contain (AWS's "Map state" page): whitespace, brackets, wildcards,
 # these special characters and control characters.
 _LABEL_FORBIDDEN = set(' ?*<>{}[]:;,\\|^~$#%&`"') | {chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+
+
+def express_problems(machine: dict, where: str = "") -> list[dict]:
+    """What an EXPRESS machine may not have, as CreateStateMachine's diagnostics: tasks that wait
+    for a callback (`.waitForTaskToken`), for a job's end (`.sync`) or for an activity worker."""
+    found = []
+    for name, state in (machine.get("States") or {}).items():
+        if not isinstance(state, dict):
+            continue
+        path = f"{where}/States/{name}"
+        resource = state.get("Resource")
+        if state.get("Type") == "Task" and isinstance(resource, str):
+            message = None
+            if resource.endswith(".waitForTaskToken"):  # (AWS's text has a space before " at")
+                message = "Express state machine does not support '.waitForTaskToken' service integration "
+            elif resource.endswith((".sync", ".sync:2")):
+                message = "Express state machine does not support '.sync' service integration"
+            elif resource.startswith("arn:") and ":activity:" in resource:
+                message = "Express state machine does not support Activity ARN"
+            if message:
+                found.append({"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": message,
+                              "location": f"{path}/Resource"})
+        for index, branch in enumerate(state.get("Branches") or []):
+            if isinstance(branch, dict):
+                found += express_problems(branch, f"{path}/Branches[{index}]")
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                found += express_problems(state[key], f"{path}/{key}")
+    return found
 
 
 def map_label_problem(machine: dict) -> str | None:

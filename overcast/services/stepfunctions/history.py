@@ -37,6 +37,8 @@ class History:
     """An execution's events, numbered, each with the id of the event before it on its path.
     STANDARD executions commit them at checkpoints; EXPRESS executions keep none."""
 
+    sink = None  # called with the events take() hands over: the execution's CloudWatch Logs (execution_logs.py)
+
     def __init__(self, keep: bool, next_id: int = 1):
         self.keep = keep
         self.next_id = next_id
@@ -60,6 +62,8 @@ class History:
 
     def take(self) -> list[dict]:
         events, self.pending = self.pending, []
+        if self.sink is not None and events:
+            self.sink(events)
         return events
 
 

@@ -24,7 +24,7 @@ from overcast import tracing
 from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
 from overcast.services.base import Provider
-from overcast.services.stepfunctions import asl
+from overcast.services.stepfunctions import asl, execution_logs
 from overcast.services.stepfunctions.children import MapChildren
 from overcast.services.stepfunctions.errors import FailState, StatesError
 from overcast.services.stepfunctions.history import History, Scope, dumps, iso
@@ -259,7 +259,7 @@ class StepFunctionsProvider(Provider):
 
     # -- state machines ----------------------------------------------------------------------------
 
-    def _parse_definition(self, text) -> dict:
+    def _parse_definition(self, text, kind: str = "STANDARD") -> dict:
         if not isinstance(text, str) or len(text.encode()) > MAX_DEFINITION:
             raise _error("InvalidDefinition", "Invalid State Machine Definition: 'The definition exceeds the "
                                               "maximum size of 1048576 bytes'")
@@ -269,6 +269,10 @@ class StepFunctionsProvider(Provider):
         problem = asl.map_label_problem(definition)
         if problem is not None:  # (AWS words this one apart, echoing the definition)
             raise _error("InvalidDefinition", f"Error=ValueError Args={[problem]!r} in definition '{text}'.")
+        if kind == "EXPRESS":
+            problems = asl.express_problems(definition)
+            if problems:
+                raise _error("InvalidDefinition", asl.invalid_definition_message(problems))
         return definition
 
     @staticmethod
@@ -276,19 +280,27 @@ class StepFunctionsProvider(Provider):
         if not isinstance(role, str) or not re.match(r"^arn:aws[\w-]*:iam::\d{12}:role/.+$", role):
             raise _invalid_arn(role)
 
-    def create_state_machine(self, ctx, params):
+    async def _check_logging(self, config: dict) -> None:
+        """A LoggingConfiguration checked as AWS checks it; a delivery to a log group, set up."""
+        logs = await self.providers.get("logs") if config.get("destinations") else None
+        group = execution_logs.destination(config, logs.group_exists if logs else None)
+        if group is not None:  # (AWS makes this stream in the group when it sets the delivery up)
+            logs.append(*group, execution_logs.VALIDATION_STREAM, [])
+
+    async def create_state_machine(self, ctx, params):
         _check_version_description(params)
         name = params["name"]
         _check_name(name)
-        self._parse_definition(params["definition"])
+        self._parse_definition(params["definition"], params.get("type", "STANDARD"))
         self._check_role(params["roleArn"])
+        logging_config = execution_logs.normalized(params.get("loggingConfiguration"))
+        await self._check_logging(logging_config)
         kind = params.get("type", "STANDARD")
         if kind not in ("STANDARD", "EXPRESS"):
             raise _error("ValidationException", f"1 validation error detected: Value '{kind}' at 'type' failed to "
                                                 "satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]")
         arn = self._machine_arn(ctx, name)
         existing = self.store.get_machine(arn)
-        logging_config = params.get("loggingConfiguration") or {"level": "OFF", "includeExecutionData": False}
         tracing = params.get("tracingConfiguration") or {"enabled": False}
         if existing is not None:
             if (existing["definition"], existing["roleArn"], existing["type"]) == \
@@ -334,7 +346,7 @@ class StepFunctionsProvider(Provider):
             out["description"] = description
         return out
 
-    def update_state_machine(self, ctx, params):
+    async def update_state_machine(self, ctx, params):
         _check_version_description(params)
         if self._split_machine_arn(ctx, params["stateMachineArn"])[1] is not None:
             # a version or alias ARN names no machine that can be updated
@@ -345,9 +357,12 @@ class StepFunctionsProvider(Provider):
             raise _error("MissingRequiredParameter", "Either the definition, the role ARN, the LoggingConfiguration, "
                                                      "or the TracingConfiguration must be specified")
         if "definition" in params:
-            self._parse_definition(params["definition"])
+            self._parse_definition(params["definition"], machine["type"])
         if "roleArn" in params:
             self._check_role(params["roleArn"])
+        if "loggingConfiguration" in params:
+            params["loggingConfiguration"] = execution_logs.normalized(params["loggingConfiguration"])
+            await self._check_logging(params["loggingConfiguration"])
         changed = any(k in params and params[k] != machine.get(k) for k in fields)
         for key in fields:
             if key in params:
@@ -775,7 +790,7 @@ class StepFunctionsProvider(Provider):
         if machine["type"] == "EXPRESS":
             arn = f"arn:aws:states:{ctx.region}:{ctx.account}:express:{machine['name']}:{name}:{uuid.uuid4()}"
             run = self._new_run(ctx, machine, arn, name, value, started)
-            task = asyncio.get_running_loop().create_task(self._drive_express(run, machine))
+            task = asyncio.get_running_loop().create_task(self._drive_express(run, machine, params.get("input") or "{}"))
             self._running[arn] = task
             task.add_done_callback(lambda _t: self._running.pop(arn, None))
             return {"executionArn": arn, "startDate": started}
@@ -796,7 +811,9 @@ class StepFunctionsProvider(Provider):
             if existing["status"] == "RUNNING" and existing["input"] == doc["input"]:
                 return {"executionArn": arn, "startDate": existing["startDate"]}
             raise _error("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
-        run = self._new_run(ctx, machine, arn, name, value, started, History(True, 2))
+        run = self._new_run(ctx, machine, arn, name, value, started, self._logged(History(True, 2), doc))
+        if "_logging" in doc:
+            self._write_logs(doc, [started_event])
         self._launch(run, machine, doc)
         self._announce(doc)  # (EventBridge hears of RUNNING, then of how it ended)
         return {"executionArn": arn, "startDate": started}
@@ -816,7 +833,41 @@ class StepFunctionsProvider(Provider):
                            ("traceHeader", trace_header), ("mapRunArn", map_run_arn)):
             if value:
                 doc[key] = value
+        logging_config = machine.get("loggingConfiguration") or execution_logs.OFF
+        if logging_config["level"] != "OFF" and not map_run_arn:  # (a map run's children log nothing)
+            doc["_logging"] = logging_config
         return doc
+
+    def _logged(self, history: History, doc: dict) -> History:
+        """`history`, its events written to the execution's log group too when its machine logs."""
+        if doc.get("_logging"):
+            history.sink = lambda events: self._write_logs(doc, events)
+        return history
+
+    def _write_logs(self, doc: dict, events: list[dict]) -> None:
+        """History events to the log group of the execution's LoggingConfiguration, those its level
+        wants, after the answer (as on AWS, logs are delivered asynchronously)."""
+        config = doc["_logging"]
+        level, include = config["level"], config.get("includeExecutionData", False)
+        lines = [(int(e["timestamp"] * 1000),
+                  execution_logs.message(e, doc["executionArn"], include, doc.get("redriveCount", 0)))
+                 for e in events if execution_logs.wanted(level, e["type"])]
+        group = execution_logs.group_of(config)
+        if not lines or group is None:
+            return
+        stream = execution_logs.stream_name(doc["stateMachineArn"], doc["_machine_name"], time.time())
+        logs = self.providers.loaded().get("logs")
+        if logs is not None:
+            if logs.group_exists(*group):  # (a group deleted since: AWS's delivery drops the events)
+                logs.append_soon(*group, stream, lines)
+            return
+
+        async def load_then_write() -> None:  # (after a restart, before anything loaded the logs provider)
+            logs = await self.providers.get("logs")
+            if logs.group_exists(*group):
+                logs.append_soon(*group, stream, lines)
+
+        asyncio.get_running_loop().create_task(load_then_write())
 
     @staticmethod
     def _started_event(doc, machine) -> dict:
@@ -842,7 +893,7 @@ class StepFunctionsProvider(Provider):
                    "definition": doc["_definition"], "roleArn": doc["_role"], "type": doc["_type"],
                    "revisionId": doc.get("_revision")}
         tokens = self.store.tokens_by_state(arn)
-        history = History(True, self.store.last_event_id(arn) + 1)
+        history = self._logged(History(True, self.store.last_event_id(arn) + 1), doc)
         value = cursor.get("input", orjson.loads(doc["input"]))
         run = Run(arn, account, region, machine["stateMachineArn"], machine["name"], doc["name"],
                   orjson.loads(doc["input"]), machine["roleArn"], doc["startDate"], False, history, cursor, tokens)
@@ -899,20 +950,10 @@ class StepFunctionsProvider(Provider):
         """End an execution: False when it had already ended (StopExecution on another node) or,
         `owned` (this node runs it), when another node took it over from this one."""
         history = run.history
-        previous = history.next_id - 1
-        if status == "SUCCEEDED":
-            history.add("ExecutionSucceeded", previous, executionSucceededEventDetails={
-                "output": dumps(output), "outputDetails": {"truncated": False}})
-        elif status == "FAILED":
-            history.add("ExecutionFailed", previous, executionFailedEventDetails=_present(error=error, cause=cause))
-        elif status == "TIMED_OUT":
-            history.add("ExecutionTimedOut", previous, executionTimedOutEventDetails={"error": error, "cause": cause})
-        elif status == "ABORTED":
+        if status == "ABORTED":
             stop = self._stops.pop(run.arn, None) or doc.pop("_stop", None) or {}
-            # (AWS's ExecutionAborted names no previous event: StopExecution comes from outside)
-            history.add("ExecutionAborted", 0, executionAbortedEventDetails={
-                k: v for k, v in (("error", stop.get("error")), ("cause", stop.get("cause"))) if v is not None})
             error, cause = stop.get("error"), stop.get("cause")
+        _end_event(history, status, output, error, cause)
         self._finish_doc(doc, status, output, error, cause)
         if not self.store.checkpoint(run.arn, history.take(), None, doc, only_running=True,
                                      owner=self._node if owned else None):
@@ -994,15 +1035,24 @@ class StepFunctionsProvider(Provider):
             out["input"] = orjson.loads(out["input"])
         return {k[:1].upper() + k[1:]: v for k, v in out.items()}
 
-    async def _drive_express(self, run: Run, machine: dict) -> dict:
+    async def _drive_express(self, run: Run, machine: dict, input_text: str) -> dict:
+        """An EXPRESS execution: no history kept, but its events go to its machine's log group."""
         definition = orjson.loads(machine["definition"])
+        doc = self._execution_doc(run.arn, machine, run.name, input_text, run.started)
+        if "_logging" in doc:
+            run.history = self._logged(History(True, 2), doc)
+            self._write_logs(doc, [self._started_event(doc, machine)])
         interp = Interpreter(run, self.tasks, None)
         scope = Scope({}, 0, True)
         with tracing.hop("stepfunctions", "Execution", resource=run.arn, account=run.account, region=run.region,
                          attributes={"stateMachineArn": run.machine_arn, "express": True}) as span:
             status, output, error, cause = await self._run_definition(interp, definition, run.input, scope)
-            _note_status(span, status or "ABORTED", error, cause)
-        return {"status": status or "ABORTED", "output": output, "error": error, "cause": cause}
+            status = status or "ABORTED"
+            _note_status(span, status, error, cause)
+        if "_logging" in doc:
+            _end_event(run.history, status, output, error, cause)
+            run.history.take()
+        return {"status": status, "output": output, "error": error, "cause": cause}
 
     async def start_sync_execution(self, ctx, params):
         machine, version_arn, alias_arn = self._resolve(ctx, params["stateMachineArn"])
@@ -1015,16 +1065,16 @@ class StepFunctionsProvider(Provider):
         started = _now_ms()
         arn = f"arn:aws:states:{ctx.region}:{ctx.account}:express:{machine['name']}:{name}:{uuid.uuid4()}"
         run = self._new_run(ctx, machine, arn, name, value, started)
-        result = await self._drive_express(run, machine)
+        result = await self._drive_express(run, machine, params.get("input") or "{}")
         stopped = time.time()
         out = {"executionArn": arn, "stateMachineArn": params["stateMachineArn"], "name": name, "startDate": started,
                "stopDate": stopped, "status": result["status"], "input": params.get("input") or "{}",
                "inputDetails": {"included": True},
                "billingDetails": {"billedMemoryUsedInMB": 64,
                                   "billedDurationInMilliseconds": max(100, int((stopped - started) * 1000))}}
+        out["outputDetails"] = {"included": True}  # (a failed execution's too, as AWS answers)
         if result["status"] == "SUCCEEDED":
             out["output"] = dumps(result["output"])
-            out["outputDetails"] = {"included": True}
         else:
             out["error"] = result["error"] or ""
             out["cause"] = result["cause"] or ""
@@ -1037,7 +1087,7 @@ class StepFunctionsProvider(Provider):
         if len(parts) < 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] not in ("execution", "express"):
             raise _invalid_arn(arn)
         if parts[5] == "express":
-            raise _error("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: express': {arn}'")
+            raise _error("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'")
         doc = self.store.get_execution(arn)
         if doc is None or parts[4] != ctx.account or parts[3] != ctx.region:
             raise _error("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
@@ -1129,7 +1179,8 @@ class StepFunctionsProvider(Provider):
         else:
             # not running here: ended in the database, then the node running it (a cluster) cancels it
             run = Run(arn, ctx.account, ctx.region, doc["stateMachineArn"], doc["_machine_name"], doc["name"], None,
-                      doc["_role"], doc["startDate"], False, History(True, self.store.last_event_id(arn) + 1))
+                      doc["_role"], doc["startDate"], False,
+                      self._logged(History(True, self.store.last_event_id(arn) + 1), doc))
             if not self._finish(run, doc, "ABORTED", None, params.get("error"), params.get("cause"), owned=False):
                 ended = self.store.get_execution(arn) or doc  # it ended meanwhile, on its own
                 return {"stopDate": ended.get("stopDate", time.time())}
@@ -1155,7 +1206,7 @@ class StepFunctionsProvider(Provider):
         doc["status"] = "RUNNING"
         doc["redriveCount"] = doc.get("redriveCount", 0) + 1
         doc["redriveDate"] = now
-        history = History(True, self.store.last_event_id(arn) + 1)
+        history = self._logged(History(True, self.store.last_event_id(arn) + 1), doc)
         history.add("ExecutionRedriven", history.next_id - 1,
                     executionRedrivenEventDetails={"redriveCount": doc["redriveCount"]})
         with self.store.transaction():  # RUNNING again, on this node (no other node takes it meanwhile)
@@ -1231,6 +1282,8 @@ class StepFunctionsProvider(Provider):
 
     def validate_state_machine_definition(self, ctx, params):
         definition, found = asl.parse(params["definition"])
+        if params.get("type") == "EXPRESS" and isinstance(definition, dict) and not found.errors:
+            found.items += asl.express_problems(definition)
         severity = params.get("severity", "ERROR")
         diagnostics = found.items if severity == "WARNING" else found.errors
         limit = params.get("maxResults") or 100
@@ -1344,6 +1397,21 @@ def _now_ms() -> float:
     """An execution's start in whole milliseconds: its startDate (sent as epoch seconds with
     milliseconds) and its context's StartTime (ISO text with milliseconds) then agree, as on AWS."""
     return round(time.time(), 3)
+
+
+def _end_event(history: History, status: str, output, error, cause) -> None:
+    """The event that ends an execution with `status`."""
+    previous = history.next_id - 1
+    if status == "SUCCEEDED":
+        history.add("ExecutionSucceeded", previous, executionSucceededEventDetails={
+            "output": dumps(output), "outputDetails": {"truncated": False}})
+    elif status == "FAILED":
+        history.add("ExecutionFailed", previous, executionFailedEventDetails=_present(error=error, cause=cause))
+    elif status == "TIMED_OUT":
+        history.add("ExecutionTimedOut", previous, executionTimedOutEventDetails={"error": error, "cause": cause})
+    elif status == "ABORTED":  # (AWS's ExecutionAborted names no previous event: StopExecution comes from outside)
+        history.add("ExecutionAborted", 0, executionAbortedEventDetails={
+            k: v for k, v in (("error", error), ("cause", cause)) if v is not None})
 
 
 def _present(**fields) -> dict:
