@@ -282,6 +282,7 @@ class RequestState:
         self.failure_log: str | None = None  # why the execution failed, for TestInvokeMethod's log
         self.endpoint_log: list[str] | None = None  # TestInvokeMethod's lines for the endpoint call
         self.canary: bool | None = None  # served by the stage's canary (None: the stage has none)
+        self.integration_latency: int | None = None  # ms the integration took ($context.integrationLatency)
         self.api_key = None
         self.authorizer_api_key = None
         self.authorizer: dict | None = None  # {principalId, claims or context...}

@@ -16,6 +16,7 @@ import orjson
 
 from overcast import tracing, vtl
 from overcast.aws.context import HttpRequest, HttpResponse
+from overcast.engine import access_logs
 from overcast.services.apigateway import authorizers, integrations, mapping
 from overcast.services.apigateway.errors import GATEWAY_ERRORS, GatewayError
 from overcast.vtl import VtlError
@@ -106,6 +107,9 @@ class CompiledStage:
         self.variables = stage.get("variables") or {}
         self.method_settings = stage.get("methodSettings") or {}
         self.tracing_enabled = bool(stage.get("tracingEnabled"))
+        settings = stage.get("accessLogSettings") or {}
+        # (a line per request once both are set: the destination and the line's format)
+        self.access_log = settings if settings.get("destinationArn") and settings.get("format") else None
         self.snapshot = snapshot
         self.generation = generation
         self.router = build_router(snapshot["resources"])
@@ -271,6 +275,8 @@ class DataPlane:
         request_id = str(uuid.uuid4())
         if compiled is None:
             return plain_error(403, "ForbiddenException", "Forbidden", request_id)
+        access_log = compiled.access_log  # (the stage's, also for its canary's requests)
+        failure = None
         canary = None  # $context.isCanaryRequest: present only on a stage with a canary
         if compiled.has_canary:
             canary = compiled.canary is not None and random.random() * 100 < compiled.canary_percent
@@ -292,11 +298,13 @@ class DataPlane:
                 response = await self._serve(compiled, state)
             except GatewayError as e:
                 span.fail(f"{e.kind}: {e.message}")
+                failure = e
                 response = self.gateway_response(compiled, state, e)
             except Exception as e:
                 log.exception("API Gateway %s %s failed", api_id, path)
                 span.fail(e)
-                response = self.gateway_response(compiled, state, GatewayError("DEFAULT_5XX"))
+                failure = GatewayError("DEFAULT_5XX")
+                response = self.gateway_response(compiled, state, failure)
             span.set("httpStatus", response.status)
             span.set_response(response.body if response.stream is None else None)
             if response.status >= 400 and span.status == "ok":
@@ -314,7 +322,24 @@ class DataPlane:
         if "close" not in (request.headers.get("connection") or "").lower() and \
                 not any(k.lower() == "connection" for k, _ in response.headers):
             response.headers.append(("Connection", "keep-alive"))
+        if access_log is not None:
+            self._access_log(access_log, compiled, state, response, failure)
         return response
+
+    def _access_log(self, settings: dict, compiled: CompiledStage, state, response: HttpResponse,
+                    failure: GatewayError | None) -> None:
+        """The request's line in the stage's access log: $context as mapping templates see it, and
+        what only the answer knows."""
+        variables = dict(state.context)
+        latency = state.integration_latency
+        variables.update(
+            status=response.status, responseLatency=int((time.time() - state.started) * 1000),
+            responseLength=len(response.body) if response.stream is None else None,
+            integrationLatency=latency, integration={"latency": latency})
+        if failure is not None:
+            variables["error"] = {"message": failure.message, "responseType": failure.kind}
+        access_logs.deliver(self.provider.providers, settings["destinationArn"],
+                            access_logs.render(settings["format"], variables), compiled.api_id, compiled.stage_name)
 
     async def _serve(self, compiled: CompiledStage, state: mapping.RequestState) -> HttpResponse:
         # leading and trailing slashes do not count; an empty segment inside the path ("a//b")
@@ -335,7 +360,11 @@ class DataPlane:
         if plan.api_key_required:
             self._check_api_key(compiled, state, plan)
         plan.validate(state)
-        return await self.integrations.run(compiled, state, plan)
+        called = time.time()
+        try:
+            return await self.integrations.run(compiled, state, plan)
+        finally:
+            state.integration_latency = int((time.time() - called) * 1000)
 
     def _stage_throttle(self, compiled: CompiledStage, plan) -> None:
         settings = compiled.method_settings

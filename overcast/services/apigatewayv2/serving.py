@@ -15,6 +15,7 @@ import orjson
 
 from overcast import tracing
 from overcast.aws.context import HttpRequest, HttpResponse
+from overcast.engine import access_logs
 from overcast.engine import http as http_client
 from overcast.services.apigatewayv2 import authorizers
 from overcast.services.apigatewayv2.deployed import Deployed, lookup
@@ -94,16 +95,47 @@ class HttpApiServer:
                          f"{deployed.api_id}/{deployed.stage_name}/{request.method}{path}", account=deployed.account,
                          region=deployed.region, parent=request.headers.get("x-amzn-trace-id"), request=request.body,
                          attributes={"method": request.method, "path": path, "stage": deployed.stage_name}) as span:
-            response = await self._serve(request, deployed, path, domain)
+            facts: dict = {"started": time.time()}
+            response = await self._serve(request, deployed, path, domain, facts)
             span.set("httpStatus", response.status)
             span.set_response(response.body if response.stream is None else None)
             if response.status >= 400:
                 span.fail(f"HTTP {response.status}")
+        settings = deployed.stage.get("AccessLogSettings") or {}
+        if settings.get("DestinationArn") and settings.get("Format"):
+            self._access_log(settings, deployed, request, path, domain, response, facts)
         return response
 
-    async def _serve(self, request: HttpRequest, deployed: Deployed, path: str, domain: str) -> HttpResponse:
+    def _access_log(self, settings: dict, deployed: Deployed, request: HttpRequest, path: str, domain: str,
+                    response: HttpResponse, facts: dict) -> None:
+        """The request's line in the stage's access log, in the variables AWS documents for HTTP
+        APIs' access logs (a request refused before its route was found has no routeKey)."""
+        context = facts.get("context") or {}
+        started = facts["started"]
+        latency = facts.get("integration_latency")
+        stage = deployed.stage_name
+        variables = {
+            "accountId": deployed.account, "apiId": deployed.api_id, "domainName": domain,
+            "domainPrefix": domain.split(".", 1)[0], "requestId": facts.get("request_id"),
+            "extendedRequestId": facts.get("request_id"), "routeKey": context.get("routeKey"), "stage": stage,
+            "httpMethod": request.method, "path": path if stage == "$default" else f"/{stage}{path}",
+            "protocol": "HTTP/1.1", "requestTime": request_time(started), "requestTimeEpoch": int(started * 1000),
+            "identity": {"sourceIp": (request.client or ("127.0.0.1",))[0],
+                         "userAgent": request.headers.get("user-agent")},
+            "status": response.status, "responseLength": len(response.body) if response.stream is None else None,
+            "responseLatency": int((time.time() - started) * 1000), "integrationLatency": latency,
+            "integration": {"latency": latency, "status": facts.get("integration_status")},
+            "integrationStatus": facts.get("integration_status"), "authorizer": context.get("authorizer")}
+        access_logs.deliver(self.providers, settings["DestinationArn"], access_logs.render(settings["Format"], variables),
+                            deployed.api_id, stage)
+
+    async def _serve(self, request: HttpRequest, deployed: Deployed, path: str, domain: str,
+                     facts: dict) -> HttpResponse:
+        """The answer; `facts` gets what the access log reads (the request id, the context, the
+        integration's status and latency)."""
         api = deployed.api
         request_id = base64.b64encode(uuid.uuid4().bytes[:6]).decode().rstrip("=")
+        facts["request_id"] = request_id
         extra = [("apigw-requestid", request_id)]
         cors = api.get("CorsConfiguration")
         origin = request.headers.get("origin")
@@ -132,6 +164,7 @@ class HttpApiServer:
                      "sourceIp": (request.client or ("127.0.0.1",))[0],
                      "userAgent": request.headers.get("user-agent", "")},
         }
+        facts["context"] = context
         source = {"headers": request.headers, "query": {k: ",".join(v) for k, v in query.items()},
                   "path_params": path_params, "path": raw_path, "body": request.body, "context": context,
                   "stage_variables": deployed.stage.get("StageVariables") or {}, "resource_path": path}
@@ -154,13 +187,16 @@ class HttpApiServer:
         # call finishes in the background (a function is not killed by the gateway's timeout)
         call = asyncio.ensure_future(self._integrate(deployed, integration, route, request, raw_path, path, query,
                                                      path_params, context, source, extra))
+        called = time.time()
         try:
             response = await asyncio.wait_for(asyncio.shield(call), (integration.get("TimeoutInMillis") or 30000) / 1000)
+            facts["integration_status"] = response.status
         except IntegrationFailure:
             response = _message(500, "Internal Server Error", extra)
         except TimeoutError:
             call.add_done_callback(_ignore_result)
             response = _message(503, "Service Unavailable", extra)
+        facts["integration_latency"] = int((time.time() - called) * 1000)
         response = self._map_response(integration, response, source)
         return self._finish(response, cors, origin)
 

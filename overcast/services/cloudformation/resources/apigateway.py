@@ -208,6 +208,10 @@ class Deployment(ResourceType):
             "restApiId": props["RestApiId"], "stageName": props.get("StageName"),
             "description": props.get("Description"), "stageDescription": stage.get("Description"),
             "variables": stage.get("Variables"), "tracingEnabled": _bool(stage.get("TracingEnabled"))})
+        patches = _access_log_patches(stage.get("AccessLogSetting"))
+        if patches and props.get("StageName"):
+            await op.call("apigateway", "UpdateStage", {"restApiId": props["RestApiId"], "stageName": props["StageName"],
+                                                        "patchOperations": patches})
         return out["id"], {"DeploymentId": out["id"]}
 
     async def update(self, op: ResourceOp):
@@ -244,6 +248,17 @@ class Deployment(ResourceType):
                 raise
 
 
+def _access_log_patches(setting: dict | None, removed: bool = False) -> list[dict]:
+    """UpdateStage's operations for a stage's AccessLogSetting (DestinationArn, Format); `removed`:
+    the stage had one, and an empty or missing setting now takes it away."""
+    if not setting or not setting.get("DestinationArn"):
+        return [{"op": "remove", "path": "/accessLogSettings"}] if removed else []
+    patches = [_replace("/accessLogSettings/destinationArn", setting["DestinationArn"])]
+    if setting.get("Format"):
+        patches.append(_replace("/accessLogSettings/format", setting["Format"]))
+    return patches
+
+
 class Stage(ResourceType):
     type_name = "AWS::ApiGateway::Stage"
 
@@ -256,7 +271,7 @@ class Stage(ResourceType):
             "tracingEnabled": _bool(props.get("TracingEnabled")),
             "cacheClusterEnabled": _bool(props.get("CacheClusterEnabled")),
             "tags": {t["Key"]: t["Value"] for t in props.get("Tags") or []} or None})
-        patches = self._method_settings(props.get("MethodSettings"))
+        patches = self._method_settings(props.get("MethodSettings")) + _access_log_patches(props.get("AccessLogSetting"))
         if patches:
             await op.call("apigateway", "UpdateStage", {"restApiId": props["RestApiId"], "stageName": name,
                                                         "patchOperations": patches})
@@ -291,6 +306,8 @@ class Stage(ResourceType):
             patches.append({"op": "remove", "path": f"/variables/{key}"})
         if props.get("MethodSettings") != old.get("MethodSettings"):
             patches += self._method_settings(props.get("MethodSettings"))
+        if props.get("AccessLogSetting") != old.get("AccessLogSetting"):
+            patches += _access_log_patches(props.get("AccessLogSetting"), removed=bool(old.get("AccessLogSetting")))
         if patches:
             await op.call("apigateway", "UpdateStage", {"restApiId": props["RestApiId"], "stageName": op.physical_id,
                                                         "patchOperations": patches})
