@@ -131,3 +131,27 @@ def test_a_cloudformation_stage_access_log_setting_is_applied(client, endpoint, 
         time.sleep(0.05)
     assert [e["message"] for e in found] == ["GET 200"]
     cf.delete_stack(StackName=stack)
+
+
+def test_lines_go_to_a_firehose_stream(client, endpoint):
+    s3, firehose, apigw = client("s3"), client("firehose"), client("apigateway")
+    bucket, name = f"access-{uuid.uuid4().hex[:12]}", f"amazon-apigateway-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name, DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={"RoleARN": "arn:aws:iam::000000000000:role/r",
+                                            "BucketARN": f"arn:aws:s3:::{bucket}",
+                                            "BufferingHints": {"IntervalInSeconds": 0, "SizeInMBs": 1}})
+    api = Api(apigw, endpoint, "access-firehose")
+    api.mock("/ok")
+    api.deploy("test")
+    apigw.update_stage(restApiId=api.id, stageName="test", patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": f"arn:aws:firehose:us-east-1:000000000000:deliverystream/{name}"},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": "$context.resourcePath $context.status"}])
+    assert api.call("GET", "/ok").status_code == 200
+    deadline = time.monotonic() + 10
+    while not (objects := s3.list_objects_v2(Bucket=bucket).get("Contents")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert objects, "no object delivered"
+    assert s3.get_object(Bucket=bucket, Key=objects[0]["Key"])["Body"].read() == b"/ok 200\n"
