@@ -4,14 +4,16 @@ for REST APIs (v1 `accessLogSettings`) and HTTP APIs (v2 `AccessLogSettings`).""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
 
 import httpx
 import pytest
+import websockets
 from apigateway_support import Api
-from apigatewayv2_support import ECHO, api_url, function_arn, http_api
+from apigatewayv2_support import ECHO, api_url, function_arn, http_api, websocket_api, ws_url
 from cfn_support import wait
 
 FORMAT = json.dumps({"requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
@@ -155,3 +157,25 @@ def test_lines_go_to_a_firehose_stream(client, endpoint):
         time.sleep(0.05)
     assert objects, "no object delivered"
     assert s3.get_object(Bucket=bucket, Key=objects[0]["Key"])["Body"].read() == b"/ok 200\n"
+
+
+def test_a_websocket_stage_logs_connect_message_and_disconnect(client, endpoint, logs, group):
+    name, arn = group
+    gw = client("apigatewayv2")
+    echo = function_arn(client("lambda"), f"echo-{uuid.uuid4().hex[:12]}", ECHO)
+    api_id, _ = websocket_api(gw, echo, routes=("$connect", "$default"))
+    gw.update_stage(ApiId=api_id, StageName="prod", AccessLogSettings={"DestinationArn": arn, "Format": json.dumps(
+        {"event": "$context.eventType", "route": "$context.routeKey", "status": "$context.status",
+         "connection": "$context.connectionId", "integrationStatus": "$context.integrationStatus"})})
+
+    async def session() -> None:
+        async with websockets.connect(ws_url(endpoint, api_id)) as ws:
+            await ws.send('{"action": "x"}')
+            await asyncio.wait_for(ws.recv(), 30)
+
+    asyncio.run(session())
+    found = lines(logs, name, 3)
+    assert [(f["event"], f["route"], f["status"]) for f in found] == [
+        ("CONNECT", "$connect", "200"), ("MESSAGE", "$default", "200"), ("DISCONNECT", "$disconnect", "200")]
+    assert len({f["connection"] for f in found}) == 1
+    assert found[0]["integrationStatus"] == "200" and found[2]["integrationStatus"] == "-"

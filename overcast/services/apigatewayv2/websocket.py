@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from overcast import tracing
+from overcast.engine import access_logs
 from overcast.services.apigatewayv2 import authorizers
 from overcast.services.apigatewayv2.deployed import Deployed, lookup
 from overcast.services.apigatewayv2.ids import connection_id
@@ -128,6 +129,8 @@ class ConnectionManager:
                     conn.authorizer = await self._authorize_connect(conn, route, source, multi)
                 except authorizers.Denied as denied:
                     span.fail(f"Denied: {denied.status} {denied.message}")
+                    self._access_log(conn, self._event(conn, "$connect", "CONNECT", None, False, _request_id()),
+                                     denied.status, denied.message)
                     await _refuse(scope, send, denied.status, {"message": denied.message})
                     return
                 event = self._event(conn, "$connect", "CONNECT", None, False, _request_id())
@@ -139,15 +142,20 @@ class ConnectionManager:
                     for k, v in query_pairs:
                         grouped.setdefault(k, []).append(v)
                     event["multiValueQueryStringParameters"] = grouped
+                called = time.time()
                 try:
                     status, body, response_headers = await self._integrate(conn, route, event, None, source)
+                    self._access_log(conn, event, status, integration=(status, called))
                 except IntegrationFailure:
                     status, body, response_headers = 500, orjson.dumps({"message": "Internal server error"}), {}
+                    self._access_log(conn, event, 500, "Internal server error", (None, called))
                 if status < 200 or status >= 300:
                     span.fail(f"$connect answered {status}")
                     await _refuse(scope, send, status, body)
                     return
                 subprotocol = {k.lower(): v for k, v in (response_headers or {}).items()}.get("sec-websocket-protocol")
+            else:  # (no $connect route: the connection is accepted, and logged so)
+                self._access_log(conn, self._event(conn, "$connect", "CONNECT", None, False, _request_id()), 200)
         # a subprotocol is selected only when $connect answered with one, as on AWS
         accept = {"type": "websocket.accept"}
         if subprotocol:
@@ -242,9 +250,12 @@ class ConnectionManager:
             route = deployed.routes.get("$default")
             route_key = "$default"
         if route is None:
+            self._access_log(conn, self._event(conn, route_key, "MESSAGE", None, False, request_id), 403, "Forbidden")
             await self._send_json(conn, {"message": "Forbidden", "connectionId": conn.id, "requestId": request_id})
             return
         if deployed.throttled(route_key):
+            self._access_log(conn, self._event(conn, route_key, "MESSAGE", None, False, request_id), 429,
+                             "Too Many Requests")
             await self._send_json(conn, {"message": "Too Many Requests", "connectionId": conn.id, "requestId": request_id})
             return
         span = tracing.current()
@@ -252,12 +263,15 @@ class ConnectionManager:
             span.set("routeKey", route_key)
         event = self._event(conn, route_key, "MESSAGE", body_text, is_binary, request_id)
         source = self._source(conn, text, {k.lower(): v for k, v in conn.headers.items()})
+        called = time.time()
         try:
             status, body, _ = await self._integrate(conn, route, event, text if text is not None else data, source)
         except IntegrationFailure:
+            self._access_log(conn, event, 500, "Internal server error", (None, called))
             await self._send_json(conn, {"message": "Internal server error", "connectionId": conn.id,
                                          "requestId": request_id})
             return
+        self._access_log(conn, event, 200, integration=(status, called))
         if not route.get("RouteResponseSelectionExpression") or conn.closed:
             return
         if body is None or body == b"":
@@ -470,9 +484,10 @@ class ConnectionManager:
         except Exception:
             log.exception("removing connection %s", conn.id)
         route = self._refresh(conn).routes.get("$disconnect")
-        if route is None:
-            return
         event = self._event(conn, "$disconnect", "DISCONNECT", None, False, _request_id())
+        if route is None:
+            self._access_log(conn, event, 200)
+            return
         event["requestContext"]["disconnectStatusCode"] = conn.close_code if conn.close_code is not None else 1005
         event["requestContext"]["disconnectReason"] = conn.close_reason or ""
         event["headers"] = {"Host": conn.headers.get("Host", conn.domain), "x-api-key": "",
@@ -482,12 +497,35 @@ class ConnectionManager:
         with tracing.hop("apigatewayv2", "Disconnect", resource=_route_arn(deployed, "$disconnect"),
                          account=deployed.account, region=deployed.region, parent=None,
                          attributes={"connectionId": conn.id, "closeCode": conn.close_code or 1005}) as span:
+            called = time.time()
             try:
-                await self._integrate(conn, route, event, None, self._source(conn, None, {}))
+                status, _, _ = await self._integrate(conn, route, event, None, self._source(conn, None, {}))
+                self._access_log(conn, event, 200, integration=(status, called))
             except IntegrationFailure as e:
                 span.fail(f"IntegrationFailure: {e}")
+                self._access_log(conn, event, 500, "Internal server error", (None, called))
             except Exception:
                 log.exception("$disconnect of %s", conn.id)
+
+    def _access_log(self, conn: Connection, event: dict, status: int, error: str | None = None,
+                    integration: tuple | None = None) -> None:
+        """The event's line in the stage's access log (when it has one): the event's requestContext,
+        the status API Gateway answered, and the integration's status and latency."""
+        deployed = conn.deployed
+        settings = deployed.stage.get("AccessLogSettings") or {}
+        if not (settings.get("DestinationArn") and settings.get("Format")):
+            return
+        variables = dict(event["requestContext"])
+        variables["status"] = status
+        if error:
+            variables["error"] = {"message": error}
+        if integration is not None:
+            integration_status, called = integration
+            latency = int((time.time() - called) * 1000)
+            variables.update(integrationStatus=integration_status, integrationLatency=latency,
+                             integration={"status": integration_status, "latency": latency})
+        access_logs.deliver(self.providers, settings["DestinationArn"], access_logs.render(settings["Format"], variables),
+                            deployed.api_id, deployed.stage_name)
 
     # -- the management API --------------------------------------------------------------------
 
