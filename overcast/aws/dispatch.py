@@ -10,7 +10,7 @@ import time
 
 from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
 from overcast.aws.errors import AwsError, internal_error, nested_too_deeply, not_implemented
-from overcast.aws.legacy_models import load_legacy_model
+from overcast.aws.legacy_models import PROTOCOL_MODELS, load_legacy_model, protocol_model
 from overcast.aws.models import OperationModel, load_service_model
 from overcast.aws.protocols import get_protocol, is_query_request, request_protocol
 from overcast.aws.protocols.validate import style_for
@@ -252,14 +252,21 @@ class Gateway:
 
     def _speaking(self, request: HttpRequest, target: Route):
         """(model, protocol, context) of a request to an AWS service: the model the protocol it
-        speaks needs (SQS's older awsQuery model), the protocol and the request's context."""
+        speaks needs (SQS's older awsQuery model, Athena's awsJson or restJson1 model, whichever
+        the installed botocore lacks), the protocol and the request's context."""
         spec = SERVICES[target.service]
         model = load_service_model(spec.name)
+        also = PROTOCOL_MODELS.get(spec.name, ())
         # awsQuery besides the model's own protocol: SQS's older clients (its legacy model), and
-        # services whose model lists both (CloudWatch's older SDKs and CLIs)
-        protocol_name = request_protocol(model, request, spec.legacy_query_model is not None or "query" in model.protocols)
-        if protocol_name == "query" and spec.legacy_query_model and model.protocol != "query":
-            model = load_legacy_model(spec.legacy_query_model)
+        # services whose model lists both (CloudWatch's older SDKs and CLIs); other protocols
+        # the service has a model for (legacy_models.PROTOCOL_MODELS)
+        protocol_name = request_protocol(model, request, spec.legacy_query_model is not None or "query" in model.protocols,
+                                         also)
+        if protocol_name != model.protocol:
+            if protocol_name == "query" and spec.legacy_query_model:
+                model = load_legacy_model(spec.legacy_query_model)
+            elif protocol_name in also:
+                model = protocol_model(spec.name, protocol_name)
         ctx = RequestContext(target.account, target.region, spec.name, request, protocol=protocol_name,
                              access_key=target.access_key, principal=target.principal)
         return model, get_protocol(protocol_name), ctx

@@ -14,6 +14,21 @@ time (`_merge_newer`), so both protocols hand providers the same parameters.
 The legacy model also carries the awsQuery error codes (`error.code` traits, e.g.
 QueueDoesNotExist -> AWS.SimpleQueueService.NonExistentQueue) that the awsQueryCompatible JSON
 model dropped; `query_error_code` looks them up for either protocol.
+
+Athena moved from awsJson 1.1 (`POST /`, `X-Amz-Target: AmazonAthena.StartQueryExecution`) to
+restJson1 (`POST /query-executions`) in botocore 1.44.18; AWS answers both, and clients send
+either, depending on the botocore they bundle (the AWS CLI v1 and older SDKs awsJson, newer
+boto3 restJson1). Both of its models are kept here (`PROTOCOL_MODELS`), so whichever botocore is
+installed overcast answers both: a request in the protocol of the installed model is served
+with that model (the newest), one in the other protocol with the vendored model for it. The two
+models have the same operations, shapes and member names (restJson1 adds only the `location`
+traits of its path, query string and header members, and GetQueryResultStream, which awsJson
+has not), so providers get the same parameters from either.
+
+NOTICE: `athena-2017-05-18-json.json.gz` is `botocore/data/athena/2017-05-18/service-2.json.gz`
+from botocore 1.44.8 and `athena-2017-05-18-rest-json.json.gz` the same file from botocore
+1.44.18 (Apache-2.0, Copyright Amazon.com, Inc. or its affiliates), with their `documentation`
+strings removed.
 """
 
 from __future__ import annotations
@@ -35,11 +50,34 @@ LEGACY_QUERY_MODELS = {"sqs": "sqs-2012-11-05-query"}
 PATH_BOUND_MEMBERS = {"sqs-2012-11-05-query": "QueueUrl"}
 
 
-@cache
-def load_legacy_model(name: str) -> ServiceModel:
+# service model name -> {protocol: vendored model name}: the protocols a service's clients speak,
+# whichever of them the installed botocore's model has (see `protocol_model`)
+PROTOCOL_MODELS = {
+    "athena": {"json": "athena-2017-05-18-json", "rest-json": "athena-2017-05-18-rest-json"},
+}
+
+
+def _read(name: str) -> dict:
     path = os.path.join(os.path.dirname(__file__), f"{name}.json.gz")
     with gzip.open(path) as f:
-        spec = orjson.loads(f.read())
+        return orjson.loads(f.read())
+
+
+@cache
+def protocol_model(service: str, protocol: str) -> ServiceModel | None:
+    """The model to parse and answer a request in `protocol` with: the installed botocore's model
+    when it speaks that protocol, else the vendored model for it (None: there is none). Loaded
+    once per (service, protocol)."""
+    installed = load_service_model(service)
+    if installed.protocol == protocol:
+        return installed
+    name = PROTOCOL_MODELS.get(service, {}).get(protocol)
+    return ServiceModel(service, _read(name)) if name else None
+
+
+@cache
+def load_legacy_model(name: str) -> ServiceModel:
+    spec = _read(name)
     service = name.split("-", 1)[0]
     _merge_newer(spec, load_service_model(service).spec)
     path_bound = PATH_BOUND_MEMBERS.get(name)

@@ -45,10 +45,19 @@ def is_query_request(request: HttpRequest) -> bool:
     return "Action=" in request.query_string
 
 
-def request_protocol(model: ServiceModel, request: HttpRequest, accepts_query: bool) -> str:
-    """The protocol this request speaks, among those the service accepts."""
-    if accepts_query and "x-amz-target" not in request.headers and (is_query_request(request) or request.method == "GET"):
+def request_protocol(model: ServiceModel, request: HttpRequest, accepts_query: bool, also=()) -> str:
+    """The protocol this request speaks, among those the service accepts: the model's own, and
+    `also` (protocols the service has another model for: legacy_models.PROTOCOL_MODELS)."""
+    targeted = "x-amz-target" in request.headers
+    if accepts_query and not targeted and (is_query_request(request) or request.method == "GET"):
         return "query"  # a GET is never awsJson (SQS answers a GET without an action in XML)
+    if also:
+        # awsJson names its operation in X-Amz-Target, restJson1 in its method and path (Athena
+        # answers both, whichever of them the installed botocore's model has)
+        if targeted and model.protocol != "json" and "json" in also:
+            return "json"
+        if not targeted and model.protocol == "json" and "rest-json" in also:
+            return "rest-json"
     if model.protocol == "json" and request.headers.get("content-type", "").startswith("application/x-amz-cbor"):
         return "cbor"  # awsJson over CBOR (the Java SDK's and KPL's default for Kinesis)
     if request.headers.get("smithy-protocol") == "rpc-v2-cbor" and "smithy-rpc-v2-cbor" in model.protocols:
