@@ -426,3 +426,17 @@ def test_passthrough_body_not_of_a_binary_media_type_is_text(apigw, endpoint, cl
     assert s3.get_object(Bucket=bucket, Key="t")["Body"].read() == "\x1f\ufffdab\ufffd".encode()
     assert api.call("PUT", "/b", content=raw, headers={"Content-Type": "image/png"}).status_code == 200
     assert s3.get_object(Bucket=bucket, Key="b")["Body"].read() == raw
+
+
+def test_athena_action_whichever_protocol_the_installed_model_has(apigw, endpoint):
+    """An action integration calls the service in awsJson; Athena answers it whether botocore's model
+    of it is awsJson (before 1.44.18) or restJson1 (overcast/aws/legacy_models)."""
+    api = Api(apigw, endpoint, "athena-action")
+    api.method("/groups", "GET", {
+        "type": "AWS", "integrationHttpMethod": "POST", "uri": "arn:aws:apigateway:us-east-1:athena:action/ListWorkGroups",
+        "requestTemplates": {"application/json": "{}"},
+    }, {"200": {"responseTemplates": {"application/json": "$input.json('$.WorkGroups[0].Name')"}}})
+    api.deploy()
+    r = api.call("GET", "/groups")
+    assert r.status_code == 200, r.text
+    assert r.json() == "primary"

@@ -414,6 +414,7 @@ class Integrations:
             log.warning("API Gateway %s: integration with %s: overcast does not implement that service yet",
                         stage.api_id, service)
             raise GatewayError("DEFAULT_5XX")
+        from overcast.aws.legacy_models import PROTOCOL_MODELS, protocol_model
         from overcast.aws.models import load_service_model
 
         model = load_service_model(spec.name)
@@ -429,6 +430,10 @@ class Integrations:
             method = state.http_method
         protocol = model.protocol
         legacy = None
+        if kind == "action" and protocol != "json" and "json" in PROTOCOL_MODELS.get(spec.name, ()):
+            # an action of a service that answers awsJson besides the installed model's protocol
+            # (Athena's restJson1 model, botocore 1.44.18 and later): called in awsJson, as before
+            model, protocol = protocol_model(spec.name, "json"), "json"
         if kind == "action":
             action = rest.split("&", 1)[0]
             if protocol in ("query", "ec2") or spec.legacy_query_model:
