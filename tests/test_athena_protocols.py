@@ -187,6 +187,11 @@ def test_errors_in_each_protocol(speaking):
         "Member must have length greater than or equal to 1",
     }
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    if protocol == "rest-json":  # an operation only restJson1 has, which overcast lacks
+        with pytest.raises(ClientError) as e:
+            client.get_query_result_stream(QueryExecutionId="00000000-0000-0000-0000-000000000000")
+        assert e.value.response["Error"]["Code"] == "NotImplemented"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 
 RAW_AUTH = {
