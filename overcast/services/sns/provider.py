@@ -16,6 +16,7 @@ import functools
 import hashlib
 import logging
 import os
+import random
 import re
 import secrets
 import time
@@ -66,6 +67,10 @@ TOPIC_ATTRIBUTES = {
 }
 SUBSCRIPTION_ATTRIBUTES = {"DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery",
                            "RedrivePolicy", "SubscriptionRoleArn", "ReplayPolicy"}
+# delivery status logging: the topic attributes' prefix per subscription protocol
+FEEDBACK_PREFIX = {"http": "HTTP", "https": "HTTP", "sqs": "SQS", "lambda": "Lambda", "firehose": "Firehose",
+                   "application": "Application"}
+ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 DEFAULT_HTTP_POLICY = {"minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3, "numMaxDelayRetries": 0,
                        "numNoDelayRetries": 0, "numMinDelayRetries": 0, "backoffFunction": "linear"}
 
@@ -154,6 +159,8 @@ class SnsProvider(Provider):
         self._signer: Signer | None = None
         self._topics: dict[str, tuple] = {}
         self._subscribers: dict[str, list[Subscription]] = {}
+        self._feedback: dict[str, dict | None] = {}  # topic ARN -> its delivery status logging, by protocol
+        self._status_stream = str(uuid.uuid4())  # this node's stream in the delivery status groups
         # a change to a topic or its subscriptions drops both on every node (coordination.cache)
         self._forget_topic = providers.coordination.cache("sns-topics", self._drop_topic, self._drop_topics)
         self._timers = Timers(providers.coordination.gate("sns"))  # deliveries waiting for their next attempt
@@ -172,6 +179,7 @@ class SnsProvider(Provider):
         self._timers.cancel_all()
         self._topics.clear()
         self._subscribers.clear()
+        self._feedback.clear()
 
     @property
     def signer(self) -> Signer:
@@ -253,10 +261,12 @@ class SnsProvider(Provider):
     def _drop_topic(self, topic_arn: str) -> None:
         self._topics.pop(topic_arn, None)
         self._subscribers.pop(topic_arn, None)
+        self._feedback.pop(topic_arn, None)
 
     def _drop_topics(self) -> None:
         self._topics.clear()
         self._subscribers.clear()
+        self._feedback.clear()
 
     # -- topics ----------------------------------------------------------------------------------
 
@@ -304,6 +314,15 @@ class SnsProvider(Provider):
                     orjson.loads(attributes[name])
                 except orjson.JSONDecodeError:
                     raise invalid(f"Attributes Reason: {name}: failed to parse JSON") from None
+        for name, value in attributes.items():
+            if value in (None, ""):  # an empty value removes the attribute
+                continue
+            if name.endswith("SuccessFeedbackSampleRate"):
+                if not re.fullmatch(r"[0-9]{1,3}", str(value)) or int(value) > 100:
+                    raise invalid(f"Attributes Reason: {name}: Invalid value [{value}]. Must be an integer between "
+                                  "0 and 100.")
+            elif name.endswith("FeedbackRoleArn") and not ROLE_ARN.match(str(value)):
+                raise invalid(f"Attributes Reason: {name}: Invalid value [{value}]. Must be an IAM role ARN.")
 
     def delete_topic(self, ctx, params):
         arn = check_arn(params["TopicArn"], "TopicArn")
@@ -1016,7 +1035,7 @@ class SnsProvider(Provider):
     # -- fan-out ---------------------------------------------------------------------------------
 
     async def _fanout(self, topic: tuple, messages: list[dict]) -> list[dict]:
-        arn, account, region, _, attributes, _ = topic
+        arn, account, region, name, attributes, _ = topic
         fifo = attributes.get("FifoTopic") == "true"
         # a FIFO topic's notifications carry no signature (AWS's recorded answers show none)
         version = None if fifo else attributes.get("SignatureVersion", "1")
@@ -1025,10 +1044,15 @@ class SnsProvider(Provider):
         now = time.time()
         results, scheduled = [], []
         sqs = await self.providers.get("sqs") if subs else None
+        # delivery status logging (None, the usual case, costs a delivery nothing): the topic's
+        # settings by protocol, and the status lines of the deliveries made in the transaction
+        feedback = self._feedback_of(arn, attributes) if subs else None
+        statuses: list[tuple[bool, int, str]] = []
         for msg in messages:
             msg["_id"] = str(uuid.uuid4())
             msg["_active"] = active
             msg["_fifo"] = fifo
+            msg["_feedback"] = None if feedback is None else (feedback, statuses)
         caches = [{} for _ in messages]
         if version is not None and any(not (sub.raw and sub.protocol != "lambda") and sub.protocol not in ("email", "sms") for sub in subs):
             # one RSA signature per message text, whatever the number of subscriptions (AWS signs only
@@ -1059,6 +1083,8 @@ class SnsProvider(Provider):
                                                        sqs, now, cache)
         for delivery_id in scheduled:
             self._schedule(delivery_id, 0)
+        if statuses:  # written once the transaction has committed what they report
+            self._write_statuses(account, region, name, statuses)
         return results
 
     def _envelope(self, topic_arn: str, msg: dict, message_id: str, sequence: str | None, version: str, text: str,
@@ -1131,6 +1157,7 @@ class SnsProvider(Provider):
         attributes = msg["attributes"]
         filter_attributes = body_json = None
         scheduled = []
+        feedback = msg["_feedback"]
         for sub in subs:
             if sub.matcher is not None:
                 if sub.scope_body:
@@ -1151,7 +1178,10 @@ class SnsProvider(Provider):
             if protocol == "sqs":
                 with tracing.hop("sns", "Deliver", resource=sub.arn, account=account, region=region,
                                  attributes={"protocol": "sqs", "endpoint": sub.endpoint, "messageId": message_id}):
-                    self._to_sqs(sqs, sub, topic_arn, msg, message_id, sequence, version, text, stamp, cache)
+                    outcome = self._to_sqs(sqs, sub, topic_arn, msg, message_id, sequence, version, text, stamp,
+                                           cache)
+                if feedback is not None and "sqs" in feedback[0]:
+                    self._sqs_status(feedback, sub, topic_arn, message_id, text, now, outcome)
             elif protocol in ("email", "sms"):
                 self.store.record(account, region, topic_arn, sub.arn, protocol, sub.endpoint, message_id,
                                   msg["subject"], text, attributes, stamp)
@@ -1175,6 +1205,8 @@ class SnsProvider(Provider):
                 job = {"kind": "lambda", "function": sub.endpoint, "payload": orjson.dumps(event).decode(),
                        "dlq_body": orjson.dumps(dict(envelope, UnsubscribeURL=self._unsubscribe_url(sub.arn),
                                                      MessageAttributes=attributes)).decode()}
+                if feedback is not None and protocol in feedback[0]:
+                    job["feedback"] = _feedback_job(feedback[0][protocol], message_id, text, now)
                 scheduled.append(self._add_delivery(sub.arn, job, now))
             elif protocol == "firehose":
                 if sub.raw:
@@ -1185,8 +1217,10 @@ class SnsProvider(Provider):
                     if attributes:
                         envelope["MessageAttributes"] = attributes
                     body = orjson.dumps(envelope).decode()
-                scheduled.append(self._add_delivery(sub.arn, {"kind": "target", "arn": sub.endpoint,
-                                                                   "body": body}, now))
+                job = {"kind": "target", "arn": sub.endpoint, "body": body}
+                if feedback is not None and protocol in feedback[0]:
+                    job["feedback"] = _feedback_job(feedback[0][protocol], message_id, text, now)
+                scheduled.append(self._add_delivery(sub.arn, job, now))
             elif protocol in ("http", "https"):
                 headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification",
                            "x-amz-sns-message-id": message_id, "x-amz-sns-topic-arn": topic_arn,
@@ -1202,10 +1236,15 @@ class SnsProvider(Provider):
                         envelope["MessageAttributes"] = attributes
                     body = orjson.dumps(envelope, option=orjson.OPT_INDENT_2).decode()
                 job = {"kind": "http", "url": sub.endpoint, "body": body, "headers": headers}
+                if feedback is not None and protocol in feedback[0]:
+                    job["feedback"] = _feedback_job(feedback[0][protocol], message_id, text, now)
                 scheduled.append(self._add_delivery(sub.arn, job, now))
         return scheduled
 
-    def _to_sqs(self, sqs, sub: Subscription, topic_arn, msg, message_id, sequence, version, text, stamp, cache):
+    def _to_sqs(self, sqs, sub: Subscription, topic_arn, msg, message_id, sequence, version, text, stamp,
+                cache) -> dict | AwsError:
+        """The delivery of a message to a queue subscription: SendMessage's result, or the error
+        that kept it from the queue (the message then went to the dead-letter queue, if any)."""
         attributes = msg["attributes"]
         if sub.raw:
             body = text
@@ -1232,14 +1271,15 @@ class SnsProvider(Provider):
         refused = delivery_refusal(sqs, sub.endpoint, _sender(topic_arn))
         if refused is not None:  # another account's queue whose policy does not admit this topic
             self._dead_letter_now(sqs, sub, msg, message_id, message, "AccessDenied", refused)
-            return
+            return AwsError("AccessDenied", refused, 403)
         try:
-            self._send_sqs(sqs, sub.endpoint, msg, message_id, message)
+            return self._send_sqs(sqs, sub.endpoint, msg, message_id, message)
         except AwsError as error:  # a client-side error: no retry, to the DLQ (inside this transaction)
             self._dead_letter_now(sqs, sub, msg, message_id, message, error.code, error.message)
+            return error
 
     @staticmethod
-    def _send_sqs(sqs, queue_arn: str, msg: dict, message_id: str, message: dict) -> None:
+    def _send_sqs(sqs, queue_arn: str, msg: dict, message_id: str, message: dict) -> dict:
         """SendMessage of a delivery (or its dead letter) to a queue: a FIFO queue gets the message's
         group and deduplication ids, a standard queue neither. Unless the publisher sent a trace
         header or the topic's tracing is Active, the message carries no AWSTraceHeader, as on AWS."""
@@ -1254,9 +1294,8 @@ class SnsProvider(Provider):
         ctx = internal_ctx("sqs", account, region, "SendMessage")
         if msg["trace"] is None and not msg.get("_active"):
             with tracing.suspended():
-                sqs.send_message(ctx, params)
-        else:
-            sqs.send_message(ctx, params)
+                return sqs.send_message(ctx, params)
+        return sqs.send_message(ctx, params)
 
     def _dead_letter_now(self, sqs, sub: Subscription, msg: dict, message_id: str, message: dict, code: str,
                          reason: str) -> None:
@@ -1303,12 +1342,16 @@ class SnsProvider(Provider):
                              attributes={"protocol": sub["protocol"], "endpoint": sub["endpoint"],
                                          "attempt": attempts + 1}) as span:
                 try:
-                    await self._attempt(job, _sender(sub["topic_arn"]))
+                    response = await self._attempt(job, _sender(sub["topic_arn"]))
+                    if "feedback" in job:
+                        self._delivery_status(sub, job, attempts + 1, *response)
                 except DeliveryError as error:
                     span.fail(error)
                     attempts += 1
                     delay = self._retry_delay(sub, job, attempts)
                     if error.client or delay is None:
+                        if "feedback" in job:
+                            self._delivery_status(sub, job, attempts, *_failure_response(job, error), failed=True)
                         await self._dead_letter(sub, job, error)
                         self.store.delete_delivery(delivery_id)
                     else:
@@ -1320,30 +1363,42 @@ class SnsProvider(Provider):
                     log.exception("SNS delivery %s", delivery_id)
         self.store.delete_delivery(delivery_id)
 
-    async def _attempt(self, job: dict, sender: Sender) -> None:
+    async def _attempt(self, job: dict, sender: Sender) -> tuple[int, str]:
+        """One attempt at a queued delivery: (status code, the endpoint's response) as delivery
+        status logging reports them; raises DeliveryError (with `status` and, from an HTTP endpoint,
+        `response`)."""
         if job["kind"] == "http":
             try:
-                status, _, _ = await http_client.request("POST", job["url"], job["body"].encode(), job["headers"])
+                status, _, body = await http_client.request("POST", job["url"], job["body"].encode(), job["headers"])
             except http_client.HttpError as e:
                 raise DeliveryError("ConnectionError", str(e), client=False) from None
             if 200 <= status < 300:
-                return
-            raise DeliveryError(f"HTTP{status}", f"the endpoint answered {status}",
-                                client=400 <= status < 500 and status != 429)
+                return status, _response_text(body)
+            error = DeliveryError(f"HTTP{status}", f"the endpoint answered {status}",
+                                  client=400 <= status < 500 and status != 429)
+            error.status, error.response = status, _response_text(body)
+            raise error
         if job["kind"] == "target":  # Firehose
-            await deliver(self.providers, job["arn"], job["body"], source="sns", sender=sender)
-            return
+            result = await deliver(self.providers, job["arn"], job["body"], source="sns", sender=sender)
+            return 200, orjson.dumps({"firehoseRequestId": str(uuid.uuid4()),
+                                      "firehoseRecordId": (result or {}).get("RecordId")}).decode()
         if job["kind"] == "lambda":
             region, account = job["function"].split(":")[3:5]
             lam = await self.providers.get("lambda")
             refused = delivery_refusal(lam, job["function"], sender)
             if refused is not None:
-                raise DeliveryError("AccessDenied", refused)
+                error = DeliveryError("AccessDenied", refused)
+                error.status = 403
+                raise error
             try:
-                await lam.invoke_function(account, region, job["function"], job["payload"].encode(),
-                                          invocation_type="Event")
+                result = await lam.invoke_function(account, region, job["function"], job["payload"].encode(),
+                                                   invocation_type="Event")
             except AwsError as e:
-                raise DeliveryError(e.code, e.message, client=e.code != "TooManyRequestsException") from None
+                error = DeliveryError(e.code, e.message, client=e.code != "TooManyRequestsException")
+                error.status = e.status
+                raise error from None
+            return result.status, orjson.dumps({"lambdaRequestId": result.request_id}).decode()
+        raise DeliveryError("InvalidDelivery", f"unknown delivery kind {job['kind']}")
 
     @staticmethod
     def _retry_delay(sub: dict, job: dict, attempts: int) -> float | None:
@@ -1381,6 +1436,81 @@ class SnsProvider(Provider):
                           group_id="sns-dlq" if target.endswith(".fifo") else None)
         except DeliveryError as e:
             log.warning("SNS dead-letter queue %s unusable (%s): message dropped", target, e)
+
+    # -- delivery status logging -------------------------------------------------------------------
+    # A topic's <Protocol>SuccessFeedbackRoleArn / FailureFeedbackRoleArn / SuccessFeedbackSampleRate:
+    # each delivery to a subscription of that protocol writes a JSON line to CloudWatch Logs, group
+    # sns/<region>/<account>/<topic> (successes, sampled) or .../Failure (failures), as AWS does.
+    # overcast does not assume the role: the lines are written in the topic's account.
+
+    def _feedback_of(self, topic_arn: str, attributes: dict) -> dict | None:
+        """The topic's delivery status logging, {protocol: (success sample rate or None, failures
+        logged)}, or None when it logs nothing (cached with the topic)."""
+        try:
+            return self._feedback[topic_arn]
+        except KeyError:
+            pass
+        config: dict = {}
+        for protocol, prefix in FEEDBACK_PREFIX.items():
+            success = attributes.get(f"{prefix}SuccessFeedbackRoleArn")
+            failure = bool(attributes.get(f"{prefix}FailureFeedbackRoleArn"))
+            # without a sample rate no success is sampled (the rate is AWS's to set: 0-100)
+            rate = _rate(attributes.get(f"{prefix}SuccessFeedbackSampleRate")) if success else None
+            if (rate or failure) and "logs" in SERVICES:
+                config[protocol] = (rate or None, failure)
+        self._feedback[topic_arn] = config = config or None
+        return config
+
+    def _sqs_status(self, feedback: tuple, sub: Subscription, topic_arn: str, message_id: str, text: str,
+                    published: float, outcome) -> None:
+        """The status line of a delivery to a queue (made in Publish's transaction; written after it)."""
+        rate, failures = feedback[0]["sqs"]
+        if isinstance(outcome, AwsError):
+            if not failures:
+                return
+            code, message, status = outcome.code, outcome.message, outcome.status
+            if code == "QueueDoesNotExist":  # as SQS's query API names it
+                code, message = "AWS.SimpleQueueService.NonExistentQueue", \
+                    "The specified queue does not exist or you do not have access to it."
+            response = {"ErrorCode": code, "ErrorMessage": message, "sqsRequestId": "Unrecoverable"}
+            feedback[1].append((True, *_status_line(topic_arn, message_id, _md5(text), published, sub.endpoint,
+                                                    orjson.dumps(response).decode(), 1, status, False)))
+        elif _sampled(rate):
+            response = {"sqsRequestId": str(uuid.uuid4()), "sqsMessageId": outcome.get("MessageId")}
+            feedback[1].append((False, *_status_line(topic_arn, message_id, _md5(text), published, sub.endpoint,
+                                                     orjson.dumps(response).decode(), 1, 200, True)))
+
+    def _delivery_status(self, sub: dict, job: dict, attempts: int, status: int, response: str,
+                         failed: bool = False) -> None:
+        """The status line of a queued delivery's outcome (Lambda, HTTP/S, Firehose): its success
+        (when sampled), or its failure once it is given up."""
+        feedback = job["feedback"]
+        if not (feedback["failures"] if failed else _sampled(feedback["rate"])):
+            return
+        topic_arn = sub["topic_arn"]
+        # (AWS's Lambda status lines carry no attempt count: its recorded lines show none)
+        ms, line = _status_line(topic_arn, feedback["id"], feedback["md5"], feedback["at"], sub["endpoint"], response,
+                                None if job["kind"] == "lambda" else attempts, status, not failed)
+        _, _, _, region, account, name = topic_arn.split(":", 5)
+        self._write_statuses(account, region, name, [(failed, ms, line)])
+
+    def _write_statuses(self, account: str, region: str, topic_name: str, lines: list[tuple[bool, int, str]]) -> None:
+        """Delivery status lines to the topic's groups (CloudWatch Logs creates group and stream)."""
+        logs = self.providers.loaded().get("logs")
+        if logs is None:  # not loaded yet (nothing has asked it anything): load it, then write
+            self._timers.spawn(self._write_statuses_later(account, region, topic_name, lines))
+            return
+        group = f"sns/{region}/{account}/{topic_name}"
+        successes = [(ms, line) for failed, ms, line in lines if not failed]
+        failures = [(ms, line) for failed, ms, line in lines if failed]
+        if successes:
+            logs.append_soon(account, region, group, self._status_stream, successes)
+        if failures:
+            logs.append_soon(account, region, group + "/Failure", self._status_stream, failures)
+
+    async def _write_statuses_later(self, account: str, region: str, topic_name: str, lines: list) -> None:
+        await self.providers.get("logs")
+        self._write_statuses(account, region, topic_name, lines)
 
     # -- HTTP confirmation -----------------------------------------------------------------------
 
@@ -1492,6 +1622,59 @@ def _filter_view(attributes: dict) -> dict:
         elif kind.startswith("String"):
             view[name] = text
     return view
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def _rate(value: str | None) -> int:
+    """A stored sample rate (checked when set; one kept from before that counts as 0)."""
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def _sampled(rate: int | None) -> bool:
+    """Whether a success is logged: every one at 100, none at 0 or without a rate, a random share
+    in between (as AWS samples)."""
+    return rate is not None and (rate >= 100 or random.random() * 100 < rate)
+
+
+def _feedback_job(settings: tuple, message_id: str, text: str, published: float) -> dict:
+    """What a queued delivery keeps for its status line."""
+    return {"id": message_id, "md5": _md5(text), "at": published, "rate": settings[0], "failures": settings[1]}
+
+
+def _response_text(body: bytes) -> str:
+    return body[:4096].decode("utf-8", "replace")
+
+
+def _failure_response(job: dict, error: DeliveryError) -> tuple[int, str]:
+    """A given-up delivery's (status code, providerResponse): an HTTP endpoint's answer, or the
+    error as AWS reports a service's (ErrorCode, ErrorMessage, the request id "Unrecoverable")."""
+    status = getattr(error, "status", 0 if job["kind"] == "http" else (400 if error.client else 500))
+    if job["kind"] == "http":
+        return status, getattr(error, "response", None) or error.message
+    key = "lambdaRequestId" if job["kind"] == "lambda" else "firehoseRequestId"
+    return status, orjson.dumps({"ErrorCode": error.code, "ErrorMessage": error.message, key: "Unrecoverable"}).decode()
+
+
+def _status_line(topic_arn: str, message_id: str, md5: str, published: float, destination: str, response: str,
+                 attempts: int | None, status: int, success: bool) -> tuple[int, str]:
+    """(time in ms, the JSON line) of one delivery's status, in AWS's shape."""
+    now = time.time()
+    moment = datetime.fromtimestamp(published, UTC)
+    delivery = {"deliveryId": str(uuid.uuid4()), "destination": destination, "providerResponse": response,
+                "dwellTimeMs": max(0, int((now - published) * 1000))}
+    if attempts is not None:
+        delivery["attempts"] = attempts
+    delivery["statusCode"] = status
+    line = {"notification": {"messageMD5Sum": md5, "messageId": message_id, "topicArn": topic_arn,
+                             "timestamp": moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"},
+            "delivery": delivery, "status": "SUCCESS" if success else "FAILURE"}
+    return int(now * 1000), orjson.dumps(line).decode()
 
 
 def _json(status: int, payload) -> HttpResponse:
