@@ -219,3 +219,47 @@ def test_bad_feedback_attributes_are_refused(sns, unique_name):
     sns.set_topic_attributes(TopicArn=topic, AttributeName="SQSSuccessFeedbackSampleRate", AttributeValue="0")
     sns.set_topic_attributes(TopicArn=topic, AttributeName="SQSSuccessFeedbackSampleRate", AttributeValue="")
     assert "SQSSuccessFeedbackSampleRate" not in sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+
+
+
+LOGGED_TOPIC = """
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      DisplayName: logged
+%s
+  Sub:
+    Type: AWS::SNS::Subscription
+    Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: !GetAtt Queue.Arn}
+Outputs:
+  Topic: {Value: !Ref Topic}
+"""
+LOGGING = """\
+      DeliveryStatusLogging:
+        - Protocol: sqs
+          SuccessFeedbackRoleArn: arn:aws:iam::000000000000:role/SNSFeedback
+          SuccessFeedbackSampleRate: "100"
+          FailureFeedbackRoleArn: arn:aws:iam::000000000000:role/SNSFeedback"""
+
+
+def test_cloudformation_delivery_status_logging(sns, logs, client, unique_name):
+    cf = client("cloudformation")
+    name = unique_name("stack")
+    wait = {"Delay": 1, "MaxAttempts": 60}
+    cf.create_stack(StackName=name, TemplateBody=LOGGED_TOPIC % LOGGING)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=wait)
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+    topic = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["Topic"]
+    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert (attributes["SQSSuccessFeedbackRoleArn"], attributes["SQSSuccessFeedbackSampleRate"],
+            attributes["SQSFailureFeedbackRoleArn"]) == (ROLE, "100", ROLE)
+    sns.publish(TopicArn=topic, Message="from a stack")
+    assert events(logs, groups(topic)[0])[0]["status"] == "SUCCESS"
+    cf.update_stack(StackName=name, TemplateBody=LOGGED_TOPIC % "")  # the property removed
+    cf.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=wait)
+    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert not [key for key in attributes if "Feedback" in key]
+    cf.delete_stack(StackName=name)

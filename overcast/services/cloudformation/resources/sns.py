@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, tag_changes
+from overcast.services.cloudformation.resources.base import (
+    ResourceFailed,
+    ResourceOp,
+    ResourceType,
+    tag_changes,
+)
 from overcast.services.cloudformation.resources.sqs import as_attribute
 
 _TOPIC_ATTRIBUTES = ("DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId", "SignatureVersion",
@@ -13,8 +18,22 @@ _SUBSCRIPTION_ATTRIBUTES = ("FilterPolicy", "FilterPolicyScope", "RawMessageDeli
                             "DeliveryPolicy", "SubscriptionRoleArn", "ReplayPolicy")
 
 
+# DeliveryStatusLogging's Protocol -> the prefix of its topic attributes
+_LOGGING_PROTOCOLS = {"http/s": "HTTP", "sqs": "SQS", "lambda": "Lambda", "firehose": "Firehose",
+                      "application": "Application"}
+
+
 def _topic_attributes(props: dict) -> dict:
-    return {k: as_attribute(props[k]) for k in _TOPIC_ATTRIBUTES if k in props}
+    attributes = {k: as_attribute(props[k]) for k in _TOPIC_ATTRIBUTES if k in props}
+    for config in props.get("DeliveryStatusLogging") or []:  # delivery status logging, per protocol
+        prefix = _LOGGING_PROTOCOLS.get(str(config.get("Protocol", "")).lower())
+        if prefix is None:
+            raise ResourceFailed(f"DeliveryStatusLogging: Protocol {config.get('Protocol')!r} is not one of "
+                             f"{', '.join(_LOGGING_PROTOCOLS)}")
+        for key in ("SuccessFeedbackRoleArn", "FailureFeedbackRoleArn", "SuccessFeedbackSampleRate"):
+            if config.get(key) not in (None, ""):
+                attributes[prefix + key] = as_attribute(config[key])
+    return attributes
 
 
 class Topic(ResourceType):
@@ -42,7 +61,7 @@ class Topic(ResourceType):
                 await op.call("sns", "SetTopicAttributes", {"TopicArn": arn, "AttributeName": key,
                                                             "AttributeValue": value})
         for key in old.keys() - new.keys():
-            if key == "DisplayName":
+            if key == "DisplayName" or "Feedback" in key:
                 await op.call("sns", "SetTopicAttributes", {"TopicArn": arn, "AttributeName": key,
                                                             "AttributeValue": ""})
         old_subs = {(s["Protocol"], s["Endpoint"]) for s in op.old_properties.get("Subscription") or []}
