@@ -65,3 +65,35 @@ def test_eventbridge_firehose_target(client, unique_name):
     events.put_targets(Rule=rule, Targets=[{"Id": "fh", "Arn": stream, "RoleArn": ROLE}])
     events.put_events(Entries=[{"Source": source, "DetailType": "t", "Detail": '{"lake": true}'}])
     assert json.loads(first_object(client, bucket))["detail"] == {"lake": True}
+
+
+def test_sns_firehose_delivery_status_lines(client, unique_name):
+    sns, logs = client("sns"), client("logs")
+    stream, bucket = delivery_stream(client, unique_name)
+    topic = sns.create_topic(Name=unique_name("topic"), Attributes={
+        "FirehoseSuccessFeedbackRoleArn": "arn:aws:iam::000000000000:role/SNSFeedback",
+        "FirehoseSuccessFeedbackSampleRate": "100",
+        "FirehoseFailureFeedbackRoleArn": "arn:aws:iam::000000000000:role/SNSFeedback"})["TopicArn"]
+    gone = stream.rsplit("/", 1)[0] + "/" + unique_name("gone")
+    for endpoint in (stream, gone):
+        sns.subscribe(TopicArn=topic, Protocol="firehose", Endpoint=endpoint,
+                      Attributes={"SubscriptionRoleArn": ROLE, "RawMessageDelivery": "true"})
+    sns.publish(TopicArn=topic, Message="to the lake")
+    assert first_object(client, bucket) == b"to the lake"
+    group = "sns/us-east-1/000000000000/" + topic.rsplit(":", 1)[1]
+    lines = {}
+    deadline = time.time() + 10
+    while len(lines) < 2 and time.time() < deadline:
+        for name in (group, group + "/Failure"):
+            try:
+                for event in logs.filter_log_events(logGroupName=name)["events"]:
+                    line = json.loads(event["message"])
+                    lines[line["delivery"]["destination"]] = line
+            except logs.exceptions.ResourceNotFoundException:
+                pass
+        time.sleep(0.2)
+    ok, failed = lines[stream], lines[gone]
+    assert (ok["status"], ok["delivery"]["statusCode"], ok["delivery"]["attempts"]) == ("SUCCESS", 200, 1)
+    assert json.loads(ok["delivery"]["providerResponse"])["firehoseRecordId"]
+    assert failed["status"] == "FAILURE"
+    assert json.loads(failed["delivery"]["providerResponse"])["firehoseRequestId"] == "Unrecoverable"
