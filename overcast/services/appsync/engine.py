@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from time import perf_counter_ns
 
 from graphql import (
     GraphQLError,
@@ -44,6 +45,7 @@ class CompiledApi:
         self.modes = [api.get("authenticationType")] + [
             p.get("authenticationType") for p in api.get("additionalAuthenticationProviders") or []]
         self.documents: OrderedDict[str, tuple] = OrderedDict()
+        self.log_config = api.get("logConfig") or None  # CloudWatch Logs (cwlogs.py), when set
         self.subscribed_by: dict[str, list[str]] = {}  # mutation field -> subscription fields
         self.schema = None
         self.schema_error = None
@@ -84,15 +86,19 @@ class CompiledApi:
                                         self.subscribed_by.setdefault(value.value, []).append(field_name)
 
     def document(self, query: str):
-        """(document, validation errors) for a query text, cached."""
+        """(document, validation errors, syntax error?, parsing ns, validation ns) for a query
+        text, cached (the durations are those of its first parse and validation)."""
         entry = self.documents.get(query)
         if entry is None:
+            start = perf_counter_ns()
             try:
                 document = parse(query)
             except GraphQLError as e:
-                entry = (None, [e], True)
+                entry = (None, [e], True, perf_counter_ns() - start, 0)
             else:
-                entry = (document, validate(self.schema, document), False)
+                parsed = perf_counter_ns()
+                errors = validate(self.schema, document)
+                entry = (document, errors, False, parsed - start, perf_counter_ns() - parsed)
             if len(self.documents) >= 1000:
                 self.documents.popitem(last=False)
             self.documents[query] = entry
@@ -158,7 +164,7 @@ class RequestState:
     """One GraphQL request: who is calling, its headers, errors appended by templates."""
 
     __slots__ = ("api", "auth_mode", "identity", "headers", "appended", "publishing", "variables", "batches",
-                 "subscription", "denied_fields", "providers", "engine")
+                 "subscription", "denied_fields", "providers", "engine", "log")
 
     def __init__(self, engine, api: CompiledApi, auth_mode: str, identity, headers: dict, variables: dict | None):
         self.engine = engine
@@ -172,12 +178,13 @@ class RequestState:
         self.batches: dict = {}
         self.subscription = None  # set while a subscription's resolver runs at start
         self.denied_fields: set = set()
+        self.log = None  # the request's cwlogs.RequestLog when its API has a logConfig
 
 
 class Call:
     """One resolver invocation: what $ctx / ctx and Lambda's event are built from."""
 
-    __slots__ = ("state", "info", "source", "args", "stash", "resolver", "_selection")
+    __slots__ = ("state", "info", "source", "args", "stash", "resolver", "_selection", "log_entries")
 
     def __init__(self, state: RequestState, info, source, args: dict, resolver: dict):
         self.state = state
@@ -187,6 +194,7 @@ class Call:
         self.stash: dict = {}
         self.resolver = resolver
         self._selection = None
+        self.log_entries = None  # mapping entries for CloudWatch Logs, until the field's outcome is known
 
     def selection(self) -> tuple[list[str], str]:
         if self._selection is None:
@@ -289,6 +297,7 @@ class Engine:
     def __init__(self, provider):
         self.provider = provider
         self.compiled: dict[str, CompiledApi] = {}
+        self.log_streams: dict[str, str] = {}  # api id -> this server's log stream in its CloudWatch Logs group
 
     # -- resolver pipeline ---------------------------------------------------------------------
 
@@ -306,17 +315,38 @@ class Engine:
                          attributes={"field": f"{info.parent_type.name}.{info.field_name}",
                                      "kind": resolver.get("kind") or "UNIT",
                                      "dataSource": resolver.get("dataSourceName") or ""}):
-            if resolver.get("kind") == "PIPELINE":
-                return await self._pipeline(call)
-            source = api.data_sources.get(resolver.get("dataSourceName"))
-            if self._is_js(resolver):
-                return await self._js_unit(call, resolver, source)
-            return await self._vtl_unit(call, resolver, source)
+            if call.state.log is not None and call.state.log.level:
+                return await self._logged(call)
+            return await self._run(call)
+
+    async def _run(self, call: Call):
+        resolver = call.resolver
+        if resolver.get("kind") == "PIPELINE":
+            return await self._pipeline(call)
+        source = call.state.api.data_sources.get(resolver.get("dataSourceName"))
+        if self._is_js(resolver):
+            return await self._js_unit(call, resolver, source)
+        return await self._vtl_unit(call, resolver, source)
+
+    async def _logged(self, call: Call):
+        """The resolver, with its field-level log entries written once its outcome is known."""
+        log = call.state.log
+        path = call.info.path.as_list()
+        try:
+            result = await self._run(call)
+        except ResolverError as e:
+            log.field_done(call, [e.message] + _appended_messages(call.state, path))
+            raise
+        except Exception as e:
+            log.field_done(call, [str(e)])
+            raise
+        log.field_done(call, _appended_messages(call.state, path))
+        return result
 
     def _util(self, call: Call) -> templates.AppSyncUtil:
         return templates.AppSyncUtil(ErrorAppender(call), call.state.auth_mode, (call.info.field_name, call.info.parent_type.name))
 
-    async def _vtl_unit(self, call: Call, resolver: dict, source: dict | None, prev=None):
+    async def _vtl_unit(self, call: Call, resolver: dict, source: dict | None, prev=None, function: dict | None = None):
         request_text = resolver.get("requestMappingTemplate")
         response_text = resolver.get("responseMappingTemplate")
         util = self._util(call)
@@ -327,10 +357,13 @@ class Engine:
             operation = "BatchInvoke" if int(resolver.get("maxBatchSize") or 0) > 0 else "Invoke"
             return await self.provider.sources.lambda_(api_of(call), source, {"operation": operation}, _EventCall(call, prev))
         ctx = call.context(prev)
+        log = call.state.log
         try:
             rendered = templates.render(request_text or "", ctx, util, extensions)
         except EarlyReturn as early:
             return early.value
+        if log is not None and log.level:
+            log.mapping(call, "RequestMapping", ctx, rendered, function=function)
         self._capture_filter(call, extensions)
         request = templates.parse_output(rendered)
         version = request.get("version") if isinstance(request, dict) else None
@@ -348,6 +381,8 @@ class Engine:
             rendered = templates.render(response_text, ctx, util, extensions)
         except EarlyReturn as early:
             return early.value
+        if log is not None and log.level:
+            log.mapping(call, "ResponseMapping", ctx, rendered, function=function, response=True)
         self._capture_filter(call, extensions)
         return templates.parse_output(rendered)
 
@@ -377,8 +412,11 @@ class Engine:
         util = self._util(call)
         extensions = templates.Extensions()
         ctx = call.context()
+        log = call.state.log
         try:
             rendered = templates.render(resolver.get("requestMappingTemplate") or "{}", ctx, util, extensions)
+            if log is not None and log.level:
+                log.mapping(call, "BeforeMapping", ctx, rendered)
             before = templates.parse_output(rendered)
         except EarlyReturn as early:
             return early.value
@@ -392,6 +430,8 @@ class Engine:
                                         ctx, util, extensions)
         except EarlyReturn as early:
             return early.value
+        if log is not None and log.level:
+            log.mapping(call, "AfterMapping", ctx, rendered, response=True)
         self._capture_filter(call, extensions)
         return templates.parse_output(rendered)
 
@@ -403,13 +443,13 @@ class Engine:
                          resource=function.get("functionArn"),
                          attributes={"name": function.get("name") or "", "dataSource": function.get("dataSourceName") or ""}):
             if self._is_js(function):
-                return await self._js_unit(call, function, source, prev)
-            return await self._vtl_unit(call, function, source, prev)
+                return await self._js_unit(call, function, source, prev, function)
+            return await self._vtl_unit(call, function, source, prev, function)
 
-    async def _js_unit(self, call: Call, spec: dict, source, prev=None):
+    async def _js_unit(self, call: Call, spec: dict, source, prev=None, function: dict | None = None):
         from overcast.services.appsync import js
 
-        out = await js.run(self, call, spec.get("code") or "", "request", call.context(prev))
+        out = await js.run(self, call, spec.get("code") or "", "request", call.context(prev), function)
         if out.early:
             return out.value
         request = out.value
@@ -419,8 +459,12 @@ class Engine:
         except ResolverError as e:
             error = {"message": e.message, "type": e.error_type, "data": e.data}
         out = await js.run(self, call, spec.get("code") or "", "response",
-                           call.context(prev, result, error, with_result=True))
+                           call.context(prev, result, error, with_result=True), function)
         return out.value
+
+
+def _appended_messages(state: RequestState, path: list) -> list[str]:
+    return [e.message for e, at, _ in state.appended if at == path] if state.appended else []
 
 
 class _EventCall:
@@ -492,8 +536,10 @@ def operation_of(document, operation_name: str | None) -> OperationDefinitionNod
 
 
 async def run_document(api: CompiledApi, state: RequestState, document, variables, operation_name, root=None):
+    log = state.log
+    middleware = [log.tracer()] if log is not None and log.level >= 4 else None  # Tracing: fieldLogLevel ALL
     result = execute(api.schema, document, root_value=root, context_value=state, variable_values=variables,
-                     operation_name=operation_name)
+                     operation_name=operation_name, middleware=middleware)
     if asyncio.iscoroutine(result) or hasattr(result, "__await__"):
         result = await result
     return result

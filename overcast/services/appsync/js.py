@@ -135,6 +135,7 @@ class Outcome:
     stash: dict | None = None
     appended: list = field(default_factory=list)
     logs: list = field(default_factory=list)
+    levels: list = field(default_factory=list)  # [console method, text] per line of `logs`
     filter: object = None
 
 
@@ -155,8 +156,9 @@ async def evaluate(code: str, function: str, context: dict, env=None, meta: dict
     except Exception as e:
         return Outcome(error=ResolverError(_js_message(e), "Code"))
     out = orjson.loads(raw)
+    lines = out.get("logs") or []
     outcome = Outcome(value=out.get("value"), early=bool(out.get("early")), stash=out.get("stash"),
-                      logs=out.get("logs") or [], filter=out.get("filter"))
+                      logs=[text for _, text in lines], levels=lines, filter=out.get("filter"))
     outcome.appended = [ResolverError(e.get("message"), e.get("errorType"), e.get("data"), e.get("errorInfo"))
                         for e in out.get("errors") or []]
     if out.get("error") is not None:
@@ -165,12 +167,20 @@ async def evaluate(code: str, function: str, context: dict, env=None, meta: dict
     return outcome
 
 
-async def run(engine, call, code: str, function: str, context: dict) -> Outcome:
+async def run(engine, call, code: str, function: str, context: dict, pipeline_function: dict | None = None) -> Outcome:
     """Run `function` of a resolver's code for a call; its stash changes and appended errors are
-    kept, util.error raises ResolverError."""
+    kept, util.error raises ResolverError. With CloudWatch Logs on (state.log), its console lines
+    and its evaluation entry are logged."""
     state = call.state
     meta = {"field": call.info.field_name, "parent": call.info.parent_type.name, "authType": state.auth_mode}
     outcome = await evaluate(code, function, context, env=state.api.api.get("environmentVariables") or {}, meta=meta)
+    log = state.log
+    if log is not None and log.level:
+        log.console(outcome.levels)
+        if outcome.error is None:
+            response = function == "response"
+            log.mapping(call, "ResponseFunctionEvaluation" if response else "RequestFunctionEvaluation", context,
+                        outcome.value, function=pipeline_function, response=response)
     if outcome.stash is not None:
         call.stash.clear()
         call.stash.update(outcome.stash)

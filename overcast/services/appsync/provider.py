@@ -14,9 +14,10 @@ import orjson
 
 from overcast import tracing
 from overcast.aws import policy as iam_policy
-from overcast.aws.context import HttpRequest, HttpResponse
+from overcast.aws.context import HttpRequest, HttpResponse, random_uuid
 from overcast.aws.errors import AwsError
 from overcast.services.appsync import auth as authn
+from overcast.services.appsync import cwlogs
 from overcast.services.appsync import engine as eng
 from overcast.services.appsync.datasources import DataSources
 from overcast.services.appsync.errors import EarlyReturn, ResolverError
@@ -596,12 +597,17 @@ class AppSyncProvider(Provider):
         X-Amzn-Trace-Id); its resolvers, templates and data sources are child spans."""
         api_id = found[0]
         api = self.compiled(api_id) if request.method == "POST" else None
+        request_id = random_uuid()
+        log = None
+        if api is not None and api.log_config is not None:  # CloudWatch Logs (cwlogs.py)
+            log = cwlogs.RequestLog(api, api.log_config, request_id)
+            log.request_headers(request.headers)
         with tracing.hop("appsync", "GraphQL", parent=request.headers.get("x-amzn-trace-id"), request=request.body,
                          account=api.account if api is not None else "", region=api.region if api is not None else "",
                          resource=f"arn:aws:appsync:{api.region}:{api.account}:apis/{api_id}" if api is not None
                          else None, attributes={"apiId": api_id}) as span:
             try:
-                response = await self._graphql(request, found)
+                response = await self._graphql(request, found, api, log)
             except Exception as e:
                 log.exception("GraphQL request failed")
                 span.fail(e)
@@ -611,13 +617,32 @@ class AppSyncProvider(Provider):
             span.set_response(response.body)
             if response.status >= 400 and span.status == "ok":
                 span.fail(f"HTTP {response.status}")
+        response.headers.append(("x-amzn-RequestId", request_id))
+        if log is not None:
+            await self._write_logs(log, response)
         return response
 
-    async def _graphql(self, request: HttpRequest, found) -> HttpResponse:
+    async def _write_logs(self, log, response: HttpResponse) -> None:
+        headers = [(k, v) for k, v in response.headers if not k.startswith("access-control-")]
+        if response.status >= 400 and response.body:
+            try:
+                first = (orjson.loads(response.body).get("errors") or [{}])[0]
+            except (orjson.JSONDecodeError, AttributeError, IndexError, TypeError):
+                first = {}
+            if first.get("errorType"):
+                headers.append(("x-amzn-ErrorType", first["errorType"]))
+        api_id = log.api.api_id
+        stream = self.engine.log_streams.get(api_id)
+        if stream is None:
+            stream = self.engine.log_streams[api_id] = cwlogs.new_stream_name()
+        log.finish(await self.providers.get("logs"), stream, response.status, headers)
+
+    async def _graphql(self, request: HttpRequest, found, api=None, log=None) -> HttpResponse:
         api_id, _kind = found
         if request.method == "OPTIONS":
             return HttpResponse(200, _CORS + [("access-control-max-age", "86400")], b"")
-        api = self.compiled(api_id)
+        if api is None:
+            api = self.compiled(api_id)
         if api is None:
             return _answer(404, {"errors": [{"errorType": "NotFoundException", "message": f"GraphQL API {api_id} not found."}]})
         if request.method != "POST":
@@ -642,7 +667,8 @@ class AppSyncProvider(Provider):
         variables = body.get("variables") or {}
         if not isinstance(variables, dict):
             variables = {}
-        status, payload = await self.execute(api, mode, who, headers, body["query"], variables, body.get("operationName"))
+        status, payload = await self.execute(api, mode, who, headers, body["query"], variables, body.get("operationName"),
+                                             log)
         if payload.get("errors"):
             span = tracing.current()
             if span is not None:
@@ -650,8 +676,17 @@ class AppSyncProvider(Provider):
                 span.fail(f"{first.get('errorType') or 'GraphQLError'}: {first.get('message') or ''}")
         return _answer(status, payload)
 
-    async def execute(self, api, mode, identity, headers, query, variables, operation_name):
-        document, errors, syntax = api.document(query)
+    async def execute(self, api, mode, identity, headers, query, variables, operation_name, log=None):
+        if log is None:
+            document, errors, syntax, _, _ = api.document(query)
+        else:
+            log.query(query, operation_name, variables)
+            start = log.offset()
+            cached = query in api.documents
+            document, errors, syntax, parsing, validation = api.document(query)
+            if cached:  # parsed and validated before: this request's share is the cache lookup
+                parsing, validation = log.offset() - start, 0
+            log.execution_summary((start, parsing), (start + parsing, validation))
         if errors:
             return 400, {"data": None, "errors": [eng.validation_entry(e, syntax) for e in errors]}
         operation = eng.operation_of(document, operation_name)
@@ -672,6 +707,7 @@ class AppSyncProvider(Provider):
             identity = dict(identity)
             denied = identity.pop("_denied")
         state = eng.RequestState(self.engine, api, mode, identity, _public_headers(headers), variables)
+        state.log = log
         if denied:
             state.denied_fields = {d.rsplit("/types/", 1)[-1].replace("/fields/", ".") for d in denied}
         result = await eng.run_document(api, state, document, variables, operation_name)

@@ -292,7 +292,7 @@ class Subscriptions:
         variables = request.get("variables") or {}
         if not isinstance(variables, dict):
             return error("UnsupportedOperation", "The subscription's variables must be an object.")
-        document, errors, syntax = api.document(query)
+        document, errors, syntax, _, _ = api.document(query)
         if errors:
             entries = [eng.validation_entry(e, syntax) for e in errors]
             connection.push(orjson.dumps({"type": "error", "id": sub_id, "payload": {"errors": entries}}).decode())

@@ -216,10 +216,8 @@
     sync() { throw new AppSyncError('Sync is not supported by overcast.', 'UnsupportedOperation'); },
   };
 
-  const console = {
-    log(...a) { state.logs.push(a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ')); },
-  };
-  console.info = console.warn = console.error = console.debug = console.log;
+  const line = (level) => (...a) => { state.logs.push([level, a.map(x => typeof x === 'string' ? x : JSON.stringify(x)).join(' ')]); };
+  const console = { log: line('log'), info: line('info'), warn: line('warn'), error: line('error'), debug: line('debug') };
 
   global.__appsync = { util, runtime, extensions, Context: undefined, NONE: null };
   global.__appsync_ddb = ddb;
