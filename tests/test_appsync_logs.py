@@ -12,7 +12,8 @@ import pytest
 from appsync_support import create_api, query
 
 SCHEMA = """
-type Query { hello(name: String): String boom: String js(name: String): String pipe: String post: Post }
+type Query { hello(name: String): String boom: String js(name: String): String pipe: String post: Post
+  vtlLog(name: String): String }
 type Post { id: ID! title: String }
 """
 ROLE = "arn:aws:iam::000000000000:role/appsync-logs"
@@ -41,6 +42,11 @@ def _setup(appsync, log_config: dict | None) -> tuple[str, str]:
                             responseMappingTemplate="$util.toJson($ctx.result)")
     appsync.create_resolver(apiId=api_id, typeName="Query", fieldName="js", dataSourceName="none", runtime=JS,
                             code=JS_CODE)
+    appsync.create_resolver(apiId=api_id, typeName="Query", fieldName="vtlLog", dataSourceName="none",
+                            requestMappingTemplate='$util.log.info("asked for {} with {}", $ctx.args.name, $ctx.args)'
+                                                   '$util.log.error("an error line")'
+                                                   '{"version": "2018-05-29", "payload": "ok"}',
+                            responseMappingTemplate="$util.toJson($ctx.result)")
     fn = appsync.create_function(apiId=api_id, name="stepOne", dataSourceName="none", functionVersion="2018-05-29",
                                  requestMappingTemplate='{"version": "2018-05-29", "payload": "piped"}',
                                  responseMappingTemplate="$util.toJson($ctx.result)")["functionConfiguration"]
@@ -243,3 +249,16 @@ def test_validation_error_is_logged_with_its_status(apis, client, endpoint):
     assert _of(events, "RequestSummary")[0]["statusCode"] == 400
     assert len(_of(events, "ExecutionSummary")) == 1
 
+
+
+@pytest.mark.parametrize("level, expected", [
+    ("NONE", []),
+    ("ERROR", ["ERROR - an error line"]),
+    ("INFO", ["INFO - asked for you with {name=you}", "ERROR - an error line"]),
+])
+def test_vtl_util_log_lines_by_level(apis, client, endpoint, level, expected):
+    api_id, key = apis[level]
+    answer, request_id = _gql(endpoint, api_id, key, "{ vtlLog(name: \"you\") }")
+    assert answer.json() == {"data": {"vtlLog": "ok"}}
+    texts = _lines(_events(client("logs"), api_id, request_id))
+    assert [t for t in texts if t.split(" - ", 1)[0] in ("INFO", "ERROR")] == expected

@@ -137,3 +137,57 @@ def test_an_invalid_schema_fails_the_schema_resource_and_rolls_back(client, uniq
     assert failed[0]["LogicalResourceId"] == "Schema"
     assert failed[0]["ResourceStatusReason"].startswith("Schema Creation Status is FAILED with details: ")
     assert "Nope" in failed[0]["ResourceStatusReason"]
+
+
+LOGGED = """
+Resources:
+  Api:
+    Type: AWS::AppSync::GraphQLApi
+    Properties:
+      Name: logged
+      AuthenticationType: API_KEY
+      LogConfig:
+        CloudWatchLogsRoleArn: arn:aws:iam::000000000000:role/appsync-logs
+        FieldLogLevel: ALL
+        ExcludeVerboseContent: true
+  Schema:
+    Type: AWS::AppSync::GraphQLSchema
+    Properties:
+      ApiId: !GetAtt Api.ApiId
+      Definition: "type Query { hello: String }"
+  Key:
+    Type: AWS::AppSync::ApiKey
+    Properties:
+      ApiId: !GetAtt Api.ApiId
+Outputs:
+  ApiId: {Value: !GetAtt Api.ApiId}
+  Url: {Value: !GetAtt Api.GraphQLUrl}
+  Key: {Value: !GetAtt Key.ApiKey}
+"""
+
+
+def test_graphql_api_log_config_is_applied(client, endpoint, unique_name):
+    import time
+
+    from appsync_support import graphql_url
+
+    cf, appsync, logs = client("cloudformation"), client("appsync"), client("logs")
+    name = unique_name("logged")
+    cf.create_stack(StackName=name, TemplateBody=LOGGED)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    out = {o["OutputKey"]: o["OutputValue"] for o in cf.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
+    assert appsync.get_graphql_api(apiId=out["ApiId"])["graphqlApi"]["logConfig"] == {
+        "cloudWatchLogsRoleArn": "arn:aws:iam::000000000000:role/appsync-logs", "fieldLogLevel": "ALL",
+        "excludeVerboseContent": True}
+    answer = httpx.post(graphql_url(endpoint, out["ApiId"]), json={"query": "{ hello }"}, headers={"x-api-key": out["Key"]})
+    assert answer.status_code == 200
+    request_id = answer.headers["x-amzn-RequestId"]
+    group = f"/aws/appsync/apis/{out['ApiId']}"
+    for _ in range(40):
+        if logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            break
+        time.sleep(0.05)
+    messages = [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+    assert any(f'"requestId":"{request_id}"' in m and '"logType":"RequestSummary"' in m for m in messages)
+    assert any('"logType":"Tracing"' in m and '"fieldName":"hello"' in m for m in messages)
+    cf.delete_stack(StackName=name)

@@ -240,6 +240,35 @@ class MathUtil:
         return random.randint(int(a), int(b))
 
 
+class LogUtil:
+    """$util.log: `info` and `error` lines for the API's CloudWatch Logs (kept on the util as
+    [level, text]; the engine writes them when the API has a logConfig whose fieldLogLevel takes
+    them, else they are dropped). With more arguments, each `{}` of the message takes the next
+    one's text."""
+
+    __slots__ = ("util",)
+
+    def __init__(self, util):
+        self.util = util
+
+    def _line(self, level: str, message, args) -> str:
+        text = message if isinstance(message, str) else _java_text(message)
+        for arg in args:
+            if "{}" not in text:
+                break
+            text = text.replace("{}", arg if isinstance(arg, str) else _java_text(arg), 1)
+        if self.util.log_lines is None:
+            self.util.log_lines = []
+        self.util.log_lines.append([level, text])
+        return ""
+
+    def info(self, message=None, *args):
+        return self._line("info", message, args)
+
+    def error(self, message=None, *args):
+        return self._line("error", message, args)
+
+
 class AppSyncUtil(vtl.Util):
     """$util for one resolver evaluation (appendError writes into `errors`)."""
 
@@ -255,6 +284,11 @@ class AppSyncUtil(vtl.Util):
         self._errors = errors
         self._auth_type = auth_type
         self._field = field  # (fieldName, parentTypeName)
+        self.log_lines: list | None = None  # $util.log's [level, text] lines
+
+    @property
+    def log(self) -> LogUtil:
+        return LogUtil(self)
 
     def qr(self, *_args):
         return ""
