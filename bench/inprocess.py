@@ -6,6 +6,8 @@ deterministic instruction counts of a change too small to see through a shared m
     #     | s3-put (1 KiB) | lambda-invoke (a warm Python function; its sandbox is another process)
     #     | ssm-get (GetParameter of 100 String parameters)
     #     | cognito-password | cognito-srp | cognito-jwt
+    #     | appsync-query (a GraphQL query, one field resolved by a NONE data source's VTL templates)
+    #     | appsync-query-logged (the same with logConfig fieldLogLevel ALL: CloudWatch Logs written)
     valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/inprocess.py OP N
 
 Instructions per request: run callgrind twice with different N (e.g. 100 and 300) and divide the
@@ -97,6 +99,15 @@ async def rest(app, service: str, method: str, path: str, body: bytes) -> tuple[
     return await _exchange(app, s, body)
 
 
+async def graphql(app, path: str, body: bytes, api_key: str) -> tuple[int, bytes]:
+    """A GraphQL POST to an AppSync API's path-form URL, with its API key."""
+    s = scope("appsync", "")
+    s.update(path=path, raw_path=path.encode())
+    s["headers"] = [(b"host", b"localhost:4566"), (b"content-type", b"application/json"),
+                    (b"x-api-key", api_key.encode()), (b"content-length", str(len(body)).encode())]
+    return await _exchange(app, s, body)
+
+
 async def _exchange(app, s: dict, body: bytes) -> tuple[int, bytes]:
     sent = []
 
@@ -179,7 +190,32 @@ async def prepare(op: str, count: int, tracing: bool = True):
             "Code": {"ZipFile": base64.b64encode(archive.getvalue()).decode()}}))
         assert status == 201, body
 
+    graphql_path = None
+    if op.startswith("appsync-query"):
+        import base64
+
+        config = {"name": "bench", "authenticationType": "API_KEY"}
+        if op == "appsync-query-logged":
+            config["logConfig"] = {"fieldLogLevel": "ALL", "cloudWatchLogsRoleArn": "arn:aws:iam::000000000000:role/l"}
+        status, body = await rest(app, "appsync", "POST", "/v1/apis", orjson.dumps(config))
+        assert status == 200, body
+        api_id = orjson.loads(body)["graphqlApi"]["apiId"]
+        for path, params in (
+                ("schemacreation", {"definition": base64.b64encode(b"type Query { hello(name: String): String }").decode()}),
+                ("apikeys", {}), ("datasources", {"name": "none", "type": "NONE"}),
+                ("types/Query/resolvers", {"fieldName": "hello", "dataSourceName": "none",
+                                           "requestMappingTemplate": '{"version": "2018-05-29", "payload": "hi $ctx.args.name"}',
+                                           "responseMappingTemplate": "$util.toJson($ctx.result)"})):
+            status, body = await rest(app, "appsync", "POST", f"/v1/apis/{api_id}/{path}", orjson.dumps(params))
+            assert status == 200, body
+            if path == "apikeys":
+                api_key = orjson.loads(body)["apiKey"]["id"]
+        graphql_path = f"/_aws/appsync/{api_id}/graphql"
+
     def request(n: int) -> tuple[str, str, bytes]:
+        if op.startswith("appsync-query"):
+            return "appsync", graphql_path, orjson.dumps({"query": "query Q($n: String) { hello(name: $n) }",
+                                                          "variables": {"n": f"u{n % 10}"}})
         if op == "sqs-send":
             return "sqs", "AmazonSQS.SendMessage", orjson.dumps(
                 {"QueueUrl": queue_url, "MessageBody": "hello from wrk, a short order event"})
@@ -208,6 +244,8 @@ async def prepare(op: str, count: int, tracing: bool = True):
         raise SystemExit(f"unknown op {op}")
 
     def send(service, target, body):
+        if service == "appsync":
+            return graphql(app, target, body, api_key)
         if service == "sns":
             return query(app, service, body)
         if service == "s3":

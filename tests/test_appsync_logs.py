@@ -169,6 +169,10 @@ def test_all_writes_mapping_templates_and_tracing(apis, client, endpoint):
     assert traces[("post", "id")]["parentType"] == "Post" and traces[("post", "id")]["returnType"] == "ID!"
     assert traces[("post",)]["returnType"] == "Post" and traces[("post",)]["fieldName"] == "post"
     assert all(t["duration"] >= 0 and t["startOffset"] > 0 for t in traces.values())
+    execution, = _of(events, "ExecutionSummary")  # written once the operation ran: its duration spans the fields'
+    assert all(t["startOffset"] + t["duration"] <= execution["duration"] for t in traces.values())
+    assert execution["parsing"]["startOffset"] <= execution["validation"]["startOffset"] < min(
+        t["startOffset"] for t in traces.values())
 
 
 def test_pipeline_entries_name_the_function(apis, client, endpoint):

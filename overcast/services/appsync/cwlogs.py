@@ -53,7 +53,8 @@ class RequestLog:
     """The log events of one GraphQL request, written after its answer by CloudWatch Logs'
     provider (append_soon: the group and stream are created if missing)."""
 
-    __slots__ = ("api", "request_id", "level", "verbose", "events", "started_ns", "started_ms", "_prefix")
+    __slots__ = ("api", "request_id", "level", "verbose", "events", "started_ns", "started_ms", "_prefix", "parsing",
+                 "validation")
 
     def __init__(self, api, config: dict, request_id: str):
         self.api = api
@@ -64,6 +65,8 @@ class RequestLog:
         self.started_ns = time.perf_counter_ns()
         self.started_ms = int(time.time() * 1000)
         self._prefix = (b'{"requestId":' + _json(request_id) + b',"graphQLAPIId":' + _json(api.api_id) + b",")
+        self.parsing: tuple[int, int] | None = None  # (startOffset, duration) once the query was parsed
+        self.validation: tuple[int, int] | None = None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -90,7 +93,11 @@ class RequestLog:
         self.line(f"GraphQL Query: {text}, Operation: {operation_name if operation_name else 'null'}, "
                   f"Variables: {_json(variables or {}).decode()}")
 
-    def execution_summary(self, parsing: tuple[int, int], validation: tuple[int, int]) -> None:
+    def execution_summary(self) -> None:
+        """The operation's summary, once it ran (or failed its parsing or validation)."""
+        if self.parsing is None:
+            return
+        parsing, validation = self.parsing, self.validation or (self.parsing[0] + self.parsing[1], 0)
         end_ms = self._now_ms()
         self.entry({"logType": "ExecutionSummary", "version": 1, "startTime": _iso(self.started_ms),
                     "endTime": _iso(end_ms), "duration": self.offset(),

@@ -317,9 +317,15 @@ class Engine:
                                      "dataSource": resolver.get("dataSourceName") or ""}):
             if call.state.log is not None and call.state.log.level:
                 return await self._logged(call)
-            return await self._run(call)
+            if resolver.get("kind") == "PIPELINE":
+                return await self._pipeline(call)
+            source = api.data_sources.get(resolver.get("dataSourceName"))
+            if self._is_js(resolver):
+                return await self._js_unit(call, resolver, source)
+            return await self._vtl_unit(call, resolver, source)
 
     async def _run(self, call: Call):
+        """run_resolver's work, for _logged (run_resolver has it inline: its path without logs)."""
         resolver = call.resolver
         if resolver.get("kind") == "PIPELINE":
             return await self._pipeline(call)

@@ -669,6 +669,8 @@ class AppSyncProvider(Provider):
             variables = {}
         status, payload = await self.execute(api, mode, who, headers, body["query"], variables, body.get("operationName"),
                                              log)
+        if log is not None:
+            log.execution_summary()
         if payload.get("errors"):
             span = tracing.current()
             if span is not None:
@@ -686,7 +688,7 @@ class AppSyncProvider(Provider):
             document, errors, syntax, parsing, validation = api.document(query)
             if cached:  # parsed and validated before: this request's share is the cache lookup
                 parsing, validation = log.offset() - start, 0
-            log.execution_summary((start, parsing), (start + parsing, validation))
+            log.parsing, log.validation = (start, parsing), (start + parsing, validation)
         if errors:
             return 400, {"data": None, "errors": [eng.validation_entry(e, syntax) for e in errors]}
         operation = eng.operation_of(document, operation_name)
