@@ -13,7 +13,7 @@ from appsync_support import create_api, query
 
 SCHEMA = """
 type Query { hello(name: String): String boom: String js(name: String): String pipe: String post: Post
-  vtlLog(name: String): String }
+  vtlLog(name: String): String vtlFail: String }
 type Post { id: ID! title: String }
 """
 ROLE = "arn:aws:iam::000000000000:role/appsync-logs"
@@ -53,6 +53,9 @@ def _setup(appsync, log_config: dict | None) -> tuple[str, str]:
     appsync.create_resolver(apiId=api_id, typeName="Query", fieldName="pipe", kind="PIPELINE",
                             pipelineConfig={"functions": [fn["functionId"]]}, requestMappingTemplate="{}",
                             responseMappingTemplate="$util.toJson($ctx.prev.result)")
+    appsync.create_resolver(apiId=api_id, typeName="Query", fieldName="vtlFail", dataSourceName="none",
+                            requestMappingTemplate='$util.log.error("about to fail")$util.error("failed", "Fail")',
+                            responseMappingTemplate="$util.toJson($ctx.result)")
     return api_id, key
 
 
@@ -266,3 +269,18 @@ def test_vtl_util_log_lines_by_level(apis, client, endpoint, level, expected):
     assert answer.json() == {"data": {"vtlLog": "ok"}}
     texts = _lines(_events(client("logs"), api_id, request_id))
     assert [t for t in texts if t.split(" - ", 1)[0] in ("INFO", "ERROR")] == expected
+
+
+def test_util_log_line_before_util_error_is_kept(apis, client, endpoint):
+    api_id, key = apis["ERROR"]
+    answer, request_id = _gql(endpoint, api_id, key, "{ vtlFail }")
+    assert answer.json()["errors"][0]["message"] == "failed"
+    assert "ERROR - about to fail" in _lines(_events(client("logs"), api_id, request_id))
+
+
+def test_evaluate_mapping_template_returns_util_log_lines(client):
+    answer = client("appsync").evaluate_mapping_template(
+        template='$util.log.info("hello {}", $ctx.args.name)$util.log.error("bad")done',
+        context=json.dumps({"arguments": {"name": "you"}}))
+    assert answer["evaluationResult"] == "done"
+    assert answer["logs"] == ["hello you", "bad"]

@@ -370,7 +370,6 @@ class Engine:
             return early.value
         if log is not None and log.level:
             log.mapping(call, "RequestMapping", ctx, rendered, function=function)
-            _util_lines(log, util)
         self._capture_filter(call, extensions)
         request = templates.parse_output(rendered)
         version = request.get("version") if isinstance(request, dict) else None
@@ -390,7 +389,6 @@ class Engine:
             return early.value
         if log is not None and log.level:
             log.mapping(call, "ResponseMapping", ctx, rendered, function=function, response=True)
-            _util_lines(log, util)
         self._capture_filter(call, extensions)
         return templates.parse_output(rendered)
 
@@ -425,7 +423,6 @@ class Engine:
             rendered = templates.render(resolver.get("requestMappingTemplate") or "{}", ctx, util, extensions)
             if log is not None and log.level:
                 log.mapping(call, "BeforeMapping", ctx, rendered)
-                _util_lines(log, util)
             before = templates.parse_output(rendered)
         except EarlyReturn as early:
             return early.value
@@ -441,7 +438,6 @@ class Engine:
             return early.value
         if log is not None and log.level:
             log.mapping(call, "AfterMapping", ctx, rendered, response=True)
-            _util_lines(log, util)
         self._capture_filter(call, extensions)
         return templates.parse_output(rendered)
 
@@ -471,13 +467,6 @@ class Engine:
         out = await js.run(self, call, spec.get("code") or "", "response",
                            call.context(prev, result, error, with_result=True), function)
         return out.value
-
-
-def _util_lines(log, util) -> None:
-    """$util.log's lines of the template just rendered, to the request's log."""
-    if util.log_lines:
-        log.console(util.log_lines)
-        util.log_lines = None
 
 
 def _appended_messages(state: RequestState, path: list) -> list[str]:

@@ -68,6 +68,7 @@ class AppSyncProvider(Provider):
 
     def reset(self) -> None:
         self.engine.compiled.clear()
+        self.engine.log_streams.clear()
         self.authenticator.reset()
 
     # -- helpers ------------------------------------------------------------------------------
@@ -152,6 +153,7 @@ class AppSyncProvider(Provider):
             self.store.delete_api(ctx.account, ctx.region, api["apiId"])
             self.store.set_tags(api["arn"], {})
         self.engine.compiled.pop(api["apiId"], None)
+        self.engine.log_streams.pop(api["apiId"], None)
         return {}
 
     # -- environment variables ----------------------------------------------------------------
@@ -543,6 +545,7 @@ class AppSyncProvider(Provider):
             out["error"] = {"message": e.message}
         out["stash"] = orjson.dumps(context.get("stash") or {}).decode()
         out["outErrors"] = orjson.dumps([_out_error(e) for e in errors]).decode()
+        out["logs"] = [text for _, text in util.log_lines or ()]
         return out
 
     async def evaluate_code(self, ctx, params):

@@ -241,10 +241,10 @@ class MathUtil:
 
 
 class LogUtil:
-    """$util.log: `info` and `error` lines for the API's CloudWatch Logs (kept on the util as
-    [level, text]; the engine writes them when the API has a logConfig whose fieldLogLevel takes
-    them, else they are dropped). With more arguments, each `{}` of the message takes the next
-    one's text."""
+    """$util.log: `info` and `error` lines, to the request's CloudWatch Logs when its API has a
+    logConfig (cwlogs.RequestLog.console: its fieldLogLevel decides), else kept on the util as
+    [level, text] (EvaluateMappingTemplate's `logs`). With more arguments, each `{}` of the message
+    takes the next one's text."""
 
     __slots__ = ("util",)
 
@@ -257,6 +257,11 @@ class LogUtil:
             if "{}" not in text:
                 break
             text = text.replace("{}", arg if isinstance(arg, str) else _java_text(arg), 1)
+        call = getattr(self.util._errors, "call", None)  # (an ErrorAppender in a request)
+        log = call.state.log if call is not None else None
+        if log is not None:
+            log.console([(level, text)])
+            return ""
         if self.util.log_lines is None:
             self.util.log_lines = []
         self.util.log_lines.append([level, text])
