@@ -9,6 +9,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from cfn_support import wait
 from conftest import make_client
 from error_support import client_error
 from sfn_support import ROLE, create, sfn_client, wait_done
@@ -182,3 +183,24 @@ def test_update_checks_and_changes_the_configuration(sfn, logs, group, unique_na
     assert client_error(refused)[1:] == ONE
     execute(sfn, machine)
     assert [e["type"] for e in logged(logs, name, 1)] == ["ExecutionFailed"]
+
+
+def test_a_cloudformation_state_machine_logs_to_its_stack_log_group(client, sfn, logs, unique_name):
+    cf = client("cloudformation")
+    stack = unique_name("sfn-logs-stack")
+    template = {"Resources": {
+        "Group": {"Type": "AWS::Logs::LogGroup"},
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "RoleArn": ROLE, "DefinitionString": json.dumps(PASS),
+            "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": True, "Destinations": [
+                {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["Group", "Arn"]}}}]}}}}}
+    cf.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    wait(cf, "stack_create_complete", stack)
+    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                 for r in cf.describe_stack_resources(StackName=stack)["StackResources"]}
+    execute(sfn, resources["Machine"], {"from": "cfn"})
+    events = logged(logs, resources["Group"], 4)
+    assert [e["type"] for e in events] == ["ExecutionStarted", "PassStateEntered", "PassStateExited",
+                                          "ExecutionSucceeded"]
+    assert json.loads(events[0]["details"]["input"]) == {"from": "cfn"}
+    cf.delete_stack(StackName=stack)
