@@ -4,7 +4,7 @@ removes, computed from the deployed resources' properties and the new template."
 from __future__ import annotations
 
 from overcast.services.cloudformation import schemas
-from overcast.services.cloudformation.engine import dependencies, pseudo_parameters
+from overcast.services.cloudformation.engine import dependencies, property_attribute, pseudo_parameters
 from overcast.services.cloudformation.intrinsics import Evaluator, Unresolved, references
 from overcast.services.cloudformation.resources import resource_type
 
@@ -23,11 +23,23 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
         return kind.ref(resource["PhysicalResourceId"], resource.get("attributes") or {}) if kind else \
             resource["PhysicalResourceId"]
 
-    def get_att(logical_id, attribute):
+    def deployed_att(logical_id, attribute):
+        # the value the deployed resource answers; none for one this change set adds or replaces
         resource = deployed.get(logical_id)
-        if logical_id in changing or resource is None or attribute not in (resource.get("attributes") or {}):
+        if logical_id in replaced or resource is None:
             raise Unresolved(logical_id)
-        return resource["attributes"][attribute]
+        attributes = resource.get("attributes") or {}
+        if attribute in attributes:
+            return attributes[attribute]
+        found, value = property_attribute(resource, attribute)
+        if not found:
+            raise Unresolved(logical_id)
+        return value
+
+    def get_att(logical_id, attribute):  # Details: any change of the target makes the value Dynamic
+        if logical_id in changing:
+            raise Unresolved(logical_id)
+        return deployed_att(logical_id, attribute)
 
     def import_value(name):
         found = engine.store.export(draft["account"], draft["region"], name)
@@ -37,6 +49,10 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
 
     evaluator = Evaluator(template, draft["values"], pseudo_parameters(draft), ref_resource=ref_resource,
                           get_att=get_att, import_value=import_value)
+    # The property values (Before/AfterContext) AWS shows read Fn::GetAtt of a resource that stays
+    # from what is deployed, also when this change set modifies it (its recorded answers do)
+    values = Evaluator(template, draft["values"], pseudo_parameters(draft), ref_resource=ref_resource,
+                       get_att=deployed_att, import_value=import_value)
     active = [r for r in resources if evaluator.active(r)]
     order = _topological(active, dependencies(template, evaluator))
     changes = []
@@ -47,13 +63,13 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
             changing.add(logical_id)
             replaced.add(logical_id)
             changes.append(_change("Add", logical_id, definition["Type"],
-                                   after=_context(evaluator, definition)))
+                                   after=_context(values, definition)))
             continue
         if current["ResourceType"] != definition["Type"]:
             changing.add(logical_id)
             replaced.add(logical_id)
             changes.append(_change("Modify", logical_id, definition["Type"], current, "True", [],
-                                   after=_context(evaluator, definition)))
+                                   after=_context(values, definition)))
             continue
         details, replacement = _details(evaluator, definition, current, replaced | changing)
         if definition.get("Metadata") != current.get("Metadata") and not details:
@@ -63,8 +79,14 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
             changing.add(logical_id)
             if replacement == "True":
                 replaced.add(logical_id)
-            changes.append(_change("Modify", logical_id, definition["Type"], current, replacement, details,
-                                   after=_context(evaluator, definition)))
+            after = _context(values, definition)
+            change = _change("Modify", logical_id, definition["Type"], current, replacement, details, after=after)
+            if all(d["Evaluation"] == "Dynamic" for d in details) and \
+                    after["Properties"] == (current.get("properties") or {}):
+                # only Dynamic details whose values come out the same: AWS leaves this change out
+                # when DescribeChangeSet shows property values
+                change[SAME_VALUES] = True
+            changes.append(change)
     for logical_id, current in deployed.items():
         if logical_id not in active:
             changes.append(_change("Remove", logical_id, current["ResourceType"], current))
@@ -111,6 +133,7 @@ def _details(evaluator: Evaluator, definition: dict, current: dict, moving: set[
     return details, replacement
 
 
+SAME_VALUES = "sameValues"  # a stored change's mark: not shown with IncludePropertyValues
 KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}"  # AWS's stand-in for a value only deployment knows
 
 

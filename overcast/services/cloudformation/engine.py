@@ -54,6 +54,20 @@ def pseudo_parameters(stack: dict) -> dict:
     }
 
 
+def property_attribute(resource: dict, attribute: str) -> tuple[bool, object]:
+    """(True, value) when Fn::GetAtt `attribute` names one of a deployed registry resource's own
+    properties (AWS answers those as well as the schema's readOnlyProperties), from the properties
+    it was deployed with."""
+    schema = schemas.schema(resource["ResourceType"])
+    path = schema.property_path(attribute) if schema else None
+    value = resource.get("properties") or {}
+    for key in path or ():
+        if not isinstance(value, dict) or key not in value:
+            return False, None
+        value = value[key]
+    return path is not None, value
+
+
 def dependencies(template: dict, evaluator: Evaluator | None = None) -> dict[str, set[str]]:
     """logical id -> the logical ids it needs first (Ref, GetAtt, Sub and DependsOn)."""
     resources = template.get("Resources") or {}
@@ -368,6 +382,9 @@ class Engine:
             attributes = resource.get("attributes") or {}
             if attribute in attributes:
                 return attributes[attribute]
+            found, value = property_attribute(resource, attribute)
+            if found:
+                return value
             if resource["ResourceType"].startswith("Custom::") or \
                     resource["ResourceType"] == "AWS::CloudFormation::CustomResource":
                 raise ResourceFailed(f"CustomResource attribute error: Vendor response doesn't contain {attribute} "

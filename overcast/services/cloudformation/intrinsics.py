@@ -54,7 +54,8 @@ def get_att_args(value) -> tuple[str, object]:
         return logical, attribute
     if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
         return value[0], value[1]
-    raise template_error("every Fn::GetAtt object requires two non-empty parameters.")
+    raise template_error("every Fn::GetAtt object requires two non-empty parameters, the resource name and the "
+                         "resource attribute")
 
 
 def intrinsic(node) -> tuple[str, object] | None:

@@ -663,8 +663,9 @@ class CloudFormationProvider(Provider):
         for k in ("Description", "StatusReason", "Tags", "OnStackFailure"):
             if cs.get(k) is not None:
                 out[k] = cs[k]
-        out["Changes"] = [_with_property_values(change, bool(params.get("IncludePropertyValues")))
-                          for change in cs.get("Changes") or []]
+        include = bool(params.get("IncludePropertyValues"))
+        out["Changes"] = [_with_property_values(change, include) for change in cs.get("Changes") or []
+                          if not (include and change.get(change_sets.SAME_VALUES))]
         if cs.get("Parameters"):
             out["Parameters"] = cs["Parameters"]
         out["RollbackConfiguration"] = cs.get("RollbackConfiguration") or {}
@@ -779,6 +780,7 @@ def _with_property_values(change: dict, include: bool) -> dict:
         context = resource_change.pop(key, None)
         if include and context is not None:
             resource_change[key] = json.dumps(context)
+    change = {k: v for k, v in change.items() if k != change_sets.SAME_VALUES}
     return {**change, "ResourceChange": resource_change} if "ResourceChange" in change else change
 
 EVENTS_PER_PAGE = 100  # DescribeStackEvents' page, as AWS answers it
@@ -937,7 +939,8 @@ def _check_get_att(template: dict, target: str, attribute: str) -> None:
     schema = schemas.schema(type_name)
     if schema is None:
         return
-    if attribute not in schema.attributes and attribute not in kind.extra_attributes:
+    if attribute not in schema.attributes and attribute not in kind.extra_attributes and \
+            schema.property_path(attribute) is None:
         raise validation_error(f"Template error: resource {target} does not support attribute type {attribute} in "
                                "Fn::GetAtt")
 

@@ -34,6 +34,12 @@ class TypeSchema:
         """`properties` with scalars converted to the types the schema declares."""
         return _coerce(self.document, {"properties": self.document.get("properties") or {}}, properties, 0)
 
+    def property_path(self, attribute: str) -> tuple[str, ...] | None:
+        """The property path an Fn::GetAtt name reads when it is no readOnlyProperty: CloudFormation
+        answers Fn::GetAtt of a registry type's own properties too ("DisplayName", "A.B")."""
+        path = tuple(attribute.split("."))
+        return path if path[0] in self.properties else None
+
     def replaces(self, old: dict, new: dict) -> list[str]:
         """The top-level properties whose change requires a replacement."""
         changed = []

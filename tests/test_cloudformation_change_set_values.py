@@ -1,0 +1,105 @@
+"""Fn::GetAtt of a resource's own properties, and the values DescribeChangeSet shows for them, as
+AWS's recorded answers show them (LocalStack's test_change_set_fn_get_attr.py and its
+neighbours)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+from cfn_support import FAST, wait
+
+
+@pytest.fixture
+def cf(client):
+    return client("cloudformation")
+
+
+def _topics(name: str, display: str, second: bool = True) -> str:
+    resources = {"Topic1": {"Type": "AWS::SNS::Topic",
+                            "Properties": {"TopicName": f"{name}-1", "DisplayName": display}}}
+    if second:
+        resources["Topic2"] = {"Type": "AWS::SNS::Topic", "Properties": {
+            "TopicName": f"{name}-2", "DisplayName": {"Fn::GetAtt": ["Topic1", "DisplayName"]}}}
+    return json.dumps({"Resources": resources})
+
+
+def _change_set(cf, name: str, body: str, kind: str = "UPDATE") -> tuple[dict, dict]:
+    cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType=kind, TemplateBody=body)
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
+    plain = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
+             for c in cf.describe_change_set(StackName=name, ChangeSetName="cs")["Changes"]}
+    values = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
+              for c in cf.describe_change_set(StackName=name, ChangeSetName="cs",
+                                              IncludePropertyValues=True)["Changes"]}
+    return plain, values
+
+
+def test_get_att_of_a_property_is_its_value_and_unknown_until_deployed(cf, client, unique_name):
+    name = unique_name("gp")
+    plain, values = _change_set(cf, name, _topics(name, "display-value-1"), "CREATE")
+    assert json.loads(values["Topic2"]["AfterContext"])["Properties"] == {
+        "DisplayName": "{{changeSet:KNOWN_AFTER_APPLY}}", "TopicName": f"{name}-2"}
+    cf.execute_change_set(StackName=name, ChangeSetName="cs")
+    wait(cf, "stack_create_complete", name)
+    arn = cf.describe_stack_resource(StackName=name, LogicalResourceId="Topic2")["StackResourceDetail"][
+        "PhysicalResourceId"]
+    assert client("sns").get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"] == "display-value-1"
+
+
+def test_an_added_resource_reads_the_deployed_value_of_a_resource_the_change_set_modifies(cf, unique_name):
+    name = unique_name("ga")
+    cf.create_stack(StackName=name, TemplateBody=_topics(name, "display-value-1", second=False))
+    wait(cf, "stack_create_complete", name)
+    plain, values = _change_set(cf, name, _topics(name, "display-value-2"))
+    assert plain["Topic2"]["Action"] == "Add"
+    # AWS's recorded answer: the value before this change set runs, not KNOWN_AFTER_APPLY
+    assert json.loads(values["Topic2"]["AfterContext"])["Properties"]["DisplayName"] == "display-value-1"
+
+
+def test_a_dependent_of_a_modified_property_is_dynamic_unless_property_values_are_shown(cf, unique_name):
+    name = unique_name("gd")
+    cf.create_stack(StackName=name, TemplateBody=_topics(name, "display-value-1"))
+    wait(cf, "stack_create_complete", name)
+    plain, values = _change_set(cf, name, _topics(name, "display-value-2"))
+    assert plain["Topic2"]["Action"] == "Modify"
+    assert plain["Topic2"]["Details"] == [{
+        "Target": {"Attribute": "Properties", "Name": "DisplayName", "RequiresRecreation": "Never"},
+        "Evaluation": "Dynamic", "ChangeSource": "ResourceAttribute", "CausingEntity": "Topic1.DisplayName"}]
+    assert set(values) == {"Topic1"}  # AWS leaves the dependent out when it shows the values
+
+
+def test_a_replaced_resource_makes_its_dependents_values_unknown(cf, unique_name):
+    name = unique_name("gr")
+    cf.create_stack(StackName=name, TemplateBody=_topics(name, "value"))
+    wait(cf, "stack_create_complete", name)
+    body = json.loads(_topics(name, "new-value"))
+    body["Resources"]["Topic1"]["Properties"]["TopicName"] = f"{name}-renamed"
+    plain, values = _change_set(cf, name, json.dumps(body))
+    assert plain["Topic1"]["Replacement"] == "True"
+    assert json.loads(values["Topic2"]["AfterContext"])["Properties"]["DisplayName"] == \
+        "{{changeSet:KNOWN_AFTER_APPLY}}"
+
+
+def test_get_att_of_a_name_that_is_neither_attribute_nor_property_is_refused(cf, unique_name):
+    body = json.loads(_topics("x", "v"))
+    body["Resources"]["Topic2"]["Properties"]["DisplayName"] = {"Fn::GetAtt": ["Topic1", "NoSuchThing"]}
+    with pytest.raises(ClientError) as e:
+        cf.create_stack(StackName=unique_name("gn"), TemplateBody=json.dumps(body))
+    assert e.value.response["Error"]["Message"] == \
+        "Template error: resource Topic1 does not support attribute type NoSuchThing in Fn::GetAtt"
+
+
+@pytest.mark.parametrize("get_att", [["Topic1"], [{"Ref": "P"}]])
+def test_a_get_att_without_two_parameters_is_refused_with_aws_wording(cf, unique_name, get_att):
+    body = {"Parameters": {"P": {"Type": "String", "Default": "x"}}, "Resources": {
+        "Topic1": {"Type": "AWS::SNS::Topic"},
+        "Param": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": {"Fn::GetAtt": get_att}}}}}
+    with pytest.raises(ClientError) as e:
+        cf.create_change_set(StackName=unique_name("gw"), ChangeSetName="cs", ChangeSetType="CREATE",
+                             TemplateBody=json.dumps(body))
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    assert e.value.response["Error"]["Message"] == (
+        "Template error: every Fn::GetAtt object requires two non-empty parameters, the resource name and the "
+        "resource attribute")
