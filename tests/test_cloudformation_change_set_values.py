@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 from cfn_support import FAST, wait
 
 
@@ -103,3 +103,84 @@ def test_a_get_att_without_two_parameters_is_refused_with_aws_wording(cf, unique
     assert e.value.response["Error"]["Message"] == (
         "Template error: every Fn::GetAtt object requires two non-empty parameters, the resource name and the "
         "resource attribute")
+
+
+def test_describe_with_property_values_warns_of_an_import_of_a_missing_export(cf, unique_name):
+    name, export = unique_name("ie"), unique_name("no-such-export")
+    body = {"Resources": {"MyFoo": {"Type": "AWS::SSM::Parameter",
+                                    "Properties": {"Type": "String", "Value": {"Fn::ImportValue": export}}}}}
+    cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=json.dumps(body))
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
+    assert "StatusReason" not in cf.describe_change_set(StackName=name, ChangeSetName="cs")
+    described = cf.describe_change_set(StackName=name, ChangeSetName="cs", IncludePropertyValues=True)
+    assert described["Status"] == "CREATE_COMPLETE"
+    assert described["StatusReason"] == (
+        "[WARN] --include-property-values option can return incomplete ChangeSet data because: ChangeSet "
+        f"creation failed for resource [MyFoo] because: No export named {export}")
+    assert json.loads(described["Changes"][0]["ResourceChange"]["AfterContext"])["Properties"]["Value"] == \
+        "{{changeSet:KNOWN_AFTER_APPLY}}"
+
+
+@pytest.mark.parametrize("select", [{"Fn::Select": [0, 2]}, {"Fn::Select": [100, ["test"]]}])
+def test_a_select_of_no_list_or_past_a_literal_list_is_refused_with_aws_wording(cf, unique_name, select):
+    body = {"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": select}}}}
+    with pytest.raises(ClientError) as e:
+        cf.create_change_set(StackName=unique_name("sel"), ChangeSetName="cs", ChangeSetType="CREATE",
+                             TemplateBody=json.dumps(body))
+    assert e.value.response["Error"]["Message"] == \
+        "Template error: Fn::Select requires a list argument with two elements: an integer index and a list"
+
+
+def _include_stack(cf, client, unique_name, snippet: str, template: dict) -> tuple[str, str]:
+    bucket, name = unique_name("include"), unique_name("inc")
+    client("s3").create_bucket(Bucket=bucket)
+    client("s3").put_object(Bucket=bucket, Key="snippet", Body=snippet.encode())
+    body = json.dumps(template).replace("LOCATION", f"s3://{bucket}/snippet")
+    cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=body,
+                         Capabilities=["CAPABILITY_AUTO_EXPAND"])
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
+    cf.execute_change_set(StackName=name, ChangeSetName="cs")
+    wait(cf, "stack_create_complete", name)
+    return name, bucket
+
+
+def test_aws_include_in_a_section_adds_the_snippets_keys(cf, client, unique_name):
+    param = unique_name("included")
+    snippet = f"""
+        Included:
+            Type: AWS::SSM::Parameter
+            Properties:
+                Name: {param}
+                Type: String
+                Value: from-s3
+    """
+    name, _ = _include_stack(cf, client, unique_name, snippet, {"Resources": {
+        "Own": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "own"}},
+        "Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "LOCATION"}}}})
+    logical = {r["LogicalResourceId"] for r in cf.describe_stack_resources(StackName=name)["StackResources"]}
+    assert logical == {"Own", "Included"}
+    assert client("ssm").get_parameter(Name=param)["Parameter"]["Value"] == "from-s3"
+
+
+def test_aws_include_at_the_top_level_adds_sections(cf, client, unique_name):
+    snippet = '{"Outputs": {"ParameterRef": {"Value": {"Ref": "Own"}}}}'
+    name, _ = _include_stack(cf, client, unique_name, snippet, {
+        "Transform": {"Name": "AWS::Include", "Parameters": {"Location": "LOCATION"}},
+        "Resources": {"Own": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "own"}}}})
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+    physical = cf.describe_stack_resource(StackName=name, LogicalResourceId="Own")["StackResourceDetail"][
+        "PhysicalResourceId"]
+    assert stack["Outputs"] == [{"OutputKey": "ParameterRef", "OutputValue": physical}]
+
+
+def test_aws_include_of_a_missing_object_fails_the_change_set(cf, unique_name):
+    name = unique_name("incmiss")
+    body = {"Resources": {
+        "Own": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "own"}},
+        "Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://no-such-bucket-x/snippet"}}}}
+    cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=json.dumps(body))
+    with pytest.raises(WaiterError):
+        cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
+    described = cf.describe_change_set(StackName=name, ChangeSetName="cs")
+    assert described["Status"] == "FAILED"
+    assert described["StatusReason"].startswith("Transform AWS::Include failed with: ")

@@ -9,7 +9,9 @@ from overcast.services.cloudformation.intrinsics import Evaluator, Unresolved, r
 from overcast.services.cloudformation.resources import resource_type
 
 
-def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) -> list[dict]:
+def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) -> tuple[list[dict], str | None]:
+    """The change set's Changes, and the warning AWS shows (as StatusReason) with its property
+    values when one of them cannot be worked out (an Fn::ImportValue of an export not there)."""
     template = draft["template"]
     resources = template["Resources"]
     changing: set[str] = set()  # resources whose Ref or attributes may change
@@ -41,9 +43,13 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
             raise Unresolved(logical_id)
         return deployed_att(logical_id, attribute)
 
+    missing_exports: list[tuple[str, str]] = []  # (resource, export)
+    at = [""]  # the resource being looked at
+
     def import_value(name):
         found = engine.store.export(draft["account"], draft["region"], name)
         if found is None:
+            missing_exports.append((at[0], name))
             raise Unresolved(name)
         return found[0]
 
@@ -57,6 +63,7 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
     order = _topological(active, dependencies(template, evaluator))
     changes = []
     for logical_id in order:
+        at[0] = logical_id
         definition = resources[logical_id]
         current = deployed.get(logical_id)
         if current is None:
@@ -90,7 +97,12 @@ def compute(engine, stack: dict | None, draft: dict, deployed: dict[str, dict]) 
     for logical_id, current in deployed.items():
         if logical_id not in active:
             changes.append(_change("Remove", logical_id, current["ResourceType"], current))
-    return changes
+    warning = None
+    if missing_exports:
+        warning = ("[WARN] --include-property-values option can return incomplete ChangeSet data because: "
+                   f"ChangeSet creation failed for resource [{missing_exports[0][0]}] because: No export named "
+                   f"{missing_exports[0][1]}")
+    return changes, warning
 
 
 def _details(evaluator: Evaluator, definition: dict, current: dict, moving: set[str]) -> tuple[list[dict], str]:

@@ -200,7 +200,11 @@ class Evaluator:
         except (TypeError, ValueError):
             raise template_error("Fn::Select requires a list argument with two elements: an integer index "
                                  "and a list") from None
-        if not isinstance(values, list) or not 0 <= index < len(values):
+        if not isinstance(values, list) or (isinstance(args[1], list) and not 0 <= index < len(values)):
+            # what AWS answers for a literal list too short, as for a list that is none
+            raise template_error("Fn::Select requires a list argument with two elements: an integer index "
+                                 "and a list")
+        if not 0 <= index < len(values):  # a list a function made
             raise template_error(f"Fn::Select cannot select nonexistent value at index {index}")
         return values[index]
 

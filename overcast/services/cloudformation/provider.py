@@ -641,8 +641,9 @@ class CloudFormationProvider(Provider):
             if key in draft:
                 cs[key] = draft[key]
         cs["StackDescription"] = draft.get("Description")
-        cs["Changes"] = change_sets.compute(self.engine, stack if kind == "UPDATE" else None, draft,
-                                            self.store.resources(stack["StackId"]) if kind == "UPDATE" else {})
+        cs["Changes"], cs["ValuesWarning"] = change_sets.compute(
+            self.engine, stack if kind == "UPDATE" else None, draft,
+            self.store.resources(stack["StackId"]) if kind == "UPDATE" else {})
         unchanged = kind == "UPDATE" and not cs["Changes"] and \
             _same_deployment(draft["template"], stack.get("template")) and draft["raw"] == stack.get("raw") and \
             (params.get("Tags") is None or params.get("Tags") == stack.get("Tags"))
@@ -664,6 +665,8 @@ class CloudFormationProvider(Provider):
             if cs.get(k) is not None:
                 out[k] = cs[k]
         include = bool(params.get("IncludePropertyValues"))
+        if include and cs.get("ValuesWarning") and "StatusReason" not in out:
+            out["StatusReason"] = cs["ValuesWarning"]
         out["Changes"] = [_with_property_values(change, include) for change in cs.get("Changes") or []
                           if not (include and change.get(change_sets.SAME_VALUES))]
         if cs.get("Parameters"):

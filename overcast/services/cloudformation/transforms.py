@@ -19,10 +19,12 @@ import uuid
 
 from overcast.aws.errors import AwsError
 from overcast.services.cloudformation.parameters import ref_values
+from overcast.services.cloudformation.template import parse
 
 SAM = "AWS::Serverless-2016-10-31"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
-SUPPORTED = (SAM, LANGUAGE_EXTENSIONS)
+INCLUDE = "AWS::Include"
+SUPPORTED = (SAM, LANGUAGE_EXTENSIONS, INCLUDE)
 
 
 def declared(template: dict) -> list[str]:
@@ -81,7 +83,7 @@ async def apply(provider, ctx, template: dict, stack: dict, raw_parameters: dict
             # The translation takes a while for big templates: off the event loop, one at a time
             # (the translator keeps its region in a class attribute).
             processed = await asyncio.to_thread(_sam_locked, processed, stack, raw_parameters, policies)
-        else:
+        else:  # AWS::Include and macros
             declared_list = processed.pop("Transform", None)
             processed = await macros.run(name, parameters, processed)
             if not isinstance(processed, dict):
@@ -127,7 +129,30 @@ class _Macros:
             out = await self.run(name, parameters, out)
         return out
 
+    async def include(self, parameters, fragment):
+        """AWS::Include: the snippet at Parameters.Location (an s3://bucket/key URI, JSON or YAML)
+        put where the transform is; its keys replace the ones beside the transform."""
+        location = self._resolved(parameters).get("Location") if isinstance(parameters, dict) else None
+        bucket, _, key = location[len("s3://"):].partition("/") if isinstance(location, str) and \
+            location.startswith("s3://") else ("", "", "")
+        if not bucket or not key:
+            raise transform_failed(INCLUDE, "The location parameter is not a valid S3 uri.")
+        s3 = await self.provider.providers.get("s3")
+        try:
+            data = (await s3.read_object(self.stack["account"], self.stack["region"], bucket, key)).decode()
+        except (AwsError, UnicodeDecodeError):
+            raise transform_failed(INCLUDE, f"S3 object {location} could not be read.") from None
+        try:
+            snippet = parse(data)
+        except AwsError as e:
+            raise transform_failed(INCLUDE, e.message) from None
+        if isinstance(snippet, dict) and isinstance(fragment, dict):
+            return {**fragment, **snippet}
+        return snippet
+
     async def run(self, name: str, parameters: dict, fragment):
+        if name == INCLUDE:
+            return await self.include(parameters, fragment)
         account, region = self.stack["account"], self.stack["region"]
         transform_id = f"{account}::{name}"
         function = self.provider.store.macro_function(account, region, name)
