@@ -184,3 +184,37 @@ def test_aws_include_of_a_missing_object_fails_the_change_set(cf, unique_name):
     described = cf.describe_change_set(StackName=name, ChangeSetName="cs")
     assert described["Status"] == "FAILED"
     assert described["StatusReason"].startswith("Transform AWS::Include failed with: ")
+
+
+def _replace_topic(cf, name: str, policy: str | None = None) -> list[tuple[str, str]]:
+    def body(suffix):
+        topic = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": f"{name}-{suffix}"}}
+        if policy:
+            topic["UpdateReplacePolicy"] = policy
+        return json.dumps({"Resources": {"Foo": topic}})
+
+    cf.create_stack(StackName=name, TemplateBody=body(1))
+    wait(cf, "stack_create_complete", name)
+    cf.update_stack(StackName=name, TemplateBody=body(2))
+    wait(cf, "stack_update_complete", name)
+    events = cf.describe_stack_events(StackName=name)["StackEvents"]
+    return [(e["ResourceStatus"], e.get("PhysicalResourceId", "").rsplit(":", 1)[-1])
+            for e in reversed(events) if e["LogicalResourceId"] == "Foo"]
+
+
+def test_the_cleanup_of_a_replaced_resource_has_its_own_delete_events(cf, unique_name):
+    name = unique_name("repl")
+    events = _replace_topic(cf, name)
+    assert events[-4:] == [
+        ("UPDATE_IN_PROGRESS", f"{name}-1"), ("UPDATE_COMPLETE", f"{name}-2"),
+        ("DELETE_IN_PROGRESS", f"{name}-1"), ("DELETE_COMPLETE", f"{name}-1")]
+    resource = cf.describe_stack_resource(StackName=name, LogicalResourceId="Foo")["StackResourceDetail"]
+    assert resource["ResourceStatus"] == "UPDATE_COMPLETE"
+
+
+def test_a_replaced_resource_kept_by_its_update_replace_policy_is_delete_skipped(cf, client, unique_name):
+    name = unique_name("keep")
+    events = _replace_topic(cf, name, "Retain")
+    assert events[-1] == ("DELETE_SKIPPED", f"{name}-1")
+    topics = [t["TopicArn"] for t in client("sns").list_topics()["Topics"]]
+    assert any(t.endswith(f":{name}-1") for t in topics)

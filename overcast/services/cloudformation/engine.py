@@ -336,6 +336,17 @@ class Engine:
             self.store.add_event(stack["StackId"], event)
         self.publish(stack, event)
 
+    def replaced_event(self, stack: dict, resource: dict, old: dict, status: str) -> None:
+        """An event of the physical resource an update replaced (its cleanup), which leaves the
+        logical resource's own status as it is."""
+        event = {"StackId": stack["StackId"], "EventId": f"{resource['LogicalResourceId']}-{uuid.uuid4()}",
+                 "StackName": stack["StackName"], "LogicalResourceId": resource["LogicalResourceId"],
+                 "PhysicalResourceId": old["PhysicalResourceId"],
+                 "ResourceType": old.get("ResourceType") or resource["ResourceType"],
+                 "Timestamp": self._event_time(stack["StackId"]), "ResourceStatus": status}
+        self.store.add_event(stack["StackId"], event)
+        self.publish(stack, event)
+
     def _trace_resource(self, stack: dict, resource: dict, status: str, reason: str | None) -> None:
         """A resource operation's span, CloudFormation.Resource: opened at *_IN_PROGRESS, ended
         at *_COMPLETE or *_FAILED."""
@@ -826,8 +837,13 @@ class Engine:
             action = resource.pop("action", None)
             if action in ("replace", "retype") and previous and previous.get("PhysicalResourceId"):
                 policy = self.deletion_policy(evaluator, previous_template, logical_id, "UpdateReplacePolicy")
-                if policy not in RETAIN:
+                # the replaced resource's own events, under its old physical id
+                if policy in RETAIN:
+                    self.replaced_event(stack, resource, previous, "DELETE_SKIPPED")
+                else:
+                    self.replaced_event(stack, resource, previous, "DELETE_IN_PROGRESS")
                     await self.delete_physical(stack, resource, previous)
+                    self.replaced_event(stack, resource, previous, "DELETE_COMPLETE")
             if action or previous:
                 self.store.put_resource(stack["StackId"], resource)
         stack.pop("previous", None)

@@ -394,7 +394,7 @@ class KmsProvider(Provider):
             raise not_implemented("KMS multi-Region keys of imported key material")
         if params.get("CustomKeyStoreId") or params.get("XksKeyId"):
             raise not_implemented("KMS custom key stores")
-        tags = self._checked_tags(params.get("Tags") or [])
+        tags = self._checked_tags(params.get("Tags") or [], ctx.caller)
         if len(tags) > 50:
             raise AwsError("TagException", "Too many tags")
         if params.get("Policy") is not None:
@@ -600,9 +600,10 @@ class KmsProvider(Provider):
         return {"PolicyNames": ["default"], "Truncated": False}
 
     @staticmethod
-    def _checked_tags(tags: list) -> list:
+    def _checked_tags(tags: list, caller: str | None = None) -> list:
         keys = [t.get("TagKey") for t in tags]
-        if any(k.lower().startswith("aws:") for k in keys):
+        # CloudFormation's own aws:cloudformation:* tags are the one use of the prefix
+        if caller != "cloudformation" and any(k.lower().startswith("aws:") for k in keys):
             raise AwsError("TagException", "Tags beginning with aws: are reserved")
         if len(set(keys)) != len(keys):
             raise AwsError("TagException", "Duplicate tag keys")
@@ -610,7 +611,7 @@ class KmsProvider(Provider):
 
     def tag_resource(self, ctx, params: dict) -> dict:
         metadata = self._customer_key(ctx, params)
-        new = self._checked_tags(params.get("Tags") or [])
+        new = self._checked_tags(params.get("Tags") or [], ctx.caller)
         tags = {t["TagKey"]: t["TagValue"] for t in self.store.get_key(ctx.account, ctx.region, metadata["KeyId"])[2]}
         tags.update({t["TagKey"]: t["TagValue"] for t in new})
         if len(tags) > 50:

@@ -137,3 +137,32 @@ class RotationSchedule(ResourceType):
         except AwsError as e:
             if not is_missing(e) and e.code != "InvalidRequestException":
                 raise
+
+
+class ResourcePolicy(ResourceType):
+    """A secret's resource policy; Ref and Id are the secret's ARN."""
+
+    type_name = "AWS::SecretsManager::ResourcePolicy"
+
+    async def create(self, op: ResourceOp):
+        out = await self._put(op)
+        return out["ARN"], {"Id": out["ARN"]}
+
+    async def _put(self, op: ResourceOp) -> dict:
+        props = op.properties
+        policy = props.get("ResourcePolicy")
+        return await op.call("secretsmanager", "PutResourcePolicy", {
+            "SecretId": props.get("SecretId"),
+            "ResourcePolicy": policy if isinstance(policy, str) else json.dumps(policy),
+            "BlockPublicPolicy": _bool(props.get("BlockPublicPolicy"))})
+
+    async def update(self, op: ResourceOp):
+        await self._put(op)
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        try:
+            await op.call("secretsmanager", "DeleteResourcePolicy", {"SecretId": op.physical_id})
+        except AwsError as e:
+            if not is_missing(e):
+                raise
