@@ -318,3 +318,16 @@ def test_get_template_summary_lists_resource_identifiers_and_needs_resources(cf)
         cf.get_template_summary(TemplateBody="{}")
     assert e.value.response["Error"]["Code"] == "ValidationError"
     assert e.value.response["Error"]["Message"] == "Template format error: At least one Resources member must be defined."
+
+
+def test_describe_stack_resource_errors_name_the_stack_as_given(cf, unique_name):
+    with pytest.raises(ClientError) as e:
+        cf.describe_stack_resource(StackName="not-a-valid-stack", LogicalResourceId="A")
+    assert e.value.response["Error"]["Message"] == "Stack 'not-a-valid-stack' does not exist"
+    name = unique_name("dsr")
+    cf.create_stack(StackName=name, TemplateBody=CHAIN)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    stack_id = cf.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
+    with pytest.raises(ClientError) as e:
+        cf.describe_stack_resource(StackName=stack_id, LogicalResourceId="not-a-valid-resource")
+    assert e.value.response["Error"]["Message"] == f"Resource not-a-valid-resource does not exist for stack {stack_id}"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError, WaiterError
-from cfn_support import FAST, wait
+from cfn_support import FAST, settle, wait
 
 
 @pytest.fixture
@@ -218,3 +218,29 @@ def test_a_replaced_resource_kept_by_its_update_replace_policy_is_delete_skipped
     assert events[-1] == ("DELETE_SKIPPED", f"{name}-1")
     topics = [t["TopicArn"] for t in client("sns").list_topics()["Topics"]]
     assert any(t.endswith(f":{name}-1") for t in topics)
+
+
+def test_a_parameter_whose_value_is_aws_novalue_is_no_value(cf, client, unique_name):
+    name = unique_name("novalue")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({
+        "Parameters": {"LogGroupName": {"Type": "String", "Default": "AWS::NoValue"}},
+        "Resources": {"Group": {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "LogGroupName": {"Ref": "LogGroupName"}, "RetentionInDays": 731}}},
+        "Outputs": {"Group": {"Value": {"Ref": "Group"}}}}))
+    stack = wait(cf, "stack_create_complete", name)
+    group = stack["Outputs"][0]["OutputValue"]
+    assert group.startswith(f"{name}-Group-")  # a generated name, as when LogGroupName is not set
+    groups = client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert [g["retentionInDays"] for g in groups] == [731]
+
+
+def test_a_create_rolled_back_shows_a_deletion_time_and_no_change_set(cf, client, unique_name):
+    name, group = unique_name("rolled"), unique_name("existing")
+    client("logs").create_log_group(logGroupName=group)
+    cf.create_change_set(StackName=name, ChangeSetName="cs", ChangeSetType="CREATE", TemplateBody=json.dumps({
+        "Resources": {"Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": group}}}}))
+    cf.get_waiter("change_set_create_complete").wait(StackName=name, ChangeSetName="cs", WaiterConfig=FAST)
+    cf.execute_change_set(StackName=name, ChangeSetName="cs")
+    stack = settle(cf, name)
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "DeletionTime" in stack and "ChangeSetId" not in stack

@@ -294,7 +294,8 @@ class Engine:
             stack["StackStatusReason"] = reason
         else:
             stack.pop("StackStatusReason", None)
-        if status == "DELETE_COMPLETE":
+        # a create rolled back deleted what it made: AWS shows a DeletionTime for it as for a delete
+        if status in ("DELETE_COMPLETE", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
             stack["DeletionTime"] = now()
         with self.store.transaction():
             self.store.put_stack(stack)

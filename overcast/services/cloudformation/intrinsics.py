@@ -135,6 +135,10 @@ class Evaluator:
         if name == "AWS::NoValue":
             return NO_VALUE
         if name in self.parameters:
+            if self.parameters[name] == "AWS::NoValue":
+                # AWS's recorded answer (a LogGroupName parameter defaulting to "AWS::NoValue" gives
+                # the group a generated name): the value is the pseudo parameter, not a string
+                return NO_VALUE
             return self.parameters[name]
         if name in self.pseudo:
             return self.pseudo[name]

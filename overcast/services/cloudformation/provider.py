@@ -392,11 +392,17 @@ class CloudFormationProvider(Provider):
         return out
 
     def describe_stack_resource(self, ctx, params):
-        stack = self._stack(ctx, params.get("StackName"))
+        given = params.get("StackName")
+        try:
+            stack = self._stack(ctx, given)
+        except AwsError as e:  # this operation's own wording (AWS's recorded answer)
+            if e.message.startswith("Stack with id"):
+                raise validation_error(f"Stack '{given}' does not exist") from None
+            raise
         logical_id = params.get("LogicalResourceId")
         resource = self.store.resources(stack["StackId"]).get(logical_id)
-        if resource is None:
-            raise validation_error(f"Resource {logical_id} does not exist for stack {stack['StackName']}")
+        if resource is None:  # the stack as the caller named it
+            raise validation_error(f"Resource {logical_id} does not exist for stack {given}")
         detail = resource_out(stack, resource)
         if resource.get("Metadata") is not None:
             import json
@@ -819,6 +825,9 @@ def snapshot(stack: dict) -> dict:
             if k in stack}
 
 
+_CREATE_UNDONE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED")  # a create rolled back: its resources deleted
+
+
 def stack_out(stack: dict) -> dict:
     out = {k: stack[k] for k in ("StackId", "StackName", "CreationTime", "StackStatus", "DisableRollback",
                                  "NotificationARNs", "Tags", "EnableTerminationProtection", "RetainExceptOnCreate")
@@ -831,6 +840,8 @@ def stack_out(stack: dict) -> dict:
               "RoleARN", "ParentId", "RootId", "ChangeSetId"):
         if stack.get(k) is not None:
             out[k] = stack[k]
+    if stack.get("StackStatus") in _CREATE_UNDONE:  # AWS's recorded answers show no change set then
+        out.pop("ChangeSetId", None)
     if stack.get("Outputs"):
         out["Outputs"] = stack["Outputs"]
     out["DriftInformation"] = {"StackDriftStatus": "NOT_CHECKED"}

@@ -45,15 +45,29 @@ async def _body(op: ResourceOp, props: dict) -> bytes | None:
     return None
 
 
+def _endpoint(props: dict) -> dict | None:
+    """EndpointConfiguration ({Types, VpcEndpointIds, IpAddressType}) as the API's members."""
+    config = props.get("EndpointConfiguration")
+    if not isinstance(config, dict):
+        return None
+    out = {member: config[prop] for prop, member in (("Types", "types"), ("VpcEndpointIds", "vpcEndpointIds"),
+                                                     ("IpAddressType", "ipAddressType")) if config.get(prop) is not None}
+    return out or None
+
+
 class RestApi(ResourceType):
     type_name = "AWS::ApiGateway::RestApi"
 
     async def create(self, op: ResourceOp):
         props = op.properties
         body = await _body(op, props)
+        endpoint = _endpoint(props)
         if body is not None:
+            parameters = dict(props.get("Parameters") or {})
+            if endpoint and endpoint.get("types") and "endpointConfigurationTypes" not in parameters:
+                parameters["endpointConfigurationTypes"] = endpoint["types"][0]
             api = await op.call("apigateway", "ImportRestApi", {
-                "body": body, "failOnWarnings": props.get("FailOnWarnings"), "parameters": props.get("Parameters")})
+                "body": body, "failOnWarnings": props.get("FailOnWarnings"), "parameters": parameters or None})
             patches = self._patches({}, props, body_given=True)
             if patches:
                 api = await op.call("apigateway", "UpdateRestApi", {"restApiId": api["id"], "patchOperations": patches})
@@ -66,7 +80,7 @@ class RestApi(ResourceType):
                 "binaryMediaTypes": props.get("BinaryMediaTypes"),
                 "minimumCompressionSize": props.get("MinimumCompressionSize"),
                 "apiKeySource": props.get("ApiKeySourceType"),
-                "endpointConfiguration": props.get("EndpointConfiguration"),
+                "endpointConfiguration": endpoint,
                 "policy": json.dumps(props["Policy"]) if isinstance(props.get("Policy"), dict) else props.get("Policy"),
                 "disableExecuteApiEndpoint": props.get("DisableExecuteApiEndpoint"),
                 "tags": {t["Key"]: t["Value"] for t in props.get("Tags") or []} or None})
@@ -81,6 +95,9 @@ class RestApi(ResourceType):
                            ("DisableExecuteApiEndpoint", "/disableExecuteApiEndpoint")):
             if new.get(prop) is not None and (body_given or new.get(prop) != old.get(prop)):
                 patches.append(_replace(path, new[prop]))
+        before, after = (_endpoint(old) or {}).get("types") or ["EDGE"], (_endpoint(new) or {}).get("types")
+        if after and after != before and not body_given:  # an API has one endpoint type
+            patches.append({"op": "replace", "path": f"/endpointConfiguration/types/{before[0]}", "value": after[0]})
         if new.get("Policy") is not None and (body_given or new.get("Policy") != old.get("Policy")):
             policy = new["Policy"]
             patches.append(_replace("/policy", policy if isinstance(policy, str) else json.dumps(policy)))
@@ -198,6 +215,33 @@ def _bools(mapping: dict | None) -> dict | None:
     return {k: _bool(v) for k, v in mapping.items()} if mapping else None
 
 
+def _canary(settings) -> dict | None:
+    """A canary's settings (DeploymentCanarySettings, CanarySetting) as the API's members."""
+    if not isinstance(settings, dict):
+        return None
+    out = {member: settings[prop] for prop, member in (
+        ("DeploymentId", "deploymentId"), ("PercentTraffic", "percentTraffic"),
+        ("StageVariableOverrides", "stageVariableOverrides"), ("UseStageCache", "useStageCache"))
+        if settings.get(prop) is not None}
+    if "percentTraffic" in out:
+        out["percentTraffic"] = float(out["percentTraffic"])
+    if "useStageCache" in out:
+        out["useStageCache"] = _bool(out["useStageCache"])
+    return out
+
+
+def _access_log(old: dict, new: dict) -> list[dict]:
+    """The UpdateStage patches that make a stage's access log setting the template's."""
+    before, after = old.get("AccessLogSetting") or {}, new.get("AccessLogSetting") or {}
+    if before == after:
+        return []
+    if not after:
+        return [{"op": "remove", "path": "/accessLogSettings"}]
+    return [_replace(f"/accessLogSettings/{member}", after[prop])
+            for prop, member in (("DestinationArn", "destinationArn"), ("Format", "format"))
+            if after.get(prop) is not None]
+
+
 class Deployment(ResourceType):
     type_name = "AWS::ApiGateway::Deployment"
 
@@ -207,8 +251,9 @@ class Deployment(ResourceType):
         out = await op.call("apigateway", "CreateDeployment", {
             "restApiId": props["RestApiId"], "stageName": props.get("StageName"),
             "description": props.get("Description"), "stageDescription": stage.get("Description"),
-            "variables": stage.get("Variables"), "tracingEnabled": _bool(stage.get("TracingEnabled"))})
-        patches = _access_log_patches(stage.get("AccessLogSetting"))
+            "variables": stage.get("Variables"), "tracingEnabled": _bool(stage.get("TracingEnabled")),
+            "canarySettings": _canary(props.get("DeploymentCanarySettings"))})
+        patches = _access_log({}, stage)
         if patches and props.get("StageName"):
             await op.call("apigateway", "UpdateStage", {"restApiId": props["RestApiId"], "stageName": props["StageName"],
                                                         "patchOperations": patches})
@@ -248,17 +293,6 @@ class Deployment(ResourceType):
                 raise
 
 
-def _access_log_patches(setting: dict | None, removed: bool = False) -> list[dict]:
-    """UpdateStage's operations for a stage's AccessLogSetting (DestinationArn, Format); `removed`:
-    the stage had one, and an empty or missing setting now takes it away."""
-    if not setting or not setting.get("DestinationArn"):
-        return [{"op": "remove", "path": "/accessLogSettings"}] if removed else []
-    patches = [_replace("/accessLogSettings/destinationArn", setting["DestinationArn"])]
-    if setting.get("Format"):
-        patches.append(_replace("/accessLogSettings/format", setting["Format"]))
-    return patches
-
-
 class Stage(ResourceType):
     type_name = "AWS::ApiGateway::Stage"
 
@@ -270,8 +304,9 @@ class Stage(ResourceType):
             "description": props.get("Description"), "variables": props.get("Variables"),
             "tracingEnabled": _bool(props.get("TracingEnabled")),
             "cacheClusterEnabled": _bool(props.get("CacheClusterEnabled")),
+            "canarySettings": _canary(props.get("CanarySetting")),
             "tags": {t["Key"]: t["Value"] for t in props.get("Tags") or []} or None})
-        patches = self._method_settings(props.get("MethodSettings")) + _access_log_patches(props.get("AccessLogSetting"))
+        patches = self._method_settings(props.get("MethodSettings")) + _access_log({}, props)
         if patches:
             await op.call("apigateway", "UpdateStage", {"restApiId": props["RestApiId"], "stageName": name,
                                                         "patchOperations": patches})
@@ -306,8 +341,7 @@ class Stage(ResourceType):
             patches.append({"op": "remove", "path": f"/variables/{key}"})
         if props.get("MethodSettings") != old.get("MethodSettings"):
             patches += self._method_settings(props.get("MethodSettings"))
-        if props.get("AccessLogSetting") != old.get("AccessLogSetting"):
-            patches += _access_log_patches(props.get("AccessLogSetting"), removed=bool(old.get("AccessLogSetting")))
+        patches += _access_log(old, props)
         if patches:
             await op.call("apigateway", "UpdateStage", {"restApiId": props["RestApiId"], "stageName": op.physical_id,
                                                         "patchOperations": patches})

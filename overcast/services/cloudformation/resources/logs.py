@@ -1,11 +1,12 @@
-"""AWS::Logs::LogGroup, SubscriptionFilter, Destination and ResourcePolicy, through the CloudWatch
-Logs provider."""
+"""AWS::Logs::LogGroup, LogStream, SubscriptionFilter, Destination and ResourcePolicy, through the
+CloudWatch Logs provider."""
 
 from __future__ import annotations
 
 import json
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, collect
+from overcast.aws.errors import AwsError
+from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, collect, is_missing
 
 
 class LogGroup(ResourceType):
@@ -61,6 +62,27 @@ class LogGroup(ResourceType):
     async def list(self, op: ResourceOp):
         groups = await collect(op, "logs", "DescribeLogGroups", {}, "logGroups", "nextToken")
         return [g["logGroupName"] for g in groups]
+
+
+class LogStream(ResourceType):
+    """A stream of a log group; Ref is its name (every property is createOnly: a change replaces it)."""
+
+    type_name = "AWS::Logs::LogStream"
+    name_length = 512
+
+    async def create(self, op: ResourceOp):
+        name = op.name("LogStreamName", 512)
+        await op.call("logs", "CreateLogStream", {"logGroupName": op.properties.get("LogGroupName"),
+                                                  "logStreamName": name})
+        return name, {}
+
+    async def delete(self, op: ResourceOp):
+        try:
+            await op.call("logs", "DeleteLogStream", {"logGroupName": op.properties.get("LogGroupName"),
+                                                      "logStreamName": op.physical_id})
+        except AwsError as e:
+            if not is_missing(e):
+                raise
 
 
 class SubscriptionFilter(ResourceType):

@@ -1,6 +1,6 @@
-"""AWS::KMS::Key, AWS::KMS::Alias and AWS::SecretsManager::ResourcePolicy: stacks create, update and
-delete them through the services' own providers (LocalStack's resources/test_kms.py and
-test_secretsmanager.py deploy these templates against AWS)."""
+"""AWS::KMS::Key, AWS::KMS::Alias, AWS::SecretsManager::ResourcePolicy and AWS::Logs::LogStream:
+stacks create, update and delete them through the services' own providers (LocalStack's
+resources/test_kms.py, test_secretsmanager.py and test_logs.py deploy these templates against AWS)."""
 
 from __future__ import annotations
 
@@ -91,3 +91,46 @@ def test_a_secrets_resource_policy(cf, client, unique_name):
         "Outputs": {"Secret": {"Value": {"Ref": "Secret"}}}}))
     wait(cf, "stack_update_complete", name)
     assert "ResourcePolicy" not in secrets.get_resource_policy(SecretId=out["Secret"])
+
+
+def test_a_log_stream_in_a_group_of_the_stack(cf, client, unique_name):
+    name = unique_name("stream")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({
+        "Resources": {
+            "Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 731}},
+            "Stream": {"Type": "AWS::Logs::LogStream", "Properties": {"LogGroupName": {"Ref": "Group"}}}},
+        "Outputs": {"Group": {"Value": {"Ref": "Group"}}, "Stream": {"Value": {"Ref": "Stream"}}}}))
+    out = _outputs(wait(cf, "stack_create_complete", name))
+    logs = client("logs")
+    streams = logs.describe_log_streams(logGroupName=out["Group"], logStreamNamePrefix=out["Stream"])["logStreams"]
+    assert [s["logStreamName"] for s in streams] == [out["Stream"]]
+    assert out["Stream"].startswith(f"{name}-Stream-")
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
+    assert not logs.describe_log_groups(logGroupNamePrefix=out["Group"])["logGroups"]
+
+
+def test_a_composite_alarm_over_the_stacks_metric_alarms(cf, client, unique_name):
+    name = unique_name("composite")
+
+    def alarm(metric):
+        return {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmName": f"{name}-{metric}", "ComparisonOperator": "GreaterThanThreshold", "EvaluationPeriods": 1,
+            "MetricName": metric, "Namespace": "Custom", "Period": 60, "Statistic": "Average", "Threshold": 70}}
+
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"}, "Cpu": alarm("CPU"), "Memory": alarm("Memory"),
+            "High": {"Type": "AWS::CloudWatch::CompositeAlarm", "DependsOn": ["Cpu", "Memory"], "Properties": {
+                "AlarmRule": f"(ALARM({name}-CPU) OR ALARM({name}-Memory))", "AlarmActions": [{"Ref": "Topic"}],
+                "AlarmDescription": "high"}}},
+        "Outputs": {"Composite": {"Value": {"Ref": "High"}}, "Arn": {"Value": {"Fn::GetAtt": ["High", "Arn"]}}}}))
+    out = _outputs(wait(cf, "stack_create_complete", name))
+    cloudwatch = client("cloudwatch")
+    found = cloudwatch.describe_alarms(AlarmNames=[out["Composite"]], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert [(a["AlarmArn"], a["AlarmRule"], a["AlarmDescription"]) for a in found] == [
+        (out["Arn"], f"(ALARM({name}-CPU) OR ALARM({name}-Memory))", "high")]
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
+    assert not cloudwatch.describe_alarms(AlarmNames=[out["Composite"]], AlarmTypes=["CompositeAlarm"])[
+        "CompositeAlarms"]
