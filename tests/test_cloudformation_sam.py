@@ -303,3 +303,52 @@ def test_sam_kinesis_and_s3_events_invoke_the_function(client, unique_name):
     s3.delete_object(Bucket=out["Bucket"], Key="photo.jpg")
     cf.delete_stack(StackName=name)
     cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
+
+
+SSM_AUTHORIZER = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  AuthorizerArn:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: {parameter}
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: local
+      Auth:
+        Authorizers:
+          Token:
+            FunctionArn: !Ref AuthorizerArn
+  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: "def handler(event, context): return {{'statusCode': 200}}"
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            Path: /
+            Method: get
+            RestApiId: !Ref Api
+Outputs:
+  Api:
+    Value: !Ref Api
+"""
+
+
+def test_sam_reads_the_value_of_an_ssm_parameter_type(client, unique_name):
+    from lambda_functions import create_python
+
+    cf, parameter = client("cloudformation"), "/" + unique_name("sam") + "/authorizer-arn"
+    function = create_python(client("lambda"), unique_name("authorizer"))
+    client("ssm").put_parameter(Name=parameter, Value=function["FunctionArn"], Type="String")
+    name = unique_name("samssm")
+    cf.create_stack(StackName=name, TemplateBody=SSM_AUTHORIZER.format(parameter=parameter),
+                    Capabilities=["CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM"])
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    api_id = outputs(cf.describe_stacks(StackName=name)["Stacks"][0])["Api"]
+    authorizers = client("apigateway").get_authorizers(restApiId=api_id)["items"]
+    assert [function["FunctionArn"] in a["authorizerUri"] for a in authorizers] == [True]

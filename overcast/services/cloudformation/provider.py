@@ -156,7 +156,16 @@ class CloudFormationProvider(Provider):
         if declared_transforms or transforms.has_snippets(template):
             raw_for_transform = {p["ParameterKey"]: p.get("ParameterValue") for p in given
                                  if p.get("ParameterValue") is not None}
-            template = await transforms.apply(self, ctx, template, stack, raw_for_transform)
+            # SAM reads an SSM parameter type's value, not the parameter's name (AWS's recorded
+            # answer: an authorizer's FunctionArn from such a parameter)
+            declared = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
+            ssm_specs = {n: spec for n, spec in declared.items() if isinstance(spec, dict)
+                         and params_mod.is_ssm_type(str(spec.get("Type")))
+                         and (n in raw_for_transform or spec.get("Default") is not None)}
+            ssm_values = await self._resolve_ssm_parameters(
+                ctx, {"Parameters": ssm_specs}, {n: raw_for_transform.get(n, spec.get("Default"))
+                                                 for n, spec in ssm_specs.items()}) if ssm_specs else {}
+            template = await transforms.apply(self, ctx, template, stack, raw_for_transform, ssm_values)
         check_structure(template)
         params_mod.check_declarations(template)
         check_references(template)

@@ -68,7 +68,10 @@ def macro_failed(message: str) -> AwsError:
     return error
 
 
-async def apply(provider, ctx, template: dict, stack: dict, raw_parameters: dict) -> dict:
+async def apply(provider, ctx, template: dict, stack: dict, raw_parameters: dict,
+                ssm_values: dict | None = None) -> dict:
+    """The template with its transforms applied; `ssm_values` are the values of its SSM parameter
+    types (SAM reads those, macros the parameters as given)."""
     entries = _entries(template.get("Transform"))
     for name, _ in entries:
         if name not in SUPPORTED and provider.store.macro_function(stack["account"], stack["region"], name) is None:
@@ -82,7 +85,8 @@ async def apply(provider, ctx, template: dict, stack: dict, raw_parameters: dict
             policies = await _managed_policy_map(provider, ctx)
             # The translation takes a while for big templates: off the event loop, one at a time
             # (the translator keeps its region in a class attribute).
-            processed = await asyncio.to_thread(_sam_locked, processed, stack, raw_parameters, policies)
+            processed = await asyncio.to_thread(_sam_locked, processed, stack,
+                                                {**raw_parameters, **(ssm_values or {})}, policies)
         else:  # AWS::Include and macros
             declared_list = processed.pop("Transform", None)
             processed = await macros.run(name, parameters, processed)

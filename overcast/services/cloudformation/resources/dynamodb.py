@@ -3,6 +3,9 @@ replicas in other regions), through the DynamoDB provider."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from overcast.services.cloudformation.resources.base import (
     ResourceFailed,
     ResourceOp,
@@ -43,6 +46,41 @@ def _sse(props: dict) -> dict | None:
     return out
 
 
+async def _kinesis_destination(op: ResourceOp, name: str, old: dict, new: dict) -> None:
+    """KinesisStreamSpecification: the table's Kinesis streaming destination, enabled (and waited
+    for until ACTIVE, as CloudFormation does), changed or disabled."""
+    before, after = old.get("KinesisStreamSpecification") or {}, new.get("KinesisStreamSpecification") or {}
+    if before == after:
+        return
+    precision = after.get("ApproximateCreationDateTimePrecision")
+    if before.get("StreamArn") and before.get("StreamArn") != after.get("StreamArn"):
+        await op.call("dynamodb", "DisableKinesisStreamingDestination", {"TableName": name,
+                                                                          "StreamArn": before["StreamArn"]})
+        await _settled(op, name, before["StreamArn"])
+    if not after.get("StreamArn"):
+        return
+    config = {"ApproximateCreationDateTimePrecision": precision} if precision else None
+    if before.get("StreamArn") == after["StreamArn"]:
+        await op.call("dynamodb", "UpdateKinesisStreamingDestination", {
+            "TableName": name, "StreamArn": after["StreamArn"],
+            "UpdateKinesisStreamingConfiguration": config or {"ApproximateCreationDateTimePrecision": "MILLISECOND"}})
+    else:
+        await op.call("dynamodb", "EnableKinesisStreamingDestination", {
+            "TableName": name, "StreamArn": after["StreamArn"], "EnableKinesisStreamingConfiguration": config})
+    await _settled(op, name, after["StreamArn"])
+
+
+async def _settled(op: ResourceOp, name: str, stream_arn: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = (await op.call("dynamodb", "DescribeKinesisStreamingDestination", {"TableName": name}))
+        status = next((d["DestinationStatus"] for d in found.get("KinesisDataStreamDestinations") or []
+                       if d["StreamArn"] == stream_arn), None)
+        if status not in ("ENABLING", "DISABLING", "UPDATING"):
+            return
+        await asyncio.sleep(0.1)
+
+
 class Table(ResourceType):
     type_name = "AWS::DynamoDB::Table"
     name_length = 255
@@ -66,6 +104,7 @@ class Table(ResourceType):
         if ttl and str(ttl.get("Enabled")).lower() == "true":
             await op.call("dynamodb", "UpdateTimeToLive", {"TableName": name, "TimeToLiveSpecification": {
                 "AttributeName": ttl["AttributeName"], "Enabled": True}})
+        await _kinesis_destination(op, name, {}, props)
         return name, self._attributes(table)
 
     @staticmethod
@@ -107,6 +146,7 @@ class Table(ResourceType):
             if enabled or str(before.get("Enabled")).lower() == "true":
                 await op.call("dynamodb", "UpdateTimeToLive", {"TableName": name, "TimeToLiveSpecification": {
                     "AttributeName": ttl.get("AttributeName") or before.get("AttributeName"), "Enabled": enabled}})
+        await _kinesis_destination(op, name, old, props)
         if props.get("Tags") != old.get("Tags"):
             arn = op.attributes["Arn"]
             gone = [t["Key"] for t in old.get("Tags") or [] if t["Key"] not in {n["Key"] for n in props.get("Tags") or []}]
