@@ -3,6 +3,8 @@ VPC links, documentation parts and versions."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -467,3 +469,10 @@ def test_create_authorizer_on_missing_api_answers_aws_conflict(apigw):
                                               "arn:aws:lambda:us-east-1:000000000000:function:f/invocations")
     assert _error(e) == ("ConflictException",
                          "Unable to complete operation due to concurrent modification. Please try again later.", 409)
+
+
+def test_an_import_with_an_endpoint_type_answers_its_ip_address_type(apigw):
+    spec = {"swagger": "2.0", "info": {"title": "regional", "version": "1"}, "paths": {}}
+    api = apigw.import_rest_api(body=json.dumps(spec).encode(), parameters={"endpointConfigurationTypes": "REGIONAL"})
+    assert api["endpointConfiguration"] == {"types": ["REGIONAL"], "ipAddressType": "ipv4"}
+    assert apigw.get_rest_api(restApiId=api["id"])["endpointConfiguration"] == api["endpointConfiguration"]

@@ -45,7 +45,8 @@ def test_a_body_api_takes_the_endpoint_type(cf, client, unique_name):
             "Body": body, "EndpointConfiguration": {"Types": ["REGIONAL"]}}}},
         "Outputs": {"Api": {"Value": {"Ref": "Api"}}}}))
     api_id = wait(cf, "stack_create_complete", name)["Outputs"][0]["OutputValue"]
-    assert client("apigateway").get_rest_api(restApiId=api_id)["endpointConfiguration"]["types"] == ["REGIONAL"]
+    assert client("apigateway").get_rest_api(restApiId=api_id)["endpointConfiguration"] == {
+        "types": ["REGIONAL"], "ipAddressType": "ipv4"}
 
 
 def test_a_stage_access_log_setting(cf, client, unique_name):

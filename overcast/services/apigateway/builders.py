@@ -72,3 +72,10 @@ def build_integration(params: dict) -> dict:
         if params.get(key) is not None:
             integration[key] = params[key]
     return integration
+
+
+def default_ip_address_type(config: dict) -> None:
+    """AWS answers an endpoint configuration's ipAddressType even when none was asked for: a
+    private API is dualstack, an edge-optimized or regional one ipv4."""
+    if "ipAddressType" not in config:
+        config["ipAddressType"] = "dualstack" if "PRIVATE" in (config.get("types") or []) else "ipv4"

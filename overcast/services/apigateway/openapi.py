@@ -10,7 +10,12 @@ import time
 import orjson
 
 from overcast.aws.errors import AwsError
-from overcast.services.apigateway.builders import bad_request, build_integration, new_id
+from overcast.services.apigateway.builders import (
+    bad_request,
+    build_integration,
+    default_ip_address_type,
+    new_id,
+)
 
 _OPS = ("get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method")
 MODEL_URL = "https://apigateway.amazonaws.com/restapis/{api}/models/{name}"
@@ -136,6 +141,7 @@ def apply(api: dict, spec: dict, mode: str = "overwrite", fail_on_warnings: bool
     endpoint = (params or {}).get("endpointConfigurationTypes")
     if endpoint:
         api["endpointConfiguration"] = {"types": [endpoint]}
+        default_ip_address_type(api["endpointConfiguration"])
 
     if spec.get("x-amazon-apigateway-documentation") is not None:
         merge_documentation(api, documentation_parts(spec), mode)

@@ -15,7 +15,12 @@ import orjson
 
 from overcast.aws.errors import AwsError
 from overcast.services.apigateway import openapi
-from overcast.services.apigateway.builders import bad_request, build_integration, new_id
+from overcast.services.apigateway.builders import (
+    bad_request,
+    build_integration,
+    default_ip_address_type,
+    new_id,
+)
 from overcast.services.apigateway.runtime import DataPlane
 from overcast.services.apigateway.runtime import plain_error as runtime_error
 from overcast.services.apigateway.store import ApiGatewayStore
@@ -64,13 +69,6 @@ _DEFAULT_METHOD_SETTINGS = {
 
 def now() -> int:
     return int(time.time())
-
-
-def _default_ip_address_type(config: dict) -> None:
-    """AWS answers an endpoint configuration's ipAddressType even when none was asked for: a
-    private API is dualstack, an edge-optimized or regional one ipv4."""
-    if "ipAddressType" not in config:
-        config["ipAddressType"] = "dualstack" if "PRIVATE" in (config.get("types") or []) else "ipv4"
 
 
 def _canary_defaults(stage: dict) -> None:
@@ -468,7 +466,7 @@ class ApiGatewayProvider(Provider):
             for t in params["endpointConfiguration"]["types"]:
                 if t not in ("EDGE", "REGIONAL", "PRIVATE"):
                     raise bad_request(f"Invalid endpoint configuration type: {t}")
-        _default_ip_address_type(api["endpointConfiguration"])
+        default_ip_address_type(api["endpointConfiguration"])
         return api
 
     @staticmethod
@@ -532,7 +530,7 @@ class ApiGatewayProvider(Provider):
         for key in set(self.api_view(api)) - set(view):  # what the patch removed
             del api[key]
         api.update(view)
-        _default_ip_address_type(api["endpointConfiguration"])
+        default_ip_address_type(api["endpointConfiguration"])
         api.setdefault("tags", {})
         self._save(ctx, api)
         return self.api_view(api)
