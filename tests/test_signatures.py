@@ -516,3 +516,25 @@ def test_api_gateway_aws_integrations_work_when_signatures_are_verified(verifyin
     assert r.status_code == 200, r.text
     messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
     assert json.loads(messages[0]["Body"]) == {"hello": "verified"}
+
+
+def test_cloudformation_wait_condition_urls_verify(verifying):
+    """The response URLs CloudFormation hands out (wait condition handles, custom resources) are
+    presigned with credentials overcast issued to the account, so they verify too."""
+    import time
+
+    cf = _client(verifying, "cloudformation")
+    template = {"Resources": {
+        "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+        "Wait": {"Type": "AWS::CloudFormation::WaitCondition",
+                 "Properties": {"Handle": {"Ref": "Handle"}, "Timeout": "60"}}}}
+    cf.create_stack(StackName="signed-wait", TemplateBody=json.dumps(template))
+    deadline, url = time.time() + 30, None
+    while url is None and time.time() < deadline:
+        resources = cf.describe_stack_resources(StackName="signed-wait")["StackResources"]
+        url = next((r.get("PhysicalResourceId") for r in resources if r["LogicalResourceId"] == "Handle"), None)
+        time.sleep(0.1)
+    signal = {"Status": "SUCCESS", "Reason": "done", "UniqueId": "1", "Data": "ok"}
+    assert httpx.put(url, content=json.dumps(signal).encode(),
+                     headers={"Content-Type": "application/json"}).status_code == 200
+    cf.get_waiter("stack_create_complete").wait(StackName="signed-wait", WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})

@@ -217,6 +217,12 @@ class StsProvider(Provider):
         pools): remembered like AssumeRole's, so that they act as the role."""
         return self._issue(account, "assumed-role", arn, user_id, duration, role_arn, session_name)
 
+    def issue_for_account(self, account: str, duration: int) -> dict:
+        """Credentials of the account itself that overcast signs its own presigned URLs with
+        (CloudFormation's custom resource and wait condition response URLs): remembered like
+        GetSessionToken's, so that they verify when signatures are verified, on every node."""
+        return self._issue(account, "session", f"arn:aws:iam::{account}:root", account, duration)
+
     async def _assume(self, ctx, params: dict, session_name: str, kind: str = "assumed-role",
                       check_trust: bool = False) -> dict:
         """Credentials for a role: the common part of the AssumeRole* operations."""

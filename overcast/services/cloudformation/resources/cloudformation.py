@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import time
 import uuid
 
 from overcast.aws.errors import AwsError
@@ -22,14 +23,29 @@ def _bucket(op: ResourceOp) -> str:
     return f"cfn-responses-{op.account}-{op.region}"
 
 
+URL_SECONDS = 7200  # how long a response URL is good for (a custom resource may take an hour)
+_CREDENTIALS: dict[str, dict] = {}  # account -> the credentials its URLs are signed with
+
+
 @functools.cache
-def _signer(endpoint: str, region: str, account: str):
+def _signer(endpoint: str, region: str, key: str, secret: str, token: str):
     import botocore.session
     from botocore.config import Config
 
     session = botocore.session.get_session()
-    return session.create_client("s3", endpoint_url=endpoint, region_name=region, aws_access_key_id=account,
-                                 aws_secret_access_key="overcast", config=Config(s3={"addressing_style": "path"}))
+    return session.create_client("s3", endpoint_url=endpoint, region_name=region, aws_access_key_id=key,
+                                 aws_secret_access_key=secret, aws_session_token=token,
+                                 config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+
+
+async def _credentials(op: ResourceOp) -> dict:
+    """Credentials overcast issued to the account (through its STS, so that they verify when
+    overcast verifies signatures, on any node of a cluster), reused while they outlast a URL."""
+    found = _CREDENTIALS.get(op.account)
+    if found is None or found["Expiration"].timestamp() < time.time() + URL_SECONDS:
+        found = (await op.providers.get("sts")).issue_for_account(op.account, 4 * URL_SECONDS)
+        _CREDENTIALS[op.account] = found
+    return found
 
 
 async def response_url(op: ResourceOp, key: str) -> str:
@@ -41,8 +57,10 @@ async def response_url(op: ResourceOp, key: str) -> str:
     except AwsError as e:
         if e.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
-    client = _signer(op.endpoint, op.region, op.account)
-    return client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=7200)
+    credentials = await _credentials(op)
+    client = _signer(op.endpoint, op.region, credentials["AccessKeyId"], credentials["SecretAccessKey"],
+                     credentials["SessionToken"])
+    return client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=URL_SECONDS)
 
 
 async def wait_for_object(op: ResourceOp, key: str, timeout: float, accept=None) -> bytes | None:
