@@ -331,3 +331,11 @@ def test_describe_stack_resource_errors_name_the_stack_as_given(cf, unique_name)
     with pytest.raises(ClientError) as e:
         cf.describe_stack_resource(StackName=stack_id, LogicalResourceId="not-a-valid-resource")
     assert e.value.response["Error"]["Message"] == f"Resource not-a-valid-resource does not exist for stack {stack_id}"
+
+
+def test_list_stacks_summaries_show_drift_not_checked(cf, unique_name):
+    name = unique_name("listed")
+    cf.create_stack(StackName=name, TemplateBody=CHAIN)
+    cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    summary = next(s for s in cf.list_stacks()["StackSummaries"] if s["StackName"] == name)
+    assert summary["DriftInformation"] == {"StackDriftStatus": "NOT_CHECKED"}

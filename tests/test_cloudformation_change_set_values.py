@@ -244,3 +244,37 @@ def test_a_create_rolled_back_shows_a_deletion_time_and_no_change_set(cf, client
     stack = settle(cf, name)
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     assert "DeletionTime" in stack and "ChangeSetId" not in stack
+
+
+def test_language_extensions_processed_template_has_the_known_values(cf, unique_name):
+    name = unique_name("langext")
+    body = """
+Transform: AWS::LanguageExtensions
+Parameters:
+  Names: {Type: CommaDelimitedList, Default: "a,b,c"}
+Resources:
+  Count:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: {"Fn::Length": {Ref: Names}}}
+  Json:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: {"Fn::ToJsonString": [x, y]}}
+  'Fn::ForEach::Params':
+    - Item
+    - [Foo, Bar]
+    - 'P${Item}':
+        Type: AWS::SSM::Parameter
+        Properties:
+          Type: String
+          Value: {"Fn::Join": [".", [{Ref: Item}, fifo]]}
+          Description: !Sub "value ${Item} ${!Literal}"
+          Tags: {region: !Sub "${AWS::Region}"}
+"""
+    cf.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_AUTO_EXPAND"])
+    wait(cf, "stack_create_complete", name)
+    resources = cf.get_template(StackName=name, TemplateStage="Processed")["TemplateBody"]["Resources"]
+    assert resources["Count"]["Properties"]["Value"] == 3
+    assert resources["Json"]["Properties"]["Value"] == '["x","y"]'
+    assert resources["PFoo"]["Properties"]["Value"] == "Foo.fifo"
+    assert resources["PFoo"]["Properties"]["Description"] == "value Foo ${Literal}"
+    assert resources["PBar"]["Properties"]["Tags"] == {"region": {"Fn::Sub": "${AWS::Region}"}}  # not known yet

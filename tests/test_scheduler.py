@@ -165,3 +165,17 @@ def test_cli_create_and_get_schedule(aws_cli, unique_name):
     assert out["ScheduleArn"].endswith(f"/default/{name}")
     got = aws_cli("scheduler", "get-schedule", "--name", name)
     assert (got["ScheduleExpression"], got["State"]) == ("rate(1 hour)", "ENABLED")
+
+
+def test_a_target_without_a_retry_policy_gets_the_default_one(scheduler, unique_name):
+    # AWS's defaults (24 hours, 185 attempts), which GetSchedule answers: LocalStack's recorded
+    # GetSchedule of a schedule CloudFormation made without RetryPolicy shows them
+    target = {"Arn": "arn:aws:sqs:us-east-1:000000000000:q", "RoleArn": ROLE}
+    plain, partial = unique_name("retry"), unique_name("retry")
+    scheduler.create_schedule(Name=plain, ScheduleExpression="rate(1 day)", FlexibleTimeWindow=OFF, Target=target)
+    scheduler.create_schedule(Name=partial, ScheduleExpression="rate(1 day)", FlexibleTimeWindow=OFF,
+                              Target={**target, "RetryPolicy": {"MaximumRetryAttempts": 3}})
+    assert scheduler.get_schedule(Name=plain)["Target"]["RetryPolicy"] == {
+        "MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    assert scheduler.get_schedule(Name=partial)["Target"]["RetryPolicy"] == {
+        "MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 3}

@@ -386,6 +386,7 @@ class CloudFormationProvider(Provider):
                 source = "Description" if k == "TemplateDescription" else k
                 if s.get(source) is not None:
                     summary[k] = s[source]
+            summary["DriftInformation"] = {"StackDriftStatus": "NOT_CHECKED"}  # no drift detection (docs)
             summaries.append(summary)
         return {"StackSummaries": summaries}
 

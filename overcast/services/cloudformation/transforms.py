@@ -282,7 +282,46 @@ def language_extensions(template: dict, raw_parameters: dict) -> dict:
     for section in ("Resources", "Outputs", "Conditions"):
         if isinstance(template.get(section), dict):
             template[section] = _expand(template[section], values, {})
+    # then, as AWS's processed templates show, the functions whose inputs are known by now are
+    # replaced by their value: Fn::Length (also of a list parameter), Fn::ToJsonString, and
+    # Fn::Join and Fn::Sub of literals (the loop's values put in them)
+    for section in ("Resources", "Outputs"):
+        if isinstance(template.get(section), dict):
+            template[section] = _fold(template[section], values)
     return template
+
+
+def _literal(node) -> bool:
+    if isinstance(node, dict):
+        return not any(isinstance(k, str) and (k == "Ref" or k.startswith("Fn::") or k == "Condition")
+                       for k in node) and all(_literal(v) for v in node.values())
+    if isinstance(node, list):
+        return all(_literal(v) for v in node)
+    return True
+
+
+def _fold(node, values: dict):
+    if isinstance(node, list):
+        return [_fold(v, values) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _fold(v, values) for k, v in node.items()}
+    if len(node) != 1:
+        return node
+    name, arg = next(iter(node.items()))
+    if name == "Fn::Length":
+        if isinstance(arg, dict) and set(arg) == {"Ref"} and isinstance(values.get(arg["Ref"]), list):
+            return len(values[arg["Ref"]])
+        if isinstance(arg, list) and _literal(arg):
+            return len(arg)
+    elif name == "Fn::ToJsonString" and _literal(arg):
+        return json.dumps(arg, separators=(",", ":"))
+    elif name == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and \
+            isinstance(arg[1], list) and all(isinstance(v, str) for v in arg[1]):
+        return arg[0].join(arg[1])
+    elif name == "Fn::Sub" and isinstance(arg, str) and not re.search(r"\$\{(?!!)", arg):
+        return arg.replace("${!", "${")
+    return node
 
 
 def _default(spec):

@@ -45,6 +45,8 @@ log = logging.getLogger("overcast.scheduler")
 NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
 UNIVERSAL = re.compile(r"^arn:aws[\w-]*:scheduler:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)$")
 
+DEFAULT_RETRY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+
 
 def validation(message: str) -> AwsError:
     return AwsError("ValidationException", message, 400)
@@ -183,9 +185,12 @@ class SchedulerProvider(Provider):
 
     def _doc(self, ctx, params, arn, group, created) -> dict:
         now = time.time()
+        # the retry policy a target gets when it sets none (or part of one): AWS's documented
+        # defaults, 24 hours and 185 attempts, which GetSchedule then answers
+        target = {**params["Target"], "RetryPolicy": {**DEFAULT_RETRY, **(params["Target"].get("RetryPolicy") or {})}}
         doc = {"Arn": arn, "Name": params["Name"], "GroupName": group,
                "ScheduleExpression": params["ScheduleExpression"], "State": params.get("State") or "ENABLED",
-               "Target": params["Target"], "FlexibleTimeWindow": params["FlexibleTimeWindow"],
+               "Target": target, "FlexibleTimeWindow": params["FlexibleTimeWindow"],
                "CreationDate": created or now, "LastModificationDate": now,
                "ActionAfterCompletion": params.get("ActionAfterCompletion") or "NONE"}
         for key in ("Description", "ScheduleExpressionTimezone", "KmsKeyArn"):
