@@ -1,5 +1,6 @@
 """AWS::DynamoDB::Table's KinesisStreamSpecification: the table's Kinesis streaming destination,
-ACTIVE once the stack is (LocalStack's resources/test_kinesis.py records AWS answering so)."""
+ACTIVE once the stack is (LocalStack's resources/test_kinesis.py records AWS answering so); and
+DescribeDeliveryStream of a Firehose stream reading Kinesis, as resources/test_firehose.py records."""
 
 from __future__ import annotations
 
@@ -37,3 +38,24 @@ def test_a_tables_kinesis_destination_follows_the_template(client, unique_name):
     cf.update_stack(StackName=name, TemplateBody=_template(table, ["One", "Two"], None))
     wait(cf, "stack_update_complete", name)
     assert destinations() == {(arns["One"], "DISABLED"), (arns["Two"], "DISABLED")}
+
+
+def test_a_delivery_stream_reading_kinesis_shows_no_encryption_status_until_updated(client, unique_name):
+    firehose, kinesis, s3 = client("firehose"), client("kinesis"), client("s3")
+    stream, bucket, name = unique_name("src"), unique_name("dest"), unique_name("ds")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+    s3.create_bucket(Bucket=bucket)
+    role = "arn:aws:iam::000000000000:role/firehose"
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": kinesis.describe_stream(StreamName=stream)[
+            "StreamDescription"]["StreamARN"], "RoleARN": role},
+        ExtendedS3DestinationConfiguration={"BucketARN": f"arn:aws:s3:::{bucket}", "RoleARN": role})
+    described = firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+    assert "DeliveryStreamEncryptionConfiguration" not in described and "LastUpdateTimestamp" not in described
+    firehose.update_destination(DeliveryStreamName=name, CurrentDeliveryStreamVersionId=described["VersionId"],
+                                DestinationId=described["Destinations"][0]["DestinationId"],
+                                ExtendedS3DestinationUpdate={"Prefix": "p/"})
+    assert "LastUpdateTimestamp" in firehose.describe_delivery_stream(DeliveryStreamName=name)[
+        "DeliveryStreamDescription"]

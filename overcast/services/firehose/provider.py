@@ -266,11 +266,17 @@ class FirehoseProvider(Provider):
         out = {
             "DeliveryStreamName": stream.name, "DeliveryStreamARN": stream.arn, "DeliveryStreamStatus": "ACTIVE",
             "DeliveryStreamType": stream.type, "VersionId": str(stream.version), "CreateTimestamp": stream.created,
-            "LastUpdateTimestamp": stream.updated, "HasMoreDestinations": False,
+            "HasMoreDestinations": False,
             "Destinations": [{"DestinationId": DESTINATION_ID, "ExtendedS3DestinationDescription": dest,
                               "S3DestinationDescription": plain}],
-            "DeliveryStreamEncryptionConfiguration": stream.encryption or {"Status": "DISABLED"},
         }
+        # As AWS's recorded answer for a new stream reading a Kinesis stream shows: no
+        # LastUpdateTimestamp before an update, and no server-side encryption status for a stream
+        # that cannot have one (SSE is for DirectPut streams)
+        if stream.version > 1:
+            out["LastUpdateTimestamp"] = stream.updated
+        if stream.type != "KinesisStreamAsSource":
+            out["DeliveryStreamEncryptionConfiguration"] = stream.encryption or {"Status": "DISABLED"}
         if stream.source:
             out["Source"] = {"KinesisStreamSourceDescription": {
                 "KinesisStreamARN": stream.source["KinesisStreamARN"], "RoleARN": stream.source.get("RoleARN"),
