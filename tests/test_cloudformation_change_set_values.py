@@ -278,3 +278,17 @@ Resources:
     assert resources["PFoo"]["Properties"]["Value"] == "Foo.fifo"
     assert resources["PFoo"]["Properties"]["Description"] == "value Foo ${Literal}"
     assert resources["PBar"]["Properties"]["Tags"] == {"region": {"Fn::Sub": "${AWS::Region}"}}  # not known yet
+
+
+def test_aws_include_location_from_an_fn_sub_of_parameters_and_a_whole_resource(cf, client, unique_name):
+    bucket, name = unique_name("incsub"), unique_name("incsub")
+    client("s3").create_bucket(Bucket=bucket)
+    client("s3").put_object(Bucket=bucket, Key="topic.yaml", Body=b"Type: AWS::SNS::Topic\n")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({
+        "Parameters": {"BucketName": {"Type": "String"}},
+        "Resources": {"Topic": {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {
+            "Location": {"Fn::Sub": "s3://${BucketName}/topic.yaml"}}}}},
+        "Outputs": {"Topic": {"Value": {"Ref": "Topic"}}}}),
+        Parameters=[{"ParameterKey": "BucketName", "ParameterValue": bucket}], Capabilities=["CAPABILITY_AUTO_EXPAND"])
+    topic = wait(cf, "stack_create_complete", name)["Outputs"][0]["OutputValue"]
+    assert client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["TopicArn"] == topic

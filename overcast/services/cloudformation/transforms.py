@@ -133,10 +133,31 @@ class _Macros:
             out = await self.run(name, parameters, out)
         return out
 
+    def _sub(self, text: str) -> str | None:
+        """An Fn::Sub string of template parameters and pseudo parameters; None when it names
+        anything else (a resource, unknown before the stack is deployed)."""
+        pseudo = {"AWS::AccountId": self.stack["account"], "AWS::Region": self.stack["region"],
+                  "AWS::StackName": self.stack["StackName"], "AWS::StackId": self.stack["StackId"],
+                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        missing = []
+
+        def replace(m):
+            name = m.group(1)
+            value = self.values.get(name, pseudo.get(name))
+            if not isinstance(value, str):
+                missing.append(name)
+                return ""
+            return value
+
+        out = re.sub(r"\$\{(?!!)([^}]+)\}", replace, text).replace("${!", "${")
+        return None if missing else out
+
     async def include(self, parameters, fragment):
         """AWS::Include: the snippet at Parameters.Location (an s3://bucket/key URI, JSON or YAML)
         put where the transform is; its keys replace the ones beside the transform."""
         location = self._resolved(parameters).get("Location") if isinstance(parameters, dict) else None
+        if isinstance(location, dict) and set(location) == {"Fn::Sub"} and isinstance(location["Fn::Sub"], str):
+            location = self._sub(location["Fn::Sub"])  # "s3://${BucketName}/snippet.yaml"
         bucket, _, key = location[len("s3://"):].partition("/") if isinstance(location, str) and \
             location.startswith("s3://") else ("", "", "")
         if not bucket or not key:
