@@ -339,3 +339,24 @@ def test_list_stacks_summaries_show_drift_not_checked(cf, unique_name):
     cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
     summary = next(s for s in cf.list_stacks()["StackSummaries"] if s["StackName"] == name)
     assert summary["DriftInformation"] == {"StackDriftStatus": "NOT_CHECKED"}
+
+
+@pytest.mark.parametrize("url, message", [
+    ("s3://my-bucket/t.yml", "S3 error: Domain name specified in my-bucket is not a valid S3 domain"),
+    ("https://example.com/dummy.yml", "TemplateURL must be a supported URL.")])
+def test_template_urls_that_are_not_s3_https_urls(cf, unique_name, url, message):
+    with pytest.raises(ClientError) as e:
+        cf.create_stack(StackName=unique_name("badurl"), TemplateURL=url)
+    assert e.value.response["Error"]["Message"] == message
+
+
+def test_a_resource_without_a_required_property_fails_with_the_schema_violation(cf, unique_name):
+    name = unique_name("required")
+    cf.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {
+        "MyParameter": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String"}}}}))
+    with pytest.raises(WaiterError):
+        cf.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=FAST)
+    failed = [e for e in cf.describe_stack_events(StackName=name)["StackEvents"]
+              if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed[0]["ResourceStatusReason"] == (
+        "Properties validation failed for resource MyParameter with message: #: required key [Value] not found")

@@ -54,6 +54,17 @@ def pseudo_parameters(stack: dict) -> dict:
     }
 
 
+def required_missing(type_name: str, properties: dict) -> str:
+    """The schema's required top-level properties the resource lacks, worded as CloudFormation's
+    schema validation words them ("#: required key [Value] not found"); "" when none is missing."""
+    schema = schemas.schema(type_name)
+    required = (schema.document.get("required") or []) if schema else []
+    missing = [f"#: required key [{name}] not found" for name in required if properties.get(name) is None]
+    if len(missing) > 1:
+        missing.insert(0, f"#: {len(missing)} schema violations found")
+    return "\n".join(missing)
+
+
 def property_attribute(resource: dict, attribute: str) -> tuple[bool, object]:
     """(True, value) when Fn::GetAtt `attribute` names one of a deployed registry resource's own
     properties (AWS answers those as well as the schema's readOnlyProperties), from the properties
@@ -498,6 +509,11 @@ class Engine:
         if kind is None:
             self.resource_status(stack, resource, "CREATE_FAILED",
                                  f"Resource type {type_name} is not supported by overcast")
+            return False
+        violations = required_missing(type_name, properties)
+        if violations:
+            self.resource_status(stack, resource, "CREATE_FAILED",
+                                 f"Properties validation failed for resource {logical_id} with message: {violations}")
             return False
         try:
             physical_id, attributes = await kind.create(self._op(stack, resource, given))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import ipaddress
 import json
 import re
 import urllib.parse
@@ -125,6 +126,9 @@ class CloudFormationProvider(Provider):
         raise validation_error("Either Template URL or Template Body must be specified.")
 
     async def _read_template_url(self, ctx, url: str) -> str:
+        if url.startswith("s3://"):  # AWS's answer to an S3 URI where an HTTPS URL is wanted
+            bucket = url[len("s3://"):].split("/", 1)[0]
+            raise validation_error(f"S3 error: Domain name specified in {bucket} is not a valid S3 domain")
         bucket, key = s3_location(url)
         if bucket is None:
             raise validation_error("TemplateURL must be a supported URL.")
@@ -969,6 +973,20 @@ def _check_get_att(template: dict, target: str, attribute: str) -> None:
                                "Fn::GetAtt")
 
 
+def _s3_host(host: str, port: int | None) -> bool:
+    """An S3 endpoint: AWS's (s3.amazonaws.com, s3.<region>.amazonaws.com, <bucket>.s3...), or
+    overcast's own (an address with a port, localhost, an IP, *.localstack.cloud)."""
+    if host.endswith(".amazonaws.com"):
+        return bool(re.search(r"(^|\.)s3([.-]|$)", host.removesuffix(".amazonaws.com")))
+    if port is not None or host == "localhost" or host.endswith(".localstack.cloud"):
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
 def s3_location(url: str) -> tuple[str | None, str]:
     """(bucket, key) of a template URL in any S3 form: path style on any host
     (http://localhost:4566/bucket/key, https://s3.amazonaws.com/bucket/key,
@@ -979,6 +997,8 @@ def s3_location(url: str) -> tuple[str | None, str]:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return None, ""
     host = parsed.hostname or ""
+    if not _s3_host(host, parsed.port):  # AWS: "all non-S3 HTTP URLs are invalid"
+        return None, ""
     path = urllib.parse.unquote(parsed.path.lstrip("/"))
     match = re.match(r"^(?P<bucket>.+?)\.s3[.-]", host)
     if match and not host.startswith("s3.") and not host.startswith("s3-"):
