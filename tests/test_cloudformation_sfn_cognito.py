@@ -54,6 +54,7 @@ Resources:
         Greeting: !Ref Greeting
   Jobs:
     Type: AWS::StepFunctions::Activity
+    Properties: {Name: !Sub "${AWS::StackName}-jobs"}  # required (the type's schema; AWS refuses it missing)
 Outputs:
   Machine: {Value: !Ref Workflow}
   MachineName: {Value: !GetAtt Workflow.Name}
