@@ -116,6 +116,7 @@ class StsProvider(Provider):
         super().__init__(providers)
         self.store = StsStore(self.db)
         self._function_credentials: dict[tuple, dict] = {}  # see function_credentials
+        self._account_credentials: dict[str, dict] = {}  # see issue_for_account
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -217,11 +218,17 @@ class StsProvider(Provider):
         pools): remembered like AssumeRole's, so that they act as the role."""
         return self._issue(account, "assumed-role", arn, user_id, duration, role_arn, session_name)
 
-    def issue_for_account(self, account: str, duration: int) -> dict:
+    def issue_for_account(self, account: str, at_least: int) -> dict:
         """Credentials of the account itself that overcast signs its own presigned URLs with
         (CloudFormation's custom resource and wait condition response URLs): remembered like
-        GetSessionToken's, so that they verify when signatures are verified, on every node."""
-        return self._issue(account, "session", f"arn:aws:iam::{account}:root", account, duration)
+        GetSessionToken's, so that they verify when signatures are verified, on every node. The
+        same ones while they are still stored and valid for `at_least` seconds more."""
+        found = self._account_credentials.get(account)
+        if found is None or found["Expiration"].timestamp() < time.time() + at_least or \
+                self.store.get(found["AccessKeyId"]) is None:
+            found = self._issue(account, "session", f"arn:aws:iam::{account}:root", account, 4 * at_least)
+            self._account_credentials[account] = found
+        return found
 
     async def _assume(self, ctx, params: dict, session_name: str, kind: str = "assumed-role",
                       check_trust: bool = False) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import time
 import uuid
 
 from overcast.aws.errors import AwsError
@@ -24,7 +23,6 @@ def _bucket(op: ResourceOp) -> str:
 
 
 URL_SECONDS = 7200  # how long a response URL is good for (a custom resource may take an hour)
-_CREDENTIALS: dict[str, dict] = {}  # account -> the credentials its URLs are signed with
 
 
 @functools.cache
@@ -39,13 +37,9 @@ def _signer(endpoint: str, region: str, key: str, secret: str, token: str):
 
 
 async def _credentials(op: ResourceOp) -> dict:
-    """Credentials overcast issued to the account (through its STS, so that they verify when
-    overcast verifies signatures, on any node of a cluster), reused while they outlast a URL."""
-    found = _CREDENTIALS.get(op.account)
-    if found is None or found["Expiration"].timestamp() < time.time() + URL_SECONDS:
-        found = (await op.providers.get("sts")).issue_for_account(op.account, 4 * URL_SECONDS)
-        _CREDENTIALS[op.account] = found
-    return found
+    """Credentials overcast's STS issued to the account (so that the URL verifies when overcast
+    verifies signatures, on any node of a cluster), good for at least as long as a URL."""
+    return (await op.providers.get("sts")).issue_for_account(op.account, URL_SECONDS)
 
 
 async def response_url(op: ResourceOp, key: str) -> str:
