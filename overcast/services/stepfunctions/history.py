@@ -37,7 +37,7 @@ class History:
     """An execution's events, numbered, each with the id of the event before it on its path.
     STANDARD executions commit them at checkpoints; EXPRESS executions keep none."""
 
-    sink = None  # called with the events take() hands over: the execution's CloudWatch Logs (execution_logs.py)
+    sink = None  # called with the events committed(): the execution's CloudWatch Logs (execution_logs.py)
 
     def __init__(self, keep: bool, next_id: int = 1):
         self.keep = keep
@@ -62,9 +62,13 @@ class History:
 
     def take(self) -> list[dict]:
         events, self.pending = self.pending, []
+        return events
+
+    def committed(self, events: list[dict]) -> None:
+        """Events taken are committed: on to the sink (the log group), which hears only of what the
+        history kept."""
         if self.sink is not None and events:
             self.sink(events)
-        return events
 
 
 class Scope:

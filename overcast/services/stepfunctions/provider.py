@@ -912,7 +912,9 @@ class StepFunctionsProvider(Provider):
         definition = orjson.loads(machine["definition"])
 
         async def checkpoint(cursor, entered=False):
-            await self._committer.commit(run.arn, run.history.take(), cursor)
+            events = run.history.take()
+            await self._committer.commit(run.arn, events, cursor)
+            run.history.committed(events)
 
         interp = Interpreter(run, self.tasks, checkpoint)
         value = run.input if run.resume_input is None else run.resume_input
@@ -921,7 +923,9 @@ class StepFunctionsProvider(Provider):
         status, output, error, cause = await self._run_definition(interp, definition, value, scope, start_state)
         if status is None:  # the server is stopping: the execution resumes at the next start (or on
             # another node of a cluster, which may have taken it already: its events win)
-            self.store.checkpoint_many([(run.arn, run.history.take(), None)])
+            events = run.history.take()
+            self.store.checkpoint_many([(run.arn, events, None)])
+            run.history.committed(events)
             return
         _note_status(span, status, error, cause)
         self._finish(run, doc, status, output, error, cause)
@@ -955,12 +959,14 @@ class StepFunctionsProvider(Provider):
             error, cause = stop.get("error"), stop.get("cause")
         _end_event(history, status, output, error, cause)
         self._finish_doc(doc, status, output, error, cause)
-        if not self.store.checkpoint(run.arn, history.take(), None, doc, only_running=True,
+        events = history.take()
+        if not self.store.checkpoint(run.arn, events, None, doc, only_running=True,
                                      owner=self._node if owned else None):
             ended = self.store.get_execution(run.arn)
             if ended is not None:  # what waits here (a .sync parent) learns the outcome written elsewhere
                 self._wake_finished(ended)
             return False
+        history.committed(events)
         self.store.delete_tokens_of(run.arn)
         self._notify(doc)
         return True
@@ -1051,7 +1057,7 @@ class StepFunctionsProvider(Provider):
             _note_status(span, status, error, cause)
         if "_logging" in doc:
             _end_event(run.history, status, output, error, cause)
-            run.history.take()
+            run.history.committed(run.history.take())  # (EXPRESS: nothing kept, everything logged)
         return {"status": status, "output": output, "error": error, "cause": cause}
 
     async def start_sync_execution(self, ctx, params):
@@ -1210,8 +1216,10 @@ class StepFunctionsProvider(Provider):
         history.add("ExecutionRedriven", history.next_id - 1,
                     executionRedrivenEventDetails={"redriveCount": doc["redriveCount"]})
         with self.store.transaction():  # RUNNING again, on this node (no other node takes it meanwhile)
-            self.store.checkpoint(arn, history.take(), cursor, doc)
+            events = history.take()
+            self.store.checkpoint(arn, events, cursor, doc)
             self.store.set_node(arn, self._node)
+        history.committed(events)
         self._resume(doc)
         return {"redriveDate": now}
 
