@@ -102,6 +102,26 @@ def test_maximum_retry_attempts_zero_fails_after_one_attempt(lam, sqs, unique_na
     assert json.loads(message["Body"])["requestContext"]["approximateInvokeCount"] == 1
 
 
+def test_zero_reserved_concurrency_fails_the_event_at_once(lam, sqs, unique_name):
+    # a function that may not run: the event goes to OnFailure unattempted, condition
+    # ZeroReservedConcurrency and approximateInvokeCount 0, as AWS records it
+    url, arn = queue(sqs, unique_name("zero"))
+    name = unique_name("fn")
+    create_python(lam, name, FLAKY)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
+                                         DestinationConfig={"OnFailure": {"Destination": arn}})
+    out = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 2}))
+    assert out["StatusCode"] == 202
+    [message] = receive(sqs, url)
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "ZeroReservedConcurrency"
+    assert record["requestContext"]["approximateInvokeCount"] == 0
+    assert record["requestContext"]["requestId"] == out["ResponseMetadata"]["RequestId"]
+    assert record["requestPayload"] == {"n": 2}
+    assert "responseContext" not in record and "responsePayload" not in record
+
+
 def test_dead_letter_queue_gets_the_original_event(lam, sqs, unique_name):
     url, arn = queue(sqs, unique_name("dlq"))
     name = unique_name("fn")

@@ -402,6 +402,72 @@ def test_provisioned_concurrency_prewarms_the_version(client, lam, unique_name):
     assert "REPORT RequestId" in text and "Init Duration" not in text
 
 
+INIT_TYPE = "import os\ndef handler(event, context):\n    return os.environ['AWS_LAMBDA_INITIALIZATION_TYPE']\n"
+
+
+def wait_ready(lam, name, qualifier):
+    deadline = time.monotonic() + 30
+    while (got := lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier))["Status"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "provisioned concurrency still IN_PROGRESS after 30 s"
+        time.sleep(0.05)
+    assert got["Status"] == "READY"
+
+
+@pytest.mark.parametrize("through_alias", [False, True])
+def test_provisioned_sandboxes_say_so_in_initialization_type(lam, unique_name, through_alias):
+    # AWS_LAMBDA_INITIALIZATION_TYPE is "provisioned-concurrency" in a provisioned sandbox and
+    # "on-demand" elsewhere ($LATEST here), as AWS documents for the runtime environment
+    name = unique_name("fn")
+    create_python(lam, name, INIT_TYPE)
+    lam.publish_version(FunctionName=name)
+    qualifier = "1"
+    if through_alias:
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+        qualifier = "live"
+    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier, ProvisionedConcurrentExecutions=2)
+    wait_ready(lam, name, qualifier)
+    assert invoke(lam, name, Qualifier=qualifier)[1] == "provisioned-concurrency"
+    assert invoke(lam, name, Qualifier="$LATEST")[1] == "on-demand"
+
+
+def test_reservation_all_provisioned_throttles_the_unprovisioned_versions(lam, unique_name):
+    # reserved 1 and 1 provisioned on version 1: nothing is left for $LATEST (AWS's 429), while
+    # version 1 runs on its provisioned sandbox
+    name = unique_name("fn")
+    create_python(lam, name, INIT_TYPE)
+    lam.publish_version(FunctionName=name)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    assert invoke(lam, name, Qualifier="$LATEST")[1] == "on-demand"
+    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1)
+    wait_ready(lam, name, "1")
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName=name, Qualifier="$LATEST")
+    assert error(e) == ("TooManyRequestsException", "Rate Exceeded.", 429)
+    assert e.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert "retryAfterSeconds" not in e.value.response  # AWS sends no Retry-After here
+    assert invoke(lam, name, Qualifier="1")[1] == "provisioned-concurrency"
+
+
+def test_reserved_and_provisioned_concurrency_limit_each_other(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, INIT_TYPE)
+    lam.publish_version(FunctionName=name)
+    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=2)
+    with pytest.raises(ClientError) as e:
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    assert error(e) == ("InvalidParameterValueException", " ReservedConcurrentExecutions  1 should not be lower than "
+                        "function's total provisioned concurrency [2].", 400)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)
+    lam.update_function_configuration(FunctionName=name, Timeout=15)
+    assert lam.publish_version(FunctionName=name)["Version"] == "2"
+    for qualifier, count in (("2", 1), ("1", 3)):
+        with pytest.raises(ClientError) as e:
+            lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier,
+                                                   ProvisionedConcurrentExecutions=count)
+        assert error(e) == ("InvalidParameterValueException", "Requested Provisioned Concurrency should not be greater "
+                            "than the reservedConcurrentExecution for function", 400)
+
+
 def test_provisioned_concurrency_on_latest_answers_invalid_parameter(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ from overcast.runtime.sandbox import FunctionSpec, InitError, Outcome, Sandbox
 from overcast.runtime.spares import SPARES
 
 log = logging.getLogger("overcast.lambda")
+
+PROVISIONED = "provisioned-concurrency"  # AWS_LAMBDA_INITIALIZATION_TYPE of provisioned sandboxes
 
 
 class Throttled(Exception):
@@ -75,7 +78,6 @@ class Pool:
         self.key = key
         self.idle: list[Sandbox] = []
         self.all: set[Sandbox] = set()
-        self.provisioned = 0
 
 
 class Pools:
@@ -90,6 +92,7 @@ class Pools:
         self.latest_key: dict[tuple, str] = {}  # (account, region, name, version) -> current key
         self.running_account: dict[tuple, int] = {}
         self.running_function: dict[tuple, int] = {}
+        self.on_demand_function: dict[tuple, int] = {}  # of those, the ones not on provisioned concurrency
         self.interpreters = Interpreters()
         self.spares = SPARES
 
@@ -127,33 +130,53 @@ class Pools:
                 del self.latest_key[ident]
 
     async def run(self, spec: FunctionSpec, request_id: str, payload: bytes, invoked_arn: str,
-                  client_context: str | None, reserved: int | None, reserved_total: int) -> Outcome:
-        """Run one invocation; raises Throttled when the concurrency limits are reached."""
+                  client_context: str | None, reserved: int | None, reserved_total: int,
+                  provisioned: int = 0) -> Outcome:
+        """Run one invocation; raises Throttled when the concurrency limits are reached. An idle
+        sandbox of the version's provisioned concurrency runs it first, as on AWS; else it runs on
+        demand, within what the function's reservation leaves beside its `provisioned` total."""
         fkey = (spec.account, spec.region, spec.name)
         akey = (spec.account, spec.region)
-        if reserved is not None:
-            if self.running_function.get(fkey, 0) >= reserved:
-                raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
-        elif self.running_account.get(akey, 0) >= self._unreserved_share(reserved_total):
-            raise Throttled("ConcurrentInvocationLimitExceeded")
+        pool = self._pool(spec)
+        sandbox = self._idle_provisioned(pool)
+        on_demand = sandbox is None
+        if on_demand:
+            if reserved is not None:
+                if self.on_demand_function.get(fkey, 0) >= reserved - provisioned:
+                    raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+            elif self.running_account.get(akey, 0) >= self._unreserved_share(reserved_total):
+                raise Throttled("ConcurrentInvocationLimitExceeded")
+            self.on_demand_function[fkey] = self.on_demand_function.get(fkey, 0) + 1
         self.running_function[fkey] = self.running_function.get(fkey, 0) + 1
         self.running_account[akey] = self.running_account.get(akey, 0) + 1
         try:
-            return await self._run(spec, request_id, payload, invoked_arn, client_context)
+            return await self._run(spec, request_id, payload, invoked_arn, client_context, sandbox)
         finally:
             self.running_function[fkey] -= 1
             self.running_account[akey] -= 1
+            if on_demand:
+                self.on_demand_function[fkey] -= 1
+
+    @staticmethod
+    def _idle_provisioned(pool: Pool) -> Sandbox | None:
+        """An idle sandbox of the pool's provisioned concurrency, taken out of the idle list."""
+        for i in range(len(pool.idle) - 1, -1, -1):
+            candidate = pool.idle[i]
+            if candidate.spec.init_type == PROVISIONED and not candidate.dead:
+                del pool.idle[i]
+                candidate.idle_since = None
+                return candidate
+        return None
 
     def _unreserved_share(self, reserved_total: int) -> int:
         unreserved = max(0, self.account_limit - reserved_total)
         nodes = self.live_nodes()
         return unreserved if nodes <= 1 or not unreserved else max(1, unreserved // nodes)
 
-    async def _run(self, spec, request_id, payload, invoked_arn, client_context) -> Outcome:
+    async def _run(self, spec, request_id, payload, invoked_arn, client_context, sandbox=None) -> Outcome:
         pool = self._pool(spec)
         init_ms = None
-        sandbox = None
-        while pool.idle:
+        while sandbox is None and pool.idle:
             candidate = pool.idle.pop()
             candidate.idle_since = None  # (its reaper's timer, if armed, finds it busy)
             if not candidate.dead:
@@ -186,7 +209,7 @@ class Pools:
             sandbox.idle_since = loop.time()
             # one timer per idle period, not per invocation: a timer armed earlier that finds the
             # sandbox used since then arms itself again for the rest of its idle time
-            if sandbox.idle_handle is None and len(pool.idle) > pool.provisioned:
+            if sandbox.idle_handle is None and sandbox.spec.init_type != PROVISIONED:
                 sandbox.idle_handle = loop.call_at(sandbox.idle_since + self.idle_seconds, self._reap, pool, sandbox)
         return outcome
 
@@ -194,7 +217,7 @@ class Pools:
         sandbox.idle_handle = None
         if sandbox.idle_since is None or sandbox not in pool.idle:
             return  # busy: armed again when it is idle again
-        if len(pool.idle) <= pool.provisioned:
+        if sandbox.spec.init_type == PROVISIONED:
             return  # kept warm (provisioned concurrency)
         due = sandbox.idle_since + self.idle_seconds
         loop = asyncio.get_running_loop()
@@ -209,11 +232,12 @@ class Pools:
         """Provisioned concurrency: start sandboxes that are never reaped while idle; answers how
         many are ready."""
         pool = self._pool(spec)
-        pool.provisioned = count
-        missing = count - len(pool.idle)
+        # its sandboxes tell the function so (AWS_LAMBDA_INITIALIZATION_TYPE), as on AWS
+        provisioned_spec = dataclasses.replace(spec, init_type=PROVISIONED)
+        missing = count - sum(1 for s in pool.all if s.spec.init_type == PROVISIONED and not s.dead)
         starts = []
         for _ in range(max(0, missing)):
-            sandbox = Sandbox(spec)
+            sandbox = Sandbox(provisioned_spec)
             pool.all.add(sandbox)
             starts.append(sandbox)
         results = await asyncio.gather(*(s.start() for s in starts), return_exceptions=True)
@@ -223,7 +247,7 @@ class Pools:
                 sandbox.kill()
             else:
                 pool.idle.append(sandbox)
-        return min(count, len(pool.idle))
+        return min(count, sum(1 for s in pool.all if s.spec.init_type == PROVISIONED and not s.dead))
 
     def stop(self) -> None:
         # (the spares hold no function's state: they stay, and the server's close stops them)

@@ -1136,6 +1136,10 @@ class LambdaProvider(Provider):
         if self.store.get_function(account, region, name) is None:
             raise _not_found(self._arn(account, region, name, "$LATEST"))  # AWS names $LATEST here
         value = params["ReservedConcurrentExecutions"]
+        provisioned = self._provisioned_total(account, region, name)
+        if value < provisioned:  # (AWS's message, its spaces included, and without a Type)
+            raise AwsError("InvalidParameterValueException", f" ReservedConcurrentExecutions  {value} should not be "
+                           f"lower than function's total provisioned concurrency [{provisioned}].")
         others = self.store.reserved_total(account, region, exclude=name)
         minimum = self._min_unreserved()
         if self.account_limit - others - value < minimum:
@@ -1220,13 +1224,22 @@ class LambdaProvider(Provider):
         found = self.store.get_doc("lambda_aliases", account, region, name, "alias", alias)
         return found and found["FunctionVersion"]
 
+    def _provisioned_total(self, account, region, name, exclude: str | None = None) -> int:
+        """The provisioned concurrency requested for a function's versions and aliases together."""
+        return sum(c.get("RequestedProvisionedConcurrentExecutions", 0)
+                   for q, c in self.store.list_provisioned(account, region, name).items() if q != exclude)
+
     def _check_provisioned_limits(self, account, region, name, qualifier: str, count: int) -> None:
-        # provisioned concurrency of a function without reserved concurrency comes out of the
-        # account's unreserved concurrency, which keeps its minimum (AWS's quotas)
-        if self._function(account, region, name)[2] is not None:
+        # provisioned concurrency comes out of the function's reserved concurrency when it has one
+        # (all of it may be provisioned), else out of the account's unreserved concurrency, which
+        # keeps its minimum (AWS's quotas)
+        provisioned = self._provisioned_total(account, region, name, exclude=qualifier)
+        reserved = self._function(account, region, name)[2]
+        if reserved is not None:
+            if provisioned + count > reserved:
+                raise _invalid("Requested Provisioned Concurrency should not be greater than the "
+                               "reservedConcurrentExecution for function")
             return
-        provisioned = sum(c.get("RequestedProvisionedConcurrentExecutions", 0)
-                          for q, c in self.store.list_provisioned(account, region, name).items() if q != qualifier)
         unreserved = self.account_limit - self.store.reserved_total(account, region) - provisioned
         if count > unreserved:
             raise AwsError("InvalidParameterValueException", "Specified ConcurrentExecutions for function is greater "
@@ -1816,14 +1829,15 @@ class LambdaProvider(Provider):
                 if slot is not None and not self.store.claim_slot(*slot[:3], reserved, *slot[3:]):
                     raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
                 try:
+                    # what is provisioned of a reservation is for the provisioned versions only (AWS)
+                    provisioned = self._provisioned_total(account, region, spec.name) if reserved else 0
                     outcome = await self.pools.run(spec, request_id, payload, invoked_arn, client_context, reserved,
-                                                   reserved_total)
+                                                   reserved_total, provisioned)
                 finally:
                     if slot is not None:
                         self._release_slot(slot)
             except Throttled as e:
-                raise AwsError("TooManyRequestsException", "Rate Exceeded.", 429, Type="User", Reason=e.reason,
-                               retryAfterSeconds="1") from None
+                raise AwsError("TooManyRequestsException", "Rate Exceeded.", 429, Type="User", Reason=e.reason) from None
             if outcome.error_type is None and len(outcome.payload) > MAX_RESPONSE:
                 outcome.payload = orjson.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload "
                                                 f"size ({MAX_RESPONSE} bytes).", "errorType": "Function.ResponseSizeTooLarge"})
@@ -2089,6 +2103,11 @@ class LambdaProvider(Provider):
                             if version != "$LATEST" else None) or {})
         max_age = event_config.get("MaximumEventAgeInSeconds", 21600)
         max_retries = event_config.get("MaximumRetryAttempts", 2)
+        if reserved == 0:  # a function that may not run: the event fails at once, never attempted (AWS)
+            await self._fail_event(account, region, name, config, version, event_config, request_id, payload,
+                                   attempts, None, "ZeroReservedConcurrency")
+            self.store.finish(event_id, self._node)
+            return
         if time.time() - received > max_age:
             await self._fail_event(account, region, name, config, version, event_config, request_id, payload,
                                    attempts, None, "EventAgeExceeded")
