@@ -485,16 +485,45 @@ def test_function_url_answers_502_when_the_function_fails(lam, endpoint, unique_
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(request)
     assert e.value.code == 502
+    assert e.value.read() == b"Internal Server Error"  # AWS's plain text body
 
 
 def test_function_url_returning_a_plain_value_answers_200_json(lam, endpoint, unique_name):
     name = unique_name("url")
-    create_python(lam, name, "def handler(e, c):\n    return {'plain': True}\n")
+    create_python(lam, name, "def handler(e, c):\n    return {'plain': True, 'list': ['a', 3]}\n")
     host = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"].split("//", 1)[1].rstrip("/")
     port = endpoint.rsplit(":", 1)[1]
     with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host})) as response:
         assert response.status == 200
-        assert json.loads(response.read()) == {"plain": True}
+        # AWS answers the value's JSON compactly, whatever spacing the runtime used
+        assert response.read() == b'{"plain":true,"list":["a",3]}'
+
+
+def test_function_url_of_a_deleted_alias_answers_403(lam, endpoint, unique_name):
+    name = unique_name("url")
+    create_python(lam, name)
+    lam.publish_version(FunctionName=name)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    host = lam.create_function_url_config(FunctionName=name, Qualifier="live", AuthType="NONE")["FunctionUrl"]
+    host = host.split("//", 1)[1].rstrip("/")
+    port = endpoint.rsplit(":", 1)[1]
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=b"text", headers={"Host": host})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+    lam.delete_alias(FunctionName=name, Name="live")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(request)
+    assert e.value.code == 403 and e.value.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert json.loads(e.value.read())["Message"].startswith("Forbidden. For troubleshooting Function URL authorization")
+
+
+def test_update_function_url_config_names_a_streaming_invoke_mode_it_keeps(lam, unique_name):
+    name = unique_name("url")
+    create_python(lam, name)
+    lam.create_function_url_config(FunctionName=name, AuthType="NONE")
+    assert "InvokeMode" not in lam.update_function_url_config(FunctionName=name, AuthType="NONE")
+    lam.update_function_url_config(FunctionName=name, InvokeMode="RESPONSE_STREAM")
+    assert lam.update_function_url_config(FunctionName=name, AuthType="NONE")["InvokeMode"] == "RESPONSE_STREAM"
 
 
 def test_function_url_with_aws_iam_auth_rejects_unsigned_requests(lam, endpoint, unique_name):

@@ -81,6 +81,8 @@ TAIL_BYTES = 4096
 # Recursive loop detection (docs/lambda.md): AWS stops "the next invocation" once a function has
 # been invoked more than 16 times in the same chain of requests (counted in the trace header's Lineage)
 RECURSION_LIMIT = 16
+URL_FORBIDDEN = (b'{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: '
+                 b'https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}')
 RECURSION_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources "
                      "and stopped your function's invocation.")
 RESERVED_ENV = {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
@@ -1627,7 +1629,11 @@ class LambdaProvider(Provider):
         config["LastModifiedTime"] = _timestamp()
         url_id = config["FunctionUrl"].split("//", 1)[1].split(".", 1)[0]
         self.store.put_doc("lambda_urls", account, region, name, "qualifier", key, config, url_id=url_id)
-        return config if params.get("InvokeMode") is not None else {k: v for k, v in config.items() if k != "InvokeMode"}
+        # AWS's answer names InvokeMode when it was given, or when it is not the default (a
+        # RESPONSE_STREAM set earlier stays, and is named); Get always names it
+        if params.get("InvokeMode") is not None or config.get("InvokeMode") != "BUFFERED":
+            return config
+        return {k: v for k, v in config.items() if k != "InvokeMode"}
 
     def delete_function_url_config(self, ctx, params):
         account, region, name, key, _config = self._url_config(ctx, params)
@@ -2310,10 +2316,15 @@ class LambdaProvider(Provider):
             result = await self.invoke_function(account, region, name, orjson.dumps(event),
                                                 qualifier=None if qualifier == "$LATEST" else qualifier)
         except AwsError as e:
+            if e.code == "ResourceNotFoundException" and qualifier != "$LATEST":
+                # the URL of a deleted alias stays, but the alias's permissions went with it: AWS
+                # answers every call 403
+                return HttpResponse(403, [("content-type", "application/json"),
+                                          ("x-amzn-ErrorType", "AccessDeniedException")], URL_FORBIDDEN)
             status = 429 if e.code == "TooManyRequestsException" else 502
             return HttpResponse(status, [("content-type", "application/json")], orjson.dumps({"Message": e.message}))
-        if result.function_error:
-            return HttpResponse(502, [("content-type", "application/json")], b'{"Message":"Internal Server Error"}')
+        if result.function_error:  # AWS answers a plain text body here
+            return HttpResponse(502, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error")
         return _url_response(result.payload)
 
 
@@ -2397,7 +2408,8 @@ def _url_response(payload: bytes) -> HttpResponse:
         except (TypeError, ValueError):
             return HttpResponse(502, [("content-type", "application/json")], b'{"Message":"Internal Server Error"}')
         return HttpResponse(status, headers, data)
-    data = payload if isinstance(value, dict | list) else (value.encode() if isinstance(value, str) else payload)
+    # a value that is not a response: AWS answers its JSON, compact ({"a":1}, ["a",3,true])
+    data = orjson.dumps(value) if isinstance(value, dict | list) else (value.encode() if isinstance(value, str) else payload)
     return HttpResponse(200, [("content-type", "application/json")], data)
 
 
