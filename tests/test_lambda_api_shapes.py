@@ -14,6 +14,11 @@ def lam(client):
     return client("lambda")
 
 
+def all_functions(lam, **kwargs) -> list[dict]:
+    """Every page of ListFunctions (other test files share the server: more than a page of functions)."""
+    return [f for page in lam.get_paginator("list_functions").paginate(**kwargs) for f in page["Functions"]]
+
+
 def test_function_configuration_names_the_runtime_version(lam, unique_name):
     name = unique_name("fn")
     created = create_python(lam, name)
@@ -41,7 +46,7 @@ def test_list_answers_leave_out_state_and_runtime_version(lam, unique_name):
     create_python(lam, name)
     lam.publish_version(FunctionName=name)
     versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
-    listed = [f for f in lam.list_functions(FunctionVersion="ALL")["Functions"] if f["FunctionName"] == name]
+    listed = [f for f in all_functions(lam, FunctionVersion="ALL") if f["FunctionName"] == name]
     assert len(versions) == 2 and len(listed) == 2
     for config in versions + listed:
         assert not {"State", "LastUpdateStatus", "RuntimeVersionConfig"} & set(config)
@@ -196,6 +201,6 @@ def test_publish_creates_a_version_only_when_latest_changed(lam, unique_name):
     assert (again["Version"], again["Description"]) == ("2", "second")
     versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
     assert versions[0]["FunctionArn"].endswith(f"{name}:$LATEST")
-    listed = [f["FunctionArn"] for f in lam.list_functions(FunctionVersion="ALL")["Functions"] if f["FunctionName"] == name]
+    listed = [f["FunctionArn"] for f in all_functions(lam, FunctionVersion="ALL") if f["FunctionName"] == name]
     assert listed[0].endswith(f"{name}:$LATEST")
-    assert [f["FunctionArn"] for f in lam.list_functions()["Functions"] if f["FunctionName"] == name] == [listed[0][:-8]]
+    assert [f["FunctionArn"] for f in all_functions(lam) if f["FunctionName"] == name] == [listed[0][:-8]]

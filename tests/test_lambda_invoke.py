@@ -200,6 +200,15 @@ def test_response_over_6mb_answers_response_size_too_large(lam, misbehave):
     out, body = invoke(lam, misbehave, {"action": "big"})
     assert out["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Function.ResponseSizeTooLarge"
+    assert body["errorMessage"] == "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
+
+
+def test_response_of_exactly_6mb_is_answered(lam, unique_name):
+    # AWS's limit is 6 MB + 100 bytes: a 6 MB string (6291458 bytes of JSON) comes back whole
+    name = unique_name("fn")
+    create_python(lam, name, "def handler(event, context):\n    return 'a' * event['n']\n")
+    out, body = invoke(lam, name, {"n": 6 * 1024 * 1024})
+    assert "FunctionError" not in out and body == "a" * 6 * 1024 * 1024
 
 
 def test_stderr_goes_to_the_log(lam, misbehave):
@@ -476,6 +485,25 @@ def test_provisioned_concurrency_on_latest_answers_invalid_parameter(lam, unique
     assert error(e)[0] == "InvalidParameterValueException"
 
 
+def test_tail_log_of_a_cold_start_leaves_init_start_out(lam, unique_name):
+    # AWS's LogResult starts at START; INIT_START is in the log group only
+    name = unique_name("fn")
+    create_python(lam, name)
+    out = lam.invoke(FunctionName=name, LogType="Tail")
+    text = base64.b64decode(out["LogResult"]).decode()
+    assert text.startswith("START RequestId: ") and "INIT_START" not in text
+
+
+def test_update_function_code_with_publish_answers_the_pending_version(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name)
+    out = lam.update_function_code(FunctionName=name, ZipFile=python_zip("def handler(e, c):\n    return 3\n"),
+                                   Publish=True)
+    assert out["Version"] == "1" and out["State"] == "Pending" and out["StateReasonCode"] == "Creating"
+    assert out["StateReason"] == "The function is being created." and "LastUpdateStatus" not in out
+    assert lam.get_function_configuration(FunctionName=name, Qualifier="1")["State"] == "Active"
+
+
 def test_function_url_answers_502_when_the_function_fails(lam, endpoint, unique_name):
     name = unique_name("url")
     create_python(lam, name, "def handler(e, c):\n    raise ValueError('no')\n")
@@ -510,6 +538,9 @@ def test_function_url_of_a_deleted_alias_answers_403(lam, endpoint, unique_name)
     request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=b"text", headers={"Host": host})
     with urllib.request.urlopen(request) as response:
         assert response.status == 200
+        # the invocation's request id, as START/END name it in the function's log (AWS)
+        request_id = response.headers["x-amzn-RequestId"]
+        assert json.loads(response.read())["request_id"] == request_id
     lam.delete_alias(FunctionName=name, Name="live")
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(request)

@@ -76,7 +76,7 @@ _NOT_LISTED = ("State", "StateReason", "StateReasonCode", "LastUpdateStatus", "L
                "LastUpdateStatusReasonCode", "RuntimeVersionConfig")
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
-MAX_RESPONSE = 6 * 1024 * 1024
+MAX_RESPONSE = 6 * 1024 * 1024 + 100  # a synchronous response's limit, as AWS's error names it (6291556 bytes)
 TAIL_BYTES = 4096
 # Recursive loop detection (docs/lambda.md): AWS stops "the next invocation" once a function has
 # been invoked more than 16 times in the same chain of requests (counted in the trace header's Lineage)
@@ -752,8 +752,10 @@ class LambdaProvider(Provider):
         # as for CreateFunction: the InProgress update has its own revision, superseded once it is Successful
         out.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being created.",
                    LastUpdateStatusReasonCode="Creating", RevisionId=str(uuid.uuid4()))
-        if params.get("Publish"):
+        if params.get("Publish"):  # AWS answers the new version as it is being created: Pending
             out = self._config_out(self._publish(account, region, name, None))
+            out.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating")
+            out.pop("LastUpdateStatus", None)
         return out
 
     def delete_function(self, ctx, params):
@@ -1947,7 +1949,8 @@ class LambdaProvider(Provider):
                 if error_type:
                     report += f"\tError Type: {error_type}"
             lines.append((end_ms, report))
-            outcome.log_text = "\n".join(line for _, line in lines) + "\n"
+            # (a LogType Tail's text starts at the invocation's lines: AWS leaves the INIT_START line out)
+            outcome.log_text = "\n".join(line for _, line in lines if not line.startswith("INIT_START ")) + "\n"
             if span is not tracing.NO_SPAN:
                 _note_outcome(span, spec, outcome)
 
@@ -2312,9 +2315,11 @@ class LambdaProvider(Provider):
             event["queryStringParameters"] = params
         if body:
             event["body"] = body_text
+        request_id = event["requestContext"]["requestId"]  # the invocation's, answered as x-amzn-RequestId (AWS)
         try:
             result = await self.invoke_function(account, region, name, orjson.dumps(event),
-                                                qualifier=None if qualifier == "$LATEST" else qualifier)
+                                                qualifier=None if qualifier == "$LATEST" else qualifier,
+                                                request_id=request_id)
         except AwsError as e:
             if e.code == "ResourceNotFoundException" and qualifier != "$LATEST":
                 # the URL of a deleted alias stays, but the alias's permissions went with it: AWS
@@ -2324,8 +2329,11 @@ class LambdaProvider(Provider):
             status = 429 if e.code == "TooManyRequestsException" else 502
             return HttpResponse(status, [("content-type", "application/json")], orjson.dumps({"Message": e.message}))
         if result.function_error:  # AWS answers a plain text body here
-            return HttpResponse(502, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error")
-        return _url_response(result.payload)
+            response = HttpResponse(502, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error")
+        else:
+            response = _url_response(result.payload)
+        response.headers.append(("x-amzn-RequestId", request_id))
+        return response
 
 
 def _note_outcome(span, spec: FunctionSpec, outcome: Outcome) -> None:
