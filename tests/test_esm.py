@@ -78,8 +78,11 @@ def test_sqs_messages_reach_the_function_in_batches(lam, sqs, unique_name):
     record = records[0]
     assert (record["eventSource"], record["eventSourceARN"], record["awsRegion"]) == ("aws:sqs", arn, "us-east-1")
     assert record["messageAttributes"]["n"]["dataType"] == "Number"
+    assert len(record["md5OfMessageAttributes"]) == 32  # the attributes' digest, as SQS answers it
     assert {"ApproximateReceiveCount", "SentTimestamp", "SenderId"} <= set(record["attributes"])
     assert wait_state(lam, mapping["UUID"], "Enabled") == "Enabled"
+    # AWS shows no LastProcessingResult for an SQS queue's mapping
+    assert "LastProcessingResult" not in lam.get_event_source_mapping(UUID=mapping["UUID"])
     time.sleep(0.3)
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
@@ -133,6 +136,7 @@ def test_disable_and_enable_state_transitions(lam, sqs, unique_name):
     function = forwarder(lam, unique_name("fn"), sink)
     url, arn = make_queue(sqs, unique_name("src"))
     created = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function, Enabled=False)
+    assert created["State"] == "Disabled"  # at once, as AWS answers it
     # AWS words a user's change of an SQS mapping USER_INITIATED (a stream's: "User action")
     assert created["StateTransitionReason"] == "USER_INITIATED"
     mapping_id = created["UUID"]
@@ -166,13 +170,25 @@ def test_mapping_errors(lam, sqs, unique_name):
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function, BatchSize=50)
     assert info.value.response["Error"]["Message"] == \
         "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
-    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function)
+    for pattern in ("simple string", json.dumps({"eventSource": "aws:sqs"}), json.dumps({"body": []})):
+        with pytest.raises(ClientError) as info:
+            lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function,
+                                            FilterCriteria={"Filters": [{"Pattern": pattern}]})
+        assert info.value.response["Error"] == {"Code": "InvalidParameterValueException",
+                                                "Message": "Invalid filter pattern definition."}
+    first = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function)
     with pytest.raises(ClientError) as info:
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function)
-    assert info.value.response["Error"]["Code"] == "ResourceConflictException"
+    assert info.value.response["Error"] == {
+        "Code": "ResourceConflictException",
+        "Message": f'An event source mapping with SQS arn (" {arn} ") and function (" {function.split(":")[6]} ") '
+                   f'already exists. Please update or delete the existing mapping with UUID {first["UUID"]}'}
     with pytest.raises(ClientError) as info:
         lam.create_event_source_mapping(EventSourceArn=arn + "-missing", FunctionName=function)
-    assert info.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert info.value.response["Error"] == {
+        "Code": "InvalidParameterValueException",
+        "Message": "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
+                   "SQS Error Message: The specified queue does not exist."}
     mappings = lam.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]
     assert [m["EventSourceArn"] for m in mappings] == [arn]
 

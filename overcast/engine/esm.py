@@ -93,7 +93,10 @@ class Pollers:
             self.stop(mapping_id)
 
     def _note(self, mapping_id: str, result: str) -> None:
+        """LastProcessingResult, which AWS shows for stream mappings only (never for an SQS queue's)."""
         found = self.store.get(mapping_id)
+        if found is not None and ":sqs:" in found[0]["EventSourceArn"]:
+            return
         if found is not None and found[0].get("LastProcessingResult") != result:
             doc, account, region = found
             doc["LastProcessingResult"] = result
@@ -223,10 +226,13 @@ class Pollers:
             if value.get("BinaryValue") is not None:
                 out["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
             message_attributes[name] = out
-        return {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"], "attributes": attributes, "messageAttributes": message_attributes,
-                "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn,
-                "awsRegion": region}
+        record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                  "body": message["Body"], "attributes": attributes, "messageAttributes": message_attributes,
+                  "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn,
+                  "awsRegion": region}
+        if message.get("MD5OfMessageAttributes"):  # a message with attributes: their digest too, as AWS sends it
+            record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+        return record
 
     # -- streams: DynamoDB Streams and Kinesis --------------------------------------------------
 

@@ -150,8 +150,9 @@ class EventSourceMappings:
         for item in (criteria or {}).get("Filters") or []:
             try:
                 compile_pattern(item.get("Pattern") or "{}")
-            except PatternError as e:
-                raise _invalid(f"Invalid filter pattern definition. {e.reason}") from None
+            except PatternError:
+                # AWS's message says no more than this, whatever is wrong with the pattern
+                raise _invalid("Invalid filter pattern definition.") from None
 
     def _settle(self, doc: dict, kind: str) -> None:
         batch = doc["BatchSize"]
@@ -213,6 +214,11 @@ class EventSourceMappings:
         function_arn = self._function_arn(ctx, params.get("FunctionName") or "", missing="Function does not exist")
         for existing in self.store.list(ctx.account, ctx.region):
             if existing["EventSourceArn"] == source and existing["FunctionArn"] == function_arn:
+                if kind == "sqs":  # AWS words it otherwise for a queue
+                    raise AwsError("ResourceConflictException",
+                                   f"An event source mapping with SQS arn (\" {source} \") and function "
+                                   f"(\" {function_arn.split(':')[6]} \") already exists. Please update or delete the "
+                                   f"existing mapping with UUID {existing['UUID']}", 409, Type="User")
                 raise AwsError("ResourceConflictException",
                                f"The event source arn (\" {source} \") and function (\" {function_arn.split(':')[6]} \") "
                                f"provided mapping already exists. Please update or delete the existing mapping with "
@@ -261,6 +267,8 @@ class EventSourceMappings:
         await self.pollers.prime(stored)
         if enabled:
             self._changed(stored["UUID"], True)
+        else:  # AWS answers a mapping created disabled as Disabled at once
+            doc["State"] = "Disabled"
         return self._out(doc)
 
     async def _check_source(self, ctx, kind: str, source: str, function_arn: str = "") -> None:
@@ -285,7 +293,7 @@ class EventSourceMappings:
             if queue is None:
                 raise _invalid("Error occurred while ReceiveMessage. SQS Error Code: "
                                "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does "
-                               "not exist for this wsdl version.")
+                               "not exist.")
             if function_arn:
                 account, region, name, qualifier = self.lam._parse_name(ctx.account, ctx.region, function_arn)
                 timeout = self.lam._resolve(account, region, name, qualifier)[0].get("Timeout", 3)
