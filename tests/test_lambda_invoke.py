@@ -378,6 +378,12 @@ def test_function_url_invokes_with_payload_2_0(lam, endpoint, unique_name):
         body = json.loads(response.read())
     assert body == {"method": "POST", "path": "/some/path", "query": {"a": "1"}, "body": "hi", "version": "2.0"}
     assert lam.get_function_url_config(FunctionName=name)["AuthType"] == "NONE"
+    # a body of a binary media type comes base64-encoded, even when it is ASCII (AWS)
+    form = b'\r\n--b0\r\nContent-Disposition: form-data; name="f"\r\n\r\nvalue\r\n--b0--\r\n'
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=form, method="POST",
+                                     headers={"Host": host, "Content-Type": "multipart/form-data; boundary=b0"})
+    with urllib.request.urlopen(request) as response:
+        assert base64.b64decode(json.loads(response.read())["body"]) == form
 
 
 def test_unzipped_code_keeps_file_modes(lam, unique_name):

@@ -2286,6 +2286,10 @@ class LambdaProvider(Provider):
             body_text, is_b64 = body.decode("utf-8"), False
         except UnicodeDecodeError:
             body_text, is_b64 = base64.b64encode(body).decode(), True
+        if not is_b64 and not _textual(request.headers.get("content-type")):
+            # a body of a binary media type (multipart/form-data, images, ...) comes base64-encoded,
+            # as AWS delivers it, even when its bytes happen to be UTF-8
+            body_text, is_b64 = base64.b64encode(body).decode(), True
         headers = {k: v for k, v in request.headers.items() if k != "cookie"}
         event = {
             "version": "2.0",
@@ -2390,6 +2394,16 @@ def _cors_headers(cors: dict, origin: str, preflight: bool) -> list[tuple[str, s
         if cors.get("MaxAge") is not None:
             headers.append(("access-control-max-age", str(cors["MaxAge"])))
     return headers
+
+
+def _textual(content_type: str | None) -> bool:
+    """Whether a function URL passes a body of this media type as text (else base64): text/*,
+    JSON, XML, JavaScript and URL-encoded forms; a body without a Content-Type as well."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return (media.startswith("text/") or media.endswith(("/json", "+json", "/xml", "+xml", "/javascript"))
+            or media == "application/x-www-form-urlencoded")
 
 
 def _url_response(payload: bytes) -> HttpResponse:
