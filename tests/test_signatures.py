@@ -490,6 +490,12 @@ def test_function_sdk_calls_verify_with_role_credentials(verifying):
     payload = json.loads(result["Payload"].read())
     assert "FunctionError" not in result, payload
     assert payload == "arn:aws:sts::000000000000:assumed-role/fn-role/signed-fn"
+    # a one-character function name is too short for a session name: AWS's "<name>@lambda_function"
+    lam.create_function(FunctionName="k", Runtime=f"python{sys.version_info[0]}.{sys.version_info[1]}",
+                        Role="arn:aws:iam::000000000000:role/fn-role", Handler="handler.handler",
+                        Code={"ZipFile": code.getvalue()})
+    assert json.loads(lam.invoke(FunctionName="k")["Payload"].read()) == \
+        "arn:aws:sts::000000000000:assumed-role/fn-role/k@lambda_function"
     # a path with percent-encoded characters (the ARN's colons): signed double-encoded, as every
     # service but S3 does
     arn = lam.get_function(FunctionName="signed-fn")["Configuration"]["FunctionArn"]

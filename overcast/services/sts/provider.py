@@ -315,7 +315,9 @@ class StsProvider(Provider):
         found = self._function_credentials.get(key)
         if found is not None and found["Expiration"].timestamp() - time.time() > 1800:
             return found
-        session_name = function_name[:64].ljust(2, "_")
+        # a one-character name is shorter than a session name may be: AWS names the session
+        # "<name>@lambda_function" then
+        session_name = function_name[:64] if len(function_name) > 1 else f"{function_name}@lambda_function"
         try:
             output = await self._assume(None, {"RoleArn": role_arn, "DurationSeconds": 43200}, session_name)
         except AwsError:  # the role allows shorter sessions
