@@ -14,7 +14,8 @@ directory on PYTHONPATH): it points the URLs LocalStack's tests build themselves
   overcast's IP address is `{apiId}.execute-api.127.0.0.1` (no DNS name): it resolves to that IP
   address, and overcast serves the host form whatever follows `execute-api.` (docs/apigateway.md).
   Some S3 tests build virtual-hosted URLs the same way (`<bucket>.s3[.<region>].<LOCALSTACK_HOST>`),
-  which overcast serves whatever follows `s3.` (docs/s3.md): they resolve to overcast too.
+  which overcast serves whatever follows `s3.` (docs/s3.md): they resolve to overcast too. So do
+  function URLs built the same way (`<id>.lambda-url.<region>.<LOCALSTACK_HOST>`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def _resolve_domain_locally(overcast_host: str) -> None:
         name = host.decode() if isinstance(host, bytes) else host
         if isinstance(name, str) and (name == DOMAIN or name.endswith("." + DOMAIN)):
             host = "127.0.0.1"
-        elif isinstance(name, str) and (name.endswith(execute_api) or _s3_virtual_host(name, overcast_host)):
+        elif isinstance(name, str) and (name.endswith(execute_api) or _s3_virtual_host(name, overcast_host)
+                                        or (".lambda-url." in name and name.endswith("." + overcast_host))):
             host = overcast_host
         return original(host, *args, **kwargs)
 

@@ -554,6 +554,15 @@ def test_function_url_of_a_deleted_alias_answers_403(lam, endpoint, unique_name)
     assert json.loads(e.value.read())["Message"].startswith("Forbidden. For troubleshooting Function URL authorization")
 
 
+def test_function_url_no_function_has_answers_403(endpoint):
+    port = endpoint.rsplit(":", 1)[1]
+    host = "0123456789abcdefghijklmnopqrstuv.lambda-url.us-east-1.localhost.localstack.cloud"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": host}))
+    assert e.value.code == 403 and e.value.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert e.value.headers["Content-Type"] == "application/json" and e.value.read() == b'{"Message":null}'
+
+
 def test_update_function_url_config_names_a_streaming_invoke_mode_it_keeps(lam, unique_name):
     name = unique_name("url")
     create_python(lam, name)

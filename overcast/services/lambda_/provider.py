@@ -2243,8 +2243,9 @@ class LambdaProvider(Provider):
     async def _invoke_url(self, request: HttpRequest) -> HttpResponse:
         url_id = request.host.split(".", 1)[0]
         found = self.store.url_by_id(url_id)
-        if found is None:
-            return HttpResponse(404, [("content-type", "application/json")], b'{"Message":"Not Found"}')
+        if found is None:  # AWS's answer for a URL no function has
+            return HttpResponse(403, [("content-type", "application/json"),
+                                      ("x-amzn-ErrorType", "AccessDeniedException")], b'{"Message":null}')
         account, region, name, qualifier, config = found
         cors = config.get("Cors") or {}
         origin = request.headers.get("origin")
