@@ -7,6 +7,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import make_client
 from lambda_functions import zip_files
 
 
@@ -79,3 +80,18 @@ def test_errors_are_aws_errors(lam, unique_name):
                                          Action="lambda:InvokeFunction", Principal="*")
     assert _error(e) == ("ValidationException", 400)
     assert lam.get_layer_version_policy(LayerName=name, VersionNumber=number)["RevisionId"] == first["RevisionId"]
+
+
+def test_another_account_reads_a_layer_version_by_its_layer_arn(lam, endpoint, unique_name):
+    # GetLayerVersion takes the layer's ARN as LayerName: the ARN's account and region, as
+    # GetLayerVersionByArn reads them (another account's client here: access key = account id)
+    name, number, arn = _layer(lam, unique_name)
+    lam.add_layer_version_permission(LayerName=name, VersionNumber=number, StatementId="xaccount",
+                                     Action="lambda:GetLayerVersion", Principal="111122223333")
+    other = make_client(endpoint, "lambda", access_key="111122223333")
+    layer_arn = arn.rsplit(":", 1)[0]
+    assert other.get_layer_version(LayerName=layer_arn, VersionNumber=number)["LayerVersionArn"] == arn
+    assert other.get_layer_version_by_arn(Arn=arn)["LayerVersionArn"] == arn
+    with pytest.raises(ClientError) as e:
+        other.get_layer_version(LayerName=layer_arn, VersionNumber=number + 1)
+    assert _error(e) == ("ResourceNotFoundException", 404)

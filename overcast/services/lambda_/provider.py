@@ -1436,7 +1436,16 @@ class LambdaProvider(Provider):
         return layer
 
     def get_layer_version(self, ctx, params):
-        name = params["LayerName"].split(":layer:", 1)[-1]
+        layer_name = params["LayerName"]
+        m = re.match(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+)$", layer_name)
+        if m:  # a layer's ARN names its account and region (another account's layer too, as ByArn reads it)
+            _check_layer_number(params["VersionNumber"])
+            layer = self.store.get_layer_version(m.group(2), m.group(1), m.group(3), int(params["VersionNumber"]))
+            if layer is None:
+                raise AwsError("ResourceNotFoundException", "The resource you requested does not exist.", 404,
+                               Type="User")
+            return _public(layer)
+        name = layer_name.split(":layer:", 1)[-1]
         return _public(self._layer_version(ctx, name, params["VersionNumber"]))
 
     def get_layer_version_by_arn(self, ctx, params):
