@@ -42,10 +42,7 @@ ALIASES = {"lambda_": "lambda", "eventbridge": "events", "apigatewayv2-execute-a
 # 000000000002/test2, localstack/testing/config.py) and expect AWS's refusals of bad signatures
 # (SignatureDoesNotMatch, expired presigned URLs): overcast verifies signatures for them, with those
 # keys registered, as a user would turn it on (docs/security.md)
-# LocalStack's Lambda retry tests time an Event invocation's retries with a 5 s base delay when not
-# on AWS (they set LocalStack's LAMBDA_RETRY_BASE_DELAY_SECONDS=5; AWS's is about a minute): overcast's
-# OVERCAST_LAMBDA_RETRY_DELAY is that base delay (docs/lambda.md), set to 5 s for them
-LOCALSTACK_OVERCAST_ENV = {"OVERCAST_FIREHOSE_MAX_BUFFER_SECONDS": "1", "OVERCAST_LAMBDA_RETRY_DELAY": "5",
+LOCALSTACK_OVERCAST_ENV = {"OVERCAST_FIREHOSE_MAX_BUFFER_SECONDS": "1",
                            "OVERCAST_ALLOWED_HOSTS": "*.execute-api.127.0.0.1,*.127.0.0.1",
                            "OVERCAST_VERIFY_SIGNATURES": "1", "OVERCAST_CREDENTIALS": "test:test,000000000002:test2"}
 
