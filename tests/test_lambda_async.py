@@ -160,22 +160,23 @@ def test_event_invoke_payload_over_1mb_answers_too_large(lam, unique_name):
 def test_queued_events_survive_a_restart(tmp_path, unique_name):
     data_dir = str(tmp_path / "data")
     env = {"OVERCAST_LAMBDA_RETRY_DELAY": "0.1", "OVERCAST_LAMBDA_CONCURRENCY": "10"}
-    first = OvercastProcess(data_dir=data_dir, env=env)
+    # one Event invocation at a time: while the first sleeps, the others wait in the queue
+    first = OvercastProcess(data_dir=data_dir, env={**env, "OVERCAST_LAMBDA_ASYNC_CONCURRENCY": "1"})
     lam = make_client(first.endpoint, "lambda")
     sqs = make_client(first.endpoint, "sqs")
     url, arn = queue(sqs, "survivors")
     name = unique_name("fn")
-    create_python(lam, name, FLAKY)
+    create_python(lam, name, "import time\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n"
+                             "    return event\n")
     lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn}})
-    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)  # hold the events queued
     for i in range(3):
-        assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"i": i}))["StatusCode"] == 202
+        payload = json.dumps({"i": i, "sleep": 3 if i == 0 else 0})
+        assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=payload)["StatusCode"] == 202
     first.stop(kill=True)
     second = OvercastProcess(data_dir=data_dir, env=env)
     try:
         lam = make_client(second.endpoint, "lambda")
         sqs = make_client(second.endpoint, "sqs")
-        lam.delete_function_concurrency(FunctionName=name)  # the events were resumed at start-up, throttled
         messages = receive(sqs, sqs.get_queue_url(QueueName="survivors")["QueueUrl"], count=3, timeout=15)
         assert sorted(json.loads(m["Body"])["requestPayload"]["i"] for m in messages) == [0, 1, 2]
     finally:
@@ -295,3 +296,28 @@ def test_a_sandbox_used_within_each_idle_timeout_is_kept(lam, unique_name):
         pids.add(json.loads(lam.invoke(FunctionName=name)["Payload"].read()))
         time.sleep(0.6)
     assert len(pids) == 1
+
+
+def test_a_retry_due_after_the_maximum_age_fails_the_event_at_once(tmp_path, unique_name):
+    # AWS does not wait for a retry that would come after MaximumEventAgeInSeconds: the event goes
+    # to OnFailure at once, condition EventAgeExceeded, with the attempt's outcome (here the first
+    # retry is due in 120 s, the event's maximum age is 60 s)
+    process = OvercastProcess(data_dir=str(tmp_path / "data"), env={"OVERCAST_LAMBDA_RETRY_DELAY": "120"})
+    try:
+        lam, sqs = make_client(process.endpoint, "lambda"), make_client(process.endpoint, "sqs")
+        url, arn = queue(sqs, unique_name("age"))
+        name = unique_name("fn")
+        create_python(lam, name, FLAKY)
+        lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=2, MaximumEventAgeInSeconds=60,
+                                             DestinationConfig={"OnFailure": {"Destination": arn}})
+        started = time.time()
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fail": True}))
+        [message] = receive(sqs, url, timeout=20)
+        assert time.time() - started < 20
+        record = json.loads(message["Body"])
+        assert record["requestContext"]["condition"] == "EventAgeExceeded"
+        assert record["requestContext"]["approximateInvokeCount"] == 1
+        assert record["responseContext"]["functionError"] == "Unhandled"
+        assert record["responsePayload"]["errorMessage"] == "failing on purpose"
+    finally:
+        process.stop()

@@ -2156,9 +2156,14 @@ class LambdaProvider(Provider):
             return
         if attempts <= max_retries:
             delay = self.retry_delay * (2 ** (attempts - 1))
-            if time.time() + delay - received > max_age:
-                delay = max(0.0, received + max_age - time.time()) + 0.001
-            self._requeue(event_id, attempts, time.time() + delay)
+            if time.time() + delay - received <= max_age:
+                self._requeue(event_id, attempts, time.time() + delay)
+                return
+            # the next retry would come after the event's maximum age: AWS does not wait for it,
+            # the event fails now (EventAgeExceeded, with this attempt's outcome)
+            await self._fail_event(account, region, name, config, version, event_config, request_id, payload,
+                                   attempts, outcome, "EventAgeExceeded")
+            self.store.finish(event_id, self._node)
             return
         await self._fail_event(account, region, name, config, version, event_config, request_id, payload, attempts,
                                outcome, "RetriesExhausted")
