@@ -613,7 +613,22 @@ def test_init_error_logs_init_report_with_error_type(lam, unique_name):
     assert "INIT_REPORT Init Duration: " in text
     assert "\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError" in text
     report = [line for line in text.splitlines() if line.startswith("REPORT")][0]
-    assert report.endswith("\tStatus: error\tError Type: Runtime.ImportModuleError")
+    assert report.endswith("\tStatus: error\tError Type: Runtime.ImportModuleError\t")
+
+
+def test_log_events_are_lines_with_their_newline(client, lam, unique_name):
+    # as AWS delivers them: each event ends with its newline, an empty line printed is no event, a
+    # carriage return stays inside its line, and REPORT ends with a tab
+    name = unique_name("fn")
+    create_python(lam, name, "def handler(event, context):\n    print(event['body'])\n")
+    out, _ = invoke(lam, name, {"body": "\nmulti\nline\nanother\rline\n"})
+    request_id = out["ResponseMetadata"]["RequestId"]
+    events = client("logs").filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    messages = [e["message"] for e in events if not e["message"].startswith("INIT_START")]
+    assert messages[:5] == [f"START RequestId: {request_id} Version: $LATEST\n", "multi\n", "line\n",
+                            "another\rline\n", f"END RequestId: {request_id}\n"]
+    assert messages[5].startswith(f"REPORT RequestId: {request_id}\t") and messages[5].endswith(" ms\t\n")
+    assert len(messages) == 6
 
 
 def test_logs_of_an_invocation_are_readable_right_after_its_answer(client, lam, unique_name):

@@ -247,13 +247,15 @@ def test_lambda_writes_start_end_report_to_its_log_group(client, logs, unique_na
     assert stream["logStreamName"].startswith(time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()))
     messages = [e["message"] for e in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"],
                                                           startFromHead=True)["events"]]
-    assert f"START RequestId: {first} Version: $LATEST" in messages
-    assert "hello from the function" in messages
-    assert f"END RequestId: {second}" in messages
+    # each event a line with its newline, as AWS delivers them
+    assert f"START RequestId: {first} Version: $LATEST\n" in messages
+    assert "hello from the function\n" in messages
+    assert f"END RequestId: {second}\n" in messages
     reports = [m for m in messages if m.startswith("REPORT")]
     assert len(reports) == 2
     assert "Init Duration: " in reports[0] and "Init Duration" not in reports[1]
-    parts = dict(p.split(": ", 1) for p in reports[1].split("\t")[1:])
+    assert reports[1].endswith("\t\n")  # (AWS's REPORT line ends with a tab)
+    parts = dict(p.split(": ", 1) for p in reports[1].rstrip("\t\n").split("\t")[1:])
     assert parts["Memory Size"] == "128 MB"
     assert float(parts["Duration"].split()[0]) > 0
     assert int(parts["Billed Duration"].split()[0]) >= 1
@@ -266,7 +268,7 @@ def test_cli_reads_lambda_logs(aws_cli, client, unique_name):
     lam.invoke(FunctionName=name)
     out = aws_cli("logs", "filter-log-events", "--log-group-name", f"/aws/lambda/{name}", "--filter-pattern",
                   '"cli can see me"')
-    assert [e["message"] for e in out["events"]] == ["cli can see me"]
+    assert [e["message"] for e in out["events"]] == ["cli can see me\n"]
     assert json.dumps(out)
 
 

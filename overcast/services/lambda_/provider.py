@@ -1926,25 +1926,27 @@ class LambdaProvider(Provider):
                     later: bool) -> None:
         """The invocation's START/END/REPORT lines and what the function printed, to CloudWatch
         Logs; outcome.log_text and the span's notes once the REPORT line is complete (`later`: when
-        the lines are written, after the caller's answer)."""
+        the lines are written, after the caller's answer). Each event is a line with its newline,
+        as AWS delivers them (an empty line printed is no event; REPORT ends with a tab)."""
         end_ms = int(time.time() * 1000)
         start_ms = int(started * 1000)
         lines: list[tuple[int, str]] = []
         if outcome.init_ms is not None:
-            lines.append((start_ms, f"INIT_START Runtime Version: {spec.runtime}.overcast"))
+            lines.append((start_ms, f"INIT_START Runtime Version: {spec.runtime}.overcast\n"))
+        printed = [(end_ms, f"{line}\n") for line in outcome.lines if line]
         error_type = ""
         if outcome.init_failed:
-            lines += [(end_ms, line) for line in outcome.lines]
+            lines += printed
             try:
                 error_type = orjson.loads(outcome.payload).get("errorType") or ""
             except (orjson.JSONDecodeError, AttributeError):
                 error_type = ""
             lines.append((end_ms, f"INIT_REPORT Init Duration: {outcome.init_ms:.2f} ms\tPhase: init\tStatus: error"
-                                  + (f"\tError Type: {error_type}" if error_type else "")))
-        lines.append((start_ms, f"START RequestId: {request_id} Version: {spec.version}"))
+                                  + (f"\tError Type: {error_type}" if error_type else "") + "\n"))
+        lines.append((start_ms, f"START RequestId: {request_id} Version: {spec.version}\n"))
         if not outcome.init_failed:
-            lines += [(end_ms, line) for line in outcome.lines]
-        lines.append((end_ms, f"END RequestId: {request_id}"))
+            lines += printed
+        lines.append((end_ms, f"END RequestId: {request_id}\n"))
 
         def complete() -> None:
             outcome.measure_memory()
@@ -1957,9 +1959,9 @@ class LambdaProvider(Provider):
                 report += "\tStatus: timeout" if b'"Sandbox.Timedout"' in outcome.payload else "\tStatus: error"
                 if error_type:
                     report += f"\tError Type: {error_type}"
-            lines.append((end_ms, report))
+            lines.append((end_ms, report + "\t\n"))
             # (a LogType Tail's text starts at the invocation's lines: AWS leaves the INIT_START line out)
-            outcome.log_text = "\n".join(line for _, line in lines if not line.startswith("INIT_START ")) + "\n"
+            outcome.log_text = "".join(line for _, line in lines if not line.startswith("INIT_START "))
             if span is not tracing.NO_SPAN:
                 _note_outcome(span, spec, outcome)
 
