@@ -744,3 +744,22 @@ def test_a_runtime_started_ahead_of_need_gives_the_function_what_a_fresh_start_w
     # the server's child (as a runtime it spawns), in a session of its own, one thread
     assert ahead["session_leader"] is True and ahead["threads"] == ["1", 1, True]
     assert ahead["signal_main_from_a_thread"] == "ok"  # the C library's thread id is the spare's own
+
+
+@pytest.mark.parametrize("runtime", ["python3.11", "nodejs20.x"])
+def test_exec_wrapper_starts_the_runtime(lam, unique_name, runtime):
+    # AWS_LAMBDA_EXEC_WRAPPER: a script that runs the runtime's command (its arguments), named by its
+    # path under /var/task as on AWS
+    if runtime.startswith("nodejs") and shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    name = unique_name("fn")
+    wrapper = "#!/bin/bash\nexport WRAPPER_VAR=wrapped\nexec \"$@\"\n"
+    handler = ("import os\ndef handler(event, context):\n    return os.environ.get('WRAPPER_VAR')\n"
+               if runtime.startswith("python") else
+               "exports.handler = async () => process.env.WRAPPER_VAR;\n")
+    module = "app.py" if runtime.startswith("python") else "app.js"
+    code = zip_files({module: handler, "wrapper.sh": wrapper}, modes={"wrapper.sh": 0o755})
+    lam.create_function(FunctionName=name, Runtime=runtime, Role=ROLE, Handler="app.handler", Code={"ZipFile": code},
+                        Environment={"Variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrapper.sh"}})
+    out, body = invoke(lam, name)
+    assert "FunctionError" not in out and body == "wrapped"

@@ -108,12 +108,12 @@ class Isolation:
             for name in files:
                 os.lchown(os.path.join(directory, name), uid, uid)
 
-    async def usable(self, argv: list[str]) -> bool:
+    async def usable(self, argv: list[str], wrapped: bool = False) -> bool:
         """Whether a sandbox user can start this runtime (its files must be readable by other
         users: an interpreter under /root may not be). Probed once per runtime command by running
         it as a sandbox uid (the usual runtimes' probes start with the server, `start_probes`, off
         the cold-start path); when it cannot, its sandboxes run as root and the log says why."""
-        return await _usable_future(self.setpriv, argv)
+        return await _usable_future(self.setpriv, argv, wrapped)
 
     def close(self) -> None:
         """Remove the functions' directories: by a detached `rm -rf` that outlives the server, so
@@ -140,12 +140,14 @@ def start_probes() -> None:
             _usable_future(setpriv, argv)
 
 
-def _usable_future(setpriv: str, argv: list[str]) -> asyncio.Future:
+def _usable_future(setpriv: str, argv: list[str], wrapped: bool = False) -> asyncio.Future:
     probe = _probe(argv)
     if probe is None:  # provided.*: the function's own bootstrap, in its own directory
         done = asyncio.get_running_loop().create_future()
         done.set_result(True)
         return done
+    if wrapped:  # started by a wrapper script (AWS_LAMBDA_EXEC_WRAPPER): the user's own exec must reach it
+        probe = ["/bin/sh", "-c", 'exec "$@"', "sh", *probe]
     key = " ".join(probe)
     known = _usable.get(key)
     if known is None or known.get_loop() is not asyncio.get_running_loop():

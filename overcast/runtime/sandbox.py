@@ -32,6 +32,7 @@ _INIT_ERROR = "/2018-06-01/runtime/init/error"
 _RESTORE_NEXT = "/2018-06-01/runtime/restore/next"
 _RESTORE_ERROR = "/2018-06-01/runtime/restore/error"
 LOG_BUDGET = 1024 * 1024  # bytes of log lines kept per invocation (older lines are dropped)
+TASK_ROOT = "/var/task"  # where AWS puts a function's code (LAMBDA_TASK_ROOT)
 MB = 1024 * 1024
 MAX_LINE = 256 * 1024  # CloudWatch Logs' largest event
 INIT_TIMEOUT = 10  # seconds AWS gives the init phase (or the function timeout, if longer)
@@ -250,7 +251,7 @@ class Sandbox:
         try:
             self.process = await start_process(
                 [*self._limit_prefix(), *self.spec.opt_mount, *_DIE_WITH_PARENT, *self.spec.user_options,
-                 *(["--"] if _DIE_WITH_PARENT else []), *self.spec.interpreter],
+                 *(["--"] if _DIE_WITH_PARENT else []), *self._wrapper(), *self.spec.interpreter],
                 self.spec.code_dir, self._environment(), write_fd)
         except OSError as e:
             os.close(read_fd)
@@ -266,6 +267,19 @@ class Sandbox:
         self._set_memory_limit()
         self._exit_task = loop.create_task(self._watch_exit())
         return await self._initialised(begin)
+
+    def _wrapper(self) -> list[str]:
+        """AWS_LAMBDA_EXEC_WRAPPER: a script that starts the runtime (its command as arguments),
+        as AWS runs it. Its path names /var/task or /opt as on AWS: the function's code directory
+        (LAMBDA_TASK_ROOT) and its layers' directory where the sandbox has no /opt of its own."""
+        wrapper = self.spec.environment.get("AWS_LAMBDA_EXEC_WRAPPER")
+        if not wrapper:
+            return []
+        if wrapper == TASK_ROOT or wrapper.startswith(TASK_ROOT + "/"):
+            wrapper = self.spec.code_dir + wrapper[len(TASK_ROOT):]
+        elif (wrapper == OPT or wrapper.startswith(OPT + "/")) and self.spec.opt_dir and not self.spec.opt_mount:
+            wrapper = self.spec.opt_dir + wrapper[len(OPT):]
+        return [wrapper]
 
     def _handover(self, spare) -> dict:
         """What a spare needs to become this function's runtime (overcast/runtime/spare_runtime.py)."""

@@ -413,8 +413,8 @@ class Spares:
         argv = spec.interpreter
         if len(argv) != 4 or argv[1:3] != ["-m", "awslambdaric"] or spec.opt_mount:
             return False
-        if any(name.startswith(_AT_START) for name in spec.environment):
-            return False
+        if any(name.startswith(_AT_START) for name in spec.environment) or "AWS_LAMBDA_EXEC_WRAPPER" in spec.environment:
+            return False  # (a wrapper script starts the runtime itself: a fresh start)
         for directory in (spec.code_dir, os.path.join(spec.code_dir, "lib"),
                           os.path.join(spec.opt_dir, "lib") if spec.opt_dir else None):
             if directory and _has_libraries(directory):

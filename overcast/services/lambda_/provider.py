@@ -1712,7 +1712,8 @@ class LambdaProvider(Provider):
             # a custom runtime's bootstrap from a layer: AWS looks in the code, then at /opt/bootstrap
             argv = [os.path.join(layer_files.OPT if opt_mount else opt_dir, "bootstrap")]
         user_options, tmp_dir, sandbox_uid = [], None, None
-        if uid is not None and await isolation.usable(argv):
+        wrapped = "AWS_LAMBDA_EXEC_WRAPPER" in ((config.get("Environment") or {}).get("Variables") or {})
+        if uid is not None and await isolation.usable(argv, wrapped):
             user_options, tmp_dir, sandbox_uid = isolation.command(uid), os.path.join(isolation.home(uid), "tmp"), uid
         node_modules = None
         if runtime.startswith("nodejs"):
