@@ -92,6 +92,9 @@ def test_invoke_context_carries_request_id_memory_and_arn(lam, echo):
     assert body["invoked_arn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{echo}"
     assert 0 < body["remaining_ms"] <= 3000
     assert body["log_group"] == f"/aws/lambda/{echo}"
+    # invoked as name:$LATEST, the function sees that ARN, qualified (AWS)
+    _, body = invoke(lam, echo, Qualifier="$LATEST")
+    assert body["invoked_arn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{echo}:$LATEST"
 
 
 def test_invoke_passes_client_context(lam, echo):

@@ -1796,6 +1796,8 @@ class LambdaProvider(Provider):
                 raise AwsError("InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.",
                                400, Type="User") from None
         config, version, alias, reserved, reserved_total = self._resolve_for_invoke(account, region, name, qualifier)
+        if qualifier == "$LATEST":  # invoked as name:$LATEST: the function sees that ARN, qualified, as on AWS
+            alias = "$LATEST"
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, None, version, request_id)
         if invocation_type == "Event":
