@@ -247,6 +247,25 @@ def test_stream_failure_retries_then_on_failure_destination(lam, sqs, ddb, uniqu
     assert record["requestContext"]["approximateInvokeCount"] == 2
     info = record["DDBStreamBatchInfo"]
     assert (info["streamArn"], info["batchSize"]) == (stream, 1)
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+
+
+def test_stream_item_failures_exhausted_name_no_function_error(lam, sqs, ddb, unique_name):
+    # the function answered (an invalid item failure: the whole batch fails), so AWS's OnFailure
+    # record says functionError null, not Unhandled
+    function = forwarder(lam, unique_name("fn"), make_queue(sqs, unique_name("sink"))[0],
+                         code="def handler(event, context):\n    return {'batchItemFailures': [{'itemIdentifier': None}]}\n")
+    failures_url, failures_arn = make_queue(sqs, unique_name("onfail"))
+    table = unique_name("tbl")
+    stream = stream_table(ddb, table)
+    lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, StartingPosition="TRIM_HORIZON",
+                                    MaximumRetryAttempts=1, FunctionResponseTypes=["ReportBatchItemFailures"],
+                                    DestinationConfig={"OnFailure": {"Destination": failures_arn}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "x"}})
+    record = json.loads(receive(sqs, failures_url, timeout=15)[0]["Body"])
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": None}
 
 
 def test_mapping_survives_restart(tmp_path, unique_name):

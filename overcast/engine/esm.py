@@ -445,6 +445,7 @@ class Pollers:
                         window["window"]["state"] = answered
             except AwsError as e:
                 error, payload = e.code, b""
+            last_error = error  # (the function's error, None when it answered: named in an OnFailure record)
             if error is None:
                 failed = _item_failures(payload) if report_failures else set()
                 if failed is None:
@@ -463,7 +464,8 @@ class Pollers:
             self._note(doc["UUID"], "PROBLEM: Function call failed")
             attempts += 1
             if max_retries != -1 and attempts > max_retries:
-                await self._on_failure(doc, source, shard, pending[0], "RetryAttemptsExhausted", attempts)
+                await self._on_failure(doc, source, shard, pending[0], "RetryAttemptsExhausted", attempts,
+                                       function_error=last_error)
                 pending.pop(0)
                 position, attempts = end, 0
                 continue
@@ -473,7 +475,11 @@ class Pollers:
             await asyncio.sleep(min(0.05 * 2 ** min(attempts, 7), 5.0))  # back-off between retries, not a poll
         return position
 
-    async def _on_failure(self, doc, source, shard, records: list[dict], condition: str, attempts: int) -> None:
+    async def _on_failure(self, doc, source, shard, records: list[dict], condition: str, attempts: int,
+                          function_error: str | None = None) -> None:
+        """AWS's OnFailure record. After retries, its responseContext names the last invocation's
+        function error (null when the function answered, reporting item failures or not); a record
+        too old has none (AWS's records of both)."""
         if not records:
             return
         target = ((doc.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
@@ -483,7 +489,6 @@ class Pollers:
         body = {
             "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": doc["FunctionArn"],
                                "condition": condition, "approximateInvokeCount": attempts},
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
             "version": "1.0", "timestamp": _iso(time.time()),
             source.batch_info_key: {
                 "shardId": shard, "startSequenceNumber": source.sequence(records[0]),
@@ -492,6 +497,9 @@ class Pollers:
                 "approximateArrivalOfLastRecord": _iso(source.arrival(records[-1])),
                 "batchSize": len(records), "streamArn": doc["EventSourceArn"]},
         }
+        if condition != "RecordAgeExceeded":
+            body["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST",
+                                       "functionError": "Unhandled" if function_error else None}
         try:
             await deliver(self.providers, target, orjson.dumps(body).decode())
         except DeliveryError as e:
