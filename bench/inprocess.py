@@ -3,6 +3,7 @@ deterministic instruction counts of a change too small to see through a shared m
 
     .venv/bin/python bench/inprocess.py OP [count] [--profile] [--bytecodes] [--tracing off] [--otlp http://collector:4318]
     # OP: sqs-send | sqs-receive | ddb-get | ddb-put | ddb-query | sns-publish (10 SQS subscriptions)
+    #     | apigw-mock (a REST API's MOCK method) | apigw-mock-logged (its stage writing an access log)
     #     | s3-put (1 KiB) | lambda-invoke (a warm Python function; its sandbox is another process)
     #     | ssm-get (GetParameter of 100 String parameters)
     #     | cognito-password | cognito-srp | cognito-jwt
@@ -108,6 +109,14 @@ async def graphql(app, path: str, body: bytes, api_key: str) -> tuple[int, bytes
     return await _exchange(app, s, body)
 
 
+async def execute_api(app, path: str) -> tuple[int, bytes]:
+    """A GET to a REST API's stage at its path-form URL (unsigned, as a browser or curl sends it)."""
+    s = scope("apigateway", "")
+    s.update(method="GET", path=path, raw_path=path.encode())
+    s["headers"] = [(b"host", b"localhost:4566"), (b"content-length", b"0")]
+    return await _exchange(app, s, b"")
+
+
 async def _exchange(app, s: dict, body: bytes) -> tuple[int, bytes]:
     sent = []
 
@@ -190,7 +199,34 @@ async def prepare(op: str, count: int, tracing: bool = True):
             "Code": {"ZipFile": base64.b64encode(archive.getvalue()).decode()}}))
         assert status == 201, body
 
-    graphql_path = None
+    graphql_path = mock_path = None
+    if op.startswith("apigw-mock"):  # a REST API's MOCK method; apigw-mock-logged: its stage writes an access log
+        status, body = await rest(app, "apigateway", "POST", "/restapis", b'{"name": "bench"}')
+        api = orjson.loads(body)
+        status, body = await rest(app, "apigateway", "POST", f"/restapis/{api['id']}/resources/{api['rootResourceId']}",
+                                  b'{"pathPart": "mock"}')
+        resource = f"/restapis/{api['id']}/resources/{orjson.loads(body)['id']}/methods/GET"
+        for path, params in ((resource, {"authorizationType": "NONE"}),
+                             (resource + "/integration", {"type": "MOCK", "requestTemplates": {
+                                 "application/json": '{"statusCode": 200}'}}),
+                             (resource + "/responses/200", {}),
+                             (resource + "/integration/responses/200", {"responseTemplates": {
+                                 "application/json": '{"ok": true}'}})):
+            status, body = await rest(app, "apigateway", "PUT", path, orjson.dumps(params))
+            assert status in (200, 201), body
+        status, body = await rest(app, "apigateway", "POST", f"/restapis/{api['id']}/deployments",
+                                  b'{"stageName": "test"}')
+        assert status == 201, body
+        if op == "apigw-mock-logged":
+            await call(app, "logs", "Logs_20140328.CreateLogGroup", b'{"logGroupName": "access"}')
+            status, body = await rest(app, "apigateway", "PATCH", f"/restapis/{api['id']}/stages/test", orjson.dumps(
+                {"patchOperations": [
+                    {"op": "replace", "path": "/accessLogSettings/destinationArn",
+                     "value": "arn:aws:logs:us-east-1:000000000000:log-group:access"},
+                    {"op": "replace", "path": "/accessLogSettings/format",
+                     "value": "$context.requestId $context.httpMethod $context.path $context.status"}]}))
+            assert status == 200, body
+        mock_path = f"/_aws/execute-api/{api['id']}/test/mock"
     if op.startswith("appsync-query"):
         import base64
 
@@ -213,6 +249,8 @@ async def prepare(op: str, count: int, tracing: bool = True):
         graphql_path = f"/_aws/appsync/{api_id}/graphql"
 
     def request(n: int) -> tuple[str, str, bytes]:
+        if mock_path is not None:
+            return "execute-api", mock_path, b""
         if op.startswith("appsync-query"):
             return "appsync", graphql_path, orjson.dumps({"query": "query Q($n: String) { hello(name: $n) }",
                                                           "variables": {"n": f"u{n % 10}"}})
@@ -244,6 +282,8 @@ async def prepare(op: str, count: int, tracing: bool = True):
         raise SystemExit(f"unknown op {op}")
 
     def send(service, target, body):
+        if service == "execute-api":
+            return execute_api(app, target)
         if service == "appsync":
             return graphql(app, target, body, api_key)
         if service == "sns":
