@@ -48,12 +48,12 @@ def is_query_request(request: HttpRequest) -> bool:
 def request_protocol(model: ServiceModel, request: HttpRequest, accepts_query: bool, also=()) -> str:
     """The protocol this request speaks, among those the service accepts: the model's own, and
     `also` (protocols the service has another model for: legacy_models.PROTOCOL_MODELS)."""
-    targeted = "x-amz-target" in request.headers
-    if accepts_query and not targeted and (is_query_request(request) or request.method == "GET"):
+    if accepts_query and "x-amz-target" not in request.headers and (is_query_request(request) or request.method == "GET"):
         return "query"  # a GET is never awsJson (SQS answers a GET without an action in XML)
     if also:
         # awsJson names its operation in X-Amz-Target, restJson1 in its method and path (Athena
         # answers both, whichever of them the installed botocore's model has)
+        targeted = "x-amz-target" in request.headers
         if targeted and model.protocol != "json" and "json" in also:
             return "json"
         if not targeted and model.protocol == "json" and "rest-json" in also:
