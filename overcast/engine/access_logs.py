@@ -17,6 +17,7 @@ import time
 import orjson
 
 from overcast.engine.targets import internal_ctx
+from overcast.engine.vended_logs import write_to_existing_group
 
 log = logging.getLogger(__name__)
 
@@ -55,25 +56,11 @@ def deliver(providers, destination: str, line: str, api_id: str, stage: str) -> 
         group = resource[len("log-group:"):].removesuffix(":*")
         # (one stream per stage, as AWS keeps a stage's lines together; overcast names it by a hash)
         stream = hashlib.md5(f"{account}/{api_id}/{stage}".encode()).hexdigest()
-        _to_group(providers, account, region, group, stream, [(now_ms, line)])
+        write_to_existing_group(providers, account, region, group, stream, [(now_ms, line)])
     elif service == "firehose" and resource.startswith("deliverystream/"):
         name = resource.split("/", 1)[1]
         asyncio.get_running_loop().create_task(_to_firehose(providers, account, region, name, line))
 
-
-def _to_group(providers, account, region, group, stream, lines) -> None:
-    logs = providers.loaded().get("logs")
-    if logs is not None:
-        if logs.group_exists(account, region, group):
-            logs.append_soon(account, region, group, stream, lines)
-        return
-
-    async def load_then_write() -> None:  # (the logs provider not loaded yet: nothing asked it anything)
-        logs = await providers.get("logs")
-        if logs.group_exists(account, region, group):
-            logs.append_soon(account, region, group, stream, lines)
-
-    asyncio.get_running_loop().create_task(load_then_write())
 
 
 async def _to_firehose(providers, account, region, name, line) -> None:

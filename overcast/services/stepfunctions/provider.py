@@ -23,6 +23,7 @@ import orjson
 from overcast import tracing
 from overcast.aws import tags as reserved_tags
 from overcast.aws.errors import AwsError
+from overcast.engine.vended_logs import write_to_existing_group
 from overcast.services.base import Provider
 from overcast.services.stepfunctions import asl, execution_logs
 from overcast.services.stepfunctions.children import MapChildren
@@ -856,18 +857,7 @@ class StepFunctionsProvider(Provider):
         if not lines or group is None:
             return
         stream = execution_logs.stream_name(doc["stateMachineArn"], doc["_machine_name"], time.time())
-        logs = self.providers.loaded().get("logs")
-        if logs is not None:
-            if logs.group_exists(*group):  # (a group deleted since: AWS's delivery drops the events)
-                logs.append_soon(*group, stream, lines)
-            return
-
-        async def load_then_write() -> None:  # (after a restart, before anything loaded the logs provider)
-            logs = await self.providers.get("logs")
-            if logs.group_exists(*group):
-                logs.append_soon(*group, stream, lines)
-
-        asyncio.get_running_loop().create_task(load_then_write())
+        write_to_existing_group(self.providers, *group, stream, lines)
 
     @staticmethod
     def _started_event(doc, machine) -> dict:
