@@ -56,7 +56,8 @@ def _request_id() -> str:
 
 class Connection:
     __slots__ = ("id", "deployed", "send", "connected_at", "last_active", "source_ip", "user_agent", "headers",
-                 "query", "authorizer", "closed", "timer", "domain", "tasks", "close_code", "close_reason", "version")
+                 "query", "authorizer", "closed", "timer", "domain", "tasks", "close_code", "close_reason", "version",
+                 "accepted")
 
     def __init__(self, connection_id, deployed: Deployed, send, source_ip, user_agent, headers, query, domain):
         self.id = connection_id
@@ -76,6 +77,9 @@ class Connection:
         self.close_code: int | None = None
         self.close_reason = ""
         self.version = -1  # the API's change counter when `deployed` was looked up
+        # set once the handshake's answer is sent: a PostToConnection made the moment $connect
+        # answered (a stream's push racing the handshake) waits for it instead of finding no socket
+        self.accepted = asyncio.Event()
 
 
 class ConnectionManager:
@@ -163,14 +167,17 @@ class ConnectionManager:
         # the record first: GetConnection and the database know the connection once the client does
         self.store.add_connection(conn.id, deployed.account, deployed.region, deployed.api_id, deployed.stage_name,
                                   conn.connected_at, conn.source_ip, conn.user_agent, self.providers.coordination.node_id)
+        # and the management API: once $connect has answered, AWS considers the connection open
+        self.connections[conn.id] = conn
         try:
             await send(accept)
-            self.connections[conn.id] = conn
+            conn.accepted.set()
             conn.last_active = time.time()  # idle from the moment the connection is open
             self._arm(conn)
             await self._receive_loop(conn, receive)
         finally:
             await self._closed(conn)
+            conn.accepted.set()  # (a post waiting on a handshake that failed finds the connection closed)
 
     async def _authorize_connect(self, conn: Connection, route: dict, source: dict, multi: dict):
         kind = route.get("AuthorizationType") or "NONE"
@@ -536,6 +543,9 @@ class ConnectionManager:
     async def post(self, conn: Connection, data: bytes) -> None:
         """PostToConnection's frame, sent as the span ApiGatewayV2.Send (a child of the call)."""
         deployed = conn.deployed
+        await conn.accepted.wait()
+        if conn.closed:
+            raise ConnectionError("the connection closed")
         with tracing.hop("apigatewayv2", "Send", resource=_connection_arn(deployed, conn.id), account=deployed.account,
                          region=deployed.region, request=data, attributes={"connectionId": conn.id}):
             try:
@@ -546,6 +556,7 @@ class ConnectionManager:
             await conn.send({"type": "websocket.send", "text": text})
 
     async def delete(self, conn: Connection) -> None:
+        await conn.accepted.wait()
         await self.close(conn, 1000, "", "")
 
     def elsewhere(self, connection_id: str) -> tuple[str, str] | None:
