@@ -23,7 +23,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check overcast tests bench examples conformance
-	$(BIN)/python -m pytest -n 3 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 4 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The whole suite on PostgreSQL (docs/cluster.md): every server of the session on a fresh database
 # of its own, dropped at the end. POSTGRES_URL names the server (any database on it).

@@ -242,3 +242,19 @@ def pytest_runtest_makereport(item, call):
 def iam(client):
     """An IAM client (the IAM test files share it)."""
     return client("iam")
+
+
+# The files whose tests take longest, run first: `make test` hands out whole files in collection
+# order (`--dist loadfile --no-loadscope-reorder`), and a file of two-minute tests started last
+# would keep the run going alone at its end (the SAM CLI, CDK and Serverless Framework
+# deployments, the cluster's kill -9 tests, CloudFormation's one-minute stack timeout).
+LONG_FIRST = ("test_sam_cli.py", "test_cdk.py", "test_serverless_framework.py", "test_cluster", "test_cloudformation.py",
+              "test_postgres_storage.py", "test_kms_keys.py", "test_console_browser.py", "test_security_browser.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.nodeid.rsplit("/", 1)[-1]
+        return next((i for i, prefix in enumerate(LONG_FIRST) if name.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # (stable: the rest keep their order)
