@@ -219,6 +219,29 @@ def test_dynamodb_stream_records_reach_the_function_in_order(lam, sqs, ddb, uniq
     assert record["dynamodb"]["NewImage"] == {"pk": {"S": "k0"}, "v": {"N": "0"}}
 
 
+def test_dynamodb_stream_binary_attributes_reach_the_function_as_base64(lam, sqs, ddb, unique_name):
+    """B and BS values (a binary key too) are base64 text in the function's event, as in
+    GetRecords' answer (a record holding one used to stop the mapping)."""
+    sink, _ = make_queue(sqs, unique_name("sink"))
+    function = forwarder(lam, unique_name("fn"), sink)
+    table = unique_name("tbl")
+    stream = ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "B"}],
+                              BillingMode="PAY_PER_REQUEST",
+                              StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                              )["TableDescription"]["LatestStreamArn"]
+    lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, StartingPosition="TRIM_HORIZON",
+                                    BatchSize=1)
+    ddb.put_item(TableName=table, Item={"pk": {"B": b"\x00key"}, "data": {"B": b"foobar"}, "set": {"BS": [b"a", b"b"]}})
+    ddb.put_item(TableName=table, Item={"pk": {"B": b"\x00key"}, "data": {"B": b"\xff"}})
+    first, second = records_in(sqs, sink, 2)
+    assert first["dynamodb"]["Keys"] == {"pk": {"B": "AGtleQ=="}}
+    assert first["dynamodb"]["NewImage"] == {"pk": {"B": "AGtleQ=="}, "data": {"B": "Zm9vYmFy"}, "set": {"BS": ["YQ==", "Yg=="]}}
+    assert second["eventName"] == "MODIFY"
+    assert second["dynamodb"]["OldImage"]["data"] == {"B": "Zm9vYmFy"}
+    assert second["dynamodb"]["NewImage"]["data"] == {"B": "/w=="}
+
+
 def test_dynamodb_latest_skips_earlier_records(lam, sqs, ddb, unique_name):
     sink, _ = make_queue(sqs, unique_name("sink"))
     function = forwarder(lam, unique_name("fn"), sink)

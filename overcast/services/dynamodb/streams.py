@@ -75,13 +75,14 @@ class StreamsHub:
             self.store.purge_records(now - RETENTION)
 
     def read(self, stream_arn: str, shard_id: str, after_sequence: str | None, limit: int = 1000) -> list[dict]:
-        """Records as GetRecords answers them, each with the trace header of the write that made
-        it under "_trace" (when traced), for in-process consumers to pop."""
+        """Records as a function's event carries them (binaries as base64 text, as GetRecords
+        answers them on the wire), each with the trace header of the write that made it under
+        "_trace" (when traced), for in-process consumers to pop."""
         stream = self._stream(stream_arn)
         if shard_id != stream[8]:
             raise _not_found(f"Requested resource not found: Shard does not exist: {shard_id}")
         after = seq_number(after_sequence) if after_sequence else 0
-        return self._records(stream, after, limit, traces=True)
+        return self._records(stream, after, limit, in_process=True)
 
     def shard_ids(self, stream_arn: str) -> list[str]:
         """The stream's shards (one per stream in overcast), oldest first."""
@@ -99,25 +100,28 @@ class StreamsHub:
                 return records
             await self.waiters.wait(stream_arn, remaining)
 
-    def _records(self, stream: tuple, after: int, limit: int, traces: bool = False) -> list[dict]:
+    def _records(self, stream: tuple, after: int, limit: int, in_process: bool = False) -> list[dict]:
         self._purge()
         rows = self.store.records_after(stream[0], after, time.time() - RETENTION, limit)
-        return [self._record(seq, blob, stream[7], traces) for seq, blob in rows]
+        return [self._record(seq, blob, stream[7], in_process) for seq, blob in rows]
 
     @staticmethod
-    def _record(seq: int, blob: bytes, view_type: str, traces: bool = False) -> dict:
+    def _record(seq: int, blob: bytes, view_type: str, in_process: bool = False) -> dict:
+        """A stored record (its images JSON-safe, binaries as base64 text): for GetRecords with
+        binaries as bytes (the protocol layer encodes them), for in-process readers as stored."""
         raw = orjson.loads(blob)
+        images = (lambda item: item) if in_process else item_from_json
         dynamodb = {
             "ApproximateCreationDateTime": raw["t"],
-            "Keys": item_from_json(raw["k"]),
+            "Keys": images(raw["k"]),
             "SequenceNumber": seq_text(seq),
             "SizeBytes": raw["z"],
             "StreamViewType": view_type,
         }
         if "n" in raw:
-            dynamodb["NewImage"] = item_from_json(raw["n"])
+            dynamodb["NewImage"] = images(raw["n"])
         if "o" in raw:
-            dynamodb["OldImage"] = item_from_json(raw["o"])
+            dynamodb["OldImage"] = images(raw["o"])
         record = {
             "eventID": raw["id"],
             "eventName": raw["e"],
@@ -128,7 +132,7 @@ class StreamsHub:
         }
         if raw.get("u"):
             record["userIdentity"] = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
-        if traces and "x" in raw:
+        if in_process and "x" in raw:
             record["_trace"] = raw["x"]
         return record
 
