@@ -5,6 +5,7 @@ transitions, and surviving a restart."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -217,6 +218,7 @@ def test_dynamodb_stream_records_reach_the_function_in_order(lam, sqs, ddb, uniq
     record = records[1]
     assert (record["eventSource"], record["eventName"], record["eventSourceARN"]) == ("aws:dynamodb", "INSERT", stream)
     assert record["dynamodb"]["NewImage"] == {"pk": {"S": "k0"}, "v": {"N": "0"}}
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)  # as AWS's events carry it
 
 
 def test_dynamodb_stream_binary_attributes_reach_the_function_as_base64(lam, sqs, ddb, unique_name):
@@ -270,6 +272,8 @@ def test_stream_failure_retries_then_on_failure_destination(lam, sqs, ddb, uniqu
     assert record["requestContext"]["approximateInvokeCount"] == 2
     info = record["DDBStreamBatchInfo"]
     assert (info["streamArn"], info["batchSize"]) == (stream, 1)
+    # a DynamoDB record's time is to the second, and AWS prints it so (Kinesis's with milliseconds)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", info["approximateArrivalOfFirstRecord"])
     assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
 
 

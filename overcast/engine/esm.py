@@ -51,8 +51,10 @@ def _matchers(doc: dict) -> list:
     return out
 
 
-def _iso(when: float) -> str:
+def _iso(when: float, whole_seconds: bool = False) -> str:
     moment = datetime.fromtimestamp(when, UTC)
+    if whole_seconds:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -493,8 +495,8 @@ class Pollers:
             source.batch_info_key: {
                 "shardId": shard, "startSequenceNumber": source.sequence(records[0]),
                 "endSequenceNumber": source.sequence(records[-1]),
-                "approximateArrivalOfFirstRecord": _iso(source.arrival(records[0])),
-                "approximateArrivalOfLastRecord": _iso(source.arrival(records[-1])),
+                "approximateArrivalOfFirstRecord": _iso(source.arrival(records[0]), source.whole_seconds),
+                "approximateArrivalOfLastRecord": _iso(source.arrival(records[-1]), source.whole_seconds),
                 "batchSize": len(records), "streamArn": doc["EventSourceArn"]},
         }
         if condition != "RecordAgeExceeded":
@@ -511,6 +513,7 @@ class DynamoDbSource:
 
     kind = "dynamodb"
     batch_info_key = "DDBStreamBatchInfo"
+    whole_seconds = True  # a record's creation time is to the second: AWS's OnFailure record prints no millis
 
     def __init__(self, streams, arn: str):
         self.streams, self.arn = streams, arn
@@ -565,6 +568,7 @@ class KinesisSource:
 
     kind = "kinesis"
     batch_info_key = "KinesisBatchInfo"
+    whole_seconds = False
 
     def __init__(self, kinesis, arn: str):
         self.kinesis, self.arn = kinesis, arn

@@ -112,7 +112,7 @@ class StreamsHub:
         raw = orjson.loads(blob)
         images = (lambda item: item) if in_process else item_from_json
         dynamodb = {
-            "ApproximateCreationDateTime": raw["t"],
+            "ApproximateCreationDateTime": float(raw["t"]),  # (a number with a fraction in events, as AWS's)
             "Keys": images(raw["k"]),
             "SequenceNumber": seq_text(seq),
             "SizeBytes": raw["z"],
