@@ -277,6 +277,30 @@ def test_stream_failure_retries_then_on_failure_destination(lam, sqs, ddb, uniqu
     assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
 
 
+def test_stream_failure_to_an_s3_bucket_destination_carries_the_batch(lam, sqs, ddb, client, unique_name):
+    sink, _ = make_queue(sqs, unique_name("sink"))
+    function = forwarder(lam, unique_name("fn"), sink, FAIL="1")
+    s3 = client("s3")
+    bucket = unique_name("onfail-bucket").lower()
+    s3.create_bucket(Bucket=bucket)
+    table = unique_name("tbl")
+    stream = stream_table(ddb, table)
+    mapping = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function,
+                                              StartingPosition="TRIM_HORIZON", MaximumRetryAttempts=0,
+                                              DestinationConfig={"OnFailure": {"Destination": f"arn:aws:s3:::{bucket}"}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "x"}, "data": {"B": b"raw"}})
+    deadline = time.time() + 15
+    while not (objects := s3.list_objects_v2(Bucket=bucket).get("Contents")) and time.time() < deadline:
+        time.sleep(0.2)
+    assert objects and len(objects) == 1
+    record = json.loads(s3.get_object(Bucket=bucket, Key=objects[0]["Key"])["Body"].read())
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    shard = record["DDBStreamBatchInfo"]["shardId"]
+    moment = record["timestamp"][:19].replace("-", "/", 2)[:10], record["timestamp"][:19].replace(":", ".")
+    assert objects[0]["Key"].startswith(f"aws/lambda/{mapping['UUID']}/{shard}/{moment[0]}/{moment[1]}-")
+    assert [r["dynamodb"]["NewImage"] for r in record["payload"]["Records"]] == [{"pk": {"S": "x"}, "data": {"B": "cmF3"}}]
+
+
 def test_stream_item_failures_exhausted_name_no_function_error(lam, sqs, ddb, unique_name):
     # the function answered (an invalid item failure: the whole batch fails), so AWS's OnFailure
     # record says functionError null, not Unhandled

@@ -488,10 +488,11 @@ class Pollers:
         if not target:
             log.warning("event source mapping %s: %d record(s) discarded (%s)", doc["UUID"], len(records), condition)
             return
+        now = time.time()
         body = {
             "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": doc["FunctionArn"],
                                "condition": condition, "approximateInvokeCount": attempts},
-            "version": "1.0", "timestamp": _iso(time.time()),
+            "version": "1.0", "timestamp": _iso(now),
             source.batch_info_key: {
                 "shardId": shard, "startSequenceNumber": source.sequence(records[0]),
                 "endSequenceNumber": source.sequence(records[-1]),
@@ -502,10 +503,29 @@ class Pollers:
         if condition != "RecordAgeExceeded":
             body["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST",
                                        "functionError": "Unhandled" if function_error else None}
+        if target.split(":")[2:3] == ["s3"]:
+            await self._on_failure_to_s3(doc, target, shard, body, records, now)
+            return
         try:
             await deliver(self.providers, target, orjson.dumps(body).decode())
         except DeliveryError as e:
             log.warning("event source mapping %s: OnFailure destination %s failed: %s", doc["UUID"], target, e)
+
+    async def _on_failure_to_s3(self, doc, bucket_arn: str, shard: str, body: dict, records: list[dict],
+                                now: float) -> None:
+        """An S3 bucket destination gets the record with the batch itself under "payload", as the
+        object aws/lambda/<mapping>/<shard>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid> (AWS's key)."""
+        body["payload"] = {"Records": records}
+        moment = datetime.fromtimestamp(now, UTC)
+        key = f"aws/lambda/{doc['UUID']}/{shard}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+        _, _, _, region, account, *_ = doc["FunctionArn"].split(":")
+        s3 = await self.providers.get("s3")
+        try:
+            await s3.write_object(account, region, bucket_arn.split(":", 5)[5], key, orjson.dumps(body),
+                                  content_type="application/json")
+        except AwsError as e:
+            log.warning("event source mapping %s: OnFailure destination %s failed: %s %s", doc["UUID"], bucket_arn,
+                        e.code, e.message)
 
 
 class DynamoDbSource:
