@@ -365,6 +365,17 @@ def test_provided_runtime_runs_the_bootstrap(lam, unique_name):
     assert body == {"custom": True, "handler": "my.handler", "event": {"x": 1}}
 
 
+def test_provided_bootstrap_for_bin_sh_runs_as_on_amazon_linux(lam, unique_name):
+    """Amazon Linux's /bin/sh is bash: a `#!/bin/sh` bootstrap may use `set -o pipefail`."""
+    name = unique_name("custom-sh")
+    wrapper = '#!/bin/sh\nset -euo pipefail\necho "$0" | cat\nexec python3 "$LAMBDA_TASK_ROOT/runtime.py"\n'
+    code = zip_files({"bootstrap": wrapper, "runtime.py": source("bootstrap")}, modes={"bootstrap": 0o755})
+    lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="sh.handler",
+                        Code={"ZipFile": code})
+    out, body = invoke(lam, name, {"x": 2})
+    assert body == {"custom": True, "handler": "sh.handler", "event": {"x": 2}}, out
+
+
 def test_function_url_invokes_with_payload_2_0(lam, endpoint, unique_name):
     name = unique_name("url")
     create_python(lam, name, source("url.py"))

@@ -33,4 +33,22 @@ def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: 
         ric = _node_ric()
         options = [f"--max-old-space-size={max(32, int(memory * 0.9))}", "--require", _NODE_SITE_JS]
         return [node, *options, *(ric or [_BOOTSTRAP_JS]), handler], False
-    return [os.path.join(code_dir, "bootstrap")], True
+    return _bootstrap(os.path.join(code_dir, "bootstrap")), True
+
+
+_BASH = shutil.which("bash")
+
+
+def _bootstrap(path: str) -> list[str]:
+    """A custom runtime's bootstrap, run by its `#!` line, except that `#!/bin/sh` means bash in
+    POSIX mode, as on Amazon Linux (whose /bin/sh is bash): a bootstrap written for AWS may use
+    bash's options (`set -o pipefail`), which a host's dash refuses."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(128)
+    except OSError:
+        return [path]  # (the sandbox reports the missing bootstrap as AWS does)
+    words = first[2:].split() if first.startswith(b"#!") else []
+    if _BASH and words[:1] == [b"/bin/sh"]:
+        return [_BASH, "--posix", *(w.decode() for w in words[1:]), path]
+    return [path]
