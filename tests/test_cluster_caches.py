@@ -31,10 +31,15 @@ def database():
 
 
 @pytest.fixture(scope="module")
-def endpoints(database):
+def nodes(database):
     started = start_nodes(database, 3)
-    yield [node.endpoint for node in started]
+    yield started
     stop_nodes(started)
+
+
+@pytest.fixture
+def endpoints(nodes):
+    return [node.endpoint for node in nodes]  # (the nodes' logs in the report of a failure: conftest.py)
 
 
 def name(prefix: str) -> str:
@@ -349,13 +354,35 @@ def test_a_node_cut_off_from_the_database_forgets_what_it_cached(database, reque
         proxy.close()
 
 
+def test_a_dead_node_holds_one_change_for_at_most_the_ack_time_not_every_change(endpoints, database):
+    """A node killed with kill -9 answers no invalidation until the others know it dead (its
+    heartbeat LEASE_SECONDS old): the first change waits ACK_SECONDS for it, the next ones not."""
+    from overcast.storage.coordination import ACK_SECONDS
+
+    extra = start_nodes(database, 1)[0]
+    a = make_client(endpoints[0], "sqs")
+    url = a.create_queue(QueueName=name("dead"))["QueueUrl"]
+    make_client(extra.endpoint, "sqs").send_message(QueueUrl=url, MessageBody="x")  # the extra node knows the queue
+    extra.stop(kill=True)
+    timings = []
+    for delay in ("1", "2", "3"):
+        started = time.monotonic()
+        a.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": delay})
+        timings.append(time.monotonic() - started)
+    assert ACK_SECONDS - 0.5 < timings[0] < ACK_SECONDS + 3, timings
+    assert max(timings[1:]) < 1.5, timings
+    # the live nodes still apply a change at once
+    assert make_client(endpoints[1], "sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"] == {"DelaySeconds": "3"}
+
+
 def test_a_reset_on_one_node_is_seen_by_the_others(endpoints):
     """`overcast reset` deletes every service's rows: the other nodes drop what they kept of them
     (last in this file: it empties the database the other tests use)."""
     a, b, _ = (make_client(e, "sqs") for e in endpoints)
     url = a.create_queue(QueueName=name("reset"))["QueueUrl"]
     b.send_message(QueueUrl=url, MessageBody="cached")  # node B keeps the queue's attributes
-    assert httpx.post(f"{endpoints[0]}/_overcast/reset", json={}).json() == {"reset": True}
+    assert httpx.post(f"{endpoints[0]}/_overcast/reset", json={}, timeout=30).json() == {"reset": True}
     with pytest.raises(ClientError) as e:
         b.send_message(QueueUrl=url, MessageBody="after")
     assert e.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"

@@ -18,7 +18,7 @@ cluster it also publishes (name, key, number) on "cache"; every other node calls
 its notification connection is lost and when it is back (what it missed meanwhile is unknown). A request that
 changed configuration is answered once its invalidations are sent and every other live node
 acknowledged them (`invalidations_sent`, awaited by the server after the group commit; at most
-ACK_SECONDS for a node that does not answer): the client's next request, to any node, finds the
+ACK_SECONDS for a node that does not answer, which is then not waited for until it answers again): the client's next request, to any node, finds the
 entry dropped. Nothing is added to the requests that only read, nor to any request on SQLite.
 
 Leases: the table `cluster_leases(name, holder, expires)` says which node runs a piece of work
@@ -57,7 +57,10 @@ LEASE_SECONDS = 6.0
 NODE_FORGOTTEN_SECONDS = 300.0  # a node row not heartbeating this long is deleted
 PG_CHANNEL = "overcast"
 CLUSTER_TOKEN_HEADER = "x-overcast-cluster-token"  # requests between nodes (/_overcast/cluster/...)
-ACK_SECONDS = 1.0  # how long a change's answer waits for the other nodes to drop their cache entries
+# How long a change's answer waits for another node to drop its cache entries. A node busy on a
+# loaded machine can take a second or more; one killed answers nothing until it is known dead
+# (LEASE_SECONDS), and is then waited for no more (a suspect, until it answers again).
+ACK_SECONDS = 5.0
 MAX_PAYLOAD = 7900  # PostgreSQL's NOTIFY payload limit is 8000 bytes
 
 SCHEMA = """
@@ -268,6 +271,7 @@ class Cluster:
         self._invalidations_sent = 0  # ... of which sent (or their send failed)
         self._unsent: list[str] = []  # invalidations whose send failed: sent again at the next heartbeat
         self._acks: dict[str, int] = {}  # node -> the last of this node's invalidations it dropped
+        self._suspects: set[str] = set()  # nodes that let ACK_SECONDS pass: not waited for until they answer
         self._ack_arrived: asyncio.Future | None = None
         self._listener: asyncio.Task | None = None
         self._beat: asyncio.Task | None = None
@@ -453,6 +457,7 @@ class Cluster:
             return
         if to == self.node_id and number > self._acks.get(node, 0):
             self._acks[node] = number  # (each node answers in the order it received)
+            self._suspects.discard(node)
             done, self._ack_arrived = self._ack_arrived, None
             if done is not None and not done.done():
                 done.set_result(None)
@@ -476,11 +481,11 @@ class Cluster:
                 self._batch_done = asyncio.get_running_loop().create_future()
             await asyncio.shield(self._batch_done)
         deadline = time.monotonic() + ACK_SECONDS
-        while any(self._acks.get(node, 0) < wanted for node in self._addresses if node != self.node_id):
+        while late := self._unacknowledged(wanted):
             left = deadline - time.monotonic()
             if left <= 0:
-                log.warning("invalidations not acknowledged within %.0f s by %s", ACK_SECONDS,
-                            ", ".join(n for n in self._addresses if n != self.node_id and self._acks.get(n, 0) < wanted))
+                log.warning("invalidations not acknowledged within %.0f s by %s", ACK_SECONDS, ", ".join(late))
+                self._suspects.update(late)
                 return
             if self._ack_arrived is None:
                 self._ack_arrived = asyncio.get_running_loop().create_future()
@@ -488,6 +493,13 @@ class Cluster:
                 await asyncio.wait_for(asyncio.shield(self._ack_arrived), left)
             except TimeoutError:
                 pass
+
+    def _unacknowledged(self, wanted: int) -> list[str]:
+        """The other live nodes that have not dropped invalidation `wanted` yet, but for the
+        suspects (a node that let ACK_SECONDS pass once is dead, or so slow that waiting for it
+        again would hold every change: it is waited for again once it answers)."""
+        return [node for node in self._addresses
+                if node != self.node_id and node not in self._suspects and self._acks.get(node, 0) < wanted]
 
     def publish(self, channel: str, key: Hashable) -> None:
         payload = f"{self.node_id} {channel} {_encode_key(key).decode()}"
@@ -779,6 +791,7 @@ class Cluster:
                 "SELECT id, address FROM cluster_nodes WHERE heartbeat > now() - make_interval(secs => %s)",
                 (LEASE_SECONDS,))).fetchall()
         before, self._addresses = self._addresses, dict(rows)
+        self._suspects &= self._addresses.keys()
         self._live = max(1, len(rows))
         if any(node not in self._addresses for node in before):
             for callback in self._gone_callbacks:

@@ -515,9 +515,14 @@ class PostgresDatabase(Database):
         return {r[0] for r in self.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
 
     def reset(self) -> None:
+        """DELETE, not TRUNCATE: TRUNCATE gives each of some 200 tables and their indexes new files
+        (3 s for a reset on an idle machine, over 5 s under load), where most tables are empty or
+        nearly so and a DELETE of them costs next to nothing. (ON DELETE CASCADE makes the order
+        free.)"""
         tables = sorted(t for t in self.tables() - KEPT_ON_RESET if not t.startswith(KEPT_PREFIX))
-        if tables:
-            self.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables))
+        with self.transaction():
+            for table in tables:
+                self.execute(f'DELETE FROM "{table}"')
 
     # -- the blob store's connections ----------------------------------------------------------
 
