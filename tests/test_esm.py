@@ -409,3 +409,28 @@ def test_stream_mapping_starting_position_and_empty_filters(lam, sqs, ddb, uniqu
     assert "FilterCriteria" not in mapping
     assert "FilterCriteria" not in lam.get_event_source_mapping(UUID=mapping["UUID"])
     assert mapping["StateTransitionReason"] == "User action"  # a stream's (an SQS queue's: USER_INITIATED)
+
+
+def test_a_destination_a_stream_mapping_cannot_deliver_to_is_refused(lam, sqs, ddb, unique_name):
+    """AWS keeps a stream's failed batches in an SQS queue, an SNS topic or an S3 bucket only, and
+    a mapping has no OnSuccess destination: anything else is refused, on create and on update,
+    rather than kept and never delivered to."""
+    sink, _ = make_queue(sqs, unique_name("sink"))
+    function = forwarder(lam, unique_name("fn"), sink)
+    stream = stream_table(ddb, unique_name("tbl"))
+    other = f"arn:aws:lambda:us-east-1:000000000000:function:{function}"
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+        lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, StartingPosition="LATEST",
+                                        DestinationConfig={"OnFailure": {"Destination": other}})
+    assert e.value.response["Error"]["Message"] == (
+        f"The provided destination config DestinationConfig(onSuccess=null, onFailure=OnFailure(destination={other})) is invalid.")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+        lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, StartingPosition="LATEST",
+                                        DestinationConfig={"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:000000000000:q"}})
+    assert e.value.response["Error"]["Message"] == "Unsupported DestinationConfig parameter for given event source mapping type."
+    mapping = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=function, StartingPosition="LATEST")
+    wait_state(lam, mapping["UUID"], "Enabled")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.update_event_source_mapping(UUID=mapping["UUID"], DestinationConfig={"OnFailure": {"Destination": other}})
+    assert lam.get_event_source_mapping(UUID=mapping["UUID"])["DestinationConfig"] == {"OnFailure": {}}
+    lam.delete_event_source_mapping(UUID=mapping["UUID"])

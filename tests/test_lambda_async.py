@@ -5,6 +5,7 @@ short retry delays (OVERCAST_LAMBDA_RETRY_DELAY) and a short idle timeout (OVERC
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -100,6 +101,35 @@ def test_maximum_retry_attempts_zero_fails_after_one_attempt(lam, sqs, unique_na
     lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fail": True}))
     [message] = receive(sqs, url)
     assert json.loads(message["Body"])["requestContext"]["approximateInvokeCount"] == 1
+
+
+def test_an_s3_bucket_keeps_failures_under_awss_prefix_for_the_function(server, lam, unique_name):
+    """AWS: an S3 bucket is an OnFailure destination only; the invocation record is the JSON
+    object aws/lambda/async/<function-name>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>."""
+    s3 = make_client(server.endpoint, "s3")
+    bucket = unique_name("failures").lower()
+    s3.create_bucket(Bucket=bucket)
+    name = unique_name("fn")
+    create_python(lam, name, FLAKY)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):  # never for successes
+        lam.put_function_event_invoke_config(FunctionName=name,
+                                             DestinationConfig={"OnSuccess": {"Destination": f"arn:aws:s3:::{bucket}"}})
+    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
+                                         DestinationConfig={"OnFailure": {"Destination": f"arn:aws:s3:::{bucket}"}})
+    out = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"fail": True}))
+    deadline, keys = time.time() + 15, []
+    while not keys and time.time() < deadline:
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        time.sleep(0.2)
+    [key] = keys
+    assert re.fullmatch(rf"aws/lambda/async/{name}/\d{{4}}/\d\d/\d\d/\d{{4}}-\d\d-\d\dT\d\d\.\d\d\.\d\d-[0-9a-f-]{{36}}", key), key
+    got = s3.get_object(Bucket=bucket, Key=key)
+    assert got["ContentType"] == "application/json"
+    record = json.loads(got["Body"].read())
+    assert record["requestContext"]["requestId"] == out["ResponseMetadata"]["RequestId"]
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"] == {"fail": True}
+    assert record["responsePayload"]["errorMessage"] == "failing on purpose"
 
 
 def test_zero_reserved_concurrency_fails_the_event_at_once(lam, sqs, unique_name):

@@ -32,7 +32,7 @@ import orjson
 from overcast import tracing
 from overcast.aws.errors import AwsError
 from overcast.engine.patterns import PatternError, compile_pattern
-from overcast.engine.targets import DeliveryError, deliver, internal_ctx
+from overcast.engine.targets import DeliveryError, deliver, internal_ctx, store_record
 from overcast.storage.errors import StorageUnavailable
 
 log = logging.getLogger("overcast.esm")
@@ -503,29 +503,15 @@ class Pollers:
         if condition != "RecordAgeExceeded":
             body["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST",
                                        "functionError": "Unhandled" if function_error else None}
-        if target.split(":")[2:3] == ["s3"]:
-            await self._on_failure_to_s3(doc, target, shard, body, records, now)
-            return
         try:
-            await deliver(self.providers, target, orjson.dumps(body).decode())
+            if target.split(":")[2:3] == ["s3"]:  # the batch itself too, under "payload" (AWS's S3 records)
+                _, _, _, region, account, *_ = doc["FunctionArn"].split(":")
+                await store_record(self.providers, target, account, region, f"aws/lambda/{doc['UUID']}/{shard}",
+                                   orjson.dumps({**body, "payload": {"Records": records}}), when=now)
+            else:
+                await deliver(self.providers, target, orjson.dumps(body).decode())
         except DeliveryError as e:
             log.warning("event source mapping %s: OnFailure destination %s failed: %s", doc["UUID"], target, e)
-
-    async def _on_failure_to_s3(self, doc, bucket_arn: str, shard: str, body: dict, records: list[dict],
-                                now: float) -> None:
-        """An S3 bucket destination gets the record with the batch itself under "payload", as the
-        object aws/lambda/<mapping>/<shard>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid> (AWS's key)."""
-        body["payload"] = {"Records": records}
-        moment = datetime.fromtimestamp(now, UTC)
-        key = f"aws/lambda/{doc['UUID']}/{shard}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
-        _, _, _, region, account, *_ = doc["FunctionArn"].split(":")
-        s3 = await self.providers.get("s3")
-        try:
-            await s3.write_object(account, region, bucket_arn.split(":", 5)[5], key, orjson.dumps(body),
-                                  content_type="application/json")
-        except AwsError as e:
-            log.warning("event source mapping %s: OnFailure destination %s failed: %s %s", doc["UUID"], bucket_arn,
-                        e.code, e.message)
 
 
 class DynamoDbSource:

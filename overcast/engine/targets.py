@@ -9,6 +9,7 @@ import inspect
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from overcast.aws import policy as iam_policy
 from overcast.aws.context import HttpRequest, RequestContext
@@ -102,6 +103,22 @@ def parse_arn(arn: str) -> tuple[str, str, str, str]:
     if len(parts) < 6 or parts[0] != "arn":
         raise DeliveryError("InvalidArn", f"Invalid ARN: {arn}")
     return parts[2], parts[3], parts[4], parts[5]
+
+
+async def store_record(providers, bucket_arn: str, account: str, region: str, prefix: str, record: bytes,
+                       when: float | None = None) -> str:
+    """Lambda's failure records in an S3 bucket (an asynchronous invocation's or an event source
+    mapping's OnFailure destination): the JSON object `<prefix>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>`,
+    written for `account` (the function's) as PutObject would, named for `when` (the record's
+    timestamp; now by default); returns its key. Raises DeliveryError."""
+    moment = datetime.fromtimestamp(time.time() if when is None else when, UTC)
+    key = f"{prefix}/{moment:%Y/%m/%d}/{moment:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+    s3 = await providers.get("s3")
+    try:
+        await s3.write_object(account, region, parse_arn(bucket_arn)[3], key, record, content_type="application/json")
+    except AwsError as e:
+        raise DeliveryError(e.code, e.message, e.status < 500) from None
+    return key
 
 
 async def deliver(providers, arn: str, body: str | bytes, *, attributes: dict | None = None, group_id: str | None = None,

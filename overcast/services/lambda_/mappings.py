@@ -199,6 +199,20 @@ class EventSourceMappings:
             if kind_ != "ReportBatchItemFailures":
                 raise _invalid(f"Unsupported FunctionResponseType {kind_}.")
 
+    @staticmethod
+    def _check_destinations(kind: str, config: dict | None) -> None:
+        """AWS: a mapping's destination is for a stream's failed batches only (not a queue's, whose
+        own redrive policy keeps them; OnSuccess is not supported), and is an SQS queue, an SNS
+        topic or an S3 bucket: any other is refused rather than kept and never delivered to."""
+        if not config:
+            return
+        if kind == "sqs" or (config.get("OnSuccess") or {}).get("Destination"):
+            raise _invalid("Unsupported DestinationConfig parameter for given event source mapping type.")
+        arn = (config.get("OnFailure") or {}).get("Destination")
+        if arn and arn.split(":")[2:3] not in (["sqs"], ["sns"], ["s3"]):
+            raise _invalid(f"The provided destination config DestinationConfig(onSuccess=null, "
+                           f"onFailure=OnFailure(destination={arn})) is invalid.")
+
     # -- operations ------------------------------------------------------------------------------
 
     async def create(self, ctx, params):
@@ -209,8 +223,7 @@ class EventSourceMappings:
         if kind == "other" or (kind == "kinesis" and "kinesis" not in SERVICES):
             raise _invalid(f"Unsupported event source: overcast runs event source mappings for SQS queues and "
                            f"DynamoDB streams{' and Kinesis streams' if 'kinesis' in SERVICES else ''}: {source}")
-        if kind == "sqs" and params.get("DestinationConfig"):  # AWS: on-failure destinations are for streams
-            raise _invalid("Unsupported DestinationConfig parameter for given event source mapping type.")
+        self._check_destinations(kind, params.get("DestinationConfig"))
         function_arn = self._function_arn(ctx, params.get("FunctionName") or "", missing="Function does not exist")
         for existing in self.store.list(ctx.account, ctx.region):
             if existing["EventSourceArn"] == source and existing["FunctionArn"] == function_arn:
@@ -349,6 +362,8 @@ class EventSourceMappings:
             if key in params:
                 updated[key] = params[key]
         self._check_filters(updated.get("FilterCriteria"))
+        if "DestinationConfig" in params:
+            self._check_destinations(kind, params["DestinationConfig"])
         if not (updated.get("FilterCriteria") or {}).get("Filters"):
             updated.pop("FilterCriteria", None)
         self._settle(updated, kind)

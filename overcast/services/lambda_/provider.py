@@ -25,9 +25,10 @@ import orjson
 from overcast import tracing
 from overcast.aws import policy as iam_policy
 from overcast.aws import tags as reserved_tags
-from overcast.aws.context import HttpRequest, HttpResponse, RequestContext
+from overcast.aws.context import HttpRequest, HttpResponse
 from overcast.aws.errors import AwsError
 from overcast.aws.protocols.validate import AWS_RUNTIME_LIST
+from overcast.engine.targets import DeliveryError, deliver, store_record
 from overcast.runtime import layers as layer_files
 from overcast.runtime import node_sdk
 from overcast.runtime.commands import NODE_RUNTIMES, PROVIDED_RUNTIMES, PYTHON_RUNTIMES, command_for
@@ -1322,7 +1323,8 @@ class LambdaProvider(Provider):
             if arn is None:
                 continue
             kind = arn.split(":")[2] if arn.startswith("arn:") and arn.count(":") >= 5 else ""
-            if kind not in ("sqs", "sns", "events", "lambda"):
+            # an S3 bucket keeps failures only (AWS: "on failure only")
+            if kind not in ("sqs", "sns", "events", "lambda", *(("s3",) if which == "OnFailure" else ())):
                 shown = {w: (f"{w[0].lower()}{w[1:]}=" + (f"{w}(destination={(destinations.get(w) or {}).get('Destination')})"
                                                           if (destinations.get(w) or {}).get("Destination") else "null"))
                          for w in ("OnSuccess", "OnFailure")}
@@ -2216,33 +2218,26 @@ class LambdaProvider(Provider):
 
     async def _deliver(self, account, region, event_config, which, record) -> None:
         target = (((event_config.get("DestinationConfig") or {}).get(which)) or {}).get("Destination")
-        if target:
-            await self._send(target, orjson.dumps(record).decode(), None)
+        if not target:
+            return
+        if target.split(":")[2:3] == ["s3"]:  # an object of its own, under AWS's prefix for the function
+            name = record["requestContext"]["functionArn"].split(":")[6]
+            with tracing.hop("lambda", "Destination", resource=target, account=account):
+                try:
+                    await store_record(self.providers, target, account, region, f"aws/lambda/async/{name}",
+                                       orjson.dumps(record))
+                except DeliveryError as e:  # lost, as on AWS (its DestinationDeliveryFailures metric)
+                    log.warning("delivering to lambda destination %s failed: %s", target, e)
+            return
+        await self._send(target, orjson.dumps(record).decode(), None)
 
     async def _send(self, arn: str, body: str, attributes: dict | None) -> None:
         """Deliver to a destination (SQS, SNS, EventBridge, Lambda) through overcast.engine.targets,
         which goes through the target service's own provider."""
         try:
-            from overcast.engine.targets import deliver
-        except ImportError:  # pragma: no cover - the shared delivery module is not there
-            deliver = None
-        try:
-            if deliver is not None:
-                with tracing.hop("lambda", "Destination", resource=arn, request=body,
-                                 account=arn.split(":")[4] if arn.count(":") >= 5 else ""):
-                    await deliver(self.providers, arn, body, attributes=attributes, source="lambda")
-                return
-            parts = arn.split(":")
-            if parts[2] != "sqs":
-                log.warning("lambda destination %s: %s is not available in overcast yet", arn, parts[2])
-                return
-            sqs = await self.providers.get("sqs")
-            request = HttpRequest("POST", "/", "/", "", {"host": "localhost"}, b"")
-            ctx = RequestContext(parts[4], parts[3], "sqs", request, operation="SendMessage")
-            params = {"QueueUrl": f"http://localhost/{parts[4]}/{parts[5]}", "MessageBody": body}
-            if attributes:
-                params["MessageAttributes"] = attributes
-            sqs.send_message(ctx, params)
+            with tracing.hop("lambda", "Destination", resource=arn, request=body,
+                             account=arn.split(":")[4] if arn.count(":") >= 5 else ""):
+                await deliver(self.providers, arn, body, attributes=attributes, source="lambda")
         except Exception as e:  # a destination that fails loses the record, as on AWS (after its retries)
             log.warning("delivering to lambda destination %s failed: %s", arn, e)
 
