@@ -35,15 +35,60 @@ def postgres_or_skip():
         pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {e}")
 
 
+# PostgreSQL admits 100 connections by default and a node holds 4 to 13 of them, so pytest's
+# workers run the tests of at most CLUSTER_SLOTS databases at once (a lock file per slot, shared by
+# every worker); a worker's nested databases (a module's and one test's own) share its slot.
+CLUSTER_SLOTS = int(os.environ.get("OVERCAST_TEST_CLUSTER_SLOTS", "2"))
+_slot = {"file": None, "count": 0}
+_slot_lock = threading.Lock()
+
+
+def _take_slot() -> None:
+    with _slot_lock:
+        if _slot["count"] == 0:
+            _slot["file"] = _lock_a_slot_file()
+        _slot["count"] += 1
+
+
+def _lock_a_slot_file():
+    import fcntl
+    import tempfile
+
+    deadline = time.monotonic() + 900
+    while True:
+        for i in range(CLUSTER_SLOTS):
+            f = open(os.path.join(tempfile.gettempdir(), f"overcast-test-cluster-slot-{i}"), "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return f
+            except BlockingIOError:
+                f.close()
+        if time.monotonic() > deadline:
+            pytest.fail("no cluster test slot came free in 15 minutes")
+        time.sleep(0.2)
+
+
+def _give_slot() -> None:
+    with _slot_lock:
+        _slot["count"] -= 1
+        if _slot["count"] == 0:
+            _slot["file"].close()  # (releases the lock)
+            _slot["file"] = None
+
+
 def create_database(prefix: str = "overcast_cluster") -> tuple[str, callable]:
     """(url of a new empty database, a function dropping it)."""
     admin = postgres_or_skip()
+    _take_slot()
     name = f"{prefix}_{secrets.token_hex(4)}"
     admin.execute(f'CREATE DATABASE "{name}"')
 
     def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        try:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+        finally:
+            _give_slot()
 
     return _with_database(ADMIN_URL, name), drop
 
@@ -59,7 +104,17 @@ def start_nodes(url: str, count: int, env: dict | None = None) -> list:
 
     first = start()  # (several nodes creating a fresh database's first tables at once race in CREATE TABLE)
     with ThreadPoolExecutor(max(1, count - 1)) as pool:
-        return [first, *pool.map(start, range(count - 1))]
+        starting = [pool.submit(start) for _ in range(count - 1)]
+    started, failures = [first], []
+    for future in starting:
+        try:
+            started.append(future.result())
+        except Exception as e:
+            failures.append(e)
+    if failures:  # the nodes that did start stop too: left running, they hold the database's connections
+        stop_nodes(started)
+        raise failures[0]
+    return started
 
 
 def cluster_view(endpoint: str) -> dict:

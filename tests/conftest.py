@@ -3,6 +3,7 @@ port with an ephemeral data directory, driven through real clients."""
 
 from __future__ import annotations
 
+import atexit
 import collections
 import json
 import os
@@ -85,6 +86,18 @@ def _test_databases():
         TEST_DATABASES.drop_all()
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Servers a failed fixture never stopped go with their pytest worker: left running, a cluster
+    node holds its PostgreSQL connections (100 in all by default) and the next tests find none."""
+    for process in _STARTED:
+        if process.poll() is None:
+            process.kill()
+
+
 class OvercastProcess:
     """A running `overcast start` subprocess."""
 
@@ -102,6 +115,7 @@ class OvercastProcess:
             env={**os.environ, **(env or {})},
             preexec_fn=preexec_fn,  # e.g. a lower open-file limit for the server alone
         )
+        _STARTED.append(self.process)
         self.endpoint = self._wait_ready()
 
     def _wait_ready(self) -> str:

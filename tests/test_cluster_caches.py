@@ -357,12 +357,13 @@ def test_a_node_cut_off_from_the_database_forgets_what_it_cached(database, reque
 def test_a_dead_node_holds_one_change_for_at_most_the_ack_time_not_every_change(endpoints, database):
     """A node killed with kill -9 answers no invalidation until the others know it dead (its
     heartbeat LEASE_SECONDS old): the first change waits ACK_SECONDS for it, the next ones not."""
-    from overcast.storage.coordination import ACK_SECONDS
+    from overcast.storage.coordination import ACK_SECONDS, HEARTBEAT_SECONDS
 
     extra = start_nodes(database, 1)[0]
     a = make_client(endpoints[0], "sqs")
     url = a.create_queue(QueueName=name("dead"))["QueueUrl"]
     make_client(extra.endpoint, "sqs").send_message(QueueUrl=url, MessageBody="x")  # the extra node knows the queue
+    time.sleep(HEARTBEAT_SECONDS * 1.5)  # node A sees the nodes alive at its heartbeats: the extra one too by now
     extra.stop(kill=True)
     timings = []
     for delay in ("1", "2", "3"):
