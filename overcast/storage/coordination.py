@@ -468,7 +468,10 @@ class Cluster:
 
     @property
     def invalidating(self) -> bool:
-        return self._invalidations_sent < self._invalidations
+        """Whether an answer waits (invalidations_sent): some invalidation is not sent yet, or not
+        acknowledged yet by every live node. (Sent alone is not enough: a batch flushed before the
+        request's commit came back left the answer waiting for no one's acknowledgement.)"""
+        return self._invalidations_sent < self._invalidations or bool(self._unacknowledged(self._invalidations))
 
     async def invalidations_sent(self) -> None:
         """Wait until the invalidations published so far are sent (or their send failed) and every
@@ -792,6 +795,8 @@ class Cluster:
                 (LEASE_SECONDS,))).fetchall()
         before, self._addresses = self._addresses, dict(rows)
         self._suspects &= self._addresses.keys()
+        for node in self._addresses.keys() - before.keys():  # what was sent before it was seen: not waited for
+            self._acks.setdefault(node, self._invalidations)
         self._live = max(1, len(rows))
         if any(node not in self._addresses for node in before):
             for callback in self._gone_callbacks:
