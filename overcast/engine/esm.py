@@ -38,6 +38,10 @@ from overcast.storage.errors import StorageUnavailable
 log = logging.getLogger("overcast.esm")
 
 STORAGE_RETRY_SECONDS = 1.0  # a poller whose database went away (PostgreSQL) tries again this often
+# a poller that failed on something unexpected (a defect) starts again from its checkpoint after
+# this back-off, doubling up to the maximum: a bad batch must not stop a mapping for good
+FAILURE_RETRY_SECONDS = 1.0
+FAILURE_RETRY_MAX_SECONDS = 60.0
 STREAM_IDLE_WAIT = 60.0  # a stream poller re-checks its stream at least this often (it is woken by writes)
 
 
@@ -107,18 +111,27 @@ class Pollers:
     # -- SQS -------------------------------------------------------------------------------------
 
     async def _sqs_worker(self, doc: dict, account: str, region: str) -> None:
+        await self._keep_running(doc, lambda: self._sqs_loop(doc, account, region))
+
+    async def _keep_running(self, doc: dict, poll) -> None:
+        """Run a poller (`poll()`, a coroutine from its checkpoint) until it returns: the database
+        away (PostgreSQL), again once it is back; an unexpected error, logged and again after a
+        back-off, so that a defect met by one batch does not stop the mapping for good."""
+        backoff = FAILURE_RETRY_SECONDS
         while True:
             try:
-                await self._sqs_loop(doc, account, region)
+                await poll()
                 return
             except asyncio.CancelledError:
                 raise
-            except StorageUnavailable:  # the database is away (PostgreSQL): poll again once it is back
+            except StorageUnavailable:
                 await asyncio.sleep(STORAGE_RETRY_SECONDS)
             except Exception:
-                if not asyncio.current_task().cancelling():  # (at shutdown the database may be gone first)
-                    log.exception("SQS event source mapping %s stopped", doc["UUID"])
-                return
+                if asyncio.current_task().cancelling():  # (at shutdown the database may be gone first)
+                    return
+                log.exception("event source mapping %s failed; polling again in %.0f s", doc["UUID"], backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, FAILURE_RETRY_MAX_SECONDS)
 
     async def _sqs_loop(self, doc: dict, account: str, region: str) -> None:
         sqs = await self.providers.get("sqs")
@@ -277,18 +290,7 @@ class Pollers:
                 task.cancel()
 
     async def _shard(self, doc: dict, account: str, region: str, source, shard: str) -> None:
-        while True:
-            try:
-                await self._shard_loop(doc, account, region, source, shard)  # from its checkpoint
-                return
-            except asyncio.CancelledError:
-                raise
-            except StorageUnavailable:
-                await asyncio.sleep(STORAGE_RETRY_SECONDS)
-            except Exception:
-                if not asyncio.current_task().cancelling():
-                    log.exception("stream event source mapping %s stopped", doc["UUID"])
-                return
+        await self._keep_running(doc, lambda: self._shard_loop(doc, account, region, source, shard))
 
     async def _shard_loop(self, doc: dict, account: str, region: str, source, shard: str) -> None:
         lam = await self.providers.get("lambda")
