@@ -225,6 +225,58 @@ def test_memory_size_limits_the_sandbox(lam, misbehave):
     assert body["errorType"] in ("MemoryError", "Runtime.ExitError")
 
 
+FD_HOG = """
+import os, resource
+def handler(event, context):
+    opened = []
+    try:
+        while len(opened) < 2000:
+            opened.append(os.open("/dev/null", os.O_RDONLY))
+        error = None
+    except OSError as e:
+        error = e.strerror
+    finally:
+        for fd in opened:
+            os.close(fd)
+    return {"limit": resource.getrlimit(resource.RLIMIT_NOFILE), "opened": len(opened), "error": error}
+"""
+
+NODE_FD_HOG = """
+const fs = require("fs");
+exports.handler = async () => {
+  const opened = [];
+  let error = null;
+  try {
+    while (opened.length < 2000) opened.push(fs.openSync("/dev/null", "r"));
+  } catch (e) { error = e.code; }
+  opened.forEach((fd) => fs.closeSync(fd));
+  return {opened: opened.length, error};
+};
+"""
+
+
+@pytest.mark.parametrize("env", [{}, {"LANG": "C.UTF-8"}], ids=["spare", "cold"])  # (LANG: no spare fits)
+def test_a_function_has_lambdas_1024_file_descriptors(lam, unique_name, env):
+    """AWS: 1,024 file descriptors per execution environment (RLIMIT_NOFILE 1024:1024); a function
+    that leaks them fails here as it will there, whether it ran in a spare or a fresh process."""
+    name = unique_name("fds")
+    create_python(lam, name, FD_HOG, Environment={"Variables": env})
+    out, body = invoke(lam, name)
+    assert "FunctionError" not in out, body
+    assert body["limit"] == [1024, 1024]
+    assert body["error"] == "Too many open files" and 1000 < body["opened"] < 1024
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_a_node_function_has_lambdas_1024_file_descriptors(lam, unique_name):
+    name = unique_name("nodefds")
+    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": zip_files({"index.js": NODE_FD_HOG})})
+    out, body = invoke(lam, name)
+    assert "FunctionError" not in out, body
+    assert body["error"] == "EMFILE" and 900 < body["opened"] < 1024
+
+
 def test_missing_module_answers_import_module_error(lam, unique_name):
     name = unique_name("fn")
     create_python(lam, name, handler="nothere.handler")

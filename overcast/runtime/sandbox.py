@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import shutil
 import signal
 import sys
@@ -44,6 +45,11 @@ _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 # the runtime's first instruction (setting it from outside after the spawn raced under load)
 _PRLIMIT = shutil.which("prlimit") if sys.platform.startswith("linux") else None
 _DIE_WITH_PARENT = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
+# Lambda's quota of file descriptors per execution environment (AWS documents 1,024; its runtimes
+# report RLIMIT_NOFILE 1024:1024), so a function that leaks them fails here as it will on AWS
+# (never above what this process may give: a lower hard limit stays as it is)
+_HARD_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+NOFILE = 1024 if _HARD_NOFILE == resource.RLIM_INFINITY else min(1024, _HARD_NOFILE)
 _SIGNALS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
             signal.SIGTERM: "terminated", signal.SIGBUS: "bus error", signal.SIGFPE: "floating point exception",
             signal.SIGILL: "illegal instruction"}
@@ -264,7 +270,7 @@ class Sandbox:
         os.close(write_fd)
         await loop.connect_read_pipe(lambda: _Pipe(self), os.fdopen(read_fd, "rb", buffering=0))
         self._output_fd = read_fd
-        self._set_memory_limit()
+        self._set_limits()
         self._exit_task = loop.create_task(self._watch_exit())
         return await self._initialised(begin)
 
@@ -285,7 +291,7 @@ class Sandbox:
         """What a spare needs to become this function's runtime (overcast/runtime/spare_runtime.py)."""
         spec = self.spec
         return {"env": self._environment(), "cwd": spec.code_dir, "handler": spec.handler,
-                "limit": self._memory_limit_bytes() if spec.memory_limit else None,
+                "limit": self._memory_limit_bytes() if spec.memory_limit else None, "nofile": NOFILE,
                 "uid": spec.uid if spec.user_options else None, "parent": os.getpid(),
                 "spare_env": spare.env, "spare_pythonpath": spare.pythonpath}
 
@@ -315,22 +321,25 @@ class Sandbox:
         return (self.spec.memory + 1024) * MB
 
     def _limit_prefix(self) -> list[str]:
-        if not self.spec.memory_limit or _PRLIMIT is None:
+        if _PRLIMIT is None:
             return []
-        limit = self._memory_limit_bytes()
-        return [_PRLIMIT, f"--as={limit}:{limit}", "--"]
+        limits = [f"--nofile={NOFILE}:{NOFILE}"]
+        if self.spec.memory_limit:
+            limits.append(f"--as={self._memory_limit_bytes()}:{self._memory_limit_bytes()}")
+        return [_PRLIMIT, *limits, "--"]
 
-    def _set_memory_limit(self):
-        """RLIMIT_AS for Python and provided runtimes: the memory size plus generous headroom
-        (interpreters reserve far more address space than they touch). Node reserves huge
-        virtual ranges, so it gets --max-old-space-size instead (see pool.command_for)."""
-        if not self.spec.memory_limit or self.process is None or _PRLIMIT is not None:
-            return  # prlimit in the exec chain already set it
+    def _set_limits(self):
+        """Lambda's file descriptors (NOFILE), and RLIMIT_AS for Python and provided runtimes: the
+        memory size plus generous headroom (interpreters reserve far more address space than they
+        touch). Node reserves huge virtual ranges, so it gets --max-old-space-size instead (see
+        pool.command_for). Only where prlimit is not there to set them before the runtime starts."""
+        if self.process is None or _PRLIMIT is not None:
+            return  # prlimit in the exec chain already set them
         try:
-            import resource
-
-            limit = self._memory_limit_bytes()
-            resource.prlimit(self.process.pid, resource.RLIMIT_AS, (limit, limit))
+            resource.prlimit(self.process.pid, resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+            if self.spec.memory_limit:
+                limit = self._memory_limit_bytes()
+                resource.prlimit(self.process.pid, resource.RLIMIT_AS, (limit, limit))
         except (OSError, ValueError, AttributeError):
             pass
 

@@ -15,7 +15,7 @@ starts a thread, so the fork copies no lock held by another thread. What a fork 
 zygote and a fresh start would not: the string hash seed and the address-space layout. It then becomes exactly what `python -m awslambdaric HANDLER`
 started in the function's directory with the function's environment would be, and runs it:
 
-- its memory limit (RLIMIT_AS), then its own user (as setpriv would: no supplementary groups,
+- its limits (RLIMIT_AS, its memory; RLIMIT_NOFILE, Lambda's 1,024 file descriptors), then its own user (as setpriv would: no supplementary groups,
   no_new_privs; dumpable again, so that its /proc files are its own; the parent-death signal set
   again, since a change of user clears it). Such a spare ran until then with a sandbox user's
   uid as its effective uid (Spares), so it found the interpreter's files as that user would;
@@ -167,6 +167,8 @@ def main() -> None:
     os.close(null)
     if message.get("limit"):
         resource.setrlimit(resource.RLIMIT_AS, (message["limit"], message["limit"]))
+    if message.get("nofile"):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (message["nofile"], message["nofile"]))
     if message.get("uid") is not None:
         _become(message["uid"], message["parent"])
     os.chdir(message["cwd"])
