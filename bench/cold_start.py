@@ -2,19 +2,32 @@
 <= 100 ms). Each round starts a fresh overcast, then invokes three never-invoked functions one
 after another: the first pays whatever one-time work is left on the invoke path.
 
-    .venv/bin/python bench/cold_start.py [rounds]
+    .venv/bin/python bench/cold_start.py [rounds] [--node]
+
+--node: nodejs20.x functions (a fresh Node process each: no spares) instead of python3.11.
 
 Prints each round's three Invoke round trips (boto3, ms) and the server CPU (all threads) each took.
 """
 
 from __future__ import annotations
 
+import io
 import statistics
 import sys
 import time
+import zipfile
 
 from common import Server, cpu_seconds
 from lambda_invoke import HELLO, ROLE, client, zipped
+
+NODE = "--node" in sys.argv
+
+
+def node_zipped(text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.js", text)
+    return buffer.getvalue()
 
 
 def one_round() -> tuple[list[float], list[float]]:
@@ -25,8 +38,12 @@ def one_round() -> tuple[list[float], list[float]]:
         times, cpus = [], []
         for i in range(3):
             name = f"cold-{i}"
-            lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
-                                Code={"ZipFile": zipped(HELLO + f"# {i}\n")})
+            if NODE:
+                lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                                    Code={"ZipFile": node_zipped(f"exports.handler = async () => ({{hello: {i}}});")})
+            else:
+                lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                                    Code={"ZipFile": zipped(HELLO + f"# {i}\n")})
             cpu = cpu_seconds(server.process.pid)
             start = time.perf_counter()
             lam.invoke(FunctionName=name, Payload=b"{}")
@@ -44,7 +61,8 @@ def one_round() -> tuple[list[float], list[float]]:
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    rounds = int(numbers[0]) if numbers else 5
     results = [one_round() for _ in range(rounds)]
     for n, (times, cpus) in enumerate(results, 1):
         print(f"round {n}: " + ", ".join(f"{which} {t:.0f} ms (server CPU {c:.1f} ms)"
