@@ -295,8 +295,15 @@ def reset_command(config: Config, args) -> int:
         with urllib.request.urlopen(request, timeout=10):
             print("overcast reset: all state deleted")
             return 0
-    except (urllib.error.URLError, OSError):
-        pass
+    except urllib.error.HTTPError as e:  # a server is there and did not reset: never delete under it
+        print(f"overcast reset: the server at {_url(config, '')} answered {e.code}; nothing deleted", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        if not isinstance(reason, ConnectionRefusedError):  # there, but slow or unreachable: likewise
+            print(f"overcast reset: the server at {_url(config, '')} did not answer ({reason}); nothing deleted",
+                  file=sys.stderr)
+            return 1
     if config.postgres:  # not running: clear the database (its blobs are rows of it)
         from overcast.storage import open_database
 

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from urllib.parse import urlparse
 
 import pytest
@@ -111,6 +112,34 @@ def test_reset_of_a_stopped_server_clears_its_data_dir(tmp_path):
         assert make_client(server.endpoint, "sqs").list_queues().get("QueueUrls", []) == []
     finally:
         server.stop()
+
+
+def test_reset_deletes_nothing_when_a_server_answers_but_does_not_reset(tmp_path):
+    """Only a port nobody listens on means "not running": a server that answers an error (or does
+    not answer in time) may still be using the data directory, which is then left alone."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.send_response(500)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "overcast.db").write_bytes(b"in use")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = overcast_cli("reset", "--yes", "--port", str(server.server_address[1]), "--data-dir", str(data_dir))
+    finally:
+        server.shutdown()
+    assert result.returncode == 1
+    assert "answered 500; nothing deleted" in result.stderr
+    assert (data_dir / "overcast.db").read_bytes() == b"in use"
 
 
 def test_environment_variables_configure_start(tmp_path):
