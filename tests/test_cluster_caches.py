@@ -354,6 +354,21 @@ def test_a_node_cut_off_from_the_database_forgets_what_it_cached(database, reque
         proxy.close()
 
 
+def test_a_node_that_has_just_joined_applies_a_change_made_on_another_at_once(endpoints, database):
+    """A joining node tells the others (they would otherwise see it at their next heartbeat, up
+    to 2 s later, and answer a change meanwhile without waiting for it to drop what it kept)."""
+    a = make_client(endpoints[0], "sqs")
+    url = a.create_queue(QueueName=name("join"))["QueueUrl"]
+    joined = start_nodes(database, 1)[0]
+    try:
+        b = make_client(joined.endpoint, "sqs")
+        b.send_message(QueueUrl=url, MessageBody="x")  # the new node keeps the queue's attributes
+        a.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "7"})
+        assert b.get_queue_attributes(QueueUrl=url, AttributeNames=["DelaySeconds"])["Attributes"] == {"DelaySeconds": "7"}
+    finally:
+        stop_nodes([joined])
+
+
 def test_a_dead_node_holds_one_change_for_at_most_the_ack_time_not_every_change(endpoints, database):
     """A node killed with kill -9 answers no invalidation until the others know it dead (its
     heartbeat LEASE_SECONDS old): the first change waits ACK_SECONDS for it, the next ones not."""

@@ -324,6 +324,9 @@ class Cluster:
         ready = loop.create_future()
         self._listener = loop.create_task(self._listen(ready))
         await asyncio.wait_for(ready, 10)
+        # the others look again now, not at their next heartbeat: until they see this node, a change
+        # they make is answered without waiting for this node to drop what it cached
+        await self._conn.execute("SELECT pg_notify(%s, %s)", (PG_CHANNEL, f"{self.node_id} ~joined null"))
         await self._refresh_nodes()
         self.first = self._live == 1
         self._beat = loop.create_task(self._heartbeats())
