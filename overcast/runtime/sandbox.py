@@ -321,20 +321,23 @@ class Sandbox:
         return (self.spec.memory + 1024) * MB
 
     def _limit_prefix(self) -> list[str]:
-        """prlimit in the exec chain, where RLIMIT_AS must be in place before the runtime's first
-        instruction (the file descriptors with it). Not for Node: its limit on file descriptors
-        is set just after the spawn (_set_limits), which costs no exec (7-10 ms of a cold start)."""
-        if not self.spec.memory_limit or _PRLIMIT is None:
+        """prlimit in the exec chain: the limits are in place before the runtime's first
+        instruction. (Set from outside just after the spawn instead, Node's limit on file
+        descriptors was refused now and then with EPERM, and a function then had the server's.)"""
+        if _PRLIMIT is None:
             return []
-        limit = self._memory_limit_bytes()
-        return [_PRLIMIT, f"--as={limit}:{limit}", f"--nofile={NOFILE}:{NOFILE}", "--"]
+        limits = [f"--nofile={NOFILE}:{NOFILE}"]
+        if self.spec.memory_limit:
+            limit = self._memory_limit_bytes()
+            limits.append(f"--as={limit}:{limit}")
+        return [_PRLIMIT, *limits, "--"]
 
     def _set_limits(self):
-        """Lambda's file descriptors (NOFILE), and RLIMIT_AS for Python and provided runtimes: the
-        memory size plus generous headroom (interpreters reserve far more address space than they
-        touch). Node reserves huge virtual ranges, so it gets --max-old-space-size instead (see
-        pool.command_for). Only what prlimit did not set before the runtime started."""
-        if self.process is None or (self.spec.memory_limit and _PRLIMIT is not None):
+        """Where there is no prlimit to exec: Lambda's file descriptors (NOFILE), and RLIMIT_AS for
+        Python and provided runtimes: the memory size plus generous headroom (interpreters reserve
+        far more address space than they touch; Node reserves huge virtual ranges, so it gets
+        --max-old-space-size instead, see pool.command_for), set from outside after the spawn."""
+        if self.process is None or _PRLIMIT is not None:
             return  # prlimit in the exec chain set them
         try:
             resource.prlimit(self.process.pid, resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
