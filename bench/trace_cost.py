@@ -4,7 +4,7 @@ paths (SQS SendMessage and ReceiveMessage, DynamoDB GetItem and PutItem, Lambda 
 process (callgrind), which a shared machine's noise does not move.
 
     apt-get install wrk valgrind
-    .venv/bin/python bench/trace_cost.py [seconds] [rounds]      # wrk, two servers, alternating rounds
+    .venv/bin/python bench/trace_cost.py [seconds] [rounds] [--python]   # wrk, two servers, alternating rounds
     .venv/bin/python bench/trace_cost.py --callgrind [n] [--ops=sqs-send,ddb-get]   # instructions/request
     .venv/bin/python bench/trace_cost.py --callgrind --otlp [--children] [n] [--ops=...]   # the OTLP export's
     .venv/bin/python bench/trace_cost.py --callgrind-server [seconds] [--cache-sim]   # per request, wrk through uvicorn
@@ -14,7 +14,9 @@ wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round ru
 then the other (the order alternating), so both see the same load from the rest of the machine; the
 figures are the median of each mode's rounds, and the median of the rounds' own on/off ratios (the
 two runs of a round are next to each other in time, so a load that drifts over the run cancels in
-their ratio; more, shorter rounds narrow it: `trace_cost.py 2 41`). Beside the rate, each server's CPU time per request (its process's user + system time
+their ratio; more, shorter rounds narrow it: `trace_cost.py 2 41`). --python: a third server in the
+same rounds, tracing on with the front door's span in Python alone (OVERCAST_TRACE_PURE=1: what runs
+where overcast/tracing/_front.c is not built, and what ran before it). Beside the rate, each server's CPU time per request (its process's user + system time
 over the requests wrk counted): on a shared, loaded machine the rate moves with the neighbours from
 one round to the next, the CPU a request costs much less. callgrind: bench/inprocess.py under valgrind with n and 3n requests, tracing on and off;
 the difference of the totals divided by 2n is the cost of one request (start-up cancels out). Lambda
@@ -104,38 +106,48 @@ def _quartiles(values: list[float]) -> str:
     return f"{low:.1%}-{high:.1%}"
 
 
-def wrk_run(seconds: int, rounds: int) -> None:
+def wrk_run(seconds: int, rounds: int, python_too: bool = False) -> None:
+    """`python_too`: a third server, tracing on with the front door's span in Python alone
+    (OVERCAST_TRACE_PURE=1, as where overcast/tracing/_front.c is not built), in the same rounds."""
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     servers = {"on": Server(env={"OVERCAST_TRACING": "1"}), "off": Server(env={"OVERCAST_TRACING": "0"})}
+    if python_too:
+        servers["on-python"] = Server(env={"OVERCAST_TRACING": "1", "OVERCAST_TRACE_PURE": "1"})
+    names = list(servers)
     try:
         setups = {name: _prepare(server) for name, server in servers.items()}
         rates: dict[tuple[str, str], list[float]] = {}
         cpus: dict[tuple[str, str], list[float]] = {}
         for op in OPS:
             for i in range(rounds):
-                for name in (("on", "off") if i % 2 == 0 else ("off", "on")):
+                for name in names[i % len(names):] + names[:i % len(names)]:  # each first in turn
                     script, env = setups[name][op]
                     rate, cpu = _wrk(servers[name], seconds, script, env)
                     rates.setdefault((op, name), []).append(rate)
                     cpus.setdefault((op, name), []).append(cpu)
         for op in OPS:
-            on, off = statistics.median(rates[(op, "on")]), statistics.median(rates[(op, "off")])
-            print(f"{op}: tracing on {on:,.0f} /s, off {off:,.0f} /s: on is {on / off:.1%} of off "
-                  f"(median of {rounds} rounds of {seconds} s; on {[round(r) for r in rates[(op, 'on')]]}, "
-                  f"off {[round(r) for r in rates[(op, 'off')]]})")
-            # each round's two runs are next to each other in time: their ratio cancels the load
-            # that drifts from one round to the next, which the two medians above do not
-            pairs = [a / b for a, b in zip(rates[(op, "on")], rates[(op, "off")], strict=True)]
-            print(f"{op}: round by round, on is {statistics.median(pairs):.1%} of off (median of the "
-                  f"{rounds} rounds' ratios; quartiles {_quartiles(pairs)})")
-            on, off = statistics.median(cpus[(op, "on")]), statistics.median(cpus[(op, "off")])
-            print(f"{op}: the server's CPU per request, tracing on {on:,.0f} us, off {off:,.0f} us: {on / off - 1:+.1%} "
-                  f"(on {[round(c) for c in cpus[(op, 'on')]]}, off {[round(c) for c in cpus[(op, 'off')]]}); "
-                  f"load average {os.getloadavg()[0]:.1f}")
+            for on_name in [name for name in names if name != "off"]:
+                _report(op, on_name, rates, cpus, rounds, seconds)
     finally:
         for server in servers.values():
             server.stop()
+
+
+def _report(op: str, name: str, rates: dict, cpus: dict, rounds: int, seconds: int) -> None:
+    on, off = statistics.median(rates[(op, name)]), statistics.median(rates[(op, "off")])
+    print(f"{op}: tracing {name} {on:,.0f} /s, off {off:,.0f} /s: {name} is {on / off:.1%} of off "
+          f"(median of {rounds} rounds of {seconds} s; {name} {[round(r) for r in rates[(op, name)]]}, "
+          f"off {[round(r) for r in rates[(op, 'off')]]})")
+    # each round's runs are next to each other in time: their ratio cancels the load that drifts
+    # from one round to the next, which the two medians above do not
+    pairs = [a / b for a, b in zip(rates[(op, name)], rates[(op, "off")], strict=True)]
+    print(f"{op}: round by round, {name} is {statistics.median(pairs):.1%} of off (median of the "
+          f"{rounds} rounds' ratios; quartiles {_quartiles(pairs)})")
+    on, off = statistics.median(cpus[(op, name)]), statistics.median(cpus[(op, "off")])
+    print(f"{op}: the server's CPU per request, tracing {name} {on:,.0f} us, off {off:,.0f} us: {on / off - 1:+.1%} "
+          f"({name} {[round(c) for c in cpus[(op, name)]]}, off {[round(c) for c in cpus[(op, 'off')]]}); "
+          f"load average {os.getloadavg()[0]:.1f}")
 
 
 # the hot paths measured in one process (bench/inprocess.py's ops)
@@ -319,4 +331,5 @@ if __name__ == "__main__":
         else:
             callgrind_run(int(rest[0]) if rest else 100, ops, ("on", "off"))
     else:
-        wrk_run(int(sys.argv[1]) if len(sys.argv) > 1 else 10, int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+        rest = [a for a in sys.argv[1:] if not a.startswith("--")]
+        wrk_run(int(rest[0]) if rest else 10, int(rest[1]) if len(rest) > 1 else 3, "--python" in sys.argv)

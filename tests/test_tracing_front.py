@@ -136,3 +136,47 @@ def test_a_server_with_the_python_front_door_records_requests():
         assert operations[:2] == ["SendMessage", "CreateQueue"]
     finally:
         server.stop()
+
+
+LEAK_SCRIPT = r"""
+import contextvars, gc, json, weakref
+from overcast import tracing
+
+recorder = tracing.RECORDER
+recorder.configure(True, max_traces=3)
+
+def request(with_hop):
+    span = tracing.open_api(None, "sqs", "1", "r", b"{}", True)
+    alone = gc.is_tracked(span)
+    if with_hop:
+        with tracing.hop("lambda", "Invocation"):
+            pass
+    tracing.close_api(span, 200, b"{}", True)
+    return weakref.ref(span), alone, gc.is_tracked(span)
+
+lone, lone_tracked, _ = contextvars.copy_context().run(request, False)
+held, held_tracked_alone, held_tracked = contextvars.copy_context().run(request, True)
+for _ in range(10):  # both traces leave the ring
+    contextvars.copy_context().run(request, False)
+gc.collect()
+print(json.dumps({"front": type(tracing.open_api).__name__, "lone tracked": lone_tracked,
+                  "holder tracked alone": held_tracked_alone, "holder tracked": held_tracked,
+                  "lone freed": lone() is None, "holder freed": held() is None}))
+"""
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["c", "python"])
+def test_a_trace_that_left_the_ring_is_freed(pure):
+    """The front door's span is untracked by the cyclic collector while it is alone (C only) and
+    tracked again once its trace has other spans (which refer back to it): either way it is freed
+    when its trace leaves the ring, a trace with a hop (a reference cycle) included."""
+    if not pure and not has_compiler():
+        pytest.skip("no C compiler")
+    env = {**os.environ, "OVERCAST_TRACE_PURE": "1" if pure else "0"}
+    result = subprocess.run([sys.executable, "-c", LEAK_SCRIPT], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["lone freed"] and found["holder freed"], found
+    assert found["holder tracked"]  # (its hop refers back to it: a cycle the collector must see)
+    assert found["lone tracked"] is pure and found["holder tracked alone"] is pure

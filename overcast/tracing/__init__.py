@@ -785,6 +785,8 @@ class Recorder(_front.RecorderBase if _front is not None else object):
         members = root.members
         if members is None:
             members = root.members = []
+            if _front is not None:  # (the front door's spans are untracked while alone: _front.c)
+                _front.track(root)
         elif len(members) >= MAX_SPANS_PER_TRACE - 1:
             root.dropped += 1
             return
