@@ -41,12 +41,14 @@ module OvercastRuntime
     end
   end
 
-  # An error as the Runtime API takes it: the class in errorType, classified as AWS's client does.
+  # An error as the Runtime API takes it: the class in errorType, classified as AWS's client does;
+  # the stack trace is the function's, without this client's frames or Ruby's own `require`.
   def self.error_payload(error, classification)
+    trace = (error.backtrace || []).reject { |line| line.start_with?(__FILE__, "<internal:") }
     {
       "errorMessage" => error.message,
       "errorType" => "#{classification}<#{error.class}>",
-      "stackTrace" => error.backtrace || [],
+      "stackTrace" => trace,
     }
   end
 

@@ -187,6 +187,10 @@ class Sandbox:
         opt = (OPT if spec.opt_mount else spec.opt_dir) if spec.opt_dir else None
         pythonpath = [spec.code_dir]
         node_path, ld_path = [], [spec.code_dir, os.path.join(spec.code_dir, "lib")]
+        # Ruby: the function's code and its bundled gems (vendor/bundle), then its layers', as on AWS
+        ruby_version = f"{spec.runtime[len('ruby'):]}.0" if spec.runtime.startswith("ruby") else "3.3.0"
+        rubylib = [spec.code_dir]
+        gem_path = [os.path.join(spec.code_dir, "vendor", "bundle", "ruby", ruby_version)]
         path = ["/var/lang/bin"] if spec.var_lang else []  # AWS's PATH starts with it
         path.append(os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
         if opt:
@@ -196,6 +200,8 @@ class Sandbox:
             # AWS's order: /opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/runtime/node_modules
             major = spec.runtime[len("nodejs"):].split(".")[0] if spec.runtime.startswith("nodejs") else "20"
             node_path += [os.path.join(opt, "nodejs", f"node{major}", "node_modules"), os.path.join(opt, "nodejs", "node_modules")]
+            rubylib.append(os.path.join(opt, "ruby", "lib"))
+            gem_path.append(os.path.join(opt, "ruby", "gems", ruby_version))
             path.append(os.path.join(opt, "bin"))  # AWS's PATH ends with /opt/bin
             ld_path.append(os.path.join(opt, "lib"))
         # last: overcast's sitecustomize (*.localhost.localstack.cloud resolves to 127.0.0.1; boto3's
@@ -212,6 +218,9 @@ class Sandbox:
             "PYTHONPATH": ":".join(pythonpath),
             "PYTHONUNBUFFERED": "1",
             "NODE_PATH": ":".join(node_path),
+            "RUBYLIB": ":".join(rubylib),
+            # (the separator at the end: RubyGems adds its default path after these, the host Ruby's own gems)
+            "GEM_PATH": ":".join(gem_path) + ":",
             "LD_LIBRARY_PATH": ":".join(ld_path),
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,

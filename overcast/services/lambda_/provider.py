@@ -31,7 +31,14 @@ from overcast.aws.protocols.validate import AWS_RUNTIME_LIST
 from overcast.engine.targets import DeliveryError, deliver, store_record
 from overcast.runtime import layers as layer_files
 from overcast.runtime import node_sdk
-from overcast.runtime.commands import NODE_RUNTIMES, PROVIDED_RUNTIMES, PYTHON_RUNTIMES, command_for
+from overcast.runtime.commands import (
+    NODE_RUNTIMES,
+    PROVIDED_RUNTIMES,
+    PYTHON_RUNTIMES,
+    RUBY_RUNTIMES,
+    command_for,
+    ruby_for,
+)
 from overcast.runtime.isolation import Isolation
 from overcast.runtime.pool import Pools, Throttled
 from overcast.runtime.sandbox import FunctionSpec, Outcome
@@ -44,7 +51,7 @@ from overcast.services.lambda_.store import LambdaStore
 
 log = logging.getLogger("overcast.lambda")
 
-SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES + PROVIDED_RUNTIMES
+SUPPORTED_RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES + RUBY_RUNTIMES + PROVIDED_RUNTIMES
 # The runtimes AWS lists when ListLayers' or ListLayerVersions' CompatibleRuntime is not one it
 # knows: its own set, in its order, with names the API model does not have (its recorded answer)
 AWS_LAYER_RUNTIME_LIST = (
@@ -484,6 +491,8 @@ class LambdaProvider(Provider):
                            f"Valid runtimes: [{', '.join(SUPPORTED_RUNTIMES)}]")
         if runtime is not None and runtime.startswith("nodejs") and not _which("node"):
             raise _invalid(f"The runtime {runtime} needs Node.js, which is not installed on the overcast host.")
+        if runtime is not None and runtime.startswith("ruby") and ruby_for(runtime) is None:
+            raise _invalid(f"The runtime {runtime} needs Ruby, which is not installed on the overcast host.")
 
     @staticmethod
     def _snap_start(runtime: str, snap_start: dict | None, current: dict | None = None) -> dict:
