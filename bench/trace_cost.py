@@ -4,7 +4,7 @@ paths (SQS SendMessage and ReceiveMessage, DynamoDB GetItem and PutItem, Lambda 
 process (callgrind), which a shared machine's noise does not move.
 
     apt-get install wrk valgrind
-    .venv/bin/python bench/trace_cost.py [seconds] [rounds] [--python]   # wrk, two servers, alternating rounds
+    .venv/bin/python bench/trace_cost.py [seconds] [rounds] [--restarts=K]   # wrk, alternating rounds
     .venv/bin/python bench/trace_cost.py --callgrind [n] [--ops=sqs-send,ddb-get]   # instructions/request
     .venv/bin/python bench/trace_cost.py --callgrind --otlp [--children] [n] [--ops=...]   # the OTLP export's
     .venv/bin/python bench/trace_cost.py --callgrind-server [seconds] [--cache-sim]   # per request, wrk through uvicorn
@@ -14,9 +14,9 @@ wrk: two overcast servers run at once (OVERCAST_TRACING=1 and =0); each round ru
 then the other (the order alternating), so both see the same load from the rest of the machine; the
 figures are the median of each mode's rounds, and the median of the rounds' own on/off ratios (the
 two runs of a round are next to each other in time, so a load that drifts over the run cancels in
-their ratio; more, shorter rounds narrow it: `trace_cost.py 2 41`). --python: a third server in the
-same rounds, tracing on with the front door's span in Python alone (OVERCAST_TRACE_PURE=1: what runs
-where overcast/tracing/_front.c is not built, and what ran before it). Beside the rate, each server's CPU time per request (its process's user + system time
+their ratio; more, shorter rounds narrow it: `trace_cost.py 2 41`). --restarts=K: the rounds run
+by K sets of fresh servers in turn (a process's speed for its whole life varies by a point or two
+with where its memory lies; one set of servers is one draw of it). Beside the rate, each server's CPU time per request (its process's user + system time
 over the requests wrk counted): on a shared, loaded machine the rate moves with the neighbours from
 one round to the next, the CPU a request costs much less. callgrind: bench/inprocess.py under valgrind with n and 3n requests, tracing on and off;
 the difference of the totals divided by 2n is the cost of one request (start-up cancels out). Lambda
@@ -106,32 +106,42 @@ def _quartiles(values: list[float]) -> str:
     return f"{low:.1%}-{high:.1%}"
 
 
-def wrk_run(seconds: int, rounds: int, python_too: bool = False) -> None:
-    """`python_too`: a third server, tracing on with the front door's span in Python alone
-    (OVERCAST_TRACE_PURE=1, as where overcast/tracing/_front.c is not built), in the same rounds."""
+def _servers() -> dict[str, Server]:
+    return {"on": Server(env={"OVERCAST_TRACING": "1"}), "off": Server(env={"OVERCAST_TRACING": "0"})}
+
+
+def wrk_run(seconds: int, rounds: int, restarts: int = 1) -> None:
+    """`restarts`: the rounds are run by that many sets of fresh servers, one after the other: a
+    server process is faster or slower by a point or two for the whole of its life (where its
+    memory happens to lie), which the rounds of one set of servers cannot average out."""
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
-    servers = {"on": Server(env={"OVERCAST_TRACING": "1"}), "off": Server(env={"OVERCAST_TRACING": "0"})}
-    if python_too:
-        servers["on-python"] = Server(env={"OVERCAST_TRACING": "1", "OVERCAST_TRACE_PURE": "1"})
-    names = list(servers)
-    try:
-        setups = {name: _prepare(server) for name, server in servers.items()}
-        rates: dict[tuple[str, str], list[float]] = {}
-        cpus: dict[tuple[str, str], list[float]] = {}
-        for op in OPS:
-            for i in range(rounds):
-                for name in names[i % len(names):] + names[:i % len(names)]:  # each first in turn
-                    script, env = setups[name][op]
-                    rate, cpu = _wrk(servers[name], seconds, script, env)
-                    rates.setdefault((op, name), []).append(rate)
-                    cpus.setdefault((op, name), []).append(cpu)
-        for op in OPS:
-            for on_name in [name for name in names if name != "off"]:
-                _report(op, on_name, rates, cpus, rounds, seconds)
-    finally:
-        for server in servers.values():
-            server.stop()
+    rates: dict[tuple[str, str], list[float]] = {}
+    cpus: dict[tuple[str, str], list[float]] = {}
+    names: list[str] = []
+    done = 0
+    for group in range(restarts):
+        servers = _servers()
+        names = list(servers)
+        share = (rounds - done) // (restarts - group)
+        try:
+            setups = {name: _prepare(server) for name, server in servers.items()}
+            for op in OPS:
+                for i in range(done, done + share):
+                    for name in names[i % len(names):] + names[:i % len(names)]:  # each first in turn
+                        script, env = setups[name][op]
+                        rate, cpu = _wrk(servers[name], seconds, script, env)
+                        rates.setdefault((op, name), []).append(rate)
+                        cpus.setdefault((op, name), []).append(cpu)
+        finally:
+            for server in servers.values():
+                server.stop()
+        done += share
+    if restarts > 1:
+        print(f"({rounds} rounds, by {restarts} sets of fresh servers)")
+    for op in OPS:
+        for on_name in [name for name in names if name != "off"]:
+            _report(op, on_name, rates, cpus, rounds, seconds)
 
 
 def _report(op: str, name: str, rates: dict, cpus: dict, rounds: int, seconds: int) -> None:
@@ -332,4 +342,5 @@ if __name__ == "__main__":
             callgrind_run(int(rest[0]) if rest else 100, ops, ("on", "off"))
     else:
         rest = [a for a in sys.argv[1:] if not a.startswith("--")]
-        wrk_run(int(rest[0]) if rest else 10, int(rest[1]) if len(rest) > 1 else 3, "--python" in sys.argv)
+        restarts = [int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--restarts=")]
+        wrk_run(int(rest[0]) if rest else 10, int(rest[1]) if len(rest) > 1 else 3, restarts[0] if restarts else 1)

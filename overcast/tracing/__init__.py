@@ -29,15 +29,9 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 
-try:  # the front door's span in C (_front.c); OVERCAST_TRACE_PURE=1: the Python below alone
-    from overcast.tracing import _front
-except ImportError:  # not built (no C compiler where it was installed): the same, slower
-    _front = None
-if os.environ.get("OVERCAST_TRACE_PURE") == "1":
-    _front = None
-
 log = logging.getLogger("overcast.tracing")
 _time = time.time
+_new = object.__new__
 
 _current: contextvars.ContextVar[Span | None] = contextvars.ContextVar("overcast_span", default=None)
 
@@ -194,20 +188,7 @@ def render_payload(data: bytes | str | None, size: int, limit: int) -> tuple[str
 
 # -- spans ------------------------------------------------------------------------------------------
 
-class _PythonSpanBase:
-    """The fields every span has, with their defaults (the front door's kind and operation): C
-    members of _front.SpanBase when it is built, these class attributes when it is not."""
-
-    kind = "api"
-    operation = ""
-    status = "ok"
-    end = None
-    service = account = region = error = _hint = _request = _response = http_status = None
-    _request_size = _response_size = 0  # a payload's whole size, set only when it was cut (else its length)
-    evicted = False  # the trace left the ring (on the trace's holder)
-
-
-class Span(_front.SpanBase if _front is not None else _PythonSpanBase):
+class Span:
     """One unit of work. A context manager: inside `with`, it is the current span; an exception
     leaving the block marks it failed (AWS errors by code and message).
 
@@ -230,18 +211,22 @@ class Span(_front.SpanBase if _front is not None else _PythonSpanBase):
     # Lambda's Lineage (a trace header's field, next_lineage): the count of function invocations in
     # the chain this work belongs to; carried only where AWS carries it (lineage_header)
     lineage = None
-    name = resource = attributes = None
-    _token = None
-    # the base class has the fields every span has: service, account, region, kind, operation, status,
-    # error, start, end, http_status; the payloads (_request, _response: at most RECORDER.payload_bytes of
-    # each); _hint, the value of the request parameter that names its resource (RESOURCE_PARAMS), its ARN
-    # made when read
+    name = resource = error = attributes = None
+    kind = "api"  # (every other span sets its own kind and operation: these are the front door's)
+    operation = ""
+    end = None
+    status = "ok"
+    _request = _response = None  # the payloads, at most RECORDER.payload_bytes of each
+    _request_size = _response_size = 0  # a payload's whole size, set only when it was cut (else its length)
+    _token = http_status = None
+    _hint = None  # the value of the request parameter that names its resource (RESOURCE_PARAMS), ARN made when read
     _holder = None  # the span that holds this span's trace, when it is not this span (no reference to itself:
     # a one-span trace is no reference cycle, so it is freed as it leaves the ring, not by the cyclic collector)
     # kept on a trace's holder only
     _tid = None  # the trace id, made when asked for
     members = None  # the trace's other spans
     dropped = 0  # spans not kept (beyond MAX_SPANS_PER_TRACE, or the oldest half of a huge trace)
+    evicted = False  # the trace left the ring
 
     def __init__(self, root: Span | None, kind: str, service: str, operation: str, account: str, region: str):
         # (open_api makes the front door's spans without this call; what it sets, in the same order)
@@ -420,9 +405,6 @@ class Span(_front.SpanBase if _front is not None else _PythonSpanBase):
         """The trace's spans (this span holds it), in the order they began."""
         members = self.members
         return [self] if not members else [self, *members]
-
-
-_new = Span.__new__
 
 
 class _NoSpan:
@@ -725,12 +707,10 @@ def _by_start(span: Span) -> float:
     return span.start
 
 
-class Recorder(_front.RecorderBase if _front is not None else object):
+class Recorder:
     """The bounded ring of traces (each by its holder span): at most `max_traces` traces and
     `max_spans` spans in all (the oldest traces leave first), at most MAX_SPANS_PER_TRACE kept per
-    trace (the rest counted). Written on the event loop; readers copy what they read. (What the front
-    door reads on every request, `enabled`, `payload_bytes`, `_room`, `_ring` and `_subscribers`, are
-    C members of _front.RecorderBase when it is built.)"""
+    trace (the rest counted). Written on the event loop; readers copy what they read."""
 
     def __init__(self):
         self.enabled = True
@@ -748,7 +728,7 @@ class Recorder(_front.RecorderBase if _front is not None else object):
 
     def configure(self, enabled: bool = True, max_traces: int = 1000, max_spans: int = 100_000,
                   payload_bytes: int = 4096) -> None:
-        self.enabled = bool(enabled)
+        self.enabled = enabled
         self.max_traces = max(1, max_traces)
         self.max_spans = max(1, max_spans)
         self.payload_bytes = max(0, payload_bytes)
@@ -785,8 +765,6 @@ class Recorder(_front.RecorderBase if _front is not None else object):
         members = root.members
         if members is None:
             members = root.members = []
-            if _front is not None:  # (the front door's spans are untracked while alone: _front.c)
-                _front.track(root)
         elif len(members) >= MAX_SPANS_PER_TRACE - 1:
             root.dropped += 1
             return
@@ -889,10 +867,6 @@ class Recorder(_front.RecorderBase if _front is not None else object):
 
 
 RECORDER = Recorder()
-
-if _front is not None:  # the usual request's span made in C; the Python functions above take every other case
-    _front.install(RECORDER, Span, _current, open_api, close_api)
-    open_api, close_api = _front.open_api, _front.close_api  # noqa: F811
 
 
 def configure(config) -> None:
