@@ -179,3 +179,13 @@ def test_ruby_runtimes_are_listed_as_supported(lam, unique_name):
     with pytest.raises(ClientError) as excinfo:
         create(lam, unique_name("rb"), {"app.rb": ECHO}, runtime="ruby2.7")
     assert excinfo.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+
+def test_other_runtimes_get_no_ruby_variables(lam, unique_name):
+    from lambda_functions import create_python
+
+    name = unique_name("py")
+    create_python(lam, name, "import os\n\ndef handler(event, context):\n"
+                             "    return [os.environ.get('RUBYLIB'), os.environ.get('GEM_PATH')]\n")
+    _out, body = invoke(lam, name, {})
+    assert body == [None, None]

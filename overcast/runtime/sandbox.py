@@ -218,9 +218,6 @@ class Sandbox:
             "PYTHONPATH": ":".join(pythonpath),
             "PYTHONUNBUFFERED": "1",
             "NODE_PATH": ":".join(node_path),
-            "RUBYLIB": ":".join(rubylib),
-            # (the separator at the end: RubyGems adds its default path after these, the host Ruby's own gems)
-            "GEM_PATH": ":".join(gem_path) + ":",
             "LD_LIBRARY_PATH": ":".join(ld_path),
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
@@ -241,6 +238,10 @@ class Sandbox:
             "AWS_ENDPOINT_URL": spec.endpoint,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         }
+        if spec.runtime.startswith("ruby"):
+            env["RUBYLIB"] = ":".join(rubylib)
+            # (the separator at the end: RubyGems adds its default path after these, the host Ruby's own gems)
+            env["GEM_PATH"] = ":".join(gem_path) + ":"
         if spec.xray_daemon:  # where the X-Ray SDK sends segments: overcast's daemon port (docs/xray.md)
             env["AWS_XRAY_DAEMON_ADDRESS"] = spec.xray_daemon
         if spec.tmp_dir:  # its own user: temporary files in its own directory
