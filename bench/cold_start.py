@@ -2,9 +2,10 @@
 <= 100 ms). Each round starts a fresh overcast, then invokes three never-invoked functions one
 after another: the first pays whatever one-time work is left on the invoke path.
 
-    .venv/bin/python bench/cold_start.py [rounds] [--node]
+    .venv/bin/python bench/cold_start.py [rounds] [--node | --ruby]
 
 --node: nodejs20.x functions (a fresh Node process each: no spares) instead of python3.11.
+--ruby: ruby3.3 functions (a fresh Ruby process each, overcast/runtime/ruby_bootstrap.rb).
 
 Prints each round's three Invoke round trips (boto3, ms) and the server CPU (all threads) each took.
 """
@@ -21,12 +22,13 @@ from common import Server, cpu_seconds
 from lambda_invoke import HELLO, ROLE, client, zipped
 
 NODE = "--node" in sys.argv
+RUBY = "--ruby" in sys.argv
 
 
-def node_zipped(text: str) -> bytes:
+def zipped_as(filename: str, text: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.js", text)
+        archive.writestr(filename, text)
     return buffer.getvalue()
 
 
@@ -40,7 +42,10 @@ def one_round() -> tuple[list[float], list[float]]:
             name = f"cold-{i}"
             if NODE:
                 lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
-                                    Code={"ZipFile": node_zipped(f"exports.handler = async () => ({{hello: {i}}});")})
+                                    Code={"ZipFile": zipped_as("index.js", f"exports.handler = async () => ({{hello: {i}}});")})
+            elif RUBY:
+                lam.create_function(FunctionName=name, Runtime="ruby3.3", Role=ROLE, Handler="app.handler",
+                                    Code={"ZipFile": zipped_as("app.rb", f"def handler(event:, context:) = {{'hello' => {i}}}\n")})
             else:
                 lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
                                     Code={"ZipFile": zipped(HELLO + f"# {i}\n")})
