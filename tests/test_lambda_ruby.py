@@ -189,3 +189,50 @@ def test_other_runtimes_get_no_ruby_variables(lam, unique_name):
                              "    return [os.environ.get('RUBYLIB'), os.environ.get('GEM_PATH')]\n")
     _out, body = invoke(lam, name, {})
     assert body == [None, None]
+
+
+def test_a_sam_template_with_a_ruby_function_deploys_and_runs(client, unique_name):
+    """As `sam deploy` does it: the code zipped into S3, a change set of the template with the SAM
+    transform, executed; then the function behind its HTTP API answers."""
+    import httpx
+    from cfn_support import FAST, wait
+
+    s3, cf = client("s3"), client("cloudformation")
+    bucket = unique_name("rbsam")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="app.zip", Body=zip_files({"app.rb": (
+        "require 'json'\n\ndef handler(event:, context:)\n"
+        "  { statusCode: 200, body: JSON.generate({ path: event['rawPath'], runtime: ENV['AWS_EXECUTION_ENV'] }) }\n"
+        "end\n")}))
+    template = f"""
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: ruby3.3
+      Handler: app.handler
+      CodeUri: s3://{bucket}/app.zip
+      Events:
+        Api:
+          Type: HttpApi
+          Properties:
+            Path: /hello
+            Method: GET
+Outputs:
+  ApiId:
+    Value: !Ref ServerlessHttpApi
+"""
+    name = unique_name("rbstack")
+    change_set = cf.create_change_set(StackName=name, ChangeSetName="sam-create", ChangeSetType="CREATE",
+                                      TemplateBody=template, Capabilities=["CAPABILITY_IAM"])["Id"]
+    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set, WaiterConfig=FAST)
+    cf.execute_change_set(ChangeSetName=change_set)
+    stack = wait(cf, "stack_create_complete", name)
+    api_id = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "ApiId")
+    endpoint = client("lambda").meta.endpoint_url
+    answer = httpx.get(f"{endpoint}/_aws/execute-api/{api_id}/$default/hello", timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"path": "/hello", "runtime": "AWS_Lambda_ruby3.3"}
+    cf.delete_stack(StackName=name)
+    cf.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=FAST)
