@@ -23,6 +23,19 @@ def wait(cf, waiter: str, name: str) -> dict:
     return cf.describe_stacks(StackName=name)["Stacks"][0]
 
 
+def deploy_change_set(cf, name: str, body: str, kind: str) -> list:
+    """Deploy as `sam deploy` does: a change set of the template (CREATE or UPDATE) made, then
+    executed; the stack's changes once it is complete."""
+    change_set = cf.create_change_set(StackName=name, ChangeSetName=f"sam-{kind.lower()}", ChangeSetType=kind,
+                                      TemplateBody=body, Capabilities=["CAPABILITY_IAM"])["Id"]
+    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set, WaiterConfig=FAST)
+    changes = cf.describe_change_set(ChangeSetName=change_set)["Changes"]
+    cf.execute_change_set(ChangeSetName=change_set)
+    waiter = "stack_create_complete" if kind == "CREATE" else "stack_update_complete"
+    cf.get_waiter(waiter).wait(StackName=name, WaiterConfig=FAST)
+    return changes
+
+
 def settle(cf, name: str, seconds: float = 90) -> dict:
     """The stack once no operation is in progress (for outcomes the waiters treat as failures)."""
     deadline = time.time() + seconds

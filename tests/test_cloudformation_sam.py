@@ -11,11 +11,11 @@ import zipfile
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from cfn_support import FAST
+from cfn_support import deploy_change_set as _deploy
 from cognito_support import signed_up_user
 
 from tests.example_checks import stock_counter_pushes, webhooks_behave
-
-FAST = {"Delay": 0.2, "MaxAttempts": 300}
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "rest-api")
 
@@ -36,16 +36,6 @@ def _zip(source: str) -> bytes:
         z.writestr("handler.py", source)
     return buffer.getvalue()
 
-
-def _deploy(cf, name: str, body: str, kind: str) -> str:
-    change_set = cf.create_change_set(StackName=name, ChangeSetName=f"sam-{kind.lower()}", ChangeSetType=kind,
-                                      TemplateBody=body, Capabilities=["CAPABILITY_IAM"])["Id"]
-    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set, WaiterConfig=FAST)
-    changes = cf.describe_change_set(ChangeSetName=change_set)["Changes"]
-    cf.execute_change_set(ChangeSetName=change_set)
-    waiter = "stack_create_complete" if kind == "CREATE" else "stack_update_complete"
-    cf.get_waiter(waiter).wait(StackName=name, WaiterConfig=FAST)
-    return changes
 
 
 def test_the_rest_api_example_as_a_sam_application(client, endpoint, unique_name):

@@ -195,7 +195,7 @@ def test_a_sam_template_with_a_ruby_function_deploys_and_runs(client, unique_nam
     """As `sam deploy` does it: the code zipped into S3, a change set of the template with the SAM
     transform, executed; then the function behind its HTTP API answers."""
     import httpx
-    from cfn_support import FAST, wait
+    from cfn_support import FAST, deploy_change_set
 
     s3, cf = client("s3"), client("cloudformation")
     bucket = unique_name("rbsam")
@@ -224,11 +224,8 @@ Outputs:
     Value: !Ref ServerlessHttpApi
 """
     name = unique_name("rbstack")
-    change_set = cf.create_change_set(StackName=name, ChangeSetName="sam-create", ChangeSetType="CREATE",
-                                      TemplateBody=template, Capabilities=["CAPABILITY_IAM"])["Id"]
-    cf.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set, WaiterConfig=FAST)
-    cf.execute_change_set(ChangeSetName=change_set)
-    stack = wait(cf, "stack_create_complete", name)
+    deploy_change_set(cf, name, template, "CREATE")
+    stack = cf.describe_stacks(StackName=name)["Stacks"][0]
     api_id = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "ApiId")
     endpoint = client("lambda").meta.endpoint_url
     answer = httpx.get(f"{endpoint}/_aws/execute-api/{api_id}/$default/hello", timeout=30)
