@@ -12,24 +12,15 @@ Prints each round's three Invoke round trips (boto3, ms) and the server CPU (all
 
 from __future__ import annotations
 
-import io
 import statistics
 import sys
 import time
-import zipfile
 
 from common import Server, cpu_seconds
 from lambda_invoke import HELLO, ROLE, client, zipped
 
 NODE = "--node" in sys.argv
 RUBY = "--ruby" in sys.argv
-
-
-def zipped_as(filename: str, text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(filename, text)
-    return buffer.getvalue()
 
 
 def one_round() -> tuple[list[float], list[float]]:
@@ -42,10 +33,10 @@ def one_round() -> tuple[list[float], list[float]]:
             name = f"cold-{i}"
             if NODE:
                 lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
-                                    Code={"ZipFile": zipped_as("index.js", f"exports.handler = async () => ({{hello: {i}}});")})
+                                    Code={"ZipFile": zipped(f"exports.handler = async () => ({{hello: {i}}});", "index.js")})
             elif RUBY:
                 lam.create_function(FunctionName=name, Runtime="ruby3.3", Role=ROLE, Handler="app.handler",
-                                    Code={"ZipFile": zipped_as("app.rb", f"def handler(event:, context:) = {{'hello' => {i}}}\n")})
+                                    Code={"ZipFile": zipped(f"def handler(event:, context:) = {{'hello' => {i}}}\n", "app.rb")})
             else:
                 lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
                                     Code={"ZipFile": zipped(HELLO + f"# {i}\n")})

@@ -35,10 +35,10 @@ HELLO = "def handler(event, context):\n    return {'hello': 'world'}\n"
 ROLE = "arn:aws:iam::000000000000:role/bench"
 
 
-def zipped(source: str) -> bytes:
+def zipped(source: str, filename: str = "app.py") -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
+        archive.writestr(filename, source)
     return buffer.getvalue()
 
 

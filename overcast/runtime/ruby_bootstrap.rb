@@ -123,7 +123,7 @@ module OvercastRuntime
       trace = headers["lambda-runtime-trace-id"]
       trace ? ENV["_X_AMZN_TRACE_ID"] = trace : ENV.delete("_X_AMZN_TRACE_ID")
       begin
-        event = body.nil? || body.empty? ? nil : JSON.parse(body, quirks_mode: true)
+        event = body.nil? || body.empty? ? nil : JSON.parse(body)
         result = handler.call(event: event, context: Context.new(headers))
         client.respond(request_id, result)
       rescue StandardError, ScriptError => e

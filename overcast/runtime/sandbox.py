@@ -147,6 +147,19 @@ def _time_out(result: asyncio.Future) -> None:
         result.set_result(("timeout", b""))
 
 
+def _ruby_paths(spec: FunctionSpec, opt: str | None) -> dict[str, str]:
+    """RUBYLIB and GEM_PATH as AWS's Ruby runtimes set them: the function's code and its bundled
+    gems (`vendor/bundle/ruby/3.x.0`), then its layers' `ruby/lib` and `ruby/gems/3.x.0`."""
+    version = f"{spec.runtime[len('ruby'):]}.0"
+    rubylib = [spec.code_dir]
+    gem_path = [os.path.join(spec.code_dir, "vendor", "bundle", "ruby", version)]
+    if opt:
+        rubylib.append(os.path.join(opt, "ruby", "lib"))
+        gem_path.append(os.path.join(opt, "ruby", "gems", version))
+    # (the separator at the end: RubyGems adds its default path after these, the host Ruby's own gems)
+    return {"RUBYLIB": ":".join(rubylib), "GEM_PATH": ":".join(gem_path) + ":"}
+
+
 class Sandbox:
     def __init__(self, spec: FunctionSpec):
         self.spec = spec
@@ -187,10 +200,6 @@ class Sandbox:
         opt = (OPT if spec.opt_mount else spec.opt_dir) if spec.opt_dir else None
         pythonpath = [spec.code_dir]
         node_path, ld_path = [], [spec.code_dir, os.path.join(spec.code_dir, "lib")]
-        # Ruby: the function's code and its bundled gems (vendor/bundle), then its layers', as on AWS
-        ruby_version = f"{spec.runtime[len('ruby'):]}.0" if spec.runtime.startswith("ruby") else "3.3.0"
-        rubylib = [spec.code_dir]
-        gem_path = [os.path.join(spec.code_dir, "vendor", "bundle", "ruby", ruby_version)]
         path = ["/var/lang/bin"] if spec.var_lang else []  # AWS's PATH starts with it
         path.append(os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
         if opt:
@@ -200,8 +209,6 @@ class Sandbox:
             # AWS's order: /opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/runtime/node_modules
             major = spec.runtime[len("nodejs"):].split(".")[0] if spec.runtime.startswith("nodejs") else "20"
             node_path += [os.path.join(opt, "nodejs", f"node{major}", "node_modules"), os.path.join(opt, "nodejs", "node_modules")]
-            rubylib.append(os.path.join(opt, "ruby", "lib"))
-            gem_path.append(os.path.join(opt, "ruby", "gems", ruby_version))
             path.append(os.path.join(opt, "bin"))  # AWS's PATH ends with /opt/bin
             ld_path.append(os.path.join(opt, "lib"))
         # last: overcast's sitecustomize (*.localhost.localstack.cloud resolves to 127.0.0.1; boto3's
@@ -239,9 +246,7 @@ class Sandbox:
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         }
         if spec.runtime.startswith("ruby"):
-            env["RUBYLIB"] = ":".join(rubylib)
-            # (the separator at the end: RubyGems adds its default path after these, the host Ruby's own gems)
-            env["GEM_PATH"] = ":".join(gem_path) + ":"
+            env.update(_ruby_paths(spec, opt))
         if spec.xray_daemon:  # where the X-Ray SDK sends segments: overcast's daemon port (docs/xray.md)
             env["AWS_XRAY_DAEMON_ADDRESS"] = spec.xray_daemon
         if spec.tmp_dir:  # its own user: temporary files in its own directory
