@@ -43,8 +43,14 @@ def handler(event, context):
     if "write" in event:
         with open(event["write"], "w") as f:
             f.write("private")
+    code_dir = os.environ["LAMBDA_TASK_ROOT"]
+    with open("/proc/self/mountinfo") as f:  # the host's directory behind /var/task, which a function can find out
+        for line in f:
+            fields = line.split()
+            if fields[4] == "/var/task":
+                code_dir = fields[3]
     return {"results": results, "uid": os.getuid(), "groups": os.getgroups(), "server_pid": os.getppid(),
-            "task_root": os.environ["LAMBDA_TASK_ROOT"], "tmp": tempfile.gettempdir(),
+            "task_root": os.environ["LAMBDA_TASK_ROOT"], "code_dir": code_dir, "tmp": tempfile.gettempdir(),
             "runtime_api": os.environ["AWS_LAMBDA_RUNTIME_API"]}
 '''
 
@@ -90,16 +96,20 @@ def test_function_cannot_read_server_environ_database_or_another_functions_code(
         "environ": f"/proc/{server_pid}/environ",
         "database": os.path.join(data_dir, "overcast.db"),
         "data_dir": data_dir,
-        "other_code_dir": other["task_root"],
-        "other_code": os.path.join(other["task_root"], "app.py"),
+        "other_code_dir": other["code_dir"],
+        "other_code": os.path.join(other["code_dir"], "app.py"),
         "other_tmp": other["tmp"],
         "own_code": os.path.join(mine["task_root"], "app.py"),
+        "own_code_dir": mine["code_dir"],
     }})
     assert body["uid"] != 0 and body["uid"] != other["uid"]
     assert body["groups"] in ([], [body["uid"]])
+    # each function's code is at /var/task in its own mount namespace, from a directory of its own
+    assert mine["task_root"] == other["task_root"] == "/var/task" and mine["code_dir"] != other["code_dir"]
+    assert os.path.isdir(other["code_dir"])
     assert body["results"] == {"environ": "denied", "database": "denied", "data_dir": "denied",
                                "other_code_dir": "denied", "other_code": "denied", "other_tmp": "denied",
-                               "own_code": "read"}
+                               "own_code": "read", "own_code_dir": "read"}
 
 
 @root_only

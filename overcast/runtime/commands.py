@@ -25,9 +25,11 @@ def _node_ric() -> list[str] | None:
     return [installed] if installed else None
 
 
-def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: str) -> tuple[list[str], bool]:
+def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: str,
+                task_root: str | None = None) -> tuple[list[str], bool]:
     """The argv that starts a sandbox, and whether RLIMIT_AS may limit it (`python`: the
-    interpreter Interpreters chose, for python runtimes)."""
+    interpreter Interpreters chose, for python runtimes; `task_root`: where the sandbox sees
+    `code_dir`, when not at its own path)."""
     if runtime.startswith("python"):
         return [python, "-m", "awslambdaric", handler], True
     if runtime.startswith("nodejs"):
@@ -39,7 +41,7 @@ def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: 
         # (error_highlight off: Ruby 3.1 puts its source excerpt in an error's message, which AWS's
         # Ruby 3.2 and later keep out of it, so an errorMessage reads as AWS's)
         return [ruby_for(runtime) or "ruby", "--disable=error_highlight", _BOOTSTRAP_RB], True
-    return _bootstrap(os.path.join(code_dir, "bootstrap")), True
+    return _bootstrap(os.path.join(code_dir, "bootstrap"), os.path.join(task_root or code_dir, "bootstrap")), True
 
 
 def ruby_for(runtime: str) -> str | None:
@@ -51,16 +53,17 @@ def ruby_for(runtime: str) -> str | None:
 _BASH = shutil.which("bash")
 
 
-def _bootstrap(path: str) -> list[str]:
-    """A custom runtime's bootstrap, run by its `#!` line, except that `#!/bin/sh` means bash in
-    POSIX mode, as on Amazon Linux (whose /bin/sh is bash): a bootstrap written for AWS may use
-    bash's options (`set -o pipefail`), which a host's dash refuses."""
+def _bootstrap(path: str, seen_as: str) -> list[str]:
+    """A custom runtime's bootstrap (at `path`, which the sandbox sees as `seen_as`), run by its
+    `#!` line, except that `#!/bin/sh` means bash in POSIX mode, as on Amazon Linux (whose /bin/sh
+    is bash): a bootstrap written for AWS may use bash's options (`set -o pipefail`), which a
+    host's dash refuses."""
     try:
         with open(path, "rb") as f:
             first = f.readline(128)
     except OSError:
-        return [path]  # (the sandbox reports the missing bootstrap as AWS does)
+        return [seen_as]  # (the sandbox reports the missing bootstrap as AWS does)
     words = first[2:].split() if first.startswith(b"#!") else []
     if _BASH and words[:1] == [b"/bin/sh"]:
-        return [_BASH, "--posix", *(w.decode() for w in words[1:]), path]
-    return [path]
+        return [_BASH, "--posix", *(w.decode() for w in words[1:]), seen_as]
+    return [seen_as]

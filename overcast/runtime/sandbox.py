@@ -24,7 +24,7 @@ import orjson
 
 from overcast import tracing
 from overcast.runtime.api import serve
-from overcast.runtime.layers import OPT
+from overcast.runtime.mounts import LANG, OPT, TASK, Mounts
 from overcast.runtime.spares import start_process
 
 _NEXT = "/2018-06-01/runtime/invocation/next"
@@ -33,7 +33,6 @@ _INIT_ERROR = "/2018-06-01/runtime/init/error"
 _RESTORE_NEXT = "/2018-06-01/runtime/restore/next"
 _RESTORE_ERROR = "/2018-06-01/runtime/restore/error"
 LOG_BUDGET = 1024 * 1024  # bytes of log lines kept per invocation (older lines are dropped)
-TASK_ROOT = "/var/task"  # where AWS puts a function's code (LAMBDA_TASK_ROOT)
 MB = 1024 * 1024
 MAX_LINE = 256 * 1024  # CloudWatch Logs' largest event
 INIT_TIMEOUT = 10  # seconds AWS gives the init phase (or the function timeout, if longer)
@@ -91,13 +90,27 @@ class FunctionSpec:
     xray_daemon: str = ""  # host:port of the X-Ray daemon's UDP port (AWS_XRAY_DAEMON_ADDRESS), if any
     # Node.js: the runtime's own modules (the AWS SDK, runtime/node_sdk.py), on NODE_PATH after layers
     runtime_node_modules: str | None = None
-    # opt_dir is bind-mounted at /opt in the sandbox's own mount namespace: the argv prefix that
-    # does it (overcast.runtime.layers.mount_prefix); empty: opt_dir's own path stands for /opt
-    opt_mount: list[str] = field(default_factory=list)
-    var_lang: bool = False  # and the runtime's interpreters at /var/lang/bin (layers.lang_dir)
+    # what the sandbox's own mount namespace has (overcast.runtime.mounts): (host directory, path
+    # in the sandbox) for code_dir at /var/task, opt_dir at /opt, the interpreters at /var/lang;
+    # and the argv prefix that makes it for a runtime started for the function (mounts.mount_prefix).
+    # Not mounted, a directory's own path stands for its AWS path
+    mounts: Mounts = ()
+    mount_argv: list[str] = field(default_factory=list)
     # AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" for a published version with SnapStart, whose
     # runtime then asks /runtime/restore/next between its before-snapshot and after-restore hooks
     init_type: str = "on-demand"
+    # where the modules compiled from the function's code and layers go when its code is mounted
+    # read-only (sitecustomize.keep_compiled_code_in): one per code version, the function's own
+    pycache: str | None = None
+
+    def sees(self, point: str) -> bool:
+        """Whether the sandbox has its own directory at this AWS path (/var/task, /opt, /var/lang)."""
+        return any(target == point for _, target in self.mounts)
+
+    @property
+    def task_root(self) -> str:
+        """LAMBDA_TASK_ROOT: /var/task, or the code's own directory where it is not mounted there."""
+        return TASK if self.sees(TASK) else self.code_dir
 
 
 @dataclass(slots=True)
@@ -151,8 +164,8 @@ def _ruby_paths(spec: FunctionSpec, opt: str | None) -> dict[str, str]:
     """RUBYLIB and GEM_PATH as AWS's Ruby runtimes set them: the function's code and its bundled
     gems (`vendor/bundle/ruby/3.x.0`), then its layers' `ruby/lib` and `ruby/gems/3.x.0`."""
     version = f"{spec.runtime[len('ruby'):]}.0"
-    rubylib = [spec.code_dir]
-    gem_path = [os.path.join(spec.code_dir, "vendor", "bundle", "ruby", version)]
+    rubylib = [spec.task_root]
+    gem_path = [os.path.join(spec.task_root, "vendor", "bundle", "ruby", version)]
     if opt:
         rubylib.append(os.path.join(opt, "ruby", "lib"))
         gem_path.append(os.path.join(opt, "ruby", "gems", version))
@@ -197,10 +210,11 @@ class Sandbox:
         spec = self.spec
         # AWS's layer paths under /opt (or, where a sandbox cannot have its own /opt, under the
         # merged layers' own directory: overcast.runtime.layers)
-        opt = (OPT if spec.opt_mount else spec.opt_dir) if spec.opt_dir else None
-        pythonpath = [spec.code_dir]
-        node_path, ld_path = [], [spec.code_dir, os.path.join(spec.code_dir, "lib")]
-        path = ["/var/lang/bin"] if spec.var_lang else []  # AWS's PATH starts with it
+        opt = (OPT if spec.sees(OPT) else spec.opt_dir) if spec.opt_dir else None
+        task = spec.task_root
+        pythonpath = [task]
+        node_path, ld_path = [], [task, os.path.join(task, "lib")]
+        path = [os.path.join(LANG, "bin")] if spec.sees(LANG) else []  # AWS's PATH starts with it
         path.append(os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
         if opt:
             # the runtime's own Python version (python3.12 -> lib/python3.12/site-packages), as on AWS
@@ -216,6 +230,7 @@ class Sandbox:
         pythonpath.append(_SITE_DIR)
         if spec.runtime_node_modules:
             node_path.append(spec.runtime_node_modules)
+        node_path.append(task)  # AWS's NODE_PATH ends with /var/task
         env = {
             **spec.environment,
             "PATH": ":".join(path),
@@ -236,7 +251,8 @@ class Sandbox:
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "LAMBDA_TASK_ROOT": spec.code_dir,
+            "LAMBDA_TASK_ROOT": task,
+            "PWD": task,
             "LAMBDA_RUNTIME_DIR": os.path.dirname(os.path.abspath(__file__)),
             "_HANDLER": spec.handler,
             "AWS_ACCESS_KEY_ID": spec.credentials[0] if spec.credentials else spec.account,
@@ -271,8 +287,8 @@ class Sandbox:
         read_fd, write_fd = os.pipe()
         try:
             self.process = await start_process(
-                [*self._limit_prefix(), *self.spec.opt_mount, *_DIE_WITH_PARENT, *self.spec.user_options,
-                 *(["--"] if _DIE_WITH_PARENT else []), *self._wrapper(), *self.spec.interpreter],
+                [*self._limit_prefix(), *self.spec.mount_argv, *_DIE_WITH_PARENT, *self.spec.user_options,
+                 *(["--"] if _DIE_WITH_PARENT else []), *self._wrapper(), *self._interpreter()],
                 self.spec.code_dir, self._environment(), write_fd)
         except OSError as e:
             os.close(read_fd)
@@ -292,20 +308,30 @@ class Sandbox:
     def _wrapper(self) -> list[str]:
         """AWS_LAMBDA_EXEC_WRAPPER: a script that starts the runtime (its command as arguments),
         as AWS runs it. Its path names /var/task or /opt as on AWS: the function's code directory
-        (LAMBDA_TASK_ROOT) and its layers' directory where the sandbox has no /opt of its own."""
-        wrapper = self.spec.environment.get("AWS_LAMBDA_EXEC_WRAPPER")
+        and its layers' directory where the sandbox does not have them there."""
+        spec = self.spec
+        wrapper = spec.environment.get("AWS_LAMBDA_EXEC_WRAPPER")
         if not wrapper:
             return []
-        if wrapper == TASK_ROOT or wrapper.startswith(TASK_ROOT + "/"):
-            wrapper = self.spec.code_dir + wrapper[len(TASK_ROOT):]
-        elif (wrapper == OPT or wrapper.startswith(OPT + "/")) and self.spec.opt_dir and not self.spec.opt_mount:
-            wrapper = self.spec.opt_dir + wrapper[len(OPT):]
+        if (wrapper == TASK or wrapper.startswith(TASK + "/")) and not spec.sees(TASK):
+            wrapper = spec.code_dir + wrapper[len(TASK):]
+        elif (wrapper == OPT or wrapper.startswith(OPT + "/")) and spec.opt_dir and not spec.sees(OPT):
+            wrapper = spec.opt_dir + wrapper[len(OPT):]
         return [wrapper]
+
+    def _interpreter(self) -> list[str]:
+        """The runtime's command; a Python one told where the modules compiled from its read-only
+        code go (a command-line option: not in the function's environment)."""
+        argv = self.spec.interpreter
+        if self.spec.pycache and self.spec.runtime.startswith("python"):
+            return [argv[0], "-X", f"overcast_pycache={self.spec.pycache}", *argv[1:]]  # (runtime/site/sitecustomize.py)
+        return argv
 
     def _handover(self, spare) -> dict:
         """What a spare needs to become this function's runtime (overcast/runtime/spare_runtime.py)."""
         spec = self.spec
-        return {"env": self._environment(), "cwd": spec.code_dir, "handler": spec.handler,
+        return {"env": self._environment(), "cwd": spec.task_root, "handler": spec.handler,
+                "mounts": spec.mounts, "pycache": spec.pycache,
                 "limit": self._memory_limit_bytes() if spec.memory_limit else None, "nofile": NOFILE,
                 "uid": spec.uid if spec.user_options else None, "parent": os.getpid(),
                 "spare_env": spare.env, "spare_pythonpath": spare.pythonpath}

@@ -15,7 +15,11 @@ starts a thread, so the fork copies no lock held by another thread. What a fork 
 zygote and a fresh start would not: the string hash seed and the address-space layout. It then becomes exactly what `python -m awslambdaric HANDLER`
 started in the function's directory with the function's environment would be, and runs it:
 
-- its limits (RLIMIT_AS, its memory; RLIMIT_NOFILE, Lambda's 1,024 file descriptors), then its own user (as setpriv would: no supplementary groups,
+- its limits (RLIMIT_AS, its memory; RLIMIT_NOFILE, Lambda's 1,024 file descriptors);
+- its own mounts (its code at /var/task, its layers at /opt: overcast.runtime.mounts), in a mount
+  namespace of its own, made as `unshare --mount --propagation private` and `mount --bind -o ro`
+  would make them (the server runs as root when a spare is given any);
+- then its own user (as setpriv would: no supplementary groups,
   no_new_privs; dumpable again, so that its /proc files are its own; the parent-death signal set
   again, since a change of user clears it). Such a spare ran until then with a sandbox user's
   uid as its effective uid (Spares), so it found the interpreter's files as that user would;
@@ -45,6 +49,8 @@ _PRELOAD = ("json", "logging", "traceback", "decimal", "simplejson", "importlib"
             "awslambdaric.lambda_runtime_marshaller", "awslambdaric.lambda_context",
             "awslambdaric.lambda_runtime_log_utils")
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS = 1, 4, 38
+_CLONE_NEWNS = 0x00020000
+_MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 # clone(2)'s number where a zygote is used (the server checks the same table: runtime/spares.py),
 # and the position of its child_tid argument (the architectures order them differently)
 CLONE_SYSCALL = {"x86_64": (56, 3), "aarch64": (220, 4)}
@@ -57,6 +63,26 @@ def _preload() -> None:
             __import__(name)
         except ImportError:
             pass
+
+
+def private_mounts(mounts) -> None:
+    """A mount namespace of its own (the calling thread's, in a process with several), nothing in
+    it shared back with the host's, and each (source, target) of `mounts` bind-mounted read-only.
+    Needs CAP_SYS_ADMIN; raises OSError. (The server probes with it: overcast.runtime.mounts.)"""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def check(result: int, what: str) -> None:
+        if result != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"{what}: {os.strerror(error)}")
+
+    check(libc.unshare(_CLONE_NEWNS), "unshare")
+    check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
+    for source, target in mounts:
+        check(libc.mount(source.encode(), target.encode(), None, _MS_BIND, None), f"mount --bind {source} {target}")
+        check(libc.mount(None, target.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY, None), f"remount {target} ro")
 
 
 def _become(uid: int, parent: int) -> None:
@@ -169,6 +195,9 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (message["limit"], message["limit"]))
     if message.get("nofile"):
         resource.setrlimit(resource.RLIMIT_NOFILE, (message["nofile"], message["nofile"]))
+    if message.get("mounts"):
+        os.seteuid(0)  # (an isolated spare runs with a sandbox user's effective uid until it becomes its own)
+        private_mounts(message["mounts"])
     if message.get("uid") is not None:
         _become(message["uid"], message["parent"])
     os.chdir(message["cwd"])
@@ -184,6 +213,8 @@ def main() -> None:
     rest = [path for path in sys.path if path not in started_with]
     sys.path[:] = [os.getcwd(), *[p for p in message["env"].get("PYTHONPATH", "").split(":") if p], *rest]
     importlib.invalidate_caches()
+    if message.get("pycache") and "sitecustomize" in sys.modules:  # overcast's (runtime/site), loaded at start
+        sys.modules["sitecustomize"].keep_compiled_code_in(message["pycache"])
     sys.argv = ["-m", message["handler"]]
     runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
 

@@ -293,7 +293,8 @@ class Spares:
 
     Only for a function whose runtime is started as `python -m awslambdaric HANDLER` with nothing
     an interpreter reads at its start set differently: no PYTHON*, LANG, LC_* or LD_* variables
-    of its own, no /opt of its own (a mount namespace), and no shared libraries where its
+    of its own, no mounts of its own (/var/task, /opt) unless the server runs as root (the spare
+    makes them: spare_runtime.py), and no shared libraries where its
     LD_LIBRARY_PATH would point (its code's top directory and lib/, /opt/lib), since the dynamic
     loader reads that variable at start only.
 
@@ -411,7 +412,9 @@ class Spares:
     @staticmethod
     def fits(spec: FunctionSpec) -> bool:
         argv = spec.interpreter
-        if len(argv) != 4 or argv[1:3] != ["-m", "awslambdaric"] or spec.opt_mount:
+        if len(argv) != 4 or argv[1:3] != ["-m", "awslambdaric"]:
+            return False
+        if spec.mounts and os.geteuid() != 0:  # a spare makes its mounts itself, which needs root
             return False
         if any(name.startswith(_AT_START) for name in spec.environment) or "AWS_LAMBDA_EXEC_WRAPPER" in spec.environment:
             return False  # (a wrapper script starts the runtime itself: a fresh start)

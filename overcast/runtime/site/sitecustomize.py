@@ -9,6 +9,10 @@ DNS and no TLS:
   endpoint: `https://{domainName}/{stage}`) are sent over plain HTTP, which is what overcast
   serves.
 
+And, where the function's code is mounted read-only at /var/task (overcast.runtime.mounts), the
+modules compiled from it and from its layers (/opt) are kept in a directory of that code version's
+(`keep_compiled_code_in`), where Python cannot write them beside their source as it would elsewhere.
+
 Cheap: one function wrapper, and a hook that patches botocore only if and when it is imported.
 """
 
@@ -78,3 +82,34 @@ if "botocore.httpsession" in _sys.modules:
     _patch_botocore(_sys.modules["botocore.httpsession"])
 else:
     _sys.meta_path.insert(0, _BotocoreHook())
+
+
+_READ_ONLY_CODE = ("/var/task/", "/opt/")
+
+
+def keep_compiled_code_in(prefix: str) -> None:
+    """Modules compiled from the function's code and layers go to `prefix` (as sys.pycache_prefix
+    would put them), so that its later cold starts do not compile them again; every other module
+    keeps its installed __pycache__ (with sys.pycache_prefix itself, every module not yet imported,
+    from the standard library on, would be compiled again into `prefix` by each new code version).
+    `prefix` is the code version's own: a .pyc is checked against its source's size and time only,
+    which two versions' zips may share. Called by a spare (overcast/runtime/spare_runtime.py), or
+    here when the runtime was started with `-X overcast_pycache=PREFIX`."""
+    import importlib._bootstrap_external as external
+
+    original = external.cache_from_source
+
+    def cache_from_source(path, debug_override=None, *, optimization=None):
+        if not str(path).startswith(_READ_ONLY_CODE):
+            return original(path, debug_override, optimization=optimization)
+        saved, _sys.pycache_prefix = _sys.pycache_prefix, prefix
+        try:
+            return original(path, debug_override, optimization=optimization)
+        finally:
+            _sys.pycache_prefix = saved
+
+    external.cache_from_source = cache_from_source
+
+
+if _sys._xoptions.get("overcast_pycache"):
+    keep_compiled_code_in(_sys._xoptions["overcast_pycache"])

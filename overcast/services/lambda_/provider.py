@@ -30,7 +30,7 @@ from overcast.aws.errors import AwsError
 from overcast.aws.protocols.validate import AWS_RUNTIME_LIST
 from overcast.engine.targets import DeliveryError, deliver, store_record
 from overcast.runtime import layers as layer_files
-from overcast.runtime import node_sdk
+from overcast.runtime import mounts, node_sdk
 from overcast.runtime.commands import (
     NODE_RUNTIMES,
     PROVIDED_RUNTIMES,
@@ -1701,7 +1701,7 @@ class LambdaProvider(Provider):
             layer_dirs = [await self._placed(uid, layer["_Account"], layer["_Region"], layer["_Sha"], "layers")
                           for layer in layers]
             opt_root = os.path.join(isolation.home(uid), "opt")
-        opt_dir, opt_mount = None, []
+        opt_dir = None
         if layer_dirs:  # one layer is /opt as unpacked; several, their merge in order (built once)
             opt_dir = layer_dirs[0]
             if len(layer_dirs) > 1:
@@ -1711,17 +1711,22 @@ class LambdaProvider(Provider):
                 opt_dir = target
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
-        argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python)
-        lang = None
-        if opt_dir and await layer_files.mountable(isolation is not None):  # its own /opt (and /var/lang)
-            if layer_files.lang_mountable():
-                lang_root = isolation.root if isolation is not None else self.code_root
-                lang = layer_files.lang_dir(lang_root, python or None, shutil.which("node"))
-            opt_mount = layer_files.mount_prefix(opt_dir, lang, isolation is not None)
+        views = await self._mounts(code_dir, opt_dir, python)
+        seen = {target for _, target in views}
+        argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python,
+                                  mounts.TASK if mounts.TASK in seen else None)
         if runtime.startswith("provided") and opt_dir and not os.path.lexists(os.path.join(code_dir, "bootstrap")) \
                 and os.path.lexists(os.path.join(opt_dir, "bootstrap")):
             # a custom runtime's bootstrap from a layer: AWS looks in the code, then at /opt/bootstrap
-            argv = [os.path.join(layer_files.OPT if opt_mount else opt_dir, "bootstrap")]
+            argv = [os.path.join(mounts.OPT if mounts.OPT in seen else opt_dir, "bootstrap")]
+        pycache = None
+        if mounts.TASK in seen and runtime.startswith("python"):
+            # the code is read-only: its .pyc go to a directory of this code and these layers (their
+            # directories are named by their content), since a .pyc is checked only against its
+            # source's size and time, which two versions' zips may well share
+            home = isolation.home(uid) if isolation is not None else self.code_root
+            views_name = hashlib.sha256(repr(views).encode()).hexdigest()[:32]
+            pycache = await asyncio.to_thread(self._owned_dir, home, "pycache", views_name, uid=uid)
         user_options, tmp_dir, sandbox_uid = [], None, None
         wrapped = "AWS_LAMBDA_EXEC_WRAPPER" in ((config.get("Environment") or {}).get("Variables") or {})
         if uid is not None and await isolation.usable(argv, wrapped):
@@ -1744,13 +1749,40 @@ class LambdaProvider(Provider):
             # the bound port once known (the provider may start before the server binds: --port 0)
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
-            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules, opt_mount=opt_mount,
-            var_lang=lang is not None,
+            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules, mounts=views,
+            mount_argv=mounts.mount_prefix(views, os.geteuid() == 0) if views else [], pycache=pycache,
             # a published version with SnapStart: the runtime runs its before-snapshot and after-restore
             # hooks (awslambdaric, /runtime/restore/next), as on AWS
             init_type="snap-start" if (config.get("SnapStart") or {}).get("OptimizationStatus") == "On"
             else "on-demand",
             xray_daemon=self.config.xray_daemon_address)
+
+    async def _mounts(self, code_dir: str, opt_dir: str | None, python: str) -> mounts.Mounts:
+        """What the function's sandbox sees at AWS's paths (overcast.runtime.mounts): its code at
+        /var/task (when overcast runs as root), its layers at /opt and the interpreters at /var/lang."""
+        as_root = os.geteuid() == 0
+        views = []
+        if as_root and await mounts.mountable(True) and mounts.exists(mounts.TASK):
+            views.append((code_dir, mounts.TASK))
+        if opt_dir and await mounts.mountable(as_root):
+            views.append((opt_dir, mounts.OPT))
+            if mounts.exists(mounts.LANG):
+                root = self.isolation.root if self.isolation is not None else self.code_root
+                views.append((mounts.lang_dir(root, python or None, shutil.which("node")), mounts.LANG))
+        return tuple(views)
+
+    @staticmethod
+    def _owned_dir(base: str, *names: str, uid: int | None) -> str:
+        """base/names..., each level below `base` made once, mode 0700, owned by the function's own
+        user when it has one."""
+        path = base
+        for name in names:
+            path = os.path.join(path, name)
+            if not os.path.isdir(path):
+                os.makedirs(path, mode=0o700, exist_ok=True)
+                if uid is not None:
+                    os.chown(path, uid, uid)
+        return path
 
     async def _placed(self, uid: int, account: str, region: str, sha_hex: str, kind: str) -> str:
         key = self._code_key(account, region, sha_hex)
