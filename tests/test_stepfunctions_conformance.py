@@ -606,3 +606,16 @@ def test_a_jsonata_state_may_hold_jsonpath_states_in_a_jsonpath_machine(sfn):
             "ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Pass",
             "States": {"Pass": {"QueryLanguage": "JSONPath", "Type": "Pass", "End": True}}}}}}
     assert sfn.validate_state_machine_definition(definition=json.dumps(definition))["result"] == "OK"
+
+
+def test_a_service_task_scheduled_event_carries_its_timeout(sfn, unique_name):
+    # TaskScheduledEventDetails.timeoutInSeconds: the task's TimeoutSeconds, when it has one (as a
+    # Lambda function resource's LambdaFunctionScheduled has)
+    task = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:listQueues", "Parameters": {}, "End": True}
+    for extra, expected in (({"TimeoutSeconds": 30}, {"timeoutInSeconds": 30}), ({}, {})):
+        described = run(sfn, unique_name("timeout"), {"StartAt": "T", "States": {"T": {**task, **extra}}})
+        assert described["status"] == "SUCCEEDED"
+        scheduled = [e for e in history(sfn, described["executionArn"]) if e["type"] == "TaskScheduled"][0]
+        details = scheduled["taskScheduledEventDetails"]
+        assert {k: v for k, v in details.items() if k == "timeoutInSeconds"} == expected
+        assert details["resource"] == "listQueues" and details["resourceType"] == "aws-sdk:sqs"

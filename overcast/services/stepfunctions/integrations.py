@@ -78,7 +78,7 @@ class Tasks:
             call = self._activity(interp, name, scope, resource, params, heartbeat, context)
         elif resource.startswith("arn:aws:states:::") or (len(arn_parts) > 5 and arn_parts[2] == "states"
                                                           and arn_parts[3] == "" and arn_parts[4] == ""):
-            call = self._service(interp, name, scope, resource, params, heartbeat, context)
+            call = self._service(interp, name, scope, resource, params, timeout, heartbeat, context)
         else:
             raise StatesError("States.Runtime", f"The resource {resource} is not supported by overcast yet.")
         if timeout:
@@ -165,7 +165,7 @@ class Tasks:
 
     # -- arn:aws:states:::<service>:<action>[.pattern] -------------------------------------------
 
-    async def _service(self, interp, name, scope, resource, params, heartbeat, context):
+    async def _service(self, interp, name, scope, resource, params, timeout, heartbeat, context):
         rest = resource.split(":::", 1)[1]
         pattern = ""
         if ".waitForTaskToken" in rest:
@@ -179,7 +179,8 @@ class Tasks:
         history, run = interp.run.history, interp.run
         scope.last_event = history.add("TaskScheduled", scope.last_event, taskScheduledEventDetails={
             "resourceType": resource_type, "resource": resource_name, "region": run.region,
-            "parameters": dumps(params), **({"heartbeatInSeconds": int(heartbeat)} if heartbeat else {})})
+            "parameters": dumps(params), **({"timeoutInSeconds": int(timeout)} if timeout else {}),
+            **({"heartbeatInSeconds": int(heartbeat)} if heartbeat else {})})
         scope.last_event = history.add("TaskStarted", scope.last_event, taskStartedEventDetails={
             "resourceType": resource_type, "resource": resource_name})
         token = None
