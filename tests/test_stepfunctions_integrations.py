@@ -78,6 +78,18 @@ def test_lambda_error_is_caught_by_its_error_type(sfn, lam, unique_name):
     assert json.loads(result["error"]["Cause"])["errorMessage"] == "boom"
 
 
+def test_a_lambda_task_whose_input_is_a_string_or_number_passes_it_as_json(sfn, lam, unique_name):
+    # a Map's items are often plain strings: the function gets the JSON value, as on AWS (it was
+    # sent unquoted, and Lambda refused it as a body that is no JSON)
+    function = make_function(lam, unique_name("identity"), "def handler(event, context):\n    return event\n")
+    described = run(sfn, unique_name("scalars"), {"StartAt": "M", "States": {"M": {
+        "Type": "Map", "End": True,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": function, "End": True}}}}}},
+        ["HelloWorld", 7, "", None, {"k": "v"}])
+    assert described["status"] == "SUCCEEDED", described
+    assert output(described) == ["HelloWorld", 7, "", None, {"k": "v"}]
+
+
 def test_optimized_lambda_invoke_answers_with_payload_and_status(sfn, lam, unique_name):
     function = make_function(lam, unique_name("opt"), FLAKY)
     described = run(sfn, unique_name("optimized"), {"StartAt": "T", "States": {"T": {

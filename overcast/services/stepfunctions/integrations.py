@@ -116,7 +116,7 @@ class Tasks:
         scope.last_event = history.add("LambdaFunctionStarted", scope.last_event)
         await interp.flush()
         try:
-            result = await self._invoke(arn, params, interp.run)
+            result = await self._invoke(arn, dumps(params), interp.run)  # (a state's input may be a JSON string)
         except StatesError as e:
             scope.last_event = history.add("LambdaFunctionFailed", scope.last_event,
                                            lambdaFunctionFailedEventDetails={"error": e.error, "cause": e.cause})
@@ -132,9 +132,8 @@ class Tasks:
                                            "output": payload, "outputDetails": {"truncated": False}})
         return _json_or_text(payload)
 
-    async def _invoke(self, arn, params, run, invocation_type="RequestResponse", qualifier=None):
+    async def _invoke(self, arn, payload: str, run, invocation_type="RequestResponse", qualifier=None):
         lam = await self.providers.get("lambda")
-        payload = params if isinstance(params, str) else dumps(params)
         try:
             return await lam.invoke_function(run.account, run.region, arn, payload.encode(),
                                              invocation_type=invocation_type, qualifier=qualifier)
