@@ -33,7 +33,7 @@ def handler(event, context):
             "file": __file__, "data": data, "write": write, "path0": sys.path[0],
             "ld": os.environ["LD_LIBRARY_PATH"].split(":")[:2],
             "spare": "spare_runtime.py" in open("/proc/self/cmdline").read(),
-            "env_names": sorted(k for k in os.environ if k in ("OLDPWD", "PYTHONPYCACHEPREFIX"))}
+            "env_names": sorted(k for k in os.environ if k in ("OLDPWD", "PYTHONPYCACHEPREFIX", "NODE_PATH"))}
 """
 
 
@@ -68,7 +68,8 @@ def test_python_code_is_at_var_task_read_only(lam, started):
     assert body["file"] == "/var/task/app.py" and body["data"] == {"from": "the zip"}
     assert body["write"] == "EROFS"  # AWS's /var/task is read-only too
     assert body["ld"] == ["/var/task", "/var/task/lib"]
-    assert body["env_names"] == []  # nothing of overcast's machinery in the function's environment
+    # nothing of overcast's machinery in the function's environment, nor NODE_PATH (set for Node.js only)
+    assert body["env_names"] == []
     # an error's stack trace names the code where AWS's does
     out, error = _invoke(lam, name, {"fail": True})
     assert out["FunctionError"] == "Unhandled"

@@ -239,7 +239,6 @@ class Sandbox:
             "HOME": os.environ.get("HOME", "/tmp"),
             "PYTHONPATH": ":".join(pythonpath),
             "PYTHONUNBUFFERED": "1",
-            "NODE_PATH": ":".join(node_path),
             "LD_LIBRARY_PATH": ":".join(ld_path),
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
@@ -261,6 +260,8 @@ class Sandbox:
             "AWS_ENDPOINT_URL": spec.endpoint,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         }
+        if spec.runtime.startswith("nodejs"):  # (AWS sets it for Node.js functions only)
+            env["NODE_PATH"] = ":".join(node_path)
         if spec.runtime.startswith("ruby"):
             env.update(_ruby_paths(spec, opt))
         if spec.xray_daemon:  # where the X-Ray SDK sends segments: overcast's daemon port (docs/xray.md)
