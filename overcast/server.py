@@ -140,12 +140,15 @@ class OvercastApp:
                     await send({"type": "lifespan.startup.failed", "message": str(e)})
                     return
                 await send({"type": "lifespan.startup.complete"})
+                from overcast.runtime import mounts
                 from overcast.runtime.isolation import start_probes
                 from overcast.runtime.spares import start_spares
 
                 # as root: find out in the background whether the usual Lambda runtimes can run
-                # as a sandbox user, rather than on the first invocation's path
+                # as a sandbox user, and whether sandboxes can have mounts of their own, rather
+                # than on the first invocation's path
                 asyncio.get_running_loop().call_soon(start_probes)
+                asyncio.get_running_loop().call_soon(mounts.probe_at_start)
                 # and a Python runtime started ahead of the first Lambda cold start (runtime/spares.py)
                 asyncio.get_running_loop().call_soon(start_spares)
             elif message["type"] == "lifespan.shutdown":
