@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import threading
 import time
 
@@ -361,3 +362,42 @@ def test_the_aws_cli_lists_and_describes_state_machines(sfn, aws_cli, unique_nam
     arn = create(sfn, name, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
     assert arn in [m["stateMachineArn"] for m in aws_cli("stepfunctions", "list-state-machines")["stateMachines"]]
     assert aws_cli("stepfunctions", "describe-state-machine", "--state-machine-arn", arn)["name"] == name
+
+
+@pytest.mark.parametrize("task, error, cause", [
+    # the optimized integrations (AWS's Java SDK 1): the service's name and the error's code in the cause,
+    # an error the model does not list named by the SDK's exception for the service
+    ({"Resource": "arn:aws:states:::dynamodb:putItem", "Parameters": {"TableName": "none", "Item.$": "$.nothing"}},
+     "DynamoDB.AmazonDynamoDBException",
+     r"1 validation error detected: Value null at 'item' failed to satisfy constraint: Member must not be null "
+     r"\(Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ValidationException; Request ID: [0-9a-f-]{36}; "
+     r"Proxy: null\)"),
+    ({"Resource": "arn:aws:states:::sns:publish",
+      "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:000000000000:none", "Message": "x"}},
+     "SNS.NotFoundException",
+     r".* \(Service: AmazonSNS; Status Code: 404; Error Code: NotFound; Request ID: [0-9a-f-]{36}; Proxy: null\)"),
+    ({"Resource": "arn:aws:states:::states:startExecution",
+      "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:none"}},
+     "StepFunctions.StateMachineDoesNotExistException",
+     r"State Machine Does Not Exist: 'arn:aws:states:us-east-1:000000000000:stateMachine:none' \(Service: "
+     r"AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist; Request ID: [0-9a-f-]{36}; Proxy: null\)"),
+    ({"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "none"}},
+     "Lambda.ResourceNotFoundException",
+     r"Function not found: arn:aws:lambda:us-east-1:000000000000:function:none:\$LATEST \(Service: AWSLambda; "
+     r"Status Code: 404; Error Code: ResourceNotFoundException; Request ID: [0-9a-f-]{36}; Proxy: null\)"),
+    # the AWS SDK integrations (Java SDK 2): no error code in the cause; S3 adds its extended request id
+    ({"Resource": "arn:aws:states:::aws-sdk:s3:getObject", "Parameters": {"Bucket": "no-such-bucket-here", "Key": "k"}},
+     "S3.NoSuchBucketException",
+     r"The specified bucket does not exist \(Service: S3, Status Code: 404, Request ID: [0-9a-f-]{36}, "
+     r"Extended Request ID: [A-Za-z0-9+/=]+\)"),
+    ({"Resource": "arn:aws:states:::aws-sdk:secretsmanager:createSecret",
+      "Parameters": {"Name": "not a valid name", "SecretString": "x"}},
+     "SecretsManager.SecretsManagerException",
+     r"Invalid name\..* \(Service: SecretsManager, Status Code: 400, Request ID: [0-9a-f-]{36}\)"),
+])
+def test_a_service_error_is_named_and_described_as_aws_sdk_reports_it(sfn, unique_name, task, error, cause):
+    described = run(sfn, unique_name("sdkerror"), {"StartAt": "T", "States": {"T": {"Type": "Task", **task, "End": True}}},
+                    {"nothing": None})
+    assert described["status"] == "FAILED"
+    assert described["error"] == error
+    assert re.fullmatch(cause, described["cause"]), described["cause"]

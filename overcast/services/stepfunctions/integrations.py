@@ -23,6 +23,7 @@ import orjson
 from overcast.aws.errors import AwsError
 from overcast.aws.models import fill_idempotency_tokens, load_service_model
 from overcast.aws.protocols.shapes import parse_timestamp
+from overcast.aws.protocols.validate import validate_input
 from overcast.engine.targets import SDK_SERVICES, internal_ctx, operation_method
 from overcast.services import SERVICES
 from overcast.services.stepfunctions import jsonata_query, paths
@@ -138,7 +139,7 @@ class Tasks:
             return await lam.invoke_function(run.account, run.region, arn, payload.encode(),
                                              invocation_type=invocation_type, qualifier=qualifier)
         except AwsError as e:
-            raise StatesError(f"Lambda.{e.code}", e.message) from None
+            raise service_error(e, "lambda", "Lambda", sdk2=False) from None
 
     # -- activities ------------------------------------------------------------------------------
 
@@ -277,7 +278,7 @@ class Tasks:
             params["Input"] = dumps(params["Input"])
         if service == "stepfunctions" and "Input" not in params:
             params["Input"] = "{}"
-        output = await self._call(service, operation, params, run, prefix, exception_suffix=False)
+        output = await self._call(service, operation, params, run, prefix, sdk2=False)
         if service in ("sqs", "sns", "dynamodb", "events", "kinesis", "firehose", "athena", "glue"):
             output = {**output, "SdkHttpMetadata": dict(HTTP_METADATA),
                       "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())}}
@@ -382,9 +383,9 @@ class Tasks:
         service = SDK_SERVICES.get(sdk_service, sdk_service)
         prefix = ERROR_PREFIXES.get(sdk_service, sdk_service[:1].upper() + sdk_service[1:])
         operation = api[:1].upper() + api[1:]
-        return await self._call(service, operation, params, run, prefix, exception_suffix=True)
+        return await self._call(service, operation, params, run, prefix, sdk2=True)
 
-    async def _call(self, service, operation_name, params, run, prefix, exception_suffix) -> dict:
+    async def _call(self, service, operation_name, params, run, prefix, sdk2: bool) -> dict:
         if service not in SERVICES:
             raise StatesError("States.Runtime", f"The service {service} is not supported by overcast yet.")
         operation, method = await operation_method(self.providers, service, operation_name)
@@ -401,18 +402,69 @@ class Tasks:
         fill_idempotency_tokens(service, operation_name, args)  # as the SDK Step Functions calls with does
         ctx = internal_ctx(service, run.account, run.region, operation_name)
         try:
+            # the service checks the request against its model first, as it does a request over HTTP
+            validate_input(model, operation, args)
             result = method(ctx, args)
             if inspect.isawaitable(result):
                 result = await result
         except AwsError as e:
-            code = e.code.split(".")[-1]
-            if exception_suffix and not code.endswith("Exception"):
-                code += "Exception"
-            raise StatesError(f"{prefix}.{code}", f"{e.message} (Service: {prefix}, Status Code: {e.status}, "
-                                                  f"Error Code: {e.code})") from None
+            raise service_error(e, service, prefix, sdk2) from None
         if not isinstance(result, dict):
             return {}
         return to_json(model, operation.output_shape, result) if operation.output_shape else {}
+
+
+# -- a service's error as the SDK Step Functions calls it with reports it -----------------------
+
+# The optimized integrations call services with AWS's Java SDK 1, which names a service (in an
+# error's cause) and its exception for errors the service's model does not list as these; the
+# forms of the services AWS's recorded histories show (LocalStack's AWS-validated snapshots).
+_SDK1_SERVICES = {"lambda": ("AWSLambda", "AWSLambdaException"), "sqs": ("AmazonSQS", "AmazonSQSException"),
+                  "sns": ("AmazonSNS", "AmazonSNSException"),
+                  "dynamodb": ("AmazonDynamoDBv2", "AmazonDynamoDBException"),
+                  "stepfunctions": ("AWSStepFunctions", "AWSStepFunctionsException")}
+
+
+def service_error(e: AwsError, service: str, prefix: str, sdk2: bool) -> StatesError:
+    """A task's Error and Cause for a service's error, as AWS's Step Functions writes them: Error is
+    `Prefix.ExceptionName`, the SDK's exception for the error (its shape's name, with "Exception"
+    added where it lacks it: AWS's documented rule), or the SDK's exception for the service when its
+    model does not list the error (`SecretsManager.SecretsManagerException` for a ValidationException).
+    Cause is the message and what the SDK adds to it: for the AWS SDK integrations (Java SDK 2)
+    `(Service: S3, Status Code: 404, Request ID: ...)` (S3's also its Extended Request ID), for the
+    optimized ones (Java SDK 1) `(Service: AmazonSQS; Status Code: 400; Error Code: ...; Request ID:
+    ...; Proxy: null)`. Services whose Java SDK 1 forms are not known keep the SDK 2 form."""
+    shape_name, shape = _error_shapes(service).get(e.code, (None, None))
+    request_id = str(uuid.uuid4())
+    sdk1 = None if sdk2 else _SDK1_SERVICES.get(service)
+    if shape is None:
+        name = sdk1[1] if sdk1 else f"{prefix}Exception"
+    else:
+        name = shape_name if shape_name.endswith("Exception") else shape_name + "Exception"
+    if sdk1:  # the code on the wire: an awsQuery-compatible service's own (SNS's NotFound)
+        wire_code = (shape.get("error") or {}).get("code", e.code) if shape is not None else e.code
+        cause = (f"{e.message} (Service: {sdk1[0]}; Status Code: {e.status}; Error Code: {wire_code}; "
+                 f"Request ID: {request_id}; Proxy: null)")
+    else:
+        extended = f", Extended Request ID: {base64.b64encode(uuid.uuid4().bytes * 2).decode()}" if service == "s3" else ""
+        cause = f"{e.message} (Service: {prefix}, Status Code: {e.status}, Request ID: {request_id}{extended})"
+    return StatesError(f"{prefix}.{name}", cause)
+
+
+_ERROR_SHAPES: dict[str, dict] = {}
+
+
+def _error_shapes(service: str) -> dict:
+    """The model's error shapes of a service, (name, shape) by name and by the code an
+    awsQuery-compatible service answers with (SNS's NotFoundException is NotFound)."""
+    shapes = _ERROR_SHAPES.get(service)
+    if shapes is None:
+        shapes = _ERROR_SHAPES[service] = {}
+        for name, shape in load_service_model(service).spec["shapes"].items():
+            if shape.get("exception"):
+                shapes[name] = (name, shape)
+                shapes.setdefault((shape.get("error") or {}).get("code", name), (name, shape))
+    return shapes
 
 
 # -- shapes <-> JSON ------------------------------------------------------------------------------
