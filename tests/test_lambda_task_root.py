@@ -1,18 +1,14 @@
 """A function's code at /var/task, read-only, as on AWS (overcast.runtime.mounts): its working
 directory and LAMBDA_TASK_ROOT, the path its errors' stack traces name, for a runtime started ahead
-of need (a spare) and one started for it alike; and each sandbox's own /tmp. Only when overcast runs as root (CI does); as a
+of need (a spare) and one started for it alike. Only when overcast runs as root (CI does); as a
 user the code runs from its own directory (docs/lambda.md)."""
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
-import tempfile
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from lambda_functions import ROLE, source, zip_files
@@ -148,38 +144,3 @@ def test_exec_wrapper_named_under_var_task(lam):
     out, body = _invoke(lam, name)
     assert "FunctionError" not in out, body
     assert body == ["/var/task/wrap.sh", "/var/task"]
-
-
-def test_concurrent_sandboxes_of_one_function_have_a_tmp_of_their_own(lam):
-    # AWS's /tmp is one execution environment's: two invocations at once run in two sandboxes,
-    # and neither sees what the other wrote at the same path
-    handler = ("import os, time\n"
-               "def handler(event, context):\n"
-               "    with open('/tmp/who', 'w') as f:\n"
-               "        f.write(context.aws_request_id)\n"
-               "    time.sleep(1)\n"
-               "    with open('/tmp/who') as f:\n"
-               "        return {'mine': f.read() == context.aws_request_id, 'tmpdir': os.environ.get('TMPDIR'),\n"
-               "                'home': os.environ.get('HOME')}\n")
-    name = _create(lam, {"app.py": handler})
-    with ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda _: _invoke(lam, name)[1], range(2)))
-    assert answers == [{"mine": True, "tmpdir": None, "home": "/tmp"}] * 2
-
-
-def test_a_sandbox_that_ends_takes_its_tmp_with_it(lam):
-    handler = ("import os, time\n"
-               "def handler(event, context):\n"
-               "    open('/tmp/left-behind', 'w').write('x')\n"
-               "    time.sleep(event.get('sleep', 0))\n"
-               "    return [os.getuid(), os.getppid()]\n")
-    name = _create(lam, {"app.py": handler}, Timeout=1)
-    uid, server = _invoke(lam, name)[1]
-    root = f"{tempfile.gettempdir()}/overcast-sandboxes-{server}-*/{uid}/tmp"
-    assert len(glob.glob(f"{root}/*/left-behind")) == 1
-    out, _ = _invoke(lam, name, {"sleep": 3})  # timed out: the sandbox is killed
-    assert out["FunctionError"] == "Unhandled"
-    deadline = time.monotonic() + 10
-    while glob.glob(f"{root}/*/left-behind") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert glob.glob(f"{root}/*/left-behind") == []

@@ -3,9 +3,7 @@ runtime's interpreters at /var/lang, as on AWS.
 
 Sandboxes are processes, not containers: the host's /var/task and /opt are not the function's.
 Where Linux lets overcast give a process a mount namespace of its own, each of those paths is a
-directory of the function's, bind-mounted read-only (AWS's /var/task and /opt are read-only too),
-and, as root, /tmp is a directory of the sandbox's own, writable (AWS's /tmp belongs to one
-execution environment: neither another function nor another sandbox of the same one sees it):
+directory of the function's, bind-mounted read-only (AWS's /var/task and /opt are read-only too):
 
 - a runtime overcast starts gets them from an argv prefix (`mount_prefix`): as root, `unshare
   --mount`, `mount` for each, then setpriv drops to the function's user; not root, a user
@@ -50,9 +48,7 @@ _MOUNT = shutil.which("mount") if sys.platform.startswith("linux") else None
 _unprivileged: asyncio.Future | None = None  # not root: whether the prefix works here (probed once per loop)
 _as_root: bool | None = None  # as root: whether mount namespaces work here (found out once)
 
-TMP = "/tmp"  # as root, each sandbox's own (AWS's /tmp is its execution environment's), writable
-# (the host's directory, where the sandbox sees it, whether the sandbox may write there), in order
-Mounts = tuple[tuple[str, str, bool], ...]
+Mounts = tuple[tuple[str, str], ...]  # (the host's directory, where the sandbox sees it), in order
 
 
 def mount_prefix(mounts: Mounts, as_root: bool) -> list[str]:
@@ -60,12 +56,11 @@ def mount_prefix(mounts: Mounts, as_root: bool) -> list[str]:
     each of `mounts` bind-mounted read-only, from /var/task as its working directory when the code
     is mounted there (see the module's docstring)."""
     # sh runs `mount` (children), then execs the rest of the command line ("$@") in the same process
-    steps = [f'mount --bind{"" if writable else " -o ro"} "${index}" {shlex.quote(target)}'
-             for index, (_, target, writable) in enumerate(mounts, 1)]
+    steps = [f'mount --bind -o ro "${index}" {shlex.quote(target)}' for index, (_, target) in enumerate(mounts, 1)]
     steps.append(f"shift {len(mounts)}")
-    if any(target == TASK for _, target, _ in mounts):
+    if any(target == TASK for _, target in mounts):
         steps.append(f"cd {TASK} && unset OLDPWD")  # (which cd sets: not the function's)
-    sources = [source for source, _, _ in mounts]
+    sources = [source for source, _ in mounts]
     if as_root:
         script = " && ".join([*steps, 'exec "$@"'])
         return [_UNSHARE, "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", *sources]
@@ -153,7 +148,7 @@ def _probe_as_root() -> None:
 
     def attempt() -> None:
         try:
-            private_mounts([("/", OPT, False)])
+            private_mounts([("/", OPT)])
             outcome.append(None if os.path.isdir(os.path.join(OPT, "proc")) else OSError("the bind mount is not seen"))
         except OSError as e:
             outcome.append(e)
@@ -172,7 +167,7 @@ def _probe_as_root() -> None:
 async def _probe_unprivileged() -> bool:
     usable = False
     if _UNSHARE is not None and _MOUNT is not None and os.path.isdir(OPT) and os.path.exists("/bin/sh"):
-        usable = await probe_succeeds([*mount_prefix((("/", OPT, False),), False), "/bin/sh", "-c", "test -d /opt/proc"], 10)
+        usable = await probe_succeeds([*mount_prefix((("/", OPT),), False), "/bin/sh", "-c", "test -d /opt/proc"], 10)
     if not usable:
         _warn(False, None)
     return usable

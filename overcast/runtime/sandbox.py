@@ -24,7 +24,7 @@ import orjson
 
 from overcast import tracing
 from overcast.runtime.api import serve
-from overcast.runtime.mounts import LANG, OPT, TASK, TMP, Mounts, mount_prefix
+from overcast.runtime.mounts import LANG, OPT, TASK, Mounts
 from overcast.runtime.spares import start_process
 
 _NEXT = "/2018-06-01/runtime/invocation/next"
@@ -55,7 +55,6 @@ _SIGNALS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", sign
 
 
 _SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
-_AS_ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False  # (mounts.mount_prefix's two forms)
 
 
 @dataclass(slots=True)
@@ -92,12 +91,11 @@ class FunctionSpec:
     # Node.js: the runtime's own modules (the AWS SDK, runtime/node_sdk.py), on NODE_PATH after layers
     runtime_node_modules: str | None = None
     # what the sandbox's own mount namespace has (overcast.runtime.mounts): (host directory, path
-    # in the sandbox, writable) for code_dir at /var/task, opt_dir at /opt, the interpreters at
-    # /var/lang. Not mounted, a directory's own path stands for its AWS path
+    # in the sandbox) for code_dir at /var/task, opt_dir at /opt, the interpreters at /var/lang;
+    # and the argv prefix that makes it for a runtime started for the function (mounts.mount_prefix).
+    # Not mounted, a directory's own path stands for its AWS path
     mounts: Mounts = ()
-    # each sandbox has a /tmp of its own, a directory under tmp_dir made for it (as root, with its
-    # code at /var/task); else the function's temporary files go to tmp_dir (TMPDIR), when it has one
-    private_tmp: bool = False
+    mount_argv: list[str] = field(default_factory=list)
     # AWS_LAMBDA_INITIALIZATION_TYPE: "snap-start" for a published version with SnapStart, whose
     # runtime then asks /runtime/restore/next between its before-snapshot and after-restore hooks
     init_type: str = "on-demand"
@@ -107,7 +105,7 @@ class FunctionSpec:
 
     def sees(self, point: str) -> bool:
         """Whether the sandbox has its own directory at this AWS path (/var/task, /opt, /var/lang)."""
-        return any(target == point for _, target, _ in self.mounts)
+        return any(target == point for _, target in self.mounts)
 
     @property
     def task_root(self) -> str:
@@ -205,7 +203,6 @@ class Sandbox:
         self._status_fd: int | None = None  # its /proc/PID/status, kept open (one pread per invocation)
         self.exit_reason: str | None = None
         self.invocations = 0
-        self.tmp: str | None = None  # its own /tmp's directory (FunctionSpec.private_tmp)
 
     # -- process -------------------------------------------------------------------------------
 
@@ -269,9 +266,7 @@ class Sandbox:
             env.update(_ruby_paths(spec, opt))
         if spec.xray_daemon:  # where the X-Ray SDK sends segments: overcast's daemon port (docs/xray.md)
             env["AWS_XRAY_DAEMON_ADDRESS"] = spec.xray_daemon
-        if spec.private_tmp:  # /tmp is its own: no TMPDIR, as on AWS (HOME: docs/lambda.md)
-            env["HOME"] = TMP
-        elif spec.tmp_dir:  # its own user: temporary files in its own directory
+        if spec.tmp_dir:  # its own user: temporary files in its own directory
             env["TMPDIR"] = env["HOME"] = spec.tmp_dir
         return env
 
@@ -281,7 +276,6 @@ class Sandbox:
         returns the init duration in ms. Raises InitError when the function cannot start."""
         loop = self.loop = asyncio.get_running_loop()
         self.server, self.port = await serve(self)
-        self._make_tmp()
         self._ready = loop.create_future()
         begin = time.perf_counter()
         if spare is not None:
@@ -294,14 +288,13 @@ class Sandbox:
         read_fd, write_fd = os.pipe()
         try:
             self.process = await start_process(
-                [*self._limit_prefix(), *self._mount_prefix(), *_DIE_WITH_PARENT, *self.spec.user_options,
+                [*self._limit_prefix(), *self.spec.mount_argv, *_DIE_WITH_PARENT, *self.spec.user_options,
                  *(["--"] if _DIE_WITH_PARENT else []), *self._wrapper(), *self._interpreter()],
                 self.spec.code_dir, self._environment(), write_fd)
         except OSError as e:
             os.close(read_fd)
             os.close(write_fd)
             self._close_server()
-            self._remove_tmp()
             self.dead = True
             payload = orjson.dumps({"errorMessage": f"RequestId: {self._request_id or ''} Error: {e}",
                                     "errorType": "Runtime.InvalidEntrypoint"})
@@ -312,29 +305,6 @@ class Sandbox:
         self._set_limits()
         self._exit_task = loop.create_task(self._watch_exit())
         return await self._initialised(begin)
-
-    def _make_tmp(self) -> None:
-        """Its own /tmp (FunctionSpec.private_tmp): a directory of the function's user, made for this
-        sandbox alone, removed when it ends."""
-        spec = self.spec
-        if spec.private_tmp and self.tmp is None:
-            self.tmp = os.path.join(spec.tmp_dir, self.id)
-            os.mkdir(self.tmp, 0o700)
-            os.chown(self.tmp, spec.uid, spec.uid)
-
-    def _remove_tmp(self) -> None:
-        if self.tmp is not None:  # (off the loop: a function may leave many files there)
-            asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, self.tmp, True)
-            self.tmp = None
-
-    def _mounts(self) -> Mounts:
-        """The function's mounts, and this sandbox's own /tmp."""
-        return (*self.spec.mounts, (self.tmp, TMP, True)) if self.tmp is not None else self.spec.mounts
-
-    def _mount_prefix(self) -> list[str]:
-        """What makes its mounts for a runtime started for it (a spare makes them itself)."""
-        views = self._mounts()
-        return mount_prefix(views, _AS_ROOT) if views else []
 
     def _wrapper(self) -> list[str]:
         """AWS_LAMBDA_EXEC_WRAPPER: a script that starts the runtime (its command as arguments),
@@ -362,7 +332,7 @@ class Sandbox:
         """What a spare needs to become this function's runtime (overcast/runtime/spare_runtime.py)."""
         spec = self.spec
         return {"env": self._environment(), "cwd": spec.task_root, "handler": spec.handler,
-                "mounts": self._mounts(), "pycache": spec.pycache,
+                "mounts": spec.mounts, "pycache": spec.pycache,
                 "limit": self._memory_limit_bytes() if spec.memory_limit else None, "nofile": NOFILE,
                 "uid": spec.uid if spec.user_options else None, "parent": os.getpid(),
                 "spare_env": spare.env, "spare_pythonpath": spare.pythonpath}
@@ -427,7 +397,6 @@ class Sandbox:
         else:
             self.exit_reason = f"exit status {code}"
         self.dead = True
-        self._remove_tmp()
         await self._settle_output()
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(None)

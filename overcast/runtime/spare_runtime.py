@@ -16,7 +16,7 @@ zygote and a fresh start would not: the string hash seed and the address-space l
 started in the function's directory with the function's environment would be, and runs it:
 
 - its limits (RLIMIT_AS, its memory; RLIMIT_NOFILE, Lambda's 1,024 file descriptors);
-- its own mounts (its code at /var/task, its layers at /opt, its own /tmp: overcast.runtime.mounts), in a mount
+- its own mounts (its code at /var/task, its layers at /opt: overcast.runtime.mounts), in a mount
   namespace of its own, made as `unshare --mount --propagation private` and `mount --bind -o ro`
   would make them (the server runs as root when a spare is given any);
 - then its own user (as setpriv would: no supplementary groups,
@@ -67,8 +67,7 @@ def _preload() -> None:
 
 def private_mounts(mounts) -> None:
     """A mount namespace of its own (the calling thread's, in a process with several), nothing in
-    it shared back with the host's, and each (source, target, writable) of `mounts` bind-mounted,
-    read-only unless writable.
+    it shared back with the host's, and each (source, target) of `mounts` bind-mounted read-only.
     Needs CAP_SYS_ADMIN; raises OSError. (The server probes with it: overcast.runtime.mounts.)"""
     import ctypes
 
@@ -81,10 +80,9 @@ def private_mounts(mounts) -> None:
 
     check(libc.unshare(_CLONE_NEWNS), "unshare")
     check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
-    for source, target, writable in mounts:
+    for source, target in mounts:
         check(libc.mount(source.encode(), target.encode(), None, _MS_BIND, None), f"mount --bind {source} {target}")
-        if not writable:
-            check(libc.mount(None, target.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY, None), f"remount {target} ro")
+        check(libc.mount(None, target.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY, None), f"remount {target} ro")
 
 
 def _become(uid: int, parent: int) -> None:

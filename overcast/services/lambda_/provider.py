@@ -1712,7 +1712,7 @@ class LambdaProvider(Provider):
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
         views = await self._mounts(code_dir, opt_dir, python)
-        seen = {target for _, target, _ in views}
+        seen = {target for _, target in views}
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python,
                                   mounts.TASK if mounts.TASK in seen else None)
         if runtime.startswith("provided") and opt_dir and not os.path.lexists(os.path.join(code_dir, "bootstrap")) \
@@ -1749,9 +1749,8 @@ class LambdaProvider(Provider):
             # the bound port once known (the provider may start before the server binds: --port 0)
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
-            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules, mounts=views, pycache=pycache,
-            # its own user and its own mount namespace: a /tmp of each sandbox's own (runtime/sandbox.py)
-            private_tmp=sandbox_uid is not None and mounts.TASK in seen,
+            tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules, mounts=views,
+            mount_argv=mounts.mount_prefix(views, os.geteuid() == 0) if views else [], pycache=pycache,
             # a published version with SnapStart: the runtime runs its before-snapshot and after-restore
             # hooks (awslambdaric, /runtime/restore/next), as on AWS
             init_type="snap-start" if (config.get("SnapStart") or {}).get("OptimizationStatus") == "On"
@@ -1764,12 +1763,12 @@ class LambdaProvider(Provider):
         as_root = os.geteuid() == 0
         views = []
         if as_root and await mounts.mountable(True) and mounts.exists(mounts.TASK):
-            views.append((code_dir, mounts.TASK, False))
+            views.append((code_dir, mounts.TASK))
         if opt_dir and await mounts.mountable(as_root):
-            views.append((opt_dir, mounts.OPT, False))
+            views.append((opt_dir, mounts.OPT))
             if mounts.exists(mounts.LANG):
                 root = self.isolation.root if self.isolation is not None else self.code_root
-                views.append((mounts.lang_dir(root, python or None, shutil.which("node")), mounts.LANG, False))
+                views.append((mounts.lang_dir(root, python or None, shutil.which("node")), mounts.LANG))
         return tuple(views)
 
     @staticmethod
