@@ -376,6 +376,12 @@ def test_the_aws_cli_lists_and_describes_state_machines(sfn, aws_cli, unique_nam
       "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:000000000000:none", "Message": "x"}},
      "SNS.NotFoundException",
      r".* \(Service: AmazonSNS; Status Code: 404; Error Code: NotFound; Request ID: [0-9a-f-]{36}; Proxy: null\)"),
+    # SQS through AWS's Java SDK 1, which speaks awsQuery to it: the error's awsQuery code
+    ({"Resource": "arn:aws:states:::sqs:sendMessage",
+      "Parameters": {"QueueUrl": "http://localhost:4566/000000000000/none", "MessageBody": "x"}},
+     "SQS.QueueDoesNotExistException",
+     r".* \(Service: AmazonSQS; Status Code: 400; Error Code: AWS\.SimpleQueueService\.NonExistentQueue; "
+     r"Request ID: [0-9a-f-]{36}; Proxy: null\)"),
     ({"Resource": "arn:aws:states:::states:startExecution",
       "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:none"}},
      "StepFunctions.StateMachineDoesNotExistException",
@@ -388,8 +394,8 @@ def test_the_aws_cli_lists_and_describes_state_machines(sfn, aws_cli, unique_nam
     # the AWS SDK integrations (Java SDK 2): no error code in the cause; S3 adds its extended request id
     ({"Resource": "arn:aws:states:::aws-sdk:s3:getObject", "Parameters": {"Bucket": "no-such-bucket-here", "Key": "k"}},
      "S3.NoSuchBucketException",
-     r"The specified bucket does not exist \(Service: S3, Status Code: 404, Request ID: [0-9a-f-]{36}, "
-     r"Extended Request ID: [A-Za-z0-9+/=]+\)"),
+     r"The specified bucket does not exist \(Service: S3, Status Code: 404, Request ID: [0-9A-F]{16}, "
+     r"Extended Request ID: [A-Za-z0-9+/=]+\)"),  # (S3's own form of request ids, as in its answers)
     ({"Resource": "arn:aws:states:::aws-sdk:secretsmanager:createSecret",
       "Parameters": {"Name": "not a valid name", "SecretString": "x"}},
      "SecretsManager.SecretsManagerException",

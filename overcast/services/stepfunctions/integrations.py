@@ -21,11 +21,13 @@ import httpx
 import orjson
 
 from overcast.aws.errors import AwsError
+from overcast.aws.legacy_models import query_error_code
 from overcast.aws.models import fill_idempotency_tokens, load_service_model
 from overcast.aws.protocols.shapes import parse_timestamp
 from overcast.aws.protocols.validate import validate_input
 from overcast.engine.targets import SDK_SERVICES, internal_ctx, operation_method
 from overcast.services import SERVICES
+from overcast.services.s3.request_ids import s3_ids
 from overcast.services.stepfunctions import jsonata_query, paths
 from overcast.services.stepfunctions.errors import StatesError
 from overcast.services.stepfunctions.history import dumps
@@ -432,39 +434,40 @@ def service_error(e: AwsError, service: str, prefix: str, sdk2: bool) -> StatesE
     model does not list the error (`SecretsManager.SecretsManagerException` for a ValidationException).
     Cause is the message and what the SDK adds to it: for the AWS SDK integrations (Java SDK 2)
     `(Service: S3, Status Code: 404, Request ID: ...)` (S3's also its Extended Request ID), for the
-    optimized ones (Java SDK 1) `(Service: AmazonSQS; Status Code: 400; Error Code: ...; Request ID:
-    ...; Proxy: null)`. Services whose Java SDK 1 forms are not known keep the SDK 2 form."""
-    shape_name, shape = _error_shapes(service).get(e.code, (None, None))
+    optimized ones (Java SDK 1, which speaks awsQuery to SQS and SNS) `(Service: AmazonSQS; Status
+    Code: 400; Error Code: ...; Request ID: ...; Proxy: null)`. Services whose Java SDK 1 forms are
+    not known keep the SDK 2 form."""
+    model = load_service_model(service)
+    shape_name = _error_shape_names(model).get(e.code)
     request_id = str(uuid.uuid4())
     sdk1 = None if sdk2 else _SDK1_SERVICES.get(service)
-    if shape is None:
+    if shape_name is None:
         name = sdk1[1] if sdk1 else f"{prefix}Exception"
     else:
         name = shape_name if shape_name.endswith("Exception") else shape_name + "Exception"
-    if sdk1:  # the code on the wire: an awsQuery-compatible service's own (SNS's NotFound)
-        wire_code = (shape.get("error") or {}).get("code", e.code) if shape is not None else e.code
-        cause = (f"{e.message} (Service: {sdk1[0]}; Status Code: {e.status}; Error Code: {wire_code}; "
-                 f"Request ID: {request_id}; Proxy: null)")
+    if sdk1:
+        query = query_error_code(model, shape_name) if shape_name is not None else None
+        cause = (f"{e.message} (Service: {sdk1[0]}; Status Code: {e.status}; Error Code: "
+                 f"{query[0] if query else e.code}; Request ID: {request_id}; Proxy: null)")
+    elif service == "s3":
+        request_id, host_id = s3_ids(request_id)
+        cause = (f"{e.message} (Service: {prefix}, Status Code: {e.status}, Request ID: {request_id}, "
+                 f"Extended Request ID: {host_id})")
     else:
-        extended = f", Extended Request ID: {base64.b64encode(uuid.uuid4().bytes * 2).decode()}" if service == "s3" else ""
-        cause = f"{e.message} (Service: {prefix}, Status Code: {e.status}, Request ID: {request_id}{extended})"
+        cause = f"{e.message} (Service: {prefix}, Status Code: {e.status}, Request ID: {request_id})"
     return StatesError(f"{prefix}.{name}", cause)
 
 
-_ERROR_SHAPES: dict[str, dict] = {}
-
-
-def _error_shapes(service: str) -> dict:
-    """The model's error shapes of a service, (name, shape) by name and by the code an
-    awsQuery-compatible service answers with (SNS's NotFoundException is NotFound)."""
-    shapes = _ERROR_SHAPES.get(service)
-    if shapes is None:
-        shapes = _ERROR_SHAPES[service] = {}
-        for name, shape in load_service_model(service).spec["shapes"].items():
+def _error_shape_names(model) -> dict[str, str]:
+    """The model's error shapes' names, by name and by the awsQuery code a service may answer with
+    (SNS's NotFoundException is NotFound)."""
+    names = model.cache("sfn_error_shapes")
+    if not names:
+        for name, shape in model.shapes.items():
             if shape.get("exception"):
-                shapes[name] = (name, shape)
-                shapes.setdefault((shape.get("error") or {}).get("code", name), (name, shape))
-    return shapes
+                names[name] = name
+                names.setdefault((shape.get("error") or {}).get("code", name), name)
+    return names
 
 
 # -- shapes <-> JSON ------------------------------------------------------------------------------
