@@ -120,8 +120,8 @@ def probe_at_start() -> None:
 
 
 async def mountable(as_root: bool) -> bool:
-    """Whether sandboxes can have their own mounts here: found out once per process (as root in
-    well under a millisecond, in a thread; not root by a probe command, a few ms)."""
+    """Whether sandboxes can have their own mounts here: found out once per process (as root in a
+    thread, at start-up: probe_at_start; not root by a probe command, a few ms)."""
     if as_root:
         if _as_root is None:
             _probe_as_root()
@@ -153,7 +153,7 @@ def _probe_as_root() -> None:
         except OSError as e:
             outcome.append(e)
 
-    usable = _UNSHARE is not None and _MOUNT is not None and os.path.isdir(OPT) and os.path.exists("/bin/sh")
+    usable = _tools_present()
     if usable:
         thread = threading.Thread(target=attempt, name="overcast-mount-probe")
         thread.start()
@@ -166,11 +166,17 @@ def _probe_as_root() -> None:
 
 async def _probe_unprivileged() -> bool:
     usable = False
-    if _UNSHARE is not None and _MOUNT is not None and os.path.isdir(OPT) and os.path.exists("/bin/sh"):
+    if _tools_present():
         usable = await probe_succeeds([*mount_prefix((("/", OPT),), False), "/bin/sh", "-c", "test -d /opt/proc"], 10)
     if not usable:
         _warn(False, None)
     return usable
+
+
+def _tools_present() -> bool:
+    """What mount_prefix runs (a runtime started for a function needs them even where a spare
+    makes its mounts with the system calls), and /opt to probe on."""
+    return _UNSHARE is not None and _MOUNT is not None and os.path.isdir(OPT) and os.path.exists("/bin/sh")
 
 
 def _warn(as_root: bool, error: BaseException | None) -> None:
