@@ -324,7 +324,7 @@ class Sandbox:
         """The runtime's command; a Python one told where the modules compiled from its read-only
         code go (a command-line option: not in the function's environment)."""
         argv = self.spec.interpreter
-        if self.spec.pycache and self.spec.runtime.startswith("python"):
+        if self.spec.pycache:  # (set for Python runtimes only)
             return [argv[0], "-X", f"overcast_pycache={self.spec.pycache}", *argv[1:]]  # (runtime/site/sitecustomize.py)
         return argv
 
