@@ -88,7 +88,8 @@ def test_data_directory_is_the_servers_alone(endpoint):
 @root_only
 def test_function_cannot_read_server_environ_database_or_another_functions_code(lam, probes, endpoint):
     first, second = probes
-    other = _invoke(lam, second)
+    other_file = f"/tmp/overcast-probe-{uuid.uuid4().hex}"
+    other = _invoke(lam, second, {"write": other_file})
     data_dir = httpx.get(endpoint + "/_overcast/health").json()["data_dir"]
     mine = _invoke(lam, first)
     server_pid = mine["server_pid"]
@@ -98,7 +99,7 @@ def test_function_cannot_read_server_environ_database_or_another_functions_code(
         "data_dir": data_dir,
         "other_code_dir": other["code_dir"],
         "other_code": os.path.join(other["code_dir"], "app.py"),
-        "other_tmp": other["tmp"],
+        "other_tmp": other_file,  # a file in the other's /tmp, which is its own
         "own_code": os.path.join(mine["task_root"], "app.py"),
         "own_code_dir": mine["code_dir"],
     }})
@@ -107,9 +108,12 @@ def test_function_cannot_read_server_environ_database_or_another_functions_code(
     # each function's code is at /var/task in its own mount namespace, from a directory of its own
     assert mine["task_root"] == other["task_root"] == "/var/task" and mine["code_dir"] != other["code_dir"]
     assert os.path.isdir(other["code_dir"])
-    assert body["results"] == {"environ": "denied", "database": "denied", "data_dir": "denied",
-                               "other_code_dir": "denied", "other_code": "denied", "other_tmp": "denied",
-                               "own_code": "read", "own_code_dir": "read"}
+    # (the server's files: "denied", or "missing" where they are in the host's /tmp, which it does not see)
+    results = body["results"]
+    assert {label: results.pop(label) in ("denied", "missing") for label in ("database", "data_dir")} == \
+        {"database": True, "data_dir": True}
+    assert results == {"environ": "denied", "other_code_dir": "denied", "other_code": "denied",
+                       "other_tmp": "missing", "own_code": "read", "own_code_dir": "read"}
 
 
 @root_only
@@ -121,16 +125,28 @@ def test_function_cannot_use_another_functions_runtime_api(lam, probes):
 
 
 @root_only
-def test_files_a_function_writes_to_the_shared_tmp_are_its_own(lam, probes):
+def test_a_functions_tmp_is_its_own(lam, probes):
+    """Each sandbox has a /tmp of its own, as each AWS execution environment does: what a function
+    writes there stays for its next invocations in that sandbox, and neither the host nor another
+    function sees it."""
     first, second = probes
     path = f"/tmp/overcast-probe-{uuid.uuid4().hex}"
-    try:
-        _invoke(lam, first, {"write": path})
-        assert os.stat(path).st_mode & 0o077 == 0
-        assert _invoke(lam, second, {"read": {"written": path}})["results"] == {"written": "denied"}
-    finally:
-        if os.path.exists(path):
-            os.unlink(path)
+    _invoke(lam, first, {"write": path})
+    assert not os.path.exists(path)
+    assert _invoke(lam, second, {"read": {"written": path}})["results"] == {"written": "missing"}
+    assert _invoke(lam, first, {"read": {"written": path}})["results"] == {"written": "read"}
+
+
+@root_only
+def test_tmp_has_the_functions_ephemeral_storage_size(lam):
+    name = f"tmpsize-{uuid.uuid4().hex[:8]}"
+    create_python(lam, name, "import os\ndef handler(e, c):\n    s = os.statvfs('/tmp')\n"
+                             "    return {'mib': s.f_blocks * s.f_frsize // 2**20, 'mode': oct(os.stat('/tmp').st_mode)}\n",
+                  EphemeralStorage={"Size": 1024})
+    assert _invoke(lam, name) == {"mib": 1024, "mode": "0o41777"}
+    lam.update_function_configuration(FunctionName=name, EphemeralStorage={"Size": 600})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    assert _invoke(lam, name)["mib"] == 600
 
 
 @root_only

@@ -43,23 +43,38 @@ log = logging.getLogger("overcast.lambda")
 TASK = "/var/task"  # where AWS puts a function's code (LAMBDA_TASK_ROOT)
 OPT = "/opt"
 LANG = "/var/lang"  # AWS's runtimes' own directory: /var/lang/bin/python (the shebang of CLI scripts in layers)
+RUNTIME = "/var/runtime"  # AWS's LAMBDA_RUNTIME_DIR: its runtime's own modules (here overcast's sitecustomize, the SDK for JavaScript)
+PASSWD = "/etc/passwd"  # with the sandbox's own user in it, as AWS's sbx_user1051
+SANDBOX_USER = "sbx_user1051"  # the name every function runs as on AWS (getpass.getuser(), whoami)
+_SITECUSTOMIZE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site", "sitecustomize.py")
 _UNSHARE = shutil.which("unshare") if sys.platform.startswith("linux") else None
 _MOUNT = shutil.which("mount") if sys.platform.startswith("linux") else None
 _unprivileged: asyncio.Future | None = None  # not root: whether the prefix works here (probed once per loop)
 _as_root: bool | None = None  # as root: whether mount namespaces work here (found out once)
 
+TMP = "/tmp"  # as root, a tmpfs of the sandbox's own (private_tmp)
 Mounts = tuple[tuple[str, str], ...]  # (the host's directory, where the sandbox sees it), in order
+PrivateTmp = tuple[int, tuple[str, ...]]  # a private /tmp: its size in MiB, the host's /tmp directories it keeps
 
 
-def mount_prefix(mounts: Mounts, as_root: bool) -> list[str]:
+def mount_prefix(mounts: Mounts, as_root: bool, tmp: PrivateTmp | None = None, pwd: bool = True) -> list[str]:
     """The argv prefix that runs the rest of the command in a mount namespace of its own with
-    each of `mounts` bind-mounted read-only, from /var/task as its working directory when the code
-    is mounted there (see the module's docstring)."""
+    each of `mounts` bind-mounted read-only, and `tmp` a /tmp of its own (`private_tmp`), from
+    /var/task as its working directory when the code is mounted there (see the module's docstring);
+    `pwd`: whether PWD stays set there (AWS's custom runtimes start without it)."""
     # sh runs `mount` (children), then execs the rest of the command line ("$@") in the same process
-    steps = [f'mount --bind -o ro "${index}" {shlex.quote(target)}' for index, (_, target) in enumerate(mounts, 1)]
+    steps = []
+    if tmp:  # as spare_runtime.private_mounts does it: built at /var/task, moved to /tmp
+        size, kept = tmp
+        steps.append(f"mount -t tmpfs -o size={int(size)}m,mode=1777 tmpfs {TASK}")
+        for path in kept:
+            staged = shlex.quote(TASK + path[len(TMP):])
+            steps.append(f"mkdir {staged} && mount --rbind {shlex.quote(path)} {staged}")
+        steps.append(f"mount --move {TASK} {TMP}")
+    steps += [f'mount --bind -o ro "${{{index}}}" {shlex.quote(target)}' for index, (_, target) in enumerate(mounts, 1)]
     steps.append(f"shift {len(mounts)}")
     if any(target == TASK for _, target in mounts):
-        steps.append(f"cd {TASK} && unset OLDPWD")  # (which cd sets: not the function's)
+        steps.append(f"cd {TASK} && unset OLDPWD" + ("" if pwd else " PWD"))  # (which cd sets: not the function's)
     sources = [source for source, _ in mounts]
     if as_root:
         script = " && ".join([*steps, 'exec "$@"'])
@@ -68,6 +83,25 @@ def mount_prefix(mounts: Mounts, as_root: bool) -> list[str]:
     script = " && ".join([*steps, f'exec {_UNSHARE} --user --map-user={uid} --map-group={gid} -- "$@"'])
     return [_UNSHARE, "--user", "--map-root-user", "--mount", "--propagation", "private", "--",
             "/bin/sh", "-c", script, "sh", *sources]
+
+
+def private_tmp(size_mb: int, needed: list[str | None]) -> PrivateTmp:
+    """A sandbox's own /tmp, as each AWS execution environment has: a tmpfs of the function's
+    EphemeralStorage size (memory is used only as files are written, and it is gone with the
+    sandbox), holding the host's /tmp directories that hold what the sandbox runs from (`needed`:
+    its interpreter, overcast's runtime files, the AWS SDK for JavaScript, its compiled-code
+    directory; each kept whole, at its own path, as the host has it), and nothing else of the host's
+    /tmp. As root only, with the code at /var/task (where it is built)."""
+    kept = set()
+    for path in needed:
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real.startswith(TMP + "/"):
+            top = os.path.join(TMP, real[len(TMP) + 1:].split("/")[0])
+            if os.path.isdir(top):
+                kept.add(top)
+    return int(size_mb), tuple(sorted(kept))
 
 
 def lang_dir(root: str, python: str | None, node: str | None) -> str:
@@ -100,15 +134,71 @@ def lang_dir(root: str, python: str | None, node: str | None) -> str:
         os.chmod(os.path.join(temporary, "bin", name), 0o755)
     for directory in (temporary, os.path.join(temporary, "bin")):
         os.chmod(directory, 0o755)
+    _publish(temporary, target)
+    return target
+
+
+def runtime_dir(root: str, node_modules: str | None) -> str:
+    """What the sandbox sees at /var/runtime: overcast's sitecustomize (PYTHONPATH is
+    /var/runtime, as on AWS) and, for Node.js, the AWS SDK for JavaScript as
+    /var/runtime/node_modules, where AWS's Node.js runtimes have it. Built once per SDK directory."""
+    target = os.path.join(root, "runtime-" + hashlib.sha256(f"{node_modules}".encode()).hexdigest()[:16])
+    if os.path.isdir(target):
+        return target
+    temporary = f"{target}.tmp-{uuid.uuid4().hex}"
+    os.makedirs(temporary)
+    os.symlink(_SITECUSTOMIZE, os.path.join(temporary, "sitecustomize.py"))
+    if node_modules:
+        os.symlink(node_modules, os.path.join(temporary, "node_modules"))
+    os.chmod(temporary, 0o755)
+    _publish(temporary, target)
+    return target
+
+
+def empty_dir(root: str) -> str:
+    """An empty directory, root's, mode 755: /opt for a function without layers (AWS's is empty;
+    the host's /opt is not the function's)."""
+    target = os.path.join(root, "empty")
+    if not os.path.isdir(target):
+        os.makedirs(target, exist_ok=True)
+        os.chmod(target, 0o755)
+    return target
+
+
+def passwd_file(root: str, uid: int) -> str:
+    """What the sandbox of the user `uid` sees at /etc/passwd: the host's, and that user as AWS's
+    sbx_user1051 (so getpass.getuser(), whoami and Node.js's os.homedir() answer as on AWS, with no
+    HOME set). Built once per user."""
+    target = os.path.join(root, "passwd", str(uid))
+    if os.path.exists(target):
+        return target
+    os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+    try:
+        with open(PASSWD) as f:
+            host = f.read()
+    except OSError:
+        host = ""
+    own = f"{SANDBOX_USER}:x:{uid}:{uid}::/home/{SANDBOX_USER}:/sbin/nologin\n"
+    temporary = f"{target}.tmp-{uuid.uuid4().hex}"
+    with open(temporary, "w") as f:
+        f.write(host if host.endswith("\n") or not host else host + "\n")
+        f.write(own)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, target)
+    return target
+
+
+def _publish(temporary: str, target: str) -> None:
+    """Move a directory built under a temporary name to its own (another may have won the race)."""
     try:
         os.rename(temporary, target)
     except OSError:
         shutil.rmtree(temporary, ignore_errors=True)
-    return target
 
 
 def exists(point: str) -> bool:
-    """Whether this mount point exists (as root, `mountable` makes /var/task and /var/lang)."""
+    """Whether this mount point exists (as root, `mountable` makes /var/task, /var/lang and
+    /var/runtime)."""
     return os.path.isdir(point)
 
 
@@ -137,7 +227,7 @@ def _probe_as_root() -> None:
     without CAP_SYS_ADMIN does not). Tried as the spares do it (spare_runtime.private_mounts), in
     a thread of its own that takes a namespace of its own and ends: the server's stays as it was."""
     global _as_root
-    for point in (TASK, LANG):
+    for point in (TASK, LANG, RUNTIME):
         if not os.path.isdir(point) and os.path.isdir(os.path.dirname(point)):
             try:  # an empty directory, the mount point (what is mounted there is the sandbox's alone)
                 os.mkdir(point)

@@ -24,7 +24,7 @@ import orjson
 
 from overcast import tracing
 from overcast.runtime.api import serve
-from overcast.runtime.mounts import LANG, OPT, TASK, Mounts
+from overcast.runtime.mounts import LANG, OPT, RUNTIME, TASK, Mounts, PrivateTmp
 from overcast.runtime.spares import start_process
 
 _NEXT = "/2018-06-01/runtime/invocation/next"
@@ -55,6 +55,11 @@ _SIGNALS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", sign
 
 
 _SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
+
+
+# environment variables overcast sets that AWS lets a function set itself (AWS's "unreserved" ones)
+_FUNCTION_MAY_SET = ("LANG", "TZ", "PATH", "LD_LIBRARY_PATH", "NODE_PATH", "PYTHONPATH", "GEM_PATH",
+                     "AWS_XRAY_CONTEXT_MISSING", "AWS_XRAY_DAEMON_ADDRESS")
 
 
 @dataclass(slots=True)
@@ -102,6 +107,8 @@ class FunctionSpec:
     # where the modules compiled from the function's code and layers go when its code is mounted
     # read-only (sitecustomize.keep_compiled_code_in): one per code version, the function's own
     pycache: str | None = None
+    # a /tmp of its own (mounts.private_tmp: its size, the host's directories it keeps), as root
+    tmp: PrivateTmp | None = None
 
     def sees(self, point: str) -> bool:
         """Whether the sandbox has its own directory at this AWS path (/var/task, /opt, /var/lang)."""
@@ -208,6 +215,66 @@ class Sandbox:
 
     def _environment(self) -> dict[str, str]:
         spec = self.spec
+        env = {
+            **spec.environment,
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": spec.init_type,
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "LAMBDA_TASK_ROOT": spec.task_root,
+            "_HANDLER": spec.handler,
+            "AWS_ACCESS_KEY_ID": spec.credentials[0] if spec.credentials else spec.account,
+            "AWS_SECRET_ACCESS_KEY": spec.credentials[1] if spec.credentials else "overcast",
+            "AWS_SESSION_TOKEN": spec.credentials[2] if spec.credentials else "overcast",
+            "AWS_ENDPOINT_URL": spec.endpoint,
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        }
+        if not spec.runtime.startswith("provided"):  # (AWS's custom runtimes have neither)
+            env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
+            env["PWD"] = spec.task_root
+        if spec.xray_daemon:  # where the X-Ray SDK sends segments: overcast's daemon port (docs/xray.md)
+            env["AWS_XRAY_DAEMON_ADDRESS"] = spec.xray_daemon
+        env.update(self._aws_paths() if spec.sees(RUNTIME) else self._own_paths())
+        # what AWS lets a function set of these: its own value, as on AWS (reserved ones are refused
+        # when the function is created)
+        env.update({name: spec.environment[name] for name in _FUNCTION_MAY_SET if name in spec.environment})
+        return env
+
+    def _aws_paths(self) -> dict[str, str]:
+        """The paths of a sandbox that sees AWS's directories (/var/task, /var/runtime, /opt: the
+        server runs as root), set as AWS's runtimes set them: no HOME (the sandbox's user is in its
+        /etc/passwd) and no TMPDIR; Python's layer paths are put on sys.path by overcast's
+        sitecustomize, which is /var/runtime's (PYTHONPATH), as AWS's bootstrap puts them there."""
+        spec = self.spec
+        path = [os.path.join(LANG, "bin")] if spec.sees(LANG) else []
+        path += [os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), os.path.join(OPT, "bin")]
+        env = {"PATH": ":".join(path), "LAMBDA_RUNTIME_DIR": RUNTIME,
+               "LD_LIBRARY_PATH": ":".join([TASK, os.path.join(TASK, "lib"), os.path.join(OPT, "lib")])}
+        runtime = spec.runtime
+        if runtime.startswith("python"):
+            env["PYTHONPATH"] = RUNTIME
+        elif runtime.startswith("nodejs"):
+            major = runtime[len("nodejs"):].split(".")[0]
+            env["NODE_PATH"] = ":".join([os.path.join(OPT, "nodejs", f"node{major}", "node_modules"),
+                                         os.path.join(OPT, "nodejs", "node_modules"),
+                                         os.path.join(RUNTIME, "node_modules"), RUNTIME, TASK])
+        elif runtime.startswith("ruby"):
+            env.update(_ruby_paths(spec, OPT), GEM_HOME=RUNTIME)
+        if not runtime.startswith("provided"):
+            env["SHLVL"] = "0"  # (AWS's runtimes start from a shell script that execs them)
+        return env
+
+    def _own_paths(self) -> dict[str, str]:
+        """The paths of a sandbox that sees the host's file system (not root: its code in its own
+        directory, its layers maybe at /opt): those directories' own paths stand for AWS's."""
+        spec = self.spec
         # AWS's layer paths under /opt (or, where a sandbox cannot have its own /opt, under the
         # merged layers' own directory: overcast.runtime.layers)
         opt = (OPT if spec.sees(OPT) else spec.opt_dir) if spec.opt_dir else None
@@ -219,7 +286,8 @@ class Sandbox:
         if opt:
             # the runtime's own Python version (python3.12 -> lib/python3.12/site-packages), as on AWS
             version = spec.runtime if spec.runtime.startswith("python") else f"python{sys.version_info[0]}.{sys.version_info[1]}"
-            pythonpath += [os.path.join(opt, "python"), os.path.join(opt, "python", "lib", version, "site-packages")]
+            # (AWS's bootstrap's order: the site-packages, then /opt/python)
+            pythonpath += [os.path.join(opt, "python", "lib", version, "site-packages"), os.path.join(opt, "python")]
             # AWS's order: /opt/nodejs/nodeNN/node_modules, /opt/nodejs/node_modules, /var/runtime/node_modules
             major = spec.runtime[len("nodejs"):].split(".")[0] if spec.runtime.startswith("nodejs") else "20"
             node_path += [os.path.join(opt, "nodejs", f"node{major}", "node_modules"), os.path.join(opt, "nodejs", "node_modules")]
@@ -232,40 +300,17 @@ class Sandbox:
             node_path.append(spec.runtime_node_modules)
         node_path.append(task)  # AWS's NODE_PATH ends with /var/task
         env = {
-            **spec.environment,
             "PATH": ":".join(path),
-            "LANG": "en_US.UTF-8",
-            "TZ": ":UTC",
             "HOME": os.environ.get("HOME", "/tmp"),
             "PYTHONPATH": ":".join(pythonpath),
             "PYTHONUNBUFFERED": "1",
             "LD_LIBRARY_PATH": ":".join(ld_path),
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
-            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": spec.init_type,
-            "AWS_REGION": spec.region,
-            "AWS_DEFAULT_REGION": spec.region,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "LAMBDA_TASK_ROOT": task,
-            "PWD": task,
             "LAMBDA_RUNTIME_DIR": os.path.dirname(os.path.abspath(__file__)),
-            "_HANDLER": spec.handler,
-            "AWS_ACCESS_KEY_ID": spec.credentials[0] if spec.credentials else spec.account,
-            "AWS_SECRET_ACCESS_KEY": spec.credentials[1] if spec.credentials else "overcast",
-            "AWS_SESSION_TOKEN": spec.credentials[2] if spec.credentials else "overcast",
-            "AWS_ENDPOINT_URL": spec.endpoint,
-            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         }
         if spec.runtime.startswith("nodejs"):  # (AWS sets it for Node.js functions only)
             env["NODE_PATH"] = ":".join(node_path)
         if spec.runtime.startswith("ruby"):
             env.update(_ruby_paths(spec, opt))
-        if spec.xray_daemon:  # where the X-Ray SDK sends segments: overcast's daemon port (docs/xray.md)
-            env["AWS_XRAY_DAEMON_ADDRESS"] = spec.xray_daemon
         if spec.tmp_dir:  # its own user: temporary files in its own directory
             env["TMPDIR"] = env["HOME"] = spec.tmp_dir
         return env
@@ -332,7 +377,7 @@ class Sandbox:
         """What a spare needs to become this function's runtime (overcast/runtime/spare_runtime.py)."""
         spec = self.spec
         return {"env": self._environment(), "cwd": spec.task_root, "handler": spec.handler,
-                "mounts": spec.mounts, "pycache": spec.pycache,
+                "mounts": spec.mounts, "tmp": spec.tmp, "pycache": spec.pycache,
                 "limit": self._memory_limit_bytes() if spec.memory_limit else None, "nofile": NOFILE,
                 "uid": spec.uid if spec.user_options else None, "parent": os.getpid(),
                 "spare_env": spare.env, "spare_pythonpath": spare.pythonpath}

@@ -50,7 +50,7 @@ _PRELOAD = ("json", "logging", "traceback", "decimal", "simplejson", "importlib"
             "awslambdaric.lambda_runtime_log_utils")
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS = 1, 4, 38
 _CLONE_NEWNS = 0x00020000
-_MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+_MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 1, 32, 4096, 8192, 16384, 1 << 18
 # clone(2)'s number where a zygote is used (the server checks the same table: runtime/spares.py),
 # and the position of its child_tid argument (the architectures order them differently)
 CLONE_SYSCALL = {"x86_64": (56, 3), "aarch64": (220, 4)}
@@ -65,10 +65,12 @@ def _preload() -> None:
             pass
 
 
-def private_mounts(mounts) -> None:
+def private_mounts(mounts, tmp=None) -> None:
     """A mount namespace of its own (the calling thread's, in a process with several), nothing in
-    it shared back with the host's, and each (source, target) of `mounts` bind-mounted read-only.
-    Needs CAP_SYS_ADMIN; raises OSError. (The server probes with it: overcast.runtime.mounts.)"""
+    it shared back with the host's, and each (source, target) of `mounts` bind-mounted read-only;
+    with `tmp` (its size in MiB, the host's /tmp directories the sandbox still needs), a /tmp of
+    its own (overcast.runtime.mounts.private_tmp). Needs CAP_SYS_ADMIN; raises OSError. (The
+    server probes with it: overcast.runtime.mounts.)"""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -80,6 +82,17 @@ def private_mounts(mounts) -> None:
 
     check(libc.unshare(_CLONE_NEWNS), "unshare")
     check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
+    if tmp:
+        # built at /var/task (mounted over afterwards), then moved to /tmp: the host's directories
+        # it keeps are bound into it while the host's /tmp can still be seen
+        size, kept = tmp
+        stage = "/var/task"
+        check(libc.mount(b"tmpfs", stage.encode(), b"tmpfs", 0, f"size={size}m,mode=1777".encode()), "mount tmpfs")
+        for path in kept:
+            staged = stage + path[len("/tmp"):]
+            os.mkdir(staged)
+            check(libc.mount(path.encode(), staged.encode(), None, _MS_BIND | _MS_REC, None), f"mount --rbind {path}")
+        check(libc.mount(stage.encode(), b"/tmp", None, _MS_MOVE, None), "mount --move /tmp")
     for source, target in mounts:
         check(libc.mount(source.encode(), target.encode(), None, _MS_BIND, None), f"mount --bind {source} {target}")
         check(libc.mount(None, target.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY, None), f"remount {target} ro")
@@ -197,7 +210,7 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (message["nofile"], message["nofile"]))
     if message.get("mounts"):
         os.seteuid(0)  # (an isolated spare runs with a sandbox user's effective uid until it becomes its own)
-        private_mounts(message["mounts"])
+        private_mounts(message["mounts"], message.get("tmp"))
     if message.get("uid") is not None:
         _become(message["uid"], message["parent"])
     os.chdir(message["cwd"])
@@ -211,7 +224,9 @@ def main() -> None:
     # interpreter's own paths (which this spare's start already computed)
     started_with = {own_dir, *message["spare_pythonpath"]}
     rest = [path for path in sys.path if path not in started_with]
-    sys.path[:] = [os.getcwd(), *[p for p in message["env"].get("PYTHONPATH", "").split(":") if p], *rest]
+    site = sys.modules.get("sitecustomize")  # overcast's (runtime/site), loaded at start
+    layers = site.layer_paths(message["env"]) if site is not None and hasattr(site, "layer_paths") else []
+    sys.path[:] = [os.getcwd(), *layers, *[p for p in message["env"].get("PYTHONPATH", "").split(":") if p], *rest]
     importlib.invalidate_caches()
     if message.get("pycache") and "sitecustomize" in sys.modules:  # overcast's (runtime/site), loaded at start
         sys.modules["sitecustomize"].keep_compiled_code_in(message["pycache"])

@@ -113,3 +113,30 @@ def keep_compiled_code_in(prefix: str) -> None:
 
 if _sys._xoptions.get("overcast_pycache"):
     keep_compiled_code_in(_sys._xoptions["overcast_pycache"])
+
+
+def layer_paths(environ) -> list:
+    """Where a Python function's layers are on sys.path when its sandbox sees AWS's directories
+    (PYTHONPATH is then /var/runtime alone, as on AWS): /opt/python/lib/python3.X/site-packages
+    and /opt/python, before /var/runtime, as AWS's bootstrap puts them. [] elsewhere (the layers'
+    directories are on PYTHONPATH then: overcast/runtime/sandbox.py)."""
+    if environ.get("LAMBDA_RUNTIME_DIR") != "/var/runtime":
+        return []
+    version = environ.get("AWS_EXECUTION_ENV", "").rpartition("_")[2]  # AWS_Lambda_python3.12
+    if not version.startswith("python3."):
+        version = f"python{_sys.version_info[0]}.{_sys.version_info[1]}"
+    return [f"/opt/python/lib/{version}/site-packages", "/opt/python"]
+
+
+def _put_layers_first() -> None:
+    """At a fresh start: the layers' paths before PYTHONPATH's /var/runtime (`python -m` puts the
+    working directory, /var/task, before both once this has run)."""
+    import os
+
+    paths = layer_paths(os.environ)
+    if paths and "/var/runtime" in _sys.path:
+        where = _sys.path.index("/var/runtime")
+        _sys.path[where:where] = paths
+
+
+_put_layers_first()

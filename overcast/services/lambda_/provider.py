@@ -1711,7 +1711,12 @@ class LambdaProvider(Provider):
                 opt_dir = target
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
-        views = await self._mounts(code_dir, opt_dir, python)
+        node_modules = None
+        if runtime.startswith("nodejs"):
+            node_modules = node_sdk.modules_dir(self.config.node_sdk_path)
+            if node_modules is None:
+                node_sdk.warn_missing(self.config.node_sdk_path)
+        views = await self._mounts(code_dir, opt_dir, python, node_modules)
         seen = {target for _, target in views}
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python,
                                   mounts.TASK if mounts.TASK in seen else None)
@@ -1731,11 +1736,15 @@ class LambdaProvider(Provider):
         wrapped = "AWS_LAMBDA_EXEC_WRAPPER" in ((config.get("Environment") or {}).get("Variables") or {})
         if uid is not None and await isolation.usable(argv, wrapped):
             user_options, tmp_dir, sandbox_uid = isolation.command(uid), os.path.join(isolation.home(uid), "tmp"), uid
-        node_modules = None
-        if runtime.startswith("nodejs"):
-            node_modules = node_sdk.modules_dir(self.config.node_sdk_path)
-            if node_modules is None:
-                node_sdk.warn_missing(self.config.node_sdk_path)
+            if mounts.TASK in seen:  # its own user in /etc/passwd, as AWS's sbx_user1051
+                views += ((await asyncio.to_thread(mounts.passwd_file, isolation.root, uid), mounts.PASSWD),)
+        tmp = None
+        if mounts.TASK in seen:  # (as root) a /tmp of its own, of its EphemeralStorage size
+            needed = [*(path for path in argv if os.path.isabs(path)), *(source for source, _ in views),
+                      node_modules, pycache, os.path.dirname(os.path.abspath(mounts.__file__))]
+            if python == sys.executable:  # the server's own Python: its virtualenv's packages (awslambdaric, boto3)
+                needed += [sys.prefix, sys.base_prefix]
+            tmp = mounts.private_tmp((config.get("EphemeralStorage") or {}).get("Size") or 512, needed)
         credentials = None
         if self.config.verify_signatures:  # the function's SDK signs with its role's credentials
             issued = await (await self.providers.get("sts")).function_credentials(account, config["Role"], name)
@@ -1750,25 +1759,33 @@ class LambdaProvider(Provider):
             endpoint=f"http://127.0.0.1:{self.config.port}" if self.config.port else self._endpoint,
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
             tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules, mounts=views,
-            mount_argv=mounts.mount_prefix(views, os.geteuid() == 0) if views else [], pycache=pycache,
+            mount_argv=mounts.mount_prefix(views, os.geteuid() == 0, tmp, pwd=not runtime.startswith("provided"))
+            if views else [], pycache=pycache, tmp=tmp,
             # a published version with SnapStart: the runtime runs its before-snapshot and after-restore
             # hooks (awslambdaric, /runtime/restore/next), as on AWS
             init_type="snap-start" if (config.get("SnapStart") or {}).get("OptimizationStatus") == "On"
             else "on-demand",
             xray_daemon=self.config.xray_daemon_address)
 
-    async def _mounts(self, code_dir: str, opt_dir: str | None, python: str) -> mounts.Mounts:
+    async def _mounts(self, code_dir: str, opt_dir: str | None, python: str,
+                      node_modules: str | None) -> mounts.Mounts:
         """What the function's sandbox sees at AWS's paths (overcast.runtime.mounts): its code at
-        /var/task (when overcast runs as root), its layers at /opt and the interpreters at /var/lang."""
+        /var/task and the runtime's own directory at /var/runtime (when overcast runs as root), its
+        layers at /opt (empty without layers, when the code is at /var/task) and the interpreters at
+        /var/lang."""
         as_root = os.geteuid() == 0
+        root = self.isolation.root if self.isolation is not None else self.code_root
         views = []
         if as_root and await mounts.mountable(True) and mounts.exists(mounts.TASK):
             views.append((code_dir, mounts.TASK))
+            if mounts.exists(mounts.RUNTIME):
+                views.append((await asyncio.to_thread(mounts.runtime_dir, root, node_modules), mounts.RUNTIME))
         if opt_dir and await mounts.mountable(as_root):
             views.append((opt_dir, mounts.OPT))
             if mounts.exists(mounts.LANG):
-                root = self.isolation.root if self.isolation is not None else self.code_root
                 views.append((mounts.lang_dir(root, python or None, shutil.which("node")), mounts.LANG))
+        elif views:
+            views.append((await asyncio.to_thread(mounts.empty_dir, root), mounts.OPT))
         return tuple(views)
 
     @staticmethod
