@@ -44,6 +44,7 @@ TASK = "/var/task"  # where AWS puts a function's code (LAMBDA_TASK_ROOT)
 OPT = "/opt"
 LANG = "/var/lang"  # AWS's runtimes' own directory: /var/lang/bin/python (the shebang of CLI scripts in layers)
 RUNTIME = "/var/runtime"  # AWS's LAMBDA_RUNTIME_DIR: its runtime's own modules (here overcast's sitecustomize, the SDK for JavaScript)
+RUNTIME_MODULES = "/var/runtime/node_modules"  # the AWS SDK for JavaScript, for Node.js functions
 PASSWD = "/etc/passwd"  # with the sandbox's own user in it, as AWS's sbx_user1051
 SANDBOX_USER = "sbx_user1051"  # the name every function runs as on AWS (getpass.getuser(), whoami)
 _SITECUSTOMIZE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site", "sitecustomize.py")
@@ -138,19 +139,18 @@ def lang_dir(root: str, python: str | None, node: str | None) -> str:
     return target
 
 
-def runtime_dir(root: str, node_modules: str | None) -> str:
+def runtime_dir(root: str) -> str:
     """What the sandbox sees at /var/runtime: overcast's sitecustomize (PYTHONPATH is
-    /var/runtime, as on AWS) and, for Node.js, the AWS SDK for JavaScript as
-    /var/runtime/node_modules, where AWS's Node.js runtimes have it. Built once per SDK directory."""
-    target = os.path.join(root, "runtime-" + hashlib.sha256(f"{node_modules}".encode()).hexdigest()[:16])
+    /var/runtime, as on AWS) and, for Node.js, an empty node_modules, where the AWS SDK for
+    JavaScript is mounted (`RUNTIME_MODULES`), as AWS's Node.js runtimes have it there. Built once."""
+    target = os.path.join(root, "runtime")
     if os.path.isdir(target):
         return target
     temporary = f"{target}.tmp-{uuid.uuid4().hex}"
-    os.makedirs(temporary)
+    os.makedirs(os.path.join(temporary, "node_modules"))
     os.symlink(_SITECUSTOMIZE, os.path.join(temporary, "sitecustomize.py"))
-    if node_modules:
-        os.symlink(node_modules, os.path.join(temporary, "node_modules"))
-    os.chmod(temporary, 0o755)
+    for directory in (temporary, os.path.join(temporary, "node_modules")):
+        os.chmod(directory, 0o755)
     _publish(temporary, target)
     return target
 

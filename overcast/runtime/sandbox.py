@@ -374,12 +374,20 @@ class Sandbox:
         return argv
 
     def _handover(self, spare) -> dict:
-        """What a spare needs to become this function's runtime (overcast/runtime/spare_runtime.py)."""
+        """What a spare needs to become this function's runtime, or, as its launcher, to exec it
+        (overcast/runtime/spare_runtime.py): then setpriv makes it the function's user, as for a
+        runtime started without a spare (an exec that setpriv does reaches an interpreter a
+        process already changed to that user may not)."""
         spec = self.spec
+        uid, command = (spec.uid if spec.user_options else None), None
+        if spare.launches:
+            uid = None
+            command = [*_DIE_WITH_PARENT, *spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
+                       *self._wrapper(), *self._interpreter()]
         return {"env": self._environment(), "cwd": spec.task_root, "handler": spec.handler,
                 "mounts": spec.mounts, "tmp": spec.tmp, "pycache": spec.pycache,
                 "limit": self._memory_limit_bytes() if spec.memory_limit else None, "nofile": NOFILE,
-                "uid": spec.uid if spec.user_options else None, "parent": os.getpid(),
+                "uid": uid, "parent": os.getpid(), "exec": command,
                 "spare_env": spare.env, "spare_pythonpath": spare.pythonpath}
 
     async def _initialised(self, begin: float) -> float:

@@ -183,6 +183,28 @@ def _zygote(control_fd: int) -> None:
         control.send(b"%d" % pid if pid > 0 else b"E%d" % error)
 
 
+def _launch(argv: list, env: dict) -> None:
+    """Become the runtime's command (a launcher: overcast/runtime/spares.py, Spares.launches):
+    with the signal dispositions a fresh process has (Python ignores SIGPIPE and SIGXFSZ, and an
+    exec keeps what is ignored) and exactly the function's environment. A command that cannot be
+    run ends the process as a shell's exec would: 127 when it is missing, 126 otherwise."""
+    import signal
+
+    for number in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(number, signal.SIG_DFL)
+    if os.getuid() == 0:  # root wholly again (an isolated spare's ids differ: its exec would be in the
+        os.seteuid(0)  # C library's secure mode, which drops LD_LIBRARY_PATH from the environment)
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+    try:
+        if os.path.isabs(argv[0]):
+            os.execve(argv[0], argv, env)
+        os.execvpe(argv[0], argv, env)
+    except OSError as e:
+        os.write(2, f"{argv[0]}: {e.strerror}\n".encode())
+        os._exit(127 if e.errno == 2 else 126)
+
+
 def main() -> None:
     own_dir = sys.path[0]  # this file's directory, which `python FILE` put first
     started = dict(os.environ)  # as the interpreter's start left it (PEP 538 may have set LC_CTYPE)
@@ -214,6 +236,8 @@ def main() -> None:
     if message.get("uid") is not None:
         _become(message["uid"], message["parent"])
     os.chdir(message["cwd"])
+    if message.get("exec"):
+        _launch(message["exec"], message["env"])
     os.environ.clear()
     os.environ.update(message["env"])
     # and what the interpreter's own start added to the environment it was given (the same LANG,

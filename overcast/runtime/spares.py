@@ -51,7 +51,7 @@ _ZYGOTES = _OFF_LOOP and os.uname().machine in CLONE_SYSCALL
 
 
 class Spare:
-    __slots__ = ("process", "read_fd", "stdin_fd", "env", "pythonpath", "loaded")
+    __slots__ = ("process", "read_fd", "stdin_fd", "env", "pythonpath", "loaded", "launches")
 
     def __init__(self, process, read_fd: int, stdin_fd: int, env: dict[str, str], pythonpath: list[str],
                  loaded: asyncio.Future):
@@ -61,6 +61,9 @@ class Spare:
         self.env = env  # the environment its interpreter was started with
         self.pythonpath = pythonpath  # the PYTHONPATH it started with
         self.loaded = loaded  # done once it waits for its function
+        # taken to launch a runtime (Spares.launcher): it makes the sandbox's mounts, becomes its
+        # user and execs the runtime's command, rather than running awslambdaric itself
+        self.launches = False
 
     def hand_over(self, line: bytes) -> None:
         """The function it is to become (one line), then end of file."""
@@ -426,10 +429,38 @@ class Spares:
 
     async def take(self, spec: FunctionSpec) -> Spare | None:
         """A spare for this function (the oldest ready one, or one forked for it; another is
-        started in its place), or None: a fresh start."""
-        if not self.count or not spec.runtime.startswith("python") or not self.fits(spec):
+        started in its place), or None: a fresh start. A function that no spare can become (any
+        runtime but Python's, or a Python one that `fits` refuses) gets one as its launcher when
+        the server runs as root (`launches`)."""
+        if not self.count:
             return None
-        key = (spec.interpreter[0], bool(spec.user_options))
+        if spec.runtime.startswith("python") and self.fits(spec):
+            return await self._take((spec.interpreter[0], bool(spec.user_options)))
+        if not self.launches(spec):
+            return None
+        spare = await self._take(self._launcher_key())
+        if spare is not None:
+            spare.launches = True
+        return spare
+
+    def launches(self, spec: FunctionSpec) -> bool:
+        """Whether a spare can start this function's runtime: as root, for a sandbox with mounts of
+        its own, a spare forked from a zygote makes them with the system calls, becomes the
+        function's user and execs the runtime's command (spare_runtime.py), where otherwise
+        unshare, a shell, a `mount` per mount and setpriv would be started one after the other
+        (10-15 ms of a cold start). Nothing of the spare's interpreter outlives the exec."""
+        return self.zygotes and bool(spec.mounts) and os.geteuid() == 0
+
+    def _launcher_key(self) -> tuple[str, bool]:
+        """The server's own Python's zygote: the one start_spares starts (isolated as root), else,
+        where that one could not load (an interpreter a sandbox user cannot run), the other."""
+        isolated = (sys.executable, _SETPRIV is not None)
+        zygote = self._zygote.get(isolated)
+        if zygote is not None and zygote.closed and not zygote.ever_loaded:
+            return sys.executable, False
+        return isolated
+
+    async def _take(self, key: tuple[str, bool]) -> Spare | None:
         if asyncio.get_running_loop() is not self._loop:
             self.want(*key)
         if not self.zygotes and not self._ready.get(key) and key in self._starting:

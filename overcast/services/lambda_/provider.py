@@ -1779,7 +1779,9 @@ class LambdaProvider(Provider):
         if as_root and await mounts.mountable(True) and mounts.exists(mounts.TASK):
             views.append((code_dir, mounts.TASK))
             if mounts.exists(mounts.RUNTIME):
-                views.append((await asyncio.to_thread(mounts.runtime_dir, root, node_modules), mounts.RUNTIME))
+                views.append((await asyncio.to_thread(mounts.runtime_dir, root), mounts.RUNTIME))
+                if node_modules:  # (a mount, not a link: Node's ES modules resolve links to their real paths)
+                    views.append((node_modules, mounts.RUNTIME_MODULES))
         if opt_dir and await mounts.mountable(as_root):
             views.append((opt_dir, mounts.OPT))
             if mounts.exists(mounts.LANG):
