@@ -8,6 +8,7 @@ interpreter's own start, PEP 538, as in AWS's python3.9-3.11)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -111,3 +112,16 @@ def test_variables_aws_lets_a_function_set_are_its_own(lam):
     body = _run(lam, "python3.12", "app.handler", {"app.py": PYTHON},
                 Environment={"Variables": {"TZ": "Europe/Paris", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}})
     assert body["env"]["TZ"] == "Europe/Paris" and body["env"]["AWS_XRAY_CONTEXT_MISSING"] == "IGNORE_ERROR"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_node_log_has_only_the_functions_lines(lam):
+    name = f"env-{uuid.uuid4().hex[:10]}"
+    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": zip_files({"index.js": "exports.handler = async () => { console.log('hi'); };"})})
+    out = lam.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
+    lines = base64.b64decode(out["LogResult"]).decode().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("START "))
+    end = next(i for i, line in enumerate(lines) if line.startswith("END "))
+    # (aws-lambda-ric's own executable, for container images, logs "Executing '...' in function directory")
+    assert [line.split("\t")[2:] for line in lines[start + 1:end]] == [["INFO", "hi"]]

@@ -13,16 +13,24 @@ PROVIDED_RUNTIMES = ("provided.al2", "provided.al2023", "provided")
 RUBY_RUNTIMES = ("ruby3.2", "ruby3.3", "ruby3.4")
 _BOOTSTRAP_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_bootstrap.js")
 _BOOTSTRAP_RB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ruby_bootstrap.rb")
+_NODE_RIC_MJS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_ric.mjs")
 _NODE_SITE_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_site.js")  # see that file
 
 
 def _node_ric() -> list[str] | None:
-    """aws-lambda-ric from npm when it is installed (OVERCAST_LAMBDA_NODE_RIC or on NODE_PATH)."""
-    explicit = os.environ.get("OVERCAST_LAMBDA_NODE_RIC")
-    if explicit and os.path.exists(explicit):
-        return [explicit]
-    installed = shutil.which("aws-lambda-ric")  # npm install -g aws-lambda-ric
-    return [installed] if installed else None
+    """aws-lambda-ric from npm when it is installed (OVERCAST_LAMBDA_NODE_RIC or on PATH): its
+    client module run by overcast's node_ric.mjs, as a managed runtime runs it (the package's own
+    executable, for container images, logs a line of its own first), or that executable where the
+    module is not beside it."""
+    executable = os.environ.get("OVERCAST_LAMBDA_NODE_RIC")
+    if not (executable and os.path.exists(executable)):
+        executable = shutil.which("aws-lambda-ric")  # npm install -g aws-lambda-ric
+    if not executable:
+        return None
+    client = os.path.join(os.path.dirname(os.path.realpath(executable)), os.pardir, "dist", "index.mjs")
+    if os.path.isfile(client):
+        return [_NODE_RIC_MJS, os.path.normpath(client)]
+    return [executable]
 
 
 def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: str,

@@ -197,6 +197,6 @@ def _probe(argv: list[str]) -> list[str] | None:
     if program.startswith("python"):
         return [argv[0], "-c", "import awslambdaric.bootstrap"]
     if program == "node":
-        script = argv[-2]  # overcast's node_bootstrap.js or aws-lambda-ric
+        script = argv[-2]  # overcast's node_bootstrap.js, or aws-lambda-ric's client module (or executable)
         return [argv[0], "-e", f"require('fs').readFileSync({script!r})"]
     return None
