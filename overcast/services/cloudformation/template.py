@@ -69,7 +69,12 @@ def parse(body: str) -> dict:
         try:
             template = json.loads(body)
         except json.JSONDecodeError as e:
-            raise format_error(f"JSON not well-formed. (line {e.lineno},  column {e.colno})") from None
+            # CloudFormation reads JSON leniently: a trailing comma before a closing brace or bracket
+            # (which YAML's flow collections allow) deploys on AWS; anything worse is its JSON error
+            try:
+                template = yaml.load(body, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            except yaml.YAMLError:
+                raise format_error(f"JSON not well-formed. (line {e.lineno},  column {e.colno})") from None
     else:
         try:
             template = yaml.load(body, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass

@@ -170,6 +170,8 @@ class LambdaProvider(Provider):
         # running as root: each function's sandboxes run as a user of their own (docs/security.md)
         self.isolation = Isolation.create()
         self._tasks: set[asyncio.Task] = set()
+        # provisioned concurrency being started, per (account, region, name, qualifier)
+        self._prewarms: dict[tuple[str, str, str, str], asyncio.Task] = {}
         # the queue of asynchronous invocations (lambda_events), shared by a cluster's nodes
         coordination = providers.coordination
         self._node = coordination.node_id
@@ -203,7 +205,8 @@ class LambdaProvider(Provider):
         await self._free_dead_claims()
         self._want_events()
         for account, region, name, qualifier, config in self.store.all_provisioned():
-            self._spawn(self._prewarm(account, region, name, qualifier, config.get("RequestedProvisionedConcurrentExecutions", 0)))
+            self._prewarms[(account, region, name, qualifier)] = self._spawn(self._prewarm(
+                account, region, name, qualifier, config.get("RequestedProvisionedConcurrentExecutions", 0)))
         # one-time work kept off the first invocation's path: choosing the interpreters of the
         # runtimes in use, and loading the CloudWatch Logs provider that takes functions' logs
         self.pools.interpreters.prepare(self.store.runtimes())
@@ -1279,8 +1282,17 @@ class LambdaProvider(Provider):
         config = {"RequestedProvisionedConcurrentExecutions": count, "AvailableProvisionedConcurrentExecutions": 0,
                   "AllocatedProvisionedConcurrentExecutions": 0, "Status": "IN_PROGRESS", "LastModified": _timestamp()}
         self.store.put_doc("lambda_provisioned", account, region, name, "qualifier", qualifier, config)
-        self._spawn(self._prewarm(account, region, name, qualifier, count))
+        self._prewarms[(account, region, name, qualifier)] = self._spawn(
+            self._prewarm(account, region, name, qualifier, count))
         return config
+
+    async def provisioned_settled(self, account, region, name, qualifier) -> dict | None:
+        """A provisioned-concurrency configuration once its sandboxes have started (READY) or could
+        not (FAILED), as CloudFormation waits for it; None when there is none."""
+        prewarm = self._prewarms.get((account, region, name, qualifier))
+        if prewarm is not None:
+            await asyncio.shield(prewarm)
+        return self.store.get_doc("lambda_provisioned", account, region, name, "qualifier", qualifier)
 
     async def _prewarm(self, account, region, name, qualifier, count) -> None:
         try:
@@ -1298,6 +1310,9 @@ class LambdaProvider(Provider):
             # still the configuration this prewarm was for (not deleted or replaced meanwhile)
             self.store.put_doc("lambda_provisioned", account, region, name, "qualifier", qualifier,
                                {**current, **outcome})
+        key = (account, region, name, qualifier)
+        if self._prewarms.get(key) is asyncio.current_task():
+            del self._prewarms[key]
 
     def get_provisioned_concurrency_config(self, ctx, params):
         account, region, name, _q = self._name_in(ctx, params["FunctionName"])

@@ -84,6 +84,7 @@ TYPES: dict[str, str] = {
     "AWS::Kinesis::StreamConsumer": _P + "kinesis:StreamConsumer",
     "AWS::KinesisFirehose::DeliveryStream": _P + "firehose:DeliveryStream",
     "AWS::Lambda::Alias": _P + "lambda_:Alias",
+    "AWS::Lambda::CodeSigningConfig": _P + "lambda_:CodeSigningConfig",
     "AWS::Lambda::EventInvokeConfig": _P + "lambda_:EventInvokeConfig",
     "AWS::Lambda::EventSourceMapping": _P + "lambda_:EventSourceMapping",
     "AWS::Lambda::Function": _P + "lambda_:Function",

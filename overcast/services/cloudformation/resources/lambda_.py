@@ -1,5 +1,6 @@
 """AWS::Lambda::* types, through the Lambda provider: Function (inline ZipFile or S3 code),
-Permission, Version, Alias, EventSourceMapping, LayerVersion, Url, EventInvokeConfig."""
+Permission, Version (with provisioned concurrency), Alias (likewise), EventSourceMapping, LayerVersion, Url,
+EventInvokeConfig, LayerVersionPermission, CodeSigningConfig."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import os
 import uuid
 import zipfile
 
-from overcast.services.cloudformation.resources.base import ResourceOp, ResourceType, collect, read_or_none
+from overcast.services.cloudformation.resources.base import (
+    ResourceFailed,
+    ResourceOp,
+    ResourceType,
+    collect,
+    read_or_none,
+    tag_map,
+)
 
 _RESPONSE_DIR = os.path.join(os.path.dirname(__file__), "cfn_response")
 _CONFIG_KEYS = ("Role", "Handler", "Description", "Timeout", "MemorySize", "Environment", "Runtime",
                 "DeadLetterConfig", "KMSKeyArn", "TracingConfig", "Layers", "EphemeralStorage", "LoggingConfig",
-                "VpcConfig")
+                "VpcConfig", "SnapStart")
 
 
 def inline_zip(source: str, runtime: str) -> bytes:
@@ -57,7 +65,8 @@ class Function(ResourceType):
         tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
         out = await op.call("lambda", "CreateFunction", {
             "FunctionName": name, "Code": _code(props), "PackageType": props.get("PackageType"),
-            "Architectures": props.get("Architectures"), "Tags": tags or None, **_config(props)})
+            "Architectures": props.get("Architectures"), "Tags": tags or None,
+            "CodeSigningConfigArn": props.get("CodeSigningConfigArn"), **_config(props)})
         if props.get("ReservedConcurrentExecutions") is not None:
             await op.call("lambda", "PutFunctionConcurrency", {
                 "FunctionName": name, "ReservedConcurrentExecutions": int(props["ReservedConcurrentExecutions"])})
@@ -78,6 +87,12 @@ class Function(ResourceType):
                 changes[key] = {"Environment": {"Variables": {}}, "Layers": [], "Description": "",
                                 "Timeout": 3, "MemorySize": 128, "DeadLetterConfig": {}}.get(key)
             await op.call("lambda", "UpdateFunctionConfiguration", {"FunctionName": name, **changes})
+        if props.get("CodeSigningConfigArn") != old.get("CodeSigningConfigArn"):
+            if props.get("CodeSigningConfigArn") is None:
+                await op.call("lambda", "DeleteFunctionCodeSigningConfig", {"FunctionName": name})
+            else:
+                await op.call("lambda", "PutFunctionCodeSigningConfig", {
+                    "FunctionName": name, "CodeSigningConfigArn": props["CodeSigningConfigArn"]})
         old_tags = {t["Key"]: t["Value"] for t in old.get("Tags") or []}
         tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
         if tags != old_tags:
@@ -145,6 +160,28 @@ class Permission(ResourceType):
                                                      "StatementId": op.physical_id})
 
 
+async def _provision(op: ResourceOp, function: str, qualifier: str) -> None:
+    """A version's or alias's ProvisionedConcurrencyConfig, put (and waited for until its sandboxes
+    have started, as CloudFormation waits for it), changed or removed."""
+    wanted = (op.properties.get("ProvisionedConcurrencyConfig") or {}).get("ProvisionedConcurrentExecutions")
+    had = (op.old_properties.get("ProvisionedConcurrencyConfig") or {}).get("ProvisionedConcurrentExecutions")
+    if wanted is None:
+        if had is not None:
+            await op.call("lambda", "DeleteProvisionedConcurrencyConfig",
+                          {"FunctionName": function, "Qualifier": qualifier})
+        return
+    if had is not None and int(had) == int(wanted):
+        return
+    out = await op.call("lambda", "PutProvisionedConcurrencyConfig", {
+        "FunctionName": function, "Qualifier": qualifier, "ProvisionedConcurrentExecutions": int(wanted)})
+    name = function.rpartition(":function:")[2].split(":")[0] if ":function:" in function else function
+    lam = await op.providers.get("lambda")
+    settled = await lam.provisioned_settled(op.account, op.region, name, qualifier) or out
+    if settled.get("Status") == "FAILED":
+        raise ResourceFailed(f"Provisioned Concurrency configuration failed to be applied. Reason: "
+                             f"{settled.get('StatusReason', '')}")
+
+
 class Version(ResourceType):
     type_name = "AWS::Lambda::Version"
 
@@ -153,10 +190,18 @@ class Version(ResourceType):
         out = await op.call("lambda", "PublishVersion", {
             "FunctionName": props.get("FunctionName"), "Description": props.get("Description"),
             "CodeSha256": props.get("CodeSha256")})
+        try:
+            await _provision(op, out["FunctionArn"].rpartition(":")[0], out["Version"])
+        except ResourceFailed as e:
+            raise ResourceFailed(str(e), out["FunctionArn"]) from None
         return out["FunctionArn"], {"Version": out["Version"], "FunctionArn": out["FunctionArn"]}
 
     async def update(self, op: ResourceOp):
-        return op.attributes  # only Description/ProvisionedConcurrencyConfig change in place
+        # (Description and ProvisionedConcurrencyConfig change in place; a version's description
+        # cannot change once published: it stays the one it was published with, as on AWS)
+        function_arn, _, version = op.physical_id.rpartition(":")
+        await _provision(op, function_arn, version)
+        return op.attributes
 
     async def delete(self, op: ResourceOp):
         function_arn, _, version = op.physical_id.rpartition(":")
@@ -174,6 +219,10 @@ class Alias(ResourceType):
 
     async def create(self, op: ResourceOp):
         out = await op.call("lambda", "CreateAlias", self._params(op.properties))
+        try:
+            await _provision(op, out["AliasArn"].rpartition(":")[0], op.properties.get("Name"))
+        except ResourceFailed as e:
+            raise ResourceFailed(str(e), out["AliasArn"]) from None
         return out["AliasArn"], {"AliasArn": out["AliasArn"]}
 
     async def update(self, op: ResourceOp):
@@ -181,6 +230,7 @@ class Alias(ResourceType):
         if params["RoutingConfig"] is None:
             params["RoutingConfig"] = {"AdditionalVersionWeights": {}}
         out = await op.call("lambda", "UpdateAlias", params)
+        await _provision(op, out["AliasArn"].rpartition(":")[0], op.properties.get("Name"))
         return {"AliasArn": out["AliasArn"]}
 
     async def delete(self, op: ResourceOp):
@@ -341,3 +391,29 @@ class LayerVersionPermission(ResourceType):
         layer, _, number = arn.rpartition(":")
         await op.call("lambda", "RemoveLayerVersionPermission", {"LayerName": layer, "VersionNumber": int(number),
                                                                 "StatementId": statement})
+
+
+class CodeSigningConfig(ResourceType):
+    """Through Create/Update/DeleteCodeSigningConfig; Ref is the configuration's ARN."""
+
+    type_name = "AWS::Lambda::CodeSigningConfig"
+
+    @staticmethod
+    def _params(props: dict) -> dict:
+        return {"Description": props.get("Description"), "AllowedPublishers": props.get("AllowedPublishers"),
+                "CodeSigningPolicies": props.get("CodeSigningPolicies")}
+
+    async def create(self, op: ResourceOp):
+        tags = tag_map(op.properties.get("Tags"))
+        out = (await op.call("lambda", "CreateCodeSigningConfig",
+                             {**self._params(op.properties), "Tags": tags or None}))["CodeSigningConfig"]
+        return out["CodeSigningConfigArn"], {"CodeSigningConfigArn": out["CodeSigningConfigArn"],
+                                             "CodeSigningConfigId": out["CodeSigningConfigId"]}
+
+    async def update(self, op: ResourceOp):
+        await op.call("lambda", "UpdateCodeSigningConfig",
+                      {"CodeSigningConfigArn": op.physical_id, **self._params(op.properties)})
+        return op.attributes
+
+    async def delete(self, op: ResourceOp):
+        await op.call("lambda", "DeleteCodeSigningConfig", {"CodeSigningConfigArn": op.physical_id})
