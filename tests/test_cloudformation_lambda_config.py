@@ -2,7 +2,7 @@
 for until its sandboxes have started, changed and removed with the stack), AWS::Lambda::
 CodeSigningConfig and a function's CodeSigningConfigArn, and a JSON template with a trailing comma,
 which CloudFormation deploys (LocalStack's resources/test_lambda.py deploys such templates against
-AWS)."""
+AWS); and S3 bucket settings and the short physical id of AWS::IAM::Policy."""
 
 from __future__ import annotations
 
@@ -131,3 +131,53 @@ def test_a_json_template_with_a_trailing_comma_deploys(cf, client, unique_name):
         cf.validate_template(TemplateBody='{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"} "X": 1}}')
     assert error.value.response["Error"]["Message"] == \
         "Template format error: JSON not well-formed. (line 1,  column 53)"
+
+
+def test_a_buckets_cors_object_lock_acceleration_and_logging_are_applied(cf, client, unique_name):
+    s3, name = client("s3"), unique_name("bkt")
+
+    def template(with_settings: bool) -> str:
+        props = {"ObjectLockEnabled": True,
+                 "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled",
+                                             "Rule": {"DefaultRetention": {"Days": 2, "Mode": "GOVERNANCE"}}},
+                 "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"],
+                                                      "ExposedHeaders": ["Date"], "MaxAge": 10}]}}
+        if with_settings:
+            props.update(AccelerateConfiguration={"AccelerationStatus": "Enabled"},
+                         LoggingConfiguration={"LogFilePrefix": "logs/"})
+        return json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": props}}})
+
+    cf.create_stack(StackName=name, TemplateBody=template(True))
+    wait(cf, "stack_create_complete", name)
+    bucket = cf.describe_stack_resource(StackName=name, LogicalResourceId="Bucket")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    rule = s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]
+    assert (rule["ExposeHeaders"], rule["MaxAgeSeconds"]) == (["Date"], 10)
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]["Rule"] == \
+        {"DefaultRetention": {"Days": 2, "Mode": "GOVERNANCE"}}
+    assert s3.get_bucket_accelerate_configuration(Bucket=bucket)["Status"] == "Enabled"
+    # no destination: the bucket logs to itself
+    assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"] == {"TargetBucket": bucket, "TargetPrefix": "logs/"}
+
+    cf.update_stack(StackName=name, TemplateBody=template(False))
+    wait(cf, "stack_update_complete", name)
+    assert s3.get_bucket_accelerate_configuration(Bucket=bucket)["Status"] == "Suspended"
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket)
+
+
+def test_an_iam_policys_physical_id_is_awss_short_form(cf, client, unique_name):
+    name = unique_name("policystack")
+    cf.create_stack(StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=json.dumps({"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}}},
+        "fnServiceRoleDefaultPolicy0ED5D3E5": {"Type": "AWS::IAM::Policy", "Properties": {
+            "PolicyName": "p", "Roles": [{"Ref": "Role"}], "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}}}}))
+    wait(cf, "stack_create_complete", name)
+    physical = cf.describe_stack_resource(StackName=name, LogicalResourceId="fnServiceRoleDefaultPolicy0ED5D3E5")[
+        "StackResourceDetail"]["PhysicalResourceId"]
+    # (as "stack-fnSe-3OZPF82JL41D" in AWS's recordings: parts of both names and a 12-character suffix)
+    stack_part, logical_part, suffix = physical.split("-")
+    assert name.startswith(stack_part) and "fnServiceRole".startswith(logical_part) and len(suffix) == 12
+    assert len(physical) == 23

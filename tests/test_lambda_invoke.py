@@ -4,6 +4,7 @@ failure mode, the environment and context functions get, logs, concurrency and f
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import shutil
 import time
@@ -597,6 +598,13 @@ def test_function_url_returning_a_plain_value_answers_200_json(lam, endpoint, un
         assert response.status == 200
         # AWS answers the value's JSON compactly, whatever spacing the runtime used
         assert response.read() == b'{"plain":true,"list":["a",3]}'
+        assert response.headers["X-Amzn-Trace-Id"].startswith("Root=1-")  # as AWS's function URLs answer
+    # and a connection kept open is said to be (urllib asks for it to be closed)
+    connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+    connection.request("GET", "/", headers={"Host": host})
+    answer = connection.getresponse()
+    assert (answer.status, answer.getheader("Connection")) == (200, "keep-alive")
+    connection.close()
 
 
 def test_function_url_of_a_deleted_alias_answers_403(lam, endpoint, unique_name):

@@ -60,3 +60,12 @@ def test_empty_and_too_many_tags(lam, unique_name):
     with pytest.raises(ClientError) as e:
         create_python(lam, unique_name("fn"), Tags={f"k{i}": "v" for i in range(51)})
     assert error(e) == ("InvalidParameterValueException", "Number of tags exceeds resource tag limit.")
+
+
+def test_get_function_of_a_published_version_shows_no_tags(lam, unique_name):
+    name = unique_name("fn")
+    create_python(lam, name, Tags={"team": "a"})
+    version = lam.publish_version(FunctionName=name)["Version"]
+    assert lam.get_function(FunctionName=name)["Tags"] == {"team": "a"}
+    assert "Tags" not in lam.get_function(FunctionName=name, Qualifier=version)  # (AWS's recorded answers)
+    assert lam.get_function(FunctionName=name, Qualifier="$LATEST")["Tags"] == {"team": "a"}

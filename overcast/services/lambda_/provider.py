@@ -693,7 +693,7 @@ class LambdaProvider(Provider):
             "Code": {"RepositoryType": "S3",
                      "Location": f"{ctx.endpoint}/_overcast/lambda/code/{account}/{region}/{config['_Sha']}.zip"},
         }
-        if tags:
+        if tags and config.get("Version", "$LATEST") == "$LATEST":  # (a published version's answer has none: AWS's)
             out["Tags"] = tags
         if reserved is not None:
             out["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
@@ -2347,6 +2347,12 @@ class LambdaProvider(Provider):
         response = await self._url_invocation(request, url_id, account, region, name, qualifier, config)
         if cors and origin:
             response.headers += _cors_headers(cors, origin, preflight=False)
+        # as AWS's function URLs answer: the request's trace header, and the connection kept open
+        # (over HTTP/2 overcast.http2 drops connection headers)
+        span = tracing.current()
+        response.headers.append(("X-Amzn-Trace-Id", tracing.answer_header(span) if span else tracing.random_header()))
+        if request.headers.get("connection", "").lower() != "close":
+            response.headers.append(("Connection", "keep-alive"))
         return response
 
     async def _url_caller_allowed(self, request, account, region, name, qualifier) -> bool:

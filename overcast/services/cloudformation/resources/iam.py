@@ -107,10 +107,14 @@ class Policy(ResourceType):
 
     type_name = "AWS::IAM::Policy"
     extra_attributes = frozenset({"Id"})
+    # its physical id is short on AWS: a few letters of the stack's and the resource's names and a
+    # suffix ("stack-fnSe-3OZPF82JL41D", as LocalStack's recordings show it)
+    name_length = 23
 
     async def create(self, op: ResourceOp):
         await self._put(op, op.properties)
-        return op.name(max_length=64), {"Id": op.planned_name}
+        name = op.name(max_length=self.name_length)
+        return name, {"Id": name}
 
     async def _put(self, op: ResourceOp, props: dict) -> None:
         for key, member, kind in _PRINCIPALS:

@@ -51,14 +51,22 @@ def website(config: dict) -> dict:
 def cors(config: dict) -> dict:
     rules = []
     for rule in config.get("CorsRules") or []:
-        entry = {k: rule[k] for k in ("AllowedHeaders", "AllowedMethods", "AllowedOrigins", "ExposedHeaders")
-                 if rule.get(k)}
+        entry = {k: rule[k] for k in ("AllowedHeaders", "AllowedMethods", "AllowedOrigins") if rule.get(k)}
+        if rule.get("ExposedHeaders"):  # (S3's name for it: ExposeHeaders)
+            entry["ExposeHeaders"] = rule["ExposedHeaders"]
         if rule.get("Id"):
             entry["ID"] = rule["Id"]
         if rule.get("MaxAge") is not None:
             entry["MaxAgeSeconds"] = int(rule["MaxAge"])
         rules.append(entry)
     return {"CORSRules": rules}
+
+
+def logging_status(config: dict, bucket: str) -> dict:
+    """LoggingConfiguration's DestinationBucketName and LogFilePrefix as S3's LoggingEnabled (no
+    destination: the bucket logs to itself, as CloudFormation documents)."""
+    return {"LoggingEnabled": {"TargetBucket": config.get("DestinationBucketName") or bucket,
+                               "TargetPrefix": config.get("LogFilePrefix", "")}}
 
 
 def lifecycle(config: dict) -> dict:
@@ -107,20 +115,28 @@ def canned_acl(value: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", value).lower()
 
 
-# property -> (put operation, delete operation or None, parameter name, converter)
+# property -> (put operation, what its removal from the template does: a delete operation, the
+# parameter's value put to turn it off, or None (it stays), parameter name, converter of the
+# property's value (and the bucket's name) to the parameter's)
 _CONFIGS = {
-    "WebsiteConfiguration": ("PutBucketWebsite", "DeleteBucketWebsite", "WebsiteConfiguration", website),
-    "CorsConfiguration": ("PutBucketCors", "DeleteBucketCors", "CORSConfiguration", cors),
+    "WebsiteConfiguration": ("PutBucketWebsite", "DeleteBucketWebsite", "WebsiteConfiguration",
+                             lambda c, _b: website(c)),
+    "CorsConfiguration": ("PutBucketCors", "DeleteBucketCors", "CORSConfiguration", lambda c, _b: cors(c)),
     "LifecycleConfiguration": ("PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", "LifecycleConfiguration",
-                               lifecycle),
+                               lambda c, _b: lifecycle(c)),
     "VersioningConfiguration": ("PutBucketVersioning", None, "VersioningConfiguration",
-                                lambda c: {"Status": c.get("Status", "Suspended")}),
+                                lambda c, _b: {"Status": c.get("Status", "Suspended")}),
     "PublicAccessBlockConfiguration": ("PutPublicAccessBlock", "DeletePublicAccessBlock",
-                                       "PublicAccessBlockConfiguration", lambda c: c),
+                                       "PublicAccessBlockConfiguration", lambda c, _b: c),
     "BucketEncryption": ("PutBucketEncryption", "DeleteBucketEncryption", "ServerSideEncryptionConfiguration",
-                         lambda c: {"Rules": c.get("ServerSideEncryptionConfiguration") or []}),
+                         lambda c, _b: {"Rules": c.get("ServerSideEncryptionConfiguration") or []}),
     "OwnershipControls": ("PutBucketOwnershipControls", "DeleteBucketOwnershipControls", "OwnershipControls",
-                          lambda c: c),
+                          lambda c, _b: c),
+    # (a bucket's object lock cannot be turned off: its configuration left out of the template stays)
+    "ObjectLockConfiguration": ("PutObjectLockConfiguration", None, "ObjectLockConfiguration", lambda c, _b: c),
+    "AccelerateConfiguration": ("PutBucketAccelerateConfiguration", {"Status": "Suspended"}, "AccelerateConfiguration",
+                                lambda c, _b: {"Status": c.get("AccelerationStatus", "Suspended")}),
+    "LoggingConfiguration": ("PutBucketLogging", {}, "BucketLoggingStatus", logging_status),
 }
 
 
@@ -153,7 +169,9 @@ class Bucket(ResourceType):
             if new.get(prop) == old.get(prop):
                 continue
             if new.get(prop) is not None:
-                await op.call("s3", put, {"Bucket": name, member: convert(new[prop])})
+                await op.call("s3", put, {"Bucket": name, member: convert(new[prop], name)})
+            elif isinstance(delete, dict):
+                await op.call("s3", put, {"Bucket": name, member: delete})
             elif delete is not None:
                 await op.call("s3", delete, {"Bucket": name})
         if new.get("AccessControl") != old.get("AccessControl"):  # after OwnershipControls and the public access block
