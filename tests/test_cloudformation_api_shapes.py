@@ -318,6 +318,10 @@ def test_get_template_summary_lists_resource_identifiers_and_needs_resources(cf)
         cf.get_template_summary(TemplateBody="{}")
     assert e.value.response["Error"]["Code"] == "ValidationError"
     assert e.value.response["Error"]["Message"] == "Template format error: At least one Resources member must be defined."
+    # the template's Metadata as AWS's recorded answer prints it (not as JSON)
+    template["Metadata"] = {"TopicName": "sns-topic-simple"}
+    assert cf.get_template_summary(TemplateBody=json.dumps(template))["Metadata"] == \
+        "{'TopicName': 'sns-topic-simple'}"
 
 
 def test_describe_stack_resource_errors_name_the_stack_as_given(cf, unique_name):

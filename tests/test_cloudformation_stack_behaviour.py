@@ -107,6 +107,7 @@ Resources:
       BillingMode: PAY_PER_REQUEST
       AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
       KeySchema: [{AttributeName: id, KeyType: HASH}]
+      Tags: [{Key: kind, Value: table}]
   Bucket:
     Type: AWS::S3::Bucket
     Properties:
@@ -165,7 +166,8 @@ def test_resources_carry_the_aws_cloudformation_tags_through_each_service_tag_ap
     # an IAM user keeps only its own tags (AWS's recorded GetUser answers, resource_providers/aws_iam_user)
     assert pairs(client("iam").list_user_tags(UserName=out["User"])["Tags"]) == {"suffix": "a"}
     assert client("lambda").list_tags(Resource=out["Function"])["Tags"] == cfn("Function")
-    assert pairs(client("dynamodb").list_tags_of_resource(ResourceArn=out["Table"])["Tags"]) == cfn("Table")
+    # a table keeps only its own tags (AWS's recorded ListTagsOfResource, resources/test_dynamodb)
+    assert pairs(client("dynamodb").list_tags_of_resource(ResourceArn=out["Table"])["Tags"]) == {"kind": "table"}
     assert pairs(client("s3").get_bucket_tagging(Bucket=out["Bucket"])["TagSet"]) == {"owner": "me", **cfn("Bucket")}
     assert client("logs").list_tags_for_resource(
         resourceArn=f"arn:aws:logs:us-east-1:000000000000:log-group:{out['Logs']}")["tags"] == cfn("Logs")
@@ -240,7 +242,7 @@ def test_resources_carry_the_aws_cloudformation_tags_through_each_service_tag_ap
                     Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "b"}])
     replaced = outputs(wait(cf, "stack_update_complete", name))["Table"]
     assert replaced != out["Table"]
-    assert pairs(client("dynamodb").list_tags_of_resource(ResourceArn=replaced)["Tags"]) == cfn("Table")
+    assert pairs(client("dynamodb").list_tags_of_resource(ResourceArn=replaced)["Tags"]) == {"kind": "table"}
     assert client("lambda").list_tags(Resource=out["Function"])["Tags"] == cfn("Function")  # untouched
     # an IAM user's own tag changed in place
     assert pairs(client("iam").list_user_tags(UserName=out["User"])["Tags"]) == {"suffix": "b"}

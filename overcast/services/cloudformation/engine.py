@@ -117,9 +117,11 @@ def with_stack_tags(schema: schemas.TypeSchema | None, properties: dict, tags) -
 # resources get its own), SQS queues (ListQueueTags of a queue a stack made shows only the
 # template's tags: LocalStack's AWS-recorded resource_providers/test_aws_sqs_queue snapshots),
 # IAM users and server certificates (GetUser and GetServerCertificate of those a stack made show
-# no such tags: iam/resource_providers' aws_iam_user and test_server_certificate snapshots).
+# no such tags: iam/resource_providers' aws_iam_user and test_server_certificate snapshots),
+# DynamoDB tables (ListTagsOfResource of a table a stack made shows the template's tags only:
+# cloudformation/resources/test_dynamodb's test_default_name_for_table snapshot).
 _WITHOUT_SYSTEM_TAGS = frozenset({"AWS::CloudFormation::Stack", "AWS::SQS::Queue", "AWS::IAM::User",
-                                  "AWS::IAM::ServerCertificate"})
+                                  "AWS::IAM::ServerCertificate", "AWS::DynamoDB::Table"})
 
 
 def system_tags(stack: dict, logical_id: str, type_name: str) -> list[dict]:
