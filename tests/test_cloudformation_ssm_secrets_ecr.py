@@ -215,3 +215,27 @@ def test_dynamic_references_to_secure_strings_and_secrets(cf, client, unique_nam
     out = deploy(cf, unique_name("refs"), REFERENCES.format(secure=secure, secret=secret, secret_arn=arn))
     assert own_tags(sqs.list_queue_tags(QueueUrl=out["Url"])["Tags"]) == {
         "secure": "hidden", "user": "user-app", "whole": '{"username": "app", "password": "pw"}', "previous": "old"}
+
+
+@pytest.mark.parametrize("kind", ["CommaDelimitedList", "List<String>"])
+def test_an_ssm_parameter_typed_as_a_list_is_a_list(cf, client, unique_name, kind):
+    """A parameter of type AWS::SSM::Parameter::Value<CommaDelimitedList> (or <List<String>>) names
+    a StringList parameter, and Ref answers its items as a list, as LocalStack's AWS-recorded
+    test_create_change_set_with_ssm_parameter_list shows it in a policy's Resource."""
+    name = unique_name("listparam")
+    arns = ["arn:aws:ssm:us-east-1:000000000000:parameter/some/params",
+            "arn:aws:ssm:us-east-1:000000000000:parameter/some/other/params"]
+    client("ssm").put_parameter(Name=name, Value=",".join(arns), Type="StringList")
+    template = json.dumps({
+        "Parameters": {"P": {"Type": f"AWS::SSM::Parameter::Value<{kind}>"}},
+        "Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "policy-123", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": {"Ref": "P"}}]}}]}}},
+        "Outputs": {"Role": {"Value": {"Ref": "Role"}}, "Count": {"Value": {"Fn::Join": ["+", {"Ref": "P"}]}}}})
+    out = deploy(cf, name, template, Parameters=[{"ParameterKey": "P", "ParameterValue": name}],
+                 Capabilities=["CAPABILITY_IAM"])
+    assert out["Count"] == "+".join(arns)
+    document = client("iam").get_role_policy(RoleName=out["Role"], PolicyName="policy-123")["PolicyDocument"]
+    assert document["Statement"][0]["Resource"] == arns

@@ -117,8 +117,10 @@ def ref_values(template: dict, raw: dict[str, str], resolved: dict[str, str] | N
     for name, spec in (template.get("Parameters") or {}).items():
         kind = str(spec.get("Type"))
         value = (resolved or {}).get(name, raw[name])
-        if kind == "CommaDelimitedList" or (kind.startswith("List<") and not is_ssm_type(kind)) or (
-                is_ssm_type(kind) and "List<" in kind[len("AWS::SSM::Parameter::Value<"):]):
+        ssm_value = "AWS::SSM::Parameter::Value<"  # (its type: what the parameter's value is)
+        inner = kind[len(ssm_value):-1] if kind.startswith(ssm_value) else None
+        if kind == "CommaDelimitedList" or kind.startswith("List<") or (
+                inner is not None and (inner == "CommaDelimitedList" or inner.startswith("List<"))):
             out[name] = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
         else:
             out[name] = value
