@@ -273,8 +273,10 @@ class IamProvider(Provider):
             match = _POLICY_ARN.fullmatch(arn)
             if match and match.group(2).startswith(prefix):
                 items.append({"PolicyName": match.group(3), "PolicyArn": arn})
-        items.sort(key=lambda p: (p["PolicyName"].lower(), p["PolicyArn"]))
-        page, more = paginate(items, params, key=lambda p: f"{p['PolicyName'].lower()}\x00{p['PolicyArn']}")
+        # by name, upper case first (AWS's recorded answer lists AWSLambdaBasicExecutionRole before
+        # AmazonSNSFullAccess: LocalStack's cloudformation/resources/test_sam_policies)
+        items.sort(key=lambda p: (p["PolicyName"], p["PolicyArn"]))
+        page, more = paginate(items, params, key=lambda p: f"{p['PolicyName']}\x00{p['PolicyArn']}")
         return {"AttachedPolicies": page, **more}
 
     def _put_inline(self, ctx, kind: str, params: dict) -> dict:
