@@ -91,6 +91,29 @@ def test_a_lambda_task_whose_input_is_a_string_or_number_passes_it_as_json(sfn, 
     assert output(described) == ["HelloWorld", 7, "", None, {"k": "v"}]
 
 
+@pytest.mark.parametrize("optimized", [False, True])
+def test_a_task_result_over_256_kib_fails_the_task_and_is_caught(sfn, lam, unique_name, optimized):
+    """AWS's recorded histories (LocalStack's error_handling/test_states_errors.py): the task fails
+    with States.DataLimitExceeded, naming the function (a function ARN as Resource) or the service
+    (lambda:invoke); States.ALL catches it, unlike a state's own output over the limit."""
+    function = make_function(lam, unique_name("large"), "def handler(event, context):\n    return 'a' * 263000\n")
+    task = {"Type": "Task", "Resource": function, "Next": "Done",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]}
+    if optimized:
+        task.update(Resource="arn:aws:states:::lambda:invoke", Parameters={"FunctionName": function})
+    described = run(sfn, unique_name("limit"), {"StartAt": "T", "States": {
+        "T": task, "Done": {"Type": "Succeed"}, "Caught": {"Type": "Pass", "End": True}}}, {})
+    cause = (f"The state/task '{'lambda' if optimized else function}' returned a result with a size exceeding "
+             "the maximum number of bytes service limit.")
+    assert output(described) == {"Error": "States.DataLimitExceeded", "Cause": cause}
+    failed = [e for e in history(sfn, described["executionArn"])
+              if e["type"] in ("TaskFailed", "LambdaFunctionFailed")][0]
+    details = failed.get("taskFailedEventDetails") or failed["lambdaFunctionFailedEventDetails"]
+    assert (details["error"], details["cause"]) == ("States.DataLimitExceeded", cause)
+    if optimized:
+        assert (details["resourceType"], details["resource"]) == ("lambda", "invoke")
+
+
 def test_optimized_lambda_invoke_answers_with_payload_and_status(sfn, lam, unique_name):
     function = make_function(lam, unique_name("opt"), FLAKY)
     described = run(sfn, unique_name("optimized"), {"StartAt": "T", "States": {"T": {

@@ -204,6 +204,9 @@ def test_output_over_256_kib_fails_with_data_limit_exceeded(sfn, unique_name):
     described = run_sync(sfn, unique_name("big"), {"QueryLanguage": "JSONata", "StartAt": "A", "States": {
         "A": {"Type": "Pass", "Output": "{% $join([1..70000].('abcd')) %}", "End": True}}})
     assert described["status"] == "FAILED" and described["error"] == "States.DataLimitExceeded"
+    # the cause names the state (AWS's recorded history), and no Catch takes a state's own output over it
+    assert described["cause"] == ("The state/task 'A' returned a result with a size exceeding the maximum number "
+                                  "of bytes service limit.")
 
 
 def test_execution_timeout_seconds_times_the_execution_out(sfn, unique_name):

@@ -29,7 +29,7 @@ from overcast.engine.targets import SDK_SERVICES, internal_ctx, operation_method
 from overcast.services import SERVICES
 from overcast.services.s3.request_ids import s3_ids
 from overcast.services.stepfunctions import jsonata_query, paths
-from overcast.services.stepfunctions.errors import StatesError
+from overcast.services.stepfunctions.errors import StatesError, result_too_large
 from overcast.services.stepfunctions.history import dumps
 
 # The SDK service names Step Functions uses, where they differ from botocore's model names.
@@ -125,11 +125,12 @@ class Tasks:
                                            lambdaFunctionFailedEventDetails={"error": e.error, "cause": e.cause})
             raise
         payload = result.payload.decode() or "null"
-        if result.function_error:
-            error, cause = _function_error(payload)
+        failure = StatesError(*_function_error(payload)) if result.function_error else result_too_large(payload, arn)
+        if failure is not None:
             scope.last_event = history.add("LambdaFunctionFailed", scope.last_event,
-                                           lambdaFunctionFailedEventDetails={"error": error, "cause": cause})
-            raise StatesError(error, cause)
+                                           lambdaFunctionFailedEventDetails={"error": failure.error,
+                                                                             "cause": failure.cause})
+            raise failure
         scope.last_event = history.add("LambdaFunctionSucceeded", scope.last_event,
                                        lambdaFunctionSucceededEventDetails={
                                            "output": payload, "outputDetails": {"truncated": False}})
@@ -200,12 +201,16 @@ class Tasks:
             else:
                 output = await self._perform(kind, action, params, run, pattern, token, heartbeat, scope, interp,
                                              resource_type, resource_name)
+            text = dumps(output)
+            too_large = result_too_large(text, resource_type)
+            if too_large is not None:
+                raise too_large
         except StatesError as e:
             scope.last_event = history.add("TaskFailed", scope.last_event, taskFailedEventDetails={
                 "resourceType": resource_type, "resource": resource_name, "error": e.error, "cause": e.cause})
             raise
         scope.last_event = history.add("TaskSucceeded", scope.last_event, taskSucceededEventDetails={
-            "resourceType": resource_type, "resource": resource_name, "output": dumps(output),
+            "resourceType": resource_type, "resource": resource_name, "output": text,
             "outputDetails": {"truncated": False}})
         return output
 

@@ -18,10 +18,9 @@ from datetime import datetime
 from overcast import tracing
 from overcast.services.stepfunctions import jsonata_query, paths
 from overcast.services.stepfunctions.asl import is_jsonata, is_rfc3339
-from overcast.services.stepfunctions.errors import FailState, StatesError
+from overcast.services.stepfunctions.errors import FailState, StatesError, data_limit_exceeded, over_limit
 from overcast.services.stepfunctions.history import Scope, dumps, gather_or_fail
 
-MAX_PAYLOAD = 256 * 1024  # bytes of a state's input or output (States.DataLimitExceeded above)
 NOT_CAUGHT_BY_ALL = {"States.Runtime", "States.DataLimitExceeded"}
 NEVER_CAUGHT = "States.Runtime"  # not even when named in ErrorEquals (AWS's recorded answers)
 # errors whose cause names the state and its StateEntered event, as AWS's do
@@ -29,11 +28,15 @@ LOCATED = {"States.Runtime", "States.QueryEvaluationError"}
 RETRIABLE = ("Task", "Parallel", "Map")  # the state types with Retry and Catch
 
 
-def _check_size(text: str, what: str) -> None:
-    if len(text.encode()) > MAX_PAYLOAD:
-        raise StatesError("States.DataLimitExceeded",
-                          f"The state/task returned a result with a size exceeding the maximum number of bytes "
-                          f"service limit. ({what})")
+def _check_size(text: str, state: str | None) -> None:
+    """A state's output over the size limit (terminal: no Catch takes it), or with no state named,
+    the input its states start from."""
+    if not over_limit(text):
+        return
+    if state is not None:
+        raise data_limit_exceeded(state)
+    raise StatesError("States.DataLimitExceeded", "The state/task returned a result with a size exceeding the "
+                                                  "maximum number of bytes service limit. (input)")
 
 
 class Interpreter:
@@ -59,7 +62,7 @@ class Interpreter:
     async def run_states(self, machine: dict, value, scope: Scope, language: str, start: str | None = None):
         """Run from StartAt (or `start`) to the end; each state's output is the next one's input,
         so only the first input needs its size checked here."""
-        _check_size(dumps(value), "input")
+        _check_size(dumps(value), None)
         name = start or machine["StartAt"]
         states = machine["States"]
         language = machine.get("QueryLanguage", language)
@@ -136,7 +139,7 @@ class Interpreter:
                 break
         text = dumps(output)
         span.set_response(text)
-        _check_size(text, f"output of state {name}")
+        _check_size(text, name)
         if history.keep:
             details = _io("name", name, "output", text)
             if scope.assigned:  # (AWS lists each assigned variable's value as JSON text)
@@ -166,20 +169,23 @@ class Interpreter:
     # -- Retry and Catch ------------------------------------------------------------------------
 
     @staticmethod
-    def _matches(names: list[str], error: str) -> bool:
+    def _matches(names: list[str], error: StatesError) -> bool:
         """ErrorEquals: the error's own name, States.ALL (all but the terminal errors) or
-        States.TaskFailed (all but those and States.Timeout)."""
-        if error == NEVER_CAUGHT:
+        States.TaskFailed (all but those and States.Timeout). A task whose result is over the
+        size limit fails as tasks fail, which States.ALL catches (AWS's recorded histories), where
+        a state's own input or output over it is terminal."""
+        name = error.error
+        if name == NEVER_CAUGHT:
             return False
-        if error in names:
+        if name in names:
             return True
-        if error in NOT_CAUGHT_BY_ALL:
+        if name in NOT_CAUGHT_BY_ALL and not error.task_failure:
             return False
-        return "States.ALL" in names or ("States.TaskFailed" in names and error != "States.Timeout")
+        return "States.ALL" in names or ("States.TaskFailed" in names and name != "States.Timeout")
 
     def _retry_delay(self, retriers: list[dict], error: StatesError, retries: dict[int, int]) -> float | None:
         for i, retrier in enumerate(retriers):
-            if not self._matches(retrier.get("ErrorEquals") or [], error.error):
+            if not self._matches(retrier.get("ErrorEquals") or [], error):
                 continue
             attempt = retries.get(i, 0)
             if attempt >= retrier.get("MaxAttempts", 3):
@@ -195,7 +201,7 @@ class Interpreter:
 
     def _catch(self, state, error: StatesError, value, scope: Scope, language: str, context):
         for catcher in state.get("Catch") or []:
-            if not self._matches(catcher.get("ErrorEquals") or [], error.error):
+            if not self._matches(catcher.get("ErrorEquals") or [], error):
                 continue
             error_output = {"Error": error.error, "Cause": error.cause}
             if language == "JSONata":

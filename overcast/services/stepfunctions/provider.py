@@ -27,10 +27,10 @@ from overcast.engine.vended_logs import write_to_existing_group
 from overcast.services.base import Provider
 from overcast.services.stepfunctions import asl, execution_logs
 from overcast.services.stepfunctions.children import MapChildren
-from overcast.services.stepfunctions.errors import FailState, StatesError
+from overcast.services.stepfunctions.errors import MAX_PAYLOAD, FailState, StatesError
 from overcast.services.stepfunctions.history import History, Scope, dumps, iso
 from overcast.services.stepfunctions.integrations import Tasks
-from overcast.services.stepfunctions.interpreter import MAX_PAYLOAD, Interpreter
+from overcast.services.stepfunctions.interpreter import Interpreter
 from overcast.services.stepfunctions.maps import child_record
 from overcast.services.stepfunctions.store import StepFunctionsStore
 from overcast.storage.coordination import HEARTBEAT_SECONDS
