@@ -364,3 +364,23 @@ def test_a_resource_without_a_required_property_fails_with_the_schema_violation(
               if e["ResourceStatus"] == "CREATE_FAILED"]
     assert failed[0]["ResourceStatusReason"] == (
         "Properties validation failed for resource MyParameter with message: #: required key [Value] not found")
+
+
+def test_stack_sets_are_not_made_so_none_is_found(cf):
+    """overcast makes no stack sets (CreateStackSet answers NotImplemented): every other operation
+    finds none, with AWS's answers for a stack set that does not exist (LocalStack's AWS-recorded
+    resources/test_stack_sets.py)."""
+    with pytest.raises(ClientError) as e:
+        cf.create_stack_set(StackSetName="mine", TemplateBody='{"Resources": {}}')
+    assert e.value.response["Error"]["Code"] == "NotImplemented"
+    for call in (lambda: cf.create_stack_instances(StackSetName="nope", Accounts=["000000000000"],
+                                                   Regions=["us-east-1"]),
+                 lambda: cf.describe_stack_set(StackSetName="nope"),
+                 lambda: cf.list_stack_instances(StackSetName="nope")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"] == {"Type": "Sender", "Code": "StackSetNotFoundException",
+                                             "Message": "StackSet nope not found"}
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    cf.delete_stack_set(StackSetName="nope")  # (idempotent, as on AWS)
+    assert cf.list_stack_sets()["Summaries"] == []

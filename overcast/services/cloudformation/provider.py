@@ -529,6 +529,24 @@ class CloudFormationProvider(Provider):
         self.store.put_stack(stack)
         return {"StackId": stack["StackId"]}
 
+    # -- stack sets: overcast makes none (CreateStackSet answers NotImplemented), so every other
+    # operation on one finds none, as AWS answers for a stack set that does not exist
+
+    def _no_stack_set(self, ctx, params):
+        raise AwsError("StackSetNotFoundException", f"StackSet {params.get('StackSetName')} not found", 404)
+
+    describe_stack_set = list_stack_instances = create_stack_instances = update_stack_instances = _no_stack_set
+    delete_stack_instances = describe_stack_instance = describe_stack_set_operation = _no_stack_set
+    list_stack_set_operations = list_stack_set_operation_results = update_stack_set = _no_stack_set
+    detect_stack_set_drift = stop_stack_set_operation = list_stack_set_auto_deployment_targets = _no_stack_set
+    import_stacks_to_stack_set = list_stack_instance_resource_drifts = _no_stack_set
+
+    def delete_stack_set(self, ctx, params):
+        return {}  # (deleting one that does not exist succeeds: AWS's recorded answer)
+
+    def list_stack_sets(self, ctx, params):
+        return {"Summaries": []}
+
     def list_exports(self, ctx, params):
         return {"Exports": [{"ExportingStackId": s, "Name": n, "Value": v}
                             for n, v, s in self.store.exports(ctx.account, ctx.region)]}
