@@ -1,5 +1,6 @@
 """A sandbox's own view of the file system: its code at /var/task, its layers at /opt and its
-runtime's interpreters at /var/lang, as on AWS.
+runtime's interpreters at /var/lang, as on AWS; as root also AWS's /var/runtime (LAMBDA_RUNTIME_DIR),
+an empty /opt without layers, a /tmp of its own (`private_tmp`) and its user in /etc/passwd.
 
 Sandboxes are processes, not containers: the host's /var/task and /opt are not the function's.
 Where Linux lets overcast give a process a mount namespace of its own, each of those paths is a
