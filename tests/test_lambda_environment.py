@@ -125,3 +125,36 @@ def test_node_log_has_only_the_functions_lines(lam):
     end = next(i for i, line in enumerate(lines) if line.startswith("END "))
     # (aws-lambda-ric's own executable, for container images, logs "Executing '...' in function directory")
     assert [line.split("\t")[2:] for line in lines[start + 1:end]] == [["INFO", "hi"]]
+
+
+@pytest.fixture(scope="module")
+def lam_without_spares():
+    """A server with no spares: runtimes started for a function make their mounts through the
+    shell prefix (unshare, mount, setpriv) instead of a spare (overcast.runtime.mounts.mount_prefix)."""
+    import boto3
+    from conftest import OvercastProcess
+
+    server = OvercastProcess(env={"OVERCAST_LAMBDA_SPARES": "0"})
+    try:
+        yield boto3.client("lambda", endpoint_url=server.endpoint, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test")
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("runtime", ["python3.12", "nodejs20.x"])
+def test_the_same_environment_without_spares(lam_without_spares, runtime):
+    if runtime.startswith("nodejs") and shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    files, handler = ({"app.py": PYTHON}, "app.handler") if runtime.startswith("python") else \
+        ({"index.js": NODE}, "index.handler")
+    body = _run(lam_without_spares, runtime, handler, files, Environment={"Variables": {"TEST_KEY": "TEST_VAL"}},
+                EphemeralStorage={"Size": 600})
+    env = body["env"]
+    extra = {"AWS_EXECUTION_ENV", "PWD", "SHLVL"} | ({"PYTHONPATH", "LC_CTYPE"} if runtime.startswith("python")
+                                                     else {"NODE_PATH"})
+    assert set(env) == COMMON | extra
+    assert (env["LAMBDA_RUNTIME_DIR"], env["PWD"], env["SHLVL"]) == ("/var/runtime", "/var/task", "0")
+    assert body["user"] == "sbx_user1051" and body["home"] == "/home/sbx_user1051"
+    if runtime.startswith("python"):
+        assert "own" in body["tmp"] and not os.path.exists("/tmp/own")
