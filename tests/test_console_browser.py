@@ -325,7 +325,11 @@ def test_console_switches_accounts_and_regions(endpoint, browser_page, client, u
     page.locator("[data-list='sqs/queues'] .empty, [data-list='sqs/queues'] table").first.wait_for()
     assert page.locator(f"td >> text={name}").count() == 0
     page.reload()  # remembered
-    assert page.get_by_label("Account").input_value() == "111111111111"
+    # (the page's script restores the choice after the reload: waited for, as a user sees it, rather
+    # than read at once, which raced it)
+    from playwright.sync_api import expect
+
+    expect(page.get_by_label("Account")).to_have_value("111111111111")
 
 
 def test_console_graphql_editor_runs_a_query_against_the_api(endpoint, browser_page, client, unique_name):
