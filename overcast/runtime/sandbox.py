@@ -333,8 +333,7 @@ class Sandbox:
         read_fd, write_fd = os.pipe()
         try:
             self.process = await start_process(
-                [*self._limit_prefix(), *self.spec.mount_argv, *_DIE_WITH_PARENT, *self.spec.user_options,
-                 *(["--"] if _DIE_WITH_PARENT else []), *self._wrapper(), *self._interpreter()],
+                [*self._limit_prefix(), *self.spec.mount_argv, *self._as_its_user()],
                 self.spec.code_dir, self._environment(), write_fd)
         except OSError as e:
             os.close(read_fd)
@@ -350,6 +349,12 @@ class Sandbox:
         self._set_limits()
         self._exit_task = loop.create_task(self._watch_exit())
         return await self._initialised(begin)
+
+    def _as_its_user(self) -> list[str]:
+        """The runtime's command behind setpriv, which makes it the function's user (when it has
+        one) and kills it with the server: what a fresh start and a launcher spare both exec."""
+        return [*_DIE_WITH_PARENT, *self.spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
+                *self._wrapper(), *self._interpreter()]
 
     def _wrapper(self) -> list[str]:
         """AWS_LAMBDA_EXEC_WRAPPER: a script that starts the runtime (its command as arguments),
@@ -382,8 +387,7 @@ class Sandbox:
         uid, command = (spec.uid if spec.user_options else None), None
         if spare.launches:
             uid = None
-            command = [*_DIE_WITH_PARENT, *spec.user_options, *(["--"] if _DIE_WITH_PARENT else []),
-                       *self._wrapper(), *self._interpreter()]
+            command = self._as_its_user()
         return {"env": self._environment(), "cwd": spec.task_root, "handler": spec.handler,
                 "mounts": spec.mounts, "tmp": spec.tmp, "pycache": spec.pycache,
                 "limit": self._memory_limit_bytes() if spec.memory_limit else None, "nofile": NOFILE,

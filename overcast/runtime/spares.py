@@ -61,8 +61,8 @@ class Spare:
         self.env = env  # the environment its interpreter was started with
         self.pythonpath = pythonpath  # the PYTHONPATH it started with
         self.loaded = loaded  # done once it waits for its function
-        # taken to launch a runtime (Spares.launcher): it makes the sandbox's mounts, becomes its
-        # user and execs the runtime's command, rather than running awslambdaric itself
+        # taken to launch a runtime (Spares.launches): it makes the sandbox's mounts and execs the
+        # runtime's command behind setpriv, rather than running awslambdaric itself
         self.launches = False
 
     def hand_over(self, line: bytes) -> None:
@@ -445,8 +445,8 @@ class Spares:
 
     def launches(self, spec: FunctionSpec) -> bool:
         """Whether a spare can start this function's runtime: as root, for a sandbox with mounts of
-        its own, a spare forked from a zygote makes them with the system calls, becomes the
-        function's user and execs the runtime's command (spare_runtime.py), where otherwise
+        its own, a spare forked from a zygote makes them with the system calls and execs the
+        runtime's command behind setpriv (spare_runtime.py), where otherwise
         unshare, a shell, a `mount` per mount and setpriv would be started one after the other
         (10-15 ms of a cold start). Nothing of the spare's interpreter outlives the exec."""
         return self.zygotes and bool(spec.mounts) and os.geteuid() == 0

@@ -162,7 +162,8 @@ class Permission(ResourceType):
 
 async def _provision(op: ResourceOp, function: str, qualifier: str) -> None:
     """A version's or alias's ProvisionedConcurrencyConfig, put (and waited for until its sandboxes
-    have started, as CloudFormation waits for it), changed or removed."""
+    have started, as CloudFormation waits for it), changed or removed. `function`: its unqualified
+    ARN."""
     wanted = (op.properties.get("ProvisionedConcurrencyConfig") or {}).get("ProvisionedConcurrentExecutions")
     had = (op.old_properties.get("ProvisionedConcurrencyConfig") or {}).get("ProvisionedConcurrentExecutions")
     if wanted is None:
@@ -174,9 +175,8 @@ async def _provision(op: ResourceOp, function: str, qualifier: str) -> None:
         return
     out = await op.call("lambda", "PutProvisionedConcurrencyConfig", {
         "FunctionName": function, "Qualifier": qualifier, "ProvisionedConcurrentExecutions": int(wanted)})
-    name = function.rpartition(":function:")[2].split(":")[0] if ":function:" in function else function
     lam = await op.providers.get("lambda")
-    settled = await lam.provisioned_settled(op.account, op.region, name, qualifier) or out
+    settled = await lam.provisioned_settled(op.account, op.region, function.rpartition(":")[2], qualifier) or out
     if settled.get("Status") == "FAILED":
         raise ResourceFailed(f"Provisioned Concurrency configuration failed to be applied. Reason: "
                              f"{settled.get('StatusReason', '')}")
