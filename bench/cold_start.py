@@ -2,9 +2,11 @@
 <= 100 ms). Each round starts a fresh overcast, then invokes three never-invoked functions one
 after another: the first pays whatever one-time work is left on the invoke path.
 
-    .venv/bin/python bench/cold_start.py [rounds] [--node | --ruby]
+    .venv/bin/python bench/cold_start.py [rounds] [--node | --ruby | --runtime=python3.X]
 
 --node: nodejs20.x functions (a fresh Node process each: no spares) instead of python3.11.
+--runtime=python3.X: functions of that Python runtime (one installed by `overcast
+install-python-runtimes` starts afresh: no spares; OVERCAST_PYTHON_RUNTIMES_PATH says where).
 --ruby: ruby3.3 functions (a fresh Ruby process each, overcast/runtime/ruby_bootstrap.rb).
 
 Prints each round's three Invoke round trips (boto3, ms) and the server CPU (all threads) each took.
@@ -21,6 +23,7 @@ from lambda_invoke import HELLO, ROLE, client, zipped
 
 NODE = "--node" in sys.argv
 RUBY = "--ruby" in sys.argv
+PYTHON = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--runtime=")), "python3.11")
 
 
 def one_round() -> tuple[list[float], list[float]]:
@@ -38,7 +41,7 @@ def one_round() -> tuple[list[float], list[float]]:
                 lam.create_function(FunctionName=name, Runtime="ruby3.3", Role=ROLE, Handler="app.handler",
                                     Code={"ZipFile": zipped(f"def handler(event:, context:) = {{'hello' => {i}}}\n", "app.rb")})
             else:
-                lam.create_function(FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                lam.create_function(FunctionName=name, Runtime=PYTHON, Role=ROLE, Handler="app.handler",
                                     Code={"ZipFile": zipped(HELLO + f"# {i}\n")})
             cpu = cpu_seconds(server.process.pid)
             start = time.perf_counter()

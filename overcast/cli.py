@@ -1,4 +1,4 @@
-"""`overcast start | status | reset | trace | aws | install-node-sdk | migrate`."""
+"""`overcast start | status | reset | trace | aws | install-node-sdk | install-python-runtimes | migrate`."""
 
 from __future__ import annotations
 
@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     sdk.add_argument("--path", dest="node_sdk_path",
                      help="npm prefix to install into (OVERCAST_NODE_SDK_PATH; default ~/.local/share/overcast-node-sdk, "
                           "or /usr/local/lib/overcast/node-sdk as root)")
+    runtimes = commands.add_parser("install-python-runtimes",
+                                   help="install AWS's runtime interface client and boto3 for each python3.X on PATH, "
+                                        "so that python3.X functions run on Python 3.X")
+    runtimes.add_argument("--path", dest="python_runtimes_path",
+                          help="directory to install into (OVERCAST_PYTHON_RUNTIMES_PATH; default "
+                               "~/.local/share/overcast-python-runtimes, or /usr/local/lib/overcast/python-runtimes as root)")
     for name, text in (("status", "show whether overcast is running"), ("reset", "delete all state")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="address of the running overcast (default 127.0.0.1)")
@@ -84,14 +90,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = Config.from_env()
     for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections", "verify_signatures",
-                  "credentials", "node_sdk_path", "tls_cert", "tls_key", "database"):
+                  "credentials", "node_sdk_path", "python_runtimes_path", "tls_cert", "tls_key", "database"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
     if getattr(args, "ephemeral", False):
         config.ephemeral = True
     handlers = {"start": start_command, "status": status_command, "reset": reset_command, "trace": trace_command,
-                "install-node-sdk": install_node_sdk_command, "migrate": migrate_command}
+                "install-node-sdk": install_node_sdk_command, "install-python-runtimes": install_python_runtimes_command,
+                "migrate": migrate_command}
     sys.exit(handlers[args.command](config, args))
 
 
@@ -144,6 +151,12 @@ def install_node_sdk_command(config: Config, args) -> int:
     from overcast.runtime.node_sdk import install
 
     return install(config.node_sdk_path)
+
+
+def install_python_runtimes_command(config: Config, args) -> int:
+    from overcast.runtime.python_runtimes import install
+
+    return install(config.python_runtimes_path)
 
 
 def migrate_command(config: Config, args) -> int:

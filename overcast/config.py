@@ -16,12 +16,23 @@ def default_data_dir() -> str:
 
 def default_node_sdk_path() -> str:
     """Where `overcast install-node-sdk` puts the AWS SDK for JavaScript v3 that Node.js functions
-    find (an npm prefix). Running as root, sandboxes run as users of their own
-    (runtime/isolation.py) who cannot enter /root, so root's default is a system directory."""
+    find (an npm prefix)."""
+    return _install_path("node-sdk")
+
+
+def default_python_runtimes_path() -> str:
+    """Where `overcast install-python-runtimes` puts each python3.X runtime's packages
+    (overcast.runtime.python_runtimes)."""
+    return _install_path("python-runtimes")
+
+
+def _install_path(name: str) -> str:
+    """A directory of what overcast installs for its sandboxes. Running as root, sandboxes run as
+    users of their own (runtime/isolation.py) who cannot enter /root, so root's is a system one."""
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return "/usr/local/lib/overcast/node-sdk"
+        return f"/usr/local/lib/overcast/{name}"
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return os.path.join(base, "overcast-node-sdk")
+    return os.path.join(base, f"overcast-{name}")
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -54,6 +65,7 @@ class Config:
     credentials: str = ""  # keys users sign with: "AKID:SECRET[:ACCOUNT],..." or "@file" (docs/security.md)
     # npm prefix holding the AWS SDK for JavaScript v3 for Node.js functions (docs/lambda.md)
     node_sdk_path: str = ""
+    python_runtimes_path: str = ""
     # HTTPS on the port (docs/https.md): the user's own certificate (chain) and key, PEM files;
     # empty: overcast's own, made under <data dir>/tls/
     tls_cert: str = ""
@@ -97,6 +109,7 @@ class Config:
             verify_signatures=_env_bool("OVERCAST_VERIFY_SIGNATURES"),
             credentials=os.environ.get("OVERCAST_CREDENTIALS", ""),
             node_sdk_path=os.environ.get("OVERCAST_NODE_SDK_PATH", "") or default_node_sdk_path(),
+            python_runtimes_path=os.environ.get("OVERCAST_PYTHON_RUNTIMES_PATH", "") or default_python_runtimes_path(),
             tls_cert=os.environ.get("OVERCAST_TLS_CERT", ""),
             tls_key=os.environ.get("OVERCAST_TLS_KEY", ""),
             database=os.environ.get("OVERCAST_DATABASE_URL", ""),

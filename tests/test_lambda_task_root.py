@@ -31,7 +31,7 @@ def handler(event, context):
         data = json.load(f)
     return {"cwd": os.getcwd(), "task_root": os.environ["LAMBDA_TASK_ROOT"], "pwd": os.environ.get("PWD"),
             "file": __file__, "data": data, "write": write, "path0": sys.path[0],
-            "ld": os.environ["LD_LIBRARY_PATH"].split(":")[:2],
+            "ld": os.environ["LD_LIBRARY_PATH"].split(":"),
             "spare": "spare_runtime.py" in open("/proc/self/cmdline").read(),
             "env_names": sorted(k for k in os.environ if k in ("OLDPWD", "PYTHONPYCACHEPREFIX", "NODE_PATH"))}
 """
@@ -67,7 +67,9 @@ def test_python_code_is_at_var_task_read_only(lam, started):
     assert body["cwd"] == body["task_root"] == body["pwd"] == body["path0"] == "/var/task"
     assert body["file"] == "/var/task/app.py" and body["data"] == {"from": "the zip"}
     assert body["write"] == "EROFS"  # AWS's /var/task is read-only too
-    assert body["ld"] == ["/var/task", "/var/task/lib"]
+    # AWS's, as its docs list it ("Defined runtime environment variables")
+    assert body["ld"] == ["/var/lang/lib", "/lib64", "/usr/lib64", "/var/runtime", "/var/runtime/lib", "/var/task",
+                          "/var/task/lib", "/opt/lib"]
     # nothing of overcast's machinery in the function's environment, nor NODE_PATH (set for Node.js only)
     assert body["env_names"] == []
     # an error's stack trace names the code where AWS's does

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+from overcast.runtime import python_runtimes
+from overcast.runtime.python_runtimes import Installed
 from overcast.runtime.sandbox import FunctionSpec, InitError, Outcome, Sandbox
 from overcast.runtime.spares import SPARES
 
@@ -25,23 +27,39 @@ class Throttled(Exception):
 
 
 class Interpreters:
-    """Which Python runs each python3.x runtime: the runtime's own version when one with
-    awslambdaric is installed, else the host's (logged once). Deciding runs the candidate (a
-    pyenv shim takes 100-500 ms), so it is done once per runtime, as a subprocess off the event
-    loop, started ahead of need (`prepare`) rather than on a first invocation's path."""
+    """Which Python runs each python3.x runtime: one installed for it by `overcast
+    install-python-runtimes` (under `root`: python_runtimes.py), else the runtime's own version when
+    one with awslambdaric is on PATH, else the host's (logged once). Deciding on PATH runs the
+    candidate (a pyenv shim takes 100-500 ms), so it is done once per runtime, as a subprocess off
+    the event loop, started ahead of need (`prepare`) rather than on a first invocation's path."""
 
-    def __init__(self):
+    def __init__(self, root: str = ""):
         self.host = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        self.root = root
         self._decided: dict[str, asyncio.Task] = {}
+        self._installed: dict[str, Installed | None] = {}
+
+    def installed(self, runtime: str) -> Installed | None:
+        """The runtime's installation, when one was installed for it (read once: a small file)."""
+        if runtime not in self._installed:
+            wanted = self.root and runtime[len("python"):] != self.host
+            self._installed[runtime] = python_runtimes.find(self.root, runtime) if wanted else None
+            if self._installed[runtime] is not None:
+                log.info("runtime %s: running on %s", runtime, self._installed[runtime].executable)
+        return self._installed[runtime]
 
     def prepare(self, runtimes) -> None:
         for runtime in runtimes:
-            if runtime.startswith("python") and runtime[len("python"):] != self.host and runtime not in self._decided:
+            if runtime.startswith("python") and runtime[len("python"):] != self.host and runtime not in self._decided \
+                    and self.installed(runtime) is None:
                 self._decided[runtime] = asyncio.get_running_loop().create_task(self._decide(runtime))
 
     async def python_for(self, runtime: str) -> str:
         if runtime[len("python"):] == self.host:
             return sys.executable
+        installed = self.installed(runtime)
+        if installed is not None:
+            return installed.executable
         self.prepare([runtime])
         return await asyncio.shield(self._decided[runtime])
 
@@ -50,7 +68,8 @@ class Interpreters:
         candidate = shutil.which(f"python{wanted}")
         chosen = candidate if candidate and await _has_awslambdaric(candidate) else sys.executable
         if chosen == sys.executable:
-            log.warning("runtime %s: no Python %s with awslambdaric installed; running it on the host's Python %s (%s)",
+            log.warning("runtime %s: no Python %s installed for it (`overcast install-python-runtimes`) or with "
+                        "awslambdaric on PATH; running it on the host's Python %s (%s)",
                         runtime, wanted, self.host, sys.executable)
         else:
             log.warning("runtime %s: running on %s", runtime, chosen)
@@ -81,7 +100,8 @@ class Pool:
 
 
 class Pools:
-    def __init__(self, account_limit: int, idle_seconds: float, live_nodes: Callable[[], int] = lambda: 1):
+    def __init__(self, account_limit: int, idle_seconds: float, live_nodes: Callable[[], int] = lambda: 1,
+                 python_runtimes_path: str = ""):
         self.account_limit = account_limit
         # the account's unreserved concurrency is split among a cluster's live nodes (each admits
         # its share, counted in memory: no statement per invoke), as API Gateway's throttles are;
@@ -93,7 +113,7 @@ class Pools:
         self.running_account: dict[tuple, int] = {}
         self.running_function: dict[tuple, int] = {}
         self.on_demand_function: dict[tuple, int] = {}  # of those, the ones not on provisioned concurrency
-        self.interpreters = Interpreters()
+        self.interpreters = Interpreters(python_runtimes_path)
         self.spares = SPARES
 
     def running(self, account: str, region: str, name: str | None = None) -> int:

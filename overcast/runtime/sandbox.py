@@ -107,6 +107,9 @@ class FunctionSpec:
     # where the modules compiled from the function's code and layers go when its code is mounted
     # read-only (sitecustomize.keep_compiled_code_in): one per code version, the function's own
     pycache: str | None = None
+    # a Python runtime's own awslambdaric and boto3, when it runs on an interpreter installed for
+    # it (overcast.runtime.python_runtimes): put on sys.path by sitecustomize
+    site: str | None = None
     # a /tmp of its own (mounts.private_tmp: its size, the host's directories it keeps), as root
     tmp: PrivateTmp | None = None
 
@@ -255,8 +258,12 @@ class Sandbox:
         spec = self.spec
         path = [os.path.join(LANG, "bin")] if spec.sees(LANG) else []
         path += [os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), os.path.join(OPT, "bin")]
+        # (AWS's LD_LIBRARY_PATH, as its docs list it: /var/lang/lib has the libpython of a Python
+        # installed for the runtime, mounted at /var/lang: python_runtimes.py)
         env = {"PATH": ":".join(path), "LAMBDA_RUNTIME_DIR": RUNTIME,
-               "LD_LIBRARY_PATH": ":".join([TASK, os.path.join(TASK, "lib"), os.path.join(OPT, "lib")])}
+               "LD_LIBRARY_PATH": ":".join([os.path.join(LANG, "lib"), "/lib64", "/usr/lib64", RUNTIME,
+                                            os.path.join(RUNTIME, "lib"), TASK, os.path.join(TASK, "lib"),
+                                            os.path.join(OPT, "lib")])}
         runtime = spec.runtime
         if runtime.startswith("python"):
             env["PYTHONPATH"] = RUNTIME
@@ -372,11 +379,12 @@ class Sandbox:
 
     def _interpreter(self) -> list[str]:
         """The runtime's command; a Python one told where the modules compiled from its read-only
-        code go (a command-line option: not in the function's environment)."""
-        argv = self.spec.interpreter
-        if self.spec.pycache:  # (set for Python runtimes only)
-            return [argv[0], "-X", f"overcast_pycache={self.spec.pycache}", *argv[1:]]  # (runtime/site/sitecustomize.py)
-        return argv
+        code go and where its own packages are (command-line options: not in the function's
+        environment; runtime/site/sitecustomize.py reads them)."""
+        argv, spec = self.spec.interpreter, self.spec
+        options = [*(["-X", f"overcast_pycache={spec.pycache}"] if spec.pycache else []),
+                   *(["-X", f"overcast_site={spec.site}"] if spec.site else [])]  # (set for Python runtimes only)
+        return [argv[0], *options, *argv[1:]] if options else argv
 
     def _handover(self, spare) -> dict:
         """What a spare needs to become this function's runtime, or, as its launcher, to exec it

@@ -415,8 +415,8 @@ class Spares:
     @staticmethod
     def fits(spec: FunctionSpec) -> bool:
         argv = spec.interpreter
-        if len(argv) != 4 or argv[1:3] != ["-m", "awslambdaric"]:
-            return False
+        if len(argv) != 4 or argv[1:3] != ["-m", "awslambdaric"] or spec.site:
+            return False  # (a Python installed for its runtime has its awslambdaric apart: a fresh start)
         if spec.mounts and os.geteuid() != 0:  # a spare makes its mounts itself, which needs root
             return False
         if any(name.startswith(_AT_START) for name in spec.environment) or "AWS_LAMBDA_EXEC_WRAPPER" in spec.environment:

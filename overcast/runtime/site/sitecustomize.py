@@ -115,6 +115,20 @@ if _sys._xoptions.get("overcast_pycache"):
     keep_compiled_code_in(_sys._xoptions["overcast_pycache"])
 
 
+def add_runtime_packages(site: str) -> None:
+    """A runtime's own awslambdaric and boto3 (overcast.runtime.python_runtimes: `-X overcast_site`)
+    on sys.path right after this file's directory (/var/runtime), where AWS's runtime has them."""
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    where = _sys.path.index(here) + 1 if here in _sys.path else len(_sys.path)
+    _sys.path.insert(where, site)
+
+
+if _sys._xoptions.get("overcast_site"):
+    add_runtime_packages(_sys._xoptions["overcast_site"])
+
+
 def layer_paths(environ) -> list:
     """Where a Python function's layers are on sys.path when its sandbox sees AWS's directories
     (PYTHONPATH is then /var/runtime alone, as on AWS): /opt/python/lib/python3.X/site-packages

@@ -30,7 +30,7 @@ from overcast.aws.errors import AwsError
 from overcast.aws.protocols.validate import AWS_RUNTIME_LIST
 from overcast.engine.targets import DeliveryError, deliver, store_record
 from overcast.runtime import layers as layer_files
-from overcast.runtime import mounts, node_sdk
+from overcast.runtime import mounts, node_sdk, python_runtimes
 from overcast.runtime.commands import (
     NODE_RUNTIMES,
     PROVIDED_RUNTIMES,
@@ -162,7 +162,8 @@ class LambdaProvider(Provider):
         self.throttle_delay = float(os.environ.get("OVERCAST_LAMBDA_THROTTLE_DELAY", 1))
         # the asynchronous invocations this node runs at once; it claims queued events while it has room
         self.async_limit = max(1, int(os.environ.get("OVERCAST_LAMBDA_ASYNC_CONCURRENCY", 16)))
-        self.pools = Pools(self.account_limit, idle, providers.coordination.live_nodes)
+        self.pools = Pools(self.account_limit, idle, providers.coordination.live_nodes,
+                           self.config.python_runtimes_path)
         # a cluster's `overcast status` shows each node's sandboxes and the invocations they run
         providers.coordination.add_load("sandboxes", lambda: sum(len(p.all) for p in self.pools.pools.values()))
         providers.coordination.add_load("invocations", lambda: sum(self.pools.running_account.values()))
@@ -469,7 +470,9 @@ class LambdaProvider(Provider):
             log.debug("unpacking code %s ahead of its first invocation failed", sha_hex, exc_info=True)
 
     async def _spare_ahead(self, runtime: str) -> None:
-        self.pools.spares.want(await self.pools.interpreters.python_for(runtime), self.isolation is not None)
+        python = await self.pools.interpreters.python_for(runtime)
+        if self.pools.interpreters.installed(runtime) is None:  # (one installed for it is started afresh)
+            self.pools.spares.want(python, self.isolation is not None)
 
     async def _code_dir(self, account, region, sha_hex, kind="code") -> str:
         """The code's unpacked directory, unpacked (in a thread) on first use."""
@@ -1726,13 +1729,16 @@ class LambdaProvider(Provider):
                 opt_dir = target
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
+        installed = self.pools.interpreters.installed(runtime) if python else None
         node_modules = None
         if runtime.startswith("nodejs"):
             node_modules = node_sdk.modules_dir(self.config.node_sdk_path)
             if node_modules is None:
                 node_sdk.warn_missing(self.config.node_sdk_path)
-        views = await self._mounts(code_dir, opt_dir, python, node_modules)
+        views = await self._mounts(code_dir, opt_dir, python, node_modules, installed)
         seen = {target for _, target in views}
+        if installed is not None and (installed.prefix, mounts.LANG) in views:
+            python = os.path.join(mounts.LANG, "bin", installed.name)  # its installation, as AWS's, at /var/lang
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python,
                                   mounts.TASK if mounts.TASK in seen else None)
         if runtime.startswith("provided") and opt_dir and not os.path.lexists(os.path.join(code_dir, "bootstrap")) \
@@ -1759,6 +1765,8 @@ class LambdaProvider(Provider):
                       node_modules, pycache, os.path.dirname(os.path.abspath(mounts.__file__))]
             if python == sys.executable:  # the server's own Python: its virtualenv's packages (awslambdaric, boto3)
                 needed += [sys.prefix, sys.base_prefix]
+            if installed is not None:
+                needed.append(installed.site)
             tmp = mounts.private_tmp((config.get("EphemeralStorage") or {}).get("Size") or 512, needed)
         credentials = None
         if self.config.verify_signatures:  # the function's SDK signs with its role's credentials
@@ -1775,7 +1783,7 @@ class LambdaProvider(Provider):
             interpreter=argv, memory_limit=limit, credentials=credentials, user_options=user_options,
             tmp_dir=tmp_dir, uid=sandbox_uid, runtime_node_modules=node_modules, mounts=views,
             mount_argv=mounts.mount_prefix(views, os.geteuid() == 0, tmp, pwd=not runtime.startswith("provided"))
-            if views else [], pycache=pycache, tmp=tmp,
+            if views else [], pycache=pycache, tmp=tmp, site=installed.site if installed else None,
             # a published version with SnapStart: the runtime runs its before-snapshot and after-restore
             # hooks (awslambdaric, /runtime/restore/next), as on AWS
             init_type="snap-start" if (config.get("SnapStart") or {}).get("OptimizationStatus") == "On"
@@ -1783,11 +1791,12 @@ class LambdaProvider(Provider):
             xray_daemon=self.config.xray_daemon_address)
 
     async def _mounts(self, code_dir: str, opt_dir: str | None, python: str,
-                      node_modules: str | None) -> mounts.Mounts:
+                      node_modules: str | None, installed: python_runtimes.Installed | None) -> mounts.Mounts:
         """What the function's sandbox sees at AWS's paths (overcast.runtime.mounts): its code at
         /var/task and the runtime's own directory at /var/runtime (when overcast runs as root), its
         layers at /opt (empty without layers, when the code is at /var/task) and the interpreters at
-        /var/lang."""
+        /var/lang: a Python installed for the runtime (`installed`) is mounted there whole, as AWS's
+        is, where the code is at /var/task; else, with layers, commands that run the host's."""
         as_root = os.geteuid() == 0
         root = self.isolation.root if self.isolation is not None else self.code_root
         views = []
@@ -1797,12 +1806,15 @@ class LambdaProvider(Provider):
                 views.append((await asyncio.to_thread(mounts.runtime_dir, root), mounts.RUNTIME))
                 if node_modules:  # (a mount, not a link: Node's ES modules resolve links to their real paths)
                     views.append((node_modules, mounts.RUNTIME_MODULES))
+        lang = installed.prefix if installed is not None and views and mounts.exists(mounts.LANG) else None
         if opt_dir and await mounts.mountable(as_root):
             views.append((opt_dir, mounts.OPT))
-            if mounts.exists(mounts.LANG):
-                views.append((mounts.lang_dir(root, python or None, shutil.which("node")), mounts.LANG))
+            if lang is None and mounts.exists(mounts.LANG):
+                lang = mounts.lang_dir(root, python or None, shutil.which("node"))
         elif views:
             views.append((await asyncio.to_thread(mounts.empty_dir, root), mounts.OPT))
+        if lang is not None:
+            views.append((lang, mounts.LANG))
         return tuple(views)
 
     @staticmethod
