@@ -837,3 +837,33 @@ def test_exec_wrapper_starts_the_runtime(lam, unique_name, runtime):
                         Environment={"Variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrapper.sh"}})
     out, body = invoke(lam, name)
     assert "FunctionError" not in out and body == "wrapped"
+
+
+def test_function_url_event_has_the_headers_awss_front_end_adds(lam, endpoint, unique_name):
+    # AWS's recorded events: X-Forwarded-For/-Port/-Proto and X-Amzn-Trace-Id added (in place of
+    # any the client sent), no Connection (hop-by-hop); the rest as the client sent them
+    name = unique_name("url")
+    create_python(lam, name, "import json\ndef handler(e, c):\n    return {'statusCode': 200, 'body': json.dumps(e['headers'])}\n")
+    host = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"].split("//", 1)[1].rstrip("/")
+    port = endpoint.rsplit(":", 1)[1]
+    connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+    connection.request("POST", "/", body=b"{}", headers={"Host": host, "Connection": "keep-alive", "Extra": "With CapS",
+                                                         "X-Forwarded-Proto": "ftp", "X-Amzn-Trace-Id": "nope"})
+    answer = connection.getresponse()
+    headers = json.loads(answer.read())
+    assert answer.status == 200
+    assert headers["x-forwarded-for"] == "127.0.0.1"
+    assert headers["x-forwarded-port"] == port and headers["x-forwarded-proto"] == "http"
+    assert headers["x-amzn-trace-id"] == answer.getheader("X-Amzn-Trace-Id") and headers["x-amzn-trace-id"].startswith("Root=1-")
+    assert "connection" not in headers and headers["extra"] == "With CapS" and headers["host"] == host
+
+
+def test_function_url_invoke_mode_is_checked_with_awss_message(lam, unique_name):
+    name = unique_name("url")
+    create_python(lam, name, "def handler(e, c):\n    return 1\n")
+    with pytest.raises(ClientError) as e:
+        lam.create_function_url_config(FunctionName=name, AuthType="NONE", InvokeMode="UNKNOWN")
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert e.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value 'UNKNOWN' at 'invokeMode' failed to satisfy constraint: Member must "
+        "satisfy enum value set: [RESPONSE_STREAM, BUFFERED]")

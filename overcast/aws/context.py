@@ -154,6 +154,18 @@ class HttpRequest:
     # API Gateway passes them on to integrations in that case.
     header_names: list[bytes] | None = None
 
+    def forwarded(self) -> tuple[str, str, str]:
+        """The X-Forwarded-For, -Port and -Proto values AWS's front ends (API Gateway, function
+        URLs) give a proxied request: the client's address appended to any For chain the client
+        sent (the HTTP server already took a chain sent from a local peer as the client's address:
+        that address is not appended twice), the port and the scheme it used."""
+        client = self.client[0] if self.client else "127.0.0.1"
+        chain = [p.strip() for p in (self.headers.get("x-forwarded-for") or "").split(",") if p.strip()]
+        if not chain or chain[-1] != client:
+            chain.append(client)
+        port = self.host.rpartition(":")[2] if ":" in self.host else ""
+        return ", ".join(chain), port if port.isdigit() else ("443" if self.scheme == "https" else "80"), self.scheme
+
     def header_values(self, name: str) -> list[str]:
         """Every value a header came with, in order (name lower-cased)."""
         if self.repeated_headers and name in self.repeated_headers:

@@ -147,7 +147,7 @@ LAMBDA = ValidationStyle(
     unchecked_enums=frozenset(("Runtime",)),
     enum_lists=(("CompatibleRuntimes", AWS_RUNTIME_LIST),),
     enum_order=(("EventSourcePosition", ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")),
-                ("RecursiveLoop", ("Terminate", "Allow"))),
+                ("RecursiveLoop", ("Terminate", "Allow")), ("InvokeMode", ("RESPONSE_STREAM", "BUFFERED"))),
     patterns=(("TaggableResource", r"arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:"
                                    r"\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|"
                                    r"code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-"

@@ -261,20 +261,10 @@ class Integrations:
     def proxy_event(self, stage, state, plan) -> dict:
         headers = dict(state.headers_cased)
         multi_headers = state.multi_headers_cased()
-        # the X-Forwarded-* headers API Gateway's front end adds to every proxied request: the
-        # client's address appended to any For chain the client sent, the port and scheme it used.
-        # (The HTTP server already took a chain sent from a local peer as the client's address:
-        # that address is not appended twice.)
+        # the X-Forwarded-* headers API Gateway's front end adds to every proxied request
         request = state.request
-        client = request.client[0] if request.client else "127.0.0.1"
-        chain = [p.strip() for p in (request.headers.get("x-forwarded-for") or "").split(",") if p.strip()]
-        if not chain or chain[-1] != client:
-            chain.append(client)
-        host_port = request.host.rpartition(":")[2] if ":" in request.host else ""
-        forwarded = {"X-Forwarded-For": ", ".join(chain),
-                     "X-Forwarded-Port": host_port if host_port.isdigit() else
-                     ("443" if request.scheme == "https" else "80"),
-                     "X-Forwarded-Proto": request.scheme,
+        forwarded_for, port, proto = request.forwarded()
+        forwarded = {"X-Forwarded-For": forwarded_for, "X-Forwarded-Port": port, "X-Forwarded-Proto": proto,
                      "X-Amzn-Trace-Id": _trace_header(request.headers.get("x-amzn-trace-id"))}
         state.trace_header = forwarded["X-Amzn-Trace-Id"]
         # the names come as the client spelt them: its own X-Forwarded-* (replaced), Connection

@@ -91,6 +91,8 @@ TAIL_BYTES = 4096
 RECURSION_LIMIT = 16
 URL_FORBIDDEN = (b'{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: '
                  b'https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}')
+_URL_REPLACED_HEADERS = frozenset(("cookie", "connection", "x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port",
+                                   "x-forwarded-proto"))
 RECURSION_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources "
                      "and stopped your function's invocation.")
 RESERVED_ENV = {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
@@ -2356,13 +2358,14 @@ class LambdaProvider(Provider):
             if ("authorization" not in request.headers and "X-Amz-Signature" not in request.query_string) \
                     or not await self._url_caller_allowed(request, account, region, name, qualifier):
                 return HttpResponse(403, [("content-type", "application/json")], b'{"Message":"Forbidden"}')
-        response = await self._url_invocation(request, url_id, account, region, name, qualifier, config)
+        span = tracing.current()
+        trace_header = tracing.answer_header(span) if span else tracing.random_header()
+        response = await self._url_invocation(request, url_id, account, region, name, qualifier, config, trace_header)
         if cors and origin:
             response.headers += _cors_headers(cors, origin, preflight=False)
         # as AWS's function URLs answer: the request's trace header, and the connection kept open
         # (over HTTP/2 overcast.http2 drops connection headers)
-        span = tracing.current()
-        response.headers.append(("X-Amzn-Trace-Id", tracing.answer_header(span) if span else tracing.random_header()))
+        response.headers.append(("X-Amzn-Trace-Id", trace_header))
         if request.headers.get("connection", "").lower() != "close":
             response.headers.append(("Connection", "keep-alive"))
         return response
@@ -2387,7 +2390,8 @@ class LambdaProvider(Provider):
                                       {"lambda:functionurlauthtype": "AWS_IAM", "aws:principalaccount": caller_account})
         return iam_policy.allows(doc and _public(doc), request_, account)
 
-    async def _url_invocation(self, request, url_id, account, region, name, qualifier, config) -> HttpResponse:
+    async def _url_invocation(self, request, url_id, account, region, name, qualifier, config,
+                              trace_header: str) -> HttpResponse:
         now = datetime.now(UTC)
         body = request.body
         try:
@@ -2398,7 +2402,12 @@ class LambdaProvider(Provider):
             # a body of a binary media type (multipart/form-data, images, ...) comes base64-encoded,
             # as AWS delivers it, even when its bytes happen to be UTF-8
             body_text, is_b64 = base64.b64encode(body).decode(), True
-        headers = {k: v for k, v in request.headers.items() if k != "cookie"}
+        # the request's headers as AWS's front end passes them on: its own X-Forwarded-* and trace
+        # header in place of any the client sent, no Connection (hop-by-hop), the cookies apart
+        headers = {k: v for k, v in request.headers.items() if k not in _URL_REPLACED_HEADERS}
+        forwarded_for, port, proto = request.forwarded()
+        headers.update({"x-amzn-trace-id": trace_header, "x-forwarded-for": forwarded_for, "x-forwarded-port": port,
+                        "x-forwarded-proto": proto})
         event = {
             "version": "2.0",
             "routeKey": "$default",
