@@ -495,6 +495,21 @@ def wait_ready(lam, name, qualifier):
     assert got["Status"] == "READY"
 
 
+
+def test_provisioned_concurrency_of_a_function_whose_init_fails_is_failed(lam, unique_name):
+    # AWS's recorded answer: FAILED, nothing allocated, StatusReason FUNCTION_ERROR_INIT_FAILURE
+    name = unique_name("fn")
+    create_python(lam, name, "raise Exception('init fails')\ndef handler(e, c):\n    return 1\n")
+    lam.publish_version(FunctionName=name)
+    lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1)
+    deadline = time.monotonic() + 30
+    while (got := lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1"))["Status"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "provisioned concurrency still IN_PROGRESS after 30 s"
+        time.sleep(0.05)
+    assert (got["Status"], got["StatusReason"]) == ("FAILED", "FUNCTION_ERROR_INIT_FAILURE")
+    assert got["AllocatedProvisionedConcurrentExecutions"] == got["AvailableProvisionedConcurrentExecutions"] == 0
+
+
 @pytest.mark.parametrize("through_alias", [False, True])
 def test_provisioned_sandboxes_say_so_in_initialization_type(lam, unique_name, through_alias):
     # AWS_LAMBDA_INITIALIZATION_TYPE is "provisioned-concurrency" in a provisioned sandbox and

@@ -1306,7 +1306,8 @@ class LambdaProvider(Provider):
             outcome = {"AvailableProvisionedConcurrentExecutions": ready,
                        "AllocatedProvisionedConcurrentExecutions": ready, "Status": "READY"}
             if ready < count:
-                outcome.update(Status="FAILED", StatusReason=f"{count - ready} of {count} sandboxes could not be started")
+                # (a sandbox fails to start when the function's init does: AWS's reason for that)
+                outcome.update(Status="FAILED", StatusReason="FUNCTION_ERROR_INIT_FAILURE")
         except Exception as e:
             log.exception("provisioned concurrency for %s:%s", name, qualifier)
             outcome = {"Status": "FAILED", "StatusReason": f"The sandboxes could not be started: {e}"}
