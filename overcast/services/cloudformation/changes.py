@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from overcast.services.cloudformation import schemas
 from overcast.services.cloudformation.engine import dependencies, property_attribute, pseudo_parameters
-from overcast.services.cloudformation.intrinsics import Evaluator, Unresolved, references
+from overcast.services.cloudformation.intrinsics import Evaluator, Unresolved, intrinsic, references
 from overcast.services.cloudformation.resources import resource_type
 
 
@@ -150,17 +150,30 @@ KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}"  # AWS's stand-in for a va
 
 
 def _context(evaluator: Evaluator, definition: dict) -> dict:
-    """A resource's properties as the new template makes them (AfterContext), each property whose
-    value depends on a resource being deployed shown as AWS's KNOWN_AFTER_APPLY."""
+    """A resource's properties as the new template makes them (AfterContext)."""
     properties = {}
     for name, node in (definition.get("Properties") or {}).items():
-        try:
-            value = evaluator.evaluate({name: node}).get(name)
-        except Unresolved:
-            value = KNOWN_AFTER_APPLY
+        value = _known(evaluator, node)
         if value is not None:
             properties[name] = value
     return {"Properties": properties}
+
+
+def _known(evaluator: Evaluator, node):
+    """A property's value as far as the change set knows it: where a part of it depends on a
+    resource being deployed, AWS's KNOWN_AFTER_APPLY stands for that part alone (the rest of an
+    object or list is shown: a SAM API's generated Body is its swagger with the function's ARN
+    unknown). None: AWS::NoValue."""
+    try:
+        return evaluator.evaluate({"value": node}).get("value")
+    except Unresolved:
+        pass
+    if isinstance(node, dict) and intrinsic(node) is None:
+        known = ((key, _known(evaluator, value)) for key, value in node.items())
+        return {key: value for key, value in known if value is not None}
+    if isinstance(node, list):
+        return [value for value in (_known(evaluator, item) for item in node) if value is not None]
+    return KNOWN_AFTER_APPLY
 
 
 def _change(action: str, logical_id: str, type_name: str, current: dict | None = None,
