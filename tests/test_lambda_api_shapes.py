@@ -64,7 +64,7 @@ def test_json_log_format_defaults_levels_to_info(lam, unique_name):
     assert "ApplicationLogLevel" not in text and text["LogFormat"] == "Text"
 
 
-@pytest.mark.parametrize("runtime", ["python3.7", "nodejs14.x", "java8", "go1.x", "provided"])
+@pytest.mark.parametrize("runtime", ["python3.7", "python3.8", "nodejs14.x", "nodejs16.x", "java8", "go1.x", "provided"])
 def test_deprecated_runtime_is_refused_as_aws_does(lam, unique_name, runtime):
     with pytest.raises(ClientError) as e:
         lam.create_function(FunctionName=unique_name("fn"), Runtime=runtime, Role=ROLE, Handler="app.handler",

@@ -70,8 +70,10 @@ def _model_runtimes() -> list[str]:
 
     return load_service_model("lambda").shapes["Runtime"]["enum"]
 # runtimes past AWS's "block function create/update" date (docs: Lambda runtimes, deprecated runtimes):
-# AWS refuses them with its own message, whether overcast could run them or not (`provided`, Amazon Linux 1)
-DEPRECATED_RUNTIMES = {"python2.7", "python3.6", "python3.7", "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10",
+# AWS refuses them with its own message, whether overcast could run them or not (`provided`, Amazon Linux 1;
+# python3.8 and nodejs16.x since March 2026)
+DEPRECATED_RUNTIMES = {"python2.7", "python3.6", "python3.7", "python3.8", "nodejs16.x", "nodejs", "nodejs4.3",
+                       "nodejs4.3-edge", "nodejs6.10",
                        "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "java8", "dotnetcore1.0",
                        "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "ruby2.5", "ruby2.7", "go1.x",
                        "provided"}
