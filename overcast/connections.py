@@ -212,9 +212,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes: int = 64 * 1024
     head_watch: HeadWatch
     overcast_config = None  # overcast's Config: the TLS certificate's settings
+    tls: tuple[str, str] | None = None  # a TLS connection's (version, cipher suite), as OpenSSL names them
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)  # again once TLS is up, with the TLS transport
+        secure = transport.get_extra_info("ssl_object")
+        if secure is not None:  # (function URLs pass them on: x-amzn-tls-version, x-amzn-tls-cipher-suite)
+            self.tls = (secure.version(), secure.cipher()[0])
         self.head_bytes = 0
         self.sniffing = b""  # the connection's first bytes until they tell its protocol; None after
         if len(self.connections) > self.max_connections:
@@ -244,6 +248,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         # the header names as the client spelt them, in order (ASGI's are lower-cased): API
         # Gateway hands them to integrations that way. One list append per header.
         self.header_names = self.scope["overcast.header_names"] = []
+        if self.tls is not None:
+            self.scope["overcast.tls"] = self.tls
 
     def on_header(self, name: bytes, value: bytes) -> None:
         # uvicorn's on_header (httptools_impl.py), which lower-cases the name, keeping the name as sent

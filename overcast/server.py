@@ -187,6 +187,7 @@ class OvercastApp:
             client=scope.get("client"),
             repeated_headers=repeated,
             header_names=scope.get("overcast.header_names"),
+            tls=scope.get("overcast.tls"),
         )
         door = doors.find(request.host, path)
         served = self.guard.serves(request.host)

@@ -333,3 +333,27 @@ def test_aws_sdk_for_javascript_kinesis_client(endpoint, https, ca, tmp_path, se
     assert out["status"] == "ACTIVE"
     assert out["records"] == ["first"]
     assert out["subscribed"] == ["first", "second"]
+
+
+def test_a_function_url_over_https_passes_the_tls_version_and_cipher_on(client, port, ca, unique_name):
+    # AWS's function URL events name the connection's TLS version and cipher suite (x-amzn-tls-*);
+    # the certificate covers the URL's host (*.lambda-url.<region>.localhost.localstack.cloud)
+    from lambda_functions import create_python
+
+    lam = client("lambda")
+    name = unique_name("url")
+    create_python(lam, name, "import json\ndef handler(e, c):\n    return {'statusCode': 200, 'body': json.dumps(e['headers'])}\n")
+    host = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"].split("//", 1)[1]
+    host = host.rstrip("/").rsplit(":", 1)[0]
+    context = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", port)) as raw, context.wrap_socket(raw, server_hostname=host) as tls:
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+        version, cipher = tls.version(), tls.cipher()[0]
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    headers = json.loads(body)
+    assert (headers["x-amzn-tls-version"], headers["x-amzn-tls-cipher-suite"]) == (version, cipher)
+    assert headers["x-forwarded-proto"] == "https" and headers["x-forwarded-port"] == str(port)

@@ -153,6 +153,9 @@ class HttpRequest:
     # The header names as the client spelt them, in order (HTTP/1.1 over httptools; None else):
     # API Gateway passes them on to integrations in that case.
     header_names: list[bytes] | None = None
+    # A TLS connection's (version, cipher suite) as OpenSSL names them ("TLSv1.3", ...), over
+    # HTTP/1.1 (None else): function URLs pass them on as AWS's front end does
+    tls: tuple[str, str] | None = None
 
     def forwarded(self) -> tuple[str, str, str]:
         """The X-Forwarded-For, -Port and -Proto values AWS's front ends (API Gateway, function

@@ -94,7 +94,7 @@ RECURSION_LIMIT = 16
 URL_FORBIDDEN = (b'{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: '
                  b'https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}')
 _URL_REPLACED_HEADERS = frozenset(("cookie", "connection", "x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port",
-                                   "x-forwarded-proto"))
+                                   "x-forwarded-proto", "x-amzn-tls-version", "x-amzn-tls-cipher-suite"))
 RECURSION_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources "
                      "and stopped your function's invocation.")
 RESERVED_ENV = {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
@@ -2411,6 +2411,8 @@ class LambdaProvider(Provider):
         forwarded_for, port, proto = request.forwarded()
         headers.update({"x-amzn-trace-id": trace_header, "x-forwarded-for": forwarded_for, "x-forwarded-port": port,
                         "x-forwarded-proto": proto})
+        if request.tls is not None:  # (AWS's URLs are HTTPS only: its events always have them)
+            headers["x-amzn-tls-version"], headers["x-amzn-tls-cipher-suite"] = request.tls
         event = {
             "version": "2.0",
             "routeKey": "$default",
