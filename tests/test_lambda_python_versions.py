@@ -28,7 +28,9 @@ def handler(event, context):
     import awslambdaric, boto3
     return {"version": "python{}.{}".format(*sys.version_info[:2]), "executable": sys.executable,
             "prefix": sys.prefix, "path": sys.path, "boto3": boto3.__file__, "ric": awslambdaric.__file__,
-            "uid": os.getuid(), "ld": os.environ["LD_LIBRARY_PATH"], "bin": sorted(os.listdir(os.path.dirname(sys.executable)))}
+            "uid": os.getuid(), "ld": os.environ["LD_LIBRARY_PATH"], "bin": sorted(os.listdir(os.path.dirname(sys.executable))),
+            "spare": "spare_runtime.py" in open("/proc/self/cmdline").read(), "pwd": os.environ.get("PWD"),
+            "cwd": os.getcwd()}
 """
 
 
@@ -54,6 +56,8 @@ def test_a_function_runs_on_its_runtimes_python(lam, runtime):
         pytest.skip(f"{runtime} is not installed for overcast in {ROOT} (`overcast install-python-runtimes`)")
     body = _invoke(lam, runtime, {"app.py": SEES})
     assert body["version"] == runtime
+    # started by a spare of its own Python (forked from that Python's zygote), as the host's are
+    assert body["spare"] is True
     # its awslambdaric and boto3 right after /var/runtime (overcast's sitecustomize's directory), as AWS's are
     assert body["ric"].startswith(installed.site + "/") and body["boto3"].startswith(installed.site + "/")
     assert body["path"][body["path"].index(installed.site) - 1] in ("/var/runtime", os.path.dirname(
@@ -67,6 +71,7 @@ def test_a_function_runs_on_its_runtimes_python(lam, runtime):
                                     f"/var/lang/lib/{runtime}/site-packages"]
         assert body["uid"] != 0 and runtime in body["bin"]
         assert body["ld"].split(":")[0] == "/var/lang/lib"
+        assert body["pwd"] == body["cwd"] == "/var/task"
     else:
         assert body["executable"] == installed.executable
 
@@ -109,3 +114,16 @@ def test_an_installation_whose_interpreter_is_gone_is_not_used(tmp_path):
     assert python_runtimes.find(str(tmp_path), "python3.12") is None
     (site / "interpreter.json").write_text("not json")
     assert python_runtimes.find(str(tmp_path), "python3.12") is None
+
+
+def test_a_runtime_started_afresh_on_an_installed_python(lam):
+    # a shared library in the code: no spare can take the function (its LD_LIBRARY_PATH is read at
+    # start), so its runtime is started for it, on the same Python, seeing the same
+    runtime = next((r for r in PYTHON_RUNTIMES if r != HOST and python_runtimes.find(ROOT, r)), None)
+    if runtime is None:
+        pytest.skip(f"no python3.X but the host's installed for overcast in {ROOT}")
+    body = _invoke(lam, runtime, {"app.py": SEES, "libnothing.so": ""})
+    assert body["spare"] is False and body["version"] == runtime
+    if os.geteuid() == 0:
+        assert body["executable"] == f"/var/lang/bin/{runtime}" and body["uid"] != 0
+        assert body["pwd"] == body["cwd"] == "/var/task"

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from overcast.runtime.isolation import SANDBOX_UID_BASE
+from overcast.runtime.mounts import LANG, mount_prefix
 from overcast.runtime.spare_runtime import CLONE_SYSCALL
 
 if TYPE_CHECKING:
@@ -48,6 +49,15 @@ _OFF_LOOP = sys.platform.startswith("linux") and hasattr(os, "pidfd_open")
 _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="overcast-spares") if _OFF_LOOP else None
 # forks from a zygote: Linux (clone with CLONE_PARENT, pidfds to watch the spares' exits)
 _ZYGOTES = _OFF_LOOP and os.uname().machine in CLONE_SYSCALL
+# Pythons installed for their runtimes (overcast.runtime.python_runtimes), by the interpreter path
+# their spares are keyed by: (the installation a zygote runs from at /var/lang, as its sandboxes
+# do, or None where it runs from its own path; the directory of its awslambdaric and boto3)
+_INSTALLED: dict[str, tuple[str | None, str]] = {}
+
+
+def register_installed(python: str, lang: str | None, site: str) -> None:
+    """Spares of `python` are of a Python installed for its runtime (see _INSTALLED)."""
+    _INSTALLED[python] = (lang, site)
 
 
 class Spare:
@@ -152,14 +162,27 @@ def _interpreter(key: tuple[str, bool]) -> tuple[list[str], dict[str, str], list
     """How a spare's (or a zygote's) interpreter is started: argv up to the script, its
     environment (neutral: the function's is applied at the handover), its PYTHONPATH."""
     python, isolated = key
+    lang, site = _INSTALLED.get(python, (None, None))
     die_with_parent = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
-    if isolated and _SETPRIV:
+    # (not for an installation at /var/lang: the C library's secure mode, which an effective uid
+    # other than the real one sets, would ignore the LD_LIBRARY_PATH its libpython is found by;
+    # what is mounted there is readable by every user, as its probe assumes: isolation._probe)
+    if isolated and _SETPRIV and not lang:
         placeholder = str(SANDBOX_UID_BASE - 1)  # no function's: the one the start-up probes use
         die_with_parent += ["--euid", placeholder, "--egid", placeholder, "--clear-groups"]
     pythonpath = [_SITE_DIR]
     env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "en_US.UTF-8", "TZ": ":UTC",
            "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": ":".join(pythonpath), "PYTHONUNBUFFERED": "1"}
-    return [*die_with_parent, *(["--"] if die_with_parent else []), python, _SCRIPT], env, pythonpath
+    # a Python installed for its runtime: its zygote in a mount namespace with the installation at
+    # /var/lang (its spares' own namespaces are made from that one), its packages put on sys.path
+    # by overcast's sitecustomize, as for a runtime started afresh (Sandbox._interpreter)
+    mounted = mount_prefix([(lang, LANG)], as_root=True) if lang else []
+    if lang:  # (its libpython, as in its sandboxes, whose LD_LIBRARY_PATH starts there as AWS's does;
+        # and the PWD the mounting shell would set: given, it is not taken for the interpreter's own)
+        env.update(LD_LIBRARY_PATH=os.path.join(LANG, "lib"), PWD="/")
+    options = ["-X", f"overcast_site={site}"] if site else []
+    return [*mounted, *die_with_parent, *(["--"] if die_with_parent else []), python, *options, _SCRIPT], env, \
+        pythonpath
 
 
 class Zygote:
@@ -415,8 +438,8 @@ class Spares:
     @staticmethod
     def fits(spec: FunctionSpec) -> bool:
         argv = spec.interpreter
-        if len(argv) != 4 or argv[1:3] != ["-m", "awslambdaric"] or spec.site:
-            return False  # (a Python installed for its runtime has its awslambdaric apart: a fresh start)
+        if len(argv) != 4 or argv[1:3] != ["-m", "awslambdaric"]:
+            return False
         if spec.mounts and os.geteuid() != 0:  # a spare makes its mounts itself, which needs root
             return False
         if any(name.startswith(_AT_START) for name in spec.environment) or "AWS_LAMBDA_EXEC_WRAPPER" in spec.environment:
@@ -435,7 +458,11 @@ class Spares:
         if not self.count:
             return None
         if spec.runtime.startswith("python") and self.fits(spec):
-            return await self._take((spec.interpreter[0], bool(spec.user_options)))
+            python = spec.interpreter[0]
+            if spec.site and python not in _INSTALLED:  # a Python installed for its runtime: how its zygote starts
+                lang = next((source for source, target in spec.mounts if target == LANG), None)
+                register_installed(python, lang if python.startswith(LANG + "/") else None, spec.site)
+            return await self._take((python, bool(spec.user_options)))
         if not self.launches(spec):
             return None
         spare = await self._take(self._launcher_key())

@@ -42,6 +42,7 @@ from overcast.runtime.commands import (
 from overcast.runtime.isolation import Isolation
 from overcast.runtime.pool import Pools, Throttled
 from overcast.runtime.sandbox import FunctionSpec, Outcome
+from overcast.runtime.spares import register_installed
 from overcast.services.base import Provider
 from overcast.services.cloudwatch.common import dimensions_key
 from overcast.services.lambda_ import code as codes
@@ -475,8 +476,12 @@ class LambdaProvider(Provider):
 
     async def _spare_ahead(self, runtime: str) -> None:
         python = await self.pools.interpreters.python_for(runtime)
-        if self.pools.interpreters.installed(runtime) is None:  # (one installed for it is started afresh)
-            self.pools.spares.want(python, self.isolation is not None)
+        installed = self.pools.interpreters.installed(runtime)
+        if installed is not None:  # its spares as its sandboxes run it (_spec): at /var/lang as root
+            lang = installed.prefix if await self._at_aws_paths() and mounts.exists(mounts.LANG) else None
+            python = os.path.join(mounts.LANG, "bin", installed.name) if lang else installed.executable
+            register_installed(python, lang, installed.site)
+        self.pools.spares.want(python, self.isolation is not None)
 
     async def _code_dir(self, account, region, sha_hex, kind="code") -> str:
         """The code's unpacked directory, unpacked (in a thread) on first use."""
@@ -1805,7 +1810,7 @@ class LambdaProvider(Provider):
         as_root = os.geteuid() == 0
         root = self.isolation.root if self.isolation is not None else self.code_root
         views = []
-        if as_root and await mounts.mountable(True) and mounts.exists(mounts.TASK):
+        if await self._at_aws_paths():
             views.append((code_dir, mounts.TASK))
             if mounts.exists(mounts.RUNTIME):
                 views.append((await asyncio.to_thread(mounts.runtime_dir, root), mounts.RUNTIME))
@@ -1821,6 +1826,11 @@ class LambdaProvider(Provider):
         if lang is not None:
             views.append((lang, mounts.LANG))
         return tuple(views)
+
+    @staticmethod
+    async def _at_aws_paths() -> bool:
+        """Whether sandboxes see AWS's directories (their code at /var/task: as root, where mounts work)."""
+        return os.geteuid() == 0 and await mounts.mountable(True) and mounts.exists(mounts.TASK)
 
     @staticmethod
     def _owned_dir(base: str, *names: str, uid: int | None) -> str:
