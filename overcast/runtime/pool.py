@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable
 
 from overcast.runtime import python_runtimes
-from overcast.runtime.python_runtimes import Installed
 from overcast.runtime.sandbox import FunctionSpec, InitError, Outcome, Sandbox
 from overcast.runtime.spares import SPARES
 
@@ -37,9 +36,9 @@ class Interpreters:
         self.host = f"{sys.version_info[0]}.{sys.version_info[1]}"
         self.root = root
         self._decided: dict[str, asyncio.Task] = {}
-        self._installed: dict[str, Installed | None] = {}
+        self._installed: dict[str, python_runtimes.Installed | None] = {}
 
-    def installed(self, runtime: str) -> Installed | None:
+    def installed(self, runtime: str) -> python_runtimes.Installed | None:
         """The runtime's installation, when one was installed for it (read once: a small file)."""
         if runtime not in self._installed:
             wanted = self.root and runtime[len("python"):] != self.host
