@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 
 from overcast.runtime.commands import PYTHON_RUNTIMES
+from overcast.runtime.mounts import LANG
 
 log = logging.getLogger("overcast.lambda")
 
@@ -46,9 +47,9 @@ class Installed:
     site: str  # awslambdaric and boto3 for it
 
     @property
-    def name(self) -> str:
-        """The executable's name in the installation's bin/ (python3.12)."""
-        return os.path.basename(self.executable)
+    def at_lang(self) -> str:
+        """The interpreter where a sandbox sees the installation, mounted at /var/lang."""
+        return os.path.join(LANG, "bin", os.path.basename(self.executable))
 
 
 def find(root: str, runtime: str) -> Installed | None:

@@ -479,7 +479,7 @@ class LambdaProvider(Provider):
         installed = self.pools.interpreters.installed(runtime)
         if installed is not None:  # its spares as its sandboxes run it (_spec): at /var/lang as root
             lang = installed.prefix if await self._at_aws_paths() and mounts.exists(mounts.LANG) else None
-            python = os.path.join(mounts.LANG, "bin", installed.name) if lang else installed.executable
+            python = installed.at_lang if lang else installed.executable
             register_installed(python, lang, installed.site)
         self.pools.spares.want(python, self.isolation is not None)
 
@@ -1748,7 +1748,7 @@ class LambdaProvider(Provider):
         views = await self._mounts(code_dir, opt_dir, python, node_modules, installed)
         seen = {target for _, target in views}
         if installed is not None and (installed.prefix, mounts.LANG) in views:
-            python = os.path.join(mounts.LANG, "bin", installed.name)  # its installation, as AWS's, at /var/lang
+            python = installed.at_lang  # its installation, as AWS's, at /var/lang
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python,
                                   mounts.TASK if mounts.TASK in seen else None)
         if runtime.startswith("provided") and opt_dir and not os.path.lexists(os.path.join(code_dir, "bootstrap")) \
