@@ -1,4 +1,4 @@
-"""`overcast start | status | reset | trace | aws | install-node-sdk | install-python-runtimes | migrate`."""
+"""`overcast start | status | reset | trace | aws | install-node-sdk | install-python-runtimes | install-node-runtimes | migrate`."""
 
 from __future__ import annotations
 
@@ -66,17 +66,18 @@ def main(argv: list[str] | None = None) -> None:
     trace.add_argument("--json", action="store_true", help="print each span as one line of JSON")
 
     commands.add_parser("aws", help="run the AWS CLI against this overcast (the same as `awslocal`)")
-    sdk = commands.add_parser("install-node-sdk", help="install the AWS SDK for JavaScript v3 for Node.js functions "
-                                                       "(from npm), as AWS's Node.js runtimes include it")
-    sdk.add_argument("--path", dest="node_sdk_path",
-                     help="npm prefix to install into (OVERCAST_NODE_SDK_PATH; default ~/.local/share/overcast-node-sdk, "
-                          "or /usr/local/lib/overcast/node-sdk as root)")
-    runtimes = commands.add_parser("install-python-runtimes",
-                                   help="install AWS's runtime interface client and boto3 for each python3.X on PATH, "
-                                        "so that python3.X functions run on Python 3.X")
-    runtimes.add_argument("--path", dest="python_runtimes_path",
-                          help="directory to install into (OVERCAST_PYTHON_RUNTIMES_PATH; default "
-                               "~/.local/share/overcast-python-runtimes, or /usr/local/lib/overcast/python-runtimes as root)")
+    # what overcast installs for its sandboxes, each into a directory a setting names (config.py)
+    for name, text, dest, directory in (
+            ("install-node-sdk", "install the AWS SDK for JavaScript v3 for Node.js functions (from npm), as AWS's "
+             "Node.js runtimes include it", "node_sdk_path", "node-sdk"),
+            ("install-python-runtimes", "install AWS's runtime interface client and boto3 for each python3.X on "
+             "PATH, so that python3.X functions run on Python 3.X", "python_runtimes_path", "python-runtimes"),
+            ("install-node-runtimes", "install Node.js of each nodejs*.x runtime's version (from npm), so that "
+             "nodejs22.x functions run on Node.js 22", "node_runtimes_path", "node-runtimes")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--path", dest=dest, help=f"directory to install into (OVERCAST_{dest.upper()}; default "
+                                                   f"~/.local/share/overcast-{directory}, or "
+                                                   f"/usr/local/lib/overcast/{directory} as root)")
     for name, text in (("status", "show whether overcast is running"), ("reset", "delete all state")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="address of the running overcast (default 127.0.0.1)")
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = Config.from_env()
     for field in ("host", "port", "data_dir", "log_level", "allowed_hosts", "max_connections", "verify_signatures",
-                  "credentials", "node_sdk_path", "python_runtimes_path", "tls_cert", "tls_key", "database"):
+                  "credentials", "node_sdk_path", "python_runtimes_path", "node_runtimes_path", "tls_cert", "tls_key", "database"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         config.ephemeral = True
     handlers = {"start": start_command, "status": status_command, "reset": reset_command, "trace": trace_command,
                 "install-node-sdk": install_node_sdk_command, "install-python-runtimes": install_python_runtimes_command,
+                "install-node-runtimes": install_node_runtimes_command,
                 "migrate": migrate_command}
     sys.exit(handlers[args.command](config, args))
 
@@ -157,6 +159,12 @@ def install_python_runtimes_command(config: Config, args) -> int:
     from overcast.runtime.python_runtimes import install
 
     return install(config.python_runtimes_path)
+
+
+def install_node_runtimes_command(config: Config, args) -> int:
+    from overcast.runtime.node_runtimes import install
+
+    return install(config.node_runtimes_path)
 
 
 def migrate_command(config: Config, args) -> int:

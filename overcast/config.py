@@ -26,6 +26,12 @@ def default_python_runtimes_path() -> str:
     return _install_path("python-runtimes")
 
 
+def default_node_runtimes_path() -> str:
+    """Where `overcast install-node-runtimes` puts each nodejs*.x runtime's Node.js
+    (overcast.runtime.node_runtimes)."""
+    return _install_path("node-runtimes")
+
+
 def _install_path(name: str) -> str:
     """A directory of what overcast installs for its sandboxes. Running as root, sandboxes run as
     users of their own (runtime/isolation.py) who cannot enter /root, so root's is a system one."""
@@ -66,6 +72,7 @@ class Config:
     # npm prefix holding the AWS SDK for JavaScript v3 for Node.js functions (docs/lambda.md)
     node_sdk_path: str = ""
     python_runtimes_path: str = ""
+    node_runtimes_path: str = ""
     # HTTPS on the port (docs/https.md): the user's own certificate (chain) and key, PEM files;
     # empty: overcast's own, made under <data dir>/tls/
     tls_cert: str = ""
@@ -110,6 +117,7 @@ class Config:
             credentials=os.environ.get("OVERCAST_CREDENTIALS", ""),
             node_sdk_path=os.environ.get("OVERCAST_NODE_SDK_PATH", "") or default_node_sdk_path(),
             python_runtimes_path=os.environ.get("OVERCAST_PYTHON_RUNTIMES_PATH", "") or default_python_runtimes_path(),
+            node_runtimes_path=os.environ.get("OVERCAST_NODE_RUNTIMES_PATH", "") or default_node_runtimes_path(),
             tls_cert=os.environ.get("OVERCAST_TLS_CERT", ""),
             tls_key=os.environ.get("OVERCAST_TLS_KEY", ""),
             database=os.environ.get("OVERCAST_DATABASE_URL", ""),

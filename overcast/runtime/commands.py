@@ -34,14 +34,15 @@ def _node_ric() -> list[str] | None:
 
 
 def command_for(runtime: str, handler: str, code_dir: str, memory: int, python: str,
-                task_root: str | None = None) -> tuple[list[str], bool]:
+                task_root: str | None = None, node: str | None = None) -> tuple[list[str], bool]:
     """The argv that starts a sandbox, and whether RLIMIT_AS may limit it (`python`: the
     interpreter Interpreters chose, for python runtimes; `task_root`: where the sandbox sees
-    `code_dir`, when not at its own path)."""
+    `code_dir`, when not at its own path; `node`: a Node.js installed for a nodejs runtime, else
+    the host's)."""
     if runtime.startswith("python"):
         return [python, "-m", "awslambdaric", handler], True
     if runtime.startswith("nodejs"):
-        node = shutil.which("node") or "node"
+        node = node or shutil.which("node") or "node"
         ric = _node_ric()
         options = [f"--max-old-space-size={max(32, int(memory * 0.9))}", "--require", _NODE_SITE_JS]
         return [node, *options, *(ric or [_BOOTSTRAP_JS]), handler], False

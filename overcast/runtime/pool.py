@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from overcast.runtime import python_runtimes
+from overcast.runtime import node_runtimes, python_runtimes
 from overcast.runtime.sandbox import FunctionSpec, InitError, Outcome, Sandbox
 from overcast.runtime.spares import SPARES
 
@@ -32,9 +32,11 @@ class Interpreters:
     candidate (a pyenv shim takes 100-500 ms), so it is done once per runtime, as a subprocess off
     the event loop, started ahead of need (`prepare`) rather than on a first invocation's path."""
 
-    def __init__(self, root: str = ""):
+    def __init__(self, root: str = "", node_root: str = ""):
         self.host = f"{sys.version_info[0]}.{sys.version_info[1]}"
         self.root = root
+        self.node_root = node_root
+        self._nodes: dict[str, str | None] = {}
         self._decided: dict[str, asyncio.Task] = {}
         self._installed: dict[str, python_runtimes.Installed | None] = {}
 
@@ -46,6 +48,14 @@ class Interpreters:
             if self._installed[runtime] is not None:
                 log.info("runtime %s: running on %s", runtime, self._installed[runtime].executable)
         return self._installed[runtime]
+
+    def node_for(self, runtime: str) -> str | None:
+        """The Node.js installed for a nodejs runtime (node_runtimes.py), or None: the host's."""
+        if runtime not in self._nodes:
+            self._nodes[runtime] = node_runtimes.find(self.node_root, runtime) if self.node_root else None
+            if self._nodes[runtime] is not None:
+                log.info("runtime %s: running on %s", runtime, self._nodes[runtime])
+        return self._nodes[runtime]
 
     def prepare(self, runtimes) -> None:
         for runtime in runtimes:
@@ -100,7 +110,7 @@ class Pool:
 
 class Pools:
     def __init__(self, account_limit: int, idle_seconds: float, live_nodes: Callable[[], int] = lambda: 1,
-                 python_runtimes_path: str = ""):
+                 python_runtimes_path: str = "", node_runtimes_path: str = ""):
         self.account_limit = account_limit
         # the account's unreserved concurrency is split among a cluster's live nodes (each admits
         # its share, counted in memory: no statement per invoke), as API Gateway's throttles are;
@@ -112,7 +122,7 @@ class Pools:
         self.running_account: dict[tuple, int] = {}
         self.running_function: dict[tuple, int] = {}
         self.on_demand_function: dict[tuple, int] = {}  # of those, the ones not on provisioned concurrency
-        self.interpreters = Interpreters(python_runtimes_path)
+        self.interpreters = Interpreters(python_runtimes_path, node_runtimes_path)
         self.spares = SPARES
 
     def running(self, account: str, region: str, name: str | None = None) -> int:

@@ -26,12 +26,12 @@ import uuid
 from dataclasses import dataclass
 
 from overcast.runtime.commands import PYTHON_RUNTIMES
+from overcast.runtime.installs import publish, read_note, write_note
 from overcast.runtime.mounts import LANG
 
 log = logging.getLogger("overcast.lambda")
 
 PACKAGES = ("awslambdaric", "boto3")
-_NOTE = "interpreter.json"
 # what the interpreter says of itself: its executable, the installation it belongs to (a
 # virtualenv's base), its version
 _PROBE = "import json, sys; print(json.dumps([sys.executable, sys.base_prefix, sys.version.split()[0]]))"
@@ -56,11 +56,7 @@ def find(root: str, runtime: str) -> Installed | None:
     """The runtime's installation under `root`, if it was installed and its interpreter is still
     there."""
     site = os.path.join(root, runtime)
-    try:
-        with open(os.path.join(site, _NOTE), "rb") as f:
-            note = json.load(f)
-    except (OSError, ValueError):
-        return None
+    note = read_note(site)
     executable, prefix = note.get("executable"), note.get("prefix")
     if not (isinstance(executable, str) and isinstance(prefix, str) and os.access(executable, os.X_OK)):
         return None
@@ -138,21 +134,9 @@ def _install_one(root: str, runtime: str, executable: str, prefix: str, version:
     try:
         subprocess.run([executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         "--no-warn-script-location", "--target", temporary, *PACKAGES], check=True)
-        with open(os.path.join(temporary, _NOTE), "w") as f:
-            json.dump({"executable": executable, "prefix": prefix, "version": version}, f)
+        write_note(temporary, {"executable": executable, "prefix": prefix, "version": version})
         os.chmod(temporary, 0o755)
-        _publish(temporary, os.path.join(root, runtime))
+        publish(temporary, os.path.join(root, runtime))
     finally:
         os.umask(previous)
         shutil.rmtree(temporary, ignore_errors=True)
-
-
-def _publish(temporary: str, target: str) -> None:
-    """Put the new installation in the old one's place (a running server reads it at its start)."""
-    old = None
-    if os.path.exists(target):
-        old = f"{target}.old-{uuid.uuid4().hex}"
-        os.rename(target, old)
-    os.rename(temporary, target)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)

@@ -30,7 +30,7 @@ from overcast.aws.errors import AwsError
 from overcast.aws.protocols.validate import AWS_RUNTIME_LIST
 from overcast.engine.targets import DeliveryError, deliver, store_record
 from overcast.runtime import layers as layer_files
-from overcast.runtime import mounts, node_sdk, python_runtimes
+from overcast.runtime import mounts, node_runtimes, node_sdk, python_runtimes
 from overcast.runtime.commands import (
     NODE_RUNTIMES,
     PROVIDED_RUNTIMES,
@@ -168,7 +168,7 @@ class LambdaProvider(Provider):
         # the asynchronous invocations this node runs at once; it claims queued events while it has room
         self.async_limit = max(1, int(os.environ.get("OVERCAST_LAMBDA_ASYNC_CONCURRENCY", 16)))
         self.pools = Pools(self.account_limit, idle, providers.coordination.live_nodes,
-                           self.config.python_runtimes_path)
+                           self.config.python_runtimes_path, self.config.node_runtimes_path)
         # a cluster's `overcast status` shows each node's sandboxes and the invocations they run
         providers.coordination.add_load("sandboxes", lambda: sum(len(p.all) for p in self.pools.pools.values()))
         providers.coordination.add_load("invocations", lambda: sum(self.pools.running_account.values()))
@@ -1740,17 +1740,20 @@ class LambdaProvider(Provider):
         runtime = config["Runtime"]
         python = await self.pools.interpreters.python_for(runtime) if runtime.startswith("python") else ""
         installed = self.pools.interpreters.installed(runtime) if python else None
-        node_modules = None
+        node_modules, node = None, None
         if runtime.startswith("nodejs"):
+            node = self.pools.interpreters.node_for(runtime)
             node_modules = node_sdk.modules_dir(self.config.node_sdk_path)
             if node_modules is None:
                 node_sdk.warn_missing(self.config.node_sdk_path)
-        views = await self._mounts(code_dir, opt_dir, python, node_modules, installed)
+        views = await self._mounts(code_dir, opt_dir, python, node_modules, installed, node)
         seen = {target for _, target in views}
         if installed is not None and (installed.prefix, mounts.LANG) in views:
             python = installed.at_lang  # its installation, as AWS's, at /var/lang
+        if node is not None and (node_runtimes.prefix(node), mounts.LANG) in views:
+            node = os.path.join(mounts.LANG, "bin", "node")  # (likewise)
         argv, limit = command_for(runtime, config["Handler"], code_dir, config["MemorySize"], python,
-                                  mounts.TASK if mounts.TASK in seen else None)
+                                  mounts.TASK if mounts.TASK in seen else None, node)
         if runtime.startswith("provided") and opt_dir and not os.path.lexists(os.path.join(code_dir, "bootstrap")) \
                 and os.path.lexists(os.path.join(opt_dir, "bootstrap")):
             # a custom runtime's bootstrap from a layer: AWS looks in the code, then at /opt/bootstrap
@@ -1801,12 +1804,14 @@ class LambdaProvider(Provider):
             xray_daemon=self.config.xray_daemon_address)
 
     async def _mounts(self, code_dir: str, opt_dir: str | None, python: str,
-                      node_modules: str | None, installed: python_runtimes.Installed | None) -> mounts.Mounts:
+                      node_modules: str | None, installed: python_runtimes.Installed | None,
+                      node: str | None = None) -> mounts.Mounts:
         """What the function's sandbox sees at AWS's paths (overcast.runtime.mounts): its code at
         /var/task and the runtime's own directory at /var/runtime (when overcast runs as root), its
         layers at /opt (empty without layers, when the code is at /var/task) and the interpreters at
-        /var/lang: a Python installed for the runtime (`installed`) is mounted there whole, as AWS's
-        is, where the code is at /var/task; else, with layers, commands that run the host's."""
+        /var/lang: a Python or Node.js installed for the runtime (`installed`, `node`) is mounted
+        there whole, as AWS's is, where the code is at /var/task; else, with layers, commands that
+        run the host's."""
         as_root = os.geteuid() == 0
         root = self.isolation.root if self.isolation is not None else self.code_root
         views = []
@@ -1816,11 +1821,13 @@ class LambdaProvider(Provider):
                 views.append((await asyncio.to_thread(mounts.runtime_dir, root), mounts.RUNTIME))
                 if node_modules:  # (a mount, not a link: Node's ES modules resolve links to their real paths)
                     views.append((node_modules, mounts.RUNTIME_MODULES))
-        lang = installed.prefix if installed is not None and views and mounts.exists(mounts.LANG) else None
+        lang = None
+        if views and mounts.exists(mounts.LANG):  # a Python or Node.js installed for the runtime, as AWS's
+            lang = installed.prefix if installed is not None else node_runtimes.prefix(node) if node else None
         if opt_dir and await mounts.mountable(as_root):
             views.append((opt_dir, mounts.OPT))
             if lang is None and mounts.exists(mounts.LANG):
-                lang = mounts.lang_dir(root, python or None, shutil.which("node"))
+                lang = mounts.lang_dir(root, python or None, node or shutil.which("node"))
         elif views:
             views.append((await asyncio.to_thread(mounts.empty_dir, root), mounts.OPT))
         if lang is not None:
