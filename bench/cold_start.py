@@ -5,8 +5,8 @@ after another: the first pays whatever one-time work is left on the invoke path.
     .venv/bin/python bench/cold_start.py [rounds] [--node | --ruby | --runtime=python3.X]
 
 --node: nodejs20.x functions (a fresh Node process each: no spares) instead of python3.11.
---runtime=python3.X: functions of that Python runtime (one installed by `overcast
-install-python-runtimes` starts afresh: no spares; OVERCAST_PYTHON_RUNTIMES_PATH says where).
+--runtime=python3.X or nodejs2X.x: functions of that runtime (on the version `overcast
+install-python-runtimes` / `install-node-runtimes` installed, where it did).
 --ruby: ruby3.3 functions (a fresh Ruby process each, overcast/runtime/ruby_bootstrap.rb).
 
 Prints each round's three Invoke round trips (boto3, ms) and the server CPU (all threads) each took.
@@ -21,9 +21,10 @@ import time
 from common import Server, cpu_seconds
 from lambda_invoke import HELLO, ROLE, client, zipped
 
-NODE = "--node" in sys.argv
+RUNTIME = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--runtime=")), "")
+NODE = "--node" in sys.argv or RUNTIME.startswith("nodejs")
 RUBY = "--ruby" in sys.argv
-PYTHON = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--runtime=")), "python3.11")
+PYTHON = RUNTIME if RUNTIME.startswith("python") else "python3.11"
 
 
 def one_round() -> tuple[list[float], list[float]]:
@@ -35,7 +36,7 @@ def one_round() -> tuple[list[float], list[float]]:
         for i in range(3):
             name = f"cold-{i}"
             if NODE:
-                lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                lam.create_function(FunctionName=name, Runtime=RUNTIME if NODE and RUNTIME else "nodejs20.x", Role=ROLE, Handler="index.handler",
                                     Code={"ZipFile": zipped(f"exports.handler = async () => ({{hello: {i}}});", "index.js")})
             elif RUBY:
                 lam.create_function(FunctionName=name, Runtime="ruby3.3", Role=ROLE, Handler="app.handler",
