@@ -195,8 +195,9 @@ def _probe(argv: list[str]) -> list[str] | None:
     """A command that succeeds when the runtime's interpreter and client can be read (None: no
     probe needed)."""
     if argv[0].startswith("/var/lang/"):
-        # a Python installed for its runtime, mounted for the sandbox at /var/lang, where the host
-        # has nothing to probe (python_runtimes.py installs its packages readable by every user)
+        # a Python or Node.js installed for its runtime, mounted for the sandbox at /var/lang, where
+        # the host has nothing to probe (python_runtimes.py and node_runtimes.py install readable
+        # by every user)
         return None
     program = os.path.basename(argv[0])
     if program.startswith("python"):

@@ -62,7 +62,7 @@ class Function(ResourceType):
     async def create(self, op: ResourceOp):
         props = op.properties
         name = op.name("FunctionName", 64)
-        tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
+        tags = tag_map(props.get("Tags"))
         out = await op.call("lambda", "CreateFunction", {
             "FunctionName": name, "Code": _code(props), "PackageType": props.get("PackageType"),
             "Architectures": props.get("Architectures"), "Tags": tags or None,
@@ -93,8 +93,8 @@ class Function(ResourceType):
             else:
                 await op.call("lambda", "PutFunctionCodeSigningConfig", {
                     "FunctionName": name, "CodeSigningConfigArn": props["CodeSigningConfigArn"]})
-        old_tags = {t["Key"]: t["Value"] for t in old.get("Tags") or []}
-        tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
+        old_tags = tag_map(old.get("Tags"))
+        tags = tag_map(props.get("Tags"))
         if tags != old_tags:
             arn = op.attributes.get("Arn")
             gone = [k for k in old_tags if k not in tags]
