@@ -454,15 +454,23 @@ class Spares:
         """A spare for this function (the oldest ready one, or one forked for it; another is
         started in its place), or None: a fresh start. A function that no spare can become (any
         runtime but Python's, or a Python one that `fits` refuses) gets one as its launcher when
-        the server runs as root (`launches`)."""
+        the server runs as root (`launches`). So does a function of a Python installed for its
+        runtime while that Python's zygote is still loading: it was started moments before (with
+        the function's creation, or by this cold start), and waiting for it takes longer than
+        starting the runtime afresh (bench/cold_start.py --runtime=python3.12, the first)."""
         if not self.count:
             return None
         if spec.runtime.startswith("python") and self.fits(spec):
             python = spec.interpreter[0]
-            if spec.site and python not in _INSTALLED:  # a Python installed for its runtime: how its zygote starts
+            key = (python, bool(spec.user_options))
+            if not spec.site:
+                return await self._take(key)
+            if python not in _INSTALLED:  # a Python installed for its runtime: how its zygote starts
                 lang = next((source for source, target in spec.mounts if target == LANG), None)
                 register_installed(python, lang if python.startswith(LANG + "/") else None, spec.site)
-            return await self._take((python, bool(spec.user_options)))
+            if not self.zygotes or self._ready.get(key) or (key in self._zygote and self._zygote[key].ever_loaded):
+                return await self._take(key)
+            self.want(*key)  # (its zygote goes on loading, for the next cold start)
         if not self.launches(spec):
             return None
         spare = await self._take(self._launcher_key())
